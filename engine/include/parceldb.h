@@ -1,0 +1,446 @@
+/*
+ * parceldb.h: the public API of libparceldb, the cadastral parcel store of
+ * Phu Tho province. What is not declared here is not API.
+ *
+ * Conventions (see docs/api.md for the long form):
+ *  - Every call takes the thread's context first. A context belongs to one
+ *    thread at a time; it owns that thread's PROJ and GEOS contexts and the
+ *    last error. A store handle is one SQLite connection: one per thread.
+ *  - Every fallible call returns a pdb_status (PDB_OK = 0). On failure the
+ *    context keeps the code and a one-line message: pdb_errmsg(ctx).
+ *  - `T **out`: on success the caller owns *out and frees it with the
+ *    matching pdb_*_free (which accepts NULL); on failure *out is NULL.
+ *    `const T *` results are borrowed from the handle that returned them.
+ *  - Coordinates: x is longitude or easting, y is latitude or northing,
+ *    always; the Vietnamese X = northing order is converted at the edges
+ *    (pdb_vn_xy_to_en). Geographic CRSs are in degrees, lon first.
+ *  - The library never prints, never exits, never aborts.
+ */
+#ifndef PARCELDB_H
+#define PARCELDB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PARCELDB_STATIC)
+#define PDB_API
+#elif defined(PARCELDB_BUILDING)
+#define PDB_API __attribute__((visibility("default")))
+#else
+#define PDB_API
+#endif
+
+#define PDB_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Status codes and the context                                              */
+/* ------------------------------------------------------------------------ */
+
+typedef enum pdb_status {
+    PDB_OK = 0,
+    PDB_EINVAL,    /* a malformed argument or input value */
+    PDB_ENOTFOUND, /* no such file, parcel, commune or CRS */
+    PDB_EIO,       /* the operating system refused a read or write */
+    PDB_ESTORE,    /* SQLite or SpatiaLite failed */
+    PDB_ENOTSTORE, /* the file exists but is not a parceldb store */
+    PDB_ECORRUPT,  /* the store fails its integrity or schema check */
+    PDB_ECRS,      /* an unknown CRS, or no exact transformation for it */
+    PDB_EPLAUSIBLE,/* coordinates that cannot be right for the declared CRS */
+    PDB_EGEOM,     /* a geometry that cannot be parsed, validated or repaired */
+    PDB_ELIMIT,    /* an input over a configured limit */
+    PDB_ENOMEM,    /* out of memory */
+    PDB_EBUSY,     /* the store stayed locked past the busy timeout */
+    PDB_EREADONLY  /* a write through a store opened read-only */
+} pdb_status;
+
+typedef struct pdb_ctx pdb_ctx;
+
+/* Limits on untrusted input; a value of 0 means "the default". */
+typedef struct pdb_limits {
+    size_t max_vertices_per_parcel; /* all rings of all parts; default 100000 */
+    size_t max_parts_per_parcel;    /* polygons in a multipolygon; default 1000 */
+    size_t max_rings_per_parcel;    /* rings over all parts; default 10000 */
+    size_t max_results;             /* rows a bbox or history query returns; default 10000 */
+    size_t max_text_bytes;          /* one attribute value; default 4096 */
+} pdb_limits;
+
+/* Creates a context for the calling thread. Fails only when PROJ or GEOS
+ * cannot start (PDB_ENOMEM); no message is available then. */
+PDB_API pdb_status pdb_ctx_new(pdb_ctx **out);
+PDB_API void pdb_ctx_free(pdb_ctx *ctx);
+
+/* The last failure's message, borrowed until the next call on ctx. */
+PDB_API const char *pdb_errmsg(const pdb_ctx *ctx);
+PDB_API pdb_status pdb_errcode(const pdb_ctx *ctx);
+/* A short constant name for a status: "EINVAL". */
+PDB_API const char *pdb_status_name(pdb_status st);
+
+/* Replaces the context's limits (zero fields keep their defaults). */
+PDB_API void pdb_ctx_set_limits(pdb_ctx *ctx, const pdb_limits *limits);
+PDB_API void pdb_ctx_get_limits(const pdb_ctx *ctx, pdb_limits *out);
+
+/* Frees memory the library returned as a plain buffer (strings, WKB). */
+PDB_API void pdb_free(void *p);
+
+/* ------------------------------------------------------------------------ */
+/* Coordinate reference systems (VN-2000 and WGS 84)                         */
+/* ------------------------------------------------------------------------ */
+
+#define PDB_EPSG_WGS84 4326
+#define PDB_EPSG_VN2000_GEOG 4756
+
+typedef enum pdb_crs_kind {
+    PDB_CRS_GEOGRAPHIC, /* degrees, lon/lat */
+    PDB_CRS_TM3,        /* VN-2000 TM-3, 3-degree zone, k = 0.9999 */
+    PDB_CRS_UTM         /* VN-2000 UTM 6-degree zone, k = 0.9996 */
+} pdb_crs_kind;
+
+typedef struct pdb_crs_info {
+    int epsg;                  /* EPSG code */
+    pdb_crs_kind kind;         /* geographic, TM-3 or UTM */
+    const char *name;          /* "VN-2000 / TM-3 104-45" (static storage) */
+    const char *zone;          /* "104-45", "48N" or "" (static storage) */
+    double central_meridian_deg; /* NAN for geographic systems */
+} pdb_crs_info;
+
+/* Resolves "EPSG:9208", "epsg:9208", "9208", "104-45", "104.75" (TM-3
+ * central meridian), "UTM48N" / "48N", "VN-2000" (geographic) or "WGS84" to
+ * a registered EPSG code. PDB_ECRS for anything not registered. */
+PDB_API pdb_status pdb_crs_resolve(pdb_ctx *ctx, const char *text, int *epsg_out);
+
+/* Describes a registered CRS; PDB_ECRS when epsg is not registered. */
+PDB_API pdb_status pdb_crs_info_get(pdb_ctx *ctx, int epsg, pdb_crs_info *out);
+
+/* The registered CRSs, for listings: *count entries of static storage. */
+PDB_API const pdb_crs_info *pdb_crs_list(size_t *count);
+
+/* Transforms n points in place between two registered CRSs (or WGS 84).
+ * x/y are lon/lat in degrees or easting/northing in metres. VN-2000 <->
+ * WGS 84 always goes through EPSG:6960; PDB_ECRS when PROJ offers only a
+ * ballpark operation. The transformation object is created once per context
+ * and CRS pair and reused. A point that does not transform fails the call
+ * (PDB_ECRS) with its index in the message. */
+PDB_API pdb_status pdb_crs_transform(pdb_ctx *ctx, int from_epsg, int to_epsg, double *x,
+                                     double *y, size_t n);
+
+/* Describes the operation the context uses for a pair, e.g.
+ * "Inverse of Vietnam TM-3 104-45 + VN-2000 to WGS 84 (2) (EPSG:6960)";
+ * borrowed until the next call on ctx. */
+PDB_API pdb_status pdb_crs_operation_name(pdb_ctx *ctx, int from_epsg, int to_epsg,
+                                          const char **name_out);
+
+/* Checks that a point is plausible in a CRS: inside Vietnam, inside (or
+ * close to) the zone's area, and not swapped or in degrees. On failure
+ * PDB_EPLAUSIBLE with a message that names the likely mistake and the fix. */
+PDB_API pdb_status pdb_crs_check_point(pdb_ctx *ctx, int epsg, double x, double y);
+
+/* Vietnamese documents write X = northing, Y = easting; this returns
+ * easting, northing. It exists so that each caller states the order. */
+static inline void pdb_vn_xy_to_en(double vn_x, double vn_y, double *e, double *n)
+{
+    *e = vn_y;
+    *n = vn_x;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Communes of Phu Tho (the 148 codes after the 2025 merger)                  */
+/* ------------------------------------------------------------------------ */
+
+typedef struct pdb_commune_ref {
+    const char *code;            /* five digits, "08707" */
+    const char *name;            /* "Phường Vĩnh Phúc" (UTF-8, NFC) */
+    const char *former_province; /* "Phu Tho", "Vinh Phuc" or "Hoa Binh" */
+    int epsg;                    /* the TM-3 zone of the former province */
+} pdb_commune_ref;
+
+/* Finds a commune by code; PDB_ENOTFOUND for a code not in Phu Tho. The
+ * result is borrowed from static storage. */
+PDB_API pdb_status pdb_commune_ref_find(pdb_ctx *ctx, const char *code,
+                                        const pdb_commune_ref **out);
+/* All registered communes: *count entries of static storage. */
+PDB_API const pdb_commune_ref *pdb_commune_ref_list(size_t *count);
+
+/* Land-use codes (Circular 08/2024 and older codes still found in surveys),
+ * with the de-facto map colours. */
+typedef struct pdb_landuse_ref {
+    const char *code;      /* "ONT" */
+    const char *name_vi;   /* "Đất ở tại nông thôn" */
+    const char *name_en;   /* "Rural residential" */
+    unsigned char rgb[3];  /* map fill colour */
+} pdb_landuse_ref;
+
+/* The code's entry, or NULL for an unknown code (exact, upper case). */
+PDB_API const pdb_landuse_ref *pdb_landuse_ref_find(const char *code);
+PDB_API const pdb_landuse_ref *pdb_landuse_ref_list(size_t *count);
+
+/* ------------------------------------------------------------------------ */
+/* Geometry checks (GEOS), for importers                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct pdb_geom_check {
+    int valid;                /* 1 when the geometry is a valid (multi)polygon */
+    int repaired;             /* 1 when *repaired_wkb holds a MakeValid result */
+    double area_m2;           /* planar area of the input (source units squared) */
+    double repaired_area_m2;  /* area after repair, when repaired */
+    char reason[160];         /* GEOS's reason when invalid, else "" */
+} pdb_geom_check;
+
+/* Validates an ISO WKB polygon or multipolygon. When invalid, tries GEOS
+ * MakeValid and keeps the result (as a MULTIPOLYGON WKB in *repaired_wkb,
+ * caller-owned) only if its area is within max_area_change (0.001 = 0.1%)
+ * of the original and it is still polygonal. Returns PDB_EGEOM for
+ * unparseable input or non-polygonal types; PDB_OK otherwise (check->valid
+ * and check->repaired tell the outcome). */
+PDB_API pdb_status pdb_geom_check_wkb(pdb_ctx *ctx, const unsigned char *wkb, size_t len,
+                                      double max_area_change, pdb_geom_check *check,
+                                      unsigned char **repaired_wkb, size_t *repaired_len);
+
+/* ------------------------------------------------------------------------ */
+/* The store                                                                 */
+/* ------------------------------------------------------------------------ */
+
+typedef struct pdb_store pdb_store;
+
+typedef enum pdb_open_flags {
+    PDB_OPEN_READONLY = 1,  /* never writes; many readers beside one writer */
+    PDB_OPEN_READWRITE = 2, /* may import; one writer at a time */
+} pdb_open_flags;
+
+/* Creates a new empty store at path; PDB_EINVAL if the file exists. */
+PDB_API pdb_status pdb_store_create(pdb_ctx *ctx, const char *path, pdb_store **out);
+
+/* Opens an existing store. PDB_ENOTFOUND for a missing file, PDB_ENOTSTORE
+ * for a file that is not a parceldb store (or of a newer schema),
+ * PDB_ECORRUPT when SQLite finds it damaged. */
+PDB_API pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out);
+PDB_API void pdb_store_close(pdb_store *store);
+
+/* The data version: changes with every committed import (0 when empty). */
+PDB_API pdb_status pdb_store_data_version(pdb_ctx *ctx, pdb_store *store, int64_t *out);
+
+typedef struct pdb_store_stats {
+    int64_t parcels_current;  /* parcels with valid_to NULL */
+    int64_t parcels_history;  /* superseded parcels kept as history */
+    int64_t communes;         /* communes with current parcels */
+    int64_t batches;          /* import runs recorded */
+    int64_t rejects;          /* rejected or repaired records recorded */
+    int64_t data_version;     /* see pdb_store_data_version */
+    int schema_version;       /* PRAGMA user_version */
+    char journal_mode[16];    /* "wal" */
+} pdb_store_stats;
+
+PDB_API pdb_status pdb_store_stats_get(pdb_ctx *ctx, pdb_store *store, pdb_store_stats *out);
+
+/* Runs SQLite's integrity check (PDB_ECORRUPT with the first problem). */
+PDB_API pdb_status pdb_store_check(pdb_ctx *ctx, pdb_store *store);
+
+/* ------------------------------------------------------------------------ */
+/* Parcels                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* Flags a parcel carries from its import. */
+enum {
+    PDB_PARCEL_DUPLICATE_NUMBER = 1 << 0, /* another parcel has the same number */
+    PDB_PARCEL_UNKNOWN_LANDUSE = 1 << 1,  /* a land-use code not in the code list */
+    PDB_PARCEL_AREA_MISMATCH = 1 << 2,    /* surveyed and computed area disagree */
+    PDB_PARCEL_REPAIRED = 1 << 3,         /* geometry repaired with MakeValid */
+    PDB_PARCEL_NO_SURVEYED_AREA = 1 << 4, /* the survey gave no area */
+};
+
+typedef struct pdb_parcel {
+    int64_t id;                /* store row id (read); ignored on write */
+    char *commune;             /* five-digit commune code */
+    char *former_commune;      /* former commune code before the 2025 merger, or NULL */
+    char *sheet;               /* map sheet number, as text ("12", "12a") */
+    char *parcel;              /* parcel number within the sheet, as text */
+    char *landuse;             /* land-use codes joined by '+'; the first is the main one */
+    double area_surveyed_m2;   /* as the survey gives it; NAN when absent */
+    double area_computed_m2;   /* from the source geometry in its TM-3 metres (read) */
+    char *address;             /* NULL when absent */
+    char *owner;               /* personal data: NULL unless asked for */
+    int source_srid;           /* EPSG code of the source geometry (read) */
+    int64_t batch_id;          /* import run that wrote it (read) */
+    char *valid_from;          /* ISO 8601 UTC (read) */
+    char *valid_to;            /* ISO 8601 UTC, NULL while current (read) */
+    unsigned flags;            /* PDB_PARCEL_* */
+    unsigned char *source_wkb; /* exact source geometry, ISO WKB, as imported */
+    size_t source_wkb_len;     /* bytes */
+    unsigned char *wgs84_wkb;  /* MULTIPOLYGON in WGS 84 lon/lat, ISO WKB (read) */
+    size_t wgs84_wkb_len;      /* bytes */
+} pdb_parcel;
+
+typedef struct pdb_parcel_list {
+    size_t count;       /* parcels in items */
+    pdb_parcel *items;  /* count parcels, owned by the list */
+    int truncated;      /* 1 when max_results cut the answer */
+} pdb_parcel_list;
+
+/* Frees a parcel's fields (not the struct itself, which may live in a list
+ * or on the stack); accepts NULL. */
+PDB_API void pdb_parcel_clear(pdb_parcel *p);
+PDB_API void pdb_parcel_list_free(pdb_parcel_list *list);
+
+/* What a read fills in besides the identity and attributes. */
+enum {
+    PDB_READ_PERSONAL = 1 << 0, /* the owner; only for authorised callers */
+    PDB_READ_WGS84 = 1 << 1,    /* wgs84_wkb */
+    PDB_READ_SOURCE = 1 << 2,   /* source_wkb */
+    PDB_READ_HISTORY = 1 << 3,  /* include superseded parcels (by-number queries) */
+};
+
+/* Current parcels containing a point in WGS 84 (lon, lat degrees), in a
+ * deterministic order (see docs/lookup.md: a point on an edge shared by two
+ * parcels belongs to exactly one of them: the parcel to its east, or on an
+ * east-west edge the parcel to its north). Empty list when none. */
+PDB_API pdb_status pdb_parcels_at(pdb_ctx *ctx, pdb_store *store, double lon, double lat,
+                                  unsigned read_flags, pdb_parcel_list **out);
+
+/* The same, for a point given in any registered CRS (x = easting or lon). */
+PDB_API pdb_status pdb_parcels_at_crs(pdb_ctx *ctx, pdb_store *store, int epsg, double x,
+                                      double y, unsigned read_flags, pdb_parcel_list **out);
+
+/* Every current parcel numbered (commune, sheet, parcel), optionally within
+ * one former commune (NULL for any); duplicates are all returned, by id.
+ * With PDB_READ_HISTORY superseded parcels are included too. */
+PDB_API pdb_status pdb_parcels_by_number(pdb_ctx *ctx, pdb_store *store, const char *commune,
+                                         const char *former_commune, const char *sheet,
+                                         const char *parcel, unsigned read_flags,
+                                         pdb_parcel_list **out);
+
+/* Current parcels whose geometry intersects a WGS 84 box, ordered by id,
+ * limit at most max_results. */
+PDB_API pdb_status pdb_parcels_in_bbox(pdb_ctx *ctx, pdb_store *store, double min_lon,
+                                       double min_lat, double max_lon, double max_lat,
+                                       size_t limit, size_t offset, unsigned read_flags,
+                                       pdb_parcel_list **out);
+
+/* A parcel's history: every version of (commune, sheet, parcel), current
+ * and superseded, oldest first. */
+PDB_API pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *store, const char *commune,
+                                      const char *sheet, const char *parcel,
+                                      unsigned read_flags, pdb_parcel_list **out);
+
+/* One parcel by store id (current or superseded). PDB_ENOTFOUND if none. */
+PDB_API pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *store, int64_t id,
+                                  unsigned read_flags, pdb_parcel **out);
+
+/* ------------------------------------------------------------------------ */
+/* Communes in the store                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct pdb_commune {
+    char code[8];            /* five-digit commune code */
+    char *name;              /* UTF-8 name */
+    int source_srid;         /* EPSG of its last import */
+    double bbox[4];          /* WGS 84 min lon, min lat, max lon, max lat */
+    int64_t parcels;         /* current parcels */
+    int64_t last_batch;      /* import run that wrote the current parcels */
+} pdb_commune;
+
+typedef struct pdb_commune_list {
+    size_t count;        /* communes in items */
+    pdb_commune *items;  /* ordered by code, owned by the list */
+} pdb_commune_list;
+
+PDB_API pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *store, pdb_commune_list **out);
+PDB_API void pdb_commune_list_free(pdb_commune_list *list);
+
+/* ------------------------------------------------------------------------ */
+/* Writing: import runs, one transaction per commune                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct pdb_import_counts {
+    int64_t read;      /* features read from the source */
+    int64_t stored;    /* parcels written (repaired ones included) */
+    int64_t repaired;  /* stored after MakeValid */
+    int64_t rejected;  /* not stored; each has a row in rejects */
+    int64_t flagged;   /* stored with a PDB_PARCEL_* flag */
+} pdb_import_counts;
+
+/* Starts an import run (a row in import_batches, status "running", committed
+ * at once so that a killed run is visible as such). */
+PDB_API pdb_status pdb_import_begin(pdb_ctx *ctx, pdb_store *store, const char *description,
+                                    int64_t *batch_id_out);
+/* Ends it with status "done", "failed" or "partial" and the run's totals. */
+PDB_API pdb_status pdb_import_end(pdb_ctx *ctx, pdb_store *store, int64_t batch_id,
+                                  const char *status, const pdb_import_counts *totals);
+
+/* Whether a file with this checksum (hex SHA-256) was committed before:
+ * *batch_out is its import run, or 0 when never. */
+PDB_API pdb_status pdb_import_find_checksum(pdb_ctx *ctx, pdb_store *store,
+                                            const char *checksum, int64_t *batch_out);
+
+typedef struct pdb_writer pdb_writer;
+
+/* Describes one commune's load from one source. */
+typedef struct pdb_commune_load {
+    int64_t batch_id;       /* from pdb_import_begin */
+    const char *commune;    /* five-digit code */
+    const char *name;       /* commune name, or NULL to use the registered one */
+    int source_srid;        /* EPSG of every geometry passed to pdb_writer_add */
+    const char *file;       /* source path, as given */
+    const char *checksum;   /* hex SHA-256 of the source file(s) */
+} pdb_commune_load;
+
+/* Opens the commune's write transaction (BEGIN IMMEDIATE) and supersedes its
+ * current parcels (valid_to set, history kept). Nothing is visible to
+ * readers before pdb_writer_commit; pdb_writer_free without a commit rolls
+ * back and leaves the store as it was. */
+PDB_API pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *store,
+                                    const pdb_commune_load *load, pdb_writer **out);
+
+/* Adds one parcel: commune (must equal the load's), former_commune, sheet,
+ * parcel, landuse, area_surveyed_m2, address, owner, flags and source_wkb
+ * (a POLYGON or MULTIPOLYGON in the load's source_srid) are read; the rest
+ * is computed: the WGS 84 geometry through EPSG:6960, the computed area in
+ * source metres. PDB_ELIMIT over the vertex limits, PDB_EGEOM for WKB that
+ * does not parse, PDB_ECRS when a point does not transform. A failed add
+ * leaves the transaction usable. *id_out (may be NULL) is the new row id. */
+PDB_API pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p,
+                                  int64_t *id_out);
+
+/* One record that could not be stored as is. */
+typedef struct pdb_reject {
+    const char *file;                /* source path */
+    int64_t feature_index;           /* 0-based index of the feature in its layer */
+    const char *reason;              /* stable code: "null-geometry", "invalid-geometry", ... */
+    const char *detail;              /* human-readable detail, may be NULL */
+    const char *attributes_json;     /* raw attributes as a JSON object, may be NULL */
+    const unsigned char *geometry_wkb; /* raw geometry as read, may be NULL */
+    size_t geometry_wkb_len;         /* bytes */
+    int stored;                      /* 1 when the record was stored repaired */
+} pdb_reject;
+
+PDB_API pdb_status pdb_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r);
+
+/* Recomputes duplicate-number flags, updates the communes row (bbox,
+ * counts), records the file and its checksum, bumps the data version and
+ * commits. counts are this load's figures for import_files. */
+PDB_API pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w,
+                                     const pdb_import_counts *counts);
+
+/* Rolls back unless committed, and frees. Accepts NULL. */
+PDB_API void pdb_writer_free(pdb_writer *w);
+
+/* ------------------------------------------------------------------------ */
+/* GeoJSON (RFC 7946)                                                        */
+/* ------------------------------------------------------------------------ */
+
+/* One parcel as a GeoJSON Feature (geometry from wgs84_wkb, exterior rings
+ * counter-clockwise, 9 decimals); the owner appears only when p->owner is
+ * set and include_personal is 1. *json_out is caller-owned (pdb_free). */
+PDB_API pdb_status pdb_parcel_to_geojson(pdb_ctx *ctx, const pdb_parcel *p,
+                                         int include_personal, char **json_out);
+
+/* A list as a FeatureCollection. */
+PDB_API pdb_status pdb_parcels_to_geojson(pdb_ctx *ctx, const pdb_parcel_list *list,
+                                          int include_personal, char **json_out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PARCELDB_H */

@@ -1,0 +1,1 @@
+/* crs.c: being written. */

@@ -1,0 +1,1 @@
+/* geojson.c: being written. */

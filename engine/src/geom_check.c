@@ -1,0 +1,1 @@
+/* geom_check.c: being written. */

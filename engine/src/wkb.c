@@ -1,0 +1,1 @@
+/* wkb.c: being written. */

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs every build and test dependency of parceldb from Debian's packages.
+# Idempotent: a second run installs nothing new. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config git curl
+    libgdal-dev gdal-bin            # import, fixtures, and the GDAL clients tests use
+    libproj-dev proj-bin proj-data  # coordinates; cs2cs/projinfo check them in tests
+    libgeos-dev                     # geometry validation and repair (C API)
+    libspatialite-dev libsqlite3-mod-spatialite spatialite-bin
+    libsqlite3-dev sqlite3
+    libpng-dev libjansson-dev libcmocka-dev
+    libcairo2-dev fonts-dejavu-core libmicrohttpd-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "install-deps: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "install-deps: installed ${missing[*]}"
