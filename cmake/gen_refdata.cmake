@@ -1,10 +1,11 @@
 # Turns data/phu-tho-communes.csv and data/landuse-codes.csv into C tables,
+cmake_policy(SET CMP0007 NEW)
 # so that the library stands alone (no data files to find at run time).
 # Usage: cmake -DCOMMUNES=... -DLANDUSE=... -DOUT=... -P gen_refdata.cmake
 file(STRINGS "${COMMUNES}" commune_lines ENCODING UTF-8)
 file(STRINGS "${LANDUSE}" landuse_lines ENCODING UTF-8)
 
-set(out "/* Generated from data/*.csv by cmake/gen_refdata.cmake: do not edit. */\n")
+set(out "/* Generated from the CSVs in data/ by cmake/gen_refdata.cmake: do not edit. */\n")
 string(APPEND out "#include \"refdata.h\"\n\nconst pdb_commune_ref pdb__communes[] = {\n")
 set(n 0)
 foreach(line IN LISTS commune_lines)

@@ -1,4 +1,4 @@
-/* refdata.h: the commune and land-use tables generated from data/*.csv. */
+/* refdata.h: the commune and land-use tables generated from the CSVs in data/. */
 #ifndef PDB_REFDATA_H
 #define PDB_REFDATA_H
 
