@@ -1,8 +1,87 @@
-/* cmd_info.c: being written. */
+/*
+ * cmd_info.c: `parceldb info`: counts, communes, data version and health.
+ */
 #include "cli.h"
+
+#include <getopt.h>
+
+static const char usage_text[] =
+    "usage: parceldb info [--db FILE] [--communes] [--check]\n"
+    "\n"
+    "Prints the store's counts, data version and schema.\n"
+    "\n"
+    "options:\n"
+    "  --db FILE    the store (default " CLI_DEFAULT_DB ")\n"
+    "  --communes   also list the communes: code, parcels, source CRS, name\n"
+    "  --check      also run SQLite's full integrity check (slow on a large store)\n";
+
+static int print_info(pdb_ctx *ctx, pdb_store *store, int communes, int check)
+{
+    pdb_store_stats s;
+    if (pdb_store_stats_get(ctx, store, &s) != PDB_OK)
+        return cli_lib_error(ctx, "info");
+    printf("parcels:       %lld current, %lld superseded (history)\n",
+           (long long)s.parcels_current, (long long)s.parcels_history);
+    printf("communes:      %lld\n", (long long)s.communes);
+    printf("import runs:   %lld\n", (long long)s.batches);
+    printf("rejects:       %lld\n", (long long)s.rejects);
+    printf("data version:  %lld\n", (long long)s.data_version);
+    printf("schema:        %d (journal %s)\n", s.schema_version, s.journal_mode);
+    if (check) {
+        if (pdb_store_check(ctx, store) != PDB_OK)
+            return cli_lib_error(ctx, "integrity");
+        printf("integrity:     ok\n");
+    }
+    if (communes) {
+        pdb_commune_list *list = NULL;
+        if (pdb_communes_list(ctx, store, &list) != PDB_OK)
+            return cli_lib_error(ctx, "communes");
+        for (size_t i = 0; i < list->count; i++)
+            printf("%s %8lld  EPSG:%d  %s\n", list->items[i].code,
+                   (long long)list->items[i].parcels, list->items[i].source_srid,
+                   list->items[i].name);
+        pdb_commune_list_free(list);
+    }
+    return CLI_OK;
+}
+
 int cmd_info(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_error("info: not built yet");
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, 'd'},
+        {"communes", no_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *db = CLI_DEFAULT_DB;
+    int c, communes = 0, check = 0;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'd': db = optarg; break;
+        case 'c': communes = 1; break;
+        case 'k': check = 1; break;
+        case 'h': fputs(usage_text, stdout); return CLI_OK;
+        default:
+            return cli_usage_error("info", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
+
+    pdb_ctx *ctx = NULL;
+    pdb_store *store = NULL;
+    if (pdb_ctx_new(&ctx) != PDB_OK)
+        return cli_error("cannot start (PROJ or GEOS failed to initialise)");
+    int rc;
+    if (pdb_store_open(ctx, db, PDB_OPEN_READONLY, &store) != PDB_OK)
+        rc = cli_lib_error(ctx, "opening the store");
+    else
+        rc = print_info(ctx, store, communes, check);
+    pdb_store_close(store);
+    pdb_ctx_free(ctx);
+    return rc;
 }

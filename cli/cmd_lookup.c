@@ -1,8 +1,314 @@
-/* cmd_lookup.c: being written. */
+/*
+ * cmd_lookup.c: `parceldb lookup`: parcels at a point (WGS 84, easting/
+ * northing, or the Vietnamese X/Y order), by number, a parcel's history,
+ * or a whole CSV of points.
+ */
 #include "cli.h"
+#include "csv.h"
+
+#include <ctype.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const char usage_text[] =
+    "usage: parceldb lookup [--db FILE] [--personal] FORM\n"
+    "\n"
+    "Finds parcels and prints them as GeoJSON (a FeatureCollection).\n"
+    "\n"
+    "forms:\n"
+    "  --lon LON --lat LAT          a WGS 84 point (degrees)\n"
+    "  --srs CRS --en E,N           a projected point, easting first (metres)\n"
+    "  --srs CRS --vn-xy X,Y        the same in the Vietnamese order: X = northing, Y = easting\n"
+    "  --id COMMUNE/SHEET/PARCEL    by number; every match (duplicates exist)\n"
+    "      [--former CODE]          only within this former commune\n"
+    "      [--history]              superseded versions too, oldest first\n"
+    "  --points FILE.csv            batch: reads the columns id,lon,lat of a CSV with a\n"
+    "                               header and prints id,commune,sheet,parcel per point in\n"
+    "                               input order (empty when none; the first match)\n"
+    "\n"
+    "options:\n"
+    "  --db FILE       the store (default " CLI_DEFAULT_DB ")\n"
+    "  --personal      include owner names (personal data)\n"
+    "  CRS is EPSG:N or a VN-2000 TM-3 zone name such as 104-45.\n";
+
+typedef struct lookup_args {
+    const char *db;        /* store path */
+    const char *lon, *lat; /* --lon/--lat text */
+    const char *srs;       /* --srs text */
+    const char *en;        /* --en "E,N" */
+    const char *vn_xy;     /* --vn-xy "X,Y" */
+    const char *id;        /* --id "COMMUNE/SHEET/PARCEL" */
+    const char *former;    /* --former */
+    const char *points;    /* --points file */
+    int personal;          /* --personal */
+    int history;           /* --history */
+} lookup_args;
+
+/* Splits "COMMUNE/SHEET/PARCEL" into its three non-empty parts. */
+static int split_id(const char *id, char parts[3][65])
+{
+    const char *p = id;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || n > 64 || (i < 2 && p[n] != '/') || (i == 2 && p[n] != '\0'))
+            return -1;
+        memcpy(parts[i], p, n);
+        parts[i][n] = '\0';
+        p += n + 1;
+    }
+    return 0;
+}
+
+static int print_list(pdb_ctx *ctx, const pdb_parcel_list *list, int personal)
+{
+    char *json = NULL;
+    if (pdb_parcels_to_geojson(ctx, list, personal, &json) != PDB_OK)
+        return cli_lib_error(ctx, "writing GeoJSON");
+    puts(json);
+    pdb_free(json);
+    return CLI_OK;
+}
+
+/* Writes one CSV field, quoted when it needs to be. */
+static void put_field(FILE *out, const char *s)
+{
+    if (s[strcspn(s, ",\"\r\n")] == '\0') {
+        fputs(s, out);
+        return;
+    }
+    putc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            putc('"', out);
+        putc(*s, out);
+    }
+    putc('"', out);
+}
+
+/* Finds a header column by name, case-insensitively, ignoring blanks. */
+static int find_column(const csv_reader *r, const char *name)
+{
+    for (int i = 0; i < r->nfields; i++) {
+        const char *f = r->fields[i];
+        while (isspace((unsigned char)*f))
+            f++;
+        size_t n = strlen(f);
+        while (n > 0 && isspace((unsigned char)f[n - 1]))
+            n--;
+        if (n == strlen(name) && strncasecmp(f, name, n) == 0)
+            return i;
+    }
+    return -1;
+}
+
+static int lookup_points(pdb_ctx *ctx, pdb_store *store, const char *path)
+{
+    FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    csv_reader *r = NULL;
+    int rc = CLI_FAIL, got, col_id, col_lon, col_lat;
+    static char outbuf[1 << 16];
+
+    if (in == NULL)
+        return cli_error("%s: cannot open: %m", path);
+    if ((r = malloc(sizeof *r)) == NULL) {
+        cli_error("out of memory");
+        goto done;
+    }
+    csv_init(r, in);
+    got = csv_next(r);
+    if (got <= 0) {
+        cli_error("%s: %s", path, got == 0 ? "empty file (a header line is needed)" : r->error);
+        goto done;
+    }
+    col_id = find_column(r, "id");
+    col_lon = find_column(r, "lon");
+    col_lat = find_column(r, "lat");
+    if (col_id < 0 || col_lon < 0 || col_lat < 0) {
+        cli_error("%s: the header needs the columns id, lon and lat", path);
+        goto done;
+    }
+    setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+    puts("id,commune,sheet,parcel");
+    while ((got = csv_next(r)) == 1) {
+        double lon, lat;
+        if (r->nfields == 1 && r->fields[0][0] == '\0')
+            continue; /* a blank line */
+        int need = col_id > col_lon ? col_id : col_lon;
+        need = need > col_lat ? need : col_lat;
+        if (r->nfields <= need) {
+            cli_error("%s: line %ld has %d fields; the header has more", path, r->line,
+                      r->nfields);
+            goto done;
+        }
+        if (cli_parse_double(r->fields[col_lon], &lon) != 0 ||
+            cli_parse_double(r->fields[col_lat], &lat) != 0) {
+            cli_error("%s: line %ld: lon/lat '%.40s','%.40s' are not numbers", path, r->line,
+                      r->fields[col_lon], r->fields[col_lat]);
+            goto done;
+        }
+        pdb_parcel_list *list = NULL;
+        if (pdb_parcels_at(ctx, store, lon, lat, 0, &list) != PDB_OK) {
+            cli_error("%s: line %ld: %s", path, r->line, pdb_errmsg(ctx));
+            goto done;
+        }
+        put_field(stdout, r->fields[col_id]);
+        if (list->count > 0) {
+            const pdb_parcel *p = &list->items[0];
+            putchar(',');
+            put_field(stdout, p->commune);
+            putchar(',');
+            put_field(stdout, p->sheet);
+            putchar(',');
+            put_field(stdout, p->parcel);
+            putchar('\n');
+        } else {
+            fputs(",,,\n", stdout);
+        }
+        pdb_parcel_list_free(list);
+    }
+    if (got < 0) {
+        cli_error("%s: %s", path, r->error);
+        goto done;
+    }
+    rc = fflush(stdout) == 0 ? CLI_OK : cli_error("writing the answer: %m");
+done:
+    fflush(stdout);
+    free(r);
+    if (in != stdin)
+        fclose(in);
+    return rc;
+}
+
+static int run(pdb_ctx *ctx, const lookup_args *a)
+{
+    pdb_store *store = NULL;
+    pdb_parcel_list *list = NULL;
+    unsigned flags = PDB_READ_WGS84 | (a->personal ? PDB_READ_PERSONAL : 0);
+    int rc = CLI_FAIL;
+    pdb_status st;
+
+    if (pdb_store_open(ctx, a->db, PDB_OPEN_READONLY, &store) != PDB_OK)
+        return cli_lib_error(ctx, "opening the store");
+    if (a->points != NULL) {
+        rc = lookup_points(ctx, store, a->points);
+        goto done;
+    }
+    if (a->id != NULL) {
+        char parts[3][65];
+        if (split_id(a->id, parts) != 0) {
+            rc = cli_error("malformed --id '%s': expected COMMUNE/SHEET/PARCEL", a->id);
+            goto done;
+        }
+        st = a->history ? pdb_parcel_history(ctx, store, parts[0], parts[1], parts[2], flags,
+                                              &list)
+                        : pdb_parcels_by_number(ctx, store, parts[0], a->former, parts[1],
+                                                parts[2], flags, &list);
+    } else if (a->lon != NULL) {
+        double lon, lat;
+        if (cli_parse_double(a->lon, &lon) != 0 || cli_parse_double(a->lat, &lat) != 0) {
+            rc = cli_error("--lon/--lat must be numbers in degrees");
+            goto done;
+        }
+        st = pdb_parcels_at(ctx, store, lon, lat, flags, &list);
+    } else {
+        double first, second, e, n;
+        int epsg;
+        const char *pair = a->en ? a->en : a->vn_xy;
+        if (cli_parse_pair(pair, &first, &second) != 0) {
+            rc = cli_error("%s '%s' must be two numbers separated by a comma",
+                           a->en ? "--en" : "--vn-xy", pair);
+            goto done;
+        }
+        if (a->en != NULL) {
+            e = first;
+            n = second;
+        } else {
+            pdb_vn_xy_to_en(first, second, &e, &n);
+        }
+        if (pdb_crs_resolve(ctx, a->srs, &epsg) != PDB_OK) {
+            rc = cli_lib_error(ctx, "--srs");
+            goto done;
+        }
+        st = pdb_parcels_at_crs(ctx, store, epsg, e, n, flags, &list);
+    }
+    if (st != PDB_OK) {
+        rc = cli_lib_error(ctx, "lookup");
+        goto done;
+    }
+    rc = print_list(ctx, list, a->personal);
+done:
+    pdb_parcel_list_free(list);
+    pdb_store_close(store);
+    return rc;
+}
+
 int cmd_lookup(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_error("lookup: not built yet");
+    enum { OPT_LON = 256, OPT_LAT, OPT_SRS, OPT_EN, OPT_VNXY, OPT_ID, OPT_FORMER, OPT_POINTS,
+           OPT_PERSONAL, OPT_HISTORY, OPT_DB };
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"lon", required_argument, NULL, OPT_LON},
+        {"lat", required_argument, NULL, OPT_LAT},
+        {"srs", required_argument, NULL, OPT_SRS},
+        {"en", required_argument, NULL, OPT_EN},
+        {"vn-xy", required_argument, NULL, OPT_VNXY},
+        {"id", required_argument, NULL, OPT_ID},
+        {"former", required_argument, NULL, OPT_FORMER},
+        {"points", required_argument, NULL, OPT_POINTS},
+        {"personal", no_argument, NULL, OPT_PERSONAL},
+        {"history", no_argument, NULL, OPT_HISTORY},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    lookup_args a = {.db = CLI_DEFAULT_DB};
+    int c;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB: a.db = optarg; break;
+        case OPT_LON: a.lon = optarg; break;
+        case OPT_LAT: a.lat = optarg; break;
+        case OPT_SRS: a.srs = optarg; break;
+        case OPT_EN: a.en = optarg; break;
+        case OPT_VNXY: a.vn_xy = optarg; break;
+        case OPT_ID: a.id = optarg; break;
+        case OPT_FORMER: a.former = optarg; break;
+        case OPT_POINTS: a.points = optarg; break;
+        case OPT_PERSONAL: a.personal = 1; break;
+        case OPT_HISTORY: a.history = 1; break;
+        case 'h': fputs(usage_text, stdout); return CLI_OK;
+        default:
+            return cli_usage_error("lookup", "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("lookup", "unexpected argument '%s'", argv[optind]);
+    int forms = (a.lon || a.lat) + (a.en || a.vn_xy) + (a.id != NULL) + (a.points != NULL);
+    if (forms != 1)
+        return cli_usage_error("lookup", "give exactly one of --lon/--lat, --srs with --en or "
+                                         "--vn-xy, --id, --points");
+    if ((a.lon != NULL) != (a.lat != NULL))
+        return cli_usage_error("lookup", "--lon and --lat go together");
+    if (a.en && a.vn_xy)
+        return cli_usage_error("lookup", "--en and --vn-xy are two spellings of one point; "
+                                         "give one");
+    if ((a.en || a.vn_xy) && a.srs == NULL)
+        return cli_usage_error("lookup", "--en and --vn-xy need --srs (e.g. EPSG:9208 or 104-45)");
+    if (a.srs && !(a.en || a.vn_xy))
+        return cli_usage_error("lookup", "--srs goes with --en or --vn-xy");
+    if ((a.former || a.history) && a.id == NULL)
+        return cli_usage_error("lookup", "--former and --history go with --id");
+
+    pdb_ctx *ctx = NULL;
+    if (pdb_ctx_new(&ctx) != PDB_OK)
+        return cli_error("cannot start (PROJ or GEOS failed to initialise)");
+    int rc = run(ctx, &a);
+    pdb_ctx_free(ctx);
+    return rc;
 }

@@ -327,6 +327,8 @@ PDB_API pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *store, const char
 /* One parcel by store id (current or superseded). PDB_ENOTFOUND if none. */
 PDB_API pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *store, int64_t id,
                                   unsigned read_flags, pdb_parcel **out);
+/* Frees a parcel returned by pdb_parcel_get; accepts NULL. */
+PDB_API void pdb_parcel_free(pdb_parcel *p);
 
 /* ------------------------------------------------------------------------ */
 /* Communes in the store                                                     */
@@ -417,11 +419,13 @@ typedef struct pdb_reject {
 
 PDB_API pdb_status pdb_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r);
 
-/* Recomputes duplicate-number flags, updates the communes row (bbox,
- * counts), records the file and its checksum, bumps the data version and
- * commits. counts are this load's figures for import_files. */
-PDB_API pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w,
-                                     const pdb_import_counts *counts);
+/* Flags duplicate numbers (PDB_PARCEL_DUPLICATE_NUMBER on every parcel of
+ * the commune sharing its former commune, sheet and parcel number with
+ * another), updates the communes row (bbox, counts), records the file and
+ * its checksum, bumps the data version and commits. counts are this load's
+ * figures for import_files; counts->flagged is replaced by the number of
+ * stored parcels that carry any flag once duplicates are known. */
+PDB_API pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts);
 
 /* Rolls back unless committed, and frees. Accepts NULL. */
 PDB_API void pdb_writer_free(pdb_writer *w);

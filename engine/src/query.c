@@ -1,1 +1,342 @@
-/* query.c: being written. */
+/*
+ * query.c: reading parcels back: at a point, by number, in a box, by id,
+ * and a parcel's history. Lookups take R-tree candidates and test each
+ * candidate's BLOB in place; only matches are turned into pdb_parcel.
+ */
+#include "crs.h"
+#include "store.h"
+#include "wkb.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void pdb_parcel_clear(pdb_parcel *p)
+{
+    if (p == NULL)
+        return;
+    free(p->commune);
+    free(p->former_commune);
+    free(p->sheet);
+    free(p->parcel);
+    free(p->landuse);
+    free(p->address);
+    free(p->owner);
+    free(p->valid_from);
+    free(p->valid_to);
+    free(p->source_wkb);
+    free(p->wgs84_wkb);
+    memset(p, 0, sizeof *p);
+}
+
+void pdb_parcel_free(pdb_parcel *p)
+{
+    pdb_parcel_clear(p);
+    free(p);
+}
+
+void pdb_parcel_list_free(pdb_parcel_list *list)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        pdb_parcel_clear(&list->items[i]);
+    free(list->items);
+    free(list);
+}
+
+static char *col_text(sqlite3_stmt *stmt, int col, int *oom)
+{
+    const char *t = (const char *)sqlite3_column_text(stmt, col);
+    if (t == NULL)
+        return NULL;
+    char *copy = strdup(t);
+    if (copy == NULL)
+        *oom = 1;
+    return copy;
+}
+
+static unsigned char *col_blob(sqlite3_stmt *stmt, int col, size_t *len, int *oom)
+{
+    const void *b = sqlite3_column_blob(stmt, col);
+    int n = sqlite3_column_bytes(stmt, col);
+    *len = 0;
+    if (b == NULL || n <= 0)
+        return NULL;
+    unsigned char *copy = malloc((size_t)n);
+    if (copy == NULL) {
+        *oom = 1;
+        return NULL;
+    }
+    memcpy(copy, b, (size_t)n);
+    *len = (size_t)n;
+    return copy;
+}
+
+pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_flags,
+                                pdb_parcel *p)
+{
+    int oom = 0;
+    pdb_status st = PDB_OK;
+
+    memset(p, 0, sizeof *p);
+    p->id = sqlite3_column_int64(stmt, 0);
+    p->commune = col_text(stmt, 1, &oom);
+    p->former_commune = col_text(stmt, 2, &oom);
+    p->sheet = col_text(stmt, 3, &oom);
+    p->parcel = col_text(stmt, 4, &oom);
+    p->landuse = col_text(stmt, 5, &oom);
+    p->area_surveyed_m2 =
+        sqlite3_column_type(stmt, 6) == SQLITE_NULL ? NAN : sqlite3_column_double(stmt, 6);
+    p->area_computed_m2 = sqlite3_column_double(stmt, 7);
+    p->address = col_text(stmt, 8, &oom);
+    if (read_flags & PDB_READ_PERSONAL)
+        p->owner = col_text(stmt, 9, &oom);
+    p->source_srid = sqlite3_column_int(stmt, 10);
+    p->batch_id = sqlite3_column_int64(stmt, 11);
+    p->valid_from = col_text(stmt, 12, &oom);
+    p->valid_to = col_text(stmt, 13, &oom);
+    p->flags = (unsigned)sqlite3_column_int(stmt, 14);
+    if (read_flags & PDB_READ_SOURCE)
+        p->source_wkb = col_blob(stmt, 15, &p->source_wkb_len, &oom);
+    if ((read_flags & PDB_READ_WGS84) && !oom) {
+        pdb__mpoly mp;
+        const void *blob = sqlite3_column_blob(stmt, PDB_COL_GEOM);
+        int n = sqlite3_column_bytes(stmt, PDB_COL_GEOM);
+        if ((st = pdb__blob_parse(ctx, blob, (size_t)n, &mp)) == PDB_OK) {
+            st = pdb__mpoly_to_wkb(ctx, &mp, &p->wgs84_wkb, &p->wgs84_wkb_len);
+            pdb__mpoly_free(&mp);
+        }
+    }
+    if (oom && st == PDB_OK)
+        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory reading a parcel");
+    if (st != PDB_OK)
+        pdb_parcel_clear(p);
+    return st;
+}
+
+/* A list that grows one parcel at a time. */
+static pdb_status list_push(pdb_ctx *ctx, pdb_parcel_list *list, size_t *cap, pdb_parcel **slot)
+{
+    if (list->count == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 4;
+        pdb_parcel *items = realloc(list->items, ncap * sizeof *items);
+        if (items == NULL)
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
+        list->items = items;
+        *cap = ncap;
+    }
+    *slot = &list->items[list->count];
+    return PDB_OK;
+}
+
+/* What a candidate row must satisfy beyond the SQL, if anything. */
+typedef enum filter_kind { FILTER_NONE, FILTER_POINT, FILTER_BOX } filter_kind;
+
+typedef struct filter {
+    filter_kind kind; /* which test */
+    double box[4];    /* the point (box[0], box[1]) or the box */
+} filter;
+
+/* Steps a bound statement selecting PDB_PARCEL_COLUMNS into a new list:
+ * skips `offset` matches, keeps at most `limit` (then sets truncated). */
+static pdb_status collect(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, const filter *f,
+                          size_t limit, size_t offset, unsigned read_flags,
+                          pdb_parcel_list **out)
+{
+    pdb_parcel_list *list = calloc(1, sizeof *list);
+    size_t cap = 0, skipped = 0;
+    pdb_status st = PDB_OK;
+    int rc;
+
+    *out = NULL;
+    if (list == NULL) {
+        sqlite3_reset(stmt);
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
+    }
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (f->kind != FILTER_NONE) {
+            const unsigned char *blob = sqlite3_column_blob(stmt, PDB_COL_GEOM);
+            size_t n = (size_t)sqlite3_column_bytes(stmt, PDB_COL_GEOM);
+            int hit = 0;
+            st = f->kind == FILTER_POINT
+                     ? pdb__blob_contains(ctx, blob, n, f->box[0], f->box[1], &hit)
+                     : pdb__blob_intersects_box(ctx, blob, n, f->box, &hit);
+            if (st != PDB_OK)
+                goto done;
+            if (!hit)
+                continue;
+        }
+        if (skipped < offset) {
+            skipped++;
+            continue;
+        }
+        if (list->count == limit) {
+            list->truncated = 1;
+            break;
+        }
+        pdb_parcel *slot;
+        if ((st = list_push(ctx, list, &cap, &slot)) != PDB_OK ||
+            (st = pdb__parcel_from_row(ctx, stmt, read_flags, slot)) != PDB_OK)
+            goto done;
+        list->count++;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        st = pdb__sql_fail(ctx, s->db, rc, "reading parcels");
+done:
+    sqlite3_reset(stmt);
+    if (st != PDB_OK) {
+        pdb_parcel_list_free(list);
+        return st;
+    }
+    *out = list;
+    return pdb__ok(ctx);
+}
+
+static pdb_status check_lonlat(pdb_ctx *ctx, double lon, double lat)
+{
+    if (!isfinite(lon) || lon < -180.0 || lon > 180.0)
+        return pdb__fail(ctx, PDB_EINVAL, "longitude %.9g is outside [-180, 180]", lon);
+    if (!isfinite(lat) || lat < -90.0 || lat > 90.0)
+        return pdb__fail(ctx, PDB_EINVAL, "latitude %.9g is outside [-90, 90]", lat);
+    return PDB_OK;
+}
+
+pdb_status pdb_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                          unsigned read_flags, pdb_parcel_list **out)
+{
+    sqlite3_stmt *stmt;
+    pdb_status st;
+    filter f = {FILTER_POINT, {lon, lat, lon, lat}};
+
+    *out = NULL;
+    if ((st = check_lonlat(ctx, lon, lat)) != PDB_OK)
+        return st;
+    if ((st = pdb__store_stmt(ctx, s, STMT_PARCELS_AT, &stmt)) != PDB_OK)
+        return st;
+    sqlite3_bind_double(stmt, 1, lon);
+    sqlite3_bind_double(stmt, 2, lat);
+    return collect(ctx, s, stmt, &f, ctx->limits.max_results, 0, read_flags, out);
+}
+
+pdb_status pdb_parcels_at_crs(pdb_ctx *ctx, pdb_store *s, int epsg, double x, double y,
+                              unsigned read_flags, pdb_parcel_list **out)
+{
+    pdb_status st;
+    double xy[2] = {x, y};
+
+    *out = NULL;
+    if ((st = pdb_crs_check_point(ctx, epsg, x, y)) != PDB_OK)
+        return st;
+    if (epsg != PDB_EPSG_WGS84 &&
+        (st = pdb__crs_transform_xy(ctx, epsg, PDB_EPSG_WGS84, xy, 1)) != PDB_OK)
+        return st;
+    return pdb_parcels_at(ctx, s, xy[0], xy[1], read_flags, out);
+}
+
+static pdb_status check_number_part(pdb_ctx *ctx, const char *value, const char *what)
+{
+    if (value == NULL || *value == '\0')
+        return pdb__fail(ctx, PDB_EINVAL, "no %s given", what);
+    if (strlen(value) > 64)
+        return pdb__fail(ctx, PDB_EINVAL, "%s is longer than 64 bytes", what);
+    return PDB_OK;
+}
+
+pdb_status pdb_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                 const char *former_commune, const char *sheet,
+                                 const char *parcel, unsigned read_flags, pdb_parcel_list **out)
+{
+    sqlite3_stmt *stmt;
+    pdb_status st;
+    filter none = {FILTER_NONE, {0}};
+
+    *out = NULL;
+    if ((st = check_number_part(ctx, commune, "commune code")) != PDB_OK ||
+        (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
+        (st = check_number_part(ctx, parcel, "parcel number")) != PDB_OK)
+        return st;
+    if ((st = pdb__store_stmt(ctx, s, STMT_PARCELS_BY_NUMBER, &stmt)) != PDB_OK)
+        return st;
+    sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, sheet, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 3, parcel, -1, SQLITE_TRANSIENT);
+    if (former_commune != NULL && *former_commune != '\0')
+        sqlite3_bind_text(stmt, 4, former_commune, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(stmt, 5, (read_flags & PDB_READ_HISTORY) != 0);
+    return collect(ctx, s, stmt, &none, ctx->limits.max_results, 0, read_flags, out);
+}
+
+pdb_status pdb_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
+                               double max_lon, double max_lat, size_t limit, size_t offset,
+                               unsigned read_flags, pdb_parcel_list **out)
+{
+    sqlite3_stmt *stmt;
+    pdb_status st;
+    filter f = {FILTER_BOX, {min_lon, min_lat, max_lon, max_lat}};
+
+    *out = NULL;
+    if ((st = check_lonlat(ctx, min_lon, min_lat)) != PDB_OK ||
+        (st = check_lonlat(ctx, max_lon, max_lat)) != PDB_OK)
+        return st;
+    if (min_lon > max_lon || min_lat > max_lat)
+        return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
+    if (limit == 0 || limit > ctx->limits.max_results)
+        limit = ctx->limits.max_results;
+    if ((st = pdb__store_stmt(ctx, s, STMT_PARCELS_IN_BOX, &stmt)) != PDB_OK)
+        return st;
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_double(stmt, i + 1, f.box[i]);
+    return collect(ctx, s, stmt, &f, limit, offset, read_flags, out);
+}
+
+pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                              const char *sheet, const char *parcel, unsigned read_flags,
+                              pdb_parcel_list **out)
+{
+    sqlite3_stmt *stmt;
+    pdb_status st;
+    filter none = {FILTER_NONE, {0}};
+
+    *out = NULL;
+    if ((st = check_number_part(ctx, commune, "commune code")) != PDB_OK ||
+        (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
+        (st = check_number_part(ctx, parcel, "parcel number")) != PDB_OK)
+        return st;
+    if ((st = pdb__store_stmt(ctx, s, STMT_PARCEL_HISTORY, &stmt)) != PDB_OK)
+        return st;
+    sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 2, sheet, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 3, parcel, -1, SQLITE_TRANSIENT);
+    return collect(ctx, s, stmt, &none, ctx->limits.max_results, 0, read_flags, out);
+}
+
+pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
+                          pdb_parcel **out)
+{
+    sqlite3_stmt *stmt;
+    pdb_parcel_list *list = NULL;
+    pdb_status st;
+    filter none = {FILTER_NONE, {0}};
+
+    *out = NULL;
+    if ((st = pdb__store_stmt(ctx, s, STMT_PARCEL_BY_ID, &stmt)) != PDB_OK)
+        return st;
+    sqlite3_bind_int64(stmt, 1, id);
+    if ((st = collect(ctx, s, stmt, &none, 1, 0, read_flags, &list)) != PDB_OK)
+        return st;
+    if (list->count == 0) {
+        pdb_parcel_list_free(list);
+        return pdb__fail(ctx, PDB_ENOTFOUND, "no parcel with id %lld", (long long)id);
+    }
+    pdb_parcel *p = malloc(sizeof *p);
+    if (p == NULL) {
+        pdb_parcel_list_free(list);
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    }
+    *p = list->items[0];
+    list->count = 0; /* the parcel's fields moved to *p */
+    pdb_parcel_list_free(list);
+    *out = p;
+    return pdb__ok(ctx);
+}

@@ -1,1 +1,412 @@
-/* writer.c: being written. */
+/*
+ * writer.c: one commune's load, inside one write transaction: supersede
+ * its current parcels, insert the new ones with both geometries, record
+ * rejects, and commit with the commune's row, the file's checksum and a new
+ * data version. Until the commit nothing is visible to readers; a writer
+ * freed without a commit (or a process killed at any instant) leaves the
+ * store as it was before this commune.
+ */
+#include "crs.h"
+#include "store.h"
+#include "wkb.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct pdb_writer {
+    pdb_store *store;       /* borrowed; holds the transaction */
+    int64_t batch_id;       /* import run */
+    char commune[8];        /* five-digit code of the load */
+    char *name;             /* commune name for the communes row */
+    char *file;             /* source path */
+    char *checksum;         /* hex SHA-256 of the source */
+    int source_srid;        /* EPSG of the incoming geometries */
+    int area_epsg;          /* projected CRS the computed area is measured in */
+    char now[32];           /* valid_from of new parcels, valid_to of old ones */
+    sqlite3_stmt *insert;   /* INSERT INTO parcels */
+    sqlite3_stmt *reject;   /* INSERT INTO rejects */
+    double bbox[4];         /* WGS 84 box of the parcels added */
+    int64_t added;          /* parcels added */
+    int in_transaction;     /* BEGIN succeeded and neither COMMIT nor ROLLBACK ran */
+};
+
+static const char insert_sql[] =
+    "INSERT INTO parcels (commune, former_commune, sheet, parcel, landuse, landuse_main, "
+    "area_surveyed_m2, area_computed_m2, address, owner, flags, source_srid, source_geom, "
+    "batch_id, valid_from, geom) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+
+static const char reject_sql[] =
+    "INSERT INTO rejects (batch_id, commune, file, feature_index, reason, detail, attributes, "
+    "geometry, stored) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+
+static pdb_status exec_bound(pdb_ctx *ctx, pdb_writer *w, const char *sql, const char *what,
+                             const char *text1)
+{
+    sqlite3_stmt *stmt = NULL;
+    sqlite3 *db = w->store->db;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, text1, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, w->now, -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return pdb__sql_fail(ctx, db, rc, what);
+    return PDB_OK;
+}
+
+pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
+                            pdb_writer **out)
+{
+    pdb_writer *w = NULL;
+    pdb_crs_info info;
+    const pdb_commune_ref *ref = NULL;
+    pdb_status st;
+    int rc;
+
+    *out = NULL;
+    if (s->readonly)
+        return pdb__fail(ctx, PDB_EREADONLY, "the store was opened read-only");
+    if (s->writing)
+        return pdb__fail(ctx, PDB_EINVAL, "another commune's load is open on this store handle");
+    if (load == NULL || load->commune == NULL || strlen(load->commune) != 5 ||
+        strspn(load->commune, "0123456789") != 5)
+        return pdb__fail(ctx, PDB_EINVAL, "commune code '%s' is not five digits",
+                         load && load->commune ? load->commune : "");
+    if ((st = pdb_crs_info_get(ctx, load->source_srid, &info)) != PDB_OK)
+        return st;
+    if (pdb_commune_ref_find(ctx, load->commune, &ref) != PDB_OK)
+        ref = NULL; /* a commune outside the table is stored under its code */
+    if ((w = calloc(1, sizeof *w)) == NULL)
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    w->store = s;
+    w->batch_id = load->batch_id;
+    memcpy(w->commune, load->commune, 6);
+    w->name = pdb__strdup(load->name ? load->name : ref ? ref->name : load->commune);
+    w->file = pdb__strdup(load->file ? load->file : "");
+    w->checksum = pdb__strdup(load->checksum ? load->checksum : "");
+    w->source_srid = load->source_srid;
+    /* The legal area is measured in TM-3 metres; a geographic source is
+     * measured in its commune's zone. */
+    w->area_epsg = info.kind != PDB_CRS_GEOGRAPHIC ? load->source_srid : ref ? ref->epsg : 0;
+    w->bbox[0] = w->bbox[1] = INFINITY;
+    w->bbox[2] = w->bbox[3] = -INFINITY;
+    pdb__now_iso(w->now);
+    if (w->name == NULL || w->file == NULL || w->checksum == NULL) {
+        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (w->area_epsg == 0) {
+        st = pdb__fail(ctx, PDB_ECRS,
+                       "commune %s has a geographic source CRS and no known TM-3 zone to "
+                       "measure areas in",
+                       w->commune);
+        goto fail;
+    }
+    /* IMMEDIATE takes the write lock now, so that two importers queue here
+     * instead of failing half-way through a commune. */
+    if ((st = pdb__store_exec(ctx, s, "BEGIN IMMEDIATE")) != PDB_OK)
+        goto fail;
+    w->in_transaction = 1;
+    s->writing = 1;
+    if ((st = exec_bound(ctx, w,
+                         "UPDATE parcels SET valid_to = ?2 WHERE commune = ?1 AND valid_to IS NULL",
+                         "superseding the commune's parcels", w->commune)) != PDB_OK)
+        goto fail;
+    rc = sqlite3_prepare_v3(s->db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->insert, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v3(s->db, reject_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->reject,
+                                NULL);
+    if (rc != SQLITE_OK) {
+        st = pdb__sql_fail(ctx, s->db, rc, "preparing the import");
+        goto fail;
+    }
+    *out = w;
+    return pdb__ok(ctx);
+fail:
+    pdb_writer_free(w);
+    return st;
+}
+
+/* Binds text or NULL, refusing over-long values. */
+static pdb_status bind_text(pdb_ctx *ctx, sqlite3_stmt *stmt, int idx, const char *text,
+                            const char *field)
+{
+    if (text == NULL)
+        return sqlite3_bind_null(stmt, idx) == SQLITE_OK ? PDB_OK
+                                                          : pdb__fail(ctx, PDB_ESTORE, "bind");
+    size_t len = strlen(text);
+    if (len > ctx->limits.max_text_bytes)
+        return pdb__fail(ctx, PDB_ELIMIT, "%s is %zu bytes, over the limit of %zu", field, len,
+                         ctx->limits.max_text_bytes);
+    sqlite3_bind_text(stmt, idx, text, (int)len, SQLITE_TRANSIENT);
+    return PDB_OK;
+}
+
+static int blank(const char *s)
+{
+    return s == NULL || s[strspn(s, " \t")] == '\0';
+}
+
+/* The computed area in the writer's TM-3 metres. */
+static pdb_status computed_area(pdb_ctx *ctx, pdb_writer *w, const pdb__mpoly *mp, double *out)
+{
+    if (w->area_epsg == w->source_srid) {
+        *out = pdb__mpoly_area(mp);
+        return PDB_OK;
+    }
+    pdb__mpoly tmp = *mp;
+    tmp.xy = malloc(2 * mp->npoints * sizeof(double));
+    if (tmp.xy == NULL)
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    memcpy(tmp.xy, mp->xy, 2 * mp->npoints * sizeof(double));
+    pdb_status st = pdb__crs_transform_xy(ctx, w->source_srid, w->area_epsg, tmp.xy, mp->npoints);
+    if (st == PDB_OK)
+        *out = pdb__mpoly_area(&tmp);
+    free(tmp.xy);
+    return st;
+}
+
+pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int64_t *id_out)
+{
+    pdb__mpoly mp = {0};
+    unsigned char *blob = NULL;
+    size_t blob_len = 0;
+    double area = 0.0, bbox[4];
+    char main_use[16];
+    pdb_status st;
+    sqlite3_stmt *ins = w->insert;
+
+    if (id_out != NULL)
+        *id_out = 0;
+    if (!w->in_transaction)
+        return pdb__fail(ctx, PDB_EINVAL, "the writer's transaction has ended");
+    if (p->commune != NULL && strcmp(p->commune, w->commune) != 0)
+        return pdb__fail(ctx, PDB_EINVAL, "parcel of commune %s in the load of commune %s",
+                         p->commune, w->commune);
+    if (blank(p->sheet))
+        return pdb__fail(ctx, PDB_EINVAL, "parcel has no sheet number");
+    if (blank(p->parcel))
+        return pdb__fail(ctx, PDB_EINVAL, "parcel has no parcel number");
+    if ((st = pdb__wkb_parse(ctx, p->source_wkb, p->source_wkb_len, &mp)) != PDB_OK)
+        goto done;
+    if ((st = computed_area(ctx, w, &mp, &area)) != PDB_OK)
+        goto done;
+    if ((st = pdb__crs_transform_xy(ctx, w->source_srid, PDB_EPSG_WGS84, mp.xy, mp.npoints)) !=
+        PDB_OK)
+        goto done;
+    if ((st = pdb__mpoly_to_blob(ctx, &mp, PDB_EPSG_WGS84, &blob, &blob_len)) != PDB_OK)
+        goto done;
+    const char *landuse = p->landuse ? p->landuse : "";
+    size_t main_len = strcspn(landuse, "+");
+    if (main_len >= sizeof main_use)
+        main_len = sizeof main_use - 1;
+    memcpy(main_use, landuse, main_len);
+    main_use[main_len] = '\0';
+
+    sqlite3_reset(ins);
+    sqlite3_clear_bindings(ins);
+    if ((st = bind_text(ctx, ins, 1, w->commune, "commune")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 2, blank(p->former_commune) ? NULL : p->former_commune,
+                        "former commune")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 3, p->sheet, "sheet number")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 4, p->parcel, "parcel number")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 5, landuse, "land use")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 6, main_use, "land use")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 9, p->address, "address")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 10, p->owner, "owner")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 15, w->now, "time")) != PDB_OK)
+        goto done;
+    if (isfinite(p->area_surveyed_m2))
+        sqlite3_bind_double(ins, 7, p->area_surveyed_m2);
+    sqlite3_bind_double(ins, 8, area);
+    sqlite3_bind_int(ins, 11, (int)p->flags);
+    sqlite3_bind_int(ins, 12, w->source_srid);
+    sqlite3_bind_blob(ins, 13, p->source_wkb, (int)p->source_wkb_len, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 14, w->batch_id);
+    sqlite3_bind_blob(ins, 16, blob, (int)blob_len, SQLITE_STATIC);
+    int rc = sqlite3_step(ins);
+    if (rc != SQLITE_DONE) {
+        st = pdb__sql_fail(ctx, w->store->db, rc, "storing a parcel");
+        goto done;
+    }
+    if (id_out != NULL)
+        *id_out = sqlite3_last_insert_rowid(w->store->db);
+    pdb__mpoly_bbox(&mp, bbox);
+    w->bbox[0] = fmin(w->bbox[0], bbox[0]);
+    w->bbox[1] = fmin(w->bbox[1], bbox[1]);
+    w->bbox[2] = fmax(w->bbox[2], bbox[2]);
+    w->bbox[3] = fmax(w->bbox[3], bbox[3]);
+    w->added++;
+    st = pdb__ok(ctx);
+done:
+    sqlite3_reset(ins);
+    sqlite3_clear_bindings(ins); /* the blobs were bound SQLITE_STATIC */
+    free(blob);
+    pdb__mpoly_free(&mp);
+    return st;
+}
+
+pdb_status pdb_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r)
+{
+    sqlite3_stmt *stmt = w->reject;
+    pdb_status st;
+
+    if (!w->in_transaction)
+        return pdb__fail(ctx, PDB_EINVAL, "the writer's transaction has ended");
+    if (r == NULL || blank(r->reason))
+        return pdb__fail(ctx, PDB_EINVAL, "a reject needs a reason");
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    sqlite3_bind_int64(stmt, 1, w->batch_id);
+    sqlite3_bind_text(stmt, 2, w->commune, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, r->file ? r->file : w->file, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(stmt, 4, r->feature_index);
+    sqlite3_bind_text(stmt, 5, r->reason, -1, SQLITE_TRANSIENT);
+    /* Raw attributes are kept whole, whatever their length: they are the
+     * evidence of what the survey said. */
+    sqlite3_bind_text(stmt, 6, r->detail, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(stmt, 7, r->attributes_json, -1, SQLITE_TRANSIENT);
+    if (r->geometry_wkb != NULL && r->geometry_wkb_len > 0)
+        sqlite3_bind_blob64(stmt, 8, r->geometry_wkb, r->geometry_wkb_len, SQLITE_TRANSIENT);
+    sqlite3_bind_int(stmt, 9, r->stored ? 1 : 0);
+    int rc = sqlite3_step(stmt);
+    st = rc == SQLITE_DONE ? pdb__ok(ctx) : pdb__sql_fail(ctx, w->store->db, rc, "storing a reject");
+    sqlite3_reset(stmt);
+    return st;
+}
+
+/* Runs one statement with the writer's commune bound to ?1; returns the
+ * first column of its first row in *out when out is not NULL. */
+static pdb_status commune_stmt(pdb_ctx *ctx, pdb_writer *w, const char *sql, const char *what,
+                               int64_t *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    sqlite3 *db = w->store->db;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, w->commune, -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW && out != NULL)
+            *out = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return pdb__sql_fail(ctx, db, rc, what);
+    return PDB_OK;
+}
+
+pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts)
+{
+    static const pdb_import_counts zero;
+    pdb_import_counts c = counts ? *counts : zero;
+    sqlite3 *db = w->store->db;
+    sqlite3_stmt *stmt = NULL;
+    pdb_status st;
+    int64_t flagged = 0;
+    int rc;
+
+    if (!w->in_transaction)
+        return pdb__fail(ctx, PDB_EINVAL, "the writer's transaction has ended");
+    /* Duplicates are kept and flagged, never dropped: real registers repeat
+     * numbers, and only the whole commune tells which ones repeat. */
+    if ((st = commune_stmt(ctx, w,
+                           "UPDATE parcels SET flags = flags | 1 WHERE commune = ?1 AND "
+                           "valid_to IS NULL AND (coalesce(former_commune, ''), sheet, parcel) "
+                           "IN (SELECT coalesce(former_commune, ''), sheet, parcel FROM parcels "
+                           "WHERE commune = ?1 AND valid_to IS NULL GROUP BY 1, 2, 3 "
+                           "HAVING count(*) > 1)",
+                           "flagging duplicate numbers", NULL)) != PDB_OK)
+        goto fail;
+    if ((st = commune_stmt(ctx, w,
+                           "SELECT count(*) FROM parcels WHERE commune = ?1 AND valid_to IS "
+                           "NULL AND flags != 0",
+                           "counting flagged parcels", &flagged)) != PDB_OK)
+        goto fail;
+    c.flagged = flagged;
+
+    rc = sqlite3_prepare_v2(db,
+                            "INSERT INTO communes (code, name, source_srid, min_lon, min_lat, "
+                            "max_lon, max_lat, parcels, last_batch, updated_at) VALUES "
+                            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(code) DO "
+                            "UPDATE SET name = excluded.name, source_srid = excluded.source_srid, "
+                            "min_lon = excluded.min_lon, min_lat = excluded.min_lat, "
+                            "max_lon = excluded.max_lon, max_lat = excluded.max_lat, "
+                            "parcels = excluded.parcels, last_batch = excluded.last_batch, "
+                            "updated_at = excluded.updated_at",
+                            -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, w->commune, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 2, w->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 3, w->source_srid);
+        for (int i = 0; i < 4; i++)
+            if (w->added > 0)
+                sqlite3_bind_double(stmt, 4 + i, w->bbox[i]);
+        sqlite3_bind_int64(stmt, 8, w->added);
+        sqlite3_bind_int64(stmt, 9, w->batch_id);
+        sqlite3_bind_text(stmt, 10, w->now, -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (rc != SQLITE_DONE) {
+        st = pdb__sql_fail(ctx, db, rc, "updating the commune");
+        goto fail;
+    }
+    rc = sqlite3_prepare_v2(db,
+                            "INSERT INTO import_files (batch_id, commune, file, checksum, "
+                            "source_srid, read, stored, repaired, rejected, flagged, "
+                            "committed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                            -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, w->batch_id);
+        sqlite3_bind_text(stmt, 2, w->commune, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, w->file, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 4, w->checksum, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 5, w->source_srid);
+        sqlite3_bind_int64(stmt, 6, c.read);
+        sqlite3_bind_int64(stmt, 7, c.stored);
+        sqlite3_bind_int64(stmt, 8, c.repaired);
+        sqlite3_bind_int64(stmt, 9, c.rejected);
+        sqlite3_bind_int64(stmt, 10, c.flagged);
+        sqlite3_bind_text(stmt, 11, w->now, -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE) {
+        st = pdb__sql_fail(ctx, db, rc, "recording the imported file");
+        goto fail;
+    }
+    if ((st = pdb__store_exec(ctx, w->store,
+                              "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                              "WHERE key = 'data_version'")) != PDB_OK)
+        goto fail;
+    if ((st = pdb__store_exec(ctx, w->store, "COMMIT")) != PDB_OK)
+        goto fail;
+    w->in_transaction = 0;
+    w->store->writing = 0;
+    if (counts != NULL)
+        counts->flagged = c.flagged;
+    return pdb__ok(ctx);
+fail:
+    return st; /* pdb_writer_free rolls back */
+}
+
+void pdb_writer_free(pdb_writer *w)
+{
+    if (w == NULL)
+        return;
+    sqlite3_finalize(w->insert);
+    sqlite3_finalize(w->reject);
+    if (w->in_transaction) {
+        sqlite3_exec(w->store->db, "ROLLBACK", NULL, NULL, NULL);
+        w->store->writing = 0;
+    }
+    free(w->name);
+    free(w->file);
+    free(w->checksum);
+    free(w);
+}

@@ -1,4 +1,5 @@
 /* testutil.c: see testutil.h. */
+#define _GNU_SOURCE /* vasprintf */
 #include "testutil.h"
 
 #include <stdarg.h>

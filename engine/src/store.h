@@ -1,0 +1,59 @@
+/*
+ * store.h: the store handle (one SQLite connection with SpatiaLite) and
+ * its cached prepared statements, shared by store.c, writer.c, query.c.
+ */
+#ifndef PDB_STORE_H
+#define PDB_STORE_H
+
+#include "internal.h"
+
+#include <sqlite3.h>
+
+/* Statements prepared once per connection and reused. */
+typedef enum store_stmt {
+    STMT_DATA_VERSION,
+    STMT_PARCELS_AT,
+    STMT_PARCELS_BY_NUMBER,
+    STMT_PARCELS_IN_BOX,
+    STMT_PARCEL_HISTORY,
+    STMT_PARCEL_BY_ID,
+    STMT_FIND_CHECKSUM,
+    STMT_COUNT
+} store_stmt;
+
+struct pdb_store {
+    sqlite3 *db;                      /* this handle's connection */
+    void *spatialite;                 /* SpatiaLite's per-connection cache */
+    int readonly;                     /* opened with PDB_OPEN_READONLY */
+    sqlite3_stmt *stmts[STMT_COUNT];  /* cached statements, prepared on first use */
+    int writing;                      /* a pdb_writer holds the transaction */
+};
+
+/* The columns every parcel read selects, in this order (see
+ * pdb__parcel_from_row); `p` is the parcels table's alias. */
+#define PDB_PARCEL_COLUMNS                                                                         \
+    "p.id, p.commune, p.former_commune, p.sheet, p.parcel, p.landuse, p.area_surveyed_m2, "        \
+    "p.area_computed_m2, p.address, p.owner, p.source_srid, p.batch_id, p.valid_from, "            \
+    "p.valid_to, p.flags, p.source_geom, p.geom"
+#define PDB_PARCEL_NCOLUMNS 17
+#define PDB_COL_GEOM 16 /* index of p.geom in PDB_PARCEL_COLUMNS */
+
+/* Turns an SQLite failure into a status and message:
+ * "<what>: <sqlite message>". */
+pdb_status pdb__sql_fail(pdb_ctx *ctx, sqlite3 *db, int rc, const char *what);
+
+/* Returns the cached statement, reset and with bindings cleared. */
+pdb_status pdb__store_stmt(pdb_ctx *ctx, pdb_store *s, store_stmt id, sqlite3_stmt **out);
+
+/* Runs SQL with no result rows. */
+pdb_status pdb__store_exec(pdb_ctx *ctx, pdb_store *s, const char *sql);
+
+/* Fills *p from the current row of a statement selecting PDB_PARCEL_COLUMNS,
+ * taking only what read_flags ask for. */
+pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_flags,
+                                pdb_parcel *p);
+
+/* The current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
+void pdb__now_iso(char buf[32]);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * wkb.h: polygon geometry in the forms the engine meets: ISO WKB from
+ * importers (untrusted: parsed with limits), SpatiaLite BLOBs in the store,
+ * and a compact in-memory multipolygon for transforming, measuring and
+ * point-in-polygon tests. GEOS is not needed for any of these; it is used
+ * for validation and repair only (geom_check.c).
+ */
+#ifndef PDB_WKB_H
+#define PDB_WKB_H
+
+#include "internal.h"
+
+/* A multipolygon as flat arrays: part p has rings part_ring[p] ..
+ * part_ring[p+1]-1, ring r has points ring_point[r] .. ring_point[r+1]-1,
+ * point i is (xy[2i], xy[2i+1]). Rings are closed (first == last point). */
+typedef struct pdb__mpoly {
+    size_t nparts;      /* polygons */
+    size_t nrings;      /* rings over all polygons */
+    size_t npoints;     /* points over all rings */
+    size_t *part_ring;  /* nparts + 1 ring offsets */
+    size_t *ring_point; /* nrings + 1 point offsets */
+    double *xy;         /* 2 * npoints coordinates, x first */
+} pdb__mpoly;
+
+/* Parses an ISO (or EWKB-flagged) WKB POLYGON or MULTIPOLYGON of any
+ * dimension (Z and M are dropped), either byte order, enforcing the
+ * context's vertex, ring and part limits. PDB_EGEOM for anything else. */
+pdb_status pdb__wkb_parse(pdb_ctx *ctx, const unsigned char *wkb, size_t len, pdb__mpoly *out);
+
+/* Frees the arrays (not the struct); accepts a zeroed struct. */
+void pdb__mpoly_free(pdb__mpoly *mp);
+
+/* Writes a 2D little-endian ISO MULTIPOLYGON WKB (caller frees). */
+pdb_status pdb__mpoly_to_wkb(pdb_ctx *ctx, const pdb__mpoly *mp, unsigned char **out,
+                             size_t *len);
+
+/* Writes a SpatiaLite geometry BLOB (MULTIPOLYGON XY) with the given SRID. */
+pdb_status pdb__mpoly_to_blob(pdb_ctx *ctx, const pdb__mpoly *mp, int srid, unsigned char **out,
+                              size_t *len);
+
+/* Parses a SpatiaLite MULTIPOLYGON/POLYGON XY BLOB as the store writes it. */
+pdb_status pdb__blob_parse(pdb_ctx *ctx, const unsigned char *blob, size_t len, pdb__mpoly *out);
+
+/* Planar area: exterior rings minus holes, in squared source units. */
+double pdb__mpoly_area(const pdb__mpoly *mp);
+
+/* min x, min y, max x, max y over all points. */
+void pdb__mpoly_bbox(const pdb__mpoly *mp, double bbox[4]);
+
+/* Orients rings as RFC 7946 wants: exteriors counter-clockwise, holes
+ * clockwise (the first ring of each part is its exterior). */
+void pdb__mpoly_orient_rfc7946(pdb__mpoly *mp);
+
+/* Point in multipolygon straight from a SpatiaLite BLOB, without
+ * allocating: the crossing-number rule with half-open edges, so that a
+ * point on an edge shared by two parcels of a partition falls in exactly
+ * one of them (the one to its east; on an east-west edge, the one to its
+ * north). *inside is 1 or 0. PDB_EGEOM for a malformed BLOB. */
+pdb_status pdb__blob_contains(pdb_ctx *ctx, const unsigned char *blob, size_t len, double x,
+                              double y, int *inside);
+
+/* Whether a SpatiaLite BLOB's polygon intersects a box (edges, or the box
+ * inside the polygon, or the polygon inside the box). */
+pdb_status pdb__blob_intersects_box(pdb_ctx *ctx, const unsigned char *blob, size_t len,
+                                    const double box[4], int *hit);
+
+#endif

@@ -1,0 +1,3 @@
+# The engine: codecs, store, writer, queries, GeoJSON.
+pdb_unit_test(test_wkb SOURCES unit/test_wkb.c LIBS GDAL::GDAL)
+pdb_unit_test(test_store SOURCES unit/test_store.c lib/fixture.c LIBS GDAL::GDAL)
