@@ -12,6 +12,7 @@ packages=(
     libsqlite3-dev sqlite3
     libpng-dev libjansson-dev libcmocka-dev
     libcairo2-dev fonts-dejavu-core libmicrohttpd-dev
+    libunistring-dev                # NFC normalisation and UTF-8 checks (import/vnenc.c)
 )
 
 missing=()

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The main job on the bundled sample: installs the dependencies, builds,
+# imports samples/phu-tho-sample into out/sample.sqlite and looks parcels
+# up in it. (Serving the map on localhost comes with the tile server, which
+# is not built yet; see the README.)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+scripts/build.sh
+P=build/cli/parceldb
+DB=out/sample.sqlite
+
+mkdir -p out
+rm -f "$DB" "$DB-wal" "$DB-shm"
+$P init --db "$DB"
+$P import --db "$DB" samples/phu-tho-sample/
+$P info --db "$DB" --communes
+
+# A point inside the first commune's first parcel, found from the store
+# itself so that the demo does not depend on the generator's seed.
+read -r lon lat < <(sqlite3 "$DB" "SELECT printf('%.9f %.9f', (min_lon + max_lon) / 2, (min_lat + max_lat) / 2) FROM communes ORDER BY code LIMIT 1")
+echo
+echo "parceldb lookup --lon $lon --lat $lat"
+$P lookup --db "$DB" --lon "$lon" --lat "$lat"
+echo
+echo "The store is $DB; try: $P lookup --db $DB --id COMMUNE/SHEET/PARCEL"
