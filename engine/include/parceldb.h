@@ -331,6 +331,39 @@ PDB_API pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *store, int64_t id,
 PDB_API void pdb_parcel_free(pdb_parcel *p);
 
 /* ------------------------------------------------------------------------ */
+/* Features for rendering: borrowed, no copies                               */
+/* ------------------------------------------------------------------------ */
+
+/* A parcel or an overview shape as a renderer needs it; every pointer is
+ * borrowed and valid only during the callback. Coordinates are WGS 84
+ * lon/lat: part p has rings part_ring[p] .. part_ring[p+1]-1, ring r has
+ * points ring_point[r] .. ring_point[r+1]-1, point i is (xy[2i], xy[2i+1]). */
+typedef struct pdb_feature {
+    int64_t id;               /* parcel id, or 0 for an overview shape */
+    const char *commune;      /* commune code */
+    const char *sheet;        /* sheet number, NULL for an overview shape */
+    const char *parcel;       /* parcel number, NULL for an overview shape */
+    const char *landuse;      /* all codes ("ONT+CLN"); the main one for overviews */
+    const char *landuse_main; /* the first code */
+    double area_m2;           /* computed area in TM-3 metres (sum for overviews) */
+    size_t nparts;            /* polygons */
+    const size_t *part_ring;  /* nparts + 1 ring offsets */
+    size_t nrings;            /* rings over all polygons */
+    const size_t *ring_point; /* nrings + 1 point offsets */
+    size_t npoints;           /* points over all rings */
+    const double *xy;         /* 2 * npoints coordinates, lon first */
+} pdb_feature;
+
+/* Called once per feature; return non-zero to stop early (the call then
+ * still returns PDB_OK). */
+typedef int (*pdb_feature_fn)(void *arg, const pdb_feature *f);
+
+/* Every current parcel whose box meets a WGS 84 box, in id order, through
+ * the R-tree (a superset: boxes, not exact geometry; a renderer clips). */
+PDB_API pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *store, const double bbox[4],
+                                        pdb_feature_fn fn, void *arg);
+
+/* ------------------------------------------------------------------------ */
 /* Communes in the store                                                     */
 /* ------------------------------------------------------------------------ */
 

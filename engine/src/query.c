@@ -340,3 +340,48 @@ pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_
     *out = p;
     return pdb__ok(ctx);
 }
+
+pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
+                                pdb_feature_fn fn, void *arg)
+{
+    sqlite3_stmt *stmt;
+    pdb_status st;
+    int rc;
+
+    if (!(bbox[0] <= bbox[2] && bbox[1] <= bbox[3]))
+        return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
+    if ((st = pdb__store_stmt(ctx, s, STMT_FEATURES_IN_BOX, &stmt)) != PDB_OK)
+        return st;
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_double(stmt, i + 1, bbox[i]);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        pdb__mpoly mp;
+        const unsigned char *blob = sqlite3_column_blob(stmt, 6);
+        size_t n = (size_t)sqlite3_column_bytes(stmt, 6);
+        if ((st = pdb__blob_parse(ctx, blob, n, &mp)) != PDB_OK)
+            break;
+        pdb_feature f = {
+            .id = sqlite3_column_int64(stmt, 0),
+            .commune = (const char *)sqlite3_column_text(stmt, 1),
+            .sheet = (const char *)sqlite3_column_text(stmt, 2),
+            .parcel = (const char *)sqlite3_column_text(stmt, 3),
+            .landuse = (const char *)sqlite3_column_text(stmt, 4),
+            .landuse_main = (const char *)sqlite3_column_text(stmt, 5),
+            .area_m2 = sqlite3_column_double(stmt, 7),
+            .nparts = mp.nparts,
+            .part_ring = mp.part_ring,
+            .nrings = mp.nrings,
+            .ring_point = mp.ring_point,
+            .npoints = mp.npoints,
+            .xy = mp.xy,
+        };
+        int stop = fn(arg, &f);
+        pdb__mpoly_free(&mp);
+        if (stop)
+            break;
+    }
+    if (st == PDB_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        st = pdb__sql_fail(ctx, s->db, rc, "reading parcels");
+    sqlite3_reset(stmt);
+    return st == PDB_OK ? pdb__ok(ctx) : st;
+}

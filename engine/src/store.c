@@ -113,6 +113,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.commune = ?1 AND p.sheet = ?2 "
         "AND p.parcel = ?3 ORDER BY p.valid_from, p.id",
     [STMT_PARCEL_BY_ID] = "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id = ?1",
+    [STMT_FEATURES_IN_BOX] =
+        "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, p.geom, "
+        "p.area_computed_m2 FROM parcels p WHERE p.id IN (SELECT pkid FROM idx_parcels_geom "
+        "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
+        "AND p.valid_to IS NULL ORDER BY p.id",
     [STMT_FIND_CHECKSUM] =
         "SELECT batch_id FROM import_files WHERE checksum = ?1 ORDER BY id DESC LIMIT 1",
 };

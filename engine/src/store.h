@@ -18,6 +18,7 @@ typedef enum store_stmt {
     STMT_PARCEL_HISTORY,
     STMT_PARCEL_BY_ID,
     STMT_FIND_CHECKSUM,
+    STMT_FEATURES_IN_BOX,
     STMT_COUNT
 } store_stmt;
 
