@@ -1,8 +1,159 @@
-/* cmd_import.c: being written. */
+/*
+ * cmd_import.c: `parceldb import`: commune cadastral surveys into the store
+ * (the work is in import/, see docs/import.md).
+ */
 #include "cli.h"
+#include "importer.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage_text[] =
+    "usage: parceldb import [--db FILE] [options] FILE|DIR|'GLOB'...\n"
+    "\n"
+    "Imports commune cadastral surveys: any vector file GDAL reads (Shapefile,\n"
+    "GeoPackage, GeoJSON, DXF, DGN, GML, KML, CSV with WKT, ...). A directory\n"
+    "gives every survey file in it; a quoted pattern is expanded. Each commune\n"
+    "is written in one transaction; a re-import supersedes (history is kept).\n"
+    "\n"
+    "options:\n"
+    "  --db FILE             the store (default " CLI_DEFAULT_DB ")\n"
+    "  --srs CRS             the source CRS (EPSG:N or a zone name such as 104-45),\n"
+    "                        over the file's own\n"
+    "  --force-srs           keep a CRS that contradicts the commune's TM-3 zone\n"
+    "  --commune CODE        the commune of every record (over any commune field)\n"
+    "  --field-map FILE      lines target=SourceField; targets: commune, former_commune,\n"
+    "                        sheet, parcel, area, landuse, owner, address\n"
+    "  --encoding NAME       attribute text encoding: utf8, tcvn3, vni, latin1, cp1258\n"
+    "                        (default: declared, or detected)\n"
+    "  --force               import files whose checksum was imported before\n"
+    "  --dry-run             read and validate, report, write nothing\n"
+    "  --threads N           1 or 2 (default 2: one reads, one writes)\n"
+    "  --max-vertices N      per parcel (default 100000); more is rejected\n"
+    "  --area-tolerance F    flag parcels whose surveyed and computed areas differ by\n"
+    "                        more than F of the computed area (default 0.05) ...\n"
+    "  --area-tolerance-m2 A ... and by more than A m2 (default 1)\n"
+    "  --quiet               no progress, no summary (errors only)\n"
+    "  --progress            a progress bar even when stderr is not a terminal\n"
+    "\n"
+    "Exit status: 0 when every file was imported (or skipped), 1 when a file could\n"
+    "not be imported (the others still are), 2 for a usage error.\n";
+
 int cmd_import(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_error("import: not built yet");
+    enum {
+        OPT_DB = 256,
+        OPT_SRS,
+        OPT_FORCE_SRS,
+        OPT_COMMUNE,
+        OPT_FIELD_MAP,
+        OPT_ENCODING,
+        OPT_FORCE,
+        OPT_DRY_RUN,
+        OPT_THREADS,
+        OPT_MAX_VERTICES,
+        OPT_AREA_TOL,
+        OPT_AREA_TOL_M2,
+        OPT_QUIET,
+        OPT_PROGRESS,
+    };
+    static const struct option opts[] = {
+        {"db", required_argument, NULL, OPT_DB},
+        {"srs", required_argument, NULL, OPT_SRS},
+        {"force-srs", no_argument, NULL, OPT_FORCE_SRS},
+        {"commune", required_argument, NULL, OPT_COMMUNE},
+        {"field-map", required_argument, NULL, OPT_FIELD_MAP},
+        {"encoding", required_argument, NULL, OPT_ENCODING},
+        {"force", no_argument, NULL, OPT_FORCE},
+        {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"threads", required_argument, NULL, OPT_THREADS},
+        {"max-vertices", required_argument, NULL, OPT_MAX_VERTICES},
+        {"area-tolerance", required_argument, NULL, OPT_AREA_TOL},
+        {"area-tolerance-m2", required_argument, NULL, OPT_AREA_TOL_M2},
+        {"quiet", no_argument, NULL, OPT_QUIET},
+        {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    pdbi_options o;
+    int quiet = 0, bar = 0, c;
+    size_t threads = 2;
+
+    memset(&o, 0, sizeof o);
+    o.db_path = CLI_DEFAULT_DB;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB: o.db_path = optarg; break;
+        case OPT_SRS: o.srs = optarg; break;
+        case OPT_FORCE_SRS: o.force_srs = 1; break;
+        case OPT_COMMUNE: o.commune = optarg; break;
+        case OPT_FIELD_MAP: o.field_map_path = optarg; break;
+        case OPT_ENCODING: o.encoding = optarg; break;
+        case OPT_FORCE: o.force = 1; break;
+        case OPT_DRY_RUN: o.dry_run = 1; break;
+        case OPT_THREADS:
+            if (cli_parse_size(optarg, &threads) != 0 || threads < 1 || threads > 2)
+                return cli_usage_error("import", "--threads takes 1 or 2");
+            break;
+        case OPT_MAX_VERTICES:
+            if (cli_parse_size(optarg, &o.max_vertices) != 0 || o.max_vertices < 4)
+                return cli_usage_error("import", "--max-vertices takes a number of 4 or more");
+            break;
+        case OPT_AREA_TOL:
+            if (cli_parse_double(optarg, &o.area_tol_rel) != 0 || !(o.area_tol_rel > 0))
+                return cli_usage_error("import", "--area-tolerance takes a fraction such as 0.05");
+            break;
+        case OPT_AREA_TOL_M2:
+            if (cli_parse_double(optarg, &o.area_tol_m2) != 0 || !(o.area_tol_m2 > 0))
+                return cli_usage_error("import", "--area-tolerance-m2 takes a positive area");
+            break;
+        case OPT_QUIET: quiet = 1; break;
+        case OPT_PROGRESS: bar = 1; break;
+        case 'h': fputs(usage_text, stdout); return CLI_OK;
+        default:
+            return cli_usage_error("import", "unknown or incomplete option '%s'",
+                                   argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("import", "no file to import");
+    o.threads = (int)threads;
+    o.log = stderr;
+    o.summary = quiet ? NULL : stdout;
+    o.progress = quiet                   ? PDBI_PROGRESS_NONE
+                 : bar || isatty(2) == 1 ? PDBI_PROGRESS_BAR
+                                         : PDBI_PROGRESS_LOG;
+
+    char **paths = NULL;
+    size_t npaths = 0;
+    char err[1024];
+    if (pdbi_expand_inputs(argv + optind, (size_t)(argc - optind), &paths, &npaths, err,
+                           sizeof err) != 0)
+        return cli_error("import: %s", err);
+    if (npaths == 0)
+        return cli_error("import: no survey file in %s", argv[optind]);
+
+    pdb_ctx *ctx = NULL;
+    pdbi_run_result *res = NULL;
+    int rc = CLI_OK;
+    if (pdb_ctx_new(&ctx) != PDB_OK) {
+        pdbi_paths_free(paths, npaths);
+        return cli_error("import: cannot start (PROJ or GEOS failed to initialise)");
+    }
+    if (pdbi_run(ctx, &o, paths, npaths, &res, err, sizeof err) != PDB_OK) {
+        rc = cli_error("import: %s", err);
+    } else {
+        pdbi_print_summary(o.summary, res, o.dry_run);
+        if (res->files_failed > 0)
+            rc = cli_error("import: %zu of %zu file%s not imported (see above)",
+                           res->files_failed, res->nfiles, res->nfiles == 1 ? "" : "s");
+    }
+    pdbi_run_result_free(res);
+    pdb_ctx_free(ctx);
+    pdbi_paths_free(paths, npaths);
+    return rc;
 }

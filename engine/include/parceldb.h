@@ -2,7 +2,7 @@
  * parceldb.h: the public API of libparceldb, the cadastral parcel store of
  * Phu Tho province. What is not declared here is not API.
  *
- * Conventions (see docs/api.md for the long form):
+ * Conventions:
  *  - Every call takes the thread's context first. A context belongs to one
  *    thread at a time; it owns that thread's PROJ and GEOS contexts and the
  *    last error. A store handle is one SQLite connection: one per thread.
