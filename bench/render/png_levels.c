@@ -1,0 +1,108 @@
+/*
+ * png_levels.c: chooses the PNG encoder's defaults by measurement. Renders
+ * a tile list once, then encodes every tile with each zlib level and row
+ * filter (and palette mode), and prints mean bytes and encoding time per
+ * tile for each combination.
+ *
+ * usage: pdb-png-levels STORE STYLE TILES.txt
+ */
+#include "tiler.h"
+
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 4) {
+        fprintf(stderr, "usage: %s STORE STYLE TILES.txt\n", argv[0]);
+        return 2;
+    }
+    char err[512];
+    pdb_style *style = NULL;
+    pdb_ctx *ctx = NULL;
+    pdb_store *store = NULL;
+    pdb_renderer *r = NULL;
+    if (pdb_style_load(argv[2], &style, err, sizeof err) != PDB_OK) {
+        fprintf(stderr, "%s\n", err);
+        return 1;
+    }
+    if (pdb_ctx_new(&ctx) != PDB_OK || pdb_store_open(ctx, argv[1], PDB_OPEN_READONLY, &store) ||
+        pdb_renderer_new(ctx, store, style, NULL, &r, err, sizeof err) != PDB_OK) {
+        fprintf(stderr, "cannot open: %s %s\n", ctx ? pdb_errmsg(ctx) : "", err);
+        return 1;
+    }
+    /* Keep copies of the rendered tiles. */
+    FILE *in = fopen(argv[3], "r");
+    char line[128];
+    size_t n = 0, cap = 0;
+    uint32_t **tiles = NULL;
+    while (in && fgets(line, sizeof line, in)) {
+        pdb_tile t;
+        pdb_image img;
+        if (pdb_tile_parse(strtok(line, "\r\n"), 22, &t, err, sizeof err) != 0)
+            continue;
+        t.scale = 1;
+        if (pdb_render_tile(r, &t, &img, NULL) != PDB_OK)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            tiles = realloc(tiles, cap * sizeof *tiles);
+        }
+        tiles[n] = malloc(256 * 256 * 4);
+        for (int y = 0; y < 256; y++)
+            memcpy(tiles[n] + y * 256, (const char *)img.argb + (size_t)y * img.stride, 1024);
+        n++;
+    }
+    if (in)
+        fclose(in);
+    printf("%zu tiles\n%-10s %-6s %-6s %12s %12s\n", n, "palette", "level", "filter", "mean bytes",
+           "us/tile");
+    static const struct {
+        const char *name; /* as printed */
+        int mask;         /* PNG_FILTER_* */
+    } filters[] = {{"none", PNG_FILTER_NONE}, {"sub", PNG_FILTER_SUB}, {"up", PNG_FILTER_UP},
+                   {"paeth", PNG_FILTER_PAETH}, {"all", PNG_ALL_FILTERS}};
+    static const struct {
+        const char *name;  /* as printed */
+        pdb_png_palette p; /* mode */
+    } modes[] = {{"never", PDB_PNG_PALETTE_NEVER}, {"auto", PDB_PNG_PALETTE_AUTO},
+                 {"quantize", PDB_PNG_PALETTE_QUANTIZE}};
+    int levels[] = {1, 3, 6, 9};
+    for (size_t m = 0; m < 3; m++)
+        for (size_t l = 0; l < 4; l++)
+            for (size_t f = 0; f < 5; f++) {
+                pdb_png_options o = {levels[l], filters[f].mask, modes[m].p};
+                size_t bytes = 0;
+                double t0 = now_s();
+                for (size_t i = 0; i < n; i++) {
+                    pdb_image img = {256, 256, 1024, tiles[i]};
+                    unsigned char *png;
+                    size_t len;
+                    if (pdb_png_encode(&img, &o, &png, &len, err, sizeof err) == 0) {
+                        bytes += len;
+                        free(png);
+                    }
+                }
+                double dt = now_s() - t0;
+                printf("%-10s %-6d %-6s %12.0f %12.0f\n", modes[m].name, levels[l], filters[f].name,
+                       n ? (double)bytes / n : 0, n ? dt / n * 1e6 : 0);
+            }
+    for (size_t i = 0; i < n; i++)
+        free(tiles[i]);
+    free(tiles);
+    pdb_renderer_free(r);
+    pdb_store_close(store);
+    pdb_ctx_free(ctx);
+    pdb_style_free(style);
+    return 0;
+}
