@@ -28,6 +28,7 @@ static const char *geos_said(const pdb_ctx *ctx)
  * that maps the 2, so that no caller mistakes it for "true". */
 static pdb_status geos_bool(pdb_ctx *ctx, char answer, const char *what, int *out)
 {
+    *out = 0; /* defined on every path, for callers and for -Wmaybe-uninitialized */
     if (answer != 0 && answer != 1)
         return pdb__fail(ctx, PDB_EGEOM, "GEOS failed in %s: %s", what, geos_said(ctx));
     *out = answer;

@@ -175,7 +175,7 @@ static pdb_status collect(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, const 
             list->truncated = 1;
             break;
         }
-        pdb_parcel *slot;
+        pdb_parcel *slot = NULL;
         if ((st = list_push(ctx, list, &cap, &slot)) != PDB_OK ||
             (st = pdb__parcel_from_row(ctx, stmt, read_flags, slot)) != PDB_OK)
             goto done;
