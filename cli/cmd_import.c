@@ -30,6 +30,9 @@ static const char usage_text[] =
     "                        (default: declared, or detected)\n"
     "  --force               import files whose checksum was imported before\n"
     "  --dry-run             read and validate, report, write nothing\n"
+    "  --no-overviews        leave the low-zoom overviews of the communes imported\n"
+    "                        to the server (or a later run) instead of rebuilding\n"
+    "                        them at the end\n"
     "  --threads N           1 or 2 (default 2: one reads, one writes)\n"
     "  --max-vertices N      per parcel (default 100000); more is rejected\n"
     "  --area-tolerance F    flag parcels whose surveyed and computed areas differ by\n"
@@ -52,6 +55,7 @@ int cmd_import(int argc, char **argv)
         OPT_ENCODING,
         OPT_FORCE,
         OPT_DRY_RUN,
+        OPT_NO_OVERVIEWS,
         OPT_THREADS,
         OPT_MAX_VERTICES,
         OPT_AREA_TOL,
@@ -68,6 +72,7 @@ int cmd_import(int argc, char **argv)
         {"encoding", required_argument, NULL, OPT_ENCODING},
         {"force", no_argument, NULL, OPT_FORCE},
         {"dry-run", no_argument, NULL, OPT_DRY_RUN},
+        {"no-overviews", no_argument, NULL, OPT_NO_OVERVIEWS},
         {"threads", required_argument, NULL, OPT_THREADS},
         {"max-vertices", required_argument, NULL, OPT_MAX_VERTICES},
         {"area-tolerance", required_argument, NULL, OPT_AREA_TOL},
@@ -87,14 +92,33 @@ int cmd_import(int argc, char **argv)
     opterr = 0;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_DB: o.db_path = optarg; break;
-        case OPT_SRS: o.srs = optarg; break;
-        case OPT_FORCE_SRS: o.force_srs = 1; break;
-        case OPT_COMMUNE: o.commune = optarg; break;
-        case OPT_FIELD_MAP: o.field_map_path = optarg; break;
-        case OPT_ENCODING: o.encoding = optarg; break;
-        case OPT_FORCE: o.force = 1; break;
-        case OPT_DRY_RUN: o.dry_run = 1; break;
+        case OPT_DB:
+            o.db_path = optarg;
+            break;
+        case OPT_SRS:
+            o.srs = optarg;
+            break;
+        case OPT_FORCE_SRS:
+            o.force_srs = 1;
+            break;
+        case OPT_COMMUNE:
+            o.commune = optarg;
+            break;
+        case OPT_FIELD_MAP:
+            o.field_map_path = optarg;
+            break;
+        case OPT_ENCODING:
+            o.encoding = optarg;
+            break;
+        case OPT_FORCE:
+            o.force = 1;
+            break;
+        case OPT_DRY_RUN:
+            o.dry_run = 1;
+            break;
+        case OPT_NO_OVERVIEWS:
+            o.no_overviews = 1;
+            break;
         case OPT_THREADS:
             if (cli_parse_size(optarg, &threads) != 0 || threads < 1 || threads > 2)
                 return cli_usage_error("import", "--threads takes 1 or 2");
@@ -111,12 +135,17 @@ int cmd_import(int argc, char **argv)
             if (cli_parse_double(optarg, &o.area_tol_m2) != 0 || !(o.area_tol_m2 > 0))
                 return cli_usage_error("import", "--area-tolerance-m2 takes a positive area");
             break;
-        case OPT_QUIET: quiet = 1; break;
-        case OPT_PROGRESS: bar = 1; break;
-        case 'h': fputs(usage_text, stdout); return CLI_OK;
+        case OPT_QUIET:
+            quiet = 1;
+            break;
+        case OPT_PROGRESS:
+            bar = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return CLI_OK;
         default:
-            return cli_usage_error("import", "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
+            return cli_usage_error("import", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind >= argc)
@@ -149,8 +178,10 @@ int cmd_import(int argc, char **argv)
     } else {
         pdbi_print_summary(o.summary, res, o.dry_run);
         if (res->files_failed > 0)
-            rc = cli_error("import: %zu of %zu file%s not imported (see above)",
-                           res->files_failed, res->nfiles, res->nfiles == 1 ? "" : "s");
+            rc = cli_error("import: %zu of %zu file%s not imported (see above)", res->files_failed,
+                           res->nfiles, res->nfiles == 1 ? "" : "s");
+        if (res->overview_error != NULL)
+            rc = cli_error("import: the data is committed, but %s", res->overview_error);
     }
     pdbi_run_result_free(res);
     pdb_ctx_free(ctx);

@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config git curl time   # time: peak memory in bench/
     libgdal-dev gdal-bin            # import, fixtures, and the GDAL clients tests use
+    libssl-dev                      # SHA-256 of imported files (libcrypto)
     libproj-dev proj-bin proj-data  # coordinates; cs2cs/projinfo check them in tests
     libgeos-dev                     # geometry validation and repair (C API)
     libspatialite-dev libsqlite3-mod-spatialite spatialite-bin

@@ -364,6 +364,48 @@ PDB_API pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *store, const do
                                         pdb_feature_fn fn, void *arg);
 
 /* ------------------------------------------------------------------------ */
+/* Overviews: generalised shapes for low zooms                               */
+/* ------------------------------------------------------------------------ */
+
+/* Tiles at zooms up to this one draw land use from overviews; deeper tiles
+ * draw parcels (pdb_features_in_bbox). Overviews are, per commune and zoom
+ * band (z0-7, z8-10, z11-13), its parcels dissolved by main land-use code
+ * and simplified to half a pixel, and its outline. */
+#define PDB_OVERVIEW_MAX_ZOOM 13
+
+/* What pdb_overview_features returns. */
+enum {
+    PDB_OVERVIEW_LANDUSE = 1 << 0,  /* per commune, the parcels of one main land-use
+                                       code dissolved and simplified to the zoom's
+                                       pixel size: landuse = landuse_main = the code */
+    PDB_OVERVIEW_COMMUNES = 1 << 1, /* per commune, its outline (the union of its
+                                       parcels): landuse and landuse_main are NULL */
+};
+
+/* Calls fn for every overview shape of the given kinds whose box meets a
+ * WGS 84 box, at the generalisation made for zoom (zooms over
+ * PDB_OVERVIEW_MAX_ZOOM get the finest), in a deterministic order.
+ * Features carry id 0, sheet and parcel NULL and the summed computed area.
+ * A commune imported since its overviews were built (they are stale) is
+ * answered with its current parcels instead, as PDB_OVERVIEW_LANDUSE
+ * features of one parcel each, and has no outline until rebuilt: no shape
+ * is ever older than the data version. PDB_ENOTFOUND when the store
+ * predates overviews and was never opened read-write since. */
+PDB_API pdb_status pdb_overview_features(pdb_ctx *ctx, pdb_store *store, int zoom, unsigned kinds,
+                                         const double bbox[4], pdb_feature_fn fn, void *arg);
+
+/* Rebuilds overviews in one write transaction: of one commune, or, when
+ * commune is NULL, of every commune that needs it (imported since its
+ * overviews were built, or before overviews existed). Bumps the data
+ * version when anything was rebuilt, so that caches drop the tiles drawn
+ * from parcels meanwhile. *rebuilt (may be NULL) is the number of
+ * communes rebuilt. An import commits its communes without this (it costs
+ * about as much as the import itself, docs/rendering.md): run it after an
+ * import, or let the server run it. PDB_EREADONLY on a read-only handle. */
+PDB_API pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *store, const char *commune,
+                                        size_t *rebuilt);
+
+/* ------------------------------------------------------------------------ */
 /* Communes in the store                                                     */
 /* ------------------------------------------------------------------------ */
 

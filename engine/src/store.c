@@ -4,6 +4,8 @@
  */
 #include "store.h"
 
+#include "overview.h"
+
 #include <errno.h>
 #include <spatialite.h>
 #include <stdio.h>
@@ -90,7 +92,7 @@ static const char *const schema_sql =
     "  attributes TEXT,\n"
     "  geometry BLOB,\n"
     "  stored INTEGER NOT NULL);\n"
-    "CREATE INDEX rejects_batch ON rejects(batch_id);\n";
+    "CREATE INDEX rejects_batch ON rejects(batch_id);\n" PDB_OVERVIEW_SCHEMA_SQL;
 
 /* The SQL of each cached statement. The R-tree is SpatiaLite's own
  * (idx_parcels_geom), queried directly: its boxes are rounded outwards to
@@ -316,8 +318,13 @@ pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store *
     if (s->readonly)
         st = pdb__store_exec(ctx, s, "PRAGMA query_only = 1");
     else
-        /* FULL: a committed commune survives a power cut, not only a crash. */
-        st = pdb__store_exec(ctx, s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON");
+        /* FULL: a committed commune survives a power cut, not only a crash.
+         * Stores made before overviews get their (empty) table here. */
+        /* The cache holds a commune's whole transaction until its commit,
+         * instead of spilling pages to the WAL as the transaction grows. */
+        st = pdb__store_exec(ctx, s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+                                     "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; "
+                                     PDB_OVERVIEW_SCHEMA_SQL);
 done:
     if (st != PDB_OK) {
         pdb_store_close(s);

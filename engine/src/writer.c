@@ -7,6 +7,7 @@
  * store as it was before this commune.
  */
 #include "crs.h"
+#include "overview.h"
 #include "store.h"
 #include "wkb.h"
 
@@ -380,6 +381,8 @@ pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *cou
         st = pdb__sql_fail(ctx, db, rc, "recording the imported file");
         goto fail;
     }
+    if ((st = pdb__overview_mark_stale(ctx, w->store, w->commune)) != PDB_OK)
+        goto fail;
     if ((st = pdb__store_exec(ctx, w->store,
                               "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
                               "WHERE key = 'data_version'")) != PDB_OK)

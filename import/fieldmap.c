@@ -1,0 +1,306 @@
+/*
+ * fieldmap.c: which source field holds the commune, sheet, parcel number,
+ * area, land use, owner and address; the names cadastral software exports,
+ * and the user's --field-map file.
+ */
+#include "imp.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The --field-map names, by target. */
+static const char *const target_names[IMP_T_COUNT] = {
+    [IMP_T_COMMUNE] = "commune", [IMP_T_FORMER] = "former_commune",
+    [IMP_T_SHEET] = "sheet",     [IMP_T_PARCEL] = "parcel",
+    [IMP_T_AREA] = "area",       [IMP_T_LANDUSE] = "landuse",
+    [IMP_T_OWNER] = "owner",     [IMP_T_ADDRESS] = "address",
+};
+
+/* Aliases in order of preference. Compared after dropping case, '_', '-',
+ * '.' and spaces, so "So_Thua" and "SOTHUA" are one name; DBF truncations
+ * to 10 characters are matched by prefix (imp_field_alias_rank), so they
+ * need not be listed. The English names come last: they are what our own
+ * exports and hand-made files use. */
+static const char *const aliases_commune[] = {
+    "MaXa", "MaDVHC", "MaXaPhuong", "MaDonViHanhChinh", "MaXaMoi", "commune", "commune_code", NULL};
+static const char *const aliases_former[] = {"MaXaCu",         "MaXaTruoc",   "MaDVHCCu", "MaXaGoc",
+                                             "former_commune", "former_code", NULL};
+static const char *const aliases_sheet[] = {"SoHieuToBanDo", "SHBANDO",  "SHTOBD",  "SoTo",
+                                            "ToBD",          "SoBanDo",  "ToBanDo", "SoToBanDo",
+                                            "sheet",         "sheet_no", NULL};
+static const char *const aliases_parcel[] = {"SoThuTuThua", "SHTHUA", "SoThua",    "Thua",
+                                             "SoHieuThua",  "parcel", "parcel_no", NULL};
+static const char *const aliases_area[] = {"DienTich", "DienTichPL", "DTich",      "DienTichPhapLy",
+                                           "Area",     "area_m2",    "Shape_Area", NULL};
+static const char *const aliases_landuse[] = {
+    "KyHieuMucDichSuDung", "KHLoaiDat", "MaLoaiDat", "LoaiDat", "MDSD",
+    "MucDichSuDung",       "landuse",   "land_use",  NULL};
+static const char *const aliases_owner[] = {"TenChu",    "HoTen", "Chu", "TenChuSuDung",
+                                            "ChuSuDung", "owner", NULL};
+static const char *const aliases_address[] = {"DiaChi", "DiaChiThua", "address", NULL};
+
+static const char *const *const aliases[IMP_T_COUNT] = {
+    [IMP_T_COMMUNE] = aliases_commune, [IMP_T_FORMER] = aliases_former,
+    [IMP_T_SHEET] = aliases_sheet,     [IMP_T_PARCEL] = aliases_parcel,
+    [IMP_T_AREA] = aliases_area,       [IMP_T_LANDUSE] = aliases_landuse,
+    [IMP_T_OWNER] = aliases_owner,     [IMP_T_ADDRESS] = aliases_address,
+};
+
+/* The DBF format's limit on field names. */
+#define DBF_NAME_MAX 10
+
+const char *imp_target_name(imp_target t)
+{
+    return (unsigned)t < IMP_T_COUNT ? target_names[t] : "?";
+}
+
+int imp_target_parse(const char *name)
+{
+    for (int t = 0; t < IMP_T_COUNT; t++)
+        if (strcasecmp(name, target_names[t]) == 0)
+            return t;
+    return -1;
+}
+
+const char *const *imp_target_aliases(imp_target t)
+{
+    return aliases[t];
+}
+
+/* Lower case without '_', '-', '.' and spaces, cut to cap - 1 bytes. */
+static void fold(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; *s != '\0' && n + 1 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '_' || c == '-' || c == '.' || c == ' ')
+            continue;
+        out[n++] = (char)tolower(c);
+    }
+    out[n] = '\0';
+}
+
+int imp_field_alias_rank(imp_target t, const char *field)
+{
+    char f[128], a[128];
+    size_t flen = strlen(field);
+
+    fold(field, f, sizeof f);
+    if (f[0] == '\0')
+        return -1;
+    for (int i = 0; aliases[t][i] != NULL; i++) {
+        fold(aliases[t][i], a, sizeof a);
+        if (strcmp(f, a) == 0)
+            return i;
+    }
+    /* A name the DBF cut to 10 characters: "SoHieuToBa" for SoHieuToBanDo.
+     * Only full-length names count, so that "So" never matches "SoTo". */
+    if (flen == DBF_NAME_MAX) {
+        for (int i = 0; aliases[t][i] != NULL; i++) {
+            fold(aliases[t][i], a, sizeof a);
+            if (strlen(a) > strlen(f) && strncmp(f, a, strlen(f)) == 0)
+                return i;
+        }
+    }
+    return -1;
+}
+
+void imp_fieldmap_clear(imp_fieldmap *fm)
+{
+    for (int t = 0; t < IMP_T_COUNT; t++) {
+        free(fm->source[t]);
+        fm->source[t] = NULL;
+    }
+}
+
+/* Trims spaces at both ends of [*s, *e). */
+static void trim_span(const char **s, const char **e)
+{
+    while (*s < *e && isspace((unsigned char)**s))
+        (*s)++;
+    while (*e > *s && isspace((unsigned char)(*e)[-1]))
+        (*e)--;
+}
+
+int imp_fieldmap_parse(const char *text, const char *name, imp_fieldmap *fm, char *err,
+                       size_t errlen)
+{
+    int line = 0;
+    const char *p = text;
+
+    while (*p != '\0') {
+        const char *eol = strchr(p, '\n');
+        const char *end = eol ? eol : p + strlen(p);
+        const char *s = p, *e = end;
+        line++;
+        p = eol ? eol + 1 : end;
+        /* A UTF-8 byte-order mark at the start of the file is not a name. */
+        if (line == 1 && e - s >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+            s += 3;
+        trim_span(&s, &e);
+        if (s == e || *s == '#')
+            continue;
+        const char *eq = memchr(s, '=', (size_t)(e - s));
+        if (eq == NULL) {
+            snprintf(err, errlen, "%s:%d: expected 'target=SourceField'", name, line);
+            goto fail;
+        }
+        const char *ks = s, *ke = eq, *vs = eq + 1, *ve = e;
+        trim_span(&ks, &ke);
+        trim_span(&vs, &ve);
+        char key[64];
+        if ((size_t)(ke - ks) >= sizeof key || ke == ks) {
+            snprintf(err, errlen, "%s:%d: missing target before '='", name, line);
+            goto fail;
+        }
+        memcpy(key, ks, (size_t)(ke - ks));
+        key[ke - ks] = '\0';
+        int t = imp_target_parse(key);
+        if (t < 0) {
+            snprintf(err, errlen,
+                     "%s:%d: unknown target '%s' (targets: commune, former_commune, sheet, "
+                     "parcel, area, landuse, owner, address)",
+                     name, line, key);
+            goto fail;
+        }
+        if (ve == vs) {
+            snprintf(err, errlen, "%s:%d: no source field after '%s='", name, line, key);
+            goto fail;
+        }
+        if (fm->source[t] != NULL) {
+            snprintf(err, errlen, "%s:%d: target '%s' mapped twice", name, line, key);
+            goto fail;
+        }
+        fm->source[t] = strndup(vs, (size_t)(ve - vs));
+        if (fm->source[t] == NULL) {
+            snprintf(err, errlen, "out of memory");
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    imp_fieldmap_clear(fm);
+    return -1;
+}
+
+int imp_fieldmap_load(const char *path, imp_fieldmap *fm, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    char *text = NULL;
+    size_t len = 0, cap = 0;
+    int rc = -1;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "cannot open field map %s", path);
+        return -1;
+    }
+    for (;;) {
+        if (cap - len < 4096) {
+            char *bigger = realloc(text, cap + 65536);
+            if (bigger == NULL) {
+                snprintf(err, errlen, "out of memory");
+                goto done;
+            }
+            text = bigger;
+            cap += 65536;
+        }
+        size_t got = fread(text + len, 1, cap - len - 1, f);
+        len += got;
+        if (got == 0)
+            break;
+        if (len > (1u << 20)) {
+            snprintf(err, errlen, "field map %s is larger than 1 MiB", path);
+            goto done;
+        }
+    }
+    if (ferror(f)) {
+        snprintf(err, errlen, "cannot read field map %s", path);
+        goto done;
+    }
+    text[len] = '\0';
+    /* CRLF line ends: the '\r' is trimmed as white space. */
+    rc = imp_fieldmap_parse(text, path, fm, err, errlen);
+done:
+    free(text);
+    fclose(f);
+    return rc;
+}
+
+void imp_field_list(const char *const *names, size_t n, char *buf, size_t len)
+{
+    size_t used = 0;
+
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    if (n == 0) {
+        snprintf(buf, len, "(none)");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int w = snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+        if (w < 0 || (size_t)w >= len - used) {
+            /* Cut at the last whole name and say so. */
+            if (len > 5) {
+                size_t at = used < len - 5 ? used : len - 5;
+                snprintf(buf + at, len - at, ", ...");
+            }
+            return;
+        }
+        used += (size_t)w;
+    }
+}
+
+int imp_fieldmap_resolve(const imp_fieldmap *fm, const char *const *names, size_t n,
+                         int idx[IMP_T_COUNT], char *err, size_t errlen)
+{
+    int taken[1024] = {0}; /* fields already serving a target (the first 1024) */
+
+    for (int t = 0; t < IMP_T_COUNT; t++)
+        idx[t] = -1;
+    /* The user's mapping first: it wins over any alias. */
+    for (int t = 0; t < IMP_T_COUNT; t++) {
+        if (fm == NULL || fm->source[t] == NULL)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            if (strcasecmp(names[i], fm->source[t]) == 0) {
+                idx[t] = (int)i;
+                if (i < 1024)
+                    taken[i] = 1;
+                break;
+            }
+        }
+        if (idx[t] < 0) {
+            char list[512];
+            imp_field_list(names, n, list, sizeof list);
+            snprintf(err, errlen,
+                     "the field map names '%s' for %s, but the file has no such "
+                     "field (its fields: %s)",
+                     fm->source[t], imp_target_name((imp_target)t), list);
+            return -1;
+        }
+    }
+    /* Then the best-ranked alias for each target left. */
+    for (int t = 0; t < IMP_T_COUNT; t++) {
+        int best = -1, best_rank = 1 << 30;
+        if (idx[t] >= 0)
+            continue;
+        for (size_t i = 0; i < n && i < 1024; i++) {
+            if (taken[i])
+                continue;
+            int r = imp_field_alias_rank((imp_target)t, names[i]);
+            if (r >= 0 && r < best_rank) {
+                best = (int)i;
+                best_rank = r;
+            }
+        }
+        if (best >= 0) {
+            idx[t] = best;
+            taken[best] = 1;
+        }
+    }
+    return 0;
+}

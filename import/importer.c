@@ -1,0 +1,843 @@
+/*
+ * importer.c: an import run: expand the inputs, and for each file decide
+ * its commune(s), CRS and text encoding, refuse what cannot be right, then
+ * load each commune in its own transaction. See docs/import.md.
+ */
+#define _GNU_SOURCE 1 /* asprintf, vasprintf, strcasestr */
+#include "imp_ogr.h"
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <glob.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Features whose position is checked against the declared CRS. */
+#define PLAUSIBILITY_SAMPLES 10
+
+/* ------------------------------------------------------------------------ */
+/* Inputs                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Survey files a directory may hold; sidecars (.dbf, .shx, .prj, .cpg) and
+ * the generator's *.manifest.json are not surveys. */
+static int survey_name(const char *name)
+{
+    static const char *const exts[] = {"shp", "gpkg", "geojson", "json", "dxf", "dgn",
+                                       "gml", "kml",  "kmz",     "csv",  "fgb", "gpx"};
+    const char *dot = strrchr(name, '.');
+    size_t len = strlen(name);
+    if (dot == NULL || name[0] == '.')
+        return 0;
+    if (len > 14 && strcasecmp(name + len - 14, ".manifest.json") == 0)
+        return 0;
+    for (size_t i = 0; i < IMP_COUNTOF(exts); i++)
+        if (strcasecmp(dot + 1, exts[i]) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct path_list {
+    char **items;  /* owned paths */
+    size_t n, cap; /* used and allocated entries */
+} path_list;
+
+static int push_path(path_list *pl, const char *p)
+{
+    if (pl->n == pl->cap) {
+        size_t cap = pl->cap ? 2 * pl->cap : 16;
+        char **bigger = realloc(pl->items, cap * sizeof *bigger);
+        if (bigger == NULL)
+            return -1;
+        pl->items = bigger;
+        pl->cap = cap;
+    }
+    if ((pl->items[pl->n] = strdup(p)) == NULL)
+        return -1;
+    pl->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int expand_dir(path_list *pl, const char *dir, char *err, size_t errlen)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    path_list found = {0};
+
+    if (d == NULL) {
+        snprintf(err, errlen, "cannot read directory %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+        struct stat sb;
+        if (!survey_name(e->d_name))
+            continue;
+        snprintf(path, sizeof path, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+                 e->d_name);
+        if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode))
+            push_path(&found, path);
+    }
+    closedir(d);
+    qsort(found.items, found.n, sizeof *found.items, cmp_str);
+    for (size_t i = 0; i < found.n; i++) {
+        push_path(pl, found.items[i]);
+        free(found.items[i]);
+    }
+    free(found.items);
+    return 0;
+}
+
+int pdbi_expand_inputs(char *const *args, size_t nargs, char ***paths_out, size_t *count_out,
+                       char *err, size_t errlen)
+{
+    path_list pl = {0};
+
+    *paths_out = NULL;
+    *count_out = 0;
+    for (size_t i = 0; i < nargs; i++) {
+        const char *a = args[i];
+        struct stat sb;
+        if (stat(a, &sb) == 0) {
+            if (S_ISDIR(sb.st_mode)) {
+                if (expand_dir(&pl, a, err, errlen) != 0)
+                    goto fail;
+            } else if (push_path(&pl, a) != 0) {
+                goto oom;
+            }
+        } else if (strpbrk(a, "*?[") != NULL) {
+            glob_t g;
+            int rc = glob(a, 0, NULL, &g);
+            if (rc == GLOB_NOMATCH) {
+                snprintf(err, errlen, "%s matches no file", a);
+                goto fail;
+            }
+            if (rc != 0) {
+                snprintf(err, errlen, "cannot expand %s", a);
+                goto fail;
+            }
+            for (size_t k = 0; k < g.gl_pathc; k++) {
+                const char *p = g.gl_pathv[k];
+                if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+                    if (expand_dir(&pl, p, err, errlen) != 0) {
+                        globfree(&g);
+                        goto fail;
+                    }
+                } else if (survey_name(p) || strpbrk(a, "*?[") != NULL) {
+                    /* A pattern the user wrote names what it matches, but
+                     * sidecars are skipped as in a directory. */
+                    const char *base = strrchr(p, '/');
+                    if (survey_name(base ? base + 1 : p) && push_path(&pl, p) != 0) {
+                        globfree(&g);
+                        goto oom;
+                    }
+                }
+            }
+            globfree(&g);
+        } else {
+            /* Kept: the import reports it as a file it could not read. */
+            if (push_path(&pl, a) != 0)
+                goto oom;
+        }
+    }
+    *paths_out = pl.items;
+    *count_out = pl.n;
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+fail:
+    pdbi_paths_free(pl.items, pl.n);
+    return -1;
+}
+
+void pdbi_paths_free(char **paths, size_t count)
+{
+    for (size_t i = 0; paths != NULL && i < count; i++)
+        free(paths[i]);
+    free(paths);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The run                                                                   */
+/* ------------------------------------------------------------------------ */
+
+typedef struct run {
+    pdbi_options o;   /* options with defaults filled in */
+    pdb_ctx *ctx;     /* the writing thread's context (the caller's) */
+    pdb_ctx *rctx;    /* the reading thread's context */
+    pdb_store *store; /* NULL in a dry run without a store */
+    imp_fieldmap fm;  /* --field-map */
+    int srs_epsg;     /* --srs, 0 when from the file */
+    int enc_forced;   /* --encoding given */
+    imp_enc enc;      /* its value */
+    char commune[6];  /* --commune, normalised, or "" */
+    int64_t batch_id; /* 0 in a dry run */
+} run;
+
+/* A note or error about a file, on the log. */
+static void say(const run *R, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(const run *R, const char *path, const char *fmt, ...)
+{
+    va_list ap;
+    if (R->o.log == NULL)
+        return;
+    fprintf(R->o.log, "parceldb: %s: ", path);
+    va_start(ap, fmt);
+    vfprintf(R->o.log, fmt, ap);
+    va_end(ap);
+    fputc('\n', R->o.log);
+    fflush(R->o.log);
+}
+
+static void file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+    va_start(ap, fmt);
+    if (vasprintf(&msg, fmt, ap) < 0)
+        msg = NULL;
+    va_end(ap);
+    free(res->message);
+    res->message = msg;
+    res->status = PDBI_FILE_FAILED;
+    say(R, res->path, "%s", msg ? msg : "failed");
+}
+
+/* A five-digit commune code in the file's name (08707.shp, xa_08707.gpkg). */
+static int commune_from_name(const char *path, char out[6])
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    for (const char *p = base; *p; p++) {
+        if (*p < '0' || *p > '9' || (p > base && p[-1] >= '0' && p[-1] <= '9'))
+            continue;
+        size_t n = strspn(p, "0123456789");
+        if (n == 5) {
+            memcpy(out, p, 5);
+            out[5] = '\0';
+            if (imp_commune_known(out) != NULL)
+                return 0;
+        }
+    }
+    return -1;
+}
+
+/* The advice for a missing or wrong CRS, from the commune(s). */
+static void zone_advice(const imp_file *f, char *buf, size_t len)
+{
+    const char *code = f->fixed_commune[0] ? f->fixed_commune
+                       : f->ncommunes > 0  ? f->communes[0].code
+                                           : NULL;
+    const pdb_commune_ref *ref = code ? imp_commune_known(code) : NULL;
+    if (ref != NULL)
+        snprintf(buf, len,
+                 "commune %s (%s) was in the former %s province, whose surveys use "
+                 "EPSG:%d: --srs EPSG:%d",
+                 ref->code, ref->name, ref->former_province, ref->epsg, ref->epsg);
+    else
+        snprintf(buf, len,
+                 "by the commune's former province: --srs EPSG:9208 (Phu Tho, "
+                 "104-45), EPSG:5897 (Vinh Phuc, 105-00) or EPSG:9211 (Hoa Binh, 106-00)");
+}
+
+/* Checks the first features' positions against the CRS. */
+static int check_plausible(run *R, imp_file *f, const char *srs_from, char *err, size_t errlen)
+{
+    int checked = 0, bad = 0;
+    char first[512] = "";
+
+    for (size_t li = 0; li < f->nlayers && checked < PLAUSIBILITY_SAMPLES; li++) {
+        imp_layer *L = &f->layers[li];
+        OGRFeatureH feat;
+        OGR_L_ResetReading(L->layer);
+        while (checked < PLAUSIBILITY_SAMPLES && (feat = OGR_L_GetNextFeature(L->layer))) {
+            OGRGeometryH g = OGR_F_GetGeometryRef(feat);
+            if (g != NULL && !OGR_G_IsEmpty(g) &&
+                !(L->cad && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint)) {
+                OGREnvelope env;
+                OGR_G_GetEnvelope(g, &env);
+                double x = (env.MinX + env.MaxX) / 2, y = (env.MinY + env.MaxY) / 2;
+                if (f->swap_xy) {
+                    double t = x;
+                    x = y;
+                    y = t;
+                }
+                checked++;
+                if (pdb_crs_check_point(R->ctx, f->epsg, x, y) != PDB_OK) {
+                    if (bad++ == 0)
+                        snprintf(first, sizeof first, "%s", pdb_errmsg(R->ctx));
+                }
+            }
+            OGR_F_Destroy(feat);
+        }
+    }
+    if (checked == 0 || bad * 2 < checked)
+        return 0;
+    char advice[300];
+    zone_advice(f, advice, sizeof advice);
+    if (strcmp(f->driver, "GeoJSON") == 0 && R->srs_epsg == 0 && f->epsg == PDB_EPSG_WGS84)
+        snprintf(err, errlen,
+                 "a GeoJSON file without a 'crs' member is WGS 84 (RFC 7946), "
+                 "but these coordinates are not: give the survey's CRS with --srs; %s (%s)",
+                 advice, first);
+    else
+        snprintf(err, errlen, "the coordinates do not fit the CRS %s: %s", srs_from, first);
+    return -1;
+}
+
+/* Decides f->epsg (and axis swap) from --srs or the file. */
+static int resolve_crs(run *R, imp_file *f, char *srs_from, size_t fromlen, char *err,
+                       size_t errlen)
+{
+    OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(f->layers[0].layer);
+    char note[400] = "", why[500] = "";
+    int file_epsg = 0;
+
+    if (srs != NULL &&
+        imp_srs_match(R->ctx, srs, &file_epsg, note, sizeof note, why, sizeof why) != 0)
+        file_epsg = -1;
+    if (R->srs_epsg != 0) {
+        f->epsg = R->srs_epsg;
+        snprintf(srs_from, fromlen, "EPSG:%d given with --srs", f->epsg);
+        if (file_epsg > 0 && file_epsg != f->epsg)
+            say(R, f->path, "note: --srs EPSG:%d overrides the file's EPSG:%d", f->epsg, file_epsg);
+        else if (file_epsg < 0)
+            say(R, f->path, "note: --srs EPSG:%d overrides the file's CRS (%s)", f->epsg, why);
+        /* The axis order of the file's own CRS still tells how OGR hands
+         * the coordinates over. */
+        f->swap_xy = srs != NULL && imp_srs_x_is_northing(srs);
+    } else if (srs == NULL) {
+        char advice[300];
+        zone_advice(f, advice, sizeof advice);
+        snprintf(err, errlen, "has no coordinate system%s; give it with --srs: %s",
+                 f->is_shp ? " (no .prj)" : "", advice);
+        return -1;
+    } else if (file_epsg < 0) {
+        char advice[300];
+        zone_advice(f, advice, sizeof advice);
+        snprintf(err, errlen,
+                 "%s; if the coordinates are VN-2000, give the CRS with --srs "
+                 "(%s)",
+                 why, advice);
+        return -1;
+    } else {
+        f->epsg = file_epsg;
+        f->swap_xy = imp_srs_x_is_northing(srs);
+        snprintf(srs_from, fromlen, "EPSG:%d declared by the file", f->epsg);
+        if (note[0] != '\0')
+            say(R, f->path, "note: CRS %s", note);
+    }
+    pdb_crs_info info;
+    if (pdb_crs_info_get(R->ctx, f->epsg, &info) != PDB_OK) {
+        snprintf(err, errlen, "%s", pdb_errmsg(R->ctx));
+        return -1;
+    }
+    f->geographic = info.kind == PDB_CRS_GEOGRAPHIC;
+    return 0;
+}
+
+/* The commune's zone against the file's: a meridian off by one puts
+ * parcels 25-130 km away, and the coordinates alone cannot show it. */
+static int check_zone(run *R, imp_file *f, const char *code, const char *srs_from, char *err,
+                      size_t errlen)
+{
+    const pdb_commune_ref *ref = imp_commune_known(code);
+    pdb_crs_info have, want;
+
+    if (ref == NULL || ref->epsg == f->epsg)
+        return 0;
+    if (pdb_crs_info_get(R->ctx, f->epsg, &have) != PDB_OK || have.kind != PDB_CRS_TM3)
+        return 0; /* WGS 84, VN-2000 geographic and UTM are zone-free */
+    if (pdb_crs_info_get(R->ctx, ref->epsg, &want) != PDB_OK)
+        return 0;
+    if (R->o.force_srs) {
+        say(R, f->path,
+            "warning: commune %s surveys in EPSG:%d (TM-3 %s) but %s (TM-3 %s); "
+            "kept because of --force-srs",
+            code, ref->epsg, want.zone, srs_from, have.zone);
+        return 0;
+    }
+    snprintf(err, errlen,
+             "wrong meridian: %s (TM-3 %s), but commune %s (%s) was in the former %s province, "
+             "whose surveys use EPSG:%d (TM-3 %s); a zone off by one meridian moves parcels "
+             "by 25-130 km. If the coordinates are in TM-3 %s, import with --srs EPSG:%d; if "
+             "the declared zone is right after all, add --force-srs",
+             srs_from, have.zone, code, ref->name, ref->former_province, ref->epsg, want.zone,
+             want.zone, ref->epsg);
+    return -1;
+}
+
+static int cmp_commune(const void *a, const void *b)
+{
+    return strcmp(((const imp_commune_count *)a)->code, ((const imp_commune_count *)b)->code);
+}
+
+static void add_counts(pdb_import_counts *to, const pdb_import_counts *c)
+{
+    to->read += c->read;
+    to->stored += c->stored;
+    to->repaired += c->repaired;
+    to->rejected += c->rejected;
+    to->flagged += c->flagged;
+}
+
+static void import_file(run *R, pdbi_file_result *res)
+{
+    imp_file f;
+    char err[1200] = "", srs_from[96] = "";
+    double t0 = imp_now();
+    struct stat sb;
+    int committed = 0;
+
+    memset(&f, 0, sizeof f);
+    f.opts = &R->o;
+    f.path = res->path;
+    if (stat(res->path, &sb) != 0 || S_ISDIR(sb.st_mode)) {
+        file_fail(R, res, "%s", S_ISDIR(sb.st_mode) ? "is a directory" : strerror(errno));
+        goto done;
+    }
+
+    /* The same bytes imported before are skipped unless --force. */
+    size_t nparts = 0;
+    char **parts = imp_source_parts(res->path, &nparts);
+    int rc =
+        parts ? imp_checksum_files((const char *const *)parts, nparts, f.checksum, err, sizeof err)
+              : -1;
+    pdbi_paths_free(parts, nparts);
+    if (rc != 0) {
+        file_fail(R, res, "%s", err[0] ? err : "out of memory");
+        goto done;
+    }
+    if (R->store != NULL) {
+        int64_t batch = 0;
+        if (pdb_import_find_checksum(R->ctx, R->store, f.checksum, &batch) != PDB_OK) {
+            file_fail(R, res, "%s", pdb_errmsg(R->ctx));
+            goto done;
+        }
+        if (batch > 0 && !R->o.force) {
+            res->status = PDBI_FILE_SKIPPED;
+            if (asprintf(&res->message,
+                         "already imported in batch %lld (same SHA-256); "
+                         "--force imports it again",
+                         (long long)batch) < 0)
+                res->message = NULL;
+            say(R, res->path, "skipped: %s", res->message ? res->message : "");
+            goto done;
+        }
+    }
+
+    if (imp_source_open(&f, err, sizeof err) != 0 ||
+        imp_source_prescan(&f, &R->fm, err, sizeof err) != 0) {
+        file_fail(R, res, "%s", err);
+        goto done;
+    }
+
+    /* The commune: --commune, else a field, else the file's name. */
+    int have_field = 1;
+    for (size_t i = 0; i < f.nlayers; i++)
+        if (f.layers[i].map[IMP_T_COMMUNE] < 0)
+            have_field = 0;
+    if (R->commune[0] != '\0') {
+        memcpy(f.fixed_commune, R->commune, 6);
+        if (have_field && f.ncommunes > 0 &&
+            (f.ncommunes > 1 || strcmp(f.communes[0].code, R->commune) != 0))
+            say(R, res->path, "note: --commune %s overrides the file's commune field", R->commune);
+    } else if (!have_field || (f.ncommunes == 0 && f.cad)) {
+        if (commune_from_name(res->path, f.fixed_commune) != 0) {
+            char list[600];
+            imp_field_list((const char *const *)f.layers[0].fields, f.layers[0].nfields, list,
+                           sizeof list);
+            file_fail(R, res,
+                      "cannot tell the commune: no commune field (tried MaXa, MaDVHC, "
+                      "...; the file's fields: %s) and no --commune; give --commune CODE, or "
+                      "map a field with --field-map (commune=FIELD)",
+                      list);
+            goto done;
+        }
+        say(R, res->path, "note: commune %s taken from the file's name", f.fixed_commune);
+    } else if (f.ncommunes == 0) {
+        imp_layer *L = &f.layers[0];
+        file_fail(R, res,
+                  "the commune field %s holds no commune code of Phu Tho in %lld "
+                  "records; give --commune CODE",
+                  L->fields[L->map[IMP_T_COMMUNE]], (long long)f.records);
+        goto done;
+    }
+    if (f.fixed_commune[0] != '\0')
+        snprintf(res->communes, sizeof res->communes, "%s", f.fixed_commune);
+    else {
+        qsort(f.communes, f.ncommunes, sizeof *f.communes, cmp_commune);
+        size_t used = 0;
+        for (size_t i = 0; i < f.ncommunes && used + 8 < sizeof res->communes; i++)
+            used += (size_t)snprintf(res->communes + used, sizeof res->communes - used, "%s%s",
+                                     i ? "," : "", f.communes[i].code);
+    }
+
+    /* The parcel's numbers are required. */
+    for (size_t i = 0; i < f.nlayers; i++) {
+        imp_layer *L = &f.layers[i];
+        for (int t = IMP_T_SHEET; t <= IMP_T_PARCEL; t++) {
+            if (L->map[t] >= 0 || L->records == 0)
+                continue;
+            char list[600], tried[200] = "";
+            const char *const *al = imp_target_aliases((imp_target)t);
+            for (size_t k = 0; al[k] != NULL && k < 6; k++)
+                snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s", k ? ", " : "",
+                         al[k]);
+            imp_field_list((const char *const *)L->fields, L->nfields, list, sizeof list);
+            file_fail(R, res,
+                      "no field for the %s number%s%s (tried %s, ...); the file's "
+                      "fields: %s; map one with --field-map (%s=FIELD)",
+                      t == IMP_T_SHEET ? "sheet" : "parcel", f.nlayers > 1 ? " in layer " : "",
+                      f.nlayers > 1 ? L->name : "", tried, list, imp_target_name((imp_target)t));
+            goto done;
+        }
+    }
+
+    /* The text encoding. */
+    if (R->enc_forced) {
+        f.enc.kind = R->enc;
+        f.enc.confidence = 1.0;
+        snprintf(f.enc.how, sizeof f.enc.how, "--encoding");
+    } else {
+        int declared_utf8 = 0;
+        char declared[64];
+        imp_source_declared_encoding(&f, &declared_utf8, declared, sizeof declared);
+        if (strstr(declared, "1258") != NULL) {
+            f.enc.kind = IMP_ENC_CP1258;
+            f.enc.confidence = 1.0;
+            snprintf(f.enc.how, sizeof f.enc.how, "declared in %s", declared);
+        } else if (imp_enc_choose(declared_utf8, declared[0] ? declared : NULL,
+                                  (const char *const *)f.samples, f.sample_lens, f.nsamples, &f.enc,
+                                  err, sizeof err) != 0) {
+            file_fail(R, res, "%s", err);
+            goto done;
+        }
+    }
+    snprintf(res->encoding, sizeof res->encoding, "%s", imp_enc_name(f.enc.kind));
+    if (f.enc.kind != IMP_ENC_UTF8)
+        say(R, res->path, "note: text read as %s (%s)", imp_enc_name(f.enc.kind), f.enc.how);
+
+    /* The CRS, and whether the data and the commune agree with it. */
+    if (resolve_crs(R, &f, srs_from, sizeof srs_from, err, sizeof err) != 0 ||
+        check_plausible(R, &f, srs_from, err, sizeof err) != 0) {
+        file_fail(R, res, "%s", err);
+        goto done;
+    }
+    res->srid = f.epsg;
+    if (f.fixed_commune[0] != '\0') {
+        if (check_zone(R, &f, f.fixed_commune, srs_from, err, sizeof err) != 0) {
+            file_fail(R, res, "%s", err);
+            goto done;
+        }
+    } else {
+        for (size_t i = 0; i < f.ncommunes; i++) {
+            if (check_zone(R, &f, f.communes[i].code, srs_from, err, sizeof err) != 0) {
+                file_fail(R, res, "%s", err);
+                goto done;
+            }
+        }
+    }
+    if (R->o.progress == PDBI_PROGRESS_LOG)
+        say(R, res->path, "%lld records, commune %s, %s, text %s", (long long)f.records,
+            res->communes, srs_from, imp_enc_name(f.enc.kind));
+
+    /* One pass and one transaction per commune. */
+    size_t npasses = f.fixed_commune[0] ? 1 : f.ncommunes;
+    for (size_t i = 0; i < npasses; i++) {
+        imp_pass pass;
+        memset(&pass, 0, sizeof pass);
+        pass.file = &f;
+        pass.commune = f.fixed_commune[0] ? f.fixed_commune : f.communes[i].code;
+        pass.host = i == 0;
+        pass.wctx = R->ctx;
+        pass.rctx = R->rctx;
+        pass.expected =
+            f.fixed_commune[0] || f.cad ? f.records : f.communes[i].n + (i == 0 ? f.no_commune : 0);
+        if (!R->o.dry_run) {
+            pdb_commune_load load = {
+                .batch_id = R->batch_id,
+                .commune = pass.commune,
+                .name = NULL,
+                .source_srid = f.epsg,
+                .file = res->path,
+                .checksum = f.checksum,
+            };
+            if (pdb_writer_begin(R->ctx, R->store, &load, &pass.writer) != PDB_OK) {
+                snprintf(pass.err, sizeof pass.err, "commune %s: %s", pass.commune,
+                         pdb_errmsg(R->ctx));
+                goto pass_failed;
+            }
+        }
+        if (imp_pass_run(&pass) != 0)
+            goto pass_failed;
+        if (pass.writer != NULL && pdb_writer_commit(R->ctx, pass.writer, &pass.counts) != PDB_OK) {
+            snprintf(pass.err, sizeof pass.err, "commune %s: commit: %s", pass.commune,
+                     pdb_errmsg(R->ctx));
+            goto pass_failed;
+        }
+        pdb_writer_free(pass.writer);
+        add_counts(&res->counts, &pass.counts);
+        committed++;
+        continue;
+    pass_failed:
+        pdb_writer_free(pass.writer); /* rolls back this commune */
+        file_fail(R, res, "%s%s", pass.err,
+                  committed ? " (the communes before it were committed)" : "; nothing stored");
+        if (committed)
+            res->status = PDBI_FILE_PARTIAL;
+        goto done;
+    }
+    res->status = R->o.dry_run ? PDBI_FILE_DRY_RUN : PDBI_FILE_OK;
+    if (R->o.progress == PDBI_PROGRESS_LOG)
+        say(R, res->path, "read %lld, stored %lld (repaired %lld), rejected %lld, flagged %lld",
+            (long long)res->counts.read, (long long)res->counts.stored,
+            (long long)res->counts.repaired, (long long)res->counts.rejected,
+            (long long)res->counts.flagged);
+done:
+    imp_source_close(&f);
+    res->seconds = imp_now() - t0;
+}
+
+/* Records a failure of the run itself in err; returns st. */
+static pdb_status run_fail(char *err, size_t errlen, pdb_status st, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static pdb_status run_fail(char *err, size_t errlen, pdb_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, size_t npaths,
+                    pdbi_run_result **result_out, char *errbuf, size_t errlen)
+{
+    run R;
+    pdbi_run_result *res = NULL;
+    pdb_status st = PDB_OK;
+    char err[600];
+    double t0 = imp_now();
+
+    *result_out = NULL;
+    errbuf[0] = '\0';
+    memset(&R, 0, sizeof R);
+    R.o = *opts;
+    R.ctx = ctx;
+    if (R.o.threads <= 0)
+        R.o.threads = 2;
+    if (!(R.o.area_tol_rel > 0))
+        R.o.area_tol_rel = PDBI_AREA_TOL_REL;
+    if (!(R.o.area_tol_m2 > 0))
+        R.o.area_tol_m2 = PDBI_AREA_TOL_M2;
+
+    if (R.o.field_map_path != NULL &&
+        imp_fieldmap_load(R.o.field_map_path, &R.fm, err, sizeof err) != 0) {
+        st = run_fail(errbuf, errlen, PDB_EINVAL, "%s", err);
+        goto fail;
+    }
+    if (R.o.encoding != NULL) {
+        if (imp_enc_parse(R.o.encoding, &R.enc) != 0) {
+            st = run_fail(errbuf, errlen, PDB_EINVAL,
+                          "unknown encoding '%s' (utf8, tcvn3, vni, "
+                          "latin1, cp1258)",
+                          R.o.encoding);
+            goto fail;
+        }
+        R.enc_forced = 1;
+    }
+    if (R.o.srs != NULL && (st = pdb_crs_resolve(ctx, R.o.srs, &R.srs_epsg)) != PDB_OK)
+        goto fail;
+    if (R.o.commune != NULL) {
+        const pdb_commune_ref *ref;
+        if (imp_commune_normalize(R.o.commune, strlen(R.o.commune), R.commune) != 0) {
+            st = run_fail(errbuf, errlen, PDB_EINVAL, "--commune '%s' is not a five-digit code",
+                          R.o.commune);
+            goto fail;
+        }
+        if ((st = pdb_commune_ref_find(ctx, R.commune, &ref)) != PDB_OK)
+            goto fail;
+    }
+    if ((st = pdb_ctx_new(&R.rctx)) != PDB_OK) {
+        st = run_fail(errbuf, errlen, PDB_ENOMEM, "cannot create a context for the reading thread");
+        goto fail;
+    }
+    pdb_limits lim;
+    pdb_ctx_get_limits(ctx, &lim);
+    if (R.o.max_vertices > 0)
+        lim.max_vertices_per_parcel = R.o.max_vertices;
+    pdb_ctx_set_limits(ctx, &lim);
+    pdb_ctx_set_limits(R.rctx, &lim);
+
+    if (!R.o.dry_run) {
+        if ((st = pdb_store_open(ctx, R.o.db_path, PDB_OPEN_READWRITE, &R.store)) != PDB_OK)
+            goto fail;
+    } else if (R.o.db_path != NULL && access(R.o.db_path, F_OK) == 0) {
+        /* A dry run still says which files were imported before. */
+        if (pdb_store_open(ctx, R.o.db_path, PDB_OPEN_READONLY, &R.store) != PDB_OK)
+            R.store = NULL;
+    }
+
+    res = calloc(1, sizeof *res);
+    if (res == NULL || (res->files = calloc(npaths ? npaths : 1, sizeof *res->files)) == NULL) {
+        st = run_fail(errbuf, errlen, PDB_ENOMEM, "out of memory");
+        goto fail;
+    }
+    res->nfiles = npaths;
+    for (size_t i = 0; i < npaths; i++) {
+        if ((res->files[i].path = strdup(paths[i])) == NULL) {
+            st = run_fail(errbuf, errlen, PDB_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+
+    GDALAllRegister();
+    /* Closed polylines are how CAD drawings draw parcels. */
+    CPLSetConfigOption("DXF_CLOSED_LINE_AS_POLYGON", "TRUE");
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+
+    if (!R.o.dry_run) {
+        char desc[256];
+        snprintf(desc, sizeof desc, "parceldb import: %zu file%s%s%s", npaths,
+                 npaths == 1 ? "" : "s", npaths ? ", first " : "", npaths ? paths[0] : "");
+        if ((st = pdb_import_begin(ctx, R.store, desc, &R.batch_id)) != PDB_OK) {
+            CPLPopErrorHandler();
+            goto fail;
+        }
+        res->batch_id = R.batch_id;
+    }
+    for (size_t i = 0; i < npaths; i++) {
+        import_file(&R, &res->files[i]);
+        add_counts(&res->totals, &res->files[i].counts);
+        if (res->files[i].status == PDBI_FILE_FAILED || res->files[i].status == PDBI_FILE_PARTIAL)
+            res->files_failed++;
+    }
+    CPLPopErrorHandler();
+    if (!R.o.dry_run) {
+        const char *status = res->files_failed == 0        ? "done"
+                             : res->files_failed == npaths ? "failed"
+                                                           : "partial";
+        if ((st = pdb_import_end(ctx, R.store, R.batch_id, status, &res->totals)) != PDB_OK)
+            goto fail;
+    }
+    res->seconds = imp_now() - t0;
+    int committed = 0;
+    for (size_t i = 0; i < npaths; i++)
+        committed |=
+            res->files[i].status == PDBI_FILE_OK || res->files[i].status == PDBI_FILE_PARTIAL;
+    if (!R.o.dry_run && !R.o.no_overviews && committed) {
+        /* The low-zoom overviews of the communes imported: their own
+         * transaction, after the data, so that a failure here loses none of
+         * it (the server draws stale communes from their parcels). */
+        double t1 = imp_now();
+        if (R.o.log != NULL && R.o.progress != PDBI_PROGRESS_NONE) {
+            fprintf(R.o.log, "parceldb: rebuilding the overviews of the communes imported\n");
+            fflush(R.o.log);
+        }
+        if (pdb_overview_rebuild(ctx, R.store, NULL, &res->overviews_rebuilt) != PDB_OK &&
+            asprintf(&res->overview_error, "rebuilding overviews: %s", pdb_errmsg(ctx)) < 0)
+            res->overview_error = NULL;
+        res->overview_seconds = imp_now() - t1;
+    }
+    *result_out = res;
+    res = NULL;
+fail:
+    if (st != PDB_OK && errbuf[0] == '\0')
+        snprintf(errbuf, errlen, "%s", pdb_errmsg(ctx));
+    pdbi_run_result_free(res);
+    pdb_store_close(R.store);
+    pdb_ctx_free(R.rctx);
+    imp_fieldmap_clear(&R.fm);
+    return st;
+}
+
+void pdbi_run_result_free(pdbi_run_result *r)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < r->nfiles; i++) {
+        free(r->files[i].path);
+        free(r->files[i].message);
+    }
+    free(r->files);
+    free(r->overview_error);
+    free(r);
+}
+
+const char *pdbi_file_status_name(pdbi_file_status st)
+{
+    switch (st) {
+    case PDBI_FILE_OK:
+        return "ok";
+    case PDBI_FILE_SKIPPED:
+        return "skipped";
+    case PDBI_FILE_FAILED:
+        return "FAILED";
+    case PDBI_FILE_PARTIAL:
+        return "partial";
+    case PDBI_FILE_DRY_RUN:
+        return "dry-run";
+    }
+    return "?";
+}
+
+void pdbi_print_summary(FILE *out, const pdbi_run_result *r, int dry_run)
+{
+    if (out == NULL)
+        return;
+    fprintf(out, "%-32s %-11s %5s %-7s %8s %8s %8s %8s %8s %-8s %9s\n", "file", "commune", "srid",
+            "text", "read", "stored", "repaired", "rejected", "flagged", "status", "rec/s");
+    for (size_t i = 0; i < r->nfiles; i++) {
+        const pdbi_file_result *f = &r->files[i];
+        const char *name = f->path;
+        size_t len = strlen(name);
+        if (len > 32)
+            name += len - 32;
+        char srid[16] = "-";
+        if (f->srid)
+            snprintf(srid, sizeof srid, "%d", f->srid);
+        fprintf(out, "%-32s %-11.11s %5s %-7s %8lld %8lld %8lld %8lld %8lld %-8s %9.0f\n", name,
+                f->communes[0] ? f->communes : "-", srid, f->encoding[0] ? f->encoding : "-",
+                (long long)f->counts.read, (long long)f->counts.stored,
+                (long long)f->counts.repaired, (long long)f->counts.rejected,
+                (long long)f->counts.flagged, pdbi_file_status_name(f->status),
+                f->seconds > 0 ? (double)f->counts.read / f->seconds : 0.0);
+    }
+    fprintf(out, "%-32s %-11s %5s %-7s %8lld %8lld %8lld %8lld %8lld %-8s %9.0f\n", "total", "", "",
+            "", (long long)r->totals.read, (long long)r->totals.stored,
+            (long long)r->totals.repaired, (long long)r->totals.rejected,
+            (long long)r->totals.flagged,
+            r->files_failed ? "FAILED"
+            : dry_run       ? "dry-run"
+                            : "ok",
+            r->seconds > 0 ? (double)r->totals.read / r->seconds : 0.0);
+    if (dry_run)
+        fprintf(out, "dry run: nothing was written\n");
+    if (r->batch_id > 0)
+        fprintf(out, "import batch %lld\n", (long long)r->batch_id);
+    if (r->overviews_rebuilt > 0)
+        fprintf(out, "overviews of %zu commune%s rebuilt in %.1f s\n", r->overviews_rebuilt,
+                r->overviews_rebuilt == 1 ? "" : "s", r->overview_seconds);
+    for (size_t i = 0; i < r->nfiles; i++)
+        if (r->files[i].message != NULL && r->files[i].status != PDBI_FILE_OK)
+            fprintf(out, "%s: %s: %s\n", r->files[i].path,
+                    pdbi_file_status_name(r->files[i].status), r->files[i].message);
+}

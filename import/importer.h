@@ -1,0 +1,110 @@
+/*
+ * importer.h: batch import of commune cadastral surveys (any source GDAL/OGR
+ * reads) into a parceldb store, through the engine's public API only.
+ *
+ * One run imports several files; each file is read once per commune it
+ * holds (usually one), each commune in its own write transaction (one
+ * pdb_writer), so that a killed run leaves every commune either as it was
+ * or fully replaced. See docs/import.md for the user's view.
+ *
+ * Unlike the engine, the importer reports progress and notes on the FILE
+ * streams its caller gives it (the command decides which, or none).
+ */
+#ifndef PDB_IMPORTER_H
+#define PDB_IMPORTER_H
+
+#include "parceldb.h"
+
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum pdbi_progress {
+    PDBI_PROGRESS_NONE, /* nothing but errors */
+    PDBI_PROGRESS_LOG,  /* plain log lines (not a terminal) */
+    PDBI_PROGRESS_BAR   /* a progress bar redrawn in place (a terminal) */
+} pdbi_progress;
+
+typedef struct pdbi_options {
+    const char *db_path;        /* the store; must exist unless dry_run */
+    const char *srs;            /* --srs text (pdb_crs_resolve), or NULL: from the file */
+    const char *commune;        /* --commune CODE for every record, or NULL */
+    const char *field_map_path; /* --field-map FILE, or NULL */
+    const char *encoding;       /* --encoding NAME, or NULL: detect */
+    int force;                  /* import files whose checksum was committed before */
+    int force_srs;              /* keep a declared CRS that contradicts the commune's zone */
+    int dry_run;                /* read, validate and report; write nothing */
+    int no_overviews;           /* leave the overviews of the communes imported stale */
+    int threads;                /* 1: one thread; 2 (0 = default): reader + writer */
+    size_t max_vertices;        /* per parcel; 0 keeps the engine's default */
+    double area_tol_rel;        /* flag when |surveyed - computed| > max(abs, rel * computed) */
+    double area_tol_m2;         /* the absolute floor of that tolerance, m2 */
+    pdbi_progress progress;     /* how to show progress on log */
+    FILE *log;                  /* progress, notes and per-file errors; NULL for none */
+    FILE *summary;              /* the summary table at the end; NULL for none */
+} pdbi_options;
+
+/* Default tolerances: 5% of the computed area, at least 1 m2. */
+#define PDBI_AREA_TOL_REL 0.05
+#define PDBI_AREA_TOL_M2 1.0
+
+typedef enum pdbi_file_status {
+    PDBI_FILE_OK,      /* every commune of the file committed */
+    PDBI_FILE_SKIPPED, /* same checksum committed before, and no --force */
+    PDBI_FILE_FAILED,  /* could not be read, refused, or a write failed: nothing of it kept */
+    PDBI_FILE_PARTIAL, /* some of its communes committed, a later one failed */
+    PDBI_FILE_DRY_RUN  /* validated only */
+} pdbi_file_status;
+
+typedef struct pdbi_file_result {
+    char *path;               /* as given (after directory and glob expansion) */
+    char communes[64];        /* "08707", "08707,08710", or "" when unknown */
+    int srid;                 /* EPSG of the source geometries, 0 when unknown */
+    char encoding[16];        /* text encoding used: "UTF-8", "TCVN3", ... */
+    pdbi_file_status status;  /* outcome */
+    char *message;            /* why it failed or was skipped, else NULL */
+    pdb_import_counts counts; /* read = stored + rejected */
+    double seconds;           /* wall time spent on the file */
+} pdbi_file_result;
+
+typedef struct pdbi_run_result {
+    int64_t batch_id;         /* import run in the store, 0 for a dry run */
+    size_t nfiles;            /* entries in files */
+    pdbi_file_result *files;  /* one per input file, in input order */
+    pdb_import_counts totals; /* over all files */
+    size_t files_failed;      /* files with status FAILED or PARTIAL */
+    double seconds;           /* wall time of the run, overviews excluded */
+    size_t overviews_rebuilt; /* communes whose overviews were rebuilt at the end */
+    double overview_seconds;  /* time that took */
+    char *overview_error;     /* why the rebuild failed (the data is committed), or NULL */
+} pdbi_run_result;
+
+/* Expands the command's FILE arguments: a directory gives its survey files
+ * (not sidecars such as .dbf, .prj or *.manifest.json), sorted; a pattern
+ * with * ? or [ is globbed; anything else is kept as given. On failure
+ * (a pattern matching nothing, an unreadable directory) returns -1 with a
+ * message in err. The caller frees *paths_out with pdbi_paths_free. */
+int pdbi_expand_inputs(char *const *args, size_t nargs, char ***paths_out, size_t *count_out,
+                       char *err, size_t errlen);
+void pdbi_paths_free(char **paths, size_t count);
+
+/* Imports the files. Returns PDB_OK when the run happened (even if some
+ * files failed: see result->files_failed), or a status with a one-line
+ * message in err when it could not start or finish (no store, bad options,
+ * a bad field map, the batch row not written). */
+pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, size_t npaths,
+                    pdbi_run_result **result_out, char *err, size_t errlen);
+void pdbi_run_result_free(pdbi_run_result *r);
+
+/* Writes the per-file summary table and the totals. */
+void pdbi_print_summary(FILE *out, const pdbi_run_result *r, int dry_run);
+
+/* "ok", "skipped", "FAILED", "partial", "dry-run". */
+const char *pdbi_file_status_name(pdbi_file_status st);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

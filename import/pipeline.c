@@ -1,0 +1,919 @@
+/*
+ * pipeline.c: one commune's records, read and validated in one thread and
+ * written in another. The reading thread does what needs no store: OGR's
+ * parsing, WKB export, attribute mapping and text conversion, GEOS
+ * validation (with its own pdb_ctx); the writing thread calls
+ * pdb_writer_add, whose WGS 84 transform and SQLite insert are the other
+ * half of the cost. Records travel in chunks through a bounded queue, so
+ * memory stays flat however large the file.
+ */
+#define _GNU_SOURCE 1 /* asprintf, vasprintf, strcasestr */
+#include "imp_ogr.h"
+
+#include <cpl_error.h>
+#include <jansson.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* The repaired area must stay within 0.1% of the original (issue 3). */
+#define MAX_REPAIR_AREA_CHANGE 0.001
+/* Records per chunk, and chunks in flight between the threads. */
+#define CHUNK_ITEMS 128
+#define QUEUE_CHUNKS 16
+/* When this many records in a row fail to transform from the start, the
+ * transformation itself is missing: stop instead of rejecting them all. */
+#define TRANSFORM_GIVE_UP 20
+
+/* One record on its way from the reader to the writer. */
+typedef struct imp_item {
+    int64_t index;      /* 0-based, over the file's layers in order */
+    int store;          /* 1: add the parcel */
+    pdb_parcel parcel;  /* what to store (owned fields) */
+    const char *reason; /* reject reason (static), or NULL */
+    char *detail;       /* human-readable detail, owned */
+    char *attrs;        /* raw attributes as JSON, owned */
+    unsigned char *raw; /* raw geometry as read, ISO WKB, owned */
+    size_t raw_len;     /* bytes */
+} imp_item;
+
+typedef struct imp_chunk {
+    size_t n;                    /* items used */
+    struct imp_chunk *next;      /* queue link */
+    imp_item items[CHUNK_ITEMS]; /* records in file order */
+} imp_chunk;
+
+typedef struct imp_queue {
+    pthread_mutex_t mu;      /* guards everything below */
+    pthread_cond_t can_put;  /* signalled when a chunk is taken */
+    pthread_cond_t can_take; /* signalled when a chunk is put or the reader ends */
+    imp_chunk *head, *tail;  /* FIFO */
+    size_t len;              /* chunks queued */
+    int done;                /* the reader has put its last chunk */
+    int cancel;              /* the writer gave up: the reader stops */
+} imp_queue;
+
+typedef struct writer_state {
+    imp_pass *pass;          /* counts, writer, error */
+    imp_progress *progress;  /* redrawn as records are written */
+    int64_t transform_fails; /* consecutive transform failures from the start */
+    int failed;              /* a fatal error happened */
+} writer_state;
+
+typedef struct reader {
+    imp_pass *pass;      /* the pass read for */
+    imp_file *f;         /* its file */
+    pdb_ctx *ctx;        /* the reading thread's context */
+    size_t max_vertices; /* per parcel */
+    size_t max_text;     /* bytes per attribute value */
+    imp_queue *q;        /* threaded: where chunks go */
+    writer_state *ws;    /* one thread: consumed at once */
+    imp_chunk *cur;      /* chunk being filled */
+    int failed;          /* a read error happened */
+    char err[512];       /* its message */
+} reader;
+
+/* ------------------------------------------------------------------------ */
+/* Items                                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void item_clear(imp_item *it)
+{
+    pdb_parcel *p = &it->parcel;
+    free(p->commune);
+    free(p->former_commune);
+    free(p->sheet);
+    free(p->parcel);
+    free(p->landuse);
+    free(p->address);
+    free(p->owner);
+    free(p->source_wkb);
+    free(it->detail);
+    free(it->attrs);
+    free(it->raw);
+    memset(it, 0, sizeof *it);
+}
+
+static void chunk_free(imp_chunk *c)
+{
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        item_clear(&c->items[i]);
+    free(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The current feature's attributes                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef struct feat_view {
+    imp_layer *L;      /* its layer */
+    OGRFeatureH feat;  /* the feature */
+    const char **vals; /* CAD: value per label key, from the labels inside */
+    size_t *vlens;     /* their lengths */
+} feat_view;
+
+static void pair_into_view(void *arg, const char *key, size_t klen, const char *val, size_t vlen)
+{
+    feat_view *v = arg;
+    for (size_t i = 0; i < v->L->nfields; i++) {
+        const char *name = v->L->fields[i];
+        if (strlen(name) == klen && strncasecmp(name, key, klen) == 0) {
+            if (v->vals[i] == NULL) { /* the first label wins */
+                v->vals[i] = val;
+                v->vlens[i] = vlen;
+            }
+            return;
+        }
+    }
+}
+
+/* The bytes of field k (NULL when null or unmapped). For OGR's numbers the
+ * pointer is valid only until the next call: use it at once. */
+static const char *raw_value(const feat_view *v, int k, size_t *len)
+{
+    *len = 0;
+    if (k < 0)
+        return NULL;
+    if (v->L->cad) {
+        *len = v->vlens[k];
+        return v->vals[k];
+    }
+    if (!OGR_F_IsFieldSetAndNotNull(v->feat, k))
+        return NULL;
+    const char *s = OGR_F_GetFieldAsString(v->feat, k);
+    *len = strlen(s);
+    return s;
+}
+
+/* Text of field k as trimmed NFC UTF-8 (malloc'd), NULL when empty. */
+static char *text_value(const reader *r, const feat_view *v, int k)
+{
+    size_t len;
+    const char *s = raw_value(v, k, &len);
+    char *t = imp_trim_dup(s, len);
+    if (t == NULL || imp_is_ascii(t, strlen(t)))
+        return t;
+    char *u = imp_text_to_utf8(r->f->enc.kind, t, strlen(t));
+    free(t);
+    return u;
+}
+
+/* Adds a text value to a JSON object, converted to UTF-8. */
+static void json_add_text(const reader *r, json_t *obj, const char *key, const char *s, size_t len)
+{
+    char *u = imp_is_ascii(s, len) ? strndup(s, len) : imp_text_to_utf8(r->f->enc.kind, s, len);
+    json_t *val = u != NULL ? json_string(u) : NULL;
+    char *ukey =
+        imp_is_ascii(key, strlen(key)) ? NULL : imp_text_to_utf8(r->f->enc.kind, key, strlen(key));
+    json_object_set_new(obj, ukey ? ukey : key, val ? val : json_null());
+    free(u);
+    free(ukey);
+}
+
+/* The raw attributes of the feature as a JSON object (UTF-8 text). */
+static char *attrs_json(const reader *r, const feat_view *v)
+{
+    json_t *obj = json_object();
+    OGRFeatureDefnH defn = OGR_F_GetDefnRef(v->feat);
+    int n = OGR_FD_GetFieldCount(defn);
+
+    if (obj == NULL)
+        return NULL;
+    for (int k = 0; k < n; k++) {
+        OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, k);
+        const char *name = OGR_Fld_GetNameRef(fd);
+        OGRFieldType ft = OGR_Fld_GetType(fd);
+        if (!OGR_F_IsFieldSetAndNotNull(v->feat, k)) {
+            json_object_set_new(obj, name, json_null());
+        } else if (ft == OFTInteger || ft == OFTInteger64) {
+            json_object_set_new(obj, name, json_integer(OGR_F_GetFieldAsInteger64(v->feat, k)));
+        } else if (ft == OFTReal) {
+            double d = OGR_F_GetFieldAsDouble(v->feat, k);
+            json_object_set_new(obj, name, isfinite(d) ? json_real(d) : json_null());
+        } else {
+            const char *s = OGR_F_GetFieldAsString(v->feat, k);
+            json_add_text(r, obj, name, s, strlen(s));
+        }
+    }
+    if (v->L->cad) {
+        for (size_t i = 0; i < v->L->nfields; i++)
+            if (v->vals[i] != NULL)
+                json_add_text(r, obj, v->L->fields[i], v->vals[i], v->vlens[i]);
+    }
+    char *out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(obj);
+    return out;
+}
+
+static unsigned char *export_wkb(OGRGeometryH g, size_t *len)
+{
+    *len = 0;
+    if (g == NULL)
+        return NULL;
+    size_t n = OGR_G_WkbSizeEx(g);
+    unsigned char *buf = malloc(n ? n : 1);
+    if (buf == NULL)
+        return NULL;
+    if (OGR_G_ExportToIsoWkb(g, wkbNDR, buf) != OGRERR_NONE) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* Fills the reject part of an item: reason, detail, raw attributes and
+ * the geometry as read. */
+static void set_reject(const reader *r, const feat_view *v, OGRGeometryH raw, imp_item *it,
+                       const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+static void set_reject(const reader *r, const feat_view *v, OGRGeometryH raw, imp_item *it,
+                       const char *reason, const char *fmt, ...)
+{
+    it->reason = reason;
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&it->detail, fmt, ap) < 0)
+            it->detail = NULL;
+        va_end(ap);
+    }
+    it->attrs = attrs_json(r, v);
+    it->raw = export_wkb(raw, &it->raw_len);
+}
+
+static size_t count_points(OGRGeometryH g)
+{
+    int n = OGR_G_GetGeometryCount(g);
+    if (n == 0)
+        return (size_t)OGR_G_GetPointCount(g);
+    size_t total = 0;
+    for (int i = 0; i < n; i++)
+        total += count_points(OGR_G_GetGeometryRef(g, i));
+    return total;
+}
+
+static int all_polygonal(OGRGeometryH g)
+{
+    int n = OGR_G_GetGeometryCount(g);
+    for (int i = 0; i < n; i++) {
+        OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(OGR_G_GetGeometryRef(g, i)));
+        if (t != wkbPolygon && t != wkbMultiPolygon)
+            return 0;
+    }
+    return n > 0;
+}
+
+/* Shoelace area of a ring after transforming it to zone_epsg; -1 when the
+ * transformation fails. xy is scratch space grown as needed. */
+static double ring_area_in(pdb_ctx *ctx, OGRGeometryH ring, int from, int to, double **xy,
+                           size_t *cap)
+{
+    int n = OGR_G_GetPointCount(ring);
+    if (n < 3)
+        return 0.0;
+    if ((size_t)n > *cap) {
+        double *bigger = realloc(*xy, 2 * (size_t)n * sizeof *bigger);
+        if (bigger == NULL)
+            return -1.0;
+        *xy = bigger;
+        *cap = (size_t)n;
+    }
+    double *x = *xy, *y = *xy + n;
+    OGR_G_GetPoints(ring, x, sizeof(double), y, sizeof(double), NULL, 0);
+    if (pdb_crs_transform(ctx, from, to, x, y, (size_t)n) != PDB_OK)
+        return -1.0;
+    double a = 0.0;
+    for (int i = 0, j = n - 1; i < n; j = i++)
+        a += (x[j] - x[0]) * (y[i] - y[0]) - (x[i] - x[0]) * (y[j] - y[0]);
+    return fabs(a) / 2.0;
+}
+
+/* The planar area of a (multi)polygon in degrees, measured in the TM-3
+ * zone of its commune: what the surveyed area is compared with. NAN when
+ * it cannot be measured. */
+static double area_in_zone(pdb_ctx *ctx, OGRGeometryH g, int from, int to)
+{
+    double total = 0.0, *xy = NULL;
+    size_t cap = 0;
+    OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(g));
+    int nparts = t == wkbMultiPolygon ? OGR_G_GetGeometryCount(g) : 1;
+
+    for (int p = 0; p < nparts; p++) {
+        OGRGeometryH poly = t == wkbMultiPolygon ? OGR_G_GetGeometryRef(g, p) : g;
+        for (int k = 0; k < OGR_G_GetGeometryCount(poly); k++) {
+            double a = ring_area_in(ctx, OGR_G_GetGeometryRef(poly, k), from, to, &xy, &cap);
+            if (a < 0) {
+                free(xy);
+                return NAN;
+            }
+            total += k == 0 ? a : -a;
+        }
+    }
+    free(xy);
+    return total;
+}
+
+/* ------------------------------------------------------------------------ */
+/* One record                                                                */
+/* ------------------------------------------------------------------------ */
+
+/* Turns a feature into an item. Returns 0 when the record belongs to
+ * another commune's pass (the item is left empty), 1 otherwise. */
+static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t index,
+                   imp_item *it)
+{
+    imp_pass *pass = r->pass;
+    imp_file *f = r->f;
+    const pdbi_options *o = f->opts;
+    OGRGeometryH g = OGR_F_GetGeometryRef(feat);
+    OGRGeometryH work = NULL; /* a normalised copy of g, owned */
+    feat_view v = {L, feat, NULL, NULL};
+    const char *stack_vals[64];
+    size_t stack_lens[64];
+    int keep = 1;
+
+    memset(it, 0, sizeof *it);
+    it->index = index;
+    it->parcel.area_surveyed_m2 = NAN;
+    if (L->cad) {
+        if (L->nfields <= 64) {
+            v.vals = stack_vals;
+            v.vlens = stack_lens;
+        } else {
+            v.vals = malloc(L->nfields * sizeof *v.vals);
+            v.vlens = malloc(L->nfields * sizeof *v.vlens);
+        }
+        if (v.vals == NULL || v.vlens == NULL) {
+            keep = -1;
+            goto done;
+        }
+        for (size_t i = 0; i < L->nfields; i++) {
+            v.vals[i] = NULL;
+            v.vlens[i] = 0;
+        }
+        if (label >= 0)
+            imp_label_pairs(L->labels[label].text, pair_into_view, &v);
+    }
+
+    /* Which commune: fixed for the file, or the record's own. */
+    if (f->fixed_commune[0] == '\0') {
+        size_t len;
+        char code[6];
+        const char *s = raw_value(&v, L->map[IMP_T_COMMUNE], &len);
+        char *shown = imp_trim_dup(s, len);
+        int ok = s != NULL && imp_commune_normalize(s, len, code) == 0 &&
+                 imp_commune_known(code) != NULL;
+        if (ok && strcmp(code, pass->commune) != 0)
+            keep = 0;
+        else if (!ok && !pass->host)
+            keep = 0;
+        else if (!ok && shown == NULL)
+            set_reject(r, &v, g, it, "missing-commune", "no commune code");
+        else if (!ok)
+            set_reject(r, &v, g, it, "unknown-commune", "'%.40s' is not a commune of Phu Tho",
+                       shown);
+        free(shown);
+        if (keep == 0 || it->reason != NULL)
+            goto done;
+    }
+    it->parcel.commune = strdup(pass->commune);
+
+    /* The geometry: a (multi)polygon, in 2D, easting first. */
+    if (L->cad && label >= 0 && feat == L->labels[label].feat) {
+        set_reject(r, &v, g, it, "not-polygon", "a label with no boundary around it");
+        goto done;
+    }
+    if (g == NULL) {
+        set_reject(r, &v, g, it, "null-geometry", NULL);
+        goto done;
+    }
+    if (OGR_G_IsEmpty(g)) {
+        set_reject(r, &v, g, it, "empty-geometry", NULL);
+        goto done;
+    }
+    OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(g));
+    switch (type) {
+    case wkbPolygon:
+    case wkbMultiPolygon:
+        break;
+    case wkbCurvePolygon:
+    case wkbMultiSurface:
+        work = OGR_G_GetLinearGeometry(g, 0.0, NULL);
+        break;
+    case wkbLineString:
+        /* A closed polyline in a CAD drawing is how a parcel is drawn. */
+        if (L->cad && OGR_G_GetPointCount(g) >= 4 &&
+            OGR_G_GetX(g, 0) == OGR_G_GetX(g, OGR_G_GetPointCount(g) - 1) &&
+            OGR_G_GetY(g, 0) == OGR_G_GetY(g, OGR_G_GetPointCount(g) - 1))
+            work = OGR_G_ForceToPolygon(OGR_G_Clone(g));
+        break;
+    case wkbGeometryCollection:
+        if (all_polygonal(g))
+            work = OGR_G_ForceToMultiPolygon(OGR_G_Clone(g));
+        break;
+    default:
+        break;
+    }
+    OGRGeometryH cur = work ? work : g;
+    OGRwkbGeometryType ct = wkbFlatten(OGR_G_GetGeometryType(cur));
+    if (ct != wkbPolygon && ct != wkbMultiPolygon) {
+        set_reject(r, &v, g, it, "not-polygon", "%s", OGRGeometryTypeToName(type));
+        goto done;
+    }
+    if (OGR_G_Is3D(cur) || OGR_G_IsMeasured(cur) || f->swap_xy) {
+        if (work == NULL)
+            cur = work = OGR_G_Clone(g);
+        OGR_G_Set3D(cur, FALSE);
+        OGR_G_SetMeasured(cur, FALSE);
+        if (f->swap_xy)
+            OGR_G_SwapXY(cur);
+    }
+
+    /* The numbers that identify the parcel. */
+    it->parcel.sheet = text_value(r, &v, L->map[IMP_T_SHEET]);
+    if (it->parcel.sheet != NULL) {
+        char *n = imp_number_text(it->parcel.sheet, strlen(it->parcel.sheet));
+        free(it->parcel.sheet);
+        it->parcel.sheet = n;
+    }
+    if (it->parcel.sheet == NULL) {
+        set_reject(r, &v, g, it, "missing-sheet", NULL);
+        goto done;
+    }
+    it->parcel.parcel = text_value(r, &v, L->map[IMP_T_PARCEL]);
+    if (it->parcel.parcel != NULL) {
+        char *n = imp_number_text(it->parcel.parcel, strlen(it->parcel.parcel));
+        free(it->parcel.parcel);
+        it->parcel.parcel = n;
+    }
+    if (it->parcel.parcel == NULL) {
+        set_reject(r, &v, g, it, "missing-parcel", NULL);
+        goto done;
+    }
+    size_t npoints = count_points(cur);
+    if (npoints > r->max_vertices) {
+        set_reject(r, &v, g, it, "too-many-vertices", "%zu vertices, over the limit of %zu",
+                   npoints, r->max_vertices);
+        goto done;
+    }
+
+    /* The other attributes. */
+    int k = L->map[IMP_T_FORMER];
+    if (k >= 0) {
+        size_t len;
+        char code[6];
+        const char *s = raw_value(&v, k, &len);
+        if (s != NULL && imp_commune_normalize(s, len, code) == 0)
+            it->parcel.former_commune = strdup(code);
+        else
+            it->parcel.former_commune = text_value(r, &v, k);
+    }
+    char *lu = text_value(r, &v, L->map[IMP_T_LANDUSE]);
+    int unknown = 1;
+    if (lu != NULL)
+        it->parcel.landuse = imp_landuse_normalize(lu, strlen(lu), &unknown);
+    free(lu);
+    if (unknown)
+        it->parcel.flags |= PDB_PARCEL_UNKNOWN_LANDUSE;
+    k = L->map[IMP_T_AREA];
+    if (k >= 0) {
+        if (!L->cad && L->numeric[k] && OGR_F_IsFieldSetAndNotNull(feat, k)) {
+            it->parcel.area_surveyed_m2 = OGR_F_GetFieldAsDouble(feat, k);
+        } else {
+            size_t len;
+            const char *s = raw_value(&v, k, &len);
+            double a;
+            if (s != NULL && imp_parse_number(s, len, &a) == 0)
+                it->parcel.area_surveyed_m2 = a;
+        }
+        if (!(it->parcel.area_surveyed_m2 > 0))
+            it->parcel.area_surveyed_m2 = NAN; /* 0 is "not given" in DBFs */
+    }
+    if (!isfinite(it->parcel.area_surveyed_m2))
+        it->parcel.flags |= PDB_PARCEL_NO_SURVEYED_AREA;
+    it->parcel.owner = text_value(r, &v, L->map[IMP_T_OWNER]);
+    it->parcel.address = text_value(r, &v, L->map[IMP_T_ADDRESS]);
+    if ((it->parcel.owner && strlen(it->parcel.owner) > r->max_text) ||
+        (it->parcel.address && strlen(it->parcel.address) > r->max_text)) {
+        set_reject(r, &v, g, it, "text-too-long", "an owner or address over %zu bytes",
+                   r->max_text);
+        goto done;
+    }
+
+    /* Validity, and repair when it changes the area by at most 0.1%. */
+    size_t wkb_len = 0;
+    unsigned char *wkb = export_wkb(cur, &wkb_len);
+    unsigned char *rep = NULL;
+    size_t rep_len = 0;
+    pdb_geom_check chk;
+    if (wkb == NULL) {
+        keep = -1;
+        goto done;
+    }
+    pdb_status st =
+        pdb_geom_check_wkb(r->ctx, wkb, wkb_len, MAX_REPAIR_AREA_CHANGE, &chk, &rep, &rep_len);
+    if (st != PDB_OK) {
+        free(wkb);
+        set_reject(r, &v, g, it, st == PDB_ELIMIT ? "too-many-vertices" : "invalid-geometry", "%s",
+                   pdb_errmsg(r->ctx));
+        goto done;
+    }
+    double area = chk.area_m2;
+    if (chk.valid) {
+        it->parcel.source_wkb = wkb;
+        it->parcel.source_wkb_len = wkb_len;
+    } else if (chk.repaired) {
+        free(wkb);
+        it->parcel.source_wkb = rep;
+        it->parcel.source_wkb_len = rep_len;
+        it->parcel.flags |= PDB_PARCEL_REPAIRED;
+        area = chk.repaired_area_m2;
+        set_reject(r, &v, g, it, "repaired-geometry", "%s; area %.3f -> %.3f", chk.reason,
+                   chk.area_m2, chk.repaired_area_m2);
+    } else {
+        free(wkb);
+        free(rep);
+        set_reject(r, &v, g, it, "invalid-geometry", "%s", chk.reason);
+        goto done;
+    }
+    if (f->geographic) {
+        /* Degrees squared mean nothing: measure in the commune's zone. */
+        const pdb_commune_ref *ref = imp_commune_known(pass->commune);
+        area = ref != NULL && isfinite(it->parcel.area_surveyed_m2)
+                   ? area_in_zone(r->ctx, cur, f->epsg, ref->epsg)
+                   : NAN;
+    }
+    if (imp_area_mismatch(it->parcel.area_surveyed_m2, area, o->area_tol_rel, o->area_tol_m2))
+        it->parcel.flags |= PDB_PARCEL_AREA_MISMATCH;
+    it->parcel.area_computed_m2 = area;
+    it->store = 1;
+
+done:
+    if (work != NULL)
+        OGR_G_DestroyGeometry(work);
+    if (v.vals != NULL && v.vals != stack_vals) {
+        free(v.vals);
+        free(v.vlens);
+    }
+    if (keep <= 0) {
+        item_clear(it);
+        if (keep < 0) {
+            r->failed = 1;
+            snprintf(r->err, sizeof r->err, "out of memory");
+        }
+        return 0;
+    }
+    if (!it->store && it->reason != NULL) {
+        /* A reject keeps nothing of the parcel but the row in rejects. */
+        pdb_parcel *p = &it->parcel;
+        free(p->source_wkb);
+        p->source_wkb = NULL;
+    }
+    return 1;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The writing side                                                          */
+/* ------------------------------------------------------------------------ */
+
+static int fatal_status(pdb_status st)
+{
+    return st == PDB_ESTORE || st == PDB_EBUSY || st == PDB_EIO || st == PDB_ENOMEM ||
+           st == PDB_ECORRUPT || st == PDB_EREADONLY || st == PDB_ENOTSTORE;
+}
+
+static const char *reason_of(pdb_status st, const char *msg)
+{
+    switch (st) {
+    case PDB_ECRS:
+    case PDB_EPLAUSIBLE:
+        return "transform-failed";
+    case PDB_ELIMIT:
+        return strstr(msg, "bytes") != NULL ? "text-too-long" : "too-many-vertices";
+    case PDB_EGEOM:
+        return "invalid-geometry";
+    default:
+        return "invalid-record";
+    }
+}
+
+/* The mapped values of a record the writer refused (its raw attributes
+ * were not kept, as the reader cannot know in advance). */
+static char *mapped_json(const pdb_parcel *p)
+{
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "commune", json_string(p->commune));
+    json_object_set_new(o, "former_commune",
+                        p->former_commune ? json_string(p->former_commune) : json_null());
+    json_object_set_new(o, "sheet", p->sheet ? json_string(p->sheet) : json_null());
+    json_object_set_new(o, "parcel", p->parcel ? json_string(p->parcel) : json_null());
+    json_object_set_new(o, "landuse", p->landuse ? json_string(p->landuse) : json_null());
+    json_object_set_new(
+        o, "area", isfinite(p->area_surveyed_m2) ? json_real(p->area_surveyed_m2) : json_null());
+    json_object_set_new(o, "owner", p->owner ? json_string(p->owner) : json_null());
+    json_object_set_new(o, "address", p->address ? json_string(p->address) : json_null());
+    char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return s;
+}
+
+static int write_reject(writer_state *ws, const imp_item *it, const char *reason,
+                        const char *detail, const char *attrs, const unsigned char *wkb,
+                        size_t wkb_len, int stored)
+{
+    imp_pass *pass = ws->pass;
+    if (pass->writer == NULL)
+        return 0;
+    pdb_reject rj = {
+        .file = pass->file->path,
+        .feature_index = it->index,
+        .reason = reason,
+        .detail = detail,
+        .attributes_json = attrs,
+        .geometry_wkb = wkb,
+        .geometry_wkb_len = wkb_len,
+        .stored = stored,
+    };
+    if (pdb_writer_reject(pass->wctx, pass->writer, &rj) != PDB_OK) {
+        snprintf(pass->err, sizeof pass->err, "storing a reject: %s", pdb_errmsg(pass->wctx));
+        ws->failed = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int consume(writer_state *ws, imp_item *it)
+{
+    imp_pass *pass = ws->pass;
+    pdb_import_counts *c = &pass->counts;
+
+    c->read++;
+    if (!it->store) {
+        c->rejected++;
+        return write_reject(ws, it, it->reason, it->detail, it->attrs, it->raw, it->raw_len, 0);
+    }
+    pdb_status st = PDB_OK;
+    if (pass->writer != NULL)
+        st = pdb_writer_add(pass->wctx, pass->writer, &it->parcel, NULL);
+    if (st == PDB_OK) {
+        ws->transform_fails = -1; /* one success: the transformation exists */
+        c->stored++;
+        if (it->parcel.flags & PDB_PARCEL_REPAIRED)
+            c->repaired++;
+        if (it->parcel.flags != 0)
+            c->flagged++;
+        if (it->reason != NULL)
+            return write_reject(ws, it, it->reason, it->detail, it->attrs, it->raw, it->raw_len, 1);
+        return 0;
+    }
+    const char *msg = pdb_errmsg(pass->wctx);
+    if (fatal_status(st)) {
+        snprintf(pass->err, sizeof pass->err, "storing a parcel: %s", msg);
+        ws->failed = 1;
+        return -1;
+    }
+    if (st == PDB_ECRS && ws->transform_fails >= 0 && ++ws->transform_fails >= TRANSFORM_GIVE_UP) {
+        snprintf(pass->err, sizeof pass->err, "the first %d records all fail to transform: %s",
+                 TRANSFORM_GIVE_UP, msg);
+        ws->failed = 1;
+        return -1;
+    }
+    c->rejected++;
+    char *detail = strdup(msg);
+    char *attrs = it->attrs ? NULL : mapped_json(&it->parcel);
+    int rc = write_reject(ws, it, reason_of(st, msg), detail, it->attrs ? it->attrs : attrs,
+                          it->raw ? it->raw : it->parcel.source_wkb,
+                          it->raw ? it->raw_len : it->parcel.source_wkb_len, 0);
+    free(detail);
+    free(attrs);
+    return rc;
+}
+
+static int consume_chunk(writer_state *ws, imp_chunk *c)
+{
+    for (size_t i = 0; i < c->n; i++) {
+        if (!ws->failed && consume(ws, &c->items[i]) != 0)
+            ws->failed = 1;
+        item_clear(&c->items[i]);
+    }
+    c->n = 0;
+    imp_progress_update(ws->progress, ws->pass->counts.read);
+    return ws->failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The queue                                                                 */
+/* ------------------------------------------------------------------------ */
+
+static int queue_put(imp_queue *q, imp_chunk *c)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->len >= QUEUE_CHUNKS && !q->cancel)
+        pthread_cond_wait(&q->can_put, &q->mu);
+    if (q->cancel) {
+        pthread_mutex_unlock(&q->mu);
+        chunk_free(c);
+        return -1;
+    }
+    c->next = NULL;
+    if (q->tail)
+        q->tail->next = c;
+    else
+        q->head = c;
+    q->tail = c;
+    q->len++;
+    pthread_cond_signal(&q->can_take);
+    pthread_mutex_unlock(&q->mu);
+    return 0;
+}
+
+static imp_chunk *queue_take(imp_queue *q)
+{
+    imp_chunk *c;
+    pthread_mutex_lock(&q->mu);
+    while (q->head == NULL && !q->done)
+        pthread_cond_wait(&q->can_take, &q->mu);
+    c = q->head;
+    if (c != NULL) {
+        q->head = c->next;
+        if (q->head == NULL)
+            q->tail = NULL;
+        q->len--;
+        pthread_cond_signal(&q->can_put);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return c;
+}
+
+static void queue_cancel(imp_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->cancel = 1;
+    pthread_cond_broadcast(&q->can_put);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static void queue_finish(imp_queue *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->done = 1;
+    pthread_cond_broadcast(&q->can_take);
+    pthread_mutex_unlock(&q->mu);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The reading side                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Hands the current chunk on; -1 when the writer wants no more. */
+static int flush(reader *r)
+{
+    imp_chunk *c = r->cur;
+    r->cur = NULL;
+    if (c == NULL || c->n == 0) {
+        chunk_free(c);
+        return 0;
+    }
+    if (r->q != NULL)
+        return queue_put(r->q, c);
+    int rc = consume_chunk(r->ws, c);
+    chunk_free(c);
+    return rc;
+}
+
+/* Processes one record into the current chunk; -1 to stop. */
+static int take(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t index)
+{
+    if (r->cur == NULL && (r->cur = calloc(1, sizeof *r->cur)) == NULL) {
+        r->failed = 1;
+        snprintf(r->err, sizeof r->err, "out of memory");
+        return -1;
+    }
+    if (process(r, L, feat, label, index, &r->cur->items[r->cur->n]))
+        r->cur->n++;
+    if (r->failed)
+        return -1;
+    if (r->cur->n == CHUNK_ITEMS && flush(r) != 0)
+        return -1;
+    return 0;
+}
+
+static void read_all(reader *r)
+{
+    imp_file *f = r->f;
+    int64_t index = 0, base = 0;
+
+    for (size_t li = 0; li < f->nlayers && !r->failed; li++, base = index) {
+        imp_layer *L = &f->layers[li];
+        OGRFeatureH feat;
+        if (L->cad) {
+            /* A CAD layer's records were made by the pre-scan. */
+            for (size_t k = 0; k < L->nrecs; k++) {
+                imp_cad_rec *rec = &L->recs[k];
+                if (take(r, L, rec->feat, rec->label, base + rec->index) != 0)
+                    return;
+                if (base + rec->index >= index)
+                    index = base + rec->index + 1;
+            }
+            continue;
+        }
+        OGR_L_ResetReading(L->layer);
+        CPLErrorReset();
+        while ((feat = OGR_L_GetNextFeature(L->layer)) != NULL) {
+            int rc = take(r, L, feat, -1, index++);
+            OGR_F_Destroy(feat);
+            if (rc != 0)
+                return;
+        }
+        if (CPLGetLastErrorType() == CE_Failure) {
+            r->failed = 1;
+            snprintf(r->err, sizeof r->err, "read error after %lld features%s%s: %s",
+                     (long long)index, f->nlayers > 1 ? " in layer " : "",
+                     f->nlayers > 1 ? L->name : "", CPLGetLastErrorMsg());
+            return;
+        }
+    }
+    flush(r);
+}
+
+static void *reader_main(void *arg)
+{
+    reader *r = arg;
+    read_all(r);
+    chunk_free(r->cur);
+    r->cur = NULL;
+    queue_finish(r->q);
+    return NULL;
+}
+
+int imp_pass_run(imp_pass *pass)
+{
+    imp_file *f = pass->file;
+    const pdbi_options *o = f->opts;
+    imp_progress progress;
+    writer_state ws = {pass, &progress, 0, 0};
+    reader r = {0};
+    pdb_limits lim;
+
+    pdb_ctx_get_limits(pass->rctx, &lim);
+    r.pass = pass;
+    r.f = f;
+    r.ctx = pass->rctx;
+    r.max_vertices = lim.max_vertices_per_parcel;
+    r.max_text = lim.max_text_bytes;
+    memset(&pass->counts, 0, sizeof pass->counts);
+    imp_progress_start(&progress, o->log, o->progress, f->path, pass->expected);
+
+    if (o->threads == 1) {
+        r.ws = &ws;
+        read_all(&r);
+        chunk_free(r.cur);
+        r.cur = NULL;
+    } else {
+        imp_queue q;
+        pthread_t tid;
+        memset(&q, 0, sizeof q);
+        pthread_mutex_init(&q.mu, NULL);
+        pthread_cond_init(&q.can_put, NULL);
+        pthread_cond_init(&q.can_take, NULL);
+        r.q = &q;
+        if (pthread_create(&tid, NULL, reader_main, &r) != 0) {
+            snprintf(pass->err, sizeof pass->err, "cannot start the reading thread");
+            return -1;
+        }
+        imp_chunk *c;
+        while ((c = queue_take(&q)) != NULL) {
+            int rc = consume_chunk(&ws, c);
+            chunk_free(c);
+            if (rc != 0) {
+                queue_cancel(&q);
+                break;
+            }
+        }
+        pthread_join(tid, NULL);
+        while ((c = q.head) != NULL) {
+            q.head = c->next;
+            chunk_free(c);
+        }
+        pthread_cond_destroy(&q.can_take);
+        pthread_cond_destroy(&q.can_put);
+        pthread_mutex_destroy(&q.mu);
+    }
+    imp_progress_end(&progress, pass->counts.read);
+    if (ws.failed)
+        return -1;
+    if (r.failed) {
+        snprintf(pass->err, sizeof pass->err, "%s", r.err);
+        return -1;
+    }
+    return 0;
+}

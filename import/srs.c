@@ -1,0 +1,215 @@
+/*
+ * srs.c: the source CRS of a survey file, matched to a registered VN-2000
+ * (or WGS 84) EPSG code. The EPSG authority when the file names it; else
+ * GDAL's identification; else the projection's parameters, because .prj
+ * files written by Vietnamese desktop GIS often carry a custom name, no
+ * TOWGS84, or a TOWGS84 with the rotations' signs flipped: the coordinates
+ * are still VN-2000 TM-3, and the engine pins the datum shift (EPSG:6960)
+ * itself.
+ */
+#define _GNU_SOURCE 1 /* strcasestr */
+#include "imp_ogr.h"
+
+#include <cpl_conv.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Whether code is a CRS the engine accepts. */
+static int registered(pdb_ctx *ctx, int code, pdb_crs_info *info)
+{
+    return code > 0 && pdb_crs_info_get(ctx, code, info) == PDB_OK;
+}
+
+/* The EPSG code the SRS names for itself (its top-level authority). */
+static int own_epsg(OGRSpatialReferenceH srs)
+{
+    const char *auth = OSRGetAuthorityName(srs, NULL);
+    const char *code = OSRGetAuthorityCode(srs, NULL);
+    if (auth != NULL && code != NULL && strcasecmp(auth, "EPSG") == 0)
+        return atoi(code);
+    return 0;
+}
+
+static int near(double a, double b, double eps)
+{
+    return fabs(a - b) <= eps;
+}
+
+/* Whether the datum's name says VN-2000. */
+static int datum_is_vn2000(OGRSpatialReferenceH srs)
+{
+    const char *d = OSRGetAttrValue(srs, "DATUM", 0);
+    if (d == NULL)
+        return 0;
+    return strstr(d, "2000") != NULL || strcasestr(d, "vietnam") != NULL ||
+           strcasestr(d, "VN") != NULL;
+}
+
+/* Matches a Transverse Mercator on the WGS 84 ellipsoid by its parameters. */
+static int match_by_parameters(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note,
+                               size_t notelen, char *err, size_t errlen)
+{
+    OGRErr e = OGRERR_NONE;
+    double a = OSRGetSemiMajor(srs, &e);
+    double invf = OSRGetInvFlattening(srs, &e);
+    const char *method = OSRGetAttrValue(srs, "PROJECTION", 0);
+
+    if (OSRIsGeographic(srs)) {
+        int code = datum_is_vn2000(srs) ? PDB_EPSG_VN2000_GEOG : PDB_EPSG_WGS84;
+        if (!near(a, 6378137.0, 0.5) || !near(invf, 298.257223563, 1e-6)) {
+            snprintf(err, errlen,
+                     "its geographic CRS is not on the WGS 84 ellipsoid (a = %.3f, "
+                     "1/f = %.6f), so neither VN-2000 nor WGS 84",
+                     a, invf);
+            return -1;
+        }
+        *epsg = code;
+        snprintf(note, notelen, "geographic, datum %s: read as EPSG:%d",
+                 OSRGetAttrValue(srs, "DATUM", 0) ? OSRGetAttrValue(srs, "DATUM", 0) : "?", code);
+        return 0;
+    }
+    if (!OSRIsProjected(srs) || method == NULL ||
+        (strcasecmp(method, SRS_PT_TRANSVERSE_MERCATOR) != 0 &&
+         strcasecmp(method, "Transverse_Mercator") != 0)) {
+        snprintf(err, errlen, "its projection (%s) is not a Transverse Mercator",
+                 method ? method : "none");
+        return -1;
+    }
+    double lon0 = OSRGetProjParm(srs, SRS_PP_CENTRAL_MERIDIAN, 0.0, &e);
+    double lat0 = OSRGetProjParm(srs, SRS_PP_LATITUDE_OF_ORIGIN, 0.0, &e);
+    double k = OSRGetProjParm(srs, SRS_PP_SCALE_FACTOR, 1.0, &e);
+    double fe = OSRGetProjParm(srs, SRS_PP_FALSE_EASTING, 0.0, &e);
+    double fn = OSRGetProjParm(srs, SRS_PP_FALSE_NORTHING, 0.0, &e);
+    double unit = OSRGetLinearUnits(srs, NULL);
+
+    if (!near(a, 6378137.0, 0.5) || !near(invf, 298.257223563, 1e-6)) {
+        snprintf(err, errlen, "its ellipsoid (a = %.3f, 1/f = %.6f) is not VN-2000's (WGS 84)", a,
+                 invf);
+        return -1;
+    }
+    if (!near(unit, 1.0, 1e-9) || !near(lat0, 0.0, 1e-9) || !near(fe, 500000.0, 1e-3) ||
+        !near(fn, 0.0, 1e-3)) {
+        snprintf(err, errlen,
+                 "its Transverse Mercator has lat_0 = %g, false easting %.3f, "
+                 "false northing %.3f, unit %g m; VN-2000 zones use 0, 500000, 0 and metres",
+                 lat0, fe, fn, unit);
+        return -1;
+    }
+    pdb_crs_kind kind;
+    if (near(k, 0.9999, 1e-9))
+        kind = PDB_CRS_TM3;
+    else if (near(k, 0.9996, 1e-9))
+        kind = PDB_CRS_UTM;
+    else {
+        snprintf(err, errlen,
+                 "its Transverse Mercator (lon_0 = %.6f) has scale factor %.6f; "
+                 "VN-2000 TM-3 zones use 0.9999 and UTM zones 0.9996 (k = 1 puts parcels "
+                 "about 236 m off)",
+                 lon0, k);
+        return -1;
+    }
+    size_t n = 0;
+    const pdb_crs_info *list = pdb_crs_list(&n);
+    for (size_t i = 0; i < n; i++) {
+        if (list[i].kind == kind && near(list[i].central_meridian_deg, lon0, 1e-7)) {
+            *epsg = list[i].epsg;
+            snprintf(note, notelen,
+                     "matched by its parameters (Transverse Mercator, lon_0 = "
+                     "%.4f, k = %.4f) to EPSG:%d (%s)%s",
+                     lon0, k, list[i].epsg, list[i].name,
+                     datum_is_vn2000(srs) ? ""
+                                          : "; the file does not name the VN-2000 datum, read "
+                                            "as VN-2000");
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "no VN-2000 %s zone has its central meridian at %.6f",
+             kind == PDB_CRS_TM3 ? "TM-3" : "UTM", lon0);
+    (void)ctx;
+    return -1;
+}
+
+int imp_srs_match(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note, size_t notelen,
+                  char *err, size_t errlen)
+{
+    pdb_crs_info info;
+    OGRSpatialReferenceH clone = NULL;
+    char why[400] = "";
+    int rc = -1, code;
+
+    *epsg = 0;
+    note[0] = '\0';
+    /* 1. The file names its EPSG code (GPKG, GeoJSON's crs member, GML). */
+    code = own_epsg(srs);
+    if (registered(ctx, code, &info)) {
+        *epsg = info.epsg;
+        return 0;
+    }
+    if (code > 0) {
+        /* A file that names another EPSG system (WGS 84 / UTM 48N, say) is
+         * not VN-2000 in disguise: refuse rather than reinterpret it. */
+        snprintf(err, errlen, "%s", pdb_errmsg(ctx));
+        return -1;
+    }
+    /* 2. Parameters first for a Transverse Mercator: exact and cheap, and it
+     * keeps a custom name or datum from matching the wrong EPSG entry. */
+    if (match_by_parameters(ctx, srs, epsg, note, notelen, why, sizeof why) == 0)
+        return 0;
+    /* 3. GDAL's identification of a WKT without authority (ESRI .prj). */
+    clone = OSRClone(srs);
+    if (clone != NULL && OSRAutoIdentifyEPSG(clone) == OGRERR_NONE) {
+        code = own_epsg(clone);
+        if (registered(ctx, code, &info)) {
+            *epsg = info.epsg;
+            snprintf(note, notelen, "identified as EPSG:%d (%s)", info.epsg, info.name);
+            rc = 0;
+            goto done;
+        }
+    }
+    int nmatches = 0;
+    int *confidence = NULL;
+    OGRSpatialReferenceH *matches = OSRFindMatches(srs, NULL, &nmatches, &confidence);
+    for (int i = 0; matches != NULL && i < nmatches && rc != 0; i++) {
+        code = own_epsg(matches[i]);
+        if (confidence[i] >= 70 && registered(ctx, code, &info)) {
+            *epsg = info.epsg;
+            snprintf(note, notelen, "matched to EPSG:%d (%s), %d%% sure", info.epsg, info.name,
+                     confidence[i]);
+            rc = 0;
+        }
+    }
+    OSRFreeSRSArray(matches);
+    CPLFree(confidence);
+    if (rc == 0)
+        goto done;
+    {
+        const char *name = OSRGetName(srs);
+        snprintf(err, errlen, "its CRS '%s' is not one parceldb accepts: %s", name ? name : "?",
+                 why[0] ? why : "no registered VN-2000 or WGS 84 system matches it");
+    }
+done:
+    if (clone != NULL)
+        OSRDestroySpatialReference(clone);
+    return rc;
+}
+
+int imp_srs_x_is_northing(OGRSpatialReferenceH srs)
+{
+    int count = 0;
+    const int *map = OSRGetDataAxisToSRSAxisMapping(srs, &count);
+    OGRAxisOrientation orient = OAO_Other;
+    const char *target = OSRIsProjected(srs) ? "PROJCS" : "GEOGCS";
+
+    if (map == NULL || count < 2)
+        return 0;
+    /* The data's first axis is the SRS axis map[0] (1-based, negative when
+     * reversed). */
+    int axis = abs(map[0]) - 1;
+    if (OSRGetAxis(srs, target, axis, &orient) == NULL)
+        return 0;
+    return orient == OAO_North || orient == OAO_South;
+}
