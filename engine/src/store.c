@@ -21,6 +21,21 @@
 #define PDB_SCHEMA_VERSION 1
 #define PDB_BUSY_TIMEOUT_MS 10000
 
+/* SpatiaLite keeps its R-tree and its bookkeeping with per-row triggers
+ * that prepare SQL on every insert (RTreeAlign), check the geometry type
+ * in a subquery, and stamp geometry_columns_time on every insert and every
+ * update of any column (so superseding a commune fired one per parcel).
+ * They made an import several times slower. The writer inserts the very
+ * boxes into idx_parcels_geom itself and writes only geometries it built,
+ * so those insert and update triggers go; the ones that guard updates of
+ * geom and deletes by other tools stay. Dropped again at every read-write
+ * open, so stores made before this change follow. */
+#define PDB_WRITER_TRIGGERS_SQL                                                                    \
+    "DROP TRIGGER IF EXISTS ggi_parcels_geom;\n"                                                  \
+    "DROP TRIGGER IF EXISTS gii_parcels_geom;\n"                                                  \
+    "DROP TRIGGER IF EXISTS tmi_parcels_geom;\n"                                                  \
+    "DROP TRIGGER IF EXISTS tmu_parcels_geom;\n"
+
 static const char *const schema_sql =
     "CREATE TABLE meta (\n"
     "  key TEXT PRIMARY KEY,\n"
@@ -79,6 +94,7 @@ static const char *const schema_sql =
     "  valid_to TEXT);\n"
     "SELECT AddGeometryColumn('parcels', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"
     "SELECT CreateSpatialIndex('parcels', 'geom');\n"
+    PDB_WRITER_TRIGGERS_SQL
     "CREATE INDEX parcels_number ON parcels(commune, sheet, parcel);\n"
     "CREATE INDEX parcels_current ON parcels(commune) WHERE valid_to IS NULL;\n"
     "CREATE TABLE rejects (\n"
@@ -324,7 +340,7 @@ pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store *
          * instead of spilling pages to the WAL as the transaction grows. */
         st = pdb__store_exec(ctx, s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
                                      "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; "
-                                     PDB_OVERVIEW_SCHEMA_SQL);
+                                     PDB_OVERVIEW_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL);
 done:
     if (st != PDB_OK) {
         pdb_store_close(s);

@@ -27,6 +27,7 @@ struct pdb_writer {
     char now[32];           /* valid_from of new parcels, valid_to of old ones */
     sqlite3_stmt *insert;   /* INSERT INTO parcels */
     sqlite3_stmt *reject;   /* INSERT INTO rejects */
+    sqlite3_stmt *rtree;    /* INSERT INTO idx_parcels_geom (see store.c's triggers) */
     double bbox[4];         /* WGS 84 box of the parcels added */
     int64_t added;          /* parcels added */
     int in_transaction;     /* BEGIN succeeded and neither COMMIT nor ROLLBACK ran */
@@ -37,6 +38,9 @@ static const char insert_sql[] =
     "area_surveyed_m2, area_computed_m2, address, owner, flags, source_srid, source_geom, "
     "batch_id, valid_from, geom) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+
+static const char rtree_sql[] =
+    "INSERT INTO idx_parcels_geom (pkid, xmin, xmax, ymin, ymax) VALUES (?1, ?2, ?3, ?4, ?5)";
 
 static const char reject_sql[] =
     "INSERT INTO rejects (batch_id, commune, file, feature_index, reason, detail, attributes, "
@@ -120,6 +124,9 @@ pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *
     rc = sqlite3_prepare_v3(s->db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->insert, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v3(s->db, reject_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->reject,
+                                NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v3(s->db, rtree_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->rtree,
                                 NULL);
     if (rc != SQLITE_OK) {
         st = pdb__sql_fail(ctx, s->db, rc, "preparing the import");
@@ -234,9 +241,22 @@ pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int6
         st = pdb__sql_fail(ctx, w->store->db, rc, "storing a parcel");
         goto done;
     }
+    int64_t id = sqlite3_last_insert_rowid(w->store->db);
     if (id_out != NULL)
-        *id_out = sqlite3_last_insert_rowid(w->store->db);
+        *id_out = id;
     pdb__mpoly_bbox(&mp, bbox);
+    sqlite3_reset(w->rtree);
+    sqlite3_bind_int64(w->rtree, 1, id);
+    sqlite3_bind_double(w->rtree, 2, bbox[0]);
+    sqlite3_bind_double(w->rtree, 3, bbox[2]);
+    sqlite3_bind_double(w->rtree, 4, bbox[1]);
+    sqlite3_bind_double(w->rtree, 5, bbox[3]);
+    rc = sqlite3_step(w->rtree);
+    sqlite3_reset(w->rtree);
+    if (rc != SQLITE_DONE) {
+        st = pdb__sql_fail(ctx, w->store->db, rc, "indexing a parcel");
+        goto done;
+    }
     w->bbox[0] = fmin(w->bbox[0], bbox[0]);
     w->bbox[1] = fmin(w->bbox[1], bbox[1]);
     w->bbox[2] = fmax(w->bbox[2], bbox[2]);
@@ -404,6 +424,7 @@ void pdb_writer_free(pdb_writer *w)
         return;
     sqlite3_finalize(w->insert);
     sqlite3_finalize(w->reject);
+    sqlite3_finalize(w->rtree);
     if (w->in_transaction) {
         sqlite3_exec(w->store->db, "ROLLBACK", NULL, NULL, NULL);
         w->store->writing = 0;

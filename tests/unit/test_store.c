@@ -474,6 +474,31 @@ static void test_open_refuses_what_is_not_a_store(void **state)
     assert_int_equal(pdb_store_check(e->ctx, e->store), PDB_OK);
 }
 
+
+static void test_spatialite_sees_the_same_index(void **state)
+{
+    env *e = *state;
+    /* SpatiaLite's own consistency check of the R-tree the writer keeps. */
+    char *out = tu_capture("echo \"SELECT CheckSpatialIndex('parcels', 'geom');\" | "
+                           "spatialite -silent '%s' 2>/dev/null", e->path);
+    assert_non_null(out);
+    assert_int_equal(atoi(out), 1);
+    free(out);
+    /* And SpatiaLite's SQL (SpatialIndex + ST_Contains) answers a point as
+     * pdb_parcels_at does. */
+    double x = zones[0].e0 + 130, y = zones[0].n0 + 70;
+    assert_int_equal(pdb_crs_transform(e->ctx, zones[0].epsg, 4326, &x, &y, 1), PDB_OK);
+    out = tu_capture("echo \"SELECT parcel FROM parcels WHERE valid_to IS NULL AND "
+                     "ST_Contains(geom, MakePoint(%.12f, %.12f, 4326)) AND ROWID IN (SELECT "
+                     "ROWID FROM SpatialIndex WHERE f_table_name = 'parcels' AND search_frame = "
+                     "MakePoint(%.12f, %.12f, 4326));\" | spatialite -silent '%s' 2>/dev/null",
+                     x, y, x, y, e->path);
+    assert_non_null(out);
+    out[strcspn(out, "\n")] = '\0';
+    assert_string_equal(out, "6");
+    free(out);
+}
+
 int main(void)
 {
     GDALAllRegister();
@@ -483,6 +508,7 @@ int main(void)
         cmocka_unit_test(test_lookup_in_source_crs),
         cmocka_unit_test(test_by_number_and_duplicates),
         cmocka_unit_test(test_source_geometry_bit_exact),
+        cmocka_unit_test(test_spatialite_sees_the_same_index),
         cmocka_unit_test(test_bbox_limit_offset),
         cmocka_unit_test(test_geojson),
         cmocka_unit_test(test_open_refuses_what_is_not_a_store),
