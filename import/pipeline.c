@@ -39,6 +39,7 @@ typedef struct imp_item {
     char *attrs;        /* raw attributes as JSON, owned */
     unsigned char *raw; /* raw geometry as read, ISO WKB, owned */
     size_t raw_len;     /* bytes */
+    pdb_geom_prepared *geom; /* WGS 84 geometry made on the reading thread, or NULL */
 } imp_item;
 
 typedef struct imp_chunk {
@@ -95,6 +96,7 @@ static void item_clear(imp_item *it)
     free(it->detail);
     free(it->attrs);
     free(it->raw);
+    pdb_geom_prepared_free(it->geom);
     memset(it, 0, sizeof *it);
 }
 
@@ -554,6 +556,12 @@ static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_
         it->parcel.flags |= PDB_PARCEL_AREA_MISMATCH;
     it->parcel.area_computed_m2 = area;
     it->store = 1;
+    /* The reprojection is done here, on the reading thread, so that the
+     * writing thread (the bottleneck) only writes. When it fails, the
+     * writer's own pdb_writer_add fails the same way and records why. */
+    if (pdb_geom_prepare(r->ctx, f->epsg, pass->commune, it->parcel.source_wkb,
+                         it->parcel.source_wkb_len, &it->geom) != PDB_OK)
+        it->geom = NULL;
 
 done:
     if (work != NULL)
@@ -663,7 +671,9 @@ static int consume(writer_state *ws, imp_item *it)
     }
     pdb_status st = PDB_OK;
     if (pass->writer != NULL)
-        st = pdb_writer_add(pass->wctx, pass->writer, &it->parcel, NULL);
+        st = it->geom != NULL
+                 ? pdb_writer_add_prepared(pass->wctx, pass->writer, &it->parcel, it->geom, NULL)
+                 : pdb_writer_add(pass->wctx, pass->writer, &it->parcel, NULL);
     if (st == PDB_OK) {
         ws->transform_fails = -1; /* one success: the transformation exists */
         c->stored++;

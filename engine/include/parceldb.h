@@ -480,6 +480,24 @@ PDB_API pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *store,
 PDB_API pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p,
                                   int64_t *id_out);
 
+/* A parcel's geometry made ready for the store: parsed (with the context's
+ * limits), measured in TM-3 metres (a geographic source in its commune's
+ * zone) and transformed to WGS 84. pdb_writer_add does this itself; an
+ * importer may do it on its reading threads instead, each with its own
+ * context, and hand the result to pdb_writer_add_prepared, so that the
+ * writing thread only writes. Fails as pdb_writer_add would. */
+typedef struct pdb_geom_prepared pdb_geom_prepared;
+
+PDB_API pdb_status pdb_geom_prepare(pdb_ctx *ctx, int source_srid, const char *commune,
+                                    const unsigned char *wkb, size_t len,
+                                    pdb_geom_prepared **out);
+PDB_API void pdb_geom_prepared_free(pdb_geom_prepared *g);
+
+/* pdb_writer_add with the geometry already prepared (for the load's
+ * source_srid; p->source_wkb is still stored as the source geometry). */
+PDB_API pdb_status pdb_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p,
+                                           const pdb_geom_prepared *g, int64_t *id_out);
+
 /* One record that could not be stored as is. */
 typedef struct pdb_reject {
     const char *file;                /* source path */

@@ -23,7 +23,6 @@ struct pdb_writer {
     char *file;             /* source path */
     char *checksum;         /* hex SHA-256 of the source */
     int source_srid;        /* EPSG of the incoming geometries */
-    int area_epsg;          /* projected CRS the computed area is measured in */
     char now[32];           /* valid_from of new parcels, valid_to of old ones */
     sqlite3_stmt *insert;   /* INSERT INTO parcels */
     sqlite3_stmt *reject;   /* INSERT INTO rejects */
@@ -32,6 +31,8 @@ struct pdb_writer {
     int64_t added;          /* parcels added */
     int in_transaction;     /* BEGIN succeeded and neither COMMIT nor ROLLBACK ran */
 };
+
+static pdb_status area_crs(pdb_ctx *ctx, int source_srid, const char *commune, int *out);
 
 static const char insert_sql[] =
     "INSERT INTO parcels (commune, former_commune, sheet, parcel, landuse, landuse_main, "
@@ -67,10 +68,9 @@ pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *
                             pdb_writer **out)
 {
     pdb_writer *w = NULL;
-    pdb_crs_info info;
     const pdb_commune_ref *ref = NULL;
     pdb_status st;
-    int rc;
+    int rc, area_epsg;
 
     *out = NULL;
     if (s->readonly)
@@ -81,7 +81,9 @@ pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *
         strspn(load->commune, "0123456789") != 5)
         return pdb__fail(ctx, PDB_EINVAL, "commune code '%s' is not five digits",
                          load && load->commune ? load->commune : "");
-    if ((st = pdb_crs_info_get(ctx, load->source_srid, &info)) != PDB_OK)
+    /* Refuse now, not at the first parcel, a load whose areas cannot be
+     * measured (a geographic source in a commune of no known zone). */
+    if ((st = area_crs(ctx, load->source_srid, load->commune, &area_epsg)) != PDB_OK)
         return st;
     if (pdb_commune_ref_find(ctx, load->commune, &ref) != PDB_OK)
         ref = NULL; /* a commune outside the table is stored under its code */
@@ -94,21 +96,11 @@ pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *
     w->file = pdb__strdup(load->file ? load->file : "");
     w->checksum = pdb__strdup(load->checksum ? load->checksum : "");
     w->source_srid = load->source_srid;
-    /* The legal area is measured in TM-3 metres; a geographic source is
-     * measured in its commune's zone. */
-    w->area_epsg = info.kind != PDB_CRS_GEOGRAPHIC ? load->source_srid : ref ? ref->epsg : 0;
     w->bbox[0] = w->bbox[1] = INFINITY;
     w->bbox[2] = w->bbox[3] = -INFINITY;
     pdb__now_iso(w->now);
     if (w->name == NULL || w->file == NULL || w->checksum == NULL) {
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-        goto fail;
-    }
-    if (w->area_epsg == 0) {
-        st = pdb__fail(ctx, PDB_ECRS,
-                       "commune %s has a geographic source CRS and no known TM-3 zone to "
-                       "measure areas in",
-                       w->commune);
         goto fail;
     }
     /* IMMEDIATE takes the write lock now, so that two importers queue here
@@ -159,10 +151,49 @@ static int blank(const char *s)
     return s == NULL || s[strspn(s, " \t")] == '\0';
 }
 
-/* The computed area in the writer's TM-3 metres. */
-static pdb_status computed_area(pdb_ctx *ctx, pdb_writer *w, const pdb__mpoly *mp, double *out)
+struct pdb_geom_prepared {
+    int source_srid;      /* CRS of the source geometry it was made from */
+    double area_m2;       /* computed area in TM-3 metres */
+    double bbox[4];       /* WGS 84 min lon, min lat, max lon, max lat */
+    unsigned char *blob;  /* WGS 84 MULTIPOLYGON as a SpatiaLite BLOB */
+    size_t blob_len;      /* bytes */
+};
+
+void pdb_geom_prepared_free(pdb_geom_prepared *g)
 {
-    if (w->area_epsg == w->source_srid) {
+    if (g == NULL)
+        return;
+    free(g->blob);
+    free(g);
+}
+
+/* The projected CRS a parcel's legal area is measured in: the source's own
+ * TM-3 (or UTM) metres, or for a geographic source the commune's zone. */
+static pdb_status area_crs(pdb_ctx *ctx, int source_srid, const char *commune, int *out)
+{
+    pdb_crs_info info;
+    const pdb_commune_ref *ref = NULL;
+    pdb_status st;
+
+    if ((st = pdb_crs_info_get(ctx, source_srid, &info)) != PDB_OK)
+        return st;
+    if (info.kind != PDB_CRS_GEOGRAPHIC) {
+        *out = source_srid;
+        return PDB_OK;
+    }
+    if (commune == NULL || pdb_commune_ref_find(ctx, commune, &ref) != PDB_OK)
+        return pdb__fail(ctx, PDB_ECRS,
+                         "commune %s has a geographic source CRS and no known TM-3 zone to "
+                         "measure areas in",
+                         commune ? commune : "(none)");
+    *out = ref->epsg;
+    return PDB_OK;
+}
+
+static pdb_status measure(pdb_ctx *ctx, int source_srid, int area_epsg, const pdb__mpoly *mp,
+                          double *out)
+{
+    if (area_epsg == source_srid) {
         *out = pdb__mpoly_area(mp);
         return PDB_OK;
     }
@@ -171,19 +202,61 @@ static pdb_status computed_area(pdb_ctx *ctx, pdb_writer *w, const pdb__mpoly *m
     if (tmp.xy == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
     memcpy(tmp.xy, mp->xy, 2 * mp->npoints * sizeof(double));
-    pdb_status st = pdb__crs_transform_xy(ctx, w->source_srid, w->area_epsg, tmp.xy, mp->npoints);
+    pdb_status st = pdb__crs_transform_xy(ctx, source_srid, area_epsg, tmp.xy, mp->npoints);
     if (st == PDB_OK)
         *out = pdb__mpoly_area(&tmp);
     free(tmp.xy);
     return st;
 }
 
-pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int64_t *id_out)
+pdb_status pdb_geom_prepare(pdb_ctx *ctx, int source_srid, const char *commune,
+                            const unsigned char *wkb, size_t len, pdb_geom_prepared **out)
 {
     pdb__mpoly mp = {0};
-    unsigned char *blob = NULL;
-    size_t blob_len = 0;
-    double area = 0.0, bbox[4];
+    pdb_geom_prepared *g = NULL;
+    int area_epsg;
+    pdb_status st;
+
+    *out = NULL;
+    if ((st = area_crs(ctx, source_srid, commune, &area_epsg)) != PDB_OK)
+        return st;
+    if ((g = calloc(1, sizeof *g)) == NULL)
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    g->source_srid = source_srid;
+    if ((st = pdb__wkb_parse(ctx, wkb, len, &mp)) != PDB_OK ||
+        (st = measure(ctx, source_srid, area_epsg, &mp, &g->area_m2)) != PDB_OK ||
+        (st = pdb__crs_transform_xy(ctx, source_srid, PDB_EPSG_WGS84, mp.xy, mp.npoints)) !=
+            PDB_OK ||
+        (st = pdb__mpoly_to_blob(ctx, &mp, PDB_EPSG_WGS84, &g->blob, &g->blob_len)) != PDB_OK)
+        goto done;
+    pdb__mpoly_bbox(&mp, g->bbox);
+    *out = g;
+    g = NULL;
+    st = pdb__ok(ctx);
+done:
+    pdb_geom_prepared_free(g);
+    pdb__mpoly_free(&mp);
+    return st;
+}
+
+pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int64_t *id_out)
+{
+    pdb_geom_prepared *g = NULL;
+    pdb_status st;
+
+    if (id_out != NULL)
+        *id_out = 0;
+    if ((st = pdb_geom_prepare(ctx, w->source_srid, w->commune, p->source_wkb,
+                               p->source_wkb_len, &g)) != PDB_OK)
+        return st;
+    st = pdb_writer_add_prepared(ctx, w, p, g, id_out);
+    pdb_geom_prepared_free(g);
+    return st;
+}
+
+pdb_status pdb_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p,
+                                   const pdb_geom_prepared *g, int64_t *id_out)
+{
     char main_use[16];
     pdb_status st;
     sqlite3_stmt *ins = w->insert;
@@ -192,6 +265,9 @@ pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int6
         *id_out = 0;
     if (!w->in_transaction)
         return pdb__fail(ctx, PDB_EINVAL, "the writer's transaction has ended");
+    if (g == NULL || g->source_srid != w->source_srid)
+        return pdb__fail(ctx, PDB_EINVAL, "geometry prepared for EPSG:%d in a load of EPSG:%d",
+                         g ? g->source_srid : 0, w->source_srid);
     if (p->commune != NULL && strcmp(p->commune, w->commune) != 0)
         return pdb__fail(ctx, PDB_EINVAL, "parcel of commune %s in the load of commune %s",
                          p->commune, w->commune);
@@ -199,15 +275,6 @@ pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int6
         return pdb__fail(ctx, PDB_EINVAL, "parcel has no sheet number");
     if (blank(p->parcel))
         return pdb__fail(ctx, PDB_EINVAL, "parcel has no parcel number");
-    if ((st = pdb__wkb_parse(ctx, p->source_wkb, p->source_wkb_len, &mp)) != PDB_OK)
-        goto done;
-    if ((st = computed_area(ctx, w, &mp, &area)) != PDB_OK)
-        goto done;
-    if ((st = pdb__crs_transform_xy(ctx, w->source_srid, PDB_EPSG_WGS84, mp.xy, mp.npoints)) !=
-        PDB_OK)
-        goto done;
-    if ((st = pdb__mpoly_to_blob(ctx, &mp, PDB_EPSG_WGS84, &blob, &blob_len)) != PDB_OK)
-        goto done;
     const char *landuse = p->landuse ? p->landuse : "";
     size_t main_len = strcspn(landuse, "+");
     if (main_len >= sizeof main_use)
@@ -230,12 +297,12 @@ pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int6
         goto done;
     if (isfinite(p->area_surveyed_m2))
         sqlite3_bind_double(ins, 7, p->area_surveyed_m2);
-    sqlite3_bind_double(ins, 8, area);
+    sqlite3_bind_double(ins, 8, g->area_m2);
     sqlite3_bind_int(ins, 11, (int)p->flags);
     sqlite3_bind_int(ins, 12, w->source_srid);
     sqlite3_bind_blob(ins, 13, p->source_wkb, (int)p->source_wkb_len, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 14, w->batch_id);
-    sqlite3_bind_blob(ins, 16, blob, (int)blob_len, SQLITE_STATIC);
+    sqlite3_bind_blob(ins, 16, g->blob, (int)g->blob_len, SQLITE_STATIC);
     int rc = sqlite3_step(ins);
     if (rc != SQLITE_DONE) {
         st = pdb__sql_fail(ctx, w->store->db, rc, "storing a parcel");
@@ -244,30 +311,27 @@ pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int6
     int64_t id = sqlite3_last_insert_rowid(w->store->db);
     if (id_out != NULL)
         *id_out = id;
-    pdb__mpoly_bbox(&mp, bbox);
     sqlite3_reset(w->rtree);
     sqlite3_bind_int64(w->rtree, 1, id);
-    sqlite3_bind_double(w->rtree, 2, bbox[0]);
-    sqlite3_bind_double(w->rtree, 3, bbox[2]);
-    sqlite3_bind_double(w->rtree, 4, bbox[1]);
-    sqlite3_bind_double(w->rtree, 5, bbox[3]);
+    sqlite3_bind_double(w->rtree, 2, g->bbox[0]);
+    sqlite3_bind_double(w->rtree, 3, g->bbox[2]);
+    sqlite3_bind_double(w->rtree, 4, g->bbox[1]);
+    sqlite3_bind_double(w->rtree, 5, g->bbox[3]);
     rc = sqlite3_step(w->rtree);
     sqlite3_reset(w->rtree);
     if (rc != SQLITE_DONE) {
         st = pdb__sql_fail(ctx, w->store->db, rc, "indexing a parcel");
         goto done;
     }
-    w->bbox[0] = fmin(w->bbox[0], bbox[0]);
-    w->bbox[1] = fmin(w->bbox[1], bbox[1]);
-    w->bbox[2] = fmax(w->bbox[2], bbox[2]);
-    w->bbox[3] = fmax(w->bbox[3], bbox[3]);
+    w->bbox[0] = fmin(w->bbox[0], g->bbox[0]);
+    w->bbox[1] = fmin(w->bbox[1], g->bbox[1]);
+    w->bbox[2] = fmax(w->bbox[2], g->bbox[2]);
+    w->bbox[3] = fmax(w->bbox[3], g->bbox[3]);
     w->added++;
     st = pdb__ok(ctx);
 done:
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins); /* the blobs were bound SQLITE_STATIC */
-    free(blob);
-    pdb__mpoly_free(&mp);
     return st;
 }
 
