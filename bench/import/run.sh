@@ -40,7 +40,8 @@ rm -f "$WORK/times"
 run_parceldb() {
     rm -f "$WORK/p.sqlite"*
     "$P" init --db "$WORK/p.sqlite" >/dev/null
-    timed parceldb "$P" import --quiet --db "$WORK/p.sqlite" "$src"
+    # shellcheck disable=SC2086 # IMPORT_FLAGS is a list of options
+    timed parceldb "$P" import --quiet ${IMPORT_FLAGS:-} --db "$WORK/p.sqlite" "$src"
 }
 
 run_ogr2ogr() {
