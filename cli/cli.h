@@ -19,6 +19,9 @@ int cmd_init(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_lookup(int argc, char **argv);
 int cmd_import(int argc, char **argv);
+int cmd_render(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_seed(int argc, char **argv);
 
 /* Prints "parceldb: <message>" as one line on stderr; returns CLI_FAIL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -18,6 +18,9 @@ static const struct subcommand {
     {"import", cmd_import, "import commune cadastral surveys"},
     {"lookup", cmd_lookup, "find parcels at a point, by number, or for a CSV of points"},
     {"info", cmd_info, "counts, communes, data version and store health"},
+    {"render", cmd_render, "render map tiles to PNG files"},
+    {"serve", cmd_serve, "serve tiles, lookups and a demo map over HTTP"},
+    {"seed", cmd_seed, "pre-render tiles into the server's disk cache"},
 };
 
 static void usage(FILE *out)

@@ -13,8 +13,14 @@ packages=(
     libsqlite3-dev sqlite3
     libpng-dev libjansson-dev libcmocka-dev
     libcairo2-dev fonts-dejavu-core libmicrohttpd-dev
+    libfreetype-dev zlib1g-dev libpng-tools  # renderer: label fonts by file, zlib, pngfix
     libunistring-dev                # NFC normalisation and UTF-8 checks (import/vnenc.c)
+    nodejs                          # the demo page's build: Leaflet from the npm registry (web/)
+    chromium                        # headless browser for the demo page's tests (tests/server/)
+    wrk nginx-light                 # server benchmarks: load generator, static-file anchor
 )
+# npm comes apart from Debian's nodejs, inside NodeSource's (which conflicts with it).
+command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

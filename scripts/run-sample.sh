@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the bundled sample: installs the dependencies, builds,
-# imports samples/phu-tho-sample into out/sample.sqlite and looks parcels
-# up in it. (Serving the map on localhost comes with the tile server, which
-# is not built yet; see the README.)
+# imports samples/phu-tho-sample into out/sample.sqlite, looks a parcel up,
+# and serves the map on localhost (PORT, default 8080) until interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,3 +24,5 @@ echo "parceldb lookup --lon $lon --lat $lat"
 $P lookup --db "$DB" --lon "$lon" --lat "$lat"
 echo
 echo "The store is $DB; try: $P lookup --db $DB --id COMMUNE/SHEET/PARCEL"
+echo
+exec $P serve --db "$DB" --listen "127.0.0.1:${PORT:-8080}"

@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # make_tiles.sh STORE [COMMUNES]: the benchmark's fixed tile list, on
-# stdout: around the middle of each of the first COMMUNES communes (by
-# code, default 20) of the store, 1 tile at z12, 2x2 at z14, 3x3 at z16 and
-# 4x4 at z18 ("z x y" lines). The middles of the synthetic communes are
-# their densest parts (village cores).
+# stdout: around the middle of COMMUNES communes spread over the store's
+# list (every Nth by code; default 20), 1 tile at z12, 1 at z14, 2x2 at
+# z16 and 3x3 at z18 ("z x y" lines). The middles of the synthetic
+# communes are their densest parts (village cores).
 set -euo pipefail
 store=$1
 n=${2:-20}
 sqlite3 -batch -noheader -separator ' ' "$store" \
-    "SELECT (min_lon + max_lon) / 2, (min_lat + max_lat) / 2 FROM communes
-     WHERE parcels > 0 ORDER BY code LIMIT $n" |
+    "SELECT lon, lat FROM (SELECT (min_lon + max_lon) / 2 AS lon, (min_lat + max_lat) / 2 AS lat,
+            row_number() OVER (ORDER BY code) AS rn, count(*) OVER () AS total
+            FROM communes WHERE parcels > 0)
+     WHERE (rn - 1) % max(1, total / $n) = 0 LIMIT $n" |
 awk 'BEGIN { pi = atan2(0, -1) }
 {
     lon = $1; lat = $2; r = lat * pi / 180
-    split("12 14 16 18", zs, " "); split("1 2 3 4", side, " ")
+    split("12 14 16 18", zs, " "); split("1 1 2 3", side, " ")
     for (k = 1; k <= 4; k++) {
         z = zs[k]; s = side[k]; n = 2 ^ z
         fx = (lon + 180) / 360 * n

@@ -65,38 +65,50 @@ int main(int argc, char **argv)
     }
     if (in)
         fclose(in);
-    printf("%zu tiles\n%-10s %-6s %-6s %12s %12s\n", n, "palette", "level", "filter", "mean bytes",
-           "us/tile");
+    printf("%zu tiles\n%-10s %-6s %-6s %-9s %12s %12s\n", n, "palette", "level", "filter",
+           "strategy", "mean bytes", "us/tile");
     static const struct {
         const char *name; /* as printed */
         int mask;         /* PNG_FILTER_* */
-    } filters[] = {{"none", PNG_FILTER_NONE}, {"sub", PNG_FILTER_SUB}, {"up", PNG_FILTER_UP},
-                   {"paeth", PNG_FILTER_PAETH}, {"all", PNG_ALL_FILTERS}};
+    } filters[] = {{"none", PNG_FILTER_NONE},
+                   {"sub", PNG_FILTER_SUB},
+                   {"up", PNG_FILTER_UP},
+                   {"paeth", PNG_FILTER_PAETH},
+                   {"all", PNG_ALL_FILTERS}};
     static const struct {
         const char *name;  /* as printed */
         pdb_png_palette p; /* mode */
-    } modes[] = {{"never", PDB_PNG_PALETTE_NEVER}, {"auto", PDB_PNG_PALETTE_AUTO},
+    } modes[] = {{"never", PDB_PNG_PALETTE_NEVER},
+                 {"auto", PDB_PNG_PALETTE_AUTO},
                  {"quantize", PDB_PNG_PALETTE_QUANTIZE}};
     int levels[] = {1, 3, 6, 9};
+    static const struct {
+        const char *name; /* as printed */
+        int value;        /* pdb_png_options.strategy */
+    } strategies[] = {{"default", 0 + 1}, {"filtered", 1 + 1}, {"rle", 3 + 1}};
+    printf("(strategy: zlib's default, filtered, rle)\n");
     for (size_t m = 0; m < 3; m++)
         for (size_t l = 0; l < 4; l++)
-            for (size_t f = 0; f < 5; f++) {
-                pdb_png_options o = {levels[l], filters[f].mask, modes[m].p};
-                size_t bytes = 0;
-                double t0 = now_s();
-                for (size_t i = 0; i < n; i++) {
-                    pdb_image img = {256, 256, 1024, tiles[i]};
-                    unsigned char *png;
-                    size_t len;
-                    if (pdb_png_encode(&img, &o, &png, &len, err, sizeof err) == 0) {
-                        bytes += len;
-                        free(png);
+            for (size_t f = 0; f < 5; f++)
+                for (size_t k = 0; k < 3; k++) {
+                    pdb_png_options o = {levels[l], filters[f].mask, modes[m].p,
+                                         strategies[k].value};
+                    size_t bytes = 0;
+                    double t0 = now_s();
+                    for (size_t i = 0; i < n; i++) {
+                        pdb_image img = {256, 256, 1024, tiles[i]};
+                        unsigned char *png;
+                        size_t len;
+                        if (pdb_png_encode(&img, &o, &png, &len, err, sizeof err) == 0) {
+                            bytes += len;
+                            free(png);
+                        }
                     }
+                    double dt = now_s() - t0;
+                    printf("%-10s %-6d %-6s %-9s %12.0f %12.0f\n", modes[m].name, levels[l],
+                           filters[f].name, strategies[k].name, n ? (double)bytes / n : 0,
+                           n ? dt / n * 1e6 : 0);
                 }
-                double dt = now_s() - t0;
-                printf("%-10s %-6d %-6s %12.0f %12.0f\n", modes[m].name, levels[l], filters[f].name,
-                       n ? (double)bytes / n : 0, n ? dt / n * 1e6 : 0);
-            }
     for (size_t i = 0; i < n; i++)
         free(tiles[i]);
     free(tiles);

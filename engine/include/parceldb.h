@@ -367,11 +367,13 @@ PDB_API pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *store, const do
 /* Overviews: generalised shapes for low zooms                               */
 /* ------------------------------------------------------------------------ */
 
-/* Tiles at zooms up to this one draw land use from overviews; deeper tiles
- * draw parcels (pdb_features_in_bbox). Overviews are, per commune and zoom
- * band (z0-7, z8-10, z11-13), its parcels dissolved by main land-use code
- * and simplified to half a pixel, and its outline. */
-#define PDB_OVERVIEW_MAX_ZOOM 13
+/* The deepest zoom overviews are made for. Overviews are, per commune and
+ * zoom band (z0-7, z8-10, z11-13, z14), its parcels dissolved by main
+ * land-use code and simplified to half a pixel, and its outline. Tiles up
+ * to z13 draw land use from them; z14 from them or from parcels (a
+ * renderer's choice: the same picture when nothing but land use is
+ * drawn); deeper tiles draw parcels (pdb_features_in_bbox). */
+#define PDB_OVERVIEW_MAX_ZOOM 14
 
 /* What pdb_overview_features returns. */
 enum {

@@ -7,7 +7,9 @@
  * outline is kept beside them. The dissolve is a coverage union (parcels
  * share their edges), with a snap-rounding union as the fallback for
  * surveys whose parcels overlap or leave gaps; coarser bands simplify the
- * finer band's shapes, not the parcels again.
+ * finer band's shapes, not the parcels again. In the coarsest band (z0-7,
+ * where a commune is a few pixels) a commune is one shape, its outline,
+ * in its dominant land use.
  *
  * Building them costs about as much CPU as the rest of a commune's import
  * (docs/rendering.md, "Overviews"), so a commit only marks the commune
@@ -28,10 +30,11 @@
 #include <string.h>
 
 /* Zoom bands: tiles from zmin to zmax read the band's shapes, which are
- * snapped to half a pixel at zmax. Deeper zooms draw parcels. */
+ * simplified to half a pixel at zmax. Deeper zooms draw parcels; z14 may
+ * draw either (the renderer decides by what the style reads). */
 static const struct band {
     int zmin, zmax; /* tile zooms served */
-} bands[] = {{0, 7}, {8, 10}, {11, PDB_OVERVIEW_MAX_ZOOM}};
+} bands[] = {{0, 7}, {8, 10}, {11, 13}, {14, PDB_OVERVIEW_MAX_ZOOM}};
 #define NBANDS ((int)PDB_COUNTOF(bands))
 
 enum { KIND_LANDUSE = 1, KIND_OUTLINE = 2 }; /* as PDB_OVERVIEW_* */
@@ -78,8 +81,8 @@ static GEOSGeometry *ring_to_geos(GEOSContextHandle_t h, const pdb__mpoly *mp, s
 
 /* Appends the polygons of mp to *arr (which grows). Malformed rings are
  * skipped: an overview must never fail an import over one odd parcel. */
-static pdb_status mpoly_to_geos(pdb_ctx *ctx, const pdb__mpoly *mp, GEOSGeometry ***arr,
-                                size_t *n, size_t *cap)
+static pdb_status mpoly_to_geos(pdb_ctx *ctx, const pdb__mpoly *mp, GEOSGeometry ***arr, size_t *n,
+                                size_t *cap)
 {
     GEOSContextHandle_t h = ctx->geos;
     for (size_t k = 0; k < mp->nparts; k++) {
@@ -119,10 +122,10 @@ static pdb_status mpoly_to_geos(pdb_ctx *ctx, const pdb__mpoly *mp, GEOSGeometry
 
 /* A growing pdb__mpoly. */
 typedef struct mp_builder {
-    pdb__mpoly mp;       /* what is built */
-    size_t cap_parts;    /* capacity of part_ring (minus the sentinel) */
-    size_t cap_rings;    /* capacity of ring_point (minus the sentinel) */
-    size_t cap_points;   /* capacity of xy, in points */
+    pdb__mpoly mp;     /* what is built */
+    size_t cap_parts;  /* capacity of part_ring (minus the sentinel) */
+    size_t cap_rings;  /* capacity of ring_point (minus the sentinel) */
+    size_t cap_points; /* capacity of xy, in points */
 } mp_builder;
 
 static int mb_grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -216,9 +219,9 @@ static int mb_add(GEOSContextHandle_t h, mp_builder *b, const GEOSGeometry *g, d
 
 /* One land-use group while it is built. */
 typedef struct group {
-    char code[16];          /* main land-use code */
-    double area_m2;         /* sum of the parcels' computed areas */
-    GEOSGeometry *shape;    /* the current band's dissolved shape, or NULL */
+    char code[16];       /* main land-use code */
+    double area_m2;      /* sum of the parcels' computed areas */
+    GEOSGeometry *shape; /* the current band's dissolved shape, or NULL */
 } group;
 
 static pdb_status store_shape(pdb_ctx *ctx, sqlite3_stmt *ins, sqlite3_stmt *rt,
@@ -485,8 +488,8 @@ pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune
         /* Roads and canals are often left out of a survey: close gaps up
          * to CLOSE_GAP_M wide, so that the commune has one boundary, not
          * one around every block. */
-        GEOSGeometry *coarse = outline ? GEOSSimplify_r(h, outline, band_grid_deg(NBANDS - 1, lat))
-                                       : NULL;
+        GEOSGeometry *coarse =
+            outline ? GEOSSimplify_r(h, outline, band_grid_deg(NBANDS - 1, lat)) : NULL;
         GEOSGeometry *grown = coarse ? GEOSBuffer_r(h, coarse, CLOSE_GAP_DEG, 2) : NULL;
         if (coarse != NULL)
             GEOSGeom_destroy_r(h, coarse);
@@ -498,8 +501,8 @@ pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune
             outline = closed;
         }
         if (outline == NULL)
-            st = pdb__fail(ctx, PDB_EGEOM, "the outline of commune %s: %s", commune,
-                           geos_said(ctx));
+            st =
+                pdb__fail(ctx, PDB_EGEOM, "the outline of commune %s: %s", commune, geos_said(ctx));
     }
     for (size_t i = 0; i < nraw; i++)
         GEOSGeom_destroy_r(h, raw[i]);
@@ -508,29 +511,39 @@ pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune
         double grid = band_grid_deg(b, lat);
         for (size_t i = 0; i < ngroups && st == PDB_OK; i++) {
             group *g = &groups[i];
-            if (g->shape == NULL)
+            /* The coarsest band is a mosaic: a commune is a few pixels,
+             * its land-use patches less than one; it is drawn whole in
+             * its dominant land use (below, with the outline). */
+            if (g->shape == NULL || b == 0)
                 continue;
             GEOSGeometry *sm = simplify(ctx, g->shape, grid, b == NBANDS - 1);
             if (sm == NULL) {
-                st = pdb__fail(ctx, PDB_EGEOM, "simplifying land use %s of commune %s: %s",
-                               g->code, commune, geos_said(ctx));
+                st = pdb__fail(ctx, PDB_EGEOM, "simplifying land use %s of commune %s: %s", g->code,
+                               commune, geos_said(ctx));
                 break;
             }
             GEOSGeom_destroy_r(h, g->shape);
             g->shape = sm;
-            st = store_shape(ctx, ins, rt, commune, b, KIND_LANDUSE, g->code, g->area_m2, sm,
-                             grid);
+            st = store_shape(ctx, ins, rt, commune, b, KIND_LANDUSE, g->code, g->area_m2, sm, grid);
         }
         if (st == PDB_OK && outline != NULL) {
             GEOSGeometry *sm = simplify(ctx, outline, grid, b == NBANDS - 1);
             if (sm == NULL) {
-                st = pdb__fail(ctx, PDB_EGEOM, "simplifying the outline of commune %s: %s",
-                               commune, geos_said(ctx));
+                st = pdb__fail(ctx, PDB_EGEOM, "simplifying the outline of commune %s: %s", commune,
+                               geos_said(ctx));
                 break;
             }
             GEOSGeom_destroy_r(h, outline);
             outline = sm;
             st = store_shape(ctx, ins, rt, commune, b, KIND_OUTLINE, NULL, area, outline, grid);
+            if (st == PDB_OK && b == 0 && ngroups > 0) {
+                size_t top = 0;
+                for (size_t i = 1; i < ngroups; i++)
+                    if (groups[i].area_m2 > groups[top].area_m2)
+                        top = i;
+                st = store_shape(ctx, ins, rt, commune, b, KIND_LANDUSE, groups[top].code, area,
+                                 outline, grid / 4);
+            }
         }
     }
     if (outline != NULL)
@@ -552,8 +565,7 @@ done:
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }
 
-pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                size_t *rebuilt)
+pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, size_t *rebuilt)
 {
     sqlite3_stmt *stmt = NULL;
     pdb_status st;
@@ -579,7 +591,7 @@ pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune,
     if (rc == SQLITE_OK && commune != NULL)
         sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
     /* The codes first: rebuilding writes the table the query reads. */
-    char (*codes)[16] = NULL;
+    char(*codes)[16] = NULL;
     size_t found = 0, cap = 0;
     if (rc == SQLITE_OK)
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {

@@ -22,9 +22,9 @@
     "  geom BLOB NOT NULL);\n"                                                                     \
     "CREATE INDEX IF NOT EXISTS overviews_commune ON overviews(commune);\n"                        \
     "CREATE VIRTUAL TABLE IF NOT EXISTS overviews_rtree USING rtree(id, min_lon, max_lon, "        \
-    "min_lat, max_lat);\n"                                                                        \
-    "CREATE TABLE IF NOT EXISTS overviews_stale (\n"                                              \
-    "  commune TEXT PRIMARY KEY,\n"                                                               \
+    "min_lat, max_lat);\n"                                                                         \
+    "CREATE TABLE IF NOT EXISTS overviews_stale (\n"                                               \
+    "  commune TEXT PRIMARY KEY,\n"                                                                \
     "  since TEXT NOT NULL);\n"
 
 /* Marks a commune's overviews stale, inside the caller's write transaction

@@ -502,7 +502,7 @@ pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out)
                             "SELECT code, name, source_srid, min_lon, min_lat, max_lon, max_lat, "
                             "parcels, last_batch FROM communes ORDER BY code",
                             -1, &stmt, NULL);
-    while (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+    while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (list->count == cap) {
             size_t ncap = cap ? cap * 2 : 64;
             pdb_commune *items = realloc(list->items, ncap * sizeof *items);

@@ -471,6 +471,17 @@ static void test_open_refuses_what_is_not_a_store(void **state)
     pdb_store_stats st;
     assert_int_equal(pdb_store_stats_get(e->ctx, e->store, &st), PDB_OK);
     assert_string_equal(st.journal_mode, "wal");
+    assert_int_equal(st.communes, 3);
+
+    pdb_commune_list *communes = NULL;
+    assert_int_equal(pdb_communes_list(e->ctx, e->store, &communes), PDB_OK);
+    assert_int_equal(communes->count, 3);
+    assert_string_equal(communes->items[0].code, "04792"); /* ordered by code */
+    assert_string_equal(communes->items[2].code, "08707");
+    assert_int_equal(communes->items[0].source_srid, 9211);
+    assert_int_equal(communes->items[0].parcels, NFIX);
+    assert_true(communes->items[0].bbox[0] > 105.0 && communes->items[0].bbox[2] < 105.6);
+    pdb_commune_list_free(communes);
     assert_int_equal(pdb_store_check(e->ctx, e->store), PDB_OK);
 }
 

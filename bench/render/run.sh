@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# run.sh: the rendering benchmark of issue 4: the same fixed tile list
+# (bench/render/make_tiles.sh: z12, z14, z16, z18 in the middles of
+# communes) rendered single-threaded by parceldb, Mapnik and MapServer,
+# with the equivalent style (styles/landuse.json without labels or commune
+# layers), in the same run, on the same store. Prints a Markdown table for
+# docs/benchmarks.md and writes side-by-side sample tiles.
+#
+# usage: bench/render/run.sh PARCELDB STORE [COMMUNES] [OUTDIR]
+#   PARCELDB  the parceldb command (built with -DCMAKE_BUILD_TYPE=Release)
+#   STORE     a store with overviews, e.g. the full synthetic province:
+#               pdb-synth --out prov --format GPKG --defects none
+#               parceldb init --db prov.sqlite && parceldb import --db prov.sqlite prov/*.gpkg
+#   COMMUNES  how many communes the tile list visits (default 40: 600 tiles)
+# Needs bench/render/setup.sh (python3-mapnik, python3-mapscript).
+set -euo pipefail
+PARCELDB=$1
+STORE=$2
+COMMUNES=${3:-40}
+OUT=${4:-$(mktemp -d "${TMPDIR:-/tmp}/pdb-render-bench.XXXXXX")}
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+PY=/usr/bin/python3 # Debian's, where python3-mapnik and python3-mapscript live
+mkdir -p "$OUT"
+
+bash "$HERE/make_tiles.sh" "$STORE" "$COMMUNES" >"$OUT/tiles.txt"
+# The equivalent style: fills and parcel outlines only.
+"$PY" - "$SRC/styles/landuse.json" "$OUT/style.json" <<'EOF'
+import json, sys
+s = json.load(open(sys.argv[1], encoding="utf-8"))
+s["layers"] = [l for l in s["layers"] if l["id"] in ("landuse", "parcel-outline")]
+s["name"] = "landuse.json without labels or commune layers (benchmark)"
+json.dump(s, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+EOF
+
+# Warm the page cache and every library once, untimed.
+head -20 "$OUT/tiles.txt" >"$OUT/warm.txt"
+"$PARCELDB" render --db "$STORE" --style "$OUT/style.json" --tiles "$OUT/warm.txt" --out "$OUT/warm" >/dev/null
+"$PY" "$HERE/others.py" mapnik "$STORE" "$OUT/warm.txt" "$OUT/warm" "$SRC/data/landuse-codes.csv" >/dev/null
+"$PY" "$HERE/others.py" mapserver "$STORE" "$OUT/warm.txt" "$OUT/warm" "$SRC/data/landuse-codes.csv" >/dev/null
+
+# Rounds: in each, every zoom is rendered by each tool in turn, so that
+# all of them meet the same load on a shared machine; the best round of
+# each tool at each zoom is kept (lines "tool zoom tiles seconds rate bytes").
+# parceldb runs as shipped (--antialias fast) and with Cairo's exact
+# coverage (best).
+ROUNDS=${ROUNDS:-3}
+: >"$OUT/runs.txt"
+for z in 12 14 16 18; do
+    awk -v z=$z '$1 == z' "$OUT/tiles.txt" >"$OUT/tiles-$z.txt"
+done
+for round in $(seq "$ROUNDS"); do
+    rm -rf "$OUT/parceldb-fast" "$OUT/parceldb-best"
+    for z in 12 14 16 18; do
+        for aa in fast best; do
+            # "N tiles in S s: R tiles/s, mean PNG B bytes"
+            "$PARCELDB" render --db "$STORE" --style "$OUT/style.json" --antialias $aa \
+                --tiles "$OUT/tiles-$z.txt" --out "$OUT/parceldb-$aa" |
+                awk -v z=$z -v t=parceldb-$aa '{ print t, z, $1, $4, $6, $10 }' >>"$OUT/runs.txt"
+        done
+        for tool in mapnik mapserver; do
+            "$PY" "$HERE/others.py" $tool "$STORE" "$OUT/tiles-$z.txt" "$OUT/$tool" \
+                "$SRC/data/landuse-codes.csv" | awk -v t=$tool '{ print t, $0 }' >>"$OUT/runs.txt"
+        done
+    done
+done
+rm -rf "$OUT/parceldb"
+mv "$OUT/parceldb-fast" "$OUT/parceldb"
+for tool in parceldb-fast parceldb-best mapnik mapserver; do
+    awk -v t=$tool '$1 == t && $5 > best[$2] { best[$2] = $5; line[$2] = $2 " " $3 " " $4 " " $5 " " $6 }
+                    END { for (z in line) print line[z] }' "$OUT/runs.txt" | sort -n >"$OUT/$tool.txt"
+done
+
+echo "Best of $ROUNDS rounds."
+echo
+echo "| zoom | tiles | parceldb tiles/s | Mapnik tiles/s | MapServer tiles/s | parceldb / faster other | parceldb --antialias best tiles/s (ratio) | mean PNG bytes parceldb / Mapnik / MapServer |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
+join "$OUT/parceldb-fast.txt" "$OUT/mapnik.txt" | join - "$OUT/mapserver.txt" |
+    join - "$OUT/parceldb-best.txt" |
+    awk '{ best = $8 > $12 ? $8 : $12
+           printf "| z%d | %d | %.1f | %.1f | %.1f | %.2fx | %.1f (%.2fx) | %d / %d / %d |\n",
+                  $1, $2, $4, $8, $12, $4 / best, $16, $16 / best, $5, $9, $13 }'
+
+# Side by side: the first tile of each zoom, parceldb | Mapnik | MapServer,
+# composed by GDAL (a VRT with three sources per band).
+for z in 12 14 16 18; do
+    read -r _ x y < <(head -1 "$OUT/tiles-$z.txt")
+    vrt="$OUT/side-$z.vrt"
+    {
+        echo '<VRTDataset rasterXSize="776" rasterYSize="256">'
+        for b in 1 2 3 4; do
+            echo "  <VRTRasterBand dataType=\"Byte\" band=\"$b\">"
+            [ "$b" -eq 4 ] && echo '    <ColorInterp>Alpha</ColorInterp>'
+            i=0
+            for tool in parceldb mapnik mapserver; do
+                gdal_translate -q -expand rgba "$OUT/$tool/$z/$x/$y.png" "$OUT/$tool-$z.tif" 2>/dev/null ||
+                    gdal_translate -q "$OUT/$tool/$z/$x/$y.png" "$OUT/$tool-$z.tif"
+                echo "    <SimpleSource><SourceFilename relativeToVRT=\"0\">$OUT/$tool-$z.tif</SourceFilename>"
+                echo "      <SourceBand>$b</SourceBand><SrcRect xOff=\"0\" yOff=\"0\" xSize=\"256\" ySize=\"256\"/>"
+                echo "      <DstRect xOff=\"$((i * 260))\" yOff=\"0\" xSize=\"256\" ySize=\"256\"/></SimpleSource>"
+                i=$((i + 1))
+            done
+            echo '  </VRTRasterBand>'
+        done
+        echo '</VRTDataset>'
+    } >"$vrt"
+    gdal_translate -q -of PNG "$vrt" "$OUT/side-by-side-z$z.png"
+done
+echo
+echo "tiles and side-by-side samples (parceldb | Mapnik | MapServer) in $OUT"

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# The demo page in Debian's headless Chromium, on a closed network: the
+# page, Leaflet and the tiles all come from the server (no CDN); a
+# screenshot shows the tiles with the parcels' colours where they are; a
+# scripted click on the map (a real DOM click on the parcel's pixel, see
+# web/app.js "#click=") shows the parcel's number in the panel.
+source "$(dirname "$0")/lib.sh"
+
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CHROMIUM" ]; then
+    echo "chromium is not installed (scripts/install-deps.sh installs it)" >&2
+    exit 1
+fi
+
+make_store || exit 1
+start_server || exit 1
+
+# Flags for a machine with no network beyond loopback: no sandbox (root in
+# a container), no GPU, no QUIC, no first-run, update or sync traffic, a
+# fresh profile, no proxy, and every host name but 127.0.0.1 unresolvable.
+chrome() {
+    rm -rf "$WORK/profile"
+    timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --disable-default-apps --disable-extensions --no-default-browser-check \
+        --user-data-dir="$WORK/profile" --no-proxy-server \
+        --host-resolver-rules="MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" \
+        --window-size=1000,700 --force-device-scale-factor=1 --hide-scrollbars \
+        --virtual-time-budget=20000 "$@" 2>>"$WORK/chromium.log"
+}
+
+base_phutho
+parcel_center 9208 7 4 4 # 4 m inside parcel 7's south-west corner: not on its label
+URL="$BASE/#click=$PLON,$PLAT"
+
+# The scripted click and the panel.
+chrome --dump-dom "$URL" >dom.html
+check "chromium ran" "$?" 0
+DOM=$(cat dom.html)
+contains "the page loaded its script" "$DOM" 'data-ready="1"'
+contains "the click identified a parcel" "$DOM" 'data-state="identified"'
+contains "the panel shows parcel 7" "$DOM" 'data-parcel="7"'
+contains "the panel shows its number and sheet" "$DOM" 'Thửa 7 · Tờ 12'
+contains "the panel shows its commune" "$DOM" '\(07894\)'
+lacks "no owner without a token" "$DOM" 'Nguyen Van Chu'
+
+# The screenshot: the map is the left 660 px; its centre is the clicked point.
+chrome --screenshot="$WORK/shot.png" "$URL" >/dev/null
+check "screenshot taken" "$([ -s "$WORK/shot.png" ] && echo yes)" yes
+px() { gdallocationinfo -valonly "$WORK/shot.png" "$1" "$2" 2>/dev/null | head -3 | tr '\n' ' ' | sed 's/ *$//'; }
+CLN=$(grep -o '"CLN", "#[0-9a-fA-F]\{6\}"' "$PDB_SOURCE_DIR/styles/landuse.json" | grep -o '#.*' | tr -d '"')
+WANT=$(printf '%d %d %d' "0x${CLN:1:2}" "0x${CLN:3:2}" "0x${CLN:5:2}")
+GOT=$(px 330 350)
+check "a tile shows parcel 7 (CLN $CLN) under the click (got $GOT)" \
+    "$(awk -v g="$GOT" -v w="$WANT" 'BEGIN { split(g, a); split(w, b); ok = 1
+        for (i = 1; i <= 3; i++) if (a[i] - b[i] > 12 || b[i] - a[i] > 12) ok = 0; print ok ? "yes" : "no" }')" yes
+GOT=$(px 318 350)
+check "the gap west of parcel 7 shows the plain background (got $GOT)" "$GOT" "242 239 233"
+# The identified parcel's outline is drawn in red on its west edge, 4 m
+# (about 7 px at z18) west of the centre.
+RED=
+for x in $(seq 316 330); do
+    if px "$x" 350 | awk '{ exit !($1 > 180 && $2 < 80 && $3 < 80) }'; then RED=$x; break; fi
+done
+if [ -n "$RED" ] && [ "$RED" -ge 318 ] && [ "$RED" -le 326 ]; then ok "the red outline is on the parcel's edge (x = $RED)"; else
+    fail "no red outline at the parcel's west edge (x 318-326; found ${RED:-none})"; fi
+
+TILES=$(grep -c 'GET /tiles/18/' "$WORK/server.log")
+if [ "$TILES" -ge 4 ]; then ok "the page fetched $TILES tiles"; else fail "the page fetched $TILES tiles"; fi
+contains "Leaflet came from the server" "$(cat "$WORK/server.log")" 'GET /leaflet/leaflet.js 200'
+lacks "nothing but the server was asked (no CDN)" "$(cat "$WORK/chromium.log")" 'ERR_NAME_NOT_RESOLVED.*(unpkg|cdn|googleapis)'
+stop_server
+finish

@@ -1,0 +1,207 @@
+# lib.sh: what the server's integration tests share. Sourced, not run.
+#
+# Each test makes its own store from fixtures written by real tools (cs2cs
+# for the base points, ogr2ogr for the files, `parceldb import` to load
+# them), starts `parceldb serve` on a free loopback port (port 0; the
+# server writes the port it got), talks to it with real clients, and stops
+# it with SIGTERM, expecting exit status 0. Every wait is bounded in count
+# and time; only 127.0.0.1 is ever contacted.
+set -uo pipefail
+
+: "${PARCELDB:?PARCELDB must name the parceldb command}"
+: "${PDB_SOURCE_DIR:?}"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pdb-server-test.XXXXXX")
+SERVER_PID=
+cleanup() {
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -KILL "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+cd "$WORK" || exit 1
+export CPL_LOG=/dev/null
+# Clients must never leave the machine, whatever the environment says.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
+export no_proxy='*' NO_PROXY='*'
+
+FAILS=0
+PASSES=0
+
+ok() {
+    PASSES=$((PASSES + 1))
+    echo "ok: $*"
+}
+
+fail() {
+    FAILS=$((FAILS + 1))
+    echo "FAIL: $*" >&2
+}
+
+# check NAME ACTUAL EXPECTED
+check() {
+    if [ "$2" = "$3" ]; then ok "$1 ($2)"; else fail "$1: got '$2', expected '$3'"; fi
+}
+
+# contains NAME TEXT PATTERN: TEXT matches the grep -E pattern
+# (a here-string, not a pipe: grep -q stops reading early, and with
+# pipefail the writer's SIGPIPE would turn a match into a failure)
+contains() {
+    if grep -Eq -- "$3" <<<"$2"; then ok "$1"; else
+        fail "$1: /$3/ not in: $(printf '%s' "$2" | head -c 400)"
+    fi
+}
+
+# lacks NAME TEXT PATTERN: TEXT does not match
+lacks() {
+    if grep -Eq -- "$3" <<<"$2"; then
+        fail "$1: /$3/ found in: $(printf '%s' "$2" | grep -E -- "$3" | head -c 400)"
+    else ok "$1"; fi
+}
+
+finish() {
+    echo "$PASSES passed, $FAILS failed"
+    [ "$FAILS" -eq 0 ]
+}
+
+# ---------------------------------------------------------------------------
+# Fixtures
+
+# base_point EPSG LON LAT: sets BX BY to the point's easting/northing (cs2cs).
+base_point() {
+    local out
+    out=$(echo "$3 $2" | cs2cs -f "%.3f" EPSG:4326 "EPSG:$1")
+    BX=$(echo "$out" | awk '{print $1}')
+    BY=$(echo "$out" | awk '{print $2}')
+}
+
+# The reference points of DESIGN.md: Viet Tri (Phu Tho, 104-45) and Vinh Yen
+# (Vinh Phuc, 105-00).
+base_phutho() { base_point 9208 105.4020 21.3220; }
+base_vinhphuc() { base_point 5897 105.5970 21.3090; }
+
+# grid_csv FILE N COMMUNE [SHEET] [LANDUSE...]: N parcels of 20 m x 20 m in
+# rows of 10, 25 m apart (5 m gaps), from (BX, BY); parcel i (from 1) is
+# at column (i-1)%10, row (i-1)/10, with land use cycling through the list
+# (default ONT LUA CLN BHK), the owner "Nguyen Van Chu i".
+grid_csv() {
+    local file=$1 n=$2 commune=$3 sheet=${4:-12}
+    shift 4 2>/dev/null || shift $#
+    local uses="${*:-ONT LUA CLN BHK}"
+    awk -v n="$n" -v bx="$BX" -v by="$BY" -v c="$commune" -v sh="$sheet" -v uses="$uses" 'BEGIN {
+        print "WKT,MaXa,SoTo,SoThua,LoaiDat,DienTich,TenChu,DiaChi"
+        k = split(uses, lu, " ")
+        for (i = 0; i < n; i++) {
+            x = bx + (i % 10) * 25; y = by + int(i / 10) * 25
+            printf "\"POLYGON ((%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f))\",%s,%s,%d,%s,%.1f,Nguyen Van Chu %d,Xom %d\n",
+                x, y, x + 20, y, x + 20, y + 20, x, y + 20, x, y, c, sh, i + 1, lu[i % k + 1], 400, i + 1, i % 7
+        }
+    }' >"$file"
+}
+
+# parcel_center EPSG I [DX DY]: sets PLON PLAT to a point of parcel I in WGS
+# 84 (cs2cs), DX DY metres from its south-west corner (default its centre,
+# 10 10), and PX PY to the point in the survey's metres; for a grid made
+# by grid_csv from the current BX BY.
+parcel_center() {
+    local i=$(($2 - 1)) dx=${3:-10} dy=${4:-10} x y out
+    x=$(awk -v b="$BX" -v i="$i" -v d="$dx" 'BEGIN { printf "%.3f", b + (i % 10) * 25 + d }')
+    y=$(awk -v b="$BY" -v i="$i" -v d="$dy" 'BEGIN { printf "%.3f", b + int(i / 10) * 25 + d }')
+    out=$(echo "$x $y" | cs2cs -f "%.9f" "EPSG:$1" EPSG:4326)
+    PLAT=$(echo "$out" | awk '{print $1}')
+    PLON=$(echo "$out" | awk '{print $2}')
+    PX=$x
+    PY=$y
+}
+
+# to_gpkg CSV GPKG EPSG: the CSV written as a GeoPackage by ogr2ogr.
+to_gpkg() {
+    rm -f "$2"
+    ogr2ogr -q -f GPKG "$2" "$1" -oo GEOM_POSSIBLE_NAMES=WKT -oo KEEP_GEOM_COLUMNS=NO \
+        -nln parcels -a_srs "EPSG:$3"
+}
+
+# make_store: $WORK/parcels.sqlite with two communes: 07894 (Phu Tho, 40
+# parcels from Viet Tri) and 08707 (Vinh Phuc, 30 parcels from Vinh Yen).
+make_store() {
+    DB="$WORK/parcels.sqlite"
+    rm -f "$DB" "$DB-wal" "$DB-shm"
+    "$PARCELDB" init --db "$DB" >/dev/null || { fail "parceldb init"; return 1; }
+    base_vinhphuc
+    grid_csv vp.csv 30 08707 3
+    to_gpkg vp.csv vp.gpkg 5897
+    base_phutho
+    grid_csv pt.csv 40 07894 12
+    to_gpkg pt.csv pt.gpkg 9208
+    "$PARCELDB" import --quiet --db "$DB" pt.gpkg vp.gpkg >import.log 2>&1 ||
+        { fail "parceldb import: $(cat import.log)"; return 1; }
+}
+
+# ---------------------------------------------------------------------------
+# The server
+
+# start_server [OPTIONS...]: starts parceldb serve on a free loopback port;
+# sets SERVER_PID, PORT, BASE; the log is $WORK/server.log.
+start_server() {
+    rm -f "$WORK/port"
+    "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/port" "$@" \
+        >"$WORK/server.out" 2>"$WORK/server.log" &
+    SERVER_PID=$!
+    for _ in $(seq 1 100); do
+        [ -s "$WORK/port" ] && break
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    if [ ! -s "$WORK/port" ]; then
+        fail "the server did not start: $(tail -5 "$WORK/server.log")"
+        return 1
+    fi
+    PORT=$(cat "$WORK/port")
+    BASE="http://127.0.0.1:$PORT"
+}
+
+# stop_server: SIGTERM, then the exit status must be 0 within 30 s.
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    kill -TERM "$SERVER_PID"
+    local rc=
+    for _ in $(seq 1 300); do
+        if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+            wait "$SERVER_PID"
+            rc=$?
+            break
+        fi
+        sleep 0.1
+    done
+    if [ -z "$rc" ]; then
+        fail "the server did not stop within 30 s of SIGTERM"
+        kill -KILL "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    else
+        check "SIGTERM: exit status" "$rc" 0
+    fi
+    SERVER_PID=
+}
+
+# get PATH [curl options...]: sets STATUS, BODY (file $WORK/body) and HEADERS
+# (file $WORK/headers).
+get() {
+    local path=$1
+    shift
+    rm -f "$WORK/body" "$WORK/headers" # curl leaves them alone when nothing comes
+    STATUS=$(curl -sS --max-time 20 --path-as-is -o "$WORK/body" -D "$WORK/headers" \
+        -w '%{http_code}' "$@" "$BASE$path" 2>"$WORK/curl.err")
+    touch "$WORK/body" "$WORK/headers"
+    BODY=$(tr -d '\000' <"$WORK/body")
+}
+
+# header NAME: the value of a response header of the last get (no CR).
+header() {
+    grep -i "^$1:" "$WORK/headers" | tail -1 | sed -e 's/^[^:]*: *//' -e 's/\r$//'
+}
+
+# metric NAME: a metric's value from /metrics (0 when absent).
+metric() {
+    curl -s --max-time 10 "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
+}

@@ -1,0 +1,152 @@
+/*
+ * test_render_png.c: PNG encoding. Cairo's premultiplied ARGB must come
+ * out as straight RGBA (a half-transparent pixel is the classic trap), in
+ * the smallest lossless form, and decode with libpng's own reader; the
+ * CLI test decodes tiles with GDAL as well.
+ */
+#include "tiler.h"
+
+#include <png.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define W 64
+#define H 48
+
+/* Decodes PNG bytes to straight RGBA with libpng's simplified API; returns
+ * the IHDR colour type in *color_type. */
+static unsigned char *decode(const unsigned char *png, size_t len, int *color_type)
+{
+    png_image img;
+    memset(&img, 0, sizeof img);
+    img.version = PNG_IMAGE_VERSION;
+    assert_true(png_image_begin_read_from_memory(&img, png, len));
+    assert_int_equal(img.width, W);
+    assert_int_equal(img.height, H);
+    img.format = PNG_FORMAT_RGBA;
+    unsigned char *px = malloc(PNG_IMAGE_SIZE(img));
+    assert_non_null(px);
+    assert_true(png_image_finish_read(&img, NULL, px, 0, NULL));
+    *color_type = png[25]; /* IHDR: 8 signature + 8 chunk header + 9 */
+    return px;
+}
+
+static unsigned char *encode_decode(const uint32_t *argb, pdb_png_palette mode, int *color_type,
+                                    size_t *len_out)
+{
+    pdb_image img = {W, H, W * 4, argb};
+    pdb_png_options o = {0, 0, mode, 0};
+    unsigned char *png = NULL;
+    size_t len = 0;
+    char err[128];
+    assert_int_equal(pdb_png_encode(&img, &o, &png, &len, err, sizeof err), 0);
+    assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
+    unsigned char *px = decode(png, len, color_type);
+    free(png);
+    if (len_out)
+        *len_out = len;
+    return px;
+}
+
+static void test_unpremultiply(void **state)
+{
+    (void)state;
+    unsigned char c[4];
+    pdb_png_unpremultiply(0x80800000u, c); /* red at 50%: Cairo stores 0x80 red */
+    assert_int_equal(c[0], 255);
+    assert_int_equal(c[1], 0);
+    assert_int_equal(c[3], 128);
+    pdb_png_unpremultiply(0x00000000u, c);
+    assert_int_equal(c[0] | c[1] | c[2] | c[3], 0);
+    pdb_png_unpremultiply(0xff102030u, c);
+    assert_int_equal(c[0], 0x10);
+    assert_int_equal(c[2], 0x30);
+    pdb_png_unpremultiply(0x40202020u, c); /* 25% mid grey */
+    assert_int_equal(c[0], 128);
+    assert_int_equal(c[3], 64);
+}
+
+/* A half-transparent pixel in each form the encoder can choose. */
+static void test_half_transparent(void **state)
+{
+    (void)state;
+    static uint32_t argb[W * H];
+    for (int i = 0; i < W * H; i++)
+        argb[i] = 0xffffd0ffu;     /* opaque ONT pink */
+    argb[5 * W + 7] = 0x80800000u; /* red, alpha 128, premultiplied */
+    argb[6 * W + 7] = 0x00000000u; /* transparent */
+    pdb_png_palette modes[] = {PDB_PNG_PALETTE_AUTO, PDB_PNG_PALETTE_NEVER,
+                               PDB_PNG_PALETTE_QUANTIZE};
+    int want_type[] = {PNG_COLOR_TYPE_PALETTE, PNG_COLOR_TYPE_RGB_ALPHA, PNG_COLOR_TYPE_PALETTE};
+    for (size_t m = 0; m < 3; m++) {
+        int type;
+        unsigned char *px = encode_decode(argb, modes[m], &type, NULL);
+        assert_int_equal(type, want_type[m]);
+        const unsigned char *p = px + (5 * W + 7) * 4;
+        assert_int_equal(p[0], 255);
+        assert_int_equal(p[1], 0);
+        assert_int_equal(p[2], 0);
+        assert_int_equal(p[3], 128);
+        p = px + (6 * W + 7) * 4;
+        assert_int_equal(p[3], 0);
+        p = px;
+        assert_int_equal(p[0], 255);
+        assert_int_equal(p[1], 0xd0);
+        assert_int_equal(p[3], 255);
+        free(px);
+    }
+}
+
+/* An opaque tile with many colours is RGB, and exact. */
+static void test_opaque_rgb(void **state)
+{
+    (void)state;
+    static uint32_t argb[W * H];
+    for (int i = 0; i < W * H; i++)
+        argb[i] = 0xff000000u | (uint32_t)(i * 2654435761u >> 8);
+    int type;
+    unsigned char *px = encode_decode(argb, PDB_PNG_PALETTE_AUTO, &type, NULL);
+    assert_int_equal(type, PNG_COLOR_TYPE_RGB);
+    for (int i = 0; i < W * H; i++) {
+        assert_int_equal(px[4 * i], (argb[i] >> 16) & 255);
+        assert_int_equal(px[4 * i + 2], argb[i] & 255);
+        assert_int_equal(px[4 * i + 3], 255);
+    }
+    free(px);
+    /* Quantized: every pixel within a few levels. */
+    px = encode_decode(argb, PDB_PNG_PALETTE_QUANTIZE, &type, NULL);
+    assert_int_equal(type, PNG_COLOR_TYPE_PALETTE);
+    free(px);
+}
+
+/* An empty tile is tiny and fully transparent. */
+static void test_transparent(void **state)
+{
+    (void)state;
+    static uint32_t argb[W * H];
+    memset(argb, 0, sizeof argb);
+    int type;
+    size_t len;
+    unsigned char *px = encode_decode(argb, PDB_PNG_PALETTE_AUTO, &type, &len);
+    assert_int_equal(type, PNG_COLOR_TYPE_PALETTE);
+    assert_true(len < 150);
+    for (int i = 0; i < W * H; i++)
+        assert_int_equal(px[4 * i + 3], 0);
+    free(px);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unpremultiply),
+        cmocka_unit_test(test_half_transparent),
+        cmocka_unit_test(test_opaque_rgb),
+        cmocka_unit_test(test_transparent),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

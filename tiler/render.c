@@ -1,0 +1,760 @@
+/*
+ * render.c: one tile from the store and a style, through Cairo.
+ *
+ * The tile's features are read once (parcels through the R-tree at deep
+ * zooms, overviews at low zooms: no tile ever walks every parcel), each
+ * projected to tile pixels once as it arrives, and kept in the renderer's
+ * reusable buffers. Then each style layer draws them: fills and lines are
+ * grouped by colour (and width) so that one Cairo path per group is
+ * filled or stroked, which is both faster than a path per parcel and free
+ * of the faint seams anti-aliasing leaves between neighbours of the same
+ * colour. Labels are placed by label.c.
+ */
+#include "render.h"
+
+#include "font.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define DEFAULT_FONT_DIR "/usr/share/fonts/truetype/dejavu"
+#define DEFAULT_FONT "DejaVu Sans"
+#define DEFAULT_LABEL_BUFFER_PX 128
+#define GEOMETRY_MARGIN_PX 16 /* around the tile, for strokes reaching in */
+#define THIN_LINE_PX 3.0      /* solid lines up to this width are drawn as quads */
+
+int pdb__render_fail(pdb_renderer *r, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+const char *pdb_renderer_errmsg(const pdb_renderer *r)
+{
+    return r->err;
+}
+
+/* Grows an array to hold at least need elements. */
+int pdb__grow(void **arr, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 256;
+    while (ncap < need)
+        ncap *= 2;
+    void *p = realloc(*arr, ncap * elem);
+    if (p == NULL)
+        return -1;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *style,
+                            const pdb_renderer_options *opts, pdb_renderer **out, char *err,
+                            size_t errcap)
+{
+    pdb_renderer *r = calloc(1, sizeof *r);
+    const char *dir = opts && opts->font_dir ? opts->font_dir : DEFAULT_FONT_DIR;
+
+    *out = NULL;
+    if (r == NULL) {
+        snprintf(err, errcap, "out of memory");
+        return PDB_ENOMEM;
+    }
+    r->ctx = ctx;
+    r->store = store;
+    r->style = style;
+    r->label_buffer_px =
+        opts && opts->label_buffer_px > 0 ? opts->label_buffer_px : DEFAULT_LABEL_BUFFER_PX;
+    r->max_zoom = opts && opts->max_zoom > 0 ? opts->max_zoom : 22;
+    /* CAIRO_ANTIALIAS_FAST is pixman's 4x4 supersampling: edges have 17
+     * levels instead of 256, which no one sees on a 1 px edge, and tiles
+     * then have far fewer distinct colours (docs/rendering.md). */
+    r->antialias = opts && opts->antialias_best ? CAIRO_ANTIALIAS_DEFAULT : CAIRO_ANTIALIAS_FAST;
+    if (r->max_zoom > PDB_TILE_MAX_ZOOM)
+        r->max_zoom = PDB_TILE_MAX_ZOOM;
+    r->layer_font = calloc(style->nlayers + 1, sizeof *r->layer_font);
+    if (r->layer_font == NULL) {
+        free(r);
+        snprintf(err, errcap, "out of memory");
+        return PDB_ENOMEM;
+    }
+    for (size_t i = 0; i < style->nlayers; i++) {
+        const style_layer *l = &style->layers[i];
+        char path[600], msg[256];
+        if (l->type != LAYER_SYMBOL)
+            continue;
+        const char *name = l->font ? l->font : DEFAULT_FONT;
+        if (pdb__font_file(dir, name, path, sizeof path) != 0) {
+            snprintf(err, errcap, "layer '%s': font '%s' not found (looked for %s)", l->id, name,
+                     path);
+            pdb_renderer_free(r);
+            return PDB_ENOTFOUND;
+        }
+        if ((r->layer_font[i] = pdb__font_face(path, msg, sizeof msg)) == NULL) {
+            snprintf(err, errcap, "layer '%s': %s", l->id, msg);
+            pdb_renderer_free(r);
+            return PDB_EIO;
+        }
+    }
+    *out = r;
+    return PDB_OK;
+}
+
+void pdb_renderer_free(pdb_renderer *r)
+{
+    if (r == NULL)
+        return;
+    for (int i = 0; i < 3; i++)
+        if (r->surface[i] != NULL)
+            cairo_surface_destroy(r->surface[i]);
+    free(r->layer_font);
+    free(r->feats);
+    free(r->rings);
+    free(r->pts);
+    free(r->strs);
+    free(r->keys);
+    free(r->labels);
+    free(r->placed);
+    free(r->edges);
+    free(r);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Collecting and projecting features                                        */
+/* ------------------------------------------------------------------------ */
+
+uint32_t pdb__put_str(pdb_renderer *r, const char *s)
+{
+    if (s == NULL)
+        return NO_STR;
+    size_t len = strlen(s) + 1;
+    /* s may point into strs itself (a label's text read from a feature),
+     * which growing would move. */
+    uintptr_t p = (uintptr_t)s, base = (uintptr_t)r->strs;
+    int inside = r->strs != NULL && p >= base && p < base + r->nstrs;
+    size_t at = inside ? (size_t)(p - base) : 0;
+    if (r->nstrs + len > UINT32_MAX - 1 ||
+        pdb__grow((void **)&r->strs, &r->capstrs, r->nstrs + len, 1) != 0) {
+        r->oom = 1;
+        return NO_STR;
+    }
+    if (inside)
+        s = r->strs + at;
+    memmove(r->strs + r->nstrs, s, len);
+    uint32_t off = (uint32_t)r->nstrs;
+    r->nstrs += len;
+    return off;
+}
+
+const char *pdb__feat_str(const pdb_renderer *r, const rfeat *f, prop_key k)
+{
+    return f->str[k] == NO_STR ? NULL : r->strs + f->str[k];
+}
+
+/* A commune's name from the registered communes (borrowed, static).
+ * pdb_communes_list would give the store's own names, but it answers
+ * "another row available" for more than one commune (engine bug
+ * reported); the registry holds the same 148 names. */
+static const char *commune_name(pdb_renderer *r, const char *code)
+{
+    const pdb_commune_ref *ref = NULL;
+    if (code == NULL)
+        return NULL;
+    /* Features come commune by commune: remember the last one. */
+    if (strcmp(code, r->last_code) == 0)
+        return r->last_name;
+    if (pdb_commune_ref_find(r->ctx, code, &ref) != PDB_OK)
+        ref = NULL;
+    snprintf(r->last_code, sizeof r->last_code, "%s", code);
+    r->last_name = ref ? ref->name : NULL;
+    return r->last_name;
+}
+
+/* Web Mercator y of a latitude near the tile's: a cubic Taylor expansion
+ * around the tile's middle latitude, exact to well under a millimetre
+ * within TAYLOR_MAX_RAD of it (the next term is about R sec^5 d^4 / 24),
+ * and several times cheaper than log(tan()); farther points use the
+ * formula. */
+#define TAYLOR_MAX_RAD 0.01 /* 0.57 degrees: a z10 tile and its margin */
+static double merc_y_near(const pdb_renderer *r, double lat_deg)
+{
+    double d = lat_deg * (M_PI / 180.0) - r->taylor_lat;
+    if (fabs(d) > TAYLOR_MAX_RAD)
+        return pdb_merc_y(lat_deg);
+    return r->taylor[0] + d * (r->taylor[1] + d * (r->taylor[2] + d * r->taylor[3]));
+}
+
+/* Sets the expansion's point and coefficients for a tile: y = R
+ * ln(tan(pi/4 + phi/2)), y' = R sec, y'' = R sec tan, y''' = R sec (sec^2
+ * + tan^2). */
+static void taylor_setup(pdb_renderer *r, double lat_deg)
+{
+    const double R = 6378137.0;
+    double phi = lat_deg * (M_PI / 180.0), sec = 1.0 / cos(phi), t = tan(phi);
+    r->taylor_lat = phi;
+    r->taylor[0] = pdb_merc_y(lat_deg);
+    r->taylor[1] = R * sec;
+    r->taylor[2] = R * sec * t / 2.0;
+    r->taylor[3] = R * sec * (sec * sec + t * t) / 6.0;
+}
+
+/* Twice the signed area of a ring of projected points. */
+static double ring_area2(const double *p, size_t n)
+{
+    double s = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        s += (p[2 * i] - p[0]) * (p[2 * i + 3] - p[1]) -
+             (p[2 * i + 2] - p[0]) * (p[2 * i + 1] - p[1]);
+    return s;
+}
+
+/* The pdb_feature_fn: projects one feature into the renderer's buffers. */
+static int collect(void *arg, const pdb_feature *f)
+{
+    pdb_renderer *r = arg;
+    const double *q = r->query_px;
+    double inv = r->inv_res, ox = r->origin_x, oy = r->origin_y;
+
+    if (r->oom)
+        return 1;
+    if (pdb__grow((void **)&r->pts, &r->cappts, r->npts + f->npoints, 2 * sizeof(double)) != 0 ||
+        pdb__grow((void **)&r->rings, &r->caprings, r->nrings + f->nrings, sizeof(rring)) != 0 ||
+        pdb__grow((void **)&r->feats, &r->capfeats, r->nfeats + 1, sizeof(rfeat)) != 0) {
+        r->oom = 1;
+        return 1;
+    }
+    size_t pts0 = r->npts, rings0 = r->nrings;
+    double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    for (size_t part = 0; part < f->nparts; part++) {
+        for (size_t ri = f->part_ring[part]; ri < f->part_ring[part + 1]; ri++) {
+            size_t start = r->npts, i0 = f->ring_point[ri], i1 = f->ring_point[ri + 1];
+            double *out = r->pts;
+            double lx = NAN, ly = NAN;
+            for (size_t i = i0; i < i1; i++) {
+                double x = (pdb_merc_x(f->xy[2 * i]) - ox) * inv;
+                double y = (oy - merc_y_near(r, f->xy[2 * i + 1])) * inv;
+                /* Points closer than a twentieth of a pixel to the last
+                 * one add nothing but work. */
+                if (i > i0 && i + 1 < i1 && fabs(x - lx) < 0.05 && fabs(y - ly) < 0.05)
+                    continue;
+                out[2 * r->npts] = x;
+                out[2 * r->npts + 1] = y;
+                r->npts++;
+                lx = x;
+                ly = y;
+                bb[0] = fmin(bb[0], x);
+                bb[1] = fmin(bb[1], y);
+                bb[2] = fmax(bb[2], x);
+                bb[3] = fmax(bb[3], y);
+            }
+            size_t n = r->npts - start;
+            if (n < 3) {
+                r->npts = start;
+                continue;
+            }
+            /* Exteriors positive, holes negative (y down), so that the
+             * non-zero rule fills many parcels in one path right. */
+            double a2 = ring_area2(out + 2 * start, n);
+            int exterior = ri == f->part_ring[part];
+            if ((exterior && a2 < 0) || (!exterior && a2 > 0)) {
+                for (size_t i = start, j = r->npts - 1; i < j; i++, j--) {
+                    double tx = out[2 * i], ty = out[2 * i + 1];
+                    out[2 * i] = out[2 * j];
+                    out[2 * i + 1] = out[2 * j + 1];
+                    out[2 * j] = tx;
+                    out[2 * j + 1] = ty;
+                }
+            }
+            rring *rg = &r->rings[r->nrings++];
+            rg->start = (uint32_t)start;
+            rg->n = (uint32_t)n;
+            rg->exterior = (uint8_t)exterior;
+        }
+    }
+    /* The R-tree answers with boxes; drop what cannot reach the tile. */
+    if (r->nrings == rings0 || bb[2] < q[0] || bb[0] > q[2] || bb[3] < q[1] || bb[1] > q[3]) {
+        r->npts = pts0;
+        r->nrings = rings0;
+        return 0;
+    }
+    rfeat *rf = &r->feats[r->nfeats++];
+    memset(rf, 0, sizeof *rf);
+    rf->id = f->id;
+    rf->area_m2 = f->area_m2;
+    rf->source = (uint8_t)r->collecting;
+    rf->ring0 = (uint32_t)rings0;
+    rf->nrings = (uint32_t)(r->nrings - rings0);
+    memcpy(rf->bbox, bb, sizeof bb);
+    for (int k = 0; k < FP_COUNT; k++)
+        rf->str[k] = NO_STR;
+    rf->str[FP_COMMUNE] = pdb__put_str(r, f->commune);
+    rf->str[FP_SHEET] = pdb__put_str(r, f->sheet);
+    rf->str[FP_PARCEL] = pdb__put_str(r, f->parcel);
+    rf->str[FP_LANDUSE] = pdb__put_str(r, f->landuse);
+    rf->str[FP_LANDUSE_MAIN] = pdb__put_str(r, f->landuse_main);
+    rf->str[FP_COMMUNE_NAME] = pdb__put_str(r, commune_name(r, f->commune));
+    rf->str[FP_KIND] = pdb__put_str(r, f->id != 0           ? "parcel"
+                                       : f->landuse != NULL ? "landuse"
+                                                            : "commune");
+    return r->oom;
+}
+
+void pdb__env_for(const pdb_renderer *r, const rfeat *f, eval_env *env)
+{
+    for (int k = 0; k < FP_COUNT; k++)
+        env->str[k] = pdb__feat_str(r, f, (prop_key)k);
+    env->num[FP_ID] = (double)f->id;
+    env->num[FP_AREA] = f->area_m2;
+    env->scratch_used = 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Evaluating properties                                                     */
+/* ------------------------------------------------------------------------ */
+
+double pdb__prop_num(const style_layer *l, prop_slot p, eval_env *env, double dflt)
+{
+    if (l->props[p] == NULL)
+        return dflt;
+    value v = pdb__expr_eval(l->props[p], env);
+    return v.t == V_NUM && isfinite(v.n) ? v.n : dflt;
+}
+
+rgba pdb__prop_color(const style_layer *l, prop_slot p, eval_env *env, rgba dflt)
+{
+    if (l->props[p] == NULL)
+        return dflt;
+    value v = pdb__expr_eval(l->props[p], env);
+    if (v.t == V_COLOR)
+        return v.c;
+    rgba c;
+    if (v.t == V_STR && pdb__color_parse(v.s, &c) == 0)
+        return c;
+    return dflt;
+}
+
+int pdb__prop_bool(const style_layer *l, prop_slot p, eval_env *env, int dflt)
+{
+    if (l->props[p] == NULL)
+        return dflt;
+    value v = pdb__expr_eval(l->props[p], env);
+    return v.t == V_BOOL ? v.b : dflt;
+}
+
+int pdb__passes_filter(const style_layer *l, eval_env *env)
+{
+    if (l->filter == NULL)
+        return 1;
+    value v = pdb__expr_eval(l->filter, env);
+    return v.t == V_BOOL && v.b;
+}
+
+/* A colour with opacity folded in, as 8-bit straight RGBA in one word
+ * (0 when nothing would show). */
+static uint32_t color_key(rgba c, double opacity)
+{
+    double a = c.a * fmin(fmax(opacity, 0.0), 1.0);
+    if (!(a > 0.5 / 255.0))
+        return 0;
+    uint32_t R = (uint32_t)lround(fmin(fmax(c.r, 0), 1) * 255);
+    uint32_t G = (uint32_t)lround(fmin(fmax(c.g, 0), 1) * 255);
+    uint32_t B = (uint32_t)lround(fmin(fmax(c.b, 0), 1) * 255);
+    uint32_t A = (uint32_t)lround(a * 255);
+    return R << 24 | G << 16 | B << 8 | A;
+}
+
+static void set_key_source(cairo_t *cr, uint32_t key)
+{
+    cairo_set_source_rgba(cr, (key >> 24) / 255.0, ((key >> 16) & 255) / 255.0,
+                          ((key >> 8) & 255) / 255.0, (key & 255) / 255.0);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    const draw_key *x = a, *y = b;
+    if (x->color != y->color)
+        return x->color < y->color ? -1 : 1;
+    if (x->width != y->width)
+        return x->width < y->width ? -1 : 1;
+    return (x->feat > y->feat) - (x->feat < y->feat);
+}
+
+static void add_rings(pdb_renderer *r, cairo_t *cr, const rfeat *f)
+{
+    for (uint32_t k = 0; k < f->nrings; k++) {
+        const rring *rg = &r->rings[f->ring0 + k];
+        const double *p = r->pts + 2 * rg->start;
+        cairo_move_to(cr, p[0], p[1]);
+        for (uint32_t i = 1; i < rg->n; i++)
+            cairo_line_to(cr, p[2 * i], p[2 * i + 1]);
+        cairo_close_path(cr);
+    }
+}
+
+/* The set of edges already drawn in a line group, by their end points in
+ * 1/256 pixels, either way round. */
+static void edge_set_clear(pdb_renderer *r)
+{
+    if (r->edges != NULL)
+        memset(r->edges, 0, r->capedges * sizeof *r->edges);
+    r->nedges = 0;
+}
+
+/* Adds an edge; returns 1 if it was new, 0 if seen, -1 out of memory. */
+static int edge_set_add(pdb_renderer *r, double x1, double y1, double x2, double y2)
+{
+    int32_t k[4] = {(int32_t)lround(x1 * 256), (int32_t)lround(y1 * 256), (int32_t)lround(x2 * 256),
+                    (int32_t)lround(y2 * 256)};
+    if (k[0] > k[2] || (k[0] == k[2] && k[1] > k[3])) {
+        int32_t t0 = k[0], t1 = k[1];
+        k[0] = k[2];
+        k[1] = k[3];
+        k[2] = t0;
+        k[3] = t1;
+    }
+    if (2 * (r->nedges + 1) > r->capedges) {
+        /* Grow and rehash: the table stays at most half full. */
+        size_t ncap = r->capedges ? r->capedges * 2 : 4096;
+        edge_key *old = r->edges, *e = calloc(ncap, sizeof *e);
+        if (e == NULL)
+            return -1;
+        for (size_t i = 0; i < r->capedges; i++) {
+            if (!old[i].used)
+                continue;
+            size_t h = old[i].hash & (ncap - 1);
+            while (e[h].used)
+                h = (h + 1) & (ncap - 1);
+            e[h] = old[i];
+        }
+        free(old);
+        r->edges = e;
+        r->capedges = ncap;
+    }
+    uint64_t hash = 1469598103934665603ULL;
+    for (int i = 0; i < 4; i++)
+        hash = (hash ^ (uint32_t)k[i]) * 1099511628211ULL;
+    size_t h = hash & (r->capedges - 1);
+    while (r->edges[h].used) {
+        if (memcmp(r->edges[h].k, k, sizeof k) == 0)
+            return 0;
+        h = (h + 1) & (r->capedges - 1);
+    }
+    r->edges[h].used = 1;
+    r->edges[h].hash = hash;
+    memcpy(r->edges[h].k, k, sizeof k);
+    r->nedges++;
+    return 1;
+}
+
+/* Appends a quad of half-width hw around each new edge of a feature,
+ * reaching hw past both ends so that neighbouring edges join; every quad
+ * turns the same way, so the non-zero rule fills overlaps once. */
+static int add_edge_quads(pdb_renderer *r, cairo_t *cr, const rfeat *f, double hw)
+{
+    for (uint32_t k = 0; k < f->nrings; k++) {
+        const rring *rg = &r->rings[f->ring0 + k];
+        const double *p = r->pts + 2 * rg->start;
+        for (uint32_t i = 0; i + 1 < rg->n; i++) {
+            double x1 = p[2 * i], y1 = p[2 * i + 1], x2 = p[2 * i + 2], y2 = p[2 * i + 3];
+            double dx = x2 - x1, dy = y2 - y1, len = hypot(dx, dy);
+            if (len < 1e-9)
+                continue;
+            int fresh = edge_set_add(r, x1, y1, x2, y2);
+            if (fresh < 0)
+                return -1;
+            if (!fresh)
+                continue;
+            double ux = dx / len * hw, uy = dy / len * hw; /* along */
+            double nx = -uy, ny = ux;                      /* across */
+            cairo_move_to(cr, x1 - ux + nx, y1 - uy + ny);
+            cairo_line_to(cr, x2 + ux + nx, y2 + uy + ny);
+            cairo_line_to(cr, x2 + ux - nx, y2 + uy - ny);
+            cairo_line_to(cr, x1 - ux - nx, y1 - uy - ny);
+            cairo_close_path(cr);
+        }
+    }
+    return 0;
+}
+
+/* 1 when a feature's pixel box meets the box (x0, y0, x1, y1). */
+static int meets(const rfeat *f, double x0, double y0, double x1, double y1)
+{
+    return !(f->bbox[2] < x0 || f->bbox[0] > x1 || f->bbox[3] < y0 || f->bbox[1] > y1);
+}
+
+/* Draws a fill or line layer: evaluates each feature's colour (and
+ * width), sorts by them, and draws one path per group. */
+static int draw_shapes(pdb_renderer *r, cairo_t *cr, const style_layer *l, eval_env *env)
+{
+    int is_fill = l->type == LAYER_FILL;
+    int per_feature = pdb__expr_uses_feature(l->filter);
+    prop_slot cslot = is_fill ? P_FILL_COLOR : P_LINE_COLOR;
+    prop_slot oslot = is_fill ? P_FILL_OPACITY : P_LINE_OPACITY;
+    static const rgba black = {0, 0, 0, 1};
+    double size = r->size_px, m = GEOMETRY_MARGIN_PX * r->scale;
+
+    per_feature |= pdb__expr_uses_feature(l->props[cslot]) |
+                   pdb__expr_uses_feature(l->props[oslot]) |
+                   (!is_fill && pdb__expr_uses_feature(l->props[P_LINE_WIDTH]));
+    env->scratch_used = 0;
+    uint32_t const_color =
+        color_key(pdb__prop_color(l, cslot, env, black), pdb__prop_num(l, oslot, env, 1.0));
+    double const_width = is_fill ? 0 : pdb__prop_num(l, P_LINE_WIDTH, env, 1.0);
+    if (!per_feature && (const_color == 0 || (!is_fill && !(const_width > 0))))
+        return 0;
+    if (pdb__grow((void **)&r->keys, &r->capkeys, r->nfeats, sizeof *r->keys) != 0)
+        return pdb__render_fail(r, "out of memory");
+    size_t nkeys = 0;
+    for (size_t i = 0; i < r->nfeats; i++) {
+        const rfeat *f = &r->feats[i];
+        if (f->source != l->source || !meets(f, -m, -m, size + m, size + m))
+            continue;
+        uint32_t color = const_color;
+        double width = const_width;
+        if (per_feature) {
+            pdb__env_for(r, f, env);
+            if (!pdb__passes_filter(l, env))
+                continue;
+            color =
+                color_key(pdb__prop_color(l, cslot, env, black), pdb__prop_num(l, oslot, env, 1.0));
+            if (!is_fill)
+                width = pdb__prop_num(l, P_LINE_WIDTH, env, 1.0);
+        }
+        if (color == 0 || (!is_fill && !(width > 0)))
+            continue;
+        r->keys[nkeys].color = color;
+        r->keys[nkeys].width = (float)width;
+        r->keys[nkeys].feat = (uint32_t)i;
+        nkeys++;
+    }
+    if (nkeys > 1)
+        qsort(r->keys, nkeys, sizeof *r->keys, key_cmp);
+    if (is_fill) {
+        cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING);
+        cairo_set_antialias(cr, pdb__prop_bool(l, P_FILL_ANTIALIAS, env, 1) ? r->antialias
+                                                                            : CAIRO_ANTIALIAS_NONE);
+    } else {
+        env->scratch_used = 0;
+        value join = l->props[P_LINE_JOIN] ? pdb__expr_eval(l->props[P_LINE_JOIN], env)
+                                           : (value){.t = V_NULL};
+        value cap =
+            l->props[P_LINE_CAP] ? pdb__expr_eval(l->props[P_LINE_CAP], env) : (value){.t = V_NULL};
+        cairo_set_line_join(
+            cr, join.t == V_STR && strcmp(join.s, "round") == 0   ? CAIRO_LINE_JOIN_ROUND
+                : join.t == V_STR && strcmp(join.s, "bevel") == 0 ? CAIRO_LINE_JOIN_BEVEL
+                                                                  : CAIRO_LINE_JOIN_MITER);
+        cairo_set_line_cap(cr, cap.t == V_STR && strcmp(cap.s, "round") == 0 ? CAIRO_LINE_CAP_ROUND
+                               : cap.t == V_STR && strcmp(cap.s, "square") == 0
+                                   ? CAIRO_LINE_CAP_SQUARE
+                                   : CAIRO_LINE_CAP_BUTT);
+        cairo_set_antialias(cr, r->antialias);
+    }
+    for (size_t i = 0; i < nkeys;) {
+        size_t j = i;
+        double w = r->keys[i].width * r->scale;
+        /* Thin solid lines (parcel outlines) are filled as one quad per
+         * distinct edge: an edge shared by two parcels is drawn once, and
+         * filling quads costs a third of Cairo's stroker. */
+        int quads = !is_fill && l->ndash == 0 && w <= THIN_LINE_PX;
+        cairo_new_path(cr);
+        if (quads)
+            edge_set_clear(r);
+        while (j < nkeys && r->keys[j].color == r->keys[i].color &&
+               r->keys[j].width == r->keys[i].width) {
+            const rfeat *f = &r->feats[r->keys[j++].feat];
+            if (quads) {
+                if (add_edge_quads(r, cr, f, w / 2) != 0)
+                    return pdb__render_fail(r, "out of memory drawing lines");
+            } else {
+                add_rings(r, cr, f);
+            }
+        }
+        set_key_source(cr, r->keys[i].color);
+        if (is_fill || quads) {
+            cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING);
+            cairo_fill(cr);
+        } else {
+            cairo_set_line_width(cr, w);
+            if (l->ndash > 0) {
+                double d[PDB_COUNTOF(l->dash)];
+                for (int k = 0; k < l->ndash; k++)
+                    d[k] = l->dash[k] * w;
+                cairo_set_dash(cr, d, l->ndash, 0);
+            } else {
+                cairo_set_dash(cr, NULL, 0, 0);
+            }
+            cairo_stroke(cr);
+        }
+        i = j;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* One tile                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static int layer_active(const style_layer *l, int z)
+{
+    return l->visible && z >= l->minzoom && z < l->maxzoom;
+}
+
+/* Whether the parcels layers active at zoom z draw nothing but what the
+ * land-use overviews hold: fills whose filter and paint read only the
+ * main land-use code and the commune. Then overviews give the same
+ * picture as the parcels, at a fraction of the cost. */
+static int landuse_only(const pdb_style *style, int z)
+{
+    const unsigned allowed = 1u << FP_LANDUSE_MAIN | 1u << FP_COMMUNE | 1u << FP_COMMUNE_NAME;
+    for (size_t i = 0; i < style->nlayers; i++) {
+        const style_layer *l = &style->layers[i];
+        if (l->source != SRC_PARCELS || !layer_active(l, z))
+            continue;
+        if (l->type != LAYER_FILL)
+            return 0;
+        unsigned used = pdb__expr_props(l->filter);
+        for (int p = 0; p < P_COUNT; p++)
+            used |= pdb__expr_props(l->props[p]);
+        if (used & ~allowed)
+            return 0;
+    }
+    return 1;
+}
+
+static pdb_status gather(pdb_renderer *r, int source, int z, const double q_lonlat[4])
+{
+    pdb_status st;
+    r->collecting = source;
+    if (source == SRC_PARCELS && !r->use_overview)
+        st = pdb_features_in_bbox(r->ctx, r->store, q_lonlat, collect, r);
+    else
+        st = pdb_overview_features(r->ctx, r->store, z,
+                                   source == SRC_PARCELS ? PDB_OVERVIEW_LANDUSE
+                                                         : PDB_OVERVIEW_COMMUNES,
+                                   q_lonlat, collect, r);
+    if (st != PDB_OK)
+        pdb__render_fail(r, "%s", pdb_errmsg(r->ctx));
+    else if (r->oom) {
+        pdb__render_fail(r, "out of memory reading the tile's features");
+        st = PDB_ENOMEM;
+    }
+    return st;
+}
+
+pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
+                           pdb_render_stats *stats)
+{
+    const pdb_style *style = r->style;
+    pdb_status st = PDB_OK;
+    cairo_t *cr = NULL;
+    int need[2] = {0, 0}, labels = 0;
+
+    memset(img, 0, sizeof *img);
+    if (stats != NULL)
+        memset(stats, 0, sizeof *stats);
+    r->err[0] = '\0';
+    if (t->scale != 1 && t->scale != 2) {
+        pdb__render_fail(r, "scale %d is not 1 or 2", t->scale);
+        return PDB_EINVAL;
+    }
+    if (!pdb_tile_valid(t->z, t->x, t->y, r->max_zoom)) {
+        pdb__render_fail(r, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)", t->z, t->x, t->y,
+                         r->max_zoom);
+        return PDB_EINVAL;
+    }
+    for (size_t i = 0; i < style->nlayers; i++) {
+        const style_layer *l = &style->layers[i];
+        if (!layer_active(l, t->z))
+            continue;
+        need[l->source] = 1;
+        labels |= l->type == LAYER_SYMBOL;
+    }
+
+    /* The surface is kept between tiles of the same size and cleared. */
+    int si = t->scale;
+    r->scale = t->scale;
+    r->size_px = PDB_TILE_SIZE * t->scale;
+    if (r->surface[si] == NULL) {
+        r->surface[si] = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, r->size_px, r->size_px);
+        if (cairo_surface_status(r->surface[si]) != CAIRO_STATUS_SUCCESS) {
+            cairo_surface_destroy(r->surface[si]);
+            r->surface[si] = NULL;
+            pdb__render_fail(r, "out of memory for a %d px surface", r->size_px);
+            return PDB_ENOMEM;
+        }
+    }
+    cairo_surface_t *surface = r->surface[si];
+    cairo_surface_flush(surface);
+    memset(cairo_image_surface_get_data(surface), 0,
+           (size_t)cairo_image_surface_get_stride(surface) * r->size_px);
+    cairo_surface_mark_dirty(surface);
+
+    /* Pixel space: (0, 0) is the tile's north-west corner. */
+    double b[4];
+    pdb_tile_bounds_merc(t->z, t->x, t->y, b);
+    double res = pdb_tile_resolution(t->z, t->scale);
+    r->inv_res = 1.0 / res;
+    r->origin_x = b[0];
+    r->origin_y = b[3];
+    taylor_setup(r, pdb_merc_lat((b[1] + b[3]) / 2));
+    double buf = (labels ? r->label_buffer_px : GEOMETRY_MARGIN_PX) * t->scale;
+    r->query_px[0] = r->query_px[1] = -buf;
+    r->query_px[2] = r->query_px[3] = r->size_px + buf;
+    double q[4] = {pdb_merc_lon(fmax(b[0] - buf * res, -PDB_MERC_MAX)),
+                   pdb_merc_lat(fmax(b[1] - buf * res, -PDB_MERC_MAX)),
+                   pdb_merc_lon(fmin(b[2] + buf * res, PDB_MERC_MAX)),
+                   pdb_merc_lat(fmin(b[3] + buf * res, PDB_MERC_MAX))};
+    r->nfeats = r->npts = r->nrings = r->nstrs = 0;
+    r->oom = 0;
+    r->use_overview = t->z < PDB_OVERVIEW_MAX_ZOOM ||
+                      (t->z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(style, t->z));
+
+    for (int s = 0; s < 2; s++)
+        if (need[s] && (st = gather(r, s, t->z, q)) != PDB_OK)
+            return st;
+
+    cr = cairo_create(surface);
+    eval_env env;
+    memset(&env, 0, sizeof env);
+    env.zoom = t->z;
+    r->nplaced = 0;
+    size_t placed = 0, culled = 0;
+    for (size_t i = 0; i < style->nlayers && st == PDB_OK; i++) {
+        const style_layer *l = &style->layers[i];
+        if (!layer_active(l, t->z))
+            continue;
+        int rc = 0;
+        if (l->type == LAYER_SYMBOL)
+            rc = pdb__draw_labels(r, cr, l, r->layer_font[i], &env, &placed, &culled);
+        else
+            rc = draw_shapes(r, cr, l, &env);
+        if (rc != 0)
+            st = PDB_ENOMEM;
+    }
+    if (st == PDB_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+        pdb__render_fail(r, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
+        st = PDB_ENOMEM;
+    }
+    cairo_destroy(cr);
+    cairo_surface_flush(surface);
+    if (st != PDB_OK)
+        return st;
+    img->width = img->height = r->size_px;
+    img->stride = cairo_image_surface_get_stride(surface);
+    img->argb = (const uint32_t *)cairo_image_surface_get_data(surface);
+    if (stats != NULL) {
+        stats->features = r->nfeats;
+        stats->overview = (size_t)r->use_overview;
+        stats->labels_placed = placed;
+        stats->labels_culled = culled;
+    }
+    return PDB_OK;
+}

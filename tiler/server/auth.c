@@ -1,0 +1,211 @@
+/*
+ * auth.c: bearer token hashes. OpenSSL's libcrypto (which the importer
+ * already uses for file checksums, so the project needs one crypto library,
+ * not two) gives SHA-256 and a constant-time comparison (CRYPTO_memcmp);
+ * the plain tokens never stay in memory after loading.
+ */
+#include "auth.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TOKENS 1024
+#define MAX_TOKEN_LEN 512
+#define MAX_FILE_BYTES (1 << 20)
+
+struct pdb_srv_tokens {
+    size_t count;                              /* hashes in hash */
+    unsigned char hash[][PDB_SRV_SHA256_SIZE]; /* SHA-256 of each token */
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
+                                                      ...)
+{
+    va_list ap;
+    if (errcap > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, errcap, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+void pdb_srv_sha256(const void *data, size_t len, unsigned char out[PDB_SRV_SHA256_SIZE])
+{
+    unsigned n = 0;
+    if (EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) != 1 || n != PDB_SRV_SHA256_SIZE)
+        memset(out, 0xff, PDB_SRV_SHA256_SIZE); /* matches no token: SHA-256 never fails */
+}
+
+static int token_char(unsigned char c)
+{
+    return isalnum(c) || (c != '\0' && strchr("-._~+/=", c) != NULL);
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv_tokens **out,
+                         char *err, size_t errcap)
+{
+    pdb_srv_tokens *t = NULL;
+    size_t cap = 0, line = 0;
+    int rc = -1;
+
+    *out = NULL;
+    for (size_t i = 0; i < len; line++) {
+        size_t n = 0;
+        while (i + n < len && text[i + n] != '\n')
+            n++;
+        const char *s = text + i;
+        size_t e = 0;
+        i += n + 1;
+        while (n > 0 && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+            n--;
+        while (e < n && (s[e] == ' ' || s[e] == '\t'))
+            e++;
+        s += e;
+        n -= e;
+        if (n == 0 || s[0] == '#')
+            continue;
+        size_t w = 0; /* the entry ends at the first blank; a label may follow */
+        while (w < n && s[w] != ' ' && s[w] != '\t')
+            w++;
+        if (memchr(s, '\0', n) != NULL) {
+            fail(err, errcap, "%s:%zu: a NUL byte", name, line + 1);
+            goto done;
+        }
+        if (t == NULL || t->count == cap) {
+            if (cap == MAX_TOKENS) {
+                fail(err, errcap, "%s:%zu: more than %d tokens", name, line + 1, MAX_TOKENS);
+                goto done;
+            }
+            size_t ncap = cap ? cap * 2 : 8;
+            if (ncap > MAX_TOKENS)
+                ncap = MAX_TOKENS;
+            pdb_srv_tokens *nt = realloc(t, sizeof *t + ncap * PDB_SRV_SHA256_SIZE);
+            if (nt == NULL) {
+                fail(err, errcap, "%s: out of memory", name);
+                goto done;
+            }
+            if (t == NULL)
+                nt->count = 0;
+            t = nt;
+            cap = ncap;
+        }
+        unsigned char *h = t->hash[t->count];
+        if (w > 7 && strncmp(s, "sha256:", 7) == 0) {
+            if (w - 7 != 2 * PDB_SRV_SHA256_SIZE) {
+                fail(err, errcap, "%s:%zu: sha256: needs 64 hex digits", name, line + 1);
+                goto done;
+            }
+            for (size_t k = 0; k < PDB_SRV_SHA256_SIZE; k++) {
+                int hi = hexval((unsigned char)s[7 + 2 * k]),
+                    lo = hexval((unsigned char)s[8 + 2 * k]);
+                if (hi < 0 || lo < 0) {
+                    fail(err, errcap, "%s:%zu: sha256: needs 64 hex digits", name, line + 1);
+                    goto done;
+                }
+                h[k] = (unsigned char)(hi * 16 + lo);
+            }
+        } else {
+            if (w < PDB_SRV_MIN_TOKEN || w > MAX_TOKEN_LEN) {
+                fail(err, errcap, "%s:%zu: a token must be %d to %d characters long", name,
+                     line + 1, PDB_SRV_MIN_TOKEN, MAX_TOKEN_LEN);
+                goto done;
+            }
+            for (size_t k = 0; k < w; k++)
+                if (!token_char((unsigned char)s[k])) {
+                    fail(err, errcap,
+                         "%s:%zu: a token may hold only A-Z a-z 0-9 - . _ ~ + / =", name, line + 1);
+                    goto done;
+                }
+            pdb_srv_sha256(s, w, h);
+        }
+        t->count++;
+    }
+    if (t == NULL) {
+        t = calloc(1, sizeof *t);
+        if (t == NULL) {
+            fail(err, errcap, "%s: out of memory", name);
+            goto done;
+        }
+    }
+    *out = t;
+    t = NULL;
+    rc = 0;
+done:
+    free(t);
+    return rc;
+}
+
+int pdb_srv_tokens_load(const char *path, pdb_srv_tokens **out, char *err, size_t errcap)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    size_t len = 0;
+    int rc = -1;
+
+    *out = NULL;
+    if (f == NULL)
+        return fail(err, errcap, "%s: %s", path, strerror(errno));
+    if ((buf = malloc(MAX_FILE_BYTES + 1)) == NULL) {
+        fail(err, errcap, "%s: out of memory", path);
+        goto done;
+    }
+    len = fread(buf, 1, MAX_FILE_BYTES + 1, f);
+    if (ferror(f)) {
+        fail(err, errcap, "%s: %s", path, strerror(errno));
+        goto done;
+    }
+    if (len > MAX_FILE_BYTES) {
+        fail(err, errcap, "%s: larger than %d bytes", path, MAX_FILE_BYTES);
+        goto done;
+    }
+    rc = pdb_srv_tokens_parse(buf, len, path, out, err, errcap);
+done:
+    if (buf != NULL) {
+        /* The file may hold plain tokens: leave no copy behind. */
+        explicit_bzero(buf, len < MAX_FILE_BYTES ? len : MAX_FILE_BYTES);
+        free(buf);
+    }
+    fclose(f);
+    return rc;
+}
+
+void pdb_srv_tokens_free(pdb_srv_tokens *t)
+{
+    free(t);
+}
+
+size_t pdb_srv_tokens_count(const pdb_srv_tokens *t)
+{
+    return t ? t->count : 0;
+}
+
+int pdb_srv_tokens_check(const pdb_srv_tokens *t, const char *token, size_t len)
+{
+    unsigned char h[PDB_SRV_SHA256_SIZE];
+    int found = 0;
+
+    if (t == NULL || token == NULL || len == 0)
+        return 0;
+    /* Hashing first makes the comparison independent of the token's length
+     * and prefix; every stored hash is compared, with no early exit. */
+    pdb_srv_sha256(token, len, h);
+    for (size_t i = 0; i < t->count; i++)
+        found |= CRYPTO_memcmp(h, t->hash[i], PDB_SRV_SHA256_SIZE) == 0;
+    explicit_bzero(h, sizeof h);
+    return found != 0;
+}

@@ -1,0 +1,43 @@
+/*
+ * auth.h: the bearer tokens that unlock owner names. The server keeps
+ * only SHA-256 hashes of the tokens (libcrypto) and compares a presented
+ * token's hash with every stored hash in constant time.
+ *
+ * Token file: one entry per line; blank lines and lines starting with '#'
+ * are skipped. An entry is either "sha256:HEX" (the hex SHA-256 of the
+ * token, so that the file holds no secret: `printf %s "$TOKEN" | sha256sum`)
+ * or the token itself (16 to 512 characters of [A-Za-z0-9-._~+/=]), hashed
+ * at load. Anything after the first blank is a label and ignored.
+ */
+#ifndef PDB_SRV_AUTH_H
+#define PDB_SRV_AUTH_H
+
+#include <stddef.h>
+
+#define PDB_SRV_SHA256_SIZE 32
+#define PDB_SRV_MIN_TOKEN 16 /* characters of a plain token in the file */
+
+typedef struct pdb_srv_tokens pdb_srv_tokens;
+
+/* Reads a token file. Returns 0 and a set in *out (caller frees with
+ * pdb_srv_tokens_free), or -1 with "FILE:LINE: reason" in err. */
+int pdb_srv_tokens_load(const char *path, pdb_srv_tokens **out, char *err, size_t errcap);
+
+/* The same from text in memory (for tests); name stands for the file. */
+int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv_tokens **out,
+                         char *err, size_t errcap);
+
+void pdb_srv_tokens_free(pdb_srv_tokens *t);
+
+/* Number of tokens in the set (0 for NULL). */
+size_t pdb_srv_tokens_count(const pdb_srv_tokens *t);
+
+/* 1 when token (len bytes) is in the set. The time taken depends on the
+ * number of stored tokens only, not on their contents or on how much of a
+ * stored token the candidate matches. A NULL set matches nothing. */
+int pdb_srv_tokens_check(const pdb_srv_tokens *t, const char *token, size_t len);
+
+/* SHA-256 of data, for tests and hashing helpers. */
+void pdb_srv_sha256(const void *data, size_t len, unsigned char out[PDB_SRV_SHA256_SIZE]);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * changes.c: the change log of the map (see changes.h for the reasoning).
+ */
+#include "changes.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MERC_MAX 20037508.342789244
+#define MERC_MAX_LAT 85.0511287798066
+#define EARTH_RADIUS_M 6378137.0
+#define STATE_MAGIC "parceldb-tile-state 1"
+
+void pdb_srv_lonlat_to_merc_box(const double ll[4], double merc[4])
+{
+    for (int i = 0; i < 4; i += 2) {
+        double lat = ll[i + 1];
+        if (lat > MERC_MAX_LAT)
+            lat = MERC_MAX_LAT;
+        if (lat < -MERC_MAX_LAT)
+            lat = -MERC_MAX_LAT;
+        merc[i] = EARTH_RADIUS_M * ll[i] * M_PI / 180.0;
+        merc[i + 1] = EARTH_RADIUS_M * log(tan(M_PI / 4 + lat * M_PI / 360.0));
+    }
+}
+
+static int box_valid(const double b[4])
+{
+    return isfinite(b[0]) && isfinite(b[1]) && isfinite(b[2]) && isfinite(b[3]) && b[0] <= b[2] &&
+           b[1] <= b[3];
+}
+
+static void box_union(double acc[4], const double b[4])
+{
+    acc[0] = fmin(acc[0], b[0]);
+    acc[1] = fmin(acc[1], b[1]);
+    acc[2] = fmax(acc[2], b[2]);
+    acc[3] = fmax(acc[3], b[3]);
+}
+
+static int cmp_code(const void *a, const void *b)
+{
+    return strcmp(((const pdb_srv_commune_state *)a)->code,
+                  ((const pdb_srv_commune_state *)b)->code);
+}
+
+/* Copies rows, sorted by code. */
+static pdb_srv_commune_state *copy_rows(const pdb_srv_commune_state *rows, size_t n)
+{
+    pdb_srv_commune_state *copy = malloc((n ? n : 1) * sizeof *copy);
+    if (copy == NULL)
+        return NULL;
+    if (n > 0)
+        memcpy(copy, rows, n * sizeof *copy);
+    qsort(copy, n, sizeof *copy, cmp_code);
+    return copy;
+}
+
+void pdb_srv_changes_clear(pdb_srv_changes *c)
+{
+    free(c->rec);
+    free(c->communes);
+    memset(c, 0, sizeof *c);
+}
+
+int pdb_srv_changes_reset(pdb_srv_changes *c, int64_t version, uint64_t epoch,
+                          const pdb_srv_commune_state *rows, size_t n)
+{
+    pdb_srv_commune_state *copy = copy_rows(rows, n);
+    if (copy == NULL)
+        return -1;
+    pdb_srv_changes_clear(c);
+    c->version = version;
+    c->baseline = version;
+    c->epoch = epoch;
+    c->communes = copy;
+    c->ncommunes = n;
+    return 0;
+}
+
+static int rows_differ(const pdb_srv_commune_state *a, const pdb_srv_commune_state *b)
+{
+    if (a->parcels != b->parcels || a->last_batch != b->last_batch ||
+        a->source_srid != b->source_srid)
+        return 1;
+    for (int i = 0; i < 4; i++)
+        if (!(a->bbox[i] == b->bbox[i] || (isnan(a->bbox[i]) && isnan(b->bbox[i]))))
+            return 1;
+    return 0;
+}
+
+/* Adds or merges the record of one commune. */
+static int add_record(pdb_srv_changes *c, const char *code, int64_t version, const double merc[4])
+{
+    for (size_t i = 0; i < c->nrec; i++)
+        if (strcmp(c->rec[i].code, code) == 0) {
+            box_union(c->rec[i].merc, merc);
+            c->rec[i].version = version;
+            return 0;
+        }
+    pdb_srv_change *r = realloc(c->rec, (c->nrec + 1) * sizeof *r);
+    if (r == NULL)
+        return -1;
+    c->rec = r;
+    snprintf(r[c->nrec].code, sizeof r[c->nrec].code, "%s", code);
+    r[c->nrec].version = version;
+    memcpy(r[c->nrec].merc, merc, sizeof r[c->nrec].merc);
+    c->nrec++;
+    return 0;
+}
+
+/* Everything is stale from version on. */
+static pdb_srv_advance move_baseline(pdb_srv_changes *c, int64_t version,
+                                     pdb_srv_commune_state *rows, size_t n)
+{
+    free(c->rec);
+    c->rec = NULL;
+    c->nrec = 0;
+    c->version = version;
+    c->baseline = version;
+    if (rows != NULL) {
+        free(c->communes);
+        c->communes = rows;
+        c->ncommunes = n;
+    }
+    return PDB_SRV_ADVANCE_ALL;
+}
+
+pdb_srv_advance pdb_srv_changes_advance(pdb_srv_changes *c, int64_t version,
+                                        const pdb_srv_commune_state *in, size_t n,
+                                        double (**boxes)[4], size_t *nboxes)
+{
+    pdb_srv_commune_state *rows;
+    double(*out)[4] = NULL;
+    size_t nout = 0, changed = 0, fresh = 0, i = 0, j = 0;
+
+    *boxes = NULL;
+    *nboxes = 0;
+    if (version == c->version)
+        return PDB_SRV_ADVANCE_SAME;
+    rows = copy_rows(in, n);
+    if (version < c->version) {
+        /* Versions only grow in one store: this is another store (a file
+         * restored or replaced). No version of the old one means anything. */
+        move_baseline(c, version, rows, n);
+        c->epoch = c->epoch * 6364136223846793005ull + 1442695040888963407ull;
+        return PDB_SRV_ADVANCE_EPOCH;
+    }
+    if (rows == NULL || (out = malloc((c->ncommunes + n + 1) * sizeof *out)) == NULL)
+        return move_baseline(c, version, rows, n);
+
+    /* Merge the two code-sorted row lists. */
+    while (i < c->ncommunes || j < n) {
+        const pdb_srv_commune_state *a = i < c->ncommunes ? &c->communes[i] : NULL;
+        const pdb_srv_commune_state *b = j < n ? &rows[j] : NULL;
+        int order = a == NULL ? 1 : b == NULL ? -1 : strcmp(a->code, b->code);
+        double region[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY}, m[4];
+        const char *code;
+        int row_changed = !(order == 0 && !rows_differ(a, b));
+        /* Overviews that became fresh: a rebuild happened since. A commune
+         * whose row changed was made stale by that commit, so it being
+         * fresh now means a rebuild came after. */
+        int became_fresh = b != NULL && b->overview_fresh == 1 &&
+                           (row_changed || (order == 0 && a->overview_fresh == 0));
+        fresh += became_fresh;
+        if (!row_changed && !became_fresh) {
+            i++, j++;
+            continue;
+        }
+        code = order <= 0 ? a->code : b->code;
+        if (order <= 0 && box_valid(a->bbox)) {
+            pdb_srv_lonlat_to_merc_box(a->bbox, m);
+            box_union(region, m);
+        }
+        if (order >= 0 && box_valid(b->bbox)) {
+            pdb_srv_lonlat_to_merc_box(b->bbox, m);
+            box_union(region, m);
+        }
+        if (order <= 0)
+            i++;
+        if (order >= 0)
+            j++;
+        changed += row_changed;
+        if (!box_valid(region))
+            continue; /* a commune with no parcels before or after: nothing drawn */
+        if (add_record(c, code, version, region) != 0) {
+            free(out);
+            return move_baseline(c, version, rows, n);
+        }
+        memcpy(out[nout++], region, sizeof region);
+    }
+    /* Each version step is one commune's commit or one overview rebuild;
+     * fewer explained steps than steps means something left no trace. */
+    if ((int64_t)(changed + (fresh > 0)) < version - c->version) {
+        free(out);
+        return move_baseline(c, version, rows, n);
+    }
+    free(c->communes);
+    c->communes = rows;
+    c->ncommunes = n;
+    c->version = version;
+    if (nout == 0) {
+        free(out);
+        return PDB_SRV_ADVANCE_SAME;
+    }
+    *boxes = out;
+    *nboxes = nout;
+    return PDB_SRV_ADVANCE_REGIONS;
+}
+
+int64_t pdb_srv_changes_tile_version(const pdb_srv_changes *c, const double m[4])
+{
+    int64_t v = c->baseline;
+    for (size_t i = 0; i < c->nrec; i++) {
+        const double *r = c->rec[i].merc;
+        if (c->rec[i].version > v && r[0] <= m[2] && r[2] >= m[0] && r[1] <= m[3] && r[3] >= m[1])
+            v = c->rec[i].version;
+    }
+    return v;
+}
+
+char *pdb_srv_changes_format(const pdb_srv_changes *c)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (f == NULL)
+        return NULL;
+    fprintf(f, "%s\nversion %lld\nbaseline %lld\nepoch %llu\nidentity %llu\n", STATE_MAGIC,
+            (long long)c->version, (long long)c->baseline, (unsigned long long)c->epoch,
+            (unsigned long long)c->identity);
+    for (size_t i = 0; i < c->ncommunes; i++) {
+        const pdb_srv_commune_state *r = &c->communes[i];
+        fprintf(f, "commune %s %lld %lld %d %.17g %.17g %.17g %.17g %d\n", r->code,
+                (long long)r->parcels, (long long)r->last_batch, r->source_srid, r->bbox[0],
+                r->bbox[1], r->bbox[2], r->bbox[3], r->overview_fresh);
+    }
+    for (size_t i = 0; i < c->nrec; i++) {
+        const pdb_srv_change *r = &c->rec[i];
+        fprintf(f, "change %s %lld %.17g %.17g %.17g %.17g\n", r->code, (long long)r->version,
+                r->merc[0], r->merc[1], r->merc[2], r->merc[3]);
+    }
+    if (fclose(f) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int pdb_srv_changes_parse(pdb_srv_changes *c, const char *text)
+{
+    pdb_srv_changes t = {0};
+    const char *p = text;
+    size_t cap_c = 0, cap_r = 0;
+    int ok = 0;
+
+    if (strncmp(p, STATE_MAGIC "\n", sizeof STATE_MAGIC) != 0)
+        return -1;
+    p += sizeof STATE_MAGIC;
+    while (*p != '\0') {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        char line[512];
+        long long a, b;
+        unsigned long long u;
+        if (n >= sizeof line)
+            goto done;
+        memcpy(line, p, n);
+        line[n] = '\0';
+        p += n + (nl != NULL);
+        if (sscanf(line, "version %lld", &a) == 1) {
+            t.version = a;
+        } else if (sscanf(line, "baseline %lld", &a) == 1) {
+            t.baseline = a;
+        } else if (sscanf(line, "epoch %llu", &u) == 1) {
+            t.epoch = u;
+        } else if (sscanf(line, "identity %llu", &u) == 1) {
+            t.identity = u;
+        } else if (strncmp(line, "commune ", 8) == 0) {
+            pdb_srv_commune_state r = {0};
+            char code[8];
+            if (sscanf(line, "commune %7s %lld %lld %d %lf %lf %lf %lf %d", code, &a, &b,
+                       &r.source_srid, &r.bbox[0], &r.bbox[1], &r.bbox[2], &r.bbox[3],
+                       &r.overview_fresh) != 9)
+                goto done;
+            snprintf(r.code, sizeof r.code, "%s", code);
+            r.parcels = a;
+            r.last_batch = b;
+            if (t.ncommunes == cap_c) {
+                cap_c = cap_c ? 2 * cap_c : 64;
+                void *m = realloc(t.communes, cap_c * sizeof *t.communes);
+                if (m == NULL)
+                    goto done;
+                t.communes = m;
+            }
+            t.communes[t.ncommunes++] = r;
+        } else if (strncmp(line, "change ", 7) == 0) {
+            pdb_srv_change r = {0};
+            char code[8];
+            if (sscanf(line, "change %7s %lld %lf %lf %lf %lf", code, &a, &r.merc[0], &r.merc[1],
+                       &r.merc[2], &r.merc[3]) != 6)
+                goto done;
+            snprintf(r.code, sizeof r.code, "%s", code);
+            r.version = a;
+            if (t.nrec == cap_r) {
+                cap_r = cap_r ? 2 * cap_r : 64;
+                void *m = realloc(t.rec, cap_r * sizeof *t.rec);
+                if (m == NULL)
+                    goto done;
+                t.rec = m;
+            }
+            t.rec[t.nrec++] = r;
+        } else if (line[0] != '\0') {
+            goto done;
+        }
+    }
+    if (t.baseline > t.version)
+        goto done;
+    qsort(t.communes, t.ncommunes, sizeof *t.communes, cmp_code);
+    ok = 1;
+done:
+    if (!ok) {
+        pdb_srv_changes_clear(&t);
+        return -1;
+    }
+    pdb_srv_changes_clear(c);
+    *c = t;
+    return 0;
+}

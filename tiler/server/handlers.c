@@ -1,0 +1,558 @@
+/*
+ * handlers.c: each route's answer, as a pdb_srv_response (no sockets).
+ * Owner names leave the engine only for a request with a valid bearer
+ * token, and such answers are marked private and uncacheable.
+ */
+#include "srv.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define GEOJSON "application/geo+json"
+#define JSON "application/json"
+#define NO_CACHE "no-cache"
+#define PRIVATE "private, no-store"
+
+void pdb_srv_release_blob(void *cls)
+{
+    pdb_srv_blob_unref(cls);
+}
+
+void pdb_srv_body_malloced(pdb_srv_response *out, const char *type, void *body, size_t len)
+{
+    out->content_type = type;
+    out->body = body;
+    out->len = len;
+    out->release = free;
+    out->release_cls = body;
+}
+
+void pdb_srv_body_blob(pdb_srv_response *out, const char *type, pdb_srv_blob *b)
+{
+    out->content_type = type;
+    out->body = b->data;
+    out->len = b->len;
+    out->release = pdb_srv_release_blob;
+    out->release_cls = pdb_srv_blob_ref(b);
+}
+
+void pdb_srv_error(pdb_srv_response *out, int status, const char *fmt, ...)
+{
+    char msg[PDB_SRV_ERRMAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    out->status = status;
+    /* json_dumps escapes; a message that is not UTF-8 (it can quote a
+     * client's bytes) falls back to a fixed text. */
+    json_t *doc = json_pack("{s:s}", "error", msg);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL) {
+        out->content_type = JSON;
+        out->body = "{\"error\":\"bad request\"}";
+        out->len = strlen(out->body);
+        return;
+    }
+    pdb_srv_body_malloced(out, JSON, text, strlen(text));
+    out->cache_control = "no-store";
+}
+
+/* Maps an engine failure to a status. */
+static void engine_error(pdb_srv_response *out, pdb_srv_worker *w)
+{
+    pdb_status st = pdb_errcode(w->ctx);
+    switch (st) {
+    case PDB_EINVAL:
+    case PDB_ECRS:
+    case PDB_EPLAUSIBLE:
+    case PDB_ELIMIT:
+    case PDB_EGEOM:
+        pdb_srv_error(out, 400, "%s", pdb_errmsg(w->ctx));
+        return;
+    case PDB_ENOTFOUND:
+        pdb_srv_error(out, 404, "%s", pdb_errmsg(w->ctx));
+        return;
+    default:
+        /* The store failed (busy, damaged, replaced): answer 503 and open
+         * a fresh connection for the next request. */
+        pdb_srv_error(out, 503, "the store is unavailable (%s)", pdb_status_name(st));
+        out->retry_after_s = 1;
+        pdb_srv_worker_reset_store(w);
+        return;
+    }
+}
+
+/* 1 when the request carries a valid bearer token; -1 when it carries an
+ * Authorization header that is not one (answered 401). */
+static int authorised(const pdb_srv_in *in, const pdb_srv_worker *w)
+{
+    const char *tok;
+    size_t n;
+    if (in->authorization == NULL)
+        return 0;
+    n = pdb_srv_bearer_token(in->authorization, &tok);
+    if (n == 0 || !pdb_srv_tokens_check(w->conf->tokens, tok, n))
+        return -1;
+    return 1;
+}
+
+static void send_parcels(pdb_srv_response *out, pdb_srv_worker *w, pdb_parcel_list *list,
+                         int personal, const char *prefix)
+{
+    char *json = NULL;
+    if (pdb_parcels_to_geojson(w->ctx, list, personal, &json) != PDB_OK) {
+        engine_error(out, w);
+        return;
+    }
+    out->status = 200;
+    if (prefix != NULL && json[0] == '{') {
+        /* Paging members go first in the FeatureCollection object. */
+        size_t pl = strlen(prefix), jl = strlen(json);
+        char *both = malloc(pl + jl + 1);
+        if (both == NULL) {
+            pdb_free(json);
+            pdb_srv_error(out, 503, "out of memory");
+            return;
+        }
+        both[0] = '{';
+        memcpy(both + 1, prefix, pl);
+        memcpy(both + 1 + pl, json + 1, jl); /* with the NUL */
+        pdb_free(json);
+        pdb_srv_body_malloced(out, GEOJSON, both, pl + jl);
+    } else {
+        out->content_type = GEOJSON;
+        out->body = json;
+        out->len = strlen(json);
+        out->release = pdb_free;
+        out->release_cls = json;
+    }
+    out->cache_control = personal ? PRIVATE : NO_CACHE;
+    out->vary = "Authorization";
+}
+
+/* /parcels/at: lon/lat, e/n/srs, or the Vietnamese x/y/zone (X = northing). */
+static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, int personal,
+                       pdb_srv_response *out)
+{
+    char err[PDB_SRV_ERRMAX];
+    const char *lon = pdb_srv_param_get(req, "lon"), *lat = pdb_srv_param_get(req, "lat");
+    const char *e = pdb_srv_param_get(req, "e"), *n = pdb_srv_param_get(req, "n");
+    const char *x = pdb_srv_param_get(req, "x"), *y = pdb_srv_param_get(req, "y");
+    const char *srs = pdb_srv_param_get(req, "srs"), *zone = pdb_srv_param_get(req, "zone");
+    unsigned flags = PDB_READ_WGS84 | (personal ? PDB_READ_PERSONAL : 0);
+    pdb_parcel_list *list = NULL;
+    pdb_status st;
+    int forms = (lon || lat) + (e || n) + (x || y);
+    double qlon = NAN, qlat = NAN; /* the point in WGS 84, echoed as "query" */
+    char prefix[128] = "";
+
+    if (forms != 1) {
+        pdb_srv_error(out, 400,
+                      "give one point: lon&lat (WGS 84), e&n&srs (easting, "
+                      "northing), or x&y&zone (Vietnamese order: x = northing)");
+        return;
+    }
+    if (lon || lat) {
+        double lo, la;
+        if (!lon || !lat) {
+            pdb_srv_error(out, 400, "lon and lat go together");
+            return;
+        }
+        if (pdb_srv_parse_double("lon", lon, -180, 180, &lo, err, sizeof err) != 0 ||
+            pdb_srv_parse_double("lat", lat, -90, 90, &la, err, sizeof err) != 0) {
+            pdb_srv_error(out, 400, "%s", err);
+            return;
+        }
+        st = pdb_parcels_at(w->ctx, w->store, lo, la, flags, &list);
+        qlon = lo;
+        qlat = la;
+    } else {
+        const char *a = e ? e : x, *b = e ? n : y, *crs = srs ? srs : zone;
+        double va, vb, east, north;
+        int epsg;
+        if (!a || !b || !crs) {
+            pdb_srv_error(out, 400,
+                          e ? "e, n and srs go together (srs: EPSG:9208 or a TM-3 "
+                              "zone such as 104-45)"
+                            : "x, y and zone go together (x = northing, y = easting; "
+                              "zone: 104-45, 105-00, 106-00 or EPSG:N)");
+            return;
+        }
+        if (pdb_srv_parse_double(e ? "e" : "x", a, -1e8, 1e8, &va, err, sizeof err) != 0 ||
+            pdb_srv_parse_double(e ? "n" : "y", b, -1e8, 1e8, &vb, err, sizeof err) != 0) {
+            pdb_srv_error(out, 400, "%s", err);
+            return;
+        }
+        if (strlen(crs) > 32 || pdb_crs_resolve(w->ctx, crs, &epsg) != PDB_OK) {
+            pdb_srv_error(out, 400, "unknown coordinate system '%.32s' (try EPSG:9208 or 104-45)",
+                          crs);
+            return;
+        }
+        if (e) {
+            east = va;
+            north = vb;
+        } else {
+            pdb_vn_xy_to_en(va, vb, &east, &north);
+        }
+        if (pdb_crs_check_point(w->ctx, epsg, east, north) != PDB_OK) {
+            /* Name the mistake in this API's own terms when swapping the
+             * two numbers would make a plausible point. */
+            if (pdb_errcode(w->ctx) == PDB_EPLAUSIBLE &&
+                pdb_crs_check_point(w->ctx, epsg, north, east) == PDB_OK) {
+                if (e)
+                    pdb_srv_error(out, 400,
+                                  "e and n look swapped: e is the easting (about "
+                                  "0.35-0.65 million m here), n the northing (about "
+                                  "2.25-2.50 million m)");
+                else
+                    pdb_srv_error(out, 400,
+                                  "x and y look swapped: in the Vietnamese order x is "
+                                  "the northing (X = northing, about 2.25-2.50 million "
+                                  "m here) and y the easting (about 0.35-0.65 million "
+                                  "m)");
+                return;
+            }
+            pdb_crs_check_point(w->ctx, epsg, east, north); /* the original message again */
+            engine_error(out, w);
+            return;
+        }
+        st = pdb_parcels_at_crs(w->ctx, w->store, epsg, east, north, flags, &list);
+        qlon = east;
+        qlat = north;
+        if (st == PDB_OK &&
+            pdb_crs_transform(w->ctx, epsg, PDB_EPSG_WGS84, &qlon, &qlat, 1) != PDB_OK)
+            qlon = qlat = NAN; /* the lookup worked; only the echo is missing */
+    }
+    if (st != PDB_OK) {
+        engine_error(out, w);
+        return;
+    }
+    /* Where the point is, so that a map can fly there even when no parcel
+     * holds it (the Vietnamese forms need the server's transformation). */
+    if (isfinite(qlon) && isfinite(qlat))
+        snprintf(prefix, sizeof prefix, "\"query\":{\"lon\":%.9f,\"lat\":%.9f},", qlon, qlat);
+    send_parcels(out, w, list, personal, prefix[0] ? prefix : NULL);
+    pdb_parcel_list_free(list);
+}
+
+static void parcel_number(pdb_srv_worker *w, const pdb_srv_request *req, int personal,
+                          pdb_srv_response *out)
+{
+    const char *former = pdb_srv_param_get(req, "former");
+    unsigned flags = PDB_READ_WGS84 | (personal ? PDB_READ_PERSONAL : 0);
+    pdb_parcel_list *list = NULL;
+
+    if (former != NULL && (strlen(former) != 5 || strspn(former, "0123456789") != 5)) {
+        pdb_srv_error(out, 400, "former must be a five-digit commune code");
+        return;
+    }
+    if (pdb_parcels_by_number(w->ctx, w->store, req->commune, former, req->sheet, req->parcel,
+                              flags, &list) != PDB_OK) {
+        engine_error(out, w);
+        return;
+    }
+    if (list->count == 0)
+        pdb_srv_error(out, 404, "no parcel %s/%s/%s", req->commune, req->sheet, req->parcel);
+    else
+        send_parcels(out, w, list, personal, NULL);
+    pdb_parcel_list_free(list);
+}
+
+static void parcels_bbox(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_request *req, int personal,
+                         pdb_srv_response *out)
+{
+    char err[PDB_SRV_ERRMAX], prefix[160];
+    const char *bbox = pdb_srv_param_get(req, "bbox"), *ls = pdb_srv_param_get(req, "limit"),
+               *os = pdb_srv_param_get(req, "offset");
+    unsigned flags = PDB_READ_WGS84 | (personal ? PDB_READ_PERSONAL : 0);
+    uint64_t limit = PDB_SRV_DEFAULT_LIMIT, offset = 0;
+    pdb_parcel_list *list = NULL;
+    double b[4];
+
+    if (bbox == NULL) {
+        pdb_srv_error(out, 400, "bbox=minlon,minlat,maxlon,maxlat is required");
+        return;
+    }
+    if (pdb_srv_parse_bbox(bbox, 0, b, err, sizeof err) != 0 ||
+        (ls && pdb_srv_parse_uint("limit", ls, UINT32_MAX, &limit, err, sizeof err) != 0) ||
+        (os &&
+         pdb_srv_parse_uint("offset", os, PDB_SRV_MAX_OFFSET, &offset, err, sizeof err) != 0)) {
+        pdb_srv_error(out, 400, "%s", err);
+        return;
+    }
+    if (limit == 0) {
+        pdb_srv_error(out, 400, "limit must be at least 1");
+        return;
+    }
+    if (limit > srv->opt.max_limit)
+        limit = srv->opt.max_limit; /* capped, and the answer says so */
+    if (pdb_parcels_in_bbox(w->ctx, w->store, b[0], b[1], b[2], b[3], (size_t)limit, (size_t)offset,
+                            flags, &list) != PDB_OK) {
+        engine_error(out, w);
+        return;
+    }
+    snprintf(prefix, sizeof prefix, "\"limit\":%llu,\"offset\":%llu,\"numberReturned\":%zu,",
+             (unsigned long long)limit, (unsigned long long)offset, list->count);
+    send_parcels(out, w, list, personal, prefix);
+    pdb_parcel_list_free(list);
+}
+
+static json_t *bbox_json(const double b[4])
+{
+    if (!(b[0] <= b[2]) || isnan(b[0]))
+        return json_null();
+    return json_pack("[ffff]", b[0], b[1], b[2], b[3]);
+}
+
+static void communes(pdb_srv_worker *w, pdb_srv_response *out)
+{
+    pdb_commune_list *list = NULL;
+    int64_t version = 0;
+    if (pdb_store_data_version(w->ctx, w->store, &version) != PDB_OK ||
+        pdb_communes_list(w->ctx, w->store, &list) != PDB_OK) {
+        engine_error(out, w);
+        return;
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < list->count; i++) {
+        const pdb_commune *c = &list->items[i];
+        const pdb_commune_ref *ref = NULL;
+        double b[4] = {NAN, NAN, NAN, NAN};
+        if (c->parcels > 0)
+            memcpy(b, c->bbox, sizeof b);
+        if (pdb_commune_ref_find(w->ctx, c->code, &ref) != PDB_OK)
+            ref = NULL;
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s?, s:s?, s:o, s:I, s:o, s:I}", "code", c->code, "name",
+                           c->name, "former_province", ref ? ref->former_province : NULL, "bbox",
+                           bbox_json(b), "parcels", (json_int_t)c->parcels, "source_srid",
+                           c->source_srid ? json_sprintf("EPSG:%d", c->source_srid) : json_null(),
+                           "last_batch", (json_int_t)c->last_batch));
+    }
+    pdb_commune_list_free(list);
+    json_t *doc = json_pack("{s:I, s:o}", "data_version", (json_int_t)version, "communes", arr);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL) {
+        pdb_srv_error(out, 503, "out of memory");
+        return;
+    }
+    out->status = 200;
+    pdb_srv_body_malloced(out, JSON, text, strlen(text));
+    out->cache_control = NO_CACHE;
+}
+
+static void health(pdb_srv *srv, pdb_srv_worker *w, pdb_srv_response *out)
+{
+    int64_t version;
+    if (atomic_load(&srv->draining)) {
+        pdb_srv_error(out, 503, "shutting down");
+        out->close = 1;
+        return;
+    }
+    if (pdb_store_data_version(w->ctx, w->store, &version) != PDB_OK) {
+        engine_error(out, w);
+        return;
+    }
+    char *text = malloc(128);
+    int n = text
+                ? snprintf(text, 128, "{\"status\":\"ok\",\"data_version\":%lld,\"uptime_s\":%.0f}",
+                           (long long)version,
+                           (pdb_srv_now_us() / 1e6) -
+                               (srv->started.tv_sec + srv->started.tv_nsec / 1e9))
+                : -1;
+    if (n < 0) {
+        free(text);
+        pdb_srv_error(out, 503, "out of memory");
+        return;
+    }
+    out->status = 200;
+    pdb_srv_body_malloced(out, JSON, text, (size_t)n);
+    out->cache_control = "no-store";
+}
+
+static void metrics(pdb_srv *srv, pdb_srv_worker *w, pdb_srv_response *out)
+{
+    pdb_srv_gauges g = {0};
+    pdb_srv_cache_stats cs;
+    size_t len;
+
+    pdb_srv_cache_stats_get(srv->cache, &cs);
+    g.data_version = atomic_load(&srv->seen_version);
+    g.store_age_s = pdb_srv_store_age_s(srv);
+    g.uptime_s = pdb_srv_now_us() / 1e6 - (srv->started.tv_sec + srv->started.tv_nsec / 1e9);
+    g.cache_hits = cs.hits;
+    g.cache_misses = cs.misses;
+    g.cache_evictions = cs.evictions;
+    g.cache_invalidated = cs.invalidated;
+    g.cache_entries = cs.entries;
+    g.cache_bytes = cs.bytes;
+    g.cache_max_bytes = cs.max_bytes;
+    g.tokens = pdb_srv_tokens_count(w->conf->tokens);
+    g.draining = atomic_load(&srv->draining);
+    char *text = pdb_srv_metrics_text(&srv->metrics, &g, &len);
+    if (text == NULL) {
+        pdb_srv_error(out, 503, "out of memory");
+        return;
+    }
+    out->status = 200;
+    pdb_srv_body_malloced(out, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    out->cache_control = "no-store";
+}
+
+/* The base URL for tiles.json: --public-url, or http:// and a Host header
+ * made only of host-name characters. */
+static void base_url(const pdb_srv *srv, const pdb_srv_in *in, char *out, size_t cap)
+{
+    if (srv->opt.public_url != NULL) {
+        snprintf(out, cap, "%s", srv->opt.public_url);
+        size_t n = strlen(out);
+        if (n > 0 && out[n - 1] == '/')
+            out[n - 1] = '\0';
+        return;
+    }
+    const char *h = in->host;
+    if (h == NULL || *h == '\0' || strlen(h) > 255 ||
+        strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") !=
+            strlen(h))
+        h = "localhost";
+    snprintf(out, cap, "http://%s", h);
+}
+
+static void tilejson(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w, pdb_srv_response *out)
+{
+    char base[400], url[500];
+    double b[4];
+
+    pthread_rwlock_rdlock(&srv->changes_lock);
+    memcpy(b, srv->data_bounds, sizeof b);
+    pthread_rwlock_unlock(&srv->changes_lock);
+    if (isnan(b[0])) {
+        b[0] = -180;
+        b[1] = -85.0511;
+        b[2] = 180;
+        b[3] = 85.0511;
+    }
+    base_url(srv, in, base, sizeof base);
+    snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.png", base);
+    int zc = srv->opt.max_zoom < 12 ? srv->opt.max_zoom : 12;
+    /* Raster tiles: no vector_layers. "data_version" is ours (a foreign
+     * member), for clients that want to know when the data changed. */
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)atomic_load(&srv->seen_version));
+    json_t *doc = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:[s], s:i, s:i, s:[ffff], s:[ffi], s:s, s:s}", "tilejson",
+        "3.0.0", "name", w->conf->style_name, "description",
+        "Cadastral parcels of Phu Tho province", "attribution", "parceldb", "scheme", "xyz",
+        "tiles", url, "minzoom", 0, "maxzoom", srv->opt.max_zoom, "bounds", b[0], b[1], b[2], b[3],
+        "center", (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, zc, "version", "1.0.0", "data_version", v);
+    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    if (text == NULL) {
+        pdb_srv_error(out, 503, "out of memory");
+        return;
+    }
+    out->status = 200;
+    pdb_srv_body_malloced(out, JSON, text, strlen(text));
+    out->cache_control = NO_CACHE;
+}
+
+static void static_file(const pdb_srv_in *in, pdb_srv_worker *w, const pdb_srv_request *req,
+                        pdb_srv_response *out)
+{
+    const pdb_srv_webfile *f = pdb_srv_webfiles_find(w->conf->web, req->file);
+    if (f == NULL) {
+        if (w->conf->web == NULL && strcmp(req->file, "index.html") == 0)
+            pdb_srv_error(out, 404, "the demo page is not installed (serve --web DIR)");
+        else
+            pdb_srv_error(out, 404, "no such path");
+        return;
+    }
+    snprintf(out->etag, sizeof out->etag, "%s", f->etag);
+    out->cache_control = "public, max-age=300";
+    if (pdb_srv_etag_matches(in->if_none_match, f->etag)) {
+        out->status = 304;
+        return;
+    }
+    out->status = 200;
+    pdb_srv_body_blob(out, f->content_type, f->body);
+}
+
+void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
+{
+    char err[PDB_SRV_ERRMAX], msg[PDB_SRV_ERRMAX];
+    pdb_srv_request reqbuf, *req = &reqbuf; /* about 4.5 KiB: fine on a thread's stack */
+    pdb_srv_worker *w;
+
+    int st = pdb_srv_request_parse(in->uri, &srv->limits, req, err, sizeof err);
+    out->route = req->route;
+    if (st != 0) {
+        pdb_srv_error(out, st, "%s", err);
+        goto done;
+    }
+    if (strcmp(in->method, "OPTIONS") == 0) {
+        out->status = 204; /* CORS preflight: headers come from http.c */
+        goto done;
+    }
+    if ((w = pdb_srv_worker_get(srv)) == NULL) {
+        pdb_srv_error(out, 503, "out of memory");
+        goto done;
+    }
+    int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS;
+    if (pdb_srv_worker_ready(w, 0, msg, sizeof msg) != 0 && need_store) {
+        pdb_srv_error(out, 503, "%s", msg);
+        out->retry_after_s = 5;
+        goto done;
+    }
+    int personal = 0;
+    if (req->route == PDB_SRV_ROUTE_PARCELS_AT || req->route == PDB_SRV_ROUTE_PARCEL_NUMBER ||
+        req->route == PDB_SRV_ROUTE_PARCELS_BBOX) {
+        personal = authorised(in, w);
+        if (personal < 0) {
+            pdb_srv_error(out, 401, "the bearer token is not valid");
+            out->www_authenticate = "Bearer error=\"invalid_token\"";
+            goto done;
+        }
+    }
+    switch (req->route) {
+    case PDB_SRV_ROUTE_STATIC:
+        static_file(in, w, req, out);
+        break;
+    case PDB_SRV_ROUTE_TILE:
+        pdb_srv_handle_tile(srv, w, in, req, out);
+        break;
+    case PDB_SRV_ROUTE_TILEJSON:
+        tilejson(srv, in, w, out);
+        break;
+    case PDB_SRV_ROUTE_PARCELS_AT:
+        parcels_at(w, req, personal, out);
+        break;
+    case PDB_SRV_ROUTE_PARCEL_NUMBER:
+        parcel_number(w, req, personal, out);
+        break;
+    case PDB_SRV_ROUTE_PARCELS_BBOX:
+        parcels_bbox(srv, w, req, personal, out);
+        break;
+    case PDB_SRV_ROUTE_COMMUNES:
+        communes(w, out);
+        break;
+    case PDB_SRV_ROUTE_HEALTH:
+        health(srv, w, out);
+        break;
+    case PDB_SRV_ROUTE_METRICS:
+        metrics(srv, w, out);
+        break;
+    default:
+        pdb_srv_error(out, 404, "no such path");
+        break;
+    }
+done:
+    return;
+}

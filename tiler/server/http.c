@@ -1,0 +1,380 @@
+/*
+ * http.c: the only file with sockets: libmicrohttpd's daemon (epoll, a
+ * thread pool sized to the cores, keep-alive), its limits (connections in
+ * all and per address, idle timeout, per-connection memory), and the
+ * translation between its callbacks and the socket-free handlers.
+ *
+ * A request's life: the URI-log callback (first thing libmicrohttpd knows
+ * of it) allocates our record, starts the clock and counts it in flight;
+ * the access handler checks method, headers, body and rate, then lets
+ * pdb_srv_handle answer; the completion callback logs, counts and frees.
+ * Every request that got a record reaches the completion callback, also
+ * when the client goes away.
+ */
+#include "srv.h"
+
+#include <microhttpd.h>
+
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define CONNECTION_MEMORY 16384 /* bytes per connection: request line, headers, answer headers */
+#define LISTEN_BACKLOG 1024     /* connections the kernel queues before accept */
+
+#define CSP                                                                                        \
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "           \
+    "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
+
+struct pdb_srv_http {
+    struct MHD_Daemon *daemon; /* the daemon */
+    pdb_srv *srv;              /* the server */
+};
+
+typedef struct http_req {
+    uint64_t start_us;   /* when the request line arrived */
+    char *uri;           /* raw request target, or NULL when too long */
+    int too_long;        /* 1 when the target is over PDB_SRV_MAX_URI */
+    int headers_seen;    /* 1 after the first access-handler call */
+    int answered;        /* 1 once a response is queued */
+    int status;          /* the status queued */
+    size_t bytes;        /* body bytes queued */
+    pdb_srv_route route; /* for logs and metrics */
+    char method[8];      /* "GET", or "-" before the headers arrive */
+} http_req;
+
+static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    pdb_srv *srv = cls;
+    http_req *r = calloc(1, sizeof *r);
+    (void)c;
+    if (r == NULL)
+        return NULL;
+    r->start_us = pdb_srv_now_us();
+    size_t n = strnlen(uri, PDB_SRV_MAX_URI + 1);
+    if (n > PDB_SRV_MAX_URI)
+        r->too_long = 1;
+    else
+        r->uri = strndup(uri, n);
+    strcpy(r->method, "-");
+    atomic_fetch_add(&srv->metrics.inflight, 1);
+    return r;
+}
+
+/* Sums the request's header lines, to refuse oversized ones with 431. */
+typedef struct header_tally {
+    size_t count; /* lines */
+    size_t bytes; /* names and values */
+    int body;     /* 1 when the request announces a body */
+} header_tally;
+
+static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    header_tally *t = cls;
+    (void)kind;
+    t->count++;
+    t->bytes += strlen(key) + (value ? strlen(value) : 0);
+    if (strcasecmp(key, "Transfer-Encoding") == 0 ||
+        (strcasecmp(key, "Content-Length") == 0 && value && strcmp(value, "0") != 0))
+        t->body = 1;
+    return MHD_YES;
+}
+
+/* /health and /metrics are never rate-limited: monitoring must see an
+ * overloaded server too. */
+static int exempt_from_rate_limit(const char *uri)
+{
+    static const char *const paths[] = {"/health", "/metrics"};
+    for (size_t i = 0; uri != NULL && i < sizeof paths / sizeof paths[0]; i++) {
+        size_t n = strlen(paths[i]);
+        if (strncmp(uri, paths[i], n) == 0 && (uri[n] == '\0' || uri[n] == '?'))
+            return 1;
+    }
+    return 0;
+}
+
+static int add(struct MHD_Response *resp, const char *name, const char *value)
+{
+    return value == NULL || value[0] == '\0' ||
+           MHD_add_response_header(resp, name, value) == MHD_YES;
+}
+
+static enum MHD_Result queue(pdb_srv *srv, struct MHD_Connection *c, http_req *r,
+                             const pdb_srv_response *out)
+{
+    struct MHD_Response *resp;
+    char retry[16] = "";
+
+    if (out->body != NULL && out->len > 0) {
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            out->len, (void *)out->body, out->release, out->release_cls);
+    } else {
+        if (out->release != NULL)
+            out->release(out->release_cls);
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (resp == NULL) {
+        if (out->body != NULL && out->len > 0 && out->release != NULL)
+            out->release(out->release_cls);
+        return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
+    }
+    if (out->retry_after_s > 0)
+        snprintf(retry, sizeof retry, "%d", out->retry_after_s);
+    int ok = add(resp, "Access-Control-Allow-Origin", "*") &&
+             add(resp, "X-Content-Type-Options", "nosniff") &&
+             add(resp, MHD_HTTP_HEADER_CONTENT_TYPE, out->content_type) &&
+             add(resp, MHD_HTTP_HEADER_ETAG, out->etag) &&
+             add(resp, MHD_HTTP_HEADER_CACHE_CONTROL, out->cache_control) &&
+             add(resp, MHD_HTTP_HEADER_VARY, out->vary) &&
+             add(resp, MHD_HTTP_HEADER_ALLOW, out->allow) &&
+             add(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, out->www_authenticate) &&
+             add(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+    if (ok && out->status == 204)
+        ok = add(resp, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS") &&
+             add(resp, "Access-Control-Allow-Headers", "Authorization, If-None-Match") &&
+             add(resp, "Access-Control-Max-Age", "86400");
+    if (ok && out->content_type && strncmp(out->content_type, "text/html", 9) == 0)
+        ok = add(resp, "Content-Security-Policy", CSP) &&
+             add(resp, "Referrer-Policy", "no-referrer");
+    if (ok && (out->close || atomic_load(&srv->draining)))
+        ok = add(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = ok ? MHD_queue_response(c, (unsigned)out->status, resp) : MHD_NO;
+    MHD_destroy_response(resp);
+    r->answered = 1;
+    r->status = out->status;
+    r->bytes = out->status == 304 || out->status == 204 ? 0 : out->len;
+    r->route = out->route;
+    return ret;
+}
+
+static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                           const char *version, const char *upload_data, size_t *upload_data_size,
+                           void **con_cls)
+{
+    pdb_srv *srv = cls;
+    http_req *r = *con_cls;
+    pdb_srv_response out;
+    (void)url, (void)version, (void)upload_data;
+
+    if (r == NULL)
+        return MHD_NO; /* no memory for the record: drop the connection */
+    if (r->answered) {
+        *upload_data_size = 0; /* a body we refused: discard what arrives */
+        return MHD_YES;
+    }
+    memset(&out, 0, sizeof out);
+    snprintf(r->method, sizeof r->method, "%s", strlen(method) < sizeof r->method ? method : "?");
+
+    header_tally t = {0};
+    MHD_get_connection_values(c, MHD_HEADER_KIND, tally_header, &t);
+    if (!r->headers_seen) {
+        /* First call, headers read. A request with a body is refused at
+         * once (and the connection closed, the body unread). Any other
+         * answer waits for the second call: libmicrohttpd 0.9.75 closes
+         * the connection when a response is queued in the first one,
+         * which would defeat keep-alive. */
+        r->headers_seen = 1;
+        if (!t.body)
+            return MHD_YES;
+        pdb_srv_error(&out, 413, "this API takes no request body");
+        out.close = 1;
+        return queue(srv, c, r, &out);
+    }
+    int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    int retry = 0;
+
+    if (r->too_long) {
+        pdb_srv_error(&out, 414, "the request URI is longer than %d bytes", PDB_SRV_MAX_URI);
+    } else if (!is_get && strcmp(method, "OPTIONS") != 0) {
+        pdb_srv_error(&out, 405, "method %s is not allowed; use GET", r->method);
+        out.allow = "GET, HEAD, OPTIONS";
+    } else if (t.count > PDB_SRV_MAX_HEADERS || t.bytes > PDB_SRV_MAX_HEADER_BYTES) {
+        pdb_srv_error(&out, 431, "request headers over %d lines or %d bytes", PDB_SRV_MAX_HEADERS,
+                      PDB_SRV_MAX_HEADER_BYTES);
+        out.close = 1;
+    } else if (srv->ratelimit != NULL && ci != NULL && ci->client_addr != NULL &&
+               !exempt_from_rate_limit(r->uri) &&
+               !pdb_srv_ratelimit_allow(
+                   srv->ratelimit,
+                   ci->client_addr->sa_family == AF_INET6
+                       ? (const void *)&((const struct sockaddr_in6 *)ci->client_addr)->sin6_addr
+                       : (const void *)&((const struct sockaddr_in *)ci->client_addr)->sin_addr,
+                   ci->client_addr->sa_family == AF_INET6 ? 16 : 4, pdb_srv_now_us() / 1e6,
+                   &retry)) {
+        pdb_srv_error(&out, 429, "too many requests; slow down");
+        out.retry_after_s = retry > 0 ? retry : 1;
+        atomic_fetch_add_explicit(&srv->metrics.rate_limited, 1, memory_order_relaxed);
+    } else {
+        pdb_srv_in in = {
+            .method = method,
+            .uri = r->uri ? r->uri : "/",
+            .if_none_match =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+            .authorization =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+            .host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+        };
+        pdb_srv_handle(srv, &in, &out);
+    }
+    if (out.status == 0)
+        pdb_srv_error(&out, 500, "no answer");
+    return queue(srv, c, r, &out);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    pdb_srv *srv = cls;
+    http_req *r = *con_cls;
+    (void)c;
+    if (r == NULL)
+        return;
+    uint64_t us = pdb_srv_now_us() - r->start_us;
+    if (r->answered)
+        pdb_srv_metrics_request(&srv->metrics, r->route, r->status, us, r->bytes);
+    if (srv->opt.access_log) {
+        char path[256], when[40];
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+        if (r->uri != NULL)
+            pdb_srv_log_path(r->uri, path, sizeof path);
+        else
+            snprintf(path, sizeof path, "(over %d bytes)", PDB_SRV_MAX_URI);
+        /* One fprintf per line: stdio writes it whole. No client address,
+         * no query values, no header: nothing personal reaches the log. */
+        if (r->answered)
+            fprintf(stderr, "%s %s %s %d %zu %.3fms%s\n", when, r->method, path, r->status,
+                    r->bytes, us / 1000.0,
+                    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+        else
+            fprintf(stderr, "%s %s %s - 0 %.3fms closed\n", when, r->method, path, us / 1000.0);
+    }
+    atomic_fetch_sub(&srv->metrics.inflight, 1);
+    free(r->uri);
+    free(r);
+    *con_cls = NULL;
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    (void)cls;
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        line[--n] = '\0';
+    fprintf(stderr, "parceldb serve: http: %s\n", line);
+}
+
+/* "host:port" or "[v6]:port" -> a socket address. */
+static int resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *len, char *msg,
+                   size_t cap)
+{
+    char host[256], port[16];
+    const char *colon;
+    struct addrinfo hints, *res = NULL;
+
+    if (listen[0] == '[') {
+        const char *close = strchr(listen, ']');
+        if (close == NULL || close[1] != ':' || (size_t)(close - listen - 1) >= sizeof host) {
+            snprintf(msg, cap, "--listen '%s': use HOST:PORT or [IPV6]:PORT", listen);
+            return -1;
+        }
+        memcpy(host, listen + 1, (size_t)(close - listen - 1));
+        host[close - listen - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (colon == NULL || (size_t)(colon - listen) >= sizeof host || colon == listen) {
+            snprintf(msg, cap, "--listen '%s': use HOST:PORT or [IPV6]:PORT", listen);
+            return -1;
+        }
+        memcpy(host, listen, (size_t)(colon - listen));
+        host[colon - listen] = '\0';
+    }
+    if (strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof port ||
+        strspn(colon + 1, "0123456789") != strlen(colon + 1) || atol(colon + 1) > 65535) {
+        snprintf(msg, cap, "--listen '%s': the port must be 0 to 65535", listen);
+        return -1;
+    }
+    snprintf(port, sizeof port, "%s", colon + 1);
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0 || res == NULL) {
+        snprintf(msg, cap, "--listen '%s': %s", listen, gai_strerror(rc));
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int pdb_srv_http_start(pdb_srv *srv, pdb_srv_http **out, unsigned *port, char *msg, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    pdb_srv_http *h;
+
+    *out = NULL;
+    if (resolve(srv->opt.listen, &ss, &sslen, msg, cap) != 0)
+        return -1;
+    if ((h = calloc(1, sizeof *h)) == NULL) {
+        snprintf(msg, cap, "out of memory");
+        return -1;
+    }
+    h->srv = srv;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+    h->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, ahc, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)srv->opt.threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->opt.max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)srv->opt.max_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opt.timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+        MHD_OPTION_URI_LOG_CALLBACK, uri_log, srv, MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
+        MHD_OPTION_END);
+    if (h->daemon == NULL) {
+        snprintf(msg, cap, "cannot listen on %s (address in use, or not permitted)",
+                 srv->opt.listen);
+        free(h);
+        return -1;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    *port = di ? di->port : 0;
+    *out = h;
+    return 0;
+}
+
+void pdb_srv_http_quiesce(pdb_srv_http *h)
+{
+    MHD_socket s = MHD_quiesce_daemon(h->daemon);
+    if (s != MHD_INVALID_SOCKET)
+        close(s);
+}
+
+void pdb_srv_http_stop(pdb_srv_http *h)
+{
+    if (h == NULL)
+        return;
+    MHD_stop_daemon(h->daemon);
+    free(h);
+}

@@ -1,0 +1,574 @@
+/*
+ * parse.c: request URI -> route and parameters, and the strict checks on
+ * parameter values. Pure functions over caller-owned memory; see parse.h
+ * for the rules.
+ */
+#include "parse.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define DEFAULT_MAX_ZOOM 20
+#define HARD_MAX_ZOOM 24   /* what the tile scheme allows at all (tiler.h) */
+#define MAX_NUMBER_TEXT 32 /* characters of a number parameter */
+
+static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
+    [PDB_SRV_ROUTE_OTHER] = "other",
+    [PDB_SRV_ROUTE_STATIC] = "static",
+    [PDB_SRV_ROUTE_TILE] = "tile",
+    [PDB_SRV_ROUTE_TILEJSON] = "tilejson",
+    [PDB_SRV_ROUTE_PARCELS_AT] = "parcels_at",
+    [PDB_SRV_ROUTE_PARCEL_NUMBER] = "parcel_number",
+    [PDB_SRV_ROUTE_PARCELS_BBOX] = "parcels_bbox",
+    [PDB_SRV_ROUTE_COMMUNES] = "communes",
+    [PDB_SRV_ROUTE_HEALTH] = "health",
+    [PDB_SRV_ROUTE_METRICS] = "metrics",
+};
+
+/* The parameter names the API reads; the access log writes only these. */
+static const char *const known_params[] = {"lon", "lat",  "e",    "n",     "srs",   "x",
+                                           "y",   "zone", "bbox", "limit", "offset"};
+
+const char *pdb_srv_route_name(pdb_srv_route route)
+{
+    if ((unsigned)route >= PDB_SRV_ROUTE_COUNT)
+        return "other";
+    return route_names[route];
+}
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
+                                                      ...)
+{
+    va_list ap;
+    if (errcap > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, errcap, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decodes src[0..n) into dst (which has room for n + 1 bytes): %XX
+ * escapes, and '+' as a space when plus_is_space. Returns the decoded
+ * length, or -1 for a bad escape or an escaped NUL. */
+static long decode(const char *src, size_t n, char *dst, int plus_is_space)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = src[i];
+        if (c == '%') {
+            int hi, lo;
+            if (i + 2 >= n)
+                return -1;
+            hi = hexval((unsigned char)src[i + 1]);
+            lo = hexval((unsigned char)src[i + 2]);
+            if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+                return -1;
+            dst[o++] = (char)(hi * 16 + lo);
+            i += 2;
+        } else if (c == '+' && plus_is_space) {
+            dst[o++] = ' ';
+        } else {
+            dst[o++] = c;
+        }
+    }
+    dst[o] = '\0';
+    return (long)o;
+}
+
+/* Whether a raw byte may appear in a request target at all (RFC 3986
+ * unreserved, sub-delims, ':', '@', '/', '?', and '%' for escapes). */
+static int uri_char_ok(unsigned char c)
+{
+    if (isalnum(c))
+        return 1;
+    return c != '\0' && strchr("-._~!$&'()*+,;=:@/?%", c) != NULL;
+}
+
+/* Parses digits only (no sign, no blanks) into a uint64 no larger than max. */
+static int digits_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (*s == '\0')
+        return -1;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (max - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The tile route's last segment: "{y}.png" or "{y}@2x.png". */
+static int parse_tile(pdb_srv_request *req, int max_zoom, char *err, size_t errcap)
+{
+    const char *zs = req->segment[1], *xs = req->segment[2], *ys = req->segment[3];
+    char ybuf[16];
+    size_t n = strlen(ys);
+    uint64_t z, x, y;
+
+    req->scale = 1;
+    if (n > 4 && strcmp(ys + n - 4, ".png") == 0)
+        n -= 4;
+    else
+        return fail(err, errcap, "a tile is /tiles/{z}/{x}/{y}.png or {y}@2x.png");
+    if (n > 3 && memcmp(ys + n - 3, "@2x", 3) == 0) {
+        req->scale = 2;
+        n -= 3;
+    }
+    if (n == 0 || n >= sizeof ybuf)
+        return fail(err, errcap, "tile row '%.*s' is not a number", (int)(n < 16 ? n : 16), ys);
+    memcpy(ybuf, ys, n);
+    ybuf[n] = '\0';
+    if (digits_u64(zs, 1000, &z) != 0)
+        return fail(err, errcap, "tile zoom '%.16s' is not a whole number", zs);
+    if (z > (uint64_t)max_zoom)
+        return fail(err, errcap, "zoom %llu is over the maximum %d", (unsigned long long)z,
+                    max_zoom);
+    uint64_t limit = (1ull << z) - 1;
+    if (digits_u64(xs, UINT64_MAX, &x) != 0)
+        return fail(err, errcap, "tile column '%.16s' is not a whole number", xs);
+    if (digits_u64(ybuf, UINT64_MAX, &y) != 0)
+        return fail(err, errcap, "tile row '%.16s' is not a whole number", ybuf);
+    if (x > limit || y > limit)
+        return fail(err, errcap, "tile %llu/%llu/%llu is outside the zoom's 0..%llu range",
+                    (unsigned long long)z, (unsigned long long)x, (unsigned long long)y,
+                    (unsigned long long)limit);
+    req->z = (int)z;
+    req->x = (uint32_t)x;
+    req->y = (uint32_t)y;
+    return 0;
+}
+
+/* A sheet or parcel number: printable, no blanks at the ends, bounded. */
+static int id_text_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > PDB_SRV_MAX_ID_TEXT || isspace((unsigned char)s[0]) ||
+        isspace((unsigned char)s[n - 1]))
+        return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 0;
+    return 1;
+}
+
+/* Writes the reason and returns the status, for one-line failure paths. */
+__attribute__((format(printf, 4, 5))) static int status(int code, char *err, size_t errcap,
+                                                        const char *fmt, ...)
+{
+    va_list ap;
+    if (errcap > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, errcap, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* Matches the decoded segments to a route; returns 0 or an HTTP status. */
+static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, size_t errcap)
+{
+    const char *const *seg = req->segment;
+    size_t n = req->nsegments;
+
+    if (n == 0) {
+        req->route = PDB_SRV_ROUTE_STATIC;
+        req->file = "index.html";
+        return 0;
+    }
+    if (n == 1) {
+        static const struct {
+            const char *name;
+            pdb_srv_route route;
+        } fixed[] = {
+            {"tiles.json", PDB_SRV_ROUTE_TILEJSON}, {"parcels", PDB_SRV_ROUTE_PARCELS_BBOX},
+            {"communes", PDB_SRV_ROUTE_COMMUNES},   {"health", PDB_SRV_ROUTE_HEALTH},
+            {"metrics", PDB_SRV_ROUTE_METRICS},
+        };
+        for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+            if (strcmp(seg[0], fixed[i].name) == 0) {
+                req->route = fixed[i].route;
+                return 0;
+            }
+    }
+    if (strcmp(seg[0], "tiles") == 0) {
+        if (n != 4)
+            return status(404, err, errcap, "no such path (tiles are /tiles/{z}/{x}/{y}.png)");
+        if (parse_tile(req, max_zoom, err, errcap) != 0)
+            return 400;
+        req->route = PDB_SRV_ROUTE_TILE;
+        return 0;
+    }
+    if (strcmp(seg[0], "parcels") == 0) {
+        if (n == 2 && strcmp(seg[1], "at") == 0) {
+            req->route = PDB_SRV_ROUTE_PARCELS_AT;
+            return 0;
+        }
+        if (n != 4)
+            return status(404, err, errcap,
+                          "no such path (parcels are /parcels/at, "
+                          "/parcels/{commune}/{sheet}/{parcel} or /parcels?bbox=)");
+        const char *c = seg[1];
+        if (strlen(c) != 5 || strspn(c, "0123456789") != 5)
+            return status(400, err, errcap, "commune code '%.16s' is not five digits", c);
+        if (!id_text_ok(seg[2]) || !id_text_ok(seg[3]))
+            return status(400, err, errcap, "sheet and parcel numbers are 1 to %d printable bytes",
+                          PDB_SRV_MAX_ID_TEXT);
+        req->commune = c;
+        req->sheet = seg[2];
+        req->parcel = seg[3];
+        req->route = PDB_SRV_ROUTE_PARCEL_NUMBER;
+        return 0;
+    }
+    /* Anything else may be a file of the demo page: its name is the
+     * decoded segments joined by '/' (none is "." or ".." or holds a '/'),
+     * looked up by the handler in a table, never on the file system. */
+    char *name = req->buf + *used;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(seg[i], '/') != NULL || seg[i][0] == '\0')
+            return status(404, err, errcap, "no such path");
+        size_t len = strlen(seg[i]);
+        if (i > 0)
+            name[o++] = '/';
+        memcpy(name + o, seg[i], len);
+        o += len;
+    }
+    name[o] = '\0';
+    *used += o + 1;
+    req->route = PDB_SRV_ROUTE_STATIC;
+    req->file = name;
+    return 0;
+}
+
+/* Finds a parameter by name among the first n. */
+static const pdb_srv_param *find_param(const pdb_srv_request *req, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(req->param[i].name, name) == 0)
+            return &req->param[i];
+    return NULL;
+}
+
+int pdb_srv_request_parse(const char *uri, const pdb_srv_parse_limits *limits, pdb_srv_request *req,
+                          char *err, size_t errcap)
+{
+    int max_zoom = limits && limits->max_zoom > 0 ? limits->max_zoom : DEFAULT_MAX_ZOOM;
+    size_t len, plen, used = 0;
+    const char *q;
+
+    if (max_zoom > HARD_MAX_ZOOM)
+        max_zoom = HARD_MAX_ZOOM;
+    memset(req, 0, offsetof(pdb_srv_request, buf));
+    req->buf[0] = '\0';
+    req->nsegments = 0;
+    req->nparams = 0;
+    req->commune = req->sheet = req->parcel = req->file = NULL;
+    req->scale = 1;
+    if (errcap > 0)
+        err[0] = '\0';
+    len = strnlen(uri, PDB_SRV_MAX_URI + 1);
+    if (len > PDB_SRV_MAX_URI) {
+        fail(err, errcap, "the request URI is longer than %d bytes", PDB_SRV_MAX_URI);
+        return 414;
+    }
+    if (uri[0] != '/') {
+        fail(err, errcap, "the request target must be a path starting with '/'");
+        return 400;
+    }
+    for (size_t i = 0; i < len; i++)
+        if (!uri_char_ok((unsigned char)uri[i])) {
+            fail(err, errcap, "the request URI holds a byte that must be percent-encoded");
+            return 400;
+        }
+    q = strchr(uri, '?');
+    plen = q ? (size_t)(q - uri) : len;
+
+    /* Path segments, each decoded on its own. */
+    for (size_t i = 1; i <= plen;) {
+        size_t n = 0;
+        while (i + n < plen && uri[i + n] != '/')
+            n++;
+        if (n == 0 && i + n >= plen && req->nsegments == 0)
+            break; /* the path "/" */
+        if (req->nsegments == PDB_SRV_MAX_SEGMENTS) {
+            fail(err, errcap, "no such path (too many segments)");
+            return 404;
+        }
+        char *dst = req->buf + used;
+        long got = decode(uri + i, n, dst, 0);
+        if (got < 0) {
+            fail(err, errcap, "a bad percent-escape in the path");
+            return 400;
+        }
+        if (strcmp(dst, ".") == 0 || strcmp(dst, "..") == 0) {
+            fail(err, errcap, "'.' and '..' are not allowed in paths");
+            return 400;
+        }
+        req->segment[req->nsegments++] = dst;
+        used += (size_t)got + 1;
+        i += n + 1;
+    }
+
+    /* Query parameters. */
+    for (const char *p = q ? q + 1 : NULL; p != NULL && *p != '\0';) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        size_t nn = eq ? (size_t)(eq - p) : n;
+        if (n == 0) {
+            p++;
+            continue;
+        }
+        if (nn == 0) {
+            fail(err, errcap, "a query parameter without a name");
+            return 400;
+        }
+        if (req->nparams == PDB_SRV_MAX_PARAMS) {
+            fail(err, errcap, "more than %d query parameters", PDB_SRV_MAX_PARAMS);
+            return 400;
+        }
+        char *name = req->buf + used;
+        long got = decode(p, nn, name, 1);
+        if (got <= 0) {
+            fail(err, errcap, "a bad percent-escape in a query parameter name");
+            return 400;
+        }
+        used += (size_t)got + 1;
+        char *value = req->buf + used;
+        got = eq ? decode(eq + 1, n - nn - 1, value, 1) : (value[0] = '\0', 0);
+        if (got < 0) {
+            fail(err, errcap, "a bad percent-escape in the value of '%.32s'", name);
+            return 400;
+        }
+        used += (size_t)got + 1;
+        if (find_param(req, req->nparams, name) != NULL) {
+            fail(err, errcap, "the query parameter '%.32s' is given more than once", name);
+            return 400;
+        }
+        req->param[req->nparams].name = name;
+        req->param[req->nparams].value = value;
+        req->nparams++;
+        p += n;
+    }
+    int st = route(req, &used, max_zoom, err, errcap);
+    if (st != 0)
+        req->route = PDB_SRV_ROUTE_OTHER;
+    return st;
+}
+
+const char *pdb_srv_param_get(const pdb_srv_request *req, const char *name)
+{
+    const pdb_srv_param *p = find_param(req, req->nparams, name);
+    return p ? p->value : NULL;
+}
+
+int pdb_srv_parse_double(const char *name, const char *text, double min, double max, double *out,
+                         char *err, size_t errcap)
+{
+    char *end;
+    size_t n = strnlen(text, MAX_NUMBER_TEXT + 1);
+    if (n == 0)
+        return fail(err, errcap, "'%s' is empty", name);
+    if (n > MAX_NUMBER_TEXT)
+        return fail(err, errcap, "'%s' is longer than %d characters", name, MAX_NUMBER_TEXT);
+    /* Decimal only: strtod would also take "0x1p3", "inf", "nan" and blanks. */
+    if (strspn(text, "0123456789+-.eE") != n)
+        return fail(err, errcap, "'%s' is not a decimal number: '%s'", name, text);
+    errno = 0;
+    double v = strtod(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return fail(err, errcap, "'%s' is not a decimal number: '%s'", name, text);
+    if (v < min || v > max)
+        return fail(err, errcap, "'%s' = %s is outside [%g, %g]", name, text, min, max);
+    *out = v;
+    return 0;
+}
+
+int pdb_srv_parse_uint(const char *name, const char *text, uint64_t max, uint64_t *out, char *err,
+                       size_t errcap)
+{
+    uint64_t v;
+    if (strnlen(text, MAX_NUMBER_TEXT + 1) > MAX_NUMBER_TEXT ||
+        digits_u64(text, UINT64_MAX, &v) != 0)
+        return fail(err, errcap, "'%s' is not a whole number: '%.32s'", name, text);
+    if (v > max)
+        return fail(err, errcap, "'%s' = %llu is over the maximum %llu", name,
+                    (unsigned long long)v, (unsigned long long)max);
+    *out = v;
+    return 0;
+}
+
+int pdb_srv_parse_bbox(const char *text, double max_span_deg, double out[4], char *err,
+                       size_t errcap)
+{
+    static const char *const names[4] = {"bbox min lon", "bbox min lat", "bbox max lon",
+                                         "bbox max lat"};
+    static const double lim[4] = {180, 90, 180, 90};
+    const char *p = text;
+    double v[4];
+
+    for (int i = 0; i < 4; i++) {
+        char part[MAX_NUMBER_TEXT + 1];
+        size_t n = strcspn(p, ",");
+        if ((i < 3 && p[n] != ',') || (i == 3 && p[n] != '\0'))
+            return fail(err, errcap, "bbox is minlon,minlat,maxlon,maxlat (four numbers)");
+        if (n > MAX_NUMBER_TEXT)
+            return fail(err, errcap, "'%s' is longer than %d characters", names[i],
+                        MAX_NUMBER_TEXT);
+        memcpy(part, p, n);
+        part[n] = '\0';
+        if (pdb_srv_parse_double(names[i], part, -lim[i], lim[i], &v[i], err, errcap) != 0)
+            return -1;
+        p += n + 1;
+    }
+    if (v[0] >= v[2] || v[1] >= v[3])
+        return fail(err, errcap,
+                    "bbox must have min < max on both axes (minlon,minlat,"
+                    "maxlon,maxlat)");
+    if (max_span_deg > 0 && (v[2] - v[0] > max_span_deg || v[3] - v[1] > max_span_deg))
+        return fail(err, errcap, "bbox is wider than %g degrees", max_span_deg);
+    memcpy(out, v, sizeof v);
+    return 0;
+}
+
+/* Compares one entity tag (with quotes, maybe "W/") to ours, weakly. */
+static int tag_eq(const char *t, size_t n, const char *etag)
+{
+    const char *e = etag;
+    if (n >= 2 && t[0] == 'W' && t[1] == '/') {
+        t += 2;
+        n -= 2;
+    }
+    if (strncmp(e, "W/", 2) == 0)
+        e += 2;
+    return strlen(e) == n && memcmp(t, e, n) == 0;
+}
+
+int pdb_srv_etag_matches(const char *inm, const char *etag)
+{
+    if (inm == NULL || etag == NULL)
+        return 0;
+    for (const char *p = inm; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '\0')
+            break;
+        if (*p == '*')
+            return 1;
+        const char *start = p;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;
+        if (*p != '"')
+            return 0; /* malformed: no match, a full answer follows */
+        const char *close = strchr(p + 1, '"');
+        if (close == NULL)
+            return 0;
+        p = close + 1;
+        if (tag_eq(start, (size_t)(p - start), etag))
+            return 1;
+    }
+    return 0;
+}
+
+size_t pdb_srv_bearer_token(const char *auth, const char **token)
+{
+    size_t n;
+    *token = NULL;
+    if (auth == NULL || strncasecmp(auth, "Bearer", 6) != 0 || (auth[6] != ' ' && auth[6] != '\t'))
+        return 0;
+    auth += 6;
+    while (*auth == ' ' || *auth == '\t')
+        auth++;
+    /* token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=" */
+    n = 0;
+    while (isalnum((unsigned char)auth[n]) || (auth[n] != '\0' && strchr("-._~+/", auth[n])))
+        n++;
+    while (auth[n] == '=')
+        n++;
+    size_t end = n;
+    while (auth[end] == ' ' || auth[end] == '\t')
+        end++;
+    if (n == 0 || auth[end] != '\0' || n > 512)
+        return 0;
+    *token = auth;
+    return n;
+}
+
+/* Appends c to out (escaped when not printable); returns 0 when full. */
+static int put_char(char *out, size_t cap, size_t *o, unsigned char c)
+{
+    if (c >= 0x21 && c < 0x7f && c != '\\' && c != '"') {
+        if (*o + 1 >= cap)
+            return 0;
+        out[(*o)++] = (char)c;
+        return 1;
+    }
+    if (*o + 4 >= cap)
+        return 0;
+    snprintf(out + *o, cap - *o, "\\x%02X", c);
+    *o += 4;
+    return 1;
+}
+
+void pdb_srv_log_path(const char *uri, char *out, size_t cap)
+{
+    size_t o = 0, n;
+    const char *q;
+    int full = 0;
+
+    if (cap == 0)
+        return;
+    if (cap < 8) {
+        out[0] = '\0';
+        return;
+    }
+    cap -= 3; /* room for "..." */
+    n = strcspn(uri, "?");
+    q = uri[n] == '?' ? uri + n + 1 : NULL;
+    for (size_t i = 0; i < n && !full; i++)
+        full = !put_char(out, cap, &o, (unsigned char)uri[i]);
+    for (int first = 1; q != NULL && *q != '\0' && !full;) {
+        size_t pn = strcspn(q, "&");
+        size_t nn = strcspn(q, "=&");
+        const char *name = "_";
+        for (size_t k = 0; k < sizeof known_params / sizeof known_params[0]; k++)
+            if (strlen(known_params[k]) == nn && memcmp(known_params[k], q, nn) == 0)
+                name = known_params[k];
+        if (pn > 0) {
+            full = !put_char(out, cap, &o, first ? '?' : '&');
+            for (const char *c = name; *c && !full; c++)
+                full = !put_char(out, cap, &o, (unsigned char)*c);
+            first = 0;
+        }
+        q += pn;
+        if (*q == '&')
+            q++;
+    }
+    if (full) {
+        memcpy(out + o, "...", 3);
+        o += 3;
+    }
+    out[o] = '\0';
+}

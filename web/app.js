@@ -1,0 +1,219 @@
+/*
+ * app.js: the demo map of parceldb serve. Tiles from /tiles, click to
+ * identify (/parcels/at), search by number (/parcels/{commune}/{sheet}/
+ * {parcel}), and a coordinate box for WGS 84 or VN-2000 (X = northing,
+ * Y = easting, with the TM-3 zone). Text from the server is put in the page
+ * with textContent only.
+ *
+ * For tests: "#view=LON,LAT,Z" opens the map there, and "#click=LON,LAT"
+ * clicks the map at that point (a real DOM click on the map's pixel) once
+ * the tiles have loaded; the panel then shows the parcel found, and
+ * document.body gets data-state="identified" and data-parcel="NUMBER".
+ */
+(function () {
+    'use strict';
+
+    var map, tiles, outline;
+    var statusEl = document.getElementById('status');
+    var resultEl = document.getElementById('result');
+
+    function setStatus(text, isError) {
+        statusEl.textContent = text || '';
+        statusEl.className = isError ? 'error' : '';
+    }
+
+    function headers() {
+        var token = document.getElementById('token').value.trim();
+        return token ? { Authorization: 'Bearer ' + token } : {};
+    }
+
+    function getJSON(url) {
+        return fetch(url, { headers: headers() }).then(function (r) {
+            return r.json().catch(function () { return {}; }).then(function (body) {
+                if (!r.ok) {
+                    var e = new Error(body.error || ('HTTP ' + r.status));
+                    e.status = r.status;
+                    throw e;
+                }
+                return body;
+            });
+        });
+    }
+
+    function fmtArea(v) {
+        return (typeof v === 'number') ? v.toLocaleString('vi-VN', { maximumFractionDigits: 1 }) + ' m²' : '—';
+    }
+
+    function row(table, label, value, cls) {
+        var tr = document.createElement('tr');
+        var th = document.createElement('th');
+        var td = document.createElement('td');
+        th.textContent = label;
+        td.textContent = (value === null || value === undefined || value === '') ? '—' : String(value);
+        if (cls) td.className = cls;
+        tr.appendChild(th);
+        tr.appendChild(td);
+        table.appendChild(tr);
+    }
+
+    function card(f) {
+        var p = f.properties || {};
+        var div = document.createElement('div');
+        div.className = 'parcel';
+        div.dataset.parcel = p.parcel;
+        var h = document.createElement('h2');
+        h.textContent = 'Thửa ' + p.parcel + ' · Tờ ' + p.sheet;
+        div.appendChild(h);
+        var t = document.createElement('table');
+        row(t, 'Xã/phường', (p.commune_name ? p.commune_name + ' ' : '') + '(' + p.commune + ')');
+        if (p.former_commune) row(t, 'Xã cũ', p.former_commune);
+        row(t, 'Loại đất', p.landuse + (p.landuse_name ? ' — ' + p.landuse_name : ''));
+        row(t, 'Diện tích (đo đạc)', fmtArea(p.area_surveyed_m2));
+        row(t, 'Diện tích (tính)', fmtArea(p.area_computed_m2));
+        row(t, 'Địa chỉ', p.address);
+        if ('owner' in p) row(t, 'Chủ sử dụng', p.owner, 'owner');
+        row(t, 'Hiệu lực từ', p.valid_from);
+        row(t, 'Hệ toạ độ gốc', p.source_srid);
+        div.appendChild(t);
+        (p.flags || []).forEach(function (flag) {
+            var s = document.createElement('span');
+            s.className = 'flag';
+            s.textContent = flag;
+            div.appendChild(s);
+        });
+        div.addEventListener('click', function () {
+            var layer = L.geoJSON(f);
+            map.fitBounds(layer.getBounds(), { maxZoom: 19, padding: [20, 20] });
+        });
+        return div;
+    }
+
+    function show(features, fit) {
+        outline.clearLayers();
+        resultEl.textContent = '';
+        features.forEach(function (f) {
+            outline.addData(f);
+            resultEl.appendChild(card(f));
+        });
+        if (features.length === 0) {
+            setStatus('Không có thửa nào ở đây (no parcel here).');
+            document.body.dataset.state = 'empty';
+            delete document.body.dataset.parcel;
+            return;
+        }
+        setStatus(features.length === 1 ? '1 thửa' : features.length + ' thửa');
+        document.body.dataset.state = 'identified';
+        document.body.dataset.parcel = features[0].properties.parcel;
+        if (fit) map.fitBounds(outline.getBounds(), { maxZoom: 19, padding: [20, 20] });
+    }
+
+    function identify(latlng) {
+        setStatus('Đang tìm…');
+        var url = 'parcels/at?lon=' + latlng.lng.toFixed(9) + '&lat=' + latlng.lat.toFixed(9);
+        return getJSON(url).then(function (fc) { show(fc.features || [], false); })
+            .catch(function (e) { setStatus(e.message, true); });
+    }
+
+    function num(id) {
+        var v = document.getElementById(id).value.trim().replace(',', '.');
+        return v === '' ? NaN : Number(v);
+    }
+
+    function onSearch(ev) {
+        ev.preventDefault();
+        var c = document.getElementById('commune').value.trim();
+        var s = document.getElementById('sheet').value.trim();
+        var p = document.getElementById('parcel').value.trim();
+        setStatus('Đang tìm…');
+        getJSON('parcels/' + encodeURIComponent(c) + '/' + encodeURIComponent(s) + '/' + encodeURIComponent(p))
+            .then(function (fc) { show(fc.features || [], true); })
+            .catch(function (e) {
+                show([], false);
+                setStatus(e.status === 404 ? 'Không tìm thấy thửa ' + c + '/' + s + '/' + p : e.message, true);
+            });
+    }
+
+    function onGoto(ev) {
+        ev.preventDefault();
+        var crs = document.querySelector('input[name=crs]:checked').value;
+        if (crs === 'wgs84') {
+            var lon = num('lon'), lat = num('lat');
+            if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90)) {
+                setStatus('Kinh độ −180…180, vĩ độ −90…90', true);
+                return;
+            }
+            var ll = L.latLng(lat, lon);
+            map.flyTo(ll, Math.max(map.getZoom(), 17));
+            identify(ll);
+            return;
+        }
+        var x = num('vnx'), y = num('vny'), zone = document.getElementById('zone').value;
+        if (!isFinite(x) || !isFinite(y)) {
+            setStatus('Nhập X (Bắc) và Y (Đông) bằng mét', true);
+            return;
+        }
+        setStatus('Đang tìm…');
+        getJSON('parcels/at?x=' + x + '&y=' + y + '&zone=' + encodeURIComponent(zone))
+            .then(function (fc) {
+                if (fc.query) map.flyTo([fc.query.lat, fc.query.lon], Math.max(map.getZoom(), 17));
+                show(fc.features || [], false);
+            })
+            .catch(function (e) { setStatus(e.message, true); });
+    }
+
+    function hashParam(name) {
+        var m = new RegExp('[#&]' + name + '=([^&]*)').exec(location.hash);
+        return m ? decodeURIComponent(m[1]).split(',').map(Number) : null;
+    }
+
+    /* The test hook: a real click event on the map's pixel of the point. */
+    function clickAt(lon, lat) {
+        var pt = map.latLngToContainerPoint([lat, lon]);
+        var box = map.getContainer().getBoundingClientRect();
+        var target = document.elementFromPoint(box.left + pt.x, box.top + pt.y) || map.getContainer();
+        ['mousedown', 'mouseup', 'click'].forEach(function (type) {
+            target.dispatchEvent(new MouseEvent(type, {
+                bubbles: true, cancelable: true, view: window, button: 0,
+                clientX: box.left + pt.x, clientY: box.top + pt.y
+            }));
+        });
+    }
+
+    function start(tj) {
+        var maxZoom = tj.maxzoom || 20;
+        map = L.map('map', { maxZoom: maxZoom, zoomControl: true });
+        tiles = L.tileLayer('tiles/{z}/{x}/{y}{r}.png', {
+            maxZoom: maxZoom, minZoom: tj.minzoom || 0, attribution: tj.attribution || 'parceldb'
+        }).addTo(map);
+        outline = L.geoJSON(null, { style: { color: '#d00000', weight: 3, fill: false } }).addTo(map);
+        map.on('click', function (e) { identify(e.latlng); });
+
+        var view = hashParam('view'), click = hashParam('click');
+        if (view && view.length === 3) map.setView([view[1], view[0]], view[2]);
+        else if (click && click.length === 2) map.setView([click[1], click[0]], 18);
+        else if (tj.bounds) map.fitBounds([[tj.bounds[1], tj.bounds[0]], [tj.bounds[3], tj.bounds[2]]]);
+        else map.setView([21.3, 105.3], 9);
+
+        if (click && click.length === 2) {
+            var done = false;
+            var fire = function () { if (!done) { done = true; clickAt(click[0], click[1]); } };
+            tiles.once('load', fire);
+            setTimeout(fire, 5000); /* tiles that never load must not stop the test */
+        }
+        document.body.dataset.ready = '1';
+    }
+
+    document.getElementById('search').addEventListener('submit', onSearch);
+    document.getElementById('goto').addEventListener('submit', onGoto);
+    Array.prototype.forEach.call(document.querySelectorAll('input[name=crs]'), function (r) {
+        r.addEventListener('change', function () {
+            var vn = document.querySelector('input[name=crs]:checked').value === 'vn2000';
+            document.getElementById('wgs84-fields').hidden = vn;
+            document.getElementById('vn2000-fields').hidden = !vn;
+        });
+    });
+    getJSON('tiles.json').then(start).catch(function (e) {
+        setStatus('tiles.json: ' + e.message, true);
+        start({});
+    });
+})();
