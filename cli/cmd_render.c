@@ -12,8 +12,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-int cmd_render(int argc, char **argv); /* until cli.h declares it */
-
 static const char usage_text[] =
     "usage: parceldb render [--db FILE] [options] Z/X/Y -o FILE.png\n"
     "       parceldb render [--db FILE] [options] --tiles FILE --out DIR\n"

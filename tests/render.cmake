@@ -7,8 +7,9 @@ if(NOT TARGET pdb_tiler)
 endif()
 
 # Pure parts: tile arithmetic, styles and expressions, PNG encoding.
+pkg_check_modules(PDB_TEST_CAIRO REQUIRED IMPORTED_TARGET cairo)
 pdb_unit_test(test_render_style SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_render_style.c
-              LIBS pdb_tiler)
+              LIBS pdb_tiler PkgConfig::PDB_TEST_CAIRO)
 pdb_unit_test(test_render_png SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_render_png.c
               LIBS pdb_tiler PNG::PNG)
 # Rendering fixtures made with ogr2ogr and loaded through the engine.
@@ -16,21 +17,10 @@ pdb_unit_test(test_render SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_render.c
               ${CMAKE_CURRENT_LIST_DIR}/lib/fixture.c LIBS pdb_tiler PNG::PNG GDAL::GDAL)
 set_tests_properties(test_render_style test_render_png test_render PROPERTIES LABELS "unit;render")
 
-# `parceldb render` as a user runs it. Until cli/main.c registers the
-# subcommand, a small driver stands in for it (tests/render/driver.c).
-file(READ ${PROJECT_SOURCE_DIR}/cli/main.c PDB_CLI_MAIN)
-if(PDB_CLI_MAIN MATCHES "cmd_render")
-    set(PDB_RENDER_CMD "$<TARGET_FILE:parceldb-cli>")
-else()
-    add_executable(pdb-render-driver ${CMAKE_CURRENT_LIST_DIR}/render/driver.c
-                   ${PROJECT_SOURCE_DIR}/cli/cmd_render.c)
-    target_include_directories(pdb-render-driver PRIVATE ${PROJECT_SOURCE_DIR}/cli)
-    target_link_libraries(pdb-render-driver PRIVATE pdb_tiler parceldb_static pdb_build_flags)
-    set(PDB_RENDER_CMD "$<TARGET_FILE:pdb-render-driver>")
-endif()
+# `parceldb render` as a user runs it.
 add_test(NAME render_cli COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/render/cli.sh)
 set_tests_properties(render_cli PROPERTIES LABELS "cli;render" ENVIRONMENT
-    "PARCELDB=$<TARGET_FILE:parceldb-cli>;PDB_RENDER=${PDB_RENDER_CMD};PDB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+    "PARCELDB=$<TARGET_FILE:parceldb-cli>;PDB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 
 # bench/render: the PNG encoder's level and filter measurement (not a test;
 # built on demand: cmake --build BUILD --target pdb-png-levels).

@@ -580,16 +580,19 @@ pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune,
     if ((st = pdb__store_exec(ctx, s, "BEGIN IMMEDIATE")) != PDB_OK)
         return st;
     /* NULL: the communes that need it: stale ones, and those with parcels
-     * and no overviews (imported before overviews existed). */
+     * and no overviews of the finest band (imported before overviews
+     * existed, or before that band did). */
     rc = sqlite3_prepare_v2(s->db,
                             "SELECT code FROM communes WHERE ?1 = code OR (?1 IS NULL AND "
                             "parcels > 0 AND NOT EXISTS (SELECT 1 FROM overviews WHERE "
-                            "commune = code)) UNION SELECT commune FROM overviews_stale WHERE "
-                            "?1 IS NULL OR commune = ?1 UNION SELECT DISTINCT commune FROM "
-                            "overviews WHERE commune = ?1 ORDER BY 1",
+                            "commune = code AND band = ?2)) UNION SELECT commune FROM "
+                            "overviews_stale WHERE ?1 IS NULL OR commune = ?1 UNION SELECT "
+                            "DISTINCT commune FROM overviews WHERE commune = ?1 ORDER BY 1",
                             -1, &stmt, NULL);
     if (rc == SQLITE_OK && commune != NULL)
         sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        sqlite3_bind_int(stmt, 2, NBANDS - 1);
     /* The codes first: rebuilding writes the table the query reads. */
     char(*codes)[16] = NULL;
     size_t found = 0, cap = 0;
@@ -661,7 +664,9 @@ static int blob_meets(const unsigned char *blob, size_t n, const double box[4])
 }
 
 /* One statement, so that overviews and the parcels of stale communes come
- * from the same snapshot of the store. */
+ * from the same snapshot of the store. A commune without shapes in the
+ * band (overviews made before the band existed, or a commune too small
+ * for it) is answered with its parcels too: a bounded cost, never a hole. */
 static const char features_sql[] =
     "SELECT o.commune, o.kind, o.landuse_main, o.area_m2, o.geom, 0 FROM overviews o "
     "WHERE o.id IN (SELECT id FROM overviews_rtree WHERE min_lon <= ?3 AND max_lon >= ?1 "
@@ -672,7 +677,7 @@ static const char features_sql[] =
     "WHERE (?6 & 1) != 0 AND p.valid_to IS NULL AND p.commune IN (SELECT c.code FROM "
     "communes c WHERE c.max_lon >= ?1 AND c.min_lon <= ?3 AND c.max_lat >= ?2 AND "
     "c.min_lat <= ?4 AND c.parcels > 0 AND (c.code IN (SELECT commune FROM overviews_stale) "
-    "OR NOT EXISTS (SELECT 1 FROM overviews o2 WHERE o2.commune = c.code)))";
+    "OR NOT EXISTS (SELECT 1 FROM overviews o2 WHERE o2.commune = c.code AND o2.band = ?5)))";
 
 pdb_status pdb_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
                                  const double bbox[4], pdb_feature_fn fn, void *arg)

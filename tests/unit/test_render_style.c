@@ -3,6 +3,7 @@
  * colours, expressions, style loading and its error messages, and the
  * shipped styles (their colours against the engine's land-use table).
  */
+#include "font.h"
 #include "style.h"
 #include "testutil.h"
 
@@ -417,13 +418,52 @@ static void test_shipped_styles(void **state)
     assert_non_null(strstr(path, "landuse.json"));
 }
 
+/* Every letter of every commune name has a glyph in the label fonts:
+ * Vietnamese (NFC, precomposed: ư, ờ, ệ, ...) draws right, never as the
+ * empty box of a missing glyph. */
+static void test_vietnamese_glyphs(void **state)
+{
+    (void)state;
+    const char *fonts[] = {"DejaVu Sans", "DejaVu Sans Bold"};
+    size_t n;
+    const pdb_commune_ref *communes = pdb_commune_ref_list(&n);
+    assert_true(n >= 148);
+    for (size_t f = 0; f < 2; f++) {
+        char path[600], err[256];
+        if (pdb__font_file("/usr/share/fonts/truetype/dejavu", fonts[f], path, sizeof path) != 0)
+            fail_msg("%s not installed (fonts-dejavu-core)", fonts[f]);
+        cairo_font_face_t *face = pdb__font_face(path, err, sizeof err);
+        if (face == NULL)
+            fail_msg("%s", err);
+        cairo_matrix_t m, id;
+        cairo_matrix_init_scale(&m, 12, 12);
+        cairo_matrix_init_identity(&id);
+        cairo_font_options_t *fo = cairo_font_options_create();
+        cairo_scaled_font_t *sf = cairo_scaled_font_create(face, &m, &id, fo);
+        for (size_t i = 0; i < n; i++) {
+            cairo_glyph_t *glyphs = NULL;
+            int nglyphs = 0;
+            assert_int_equal(cairo_scaled_font_text_to_glyphs(sf, 0, 0, communes[i].name, -1,
+                                                              &glyphs, &nglyphs, NULL, NULL, NULL),
+                             CAIRO_STATUS_SUCCESS);
+            assert_true(nglyphs > 0);
+            for (int g = 0; g < nglyphs; g++)
+                if (glyphs[g].index == 0)
+                    fail_msg("%s: a letter of '%s' has no glyph", fonts[f], communes[i].name);
+            cairo_glyph_free(glyphs);
+        }
+        cairo_scaled_font_destroy(sf);
+        cairo_font_options_destroy(fo);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tile_bounds),    cmocka_unit_test(test_merc_round_trip),
         cmocka_unit_test(test_tile_parse),     cmocka_unit_test(test_colors),
         cmocka_unit_test(test_expressions),    cmocka_unit_test(test_style_errors),
-        cmocka_unit_test(test_shipped_styles),
+        cmocka_unit_test(test_shipped_styles), cmocka_unit_test(test_vietnamese_glyphs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
