@@ -36,7 +36,9 @@ int main(void)
 }
 C
 export PKG_CONFIG_PATH=$LIBDIR/pkgconfig
-expect_ok cc -o "$TMP/consumer/pc" "$TMP/consumer/main.c" $(pkg-config --cflags --libs parceldb)
+CFLAGS_EXTRA=${PDB_CONSUMER_CFLAGS:-}
+# shellcheck disable=SC2046,SC2086 # word splitting is meant
+expect_ok cc $CFLAGS_EXTRA -o "$TMP/consumer/pc" "$TMP/consumer/main.c" $(pkg-config --cflags --libs parceldb)
 expect_ok env LD_LIBRARY_PATH="$LIBDIR" "$TMP/consumer/pc"
 expect_eq "consumer via pkg-config" "$(cat "$TMP/out")" "9208 567440 2358740"
 
@@ -47,7 +49,8 @@ find_package(parceldb REQUIRED)
 add_executable(consumer main.c)
 target_link_libraries(consumer PRIVATE parceldb::parceldb)
 CM
-expect_ok cmake -S "$TMP/consumer" -B "$TMP/consumer/build" -DCMAKE_PREFIX_PATH="$PREFIX"
+expect_ok cmake -S "$TMP/consumer" -B "$TMP/consumer/build" -DCMAKE_PREFIX_PATH="$PREFIX" \
+    -DCMAKE_C_FLAGS="$CFLAGS_EXTRA" -DCMAKE_EXE_LINKER_FLAGS="$CFLAGS_EXTRA"
 expect_ok cmake --build "$TMP/consumer/build"
 expect_ok env LD_LIBRARY_PATH="$LIBDIR" "$TMP/consumer/build/consumer"
 expect_eq "consumer via find_package" "$(cat "$TMP/out")" "9208 567440 2358740"
