@@ -40,8 +40,8 @@ head -20 "$OUT/tiles.txt" >"$OUT/warm.txt"
 "$PY" "$HERE/others.py" mapserver "$STORE" "$OUT/warm.txt" "$OUT/warm" "$SRC/data/landuse-codes.csv" >/dev/null
 
 # Rounds: in each, every zoom is rendered by each tool in turn, so that
-# all of them meet the same load on a shared machine; the best round of
-# each tool at each zoom is kept (lines "tool zoom tiles seconds rate bytes").
+# all of them meet the same load on a shared machine; the median round of
+# each tool at each zoom is reported (lines "tool zoom tiles seconds rate bytes").
 # parceldb runs as shipped (--antialias fast) and with Cairo's exact
 # coverage (best).
 ROUNDS=${ROUNDS:-3}
@@ -67,11 +67,14 @@ done
 rm -rf "$OUT/parceldb"
 mv "$OUT/parceldb-fast" "$OUT/parceldb"
 for tool in parceldb-fast parceldb-best mapnik mapserver; do
-    awk -v t=$tool '$1 == t && $5 > best[$2] { best[$2] = $5; line[$2] = $2 " " $3 " " $4 " " $5 " " $6 }
-                    END { for (z in line) print line[z] }' "$OUT/runs.txt" | sort -n >"$OUT/$tool.txt"
+    for z in 12 14 16 18; do
+        # The median round by rate (the upper middle one for an even count).
+        awk -v t=$tool -v z=$z '$1 == t && $2 == z { print $2, $3, $4, $5, $6 }' "$OUT/runs.txt" |
+            sort -k4,4g | awk '{ l[NR] = $0 } END { print l[int(NR / 2) + 1] }'
+    done >"$OUT/$tool.txt"
 done
 
-echo "Best of $ROUNDS rounds."
+echo "Median of $ROUNDS rounds."
 echo
 echo "| zoom | tiles | parceldb tiles/s | Mapnik tiles/s | MapServer tiles/s | parceldb / faster other | parceldb --antialias best tiles/s (ratio) | mean PNG bytes parceldb / Mapnik / MapServer |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
