@@ -243,6 +243,24 @@ static pdb_status check_number_part(pdb_ctx *ctx, const char *value, const char 
     return PDB_OK;
 }
 
+/* Checks a parcel number's three parts and binds them to ?1..?3 of a
+ * cached statement, for the by-number and history queries. */
+static pdb_status number_stmt(pdb_ctx *ctx, pdb_store *s, store_stmt id, const char *commune,
+                              const char *sheet, const char *parcel, sqlite3_stmt **out)
+{
+    pdb_status st;
+
+    if ((st = check_number_part(ctx, commune, "commune code")) != PDB_OK ||
+        (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
+        (st = check_number_part(ctx, parcel, "parcel number")) != PDB_OK ||
+        (st = pdb__store_stmt(ctx, s, id, out)) != PDB_OK)
+        return st;
+    sqlite3_bind_text(*out, 1, commune, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(*out, 2, sheet, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(*out, 3, parcel, -1, SQLITE_TRANSIENT);
+    return PDB_OK;
+}
+
 pdb_status pdb_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                  const char *former_commune, const char *sheet,
                                  const char *parcel, unsigned read_flags, pdb_parcel_list **out)
@@ -252,15 +270,9 @@ pdb_status pdb_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune
     filter none = {FILTER_NONE, {0}};
 
     *out = NULL;
-    if ((st = check_number_part(ctx, commune, "commune code")) != PDB_OK ||
-        (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
-        (st = check_number_part(ctx, parcel, "parcel number")) != PDB_OK)
+    if ((st = number_stmt(ctx, s, STMT_PARCELS_BY_NUMBER, commune, sheet, parcel, &stmt)) !=
+        PDB_OK)
         return st;
-    if ((st = pdb__store_stmt(ctx, s, STMT_PARCELS_BY_NUMBER, &stmt)) != PDB_OK)
-        return st;
-    sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 2, sheet, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 3, parcel, -1, SQLITE_TRANSIENT);
     if (former_commune != NULL && *former_commune != '\0')
         sqlite3_bind_text(stmt, 4, former_commune, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(stmt, 5, (read_flags & PDB_READ_HISTORY) != 0);
@@ -299,15 +311,8 @@ pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune,
     filter none = {FILTER_NONE, {0}};
 
     *out = NULL;
-    if ((st = check_number_part(ctx, commune, "commune code")) != PDB_OK ||
-        (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
-        (st = check_number_part(ctx, parcel, "parcel number")) != PDB_OK)
+    if ((st = number_stmt(ctx, s, STMT_PARCEL_HISTORY, commune, sheet, parcel, &stmt)) != PDB_OK)
         return st;
-    if ((st = pdb__store_stmt(ctx, s, STMT_PARCEL_HISTORY, &stmt)) != PDB_OK)
-        return st;
-    sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 2, sheet, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(stmt, 3, parcel, -1, SQLITE_TRANSIENT);
     return collect(ctx, s, stmt, &none, ctx->limits.max_results, 0, read_flags, out);
 }
 
