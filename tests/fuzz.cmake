@@ -1,0 +1,66 @@
+# Fuzz targets (tests/fuzz, docs/fuzzing.md). Every target is built in
+# every build as a replay program (tests/fuzz/replay.c), which CTest runs
+# over the target's seed corpus and every past crasher; with -DPDB_FUZZ=ON
+# (clang) it is also built as a libFuzzer executable, which
+# scripts/fuzz.sh runs for a bounded time.
+set(PDB_FUZZ_DIR ${PROJECT_SOURCE_DIR}/tests/fuzz)
+find_package(OpenSSL REQUIRED COMPONENTS Crypto) # the token file hashes (auth.c)
+
+# pdb_fuzz_target(NAME SOURCES... [INCLUDES dirs] [LIBS libs] [TIMEOUT s])
+function(pdb_fuzz_target name)
+    cmake_parse_arguments(F "" "TIMEOUT" "SOURCES;INCLUDES;LIBS" ${ARGN})
+    set(variants fuzz_replay_${name})
+    if(PDB_FUZZ)
+        list(APPEND variants ${name})
+    endif()
+    foreach(exe ${variants})
+        if(exe STREQUAL name)
+            add_executable(${exe} ${F_SOURCES})
+            target_link_options(${exe} PRIVATE -fsanitize=fuzzer)
+        else()
+            add_executable(${exe} ${PDB_FUZZ_DIR}/replay.c ${F_SOURCES})
+        endif()
+        target_include_directories(${exe} PRIVATE ${F_INCLUDES})
+        target_link_libraries(${exe} PRIVATE ${F_LIBS} pdb_build_flags)
+    endforeach()
+    # The replay over the seeds and every past crasher or regression input.
+    add_test(NAME fuzz_replay_${name}
+             COMMAND fuzz_replay_${name} ${PDB_FUZZ_DIR}/${name}/seeds
+                     ${PDB_FUZZ_DIR}/${name}/crashers ${PDB_FUZZ_DIR}/${name}/regressions)
+    if(NOT F_TIMEOUT)
+        set(F_TIMEOUT 300)
+    endif()
+    set_tests_properties(fuzz_replay_${name} PROPERTIES TIMEOUT ${F_TIMEOUT} LABELS fuzz)
+endfunction()
+
+pdb_fuzz_target(fuzz_http_request
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_http_request.c ${PROJECT_SOURCE_DIR}/tiler/server/parse.c
+    INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server)
+
+pdb_fuzz_target(fuzz_tokens
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_tokens.c ${PROJECT_SOURCE_DIR}/tiler/server/auth.c
+    INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
+    LIBS OpenSSL::Crypto)
+
+pdb_fuzz_target(fuzz_points_csv
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_points_csv.c ${PROJECT_SOURCE_DIR}/cli/csv.c
+    INCLUDES ${PROJECT_SOURCE_DIR}/cli)
+
+if(TARGET pdb_tiler)
+    pdb_fuzz_target(fuzz_style
+        SOURCES ${PDB_FUZZ_DIR}/fuzz_style.c
+        LIBS pdb_tiler m)
+endif()
+
+pdb_fuzz_target(fuzz_field_map
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_field_map.c
+    LIBS pdb_import)
+
+pdb_fuzz_target(fuzz_wkb
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_wkb.c
+    LIBS parceldb_static PkgConfig::JANSSON m)
+
+pdb_fuzz_target(fuzz_import
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_import.c
+    LIBS pdb_import
+    TIMEOUT 900)

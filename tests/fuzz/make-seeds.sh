@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# make-seeds.sh: writes the seed corpora of the fuzz targets into
+# tests/fuzz/<target>/seeds. The survey files of fuzz_import are made by
+# ogr2ogr from small CSVs (with positions from cs2cs), as the importer's
+# tests make theirs; WKB seeds come from SpatiaLite's own writer plus a few
+# hand-packed variants (Z, M, EWKB with SRID, big-endian) written by
+# python3's struct. Run it again after changing a format; the output is
+# committed (each file well under 100 KB).
+#   usage: tests/fuzz/make-seeds.sh
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+SRC=$(cd "$HERE/../.." && pwd)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/pdb-fuzz-seeds.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+export CPL_LOG=/dev/null
+
+seeds() { local d="$HERE/$1/seeds"; rm -rf "$d"; mkdir -p "$d"; echo "$d"; }
+
+# ---- fuzz_http_request: the URI on the first line, header values after.
+D=$(seeds fuzz_http_request)
+i=0
+while IFS= read -r line; do
+    i=$((i + 1))
+    printf '%b' "$line" > "$D/$(printf '%02d' $i)"
+done <<'EOF'
+/tiles/12/3263/1793.png
+/tiles/18/208920/114786@2x.png\n"v12-ab34", W/"v1"
+/tiles/0/0/0.png?v=3\nBearer abcdefghijklmnop0123
+/tiles.json
+/parcels/at?lon=105.4020&lat=21.3220
+/parcels/at?e=567440.313&n=2358740.139&srs=EPSG:9208
+/parcels/at?x=2358740.139&y=567440.313&zone=104-45
+/parcels/08707/12/345
+/parcels/08707/12a/345%2F1
+/parcels?bbox=105.39,21.31,105.41,21.33&limit=100&offset=20
+/parcels?bbox=105.39%2C21.31%2C105.41%2C21.33&limit=10
+/communes
+/health
+/metrics\n*
+/
+/leaflet/leaflet.js
+/app.js?q=a+b&name=Nguy%E1%BB%85n
+/parcels/at?lon=1e2&lat=-0.5e1&lon=3
+/tiles/25/1/1.png
+/%2e%2e/etc/passwd
+EOF
+
+# ---- fuzz_style: the shipped styles and a few small ones.
+D=$(seeds fuzz_style)
+cp "$SRC/styles/landuse.json" "$D/landuse.json"
+cp "$SRC/styles/outline.json" "$D/outline.json"
+cat > "$D/exprs.json" <<'EOF'
+{"version": 8, "name": "exprs", "sources": {"parcels": {"type": "vector"}},
+ "layers": [
+  {"id": "f", "type": "fill", "source": "parcels", "source-layer": "parcels", "minzoom": 10,
+   "filter": ["all", ["==", ["get", "kind"], "parcel"], [">", ["get", "area"], 100]],
+   "paint": {"fill-color": ["match", ["get", "landuse_main"], "ONT", "#ff0000", ["LUA", "LUK"], "rgba(255,255,0,0.5)", "hsl(120, 50%, 50%)"],
+             "fill-opacity": ["interpolate", ["linear"], ["zoom"], 10, 0.2, 18, 0.9]}},
+  {"id": "l", "type": "line", "source": "parcels", "source-layer": "parcels",
+   "paint": {"line-color": "#333", "line-width": ["step", ["zoom"], 0.5, 14, 1, 17, 2]},
+   "layout": {"line-join": "round"}},
+  {"id": "t", "type": "symbol", "source": "parcels", "source-layer": "parcels", "minzoom": 17,
+   "layout": {"text-field": ["concat", ["get", "sheet"], "/", ["get", "parcel"]], "text-size": 11},
+   "paint": {"text-color": "black", "text-halo-color": "#ffffffcc", "text-halo-width": 1}}
+ ]}
+EOF
+printf '%s' 'rgba(10, 20, 30, 0.5)' > "$D/color.txt"
+
+# ---- fuzz_points_csv
+D=$(seeds fuzz_points_csv)
+printf 'id,lon,lat\np1,105.4020,21.3220\np2,105.5970,21.3090\n' > "$D/plain.csv"
+printf '\xEF\xBB\xBFid,name,lon,lat\r\n"a,1","Nguyễn ""Văn""",105.40,21.32\r\n"multi\nline",x,105.41,21.33\r\n' > "$D/quoted.csv"
+printf 'id,lon,lat\n,,\n"unterminated,105,21\n' > "$D/bad.csv"
+
+# ---- fuzz_field_map
+D=$(seeds fuzz_field_map)
+printf '# field map of a Hoa Binh survey\ncommune = MaXa\nsheet=SoTo\nparcel=SoThua\r\narea = DienTich\nlanduse=LoaiDat\nowner=TenChu\naddress=DiaChi\nformer_commune=MaXaCu\n' > "$D/full.map"
+printf '\xEF\xBB\xBFsheet=TO_BD\nparcel = THUA\n\n#x\n' > "$D/bom.map"
+printf 'sheet=SoTo\nsheet=SoTo2\n' > "$D/twice.map"
+
+# ---- fuzz_tokens
+D=$(seeds fuzz_tokens)
+printf '# tokens of the land office\nabcdefghijklmnop0123456789 office-1\nsha256:%s label\n\n  Zm9vYmFyYmF6cXV4MTIzNDU2Nzg=\t# second\r\n' \
+    "$(printf %s 'correct-horse-battery-staple' | sha256sum | cut -d' ' -f1)" > "$D/tokens.txt"
+printf 'short\n' > "$D/short.txt"
+
+# ---- fuzz_wkb: SpatiaLite writes ISO WKB; python3 packs the variants.
+D=$(seeds fuzz_wkb)
+wkb_of() {
+    spatialite -batch -noheader :memory: "SELECT hex(AsBinary(GeomFromText('$1', 4326)));" 2>/dev/null |
+        tail -1 | xxd -r -p
+}
+wkb_of 'POLYGON((105.40 21.32, 105.41 21.32, 105.41 21.33, 105.40 21.33, 105.40 21.32))' > "$D/polygon.wkb"
+wkb_of 'MULTIPOLYGON(((105.40 21.32, 105.41 21.32, 105.41 21.33, 105.40 21.33, 105.40 21.32),
+    (105.402 21.322, 105.402 21.324, 105.404 21.324, 105.404 21.322, 105.402 21.322)),
+    ((105.42 21.32, 105.43 21.32, 105.43 21.33, 105.42 21.32)))' > "$D/multi_hole.wkb"
+python3 - "$D" <<'EOF'
+import struct, sys
+d = sys.argv[1]
+ring = [(105.4020, 21.3220), (105.4021, 21.3220), (105.4021, 21.3221), (105.4020, 21.3220)]
+cw = list(reversed(ring))
+def poly(order, typ, rings, dims=2, srid=None):
+    e = '<' if order == 1 else '>'
+    b = struct.pack(e + 'BI', order, typ) if order == 1 else struct.pack('>BI', 0, typ)
+    if srid is not None:
+        b += struct.pack(e + 'I', srid)
+    b += struct.pack(e + 'I', len(rings))
+    for r in rings:
+        b += struct.pack(e + 'I', len(r))
+        for x, y in r:
+            b += struct.pack(e + 'd' * dims, x, y, *([100.5] * (dims - 2)))
+    return b
+open(d + '/big_endian.wkb', 'wb').write(poly(0, 3, [ring]))
+open(d + '/iso_z.wkb', 'wb').write(poly(1, 1003, [cw], dims=3))
+open(d + '/iso_zm.wkb', 'wb').write(poly(1, 3003, [ring], dims=4))
+open(d + '/ewkb_srid.wkb', 'wb').write(poly(1, 0x20000003, [ring], srid=4326))
+mp = struct.pack('<BII', 1, 6, 2) + poly(1, 3, [ring]) + poly(0, 1003, [cw], dims=3)
+open(d + '/multi_mixed.wkb', 'wb').write(mp)
+# The attribute texts after the marker: land use, sheet, parcel, address, owner.
+attrs = b'\xff\xfeATTR' + b'\0'.join([b'ONT+CLN+', b'12a', b'345', 'Xóm Đình'.encode(), 'Nguyễn Văn Ánh'.encode()])
+open(d + '/with_attrs.bin', 'wb').write(poly(1, 3, [cw]) + attrs)
+open(d + '/far.wkb', 'wb').write(poly(1, 3, [[(1e10, -3e12), (2e15, 1), (5, 7e20), (1e10, -3e12)]]))
+EOF
+
+# ---- fuzz_import: survey files by ogr2ogr from CSVs with WKT.
+D=$(seeds fuzz_import)
+base() { echo "$3 $2" | cs2cs -f "%.3f" EPSG:4326 "EPSG:$1" | awk '{print $1, $2}'; }
+read -r VX VY < <(base 5897 105.5970 21.3090)   # Vinh Yen, TM-3 105-00
+read -r PX PY < <(base 9208 105.4020 21.3220)   # Viet Tri, TM-3 104-45
+grid() { # grid FILE N COMMUNE X Y: N 20 m parcels in rows of 4, one bow-tie, one sliver
+    awk -v n="$2" -v c="$3" -v bx="$4" -v by="$5" 'BEGIN {
+        print "WKT,MaXa,SoTo,SoThua,LoaiDat,DienTich,TenChu,DiaChi"
+        split("ONT LUA CLN BHK+ONT ONT+CLN XYZ", lu, " ")
+        for (i = 0; i < n; i++) {
+            x = bx + (i % 4) * 25; y = by + int(i / 4) * 25
+            if (i == 1)
+                g = sprintf("POLYGON ((%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f))", x, y, x + 20, y + 20, x + 20, y, x, y + 20, x, y)
+            else
+                g = sprintf("POLYGON ((%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f))", x, y, x + 20, y, x + 20, y + 20, x, y + 20, x, y)
+            printf "\"%s\",%s,%d,%d,%s,%.1f,Nguyễn Văn %d,Xóm %d\n", g, c, 12, (i == 3 ? 2 : i + 1), lu[i % 6 + 1], (i == 2 ? 900 : 400), i, i % 3
+        }
+    }' > "$1"
+}
+grid "$WORK/vy.csv" 6 08707 "$VX" "$VY"
+grid "$WORK/vt.csv" 5 07900 "$PX" "$PY"
+conv() { # conv CSV OUT DRIVER EPSG [options]
+    local src=$1 dst=$2 drv=$3 epsg=$4
+    shift 4
+    ogr2ogr -q -f "$drv" "$dst" "$src" -oo GEOM_POSSIBLE_NAMES=WKT -oo KEEP_GEOM_COLUMNS=NO \
+        -a_srs "EPSG:$epsg" -nln parcels "$@"
+}
+SEP=$'\n=PART=\n'
+# GeoJSON (byte 0x00: imported; 0x04: dry run; 0x08: overviews too).
+conv "$WORK/vy.csv" "$WORK/vy.geojson" GeoJSON 5897 -lco RFC7946=NO -lco COORDINATE_PRECISION=3
+{ printf '\x00'; cat "$WORK/vy.geojson"; } > "$D/geojson_5897"
+{ printf '\x0c'; cat "$WORK/vy.geojson"; } > "$D/geojson_5897_dry"
+conv "$WORK/vt.csv" "$WORK/vt.geojson" GeoJSON 9208 -lco RFC7946=NO -lco COORDINATE_PRECISION=3
+{ printf '\x08'; cat "$WORK/vt.geojson"; } > "$D/geojson_9208_overviews"
+ogr2ogr -q -f GeoJSON "$WORK/wgs.geojson" "$WORK/vt.geojson" -t_srs EPSG:4326 -lco COORDINATE_PRECISION=9
+{ printf '\x03'; cat "$WORK/wgs.geojson"; } > "$D/geojson_wgs84"
+# GeoPackage, without a spatial index and with 1 KB pages to stay small.
+conv "$WORK/vy.csv" "$WORK/vy.gpkg" GPKG 5897 -lco SPATIAL_INDEX=NO
+sqlite3 "$WORK/vy.gpkg" 'PRAGMA page_size=1024; VACUUM;'
+{ printf '\x01'; cat "$WORK/vy.gpkg"; } > "$D/gpkg_5897"
+# Shapefile: .shp, .shx, .dbf, .prj, .cpg joined by the separator.
+conv "$WORK/vt.csv" "$WORK/shp" "ESRI Shapefile" 9208 -lco ENCODING=UTF-8
+{ printf '\x02'; cat "$WORK/shp/parcels.shp"; printf '%s' "$SEP"; cat "$WORK/shp/parcels.shx"
+  printf '%s' "$SEP"; cat "$WORK/shp/parcels.dbf"; printf '%s' "$SEP"; cat "$WORK/shp/parcels.prj"
+  printf '%s' "$SEP"; cat "$WORK/shp/parcels.cpg"; } > "$D/shapefile_9208"
+# A DBF without .cpg or .prj, in TCVN3-like bytes claimed as Latin-1.
+conv "$WORK/vy.csv" "$WORK/shp2" "ESRI Shapefile" 5897 -lco ENCODING=ISO-8859-1
+{ printf '\x02'; cat "$WORK/shp2/parcels.shp"; printf '%s' "$SEP"; cat "$WORK/shp2/parcels.shx"
+  printf '%s' "$SEP"; cat "$WORK/shp2/parcels.dbf"; } > "$D/shapefile_noprj"
+
+for d in "$HERE"/*/seeds; do
+    printf '%-40s %3d files, %7d bytes\n' "${d#"$HERE"/}" "$(ls "$d" | wc -l)" "$(cat "$d"/* | wc -c)"
+done
