@@ -26,7 +26,11 @@ static const struct {
 
 static json_t *coord(double v)
 {
-    return json_real(round(v * COORD_SCALE) / COORD_SCALE);
+    /* Past about 1e299 v * 1e9 overflows to infinity, which JSON cannot
+     * hold: json_real() would return NULL and the point would be dropped
+     * without a word. Such a value has no decimals left to round. */
+    double r = round(v * COORD_SCALE) / COORD_SCALE;
+    return json_real(isfinite(r) ? r : v);
 }
 
 /* A MultiPolygon geometry object from ISO WKB, oriented for RFC 7946. */
