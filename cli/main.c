@@ -21,6 +21,7 @@ static const struct subcommand {
     {"render", cmd_render, "render map tiles to PNG files"},
     {"serve", cmd_serve, "serve tiles, lookups and a demo map over HTTP"},
     {"seed", cmd_seed, "pre-render tiles into the server's disk cache"},
+    {"backup", cmd_backup, "a consistent copy of the store, safe while it is in use"},
 };
 
 static void usage(FILE *out)

@@ -539,6 +539,41 @@ PDB_API pdb_status pdb_parcel_to_geojson(pdb_ctx *ctx, const pdb_parcel *p,
 PDB_API pdb_status pdb_parcels_to_geojson(pdb_ctx *ctx, const pdb_parcel_list *list,
                                           int include_personal, char **json_out);
 
+/* ------------------------------------------------------------------------ */
+/* Backups (SQLite's online backup API)                                      */
+/* ------------------------------------------------------------------------ */
+
+typedef struct pdb_backup_options {
+    int pages_per_step;  /* pages copied per step; 0: 1024 (8 MiB of a store) */
+    int pause_ms;        /* sleep between steps, so that a writer gets the disk; 0: 5 */
+    int busy_timeout_ms; /* give up when the files stay locked this long; 0: 60000 */
+    int force;           /* 1: replace an existing dest_path (never the store itself) */
+    /* Called after each step with the pages left and in all; may be NULL. */
+    void (*progress)(void *arg, int remaining_pages, int total_pages);
+    void *progress_arg;  /* handed to progress */
+} pdb_backup_options;
+
+typedef struct pdb_backup_result {
+    int64_t pages;        /* pages copied */
+    int64_t bytes;        /* size of the copy */
+    int64_t data_version; /* the data version of the copy (the snapshot it holds) */
+} pdb_backup_result;
+
+/* Copies the store to dest_path while readers and a writer keep working.
+ * The copy is one committed state (the store's connection holds one read
+ * transaction for the whole copy, so an import that commits meanwhile is
+ * either wholly in it or not at all). It is written to a temporary file
+ * beside dest_path, checked with PRAGMA integrity_check, fsynced and then
+ * moved into place, so dest_path is never a half-written file. Fails with
+ * PDB_EINVAL when dest_path exists (without opt->force), is the store
+ * itself, or has a -wal file (a store in use); PDB_EIO when the directory
+ * cannot be written or the disk fills (nothing is left behind);
+ * PDB_EBUSY when the files stay locked past the timeout; PDB_ECORRUPT when
+ * the copy fails its check. opt and result may be NULL. The store's
+ * connection must not be in a write (a pdb_writer). */
+PDB_API pdb_status pdb_store_backup(pdb_ctx *ctx, pdb_store *store, const char *dest_path,
+                                    const pdb_backup_options *opt, pdb_backup_result *result);
+
 #ifdef __cplusplus
 }
 #endif
