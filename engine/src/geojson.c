@@ -121,8 +121,14 @@ static pdb_status feature_json(pdb_ctx *ctx, const pdb_parcel *p, int include_pe
                       "flags", flags, "source_srid",
                       p->source_srid ? json_sprintf("EPSG:%d", p->source_srid) : json_null(),
                       "batch", (json_int_t)p->batch_id);
-    if (props != NULL && include_personal && p->owner != NULL)
-        json_object_set_new(props, "owner", json_string(p->owner));
+    /* json_string() refuses text that is not UTF-8; unchecked, the owner
+     * an authorised caller asked for would vanish without an error. */
+    if (props != NULL && include_personal && p->owner != NULL &&
+        json_object_set_new(props, "owner", json_string(p->owner)) != 0) {
+        json_decref(props);
+        json_decref(geom);
+        return pdb__fail(ctx, PDB_EINVAL, "could not build GeoJSON (an owner that is not UTF-8)");
+    }
     *out = json_pack("{s:s, s:I, s:o, s:o}", "type", "Feature", "id", (json_int_t)p->id,
                      "geometry", geom, "properties", props);
     if (*out == NULL)
