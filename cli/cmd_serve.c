@@ -42,7 +42,10 @@ static const char serve_usage[] =
     "  --max-age S            Cache-Control max-age of tiles (default 60)\n"
     "  --rate-limit R         requests per second per client address (default: none)\n"
     "  --rate-burst B         burst allowed above the rate (default 2 x R)\n"
-    "  --quiet                no access log\n";
+    "  --quiet                no access log\n"
+    "  --user NAME            started as root: run as NAME (its uid, gid and groups);\n"
+    "                         root only binds the port, every file is opened as NAME\n"
+    "  --allow-root           run as root without --user (refused otherwise)\n";
 
 static const char seed_usage[] =
     "usage: parceldb seed --cache DIR --zoom A-B [--bbox MINLON,MINLAT,MAXLON,MAXLAT] [options]\n"
@@ -95,6 +98,8 @@ int cmd_serve(int argc, char **argv)
         O_RATE,
         O_BURST,
         O_QUIET,
+        O_USER,
+        O_ALLOW_ROOT,
         O_HELP
     };
     static const struct option opts[] = {
@@ -119,6 +124,8 @@ int cmd_serve(int argc, char **argv)
         {"rate-limit", required_argument, 0, O_RATE},
         {"rate-burst", required_argument, 0, O_BURST},
         {"quiet", no_argument, 0, O_QUIET},
+        {"user", required_argument, 0, O_USER},
+        {"allow-root", no_argument, 0, O_ALLOW_ROOT},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
@@ -163,6 +170,12 @@ int cmd_serve(int argc, char **argv)
             break;
         case O_QUIET:
             o.access_log = 0;
+            break;
+        case O_USER:
+            o.user = optarg;
+            break;
+        case O_ALLOW_ROOT:
+            o.allow_root = 1;
             break;
         case O_CACHE_MB:
             if (cli_parse_size(optarg, &sz) != 0 || sz > (1u << 20))

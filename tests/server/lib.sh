@@ -143,9 +143,14 @@ make_store() {
 
 # start_server [OPTIONS...]: starts parceldb serve on a free loopback port;
 # sets SERVER_PID, PORT, BASE; the log is $WORK/server.log.
+# As root (CI), with --allow-root: the test's files are in a root-only
+# temporary directory that an unprivileged user could not read; dropping
+# to another user (--user) is tested in tests/ops/privileges.sh.
 start_server() {
     rm -f "$WORK/port"
-    "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/port" "$@" \
+    local as_root=()
+    [ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
+    "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/port" "${as_root[@]}" "$@" \
         >"$WORK/server.out" 2>"$WORK/server.log" &
     SERVER_PID=$!
     for _ in $(seq 1 100); do

@@ -7,10 +7,13 @@
  * and taken synchronously by the main thread with sigtimedwait(), so no
  * work ever happens inside a signal handler.
  */
+#define _GNU_SOURCE /* setresuid, setresgid, getresuid: all three ids at once */
 #include "srv.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <math.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -579,6 +582,117 @@ static void srv_free(pdb_srv *srv)
     free(srv);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Privileges: root only binds the port                                      */
+/* ------------------------------------------------------------------------ */
+
+/* The user the server runs as, when started as root with --user. */
+typedef struct run_as {
+    int active;     /* 1: started as root with a user to become */
+    uid_t uid;      /* the user's */
+    gid_t gid;      /* its primary group */
+    char name[64];  /* for messages */
+} run_as;
+
+/* Decides whom the server runs as, and becomes that user in effect
+ * (setgroups, setegid, seteuid) so that every file it opens from here on
+ * (style, tokens, demo page, store, disk cache) is opened with the rights
+ * it will have for good, and what SIGHUP re-reads later it can read now.
+ * The real and saved ids stay root until the port is bound (become_user). */
+static int choose_user(pdb_srv *srv, run_as *ra, char *msg, size_t cap)
+{
+    const pdb_srv_options *o = &srv->opt;
+    memset(ra, 0, sizeof *ra);
+    if (o->user == NULL) {
+        if (geteuid() == 0 && !o->allow_root) {
+            snprintf(msg, cap, "refusing to run as root: give --user NAME (the server drops "
+                               "to it once the port is open) or --allow-root");
+            return -1;
+        }
+        return 0;
+    }
+    struct passwd pw, *found = NULL;
+    char buf[4096];
+    int e = getpwnam_r(o->user, &pw, buf, sizeof buf, &found);
+    if (found == NULL) {
+        snprintf(msg, cap, "--user %s: %s", o->user, e ? strerror(e) : "no such user");
+        return -1;
+    }
+    if (pw.pw_uid == 0) {
+        snprintf(msg, cap, "--user %s is root: give an unprivileged user (or --allow-root)",
+                 o->user);
+        return -1;
+    }
+    if (geteuid() != 0) {
+        if (geteuid() == pw.pw_uid)
+            return 0; /* already that user: nothing to drop */
+        snprintf(msg, cap, "--user %s needs the server started as root (it runs as uid %u)",
+                 o->user, (unsigned)geteuid());
+        return -1;
+    }
+    ra->active = 1;
+    ra->uid = pw.pw_uid;
+    ra->gid = pw.pw_gid;
+    snprintf(ra->name, sizeof ra->name, "%s", o->user);
+    /* The store's first connection is opened as root: SQLite then creates
+     * the -wal and -shm files beside a WAL store (owned as the store is)
+     * if they are missing, and an unprivileged reader can use them read-only
+     * without being able to write the store, its WAL or its directory. */
+    pdb_ctx *ctx = NULL;
+    pdb_store *st = NULL;
+    if (pdb_ctx_new(&ctx) == PDB_OK &&
+        pdb_store_open(ctx, o->db_path, PDB_OPEN_READONLY, &st) == PDB_OK) {
+        int64_t v;
+        pdb_store_data_version(ctx, st, &v); /* a read makes SQLite set up the WAL index */
+    }
+    pdb_store_close(st);
+    pdb_ctx_free(ctx);
+    if (initgroups(pw.pw_name, pw.pw_gid) != 0 || setegid(pw.pw_gid) != 0 ||
+        seteuid(pw.pw_uid) != 0) {
+        snprintf(msg, cap, "--user %s: cannot switch to uid %u gid %u: %s", o->user,
+                 (unsigned)pw.pw_uid, (unsigned)pw.pw_gid, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* After the port is bound: drops root for good (real, effective and saved
+ * ids, in every thread: glibc applies set*id to the whole process), then
+ * checks that it cannot be regained and that the user can read the store
+ * and write the disk cache. */
+static int become_user(pdb_srv *srv, const run_as *ra, char *msg, size_t cap)
+{
+    if (!ra->active)
+        return 0;
+    if (setresgid(ra->gid, ra->gid, ra->gid) != 0 || setresuid(ra->uid, ra->uid, ra->uid) != 0) {
+        snprintf(msg, cap, "--user %s: cannot drop root: %s", ra->name, strerror(errno));
+        return -1;
+    }
+    uid_t r, e, s;
+    if (setuid(0) == 0 || getresuid(&r, &e, &s) != 0 || r != ra->uid || e != ra->uid ||
+        s != ra->uid || getegid() != ra->gid) {
+        snprintf(msg, cap, "--user %s: root could not be dropped for good", ra->name);
+        return -1;
+    }
+    pdb_ctx *ctx = NULL;
+    pdb_store *st = NULL;
+    int rc = 0;
+    if (pdb_ctx_new(&ctx) != PDB_OK ||
+        pdb_store_open(ctx, srv->opt.db_path, PDB_OPEN_READONLY, &st) != PDB_OK) {
+        snprintf(msg, cap, "as user %s the store %s cannot be opened: %s", ra->name,
+                 srv->opt.db_path, ctx ? pdb_errmsg(ctx) : "out of memory");
+        rc = -1;
+    }
+    pdb_store_close(st);
+    pdb_ctx_free(ctx);
+    if (rc == 0 && srv->opt.cache_dir != NULL && access(srv->opt.cache_dir, W_OK | X_OK) != 0) {
+        snprintf(msg, cap, "as user %s the cache directory %s is not writable: %s", ra->name,
+                 srv->opt.cache_dir, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
 static int write_port_file(const char *path, unsigned port)
 {
     char tmp[4200];
@@ -598,6 +712,7 @@ int pdb_srv_run(const pdb_srv_options *o)
     pdb_srv *srv = calloc(1, sizeof *srv);
     pdb_srv_worker *main_worker = NULL;
     pdb_srv_http *http = NULL;
+    run_as ra;
     sigset_t sigs;
     unsigned port = 0;
     int rc = 1;
@@ -633,6 +748,10 @@ int pdb_srv_run(const pdb_srv_options *o)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (choose_user(srv, &ra, msg, sizeof msg) != 0) {
+        say("%s", msg);
+        goto done;
+    }
     if (conf_load(&srv->opt, &srv->conf, msg, sizeof msg) != 0) {
         say("%s", msg);
         goto done;
@@ -663,7 +782,17 @@ int pdb_srv_run(const pdb_srv_options *o)
         say("%s", msg);
         goto done;
     }
+    /* Root again only to bind the port (one below 1024 needs it), then
+     * never again. */
+    if (ra.active && seteuid(0) != 0) {
+        say("cannot regain root to bind the port: %s", strerror(errno));
+        goto done;
+    }
     if (pdb_srv_http_start(srv, &http, &port, msg, sizeof msg) != 0) {
+        say("%s", msg);
+        goto done;
+    }
+    if (become_user(srv, &ra, msg, sizeof msg) != 0) {
         say("%s", msg);
         goto done;
     }
@@ -675,9 +804,10 @@ int pdb_srv_run(const pdb_srv_options *o)
         const char *l = srv->opt.listen;
         const char *colon = strrchr(l, ':');
         int hostlen = colon ? (int)(colon - l) : (int)strlen(l);
-        say("serving %s on http://%.*s:%u/ (%u threads, data version %lld, %zu token(s))",
+        say("serving %s on http://%.*s:%u/ (%u threads, data version %lld, %zu token(s), uid %u)",
             srv->opt.db_path, hostlen, l, port, srv->opt.threads,
-            (long long)atomic_load(&srv->seen_version), pdb_srv_tokens_count(srv->conf->tokens));
+            (long long)atomic_load(&srv->seen_version), pdb_srv_tokens_count(srv->conf->tokens),
+            (unsigned)geteuid());
     }
 
     for (;;) {

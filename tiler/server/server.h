@@ -33,6 +33,8 @@ typedef struct pdb_srv_options {
     double rate_limit;        /* requests per second per client address; 0: no limit */
     double rate_burst;        /* burst above the rate (default 2 x rate) */
     int access_log;           /* 1 (default) for one line per request on stderr */
+    const char *user;         /* started as root: run as this user once the port is bound */
+    int allow_root;           /* 1: may keep running as root (without user) */
 } pdb_srv_options;
 
 /* Fills the defaults above (db_path "parcels.sqlite", listen
