@@ -25,4 +25,7 @@ $P lookup --db "$DB" --lon "$lon" --lat "$lat"
 echo
 echo "The store is $DB; try: $P lookup --db $DB --id COMMUNE/SHEET/PARCEL"
 echo
-exec $P serve --db "$DB" --listen "127.0.0.1:${PORT:-8080}"
+# As root, the server drops to nobody once the port is open (it refuses to keep root).
+as_user=()
+[ "$(id -u)" -eq 0 ] && as_user=(--user nobody)
+exec $P serve --db "$DB" --listen "127.0.0.1:${PORT:-8080}" "${as_user[@]}"
