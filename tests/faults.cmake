@@ -18,3 +18,4 @@ target_compile_options(pdb_failwrite PRIVATE -Wall -Wextra)
 target_link_libraries(pdb_failwrite PRIVATE dl)
 
 fault_test(faults_backup backup.sh)
+fault_test(faults_diskfull diskfull.sh)

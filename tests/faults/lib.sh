@@ -21,11 +21,34 @@ if [ -z "${PDB_FAULTS_NS:-}" ]; then
 fi
 source "$(dirname "${BASH_SOURCE[0]}")/../server/lib.sh"
 
-# try_mount ARGS... DIR: mount, only inside the private namespace.
+# try_mount ARGS... DIR: mount, only inside the private namespace; the
+# mount is undone when the test ends.
+FAULT_MOUNTS=()
 try_mount() {
     [ -n "$PDB_FAULTS_NS" ] || return 1
-    mount "$@" 2>/dev/null
+    mount "$@" 2>/dev/null || return 1
+    FAULT_MOUNTS+=("${!#}")
 }
+
+# Background jobs a test starts (load loops, importers) are stopped at the
+# end too; then the server library's cleanup removes the work directory.
+FAULT_PIDS=()
+fault_cleanup() {
+    local p i
+    for p in "${FAULT_PIDS[@]}"; do
+        kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
+    done
+    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -KILL "$SERVER_PID" 2>/dev/null
+        wait "$SERVER_PID" 2>/dev/null
+    fi
+    SERVER_PID=
+    for ((i = ${#FAULT_MOUNTS[@]} - 1; i >= 0; i--)); do
+        umount -l "${FAULT_MOUNTS[$i]}" 2>/dev/null
+    done
+    cleanup
+}
+trap fault_cleanup EXIT
 
 # sql [SQL...]: runs SQL on $DB (or on the file in SQL_DB when set).
 sql() {
