@@ -48,6 +48,10 @@ int csv_next(csv_reader *r)
                 return fail(r, "a quoted field is not closed");
             break;
         }
+        /* Inside quotes too: a NUL would end the field's string early and
+         * silently cut the value (the id printed back). */
+        if (c == '\0')
+            return fail(r, "a NUL byte in the data");
         if (quoted) {
             if (c == '"') {
                 int d = getc(r->in);
@@ -81,8 +85,6 @@ int csv_next(csv_reader *r)
                 break;
             if (d != EOF)
                 ungetc(d, r->in);
-        } else if (c == '\0') {
-            return fail(r, "a NUL byte in the data");
         }
         at_field_start = 0;
         if (len >= CSV_MAX_LINE)
