@@ -500,6 +500,46 @@ double pdb_srv_store_age_s(const pdb_srv *srv)
     return newest ? difftime(time(NULL), newest) : NAN;
 }
 
+/* Whether a is before b. */
+static int time_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* A store replaced by a rename (`mv -f new.sqlite parcels.sqlite`) finds
+ * the -wal and -shm of the file that was there before under its name.
+ * SQLite ties a WAL to its database only by name: the first connection to
+ * open the new file would read the old file's frames as its own pages (a
+ * damaged store, or the old data), and the first writer would checkpoint
+ * them into it for good (tests/faults/replace.sh). A -wal last written
+ * before the new file took the name (its ctime, set by the rename) can
+ * only be the old file's, so it goes, with its -shm, before any of our
+ * connections opens the new file; the old file's connections keep their
+ * open descriptors. A -wal written since then is in use with the new file
+ * and stays. */
+static void drop_replaced_wal(const char *db_path)
+{
+    char wal[4200], shm[4200];
+    struct stat db, sb;
+
+    if (stat(db_path, &db) != 0)
+        return;
+    snprintf(wal, sizeof wal, "%s-wal", db_path);
+    snprintf(shm, sizeof shm, "%s-shm", db_path);
+    if (stat(wal, &sb) == 0) {
+        if (!time_before(&sb.st_mtim, &db.st_ctim))
+            return;
+        if (unlink(wal) != 0) {
+            say("warning: the store was replaced but %s, the old file's WAL, cannot be "
+                "removed: %s", wal, strerror(errno));
+            return;
+        }
+        say("removed %s: the WAL of the store file that was replaced", wal);
+    }
+    if (stat(shm, &sb) == 0 && unlink(shm) != 0)
+        say("warning: cannot remove %s: %s", shm, strerror(errno));
+}
+
 /* The store file changed identity: new epoch, empty caches, fresh
  * connections everywhere. */
 static void store_replaced(pdb_srv *srv, pdb_srv_worker *w)
@@ -510,6 +550,7 @@ static void store_replaced(pdb_srv *srv, pdb_srv_worker *w)
     int64_t v;
     uint64_t identity = store_identity(srv->opt.db_path);
 
+    drop_replaced_wal(srv->opt.db_path);
     atomic_fetch_add(&srv->store_gen, 1);
     pthread_mutex_lock(&srv->sync_lock);
     if (pdb_srv_worker_ready(w, 0, msg, sizeof msg) != 0 ||
@@ -815,6 +856,9 @@ int pdb_srv_run(const pdb_srv_options *o)
         siginfo_t si;
         int sig = sigtimedwait(&sigs, &si, &tick);
         if (sig == SIGHUP) {
+            /* A replaced store first: the reload reopens every connection. */
+            if (store_identity(srv->opt.db_path) != srv->changes.identity)
+                store_replaced(srv, main_worker);
             reload(srv);
             continue;
         }
