@@ -103,16 +103,98 @@ static int find_column(const csv_reader *r, const char *name)
     return -1;
 }
 
+/* Points are looked up this many at a time, each batch in one snapshot. */
+#define POINTS_BATCH 4096
+
+/* One batch of points read from the CSV, with their ids and lines. */
+typedef struct point_batch {
+    size_t n;                             /* points held */
+    double lonlat[2 * POINTS_BATCH];      /* lon, lat of each */
+    long line[POINTS_BATCH];              /* CSV line of each, for messages */
+    size_t id_off[POINTS_BATCH];          /* offset of each id in ids */
+    char *ids;                            /* the ids, NUL-terminated, back to back */
+    size_t ids_len, ids_cap;              /* bytes used and allocated */
+    pdb_point_parcel found[POINTS_BATCH]; /* the answers */
+} point_batch;
+
+static int batch_add_id(point_batch *b, const char *id)
+{
+    size_t n = strlen(id) + 1;
+    if (b->ids_len + n > b->ids_cap) {
+        size_t cap = b->ids_cap ? b->ids_cap : 65536;
+        while (cap < b->ids_len + n)
+            cap *= 2;
+        char *p = realloc(b->ids, cap);
+        if (p == NULL)
+            return -1;
+        b->ids = p;
+        b->ids_cap = cap;
+    }
+    memcpy(b->ids + b->ids_len, id, n);
+    b->id_off[b->n] = b->ids_len;
+    b->ids_len += n;
+    return 0;
+}
+
+static void print_batch(const point_batch *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const pdb_point_parcel *p = &b->found[i];
+        put_field(stdout, b->ids + b->id_off[i]);
+        if (p->id != 0) {
+            putchar(',');
+            put_field(stdout, p->commune);
+            putchar(',');
+            put_field(stdout, p->sheet);
+            putchar(',');
+            put_field(stdout, p->parcel);
+            putchar('\n');
+        } else {
+            fputs(",,,\n", stdout);
+        }
+    }
+}
+
+/* Looks up and prints a batch. A bad point fails the whole batch; the
+ * points before it are then looked up and printed, so that the output
+ * stops where the input went wrong, and the message names its line. */
+static int flush_batch(pdb_ctx *ctx, pdb_store *store, point_batch *b, const char *path)
+{
+    int rc = CLI_OK;
+    if (pdb_parcels_first_at(ctx, store, b->lonlat, b->n, b->found) == PDB_OK) {
+        print_batch(b, b->n);
+    } else if (pdb_errcode(ctx) != PDB_EINVAL) {
+        rc = cli_lib_error(ctx, "looking up points");
+    } else {
+        size_t bad = 0;
+        pdb_parcel_list *list = NULL;
+        while (bad < b->n && pdb_parcels_at(ctx, store, b->lonlat[2 * bad],
+                                            b->lonlat[2 * bad + 1], 0, &list) == PDB_OK) {
+            pdb_parcel_list_free(list);
+            bad++;
+        }
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", pdb_errmsg(ctx));
+        if (pdb_parcels_first_at(ctx, store, b->lonlat, bad, b->found) == PDB_OK)
+            print_batch(b, bad);
+        rc = cli_error("%s: line %ld: %s", path, bad < b->n ? b->line[bad] : 0L, msg);
+    }
+    b->n = 0;
+    b->ids_len = 0;
+    return rc;
+}
+
 static int lookup_points(pdb_ctx *ctx, pdb_store *store, const char *path)
 {
     FILE *in = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
     csv_reader *r = NULL;
+    point_batch *b = NULL;
     int rc = CLI_FAIL, got, col_id, col_lon, col_lat;
     static char outbuf[1 << 16];
 
     if (in == NULL)
         return cli_error("%s: cannot open: %m", path);
-    if ((r = malloc(sizeof *r)) == NULL) {
+    if ((r = malloc(sizeof *r)) == NULL || (b = calloc(1, sizeof *b)) == NULL) {
         cli_error("out of memory");
         goto done;
     }
@@ -129,45 +211,39 @@ static int lookup_points(pdb_ctx *ctx, pdb_store *store, const char *path)
         cli_error("%s: the header needs the columns id, lon and lat", path);
         goto done;
     }
+    int need = col_id > col_lon ? col_id : col_lon;
+    need = need > col_lat ? need : col_lat;
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     puts("id,commune,sheet,parcel");
     while ((got = csv_next(r)) == 1) {
         double lon, lat;
         if (r->nfields == 1 && r->fields[0][0] == '\0')
             continue; /* a blank line */
-        int need = col_id > col_lon ? col_id : col_lon;
-        need = need > col_lat ? need : col_lat;
         if (r->nfields <= need) {
-            cli_error("%s: line %ld has %d fields; the header has more", path, r->line,
-                      r->nfields);
+            if (flush_batch(ctx, store, b, path) == CLI_OK)
+                cli_error("%s: line %ld has %d fields; the header has more", path, r->line,
+                          r->nfields);
             goto done;
         }
         if (cli_parse_double(r->fields[col_lon], &lon) != 0 ||
             cli_parse_double(r->fields[col_lat], &lat) != 0) {
-            cli_error("%s: line %ld: lon/lat '%.40s','%.40s' are not numbers", path, r->line,
-                      r->fields[col_lon], r->fields[col_lat]);
+            if (flush_batch(ctx, store, b, path) == CLI_OK)
+                cli_error("%s: line %ld: lon/lat '%.40s','%.40s' are not numbers", path,
+                          r->line, r->fields[col_lon], r->fields[col_lat]);
             goto done;
         }
-        pdb_parcel_list *list = NULL;
-        if (pdb_parcels_at(ctx, store, lon, lat, 0, &list) != PDB_OK) {
-            cli_error("%s: line %ld: %s", path, r->line, pdb_errmsg(ctx));
+        if (batch_add_id(b, r->fields[col_id]) != 0) {
+            cli_error("out of memory");
             goto done;
         }
-        put_field(stdout, r->fields[col_id]);
-        if (list->count > 0) {
-            const pdb_parcel *p = &list->items[0];
-            putchar(',');
-            put_field(stdout, p->commune);
-            putchar(',');
-            put_field(stdout, p->sheet);
-            putchar(',');
-            put_field(stdout, p->parcel);
-            putchar('\n');
-        } else {
-            fputs(",,,\n", stdout);
-        }
-        pdb_parcel_list_free(list);
+        b->lonlat[2 * b->n] = lon;
+        b->lonlat[2 * b->n + 1] = lat;
+        b->line[b->n] = r->line;
+        if (++b->n == POINTS_BATCH && flush_batch(ctx, store, b, path) != CLI_OK)
+            goto done;
     }
+    if (flush_batch(ctx, store, b, path) != CLI_OK)
+        goto done;
     if (got < 0) {
         cli_error("%s: %s", path, r->error);
         goto done;
@@ -175,6 +251,9 @@ static int lookup_points(pdb_ctx *ctx, pdb_store *store, const char *path)
     rc = fflush(stdout) == 0 ? CLI_OK : cli_error("writing the answer: %m");
 done:
     fflush(stdout);
+    if (b != NULL)
+        free(b->ids);
+    free(b);
     free(r);
     if (in != stdin)
         fclose(in);

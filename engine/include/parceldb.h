@@ -299,6 +299,23 @@ enum {
 PDB_API pdb_status pdb_parcels_at(pdb_ctx *ctx, pdb_store *store, double lon, double lat,
                                   unsigned read_flags, pdb_parcel_list **out);
 
+/* One point's answer in a batch lookup. */
+typedef struct pdb_point_parcel {
+    int64_t id;          /* the parcel's store id, or 0 when no current parcel holds the point */
+    const char *commune; /* its commune code, sheet and parcel number: borrowed from the */
+    const char *sheet;   /*   store handle until the next call on it; NULL when id is 0 */
+    const char *parcel;
+} pdb_point_parcel;
+
+/* The batch form of pdb_parcels_at, for many points at once: for each of n
+ * WGS 84 points (lonlat[2i] = lon, lonlat[2i+1] = lat), the first parcel
+ * pdb_parcels_at would list (the lowest id), all in one snapshot of the
+ * store. Fills out[0..n-1]. PDB_EINVAL (naming the 1-based point) for a
+ * point out of range, and then nothing is filled; PDB_EBUSY while a load
+ * is open on the handle. */
+PDB_API pdb_status pdb_parcels_first_at(pdb_ctx *ctx, pdb_store *store, const double *lonlat,
+                                        size_t n, pdb_point_parcel *out);
+
 /* The same, for a point given in any registered CRS (x = easting or lon). */
 PDB_API pdb_status pdb_parcels_at_crs(pdb_ctx *ctx, pdb_store *store, int epsg, double x,
                                       double y, unsigned read_flags, pdb_parcel_list **out);

@@ -4,6 +4,7 @@
  */
 #include "store.h"
 
+#include "lookup.h"
 #include "overview.h"
 
 #include <errno.h>
@@ -108,7 +109,8 @@ static const char *const schema_sql =
     "  attributes TEXT,\n"
     "  geometry BLOB,\n"
     "  stored INTEGER NOT NULL);\n"
-    "CREATE INDEX rejects_batch ON rejects(batch_id);\n" PDB_OVERVIEW_SCHEMA_SQL;
+    "CREATE INDEX rejects_batch ON rejects(batch_id);\n" PDB_OVERVIEW_SCHEMA_SQL
+    PDB_LOOKUP_SCHEMA_SQL;
 
 /* The SQL of each cached statement. The R-tree is SpatiaLite's own
  * (idx_parcels_geom), queried directly: its boxes are rounded outwards to
@@ -237,6 +239,7 @@ void pdb_store_close(pdb_store *s)
         return;
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
+    pdb__lookup_free(s->lookup);
     sqlite3_close(s->db);
     if (s->spatialite != NULL)
         spatialite_cleanup_ex(s->spatialite);
@@ -340,7 +343,11 @@ pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store *
          * instead of spilling pages to the WAL as the transaction grows. */
         st = pdb__store_exec(ctx, s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
                                      "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; "
-                                     PDB_OVERVIEW_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL);
+                                     PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL
+                                         PDB_WRITER_TRIGGERS_SQL);
+    /* Stores made before the lookup index get it now, once. */
+    if (st == PDB_OK && !s->readonly)
+        st = pdb__lookup_backfill(ctx, s);
 done:
     if (st != PDB_OK) {
         pdb_store_close(s);

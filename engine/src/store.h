@@ -28,6 +28,7 @@ struct pdb_store {
     int readonly;                     /* opened with PDB_OPEN_READONLY */
     sqlite3_stmt *stmts[STMT_COUNT];  /* cached statements, prepared on first use */
     int writing;                      /* a pdb_writer holds the transaction */
+    struct pdb__lookup *lookup;       /* point-lookup index, loaded on first use (lookup.c) */
 };
 
 /* The columns every parcel read selects, in this order (see

@@ -218,7 +218,7 @@ pdb_status pdb__wkb_parse(pdb_ctx *ctx, const unsigned char *wkb, size_t len, pd
     if (base == GEOM_POLYGON) {
         st = read_polygon_body(ctx, &r, &b, dims);
     } else if (base == GEOM_MULTIPOLYGON) {
-        uint32_t nparts;
+        uint32_t nparts = 0;
         if (rd_u32(&r, &nparts) != 0) {
             st = pdb__fail(ctx, PDB_EGEOM, "geometry is truncated (part count)");
             goto done;
@@ -361,7 +361,7 @@ pdb_status pdb__mpoly_to_blob(pdb_ctx *ctx, const pdb__mpoly *mp, int srid, unsi
 static pdb_status blob_open(pdb_ctx *ctx, const unsigned char *blob, size_t len, reader *r,
                             unsigned *cls, double mbr[4])
 {
-    uint32_t type;
+    uint32_t type = 0;
 
     if (blob == NULL || len < BLOB_HEADER + 5 || blob[0] != BLOB_START || blob[1] > 1 ||
         blob[38] != BLOB_MBR_END || blob[len - 1] != BLOB_END)
@@ -462,11 +462,18 @@ static int crossing_edge(void *arg, double x1, double y1, double x2, double y2)
     return 0;
 }
 
+pdb_status pdb__blob_mbr(pdb_ctx *ctx, const unsigned char *blob, size_t len, double mbr[4])
+{
+    reader r;
+    unsigned cls = 0;
+    return blob_open(ctx, blob, len, &r, &cls, mbr);
+}
+
 pdb_status pdb__blob_contains(pdb_ctx *ctx, const unsigned char *blob, size_t len, double x,
                               double y, int *inside)
 {
     reader r;
-    unsigned cls;
+    unsigned cls = 0;
     double mbr[4];
     pdb_status st;
 
@@ -531,7 +538,7 @@ pdb_status pdb__blob_intersects_box(pdb_ctx *ctx, const unsigned char *blob, siz
                                     const double box[4], int *hit)
 {
     reader r;
-    unsigned cls;
+    unsigned cls = 0;
     double mbr[4];
     pdb_status st;
 
@@ -556,7 +563,7 @@ pdb_status pdb__blob_intersects_box(pdb_ctx *ctx, const unsigned char *blob, siz
 pdb_status pdb__blob_parse(pdb_ctx *ctx, const unsigned char *blob, size_t len, pdb__mpoly *out)
 {
     reader r;
-    unsigned cls;
+    unsigned cls = 0;
     double mbr[4];
     builder b = {0};
     pdb_status st;
@@ -567,7 +574,7 @@ pdb_status pdb__blob_parse(pdb_ctx *ctx, const unsigned char *blob, size_t len, 
     if (cls == GEOM_POLYGON) {
         st = read_polygon_body(ctx, &r, &b, 2);
     } else {
-        uint32_t nparts;
+        uint32_t nparts = 0;
         if (rd_u32(&r, &nparts) != 0)
             st = pdb__fail(ctx, PDB_EGEOM, "malformed geometry BLOB");
         for (uint32_t k = 0; k < nparts && st == PDB_OK; k++) {

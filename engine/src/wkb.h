@@ -51,6 +51,11 @@ void pdb__mpoly_bbox(const pdb__mpoly *mp, double bbox[4]);
  * clockwise (the first ring of each part is its exterior). */
 void pdb__mpoly_orient_rfc7946(pdb__mpoly *mp);
 
+/* The box a SpatiaLite BLOB records in its header (min x, min y, max x,
+ * max y): the one pdb__blob_contains tests first. PDB_EGEOM when the BLOB
+ * is not a polygon BLOB. */
+pdb_status pdb__blob_mbr(pdb_ctx *ctx, const unsigned char *blob, size_t len, double mbr[4]);
+
 /* Point in multipolygon straight from a SpatiaLite BLOB, without
  * allocating: the crossing-number rule with half-open edges, so that a
  * point on an edge shared by two parcels of a partition falls in exactly

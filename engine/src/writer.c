@@ -7,6 +7,7 @@
  * store as it was before this commune.
  */
 #include "crs.h"
+#include "lookup.h"
 #include "overview.h"
 #include "store.h"
 #include "wkb.h"
@@ -70,7 +71,7 @@ pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *
     pdb_writer *w = NULL;
     const pdb_commune_ref *ref = NULL;
     pdb_status st;
-    int rc, area_epsg;
+    int rc, area_epsg = 0;
 
     *out = NULL;
     if (s->readonly)
@@ -214,7 +215,7 @@ pdb_status pdb_geom_prepare(pdb_ctx *ctx, int source_srid, const char *commune,
 {
     pdb__mpoly mp = {0};
     pdb_geom_prepared *g = NULL;
-    int area_epsg;
+    int area_epsg = 0;
     pdb_status st;
 
     *out = NULL;
@@ -465,7 +466,8 @@ pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *cou
         st = pdb__sql_fail(ctx, db, rc, "recording the imported file");
         goto fail;
     }
-    if ((st = pdb__overview_mark_stale(ctx, w->store, w->commune)) != PDB_OK)
+    if ((st = pdb__overview_mark_stale(ctx, w->store, w->commune)) != PDB_OK ||
+        (st = pdb__lookup_store_commune(ctx, w->store, w->commune, w->batch_id)) != PDB_OK)
         goto fail;
     if ((st = pdb__store_exec(ctx, w->store,
                               "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "

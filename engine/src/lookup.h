@@ -1,0 +1,65 @@
+/*
+ * lookup.h: the point-lookup index. Each commune's current parcels are
+ * packed, at the commit that writes them, into one BLOB of the store's
+ * lookup_index table: their boxes in Hilbert order, their WGS 84 geometry
+ * BLOBs and their numbers. A store handle loads a commune's BLOB the first
+ * time a point falls in the commune's box (about a millisecond each),
+ * builds a packed R-tree over its boxes, and answers a point
+ * with the same exact test as the SQL path (pdb__blob_contains), without
+ * touching SQLite for the candidates. The parcels table stays the one
+ * source of truth: a missing, stale or damaged BLOB is rebuilt from it.
+ */
+#ifndef PDB_LOOKUP_H
+#define PDB_LOOKUP_H
+
+#include "store.h"
+
+/* The table; created with the store and at every read-write open. */
+#define PDB_LOOKUP_SCHEMA_SQL                                                                      \
+    "CREATE TABLE IF NOT EXISTS lookup_index (\n"                                                  \
+    "  commune TEXT PRIMARY KEY,\n"                                                                \
+    "  batch_id INTEGER NOT NULL,\n"                                                               \
+    "  parcels INTEGER NOT NULL,\n"                                                                \
+    "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,\n"                                  \
+    "  data BLOB NOT NULL);\n"
+
+/* The in-memory index of one store handle (lookup.c). */
+typedef struct pdb__lookup pdb__lookup;
+
+/* Writes the lookup BLOB of one commune from its current parcels, inside
+ * the caller's write transaction (pdb_writer_commit). */
+pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                     int64_t batch_id);
+
+/* Writes the BLOBs that are missing or older than their commune's last
+ * import (stores made before the index), in one write transaction. */
+pdb_status pdb__lookup_backfill(pdb_ctx *ctx, pdb_store *s);
+
+/* Frees a handle's index; accepts NULL. */
+void pdb__lookup_free(pdb__lookup *lk);
+
+/* The ids of the current parcels containing (lon, lat), ascending, at most
+ * cap of them (*n is the number found, which may exceed cap). The caller
+ * holds a read transaction in which pdb__lookup_sync succeeded. */
+typedef struct pdb__lookup_hit {
+    int64_t id;          /* parcel id */
+    const char *commune; /* borrowed from the index */
+    const char *sheet;   /* borrowed from the index */
+    const char *parcel;  /* borrowed from the index */
+} pdb__lookup_hit;
+
+pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                          pdb__lookup_hit *hits, size_t cap, size_t *n);
+
+/* Makes the handle's index match the store's data version, inside the
+ * caller's read transaction: loads the BLOBs of communes imported since
+ * (or builds them from the parcels when they are missing or damaged). */
+pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s);
+
+/* query.c: pdb_parcels_at through SQL and SpatiaLite's R-tree, without
+ * the index: for a handle with an open load, and as the reference the
+ * tests compare the index with. */
+pdb_status pdb__parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                               unsigned read_flags, pdb_parcel_list **out);
+
+#endif
