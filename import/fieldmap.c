@@ -267,6 +267,18 @@ int imp_fieldmap_resolve(const imp_fieldmap *fm, const char *const *names, size_
             continue;
         for (size_t i = 0; i < n; i++) {
             if (strcasecmp(names[i], fm->source[t]) == 0) {
+                /* One field serves one target (docs/import.md): the same
+                 * field for two targets (sheet=SoThua, parcel=SoThua) is
+                 * a typo that would fill both with one value. */
+                for (int u = 0; u < t; u++)
+                    if (idx[u] == (int)i) {
+                        snprintf(err, errlen,
+                                 "the field map names '%s' for both %s and %s; one field "
+                                 "serves one target",
+                                 names[i], imp_target_name((imp_target)u),
+                                 imp_target_name((imp_target)t));
+                        return -1;
+                    }
                 idx[t] = (int)i;
                 if (i < 1024)
                     taken[i] = 1;
