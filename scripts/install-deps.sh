@@ -18,6 +18,7 @@ packages=(
     nodejs                          # the demo page's build: Leaflet from the npm registry (web/)
     chromium                        # headless browser for the demo page's tests (tests/server/)
     wrk nginx-light                 # server benchmarks: load generator, static-file anchor
+    postgresql postgresql-15-postgis-3 postgis libpq-dev gnuplot-nox  # lookup benchmark's PostGIS anchor (its CI smoke too), plots
     clang libclang-rt-14-dev        # libFuzzer targets of tests/fuzz (scripts/fuzz.sh): clang and its fuzzer runtime
 )
 # npm comes apart from Debian's nodejs, inside NodeSource's (which conflicts with it).

@@ -1,4 +1,11 @@
 # Smoke runs of the benchmarks (seconds, a few communes), so that the
-# benchmark scripts cannot rot. The real runs are not part of CI.
+# benchmark scripts cannot rot. The real runs are not part of CI
+# (bench/run-all.sh). The lookup smoke starts its own PostgreSQL and fails,
+# rather than skips, when PostgreSQL, PostGIS or libpq is missing; the
+# server smoke needs wrk and nginx (scripts/install-deps.sh installs them all).
 pdb_script_test(bench_import_smoke ${PROJECT_SOURCE_DIR}/bench/import/run.sh --smoke)
 set_tests_properties(bench_import_smoke PROPERTIES LABELS bench TIMEOUT 300)
+pdb_script_test(bench_lookup_smoke ${PROJECT_SOURCE_DIR}/bench/lookup/run.sh --smoke)
+set_tests_properties(bench_lookup_smoke PROPERTIES LABELS bench TIMEOUT 600)
+pdb_script_test(bench_server_smoke ${PROJECT_SOURCE_DIR}/bench/server/run.sh --smoke)
+set_tests_properties(bench_server_smoke PROPERTIES LABELS bench TIMEOUT 600)

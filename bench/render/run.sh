@@ -4,7 +4,9 @@
 # communes) rendered single-threaded by parceldb, Mapnik and MapServer,
 # with the equivalent style (styles/landuse.json without labels or commune
 # layers), in the same run, on the same store. Prints a Markdown table for
-# docs/benchmarks.md and writes side-by-side sample tiles.
+# docs/benchmarks.md, compares every tile pixel-wise with Mapnik's and
+# MapServer's (exit status 1 when one is over the tolerance, after
+# everything is written) and writes side-by-side sample tiles.
 #
 # usage: bench/render/run.sh PARCELDB STORE [COMMUNES] [OUTDIR]
 #   PARCELDB  the parceldb command (built with -DCMAKE_BUILD_TYPE=Release)
@@ -84,6 +86,34 @@ join "$OUT/parceldb-fast.txt" "$OUT/mapnik.txt" | join - "$OUT/mapserver.txt" |
            printf "| z%d | %d | %.1f | %.1f | %.1f | %.2fx | %.1f (%.2fx) | %d / %d / %d |\n",
                   $1, $2, $4, $8, $12, $4 / best, $16, $16 / best, $5, $9, $13 }'
 
+# Pixel-wise: parceldb's tiles (as shipped, --antialias fast) against each
+# other's, decoded and composited over white (bench/render/tile_diff.c).
+# Tolerance per tile: coverage within 1 percentage point, and at most 2% of
+# the pixels matching no pixel of the other's tile within one pixel by 48
+# levels (outlines are placed and anti-aliased half a pixel apart by each
+# rasteriser; a wrong fill or a missing parcel is not).
+cc -O2 -Wall -Wextra -o "$OUT/tile_diff" "$HERE/tile_diff.c" -lpng
+diff_ok=0
+for tool in mapnik mapserver; do
+    "$OUT/tile_diff" "$OUT/tiles.txt" "$OUT/parceldb" "$OUT/$tool" "$tool" 1.0 2.0 \
+        >"$OUT/diff-$tool.txt" 2>"$OUT/diff-$tool.err" || diff_ok=1
+done
+echo
+echo "Pixel-wise against the others (every tile; coverage = share of pixels drawn; strict = pixels"
+echo "differing by more than 48 levels; shifted = of those, the ones matching no pixel within one"
+echo "pixel; tolerance per tile: coverage 1 point, shifted 2%):"
+echo
+echo "| zoom | other | tiles | coverage parceldb / other % | coverage difference mean (worst) points | strict % mean | shifted % mean (worst) |"
+echo "| --- | --- | --- | --- | --- | --- | --- |"
+cat "$OUT/diff-mapnik.txt" "$OUT/diff-mapserver.txt" | sort -k2,2n -k1,1 |
+    awk '{ printf "| z%d | %s | %d | %.2f / %.2f | %.3f (%.3f) | %.3f | %.3f (%.3f) |\n",
+                  $2, $1 == "mapnik" ? "Mapnik" : "MapServer", $3, $4, $5, $6, $7, $8, $9, $10 }'
+if [ $diff_ok -ne 0 ]; then
+    echo
+    echo "OVER TOLERANCE:"
+    cat "$OUT/diff-mapnik.err" "$OUT/diff-mapserver.err"
+fi
+
 # Side by side: the first tile of each zoom, parceldb | Mapnik | MapServer,
 # composed by GDAL (a VRT with three sources per band).
 for z in 12 14 16 18; do
@@ -111,3 +141,4 @@ for z in 12 14 16 18; do
 done
 echo
 echo "tiles and side-by-side samples (parceldb | Mapnik | MapServer) in $OUT"
+exit $diff_ok

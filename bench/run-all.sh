@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# run-all.sh: the whole benchmark suite in one command (bench/README.md).
+# On a fresh machine it installs the anchors (bench/setup.sh) and the build
+# dependencies (scripts/install-deps.sh), makes a Release build, generates
+# and imports the synthetic province where missing, runs the import,
+# lookup (with scaling), render and server benchmarks, prints one summary
+# table with every ratio, peak memory and the machine, draws the plots into
+# docs/ with gnuplot, and keeps the raw results in bench/work/results/DATE/.
+#
+#   bench/run-all.sh [--smoke] [--only "import lookup render server"]
+#   --smoke  every benchmark's smoke form (a few communes, one run, seconds
+#            each; nothing installed or plotted into docs/): what CTest's
+#            bench_* tests run one by one
+#   --only   a subset of the benchmarks (the others are not rerun)
+# Environment: PDB_BINARY_DIR (default build-rel), RUNS (default 3), JOBS
+# (build jobs, default 2), POINTS (lookups, default 100000).
+{ # the whole script is read before it runs, so editing it mid-run is safe
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. bench/lib.sh
+
+smoke=0
+only="import lookup render server"
+while [ $# -gt 0 ]; do
+    case $1 in
+    --smoke) smoke=1 ;;
+    --only)
+        only=$2
+        shift
+        ;;
+    *)
+        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server\"]" >&2
+        exit 2
+        ;;
+    esac
+    shift
+done
+want() { [[ " $only " == *" $1 "* ]]; }
+
+BUILD=${PDB_BINARY_DIR:-$ROOT/build-rel}
+export PDB_BINARY_DIR=$BUILD
+if [ $smoke -eq 0 ]; then
+    bash bench/setup.sh
+    bash scripts/install-deps.sh
+    cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+    cmake --build "$BUILD" -j"${JOBS:-2}" --target parceldb-cli pdb-synth >/dev/null
+    stamp=$(date -u +%Y%m%d-%H%M)
+    RESULTS=$WORK/results/$stamp
+else
+    [ -x "$BUILD/cli/parceldb" ] || {
+        cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
+        cmake --build "$BUILD" -j"${JOBS:-2}" --target parceldb-cli pdb-synth >/dev/null
+    }
+    RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/pdb-run-all.XXXXXX")
+    trap 'rm -rf "$RESULTS"' EXIT
+fi
+mkdir -p "$RESULTS"
+export RESULTS
+P=$BUILD/cli/parceldb
+SYNTH=$BUILD/samples/pdb-synth
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+load_start=$(loadavg)
+commit=$(git -C "$ROOT" log -1 --format='%h %s' 2>/dev/null || echo unknown)
+echo "bench/run-all.sh: $only$([ $smoke -eq 1 ] && echo ' (smoke)'), results in $RESULTS"
+
+# The full province with overviews (what render, server and lookup read),
+# made once.
+if [ $smoke -eq 0 ] && { want render || want server || want lookup; }; then
+    prov=$WORK/prov.sqlite
+    src=$WORK/province-all-5278
+    have=$( [ -f "$prov" ] && sqlite3 "$prov" "SELECT count(*) FROM parcels WHERE valid_to IS NULL" 2>/dev/null || echo 0)
+    if [ "$have" != 781144 ]; then
+        if [ ! -f "$src/.complete" ]; then
+            rm -rf "$src"
+            echo "generating the province (148 communes x 5278 parcels) ..."
+            "$SYNTH" --out "$src" --communes all --parcels-per-commune 5278 --defects none --quiet
+            touch "$src/.complete"
+        fi
+        echo "importing the province into $prov ..."
+        rm -f "$prov" "$prov"-*
+        "$P" init --db "$prov" >/dev/null
+        "$P" import --quiet --db "$prov" "$src"
+    fi
+fi
+
+smoke_arg=()
+[ $smoke -eq 1 ] && smoke_arg=(--smoke)
+
+if want import; then
+    echo "== import"
+    IMPORT_FLAGS=--no-overviews bash bench/import/run.sh "${smoke_arg[@]}" | tee "$RESULTS/import.md"
+fi
+if want lookup; then
+    echo "== lookup"
+    bash bench/lookup/run.sh "${smoke_arg[@]}" >/dev/null
+    cat "$RESULTS/lookup.md"
+fi
+if want render; then
+    echo "== render"
+    if [ $smoke -eq 1 ]; then
+        # Two small communes, one round: the script's every step, in seconds.
+        rs=$RESULTS/render-smoke
+        mkdir -p "$rs"
+        "$SYNTH" --out "$rs/src" --communes 2 --parcels-per-commune 300 --defects none --quiet
+        "$P" init --db "$rs/s.sqlite" >/dev/null
+        "$P" import --quiet --db "$rs/s.sqlite" "$rs/src"
+        ROUNDS=1 bash bench/render/run.sh "$P" "$rs/s.sqlite" 2 "$RESULTS/render" | tee "$RESULTS/render.md"
+    else
+        ROUNDS=${RUNS:-3} bash bench/render/run.sh "$P" "$WORK/prov.sqlite" 40 "$RESULTS/render" |
+            tee "$RESULTS/render.md"
+    fi
+fi
+if want server; then
+    echo "== server"
+    bash bench/server/run.sh "${smoke_arg[@]}" >/dev/null
+    cat "$RESULTS/server.md"
+fi
+load_end=$(loadavg)
+
+# ---------------------------------------------------------------------------
+# One table with every ratio.
+kv() { [ -f "$RESULTS/$1" ] && sed -n "s/^$2=//p" "$RESULTS/$1" || true; }
+{
+    echo
+    echo "Summary: $started, commit $commit; $(machine); load average $load_start at the start, $load_end at the end."
+    echo
+    echo "| benchmark | parceldb | anchor | ratio (parceldb faster by) | peak RSS MiB parceldb / anchor |"
+    echo "|---|---|---|---|---|"
+    if [ -f "$RESULTS/import.md" ]; then
+        awk -F'|' '/^\| parceldb import/ {ps = $3; pm = $5} /^\| ogr2ogr/ {os = $3; om = $5}
+                   /^ratio/ {r = $NF}
+                   END {gsub(/ /, "", ps); gsub(/ /, "", os); gsub(/ /, "", pm); gsub(/ /, "", om)
+                        split(r, a, ": "); printf "| import of the province | %s s | ogr2ogr -> SpatiaLite %s s | %s | %s / %s |\n", ps, os, a[2], pm, om}' \
+            "$RESULTS/import.md"
+    fi
+    if [ -f "$RESULTS/lookup-summary.txt" ]; then
+        s=lookup-summary.txt
+        echo "| lookups, $(kv $s points) points on $(kv $s parcels) parcels | $(kv $s parceldb_per_s) /s | SpatiaLite SQL $(kv $s spatialite_per_s) /s | $(kv $s ratio_spatialite)x | $(kv $s parceldb_rss_mib) / $(kv $s spatialite_rss_mib) |"
+        echo "| lookups, same | $(kv $s parceldb_per_s) /s | PostGIS $(kv $s postgis_per_s) /s | $(kv $s ratio_postgis)x | $(kv $s parceldb_rss_mib) / $(kv $s postgis_rss_mib) client + $(kv $s postgis_backend_rss_mib) backend |"
+        echo "| lookup start-up (1 point) | $(kv $s parceldb_start_ms) ms | SpatiaLite $(kv $s spatialite_start_ms) ms, PostGIS $(kv $s postgis_start_ms) ms | | |"
+    fi
+    if [ -f "$RESULTS/render/parceldb-fast.txt" ]; then
+        # "zoom tiles seconds rate bytes" per tool
+        join "$RESULTS/render/parceldb-fast.txt" "$RESULTS/render/mapnik.txt" |
+            join - "$RESULTS/render/mapserver.txt" |
+            awk '{best = $8 > $12 ? $8 : $12; who = $8 > $12 ? "Mapnik" : "MapServer"
+                  printf "| tiles z%d, single thread | %.1f tiles/s | %s %.1f tiles/s (faster of Mapnik, MapServer) | %.2fx | |\n", $1, $4, who, best, $4 / best}'
+    fi
+    if [ -f "$RESULTS/server-summary.txt" ]; then
+        s=server-summary.txt
+        echo "| server: cached tiles, wrk -c64 | $(kv $s tiles_parceldb_rps | awk '{printf "%.0f", $1}') req/s | nginx static files $(kv $s tiles_nginx_rps | awk '{printf "%.0f", $1}') req/s | $(kv $s ratio_nginx)x | $(kv $s rss_peak_mib) / $(kv $s nginx_rss_mib) |"
+        echo "| server: lookups /parcels/at | $(kv $s lookups_rps | awk '{printf "%.0f", $1}') req/s (p99 $(kv $s lookups_p99_ms) ms) | | | |"
+        echo "| server: mix 4 tiles : 1 lookup | $(kv $s mix_rps | awk '{printf "%.0f", $1}') req/s | | | |"
+    fi
+} | tee "$RESULTS/summary.md"
+
+# ---------------------------------------------------------------------------
+# Plots (into docs/ for a full run; beside the results for a smoke run).
+plots=$ROOT/docs
+[ $smoke -eq 1 ] && plots=$RESULTS
+if command -v gnuplot >/dev/null; then
+    if [ -s "$RESULTS/lookup-scaling.dat" ] && [ "$(wc -l <"$RESULTS/lookup-scaling.dat")" -ge 2 ]; then
+        gnuplot <<GP
+set terminal pngcairo size 800,500 font "DejaVu Sans,10"
+set output "$plots/bench-lookup-scaling.png"
+set title "Point lookup: time per lookup (whole command / points) vs parcels in the store"
+set xlabel "current parcels"
+set ylabel "microseconds per lookup"
+set logscale xy
+set format x "%.0s%c"
+set key top left
+set grid
+plot "$RESULTS/lookup-scaling.dat" using 1:2 with linespoints lw 2 pt 7 title "parceldb lookup --points", \
+     "" using 1:3 with linespoints lw 2 pt 5 title "SpatiaLite SQL (SpatialIndex + ST_Contains)", \
+     "" using 1:4 with linespoints lw 2 pt 9 title "PostGIS (GiST + ST_Contains)"
+GP
+    fi
+    if [ -f "$RESULTS/render/parceldb-fast.txt" ]; then
+        join "$RESULTS/render/parceldb-fast.txt" "$RESULTS/render/mapnik.txt" |
+            join - "$RESULTS/render/mapserver.txt" | awk '{print "z" $1, $4, $8, $12}' >"$RESULTS/render-per-zoom.dat"
+        gnuplot <<GP
+set terminal pngcairo size 800,500 font "DejaVu Sans,10"
+set output "$plots/bench-tiles-per-zoom.png"
+set title "Rendering: tiles per second, single thread, same store and style"
+set ylabel "tiles/s"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set key top left
+set grid ytics
+set yrange [0:*]
+plot "$RESULTS/render-per-zoom.dat" using 2:xtic(1) title "parceldb", \
+     "" using 3 title "Mapnik", "" using 4 title "MapServer"
+GP
+    fi
+else
+    echo "gnuplot is missing (bench/setup.sh installs gnuplot-nox): no plots" >&2
+fi
+echo "results in $RESULTS"
+exit 0
+}
