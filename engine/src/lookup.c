@@ -15,6 +15,7 @@
 #include "wkb.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,22 +48,32 @@ typedef struct lookup_entry {
 _Static_assert(sizeof(lookup_header) == 32, "the header layout is part of the format");
 _Static_assert(sizeof(lookup_entry) == 56, "the entry layout is part of the format");
 
-/* One commune's index: its BLOB, checked, and the tree over its boxes. */
-typedef struct commune_index {
-    char code[8];                /* five-digit commune code */
-    int64_t batch_id;            /* the import its parcels come from */
-    double box[4];               /* union of the entries' boxes */
-    int loaded;                  /* 0 until a point falls in box; the rest is empty till then */
-    int from_parcels;            /* no usable BLOB: built from the parcels when loaded */
-    size_t count;                /* entries */
+/* A commune's BLOB, checked, with the tree over its boxes: immutable once
+ * made, and shared by every handle of the process that loads the very same
+ * bytes (the server's workers), so that N handles cost one copy. */
+typedef struct commune_data {
+    size_t refs;                 /* handles using it; under registry_lock */
+    struct commune_data *next;   /* the registry's list; under registry_lock */
+    size_t len;                  /* bytes of the BLOB */
     unsigned char *data;         /* the BLOB (owned); entries point into it */
+    double box[4];               /* union of the entries' boxes */
+    size_t count;                /* entries */
     const lookup_entry *entries; /* count entries */
     const unsigned char *geoms;  /* geometry section */
     const char *texts;           /* text section */
     int nlevels;                 /* tree levels above the entries */
-    size_t level_start[MAX_LEVELS + 1]; /* first node of level l+1 in nodes */
+    size_t level_start[MAX_LEVELS + 1]; /* first node of level l in nodes (l >= 1) */
     size_t level_count[MAX_LEVELS + 1]; /* nodes of level l (level 0: entries) */
     double (*nodes)[4];          /* boxes of the levels above the entries */
+} commune_data;
+
+/* One handle's view of a commune: loaded on the first point in its box. */
+typedef struct commune_index {
+    char code[8];       /* five-digit commune code */
+    int64_t batch_id;   /* the import its parcels come from */
+    double box[4];      /* from the store before loading; the data's once loaded */
+    int from_parcels;   /* no usable BLOB: built from the parcels when loaded */
+    commune_data *d;    /* NULL until loaded; a reference held */
 } commune_index;
 
 struct pdb__lookup {
@@ -71,12 +82,63 @@ struct pdb__lookup {
     commune_index **communes; /* ordered by code */
 };
 
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static commune_data *registry; /* every commune_data in use in the process */
+
+static void data_free(commune_data *d)
+{
+    if (d == NULL)
+        return;
+    free(d->data);
+    free(d->nodes);
+    free(d);
+}
+
+static void data_release(commune_data *d)
+{
+    if (d == NULL)
+        return;
+    pthread_mutex_lock(&registry_lock);
+    int last = --d->refs == 0;
+    if (last)
+        for (commune_data **p = &registry; *p != NULL; p = &(*p)->next)
+            if (*p == d) {
+                *p = d->next;
+                break;
+            }
+    pthread_mutex_unlock(&registry_lock);
+    if (last)
+        data_free(d);
+}
+
+/* A registered commune_data holding exactly these bytes, with a reference
+ * taken, or NULL. Under registry_lock. */
+static commune_data *registry_find(const unsigned char *bytes, size_t len)
+{
+    for (commune_data *d = registry; d != NULL; d = d->next)
+        if (d->len == len && memcmp(d->data, bytes, len) == 0) {
+            d->refs++;
+            return d;
+        }
+    return NULL;
+}
+
+void pdb__lookup_registry_stats(size_t *communes, size_t *bytes)
+{
+    *communes = *bytes = 0;
+    pthread_mutex_lock(&registry_lock);
+    for (const commune_data *d = registry; d != NULL; d = d->next) {
+        (*communes)++;
+        *bytes += d->len;
+    }
+    pthread_mutex_unlock(&registry_lock);
+}
+
 static void commune_index_free(commune_index *ci)
 {
     if (ci == NULL)
         return;
-    free(ci->data);
-    free(ci->nodes);
+    data_release(ci->d);
     free(ci);
 }
 
@@ -339,14 +401,15 @@ done:
 /* Loading: checking a BLOB and building the tree                            */
 /* ------------------------------------------------------------------------ */
 
-/* Checks a BLOB and builds the tree over it, into ci; takes ownership of
- * data (freed on failure too). Returns -1, without touching ctx, when the
+/* Checks a BLOB and builds the tree over it; takes ownership of data
+ * (freed on failure too). NULL, without touching any context, when the
  * BLOB is damaged or memory runs out. */
-static int load_blob(commune_index *ci, unsigned char *data, size_t len)
+static commune_data *data_from_blob(unsigned char *data, size_t len)
 {
+    commune_data *ci = calloc(1, sizeof *ci);
     lookup_header h;
 
-    if (len < sizeof h)
+    if (ci == NULL || len < sizeof h)
         goto bad;
     memcpy(&h, data, sizeof h);
     if (memcmp(h.magic, LOOKUP_MAGIC, sizeof h.magic) != 0 || h.zero != 0)
@@ -356,6 +419,8 @@ static int load_blob(commune_index *ci, unsigned char *data, size_t len)
     if (h.geom_bytes > len || h.text_bytes > len ||
         entries_end + h.geom_bytes + h.text_bytes != len)
         goto bad;
+    ci->refs = 1;
+    ci->len = len;
     ci->count = count;
     ci->data = data;
     ci->entries = (const lookup_entry *)(data + sizeof h); /* malloc'd: aligned */
@@ -414,16 +479,39 @@ static int load_blob(commune_index *ci, unsigned char *data, size_t len)
         }
         at += nnodes;
     }
-    ci->loaded = 1;
-    return 0;
+    return ci;
 bad:
-    free(data);
-    free(ci->nodes);
-    ci->data = NULL;
-    ci->nodes = NULL;
-    ci->entries = NULL;
-    ci->count = 0;
-    return -1;
+    if (ci == NULL || ci->data == NULL)
+        free(data);
+    data_free(ci);
+    return NULL;
+}
+
+/* The shared data for these bytes: an existing copy when another handle
+ * loaded the same BLOB, else a new one. Takes ownership of bytes. */
+static commune_data *data_share(unsigned char *bytes, size_t len)
+{
+    pthread_mutex_lock(&registry_lock);
+    commune_data *d = registry_find(bytes, len);
+    pthread_mutex_unlock(&registry_lock);
+    if (d != NULL) {
+        free(bytes);
+        return d;
+    }
+    /* Checked and built outside the lock: it is the slow part. */
+    commune_data *made = data_from_blob(bytes, len);
+    if (made == NULL)
+        return NULL;
+    pthread_mutex_lock(&registry_lock);
+    if ((d = registry_find(made->data, made->len)) == NULL) {
+        made->next = registry;
+        registry = made;
+        d = made;
+        made = NULL;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    data_free(made); /* another handle registered the same bytes meanwhile */
+    return d;
 }
 
 /* Loads a commune's index from its BLOB, or, when the BLOB is missing,
@@ -458,14 +546,16 @@ static pdb_status load_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci)
             return pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");
         if (rc == SQLITE_ROW && len > 0 && copy == NULL)
             return pdb__fail(ctx, PDB_ENOMEM, "out of memory loading the lookup index");
-        if (copy != NULL && load_blob(ci, copy, len) == 0)
-            return PDB_OK;
+        if (copy != NULL && (ci->d = data_share(copy, len)) != NULL)
+            goto loaded;
     }
     if ((st = pack_commune(ctx, s, ci->code, &copy, &len, ext)) != PDB_OK)
         return st;
-    if (load_blob(ci, copy, len) != 0)
+    if ((ci->d = data_share(copy, len)) == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory building the lookup index of %s",
                          ci->code);
+loaded:
+    memcpy(ci->box, ci->d->box, sizeof ci->box);
     return PDB_OK;
 }
 
@@ -602,23 +692,9 @@ static void add_hit(pdb__lookup_hit *hits, size_t cap, size_t *n, const commune_
         hits[i] = hits[i - 1];
         i--;
     }
-    const char *t = ci->texts + e->text_off;
+    const char *t = ci->d->texts + e->text_off;
     hits[i] = (pdb__lookup_hit){e->id, ci->code, t, t + strlen(t) + 1};
     (*n)++;
-}
-
-/* Forgets a commune's loaded BLOB, so that it is built from its parcels
- * at the next load. */
-static void unload_for_rebuild(commune_index *ci)
-{
-    free(ci->data);
-    free(ci->nodes);
-    ci->data = NULL;
-    ci->nodes = NULL;
-    ci->entries = NULL;
-    ci->count = 0;
-    ci->loaded = 0;
-    ci->from_parcels = 1;
 }
 
 static pdb_status search_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci, double x,
@@ -635,11 +711,12 @@ static pdb_status search_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci, 
 
     if (!box_has(ci->box, x, y))
         return PDB_OK;
-    if (!ci->loaded && (st = load_commune(ctx, s, ci)) != PDB_OK)
+    if (ci->d == NULL && (st = load_commune(ctx, s, ci)) != PDB_OK)
         return st;
-    if (ci->count == 0 || !box_has(ci->box, x, y))
+    const commune_data *d = ci->d;
+    if (d->count == 0 || !box_has(d->box, x, y))
         return PDB_OK;
-    stack[top].level = ci->nlevels;
+    stack[top].level = d->nlevels;
     stack[top].index = 0;
     top++;
     while (top > 0) {
@@ -647,14 +724,16 @@ static pdb_status search_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci, 
         int level = stack[top].level;
         size_t index = stack[top].index;
         if (level == 0) {
-            const lookup_entry *e = &ci->entries[index];
+            const lookup_entry *e = &d->entries[index];
             int inside = 0;
-            st = pdb__blob_contains(ctx, ci->geoms + e->geom_off, e->geom_len, x, y, &inside);
+            st = pdb__blob_contains(ctx, d->geoms + e->geom_off, e->geom_len, x, y, &inside);
             if (st != PDB_OK && !ci->from_parcels) {
                 /* The BLOB passed its checks but holds a damaged geometry:
-                 * drop it; the caller starts over, building the commune
-                 * from its parcels. */
-                unload_for_rebuild(ci);
+                 * drop it; the caller starts over, and the commune is
+                 * built from its parcels. */
+                data_release(ci->d);
+                ci->d = NULL;
+                ci->from_parcels = 1;
                 *restart = 1;
                 return PDB_OK;
             }
@@ -669,11 +748,11 @@ static pdb_status search_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci, 
             continue;
         }
         size_t first = index * NODE_SIZE, end = first + NODE_SIZE;
-        if (end > ci->level_count[level - 1])
-            end = ci->level_count[level - 1];
+        if (end > d->level_count[level - 1])
+            end = d->level_count[level - 1];
         for (size_t c = first; c < end; c++) {
             const double *b =
-                level == 1 ? ci->entries[c].box : ci->nodes[ci->level_start[level - 1] + c];
+                level == 1 ? d->entries[c].box : d->nodes[d->level_start[level - 1] + c];
             if (box_has(b, x, y)) {
                 stack[top].level = level - 1;
                 stack[top].index = c;

@@ -56,6 +56,10 @@ pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
  * (or builds them from the parcels when they are missing or damaged). */
 pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s);
 
+/* How many communes' BLOBs the process holds in memory and their bytes:
+ * each once, however many handles use it. For tests and metrics. */
+void pdb__lookup_registry_stats(size_t *communes, size_t *bytes);
+
 /* query.c: pdb_parcels_at through SQL and SpatiaLite's R-tree, without
  * the index: for a handle with an open load, and as the reference the
  * tests compare the index with. */

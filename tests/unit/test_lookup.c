@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -428,6 +429,89 @@ static void test_batch_rejects_bad_points(void **state)
     pdb_store_close(s);
 }
 
+/* Handles of one process share each commune's loaded BLOB: two handles
+ * hold it once, and it goes when the last handle closes. */
+static void test_handles_share_loaded_communes(void **state)
+{
+    env *e = *state;
+    size_t communes, bytes, communes2, bytes2;
+    pdb_point_parcel *out = calloc(e->npts, sizeof *out);
+
+    pdb__lookup_registry_stats(&communes, &bytes);
+    assert_int_equal(communes, 0);
+    pdb_store *a = open_store(e, PDB_OPEN_READONLY), *b = open_store(e, PDB_OPEN_READONLY);
+    assert_int_equal(pdb_parcels_first_at(e->ctx, a, e->pts, e->npts, out), PDB_OK);
+    pdb__lookup_registry_stats(&communes, &bytes);
+    assert_int_equal(communes, 3);
+    assert_true(bytes > 3 * PER_COMMUNE * 100);
+    assert_int_equal(pdb_parcels_first_at(e->ctx, b, e->pts, e->npts, out), PDB_OK);
+    pdb__lookup_registry_stats(&communes2, &bytes2);
+    assert_int_equal(communes2, communes);
+    assert_int_equal(bytes2, bytes);
+    pdb_store_close(a);
+    pdb__lookup_registry_stats(&communes2, &bytes2);
+    assert_int_equal(communes2, 3); /* b still uses them */
+    assert_int_equal(pdb_parcels_first_at(e->ctx, b, e->pts, e->npts, out), PDB_OK);
+    pdb_store_close(b);
+    pdb__lookup_registry_stats(&communes2, &bytes2);
+    assert_int_equal(communes2, 0);
+    free(out);
+}
+
+/* Threads, each with its own context and handle as the server's workers,
+ * look up at once and all get the single-threaded answers. */
+typedef struct worker {
+    env *e;                 /* shared, read-only here */
+    const int64_t *want;    /* the single-threaded answer per point */
+    int failures;           /* points answered otherwise, or errors */
+} worker;
+
+static void *lookup_worker(void *arg)
+{
+    worker *w = arg;
+    pdb_ctx *ctx = NULL;
+    pdb_store *s = NULL;
+    pdb_point_parcel one;
+    if (pdb_ctx_new(&ctx) != PDB_OK ||
+        pdb_store_open(ctx, w->e->path, PDB_OPEN_READONLY, &s) != PDB_OK) {
+        w->failures = -1;
+        goto done;
+    }
+    for (size_t i = 0; i < w->e->npts; i++) {
+        if (pdb_parcels_first_at(ctx, s, &w->e->pts[2 * i], 1, &one) != PDB_OK ||
+            one.id != w->want[i])
+            w->failures++;
+    }
+done:
+    pdb_store_close(s);
+    pdb_ctx_free(ctx);
+    return NULL;
+}
+
+static void test_threads_look_up_at_once(void **state)
+{
+    env *e = *state;
+    pdb_point_parcel *out = calloc(e->npts, sizeof *out);
+    int64_t *want = calloc(e->npts, sizeof *want);
+    pdb_store *s = open_store(e, PDB_OPEN_READONLY);
+    assert_int_equal(pdb_parcels_first_at(e->ctx, s, e->pts, e->npts, out), PDB_OK);
+    for (size_t i = 0; i < e->npts; i++)
+        want[i] = out[i].id;
+    pdb_store_close(s);
+    pthread_t t[4];
+    worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){e, want, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, lookup_worker, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    free(out);
+    free(want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +521,8 @@ int main(void)
         cmocka_unit_test(test_store_without_index),
         cmocka_unit_test(test_reimport_under_a_reader),
         cmocka_unit_test(test_batch_rejects_bad_points),
+        cmocka_unit_test(test_handles_share_loaded_communes),
+        cmocka_unit_test(test_threads_look_up_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
