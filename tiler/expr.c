@@ -218,7 +218,9 @@ int pdb__color_parse(const char *s, rgba *out)
         double h = fmod(v[0], 360.0) / 360.0, sat = v[1] / 100.0, l = v[2] / 100.0;
         if (h < 0)
             h += 1;
-        if (sat < 0 || sat > 1 || l < 0 || l > 1 || v[3] < 0 || v[3] > 1)
+        /* Written so that NaN fails too: sscanf's %lf takes "nan" and "inf". */
+        if (!isfinite(v[0]) || !(sat >= 0 && sat <= 1) || !(l >= 0 && l <= 1) ||
+            !(v[3] >= 0 && v[3] <= 1))
             return -1;
         double q = l < 0.5 ? l * (1 + sat) : l + sat - l * sat, p = 2 * l - q;
         out->r = hue2rgb(p, q, h + 1.0 / 3);
@@ -235,9 +237,9 @@ int pdb__color_parse(const char *s, rgba *out)
     return -1;
 rgb:
     for (int i = 0; i < 3; i++)
-        if (v[i] < 0 || v[i] > 255)
+        if (!(v[i] >= 0 && v[i] <= 255)) /* NaN fails too */
             return -1;
-    if (v[3] < 0 || v[3] > 1)
+    if (!(v[3] >= 0 && v[3] <= 1))
         return -1;
     out->r = v[0] / 255.0;
     out->g = v[1] / 255.0;
