@@ -97,10 +97,16 @@ pdb_status pdb__fail(pdb_ctx *ctx, pdb_status st, const char *fmt, ...)
 {
     va_list ap;
 
+    /* Format apart first: a caller may pass the last message itself as an
+     * argument (pdb_errmsg(ctx), to add context to it), and vsnprintf into
+     * the buffer it reads from garbles both (a damaged store was reported
+     * as "...: formed"). */
+    char msg[sizeof ctx->msg];
     ctx->last_status = st;
     va_start(ap, fmt);
-    vsnprintf(ctx->msg, sizeof ctx->msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(ctx->msg, msg, sizeof msg);
     return st;
 }
 
