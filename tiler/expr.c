@@ -770,13 +770,16 @@ static double interp_t(double base, double x, double lo, double hi)
         return 0;
     if (base == 1.0)
         return p / d;
-    return (pow(base, p) - 1) / (pow(base, d) - 1);
+    double t = (pow(base, p) - 1) / (pow(base, d) - 1);
+    /* A large base overflows both powers (inf / inf = NaN); the factor
+     * then is its limit, base^(p - d), which stays in [0, 1]. */
+    return isfinite(t) ? t : pow(base, p - d);
 }
 
 static value lerp(value a, value b, double t)
 {
-    if (a.t == V_NUM && b.t == V_NUM)
-        return num(a.n + (b.n - a.n) * t);
+    if (a.t == V_NUM && b.t == V_NUM) /* not a + (b - a) * t: b - a may overflow */
+        return num(a.n * (1 - t) + b.n * t);
     if (a.t == V_COLOR && b.t == V_COLOR) {
         value v = a;
         v.c.r = a.c.r + (b.c.r - a.c.r) * t;

@@ -38,6 +38,8 @@ static void check_value(value v, const eval_env *env)
         CHECK(v.s != NULL);
         (void)strlen(v.s); /* a dangling or unterminated string trips ASan here */
     }
+    if (v.t == V_NUM)
+        CHECK(isfinite(v.n)); /* widths, opacities, sizes go to Cairo */
     if (v.t == V_COLOR)
         CHECK(channel_ok(v.c.r) && channel_ok(v.c.g) && channel_ok(v.c.b) && channel_ok(v.c.a));
     CHECK(env->scratch_used <= sizeof env->scratch);
