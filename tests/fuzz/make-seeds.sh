@@ -158,6 +158,18 @@ conv "$WORK/vt.csv" "$WORK/vt.geojson" GeoJSON 9208 -lco RFC7946=NO -lco COORDIN
 { printf '\x08'; cat "$WORK/vt.geojson"; } > "$D/geojson_9208_overviews"
 ogr2ogr -q -f GeoJSON "$WORK/wgs.geojson" "$WORK/vt.geojson" -t_srs EPSG:4326 -lco COORDINATE_PRECISION=9
 { printf '\x03'; cat "$WORK/wgs.geojson"; } > "$D/geojson_wgs84"
+# Defects in one GeoJSON: two communes, a hole, a multipolygon, a line, an
+# empty geometry, a number that is text, a missing parcel number.
+awk -v x="$VX" -v y="$VY" 'BEGIN {
+    print "WKT,MaXa,SoTo,SoThua,LoaiDat,DienTich,TenChu"
+    printf "\"POLYGON ((%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f),(%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f))\",08707,3,1,ONT,350,A\n", x, y, x + 20, y, x + 20, y + 20, x, y + 20, x, y, x + 5, y + 5, x + 5, y + 10, x + 10, y + 10, x + 5, y + 5
+    printf "\"MULTIPOLYGON (((%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f)),((%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f)))\",08716,3,2,LUA,abc,B\n", x + 30, y, x + 40, y, x + 40, y + 10, x + 30, y, x + 50, y, x + 60, y, x + 60, y + 10, x + 50, y
+    printf "\"LINESTRING (%.3f %.3f,%.3f %.3f)\",08707,3,3,CLN,10,C\n", x, y, x + 5, y + 5
+    printf "\"POLYGON EMPTY\",08707,3,4,CLN,10,D\n"
+    printf "\"POLYGON ((%.3f %.3f,%.3f %.3f,%.3f %.3f,%.3f %.3f))\",08707,3,,ONT,-5,E\n", x + 70, y, x + 80, y, x + 80, y + 10, x + 70, y
+}' > "$WORK/defects.csv"
+conv "$WORK/defects.csv" "$WORK/defects.geojson" GeoJSON 5897 -lco RFC7946=NO -lco COORDINATE_PRECISION=3
+{ printf '\x00'; cat "$WORK/defects.geojson"; } > "$D/geojson_defects"
 # GeoPackage, without a spatial index and with 1 KB pages to stay small.
 conv "$WORK/vy.csv" "$WORK/vy.gpkg" GPKG 5897 -lco SPATIAL_INDEX=NO
 sqlite3 "$WORK/vy.gpkg" 'PRAGMA page_size=1024; VACUUM;'
