@@ -13,7 +13,11 @@
 #            bench_* tests run one by one
 #   --only   a subset of the benchmarks (the others are not rerun)
 # Environment: PDB_BINARY_DIR (default build-rel), RUNS (default 3), JOBS
-# (build jobs, default 2), POINTS (lookups, default 100000).
+# (build jobs, default 2), POINTS (lookups, default 100000), RESULTS (the
+# results directory; default bench/work/results/YYYYMMDD-HHMM).
+# A benchmark that fails (an unexplained disagreement, a tile over the
+# tolerance, a non-2xx answer) is reported and the others still run; the
+# exit status is then 1.
 { # the whole script is read before it runs, so editing it mid-run is safe
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,8 +49,9 @@ if [ $smoke -eq 0 ]; then
     bash scripts/install-deps.sh
     cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
     cmake --build "$BUILD" -j"${JOBS:-2}" --target parceldb-cli pdb-synth >/dev/null
-    stamp=$(date -u +%Y%m%d-%H%M)
-    RESULTS=$WORK/results/$stamp
+    # RESULTS may name an earlier run's directory: a partial rerun (--only)
+    # then replaces those parts and the summary shows the others as they were.
+    RESULTS=${RESULTS:-$WORK/results/$(date -u +%Y%m%d-%H%M)}
 else
     [ -x "$BUILD/cli/parceldb" ] || {
         cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release >/dev/null
@@ -87,35 +92,50 @@ fi
 smoke_arg=()
 [ $smoke -eq 1 ] && smoke_arg=(--smoke)
 
-if want import; then
-    echo "== import"
-    IMPORT_FLAGS=--no-overviews bash bench/import/run.sh "${smoke_arg[@]}" | tee "$RESULTS/import.md"
-fi
-if want lookup; then
-    echo "== lookup"
-    bash bench/lookup/run.sh "${smoke_arg[@]}" >/dev/null
-    cat "$RESULTS/lookup.md"
-fi
-if want render; then
-    echo "== render"
+failed=()
+# stage NAME CMD...: runs one benchmark; a failure is noted, not fatal.
+stage() {
+    local name=$1
+    shift
+    echo "== $name ($(date -u +%H:%M) UTC, load average $(loadavg))"
+    if ! "$@"; then
+        echo "== $name FAILED" >&2
+        failed+=("$name")
+    fi
+}
+run_import() {
+    IMPORT_FLAGS=--no-overviews bash bench/import/run.sh "${smoke_arg[@]}" >"$RESULTS/import.md.tmp" &&
+        mv "$RESULTS/import.md.tmp" "$RESULTS/import.md" && cat "$RESULTS/import.md"
+}
+run_lookup() {
+    bash bench/lookup/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/lookup.md"
+}
+run_render() {
+    local rc=0
+    rm -rf "$RESULTS/render"
     if [ $smoke -eq 1 ]; then
         # Two small communes, one round: the script's every step, in seconds.
-        rs=$RESULTS/render-smoke
+        local rs=$RESULTS/render-smoke
         mkdir -p "$rs"
         "$SYNTH" --out "$rs/src" --communes 2 --parcels-per-commune 300 --defects none --quiet
         "$P" init --db "$rs/s.sqlite" >/dev/null
         "$P" import --quiet --db "$rs/s.sqlite" "$rs/src"
-        ROUNDS=1 bash bench/render/run.sh "$P" "$rs/s.sqlite" 2 "$RESULTS/render" | tee "$RESULTS/render.md"
+        ROUNDS=1 bash bench/render/run.sh "$P" "$rs/s.sqlite" 2 "$RESULTS/render" >"$RESULTS/render.md" || rc=$?
     else
-        ROUNDS=${RUNS:-3} bash bench/render/run.sh "$P" "$WORK/prov.sqlite" 40 "$RESULTS/render" |
-            tee "$RESULTS/render.md"
+        ROUNDS=${RUNS:-3} bash bench/render/run.sh "$P" "$WORK/prov.sqlite" 40 "$RESULTS/render" \
+            >"$RESULTS/render.md" || rc=$?
+        [ $rc -ne 0 ] || cp "$RESULTS/render"/side-by-side-z*.png "$ROOT/bench/render/samples/"
     fi
-fi
-if want server; then
-    echo "== server"
-    bash bench/server/run.sh "${smoke_arg[@]}" >/dev/null
-    cat "$RESULTS/server.md"
-fi
+    cat "$RESULTS/render.md"
+    return $rc
+}
+run_server() {
+    bash bench/server/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/server.md"
+}
+want import && stage import run_import
+want lookup && stage lookup run_lookup
+want render && stage render run_render
+want server && stage server run_server
 load_end=$(loadavg)
 
 # ---------------------------------------------------------------------------
@@ -198,5 +218,9 @@ else
     echo "gnuplot is missing (bench/setup.sh installs gnuplot-nox): no plots" >&2
 fi
 echo "results in $RESULTS"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "FAILED: ${failed[*]}" >&2
+    exit 1
+fi
 exit 0
 }

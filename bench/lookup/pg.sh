@@ -77,10 +77,12 @@ pg_stop() {
 
 # pg_load DBNAME STORE: the store's current parcels in table parcels of
 # database DBNAME, with a GiST index, analysed. Skipped when the database
-# already holds this very store (same size, time and parcel count).
+# already holds these very parcels (same count, largest id and sum of ids
+# of the current parcels: a re-import gives new ids; derived data such as
+# the lookup index does not matter).
 pg_load() {
     local db=$1 store=$2 stamp want have
-    stamp=$(stat -c '%s:%Y' "$store"):$(sqlite3 "$store" "SELECT count(*) FROM parcels WHERE valid_to IS NULL")
+    stamp=$(sqlite3 -separator : "$store" "SELECT total(id), max(id), count(*) FROM parcels WHERE valid_to IS NULL")
     have=$(pg_psql postgres -At -c "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = '$db'")
     if [ "$have" = "$stamp" ]; then
         return 0

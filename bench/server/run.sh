@@ -54,7 +54,7 @@ if [ $smoke -eq 1 ]; then
     secs=${SECONDS_PER_RUN:-2}
     WORK=$(mktemp -d "${TMPDIR:-/tmp}/pdbbench.XXXXXX")
     chmod 755 "$WORK" # nginx's workers read the tiles as nobody when run as root
-    RESULTS=$WORK/results
+    RESULTS=${RESULTS:-$WORK/results}
     src=$WORK/province-2-300
     "$SYNTH" --out "$src" --communes 2 --parcels-per-commune 300 --defects none --quiet
     STORE=$WORK/smoke.sqlite
