@@ -36,6 +36,7 @@ sum_before=$(sha256sum <"$DB")
 # start_as ARGS...: parceldb serve as root with ARGS; sets SERVER_PID PORT BASE.
 start_as() {
     rm -f "$PUB/run/port"
+    [ -s "$WORK/server.log" ] && cat "$WORK/server.log" >>"$WORK/server-all.log"
     "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$PUB/run/port" "$@" \
         >"$WORK/server.out" 2>"$WORK/server.log" &
     SERVER_PID=$!

@@ -17,7 +17,18 @@ cleanup() {
         kill -KILL "$SERVER_PID" 2>/dev/null
         wait "$SERVER_PID" 2>/dev/null
     fi
+    keep_server_logs
     rm -rf "$WORK"
+}
+# The server logs of every test (every start) are kept under the build
+# tree, for tests/ops/run_logs.sh, which searches them all for personal
+# data and tokens after the other tests have run.
+keep_server_logs() {
+    [ -n "${PDB_BINARY_DIR:-}" ] && [ -d "$PDB_BINARY_DIR" ] || return 0
+    [ -s "$WORK/server.log" ] && cat "$WORK/server.log" >>"$WORK/server-all.log"
+    [ -s "$WORK/server-all.log" ] || return 0
+    mkdir -p "$PDB_BINARY_DIR/Testing/server-logs" &&
+        cp "$WORK/server-all.log" "$PDB_BINARY_DIR/Testing/server-logs/$(basename "$0" .sh)-$$.log"
 }
 trap cleanup EXIT
 cd "$WORK" || exit 1
@@ -148,6 +159,7 @@ make_store() {
 # to another user (--user) is tested in tests/ops/privileges.sh.
 start_server() {
     rm -f "$WORK/port"
+    [ -s "$WORK/server.log" ] && cat "$WORK/server.log" >>"$WORK/server-all.log"
     local as_root=()
     [ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
     "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/port" "${as_root[@]}" "$@" \
