@@ -34,6 +34,9 @@ cmake --build "$dir" -j "${PDB_JOBS:-2}"
 logs="$root/$dir/Testing/tsan"
 rm -rf "$logs"
 mkdir -p "$logs"
+# World-writable (sticky, as /tmp): a server that dropped to nobody
+# (tests/ops/privileges.sh) must still be able to write its report.
+chmod 1777 "$logs"
 # second_deadlock_stack: both stacks of a lock-order report.
 # history_size: more of the earlier access's stack ("failed to restore").
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 history_size=4 \
