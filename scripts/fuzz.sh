@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (clang, -DPDB_FUZZ=ON, in build-fuzz/) and
-# runs each for FUZZ_SECONDS (default 30), two at a time, from its seed
-# corpus in tests/fuzz/<target>/seeds plus what earlier runs found (kept in
-# build-fuzz/fuzz-corpus/<target>, never in git). Exits non-zero when any
-# target crashed, leaked, hung or ran out of memory, printing the input
-# that did it (build-fuzz/fuzz-artifacts/<target>/crash-...). See
-# docs/fuzzing.md for reproducing and minimising one.
+# runs each for FUZZ_SECONDS (default 30), two at a time, from its seeds
+# and minimised corpus in git (tests/fuzz/<target>/seeds and corpus) plus
+# what earlier runs here found (build-fuzz/fuzz-corpus/<target>, not in
+# git). Exits non-zero when any target crashed, leaked, hung or ran out of
+# memory, printing the input that did it
+# (build-fuzz/fuzz-artifacts/<target>/crash-...). See docs/fuzzing.md for
+# reproducing and minimising one.
 #   FUZZ_SECONDS=30  seconds per target
 #   FUZZ_TARGETS="fuzz_wkb fuzz_style"   a subset (default: all)
 #   FUZZ_JOBS=2      targets at once
@@ -34,8 +35,10 @@ run_one() {
     mkdir -p "$corpus" "$art"
     local rc=0 dict=()
     [ -f "tests/fuzz/$t/$t.dict" ] && dict=(-dict="tests/fuzz/$t/$t.dict")
+    local extra= # the minimised corpus of earlier long runs, in git
+    [ -d "tests/fuzz/$t/corpus" ] && extra=tests/fuzz/$t/corpus
     "$dir/tests/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-        "${dict[@]}" -print_final_stats=1 -artifact_prefix="$art/" "$corpus" "tests/fuzz/$t/seeds" \
+        "${dict[@]}" -print_final_stats=1 -artifact_prefix="$art/" "$corpus" "tests/fuzz/$t/seeds" $extra \
         >"$art/run.log" 2>&1 || rc=$?
     local execs rate
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$art/run.log")

@@ -23,10 +23,12 @@ function(pdb_fuzz_target name)
         target_include_directories(${exe} PRIVATE ${F_INCLUDES})
         target_link_libraries(${exe} PRIVATE ${F_LIBS} pdb_build_flags)
     endforeach()
-    # The replay over the seeds and every past crasher or regression input.
+    # The replay over the seeds, the minimised corpus the fuzzer grew, and
+    # every past crasher or regression input.
     add_test(NAME fuzz_replay_${name}
              COMMAND fuzz_replay_${name} ${PDB_FUZZ_DIR}/${name}/seeds
-                     ${PDB_FUZZ_DIR}/${name}/crashers ${PDB_FUZZ_DIR}/${name}/regressions)
+                     ${PDB_FUZZ_DIR}/${name}/corpus ${PDB_FUZZ_DIR}/${name}/crashers
+                     ${PDB_FUZZ_DIR}/${name}/regressions)
     if(NOT F_TIMEOUT)
         set(F_TIMEOUT 300)
     endif()
