@@ -140,5 +140,33 @@ fi
 
 berr --db "$DB"
 check "no -o: a usage error" "$BRC" 2
+
+# A commit in the middle of one copy, for certain: a backup slowed to one
+# page a step, and a small import that starts after it and ends before
+# it. The copy is the state at its start (its read snapshot), whole.
+base_phutho
+grid_csv mid.csv 45 07894 12 ODT
+to_gpkg mid.csv mid.gpkg 9208
+PRE=$(state) PRE_V=$(version)
+"$PARCELDB" backup --quiet --db "$DB" -o slow.sqlite --pages-per-step 1 --pause-ms 15 \
+    2>slow.err &
+SLOW_PID=$!
+FAULT_PIDS+=("$SLOW_PID")
+sleep 0.5
+"$PARCELDB" import --quiet --db "$DB" mid.gpkg >mid.out 2>&1
+check "an import during the slow backup" "$?" 0
+if kill -0 "$SLOW_PID" 2>/dev/null; then
+    ok "the import committed while the backup was copying"
+    wait "$SLOW_PID"
+    check "the slow backup: exit status" "$?" 0
+    check "the slow backup: integrity" "$(integrity slow.sqlite)" ok
+    check "the slow backup: the state at its start, not the commit in its middle" \
+        "$(state slow.sqlite)/$(version slow.sqlite)" "$PRE/$PRE_V"
+    check "the store has the import" "$(state)" "$((45 + 30))/$(($(cut -d/ -f2 <<<"$PRE") + 45))"
+else
+    wait "$SLOW_PID"
+    echo "note: the slow backup ended before the import did; the mid-copy commit is not tested"
+fi
+
 no_sanitizer_report "backup" ./*.err berr.err "$WORK/server.log"
 finish

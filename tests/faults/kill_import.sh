@@ -47,7 +47,7 @@ nbefore=0 nafter=0 nfinished=0
 for run in $(seq 1 "$RUNS"); do
     pre=$(state)
     post="$((BIG + 30))/$(($(all_rows) + BIG))"
-    if [ $((run % 3)) -eq 0 ]; then opts=() d=$D_OV kind="with overviews"; else
+    if [ $((run % 5)) -eq 0 ]; then opts=() d=$D_OV kind="with overviews"; else
         opts=(--no-overviews) d=$D_NO kind="no overviews"; fi
     # Up to 110% of the duration: some runs end before their kill.
     delay_ms=$((RANDOM * RANDOM % (d * 11 / 10 + 1)))
