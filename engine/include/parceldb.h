@@ -316,6 +316,11 @@ typedef struct pdb_point_parcel {
 PDB_API pdb_status pdb_parcels_first_at(pdb_ctx *ctx, pdb_store *store, const double *lonlat,
                                         size_t n, pdb_point_parcel *out);
 
+/* What the point-lookup index holds in memory in this process: the
+ * communes loaded (each once, however many handles use it) and their
+ * bytes. For monitoring (the server's /metrics). */
+PDB_API void pdb_lookup_index_memory(size_t *communes, size_t *bytes);
+
 /* The same, for a point given in any registered CRS (x = easting or lon). */
 PDB_API pdb_status pdb_parcels_at_crs(pdb_ctx *ctx, pdb_store *store, int epsg, double x,
                                       double y, unsigned read_flags, pdb_parcel_list **out);

@@ -123,6 +123,11 @@ static commune_data *registry_find(const unsigned char *bytes, size_t len)
     return NULL;
 }
 
+void pdb_lookup_index_memory(size_t *communes, size_t *bytes)
+{
+    pdb__lookup_registry_stats(communes, bytes);
+}
+
 void pdb__lookup_registry_stats(size_t *communes, size_t *bytes)
 {
     *communes = *bytes = 0;

@@ -464,7 +464,7 @@ static int crossing_edge(void *arg, double x1, double y1, double x2, double y2)
 
 pdb_status pdb__blob_mbr(pdb_ctx *ctx, const unsigned char *blob, size_t len, double mbr[4])
 {
-    reader r;
+    reader r = {0};
     unsigned cls = 0;
     return blob_open(ctx, blob, len, &r, &cls, mbr);
 }
@@ -472,7 +472,7 @@ pdb_status pdb__blob_mbr(pdb_ctx *ctx, const unsigned char *blob, size_t len, do
 pdb_status pdb__blob_contains(pdb_ctx *ctx, const unsigned char *blob, size_t len, double x,
                               double y, int *inside)
 {
-    reader r;
+    reader r = {0};
     unsigned cls = 0;
     double mbr[4];
     pdb_status st;
@@ -537,7 +537,7 @@ static int box_edge(void *arg, double x1, double y1, double x2, double y2)
 pdb_status pdb__blob_intersects_box(pdb_ctx *ctx, const unsigned char *blob, size_t len,
                                     const double box[4], int *hit)
 {
-    reader r;
+    reader r = {0};
     unsigned cls = 0;
     double mbr[4];
     pdb_status st;
@@ -562,7 +562,7 @@ pdb_status pdb__blob_intersects_box(pdb_ctx *ctx, const unsigned char *blob, siz
 
 pdb_status pdb__blob_parse(pdb_ctx *ctx, const unsigned char *blob, size_t len, pdb__mpoly *out)
 {
-    reader r;
+    reader r = {0};
     unsigned cls = 0;
     double mbr[4];
     builder b = {0};

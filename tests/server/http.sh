@@ -160,6 +160,9 @@ contains "metrics: latency histogram" "$BODY" 'parceldb_http_request_duration_se
 contains "metrics: cache" "$BODY" 'parceldb_tile_cache_hits_total [0-9]+'
 contains "metrics: tiles rendered" "$BODY" 'parceldb_tiles_rendered_total [1-9]'
 contains "metrics: data version" "$BODY" "parceldb_data_version $DV"$'\n'
+# The lookups above loaded their communes' index, once for all workers.
+contains "metrics: lookup index communes" "$BODY" 'parceldb_lookup_index_communes [1-9]'
+contains "metrics: lookup index bytes" "$BODY" 'parceldb_lookup_index_bytes [1-9][0-9]{3,}'
 contains "metrics: store age" "$BODY" 'parceldb_store_age_seconds [0-9]'
 contains "metrics: 304s counted" "$BODY" 'parceldb_http_not_modified_total [1-9]'
 

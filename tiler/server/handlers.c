@@ -396,6 +396,7 @@ static void metrics(pdb_srv *srv, pdb_srv_worker *w, pdb_srv_response *out)
     g.cache_bytes = cs.bytes;
     g.cache_max_bytes = cs.max_bytes;
     g.tokens = pdb_srv_tokens_count(w->conf->tokens);
+    pdb_lookup_index_memory(&g.lookup_communes, &g.lookup_bytes);
     g.draining = atomic_load(&srv->draining);
     char *text = pdb_srv_metrics_text(&srv->metrics, &g, &len);
     if (text == NULL) {

@@ -45,6 +45,8 @@ typedef struct pdb_srv_gauges {
     size_t cache_bytes;         /* bytes in memory */
     size_t cache_max_bytes;     /* the memory bound */
     size_t tokens;              /* bearer tokens loaded */
+    size_t lookup_communes;     /* communes the point-lookup index holds in memory */
+    size_t lookup_bytes;        /* their bytes (pdb_lookup_index_memory) */
     int draining;               /* 1 while shutting down */
 } pdb_srv_gauges;
 
