@@ -19,8 +19,9 @@
 #     connection; and huge ones (the world's box, a huge limit): a 200 page;
 #   - slow clients (bench/soak/slow.py): requests sent a byte at a time, idle
 #     connections the server must close, half-sent requests abandoned;
-#   - a re-import of one commune (another generator seed, so its parcels do
-#     change) about every 4 minutes, alternating between two communes.
+#   - a re-import of one commune about every 4 minutes, alternating between
+#     two communes and between two versions of each (generator seeds 1 and
+#     2, so the parcels do change every time; the data version must grow).
 # Every 10 s: the server's VmRSS, open descriptors (/proc/PID/fd), threads,
 # and its /metrics counters. At the end: requests, errors (5xx other than
 # 503, connection failures, bad requests not answered 4xx, slow clients
@@ -205,7 +206,8 @@ for k in $(seq 1 "$n"); do
     if [ $(((k - 1) / 2 % 2)) -eq 0 ]; then f=$alt/$code.shp; else f=$prov/$code.shp; fi
     t1=$(date +%s.%N)
     st=0
-    "$P" import --quiet --db "$DB" "$f" >>"$OUT/imports.log" 2>&1 || st=$?
+    # --force: the file alternates with one imported before (same checksum).
+    "$P" import --quiet --force --db "$DB" "$f" >>"$OUT/imports.log" 2>&1 || st=$?
     printf "%d\t%s\t%d\t%.1f\n" "$(($(date +%s) - start))" "${f#"$S"/}" "$st" \
         "$(awk -v a="$t1" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')" >>"$OUT/imports.tsv"
     log "re-import $k/$n of $code: status $st"
@@ -244,6 +246,8 @@ bad_codes=$(awk '{ c[$3]++ } END { for (k in c) printf "%s:%d ", k, c[k] }' "$OU
 slow_ok=$(awk '$2 == "trickle_ok" || $2 == "idle_closed" || $2 == "abandoned" { s += $3 } END { print s + 0 }' "$OUT/slow.txt")
 slow_bad=$(awk '$1 == "slow" && $2 != "trickle_ok" && $2 != "idle_closed" && $2 != "abandoned" { s += $3 } END { print s + 0 }' "$OUT/slow.txt")
 imports=$(($(wc -l <"$OUT/imports.tsv") - 1))
+dv_start=$(first 12) dv_end=$(last 12)
+wrk_4xx=$(awk '$1 == "status" && $2 >= 400 && $2 < 500 { s += $3 } END { print s + 0 }' "$OUT/wrk.txt")
 imports_failed=$(awk -F'\t' 'NR > 1 && $3 != 0' "$OUT/imports.tsv" | wc -l)
 errors=$((wrk_5xx + srv_5xx + wrk_sock + bad_wrong + slow_bad + imports_failed))
 [ "$server_rc" -eq 0 ] || errors=$((errors + 1))
@@ -268,7 +272,8 @@ summary=$OUT/summary.txt
     echo "wrk socket $wrk_errline"
     echo "bad requests: $bad_total sent, $bad_wrong answered other than expected (4xx; 200 for the huge boxes) ($bad_codes)"
     echo "slow clients: $slow_ok handled, $slow_bad mistreated ($(awk '{printf "%s=%s ", $2, $3}' "$OUT/slow.txt"))"
-    echo "re-imports: $imports, $imports_failed failed"
+    echo "re-imports: $imports, $imports_failed failed; data version $dv_start -> $dv_end"
+    echo "4xx in wrk's mix: $wrk_4xx (parcels by a number that a re-import renumbered: expected)"
     echo "RSS MiB: start $(mib "$rss_start") (at 10 s), end $(mib "$rss_end"), max $(mib "$rss_max"); growth (last fifth vs second fifth, medians) $growth MiB"
     echo "open fds: start $fds_start, end $fds_end, max $fds_max; threads $thr_start -> $thr_end"
     echo "server exit status on SIGTERM: $server_rc"
@@ -339,7 +344,8 @@ if [ "$docs" -eq 1 ]; then
         echo "| connection failures (wrk connect/read/write/timeout) | $wrk_sock |"
         echo "| bad requests answered other than 4xx (huge boxes: other than 200) | $bad_wrong of $bad_total |"
         echo "| slow clients mistreated | $slow_bad of $((slow_ok + slow_bad)) |"
-        echo "| re-imports (failed) | $imports ($imports_failed) |"
+        echo "| re-imports (failed); data version | $imports ($imports_failed); $dv_start -> $dv_end |"
+        echo "| 4xx in wrk's mix (404s of parcels renumbered by a re-import) | $wrk_4xx |"
         echo "| RSS MiB: at 10 s / end / max | $(mib "$rss_start") / $(mib "$rss_end") / $(mib "$rss_max") |"
         echo "| RSS growth, last fifth vs second fifth (medians) | $growth MiB |"
         echo "| open fds: at 10 s / end / max | $fds_start / $fds_end / $fds_max |"
