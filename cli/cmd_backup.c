@@ -59,10 +59,18 @@ int cmd_backup(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'o': dest = optarg; break;
-        case 'f': bo.force = 1; break;
-        case 'q': quiet = 1; break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'o':
+            dest = optarg;
+            break;
+        case 'f':
+            bo.force = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
         case 'p':
         case 's':
             if (cli_parse_size(optarg, &n) != 0 || n < 1 || n > 1000000)
@@ -73,10 +81,11 @@ int cmd_backup(int argc, char **argv)
             else
                 bo.pause_ms = (int)n;
             break;
-        case 'h': fputs(usage_text, stdout); return CLI_OK;
+        case 'h':
+            fputs(usage_text, stdout);
+            return CLI_OK;
         default:
-            return cli_usage_error("backup", "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
+            return cli_usage_error("backup", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

@@ -69,8 +69,10 @@ static int sync_path(const char *path, int directory)
 static pdb_status dest_fail(pdb_ctx *ctx, sqlite3 *db, int rc, const char *dest)
 {
     if ((rc & 0xff) == SQLITE_FULL)
-        return pdb__fail(ctx, PDB_EIO, "writing the backup of %s: the disk is full "
-                         "(no space left on device)", dest);
+        return pdb__fail(ctx, PDB_EIO,
+                         "writing the backup of %s: the disk is full "
+                         "(no space left on device)",
+                         dest);
     return pdb__sql_fail(ctx, db, rc, "writing the backup");
 }
 
@@ -98,7 +100,8 @@ static pdb_status check_dest(pdb_ctx *ctx, pdb_store *s, const char *dest, int f
     if (stat(wal, &sb) == 0 && sb.st_size > 0)
         return pdb__fail(ctx, PDB_EINVAL,
                          "%s is in use or was not closed cleanly (%s exists); stop what "
-                         "uses it before replacing it", dest, wal);
+                         "uses it before replacing it",
+                         dest, wal);
     return PDB_OK;
 }
 
@@ -199,8 +202,7 @@ pdb_status pdb_store_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
      * errno here rather than SQLite's "unable to open database file". */
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)
-        return pdb__fail(ctx, PDB_EIO, "cannot write the backup in %s: %s", dir,
-                         strerror(errno));
+        return pdb__fail(ctx, PDB_EIO, "cannot write the backup in %s: %s", dir, strerror(errno));
     /* The copy holds the same personal data as the store: same mode. */
     const char *src = sqlite3_db_filename(s->db, "main");
     if (src != NULL && stat(src, &sb) == 0)

@@ -22,10 +22,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-static long long budget = -1;   /* bytes left before ENOSPC; -1: not read yet */
-static const char *prefix;      /* only files under this path count */
-static size_t prefix_len;       /* strlen(prefix) */
-static long long spent;         /* bytes written under prefix so far */
+static long long budget = -1; /* bytes that may be written under prefix; -1: not read yet */
+static const char *prefix;    /* only files under this path count */
+static size_t prefix_len;     /* strlen(prefix) */
+static long long spent;       /* bytes written under prefix so far */
 
 static void init(void)
 {
