@@ -22,13 +22,13 @@ static const char usage_text[] =
     "-shm file left beside it), start the server (see docs/operations.md).\n"
     "\n"
     "options:\n"
-    "  --db FILE       the store (default " CLI_DEFAULT_DB ")\n"
-    "  -o, --output DEST  the backup file to write\n"
-    "  --force         replace DEST if it exists\n"
-    "  --quiet         no progress and no summary\n"
-    "  --pages-per-step N  pages copied at a time (default 1024, 8 MiB)\n"
-    "  --pause-ms MS   pause between steps (default 5, at least 1), to leave the disk to\n"
-    "                  the server and an import\n";
+    "  --db FILE             the store (default " CLI_DEFAULT_DB ")\n"
+    "  -o, --output DEST     the backup file to write\n"
+    "  --force               replace DEST if it exists\n"
+    "  --quiet               no progress and no summary\n"
+    "  --pages-per-step N    pages copied at a time (default 1024, 8 MiB)\n"
+    "  --pause-ms MS         pause between steps (default 5, at least 1), to leave\n"
+    "                        the disk to the server and an import\n";
 
 /* The progress line on a terminal. */
 static void progress(void *arg, int remaining, int total)
