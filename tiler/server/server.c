@@ -516,33 +516,41 @@ static int time_before(const struct timespec *a, const struct timespec *b)
  * only be the old file's, so it goes, with its -shm, before any of our
  * connections opens the new file; the old file's connections keep their
  * open descriptors. A -wal written since then is in use with the new file
- * and stays. */
-static void drop_replaced_wal(const char *db_path)
+ * and stays. Returns 0 when the new file may be opened, -1 when the old
+ * WAL is still there (it cannot be removed: a directory that is not
+ * ours); then the caller keeps the old file's connections. */
+static int drop_replaced_wal(const char *db_path)
 {
     char wal[4200], shm[4200];
     struct stat db, sb;
+    static uint64_t warned; /* the last identity warned about, so once each */
 
     if (stat(db_path, &db) != 0)
-        return;
+        return 0;
     snprintf(wal, sizeof wal, "%s-wal", db_path);
     snprintf(shm, sizeof shm, "%s-shm", db_path);
     if (stat(wal, &sb) == 0) {
         if (!time_before(&sb.st_mtim, &db.st_ctim))
-            return;
+            return 0;
         if (unlink(wal) != 0) {
-            say("warning: the store was replaced but %s, the old file's WAL, cannot be "
-                "removed: %s", wal, strerror(errno));
-            return;
+            uint64_t id = store_identity(db_path);
+            if (warned != id)
+                say("warning: the store file was replaced but %s, the old file's WAL, cannot "
+                    "be removed (%s): still serving the old file; restart the server",
+                    wal, strerror(errno));
+            warned = id;
+            return -1;
         }
         say("removed %s: the WAL of the store file that was replaced", wal);
     }
     if (stat(shm, &sb) == 0 && unlink(shm) != 0)
         say("warning: cannot remove %s: %s", shm, strerror(errno));
+    return 0;
 }
 
 /* The store file changed identity: new epoch, empty caches, fresh
  * connections everywhere. */
-static void store_replaced(pdb_srv *srv, pdb_srv_worker *w)
+static int store_replaced(pdb_srv *srv, pdb_srv_worker *w)
 {
     char msg[PDB_SRV_ERRMAX];
     pdb_srv_commune_state *rows = NULL;
@@ -550,7 +558,8 @@ static void store_replaced(pdb_srv *srv, pdb_srv_worker *w)
     int64_t v;
     uint64_t identity = store_identity(srv->opt.db_path);
 
-    drop_replaced_wal(srv->opt.db_path);
+    if (drop_replaced_wal(srv->opt.db_path) != 0)
+        return -1;
     atomic_fetch_add(&srv->store_gen, 1);
     pthread_mutex_lock(&srv->sync_lock);
     if (pdb_srv_worker_ready(w, 0, msg, sizeof msg) != 0 ||
@@ -558,7 +567,7 @@ static void store_replaced(pdb_srv *srv, pdb_srv_worker *w)
         pthread_mutex_unlock(&srv->sync_lock);
         say("the store was replaced and cannot be read: %s", msg);
         pdb_srv_worker_reset_store(w);
-        return;
+        return 0;
     }
     pthread_rwlock_wrlock(&srv->changes_lock);
     uint64_t epoch = srv->changes.epoch * 6364136223846793005ull + 1442695040888963407ull;
@@ -577,13 +586,16 @@ static void store_replaced(pdb_srv *srv, pdb_srv_worker *w)
     pthread_mutex_unlock(&srv->sync_lock);
     free(rows);
     say("the store file was replaced (data version %lld): every cached tile dropped", (long long)v);
+    return 0;
 }
 
 /* ------------------------------------------------------------------------ */
 /* Start, reload, drain                                                      */
 /* ------------------------------------------------------------------------ */
 
-static void reload(pdb_srv *srv)
+/* reopen 0: keep the store connections (a replaced store that cannot be
+ * opened safely, see drop_replaced_wal). */
+static void reload(pdb_srv *srv, int reopen)
 {
     char msg[PDB_SRV_ERRMAX];
     pdb_srv_conf *c, *old;
@@ -596,14 +608,15 @@ static void reload(pdb_srv *srv)
     old = srv->conf;
     srv->conf = c;
     atomic_fetch_add(&srv->conf_gen, 1);
-    atomic_fetch_add(&srv->store_gen, 1);
+    if (reopen)
+        atomic_fetch_add(&srv->store_gen, 1);
     pthread_mutex_unlock(&srv->conf_lock);
     if (old->style_hash != c->style_hash)
         pdb_srv_cache_clear(srv->cache);
     atomic_fetch_add(&srv->metrics.reloads, 1);
-    say("reloaded: style %016llx, %zu token(s), %zu demo file(s); stores reopen",
+    say("reloaded: style %016llx, %zu token(s), %zu demo file(s); %s",
         (unsigned long long)c->style_hash, pdb_srv_tokens_count(c->tokens),
-        c->web ? c->web->count : 0);
+        c->web ? c->web->count : 0, reopen ? "stores reopen" : "stores kept (see the warning)");
     pdb_srv_conf_unref(old);
 }
 
@@ -857,9 +870,10 @@ int pdb_srv_run(const pdb_srv_options *o)
         int sig = sigtimedwait(&sigs, &si, &tick);
         if (sig == SIGHUP) {
             /* A replaced store first: the reload reopens every connection. */
+            int reopen = 1;
             if (store_identity(srv->opt.db_path) != srv->changes.identity)
-                store_replaced(srv, main_worker);
-            reload(srv);
+                reopen = store_replaced(srv, main_worker) == 0;
+            reload(srv, reopen);
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT)
