@@ -2,7 +2,8 @@
 # Installs the dependencies, builds, and runs every test:
 #   scripts/test.sh              the plain build
 #   scripts/test.sh --sanitize   the same tests under ASan + UBSan
-#   scripts/test.sh --all        both (what CI runs)
+#   scripts/test.sh --all        both, plus ThreadSanitizer (scripts/tsan.sh) and
+#                                the fuzz targets (scripts/fuzz.sh): what CI runs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,12 @@ run_suite() {
 case "${1:-}" in
 --sanitize) run_suite build-asan --sanitize ;;
 --all)
+    # What CI runs: every test under ASan + UBSan, the threaded ones under
+    # ThreadSanitizer, each fuzz target for a bounded time, then every test
+    # in the plain build, whose ctest summary is the last thing printed.
     run_suite build-asan --sanitize
+    scripts/tsan.sh
+    scripts/fuzz.sh
     run_suite build
     ;;
 "") run_suite build ;;

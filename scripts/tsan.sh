@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 dir=build-tsan
 
-regex='^(test_server_|server_|test_import$|import_|test_render$|render_|ops_)'
+regex='^(test_server_|server_|test_import$|import_|test_render$|render_|ops_|test_lookup$)'
 if [ "${1:-}" = "-R" ] && [ -n "${2:-}" ]; then
     regex=$2
 elif [ $# -gt 0 ]; then
