@@ -63,8 +63,11 @@ pg_start() {
     # shared_buffers holds the largest table (the 4x province's 3.1 million
     # parcels) so that the timed runs read memory, as parceldb's do (the
     # page cache). fsync=off only speeds up the load; the timed runs read.
+    # No parallel workers: on the 4x province the planner otherwise starts
+    # one for each point (its ST_Contains estimate is 0.1% of the rows),
+    # which costs milliseconds a lookup; a user tuning for lookups turns it off.
     pg_as "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$PGDATA_DIR/server.log" -w -t 120 \
-        -o "-c listen_addresses= -k $PGSOCK_DIR -p $PG_PORT -c shared_buffers=${PG_SHARED_BUFFERS:-2GB} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c jit=off -c max_connections=20" \
+        -o "-c listen_addresses= -k $PGSOCK_DIR -p $PG_PORT -c shared_buffers=${PG_SHARED_BUFFERS:-2GB} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c jit=off -c max_parallel_workers_per_gather=0 -c max_connections=20" \
         start >/dev/null || { tail -20 "$PGDATA_DIR/server.log" >&2; return 1; }
     PG_STARTED=1
 }
