@@ -12,6 +12,7 @@
  */
 #include "lookup.h"
 
+#include "ptree.h"
 #include "wkb.h"
 
 #include <math.h>
@@ -25,8 +26,6 @@
 #endif
 
 #define LOOKUP_MAGIC "PDBLKP1"
-#define NODE_SIZE 16 /* children per node of the packed R-tree */
-#define MAX_LEVELS 16 /* 16^16 entries: more than a commune can hold */
 
 typedef struct lookup_header {
     char magic[8];       /* LOOKUP_MAGIC and its NUL */
@@ -54,17 +53,16 @@ _Static_assert(sizeof(lookup_entry) == 56, "the entry layout is part of the form
 typedef struct commune_data {
     size_t refs;                 /* handles using it; under registry_lock */
     struct commune_data *next;   /* the registry's list; under registry_lock */
+    int registered;              /* in the registry; else one batch's, unshared */
     size_t len;                  /* bytes of the BLOB */
-    unsigned char *data;         /* the BLOB (owned); entries point into it */
+    unsigned char *data;         /* the BLOB; entries point into it */
+    int owns_data;               /* data is freed with it (else a batch's buffer) */
     double box[4];               /* union of the entries' boxes */
     size_t count;                /* entries */
     const lookup_entry *entries; /* count entries */
     const unsigned char *geoms;  /* geometry section */
     const char *texts;           /* text section */
-    int nlevels;                 /* tree levels above the entries */
-    size_t level_start[MAX_LEVELS + 1]; /* first node of level l in nodes (l >= 1) */
-    size_t level_count[MAX_LEVELS + 1]; /* nodes of level l (level 0: entries) */
-    double (*nodes)[4];          /* boxes of the levels above the entries */
+    pdb__ptree tree;             /* over the entries' boxes, in their order */
 } commune_data;
 
 /* One handle's view of a commune: loaded on the first point in its box. */
@@ -80,6 +78,17 @@ struct pdb__lookup {
     int64_t data_version;     /* the version the index matches; -1 none yet */
     size_t ncommunes;         /* communes with current parcels */
     commune_index **communes; /* ordered by code */
+    /* The communes' boxes in Hilbert order, with a tree over them, so that
+     * a point meets only the communes around it. Rebuilt after a sync, and
+     * when a commune loaded from its parcels turns out larger than the box
+     * the tree was built with. */
+    pdb__ptree top;
+    commune_index **top_order; /* ncommunes, in the tree's order */
+    int top_stale;             /* rebuild before the next search */
+    /* The texts of the last batch's answers (pdb_parcels_first_at):
+     * "commune\0sheet\0parcel\0" each, valid until the next batch. */
+    char *answers;
+    size_t answers_len, answers_cap;
 };
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -89,8 +98,9 @@ static void data_free(commune_data *d)
 {
     if (d == NULL)
         return;
-    free(d->data);
-    free(d->nodes);
+    if (d->owns_data)
+        free(d->data);
+    pdb__ptree_free(&d->tree);
     free(d);
 }
 
@@ -98,6 +108,10 @@ static void data_release(commune_data *d)
 {
     if (d == NULL)
         return;
+    if (!d->registered) {
+        data_free(d);
+        return;
+    }
     pthread_mutex_lock(&registry_lock);
     int last = --d->refs == 0;
     if (last)
@@ -154,32 +168,15 @@ void pdb__lookup_free(pdb__lookup *lk)
     for (size_t i = 0; i < lk->ncommunes; i++)
         commune_index_free(lk->communes[i]);
     free(lk->communes);
+    pdb__ptree_free(&lk->top);
+    free(lk->top_order);
+    free(lk->answers);
     free(lk);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Packing a commune's BLOB from its current parcels                         */
 /* ------------------------------------------------------------------------ */
-
-/* Position of (x, y) on the Hilbert curve over a 2^16 x 2^16 grid. */
-static uint64_t hilbert(uint32_t x, uint32_t y)
-{
-    uint64_t d = 0;
-    for (uint32_t s = 1u << 15; s > 0; s >>= 1) {
-        uint32_t rx = (x & s) ? 1 : 0, ry = (y & s) ? 1 : 0;
-        d += (uint64_t)s * s * ((3 * rx) ^ ry);
-        if (ry == 0) {
-            if (rx == 1) {
-                x = s - 1 - x;
-                y = s - 1 - y;
-            }
-            uint32_t t = x;
-            x = y;
-            y = t;
-        }
-    }
-    return d;
-}
 
 typedef struct pack_item {
     uint64_t key;       /* Hilbert position of the box centre */
@@ -282,13 +279,8 @@ static pdb_status pack_commune(pdb_ctx *ctx, pdb_store *s, const char *commune,
         goto done;
     }
     /* Hilbert order keeps neighbours in the same nodes: a point visits few. */
-    for (size_t i = 0; i < n; i++) {
-        const double *b = items[i].entry.box;
-        double w = ext[2] - ext[0], h = ext[3] - ext[1];
-        double fx = w > 0 ? ((b[0] + b[2]) / 2 - ext[0]) / w : 0;
-        double fy = h > 0 ? ((b[1] + b[3]) / 2 - ext[1]) / h : 0;
-        items[i].key = hilbert((uint32_t)(fx * 65535.0), (uint32_t)(fy * 65535.0));
-    }
+    for (size_t i = 0; i < n; i++)
+        items[i].key = pdb__hilbert_box(items[i].entry.box, ext);
     if (n > 1)
         qsort(items, n, sizeof *items, by_key);
     lookup_header h = {LOOKUP_MAGIC, (uint32_t)n, 0, geoms.len, texts.len};
@@ -406,10 +398,10 @@ done:
 /* Loading: checking a BLOB and building the tree                            */
 /* ------------------------------------------------------------------------ */
 
-/* Checks a BLOB and builds the tree over it; takes ownership of data
- * (freed on failure too). NULL, without touching any context, when the
- * BLOB is damaged or memory runs out. */
-static commune_data *data_from_blob(unsigned char *data, size_t len)
+/* Checks a BLOB and builds the tree over it; takes ownership of data when
+ * owned (freed on failure too). NULL, without touching any context, when
+ * the BLOB is damaged or memory runs out. */
+static commune_data *data_from_blob(unsigned char *data, size_t len, int owned)
 {
     commune_data *ci = calloc(1, sizeof *ci);
     lookup_header h;
@@ -425,6 +417,7 @@ static commune_data *data_from_blob(unsigned char *data, size_t len)
         entries_end + h.geom_bytes + h.text_bytes != len)
         goto bad;
     ci->refs = 1;
+    ci->owns_data = owned;
     ci->len = len;
     ci->count = count;
     ci->data = data;
@@ -447,46 +440,23 @@ static commune_data *data_from_blob(unsigned char *data, size_t len)
         if (!(b[0] <= b[2] && b[1] <= b[3]) || !isfinite(b[0]) || !isfinite(b[1]) ||
             !isfinite(b[2]) || !isfinite(b[3]))
             goto bad;
-        for (int k = 0; k < 2; k++) {
-            ci->box[k] = fmin(ci->box[k], b[k]);
-            ci->box[k + 2] = fmax(ci->box[k + 2], b[k + 2]);
-        }
+        /* Plain comparisons: fmin and fmax are calls, and this runs for
+         * every parcel of the province. */
+        if (b[0] < ci->box[0])
+            ci->box[0] = b[0];
+        if (b[1] < ci->box[1])
+            ci->box[1] = b[1];
+        if (b[2] > ci->box[2])
+            ci->box[2] = b[2];
+        if (b[3] > ci->box[3])
+            ci->box[3] = b[3];
     }
-    /* The levels above the entries, bottom up, NODE_SIZE children each. */
-    size_t total = 0, below = count;
-    ci->nlevels = 0;
-    while (below > 1 && ci->nlevels < MAX_LEVELS) {
-        below = (below + NODE_SIZE - 1) / NODE_SIZE;
-        total += below;
-        ci->nlevels++;
-    }
-    ci->level_count[0] = count;
-    if (ci->nlevels > 0 && (ci->nodes = malloc(total * sizeof *ci->nodes)) == NULL)
+    if (count > 0 && pdb__ptree_build(&ci->tree, ci->entries[0].box, sizeof(lookup_entry),
+                                      count) != 0)
         goto bad;
-    size_t at = 0;
-    for (int l = 1; l <= ci->nlevels; l++) {
-        size_t nchild = ci->level_count[l - 1];
-        size_t nnodes = (nchild + NODE_SIZE - 1) / NODE_SIZE;
-        ci->level_start[l] = at;
-        ci->level_count[l] = nnodes;
-        for (size_t i = 0; i < nnodes; i++) {
-            double *nb = ci->nodes[at + i];
-            nb[0] = nb[1] = INFINITY;
-            nb[2] = nb[3] = -INFINITY;
-            for (size_t c = i * NODE_SIZE; c < nchild && c < (i + 1) * NODE_SIZE; c++) {
-                const double *cb =
-                    l == 1 ? ci->entries[c].box : ci->nodes[ci->level_start[l - 1] + c];
-                for (int k = 0; k < 2; k++) {
-                    nb[k] = fmin(nb[k], cb[k]);
-                    nb[k + 2] = fmax(nb[k + 2], cb[k + 2]);
-                }
-            }
-        }
-        at += nnodes;
-    }
     return ci;
 bad:
-    if (ci == NULL || ci->data == NULL)
+    if (owned && (ci == NULL || ci->data == NULL))
         free(data);
     data_free(ci);
     return NULL;
@@ -504,9 +474,10 @@ static commune_data *data_share(unsigned char *bytes, size_t len)
         return d;
     }
     /* Checked and built outside the lock: it is the slow part. */
-    commune_data *made = data_from_blob(bytes, len);
+    commune_data *made = data_from_blob(bytes, len, 1);
     if (made == NULL)
         return NULL;
+    made->registered = 1;
     pthread_mutex_lock(&registry_lock);
     if ((d = registry_find(made->data, made->len)) == NULL) {
         made->next = registry;
@@ -519,9 +490,58 @@ static commune_data *data_share(unsigned char *bytes, size_t len)
     return d;
 }
 
+/* Reads a commune's BLOB into a batch's reusable buffer: straight from
+ * SQLite's pages, without the copy sqlite3_column_blob makes, into memory
+ * that is already mapped (fresh pages cost more than the copy on a VM).
+ * 0 with *len set, 1 when there is no such row, -1 on an SQLite error. */
+static int read_blob(pdb_store *s, const commune_index *ci, buf *scratch, size_t *len, int *rc)
+{
+    sqlite3_stmt *stmt = NULL;
+    sqlite3_blob *blob = NULL;
+    sqlite3_int64 rowid = 0;
+
+    *rc = sqlite3_prepare_v2(s->db,
+                             "SELECT rowid FROM lookup_index WHERE commune = ?1 AND batch_id = ?2",
+                             -1, &stmt, NULL);
+    if (*rc != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(stmt, 1, ci->code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, ci->batch_id);
+    *rc = sqlite3_step(stmt);
+    if (*rc == SQLITE_ROW)
+        rowid = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    if (*rc == SQLITE_DONE)
+        return 1;
+    if (*rc != SQLITE_ROW)
+        return -1;
+    if ((*rc = sqlite3_blob_open(s->db, "main", "lookup_index", "data", rowid, 0, &blob)) !=
+        SQLITE_OK)
+        return -1;
+    size_t n = (size_t)sqlite3_blob_bytes(blob);
+    if (n > scratch->cap) {
+        unsigned char *p = realloc(scratch->p, n);
+        if (p == NULL) {
+            sqlite3_blob_close(blob);
+            *rc = SQLITE_NOMEM;
+            return -1;
+        }
+        scratch->p = p;
+        scratch->cap = n;
+    }
+    *rc = n > 0 ? sqlite3_blob_read(blob, scratch->p, (int)n, 0) : SQLITE_OK;
+    sqlite3_blob_close(blob);
+    if (*rc != SQLITE_OK)
+        return -1;
+    *len = n;
+    return 0;
+}
+
 /* Loads a commune's index from its BLOB, or, when the BLOB is missing,
- * stale or damaged, from its parcels; in the caller's read transaction. */
-static pdb_status load_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci)
+ * stale or damaged, from its parcels; in the caller's read transaction.
+ * With a scratch buffer (a batch), the BLOB is read into it and the data
+ * is the caller's alone, released before the buffer's next use. */
+static pdb_status load_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci, buf *scratch)
 {
     sqlite3_stmt *stmt = NULL;
     unsigned char *copy = NULL;
@@ -530,7 +550,13 @@ static pdb_status load_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci)
     pdb_status st;
     int rc;
 
-    if (!ci->from_parcels) {
+    if (!ci->from_parcels && scratch != NULL) {
+        int got = read_blob(s, ci, scratch, &len, &rc);
+        if (got < 0)
+            return pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");
+        if (got == 0 && len > 0 && (ci->d = data_from_blob(scratch->p, len, 0)) != NULL)
+            goto loaded;
+    } else if (!ci->from_parcels) {
         rc = sqlite3_prepare_v2(s->db,
                                 "SELECT data FROM lookup_index WHERE commune = ?1 AND "
                                 "batch_id = ?2",
@@ -641,7 +667,7 @@ pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s)
                                  : sqlite3_column_double(stmt, 3 + k);
             /* No box known: load at once rather than guess one. */
             if (!(ci->box[0] <= ci->box[2] && ci->box[1] <= ci->box[3]) &&
-                (st = load_commune(ctx, s, ci)) != PDB_OK) {
+                (st = load_commune(ctx, s, ci, NULL)) != PDB_OK) {
                 commune_index_free(ci);
                 goto done;
             }
@@ -658,6 +684,7 @@ pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s)
     lk->communes = next;
     lk->ncommunes = n;
     lk->data_version = version;
+    lk->top_stale = 1;
     next = NULL;
     n = 0;
 done:
@@ -682,6 +709,66 @@ static int box_has(const double *b, double x, double y)
     return b[0] <= x && x <= b[2] && b[1] <= y && y <= b[3];
 }
 
+typedef struct keyed_commune {
+    uint64_t key;
+    commune_index *ci;
+} keyed_commune;
+
+static int by_commune_key(const void *a, const void *b)
+{
+    const keyed_commune *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return strcmp(x->ci->code, y->ci->code);
+}
+
+/* The tree over the communes' boxes, as they are now. */
+static pdb_status build_top(pdb_ctx *ctx, pdb__lookup *lk)
+{
+    size_t n = lk->ncommunes;
+    keyed_commune *keyed = malloc((n ? n : 1) * sizeof *keyed);
+    double (*boxes)[4] = malloc((n ? n : 1) * sizeof *boxes);
+    commune_index **order = malloc((n ? n : 1) * sizeof *order);
+    double ext[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    pdb_status st = PDB_OK;
+
+    if (keyed == NULL || boxes == NULL || order == NULL)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        const double *b = lk->communes[i]->box;
+        if (!(b[0] <= b[2] && b[1] <= b[3]))
+            continue; /* empty: never found, wherever it sorts */
+        for (int k = 0; k < 2; k++) {
+            ext[k] = b[k] < ext[k] ? b[k] : ext[k];
+            ext[k + 2] = b[k + 2] > ext[k + 2] ? b[k + 2] : ext[k + 2];
+        }
+    }
+    for (size_t i = 0; i < n; i++)
+        keyed[i] = (keyed_commune){pdb__hilbert_box(lk->communes[i]->box, ext), lk->communes[i]};
+    if (n > 1)
+        qsort(keyed, n, sizeof *keyed, by_commune_key);
+    for (size_t i = 0; i < n; i++) {
+        order[i] = keyed[i].ci;
+        memcpy(boxes[i], keyed[i].ci->box, sizeof boxes[i]);
+    }
+    pdb__ptree_free(&lk->top);
+    if (pdb__ptree_build(&lk->top, boxes, sizeof boxes[0], n) != 0)
+        goto oom;
+    free(lk->top_order);
+    lk->top_order = order;
+    order = NULL;
+    lk->top_stale = 0;
+    goto done;
+oom:
+    st = pdb__fail(ctx, PDB_ENOMEM, "out of memory building the lookup index");
+    lk->top_stale = 1;
+done:
+    free(keyed);
+    free(boxes);
+    free(order);
+    return st;
+}
+
 /* Adds a hit in id order; counts past cap without storing. */
 static void add_hit(pdb__lookup_hit *hits, size_t cap, size_t *n, const commune_index *ci,
                     const lookup_entry *e)
@@ -702,70 +789,79 @@ static void add_hit(pdb__lookup_hit *hits, size_t cap, size_t *n, const commune_
     (*n)++;
 }
 
-static pdb_status search_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci, double x,
-                                 double y, pdb__lookup_hit *hits, size_t cap, size_t *n,
-                                 int *restart)
+/* One point's search through the communes and their parcels. */
+typedef struct point_search {
+    pdb_ctx *ctx;
+    pdb_store *s;
+    pdb__lookup *lk;
+    double x, y;
+    pdb__lookup_hit *hits;
+    size_t cap, *n;
+    commune_index *ci; /* the commune being searched */
+    pdb_status st;     /* a failure stops the search */
+    int restart;       /* a damaged BLOB was dropped: search again */
+} point_search;
+
+/* The exact test of one parcel whose box may hold the point. */
+static int visit_parcel(void *arg, size_t i)
 {
-    /* Pending nodes as (level, index); at most NODE_SIZE per level. */
-    struct {
-        int level;
-        size_t index;
-    } stack[MAX_LEVELS * NODE_SIZE + 1];
-    int top = 0;
+    point_search *ps = arg;
+    commune_index *ci = ps->ci;
+    const lookup_entry *e = &ci->d->entries[i];
+    int inside = 0;
     pdb_status st;
 
-    if (!box_has(ci->box, x, y))
-        return PDB_OK;
-    if (ci->d == NULL && (st = load_commune(ctx, s, ci)) != PDB_OK)
-        return st;
-    const commune_data *d = ci->d;
-    if (d->count == 0 || !box_has(d->box, x, y))
-        return PDB_OK;
-    stack[top].level = d->nlevels;
-    stack[top].index = 0;
-    top++;
-    while (top > 0) {
-        top--;
-        int level = stack[top].level;
-        size_t index = stack[top].index;
-        if (level == 0) {
-            const lookup_entry *e = &d->entries[index];
-            int inside = 0;
-            st = pdb__blob_contains(ctx, d->geoms + e->geom_off, e->geom_len, x, y, &inside);
-            if (st != PDB_OK && !ci->from_parcels) {
-                /* The BLOB passed its checks but holds a damaged geometry:
-                 * drop it; the caller starts over, and the commune is
-                 * built from its parcels. */
-                data_release(ci->d);
-                ci->d = NULL;
-                ci->from_parcels = 1;
-                *restart = 1;
-                return PDB_OK;
-            }
-            if (st != PDB_OK) {
-                char why[256];
-                snprintf(why, sizeof why, "%s", pdb_errmsg(ctx));
-                return pdb__fail(ctx, PDB_ECORRUPT, "commune %s: parcel %lld: %s", ci->code,
-                                 (long long)e->id, why);
-            }
-            if (inside)
-                add_hit(hits, cap, n, ci, e);
-            continue;
-        }
-        size_t first = index * NODE_SIZE, end = first + NODE_SIZE;
-        if (end > d->level_count[level - 1])
-            end = d->level_count[level - 1];
-        for (size_t c = first; c < end; c++) {
-            const double *b =
-                level == 1 ? d->entries[c].box : d->nodes[d->level_start[level - 1] + c];
-            if (box_has(b, x, y)) {
-                stack[top].level = level - 1;
-                stack[top].index = c;
-                top++;
-            }
-        }
+    if (!box_has(e->box, ps->x, ps->y))
+        return 0; /* the tree's float box holds it, the exact one does not */
+    st = pdb__blob_contains(ps->ctx, ci->d->geoms + e->geom_off, e->geom_len, ps->x, ps->y,
+                            &inside);
+    if (st != PDB_OK && !ci->from_parcels) {
+        /* The BLOB passed its checks but holds a damaged geometry: drop
+         * it; the search starts over, and the commune is built from its
+         * parcels. */
+        data_release(ci->d);
+        ci->d = NULL;
+        ci->from_parcels = 1;
+        ps->restart = 1;
+        return 1;
     }
-    return PDB_OK;
+    if (st != PDB_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", pdb_errmsg(ps->ctx));
+        ps->st = pdb__fail(ps->ctx, PDB_ECORRUPT, "commune %s: parcel %lld: %s", ci->code,
+                           (long long)e->id, why);
+        return 1;
+    }
+    if (inside)
+        add_hit(ps->hits, ps->cap, ps->n, ci, e);
+    return 0;
+}
+
+/* The parcels of one commune whose box may hold the point; loads the
+ * commune on its first point. */
+static int visit_commune(void *arg, size_t i)
+{
+    point_search *ps = arg;
+    commune_index *ci = ps->lk->top_order[i];
+
+    if (!box_has(ci->box, ps->x, ps->y))
+        return 0;
+    if (ci->d == NULL) {
+        double was[4];
+        memcpy(was, ci->box, sizeof was);
+        if ((ps->st = load_commune(ps->ctx, ps->s, ci, NULL)) != PDB_OK)
+            return 1;
+        /* Its parcels may reach past the box the communes table gave:
+         * this point is searched in full below, later ones need a new
+         * tree. */
+        if (ci->box[0] < was[0] || ci->box[1] < was[1] || ci->box[2] > was[2] ||
+            ci->box[3] > was[3])
+            ps->lk->top_stale = 1;
+    }
+    if (ci->d->count == 0 || !box_has(ci->d->box, ps->x, ps->y))
+        return 0;
+    ps->ci = ci;
+    return pdb__ptree_search(&ci->d->tree, ps->x, ps->y, visit_parcel, ps);
 }
 
 pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
@@ -779,13 +875,224 @@ pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
         return pdb__fail(ctx, PDB_EINVAL, "the lookup index is not loaded");
     /* Each pass either completes or drops one damaged BLOB for good. */
     for (;;) {
-        int restart = 0;
+        point_search ps = {ctx, s, lk, lon, lat, hits, cap, n, NULL, PDB_OK, 0};
+        if (lk->top_stale && (st = build_top(ctx, lk)) != PDB_OK)
+            return st;
         *n = 0;
-        for (size_t i = 0; i < lk->ncommunes && !restart; i++)
-            if ((st = search_commune(ctx, s, lk->communes[i], lon, lat, hits, cap, n,
-                                     &restart)) != PDB_OK)
-                return st;
-        if (!restart)
+        pdb__ptree_search(&lk->top, lon, lat, visit_commune, &ps);
+        if (ps.st != PDB_OK)
+            return ps.st;
+        if (!ps.restart)
             return PDB_OK;
     }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Batches: commune by commune                                               */
+/* ------------------------------------------------------------------------ */
+
+/* A point of a batch that falls in a commune's box. */
+typedef struct batch_pair {
+    size_t commune; /* index in lk->top_order */
+    size_t point;
+} batch_pair;
+
+typedef struct pair_list {
+    batch_pair *p;
+    size_t n, cap;
+    const pdb__lookup *lk;
+    double x, y;
+    size_t point;
+    int oom;
+} pair_list;
+
+static int collect_commune(void *arg, size_t i)
+{
+    pair_list *pl = arg;
+    if (!box_has(pl->lk->top_order[i]->box, pl->x, pl->y))
+        return 0;
+    if (pl->n == pl->cap) {
+        size_t ncap = pl->cap ? pl->cap * 2 : 4096;
+        batch_pair *np = realloc(pl->p, ncap * sizeof *np);
+        if (np == NULL) {
+            pl->oom = 1;
+            return 1;
+        }
+        pl->p = np;
+        pl->cap = ncap;
+    }
+    pl->p[pl->n++] = (batch_pair){i, pl->point};
+    return 0;
+}
+
+/* Appends "commune\0sheet\0parcel\0" to the handle's answer text; its
+ * offset, or SIZE_MAX when memory runs out. */
+static size_t answer_text(pdb__lookup *lk, const pdb__lookup_hit *h)
+{
+    size_t lc = strlen(h->commune) + 1, ls = strlen(h->sheet) + 1, lp = strlen(h->parcel) + 1;
+    size_t need = lk->answers_len + lc + ls + lp;
+    if (need > lk->answers_cap) {
+        size_t ncap = lk->answers_cap ? lk->answers_cap : 65536;
+        while (ncap < need)
+            ncap *= 2;
+        char *p = realloc(lk->answers, ncap);
+        if (p == NULL)
+            return SIZE_MAX;
+        lk->answers = p;
+        lk->answers_cap = ncap;
+    }
+    size_t at = lk->answers_len;
+    memcpy(lk->answers + at, h->commune, lc);
+    memcpy(lk->answers + at + lc, h->sheet, ls);
+    memcpy(lk->answers + at + lc + ls, h->parcel, lp);
+    lk->answers_len = need;
+    return at;
+}
+
+/* Answers the points of one commune, loading it when the handle has not;
+ * best[k] gets the lowest id holding point points[k], or id 0. *grew is
+ * set when loading showed the commune larger than the tree's box. */
+static pdb_status batch_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci,
+                                const double *lonlat, const batch_pair *pairs, size_t np,
+                                buf *scratch, pdb__lookup_hit *best, int *grew)
+{
+    pdb__lookup *lk = s->lookup;
+    pdb_status st = PDB_OK;
+
+    for (;;) {
+        int restart = 0;
+        if (ci->d == NULL) {
+            double was[4];
+            memcpy(was, ci->box, sizeof was);
+            if ((st = load_commune(ctx, s, ci, scratch)) != PDB_OK)
+                return st;
+            if (ci->box[0] < was[0] || ci->box[1] < was[1] || ci->box[2] > was[2] ||
+                ci->box[3] > was[3])
+                *grew = 1;
+        }
+        for (size_t k = 0; k < np && !restart; k++) {
+            size_t i = pairs[k].point, found = 0;
+            point_search ps = {ctx, s, lk, lonlat[2 * i], lonlat[2 * i + 1], &best[k], 1,
+                               &found, ci, PDB_OK, 0};
+            best[k].id = 0;
+            if (ci->d->count > 0 && box_has(ci->d->box, ps.x, ps.y))
+                pdb__ptree_search(&ci->d->tree, ps.x, ps.y, visit_parcel, &ps);
+            if (ps.st != PDB_OK)
+                return ps.st;
+            restart = ps.restart; /* the data was dropped: load and answer again */
+        }
+        if (!restart)
+            break;
+    }
+    return st;
+}
+
+pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
+                                   pdb_point_parcel *out)
+{
+    pdb__lookup *lk = s->lookup;
+    pair_list pl = {0};
+    batch_pair *sorted = NULL;
+    size_t *start = NULL, *text_at = NULL, maxbucket = 0;
+    pdb__lookup_hit *best = NULL;
+    buf scratch = {0}; /* each commune's BLOB in turn */
+    pdb_status st = PDB_OK;
+
+    if (lk == NULL)
+        return pdb__fail(ctx, PDB_EINVAL, "the lookup index is not loaded");
+    lk->answers_len = 0;
+again:
+    if (lk->top_stale && (st = build_top(ctx, lk)) != PDB_OK)
+        goto done;
+    /* Which communes each point may fall in; then the pairs by commune. */
+    pl = (pair_list){.lk = lk};
+    for (size_t i = 0; i < n && !pl.oom; i++) {
+        pl.x = lonlat[2 * i];
+        pl.y = lonlat[2 * i + 1];
+        pl.point = i;
+        pdb__ptree_search(&lk->top, pl.x, pl.y, collect_commune, &pl);
+    }
+    size_t nc = lk->ncommunes;
+    if (pl.oom || (start = calloc(nc + 1, sizeof *start)) == NULL ||
+        (pl.n > 0 && (sorted = malloc(pl.n * sizeof *sorted)) == NULL) ||
+        (text_at = malloc((n ? n : 1) * sizeof *text_at)) == NULL)
+        goto oom;
+    for (size_t k = 0; k < pl.n; k++)
+        start[pl.p[k].commune + 1]++;
+    for (size_t c = 0; c < nc; c++) {
+        if (start[c + 1] > maxbucket)
+            maxbucket = start[c + 1];
+        start[c + 1] += start[c];
+    }
+    for (size_t k = 0; k < pl.n; k++) /* stable: points stay in input order */
+        sorted[start[pl.p[k].commune]++] = pl.p[k];
+    memmove(start + 1, start, nc * sizeof *start);
+    start[0] = 0;
+    if (maxbucket > 0 && (best = malloc(maxbucket * sizeof *best)) == NULL)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        out[i].id = 0;
+        text_at[i] = SIZE_MAX;
+    }
+    /* Commune by commune: one commune's BLOB and tree are in memory at a
+     * time, and stay in the caches while its points are answered. */
+    for (size_t c = 0; c < nc; c++) {
+        size_t np = start[c + 1] - start[c];
+        commune_index *ci = lk->top_order[c];
+        int borrowed = ci->d != NULL, grew = 0;
+        if (np == 0)
+            continue;
+        st = batch_commune(ctx, s, ci, lonlat, sorted + start[c], np, &scratch, best, &grew);
+        for (size_t k = 0; k < np && st == PDB_OK; k++) {
+            size_t i = sorted[start[c] + k].point;
+            if (best[k].id == 0 || (out[i].id != 0 && out[i].id < best[k].id))
+                continue;
+            out[i].id = best[k].id;
+            if ((text_at[i] = answer_text(lk, &best[k])) == SIZE_MAX)
+                st = pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting the answers");
+        }
+        /* A commune the handle did not hold is not kept: a batch's memory
+         * is one commune's, whatever the size of the province. */
+        if (!borrowed && ci->d != NULL) {
+            data_release(ci->d);
+            ci->d = NULL;
+        }
+        if (st != PDB_OK)
+            goto done;
+        if (grew) {
+            /* Its points beyond the old box were never paired with it:
+             * start over with the right box (each commune grows once). */
+            lk->top_stale = 1;
+            lk->answers_len = 0;
+            free(pl.p);
+            free(sorted);
+            free(start);
+            free(text_at);
+            free(best);
+            sorted = NULL;
+            start = text_at = NULL;
+            best = NULL;
+            maxbucket = 0;
+            goto again;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (out[i].id == 0)
+            continue;
+        const char *t = lk->answers + text_at[i];
+        out[i].commune = t;
+        out[i].sheet = t += strlen(t) + 1;
+        out[i].parcel = t + strlen(t) + 1;
+    }
+    goto done;
+oom:
+    st = pdb__fail(ctx, PDB_ENOMEM, "out of memory looking up a batch of points");
+done:
+    free(pl.p);
+    free(sorted);
+    free(start);
+    free(text_at);
+    free(best);
+    free(scratch.p);
+    return st;
 }

@@ -51,6 +51,15 @@ typedef struct pdb__lookup_hit {
 pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
                           pdb__lookup_hit *hits, size_t cap, size_t *n);
 
+/* pdb_parcels_first_at's work, in the caller's read transaction after
+ * pdb__lookup_sync, on points already checked: the points are grouped by
+ * commune and answered commune by commune. A commune the handle had not
+ * loaded is loaded for its points and released after them, so the batch
+ * holds one commune's BLOB at a time and leaves the handle's memory as it
+ * found it. The answers' texts live in the handle until its next batch. */
+pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
+                                   pdb_point_parcel *out);
+
 /* Makes the handle's index match the store's data version, inside the
  * caller's read transaction: loads the BLOBs of communes imported since
  * (or builds them from the parcels when they are missing or damaged). */

@@ -323,15 +323,8 @@ pdb_status pdb_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat
     if ((st = snapshot_begin(ctx, s, &began)) != PDB_OK ||
         (st = pdb__lookup_sync(ctx, s)) != PDB_OK)
         goto done;
-    for (size_t i = 0; i < n; i++) {
-        pdb__lookup_hit hit;
-        size_t found = 0;
-        if ((st = pdb__lookup_at(ctx, s, lonlat[2 * i], lonlat[2 * i + 1], &hit, 1, &found)) !=
-            PDB_OK)
-            goto done;
-        if (found > 0)
-            out[i] = (pdb_point_parcel){hit.id, hit.commune, hit.sheet, hit.parcel};
-    }
+    if ((st = pdb__lookup_first_batch(ctx, s, lonlat, n, out)) != PDB_OK)
+        goto done;
     st = pdb__ok(ctx);
 done:
     snapshot_end(s, began);

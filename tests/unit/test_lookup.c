@@ -429,6 +429,18 @@ static void test_batch_rejects_bad_points(void **state)
     pdb_store_close(s);
 }
 
+/* Looks up every point one by one, as the server does: the handle keeps
+ * each commune it loads. */
+static void look_up_each(env *e, pdb_store *s)
+{
+    for (size_t i = 0; i < e->npts; i++) {
+        pdb_parcel_list *l = NULL;
+        assert_int_equal(pdb_parcels_at(e->ctx, s, e->pts[2 * i], e->pts[2 * i + 1], 0, &l),
+                         PDB_OK);
+        pdb_parcel_list_free(l);
+    }
+}
+
 /* Handles of one process share each commune's loaded BLOB: two handles
  * hold it once, and it goes when the last handle closes. */
 static void test_handles_share_loaded_communes(void **state)
@@ -440,21 +452,56 @@ static void test_handles_share_loaded_communes(void **state)
     pdb__lookup_registry_stats(&communes, &bytes);
     assert_int_equal(communes, 0);
     pdb_store *a = open_store(e, PDB_OPEN_READONLY), *b = open_store(e, PDB_OPEN_READONLY);
-    assert_int_equal(pdb_parcels_first_at(e->ctx, a, e->pts, e->npts, out), PDB_OK);
+    look_up_each(e, a);
     pdb__lookup_registry_stats(&communes, &bytes);
     assert_int_equal(communes, 3);
     assert_true(bytes > 3 * PER_COMMUNE * 100);
-    assert_int_equal(pdb_parcels_first_at(e->ctx, b, e->pts, e->npts, out), PDB_OK);
+    look_up_each(e, b);
     pdb__lookup_registry_stats(&communes2, &bytes2);
     assert_int_equal(communes2, communes);
     assert_int_equal(bytes2, bytes);
     pdb_store_close(a);
     pdb__lookup_registry_stats(&communes2, &bytes2);
     assert_int_equal(communes2, 3); /* b still uses them */
+    /* A batch on a handle that holds the communes uses them and keeps them. */
     assert_int_equal(pdb_parcels_first_at(e->ctx, b, e->pts, e->npts, out), PDB_OK);
+    pdb__lookup_registry_stats(&communes2, &bytes2);
+    assert_int_equal(communes2, 3);
     pdb_store_close(b);
     pdb__lookup_registry_stats(&communes2, &bytes2);
     assert_int_equal(communes2, 0);
+    free(out);
+}
+
+/* A batch on a handle that holds no commune loads each for its points and
+ * lets it go: afterwards the process holds nothing, the answers are those
+ * of the one-by-one path, and their texts outlive the communes. */
+static void test_batch_keeps_no_commune(void **state)
+{
+    env *e = *state;
+    size_t communes, bytes, hit = 0;
+    pdb_point_parcel *out = calloc(e->npts, sizeof *out);
+    pdb_store *s = open_store(e, PDB_OPEN_READONLY);
+
+    assert_int_equal(pdb_parcels_first_at(e->ctx, s, e->pts, e->npts, out), PDB_OK);
+    pdb__lookup_registry_stats(&communes, &bytes);
+    assert_int_equal(communes, 0);
+    assert_int_equal(bytes, 0);
+    for (size_t i = 0; i < e->npts; i++) {
+        pdb_parcel_list *l = NULL;
+        assert_int_equal(pdb_parcels_at(e->ctx, s, e->pts[2 * i], e->pts[2 * i + 1], 0, &l),
+                         PDB_OK);
+        assert_int_equal(out[i].id, l->count ? l->items[0].id : 0);
+        if (l->count > 0) {
+            hit++;
+            assert_string_equal(out[i].commune, l->items[0].commune);
+            assert_string_equal(out[i].sheet, l->items[0].sheet);
+            assert_string_equal(out[i].parcel, l->items[0].parcel);
+        }
+        pdb_parcel_list_free(l);
+    }
+    assert_true(hit > e->npts / 4);
+    pdb_store_close(s);
     free(out);
 }
 
@@ -477,9 +524,20 @@ static void *lookup_worker(void *arg)
         w->failures = -1;
         goto done;
     }
+    /* Half the points in small batches (each loading its own copy of a
+     * commune), half one by one through the shared index. */
     for (size_t i = 0; i < w->e->npts; i++) {
-        if (pdb_parcels_first_at(ctx, s, &w->e->pts[2 * i], 1, &one) != PDB_OK ||
-            one.id != w->want[i])
+        int64_t got = -1;
+        if (i % 2 == 0) {
+            if (pdb_parcels_first_at(ctx, s, &w->e->pts[2 * i], 1, &one) == PDB_OK)
+                got = one.id;
+        } else {
+            pdb_parcel_list *l = NULL;
+            if (pdb_parcels_at(ctx, s, w->e->pts[2 * i], w->e->pts[2 * i + 1], 0, &l) == PDB_OK)
+                got = l->count ? l->items[0].id : 0;
+            pdb_parcel_list_free(l);
+        }
+        if (got != w->want[i])
             w->failures++;
     }
 done:
@@ -522,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_reimport_under_a_reader),
         cmocka_unit_test(test_batch_rejects_bad_points),
         cmocka_unit_test(test_handles_share_loaded_communes),
+        cmocka_unit_test(test_batch_keeps_no_commune),
         cmocka_unit_test(test_threads_look_up_at_once),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
