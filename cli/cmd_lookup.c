@@ -71,20 +71,23 @@ static int print_list(pdb_ctx *ctx, const pdb_parcel_list *list, int personal)
     return CLI_OK;
 }
 
-/* Writes one CSV field, quoted when it needs to be. */
+/* Writes one CSV field, quoted when it needs to be. Unlocked stdio (the
+ * POSIX putc_unlocked): one thread writes the answers, and a lock per
+ * call was a tenth of the command's time. */
 static void put_field(FILE *out, const char *s)
 {
     if (s[strcspn(s, ",\"\r\n")] == '\0') {
-        fputs(s, out);
+        for (; *s; s++)
+            putc_unlocked(*s, out);
         return;
     }
-    putc('"', out);
+    putc_unlocked('"', out);
     for (; *s; s++) {
         if (*s == '"')
-            putc('"', out);
-        putc(*s, out);
+            putc_unlocked('"', out);
+        putc_unlocked(*s, out);
     }
-    putc('"', out);
+    putc_unlocked('"', out);
 }
 
 /* Finds a header column by name, case-insensitively, ignoring blanks. */
@@ -144,15 +147,16 @@ static void print_batch(const point_batch *b, size_t n)
         const pdb_point_parcel *p = &b->found[i];
         put_field(stdout, b->ids + b->id_off[i]);
         if (p->id != 0) {
-            putchar(',');
+            putc_unlocked(',', stdout);
             put_field(stdout, p->commune);
-            putchar(',');
+            putc_unlocked(',', stdout);
             put_field(stdout, p->sheet);
-            putchar(',');
+            putc_unlocked(',', stdout);
             put_field(stdout, p->parcel);
-            putchar('\n');
+            putc_unlocked('\n', stdout);
         } else {
-            fputs(",,,\n", stdout);
+            for (const char *e = ",,,\n"; *e; e++)
+                putc_unlocked(*e, stdout);
         }
     }
 }
