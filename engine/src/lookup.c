@@ -891,11 +891,26 @@ pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
 /* Batches: commune by commune                                               */
 /* ------------------------------------------------------------------------ */
 
-/* A point of a batch that falls in a commune's box. */
+/* A point of a batch that falls in a commune's box, as collected (in
+ * point order). */
 typedef struct batch_pair {
     size_t commune; /* index in lk->top_order */
     size_t point;
 } batch_pair;
+
+/* The same, sorted by commune, carrying what the commune's search reads,
+ * so that it reads it in order rather than all over the batch. */
+typedef struct commune_point {
+    double x, y;
+    size_t pair; /* index in the collected pairs, where its answer goes */
+} commune_point;
+
+/* One pair's answer: the lowest id of the commune holding the point, and
+ * its texts' offset in the handle's answers. */
+typedef struct pair_answer {
+    int64_t id;
+    size_t text;
+} pair_answer;
 
 typedef struct pair_list {
     batch_pair *p;
@@ -949,15 +964,15 @@ static size_t answer_text(pdb__lookup *lk, const pdb__lookup_hit *h)
     return at;
 }
 
-/* Answers the points of one commune, loading it when the handle has not;
- * best[k] gets the lowest id holding point points[k], or id 0. *grew is
- * set when loading showed the commune larger than the tree's box. */
+/* Answers the points of one commune, loading it when the handle has not,
+ * into answers[] by pair. *grew is set when loading showed the commune
+ * larger than the box the points were paired by. */
 static pdb_status batch_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci,
-                                const double *lonlat, const batch_pair *pairs, size_t np,
-                                buf *scratch, pdb__lookup_hit *best, int *grew)
+                                const commune_point *pts, size_t np, buf *scratch,
+                                pair_answer *answers, int *grew)
 {
     pdb__lookup *lk = s->lookup;
-    pdb_status st = PDB_OK;
+    pdb_status st;
 
     for (;;) {
         int restart = 0;
@@ -971,20 +986,23 @@ static pdb_status batch_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci,
                 *grew = 1;
         }
         for (size_t k = 0; k < np && !restart; k++) {
-            size_t i = pairs[k].point, found = 0;
-            point_search ps = {ctx, s, lk, lonlat[2 * i], lonlat[2 * i + 1], &best[k], 1,
-                               &found, ci, PDB_OK, 0};
-            best[k].id = 0;
+            pdb__lookup_hit hit;
+            size_t found = 0;
+            point_search ps = {ctx, s, lk, pts[k].x, pts[k].y, &hit, 1, &found, ci, PDB_OK, 0};
             if (ci->d->count > 0 && box_has(ci->d->box, ps.x, ps.y))
                 pdb__ptree_search(&ci->d->tree, ps.x, ps.y, visit_parcel, &ps);
             if (ps.st != PDB_OK)
                 return ps.st;
-            restart = ps.restart; /* the data was dropped: load and answer again */
+            if ((restart = ps.restart) != 0)
+                break; /* the data was dropped: load and answer again */
+            pair_answer *a = &answers[pts[k].pair];
+            a->id = found > 0 ? hit.id : 0;
+            if (found > 0 && (a->text = answer_text(lk, &hit)) == SIZE_MAX)
+                return pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting the answers");
         }
         if (!restart)
-            break;
+            return PDB_OK;
     }
-    return st;
 }
 
 pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
@@ -992,107 +1010,96 @@ pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lon
 {
     pdb__lookup *lk = s->lookup;
     pair_list pl = {0};
-    batch_pair *sorted = NULL;
-    size_t *start = NULL, *text_at = NULL, maxbucket = 0;
-    pdb__lookup_hit *best = NULL;
+    commune_point *pts = NULL;
+    pair_answer *answers = NULL;
+    size_t *start = NULL;
     buf scratch = {0}; /* each commune's BLOB in turn */
     pdb_status st = PDB_OK;
+    int grew;
 
     if (lk == NULL)
         return pdb__fail(ctx, PDB_EINVAL, "the lookup index is not loaded");
-    lk->answers_len = 0;
-again:
-    if (lk->top_stale && (st = build_top(ctx, lk)) != PDB_OK)
-        goto done;
-    /* Which communes each point may fall in; then the pairs by commune. */
-    pl = (pair_list){.lk = lk};
-    for (size_t i = 0; i < n && !pl.oom; i++) {
-        pl.x = lonlat[2 * i];
-        pl.y = lonlat[2 * i + 1];
-        pl.point = i;
-        pdb__ptree_search(&lk->top, pl.x, pl.y, collect_commune, &pl);
-    }
-    size_t nc = lk->ncommunes;
-    if (pl.oom || (start = calloc(nc + 1, sizeof *start)) == NULL ||
-        (pl.n > 0 && (sorted = malloc(pl.n * sizeof *sorted)) == NULL) ||
-        (text_at = malloc((n ? n : 1) * sizeof *text_at)) == NULL)
-        goto oom;
-    for (size_t k = 0; k < pl.n; k++)
-        start[pl.p[k].commune + 1]++;
-    for (size_t c = 0; c < nc; c++) {
-        if (start[c + 1] > maxbucket)
-            maxbucket = start[c + 1];
-        start[c + 1] += start[c];
-    }
-    for (size_t k = 0; k < pl.n; k++) /* stable: points stay in input order */
-        sorted[start[pl.p[k].commune]++] = pl.p[k];
-    memmove(start + 1, start, nc * sizeof *start);
-    start[0] = 0;
-    if (maxbucket > 0 && (best = malloc(maxbucket * sizeof *best)) == NULL)
-        goto oom;
-    for (size_t i = 0; i < n; i++) {
-        out[i].id = 0;
-        text_at[i] = SIZE_MAX;
-    }
-    /* Commune by commune: one commune's BLOB and tree are in memory at a
-     * time, and stay in the caches while its points are answered. */
-    for (size_t c = 0; c < nc; c++) {
-        size_t np = start[c + 1] - start[c];
-        commune_index *ci = lk->top_order[c];
-        int borrowed = ci->d != NULL, grew = 0;
-        if (np == 0)
-            continue;
-        st = batch_commune(ctx, s, ci, lonlat, sorted + start[c], np, &scratch, best, &grew);
-        for (size_t k = 0; k < np && st == PDB_OK; k++) {
-            size_t i = sorted[start[c] + k].point;
-            if (best[k].id == 0 || (out[i].id != 0 && out[i].id < best[k].id))
-                continue;
-            out[i].id = best[k].id;
-            if ((text_at[i] = answer_text(lk, &best[k])) == SIZE_MAX)
-                st = pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting the answers");
-        }
-        /* A commune the handle did not hold is not kept: a batch's memory
-         * is one commune's, whatever the size of the province. */
-        if (!borrowed && ci->d != NULL) {
-            data_release(ci->d);
-            ci->d = NULL;
-        }
-        if (st != PDB_OK)
+    do {
+        grew = 0;
+        lk->answers_len = 0;
+        free(pl.p);
+        free(pts);
+        free(answers);
+        free(start);
+        pts = NULL;
+        answers = NULL;
+        start = NULL;
+        if (lk->top_stale && (st = build_top(ctx, lk)) != PDB_OK)
             goto done;
-        if (grew) {
-            /* Its points beyond the old box were never paired with it:
-             * start over with the right box (each commune grows once). */
-            lk->top_stale = 1;
-            lk->answers_len = 0;
-            free(pl.p);
-            free(sorted);
-            free(start);
-            free(text_at);
-            free(best);
-            sorted = NULL;
-            start = text_at = NULL;
-            best = NULL;
-            maxbucket = 0;
-            goto again;
+        /* Which communes each point may fall in, in point order. */
+        pl = (pair_list){.lk = lk};
+        for (size_t i = 0; i < n && !pl.oom; i++) {
+            pl.x = lonlat[2 * i];
+            pl.y = lonlat[2 * i + 1];
+            pl.point = i;
+            pdb__ptree_search(&lk->top, pl.x, pl.y, collect_commune, &pl);
         }
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (out[i].id == 0)
+        /* The same pairs by commune (a counting sort). */
+        size_t nc = lk->ncommunes;
+        if (pl.oom || (start = calloc(nc + 1, sizeof *start)) == NULL ||
+            (pl.n > 0 && ((pts = malloc(pl.n * sizeof *pts)) == NULL ||
+                          (answers = malloc(pl.n * sizeof *answers)) == NULL)))
+            goto oom;
+        for (size_t k = 0; k < pl.n; k++)
+            start[pl.p[k].commune + 1]++;
+        for (size_t c = 0; c < nc; c++)
+            start[c + 1] += start[c];
+        for (size_t k = 0; k < pl.n; k++) {
+            size_t i = pl.p[k].point;
+            pts[start[pl.p[k].commune]++] = (commune_point){lonlat[2 * i], lonlat[2 * i + 1], k};
+        }
+        memmove(start + 1, start, nc * sizeof *start);
+        start[0] = 0;
+        /* Commune by commune: one commune's BLOB and tree are in memory at
+         * a time, and stay in the caches while its points are answered. */
+        for (size_t c = 0; c < nc && !grew; c++) {
+            size_t np = start[c + 1] - start[c];
+            commune_index *ci = lk->top_order[c];
+            int borrowed = ci->d != NULL;
+            if (np == 0)
+                continue;
+            st = batch_commune(ctx, s, ci, pts + start[c], np, &scratch, answers, &grew);
+            /* A commune the handle did not hold is not kept: a batch's
+             * memory is one commune's, whatever the size of the province. */
+            if (!borrowed && ci->d != NULL) {
+                data_release(ci->d);
+                ci->d = NULL;
+            }
+            if (st != PDB_OK)
+                goto done;
+        }
+        /* A commune reached past the box its points were paired by: start
+         * over with the right box (each commune grows once, at its load). */
+        if (grew)
+            lk->top_stale = 1;
+    } while (grew);
+    /* Each point's lowest id over its communes, in point order. */
+    for (size_t i = 0; i < n; i++)
+        out[i] = (pdb_point_parcel){0, NULL, NULL, NULL};
+    for (size_t k = 0; k < pl.n; k++) {
+        pdb_point_parcel *o = &out[pl.p[k].point];
+        const pair_answer *a = &answers[k];
+        if (a->id == 0 || (o->id != 0 && o->id < a->id))
             continue;
-        const char *t = lk->answers + text_at[i];
-        out[i].commune = t;
-        out[i].sheet = t += strlen(t) + 1;
-        out[i].parcel = t + strlen(t) + 1;
+        const char *t = lk->answers + a->text;
+        o->id = a->id;
+        o->commune = t;
+        o->sheet = t += strlen(t) + 1;
+        o->parcel = t + strlen(t) + 1;
     }
     goto done;
 oom:
     st = pdb__fail(ctx, PDB_ENOMEM, "out of memory looking up a batch of points");
 done:
     free(pl.p);
-    free(sorted);
+    free(pts);
+    free(answers);
     free(start);
-    free(text_at);
-    free(best);
     free(scratch.p);
     return st;
 }
