@@ -88,20 +88,37 @@ join "$OUT/parceldb-fast.txt" "$OUT/mapnik.txt" | join - "$OUT/mapserver.txt" |
 
 # Pixel-wise: parceldb's tiles (as shipped, --antialias fast) against each
 # other's, decoded and composited over white (bench/render/tile_diff.c).
-# Tolerance per tile: coverage within 1 percentage point, and at most 2% of
-# the pixels matching no pixel of the other's tile within one pixel by 48
-# levels (outlines are placed and anti-aliased half a pixel apart by each
-# rasteriser; a wrong fill or a missing parcel is not).
+# Tolerance per tile, by zoom, each widened only for a cause measured and
+# named here (a wrong fill or a missing parcel still fails at any zoom):
+#   coverage  1 percentage point at z16 and z18, where every tool draws the
+#             same parcels; 2.5 at z12 and z14, where parceldb draws its
+#             overviews (land use dissolved and simplified to half a pixel,
+#             docs/rendering.md) and the others every parcel, each a pixel
+#             or less across, which each rasteriser covers its own way (at
+#             z12 MapServer covers up to 2 points less than both Mapnik and
+#             parceldb; at z14 Mapnik up to 1.7 points less).
+#   shifted   the pixels matching no pixel of the other's tile within one
+#             pixel by 48 levels: 2% at z12 and z14; 2.5% at z16 and z18,
+#             where 1 px outlines are drawn and each rasteriser places and
+#             anti-aliases them half a pixel apart: up to 2.2% on the
+#             province's dense communes.
 cc -O2 -Wall -Wextra -o "$OUT/tile_diff" "$HERE/tile_diff.c" -lpng
+tolerance() { case $1 in 12 | 14) echo "2.5 2.0" ;; *) echo "1.0 2.5" ;; esac; }
 diff_ok=0
 for tool in mapnik mapserver; do
-    "$OUT/tile_diff" "$OUT/tiles.txt" "$OUT/parceldb" "$OUT/$tool" "$tool" 1.0 2.0 \
-        >"$OUT/diff-$tool.txt" 2>"$OUT/diff-$tool.err" || diff_ok=1
+    : >"$OUT/diff-$tool.txt"
+    : >"$OUT/diff-$tool.err"
+    for z in 12 14 16 18; do
+        # shellcheck disable=SC2046 # two numbers, split on purpose
+        "$OUT/tile_diff" "$OUT/tiles-$z.txt" "$OUT/parceldb" "$OUT/$tool" "$tool" $(tolerance $z) \
+            >>"$OUT/diff-$tool.txt" 2>>"$OUT/diff-$tool.err" || diff_ok=1
+    done
 done
 echo
 echo "Pixel-wise against the others (every tile; coverage = share of pixels drawn; strict = pixels"
 echo "differing by more than 48 levels; shifted = of those, the ones matching no pixel within one"
-echo "pixel; tolerance per tile: coverage 1 point, shifted 2%):"
+echo "pixel; tolerance per tile: z12 and z14 (overviews) coverage 2.5 points, shifted 2%; z16 and"
+echo "z18 (parcels, outlines) coverage 1 point, shifted 2.5%):"
 echo
 echo "| zoom | other | tiles | coverage parceldb / other % | coverage difference mean (worst) points | strict % mean | shifted % mean (worst) |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
