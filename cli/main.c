@@ -1,13 +1,21 @@
 /*
  * main.c: the parceldb command: dispatches to its subcommands.
+ *
+ * `import` runs in its own executable, parceldb-import (import_main.c),
+ * which this one execs with the same arguments: the importer needs GDAL,
+ * whose 128 shared libraries cost 37 ms of dynamic linking at every start,
+ * a sixth of a 100,000-point `lookup --points`. The other commands do not
+ * link GDAL at all.
  */
 #include "cli.h"
 
 #include <errno.h>
-#include <math.h>
-#include <stdarg.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+static int exec_import(int argc, char **argv);
 
 static const struct subcommand {
     const char *name;               /* as typed */
@@ -15,7 +23,7 @@ static const struct subcommand {
     const char *summary;            /* one line for --help */
 } subcommands[] = {
     {"init", cmd_init, "create an empty store"},
-    {"import", cmd_import, "import commune cadastral surveys"},
+    {"import", exec_import, "import commune cadastral surveys"},
     {"lookup", cmd_lookup, "find parcels at a point, by number, or for a CSV of points"},
     {"info", cmd_info, "counts, communes, data version and store health"},
     {"render", cmd_render, "render map tiles to PNG files"},
@@ -32,66 +40,43 @@ static void usage(FILE *out)
     fprintf(out, "\n'parceldb COMMAND --help' describes each command.\n");
 }
 
-int cli_error(const char *fmt, ...)
+/* The directory of the running executable, with a trailing slash, or "". */
+static void exe_dir(char *out, size_t cap)
 {
-    va_list ap;
-    fputs("parceldb: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    return CLI_FAIL;
+    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
+    out[n > 0 ? n : 0] = '\0';
+    char *slash = strrchr(out, '/');
+    if (slash != NULL)
+        slash[1] = '\0';
+    else
+        out[0] = '\0';
 }
 
-int cli_lib_error(pdb_ctx *ctx, const char *what)
+/* Replaces this process with parceldb-import, found next to this
+ * executable (a build tree) or in the libexec directory relative to it
+ * (an installed tree, wherever it was installed). Returns only on failure. */
+static int exec_import(int argc, char **argv)
 {
-    return cli_error("%s: %s", what, pdb_errmsg(ctx));
-}
+    char dir[PATH_MAX], tried[2][PATH_MAX + 64];
+    int errs[2];
 
-int cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "parceldb %s: ", cmd);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, " (try 'parceldb %s --help')\n", cmd);
-    return CLI_USAGE;
-}
-
-int cli_parse_double(const char *s, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || *end != '\0' || errno != 0 || !isfinite(v))
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int cli_parse_size(const char *s, size_t *out)
-{
-    char *end;
-    if (*s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end != '\0' || errno != 0 || v > (unsigned long long)SIZE_MAX)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
-int cli_parse_pair(const char *s, double *a, double *b)
-{
-    const char *comma = strchr(s, ',');
-    char first[64];
-    if (comma == NULL || (size_t)(comma - s) >= sizeof first)
-        return -1;
-    memcpy(first, s, (size_t)(comma - s));
-    first[comma - s] = '\0';
-    return (cli_parse_double(first, a) == 0 && cli_parse_double(comma + 1, b) == 0) ? 0 : -1;
+    exe_dir(dir, sizeof dir);
+    snprintf(tried[0], sizeof tried[0], "%sparceldb-import", dir);
+    snprintf(tried[1], sizeof tried[1], "%s%s/parceldb-import", dir, PDB_BIN_TO_LIBEXEC);
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (args == NULL)
+        return cli_error("out of memory");
+    static char name[] = "parceldb-import";
+    args[0] = name;
+    for (int i = 1; i < argc; i++)
+        args[i] = argv[i];
+    for (int i = 0; i < 2; i++) {
+        execv(tried[i], args);
+        errs[i] = errno;
+    }
+    free(args);
+    return cli_error("cannot run the importer: %s: %s; %s: %s", tried[0], strerror(errs[0]),
+                     tried[1], strerror(errs[1]));
 }
 
 int main(int argc, char **argv)

@@ -12,6 +12,11 @@ LIBDIR=$(dirname "$(find "$PREFIX" -name 'libparceldb.so' | head -1)")
 [ -f "$LIBDIR/pkgconfig/parceldb.pc" ] || fail "parceldb.pc not installed"
 [ -f "$LIBDIR/cmake/parceldb/parceldbConfig.cmake" ] || fail "CMake package not installed"
 
+# The installed command finds its importer in libexec, wherever the prefix.
+[ -x "$PREFIX/libexec/parceldb/parceldb-import" ] || fail "parceldb-import not installed in libexec"
+expect_ok env LD_LIBRARY_PATH="$LIBDIR" "$PREFIX/bin/parceldb" import --help
+grep -q '^usage: parceldb import' "$TMP/out" || fail "installed 'parceldb import --help': $(head -2 "$TMP/out")"
+
 # Only pdb_* symbols are exported; internals (pdb__*) stay hidden.
 exported=$(nm -D --defined-only "$LIBDIR/libparceldb.so" | awk '$2 == "T" {print $3}')
 echo "$exported" | grep -q '^pdb_store_open$' || fail "pdb_store_open is not exported"
