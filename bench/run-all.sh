@@ -182,7 +182,7 @@ plots=$ROOT/docs
 if command -v gnuplot >/dev/null; then
     if [ -s "$RESULTS/lookup-scaling.dat" ] && [ "$(wc -l <"$RESULTS/lookup-scaling.dat")" -ge 2 ]; then
         gnuplot <<GP
-set terminal pngcairo size 800,500 font "DejaVu Sans,10"
+set terminal pngcairo size 800,500 font "DejaVu Sans,10" noenhanced
 set output "$plots/bench-lookup-scaling.png"
 set title "Point lookup: time per lookup (whole command / points) vs parcels in the store"
 set xlabel "current parcels"
@@ -200,7 +200,7 @@ GP
         join "$RESULTS/render/parceldb-fast.txt" "$RESULTS/render/mapnik.txt" |
             join - "$RESULTS/render/mapserver.txt" | awk '{print "z" $1, $4, $8, $12}' >"$RESULTS/render-per-zoom.dat"
         gnuplot <<GP
-set terminal pngcairo size 800,500 font "DejaVu Sans,10"
+set terminal pngcairo size 800,500 font "DejaVu Sans,10" noenhanced
 set output "$plots/bench-tiles-per-zoom.png"
 set title "Rendering: tiles per second, single thread, same store and style"
 set ylabel "tiles/s"
