@@ -18,9 +18,9 @@
 static int exec_import(int argc, char **argv);
 
 static const struct subcommand {
-    const char *name;               /* as typed */
+    const char *name;                  /* as typed */
     int (*run)(int argc, char **argv); /* argv[0] is the name */
-    const char *summary;            /* one line for --help */
+    const char *summary;               /* one line for --help */
 } subcommands[] = {
     {"init", cmd_init, "create an empty store"},
     {"import", exec_import, "import commune cadastral surveys"},
@@ -40,16 +40,23 @@ static void usage(FILE *out)
     fprintf(out, "\n'parceldb COMMAND --help' describes each command.\n");
 }
 
-/* The directory of the running executable, with a trailing slash, or "". */
-static void exe_dir(char *out, size_t cap)
+/* The directory of the running executable, with a trailing slash; returns
+ * an errno value when it is not known. Without it there is no safe place to
+ * look: "" would make the helper's path relative to the working directory,
+ * and run whatever parceldb-import is there. */
+static int exe_dir(char *out, size_t cap)
 {
-    ssize_t n = readlink("/proc/self/exe", out, cap - 1);
-    out[n > 0 ? n : 0] = '\0';
+    ssize_t n = readlink("/proc/self/exe", out, cap);
+    if (n < 0)
+        return errno;
+    if ((size_t)n >= cap)
+        return ENAMETOOLONG; /* readlink truncates without saying so */
+    out[n] = '\0';
     char *slash = strrchr(out, '/');
-    if (slash != NULL)
-        slash[1] = '\0';
-    else
-        out[0] = '\0';
+    if (slash == NULL)
+        return ENOENT; /* the kernel gives absolute paths: not expected */
+    slash[1] = '\0';
+    return 0;
 }
 
 /* Replaces this process with parceldb-import, found next to this
@@ -60,7 +67,11 @@ static int exec_import(int argc, char **argv)
     char dir[PATH_MAX], tried[2][PATH_MAX + 64];
     int errs[2];
 
-    exe_dir(dir, sizeof dir);
+    int err = exe_dir(dir, sizeof dir);
+    if (err != 0)
+        return cli_error("cannot run the importer: cannot locate this executable: "
+                         "/proc/self/exe: %s",
+                         strerror(err));
     snprintf(tried[0], sizeof tried[0], "%sparceldb-import", dir);
     snprintf(tried[1], sizeof tried[1], "%s%s/parceldb-import", dir, PDB_BIN_TO_LIBEXEC);
     char **args = calloc((size_t)argc + 1, sizeof *args);

@@ -36,4 +36,47 @@ expect_error "cannot run the importer: $TMP/lonely/bin/parceldb-import: No such 
 checks=$((checks + 1))
 "$TMP/lonely/bin/parceldb" import --db "$TMP/s.sqlite" "$TMP/src" >/dev/null 2>&1
 [ $? -eq 1 ] || fail "a missing importer does not exit 1"
+
+# The exec itself, through a stand-in helper that reports what it got: the
+# same PID (the shell's, which execs parceldb), the arguments exactly, the
+# environment and stdin. Found next to parceldb, then in ../libexec/parceldb.
+for layout in next libexec; do
+    mkdir -p "$TMP/$layout/bin"
+    cp "$PARCELDB" "$TMP/$layout/bin/parceldb"
+    helper=$TMP/$layout/bin/parceldb-import
+    if [ $layout = libexec ]; then
+        mkdir -p "$TMP/$layout/libexec/parceldb"
+        helper=$TMP/$layout/bin/../libexec/parceldb/parceldb-import
+    fi
+    # ($0 of a script is the path exec was given, not argv[0].)
+    printf '#!/bin/sh\necho "pid=$$ env=$PDB_EXEC_TEST"\nprintf "[%%s]" "$0" "$@"; echo\ncat\n' \
+        >"$helper"
+    chmod +x "$helper"
+    checks=$((checks + 1))
+    got=$(echo from-stdin | PDB_EXEC_TEST=passed sh -c 'echo "pid=$$ env=passed"; exec "$0" "$@"' \
+        "$TMP/$layout/bin/parceldb" import --db 'a b.sqlite' '' x 2>&1)
+    first=$(echo "$got" | head -1)
+    want="$first
+$first
+[$helper][--db][a b.sqlite][][x]
+from-stdin"
+    [ "$got" = "$want" ] || fail "exec of the helper ($layout): got
+$got
+want
+$want"
+done
+
+# Where /proc/self/exe cannot be read (no /proc), there is no safe place to
+# look: a parceldb-import in the working directory (or in ../libexec/parceldb
+# from it) must not be run. Needs a mount namespace (root); sanitizer
+# runtimes need /proc themselves.
+if unshare -m true 2>/dev/null && ! ldd "$PARCELDB" | grep -qE 'lib(a|t)san'; then
+    mkdir -p "$TMP/cwd/bin" "$TMP/cwd/libexec/parceldb"
+    printf '#!/bin/sh\necho ran from the working directory\n' >"$TMP/cwd/bin/parceldb-import"
+    chmod +x "$TMP/cwd/bin/parceldb-import"
+    cp "$TMP/cwd/bin/parceldb-import" "$TMP/cwd/libexec/parceldb/"
+    expect_error "^parceldb: cannot run the importer: cannot locate this executable: /proc/self/exe" \
+        unshare -m --propagation private sh -c 'umount -l /proc && cd "$1" && exec "$2" import x' \
+        sh "$TMP/cwd/bin" "$PARCELDB"
+fi
 finish
