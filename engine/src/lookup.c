@@ -79,9 +79,7 @@ struct pdb__lookup {
     size_t ncommunes;         /* communes with current parcels */
     commune_index **communes; /* ordered by code */
     /* The communes' boxes in Hilbert order, with a tree over them, so that
-     * a point meets only the communes around it. Rebuilt after a sync, and
-     * when a commune loaded from its parcels turns out larger than the box
-     * the tree was built with. */
+     * a point meets only the communes around it. Rebuilt after a sync. */
     pdb__ptree top;
     commune_index **top_order; /* ncommunes, in the tree's order */
     int top_stale;             /* rebuild before the next search */
@@ -610,10 +608,11 @@ pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s)
         lk->data_version = -1;
         s->lookup = lk;
     }
-    /* Each commune's box comes from its BLOB's row; where that row is
-     * missing or stale, from the communes table, and the commune is then
-     * built from its parcels. A read-only handle on a store made before
-     * the index has no table at all. */
+    /* Each commune's box comes from its BLOB's row, written with the BLOB.
+     * Where that row is missing or stale (a read-only handle on a store
+     * made before the index has no table at all), the commune is built
+     * from its parcels at once, so that its box is its parcels' own and
+     * the trees never hold a box narrower than the data. */
     rc = sqlite3_prepare_v2(s->db,
                             "SELECT c.code, c.last_batch, l.batch_id IS c.last_batch, "
                             "CASE WHEN l.batch_id IS c.last_batch THEN l.min_lon ELSE c.min_lon END, "
@@ -665,8 +664,7 @@ pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s)
                 ci->box[k] = sqlite3_column_type(stmt, 3 + k) == SQLITE_NULL
                                  ? NAN
                                  : sqlite3_column_double(stmt, 3 + k);
-            /* No box known: load at once rather than guess one. */
-            if (!(ci->box[0] <= ci->box[2] && ci->box[1] <= ci->box[3]) &&
+            if ((ci->from_parcels || !(ci->box[0] <= ci->box[2] && ci->box[1] <= ci->box[3])) &&
                 (st = load_commune(ctx, s, ci, NULL)) != PDB_OK) {
                 commune_index_free(ci);
                 goto done;
@@ -846,18 +844,8 @@ static int visit_commune(void *arg, size_t i)
 
     if (!box_has(ci->box, ps->x, ps->y))
         return 0;
-    if (ci->d == NULL) {
-        double was[4];
-        memcpy(was, ci->box, sizeof was);
-        if ((ps->st = load_commune(ps->ctx, ps->s, ci, NULL)) != PDB_OK)
-            return 1;
-        /* Its parcels may reach past the box the communes table gave:
-         * this point is searched in full below, later ones need a new
-         * tree. */
-        if (ci->box[0] < was[0] || ci->box[1] < was[1] || ci->box[2] > was[2] ||
-            ci->box[3] > was[3])
-            ps->lk->top_stale = 1;
-    }
+    if (ci->d == NULL && (ps->st = load_commune(ps->ctx, ps->s, ci, NULL)) != PDB_OK)
+        return 1;
     if (ci->d->count == 0 || !box_has(ci->d->box, ps->x, ps->y))
         return 0;
     ps->ci = ci;
@@ -965,26 +953,18 @@ static size_t answer_text(pdb__lookup *lk, const pdb__lookup_hit *h)
 }
 
 /* Answers the points of one commune, loading it when the handle has not,
- * into answers[] by pair. *grew is set when loading showed the commune
- * larger than the box the points were paired by. */
+ * into answers[] by pair. */
 static pdb_status batch_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci,
                                 const commune_point *pts, size_t np, buf *scratch,
-                                pair_answer *answers, int *grew)
+                                pair_answer *answers)
 {
     pdb__lookup *lk = s->lookup;
     pdb_status st;
 
     for (;;) {
         int restart = 0;
-        if (ci->d == NULL) {
-            double was[4];
-            memcpy(was, ci->box, sizeof was);
-            if ((st = load_commune(ctx, s, ci, scratch)) != PDB_OK)
-                return st;
-            if (ci->box[0] < was[0] || ci->box[1] < was[1] || ci->box[2] > was[2] ||
-                ci->box[3] > was[3])
-                *grew = 1;
-        }
+        if (ci->d == NULL && (st = load_commune(ctx, s, ci, scratch)) != PDB_OK)
+            return st;
         for (size_t k = 0; k < np && !restart; k++) {
             pdb__lookup_hit hit;
             size_t found = 0;
@@ -1015,69 +995,54 @@ pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lon
     size_t *start = NULL;
     buf scratch = {0}; /* each commune's BLOB in turn */
     pdb_status st = PDB_OK;
-    int grew;
 
     if (lk == NULL)
         return pdb__fail(ctx, PDB_EINVAL, "the lookup index is not loaded");
-    do {
-        grew = 0;
-        lk->answers_len = 0;
-        free(pl.p);
-        free(pts);
-        free(answers);
-        free(start);
-        pts = NULL;
-        answers = NULL;
-        start = NULL;
-        if (lk->top_stale && (st = build_top(ctx, lk)) != PDB_OK)
+    lk->answers_len = 0;
+    if (lk->top_stale && (st = build_top(ctx, lk)) != PDB_OK)
+        return st;
+    /* Which communes each point may fall in, in point order. */
+    pl.lk = lk;
+    for (size_t i = 0; i < n && !pl.oom; i++) {
+        pl.x = lonlat[2 * i];
+        pl.y = lonlat[2 * i + 1];
+        pl.point = i;
+        pdb__ptree_search(&lk->top, pl.x, pl.y, collect_commune, &pl);
+    }
+    /* The same pairs by commune (a counting sort). */
+    size_t nc = lk->ncommunes;
+    if (pl.oom || (start = calloc(nc + 1, sizeof *start)) == NULL ||
+        (pl.n > 0 && ((pts = malloc(pl.n * sizeof *pts)) == NULL ||
+                      (answers = malloc(pl.n * sizeof *answers)) == NULL)))
+        goto oom;
+    for (size_t k = 0; k < pl.n; k++)
+        start[pl.p[k].commune + 1]++;
+    for (size_t c = 0; c < nc; c++)
+        start[c + 1] += start[c];
+    for (size_t k = 0; k < pl.n; k++) {
+        size_t i = pl.p[k].point;
+        pts[start[pl.p[k].commune]++] = (commune_point){lonlat[2 * i], lonlat[2 * i + 1], k};
+    }
+    memmove(start + 1, start, nc * sizeof *start);
+    start[0] = 0;
+    /* Commune by commune: one commune's BLOB and tree are in memory at a
+     * time, and stay in the caches while its points are answered. */
+    for (size_t c = 0; c < nc; c++) {
+        size_t np = start[c + 1] - start[c];
+        commune_index *ci = lk->top_order[c];
+        int borrowed = ci->d != NULL;
+        if (np == 0)
+            continue;
+        st = batch_commune(ctx, s, ci, pts + start[c], np, &scratch, answers);
+        /* A commune the handle did not hold is not kept: a batch's memory
+         * is one commune's, whatever the size of the province. */
+        if (!borrowed && ci->d != NULL) {
+            data_release(ci->d);
+            ci->d = NULL;
+        }
+        if (st != PDB_OK)
             goto done;
-        /* Which communes each point may fall in, in point order. */
-        pl = (pair_list){.lk = lk};
-        for (size_t i = 0; i < n && !pl.oom; i++) {
-            pl.x = lonlat[2 * i];
-            pl.y = lonlat[2 * i + 1];
-            pl.point = i;
-            pdb__ptree_search(&lk->top, pl.x, pl.y, collect_commune, &pl);
-        }
-        /* The same pairs by commune (a counting sort). */
-        size_t nc = lk->ncommunes;
-        if (pl.oom || (start = calloc(nc + 1, sizeof *start)) == NULL ||
-            (pl.n > 0 && ((pts = malloc(pl.n * sizeof *pts)) == NULL ||
-                          (answers = malloc(pl.n * sizeof *answers)) == NULL)))
-            goto oom;
-        for (size_t k = 0; k < pl.n; k++)
-            start[pl.p[k].commune + 1]++;
-        for (size_t c = 0; c < nc; c++)
-            start[c + 1] += start[c];
-        for (size_t k = 0; k < pl.n; k++) {
-            size_t i = pl.p[k].point;
-            pts[start[pl.p[k].commune]++] = (commune_point){lonlat[2 * i], lonlat[2 * i + 1], k};
-        }
-        memmove(start + 1, start, nc * sizeof *start);
-        start[0] = 0;
-        /* Commune by commune: one commune's BLOB and tree are in memory at
-         * a time, and stay in the caches while its points are answered. */
-        for (size_t c = 0; c < nc && !grew; c++) {
-            size_t np = start[c + 1] - start[c];
-            commune_index *ci = lk->top_order[c];
-            int borrowed = ci->d != NULL;
-            if (np == 0)
-                continue;
-            st = batch_commune(ctx, s, ci, pts + start[c], np, &scratch, answers, &grew);
-            /* A commune the handle did not hold is not kept: a batch's
-             * memory is one commune's, whatever the size of the province. */
-            if (!borrowed && ci->d != NULL) {
-                data_release(ci->d);
-                ci->d = NULL;
-            }
-            if (st != PDB_OK)
-                goto done;
-        }
-        /* A commune reached past the box its points were paired by: start
-         * over with the right box (each commune grows once, at its load). */
-        if (grew)
-            lk->top_stale = 1;
-    } while (grew);
+    }
     /* Each point's lowest id over its communes, in point order. */
     for (size_t i = 0; i < n; i++)
         out[i] = (pdb_point_parcel){0, NULL, NULL, NULL};
