@@ -1,5 +1,6 @@
 # The parceldb command as a user runs it.
 pdb_script_test(cli_bad_input ${CMAKE_CURRENT_SOURCE_DIR}/cli/bad_input.sh)
+pdb_script_test(cli_lookup_id ${CMAKE_CURRENT_SOURCE_DIR}/cli/lookup_id.sh)
 pdb_script_test(cli_import_exec ${CMAKE_CURRENT_SOURCE_DIR}/cli/import_exec.sh)
 pdb_script_test(cli_install ${CMAKE_CURRENT_SOURCE_DIR}/cli/install.sh)
 # A sanitized libparceldb needs a consumer linked with the same runtime.
