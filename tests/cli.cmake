@@ -8,3 +8,5 @@ if(PDB_SANITIZE)
     set_property(TEST cli_install APPEND PROPERTY ENVIRONMENT
                  "PDB_CONSUMER_CFLAGS=-fsanitize=address,undefined")
 endif()
+# scripts/test.sh's report of skipped tests, on a fake ctest tree.
+pdb_script_test(cli_skip_report ${CMAKE_CURRENT_SOURCE_DIR}/cli/skip_report.sh)
