@@ -23,8 +23,8 @@ awk -v x0="$X" -v y0="$Y" 'BEGIN {
 }' >"$TMP/parcels.csv"
 ogr2ogr -q -f GPKG "$TMP/parcels.gpkg" "$TMP/parcels.csv" -oo GEOM_POSSIBLE_NAMES=WKT \
     -oo KEEP_GEOM_COLUMNS=NO -oo AUTODETECT_TYPE=NO -nln parcels -a_srs EPSG:9208
-expect_ok $P init --db "$DB"
-expect_ok $P import --quiet --db "$DB" "$TMP/parcels.gpkg"
+expect_ok "$P" init --db "$DB"
+expect_ok "$P" import --quiet --db "$DB" "$TMP/parcels.gpkg"
 
 # features FILE: the "parcel" values of a FeatureCollection, space-separated.
 features() {
@@ -32,24 +32,24 @@ features() {
 }
 
 # Found, and well-formed numbers that are not in the store: exit 0.
-expect_ok $P lookup --db "$DB" --id 07894/12/2 && expect_eq "07894/12/2" "$(features "$TMP/out")" 2
-expect_ok $P lookup --db "$DB" --id 07894/12/3 --former 09001 &&
+expect_ok "$P" lookup --db "$DB" --id 07894/12/2 && expect_eq "07894/12/2" "$(features "$TMP/out")" 2
+expect_ok "$P" lookup --db "$DB" --id 07894/12/3 --former 09001 &&
     expect_eq "07894/12/3 in former 09001" "$(features "$TMP/out")" 3
-expect_ok $P lookup --db "$DB" --id 07894/12/1 --history &&
+expect_ok "$P" lookup --db "$DB" --id 07894/12/1 --history &&
     expect_eq "history of 07894/12/1" "$(features "$TMP/out")" 1
 for id in 07894/12/999 07894/13/1 08707/12/1 07894/999999999999999999999/1; do
-    expect_ok $P lookup --db "$DB" --id "$id" &&
+    expect_ok "$P" lookup --db "$DB" --id "$id" &&
         expect_eq "$id (well-formed, not in the store): empty collection" \
             "$(tr -d ' \n' <"$TMP/out")" '{"type":"FeatureCollection","features":[]}'
 done
-expect_ok $P lookup --db "$DB" --id 07894/12/3 --former 09002 &&
+expect_ok "$P" lookup --db "$DB" --id 07894/12/3 --former 09002 &&
     expect_eq "07894/12/3 in former 09002 (none)" "$(features "$TMP/out")" ""
 
 # Malformed: one line naming what is wrong, and no answer on stdout.
 malformed() {
     local pattern=$1
     shift
-    expect_error "$pattern" $P lookup --db "$DB" "$@"
+    expect_error "$pattern" "$P" lookup --db "$DB" "$@"
     expect_eq "'$*': nothing on stdout" "$(cat "$TMP/out")" ""
 }
 malformed "commune code 'x' is not five digits" --id x/y/z

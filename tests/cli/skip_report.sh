@@ -67,8 +67,12 @@ summary_last() {
         fail "$1: the summary (${sum:-none}) or the report (${rep:-none}) is missing: $(tail -20 <<<"$OUT")"
     elif [ "$rep" -gt "$sum" ]; then
         fail "$1: the skip report (line $rep) comes after ctest's summary (line $sum)"
-    elif tail -n +"$sum" <<<"$OUT" | grep -Eq '^  t_|^CI: |holds here|HOLD|UNKNOWN'; then
-        fail "$1: part of the report follows ctest's summary: $(tail -n +"$sum" <<<"$OUT")"
+    else
+        local after
+        after=$(tail -n +"$sum" <<<"$OUT")
+        if grep -Eq '^  t_|^CI: |holds here|HOLD|UNKNOWN' <<<"$after"; then
+            fail "$1: part of the report follows ctest's summary: $after"
+        fi
     fi
 }
 
