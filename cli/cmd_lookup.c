@@ -21,8 +21,9 @@ static const char usage_text[] =
     "  --lon LON --lat LAT          a WGS 84 point (degrees)\n"
     "  --srs CRS --en E,N           a projected point, easting first (metres)\n"
     "  --srs CRS --vn-xy X,Y        the same in the Vietnamese order: X = northing, Y = easting\n"
-    "  --id COMMUNE/SHEET/PARCEL    by number; every match (duplicates exist)\n"
-    "      [--former CODE]          only within this former commune\n"
+    "  --id COMMUNE/SHEET/PARCEL    by number; every match (duplicates exist): a commune\n"
+    "                               code of the province, sheet and parcel positive integers\n"
+    "      [--former CODE]          only within this former commune (five digits)\n"
     "      [--history]              superseded versions too, oldest first\n"
     "  --points FILE.csv            batch: reads the columns id,lon,lat of a CSV with a\n"
     "                               header and prints id,commune,sheet,parcel per point in\n"
@@ -46,7 +47,19 @@ typedef struct lookup_args {
     int history;           /* --history */
 } lookup_args;
 
-/* Splits "COMMUNE/SHEET/PARCEL" into its three non-empty parts. */
+/* 1 when s holds a control character, which an error quoting s would
+ * print (a newline would break the one-line error). */
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* Splits "COMMUNE/SHEET/PARCEL" into its three non-empty parts. Whether
+ * each part is a valid number is the engine's to say (the server asks it
+ * too); here only the shape. */
 static int split_id(const char *id, char parts[3][65])
 {
     const char *p = id;
@@ -174,8 +187,8 @@ static int flush_batch(pdb_ctx *ctx, pdb_store *store, point_batch *b, const cha
     } else {
         size_t bad = 0;
         pdb_parcel_list *list = NULL;
-        while (bad < b->n && pdb_parcels_at(ctx, store, b->lonlat[2 * bad],
-                                            b->lonlat[2 * bad + 1], 0, &list) == PDB_OK) {
+        while (bad < b->n && pdb_parcels_at(ctx, store, b->lonlat[2 * bad], b->lonlat[2 * bad + 1],
+                                            0, &list) == PDB_OK) {
             pdb_parcel_list_free(list);
             bad++;
         }
@@ -234,8 +247,8 @@ static int lookup_points(pdb_ctx *ctx, pdb_store *store, const char *path)
         if (cli_parse_double(r->fields[col_lon], &lon) != 0 ||
             cli_parse_double(r->fields[col_lat], &lat) != 0) {
             if (flush_batch(ctx, store, b, path) == CLI_OK)
-                cli_error("%s: line %ld: lon/lat '%.40s','%.40s' are not numbers", path,
-                          r->line, r->fields[col_lon], r->fields[col_lat]);
+                cli_error("%s: line %ld: lon/lat '%.40s','%.40s' are not numbers", path, r->line,
+                          r->fields[col_lon], r->fields[col_lat]);
             goto done;
         }
         if (batch_add_id(b, r->fields[col_id]) != 0) {
@@ -282,14 +295,21 @@ static int run(pdb_ctx *ctx, const lookup_args *a)
     }
     if (a->id != NULL) {
         char parts[3][65];
-        if (split_id(a->id, parts) != 0) {
-            rc = cli_error("malformed --id '%s': expected COMMUNE/SHEET/PARCEL", a->id);
+        if (has_control(a->id) || (a->former != NULL && has_control(a->former))) {
+            rc = cli_error("--id and --former take digits and '/', not control characters");
             goto done;
         }
-        st = a->history ? pdb_parcel_history(ctx, store, parts[0], parts[1], parts[2], flags,
-                                              &list)
-                        : pdb_parcels_by_number(ctx, store, parts[0], a->former, parts[1],
-                                                parts[2], flags, &list);
+        if (split_id(a->id, parts) != 0) {
+            rc = cli_error("malformed --id '%.80s': expected COMMUNE/SHEET/PARCEL", a->id);
+            goto done;
+        }
+        st = a->history ? pdb_parcel_history(ctx, store, parts[0], parts[1], parts[2], flags, &list)
+                        : pdb_parcels_by_number(ctx, store, parts[0], a->former, parts[1], parts[2],
+                                                flags, &list);
+        if (st == PDB_EINVAL) {
+            rc = cli_lib_error(ctx, a->former != NULL ? "--id/--former" : "--id");
+            goto done;
+        }
     } else if (a->lon != NULL) {
         double lon, lat;
         if (cli_parse_double(a->lon, &lon) != 0 || cli_parse_double(a->lat, &lat) != 0) {
@@ -331,8 +351,19 @@ done:
 
 int cmd_lookup(int argc, char **argv)
 {
-    enum { OPT_LON = 256, OPT_LAT, OPT_SRS, OPT_EN, OPT_VNXY, OPT_ID, OPT_FORMER, OPT_POINTS,
-           OPT_PERSONAL, OPT_HISTORY, OPT_DB };
+    enum {
+        OPT_LON = 256,
+        OPT_LAT,
+        OPT_SRS,
+        OPT_EN,
+        OPT_VNXY,
+        OPT_ID,
+        OPT_FORMER,
+        OPT_POINTS,
+        OPT_PERSONAL,
+        OPT_HISTORY,
+        OPT_DB
+    };
     static const struct option opts[] = {
         {"db", required_argument, NULL, OPT_DB},
         {"lon", required_argument, NULL, OPT_LON},
@@ -355,21 +386,44 @@ int cmd_lookup(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case OPT_DB: a.db = optarg; break;
-        case OPT_LON: a.lon = optarg; break;
-        case OPT_LAT: a.lat = optarg; break;
-        case OPT_SRS: a.srs = optarg; break;
-        case OPT_EN: a.en = optarg; break;
-        case OPT_VNXY: a.vn_xy = optarg; break;
-        case OPT_ID: a.id = optarg; break;
-        case OPT_FORMER: a.former = optarg; break;
-        case OPT_POINTS: a.points = optarg; break;
-        case OPT_PERSONAL: a.personal = 1; break;
-        case OPT_HISTORY: a.history = 1; break;
-        case 'h': fputs(usage_text, stdout); return CLI_OK;
+        case OPT_DB:
+            a.db = optarg;
+            break;
+        case OPT_LON:
+            a.lon = optarg;
+            break;
+        case OPT_LAT:
+            a.lat = optarg;
+            break;
+        case OPT_SRS:
+            a.srs = optarg;
+            break;
+        case OPT_EN:
+            a.en = optarg;
+            break;
+        case OPT_VNXY:
+            a.vn_xy = optarg;
+            break;
+        case OPT_ID:
+            a.id = optarg;
+            break;
+        case OPT_FORMER:
+            a.former = optarg;
+            break;
+        case OPT_POINTS:
+            a.points = optarg;
+            break;
+        case OPT_PERSONAL:
+            a.personal = 1;
+            break;
+        case OPT_HISTORY:
+            a.history = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return CLI_OK;
         default:
-            return cli_usage_error("lookup", "unknown or incomplete option '%s'",
-                                   argv[optind - 1]);
+            return cli_usage_error("lookup", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

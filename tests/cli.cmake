@@ -1,5 +1,6 @@
 # The parceldb command as a user runs it.
 pdb_script_test(cli_bad_input ${CMAKE_CURRENT_SOURCE_DIR}/cli/bad_input.sh)
+pdb_script_test(cli_lookup_id ${CMAKE_CURRENT_SOURCE_DIR}/cli/lookup_id.sh)
 pdb_script_test(cli_import_exec ${CMAKE_CURRENT_SOURCE_DIR}/cli/import_exec.sh)
 pdb_script_test(cli_install ${CMAKE_CURRENT_SOURCE_DIR}/cli/install.sh)
 # A sanitized libparceldb needs a consumer linked with the same runtime.
@@ -7,3 +8,5 @@ if(PDB_SANITIZE)
     set_property(TEST cli_install APPEND PROPERTY ENVIRONMENT
                  "PDB_CONSUMER_CFLAGS=-fsanitize=address,undefined")
 endif()
+# scripts/test.sh's report of skipped tests, on a fake ctest tree.
+pdb_script_test(cli_skip_report ${CMAKE_CURRENT_SOURCE_DIR}/cli/skip_report.sh)

@@ -25,6 +25,8 @@ server_test(server_chromium chromium.sh)
 server_test(server_reimport reimport.sh)
 server_test(server_seed seed.sh)
 server_test(server_lifecycle lifecycle.sh)
+server_test(server_lookup_id lookup_id.sh)
+server_test(server_tilejson tilejson.sh)
 foreach(case paths tile_numbers long_uri long_headers bbox limits body slow_client flood
              rate_limit)
     server_test(server_bad_${case} bad_input.sh ${case})

@@ -348,24 +348,35 @@ pdb_status pdb_parcels_at_crs(pdb_ctx *ctx, pdb_store *s, int epsg, double x, do
     return pdb_parcels_at(ctx, s, xy[0], xy[1], read_flags, out);
 }
 
+/* Sheet and parcel numbers are positive integers in the registers. Any
+ * other text is a typo or parts given in the wrong order: an error that
+ * says so, not an empty answer that reads as "no such parcel". The text
+ * is compared as given, so "012" finds what a survey wrote as "012". */
 static pdb_status check_number_part(pdb_ctx *ctx, const char *value, const char *what)
 {
     if (value == NULL || *value == '\0')
         return pdb__fail(ctx, PDB_EINVAL, "no %s given", what);
-    if (strlen(value) > 64)
+    size_t n = strlen(value);
+    if (n > 64)
         return pdb__fail(ctx, PDB_EINVAL, "%s is longer than 64 bytes", what);
+    if (strspn(value, "0123456789") != n || strspn(value, "0") == n)
+        return pdb__fail(ctx, PDB_EINVAL, "%s '%s' is not a positive integer", what, value);
     return PDB_OK;
 }
 
 /* Checks a parcel number's three parts and binds them to ?1..?3 of a
- * cached statement, for the by-number and history queries. */
+ * cached statement, for the by-number and history queries. The commune
+ * must be one of the province's: the store holds no other (a load checks
+ * it), so any other code is malformed, not merely absent. */
 static pdb_status number_stmt(pdb_ctx *ctx, pdb_store *s, store_stmt id, const char *commune,
                               const char *sheet, const char *parcel, sqlite3_stmt **out)
 {
-    pdb_status st;
+    const pdb_commune_ref *ref;
+    pdb_status st = pdb_commune_ref_find(ctx, commune, &ref);
 
-    if ((st = check_number_part(ctx, commune, "commune code")) != PDB_OK ||
-        (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
+    if (st == PDB_ENOTFOUND)
+        return pdb__fail(ctx, PDB_EINVAL, "commune code %s is not a commune of Phu Tho", commune);
+    if (st != PDB_OK || (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
         (st = check_number_part(ctx, parcel, "parcel number")) != PDB_OK ||
         (st = pdb__store_stmt(ctx, s, id, out)) != PDB_OK)
         return st;
@@ -376,18 +387,23 @@ static pdb_status number_stmt(pdb_ctx *ctx, pdb_store *s, store_stmt id, const c
 }
 
 pdb_status pdb_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                 const char *former_commune, const char *sheet,
-                                 const char *parcel, unsigned read_flags, pdb_parcel_list **out)
+                                 const char *former_commune, const char *sheet, const char *parcel,
+                                 unsigned read_flags, pdb_parcel_list **out)
 {
     sqlite3_stmt *stmt;
     pdb_status st;
     filter none = {FILTER_NONE, {0}};
 
     *out = NULL;
-    if ((st = number_stmt(ctx, s, STMT_PARCELS_BY_NUMBER, commune, sheet, parcel, &stmt)) !=
-        PDB_OK)
+    /* A former commune is a code from before the 2025 merger, so not one
+     * of today's communes; the import keeps it as five digits. */
+    if (former_commune != NULL &&
+        (strlen(former_commune) != 5 || strspn(former_commune, "0123456789") != 5))
+        return pdb__fail(ctx, PDB_EINVAL, "former commune code '%s' is not five digits",
+                         former_commune);
+    if ((st = number_stmt(ctx, s, STMT_PARCELS_BY_NUMBER, commune, sheet, parcel, &stmt)) != PDB_OK)
         return st;
-    if (former_commune != NULL && *former_commune != '\0')
+    if (former_commune != NULL)
         sqlite3_bind_text(stmt, 4, former_commune, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(stmt, 5, (read_flags & PDB_READ_HISTORY) != 0);
     return collect(ctx, s, stmt, &none, ctx->limits.max_results, 0, read_flags, out);

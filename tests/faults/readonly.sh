@@ -26,7 +26,7 @@ if [ "$(id -u)" -eq 0 ]; then
     then
         ok "a read-only bind mount over the store's directory"
     else
-        echo "note: root, and no read-only mount here: chmod alone does not stop root's writes; skipped"
+        echo "SKIP: no-mount-namespace: root ignores chmod, and a read-only bind mount needs a private mount namespace"
         stop_server
         exit 77
     fi

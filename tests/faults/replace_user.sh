@@ -9,7 +9,8 @@
 # whose integrity is intact. Skips (77) when not root.
 source "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" -eq 0 ] && id nobody >/dev/null 2>&1 || { echo "skip: needs root and a nobody user"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: not-root: the server must start as root to run as nobody"; exit 77; }
+id nobody >/dev/null 2>&1 || { echo "SKIP: no-user-nobody: the server runs as the user nobody"; exit 77; }
 PUB=$(mktemp -d "${TMPDIR:-/tmp}/pdb-faults-user.XXXXXX")
 chmod 0755 "$PUB"
 FAULT_PIDS=()

@@ -8,7 +8,7 @@
 source "$(dirname "$0")/../server/lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
-    echo "skip: needs root (the server must start as root to drop it)"
+    echo "SKIP: not-root: the server must start as root to drop its privileges"
     exit 77
 fi
 NOBODY_UID=$(id -u nobody)

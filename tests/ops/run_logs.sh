@@ -17,7 +17,7 @@ fail() { FAILS=$((FAILS + 1)); echo "FAIL: $*" >&2; }
 shopt -s nullglob
 logs=("$LOGS"/*.log)
 if [ ${#logs[@]} -eq 0 ]; then
-    echo "skip: no server logs under $LOGS (no server test has run)"
+    echo "SKIP: no-server-test: no server logs under $LOGS (no server test has run)"
     exit 77
 fi
 lines=$(cat "${logs[@]}" | wc -l)

@@ -444,13 +444,14 @@ static void tilejson(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w, pdb_
     base_url(srv, in, base, sizeof base);
     snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.png", base);
     int zc = srv->opt.max_zoom < 12 ? srv->opt.max_zoom : 12;
-    /* Raster tiles: no vector_layers. "data_version" is ours (a foreign
-     * member), for clients that want to know when the data changed. */
+    /* Raster tiles: an empty vector_layers, which TileJSON 3.0.0 requires.
+     * "data_version" is ours (a foreign member), for clients that want to
+     * know when the data changed. */
     char v[32];
     snprintf(v, sizeof v, "%lld", (long long)atomic_load(&srv->seen_version));
     json_t *doc = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:[s], s:i, s:i, s:[ffff], s:[ffi], s:s, s:s}", "tilejson",
-        "3.0.0", "name", w->conf->style_name, "description",
+        "{s:s, s:[], s:s, s:s, s:s, s:s, s:[s], s:i, s:i, s:[ffff], s:[ffi], s:s, s:s}", "tilejson",
+        "3.0.0", "vector_layers", "name", w->conf->style_name, "description",
         "Cadastral parcels of Phu Tho province", "attribution", "parceldb", "scheme", "xyz",
         "tiles", url, "minzoom", 0, "maxzoom", srv->opt.max_zoom, "bounds", b[0], b[1], b[2], b[3],
         "center", (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, zc, "version", "1.0.0", "data_version", v);
