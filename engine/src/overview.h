@@ -25,7 +25,12 @@
     "min_lat, max_lat);\n"                                                                         \
     "CREATE TABLE IF NOT EXISTS overviews_stale (\n"                                               \
     "  commune TEXT PRIMARY KEY,\n"                                                                \
-    "  since TEXT NOT NULL);\n"
+    "  since TEXT NOT NULL);\n"                                                                    \
+    "CREATE TABLE IF NOT EXISTS overview_problems (\n"                                             \
+    "  commune TEXT PRIMARY KEY,\n"                                                                \
+    "  state TEXT NOT NULL CHECK (state IN ('failed', 'fallback')),\n"                             \
+    "  since TEXT NOT NULL,\n"                                                                     \
+    "  reason TEXT NOT NULL);\n"
 
 /* Marks a commune's overviews stale, inside the caller's write transaction
  * (pdb_writer_commit): from that commit on, readers draw the commune's low
@@ -35,7 +40,13 @@
 pdb_status pdb__overview_mark_stale(pdb_ctx *ctx, pdb_store *s, const char *commune);
 
 /* Replaces the overviews of one commune from its current parcels and
- * clears its stale mark; inside the caller's transaction. */
-pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune);
+ * clears its stale mark; inside the caller's transaction (which the caller
+ * rolls back to before it on failure). *fallback (caller frees) is why a
+ * fallback was needed (undissolved parcels, an unsimplified shape), or
+ * NULL when none was. */
+pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, char **fallback);
+
+/* Fills the overview fields of a commune list (pdb_communes_list). */
+pdb_status pdb__overview_states(pdb_ctx *ctx, pdb_store *s, pdb_commune_list *list);
 
 #endif

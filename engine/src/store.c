@@ -32,9 +32,9 @@
  * geom and deletes by other tools stay. Dropped again at every read-write
  * open, so stores made before this change follow. */
 #define PDB_WRITER_TRIGGERS_SQL                                                                    \
-    "DROP TRIGGER IF EXISTS ggi_parcels_geom;\n"                                                  \
-    "DROP TRIGGER IF EXISTS gii_parcels_geom;\n"                                                  \
-    "DROP TRIGGER IF EXISTS tmi_parcels_geom;\n"                                                  \
+    "DROP TRIGGER IF EXISTS ggi_parcels_geom;\n"                                                   \
+    "DROP TRIGGER IF EXISTS gii_parcels_geom;\n"                                                   \
+    "DROP TRIGGER IF EXISTS tmi_parcels_geom;\n"                                                   \
     "DROP TRIGGER IF EXISTS tmu_parcels_geom;\n"
 
 static const char *const schema_sql =
@@ -94,8 +94,7 @@ static const char *const schema_sql =
     "  valid_from TEXT NOT NULL,\n"
     "  valid_to TEXT);\n"
     "SELECT AddGeometryColumn('parcels', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"
-    "SELECT CreateSpatialIndex('parcels', 'geom');\n"
-    PDB_WRITER_TRIGGERS_SQL
+    "SELECT CreateSpatialIndex('parcels', 'geom');\n" PDB_WRITER_TRIGGERS_SQL
     "CREATE INDEX parcels_number ON parcels(commune, sheet, parcel);\n"
 
     "CREATE TABLE rejects (\n"
@@ -110,7 +109,7 @@ static const char *const schema_sql =
     "  geometry BLOB,\n"
     "  stored INTEGER NOT NULL);\n"
     "CREATE INDEX rejects_batch ON rejects(batch_id);\n" PDB_OVERVIEW_SCHEMA_SQL
-    PDB_LOOKUP_SCHEMA_SQL;
+        PDB_LOOKUP_SCHEMA_SQL;
 
 /* The SQL of each cached statement. The R-tree is SpatiaLite's own
  * (idx_parcels_geom), queried directly: its boxes are rounded outwards to
@@ -248,7 +247,7 @@ void pdb_store_close(pdb_store *s)
 
 /* Opens a connection with our settings; for_create allows a new file. */
 static pdb_status store_connect(pdb_ctx *ctx, const char *path, int flags, int for_create,
-                          pdb_store **out)
+                                pdb_store **out)
 {
     pdb_status st = PDB_OK;
     pdb_store *s = calloc(1, sizeof *s);
@@ -341,10 +340,11 @@ pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store *
          * Stores made before overviews get their (empty) table here. */
         /* The cache holds a commune's whole transaction until its commit,
          * instead of spilling pages to the WAL as the transaction grows. */
-        st = pdb__store_exec(ctx, s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-                                     "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; "
-                                     PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL
-                                         PDB_WRITER_TRIGGERS_SQL);
+        st = pdb__store_exec(
+            ctx, s,
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+            "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; " PDB_OVERVIEW_SCHEMA_SQL
+                PDB_LOOKUP_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL);
     /* Stores made before the lookup index get it now, once. */
     if (st == PDB_OK && !s->readonly)
         st = pdb__lookup_backfill(ctx, s);
@@ -458,8 +458,7 @@ pdb_status pdb_store_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out)
         (st = query_int(ctx, s, "SELECT count(*) FROM parcels", &all)) != PDB_OK ||
         (st = query_int(ctx, s, "SELECT count(*) FROM communes WHERE parcels > 0",
                         &out->communes)) != PDB_OK ||
-        (st = query_int(ctx, s, "SELECT count(*) FROM import_batches", &out->batches)) !=
-            PDB_OK ||
+        (st = query_int(ctx, s, "SELECT count(*) FROM import_batches", &out->batches)) != PDB_OK ||
         (st = query_int(ctx, s, "SELECT count(*) FROM rejects", &out->rejects)) != PDB_OK ||
         (st = pdb_store_data_version(ctx, s, &out->data_version)) != PDB_OK ||
         (st = pragma_int(ctx, s, "user_version", &v)) != PDB_OK)
@@ -537,6 +536,8 @@ pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out)
     }
     if (rc != SQLITE_DONE)
         st = pdb__sql_fail(ctx, s->db, rc, "listing communes");
+    if (st == PDB_OK)
+        st = pdb__overview_states(ctx, s, list);
 done:
     sqlite3_finalize(stmt);
     if (st != PDB_OK) {
@@ -551,8 +552,10 @@ void pdb_commune_list_free(pdb_commune_list *list)
 {
     if (list == NULL)
         return;
-    for (size_t i = 0; i < list->count; i++)
+    for (size_t i = 0; i < list->count; i++) {
         free(list->items[i].name);
+        free(list->items[i].overview_reason);
+    }
     free(list->items);
     free(list);
 }
