@@ -67,7 +67,12 @@ static int print_info(pdb_ctx *ctx, pdb_store *store, int communes, int check)
            (long long)s.parcels_history);
     printf("communes:      %lld\n", (long long)s.communes);
     printf("import runs:   %lld\n", (long long)s.batches);
-    printf("rejects:       %lld\n", (long long)s.rejects);
+    /* Apart, as the import summary says them: a repaired record is stored,
+     * and only its original is a row of rejects. */
+    printf("rejected:      %lld (not stored; each a row of rejects with its reason)\n",
+           (long long)s.rejected);
+    printf("repaired:      %lld (stored repaired; the original kept in rejects)\n",
+           (long long)s.repaired);
     printf("data version:  %lld\n", (long long)s.data_version);
     printf("schema:        %d (journal %s)\n", s.schema_version, s.journal_mode);
     if (check) {

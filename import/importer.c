@@ -882,6 +882,11 @@ void pdbi_print_summary(FILE *out, const pdbi_run_result *r, int dry_run)
         fprintf(out, "dry run: nothing was written\n");
     if (r->batch_id > 0)
         fprintf(out, "import batch %lld\n", (long long)r->batch_id);
+    if (!dry_run)
+        fprintf(out,
+                "rejected %lld (not stored; each a row of rejects with its reason), repaired "
+                "%lld (stored repaired; the original kept in rejects)\n",
+                (long long)r->totals.rejected, (long long)r->totals.repaired);
     if (r->totals.wgs84_repaired > 0)
         fprintf(out,
                 "repaired after reprojection %lld (valid as surveyed, self-intersecting in WGS "

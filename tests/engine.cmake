@@ -10,3 +10,8 @@ set_tests_properties(test_lookup PROPERTIES TIMEOUT 600)
 pdb_unit_test(test_overview SOURCES unit/test_overview.c)
 set_tests_properties(test_overview PROPERTIES LABELS "unit;engine" TIMEOUT 300)
 set_property(TEST test_overview APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+
+# The import summary and `parceldb info` say rejected and repaired apart,
+# with the same numbers (issue 12, item 4).
+pdb_script_test(import_rejected_repaired ${CMAKE_CURRENT_LIST_DIR}/import/rejected_repaired.sh)
+set_tests_properties(import_rejected_repaired PROPERTIES LABELS "cli;import")

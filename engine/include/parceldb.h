@@ -227,10 +227,14 @@ typedef struct pdb_store_stats {
     int64_t parcels_history;  /* superseded parcels kept as history */
     int64_t communes;         /* communes with current parcels */
     int64_t batches;          /* import runs recorded */
-    int64_t rejects;          /* rejected or repaired records recorded */
+    int64_t rejects;          /* rows of rejects: rejected + repaired (say them apart) */
     int64_t data_version;     /* see pdb_store_data_version */
     int schema_version;       /* PRAGMA user_version */
     char journal_mode[16];    /* "wal" */
+    int64_t rejected;         /* records not stored (rows of rejects with stored = 0), as
+                                 pdb_import_counts.rejected counts them */
+    int64_t repaired;         /* records stored repaired, whose original is kept as a row of
+                                 rejects (stored = 1), as pdb_import_counts.repaired */
 } pdb_store_stats;
 
 PDB_API pdb_status pdb_store_stats_get(pdb_ctx *ctx, pdb_store *store, pdb_store_stats *out);

@@ -459,11 +459,15 @@ pdb_status pdb_store_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out)
         (st = query_int(ctx, s, "SELECT count(*) FROM communes WHERE parcels > 0",
                         &out->communes)) != PDB_OK ||
         (st = query_int(ctx, s, "SELECT count(*) FROM import_batches", &out->batches)) != PDB_OK ||
-        (st = query_int(ctx, s, "SELECT count(*) FROM rejects", &out->rejects)) != PDB_OK ||
+        (st = query_int(ctx, s, "SELECT count(*) FROM rejects WHERE stored = 0", &out->rejected)) !=
+            PDB_OK ||
+        (st = query_int(ctx, s, "SELECT count(*) FROM rejects WHERE stored != 0",
+                        &out->repaired)) != PDB_OK ||
         (st = pdb_store_data_version(ctx, s, &out->data_version)) != PDB_OK ||
         (st = pragma_int(ctx, s, "user_version", &v)) != PDB_OK)
         goto done;
     out->schema_version = (int)v;
+    out->rejects = out->rejected + out->repaired;
     out->parcels_history = all - out->parcels_current;
     int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &stmt, NULL);
     if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
