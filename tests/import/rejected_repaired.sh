@@ -4,21 +4,8 @@
 # row of rejects each) and repaired (stored repaired; the original kept as
 # a row of rejects), never one "rejects" figure that mixes them. The survey
 # is written by ogr2ogr; the rows of rejects are counted with sqlite3.
-set -u
-: "${PARCELDB:?PARCELDB must name the parceldb command}"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pdb-rejected-repaired.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 1
-export CPL_LOG=/dev/null
-PASSES=0 FAILS=0
-# check WHAT GOT WANT
-check() {
-    if [ "$2" = "$3" ]; then
-        PASSES=$((PASSES + 1)) && echo "ok: $1 ($2)"
-    else
-        FAILS=$((FAILS + 1)) && echo "FAIL: $1: got '$2', want '$3'" >&2
-    fi
-}
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
 
 # Viet Tri (EPSG:9208): one sound parcel; one whose ring loops back through
 # its corner (MakeValid makes the loop a hole touching the boundary, the
@@ -59,5 +46,4 @@ check "info: repaired" "$(sed -n 's/^repaired: *\([0-9]*\) (stored repaired.*/\1
 check "info: no 'rejects:' line that mixes them" "$(grep -c '^rejects:' info.txt)" 0
 check "info: two parcels stored" "$(grep -c '^parcels: *2 current' info.txt)" 1
 
-echo "$PASSES passed, $FAILS failed"
-[ "$FAILS" -eq 0 ]
+check_done

@@ -8,21 +8,8 @@
 #  - `info --check` names 07894, FAILED, and why;
 #  - another import does not retry it (nor warn about it again);
 #  - `render --rebuild-overviews --commune 07894` retries it by name.
-set -u
-: "${PARCELDB:?PARCELDB must name the parceldb command}"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/pdb-overview-failure.XXXXXX")
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 1
-export CPL_LOG=/dev/null
-PASSES=0 FAILS=0
-# check WHAT GOT WANT
-check() {
-    if [ "$2" = "$3" ]; then
-        PASSES=$((PASSES + 1)) && echo "ok: $1 ($2)"
-    else
-        FAILS=$((FAILS + 1)) && echo "FAIL: $1: got '$2', want '$3'" >&2
-    fi
-}
+# shellcheck source=../lib/check.sh
+. "$(dirname "$0")/../lib/check.sh"
 
 # survey COMMUNE E0 WITH_CIRCLE: two parcels of one commune in Viet Tri
 # (EPSG:9208), written to COMMUNE.gpkg by ogr2ogr; the second a 40-gon.
@@ -78,5 +65,4 @@ check "render --rebuild-overviews --commune 07894 exits 0" "$?" 0
 "$PARCELDB" info --db t.sqlite --check >info3.txt 2>&1
 check "then every commune's overviews are ok" "$(grep -c '^overviews: *ok (3 communes)' info3.txt)" 1
 
-echo "$PASSES passed, $FAILS failed"
-[ "$FAILS" -eq 0 ]
+check_done
