@@ -764,27 +764,19 @@ pdb_status pdb__overview_states(pdb_ctx *ctx, pdb_store *s, pdb_commune_list *li
 /* Reading                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Whether a SpatiaLite BLOB's MBR (in its header) meets a box. */
-static int blob_meets(const unsigned char *blob, size_t n, const double box[4])
-{
-    double mbr[4];
-    if (n < 38 || blob[0] != 0x00 || blob[1] != 0x01)
-        return 1; /* not the engine's little-endian BLOB: let the parser judge */
-    memcpy(mbr, blob + 6, sizeof mbr);
-    return !(mbr[2] < box[0] || mbr[0] > box[2] || mbr[3] < box[1] || mbr[1] > box[3]);
-}
-
 /* One statement, so that overviews and the parcels of stale communes come
  * from the same snapshot of the store. A commune without shapes in the
  * band (overviews made before the band existed, or a commune too small
  * for it) is answered with its parcels too: a bounded cost, never a hole. */
 static const char features_sql[] =
-    "SELECT o.commune, o.kind, o.landuse_main, o.area_m2, o.geom, 0 FROM overviews o "
+    "SELECT 0, o.commune, NULL, NULL, o.landuse_main, o.landuse_main, o.area_m2, o.geom, 0 "
+    "FROM overviews o "
     "WHERE o.id IN (SELECT id FROM overviews_rtree WHERE min_lon <= ?3 AND max_lon >= ?1 "
     "AND min_lat <= ?4 AND max_lat >= ?2) AND o.band = ?5 AND (o.kind & ?6) != 0 "
     "AND o.commune NOT IN (SELECT commune FROM overviews_stale) "
     "UNION ALL "
-    "SELECT p.commune, 1, p.landuse_main, p.area_computed_m2, p.geom, 1 FROM parcels p "
+    "SELECT 0, p.commune, NULL, NULL, p.landuse_main, p.landuse_main, p.area_computed_m2, "
+    "p.geom, 1 FROM parcels p "
     "WHERE (?6 & 1) != 0 AND p.valid_to IS NULL AND p.commune IN (SELECT c.code FROM "
     "communes c WHERE c.max_lon >= ?1 AND c.min_lon <= ?3 AND c.max_lat >= ?2 AND "
     "c.min_lat <= ?4 AND c.parcels > 0 AND (c.code IN (SELECT commune FROM overviews_stale) "
@@ -819,36 +811,8 @@ pdb_status pdb_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned 
     ctx->limits.max_vertices_per_parcel = SIZE_MAX / 64;
     ctx->limits.max_parts_per_parcel = SIZE_MAX / 64;
     ctx->limits.max_rings_per_parcel = SIZE_MAX / 64;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pdb__mpoly mp;
-        const unsigned char *blob = sqlite3_column_blob(stmt, 4);
-        size_t n = (size_t)sqlite3_column_bytes(stmt, 4);
-        if (sqlite3_column_int(stmt, 5) && !blob_meets(blob, n, bbox))
-            continue; /* a parcel of a stale commune, outside the box */
-        if ((st = pdb__blob_parse(ctx, blob, n, &mp)) != PDB_OK)
-            break;
-        const char *code = (const char *)sqlite3_column_text(stmt, 2);
-        pdb_feature f = {
-            .id = 0,
-            .commune = (const char *)sqlite3_column_text(stmt, 0),
-            .landuse = code,
-            .landuse_main = code,
-            .area_m2 = sqlite3_column_double(stmt, 3),
-            .nparts = mp.nparts,
-            .part_ring = mp.part_ring,
-            .nrings = mp.nrings,
-            .ring_point = mp.ring_point,
-            .npoints = mp.npoints,
-            .xy = mp.xy,
-        };
-        int stop = fn(arg, &f);
-        pdb__mpoly_free(&mp);
-        if (stop)
-            break;
-    }
+    st = pdb__features_emit(ctx, s, stmt, bbox, fn, arg, "reading overviews");
     ctx->limits = saved;
-    if (st == PDB_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        st = pdb__sql_fail(ctx, s->db, rc, "reading overviews");
     sqlite3_finalize(stmt);
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }

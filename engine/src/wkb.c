@@ -324,6 +324,20 @@ static unsigned char *put_part_rings(unsigned char *p, const pdb__mpoly *mp, siz
     return p;
 }
 
+/* A MULTIPOLYGON's type, part count and parts, each part led by `mark`:
+ * WKB repeats its byte-order byte there, a SpatiaLite BLOB its entity mark. */
+static unsigned char *put_parts(unsigned char *p, const pdb__mpoly *mp, unsigned char mark)
+{
+    p = put_u32(p, GEOM_MULTIPOLYGON);
+    p = put_u32(p, (uint32_t)mp->nparts);
+    for (size_t k = 0; k < mp->nparts; k++) {
+        *p++ = mark;
+        p = put_u32(p, GEOM_POLYGON);
+        p = put_part_rings(p, mp, k);
+    }
+    return p;
+}
+
 pdb_status pdb__mpoly_to_wkb(pdb_ctx *ctx, const pdb__mpoly *mp, unsigned char **out, size_t *len)
 {
     size_t n = 9 + mp->nparts * 9 + mp->nrings * 4 + mp->npoints * 16;
@@ -333,13 +347,7 @@ pdb_status pdb__mpoly_to_wkb(pdb_ctx *ctx, const pdb__mpoly *mp, unsigned char *
     if (buf == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory writing WKB");
     *p++ = 1;
-    p = put_u32(p, GEOM_MULTIPOLYGON);
-    p = put_u32(p, (uint32_t)mp->nparts);
-    for (size_t k = 0; k < mp->nparts; k++) {
-        *p++ = 1;
-        p = put_u32(p, GEOM_POLYGON);
-        p = put_part_rings(p, mp, k);
-    }
+    p = put_parts(p, mp, 1);
     *out = buf;
     *len = n;
     return PDB_OK;
@@ -363,13 +371,7 @@ pdb_status pdb__mpoly_to_blob(pdb_ctx *ctx, const pdb__mpoly *mp, int srid, unsi
     for (int i = 0; i < 4; i++)
         p = put_f64(p, bbox[i]);
     *p++ = BLOB_MBR_END;
-    p = put_u32(p, GEOM_MULTIPOLYGON);
-    p = put_u32(p, (uint32_t)mp->nparts);
-    for (size_t k = 0; k < mp->nparts; k++) {
-        *p++ = BLOB_ENTITY;
-        p = put_u32(p, GEOM_POLYGON);
-        p = put_part_rings(p, mp, k);
-    }
+    p = put_parts(p, mp, BLOB_ENTITY);
     *p++ = BLOB_END;
     *out = buf;
     *len = n;
