@@ -445,6 +445,10 @@ static void test_reprojection_invalid_parcel_repaired(void **state)
     assert_int_equal(list->count, 1);
     const pdb_parcel *p = &list->items[0];
     assert_true((p->flags & PDB_PARCEL_WGS84_REPAIRED) != 0);
+    char *json = NULL;
+    assert_int_equal(pdb_parcel_to_geojson(e->ctx, p, 0, &json), PDB_OK);
+    assert_non_null(strstr(json, "\"wgs84-repaired\"")); /* what a lookup shows */
+    pdb_free(json);
     assert_int_equal(p->source_wkb_len, src_len);
     assert_memory_equal(p->source_wkb, src, src_len);
     GEOSWKBReader *rd = GEOSWKBReader_create_r(e->h);
