@@ -495,19 +495,30 @@ pdb_status pdb__blob_mbr(pdb_ctx *ctx, const unsigned char *blob, size_t len, do
     return blob_open(ctx, blob, len, &r, &cls, mbr);
 }
 
+/* Opens a BLOB for an edge walk when its box meets box (a point when
+ * box[0] == box[2] and box[1] == box[3]); *meets is 0 when it cannot. */
+static pdb_status blob_open_at(pdb_ctx *ctx, const unsigned char *blob, size_t len,
+                               const double box[4], reader *r, unsigned *cls, int *meets)
+{
+    double mbr[4];
+    pdb_status st = blob_open(ctx, blob, len, r, cls, mbr);
+    *meets =
+        st == PDB_OK && !(mbr[2] < box[0] || mbr[0] > box[2] || mbr[3] < box[1] || mbr[1] > box[3]);
+    return st;
+}
+
 pdb_status pdb__blob_contains(pdb_ctx *ctx, const unsigned char *blob, size_t len, double x,
                               double y, int *inside)
 {
     reader r = {0};
     unsigned cls = 0;
-    double mbr[4];
+    const double at[4] = {x, y, x, y};
+    int meets;
     pdb_status st;
 
     *inside = 0;
-    if ((st = blob_open(ctx, blob, len, &r, &cls, mbr)) != PDB_OK)
+    if ((st = blob_open_at(ctx, blob, len, at, &r, &cls, &meets)) != PDB_OK || !meets)
         return st;
-    if (x < mbr[0] || x > mbr[2] || y < mbr[1] || y > mbr[3])
-        return PDB_OK;
     /* Rings are even-odd together: a hole's crossings cancel its part's. */
     crossing c = {x, y, 0};
     if (blob_edges(&r, cls, crossing_edge, &c) < 0)
@@ -565,14 +576,12 @@ pdb_status pdb__blob_intersects_box(pdb_ctx *ctx, const unsigned char *blob, siz
 {
     reader r = {0};
     unsigned cls = 0;
-    double mbr[4];
+    int meets;
     pdb_status st;
 
     *hit = 0;
-    if ((st = blob_open(ctx, blob, len, &r, &cls, mbr)) != PDB_OK)
+    if ((st = blob_open_at(ctx, blob, len, box, &r, &cls, &meets)) != PDB_OK || !meets)
         return st;
-    if (mbr[2] < box[0] || mbr[0] > box[2] || mbr[3] < box[1] || mbr[1] > box[3])
-        return PDB_OK;
     box_hit bh = {box};
     int rc = blob_edges(&r, cls, box_edge, &bh);
     if (rc < 0)
