@@ -180,8 +180,17 @@ int cmd_import(int argc, char **argv)
         if (res->files_failed > 0)
             rc = cli_error("import: %zu of %zu file%s not imported (see above)", res->files_failed,
                            res->nfiles, res->nfiles == 1 ? "" : "s");
+        /* The exit status is this import's own data: overviews are derived,
+         * rebuilt later, and a commune's failure there is recorded in the
+         * store (parceldb info --check); it is a warning, not a failure. */
         if (res->overview_error != NULL)
-            rc = cli_error("import: the data is committed, but %s", res->overview_error);
+            fprintf(stderr, "parceldb import: warning: the data is committed, but %s\n",
+                    res->overview_error);
+        else if (res->overviews_failed > 0)
+            fprintf(stderr,
+                    "parceldb import: warning: the data is committed, but the overviews of %zu "
+                    "commune%s could not be built (see 'parceldb info --check')\n",
+                    res->overviews_failed, res->overviews_failed == 1 ? "" : "s");
     }
     pdbi_run_result_free(res);
     pdb_ctx_free(ctx);

@@ -13,18 +13,66 @@ static const char usage_text[] =
     "options:\n"
     "  --db FILE    the store (default " CLI_DEFAULT_DB ")\n"
     "  --communes   also list the communes: code, parcels, source CRS, name\n"
-    "  --check      also run SQLite's full integrity check (slow on a large store)\n";
+    "  --check      also run SQLite's full integrity check (slow on a large store), and\n"
+    "               name the communes whose overviews are stale, failed or made with a\n"
+    "               fallback, and why\n";
+
+/* What each overview state means to the person reading --check. */
+static const char *state_words(pdb_overview_state st)
+{
+    switch (st) {
+    case PDB_OVERVIEW_STATE_STALE:
+        return "stale (imported since they were built; low zooms draw its parcels until "
+               "'parceldb render --rebuild-overviews')";
+    case PDB_OVERVIEW_STATE_FAILED:
+        return "FAILED (low zooms draw its parcels; retried when it is imported again, or "
+               "with 'parceldb render --rebuild-overviews --commune CODE')";
+    case PDB_OVERVIEW_STATE_FALLBACK:
+        return "built with a fallback (the same picture, heavier to draw)";
+    case PDB_OVERVIEW_STATE_FRESH:
+        break;
+    }
+    return "ok";
+}
+
+/* One line for the overviews, then one per commune whose overviews are not
+ * built from its current parcels, with the reason. The store is healthy
+ * all the same: low zooms draw such a commune from its parcels. */
+static void print_overview_states(const pdb_commune_list *list)
+{
+    size_t off = 0;
+    for (size_t i = 0; i < list->count; i++)
+        off += list->items[i].overview_state != PDB_OVERVIEW_STATE_FRESH;
+    if (off == 0) {
+        printf("overviews:     ok (%zu communes)\n", list->count);
+        return;
+    }
+    printf("overviews:     %zu of %zu communes not up to date\n", off, list->count);
+    for (size_t i = 0; i < list->count; i++) {
+        const pdb_commune *c = &list->items[i];
+        if (c->overview_state == PDB_OVERVIEW_STATE_FRESH)
+            continue;
+        printf("  commune %s: %s, since %s%s%s\n", c->code, state_words(c->overview_state),
+               c->overview_since[0] ? c->overview_since : "its import",
+               c->overview_reason ? ": " : "", c->overview_reason ? c->overview_reason : "");
+    }
+}
 
 static int print_info(pdb_ctx *ctx, pdb_store *store, int communes, int check)
 {
     pdb_store_stats s;
     if (pdb_store_stats_get(ctx, store, &s) != PDB_OK)
         return cli_lib_error(ctx, "info");
-    printf("parcels:       %lld current, %lld superseded (history)\n",
-           (long long)s.parcels_current, (long long)s.parcels_history);
+    printf("parcels:       %lld current, %lld superseded (history)\n", (long long)s.parcels_current,
+           (long long)s.parcels_history);
     printf("communes:      %lld\n", (long long)s.communes);
     printf("import runs:   %lld\n", (long long)s.batches);
-    printf("rejects:       %lld\n", (long long)s.rejects);
+    /* Apart, as the import summary says them: a repaired record is stored,
+     * and only its original is a row of rejects. */
+    printf("rejected:      %lld (not stored; each a row of rejects with its reason)\n",
+           (long long)s.rejected);
+    printf("repaired:      %lld (stored repaired; the original kept in rejects)\n",
+           (long long)s.repaired);
     printf("data version:  %lld\n", (long long)s.data_version);
     printf("schema:        %d (journal %s)\n", s.schema_version, s.journal_mode);
     if (check) {
@@ -32,16 +80,17 @@ static int print_info(pdb_ctx *ctx, pdb_store *store, int communes, int check)
             return cli_lib_error(ctx, "integrity");
         printf("integrity:     ok\n");
     }
-    if (communes) {
-        pdb_commune_list *list = NULL;
-        if (pdb_communes_list(ctx, store, &list) != PDB_OK)
-            return cli_lib_error(ctx, "communes");
-        for (size_t i = 0; i < list->count; i++)
-            printf("%s %8lld  EPSG:%d  %s\n", list->items[i].code,
-                   (long long)list->items[i].parcels, list->items[i].source_srid,
-                   list->items[i].name);
-        pdb_commune_list_free(list);
-    }
+    if (!check && !communes)
+        return CLI_OK;
+    pdb_commune_list *list = NULL;
+    if (pdb_communes_list(ctx, store, &list) != PDB_OK)
+        return cli_lib_error(ctx, "communes");
+    if (check)
+        print_overview_states(list);
+    for (size_t i = 0; communes && i < list->count; i++)
+        printf("%s %8lld  EPSG:%d  %s\n", list->items[i].code, (long long)list->items[i].parcels,
+               list->items[i].source_srid, list->items[i].name);
+    pdb_commune_list_free(list);
     return CLI_OK;
 }
 
@@ -61,10 +110,18 @@ int cmd_info(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
-        case 'd': db = optarg; break;
-        case 'c': communes = 1; break;
-        case 'k': check = 1; break;
-        case 'h': fputs(usage_text, stdout); return CLI_OK;
+        case 'd':
+            db = optarg;
+            break;
+        case 'c':
+            communes = 1;
+            break;
+        case 'k':
+            check = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return CLI_OK;
         default:
             return cli_usage_error("info", "unknown or incomplete option '%s'", argv[optind - 1]);
         }

@@ -37,7 +37,10 @@ static const char usage_text[] =
     "                        (default /usr/share/fonts/truetype/dejavu)\n"
     "  --rebuild-overviews   rebuild the low-zoom overviews of the communes imported\n"
     "                        since they were built (or of --commune CODE); until then\n"
-    "                        low zooms draw those communes' parcels\n";
+    "                        low zooms draw those communes' parcels. A commune whose\n"
+    "                        rebuild failed is tried again only once it is imported\n"
+    "                        again, or with --commune CODE ('parceldb info --check'\n"
+    "                        names it and why); the others are built all the same\n";
 
 typedef struct render_opts {
     const char *db;       /* store path */
@@ -152,19 +155,28 @@ static int rebuild(const char *db, const char *commune)
     pdb_ctx *ctx = NULL;
     pdb_store *store = NULL;
     int rc = CLI_OK;
-    size_t n = 0;
+    pdb_overview_report rep;
     struct timespec t0, t1;
     if (pdb_ctx_new(&ctx) != PDB_OK)
         return cli_error("cannot start (PROJ or GEOS failed to initialise)");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (pdb_store_open(ctx, db, PDB_OPEN_READWRITE, &store) != PDB_OK) {
         rc = cli_lib_error(ctx, db);
-    } else if (pdb_overview_rebuild(ctx, store, commune, &n) != PDB_OK) {
+    } else if (pdb_overview_rebuild_report(ctx, store, commune, &rep) != PDB_OK) {
         rc = cli_lib_error(ctx, "rebuilding overviews");
     } else {
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        printf("overviews of %zu commune%s rebuilt in %.3f s\n", n, n == 1 ? "" : "s",
+        printf("overviews of %zu commune%s rebuilt in %.3f s\n", rep.rebuilt,
+               rep.rebuilt == 1 ? "" : "s",
                (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+        if (rep.fallback > 0)
+            printf("%zu of them with a fallback (see 'parceldb info --check')\n", rep.fallback);
+        /* The others are committed; the ones that failed are this
+         * command's own job left undone. */
+        if (rep.failed > 0)
+            rc = cli_error("rebuilding overviews: %zu commune%s failed (see 'parceldb info "
+                           "--check'); the first: %s",
+                           rep.failed, rep.failed == 1 ? "" : "s", rep.first_failure);
     }
     pdb_store_close(store);
     pdb_ctx_free(ctx);

@@ -396,6 +396,7 @@ static void add_counts(pdb_import_counts *to, const pdb_import_counts *c)
     to->repaired += c->repaired;
     to->rejected += c->rejected;
     to->flagged += c->flagged;
+    to->wgs84_repaired += c->wgs84_repaired;
 }
 
 static void import_file(run *R, pdbi_file_result *res)
@@ -616,6 +617,65 @@ done:
     res->seconds = imp_now() - t0;
 }
 
+/* Whether a commune was among those this run's files committed. */
+static int imported_here(const pdbi_run_result *res, const char *code)
+{
+    for (size_t i = 0; i < res->nfiles; i++) {
+        const pdbi_file_result *f = &res->files[i];
+        if ((f->status == PDBI_FILE_OK || f->status == PDBI_FILE_PARTIAL) &&
+            strstr(f->communes, code) != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* The low-zoom overviews of the communes imported: their own transaction,
+ * after the data, so that a failure here loses none of it (the server
+ * draws stale communes from their parcels). The engine confines a
+ * commune's failure to that commune and records it; here it becomes a
+ * note in the summary, never a failure of the import, whose data is
+ * committed and right. */
+static void rebuild_overviews(run *R, pdbi_run_result *res)
+{
+    pdb_ctx *ctx = R->ctx;
+    pdb_overview_report rep;
+    pdb_commune_list *list = NULL;
+    double t1 = imp_now();
+
+    if (R->o.log != NULL && R->o.progress != PDBI_PROGRESS_NONE) {
+        fprintf(R->o.log, "parceldb: rebuilding the overviews of the communes imported\n");
+        fflush(R->o.log);
+    }
+    if (pdb_overview_rebuild_report(ctx, R->store, NULL, &rep) != PDB_OK) {
+        if (asprintf(&res->overview_error, "rebuilding overviews: %s", pdb_errmsg(ctx)) < 0)
+            res->overview_error = NULL;
+    } else {
+        res->overviews_rebuilt = rep.rebuilt;
+        res->overviews_failed = rep.failed;
+    }
+    res->overview_seconds = imp_now() - t1;
+    if (pdb_communes_list(ctx, R->store, &list) != PDB_OK)
+        return;
+    for (size_t i = 0; i < list->count; i++) {
+        const pdb_commune *c = &list->items[i];
+        if ((c->overview_state != PDB_OVERVIEW_STATE_FAILED &&
+             c->overview_state != PDB_OVERVIEW_STATE_FALLBACK) ||
+            !imported_here(res, c->code))
+            continue;
+        char *more = NULL;
+        if (asprintf(&more, "%scommune %s: overviews %s: %s\n",
+                     res->overview_notes ? res->overview_notes : "", c->code,
+                     c->overview_state == PDB_OVERVIEW_STATE_FAILED
+                         ? "not built (its low zooms are drawn from its parcels)"
+                         : "built with a fallback (its parcels, not dissolved)",
+                     c->overview_reason ? c->overview_reason : "no reason recorded") < 0)
+            break;
+        free(res->overview_notes);
+        res->overview_notes = more;
+    }
+    pdb_commune_list_free(list);
+}
+
 /* Records a failure of the run itself in err; returns st. */
 static pdb_status run_fail(char *err, size_t errlen, pdb_status st, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -743,20 +803,8 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
     for (size_t i = 0; i < npaths; i++)
         committed |=
             res->files[i].status == PDBI_FILE_OK || res->files[i].status == PDBI_FILE_PARTIAL;
-    if (!R.o.dry_run && !R.o.no_overviews && committed) {
-        /* The low-zoom overviews of the communes imported: their own
-         * transaction, after the data, so that a failure here loses none of
-         * it (the server draws stale communes from their parcels). */
-        double t1 = imp_now();
-        if (R.o.log != NULL && R.o.progress != PDBI_PROGRESS_NONE) {
-            fprintf(R.o.log, "parceldb: rebuilding the overviews of the communes imported\n");
-            fflush(R.o.log);
-        }
-        if (pdb_overview_rebuild(ctx, R.store, NULL, &res->overviews_rebuilt) != PDB_OK &&
-            asprintf(&res->overview_error, "rebuilding overviews: %s", pdb_errmsg(ctx)) < 0)
-            res->overview_error = NULL;
-        res->overview_seconds = imp_now() - t1;
-    }
+    if (!R.o.dry_run && !R.o.no_overviews && committed)
+        rebuild_overviews(&R, res);
     *result_out = res;
     res = NULL;
 fail:
@@ -779,6 +827,7 @@ void pdbi_run_result_free(pdbi_run_result *r)
     }
     free(r->files);
     free(r->overview_error);
+    free(r->overview_notes);
     free(r);
 }
 
@@ -833,9 +882,24 @@ void pdbi_print_summary(FILE *out, const pdbi_run_result *r, int dry_run)
         fprintf(out, "dry run: nothing was written\n");
     if (r->batch_id > 0)
         fprintf(out, "import batch %lld\n", (long long)r->batch_id);
+    if (!dry_run)
+        fprintf(out,
+                "rejected %lld (not stored; each a row of rejects with its reason), repaired "
+                "%lld (stored repaired; the original kept in rejects)\n",
+                (long long)r->totals.rejected, (long long)r->totals.repaired);
+    if (r->totals.wgs84_repaired > 0)
+        fprintf(out,
+                "repaired after reprojection %lld (valid as surveyed, self-intersecting in WGS "
+                "84: the WGS 84 geometry was made valid, the survey geometry kept as imported)\n",
+                (long long)r->totals.wgs84_repaired);
     if (r->overviews_rebuilt > 0)
         fprintf(out, "overviews of %zu commune%s rebuilt in %.1f s\n", r->overviews_rebuilt,
                 r->overviews_rebuilt == 1 ? "" : "s", r->overview_seconds);
+    if (r->overviews_failed > 0)
+        fprintf(out, "overviews of %zu commune%s not built (see 'parceldb info --check')\n",
+                r->overviews_failed, r->overviews_failed == 1 ? "" : "s");
+    if (r->overview_notes != NULL)
+        fputs(r->overview_notes, out);
     for (size_t i = 0; i < r->nfiles; i++)
         if (r->files[i].message != NULL && r->files[i].status != PDBI_FILE_OK)
             fprintf(out, "%s: %s: %s\n", r->files[i].path,

@@ -5,3 +5,13 @@ find_package(Threads REQUIRED)
 pdb_unit_test(test_ptree SOURCES unit/test_ptree.c)
 pdb_unit_test(test_lookup SOURCES unit/test_lookup.c LIBS Threads::Threads)
 set_tests_properties(test_lookup PROPERTIES TIMEOUT 600)
+# Overviews that never fail on valid parcels (issue 12): parcels made with
+# GEOS and PROJ, one store read back with sqlite3 and SpatiaLite.
+pdb_unit_test(test_overview SOURCES unit/test_overview.c)
+set_tests_properties(test_overview PROPERTIES LABELS "unit;engine" TIMEOUT 300)
+set_property(TEST test_overview APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+
+# The import summary and `parceldb info` say rejected and repaired apart,
+# with the same numbers (issue 12, item 4).
+pdb_script_test(import_rejected_repaired ${CMAKE_CURRENT_LIST_DIR}/import/rejected_repaired.sh)
+set_tests_properties(import_rejected_repaired PROPERTIES LABELS "cli;import")

@@ -227,10 +227,14 @@ typedef struct pdb_store_stats {
     int64_t parcels_history;  /* superseded parcels kept as history */
     int64_t communes;         /* communes with current parcels */
     int64_t batches;          /* import runs recorded */
-    int64_t rejects;          /* rejected or repaired records recorded */
+    int64_t rejects;          /* rows of rejects: rejected + repaired (say them apart) */
     int64_t data_version;     /* see pdb_store_data_version */
     int schema_version;       /* PRAGMA user_version */
     char journal_mode[16];    /* "wal" */
+    int64_t rejected;         /* records not stored (rows of rejects with stored = 0), as
+                                 pdb_import_counts.rejected counts them */
+    int64_t repaired;         /* records stored repaired, whose original is kept as a row of
+                                 rejects (stored = 1), as pdb_import_counts.repaired */
 } pdb_store_stats;
 
 PDB_API pdb_status pdb_store_stats_get(pdb_ctx *ctx, pdb_store *store, pdb_store_stats *out);
@@ -249,6 +253,9 @@ enum {
     PDB_PARCEL_AREA_MISMATCH = 1 << 2,    /* surveyed and computed area disagree */
     PDB_PARCEL_REPAIRED = 1 << 3,         /* geometry repaired with MakeValid */
     PDB_PARCEL_NO_SURVEYED_AREA = 1 << 4, /* the survey gave no area */
+    PDB_PARCEL_WGS84_REPAIRED = 1 << 5,   /* valid as surveyed but self-intersecting once
+                                             reprojected: the WGS 84 geometry was repaired
+                                             (MakeValid); the source geometry is as imported */
 };
 
 typedef struct pdb_parcel {
@@ -418,20 +425,56 @@ enum {
 PDB_API pdb_status pdb_overview_features(pdb_ctx *ctx, pdb_store *store, int zoom, unsigned kinds,
                                          const double bbox[4], pdb_feature_fn fn, void *arg);
 
+/* What a rebuild did. */
+typedef struct pdb_overview_report {
+    size_t rebuilt;          /* communes whose overviews were built (fallbacks included) */
+    size_t fallback;         /* of those, built with a fallback (PDB_OVERVIEW_STATE_FALLBACK) */
+    size_t failed;           /* communes whose rebuild failed (PDB_OVERVIEW_STATE_FAILED) */
+    char first_failure[600]; /* "commune 05089: reason" of the first that failed, or "" */
+} pdb_overview_report;
+
 /* Rebuilds overviews in one write transaction: of one commune, or, when
  * commune is NULL, of every commune that needs it (imported since its
- * overviews were built, or before overviews existed). Bumps the data
- * version when anything was rebuilt, so that caches drop the tiles drawn
- * from parcels meanwhile. *rebuilt (may be NULL) is the number of
- * communes rebuilt. An import commits its communes without this (it costs
- * about as much as the import itself, docs/rendering.md): run it after an
- * import, or let the server run it. PDB_EREADONLY on a read-only handle. */
+ * overviews were built, or before overviews existed), commune by commune.
+ * A commune whose rebuild fails (its parcels' geometry defeats GEOS even
+ * through the fallbacks) is confined: its own changes are rolled back, it
+ * stays stale (drawn from its parcels, a correct picture), its state
+ * becomes PDB_OVERVIEW_STATE_FAILED with the reason (pdb_communes_list),
+ * and the others are built and kept. The rule for retries: a failed
+ * commune is not tried again by a NULL rebuild until it is imported again
+ * (new data, new chance) or is rebuilt by name, so that one bad commune
+ * costs each later import nothing. Returns PDB_OK when the run happened
+ * (rep says what failed); a commune asked for by name that fails returns
+ * PDB_EGEOM with its reason (the failure is recorded all the same);
+ * PDB_ENOTFOUND for a commune not in the store; store errors roll the
+ * whole run back. Bumps the data version when anything was rebuilt, so
+ * that caches drop the tiles drawn from parcels meanwhile. An import
+ * commits its communes without this (it costs about as much as the import
+ * itself, docs/rendering.md): run it after an import, or let the server
+ * run it. PDB_EREADONLY on a read-only handle. rep may be NULL. */
+PDB_API pdb_status pdb_overview_rebuild_report(pdb_ctx *ctx, pdb_store *store,
+                                               const char *commune, pdb_overview_report *rep);
+
+/* pdb_overview_rebuild_report, with only the number of communes rebuilt
+ * (may be NULL). */
 PDB_API pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *store, const char *commune,
                                         size_t *rebuilt);
 
 /* ------------------------------------------------------------------------ */
 /* Communes in the store                                                     */
 /* ------------------------------------------------------------------------ */
+
+/* The state of a commune's overviews (pdb_commune.overview_state). */
+typedef enum pdb_overview_state {
+    PDB_OVERVIEW_STATE_FRESH = 0, /* built from its current parcels */
+    PDB_OVERVIEW_STATE_STALE,     /* imported since (or never built): waiting for a rebuild;
+                                     low zooms draw its parcels meanwhile */
+    PDB_OVERVIEW_STATE_FAILED,    /* the last rebuild failed (overview_reason says why): drawn
+                                     from its parcels, not retried until imported again or
+                                     rebuilt by name */
+    PDB_OVERVIEW_STATE_FALLBACK   /* built, but with a fallback (overview_reason says why):
+                                     e.g. its parcels undissolved; the same picture, heavier */
+} pdb_overview_state;
 
 typedef struct pdb_commune {
     char code[8];            /* five-digit commune code */
@@ -440,6 +483,9 @@ typedef struct pdb_commune {
     double bbox[4];          /* WGS 84 min lon, min lat, max lon, max lat */
     int64_t parcels;         /* current parcels */
     int64_t last_batch;      /* import run that wrote the current parcels */
+    pdb_overview_state overview_state; /* its overviews: fresh, stale, failed, fallback */
+    char *overview_reason;   /* why FAILED or FALLBACK, else NULL; owned by the list */
+    char overview_since[32]; /* since when not FRESH (ISO 8601 UTC), or "" */
 } pdb_commune;
 
 typedef struct pdb_commune_list {
@@ -447,6 +493,7 @@ typedef struct pdb_commune_list {
     pdb_commune *items;  /* ordered by code, owned by the list */
 } pdb_commune_list;
 
+/* The communes in the store, with the state of their overviews. */
 PDB_API pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *store, pdb_commune_list **out);
 PDB_API void pdb_commune_list_free(pdb_commune_list *list);
 
@@ -460,6 +507,9 @@ typedef struct pdb_import_counts {
     int64_t repaired;  /* stored after MakeValid */
     int64_t rejected;  /* not stored; each has a row in rejects */
     int64_t flagged;   /* stored with a PDB_PARCEL_* flag */
+    int64_t wgs84_repaired; /* stored, valid as surveyed, whose WGS 84 geometry was repaired
+                               after reprojection (PDB_PARCEL_WGS84_REPAIRED; set by
+                               pdb_writer_commit; no row in rejects) */
 } pdb_import_counts;
 
 /* Starts an import run (a row in import_batches, status "running", committed
@@ -506,7 +556,11 @@ PDB_API pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel 
 
 /* A parcel's geometry made ready for the store: parsed (with the context's
  * limits), measured in TM-3 metres (a geographic source in its commune's
- * zone) and transformed to WGS 84. pdb_writer_add does this itself; an
+ * zone), transformed to WGS 84 and validated again there: a WGS 84
+ * geometry that reprojection made invalid is repaired with MakeValid
+ * (the parcel is then stored with PDB_PARCEL_WGS84_REPAIRED; its source
+ * geometry is kept as imported), and one with no area left fails
+ * (PDB_EGEOM). pdb_writer_add does this itself; an
  * importer may do it on its reading threads instead, each with its own
  * context, and hand the result to pdb_writer_add_prepared, so that the
  * writing thread only writes. Fails as pdb_writer_add would. */
@@ -541,7 +595,9 @@ PDB_API pdb_status pdb_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reje
  * another), updates the communes row (bbox, counts), records the file and
  * its checksum, bumps the data version and commits. counts are this load's
  * figures for import_files; counts->flagged is replaced by the number of
- * stored parcels that carry any flag once duplicates are known. */
+ * stored parcels that carry any flag once duplicates are known, and
+ * counts->wgs84_repaired by the number of this load's parcels repaired
+ * after reprojection. */
 PDB_API pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts);
 
 /* Rolls back unless committed, and frees. Accepts NULL. */

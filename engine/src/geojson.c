@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COORD_SCALE 1e9      /* 9 decimals of a degree */
+#define COORD_SCALE 1e9 /* 9 decimals of a degree */
 #define DUMP_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(15))
 
 static const struct {
@@ -22,6 +22,7 @@ static const struct {
     {PDB_PARCEL_AREA_MISMATCH, "area-mismatch"},
     {PDB_PARCEL_REPAIRED, "repaired"},
     {PDB_PARCEL_NO_SURVEYED_AREA, "no-surveyed-area"},
+    {PDB_PARCEL_WGS84_REPAIRED, "wgs84-repaired"},
 };
 
 static json_t *coord(double v)
@@ -110,15 +111,14 @@ static pdb_status feature_json(pdb_ctx *ctx, const pdb_parcel *p, int include_pe
                       "s:o, s:o, s:o, s:I}",
                       "commune", text_or_null(p->commune), "commune_name",
                       text_or_null(ref ? ref->name : NULL), "former_commune",
-                      text_or_null(p->former_commune), "sheet", text_or_null(p->sheet),
-                      "parcel", text_or_null(p->parcel), "landuse", text_or_null(p->landuse),
-                      "landuse_codes", codes, "landuse_main", text_or_null(main_use),
-                      "landuse_name", text_or_null(use ? use->name_vi : NULL),
-                      "area_surveyed_m2", number_or_null(p->area_surveyed_m2),
-                      "area_computed_m2", number_or_null(round(p->area_computed_m2 * 100) / 100),
-                      "address", text_or_null(p->address), "valid_from",
-                      text_or_null(p->valid_from), "valid_to", text_or_null(p->valid_to),
-                      "flags", flags, "source_srid",
+                      text_or_null(p->former_commune), "sheet", text_or_null(p->sheet), "parcel",
+                      text_or_null(p->parcel), "landuse", text_or_null(p->landuse), "landuse_codes",
+                      codes, "landuse_main", text_or_null(main_use), "landuse_name",
+                      text_or_null(use ? use->name_vi : NULL), "area_surveyed_m2",
+                      number_or_null(p->area_surveyed_m2), "area_computed_m2",
+                      number_or_null(round(p->area_computed_m2 * 100) / 100), "address",
+                      text_or_null(p->address), "valid_from", text_or_null(p->valid_from),
+                      "valid_to", text_or_null(p->valid_to), "flags", flags, "source_srid",
                       p->source_srid ? json_sprintf("EPSG:%d", p->source_srid) : json_null(),
                       "batch", (json_int_t)p->batch_id);
     /* json_string() refuses text that is not UTF-8; unchecked, the owner
@@ -129,8 +129,8 @@ static pdb_status feature_json(pdb_ctx *ctx, const pdb_parcel *p, int include_pe
         json_decref(geom);
         return pdb__fail(ctx, PDB_EINVAL, "could not build GeoJSON (an owner that is not UTF-8)");
     }
-    *out = json_pack("{s:s, s:I, s:o, s:o}", "type", "Feature", "id", (json_int_t)p->id,
-                     "geometry", geom, "properties", props);
+    *out = json_pack("{s:s, s:I, s:o, s:o}", "type", "Feature", "id", (json_int_t)p->id, "geometry",
+                     geom, "properties", props);
     if (*out == NULL)
         return pdb__fail(ctx, PDB_ENOMEM,
                          "could not build GeoJSON (out of memory, or text that is not UTF-8)");
@@ -158,8 +158,8 @@ pdb_status pdb_parcel_to_geojson(pdb_ctx *ctx, const pdb_parcel *p, int include_
     return dump(ctx, f, json_out);
 }
 
-pdb_status pdb_parcels_to_geojson(pdb_ctx *ctx, const pdb_parcel_list *list,
-                                  int include_personal, char **json_out)
+pdb_status pdb_parcels_to_geojson(pdb_ctx *ctx, const pdb_parcel_list *list, int include_personal,
+                                  char **json_out)
 {
     json_t *features = json_array();
     pdb_status st;

@@ -5,7 +5,7 @@
  * when it keeps the parcel's area: a surveyed parcel is legal evidence, and
  * a repair that moves its boundary must go to the quarantine instead.
  */
-#include "internal.h"
+#include "geom.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -18,8 +18,7 @@ static const char *const type_names[] = {
     "MultiPoint", "MultiLineString", "MultiPolygon", "GeometryCollection",
 };
 
-/* What GEOS said last, for a message: the error handler keeps it in ctx. */
-static const char *geos_said(const pdb_ctx *ctx)
+const char *pdb__geos_said(const pdb_ctx *ctx)
 {
     return ctx->geos_msg[0] != '\0' ? ctx->geos_msg : "no detail";
 }
@@ -30,7 +29,7 @@ static pdb_status geos_bool(pdb_ctx *ctx, char answer, const char *what, int *ou
 {
     *out = 0; /* defined on every path, for callers and for -Wmaybe-uninitialized */
     if (answer != 0 && answer != 1)
-        return pdb__fail(ctx, PDB_EGEOM, "GEOS failed in %s: %s", what, geos_said(ctx));
+        return pdb__fail(ctx, PDB_EGEOM, "GEOS failed in %s: %s", what, pdb__geos_said(ctx));
     *out = answer;
     return PDB_OK;
 }
@@ -39,7 +38,7 @@ static pdb_status geos_bool(pdb_ctx *ctx, char answer, const char *what, int *ou
 static pdb_status geos_area(pdb_ctx *ctx, const GEOSGeometry *g, double *area)
 {
     if (GEOSArea_r(ctx->geos, g, area) == 0)
-        return pdb__fail(ctx, PDB_EGEOM, "GEOS failed in area: %s", geos_said(ctx));
+        return pdb__fail(ctx, PDB_EGEOM, "GEOS failed in area: %s", pdb__geos_said(ctx));
     return PDB_OK;
 }
 
@@ -53,7 +52,7 @@ static pdb_status check_limits(pdb_ctx *ctx, const GEOSGeometry *g, int type)
     size_t rings = 0;
 
     if (parts < 0 || vertices < 0)
-        return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot count the parts: %s", geos_said(ctx));
+        return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot count the parts: %s", pdb__geos_said(ctx));
     if ((size_t)vertices > lim->max_vertices_per_parcel)
         return pdb__fail(ctx, PDB_ELIMIT, "%d vertices, over the limit of %zu per parcel", vertices,
                          lim->max_vertices_per_parcel);
@@ -64,7 +63,8 @@ static pdb_status check_limits(pdb_ctx *ctx, const GEOSGeometry *g, int type)
         const GEOSGeometry *p = type == GEOS_MULTIPOLYGON ? GEOSGetGeometryN_r(h, g, i) : g;
         int holes = p != NULL ? GEOSGetNumInteriorRings_r(h, p) : -1;
         if (holes < 0)
-            return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot count the rings: %s", geos_said(ctx));
+            return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot count the rings: %s",
+                             pdb__geos_said(ctx));
         rings += 1 + (size_t)holes;
     }
     if (rings > lim->max_rings_per_parcel)
@@ -73,17 +73,45 @@ static pdb_status check_limits(pdb_ctx *ctx, const GEOSGeometry *g, int type)
     return PDB_OK;
 }
 
-/* A growable list of polygons (owned until handed to a collection). */
-struct poly_list {
-    GEOSGeometry **items; /* cloned polygons */
-    size_t count;         /* used */
-    size_t cap;           /* allocated */
-};
+pdb_status pdb__geos_list_push(pdb_ctx *ctx, pdb__geos_list *list, GEOSGeometry *g)
+{
+    if (list->count == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 16;
+        GEOSGeometry **items = realloc(list->items, cap * sizeof *items);
+        if (items == NULL) {
+            GEOSGeom_destroy_r(ctx->geos, g);
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        }
+        list->items = items;
+        list->cap = cap;
+    }
+    list->items[list->count++] = g;
+    return PDB_OK;
+}
+
+void pdb__geos_list_clear(pdb_ctx *ctx, pdb__geos_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        GEOSGeom_destroy_r(ctx->geos, list->items[i]);
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+pdb_status pdb__geos_list_collect(pdb_ctx *ctx, pdb__geos_list *list, int type, GEOSGeometry **out)
+{
+    /* GEOS (3.8 and later) takes the geometries, not the array, at once and
+     * frees them itself if it fails: they are not ours after this call. */
+    *out = GEOSGeom_createCollection_r(ctx->geos, type, list->items, (unsigned)list->count);
+    list->count = 0;
+    if (*out == NULL)
+        return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot build a collection: %s", pdb__geos_said(ctx));
+    return PDB_OK;
+}
 
 /* Collects clones of the non-empty polygons of g, into any depth of
  * collections: MakeValid adds the lines and points that a spike or a
  * collapsed ring leaves, and only the area is a parcel. */
-static pdb_status collect_polygons(pdb_ctx *ctx, const GEOSGeometry *g, struct poly_list *out)
+static pdb_status collect_polygons(pdb_ctx *ctx, const GEOSGeometry *g, pdb__geos_list *out)
 {
     GEOSContextHandle_t h = ctx->geos;
     int type = GEOSGeomTypeId_r(h, g);
@@ -93,11 +121,11 @@ static pdb_status collect_polygons(pdb_ctx *ctx, const GEOSGeometry *g, struct p
     if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
         int n = GEOSGetNumGeometries_r(h, g);
         if (n < 0)
-            return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot list the parts: %s", geos_said(ctx));
+            return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot list the parts: %s", pdb__geos_said(ctx));
         for (int i = 0; i < n; i++) {
             const GEOSGeometry *part = GEOSGetGeometryN_r(h, g, i);
             if (part == NULL)
-                return pdb__fail(ctx, PDB_EGEOM, "GEOS lost part %d: %s", i, geos_said(ctx));
+                return pdb__fail(ctx, PDB_EGEOM, "GEOS lost part %d: %s", i, pdb__geos_said(ctx));
             if ((st = collect_polygons(ctx, part, out)) != PDB_OK)
                 return st;
         }
@@ -107,41 +135,23 @@ static pdb_status collect_polygons(pdb_ctx *ctx, const GEOSGeometry *g, struct p
         return PDB_OK;
     if ((st = geos_bool(ctx, GEOSisEmpty_r(h, g), "isEmpty", &empty)) != PDB_OK || empty)
         return st;
-    if (out->count == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 4;
-        GEOSGeometry **items = realloc(out->items, cap * sizeof *items);
-        if (items == NULL)
-            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-        out->items = items;
-        out->cap = cap;
-    }
-    if ((out->items[out->count] = GEOSGeom_clone_r(h, g)) == NULL)
-        return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot copy a polygon: %s", geos_said(ctx));
-    out->count++;
-    return PDB_OK;
+    GEOSGeometry *copy = GEOSGeom_clone_r(h, g);
+    if (copy == NULL)
+        return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot copy a polygon: %s", pdb__geos_said(ctx));
+    return pdb__geos_list_push(ctx, out, copy);
 }
 
 /* The polygonal part of g as a new MULTIPOLYGON, or *out NULL when g has
  * no area at all. */
 static pdb_status polygonal_part(pdb_ctx *ctx, const GEOSGeometry *g, GEOSGeometry **out)
 {
-    struct poly_list list = {NULL, 0, 0};
+    pdb__geos_list list = {0};
     pdb_status st;
 
     *out = NULL;
-    if ((st = collect_polygons(ctx, g, &list)) != PDB_OK || list.count == 0)
-        goto done;
-    /* GEOS (3.8 and later) takes the polygons, not the array, at once and
-     * frees them itself if it fails: they are not ours after this call. */
-    *out =
-        GEOSGeom_createCollection_r(ctx->geos, GEOS_MULTIPOLYGON, list.items, (unsigned)list.count);
-    list.count = 0;
-    if (*out == NULL)
-        st = pdb__fail(ctx, PDB_EGEOM, "GEOS cannot build a MultiPolygon: %s", geos_said(ctx));
-done:
-    for (size_t i = 0; i < list.count; i++)
-        GEOSGeom_destroy_r(ctx->geos, list.items[i]);
-    free(list.items);
+    if ((st = collect_polygons(ctx, g, &list)) == PDB_OK && list.count > 0)
+        st = pdb__geos_list_collect(ctx, &list, GEOS_MULTIPOLYGON, out);
+    pdb__geos_list_clear(ctx, &list);
     return st;
 }
 
@@ -163,7 +173,7 @@ static pdb_status write_wkb(pdb_ctx *ctx, const GEOSGeometry *g, unsigned char *
     GEOSWKBWriter_setFlavor_r(h, writer, GEOS_WKB_ISO);
     GEOSWKBWriter_setIncludeSRID_r(h, writer, 0);
     if ((buf = GEOSWKBWriter_write_r(h, writer, g, &n)) == NULL) {
-        st = pdb__fail(ctx, PDB_EGEOM, "GEOS cannot write WKB: %s", geos_said(ctx));
+        st = pdb__fail(ctx, PDB_EGEOM, "GEOS cannot write WKB: %s", pdb__geos_said(ctx));
         goto done;
     }
     if ((copy = malloc(n)) == NULL) {
@@ -242,7 +252,8 @@ pdb_status pdb_geom_check_wkb(pdb_ctx *ctx, const unsigned char *wkb, size_t len
     if ((reader = GEOSWKBReader_create_r(h)) == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "GEOS cannot create a WKB reader");
     if ((geom = GEOSWKBReader_read_r(h, reader, wkb, len)) == NULL) {
-        st = pdb__fail(ctx, PDB_EGEOM, "WKB does not parse (%zu bytes): %s", len, geos_said(ctx));
+        st = pdb__fail(ctx, PDB_EGEOM, "WKB does not parse (%zu bytes): %s", len,
+                       pdb__geos_said(ctx));
         goto done;
     }
     type = GEOSGeomTypeId_r(h, geom);
@@ -301,5 +312,141 @@ done:
     GEOSGeom_destroy_r(h, repaired);
     GEOSGeom_destroy_r(h, geom);
     GEOSWKBReader_destroy_r(h, reader);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* pdb__mpoly <-> GEOS                                                       */
+/* ------------------------------------------------------------------------ */
+
+static GEOSGeometry *ring_to_geos(GEOSContextHandle_t h, const pdb__mpoly *mp, size_t r)
+{
+    size_t i0 = mp->ring_point[r], n = mp->ring_point[r + 1] - i0;
+    if (n < 4)
+        return NULL;
+    GEOSCoordSequence *seq = GEOSCoordSeq_copyFromBuffer_r(h, mp->xy + 2 * i0, (unsigned)n, 0, 0);
+    return seq ? GEOSGeom_createLinearRing_r(h, seq) : NULL;
+}
+
+pdb_status pdb__mpoly_to_geos_polys(pdb_ctx *ctx, const pdb__mpoly *mp, pdb__geos_list *list)
+{
+    GEOSContextHandle_t h = ctx->geos;
+    for (size_t k = 0; k < mp->nparts; k++) {
+        size_t r0 = mp->part_ring[k], r1 = mp->part_ring[k + 1];
+        GEOSGeometry *shell = ring_to_geos(h, mp, r0);
+        if (shell == NULL)
+            continue;
+        GEOSGeometry **holes = NULL;
+        unsigned nholes = 0;
+        if (r1 - r0 > 1 && (holes = malloc((r1 - r0 - 1) * sizeof *holes)) == NULL) {
+            GEOSGeom_destroy_r(h, shell);
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        }
+        for (size_t r = r0 + 1; r < r1; r++) {
+            GEOSGeometry *hole = ring_to_geos(h, mp, r);
+            if (hole != NULL)
+                holes[nholes++] = hole;
+        }
+        GEOSGeometry *poly = GEOSGeom_createPolygon_r(h, shell, holes, nholes);
+        free(holes);
+        if (poly == NULL)
+            return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot build a polygon: %s",
+                             pdb__geos_said(ctx));
+        pdb_status st = pdb__geos_list_push(ctx, list, poly);
+        if (st != PDB_OK)
+            return st;
+    }
+    return PDB_OK;
+}
+
+/* Appends one GEOS ring; a ring that collapsed below 4 points is skipped. */
+static pdb_status ring_from_geos(pdb_ctx *ctx, const GEOSGeometry *ring, pdb__mpoly_builder *b)
+{
+    GEOSContextHandle_t h = ctx->geos;
+    const GEOSCoordSequence *seq = ring ? GEOSGeom_getCoordSeq_r(h, ring) : NULL;
+    unsigned n = 0;
+    double *xy;
+    if (seq == NULL || !GEOSCoordSeq_getSize_r(h, seq, &n))
+        return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot read a ring: %s", pdb__geos_said(ctx));
+    if (n < 4)
+        return PDB_OK;
+    if ((xy = pdb__mpb_add_ring(b, n)) == NULL)
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    if (!GEOSCoordSeq_copyToBuffer_r(h, seq, xy, 0, 0))
+        return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot copy a ring: %s", pdb__geos_said(ctx));
+    return PDB_OK;
+}
+
+pdb_status pdb__mpoly_from_geos(pdb_ctx *ctx, const GEOSGeometry *g, double min_area2,
+                                pdb__mpoly_builder *b)
+{
+    GEOSContextHandle_t h = ctx->geos;
+    int type = GEOSGeomTypeId_r(h, g);
+    pdb_status st;
+    if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+        int n = GEOSGetNumGeometries_r(h, g);
+        for (int i = 0; i < n; i++)
+            if ((st = pdb__mpoly_from_geos(ctx, GEOSGetGeometryN_r(h, g, i), min_area2, b)) !=
+                PDB_OK)
+                return st;
+        return PDB_OK;
+    }
+    if (type != GEOS_POLYGON || GEOSisEmpty_r(h, g) == 1)
+        return PDB_OK;
+    size_t rings_before = b->mp.nrings;
+    if (pdb__mpb_open_part(b) != 0)
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    if ((st = ring_from_geos(ctx, GEOSGetExteriorRing_r(h, g), b)) != PDB_OK)
+        return st;
+    if (b->mp.nrings == rings_before)
+        return PDB_OK; /* a collapsed shell: nothing to draw */
+    if (fabs(pdb__mpoly_ring_area2(&b->mp, rings_before)) < min_area2) {
+        pdb__mpb_drop_rings(b, rings_before); /* smaller than asked for */
+        return PDB_OK;
+    }
+    int nh = GEOSGetNumInteriorRings_r(h, g);
+    for (int i = 0; i < nh; i++)
+        if ((st = ring_from_geos(ctx, GEOSGetInteriorRingN_r(h, g, i), b)) != PDB_OK)
+            return st;
+    pdb__mpb_close_part(b);
+    return PDB_OK;
+}
+
+pdb_status pdb__mpoly_make_valid(pdb_ctx *ctx, pdb__mpoly *mp, int *repaired)
+{
+    GEOSContextHandle_t h = ctx->geos;
+    pdb__geos_list list = {0};
+    GEOSGeometry *g = NULL, *fixed = NULL;
+    pdb__mpoly_builder b = {0};
+    pdb_status st;
+    int valid = 0;
+
+    *repaired = 0;
+    ctx->geos_msg[0] = '\0';
+    if ((st = pdb__mpoly_to_geos_polys(ctx, mp, &list)) != PDB_OK ||
+        (st = pdb__geos_list_collect(ctx, &list, GEOS_MULTIPOLYGON, &g)) != PDB_OK ||
+        (st = geos_bool(ctx, GEOSisValid_r(h, g), "isValid", &valid)) != PDB_OK || valid)
+        goto done;
+    if ((st = make_valid(ctx, g, &fixed)) != PDB_OK)
+        goto done;
+    if (fixed == NULL) {
+        st = pdb__fail(ctx, PDB_EGEOM, "the geometry has no area left once repaired");
+        goto done;
+    }
+    if ((st = pdb__mpoly_from_geos(ctx, fixed, 0.0, &b)) != PDB_OK)
+        goto done;
+    if (b.mp.nparts == 0) {
+        st = pdb__fail(ctx, PDB_EGEOM, "the geometry has no area left once repaired");
+        goto done;
+    }
+    pdb__mpoly_free(mp);
+    *mp = b.mp;
+    memset(&b, 0, sizeof b);
+    *repaired = 1;
+done:
+    pdb__mpoly_free(&b.mp);
+    pdb__geos_list_clear(ctx, &list);
+    GEOSGeom_destroy_r(h, fixed);
+    GEOSGeom_destroy_r(h, g);
     return st;
 }

@@ -14,15 +14,6 @@
 
 #include "store.h"
 
-/* The table; created with the store and at every read-write open. */
-#define PDB_LOOKUP_SCHEMA_SQL                                                                      \
-    "CREATE TABLE IF NOT EXISTS lookup_index (\n"                                                  \
-    "  commune TEXT PRIMARY KEY,\n"                                                                \
-    "  batch_id INTEGER NOT NULL,\n"                                                               \
-    "  parcels INTEGER NOT NULL,\n"                                                                \
-    "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,\n"                                  \
-    "  data BLOB NOT NULL);\n"
-
 /* The in-memory index of one store handle (lookup.c). */
 typedef struct pdb__lookup pdb__lookup;
 
@@ -48,8 +39,8 @@ typedef struct pdb__lookup_hit {
     const char *parcel;  /* borrowed from the index */
 } pdb__lookup_hit;
 
-pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
-                          pdb__lookup_hit *hits, size_t cap, size_t *n);
+pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, pdb__lookup_hit *hits,
+                          size_t cap, size_t *n);
 
 /* pdb_parcels_first_at's work, in the caller's read transaction after
  * pdb__lookup_sync, on points already checked: the points are grouped by

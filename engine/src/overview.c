@@ -22,7 +22,7 @@
  */
 #include "overview.h"
 
-#include "wkb.h"
+#include "geom.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -61,157 +61,10 @@ static double band_grid_deg(int b, double lat_deg)
     return 0.5 * px_lon * cos(lat_deg * M_PI / 180.0);
 }
 
-static const char *geos_said(const pdb_ctx *ctx)
-{
-    return ctx->geos_msg[0] != '\0' ? ctx->geos_msg : "no detail";
-}
-
-/* ------------------------------------------------------------------------ */
-/* pdb__mpoly <-> GEOS                                                       */
-/* ------------------------------------------------------------------------ */
-
-static GEOSGeometry *ring_to_geos(GEOSContextHandle_t h, const pdb__mpoly *mp, size_t r)
-{
-    size_t i0 = mp->ring_point[r], n = mp->ring_point[r + 1] - i0;
-    if (n < 4)
-        return NULL;
-    GEOSCoordSequence *seq = GEOSCoordSeq_copyFromBuffer_r(h, mp->xy + 2 * i0, (unsigned)n, 0, 0);
-    return seq ? GEOSGeom_createLinearRing_r(h, seq) : NULL;
-}
-
-/* Appends the polygons of mp to *arr (which grows). Malformed rings are
- * skipped: an overview must never fail an import over one odd parcel. */
-static pdb_status mpoly_to_geos(pdb_ctx *ctx, const pdb__mpoly *mp, GEOSGeometry ***arr, size_t *n,
-                                size_t *cap)
-{
-    GEOSContextHandle_t h = ctx->geos;
-    for (size_t k = 0; k < mp->nparts; k++) {
-        size_t r0 = mp->part_ring[k], r1 = mp->part_ring[k + 1];
-        GEOSGeometry *shell = ring_to_geos(h, mp, r0);
-        if (shell == NULL)
-            continue;
-        GEOSGeometry **holes = NULL;
-        unsigned nholes = 0;
-        if (r1 - r0 > 1 && (holes = malloc((r1 - r0 - 1) * sizeof *holes)) == NULL) {
-            GEOSGeom_destroy_r(h, shell);
-            return pdb__fail(ctx, PDB_ENOMEM, "out of memory building overviews");
-        }
-        for (size_t r = r0 + 1; r < r1; r++) {
-            GEOSGeometry *hole = ring_to_geos(h, mp, r);
-            if (hole != NULL)
-                holes[nholes++] = hole;
-        }
-        GEOSGeometry *poly = GEOSGeom_createPolygon_r(h, shell, holes, nholes);
-        free(holes);
-        if (poly == NULL)
-            return pdb__fail(ctx, PDB_EGEOM, "GEOS cannot build a polygon: %s", geos_said(ctx));
-        if (*n == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 256;
-            GEOSGeometry **p = realloc(*arr, ncap * sizeof *p);
-            if (p == NULL) {
-                GEOSGeom_destroy_r(h, poly);
-                return pdb__fail(ctx, PDB_ENOMEM, "out of memory building overviews");
-            }
-            *arr = p;
-            *cap = ncap;
-        }
-        (*arr)[(*n)++] = poly;
-    }
-    return PDB_OK;
-}
-
-/* A growing pdb__mpoly. */
-typedef struct mp_builder {
-    pdb__mpoly mp;     /* what is built */
-    size_t cap_parts;  /* capacity of part_ring (minus the sentinel) */
-    size_t cap_rings;  /* capacity of ring_point (minus the sentinel) */
-    size_t cap_points; /* capacity of xy, in points */
-} mp_builder;
-
-static int mb_grow(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *p = realloc(*arr, (ncap + 1) * elem);
-    if (p == NULL)
-        return -1;
-    *arr = p;
-    *cap = ncap;
-    return 0;
-}
-
-static int mb_ring(GEOSContextHandle_t h, mp_builder *b, const GEOSGeometry *ring)
-{
-    const GEOSCoordSequence *seq = GEOSGeom_getCoordSeq_r(h, ring);
-    unsigned n = 0;
-    if (seq == NULL || !GEOSCoordSeq_getSize_r(h, seq, &n))
-        return -1;
-    if (n < 4)
-        return 0;
-    pdb__mpoly *mp = &b->mp;
-    if (mb_grow((void **)&mp->ring_point, &b->cap_rings, mp->nrings + 1, sizeof(size_t)) != 0 ||
-        mb_grow((void **)&mp->xy, &b->cap_points, mp->npoints + n, 2 * sizeof(double)) != 0)
-        return -1;
-    if (!GEOSCoordSeq_copyToBuffer_r(h, seq, mp->xy + 2 * mp->npoints, 0, 0))
-        return -1;
-    mp->ring_point[mp->nrings] = mp->npoints;
-    mp->npoints += n;
-    mp->nrings++;
-    mp->ring_point[mp->nrings] = mp->npoints;
-    return 0;
-}
-
-/* Twice the absolute area of ring r. */
-static double ring_area2(const pdb__mpoly *mp, size_t r)
-{
-    size_t i0 = mp->ring_point[r], i1 = mp->ring_point[r + 1];
-    const double *xy = mp->xy;
-    double s = 0;
-    for (size_t i = i0; i + 1 < i1; i++)
-        s += (xy[2 * i] - xy[2 * i0]) * (xy[2 * i + 3] - xy[2 * i0 + 1]) -
-             (xy[2 * i + 2] - xy[2 * i0]) * (xy[2 * i + 1] - xy[2 * i0 + 1]);
-    return fabs(s);
-}
-
-/* Appends every polygon of g (any polygonal or mixed geometry) whose
- * exterior is at least min_area2 (twice the area, squared degrees). */
-static int mb_add(GEOSContextHandle_t h, mp_builder *b, const GEOSGeometry *g, double min_area2)
-{
-    int type = GEOSGeomTypeId_r(h, g);
-    if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
-        int n = GEOSGetNumGeometries_r(h, g);
-        for (int i = 0; i < n; i++)
-            if (mb_add(h, b, GEOSGetGeometryN_r(h, g, i), min_area2) != 0)
-                return -1;
-        return 0;
-    }
-    if (type != GEOS_POLYGON || GEOSisEmpty_r(h, g) == 1)
-        return 0;
-    pdb__mpoly *mp = &b->mp;
-    size_t rings_before = mp->nrings;
-    if (mb_grow((void **)&mp->part_ring, &b->cap_parts, mp->nparts + 1, sizeof(size_t)) != 0)
-        return -1;
-    if (mb_ring(h, b, GEOSGetExteriorRing_r(h, g)) != 0)
-        return -1;
-    if (mp->nrings == rings_before)
-        return 0; /* a collapsed shell: nothing to draw */
-    if (ring_area2(mp, rings_before) < min_area2) {
-        mp->npoints = mp->ring_point[rings_before]; /* smaller than the band shows */
-        mp->nrings = rings_before;
-        return 0;
-    }
-    int nh = GEOSGetNumInteriorRings_r(h, g);
-    for (int i = 0; i < nh; i++)
-        if (mb_ring(h, b, GEOSGetInteriorRingN_r(h, g, i)) != 0)
-            return -1;
-    mp->part_ring[mp->nparts] = rings_before;
-    mp->nparts++;
-    mp->part_ring[mp->nparts] = mp->nrings;
-    return 0;
-}
+/* Snap-rounding grid of the robust union: about 1 mm, far below what any
+ * band draws, so that it changes no picture, and far above the
+ * micrometre slivers that make an exact overlay throw. */
+#define SNAP_GRID_DEG (0.001 / 111320.0)
 
 /* ------------------------------------------------------------------------ */
 /* Rebuilding one commune                                                    */
@@ -221,31 +74,54 @@ static int mb_add(GEOSContextHandle_t h, mp_builder *b, const GEOSGeometry *g, d
 typedef struct group {
     char code[16];       /* main land-use code */
     double area_m2;      /* sum of the parcels' computed areas */
-    GEOSGeometry *shape; /* the current band's dissolved shape, or NULL */
+    GEOSGeometry *shape; /* the parcels, then the current band's dissolved shape */
 } group;
 
-static pdb_status store_shape(pdb_ctx *ctx, sqlite3_stmt *ins, sqlite3_stmt *rt,
-                              const char *commune, int band, int kind, const char *code,
+/* One commune's rebuild: what is read, built and written. */
+typedef struct commune_build {
+    pdb_ctx *ctx;          /* the caller's context */
+    pdb_store *store;      /* the store, inside the caller's transaction */
+    const char *commune;   /* five-digit code */
+    sqlite3_stmt *ins;     /* INSERT INTO overviews */
+    sqlite3_stmt *rt;      /* INSERT INTO overviews_rtree */
+    group *groups;         /* by main land-use code, in code order */
+    size_t ngroups;        /* used */
+    size_t capgroups;      /* allocated */
+    double lat_deg;        /* mean latitude of the parcels (pixel sizes depend on it) */
+    size_t lat_n;          /* parcels that had a point, 0 for an empty commune */
+    double area_m2;        /* sum over the groups */
+    GEOSGeometry *outline; /* the commune's outline, or NULL */
+    char *fallback;        /* why a fallback was used (first reason), or NULL */
+} commune_build;
+
+/* Notes the first reason a fallback was used; the rebuild goes on. */
+static void note_fallback(commune_build *cb, const char *what)
+{
+    if (cb->fallback == NULL && (cb->fallback = malloc(400)) != NULL)
+        snprintf(cb->fallback, 400, "%s: %s", what, pdb__geos_said(cb->ctx));
+}
+
+static pdb_status store_shape(commune_build *cb, int band, int kind, const char *code,
                               double area_m2, const GEOSGeometry *g, double grid)
 {
-    mp_builder b = {0};
+    pdb_ctx *ctx = cb->ctx;
+    sqlite3_stmt *ins = cb->ins, *rt = cb->rt;
+    pdb__mpoly_builder b = {0};
     unsigned char *blob = NULL;
     size_t len = 0;
     double bbox[4];
-    pdb_status st = PDB_OK;
-    sqlite3 *db = sqlite3_db_handle(ins);
+    pdb_status st;
+    sqlite3 *db = cb->store->db;
 
-    if (mb_add(ctx->geos, &b, g, grid * grid) != 0) {
-        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory storing overviews");
+    if ((st = pdb__mpoly_from_geos(ctx, g, grid * grid, &b)) != PDB_OK)
         goto done;
-    }
     if (b.mp.nparts == 0)
         goto done; /* it vanished at this band's size */
     pdb__mpoly_bbox(&b.mp, bbox);
     if ((st = pdb__mpoly_to_blob(ctx, &b.mp, PDB_EPSG_WGS84, &blob, &len)) != PDB_OK)
         goto done;
     sqlite3_reset(ins);
-    sqlite3_bind_text(ins, 1, commune, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 1, cb->commune, -1, SQLITE_STATIC);
     sqlite3_bind_int(ins, 2, band);
     sqlite3_bind_int(ins, 3, kind);
     if (code != NULL)
@@ -278,48 +154,112 @@ done:
     return st;
 }
 
-/* Dissolves the parcels of one group: a coverage union (parcels of a
- * survey share their edges exactly, so only the shared edges have to go,
- * in about linear time), or, for parcels that overlap or miss each other
- * a little as real surveys sometimes do, a snap-rounding union on the
- * grid, which is robust but several times slower. Does not consume coll. */
-static GEOSGeometry *dissolve(pdb_ctx *ctx, const GEOSGeometry *coll, double grid)
+/* Whether GEOS gave a valid polygonal area (1), or not (0). */
+static int valid_area(GEOSContextHandle_t h, const GEOSGeometry *g)
 {
-    GEOSContextHandle_t h = ctx->geos;
+    return g != NULL && GEOSisValid_r(h, g) == 1;
+}
+
+/* The snap-rounding union on the 1 mm grid, made valid if the rounding
+ * left a ring touching itself; NULL when GEOS throws. */
+static GEOSGeometry *robust_union(GEOSContextHandle_t h, const GEOSGeometry *coll)
+{
+    GEOSGeometry *u = GEOSUnaryUnionPrec_r(h, coll, SNAP_GRID_DEG);
+    if (u == NULL || GEOSisValid_r(h, u) == 1)
+        return u;
+    GEOSGeometry *v = GEOSMakeValid_r(h, u);
+    GEOSGeom_destroy_r(h, u);
+    if (valid_area(h, v))
+        return v;
+    if (v != NULL)
+        GEOSGeom_destroy_r(h, v);
+    return NULL;
+}
+
+/* Each polygon of coll made valid (parcels stored before the engine
+ * validated its WGS 84 geometries may not be), as a new collection. */
+static GEOSGeometry *each_made_valid(commune_build *cb, const GEOSGeometry *coll)
+{
+    GEOSContextHandle_t h = cb->ctx->geos;
+    pdb__geos_list list = {0};
+    GEOSGeometry *out = NULL;
+    int n = GEOSGetNumGeometries_r(h, coll);
+    for (int i = 0; i < n; i++) {
+        const GEOSGeometry *part = GEOSGetGeometryN_r(h, coll, i);
+        GEOSGeometry *v =
+            GEOSisValid_r(h, part) == 1 ? GEOSGeom_clone_r(h, part) : GEOSMakeValid_r(h, part);
+        if (v != NULL && pdb__geos_list_push(cb->ctx, &list, v) != PDB_OK)
+            break;
+    }
+    if (pdb__geos_list_collect(cb->ctx, &list, GEOS_GEOMETRYCOLLECTION, &out) != PDB_OK)
+        out = NULL;
+    pdb__geos_list_clear(cb->ctx, &list);
+    return out;
+}
+
+/* Dissolves a collection of polygons (a group's parcels, or the groups
+ * into the outline); never fails on valid parcels. First a coverage union
+ * (the parcels of a survey share their edges exactly, so only the shared
+ * edges have to go, in about linear time); for parcels that overlap or
+ * miss each other a little, as real surveys do, the snap-rounding union
+ * (robust, several times slower); then the same after making each part
+ * valid; and when even that throws, the parts themselves, made valid: not
+ * dissolved, heavier to draw, but the same picture. NULL only when GEOS
+ * cannot even copy them. Does not consume coll. */
+static GEOSGeometry *dissolve(commune_build *cb, const GEOSGeometry *coll, const char *what)
+{
+    GEOSContextHandle_t h = cb->ctx->geos;
     GEOSGeometry *u = GEOSCoverageUnion_r(h, coll);
-    if (u != NULL && GEOSisValid_r(h, u) == 1)
+    if (valid_area(h, u))
         return u;
     if (u != NULL)
         GEOSGeom_destroy_r(h, u);
-    return GEOSUnaryUnionPrec_r(h, coll, grid);
+    if ((u = robust_union(h, coll)) != NULL)
+        return u;
+    GEOSGeometry *fixed = each_made_valid(cb, coll);
+    if (fixed == NULL)
+        return NULL;
+    if ((u = robust_union(h, fixed)) != NULL) {
+        GEOSGeom_destroy_r(h, fixed);
+        return u;
+    }
+    note_fallback(cb, what);
+    return fixed;
 }
 
 /* Simplifies to a grid step: topology-preserving for the finest band (it
  * is drawn at up to z13 and must keep neighbours apart), Douglas-Peucker
- * for the coarser ones (starting from the finer band's shapes). */
-static GEOSGeometry *simplify(pdb_ctx *ctx, const GEOSGeometry *g, double grid, int finest)
+ * for the coarser ones (starting from the finer band's shapes). When GEOS
+ * throws, the shape is kept as it is (heavier, the same picture). */
+static void simplify(commune_build *cb, GEOSGeometry **g, double grid, int finest, const char *what)
 {
-    GEOSContextHandle_t h = ctx->geos;
-    return finest ? GEOSTopologyPreserveSimplify_r(h, g, grid) : GEOSSimplify_r(h, g, grid);
+    GEOSContextHandle_t h = cb->ctx->geos;
+    GEOSGeometry *sm =
+        finest ? GEOSTopologyPreserveSimplify_r(h, *g, grid) : GEOSSimplify_r(h, *g, grid);
+    if (sm == NULL) {
+        note_fallback(cb, what);
+        return;
+    }
+    GEOSGeom_destroy_r(h, *g);
+    *g = sm;
 }
 
-static GEOSGeometry *collection(pdb_ctx *ctx, GEOSGeometry **parts, size_t n)
-{
-    return GEOSGeom_createCollection_r(ctx->geos, GEOS_GEOMETRYCOLLECTION, parts, (unsigned)n);
-}
-
-/* Runs one statement with a commune bound to ?1 and the time to ?2. */
+/* Runs one statement with a commune bound to ?1 and the time to ?2, and a
+ * text to ?3 when the statement has it. */
 static pdb_status commune_exec(pdb_ctx *ctx, pdb_store *s, const char *sql, const char *commune,
-                               const char *what)
+                               const char *text, const char *what)
 {
     sqlite3_stmt *stmt = NULL;
     char now[32];
     pdb__now_iso(now);
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
+        int nparams = sqlite3_bind_parameter_count(stmt);
         sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
-        if (sqlite3_bind_parameter_count(stmt) >= 2)
+        if (nparams >= 2)
             sqlite3_bind_text(stmt, 2, now, -1, SQLITE_TRANSIENT);
+        if (nparams >= 3)
+            sqlite3_bind_text(stmt, 3, text, -1, SQLITE_TRANSIENT);
         rc = sqlite3_step(stmt);
     }
     sqlite3_finalize(stmt);
@@ -330,322 +270,493 @@ static pdb_status commune_exec(pdb_ctx *ctx, pdb_store *s, const char *sql, cons
 
 pdb_status pdb__overview_mark_stale(pdb_ctx *ctx, pdb_store *s, const char *commune)
 {
-    return commune_exec(ctx, s,
-                        "INSERT INTO overviews_stale (commune, since) VALUES (?1, ?2) "
-                        "ON CONFLICT(commune) DO NOTHING",
-                        commune, "marking the commune's overviews stale");
+    pdb_status st = commune_exec(ctx, s,
+                                 "INSERT INTO overviews_stale (commune, since) VALUES (?1, ?2) "
+                                 "ON CONFLICT(commune) DO NOTHING",
+                                 commune, NULL, "marking the commune's overviews stale");
+    /* New data, new chance: a commune whose rebuild failed is tried again
+     * once it is imported again (see pdb_overview_rebuild). */
+    if (st == PDB_OK)
+        st = commune_exec(ctx, s, "DELETE FROM overview_problems WHERE commune = ?1", commune, NULL,
+                          "clearing the commune's overview problem");
+    return st;
 }
 
-pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune)
+/* Old rows go first: a commune without parcels keeps no overviews. */
+static pdb_status clear_commune(commune_build *cb)
 {
-    GEOSContextHandle_t h = ctx->geos;
-    sqlite3_stmt *sel = NULL, *ins = NULL, *rt = NULL;
-    group *groups = NULL;
-    size_t ngroups = 0, capgroups = 0;
-    GEOSGeometry **polys = NULL;
-    size_t npolys = 0, cappolys = 0;
+    pdb_status st = commune_exec(cb->ctx, cb->store,
+                                 "DELETE FROM overviews_rtree WHERE id IN (SELECT id FROM "
+                                 "overviews WHERE commune = ?1)",
+                                 cb->commune, NULL, "clearing the commune's overviews");
+    if (st == PDB_OK)
+        st = commune_exec(cb->ctx, cb->store, "DELETE FROM overviews WHERE commune = ?1",
+                          cb->commune, NULL, "clearing the commune's overviews");
+    return st;
+}
+
+/* Starts a new group for code, closing the previous one's parcels (polys)
+ * into its shape. */
+static pdb_status next_group(commune_build *cb, const char *code, pdb__geos_list *polys)
+{
+    pdb_status st;
+    if (cb->ngroups > 0 && polys->count > 0 &&
+        (st = pdb__geos_list_collect(cb->ctx, polys, GEOS_GEOMETRYCOLLECTION,
+                                     &cb->groups[cb->ngroups - 1].shape)) != PDB_OK)
+        return st;
+    if (code == NULL)
+        return PDB_OK;
+    if (cb->ngroups == cb->capgroups) {
+        size_t ncap = cb->capgroups ? cb->capgroups * 2 : 32;
+        group *g = realloc(cb->groups, ncap * sizeof *g);
+        if (g == NULL)
+            return pdb__fail(cb->ctx, PDB_ENOMEM, "out of memory building overviews");
+        cb->groups = g;
+        cb->capgroups = ncap;
+    }
+    group *g = &cb->groups[cb->ngroups++];
+    memset(g, 0, sizeof *g);
+    snprintf(g->code, sizeof g->code, "%s", code);
+    return PDB_OK;
+}
+
+/* Reads the commune's current parcels into groups by main land use
+ * (they come ordered by code), and their mean latitude. */
+static pdb_status read_groups(commune_build *cb)
+{
+    pdb_ctx *ctx = cb->ctx;
+    sqlite3_stmt *sel = NULL;
+    pdb__geos_list polys = {0};
     pdb_status st = PDB_OK;
     double lat_sum = 0;
-    size_t lat_n = 0;
-    int rc;
 
-    /* Old rows go first: a commune without parcels keeps no overviews. */
-    sqlite3_stmt *del = NULL;
-    rc = sqlite3_prepare_v2(s->db,
-                            "DELETE FROM overviews_rtree WHERE id IN (SELECT id FROM overviews "
-                            "WHERE commune = ?1)",
-                            -1, &del, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(del, 1, commune, -1, SQLITE_STATIC);
-        rc = sqlite3_step(del);
-    }
-    sqlite3_finalize(del);
-    if (rc == SQLITE_DONE) {
-        rc = sqlite3_prepare_v2(s->db, "DELETE FROM overviews WHERE commune = ?1", -1, &del, NULL);
-        if (rc == SQLITE_OK) {
-            sqlite3_bind_text(del, 1, commune, -1, SQLITE_STATIC);
-            rc = sqlite3_step(del);
-        }
-        sqlite3_finalize(del);
-    }
-    if (rc != SQLITE_DONE)
-        return pdb__sql_fail(ctx, s->db, rc, "clearing the commune's overviews");
-
-    rc = sqlite3_prepare_v2(s->db,
-                            "SELECT landuse_main, area_computed_m2, geom FROM parcels WHERE "
-                            "commune = ?1 AND valid_to IS NULL ORDER BY landuse_main, id",
-                            -1, &sel, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(s->db,
-                                "INSERT INTO overviews (commune, band, kind, landuse_main, "
-                                "area_m2, min_lon, min_lat, max_lon, max_lat, geom) VALUES "
-                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                                -1, &ins, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(s->db, "INSERT INTO overviews_rtree VALUES (?1, ?2, ?3, ?4, ?5)",
-                                -1, &rt, NULL);
-    if (rc != SQLITE_OK) {
-        st = pdb__sql_fail(ctx, s->db, rc, "preparing the overviews");
-        goto done;
-    }
-    sqlite3_bind_text(sel, 1, commune, -1, SQLITE_STATIC);
-
-    /* Read the parcels group by group (they come ordered by code). */
+    int rc = sqlite3_prepare_v2(cb->store->db,
+                                "SELECT landuse_main, area_computed_m2, geom FROM parcels WHERE "
+                                "commune = ?1 AND valid_to IS NULL ORDER BY landuse_main, id",
+                                -1, &sel, NULL);
+    if (rc != SQLITE_OK)
+        return pdb__sql_fail(ctx, cb->store->db, rc, "reading the commune's parcels");
+    sqlite3_bind_text(sel, 1, cb->commune, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
         const char *code = (const char *)sqlite3_column_text(sel, 0);
         code = code ? code : "";
-        if (ngroups == 0 || strncmp(groups[ngroups - 1].code, code, 15) != 0) {
-            if (ngroups > 0 && npolys > 0) {
-                GEOSGeometry *c = collection(ctx, polys, npolys);
-                npolys = 0;
-                groups[ngroups - 1].shape = c; /* dissolved below, per band */
-                if (c == NULL) {
-                    st = pdb__fail(ctx, PDB_EGEOM, "GEOS: %s", geos_said(ctx));
-                    goto done;
-                }
-            }
-            if (ngroups == capgroups) {
-                size_t ncap = capgroups ? capgroups * 2 : 32;
-                group *g = realloc(groups, ncap * sizeof *g);
-                if (g == NULL) {
-                    st = pdb__fail(ctx, PDB_ENOMEM, "out of memory building overviews");
-                    goto done;
-                }
-                groups = g;
-                capgroups = ncap;
-            }
-            memset(&groups[ngroups], 0, sizeof groups[ngroups]);
-            snprintf(groups[ngroups].code, sizeof groups[ngroups].code, "%s", code);
-            ngroups++;
-        }
-        groups[ngroups - 1].area_m2 += sqlite3_column_double(sel, 1);
+        if ((cb->ngroups == 0 || strncmp(cb->groups[cb->ngroups - 1].code, code, 15) != 0) &&
+            (st = next_group(cb, code, &polys)) != PDB_OK)
+            goto done;
+        cb->groups[cb->ngroups - 1].area_m2 += sqlite3_column_double(sel, 1);
         pdb__mpoly mp;
-        const unsigned char *blob = sqlite3_column_blob(sel, 2);
-        size_t n = (size_t)sqlite3_column_bytes(sel, 2);
-        if ((st = pdb__blob_parse(ctx, blob, n, &mp)) != PDB_OK)
+        if ((st = pdb__blob_parse(ctx, sqlite3_column_blob(sel, 2),
+                                  (size_t)sqlite3_column_bytes(sel, 2), &mp)) != PDB_OK)
             goto done;
         if (mp.npoints > 0) {
             lat_sum += mp.xy[1];
-            lat_n++;
+            cb->lat_n++;
         }
-        st = mpoly_to_geos(ctx, &mp, &polys, &npolys, &cappolys);
+        st = pdb__mpoly_to_geos_polys(ctx, &mp, &polys);
         pdb__mpoly_free(&mp);
         if (st != PDB_OK)
             goto done;
     }
     if (rc != SQLITE_DONE) {
-        st = pdb__sql_fail(ctx, s->db, rc, "reading the commune's parcels");
+        st = pdb__sql_fail(ctx, cb->store->db, rc, "reading the commune's parcels");
         goto done;
     }
-    if (ngroups > 0 && npolys > 0) {
-        groups[ngroups - 1].shape = collection(ctx, polys, npolys);
-        npolys = 0;
-        if (groups[ngroups - 1].shape == NULL) {
-            st = pdb__fail(ctx, PDB_EGEOM, "GEOS: %s", geos_said(ctx));
+    st = next_group(cb, NULL, &polys);
+    if (cb->lat_n > 0)
+        cb->lat_deg = lat_sum / (double)cb->lat_n;
+done:
+    pdb__geos_list_clear(ctx, &polys);
+    sqlite3_finalize(sel);
+    return st;
+}
+
+/* Dissolves each group (its shape becomes the finest band's, before
+ * simplification) and the commune's outline from them. */
+static pdb_status dissolve_groups(commune_build *cb)
+{
+    pdb_ctx *ctx = cb->ctx;
+    GEOSContextHandle_t h = ctx->geos;
+    pdb__geos_list raw = {0};
+    GEOSGeometry *all = NULL;
+    char what[64];
+    pdb_status st = PDB_OK;
+
+    for (size_t i = 0; i < cb->ngroups; i++) {
+        group *g = &cb->groups[i];
+        cb->area_m2 += g->area_m2;
+        if (g->shape == NULL)
+            continue;
+        snprintf(what, sizeof what, "dissolving land use %s", g->code);
+        GEOSGeometry *d = dissolve(cb, g->shape, what);
+        if (d == NULL) {
+            st = pdb__fail(ctx, PDB_EGEOM, "%s of commune %s: %s", what, cb->commune,
+                           pdb__geos_said(ctx));
+            goto done;
+        }
+        GEOSGeom_destroy_r(h, g->shape);
+        g->shape = d;
+        GEOSGeometry *copy = GEOSGeom_clone_r(h, d);
+        if (copy == NULL || (st = pdb__geos_list_push(ctx, &raw, copy)) != PDB_OK) {
+            st = copy == NULL ? pdb__fail(ctx, PDB_EGEOM, "GEOS: %s", pdb__geos_said(ctx)) : st;
             goto done;
         }
     }
-    if (lat_n == 0) {
-        st = commune_exec(ctx, s, "DELETE FROM overviews_stale WHERE commune = ?1", commune,
-                          "clearing the stale mark");
+    if (raw.count == 0)
         goto done;
-    }
-    double lat = lat_sum / (double)lat_n;
+    if ((st = pdb__geos_list_collect(ctx, &raw, GEOS_GEOMETRYCOLLECTION, &all)) != PDB_OK)
+        goto done;
+    if ((cb->outline = dissolve(cb, all, "dissolving the outline")) == NULL)
+        st = pdb__fail(ctx, PDB_EGEOM, "the outline of commune %s: %s", cb->commune,
+                       pdb__geos_said(ctx));
+done:
+    if (all != NULL)
+        GEOSGeom_destroy_r(h, all);
+    pdb__geos_list_clear(ctx, &raw);
+    return st;
+}
 
-    /* The finest band from the parcels; each coarser band simplifies the
-     * band below it. The outline is the coverage union of the dissolved
-     * groups. */
-    double area = 0;
-    GEOSGeometry **raw = calloc(ngroups + 1, sizeof *raw);
-    size_t nraw = 0;
-    if (raw == NULL) {
-        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory building overviews");
-        goto done;
+/* Roads and canals are often left out of a survey: closes gaps up to
+ * CLOSE_GAP_M wide in the outline, so that the commune has one boundary,
+ * not one around every block. Keeps the outline as it is when GEOS
+ * throws. */
+static void close_gaps(commune_build *cb)
+{
+    GEOSContextHandle_t h = cb->ctx->geos;
+    double grid = band_grid_deg(NBANDS - 1, cb->lat_deg);
+    GEOSGeometry *coarse = GEOSSimplify_r(h, cb->outline, grid);
+    GEOSGeometry *grown = coarse ? GEOSBuffer_r(h, coarse, CLOSE_GAP_DEG, 2) : NULL;
+    GEOSGeometry *closed = grown ? GEOSBuffer_r(h, grown, -CLOSE_GAP_DEG, 2) : NULL;
+    if (coarse != NULL)
+        GEOSGeom_destroy_r(h, coarse);
+    if (grown != NULL)
+        GEOSGeom_destroy_r(h, grown);
+    if (closed == NULL) {
+        note_fallback(cb, "closing the outline's gaps");
+        return;
     }
-    for (size_t i = 0; i < ngroups; i++) {
-        group *g = &groups[i];
-        area += g->area_m2;
-        if (g->shape == NULL)
-            continue;
-        GEOSGeometry *d = dissolve(ctx, g->shape, band_grid_deg(NBANDS - 1, lat));
-        GEOSGeom_destroy_r(h, g->shape);
-        g->shape = NULL;
-        if (d == NULL) {
-            st = pdb__fail(ctx, PDB_EGEOM, "dissolving land use %s of commune %s: %s", g->code,
-                           commune, geos_said(ctx));
-            break;
-        }
-        raw[nraw++] = d;
-        g->shape = GEOSGeom_clone_r(h, d);
-    }
-    GEOSGeometry *outline = NULL;
-    if (st == PDB_OK && nraw > 0) {
-        GEOSGeometry *c = collection(ctx, raw, nraw);
-        nraw = 0; /* the collection owns them now */
-        outline = c ? dissolve(ctx, c, band_grid_deg(NBANDS - 1, lat)) : NULL;
-        if (c != NULL)
-            GEOSGeom_destroy_r(h, c);
-        /* Roads and canals are often left out of a survey: close gaps up
-         * to CLOSE_GAP_M wide, so that the commune has one boundary, not
-         * one around every block. */
-        GEOSGeometry *coarse =
-            outline ? GEOSSimplify_r(h, outline, band_grid_deg(NBANDS - 1, lat)) : NULL;
-        GEOSGeometry *grown = coarse ? GEOSBuffer_r(h, coarse, CLOSE_GAP_DEG, 2) : NULL;
-        if (coarse != NULL)
-            GEOSGeom_destroy_r(h, coarse);
-        GEOSGeometry *closed = grown ? GEOSBuffer_r(h, grown, -CLOSE_GAP_DEG, 2) : NULL;
-        if (grown != NULL)
-            GEOSGeom_destroy_r(h, grown);
-        if (closed != NULL) {
-            GEOSGeom_destroy_r(h, outline);
-            outline = closed;
-        }
-        if (outline == NULL)
-            st =
-                pdb__fail(ctx, PDB_EGEOM, "the outline of commune %s: %s", commune, geos_said(ctx));
-    }
-    for (size_t i = 0; i < nraw; i++)
-        GEOSGeom_destroy_r(h, raw[i]);
-    free(raw);
+    GEOSGeom_destroy_r(h, cb->outline);
+    cb->outline = closed;
+}
+
+/* The group with the largest area: the coarsest band's colour. */
+static const group *dominant_group(const commune_build *cb)
+{
+    size_t top = 0;
+    for (size_t i = 1; i < cb->ngroups; i++)
+        if (cb->groups[i].area_m2 > cb->groups[top].area_m2)
+            top = i;
+    return &cb->groups[top];
+}
+
+/* Writes every band, finest first: each coarser band simplifies the band
+ * below it. */
+static pdb_status store_bands(commune_build *cb)
+{
+    pdb_status st = PDB_OK;
     for (int b = NBANDS - 1; b >= 0 && st == PDB_OK; b--) {
-        double grid = band_grid_deg(b, lat);
-        for (size_t i = 0; i < ngroups && st == PDB_OK; i++) {
-            group *g = &groups[i];
+        double grid = band_grid_deg(b, cb->lat_deg);
+        for (size_t i = 0; i < cb->ngroups && st == PDB_OK; i++) {
+            group *g = &cb->groups[i];
             /* The coarsest band is a mosaic: a commune is a few pixels,
              * its land-use patches less than one; it is drawn whole in
              * its dominant land use (below, with the outline). */
             if (g->shape == NULL || b == 0)
                 continue;
-            GEOSGeometry *sm = simplify(ctx, g->shape, grid, b == NBANDS - 1);
-            if (sm == NULL) {
-                st = pdb__fail(ctx, PDB_EGEOM, "simplifying land use %s of commune %s: %s", g->code,
-                               commune, geos_said(ctx));
-                break;
-            }
-            GEOSGeom_destroy_r(h, g->shape);
-            g->shape = sm;
-            st = store_shape(ctx, ins, rt, commune, b, KIND_LANDUSE, g->code, g->area_m2, sm, grid);
+            simplify(cb, &g->shape, grid, b == NBANDS - 1, "simplifying land use");
+            st = store_shape(cb, b, KIND_LANDUSE, g->code, g->area_m2, g->shape, grid);
         }
-        if (st == PDB_OK && outline != NULL) {
-            GEOSGeometry *sm = simplify(ctx, outline, grid, b == NBANDS - 1);
-            if (sm == NULL) {
-                st = pdb__fail(ctx, PDB_EGEOM, "simplifying the outline of commune %s: %s", commune,
-                               geos_said(ctx));
-                break;
-            }
-            GEOSGeom_destroy_r(h, outline);
-            outline = sm;
-            st = store_shape(ctx, ins, rt, commune, b, KIND_OUTLINE, NULL, area, outline, grid);
-            if (st == PDB_OK && b == 0 && ngroups > 0) {
-                size_t top = 0;
-                for (size_t i = 1; i < ngroups; i++)
-                    if (groups[i].area_m2 > groups[top].area_m2)
-                        top = i;
-                st = store_shape(ctx, ins, rt, commune, b, KIND_LANDUSE, groups[top].code, area,
-                                 outline, grid / 4);
-            }
-        }
+        if (st != PDB_OK || cb->outline == NULL)
+            continue;
+        simplify(cb, &cb->outline, grid, b == NBANDS - 1, "simplifying the outline");
+        st = store_shape(cb, b, KIND_OUTLINE, NULL, cb->area_m2, cb->outline, grid);
+        if (st == PDB_OK && b == 0 && cb->ngroups > 0)
+            st = store_shape(cb, b, KIND_LANDUSE, dominant_group(cb)->code, cb->area_m2,
+                             cb->outline, grid / 4);
     }
-    if (outline != NULL)
-        GEOSGeom_destroy_r(h, outline);
-    if (st == PDB_OK)
-        st = commune_exec(ctx, s, "DELETE FROM overviews_stale WHERE commune = ?1", commune,
-                          "clearing the stale mark");
+    return st;
+}
+
+static void commune_build_clear(commune_build *cb)
+{
+    GEOSContextHandle_t h = cb->ctx->geos;
+    for (size_t i = 0; i < cb->ngroups; i++)
+        if (cb->groups[i].shape != NULL)
+            GEOSGeom_destroy_r(h, cb->groups[i].shape);
+    free(cb->groups);
+    if (cb->outline != NULL)
+        GEOSGeom_destroy_r(h, cb->outline);
+    free(cb->fallback);
+    sqlite3_finalize(cb->ins);
+    sqlite3_finalize(cb->rt);
+}
+
+pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, char **fallback)
+{
+    commune_build cb = {.ctx = ctx, .store = s, .commune = commune};
+    pdb_status st;
+
+    *fallback = NULL;
+    ctx->geos_msg[0] = '\0';
+    int rc = sqlite3_prepare_v2(s->db,
+                                "INSERT INTO overviews (commune, band, kind, landuse_main, "
+                                "area_m2, min_lon, min_lat, max_lon, max_lat, geom) VALUES "
+                                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                -1, &cb.ins, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(s->db, "INSERT INTO overviews_rtree VALUES (?1, ?2, ?3, ?4, ?5)",
+                                -1, &cb.rt, NULL);
+    if (rc != SQLITE_OK) {
+        st = pdb__sql_fail(ctx, s->db, rc, "preparing the overviews");
+        goto done;
+    }
+    if ((st = clear_commune(&cb)) != PDB_OK || (st = read_groups(&cb)) != PDB_OK)
+        goto done;
+    if (cb.lat_n > 0) {
+        if ((st = dissolve_groups(&cb)) != PDB_OK)
+            goto done;
+        if (cb.outline != NULL)
+            close_gaps(&cb);
+        if ((st = store_bands(&cb)) != PDB_OK)
+            goto done;
+    }
+    st = commune_exec(ctx, s, "DELETE FROM overviews_stale WHERE commune = ?1", commune, NULL,
+                      "clearing the stale mark");
+    if (st == PDB_OK) {
+        *fallback = cb.fallback;
+        cb.fallback = NULL;
+    }
 done:
-    for (size_t i = 0; i < npolys; i++)
-        GEOSGeom_destroy_r(h, polys[i]);
-    free(polys);
-    for (size_t i = 0; i < ngroups; i++)
-        if (groups[i].shape != NULL)
-            GEOSGeom_destroy_r(h, groups[i].shape);
-    free(groups);
-    sqlite3_finalize(sel);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(rt);
+    commune_build_clear(&cb);
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }
 
-pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, size_t *rebuilt)
+/* Store failures end the whole rebuild (and roll it back); anything else
+ * is the commune's own data, and stays confined to it. */
+static int store_failure(pdb_status st)
+{
+    return st == PDB_ESTORE || st == PDB_EIO || st == PDB_EBUSY || st == PDB_ECORRUPT ||
+           st == PDB_EREADONLY;
+}
+
+/* Rebuilds one commune inside its own savepoint, so that a commune that
+ * fails leaves its old state (stale, drawn from its parcels) and the rest
+ * of the run goes on. Records the outcome in overview_problems. */
+static pdb_status rebuild_one(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                              pdb_overview_report *rep)
+{
+    char *fallback = NULL;
+    pdb_status st;
+
+    if ((st = pdb__store_exec(ctx, s, "SAVEPOINT overview_commune")) != PDB_OK)
+        return st;
+    st = pdb__overview_rebuild(ctx, s, commune, &fallback);
+    if (st == PDB_OK) {
+        if (fallback != NULL) {
+            rep->fallback++;
+            st = commune_exec(ctx, s,
+                              "INSERT OR REPLACE INTO overview_problems (commune, state, since, "
+                              "reason) VALUES (?1, 'fallback', ?2, ?3)",
+                              commune, fallback, "recording the overviews' fallback");
+        } else {
+            st = commune_exec(ctx, s, "DELETE FROM overview_problems WHERE commune = ?1", commune,
+                              NULL, "clearing the commune's overview problem");
+        }
+        free(fallback);
+        if (st == PDB_OK) {
+            rep->rebuilt++;
+            return pdb__store_exec(ctx, s, "RELEASE overview_commune");
+        }
+        return st;
+    }
+    if (store_failure(st))
+        return st;
+    char reason[512];
+    snprintf(reason, sizeof reason, "%s", pdb_errmsg(ctx));
+    if ((st = pdb__store_exec(ctx, s, "ROLLBACK TO overview_commune")) != PDB_OK ||
+        (st = pdb__store_exec(ctx, s, "RELEASE overview_commune")) != PDB_OK)
+        return st;
+    if (rep->failed++ == 0)
+        snprintf(rep->first_failure, sizeof rep->first_failure, "commune %s: %s", commune, reason);
+    return commune_exec(ctx, s,
+                        "INSERT OR REPLACE INTO overview_problems (commune, state, since, reason) "
+                        "VALUES (?1, 'failed', ?2, ?3)",
+                        commune, reason, "recording the overviews' failure");
+}
+
+/* The communes a rebuild covers. NULL: those that need it: stale ones, and
+ * those with parcels and no overviews of the finest band (imported before
+ * overviews existed, or before that band did), but not those whose last
+ * rebuild failed on the same data (they wait for a new import of theirs,
+ * or a rebuild by name). */
+static const char communes_sql[] =
+    "SELECT code FROM communes WHERE code = ?1 "
+    "UNION SELECT commune FROM overviews_stale WHERE commune = ?1 "
+    "UNION SELECT DISTINCT commune FROM overviews WHERE commune = ?1 "
+    "UNION SELECT * FROM (SELECT code FROM communes WHERE parcels > 0 AND NOT EXISTS "
+    "(SELECT 1 FROM overviews WHERE commune = code AND band = ?2) UNION SELECT commune FROM "
+    "overviews_stale) WHERE ?1 IS NULL AND code NOT IN (SELECT commune FROM overview_problems "
+    "WHERE state = 'failed') ORDER BY 1";
+
+/* The codes first: rebuilding writes the tables the query reads. */
+static pdb_status list_communes(pdb_ctx *ctx, pdb_store *s, const char *commune, char (**codes)[8],
+                                size_t *found)
 {
     sqlite3_stmt *stmt = NULL;
-    pdb_status st;
-    int rc;
+    size_t cap = 0;
+    pdb_status st = PDB_OK;
 
-    if (rebuilt != NULL)
-        *rebuilt = 0;
+    *codes = NULL;
+    *found = 0;
+    int rc = sqlite3_prepare_v2(s->db, communes_sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        if (commune != NULL)
+            sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 2, NBANDS - 1);
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            if (*found == cap) {
+                size_t ncap = cap ? cap * 2 : 64;
+                char(*p)[8] = realloc(*codes, ncap * sizeof **codes);
+                if (p == NULL) {
+                    st = pdb__fail(ctx, PDB_ENOMEM, "out of memory listing communes");
+                    goto done;
+                }
+                *codes = p;
+                cap = ncap;
+            }
+            snprintf((*codes)[(*found)++], sizeof **codes, "%s",
+                     (const char *)sqlite3_column_text(stmt, 0));
+        }
+    }
+    if (rc != SQLITE_DONE)
+        st = pdb__sql_fail(ctx, s->db, rc, "listing communes");
+done:
+    sqlite3_finalize(stmt);
+    if (st != PDB_OK) {
+        free(*codes);
+        *codes = NULL;
+        *found = 0;
+    }
+    return st;
+}
+
+pdb_status pdb_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                       pdb_overview_report *rep)
+{
+    pdb_overview_report local;
+    char(*codes)[8] = NULL;
+    size_t found = 0;
+    pdb_status st;
+
+    if (rep == NULL)
+        rep = &local;
+    memset(rep, 0, sizeof *rep);
     if (s->readonly)
         return pdb__fail(ctx, PDB_EREADONLY, "the store was opened read-only");
     if (s->writing)
         return pdb__fail(ctx, PDB_EINVAL, "a commune's load is open on this store handle");
     if ((st = pdb__store_exec(ctx, s, "BEGIN IMMEDIATE")) != PDB_OK)
         return st;
-    /* NULL: the communes that need it: stale ones, and those with parcels
-     * and no overviews of the finest band (imported before overviews
-     * existed, or before that band did). */
-    rc = sqlite3_prepare_v2(s->db,
-                            "SELECT code FROM communes WHERE ?1 = code OR (?1 IS NULL AND "
-                            "parcels > 0 AND NOT EXISTS (SELECT 1 FROM overviews WHERE "
-                            "commune = code AND band = ?2)) UNION SELECT commune FROM "
-                            "overviews_stale WHERE ?1 IS NULL OR commune = ?1 UNION SELECT "
-                            "DISTINCT commune FROM overviews WHERE commune = ?1 ORDER BY 1",
-                            -1, &stmt, NULL);
-    if (rc == SQLITE_OK && commune != NULL)
-        sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
-    if (rc == SQLITE_OK)
-        sqlite3_bind_int(stmt, 2, NBANDS - 1);
-    /* The codes first: rebuilding writes the table the query reads. */
-    char(*codes)[16] = NULL;
-    size_t found = 0, cap = 0;
-    if (rc == SQLITE_OK)
-        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            if (found == cap) {
-                size_t ncap = cap ? cap * 2 : 64;
-                char(*p)[16] = realloc(codes, ncap * sizeof *codes);
-                if (p == NULL) {
-                    free(codes);
-                    st = pdb__fail(ctx, PDB_ENOMEM, "out of memory listing communes");
-                    goto fail;
-                }
-                codes = p;
-                cap = ncap;
-            }
-            snprintf(codes[found++], sizeof codes[0], "%s",
-                     (const char *)sqlite3_column_text(stmt, 0));
-        }
-    if (rc != SQLITE_DONE) {
-        free(codes);
-        st = pdb__sql_fail(ctx, s->db, rc, "listing communes");
+    if ((st = list_communes(ctx, s, commune, &codes, &found)) != PDB_OK)
         goto fail;
-    }
-    sqlite3_finalize(stmt);
-    stmt = NULL;
-    for (size_t i = 0; i < found; i++)
-        if ((st = pdb__overview_rebuild(ctx, s, codes[i])) != PDB_OK) {
-            free(codes);
-            goto fail;
-        }
-    free(codes);
     if (commune != NULL && found == 0) {
         st = pdb__fail(ctx, PDB_ENOTFOUND, "no commune %s in the store", commune);
         goto fail;
     }
-    if (found == 0) { /* nothing to do: no new data version either */
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        if (rebuilt != NULL)
-            *rebuilt = 0;
-        return pdb__ok(ctx);
-    }
-    if (rebuilt != NULL)
-        *rebuilt = found;
-    if ((st = pdb__store_exec(ctx, s,
-                              "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
-                              "WHERE key = 'data_version'")) != PDB_OK ||
+    for (size_t i = 0; i < found; i++)
+        if ((st = rebuild_one(ctx, s, codes[i], rep)) != PDB_OK)
+            goto fail;
+    /* A new data version only when a picture changed, so that caches drop
+     * the tiles drawn from parcels meanwhile; failures are committed too. */
+    if ((rep->rebuilt > 0 &&
+         (st = pdb__store_exec(ctx, s,
+                               "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                               "WHERE key = 'data_version'")) != PDB_OK) ||
         (st = pdb__store_exec(ctx, s, "COMMIT")) != PDB_OK)
         goto fail;
+    free(codes);
+    /* A commune asked for by name that failed is the caller's answer. */
+    if (commune != NULL && rep->failed > 0)
+        return pdb__fail(ctx, PDB_EGEOM, "%s", rep->first_failure);
     return pdb__ok(ctx);
 fail:
-    sqlite3_finalize(stmt);
+    free(codes);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    memset(rep, 0, sizeof *rep);
+    return st;
+}
+
+pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, size_t *rebuilt)
+{
+    pdb_overview_report rep;
+    pdb_status st = pdb_overview_rebuild_report(ctx, s, commune, &rep);
+    if (rebuilt != NULL)
+        *rebuilt = rep.rebuilt;
+    return st;
+}
+
+/* Whether the store has a table (a store opened read-only may predate the
+ * overview tables: they are made at the first read-write open). */
+static int has_table(pdb_store *s, const char *name)
+{
+    sqlite3_stmt *stmt = NULL;
+    int found = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                           -1, &stmt, NULL) == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+        found = sqlite3_step(stmt) == SQLITE_ROW;
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+/* Failed first: a failed commune is also stale, and failure is the news. */
+static const char states_sql[] =
+    "SELECT c.code, CASE WHEN f.state = 'failed' THEN 2 WHEN st.commune IS NOT NULL OR "
+    "(c.parcels > 0 AND NOT EXISTS (SELECT 1 FROM overviews o WHERE o.commune = c.code AND "
+    "o.band = ?1)) THEN 1 WHEN f.state = 'fallback' THEN 3 ELSE 0 END, f.reason, "
+    "coalesce(f.since, st.since, '') FROM communes c LEFT JOIN %s f ON f.commune = c.code "
+    "LEFT JOIN overviews_stale st ON st.commune = c.code ORDER BY c.code";
+
+pdb_status pdb__overview_states(pdb_ctx *ctx, pdb_store *s, pdb_commune_list *list)
+{
+    sqlite3_stmt *stmt = NULL;
+    char sql[sizeof states_sql + 128];
+    pdb_status st = PDB_OK;
+    size_t i = 0;
+
+    if (!has_table(s, "overviews_stale")) { /* made before overviews: none built */
+        for (size_t k = 0; k < list->count; k++)
+            list->items[k].overview_state =
+                list->items[k].parcels > 0 ? PDB_OVERVIEW_STATE_STALE : PDB_OVERVIEW_STATE_FRESH;
+        return PDB_OK;
+    }
+    snprintf(sql, sizeof sql, states_sql,
+             has_table(s, "overview_problems")
+                 ? "overview_problems"
+                 : "(SELECT '' AS commune, '' AS state, '' AS since, '' AS reason WHERE 0)");
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(stmt, 1, NBANDS - 1);
+        while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+            const char *code = (const char *)sqlite3_column_text(stmt, 0);
+            while (i < list->count && strcmp(list->items[i].code, code) < 0)
+                i++;
+            if (i == list->count || strcmp(list->items[i].code, code) != 0)
+                continue; /* a commune that arrived after the list was read */
+            pdb_commune *c = &list->items[i];
+            const char *reason = (const char *)sqlite3_column_text(stmt, 2);
+            c->overview_state = (pdb_overview_state)sqlite3_column_int(stmt, 1);
+            snprintf(c->overview_since, sizeof c->overview_since, "%s",
+                     (const char *)sqlite3_column_text(stmt, 3));
+            if (reason != NULL && (c->overview_reason = pdb__strdup(reason)) == NULL) {
+                st = pdb__fail(ctx, PDB_ENOMEM, "out of memory listing communes");
+                break;
+            }
+        }
+    }
+    if (st == PDB_OK && rc != SQLITE_DONE)
+        st = pdb__sql_fail(ctx, s->db, rc, "reading the overviews' states");
+    sqlite3_finalize(stmt);
     return st;
 }
 
@@ -653,27 +764,19 @@ fail:
 /* Reading                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Whether a SpatiaLite BLOB's MBR (in its header) meets a box. */
-static int blob_meets(const unsigned char *blob, size_t n, const double box[4])
-{
-    double mbr[4];
-    if (n < 38 || blob[0] != 0x00 || blob[1] != 0x01)
-        return 1; /* not the engine's little-endian BLOB: let the parser judge */
-    memcpy(mbr, blob + 6, sizeof mbr);
-    return !(mbr[2] < box[0] || mbr[0] > box[2] || mbr[3] < box[1] || mbr[1] > box[3]);
-}
-
 /* One statement, so that overviews and the parcels of stale communes come
  * from the same snapshot of the store. A commune without shapes in the
  * band (overviews made before the band existed, or a commune too small
  * for it) is answered with its parcels too: a bounded cost, never a hole. */
 static const char features_sql[] =
-    "SELECT o.commune, o.kind, o.landuse_main, o.area_m2, o.geom, 0 FROM overviews o "
+    "SELECT 0, o.commune, NULL, NULL, o.landuse_main, o.landuse_main, o.area_m2, o.geom, 0 "
+    "FROM overviews o "
     "WHERE o.id IN (SELECT id FROM overviews_rtree WHERE min_lon <= ?3 AND max_lon >= ?1 "
     "AND min_lat <= ?4 AND max_lat >= ?2) AND o.band = ?5 AND (o.kind & ?6) != 0 "
     "AND o.commune NOT IN (SELECT commune FROM overviews_stale) "
     "UNION ALL "
-    "SELECT p.commune, 1, p.landuse_main, p.area_computed_m2, p.geom, 1 FROM parcels p "
+    "SELECT 0, p.commune, NULL, NULL, p.landuse_main, p.landuse_main, p.area_computed_m2, "
+    "p.geom, 1 FROM parcels p "
     "WHERE (?6 & 1) != 0 AND p.valid_to IS NULL AND p.commune IN (SELECT c.code FROM "
     "communes c WHERE c.max_lon >= ?1 AND c.min_lon <= ?3 AND c.max_lat >= ?2 AND "
     "c.min_lat <= ?4 AND c.parcels > 0 AND (c.code IN (SELECT commune FROM overviews_stale) "
@@ -708,36 +811,8 @@ pdb_status pdb_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned 
     ctx->limits.max_vertices_per_parcel = SIZE_MAX / 64;
     ctx->limits.max_parts_per_parcel = SIZE_MAX / 64;
     ctx->limits.max_rings_per_parcel = SIZE_MAX / 64;
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pdb__mpoly mp;
-        const unsigned char *blob = sqlite3_column_blob(stmt, 4);
-        size_t n = (size_t)sqlite3_column_bytes(stmt, 4);
-        if (sqlite3_column_int(stmt, 5) && !blob_meets(blob, n, bbox))
-            continue; /* a parcel of a stale commune, outside the box */
-        if ((st = pdb__blob_parse(ctx, blob, n, &mp)) != PDB_OK)
-            break;
-        const char *code = (const char *)sqlite3_column_text(stmt, 2);
-        pdb_feature f = {
-            .id = 0,
-            .commune = (const char *)sqlite3_column_text(stmt, 0),
-            .landuse = code,
-            .landuse_main = code,
-            .area_m2 = sqlite3_column_double(stmt, 3),
-            .nparts = mp.nparts,
-            .part_ring = mp.part_ring,
-            .nrings = mp.nrings,
-            .ring_point = mp.ring_point,
-            .npoints = mp.npoints,
-            .xy = mp.xy,
-        };
-        int stop = fn(arg, &f);
-        pdb__mpoly_free(&mp);
-        if (stop)
-            break;
-    }
+    st = pdb__features_emit(ctx, s, stmt, bbox, fn, arg, "reading overviews");
     ctx->limits = saved;
-    if (st == PDB_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        st = pdb__sql_fail(ctx, s->db, rc, "reading overviews");
     sqlite3_finalize(stmt);
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }

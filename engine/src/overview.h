@@ -7,26 +7,6 @@
 
 #include "store.h"
 
-/* The overviews table and its R-tree; IF NOT EXISTS so that it also
- * upgrades stores made before overviews, on their first read-write open. */
-#define PDB_OVERVIEW_SCHEMA_SQL                                                                    \
-    "CREATE TABLE IF NOT EXISTS overviews (\n"                                                     \
-    "  id INTEGER PRIMARY KEY,\n"                                                                  \
-    "  commune TEXT NOT NULL,\n"                                                                   \
-    "  band INTEGER NOT NULL,\n"                                                                   \
-    "  kind INTEGER NOT NULL,\n"                                                                   \
-    "  landuse_main TEXT,\n"                                                                       \
-    "  area_m2 REAL NOT NULL,\n"                                                                   \
-    "  min_lon REAL NOT NULL, min_lat REAL NOT NULL, max_lon REAL NOT NULL,\n"                     \
-    "  max_lat REAL NOT NULL,\n"                                                                   \
-    "  geom BLOB NOT NULL);\n"                                                                     \
-    "CREATE INDEX IF NOT EXISTS overviews_commune ON overviews(commune);\n"                        \
-    "CREATE VIRTUAL TABLE IF NOT EXISTS overviews_rtree USING rtree(id, min_lon, max_lon, "        \
-    "min_lat, max_lat);\n"                                                                         \
-    "CREATE TABLE IF NOT EXISTS overviews_stale (\n"                                               \
-    "  commune TEXT PRIMARY KEY,\n"                                                                \
-    "  since TEXT NOT NULL);\n"
-
 /* Marks a commune's overviews stale, inside the caller's write transaction
  * (pdb_writer_commit): from that commit on, readers draw the commune's low
  * zooms from its current parcels until pdb_overview_rebuild replaces its
@@ -35,7 +15,13 @@
 pdb_status pdb__overview_mark_stale(pdb_ctx *ctx, pdb_store *s, const char *commune);
 
 /* Replaces the overviews of one commune from its current parcels and
- * clears its stale mark; inside the caller's transaction. */
-pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune);
+ * clears its stale mark; inside the caller's transaction (which the caller
+ * rolls back to before it on failure). *fallback (caller frees) is why a
+ * fallback was needed (undissolved parcels, an unsimplified shape), or
+ * NULL when none was. */
+pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, char **fallback);
+
+/* Fills the overview fields of a commune list (pdb_communes_list). */
+pdb_status pdb__overview_states(pdb_ctx *ctx, pdb_store *s, pdb_commune_list *list);
 
 #endif

@@ -142,8 +142,7 @@ typedef struct filter {
 /* Steps a bound statement selecting PDB_PARCEL_COLUMNS into a new list:
  * skips `offset` matches, keeps at most `limit` (then sets truncated). */
 static pdb_status collect(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, const filter *f,
-                          size_t limit, size_t offset, unsigned read_flags,
-                          pdb_parcel_list **out)
+                          size_t limit, size_t offset, unsigned read_flags, pdb_parcel_list **out)
 {
     pdb_parcel_list *list = calloc(1, sizeof *list);
     size_t cap = 0, skipped = 0;
@@ -242,8 +241,8 @@ static void snapshot_end(pdb_store *s, int began)
  * allocation; overlapping parcels are rare in a cadastre. */
 #define HITS_ON_STACK 16
 
-pdb_status pdb_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
-                          unsigned read_flags, pdb_parcel_list **out)
+pdb_status pdb_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, unsigned read_flags,
+                          pdb_parcel_list **out)
 {
     pdb__lookup_hit stack_hits[HITS_ON_STACK], *hits = stack_hits;
     pdb_parcel_list *list = NULL;
@@ -432,9 +431,8 @@ pdb_status pdb_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, doubl
     return collect(ctx, s, stmt, &f, limit, offset, read_flags, out);
 }
 
-pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                              const char *sheet, const char *parcel, unsigned read_flags,
-                              pdb_parcel_list **out)
+pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune, const char *sheet,
+                              const char *parcel, unsigned read_flags, pdb_parcel_list **out)
 {
     sqlite3_stmt *stmt;
     pdb_status st;
@@ -476,23 +474,20 @@ pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_
     return pdb__ok(ctx);
 }
 
-pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
-                                pdb_feature_fn fn, void *arg)
+pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, const double box[4],
+                              pdb_feature_fn fn, void *arg, const char *what)
 {
-    sqlite3_stmt *stmt;
-    pdb_status st;
-    int rc;
+    pdb_status st = PDB_OK;
+    int rc, boxed = sqlite3_column_count(stmt) > 8;
 
-    if (!(bbox[0] <= bbox[2] && bbox[1] <= bbox[3]))
-        return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
-    if ((st = pdb__store_stmt(ctx, s, STMT_FEATURES_IN_BOX, &stmt)) != PDB_OK)
-        return st;
-    for (int i = 0; i < 4; i++)
-        sqlite3_bind_double(stmt, i + 1, bbox[i]);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         pdb__mpoly mp;
-        const unsigned char *blob = sqlite3_column_blob(stmt, 6);
-        size_t n = (size_t)sqlite3_column_bytes(stmt, 6);
+        double mbr[4];
+        const unsigned char *blob = sqlite3_column_blob(stmt, 7);
+        size_t n = (size_t)sqlite3_column_bytes(stmt, 7);
+        if (boxed && sqlite3_column_int(stmt, 8) && pdb__blob_mbr(ctx, blob, n, mbr) == PDB_OK &&
+            (mbr[2] < box[0] || mbr[0] > box[2] || mbr[3] < box[1] || mbr[1] > box[3]))
+            continue; /* its box misses the query's */
         if ((st = pdb__blob_parse(ctx, blob, n, &mp)) != PDB_OK)
             break;
         pdb_feature f = {
@@ -502,7 +497,7 @@ pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4]
             .parcel = (const char *)sqlite3_column_text(stmt, 3),
             .landuse = (const char *)sqlite3_column_text(stmt, 4),
             .landuse_main = (const char *)sqlite3_column_text(stmt, 5),
-            .area_m2 = sqlite3_column_double(stmt, 7),
+            .area_m2 = sqlite3_column_double(stmt, 6),
             .nparts = mp.nparts,
             .part_ring = mp.part_ring,
             .nrings = mp.nrings,
@@ -516,7 +511,23 @@ pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4]
             break;
     }
     if (st == PDB_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        st = pdb__sql_fail(ctx, s->db, rc, "reading parcels");
+        st = pdb__sql_fail(ctx, s->db, rc, what);
+    return st;
+}
+
+pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4], pdb_feature_fn fn,
+                                void *arg)
+{
+    sqlite3_stmt *stmt;
+    pdb_status st;
+
+    if (!(bbox[0] <= bbox[2] && bbox[1] <= bbox[3]))
+        return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
+    if ((st = pdb__store_stmt(ctx, s, STMT_FEATURES_IN_BOX, &stmt)) != PDB_OK)
+        return st;
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_double(stmt, i + 1, bbox[i]);
+    st = pdb__features_emit(ctx, s, stmt, bbox, fn, arg, "reading parcels");
     sqlite3_reset(stmt);
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }

@@ -6,6 +6,7 @@
 
 #include "lookup.h"
 #include "overview.h"
+#include "schema.h"
 
 #include <errno.h>
 #include <spatialite.h>
@@ -16,101 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-/* "PDB1": marks the file as ours, so that any other SQLite file is refused. */
-#define PDB_APPLICATION_ID 0x50444231
-/* Bumped with every change to the schema below. */
-#define PDB_SCHEMA_VERSION 1
 #define PDB_BUSY_TIMEOUT_MS 10000
-
-/* SpatiaLite keeps its R-tree and its bookkeeping with per-row triggers
- * that prepare SQL on every insert (RTreeAlign), check the geometry type
- * in a subquery, and stamp geometry_columns_time on every insert and every
- * update of any column (so superseding a commune fired one per parcel).
- * They made an import several times slower. The writer inserts the very
- * boxes into idx_parcels_geom itself and writes only geometries it built,
- * so those insert and update triggers go; the ones that guard updates of
- * geom and deletes by other tools stay. Dropped again at every read-write
- * open, so stores made before this change follow. */
-#define PDB_WRITER_TRIGGERS_SQL                                                                    \
-    "DROP TRIGGER IF EXISTS ggi_parcels_geom;\n"                                                  \
-    "DROP TRIGGER IF EXISTS gii_parcels_geom;\n"                                                  \
-    "DROP TRIGGER IF EXISTS tmi_parcels_geom;\n"                                                  \
-    "DROP TRIGGER IF EXISTS tmu_parcels_geom;\n"
-
-static const char *const schema_sql =
-    "CREATE TABLE meta (\n"
-    "  key TEXT PRIMARY KEY,\n"
-    "  value TEXT NOT NULL);\n"
-    "INSERT INTO meta VALUES ('application', 'parceldb'), ('data_version', '0');\n"
-    "CREATE TABLE import_batches (\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  description TEXT NOT NULL,\n"
-    "  started_at TEXT NOT NULL,\n"
-    "  finished_at TEXT,\n"
-    "  status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'partial')),\n"
-    "  read INTEGER NOT NULL DEFAULT 0,\n"
-    "  stored INTEGER NOT NULL DEFAULT 0,\n"
-    "  repaired INTEGER NOT NULL DEFAULT 0,\n"
-    "  rejected INTEGER NOT NULL DEFAULT 0,\n"
-    "  flagged INTEGER NOT NULL DEFAULT 0);\n"
-    "CREATE TABLE import_files (\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"
-    "  commune TEXT NOT NULL,\n"
-    "  file TEXT NOT NULL,\n"
-    "  checksum TEXT NOT NULL,\n"
-    "  source_srid INTEGER NOT NULL,\n"
-    "  read INTEGER NOT NULL,\n"
-    "  stored INTEGER NOT NULL,\n"
-    "  repaired INTEGER NOT NULL,\n"
-    "  rejected INTEGER NOT NULL,\n"
-    "  flagged INTEGER NOT NULL,\n"
-    "  committed_at TEXT NOT NULL);\n"
-    "CREATE INDEX import_files_checksum ON import_files(checksum);\n"
-    "CREATE TABLE communes (\n"
-    "  code TEXT PRIMARY KEY,\n"
-    "  name TEXT NOT NULL,\n"
-    "  source_srid INTEGER NOT NULL,\n"
-    "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,\n"
-    "  parcels INTEGER NOT NULL,\n"
-    "  last_batch INTEGER NOT NULL REFERENCES import_batches(id),\n"
-    "  updated_at TEXT NOT NULL);\n"
-    "CREATE TABLE parcels (\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  commune TEXT NOT NULL,\n"
-    "  former_commune TEXT,\n"
-    "  sheet TEXT NOT NULL,\n"
-    "  parcel TEXT NOT NULL,\n"
-    "  landuse TEXT NOT NULL,\n"
-    "  landuse_main TEXT NOT NULL,\n"
-    "  area_surveyed_m2 REAL,\n"
-    "  area_computed_m2 REAL NOT NULL,\n"
-    "  address TEXT,\n"
-    "  owner TEXT,\n"
-    "  flags INTEGER NOT NULL DEFAULT 0,\n"
-    "  source_srid INTEGER NOT NULL,\n"
-    "  source_geom BLOB NOT NULL,\n"
-    "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"
-    "  valid_from TEXT NOT NULL,\n"
-    "  valid_to TEXT);\n"
-    "SELECT AddGeometryColumn('parcels', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"
-    "SELECT CreateSpatialIndex('parcels', 'geom');\n"
-    PDB_WRITER_TRIGGERS_SQL
-    "CREATE INDEX parcels_number ON parcels(commune, sheet, parcel);\n"
-
-    "CREATE TABLE rejects (\n"
-    "  id INTEGER PRIMARY KEY,\n"
-    "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"
-    "  commune TEXT NOT NULL,\n"
-    "  file TEXT NOT NULL,\n"
-    "  feature_index INTEGER NOT NULL,\n"
-    "  reason TEXT NOT NULL,\n"
-    "  detail TEXT,\n"
-    "  attributes TEXT,\n"
-    "  geometry BLOB,\n"
-    "  stored INTEGER NOT NULL);\n"
-    "CREATE INDEX rejects_batch ON rejects(batch_id);\n" PDB_OVERVIEW_SCHEMA_SQL
-    PDB_LOOKUP_SCHEMA_SQL;
 
 /* The SQL of each cached statement. The R-tree is SpatiaLite's own
  * (idx_parcels_geom), queried directly: its boxes are rounded outwards to
@@ -134,8 +41,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "AND p.parcel = ?3 ORDER BY p.valid_from, p.id",
     [STMT_PARCEL_BY_ID] = "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id = ?1",
     [STMT_FEATURES_IN_BOX] =
-        "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, p.geom, "
-        "p.area_computed_m2 FROM parcels p WHERE p.id IN (SELECT pkid FROM idx_parcels_geom "
+        "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, "
+        "p.area_computed_m2, p.geom FROM parcels p WHERE p.id IN (SELECT pkid FROM "
+        "idx_parcels_geom "
         "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
         "AND p.valid_to IS NULL ORDER BY p.id",
     [STMT_FIND_CHECKSUM] =
@@ -248,7 +156,7 @@ void pdb_store_close(pdb_store *s)
 
 /* Opens a connection with our settings; for_create allows a new file. */
 static pdb_status store_connect(pdb_ctx *ctx, const char *path, int flags, int for_create,
-                          pdb_store **out)
+                                pdb_store **out)
 {
     pdb_status st = PDB_OK;
     pdb_store *s = calloc(1, sizeof *s);
@@ -341,10 +249,10 @@ pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store *
          * Stores made before overviews get their (empty) table here. */
         /* The cache holds a commune's whole transaction until its commit,
          * instead of spilling pages to the WAL as the transaction grows. */
-        st = pdb__store_exec(ctx, s, "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
-                                     "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; "
-                                     PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL
-                                         PDB_WRITER_TRIGGERS_SQL);
+        st = pdb__store_exec(
+            ctx, s,
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
+            "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; " PDB_UPGRADE_SQL);
     /* Stores made before the lookup index get it now, once. */
     if (st == PDB_OK && !s->readonly)
         st = pdb__lookup_backfill(ctx, s);
@@ -386,7 +294,7 @@ pdb_status pdb_store_create(pdb_ctx *ctx, const char *path, pdb_store **out)
     if ((st = pdb__store_exec(ctx, s, "SELECT InitSpatialMetadata(1, 'WGS84_ONLY')")) != PDB_OK)
         goto fail;
     if ((st = pdb__store_exec(ctx, s, "BEGIN")) != PDB_OK ||
-        (st = pdb__store_exec(ctx, s, schema_sql)) != PDB_OK ||
+        (st = pdb__store_exec(ctx, s, PDB_SCHEMA_SQL)) != PDB_OK ||
         (st = pdb__store_exec(ctx, s, "COMMIT")) != PDB_OK)
         goto fail;
     pdb_store_close(s);
@@ -458,13 +366,16 @@ pdb_status pdb_store_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out)
         (st = query_int(ctx, s, "SELECT count(*) FROM parcels", &all)) != PDB_OK ||
         (st = query_int(ctx, s, "SELECT count(*) FROM communes WHERE parcels > 0",
                         &out->communes)) != PDB_OK ||
-        (st = query_int(ctx, s, "SELECT count(*) FROM import_batches", &out->batches)) !=
+        (st = query_int(ctx, s, "SELECT count(*) FROM import_batches", &out->batches)) != PDB_OK ||
+        (st = query_int(ctx, s, "SELECT count(*) FROM rejects WHERE stored = 0", &out->rejected)) !=
             PDB_OK ||
-        (st = query_int(ctx, s, "SELECT count(*) FROM rejects", &out->rejects)) != PDB_OK ||
+        (st = query_int(ctx, s, "SELECT count(*) FROM rejects WHERE stored != 0",
+                        &out->repaired)) != PDB_OK ||
         (st = pdb_store_data_version(ctx, s, &out->data_version)) != PDB_OK ||
         (st = pragma_int(ctx, s, "user_version", &v)) != PDB_OK)
         goto done;
     out->schema_version = (int)v;
+    out->rejects = out->rejected + out->repaired;
     out->parcels_history = all - out->parcels_current;
     int rc = sqlite3_prepare_v2(s->db, "PRAGMA journal_mode", -1, &stmt, NULL);
     if (rc == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW)
@@ -537,6 +448,8 @@ pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out)
     }
     if (rc != SQLITE_DONE)
         st = pdb__sql_fail(ctx, s->db, rc, "listing communes");
+    if (st == PDB_OK)
+        st = pdb__overview_states(ctx, s, list);
 done:
     sqlite3_finalize(stmt);
     if (st != PDB_OK) {
@@ -551,8 +464,10 @@ void pdb_commune_list_free(pdb_commune_list *list)
 {
     if (list == NULL)
         return;
-    for (size_t i = 0; i < list->count; i++)
+    for (size_t i = 0; i < list->count; i++) {
         free(list->items[i].name);
+        free(list->items[i].overview_reason);
+    }
     free(list->items);
     free(list);
 }

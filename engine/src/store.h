@@ -23,12 +23,12 @@ typedef enum store_stmt {
 } store_stmt;
 
 struct pdb_store {
-    sqlite3 *db;                      /* this handle's connection */
-    void *spatialite;                 /* SpatiaLite's per-connection cache */
-    int readonly;                     /* opened with PDB_OPEN_READONLY */
-    sqlite3_stmt *stmts[STMT_COUNT];  /* cached statements, prepared on first use */
-    int writing;                      /* a pdb_writer holds the transaction */
-    struct pdb__lookup *lookup;       /* point-lookup index, loaded on first use (lookup.c) */
+    sqlite3 *db;                     /* this handle's connection */
+    void *spatialite;                /* SpatiaLite's per-connection cache */
+    int readonly;                    /* opened with PDB_OPEN_READONLY */
+    sqlite3_stmt *stmts[STMT_COUNT]; /* cached statements, prepared on first use */
+    int writing;                     /* a pdb_writer holds the transaction */
+    struct pdb__lookup *lookup;      /* point-lookup index, loaded on first use (lookup.c) */
 };
 
 /* The columns every parcel read selects, in this order (see
@@ -54,6 +54,19 @@ pdb_status pdb__store_exec(pdb_ctx *ctx, pdb_store *s, const char *sql);
  * taking only what read_flags ask for. */
 pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_flags,
                                 pdb_parcel *p);
+
+/* The columns a feature read selects, in this order (see
+ * pdb__features_emit): a parcel's, or an overview shape's with id 0 and
+ * NULL sheet and parcel. An optional ninth column, when 1, asks that the
+ * row's geometry box be tested against the query box first (rows that come
+ * from a coarser index than the geometry's own). */
+#define PDB_FEATURE_COLUMNS "id, commune, sheet, parcel, landuse, landuse_main, area_m2, geom"
+
+/* Calls fn with each row of stmt (columns as PDB_FEATURE_COLUMNS) as a
+ * borrowed pdb_feature, until fn returns non-zero or the rows end; does not
+ * reset or finalize stmt. what names the read in an SQLite failure. */
+pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, const double box[4],
+                              pdb_feature_fn fn, void *arg, const char *what);
 
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void pdb__now_iso(char buf[32]);

@@ -26,9 +26,9 @@ enum { GEOM_POLYGON = 3, GEOM_MULTIPOLYGON = 6 };
 
 /* A bounds-checked cursor over untrusted bytes. */
 typedef struct reader {
-    const unsigned char *p; /* next byte */
+    const unsigned char *p;   /* next byte */
     const unsigned char *end; /* one past the last byte */
-    int little;             /* byte order of the current geometry */
+    int little;               /* byte order of the current geometry */
 } reader;
 
 static int rd_u8(reader *r, unsigned *v)
@@ -44,10 +44,9 @@ static int rd_u32(reader *r, uint32_t *v)
     if (r->end - r->p < 4)
         return -1;
     const unsigned char *b = r->p;
-    *v = r->little ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                         (uint32_t)b[3] << 24
-                   : (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 |
-                         (uint32_t)b[0] << 24;
+    *v = r->little
+             ? (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24
+             : (uint32_t)b[3] | (uint32_t)b[2] << 8 | (uint32_t)b[1] << 16 | (uint32_t)b[0] << 24;
     r->p += 4;
     return 0;
 }
@@ -75,13 +74,7 @@ static int rd_f64(reader *r, double *v)
 /* Growing the flat arrays while parsing                                     */
 /* ------------------------------------------------------------------------ */
 
-typedef struct builder {
-    pdb__mpoly mp;      /* what is being built */
-    size_t cap_parts;   /* capacity of part_ring, minus the sentinel */
-    size_t cap_rings;   /* capacity of ring_point, minus the sentinel */
-    size_t cap_points;  /* capacity of xy in points */
-} builder;
-
+/* Grows arr to hold need elements (plus the sentinel); -1 when out of memory. */
 static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
@@ -95,6 +88,44 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
     *arr = p;
     *cap = n;
     return 0;
+}
+
+int pdb__mpb_open_part(pdb__mpoly_builder *b)
+{
+    pdb__mpoly *mp = &b->mp;
+    if (grow((void **)&mp->part_ring, &b->cap_parts, mp->nparts + 1, sizeof(size_t)) != 0)
+        return -1;
+    mp->part_ring[mp->nparts] = mp->nrings;
+    return 0;
+}
+
+double *pdb__mpb_add_ring(pdb__mpoly_builder *b, size_t n)
+{
+    pdb__mpoly *mp = &b->mp;
+    if (grow((void **)&mp->xy, &b->cap_points, mp->npoints + n, 2 * sizeof(double)) != 0 ||
+        grow((void **)&mp->ring_point, &b->cap_rings, mp->nrings + 1, sizeof(size_t)) != 0)
+        return NULL;
+    double *xy = mp->xy + 2 * mp->npoints;
+    mp->ring_point[mp->nrings++] = mp->npoints;
+    mp->npoints += n;
+    mp->ring_point[mp->nrings] = mp->npoints;
+    return xy;
+}
+
+void pdb__mpb_drop_rings(pdb__mpoly_builder *b, size_t rings)
+{
+    pdb__mpoly *mp = &b->mp;
+    if (rings >= mp->nrings)
+        return;
+    mp->npoints = mp->ring_point[rings];
+    mp->nrings = rings;
+}
+
+void pdb__mpb_close_part(pdb__mpoly_builder *b)
+{
+    pdb__mpoly *mp = &b->mp;
+    mp->nparts++;
+    mp->part_ring[mp->nparts] = mp->nrings;
 }
 
 static pdb_status check_limits(pdb_ctx *ctx, size_t parts, size_t rings, size_t points)
@@ -113,7 +144,7 @@ static pdb_status check_limits(pdb_ctx *ctx, size_t parts, size_t rings, size_t 
 }
 
 /* Reads one ring of `dims` ordinates per point into the builder. */
-static pdb_status read_ring(pdb_ctx *ctx, reader *r, builder *b, unsigned dims)
+static pdb_status read_ring(pdb_ctx *ctx, reader *r, pdb__mpoly_builder *b, unsigned dims)
 {
     uint32_t n;
     pdb__mpoly *mp = &b->mp;
@@ -127,10 +158,9 @@ static pdb_status read_ring(pdb_ctx *ctx, reader *r, builder *b, unsigned dims)
     pdb_status st = check_limits(ctx, mp->nparts, mp->nrings + 1, mp->npoints + n);
     if (st != PDB_OK)
         return st;
-    if (grow((void **)&mp->xy, &b->cap_points, mp->npoints + n, 2 * sizeof(double)) != 0 ||
-        grow((void **)&mp->ring_point, &b->cap_rings, mp->nrings + 1, sizeof(size_t)) != 0)
+    double *xy = pdb__mpb_add_ring(b, n);
+    if (xy == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading a geometry");
-    double *xy = mp->xy + 2 * mp->npoints;
     for (uint32_t i = 0; i < n; i++) {
         rd_f64(r, &xy[2 * i]);
         rd_f64(r, &xy[2 * i + 1]);
@@ -140,14 +170,11 @@ static pdb_status read_ring(pdb_ctx *ctx, reader *r, builder *b, unsigned dims)
     }
     if (xy[0] != xy[2 * (n - 1)] || xy[1] != xy[2 * (n - 1) + 1])
         return pdb__fail(ctx, PDB_EGEOM, "a ring is not closed");
-    mp->ring_point[mp->nrings++] = mp->npoints;
-    mp->npoints += n;
-    mp->ring_point[mp->nrings] = mp->npoints;
     return PDB_OK;
 }
 
 /* Reads the body of a polygon (after its type) as a new part. */
-static pdb_status read_polygon_body(pdb_ctx *ctx, reader *r, builder *b, unsigned dims)
+static pdb_status read_polygon_body(pdb_ctx *ctx, reader *r, pdb__mpoly_builder *b, unsigned dims)
 {
     uint32_t nrings;
     pdb__mpoly *mp = &b->mp;
@@ -159,14 +186,12 @@ static pdb_status read_polygon_body(pdb_ctx *ctx, reader *r, builder *b, unsigne
         return pdb__fail(ctx, PDB_EGEOM, "a polygon has no rings (empty geometry)");
     if ((st = check_limits(ctx, mp->nparts + 1, mp->nrings + nrings, mp->npoints)) != PDB_OK)
         return st;
-    if (grow((void **)&mp->part_ring, &b->cap_parts, mp->nparts + 1, sizeof(size_t)) != 0)
+    if (pdb__mpb_open_part(b) != 0)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading a geometry");
-    mp->part_ring[mp->nparts] = mp->nrings;
     for (uint32_t i = 0; i < nrings; i++)
         if ((st = read_ring(ctx, r, b, dims)) != PDB_OK)
             return st;
-    mp->nparts++;
-    mp->part_ring[mp->nparts] = mp->nrings;
+    pdb__mpb_close_part(b);
     return PDB_OK;
 }
 
@@ -204,7 +229,7 @@ static pdb_status read_wkb_header(pdb_ctx *ctx, reader *r, unsigned *base, unsig
 pdb_status pdb__wkb_parse(pdb_ctx *ctx, const unsigned char *wkb, size_t len, pdb__mpoly *out)
 {
     reader r = {wkb, wkb + len, 1};
-    builder b = {0};
+    pdb__mpoly_builder b = {0};
     unsigned base, dims;
     pdb_status st;
 
@@ -299,8 +324,21 @@ static unsigned char *put_part_rings(unsigned char *p, const pdb__mpoly *mp, siz
     return p;
 }
 
-pdb_status pdb__mpoly_to_wkb(pdb_ctx *ctx, const pdb__mpoly *mp, unsigned char **out,
-                             size_t *len)
+/* A MULTIPOLYGON's type, part count and parts, each part led by `mark`:
+ * WKB repeats its byte-order byte there, a SpatiaLite BLOB its entity mark. */
+static unsigned char *put_parts(unsigned char *p, const pdb__mpoly *mp, unsigned char mark)
+{
+    p = put_u32(p, GEOM_MULTIPOLYGON);
+    p = put_u32(p, (uint32_t)mp->nparts);
+    for (size_t k = 0; k < mp->nparts; k++) {
+        *p++ = mark;
+        p = put_u32(p, GEOM_POLYGON);
+        p = put_part_rings(p, mp, k);
+    }
+    return p;
+}
+
+pdb_status pdb__mpoly_to_wkb(pdb_ctx *ctx, const pdb__mpoly *mp, unsigned char **out, size_t *len)
 {
     size_t n = 9 + mp->nparts * 9 + mp->nrings * 4 + mp->npoints * 16;
     unsigned char *buf = malloc(n), *p = buf;
@@ -309,13 +347,7 @@ pdb_status pdb__mpoly_to_wkb(pdb_ctx *ctx, const pdb__mpoly *mp, unsigned char *
     if (buf == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory writing WKB");
     *p++ = 1;
-    p = put_u32(p, GEOM_MULTIPOLYGON);
-    p = put_u32(p, (uint32_t)mp->nparts);
-    for (size_t k = 0; k < mp->nparts; k++) {
-        *p++ = 1;
-        p = put_u32(p, GEOM_POLYGON);
-        p = put_part_rings(p, mp, k);
-    }
+    p = put_parts(p, mp, 1);
     *out = buf;
     *len = n;
     return PDB_OK;
@@ -324,8 +356,8 @@ pdb_status pdb__mpoly_to_wkb(pdb_ctx *ctx, const pdb__mpoly *mp, unsigned char *
 pdb_status pdb__mpoly_to_blob(pdb_ctx *ctx, const pdb__mpoly *mp, int srid, unsigned char **out,
                               size_t *len)
 {
-    size_t n = BLOB_HEADER + 4 + mp->nparts * 5 + mp->nparts * 4 + mp->nrings * 4 +
-               mp->npoints * 16 + 1;
+    size_t n =
+        BLOB_HEADER + 4 + mp->nparts * 5 + mp->nparts * 4 + mp->nrings * 4 + mp->npoints * 16 + 1;
     unsigned char *buf = malloc(n), *p = buf;
     double bbox[4];
 
@@ -339,13 +371,7 @@ pdb_status pdb__mpoly_to_blob(pdb_ctx *ctx, const pdb__mpoly *mp, int srid, unsi
     for (int i = 0; i < 4; i++)
         p = put_f64(p, bbox[i]);
     *p++ = BLOB_MBR_END;
-    p = put_u32(p, GEOM_MULTIPOLYGON);
-    p = put_u32(p, (uint32_t)mp->nparts);
-    for (size_t k = 0; k < mp->nparts; k++) {
-        *p++ = BLOB_ENTITY;
-        p = put_u32(p, GEOM_POLYGON);
-        p = put_part_rings(p, mp, k);
-    }
+    p = put_parts(p, mp, BLOB_ENTITY);
     *p++ = BLOB_END;
     *out = buf;
     *len = n;
@@ -439,8 +465,8 @@ static int blob_edges(reader *r, unsigned cls, edge_fn visit, void *arg)
  * (which they walk in opposite directions) compute the very same crossing
  * abscissa, and a point on that edge falls in exactly one of them. */
 typedef struct crossing {
-    double x, y;   /* the point */
-    int inside;    /* parity so far */
+    double x, y; /* the point */
+    int inside;  /* parity so far */
 } crossing;
 
 static int crossing_edge(void *arg, double x1, double y1, double x2, double y2)
@@ -469,19 +495,30 @@ pdb_status pdb__blob_mbr(pdb_ctx *ctx, const unsigned char *blob, size_t len, do
     return blob_open(ctx, blob, len, &r, &cls, mbr);
 }
 
+/* Opens a BLOB for an edge walk when its box meets box (a point when
+ * box[0] == box[2] and box[1] == box[3]); *meets is 0 when it cannot. */
+static pdb_status blob_open_at(pdb_ctx *ctx, const unsigned char *blob, size_t len,
+                               const double box[4], reader *r, unsigned *cls, int *meets)
+{
+    double mbr[4];
+    pdb_status st = blob_open(ctx, blob, len, r, cls, mbr);
+    *meets =
+        st == PDB_OK && !(mbr[2] < box[0] || mbr[0] > box[2] || mbr[3] < box[1] || mbr[1] > box[3]);
+    return st;
+}
+
 pdb_status pdb__blob_contains(pdb_ctx *ctx, const unsigned char *blob, size_t len, double x,
                               double y, int *inside)
 {
     reader r = {0};
     unsigned cls = 0;
-    double mbr[4];
+    const double at[4] = {x, y, x, y};
+    int meets;
     pdb_status st;
 
     *inside = 0;
-    if ((st = blob_open(ctx, blob, len, &r, &cls, mbr)) != PDB_OK)
+    if ((st = blob_open_at(ctx, blob, len, at, &r, &cls, &meets)) != PDB_OK || !meets)
         return st;
-    if (x < mbr[0] || x > mbr[2] || y < mbr[1] || y > mbr[3])
-        return PDB_OK;
     /* Rings are even-odd together: a hole's crossings cancel its part's. */
     crossing c = {x, y, 0};
     if (blob_edges(&r, cls, crossing_edge, &c) < 0)
@@ -539,14 +576,12 @@ pdb_status pdb__blob_intersects_box(pdb_ctx *ctx, const unsigned char *blob, siz
 {
     reader r = {0};
     unsigned cls = 0;
-    double mbr[4];
+    int meets;
     pdb_status st;
 
     *hit = 0;
-    if ((st = blob_open(ctx, blob, len, &r, &cls, mbr)) != PDB_OK)
+    if ((st = blob_open_at(ctx, blob, len, box, &r, &cls, &meets)) != PDB_OK || !meets)
         return st;
-    if (mbr[2] < box[0] || mbr[0] > box[2] || mbr[3] < box[1] || mbr[1] > box[3])
-        return PDB_OK;
     box_hit bh = {box};
     int rc = blob_edges(&r, cls, box_edge, &bh);
     if (rc < 0)
@@ -565,7 +600,7 @@ pdb_status pdb__blob_parse(pdb_ctx *ctx, const unsigned char *blob, size_t len, 
     reader r = {0};
     unsigned cls = 0;
     double mbr[4];
-    builder b = {0};
+    pdb__mpoly_builder b = {0};
     pdb_status st;
 
     memset(out, 0, sizeof *out);
@@ -603,7 +638,7 @@ pdb_status pdb__blob_parse(pdb_ctx *ctx, const unsigned char *blob, size_t len, 
 /* Twice the signed area of ring r (positive when counter-clockwise),
  * computed relative to its first point to keep precision with large
  * projected coordinates. */
-static double ring_area2(const pdb__mpoly *mp, size_t r)
+double pdb__mpoly_ring_area2(const pdb__mpoly *mp, size_t r)
 {
     size_t i0 = mp->ring_point[r], i1 = mp->ring_point[r + 1];
     const double *xy = mp->xy;
@@ -621,7 +656,7 @@ double pdb__mpoly_area(const pdb__mpoly *mp)
     double total = 0.0;
     for (size_t k = 0; k < mp->nparts; k++) {
         for (size_t r = mp->part_ring[k]; r < mp->part_ring[k + 1]; r++) {
-            double a = fabs(ring_area2(mp, r)) / 2.0;
+            double a = fabs(pdb__mpoly_ring_area2(mp, r)) / 2.0;
             total += r == mp->part_ring[k] ? a : -a;
         }
     }
@@ -657,7 +692,7 @@ void pdb__mpoly_orient_rfc7946(pdb__mpoly *mp)
 {
     for (size_t k = 0; k < mp->nparts; k++) {
         for (size_t r = mp->part_ring[k]; r < mp->part_ring[k + 1]; r++) {
-            double a2 = ring_area2(mp, r);
+            double a2 = pdb__mpoly_ring_area2(mp, r);
             int exterior = r == mp->part_ring[k];
             if ((exterior && a2 < 0) || (!exterior && a2 > 0))
                 ring_reverse(mp, r);

@@ -22,6 +22,32 @@ typedef struct pdb__mpoly {
     double *xy;         /* 2 * npoints coordinates, x first */
 } pdb__mpoly;
 
+/* A pdb__mpoly while it grows: the parsers and the GEOS conversion build
+ * with it. Open a part, add its rings (the first is its exterior), close
+ * it; on failure free b->mp with pdb__mpoly_free. */
+typedef struct pdb__mpoly_builder {
+    pdb__mpoly mp;     /* what is built */
+    size_t cap_parts;  /* capacity of part_ring, minus the sentinel */
+    size_t cap_rings;  /* capacity of ring_point, minus the sentinel */
+    size_t cap_points; /* capacity of xy, in points */
+} pdb__mpoly_builder;
+
+/* Starts a part; -1 when out of memory. */
+int pdb__mpb_open_part(pdb__mpoly_builder *b);
+
+/* Adds a ring of n points to the open part and returns where its 2 * n
+ * coordinates go (the caller fills them), or NULL when out of memory. */
+double *pdb__mpb_add_ring(pdb__mpoly_builder *b, size_t n);
+
+/* Drops the rings from `rings` on (a ring or part found too small). */
+void pdb__mpb_drop_rings(pdb__mpoly_builder *b, size_t rings);
+
+/* Ends the open part (the rings added since pdb__mpb_open_part). */
+void pdb__mpb_close_part(pdb__mpoly_builder *b);
+
+/* Twice the signed area of ring r (positive when counter-clockwise). */
+double pdb__mpoly_ring_area2(const pdb__mpoly *mp, size_t r);
+
 /* Parses an ISO (or EWKB-flagged) WKB POLYGON or MULTIPOLYGON of any
  * dimension (Z and M are dropped), either byte order, enforcing the
  * context's vertex, ring and part limits. PDB_EGEOM for anything else. */
@@ -31,8 +57,7 @@ pdb_status pdb__wkb_parse(pdb_ctx *ctx, const unsigned char *wkb, size_t len, pd
 void pdb__mpoly_free(pdb__mpoly *mp);
 
 /* Writes a 2D little-endian ISO MULTIPOLYGON WKB (caller frees). */
-pdb_status pdb__mpoly_to_wkb(pdb_ctx *ctx, const pdb__mpoly *mp, unsigned char **out,
-                             size_t *len);
+pdb_status pdb__mpoly_to_wkb(pdb_ctx *ctx, const pdb__mpoly *mp, unsigned char **out, size_t *len);
 
 /* Writes a SpatiaLite geometry BLOB (MULTIPOLYGON XY) with the given SRID. */
 pdb_status pdb__mpoly_to_blob(pdb_ctx *ctx, const pdb__mpoly *mp, int srid, unsigned char **out,

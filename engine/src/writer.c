@@ -7,6 +7,7 @@
  * store as it was before this commune.
  */
 #include "crs.h"
+#include "geom.h"
 #include "lookup.h"
 #include "overview.h"
 #include "store.h"
@@ -30,6 +31,7 @@ struct pdb_writer {
     sqlite3_stmt *rtree;    /* INSERT INTO idx_parcels_geom (see store.c's triggers) */
     double bbox[4];         /* WGS 84 box of the parcels added */
     int64_t added;          /* parcels added */
+    int64_t wgs84_repaired; /* of those, repaired after reprojection (PDB_PARCEL_WGS84_REPAIRED) */
     int in_transaction;     /* BEGIN succeeded and neither COMMIT nor ROLLBACK ran */
 };
 
@@ -116,11 +118,9 @@ pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *
         goto fail;
     rc = sqlite3_prepare_v3(s->db, insert_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->insert, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v3(s->db, reject_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->reject,
-                                NULL);
+        rc = sqlite3_prepare_v3(s->db, reject_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->reject, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v3(s->db, rtree_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->rtree,
-                                NULL);
+        rc = sqlite3_prepare_v3(s->db, rtree_sql, -1, SQLITE_PREPARE_PERSISTENT, &w->rtree, NULL);
     if (rc != SQLITE_OK) {
         st = pdb__sql_fail(ctx, s->db, rc, "preparing the import");
         goto fail;
@@ -138,7 +138,7 @@ static pdb_status bind_text(pdb_ctx *ctx, sqlite3_stmt *stmt, int idx, const cha
 {
     if (text == NULL)
         return sqlite3_bind_null(stmt, idx) == SQLITE_OK ? PDB_OK
-                                                          : pdb__fail(ctx, PDB_ESTORE, "bind");
+                                                         : pdb__fail(ctx, PDB_ESTORE, "bind");
     size_t len = strlen(text);
     if (len > ctx->limits.max_text_bytes)
         return pdb__fail(ctx, PDB_ELIMIT, "%s is %zu bytes, over the limit of %zu", field, len,
@@ -153,11 +153,12 @@ static int blank(const char *s)
 }
 
 struct pdb_geom_prepared {
-    int source_srid;      /* CRS of the source geometry it was made from */
-    double area_m2;       /* computed area in TM-3 metres */
-    double bbox[4];       /* WGS 84 min lon, min lat, max lon, max lat */
-    unsigned char *blob;  /* WGS 84 MULTIPOLYGON as a SpatiaLite BLOB */
-    size_t blob_len;      /* bytes */
+    int source_srid;     /* CRS of the source geometry it was made from */
+    double area_m2;      /* computed area in TM-3 metres */
+    double bbox[4];      /* WGS 84 min lon, min lat, max lon, max lat */
+    unsigned char *blob; /* WGS 84 MULTIPOLYGON as a SpatiaLite BLOB */
+    size_t blob_len;     /* bytes */
+    int wgs84_repaired;  /* 1: invalid once in WGS 84, and blob holds its repair */
 };
 
 void pdb_geom_prepared_free(pdb_geom_prepared *g)
@@ -224,11 +225,20 @@ pdb_status pdb_geom_prepare(pdb_ctx *ctx, int source_srid, const char *commune,
     if ((g = calloc(1, sizeof *g)) == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
     g->source_srid = source_srid;
+    /* Validated again once in WGS 84: a polygon valid in its TM-3 metres
+     * (a spike, or two edges micrometres apart) can cross itself after
+     * reprojection, and every later step on the served geometry (the
+     * overviews' dissolve, a renderer) would then fail on it. Only the
+     * WGS 84 copy is repaired; the source geometry is kept as imported. */
     if ((st = pdb__wkb_parse(ctx, wkb, len, &mp)) != PDB_OK ||
         (st = measure(ctx, source_srid, area_epsg, &mp, &g->area_m2)) != PDB_OK ||
-        (st = pdb__crs_transform_xy(ctx, source_srid, PDB_EPSG_WGS84, mp.xy, mp.npoints)) !=
-            PDB_OK ||
-        (st = pdb__mpoly_to_blob(ctx, &mp, PDB_EPSG_WGS84, &g->blob, &g->blob_len)) != PDB_OK)
+        (st = pdb__crs_transform_xy(ctx, source_srid, PDB_EPSG_WGS84, mp.xy, mp.npoints)) != PDB_OK)
+        goto done;
+    if ((st = pdb__mpoly_make_valid(ctx, &mp, &g->wgs84_repaired)) != PDB_OK) {
+        st = pdb__fail(ctx, st, "the geometry in WGS 84: %s", pdb_errmsg(ctx));
+        goto done;
+    }
+    if ((st = pdb__mpoly_to_blob(ctx, &mp, PDB_EPSG_WGS84, &g->blob, &g->blob_len)) != PDB_OK)
         goto done;
     pdb__mpoly_bbox(&mp, g->bbox);
     *out = g;
@@ -247,8 +257,8 @@ pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int6
 
     if (id_out != NULL)
         *id_out = 0;
-    if ((st = pdb_geom_prepare(ctx, w->source_srid, w->commune, p->source_wkb,
-                               p->source_wkb_len, &g)) != PDB_OK)
+    if ((st = pdb_geom_prepare(ctx, w->source_srid, w->commune, p->source_wkb, p->source_wkb_len,
+                               &g)) != PDB_OK)
         return st;
     st = pdb_writer_add_prepared(ctx, w, p, g, id_out);
     pdb_geom_prepared_free(g);
@@ -299,7 +309,8 @@ pdb_status pdb_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel
     if (isfinite(p->area_surveyed_m2))
         sqlite3_bind_double(ins, 7, p->area_surveyed_m2);
     sqlite3_bind_double(ins, 8, g->area_m2);
-    sqlite3_bind_int(ins, 11, (int)p->flags);
+    sqlite3_bind_int(ins, 11,
+                     (int)(p->flags | (g->wgs84_repaired ? PDB_PARCEL_WGS84_REPAIRED : 0)));
     sqlite3_bind_int(ins, 12, w->source_srid);
     sqlite3_bind_blob(ins, 13, p->source_wkb, (int)p->source_wkb_len, SQLITE_STATIC);
     sqlite3_bind_int64(ins, 14, w->batch_id);
@@ -329,6 +340,7 @@ pdb_status pdb_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel
     w->bbox[2] = fmax(w->bbox[2], g->bbox[2]);
     w->bbox[3] = fmax(w->bbox[3], g->bbox[3]);
     w->added++;
+    w->wgs84_repaired += g->wgs84_repaired;
     st = pdb__ok(ctx);
 done:
     sqlite3_reset(ins);
@@ -360,7 +372,8 @@ pdb_status pdb_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r)
         sqlite3_bind_blob64(stmt, 8, r->geometry_wkb, r->geometry_wkb_len, SQLITE_TRANSIENT);
     sqlite3_bind_int(stmt, 9, r->stored ? 1 : 0);
     int rc = sqlite3_step(stmt);
-    st = rc == SQLITE_DONE ? pdb__ok(ctx) : pdb__sql_fail(ctx, w->store->db, rc, "storing a reject");
+    st =
+        rc == SQLITE_DONE ? pdb__ok(ctx) : pdb__sql_fail(ctx, w->store->db, rc, "storing a reject");
     sqlite3_reset(stmt);
     return st;
 }
@@ -477,8 +490,10 @@ pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *cou
         goto fail;
     w->in_transaction = 0;
     w->store->writing = 0;
-    if (counts != NULL)
+    if (counts != NULL) {
         counts->flagged = c.flagged;
+        counts->wgs84_repaired = w->wgs84_repaired;
+    }
     return pdb__ok(ctx);
 fail:
     return st; /* pdb_writer_free rolls back */

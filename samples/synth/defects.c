@@ -351,3 +351,57 @@ done:
     free(taken);
     return rc;
 }
+
+/* ------------------------------------------------------------------------ */
+/* Micrometre notches (not defects)                                          */
+/* ------------------------------------------------------------------------ */
+
+/* The notch of one parcel: vertex V inserted after ring vertex k, 1 um to
+ * the inside of edge j (not adjacent to k); -1 when that is not valid. */
+static int make_notch(GEOSContextHandle_t h, synth_commune *c, synth_parcel *p, size_t k, size_t j,
+                      double t)
+{
+    const synth_ring *r = &c->rings[p->first_ring];
+    size_t n = r->n;
+    const uint32_t *old = c->ring_vertices + r->off;
+    uint32_t a = old[j], b = old[(j + 1) % n], nv;
+    double ex = c->vx[b] - c->vx[a], ey = c->vy[b] - c->vy[a], ux, uy;
+    unit(ex, ey, &ux, &uy);
+    /* Exterior rings run counter-clockwise: the inside is on the left. */
+    double x = c->vx[a] + t * ex - 1e-6 * uy, y = c->vy[a] + t * ey + 1e-6 * ux;
+    uint32_t *v = malloc((n + 1) * sizeof *v);
+    if (v == NULL || synth_add_vertex_exact(c, x, y, &nv) != 0) {
+        free(v);
+        return -1;
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        v[m++] = old[i];
+        if (i == k)
+            v[m++] = nv;
+    }
+    int rc = repair_change(h, c, v, m) == -1.0 ? replace_ring(c, p, v, m) : -1;
+    free(v);
+    return rc;
+}
+
+int synth_notches_apply(GEOSContextHandle_t geos, const synth_options *o, synth_commune *c)
+{
+    synth_rng r;
+    size_t made = 0;
+    if (o->notches == 0)
+        return 0; /* no draw from any stream: the default output is unchanged */
+    synth_rng_init(&r, o->seed, c->ref->code, 5);
+    for (size_t tries = 0; made < o->notches && tries < 20 * o->notches + 100; tries++) {
+        synth_parcel *p = &c->parcels[synth_below(&r, c->nparcels)];
+        if (p->defect != DEF_NONE || p->nparts != 1 || p->nrings != 1)
+            continue;
+        size_t n = c->rings[p->first_ring].n;
+        if (n < 4)
+            continue;
+        size_t k = synth_below(&r, n), j = (k + 2 + synth_below(&r, n - 3)) % n;
+        if (make_notch(geos, c, p, k, j, synth_range(&r, 0.3, 0.7)) == 0)
+            made++;
+    }
+    return 0;
+}

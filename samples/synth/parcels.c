@@ -50,6 +50,11 @@ static double mm(double v)
 
 int synth_add_vertex(synth_commune *c, double e, double n, uint32_t *idx)
 {
+    return synth_add_vertex_exact(c, mm(e), mm(n), idx);
+}
+
+int synth_add_vertex_exact(synth_commune *c, double e, double n, uint32_t *idx)
+{
     size_t cap = c->cap_v;
     if (grow((void **)&c->vx, &cap, c->nv + 1, sizeof *c->vx) != 0)
         return -1;
@@ -57,8 +62,8 @@ int synth_add_vertex(synth_commune *c, double e, double n, uint32_t *idx)
     if (grow((void **)&c->vy, &cap, c->nv + 1, sizeof *c->vy) != 0)
         return -1;
     c->cap_v = cap;
-    c->vx[c->nv] = mm(e);
-    c->vy[c->nv] = mm(n);
+    c->vx[c->nv] = e;
+    c->vy[c->nv] = n;
     *idx = (uint32_t)c->nv++;
     return 0;
 }

@@ -82,6 +82,7 @@ typedef struct synth_options {
     int jobs;                    /* --jobs: worker threads */
     int verify;                  /* read each file back and check the manifest (default 1) */
     int quiet;                   /* no summary line */
+    size_t notches;              /* --notches: parcels per file given a micrometre notch */
 } synth_options;
 
 /* ------------------------------------------------------------------------ */
@@ -188,12 +189,21 @@ void synth_commune_free(synth_commune *c);
 /* Ring helpers for the other modules. */
 double synth_ring_area(const synth_commune *c, const synth_ring *r); /* signed, CCW > 0 */
 int synth_add_vertex(synth_commune *c, double e, double n, uint32_t *idx);
+/* As synth_add_vertex, without the millimetre rounding (for micrometre shapes). */
+int synth_add_vertex_exact(synth_commune *c, double e, double n, uint32_t *idx);
 int synth_add_ring(synth_commune *c, const uint32_t *idx, size_t n, int part, int hole);
 
 /* defects.c: picks the defective parcels and changes them (with GEOS checks
  * that a "repairable" one really is, and an "unrepairable" one really is not). */
 int synth_defects_apply(GEOSContextHandle_t geos, const synth_options *o, synth_format fmt,
                         synth_commune *c, char *err, size_t errlen);
+/* defects.c: gives o->notches sound parcels (one ring, no defect) a notch:
+ * a new vertex on one edge pulled across the parcel to 1 micrometre from
+ * another edge. Valid in TM-3 (checked with GEOS), and not a defect: the
+ * parcel is stored; but PROJ may bend the other edge past the vertex, so
+ * that some of them self-intersect once in WGS 84 (issue 12), which the
+ * engine must repair there. Not in the manifest's defect counts. */
+int synth_notches_apply(GEOSContextHandle_t geos, const synth_options *o, synth_commune *c);
 /* Which defect kinds a format can hold as such (e.g. a Shapefile has no
  * empty polygon and no point in a polygon layer). */
 int synth_format_supports(synth_format fmt, synth_defect d);

@@ -1,0 +1,146 @@
+/*
+ * schema.h: the store's schema in one place: every table, index and
+ * trigger the engine creates, and what each read-write open runs again so
+ * that older stores follow (IF NOT EXISTS). The modules that use a table
+ * (overview.c, lookup.c, writer.c, query.c) hold its queries; its shape is
+ * here. Bump PDB_SCHEMA_VERSION with every change that an older engine
+ * could not read.
+ */
+#ifndef PDB_SCHEMA_H
+#define PDB_SCHEMA_H
+
+/* "PDB1": marks the file as ours, so that any other SQLite file is refused. */
+#define PDB_APPLICATION_ID 0x50444231
+/* Bumped with every change to the schema below. */
+#define PDB_SCHEMA_VERSION 1
+
+/* SpatiaLite keeps its R-tree and its bookkeeping with per-row triggers
+ * that prepare SQL on every insert (RTreeAlign), check the geometry type
+ * in a subquery, and stamp geometry_columns_time on every insert and every
+ * update of any column (so superseding a commune fired one per parcel).
+ * They made an import several times slower. The writer inserts the very
+ * boxes into idx_parcels_geom itself and writes only geometries it built,
+ * so those insert and update triggers go; the ones that guard updates of
+ * geom and deletes by other tools stay. Dropped again at every read-write
+ * open, so stores made before this change follow. */
+#define PDB_WRITER_TRIGGERS_SQL                                                                    \
+    "DROP TRIGGER IF EXISTS ggi_parcels_geom;\n"                                                   \
+    "DROP TRIGGER IF EXISTS gii_parcels_geom;\n"                                                   \
+    "DROP TRIGGER IF EXISTS tmi_parcels_geom;\n"                                                   \
+    "DROP TRIGGER IF EXISTS tmu_parcels_geom;\n"
+
+/* The overviews (overview.c), their R-tree, the communes whose overviews
+ * are stale, and those whose last rebuild failed or needed a fallback; IF
+ * NOT EXISTS so that stores made before overviews get them on their first
+ * read-write open. */
+#define PDB_OVERVIEW_SCHEMA_SQL                                                                    \
+    "CREATE TABLE IF NOT EXISTS overviews (\n"                                                     \
+    "  id INTEGER PRIMARY KEY,\n"                                                                  \
+    "  commune TEXT NOT NULL,\n"                                                                   \
+    "  band INTEGER NOT NULL,\n"                                                                   \
+    "  kind INTEGER NOT NULL,\n"                                                                   \
+    "  landuse_main TEXT,\n"                                                                       \
+    "  area_m2 REAL NOT NULL,\n"                                                                   \
+    "  min_lon REAL NOT NULL, min_lat REAL NOT NULL, max_lon REAL NOT NULL,\n"                     \
+    "  max_lat REAL NOT NULL,\n"                                                                   \
+    "  geom BLOB NOT NULL);\n"                                                                     \
+    "CREATE INDEX IF NOT EXISTS overviews_commune ON overviews(commune);\n"                        \
+    "CREATE VIRTUAL TABLE IF NOT EXISTS overviews_rtree USING rtree(id, min_lon, max_lon, "        \
+    "min_lat, max_lat);\n"                                                                         \
+    "CREATE TABLE IF NOT EXISTS overviews_stale (\n"                                               \
+    "  commune TEXT PRIMARY KEY,\n"                                                                \
+    "  since TEXT NOT NULL);\n"                                                                    \
+    "CREATE TABLE IF NOT EXISTS overview_problems (\n"                                             \
+    "  commune TEXT PRIMARY KEY,\n"                                                                \
+    "  state TEXT NOT NULL CHECK (state IN ('failed', 'fallback')),\n"                             \
+    "  since TEXT NOT NULL,\n"                                                                     \
+    "  reason TEXT NOT NULL);\n"
+
+/* The point-lookup index (lookup.c): one packed BLOB per commune. */
+#define PDB_LOOKUP_SCHEMA_SQL                                                                      \
+    "CREATE TABLE IF NOT EXISTS lookup_index (\n"                                                  \
+    "  commune TEXT PRIMARY KEY,\n"                                                                \
+    "  batch_id INTEGER NOT NULL,\n"                                                               \
+    "  parcels INTEGER NOT NULL,\n"                                                                \
+    "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,\n"                                  \
+    "  data BLOB NOT NULL);\n"
+
+/* The whole schema of a new store, in the order it is created. */
+#define PDB_SCHEMA_SQL                                                                             \
+    "CREATE TABLE meta (\n"                                                                        \
+    "  key TEXT PRIMARY KEY,\n"                                                                    \
+    "  value TEXT NOT NULL);\n"                                                                    \
+    "INSERT INTO meta VALUES ('application', 'parceldb'), ('data_version', '0');\n"                \
+    "CREATE TABLE import_batches (\n"                                                              \
+    "  id INTEGER PRIMARY KEY,\n"                                                                  \
+    "  description TEXT NOT NULL,\n"                                                               \
+    "  started_at TEXT NOT NULL,\n"                                                                \
+    "  finished_at TEXT,\n"                                                                        \
+    "  status TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed', 'partial')),\n"         \
+    "  read INTEGER NOT NULL DEFAULT 0,\n"                                                         \
+    "  stored INTEGER NOT NULL DEFAULT 0,\n"                                                       \
+    "  repaired INTEGER NOT NULL DEFAULT 0,\n"                                                     \
+    "  rejected INTEGER NOT NULL DEFAULT 0,\n"                                                     \
+    "  flagged INTEGER NOT NULL DEFAULT 0);\n"                                                     \
+    "CREATE TABLE import_files (\n"                                                                \
+    "  id INTEGER PRIMARY KEY,\n"                                                                  \
+    "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"                                 \
+    "  commune TEXT NOT NULL,\n"                                                                   \
+    "  file TEXT NOT NULL,\n"                                                                      \
+    "  checksum TEXT NOT NULL,\n"                                                                  \
+    "  source_srid INTEGER NOT NULL,\n"                                                            \
+    "  read INTEGER NOT NULL,\n"                                                                   \
+    "  stored INTEGER NOT NULL,\n"                                                                 \
+    "  repaired INTEGER NOT NULL,\n"                                                               \
+    "  rejected INTEGER NOT NULL,\n"                                                               \
+    "  flagged INTEGER NOT NULL,\n"                                                                \
+    "  committed_at TEXT NOT NULL);\n"                                                             \
+    "CREATE INDEX import_files_checksum ON import_files(checksum);\n"                              \
+    "CREATE TABLE communes (\n"                                                                    \
+    "  code TEXT PRIMARY KEY,\n"                                                                   \
+    "  name TEXT NOT NULL,\n"                                                                      \
+    "  source_srid INTEGER NOT NULL,\n"                                                            \
+    "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,\n"                                  \
+    "  parcels INTEGER NOT NULL,\n"                                                                \
+    "  last_batch INTEGER NOT NULL REFERENCES import_batches(id),\n"                               \
+    "  updated_at TEXT NOT NULL);\n"                                                               \
+    "CREATE TABLE parcels (\n"                                                                     \
+    "  id INTEGER PRIMARY KEY,\n"                                                                  \
+    "  commune TEXT NOT NULL,\n"                                                                   \
+    "  former_commune TEXT,\n"                                                                     \
+    "  sheet TEXT NOT NULL,\n"                                                                     \
+    "  parcel TEXT NOT NULL,\n"                                                                    \
+    "  landuse TEXT NOT NULL,\n"                                                                   \
+    "  landuse_main TEXT NOT NULL,\n"                                                              \
+    "  area_surveyed_m2 REAL,\n"                                                                   \
+    "  area_computed_m2 REAL NOT NULL,\n"                                                          \
+    "  address TEXT,\n"                                                                            \
+    "  owner TEXT,\n"                                                                              \
+    "  flags INTEGER NOT NULL DEFAULT 0,\n"                                                        \
+    "  source_srid INTEGER NOT NULL,\n"                                                            \
+    "  source_geom BLOB NOT NULL,\n"                                                               \
+    "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"                                 \
+    "  valid_from TEXT NOT NULL,\n"                                                                \
+    "  valid_to TEXT);\n"                                                                          \
+    "SELECT AddGeometryColumn('parcels', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"                \
+    "SELECT CreateSpatialIndex('parcels', 'geom');\n" PDB_WRITER_TRIGGERS_SQL                      \
+    "CREATE INDEX parcels_number ON parcels(commune, sheet, parcel);\n"                            \
+    "CREATE TABLE rejects (\n"                                                                     \
+    "  id INTEGER PRIMARY KEY,\n"                                                                  \
+    "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"                                 \
+    "  commune TEXT NOT NULL,\n"                                                                   \
+    "  file TEXT NOT NULL,\n"                                                                      \
+    "  feature_index INTEGER NOT NULL,\n"                                                          \
+    "  reason TEXT NOT NULL,\n"                                                                    \
+    "  detail TEXT,\n"                                                                             \
+    "  attributes TEXT,\n"                                                                         \
+    "  geometry BLOB,\n"                                                                           \
+    "  stored INTEGER NOT NULL);\n"                                                                \
+    "CREATE INDEX rejects_batch ON rejects(batch_id);\n" PDB_OVERVIEW_SCHEMA_SQL                   \
+        PDB_LOOKUP_SCHEMA_SQL
+
+/* What every read-write open runs: tables added since the first stores,
+ * and the writer's triggers dropped again. */
+#define PDB_UPGRADE_SQL PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL
+
+#endif
