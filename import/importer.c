@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,10 +20,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* Features whose position is checked against the declared CRS. */
 #define PLAUSIBILITY_SAMPLES 10
+
+/* Room for "MOUNT POINT (SOURCE)", both paths. */
+#define DEVICE_NAME_MAX (2 * PATH_MAX + 8)
 
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                    */
@@ -220,6 +225,83 @@ static void file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
     say(R, res->path, "%s", msg ? msg : "failed");
 }
 
+/* Whether an engine message says the disk filled. SQLite turns ENOSPC into
+ * SQLITE_FULL ("database or disk is full"), which the engine passes on as
+ * PDB_EIO with SQLite's words, so the words are all there is to read. */
+static int disk_full(const char *msg)
+{
+    return strstr(msg, "disk is full") != NULL || strstr(msg, strerror(ENOSPC)) != NULL;
+}
+
+/* Undoes the octal escapes (\040 for a space) of a /proc/self/mountinfo field. */
+static void mountinfo_unescape(char *s)
+{
+    char *out = s;
+    for (char *p = s; *p; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+            p[3] >= '0' && p[3] <= '7') {
+            *out++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            p += 3;
+        } else
+            *out++ = *p;
+    }
+    *out = '\0';
+}
+
+/* Names the file system that holds the store, as df shows it: its mount
+ * point and what is mounted there ("/srv (/dev/sdb1)"), so that a user told
+ * the disk is full knows which one to free. Falls back to the store's path. */
+static void store_device(const char *db_path, char *buf, size_t len)
+{
+    char real[PATH_MAX], line[2 * PATH_MAX + 256], mnt[PATH_MAX], source[PATH_MAX];
+    struct stat sb;
+    size_t best = 0;
+    FILE *m;
+
+    snprintf(buf, len, "the file system of %s", db_path);
+    if (realpath(db_path, real) == NULL || stat(real, &sb) != 0 ||
+        (m = fopen("/proc/self/mountinfo", "r")) == NULL)
+        return;
+    /* "36 35 98:0 / /mnt rw,noatime master:1 - ext3 /dev/sda1 rw": the mount
+     * whose device is the store's and whose point is the longest prefix of
+     * its path (bind mounts share a device). */
+    while (fgets(line, sizeof line, m) != NULL) {
+        unsigned maj, min;
+        const char *sep = strstr(line, " - ");
+        if (sep == NULL || sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mnt) != 3 ||
+            makedev(maj, min) != sb.st_dev || sscanf(sep + 3, "%*s %4095s", source) != 1)
+            continue;
+        mountinfo_unescape(mnt);
+        mountinfo_unescape(source);
+        size_t ml = strlen(mnt);
+        int under = strncmp(real, mnt, ml) == 0 && (ml == 1 || real[ml] == '/' || real[ml] == '\0');
+        if (under && ml >= best) {
+            best = ml;
+            snprintf(buf, len, "%s (%s)", mnt, source);
+        }
+    }
+    fclose(m);
+}
+
+/* A write of the file failed because the store's disk is full: said as
+ * such, naming the disk, on one line of its own (no path prefix: the line
+ * names the file). */
+static void file_fail_full(const run *R, pdbi_file_result *res, const char *commune, int committed)
+{
+    char dev[DEVICE_NAME_MAX];
+    store_device(R->o.db_path, dev, sizeof dev);
+    free(res->message);
+    if (asprintf(&res->message, "no space left on %s while importing %s (commune %s%s)", dev,
+                 res->path, commune,
+                 committed ? "; the communes before it were committed" : "; nothing stored") < 0)
+        res->message = NULL;
+    res->status = committed ? PDBI_FILE_PARTIAL : PDBI_FILE_FAILED;
+    if (R->o.log != NULL) {
+        fprintf(R->o.log, "parceldb: %s\n", res->message ? res->message : "the disk is full");
+        fflush(R->o.log);
+    }
+}
+
 /* A five-digit commune code in the file's name (08707.shp, xa_08707.gpkg). */
 static int commune_from_name(const char *path, char out[6])
 {
@@ -413,6 +495,13 @@ static void import_file(run *R, pdbi_file_result *res)
         file_fail(R, res, "%s", S_ISDIR(sb.st_mode) ? "is a directory" : strerror(errno));
         goto done;
     }
+    /* GDAL calls an empty file "not a vector format", which sends the user
+     * looking for a format problem rather than for the export that wrote
+     * nothing. */
+    if (sb.st_size == 0) {
+        file_fail(R, res, "is an empty file (0 bytes): nothing to import");
+        goto done;
+    }
 
     /* The same bytes imported before are skipped unless --force. */
     size_t nparts = 0;
@@ -446,6 +535,17 @@ static void import_file(run *R, pdbi_file_result *res)
     if (imp_source_open(&f, err, sizeof err) != 0 ||
         imp_source_prescan(&f, &R->fm, err, sizeof err) != 0) {
         file_fail(R, res, "%s", err);
+        goto done;
+    }
+    /* A well-formed file without a feature: said as such, not as the
+     * missing commune field or CRS that would be reported next. */
+    if (f.records == 0) {
+        if (f.nlayers == 1)
+            file_fail(R, res, "holds no features: its %s layer '%s' is empty; nothing to import",
+                      f.driver, f.layers[0].name);
+        else
+            file_fail(R, res, "holds no features: its %zu %s layers are empty; nothing to import",
+                      f.nlayers, f.driver);
         goto done;
     }
 
@@ -599,8 +699,11 @@ static void import_file(run *R, pdbi_file_result *res)
         continue;
     pass_failed:
         pdb_writer_free(pass.writer); /* rolls back this commune */
-        file_fail(R, res, "%s%s", pass.err,
-                  committed ? " (the communes before it were committed)" : "; nothing stored");
+        if (disk_full(pass.err))
+            file_fail_full(R, res, pass.commune, committed);
+        else
+            file_fail(R, res, "%s%s", pass.err,
+                      committed ? " (the communes before it were committed)" : "; nothing stored");
         if (committed)
             res->status = PDBI_FILE_PARTIAL;
         goto done;
@@ -760,7 +863,13 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
     *result_out = res;
     res = NULL;
 fail:
-    if (st != PDB_OK && errbuf[0] == '\0')
+    if (st != PDB_OK && errbuf[0] == '\0' && disk_full(pdb_errmsg(ctx))) {
+        char dev[DEVICE_NAME_MAX], what[64];
+        store_device(R.o.db_path, dev, sizeof dev);
+        snprintf(what, sizeof what, "%zu files", npaths);
+        snprintf(errbuf, errlen, "no space left on %s while importing %s", dev,
+                 npaths == 1 ? paths[0] : what);
+    } else if (st != PDB_OK && errbuf[0] == '\0')
         snprintf(errbuf, errlen, "%s", pdb_errmsg(ctx));
     pdbi_run_result_free(res);
     pdb_store_close(R.store);

@@ -3,7 +3,7 @@
 # `parceldb import` as a user would.
 pdb_unit_test(test_import SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_import.c LIBS pdb_import)
 
-foreach(script formats crs fields encoding defects reimport kill synth)
+foreach(script formats crs fields encoding defects reimport kill synth empty)
     pdb_script_test(import_${script} ${CMAKE_CURRENT_SOURCE_DIR}/import/${script}.sh)
 endforeach()
 # The synthetic-province test skips (exit 77) until pdb-synth is built.
