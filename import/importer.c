@@ -209,9 +209,11 @@ static void say(const run *R, const char *path, const char *fmt, ...)
     fflush(R->o.log);
 }
 
-static void file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
+/* Records why the file failed and says it on the log; returns -1, so that
+ * each failure of a step is one line. */
+static int file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
+static int file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
 {
     va_list ap;
     char *msg = NULL;
@@ -223,6 +225,7 @@ static void file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
     res->message = msg;
     res->status = PDBI_FILE_FAILED;
     say(R, res->path, "%s", msg ? msg : "failed");
+    return -1;
 }
 
 /* Whether an engine message says the disk filled. SQLite turns ENOSPC into
@@ -286,7 +289,7 @@ static void store_device(const char *db_path, char *buf, size_t len)
 /* A write of the file failed because the store's disk is full: said as
  * such, naming the disk, on one line of its own (no path prefix: the line
  * names the file). */
-static void file_fail_full(const run *R, pdbi_file_result *res, const char *commune, int committed)
+static int file_fail_full(const run *R, pdbi_file_result *res, const char *commune, int committed)
 {
     char dev[DEVICE_NAME_MAX];
     store_device(R->o.db_path, dev, sizeof dev);
@@ -300,6 +303,7 @@ static void file_fail_full(const run *R, pdbi_file_result *res, const char *comm
         fprintf(R->o.log, "parceldb: %s\n", res->message ? res->message : "the disk is full");
         fflush(R->o.log);
     }
+    return -1;
 }
 
 /* A five-digit commune code in the file's name (08707.shp, xa_08707.gpkg). */
@@ -480,119 +484,122 @@ static void add_counts(pdb_import_counts *to, const pdb_import_counts *c)
     to->flagged += c->flagged;
 }
 
-static void import_file(run *R, pdbi_file_result *res)
-{
-    imp_file f;
-    char err[1200] = "", srs_from[96] = "";
-    double t0 = imp_now();
-    struct stat sb;
-    int committed = 0;
+/* The steps of import_file(): each returns 0 to go on, or -1 when the file
+ * is done with (failed or skipped; res says which and why). */
 
-    memset(&f, 0, sizeof f);
-    f.opts = &R->o;
-    f.path = res->path;
-    if (stat(res->path, &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        file_fail(R, res, "%s", S_ISDIR(sb.st_mode) ? "is a directory" : strerror(errno));
-        goto done;
-    }
+/* An input that is not a file, or an empty one. */
+static int file_check_input(run *R, pdbi_file_result *res)
+{
+    struct stat sb;
+    if (stat(res->path, &sb) != 0)
+        return file_fail(R, res, "%s", strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        return file_fail(R, res, "is a directory");
     /* GDAL calls an empty file "not a vector format", which sends the user
      * looking for a format problem rather than for the export that wrote
      * nothing. */
-    if (sb.st_size == 0) {
-        file_fail(R, res, "is an empty file (0 bytes): nothing to import");
-        goto done;
-    }
+    if (sb.st_size == 0)
+        return file_fail(R, res, "is an empty file (0 bytes): nothing to import");
+    return 0;
+}
 
-    /* The same bytes imported before are skipped unless --force. */
+/* The file's checksum; the same bytes imported before are skipped unless
+ * --force. */
+static int file_check_new(run *R, imp_file *f, pdbi_file_result *res)
+{
+    char err[1200] = "";
     size_t nparts = 0;
     char **parts = imp_source_parts(res->path, &nparts);
     int rc =
-        parts ? imp_checksum_files((const char *const *)parts, nparts, f.checksum, err, sizeof err)
+        parts ? imp_checksum_files((const char *const *)parts, nparts, f->checksum, err, sizeof err)
               : -1;
     pdbi_paths_free(parts, nparts);
-    if (rc != 0) {
-        file_fail(R, res, "%s", err[0] ? err : "out of memory");
-        goto done;
+    if (rc != 0)
+        return file_fail(R, res, "%s", err[0] ? err : "out of memory");
+    if (R->store == NULL)
+        return 0;
+    int64_t batch = 0;
+    if (pdb_import_find_checksum(R->ctx, R->store, f->checksum, &batch) != PDB_OK)
+        return file_fail(R, res, "%s", pdb_errmsg(R->ctx));
+    if (batch > 0 && !R->o.force) {
+        res->status = PDBI_FILE_SKIPPED;
+        if (asprintf(&res->message,
+                     "already imported in batch %lld (same SHA-256); --force imports it again",
+                     (long long)batch) < 0)
+            res->message = NULL;
+        say(R, res->path, "skipped: %s", res->message ? res->message : "");
+        return -1;
     }
-    if (R->store != NULL) {
-        int64_t batch = 0;
-        if (pdb_import_find_checksum(R->ctx, R->store, f.checksum, &batch) != PDB_OK) {
-            file_fail(R, res, "%s", pdb_errmsg(R->ctx));
-            goto done;
-        }
-        if (batch > 0 && !R->o.force) {
-            res->status = PDBI_FILE_SKIPPED;
-            if (asprintf(&res->message,
-                         "already imported in batch %lld (same SHA-256); "
-                         "--force imports it again",
-                         (long long)batch) < 0)
-                res->message = NULL;
-            say(R, res->path, "skipped: %s", res->message ? res->message : "");
-            goto done;
-        }
-    }
+    return 0;
+}
 
-    if (imp_source_open(&f, err, sizeof err) != 0 ||
-        imp_source_prescan(&f, &R->fm, err, sizeof err) != 0) {
-        file_fail(R, res, "%s", err);
-        goto done;
-    }
+/* Opens the file and reads it once for its fields, communes and samples. */
+static int file_open(run *R, imp_file *f, pdbi_file_result *res)
+{
+    char err[1200] = "";
+    if (imp_source_open(f, err, sizeof err) != 0 ||
+        imp_source_prescan(f, &R->fm, err, sizeof err) != 0)
+        return file_fail(R, res, "%s", err);
     /* A well-formed file without a feature: said as such, not as the
      * missing commune field or CRS that would be reported next. */
-    if (f.records == 0) {
-        if (f.nlayers == 1)
-            file_fail(R, res, "holds no features: its %s layer '%s' is empty; nothing to import",
-                      f.driver, f.layers[0].name);
-        else
-            file_fail(R, res, "holds no features: its %zu %s layers are empty; nothing to import",
-                      f.nlayers, f.driver);
-        goto done;
-    }
+    if (f->records == 0 && f->nlayers == 1)
+        return file_fail(R, res, "holds no features: its %s layer '%s' is empty; nothing to import",
+                         f->driver, f->layers[0].name);
+    if (f->records == 0)
+        return file_fail(R, res,
+                         "holds no features: its %zu %s layers are empty; nothing to import",
+                         f->nlayers, f->driver);
+    return 0;
+}
 
-    /* The commune: --commune, else a field, else the file's name. */
+/* The commune: --commune, else a field, else the file's name. */
+static int file_communes(run *R, imp_file *f, pdbi_file_result *res)
+{
     int have_field = 1;
-    for (size_t i = 0; i < f.nlayers; i++)
-        if (f.layers[i].map[IMP_T_COMMUNE] < 0)
+    for (size_t i = 0; i < f->nlayers; i++)
+        if (f->layers[i].map[IMP_T_COMMUNE] < 0)
             have_field = 0;
     if (R->commune[0] != '\0') {
-        memcpy(f.fixed_commune, R->commune, 6);
-        if (have_field && f.ncommunes > 0 &&
-            (f.ncommunes > 1 || strcmp(f.communes[0].code, R->commune) != 0))
+        memcpy(f->fixed_commune, R->commune, 6);
+        if (have_field && f->ncommunes > 0 &&
+            (f->ncommunes > 1 || strcmp(f->communes[0].code, R->commune) != 0))
             say(R, res->path, "note: --commune %s overrides the file's commune field", R->commune);
-    } else if (!have_field || (f.ncommunes == 0 && f.cad)) {
-        if (commune_from_name(res->path, f.fixed_commune) != 0) {
+    } else if (!have_field || (f->ncommunes == 0 && f->cad)) {
+        if (commune_from_name(res->path, f->fixed_commune) != 0) {
             char list[600];
-            imp_field_list((const char *const *)f.layers[0].fields, f.layers[0].nfields, list,
+            imp_field_list((const char *const *)f->layers[0].fields, f->layers[0].nfields, list,
                            sizeof list);
-            file_fail(R, res,
-                      "cannot tell the commune: no commune field (tried MaXa, MaDVHC, "
-                      "...; the file's fields: %s) and no --commune; give --commune CODE, or "
-                      "map a field with --field-map (commune=FIELD)",
-                      list);
-            goto done;
+            return file_fail(R, res,
+                             "cannot tell the commune: no commune field (tried MaXa, MaDVHC, "
+                             "...; the file's fields: %s) and no --commune; give --commune CODE, "
+                             "or map a field with --field-map (commune=FIELD)",
+                             list);
         }
-        say(R, res->path, "note: commune %s taken from the file's name", f.fixed_commune);
-    } else if (f.ncommunes == 0) {
-        imp_layer *L = &f.layers[0];
-        file_fail(R, res,
-                  "the commune field %s holds no commune code of Phu Tho in %lld "
-                  "records; give --commune CODE",
-                  L->fields[L->map[IMP_T_COMMUNE]], (long long)f.records);
-        goto done;
+        say(R, res->path, "note: commune %s taken from the file's name", f->fixed_commune);
+    } else if (f->ncommunes == 0) {
+        imp_layer *L = &f->layers[0];
+        return file_fail(R, res,
+                         "the commune field %s holds no commune code of Phu Tho in %lld "
+                         "records; give --commune CODE",
+                         L->fields[L->map[IMP_T_COMMUNE]], (long long)f->records);
     }
-    if (f.fixed_commune[0] != '\0')
-        snprintf(res->communes, sizeof res->communes, "%s", f.fixed_commune);
-    else {
-        qsort(f.communes, f.ncommunes, sizeof *f.communes, cmp_commune);
-        size_t used = 0;
-        for (size_t i = 0; i < f.ncommunes && used + 8 < sizeof res->communes; i++)
-            used += (size_t)snprintf(res->communes + used, sizeof res->communes - used, "%s%s",
-                                     i ? "," : "", f.communes[i].code);
+    if (f->fixed_commune[0] != '\0') {
+        snprintf(res->communes, sizeof res->communes, "%s", f->fixed_commune);
+        return 0;
     }
+    qsort(f->communes, f->ncommunes, sizeof *f->communes, cmp_commune);
+    size_t used = 0;
+    for (size_t i = 0; i < f->ncommunes && used + 8 < sizeof res->communes; i++)
+        used += (size_t)snprintf(res->communes + used, sizeof res->communes - used, "%s%s",
+                                 i ? "," : "", f->communes[i].code);
+    return 0;
+}
 
-    /* The parcel's numbers are required. */
-    for (size_t i = 0; i < f.nlayers; i++) {
-        imp_layer *L = &f.layers[i];
+/* The parcel's numbers are required: a field for each in every layer. */
+static int file_check_numbers(run *R, const imp_file *f, pdbi_file_result *res)
+{
+    for (size_t i = 0; i < f->nlayers; i++) {
+        const imp_layer *L = &f->layers[i];
         for (int t = IMP_T_SHEET; t <= IMP_T_PARCEL; t++) {
             if (L->map[t] >= 0 || L->records == 0)
                 continue;
@@ -602,113 +609,145 @@ static void import_file(run *R, pdbi_file_result *res)
                 snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s", k ? ", " : "",
                          al[k]);
             imp_field_list((const char *const *)L->fields, L->nfields, list, sizeof list);
-            file_fail(R, res,
-                      "no field for the %s number%s%s (tried %s, ...); the file's "
-                      "fields: %s; map one with --field-map (%s=FIELD)",
-                      t == IMP_T_SHEET ? "sheet" : "parcel", f.nlayers > 1 ? " in layer " : "",
-                      f.nlayers > 1 ? L->name : "", tried, list, imp_target_name((imp_target)t));
-            goto done;
+            return file_fail(R, res,
+                             "no field for the %s number%s%s (tried %s, ...); the file's "
+                             "fields: %s; map one with --field-map (%s=FIELD)",
+                             t == IMP_T_SHEET ? "sheet" : "parcel",
+                             f->nlayers > 1 ? " in layer " : "", f->nlayers > 1 ? L->name : "",
+                             tried, list, imp_target_name((imp_target)t));
         }
     }
+    return 0;
+}
 
-    /* The text encoding. */
+/* The text encoding: --encoding, a declared Windows-1258, or detected. */
+static int file_encoding(run *R, imp_file *f, pdbi_file_result *res)
+{
+    char err[1200] = "";
     if (R->enc_forced) {
-        f.enc.kind = R->enc;
-        f.enc.confidence = 1.0;
-        snprintf(f.enc.how, sizeof f.enc.how, "--encoding");
+        f->enc.kind = R->enc;
+        f->enc.confidence = 1.0;
+        snprintf(f->enc.how, sizeof f->enc.how, "--encoding");
     } else {
         int declared_utf8 = 0;
         char declared[64];
-        imp_source_declared_encoding(&f, &declared_utf8, declared, sizeof declared);
+        imp_source_declared_encoding(f, &declared_utf8, declared, sizeof declared);
         if (strstr(declared, "1258") != NULL) {
-            f.enc.kind = IMP_ENC_CP1258;
-            f.enc.confidence = 1.0;
-            snprintf(f.enc.how, sizeof f.enc.how, "declared in %s", declared);
+            f->enc.kind = IMP_ENC_CP1258;
+            f->enc.confidence = 1.0;
+            snprintf(f->enc.how, sizeof f->enc.how, "declared in %s", declared);
         } else if (imp_enc_choose(declared_utf8, declared[0] ? declared : NULL,
-                                  (const char *const *)f.samples, f.sample_lens, f.nsamples, &f.enc,
-                                  err, sizeof err) != 0) {
-            file_fail(R, res, "%s", err);
-            goto done;
+                                  (const char *const *)f->samples, f->sample_lens, f->nsamples,
+                                  &f->enc, err, sizeof err) != 0) {
+            return file_fail(R, res, "%s", err);
         }
     }
-    snprintf(res->encoding, sizeof res->encoding, "%s", imp_enc_name(f.enc.kind));
-    if (f.enc.kind != IMP_ENC_UTF8)
-        say(R, res->path, "note: text read as %s (%s)", imp_enc_name(f.enc.kind), f.enc.how);
+    snprintf(res->encoding, sizeof res->encoding, "%s", imp_enc_name(f->enc.kind));
+    if (f->enc.kind != IMP_ENC_UTF8)
+        say(R, res->path, "note: text read as %s (%s)", imp_enc_name(f->enc.kind), f->enc.how);
+    return 0;
+}
 
-    /* The CRS, and whether the data and the commune agree with it. */
-    if (resolve_crs(R, &f, srs_from, sizeof srs_from, err, sizeof err) != 0 ||
-        check_plausible(R, &f, srs_from, err, sizeof err) != 0) {
-        file_fail(R, res, "%s", err);
+/* The CRS, and whether the data and the communes agree with it. */
+static int file_crs(run *R, imp_file *f, pdbi_file_result *res, char *srs_from, size_t fromlen)
+{
+    char err[1200] = "";
+    if (resolve_crs(R, f, srs_from, fromlen, err, sizeof err) != 0 ||
+        check_plausible(R, f, srs_from, err, sizeof err) != 0)
+        return file_fail(R, res, "%s", err);
+    res->srid = f->epsg;
+    size_t n = f->fixed_commune[0] != '\0' ? 1 : f->ncommunes;
+    for (size_t i = 0; i < n; i++) {
+        const char *code = f->fixed_commune[0] != '\0' ? f->fixed_commune : f->communes[i].code;
+        if (check_zone(R, f, code, srs_from, err, sizeof err) != 0)
+            return file_fail(R, res, "%s", err);
+    }
+    return 0;
+}
+
+/* One pass over the file and one transaction for commune i. Returns 0, or
+ * -1 with the reason in pass->err (the commune is rolled back). */
+static int load_commune(run *R, imp_file *f, pdbi_file_result *res, size_t i, imp_pass *pass)
+{
+    memset(pass, 0, sizeof *pass);
+    pass->file = f;
+    pass->commune = f->fixed_commune[0] ? f->fixed_commune : f->communes[i].code;
+    pass->host = i == 0;
+    pass->wctx = R->ctx;
+    pass->rctx = R->rctx;
+    pass->expected = f->fixed_commune[0] || f->cad
+                         ? f->records
+                         : f->communes[i].n + (i == 0 ? f->no_commune : 0);
+    if (!R->o.dry_run) {
+        pdb_commune_load load = {
+            .batch_id = R->batch_id,
+            .commune = pass->commune,
+            .name = NULL,
+            .source_srid = f->epsg,
+            .file = res->path,
+            .checksum = f->checksum,
+        };
+        if (pdb_writer_begin(R->ctx, R->store, &load, &pass->writer) != PDB_OK) {
+            snprintf(pass->err, sizeof pass->err, "commune %s: %s", pass->commune,
+                     pdb_errmsg(R->ctx));
+            return -1;
+        }
+    }
+    int rc = imp_pass_run(pass);
+    if (rc == 0 && pass->writer != NULL &&
+        pdb_writer_commit(R->ctx, pass->writer, &pass->counts) != PDB_OK) {
+        snprintf(pass->err, sizeof pass->err, "commune %s: commit: %s", pass->commune,
+                 pdb_errmsg(R->ctx));
+        rc = -1;
+    }
+    pdb_writer_free(pass->writer); /* rolls back the commune unless committed */
+    pass->writer = NULL;
+    return rc;
+}
+
+/* Loads each commune of the file in its own transaction; a failure keeps
+ * the communes before it. */
+static int file_load(run *R, imp_file *f, pdbi_file_result *res)
+{
+    size_t npasses = f->fixed_commune[0] ? 1 : f->ncommunes;
+    for (size_t i = 0; i < npasses; i++) {
+        imp_pass pass;
+        if (load_commune(R, f, res, i, &pass) != 0) {
+            if (disk_full(pass.err))
+                return file_fail_full(R, res, pass.commune, i > 0);
+            file_fail(R, res, "%s%s", pass.err,
+                      i > 0 ? " (the communes before it were committed)" : "; nothing stored");
+            if (i > 0)
+                res->status = PDBI_FILE_PARTIAL;
+            return -1;
+        }
+        add_counts(&res->counts, &pass.counts);
+    }
+    res->status = R->o.dry_run ? PDBI_FILE_DRY_RUN : PDBI_FILE_OK;
+    return 0;
+}
+
+/* Imports one file: decides its commune(s), text encoding and CRS, refuses
+ * what cannot be right, then loads each commune. */
+static void import_file(run *R, pdbi_file_result *res)
+{
+    imp_file f;
+    char srs_from[96] = "";
+    double t0 = imp_now();
+
+    memset(&f, 0, sizeof f);
+    f.opts = &R->o;
+    f.path = res->path;
+    if (file_check_input(R, res) != 0 || file_check_new(R, &f, res) != 0 ||
+        file_open(R, &f, res) != 0 || file_communes(R, &f, res) != 0 ||
+        file_check_numbers(R, &f, res) != 0 || file_encoding(R, &f, res) != 0 ||
+        file_crs(R, &f, res, srs_from, sizeof srs_from) != 0)
         goto done;
-    }
-    res->srid = f.epsg;
-    if (f.fixed_commune[0] != '\0') {
-        if (check_zone(R, &f, f.fixed_commune, srs_from, err, sizeof err) != 0) {
-            file_fail(R, res, "%s", err);
-            goto done;
-        }
-    } else {
-        for (size_t i = 0; i < f.ncommunes; i++) {
-            if (check_zone(R, &f, f.communes[i].code, srs_from, err, sizeof err) != 0) {
-                file_fail(R, res, "%s", err);
-                goto done;
-            }
-        }
-    }
     if (R->o.progress == PDBI_PROGRESS_LOG)
         say(R, res->path, "%lld records, commune %s, %s, text %s", (long long)f.records,
             res->communes, srs_from, imp_enc_name(f.enc.kind));
-
-    /* One pass and one transaction per commune. */
-    size_t npasses = f.fixed_commune[0] ? 1 : f.ncommunes;
-    for (size_t i = 0; i < npasses; i++) {
-        imp_pass pass;
-        memset(&pass, 0, sizeof pass);
-        pass.file = &f;
-        pass.commune = f.fixed_commune[0] ? f.fixed_commune : f.communes[i].code;
-        pass.host = i == 0;
-        pass.wctx = R->ctx;
-        pass.rctx = R->rctx;
-        pass.expected =
-            f.fixed_commune[0] || f.cad ? f.records : f.communes[i].n + (i == 0 ? f.no_commune : 0);
-        if (!R->o.dry_run) {
-            pdb_commune_load load = {
-                .batch_id = R->batch_id,
-                .commune = pass.commune,
-                .name = NULL,
-                .source_srid = f.epsg,
-                .file = res->path,
-                .checksum = f.checksum,
-            };
-            if (pdb_writer_begin(R->ctx, R->store, &load, &pass.writer) != PDB_OK) {
-                snprintf(pass.err, sizeof pass.err, "commune %s: %s", pass.commune,
-                         pdb_errmsg(R->ctx));
-                goto pass_failed;
-            }
-        }
-        if (imp_pass_run(&pass) != 0)
-            goto pass_failed;
-        if (pass.writer != NULL && pdb_writer_commit(R->ctx, pass.writer, &pass.counts) != PDB_OK) {
-            snprintf(pass.err, sizeof pass.err, "commune %s: commit: %s", pass.commune,
-                     pdb_errmsg(R->ctx));
-            goto pass_failed;
-        }
-        pdb_writer_free(pass.writer);
-        add_counts(&res->counts, &pass.counts);
-        committed++;
-        continue;
-    pass_failed:
-        pdb_writer_free(pass.writer); /* rolls back this commune */
-        if (disk_full(pass.err))
-            file_fail_full(R, res, pass.commune, committed);
-        else
-            file_fail(R, res, "%s%s", pass.err,
-                      committed ? " (the communes before it were committed)" : "; nothing stored");
-        if (committed)
-            res->status = PDBI_FILE_PARTIAL;
+    if (file_load(R, &f, res) != 0)
         goto done;
-    }
-    res->status = R->o.dry_run ? PDBI_FILE_DRY_RUN : PDBI_FILE_OK;
     if (R->o.progress == PDBI_PROGRESS_LOG)
         say(R, res->path, "read %lld, stored %lld (repaired %lld), rejected %lld, flagged %lld",
             (long long)res->counts.read, (long long)res->counts.stored,

@@ -31,14 +31,14 @@
 
 /* One record on its way from the reader to the writer. */
 typedef struct imp_item {
-    int64_t index;      /* 0-based, over the file's layers in order */
-    int store;          /* 1: add the parcel */
-    pdb_parcel parcel;  /* what to store (owned fields) */
-    const char *reason; /* reject reason (static), or NULL */
-    char *detail;       /* human-readable detail, owned */
-    char *attrs;        /* raw attributes as JSON, owned */
-    unsigned char *raw; /* raw geometry as read, ISO WKB, owned */
-    size_t raw_len;     /* bytes */
+    int64_t index;           /* 0-based, over the file's layers in order */
+    int store;               /* 1: add the parcel */
+    pdb_parcel parcel;       /* what to store (owned fields) */
+    const char *reason;      /* reject reason (static), or NULL */
+    char *detail;            /* human-readable detail, owned */
+    char *attrs;             /* raw attributes as JSON, owned */
+    unsigned char *raw;      /* raw geometry as read, ISO WKB, owned */
+    size_t raw_len;          /* bytes */
     pdb_geom_prepared *geom; /* WGS 84 geometry made on the reading thread, or NULL */
 } imp_item;
 
@@ -230,26 +230,6 @@ static unsigned char *export_wkb(OGRGeometryH g, size_t *len)
     return buf;
 }
 
-/* Fills the reject part of an item: reason, detail, raw attributes and
- * the geometry as read. */
-static void set_reject(const reader *r, const feat_view *v, OGRGeometryH raw, imp_item *it,
-                       const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void set_reject(const reader *r, const feat_view *v, OGRGeometryH raw, imp_item *it,
-                       const char *reason, const char *fmt, ...)
-{
-    it->reason = reason;
-    if (fmt != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(&it->detail, fmt, ap) < 0)
-            it->detail = NULL;
-        va_end(ap);
-    }
-    it->attrs = attrs_json(r, v);
-    it->raw = export_wkb(raw, &it->raw_len);
-}
-
 static size_t count_points(OGRGeometryH g)
 {
     int n = OGR_G_GetGeometryCount(g);
@@ -326,80 +306,115 @@ static double area_in_zone(pdb_ctx *ctx, OGRGeometryH g, int from, int to)
 /* One record                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Turns a feature into an item. Returns 0 when the record belongs to
- * another commune's pass (the item is left empty), 1 otherwise. */
-static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t index,
-                   imp_item *it)
+/* How a step of process() ends. */
+typedef enum rec_step {
+    REC_NEXT,  /* go on with the next step */
+    REC_DONE,  /* the item is complete (a reject): stop here */
+    REC_OTHER, /* the record belongs to another commune's pass */
+    REC_NOMEM  /* out of memory */
+} rec_step;
+
+/* A record on its way through process(): what its steps share. */
+typedef struct record {
+    reader *r;                  /* the reader */
+    imp_layer *L;               /* the record's layer */
+    OGRFeatureH feat;           /* the feature */
+    long label;                 /* CAD: index of the label inside it, or -1 */
+    feat_view v;                /* its attribute values */
+    const char *stack_vals[64]; /* v.vals when the layer has few label keys */
+    size_t stack_lens[64];      /* v.vlens likewise */
+    OGRGeometryH g;             /* the geometry as read, borrowed from feat */
+    OGRGeometryH work;          /* a normalised copy of g, owned, or NULL */
+    OGRGeometryH cur;           /* work or g: what is checked and stored */
+    imp_item *it;               /* the item filled */
+} record;
+
+/* Fills the reject part of the item: reason, detail, raw attributes and
+ * the geometry as read. Returns REC_DONE, so that a step rejects in one
+ * line; a repaired parcel is stored too and goes on. */
+static rec_step rec_reject(record *rc, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static rec_step rec_reject(record *rc, const char *reason, const char *fmt, ...)
 {
-    imp_pass *pass = r->pass;
-    imp_file *f = r->f;
-    const pdbi_options *o = f->opts;
-    OGRGeometryH g = OGR_F_GetGeometryRef(feat);
-    OGRGeometryH work = NULL; /* a normalised copy of g, owned */
-    feat_view v = {L, feat, NULL, NULL};
-    const char *stack_vals[64];
-    size_t stack_lens[64];
-    int keep = 1;
-
-    memset(it, 0, sizeof *it);
-    it->index = index;
-    it->parcel.area_surveyed_m2 = NAN;
-    if (L->cad) {
-        if (L->nfields <= 64) {
-            v.vals = stack_vals;
-            v.vlens = stack_lens;
-        } else {
-            v.vals = malloc(L->nfields * sizeof *v.vals);
-            v.vlens = malloc(L->nfields * sizeof *v.vlens);
-        }
-        if (v.vals == NULL || v.vlens == NULL) {
-            keep = -1;
-            goto done;
-        }
-        for (size_t i = 0; i < L->nfields; i++) {
-            v.vals[i] = NULL;
-            v.vlens[i] = 0;
-        }
-        if (label >= 0)
-            imp_label_pairs(L->labels[label].text, pair_into_view, &v);
+    imp_item *it = rc->it;
+    it->reason = reason;
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&it->detail, fmt, ap) < 0)
+            it->detail = NULL;
+        va_end(ap);
     }
+    it->attrs = attrs_json(rc->r, &rc->v);
+    it->raw = export_wkb(rc->g, &it->raw_len);
+    return REC_DONE;
+}
 
-    /* Which commune: fixed for the file, or the record's own. */
-    if (f->fixed_commune[0] == '\0') {
+/* CAD: the values of the label inside the boundary, by label key. */
+static rec_step rec_label_values(record *rc)
+{
+    imp_layer *L = rc->L;
+    feat_view *v = &rc->v;
+
+    if (!L->cad)
+        return REC_NEXT;
+    if (L->nfields <= IMP_COUNTOF(rc->stack_vals)) {
+        v->vals = rc->stack_vals;
+        v->vlens = rc->stack_lens;
+    } else {
+        v->vals = malloc(L->nfields * sizeof *v->vals);
+        v->vlens = malloc(L->nfields * sizeof *v->vlens);
+    }
+    if (v->vals == NULL || v->vlens == NULL)
+        return REC_NOMEM;
+    for (size_t i = 0; i < L->nfields; i++) {
+        v->vals[i] = NULL;
+        v->vlens[i] = 0;
+    }
+    if (rc->label >= 0)
+        imp_label_pairs(L->labels[rc->label].text, pair_into_view, v);
+    return REC_NEXT;
+}
+
+/* Which commune: fixed for the file, or the record's own. */
+static rec_step rec_commune(record *rc)
+{
+    imp_pass *pass = rc->r->pass;
+    rec_step s = REC_NEXT;
+
+    if (rc->r->f->fixed_commune[0] == '\0') {
         size_t len;
         char code[6];
-        const char *s = raw_value(&v, L->map[IMP_T_COMMUNE], &len);
-        char *shown = imp_trim_dup(s, len);
-        int ok = s != NULL && imp_commune_normalize(s, len, code) == 0 &&
+        const char *str = raw_value(&rc->v, rc->L->map[IMP_T_COMMUNE], &len);
+        char *shown = imp_trim_dup(str, len);
+        int ok = str != NULL && imp_commune_normalize(str, len, code) == 0 &&
                  imp_commune_known(code) != NULL;
-        if (ok && strcmp(code, pass->commune) != 0)
-            keep = 0;
-        else if (!ok && !pass->host)
-            keep = 0;
+        if ((ok && strcmp(code, pass->commune) != 0) || (!ok && !pass->host))
+            s = REC_OTHER; /* the host pass takes the records without a commune */
         else if (!ok && shown == NULL)
-            set_reject(r, &v, g, it, "missing-commune", "no commune code");
+            s = rec_reject(rc, "missing-commune", "no commune code");
         else if (!ok)
-            set_reject(r, &v, g, it, "unknown-commune", "'%.40s' is not a commune of Phu Tho",
-                       shown);
+            s = rec_reject(rc, "unknown-commune", "'%.40s' is not a commune of Phu Tho", shown);
         free(shown);
-        if (keep == 0 || it->reason != NULL)
-            goto done;
+        if (s != REC_NEXT)
+            return s;
     }
-    it->parcel.commune = strdup(pass->commune);
+    rc->it->parcel.commune = strdup(pass->commune);
+    return rc->it->parcel.commune != NULL ? REC_NEXT : REC_NOMEM;
+}
 
-    /* The geometry: a (multi)polygon, in 2D, easting first. */
-    if (L->cad && label >= 0 && feat == L->labels[label].feat) {
-        set_reject(r, &v, g, it, "not-polygon", "a label with no boundary around it");
-        goto done;
-    }
-    if (g == NULL) {
-        set_reject(r, &v, g, it, "null-geometry", NULL);
-        goto done;
-    }
-    if (OGR_G_IsEmpty(g)) {
-        set_reject(r, &v, g, it, "empty-geometry", NULL);
-        goto done;
-    }
+/* The geometry: a (multi)polygon, in 2D, easting first. */
+static rec_step rec_geometry(record *rc)
+{
+    imp_layer *L = rc->L;
+    OGRGeometryH g = rc->g;
+
+    if (L->cad && rc->label >= 0 && rc->feat == L->labels[rc->label].feat)
+        return rec_reject(rc, "not-polygon", "a label with no boundary around it");
+    if (g == NULL)
+        return rec_reject(rc, "null-geometry", NULL);
+    if (OGR_G_IsEmpty(g))
+        return rec_reject(rc, "empty-geometry", NULL);
     OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(g));
     switch (type) {
     case wkbPolygon:
@@ -407,125 +422,138 @@ static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_
         break;
     case wkbCurvePolygon:
     case wkbMultiSurface:
-        work = OGR_G_GetLinearGeometry(g, 0.0, NULL);
+        rc->work = OGR_G_GetLinearGeometry(g, 0.0, NULL);
         break;
     case wkbLineString:
         /* A closed polyline in a CAD drawing is how a parcel is drawn. */
         if (L->cad && OGR_G_GetPointCount(g) >= 4 &&
             OGR_G_GetX(g, 0) == OGR_G_GetX(g, OGR_G_GetPointCount(g) - 1) &&
             OGR_G_GetY(g, 0) == OGR_G_GetY(g, OGR_G_GetPointCount(g) - 1))
-            work = OGR_G_ForceToPolygon(OGR_G_Clone(g));
+            rc->work = OGR_G_ForceToPolygon(OGR_G_Clone(g));
         break;
     case wkbGeometryCollection:
         if (all_polygonal(g))
-            work = OGR_G_ForceToMultiPolygon(OGR_G_Clone(g));
+            rc->work = OGR_G_ForceToMultiPolygon(OGR_G_Clone(g));
         break;
     default:
         break;
     }
-    OGRGeometryH cur = work ? work : g;
-    OGRwkbGeometryType ct = wkbFlatten(OGR_G_GetGeometryType(cur));
-    if (ct != wkbPolygon && ct != wkbMultiPolygon) {
-        set_reject(r, &v, g, it, "not-polygon", "%s", OGRGeometryTypeToName(type));
-        goto done;
+    rc->cur = rc->work ? rc->work : g;
+    OGRwkbGeometryType ct = wkbFlatten(OGR_G_GetGeometryType(rc->cur));
+    if (ct != wkbPolygon && ct != wkbMultiPolygon)
+        return rec_reject(rc, "not-polygon", "%s", OGRGeometryTypeToName(type));
+    if (OGR_G_Is3D(rc->cur) || OGR_G_IsMeasured(rc->cur) || rc->r->f->swap_xy) {
+        if (rc->work == NULL)
+            rc->cur = rc->work = OGR_G_Clone(g);
+        OGR_G_Set3D(rc->cur, FALSE);
+        OGR_G_SetMeasured(rc->cur, FALSE);
+        if (rc->r->f->swap_xy)
+            OGR_G_SwapXY(rc->cur);
     }
-    if (OGR_G_Is3D(cur) || OGR_G_IsMeasured(cur) || f->swap_xy) {
-        if (work == NULL)
-            cur = work = OGR_G_Clone(g);
-        OGR_G_Set3D(cur, FALSE);
-        OGR_G_SetMeasured(cur, FALSE);
-        if (f->swap_xy)
-            OGR_G_SwapXY(cur);
-    }
+    return REC_NEXT;
+}
 
-    /* The numbers that identify the parcel. */
-    it->parcel.sheet = text_value(r, &v, L->map[IMP_T_SHEET]);
-    if (it->parcel.sheet != NULL) {
-        char *n = imp_number_text(it->parcel.sheet, strlen(it->parcel.sheet));
-        free(it->parcel.sheet);
-        it->parcel.sheet = n;
-    }
-    if (it->parcel.sheet == NULL) {
-        set_reject(r, &v, g, it, "missing-sheet", NULL);
-        goto done;
-    }
-    it->parcel.parcel = text_value(r, &v, L->map[IMP_T_PARCEL]);
-    if (it->parcel.parcel != NULL) {
-        char *n = imp_number_text(it->parcel.parcel, strlen(it->parcel.parcel));
-        free(it->parcel.parcel);
-        it->parcel.parcel = n;
-    }
-    if (it->parcel.parcel == NULL) {
-        set_reject(r, &v, g, it, "missing-parcel", NULL);
-        goto done;
-    }
-    size_t npoints = count_points(cur);
-    if (npoints > r->max_vertices) {
-        set_reject(r, &v, g, it, "too-many-vertices", "%zu vertices, over the limit of %zu",
-                   npoints, r->max_vertices);
-        goto done;
-    }
+/* A sheet or parcel number as text ("12.0" -> "12"), or NULL. */
+static char *number_value(const reader *r, const feat_view *v, int k)
+{
+    char *s = text_value(r, v, k);
+    if (s == NULL)
+        return NULL;
+    char *n = imp_number_text(s, strlen(s));
+    free(s);
+    return n;
+}
 
-    /* The other attributes. */
-    int k = L->map[IMP_T_FORMER];
+/* The numbers that identify the parcel, and its size. */
+static rec_step rec_numbers(record *rc)
+{
+    imp_item *it = rc->it;
+    reader *r = rc->r;
+
+    if ((it->parcel.sheet = number_value(r, &rc->v, rc->L->map[IMP_T_SHEET])) == NULL)
+        return rec_reject(rc, "missing-sheet", NULL);
+    if ((it->parcel.parcel = number_value(r, &rc->v, rc->L->map[IMP_T_PARCEL])) == NULL)
+        return rec_reject(rc, "missing-parcel", NULL);
+    size_t npoints = count_points(rc->cur);
+    if (npoints > r->max_vertices)
+        return rec_reject(rc, "too-many-vertices", "%zu vertices, over the limit of %zu", npoints,
+                          r->max_vertices);
+    return REC_NEXT;
+}
+
+/* The surveyed area: a numeric field, or a number as surveys write it;
+ * NAN when not given (0 is "not given" in DBFs). */
+static double surveyed_area(const record *rc)
+{
+    int k = rc->L->map[IMP_T_AREA];
+    double a = NAN;
+    if (k < 0)
+        return NAN;
+    if (!rc->L->cad && rc->L->numeric[k] && OGR_F_IsFieldSetAndNotNull(rc->feat, k)) {
+        a = OGR_F_GetFieldAsDouble(rc->feat, k);
+    } else {
+        size_t len;
+        const char *s = raw_value(&rc->v, k, &len);
+        if (s == NULL || imp_parse_number(s, len, &a) != 0)
+            a = NAN;
+    }
+    return a > 0 ? a : NAN;
+}
+
+/* The other attributes: former commune, land use, areas, owner, address. */
+static rec_step rec_attributes(record *rc)
+{
+    imp_item *it = rc->it;
+    reader *r = rc->r;
+    int k = rc->L->map[IMP_T_FORMER];
+
     if (k >= 0) {
         size_t len;
         char code[6];
-        const char *s = raw_value(&v, k, &len);
+        const char *s = raw_value(&rc->v, k, &len);
         if (s != NULL && imp_commune_normalize(s, len, code) == 0)
             it->parcel.former_commune = strdup(code);
         else
-            it->parcel.former_commune = text_value(r, &v, k);
+            it->parcel.former_commune = text_value(r, &rc->v, k);
     }
-    char *lu = text_value(r, &v, L->map[IMP_T_LANDUSE]);
+    char *lu = text_value(r, &rc->v, rc->L->map[IMP_T_LANDUSE]);
     int unknown = 1;
     if (lu != NULL)
         it->parcel.landuse = imp_landuse_normalize(lu, strlen(lu), &unknown);
     free(lu);
     if (unknown)
         it->parcel.flags |= PDB_PARCEL_UNKNOWN_LANDUSE;
-    k = L->map[IMP_T_AREA];
-    if (k >= 0) {
-        if (!L->cad && L->numeric[k] && OGR_F_IsFieldSetAndNotNull(feat, k)) {
-            it->parcel.area_surveyed_m2 = OGR_F_GetFieldAsDouble(feat, k);
-        } else {
-            size_t len;
-            const char *s = raw_value(&v, k, &len);
-            double a;
-            if (s != NULL && imp_parse_number(s, len, &a) == 0)
-                it->parcel.area_surveyed_m2 = a;
-        }
-        if (!(it->parcel.area_surveyed_m2 > 0))
-            it->parcel.area_surveyed_m2 = NAN; /* 0 is "not given" in DBFs */
-    }
+    it->parcel.area_surveyed_m2 = surveyed_area(rc);
     if (!isfinite(it->parcel.area_surveyed_m2))
         it->parcel.flags |= PDB_PARCEL_NO_SURVEYED_AREA;
-    it->parcel.owner = text_value(r, &v, L->map[IMP_T_OWNER]);
-    it->parcel.address = text_value(r, &v, L->map[IMP_T_ADDRESS]);
+    it->parcel.owner = text_value(r, &rc->v, rc->L->map[IMP_T_OWNER]);
+    it->parcel.address = text_value(r, &rc->v, rc->L->map[IMP_T_ADDRESS]);
     if ((it->parcel.owner && strlen(it->parcel.owner) > r->max_text) ||
-        (it->parcel.address && strlen(it->parcel.address) > r->max_text)) {
-        set_reject(r, &v, g, it, "text-too-long", "an owner or address over %zu bytes",
-                   r->max_text);
-        goto done;
-    }
+        (it->parcel.address && strlen(it->parcel.address) > r->max_text))
+        return rec_reject(rc, "text-too-long", "an owner or address over %zu bytes", r->max_text);
+    return REC_NEXT;
+}
 
-    /* Validity, and repair when it changes the area by at most 0.1%. */
-    size_t wkb_len = 0;
-    unsigned char *wkb = export_wkb(cur, &wkb_len);
-    unsigned char *rep = NULL;
-    size_t rep_len = 0;
+/* Validity, and repair when it changes the area by at most 0.1%; then the
+ * computed area and the WGS 84 geometry. */
+static rec_step rec_validity(record *rc)
+{
+    reader *r = rc->r;
+    imp_file *f = r->f;
+    imp_item *it = rc->it;
+    const pdbi_options *o = f->opts;
+    size_t wkb_len = 0, rep_len = 0;
+    unsigned char *rep = NULL, *wkb = export_wkb(rc->cur, &wkb_len);
     pdb_geom_check chk;
-    if (wkb == NULL) {
-        keep = -1;
-        goto done;
-    }
+
+    if (wkb == NULL)
+        return REC_NOMEM;
     pdb_status st =
         pdb_geom_check_wkb(r->ctx, wkb, wkb_len, MAX_REPAIR_AREA_CHANGE, &chk, &rep, &rep_len);
     if (st != PDB_OK) {
         free(wkb);
-        set_reject(r, &v, g, it, st == PDB_ELIMIT ? "too-many-vertices" : "invalid-geometry", "%s",
-                   pdb_errmsg(r->ctx));
-        goto done;
+        return rec_reject(rc, st == PDB_ELIMIT ? "too-many-vertices" : "invalid-geometry", "%s",
+                          pdb_errmsg(r->ctx));
     }
     double area = chk.area_m2;
     if (chk.valid) {
@@ -537,19 +565,18 @@ static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_
         it->parcel.source_wkb_len = rep_len;
         it->parcel.flags |= PDB_PARCEL_REPAIRED;
         area = chk.repaired_area_m2;
-        set_reject(r, &v, g, it, "repaired-geometry", "%s; area %.3f -> %.3f", chk.reason,
-                   chk.area_m2, chk.repaired_area_m2);
+        rec_reject(rc, "repaired-geometry", "%s; area %.3f -> %.3f", chk.reason, chk.area_m2,
+                   chk.repaired_area_m2);
     } else {
         free(wkb);
         free(rep);
-        set_reject(r, &v, g, it, "invalid-geometry", "%s", chk.reason);
-        goto done;
+        return rec_reject(rc, "invalid-geometry", "%s", chk.reason);
     }
     if (f->geographic) {
         /* Degrees squared mean nothing: measure in the commune's zone. */
-        const pdb_commune_ref *ref = imp_commune_known(pass->commune);
+        const pdb_commune_ref *ref = imp_commune_known(r->pass->commune);
         area = ref != NULL && isfinite(it->parcel.area_surveyed_m2)
-                   ? area_in_zone(r->ctx, cur, f->epsg, ref->epsg)
+                   ? area_in_zone(r->ctx, rc->cur, f->epsg, ref->epsg)
                    : NAN;
     }
     if (imp_area_mismatch(it->parcel.area_surveyed_m2, area, o->area_tol_rel, o->area_tol_m2))
@@ -559,20 +586,40 @@ static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_
     /* The reprojection is done here, on the reading thread, so that the
      * writing thread (the bottleneck) only writes. When it fails, the
      * writer's own pdb_writer_add fails the same way and records why. */
-    if (pdb_geom_prepare(r->ctx, f->epsg, pass->commune, it->parcel.source_wkb,
+    if (pdb_geom_prepare(r->ctx, f->epsg, r->pass->commune, it->parcel.source_wkb,
                          it->parcel.source_wkb_len, &it->geom) != PDB_OK)
         it->geom = NULL;
+    return REC_DONE;
+}
 
-done:
-    if (work != NULL)
-        OGR_G_DestroyGeometry(work);
-    if (v.vals != NULL && v.vals != stack_vals) {
-        free(v.vals);
-        free(v.vlens);
+/* Turns a feature into an item, one step after the other until one ends
+ * it. Returns 0 when the record belongs to another commune's pass (the
+ * item is left empty), 1 otherwise. */
+static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t index,
+                   imp_item *it)
+{
+    static rec_step (*const steps[])(record *) = {rec_label_values, rec_commune,    rec_geometry,
+                                                  rec_numbers,      rec_attributes, rec_validity};
+    record rc = {.r = r, .L = L, .feat = feat, .label = label, .it = it};
+    rec_step s = REC_NEXT;
+
+    rc.v = (feat_view){L, feat, NULL, NULL};
+    rc.g = OGR_F_GetGeometryRef(feat);
+    memset(it, 0, sizeof *it);
+    it->index = index;
+    it->parcel.area_surveyed_m2 = NAN;
+    for (size_t i = 0; i < IMP_COUNTOF(steps) && s == REC_NEXT; i++)
+        s = steps[i](&rc);
+
+    if (rc.work != NULL)
+        OGR_G_DestroyGeometry(rc.work);
+    if (rc.v.vals != rc.stack_vals) {
+        free(rc.v.vals);
+        free(rc.v.vlens);
     }
-    if (keep <= 0) {
+    if (s == REC_OTHER || s == REC_NOMEM) {
         item_clear(it);
-        if (keep < 0) {
+        if (s == REC_NOMEM) {
             r->failed = 1;
             snprintf(r->err, sizeof r->err, "out of memory");
         }
@@ -580,9 +627,8 @@ done:
     }
     if (!it->store && it->reason != NULL) {
         /* A reject keeps nothing of the parcel but the row in rejects. */
-        pdb_parcel *p = &it->parcel;
-        free(p->source_wkb);
-        p->source_wkb = NULL;
+        free(it->parcel.source_wkb);
+        it->parcel.source_wkb = NULL;
     }
     return 1;
 }

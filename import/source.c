@@ -520,21 +520,23 @@ static int polygonal(OGRGeometryH g)
     return t == wkbPolygon || t == wkbMultiPolygon;
 }
 
-/* Reads a CAD layer whole and makes its records: text points are labels;
- * each boundary takes the label inside it (or, in DGN, the label with its
- * MSLink); the boundaries of one label are one parcel; a boundary without
- * a label and a label without a boundary are records of their own. */
-static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *err, size_t errlen)
+/* The boundaries of a CAD layer while it is read: its features that are
+ * not labels. */
+typedef struct cad_bounds {
+    imp_cad_rec *items; /* .label: first the DGN MSLink, then the label taken */
+    size_t n, cap;      /* used and allocated entries */
+} cad_bounds;
+
+/* Reads a CAD layer whole: text points become the layer's labels (and
+ * their keys its fields), everything else a boundary. Returns 0, or -1
+ * with a message. */
+static int cad_read(imp_layer *L, cad_bounds *B, char *err, size_t errlen)
 {
     OGRFeatureH feat;
-    size_t labcap = 0, bcap = 0, nb = 0;
-    imp_cad_rec *bounds = NULL; /* boundaries, label = assignment */
-    link_entry *links = NULL;
-    long *first = NULL; /* per label: its record, -1 */
+    size_t labcap = 0;
     struct key_collect kc = {L, 0};
     int mslink_field = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(L->layer), "MSLink");
     int64_t index = 0;
-    int rc = -1;
 
     OGR_L_ResetReading(L->layer);
     CPLErrorReset();
@@ -563,58 +565,64 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
             if ((lab->text = strdup(text)) == NULL)
                 goto oom;
             lab->feat = feat;
-            feat = NULL;
             L->nlabels++;
             imp_label_pairs(lab->text, collect_key, &kc);
         } else {
-            if (nb == bcap) {
-                bcap = bcap ? 2 * bcap : 256;
-                imp_cad_rec *bigger = realloc(bounds, bcap * sizeof *bigger);
+            if (B->n == B->cap) {
+                B->cap = B->cap ? 2 * B->cap : 256;
+                imp_cad_rec *bigger = realloc(B->items, B->cap * sizeof *bigger);
                 if (bigger == NULL)
                     goto oom;
-                bounds = bigger;
+                B->items = bigger;
             }
-            bounds[nb].index = index;
-            bounds[nb].feat = feat;
-            bounds[nb].label = link; /* the link for now; the label below */
-            feat = NULL;
-            nb++;
+            B->items[B->n].index = index;
+            B->items[B->n].feat = feat;
+            B->items[B->n].label = link; /* the link for now; the label in cad_join */
+            B->n++;
         }
-        OGR_F_Destroy(feat);
     }
     if (CPLGetLastErrorType() == CE_Failure) {
         snprintf(err, errlen, "read error: %s", CPLGetLastErrorMsg());
-        goto done;
+        return -1;
     }
     if (kc.oom || build_grid(L) != 0)
         goto oom;
+    return 0;
+oom:
+    OGR_F_Destroy(feat);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
 
-    /* Join each boundary to its label. */
-    links = malloc((L->nlabels ? L->nlabels : 1) * sizeof *links);
-    first = malloc((L->nlabels ? L->nlabels : 1) * sizeof *first);
-    if (links == NULL || first == NULL)
-        goto oom;
+/* Joins each boundary to its label: the label inside it (the nearest its
+ * middle when there are several: an island parcel may hold its own label
+ * and the one of the parcel around it); then, for a boundary left without,
+ * the DGN label with its MSLink, or an unused label in its hole; last, an
+ * unused label inside its envelope (an open polyline), then near it.
+ * Returns 0, or -1 when out of memory. */
+static int cad_join(imp_layer *L, cad_bounds *B)
+{
+    link_entry *links = malloc((L->nlabels ? L->nlabels : 1) * sizeof *links);
+    int *link_of = malloc((B->n ? B->n : 1) * sizeof *link_of);
+    imp_cad_rec *bounds = B->items;
+
+    if (links == NULL || link_of == NULL) {
+        free(links);
+        free(link_of);
+        return -1;
+    }
     for (size_t i = 0; i < L->nlabels; i++) {
         links[i].mslink = L->labels[i].mslink;
         links[i].label = (long)i;
-        first[i] = -1;
     }
     qsort(links, L->nlabels, sizeof *links, cmp_link);
-    /* The label inside each boundary (the nearest its middle when there are
-     * several: an island parcel may hold its own label and the one of the
-     * parcel around it); then, for a boundary left without, the DGN label
-     * with its MSLink, or an unused label in its hole; last, an unused label
-     * inside its envelope (an open polyline), then near it. */
-    int *link_of = malloc((nb ? nb : 1) * sizeof *link_of);
-    if (link_of == NULL)
-        goto oom;
-    for (size_t b = 0; b < nb; b++) {
+    for (size_t b = 0; b < B->n; b++) {
         link_of[b] = (int)bounds[b].label;
         bounds[b].label = label_inside(L, OGR_F_GetGeometryRef(bounds[b].feat), LABEL_INSIDE);
         if (bounds[b].label >= 0)
             L->labels[bounds[b].label].used = 1;
     }
-    for (size_t b = 0; b < nb; b++) {
+    for (size_t b = 0; b < B->n; b++) {
         if (bounds[b].label < 0)
             bounds[b].label = label_by_link(links, L->nlabels, link_of[b]);
         if (bounds[b].label < 0)
@@ -623,7 +631,7 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
             L->labels[bounds[b].label].used = 1;
     }
     for (int mode = LABEL_IN_BOX; mode <= LABEL_NEAR; mode++) {
-        for (size_t b = 0; b < nb; b++) {
+        for (size_t b = 0; b < B->n; b++) {
             if (bounds[b].label < 0)
                 bounds[b].label = label_inside(L, OGR_F_GetGeometryRef(bounds[b].feat), mode);
             if (bounds[b].label >= 0)
@@ -631,40 +639,55 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
         }
     }
     free(link_of);
+    free(links);
+    return 0;
+}
 
-    /* One record per label with boundaries (its parts merged), per boundary
-     * without a label, and per label without a boundary. */
-    L->recs = calloc(nb + L->nlabels + 1, sizeof *L->recs);
-    if (L->recs == NULL)
-        goto oom;
-    for (size_t b = 0; b < nb; b++) {
-        long lab = bounds[b].label;
+/* Merges another part of a parcel into the record that has its first. */
+static void cad_merge_part(imp_cad_rec *r, OGRFeatureH part_feat)
+{
+    OGRGeometryH have = OGR_F_GetGeometryRef(r->feat);
+    OGRGeometryH part = OGR_F_GetGeometryRef(part_feat);
+    if (polygonal(have) && polygonal(part)) {
+        OGRGeometryH mp = OGR_G_CreateGeometry(wkbMultiPolygon);
+        add_polygons(mp, have);
+        add_polygons(mp, part);
+        OGR_F_SetGeometryDirectly(r->feat, mp);
+    } else {
+        OGRGeometryH gc = OGR_G_CreateGeometry(wkbGeometryCollection);
+        OGR_G_AddGeometry(gc, have);
+        OGR_G_AddGeometry(gc, part);
+        OGR_F_SetGeometryDirectly(r->feat, gc);
+    }
+    OGR_F_Destroy(part_feat);
+}
+
+/* Makes the layer's records, in file order: one per label with boundaries
+ * (its parts merged), per boundary without a label, and per label without
+ * a boundary. The boundaries' features move into the records. Returns 0,
+ * or -1 when out of memory. */
+static int cad_records(imp_layer *L, cad_bounds *B)
+{
+    long *first = malloc((L->nlabels ? L->nlabels : 1) * sizeof *first); /* per label: its record */
+
+    L->recs = calloc(B->n + L->nlabels + 1, sizeof *L->recs);
+    if (first == NULL || L->recs == NULL) {
+        free(first);
+        return -1;
+    }
+    for (size_t i = 0; i < L->nlabels; i++)
+        first[i] = -1;
+    for (size_t b = 0; b < B->n; b++) {
+        long lab = B->items[b].label;
         if (lab >= 0 && first[lab] >= 0) {
-            /* Another part of a parcel already seen: merge the geometries. */
-            imp_cad_rec *r = &L->recs[first[lab]];
-            OGRGeometryH have = OGR_F_GetGeometryRef(r->feat);
-            OGRGeometryH part = OGR_F_GetGeometryRef(bounds[b].feat);
-            if (polygonal(have) && polygonal(part)) {
-                OGRGeometryH mp = OGR_G_CreateGeometry(wkbMultiPolygon);
-                add_polygons(mp, have);
-                add_polygons(mp, part);
-                OGR_F_SetGeometryDirectly(r->feat, mp);
-            } else {
-                OGRGeometryH gc = OGR_G_CreateGeometry(wkbGeometryCollection);
-                OGR_G_AddGeometry(gc, have);
-                OGR_G_AddGeometry(gc, part);
-                OGR_F_SetGeometryDirectly(r->feat, gc);
-            }
-            OGR_F_Destroy(bounds[b].feat);
+            cad_merge_part(&L->recs[first[lab]], B->items[b].feat);
             continue;
         }
-        imp_cad_rec *r = &L->recs[L->nrecs];
-        *r = bounds[b];
         if (lab >= 0)
             first[lab] = (long)L->nrecs;
-        L->nrecs++;
+        L->recs[L->nrecs++] = B->items[b];
     }
-    nb = 0; /* every boundary feature now belongs to a record */
+    B->n = 0; /* every boundary feature now belongs to a record */
     for (size_t i = 0; i < L->nlabels; i++) {
         if (L->labels[i].used)
             continue;
@@ -676,24 +699,34 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
     }
     qsort(L->recs, L->nrecs, sizeof *L->recs, cmp_rec);
     L->records = (int64_t)L->nrecs;
-
-    if (imp_fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map, err, errlen) !=
-        0)
-        goto done;
-    struct label_scan ls = {f, L};
-    for (size_t i = 0; i < L->nlabels; i++)
-        imp_label_pairs(L->labels[i].text, scan_pair, &ls);
-    rc = 0;
-    goto done;
-oom:
-    snprintf(err, errlen, "out of memory");
-done:
-    OGR_F_Destroy(feat);
-    for (size_t b = 0; b < nb; b++)
-        OGR_F_Destroy(bounds[b].feat);
-    free(bounds);
-    free(links);
     free(first);
+    return 0;
+}
+
+/* Reads a CAD layer whole and makes its records: text points are labels;
+ * each boundary takes the label inside it (or, in DGN, the label with its
+ * MSLink); the boundaries of one label are one parcel; a boundary without
+ * a label and a label without a boundary are records of their own. */
+static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *err, size_t errlen)
+{
+    cad_bounds B = {0};
+    int rc = cad_read(L, &B, err, errlen);
+
+    if (rc == 0 && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0)) {
+        snprintf(err, errlen, "out of memory");
+        rc = -1;
+    }
+    if (rc == 0 && imp_fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map, err,
+                                        errlen) != 0)
+        rc = -1;
+    if (rc == 0) {
+        struct label_scan ls = {f, L};
+        for (size_t i = 0; i < L->nlabels; i++)
+            imp_label_pairs(L->labels[i].text, scan_pair, &ls);
+    }
+    for (size_t b = 0; b < B.n; b++)
+        OGR_F_Destroy(B.items[b].feat);
+    free(B.items);
     return rc;
 }
 
