@@ -12,16 +12,16 @@
 #include <strings.h>
 
 /* The --field-map names, by target. */
-static const char *const target_names[IMP_T_COUNT] = {
-    [IMP_T_COMMUNE] = "commune", [IMP_T_FORMER] = "former_commune",
-    [IMP_T_SHEET] = "sheet",     [IMP_T_PARCEL] = "parcel",
-    [IMP_T_AREA] = "area",       [IMP_T_LANDUSE] = "landuse",
-    [IMP_T_OWNER] = "owner",     [IMP_T_ADDRESS] = "address",
+static const char *const target_names[PDBI_T_COUNT] = {
+    [PDBI_T_COMMUNE] = "commune", [PDBI_T_FORMER] = "former_commune",
+    [PDBI_T_SHEET] = "sheet",     [PDBI_T_PARCEL] = "parcel",
+    [PDBI_T_AREA] = "area",       [PDBI_T_LANDUSE] = "landuse",
+    [PDBI_T_OWNER] = "owner",     [PDBI_T_ADDRESS] = "address",
 };
 
 /* Aliases in order of preference. Compared after dropping case, '_', '-',
  * '.' and spaces, so "So_Thua" and "SOTHUA" are one name; DBF truncations
- * to 10 characters are matched by prefix (imp_field_alias_rank), so they
+ * to 10 characters are matched by prefix (pdbi__field_alias_rank), so they
  * need not be listed. The English names come last: they are what our own
  * exports and hand-made files use. */
 static const char *const aliases_commune[] = {
@@ -42,30 +42,30 @@ static const char *const aliases_owner[] = {"TenChu",    "HoTen", "Chu", "TenChu
                                             "ChuSuDung", "owner", NULL};
 static const char *const aliases_address[] = {"DiaChi", "DiaChiThua", "address", NULL};
 
-static const char *const *const aliases[IMP_T_COUNT] = {
-    [IMP_T_COMMUNE] = aliases_commune, [IMP_T_FORMER] = aliases_former,
-    [IMP_T_SHEET] = aliases_sheet,     [IMP_T_PARCEL] = aliases_parcel,
-    [IMP_T_AREA] = aliases_area,       [IMP_T_LANDUSE] = aliases_landuse,
-    [IMP_T_OWNER] = aliases_owner,     [IMP_T_ADDRESS] = aliases_address,
+static const char *const *const aliases[PDBI_T_COUNT] = {
+    [PDBI_T_COMMUNE] = aliases_commune, [PDBI_T_FORMER] = aliases_former,
+    [PDBI_T_SHEET] = aliases_sheet,     [PDBI_T_PARCEL] = aliases_parcel,
+    [PDBI_T_AREA] = aliases_area,       [PDBI_T_LANDUSE] = aliases_landuse,
+    [PDBI_T_OWNER] = aliases_owner,     [PDBI_T_ADDRESS] = aliases_address,
 };
 
 /* The DBF format's limit on field names. */
 #define DBF_NAME_MAX 10
 
-const char *imp_target_name(imp_target t)
+const char *pdbi__target_name(pdbi_target t)
 {
-    return (unsigned)t < IMP_T_COUNT ? target_names[t] : "?";
+    return (unsigned)t < PDBI_T_COUNT ? target_names[t] : "?";
 }
 
-int imp_target_parse(const char *name)
+int pdbi__target_parse(const char *name)
 {
-    for (int t = 0; t < IMP_T_COUNT; t++)
+    for (int t = 0; t < PDBI_T_COUNT; t++)
         if (strcasecmp(name, target_names[t]) == 0)
             return t;
     return -1;
 }
 
-const char *const *imp_target_aliases(imp_target t)
+const char *const *pdbi__target_aliases(pdbi_target t)
 {
     return aliases[t];
 }
@@ -83,7 +83,7 @@ static void fold(const char *s, char *out, size_t cap)
     out[n] = '\0';
 }
 
-int imp_field_alias_rank(imp_target t, const char *field)
+int pdbi__field_alias_rank(pdbi_target t, const char *field)
 {
     char f[128], a[128];
     size_t flen = strlen(field);
@@ -108,9 +108,9 @@ int imp_field_alias_rank(imp_target t, const char *field)
     return -1;
 }
 
-void imp_fieldmap_clear(imp_fieldmap *fm)
+void pdbi__fieldmap_clear(pdbi_fieldmap *fm)
 {
-    for (int t = 0; t < IMP_T_COUNT; t++) {
+    for (int t = 0; t < PDBI_T_COUNT; t++) {
         free(fm->source[t]);
         fm->source[t] = NULL;
     }
@@ -125,8 +125,8 @@ static void trim_span(const char **s, const char **e)
         (*e)--;
 }
 
-int imp_fieldmap_parse(const char *text, const char *name, imp_fieldmap *fm, char *err,
-                       size_t errlen)
+int pdbi__fieldmap_parse(const char *text, const char *name, pdbi_fieldmap *fm, char *err,
+                         size_t errlen)
 {
     int line = 0;
     const char *p = text;
@@ -158,7 +158,7 @@ int imp_fieldmap_parse(const char *text, const char *name, imp_fieldmap *fm, cha
         }
         memcpy(key, ks, (size_t)(ke - ks));
         key[ke - ks] = '\0';
-        int t = imp_target_parse(key);
+        int t = pdbi__target_parse(key);
         if (t < 0) {
             snprintf(err, errlen,
                      "%s:%d: unknown target '%s' (targets: commune, former_commune, sheet, "
@@ -182,11 +182,11 @@ int imp_fieldmap_parse(const char *text, const char *name, imp_fieldmap *fm, cha
     }
     return 0;
 fail:
-    imp_fieldmap_clear(fm);
+    pdbi__fieldmap_clear(fm);
     return -1;
 }
 
-int imp_fieldmap_load(const char *path, imp_fieldmap *fm, char *err, size_t errlen)
+int pdbi__fieldmap_load(const char *path, pdbi_fieldmap *fm, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "rb");
     char *text = NULL;
@@ -222,14 +222,14 @@ int imp_fieldmap_load(const char *path, imp_fieldmap *fm, char *err, size_t errl
     }
     text[len] = '\0';
     /* CRLF line ends: the '\r' is trimmed as white space. */
-    rc = imp_fieldmap_parse(text, path, fm, err, errlen);
+    rc = pdbi__fieldmap_parse(text, path, fm, err, errlen);
 done:
     free(text);
     fclose(f);
     return rc;
 }
 
-void imp_field_list(const char *const *names, size_t n, char *buf, size_t len)
+void pdbi__field_list(const char *const *names, size_t n, char *buf, size_t len)
 {
     size_t used = 0;
 
@@ -254,15 +254,15 @@ void imp_field_list(const char *const *names, size_t n, char *buf, size_t len)
     }
 }
 
-int imp_fieldmap_resolve(const imp_fieldmap *fm, const char *const *names, size_t n,
-                         int idx[IMP_T_COUNT], char *err, size_t errlen)
+int pdbi__fieldmap_resolve(const pdbi_fieldmap *fm, const char *const *names, size_t n,
+                           int idx[PDBI_T_COUNT], char *err, size_t errlen)
 {
     int taken[1024] = {0}; /* fields already serving a target (the first 1024) */
 
-    for (int t = 0; t < IMP_T_COUNT; t++)
+    for (int t = 0; t < PDBI_T_COUNT; t++)
         idx[t] = -1;
     /* The user's mapping first: it wins over any alias. */
-    for (int t = 0; t < IMP_T_COUNT; t++) {
+    for (int t = 0; t < PDBI_T_COUNT; t++) {
         if (fm == NULL || fm->source[t] == NULL)
             continue;
         for (size_t i = 0; i < n; i++) {
@@ -275,8 +275,8 @@ int imp_fieldmap_resolve(const imp_fieldmap *fm, const char *const *names, size_
                         snprintf(err, errlen,
                                  "the field map names '%s' for both %s and %s; one field "
                                  "serves one target",
-                                 names[i], imp_target_name((imp_target)u),
-                                 imp_target_name((imp_target)t));
+                                 names[i], pdbi__target_name((pdbi_target)u),
+                                 pdbi__target_name((pdbi_target)t));
                         return -1;
                     }
                 idx[t] = (int)i;
@@ -287,23 +287,23 @@ int imp_fieldmap_resolve(const imp_fieldmap *fm, const char *const *names, size_
         }
         if (idx[t] < 0) {
             char list[512];
-            imp_field_list(names, n, list, sizeof list);
+            pdbi__field_list(names, n, list, sizeof list);
             snprintf(err, errlen,
                      "the field map names '%s' for %s, but the file has no such "
                      "field (its fields: %s)",
-                     fm->source[t], imp_target_name((imp_target)t), list);
+                     fm->source[t], pdbi__target_name((pdbi_target)t), list);
             return -1;
         }
     }
     /* Then the best-ranked alias for each target left. */
-    for (int t = 0; t < IMP_T_COUNT; t++) {
+    for (int t = 0; t < PDBI_T_COUNT; t++) {
         int best = -1, best_rank = 1 << 30;
         if (idx[t] >= 0)
             continue;
         for (size_t i = 0; i < n && i < 1024; i++) {
             if (taken[i])
                 continue;
-            int r = imp_field_alias_rank((imp_target)t, names[i]);
+            int r = pdbi__field_alias_rank((pdbi_target)t, names[i]);
             if (r >= 0 && r < best_rank) {
                 best = (int)i;
                 best_rank = r;

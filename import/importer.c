@@ -45,7 +45,7 @@ static int survey_name(const char *name)
         return 0;
     if (len > 14 && strcasecmp(name + len - 14, ".manifest.json") == 0)
         return 0;
-    for (size_t i = 0; i < IMP_COUNTOF(exts); i++)
+    for (size_t i = 0; i < PDBI_COUNTOF(exts); i++)
         if (strcasecmp(dot + 1, exts[i]) == 0)
             return 1;
     return 0;
@@ -185,10 +185,10 @@ typedef struct run {
     pdb_ctx *ctx;     /* the writing thread's context (the caller's) */
     pdb_ctx *rctx;    /* the reading thread's context */
     pdb_store *store; /* NULL in a dry run without a store */
-    imp_fieldmap fm;  /* --field-map */
+    pdbi_fieldmap fm; /* --field-map */
     int srs_epsg;     /* --srs, 0 when from the file */
     int enc_forced;   /* --encoding given */
-    imp_enc enc;      /* its value */
+    pdbi_enc enc;     /* its value */
     char commune[6];  /* --commune, normalised, or "" */
     int64_t batch_id; /* 0 in a dry run */
 } run;
@@ -318,7 +318,7 @@ static int commune_from_name(const char *path, char out[6])
         if (n == 5) {
             memcpy(out, p, 5);
             out[5] = '\0';
-            if (imp_commune_known(out) != NULL)
+            if (pdbi__commune_known(out) != NULL)
                 return 0;
         }
     }
@@ -326,12 +326,12 @@ static int commune_from_name(const char *path, char out[6])
 }
 
 /* The advice for a missing or wrong CRS, from the commune(s). */
-static void zone_advice(const imp_file *f, char *buf, size_t len)
+static void zone_advice(const pdbi_file *f, char *buf, size_t len)
 {
     const char *code = f->fixed_commune[0] ? f->fixed_commune
                        : f->ncommunes > 0  ? f->communes[0].code
                                            : NULL;
-    const pdb_commune_ref *ref = code ? imp_commune_known(code) : NULL;
+    const pdb_commune_ref *ref = code ? pdbi__commune_known(code) : NULL;
     if (ref != NULL)
         snprintf(buf, len,
                  "commune %s (%s) was in the former %s province, whose surveys use "
@@ -344,13 +344,13 @@ static void zone_advice(const imp_file *f, char *buf, size_t len)
 }
 
 /* Checks the first features' positions against the CRS. */
-static int check_plausible(run *R, imp_file *f, const char *srs_from, char *err, size_t errlen)
+static int check_plausible(run *R, pdbi_file *f, const char *srs_from, char *err, size_t errlen)
 {
     int checked = 0, bad = 0;
     char first[512] = "";
 
     for (size_t li = 0; li < f->nlayers && checked < PLAUSIBILITY_SAMPLES; li++) {
-        imp_layer *L = &f->layers[li];
+        pdbi_layer *L = &f->layers[li];
         OGRFeatureH feat;
         OGR_L_ResetReading(L->layer);
         while (checked < PLAUSIBILITY_SAMPLES && (feat = OGR_L_GetNextFeature(L->layer))) {
@@ -389,7 +389,7 @@ static int check_plausible(run *R, imp_file *f, const char *srs_from, char *err,
 }
 
 /* Decides f->epsg (and axis swap) from --srs or the file. */
-static int resolve_crs(run *R, imp_file *f, char *srs_from, size_t fromlen, char *err,
+static int resolve_crs(run *R, pdbi_file *f, char *srs_from, size_t fromlen, char *err,
                        size_t errlen)
 {
     OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(f->layers[0].layer);
@@ -397,7 +397,7 @@ static int resolve_crs(run *R, imp_file *f, char *srs_from, size_t fromlen, char
     int file_epsg = 0;
 
     if (srs != NULL &&
-        imp_srs_match(R->ctx, srs, &file_epsg, note, sizeof note, why, sizeof why) != 0)
+        pdbi__srs_match(R->ctx, srs, &file_epsg, note, sizeof note, why, sizeof why) != 0)
         file_epsg = -1;
     if (R->srs_epsg != 0) {
         f->epsg = R->srs_epsg;
@@ -408,7 +408,7 @@ static int resolve_crs(run *R, imp_file *f, char *srs_from, size_t fromlen, char
             say(R, f->path, "note: --srs EPSG:%d overrides the file's CRS (%s)", f->epsg, why);
         /* The axis order of the file's own CRS still tells how OGR hands
          * the coordinates over. */
-        f->swap_xy = srs != NULL && imp_srs_x_is_northing(srs);
+        f->swap_xy = srs != NULL && pdbi__srs_x_is_northing(srs);
     } else if (srs == NULL) {
         char advice[300];
         zone_advice(f, advice, sizeof advice);
@@ -425,7 +425,7 @@ static int resolve_crs(run *R, imp_file *f, char *srs_from, size_t fromlen, char
         return -1;
     } else {
         f->epsg = file_epsg;
-        f->swap_xy = imp_srs_x_is_northing(srs);
+        f->swap_xy = pdbi__srs_x_is_northing(srs);
         snprintf(srs_from, fromlen, "EPSG:%d declared by the file", f->epsg);
         if (note[0] != '\0')
             say(R, f->path, "note: CRS %s", note);
@@ -441,10 +441,10 @@ static int resolve_crs(run *R, imp_file *f, char *srs_from, size_t fromlen, char
 
 /* The commune's zone against the file's: a meridian off by one puts
  * parcels 25-130 km away, and the coordinates alone cannot show it. */
-static int check_zone(run *R, imp_file *f, const char *code, const char *srs_from, char *err,
+static int check_zone(run *R, pdbi_file *f, const char *code, const char *srs_from, char *err,
                       size_t errlen)
 {
-    const pdb_commune_ref *ref = imp_commune_known(code);
+    const pdb_commune_ref *ref = pdbi__commune_known(code);
     pdb_crs_info have, want;
 
     if (ref == NULL || ref->epsg == f->epsg)
@@ -472,7 +472,7 @@ static int check_zone(run *R, imp_file *f, const char *code, const char *srs_fro
 
 static int cmp_commune(const void *a, const void *b)
 {
-    return strcmp(((const imp_commune_count *)a)->code, ((const imp_commune_count *)b)->code);
+    return strcmp(((const pdbi_commune_count *)a)->code, ((const pdbi_commune_count *)b)->code);
 }
 
 static void add_counts(pdb_import_counts *to, const pdb_import_counts *c)
@@ -505,14 +505,14 @@ static int file_check_input(run *R, pdbi_file_result *res)
 
 /* The file's checksum; the same bytes imported before are skipped unless
  * --force. */
-static int file_check_new(run *R, imp_file *f, pdbi_file_result *res)
+static int file_check_new(run *R, pdbi_file *f, pdbi_file_result *res)
 {
     char err[1200] = "";
     size_t nparts = 0;
-    char **parts = imp_source_parts(res->path, &nparts);
-    int rc =
-        parts ? imp_checksum_files((const char *const *)parts, nparts, f->checksum, err, sizeof err)
-              : -1;
+    char **parts = pdbi__source_parts(res->path, &nparts);
+    int rc = parts ? pdbi__checksum_files((const char *const *)parts, nparts, f->checksum, err,
+                                          sizeof err)
+                   : -1;
     pdbi_paths_free(parts, nparts);
     if (rc != 0)
         return file_fail(R, res, "%s", err[0] ? err : "out of memory");
@@ -534,11 +534,11 @@ static int file_check_new(run *R, imp_file *f, pdbi_file_result *res)
 }
 
 /* Opens the file and reads it once for its fields, communes and samples. */
-static int file_open(run *R, imp_file *f, pdbi_file_result *res)
+static int file_open(run *R, pdbi_file *f, pdbi_file_result *res)
 {
     char err[1200] = "";
-    if (imp_source_open(f, err, sizeof err) != 0 ||
-        imp_source_prescan(f, &R->fm, err, sizeof err) != 0)
+    if (pdbi__source_open(f, err, sizeof err) != 0 ||
+        pdbi__source_prescan(f, &R->fm, err, sizeof err) != 0)
         return file_fail(R, res, "%s", err);
     /* A well-formed file without a feature: said as such, not as the
      * missing commune field or CRS that would be reported next. */
@@ -553,11 +553,11 @@ static int file_open(run *R, imp_file *f, pdbi_file_result *res)
 }
 
 /* The commune: --commune, else a field, else the file's name. */
-static int file_communes(run *R, imp_file *f, pdbi_file_result *res)
+static int file_communes(run *R, pdbi_file *f, pdbi_file_result *res)
 {
     int have_field = 1;
     for (size_t i = 0; i < f->nlayers; i++)
-        if (f->layers[i].map[IMP_T_COMMUNE] < 0)
+        if (f->layers[i].map[PDBI_T_COMMUNE] < 0)
             have_field = 0;
     if (R->commune[0] != '\0') {
         memcpy(f->fixed_commune, R->commune, 6);
@@ -567,8 +567,8 @@ static int file_communes(run *R, imp_file *f, pdbi_file_result *res)
     } else if (!have_field || (f->ncommunes == 0 && f->cad)) {
         if (commune_from_name(res->path, f->fixed_commune) != 0) {
             char list[600];
-            imp_field_list((const char *const *)f->layers[0].fields, f->layers[0].nfields, list,
-                           sizeof list);
+            pdbi__field_list((const char *const *)f->layers[0].fields, f->layers[0].nfields, list,
+                             sizeof list);
             return file_fail(R, res,
                              "cannot tell the commune: no commune field (tried MaXa, MaDVHC, "
                              "...; the file's fields: %s) and no --commune; give --commune CODE, "
@@ -577,11 +577,11 @@ static int file_communes(run *R, imp_file *f, pdbi_file_result *res)
         }
         say(R, res->path, "note: commune %s taken from the file's name", f->fixed_commune);
     } else if (f->ncommunes == 0) {
-        imp_layer *L = &f->layers[0];
+        pdbi_layer *L = &f->layers[0];
         return file_fail(R, res,
                          "the commune field %s holds no commune code of Phu Tho in %lld "
                          "records; give --commune CODE",
-                         L->fields[L->map[IMP_T_COMMUNE]], (long long)f->records);
+                         L->fields[L->map[PDBI_T_COMMUNE]], (long long)f->records);
     }
     if (f->fixed_commune[0] != '\0') {
         snprintf(res->communes, sizeof res->communes, "%s", f->fixed_commune);
@@ -596,32 +596,32 @@ static int file_communes(run *R, imp_file *f, pdbi_file_result *res)
 }
 
 /* The parcel's numbers are required: a field for each in every layer. */
-static int file_check_numbers(run *R, const imp_file *f, pdbi_file_result *res)
+static int file_check_numbers(run *R, const pdbi_file *f, pdbi_file_result *res)
 {
     for (size_t i = 0; i < f->nlayers; i++) {
-        const imp_layer *L = &f->layers[i];
-        for (int t = IMP_T_SHEET; t <= IMP_T_PARCEL; t++) {
+        const pdbi_layer *L = &f->layers[i];
+        for (int t = PDBI_T_SHEET; t <= PDBI_T_PARCEL; t++) {
             if (L->map[t] >= 0 || L->records == 0)
                 continue;
             char list[600], tried[200] = "";
-            const char *const *al = imp_target_aliases((imp_target)t);
+            const char *const *al = pdbi__target_aliases((pdbi_target)t);
             for (size_t k = 0; al[k] != NULL && k < 6; k++)
                 snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s", k ? ", " : "",
                          al[k]);
-            imp_field_list((const char *const *)L->fields, L->nfields, list, sizeof list);
+            pdbi__field_list((const char *const *)L->fields, L->nfields, list, sizeof list);
             return file_fail(R, res,
                              "no field for the %s number%s%s (tried %s, ...); the file's "
                              "fields: %s; map one with --field-map (%s=FIELD)",
-                             t == IMP_T_SHEET ? "sheet" : "parcel",
+                             t == PDBI_T_SHEET ? "sheet" : "parcel",
                              f->nlayers > 1 ? " in layer " : "", f->nlayers > 1 ? L->name : "",
-                             tried, list, imp_target_name((imp_target)t));
+                             tried, list, pdbi__target_name((pdbi_target)t));
         }
     }
     return 0;
 }
 
 /* The text encoding: --encoding, a declared Windows-1258, or detected. */
-static int file_encoding(run *R, imp_file *f, pdbi_file_result *res)
+static int file_encoding(run *R, pdbi_file *f, pdbi_file_result *res)
 {
     char err[1200] = "";
     if (R->enc_forced) {
@@ -631,25 +631,25 @@ static int file_encoding(run *R, imp_file *f, pdbi_file_result *res)
     } else {
         int declared_utf8 = 0;
         char declared[64];
-        imp_source_declared_encoding(f, &declared_utf8, declared, sizeof declared);
+        pdbi__source_declared_encoding(f, &declared_utf8, declared, sizeof declared);
         if (strstr(declared, "1258") != NULL) {
-            f->enc.kind = IMP_ENC_CP1258;
+            f->enc.kind = PDBI_ENC_CP1258;
             f->enc.confidence = 1.0;
             snprintf(f->enc.how, sizeof f->enc.how, "declared in %s", declared);
-        } else if (imp_enc_choose(declared_utf8, declared[0] ? declared : NULL,
-                                  (const char *const *)f->samples, f->sample_lens, f->nsamples,
-                                  &f->enc, err, sizeof err) != 0) {
+        } else if (pdbi__enc_choose(declared_utf8, declared[0] ? declared : NULL,
+                                    (const char *const *)f->samples, f->sample_lens, f->nsamples,
+                                    &f->enc, err, sizeof err) != 0) {
             return file_fail(R, res, "%s", err);
         }
     }
-    snprintf(res->encoding, sizeof res->encoding, "%s", imp_enc_name(f->enc.kind));
-    if (f->enc.kind != IMP_ENC_UTF8)
-        say(R, res->path, "note: text read as %s (%s)", imp_enc_name(f->enc.kind), f->enc.how);
+    snprintf(res->encoding, sizeof res->encoding, "%s", pdbi__enc_name(f->enc.kind));
+    if (f->enc.kind != PDBI_ENC_UTF8)
+        say(R, res->path, "note: text read as %s (%s)", pdbi__enc_name(f->enc.kind), f->enc.how);
     return 0;
 }
 
 /* The CRS, and whether the data and the communes agree with it. */
-static int file_crs(run *R, imp_file *f, pdbi_file_result *res, char *srs_from, size_t fromlen)
+static int file_crs(run *R, pdbi_file *f, pdbi_file_result *res, char *srs_from, size_t fromlen)
 {
     char err[1200] = "";
     if (resolve_crs(R, f, srs_from, fromlen, err, sizeof err) != 0 ||
@@ -667,7 +667,7 @@ static int file_crs(run *R, imp_file *f, pdbi_file_result *res, char *srs_from, 
 
 /* One pass over the file and one transaction for commune i. Returns 0, or
  * -1 with the reason in pass->err (the commune is rolled back). */
-static int load_commune(run *R, imp_file *f, pdbi_file_result *res, size_t i, imp_pass *pass)
+static int load_commune(run *R, pdbi_file *f, pdbi_file_result *res, size_t i, pdbi_pass *pass)
 {
     memset(pass, 0, sizeof *pass);
     pass->file = f;
@@ -693,7 +693,7 @@ static int load_commune(run *R, imp_file *f, pdbi_file_result *res, size_t i, im
             return -1;
         }
     }
-    int rc = imp_pass_run(pass);
+    int rc = pdbi__pass_run(pass);
     if (rc == 0 && pass->writer != NULL &&
         pdb_writer_commit(R->ctx, pass->writer, &pass->counts) != PDB_OK) {
         snprintf(pass->err, sizeof pass->err, "commune %s: commit: %s", pass->commune,
@@ -707,11 +707,11 @@ static int load_commune(run *R, imp_file *f, pdbi_file_result *res, size_t i, im
 
 /* Loads each commune of the file in its own transaction; a failure keeps
  * the communes before it. */
-static int file_load(run *R, imp_file *f, pdbi_file_result *res)
+static int file_load(run *R, pdbi_file *f, pdbi_file_result *res)
 {
     size_t npasses = f->fixed_commune[0] ? 1 : f->ncommunes;
     for (size_t i = 0; i < npasses; i++) {
-        imp_pass pass;
+        pdbi_pass pass;
         if (load_commune(R, f, res, i, &pass) != 0) {
             if (disk_full(pass.err))
                 return file_fail_full(R, res, pass.commune, i > 0);
@@ -731,9 +731,9 @@ static int file_load(run *R, imp_file *f, pdbi_file_result *res)
  * what cannot be right, then loads each commune. */
 static void import_file(run *R, pdbi_file_result *res)
 {
-    imp_file f;
+    pdbi_file f;
     char srs_from[96] = "";
-    double t0 = imp_now();
+    double t0 = pdbi__now();
 
     memset(&f, 0, sizeof f);
     f.opts = &R->o;
@@ -745,7 +745,7 @@ static void import_file(run *R, pdbi_file_result *res)
         goto done;
     if (R->o.progress == PDBI_PROGRESS_LOG)
         say(R, res->path, "%lld records, commune %s, %s, text %s", (long long)f.records,
-            res->communes, srs_from, imp_enc_name(f.enc.kind));
+            res->communes, srs_from, pdbi__enc_name(f.enc.kind));
     if (file_load(R, &f, res) != 0)
         goto done;
     if (R->o.progress == PDBI_PROGRESS_LOG)
@@ -754,8 +754,8 @@ static void import_file(run *R, pdbi_file_result *res)
             (long long)res->counts.repaired, (long long)res->counts.rejected,
             (long long)res->counts.flagged);
 done:
-    imp_source_close(&f);
-    res->seconds = imp_now() - t0;
+    pdbi__source_close(&f);
+    res->seconds = pdbi__now() - t0;
 }
 
 /* Records a failure of the run itself in err; returns st. */
@@ -777,7 +777,7 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
     pdbi_run_result *res = NULL;
     pdb_status st = PDB_OK;
     char err[600];
-    double t0 = imp_now();
+    double t0 = pdbi__now();
 
     *result_out = NULL;
     errbuf[0] = '\0';
@@ -792,12 +792,12 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
         R.o.area_tol_m2 = PDBI_AREA_TOL_M2;
 
     if (R.o.field_map_path != NULL &&
-        imp_fieldmap_load(R.o.field_map_path, &R.fm, err, sizeof err) != 0) {
+        pdbi__fieldmap_load(R.o.field_map_path, &R.fm, err, sizeof err) != 0) {
         st = run_fail(errbuf, errlen, PDB_EINVAL, "%s", err);
         goto fail;
     }
     if (R.o.encoding != NULL) {
-        if (imp_enc_parse(R.o.encoding, &R.enc) != 0) {
+        if (pdbi__enc_parse(R.o.encoding, &R.enc) != 0) {
             st = run_fail(errbuf, errlen, PDB_EINVAL,
                           "unknown encoding '%s' (utf8, tcvn3, vni, "
                           "latin1, cp1258)",
@@ -810,7 +810,7 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
         goto fail;
     if (R.o.commune != NULL) {
         const pdb_commune_ref *ref;
-        if (imp_commune_normalize(R.o.commune, strlen(R.o.commune), R.commune) != 0) {
+        if (pdbi__commune_normalize(R.o.commune, strlen(R.o.commune), R.commune) != 0) {
             st = run_fail(errbuf, errlen, PDB_EINVAL, "--commune '%s' is not a five-digit code",
                           R.o.commune);
             goto fail;
@@ -880,7 +880,7 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
         if ((st = pdb_import_end(ctx, R.store, R.batch_id, status, &res->totals)) != PDB_OK)
             goto fail;
     }
-    res->seconds = imp_now() - t0;
+    res->seconds = pdbi__now() - t0;
     int committed = 0;
     for (size_t i = 0; i < npaths; i++)
         committed |=
@@ -889,7 +889,7 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
         /* The low-zoom overviews of the communes imported: their own
          * transaction, after the data, so that a failure here loses none of
          * it (the server draws stale communes from their parcels). */
-        double t1 = imp_now();
+        double t1 = pdbi__now();
         if (R.o.log != NULL && R.o.progress != PDBI_PROGRESS_NONE) {
             fprintf(R.o.log, "parceldb: rebuilding the overviews of the communes imported\n");
             fflush(R.o.log);
@@ -897,7 +897,7 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
         if (pdb_overview_rebuild(ctx, R.store, NULL, &res->overviews_rebuilt) != PDB_OK &&
             asprintf(&res->overview_error, "rebuilding overviews: %s", pdb_errmsg(ctx)) < 0)
             res->overview_error = NULL;
-        res->overview_seconds = imp_now() - t1;
+        res->overview_seconds = pdbi__now() - t1;
     }
     *result_out = res;
     res = NULL;
@@ -913,7 +913,7 @@ fail:
     pdbi_run_result_free(res);
     pdb_store_close(R.store);
     pdb_ctx_free(R.rctx);
-    imp_fieldmap_clear(&R.fm);
+    pdbi__fieldmap_clear(&R.fm);
     return st;
 }
 

@@ -30,7 +30,7 @@
 #define TRANSFORM_GIVE_UP 20
 
 /* One record on its way from the reader to the writer. */
-typedef struct imp_item {
+typedef struct pdbi_item {
     int64_t index;           /* 0-based, over the file's layers in order */
     int store;               /* 1: add the parcel */
     pdb_parcel parcel;       /* what to store (owned fields) */
@@ -40,40 +40,40 @@ typedef struct imp_item {
     unsigned char *raw;      /* raw geometry as read, ISO WKB, owned */
     size_t raw_len;          /* bytes */
     pdb_geom_prepared *geom; /* WGS 84 geometry made on the reading thread, or NULL */
-} imp_item;
+} pdbi_item;
 
-typedef struct imp_chunk {
-    size_t n;                    /* items used */
-    struct imp_chunk *next;      /* queue link */
-    imp_item items[CHUNK_ITEMS]; /* records in file order */
-} imp_chunk;
+typedef struct pdbi_chunk {
+    size_t n;                     /* items used */
+    struct pdbi_chunk *next;      /* queue link */
+    pdbi_item items[CHUNK_ITEMS]; /* records in file order */
+} pdbi_chunk;
 
-typedef struct imp_queue {
+typedef struct pdbi_queue {
     pthread_mutex_t mu;      /* guards everything below */
     pthread_cond_t can_put;  /* signalled when a chunk is taken */
     pthread_cond_t can_take; /* signalled when a chunk is put or the reader ends */
-    imp_chunk *head, *tail;  /* FIFO */
+    pdbi_chunk *head, *tail; /* FIFO */
     size_t len;              /* chunks queued */
     int done;                /* the reader has put its last chunk */
     int cancel;              /* the writer gave up: the reader stops */
-} imp_queue;
+} pdbi_queue;
 
 typedef struct writer_state {
-    imp_pass *pass;          /* counts, writer, error */
-    imp_progress *progress;  /* redrawn as records are written */
+    pdbi_pass *pass;         /* counts, writer, error */
+    pdbi_meter *progress;    /* redrawn as records are written */
     int64_t transform_fails; /* consecutive transform failures from the start */
     int failed;              /* a fatal error happened */
 } writer_state;
 
 typedef struct reader {
-    imp_pass *pass;      /* the pass read for */
-    imp_file *f;         /* its file */
+    pdbi_pass *pass;     /* the pass read for */
+    pdbi_file *f;        /* its file */
     pdb_ctx *ctx;        /* the reading thread's context */
     size_t max_vertices; /* per parcel */
     size_t max_text;     /* bytes per attribute value */
-    imp_queue *q;        /* threaded: where chunks go */
+    pdbi_queue *q;       /* threaded: where chunks go */
     writer_state *ws;    /* one thread: consumed at once */
-    imp_chunk *cur;      /* chunk being filled */
+    pdbi_chunk *cur;     /* chunk being filled */
     int failed;          /* a read error happened */
     char err[512];       /* its message */
 } reader;
@@ -82,7 +82,7 @@ typedef struct reader {
 /* Items                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static void item_clear(imp_item *it)
+static void item_clear(pdbi_item *it)
 {
     pdb_parcel *p = &it->parcel;
     free(p->commune);
@@ -100,7 +100,7 @@ static void item_clear(imp_item *it)
     memset(it, 0, sizeof *it);
 }
 
-static void chunk_free(imp_chunk *c)
+static void chunk_free(pdbi_chunk *c)
 {
     if (c == NULL)
         return;
@@ -114,7 +114,7 @@ static void chunk_free(imp_chunk *c)
 /* ------------------------------------------------------------------------ */
 
 typedef struct feat_view {
-    imp_layer *L;      /* its layer */
+    pdbi_layer *L;     /* its layer */
     OGRFeatureH feat;  /* the feature */
     const char **vals; /* CAD: value per label key, from the labels inside */
     size_t *vlens;     /* their lengths */
@@ -158,10 +158,10 @@ static char *text_value(const reader *r, const feat_view *v, int k)
 {
     size_t len;
     const char *s = raw_value(v, k, &len);
-    char *t = imp_trim_dup(s, len);
-    if (t == NULL || imp_is_ascii(t, strlen(t)))
+    char *t = pdbi__trim_dup(s, len);
+    if (t == NULL || pdbi__is_ascii(t, strlen(t)))
         return t;
-    char *u = imp_text_to_utf8(r->f->enc.kind, t, strlen(t));
+    char *u = pdbi__text_to_utf8(r->f->enc.kind, t, strlen(t));
     free(t);
     return u;
 }
@@ -169,10 +169,11 @@ static char *text_value(const reader *r, const feat_view *v, int k)
 /* Adds a text value to a JSON object, converted to UTF-8. */
 static void json_add_text(const reader *r, json_t *obj, const char *key, const char *s, size_t len)
 {
-    char *u = imp_is_ascii(s, len) ? strndup(s, len) : imp_text_to_utf8(r->f->enc.kind, s, len);
+    char *u = pdbi__is_ascii(s, len) ? strndup(s, len) : pdbi__text_to_utf8(r->f->enc.kind, s, len);
     json_t *val = u != NULL ? json_string(u) : NULL;
-    char *ukey =
-        imp_is_ascii(key, strlen(key)) ? NULL : imp_text_to_utf8(r->f->enc.kind, key, strlen(key));
+    char *ukey = pdbi__is_ascii(key, strlen(key))
+                     ? NULL
+                     : pdbi__text_to_utf8(r->f->enc.kind, key, strlen(key));
     json_object_set_new(obj, ukey ? ukey : key, val ? val : json_null());
     free(u);
     free(ukey);
@@ -317,7 +318,7 @@ typedef enum rec_step {
 /* A record on its way through process(): what its steps share. */
 typedef struct record {
     reader *r;                  /* the reader */
-    imp_layer *L;               /* the record's layer */
+    pdbi_layer *L;              /* the record's layer */
     OGRFeatureH feat;           /* the feature */
     long label;                 /* CAD: index of the label inside it, or -1 */
     feat_view v;                /* its attribute values */
@@ -326,7 +327,7 @@ typedef struct record {
     OGRGeometryH g;             /* the geometry as read, borrowed from feat */
     OGRGeometryH work;          /* a normalised copy of g, owned, or NULL */
     OGRGeometryH cur;           /* work or g: what is checked and stored */
-    imp_item *it;               /* the item filled */
+    pdbi_item *it;              /* the item filled */
 } record;
 
 /* Fills the reject part of the item: reason, detail, raw attributes and
@@ -336,7 +337,7 @@ static rec_step rec_reject(record *rc, const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static rec_step rec_reject(record *rc, const char *reason, const char *fmt, ...)
 {
-    imp_item *it = rc->it;
+    pdbi_item *it = rc->it;
     it->reason = reason;
     if (fmt != NULL) {
         va_list ap;
@@ -353,12 +354,12 @@ static rec_step rec_reject(record *rc, const char *reason, const char *fmt, ...)
 /* CAD: the values of the label inside the boundary, by label key. */
 static rec_step rec_label_values(record *rc)
 {
-    imp_layer *L = rc->L;
+    pdbi_layer *L = rc->L;
     feat_view *v = &rc->v;
 
     if (!L->cad)
         return REC_NEXT;
-    if (L->nfields <= IMP_COUNTOF(rc->stack_vals)) {
+    if (L->nfields <= PDBI_COUNTOF(rc->stack_vals)) {
         v->vals = rc->stack_vals;
         v->vlens = rc->stack_lens;
     } else {
@@ -372,23 +373,23 @@ static rec_step rec_label_values(record *rc)
         v->vlens[i] = 0;
     }
     if (rc->label >= 0)
-        imp_label_pairs(L->labels[rc->label].text, pair_into_view, v);
+        pdbi__label_pairs(L->labels[rc->label].text, pair_into_view, v);
     return REC_NEXT;
 }
 
 /* Which commune: fixed for the file, or the record's own. */
 static rec_step rec_commune(record *rc)
 {
-    imp_pass *pass = rc->r->pass;
+    pdbi_pass *pass = rc->r->pass;
     rec_step s = REC_NEXT;
 
     if (rc->r->f->fixed_commune[0] == '\0') {
         size_t len;
         char code[6];
-        const char *str = raw_value(&rc->v, rc->L->map[IMP_T_COMMUNE], &len);
-        char *shown = imp_trim_dup(str, len);
-        int ok = str != NULL && imp_commune_normalize(str, len, code) == 0 &&
-                 imp_commune_known(code) != NULL;
+        const char *str = raw_value(&rc->v, rc->L->map[PDBI_T_COMMUNE], &len);
+        char *shown = pdbi__trim_dup(str, len);
+        int ok = str != NULL && pdbi__commune_normalize(str, len, code) == 0 &&
+                 pdbi__commune_known(code) != NULL;
         if ((ok && strcmp(code, pass->commune) != 0) || (!ok && !pass->host))
             s = REC_OTHER; /* the host pass takes the records without a commune */
         else if (!ok && shown == NULL)
@@ -406,7 +407,7 @@ static rec_step rec_commune(record *rc)
 /* The geometry: a (multi)polygon, in 2D, easting first. */
 static rec_step rec_geometry(record *rc)
 {
-    imp_layer *L = rc->L;
+    pdbi_layer *L = rc->L;
     OGRGeometryH g = rc->g;
 
     if (L->cad && rc->label >= 0 && rc->feat == L->labels[rc->label].feat)
@@ -459,7 +460,7 @@ static char *number_value(const reader *r, const feat_view *v, int k)
     char *s = text_value(r, v, k);
     if (s == NULL)
         return NULL;
-    char *n = imp_number_text(s, strlen(s));
+    char *n = pdbi__number_text(s, strlen(s));
     free(s);
     return n;
 }
@@ -467,12 +468,12 @@ static char *number_value(const reader *r, const feat_view *v, int k)
 /* The numbers that identify the parcel, and its size. */
 static rec_step rec_numbers(record *rc)
 {
-    imp_item *it = rc->it;
+    pdbi_item *it = rc->it;
     reader *r = rc->r;
 
-    if ((it->parcel.sheet = number_value(r, &rc->v, rc->L->map[IMP_T_SHEET])) == NULL)
+    if ((it->parcel.sheet = number_value(r, &rc->v, rc->L->map[PDBI_T_SHEET])) == NULL)
         return rec_reject(rc, "missing-sheet", NULL);
-    if ((it->parcel.parcel = number_value(r, &rc->v, rc->L->map[IMP_T_PARCEL])) == NULL)
+    if ((it->parcel.parcel = number_value(r, &rc->v, rc->L->map[PDBI_T_PARCEL])) == NULL)
         return rec_reject(rc, "missing-parcel", NULL);
     size_t npoints = count_points(rc->cur);
     if (npoints > r->max_vertices)
@@ -485,7 +486,7 @@ static rec_step rec_numbers(record *rc)
  * NAN when not given (0 is "not given" in DBFs). */
 static double surveyed_area(const record *rc)
 {
-    int k = rc->L->map[IMP_T_AREA];
+    int k = rc->L->map[PDBI_T_AREA];
     double a = NAN;
     if (k < 0)
         return NAN;
@@ -494,7 +495,7 @@ static double surveyed_area(const record *rc)
     } else {
         size_t len;
         const char *s = raw_value(&rc->v, k, &len);
-        if (s == NULL || imp_parse_number(s, len, &a) != 0)
+        if (s == NULL || pdbi__parse_number(s, len, &a) != 0)
             a = NAN;
     }
     return a > 0 ? a : NAN;
@@ -503,31 +504,31 @@ static double surveyed_area(const record *rc)
 /* The other attributes: former commune, land use, areas, owner, address. */
 static rec_step rec_attributes(record *rc)
 {
-    imp_item *it = rc->it;
+    pdbi_item *it = rc->it;
     reader *r = rc->r;
-    int k = rc->L->map[IMP_T_FORMER];
+    int k = rc->L->map[PDBI_T_FORMER];
 
     if (k >= 0) {
         size_t len;
         char code[6];
         const char *s = raw_value(&rc->v, k, &len);
-        if (s != NULL && imp_commune_normalize(s, len, code) == 0)
+        if (s != NULL && pdbi__commune_normalize(s, len, code) == 0)
             it->parcel.former_commune = strdup(code);
         else
             it->parcel.former_commune = text_value(r, &rc->v, k);
     }
-    char *lu = text_value(r, &rc->v, rc->L->map[IMP_T_LANDUSE]);
+    char *lu = text_value(r, &rc->v, rc->L->map[PDBI_T_LANDUSE]);
     int unknown = 1;
     if (lu != NULL)
-        it->parcel.landuse = imp_landuse_normalize(lu, strlen(lu), &unknown);
+        it->parcel.landuse = pdbi__landuse_normalize(lu, strlen(lu), &unknown);
     free(lu);
     if (unknown)
         it->parcel.flags |= PDB_PARCEL_UNKNOWN_LANDUSE;
     it->parcel.area_surveyed_m2 = surveyed_area(rc);
     if (!isfinite(it->parcel.area_surveyed_m2))
         it->parcel.flags |= PDB_PARCEL_NO_SURVEYED_AREA;
-    it->parcel.owner = text_value(r, &rc->v, rc->L->map[IMP_T_OWNER]);
-    it->parcel.address = text_value(r, &rc->v, rc->L->map[IMP_T_ADDRESS]);
+    it->parcel.owner = text_value(r, &rc->v, rc->L->map[PDBI_T_OWNER]);
+    it->parcel.address = text_value(r, &rc->v, rc->L->map[PDBI_T_ADDRESS]);
     if ((it->parcel.owner && strlen(it->parcel.owner) > r->max_text) ||
         (it->parcel.address && strlen(it->parcel.address) > r->max_text))
         return rec_reject(rc, "text-too-long", "an owner or address over %zu bytes", r->max_text);
@@ -539,8 +540,8 @@ static rec_step rec_attributes(record *rc)
 static rec_step rec_validity(record *rc)
 {
     reader *r = rc->r;
-    imp_file *f = r->f;
-    imp_item *it = rc->it;
+    pdbi_file *f = r->f;
+    pdbi_item *it = rc->it;
     const pdbi_options *o = f->opts;
     size_t wkb_len = 0, rep_len = 0;
     unsigned char *rep = NULL, *wkb = export_wkb(rc->cur, &wkb_len);
@@ -574,12 +575,12 @@ static rec_step rec_validity(record *rc)
     }
     if (f->geographic) {
         /* Degrees squared mean nothing: measure in the commune's zone. */
-        const pdb_commune_ref *ref = imp_commune_known(r->pass->commune);
+        const pdb_commune_ref *ref = pdbi__commune_known(r->pass->commune);
         area = ref != NULL && isfinite(it->parcel.area_surveyed_m2)
                    ? area_in_zone(r->ctx, rc->cur, f->epsg, ref->epsg)
                    : NAN;
     }
-    if (imp_area_mismatch(it->parcel.area_surveyed_m2, area, o->area_tol_rel, o->area_tol_m2))
+    if (pdbi__area_mismatch(it->parcel.area_surveyed_m2, area, o->area_tol_rel, o->area_tol_m2))
         it->parcel.flags |= PDB_PARCEL_AREA_MISMATCH;
     it->parcel.area_computed_m2 = area;
     it->store = 1;
@@ -595,8 +596,8 @@ static rec_step rec_validity(record *rc)
 /* Turns a feature into an item, one step after the other until one ends
  * it. Returns 0 when the record belongs to another commune's pass (the
  * item is left empty), 1 otherwise. */
-static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t index,
-                   imp_item *it)
+static int process(reader *r, pdbi_layer *L, OGRFeatureH feat, long label, int64_t index,
+                   pdbi_item *it)
 {
     static rec_step (*const steps[])(record *) = {rec_label_values, rec_commune,    rec_geometry,
                                                   rec_numbers,      rec_attributes, rec_validity};
@@ -608,7 +609,7 @@ static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_
     memset(it, 0, sizeof *it);
     it->index = index;
     it->parcel.area_surveyed_m2 = NAN;
-    for (size_t i = 0; i < IMP_COUNTOF(steps) && s == REC_NEXT; i++)
+    for (size_t i = 0; i < PDBI_COUNTOF(steps) && s == REC_NEXT; i++)
         s = steps[i](&rc);
 
     if (rc.work != NULL)
@@ -680,11 +681,11 @@ static char *mapped_json(const pdb_parcel *p)
     return s;
 }
 
-static int write_reject(writer_state *ws, const imp_item *it, const char *reason,
+static int write_reject(writer_state *ws, const pdbi_item *it, const char *reason,
                         const char *detail, const char *attrs, const unsigned char *wkb,
                         size_t wkb_len, int stored)
 {
-    imp_pass *pass = ws->pass;
+    pdbi_pass *pass = ws->pass;
     if (pass->writer == NULL)
         return 0;
     pdb_reject rj = {
@@ -705,9 +706,9 @@ static int write_reject(writer_state *ws, const imp_item *it, const char *reason
     return 0;
 }
 
-static int consume(writer_state *ws, imp_item *it)
+static int consume(writer_state *ws, pdbi_item *it)
 {
-    imp_pass *pass = ws->pass;
+    pdbi_pass *pass = ws->pass;
     pdb_import_counts *c = &pass->counts;
 
     c->read++;
@@ -754,7 +755,7 @@ static int consume(writer_state *ws, imp_item *it)
     return rc;
 }
 
-static int consume_chunk(writer_state *ws, imp_chunk *c)
+static int consume_chunk(writer_state *ws, pdbi_chunk *c)
 {
     for (size_t i = 0; i < c->n; i++) {
         if (!ws->failed && consume(ws, &c->items[i]) != 0)
@@ -762,7 +763,7 @@ static int consume_chunk(writer_state *ws, imp_chunk *c)
         item_clear(&c->items[i]);
     }
     c->n = 0;
-    imp_progress_update(ws->progress, ws->pass->counts.read);
+    pdbi__progress_update(ws->progress, ws->pass->counts.read);
     return ws->failed ? -1 : 0;
 }
 
@@ -770,7 +771,7 @@ static int consume_chunk(writer_state *ws, imp_chunk *c)
 /* The queue                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static int queue_put(imp_queue *q, imp_chunk *c)
+static int queue_put(pdbi_queue *q, pdbi_chunk *c)
 {
     pthread_mutex_lock(&q->mu);
     while (q->len >= QUEUE_CHUNKS && !q->cancel)
@@ -792,9 +793,9 @@ static int queue_put(imp_queue *q, imp_chunk *c)
     return 0;
 }
 
-static imp_chunk *queue_take(imp_queue *q)
+static pdbi_chunk *queue_take(pdbi_queue *q)
 {
-    imp_chunk *c;
+    pdbi_chunk *c;
     pthread_mutex_lock(&q->mu);
     while (q->head == NULL && !q->done)
         pthread_cond_wait(&q->can_take, &q->mu);
@@ -810,7 +811,7 @@ static imp_chunk *queue_take(imp_queue *q)
     return c;
 }
 
-static void queue_cancel(imp_queue *q)
+static void queue_cancel(pdbi_queue *q)
 {
     pthread_mutex_lock(&q->mu);
     q->cancel = 1;
@@ -818,7 +819,7 @@ static void queue_cancel(imp_queue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
-static void queue_finish(imp_queue *q)
+static void queue_finish(pdbi_queue *q)
 {
     pthread_mutex_lock(&q->mu);
     q->done = 1;
@@ -833,7 +834,7 @@ static void queue_finish(imp_queue *q)
 /* Hands the current chunk on; -1 when the writer wants no more. */
 static int flush(reader *r)
 {
-    imp_chunk *c = r->cur;
+    pdbi_chunk *c = r->cur;
     r->cur = NULL;
     if (c == NULL || c->n == 0) {
         chunk_free(c);
@@ -847,7 +848,7 @@ static int flush(reader *r)
 }
 
 /* Processes one record into the current chunk; -1 to stop. */
-static int take(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t index)
+static int take(reader *r, pdbi_layer *L, OGRFeatureH feat, long label, int64_t index)
 {
     if (r->cur == NULL && (r->cur = calloc(1, sizeof *r->cur)) == NULL) {
         r->failed = 1;
@@ -865,16 +866,16 @@ static int take(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t i
 
 static void read_all(reader *r)
 {
-    imp_file *f = r->f;
+    pdbi_file *f = r->f;
     int64_t index = 0, base = 0;
 
     for (size_t li = 0; li < f->nlayers && !r->failed; li++, base = index) {
-        imp_layer *L = &f->layers[li];
+        pdbi_layer *L = &f->layers[li];
         OGRFeatureH feat;
         if (L->cad) {
             /* A CAD layer's records were made by the pre-scan. */
             for (size_t k = 0; k < L->nrecs; k++) {
-                imp_cad_rec *rec = &L->recs[k];
+                pdbi_cad_rec *rec = &L->recs[k];
                 if (take(r, L, rec->feat, rec->label, base + rec->index) != 0)
                     return;
                 if (base + rec->index >= index)
@@ -911,11 +912,11 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-int imp_pass_run(imp_pass *pass)
+int pdbi__pass_run(pdbi_pass *pass)
 {
-    imp_file *f = pass->file;
+    pdbi_file *f = pass->file;
     const pdbi_options *o = f->opts;
-    imp_progress progress;
+    pdbi_meter progress;
     writer_state ws = {pass, &progress, 0, 0};
     reader r = {0};
     pdb_limits lim;
@@ -927,7 +928,7 @@ int imp_pass_run(imp_pass *pass)
     r.max_vertices = lim.max_vertices_per_parcel;
     r.max_text = lim.max_text_bytes;
     memset(&pass->counts, 0, sizeof pass->counts);
-    imp_progress_start(&progress, o->log, o->progress, f->path, pass->expected);
+    pdbi__progress_start(&progress, o->log, o->progress, f->path, pass->expected);
 
     if (o->threads == 1) {
         r.ws = &ws;
@@ -935,7 +936,7 @@ int imp_pass_run(imp_pass *pass)
         chunk_free(r.cur);
         r.cur = NULL;
     } else {
-        imp_queue q;
+        pdbi_queue q;
         pthread_t tid;
         memset(&q, 0, sizeof q);
         pthread_mutex_init(&q.mu, NULL);
@@ -946,7 +947,7 @@ int imp_pass_run(imp_pass *pass)
             snprintf(pass->err, sizeof pass->err, "cannot start the reading thread");
             return -1;
         }
-        imp_chunk *c;
+        pdbi_chunk *c;
         while ((c = queue_take(&q)) != NULL) {
             int rc = consume_chunk(&ws, c);
             chunk_free(c);
@@ -964,7 +965,7 @@ int imp_pass_run(imp_pass *pass)
         pthread_cond_destroy(&q.can_put);
         pthread_mutex_destroy(&q.mu);
     }
-    imp_progress_end(&progress, pass->counts.read);
+    pdbi__progress_end(&progress, pass->counts.read);
     if (ws.failed)
         return -1;
     if (r.failed) {

@@ -22,7 +22,7 @@ static void to_hex(const unsigned char *md, unsigned len, char hex[65])
     hex[64] = '\0';
 }
 
-void imp_sha256_hex(const void *data, size_t len, char hex[65])
+void pdbi__sha256_hex(const void *data, size_t len, char hex[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
@@ -30,7 +30,7 @@ void imp_sha256_hex(const void *data, size_t len, char hex[65])
     to_hex(md, mdlen, hex);
 }
 
-int imp_checksum_files(const char *const *paths, size_t n, char hex[65], char *err, size_t errlen)
+int pdbi__checksum_files(const char *const *paths, size_t n, char hex[65], char *err, size_t errlen)
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char buf[1 << 16];

@@ -57,16 +57,16 @@ static int has_ext(const char *path, const char *ext)
     return dot != NULL && strcasecmp(dot + 1, ext) == 0;
 }
 
-char **imp_source_parts(const char *path, size_t *n)
+char **pdbi__source_parts(const char *path, size_t *n)
 {
     static const char *const shp_parts[] = {"shp", "shx", "dbf", "prj", "cpg"};
-    char **parts = calloc(IMP_COUNTOF(shp_parts) + 1, sizeof *parts);
+    char **parts = calloc(PDBI_COUNTOF(shp_parts) + 1, sizeof *parts);
 
     *n = 0;
     if (parts == NULL)
         return NULL;
     if (has_ext(path, "shp") || has_ext(path, "dbf")) {
-        for (size_t i = 0; i < IMP_COUNTOF(shp_parts); i++) {
+        for (size_t i = 0; i < PDBI_COUNTOF(shp_parts); i++) {
             char *p = sidecar(path, shp_parts[i]);
             if (p != NULL)
                 parts[(*n)++] = p;
@@ -102,7 +102,7 @@ static void read_cpg(const char *path, char *out, size_t len)
         out[--l] = '\0';
 }
 
-int imp_source_open(imp_file *f, char *err, size_t errlen)
+int pdbi__source_open(pdbi_file *f, char *err, size_t errlen)
 {
     char **oo = NULL;
     GDALDriverH drv;
@@ -144,12 +144,12 @@ int imp_source_open(imp_file *f, char *err, size_t errlen)
         /* Attribute-only tables (a GPKG's extra tables) hold no parcels. */
         if (OGR_FD_GetGeomFieldCount(defn) == 0)
             continue;
-        imp_layer *L = &f->layers[f->nlayers++];
+        pdbi_layer *L = &f->layers[f->nlayers++];
         L->layer = lyr;
         L->name = strdup(OGR_L_GetName(lyr));
         L->cad = f->cad;
         L->text_field = OGR_FD_GetFieldIndex(defn, "Text");
-        for (int t = 0; t < IMP_T_COUNT; t++)
+        for (int t = 0; t < PDBI_T_COUNT; t++)
             L->map[t] = -1;
         if (!L->cad) {
             int nf = OGR_FD_GetFieldCount(defn);
@@ -175,10 +175,10 @@ int imp_source_open(imp_file *f, char *err, size_t errlen)
     return 0;
 }
 
-void imp_source_close(imp_file *f)
+void pdbi__source_close(pdbi_file *f)
 {
     for (size_t i = 0; i < f->nlayers; i++) {
-        imp_layer *L = &f->layers[i];
+        pdbi_layer *L = &f->layers[i];
         free(L->name);
         for (size_t k = 0; k < L->nfields; k++)
             free(L->fields[k]);
@@ -213,11 +213,11 @@ void imp_source_close(imp_file *f)
 }
 
 /* Counts one record of commune code (text as read). */
-static int tally_commune(imp_file *f, const char *s, size_t len, int64_t add)
+static int tally_commune(pdbi_file *f, const char *s, size_t len, int64_t add)
 {
     char code[6];
 
-    if (imp_commune_normalize(s, len, code) != 0 || imp_commune_known(code) == NULL)
+    if (pdbi__commune_normalize(s, len, code) != 0 || pdbi__commune_known(code) == NULL)
         return 0;
     for (size_t i = 0; i < f->ncommunes; i++) {
         if (strcmp(f->communes[i].code, code) == 0) {
@@ -225,7 +225,7 @@ static int tally_commune(imp_file *f, const char *s, size_t len, int64_t add)
             return 1;
         }
     }
-    imp_commune_count *bigger = realloc(f->communes, (f->ncommunes + 1) * sizeof *bigger);
+    pdbi_commune_count *bigger = realloc(f->communes, (f->ncommunes + 1) * sizeof *bigger);
     if (bigger == NULL)
         return 0;
     f->communes = bigger;
@@ -235,9 +235,9 @@ static int tally_commune(imp_file *f, const char *s, size_t len, int64_t add)
     return 1;
 }
 
-static void add_sample(imp_file *f, const char *s, size_t len)
+static void add_sample(pdbi_file *f, const char *s, size_t len)
 {
-    if (f->nsamples >= MAX_SAMPLES || len == 0 || imp_is_ascii(s, len))
+    if (f->nsamples >= MAX_SAMPLES || len == 0 || pdbi__is_ascii(s, len))
         return;
     if (f->samples == NULL) {
         f->samples = calloc(MAX_SAMPLES, sizeof *f->samples);
@@ -258,14 +258,14 @@ static void add_sample(imp_file *f, const char *s, size_t len)
 /* ------------------------------------------------------------------------ */
 
 struct key_collect {
-    imp_layer *L; /* the layer whose keys grow */
-    int oom;      /* set when out of memory */
+    pdbi_layer *L; /* the layer whose keys grow */
+    int oom;       /* set when out of memory */
 };
 
 static void collect_key(void *arg, const char *key, size_t klen, const char *val, size_t vlen)
 {
     struct key_collect *kc = arg;
-    imp_layer *L = kc->L;
+    pdbi_layer *L = kc->L;
     (void)val;
     (void)vlen;
     for (size_t i = 0; i < L->nfields; i++)
@@ -286,26 +286,26 @@ static void collect_key(void *arg, const char *key, size_t klen, const char *val
 }
 
 struct label_scan {
-    imp_file *f;  /* for tallies and samples */
-    imp_layer *L; /* the layer's keys */
+    pdbi_file *f;  /* for tallies and samples */
+    pdbi_layer *L; /* the layer's keys */
 };
 
 static void scan_pair(void *arg, const char *key, size_t klen, const char *val, size_t vlen)
 {
     struct label_scan *ls = arg;
-    imp_layer *L = ls->L;
-    for (int t = 0; t < IMP_T_COUNT; t++) {
+    pdbi_layer *L = ls->L;
+    for (int t = 0; t < PDBI_T_COUNT; t++) {
         int k = L->map[t];
         if (k < 0 || strlen(L->fields[k]) != klen || strncasecmp(L->fields[k], key, klen) != 0)
             continue;
-        if (t == IMP_T_COMMUNE)
+        if (t == PDBI_T_COMMUNE)
             tally_commune(ls->f, val, vlen, 0);
-        if (t == IMP_T_OWNER || t == IMP_T_ADDRESS)
+        if (t == PDBI_T_OWNER || t == PDBI_T_ADDRESS)
             add_sample(ls->f, val, vlen);
     }
 }
 
-static int build_grid(imp_layer *L)
+static int build_grid(pdbi_layer *L)
 {
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
 
@@ -425,7 +425,7 @@ enum {
 /* The label inside geom nearest the middle of its envelope, or -1. After
  * the first mode, labels a boundary took already are skipped: these are
  * the second and third chances of a boundary left without a label. */
-static long label_inside(const imp_layer *L, OGRGeometryH geom, int mode)
+static long label_inside(const pdbi_layer *L, OGRGeometryH geom, int mode)
 {
     int unused_only = mode != LABEL_INSIDE;
     OGREnvelope env;
@@ -452,7 +452,7 @@ static long label_inside(const imp_layer *L, OGRGeometryH geom, int mode)
             size_t c = (size_t)cy * (size_t)L->grid_w + (size_t)cx;
             for (size_t k = L->grid_start[c]; k < L->grid_start[c + 1]; k++) {
                 size_t li = L->grid_items[k];
-                const imp_label *lab = &L->labels[li];
+                const pdbi_label *lab = &L->labels[li];
                 double d2 = (lab->x - mx) * (lab->x - mx) + (lab->y - my) * (lab->y - my);
                 if ((unused_only && lab->used) || d2 > best_d2 ||
                     (d2 == best_d2 && (long)li > best) || lab->x < env.MinX - pad ||
@@ -498,7 +498,7 @@ static long label_by_link(const link_entry *links, size_t n, int mslink)
 
 static int cmp_rec(const void *a, const void *b)
 {
-    const imp_cad_rec *x = a, *y = b;
+    const pdbi_cad_rec *x = a, *y = b;
     return (x->index > y->index) - (x->index < y->index);
 }
 
@@ -523,14 +523,14 @@ static int polygonal(OGRGeometryH g)
 /* The boundaries of a CAD layer while it is read: its features that are
  * not labels. */
 typedef struct cad_bounds {
-    imp_cad_rec *items; /* .label: first the DGN MSLink, then the label taken */
-    size_t n, cap;      /* used and allocated entries */
+    pdbi_cad_rec *items; /* .label: first the DGN MSLink, then the label taken */
+    size_t n, cap;       /* used and allocated entries */
 } cad_bounds;
 
 /* Reads a CAD layer whole: text points become the layer's labels (and
  * their keys its fields), everything else a boundary. Returns 0, or -1
  * with a message. */
-static int cad_read(imp_layer *L, cad_bounds *B, char *err, size_t errlen)
+static int cad_read(pdbi_layer *L, cad_bounds *B, char *err, size_t errlen)
 {
     OGRFeatureH feat;
     size_t labcap = 0;
@@ -551,12 +551,12 @@ static int cad_read(imp_layer *L, cad_bounds *B, char *err, size_t errlen)
         if (g != NULL && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint && text[0] != '\0') {
             if (L->nlabels == labcap) {
                 labcap = labcap ? 2 * labcap : 256;
-                imp_label *bigger = realloc(L->labels, labcap * sizeof *bigger);
+                pdbi_label *bigger = realloc(L->labels, labcap * sizeof *bigger);
                 if (bigger == NULL)
                     goto oom;
                 L->labels = bigger;
             }
-            imp_label *lab = &L->labels[L->nlabels];
+            pdbi_label *lab = &L->labels[L->nlabels];
             memset(lab, 0, sizeof *lab);
             lab->x = OGR_G_GetX(g, 0);
             lab->y = OGR_G_GetY(g, 0);
@@ -566,11 +566,11 @@ static int cad_read(imp_layer *L, cad_bounds *B, char *err, size_t errlen)
                 goto oom;
             lab->feat = feat;
             L->nlabels++;
-            imp_label_pairs(lab->text, collect_key, &kc);
+            pdbi__label_pairs(lab->text, collect_key, &kc);
         } else {
             if (B->n == B->cap) {
                 B->cap = B->cap ? 2 * B->cap : 256;
-                imp_cad_rec *bigger = realloc(B->items, B->cap * sizeof *bigger);
+                pdbi_cad_rec *bigger = realloc(B->items, B->cap * sizeof *bigger);
                 if (bigger == NULL)
                     goto oom;
                 B->items = bigger;
@@ -600,11 +600,11 @@ oom:
  * the DGN label with its MSLink, or an unused label in its hole; last, an
  * unused label inside its envelope (an open polyline), then near it.
  * Returns 0, or -1 when out of memory. */
-static int cad_join(imp_layer *L, cad_bounds *B)
+static int cad_join(pdbi_layer *L, cad_bounds *B)
 {
     link_entry *links = malloc((L->nlabels ? L->nlabels : 1) * sizeof *links);
     int *link_of = malloc((B->n ? B->n : 1) * sizeof *link_of);
-    imp_cad_rec *bounds = B->items;
+    pdbi_cad_rec *bounds = B->items;
 
     if (links == NULL || link_of == NULL) {
         free(links);
@@ -644,7 +644,7 @@ static int cad_join(imp_layer *L, cad_bounds *B)
 }
 
 /* Merges another part of a parcel into the record that has its first. */
-static void cad_merge_part(imp_cad_rec *r, OGRFeatureH part_feat)
+static void cad_merge_part(pdbi_cad_rec *r, OGRFeatureH part_feat)
 {
     OGRGeometryH have = OGR_F_GetGeometryRef(r->feat);
     OGRGeometryH part = OGR_F_GetGeometryRef(part_feat);
@@ -666,7 +666,7 @@ static void cad_merge_part(imp_cad_rec *r, OGRFeatureH part_feat)
  * (its parts merged), per boundary without a label, and per label without
  * a boundary. The boundaries' features move into the records. Returns 0,
  * or -1 when out of memory. */
-static int cad_records(imp_layer *L, cad_bounds *B)
+static int cad_records(pdbi_layer *L, cad_bounds *B)
 {
     long *first = malloc((L->nlabels ? L->nlabels : 1) * sizeof *first); /* per label: its record */
 
@@ -691,7 +691,7 @@ static int cad_records(imp_layer *L, cad_bounds *B)
     for (size_t i = 0; i < L->nlabels; i++) {
         if (L->labels[i].used)
             continue;
-        imp_cad_rec *r = &L->recs[L->nrecs++];
+        pdbi_cad_rec *r = &L->recs[L->nrecs++];
         r->index = L->labels[i].index;
         r->feat = L->labels[i].feat;
         L->labels[i].feat = NULL;
@@ -707,7 +707,8 @@ static int cad_records(imp_layer *L, cad_bounds *B)
  * each boundary takes the label inside it (or, in DGN, the label with its
  * MSLink); the boundaries of one label are one parcel; a boundary without
  * a label and a label without a boundary are records of their own. */
-static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *err, size_t errlen)
+static int prescan_cad(pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm, char *err,
+                       size_t errlen)
 {
     cad_bounds B = {0};
     int rc = cad_read(L, &B, err, errlen);
@@ -716,13 +717,13 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
         snprintf(err, errlen, "out of memory");
         rc = -1;
     }
-    if (rc == 0 && imp_fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map, err,
-                                        errlen) != 0)
+    if (rc == 0 && pdbi__fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map,
+                                          err, errlen) != 0)
         rc = -1;
     if (rc == 0) {
         struct label_scan ls = {f, L};
         for (size_t i = 0; i < L->nlabels; i++)
-            imp_label_pairs(L->labels[i].text, scan_pair, &ls);
+            pdbi__label_pairs(L->labels[i].text, scan_pair, &ls);
     }
     for (size_t b = 0; b < B.n; b++)
         OGR_F_Destroy(B.items[b].feat);
@@ -730,25 +731,26 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
     return rc;
 }
 
-static int prescan_ogr(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *err, size_t errlen)
+static int prescan_ogr(pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm, char *err,
+                       size_t errlen)
 {
     OGRFeatureH feat;
     int sample_field[1024] = {0}; /* fields whose text is sampled */
     char **ignored = NULL;
 
-    if (imp_fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map, err, errlen) !=
-        0)
+    if (pdbi__fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map, err,
+                               errlen) != 0)
         return -1;
     /* Owner and address carry the Vietnamese text; with neither mapped,
      * every text field is sampled. */
     int any = 0;
-    for (int t = IMP_T_OWNER; t <= IMP_T_ADDRESS; t++)
+    for (int t = PDBI_T_OWNER; t <= PDBI_T_ADDRESS; t++)
         if (L->map[t] >= 0 && L->map[t] < 1024)
             any = sample_field[L->map[t]] = 1;
     for (size_t k = 0; !any && k < L->nfields && k < 1024; k++)
         sample_field[k] = !L->numeric[k];
     for (size_t k = 0; k < L->nfields; k++)
-        if ((int)k != L->map[IMP_T_COMMUNE] && (k >= 1024 || !sample_field[k]))
+        if ((int)k != L->map[PDBI_T_COMMUNE] && (k >= 1024 || !sample_field[k]))
             ignored = CSLAddString(ignored, L->fields[k]);
     ignored = CSLAddString(ignored, "OGR_GEOMETRY");
     ignored = CSLAddString(ignored, "OGR_STYLE");
@@ -757,7 +759,7 @@ static int prescan_ogr(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
 
     OGR_L_ResetReading(L->layer);
     CPLErrorReset();
-    int cf = L->map[IMP_T_COMMUNE];
+    int cf = L->map[PDBI_T_COMMUNE];
     while ((feat = OGR_L_GetNextFeature(L->layer)) != NULL) {
         L->records++;
         if (cf >= 0) {
@@ -786,10 +788,10 @@ static int prescan_ogr(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
     return 0;
 }
 
-int imp_source_prescan(imp_file *f, const imp_fieldmap *fm, char *err, size_t errlen)
+int pdbi__source_prescan(pdbi_file *f, const pdbi_fieldmap *fm, char *err, size_t errlen)
 {
     for (size_t i = 0; i < f->nlayers; i++) {
-        imp_layer *L = &f->layers[i];
+        pdbi_layer *L = &f->layers[i];
         int rc = L->cad ? prescan_cad(f, L, fm, err, errlen) : prescan_ogr(f, L, fm, err, errlen);
         if (rc != 0)
             return -1;
@@ -798,7 +800,7 @@ int imp_source_prescan(imp_file *f, const imp_fieldmap *fm, char *err, size_t er
     return 0;
 }
 
-void imp_source_declared_encoding(imp_file *f, int *utf8, char *name, size_t len)
+void pdbi__source_declared_encoding(pdbi_file *f, int *utf8, char *name, size_t len)
 {
     *utf8 = 0;
     name[0] = '\0';

@@ -133,8 +133,8 @@ static int match_by_parameters(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg
     return -1;
 }
 
-int imp_srs_match(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note, size_t notelen,
-                  char *err, size_t errlen)
+int pdbi__srs_match(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note, size_t notelen,
+                    char *err, size_t errlen)
 {
     pdb_crs_info info;
     OGRSpatialReferenceH clone = NULL;
@@ -197,7 +197,7 @@ done:
     return rc;
 }
 
-int imp_srs_x_is_northing(OGRSpatialReferenceH srs)
+int pdbi__srs_x_is_northing(OGRSpatialReferenceH srs)
 {
     int count = 0;
     const int *map = OSRGetDataAxisToSRSAxisMapping(srs, &count);
