@@ -6,6 +6,7 @@
 #include "imp.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,8 +126,8 @@ static void trim_span(const char **s, const char **e)
         (*e)--;
 }
 
-int pdbi__fieldmap_parse(const char *text, const char *name, pdbi_fieldmap *fm, char *err,
-                         size_t errlen)
+/* pdbi__fieldmap_parse without the clean-up on failure. */
+static pdb_status parse_lines(pdbi_ctx *ic, const char *text, const char *name, pdbi_fieldmap *fm)
 {
     int line = 0;
     const char *p = text;
@@ -144,64 +145,56 @@ int pdbi__fieldmap_parse(const char *text, const char *name, pdbi_fieldmap *fm, 
         if (s == e || *s == '#')
             continue;
         const char *eq = memchr(s, '=', (size_t)(e - s));
-        if (eq == NULL) {
-            snprintf(err, errlen, "%s:%d: expected 'target=SourceField'", name, line);
-            goto fail;
-        }
+        if (eq == NULL)
+            return pdbi__fail(ic, PDB_EINVAL, "%s:%d: expected 'target=SourceField'", name, line);
         const char *ks = s, *ke = eq, *vs = eq + 1, *ve = e;
         trim_span(&ks, &ke);
         trim_span(&vs, &ve);
         char key[64];
-        if ((size_t)(ke - ks) >= sizeof key || ke == ks) {
-            snprintf(err, errlen, "%s:%d: missing target before '='", name, line);
-            goto fail;
-        }
+        if ((size_t)(ke - ks) >= sizeof key || ke == ks)
+            return pdbi__fail(ic, PDB_EINVAL, "%s:%d: missing target before '='", name, line);
         memcpy(key, ks, (size_t)(ke - ks));
         key[ke - ks] = '\0';
         int t = pdbi__target_parse(key);
-        if (t < 0) {
-            snprintf(err, errlen,
-                     "%s:%d: unknown target '%s' (targets: commune, former_commune, sheet, "
-                     "parcel, area, landuse, owner, address)",
-                     name, line, key);
-            goto fail;
-        }
-        if (ve == vs) {
-            snprintf(err, errlen, "%s:%d: no source field after '%s='", name, line, key);
-            goto fail;
-        }
-        if (fm->source[t] != NULL) {
-            snprintf(err, errlen, "%s:%d: target '%s' mapped twice", name, line, key);
-            goto fail;
-        }
-        fm->source[t] = strndup(vs, (size_t)(ve - vs));
-        if (fm->source[t] == NULL) {
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
+        if (t < 0)
+            return pdbi__fail(ic, PDB_EINVAL,
+                              "%s:%d: unknown target '%s' (targets: commune, former_commune, "
+                              "sheet, parcel, area, landuse, owner, address)",
+                              name, line, key);
+        if (ve == vs)
+            return pdbi__fail(ic, PDB_EINVAL, "%s:%d: no source field after '%s='", name, line,
+                              key);
+        if (fm->source[t] != NULL)
+            return pdbi__fail(ic, PDB_EINVAL, "%s:%d: target '%s' mapped twice", name, line, key);
+        if ((fm->source[t] = strndup(vs, (size_t)(ve - vs))) == NULL)
+            return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
     }
-    return 0;
-fail:
-    pdbi__fieldmap_clear(fm);
-    return -1;
+    return PDB_OK;
 }
 
-int pdbi__fieldmap_load(const char *path, pdbi_fieldmap *fm, char *err, size_t errlen)
+pdb_status pdbi__fieldmap_parse(pdbi_ctx *ic, const char *text, const char *name, pdbi_fieldmap *fm)
+{
+    pdb_status st = parse_lines(ic, text, name, fm);
+    if (st != PDB_OK)
+        pdbi__fieldmap_clear(fm);
+    return st;
+}
+
+pdb_status pdbi__fieldmap_load(pdbi_ctx *ic, const char *path, pdbi_fieldmap *fm)
 {
     FILE *f = fopen(path, "rb");
     char *text = NULL;
     size_t len = 0, cap = 0;
-    int rc = -1;
+    pdb_status st;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot open field map %s", path);
-        return -1;
-    }
+    if (f == NULL)
+        return pdbi__fail(ic, errno == ENOENT ? PDB_ENOTFOUND : PDB_EIO,
+                          "cannot open field map %s: %s", path, strerror(errno));
     for (;;) {
         if (cap - len < 4096) {
             char *bigger = realloc(text, cap + 65536);
             if (bigger == NULL) {
-                snprintf(err, errlen, "out of memory");
+                st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
                 goto done;
             }
             text = bigger;
@@ -212,21 +205,21 @@ int pdbi__fieldmap_load(const char *path, pdbi_fieldmap *fm, char *err, size_t e
         if (got == 0)
             break;
         if (len > (1u << 20)) {
-            snprintf(err, errlen, "field map %s is larger than 1 MiB", path);
+            st = pdbi__fail(ic, PDB_ELIMIT, "field map %s is larger than 1 MiB", path);
             goto done;
         }
     }
     if (ferror(f)) {
-        snprintf(err, errlen, "cannot read field map %s", path);
+        st = pdbi__fail(ic, PDB_EIO, "cannot read field map %s", path);
         goto done;
     }
     text[len] = '\0';
     /* CRLF line ends: the '\r' is trimmed as white space. */
-    rc = pdbi__fieldmap_parse(text, path, fm, err, errlen);
+    st = pdbi__fieldmap_parse(ic, text, path, fm);
 done:
     free(text);
     fclose(f);
-    return rc;
+    return st;
 }
 
 void pdbi__field_list(const char *const *names, size_t n, char *buf, size_t len)
@@ -254,8 +247,8 @@ void pdbi__field_list(const char *const *names, size_t n, char *buf, size_t len)
     }
 }
 
-int pdbi__fieldmap_resolve(const pdbi_fieldmap *fm, const char *const *names, size_t n,
-                           int idx[PDBI_T_COUNT], char *err, size_t errlen)
+pdb_status pdbi__fieldmap_resolve(pdbi_ctx *ic, const pdbi_fieldmap *fm, const char *const *names,
+                                  size_t n, int idx[PDBI_T_COUNT])
 {
     int taken[1024] = {0}; /* fields already serving a target (the first 1024) */
 
@@ -271,14 +264,12 @@ int pdbi__fieldmap_resolve(const pdbi_fieldmap *fm, const char *const *names, si
                  * field for two targets (sheet=SoThua, parcel=SoThua) is
                  * a typo that would fill both with one value. */
                 for (int u = 0; u < t; u++)
-                    if (idx[u] == (int)i) {
-                        snprintf(err, errlen,
-                                 "the field map names '%s' for both %s and %s; one field "
-                                 "serves one target",
-                                 names[i], pdbi__target_name((pdbi_target)u),
-                                 pdbi__target_name((pdbi_target)t));
-                        return -1;
-                    }
+                    if (idx[u] == (int)i)
+                        return pdbi__fail(ic, PDB_EINVAL,
+                                          "the field map names '%s' for both %s and %s; one "
+                                          "field serves one target",
+                                          names[i], pdbi__target_name((pdbi_target)u),
+                                          pdbi__target_name((pdbi_target)t));
                 idx[t] = (int)i;
                 if (i < 1024)
                     taken[i] = 1;
@@ -288,11 +279,10 @@ int pdbi__fieldmap_resolve(const pdbi_fieldmap *fm, const char *const *names, si
         if (idx[t] < 0) {
             char list[512];
             pdbi__field_list(names, n, list, sizeof list);
-            snprintf(err, errlen,
-                     "the field map names '%s' for %s, but the file has no such "
-                     "field (its fields: %s)",
-                     fm->source[t], pdbi__target_name((pdbi_target)t), list);
-            return -1;
+            return pdbi__fail(ic, PDB_ENOTFOUND,
+                              "the field map names '%s' for %s, but the file has no such "
+                              "field (its fields: %s)",
+                              fm->source[t], pdbi__target_name((pdbi_target)t), list);
         }
     }
     /* Then the best-ranked alias for each target left. */
@@ -314,5 +304,5 @@ int pdbi__fieldmap_resolve(const pdbi_fieldmap *fm, const char *const *names, si
             taken[best] = 1;
         }
     }
-    return 0;
+    return PDB_OK;
 }

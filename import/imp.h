@@ -7,10 +7,37 @@
 
 #include "importer.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define PDBI_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ------------------------------------------------------------------------ */
+/* The context (ctx.c)                                                       */
+/* ------------------------------------------------------------------------ */
+
+struct pdbi_ctx {
+    pdb_ctx *db;       /* the engine's context of the same thread, borrowed */
+    pdb_status status; /* the last failure's status, PDB_OK when none */
+    char msg[1024];    /* its message */
+};
+
+/* Sets up a context in place (the reading thread's lives in its reader). */
+void pdbi__ctx_init(pdbi_ctx *ic, pdb_ctx *db);
+
+/* Records a failure on ic and returns st, so that each failure path is
+ * one line: return pdbi__fail(ic, PDB_EINVAL, "...", ...). The message may
+ * be formatted from pdbi_errmsg(ic) itself. */
+pdb_status pdbi__fail(pdbi_ctx *ic, pdb_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The same with a va_list (for the importer's own fail helpers). */
+pdb_status pdbi__failv(pdbi_ctx *ic, pdb_status st, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Carries the engine's last failure (on ic->db) over to ic, its message
+ * after "what: " (or alone when what is NULL). */
+pdb_status pdbi__fail_db(pdbi_ctx *ic, const char *what);
 
 /* ------------------------------------------------------------------------ */
 /* Field mapping (fieldmap.c)                                               */
@@ -48,20 +75,21 @@ typedef struct pdbi_fieldmap {
 } pdbi_fieldmap;
 
 /* Parses a field-map file: lines "target=SourceField", '#' comments and
- * blank lines ignored, spaces around both sides trimmed. -1 with a message
- * (file:line) in err on an unknown target, a line without '=' or a target
- * given twice. */
-int pdbi__fieldmap_load(const char *path, pdbi_fieldmap *fm, char *err, size_t errlen);
+ * blank lines ignored, spaces around both sides trimmed. PDB_EINVAL with a
+ * message (file:line) on an unknown target, a line without '=' or a target
+ * given twice (fm is then cleared); PDB_EIO when the file cannot be read. */
+pdb_status pdbi__fieldmap_load(pdbi_ctx *ic, const char *path, pdbi_fieldmap *fm);
 /* The same from text already in memory (name is used in messages). */
-int pdbi__fieldmap_parse(const char *text, const char *name, pdbi_fieldmap *fm, char *err,
-                         size_t errlen);
+pdb_status pdbi__fieldmap_parse(pdbi_ctx *ic, const char *text, const char *name,
+                                pdbi_fieldmap *fm);
 void pdbi__fieldmap_clear(pdbi_fieldmap *fm);
 
 /* Resolves every target against a layer's field names: idx[t] is the index
- * of the field (or -1). A field the user mapped must exist (else -1 with a
- * message naming it and listing the fields). One field serves one target. */
-int pdbi__fieldmap_resolve(const pdbi_fieldmap *fm, const char *const *names, size_t n,
-                           int idx[PDBI_T_COUNT], char *err, size_t errlen);
+ * of the field (or -1). A field the user mapped must exist (else
+ * PDB_ENOTFOUND with a message naming it and listing the fields). One
+ * field serves one target (else PDB_EINVAL). */
+pdb_status pdbi__fieldmap_resolve(pdbi_ctx *ic, const pdbi_fieldmap *fm, const char *const *names,
+                                  size_t n, int idx[PDBI_T_COUNT]);
 
 /* Writes "A, B, C" (the layer's field names) into buf, cut with "..." */
 void pdbi__field_list(const char *const *names, size_t n, char *buf, size_t len);
@@ -142,10 +170,11 @@ char *pdbi__text_to_utf8(pdbi_enc e, const char *bytes, size_t len);
 
 /* Chooses the encoding of a file from samples of its text values.
  * declared_utf8: the container says UTF-8 (GPKG, GeoJSON, a .cpg saying so).
- * Returns 0 and fills *out, or -1 with a message when the samples are not
- * UTF-8 and no legacy encoding fits them with enough confidence. */
-int pdbi__enc_choose(int declared_utf8, const char *declared_name, const char *const *samples,
-                     const size_t *lens, size_t n, pdbi_textenc *out, char *err, size_t errlen);
+ * Fills *out, or fails with PDB_EINVAL when the samples are not UTF-8 and
+ * no legacy encoding fits them with enough confidence. */
+pdb_status pdbi__enc_choose(pdbi_ctx *ic, int declared_utf8, const char *declared_name,
+                            const char *const *samples, const size_t *lens, size_t n,
+                            pdbi_textenc *out);
 
 /* ------------------------------------------------------------------------ */
 /* Checksums (sha256.c)                                                      */
@@ -153,9 +182,8 @@ int pdbi__enc_choose(int declared_utf8, const char *declared_name, const char *c
 
 /* Hex SHA-256 over the files (a shapefile's .shp, .shx, .dbf, .prj and .cpg
  * together; each name's extension and size are hashed before its bytes).
- * Returns 0, or -1 with a message when a file cannot be read. */
-int pdbi__checksum_files(const char *const *paths, size_t n, char hex[65], char *err,
-                         size_t errlen);
+ * PDB_EIO when a file cannot be read. */
+pdb_status pdbi__checksum_files(pdbi_ctx *ic, const char *const *paths, size_t n, char hex[65]);
 /* The hex SHA-256 of a buffer (for tests). */
 void pdbi__sha256_hex(const void *data, size_t len, char hex[65]);
 

@@ -18,9 +18,10 @@
 /* Matches a file's SRS to a registered EPSG code: its own EPSG authority,
  * else the Transverse Mercator parameters (lon_0, k = 0.9999 or 0.9996,
  * false easting 500000 m, WGS 84 ellipsoid), else GDAL's identification.
- * 0 with *epsg (and a remark in note, possibly empty), or -1 with why. */
-int pdbi__srs_match(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note, size_t notelen,
-                    char *err, size_t errlen);
+ * Fills *epsg (and a remark in note, possibly empty), or fails with
+ * PDB_ECRS and why. The engine's calls go through ic->db. */
+pdb_status pdbi__srs_match(pdbi_ctx *ic, OGRSpatialReferenceH srs, int *epsg, char *note,
+                           size_t notelen);
 
 /* 1 when the coordinates OGR returns have the northing (or latitude) first. */
 int pdbi__srs_x_is_northing(OGRSpatialReferenceH srs);
@@ -106,12 +107,14 @@ char **pdbi__source_parts(const char *path, size_t *n);
 
 /* Opens the dataset with the options its driver needs (raw DBF bytes, WKT
  * columns in CSV, closed CAD polylines as polygons) and lists its layers
- * with geometries. -1 with a message on failure. */
-int pdbi__source_open(pdbi_file *f, char *err, size_t errlen);
+ * with geometries. PDB_EINVAL when GDAL cannot read it or it holds no
+ * geometries, PDB_EIO when GDAL fails to open it, PDB_ENOMEM. */
+pdb_status pdbi__source_open(pdbi_ctx *ic, pdbi_file *f);
 
 /* Maps fields, reads every layer once without geometries (CAD: with them,
- * for labels) to count records, tally communes and sample text. */
-int pdbi__source_prescan(pdbi_file *f, const pdbi_fieldmap *fm, char *err, size_t errlen);
+ * for labels) to count records, tally communes and sample text. PDB_EIO on
+ * a read error; the failures of pdbi__fieldmap_resolve. */
+pdb_status pdbi__source_prescan(pdbi_ctx *ic, pdbi_file *f, const pdbi_fieldmap *fm);
 
 void pdbi__source_close(pdbi_file *f);
 
@@ -127,17 +130,17 @@ typedef struct pdbi_pass {
     pdbi_file *file;          /* the source */
     const char *commune;      /* the commune of this pass */
     int host;                 /* 1: records without a valid commune are rejected here */
-    pdb_ctx *wctx;            /* the writing thread's context */
-    pdb_ctx *rctx;            /* the reading thread's context */
+    pdbi_ctx *ic;             /* the writing thread's context (the caller's) */
+    pdb_ctx *rdb;             /* the engine's context for the reading thread */
     pdb_writer *writer;       /* NULL in a dry run */
     pdb_import_counts counts; /* this pass's figures */
     int64_t expected;         /* records expected, for the progress bar */
-    char err[600];            /* why the pass failed */
 } pdbi_pass;
 
 /* Reads the file's records of one commune and writes them (or, in a dry
- * run, only validates them). 0 on success; -1 with pass->err on a read
- * error or a failed write (the caller then frees the writer: rollback). */
-int pdbi__pass_run(pdbi_pass *pass);
+ * run, only validates them). On a read error or a failed write returns its
+ * status with the message on pass->ic (the caller then frees the writer:
+ * rollback). */
+pdb_status pdbi__pass_run(pdbi_pass *pass);
 
 #endif

@@ -68,15 +68,20 @@ typedef struct writer_state {
 typedef struct reader {
     pdbi_pass *pass;     /* the pass read for */
     pdbi_file *f;        /* its file */
-    pdb_ctx *ctx;        /* the reading thread's context */
+    pdbi_ctx ic;         /* the reading thread's context (ic.db: its engine's) */
     size_t max_vertices; /* per parcel */
     size_t max_text;     /* bytes per attribute value */
     pdbi_queue *q;       /* threaded: where chunks go */
     writer_state *ws;    /* one thread: consumed at once */
     pdbi_chunk *cur;     /* chunk being filled */
-    int failed;          /* a read error happened */
-    char err[512];       /* its message */
 } reader;
+
+/* Whether the reader failed (a read error, out of memory): its context is
+ * fresh for each pass, so any failure on it is this pass's. */
+static int reader_failed(const reader *r)
+{
+    return pdbi_errcode(&r->ic) != PDB_OK;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Items                                                                     */
@@ -550,11 +555,11 @@ static rec_step rec_validity(record *rc)
     if (wkb == NULL)
         return REC_NOMEM;
     pdb_status st =
-        pdb_geom_check_wkb(r->ctx, wkb, wkb_len, MAX_REPAIR_AREA_CHANGE, &chk, &rep, &rep_len);
+        pdb_geom_check_wkb(r->ic.db, wkb, wkb_len, MAX_REPAIR_AREA_CHANGE, &chk, &rep, &rep_len);
     if (st != PDB_OK) {
         free(wkb);
         return rec_reject(rc, st == PDB_ELIMIT ? "too-many-vertices" : "invalid-geometry", "%s",
-                          pdb_errmsg(r->ctx));
+                          pdb_errmsg(r->ic.db));
     }
     double area = chk.area_m2;
     if (chk.valid) {
@@ -577,7 +582,7 @@ static rec_step rec_validity(record *rc)
         /* Degrees squared mean nothing: measure in the commune's zone. */
         const pdb_commune_ref *ref = pdbi__commune_known(r->pass->commune);
         area = ref != NULL && isfinite(it->parcel.area_surveyed_m2)
-                   ? area_in_zone(r->ctx, rc->cur, f->epsg, ref->epsg)
+                   ? area_in_zone(r->ic.db, rc->cur, f->epsg, ref->epsg)
                    : NAN;
     }
     if (pdbi__area_mismatch(it->parcel.area_surveyed_m2, area, o->area_tol_rel, o->area_tol_m2))
@@ -587,7 +592,7 @@ static rec_step rec_validity(record *rc)
     /* The reprojection is done here, on the reading thread, so that the
      * writing thread (the bottleneck) only writes. When it fails, the
      * writer's own pdb_writer_add fails the same way and records why. */
-    if (pdb_geom_prepare(r->ctx, f->epsg, r->pass->commune, it->parcel.source_wkb,
+    if (pdb_geom_prepare(r->ic.db, f->epsg, r->pass->commune, it->parcel.source_wkb,
                          it->parcel.source_wkb_len, &it->geom) != PDB_OK)
         it->geom = NULL;
     return REC_DONE;
@@ -620,10 +625,8 @@ static int process(reader *r, pdbi_layer *L, OGRFeatureH feat, long label, int64
     }
     if (s == REC_OTHER || s == REC_NOMEM) {
         item_clear(it);
-        if (s == REC_NOMEM) {
-            r->failed = 1;
-            snprintf(r->err, sizeof r->err, "out of memory");
-        }
+        if (s == REC_NOMEM)
+            pdbi__fail(&r->ic, PDB_ENOMEM, "out of memory");
         return 0;
     }
     if (!it->store && it->reason != NULL) {
@@ -681,13 +684,13 @@ static char *mapped_json(const pdb_parcel *p)
     return s;
 }
 
-static int write_reject(writer_state *ws, const pdbi_item *it, const char *reason,
-                        const char *detail, const char *attrs, const unsigned char *wkb,
-                        size_t wkb_len, int stored)
+static pdb_status write_reject(writer_state *ws, const pdbi_item *it, const char *reason,
+                               const char *detail, const char *attrs, const unsigned char *wkb,
+                               size_t wkb_len, int stored)
 {
     pdbi_pass *pass = ws->pass;
     if (pass->writer == NULL)
-        return 0;
+        return PDB_OK;
     pdb_reject rj = {
         .file = pass->file->path,
         .feature_index = it->index,
@@ -698,15 +701,12 @@ static int write_reject(writer_state *ws, const pdbi_item *it, const char *reaso
         .geometry_wkb_len = wkb_len,
         .stored = stored,
     };
-    if (pdb_writer_reject(pass->wctx, pass->writer, &rj) != PDB_OK) {
-        snprintf(pass->err, sizeof pass->err, "storing a reject: %s", pdb_errmsg(pass->wctx));
-        ws->failed = 1;
-        return -1;
-    }
-    return 0;
+    if (pdb_writer_reject(pass->ic->db, pass->writer, &rj) != PDB_OK)
+        return pdbi__fail_db(pass->ic, "storing a reject");
+    return PDB_OK;
 }
 
-static int consume(writer_state *ws, pdbi_item *it)
+static pdb_status consume(writer_state *ws, pdbi_item *it)
 {
     pdbi_pass *pass = ws->pass;
     pdb_import_counts *c = &pass->counts;
@@ -719,8 +719,8 @@ static int consume(writer_state *ws, pdbi_item *it)
     pdb_status st = PDB_OK;
     if (pass->writer != NULL)
         st = it->geom != NULL
-                 ? pdb_writer_add_prepared(pass->wctx, pass->writer, &it->parcel, it->geom, NULL)
-                 : pdb_writer_add(pass->wctx, pass->writer, &it->parcel, NULL);
+                 ? pdb_writer_add_prepared(pass->ic->db, pass->writer, &it->parcel, it->geom, NULL)
+                 : pdb_writer_add(pass->ic->db, pass->writer, &it->parcel, NULL);
     if (st == PDB_OK) {
         ws->transform_fails = -1; /* one success: the transformation exists */
         c->stored++;
@@ -730,35 +730,29 @@ static int consume(writer_state *ws, pdbi_item *it)
             c->flagged++;
         if (it->reason != NULL)
             return write_reject(ws, it, it->reason, it->detail, it->attrs, it->raw, it->raw_len, 1);
-        return 0;
+        return PDB_OK;
     }
-    const char *msg = pdb_errmsg(pass->wctx);
-    if (fatal_status(st)) {
-        snprintf(pass->err, sizeof pass->err, "storing a parcel: %s", msg);
-        ws->failed = 1;
-        return -1;
-    }
-    if (st == PDB_ECRS && ws->transform_fails >= 0 && ++ws->transform_fails >= TRANSFORM_GIVE_UP) {
-        snprintf(pass->err, sizeof pass->err, "the first %d records all fail to transform: %s",
-                 TRANSFORM_GIVE_UP, msg);
-        ws->failed = 1;
-        return -1;
-    }
+    const char *msg = pdb_errmsg(pass->ic->db);
+    if (fatal_status(st))
+        return pdbi__fail_db(pass->ic, "storing a parcel");
+    if (st == PDB_ECRS && ws->transform_fails >= 0 && ++ws->transform_fails >= TRANSFORM_GIVE_UP)
+        return pdbi__fail(pass->ic, PDB_ECRS, "the first %d records all fail to transform: %s",
+                          TRANSFORM_GIVE_UP, msg);
     c->rejected++;
     char *detail = strdup(msg);
     char *attrs = it->attrs ? NULL : mapped_json(&it->parcel);
-    int rc = write_reject(ws, it, reason_of(st, msg), detail, it->attrs ? it->attrs : attrs,
-                          it->raw ? it->raw : it->parcel.source_wkb,
-                          it->raw ? it->raw_len : it->parcel.source_wkb_len, 0);
+    pdb_status rst = write_reject(ws, it, reason_of(st, msg), detail, it->attrs ? it->attrs : attrs,
+                                  it->raw ? it->raw : it->parcel.source_wkb,
+                                  it->raw ? it->raw_len : it->parcel.source_wkb_len, 0);
     free(detail);
     free(attrs);
-    return rc;
+    return rst;
 }
 
 static int consume_chunk(writer_state *ws, pdbi_chunk *c)
 {
     for (size_t i = 0; i < c->n; i++) {
-        if (!ws->failed && consume(ws, &c->items[i]) != 0)
+        if (!ws->failed && consume(ws, &c->items[i]) != PDB_OK)
             ws->failed = 1;
         item_clear(&c->items[i]);
     }
@@ -851,13 +845,12 @@ static int flush(reader *r)
 static int take(reader *r, pdbi_layer *L, OGRFeatureH feat, long label, int64_t index)
 {
     if (r->cur == NULL && (r->cur = calloc(1, sizeof *r->cur)) == NULL) {
-        r->failed = 1;
-        snprintf(r->err, sizeof r->err, "out of memory");
+        pdbi__fail(&r->ic, PDB_ENOMEM, "out of memory");
         return -1;
     }
     if (process(r, L, feat, label, index, &r->cur->items[r->cur->n]))
         r->cur->n++;
-    if (r->failed)
+    if (reader_failed(r))
         return -1;
     if (r->cur->n == CHUNK_ITEMS && flush(r) != 0)
         return -1;
@@ -869,7 +862,7 @@ static void read_all(reader *r)
     pdbi_file *f = r->f;
     int64_t index = 0, base = 0;
 
-    for (size_t li = 0; li < f->nlayers && !r->failed; li++, base = index) {
+    for (size_t li = 0; li < f->nlayers && !reader_failed(r); li++, base = index) {
         pdbi_layer *L = &f->layers[li];
         OGRFeatureH feat;
         if (L->cad) {
@@ -892,10 +885,9 @@ static void read_all(reader *r)
                 return;
         }
         if (CPLGetLastErrorType() == CE_Failure) {
-            r->failed = 1;
-            snprintf(r->err, sizeof r->err, "read error after %lld features%s%s: %s",
-                     (long long)index, f->nlayers > 1 ? " in layer " : "",
-                     f->nlayers > 1 ? L->name : "", CPLGetLastErrorMsg());
+            pdbi__fail(&r->ic, PDB_EIO, "read error after %lld features%s%s: %s", (long long)index,
+                       f->nlayers > 1 ? " in layer " : "", f->nlayers > 1 ? L->name : "",
+                       CPLGetLastErrorMsg());
             return;
         }
     }
@@ -912,7 +904,7 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-int pdbi__pass_run(pdbi_pass *pass)
+pdb_status pdbi__pass_run(pdbi_pass *pass)
 {
     pdbi_file *f = pass->file;
     const pdbi_options *o = f->opts;
@@ -921,10 +913,10 @@ int pdbi__pass_run(pdbi_pass *pass)
     reader r = {0};
     pdb_limits lim;
 
-    pdb_ctx_get_limits(pass->rctx, &lim);
+    pdb_ctx_get_limits(pass->rdb, &lim);
     r.pass = pass;
     r.f = f;
-    r.ctx = pass->rctx;
+    pdbi__ctx_init(&r.ic, pass->rdb);
     r.max_vertices = lim.max_vertices_per_parcel;
     r.max_text = lim.max_text_bytes;
     memset(&pass->counts, 0, sizeof pass->counts);
@@ -943,10 +935,8 @@ int pdbi__pass_run(pdbi_pass *pass)
         pthread_cond_init(&q.can_put, NULL);
         pthread_cond_init(&q.can_take, NULL);
         r.q = &q;
-        if (pthread_create(&tid, NULL, reader_main, &r) != 0) {
-            snprintf(pass->err, sizeof pass->err, "cannot start the reading thread");
-            return -1;
-        }
+        if (pthread_create(&tid, NULL, reader_main, &r) != 0)
+            return pdbi__fail(pass->ic, PDB_ENOMEM, "cannot start the reading thread");
         pdbi_chunk *c;
         while ((c = queue_take(&q)) != NULL) {
             int rc = consume_chunk(&ws, c);
@@ -967,10 +957,8 @@ int pdbi__pass_run(pdbi_pass *pass)
     }
     pdbi__progress_end(&progress, pass->counts.read);
     if (ws.failed)
-        return -1;
-    if (r.failed) {
-        snprintf(pass->err, sizeof pass->err, "%s", r.err);
-        return -1;
-    }
-    return 0;
+        return pdbi_errcode(pass->ic);
+    if (reader_failed(&r))
+        return pdbi__fail(pass->ic, pdbi_errcode(&r.ic), "%s", pdbi_errmsg(&r.ic));
+    return PDB_OK;
 }

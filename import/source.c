@@ -102,7 +102,7 @@ static void read_cpg(const char *path, char *out, size_t len)
         out[--l] = '\0';
 }
 
-int pdbi__source_open(pdbi_file *f, char *err, size_t errlen)
+pdb_status pdbi__source_open(pdbi_ctx *ic, pdbi_file *f)
 {
     char **oo = NULL;
     GDALDriverH drv;
@@ -110,9 +110,8 @@ int pdbi__source_open(pdbi_file *f, char *err, size_t errlen)
     CPLErrorReset();
     drv = GDALIdentifyDriverEx(f->path, GDAL_OF_VECTOR, NULL, NULL);
     if (drv == NULL) {
-        snprintf(err, errlen, "not a vector format GDAL reads%s%s",
-                 CPLGetLastErrorMsg()[0] ? ": " : "", CPLGetLastErrorMsg());
-        return -1;
+        return pdbi__fail(ic, PDB_EINVAL, "not a vector format GDAL reads%s%s",
+                          CPLGetLastErrorMsg()[0] ? ": " : "", CPLGetLastErrorMsg());
     }
     snprintf(f->driver, sizeof f->driver, "%s", GDALGetDriverShortName(drv));
     f->is_shp = strcmp(f->driver, "ESRI Shapefile") == 0;
@@ -128,15 +127,13 @@ int pdbi__source_open(pdbi_file *f, char *err, size_t errlen)
         GDALOpenEx(f->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, (const char *const *)oo, NULL);
     CSLDestroy(oo);
     if (f->ds == NULL) {
-        snprintf(err, errlen, "cannot open with GDAL (%s): %s", f->driver,
-                 CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "unknown error");
-        return -1;
+        return pdbi__fail(ic, PDB_EIO, "cannot open with GDAL (%s): %s", f->driver,
+                          CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "unknown error");
     }
     int n = GDALDatasetGetLayerCount(f->ds);
     f->layers = calloc((size_t)(n > 0 ? n : 1), sizeof *f->layers);
     if (f->layers == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
     }
     for (int i = 0; i < n; i++) {
         OGRLayerH lyr = GDALDatasetGetLayer(f->ds, i);
@@ -156,8 +153,7 @@ int pdbi__source_open(pdbi_file *f, char *err, size_t errlen)
             L->fields = calloc((size_t)(nf > 0 ? nf : 1), sizeof *L->fields);
             L->numeric = calloc((size_t)(nf > 0 ? nf : 1), sizeof *L->numeric);
             if (L->name == NULL || L->fields == NULL || L->numeric == NULL) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
+                return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
             }
             for (int k = 0; k < nf; k++) {
                 OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, k);
@@ -168,11 +164,9 @@ int pdbi__source_open(pdbi_file *f, char *err, size_t errlen)
             }
         }
     }
-    if (f->nlayers == 0) {
-        snprintf(err, errlen, "holds no layer with geometries");
-        return -1;
-    }
-    return 0;
+    if (f->nlayers == 0)
+        return pdbi__fail(ic, PDB_EINVAL, "holds no layer with geometries");
+    return PDB_OK;
 }
 
 void pdbi__source_close(pdbi_file *f)
@@ -530,7 +524,7 @@ typedef struct cad_bounds {
 /* Reads a CAD layer whole: text points become the layer's labels (and
  * their keys its fields), everything else a boundary. Returns 0, or -1
  * with a message. */
-static int cad_read(pdbi_layer *L, cad_bounds *B, char *err, size_t errlen)
+static pdb_status cad_read(pdbi_ctx *ic, pdbi_layer *L, cad_bounds *B)
 {
     OGRFeatureH feat;
     size_t labcap = 0;
@@ -581,17 +575,14 @@ static int cad_read(pdbi_layer *L, cad_bounds *B, char *err, size_t errlen)
             B->n++;
         }
     }
-    if (CPLGetLastErrorType() == CE_Failure) {
-        snprintf(err, errlen, "read error: %s", CPLGetLastErrorMsg());
-        return -1;
-    }
+    if (CPLGetLastErrorType() == CE_Failure)
+        return pdbi__fail(ic, PDB_EIO, "read error: %s", CPLGetLastErrorMsg());
     if (kc.oom || build_grid(L) != 0)
         goto oom;
-    return 0;
+    return PDB_OK;
 oom:
     OGR_F_Destroy(feat);
-    snprintf(err, errlen, "out of memory");
-    return -1;
+    return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
 }
 
 /* Joins each boundary to its label: the label inside it (the nearest its
@@ -707,20 +698,16 @@ static int cad_records(pdbi_layer *L, cad_bounds *B)
  * each boundary takes the label inside it (or, in DGN, the label with its
  * MSLink); the boundaries of one label are one parcel; a boundary without
  * a label and a label without a boundary are records of their own. */
-static int prescan_cad(pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm, char *err,
-                       size_t errlen)
+static pdb_status prescan_cad(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm)
 {
     cad_bounds B = {0};
-    int rc = cad_read(L, &B, err, errlen);
+    pdb_status st = cad_read(ic, L, &B);
 
-    if (rc == 0 && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0)) {
-        snprintf(err, errlen, "out of memory");
-        rc = -1;
-    }
-    if (rc == 0 && pdbi__fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map,
-                                          err, errlen) != 0)
-        rc = -1;
-    if (rc == 0) {
+    if (st == PDB_OK && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0))
+        st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
+    if (st == PDB_OK)
+        st = pdbi__fieldmap_resolve(ic, fm, (const char *const *)L->fields, L->nfields, L->map);
+    if (st == PDB_OK) {
         struct label_scan ls = {f, L};
         for (size_t i = 0; i < L->nlabels; i++)
             pdbi__label_pairs(L->labels[i].text, scan_pair, &ls);
@@ -728,19 +715,19 @@ static int prescan_cad(pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm, cha
     for (size_t b = 0; b < B.n; b++)
         OGR_F_Destroy(B.items[b].feat);
     free(B.items);
-    return rc;
+    return st;
 }
 
-static int prescan_ogr(pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm, char *err,
-                       size_t errlen)
+static pdb_status prescan_ogr(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm)
 {
+    pdb_status st;
     OGRFeatureH feat;
     int sample_field[1024] = {0}; /* fields whose text is sampled */
     char **ignored = NULL;
 
-    if (pdbi__fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map, err,
-                               errlen) != 0)
-        return -1;
+    if ((st = pdbi__fieldmap_resolve(ic, fm, (const char *const *)L->fields, L->nfields, L->map)) !=
+        PDB_OK)
+        return st;
     /* Owner and address carry the Vietnamese text; with neither mapped,
      * every text field is sampled. */
     int any = 0;
@@ -781,23 +768,21 @@ static int prescan_ogr(pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm, cha
     }
     int failed = CPLGetLastErrorType() == CE_Failure;
     OGR_L_SetIgnoredFields(L->layer, NULL);
-    if (failed) {
-        snprintf(err, errlen, "read error in layer %s: %s", L->name, CPLGetLastErrorMsg());
-        return -1;
-    }
-    return 0;
+    if (failed)
+        return pdbi__fail(ic, PDB_EIO, "read error in layer %s: %s", L->name, CPLGetLastErrorMsg());
+    return PDB_OK;
 }
 
-int pdbi__source_prescan(pdbi_file *f, const pdbi_fieldmap *fm, char *err, size_t errlen)
+pdb_status pdbi__source_prescan(pdbi_ctx *ic, pdbi_file *f, const pdbi_fieldmap *fm)
 {
     for (size_t i = 0; i < f->nlayers; i++) {
         pdbi_layer *L = &f->layers[i];
-        int rc = L->cad ? prescan_cad(f, L, fm, err, errlen) : prescan_ogr(f, L, fm, err, errlen);
-        if (rc != 0)
-            return -1;
+        pdb_status st = L->cad ? prescan_cad(ic, f, L, fm) : prescan_ogr(ic, f, L, fm);
+        if (st != PDB_OK)
+            return st;
         f->records += L->records;
     }
-    return 0;
+    return PDB_OK;
 }
 
 void pdbi__source_declared_encoding(pdbi_file *f, int *utf8, char *name, size_t len)

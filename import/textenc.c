@@ -167,8 +167,9 @@ char *pdbi__text_to_utf8(pdbi_enc e, const char *bytes, size_t len)
     return nfc;
 }
 
-int pdbi__enc_choose(int declared_utf8, const char *declared_name, const char *const *samples,
-                     const size_t *lens, size_t n, pdbi_textenc *out, char *err, size_t errlen)
+pdb_status pdbi__enc_choose(pdbi_ctx *ic, int declared_utf8, const char *declared_name,
+                            const char *const *samples, const size_t *lens, size_t n,
+                            pdbi_textenc *out)
 {
     size_t non_ascii = 0, valid_utf8 = 0;
 
@@ -184,25 +185,23 @@ int pdbi__enc_choose(int declared_utf8, const char *declared_name, const char *c
     out->confidence = 1.0;
     if (non_ascii == 0) {
         snprintf(out->how, sizeof out->how, "ASCII text");
-        return 0;
+        return PDB_OK;
     }
     if (declared_utf8 && valid_utf8 == non_ascii) {
         snprintf(out->how, sizeof out->how, "declared%s%s", declared_name ? " in " : "",
                  declared_name ? declared_name : "");
-        return 0;
+        return PDB_OK;
     }
     double confidence = 0.0;
     vnenc_kind k = vnenc_detect(samples, lens, n, &confidence);
     out->kind = from_vnenc(k);
     out->confidence = confidence;
     snprintf(out->how, sizeof out->how, "detected, %.0f%% sure", confidence * 100.0);
-    if (confidence < MIN_CONFIDENCE) {
-        snprintf(err, errlen,
-                 "cannot tell the text encoding of the attributes (best guess %s, %.0f%% sure, "
-                 "over %zu non-ASCII values); force one with --encoding utf8|tcvn3|vni|latin1|"
-                 "cp1258",
-                 pdbi__enc_name(out->kind), confidence * 100.0, non_ascii);
-        return -1;
-    }
-    return 0;
+    if (confidence < MIN_CONFIDENCE)
+        return pdbi__fail(ic, PDB_EINVAL,
+                          "cannot tell the text encoding of the attributes (best guess %s, %.0f%% "
+                          "sure, over %zu non-ASCII values); force one with --encoding "
+                          "utf8|tcvn3|vni|latin1|cp1258",
+                          pdbi__enc_name(out->kind), confidence * 100.0, non_ascii);
+    return PDB_OK;
 }

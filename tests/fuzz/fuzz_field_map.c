@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[600];
+    pdbi_ctx ic;
     pdbi_fieldmap fm;
     char *text = malloc(size + 1);
 
@@ -33,11 +33,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(text, data, size);
     text[size] = '\0';
     memset(&fm, 0, sizeof fm);
-    err[0] = '\0';
-    if (pdbi__fieldmap_parse(text, "fuzz.map", &fm, err, sizeof err) != 0) {
+    pdbi__ctx_init(&ic, NULL);
+    if (pdbi__fieldmap_parse(&ic, text, "fuzz.map", &fm) != PDB_OK) {
         for (int t = 0; t < PDBI_T_COUNT; t++)
             CHECK(fm.source[t] == NULL); /* cleared on failure */
-        CHECK(err[0] != '\0');
+        CHECK(pdbi_errmsg(&ic)[0] != '\0');
         free(text);
         return 0;
     }
@@ -56,14 +56,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             names[n++] = fm.source[t];
     }
     int idx[PDBI_T_COUNT];
-    if (pdbi__fieldmap_resolve(&fm, names, n, idx, err, sizeof err) == 0) {
+    if (pdbi__fieldmap_resolve(&ic, &fm, names, n, idx) == PDB_OK) {
         for (int t = 0; t < PDBI_T_COUNT; t++) {
             CHECK(idx[t] >= -1 && idx[t] < (int)n);
             for (int u = 0; u < t; u++)
                 CHECK(idx[t] < 0 || idx[t] != idx[u]); /* one field serves one target */
         }
     } else {
-        CHECK(err[0] != '\0');
+        CHECK(pdbi_errmsg(&ic)[0] != '\0');
     }
     char list[64];
     pdbi__field_list(names, n, list, sizeof list);

@@ -137,11 +137,12 @@ static void test_resolve(void **state)
     const char *names[] = {"MaXa",       "SoHieuToBa", "SoThuTuThu", "DienTich",
                            "DienTichPL", "KyHieuMucD", "TenChu",     "DiaChi"};
     int idx[PDBI_T_COUNT];
-    char err[512];
+    pdbi_ctx ic;
+    pdbi__ctx_init(&ic, NULL);
     pdbi_fieldmap fm = {0};
     (void)state;
 
-    assert_int_equal(pdbi__fieldmap_resolve(NULL, names, 8, idx, err, sizeof err), 0);
+    assert_int_equal(pdbi__fieldmap_resolve(&ic, NULL, names, 8, idx), PDB_OK);
     assert_int_equal(idx[PDBI_T_COMMUNE], 0);
     assert_int_equal(idx[PDBI_T_SHEET], 1);
     assert_int_equal(idx[PDBI_T_PARCEL], 2);
@@ -151,41 +152,43 @@ static void test_resolve(void **state)
     assert_int_equal(idx[PDBI_T_ADDRESS], 7);
     assert_int_equal(idx[PDBI_T_FORMER], -1);
 
-    assert_int_equal(pdbi__fieldmap_parse("area=dientichpl\n", "m", &fm, err, sizeof err), 0);
-    assert_int_equal(pdbi__fieldmap_resolve(&fm, names, 8, idx, err, sizeof err), 0);
+    assert_int_equal(pdbi__fieldmap_parse(&ic, "area=dientichpl\n", "m", &fm), PDB_OK);
+    assert_int_equal(pdbi__fieldmap_resolve(&ic, &fm, names, 8, idx), PDB_OK);
     assert_int_equal(idx[PDBI_T_AREA], 4);
     pdbi__fieldmap_clear(&fm);
 
-    assert_int_equal(pdbi__fieldmap_parse("sheet=Nope\n", "m", &fm, err, sizeof err), 0);
-    assert_int_equal(pdbi__fieldmap_resolve(&fm, names, 8, idx, err, sizeof err), -1);
-    assert_non_null(strstr(err, "'Nope' for sheet"));
-    assert_non_null(strstr(err, "MaXa, SoHieuToBa"));
+    assert_int_equal(pdbi__fieldmap_parse(&ic, "sheet=Nope\n", "m", &fm), PDB_OK);
+    assert_int_equal(pdbi__fieldmap_resolve(&ic, &fm, names, 8, idx), PDB_ENOTFOUND);
+    assert_non_null(strstr(pdbi_errmsg(&ic), "'Nope' for sheet"));
+    assert_non_null(strstr(pdbi_errmsg(&ic), "MaXa, SoHieuToBa"));
     pdbi__fieldmap_clear(&fm);
 }
 
 static void test_fieldmap_format(void **state)
 {
     pdbi_fieldmap fm = {0};
-    char err[512];
+    pdbi_ctx ic;
+    pdbi__ctx_init(&ic, NULL);
     (void)state;
 
-    assert_int_equal(pdbi__fieldmap_parse("\xEF\xBB\xBF# comment\r\n\r\n sheet = To So \r\n"
+    assert_int_equal(pdbi__fieldmap_parse(&ic,
+                                          "\xEF\xBB\xBF# comment\r\n\r\n sheet = To So \r\n"
                                           "PARCEL=Thua\nformer_commune=XaCu",
-                                          "m", &fm, err, sizeof err),
-                     0);
+                                          "m", &fm),
+                     PDB_OK);
     assert_string_equal(fm.source[PDBI_T_SHEET], "To So");
     assert_string_equal(fm.source[PDBI_T_PARCEL], "Thua");
     assert_string_equal(fm.source[PDBI_T_FORMER], "XaCu");
     assert_null(fm.source[PDBI_T_OWNER]);
     pdbi__fieldmap_clear(&fm);
 
-    assert_int_equal(pdbi__fieldmap_parse("sheet=A\nsheet=B\n", "m", &fm, err, sizeof err), -1);
-    assert_non_null(strstr(err, "m:2: target 'sheet' mapped twice"));
-    assert_int_equal(pdbi__fieldmap_parse("sheet A\n", "m", &fm, err, sizeof err), -1);
-    assert_non_null(strstr(err, "m:1: expected"));
-    assert_int_equal(pdbi__fieldmap_parse("owner=\n", "m", &fm, err, sizeof err), -1);
-    assert_int_equal(pdbi__fieldmap_parse("colour=X\n", "m", &fm, err, sizeof err), -1);
-    assert_non_null(strstr(err, "unknown target 'colour'"));
+    assert_int_equal(pdbi__fieldmap_parse(&ic, "sheet=A\nsheet=B\n", "m", &fm), PDB_EINVAL);
+    assert_non_null(strstr(pdbi_errmsg(&ic), "m:2: target 'sheet' mapped twice"));
+    assert_int_equal(pdbi__fieldmap_parse(&ic, "sheet A\n", "m", &fm), PDB_EINVAL);
+    assert_non_null(strstr(pdbi_errmsg(&ic), "m:1: expected"));
+    assert_int_equal(pdbi__fieldmap_parse(&ic, "owner=\n", "m", &fm), PDB_EINVAL);
+    assert_int_equal(pdbi__fieldmap_parse(&ic, "colour=X\n", "m", &fm), PDB_EINVAL);
+    assert_non_null(strstr(pdbi_errmsg(&ic), "unknown target 'colour'"));
     assert_null(fm.source[PDBI_T_SHEET]);
 }
 
@@ -250,7 +253,8 @@ static void test_sha256(void **state)
 static void test_encodings(void **state)
 {
     pdbi_textenc enc;
-    char err[512];
+    pdbi_ctx ic;
+    pdbi__ctx_init(&ic, NULL);
     pdbi_enc e;
     (void)state;
 
@@ -263,7 +267,7 @@ static void test_encodings(void **state)
     /* "Nguyễn Văn Tường", "Trần Thị Hồng" in TCVN3. */
     const char *tcvn3[] = {"Nguy\xD4n V\xA8n T\xAD\xEAng", "Tr\xC7n Th\xDE H\xE5ng"};
     size_t lens[] = {strlen(tcvn3[0]), strlen(tcvn3[1])};
-    assert_int_equal(pdbi__enc_choose(0, NULL, tcvn3, lens, 2, &enc, err, sizeof err), 0);
+    assert_int_equal(pdbi__enc_choose(&ic, 0, NULL, tcvn3, lens, 2, &enc), PDB_OK);
     assert_int_equal(enc.kind, PDBI_ENC_TCVN3);
     char *u = pdbi__text_to_utf8(PDBI_ENC_TCVN3, tcvn3[0], lens[0]);
     assert_string_equal(u, "Nguy\xE1\xBB\x85n V\xC4\x83n T\xC6\xB0\xE1\xBB\x9Dng");
