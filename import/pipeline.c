@@ -87,17 +87,12 @@ static int reader_failed(const reader *r)
 /* Items                                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* Frees what an item owns: its parcel's fields through the engine's own
+ * pdb_parcel_clear (one list of a parcel's owned fields, not two), and the
+ * importer's reject data and prepared geometry. */
 static void item_clear(pdbi_item *it)
 {
-    pdb_parcel *p = &it->parcel;
-    free(p->commune);
-    free(p->former_commune);
-    free(p->sheet);
-    free(p->parcel);
-    free(p->landuse);
-    free(p->address);
-    free(p->owner);
-    free(p->source_wkb);
+    pdb_parcel_clear(&it->parcel);
     free(it->detail);
     free(it->attrs);
     free(it->raw);
