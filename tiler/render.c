@@ -26,7 +26,7 @@
 #define GEOMETRY_MARGIN_PX 16 /* around the tile, for strokes reaching in */
 #define THIN_LINE_PX 3.0      /* solid lines up to this width are drawn as quads */
 
-int pdb__render_fail(pdb_renderer *r, const char *fmt, ...)
+int pdbt__render_fail(pdb_renderer *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -41,7 +41,7 @@ const char *pdb_renderer_errmsg(const pdb_renderer *r)
 }
 
 /* Grows an array to hold at least need elements. */
-int pdb__grow(void **arr, size_t *cap, size_t need, size_t elem)
+int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
@@ -87,18 +87,18 @@ pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *sty
         return PDB_ENOMEM;
     }
     for (size_t i = 0; i < style->nlayers; i++) {
-        const style_layer *l = &style->layers[i];
+        const pdbt_style_layer *l = &style->layers[i];
         char path[600], msg[256];
-        if (l->type != LAYER_SYMBOL)
+        if (l->type != PDBT_LAYER_SYMBOL)
             continue;
         const char *name = l->font ? l->font : DEFAULT_FONT;
-        if (pdb__font_file(dir, name, path, sizeof path) != 0) {
+        if (pdbt__font_file(dir, name, path, sizeof path) != 0) {
             snprintf(err, errcap, "layer '%s': font '%s' not found (looked for %s)", l->id, name,
                      path);
             pdb_renderer_free(r);
             return PDB_ENOTFOUND;
         }
-        if ((r->layer_font[i] = pdb__font_face(path, msg, sizeof msg)) == NULL) {
+        if ((r->layer_font[i] = pdbt__font_face(path, msg, sizeof msg)) == NULL) {
             snprintf(err, errcap, "layer '%s': %s", l->id, msg);
             pdb_renderer_free(r);
             return PDB_EIO;
@@ -131,10 +131,10 @@ void pdb_renderer_free(pdb_renderer *r)
 /* Collecting and projecting features                                        */
 /* ------------------------------------------------------------------------ */
 
-uint32_t pdb__put_str(pdb_renderer *r, const char *s)
+uint32_t pdbt__put_str(pdb_renderer *r, const char *s)
 {
     if (s == NULL)
-        return NO_STR;
+        return PDBT_NO_STR;
     size_t len = strlen(s) + 1;
     /* s may point into strs itself (a label's text read from a feature),
      * which growing would move. */
@@ -142,9 +142,9 @@ uint32_t pdb__put_str(pdb_renderer *r, const char *s)
     int inside = r->strs != NULL && p >= base && p < base + r->nstrs;
     size_t at = inside ? (size_t)(p - base) : 0;
     if (r->nstrs + len > UINT32_MAX - 1 ||
-        pdb__grow((void **)&r->strs, &r->capstrs, r->nstrs + len, 1) != 0) {
+        pdbt__grow((void **)&r->strs, &r->capstrs, r->nstrs + len, 1) != 0) {
         r->oom = 1;
-        return NO_STR;
+        return PDBT_NO_STR;
     }
     if (inside)
         s = r->strs + at;
@@ -154,9 +154,9 @@ uint32_t pdb__put_str(pdb_renderer *r, const char *s)
     return off;
 }
 
-const char *pdb__feat_str(const pdb_renderer *r, const rfeat *f, prop_key k)
+const char *pdbt__feat_str(const pdb_renderer *r, const pdbt_rfeat *f, pdbt_prop_key k)
 {
-    return f->str[k] == NO_STR ? NULL : r->strs + f->str[k];
+    return f->str[k] == PDBT_NO_STR ? NULL : r->strs + f->str[k];
 }
 
 /* A commune's name from the registered communes (borrowed, static).
@@ -225,9 +225,10 @@ static int collect(void *arg, const pdb_feature *f)
 
     if (r->oom)
         return 1;
-    if (pdb__grow((void **)&r->pts, &r->cappts, r->npts + f->npoints, 2 * sizeof(double)) != 0 ||
-        pdb__grow((void **)&r->rings, &r->caprings, r->nrings + f->nrings, sizeof(rring)) != 0 ||
-        pdb__grow((void **)&r->feats, &r->capfeats, r->nfeats + 1, sizeof(rfeat)) != 0) {
+    if (pdbt__grow((void **)&r->pts, &r->cappts, r->npts + f->npoints, 2 * sizeof(double)) != 0 ||
+        pdbt__grow((void **)&r->rings, &r->caprings, r->nrings + f->nrings, sizeof(pdbt_rring)) !=
+            0 ||
+        pdbt__grow((void **)&r->feats, &r->capfeats, r->nfeats + 1, sizeof(pdbt_rfeat)) != 0) {
         r->oom = 1;
         return 1;
     }
@@ -273,7 +274,7 @@ static int collect(void *arg, const pdb_feature *f)
                     out[2 * j + 1] = ty;
                 }
             }
-            rring *rg = &r->rings[r->nrings++];
+            pdbt_rring *rg = &r->rings[r->nrings++];
             rg->start = (uint32_t)start;
             rg->n = (uint32_t)n;
             rg->exterior = (uint8_t)exterior;
@@ -285,7 +286,7 @@ static int collect(void *arg, const pdb_feature *f)
         r->nrings = rings0;
         return 0;
     }
-    rfeat *rf = &r->feats[r->nfeats++];
+    pdbt_rfeat *rf = &r->feats[r->nfeats++];
     memset(rf, 0, sizeof *rf);
     rf->id = f->id;
     rf->area_m2 = f->area_m2;
@@ -293,26 +294,26 @@ static int collect(void *arg, const pdb_feature *f)
     rf->ring0 = (uint32_t)rings0;
     rf->nrings = (uint32_t)(r->nrings - rings0);
     memcpy(rf->bbox, bb, sizeof bb);
-    for (int k = 0; k < FP_COUNT; k++)
-        rf->str[k] = NO_STR;
-    rf->str[FP_COMMUNE] = pdb__put_str(r, f->commune);
-    rf->str[FP_SHEET] = pdb__put_str(r, f->sheet);
-    rf->str[FP_PARCEL] = pdb__put_str(r, f->parcel);
-    rf->str[FP_LANDUSE] = pdb__put_str(r, f->landuse);
-    rf->str[FP_LANDUSE_MAIN] = pdb__put_str(r, f->landuse_main);
-    rf->str[FP_COMMUNE_NAME] = pdb__put_str(r, commune_name(r, f->commune));
-    rf->str[FP_KIND] = pdb__put_str(r, f->id != 0           ? "parcel"
-                                       : f->landuse != NULL ? "landuse"
-                                                            : "commune");
+    for (int k = 0; k < PDBT_FP_COUNT; k++)
+        rf->str[k] = PDBT_NO_STR;
+    rf->str[PDBT_FP_COMMUNE] = pdbt__put_str(r, f->commune);
+    rf->str[PDBT_FP_SHEET] = pdbt__put_str(r, f->sheet);
+    rf->str[PDBT_FP_PARCEL] = pdbt__put_str(r, f->parcel);
+    rf->str[PDBT_FP_LANDUSE] = pdbt__put_str(r, f->landuse);
+    rf->str[PDBT_FP_LANDUSE_MAIN] = pdbt__put_str(r, f->landuse_main);
+    rf->str[PDBT_FP_COMMUNE_NAME] = pdbt__put_str(r, commune_name(r, f->commune));
+    rf->str[PDBT_FP_KIND] = pdbt__put_str(r, f->id != 0           ? "parcel"
+                                             : f->landuse != NULL ? "landuse"
+                                                                  : "commune");
     return r->oom;
 }
 
-void pdb__env_for(const pdb_renderer *r, const rfeat *f, eval_env *env)
+void pdbt__env_for(const pdb_renderer *r, const pdbt_rfeat *f, pdbt_eval_env *env)
 {
-    for (int k = 0; k < FP_COUNT; k++)
-        env->str[k] = pdb__feat_str(r, f, (prop_key)k);
-    env->num[FP_ID] = (double)f->id;
-    env->num[FP_AREA] = f->area_m2;
+    for (int k = 0; k < PDBT_FP_COUNT; k++)
+        env->str[k] = pdbt__feat_str(r, f, (pdbt_prop_key)k);
+    env->num[PDBT_FP_ID] = (double)f->id;
+    env->num[PDBT_FP_AREA] = f->area_m2;
     env->scratch_used = 0;
 }
 
@@ -320,46 +321,47 @@ void pdb__env_for(const pdb_renderer *r, const rfeat *f, eval_env *env)
 /* Evaluating properties                                                     */
 /* ------------------------------------------------------------------------ */
 
-double pdb__prop_num(const style_layer *l, prop_slot p, eval_env *env, double dflt)
+double pdbt__prop_num(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env, double dflt)
 {
     if (l->props[p] == NULL)
         return dflt;
-    value v = pdb__expr_eval(l->props[p], env);
-    return v.t == V_NUM && isfinite(v.n) ? v.n : dflt;
+    pdbt_value v = pdbt__expr_eval(l->props[p], env);
+    return v.t == PDBT_V_NUM && isfinite(v.n) ? v.n : dflt;
 }
 
-rgba pdb__prop_color(const style_layer *l, prop_slot p, eval_env *env, rgba dflt)
+pdbt_rgba pdbt__prop_color(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env,
+                           pdbt_rgba dflt)
 {
     if (l->props[p] == NULL)
         return dflt;
-    value v = pdb__expr_eval(l->props[p], env);
-    if (v.t == V_COLOR)
+    pdbt_value v = pdbt__expr_eval(l->props[p], env);
+    if (v.t == PDBT_V_COLOR)
         return v.c;
-    rgba c;
-    if (v.t == V_STR && pdb__color_parse(v.s, &c) == 0)
+    pdbt_rgba c;
+    if (v.t == PDBT_V_STR && pdbt__color_parse(v.s, &c) == 0)
         return c;
     return dflt;
 }
 
-int pdb__prop_bool(const style_layer *l, prop_slot p, eval_env *env, int dflt)
+int pdbt__prop_bool(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env, int dflt)
 {
     if (l->props[p] == NULL)
         return dflt;
-    value v = pdb__expr_eval(l->props[p], env);
-    return v.t == V_BOOL ? v.b : dflt;
+    pdbt_value v = pdbt__expr_eval(l->props[p], env);
+    return v.t == PDBT_V_BOOL ? v.b : dflt;
 }
 
-int pdb__passes_filter(const style_layer *l, eval_env *env)
+int pdbt__passes_filter(const pdbt_style_layer *l, pdbt_eval_env *env)
 {
     if (l->filter == NULL)
         return 1;
-    value v = pdb__expr_eval(l->filter, env);
-    return v.t == V_BOOL && v.b;
+    pdbt_value v = pdbt__expr_eval(l->filter, env);
+    return v.t == PDBT_V_BOOL && v.b;
 }
 
 /* A colour with opacity folded in, as 8-bit straight RGBA in one word
  * (0 when nothing would show). */
-static uint32_t color_key(rgba c, double opacity)
+static uint32_t color_key(pdbt_rgba c, double opacity)
 {
     double a = c.a * fmin(fmax(opacity, 0.0), 1.0);
     if (!(a > 0.5 / 255.0))
@@ -379,7 +381,7 @@ static void set_key_source(cairo_t *cr, uint32_t key)
 
 static int key_cmp(const void *a, const void *b)
 {
-    const draw_key *x = a, *y = b;
+    const pdbt_draw_key *x = a, *y = b;
     if (x->color != y->color)
         return x->color < y->color ? -1 : 1;
     if (x->width != y->width)
@@ -387,10 +389,10 @@ static int key_cmp(const void *a, const void *b)
     return (x->feat > y->feat) - (x->feat < y->feat);
 }
 
-static void add_rings(pdb_renderer *r, cairo_t *cr, const rfeat *f)
+static void add_rings(pdb_renderer *r, cairo_t *cr, const pdbt_rfeat *f)
 {
     for (uint32_t k = 0; k < f->nrings; k++) {
-        const rring *rg = &r->rings[f->ring0 + k];
+        const pdbt_rring *rg = &r->rings[f->ring0 + k];
         const double *p = r->pts + 2 * rg->start;
         cairo_move_to(cr, p[0], p[1]);
         for (uint32_t i = 1; i < rg->n; i++)
@@ -423,7 +425,7 @@ static int edge_set_add(pdb_renderer *r, double x1, double y1, double x2, double
     if (2 * (r->nedges + 1) > r->capedges) {
         /* Grow and rehash: the table stays at most half full. */
         size_t ncap = r->capedges ? r->capedges * 2 : 4096;
-        edge_key *old = r->edges, *e = calloc(ncap, sizeof *e);
+        pdbt_edge_key *old = r->edges, *e = calloc(ncap, sizeof *e);
         if (e == NULL)
             return -1;
         for (size_t i = 0; i < r->capedges; i++) {
@@ -457,10 +459,10 @@ static int edge_set_add(pdb_renderer *r, double x1, double y1, double x2, double
 /* Appends a quad of half-width hw around each new edge of a feature,
  * reaching hw past both ends so that neighbouring edges join; every quad
  * turns the same way, so the non-zero rule fills overlaps once. */
-static int add_edge_quads(pdb_renderer *r, cairo_t *cr, const rfeat *f, double hw)
+static int add_edge_quads(pdb_renderer *r, cairo_t *cr, const pdbt_rfeat *f, double hw)
 {
     for (uint32_t k = 0; k < f->nrings; k++) {
-        const rring *rg = &r->rings[f->ring0 + k];
+        const pdbt_rring *rg = &r->rings[f->ring0 + k];
         const double *p = r->pts + 2 * rg->start;
         for (uint32_t i = 0; i + 1 < rg->n; i++) {
             double x1 = p[2 * i], y1 = p[2 * i + 1], x2 = p[2 * i + 2], y2 = p[2 * i + 3];
@@ -485,48 +487,48 @@ static int add_edge_quads(pdb_renderer *r, cairo_t *cr, const rfeat *f, double h
 }
 
 /* 1 when a feature's pixel box meets the box (x0, y0, x1, y1). */
-static int meets(const rfeat *f, double x0, double y0, double x1, double y1)
+static int meets(const pdbt_rfeat *f, double x0, double y0, double x1, double y1)
 {
     return !(f->bbox[2] < x0 || f->bbox[0] > x1 || f->bbox[3] < y0 || f->bbox[1] > y1);
 }
 
 /* Draws a fill or line layer: evaluates each feature's colour (and
  * width), sorts by them, and draws one path per group. */
-static int draw_shapes(pdb_renderer *r, cairo_t *cr, const style_layer *l, eval_env *env)
+static int draw_shapes(pdb_renderer *r, cairo_t *cr, const pdbt_style_layer *l, pdbt_eval_env *env)
 {
-    int is_fill = l->type == LAYER_FILL;
-    int per_feature = pdb__expr_uses_feature(l->filter);
-    prop_slot cslot = is_fill ? P_FILL_COLOR : P_LINE_COLOR;
-    prop_slot oslot = is_fill ? P_FILL_OPACITY : P_LINE_OPACITY;
-    static const rgba black = {0, 0, 0, 1};
+    int is_fill = l->type == PDBT_LAYER_FILL;
+    int per_feature = pdbt__expr_uses_feature(l->filter);
+    pdbt_prop_slot cslot = is_fill ? PDBT_P_FILL_COLOR : PDBT_P_LINE_COLOR;
+    pdbt_prop_slot oslot = is_fill ? PDBT_P_FILL_OPACITY : PDBT_P_LINE_OPACITY;
+    static const pdbt_rgba black = {0, 0, 0, 1};
     double size = r->size_px, m = GEOMETRY_MARGIN_PX * r->scale;
 
-    per_feature |= pdb__expr_uses_feature(l->props[cslot]) |
-                   pdb__expr_uses_feature(l->props[oslot]) |
-                   (!is_fill && pdb__expr_uses_feature(l->props[P_LINE_WIDTH]));
+    per_feature |= pdbt__expr_uses_feature(l->props[cslot]) |
+                   pdbt__expr_uses_feature(l->props[oslot]) |
+                   (!is_fill && pdbt__expr_uses_feature(l->props[PDBT_P_LINE_WIDTH]));
     env->scratch_used = 0;
     uint32_t const_color =
-        color_key(pdb__prop_color(l, cslot, env, black), pdb__prop_num(l, oslot, env, 1.0));
-    double const_width = is_fill ? 0 : pdb__prop_num(l, P_LINE_WIDTH, env, 1.0);
+        color_key(pdbt__prop_color(l, cslot, env, black), pdbt__prop_num(l, oslot, env, 1.0));
+    double const_width = is_fill ? 0 : pdbt__prop_num(l, PDBT_P_LINE_WIDTH, env, 1.0);
     if (!per_feature && (const_color == 0 || (!is_fill && !(const_width > 0))))
         return 0;
-    if (pdb__grow((void **)&r->keys, &r->capkeys, r->nfeats, sizeof *r->keys) != 0)
-        return pdb__render_fail(r, "out of memory");
+    if (pdbt__grow((void **)&r->keys, &r->capkeys, r->nfeats, sizeof *r->keys) != 0)
+        return pdbt__render_fail(r, "out of memory");
     size_t nkeys = 0;
     for (size_t i = 0; i < r->nfeats; i++) {
-        const rfeat *f = &r->feats[i];
+        const pdbt_rfeat *f = &r->feats[i];
         if (f->source != l->source || !meets(f, -m, -m, size + m, size + m))
             continue;
         uint32_t color = const_color;
         double width = const_width;
         if (per_feature) {
-            pdb__env_for(r, f, env);
-            if (!pdb__passes_filter(l, env))
+            pdbt__env_for(r, f, env);
+            if (!pdbt__passes_filter(l, env))
                 continue;
-            color =
-                color_key(pdb__prop_color(l, cslot, env, black), pdb__prop_num(l, oslot, env, 1.0));
+            color = color_key(pdbt__prop_color(l, cslot, env, black),
+                              pdbt__prop_num(l, oslot, env, 1.0));
             if (!is_fill)
-                width = pdb__prop_num(l, P_LINE_WIDTH, env, 1.0);
+                width = pdbt__prop_num(l, PDBT_P_LINE_WIDTH, env, 1.0);
         }
         if (color == 0 || (!is_fill && !(width > 0)))
             continue;
@@ -539,22 +541,24 @@ static int draw_shapes(pdb_renderer *r, cairo_t *cr, const style_layer *l, eval_
         qsort(r->keys, nkeys, sizeof *r->keys, key_cmp);
     if (is_fill) {
         cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING);
-        cairo_set_antialias(cr, pdb__prop_bool(l, P_FILL_ANTIALIAS, env, 1) ? r->antialias
-                                                                            : CAIRO_ANTIALIAS_NONE);
+        cairo_set_antialias(cr, pdbt__prop_bool(l, PDBT_P_FILL_ANTIALIAS, env, 1)
+                                    ? r->antialias
+                                    : CAIRO_ANTIALIAS_NONE);
     } else {
         env->scratch_used = 0;
-        value join = l->props[P_LINE_JOIN] ? pdb__expr_eval(l->props[P_LINE_JOIN], env)
-                                           : (value){.t = V_NULL};
-        value cap =
-            l->props[P_LINE_CAP] ? pdb__expr_eval(l->props[P_LINE_CAP], env) : (value){.t = V_NULL};
+        pdbt_value join = l->props[PDBT_P_LINE_JOIN]
+                              ? pdbt__expr_eval(l->props[PDBT_P_LINE_JOIN], env)
+                              : (pdbt_value){.t = PDBT_V_NULL};
+        pdbt_value cap = l->props[PDBT_P_LINE_CAP] ? pdbt__expr_eval(l->props[PDBT_P_LINE_CAP], env)
+                                                   : (pdbt_value){.t = PDBT_V_NULL};
         cairo_set_line_join(
-            cr, join.t == V_STR && strcmp(join.s, "round") == 0   ? CAIRO_LINE_JOIN_ROUND
-                : join.t == V_STR && strcmp(join.s, "bevel") == 0 ? CAIRO_LINE_JOIN_BEVEL
-                                                                  : CAIRO_LINE_JOIN_MITER);
-        cairo_set_line_cap(cr, cap.t == V_STR && strcmp(cap.s, "round") == 0 ? CAIRO_LINE_CAP_ROUND
-                               : cap.t == V_STR && strcmp(cap.s, "square") == 0
-                                   ? CAIRO_LINE_CAP_SQUARE
-                                   : CAIRO_LINE_CAP_BUTT);
+            cr, join.t == PDBT_V_STR && strcmp(join.s, "round") == 0   ? CAIRO_LINE_JOIN_ROUND
+                : join.t == PDBT_V_STR && strcmp(join.s, "bevel") == 0 ? CAIRO_LINE_JOIN_BEVEL
+                                                                       : CAIRO_LINE_JOIN_MITER);
+        cairo_set_line_cap(
+            cr, cap.t == PDBT_V_STR && strcmp(cap.s, "round") == 0    ? CAIRO_LINE_CAP_ROUND
+                : cap.t == PDBT_V_STR && strcmp(cap.s, "square") == 0 ? CAIRO_LINE_CAP_SQUARE
+                                                                      : CAIRO_LINE_CAP_BUTT);
         cairo_set_antialias(cr, r->antialias);
     }
     for (size_t i = 0; i < nkeys;) {
@@ -569,10 +573,10 @@ static int draw_shapes(pdb_renderer *r, cairo_t *cr, const style_layer *l, eval_
             edge_set_clear(r);
         while (j < nkeys && r->keys[j].color == r->keys[i].color &&
                r->keys[j].width == r->keys[i].width) {
-            const rfeat *f = &r->feats[r->keys[j++].feat];
+            const pdbt_rfeat *f = &r->feats[r->keys[j++].feat];
             if (quads) {
                 if (add_edge_quads(r, cr, f, w / 2) != 0)
-                    return pdb__render_fail(r, "out of memory drawing lines");
+                    return pdbt__render_fail(r, "out of memory drawing lines");
             } else {
                 add_rings(r, cr, f);
             }
@@ -602,7 +606,7 @@ static int draw_shapes(pdb_renderer *r, cairo_t *cr, const style_layer *l, eval_
 /* One tile                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static int layer_active(const style_layer *l, int z)
+static int layer_active(const pdbt_style_layer *l, int z)
 {
     return l->visible && z >= l->minzoom && z < l->maxzoom;
 }
@@ -613,16 +617,17 @@ static int layer_active(const style_layer *l, int z)
  * picture as the parcels, at a fraction of the cost. */
 static int landuse_only(const pdb_style *style, int z)
 {
-    const unsigned allowed = 1u << FP_LANDUSE_MAIN | 1u << FP_COMMUNE | 1u << FP_COMMUNE_NAME;
+    const unsigned allowed =
+        1u << PDBT_FP_LANDUSE_MAIN | 1u << PDBT_FP_COMMUNE | 1u << PDBT_FP_COMMUNE_NAME;
     for (size_t i = 0; i < style->nlayers; i++) {
-        const style_layer *l = &style->layers[i];
-        if (l->source != SRC_PARCELS || !layer_active(l, z))
+        const pdbt_style_layer *l = &style->layers[i];
+        if (l->source != PDBT_SRC_PARCELS || !layer_active(l, z))
             continue;
-        if (l->type != LAYER_FILL)
+        if (l->type != PDBT_LAYER_FILL)
             return 0;
-        unsigned used = pdb__expr_props(l->filter);
-        for (int p = 0; p < P_COUNT; p++)
-            used |= pdb__expr_props(l->props[p]);
+        unsigned used = pdbt__expr_props(l->filter);
+        for (int p = 0; p < PDBT_P_COUNT; p++)
+            used |= pdbt__expr_props(l->props[p]);
         if (used & ~allowed)
             return 0;
     }
@@ -633,17 +638,17 @@ static pdb_status gather(pdb_renderer *r, int source, int z, const double q_lonl
 {
     pdb_status st;
     r->collecting = source;
-    if (source == SRC_PARCELS && !r->use_overview)
+    if (source == PDBT_SRC_PARCELS && !r->use_overview)
         st = pdb_features_in_bbox(r->ctx, r->store, q_lonlat, collect, r);
     else
         st = pdb_overview_features(r->ctx, r->store, z,
-                                   source == SRC_PARCELS ? PDB_OVERVIEW_LANDUSE
-                                                         : PDB_OVERVIEW_COMMUNES,
+                                   source == PDBT_SRC_PARCELS ? PDB_OVERVIEW_LANDUSE
+                                                              : PDB_OVERVIEW_COMMUNES,
                                    q_lonlat, collect, r);
     if (st != PDB_OK)
-        pdb__render_fail(r, "%s", pdb_errmsg(r->ctx));
+        pdbt__render_fail(r, "%s", pdb_errmsg(r->ctx));
     else if (r->oom) {
-        pdb__render_fail(r, "out of memory reading the tile's features");
+        pdbt__render_fail(r, "out of memory reading the tile's features");
         st = PDB_ENOMEM;
     }
     return st;
@@ -662,20 +667,20 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
         memset(stats, 0, sizeof *stats);
     r->err[0] = '\0';
     if (t->scale != 1 && t->scale != 2) {
-        pdb__render_fail(r, "scale %d is not 1 or 2", t->scale);
+        pdbt__render_fail(r, "scale %d is not 1 or 2", t->scale);
         return PDB_EINVAL;
     }
     if (!pdb_tile_valid(t->z, t->x, t->y, r->max_zoom)) {
-        pdb__render_fail(r, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)", t->z, t->x, t->y,
-                         r->max_zoom);
+        pdbt__render_fail(r, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)", t->z, t->x,
+                          t->y, r->max_zoom);
         return PDB_EINVAL;
     }
     for (size_t i = 0; i < style->nlayers; i++) {
-        const style_layer *l = &style->layers[i];
+        const pdbt_style_layer *l = &style->layers[i];
         if (!layer_active(l, t->z))
             continue;
         need[l->source] = 1;
-        labels |= l->type == LAYER_SYMBOL;
+        labels |= l->type == PDBT_LAYER_SYMBOL;
     }
 
     /* The surface is kept between tiles of the same size and cleared. */
@@ -687,7 +692,7 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
         if (cairo_surface_status(r->surface[si]) != CAIRO_STATUS_SUCCESS) {
             cairo_surface_destroy(r->surface[si]);
             r->surface[si] = NULL;
-            pdb__render_fail(r, "out of memory for a %d px surface", r->size_px);
+            pdbt__render_fail(r, "out of memory for a %d px surface", r->size_px);
             return PDB_ENOMEM;
         }
     }
@@ -722,25 +727,25 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
             return st;
 
     cr = cairo_create(surface);
-    eval_env env;
+    pdbt_eval_env env;
     memset(&env, 0, sizeof env);
     env.zoom = t->z;
     r->nplaced = 0;
     size_t placed = 0, culled = 0;
     for (size_t i = 0; i < style->nlayers && st == PDB_OK; i++) {
-        const style_layer *l = &style->layers[i];
+        const pdbt_style_layer *l = &style->layers[i];
         if (!layer_active(l, t->z))
             continue;
         int rc = 0;
-        if (l->type == LAYER_SYMBOL)
-            rc = pdb__draw_labels(r, cr, l, r->layer_font[i], &env, &placed, &culled);
+        if (l->type == PDBT_LAYER_SYMBOL)
+            rc = pdbt__draw_labels(r, cr, l, r->layer_font[i], &env, &placed, &culled);
         else
             rc = draw_shapes(r, cr, l, &env);
         if (rc != 0)
             st = PDB_ENOMEM;
     }
     if (st == PDB_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
-        pdb__render_fail(r, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
+        pdbt__render_fail(r, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
         st = PDB_ENOMEM;
     }
     cairo_destroy(cr);
