@@ -265,9 +265,17 @@ static const char *write_png(const png_job *job)
     return NULL;
 }
 
-int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned char **out,
-                   size_t *len, char *err, size_t errcap)
+/* Writes the encoder's one-line message; returns st. */
+static pdb_status png_fail(char *err, size_t errcap, pdb_status st, const char *msg)
 {
+    snprintf(err, errcap, "%s", msg);
+    return st;
+}
+
+pdb_status pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned char **out,
+                          size_t *len, char *err, size_t errcap)
+{
+    pdb_status st;
     static const pdb_png_options defaults = {0, 0, PDB_PNG_PALETTE_AUTO, 0};
     const pdb_png_options *o = opts ? opts : &defaults;
     size_t w = (size_t)img->width, h = (size_t)img->height;
@@ -280,10 +288,8 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
 
     *out = NULL;
     *len = 0;
-    if (w == 0 || h == 0 || img->argb == NULL) {
-        snprintf(err, errcap, "an empty image");
-        return -1;
-    }
+    if (w == 0 || h == 0 || img->argb == NULL)
+        return png_fail(err, errcap, PDB_EINVAL, "an empty image");
     /* What the tile holds decides the PNG's form. */
     pal = o->palette != PDB_PNG_PALETTE_NEVER ? calloc(1, sizeof *pal) : NULL;
     for (size_t y = 0; y < h; y++) {
@@ -311,7 +317,7 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
     rows = malloc(rowbytes * h);
     rowp = malloc(h * sizeof *rowp);
     if (rows == NULL || rowp == NULL) {
-        snprintf(err, errcap, "out of memory encoding a PNG");
+        st = png_fail(err, errcap, PDB_ENOMEM, "out of memory encoding a PNG");
         goto fail;
     }
     if (color_type == PNG_COLOR_TYPE_PALETTE && npal > 0) {
@@ -325,7 +331,7 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
         }
     } else if (color_type == PNG_COLOR_TYPE_PALETTE) {
         if (quantize(img, rows, qpal, &npal) != 0) {
-            snprintf(err, errcap, "out of memory quantizing a PNG");
+            st = png_fail(err, errcap, PDB_ENOMEM, "out of memory quantizing a PNG");
             goto fail;
         }
     } else {
@@ -375,7 +381,7 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
     if (problem == NULL && m.oom)
         problem = "out of memory encoding a PNG";
     if (problem != NULL) {
-        snprintf(err, errcap, "%s", problem);
+        st = png_fail(err, errcap, m.oom ? PDB_ENOMEM : PDB_EIO, problem);
         goto fail;
     }
     free(rows);
@@ -383,11 +389,11 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
     free(pal);
     *out = m.data;
     *len = m.len;
-    return 0;
+    return PDB_OK;
 fail:
     free(rows);
     free(rowp);
     free(pal);
     free(m.data);
-    return -1;
+    return st;
 }

@@ -26,18 +26,27 @@
 #define GEOMETRY_MARGIN_PX 16 /* around the tile, for strokes reaching in */
 #define THIN_LINE_PX 3.0      /* solid lines up to this width are drawn as quads */
 
-int pdbt__render_fail(pdb_renderer *r, const char *fmt, ...)
+pdb_status pdbt__fail(pdb_renderer *r, pdb_status st, const char *fmt, ...)
 {
+    /* Formatted apart first: the message may be built from r->err itself. */
+    char msg[sizeof r->err];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return -1;
+    memcpy(r->err, msg, sizeof msg);
+    r->status = st;
+    return st;
 }
 
 const char *pdb_renderer_errmsg(const pdb_renderer *r)
 {
     return r->err;
+}
+
+pdb_status pdb_renderer_errcode(const pdb_renderer *r)
+{
+    return r->status;
 }
 
 /* Grows an array to hold at least need elements. */
@@ -494,7 +503,8 @@ static int meets(const pdbt_rfeat *f, double x0, double y0, double x1, double y1
 
 /* Draws a fill or line layer: evaluates each feature's colour (and
  * width), sorts by them, and draws one path per group. */
-static int draw_shapes(pdb_renderer *r, cairo_t *cr, const pdbt_style_layer *l, pdbt_eval_env *env)
+static pdb_status draw_shapes(pdb_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
+                              pdbt_eval_env *env)
 {
     int is_fill = l->type == PDBT_LAYER_FILL;
     int per_feature = pdbt__expr_uses_feature(l->filter);
@@ -511,9 +521,9 @@ static int draw_shapes(pdb_renderer *r, cairo_t *cr, const pdbt_style_layer *l, 
         color_key(pdbt__prop_color(l, cslot, env, black), pdbt__prop_num(l, oslot, env, 1.0));
     double const_width = is_fill ? 0 : pdbt__prop_num(l, PDBT_P_LINE_WIDTH, env, 1.0);
     if (!per_feature && (const_color == 0 || (!is_fill && !(const_width > 0))))
-        return 0;
+        return PDB_OK;
     if (pdbt__grow((void **)&r->keys, &r->capkeys, r->nfeats, sizeof *r->keys) != 0)
-        return pdbt__render_fail(r, "out of memory");
+        return pdbt__fail(r, PDB_ENOMEM, "out of memory");
     size_t nkeys = 0;
     for (size_t i = 0; i < r->nfeats; i++) {
         const pdbt_rfeat *f = &r->feats[i];
@@ -576,7 +586,7 @@ static int draw_shapes(pdb_renderer *r, cairo_t *cr, const pdbt_style_layer *l, 
             const pdbt_rfeat *f = &r->feats[r->keys[j++].feat];
             if (quads) {
                 if (add_edge_quads(r, cr, f, w / 2) != 0)
-                    return pdbt__render_fail(r, "out of memory drawing lines");
+                    return pdbt__fail(r, PDB_ENOMEM, "out of memory drawing lines");
             } else {
                 add_rings(r, cr, f);
             }
@@ -599,7 +609,7 @@ static int draw_shapes(pdb_renderer *r, cairo_t *cr, const pdbt_style_layer *l, 
         }
         i = j;
     }
-    return 0;
+    return PDB_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -646,12 +656,10 @@ static pdb_status gather(pdb_renderer *r, int source, int z, const double q_lonl
                                                               : PDB_OVERVIEW_COMMUNES,
                                    q_lonlat, collect, r);
     if (st != PDB_OK)
-        pdbt__render_fail(r, "%s", pdb_errmsg(r->ctx));
-    else if (r->oom) {
-        pdbt__render_fail(r, "out of memory reading the tile's features");
-        st = PDB_ENOMEM;
-    }
-    return st;
+        return pdbt__fail(r, st, "%s", pdb_errmsg(r->ctx));
+    if (r->oom)
+        return pdbt__fail(r, PDB_ENOMEM, "out of memory reading the tile's features");
+    return PDB_OK;
 }
 
 pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
@@ -666,15 +674,12 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
     if (stats != NULL)
         memset(stats, 0, sizeof *stats);
     r->err[0] = '\0';
-    if (t->scale != 1 && t->scale != 2) {
-        pdbt__render_fail(r, "scale %d is not 1 or 2", t->scale);
-        return PDB_EINVAL;
-    }
-    if (!pdb_tile_valid(t->z, t->x, t->y, r->max_zoom)) {
-        pdbt__render_fail(r, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)", t->z, t->x,
-                          t->y, r->max_zoom);
-        return PDB_EINVAL;
-    }
+    r->status = PDB_OK;
+    if (t->scale != 1 && t->scale != 2)
+        return pdbt__fail(r, PDB_EINVAL, "scale %d is not 1 or 2", t->scale);
+    if (!pdb_tile_valid(t->z, t->x, t->y, r->max_zoom))
+        return pdbt__fail(r, PDB_EINVAL, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)",
+                          t->z, t->x, t->y, r->max_zoom);
     for (size_t i = 0; i < style->nlayers; i++) {
         const pdbt_style_layer *l = &style->layers[i];
         if (!layer_active(l, t->z))
@@ -692,8 +697,7 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
         if (cairo_surface_status(r->surface[si]) != CAIRO_STATUS_SUCCESS) {
             cairo_surface_destroy(r->surface[si]);
             r->surface[si] = NULL;
-            pdbt__render_fail(r, "out of memory for a %d px surface", r->size_px);
-            return PDB_ENOMEM;
+            return pdbt__fail(r, PDB_ENOMEM, "out of memory for a %d px surface", r->size_px);
         }
     }
     cairo_surface_t *surface = r->surface[si];
@@ -736,18 +740,13 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
         const pdbt_style_layer *l = &style->layers[i];
         if (!layer_active(l, t->z))
             continue;
-        int rc = 0;
         if (l->type == PDBT_LAYER_SYMBOL)
-            rc = pdbt__draw_labels(r, cr, l, r->layer_font[i], &env, &placed, &culled);
+            st = pdbt__draw_labels(r, cr, l, r->layer_font[i], &env, &placed, &culled);
         else
-            rc = draw_shapes(r, cr, l, &env);
-        if (rc != 0)
-            st = PDB_ENOMEM;
+            st = draw_shapes(r, cr, l, &env);
     }
-    if (st == PDB_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
-        pdbt__render_fail(r, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
-        st = PDB_ENOMEM;
-    }
+    if (st == PDB_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+        st = pdbt__fail(r, PDB_ENOMEM, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
     cairo_destroy(cr);
     cairo_surface_flush(surface);
     if (st != PDB_OK)

@@ -121,8 +121,10 @@ pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *sty
                             size_t errcap);
 void pdb_renderer_free(pdb_renderer *r);
 
-/* The last failure's message (borrowed until the next call on r). */
+/* The last failure's message (borrowed until the next call on r), and its
+ * status (PDB_OK when the last render succeeded). */
 const char *pdb_renderer_errmsg(const pdb_renderer *r);
+pdb_status pdb_renderer_errcode(const pdb_renderer *r);
 
 typedef struct pdb_image {
     int width;            /* pixels */
@@ -168,10 +170,10 @@ typedef struct pdb_png_options {
 
 /* Encodes an image as PNG: straight (non-premultiplied) RGBA, RGB when
  * every pixel is opaque, or an 8-bit palette (see pdb_png_options).
- * *out is caller-owned (free()). Returns 0, or -1 on failure (out of
- * memory), with a message in err. */
-int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned char **out,
-                   size_t *len, char *err, size_t errcap);
+ * *out is caller-owned (free()). Returns PDB_OK, or PDB_EINVAL (an empty
+ * image) or PDB_ENOMEM with a one-line message in err. */
+pdb_status pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned char **out,
+                          size_t *len, char *err, size_t errcap);
 
 /* Converts one premultiplied ARGB32 pixel to straight RGBA bytes. */
 void pdb_png_unpremultiply(uint32_t argb, unsigned char rgba[4]);

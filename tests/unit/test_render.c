@@ -364,6 +364,14 @@ static void test_every_zoom(void **state)
     bad.x = 4;
     assert_int_equal(pdb_render_tile(e->r, &bad, &img, NULL), PDB_EINVAL);
     assert_non_null(strstr(pdb_renderer_errmsg(e->r), "outside"));
+    /* The renderer keeps the failure's status with its message, as the
+     * engine's context does, until the next render succeeds. */
+    assert_int_equal(pdb_renderer_errcode(e->r), PDB_EINVAL);
+    pdb_tile good;
+    int x, y;
+    locate(100, 100, 18, 1, &good, &x, &y);
+    assert_int_equal(pdb_render_tile(e->r, &good, &img, NULL), PDB_OK);
+    assert_int_equal(pdb_renderer_errcode(e->r), PDB_OK);
 }
 
 /* The 512 px tile shows the same map as the 256 px one, twice as fine. */

@@ -53,6 +53,21 @@ static unsigned char *encode_decode(const uint32_t *argb, pdb_png_palette mode, 
     return px;
 }
 
+/* An image with no pixels is refused with a status that says so and one
+ * line, as every fallible call of the renderer. */
+static void test_empty_image(void **state)
+{
+    (void)state;
+    pdb_image img = {0, 0, 0, NULL};
+    unsigned char *png = NULL;
+    size_t len = 1;
+    char err[128] = "";
+    assert_int_equal(pdb_png_encode(&img, NULL, &png, &len, err, sizeof err), PDB_EINVAL);
+    assert_string_equal(err, "an empty image");
+    assert_null(png);
+    assert_int_equal(len, 0);
+}
+
 static void test_unpremultiply(void **state)
 {
     (void)state;
@@ -143,9 +158,8 @@ static void test_transparent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unpremultiply),
-        cmocka_unit_test(test_half_transparent),
-        cmocka_unit_test(test_opaque_rgb),
+        cmocka_unit_test(test_empty_image),      cmocka_unit_test(test_unpremultiply),
+        cmocka_unit_test(test_half_transparent), cmocka_unit_test(test_opaque_rgb),
         cmocka_unit_test(test_transparent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
