@@ -18,7 +18,7 @@
 
 /* The widest interior run of the feature along the horizontal line y:
  * its length in *width and its middle in *mid (even-odd over all rings). */
-static void widest_run(const pdb_renderer *r, const pdbt_rfeat *f, double y, double *width,
+static void widest_run(const pdbt_renderer *r, const pdbt_rfeat *f, double y, double *width,
                        double *mid)
 {
     double xs[64];
@@ -50,7 +50,7 @@ static void widest_run(const pdb_renderer *r, const pdbt_rfeat *f, double y, dou
         }
 }
 
-void pdbt__label_anchor(const pdb_renderer *r, const pdbt_rfeat *f, double out[2])
+void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[2])
 {
     /* The largest exterior ring decides where to look. */
     double best_area = -1, y0 = 0, y1 = 0;
@@ -127,7 +127,7 @@ static const char *label_text(pdbt_value v, char *buf, size_t cap)
     return NULL;
 }
 
-pdb_status pdbt__draw_labels(pdb_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
+pdb_status pdbt__draw_labels(pdbt_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
                              cairo_font_face_t *font, pdbt_eval_env *env, size_t *placed,
                              size_t *culled)
 {

@@ -26,7 +26,7 @@
 #define GEOMETRY_MARGIN_PX 16 /* around the tile, for strokes reaching in */
 #define THIN_LINE_PX 3.0      /* solid lines up to this width are drawn as quads */
 
-pdb_status pdbt__fail(pdb_renderer *r, pdb_status st, const char *fmt, ...)
+pdb_status pdbt__fail(pdbt_renderer *r, pdb_status st, const char *fmt, ...)
 {
     /* Formatted apart first: the message may be built from r->err itself. */
     char msg[sizeof r->err];
@@ -39,12 +39,12 @@ pdb_status pdbt__fail(pdb_renderer *r, pdb_status st, const char *fmt, ...)
     return st;
 }
 
-const char *pdb_renderer_errmsg(const pdb_renderer *r)
+const char *pdbt_renderer_errmsg(const pdbt_renderer *r)
 {
     return r->err;
 }
 
-pdb_status pdb_renderer_errcode(const pdb_renderer *r)
+pdb_status pdbt_renderer_errcode(const pdbt_renderer *r)
 {
     return r->status;
 }
@@ -65,11 +65,11 @@ int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *style,
-                            const pdb_renderer_options *opts, pdb_renderer **out, char *err,
-                            size_t errcap)
+pdb_status pdbt_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdbt_style *style,
+                             const pdbt_renderer_options *opts, pdbt_renderer **out, char *err,
+                             size_t errcap)
 {
-    pdb_renderer *r = calloc(1, sizeof *r);
+    pdbt_renderer *r = calloc(1, sizeof *r);
     const char *dir = opts && opts->font_dir ? opts->font_dir : DEFAULT_FONT_DIR;
 
     *out = NULL;
@@ -87,8 +87,8 @@ pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *sty
      * levels instead of 256, which no one sees on a 1 px edge, and tiles
      * then have far fewer distinct colours (docs/rendering.md). */
     r->antialias = opts && opts->antialias_best ? CAIRO_ANTIALIAS_DEFAULT : CAIRO_ANTIALIAS_FAST;
-    if (r->max_zoom > PDB_TILE_MAX_ZOOM)
-        r->max_zoom = PDB_TILE_MAX_ZOOM;
+    if (r->max_zoom > PDBT_TILE_MAX_ZOOM)
+        r->max_zoom = PDBT_TILE_MAX_ZOOM;
     r->layer_font = calloc(style->nlayers + 1, sizeof *r->layer_font);
     if (r->layer_font == NULL) {
         free(r);
@@ -104,12 +104,12 @@ pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *sty
         if (pdbt__font_file(dir, name, path, sizeof path) != 0) {
             snprintf(err, errcap, "layer '%s': font '%s' not found (looked for %s)", l->id, name,
                      path);
-            pdb_renderer_free(r);
+            pdbt_renderer_free(r);
             return PDB_ENOTFOUND;
         }
         if ((r->layer_font[i] = pdbt__font_face(path, msg, sizeof msg)) == NULL) {
             snprintf(err, errcap, "layer '%s': %s", l->id, msg);
-            pdb_renderer_free(r);
+            pdbt_renderer_free(r);
             return PDB_EIO;
         }
     }
@@ -117,7 +117,7 @@ pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *sty
     return PDB_OK;
 }
 
-void pdb_renderer_free(pdb_renderer *r)
+void pdbt_renderer_free(pdbt_renderer *r)
 {
     if (r == NULL)
         return;
@@ -140,7 +140,7 @@ void pdb_renderer_free(pdb_renderer *r)
 /* Collecting and projecting features                                        */
 /* ------------------------------------------------------------------------ */
 
-uint32_t pdbt__put_str(pdb_renderer *r, const char *s)
+uint32_t pdbt__put_str(pdbt_renderer *r, const char *s)
 {
     if (s == NULL)
         return PDBT_NO_STR;
@@ -163,7 +163,7 @@ uint32_t pdbt__put_str(pdb_renderer *r, const char *s)
     return off;
 }
 
-const char *pdbt__feat_str(const pdb_renderer *r, const pdbt_rfeat *f, pdbt_prop_key k)
+const char *pdbt__feat_str(const pdbt_renderer *r, const pdbt_rfeat *f, pdbt_prop_key k)
 {
     return f->str[k] == PDBT_NO_STR ? NULL : r->strs + f->str[k];
 }
@@ -172,7 +172,7 @@ const char *pdbt__feat_str(const pdb_renderer *r, const pdbt_rfeat *f, pdbt_prop
  * pdb_communes_list would give the store's own names, but it answers
  * "another row available" for more than one commune (engine bug
  * reported); the registry holds the same 148 names. */
-static const char *commune_name(pdb_renderer *r, const char *code)
+static const char *commune_name(pdbt_renderer *r, const char *code)
 {
     const pdb_commune_ref *ref = NULL;
     if (code == NULL)
@@ -193,23 +193,23 @@ static const char *commune_name(pdb_renderer *r, const char *code)
  * and several times cheaper than log(tan()); farther points use the
  * formula. */
 #define TAYLOR_MAX_RAD 0.01 /* 0.57 degrees: a z10 tile and its margin */
-static double merc_y_near(const pdb_renderer *r, double lat_deg)
+static double merc_y_near(const pdbt_renderer *r, double lat_deg)
 {
     double d = lat_deg * (M_PI / 180.0) - r->taylor_lat;
     if (fabs(d) > TAYLOR_MAX_RAD)
-        return pdb_merc_y(lat_deg);
+        return pdbt_merc_y(lat_deg);
     return r->taylor[0] + d * (r->taylor[1] + d * (r->taylor[2] + d * r->taylor[3]));
 }
 
 /* Sets the expansion's point and coefficients for a tile: y = R
  * ln(tan(pi/4 + phi/2)), y' = R sec, y'' = R sec tan, y''' = R sec (sec^2
  * + tan^2). */
-static void taylor_setup(pdb_renderer *r, double lat_deg)
+static void taylor_setup(pdbt_renderer *r, double lat_deg)
 {
     const double R = 6378137.0;
     double phi = lat_deg * (M_PI / 180.0), sec = 1.0 / cos(phi), t = tan(phi);
     r->taylor_lat = phi;
-    r->taylor[0] = pdb_merc_y(lat_deg);
+    r->taylor[0] = pdbt_merc_y(lat_deg);
     r->taylor[1] = R * sec;
     r->taylor[2] = R * sec * t / 2.0;
     r->taylor[3] = R * sec * (sec * sec + t * t) / 6.0;
@@ -228,7 +228,7 @@ static double ring_area2(const double *p, size_t n)
 /* The pdb_feature_fn: projects one feature into the renderer's buffers. */
 static int collect(void *arg, const pdb_feature *f)
 {
-    pdb_renderer *r = arg;
+    pdbt_renderer *r = arg;
     const double *q = r->query_px;
     double inv = r->inv_res, ox = r->origin_x, oy = r->origin_y;
 
@@ -249,7 +249,7 @@ static int collect(void *arg, const pdb_feature *f)
             double *out = r->pts;
             double lx = NAN, ly = NAN;
             for (size_t i = i0; i < i1; i++) {
-                double x = (pdb_merc_x(f->xy[2 * i]) - ox) * inv;
+                double x = (pdbt_merc_x(f->xy[2 * i]) - ox) * inv;
                 double y = (oy - merc_y_near(r, f->xy[2 * i + 1])) * inv;
                 /* Points closer than a twentieth of a pixel to the last
                  * one add nothing but work. */
@@ -317,7 +317,7 @@ static int collect(void *arg, const pdb_feature *f)
     return r->oom;
 }
 
-void pdbt__env_for(const pdb_renderer *r, const pdbt_rfeat *f, pdbt_eval_env *env)
+void pdbt__env_for(const pdbt_renderer *r, const pdbt_rfeat *f, pdbt_eval_env *env)
 {
     for (int k = 0; k < PDBT_FP_COUNT; k++)
         env->str[k] = pdbt__feat_str(r, f, (pdbt_prop_key)k);
@@ -398,7 +398,7 @@ static int key_cmp(const void *a, const void *b)
     return (x->feat > y->feat) - (x->feat < y->feat);
 }
 
-static void add_rings(pdb_renderer *r, cairo_t *cr, const pdbt_rfeat *f)
+static void add_rings(pdbt_renderer *r, cairo_t *cr, const pdbt_rfeat *f)
 {
     for (uint32_t k = 0; k < f->nrings; k++) {
         const pdbt_rring *rg = &r->rings[f->ring0 + k];
@@ -412,7 +412,7 @@ static void add_rings(pdb_renderer *r, cairo_t *cr, const pdbt_rfeat *f)
 
 /* The set of edges already drawn in a line group, by their end points in
  * 1/256 pixels, either way round. */
-static void edge_set_clear(pdb_renderer *r)
+static void edge_set_clear(pdbt_renderer *r)
 {
     if (r->edges != NULL)
         memset(r->edges, 0, r->capedges * sizeof *r->edges);
@@ -420,7 +420,7 @@ static void edge_set_clear(pdb_renderer *r)
 }
 
 /* Adds an edge; returns 1 if it was new, 0 if seen, -1 out of memory. */
-static int edge_set_add(pdb_renderer *r, double x1, double y1, double x2, double y2)
+static int edge_set_add(pdbt_renderer *r, double x1, double y1, double x2, double y2)
 {
     int32_t k[4] = {(int32_t)lround(x1 * 256), (int32_t)lround(y1 * 256), (int32_t)lround(x2 * 256),
                     (int32_t)lround(y2 * 256)};
@@ -468,7 +468,7 @@ static int edge_set_add(pdb_renderer *r, double x1, double y1, double x2, double
 /* Appends a quad of half-width hw around each new edge of a feature,
  * reaching hw past both ends so that neighbouring edges join; every quad
  * turns the same way, so the non-zero rule fills overlaps once. */
-static int add_edge_quads(pdb_renderer *r, cairo_t *cr, const pdbt_rfeat *f, double hw)
+static int add_edge_quads(pdbt_renderer *r, cairo_t *cr, const pdbt_rfeat *f, double hw)
 {
     for (uint32_t k = 0; k < f->nrings; k++) {
         const pdbt_rring *rg = &r->rings[f->ring0 + k];
@@ -503,7 +503,7 @@ static int meets(const pdbt_rfeat *f, double x0, double y0, double x1, double y1
 
 /* Draws a fill or line layer: evaluates each feature's colour (and
  * width), sorts by them, and draws one path per group. */
-static pdb_status draw_shapes(pdb_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
+static pdb_status draw_shapes(pdbt_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
                               pdbt_eval_env *env)
 {
     int is_fill = l->type == PDBT_LAYER_FILL;
@@ -625,7 +625,7 @@ static int layer_active(const pdbt_style_layer *l, int z)
  * land-use overviews hold: fills whose filter and paint read only the
  * main land-use code and the commune. Then overviews give the same
  * picture as the parcels, at a fraction of the cost. */
-static int landuse_only(const pdb_style *style, int z)
+static int landuse_only(const pdbt_style *style, int z)
 {
     const unsigned allowed =
         1u << PDBT_FP_LANDUSE_MAIN | 1u << PDBT_FP_COMMUNE | 1u << PDBT_FP_COMMUNE_NAME;
@@ -644,7 +644,7 @@ static int landuse_only(const pdb_style *style, int z)
     return 1;
 }
 
-static pdb_status gather(pdb_renderer *r, int source, int z, const double q_lonlat[4])
+static pdb_status gather(pdbt_renderer *r, int source, int z, const double q_lonlat[4])
 {
     pdb_status st;
     r->collecting = source;
@@ -662,10 +662,10 @@ static pdb_status gather(pdb_renderer *r, int source, int z, const double q_lonl
     return PDB_OK;
 }
 
-pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
-                           pdb_render_stats *stats)
+pdb_status pdbt_render_tile(pdbt_renderer *r, const pdbt_tile *t, pdbt_image *img,
+                            pdbt_render_stats *stats)
 {
-    const pdb_style *style = r->style;
+    const pdbt_style *style = r->style;
     pdb_status st = PDB_OK;
     cairo_t *cr = NULL;
     int need[2] = {0, 0}, labels = 0;
@@ -677,7 +677,7 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
     r->status = PDB_OK;
     if (t->scale != 1 && t->scale != 2)
         return pdbt__fail(r, PDB_EINVAL, "scale %d is not 1 or 2", t->scale);
-    if (!pdb_tile_valid(t->z, t->x, t->y, r->max_zoom))
+    if (!pdbt_tile_valid(t->z, t->x, t->y, r->max_zoom))
         return pdbt__fail(r, PDB_EINVAL, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)",
                           t->z, t->x, t->y, r->max_zoom);
     for (size_t i = 0; i < style->nlayers; i++) {
@@ -691,7 +691,7 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
     /* The surface is kept between tiles of the same size and cleared. */
     int si = t->scale;
     r->scale = t->scale;
-    r->size_px = PDB_TILE_SIZE * t->scale;
+    r->size_px = PDBT_TILE_SIZE * t->scale;
     if (r->surface[si] == NULL) {
         r->surface[si] = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, r->size_px, r->size_px);
         if (cairo_surface_status(r->surface[si]) != CAIRO_STATUS_SUCCESS) {
@@ -708,19 +708,19 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
 
     /* Pixel space: (0, 0) is the tile's north-west corner. */
     double b[4];
-    pdb_tile_bounds_merc(t->z, t->x, t->y, b);
-    double res = pdb_tile_resolution(t->z, t->scale);
+    pdbt_tile_bounds_merc(t->z, t->x, t->y, b);
+    double res = pdbt_tile_resolution(t->z, t->scale);
     r->inv_res = 1.0 / res;
     r->origin_x = b[0];
     r->origin_y = b[3];
-    taylor_setup(r, pdb_merc_lat((b[1] + b[3]) / 2));
+    taylor_setup(r, pdbt_merc_lat((b[1] + b[3]) / 2));
     double buf = (labels ? r->label_buffer_px : GEOMETRY_MARGIN_PX) * t->scale;
     r->query_px[0] = r->query_px[1] = -buf;
     r->query_px[2] = r->query_px[3] = r->size_px + buf;
-    double q[4] = {pdb_merc_lon(fmax(b[0] - buf * res, -PDB_MERC_MAX)),
-                   pdb_merc_lat(fmax(b[1] - buf * res, -PDB_MERC_MAX)),
-                   pdb_merc_lon(fmin(b[2] + buf * res, PDB_MERC_MAX)),
-                   pdb_merc_lat(fmin(b[3] + buf * res, PDB_MERC_MAX))};
+    double q[4] = {pdbt_merc_lon(fmax(b[0] - buf * res, -PDBT_MERC_MAX)),
+                   pdbt_merc_lat(fmax(b[1] - buf * res, -PDBT_MERC_MAX)),
+                   pdbt_merc_lon(fmin(b[2] + buf * res, PDBT_MERC_MAX)),
+                   pdbt_merc_lat(fmin(b[3] + buf * res, PDBT_MERC_MAX))};
     r->nfeats = r->npts = r->nrings = r->nstrs = 0;
     r->oom = 0;
     r->use_overview = t->z < PDB_OVERVIEW_MAX_ZOOM ||

@@ -14,7 +14,7 @@
 
 /* One ring of a feature in tile pixels. */
 typedef struct pdbt_rring {
-    uint32_t start;   /* first point in pdb_renderer.pts */
+    uint32_t start;   /* first point in pdbt_renderer.pts */
     uint32_t n;       /* points (closed: first == last) */
     uint8_t exterior; /* 1 for a polygon's exterior, 0 for a hole */
 } pdbt_rring;
@@ -24,7 +24,7 @@ typedef struct pdbt_rfeat {
     int64_t id;                  /* parcel id, 0 for overview shapes */
     double area_m2;              /* computed area */
     uint32_t str[PDBT_FP_COUNT]; /* offsets of string properties in strs, or NO_STR */
-    uint32_t ring0;              /* first ring in pdb_renderer.rings */
+    uint32_t ring0;              /* first ring in pdbt_renderer.rings */
     uint32_t nrings;             /* rings */
     double bbox[4];              /* pixel box: min x, min y, max x, max y */
     uint8_t source;              /* layer_source it was read for */
@@ -62,12 +62,12 @@ typedef struct pdbt_label {
     int allow_overlap; /* text-allow-overlap */
 } pdbt_label;
 
-struct pdb_renderer {
+struct pdbt_renderer {
     pdb_ctx *ctx;                   /* borrowed: the thread's context */
     pdb_store *store;               /* borrowed: the thread's store handle */
-    const pdb_style *style;         /* borrowed */
+    const pdbt_style *style;        /* borrowed */
     pdb_status status;              /* the last failure's status, PDB_OK when none */
-    char err[512];                  /* its message (pdb_renderer_errmsg) */
+    char err[512];                  /* its message (pdbt_renderer_errmsg) */
     int label_buffer_px;            /* label margin around the tile, at scale 1 */
     int max_zoom;                   /* deepest zoom rendered */
     cairo_antialias_t antialias;    /* for fills and lines (labels: Cairo's default) */
@@ -105,15 +105,15 @@ struct pdb_renderer {
 
 /* Records a failure on the renderer (its status and message, as the engine
  * does on its context) and returns st, so that each failure path is one
- * line. The message may be formatted from pdb_renderer_errmsg(r) itself. */
-pdb_status pdbt__fail(pdb_renderer *r, pdb_status st, const char *fmt, ...)
+ * line. The message may be formatted from pdbt_renderer_errmsg(r) itself. */
+pdb_status pdbt__fail(pdbt_renderer *r, pdb_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* Copies a string into the tile's string buffer; NO_STR for NULL (or
  * when out of memory, which sets r->oom). */
-uint32_t pdbt__put_str(pdb_renderer *r, const char *s);
-const char *pdbt__feat_str(const pdb_renderer *r, const pdbt_rfeat *f, pdbt_prop_key k);
-void pdbt__env_for(const pdb_renderer *r, const pdbt_rfeat *f, pdbt_eval_env *env);
+uint32_t pdbt__put_str(pdbt_renderer *r, const char *s);
+const char *pdbt__feat_str(const pdbt_renderer *r, const pdbt_rfeat *f, pdbt_prop_key k);
+void pdbt__env_for(const pdbt_renderer *r, const pdbt_rfeat *f, pdbt_eval_env *env);
 double pdbt__prop_num(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env, double dflt);
 pdbt_rgba pdbt__prop_color(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env,
                            pdbt_rgba dflt);
@@ -122,11 +122,11 @@ int pdbt__passes_filter(const pdbt_style_layer *l, pdbt_eval_env *env);
 
 /* Places and draws a symbol layer's labels (label.c); PDB_ENOMEM with the
  * message on r when out of memory. */
-pdb_status pdbt__draw_labels(pdb_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
+pdb_status pdbt__draw_labels(pdbt_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
                              cairo_font_face_t *font, pdbt_eval_env *env, size_t *placed,
                              size_t *culled);
 
 /* A point inside a feature for its label (label.c). */
-void pdbt__label_anchor(const pdb_renderer *r, const pdbt_rfeat *f, double out[2]);
+void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[2]);
 
 #endif

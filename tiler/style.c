@@ -53,7 +53,7 @@ typedef struct loader {
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(loader *ld, const char *fmt, ...)
 {
-    char msg[PDB_STYLE_ERRMAX];
+    char msg[PDBT_STYLE_ERRMAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -62,7 +62,7 @@ static int fail(loader *ld, const char *fmt, ...)
     return -1;
 }
 
-void pdb_style_free(pdb_style *s)
+void pdbt_style_free(pdbt_style *s)
 {
     if (s == NULL)
         return;
@@ -79,12 +79,12 @@ void pdb_style_free(pdb_style *s)
     free(s);
 }
 
-const char *pdb_style_name(const pdb_style *s)
+const char *pdbt_style_name(const pdbt_style *s)
 {
     return s->name ? s->name : "";
 }
 
-uint64_t pdb_style_hash(const pdb_style *s)
+uint64_t pdbt_style_hash(const pdbt_style *s)
 {
     return s->hash;
 }
@@ -110,7 +110,7 @@ static int check_keys(loader *ld, const json_t *obj, const char *path, const cha
 static int compile_prop(loader *ld, pdbt_style_layer *l, const prop_def *d, const json_t *v,
                         const char *path)
 {
-    char msg[PDB_STYLE_ERRMAX];
+    char msg[PDBT_STYLE_ERRMAX];
     if (d->slot == PDBT_P_LINE_JOIN || d->slot == PDBT_P_LINE_CAP) {
         static const char *const joins[] = {"bevel", "round", "miter", NULL};
         static const char *const caps[] = {"butt", "round", "square", NULL};
@@ -274,7 +274,7 @@ static int parse_layer(loader *ld, pdbt_style_layer *l, const json_t *j, size_t 
             return -1;
     }
     if ((v = json_object_get(j, "filter")) != NULL) {
-        char msg[PDB_STYLE_ERRMAX];
+        char msg[PDBT_STYLE_ERRMAX];
         snprintf(sub, sizeof sub, "%s.filter", path);
         if ((l->filter = pdbt__expr_compile(v, PDBT_V_BOOL, sub, msg, sizeof msg)) == NULL) {
             snprintf(ld->err, ld->errcap, "%s: %s", ld->file, msg);
@@ -329,15 +329,15 @@ static uint64_t fnv1a(const char *s, size_t len)
     return h;
 }
 
-pdb_status pdb_style_parse(const char *text, size_t len, const char *name, pdb_style **out,
-                           char *err, size_t errcap)
+pdb_status pdbt_style_parse(const char *text, size_t len, const char *name, pdbt_style **out,
+                            char *err, size_t errcap)
 {
     static const char *const keys[] = {"version", "name",   "metadata", "sources",
                                        "layers",  "center", "zoom",     "bearing",
                                        "pitch",   "glyphs", "sprite",   NULL};
     loader ld = {name ? name : "style", err, errcap};
     json_error_t jerr;
-    pdb_style *s = NULL;
+    pdbt_style *s = NULL;
     json_t *root;
 
     *out = NULL;
@@ -393,11 +393,11 @@ pdb_status pdb_style_parse(const char *text, size_t len, const char *name, pdb_s
     return PDB_OK;
 bad:
     json_decref(root);
-    pdb_style_free(s);
+    pdbt_style_free(s);
     return PDB_EINVAL;
 }
 
-int pdb_style_default_path(char *out, size_t cap)
+int pdbt_style_default_path(char *out, size_t cap)
 {
     const char *dirs[3] = {getenv("PARCELDB_STYLE_DIR"), PDB_STYLE_INSTALL_DIR,
                            PDB_STYLE_SOURCE_DIR};
@@ -414,7 +414,7 @@ int pdb_style_default_path(char *out, size_t cap)
     return -1;
 }
 
-pdb_status pdb_style_load(const char *path, pdb_style **out, char *err, size_t errcap)
+pdb_status pdbt_style_load(const char *path, pdbt_style **out, char *err, size_t errcap)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -447,7 +447,7 @@ pdb_status pdb_style_load(const char *path, pdb_style **out, char *err, size_t e
     }
     fclose(f);
     if (st == PDB_OK)
-        st = pdb_style_parse(buf, len, path, out, err, errcap);
+        st = pdbt_style_parse(buf, len, path, out, err, errcap);
     free(buf);
     return st;
 }

@@ -138,7 +138,7 @@ typedef struct pdbt_style_layer {
     char *font;                     /* text-font: the first name of the array */
 } pdbt_style_layer;
 
-struct pdb_style {
+struct pdbt_style {
     char *name;               /* "name", or "" */
     uint64_t hash;            /* FNV-1a of the source text */
     pdbt_style_layer *layers; /* in drawing order */

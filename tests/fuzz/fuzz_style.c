@@ -45,7 +45,7 @@ static void check_value(pdbt_value v, const pdbt_eval_env *env)
     CHECK(env->scratch_used <= sizeof env->scratch);
 }
 
-static void eval_all(const pdb_style *s, int with_props)
+static void eval_all(const pdbt_style *s, int with_props)
 {
     static const double zooms[] = {0, 7.5, 12, 15.25, 18, 22, -1, 1e300};
     for (size_t z = 0; z < PDB_COUNTOF(zooms); z++) {
@@ -84,16 +84,16 @@ static void eval_all(const pdb_style *s, int with_props)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[PDB_STYLE_ERRMAX];
-    pdb_style *s = NULL;
+    char err[PDBT_STYLE_ERRMAX];
+    pdbt_style *s = NULL;
 
-    pdb_status st = pdb_style_parse((const char *)data, size, "fuzz.json", &s, err, sizeof err);
+    pdb_status st = pdbt_style_parse((const char *)data, size, "fuzz.json", &s, err, sizeof err);
     if (st == PDB_OK) {
         CHECK(s != NULL);
-        (void)pdb_style_name(s);
+        (void)pdbt_style_name(s);
         eval_all(s, 1);
         eval_all(s, 0);
-        pdb_style_free(s);
+        pdbt_style_free(s);
     } else {
         CHECK(s == NULL);
         CHECK(strnlen(err, sizeof err) < sizeof err);

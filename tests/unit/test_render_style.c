@@ -23,19 +23,19 @@ static void test_tile_bounds(void **state)
 {
     (void)state;
     double b[4];
-    pdb_tile_bounds_merc(0, 0, 0, b);
-    assert_float_equal(b[0], -PDB_MERC_MAX, 1e-6);
-    assert_float_equal(b[3], PDB_MERC_MAX, 1e-6);
-    pdb_tile_bounds_merc(1, 1, 0, b); /* north-east quarter */
+    pdbt_tile_bounds_merc(0, 0, 0, b);
+    assert_float_equal(b[0], -PDBT_MERC_MAX, 1e-6);
+    assert_float_equal(b[3], PDBT_MERC_MAX, 1e-6);
+    pdbt_tile_bounds_merc(1, 1, 0, b); /* north-east quarter */
     assert_float_equal(b[0], 0, 1e-6);
     assert_float_equal(b[1], 0, 1e-6);
-    assert_float_equal(b[2], PDB_MERC_MAX, 1e-6);
-    pdb_tile_bounds_lonlat(1, 0, 1, b);
+    assert_float_equal(b[2], PDBT_MERC_MAX, 1e-6);
+    pdbt_tile_bounds_lonlat(1, 0, 1, b);
     assert_float_equal(b[0], -180, 1e-9);
-    assert_float_equal(b[1], -PDB_MERC_MAX_LAT, 1e-9);
+    assert_float_equal(b[1], -PDBT_MERC_MAX_LAT, 1e-9);
     assert_float_equal(b[3], 0, 1e-9);
-    assert_float_equal(pdb_tile_resolution(0, 1), 2 * PDB_MERC_MAX / 256, 1e-9);
-    assert_float_equal(pdb_tile_resolution(1, 2), 2 * PDB_MERC_MAX / 1024, 1e-9);
+    assert_float_equal(pdbt_tile_resolution(0, 1), 2 * PDBT_MERC_MAX / 256, 1e-9);
+    assert_float_equal(pdbt_tile_resolution(1, 2), 2 * PDBT_MERC_MAX / 1024, 1e-9);
 }
 
 static void test_merc_round_trip(void **state)
@@ -49,14 +49,14 @@ static void test_merc_round_trip(void **state)
     assert_non_null(out);
     assert_int_equal(sscanf(out, "%lf %lf", &x, &y), 2);
     free(out);
-    assert_float_equal(pdb_merc_x(105.4020), x, 1e-3);
-    assert_float_equal(pdb_merc_y(21.3220), y, 1e-3);
-    assert_float_equal(pdb_merc_lon(x), 105.4020, 1e-9);
-    assert_float_equal(pdb_merc_lat(y), 21.3220, 1e-9);
+    assert_float_equal(pdbt_merc_x(105.4020), x, 1e-3);
+    assert_float_equal(pdbt_merc_y(21.3220), y, 1e-3);
+    assert_float_equal(pdbt_merc_lon(x), 105.4020, 1e-9);
+    assert_float_equal(pdbt_merc_lat(y), 21.3220, 1e-9);
     uint32_t tx, ty;
-    pdb_tile_at(105.4020, 21.3220, 14, &tx, &ty);
+    pdbt_tile_at(105.4020, 21.3220, 14, &tx, &ty);
     double b[4];
-    pdb_tile_bounds_lonlat(14, tx, ty, b);
+    pdbt_tile_bounds_lonlat(14, tx, ty, b);
     assert_true(b[0] <= 105.4020 && 105.4020 < b[2]);
     assert_true(b[1] <= 21.3220 && 21.3220 < b[3]);
 }
@@ -64,28 +64,28 @@ static void test_merc_round_trip(void **state)
 static void test_tile_parse(void **state)
 {
     (void)state;
-    pdb_tile t;
+    pdbt_tile t;
     char err[256];
-    assert_int_equal(pdb_tile_parse("14/13003/7195", 22, &t, err, sizeof err), 0);
+    assert_int_equal(pdbt_tile_parse("14/13003/7195", 22, &t, err, sizeof err), 0);
     assert_int_equal(t.z, 14);
     assert_int_equal(t.x, 13003);
     assert_int_equal(t.y, 7195);
     assert_int_equal(t.scale, 1);
-    assert_int_equal(pdb_tile_parse("3/1/2@2x.png", 22, &t, err, sizeof err), 0);
+    assert_int_equal(pdbt_tile_parse("3/1/2@2x.png", 22, &t, err, sizeof err), 0);
     assert_int_equal(t.scale, 2);
-    assert_int_equal(pdb_tile_parse("3 1 2", 22, &t, err, sizeof err), 0);
+    assert_int_equal(pdbt_tile_parse("3 1 2", 22, &t, err, sizeof err), 0);
     assert_int_equal(t.y, 2);
-    assert_int_equal(pdb_tile_parse("3/8/0", 22, &t, err, sizeof err), -1);
+    assert_int_equal(pdbt_tile_parse("3/8/0", 22, &t, err, sizeof err), -1);
     assert_non_null(strstr(err, "below 8"));
-    assert_int_equal(pdb_tile_parse("23/0/0", 22, &t, err, sizeof err), -1);
+    assert_int_equal(pdbt_tile_parse("23/0/0", 22, &t, err, sizeof err), -1);
     assert_non_null(strstr(err, "zoom 23"));
     const char *bad[] = {"",       "1/2",  "a/b/c",           "1/2/3/4",
                          "-1/0/0", "1//0", "99999999999/0/0", "1/0/0@3x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(pdb_tile_parse(bad[i], 22, &t, err, sizeof err), -1);
-    assert_true(pdb_tile_valid(0, 0, 0, 22));
-    assert_false(pdb_tile_valid(2, 4, 0, 22));
-    assert_false(pdb_tile_valid(23, 0, 0, 22));
+        assert_int_equal(pdbt_tile_parse(bad[i], 22, &t, err, sizeof err), -1);
+    assert_true(pdbt_tile_valid(0, 0, 0, 22));
+    assert_false(pdbt_tile_valid(2, 4, 0, 22));
+    assert_false(pdbt_tile_valid(23, 0, 0, 22));
 }
 
 /* ---- colours and expressions --------------------------------------------- */
@@ -272,9 +272,9 @@ static void test_expressions(void **state)
 
 static const char *style_error(const char *json)
 {
-    static char err[PDB_STYLE_ERRMAX];
-    pdb_style *s = NULL;
-    pdb_status st = pdb_style_parse(json, strlen(json), "bad.json", &s, err, sizeof err);
+    static char err[PDBT_STYLE_ERRMAX];
+    pdbt_style *s = NULL;
+    pdb_status st = pdbt_style_parse(json, strlen(json), "bad.json", &s, err, sizeof err);
     assert_int_equal(st, PDB_EINVAL);
     assert_null(s);
     return err;
@@ -342,9 +342,9 @@ static void test_style_errors(void **state)
                  "layers[0].filter: == compares two values");
 
     /* A file that does not exist, and one that is broken, name the file. */
-    char err[PDB_STYLE_ERRMAX];
-    pdb_style *s = NULL;
-    assert_int_equal(pdb_style_load("/nonexistent/x.json", &s, err, sizeof err), PDB_ENOTFOUND);
+    char err[PDBT_STYLE_ERRMAX];
+    pdbt_style *s = NULL;
+    assert_int_equal(pdbt_style_load("/nonexistent/x.json", &s, err, sizeof err), PDB_ENOTFOUND);
     assert_non_null(strstr(err, "/nonexistent/x.json"));
     const char *dir = tu_tmpdir("style");
     char path[600];
@@ -353,24 +353,24 @@ static void test_style_errors(void **state)
                                               "\"p\", \"source-layer\": \"parcels\", \"paint\": "
                                               "{\"fill-color\": \"#12345\"}}]}"),
                      0);
-    assert_int_equal(pdb_style_load(path, &s, err, sizeof err), PDB_EINVAL);
+    assert_int_equal(pdbt_style_load(path, &s, err, sizeof err), PDB_EINVAL);
     char want[700];
     snprintf(want, sizeof want, "%s: layers[0].paint.fill-color: '#12345' is not a colour", path);
     assert_memory_equal(err, want, strlen(want));
     tu_run("rm -rf '%s'", dir);
 }
 
-static pdb_style *load_shipped(const char *name)
+static pdbt_style *load_shipped(const char *name)
 {
-    char path[600], err[PDB_STYLE_ERRMAX];
-    pdb_style *s = NULL;
+    char path[600], err[PDBT_STYLE_ERRMAX];
+    pdbt_style *s = NULL;
     snprintf(path, sizeof path, "%s/styles/%s", PDB_SOURCE_DIR, name);
-    if (pdb_style_load(path, &s, err, sizeof err) != PDB_OK)
+    if (pdbt_style_load(path, &s, err, sizeof err) != PDB_OK)
         fail_msg("%s", err);
     return s;
 }
 
-static const pdbt_style_layer *find_layer(const pdb_style *s, const char *id)
+static const pdbt_style_layer *find_layer(const pdbt_style *s, const char *id)
 {
     for (size_t i = 0; i < s->nlayers; i++)
         if (strcmp(s->layers[i].id, id) == 0)
@@ -382,7 +382,7 @@ static const pdbt_style_layer *find_layer(const pdb_style *s, const char *id)
 static void test_shipped_styles(void **state)
 {
     (void)state;
-    pdb_style *s = load_shipped("landuse.json");
+    pdbt_style *s = load_shipped("landuse.json");
     const pdbt_style_layer *fill = find_layer(s, "landuse");
     pdbt_eval_env env;
     size_t n;
@@ -408,15 +408,15 @@ static void test_shipped_styles(void **state)
     assert_int_equal(find_layer(s, "parcel-label")->minzoom, 18);
     assert_int_equal(find_layer(s, "commune-label")->source, PDBT_SRC_COMMUNES);
     assert_true(find_layer(s, "commune-boundary")->maxzoom <= 16);
-    pdb_style_free(s);
+    pdbt_style_free(s);
 
     s = load_shipped("outline.json");
     for (size_t i = 0; i < s->nlayers; i++)
         assert_int_not_equal(s->layers[i].type, PDBT_LAYER_FILL);
-    pdb_style_free(s);
+    pdbt_style_free(s);
 
     char path[4096];
-    assert_int_equal(pdb_style_default_path(path, sizeof path), 0);
+    assert_int_equal(pdbt_style_default_path(path, sizeof path), 0);
     assert_non_null(strstr(path, "landuse.json"));
 }
 
