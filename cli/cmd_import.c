@@ -157,24 +157,22 @@ int cmd_import(int argc, char **argv)
                  : bar || isatty(2) == 1 ? PDBI_PROGRESS_BAR
                                          : PDBI_PROGRESS_LOG;
 
-    char **paths = NULL;
-    size_t npaths = 0;
-    char err[1024];
-    if (pdbi_expand_inputs(argv + optind, (size_t)(argc - optind), &paths, &npaths, err,
-                           sizeof err) != 0)
-        return cli_error("import: %s", err);
-    if (npaths == 0)
-        return cli_error("import: no survey file in %s", argv[optind]);
-
     pdb_ctx *ctx = NULL;
-    pdbi_run_result *res = NULL;
-    int rc = CLI_OK;
-    if (pdb_ctx_new(&ctx) != PDB_OK) {
-        pdbi_paths_free(paths, npaths);
+    pdbi_ctx *ic = NULL;
+    if (pdb_ctx_new(&ctx) != PDB_OK || pdbi_ctx_new(ctx, &ic) != PDB_OK) {
+        pdb_ctx_free(ctx);
         return cli_error("import: cannot start (PROJ or GEOS failed to initialise)");
     }
-    if (pdbi_run(ctx, &o, paths, npaths, &res, err, sizeof err) != PDB_OK) {
-        rc = cli_error("import: %s", err);
+    char **paths = NULL;
+    size_t npaths = 0;
+    pdbi_run_result *res = NULL;
+    int rc = CLI_OK;
+    if (pdbi_expand_inputs(ic, argv + optind, (size_t)(argc - optind), &paths, &npaths) != PDB_OK)
+        rc = cli_error("import: %s", pdbi_errmsg(ic));
+    else if (npaths == 0)
+        rc = cli_error("import: no survey file in %s", argv[optind]);
+    else if (pdbi_run(ic, &o, paths, npaths, &res) != PDB_OK) {
+        rc = cli_error("import: %s", pdbi_errmsg(ic));
     } else {
         pdbi_print_summary(o.summary, res, o.dry_run);
         if (res->files_failed > 0)
@@ -193,7 +191,8 @@ int cmd_import(int argc, char **argv)
                     res->overviews_failed, res->overviews_failed == 1 ? "" : "s");
     }
     pdbi_run_result_free(res);
-    pdb_ctx_free(ctx);
     pdbi_paths_free(paths, npaths);
+    pdbi_ctx_free(ic);
+    pdb_ctx_free(ctx);
     return rc;
 }

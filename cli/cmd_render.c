@@ -51,7 +51,7 @@ typedef struct render_opts {
     const char *font_dir; /* label fonts */
     int scale;            /* 1 or 2 */
     int antialias_best;   /* --antialias best */
-    pdb_png_options png;  /* encoder options */
+    pdbt_png_options png; /* encoder options */
 } render_opts;
 
 static int write_file(const char *path, const unsigned char *data, size_t len)
@@ -85,19 +85,19 @@ static int make_dirs(char *path)
 }
 
 /* Renders and encodes one tile; *png is caller-owned. */
-static int render_one(pdb_renderer *r, const pdb_tile *t, const pdb_png_options *po,
+static int render_one(pdbt_renderer *r, const pdbt_tile *t, const pdbt_png_options *po,
                       unsigned char **png, size_t *len)
 {
-    pdb_image img;
+    pdbt_image img;
     char err[256];
-    if (pdb_render_tile(r, t, &img, NULL) != PDB_OK)
-        return cli_error("tile %d/%u/%u: %s", t->z, t->x, t->y, pdb_renderer_errmsg(r));
-    if (pdb_png_encode(&img, po, png, len, err, sizeof err) != 0)
+    if (pdbt_render_tile(r, t, &img, NULL) != PDB_OK)
+        return cli_error("tile %d/%u/%u: %s", t->z, t->x, t->y, pdbt_renderer_errmsg(r));
+    if (pdbt_png_encode(&img, po, png, len, err, sizeof err) != 0)
         return cli_error("tile %d/%u/%u: %s", t->z, t->x, t->y, err);
     return CLI_OK;
 }
 
-static int run_batch(pdb_renderer *r, const render_opts *o)
+static int run_batch(pdbt_renderer *r, const render_opts *o)
 {
     FILE *in = strcmp(o->tiles, "-") == 0 ? stdin : fopen(o->tiles, "r");
     char line[256], path[4096], err[256];
@@ -109,13 +109,13 @@ static int run_batch(pdb_renderer *r, const render_opts *o)
         return cli_error("%s: cannot open: %s", o->tiles, strerror(errno));
     clock_gettime(CLOCK_MONOTONIC, &t0);
     while (rc == CLI_OK && fgets(line, sizeof line, in) != NULL) {
-        pdb_tile t;
+        pdbt_tile t;
         lineno++;
         line[strcspn(line, "\r\n")] = '\0';
         char *s = line + strspn(line, " \t");
         if (*s == '\0' || *s == '#')
             continue;
-        if (pdb_tile_parse(s, PDB_TILE_MAX_ZOOM, &t, err, sizeof err) != 0) {
+        if (pdbt_tile_parse(s, PDBT_TILE_MAX_ZOOM, &t, err, sizeof err) != 0) {
             rc = cli_error("%s:%zu: %s", o->tiles, lineno, err);
             break;
         }
@@ -215,7 +215,7 @@ int cmd_render(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     render_opts o = {
-        CLI_DEFAULT_DB, NULL, NULL, NULL, NULL, NULL, 1, 0, {0, 0, PDB_PNG_PALETTE_AUTO, 0}};
+        CLI_DEFAULT_DB, NULL, NULL, NULL, NULL, NULL, 1, 0, {0, 0, PDBT_PNG_PALETTE_AUTO, 0}};
     const char *commune = NULL;
     int c, rebuild_only = 0;
     size_t n;
@@ -246,11 +246,11 @@ int cmd_render(int argc, char **argv)
             break;
         case OPT_PALETTE:
             if (strcmp(optarg, "auto") == 0)
-                o.png.palette = PDB_PNG_PALETTE_AUTO;
+                o.png.palette = PDBT_PNG_PALETTE_AUTO;
             else if (strcmp(optarg, "never") == 0)
-                o.png.palette = PDB_PNG_PALETTE_NEVER;
+                o.png.palette = PDBT_PNG_PALETTE_NEVER;
             else if (strcmp(optarg, "quantize") == 0)
-                o.png.palette = PDB_PNG_PALETTE_QUANTIZE;
+                o.png.palette = PDBT_PNG_PALETTE_QUANTIZE;
             else
                 return cli_usage_error("render", "--palette must be auto, never or quantize");
             break;
@@ -287,7 +287,7 @@ int cmd_render(int argc, char **argv)
     }
     if (commune != NULL)
         return cli_usage_error("render", "--commune goes with --rebuild-overviews");
-    pdb_tile tile = {0, 0, 0, 1};
+    pdbt_tile tile = {0, 0, 0, 1};
     if (o.tiles != NULL) {
         if (o.out_dir == NULL)
             return cli_usage_error("render", "--tiles needs --out DIR");
@@ -301,24 +301,24 @@ int cmd_render(int argc, char **argv)
             return cli_usage_error("render", "unexpected argument '%s'", argv[optind + 1]);
         if (o.output == NULL)
             return cli_usage_error("render", "no output file given (-o FILE.png)");
-        if (pdb_tile_parse(argv[optind], PDB_TILE_MAX_ZOOM, &tile, err, sizeof err) != 0)
+        if (pdbt_tile_parse(argv[optind], PDBT_TILE_MAX_ZOOM, &tile, err, sizeof err) != 0)
             return cli_usage_error("render", "%s", err);
         if (tile.scale == 1)
             tile.scale = o.scale;
     }
 
-    char err[PDB_STYLE_ERRMAX], style_path[4096];
-    pdb_style *style = NULL;
+    char err[PDBT_STYLE_ERRMAX], style_path[4096];
+    pdbt_style *style = NULL;
     pdb_ctx *ctx = NULL;
     pdb_store *store = NULL;
-    pdb_renderer *r = NULL;
+    pdbt_renderer *r = NULL;
     int rc = CLI_OK;
     if (o.style == NULL) {
-        if (pdb_style_default_path(style_path, sizeof style_path) != 0)
+        if (pdbt_style_default_path(style_path, sizeof style_path) != 0)
             return cli_error("no default style found (give --style FILE)");
         o.style = style_path;
     }
-    if (pdb_style_load(o.style, &style, err, sizeof err) != PDB_OK)
+    if (pdbt_style_load(o.style, &style, err, sizeof err) != PDB_OK)
         return cli_error("%s", err);
     if (pdb_ctx_new(&ctx) != PDB_OK) {
         rc = cli_error("cannot start (PROJ or GEOS failed to initialise)");
@@ -328,8 +328,8 @@ int cmd_render(int argc, char **argv)
         rc = cli_lib_error(ctx, o.db);
         goto done;
     }
-    pdb_renderer_options ro = {o.font_dir, 0, PDB_TILE_MAX_ZOOM, o.antialias_best};
-    if (pdb_renderer_new(ctx, store, style, &ro, &r, err, sizeof err) != PDB_OK) {
+    pdbt_renderer_options ro = {o.font_dir, 0, PDBT_TILE_MAX_ZOOM, o.antialias_best};
+    if (pdbt_renderer_new(ctx, store, style, &ro, &r, err, sizeof err) != PDB_OK) {
         rc = cli_error("%s: %s", o.style, err);
         goto done;
     }
@@ -344,9 +344,9 @@ int cmd_render(int argc, char **argv)
         free(png);
     }
 done:
-    pdb_renderer_free(r);
+    pdbt_renderer_free(r);
     pdb_store_close(store);
     pdb_ctx_free(ctx);
-    pdb_style_free(style);
+    pdbt_style_free(style);
     return rc;
 }

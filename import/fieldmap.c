@@ -6,22 +6,23 @@
 #include "imp.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 /* The --field-map names, by target. */
-static const char *const target_names[IMP_T_COUNT] = {
-    [IMP_T_COMMUNE] = "commune", [IMP_T_FORMER] = "former_commune",
-    [IMP_T_SHEET] = "sheet",     [IMP_T_PARCEL] = "parcel",
-    [IMP_T_AREA] = "area",       [IMP_T_LANDUSE] = "landuse",
-    [IMP_T_OWNER] = "owner",     [IMP_T_ADDRESS] = "address",
+static const char *const target_names[PDBI_T_COUNT] = {
+    [PDBI_T_COMMUNE] = "commune", [PDBI_T_FORMER] = "former_commune",
+    [PDBI_T_SHEET] = "sheet",     [PDBI_T_PARCEL] = "parcel",
+    [PDBI_T_AREA] = "area",       [PDBI_T_LANDUSE] = "landuse",
+    [PDBI_T_OWNER] = "owner",     [PDBI_T_ADDRESS] = "address",
 };
 
 /* Aliases in order of preference. Compared after dropping case, '_', '-',
  * '.' and spaces, so "So_Thua" and "SOTHUA" are one name; DBF truncations
- * to 10 characters are matched by prefix (imp_field_alias_rank), so they
+ * to 10 characters are matched by prefix (pdbi__field_alias_rank), so they
  * need not be listed. The English names come last: they are what our own
  * exports and hand-made files use. */
 static const char *const aliases_commune[] = {
@@ -42,30 +43,30 @@ static const char *const aliases_owner[] = {"TenChu",    "HoTen", "Chu", "TenChu
                                             "ChuSuDung", "owner", NULL};
 static const char *const aliases_address[] = {"DiaChi", "DiaChiThua", "address", NULL};
 
-static const char *const *const aliases[IMP_T_COUNT] = {
-    [IMP_T_COMMUNE] = aliases_commune, [IMP_T_FORMER] = aliases_former,
-    [IMP_T_SHEET] = aliases_sheet,     [IMP_T_PARCEL] = aliases_parcel,
-    [IMP_T_AREA] = aliases_area,       [IMP_T_LANDUSE] = aliases_landuse,
-    [IMP_T_OWNER] = aliases_owner,     [IMP_T_ADDRESS] = aliases_address,
+static const char *const *const aliases[PDBI_T_COUNT] = {
+    [PDBI_T_COMMUNE] = aliases_commune, [PDBI_T_FORMER] = aliases_former,
+    [PDBI_T_SHEET] = aliases_sheet,     [PDBI_T_PARCEL] = aliases_parcel,
+    [PDBI_T_AREA] = aliases_area,       [PDBI_T_LANDUSE] = aliases_landuse,
+    [PDBI_T_OWNER] = aliases_owner,     [PDBI_T_ADDRESS] = aliases_address,
 };
 
 /* The DBF format's limit on field names. */
 #define DBF_NAME_MAX 10
 
-const char *imp_target_name(imp_target t)
+const char *pdbi__target_name(pdbi_target t)
 {
-    return (unsigned)t < IMP_T_COUNT ? target_names[t] : "?";
+    return (unsigned)t < PDBI_T_COUNT ? target_names[t] : "?";
 }
 
-int imp_target_parse(const char *name)
+int pdbi__target_parse(const char *name)
 {
-    for (int t = 0; t < IMP_T_COUNT; t++)
+    for (int t = 0; t < PDBI_T_COUNT; t++)
         if (strcasecmp(name, target_names[t]) == 0)
             return t;
     return -1;
 }
 
-const char *const *imp_target_aliases(imp_target t)
+const char *const *pdbi__target_aliases(pdbi_target t)
 {
     return aliases[t];
 }
@@ -83,7 +84,7 @@ static void fold(const char *s, char *out, size_t cap)
     out[n] = '\0';
 }
 
-int imp_field_alias_rank(imp_target t, const char *field)
+int pdbi__field_alias_rank(pdbi_target t, const char *field)
 {
     char f[128], a[128];
     size_t flen = strlen(field);
@@ -108,9 +109,9 @@ int imp_field_alias_rank(imp_target t, const char *field)
     return -1;
 }
 
-void imp_fieldmap_clear(imp_fieldmap *fm)
+void pdbi__fieldmap_clear(pdbi_fieldmap *fm)
 {
-    for (int t = 0; t < IMP_T_COUNT; t++) {
+    for (int t = 0; t < PDBI_T_COUNT; t++) {
         free(fm->source[t]);
         fm->source[t] = NULL;
     }
@@ -125,8 +126,8 @@ static void trim_span(const char **s, const char **e)
         (*e)--;
 }
 
-int imp_fieldmap_parse(const char *text, const char *name, imp_fieldmap *fm, char *err,
-                       size_t errlen)
+/* pdbi__fieldmap_parse without the clean-up on failure. */
+static pdb_status parse_lines(pdbi_ctx *ic, const char *text, const char *name, pdbi_fieldmap *fm)
 {
     int line = 0;
     const char *p = text;
@@ -144,64 +145,56 @@ int imp_fieldmap_parse(const char *text, const char *name, imp_fieldmap *fm, cha
         if (s == e || *s == '#')
             continue;
         const char *eq = memchr(s, '=', (size_t)(e - s));
-        if (eq == NULL) {
-            snprintf(err, errlen, "%s:%d: expected 'target=SourceField'", name, line);
-            goto fail;
-        }
+        if (eq == NULL)
+            return pdbi__fail(ic, PDB_EINVAL, "%s:%d: expected 'target=SourceField'", name, line);
         const char *ks = s, *ke = eq, *vs = eq + 1, *ve = e;
         trim_span(&ks, &ke);
         trim_span(&vs, &ve);
         char key[64];
-        if ((size_t)(ke - ks) >= sizeof key || ke == ks) {
-            snprintf(err, errlen, "%s:%d: missing target before '='", name, line);
-            goto fail;
-        }
+        if ((size_t)(ke - ks) >= sizeof key || ke == ks)
+            return pdbi__fail(ic, PDB_EINVAL, "%s:%d: missing target before '='", name, line);
         memcpy(key, ks, (size_t)(ke - ks));
         key[ke - ks] = '\0';
-        int t = imp_target_parse(key);
-        if (t < 0) {
-            snprintf(err, errlen,
-                     "%s:%d: unknown target '%s' (targets: commune, former_commune, sheet, "
-                     "parcel, area, landuse, owner, address)",
-                     name, line, key);
-            goto fail;
-        }
-        if (ve == vs) {
-            snprintf(err, errlen, "%s:%d: no source field after '%s='", name, line, key);
-            goto fail;
-        }
-        if (fm->source[t] != NULL) {
-            snprintf(err, errlen, "%s:%d: target '%s' mapped twice", name, line, key);
-            goto fail;
-        }
-        fm->source[t] = strndup(vs, (size_t)(ve - vs));
-        if (fm->source[t] == NULL) {
-            snprintf(err, errlen, "out of memory");
-            goto fail;
-        }
+        int t = pdbi__target_parse(key);
+        if (t < 0)
+            return pdbi__fail(ic, PDB_EINVAL,
+                              "%s:%d: unknown target '%s' (targets: commune, former_commune, "
+                              "sheet, parcel, area, landuse, owner, address)",
+                              name, line, key);
+        if (ve == vs)
+            return pdbi__fail(ic, PDB_EINVAL, "%s:%d: no source field after '%s='", name, line,
+                              key);
+        if (fm->source[t] != NULL)
+            return pdbi__fail(ic, PDB_EINVAL, "%s:%d: target '%s' mapped twice", name, line, key);
+        if ((fm->source[t] = strndup(vs, (size_t)(ve - vs))) == NULL)
+            return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
     }
-    return 0;
-fail:
-    imp_fieldmap_clear(fm);
-    return -1;
+    return PDB_OK;
 }
 
-int imp_fieldmap_load(const char *path, imp_fieldmap *fm, char *err, size_t errlen)
+pdb_status pdbi__fieldmap_parse(pdbi_ctx *ic, const char *text, const char *name, pdbi_fieldmap *fm)
+{
+    pdb_status st = parse_lines(ic, text, name, fm);
+    if (st != PDB_OK)
+        pdbi__fieldmap_clear(fm);
+    return st;
+}
+
+pdb_status pdbi__fieldmap_load(pdbi_ctx *ic, const char *path, pdbi_fieldmap *fm)
 {
     FILE *f = fopen(path, "rb");
     char *text = NULL;
     size_t len = 0, cap = 0;
-    int rc = -1;
+    pdb_status st;
 
-    if (f == NULL) {
-        snprintf(err, errlen, "cannot open field map %s", path);
-        return -1;
-    }
+    if (f == NULL)
+        return pdbi__fail(ic, errno == ENOENT ? PDB_ENOTFOUND : PDB_EIO,
+                          "cannot open field map %s: %s", path, strerror(errno));
     for (;;) {
         if (cap - len < 4096) {
             char *bigger = realloc(text, cap + 65536);
             if (bigger == NULL) {
-                snprintf(err, errlen, "out of memory");
+                st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
                 goto done;
             }
             text = bigger;
@@ -212,24 +205,24 @@ int imp_fieldmap_load(const char *path, imp_fieldmap *fm, char *err, size_t errl
         if (got == 0)
             break;
         if (len > (1u << 20)) {
-            snprintf(err, errlen, "field map %s is larger than 1 MiB", path);
+            st = pdbi__fail(ic, PDB_ELIMIT, "field map %s is larger than 1 MiB", path);
             goto done;
         }
     }
     if (ferror(f)) {
-        snprintf(err, errlen, "cannot read field map %s", path);
+        st = pdbi__fail(ic, PDB_EIO, "cannot read field map %s", path);
         goto done;
     }
     text[len] = '\0';
     /* CRLF line ends: the '\r' is trimmed as white space. */
-    rc = imp_fieldmap_parse(text, path, fm, err, errlen);
+    st = pdbi__fieldmap_parse(ic, text, path, fm);
 done:
     free(text);
     fclose(f);
-    return rc;
+    return st;
 }
 
-void imp_field_list(const char *const *names, size_t n, char *buf, size_t len)
+void pdbi__field_list(const char *const *names, size_t n, char *buf, size_t len)
 {
     size_t used = 0;
 
@@ -254,15 +247,15 @@ void imp_field_list(const char *const *names, size_t n, char *buf, size_t len)
     }
 }
 
-int imp_fieldmap_resolve(const imp_fieldmap *fm, const char *const *names, size_t n,
-                         int idx[IMP_T_COUNT], char *err, size_t errlen)
+pdb_status pdbi__fieldmap_resolve(pdbi_ctx *ic, const pdbi_fieldmap *fm, const char *const *names,
+                                  size_t n, int idx[PDBI_T_COUNT])
 {
     int taken[1024] = {0}; /* fields already serving a target (the first 1024) */
 
-    for (int t = 0; t < IMP_T_COUNT; t++)
+    for (int t = 0; t < PDBI_T_COUNT; t++)
         idx[t] = -1;
     /* The user's mapping first: it wins over any alias. */
-    for (int t = 0; t < IMP_T_COUNT; t++) {
+    for (int t = 0; t < PDBI_T_COUNT; t++) {
         if (fm == NULL || fm->source[t] == NULL)
             continue;
         for (size_t i = 0; i < n; i++) {
@@ -271,14 +264,12 @@ int imp_fieldmap_resolve(const imp_fieldmap *fm, const char *const *names, size_
                  * field for two targets (sheet=SoThua, parcel=SoThua) is
                  * a typo that would fill both with one value. */
                 for (int u = 0; u < t; u++)
-                    if (idx[u] == (int)i) {
-                        snprintf(err, errlen,
-                                 "the field map names '%s' for both %s and %s; one field "
-                                 "serves one target",
-                                 names[i], imp_target_name((imp_target)u),
-                                 imp_target_name((imp_target)t));
-                        return -1;
-                    }
+                    if (idx[u] == (int)i)
+                        return pdbi__fail(ic, PDB_EINVAL,
+                                          "the field map names '%s' for both %s and %s; one "
+                                          "field serves one target",
+                                          names[i], pdbi__target_name((pdbi_target)u),
+                                          pdbi__target_name((pdbi_target)t));
                 idx[t] = (int)i;
                 if (i < 1024)
                     taken[i] = 1;
@@ -287,23 +278,22 @@ int imp_fieldmap_resolve(const imp_fieldmap *fm, const char *const *names, size_
         }
         if (idx[t] < 0) {
             char list[512];
-            imp_field_list(names, n, list, sizeof list);
-            snprintf(err, errlen,
-                     "the field map names '%s' for %s, but the file has no such "
-                     "field (its fields: %s)",
-                     fm->source[t], imp_target_name((imp_target)t), list);
-            return -1;
+            pdbi__field_list(names, n, list, sizeof list);
+            return pdbi__fail(ic, PDB_ENOTFOUND,
+                              "the field map names '%s' for %s, but the file has no such "
+                              "field (its fields: %s)",
+                              fm->source[t], pdbi__target_name((pdbi_target)t), list);
         }
     }
     /* Then the best-ranked alias for each target left. */
-    for (int t = 0; t < IMP_T_COUNT; t++) {
+    for (int t = 0; t < PDBI_T_COUNT; t++) {
         int best = -1, best_rank = 1 << 30;
         if (idx[t] >= 0)
             continue;
         for (size_t i = 0; i < n && i < 1024; i++) {
             if (taken[i])
                 continue;
-            int r = imp_field_alias_rank((imp_target)t, names[i]);
+            int r = pdbi__field_alias_rank((pdbi_target)t, names[i]);
             if (r >= 0 && r < best_rank) {
                 best = (int)i;
                 best_rank = r;
@@ -314,5 +304,5 @@ int imp_fieldmap_resolve(const imp_fieldmap *fm, const char *const *names, size_
             taken[best] = 1;
         }
     }
-    return 0;
+    return PDB_OK;
 }

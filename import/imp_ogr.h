@@ -18,12 +18,13 @@
 /* Matches a file's SRS to a registered EPSG code: its own EPSG authority,
  * else the Transverse Mercator parameters (lon_0, k = 0.9999 or 0.9996,
  * false easting 500000 m, WGS 84 ellipsoid), else GDAL's identification.
- * 0 with *epsg (and a remark in note, possibly empty), or -1 with why. */
-int imp_srs_match(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note, size_t notelen,
-                  char *err, size_t errlen);
+ * Fills *epsg (and a remark in note, possibly empty), or fails with
+ * PDB_ECRS and why. The engine's calls go through ic->db. */
+pdb_status pdbi__srs_match(pdbi_ctx *ic, OGRSpatialReferenceH srs, int *epsg, char *note,
+                           size_t notelen);
 
 /* 1 when the coordinates OGR returns have the northing (or latitude) first. */
-int imp_srs_x_is_northing(OGRSpatialReferenceH srs);
+int pdbi__srs_x_is_northing(OGRSpatialReferenceH srs);
 
 /* ------------------------------------------------------------------------ */
 /* The source file (source.c)                                                */
@@ -32,25 +33,25 @@ int imp_srs_x_is_northing(OGRSpatialReferenceH srs);
 /* A text label of a CAD file (DXF TEXT/MTEXT, DGN text element): its
  * "key=value" pairs (or "sheet/parcel/landuse/area") give the attributes of
  * the boundary it lies in. */
-typedef struct imp_label {
+typedef struct pdbi_label {
     double x, y;      /* insertion point, source CRS */
     char *text;       /* raw bytes */
     int64_t index;    /* feature index in the layer */
     int mslink;       /* DGN database link (0 when none): joins shapes to it */
     OGRFeatureH feat; /* the label feature (a record when no boundary has it) */
     int used;         /* a boundary took it */
-} imp_label;
+} pdbi_label;
 
 /* One record of a CAD layer: the boundary entities joined to one label
  * (a parcel drawn in several parts is several entities), a boundary with
  * no label, or a label with no boundary. */
-typedef struct imp_cad_rec {
+typedef struct pdbi_cad_rec {
     int64_t index;    /* feature index of its first entity */
     OGRFeatureH feat; /* owned: the first entity's fields, every part's geometry */
-    long label;       /* index in imp_layer.labels, -1 when none */
-} imp_cad_rec;
+    long label;       /* index in pdbi_layer.labels, -1 when none */
+} pdbi_cad_rec;
 
-typedef struct imp_layer {
+typedef struct pdbi_layer {
     OGRLayerH layer;         /* borrowed from the dataset */
     char *name;              /* layer name */
     int cad;                 /* attributes come from labels (DXF, DGN) */
@@ -58,86 +59,88 @@ typedef struct imp_layer {
     size_t nfields;          /* entries in fields */
     char **fields;           /* OGR field names, or the label keys seen (CAD) */
     int *numeric;            /* 1 for integer and real OGR fields */
-    int map[IMP_T_COUNT];    /* field index per target, -1 when unmapped */
-    imp_label *labels;       /* CAD labels */
+    int map[PDBI_T_COUNT];   /* field index per target, -1 when unmapped */
+    pdbi_label *labels;      /* CAD labels */
     size_t nlabels;          /* entries in labels */
     double grid_x0, grid_y0; /* CAD label grid origin */
     double grid_cell;        /* cell size, source units */
     int grid_w, grid_h;      /* cells */
     size_t *grid_start;      /* grid_w * grid_h + 1 offsets into grid_items */
     size_t *grid_items;      /* label indexes by cell */
-    imp_cad_rec *recs;       /* CAD: the records, by index */
+    pdbi_cad_rec *recs;      /* CAD: the records, by index */
     size_t nrecs;            /* entries in recs */
     int64_t records;         /* records (CAD: boundaries joined, labels not counted) */
-} imp_layer;
+} pdbi_layer;
 
-typedef struct imp_commune_count {
+typedef struct pdbi_commune_count {
     char code[6]; /* five digits */
     int64_t n;    /* records (0 when counted from CAD labels) */
-} imp_commune_count;
+} pdbi_commune_count;
 
-typedef struct imp_file {
-    const pdbi_options *opts;    /* the run's options */
-    const char *path;            /* as given */
-    GDALDatasetH ds;             /* open dataset */
-    char driver[32];             /* GDAL short name */
-    int is_shp;                  /* ESRI Shapefile */
-    int cad;                     /* DXF or DGN */
-    imp_layer *layers;           /* layers with geometries */
-    size_t nlayers;              /* entries in layers */
-    int epsg;                    /* source CRS */
-    int geographic;              /* source CRS in degrees: no area check */
-    int swap_xy;                 /* OGR gives northing first: swap to easting first */
-    imp_textenc enc;             /* attribute text encoding */
-    char checksum[65];           /* hex SHA-256 of the file (and sidecars) */
-    imp_commune_count *communes; /* communes found, by code */
-    size_t ncommunes;            /* entries in communes */
-    int64_t no_commune;          /* records with no valid commune value */
-    int64_t records;             /* records over all layers */
-    char fixed_commune[6];       /* from --commune or the file name, "" when per record */
-    char **samples;              /* pre-scan: non-ASCII text values for detection */
-    size_t *sample_lens;         /* their lengths */
-    size_t nsamples;             /* entries in samples */
-} imp_file;
+typedef struct pdbi_file {
+    const pdbi_options *opts;     /* the run's options */
+    const char *path;             /* as given */
+    GDALDatasetH ds;              /* open dataset */
+    char driver[32];              /* GDAL short name */
+    int is_shp;                   /* ESRI Shapefile */
+    int cad;                      /* DXF or DGN */
+    pdbi_layer *layers;           /* layers with geometries */
+    size_t nlayers;               /* entries in layers */
+    int epsg;                     /* source CRS */
+    int geographic;               /* source CRS in degrees: no area check */
+    int swap_xy;                  /* OGR gives northing first: swap to easting first */
+    pdbi_textenc enc;             /* attribute text encoding */
+    char checksum[65];            /* hex SHA-256 of the file (and sidecars) */
+    pdbi_commune_count *communes; /* communes found, by code */
+    size_t ncommunes;             /* entries in communes */
+    int64_t no_commune;           /* records with no valid commune value */
+    int64_t records;              /* records over all layers */
+    char fixed_commune[6];        /* from --commune or the file name, "" when per record */
+    char **samples;               /* pre-scan: non-ASCII text values for detection */
+    size_t *sample_lens;          /* their lengths */
+    size_t nsamples;              /* entries in samples */
+} pdbi_file;
 
 /* The paths whose bytes make the file's checksum (a shapefile's sidecars
  * too), malloc'd; *n entries. */
-char **imp_source_parts(const char *path, size_t *n);
+char **pdbi__source_parts(const char *path, size_t *n);
 
 /* Opens the dataset with the options its driver needs (raw DBF bytes, WKT
  * columns in CSV, closed CAD polylines as polygons) and lists its layers
- * with geometries. -1 with a message on failure. */
-int imp_source_open(imp_file *f, char *err, size_t errlen);
+ * with geometries. PDB_EINVAL when GDAL cannot read it or it holds no
+ * geometries, PDB_EIO when GDAL fails to open it, PDB_ENOMEM. */
+pdb_status pdbi__source_open(pdbi_ctx *ic, pdbi_file *f);
 
 /* Maps fields, reads every layer once without geometries (CAD: with them,
- * for labels) to count records, tally communes and sample text. */
-int imp_source_prescan(imp_file *f, const imp_fieldmap *fm, char *err, size_t errlen);
+ * for labels) to count records, tally communes and sample text. PDB_EIO on
+ * a read error; the failures of pdbi__fieldmap_resolve. */
+pdb_status pdbi__source_prescan(pdbi_ctx *ic, pdbi_file *f, const pdbi_fieldmap *fm);
 
-void imp_source_close(imp_file *f);
+void pdbi__source_close(pdbi_file *f);
 
 /* Whether the container declares its text UTF-8 (*utf8), and what it
  * declares ("" when nothing: a DBF without .cpg, a CSV). */
-void imp_source_declared_encoding(imp_file *f, int *utf8, char *name, size_t len);
+void pdbi__source_declared_encoding(pdbi_file *f, int *utf8, char *name, size_t len);
 
 /* ------------------------------------------------------------------------ */
 /* The pipeline (pipeline.c)                                                 */
 /* ------------------------------------------------------------------------ */
 
-typedef struct imp_pass {
-    imp_file *file;           /* the source */
+typedef struct pdbi_pass {
+    pdbi_file *file;          /* the source */
     const char *commune;      /* the commune of this pass */
     int host;                 /* 1: records without a valid commune are rejected here */
-    pdb_ctx *wctx;            /* the writing thread's context */
-    pdb_ctx *rctx;            /* the reading thread's context */
+    pdbi_ctx *ic;             /* the writing thread's context (the caller's) */
+    pdb_ctx *rdb;             /* the engine's context for the reading thread */
     pdb_writer *writer;       /* NULL in a dry run */
     pdb_import_counts counts; /* this pass's figures */
     int64_t expected;         /* records expected, for the progress bar */
-    char err[600];            /* why the pass failed */
-} imp_pass;
+} pdbi_pass;
 
 /* Reads the file's records of one commune and writes them (or, in a dry
- * run, only validates them). 0 on success; -1 with pass->err on a read
- * error or a failed write (the caller then frees the writer: rollback). */
-int imp_pass_run(imp_pass *pass);
+ * run, only validates them). On a read error or a failed write returns its
+ * status with the message on pass->ic (the caller then frees the writer:
+ * rollback). */
+pdb_status pdbi__pass_run(pdbi_pass *pass);
 
 #endif

@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <glob.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,10 +20,14 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* Features whose position is checked against the declared CRS. */
 #define PLAUSIBILITY_SAMPLES 10
+
+/* Room for "MOUNT POINT (SOURCE)", both paths. */
+#define DEVICE_NAME_MAX (2 * PATH_MAX + 8)
 
 /* ------------------------------------------------------------------------ */
 /* Inputs                                                                    */
@@ -40,7 +45,7 @@ static int survey_name(const char *name)
         return 0;
     if (len > 14 && strcasecmp(name + len - 14, ".manifest.json") == 0)
         return 0;
-    for (size_t i = 0; i < IMP_COUNTOF(exts); i++)
+    for (size_t i = 0; i < PDBI_COUNTOF(exts); i++)
         if (strcasecmp(dot + 1, exts[i]) == 0)
             return 1;
     return 0;
@@ -72,16 +77,14 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int expand_dir(path_list *pl, const char *dir, char *err, size_t errlen)
+static pdb_status expand_dir(pdbi_ctx *ic, path_list *pl, const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
     path_list found = {0};
 
-    if (d == NULL) {
-        snprintf(err, errlen, "cannot read directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
+    if (d == NULL)
+        return pdbi__fail(ic, PDB_EIO, "cannot read directory %s: %s", dir, strerror(errno));
     while ((e = readdir(d)) != NULL) {
         char path[4096];
         struct stat sb;
@@ -99,13 +102,14 @@ static int expand_dir(path_list *pl, const char *dir, char *err, size_t errlen)
         free(found.items[i]);
     }
     free(found.items);
-    return 0;
+    return PDB_OK;
 }
 
-int pdbi_expand_inputs(char *const *args, size_t nargs, char ***paths_out, size_t *count_out,
-                       char *err, size_t errlen)
+pdb_status pdbi_expand_inputs(pdbi_ctx *ic, char *const *args, size_t nargs, char ***paths_out,
+                              size_t *count_out)
 {
     path_list pl = {0};
+    pdb_status st;
 
     *paths_out = NULL;
     *count_out = 0;
@@ -114,7 +118,7 @@ int pdbi_expand_inputs(char *const *args, size_t nargs, char ***paths_out, size_
         struct stat sb;
         if (stat(a, &sb) == 0) {
             if (S_ISDIR(sb.st_mode)) {
-                if (expand_dir(&pl, a, err, errlen) != 0)
+                if ((st = expand_dir(ic, &pl, a)) != PDB_OK)
                     goto fail;
             } else if (push_path(&pl, a) != 0) {
                 goto oom;
@@ -122,18 +126,15 @@ int pdbi_expand_inputs(char *const *args, size_t nargs, char ***paths_out, size_
         } else if (strpbrk(a, "*?[") != NULL) {
             glob_t g;
             int rc = glob(a, 0, NULL, &g);
-            if (rc == GLOB_NOMATCH) {
-                snprintf(err, errlen, "%s matches no file", a);
-                goto fail;
-            }
             if (rc != 0) {
-                snprintf(err, errlen, "cannot expand %s", a);
+                st = rc == GLOB_NOMATCH ? pdbi__fail(ic, PDB_ENOTFOUND, "%s matches no file", a)
+                                        : pdbi__fail(ic, PDB_EIO, "cannot expand %s", a);
                 goto fail;
             }
             for (size_t k = 0; k < g.gl_pathc; k++) {
                 const char *p = g.gl_pathv[k];
                 if (stat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-                    if (expand_dir(&pl, p, err, errlen) != 0) {
+                    if ((st = expand_dir(ic, &pl, p)) != PDB_OK) {
                         globfree(&g);
                         goto fail;
                     }
@@ -156,12 +157,12 @@ int pdbi_expand_inputs(char *const *args, size_t nargs, char ***paths_out, size_
     }
     *paths_out = pl.items;
     *count_out = pl.n;
-    return 0;
+    return PDB_OK;
 oom:
-    snprintf(err, errlen, "out of memory");
+    st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
 fail:
     pdbi_paths_free(pl.items, pl.n);
-    return -1;
+    return st;
 }
 
 void pdbi_paths_free(char **paths, size_t count)
@@ -177,13 +178,14 @@ void pdbi_paths_free(char **paths, size_t count)
 
 typedef struct run {
     pdbi_options o;   /* options with defaults filled in */
-    pdb_ctx *ctx;     /* the writing thread's context (the caller's) */
-    pdb_ctx *rctx;    /* the reading thread's context */
+    pdbi_ctx *ic;     /* the writing thread's context (the caller's); messages go here */
+    pdb_ctx *ctx;     /* ic->db: the writing thread's engine context */
+    pdb_ctx *rctx;    /* the engine context of the reading thread */
     pdb_store *store; /* NULL in a dry run without a store */
-    imp_fieldmap fm;  /* --field-map */
+    pdbi_fieldmap fm; /* --field-map */
     int srs_epsg;     /* --srs, 0 when from the file */
     int enc_forced;   /* --encoding given */
-    imp_enc enc;      /* its value */
+    pdbi_enc enc;     /* its value */
     char commune[6];  /* --commune, normalised, or "" */
     int64_t batch_id; /* 0 in a dry run */
 } run;
@@ -204,20 +206,110 @@ static void say(const run *R, const char *path, const char *fmt, ...)
     fflush(R->o.log);
 }
 
-static void file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void file_fail(const run *R, pdbi_file_result *res, const char *fmt, ...)
+/* Records why the file failed, on the run's context and in its result,
+ * and says it on the log; returns st, so that each failure of a step is
+ * one line. */
+static pdb_status file_fail(const run *R, pdbi_file_result *res, pdb_status st, const char *fmt,
+                            ...) __attribute__((format(printf, 4, 5)));
+static pdb_status file_fail(const run *R, pdbi_file_result *res, pdb_status st, const char *fmt,
+                            ...)
 {
     va_list ap;
-    char *msg = NULL;
     va_start(ap, fmt);
-    if (vasprintf(&msg, fmt, ap) < 0)
-        msg = NULL;
+    pdbi__failv(R->ic, st, fmt, ap);
     va_end(ap);
     free(res->message);
-    res->message = msg;
+    res->message = strdup(pdbi_errmsg(R->ic));
     res->status = PDBI_FILE_FAILED;
-    say(R, res->path, "%s", msg ? msg : "failed");
+    say(R, res->path, "%s", pdbi_errmsg(R->ic));
+    return st;
+}
+
+/* The file failed with the failure already on the run's context. */
+static pdb_status file_failed(const run *R, pdbi_file_result *res)
+{
+    return file_fail(R, res, pdbi_errcode(R->ic), "%s", pdbi_errmsg(R->ic));
+}
+
+/* Whether an engine message says the disk filled. SQLite turns ENOSPC into
+ * SQLITE_FULL ("database or disk is full"), which the engine passes on as
+ * PDB_EIO with SQLite's words, so the words are all there is to read. */
+static int disk_full(const pdbi_ctx *ic)
+{
+    const char *msg = pdbi_errmsg(ic);
+    return pdbi_errcode(ic) == PDB_EIO &&
+           (strstr(msg, "disk is full") != NULL || strstr(msg, strerror(ENOSPC)) != NULL);
+}
+
+/* Undoes the octal escapes (\040 for a space) of a /proc/self/mountinfo field. */
+static void mountinfo_unescape(char *s)
+{
+    char *out = s;
+    for (char *p = s; *p; p++) {
+        if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+            p[3] >= '0' && p[3] <= '7') {
+            *out++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+            p += 3;
+        } else
+            *out++ = *p;
+    }
+    *out = '\0';
+}
+
+/* Names the file system that holds the store, as df shows it: its mount
+ * point and what is mounted there ("/srv (/dev/sdb1)"), so that a user told
+ * the disk is full knows which one to free. Falls back to the store's path. */
+static void store_device(const char *db_path, char *buf, size_t len)
+{
+    char real[PATH_MAX], line[2 * PATH_MAX + 256], mnt[PATH_MAX], source[PATH_MAX];
+    struct stat sb;
+    size_t best = 0;
+    FILE *m;
+
+    snprintf(buf, len, "the file system of %s", db_path);
+    if (realpath(db_path, real) == NULL || stat(real, &sb) != 0 ||
+        (m = fopen("/proc/self/mountinfo", "r")) == NULL)
+        return;
+    /* "36 35 98:0 / /mnt rw,noatime master:1 - ext3 /dev/sda1 rw": the mount
+     * whose device is the store's and whose point is the longest prefix of
+     * its path (bind mounts share a device). */
+    while (fgets(line, sizeof line, m) != NULL) {
+        unsigned maj, min;
+        const char *sep = strstr(line, " - ");
+        if (sep == NULL || sscanf(line, "%*d %*d %u:%u %*s %4095s", &maj, &min, mnt) != 3 ||
+            makedev(maj, min) != sb.st_dev || sscanf(sep + 3, "%*s %4095s", source) != 1)
+            continue;
+        mountinfo_unescape(mnt);
+        mountinfo_unescape(source);
+        size_t ml = strlen(mnt);
+        int under = strncmp(real, mnt, ml) == 0 && (ml == 1 || real[ml] == '/' || real[ml] == '\0');
+        if (under && ml >= best) {
+            best = ml;
+            snprintf(buf, len, "%s (%s)", mnt, source);
+        }
+    }
+    fclose(m);
+}
+
+/* A write of the file failed because the store's disk is full: said as
+ * such, naming the disk, on one line of its own (no path prefix: the line
+ * names the file). */
+static pdb_status file_fail_full(const run *R, pdbi_file_result *res, const char *commune,
+                                 int committed)
+{
+    char dev[DEVICE_NAME_MAX];
+    store_device(R->o.db_path, dev, sizeof dev);
+    pdbi__fail(R->ic, PDB_EIO, "no space left on %s while importing %s (commune %s%s)", dev,
+               res->path, commune,
+               committed ? "; the communes before it were committed" : "; nothing stored");
+    free(res->message);
+    res->message = strdup(pdbi_errmsg(R->ic));
+    res->status = committed ? PDBI_FILE_PARTIAL : PDBI_FILE_FAILED;
+    if (R->o.log != NULL) {
+        fprintf(R->o.log, "parceldb: %s\n", pdbi_errmsg(R->ic));
+        fflush(R->o.log);
+    }
+    return PDB_EIO;
 }
 
 /* A five-digit commune code in the file's name (08707.shp, xa_08707.gpkg). */
@@ -232,7 +324,7 @@ static int commune_from_name(const char *path, char out[6])
         if (n == 5) {
             memcpy(out, p, 5);
             out[5] = '\0';
-            if (imp_commune_known(out) != NULL)
+            if (pdbi__commune_known(out) != NULL)
                 return 0;
         }
     }
@@ -240,12 +332,12 @@ static int commune_from_name(const char *path, char out[6])
 }
 
 /* The advice for a missing or wrong CRS, from the commune(s). */
-static void zone_advice(const imp_file *f, char *buf, size_t len)
+static void zone_advice(const pdbi_file *f, char *buf, size_t len)
 {
     const char *code = f->fixed_commune[0] ? f->fixed_commune
                        : f->ncommunes > 0  ? f->communes[0].code
                                            : NULL;
-    const pdb_commune_ref *ref = code ? imp_commune_known(code) : NULL;
+    const pdb_commune_ref *ref = code ? pdbi__commune_known(code) : NULL;
     if (ref != NULL)
         snprintf(buf, len,
                  "commune %s (%s) was in the former %s province, whose surveys use "
@@ -258,13 +350,13 @@ static void zone_advice(const imp_file *f, char *buf, size_t len)
 }
 
 /* Checks the first features' positions against the CRS. */
-static int check_plausible(run *R, imp_file *f, const char *srs_from, char *err, size_t errlen)
+static pdb_status check_plausible(run *R, pdbi_file *f, const char *srs_from)
 {
     int checked = 0, bad = 0;
     char first[512] = "";
 
     for (size_t li = 0; li < f->nlayers && checked < PLAUSIBILITY_SAMPLES; li++) {
-        imp_layer *L = &f->layers[li];
+        pdbi_layer *L = &f->layers[li];
         OGRFeatureH feat;
         OGR_L_ResetReading(L->layer);
         while (checked < PLAUSIBILITY_SAMPLES && (feat = OGR_L_GetNextFeature(L->layer))) {
@@ -289,30 +381,29 @@ static int check_plausible(run *R, imp_file *f, const char *srs_from, char *err,
         }
     }
     if (checked == 0 || bad * 2 < checked)
-        return 0;
+        return PDB_OK;
     char advice[300];
     zone_advice(f, advice, sizeof advice);
     if (strcmp(f->driver, "GeoJSON") == 0 && R->srs_epsg == 0 && f->epsg == PDB_EPSG_WGS84)
-        snprintf(err, errlen,
-                 "a GeoJSON file without a 'crs' member is WGS 84 (RFC 7946), "
-                 "but these coordinates are not: give the survey's CRS with --srs; %s (%s)",
-                 advice, first);
-    else
-        snprintf(err, errlen, "the coordinates do not fit the CRS %s: %s", srs_from, first);
-    return -1;
+        return pdbi__fail(R->ic, PDB_EPLAUSIBLE,
+                          "a GeoJSON file without a 'crs' member is WGS 84 (RFC 7946), but these "
+                          "coordinates are not: give the survey's CRS with --srs; %s (%s)",
+                          advice, first);
+    return pdbi__fail(R->ic, PDB_EPLAUSIBLE, "the coordinates do not fit the CRS %s: %s", srs_from,
+                      first);
 }
 
 /* Decides f->epsg (and axis swap) from --srs or the file. */
-static int resolve_crs(run *R, imp_file *f, char *srs_from, size_t fromlen, char *err,
-                       size_t errlen)
+static pdb_status resolve_crs(run *R, pdbi_file *f, char *srs_from, size_t fromlen)
 {
     OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(f->layers[0].layer);
     char note[400] = "", why[500] = "";
     int file_epsg = 0;
 
-    if (srs != NULL &&
-        imp_srs_match(R->ctx, srs, &file_epsg, note, sizeof note, why, sizeof why) != 0)
+    if (srs != NULL && pdbi__srs_match(R->ic, srs, &file_epsg, note, sizeof note) != PDB_OK) {
         file_epsg = -1;
+        snprintf(why, sizeof why, "%s", pdbi_errmsg(R->ic));
+    }
     if (R->srs_epsg != 0) {
         f->epsg = R->srs_epsg;
         snprintf(srs_from, fromlen, "EPSG:%d given with --srs", f->epsg);
@@ -322,71 +413,64 @@ static int resolve_crs(run *R, imp_file *f, char *srs_from, size_t fromlen, char
             say(R, f->path, "note: --srs EPSG:%d overrides the file's CRS (%s)", f->epsg, why);
         /* The axis order of the file's own CRS still tells how OGR hands
          * the coordinates over. */
-        f->swap_xy = srs != NULL && imp_srs_x_is_northing(srs);
+        f->swap_xy = srs != NULL && pdbi__srs_x_is_northing(srs);
     } else if (srs == NULL) {
         char advice[300];
         zone_advice(f, advice, sizeof advice);
-        snprintf(err, errlen, "has no coordinate system%s; give it with --srs: %s",
-                 f->is_shp ? " (no .prj)" : "", advice);
-        return -1;
+        return pdbi__fail(R->ic, PDB_ECRS, "has no coordinate system%s; give it with --srs: %s",
+                          f->is_shp ? " (no .prj)" : "", advice);
     } else if (file_epsg < 0) {
         char advice[300];
         zone_advice(f, advice, sizeof advice);
-        snprintf(err, errlen,
-                 "%s; if the coordinates are VN-2000, give the CRS with --srs "
-                 "(%s)",
-                 why, advice);
-        return -1;
+        return pdbi__fail(R->ic, PDB_ECRS,
+                          "%s; if the coordinates are VN-2000, give the CRS with --srs (%s)", why,
+                          advice);
     } else {
         f->epsg = file_epsg;
-        f->swap_xy = imp_srs_x_is_northing(srs);
+        f->swap_xy = pdbi__srs_x_is_northing(srs);
         snprintf(srs_from, fromlen, "EPSG:%d declared by the file", f->epsg);
         if (note[0] != '\0')
             say(R, f->path, "note: CRS %s", note);
     }
     pdb_crs_info info;
-    if (pdb_crs_info_get(R->ctx, f->epsg, &info) != PDB_OK) {
-        snprintf(err, errlen, "%s", pdb_errmsg(R->ctx));
-        return -1;
-    }
+    if (pdb_crs_info_get(R->ctx, f->epsg, &info) != PDB_OK)
+        return pdbi__fail_db(R->ic, NULL);
     f->geographic = info.kind == PDB_CRS_GEOGRAPHIC;
-    return 0;
+    return PDB_OK;
 }
 
 /* The commune's zone against the file's: a meridian off by one puts
  * parcels 25-130 km away, and the coordinates alone cannot show it. */
-static int check_zone(run *R, imp_file *f, const char *code, const char *srs_from, char *err,
-                      size_t errlen)
+static pdb_status check_zone(run *R, pdbi_file *f, const char *code, const char *srs_from)
 {
-    const pdb_commune_ref *ref = imp_commune_known(code);
+    const pdb_commune_ref *ref = pdbi__commune_known(code);
     pdb_crs_info have, want;
 
     if (ref == NULL || ref->epsg == f->epsg)
-        return 0;
+        return PDB_OK;
     if (pdb_crs_info_get(R->ctx, f->epsg, &have) != PDB_OK || have.kind != PDB_CRS_TM3)
-        return 0; /* WGS 84, VN-2000 geographic and UTM are zone-free */
+        return PDB_OK; /* WGS 84, VN-2000 geographic and UTM are zone-free */
     if (pdb_crs_info_get(R->ctx, ref->epsg, &want) != PDB_OK)
-        return 0;
+        return PDB_OK;
     if (R->o.force_srs) {
         say(R, f->path,
             "warning: commune %s surveys in EPSG:%d (TM-3 %s) but %s (TM-3 %s); "
             "kept because of --force-srs",
             code, ref->epsg, want.zone, srs_from, have.zone);
-        return 0;
+        return PDB_OK;
     }
-    snprintf(err, errlen,
-             "wrong meridian: %s (TM-3 %s), but commune %s (%s) was in the former %s province, "
-             "whose surveys use EPSG:%d (TM-3 %s); a zone off by one meridian moves parcels "
-             "by 25-130 km. If the coordinates are in TM-3 %s, import with --srs EPSG:%d; if "
-             "the declared zone is right after all, add --force-srs",
-             srs_from, have.zone, code, ref->name, ref->former_province, ref->epsg, want.zone,
-             want.zone, ref->epsg);
-    return -1;
+    return pdbi__fail(R->ic, PDB_ECRS,
+                      "wrong meridian: %s (TM-3 %s), but commune %s (%s) was in the former %s "
+                      "province, whose surveys use EPSG:%d (TM-3 %s); a zone off by one meridian "
+                      "moves parcels by 25-130 km. If the coordinates are in TM-3 %s, import with "
+                      "--srs EPSG:%d; if the declared zone is right after all, add --force-srs",
+                      srs_from, have.zone, code, ref->name, ref->former_province, ref->epsg,
+                      want.zone, want.zone, ref->epsg);
 }
 
 static int cmp_commune(const void *a, const void *b)
 {
-    return strcmp(((const imp_commune_count *)a)->code, ((const imp_commune_count *)b)->code);
+    return strcmp(((const pdbi_commune_count *)a)->code, ((const pdbi_commune_count *)b)->code);
 }
 
 static void add_counts(pdb_import_counts *to, const pdb_import_counts *c)
@@ -399,222 +483,281 @@ static void add_counts(pdb_import_counts *to, const pdb_import_counts *c)
     to->wgs84_repaired += c->wgs84_repaired;
 }
 
+/* The steps of import_file(): each returns PDB_OK to go on, or the file's
+ * failure (recorded in res, with its message on the run's context). */
+
+/* An input that is not a file, or an empty one. */
+static pdb_status file_check_input(run *R, pdbi_file_result *res)
+{
+    struct stat sb;
+    if (stat(res->path, &sb) != 0)
+        return file_fail(R, res, errno == ENOENT ? PDB_ENOTFOUND : PDB_EIO, "%s", strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        return file_fail(R, res, PDB_EINVAL, "is a directory");
+    /* GDAL calls an empty file "not a vector format", which sends the user
+     * looking for a format problem rather than for the export that wrote
+     * nothing. */
+    if (sb.st_size == 0)
+        return file_fail(R, res, PDB_EINVAL, "is an empty file (0 bytes): nothing to import");
+    return PDB_OK;
+}
+
+/* The file's checksum (with its sidecars'). */
+static pdb_status file_checksum(run *R, pdbi_file *f, pdbi_file_result *res)
+{
+    size_t nparts = 0;
+    char **parts = pdbi__source_parts(res->path, &nparts);
+    pdb_status st =
+        parts ? pdbi__checksum_files(R->ic, (const char *const *)parts, nparts, f->checksum)
+              : pdbi__fail(R->ic, PDB_ENOMEM, "out of memory");
+    pdbi_paths_free(parts, nparts);
+    return st == PDB_OK ? PDB_OK : file_failed(R, res);
+}
+
+/* Whether the same bytes were imported before, and so are skipped (said
+ * so, and res says why) unless --force. */
+static int already_imported(run *R, const pdbi_file *f, pdbi_file_result *res)
+{
+    int64_t batch = 0;
+    if (R->store == NULL)
+        return 0;
+    if (pdb_import_find_checksum(R->ctx, R->store, f->checksum, &batch) != PDB_OK) {
+        pdbi__fail_db(R->ic, NULL);
+        file_failed(R, res);
+        return 1;
+    }
+    if (batch == 0 || R->o.force)
+        return 0;
+    res->status = PDBI_FILE_SKIPPED;
+    if (asprintf(&res->message,
+                 "already imported in batch %lld (same SHA-256); --force imports it again",
+                 (long long)batch) < 0)
+        res->message = NULL;
+    say(R, res->path, "skipped: %s", res->message ? res->message : "");
+    return 1;
+}
+
+/* Opens the file and reads it once for its fields, communes and samples. */
+static pdb_status file_open(run *R, pdbi_file *f, pdbi_file_result *res)
+{
+    if (pdbi__source_open(R->ic, f) != PDB_OK || pdbi__source_prescan(R->ic, f, &R->fm) != PDB_OK)
+        return file_failed(R, res);
+    /* A well-formed file without a feature: said as such, not as the
+     * missing commune field or CRS that would be reported next. */
+    if (f->records == 0 && f->nlayers == 1)
+        return file_fail(R, res, PDB_EINVAL,
+                         "holds no features: its %s layer '%s' is empty; nothing to import",
+                         f->driver, f->layers[0].name);
+    if (f->records == 0)
+        return file_fail(R, res, PDB_EINVAL,
+                         "holds no features: its %zu %s layers are empty; nothing to import",
+                         f->nlayers, f->driver);
+    return PDB_OK;
+}
+
+/* The commune: --commune, else a field, else the file's name. */
+static pdb_status file_communes(run *R, pdbi_file *f, pdbi_file_result *res)
+{
+    int have_field = 1;
+    for (size_t i = 0; i < f->nlayers; i++)
+        if (f->layers[i].map[PDBI_T_COMMUNE] < 0)
+            have_field = 0;
+    if (R->commune[0] != '\0') {
+        memcpy(f->fixed_commune, R->commune, 6);
+        if (have_field && f->ncommunes > 0 &&
+            (f->ncommunes > 1 || strcmp(f->communes[0].code, R->commune) != 0))
+            say(R, res->path, "note: --commune %s overrides the file's commune field", R->commune);
+    } else if (!have_field || (f->ncommunes == 0 && f->cad)) {
+        if (commune_from_name(res->path, f->fixed_commune) != 0) {
+            char list[600];
+            pdbi__field_list((const char *const *)f->layers[0].fields, f->layers[0].nfields, list,
+                             sizeof list);
+            return file_fail(R, res, PDB_EINVAL,
+                             "cannot tell the commune: no commune field (tried MaXa, MaDVHC, "
+                             "...; the file's fields: %s) and no --commune; give --commune CODE, "
+                             "or map a field with --field-map (commune=FIELD)",
+                             list);
+        }
+        say(R, res->path, "note: commune %s taken from the file's name", f->fixed_commune);
+    } else if (f->ncommunes == 0) {
+        pdbi_layer *L = &f->layers[0];
+        return file_fail(R, res, PDB_EINVAL,
+                         "the commune field %s holds no commune code of Phu Tho in %lld "
+                         "records; give --commune CODE",
+                         L->fields[L->map[PDBI_T_COMMUNE]], (long long)f->records);
+    }
+    if (f->fixed_commune[0] != '\0') {
+        snprintf(res->communes, sizeof res->communes, "%s", f->fixed_commune);
+        return PDB_OK;
+    }
+    qsort(f->communes, f->ncommunes, sizeof *f->communes, cmp_commune);
+    size_t used = 0;
+    for (size_t i = 0; i < f->ncommunes && used + 8 < sizeof res->communes; i++)
+        used += (size_t)snprintf(res->communes + used, sizeof res->communes - used, "%s%s",
+                                 i ? "," : "", f->communes[i].code);
+    return PDB_OK;
+}
+
+/* The parcel's numbers are required: a field for each in every layer. */
+static pdb_status file_check_numbers(run *R, const pdbi_file *f, pdbi_file_result *res)
+{
+    for (size_t i = 0; i < f->nlayers; i++) {
+        const pdbi_layer *L = &f->layers[i];
+        for (int t = PDBI_T_SHEET; t <= PDBI_T_PARCEL; t++) {
+            if (L->map[t] >= 0 || L->records == 0)
+                continue;
+            char list[600], tried[200] = "";
+            const char *const *al = pdbi__target_aliases((pdbi_target)t);
+            for (size_t k = 0; al[k] != NULL && k < 6; k++)
+                snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s", k ? ", " : "",
+                         al[k]);
+            pdbi__field_list((const char *const *)L->fields, L->nfields, list, sizeof list);
+            return file_fail(R, res, PDB_EINVAL,
+                             "no field for the %s number%s%s (tried %s, ...); the file's "
+                             "fields: %s; map one with --field-map (%s=FIELD)",
+                             t == PDBI_T_SHEET ? "sheet" : "parcel",
+                             f->nlayers > 1 ? " in layer " : "", f->nlayers > 1 ? L->name : "",
+                             tried, list, pdbi__target_name((pdbi_target)t));
+        }
+    }
+    return PDB_OK;
+}
+
+/* The text encoding: --encoding, a declared Windows-1258, or detected. */
+static pdb_status file_encoding(run *R, pdbi_file *f, pdbi_file_result *res)
+{
+    if (R->enc_forced) {
+        f->enc.kind = R->enc;
+        f->enc.confidence = 1.0;
+        snprintf(f->enc.how, sizeof f->enc.how, "--encoding");
+    } else {
+        int declared_utf8 = 0;
+        char declared[64];
+        pdbi__source_declared_encoding(f, &declared_utf8, declared, sizeof declared);
+        if (strstr(declared, "1258") != NULL) {
+            f->enc.kind = PDBI_ENC_CP1258;
+            f->enc.confidence = 1.0;
+            snprintf(f->enc.how, sizeof f->enc.how, "declared in %s", declared);
+        } else if (pdbi__enc_choose(R->ic, declared_utf8, declared[0] ? declared : NULL,
+                                    (const char *const *)f->samples, f->sample_lens, f->nsamples,
+                                    &f->enc) != PDB_OK) {
+            return file_failed(R, res);
+        }
+    }
+    snprintf(res->encoding, sizeof res->encoding, "%s", pdbi__enc_name(f->enc.kind));
+    if (f->enc.kind != PDBI_ENC_UTF8)
+        say(R, res->path, "note: text read as %s (%s)", pdbi__enc_name(f->enc.kind), f->enc.how);
+    return PDB_OK;
+}
+
+/* The CRS, and whether the data and the communes agree with it. */
+static pdb_status file_crs(run *R, pdbi_file *f, pdbi_file_result *res, char *srs_from,
+                           size_t fromlen)
+{
+    if (resolve_crs(R, f, srs_from, fromlen) != PDB_OK || check_plausible(R, f, srs_from) != PDB_OK)
+        return file_failed(R, res);
+    res->srid = f->epsg;
+    size_t n = f->fixed_commune[0] != '\0' ? 1 : f->ncommunes;
+    for (size_t i = 0; i < n; i++) {
+        const char *code = f->fixed_commune[0] != '\0' ? f->fixed_commune : f->communes[i].code;
+        if (check_zone(R, f, code, srs_from) != PDB_OK)
+            return file_failed(R, res);
+    }
+    return PDB_OK;
+}
+
+/* One pass over the file and one transaction for commune i. On failure
+ * the commune is rolled back and the message is on the run's context. */
+static pdb_status load_commune(run *R, pdbi_file *f, pdbi_file_result *res, size_t i,
+                               pdbi_pass *pass)
+{
+    pdb_status st = PDB_OK;
+
+    memset(pass, 0, sizeof *pass);
+    pass->file = f;
+    pass->commune = f->fixed_commune[0] ? f->fixed_commune : f->communes[i].code;
+    pass->host = i == 0;
+    pass->ic = R->ic;
+    pass->rdb = R->rctx;
+    pass->expected = f->fixed_commune[0] || f->cad
+                         ? f->records
+                         : f->communes[i].n + (i == 0 ? f->no_commune : 0);
+    if (!R->o.dry_run) {
+        pdb_commune_load load = {
+            .batch_id = R->batch_id,
+            .commune = pass->commune,
+            .name = NULL,
+            .source_srid = f->epsg,
+            .file = res->path,
+            .checksum = f->checksum,
+        };
+        if (pdb_writer_begin(R->ctx, R->store, &load, &pass->writer) != PDB_OK)
+            return pdbi__fail(R->ic, pdb_errcode(R->ctx), "commune %s: %s", pass->commune,
+                              pdb_errmsg(R->ctx));
+    }
+    st = pdbi__pass_run(pass);
+    if (st == PDB_OK && pass->writer != NULL &&
+        pdb_writer_commit(R->ctx, pass->writer, &pass->counts) != PDB_OK)
+        st = pdbi__fail(R->ic, pdb_errcode(R->ctx), "commune %s: commit: %s", pass->commune,
+                        pdb_errmsg(R->ctx));
+    pdb_writer_free(pass->writer); /* rolls back the commune unless committed */
+    pass->writer = NULL;
+    return st;
+}
+
+/* Loads each commune of the file in its own transaction; a failure keeps
+ * the communes before it. */
+static pdb_status file_load(run *R, pdbi_file *f, pdbi_file_result *res)
+{
+    size_t npasses = f->fixed_commune[0] ? 1 : f->ncommunes;
+    for (size_t i = 0; i < npasses; i++) {
+        pdbi_pass pass;
+        if (load_commune(R, f, res, i, &pass) != PDB_OK) {
+            if (disk_full(R->ic))
+                return file_fail_full(R, res, pass.commune, i > 0);
+            pdb_status st =
+                file_fail(R, res, pdbi_errcode(R->ic), "%s%s", pdbi_errmsg(R->ic),
+                          i > 0 ? " (the communes before it were committed)" : "; nothing stored");
+            if (i > 0)
+                res->status = PDBI_FILE_PARTIAL;
+            return st;
+        }
+        add_counts(&res->counts, &pass.counts);
+    }
+    res->status = R->o.dry_run ? PDBI_FILE_DRY_RUN : PDBI_FILE_OK;
+    return PDB_OK;
+}
+
+/* Imports one file: decides its commune(s), text encoding and CRS, refuses
+ * what cannot be right, then loads each commune. */
 static void import_file(run *R, pdbi_file_result *res)
 {
-    imp_file f;
-    char err[1200] = "", srs_from[96] = "";
-    double t0 = imp_now();
-    struct stat sb;
-    int committed = 0;
+    pdbi_file f;
+    char srs_from[96] = "";
+    double t0 = pdbi__now();
 
     memset(&f, 0, sizeof f);
     f.opts = &R->o;
     f.path = res->path;
-    if (stat(res->path, &sb) != 0 || S_ISDIR(sb.st_mode)) {
-        file_fail(R, res, "%s", S_ISDIR(sb.st_mode) ? "is a directory" : strerror(errno));
+    if (file_check_input(R, res) != PDB_OK || file_checksum(R, &f, res) != PDB_OK ||
+        already_imported(R, &f, res) || file_open(R, &f, res) != PDB_OK ||
+        file_communes(R, &f, res) != PDB_OK || file_check_numbers(R, &f, res) != PDB_OK ||
+        file_encoding(R, &f, res) != PDB_OK ||
+        file_crs(R, &f, res, srs_from, sizeof srs_from) != PDB_OK)
         goto done;
-    }
-
-    /* The same bytes imported before are skipped unless --force. */
-    size_t nparts = 0;
-    char **parts = imp_source_parts(res->path, &nparts);
-    int rc =
-        parts ? imp_checksum_files((const char *const *)parts, nparts, f.checksum, err, sizeof err)
-              : -1;
-    pdbi_paths_free(parts, nparts);
-    if (rc != 0) {
-        file_fail(R, res, "%s", err[0] ? err : "out of memory");
-        goto done;
-    }
-    if (R->store != NULL) {
-        int64_t batch = 0;
-        if (pdb_import_find_checksum(R->ctx, R->store, f.checksum, &batch) != PDB_OK) {
-            file_fail(R, res, "%s", pdb_errmsg(R->ctx));
-            goto done;
-        }
-        if (batch > 0 && !R->o.force) {
-            res->status = PDBI_FILE_SKIPPED;
-            if (asprintf(&res->message,
-                         "already imported in batch %lld (same SHA-256); "
-                         "--force imports it again",
-                         (long long)batch) < 0)
-                res->message = NULL;
-            say(R, res->path, "skipped: %s", res->message ? res->message : "");
-            goto done;
-        }
-    }
-
-    if (imp_source_open(&f, err, sizeof err) != 0 ||
-        imp_source_prescan(&f, &R->fm, err, sizeof err) != 0) {
-        file_fail(R, res, "%s", err);
-        goto done;
-    }
-
-    /* The commune: --commune, else a field, else the file's name. */
-    int have_field = 1;
-    for (size_t i = 0; i < f.nlayers; i++)
-        if (f.layers[i].map[IMP_T_COMMUNE] < 0)
-            have_field = 0;
-    if (R->commune[0] != '\0') {
-        memcpy(f.fixed_commune, R->commune, 6);
-        if (have_field && f.ncommunes > 0 &&
-            (f.ncommunes > 1 || strcmp(f.communes[0].code, R->commune) != 0))
-            say(R, res->path, "note: --commune %s overrides the file's commune field", R->commune);
-    } else if (!have_field || (f.ncommunes == 0 && f.cad)) {
-        if (commune_from_name(res->path, f.fixed_commune) != 0) {
-            char list[600];
-            imp_field_list((const char *const *)f.layers[0].fields, f.layers[0].nfields, list,
-                           sizeof list);
-            file_fail(R, res,
-                      "cannot tell the commune: no commune field (tried MaXa, MaDVHC, "
-                      "...; the file's fields: %s) and no --commune; give --commune CODE, or "
-                      "map a field with --field-map (commune=FIELD)",
-                      list);
-            goto done;
-        }
-        say(R, res->path, "note: commune %s taken from the file's name", f.fixed_commune);
-    } else if (f.ncommunes == 0) {
-        imp_layer *L = &f.layers[0];
-        file_fail(R, res,
-                  "the commune field %s holds no commune code of Phu Tho in %lld "
-                  "records; give --commune CODE",
-                  L->fields[L->map[IMP_T_COMMUNE]], (long long)f.records);
-        goto done;
-    }
-    if (f.fixed_commune[0] != '\0')
-        snprintf(res->communes, sizeof res->communes, "%s", f.fixed_commune);
-    else {
-        qsort(f.communes, f.ncommunes, sizeof *f.communes, cmp_commune);
-        size_t used = 0;
-        for (size_t i = 0; i < f.ncommunes && used + 8 < sizeof res->communes; i++)
-            used += (size_t)snprintf(res->communes + used, sizeof res->communes - used, "%s%s",
-                                     i ? "," : "", f.communes[i].code);
-    }
-
-    /* The parcel's numbers are required. */
-    for (size_t i = 0; i < f.nlayers; i++) {
-        imp_layer *L = &f.layers[i];
-        for (int t = IMP_T_SHEET; t <= IMP_T_PARCEL; t++) {
-            if (L->map[t] >= 0 || L->records == 0)
-                continue;
-            char list[600], tried[200] = "";
-            const char *const *al = imp_target_aliases((imp_target)t);
-            for (size_t k = 0; al[k] != NULL && k < 6; k++)
-                snprintf(tried + strlen(tried), sizeof tried - strlen(tried), "%s%s", k ? ", " : "",
-                         al[k]);
-            imp_field_list((const char *const *)L->fields, L->nfields, list, sizeof list);
-            file_fail(R, res,
-                      "no field for the %s number%s%s (tried %s, ...); the file's "
-                      "fields: %s; map one with --field-map (%s=FIELD)",
-                      t == IMP_T_SHEET ? "sheet" : "parcel", f.nlayers > 1 ? " in layer " : "",
-                      f.nlayers > 1 ? L->name : "", tried, list, imp_target_name((imp_target)t));
-            goto done;
-        }
-    }
-
-    /* The text encoding. */
-    if (R->enc_forced) {
-        f.enc.kind = R->enc;
-        f.enc.confidence = 1.0;
-        snprintf(f.enc.how, sizeof f.enc.how, "--encoding");
-    } else {
-        int declared_utf8 = 0;
-        char declared[64];
-        imp_source_declared_encoding(&f, &declared_utf8, declared, sizeof declared);
-        if (strstr(declared, "1258") != NULL) {
-            f.enc.kind = IMP_ENC_CP1258;
-            f.enc.confidence = 1.0;
-            snprintf(f.enc.how, sizeof f.enc.how, "declared in %s", declared);
-        } else if (imp_enc_choose(declared_utf8, declared[0] ? declared : NULL,
-                                  (const char *const *)f.samples, f.sample_lens, f.nsamples, &f.enc,
-                                  err, sizeof err) != 0) {
-            file_fail(R, res, "%s", err);
-            goto done;
-        }
-    }
-    snprintf(res->encoding, sizeof res->encoding, "%s", imp_enc_name(f.enc.kind));
-    if (f.enc.kind != IMP_ENC_UTF8)
-        say(R, res->path, "note: text read as %s (%s)", imp_enc_name(f.enc.kind), f.enc.how);
-
-    /* The CRS, and whether the data and the commune agree with it. */
-    if (resolve_crs(R, &f, srs_from, sizeof srs_from, err, sizeof err) != 0 ||
-        check_plausible(R, &f, srs_from, err, sizeof err) != 0) {
-        file_fail(R, res, "%s", err);
-        goto done;
-    }
-    res->srid = f.epsg;
-    if (f.fixed_commune[0] != '\0') {
-        if (check_zone(R, &f, f.fixed_commune, srs_from, err, sizeof err) != 0) {
-            file_fail(R, res, "%s", err);
-            goto done;
-        }
-    } else {
-        for (size_t i = 0; i < f.ncommunes; i++) {
-            if (check_zone(R, &f, f.communes[i].code, srs_from, err, sizeof err) != 0) {
-                file_fail(R, res, "%s", err);
-                goto done;
-            }
-        }
-    }
     if (R->o.progress == PDBI_PROGRESS_LOG)
         say(R, res->path, "%lld records, commune %s, %s, text %s", (long long)f.records,
-            res->communes, srs_from, imp_enc_name(f.enc.kind));
-
-    /* One pass and one transaction per commune. */
-    size_t npasses = f.fixed_commune[0] ? 1 : f.ncommunes;
-    for (size_t i = 0; i < npasses; i++) {
-        imp_pass pass;
-        memset(&pass, 0, sizeof pass);
-        pass.file = &f;
-        pass.commune = f.fixed_commune[0] ? f.fixed_commune : f.communes[i].code;
-        pass.host = i == 0;
-        pass.wctx = R->ctx;
-        pass.rctx = R->rctx;
-        pass.expected =
-            f.fixed_commune[0] || f.cad ? f.records : f.communes[i].n + (i == 0 ? f.no_commune : 0);
-        if (!R->o.dry_run) {
-            pdb_commune_load load = {
-                .batch_id = R->batch_id,
-                .commune = pass.commune,
-                .name = NULL,
-                .source_srid = f.epsg,
-                .file = res->path,
-                .checksum = f.checksum,
-            };
-            if (pdb_writer_begin(R->ctx, R->store, &load, &pass.writer) != PDB_OK) {
-                snprintf(pass.err, sizeof pass.err, "commune %s: %s", pass.commune,
-                         pdb_errmsg(R->ctx));
-                goto pass_failed;
-            }
-        }
-        if (imp_pass_run(&pass) != 0)
-            goto pass_failed;
-        if (pass.writer != NULL && pdb_writer_commit(R->ctx, pass.writer, &pass.counts) != PDB_OK) {
-            snprintf(pass.err, sizeof pass.err, "commune %s: commit: %s", pass.commune,
-                     pdb_errmsg(R->ctx));
-            goto pass_failed;
-        }
-        pdb_writer_free(pass.writer);
-        add_counts(&res->counts, &pass.counts);
-        committed++;
-        continue;
-    pass_failed:
-        pdb_writer_free(pass.writer); /* rolls back this commune */
-        file_fail(R, res, "%s%s", pass.err,
-                  committed ? " (the communes before it were committed)" : "; nothing stored");
-        if (committed)
-            res->status = PDBI_FILE_PARTIAL;
+            res->communes, srs_from, pdbi__enc_name(f.enc.kind));
+    if (file_load(R, &f, res) != PDB_OK)
         goto done;
-    }
-    res->status = R->o.dry_run ? PDBI_FILE_DRY_RUN : PDBI_FILE_OK;
     if (R->o.progress == PDBI_PROGRESS_LOG)
         say(R, res->path, "read %lld, stored %lld (repaired %lld), rejected %lld, flagged %lld",
             (long long)res->counts.read, (long long)res->counts.stored,
             (long long)res->counts.repaired, (long long)res->counts.rejected,
             (long long)res->counts.flagged);
 done:
-    imp_source_close(&f);
-    res->seconds = imp_now() - t0;
+    pdbi__source_close(&f);
+    res->seconds = pdbi__now() - t0;
 }
 
 /* Whether a commune was among those this run's files committed. */
@@ -640,7 +783,7 @@ static void rebuild_overviews(run *R, pdbi_run_result *res)
     pdb_ctx *ctx = R->ctx;
     pdb_overview_report rep;
     pdb_commune_list *list = NULL;
-    double t1 = imp_now();
+    double t1 = pdbi__now();
 
     if (R->o.log != NULL && R->o.progress != PDBI_PROGRESS_NONE) {
         fprintf(R->o.log, "parceldb: rebuilding the overviews of the communes imported\n");
@@ -653,7 +796,7 @@ static void rebuild_overviews(run *R, pdbi_run_result *res)
         res->overviews_rebuilt = rep.rebuilt;
         res->overviews_failed = rep.failed;
     }
-    res->overview_seconds = imp_now() - t1;
+    res->overview_seconds = pdbi__now() - t1;
     if (pdb_communes_list(ctx, R->store, &list) != PDB_OK)
         return;
     for (size_t i = 0; i < list->count; i++) {
@@ -676,31 +819,47 @@ static void rebuild_overviews(run *R, pdbi_run_result *res)
     pdb_commune_list_free(list);
 }
 
-/* Records a failure of the run itself in err; returns st. */
-static pdb_status run_fail(char *err, size_t errlen, pdb_status st, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static pdb_status run_fail(char *err, size_t errlen, pdb_status st, const char *fmt, ...)
+/* Checks and reads the options that need it: the field map, --encoding,
+ * --srs and --commune. */
+static pdb_status run_options(run *R)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return st;
+    const pdbi_options *o = &R->o;
+    const pdb_commune_ref *ref;
+
+    if (o->field_map_path != NULL &&
+        pdbi__fieldmap_load(R->ic, o->field_map_path, &R->fm) != PDB_OK)
+        return pdbi_errcode(R->ic);
+    if (o->encoding != NULL) {
+        if (pdbi__enc_parse(o->encoding, &R->enc) != 0)
+            return pdbi__fail(R->ic, PDB_EINVAL,
+                              "unknown encoding '%s' (utf8, tcvn3, vni, latin1, cp1258)",
+                              o->encoding);
+        R->enc_forced = 1;
+    }
+    if (o->srs != NULL && pdb_crs_resolve(R->ctx, o->srs, &R->srs_epsg) != PDB_OK)
+        return pdbi__fail_db(R->ic, NULL);
+    if (o->commune == NULL)
+        return PDB_OK;
+    if (pdbi__commune_normalize(o->commune, strlen(o->commune), R->commune) != 0)
+        return pdbi__fail(R->ic, PDB_EINVAL, "--commune '%s' is not a five-digit code", o->commune);
+    if (pdb_commune_ref_find(R->ctx, R->commune, &ref) != PDB_OK)
+        return pdbi__fail_db(R->ic, NULL);
+    return PDB_OK;
 }
 
-pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, size_t npaths,
-                    pdbi_run_result **result_out, char *errbuf, size_t errlen)
+pdb_status pdbi_run(pdbi_ctx *ic, const pdbi_options *opts, char *const *paths, size_t npaths,
+                    pdbi_run_result **result_out)
 {
     run R;
+    pdb_ctx *ctx = ic->db;
     pdbi_run_result *res = NULL;
     pdb_status st = PDB_OK;
-    char err[600];
-    double t0 = imp_now();
+    double t0 = pdbi__now();
 
     *result_out = NULL;
-    errbuf[0] = '\0';
     memset(&R, 0, sizeof R);
     R.o = *opts;
+    R.ic = ic;
     R.ctx = ctx;
     if (R.o.threads <= 0)
         R.o.threads = 2;
@@ -709,35 +868,10 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
     if (!(R.o.area_tol_m2 > 0))
         R.o.area_tol_m2 = PDBI_AREA_TOL_M2;
 
-    if (R.o.field_map_path != NULL &&
-        imp_fieldmap_load(R.o.field_map_path, &R.fm, err, sizeof err) != 0) {
-        st = run_fail(errbuf, errlen, PDB_EINVAL, "%s", err);
+    if ((st = run_options(&R)) != PDB_OK)
         goto fail;
-    }
-    if (R.o.encoding != NULL) {
-        if (imp_enc_parse(R.o.encoding, &R.enc) != 0) {
-            st = run_fail(errbuf, errlen, PDB_EINVAL,
-                          "unknown encoding '%s' (utf8, tcvn3, vni, "
-                          "latin1, cp1258)",
-                          R.o.encoding);
-            goto fail;
-        }
-        R.enc_forced = 1;
-    }
-    if (R.o.srs != NULL && (st = pdb_crs_resolve(ctx, R.o.srs, &R.srs_epsg)) != PDB_OK)
-        goto fail;
-    if (R.o.commune != NULL) {
-        const pdb_commune_ref *ref;
-        if (imp_commune_normalize(R.o.commune, strlen(R.o.commune), R.commune) != 0) {
-            st = run_fail(errbuf, errlen, PDB_EINVAL, "--commune '%s' is not a five-digit code",
-                          R.o.commune);
-            goto fail;
-        }
-        if ((st = pdb_commune_ref_find(ctx, R.commune, &ref)) != PDB_OK)
-            goto fail;
-    }
     if ((st = pdb_ctx_new(&R.rctx)) != PDB_OK) {
-        st = run_fail(errbuf, errlen, PDB_ENOMEM, "cannot create a context for the reading thread");
+        st = pdbi__fail(ic, PDB_ENOMEM, "cannot create a context for the reading thread");
         goto fail;
     }
     pdb_limits lim;
@@ -748,8 +882,10 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
     pdb_ctx_set_limits(R.rctx, &lim);
 
     if (!R.o.dry_run) {
-        if ((st = pdb_store_open(ctx, R.o.db_path, PDB_OPEN_READWRITE, &R.store)) != PDB_OK)
+        if (pdb_store_open(ctx, R.o.db_path, PDB_OPEN_READWRITE, &R.store) != PDB_OK) {
+            st = pdbi__fail_db(ic, NULL);
             goto fail;
+        }
     } else if (R.o.db_path != NULL && access(R.o.db_path, F_OK) == 0) {
         /* A dry run still says which files were imported before. */
         if (pdb_store_open(ctx, R.o.db_path, PDB_OPEN_READONLY, &R.store) != PDB_OK)
@@ -758,13 +894,13 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
 
     res = calloc(1, sizeof *res);
     if (res == NULL || (res->files = calloc(npaths ? npaths : 1, sizeof *res->files)) == NULL) {
-        st = run_fail(errbuf, errlen, PDB_ENOMEM, "out of memory");
+        st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
         goto fail;
     }
     res->nfiles = npaths;
     for (size_t i = 0; i < npaths; i++) {
         if ((res->files[i].path = strdup(paths[i])) == NULL) {
-            st = run_fail(errbuf, errlen, PDB_ENOMEM, "out of memory");
+            st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
             goto fail;
         }
     }
@@ -778,8 +914,9 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
         char desc[256];
         snprintf(desc, sizeof desc, "parceldb import: %zu file%s%s%s", npaths,
                  npaths == 1 ? "" : "s", npaths ? ", first " : "", npaths ? paths[0] : "");
-        if ((st = pdb_import_begin(ctx, R.store, desc, &R.batch_id)) != PDB_OK) {
+        if (pdb_import_begin(ctx, R.store, desc, &R.batch_id) != PDB_OK) {
             CPLPopErrorHandler();
+            st = pdbi__fail_db(ic, NULL);
             goto fail;
         }
         res->batch_id = R.batch_id;
@@ -795,10 +932,12 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
         const char *status = res->files_failed == 0        ? "done"
                              : res->files_failed == npaths ? "failed"
                                                            : "partial";
-        if ((st = pdb_import_end(ctx, R.store, R.batch_id, status, &res->totals)) != PDB_OK)
+        if (pdb_import_end(ctx, R.store, R.batch_id, status, &res->totals) != PDB_OK) {
+            st = pdbi__fail_db(ic, NULL);
             goto fail;
+        }
     }
-    res->seconds = imp_now() - t0;
+    res->seconds = pdbi__now() - t0;
     int committed = 0;
     for (size_t i = 0; i < npaths; i++)
         committed |=
@@ -808,12 +947,17 @@ pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, 
     *result_out = res;
     res = NULL;
 fail:
-    if (st != PDB_OK && errbuf[0] == '\0')
-        snprintf(errbuf, errlen, "%s", pdb_errmsg(ctx));
+    if (st != PDB_OK && disk_full(ic)) {
+        char dev[DEVICE_NAME_MAX], what[64];
+        store_device(R.o.db_path, dev, sizeof dev);
+        snprintf(what, sizeof what, "%zu files", npaths);
+        st = pdbi__fail(ic, st, "no space left on %s while importing %s", dev,
+                        npaths == 1 ? paths[0] : what);
+    }
     pdbi_run_result_free(res);
     pdb_store_close(R.store);
     pdb_ctx_free(R.rctx);
-    imp_fieldmap_clear(&R.fm);
+    pdbi__fieldmap_clear(&R.fm);
     return st;
 }
 

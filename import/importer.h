@@ -9,6 +9,10 @@
  *
  * Unlike the engine, the importer reports progress and notes on the FILE
  * streams its caller gives it (the command decides which, or none).
+ *
+ * Errors take the engine's shape: every fallible call returns a pdb_status
+ * (PDB_OK = 0) and leaves a one-line message on its pdbi_ctx, borrowed
+ * until the next call on it (pdbi_errmsg).
  */
 #ifndef PDB_IMPORTER_H
 #define PDB_IMPORTER_H
@@ -20,6 +24,20 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The importer's context: one per thread, on the engine's context of the
+ * same thread; it keeps the last failure's status and message. */
+typedef struct pdbi_ctx pdbi_ctx;
+
+/* Creates a context on db (borrowed: it must outlive the new context).
+ * PDB_ENOMEM when out of memory; no message is available then. */
+pdb_status pdbi_ctx_new(pdb_ctx *db, pdbi_ctx **out);
+void pdbi_ctx_free(pdbi_ctx *ic);
+
+/* The last failure's message (borrowed until the next call on ic), and
+ * its status. */
+const char *pdbi_errmsg(const pdbi_ctx *ic);
+pdb_status pdbi_errcode(const pdbi_ctx *ic);
 
 typedef enum pdbi_progress {
     PDBI_PROGRESS_NONE, /* nothing but errors */
@@ -87,19 +105,21 @@ typedef struct pdbi_run_result {
 
 /* Expands the command's FILE arguments: a directory gives its survey files
  * (not sidecars such as .dbf, .prj or *.manifest.json), sorted; a pattern
- * with * ? or [ is globbed; anything else is kept as given. On failure
- * (a pattern matching nothing, an unreadable directory) returns -1 with a
- * message in err. The caller frees *paths_out with pdbi_paths_free. */
-int pdbi_expand_inputs(char *const *args, size_t nargs, char ***paths_out, size_t *count_out,
-                       char *err, size_t errlen);
+ * with * ? or [ is globbed; anything else is kept as given. Fails with
+ * PDB_ENOTFOUND (a pattern matching nothing), PDB_EIO (an unreadable
+ * directory) or PDB_ENOMEM. The caller frees *paths_out with
+ * pdbi_paths_free; on failure it is NULL. */
+pdb_status pdbi_expand_inputs(pdbi_ctx *ic, char *const *args, size_t nargs, char ***paths_out,
+                              size_t *count_out);
 void pdbi_paths_free(char **paths, size_t count);
 
 /* Imports the files. Returns PDB_OK when the run happened (even if some
  * files failed: see result->files_failed), or a status with a one-line
- * message in err when it could not start or finish (no store, bad options,
- * a bad field map, the batch row not written). */
-pdb_status pdbi_run(pdb_ctx *ctx, const pdbi_options *opts, char *const *paths, size_t npaths,
-                    pdbi_run_result **result_out, char *err, size_t errlen);
+ * message on ic when it could not start or finish (no store, bad options,
+ * a bad field map, the batch row not written). The caller owns *result_out
+ * (pdbi_run_result_free); on failure it is NULL. */
+pdb_status pdbi_run(pdbi_ctx *ic, const pdbi_options *opts, char *const *paths, size_t npaths,
+                    pdbi_run_result **result_out);
 void pdbi_run_result_free(pdbi_run_result *r);
 
 /* Writes the per-file summary table and the totals. */

@@ -30,69 +30,69 @@
 #define TRANSFORM_GIVE_UP 20
 
 /* One record on its way from the reader to the writer. */
-typedef struct imp_item {
-    int64_t index;      /* 0-based, over the file's layers in order */
-    int store;          /* 1: add the parcel */
-    pdb_parcel parcel;  /* what to store (owned fields) */
-    const char *reason; /* reject reason (static), or NULL */
-    char *detail;       /* human-readable detail, owned */
-    char *attrs;        /* raw attributes as JSON, owned */
-    unsigned char *raw; /* raw geometry as read, ISO WKB, owned */
-    size_t raw_len;     /* bytes */
+typedef struct pdbi_item {
+    int64_t index;           /* 0-based, over the file's layers in order */
+    int store;               /* 1: add the parcel */
+    pdb_parcel parcel;       /* what to store (owned fields) */
+    const char *reason;      /* reject reason (static), or NULL */
+    char *detail;            /* human-readable detail, owned */
+    char *attrs;             /* raw attributes as JSON, owned */
+    unsigned char *raw;      /* raw geometry as read, ISO WKB, owned */
+    size_t raw_len;          /* bytes */
     pdb_geom_prepared *geom; /* WGS 84 geometry made on the reading thread, or NULL */
-} imp_item;
+} pdbi_item;
 
-typedef struct imp_chunk {
-    size_t n;                    /* items used */
-    struct imp_chunk *next;      /* queue link */
-    imp_item items[CHUNK_ITEMS]; /* records in file order */
-} imp_chunk;
+typedef struct pdbi_chunk {
+    size_t n;                     /* items used */
+    struct pdbi_chunk *next;      /* queue link */
+    pdbi_item items[CHUNK_ITEMS]; /* records in file order */
+} pdbi_chunk;
 
-typedef struct imp_queue {
+typedef struct pdbi_queue {
     pthread_mutex_t mu;      /* guards everything below */
     pthread_cond_t can_put;  /* signalled when a chunk is taken */
     pthread_cond_t can_take; /* signalled when a chunk is put or the reader ends */
-    imp_chunk *head, *tail;  /* FIFO */
+    pdbi_chunk *head, *tail; /* FIFO */
     size_t len;              /* chunks queued */
     int done;                /* the reader has put its last chunk */
     int cancel;              /* the writer gave up: the reader stops */
-} imp_queue;
+} pdbi_queue;
 
 typedef struct writer_state {
-    imp_pass *pass;          /* counts, writer, error */
-    imp_progress *progress;  /* redrawn as records are written */
+    pdbi_pass *pass;         /* counts, writer, error */
+    pdbi_meter *progress;    /* redrawn as records are written */
     int64_t transform_fails; /* consecutive transform failures from the start */
     int failed;              /* a fatal error happened */
 } writer_state;
 
 typedef struct reader {
-    imp_pass *pass;      /* the pass read for */
-    imp_file *f;         /* its file */
-    pdb_ctx *ctx;        /* the reading thread's context */
+    pdbi_pass *pass;     /* the pass read for */
+    pdbi_file *f;        /* its file */
+    pdbi_ctx ic;         /* the reading thread's context (ic.db: its engine's) */
     size_t max_vertices; /* per parcel */
     size_t max_text;     /* bytes per attribute value */
-    imp_queue *q;        /* threaded: where chunks go */
+    pdbi_queue *q;       /* threaded: where chunks go */
     writer_state *ws;    /* one thread: consumed at once */
-    imp_chunk *cur;      /* chunk being filled */
-    int failed;          /* a read error happened */
-    char err[512];       /* its message */
+    pdbi_chunk *cur;     /* chunk being filled */
 } reader;
+
+/* Whether the reader failed (a read error, out of memory): its context is
+ * fresh for each pass, so any failure on it is this pass's. */
+static int reader_failed(const reader *r)
+{
+    return pdbi_errcode(&r->ic) != PDB_OK;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Items                                                                     */
 /* ------------------------------------------------------------------------ */
 
-static void item_clear(imp_item *it)
+/* Frees what an item owns: its parcel's fields through the engine's own
+ * pdb_parcel_clear (one list of a parcel's owned fields, not two), and the
+ * importer's reject data and prepared geometry. */
+static void item_clear(pdbi_item *it)
 {
-    pdb_parcel *p = &it->parcel;
-    free(p->commune);
-    free(p->former_commune);
-    free(p->sheet);
-    free(p->parcel);
-    free(p->landuse);
-    free(p->address);
-    free(p->owner);
-    free(p->source_wkb);
+    pdb_parcel_clear(&it->parcel);
     free(it->detail);
     free(it->attrs);
     free(it->raw);
@@ -100,7 +100,7 @@ static void item_clear(imp_item *it)
     memset(it, 0, sizeof *it);
 }
 
-static void chunk_free(imp_chunk *c)
+static void chunk_free(pdbi_chunk *c)
 {
     if (c == NULL)
         return;
@@ -114,7 +114,7 @@ static void chunk_free(imp_chunk *c)
 /* ------------------------------------------------------------------------ */
 
 typedef struct feat_view {
-    imp_layer *L;      /* its layer */
+    pdbi_layer *L;     /* its layer */
     OGRFeatureH feat;  /* the feature */
     const char **vals; /* CAD: value per label key, from the labels inside */
     size_t *vlens;     /* their lengths */
@@ -158,10 +158,10 @@ static char *text_value(const reader *r, const feat_view *v, int k)
 {
     size_t len;
     const char *s = raw_value(v, k, &len);
-    char *t = imp_trim_dup(s, len);
-    if (t == NULL || imp_is_ascii(t, strlen(t)))
+    char *t = pdbi__trim_dup(s, len);
+    if (t == NULL || pdbi__is_ascii(t, strlen(t)))
         return t;
-    char *u = imp_text_to_utf8(r->f->enc.kind, t, strlen(t));
+    char *u = pdbi__text_to_utf8(r->f->enc.kind, t, strlen(t));
     free(t);
     return u;
 }
@@ -169,10 +169,11 @@ static char *text_value(const reader *r, const feat_view *v, int k)
 /* Adds a text value to a JSON object, converted to UTF-8. */
 static void json_add_text(const reader *r, json_t *obj, const char *key, const char *s, size_t len)
 {
-    char *u = imp_is_ascii(s, len) ? strndup(s, len) : imp_text_to_utf8(r->f->enc.kind, s, len);
+    char *u = pdbi__is_ascii(s, len) ? strndup(s, len) : pdbi__text_to_utf8(r->f->enc.kind, s, len);
     json_t *val = u != NULL ? json_string(u) : NULL;
-    char *ukey =
-        imp_is_ascii(key, strlen(key)) ? NULL : imp_text_to_utf8(r->f->enc.kind, key, strlen(key));
+    char *ukey = pdbi__is_ascii(key, strlen(key))
+                     ? NULL
+                     : pdbi__text_to_utf8(r->f->enc.kind, key, strlen(key));
     json_object_set_new(obj, ukey ? ukey : key, val ? val : json_null());
     free(u);
     free(ukey);
@@ -228,26 +229,6 @@ static unsigned char *export_wkb(OGRGeometryH g, size_t *len)
     }
     *len = n;
     return buf;
-}
-
-/* Fills the reject part of an item: reason, detail, raw attributes and
- * the geometry as read. */
-static void set_reject(const reader *r, const feat_view *v, OGRGeometryH raw, imp_item *it,
-                       const char *reason, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
-static void set_reject(const reader *r, const feat_view *v, OGRGeometryH raw, imp_item *it,
-                       const char *reason, const char *fmt, ...)
-{
-    it->reason = reason;
-    if (fmt != NULL) {
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(&it->detail, fmt, ap) < 0)
-            it->detail = NULL;
-        va_end(ap);
-    }
-    it->attrs = attrs_json(r, v);
-    it->raw = export_wkb(raw, &it->raw_len);
 }
 
 static size_t count_points(OGRGeometryH g)
@@ -326,80 +307,115 @@ static double area_in_zone(pdb_ctx *ctx, OGRGeometryH g, int from, int to)
 /* One record                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Turns a feature into an item. Returns 0 when the record belongs to
- * another commune's pass (the item is left empty), 1 otherwise. */
-static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t index,
-                   imp_item *it)
+/* How a step of process() ends. */
+typedef enum rec_step {
+    REC_NEXT,  /* go on with the next step */
+    REC_DONE,  /* the item is complete (a reject): stop here */
+    REC_OTHER, /* the record belongs to another commune's pass */
+    REC_NOMEM  /* out of memory */
+} rec_step;
+
+/* A record on its way through process(): what its steps share. */
+typedef struct record {
+    reader *r;                  /* the reader */
+    pdbi_layer *L;              /* the record's layer */
+    OGRFeatureH feat;           /* the feature */
+    long label;                 /* CAD: index of the label inside it, or -1 */
+    feat_view v;                /* its attribute values */
+    const char *stack_vals[64]; /* v.vals when the layer has few label keys */
+    size_t stack_lens[64];      /* v.vlens likewise */
+    OGRGeometryH g;             /* the geometry as read, borrowed from feat */
+    OGRGeometryH work;          /* a normalised copy of g, owned, or NULL */
+    OGRGeometryH cur;           /* work or g: what is checked and stored */
+    pdbi_item *it;              /* the item filled */
+} record;
+
+/* Fills the reject part of the item: reason, detail, raw attributes and
+ * the geometry as read. Returns REC_DONE, so that a step rejects in one
+ * line; a repaired parcel is stored too and goes on. */
+static rec_step rec_reject(record *rc, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static rec_step rec_reject(record *rc, const char *reason, const char *fmt, ...)
 {
-    imp_pass *pass = r->pass;
-    imp_file *f = r->f;
-    const pdbi_options *o = f->opts;
-    OGRGeometryH g = OGR_F_GetGeometryRef(feat);
-    OGRGeometryH work = NULL; /* a normalised copy of g, owned */
-    feat_view v = {L, feat, NULL, NULL};
-    const char *stack_vals[64];
-    size_t stack_lens[64];
-    int keep = 1;
-
-    memset(it, 0, sizeof *it);
-    it->index = index;
-    it->parcel.area_surveyed_m2 = NAN;
-    if (L->cad) {
-        if (L->nfields <= 64) {
-            v.vals = stack_vals;
-            v.vlens = stack_lens;
-        } else {
-            v.vals = malloc(L->nfields * sizeof *v.vals);
-            v.vlens = malloc(L->nfields * sizeof *v.vlens);
-        }
-        if (v.vals == NULL || v.vlens == NULL) {
-            keep = -1;
-            goto done;
-        }
-        for (size_t i = 0; i < L->nfields; i++) {
-            v.vals[i] = NULL;
-            v.vlens[i] = 0;
-        }
-        if (label >= 0)
-            imp_label_pairs(L->labels[label].text, pair_into_view, &v);
+    pdbi_item *it = rc->it;
+    it->reason = reason;
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&it->detail, fmt, ap) < 0)
+            it->detail = NULL;
+        va_end(ap);
     }
+    it->attrs = attrs_json(rc->r, &rc->v);
+    it->raw = export_wkb(rc->g, &it->raw_len);
+    return REC_DONE;
+}
 
-    /* Which commune: fixed for the file, or the record's own. */
-    if (f->fixed_commune[0] == '\0') {
+/* CAD: the values of the label inside the boundary, by label key. */
+static rec_step rec_label_values(record *rc)
+{
+    pdbi_layer *L = rc->L;
+    feat_view *v = &rc->v;
+
+    if (!L->cad)
+        return REC_NEXT;
+    if (L->nfields <= PDBI_COUNTOF(rc->stack_vals)) {
+        v->vals = rc->stack_vals;
+        v->vlens = rc->stack_lens;
+    } else {
+        v->vals = malloc(L->nfields * sizeof *v->vals);
+        v->vlens = malloc(L->nfields * sizeof *v->vlens);
+    }
+    if (v->vals == NULL || v->vlens == NULL)
+        return REC_NOMEM;
+    for (size_t i = 0; i < L->nfields; i++) {
+        v->vals[i] = NULL;
+        v->vlens[i] = 0;
+    }
+    if (rc->label >= 0)
+        pdbi__label_pairs(L->labels[rc->label].text, pair_into_view, v);
+    return REC_NEXT;
+}
+
+/* Which commune: fixed for the file, or the record's own. */
+static rec_step rec_commune(record *rc)
+{
+    pdbi_pass *pass = rc->r->pass;
+    rec_step s = REC_NEXT;
+
+    if (rc->r->f->fixed_commune[0] == '\0') {
         size_t len;
         char code[6];
-        const char *s = raw_value(&v, L->map[IMP_T_COMMUNE], &len);
-        char *shown = imp_trim_dup(s, len);
-        int ok = s != NULL && imp_commune_normalize(s, len, code) == 0 &&
-                 imp_commune_known(code) != NULL;
-        if (ok && strcmp(code, pass->commune) != 0)
-            keep = 0;
-        else if (!ok && !pass->host)
-            keep = 0;
+        const char *str = raw_value(&rc->v, rc->L->map[PDBI_T_COMMUNE], &len);
+        char *shown = pdbi__trim_dup(str, len);
+        int ok = str != NULL && pdbi__commune_normalize(str, len, code) == 0 &&
+                 pdbi__commune_known(code) != NULL;
+        if ((ok && strcmp(code, pass->commune) != 0) || (!ok && !pass->host))
+            s = REC_OTHER; /* the host pass takes the records without a commune */
         else if (!ok && shown == NULL)
-            set_reject(r, &v, g, it, "missing-commune", "no commune code");
+            s = rec_reject(rc, "missing-commune", "no commune code");
         else if (!ok)
-            set_reject(r, &v, g, it, "unknown-commune", "'%.40s' is not a commune of Phu Tho",
-                       shown);
+            s = rec_reject(rc, "unknown-commune", "'%.40s' is not a commune of Phu Tho", shown);
         free(shown);
-        if (keep == 0 || it->reason != NULL)
-            goto done;
+        if (s != REC_NEXT)
+            return s;
     }
-    it->parcel.commune = strdup(pass->commune);
+    rc->it->parcel.commune = strdup(pass->commune);
+    return rc->it->parcel.commune != NULL ? REC_NEXT : REC_NOMEM;
+}
 
-    /* The geometry: a (multi)polygon, in 2D, easting first. */
-    if (L->cad && label >= 0 && feat == L->labels[label].feat) {
-        set_reject(r, &v, g, it, "not-polygon", "a label with no boundary around it");
-        goto done;
-    }
-    if (g == NULL) {
-        set_reject(r, &v, g, it, "null-geometry", NULL);
-        goto done;
-    }
-    if (OGR_G_IsEmpty(g)) {
-        set_reject(r, &v, g, it, "empty-geometry", NULL);
-        goto done;
-    }
+/* The geometry: a (multi)polygon, in 2D, easting first. */
+static rec_step rec_geometry(record *rc)
+{
+    pdbi_layer *L = rc->L;
+    OGRGeometryH g = rc->g;
+
+    if (L->cad && rc->label >= 0 && rc->feat == L->labels[rc->label].feat)
+        return rec_reject(rc, "not-polygon", "a label with no boundary around it");
+    if (g == NULL)
+        return rec_reject(rc, "null-geometry", NULL);
+    if (OGR_G_IsEmpty(g))
+        return rec_reject(rc, "empty-geometry", NULL);
     OGRwkbGeometryType type = wkbFlatten(OGR_G_GetGeometryType(g));
     switch (type) {
     case wkbPolygon:
@@ -407,125 +423,138 @@ static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_
         break;
     case wkbCurvePolygon:
     case wkbMultiSurface:
-        work = OGR_G_GetLinearGeometry(g, 0.0, NULL);
+        rc->work = OGR_G_GetLinearGeometry(g, 0.0, NULL);
         break;
     case wkbLineString:
         /* A closed polyline in a CAD drawing is how a parcel is drawn. */
         if (L->cad && OGR_G_GetPointCount(g) >= 4 &&
             OGR_G_GetX(g, 0) == OGR_G_GetX(g, OGR_G_GetPointCount(g) - 1) &&
             OGR_G_GetY(g, 0) == OGR_G_GetY(g, OGR_G_GetPointCount(g) - 1))
-            work = OGR_G_ForceToPolygon(OGR_G_Clone(g));
+            rc->work = OGR_G_ForceToPolygon(OGR_G_Clone(g));
         break;
     case wkbGeometryCollection:
         if (all_polygonal(g))
-            work = OGR_G_ForceToMultiPolygon(OGR_G_Clone(g));
+            rc->work = OGR_G_ForceToMultiPolygon(OGR_G_Clone(g));
         break;
     default:
         break;
     }
-    OGRGeometryH cur = work ? work : g;
-    OGRwkbGeometryType ct = wkbFlatten(OGR_G_GetGeometryType(cur));
-    if (ct != wkbPolygon && ct != wkbMultiPolygon) {
-        set_reject(r, &v, g, it, "not-polygon", "%s", OGRGeometryTypeToName(type));
-        goto done;
+    rc->cur = rc->work ? rc->work : g;
+    OGRwkbGeometryType ct = wkbFlatten(OGR_G_GetGeometryType(rc->cur));
+    if (ct != wkbPolygon && ct != wkbMultiPolygon)
+        return rec_reject(rc, "not-polygon", "%s", OGRGeometryTypeToName(type));
+    if (OGR_G_Is3D(rc->cur) || OGR_G_IsMeasured(rc->cur) || rc->r->f->swap_xy) {
+        if (rc->work == NULL)
+            rc->cur = rc->work = OGR_G_Clone(g);
+        OGR_G_Set3D(rc->cur, FALSE);
+        OGR_G_SetMeasured(rc->cur, FALSE);
+        if (rc->r->f->swap_xy)
+            OGR_G_SwapXY(rc->cur);
     }
-    if (OGR_G_Is3D(cur) || OGR_G_IsMeasured(cur) || f->swap_xy) {
-        if (work == NULL)
-            cur = work = OGR_G_Clone(g);
-        OGR_G_Set3D(cur, FALSE);
-        OGR_G_SetMeasured(cur, FALSE);
-        if (f->swap_xy)
-            OGR_G_SwapXY(cur);
-    }
+    return REC_NEXT;
+}
 
-    /* The numbers that identify the parcel. */
-    it->parcel.sheet = text_value(r, &v, L->map[IMP_T_SHEET]);
-    if (it->parcel.sheet != NULL) {
-        char *n = imp_number_text(it->parcel.sheet, strlen(it->parcel.sheet));
-        free(it->parcel.sheet);
-        it->parcel.sheet = n;
-    }
-    if (it->parcel.sheet == NULL) {
-        set_reject(r, &v, g, it, "missing-sheet", NULL);
-        goto done;
-    }
-    it->parcel.parcel = text_value(r, &v, L->map[IMP_T_PARCEL]);
-    if (it->parcel.parcel != NULL) {
-        char *n = imp_number_text(it->parcel.parcel, strlen(it->parcel.parcel));
-        free(it->parcel.parcel);
-        it->parcel.parcel = n;
-    }
-    if (it->parcel.parcel == NULL) {
-        set_reject(r, &v, g, it, "missing-parcel", NULL);
-        goto done;
-    }
-    size_t npoints = count_points(cur);
-    if (npoints > r->max_vertices) {
-        set_reject(r, &v, g, it, "too-many-vertices", "%zu vertices, over the limit of %zu",
-                   npoints, r->max_vertices);
-        goto done;
-    }
+/* A sheet or parcel number as text ("12.0" -> "12"), or NULL. */
+static char *number_value(const reader *r, const feat_view *v, int k)
+{
+    char *s = text_value(r, v, k);
+    if (s == NULL)
+        return NULL;
+    char *n = pdbi__number_text(s, strlen(s));
+    free(s);
+    return n;
+}
 
-    /* The other attributes. */
-    int k = L->map[IMP_T_FORMER];
+/* The numbers that identify the parcel, and its size. */
+static rec_step rec_numbers(record *rc)
+{
+    pdbi_item *it = rc->it;
+    reader *r = rc->r;
+
+    if ((it->parcel.sheet = number_value(r, &rc->v, rc->L->map[PDBI_T_SHEET])) == NULL)
+        return rec_reject(rc, "missing-sheet", NULL);
+    if ((it->parcel.parcel = number_value(r, &rc->v, rc->L->map[PDBI_T_PARCEL])) == NULL)
+        return rec_reject(rc, "missing-parcel", NULL);
+    size_t npoints = count_points(rc->cur);
+    if (npoints > r->max_vertices)
+        return rec_reject(rc, "too-many-vertices", "%zu vertices, over the limit of %zu", npoints,
+                          r->max_vertices);
+    return REC_NEXT;
+}
+
+/* The surveyed area: a numeric field, or a number as surveys write it;
+ * NAN when not given (0 is "not given" in DBFs). */
+static double surveyed_area(const record *rc)
+{
+    int k = rc->L->map[PDBI_T_AREA];
+    double a = NAN;
+    if (k < 0)
+        return NAN;
+    if (!rc->L->cad && rc->L->numeric[k] && OGR_F_IsFieldSetAndNotNull(rc->feat, k)) {
+        a = OGR_F_GetFieldAsDouble(rc->feat, k);
+    } else {
+        size_t len;
+        const char *s = raw_value(&rc->v, k, &len);
+        if (s == NULL || pdbi__parse_number(s, len, &a) != 0)
+            a = NAN;
+    }
+    return a > 0 ? a : NAN;
+}
+
+/* The other attributes: former commune, land use, areas, owner, address. */
+static rec_step rec_attributes(record *rc)
+{
+    pdbi_item *it = rc->it;
+    reader *r = rc->r;
+    int k = rc->L->map[PDBI_T_FORMER];
+
     if (k >= 0) {
         size_t len;
         char code[6];
-        const char *s = raw_value(&v, k, &len);
-        if (s != NULL && imp_commune_normalize(s, len, code) == 0)
+        const char *s = raw_value(&rc->v, k, &len);
+        if (s != NULL && pdbi__commune_normalize(s, len, code) == 0)
             it->parcel.former_commune = strdup(code);
         else
-            it->parcel.former_commune = text_value(r, &v, k);
+            it->parcel.former_commune = text_value(r, &rc->v, k);
     }
-    char *lu = text_value(r, &v, L->map[IMP_T_LANDUSE]);
+    char *lu = text_value(r, &rc->v, rc->L->map[PDBI_T_LANDUSE]);
     int unknown = 1;
     if (lu != NULL)
-        it->parcel.landuse = imp_landuse_normalize(lu, strlen(lu), &unknown);
+        it->parcel.landuse = pdbi__landuse_normalize(lu, strlen(lu), &unknown);
     free(lu);
     if (unknown)
         it->parcel.flags |= PDB_PARCEL_UNKNOWN_LANDUSE;
-    k = L->map[IMP_T_AREA];
-    if (k >= 0) {
-        if (!L->cad && L->numeric[k] && OGR_F_IsFieldSetAndNotNull(feat, k)) {
-            it->parcel.area_surveyed_m2 = OGR_F_GetFieldAsDouble(feat, k);
-        } else {
-            size_t len;
-            const char *s = raw_value(&v, k, &len);
-            double a;
-            if (s != NULL && imp_parse_number(s, len, &a) == 0)
-                it->parcel.area_surveyed_m2 = a;
-        }
-        if (!(it->parcel.area_surveyed_m2 > 0))
-            it->parcel.area_surveyed_m2 = NAN; /* 0 is "not given" in DBFs */
-    }
+    it->parcel.area_surveyed_m2 = surveyed_area(rc);
     if (!isfinite(it->parcel.area_surveyed_m2))
         it->parcel.flags |= PDB_PARCEL_NO_SURVEYED_AREA;
-    it->parcel.owner = text_value(r, &v, L->map[IMP_T_OWNER]);
-    it->parcel.address = text_value(r, &v, L->map[IMP_T_ADDRESS]);
+    it->parcel.owner = text_value(r, &rc->v, rc->L->map[PDBI_T_OWNER]);
+    it->parcel.address = text_value(r, &rc->v, rc->L->map[PDBI_T_ADDRESS]);
     if ((it->parcel.owner && strlen(it->parcel.owner) > r->max_text) ||
-        (it->parcel.address && strlen(it->parcel.address) > r->max_text)) {
-        set_reject(r, &v, g, it, "text-too-long", "an owner or address over %zu bytes",
-                   r->max_text);
-        goto done;
-    }
+        (it->parcel.address && strlen(it->parcel.address) > r->max_text))
+        return rec_reject(rc, "text-too-long", "an owner or address over %zu bytes", r->max_text);
+    return REC_NEXT;
+}
 
-    /* Validity, and repair when it changes the area by at most 0.1%. */
-    size_t wkb_len = 0;
-    unsigned char *wkb = export_wkb(cur, &wkb_len);
-    unsigned char *rep = NULL;
-    size_t rep_len = 0;
+/* Validity, and repair when it changes the area by at most 0.1%; then the
+ * computed area and the WGS 84 geometry. */
+static rec_step rec_validity(record *rc)
+{
+    reader *r = rc->r;
+    pdbi_file *f = r->f;
+    pdbi_item *it = rc->it;
+    const pdbi_options *o = f->opts;
+    size_t wkb_len = 0, rep_len = 0;
+    unsigned char *rep = NULL, *wkb = export_wkb(rc->cur, &wkb_len);
     pdb_geom_check chk;
-    if (wkb == NULL) {
-        keep = -1;
-        goto done;
-    }
+
+    if (wkb == NULL)
+        return REC_NOMEM;
     pdb_status st =
-        pdb_geom_check_wkb(r->ctx, wkb, wkb_len, MAX_REPAIR_AREA_CHANGE, &chk, &rep, &rep_len);
+        pdb_geom_check_wkb(r->ic.db, wkb, wkb_len, MAX_REPAIR_AREA_CHANGE, &chk, &rep, &rep_len);
     if (st != PDB_OK) {
         free(wkb);
-        set_reject(r, &v, g, it, st == PDB_ELIMIT ? "too-many-vertices" : "invalid-geometry", "%s",
-                   pdb_errmsg(r->ctx));
-        goto done;
+        return rec_reject(rc, st == PDB_ELIMIT ? "too-many-vertices" : "invalid-geometry", "%s",
+                          pdb_errmsg(r->ic.db));
     }
     double area = chk.area_m2;
     if (chk.valid) {
@@ -537,52 +566,68 @@ static int process(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_
         it->parcel.source_wkb_len = rep_len;
         it->parcel.flags |= PDB_PARCEL_REPAIRED;
         area = chk.repaired_area_m2;
-        set_reject(r, &v, g, it, "repaired-geometry", "%s; area %.3f -> %.3f", chk.reason,
-                   chk.area_m2, chk.repaired_area_m2);
+        rec_reject(rc, "repaired-geometry", "%s; area %.3f -> %.3f", chk.reason, chk.area_m2,
+                   chk.repaired_area_m2);
     } else {
         free(wkb);
         free(rep);
-        set_reject(r, &v, g, it, "invalid-geometry", "%s", chk.reason);
-        goto done;
+        return rec_reject(rc, "invalid-geometry", "%s", chk.reason);
     }
     if (f->geographic) {
         /* Degrees squared mean nothing: measure in the commune's zone. */
-        const pdb_commune_ref *ref = imp_commune_known(pass->commune);
+        const pdb_commune_ref *ref = pdbi__commune_known(r->pass->commune);
         area = ref != NULL && isfinite(it->parcel.area_surveyed_m2)
-                   ? area_in_zone(r->ctx, cur, f->epsg, ref->epsg)
+                   ? area_in_zone(r->ic.db, rc->cur, f->epsg, ref->epsg)
                    : NAN;
     }
-    if (imp_area_mismatch(it->parcel.area_surveyed_m2, area, o->area_tol_rel, o->area_tol_m2))
+    if (pdbi__area_mismatch(it->parcel.area_surveyed_m2, area, o->area_tol_rel, o->area_tol_m2))
         it->parcel.flags |= PDB_PARCEL_AREA_MISMATCH;
     it->parcel.area_computed_m2 = area;
     it->store = 1;
     /* The reprojection is done here, on the reading thread, so that the
      * writing thread (the bottleneck) only writes. When it fails, the
      * writer's own pdb_writer_add fails the same way and records why. */
-    if (pdb_geom_prepare(r->ctx, f->epsg, pass->commune, it->parcel.source_wkb,
+    if (pdb_geom_prepare(r->ic.db, f->epsg, r->pass->commune, it->parcel.source_wkb,
                          it->parcel.source_wkb_len, &it->geom) != PDB_OK)
         it->geom = NULL;
+    return REC_DONE;
+}
 
-done:
-    if (work != NULL)
-        OGR_G_DestroyGeometry(work);
-    if (v.vals != NULL && v.vals != stack_vals) {
-        free(v.vals);
-        free(v.vlens);
+/* Turns a feature into an item, one step after the other until one ends
+ * it. Returns 0 when the record belongs to another commune's pass (the
+ * item is left empty), 1 otherwise. */
+static int process(reader *r, pdbi_layer *L, OGRFeatureH feat, long label, int64_t index,
+                   pdbi_item *it)
+{
+    static rec_step (*const steps[])(record *) = {rec_label_values, rec_commune,    rec_geometry,
+                                                  rec_numbers,      rec_attributes, rec_validity};
+    record rc = {.r = r, .L = L, .feat = feat, .label = label, .it = it};
+    rec_step s = REC_NEXT;
+
+    rc.v = (feat_view){L, feat, NULL, NULL};
+    rc.g = OGR_F_GetGeometryRef(feat);
+    memset(it, 0, sizeof *it);
+    it->index = index;
+    it->parcel.area_surveyed_m2 = NAN;
+    for (size_t i = 0; i < PDBI_COUNTOF(steps) && s == REC_NEXT; i++)
+        s = steps[i](&rc);
+
+    if (rc.work != NULL)
+        OGR_G_DestroyGeometry(rc.work);
+    if (rc.v.vals != rc.stack_vals) {
+        free(rc.v.vals);
+        free(rc.v.vlens);
     }
-    if (keep <= 0) {
+    if (s == REC_OTHER || s == REC_NOMEM) {
         item_clear(it);
-        if (keep < 0) {
-            r->failed = 1;
-            snprintf(r->err, sizeof r->err, "out of memory");
-        }
+        if (s == REC_NOMEM)
+            pdbi__fail(&r->ic, PDB_ENOMEM, "out of memory");
         return 0;
     }
     if (!it->store && it->reason != NULL) {
         /* A reject keeps nothing of the parcel but the row in rejects. */
-        pdb_parcel *p = &it->parcel;
-        free(p->source_wkb);
-        p->source_wkb = NULL;
+        free(it->parcel.source_wkb);
+        it->parcel.source_wkb = NULL;
     }
     return 1;
 }
@@ -634,13 +679,13 @@ static char *mapped_json(const pdb_parcel *p)
     return s;
 }
 
-static int write_reject(writer_state *ws, const imp_item *it, const char *reason,
-                        const char *detail, const char *attrs, const unsigned char *wkb,
-                        size_t wkb_len, int stored)
+static pdb_status write_reject(writer_state *ws, const pdbi_item *it, const char *reason,
+                               const char *detail, const char *attrs, const unsigned char *wkb,
+                               size_t wkb_len, int stored)
 {
-    imp_pass *pass = ws->pass;
+    pdbi_pass *pass = ws->pass;
     if (pass->writer == NULL)
-        return 0;
+        return PDB_OK;
     pdb_reject rj = {
         .file = pass->file->path,
         .feature_index = it->index,
@@ -651,17 +696,14 @@ static int write_reject(writer_state *ws, const imp_item *it, const char *reason
         .geometry_wkb_len = wkb_len,
         .stored = stored,
     };
-    if (pdb_writer_reject(pass->wctx, pass->writer, &rj) != PDB_OK) {
-        snprintf(pass->err, sizeof pass->err, "storing a reject: %s", pdb_errmsg(pass->wctx));
-        ws->failed = 1;
-        return -1;
-    }
-    return 0;
+    if (pdb_writer_reject(pass->ic->db, pass->writer, &rj) != PDB_OK)
+        return pdbi__fail_db(pass->ic, "storing a reject");
+    return PDB_OK;
 }
 
-static int consume(writer_state *ws, imp_item *it)
+static pdb_status consume(writer_state *ws, pdbi_item *it)
 {
-    imp_pass *pass = ws->pass;
+    pdbi_pass *pass = ws->pass;
     pdb_import_counts *c = &pass->counts;
 
     c->read++;
@@ -672,8 +714,8 @@ static int consume(writer_state *ws, imp_item *it)
     pdb_status st = PDB_OK;
     if (pass->writer != NULL)
         st = it->geom != NULL
-                 ? pdb_writer_add_prepared(pass->wctx, pass->writer, &it->parcel, it->geom, NULL)
-                 : pdb_writer_add(pass->wctx, pass->writer, &it->parcel, NULL);
+                 ? pdb_writer_add_prepared(pass->ic->db, pass->writer, &it->parcel, it->geom, NULL)
+                 : pdb_writer_add(pass->ic->db, pass->writer, &it->parcel, NULL);
     if (st == PDB_OK) {
         ws->transform_fails = -1; /* one success: the transformation exists */
         c->stored++;
@@ -683,40 +725,34 @@ static int consume(writer_state *ws, imp_item *it)
             c->flagged++;
         if (it->reason != NULL)
             return write_reject(ws, it, it->reason, it->detail, it->attrs, it->raw, it->raw_len, 1);
-        return 0;
+        return PDB_OK;
     }
-    const char *msg = pdb_errmsg(pass->wctx);
-    if (fatal_status(st)) {
-        snprintf(pass->err, sizeof pass->err, "storing a parcel: %s", msg);
-        ws->failed = 1;
-        return -1;
-    }
-    if (st == PDB_ECRS && ws->transform_fails >= 0 && ++ws->transform_fails >= TRANSFORM_GIVE_UP) {
-        snprintf(pass->err, sizeof pass->err, "the first %d records all fail to transform: %s",
-                 TRANSFORM_GIVE_UP, msg);
-        ws->failed = 1;
-        return -1;
-    }
+    const char *msg = pdb_errmsg(pass->ic->db);
+    if (fatal_status(st))
+        return pdbi__fail_db(pass->ic, "storing a parcel");
+    if (st == PDB_ECRS && ws->transform_fails >= 0 && ++ws->transform_fails >= TRANSFORM_GIVE_UP)
+        return pdbi__fail(pass->ic, PDB_ECRS, "the first %d records all fail to transform: %s",
+                          TRANSFORM_GIVE_UP, msg);
     c->rejected++;
     char *detail = strdup(msg);
     char *attrs = it->attrs ? NULL : mapped_json(&it->parcel);
-    int rc = write_reject(ws, it, reason_of(st, msg), detail, it->attrs ? it->attrs : attrs,
-                          it->raw ? it->raw : it->parcel.source_wkb,
-                          it->raw ? it->raw_len : it->parcel.source_wkb_len, 0);
+    pdb_status rst = write_reject(ws, it, reason_of(st, msg), detail, it->attrs ? it->attrs : attrs,
+                                  it->raw ? it->raw : it->parcel.source_wkb,
+                                  it->raw ? it->raw_len : it->parcel.source_wkb_len, 0);
     free(detail);
     free(attrs);
-    return rc;
+    return rst;
 }
 
-static int consume_chunk(writer_state *ws, imp_chunk *c)
+static int consume_chunk(writer_state *ws, pdbi_chunk *c)
 {
     for (size_t i = 0; i < c->n; i++) {
-        if (!ws->failed && consume(ws, &c->items[i]) != 0)
+        if (!ws->failed && consume(ws, &c->items[i]) != PDB_OK)
             ws->failed = 1;
         item_clear(&c->items[i]);
     }
     c->n = 0;
-    imp_progress_update(ws->progress, ws->pass->counts.read);
+    pdbi__progress_update(ws->progress, ws->pass->counts.read);
     return ws->failed ? -1 : 0;
 }
 
@@ -724,7 +760,7 @@ static int consume_chunk(writer_state *ws, imp_chunk *c)
 /* The queue                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static int queue_put(imp_queue *q, imp_chunk *c)
+static int queue_put(pdbi_queue *q, pdbi_chunk *c)
 {
     pthread_mutex_lock(&q->mu);
     while (q->len >= QUEUE_CHUNKS && !q->cancel)
@@ -746,9 +782,9 @@ static int queue_put(imp_queue *q, imp_chunk *c)
     return 0;
 }
 
-static imp_chunk *queue_take(imp_queue *q)
+static pdbi_chunk *queue_take(pdbi_queue *q)
 {
-    imp_chunk *c;
+    pdbi_chunk *c;
     pthread_mutex_lock(&q->mu);
     while (q->head == NULL && !q->done)
         pthread_cond_wait(&q->can_take, &q->mu);
@@ -764,7 +800,7 @@ static imp_chunk *queue_take(imp_queue *q)
     return c;
 }
 
-static void queue_cancel(imp_queue *q)
+static void queue_cancel(pdbi_queue *q)
 {
     pthread_mutex_lock(&q->mu);
     q->cancel = 1;
@@ -772,7 +808,7 @@ static void queue_cancel(imp_queue *q)
     pthread_mutex_unlock(&q->mu);
 }
 
-static void queue_finish(imp_queue *q)
+static void queue_finish(pdbi_queue *q)
 {
     pthread_mutex_lock(&q->mu);
     q->done = 1;
@@ -787,7 +823,7 @@ static void queue_finish(imp_queue *q)
 /* Hands the current chunk on; -1 when the writer wants no more. */
 static int flush(reader *r)
 {
-    imp_chunk *c = r->cur;
+    pdbi_chunk *c = r->cur;
     r->cur = NULL;
     if (c == NULL || c->n == 0) {
         chunk_free(c);
@@ -801,16 +837,15 @@ static int flush(reader *r)
 }
 
 /* Processes one record into the current chunk; -1 to stop. */
-static int take(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t index)
+static int take(reader *r, pdbi_layer *L, OGRFeatureH feat, long label, int64_t index)
 {
     if (r->cur == NULL && (r->cur = calloc(1, sizeof *r->cur)) == NULL) {
-        r->failed = 1;
-        snprintf(r->err, sizeof r->err, "out of memory");
+        pdbi__fail(&r->ic, PDB_ENOMEM, "out of memory");
         return -1;
     }
     if (process(r, L, feat, label, index, &r->cur->items[r->cur->n]))
         r->cur->n++;
-    if (r->failed)
+    if (reader_failed(r))
         return -1;
     if (r->cur->n == CHUNK_ITEMS && flush(r) != 0)
         return -1;
@@ -819,16 +854,16 @@ static int take(reader *r, imp_layer *L, OGRFeatureH feat, long label, int64_t i
 
 static void read_all(reader *r)
 {
-    imp_file *f = r->f;
+    pdbi_file *f = r->f;
     int64_t index = 0, base = 0;
 
-    for (size_t li = 0; li < f->nlayers && !r->failed; li++, base = index) {
-        imp_layer *L = &f->layers[li];
+    for (size_t li = 0; li < f->nlayers && !reader_failed(r); li++, base = index) {
+        pdbi_layer *L = &f->layers[li];
         OGRFeatureH feat;
         if (L->cad) {
             /* A CAD layer's records were made by the pre-scan. */
             for (size_t k = 0; k < L->nrecs; k++) {
-                imp_cad_rec *rec = &L->recs[k];
+                pdbi_cad_rec *rec = &L->recs[k];
                 if (take(r, L, rec->feat, rec->label, base + rec->index) != 0)
                     return;
                 if (base + rec->index >= index)
@@ -845,10 +880,9 @@ static void read_all(reader *r)
                 return;
         }
         if (CPLGetLastErrorType() == CE_Failure) {
-            r->failed = 1;
-            snprintf(r->err, sizeof r->err, "read error after %lld features%s%s: %s",
-                     (long long)index, f->nlayers > 1 ? " in layer " : "",
-                     f->nlayers > 1 ? L->name : "", CPLGetLastErrorMsg());
+            pdbi__fail(&r->ic, PDB_EIO, "read error after %lld features%s%s: %s", (long long)index,
+                       f->nlayers > 1 ? " in layer " : "", f->nlayers > 1 ? L->name : "",
+                       CPLGetLastErrorMsg());
             return;
         }
     }
@@ -865,23 +899,23 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
-int imp_pass_run(imp_pass *pass)
+pdb_status pdbi__pass_run(pdbi_pass *pass)
 {
-    imp_file *f = pass->file;
+    pdbi_file *f = pass->file;
     const pdbi_options *o = f->opts;
-    imp_progress progress;
+    pdbi_meter progress;
     writer_state ws = {pass, &progress, 0, 0};
     reader r = {0};
     pdb_limits lim;
 
-    pdb_ctx_get_limits(pass->rctx, &lim);
+    pdb_ctx_get_limits(pass->rdb, &lim);
     r.pass = pass;
     r.f = f;
-    r.ctx = pass->rctx;
+    pdbi__ctx_init(&r.ic, pass->rdb);
     r.max_vertices = lim.max_vertices_per_parcel;
     r.max_text = lim.max_text_bytes;
     memset(&pass->counts, 0, sizeof pass->counts);
-    imp_progress_start(&progress, o->log, o->progress, f->path, pass->expected);
+    pdbi__progress_start(&progress, o->log, o->progress, f->path, pass->expected);
 
     if (o->threads == 1) {
         r.ws = &ws;
@@ -889,18 +923,16 @@ int imp_pass_run(imp_pass *pass)
         chunk_free(r.cur);
         r.cur = NULL;
     } else {
-        imp_queue q;
+        pdbi_queue q;
         pthread_t tid;
         memset(&q, 0, sizeof q);
         pthread_mutex_init(&q.mu, NULL);
         pthread_cond_init(&q.can_put, NULL);
         pthread_cond_init(&q.can_take, NULL);
         r.q = &q;
-        if (pthread_create(&tid, NULL, reader_main, &r) != 0) {
-            snprintf(pass->err, sizeof pass->err, "cannot start the reading thread");
-            return -1;
-        }
-        imp_chunk *c;
+        if (pthread_create(&tid, NULL, reader_main, &r) != 0)
+            return pdbi__fail(pass->ic, PDB_ENOMEM, "cannot start the reading thread");
+        pdbi_chunk *c;
         while ((c = queue_take(&q)) != NULL) {
             int rc = consume_chunk(&ws, c);
             chunk_free(c);
@@ -918,12 +950,10 @@ int imp_pass_run(imp_pass *pass)
         pthread_cond_destroy(&q.can_put);
         pthread_mutex_destroy(&q.mu);
     }
-    imp_progress_end(&progress, pass->counts.read);
+    pdbi__progress_end(&progress, pass->counts.read);
     if (ws.failed)
-        return -1;
-    if (r.failed) {
-        snprintf(pass->err, sizeof pass->err, "%s", r.err);
-        return -1;
-    }
-    return 0;
+        return pdbi_errcode(pass->ic);
+    if (reader_failed(&r))
+        return pdbi__fail(pass->ic, pdbi_errcode(&r.ic), "%s", pdbi_errmsg(&r.ic));
+    return PDB_OK;
 }

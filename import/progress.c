@@ -12,22 +12,22 @@
 /* The bar is redrawn at most this often. */
 #define BAR_INTERVAL_S 0.1
 
-double imp_now(void)
+double pdbi__now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void imp_progress_start(imp_progress *p, FILE *out, pdbi_progress mode, const char *label,
-                        int64_t total)
+void pdbi__progress_start(pdbi_meter *p, FILE *out, pdbi_progress mode, const char *label,
+                          int64_t total)
 {
     memset(p, 0, sizeof *p);
     p->out = mode == PDBI_PROGRESS_NONE ? NULL : out;
     p->mode = mode;
     p->label = label;
     p->total = total;
-    p->t0 = p->last = imp_now();
+    p->t0 = p->last = pdbi__now();
 }
 
 /* "1:05" or "1:02:05". */
@@ -44,7 +44,7 @@ static void fmt_duration(double s, char *buf, size_t len)
         snprintf(buf, len, "%ld:%02ld", t / 60, t % 60);
 }
 
-static void draw(imp_progress *p, int64_t done, double now)
+static void draw(pdbi_meter *p, int64_t done, double now)
 {
     double elapsed = now - p->t0;
     double rate = elapsed > 0 ? (double)done / elapsed : 0.0;
@@ -76,11 +76,11 @@ static void draw(imp_progress *p, int64_t done, double now)
     fflush(p->out);
 }
 
-void imp_progress_update(imp_progress *p, int64_t done)
+void pdbi__progress_update(pdbi_meter *p, int64_t done)
 {
     if (p->out == NULL)
         return;
-    double now = imp_now();
+    double now = pdbi__now();
     double every = p->mode == PDBI_PROGRESS_BAR ? BAR_INTERVAL_S : LOG_INTERVAL_S;
     if (now - p->last < every)
         return;
@@ -88,12 +88,12 @@ void imp_progress_update(imp_progress *p, int64_t done)
     draw(p, done, now);
 }
 
-void imp_progress_end(imp_progress *p, int64_t done)
+void pdbi__progress_end(pdbi_meter *p, int64_t done)
 {
     if (p->out == NULL)
         return;
     if (p->mode == PDBI_PROGRESS_BAR) {
-        draw(p, done, imp_now());
+        draw(p, done, pdbi__now());
         fputc('\n', p->out);
         p->drawn = 0;
         fflush(p->out);

@@ -22,7 +22,7 @@ static void to_hex(const unsigned char *md, unsigned len, char hex[65])
     hex[64] = '\0';
 }
 
-void imp_sha256_hex(const void *data, size_t len, char hex[65])
+void pdbi__sha256_hex(const void *data, size_t len, char hex[65])
 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned mdlen = 0;
@@ -30,23 +30,23 @@ void imp_sha256_hex(const void *data, size_t len, char hex[65])
     to_hex(md, mdlen, hex);
 }
 
-int imp_checksum_files(const char *const *paths, size_t n, char hex[65], char *err, size_t errlen)
+pdb_status pdbi__checksum_files(pdbi_ctx *ic, const char *const *paths, size_t n, char hex[65])
 {
     EVP_MD_CTX *md = EVP_MD_CTX_new();
     unsigned char buf[1 << 16];
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned dlen = 0;
-    int rc = -1;
+    pdb_status st;
 
     if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-        snprintf(err, errlen, "cannot start SHA-256");
+        st = pdbi__fail(ic, PDB_ENOMEM, "cannot start SHA-256");
         goto done;
     }
     for (size_t i = 0; i < n; i++) {
         FILE *f = fopen(paths[i], "rb");
         struct stat sb;
         if (f == NULL || fstat(fileno(f), &sb) != 0) {
-            snprintf(err, errlen, "cannot read %s: %s", paths[i], strerror(errno));
+            st = pdbi__fail(ic, PDB_EIO, "cannot read %s: %s", paths[i], strerror(errno));
             if (f != NULL)
                 fclose(f);
             goto done;
@@ -63,17 +63,17 @@ int imp_checksum_files(const char *const *paths, size_t n, char hex[65], char *e
         int bad = ferror(f);
         fclose(f);
         if (bad) {
-            snprintf(err, errlen, "cannot read %s", paths[i]);
+            st = pdbi__fail(ic, PDB_EIO, "cannot read %s", paths[i]);
             goto done;
         }
     }
     if (EVP_DigestFinal_ex(md, digest, &dlen) != 1) {
-        snprintf(err, errlen, "SHA-256 failed");
+        st = pdbi__fail(ic, PDB_EIO, "SHA-256 failed");
         goto done;
     }
     to_hex(digest, dlen, hex);
-    rc = 0;
+    st = PDB_OK;
 done:
     EVP_MD_CTX_free(md);
-    return rc;
+    return st;
 }

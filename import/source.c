@@ -57,16 +57,16 @@ static int has_ext(const char *path, const char *ext)
     return dot != NULL && strcasecmp(dot + 1, ext) == 0;
 }
 
-char **imp_source_parts(const char *path, size_t *n)
+char **pdbi__source_parts(const char *path, size_t *n)
 {
     static const char *const shp_parts[] = {"shp", "shx", "dbf", "prj", "cpg"};
-    char **parts = calloc(IMP_COUNTOF(shp_parts) + 1, sizeof *parts);
+    char **parts = calloc(PDBI_COUNTOF(shp_parts) + 1, sizeof *parts);
 
     *n = 0;
     if (parts == NULL)
         return NULL;
     if (has_ext(path, "shp") || has_ext(path, "dbf")) {
-        for (size_t i = 0; i < IMP_COUNTOF(shp_parts); i++) {
+        for (size_t i = 0; i < PDBI_COUNTOF(shp_parts); i++) {
             char *p = sidecar(path, shp_parts[i]);
             if (p != NULL)
                 parts[(*n)++] = p;
@@ -102,7 +102,7 @@ static void read_cpg(const char *path, char *out, size_t len)
         out[--l] = '\0';
 }
 
-int imp_source_open(imp_file *f, char *err, size_t errlen)
+pdb_status pdbi__source_open(pdbi_ctx *ic, pdbi_file *f)
 {
     char **oo = NULL;
     GDALDriverH drv;
@@ -110,9 +110,8 @@ int imp_source_open(imp_file *f, char *err, size_t errlen)
     CPLErrorReset();
     drv = GDALIdentifyDriverEx(f->path, GDAL_OF_VECTOR, NULL, NULL);
     if (drv == NULL) {
-        snprintf(err, errlen, "not a vector format GDAL reads%s%s",
-                 CPLGetLastErrorMsg()[0] ? ": " : "", CPLGetLastErrorMsg());
-        return -1;
+        return pdbi__fail(ic, PDB_EINVAL, "not a vector format GDAL reads%s%s",
+                          CPLGetLastErrorMsg()[0] ? ": " : "", CPLGetLastErrorMsg());
     }
     snprintf(f->driver, sizeof f->driver, "%s", GDALGetDriverShortName(drv));
     f->is_shp = strcmp(f->driver, "ESRI Shapefile") == 0;
@@ -128,15 +127,13 @@ int imp_source_open(imp_file *f, char *err, size_t errlen)
         GDALOpenEx(f->path, GDAL_OF_VECTOR | GDAL_OF_READONLY, NULL, (const char *const *)oo, NULL);
     CSLDestroy(oo);
     if (f->ds == NULL) {
-        snprintf(err, errlen, "cannot open with GDAL (%s): %s", f->driver,
-                 CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "unknown error");
-        return -1;
+        return pdbi__fail(ic, PDB_EIO, "cannot open with GDAL (%s): %s", f->driver,
+                          CPLGetLastErrorMsg()[0] ? CPLGetLastErrorMsg() : "unknown error");
     }
     int n = GDALDatasetGetLayerCount(f->ds);
     f->layers = calloc((size_t)(n > 0 ? n : 1), sizeof *f->layers);
     if (f->layers == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
+        return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
     }
     for (int i = 0; i < n; i++) {
         OGRLayerH lyr = GDALDatasetGetLayer(f->ds, i);
@@ -144,20 +141,19 @@ int imp_source_open(imp_file *f, char *err, size_t errlen)
         /* Attribute-only tables (a GPKG's extra tables) hold no parcels. */
         if (OGR_FD_GetGeomFieldCount(defn) == 0)
             continue;
-        imp_layer *L = &f->layers[f->nlayers++];
+        pdbi_layer *L = &f->layers[f->nlayers++];
         L->layer = lyr;
         L->name = strdup(OGR_L_GetName(lyr));
         L->cad = f->cad;
         L->text_field = OGR_FD_GetFieldIndex(defn, "Text");
-        for (int t = 0; t < IMP_T_COUNT; t++)
+        for (int t = 0; t < PDBI_T_COUNT; t++)
             L->map[t] = -1;
         if (!L->cad) {
             int nf = OGR_FD_GetFieldCount(defn);
             L->fields = calloc((size_t)(nf > 0 ? nf : 1), sizeof *L->fields);
             L->numeric = calloc((size_t)(nf > 0 ? nf : 1), sizeof *L->numeric);
             if (L->name == NULL || L->fields == NULL || L->numeric == NULL) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
+                return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
             }
             for (int k = 0; k < nf; k++) {
                 OGRFieldDefnH fd = OGR_FD_GetFieldDefn(defn, k);
@@ -168,17 +164,15 @@ int imp_source_open(imp_file *f, char *err, size_t errlen)
             }
         }
     }
-    if (f->nlayers == 0) {
-        snprintf(err, errlen, "holds no layer with geometries");
-        return -1;
-    }
-    return 0;
+    if (f->nlayers == 0)
+        return pdbi__fail(ic, PDB_EINVAL, "holds no layer with geometries");
+    return PDB_OK;
 }
 
-void imp_source_close(imp_file *f)
+void pdbi__source_close(pdbi_file *f)
 {
     for (size_t i = 0; i < f->nlayers; i++) {
-        imp_layer *L = &f->layers[i];
+        pdbi_layer *L = &f->layers[i];
         free(L->name);
         for (size_t k = 0; k < L->nfields; k++)
             free(L->fields[k]);
@@ -213,11 +207,11 @@ void imp_source_close(imp_file *f)
 }
 
 /* Counts one record of commune code (text as read). */
-static int tally_commune(imp_file *f, const char *s, size_t len, int64_t add)
+static int tally_commune(pdbi_file *f, const char *s, size_t len, int64_t add)
 {
     char code[6];
 
-    if (imp_commune_normalize(s, len, code) != 0 || imp_commune_known(code) == NULL)
+    if (pdbi__commune_normalize(s, len, code) != 0 || pdbi__commune_known(code) == NULL)
         return 0;
     for (size_t i = 0; i < f->ncommunes; i++) {
         if (strcmp(f->communes[i].code, code) == 0) {
@@ -225,7 +219,7 @@ static int tally_commune(imp_file *f, const char *s, size_t len, int64_t add)
             return 1;
         }
     }
-    imp_commune_count *bigger = realloc(f->communes, (f->ncommunes + 1) * sizeof *bigger);
+    pdbi_commune_count *bigger = realloc(f->communes, (f->ncommunes + 1) * sizeof *bigger);
     if (bigger == NULL)
         return 0;
     f->communes = bigger;
@@ -235,9 +229,9 @@ static int tally_commune(imp_file *f, const char *s, size_t len, int64_t add)
     return 1;
 }
 
-static void add_sample(imp_file *f, const char *s, size_t len)
+static void add_sample(pdbi_file *f, const char *s, size_t len)
 {
-    if (f->nsamples >= MAX_SAMPLES || len == 0 || imp_is_ascii(s, len))
+    if (f->nsamples >= MAX_SAMPLES || len == 0 || pdbi__is_ascii(s, len))
         return;
     if (f->samples == NULL) {
         f->samples = calloc(MAX_SAMPLES, sizeof *f->samples);
@@ -258,14 +252,14 @@ static void add_sample(imp_file *f, const char *s, size_t len)
 /* ------------------------------------------------------------------------ */
 
 struct key_collect {
-    imp_layer *L; /* the layer whose keys grow */
-    int oom;      /* set when out of memory */
+    pdbi_layer *L; /* the layer whose keys grow */
+    int oom;       /* set when out of memory */
 };
 
 static void collect_key(void *arg, const char *key, size_t klen, const char *val, size_t vlen)
 {
     struct key_collect *kc = arg;
-    imp_layer *L = kc->L;
+    pdbi_layer *L = kc->L;
     (void)val;
     (void)vlen;
     for (size_t i = 0; i < L->nfields; i++)
@@ -286,26 +280,26 @@ static void collect_key(void *arg, const char *key, size_t klen, const char *val
 }
 
 struct label_scan {
-    imp_file *f;  /* for tallies and samples */
-    imp_layer *L; /* the layer's keys */
+    pdbi_file *f;  /* for tallies and samples */
+    pdbi_layer *L; /* the layer's keys */
 };
 
 static void scan_pair(void *arg, const char *key, size_t klen, const char *val, size_t vlen)
 {
     struct label_scan *ls = arg;
-    imp_layer *L = ls->L;
-    for (int t = 0; t < IMP_T_COUNT; t++) {
+    pdbi_layer *L = ls->L;
+    for (int t = 0; t < PDBI_T_COUNT; t++) {
         int k = L->map[t];
         if (k < 0 || strlen(L->fields[k]) != klen || strncasecmp(L->fields[k], key, klen) != 0)
             continue;
-        if (t == IMP_T_COMMUNE)
+        if (t == PDBI_T_COMMUNE)
             tally_commune(ls->f, val, vlen, 0);
-        if (t == IMP_T_OWNER || t == IMP_T_ADDRESS)
+        if (t == PDBI_T_OWNER || t == PDBI_T_ADDRESS)
             add_sample(ls->f, val, vlen);
     }
 }
 
-static int build_grid(imp_layer *L)
+static int build_grid(pdbi_layer *L)
 {
     double x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
 
@@ -425,7 +419,7 @@ enum {
 /* The label inside geom nearest the middle of its envelope, or -1. After
  * the first mode, labels a boundary took already are skipped: these are
  * the second and third chances of a boundary left without a label. */
-static long label_inside(const imp_layer *L, OGRGeometryH geom, int mode)
+static long label_inside(const pdbi_layer *L, OGRGeometryH geom, int mode)
 {
     int unused_only = mode != LABEL_INSIDE;
     OGREnvelope env;
@@ -452,7 +446,7 @@ static long label_inside(const imp_layer *L, OGRGeometryH geom, int mode)
             size_t c = (size_t)cy * (size_t)L->grid_w + (size_t)cx;
             for (size_t k = L->grid_start[c]; k < L->grid_start[c + 1]; k++) {
                 size_t li = L->grid_items[k];
-                const imp_label *lab = &L->labels[li];
+                const pdbi_label *lab = &L->labels[li];
                 double d2 = (lab->x - mx) * (lab->x - mx) + (lab->y - my) * (lab->y - my);
                 if ((unused_only && lab->used) || d2 > best_d2 ||
                     (d2 == best_d2 && (long)li > best) || lab->x < env.MinX - pad ||
@@ -498,7 +492,7 @@ static long label_by_link(const link_entry *links, size_t n, int mslink)
 
 static int cmp_rec(const void *a, const void *b)
 {
-    const imp_cad_rec *x = a, *y = b;
+    const pdbi_cad_rec *x = a, *y = b;
     return (x->index > y->index) - (x->index < y->index);
 }
 
@@ -520,21 +514,23 @@ static int polygonal(OGRGeometryH g)
     return t == wkbPolygon || t == wkbMultiPolygon;
 }
 
-/* Reads a CAD layer whole and makes its records: text points are labels;
- * each boundary takes the label inside it (or, in DGN, the label with its
- * MSLink); the boundaries of one label are one parcel; a boundary without
- * a label and a label without a boundary are records of their own. */
-static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *err, size_t errlen)
+/* The boundaries of a CAD layer while it is read: its features that are
+ * not labels. */
+typedef struct cad_bounds {
+    pdbi_cad_rec *items; /* .label: first the DGN MSLink, then the label taken */
+    size_t n, cap;       /* used and allocated entries */
+} cad_bounds;
+
+/* Reads a CAD layer whole: text points become the layer's labels (and
+ * their keys its fields), everything else a boundary. Returns 0, or -1
+ * with a message. */
+static pdb_status cad_read(pdbi_ctx *ic, pdbi_layer *L, cad_bounds *B)
 {
     OGRFeatureH feat;
-    size_t labcap = 0, bcap = 0, nb = 0;
-    imp_cad_rec *bounds = NULL; /* boundaries, label = assignment */
-    link_entry *links = NULL;
-    long *first = NULL; /* per label: its record, -1 */
+    size_t labcap = 0;
     struct key_collect kc = {L, 0};
     int mslink_field = OGR_FD_GetFieldIndex(OGR_L_GetLayerDefn(L->layer), "MSLink");
     int64_t index = 0;
-    int rc = -1;
 
     OGR_L_ResetReading(L->layer);
     CPLErrorReset();
@@ -549,12 +545,12 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
         if (g != NULL && wkbFlatten(OGR_G_GetGeometryType(g)) == wkbPoint && text[0] != '\0') {
             if (L->nlabels == labcap) {
                 labcap = labcap ? 2 * labcap : 256;
-                imp_label *bigger = realloc(L->labels, labcap * sizeof *bigger);
+                pdbi_label *bigger = realloc(L->labels, labcap * sizeof *bigger);
                 if (bigger == NULL)
                     goto oom;
                 L->labels = bigger;
             }
-            imp_label *lab = &L->labels[L->nlabels];
+            pdbi_label *lab = &L->labels[L->nlabels];
             memset(lab, 0, sizeof *lab);
             lab->x = OGR_G_GetX(g, 0);
             lab->y = OGR_G_GetY(g, 0);
@@ -563,58 +559,61 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
             if ((lab->text = strdup(text)) == NULL)
                 goto oom;
             lab->feat = feat;
-            feat = NULL;
             L->nlabels++;
-            imp_label_pairs(lab->text, collect_key, &kc);
+            pdbi__label_pairs(lab->text, collect_key, &kc);
         } else {
-            if (nb == bcap) {
-                bcap = bcap ? 2 * bcap : 256;
-                imp_cad_rec *bigger = realloc(bounds, bcap * sizeof *bigger);
+            if (B->n == B->cap) {
+                B->cap = B->cap ? 2 * B->cap : 256;
+                pdbi_cad_rec *bigger = realloc(B->items, B->cap * sizeof *bigger);
                 if (bigger == NULL)
                     goto oom;
-                bounds = bigger;
+                B->items = bigger;
             }
-            bounds[nb].index = index;
-            bounds[nb].feat = feat;
-            bounds[nb].label = link; /* the link for now; the label below */
-            feat = NULL;
-            nb++;
+            B->items[B->n].index = index;
+            B->items[B->n].feat = feat;
+            B->items[B->n].label = link; /* the link for now; the label in cad_join */
+            B->n++;
         }
-        OGR_F_Destroy(feat);
     }
-    if (CPLGetLastErrorType() == CE_Failure) {
-        snprintf(err, errlen, "read error: %s", CPLGetLastErrorMsg());
-        goto done;
-    }
+    if (CPLGetLastErrorType() == CE_Failure)
+        return pdbi__fail(ic, PDB_EIO, "read error: %s", CPLGetLastErrorMsg());
     if (kc.oom || build_grid(L) != 0)
         goto oom;
+    return PDB_OK;
+oom:
+    OGR_F_Destroy(feat);
+    return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
+}
 
-    /* Join each boundary to its label. */
-    links = malloc((L->nlabels ? L->nlabels : 1) * sizeof *links);
-    first = malloc((L->nlabels ? L->nlabels : 1) * sizeof *first);
-    if (links == NULL || first == NULL)
-        goto oom;
+/* Joins each boundary to its label: the label inside it (the nearest its
+ * middle when there are several: an island parcel may hold its own label
+ * and the one of the parcel around it); then, for a boundary left without,
+ * the DGN label with its MSLink, or an unused label in its hole; last, an
+ * unused label inside its envelope (an open polyline), then near it.
+ * Returns 0, or -1 when out of memory. */
+static int cad_join(pdbi_layer *L, cad_bounds *B)
+{
+    link_entry *links = malloc((L->nlabels ? L->nlabels : 1) * sizeof *links);
+    int *link_of = malloc((B->n ? B->n : 1) * sizeof *link_of);
+    pdbi_cad_rec *bounds = B->items;
+
+    if (links == NULL || link_of == NULL) {
+        free(links);
+        free(link_of);
+        return -1;
+    }
     for (size_t i = 0; i < L->nlabels; i++) {
         links[i].mslink = L->labels[i].mslink;
         links[i].label = (long)i;
-        first[i] = -1;
     }
     qsort(links, L->nlabels, sizeof *links, cmp_link);
-    /* The label inside each boundary (the nearest its middle when there are
-     * several: an island parcel may hold its own label and the one of the
-     * parcel around it); then, for a boundary left without, the DGN label
-     * with its MSLink, or an unused label in its hole; last, an unused label
-     * inside its envelope (an open polyline), then near it. */
-    int *link_of = malloc((nb ? nb : 1) * sizeof *link_of);
-    if (link_of == NULL)
-        goto oom;
-    for (size_t b = 0; b < nb; b++) {
+    for (size_t b = 0; b < B->n; b++) {
         link_of[b] = (int)bounds[b].label;
         bounds[b].label = label_inside(L, OGR_F_GetGeometryRef(bounds[b].feat), LABEL_INSIDE);
         if (bounds[b].label >= 0)
             L->labels[bounds[b].label].used = 1;
     }
-    for (size_t b = 0; b < nb; b++) {
+    for (size_t b = 0; b < B->n; b++) {
         if (bounds[b].label < 0)
             bounds[b].label = label_by_link(links, L->nlabels, link_of[b]);
         if (bounds[b].label < 0)
@@ -623,7 +622,7 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
             L->labels[bounds[b].label].used = 1;
     }
     for (int mode = LABEL_IN_BOX; mode <= LABEL_NEAR; mode++) {
-        for (size_t b = 0; b < nb; b++) {
+        for (size_t b = 0; b < B->n; b++) {
             if (bounds[b].label < 0)
                 bounds[b].label = label_inside(L, OGR_F_GetGeometryRef(bounds[b].feat), mode);
             if (bounds[b].label >= 0)
@@ -631,44 +630,59 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
         }
     }
     free(link_of);
+    free(links);
+    return 0;
+}
 
-    /* One record per label with boundaries (its parts merged), per boundary
-     * without a label, and per label without a boundary. */
-    L->recs = calloc(nb + L->nlabels + 1, sizeof *L->recs);
-    if (L->recs == NULL)
-        goto oom;
-    for (size_t b = 0; b < nb; b++) {
-        long lab = bounds[b].label;
+/* Merges another part of a parcel into the record that has its first. */
+static void cad_merge_part(pdbi_cad_rec *r, OGRFeatureH part_feat)
+{
+    OGRGeometryH have = OGR_F_GetGeometryRef(r->feat);
+    OGRGeometryH part = OGR_F_GetGeometryRef(part_feat);
+    if (polygonal(have) && polygonal(part)) {
+        OGRGeometryH mp = OGR_G_CreateGeometry(wkbMultiPolygon);
+        add_polygons(mp, have);
+        add_polygons(mp, part);
+        OGR_F_SetGeometryDirectly(r->feat, mp);
+    } else {
+        OGRGeometryH gc = OGR_G_CreateGeometry(wkbGeometryCollection);
+        OGR_G_AddGeometry(gc, have);
+        OGR_G_AddGeometry(gc, part);
+        OGR_F_SetGeometryDirectly(r->feat, gc);
+    }
+    OGR_F_Destroy(part_feat);
+}
+
+/* Makes the layer's records, in file order: one per label with boundaries
+ * (its parts merged), per boundary without a label, and per label without
+ * a boundary. The boundaries' features move into the records. Returns 0,
+ * or -1 when out of memory. */
+static int cad_records(pdbi_layer *L, cad_bounds *B)
+{
+    long *first = malloc((L->nlabels ? L->nlabels : 1) * sizeof *first); /* per label: its record */
+
+    L->recs = calloc(B->n + L->nlabels + 1, sizeof *L->recs);
+    if (first == NULL || L->recs == NULL) {
+        free(first);
+        return -1;
+    }
+    for (size_t i = 0; i < L->nlabels; i++)
+        first[i] = -1;
+    for (size_t b = 0; b < B->n; b++) {
+        long lab = B->items[b].label;
         if (lab >= 0 && first[lab] >= 0) {
-            /* Another part of a parcel already seen: merge the geometries. */
-            imp_cad_rec *r = &L->recs[first[lab]];
-            OGRGeometryH have = OGR_F_GetGeometryRef(r->feat);
-            OGRGeometryH part = OGR_F_GetGeometryRef(bounds[b].feat);
-            if (polygonal(have) && polygonal(part)) {
-                OGRGeometryH mp = OGR_G_CreateGeometry(wkbMultiPolygon);
-                add_polygons(mp, have);
-                add_polygons(mp, part);
-                OGR_F_SetGeometryDirectly(r->feat, mp);
-            } else {
-                OGRGeometryH gc = OGR_G_CreateGeometry(wkbGeometryCollection);
-                OGR_G_AddGeometry(gc, have);
-                OGR_G_AddGeometry(gc, part);
-                OGR_F_SetGeometryDirectly(r->feat, gc);
-            }
-            OGR_F_Destroy(bounds[b].feat);
+            cad_merge_part(&L->recs[first[lab]], B->items[b].feat);
             continue;
         }
-        imp_cad_rec *r = &L->recs[L->nrecs];
-        *r = bounds[b];
         if (lab >= 0)
             first[lab] = (long)L->nrecs;
-        L->nrecs++;
+        L->recs[L->nrecs++] = B->items[b];
     }
-    nb = 0; /* every boundary feature now belongs to a record */
+    B->n = 0; /* every boundary feature now belongs to a record */
     for (size_t i = 0; i < L->nlabels; i++) {
         if (L->labels[i].used)
             continue;
-        imp_cad_rec *r = &L->recs[L->nrecs++];
+        pdbi_cad_rec *r = &L->recs[L->nrecs++];
         r->index = L->labels[i].index;
         r->feat = L->labels[i].feat;
         L->labels[i].feat = NULL;
@@ -676,46 +690,54 @@ static int prescan_cad(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
     }
     qsort(L->recs, L->nrecs, sizeof *L->recs, cmp_rec);
     L->records = (int64_t)L->nrecs;
-
-    if (imp_fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map, err, errlen) !=
-        0)
-        goto done;
-    struct label_scan ls = {f, L};
-    for (size_t i = 0; i < L->nlabels; i++)
-        imp_label_pairs(L->labels[i].text, scan_pair, &ls);
-    rc = 0;
-    goto done;
-oom:
-    snprintf(err, errlen, "out of memory");
-done:
-    OGR_F_Destroy(feat);
-    for (size_t b = 0; b < nb; b++)
-        OGR_F_Destroy(bounds[b].feat);
-    free(bounds);
-    free(links);
     free(first);
-    return rc;
+    return 0;
 }
 
-static int prescan_ogr(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *err, size_t errlen)
+/* Reads a CAD layer whole and makes its records: text points are labels;
+ * each boundary takes the label inside it (or, in DGN, the label with its
+ * MSLink); the boundaries of one label are one parcel; a boundary without
+ * a label and a label without a boundary are records of their own. */
+static pdb_status prescan_cad(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm)
 {
+    cad_bounds B = {0};
+    pdb_status st = cad_read(ic, L, &B);
+
+    if (st == PDB_OK && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0))
+        st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
+    if (st == PDB_OK)
+        st = pdbi__fieldmap_resolve(ic, fm, (const char *const *)L->fields, L->nfields, L->map);
+    if (st == PDB_OK) {
+        struct label_scan ls = {f, L};
+        for (size_t i = 0; i < L->nlabels; i++)
+            pdbi__label_pairs(L->labels[i].text, scan_pair, &ls);
+    }
+    for (size_t b = 0; b < B.n; b++)
+        OGR_F_Destroy(B.items[b].feat);
+    free(B.items);
+    return st;
+}
+
+static pdb_status prescan_ogr(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm)
+{
+    pdb_status st;
     OGRFeatureH feat;
     int sample_field[1024] = {0}; /* fields whose text is sampled */
     char **ignored = NULL;
 
-    if (imp_fieldmap_resolve(fm, (const char *const *)L->fields, L->nfields, L->map, err, errlen) !=
-        0)
-        return -1;
+    if ((st = pdbi__fieldmap_resolve(ic, fm, (const char *const *)L->fields, L->nfields, L->map)) !=
+        PDB_OK)
+        return st;
     /* Owner and address carry the Vietnamese text; with neither mapped,
      * every text field is sampled. */
     int any = 0;
-    for (int t = IMP_T_OWNER; t <= IMP_T_ADDRESS; t++)
+    for (int t = PDBI_T_OWNER; t <= PDBI_T_ADDRESS; t++)
         if (L->map[t] >= 0 && L->map[t] < 1024)
             any = sample_field[L->map[t]] = 1;
     for (size_t k = 0; !any && k < L->nfields && k < 1024; k++)
         sample_field[k] = !L->numeric[k];
     for (size_t k = 0; k < L->nfields; k++)
-        if ((int)k != L->map[IMP_T_COMMUNE] && (k >= 1024 || !sample_field[k]))
+        if ((int)k != L->map[PDBI_T_COMMUNE] && (k >= 1024 || !sample_field[k]))
             ignored = CSLAddString(ignored, L->fields[k]);
     ignored = CSLAddString(ignored, "OGR_GEOMETRY");
     ignored = CSLAddString(ignored, "OGR_STYLE");
@@ -724,7 +746,7 @@ static int prescan_ogr(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
 
     OGR_L_ResetReading(L->layer);
     CPLErrorReset();
-    int cf = L->map[IMP_T_COMMUNE];
+    int cf = L->map[PDBI_T_COMMUNE];
     while ((feat = OGR_L_GetNextFeature(L->layer)) != NULL) {
         L->records++;
         if (cf >= 0) {
@@ -746,26 +768,24 @@ static int prescan_ogr(imp_file *f, imp_layer *L, const imp_fieldmap *fm, char *
     }
     int failed = CPLGetLastErrorType() == CE_Failure;
     OGR_L_SetIgnoredFields(L->layer, NULL);
-    if (failed) {
-        snprintf(err, errlen, "read error in layer %s: %s", L->name, CPLGetLastErrorMsg());
-        return -1;
-    }
-    return 0;
+    if (failed)
+        return pdbi__fail(ic, PDB_EIO, "read error in layer %s: %s", L->name, CPLGetLastErrorMsg());
+    return PDB_OK;
 }
 
-int imp_source_prescan(imp_file *f, const imp_fieldmap *fm, char *err, size_t errlen)
+pdb_status pdbi__source_prescan(pdbi_ctx *ic, pdbi_file *f, const pdbi_fieldmap *fm)
 {
     for (size_t i = 0; i < f->nlayers; i++) {
-        imp_layer *L = &f->layers[i];
-        int rc = L->cad ? prescan_cad(f, L, fm, err, errlen) : prescan_ogr(f, L, fm, err, errlen);
-        if (rc != 0)
-            return -1;
+        pdbi_layer *L = &f->layers[i];
+        pdb_status st = L->cad ? prescan_cad(ic, f, L, fm) : prescan_ogr(ic, f, L, fm);
+        if (st != PDB_OK)
+            return st;
         f->records += L->records;
     }
-    return 0;
+    return PDB_OK;
 }
 
-void imp_source_declared_encoding(imp_file *f, int *utf8, char *name, size_t len)
+void pdbi__source_declared_encoding(pdbi_file *f, int *utf8, char *name, size_t len)
 {
     *utf8 = 0;
     name[0] = '\0';

@@ -50,8 +50,8 @@ static int datum_is_vn2000(OGRSpatialReferenceH srs)
 }
 
 /* Matches a Transverse Mercator on the WGS 84 ellipsoid by its parameters. */
-static int match_by_parameters(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note,
-                               size_t notelen, char *err, size_t errlen)
+static pdb_status match_by_parameters(pdbi_ctx *ic, OGRSpatialReferenceH srs, int *epsg, char *note,
+                                      size_t notelen)
 {
     OGRErr e = OGRERR_NONE;
     double a = OSRGetSemiMajor(srs, &e);
@@ -61,23 +61,21 @@ static int match_by_parameters(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg
     if (OSRIsGeographic(srs)) {
         int code = datum_is_vn2000(srs) ? PDB_EPSG_VN2000_GEOG : PDB_EPSG_WGS84;
         if (!near(a, 6378137.0, 0.5) || !near(invf, 298.257223563, 1e-6)) {
-            snprintf(err, errlen,
-                     "its geographic CRS is not on the WGS 84 ellipsoid (a = %.3f, "
-                     "1/f = %.6f), so neither VN-2000 nor WGS 84",
-                     a, invf);
-            return -1;
+            return pdbi__fail(ic, PDB_ECRS,
+                              "its geographic CRS is not on the WGS 84 ellipsoid (a = %.3f, "
+                              "1/f = %.6f), so neither VN-2000 nor WGS 84",
+                              a, invf);
         }
         *epsg = code;
         snprintf(note, notelen, "geographic, datum %s: read as EPSG:%d",
                  OSRGetAttrValue(srs, "DATUM", 0) ? OSRGetAttrValue(srs, "DATUM", 0) : "?", code);
-        return 0;
+        return PDB_OK;
     }
     if (!OSRIsProjected(srs) || method == NULL ||
         (strcasecmp(method, SRS_PT_TRANSVERSE_MERCATOR) != 0 &&
          strcasecmp(method, "Transverse_Mercator") != 0)) {
-        snprintf(err, errlen, "its projection (%s) is not a Transverse Mercator",
-                 method ? method : "none");
-        return -1;
+        return pdbi__fail(ic, PDB_ECRS, "its projection (%s) is not a Transverse Mercator",
+                          method ? method : "none");
     }
     double lon0 = OSRGetProjParm(srs, SRS_PP_CENTRAL_MERIDIAN, 0.0, &e);
     double lat0 = OSRGetProjParm(srs, SRS_PP_LATITUDE_OF_ORIGIN, 0.0, &e);
@@ -87,17 +85,17 @@ static int match_by_parameters(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg
     double unit = OSRGetLinearUnits(srs, NULL);
 
     if (!near(a, 6378137.0, 0.5) || !near(invf, 298.257223563, 1e-6)) {
-        snprintf(err, errlen, "its ellipsoid (a = %.3f, 1/f = %.6f) is not VN-2000's (WGS 84)", a,
-                 invf);
-        return -1;
+        return pdbi__fail(ic, PDB_ECRS,
+                          "its ellipsoid (a = %.3f, 1/f = %.6f) is not VN-2000's (WGS 84)", a,
+                          invf);
     }
     if (!near(unit, 1.0, 1e-9) || !near(lat0, 0.0, 1e-9) || !near(fe, 500000.0, 1e-3) ||
         !near(fn, 0.0, 1e-3)) {
-        snprintf(err, errlen,
-                 "its Transverse Mercator has lat_0 = %g, false easting %.3f, "
-                 "false northing %.3f, unit %g m; VN-2000 zones use 0, 500000, 0 and metres",
-                 lat0, fe, fn, unit);
-        return -1;
+        return pdbi__fail(
+            ic, PDB_ECRS,
+            "its Transverse Mercator has lat_0 = %g, false easting %.3f, "
+            "false northing %.3f, unit %g m; VN-2000 zones use 0, 500000, 0 and metres",
+            lat0, fe, fn, unit);
     }
     pdb_crs_kind kind;
     if (near(k, 0.9999, 1e-9))
@@ -105,12 +103,11 @@ static int match_by_parameters(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg
     else if (near(k, 0.9996, 1e-9))
         kind = PDB_CRS_UTM;
     else {
-        snprintf(err, errlen,
-                 "its Transverse Mercator (lon_0 = %.6f) has scale factor %.6f; "
-                 "VN-2000 TM-3 zones use 0.9999 and UTM zones 0.9996 (k = 1 puts parcels "
-                 "about 236 m off)",
-                 lon0, k);
-        return -1;
+        return pdbi__fail(ic, PDB_ECRS,
+                          "its Transverse Mercator (lon_0 = %.6f) has scale factor %.6f; "
+                          "VN-2000 TM-3 zones use 0.9999 and UTM zones 0.9996 (k = 1 puts parcels "
+                          "about 236 m off)",
+                          lon0, k);
     }
     size_t n = 0;
     const pdb_crs_info *list = pdb_crs_list(&n);
@@ -124,18 +121,17 @@ static int match_by_parameters(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg
                      datum_is_vn2000(srs) ? ""
                                           : "; the file does not name the VN-2000 datum, read "
                                             "as VN-2000");
-            return 0;
+            return PDB_OK;
         }
     }
-    snprintf(err, errlen, "no VN-2000 %s zone has its central meridian at %.6f",
-             kind == PDB_CRS_TM3 ? "TM-3" : "UTM", lon0);
-    (void)ctx;
-    return -1;
+    return pdbi__fail(ic, PDB_ECRS, "no VN-2000 %s zone has its central meridian at %.6f",
+                      kind == PDB_CRS_TM3 ? "TM-3" : "UTM", lon0);
 }
 
-int imp_srs_match(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note, size_t notelen,
-                  char *err, size_t errlen)
+pdb_status pdbi__srs_match(pdbi_ctx *ic, OGRSpatialReferenceH srs, int *epsg, char *note,
+                           size_t notelen)
 {
+    pdb_ctx *ctx = ic->db;
     pdb_crs_info info;
     OGRSpatialReferenceH clone = NULL;
     char why[400] = "";
@@ -147,18 +143,17 @@ int imp_srs_match(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note,
     code = own_epsg(srs);
     if (registered(ctx, code, &info)) {
         *epsg = info.epsg;
-        return 0;
+        return PDB_OK;
     }
-    if (code > 0) {
-        /* A file that names another EPSG system (WGS 84 / UTM 48N, say) is
-         * not VN-2000 in disguise: refuse rather than reinterpret it. */
-        snprintf(err, errlen, "%s", pdb_errmsg(ctx));
-        return -1;
-    }
+    /* A file that names another EPSG system (WGS 84 / UTM 48N, say) is not
+     * VN-2000 in disguise: refuse rather than reinterpret it. */
+    if (code > 0)
+        return pdbi__fail_db(ic, NULL);
     /* 2. Parameters first for a Transverse Mercator: exact and cheap, and it
      * keeps a custom name or datum from matching the wrong EPSG entry. */
-    if (match_by_parameters(ctx, srs, epsg, note, notelen, why, sizeof why) == 0)
-        return 0;
+    if (match_by_parameters(ic, srs, epsg, note, notelen) == PDB_OK)
+        return PDB_OK;
+    snprintf(why, sizeof why, "%s", pdbi_errmsg(ic));
     /* 3. GDAL's identification of a WKT without authority (ESRI .prj). */
     clone = OSRClone(srs);
     if (clone != NULL && OSRAutoIdentifyEPSG(clone) == OGRERR_NONE) {
@@ -188,16 +183,16 @@ int imp_srs_match(pdb_ctx *ctx, OGRSpatialReferenceH srs, int *epsg, char *note,
         goto done;
     {
         const char *name = OSRGetName(srs);
-        snprintf(err, errlen, "its CRS '%s' is not one parceldb accepts: %s", name ? name : "?",
-                 why[0] ? why : "no registered VN-2000 or WGS 84 system matches it");
+        pdbi__fail(ic, PDB_ECRS, "its CRS '%s' is not one parceldb accepts: %s", name ? name : "?",
+                   why[0] ? why : "no registered VN-2000 or WGS 84 system matches it");
     }
 done:
     if (clone != NULL)
         OSRDestroySpatialReference(clone);
-    return rc;
+    return rc == 0 ? PDB_OK : PDB_ECRS;
 }
 
-int imp_srs_x_is_northing(OGRSpatialReferenceH srs)
+int pdbi__srs_x_is_northing(OGRSpatialReferenceH srs)
 {
     int count = 0;
     const int *map = OSRGetDataAxisToSRSAxisMapping(srs, &count);

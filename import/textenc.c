@@ -17,76 +17,76 @@
  * store mojibake owner names, which is worse than asking. */
 #define MIN_CONFIDENCE 0.5
 
-int imp_enc_parse(const char *name, imp_enc *out)
+int pdbi__enc_parse(const char *name, pdbi_enc *out)
 {
     vnenc_kind k;
 
     if (strcasecmp(name, "cp1258") == 0 || strcasecmp(name, "windows-1258") == 0 ||
         strcasecmp(name, "1258") == 0) {
-        *out = IMP_ENC_CP1258;
+        *out = PDBI_ENC_CP1258;
         return 0;
     }
     if (vnenc_parse_name(name, &k) != 0)
         return -1;
     switch (k) {
     case VNENC_UTF8:
-        *out = IMP_ENC_UTF8;
+        *out = PDBI_ENC_UTF8;
         return 0;
     case VNENC_TCVN3:
-        *out = IMP_ENC_TCVN3;
+        *out = PDBI_ENC_TCVN3;
         return 0;
     case VNENC_VNI:
-        *out = IMP_ENC_VNI;
+        *out = PDBI_ENC_VNI;
         return 0;
     case VNENC_LATIN1:
-        *out = IMP_ENC_LATIN1;
+        *out = PDBI_ENC_LATIN1;
         return 0;
     }
     return -1;
 }
 
-const char *imp_enc_name(imp_enc e)
+const char *pdbi__enc_name(pdbi_enc e)
 {
     switch (e) {
-    case IMP_ENC_UTF8:
+    case PDBI_ENC_UTF8:
         return "UTF-8";
-    case IMP_ENC_TCVN3:
+    case PDBI_ENC_TCVN3:
         return "TCVN3";
-    case IMP_ENC_VNI:
+    case PDBI_ENC_VNI:
         return "VNI";
-    case IMP_ENC_LATIN1:
+    case PDBI_ENC_LATIN1:
         return "Latin-1";
-    case IMP_ENC_CP1258:
+    case PDBI_ENC_CP1258:
         return "CP1258";
     }
     return "?";
 }
 
-static vnenc_kind to_vnenc(imp_enc e)
+static vnenc_kind to_vnenc(pdbi_enc e)
 {
     switch (e) {
-    case IMP_ENC_TCVN3:
+    case PDBI_ENC_TCVN3:
         return VNENC_TCVN3;
-    case IMP_ENC_VNI:
+    case PDBI_ENC_VNI:
         return VNENC_VNI;
-    case IMP_ENC_LATIN1:
+    case PDBI_ENC_LATIN1:
         return VNENC_LATIN1;
     default:
         return VNENC_UTF8;
     }
 }
 
-static imp_enc from_vnenc(vnenc_kind k)
+static pdbi_enc from_vnenc(vnenc_kind k)
 {
     switch (k) {
     case VNENC_TCVN3:
-        return IMP_ENC_TCVN3;
+        return PDBI_ENC_TCVN3;
     case VNENC_VNI:
-        return IMP_ENC_VNI;
+        return PDBI_ENC_VNI;
     case VNENC_LATIN1:
-        return IMP_ENC_LATIN1;
+        return PDBI_ENC_LATIN1;
     default:
-        return IMP_ENC_UTF8;
+        return PDBI_ENC_UTF8;
     }
 }
 
@@ -110,7 +110,7 @@ static char *lossy_utf8(const char *bytes, size_t len)
         }
         if (c >= 0x80) {
             step = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : c >= 0xC0 ? 2 : 1;
-            if (step == 1 || i + step > len || !imp_utf8_valid(bytes + i, step)) {
+            if (step == 1 || i + step > len || !pdbi__utf8_valid(bytes + i, step)) {
                 memcpy(out + n, "\xEF\xBF\xBD", 3);
                 n += 3;
                 i++;
@@ -129,14 +129,14 @@ static char *lossy_utf8(const char *bytes, size_t len)
     return nfc;
 }
 
-char *imp_text_to_utf8(imp_enc e, const char *bytes, size_t len)
+char *pdbi__text_to_utf8(pdbi_enc e, const char *bytes, size_t len)
 {
     char *utf8 = NULL, *nfc = NULL;
 
     /* ASCII is the same in every encoding here, and already NFC. */
-    if (imp_is_ascii(bytes, len))
+    if (pdbi__is_ascii(bytes, len))
         return strndup(bytes, len);
-    if (e != IMP_ENC_CP1258) {
+    if (e != PDBI_ENC_CP1258) {
         utf8 = vnenc_to_utf8(bytes, len, to_vnenc(e)); /* NFC already */
         return utf8 != NULL ? utf8 : lossy_utf8(bytes, len);
     }
@@ -167,42 +167,41 @@ char *imp_text_to_utf8(imp_enc e, const char *bytes, size_t len)
     return nfc;
 }
 
-int imp_enc_choose(int declared_utf8, const char *declared_name, const char *const *samples,
-                   const size_t *lens, size_t n, imp_textenc *out, char *err, size_t errlen)
+pdb_status pdbi__enc_choose(pdbi_ctx *ic, int declared_utf8, const char *declared_name,
+                            const char *const *samples, const size_t *lens, size_t n,
+                            pdbi_textenc *out)
 {
     size_t non_ascii = 0, valid_utf8 = 0;
 
     memset(out, 0, sizeof *out);
     for (size_t i = 0; i < n; i++) {
-        if (imp_is_ascii(samples[i], lens[i]))
+        if (pdbi__is_ascii(samples[i], lens[i]))
             continue;
         non_ascii++;
-        if (imp_utf8_valid(samples[i], lens[i]))
+        if (pdbi__utf8_valid(samples[i], lens[i]))
             valid_utf8++;
     }
-    out->kind = IMP_ENC_UTF8;
+    out->kind = PDBI_ENC_UTF8;
     out->confidence = 1.0;
     if (non_ascii == 0) {
         snprintf(out->how, sizeof out->how, "ASCII text");
-        return 0;
+        return PDB_OK;
     }
     if (declared_utf8 && valid_utf8 == non_ascii) {
         snprintf(out->how, sizeof out->how, "declared%s%s", declared_name ? " in " : "",
                  declared_name ? declared_name : "");
-        return 0;
+        return PDB_OK;
     }
     double confidence = 0.0;
     vnenc_kind k = vnenc_detect(samples, lens, n, &confidence);
     out->kind = from_vnenc(k);
     out->confidence = confidence;
     snprintf(out->how, sizeof out->how, "detected, %.0f%% sure", confidence * 100.0);
-    if (confidence < MIN_CONFIDENCE) {
-        snprintf(err, errlen,
-                 "cannot tell the text encoding of the attributes (best guess %s, %.0f%% sure, "
-                 "over %zu non-ASCII values); force one with --encoding utf8|tcvn3|vni|latin1|"
-                 "cp1258",
-                 imp_enc_name(out->kind), confidence * 100.0, non_ascii);
-        return -1;
-    }
-    return 0;
+    if (confidence < MIN_CONFIDENCE)
+        return pdbi__fail(ic, PDB_EINVAL,
+                          "cannot tell the text encoding of the attributes (best guess %s, %.0f%% "
+                          "sure, over %zu non-ASCII values); force one with --encoding "
+                          "utf8|tcvn3|vni|latin1|cp1258",
+                          pdbi__enc_name(out->kind), confidence * 100.0, non_ascii);
+    return PDB_OK;
 }

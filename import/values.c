@@ -27,7 +27,7 @@ static void trim(const char **s, size_t *len)
         (*len)--;
 }
 
-char *imp_trim_dup(const char *s, size_t len)
+char *pdbi__trim_dup(const char *s, size_t len)
 {
     if (s == NULL)
         return NULL;
@@ -35,7 +35,7 @@ char *imp_trim_dup(const char *s, size_t len)
     return len == 0 ? NULL : strndup(s, len);
 }
 
-int imp_parse_number(const char *s, size_t len, double *out)
+int pdbi__parse_number(const char *s, size_t len, double *out)
 {
     char digits[64];
     size_t n = 0, ndots = 0, ncommas = 0;
@@ -122,7 +122,7 @@ int imp_parse_number(const char *s, size_t len, double *out)
     return 0;
 }
 
-char *imp_landuse_normalize(const char *s, size_t len, int *unknown)
+char *pdbi__landuse_normalize(const char *s, size_t len, int *unknown)
 {
     char *out = NULL;
     size_t used = 0;
@@ -183,7 +183,7 @@ char *imp_landuse_normalize(const char *s, size_t len, int *unknown)
     return out;
 }
 
-int imp_commune_normalize(const char *s, size_t len, char out[6])
+int pdbi__commune_normalize(const char *s, size_t len, char out[6])
 {
     size_t digits = 0;
 
@@ -215,7 +215,7 @@ int imp_commune_normalize(const char *s, size_t len, char out[6])
     return 0;
 }
 
-const pdb_commune_ref *imp_commune_known(const char *code)
+const pdb_commune_ref *pdbi__commune_known(const char *code)
 {
     size_t n = 0;
     const pdb_commune_ref *list = pdb_commune_ref_list(&n);
@@ -225,7 +225,7 @@ const pdb_commune_ref *imp_commune_known(const char *code)
     return NULL;
 }
 
-char *imp_number_text(const char *s, size_t len)
+char *pdbi__number_text(const char *s, size_t len)
 {
     if (s == NULL)
         return NULL;
@@ -246,7 +246,7 @@ char *imp_number_text(const char *s, size_t len)
     return strndup(s, len);
 }
 
-int imp_area_mismatch(double surveyed_m2, double computed_m2, double rel, double abs_m2)
+int pdbi__area_mismatch(double surveyed_m2, double computed_m2, double rel, double abs_m2)
 {
     if (!isfinite(surveyed_m2) || !isfinite(computed_m2))
         return 0;
@@ -256,10 +256,10 @@ int imp_area_mismatch(double surveyed_m2, double computed_m2, double rel, double
     return fabs(surveyed_m2 - computed_m2) > tol;
 }
 
-size_t imp_label_pairs(const char *text,
-                       void (*fn)(void *arg, const char *key, size_t klen, const char *val,
-                                  size_t vlen),
-                       void *arg)
+size_t pdbi__label_pairs(const char *text,
+                         void (*fn)(void *arg, const char *key, size_t klen, const char *val,
+                                    size_t vlen),
+                         void *arg)
 {
     size_t count = 0;
     const char *p = text;
@@ -305,7 +305,7 @@ size_t imp_label_pairs(const char *text,
     return count;
 }
 
-int imp_is_ascii(const char *s, size_t len)
+int pdbi__is_ascii(const char *s, size_t len)
 {
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)s[i] >= 0x80)
@@ -313,7 +313,7 @@ int imp_is_ascii(const char *s, size_t len)
     return 1;
 }
 
-int imp_utf8_valid(const char *str, size_t len)
+int pdbi__utf8_valid(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;

@@ -60,7 +60,7 @@ pdb_fuzz_target(fuzz_field_map
 
 pdb_fuzz_target(fuzz_wkb
     SOURCES ${PDB_FUZZ_DIR}/fuzz_wkb.c
-    LIBS parceldb_static PkgConfig::JANSSON m)
+    LIBS parceldb_internal_for_tests PkgConfig::JANSSON m)
 
 pdb_fuzz_target(fuzz_import
     SOURCES ${PDB_FUZZ_DIR}/fuzz_import.c

@@ -40,16 +40,16 @@ typedef enum op {
 
 /* One label of a match, pointing at its output. */
 typedef struct match_label {
-    value v;    /* a string or a number */
-    size_t arm; /* index of the output in args (after the input) */
+    pdbt_value v; /* a string or a number */
+    size_t arm;   /* index of the output in args (after the input) */
 } match_label;
 
-struct expr {
+struct pdbt_expr {
     op op;               /* what this node does */
-    value lit;           /* OP_LIT: the value; strings point into text */
+    pdbt_value lit;      /* OP_LIT: the value; strings point into text */
     char *text;          /* owned copy of a literal string */
-    prop_key key;        /* OP_GET, OP_HAS */
-    expr **args;         /* operands, in the operator's order */
+    pdbt_prop_key key;   /* OP_GET, OP_HAS */
+    pdbt_expr **args;    /* operands, in the operator's order */
     size_t nargs;        /* entries of args */
     match_label *labels; /* OP_MATCH: sorted by value */
     size_t nlabels;      /* entries of labels */
@@ -61,16 +61,16 @@ struct expr {
     unsigned props;      /* bit k: this node or one below reads property k */
 };
 
-static const char *const prop_names[FP_COUNT] = {
-    [FP_ID] = "id",
-    [FP_COMMUNE] = "commune",
-    [FP_COMMUNE_NAME] = "commune_name",
-    [FP_SHEET] = "sheet",
-    [FP_PARCEL] = "parcel",
-    [FP_LANDUSE] = "landuse",
-    [FP_LANDUSE_MAIN] = "landuse_main",
-    [FP_AREA] = "area",
-    [FP_KIND] = "kind",
+static const char *const prop_names[PDBT_FP_COUNT] = {
+    [PDBT_FP_ID] = "id",
+    [PDBT_FP_COMMUNE] = "commune",
+    [PDBT_FP_COMMUNE_NAME] = "commune_name",
+    [PDBT_FP_SHEET] = "sheet",
+    [PDBT_FP_PARCEL] = "parcel",
+    [PDBT_FP_LANDUSE] = "landuse",
+    [PDBT_FP_LANDUSE_MAIN] = "landuse_main",
+    [PDBT_FP_AREA] = "area",
+    [PDBT_FP_KIND] = "kind",
 };
 
 static const struct {
@@ -110,12 +110,12 @@ static void errf(char *err, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
-void pdb__expr_free(expr *e)
+void pdbt__expr_free(pdbt_expr *e)
 {
     if (e == NULL)
         return;
     for (size_t i = 0; i < e->nargs; i++)
-        pdb__expr_free(e->args[i]);
+        pdbt__expr_free(e->args[i]);
     free(e->args);
     free(e->labels);
     free(e->stops);
@@ -123,12 +123,12 @@ void pdb__expr_free(expr *e)
     free(e);
 }
 
-int pdb__expr_uses_feature(const expr *e)
+int pdbt__expr_uses_feature(const pdbt_expr *e)
 {
     return e != NULL && e->uses_feature;
 }
 
-unsigned pdb__expr_props(const expr *e)
+unsigned pdbt__expr_props(const pdbt_expr *e)
 {
     return e != NULL ? e->props : 0;
 }
@@ -163,11 +163,11 @@ static double hue2rgb(double p, double q, double t)
     return p;
 }
 
-int pdb__color_parse(const char *s, rgba *out)
+int pdbt__color_parse(const char *s, pdbt_rgba *out)
 {
     static const struct {
         const char *name; /* CSS name */
-        rgba c;           /* its value */
+        pdbt_rgba c;      /* its value */
     } names[] = {
         {"transparent", {0, 0, 0, 0}},
         {"black", {0, 0, 0, 1}},
@@ -252,24 +252,24 @@ rgb:
 /* Compiling                                                                 */
 /* ------------------------------------------------------------------------ */
 
-static expr *node(op o)
+static pdbt_expr *node(op o)
 {
-    expr *e = calloc(1, sizeof *e);
+    pdbt_expr *e = calloc(1, sizeof *e);
     if (e != NULL)
         e->op = o;
     return e;
 }
 
-static const char *vtype_name(vtype t)
+static const char *vtype_name(pdbt_vtype t)
 {
     switch (t) {
-    case V_BOOL:
+    case PDBT_V_BOOL:
         return "a boolean";
-    case V_NUM:
+    case PDBT_V_NUM:
         return "a number";
-    case V_STR:
+    case PDBT_V_STR:
         return "a string";
-    case V_COLOR:
+    case PDBT_V_COLOR:
         return "a colour";
     default:
         return "a value";
@@ -277,31 +277,32 @@ static const char *vtype_name(vtype t)
 }
 
 /* A literal from a JSON scalar, typed by what is wanted. */
-static expr *compile_literal(const json_t *j, vtype want, const char *path, char *err, size_t cap)
+static pdbt_expr *compile_literal(const json_t *j, pdbt_vtype want, const char *path, char *err,
+                                  size_t cap)
 {
-    expr *e = node(OP_LIT);
+    pdbt_expr *e = node(OP_LIT);
     if (e == NULL) {
         errf(err, cap, "%s: out of memory", path);
         return NULL;
     }
     if (json_is_number(j)) {
-        e->lit.t = V_NUM;
+        e->lit.t = PDBT_V_NUM;
         e->lit.n = json_number_value(j);
     } else if (json_is_boolean(j)) {
-        e->lit.t = V_BOOL;
+        e->lit.t = PDBT_V_BOOL;
         e->lit.b = json_is_true(j);
     } else if (json_is_null(j)) {
-        e->lit.t = V_NULL;
+        e->lit.t = PDBT_V_NULL;
     } else if (json_is_string(j)) {
         const char *s = json_string_value(j);
-        if (want == V_COLOR) {
-            if (pdb__color_parse(s, &e->lit.c) != 0) {
+        if (want == PDBT_V_COLOR) {
+            if (pdbt__color_parse(s, &e->lit.c) != 0) {
                 errf(err, cap, "%s: '%s' is not a colour (want #rrggbb, rgb(), rgba() or hsl())",
                      path, s);
                 free(e);
                 return NULL;
             }
-            e->lit.t = V_COLOR;
+            e->lit.t = PDBT_V_COLOR;
         } else {
             e->text = strdup(s);
             if (e->text == NULL) {
@@ -309,7 +310,7 @@ static expr *compile_literal(const json_t *j, vtype want, const char *path, char
                 errf(err, cap, "%s: out of memory", path);
                 return NULL;
             }
-            e->lit.t = V_STR;
+            e->lit.t = PDBT_V_STR;
             e->lit.s = e->text;
         }
     } else {
@@ -317,26 +318,26 @@ static expr *compile_literal(const json_t *j, vtype want, const char *path, char
         free(e);
         return NULL;
     }
-    if (want != V_NULL && e->lit.t != want && e->lit.t != V_NULL) {
+    if (want != PDBT_V_NULL && e->lit.t != want && e->lit.t != PDBT_V_NULL) {
         errf(err, cap, "%s: expected %s, found %s", path, vtype_name(want), vtype_name(e->lit.t));
-        pdb__expr_free(e);
+        pdbt__expr_free(e);
         return NULL;
     }
     return e;
 }
 
 /* Appends a compiled operand; returns 0 or -1 (message in err). */
-static int add_arg(expr *e, const json_t *j, vtype want, const char *path, size_t index, char *err,
-                   size_t cap)
+static int add_arg(pdbt_expr *e, const json_t *j, pdbt_vtype want, const char *path, size_t index,
+                   char *err, size_t cap)
 {
     char sub[400];
     snprintf(sub, sizeof sub, "%s[%zu]", path, index);
-    expr *a = pdb__expr_compile(j, want, sub, err, cap);
+    pdbt_expr *a = pdbt__expr_compile(j, want, sub, err, cap);
     if (a == NULL)
         return -1;
-    expr **args = realloc(e->args, (e->nargs + 1) * sizeof *args);
+    pdbt_expr **args = realloc(e->args, (e->nargs + 1) * sizeof *args);
     if (args == NULL) {
-        pdb__expr_free(a);
+        pdbt__expr_free(a);
         errf(err, cap, "%s: out of memory", path);
         return -1;
     }
@@ -350,13 +351,14 @@ static int add_arg(expr *e, const json_t *j, vtype want, const char *path, size_
 static int label_cmp(const void *a, const void *b)
 {
     const match_label *x = a, *y = b;
-    if (x->v.t == V_STR)
+    if (x->v.t == PDBT_V_STR)
         return strcmp(x->v.s, y->v.s);
     return (x->v.n > y->v.n) - (x->v.n < y->v.n);
 }
 
 /* Adds one match label (a string or a number) for output `arm`. */
-static int add_label(expr *e, const json_t *j, size_t arm, const char *path, char *err, size_t cap)
+static int add_label(pdbt_expr *e, const json_t *j, size_t arm, const char *path, char *err,
+                     size_t cap)
 {
     int is_str = json_is_string(j);
     if (!is_str && !json_is_number(j)) {
@@ -378,17 +380,17 @@ static int add_label(expr *e, const json_t *j, size_t arm, const char *path, cha
     memset(m, 0, sizeof *m);
     m->arm = arm;
     if (is_str) {
-        m->v.t = V_STR;
+        m->v.t = PDBT_V_STR;
         m->v.s = json_string_value(j); /* re-pointed to owned copies below */
     } else {
-        m->v.t = V_NUM;
+        m->v.t = PDBT_V_NUM;
         m->v.n = json_number_value(j);
     }
     return 0;
 }
 
-static expr *compile_match(expr *e, const json_t *j, vtype want, const char *path, char *err,
-                           size_t cap)
+static pdbt_expr *compile_match(pdbt_expr *e, const json_t *j, pdbt_vtype want, const char *path,
+                                char *err, size_t cap)
 {
     size_t n = json_array_size(j);
     char sub[400];
@@ -396,7 +398,7 @@ static expr *compile_match(expr *e, const json_t *j, vtype want, const char *pat
         errf(err, cap, "%s: match wants an input, label/output pairs and a fallback", path);
         goto fail;
     }
-    if (add_arg(e, json_array_get(j, 1), V_NULL, path, 1, err, cap) != 0)
+    if (add_arg(e, json_array_get(j, 1), PDBT_V_NULL, path, 1, err, cap) != 0)
         goto fail;
     for (size_t i = 2; i + 1 < n; i += 2) {
         const json_t *lab = json_array_get(j, i);
@@ -422,7 +424,7 @@ static expr *compile_match(expr *e, const json_t *j, vtype want, const char *pat
      * keep one block of copies. */
     size_t bytes = 0;
     for (size_t i = 0; i < e->nlabels; i++)
-        if (e->labels[i].v.t == V_STR)
+        if (e->labels[i].v.t == PDBT_V_STR)
             bytes += strlen(e->labels[i].v.s) + 1;
     if (bytes > 0) {
         e->text = malloc(bytes);
@@ -449,13 +451,13 @@ static expr *compile_match(expr *e, const json_t *j, vtype want, const char *pat
         }
     return e;
 fail:
-    pdb__expr_free(e);
+    pdbt__expr_free(e);
     return NULL;
 }
 
 /* interpolate and step: literal, strictly ascending numeric stops. */
-static expr *compile_stops(expr *e, const json_t *j, vtype want, const char *path, char *err,
-                           size_t cap)
+static pdbt_expr *compile_stops(pdbt_expr *e, const json_t *j, pdbt_vtype want, const char *path,
+                                char *err, size_t cap)
 {
     size_t n = json_array_size(j), first;
     char sub[400];
@@ -478,12 +480,12 @@ static expr *compile_stops(expr *e, const json_t *j, vtype want, const char *pat
             errf(err, cap, "%s: interpolate wants a type, an input and stop/output pairs", path);
             goto fail;
         }
-        if (want != V_NULL && want != V_NUM && want != V_COLOR) {
+        if (want != PDBT_V_NULL && want != PDBT_V_NUM && want != PDBT_V_COLOR) {
             errf(err, cap, "%s: interpolate gives numbers or colours, not %s", path,
                  vtype_name(want));
             goto fail;
         }
-        if (add_arg(e, json_array_get(j, 2), V_NUM, path, 2, err, cap) != 0)
+        if (add_arg(e, json_array_get(j, 2), PDBT_V_NUM, path, 2, err, cap) != 0)
             goto fail;
         first = 3;
     } else {
@@ -491,7 +493,7 @@ static expr *compile_stops(expr *e, const json_t *j, vtype want, const char *pat
             errf(err, cap, "%s: step wants an input, a first output and stop/output pairs", path);
             goto fail;
         }
-        if (add_arg(e, json_array_get(j, 1), V_NUM, path, 1, err, cap) != 0 ||
+        if (add_arg(e, json_array_get(j, 1), PDBT_V_NUM, path, 1, err, cap) != 0 ||
             add_arg(e, json_array_get(j, 2), want, path, 2, err, cap) != 0)
             goto fail;
         first = 3;
@@ -514,18 +516,19 @@ static expr *compile_stops(expr *e, const json_t *j, vtype want, const char *pat
             errf(err, cap, "%s: stops must be in strictly ascending order", sub);
             goto fail;
         }
-        vtype out_type = e->op == OP_INTERP && want == V_NULL ? V_NUM : want;
+        pdbt_vtype out_type = e->op == OP_INTERP && want == PDBT_V_NULL ? PDBT_V_NUM : want;
         if (add_arg(e, json_array_get(j, first + 2 * i + 1), out_type, path, first + 2 * i + 1, err,
                     cap) != 0)
             goto fail;
     }
     return e;
 fail:
-    pdb__expr_free(e);
+    pdbt__expr_free(e);
     return NULL;
 }
 
-expr *pdb__expr_compile(const json_t *j, vtype want, const char *path, char *err, size_t cap)
+pdbt_expr *pdbt__expr_compile(const json_t *j, pdbt_vtype want, const char *path, char *err,
+                              size_t cap)
 {
     if (!json_is_array(j))
         return compile_literal(j, want, path, err, cap);
@@ -546,14 +549,14 @@ expr *pdb__expr_compile(const json_t *j, vtype want, const char *path, char *err
         errf(err, cap, "%s: unknown expression operator '%s'", path, name);
         return NULL;
     }
-    expr *e = node(o);
+    pdbt_expr *e = node(o);
     if (e == NULL) {
         errf(err, cap, "%s: out of memory", path);
         return NULL;
     }
     switch (o) {
     case OP_LIT:
-        pdb__expr_free(e);
+        pdbt__expr_free(e);
         if (n != 2 || json_is_array(json_array_get(j, 1)) || json_is_object(json_array_get(j, 1))) {
             errf(err, cap, "%s: literal takes one string, number or boolean", path);
             return NULL;
@@ -566,17 +569,17 @@ expr *pdb__expr_compile(const json_t *j, vtype want, const char *path, char *err
             errf(err, cap, "%s: %s takes one property name", path, name);
             goto fail;
         }
-        for (k = 0; k < FP_COUNT; k++)
+        for (k = 0; k < PDBT_FP_COUNT; k++)
             if (strcmp(prop, prop_names[k]) == 0)
                 break;
-        if (k == FP_COUNT) {
+        if (k == PDBT_FP_COUNT) {
             errf(err, cap,
                  "%s: unknown feature property '%s' (known: id, commune, commune_name, sheet, "
                  "parcel, landuse, landuse_main, area, kind)",
                  path, prop);
             goto fail;
         }
-        e->key = (prop_key)k;
+        e->key = (pdbt_prop_key)k;
         e->uses_feature = 1;
         e->props = 1u << k;
         return e;
@@ -598,8 +601,8 @@ expr *pdb__expr_compile(const json_t *j, vtype want, const char *path, char *err
             goto fail;
         }
         for (size_t i = 1; i < n; i++)
-            if (add_arg(e, json_array_get(j, i), (i % 2 == 1 && i + 1 < n) ? V_BOOL : want, path, i,
-                        err, cap) != 0)
+            if (add_arg(e, json_array_get(j, i), (i % 2 == 1 && i + 1 < n) ? PDBT_V_BOOL : want,
+                        path, i, err, cap) != 0)
                 goto fail;
         return e;
     case OP_COALESCE:
@@ -612,8 +615,8 @@ expr *pdb__expr_compile(const json_t *j, vtype want, const char *path, char *err
         }
         for (size_t i = 1; i < n; i++)
             if (add_arg(e, json_array_get(j, i),
-                        o == OP_COALESCE ? want : (o == OP_CONCAT ? V_NULL : V_BOOL), path, i, err,
-                        cap) != 0)
+                        o == OP_COALESCE ? want : (o == OP_CONCAT ? PDBT_V_NULL : PDBT_V_BOOL),
+                        path, i, err, cap) != 0)
                 goto fail;
         return e;
     case OP_EQ:
@@ -626,8 +629,8 @@ expr *pdb__expr_compile(const json_t *j, vtype want, const char *path, char *err
             errf(err, cap, "%s: %s compares two values", path, name);
             goto fail;
         }
-        if (add_arg(e, json_array_get(j, 1), V_NULL, path, 1, err, cap) != 0 ||
-            add_arg(e, json_array_get(j, 2), V_NULL, path, 2, err, cap) != 0)
+        if (add_arg(e, json_array_get(j, 1), PDBT_V_NULL, path, 1, err, cap) != 0 ||
+            add_arg(e, json_array_get(j, 2), PDBT_V_NULL, path, 2, err, cap) != 0)
             goto fail;
         return e;
     case OP_NOT:
@@ -639,15 +642,15 @@ expr *pdb__expr_compile(const json_t *j, vtype want, const char *path, char *err
             goto fail;
         }
         if (add_arg(e, json_array_get(j, 1),
-                    o == OP_NOT     ? V_BOOL
-                    : o == OP_ROUND ? V_NUM
-                                    : V_NULL,
+                    o == OP_NOT     ? PDBT_V_BOOL
+                    : o == OP_ROUND ? PDBT_V_NUM
+                                    : PDBT_V_NULL,
                     path, 1, err, cap) != 0)
             goto fail;
         return e;
     }
 fail:
-    pdb__expr_free(e);
+    pdbt__expr_free(e);
     return NULL;
 }
 
@@ -655,36 +658,36 @@ fail:
 /* Evaluating                                                                */
 /* ------------------------------------------------------------------------ */
 
-static const value null_value = {V_NULL, 0, 0, NULL, {0, 0, 0, 0}};
+static const pdbt_value null_value = {PDBT_V_NULL, 0, 0, NULL, {0, 0, 0, 0}};
 
-static value num(double n)
+static pdbt_value num(double n)
 {
-    value v = null_value;
-    v.t = V_NUM;
+    pdbt_value v = null_value;
+    v.t = PDBT_V_NUM;
     v.n = n;
     return v;
 }
 
-static value boolean(int b)
+static pdbt_value boolean(int b)
 {
-    value v = null_value;
-    v.t = V_BOOL;
+    pdbt_value v = null_value;
+    v.t = PDBT_V_BOOL;
     v.b = b != 0;
     return v;
 }
 
-static value str(const char *s)
+static pdbt_value str(const char *s)
 {
-    value v = null_value;
+    pdbt_value v = null_value;
     if (s != NULL) {
-        v.t = V_STR;
+        v.t = PDBT_V_STR;
         v.s = s;
     }
     return v;
 }
 
 /* Writes text into the scratch buffer; returns it, or NULL when full. */
-static const char *scratch_put(eval_env *env, const char *s, size_t len)
+static const char *scratch_put(pdbt_eval_env *env, const char *s, size_t len)
 {
     if (env->scratch_used + len + 1 > sizeof env->scratch)
         return NULL;
@@ -696,23 +699,23 @@ static const char *scratch_put(eval_env *env, const char *s, size_t len)
 }
 
 /* The text of a value as to-string writes it. */
-static size_t value_text(value v, char *buf, size_t cap)
+static size_t value_text(pdbt_value v, char *buf, size_t cap)
 {
     int n = 0;
     switch (v.t) {
-    case V_NULL:
+    case PDBT_V_NULL:
         n = snprintf(buf, cap, "%s", "");
         break;
-    case V_BOOL:
+    case PDBT_V_BOOL:
         n = snprintf(buf, cap, "%s", v.b ? "true" : "false");
         break;
-    case V_NUM:
+    case PDBT_V_NUM:
         n = snprintf(buf, cap, "%.15g", v.n);
         break;
-    case V_STR:
+    case PDBT_V_STR:
         n = snprintf(buf, cap, "%s", v.s);
         break;
-    case V_COLOR:
+    case PDBT_V_COLOR:
         n = snprintf(buf, cap, "rgba(%d,%d,%d,%g)", (int)lround(v.c.r * 255),
                      (int)lround(v.c.g * 255), (int)lround(v.c.b * 255), v.c.a);
         break;
@@ -720,7 +723,7 @@ static size_t value_text(value v, char *buf, size_t cap)
     return n < 0 ? 0 : ((size_t)n < cap ? (size_t)n : cap - 1);
 }
 
-static int compare(value a, value b, op o)
+static int compare(pdbt_value a, pdbt_value b, op o)
 {
     int c;
     if (a.t != b.t) {
@@ -729,16 +732,16 @@ static int compare(value a, value b, op o)
         return o == OP_NE;
     }
     switch (a.t) {
-    case V_NULL:
+    case PDBT_V_NULL:
         c = 0;
         break;
-    case V_BOOL:
+    case PDBT_V_BOOL:
         c = a.b - b.b;
         break;
-    case V_NUM:
+    case PDBT_V_NUM:
         c = (a.n > b.n) - (a.n < b.n);
         break;
-    case V_STR:
+    case PDBT_V_STR:
         c = strcmp(a.s, b.s);
         break;
     default:
@@ -776,12 +779,12 @@ static double interp_t(double base, double x, double lo, double hi)
     return isfinite(t) ? t : pow(base, p - d);
 }
 
-static value lerp(value a, value b, double t)
+static pdbt_value lerp(pdbt_value a, pdbt_value b, double t)
 {
-    if (a.t == V_NUM && b.t == V_NUM) /* not a + (b - a) * t: b - a may overflow */
+    if (a.t == PDBT_V_NUM && b.t == PDBT_V_NUM) /* not a + (b - a) * t: b - a may overflow */
         return num(a.n * (1 - t) + b.n * t);
-    if (a.t == V_COLOR && b.t == V_COLOR) {
-        value v = a;
+    if (a.t == PDBT_V_COLOR && b.t == PDBT_V_COLOR) {
+        pdbt_value v = a;
         v.c.r = a.c.r + (b.c.r - a.c.r) * t;
         v.c.g = a.c.g + (b.c.g - a.c.g) * t;
         v.c.b = a.c.b + (b.c.b - a.c.b) * t;
@@ -791,74 +794,74 @@ static value lerp(value a, value b, double t)
     return null_value;
 }
 
-static value eval_match(const expr *e, eval_env *env)
+static pdbt_value eval_match(const pdbt_expr *e, pdbt_eval_env *env)
 {
-    value in = pdb__expr_eval(e->args[0], env);
+    pdbt_value in = pdbt__expr_eval(e->args[0], env);
     size_t lo = 0, hi = e->nlabels;
-    if ((e->labels_str && in.t == V_STR) || (!e->labels_str && in.t == V_NUM)) {
+    if ((e->labels_str && in.t == PDBT_V_STR) || (!e->labels_str && in.t == PDBT_V_NUM)) {
         match_label key = {in, 0};
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
             int c = label_cmp(&key, &e->labels[mid]);
             if (c == 0)
-                return pdb__expr_eval(e->args[e->labels[mid].arm], env);
+                return pdbt__expr_eval(e->args[e->labels[mid].arm], env);
             if (c < 0)
                 hi = mid;
             else
                 lo = mid + 1;
         }
     }
-    return pdb__expr_eval(e->args[e->nargs - 1], env);
+    return pdbt__expr_eval(e->args[e->nargs - 1], env);
 }
 
-value pdb__expr_eval(const expr *e, eval_env *env)
+pdbt_value pdbt__expr_eval(const pdbt_expr *e, pdbt_eval_env *env)
 {
     switch (e->op) {
     case OP_LIT:
         return e->lit;
     case OP_GET:
-        if (e->key == FP_ID || e->key == FP_AREA)
+        if (e->key == PDBT_FP_ID || e->key == PDBT_FP_AREA)
             return num(env->num[e->key]);
         return str(env->str[e->key]);
     case OP_HAS:
-        return boolean(e->key == FP_ID || e->key == FP_AREA || env->str[e->key] != NULL);
+        return boolean(e->key == PDBT_FP_ID || e->key == PDBT_FP_AREA || env->str[e->key] != NULL);
     case OP_ZOOM:
         return num(env->zoom);
     case OP_MATCH:
         return eval_match(e, env);
     case OP_CASE:
         for (size_t i = 0; i + 1 < e->nargs; i += 2) {
-            value c = pdb__expr_eval(e->args[i], env);
-            if (c.t == V_BOOL && c.b)
-                return pdb__expr_eval(e->args[i + 1], env);
+            pdbt_value c = pdbt__expr_eval(e->args[i], env);
+            if (c.t == PDBT_V_BOOL && c.b)
+                return pdbt__expr_eval(e->args[i + 1], env);
         }
-        return pdb__expr_eval(e->args[e->nargs - 1], env);
+        return pdbt__expr_eval(e->args[e->nargs - 1], env);
     case OP_COALESCE:
         for (size_t i = 0; i < e->nargs; i++) {
-            value v = pdb__expr_eval(e->args[i], env);
-            if (v.t != V_NULL)
+            pdbt_value v = pdbt__expr_eval(e->args[i], env);
+            if (v.t != PDBT_V_NULL)
                 return v;
         }
         return null_value;
     case OP_INTERP: {
-        value in = pdb__expr_eval(e->args[0], env);
-        if (in.t != V_NUM)
+        pdbt_value in = pdbt__expr_eval(e->args[0], env);
+        if (in.t != PDBT_V_NUM)
             return null_value;
         if (in.n <= e->stops[0])
-            return pdb__expr_eval(e->args[1], env);
+            return pdbt__expr_eval(e->args[1], env);
         for (size_t i = 1; i < e->nstops; i++)
             if (in.n <= e->stops[i])
-                return lerp(pdb__expr_eval(e->args[i], env), pdb__expr_eval(e->args[i + 1], env),
+                return lerp(pdbt__expr_eval(e->args[i], env), pdbt__expr_eval(e->args[i + 1], env),
                             interp_t(e->base, in.n, e->stops[i - 1], e->stops[i]));
-        return pdb__expr_eval(e->args[e->nstops], env);
+        return pdbt__expr_eval(e->args[e->nstops], env);
     }
     case OP_STEP: {
-        value in = pdb__expr_eval(e->args[0], env);
+        pdbt_value in = pdbt__expr_eval(e->args[0], env);
         size_t arm = 1;
-        if (in.t == V_NUM)
+        if (in.t == PDBT_V_NUM)
             for (size_t i = 0; i < e->nstops && in.n >= e->stops[i]; i++)
                 arm = i + 2;
-        return pdb__expr_eval(e->args[arm], env);
+        return pdbt__expr_eval(e->args[arm], env);
     }
     case OP_EQ:
     case OP_NE:
@@ -867,22 +870,22 @@ value pdb__expr_eval(const expr *e, eval_env *env)
     case OP_GT:
     case OP_GE:
         return boolean(
-            compare(pdb__expr_eval(e->args[0], env), pdb__expr_eval(e->args[1], env), e->op));
+            compare(pdbt__expr_eval(e->args[0], env), pdbt__expr_eval(e->args[1], env), e->op));
     case OP_NOT: {
-        value v = pdb__expr_eval(e->args[0], env);
-        return v.t == V_BOOL ? boolean(!v.b) : null_value;
+        pdbt_value v = pdbt__expr_eval(e->args[0], env);
+        return v.t == PDBT_V_BOOL ? boolean(!v.b) : null_value;
     }
     case OP_ALL:
         for (size_t i = 0; i < e->nargs; i++) {
-            value v = pdb__expr_eval(e->args[i], env);
-            if (v.t != V_BOOL || !v.b)
+            pdbt_value v = pdbt__expr_eval(e->args[i], env);
+            if (v.t != PDBT_V_BOOL || !v.b)
                 return boolean(0);
         }
         return boolean(1);
     case OP_ANY:
         for (size_t i = 0; i < e->nargs; i++) {
-            value v = pdb__expr_eval(e->args[i], env);
-            if (v.t == V_BOOL && v.b)
+            pdbt_value v = pdbt__expr_eval(e->args[i], env);
+            if (v.t == PDBT_V_BOOL && v.b)
                 return boolean(1);
         }
         return boolean(0);
@@ -890,28 +893,28 @@ value pdb__expr_eval(const expr *e, eval_env *env)
         char buf[256];
         size_t len = 0;
         for (size_t i = 0; i < e->nargs; i++)
-            len += value_text(pdb__expr_eval(e->args[i], env), buf + len, sizeof buf - len);
+            len += value_text(pdbt__expr_eval(e->args[i], env), buf + len, sizeof buf - len);
         return str(scratch_put(env, buf, len));
     }
     case OP_TOSTR: {
         char buf[128];
-        value v = pdb__expr_eval(e->args[0], env);
-        if (v.t == V_STR)
+        pdbt_value v = pdbt__expr_eval(e->args[0], env);
+        if (v.t == PDBT_V_STR)
             return v;
         size_t len = value_text(v, buf, sizeof buf);
         return str(scratch_put(env, buf, len));
     }
     case OP_ROUND: {
-        value v = pdb__expr_eval(e->args[0], env);
-        return v.t == V_NUM ? num(round(v.n)) : null_value;
+        pdbt_value v = pdbt__expr_eval(e->args[0], env);
+        return v.t == PDBT_V_NUM ? num(round(v.n)) : null_value;
     }
     case OP_TONUM: {
-        value v = pdb__expr_eval(e->args[0], env);
-        if (v.t == V_NUM)
+        pdbt_value v = pdbt__expr_eval(e->args[0], env);
+        if (v.t == PDBT_V_NUM)
             return v;
-        if (v.t == V_BOOL)
+        if (v.t == PDBT_V_BOOL)
             return num(v.b);
-        if (v.t == V_STR) {
+        if (v.t == PDBT_V_STR) {
             char *end;
             double d = strtod(v.s, &end);
             if (end != v.s && *end == '\0' && isfinite(d))

@@ -29,7 +29,7 @@ static struct {
 } faces[MAX_FACES];
 static int nfaces;
 
-int pdb__font_file(const char *dir, const char *name, char *out, size_t cap)
+int pdbt__font_file(const char *dir, const char *name, char *out, size_t cap)
 {
     static const char *const styles[] = {"Bold", "Oblique", "Italic", "ExtraLight"};
     char family[128] = "", style[64] = "", copy[256];
@@ -51,7 +51,7 @@ int pdb__font_file(const char *dir, const char *name, char *out, size_t cap)
     return (n > 0 && (size_t)n < cap && stat(out, &sb) == 0 && S_ISREG(sb.st_mode)) ? 0 : -1;
 }
 
-cairo_font_face_t *pdb__font_face(const char *path, char *err, size_t errcap)
+cairo_font_face_t *pdbt__font_face(const char *path, char *err, size_t errcap)
 {
     cairo_font_face_t *result = NULL;
     pthread_mutex_lock(&lock);

@@ -18,13 +18,14 @@
 
 /* The widest interior run of the feature along the horizontal line y:
  * its length in *width and its middle in *mid (even-odd over all rings). */
-static void widest_run(const pdb_renderer *r, const rfeat *f, double y, double *width, double *mid)
+static void widest_run(const pdbt_renderer *r, const pdbt_rfeat *f, double y, double *width,
+                       double *mid)
 {
     double xs[64];
     size_t n = 0;
     *width = 0;
     for (uint32_t k = 0; k < f->nrings; k++) {
-        const rring *rg = &r->rings[f->ring0 + k];
+        const pdbt_rring *rg = &r->rings[f->ring0 + k];
         const double *p = r->pts + 2 * rg->start;
         for (uint32_t i = 0; i + 1 < rg->n; i++) {
             double y1 = p[2 * i + 1], y2 = p[2 * i + 3];
@@ -49,12 +50,12 @@ static void widest_run(const pdb_renderer *r, const rfeat *f, double y, double *
         }
 }
 
-void pdb__label_anchor(const pdb_renderer *r, const rfeat *f, double out[2])
+void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[2])
 {
     /* The largest exterior ring decides where to look. */
     double best_area = -1, y0 = 0, y1 = 0;
     for (uint32_t k = 0; k < f->nrings; k++) {
-        const rring *rg = &r->rings[f->ring0 + k];
+        const pdbt_rring *rg = &r->rings[f->ring0 + k];
         if (!rg->exterior)
             continue;
         const double *p = r->pts + 2 * rg->start;
@@ -91,7 +92,7 @@ void pdb__label_anchor(const pdb_renderer *r, const rfeat *f, double out[2])
 
 static int label_cmp(const void *a, const void *b, void *strs)
 {
-    const label *x = a, *y = b;
+    const pdbt_label *x = a, *y = b;
     if (x->sort != y->sort)
         return x->sort < y->sort ? -1 : 1;
     if (x->area != y->area)
@@ -115,21 +116,22 @@ static int overlaps(const double a[4], const double b[4])
 }
 
 /* The text of a label as a string (numbers written plainly). */
-static const char *label_text(value v, char *buf, size_t cap)
+static const char *label_text(pdbt_value v, char *buf, size_t cap)
 {
-    if (v.t == V_STR)
+    if (v.t == PDBT_V_STR)
         return v.s;
-    if (v.t == V_NUM) {
+    if (v.t == PDBT_V_NUM) {
         snprintf(buf, cap, "%.15g", v.n);
         return buf;
     }
     return NULL;
 }
 
-int pdb__draw_labels(pdb_renderer *r, cairo_t *cr, const style_layer *l, cairo_font_face_t *font,
-                     eval_env *env, size_t *placed, size_t *culled)
+pdb_status pdbt__draw_labels(pdbt_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
+                             cairo_font_face_t *font, pdbt_eval_env *env, size_t *placed,
+                             size_t *culled)
 {
-    static const rgba black = {0, 0, 0, 1}, none = {0, 0, 0, 0};
+    static const pdbt_rgba black = {0, 0, 0, 1}, none = {0, 0, 0, 0};
     size_t n = 0;
     double size_px = r->size_px, scale = r->scale;
     cairo_font_options_t *fo = cairo_font_options_create();
@@ -142,33 +144,34 @@ int pdb__draw_labels(pdb_renderer *r, cairo_t *cr, const style_layer *l, cairo_f
     cairo_set_font_face(cr, font);
 
     for (size_t i = 0; i < r->nfeats; i++) {
-        rfeat *f = &r->feats[i];
+        pdbt_rfeat *f = &r->feats[i];
         char num[64];
         if (f->source != l->source)
             continue;
-        pdb__env_for(r, f, env);
-        if (!pdb__passes_filter(l, env))
+        pdbt__env_for(r, f, env);
+        if (!pdbt__passes_filter(l, env))
             continue;
-        const char *text = label_text(pdb__expr_eval(l->props[P_TEXT_FIELD], env), num, sizeof num);
+        const char *text =
+            label_text(pdbt__expr_eval(l->props[PDBT_P_TEXT_FIELD], env), num, sizeof num);
         if (text == NULL || *text == '\0')
             continue;
         if (!f->anchored) {
-            pdb__label_anchor(r, f, f->anchor);
+            pdbt__label_anchor(r, f, f->anchor);
             f->anchored = 1;
         }
         if (!isfinite(f->anchor[0]))
             continue;
-        double size = pdb__prop_num(l, P_TEXT_SIZE, env, 16) * scale;
+        double size = pdbt__prop_num(l, PDBT_P_TEXT_SIZE, env, 16) * scale;
         if (!(size > 0.5))
             continue;
-        if (pdb__grow((void **)&r->labels, &r->caplabels, n + 1, sizeof *r->labels) != 0)
-            return pdb__render_fail(r, "out of memory placing labels");
-        label *lb = &r->labels[n];
+        if (pdbt__grow((void **)&r->labels, &r->caplabels, n + 1, sizeof *r->labels) != 0)
+            return pdbt__fail(r, PDB_ENOMEM, "out of memory placing labels");
+        pdbt_label *lb = &r->labels[n];
         memset(lb, 0, sizeof *lb);
         cairo_text_extents_t ext;
         cairo_set_font_size(cr, size);
         cairo_text_extents(cr, text, &ext);
-        double pad = fmax(pdb__prop_num(l, P_TEXT_PADDING, env, 2), 0) * scale;
+        double pad = fmax(pdbt__prop_num(l, PDBT_P_TEXT_PADDING, env, 2), 0) * scale;
         lb->x = f->anchor[0] - ext.x_bearing - ext.width / 2;
         lb->y = f->anchor[1] - ext.y_bearing - ext.height / 2;
         lb->box[0] = f->anchor[0] - ext.width / 2 - pad;
@@ -176,19 +179,19 @@ int pdb__draw_labels(pdb_renderer *r, cairo_t *cr, const style_layer *l, cairo_f
         lb->box[2] = f->anchor[0] + ext.width / 2 + pad;
         lb->box[3] = f->anchor[1] + ext.height / 2 + pad;
         lb->size = size;
-        lb->color = pdb__prop_color(l, P_TEXT_COLOR, env, black);
-        lb->color.a *= fmin(fmax(pdb__prop_num(l, P_TEXT_OPACITY, env, 1), 0), 1);
-        lb->halo = pdb__prop_color(l, P_TEXT_HALO_COLOR, env, none);
-        lb->halo.a *= fmin(fmax(pdb__prop_num(l, P_TEXT_OPACITY, env, 1), 0), 1);
-        lb->halo_w = fmax(pdb__prop_num(l, P_TEXT_HALO_WIDTH, env, 0), 0) * scale;
-        lb->allow_overlap = pdb__prop_bool(l, P_TEXT_ALLOW_OVERLAP, env, 0);
-        lb->sort = pdb__prop_num(l, P_SYMBOL_SORT_KEY, env, 0);
+        lb->color = pdbt__prop_color(l, PDBT_P_TEXT_COLOR, env, black);
+        lb->color.a *= fmin(fmax(pdbt__prop_num(l, PDBT_P_TEXT_OPACITY, env, 1), 0), 1);
+        lb->halo = pdbt__prop_color(l, PDBT_P_TEXT_HALO_COLOR, env, none);
+        lb->halo.a *= fmin(fmax(pdbt__prop_num(l, PDBT_P_TEXT_OPACITY, env, 1), 0), 1);
+        lb->halo_w = fmax(pdbt__prop_num(l, PDBT_P_TEXT_HALO_WIDTH, env, 0), 0) * scale;
+        lb->allow_overlap = pdbt__prop_bool(l, PDBT_P_TEXT_ALLOW_OVERLAP, env, 0);
+        lb->sort = pdbt__prop_num(l, PDBT_P_SYMBOL_SORT_KEY, env, 0);
         lb->area = f->area_m2;
         lb->id = f->id;
         lb->feat = (uint32_t)i;
-        lb->text = pdb__put_str(r, text);
+        lb->text = pdbt__put_str(r, text);
         if (r->oom)
-            return pdb__render_fail(r, "out of memory placing labels");
+            return pdbt__fail(r, PDB_ENOMEM, "out of memory placing labels");
         n++;
     }
     sort_strs = r->strs;
@@ -199,7 +202,7 @@ int pdb__draw_labels(pdb_renderer *r, cairo_t *cr, const style_layer *l, cairo_f
     cairo_set_dash(cr, NULL, 0, 0);
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
     for (size_t i = 0; i < n; i++) {
-        label *lb = &r->labels[i];
+        pdbt_label *lb = &r->labels[i];
         int visible =
             lb->box[2] > 0 && lb->box[0] < size_px && lb->box[3] > 0 && lb->box[1] < size_px;
         int clash = 0;
@@ -210,8 +213,8 @@ int pdb__draw_labels(pdb_renderer *r, cairo_t *cr, const style_layer *l, cairo_f
             *culled += visible;
             continue;
         }
-        if (pdb__grow((void **)&r->placed, &r->capplaced, r->nplaced + 1, sizeof *r->placed) != 0)
-            return pdb__render_fail(r, "out of memory placing labels");
+        if (pdbt__grow((void **)&r->placed, &r->capplaced, r->nplaced + 1, sizeof *r->placed) != 0)
+            return pdbt__fail(r, PDB_ENOMEM, "out of memory placing labels");
         memcpy(r->placed[r->nplaced++], lb->box, sizeof lb->box);
         if (!visible)
             continue;
@@ -228,5 +231,5 @@ int pdb__draw_labels(pdb_renderer *r, cairo_t *cr, const style_layer *l, cairo_f
         cairo_set_source_rgba(cr, lb->color.r, lb->color.g, lb->color.b, lb->color.a);
         cairo_fill(cr);
     }
-    return 0;
+    return PDB_OK;
 }

@@ -30,7 +30,7 @@
 #define DEFAULT_PALETTE_FILTER PNG_FILTER_NONE
 #define DEFAULT_PALETTE_STRATEGY Z_DEFAULT_STRATEGY
 
-void pdb_png_unpremultiply(uint32_t p, unsigned char rgba[4])
+void pdbt_png_unpremultiply(uint32_t p, unsigned char rgba[4])
 {
     unsigned a = p >> 24, r = (p >> 16) & 255, g = (p >> 8) & 255, b = p & 255;
     if (a == 0) {
@@ -117,7 +117,7 @@ static int pal_lookup(palette *p, uint32_t px, int insert)
     }
 }
 
-/* Reduces the image to at most 256 colours for PDB_PNG_PALETTE_QUANTIZE:
+/* Reduces the image to at most 256 colours for PDBT_PNG_PALETTE_QUANTIZE:
  * pixels are binned on a 5-5-5-3 bit RGBA grid (straight colour), the 256
  * most populous bins become the palette (their mean colours), and every
  * pixel takes the nearest entry. Flat map colours survive exactly (each
@@ -132,7 +132,8 @@ static int bin_of(const unsigned char c[4])
     return (c[0] >> 3) << 13 | (c[1] >> 3) << 8 | (c[2] >> 3) << 3 | (c[3] >> 5);
 }
 
-static int quantize(const pdb_image *img, unsigned char *rows, unsigned char pal[256][4], int *npal)
+static int quantize(const pdbt_image *img, unsigned char *rows, unsigned char pal[256][4],
+                    int *npal)
 {
     quant *q = calloc(1, sizeof *q);
     int *map = NULL;
@@ -144,7 +145,7 @@ static int quantize(const pdb_image *img, unsigned char *rows, unsigned char pal
             (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
         for (size_t x = 0; x < w; x++) {
             unsigned char c[4];
-            pdb_png_unpremultiply(src[x], c);
+            pdbt_png_unpremultiply(src[x], c);
             int b = bin_of(c);
             q->count[b]++;
             for (int k = 0; k < 4; k++)
@@ -184,7 +185,7 @@ static int quantize(const pdb_image *img, unsigned char *rows, unsigned char pal
             (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
         for (size_t x = 0; x < w; x++) {
             unsigned char c[4];
-            pdb_png_unpremultiply(src[x], c);
+            pdbt_png_unpremultiply(src[x], c);
             int b = bin_of(c);
             if (map[b] < 0) {
                 long bestd = -1;
@@ -265,11 +266,19 @@ static const char *write_png(const png_job *job)
     return NULL;
 }
 
-int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned char **out,
-                   size_t *len, char *err, size_t errcap)
+/* Writes the encoder's one-line message; returns st. */
+static pdb_status png_fail(char *err, size_t errcap, pdb_status st, const char *msg)
 {
-    static const pdb_png_options defaults = {0, 0, PDB_PNG_PALETTE_AUTO, 0};
-    const pdb_png_options *o = opts ? opts : &defaults;
+    snprintf(err, errcap, "%s", msg);
+    return st;
+}
+
+pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, unsigned char **out,
+                           size_t *len, char *err, size_t errcap)
+{
+    pdb_status st;
+    static const pdbt_png_options defaults = {0, 0, PDBT_PNG_PALETTE_AUTO, 0};
+    const pdbt_png_options *o = opts ? opts : &defaults;
     size_t w = (size_t)img->width, h = (size_t)img->height;
     membuf m = {0};
     palette *pal = NULL;
@@ -280,12 +289,10 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
 
     *out = NULL;
     *len = 0;
-    if (w == 0 || h == 0 || img->argb == NULL) {
-        snprintf(err, errcap, "an empty image");
-        return -1;
-    }
+    if (w == 0 || h == 0 || img->argb == NULL)
+        return png_fail(err, errcap, PDB_EINVAL, "an empty image");
     /* What the tile holds decides the PNG's form. */
-    pal = o->palette != PDB_PNG_PALETTE_NEVER ? calloc(1, sizeof *pal) : NULL;
+    pal = o->palette != PDBT_PNG_PALETTE_NEVER ? calloc(1, sizeof *pal) : NULL;
     for (size_t y = 0; y < h; y++) {
         const uint32_t *src =
             (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
@@ -300,7 +307,7 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
         npal = pal->n;
         bit_depth = npal <= 2 ? 1 : npal <= 4 ? 2 : npal <= 16 ? 4 : 8;
         channels = 1;
-    } else if (o->palette == PDB_PNG_PALETTE_QUANTIZE) {
+    } else if (o->palette == PDBT_PNG_PALETTE_QUANTIZE) {
         color_type = PNG_COLOR_TYPE_PALETTE;
         channels = 1;
     } else {
@@ -311,12 +318,12 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
     rows = malloc(rowbytes * h);
     rowp = malloc(h * sizeof *rowp);
     if (rows == NULL || rowp == NULL) {
-        snprintf(err, errcap, "out of memory encoding a PNG");
+        st = png_fail(err, errcap, PDB_ENOMEM, "out of memory encoding a PNG");
         goto fail;
     }
     if (color_type == PNG_COLOR_TYPE_PALETTE && npal > 0) {
         for (int i = 0; i < npal; i++)
-            pdb_png_unpremultiply(pal->colors[i], qpal[i]);
+            pdbt_png_unpremultiply(pal->colors[i], qpal[i]);
         for (size_t y = 0; y < h; y++) {
             const uint32_t *src =
                 (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
@@ -325,7 +332,7 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
         }
     } else if (color_type == PNG_COLOR_TYPE_PALETTE) {
         if (quantize(img, rows, qpal, &npal) != 0) {
-            snprintf(err, errcap, "out of memory quantizing a PNG");
+            st = png_fail(err, errcap, PDB_ENOMEM, "out of memory quantizing a PNG");
             goto fail;
         }
     } else {
@@ -335,7 +342,7 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
             unsigned char *dst = rows + y * rowbytes;
             for (size_t x = 0; x < w; x++) {
                 unsigned char c[4];
-                pdb_png_unpremultiply(src[x], c);
+                pdbt_png_unpremultiply(src[x], c);
                 memcpy(dst + x * (size_t)channels, c, (size_t)channels);
             }
         }
@@ -375,7 +382,7 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
     if (problem == NULL && m.oom)
         problem = "out of memory encoding a PNG";
     if (problem != NULL) {
-        snprintf(err, errcap, "%s", problem);
+        st = png_fail(err, errcap, m.oom ? PDB_ENOMEM : PDB_EIO, problem);
         goto fail;
     }
     free(rows);
@@ -383,11 +390,11 @@ int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned c
     free(pal);
     *out = m.data;
     *len = m.len;
-    return 0;
+    return PDB_OK;
 fail:
     free(rows);
     free(rowp);
     free(pal);
     free(m.data);
-    return -1;
+    return st;
 }

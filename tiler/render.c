@@ -26,22 +26,31 @@
 #define GEOMETRY_MARGIN_PX 16 /* around the tile, for strokes reaching in */
 #define THIN_LINE_PX 3.0      /* solid lines up to this width are drawn as quads */
 
-int pdb__render_fail(pdb_renderer *r, const char *fmt, ...)
+pdb_status pdbt__fail(pdbt_renderer *r, pdb_status st, const char *fmt, ...)
 {
+    /* Formatted apart first: the message may be built from r->err itself. */
+    char msg[sizeof r->err];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->err, sizeof r->err, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return -1;
+    memcpy(r->err, msg, sizeof msg);
+    r->status = st;
+    return st;
 }
 
-const char *pdb_renderer_errmsg(const pdb_renderer *r)
+const char *pdbt_renderer_errmsg(const pdbt_renderer *r)
 {
     return r->err;
 }
 
+pdb_status pdbt_renderer_errcode(const pdbt_renderer *r)
+{
+    return r->status;
+}
+
 /* Grows an array to hold at least need elements. */
-int pdb__grow(void **arr, size_t *cap, size_t need, size_t elem)
+int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;
@@ -56,11 +65,11 @@ int pdb__grow(void **arr, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *style,
-                            const pdb_renderer_options *opts, pdb_renderer **out, char *err,
-                            size_t errcap)
+pdb_status pdbt_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdbt_style *style,
+                             const pdbt_renderer_options *opts, pdbt_renderer **out, char *err,
+                             size_t errcap)
 {
-    pdb_renderer *r = calloc(1, sizeof *r);
+    pdbt_renderer *r = calloc(1, sizeof *r);
     const char *dir = opts && opts->font_dir ? opts->font_dir : DEFAULT_FONT_DIR;
 
     *out = NULL;
@@ -78,8 +87,8 @@ pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *sty
      * levels instead of 256, which no one sees on a 1 px edge, and tiles
      * then have far fewer distinct colours (docs/rendering.md). */
     r->antialias = opts && opts->antialias_best ? CAIRO_ANTIALIAS_DEFAULT : CAIRO_ANTIALIAS_FAST;
-    if (r->max_zoom > PDB_TILE_MAX_ZOOM)
-        r->max_zoom = PDB_TILE_MAX_ZOOM;
+    if (r->max_zoom > PDBT_TILE_MAX_ZOOM)
+        r->max_zoom = PDBT_TILE_MAX_ZOOM;
     r->layer_font = calloc(style->nlayers + 1, sizeof *r->layer_font);
     if (r->layer_font == NULL) {
         free(r);
@@ -87,20 +96,20 @@ pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *sty
         return PDB_ENOMEM;
     }
     for (size_t i = 0; i < style->nlayers; i++) {
-        const style_layer *l = &style->layers[i];
+        const pdbt_style_layer *l = &style->layers[i];
         char path[600], msg[256];
-        if (l->type != LAYER_SYMBOL)
+        if (l->type != PDBT_LAYER_SYMBOL)
             continue;
         const char *name = l->font ? l->font : DEFAULT_FONT;
-        if (pdb__font_file(dir, name, path, sizeof path) != 0) {
+        if (pdbt__font_file(dir, name, path, sizeof path) != 0) {
             snprintf(err, errcap, "layer '%s': font '%s' not found (looked for %s)", l->id, name,
                      path);
-            pdb_renderer_free(r);
+            pdbt_renderer_free(r);
             return PDB_ENOTFOUND;
         }
-        if ((r->layer_font[i] = pdb__font_face(path, msg, sizeof msg)) == NULL) {
+        if ((r->layer_font[i] = pdbt__font_face(path, msg, sizeof msg)) == NULL) {
             snprintf(err, errcap, "layer '%s': %s", l->id, msg);
-            pdb_renderer_free(r);
+            pdbt_renderer_free(r);
             return PDB_EIO;
         }
     }
@@ -108,7 +117,7 @@ pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *sty
     return PDB_OK;
 }
 
-void pdb_renderer_free(pdb_renderer *r)
+void pdbt_renderer_free(pdbt_renderer *r)
 {
     if (r == NULL)
         return;
@@ -131,10 +140,10 @@ void pdb_renderer_free(pdb_renderer *r)
 /* Collecting and projecting features                                        */
 /* ------------------------------------------------------------------------ */
 
-uint32_t pdb__put_str(pdb_renderer *r, const char *s)
+uint32_t pdbt__put_str(pdbt_renderer *r, const char *s)
 {
     if (s == NULL)
-        return NO_STR;
+        return PDBT_NO_STR;
     size_t len = strlen(s) + 1;
     /* s may point into strs itself (a label's text read from a feature),
      * which growing would move. */
@@ -142,9 +151,9 @@ uint32_t pdb__put_str(pdb_renderer *r, const char *s)
     int inside = r->strs != NULL && p >= base && p < base + r->nstrs;
     size_t at = inside ? (size_t)(p - base) : 0;
     if (r->nstrs + len > UINT32_MAX - 1 ||
-        pdb__grow((void **)&r->strs, &r->capstrs, r->nstrs + len, 1) != 0) {
+        pdbt__grow((void **)&r->strs, &r->capstrs, r->nstrs + len, 1) != 0) {
         r->oom = 1;
-        return NO_STR;
+        return PDBT_NO_STR;
     }
     if (inside)
         s = r->strs + at;
@@ -154,16 +163,16 @@ uint32_t pdb__put_str(pdb_renderer *r, const char *s)
     return off;
 }
 
-const char *pdb__feat_str(const pdb_renderer *r, const rfeat *f, prop_key k)
+const char *pdbt__feat_str(const pdbt_renderer *r, const pdbt_rfeat *f, pdbt_prop_key k)
 {
-    return f->str[k] == NO_STR ? NULL : r->strs + f->str[k];
+    return f->str[k] == PDBT_NO_STR ? NULL : r->strs + f->str[k];
 }
 
 /* A commune's name from the registered communes (borrowed, static).
  * pdb_communes_list would give the store's own names, but it answers
  * "another row available" for more than one commune (engine bug
  * reported); the registry holds the same 148 names. */
-static const char *commune_name(pdb_renderer *r, const char *code)
+static const char *commune_name(pdbt_renderer *r, const char *code)
 {
     const pdb_commune_ref *ref = NULL;
     if (code == NULL)
@@ -184,23 +193,23 @@ static const char *commune_name(pdb_renderer *r, const char *code)
  * and several times cheaper than log(tan()); farther points use the
  * formula. */
 #define TAYLOR_MAX_RAD 0.01 /* 0.57 degrees: a z10 tile and its margin */
-static double merc_y_near(const pdb_renderer *r, double lat_deg)
+static double merc_y_near(const pdbt_renderer *r, double lat_deg)
 {
     double d = lat_deg * (M_PI / 180.0) - r->taylor_lat;
     if (fabs(d) > TAYLOR_MAX_RAD)
-        return pdb_merc_y(lat_deg);
+        return pdbt_merc_y(lat_deg);
     return r->taylor[0] + d * (r->taylor[1] + d * (r->taylor[2] + d * r->taylor[3]));
 }
 
 /* Sets the expansion's point and coefficients for a tile: y = R
  * ln(tan(pi/4 + phi/2)), y' = R sec, y'' = R sec tan, y''' = R sec (sec^2
  * + tan^2). */
-static void taylor_setup(pdb_renderer *r, double lat_deg)
+static void taylor_setup(pdbt_renderer *r, double lat_deg)
 {
     const double R = 6378137.0;
     double phi = lat_deg * (M_PI / 180.0), sec = 1.0 / cos(phi), t = tan(phi);
     r->taylor_lat = phi;
-    r->taylor[0] = pdb_merc_y(lat_deg);
+    r->taylor[0] = pdbt_merc_y(lat_deg);
     r->taylor[1] = R * sec;
     r->taylor[2] = R * sec * t / 2.0;
     r->taylor[3] = R * sec * (sec * sec + t * t) / 6.0;
@@ -219,15 +228,16 @@ static double ring_area2(const double *p, size_t n)
 /* The pdb_feature_fn: projects one feature into the renderer's buffers. */
 static int collect(void *arg, const pdb_feature *f)
 {
-    pdb_renderer *r = arg;
+    pdbt_renderer *r = arg;
     const double *q = r->query_px;
     double inv = r->inv_res, ox = r->origin_x, oy = r->origin_y;
 
     if (r->oom)
         return 1;
-    if (pdb__grow((void **)&r->pts, &r->cappts, r->npts + f->npoints, 2 * sizeof(double)) != 0 ||
-        pdb__grow((void **)&r->rings, &r->caprings, r->nrings + f->nrings, sizeof(rring)) != 0 ||
-        pdb__grow((void **)&r->feats, &r->capfeats, r->nfeats + 1, sizeof(rfeat)) != 0) {
+    if (pdbt__grow((void **)&r->pts, &r->cappts, r->npts + f->npoints, 2 * sizeof(double)) != 0 ||
+        pdbt__grow((void **)&r->rings, &r->caprings, r->nrings + f->nrings, sizeof(pdbt_rring)) !=
+            0 ||
+        pdbt__grow((void **)&r->feats, &r->capfeats, r->nfeats + 1, sizeof(pdbt_rfeat)) != 0) {
         r->oom = 1;
         return 1;
     }
@@ -239,7 +249,7 @@ static int collect(void *arg, const pdb_feature *f)
             double *out = r->pts;
             double lx = NAN, ly = NAN;
             for (size_t i = i0; i < i1; i++) {
-                double x = (pdb_merc_x(f->xy[2 * i]) - ox) * inv;
+                double x = (pdbt_merc_x(f->xy[2 * i]) - ox) * inv;
                 double y = (oy - merc_y_near(r, f->xy[2 * i + 1])) * inv;
                 /* Points closer than a twentieth of a pixel to the last
                  * one add nothing but work. */
@@ -273,7 +283,7 @@ static int collect(void *arg, const pdb_feature *f)
                     out[2 * j + 1] = ty;
                 }
             }
-            rring *rg = &r->rings[r->nrings++];
+            pdbt_rring *rg = &r->rings[r->nrings++];
             rg->start = (uint32_t)start;
             rg->n = (uint32_t)n;
             rg->exterior = (uint8_t)exterior;
@@ -285,7 +295,7 @@ static int collect(void *arg, const pdb_feature *f)
         r->nrings = rings0;
         return 0;
     }
-    rfeat *rf = &r->feats[r->nfeats++];
+    pdbt_rfeat *rf = &r->feats[r->nfeats++];
     memset(rf, 0, sizeof *rf);
     rf->id = f->id;
     rf->area_m2 = f->area_m2;
@@ -293,26 +303,26 @@ static int collect(void *arg, const pdb_feature *f)
     rf->ring0 = (uint32_t)rings0;
     rf->nrings = (uint32_t)(r->nrings - rings0);
     memcpy(rf->bbox, bb, sizeof bb);
-    for (int k = 0; k < FP_COUNT; k++)
-        rf->str[k] = NO_STR;
-    rf->str[FP_COMMUNE] = pdb__put_str(r, f->commune);
-    rf->str[FP_SHEET] = pdb__put_str(r, f->sheet);
-    rf->str[FP_PARCEL] = pdb__put_str(r, f->parcel);
-    rf->str[FP_LANDUSE] = pdb__put_str(r, f->landuse);
-    rf->str[FP_LANDUSE_MAIN] = pdb__put_str(r, f->landuse_main);
-    rf->str[FP_COMMUNE_NAME] = pdb__put_str(r, commune_name(r, f->commune));
-    rf->str[FP_KIND] = pdb__put_str(r, f->id != 0           ? "parcel"
-                                       : f->landuse != NULL ? "landuse"
-                                                            : "commune");
+    for (int k = 0; k < PDBT_FP_COUNT; k++)
+        rf->str[k] = PDBT_NO_STR;
+    rf->str[PDBT_FP_COMMUNE] = pdbt__put_str(r, f->commune);
+    rf->str[PDBT_FP_SHEET] = pdbt__put_str(r, f->sheet);
+    rf->str[PDBT_FP_PARCEL] = pdbt__put_str(r, f->parcel);
+    rf->str[PDBT_FP_LANDUSE] = pdbt__put_str(r, f->landuse);
+    rf->str[PDBT_FP_LANDUSE_MAIN] = pdbt__put_str(r, f->landuse_main);
+    rf->str[PDBT_FP_COMMUNE_NAME] = pdbt__put_str(r, commune_name(r, f->commune));
+    rf->str[PDBT_FP_KIND] = pdbt__put_str(r, f->id != 0           ? "parcel"
+                                             : f->landuse != NULL ? "landuse"
+                                                                  : "commune");
     return r->oom;
 }
 
-void pdb__env_for(const pdb_renderer *r, const rfeat *f, eval_env *env)
+void pdbt__env_for(const pdbt_renderer *r, const pdbt_rfeat *f, pdbt_eval_env *env)
 {
-    for (int k = 0; k < FP_COUNT; k++)
-        env->str[k] = pdb__feat_str(r, f, (prop_key)k);
-    env->num[FP_ID] = (double)f->id;
-    env->num[FP_AREA] = f->area_m2;
+    for (int k = 0; k < PDBT_FP_COUNT; k++)
+        env->str[k] = pdbt__feat_str(r, f, (pdbt_prop_key)k);
+    env->num[PDBT_FP_ID] = (double)f->id;
+    env->num[PDBT_FP_AREA] = f->area_m2;
     env->scratch_used = 0;
 }
 
@@ -320,46 +330,47 @@ void pdb__env_for(const pdb_renderer *r, const rfeat *f, eval_env *env)
 /* Evaluating properties                                                     */
 /* ------------------------------------------------------------------------ */
 
-double pdb__prop_num(const style_layer *l, prop_slot p, eval_env *env, double dflt)
+double pdbt__prop_num(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env, double dflt)
 {
     if (l->props[p] == NULL)
         return dflt;
-    value v = pdb__expr_eval(l->props[p], env);
-    return v.t == V_NUM && isfinite(v.n) ? v.n : dflt;
+    pdbt_value v = pdbt__expr_eval(l->props[p], env);
+    return v.t == PDBT_V_NUM && isfinite(v.n) ? v.n : dflt;
 }
 
-rgba pdb__prop_color(const style_layer *l, prop_slot p, eval_env *env, rgba dflt)
+pdbt_rgba pdbt__prop_color(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env,
+                           pdbt_rgba dflt)
 {
     if (l->props[p] == NULL)
         return dflt;
-    value v = pdb__expr_eval(l->props[p], env);
-    if (v.t == V_COLOR)
+    pdbt_value v = pdbt__expr_eval(l->props[p], env);
+    if (v.t == PDBT_V_COLOR)
         return v.c;
-    rgba c;
-    if (v.t == V_STR && pdb__color_parse(v.s, &c) == 0)
+    pdbt_rgba c;
+    if (v.t == PDBT_V_STR && pdbt__color_parse(v.s, &c) == 0)
         return c;
     return dflt;
 }
 
-int pdb__prop_bool(const style_layer *l, prop_slot p, eval_env *env, int dflt)
+int pdbt__prop_bool(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env, int dflt)
 {
     if (l->props[p] == NULL)
         return dflt;
-    value v = pdb__expr_eval(l->props[p], env);
-    return v.t == V_BOOL ? v.b : dflt;
+    pdbt_value v = pdbt__expr_eval(l->props[p], env);
+    return v.t == PDBT_V_BOOL ? v.b : dflt;
 }
 
-int pdb__passes_filter(const style_layer *l, eval_env *env)
+int pdbt__passes_filter(const pdbt_style_layer *l, pdbt_eval_env *env)
 {
     if (l->filter == NULL)
         return 1;
-    value v = pdb__expr_eval(l->filter, env);
-    return v.t == V_BOOL && v.b;
+    pdbt_value v = pdbt__expr_eval(l->filter, env);
+    return v.t == PDBT_V_BOOL && v.b;
 }
 
 /* A colour with opacity folded in, as 8-bit straight RGBA in one word
  * (0 when nothing would show). */
-static uint32_t color_key(rgba c, double opacity)
+static uint32_t color_key(pdbt_rgba c, double opacity)
 {
     double a = c.a * fmin(fmax(opacity, 0.0), 1.0);
     if (!(a > 0.5 / 255.0))
@@ -379,7 +390,7 @@ static void set_key_source(cairo_t *cr, uint32_t key)
 
 static int key_cmp(const void *a, const void *b)
 {
-    const draw_key *x = a, *y = b;
+    const pdbt_draw_key *x = a, *y = b;
     if (x->color != y->color)
         return x->color < y->color ? -1 : 1;
     if (x->width != y->width)
@@ -387,10 +398,10 @@ static int key_cmp(const void *a, const void *b)
     return (x->feat > y->feat) - (x->feat < y->feat);
 }
 
-static void add_rings(pdb_renderer *r, cairo_t *cr, const rfeat *f)
+static void add_rings(pdbt_renderer *r, cairo_t *cr, const pdbt_rfeat *f)
 {
     for (uint32_t k = 0; k < f->nrings; k++) {
-        const rring *rg = &r->rings[f->ring0 + k];
+        const pdbt_rring *rg = &r->rings[f->ring0 + k];
         const double *p = r->pts + 2 * rg->start;
         cairo_move_to(cr, p[0], p[1]);
         for (uint32_t i = 1; i < rg->n; i++)
@@ -401,7 +412,7 @@ static void add_rings(pdb_renderer *r, cairo_t *cr, const rfeat *f)
 
 /* The set of edges already drawn in a line group, by their end points in
  * 1/256 pixels, either way round. */
-static void edge_set_clear(pdb_renderer *r)
+static void edge_set_clear(pdbt_renderer *r)
 {
     if (r->edges != NULL)
         memset(r->edges, 0, r->capedges * sizeof *r->edges);
@@ -409,7 +420,7 @@ static void edge_set_clear(pdb_renderer *r)
 }
 
 /* Adds an edge; returns 1 if it was new, 0 if seen, -1 out of memory. */
-static int edge_set_add(pdb_renderer *r, double x1, double y1, double x2, double y2)
+static int edge_set_add(pdbt_renderer *r, double x1, double y1, double x2, double y2)
 {
     int32_t k[4] = {(int32_t)lround(x1 * 256), (int32_t)lround(y1 * 256), (int32_t)lround(x2 * 256),
                     (int32_t)lround(y2 * 256)};
@@ -423,7 +434,7 @@ static int edge_set_add(pdb_renderer *r, double x1, double y1, double x2, double
     if (2 * (r->nedges + 1) > r->capedges) {
         /* Grow and rehash: the table stays at most half full. */
         size_t ncap = r->capedges ? r->capedges * 2 : 4096;
-        edge_key *old = r->edges, *e = calloc(ncap, sizeof *e);
+        pdbt_edge_key *old = r->edges, *e = calloc(ncap, sizeof *e);
         if (e == NULL)
             return -1;
         for (size_t i = 0; i < r->capedges; i++) {
@@ -457,10 +468,10 @@ static int edge_set_add(pdb_renderer *r, double x1, double y1, double x2, double
 /* Appends a quad of half-width hw around each new edge of a feature,
  * reaching hw past both ends so that neighbouring edges join; every quad
  * turns the same way, so the non-zero rule fills overlaps once. */
-static int add_edge_quads(pdb_renderer *r, cairo_t *cr, const rfeat *f, double hw)
+static int add_edge_quads(pdbt_renderer *r, cairo_t *cr, const pdbt_rfeat *f, double hw)
 {
     for (uint32_t k = 0; k < f->nrings; k++) {
-        const rring *rg = &r->rings[f->ring0 + k];
+        const pdbt_rring *rg = &r->rings[f->ring0 + k];
         const double *p = r->pts + 2 * rg->start;
         for (uint32_t i = 0; i + 1 < rg->n; i++) {
             double x1 = p[2 * i], y1 = p[2 * i + 1], x2 = p[2 * i + 2], y2 = p[2 * i + 3];
@@ -485,48 +496,49 @@ static int add_edge_quads(pdb_renderer *r, cairo_t *cr, const rfeat *f, double h
 }
 
 /* 1 when a feature's pixel box meets the box (x0, y0, x1, y1). */
-static int meets(const rfeat *f, double x0, double y0, double x1, double y1)
+static int meets(const pdbt_rfeat *f, double x0, double y0, double x1, double y1)
 {
     return !(f->bbox[2] < x0 || f->bbox[0] > x1 || f->bbox[3] < y0 || f->bbox[1] > y1);
 }
 
 /* Draws a fill or line layer: evaluates each feature's colour (and
  * width), sorts by them, and draws one path per group. */
-static int draw_shapes(pdb_renderer *r, cairo_t *cr, const style_layer *l, eval_env *env)
+static pdb_status draw_shapes(pdbt_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
+                              pdbt_eval_env *env)
 {
-    int is_fill = l->type == LAYER_FILL;
-    int per_feature = pdb__expr_uses_feature(l->filter);
-    prop_slot cslot = is_fill ? P_FILL_COLOR : P_LINE_COLOR;
-    prop_slot oslot = is_fill ? P_FILL_OPACITY : P_LINE_OPACITY;
-    static const rgba black = {0, 0, 0, 1};
+    int is_fill = l->type == PDBT_LAYER_FILL;
+    int per_feature = pdbt__expr_uses_feature(l->filter);
+    pdbt_prop_slot cslot = is_fill ? PDBT_P_FILL_COLOR : PDBT_P_LINE_COLOR;
+    pdbt_prop_slot oslot = is_fill ? PDBT_P_FILL_OPACITY : PDBT_P_LINE_OPACITY;
+    static const pdbt_rgba black = {0, 0, 0, 1};
     double size = r->size_px, m = GEOMETRY_MARGIN_PX * r->scale;
 
-    per_feature |= pdb__expr_uses_feature(l->props[cslot]) |
-                   pdb__expr_uses_feature(l->props[oslot]) |
-                   (!is_fill && pdb__expr_uses_feature(l->props[P_LINE_WIDTH]));
+    per_feature |= pdbt__expr_uses_feature(l->props[cslot]) |
+                   pdbt__expr_uses_feature(l->props[oslot]) |
+                   (!is_fill && pdbt__expr_uses_feature(l->props[PDBT_P_LINE_WIDTH]));
     env->scratch_used = 0;
     uint32_t const_color =
-        color_key(pdb__prop_color(l, cslot, env, black), pdb__prop_num(l, oslot, env, 1.0));
-    double const_width = is_fill ? 0 : pdb__prop_num(l, P_LINE_WIDTH, env, 1.0);
+        color_key(pdbt__prop_color(l, cslot, env, black), pdbt__prop_num(l, oslot, env, 1.0));
+    double const_width = is_fill ? 0 : pdbt__prop_num(l, PDBT_P_LINE_WIDTH, env, 1.0);
     if (!per_feature && (const_color == 0 || (!is_fill && !(const_width > 0))))
-        return 0;
-    if (pdb__grow((void **)&r->keys, &r->capkeys, r->nfeats, sizeof *r->keys) != 0)
-        return pdb__render_fail(r, "out of memory");
+        return PDB_OK;
+    if (pdbt__grow((void **)&r->keys, &r->capkeys, r->nfeats, sizeof *r->keys) != 0)
+        return pdbt__fail(r, PDB_ENOMEM, "out of memory");
     size_t nkeys = 0;
     for (size_t i = 0; i < r->nfeats; i++) {
-        const rfeat *f = &r->feats[i];
+        const pdbt_rfeat *f = &r->feats[i];
         if (f->source != l->source || !meets(f, -m, -m, size + m, size + m))
             continue;
         uint32_t color = const_color;
         double width = const_width;
         if (per_feature) {
-            pdb__env_for(r, f, env);
-            if (!pdb__passes_filter(l, env))
+            pdbt__env_for(r, f, env);
+            if (!pdbt__passes_filter(l, env))
                 continue;
-            color =
-                color_key(pdb__prop_color(l, cslot, env, black), pdb__prop_num(l, oslot, env, 1.0));
+            color = color_key(pdbt__prop_color(l, cslot, env, black),
+                              pdbt__prop_num(l, oslot, env, 1.0));
             if (!is_fill)
-                width = pdb__prop_num(l, P_LINE_WIDTH, env, 1.0);
+                width = pdbt__prop_num(l, PDBT_P_LINE_WIDTH, env, 1.0);
         }
         if (color == 0 || (!is_fill && !(width > 0)))
             continue;
@@ -539,22 +551,24 @@ static int draw_shapes(pdb_renderer *r, cairo_t *cr, const style_layer *l, eval_
         qsort(r->keys, nkeys, sizeof *r->keys, key_cmp);
     if (is_fill) {
         cairo_set_fill_rule(cr, CAIRO_FILL_RULE_WINDING);
-        cairo_set_antialias(cr, pdb__prop_bool(l, P_FILL_ANTIALIAS, env, 1) ? r->antialias
-                                                                            : CAIRO_ANTIALIAS_NONE);
+        cairo_set_antialias(cr, pdbt__prop_bool(l, PDBT_P_FILL_ANTIALIAS, env, 1)
+                                    ? r->antialias
+                                    : CAIRO_ANTIALIAS_NONE);
     } else {
         env->scratch_used = 0;
-        value join = l->props[P_LINE_JOIN] ? pdb__expr_eval(l->props[P_LINE_JOIN], env)
-                                           : (value){.t = V_NULL};
-        value cap =
-            l->props[P_LINE_CAP] ? pdb__expr_eval(l->props[P_LINE_CAP], env) : (value){.t = V_NULL};
+        pdbt_value join = l->props[PDBT_P_LINE_JOIN]
+                              ? pdbt__expr_eval(l->props[PDBT_P_LINE_JOIN], env)
+                              : (pdbt_value){.t = PDBT_V_NULL};
+        pdbt_value cap = l->props[PDBT_P_LINE_CAP] ? pdbt__expr_eval(l->props[PDBT_P_LINE_CAP], env)
+                                                   : (pdbt_value){.t = PDBT_V_NULL};
         cairo_set_line_join(
-            cr, join.t == V_STR && strcmp(join.s, "round") == 0   ? CAIRO_LINE_JOIN_ROUND
-                : join.t == V_STR && strcmp(join.s, "bevel") == 0 ? CAIRO_LINE_JOIN_BEVEL
-                                                                  : CAIRO_LINE_JOIN_MITER);
-        cairo_set_line_cap(cr, cap.t == V_STR && strcmp(cap.s, "round") == 0 ? CAIRO_LINE_CAP_ROUND
-                               : cap.t == V_STR && strcmp(cap.s, "square") == 0
-                                   ? CAIRO_LINE_CAP_SQUARE
-                                   : CAIRO_LINE_CAP_BUTT);
+            cr, join.t == PDBT_V_STR && strcmp(join.s, "round") == 0   ? CAIRO_LINE_JOIN_ROUND
+                : join.t == PDBT_V_STR && strcmp(join.s, "bevel") == 0 ? CAIRO_LINE_JOIN_BEVEL
+                                                                       : CAIRO_LINE_JOIN_MITER);
+        cairo_set_line_cap(
+            cr, cap.t == PDBT_V_STR && strcmp(cap.s, "round") == 0    ? CAIRO_LINE_CAP_ROUND
+                : cap.t == PDBT_V_STR && strcmp(cap.s, "square") == 0 ? CAIRO_LINE_CAP_SQUARE
+                                                                      : CAIRO_LINE_CAP_BUTT);
         cairo_set_antialias(cr, r->antialias);
     }
     for (size_t i = 0; i < nkeys;) {
@@ -569,10 +583,10 @@ static int draw_shapes(pdb_renderer *r, cairo_t *cr, const style_layer *l, eval_
             edge_set_clear(r);
         while (j < nkeys && r->keys[j].color == r->keys[i].color &&
                r->keys[j].width == r->keys[i].width) {
-            const rfeat *f = &r->feats[r->keys[j++].feat];
+            const pdbt_rfeat *f = &r->feats[r->keys[j++].feat];
             if (quads) {
                 if (add_edge_quads(r, cr, f, w / 2) != 0)
-                    return pdb__render_fail(r, "out of memory drawing lines");
+                    return pdbt__fail(r, PDB_ENOMEM, "out of memory drawing lines");
             } else {
                 add_rings(r, cr, f);
             }
@@ -595,14 +609,14 @@ static int draw_shapes(pdb_renderer *r, cairo_t *cr, const style_layer *l, eval_
         }
         i = j;
     }
-    return 0;
+    return PDB_OK;
 }
 
 /* ------------------------------------------------------------------------ */
 /* One tile                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static int layer_active(const style_layer *l, int z)
+static int layer_active(const pdbt_style_layer *l, int z)
 {
     return l->visible && z >= l->minzoom && z < l->maxzoom;
 }
@@ -611,48 +625,47 @@ static int layer_active(const style_layer *l, int z)
  * land-use overviews hold: fills whose filter and paint read only the
  * main land-use code and the commune. Then overviews give the same
  * picture as the parcels, at a fraction of the cost. */
-static int landuse_only(const pdb_style *style, int z)
+static int landuse_only(const pdbt_style *style, int z)
 {
-    const unsigned allowed = 1u << FP_LANDUSE_MAIN | 1u << FP_COMMUNE | 1u << FP_COMMUNE_NAME;
+    const unsigned allowed =
+        1u << PDBT_FP_LANDUSE_MAIN | 1u << PDBT_FP_COMMUNE | 1u << PDBT_FP_COMMUNE_NAME;
     for (size_t i = 0; i < style->nlayers; i++) {
-        const style_layer *l = &style->layers[i];
-        if (l->source != SRC_PARCELS || !layer_active(l, z))
+        const pdbt_style_layer *l = &style->layers[i];
+        if (l->source != PDBT_SRC_PARCELS || !layer_active(l, z))
             continue;
-        if (l->type != LAYER_FILL)
+        if (l->type != PDBT_LAYER_FILL)
             return 0;
-        unsigned used = pdb__expr_props(l->filter);
-        for (int p = 0; p < P_COUNT; p++)
-            used |= pdb__expr_props(l->props[p]);
+        unsigned used = pdbt__expr_props(l->filter);
+        for (int p = 0; p < PDBT_P_COUNT; p++)
+            used |= pdbt__expr_props(l->props[p]);
         if (used & ~allowed)
             return 0;
     }
     return 1;
 }
 
-static pdb_status gather(pdb_renderer *r, int source, int z, const double q_lonlat[4])
+static pdb_status gather(pdbt_renderer *r, int source, int z, const double q_lonlat[4])
 {
     pdb_status st;
     r->collecting = source;
-    if (source == SRC_PARCELS && !r->use_overview)
+    if (source == PDBT_SRC_PARCELS && !r->use_overview)
         st = pdb_features_in_bbox(r->ctx, r->store, q_lonlat, collect, r);
     else
         st = pdb_overview_features(r->ctx, r->store, z,
-                                   source == SRC_PARCELS ? PDB_OVERVIEW_LANDUSE
-                                                         : PDB_OVERVIEW_COMMUNES,
+                                   source == PDBT_SRC_PARCELS ? PDB_OVERVIEW_LANDUSE
+                                                              : PDB_OVERVIEW_COMMUNES,
                                    q_lonlat, collect, r);
     if (st != PDB_OK)
-        pdb__render_fail(r, "%s", pdb_errmsg(r->ctx));
-    else if (r->oom) {
-        pdb__render_fail(r, "out of memory reading the tile's features");
-        st = PDB_ENOMEM;
-    }
-    return st;
+        return pdbt__fail(r, st, "%s", pdb_errmsg(r->ctx));
+    if (r->oom)
+        return pdbt__fail(r, PDB_ENOMEM, "out of memory reading the tile's features");
+    return PDB_OK;
 }
 
-pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
-                           pdb_render_stats *stats)
+pdb_status pdbt_render_tile(pdbt_renderer *r, const pdbt_tile *t, pdbt_image *img,
+                            pdbt_render_stats *stats)
 {
-    const pdb_style *style = r->style;
+    const pdbt_style *style = r->style;
     pdb_status st = PDB_OK;
     cairo_t *cr = NULL;
     int need[2] = {0, 0}, labels = 0;
@@ -661,34 +674,30 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
     if (stats != NULL)
         memset(stats, 0, sizeof *stats);
     r->err[0] = '\0';
-    if (t->scale != 1 && t->scale != 2) {
-        pdb__render_fail(r, "scale %d is not 1 or 2", t->scale);
-        return PDB_EINVAL;
-    }
-    if (!pdb_tile_valid(t->z, t->x, t->y, r->max_zoom)) {
-        pdb__render_fail(r, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)", t->z, t->x, t->y,
-                         r->max_zoom);
-        return PDB_EINVAL;
-    }
+    r->status = PDB_OK;
+    if (t->scale != 1 && t->scale != 2)
+        return pdbt__fail(r, PDB_EINVAL, "scale %d is not 1 or 2", t->scale);
+    if (!pdbt_tile_valid(t->z, t->x, t->y, r->max_zoom))
+        return pdbt__fail(r, PDB_EINVAL, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)",
+                          t->z, t->x, t->y, r->max_zoom);
     for (size_t i = 0; i < style->nlayers; i++) {
-        const style_layer *l = &style->layers[i];
+        const pdbt_style_layer *l = &style->layers[i];
         if (!layer_active(l, t->z))
             continue;
         need[l->source] = 1;
-        labels |= l->type == LAYER_SYMBOL;
+        labels |= l->type == PDBT_LAYER_SYMBOL;
     }
 
     /* The surface is kept between tiles of the same size and cleared. */
     int si = t->scale;
     r->scale = t->scale;
-    r->size_px = PDB_TILE_SIZE * t->scale;
+    r->size_px = PDBT_TILE_SIZE * t->scale;
     if (r->surface[si] == NULL) {
         r->surface[si] = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, r->size_px, r->size_px);
         if (cairo_surface_status(r->surface[si]) != CAIRO_STATUS_SUCCESS) {
             cairo_surface_destroy(r->surface[si]);
             r->surface[si] = NULL;
-            pdb__render_fail(r, "out of memory for a %d px surface", r->size_px);
-            return PDB_ENOMEM;
+            return pdbt__fail(r, PDB_ENOMEM, "out of memory for a %d px surface", r->size_px);
         }
     }
     cairo_surface_t *surface = r->surface[si];
@@ -699,19 +708,19 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
 
     /* Pixel space: (0, 0) is the tile's north-west corner. */
     double b[4];
-    pdb_tile_bounds_merc(t->z, t->x, t->y, b);
-    double res = pdb_tile_resolution(t->z, t->scale);
+    pdbt_tile_bounds_merc(t->z, t->x, t->y, b);
+    double res = pdbt_tile_resolution(t->z, t->scale);
     r->inv_res = 1.0 / res;
     r->origin_x = b[0];
     r->origin_y = b[3];
-    taylor_setup(r, pdb_merc_lat((b[1] + b[3]) / 2));
+    taylor_setup(r, pdbt_merc_lat((b[1] + b[3]) / 2));
     double buf = (labels ? r->label_buffer_px : GEOMETRY_MARGIN_PX) * t->scale;
     r->query_px[0] = r->query_px[1] = -buf;
     r->query_px[2] = r->query_px[3] = r->size_px + buf;
-    double q[4] = {pdb_merc_lon(fmax(b[0] - buf * res, -PDB_MERC_MAX)),
-                   pdb_merc_lat(fmax(b[1] - buf * res, -PDB_MERC_MAX)),
-                   pdb_merc_lon(fmin(b[2] + buf * res, PDB_MERC_MAX)),
-                   pdb_merc_lat(fmin(b[3] + buf * res, PDB_MERC_MAX))};
+    double q[4] = {pdbt_merc_lon(fmax(b[0] - buf * res, -PDBT_MERC_MAX)),
+                   pdbt_merc_lat(fmax(b[1] - buf * res, -PDBT_MERC_MAX)),
+                   pdbt_merc_lon(fmin(b[2] + buf * res, PDBT_MERC_MAX)),
+                   pdbt_merc_lat(fmin(b[3] + buf * res, PDBT_MERC_MAX))};
     r->nfeats = r->npts = r->nrings = r->nstrs = 0;
     r->oom = 0;
     r->use_overview = t->z < PDB_OVERVIEW_MAX_ZOOM ||
@@ -722,27 +731,22 @@ pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *t, pdb_image *img,
             return st;
 
     cr = cairo_create(surface);
-    eval_env env;
+    pdbt_eval_env env;
     memset(&env, 0, sizeof env);
     env.zoom = t->z;
     r->nplaced = 0;
     size_t placed = 0, culled = 0;
     for (size_t i = 0; i < style->nlayers && st == PDB_OK; i++) {
-        const style_layer *l = &style->layers[i];
+        const pdbt_style_layer *l = &style->layers[i];
         if (!layer_active(l, t->z))
             continue;
-        int rc = 0;
-        if (l->type == LAYER_SYMBOL)
-            rc = pdb__draw_labels(r, cr, l, r->layer_font[i], &env, &placed, &culled);
+        if (l->type == PDBT_LAYER_SYMBOL)
+            st = pdbt__draw_labels(r, cr, l, r->layer_font[i], &env, &placed, &culled);
         else
-            rc = draw_shapes(r, cr, l, &env);
-        if (rc != 0)
-            st = PDB_ENOMEM;
+            st = draw_shapes(r, cr, l, &env);
     }
-    if (st == PDB_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
-        pdb__render_fail(r, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
-        st = PDB_ENOMEM;
-    }
+    if (st == PDB_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+        st = pdbt__fail(r, PDB_ENOMEM, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
     cairo_destroy(cr);
     cairo_surface_flush(surface);
     if (st != PDB_OK)

@@ -10,44 +10,44 @@
 #include <cairo.h>
 #include <stdint.h>
 
-#define NO_STR UINT32_MAX /* a string property that is absent */
+#define PDBT_NO_STR UINT32_MAX /* a string property that is absent */
 
 /* One ring of a feature in tile pixels. */
-typedef struct rring {
-    uint32_t start;   /* first point in pdb_renderer.pts */
+typedef struct pdbt_rring {
+    uint32_t start;   /* first point in pdbt_renderer.pts */
     uint32_t n;       /* points (closed: first == last) */
     uint8_t exterior; /* 1 for a polygon's exterior, 0 for a hole */
-} rring;
+} pdbt_rring;
 
 /* One feature of the tile, projected. */
-typedef struct rfeat {
-    int64_t id;             /* parcel id, 0 for overview shapes */
-    double area_m2;         /* computed area */
-    uint32_t str[FP_COUNT]; /* offsets of string properties in strs, or NO_STR */
-    uint32_t ring0;         /* first ring in pdb_renderer.rings */
-    uint32_t nrings;        /* rings */
-    double bbox[4];         /* pixel box: min x, min y, max x, max y */
-    uint8_t source;         /* layer_source it was read for */
-    uint8_t anchored;       /* 1 when anchor holds its label point */
-    double anchor[2];       /* label point inside the shape, pixels */
-} rfeat;
+typedef struct pdbt_rfeat {
+    int64_t id;                  /* parcel id, 0 for overview shapes */
+    double area_m2;              /* computed area */
+    uint32_t str[PDBT_FP_COUNT]; /* offsets of string properties in strs, or NO_STR */
+    uint32_t ring0;              /* first ring in pdbt_renderer.rings */
+    uint32_t nrings;             /* rings */
+    double bbox[4];              /* pixel box: min x, min y, max x, max y */
+    uint8_t source;              /* layer_source it was read for */
+    uint8_t anchored;            /* 1 when anchor holds its label point */
+    double anchor[2];            /* label point inside the shape, pixels */
+} pdbt_rfeat;
 
 /* Sorting fills and lines into groups. */
-typedef struct draw_key {
+typedef struct pdbt_draw_key {
     uint32_t color; /* 8-bit straight RGBA, R in the high byte */
     float width;    /* line width in style pixels (0 for fills) */
     uint32_t feat;  /* index in feats */
-} draw_key;
+} pdbt_draw_key;
 
 /* An edge already drawn (render.c's edge set). */
-typedef struct edge_key {
+typedef struct pdbt_edge_key {
     int32_t k[4];  /* end points in 1/256 px, the smaller first */
     uint64_t hash; /* of k */
     int used;      /* 1 when the slot holds an edge */
-} edge_key;
+} pdbt_edge_key;
 
 /* A label candidate. */
-typedef struct label {
+typedef struct pdbt_label {
     double sort;       /* symbol-sort-key, lower first */
     double area;       /* then larger shapes first */
     int64_t id;        /* then by id */
@@ -56,17 +56,18 @@ typedef struct label {
     double box[4];     /* collision box in pixels, padding included */
     double x, y;       /* where the text's origin goes */
     double size;       /* font size in pixels */
-    rgba color;        /* text colour */
-    rgba halo;         /* halo colour */
+    pdbt_rgba color;   /* text colour */
+    pdbt_rgba halo;    /* halo colour */
     double halo_w;     /* halo width in pixels */
     int allow_overlap; /* text-allow-overlap */
-} label;
+} pdbt_label;
 
-struct pdb_renderer {
+struct pdbt_renderer {
     pdb_ctx *ctx;                   /* borrowed: the thread's context */
     pdb_store *store;               /* borrowed: the thread's store handle */
-    const pdb_style *style;         /* borrowed */
-    char err[512];                  /* the last failure */
+    const pdbt_style *style;        /* borrowed */
+    pdb_status status;              /* the last failure's status, PDB_OK when none */
+    char err[512];                  /* its message (pdbt_renderer_errmsg) */
     int label_buffer_px;            /* label margin around the tile, at scale 1 */
     int max_zoom;                   /* deepest zoom rendered */
     cairo_antialias_t antialias;    /* for fills and lines (labels: Cairo's default) */
@@ -82,43 +83,50 @@ struct pdb_renderer {
     int collecting;                 /* layer_source being read */
     int use_overview;               /* parcels come from the land-use overviews */
     int oom;                        /* an allocation failed while collecting */
-    rfeat *feats;                   /* the tile's features */
+    pdbt_rfeat *feats;              /* the tile's features */
     size_t nfeats, capfeats;        /* used and allocated */
-    rring *rings;                   /* their rings */
+    pdbt_rring *rings;              /* their rings */
     size_t nrings, caprings;        /* used and allocated */
     double *pts;                    /* their points, x y pairs, pixels */
     size_t npts, cappts;            /* used and allocated (points) */
     char *strs;                     /* their strings, NUL-terminated */
     size_t nstrs, capstrs;          /* used and allocated (bytes) */
-    draw_key *keys;                 /* grouping of a layer's features */
+    pdbt_draw_key *keys;            /* grouping of a layer's features */
     size_t capkeys;                 /* allocated */
-    label *labels;                  /* a symbol layer's candidates */
+    pdbt_label *labels;             /* a symbol layer's candidates */
     size_t caplabels;               /* allocated */
     double (*placed)[4];            /* boxes of the labels placed so far */
     size_t nplaced, capplaced;      /* used and allocated */
     char last_code[8];              /* commune of the last name looked up */
     const char *last_name;          /* its name (static storage), or NULL */
-    edge_key *edges;                /* the edges of the line group being drawn */
+    pdbt_edge_key *edges;           /* the edges of the line group being drawn */
     size_t nedges, capedges;        /* used and allocated (a power of two) */
 };
 
-int pdb__render_fail(pdb_renderer *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int pdb__grow(void **arr, size_t *cap, size_t need, size_t elem);
+/* Records a failure on the renderer (its status and message, as the engine
+ * does on its context) and returns st, so that each failure path is one
+ * line. The message may be formatted from pdbt_renderer_errmsg(r) itself. */
+pdb_status pdbt__fail(pdbt_renderer *r, pdb_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* Copies a string into the tile's string buffer; NO_STR for NULL (or
  * when out of memory, which sets r->oom). */
-uint32_t pdb__put_str(pdb_renderer *r, const char *s);
-const char *pdb__feat_str(const pdb_renderer *r, const rfeat *f, prop_key k);
-void pdb__env_for(const pdb_renderer *r, const rfeat *f, eval_env *env);
-double pdb__prop_num(const style_layer *l, prop_slot p, eval_env *env, double dflt);
-rgba pdb__prop_color(const style_layer *l, prop_slot p, eval_env *env, rgba dflt);
-int pdb__prop_bool(const style_layer *l, prop_slot p, eval_env *env, int dflt);
-int pdb__passes_filter(const style_layer *l, eval_env *env);
+uint32_t pdbt__put_str(pdbt_renderer *r, const char *s);
+const char *pdbt__feat_str(const pdbt_renderer *r, const pdbt_rfeat *f, pdbt_prop_key k);
+void pdbt__env_for(const pdbt_renderer *r, const pdbt_rfeat *f, pdbt_eval_env *env);
+double pdbt__prop_num(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env, double dflt);
+pdbt_rgba pdbt__prop_color(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env,
+                           pdbt_rgba dflt);
+int pdbt__prop_bool(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *env, int dflt);
+int pdbt__passes_filter(const pdbt_style_layer *l, pdbt_eval_env *env);
 
-/* Places and draws a symbol layer's labels (label.c); returns 0 or -1. */
-int pdb__draw_labels(pdb_renderer *r, cairo_t *cr, const style_layer *l, cairo_font_face_t *font,
-                     eval_env *env, size_t *placed, size_t *culled);
+/* Places and draws a symbol layer's labels (label.c); PDB_ENOMEM with the
+ * message on r when out of memory. */
+pdb_status pdbt__draw_labels(pdbt_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
+                             cairo_font_face_t *font, pdbt_eval_env *env, size_t *placed,
+                             size_t *culled);
 
 /* A point inside a feature for its label (label.c). */
-void pdb__label_anchor(const pdb_renderer *r, const rfeat *f, double out[2]);
+void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[2]);
 
 #endif

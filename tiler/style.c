@@ -15,31 +15,31 @@
 
 /* One paint or layout property a layer type accepts. */
 typedef struct prop_def {
-    const char *name; /* as in the MapLibre specification */
-    int layout;       /* 1 for layout, 0 for paint */
-    layer_type type;  /* the layer type it belongs to */
-    prop_slot slot;   /* where the compiled expression goes */
-    vtype want;       /* the value type */
+    const char *name;     /* as in the MapLibre specification */
+    int layout;           /* 1 for layout, 0 for paint */
+    pdbt_layer_type type; /* the layer type it belongs to */
+    pdbt_prop_slot slot;  /* where the compiled expression goes */
+    pdbt_vtype want;      /* the value type */
 } prop_def;
 
 static const prop_def prop_defs[] = {
-    {"fill-color", 0, LAYER_FILL, P_FILL_COLOR, V_COLOR},
-    {"fill-opacity", 0, LAYER_FILL, P_FILL_OPACITY, V_NUM},
-    {"fill-antialias", 0, LAYER_FILL, P_FILL_ANTIALIAS, V_BOOL},
-    {"line-color", 0, LAYER_LINE, P_LINE_COLOR, V_COLOR},
-    {"line-width", 0, LAYER_LINE, P_LINE_WIDTH, V_NUM},
-    {"line-opacity", 0, LAYER_LINE, P_LINE_OPACITY, V_NUM},
-    {"line-join", 1, LAYER_LINE, P_LINE_JOIN, V_STR},
-    {"line-cap", 1, LAYER_LINE, P_LINE_CAP, V_STR},
-    {"text-field", 1, LAYER_SYMBOL, P_TEXT_FIELD, V_NULL},
-    {"text-size", 1, LAYER_SYMBOL, P_TEXT_SIZE, V_NUM},
-    {"text-padding", 1, LAYER_SYMBOL, P_TEXT_PADDING, V_NUM},
-    {"text-allow-overlap", 1, LAYER_SYMBOL, P_TEXT_ALLOW_OVERLAP, V_BOOL},
-    {"symbol-sort-key", 1, LAYER_SYMBOL, P_SYMBOL_SORT_KEY, V_NUM},
-    {"text-color", 0, LAYER_SYMBOL, P_TEXT_COLOR, V_COLOR},
-    {"text-halo-color", 0, LAYER_SYMBOL, P_TEXT_HALO_COLOR, V_COLOR},
-    {"text-halo-width", 0, LAYER_SYMBOL, P_TEXT_HALO_WIDTH, V_NUM},
-    {"text-opacity", 0, LAYER_SYMBOL, P_TEXT_OPACITY, V_NUM},
+    {"fill-color", 0, PDBT_LAYER_FILL, PDBT_P_FILL_COLOR, PDBT_V_COLOR},
+    {"fill-opacity", 0, PDBT_LAYER_FILL, PDBT_P_FILL_OPACITY, PDBT_V_NUM},
+    {"fill-antialias", 0, PDBT_LAYER_FILL, PDBT_P_FILL_ANTIALIAS, PDBT_V_BOOL},
+    {"line-color", 0, PDBT_LAYER_LINE, PDBT_P_LINE_COLOR, PDBT_V_COLOR},
+    {"line-width", 0, PDBT_LAYER_LINE, PDBT_P_LINE_WIDTH, PDBT_V_NUM},
+    {"line-opacity", 0, PDBT_LAYER_LINE, PDBT_P_LINE_OPACITY, PDBT_V_NUM},
+    {"line-join", 1, PDBT_LAYER_LINE, PDBT_P_LINE_JOIN, PDBT_V_STR},
+    {"line-cap", 1, PDBT_LAYER_LINE, PDBT_P_LINE_CAP, PDBT_V_STR},
+    {"text-field", 1, PDBT_LAYER_SYMBOL, PDBT_P_TEXT_FIELD, PDBT_V_NULL},
+    {"text-size", 1, PDBT_LAYER_SYMBOL, PDBT_P_TEXT_SIZE, PDBT_V_NUM},
+    {"text-padding", 1, PDBT_LAYER_SYMBOL, PDBT_P_TEXT_PADDING, PDBT_V_NUM},
+    {"text-allow-overlap", 1, PDBT_LAYER_SYMBOL, PDBT_P_TEXT_ALLOW_OVERLAP, PDBT_V_BOOL},
+    {"symbol-sort-key", 1, PDBT_LAYER_SYMBOL, PDBT_P_SYMBOL_SORT_KEY, PDBT_V_NUM},
+    {"text-color", 0, PDBT_LAYER_SYMBOL, PDBT_P_TEXT_COLOR, PDBT_V_COLOR},
+    {"text-halo-color", 0, PDBT_LAYER_SYMBOL, PDBT_P_TEXT_HALO_COLOR, PDBT_V_COLOR},
+    {"text-halo-width", 0, PDBT_LAYER_SYMBOL, PDBT_P_TEXT_HALO_WIDTH, PDBT_V_NUM},
+    {"text-opacity", 0, PDBT_LAYER_SYMBOL, PDBT_P_TEXT_OPACITY, PDBT_V_NUM},
 };
 
 static const char *const type_names[] = {"fill", "line", "symbol"};
@@ -53,7 +53,7 @@ typedef struct loader {
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(loader *ld, const char *fmt, ...)
 {
-    char msg[PDB_STYLE_ERRMAX];
+    char msg[PDBT_STYLE_ERRMAX];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -62,29 +62,29 @@ static int fail(loader *ld, const char *fmt, ...)
     return -1;
 }
 
-void pdb_style_free(pdb_style *s)
+void pdbt_style_free(pdbt_style *s)
 {
     if (s == NULL)
         return;
     for (size_t i = 0; i < s->nlayers; i++) {
-        style_layer *l = &s->layers[i];
+        pdbt_style_layer *l = &s->layers[i];
         free(l->id);
         free(l->font);
-        pdb__expr_free(l->filter);
-        for (int p = 0; p < P_COUNT; p++)
-            pdb__expr_free(l->props[p]);
+        pdbt__expr_free(l->filter);
+        for (int p = 0; p < PDBT_P_COUNT; p++)
+            pdbt__expr_free(l->props[p]);
     }
     free(s->layers);
     free(s->name);
     free(s);
 }
 
-const char *pdb_style_name(const pdb_style *s)
+const char *pdbt_style_name(const pdbt_style *s)
 {
     return s->name ? s->name : "";
 }
 
-uint64_t pdb_style_hash(const pdb_style *s)
+uint64_t pdbt_style_hash(const pdbt_style *s)
 {
     return s->hash;
 }
@@ -107,14 +107,14 @@ static int check_keys(loader *ld, const json_t *obj, const char *path, const cha
 }
 
 /* Compiles one property with a literal check for enumerations. */
-static int compile_prop(loader *ld, style_layer *l, const prop_def *d, const json_t *v,
+static int compile_prop(loader *ld, pdbt_style_layer *l, const prop_def *d, const json_t *v,
                         const char *path)
 {
-    char msg[PDB_STYLE_ERRMAX];
-    if (d->slot == P_LINE_JOIN || d->slot == P_LINE_CAP) {
+    char msg[PDBT_STYLE_ERRMAX];
+    if (d->slot == PDBT_P_LINE_JOIN || d->slot == PDBT_P_LINE_CAP) {
         static const char *const joins[] = {"bevel", "round", "miter", NULL};
         static const char *const caps[] = {"butt", "round", "square", NULL};
-        const char *const *allowed = d->slot == P_LINE_JOIN ? joins : caps;
+        const char *const *allowed = d->slot == PDBT_P_LINE_JOIN ? joins : caps;
         const char *s = json_string_value(v);
         int ok = 0;
         for (size_t i = 0; s != NULL && allowed[i] != NULL; i++)
@@ -123,7 +123,7 @@ static int compile_prop(loader *ld, style_layer *l, const prop_def *d, const jso
             return fail(ld, "%s: must be one of %s, %s, %s", path, allowed[0], allowed[1],
                         allowed[2]);
     }
-    expr *e = pdb__expr_compile(v, d->want, path, msg, sizeof msg);
+    pdbt_expr *e = pdbt__expr_compile(v, d->want, path, msg, sizeof msg);
     if (e == NULL) {
         snprintf(ld->err, ld->errcap, "%s: %s", ld->file, msg);
         return -1;
@@ -133,7 +133,7 @@ static int compile_prop(loader *ld, style_layer *l, const prop_def *d, const jso
 }
 
 /* line-dasharray: a literal array of non-negative numbers. */
-static int parse_dash(loader *ld, style_layer *l, const json_t *v, const char *path)
+static int parse_dash(loader *ld, pdbt_style_layer *l, const json_t *v, const char *path)
 {
     size_t n = json_array_size(v);
     if (!json_is_array(v) || n == 0 || n > PDB_COUNTOF(l->dash))
@@ -149,7 +149,7 @@ static int parse_dash(loader *ld, style_layer *l, const json_t *v, const char *p
 }
 
 /* text-font: an array of font names; the first is used. */
-static int parse_font(loader *ld, style_layer *l, const json_t *v, const char *path)
+static int parse_font(loader *ld, pdbt_style_layer *l, const json_t *v, const char *path)
 {
     const char *name = json_is_array(v) ? json_string_value(json_array_get(v, 0)) : NULL;
     if (name == NULL)
@@ -159,7 +159,8 @@ static int parse_font(loader *ld, style_layer *l, const json_t *v, const char *p
     return l->font ? 0 : fail(ld, "%s: out of memory", path);
 }
 
-static int parse_props(loader *ld, style_layer *l, const json_t *obj, int layout, const char *path)
+static int parse_props(loader *ld, pdbt_style_layer *l, const json_t *obj, int layout,
+                       const char *path)
 {
     const char *key;
     json_t *v;
@@ -176,12 +177,12 @@ static int parse_props(loader *ld, style_layer *l, const json_t *obj, int layout
             l->visible = strcmp(s, "visible") == 0;
             continue;
         }
-        if (!layout && l->type == LAYER_LINE && strcmp(key, "line-dasharray") == 0) {
+        if (!layout && l->type == PDBT_LAYER_LINE && strcmp(key, "line-dasharray") == 0) {
             if (parse_dash(ld, l, v, sub) != 0)
                 return -1;
             continue;
         }
-        if (layout && l->type == LAYER_SYMBOL && strcmp(key, "text-font") == 0) {
+        if (layout && l->type == PDBT_LAYER_SYMBOL && strcmp(key, "text-font") == 0) {
             if (parse_font(ld, l, v, sub) != 0)
                 return -1;
             continue;
@@ -216,7 +217,7 @@ static int parse_zoom(loader *ld, const json_t *v, const char *path, int *out)
     return 0;
 }
 
-static int parse_layer(loader *ld, style_layer *l, const json_t *j, size_t index,
+static int parse_layer(loader *ld, pdbt_style_layer *l, const json_t *j, size_t index,
                        const json_t *sources)
 {
     static const char *const keys[] = {"id",      "type",     "source", "source-layer",
@@ -245,7 +246,7 @@ static int parse_layer(loader *ld, style_layer *l, const json_t *j, size_t index
             break;
     if (t == PDB_COUNTOF(type_names))
         return fail(ld, "%s.type: '%s' is not supported (fill, line or symbol)", path, type);
-    l->type = (layer_type)t;
+    l->type = (pdbt_layer_type)t;
     const char *src = json_string_value(json_object_get(j, "source"));
     if (src == NULL)
         return fail(ld, "%s.source: missing", path);
@@ -255,9 +256,9 @@ static int parse_layer(loader *ld, style_layer *l, const json_t *j, size_t index
     if (sl == NULL)
         return fail(ld, "%s.source-layer: missing (parcels or communes)", path);
     if (strcmp(sl, "parcels") == 0)
-        l->source = SRC_PARCELS;
+        l->source = PDBT_SRC_PARCELS;
     else if (strcmp(sl, "communes") == 0)
-        l->source = SRC_COMMUNES;
+        l->source = PDBT_SRC_COMMUNES;
     else
         return fail(ld, "%s.source-layer: '%s' is not a layer of parceldb (parcels or communes)",
                     path, sl);
@@ -273,9 +274,9 @@ static int parse_layer(loader *ld, style_layer *l, const json_t *j, size_t index
             return -1;
     }
     if ((v = json_object_get(j, "filter")) != NULL) {
-        char msg[PDB_STYLE_ERRMAX];
+        char msg[PDBT_STYLE_ERRMAX];
         snprintf(sub, sizeof sub, "%s.filter", path);
-        if ((l->filter = pdb__expr_compile(v, V_BOOL, sub, msg, sizeof msg)) == NULL) {
+        if ((l->filter = pdbt__expr_compile(v, PDBT_V_BOOL, sub, msg, sizeof msg)) == NULL) {
             snprintf(ld->err, ld->errcap, "%s: %s", ld->file, msg);
             return -1;
         }
@@ -290,7 +291,7 @@ static int parse_layer(loader *ld, style_layer *l, const json_t *j, size_t index
         if (parse_props(ld, l, v, 0, sub) != 0)
             return -1;
     }
-    if (l->type == LAYER_SYMBOL && l->props[P_TEXT_FIELD] == NULL)
+    if (l->type == PDBT_LAYER_SYMBOL && l->props[PDBT_P_TEXT_FIELD] == NULL)
         return fail(ld, "%s.layout.text-field: a symbol layer needs a text-field", path);
     return 0;
 }
@@ -328,15 +329,15 @@ static uint64_t fnv1a(const char *s, size_t len)
     return h;
 }
 
-pdb_status pdb_style_parse(const char *text, size_t len, const char *name, pdb_style **out,
-                           char *err, size_t errcap)
+pdb_status pdbt_style_parse(const char *text, size_t len, const char *name, pdbt_style **out,
+                            char *err, size_t errcap)
 {
     static const char *const keys[] = {"version", "name",   "metadata", "sources",
                                        "layers",  "center", "zoom",     "bearing",
                                        "pitch",   "glyphs", "sprite",   NULL};
     loader ld = {name ? name : "style", err, errcap};
     json_error_t jerr;
-    pdb_style *s = NULL;
+    pdbt_style *s = NULL;
     json_t *root;
 
     *out = NULL;
@@ -392,11 +393,11 @@ pdb_status pdb_style_parse(const char *text, size_t len, const char *name, pdb_s
     return PDB_OK;
 bad:
     json_decref(root);
-    pdb_style_free(s);
+    pdbt_style_free(s);
     return PDB_EINVAL;
 }
 
-int pdb_style_default_path(char *out, size_t cap)
+int pdbt_style_default_path(char *out, size_t cap)
 {
     const char *dirs[3] = {getenv("PARCELDB_STYLE_DIR"), PDB_STYLE_INSTALL_DIR,
                            PDB_STYLE_SOURCE_DIR};
@@ -413,7 +414,7 @@ int pdb_style_default_path(char *out, size_t cap)
     return -1;
 }
 
-pdb_status pdb_style_load(const char *path, pdb_style **out, char *err, size_t errcap)
+pdb_status pdbt_style_load(const char *path, pdbt_style **out, char *err, size_t errcap)
 {
     *out = NULL;
     FILE *f = fopen(path, "rb");
@@ -446,7 +447,7 @@ pdb_status pdb_style_load(const char *path, pdb_style **out, char *err, size_t e
     }
     fclose(f);
     if (st == PDB_OK)
-        st = pdb_style_parse(buf, len, path, out, err, errcap);
+        st = pdbt_style_parse(buf, len, path, out, err, errcap);
     free(buf);
     return st;
 }

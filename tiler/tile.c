@@ -14,67 +14,67 @@
 #define EARTH_RADIUS_M 6378137.0
 #define DEG2RAD (M_PI / 180.0)
 
-double pdb_merc_x(double lon_deg)
+double pdbt_merc_x(double lon_deg)
 {
     return EARTH_RADIUS_M * lon_deg * DEG2RAD;
 }
 
-double pdb_merc_y(double lat_deg)
+double pdbt_merc_y(double lat_deg)
 {
-    if (lat_deg > PDB_MERC_MAX_LAT)
-        lat_deg = PDB_MERC_MAX_LAT;
-    if (lat_deg < -PDB_MERC_MAX_LAT)
-        lat_deg = -PDB_MERC_MAX_LAT;
+    if (lat_deg > PDBT_MERC_MAX_LAT)
+        lat_deg = PDBT_MERC_MAX_LAT;
+    if (lat_deg < -PDBT_MERC_MAX_LAT)
+        lat_deg = -PDBT_MERC_MAX_LAT;
     return EARTH_RADIUS_M * log(tan(M_PI / 4.0 + lat_deg * DEG2RAD / 2.0));
 }
 
-double pdb_merc_lon(double x_m)
+double pdbt_merc_lon(double x_m)
 {
     return x_m / EARTH_RADIUS_M / DEG2RAD;
 }
 
-double pdb_merc_lat(double y_m)
+double pdbt_merc_lat(double y_m)
 {
     return (2.0 * atan(exp(y_m / EARTH_RADIUS_M)) - M_PI / 2.0) / DEG2RAD;
 }
 
-int pdb_tile_valid(int z, uint32_t x, uint32_t y, int max_zoom)
+int pdbt_tile_valid(int z, uint32_t x, uint32_t y, int max_zoom)
 {
-    if (z < 0 || z > max_zoom || z > PDB_TILE_MAX_ZOOM)
+    if (z < 0 || z > max_zoom || z > PDBT_TILE_MAX_ZOOM)
         return 0;
     uint64_t n = (uint64_t)1 << z;
     return x < n && y < n;
 }
 
-double pdb_tile_resolution(int z, int scale)
+double pdbt_tile_resolution(int z, int scale)
 {
-    return 2.0 * PDB_MERC_MAX / ((double)PDB_TILE_SIZE * scale * ldexp(1.0, z));
+    return 2.0 * PDBT_MERC_MAX / ((double)PDBT_TILE_SIZE * scale * ldexp(1.0, z));
 }
 
-void pdb_tile_bounds_merc(int z, uint32_t x, uint32_t y, double out[4])
+void pdbt_tile_bounds_merc(int z, uint32_t x, uint32_t y, double out[4])
 {
-    double span = 2.0 * PDB_MERC_MAX / ldexp(1.0, z); /* metres per tile */
-    out[0] = -PDB_MERC_MAX + x * span;
-    out[2] = -PDB_MERC_MAX + (x + 1.0) * span;
-    out[3] = PDB_MERC_MAX - y * span;
-    out[1] = PDB_MERC_MAX - (y + 1.0) * span;
+    double span = 2.0 * PDBT_MERC_MAX / ldexp(1.0, z); /* metres per tile */
+    out[0] = -PDBT_MERC_MAX + x * span;
+    out[2] = -PDBT_MERC_MAX + (x + 1.0) * span;
+    out[3] = PDBT_MERC_MAX - y * span;
+    out[1] = PDBT_MERC_MAX - (y + 1.0) * span;
 }
 
-void pdb_tile_bounds_lonlat(int z, uint32_t x, uint32_t y, double out[4])
+void pdbt_tile_bounds_lonlat(int z, uint32_t x, uint32_t y, double out[4])
 {
     double m[4];
-    pdb_tile_bounds_merc(z, x, y, m);
-    out[0] = pdb_merc_lon(m[0]);
-    out[1] = pdb_merc_lat(m[1]);
-    out[2] = pdb_merc_lon(m[2]);
-    out[3] = pdb_merc_lat(m[3]);
+    pdbt_tile_bounds_merc(z, x, y, m);
+    out[0] = pdbt_merc_lon(m[0]);
+    out[1] = pdbt_merc_lat(m[1]);
+    out[2] = pdbt_merc_lon(m[2]);
+    out[3] = pdbt_merc_lat(m[3]);
 }
 
-void pdb_tile_at(double lon_deg, double lat_deg, int z, uint32_t *x, uint32_t *y)
+void pdbt_tile_at(double lon_deg, double lat_deg, int z, uint32_t *x, uint32_t *y)
 {
     double n = ldexp(1.0, z);
-    double fx = (pdb_merc_x(lon_deg) + PDB_MERC_MAX) / (2.0 * PDB_MERC_MAX) * n;
-    double fy = (PDB_MERC_MAX - pdb_merc_y(lat_deg)) / (2.0 * PDB_MERC_MAX) * n;
+    double fx = (pdbt_merc_x(lon_deg) + PDBT_MERC_MAX) / (2.0 * PDBT_MERC_MAX) * n;
+    double fy = (PDBT_MERC_MAX - pdbt_merc_y(lat_deg)) / (2.0 * PDBT_MERC_MAX) * n;
     fx = fmin(fmax(floor(fx), 0.0), n - 1.0);
     fy = fmin(fmax(floor(fy), 0.0), n - 1.0);
     *x = (uint32_t)fx;
@@ -98,7 +98,7 @@ static int read_uint(const char **p, unsigned long long *v)
     return 0;
 }
 
-int pdb_tile_parse(const char *text, int max_zoom, pdb_tile *out, char *err, size_t errcap)
+int pdbt_tile_parse(const char *text, int max_zoom, pdbt_tile *out, char *err, size_t errcap)
 {
     unsigned long long v[3];
     const char *p = text;
@@ -125,7 +125,7 @@ int pdb_tile_parse(const char *text, int max_zoom, pdb_tile *out, char *err, siz
         p += 4;
     if (*p != '\0')
         goto bad;
-    if (v[0] > (unsigned long long)max_zoom || v[0] > PDB_TILE_MAX_ZOOM) {
+    if (v[0] > (unsigned long long)max_zoom || v[0] > PDBT_TILE_MAX_ZOOM) {
         snprintf(err, errcap, "zoom %llu is over the maximum of %d", v[0], max_zoom);
         return -1;
     }

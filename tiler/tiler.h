@@ -4,8 +4,8 @@
  * use; it reads the store only through parceldb.h and knows nothing of
  * GDAL, sockets or files other than the style it is asked to load.
  *
- * Threads: a pdb_style is immutable once loaded and may be shared by any
- * number of threads; a pdb_renderer belongs to one thread at a time, like
+ * Threads: a pdbt_style is immutable once loaded and may be shared by any
+ * number of threads; a pdbt_renderer belongs to one thread at a time, like
  * the pdb_ctx and pdb_store it is used with.
  */
 #ifndef PDB_TILER_H
@@ -24,84 +24,84 @@ extern "C" {
 /* Tiles: EPSG:3857, OSM/XYZ scheme (y grows southwards)                     */
 /* ------------------------------------------------------------------------ */
 
-#define PDB_TILE_SIZE 256                 /* pixels on a side at scale 1 */
-#define PDB_TILE_MAX_ZOOM 24              /* the deepest zoom any call accepts */
-#define PDB_MERC_MAX 20037508.342789244   /* half the world's width in metres */
-#define PDB_MERC_MAX_LAT 85.0511287798066 /* latitude of y = PDB_MERC_MAX */
+#define PDBT_TILE_SIZE 256                 /* pixels on a side at scale 1 */
+#define PDBT_TILE_MAX_ZOOM 24              /* the deepest zoom any call accepts */
+#define PDBT_MERC_MAX 20037508.342789244   /* half the world's width in metres */
+#define PDBT_MERC_MAX_LAT 85.0511287798066 /* latitude of y = PDBT_MERC_MAX */
 
-typedef struct pdb_tile {
-    int z;      /* zoom, 0 .. PDB_TILE_MAX_ZOOM */
+typedef struct pdbt_tile {
+    int z;      /* zoom, 0 .. PDBT_TILE_MAX_ZOOM */
     uint32_t x; /* column, 0 .. 2^z - 1, from the antimeridian eastwards */
     uint32_t y; /* row, 0 .. 2^z - 1, from the north */
     int scale;  /* 1 for 256 px, 2 for 512 px ("@2x") */
-} pdb_tile;
+} pdbt_tile;
 
 /* Web Mercator metres from WGS 84 degrees; latitudes are clamped to
- * +-PDB_MERC_MAX_LAT. */
-double pdb_merc_x(double lon_deg);
-double pdb_merc_y(double lat_deg);
+ * +-PDBT_MERC_MAX_LAT. */
+double pdbt_merc_x(double lon_deg);
+double pdbt_merc_y(double lat_deg);
 /* And back. */
-double pdb_merc_lon(double x_m);
-double pdb_merc_lat(double y_m);
+double pdbt_merc_lon(double x_m);
+double pdbt_merc_lat(double y_m);
 
 /* 1 when z/x/y names a tile of the scheme (z <= max_zoom). */
-int pdb_tile_valid(int z, uint32_t x, uint32_t y, int max_zoom);
+int pdbt_tile_valid(int z, uint32_t x, uint32_t y, int max_zoom);
 
 /* The tile's bounds in Web Mercator metres: min x, min y, max x, max y. */
-void pdb_tile_bounds_merc(int z, uint32_t x, uint32_t y, double out[4]);
+void pdbt_tile_bounds_merc(int z, uint32_t x, uint32_t y, double out[4]);
 
 /* The tile's bounds in WGS 84 degrees: min lon, min lat, max lon, max lat. */
-void pdb_tile_bounds_lonlat(int z, uint32_t x, uint32_t y, double out[4]);
+void pdbt_tile_bounds_lonlat(int z, uint32_t x, uint32_t y, double out[4]);
 
-/* Metres per pixel at zoom z for a tile of PDB_TILE_SIZE * scale pixels. */
-double pdb_tile_resolution(int z, int scale);
+/* Metres per pixel at zoom z for a tile of PDBT_TILE_SIZE * scale pixels. */
+double pdbt_tile_resolution(int z, int scale);
 
 /* The tile holding a WGS 84 point at zoom z. */
-void pdb_tile_at(double lon_deg, double lat_deg, int z, uint32_t *x, uint32_t *y);
+void pdbt_tile_at(double lon_deg, double lat_deg, int z, uint32_t *x, uint32_t *y);
 
 /* Parses "Z/X/Y", "Z/X/Y@2x" or "Z/X/Y.png" (and "Z X Y") into *out;
  * returns 0, or -1 with a message in err (errcap bytes) for anything else,
  * including numbers out of range for the zoom and zooms over max_zoom. */
-int pdb_tile_parse(const char *text, int max_zoom, pdb_tile *out, char *err, size_t errcap);
+int pdbt_tile_parse(const char *text, int max_zoom, pdbt_tile *out, char *err, size_t errcap);
 
 /* ------------------------------------------------------------------------ */
 /* Styles: a subset of the MapLibre style specification (styles/README.md)   */
 /* ------------------------------------------------------------------------ */
 
-typedef struct pdb_style pdb_style;
+typedef struct pdbt_style pdbt_style;
 
-#define PDB_STYLE_ERRMAX 512 /* bytes of a style error message */
+#define PDBT_STYLE_ERRMAX 512 /* bytes of a style error message */
 
 /* Loads a style from a JSON file. On failure returns PDB_EINVAL (or
  * PDB_ENOTFOUND / PDB_EIO for the file) and writes into err one line naming
  * the file, the JSON path and the problem:
  *   "styles/x.json: layers[2].paint.fill-color: 'reed' is not a colour". */
-pdb_status pdb_style_load(const char *path, pdb_style **out, char *err, size_t errcap);
+pdb_status pdbt_style_load(const char *path, pdbt_style **out, char *err, size_t errcap);
 
 /* The same from text in memory; name stands for the file in messages. */
-pdb_status pdb_style_parse(const char *json, size_t len, const char *name, pdb_style **out,
-                           char *err, size_t errcap);
+pdb_status pdbt_style_parse(const char *json, size_t len, const char *name, pdbt_style **out,
+                            char *err, size_t errcap);
 
-void pdb_style_free(pdb_style *style);
+void pdbt_style_free(pdbt_style *style);
 
 /* Finds the default style, styles/landuse.json: in $PARCELDB_STYLE_DIR, in
  * the installed data directory, or in the source tree this was built
  * from. Returns 0 with the path in out, or -1 when none exists. */
-int pdb_style_default_path(char *out, size_t cap);
+int pdbt_style_default_path(char *out, size_t cap);
 
 /* The style's "name", or "" (borrowed). */
-const char *pdb_style_name(const pdb_style *style);
+const char *pdbt_style_name(const pdbt_style *style);
 
 /* A hash of the style's text (for ETags and caches). */
-uint64_t pdb_style_hash(const pdb_style *style);
+uint64_t pdbt_style_hash(const pdbt_style *style);
 
 /* ------------------------------------------------------------------------ */
 /* Rendering                                                                 */
 /* ------------------------------------------------------------------------ */
 
-typedef struct pdb_renderer pdb_renderer;
+typedef struct pdbt_renderer pdbt_renderer;
 
-typedef struct pdb_renderer_options {
+typedef struct pdbt_renderer_options {
     const char *font_dir; /* where text-font names are looked up; NULL for
                              /usr/share/fonts/truetype/dejavu */
     int label_buffer_px;  /* pixels around the tile whose labels are placed
@@ -110,71 +110,73 @@ typedef struct pdb_renderer_options {
     int antialias_best;   /* 0: 4x4 supersampled edges (17 coverage levels; the
                              default: fewer colours, so smaller PNGs and more
                              8-bit palettes); 1: Cairo's exact coverage */
-} pdb_renderer_options;
+} pdbt_renderer_options;
 
 /* Creates a renderer for one thread, with its own buffers; opts may be
  * NULL. Fails with PDB_ENOTFOUND when a font the style names is missing
  * (message in err). The renderer keeps pointers to ctx, store and style:
  * they must outlive it. */
-pdb_status pdb_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdb_style *style,
-                            const pdb_renderer_options *opts, pdb_renderer **out, char *err,
-                            size_t errcap);
-void pdb_renderer_free(pdb_renderer *r);
+pdb_status pdbt_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdbt_style *style,
+                             const pdbt_renderer_options *opts, pdbt_renderer **out, char *err,
+                             size_t errcap);
+void pdbt_renderer_free(pdbt_renderer *r);
 
-/* The last failure's message (borrowed until the next call on r). */
-const char *pdb_renderer_errmsg(const pdb_renderer *r);
+/* The last failure's message (borrowed until the next call on r), and its
+ * status (PDB_OK when the last render succeeded). */
+const char *pdbt_renderer_errmsg(const pdbt_renderer *r);
+pdb_status pdbt_renderer_errcode(const pdbt_renderer *r);
 
-typedef struct pdb_image {
+typedef struct pdbt_image {
     int width;            /* pixels */
     int height;           /* pixels */
     int stride;           /* bytes per row */
     const uint32_t *argb; /* premultiplied ARGB32 in native byte order (Cairo's
                              CAIRO_FORMAT_ARGB32), borrowed from the renderer
                              until its next render */
-} pdb_image;
+} pdbt_image;
 
 /* Statistics of the last render, for logs and benchmarks. */
-typedef struct pdb_render_stats {
+typedef struct pdbt_render_stats {
     size_t features;      /* features read from the store */
     size_t overview;      /* 1 when the tile was drawn from overviews */
     size_t labels_placed; /* labels drawn */
     size_t labels_culled; /* label candidates dropped for overlapping */
-} pdb_render_stats;
+} pdbt_render_stats;
 
 /* Renders one tile. PDB_EINVAL for a tile out of range; store failures pass
  * through. *img is borrowed from the renderer. stats may be NULL. */
-pdb_status pdb_render_tile(pdb_renderer *r, const pdb_tile *tile, pdb_image *img,
-                           pdb_render_stats *stats);
+pdb_status pdbt_render_tile(pdbt_renderer *r, const pdbt_tile *tile, pdbt_image *img,
+                            pdbt_render_stats *stats);
 
 /* ------------------------------------------------------------------------ */
 /* PNG                                                                       */
 /* ------------------------------------------------------------------------ */
 
-typedef enum pdb_png_palette {
-    PDB_PNG_PALETTE_AUTO = 0, /* 8-bit palette when the tile has <= 256 colours
+typedef enum pdbt_png_palette {
+    PDBT_PNG_PALETTE_AUTO = 0, /* 8-bit palette when the tile has <= 256 colours
                                  (lossless), else RGB or RGBA */
-    PDB_PNG_PALETTE_NEVER,    /* always RGB(A) */
-    PDB_PNG_PALETTE_QUANTIZE  /* always 8-bit palette, quantizing when needed
+    PDBT_PNG_PALETTE_NEVER,    /* always RGB(A) */
+    PDBT_PNG_PALETTE_QUANTIZE  /* always 8-bit palette, quantizing when needed
                                  (lossy, smallest) */
-} pdb_png_palette;
+} pdbt_png_palette;
 
-typedef struct pdb_png_options {
-    int level;               /* zlib level 1..9; 0 for the measured default */
-    int filter;              /* PNG_FILTER_* mask from png.h; 0 for the default */
-    pdb_png_palette palette; /* see above */
-    int strategy;            /* zlib strategy + 1 (Z_FILTERED + 1, Z_RLE + 1, ...);
-                                0 for the measured default */
-} pdb_png_options;
+typedef struct pdbt_png_options {
+    int level;                /* zlib level 1..9; 0 for the measured default */
+    int filter;               /* PNG_FILTER_* mask from png.h; 0 for the default */
+    pdbt_png_palette palette; /* see above */
+    int strategy;             /* zlib strategy + 1 (Z_FILTERED + 1, Z_RLE + 1, ...);
+                                 0 for the measured default */
+} pdbt_png_options;
 
 /* Encodes an image as PNG: straight (non-premultiplied) RGBA, RGB when
- * every pixel is opaque, or an 8-bit palette (see pdb_png_options).
- * *out is caller-owned (free()). Returns 0, or -1 on failure (out of
- * memory), with a message in err. */
-int pdb_png_encode(const pdb_image *img, const pdb_png_options *opts, unsigned char **out,
-                   size_t *len, char *err, size_t errcap);
+ * every pixel is opaque, or an 8-bit palette (see pdbt_png_options).
+ * *out is caller-owned (free()). Returns PDB_OK, or PDB_EINVAL (an empty
+ * image) or PDB_ENOMEM with a one-line message in err. */
+pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, unsigned char **out,
+                           size_t *len, char *err, size_t errcap);
 
 /* Converts one premultiplied ARGB32 pixel to straight RGBA bytes. */
-void pdb_png_unpremultiply(uint32_t argb, unsigned char rgba[4]);
+void pdbt_png_unpremultiply(uint32_t argb, unsigned char rgba[4]);
 
 #ifdef __cplusplus
 }

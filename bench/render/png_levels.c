@@ -28,16 +28,16 @@ int main(int argc, char **argv)
         return 2;
     }
     char err[512];
-    pdb_style *style = NULL;
+    pdbt_style *style = NULL;
     pdb_ctx *ctx = NULL;
     pdb_store *store = NULL;
-    pdb_renderer *r = NULL;
-    if (pdb_style_load(argv[2], &style, err, sizeof err) != PDB_OK) {
+    pdbt_renderer *r = NULL;
+    if (pdbt_style_load(argv[2], &style, err, sizeof err) != PDB_OK) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
     if (pdb_ctx_new(&ctx) != PDB_OK || pdb_store_open(ctx, argv[1], PDB_OPEN_READONLY, &store) ||
-        pdb_renderer_new(ctx, store, style, NULL, &r, err, sizeof err) != PDB_OK) {
+        pdbt_renderer_new(ctx, store, style, NULL, &r, err, sizeof err) != PDB_OK) {
         fprintf(stderr, "cannot open: %s %s\n", ctx ? pdb_errmsg(ctx) : "", err);
         return 1;
     }
@@ -47,12 +47,12 @@ int main(int argc, char **argv)
     size_t n = 0, cap = 0;
     uint32_t **tiles = NULL;
     while (in && fgets(line, sizeof line, in)) {
-        pdb_tile t;
-        pdb_image img;
-        if (pdb_tile_parse(strtok(line, "\r\n"), 22, &t, err, sizeof err) != 0)
+        pdbt_tile t;
+        pdbt_image img;
+        if (pdbt_tile_parse(strtok(line, "\r\n"), 22, &t, err, sizeof err) != 0)
             continue;
         t.scale = 1;
-        if (pdb_render_tile(r, &t, &img, NULL) != PDB_OK)
+        if (pdbt_render_tile(r, &t, &img, NULL) != PDB_OK)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
@@ -76,30 +76,30 @@ int main(int argc, char **argv)
                    {"paeth", PNG_FILTER_PAETH},
                    {"all", PNG_ALL_FILTERS}};
     static const struct {
-        const char *name;  /* as printed */
-        pdb_png_palette p; /* mode */
-    } modes[] = {{"never", PDB_PNG_PALETTE_NEVER},
-                 {"auto", PDB_PNG_PALETTE_AUTO},
-                 {"quantize", PDB_PNG_PALETTE_QUANTIZE}};
+        const char *name;   /* as printed */
+        pdbt_png_palette p; /* mode */
+    } modes[] = {{"never", PDBT_PNG_PALETTE_NEVER},
+                 {"auto", PDBT_PNG_PALETTE_AUTO},
+                 {"quantize", PDBT_PNG_PALETTE_QUANTIZE}};
     int levels[] = {1, 3, 6, 9};
     static const struct {
         const char *name; /* as printed */
-        int value;        /* pdb_png_options.strategy */
+        int value;        /* pdbt_png_options.strategy */
     } strategies[] = {{"default", 0 + 1}, {"filtered", 1 + 1}, {"rle", 3 + 1}};
     printf("(strategy: zlib's default, filtered, rle)\n");
     for (size_t m = 0; m < 3; m++)
         for (size_t l = 0; l < 4; l++)
             for (size_t f = 0; f < 5; f++)
                 for (size_t k = 0; k < 3; k++) {
-                    pdb_png_options o = {levels[l], filters[f].mask, modes[m].p,
-                                         strategies[k].value};
+                    pdbt_png_options o = {levels[l], filters[f].mask, modes[m].p,
+                                          strategies[k].value};
                     size_t bytes = 0;
                     double t0 = now_s();
                     for (size_t i = 0; i < n; i++) {
-                        pdb_image img = {256, 256, 1024, tiles[i]};
+                        pdbt_image img = {256, 256, 1024, tiles[i]};
                         unsigned char *png;
                         size_t len;
-                        if (pdb_png_encode(&img, &o, &png, &len, err, sizeof err) == 0) {
+                        if (pdbt_png_encode(&img, &o, &png, &len, err, sizeof err) == 0) {
                             bytes += len;
                             free(png);
                         }
@@ -112,9 +112,9 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         free(tiles[i]);
     free(tiles);
-    pdb_renderer_free(r);
+    pdbt_renderer_free(r);
     pdb_store_close(store);
     pdb_ctx_free(ctx);
-    pdb_style_free(style);
+    pdbt_style_free(style);
     return 0;
 }

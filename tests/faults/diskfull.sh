@@ -24,9 +24,12 @@ AFTER="$((BIG + 30))/$((BIG + 70))"
 # after_failure WHAT: the checks every failed import is followed by.
 after_failure() {
     exit_is_refusal "$1: the import" "$RC"
-    # The first line is the error (later ones only count what failed).
-    contains "$1: says the disk is full: $(head -1 import.err)" "$(head -1 import.err)" \
-        '^parceldb: .*(disk is full|No space left on device)'
+    # The first line is the error (later ones only count what failed): the
+    # disk named as df names it, and the file being imported.
+    local disk
+    disk=$(df --output=target "$(dirname "$DB")" | tail -1)
+    contains "$1: says which disk is full: $(head -1 import.err)" "$(head -1 import.err)" \
+        "^parceldb: (import: )?no space left on $disk \\(.+\\) while importing big\\.gpkg"
     lacks "$1: every line an error line" "$(cat import.err)" '^[^p]|^p[^a]'
     lacks "$1: no crash" "$(cat import.err)" 'Segmentation|Aborted|AddressSanitizer|runtime error'
     check "$1: integrity" "$(integrity)" ok
@@ -46,8 +49,8 @@ if try_mount -t tmpfs -o size=48m tmpfs "$WORK/small"; then
     "$PARCELDB" import --quiet --db "$DB" --no-overviews big.gpkg >import.out 2>import.err
     RC=$?
     after_failure "tmpfs full"
-    contains "tmpfs full: the error names the file and the commune" "$(cat import.err)" \
-        'big\.gpkg: commune 07894: .*nothing stored'
+    contains "tmpfs full: the error names the file, the commune and what is kept" \
+        "$(cat import.err)" "no space left on $(cd small && pwd -P) \\(tmpfs\\) while importing big\\.gpkg \\(commune 07894; nothing stored\\)"
 
     # A backup onto the full disk.
     "$PARCELDB" backup --db "$DB" -o small/backup.sqlite >backup.out 2>backup.err

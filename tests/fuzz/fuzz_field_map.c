@@ -15,38 +15,38 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                       \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "fuzz_field_map: check failed: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                      \
-        }                                                                                 \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_field_map: check failed: %s (line %d)\n", #cond, __LINE__);      \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[600];
-    imp_fieldmap fm;
+    pdbi_ctx ic;
+    pdbi_fieldmap fm;
     char *text = malloc(size + 1);
 
     CHECK(text != NULL);
     memcpy(text, data, size);
     text[size] = '\0';
     memset(&fm, 0, sizeof fm);
-    err[0] = '\0';
-    if (imp_fieldmap_parse(text, "fuzz.map", &fm, err, sizeof err) != 0) {
-        for (int t = 0; t < IMP_T_COUNT; t++)
+    pdbi__ctx_init(&ic, NULL);
+    if (pdbi__fieldmap_parse(&ic, text, "fuzz.map", &fm) != PDB_OK) {
+        for (int t = 0; t < PDBI_T_COUNT; t++)
             CHECK(fm.source[t] == NULL); /* cleared on failure */
-        CHECK(err[0] != '\0');
+        CHECK(pdbi_errmsg(&ic)[0] != '\0');
         free(text);
         return 0;
     }
     /* The layer's fields: the common ones, then each mapped source name
      * (so that mapped names are found), then the same again in upper case. */
-    const char *names[64] = {"MaXa", "SoTo", "SoThua", "LoaiDat", "DienTich", "TenChu", "DiaChi",
-                             "MaXaCu"};
+    const char *names[64] = {"MaXa",     "SoTo",   "SoThua", "LoaiDat",
+                             "DienTich", "TenChu", "DiaChi", "MaXaCu"};
     size_t n = 8;
-    for (int t = 0; t < IMP_T_COUNT; t++) {
+    for (int t = 0; t < PDBI_T_COUNT; t++) {
         if (fm.source[t] == NULL)
             continue;
         size_t len = strlen(fm.source[t]);
@@ -55,20 +55,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (t % 2 == 0)
             names[n++] = fm.source[t];
     }
-    int idx[IMP_T_COUNT];
-    if (imp_fieldmap_resolve(&fm, names, n, idx, err, sizeof err) == 0) {
-        for (int t = 0; t < IMP_T_COUNT; t++) {
+    int idx[PDBI_T_COUNT];
+    if (pdbi__fieldmap_resolve(&ic, &fm, names, n, idx) == PDB_OK) {
+        for (int t = 0; t < PDBI_T_COUNT; t++) {
             CHECK(idx[t] >= -1 && idx[t] < (int)n);
             for (int u = 0; u < t; u++)
                 CHECK(idx[t] < 0 || idx[t] != idx[u]); /* one field serves one target */
         }
     } else {
-        CHECK(err[0] != '\0');
+        CHECK(pdbi_errmsg(&ic)[0] != '\0');
     }
     char list[64];
-    imp_field_list(names, n, list, sizeof list);
+    pdbi__field_list(names, n, list, sizeof list);
     CHECK(strnlen(list, sizeof list) < sizeof list);
-    imp_fieldmap_clear(&fm);
+    pdbi__fieldmap_clear(&fm);
     free(text);
     return 0;
 }

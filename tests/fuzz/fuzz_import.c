@@ -34,18 +34,19 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-#define CHECK(cond)                                                                     \
-    do {                                                                                \
-        if (!(cond)) {                                                                  \
-            fprintf(stderr, "fuzz_import: check failed: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                    \
-        }                                                                               \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_import: check failed: %s (line %d)\n", #cond, __LINE__);         \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static const char SEP[] = "\n=PART=\n";
 #define SEP_LEN 8
 
 static pdb_ctx *ctx;
+static pdbi_ctx *ic;            /* the importer's context, on ctx */
 static char dir[256];           /* this process's work directory */
 static unsigned char *empty_db; /* the bytes of an empty store */
 static size_t empty_len;
@@ -71,12 +72,15 @@ static void path_of(char *out, size_t cap, const char *name)
 
 static void cleanup(void)
 {
-    static const char *const names[] = {
-        "parcels.sqlite", "parcels.sqlite-wal", "parcels.sqlite-shm", "parcels.sqlite-journal",
-        "fuzz.geojson",   "fuzz.json",          "fuzz.gpkg",          "fuzz.gpkg-wal",
-        "fuzz.gpkg-shm",  "fuzz.gpkg-journal",  "fuzz.shp",           "fuzz.shx",
-        "fuzz.dbf",       "fuzz.prj",           "fuzz.cpg",           "fuzz.qix",
-        "fuzz.sbn",       "fuzz.sbx"};
+    static const char *const names[] = {"parcels.sqlite",     "parcels.sqlite-wal",
+                                        "parcels.sqlite-shm", "parcels.sqlite-journal",
+                                        "fuzz.geojson",       "fuzz.json",
+                                        "fuzz.gpkg",          "fuzz.gpkg-wal",
+                                        "fuzz.gpkg-shm",      "fuzz.gpkg-journal",
+                                        "fuzz.shp",           "fuzz.shx",
+                                        "fuzz.dbf",           "fuzz.prj",
+                                        "fuzz.cpg",           "fuzz.qix",
+                                        "fuzz.sbn",           "fuzz.sbx"};
     char p[512];
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         path_of(p, sizeof p, names[i]);
@@ -103,6 +107,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     snprintf(dir, sizeof dir, "%s/pdb-fuzz-import.XXXXXX", tmp ? tmp : "/tmp");
     CHECK(mkdtemp(dir) != NULL);
     CHECK(pdb_ctx_new(&ctx) == PDB_OK);
+    CHECK(pdbi_ctx_new(ctx, &ic) == PDB_OK);
 
     /* One empty store, kept as bytes and copied for each run (creating
      * the SpatiaLite metadata each time would cost more than the import). */
@@ -154,7 +159,7 @@ static void write_shapefile(const uint8_t *p, size_t n, char *shp, size_t cap)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char db[512], input[512], err[600];
+    char db[512], input[512];
 
     if (size < 1)
         return 0;
@@ -194,11 +199,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.progress = PDBI_PROGRESS_NONE;
     char *paths[1] = {input};
     pdbi_run_result *res = NULL;
-    err[0] = '\0';
-    pdb_status st = pdbi_run(ctx, &o, paths, 1, &res, err, sizeof err);
+    pdb_status st = pdbi_run(ic, &o, paths, 1, &res);
     if (st != PDB_OK) {
         CHECK(res == NULL);
-        CHECK(err[0] != '\0' || pdb_errmsg(ctx)[0] != '\0');
+        CHECK(pdbi_errcode(ic) == st && pdbi_errmsg(ic)[0] != '\0');
         return 0;
     }
     CHECK(res != NULL && res->nfiles == 1);

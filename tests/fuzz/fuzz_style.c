@@ -17,12 +17,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                    \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "fuzz_style: check failed: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                   \
-        }                                                                              \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_style: check failed: %s (line %d)\n", #cond, __LINE__);          \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 /* style.h: "straight channels in 0..1" (NaN is not in it). */
@@ -31,52 +31,52 @@ static int channel_ok(double v)
     return v >= 0 && v <= 1;
 }
 
-static void check_value(value v, const eval_env *env)
+static void check_value(pdbt_value v, const pdbt_eval_env *env)
 {
-    CHECK(v.t >= V_NULL && v.t <= V_COLOR);
-    if (v.t == V_STR) {
+    CHECK(v.t >= PDBT_V_NULL && v.t <= PDBT_V_COLOR);
+    if (v.t == PDBT_V_STR) {
         CHECK(v.s != NULL);
         (void)strlen(v.s); /* a dangling or unterminated string trips ASan here */
     }
-    if (v.t == V_NUM)
+    if (v.t == PDBT_V_NUM)
         CHECK(isfinite(v.n)); /* widths, opacities, sizes go to Cairo */
-    if (v.t == V_COLOR)
+    if (v.t == PDBT_V_COLOR)
         CHECK(channel_ok(v.c.r) && channel_ok(v.c.g) && channel_ok(v.c.b) && channel_ok(v.c.a));
     CHECK(env->scratch_used <= sizeof env->scratch);
 }
 
-static void eval_all(const pdb_style *s, int with_props)
+static void eval_all(const pdbt_style *s, int with_props)
 {
     static const double zooms[] = {0, 7.5, 12, 15.25, 18, 22, -1, 1e300};
     for (size_t z = 0; z < PDB_COUNTOF(zooms); z++) {
-        eval_env env;
+        pdbt_eval_env env;
         memset(&env, 0, sizeof env);
         env.zoom = zooms[z];
         if (with_props) {
-            env.str[FP_COMMUNE] = "08707";
-            env.str[FP_COMMUNE_NAME] = "Phường Vĩnh Phúc";
-            env.str[FP_SHEET] = "12";
-            env.str[FP_PARCEL] = "345";
-            env.str[FP_LANDUSE] = "ONT+CLN";
-            env.str[FP_LANDUSE_MAIN] = "ONT";
-            env.str[FP_KIND] = "parcel";
-            env.num[FP_ID] = 42;
-            env.num[FP_AREA] = 512.25;
+            env.str[PDBT_FP_COMMUNE] = "08707";
+            env.str[PDBT_FP_COMMUNE_NAME] = "Phường Vĩnh Phúc";
+            env.str[PDBT_FP_SHEET] = "12";
+            env.str[PDBT_FP_PARCEL] = "345";
+            env.str[PDBT_FP_LANDUSE] = "ONT+CLN";
+            env.str[PDBT_FP_LANDUSE_MAIN] = "ONT";
+            env.str[PDBT_FP_KIND] = "parcel";
+            env.num[PDBT_FP_ID] = 42;
+            env.num[PDBT_FP_AREA] = 512.25;
         }
         for (size_t i = 0; i < s->nlayers; i++) {
-            const style_layer *l = &s->layers[i];
+            const pdbt_style_layer *l = &s->layers[i];
             CHECK(l->id != NULL);
             CHECK(l->ndash >= 0 && l->ndash <= (int)PDB_COUNTOF(l->dash));
             if (l->filter != NULL) {
                 env.scratch_used = 0;
-                check_value(pdb__expr_eval(l->filter, &env), &env);
-                (void)pdb__expr_uses_feature(l->filter);
-                (void)pdb__expr_props(l->filter);
+                check_value(pdbt__expr_eval(l->filter, &env), &env);
+                (void)pdbt__expr_uses_feature(l->filter);
+                (void)pdbt__expr_props(l->filter);
             }
-            for (int p = 0; p < P_COUNT; p++)
+            for (int p = 0; p < PDBT_P_COUNT; p++)
                 if (l->props[p] != NULL) {
                     env.scratch_used = 0;
-                    check_value(pdb__expr_eval(l->props[p], &env), &env);
+                    check_value(pdbt__expr_eval(l->props[p], &env), &env);
                 }
         }
     }
@@ -84,16 +84,16 @@ static void eval_all(const pdb_style *s, int with_props)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[PDB_STYLE_ERRMAX];
-    pdb_style *s = NULL;
+    char err[PDBT_STYLE_ERRMAX];
+    pdbt_style *s = NULL;
 
-    pdb_status st = pdb_style_parse((const char *)data, size, "fuzz.json", &s, err, sizeof err);
+    pdb_status st = pdbt_style_parse((const char *)data, size, "fuzz.json", &s, err, sizeof err);
     if (st == PDB_OK) {
         CHECK(s != NULL);
-        (void)pdb_style_name(s);
+        (void)pdbt_style_name(s);
         eval_all(s, 1);
         eval_all(s, 0);
-        pdb_style_free(s);
+        pdbt_style_free(s);
     } else {
         CHECK(s == NULL);
         CHECK(strnlen(err, sizeof err) < sizeof err);
@@ -106,8 +106,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(line != NULL);
     memcpy(line, data, n);
     line[n] = '\0';
-    rgba c;
-    if (pdb__color_parse(line, &c) == 0)
+    pdbt_rgba c;
+    if (pdbt__color_parse(line, &c) == 0)
         CHECK(channel_ok(c.r) && channel_ok(c.g) && channel_ok(c.b) && channel_ok(c.a));
     free(line);
     return 0;

@@ -33,14 +33,14 @@
 #define N0 2358700.0
 
 typedef struct env {
-    char *dir;           /* temporary directory */
-    pdb_ctx *ctx;        /* context */
-    pdb_store *store;    /* the fixture store (read-write) */
-    pdb_style *style;    /* styles/landuse.json without its commune layers */
-    pdb_style *full;     /* styles/landuse.json */
-    pdb_renderer *r;     /* renderer with style: parcels only */
-    pdb_renderer *rfull; /* renderer with full */
-    char gpkg[600];      /* the fixture survey */
+    char *dir;            /* temporary directory */
+    pdb_ctx *ctx;         /* context */
+    pdb_store *store;     /* the fixture store (read-write) */
+    pdbt_style *style;    /* styles/landuse.json without its commune layers */
+    pdbt_style *full;     /* styles/landuse.json */
+    pdbt_renderer *r;     /* renderer with style: parcels only */
+    pdbt_renderer *rfull; /* renderer with full */
+    char gpkg[600];       /* the fixture survey */
 } env;
 
 static void square(fx_parcel *p, const char *num, const char *use, double de, double dn,
@@ -70,7 +70,7 @@ static int load_fixture(env *e, const char *big_use)
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
-    char path[700], err[PDB_STYLE_ERRMAX];
+    char path[700], err[PDBT_STYLE_ERRMAX];
     e->dir = strdup(tu_tmpdir("render"));
     assert_int_equal(pdb_ctx_new(&e->ctx), PDB_OK);
     snprintf(path, sizeof path, "%s/parcels.sqlite", e->dir);
@@ -83,7 +83,7 @@ static int setup(void **state)
         fail_msg("overviews: %s", pdb_errmsg(e->ctx));
     assert_int_equal(rebuilt, 1);
     snprintf(path, sizeof path, "%s/styles/landuse.json", PDB_SOURCE_DIR);
-    if (pdb_style_load(path, &e->full, err, sizeof err) != PDB_OK)
+    if (pdbt_style_load(path, &e->full, err, sizeof err) != PDB_OK)
         fail_msg("%s", err);
     /* The commune's own name and boundary cover this small fixture at low
      * zoom: the parcel checks use the shipped style without them. */
@@ -98,12 +98,12 @@ static int setup(void **state)
     }
     char *text = json_dumps(j, 0);
     json_decref(j);
-    if (pdb_style_parse(text, strlen(text), "landuse.json (parcels)", &e->style, err, sizeof err) !=
-        PDB_OK)
+    if (pdbt_style_parse(text, strlen(text), "landuse.json (parcels)", &e->style, err,
+                         sizeof err) != PDB_OK)
         fail_msg("%s", err);
     free(text);
-    if (pdb_renderer_new(e->ctx, e->store, e->style, NULL, &e->r, err, sizeof err) != PDB_OK ||
-        pdb_renderer_new(e->ctx, e->store, e->full, NULL, &e->rfull, err, sizeof err) != PDB_OK)
+    if (pdbt_renderer_new(e->ctx, e->store, e->style, NULL, &e->r, err, sizeof err) != PDB_OK ||
+        pdbt_renderer_new(e->ctx, e->store, e->full, NULL, &e->rfull, err, sizeof err) != PDB_OK)
         fail_msg("%s", err);
     *state = e;
     return 0;
@@ -112,10 +112,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     env *e = *state;
-    pdb_renderer_free(e->r);
-    pdb_renderer_free(e->rfull);
-    pdb_style_free(e->style);
-    pdb_style_free(e->full);
+    pdbt_renderer_free(e->r);
+    pdbt_renderer_free(e->rfull);
+    pdbt_style_free(e->style);
+    pdbt_style_free(e->full);
     pdb_store_close(e->store);
     pdb_ctx_free(e->ctx);
     tu_run("rm -rf '%s'", e->dir);
@@ -125,7 +125,7 @@ static int teardown(void **state)
 }
 
 /* Where a TM-3 point falls: its tile at zoom z and the pixel in it. */
-static void locate(double de, double dn, int z, int scale, pdb_tile *t, int *px, int *py)
+static void locate(double de, double dn, int z, int scale, pdbt_tile *t, int *px, int *py)
 {
     /* cs2cs answers are kept: the tests ask for the same few points often. */
     typedef struct known_point {
@@ -146,32 +146,32 @@ static void locate(double de, double dn, int z, int scale, pdb_tile *t, int *px,
     }
     t->z = z;
     t->scale = scale;
-    pdb_tile_at(lon, lat, z, &t->x, &t->y);
-    pdb_tile_bounds_merc(z, t->x, t->y, b);
-    double res = pdb_tile_resolution(z, scale);
-    *px = (int)floor((pdb_merc_x(lon) - b[0]) / res);
-    *py = (int)floor((b[3] - pdb_merc_y(lat)) / res);
+    pdbt_tile_at(lon, lat, z, &t->x, &t->y);
+    pdbt_tile_bounds_merc(z, t->x, t->y, b);
+    double res = pdbt_tile_resolution(z, scale);
+    *px = (int)floor((pdbt_merc_x(lon) - b[0]) / res);
+    *py = (int)floor((b[3] - pdbt_merc_y(lat)) / res);
 }
 
-static void render(env *e, const pdb_tile *t, pdb_image *img)
+static void render(env *e, const pdbt_tile *t, pdbt_image *img)
 {
-    if (pdb_render_tile(e->r, t, img, NULL) != PDB_OK)
-        fail_msg("tile %d/%u/%u: %s", t->z, t->x, t->y, pdb_renderer_errmsg(e->r));
-    assert_int_equal(img->width, PDB_TILE_SIZE * t->scale);
-    assert_int_equal(img->height, PDB_TILE_SIZE * t->scale);
+    if (pdbt_render_tile(e->r, t, img, NULL) != PDB_OK)
+        fail_msg("tile %d/%u/%u: %s", t->z, t->x, t->y, pdbt_renderer_errmsg(e->r));
+    assert_int_equal(img->width, PDBT_TILE_SIZE * t->scale);
+    assert_int_equal(img->height, PDBT_TILE_SIZE * t->scale);
 }
 
-static void pixel(const pdb_image *img, int x, int y, unsigned char rgba[4])
+static void pixel(const pdbt_image *img, int x, int y, unsigned char rgba[4])
 {
     assert_true(x >= 0 && x < img->width && y >= 0 && y < img->height);
-    pdb_png_unpremultiply(img->argb[(size_t)y * (img->stride / 4) + (size_t)x], rgba);
+    pdbt_png_unpremultiply(img->argb[(size_t)y * (img->stride / 4) + (size_t)x], rgba);
 }
 
 /* The pixel at a TM-3 point, rendered at zoom z. */
 static void pixel_at(env *e, double de, double dn, int z, int scale, unsigned char rgba[4])
 {
-    pdb_tile t;
-    pdb_image img;
+    pdbt_tile t;
+    pdbt_image img;
     int px, py;
     locate(de, dn, z, scale, &t, &px, &py);
     render(e, &t, &img);
@@ -225,7 +225,7 @@ static int diff(const unsigned char a[4], const unsigned char *b)
 }
 
 /* The largest difference from a colour around a pixel (3x3). */
-static int max_diff_around(const pdb_image *img, int x, int y, const unsigned char *want)
+static int max_diff_around(const pdbt_image *img, int x, int y, const unsigned char *want)
 {
     int d = 0;
     for (int dy = -1; dy <= 1; dy++)
@@ -243,8 +243,8 @@ static void test_outlines(void **state)
 {
     env *e = *state;
     for (int z = 13; z <= 20; z++) {
-        pdb_tile t;
-        pdb_image img;
+        pdbt_tile t;
+        pdbt_image img;
         int x, y;
         locate(200, 50, z, 1, &t, &x, &y);
         if (x < 1 || y < 1 || x > 254 || y > 254)
@@ -259,7 +259,7 @@ static void test_outlines(void **state)
 }
 
 /* Counts pixels darker than the text halo in a box around a point. */
-static int dark_pixels(const pdb_image *img, int cx, int cy, int half)
+static int dark_pixels(const pdbt_image *img, int cx, int cy, int half)
 {
     int n = 0;
     for (int y = cy - half; y <= cy + half; y++)
@@ -279,13 +279,13 @@ static void test_labels(void **state)
 {
     env *e = *state;
     for (int z = 16; z <= 20; z++) {
-        pdb_tile t;
-        pdb_image img;
-        pdb_render_stats st;
+        pdbt_tile t;
+        pdbt_image img;
+        pdbt_render_stats st;
         int x, y;
         locate(220, 140, z, 1, &t, &x, &y);
-        if (pdb_render_tile(e->r, &t, &img, &st) != PDB_OK)
-            fail_msg("%s", pdb_renderer_errmsg(e->r));
+        if (pdbt_render_tile(e->r, &t, &img, &st) != PDB_OK)
+            fail_msg("%s", pdbt_renderer_errmsg(e->r));
         int n = dark_pixels(&img, x, y, 8);
         if (z >= 18 && n < 8)
             fail_msg("z%d: no label at the parcel's middle (%d dark pixels)", z, n);
@@ -302,8 +302,8 @@ static void test_labels(void **state)
 static void test_label_across_edge(void **state)
 {
     env *e = *state;
-    pdb_tile t;
-    pdb_image img;
+    pdbt_tile t;
+    pdbt_image img;
     int x, y;
     locate(220, 140, 19, 1, &t, &x, &y);
     render(e, &t, &img);
@@ -315,7 +315,7 @@ static void test_label_across_edge(void **state)
     int seen = 0;
     for (int dy = -1; dy <= 1; dy++)
         for (int dx = -1; dx <= 1; dx++) {
-            pdb_tile n = t;
+            pdbt_tile n = t;
             n.x = t.x + (uint32_t)dx;
             n.y = t.y + (uint32_t)dy;
             render(e, &n, &img);
@@ -330,8 +330,8 @@ static void test_empty_tiles(void **state)
     env *e = *state;
     int zooms[] = {5, 12, 16, 20};
     for (size_t i = 0; i < sizeof zooms / sizeof zooms[0]; i++) {
-        pdb_tile t;
-        pdb_image img;
+        pdbt_tile t;
+        pdbt_image img;
         int x, y;
         locate(100, 100, zooms[i], 1, &t, &x, &y);
         t.x += zooms[i] >= 12 ? 1u << (zooms[i] - 10) : 3; /* a few km east */
@@ -348,30 +348,38 @@ static void test_every_zoom(void **state)
     env *e = *state;
     for (int z = 0; z <= 20; z++)
         for (int s = 1; s <= 2; s++) {
-            pdb_tile t;
-            pdb_image img;
+            pdbt_tile t;
+            pdbt_image img;
             int x, y;
             locate(100, 100, z, s, &t, &x, &y);
             render(e, &t, &img);
-            if (pdb_render_tile(e->rfull, &t, &img, NULL) != PDB_OK)
-                fail_msg("z%d: %s", z, pdb_renderer_errmsg(e->rfull));
+            if (pdbt_render_tile(e->rfull, &t, &img, NULL) != PDB_OK)
+                fail_msg("z%d: %s", z, pdbt_renderer_errmsg(e->rfull));
         }
-    pdb_tile bad = {21, 0, 0, 3};
-    pdb_image img;
-    assert_int_equal(pdb_render_tile(e->r, &bad, &img, NULL), PDB_EINVAL);
+    pdbt_tile bad = {21, 0, 0, 3};
+    pdbt_image img;
+    assert_int_equal(pdbt_render_tile(e->r, &bad, &img, NULL), PDB_EINVAL);
     bad.scale = 1;
     bad.z = 2;
     bad.x = 4;
-    assert_int_equal(pdb_render_tile(e->r, &bad, &img, NULL), PDB_EINVAL);
-    assert_non_null(strstr(pdb_renderer_errmsg(e->r), "outside"));
+    assert_int_equal(pdbt_render_tile(e->r, &bad, &img, NULL), PDB_EINVAL);
+    assert_non_null(strstr(pdbt_renderer_errmsg(e->r), "outside"));
+    /* The renderer keeps the failure's status with its message, as the
+     * engine's context does, until the next render succeeds. */
+    assert_int_equal(pdbt_renderer_errcode(e->r), PDB_EINVAL);
+    pdbt_tile good;
+    int x, y;
+    locate(100, 100, 18, 1, &good, &x, &y);
+    assert_int_equal(pdbt_render_tile(e->r, &good, &img, NULL), PDB_OK);
+    assert_int_equal(pdbt_renderer_errcode(e->r), PDB_OK);
 }
 
 /* The 512 px tile shows the same map as the 256 px one, twice as fine. */
 static void test_scale_2(void **state)
 {
     env *e = *state;
-    pdb_tile t;
-    pdb_image img;
+    pdbt_tile t;
+    pdbt_image img;
     int x, y;
     locate(100, 100, 14, 2, &t, &x, &y);
     render(e, &t, &img);
@@ -381,7 +389,7 @@ static void test_scale_2(void **state)
     expect_rgb(p, ref_rgb("LUA"), "z14@2x");
     /* The label of parcel 77 at z19 is as many pixels again at @2x. */
     int x1, y1, x2, y2;
-    pdb_tile t1, t2;
+    pdbt_tile t1, t2;
     locate(220, 140, 19, 1, &t1, &x1, &y1);
     locate(220, 140, 19, 2, &t2, &x2, &y2);
     render(e, &t1, &img);
@@ -415,12 +423,12 @@ static void test_overviews_follow_imports(void **state)
         if (z >= 12) /* below, the 200 m parcel is smaller than a pixel */
             expect_rgb(p, ref_rgb("RSX"), what);
     }
-    pdb_tile t;
-    pdb_image img;
-    pdb_render_stats st;
+    pdbt_tile t;
+    pdbt_image img;
+    pdbt_render_stats st;
     int x, y;
     locate(100, 100, 8, 1, &t, &x, &y);
-    assert_int_equal(pdb_render_tile(e->r, &t, &img, &st), PDB_OK);
+    assert_int_equal(pdbt_render_tile(e->r, &t, &img, &st), PDB_OK);
     assert_int_equal(st.features, 5); /* the commune's parcels, one by one */
     /* The rebuild replaces them and bumps the data version once. */
     if (pdb_overview_rebuild(e->ctx, e->store, NULL, &n) != PDB_OK)
@@ -428,7 +436,7 @@ static void test_overviews_follow_imports(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(pdb_store_data_version(e->ctx, e->store, &v2), PDB_OK);
     assert_true(v2 > v1);
-    assert_int_equal(pdb_render_tile(e->r, &t, &img, &st), PDB_OK);
+    assert_int_equal(pdbt_render_tile(e->r, &t, &img, &st), PDB_OK);
     assert_true(st.overview);
     assert_true(st.features <= 2); /* dissolved: one land use */
     pixel_at(e, 40, 60, 12, 1, p);
@@ -448,30 +456,31 @@ static void test_overviews_follow_imports(void **state)
 static void test_z14_source(void **state)
 {
     env *e = *state;
-    pdb_tile t;
-    pdb_image img;
-    pdb_render_stats st;
+    pdbt_tile t;
+    pdbt_image img;
+    pdbt_render_stats st;
     int x, y;
     locate(40, 60, 14, 1, &t, &x, &y);
-    assert_int_equal(pdb_render_tile(e->r, &t, &img, &st), PDB_OK);
+    assert_int_equal(pdbt_render_tile(e->r, &t, &img, &st), PDB_OK);
     assert_true(st.overview);
     const char *json =
         "{\"version\": 8, \"sources\": {\"p\": {\"type\": \"parceldb\"}}, \"layers\": ["
         "{\"id\": \"f\", \"type\": \"fill\", \"source\": \"p\", \"source-layer\": \"parcels\", "
         "\"paint\": {\"fill-color\": [\"case\", [\">\", [\"get\", \"area\"], 1000], \"#ff0000\", "
         "\"#0000ff\"]}}]}";
-    char err[PDB_STYLE_ERRMAX];
-    pdb_style *s = NULL;
-    pdb_renderer *r = NULL;
-    assert_int_equal(pdb_style_parse(json, strlen(json), "area.json", &s, err, sizeof err), PDB_OK);
-    assert_int_equal(pdb_renderer_new(e->ctx, e->store, s, NULL, &r, err, sizeof err), PDB_OK);
-    assert_int_equal(pdb_render_tile(r, &t, &img, &st), PDB_OK);
+    char err[PDBT_STYLE_ERRMAX];
+    pdbt_style *s = NULL;
+    pdbt_renderer *r = NULL;
+    assert_int_equal(pdbt_style_parse(json, strlen(json), "area.json", &s, err, sizeof err),
+                     PDB_OK);
+    assert_int_equal(pdbt_renderer_new(e->ctx, e->store, s, NULL, &r, err, sizeof err), PDB_OK);
+    assert_int_equal(pdbt_render_tile(r, &t, &img, &st), PDB_OK);
     assert_false(st.overview); /* the area of each parcel: parcels */
     unsigned char p[4];
     pixel(&img, x, y, p);
     assert_int_equal(p[0], 255); /* the 200 m parcel is over 1000 m2 */
-    pdb_renderer_free(r);
-    pdb_style_free(s);
+    pdbt_renderer_free(r);
+    pdbt_style_free(s);
 }
 
 /* Commune names at low zoom (z10 to z14), with the full style; none at
@@ -480,13 +489,13 @@ static void test_commune_names(void **state)
 {
     env *e = *state;
     for (int z = 11; z <= 17; z += 3) {
-        pdb_tile t;
-        pdb_image img;
-        pdb_render_stats st;
+        pdbt_tile t;
+        pdbt_image img;
+        pdbt_render_stats st;
         int x, y;
         locate(150, 110, z, 1, &t, &x, &y);
-        if (pdb_render_tile(e->rfull, &t, &img, &st) != PDB_OK)
-            fail_msg("%s", pdb_renderer_errmsg(e->rfull));
+        if (pdbt_render_tile(e->rfull, &t, &img, &st) != PDB_OK)
+            fail_msg("%s", pdbt_renderer_errmsg(e->rfull));
         int n = dark_pixels(&img, x, y, 60);
         if (z < 15 && (n < 10 || st.labels_placed != 1))
             fail_msg("z%d: no commune name (%d dark pixels, %zu labels)", z, n, st.labels_placed);
@@ -499,15 +508,15 @@ static void test_commune_names(void **state)
 static void test_png_round_trip(void **state)
 {
     env *e = *state;
-    pdb_tile t;
-    pdb_image img;
+    pdbt_tile t;
+    pdbt_image img;
     int x, y;
     locate(220, 140, 18, 1, &t, &x, &y);
     render(e, &t, &img);
     unsigned char *png = NULL;
     size_t len = 0;
     char err[128];
-    assert_int_equal(pdb_png_encode(&img, NULL, &png, &len, err, sizeof err), 0);
+    assert_int_equal(pdbt_png_encode(&img, NULL, &png, &len, err, sizeof err), 0);
     png_image pi;
     memset(&pi, 0, sizeof pi);
     pi.version = PNG_IMAGE_VERSION;
@@ -517,7 +526,7 @@ static void test_png_round_trip(void **state)
     assert_true(png_image_finish_read(&pi, NULL, dec, 0, NULL));
     for (int k = 0; k < 256 * 256; k++) {
         unsigned char p[4];
-        pdb_png_unpremultiply(img.argb[k], p);
+        pdbt_png_unpremultiply(img.argb[k], p);
         if (memcmp(p, dec + 4 * k, 4) != 0)
             fail_msg("pixel %d differs after PNG", k);
     }

@@ -36,15 +36,15 @@ static unsigned char *decode(const unsigned char *png, size_t len, int *color_ty
     return px;
 }
 
-static unsigned char *encode_decode(const uint32_t *argb, pdb_png_palette mode, int *color_type,
+static unsigned char *encode_decode(const uint32_t *argb, pdbt_png_palette mode, int *color_type,
                                     size_t *len_out)
 {
-    pdb_image img = {W, H, W * 4, argb};
-    pdb_png_options o = {0, 0, mode, 0};
+    pdbt_image img = {W, H, W * 4, argb};
+    pdbt_png_options o = {0, 0, mode, 0};
     unsigned char *png = NULL;
     size_t len = 0;
     char err[128];
-    assert_int_equal(pdb_png_encode(&img, &o, &png, &len, err, sizeof err), 0);
+    assert_int_equal(pdbt_png_encode(&img, &o, &png, &len, err, sizeof err), 0);
     assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
     unsigned char *px = decode(png, len, color_type);
     free(png);
@@ -53,20 +53,35 @@ static unsigned char *encode_decode(const uint32_t *argb, pdb_png_palette mode, 
     return px;
 }
 
+/* An image with no pixels is refused with a status that says so and one
+ * line, as every fallible call of the renderer. */
+static void test_empty_image(void **state)
+{
+    (void)state;
+    pdbt_image img = {0, 0, 0, NULL};
+    unsigned char *png = NULL;
+    size_t len = 1;
+    char err[128] = "";
+    assert_int_equal(pdbt_png_encode(&img, NULL, &png, &len, err, sizeof err), PDB_EINVAL);
+    assert_string_equal(err, "an empty image");
+    assert_null(png);
+    assert_int_equal(len, 0);
+}
+
 static void test_unpremultiply(void **state)
 {
     (void)state;
     unsigned char c[4];
-    pdb_png_unpremultiply(0x80800000u, c); /* red at 50%: Cairo stores 0x80 red */
+    pdbt_png_unpremultiply(0x80800000u, c); /* red at 50%: Cairo stores 0x80 red */
     assert_int_equal(c[0], 255);
     assert_int_equal(c[1], 0);
     assert_int_equal(c[3], 128);
-    pdb_png_unpremultiply(0x00000000u, c);
+    pdbt_png_unpremultiply(0x00000000u, c);
     assert_int_equal(c[0] | c[1] | c[2] | c[3], 0);
-    pdb_png_unpremultiply(0xff102030u, c);
+    pdbt_png_unpremultiply(0xff102030u, c);
     assert_int_equal(c[0], 0x10);
     assert_int_equal(c[2], 0x30);
-    pdb_png_unpremultiply(0x40202020u, c); /* 25% mid grey */
+    pdbt_png_unpremultiply(0x40202020u, c); /* 25% mid grey */
     assert_int_equal(c[0], 128);
     assert_int_equal(c[3], 64);
 }
@@ -80,8 +95,8 @@ static void test_half_transparent(void **state)
         argb[i] = 0xffffd0ffu;     /* opaque ONT pink */
     argb[5 * W + 7] = 0x80800000u; /* red, alpha 128, premultiplied */
     argb[6 * W + 7] = 0x00000000u; /* transparent */
-    pdb_png_palette modes[] = {PDB_PNG_PALETTE_AUTO, PDB_PNG_PALETTE_NEVER,
-                               PDB_PNG_PALETTE_QUANTIZE};
+    pdbt_png_palette modes[] = {PDBT_PNG_PALETTE_AUTO, PDBT_PNG_PALETTE_NEVER,
+                                PDBT_PNG_PALETTE_QUANTIZE};
     int want_type[] = {PNG_COLOR_TYPE_PALETTE, PNG_COLOR_TYPE_RGB_ALPHA, PNG_COLOR_TYPE_PALETTE};
     for (size_t m = 0; m < 3; m++) {
         int type;
@@ -110,7 +125,7 @@ static void test_opaque_rgb(void **state)
     for (int i = 0; i < W * H; i++)
         argb[i] = 0xff000000u | (uint32_t)(i * 2654435761u >> 8);
     int type;
-    unsigned char *px = encode_decode(argb, PDB_PNG_PALETTE_AUTO, &type, NULL);
+    unsigned char *px = encode_decode(argb, PDBT_PNG_PALETTE_AUTO, &type, NULL);
     assert_int_equal(type, PNG_COLOR_TYPE_RGB);
     for (int i = 0; i < W * H; i++) {
         assert_int_equal(px[4 * i], (argb[i] >> 16) & 255);
@@ -119,7 +134,7 @@ static void test_opaque_rgb(void **state)
     }
     free(px);
     /* Quantized: every pixel within a few levels. */
-    px = encode_decode(argb, PDB_PNG_PALETTE_QUANTIZE, &type, NULL);
+    px = encode_decode(argb, PDBT_PNG_PALETTE_QUANTIZE, &type, NULL);
     assert_int_equal(type, PNG_COLOR_TYPE_PALETTE);
     free(px);
 }
@@ -132,7 +147,7 @@ static void test_transparent(void **state)
     memset(argb, 0, sizeof argb);
     int type;
     size_t len;
-    unsigned char *px = encode_decode(argb, PDB_PNG_PALETTE_AUTO, &type, &len);
+    unsigned char *px = encode_decode(argb, PDBT_PNG_PALETTE_AUTO, &type, &len);
     assert_int_equal(type, PNG_COLOR_TYPE_PALETTE);
     assert_true(len < 150);
     for (int i = 0; i < W * H; i++)
@@ -143,9 +158,8 @@ static void test_transparent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unpremultiply),
-        cmocka_unit_test(test_half_transparent),
-        cmocka_unit_test(test_opaque_rgb),
+        cmocka_unit_test(test_empty_image),      cmocka_unit_test(test_unpremultiply),
+        cmocka_unit_test(test_half_transparent), cmocka_unit_test(test_opaque_rgb),
         cmocka_unit_test(test_transparent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

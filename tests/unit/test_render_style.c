@@ -23,19 +23,19 @@ static void test_tile_bounds(void **state)
 {
     (void)state;
     double b[4];
-    pdb_tile_bounds_merc(0, 0, 0, b);
-    assert_float_equal(b[0], -PDB_MERC_MAX, 1e-6);
-    assert_float_equal(b[3], PDB_MERC_MAX, 1e-6);
-    pdb_tile_bounds_merc(1, 1, 0, b); /* north-east quarter */
+    pdbt_tile_bounds_merc(0, 0, 0, b);
+    assert_float_equal(b[0], -PDBT_MERC_MAX, 1e-6);
+    assert_float_equal(b[3], PDBT_MERC_MAX, 1e-6);
+    pdbt_tile_bounds_merc(1, 1, 0, b); /* north-east quarter */
     assert_float_equal(b[0], 0, 1e-6);
     assert_float_equal(b[1], 0, 1e-6);
-    assert_float_equal(b[2], PDB_MERC_MAX, 1e-6);
-    pdb_tile_bounds_lonlat(1, 0, 1, b);
+    assert_float_equal(b[2], PDBT_MERC_MAX, 1e-6);
+    pdbt_tile_bounds_lonlat(1, 0, 1, b);
     assert_float_equal(b[0], -180, 1e-9);
-    assert_float_equal(b[1], -PDB_MERC_MAX_LAT, 1e-9);
+    assert_float_equal(b[1], -PDBT_MERC_MAX_LAT, 1e-9);
     assert_float_equal(b[3], 0, 1e-9);
-    assert_float_equal(pdb_tile_resolution(0, 1), 2 * PDB_MERC_MAX / 256, 1e-9);
-    assert_float_equal(pdb_tile_resolution(1, 2), 2 * PDB_MERC_MAX / 1024, 1e-9);
+    assert_float_equal(pdbt_tile_resolution(0, 1), 2 * PDBT_MERC_MAX / 256, 1e-9);
+    assert_float_equal(pdbt_tile_resolution(1, 2), 2 * PDBT_MERC_MAX / 1024, 1e-9);
 }
 
 static void test_merc_round_trip(void **state)
@@ -49,14 +49,14 @@ static void test_merc_round_trip(void **state)
     assert_non_null(out);
     assert_int_equal(sscanf(out, "%lf %lf", &x, &y), 2);
     free(out);
-    assert_float_equal(pdb_merc_x(105.4020), x, 1e-3);
-    assert_float_equal(pdb_merc_y(21.3220), y, 1e-3);
-    assert_float_equal(pdb_merc_lon(x), 105.4020, 1e-9);
-    assert_float_equal(pdb_merc_lat(y), 21.3220, 1e-9);
+    assert_float_equal(pdbt_merc_x(105.4020), x, 1e-3);
+    assert_float_equal(pdbt_merc_y(21.3220), y, 1e-3);
+    assert_float_equal(pdbt_merc_lon(x), 105.4020, 1e-9);
+    assert_float_equal(pdbt_merc_lat(y), 21.3220, 1e-9);
     uint32_t tx, ty;
-    pdb_tile_at(105.4020, 21.3220, 14, &tx, &ty);
+    pdbt_tile_at(105.4020, 21.3220, 14, &tx, &ty);
     double b[4];
-    pdb_tile_bounds_lonlat(14, tx, ty, b);
+    pdbt_tile_bounds_lonlat(14, tx, ty, b);
     assert_true(b[0] <= 105.4020 && 105.4020 < b[2]);
     assert_true(b[1] <= 21.3220 && 21.3220 < b[3]);
 }
@@ -64,28 +64,28 @@ static void test_merc_round_trip(void **state)
 static void test_tile_parse(void **state)
 {
     (void)state;
-    pdb_tile t;
+    pdbt_tile t;
     char err[256];
-    assert_int_equal(pdb_tile_parse("14/13003/7195", 22, &t, err, sizeof err), 0);
+    assert_int_equal(pdbt_tile_parse("14/13003/7195", 22, &t, err, sizeof err), 0);
     assert_int_equal(t.z, 14);
     assert_int_equal(t.x, 13003);
     assert_int_equal(t.y, 7195);
     assert_int_equal(t.scale, 1);
-    assert_int_equal(pdb_tile_parse("3/1/2@2x.png", 22, &t, err, sizeof err), 0);
+    assert_int_equal(pdbt_tile_parse("3/1/2@2x.png", 22, &t, err, sizeof err), 0);
     assert_int_equal(t.scale, 2);
-    assert_int_equal(pdb_tile_parse("3 1 2", 22, &t, err, sizeof err), 0);
+    assert_int_equal(pdbt_tile_parse("3 1 2", 22, &t, err, sizeof err), 0);
     assert_int_equal(t.y, 2);
-    assert_int_equal(pdb_tile_parse("3/8/0", 22, &t, err, sizeof err), -1);
+    assert_int_equal(pdbt_tile_parse("3/8/0", 22, &t, err, sizeof err), -1);
     assert_non_null(strstr(err, "below 8"));
-    assert_int_equal(pdb_tile_parse("23/0/0", 22, &t, err, sizeof err), -1);
+    assert_int_equal(pdbt_tile_parse("23/0/0", 22, &t, err, sizeof err), -1);
     assert_non_null(strstr(err, "zoom 23"));
     const char *bad[] = {"",       "1/2",  "a/b/c",           "1/2/3/4",
                          "-1/0/0", "1//0", "99999999999/0/0", "1/0/0@3x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(pdb_tile_parse(bad[i], 22, &t, err, sizeof err), -1);
-    assert_true(pdb_tile_valid(0, 0, 0, 22));
-    assert_false(pdb_tile_valid(2, 4, 0, 22));
-    assert_false(pdb_tile_valid(23, 0, 0, 22));
+        assert_int_equal(pdbt_tile_parse(bad[i], 22, &t, err, sizeof err), -1);
+    assert_true(pdbt_tile_valid(0, 0, 0, 22));
+    assert_false(pdbt_tile_valid(2, 4, 0, 22));
+    assert_false(pdbt_tile_valid(23, 0, 0, 22));
 }
 
 /* ---- colours and expressions --------------------------------------------- */
@@ -93,186 +93,188 @@ static void test_tile_parse(void **state)
 static void test_colors(void **state)
 {
     (void)state;
-    rgba c;
-    assert_int_equal(pdb__color_parse("#fffc82", &c), 0);
+    pdbt_rgba c;
+    assert_int_equal(pdbt__color_parse("#fffc82", &c), 0);
     assert_float_equal(c.g, 252 / 255.0, 1e-9);
     assert_float_equal(c.a, 1, 1e-9);
-    assert_int_equal(pdb__color_parse("#f00", &c), 0);
+    assert_int_equal(pdbt__color_parse("#f00", &c), 0);
     assert_float_equal(c.r, 1, 1e-9);
-    assert_int_equal(pdb__color_parse("#ff000080", &c), 0);
+    assert_int_equal(pdbt__color_parse("#ff000080", &c), 0);
     assert_float_equal(c.a, 128 / 255.0, 1e-9);
-    assert_int_equal(pdb__color_parse("rgba(255, 0, 0, 0.5)", &c), 0);
+    assert_int_equal(pdbt__color_parse("rgba(255, 0, 0, 0.5)", &c), 0);
     assert_float_equal(c.a, 0.5, 1e-9);
-    assert_int_equal(pdb__color_parse("rgb(0,128,255)", &c), 0);
+    assert_int_equal(pdbt__color_parse("rgb(0,128,255)", &c), 0);
     assert_float_equal(c.b, 1, 1e-9);
-    assert_int_equal(pdb__color_parse("hsl(120, 100%, 50%)", &c), 0);
+    assert_int_equal(pdbt__color_parse("hsl(120, 100%, 50%)", &c), 0);
     assert_float_equal(c.g, 1, 1e-9);
     assert_float_equal(c.r, 0, 1e-9);
-    assert_int_equal(pdb__color_parse("white", &c), 0);
+    assert_int_equal(pdbt__color_parse("white", &c), 0);
     const char *bad[] = {"#ff", "#gggggg", "rgb(300,0,0)", "reed", "rgb(1,2)", "rgba(0,0,0,2)"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_not_equal(pdb__color_parse(bad[i], &c), 0);
+        assert_int_not_equal(pdbt__color_parse(bad[i], &c), 0);
 }
 
 /* Compiles JSON text as an expression; fails the test on error. */
-static expr *compile(const char *json, vtype want)
+static pdbt_expr *compile(const char *json, pdbt_vtype want)
 {
     json_error_t jerr;
     char err[512];
     json_t *j = json_loads(json, JSON_DECODE_ANY, &jerr);
     assert_non_null(j);
-    expr *e = pdb__expr_compile(j, want, "e", err, sizeof err);
+    pdbt_expr *e = pdbt__expr_compile(j, want, "e", err, sizeof err);
     if (e == NULL)
         fail_msg("%s: %s", json, err);
     json_decref(j);
     return e;
 }
 
-static const char *compile_error(const char *json, vtype want)
+static const char *compile_error(const char *json, pdbt_vtype want)
 {
     static char err[512];
     json_error_t jerr;
     json_t *j = json_loads(json, JSON_DECODE_ANY, &jerr);
     assert_non_null(j);
-    expr *e = pdb__expr_compile(j, want, "e", err, sizeof err);
+    pdbt_expr *e = pdbt__expr_compile(j, want, "e", err, sizeof err);
     json_decref(j);
     assert_null(e);
     return err;
 }
 
-static void env_parcel(eval_env *env, const char *use, double area, double zoom)
+static void env_parcel(pdbt_eval_env *env, const char *use, double area, double zoom)
 {
     memset(env, 0, sizeof *env);
     env->zoom = zoom;
-    env->str[FP_LANDUSE_MAIN] = use;
-    env->str[FP_LANDUSE] = use;
-    env->str[FP_PARCEL] = "77";
-    env->str[FP_KIND] = "parcel";
-    env->num[FP_AREA] = area;
-    env->num[FP_ID] = 5;
+    env->str[PDBT_FP_LANDUSE_MAIN] = use;
+    env->str[PDBT_FP_LANDUSE] = use;
+    env->str[PDBT_FP_PARCEL] = "77";
+    env->str[PDBT_FP_KIND] = "parcel";
+    env->num[PDBT_FP_AREA] = area;
+    env->num[PDBT_FP_ID] = 5;
 }
 
 static void test_expressions(void **state)
 {
     (void)state;
-    eval_env env;
+    pdbt_eval_env env;
     env_parcel(&env, "ONT", 120, 16);
 
-    expr *m = compile("[\"match\", [\"get\", \"landuse_main\"], \"LUA\", \"#fffc82\", "
-                      "[\"ONT\", \"ODT\"], \"#ffd0ff\", \"#b4b4b4\"]",
-                      V_COLOR);
-    value v = pdb__expr_eval(m, &env);
-    assert_int_equal(v.t, V_COLOR);
+    pdbt_expr *m = compile("[\"match\", [\"get\", \"landuse_main\"], \"LUA\", \"#fffc82\", "
+                           "[\"ONT\", \"ODT\"], \"#ffd0ff\", \"#b4b4b4\"]",
+                           PDBT_V_COLOR);
+    pdbt_value v = pdbt__expr_eval(m, &env);
+    assert_int_equal(v.t, PDBT_V_COLOR);
     assert_float_equal(v.c.g, 208 / 255.0, 1e-9);
-    env.str[FP_LANDUSE_MAIN] = "XYZ";
-    v = pdb__expr_eval(m, &env);
+    env.str[PDBT_FP_LANDUSE_MAIN] = "XYZ";
+    v = pdbt__expr_eval(m, &env);
     assert_float_equal(v.c.r, 180 / 255.0, 1e-9);
-    env.str[FP_LANDUSE_MAIN] = NULL;
-    v = pdb__expr_eval(m, &env);
+    env.str[PDBT_FP_LANDUSE_MAIN] = NULL;
+    v = pdbt__expr_eval(m, &env);
     assert_float_equal(v.c.r, 180 / 255.0, 1e-9);
-    assert_true(pdb__expr_uses_feature(m));
-    pdb__expr_free(m);
+    assert_true(pdbt__expr_uses_feature(m));
+    pdbt__expr_free(m);
 
-    expr *w = compile("[\"interpolate\", [\"linear\"], [\"zoom\"], 16, 1, 20, 3]", V_NUM);
-    assert_false(pdb__expr_uses_feature(w));
+    pdbt_expr *w = compile("[\"interpolate\", [\"linear\"], [\"zoom\"], 16, 1, 20, 3]", PDBT_V_NUM);
+    assert_false(pdbt__expr_uses_feature(w));
     env.zoom = 18;
-    assert_float_equal(pdb__expr_eval(w, &env).n, 2, 1e-9);
+    assert_float_equal(pdbt__expr_eval(w, &env).n, 2, 1e-9);
     env.zoom = 10;
-    assert_float_equal(pdb__expr_eval(w, &env).n, 1, 1e-9);
+    assert_float_equal(pdbt__expr_eval(w, &env).n, 1, 1e-9);
     env.zoom = 22;
-    assert_float_equal(pdb__expr_eval(w, &env).n, 3, 1e-9);
-    pdb__expr_free(w);
+    assert_float_equal(pdbt__expr_eval(w, &env).n, 3, 1e-9);
+    pdbt__expr_free(w);
 
-    expr *x = compile("[\"interpolate\", [\"exponential\", 2], [\"zoom\"], 0, 0, 2, 3]", V_NUM);
+    pdbt_expr *x =
+        compile("[\"interpolate\", [\"exponential\", 2], [\"zoom\"], 0, 0, 2, 3]", PDBT_V_NUM);
     env.zoom = 1;
-    assert_float_equal(pdb__expr_eval(x, &env).n, 1, 1e-9); /* (2^1-1)/(2^2-1) * 3 */
-    pdb__expr_free(x);
+    assert_float_equal(pdbt__expr_eval(x, &env).n, 1, 1e-9); /* (2^1-1)/(2^2-1) * 3 */
+    pdbt__expr_free(x);
 
-    expr *ci = compile("[\"interpolate\", [\"linear\"], [\"zoom\"], 0, \"#000000\", 10, "
-                       "\"#ffffff\"]",
-                       V_COLOR);
+    pdbt_expr *ci = compile("[\"interpolate\", [\"linear\"], [\"zoom\"], 0, \"#000000\", 10, "
+                            "\"#ffffff\"]",
+                            PDBT_V_COLOR);
     env.zoom = 5;
-    assert_float_equal(pdb__expr_eval(ci, &env).c.r, 0.5, 1e-9);
-    pdb__expr_free(ci);
+    assert_float_equal(pdbt__expr_eval(ci, &env).c.r, 0.5, 1e-9);
+    pdbt__expr_free(ci);
 
-    expr *s = compile("[\"step\", [\"zoom\"], \"a\", 10, \"b\", 15, \"c\"]", V_NULL);
+    pdbt_expr *s = compile("[\"step\", [\"zoom\"], \"a\", 10, \"b\", 15, \"c\"]", PDBT_V_NULL);
     env.zoom = 9;
-    assert_string_equal(pdb__expr_eval(s, &env).s, "a");
+    assert_string_equal(pdbt__expr_eval(s, &env).s, "a");
     env.zoom = 10;
-    assert_string_equal(pdb__expr_eval(s, &env).s, "b");
+    assert_string_equal(pdbt__expr_eval(s, &env).s, "b");
     env.zoom = 19;
-    assert_string_equal(pdb__expr_eval(s, &env).s, "c");
-    pdb__expr_free(s);
+    assert_string_equal(pdbt__expr_eval(s, &env).s, "c");
+    pdbt__expr_free(s);
 
-    expr *c = compile("[\"case\", [\">=\", [\"get\", \"area\"], 100], \"big\", "
-                      "[\"==\", [\"get\", \"kind\"], \"parcel\"], \"small\", \"other\"]",
-                      V_NULL);
-    assert_string_equal(pdb__expr_eval(c, &env).s, "big");
-    env.num[FP_AREA] = 20;
-    assert_string_equal(pdb__expr_eval(c, &env).s, "small");
-    env.str[FP_KIND] = "commune";
-    assert_string_equal(pdb__expr_eval(c, &env).s, "other");
-    pdb__expr_free(c);
+    pdbt_expr *c = compile("[\"case\", [\">=\", [\"get\", \"area\"], 100], \"big\", "
+                           "[\"==\", [\"get\", \"kind\"], \"parcel\"], \"small\", \"other\"]",
+                           PDBT_V_NULL);
+    assert_string_equal(pdbt__expr_eval(c, &env).s, "big");
+    env.num[PDBT_FP_AREA] = 20;
+    assert_string_equal(pdbt__expr_eval(c, &env).s, "small");
+    env.str[PDBT_FP_KIND] = "commune";
+    assert_string_equal(pdbt__expr_eval(c, &env).s, "other");
+    pdbt__expr_free(c);
 
-    expr *k = compile("[\"concat\", [\"get\", \"parcel\"], \" / \", [\"to-string\", "
-                      "[\"get\", \"area\"]]]",
-                      V_NULL);
-    env.num[FP_AREA] = 245.5;
-    assert_string_equal(pdb__expr_eval(k, &env).s, "77 / 245.5");
-    pdb__expr_free(k);
+    pdbt_expr *k = compile("[\"concat\", [\"get\", \"parcel\"], \" / \", [\"to-string\", "
+                           "[\"get\", \"area\"]]]",
+                           PDBT_V_NULL);
+    env.num[PDBT_FP_AREA] = 245.5;
+    assert_string_equal(pdbt__expr_eval(k, &env).s, "77 / 245.5");
+    pdbt__expr_free(k);
 
-    expr *b = compile("[\"all\", [\"has\", \"parcel\"], [\"!\", [\"==\", [\"get\", "
-                      "\"landuse_main\"], \"LUA\"]], [\"any\", false, true]]",
-                      V_BOOL);
-    assert_true(pdb__expr_eval(b, &env).b);
-    env.str[FP_PARCEL] = NULL;
-    assert_false(pdb__expr_eval(b, &env).b);
-    pdb__expr_free(b);
+    pdbt_expr *b = compile("[\"all\", [\"has\", \"parcel\"], [\"!\", [\"==\", [\"get\", "
+                           "\"landuse_main\"], \"LUA\"]], [\"any\", false, true]]",
+                           PDBT_V_BOOL);
+    assert_true(pdbt__expr_eval(b, &env).b);
+    env.str[PDBT_FP_PARCEL] = NULL;
+    assert_false(pdbt__expr_eval(b, &env).b);
+    pdbt__expr_free(b);
 
-    expr *co =
-        compile("[\"coalesce\", [\"get\", \"sheet\"], [\"get\", \"parcel\"], \"-\"]", V_NULL);
-    assert_string_equal(pdb__expr_eval(co, &env).s, "-");
-    pdb__expr_free(co);
+    pdbt_expr *co =
+        compile("[\"coalesce\", [\"get\", \"sheet\"], [\"get\", \"parcel\"], \"-\"]", PDBT_V_NULL);
+    assert_string_equal(pdbt__expr_eval(co, &env).s, "-");
+    pdbt__expr_free(co);
 
-    expr *rd = compile("[\"concat\", [\"to-string\", [\"round\", [\"get\", \"area\"]]], "
-                       "\" m²\"]",
-                       V_NULL);
-    env.num[FP_AREA] = 245.5123;
-    assert_string_equal(pdb__expr_eval(rd, &env).s, "246 m²");
-    pdb__expr_free(rd);
+    pdbt_expr *rd = compile("[\"concat\", [\"to-string\", [\"round\", [\"get\", \"area\"]]], "
+                            "\" m²\"]",
+                            PDBT_V_NULL);
+    env.num[PDBT_FP_AREA] = 245.5123;
+    assert_string_equal(pdbt__expr_eval(rd, &env).s, "246 m²");
+    pdbt__expr_free(rd);
 
-    expr *n = compile("[\"to-number\", \"12.5\"]", V_NULL);
-    assert_float_equal(pdb__expr_eval(n, &env).n, 12.5, 1e-12);
-    pdb__expr_free(n);
+    pdbt_expr *n = compile("[\"to-number\", \"12.5\"]", PDBT_V_NULL);
+    assert_float_equal(pdbt__expr_eval(n, &env).n, 12.5, 1e-12);
+    pdbt__expr_free(n);
 
     /* Errors name the path inside the expression. */
-    assert_non_null(strstr(compile_error("[\"frobnicate\", 1]", V_NUM),
+    assert_non_null(strstr(compile_error("[\"frobnicate\", 1]", PDBT_V_NUM),
                            "unknown expression operator 'frobnicate'"));
-    assert_non_null(strstr(compile_error("[\"get\", \"landuse-main\"]", V_NULL),
+    assert_non_null(strstr(compile_error("[\"get\", \"landuse-main\"]", PDBT_V_NULL),
                            "unknown feature property 'landuse-main'"));
     assert_non_null(strstr(compile_error("[\"match\", [\"get\", \"landuse\"], \"A\", \"reed\", "
                                          "\"#000\"]",
-                                         V_COLOR),
+                                         PDBT_V_COLOR),
                            "e[3]: 'reed' is not a colour"));
     assert_non_null(strstr(compile_error("[\"match\", [\"get\", \"landuse\"], \"A\", \"#fff\", "
                                          "\"A\", \"#000\", \"#000\"]",
-                                         V_COLOR),
+                                         PDBT_V_COLOR),
                            "label 'A' appears twice"));
+    assert_non_null(strstr(
+        compile_error("[\"interpolate\", [\"linear\"], [\"zoom\"], 10, 1, 5, 2]", PDBT_V_NUM),
+        "e[5]: stops must be in strictly ascending order"));
+    assert_non_null(strstr(
+        compile_error("[\"interpolate\", [\"cubic\"], [\"zoom\"], 1, 1]", PDBT_V_NUM), "e[1]"));
     assert_non_null(
-        strstr(compile_error("[\"interpolate\", [\"linear\"], [\"zoom\"], 10, 1, 5, 2]", V_NUM),
-               "e[5]: stops must be in strictly ascending order"));
-    assert_non_null(
-        strstr(compile_error("[\"interpolate\", [\"cubic\"], [\"zoom\"], 1, 1]", V_NUM), "e[1]"));
-    assert_non_null(strstr(compile_error("\"wide\"", V_NUM), "expected a number, found a string"));
+        strstr(compile_error("\"wide\"", PDBT_V_NUM), "expected a number, found a string"));
 }
 
 /* ---- style files ------------------------------------------------------- */
 
 static const char *style_error(const char *json)
 {
-    static char err[PDB_STYLE_ERRMAX];
-    pdb_style *s = NULL;
-    pdb_status st = pdb_style_parse(json, strlen(json), "bad.json", &s, err, sizeof err);
+    static char err[PDBT_STYLE_ERRMAX];
+    pdbt_style *s = NULL;
+    pdb_status st = pdbt_style_parse(json, strlen(json), "bad.json", &s, err, sizeof err);
     assert_int_equal(st, PDB_EINVAL);
     assert_null(s);
     return err;
@@ -340,9 +342,9 @@ static void test_style_errors(void **state)
                  "layers[0].filter: == compares two values");
 
     /* A file that does not exist, and one that is broken, name the file. */
-    char err[PDB_STYLE_ERRMAX];
-    pdb_style *s = NULL;
-    assert_int_equal(pdb_style_load("/nonexistent/x.json", &s, err, sizeof err), PDB_ENOTFOUND);
+    char err[PDBT_STYLE_ERRMAX];
+    pdbt_style *s = NULL;
+    assert_int_equal(pdbt_style_load("/nonexistent/x.json", &s, err, sizeof err), PDB_ENOTFOUND);
     assert_non_null(strstr(err, "/nonexistent/x.json"));
     const char *dir = tu_tmpdir("style");
     char path[600];
@@ -351,24 +353,24 @@ static void test_style_errors(void **state)
                                               "\"p\", \"source-layer\": \"parcels\", \"paint\": "
                                               "{\"fill-color\": \"#12345\"}}]}"),
                      0);
-    assert_int_equal(pdb_style_load(path, &s, err, sizeof err), PDB_EINVAL);
+    assert_int_equal(pdbt_style_load(path, &s, err, sizeof err), PDB_EINVAL);
     char want[700];
     snprintf(want, sizeof want, "%s: layers[0].paint.fill-color: '#12345' is not a colour", path);
     assert_memory_equal(err, want, strlen(want));
     tu_run("rm -rf '%s'", dir);
 }
 
-static pdb_style *load_shipped(const char *name)
+static pdbt_style *load_shipped(const char *name)
 {
-    char path[600], err[PDB_STYLE_ERRMAX];
-    pdb_style *s = NULL;
+    char path[600], err[PDBT_STYLE_ERRMAX];
+    pdbt_style *s = NULL;
     snprintf(path, sizeof path, "%s/styles/%s", PDB_SOURCE_DIR, name);
-    if (pdb_style_load(path, &s, err, sizeof err) != PDB_OK)
+    if (pdbt_style_load(path, &s, err, sizeof err) != PDB_OK)
         fail_msg("%s", err);
     return s;
 }
 
-static const style_layer *find_layer(const pdb_style *s, const char *id)
+static const pdbt_style_layer *find_layer(const pdbt_style *s, const char *id)
 {
     for (size_t i = 0; i < s->nlayers; i++)
         if (strcmp(s->layers[i].id, id) == 0)
@@ -380,17 +382,17 @@ static const style_layer *find_layer(const pdb_style *s, const char *id)
 static void test_shipped_styles(void **state)
 {
     (void)state;
-    pdb_style *s = load_shipped("landuse.json");
-    const style_layer *fill = find_layer(s, "landuse");
-    eval_env env;
+    pdbt_style *s = load_shipped("landuse.json");
+    const pdbt_style_layer *fill = find_layer(s, "landuse");
+    pdbt_eval_env env;
     size_t n;
     const pdb_landuse_ref *refs = pdb_landuse_ref_list(&n);
     assert_true(n > 50);
     /* Every known code has its colour from data/landuse-codes.csv. */
     for (size_t i = 0; i < n; i++) {
         env_parcel(&env, refs[i].code, 100, 17);
-        value v = pdb__expr_eval(fill->props[P_FILL_COLOR], &env);
-        assert_int_equal(v.t, V_COLOR);
+        pdbt_value v = pdbt__expr_eval(fill->props[PDBT_P_FILL_COLOR], &env);
+        assert_int_equal(v.t, PDBT_V_COLOR);
         if (lround(v.c.r * 255) != refs[i].rgb[0] || lround(v.c.g * 255) != refs[i].rgb[1] ||
             lround(v.c.b * 255) != refs[i].rgb[2])
             fail_msg("%s: style %ld %ld %ld, table %d %d %d", refs[i].code, lround(v.c.r * 255),
@@ -398,23 +400,23 @@ static void test_shipped_styles(void **state)
                      refs[i].rgb[2]);
     }
     env_parcel(&env, "QQQ", 100, 17);
-    value v = pdb__expr_eval(fill->props[P_FILL_COLOR], &env);
+    pdbt_value v = pdbt__expr_eval(fill->props[PDBT_P_FILL_COLOR], &env);
     assert_int_equal(lround(v.c.r * 255), 180);
     assert_int_equal(lround(v.c.g * 255), 180);
     /* Outlines from z16, parcel labels from z18, communes at low zoom. */
     assert_int_equal(find_layer(s, "parcel-outline")->minzoom, 16);
     assert_int_equal(find_layer(s, "parcel-label")->minzoom, 18);
-    assert_int_equal(find_layer(s, "commune-label")->source, SRC_COMMUNES);
+    assert_int_equal(find_layer(s, "commune-label")->source, PDBT_SRC_COMMUNES);
     assert_true(find_layer(s, "commune-boundary")->maxzoom <= 16);
-    pdb_style_free(s);
+    pdbt_style_free(s);
 
     s = load_shipped("outline.json");
     for (size_t i = 0; i < s->nlayers; i++)
-        assert_int_not_equal(s->layers[i].type, LAYER_FILL);
-    pdb_style_free(s);
+        assert_int_not_equal(s->layers[i].type, PDBT_LAYER_FILL);
+    pdbt_style_free(s);
 
     char path[4096];
-    assert_int_equal(pdb_style_default_path(path, sizeof path), 0);
+    assert_int_equal(pdbt_style_default_path(path, sizeof path), 0);
     assert_non_null(strstr(path, "landuse.json"));
 }
 
@@ -430,9 +432,9 @@ static void test_vietnamese_glyphs(void **state)
     assert_true(n >= 148);
     for (size_t f = 0; f < 2; f++) {
         char path[600], err[256];
-        if (pdb__font_file("/usr/share/fonts/truetype/dejavu", fonts[f], path, sizeof path) != 0)
+        if (pdbt__font_file("/usr/share/fonts/truetype/dejavu", fonts[f], path, sizeof path) != 0)
             fail_msg("%s not installed (fonts-dejavu-core)", fonts[f]);
-        cairo_font_face_t *face = pdb__font_face(path, err, sizeof err);
+        cairo_font_face_t *face = pdbt__font_face(path, err, sizeof err);
         if (face == NULL)
             fail_msg("%s", err);
         cairo_matrix_t m, id;

@@ -52,7 +52,7 @@ typedef struct zoom_range {
 
 typedef struct seed_job {
     const pdb_srv_seed_options *o;  /* options */
-    const pdb_style *style;         /* shared style */
+    const pdbt_style *style;        /* shared style */
     uint64_t style_hash;            /* its hash */
     pdb_srv_disk *disk;             /* the cache */
     const pdb_srv_changes *changes; /* the change log (read-only while seeding) */
@@ -102,8 +102,8 @@ static void *seed_thread(void *arg)
     seed_job *j = arg;
     pdb_ctx *ctx = NULL;
     pdb_store *store = NULL;
-    pdb_renderer *renderer = NULL;
-    pdb_renderer_options ro = {0};
+    pdbt_renderer *renderer = NULL;
+    pdbt_renderer_options ro = {0};
     pdb_srv_worker w = {0};
     char msg[PDB_SRV_ERRMAX];
 
@@ -116,7 +116,7 @@ static void *seed_thread(void *arg)
         job_error(j, pdb_errmsg(ctx));
         goto done;
     }
-    if (pdb_renderer_new(ctx, store, j->style, &ro, &renderer, msg, sizeof msg) != PDB_OK) {
+    if (pdbt_renderer_new(ctx, store, j->style, &ro, &renderer, msg, sizeof msg) != PDB_OK) {
         job_error(j, msg);
         goto done;
     }
@@ -165,7 +165,7 @@ static void *seed_thread(void *arg)
         atomic_fetch_add(&j->done, 1);
     }
 done:
-    pdb_renderer_free(renderer);
+    pdbt_renderer_free(renderer);
     pdb_store_close(store);
     pdb_ctx_free(ctx);
     return NULL;
@@ -191,7 +191,7 @@ static void progress_bar(const seed_job *j, double elapsed_s, int final)
 int pdb_srv_seed(const pdb_srv_seed_options *o)
 {
     seed_job *j = calloc(1, sizeof *j);
-    pdb_style *style = NULL;
+    pdbt_style *style = NULL;
     pdb_srv_disk *disk = NULL;
     pdb_srv_changes changes = {0};
     pdb_srv_commune_state *rows = NULL;
@@ -220,17 +220,17 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
     char found[4096];
     const char *style_path = o->style_path;
     if (style_path == NULL) {
-        if (pdb_style_default_path(found, sizeof found) != 0) {
+        if (pdbt_style_default_path(found, sizeof found) != 0) {
             rc = seed_fail("no default style found (give --style FILE)");
             goto done;
         }
         style_path = found;
     }
-    if (pdb_style_load(style_path, &style, err, sizeof err) != PDB_OK) {
+    if (pdbt_style_load(style_path, &style, err, sizeof err) != PDB_OK) {
         rc = seed_fail("style: %s", err);
         goto done;
     }
-    if (pdb_srv_disk_open(o->cache_dir, pdb_style_hash(style), &disk, err, sizeof err) != 0) {
+    if (pdb_srv_disk_open(o->cache_dir, pdbt_style_hash(style), &disk, err, sizeof err) != 0) {
         rc = seed_fail("%s", err);
         goto done;
     }
@@ -271,7 +271,7 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
     }
     j->o = o;
     j->style = style;
-    j->style_hash = pdb_style_hash(style);
+    j->style_hash = pdbt_style_hash(style);
     j->disk = disk;
     j->changes = &changes;
     j->nscales = o->scales == 3 ? 2 : 1;
@@ -280,8 +280,8 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
     for (int z = o->zoom_min; z <= o->zoom_max; z++) {
         zoom_range *r = &j->zr[j->nz++];
         r->z = z;
-        pdb_tile_at(box[0], box[3], z, &r->x0, &r->y0);
-        pdb_tile_at(box[2], box[1], z, &r->x1, &r->y1);
+        pdbt_tile_at(box[0], box[3], z, &r->x0, &r->y0);
+        pdbt_tile_at(box[2], box[1], z, &r->x1, &r->y1);
         r->first = j->total;
         r->count = ((uint64_t)(r->x1 - r->x0) + 1) * ((uint64_t)(r->y1 - r->y0) + 1) *
                    (uint64_t)j->nscales;
@@ -341,7 +341,7 @@ done:
     pdb_store_close(store);
     pdb_ctx_free(ctx);
     pdb_srv_disk_close(disk);
-    pdb_style_free(style);
+    pdbt_style_free(style);
     pthread_mutex_destroy(&j->error_lock);
     free(j);
     return rc;

@@ -87,7 +87,7 @@ void pdb_srv_conf_unref(pdb_srv_conf *c)
     if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
         return;
 #ifdef PDB_SRV_HAVE_TILER
-    pdb_style_free(c->style);
+    pdbt_style_free(c->style);
 #endif
     pdb_srv_tokens_free(c->tokens);
     pdb_srv_webfiles_free(c->web);
@@ -120,19 +120,19 @@ static int conf_load(const pdb_srv_options *o, pdb_srv_conf **out, char *msg, si
     char found[4096];
     const char *style = o->style_path;
     if (style == NULL) {
-        if (pdb_style_default_path(found, sizeof found) != 0) {
+        if (pdbt_style_default_path(found, sizeof found) != 0) {
             snprintf(msg, cap, "no default style found (give --style FILE)");
             goto fail;
         }
         style = found;
     }
-    if (pdb_style_load(style, &c->style, err, sizeof err) != PDB_OK) {
+    if (pdbt_style_load(style, &c->style, err, sizeof err) != PDB_OK) {
         snprintf(msg, cap, "style: %s", err);
         goto fail;
     }
-    c->style_hash = pdb_style_hash(c->style);
+    c->style_hash = pdbt_style_hash(c->style);
     snprintf(c->style_name, sizeof c->style_name, "%s",
-             pdb_style_name(c->style)[0] ? pdb_style_name(c->style) : "parceldb");
+             pdbt_style_name(c->style)[0] ? pdbt_style_name(c->style) : "parceldb");
 #else
     snprintf(c->style_name, sizeof c->style_name, "parceldb");
 #endif
@@ -166,7 +166,7 @@ static _Thread_local pdb_srv_worker *tl_worker;
 static void worker_drop_renderer(pdb_srv_worker *w)
 {
 #ifdef PDB_SRV_HAVE_TILER
-    pdb_renderer_free(w->renderer);
+    pdbt_renderer_free(w->renderer);
 #endif
     w->renderer = NULL;
 }
@@ -236,15 +236,15 @@ int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t
     }
 #ifdef PDB_SRV_HAVE_TILER
     if (need_renderer && w->renderer == NULL) {
-        pdb_renderer_options ro = {0};
+        pdbt_renderer_options ro = {0};
         ro.max_zoom = srv->opt.max_zoom;
         if (w->conf->style == NULL) {
             snprintf(msg, cap, "no map style is loaded");
             return -1;
         }
         char err[PDB_SRV_ERRMAX];
-        if (pdb_renderer_new(w->ctx, w->store, w->conf->style, &ro, &w->renderer, err,
-                             sizeof err) != PDB_OK) {
+        if (pdbt_renderer_new(w->ctx, w->store, w->conf->style, &ro, &w->renderer, err,
+                              sizeof err) != PDB_OK) {
             snprintf(msg, cap, "the renderer cannot start: %s", err);
             return -1;
         }

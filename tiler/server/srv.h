@@ -21,8 +21,8 @@
 #ifdef PDB_SRV_HAVE_TILER
 #include "tiler.h"
 #else
-typedef struct pdb_style pdb_style;
-typedef struct pdb_renderer pdb_renderer;
+typedef struct pdbt_style pdbt_style;
+typedef struct pdbt_renderer pdbt_renderer;
 #endif
 
 #include <pthread.h>
@@ -40,7 +40,7 @@ typedef struct pdb_renderer pdb_renderer;
 /* What SIGHUP reloads: replaced whole, shared by reference count. */
 typedef struct pdb_srv_conf {
     atomic_int refs;        /* holders: the server and workers */
-    pdb_style *style;       /* map style (NULL without a renderer) */
+    pdbt_style *style;      /* map style (NULL without a renderer) */
     uint64_t style_hash;    /* from the style's text */
     char style_name[64];    /* for tiles.json */
     pdb_srv_tokens *tokens; /* bearer token hashes, or NULL */
@@ -52,13 +52,13 @@ typedef struct pdb_srv pdb_srv;
 
 /* One per thread that answers requests, created on its first request. */
 typedef struct pdb_srv_worker {
-    pdb_srv *srv;           /* the server */
-    pdb_ctx *ctx;           /* this thread's engine context */
-    pdb_store *store;       /* this thread's read-only connection, or NULL */
-    unsigned store_gen;     /* srv->store_gen when it was opened */
-    pdb_srv_conf *conf;     /* the configuration this thread uses (a reference) */
-    unsigned conf_gen;      /* srv->conf_gen of conf */
-    pdb_renderer *renderer; /* made with ctx, store and conf->style, or NULL */
+    pdb_srv *srv;            /* the server */
+    pdb_ctx *ctx;            /* this thread's engine context */
+    pdb_store *store;        /* this thread's read-only connection, or NULL */
+    unsigned store_gen;      /* srv->store_gen when it was opened */
+    pdb_srv_conf *conf;      /* the configuration this thread uses (a reference) */
+    unsigned conf_gen;       /* srv->conf_gen of conf */
+    pdbt_renderer *renderer; /* made with ctx, store and conf->style, or NULL */
 } pdb_srv_worker;
 
 struct pdb_srv {

@@ -27,18 +27,18 @@ pdb_srv_blob *pdb_srv_render_png(pdb_srv_worker *w, int z, uint32_t x, uint32_t 
                                  char *msg, size_t cap)
 {
 #ifdef PDB_SRV_HAVE_TILER
-    pdb_tile t = {.z = z, .x = x, .y = y, .scale = scale};
-    pdb_image img;
-    pdb_png_options po = {0};
+    pdbt_tile t = {.z = z, .x = x, .y = y, .scale = scale};
+    pdbt_image img;
+    pdbt_png_options po = {0};
     unsigned char *png = NULL;
     size_t len = 0;
     char err[PDB_SRV_ERRMAX];
 
-    if (pdb_render_tile(w->renderer, &t, &img, NULL) != PDB_OK) {
-        snprintf(msg, cap, "rendering %d/%u/%u: %s", z, x, y, pdb_renderer_errmsg(w->renderer));
+    if (pdbt_render_tile(w->renderer, &t, &img, NULL) != PDB_OK) {
+        snprintf(msg, cap, "rendering %d/%u/%u: %s", z, x, y, pdbt_renderer_errmsg(w->renderer));
         return NULL;
     }
-    if (pdb_png_encode(&img, &po, &png, &len, err, sizeof err) != 0) {
+    if (pdbt_png_encode(&img, &po, &png, &len, err, sizeof err) != 0) {
         snprintf(msg, cap, "encoding %d/%u/%u: %s", z, x, y, err);
         return NULL;
     }
