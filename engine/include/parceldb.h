@@ -334,7 +334,11 @@ PDB_API pdb_status pdb_parcels_at_crs(pdb_ctx *ctx, pdb_store *store, int epsg, 
 
 /* Every current parcel numbered (commune, sheet, parcel), optionally within
  * one former commune (NULL for any); duplicates are all returned, by id.
- * With PDB_READ_HISTORY superseded parcels are included too. */
+ * With PDB_READ_HISTORY superseded parcels are included too. PDB_EINVAL,
+ * with the reason, for a malformed number: a commune that is not one of the
+ * province's codes, a sheet or parcel that is not a positive integer, a
+ * former commune that is not five digits. A well-formed number the store
+ * does not hold is an empty list (PDB_OK). */
 PDB_API pdb_status pdb_parcels_by_number(pdb_ctx *ctx, pdb_store *store, const char *commune,
                                          const char *former_commune, const char *sheet,
                                          const char *parcel, unsigned read_flags,
@@ -348,7 +352,8 @@ PDB_API pdb_status pdb_parcels_in_bbox(pdb_ctx *ctx, pdb_store *store, double mi
                                        pdb_parcel_list **out);
 
 /* A parcel's history: every version of (commune, sheet, parcel), current
- * and superseded, oldest first. */
+ * and superseded, oldest first. PDB_EINVAL for a malformed number, as
+ * pdb_parcels_by_number. */
 PDB_API pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *store, const char *commune,
                                       const char *sheet, const char *parcel,
                                       unsigned read_flags, pdb_parcel_list **out);
