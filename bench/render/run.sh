@@ -73,7 +73,7 @@ for set in $SETS; do
         awk -v z=$z '$1 == z' "$OUT/$set/tiles.txt" >"$OUT/$set/tiles-$z.txt"
     done
 done
-for round in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
     for set in $SETS; do
         d=$OUT/$set
         rm -rf "$d/parceldb-fast" "$d/parceldb-best"
