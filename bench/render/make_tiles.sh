@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make_tiles.sh STORE [COMMUNES]: the benchmark's fixed tile list, on
+# make_tiles.sh STORE [COMMUNES]: the benchmark's second, friendly tile
+# list (the headline one is sample_tiles.c's, drawn over the province), on
 # stdout: around the middle of COMMUNES communes spread over the store's
 # list (every Nth by code; default 20), 1 tile at z12, 1 at z14, 2x2 at
 # z16 and 3x3 at z18 ("z x y" lines). The middles of the synthetic

@@ -11,6 +11,9 @@
  *             and anti-aliases a 1 px outline its own way, half a pixel
  *             apart; a wrong fill or a missing parcel still counts, over
  *             its whole area). The tolerance applies to the shifted share.
+ *   sparse    whether parceldb's tile is empty (no pixel drawn) or nearly
+ *             (under SPARSE_PCT% drawn): such tiles measure the fixed cost
+ *             of a tile more than drawing, so the benchmark counts them.
  * Prints one line per zoom and other tool (mean and worst tile), and each
  * tile over the tolerance; exits 1 when any tile is over it.
  *
@@ -24,7 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define COLOUR_TOL 48 /* levels of 255 in one channel */
+#define COLOUR_TOL 48  /* levels of 255 in one channel */
+#define SPARSE_PCT 5.0 /* coverage under which a tile counts as nearly empty, % */
 
 /* Decodes path into 8-bit RGBA; returns NULL on failure (printed). */
 static unsigned char *load(const char *path, unsigned *w, unsigned *h)
@@ -77,12 +81,16 @@ typedef struct zoom_stats {
     double col_sum;      /* sum of the share of pixels matched nowhere near, % */
     double col_max;      /* worst tile */
     double cov_a, cov_b; /* sums of each side's coverage, % */
+    int empty;           /* parceldb's tiles with no pixel drawn */
+    int sparse;          /* parceldb's tiles under SPARSE_PCT% drawn (empty ones included) */
 } zoom_stats;
 
 int main(int argc, char **argv)
 {
     if (argc != 5 && argc != 7) {
-        fprintf(stderr, "usage: tile_diff TILES.txt DIR_PARCELDB DIR_OTHER NAME [COVERAGE_PP COLOUR_PCT]\n");
+        fprintf(
+            stderr,
+            "usage: tile_diff TILES.txt DIR_PARCELDB DIR_OTHER NAME [COVERAGE_PP COLOUR_PCT]\n");
         return 2;
     }
     double cov_tol = argc == 7 ? atof(argv[5]) : 1.0, col_tol = argc == 7 ? atof(argv[6]) : 0.5;
@@ -169,6 +177,8 @@ int main(int argc, char **argv)
         s->strict_sum += col_strict;
         s->cov_a += 100.0 * (double)ca / (double)n;
         s->cov_b += 100.0 * (double)cb / (double)n;
+        s->empty += ca == 0;
+        s->sparse += 100.0 * (double)ca / (double)n < SPARSE_PCT;
         if (cov > s->cov_max)
             s->cov_max = cov;
         if (col > s->col_max)
@@ -185,13 +195,13 @@ int main(int argc, char **argv)
     }
     fclose(list);
     /* "tool zoom tiles cov_parceldb cov_other cov_mean cov_max strict_mean shifted_mean
-     * shifted_max" (percentages) */
+     * shifted_max empty sparse" (percentages; the last two are counts of parceldb's tiles) */
     for (z = 0; z < 32; z++)
         if (zs[z].tiles > 0)
-            printf("%s %d %d %.2f %.2f %.3f %.3f %.3f %.3f %.3f\n", argv[4], z, zs[z].tiles,
-                   zs[z].cov_a / zs[z].tiles, zs[z].cov_b / zs[z].tiles, zs[z].cov_sum / zs[z].tiles,
-                   zs[z].cov_max, zs[z].strict_sum / zs[z].tiles, zs[z].col_sum / zs[z].tiles,
-                   zs[z].col_max);
+            printf("%s %d %d %.2f %.2f %.3f %.3f %.3f %.3f %.3f %d %d\n", argv[4], z, zs[z].tiles,
+                   zs[z].cov_a / zs[z].tiles, zs[z].cov_b / zs[z].tiles,
+                   zs[z].cov_sum / zs[z].tiles, zs[z].cov_max, zs[z].strict_sum / zs[z].tiles,
+                   zs[z].col_sum / zs[z].tiles, zs[z].col_max, zs[z].empty, zs[z].sparse);
     if (missing > 0)
         fprintf(stderr, "%s: %d tiles missing or unreadable\n", argv[4], missing);
     return over > 0 || missing > 0;
