@@ -396,6 +396,16 @@ bad:
     return PDB_EINVAL;
 }
 
+/* styles/landuse.json, written into style_builtin.c by tiler/embed.cmake. */
+extern const unsigned char pdb__style_builtin_json[];
+extern const size_t pdb__style_builtin_json_len;
+
+pdb_status pdb_style_builtin(pdb_style **out, char *err, size_t errcap)
+{
+    return pdb_style_parse((const char *)pdb__style_builtin_json, pdb__style_builtin_json_len,
+                           "built-in styles/landuse.json", out, err, errcap);
+}
+
 int pdb_style_default_path(char *out, size_t cap)
 {
     const char *dirs[3] = {getenv("PARCELDB_STYLE_DIR"), PDB_STYLE_INSTALL_DIR,

@@ -89,6 +89,11 @@ void pdb_style_free(pdb_style *style);
  * from. Returns 0 with the path in out, or -1 when none exists. */
 int pdb_style_default_path(char *out, size_t cap);
 
+/* The default style as it was built into the library (styles/landuse.json
+ * at build time): the last fallback when no file of it can be read.
+ * Fails only when out of memory. */
+pdb_status pdb_style_builtin(pdb_style **out, char *err, size_t errcap);
+
 /* The style's "name", or "" (borrowed). */
 const char *pdb_style_name(const pdb_style *style);
 

@@ -19,6 +19,7 @@ cleanup() {
     fi
     keep_server_logs
     rm -rf "$WORK"
+    [ -z "${PUB:-}" ] || rm -rf "$PUB"
 }
 # The server logs of every test (every start) are kept under the build
 # tree, for tests/ops/run_logs.sh, which searches them all for personal
@@ -158,23 +159,33 @@ make_store() {
 # temporary directory that an unprivileged user could not read; dropping
 # to another user (--user) is tested in tests/ops/privileges.sh.
 start_server() {
-    rm -f "$WORK/port"
-    [ -s "$WORK/server.log" ] && cat "$WORK/server.log" >>"$WORK/server-all.log"
     local as_root=()
     [ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
-    "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/port" "${as_root[@]}" "$@" \
-        >"$WORK/server.out" 2>"$WORK/server.log" &
+    serve_with_port_file "$WORK/port" "${as_root[@]}" "$@"
+}
+
+# serve_with_port_file FILE ARGS...: parceldb serve on a free loopback port
+# with ARGS, writing its port into FILE; sets SERVER_PID PORT BASE. The
+# array SERVE_WRAP (empty by default) is run before the command.
+SERVE_WRAP=()
+serve_with_port_file() {
+    local port_file=$1
+    shift
+    rm -f "$port_file"
+    [ -s "$WORK/server.log" ] && cat "$WORK/server.log" >>"$WORK/server-all.log"
+    "${SERVE_WRAP[@]}" "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$port_file" \
+        "$@" >"$WORK/server.out" 2>"$WORK/server.log" &
     SERVER_PID=$!
-    for _ in $(seq 1 100); do
-        [ -s "$WORK/port" ] && break
+    for _ in $(seq 1 300); do
+        [ -s "$port_file" ] && break
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.1
     done
-    if [ ! -s "$WORK/port" ]; then
+    if [ ! -s "$port_file" ]; then
         fail "the server did not start: $(tail -5 "$WORK/server.log")"
         return 1
     fi
-    PORT=$(cat "$WORK/port")
+    PORT=$(cat "$port_file")
     BASE="http://127.0.0.1:$PORT"
 }
 
@@ -222,3 +233,37 @@ header() {
 metric() {
     curl -s --max-time 10 "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
 }
+
+# ---------------------------------------------------------------------------
+# A server started as root that drops to another user (--user)
+
+# needs_root_and_nobody: skips the test (77) unless it runs as root and a
+# user nobody exists; sets NOBODY_UID NOBODY_GID.
+needs_root_and_nobody() {
+    if [ "$(id -u)" -ne 0 ] || ! id nobody >/dev/null 2>&1; then
+        echo "skip: needs root (the server must start as root to drop it) and a user nobody"
+        exit 77
+    fi
+    NOBODY_UID=$(id -u nobody)
+    NOBODY_GID=$(id -g nobody)
+}
+
+# public_store: moves $DB where an unprivileged user can read it but not
+# write it: $PUB (made here, 0755) holds
+# store/parcels.sqlite (root's, 0644) and run/ (nobody's: the port file)
+# $WORK itself is root's 0700, out of the user's reach. cleanup removes
+# $PUB.
+public_store() {
+    PUB=$(mktemp -d "${TMPDIR:-/tmp}/pdb-public.XXXXXX") || return 1
+    chmod 0755 "$PUB"
+    mkdir -m 0755 "$PUB/store" "$PUB/run"
+    chown nobody "$PUB/run"
+    mv "$DB" "$PUB/store/parcels.sqlite"
+    rm -f "$DB-wal" "$DB-shm"
+    DB=$PUB/store/parcels.sqlite
+    chmod 0644 "$DB"
+}
+
+# start_as ARGS...: parceldb serve as root with ARGS (--user NAME or
+# --allow-root), the port file in $PUB/run; sets SERVER_PID PORT BASE.
+start_as() { serve_with_port_file "$PUB/run/port" "$@"; }

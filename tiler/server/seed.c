@@ -7,6 +7,8 @@
  */
 #include "srv.h"
 
+#include "log.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -30,12 +32,10 @@ void pdb_srv_seed_options_default(pdb_srv_seed_options *o)
 
 __attribute__((format(printf, 1, 2))) static int seed_fail(const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    pdb_srv_vsay("seed", fmt, ap);
     va_end(ap);
-    fprintf(stderr, "parceldb seed: %s\n", line);
     return 1;
 }
 
@@ -217,16 +217,14 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
             seed_fail("zooms %d-%d: need 0 <= A <= B <= %d", o->zoom_min, o->zoom_max, o->max_zoom);
         goto done;
     }
+    /* The same style the server would use, so that both fill one cache:
+     * the file given, the default style's file, or the built-in one. */
     char found[4096];
     const char *style_path = o->style_path;
-    if (style_path == NULL) {
-        if (pdb_style_default_path(found, sizeof found) != 0) {
-            rc = seed_fail("no default style found (give --style FILE)");
-            goto done;
-        }
+    if (style_path == NULL && pdb_style_default_path(found, sizeof found) == 0)
         style_path = found;
-    }
-    if (pdb_style_load(style_path, &style, err, sizeof err) != PDB_OK) {
+    if ((style_path != NULL ? pdb_style_load(style_path, &style, err, sizeof err)
+                            : pdb_style_builtin(&style, err, sizeof err)) != PDB_OK) {
         rc = seed_fail("style: %s", err);
         goto done;
     }

@@ -10,6 +10,8 @@
 #define _GNU_SOURCE /* setresuid, setresgid, getresuid: all three ids at once */
 #include "srv.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <grp.h>
 #include <math.h>
@@ -61,16 +63,6 @@ const char *pdb_srv_default_web_dir(void)
     return NULL;
 }
 
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-    char line[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "parceldb serve: %s\n", line);
-}
-
 uint64_t pdb_srv_now_us(void)
 {
     struct timespec ts;
@@ -82,79 +74,12 @@ uint64_t pdb_srv_now_us(void)
 /* Configuration (what SIGHUP reloads)                                       */
 /* ------------------------------------------------------------------------ */
 
-void pdb_srv_conf_unref(pdb_srv_conf *c)
-{
-    if (c == NULL || atomic_fetch_sub(&c->refs, 1) != 1)
-        return;
-#ifdef PDB_SRV_HAVE_TILER
-    pdb_style_free(c->style);
-#endif
-    pdb_srv_tokens_free(c->tokens);
-    pdb_srv_webfiles_free(c->web);
-    pdb_srv_disk_close(c->disk);
-    free(c);
-}
-
 static pdb_srv_conf *conf_get(pdb_srv *srv)
 {
     pthread_mutex_lock(&srv->conf_lock);
-    pdb_srv_conf *c = srv->conf;
-    atomic_fetch_add(&c->refs, 1);
+    pdb_srv_conf *c = pdb_srv_conf_ref(srv->conf);
     pthread_mutex_unlock(&srv->conf_lock);
     return c;
-}
-
-/* Loads style, tokens, demo page and disk cache; all or nothing. */
-static int conf_load(const pdb_srv_options *o, pdb_srv_conf **out, char *msg, size_t cap)
-{
-    pdb_srv_conf *c = calloc(1, sizeof *c);
-    char err[PDB_SRV_ERRMAX - 64];
-
-    *out = NULL;
-    if (c == NULL) {
-        snprintf(msg, cap, "out of memory");
-        return -1;
-    }
-    atomic_init(&c->refs, 1);
-#ifdef PDB_SRV_HAVE_TILER
-    char found[4096];
-    const char *style = o->style_path;
-    if (style == NULL) {
-        if (pdb_style_default_path(found, sizeof found) != 0) {
-            snprintf(msg, cap, "no default style found (give --style FILE)");
-            goto fail;
-        }
-        style = found;
-    }
-    if (pdb_style_load(style, &c->style, err, sizeof err) != PDB_OK) {
-        snprintf(msg, cap, "style: %s", err);
-        goto fail;
-    }
-    c->style_hash = pdb_style_hash(c->style);
-    snprintf(c->style_name, sizeof c->style_name, "%s",
-             pdb_style_name(c->style)[0] ? pdb_style_name(c->style) : "parceldb");
-#else
-    snprintf(c->style_name, sizeof c->style_name, "parceldb");
-#endif
-    if (o->tokens_path != NULL &&
-        pdb_srv_tokens_load(o->tokens_path, &c->tokens, err, sizeof err) != 0) {
-        snprintf(msg, cap, "tokens: %s", err);
-        goto fail;
-    }
-    if (o->web_dir != NULL && pdb_srv_webfiles_load(o->web_dir, &c->web, err, sizeof err) != 0) {
-        snprintf(msg, cap, "demo page: %s", err);
-        goto fail;
-    }
-    if (o->cache_dir != NULL &&
-        pdb_srv_disk_open(o->cache_dir, c->style_hash, &c->disk, err, sizeof err) != 0) {
-        snprintf(msg, cap, "%s", err);
-        goto fail;
-    }
-    *out = c;
-    return 0;
-fail:
-    pdb_srv_conf_unref(c);
-    return -1;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -379,7 +304,7 @@ static void save_state(pdb_srv *srv, pdb_srv_conf *conf)
         return;
     char *text = pdb_srv_changes_format(&srv->changes);
     if (text == NULL || pdb_srv_disk_state_write(conf->disk, text) != 0)
-        say("warning: cannot write the disk cache's state: %s", strerror(errno));
+        pdb_srv_say("warning: cannot write the disk cache's state: %s", strerror(errno));
     free(text);
 }
 
@@ -421,9 +346,9 @@ int pdb_srv_sync_version(pdb_srv *srv, pdb_srv_worker *w, int64_t version, char 
     atomic_store(&srv->seen_version, v);
     pthread_mutex_unlock(&srv->sync_lock);
     if (adv != PDB_SRV_ADVANCE_SAME)
-        say("data version %lld: %s", (long long)v,
-            adv == PDB_SRV_ADVANCE_REGIONS ? "tiles of the changed communes dropped"
-                                           : "every cached tile dropped");
+        pdb_srv_say("data version %lld: %s", (long long)v,
+                    adv == PDB_SRV_ADVANCE_REGIONS ? "tiles of the changed communes dropped"
+                                                   : "every cached tile dropped");
     free(boxes);
     free(rows);
     return 0;
@@ -535,16 +460,17 @@ static int drop_replaced_wal(const char *db_path)
         if (unlink(wal) != 0) {
             uint64_t id = store_identity(db_path);
             if (warned != id)
-                say("warning: the store file was replaced but %s, the old file's WAL, cannot "
+                pdb_srv_say(
+                    "warning: the store file was replaced but %s, the old file's WAL, cannot "
                     "be removed (%s): still serving the old file; restart the server",
                     wal, strerror(errno));
             warned = id;
             return -1;
         }
-        say("removed %s: the WAL of the store file that was replaced", wal);
+        pdb_srv_say("removed %s: the WAL of the store file that was replaced", wal);
     }
     if (stat(shm, &sb) == 0 && unlink(shm) != 0)
-        say("warning: cannot remove %s: %s", shm, strerror(errno));
+        pdb_srv_say("warning: cannot remove %s: %s", shm, strerror(errno));
     return 0;
 }
 
@@ -565,7 +491,7 @@ static int store_replaced(pdb_srv *srv, pdb_srv_worker *w)
     if (pdb_srv_worker_ready(w, 0, msg, sizeof msg) != 0 ||
         read_snapshot(w, &v, &rows, &n, msg, sizeof msg) != 0) {
         pthread_mutex_unlock(&srv->sync_lock);
-        say("the store was replaced and cannot be read: %s", msg);
+        pdb_srv_say("the store was replaced and cannot be read: %s", msg);
         pdb_srv_worker_reset_store(w);
         return 0;
     }
@@ -585,7 +511,8 @@ static int store_replaced(pdb_srv *srv, pdb_srv_worker *w)
     atomic_fetch_add(&srv->metrics.invalidations, 1);
     pthread_mutex_unlock(&srv->sync_lock);
     free(rows);
-    say("the store file was replaced (data version %lld): every cached tile dropped", (long long)v);
+    pdb_srv_say("the store file was replaced (data version %lld): every cached tile dropped",
+                (long long)v);
     return 0;
 }
 
@@ -598,10 +525,12 @@ static int store_replaced(pdb_srv *srv, pdb_srv_worker *w)
 static void reload(pdb_srv *srv, int reopen)
 {
     char msg[PDB_SRV_ERRMAX];
-    pdb_srv_conf *c, *old;
+    pdb_srv_conf *c = NULL, *old;
 
-    if (conf_load(&srv->opt, &c, msg, sizeof msg) != 0) {
-        say("reload failed, keeping the running configuration: %s", msg);
+    if (pdb_srv_conf_load(&srv->opt, srv->conf, &c, msg, sizeof msg) != 0 ||
+        pdb_srv_conf_open_disk(c, &srv->opt, msg, sizeof msg) != 0) {
+        pdb_srv_conf_unref(c);
+        pdb_srv_say("reload failed, keeping the running configuration: %s", msg);
         return;
     }
     pthread_mutex_lock(&srv->conf_lock);
@@ -614,9 +543,10 @@ static void reload(pdb_srv *srv, int reopen)
     if (old->style_hash != c->style_hash)
         pdb_srv_cache_clear(srv->cache);
     atomic_fetch_add(&srv->metrics.reloads, 1);
-    say("reloaded: style %016llx, %zu token(s), %zu demo file(s); %s",
-        (unsigned long long)c->style_hash, pdb_srv_tokens_count(c->tokens),
-        c->web ? c->web->count : 0, reopen ? "stores reopen" : "stores kept (see the warning)");
+    pdb_srv_say("reloaded: style %016llx, %zu token(s), %zu demo file(s); %s",
+                (unsigned long long)c->style_hash, pdb_srv_tokens_count(c->tokens),
+                c->web ? c->web->count : 0,
+                reopen ? "stores reopen" : "stores kept (see the warning)");
     pdb_srv_conf_unref(old);
 }
 
@@ -642,25 +572,26 @@ static void srv_free(pdb_srv *srv)
 
 /* The user the server runs as, when started as root with --user. */
 typedef struct run_as {
-    int active;     /* 1: started as root with a user to become */
-    uid_t uid;      /* the user's */
-    gid_t gid;      /* its primary group */
-    char name[64];  /* for messages */
+    int active;    /* 1: started as root with a user to become */
+    uid_t uid;     /* the user's */
+    gid_t gid;     /* its primary group */
+    char name[64]; /* for messages */
 } run_as;
 
 /* Decides whom the server runs as, and becomes that user in effect
- * (setgroups, setegid, seteuid) so that every file it opens from here on
- * (style, tokens, demo page, store, disk cache) is opened with the rights
- * it will have for good, and what SIGHUP re-reads later it can read now.
- * The real and saved ids stay root until the port is bound (become_user). */
+ * (setgroups, setegid, seteuid) so that the store and the disk cache are
+ * opened, and cache files created, with the rights it will have for good.
+ * The style, tokens and demo page are read before, as root (conf.h). The
+ * real and saved ids stay root until the port is bound (become_user). */
 static int choose_user(pdb_srv *srv, run_as *ra, char *msg, size_t cap)
 {
     const pdb_srv_options *o = &srv->opt;
     memset(ra, 0, sizeof *ra);
     if (o->user == NULL) {
         if (geteuid() == 0 && !o->allow_root) {
-            snprintf(msg, cap, "refusing to run as root: give --user NAME (the server drops "
-                               "to it once the port is open) or --allow-root");
+            snprintf(msg, cap,
+                     "refusing to run as root: give --user NAME (the server drops "
+                     "to it once the port is open) or --allow-root");
             return -1;
         }
         return 0;
@@ -772,7 +703,7 @@ int pdb_srv_run(const pdb_srv_options *o)
     int rc = 1;
 
     if (srv == NULL) {
-        say("out of memory");
+        pdb_srv_say("out of memory");
         return 1;
     }
     srv->opt = *o;
@@ -802,63 +733,67 @@ int pdb_srv_run(const pdb_srv_options *o)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (choose_user(srv, &ra, msg, sizeof msg) != 0) {
-        say("%s", msg);
+    /* Every file is read while the server may still read anything: a
+     * style, token file or demo page only root can reach works (conf.h). */
+    if (pdb_srv_conf_load(&srv->opt, NULL, &srv->conf, msg, sizeof msg) != 0) {
+        pdb_srv_say("%s", msg);
         goto done;
     }
-    if (conf_load(&srv->opt, &srv->conf, msg, sizeof msg) != 0) {
-        say("%s", msg);
+    if (choose_user(srv, &ra, msg, sizeof msg) != 0 ||
+        pdb_srv_conf_open_disk(srv->conf, &srv->opt, msg, sizeof msg) != 0) {
+        pdb_srv_say("%s", msg);
         goto done;
     }
     srv->cache = pdb_srv_cache_new(srv->opt.cache_mb << 20, pdb_srv_render_buffer_px());
     if (srv->cache == NULL) {
-        say("out of memory");
+        pdb_srv_say("out of memory");
         goto done;
     }
     if (srv->opt.rate_limit > 0) {
         double burst = srv->opt.rate_burst > 0 ? srv->opt.rate_burst : 2 * srv->opt.rate_limit;
         if ((srv->ratelimit = pdb_srv_ratelimit_new(srv->opt.rate_limit, burst)) == NULL) {
-            say("out of memory");
+            pdb_srv_say("out of memory");
             goto done;
         }
     }
     /* The main thread checks the store first, so that a bad path or a
      * file that is not a store stops the start with a clear line. */
     if ((main_worker = pdb_srv_worker_get(srv)) == NULL) {
-        say("out of memory");
+        pdb_srv_say("out of memory");
         goto done;
     }
     if (pdb_srv_worker_ready(main_worker, 0, msg, sizeof msg) != 0) {
-        say("%s", msg);
+        pdb_srv_say("%s", msg);
         goto done;
     }
     if (changes_start(srv, main_worker, msg, sizeof msg) != 0) {
-        say("%s", msg);
+        pdb_srv_say("%s", msg);
         goto done;
     }
     /* Root again only to bind the port (one below 1024 needs it), then
      * never again. */
     if (ra.active && seteuid(0) != 0) {
-        say("cannot regain root to bind the port: %s", strerror(errno));
+        pdb_srv_say("cannot regain root to bind the port: %s", strerror(errno));
         goto done;
     }
     if (pdb_srv_http_start(srv, &http, &port, msg, sizeof msg) != 0) {
-        say("%s", msg);
+        pdb_srv_say("%s", msg);
         goto done;
     }
     if (become_user(srv, &ra, msg, sizeof msg) != 0) {
-        say("%s", msg);
+        pdb_srv_say("%s", msg);
         goto done;
     }
     if (srv->opt.port_file != NULL && write_port_file(srv->opt.port_file, port) != 0) {
-        say("%s: %s", srv->opt.port_file, strerror(errno));
+        pdb_srv_say("%s: %s", srv->opt.port_file, strerror(errno));
         goto done;
     }
     {
         const char *l = srv->opt.listen;
         const char *colon = strrchr(l, ':');
         int hostlen = colon ? (int)(colon - l) : (int)strlen(l);
-        say("serving %s on http://%.*s:%u/ (%u threads, data version %lld, %zu token(s), uid %u)",
+        pdb_srv_say(
+            "serving %s on http://%.*s:%u/ (%u threads, data version %lld, %zu token(s), uid %u)",
             srv->opt.db_path, hostlen, l, port, srv->opt.threads,
             (long long)atomic_load(&srv->seen_version), pdb_srv_tokens_count(srv->conf->tokens),
             (unsigned)geteuid());
@@ -896,7 +831,8 @@ int pdb_srv_run(const pdb_srv_options *o)
     /* Drain: stop accepting, let the requests in flight finish. */
     atomic_store(&srv->draining, 1);
     pdb_srv_http_quiesce(http);
-    say("draining %lld request(s) in flight", (long long)atomic_load(&srv->metrics.inflight));
+    pdb_srv_say("draining %lld request(s) in flight",
+                (long long)atomic_load(&srv->metrics.inflight));
     uint64_t deadline = pdb_srv_now_us() + (uint64_t)srv->opt.drain_s * 1000000u;
     while (atomic_load(&srv->metrics.inflight) > 0 && pdb_srv_now_us() < deadline) {
         struct timespec ts = {0, 20 * 1000 * 1000};
@@ -906,9 +842,9 @@ int pdb_srv_run(const pdb_srv_options *o)
     pdb_srv_http_stop(http);
     http = NULL;
     if (left > 0)
-        say("stopped with %lld request(s) unfinished", left);
+        pdb_srv_say("stopped with %lld request(s) unfinished", left);
     else
-        say("stopped cleanly");
+        pdb_srv_say("stopped cleanly");
     rc = 0;
 done:
     if (http != NULL)

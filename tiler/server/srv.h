@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "changes.h"
+#include "conf.h"
 #include "disk.h"
 #include "metrics.h"
 #include "parse.h"
@@ -36,17 +37,6 @@ typedef struct pdb_renderer pdb_renderer;
 #define PDB_SRV_RENDER_WAIT_MS 30000  /* waiting for another thread's render of a tile */
 #define PDB_SRV_DEFAULT_LIMIT 100     /* features per /parcels?bbox= page by default */
 #define PDB_SRV_MAX_OFFSET 1000000    /* deepest /parcels?bbox= offset */
-
-/* What SIGHUP reloads: replaced whole, shared by reference count. */
-typedef struct pdb_srv_conf {
-    atomic_int refs;        /* holders: the server and workers */
-    pdb_style *style;       /* map style (NULL without a renderer) */
-    uint64_t style_hash;    /* from the style's text */
-    char style_name[64];    /* for tiles.json */
-    pdb_srv_tokens *tokens; /* bearer token hashes, or NULL */
-    pdb_srv_webfiles *web;  /* the demo page, or NULL */
-    pdb_srv_disk *disk;     /* disk cache of this style, or NULL */
-} pdb_srv_conf;
 
 typedef struct pdb_srv pdb_srv;
 
@@ -124,7 +114,6 @@ pdb_srv_worker *pdb_srv_worker_get(pdb_srv *srv);
 int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t cap);
 /* Drops the worker's store so that the next request reopens it. */
 void pdb_srv_worker_reset_store(pdb_srv_worker *w);
-void pdb_srv_conf_unref(pdb_srv_conf *c);
 double pdb_srv_store_age_s(const pdb_srv *srv);
 /* Brings the change log and the caches up to the store's data version
  * (read through w). Returns 0, or -1 with a reason in msg. */
