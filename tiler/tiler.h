@@ -59,9 +59,11 @@ double pdb_tile_resolution(int z, int scale);
 /* The tile holding a WGS 84 point at zoom z. */
 void pdb_tile_at(double lon_deg, double lat_deg, int z, uint32_t *x, uint32_t *y);
 
-/* Parses "Z/X/Y", "Z/X/Y@2x" or "Z/X/Y.png" (and "Z X Y") into *out;
- * returns 0, or -1 with a message in err (errcap bytes) for anything else,
- * including numbers out of range for the zoom and zooms over max_zoom. */
+/* Parses "Z/X/Y", "Z/X/Y@2x" or "Z/X/Y.png" (and "Z X Y") into *out: the
+ * one z/x/y parser of the CLI and the server. Numbers are plain digits (no
+ * sign, no blank beside a '/'). Returns 0, or -1 with a message in err
+ * (errcap bytes) for anything else, including numbers out of range for the
+ * zoom and zooms over max_zoom. */
 int pdb_tile_parse(const char *text, int max_zoom, pdb_tile *out, char *err, size_t errcap);
 
 /* ------------------------------------------------------------------------ */

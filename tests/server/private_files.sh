@@ -83,6 +83,15 @@ stop_server
 chmod 0600 "$PRIV/style.json" "$PRIV/tokens"
 chmod 0700 "$PRIV/web"
 
+# A store nobody cannot read: the start stops with one line that says why.
+cp "$DB" "$PRIV/parcels.sqlite"
+"$PARCELDB" serve --db "$PRIV/parcels.sqlite" --listen 127.0.0.1:0 --user nobody \
+    >/dev/null 2>"$WORK/refused.err"
+check "a store nobody cannot read: exit status" "$?" 1
+check "a store nobody cannot read: one line" "$(wc -l <"$WORK/refused.err")" 1
+contains "a store nobody cannot read: says so" "$(cat "$WORK/refused.err")" \
+    "as user nobody, the store cannot be opened: .*Permission denied \\(that user must be able to read it"
+
 # No style file anywhere: the default style's directories hidden by empty
 # ones in a private mount namespace; the built-in style draws the tiles.
 EMPTY=$(mktemp -d "$PUB/empty.XXXXXX")

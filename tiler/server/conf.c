@@ -13,6 +13,45 @@
 #include <string.h>
 #include <unistd.h>
 
+void pdb_srv_options_default(pdb_srv_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->db_path = "parcels.sqlite";
+    o->listen = "127.0.0.1:8080";
+    o->cache_mb = 256;
+    o->max_connections = 1024;
+    o->max_per_ip = 256;
+    o->timeout_s = 15;
+    o->drain_s = 30;
+    o->max_zoom = 20;
+    o->max_limit = 1000;
+    o->max_age_s = 60;
+    o->access_log = 1;
+}
+
+const char *pdb_srv_default_web_dir(void)
+{
+    static const char *const dirs[] = {
+#ifdef PDB_WEB_BUILD_DIR
+        PDB_WEB_BUILD_DIR,
+#endif
+#ifdef PDB_WEB_INSTALL_DIR
+        PDB_WEB_INSTALL_DIR,
+#endif
+        NULL,
+    };
+    char index[4200];
+    const char *env = getenv("PARCELDB_WEB_DIR");
+    if (env != NULL && *env != '\0')
+        return env;
+    for (size_t i = 0; dirs[i] != NULL; i++) {
+        snprintf(index, sizeof index, "%s/index.html", dirs[i]);
+        if (access(index, R_OK) == 0)
+            return dirs[i];
+    }
+    return NULL;
+}
+
 struct pdb_srv_part {
     atomic_int refs;          /* configurations holding it */
     void *obj;                /* pdb_style, pdb_srv_tokens or pdb_srv_webfiles */

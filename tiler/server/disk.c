@@ -4,6 +4,8 @@
  */
 #include "disk.h"
 
+#include "util.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -22,18 +24,6 @@ struct pdb_srv_disk {
     char *root;              /* DIR/s-<style hash> */
     atomic_uint tmp_counter; /* makes temporary names unique within the process */
 };
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    if (errcap > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errcap, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int mkdir_p(const char *path)
 {
@@ -61,16 +51,16 @@ int pdb_srv_disk_open(const char *dir, uint64_t style_hash, pdb_srv_disk **out, 
 
     *out = NULL;
     if (d == NULL)
-        return fail(err, errcap, "out of memory");
+        return pdb_srv_fail(err, errcap, "out of memory");
     size_t n = strlen(dir) + 32;
     if ((d->root = malloc(n)) == NULL) {
         free(d);
-        return fail(err, errcap, "out of memory");
+        return pdb_srv_fail(err, errcap, "out of memory");
     }
     snprintf(d->root, n, "%s/s-%016llx", dir, (unsigned long long)style_hash);
     if (mkdir_p(d->root) != 0 || stat(d->root, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
         access(d->root, W_OK) != 0) {
-        fail(err, errcap, "cache directory %s: %s", d->root, strerror(errno));
+        pdb_srv_fail(err, errcap, "cache directory %s: %s", d->root, strerror(errno));
         pdb_srv_disk_close(d);
         return -1;
     }

@@ -5,15 +5,20 @@
  * Tiles already current in the cache are skipped, so a rerun after an
  * interruption only does what is left.
  */
-#include "srv.h"
+#include "sync.h"
+#include "tiles.h"
+#include "util.h"
+#include "worker.h"
 
 #include "log.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void pdb_srv_seed_options_default(pdb_srv_seed_options *o)
@@ -38,8 +43,6 @@ __attribute__((format(printf, 1, 2))) static int seed_fail(const char *fmt, ...)
     va_end(ap);
     return 1;
 }
-
-#ifdef PDB_SRV_HAVE_TILER
 
 /* The tile ranges of one zoom. */
 typedef struct zoom_range {
@@ -344,13 +347,3 @@ done:
     free(j);
     return rc;
 }
-
-#else
-
-int pdb_srv_seed(const pdb_srv_seed_options *o)
-{
-    (void)o;
-    return seed_fail("this build has no tile renderer (tiler/ was not built)");
-}
-
-#endif
