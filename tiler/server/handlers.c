@@ -351,7 +351,10 @@ static void metrics(pdb_srv *srv, pdb_srv_worker *w, pdb_srv_response *out)
     g.tokens = pdb_srv_tokens_count(w->conf->tokens);
     pdb_lookup_index_memory(&g.lookup_communes, &g.lookup_bytes);
     g.draining = atomic_load(&srv->draining);
+    pdb_srv_commune_state *communes = pdb_srv_communes_copy(srv, &g.ncommunes);
+    g.communes = communes;
     char *text = pdb_srv_metrics_text(&srv->metrics, &g, &len);
+    free(communes);
     if (text == NULL) {
         pdb_srv_error(out, 503, "out of memory");
         return;

@@ -264,3 +264,18 @@ int pdb_srv_store_replaced(pdb_srv *srv, pdb_srv_worker *w)
                 (long long)v);
     return 0;
 }
+
+pdb_srv_commune_state *pdb_srv_communes_copy(pdb_srv *srv, size_t *n)
+{
+    pdb_srv_commune_state *copy = NULL;
+
+    *n = 0;
+    pthread_rwlock_rdlock(&srv->changes_lock);
+    if (srv->changes.ncommunes > 0 &&
+        (copy = malloc(srv->changes.ncommunes * sizeof *copy)) != NULL) {
+        memcpy(copy, srv->changes.communes, srv->changes.ncommunes * sizeof *copy);
+        *n = srv->changes.ncommunes;
+    }
+    pthread_rwlock_unlock(&srv->changes_lock);
+    return copy;
+}

@@ -30,6 +30,10 @@ int pdb_srv_sync_start(pdb_srv *srv, pdb_srv_worker *w, char *msg, size_t cap);
  * (then the workers keep the old file). */
 int pdb_srv_store_replaced(pdb_srv *srv, pdb_srv_worker *w);
 
+/* A copy of the store's communes as last read (caller frees), with the
+ * count in *n; NULL (and 0) when none or out of memory. */
+pdb_srv_commune_state *pdb_srv_communes_copy(pdb_srv *srv, size_t *n);
+
 /* Starts a change log at version: resumed from the disk cache's state
  * when it describes this store file, else fresh (a new epoch). Shared by
  * the server and seeding, so both agree on tile versions. 0 or -1 (no
