@@ -2,18 +2,22 @@
  * disk.c: the disk tile cache. Plain files, one per tile, found by name:
  * no index to corrupt, and the kernel's page cache does the rest.
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "disk.h"
 
 #include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HEADER_SIZE 32
@@ -75,6 +79,31 @@ void pdb_srv_disk_close(pdb_srv_disk *d)
         return;
     free(d->root);
     free(d);
+}
+
+/* nftw has no argument for its callback: the sweep's state, one sweep at
+ * a time (the server's start). */
+static pthread_mutex_t sweep_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t sweep_before;  /* files last written before this are stale */
+static size_t sweep_removed; /* files removed */
+
+static int sweep_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    if (type == FTW_F && S_ISREG(sb->st_mode) && strstr(path + ftw->base, ".tile.tmp.") != NULL &&
+        sb->st_mtime < sweep_before && unlink(path) == 0)
+        sweep_removed++;
+    return 0;
+}
+
+size_t pdb_srv_disk_sweep_tmp(pdb_srv_disk *d)
+{
+    pthread_mutex_lock(&sweep_lock);
+    sweep_before = time(NULL) - PDB_SRV_DISK_TMP_STALE_S;
+    sweep_removed = 0;
+    nftw(d->root, sweep_one, 16, FTW_PHYS);
+    size_t n = sweep_removed;
+    pthread_mutex_unlock(&sweep_lock);
+    return n;
 }
 
 const char *pdb_srv_disk_path(const pdb_srv_disk *d)

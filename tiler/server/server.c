@@ -137,6 +137,11 @@ int pdb_srv_run(const pdb_srv_options *o)
         pdb_srv_say("%s", msg);
         goto done;
     }
+    if (srv->conf->disk != NULL) {
+        size_t swept = pdb_srv_disk_sweep_tmp(srv->conf->disk);
+        if (swept > 0)
+            pdb_srv_say("removed %zu stale temporary tile file(s) from the disk cache", swept);
+    }
     srv->cache = pdb_srv_cache_new(srv->opt.cache_mb << 20, pdb_srv_render_buffer_px());
     if (srv->cache == NULL) {
         pdb_srv_say("out of memory");
