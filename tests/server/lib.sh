@@ -12,11 +12,23 @@ set -uo pipefail
 : "${PDB_SOURCE_DIR:?}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pdb-server-test.XXXXXX")
 SERVER_PID=
+SERVER_PIDS=() # every server this test started, stopped or not
+# kill_servers: no server of this test left running, even one whose
+# SERVER_PID a later start overwrote.
+kill_servers() {
+    local p
+    for p in "${SERVER_PIDS[@]}" $SERVER_PID; do
+        if kill -0 "$p" 2>/dev/null; then
+            kill -KILL "$p" 2>/dev/null
+            wait "$p" 2>/dev/null
+        fi
+    done
+    SERVER_PID=
+}
+# cleanup, at exit (a failure, an early exit, a signal: see the traps
+# below).
 cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
+    kill_servers
     keep_server_logs
     rm -rf "$WORK"
     [ -z "${PUB:-}" ] || rm -rf "$PUB"
@@ -32,6 +44,10 @@ keep_server_logs() {
         cp "$WORK/server-all.log" "$PDB_BINARY_DIR/Testing/server-logs/$(basename "$0" .sh)-$$.log"
 }
 trap cleanup EXIT
+# A signal (a CTest timeout, ^C) exits through the EXIT trap too.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cd "$WORK" || exit 1
 export CPL_LOG=/dev/null
 # Clients must never leave the machine, whatever the environment says.
@@ -176,6 +192,8 @@ serve_with_port_file() {
     "${SERVE_WRAP[@]}" "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$port_file" \
         "$@" >"$WORK/server.out" 2>"$WORK/server.log" &
     SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
+    [ -z "${PDB_TEST_PID_FILE:-}" ] || echo "$SERVER_PID" >>"$PDB_TEST_PID_FILE"
     for _ in $(seq 1 300); do
         [ -s "$port_file" ] && break
         kill -0 "$SERVER_PID" 2>/dev/null || break
