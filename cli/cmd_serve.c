@@ -45,7 +45,8 @@ static const char serve_usage[] =
     "  --rate-burst B         burst allowed above the rate (default 2 x R)\n"
     "  --quiet                no access log\n"
     "  --user NAME            started as root: run as NAME (its uid, gid and groups);\n"
-    "                         root only binds the port, every file is opened as NAME\n"
+    "                         style, tokens and demo page are read first, then the\n"
+    "                         store and cache are opened as NAME; root binds the port\n"
     "  --allow-root           run as root without --user (refused otherwise)\n";
 
 /* Parses a whole string as an unsigned int no larger than max. */
