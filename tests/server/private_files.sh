@@ -84,8 +84,11 @@ chmod 0600 "$PRIV/style.json" "$PRIV/tokens"
 chmod 0700 "$PRIV/web"
 
 # A store nobody cannot read: the start stops with one line that says why.
+# (LeakSanitizer cannot inspect a process whose effective uid changed:
+# no leak check for this one exit in sanitizer builds.)
 cp "$DB" "$PRIV/parcels.sqlite"
-"$PARCELDB" serve --db "$PRIV/parcels.sqlite" --listen 127.0.0.1:0 --user nobody \
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+    "$PARCELDB" serve --db "$PRIV/parcels.sqlite" --listen 127.0.0.1:0 --user nobody \
     >/dev/null 2>"$WORK/refused.err"
 check "a store nobody cannot read: exit status" "$?" 1
 check "a store nobody cannot read: one line" "$(wc -l <"$WORK/refused.err")" 1
