@@ -1,13 +1,12 @@
 /*
  * cmd_serve.c: `parceldb serve` (the HTTP server: tiles, lookups, demo
- * page) and `parceldb seed` (pre-rendering into the server's disk cache).
- * Argument parsing only; the work is in libpdb_server (tiler/server/).
+ * page). Argument parsing only; the work is in libpdb_server
+ * (tiler/server/).
  */
 #include "cli.h"
 #include "server.h"
 
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,14 +16,16 @@ static const char serve_usage[] =
     "Serves the store over HTTP: PNG tiles (/tiles/{z}/{x}/{y}.png, @2x), TileJSON\n"
     "(/tiles.json), GeoJSON lookups (/parcels/at, /parcels/{commune}/{sheet}/{parcel},\n"
     "/parcels?bbox=), /communes, /health, /metrics, and a demo map at /.\n"
-    "SIGHUP reloads the style, tokens and demo page; SIGTERM drains and exits 0.\n"
+    "SIGHUP reloads the style, tokens and demo page (a file it cannot read any more\n"
+    "is kept); SIGTERM drains and exits 0. Files are read before --user drops root.\n"
     "\n"
     "options:\n"
     "  --db FILE              the store (default " CLI_DEFAULT_DB ")\n"
     "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0\n"
     "                         takes a free one; [::1]:8080 for IPv6)\n"
     "  --port-file FILE       write the port listened on into FILE\n"
-    "  --style FILE           map style (default: styles/landuse.json)\n"
+    "  --style FILE           map style (default: styles/landuse.json, else the copy\n"
+    "                         built into parceldb)\n"
     "  --cache DIR            disk tile cache (shared with 'parceldb seed')\n"
     "  --cache-mb N           memory tile cache in MiB (default 256; 0 for none)\n"
     "  --tokens FILE          bearer tokens that may see owner names (one per line,\n"
@@ -44,25 +45,9 @@ static const char serve_usage[] =
     "  --rate-burst B         burst allowed above the rate (default 2 x R)\n"
     "  --quiet                no access log\n"
     "  --user NAME            started as root: run as NAME (its uid, gid and groups);\n"
-    "                         root only binds the port, every file is opened as NAME\n"
+    "                         style, tokens and demo page are read first, then the\n"
+    "                         store and cache are opened as NAME; root binds the port\n"
     "  --allow-root           run as root without --user (refused otherwise)\n";
-
-static const char seed_usage[] =
-    "usage: parceldb seed --cache DIR --zoom A-B [--bbox MINLON,MINLAT,MAXLON,MAXLAT] [options]\n"
-    "\n"
-    "Renders every tile of zooms A to B over the box (default: every parcel's) into\n"
-    "the disk cache that 'parceldb serve --cache DIR' reads. Tiles already current\n"
-    "are skipped, so a rerun finishes an interrupted job.\n"
-    "\n"
-    "options:\n"
-    "  --db FILE        the store (default " CLI_DEFAULT_DB ")\n"
-    "  --style FILE     map style (as for serve)\n"
-    "  --scale S        1 (256 px, default), 2 (512 px @2x) or both\n"
-    "  --threads N      render threads (default: one per core)\n"
-    "  --max-zoom Z     deepest zoom allowed (default 20)\n"
-    "  --max-tiles N    refuse jobs of more tiles (default 10000000)\n"
-    "  --progress       a progress bar even when stderr is not a terminal\n"
-    "  --no-progress    no progress bar\n";
 
 /* Parses a whole string as an unsigned int no larger than max. */
 static int parse_uint(const char *s, unsigned max, unsigned *out)
@@ -246,155 +231,4 @@ int cmd_serve(int argc, char **argv)
     else if (o.web_dir == NULL)
         o.web_dir = pdb_srv_default_web_dir(); /* NULL: no demo page, said at / */
     return pdb_srv_run(&o) == 0 ? CLI_OK : CLI_FAIL;
-}
-
-/* "A-B" or "A" into two zooms. */
-static int parse_zooms(const char *s, int *a, int *b)
-{
-    char first[16];
-    const char *dash = strchr(s, '-');
-    unsigned ua, ub;
-    if (dash == NULL)
-        dash = s + strlen(s);
-    if ((size_t)(dash - s) >= sizeof first)
-        return -1;
-    memcpy(first, s, (size_t)(dash - s));
-    first[dash - s] = '\0';
-    if (parse_uint(first, 30, &ua) != 0)
-        return -1;
-    if (*dash == '\0')
-        ub = ua;
-    else if (parse_uint(dash + 1, 30, &ub) != 0)
-        return -1;
-    *a = (int)ua;
-    *b = (int)ub;
-    return 0;
-}
-
-static int parse_bbox(const char *s, double out[4])
-{
-    char buf[256], *save = NULL, *tok;
-    int n = 0;
-    if (strlen(s) >= sizeof buf)
-        return -1;
-    strcpy(buf, s);
-    for (tok = strtok_r(buf, ",", &save); tok && n < 4; tok = strtok_r(NULL, ",", &save))
-        if (cli_parse_double(tok, &out[n++]) != 0)
-            return -1;
-    if (n != 4 || tok != NULL || !(out[0] < out[2]) || !(out[1] < out[3]) || out[0] < -180 ||
-        out[2] > 180 || out[1] < -85.06 || out[3] > 85.06)
-        return -1;
-    return 0;
-}
-
-int cmd_seed(int argc, char **argv)
-{
-    enum {
-        O_DB = 256,
-        O_STYLE,
-        O_CACHE,
-        O_ZOOM,
-        O_BBOX,
-        O_SCALE,
-        O_THREADS,
-        O_MAXZOOM,
-        O_MAXTILES,
-        O_PROGRESS,
-        O_NO_PROGRESS,
-        O_HELP
-    };
-    static const struct option opts[] = {
-        {"db", required_argument, 0, O_DB},
-        {"style", required_argument, 0, O_STYLE},
-        {"cache", required_argument, 0, O_CACHE},
-        {"zoom", required_argument, 0, O_ZOOM},
-        {"bbox", required_argument, 0, O_BBOX},
-        {"scale", required_argument, 0, O_SCALE},
-        {"threads", required_argument, 0, O_THREADS},
-        {"max-zoom", required_argument, 0, O_MAXZOOM},
-        {"max-tiles", required_argument, 0, O_MAXTILES},
-        {"progress", no_argument, 0, O_PROGRESS},
-        {"no-progress", no_argument, 0, O_NO_PROGRESS},
-        {"help", no_argument, 0, O_HELP},
-        {0, 0, 0, 0},
-    };
-    pdb_srv_seed_options o;
-    int have_zoom = 0, c;
-    unsigned u;
-    size_t sz;
-
-    pdb_srv_seed_options_default(&o);
-    o.db_path = CLI_DEFAULT_DB;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (c) {
-        case O_DB:
-            o.db_path = optarg;
-            break;
-        case O_STYLE:
-            o.style_path = optarg;
-            break;
-        case O_CACHE:
-            o.cache_dir = optarg;
-            break;
-        case O_PROGRESS:
-            o.progress = 1;
-            break;
-        case O_NO_PROGRESS:
-            o.progress = 0;
-            break;
-        case O_ZOOM:
-            if (parse_zooms(optarg, &o.zoom_min, &o.zoom_max) != 0 || o.zoom_min > o.zoom_max)
-                return cli_usage_error("seed", "--zoom wants A-B with A <= B, not '%s'", optarg);
-            have_zoom = 1;
-            break;
-        case O_BBOX:
-            if (parse_bbox(optarg, o.bbox) != 0)
-                return cli_usage_error("seed",
-                                       "--bbox wants MINLON,MINLAT,MAXLON,MAXLAT in WGS 84 "
-                                       "degrees, min < max, not '%s'",
-                                       optarg);
-            break;
-        case O_SCALE:
-            if (strcmp(optarg, "1") == 0)
-                o.scales = 1;
-            else if (strcmp(optarg, "2") == 0)
-                o.scales = 2;
-            else if (strcmp(optarg, "both") == 0)
-                o.scales = 3;
-            else
-                return cli_usage_error("seed", "--scale wants 1, 2 or both");
-            break;
-        case O_THREADS:
-            if (parse_uint(optarg, 64, &u) != 0 || u == 0)
-                return cli_usage_error("seed", "--threads wants 1 to 64");
-            o.threads = u;
-            break;
-        case O_MAXZOOM:
-            if (parse_uint(optarg, 24, &u) != 0)
-                return cli_usage_error("seed", "--max-zoom wants 0 to 24");
-            o.max_zoom = (int)u;
-            break;
-        case O_MAXTILES:
-            if (cli_parse_size(optarg, &sz) != 0 || sz == 0)
-                return cli_usage_error("seed", "--max-tiles wants a positive number");
-            o.max_tiles = sz;
-            break;
-        case O_HELP:
-            fputs(seed_usage, stdout);
-            return CLI_OK;
-        default:
-            return cli_usage_error("seed", "unknown option '%s'", argv[optind - 1]);
-        }
-    }
-    if (optind < argc)
-        return cli_usage_error("seed", "unexpected argument '%s'", argv[optind]);
-    if (!have_zoom)
-        return cli_usage_error("seed", "--zoom A-B is required");
-    if (o.cache_dir == NULL)
-        return cli_usage_error("seed", "--cache DIR is required");
-    if (o.zoom_max > o.max_zoom)
-        return cli_usage_error("seed", "zoom %d is over --max-zoom %d", o.zoom_max, o.max_zoom);
-    return pdb_srv_seed(&o) == 0 ? CLI_OK : CLI_FAIL;
 }

@@ -10,6 +10,20 @@ scripts/build.sh
 P=build/cli/parceldb
 DB=out/sample.sqlite
 
+# As root, the server drops to nobody once the port is open (it refuses to
+# keep root), and nobody must be able to read the store. In a checkout
+# nobody cannot reach (a 0700 home or mktemp -d), the store goes to a
+# directory of its own that nobody can read.
+as_user=()
+if [ "$(id -u)" -eq 0 ]; then
+    as_user=(--user nobody)
+    if ! setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups test -r "$PWD/scripts/run-sample.sh" 2>/dev/null; then
+        DB=$(mktemp -d "${TMPDIR:-/tmp}/parceldb-sample.XXXXXX")/sample.sqlite
+        chmod 0755 "$(dirname "$DB")"
+        echo "This checkout is private to root: the store is $DB, where the server (as nobody) can read it."
+    fi
+fi
+
 mkdir -p out
 rm -f "$DB" "$DB-wal" "$DB-shm"
 $P init --db "$DB"
@@ -25,7 +39,4 @@ $P lookup --db "$DB" --lon "$lon" --lat "$lat"
 echo
 echo "The store is $DB; try: $P lookup --db $DB --id COMMUNE/SHEET/PARCEL"
 echo
-# As root, the server drops to nobody once the port is open (it refuses to keep root).
-as_user=()
-[ "$(id -u)" -eq 0 ] && as_user=(--user nobody)
 exec $P serve --db "$DB" --listen "127.0.0.1:${PORT:-8080}" "${as_user[@]}"

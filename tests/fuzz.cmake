@@ -37,10 +37,13 @@ endfunction()
 
 pdb_fuzz_target(fuzz_http_request
     SOURCES ${PDB_FUZZ_DIR}/fuzz_http_request.c ${PROJECT_SOURCE_DIR}/tiler/server/parse.c
-    INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server)
+            ${PROJECT_SOURCE_DIR}/tiler/server/util.c
+    INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
+    LIBS pdb_tiler)
 
 pdb_fuzz_target(fuzz_tokens
     SOURCES ${PDB_FUZZ_DIR}/fuzz_tokens.c ${PROJECT_SOURCE_DIR}/tiler/server/auth.c
+            ${PROJECT_SOURCE_DIR}/tiler/server/util.c
     INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
     LIBS OpenSSL::Crypto)
 

@@ -27,7 +27,13 @@ server_test(server_seed seed.sh)
 server_test(server_lifecycle lifecycle.sh)
 server_test(server_lookup_id lookup_id.sh)
 server_test(server_tilejson tilejson.sh)
+server_test(server_metrics_stale metrics_stale.sh)
+server_test(server_stale_tmp stale_tmp.sh)
+server_test(server_trap trap.sh)
 foreach(case paths tile_numbers long_uri long_headers bbox limits body slow_client flood
              rate_limit)
     server_test(server_bad_${case} bad_input.sh ${case})
 endforeach()
+# Root only: a server dropping to nobody with its files where only root reads.
+server_test(server_private_files private_files.sh)
+set_tests_properties(server_private_files PROPERTIES SKIP_RETURN_CODE 77)

@@ -397,6 +397,16 @@ bad:
     return PDB_EINVAL;
 }
 
+/* styles/landuse.json, written into style_builtin.c by tiler/embed.cmake. */
+extern const unsigned char pdbt__style_builtin_json[];
+extern const size_t pdbt__style_builtin_json_len;
+
+pdb_status pdbt_style_builtin(pdbt_style **out, char *err, size_t errcap)
+{
+    return pdbt_style_parse((const char *)pdbt__style_builtin_json, pdbt__style_builtin_json_len,
+                            "built-in styles/landuse.json", out, err, errcap);
+}
+
 int pdbt_style_default_path(char *out, size_t cap)
 {
     const char *dirs[3] = {getenv("PARCELDB_STYLE_DIR"), PDB_STYLE_INSTALL_DIR,

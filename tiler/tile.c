@@ -81,7 +81,8 @@ void pdbt_tile_at(double lon_deg, double lat_deg, int z, uint32_t *x, uint32_t *
     *y = (uint32_t)fy;
 }
 
-/* Reads a decimal number of at most 10 digits; advances *p. */
+/* Reads a decimal number of at most 10 digits (no sign, no blank);
+ * advances *p. */
 static int read_uint(const char **p, unsigned long long *v)
 {
     const char *s = *p;
@@ -103,14 +104,17 @@ int pdbt_tile_parse(const char *text, int max_zoom, pdbt_tile *out, char *err, s
     unsigned long long v[3];
     const char *p = text;
 
+    char sep = 0; /* '/' or ' ', the same between all three numbers */
+
     memset(out, 0, sizeof *out);
     for (int i = 0; i < 3; i++) {
         if (i > 0) {
-            if (*p != '/' && *p != ' ')
+            if (sep == 0)
+                sep = *p;
+            if ((sep != '/' && sep != ' ') || *p != sep)
                 goto bad;
-            while (*p == ' ')
-                p++;
-            if (*p == '/')
+            p++;
+            while (sep == ' ' && *p == ' ')
                 p++;
         }
         if (read_uint(&p, &v[i]) != 0)

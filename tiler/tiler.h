@@ -59,9 +59,11 @@ double pdbt_tile_resolution(int z, int scale);
 /* The tile holding a WGS 84 point at zoom z. */
 void pdbt_tile_at(double lon_deg, double lat_deg, int z, uint32_t *x, uint32_t *y);
 
-/* Parses "Z/X/Y", "Z/X/Y@2x" or "Z/X/Y.png" (and "Z X Y") into *out;
- * returns 0, or -1 with a message in err (errcap bytes) for anything else,
- * including numbers out of range for the zoom and zooms over max_zoom. */
+/* Parses "Z/X/Y", "Z/X/Y@2x" or "Z/X/Y.png" (and "Z X Y") into *out: the
+ * one z/x/y parser of the CLI and the server. Numbers are plain digits (no
+ * sign, no blank beside a '/'). Returns 0, or -1 with a message in err
+ * (errcap bytes) for anything else, including numbers out of range for the
+ * zoom and zooms over max_zoom. */
 int pdbt_tile_parse(const char *text, int max_zoom, pdbt_tile *out, char *err, size_t errcap);
 
 /* ------------------------------------------------------------------------ */
@@ -88,6 +90,11 @@ void pdbt_style_free(pdbt_style *style);
  * the installed data directory, or in the source tree this was built
  * from. Returns 0 with the path in out, or -1 when none exists. */
 int pdbt_style_default_path(char *out, size_t cap);
+
+/* The default style as it was built into the library (styles/landuse.json
+ * at build time): the last fallback when no file of it can be read.
+ * Fails only when out of memory. */
+pdb_status pdbt_style_builtin(pdbt_style **out, char *err, size_t errcap);
 
 /* The style's "name", or "" (borrowed). */
 const char *pdbt_style_name(const pdbt_style *style);

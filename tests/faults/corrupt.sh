@@ -120,6 +120,7 @@ for k in 1 2 3 4 5 6; do
     "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/port" --cache-mb 4 \
         $([ "$(id -u)" -eq 0 ] && echo --allow-root) >"$WORK/server.out" 2>"$WORK/server.log" &
     SERVER_PID=$!
+    SERVER_PIDS+=("$SERVER_PID")
     for _ in $(seq 1 200); do
         [ -s "$WORK/port" ] && break
         kill -0 "$SERVER_PID" 2>/dev/null || break

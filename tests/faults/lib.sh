@@ -38,11 +38,7 @@ fault_cleanup() {
     for p in "${FAULT_PIDS[@]}"; do
         kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null
     done
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
-    SERVER_PID=
+    kill_servers # before the mounts they may use go
     for ((i = ${#FAULT_MOUNTS[@]} - 1; i >= 0; i--)); do
         umount -l "${FAULT_MOUNTS[$i]}" 2>/dev/null
     done

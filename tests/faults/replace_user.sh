@@ -9,35 +9,13 @@
 # whose integrity is intact. Skips (77) when not root.
 source "$(dirname "$0")/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: not-root: the server must start as root to run as nobody"; exit 77; }
-id nobody >/dev/null 2>&1 || { echo "SKIP: no-user-nobody: the server runs as the user nobody"; exit 77; }
-PUB=$(mktemp -d "${TMPDIR:-/tmp}/pdb-faults-user.XXXXXX")
-chmod 0755 "$PUB"
+needs_root_and_nobody
 FAULT_PIDS=()
-trap 'fault_cleanup; rm -rf "$PUB"' EXIT
 make_fault_store || exit 1
-mkdir -m 0755 "$PUB/store" "$PUB/run"
-chown nobody "$PUB/run"
-mv "$DB" "$PUB/store/parcels.sqlite"
-rm -f "$DB-wal" "$DB-shm"
-DB=$PUB/store/parcels.sqlite
-chmod 0644 "$DB"
+public_store || exit 1
 
-# start_nobody: the server as nobody (its port file in a directory of its own).
-start_nobody() {
-    rm -f "$PUB/run/port"
-    "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$PUB/run/port" \
-        --user nobody --cache-mb 16 >"$WORK/server.out" 2>"$WORK/server.log" &
-    SERVER_PID=$!
-    for _ in $(seq 1 300); do
-        [ -s "$PUB/run/port" ] && break
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    [ -s "$PUB/run/port" ] || { fail "the server did not start: $(tail -3 "$WORK/server.log")"; return 1; }
-    PORT=$(cat "$PUB/run/port")
-    BASE="http://127.0.0.1:$PORT"
-}
+# start_nobody: the server as nobody.
+start_nobody() { start_as --user nobody --cache-mb 16; }
 start_nobody || exit 1
 # An import as root while it runs: the -wal beside the name holds frames.
 base_phutho

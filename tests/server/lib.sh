@@ -12,13 +12,26 @@ set -uo pipefail
 : "${PDB_SOURCE_DIR:?}"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/pdb-server-test.XXXXXX")
 SERVER_PID=
+SERVER_PIDS=() # every server this test started, stopped or not
+# kill_servers: no server of this test left running, even one whose
+# SERVER_PID a later start overwrote.
+kill_servers() {
+    local p
+    for p in "${SERVER_PIDS[@]}" $SERVER_PID; do
+        if kill -0 "$p" 2>/dev/null; then
+            kill -KILL "$p" 2>/dev/null
+            wait "$p" 2>/dev/null
+        fi
+    done
+    SERVER_PID=
+}
+# cleanup, at exit (a failure, an early exit, a signal: see the traps
+# below).
 cleanup() {
-    if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        kill -KILL "$SERVER_PID" 2>/dev/null
-        wait "$SERVER_PID" 2>/dev/null
-    fi
+    kill_servers
     keep_server_logs
     rm -rf "$WORK"
+    [ -z "${PUB:-}" ] || rm -rf "$PUB"
 }
 # The server logs of every test (every start) are kept under the build
 # tree, for tests/ops/run_logs.sh, which searches them all for personal
@@ -31,6 +44,10 @@ keep_server_logs() {
         cp "$WORK/server-all.log" "$PDB_BINARY_DIR/Testing/server-logs/$(basename "$0" .sh)-$$.log"
 }
 trap cleanup EXIT
+# A signal (a CTest timeout, ^C) exits through the EXIT trap too.
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
 cd "$WORK" || exit 1
 export CPL_LOG=/dev/null
 # Clients must never leave the machine, whatever the environment says.
@@ -158,23 +175,35 @@ make_store() {
 # temporary directory that an unprivileged user could not read; dropping
 # to another user (--user) is tested in tests/ops/privileges.sh.
 start_server() {
-    rm -f "$WORK/port"
-    [ -s "$WORK/server.log" ] && cat "$WORK/server.log" >>"$WORK/server-all.log"
     local as_root=()
     [ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
-    "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$WORK/port" "${as_root[@]}" "$@" \
-        >"$WORK/server.out" 2>"$WORK/server.log" &
+    serve_with_port_file "$WORK/port" "${as_root[@]}" "$@"
+}
+
+# serve_with_port_file FILE ARGS...: parceldb serve on a free loopback port
+# with ARGS, writing its port into FILE; sets SERVER_PID PORT BASE. The
+# array SERVE_WRAP (empty by default) is run before the command.
+SERVE_WRAP=()
+serve_with_port_file() {
+    local port_file=$1
+    shift
+    rm -f "$port_file"
+    [ -s "$WORK/server.log" ] && cat "$WORK/server.log" >>"$WORK/server-all.log"
+    "${SERVE_WRAP[@]}" "$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file "$port_file" \
+        "$@" >"$WORK/server.out" 2>"$WORK/server.log" &
     SERVER_PID=$!
-    for _ in $(seq 1 100); do
-        [ -s "$WORK/port" ] && break
+    SERVER_PIDS+=("$SERVER_PID")
+    [ -z "${PDB_TEST_PID_FILE:-}" ] || echo "$SERVER_PID" >>"$PDB_TEST_PID_FILE"
+    for _ in $(seq 1 300); do
+        [ -s "$port_file" ] && break
         kill -0 "$SERVER_PID" 2>/dev/null || break
         sleep 0.1
     done
-    if [ ! -s "$WORK/port" ]; then
+    if [ ! -s "$port_file" ]; then
         fail "the server did not start: $(tail -5 "$WORK/server.log")"
         return 1
     fi
-    PORT=$(cat "$WORK/port")
+    PORT=$(cat "$port_file")
     BASE="http://127.0.0.1:$PORT"
 }
 
@@ -222,3 +251,42 @@ header() {
 metric() {
     curl -s --max-time 10 "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
 }
+
+# ---------------------------------------------------------------------------
+# A server started as root that drops to another user (--user)
+
+# needs_root_and_nobody: skips the test (77) unless it runs as root and a
+# user nobody exists; sets NOBODY_UID NOBODY_GID.
+needs_root_and_nobody() {
+    # The reasons in scripts/test.sh's protocol, which CI checks hold.
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "SKIP: not-root: the server must start as root to drop its privileges"
+        exit 77
+    fi
+    if ! id nobody >/dev/null 2>&1; then
+        echo "SKIP: no-user-nobody: the server runs as the user nobody"
+        exit 77
+    fi
+    NOBODY_UID=$(id -u nobody)
+    NOBODY_GID=$(id -g nobody)
+}
+
+# public_store: moves $DB where an unprivileged user can read it but not
+# write it: $PUB (made here, 0755) holds
+# store/parcels.sqlite (root's, 0644) and run/ (nobody's: the port file)
+# $WORK itself is root's 0700, out of the user's reach. cleanup removes
+# $PUB.
+public_store() {
+    PUB=$(mktemp -d "${TMPDIR:-/tmp}/pdb-public.XXXXXX") || return 1
+    chmod 0755 "$PUB"
+    mkdir -m 0755 "$PUB/store" "$PUB/run"
+    chown nobody "$PUB/run"
+    mv "$DB" "$PUB/store/parcels.sqlite"
+    rm -f "$DB-wal" "$DB-shm"
+    DB=$PUB/store/parcels.sqlite
+    chmod 0644 "$DB"
+}
+
+# start_as ARGS...: parceldb serve as root with ARGS (--user NAME or
+# --allow-root), the port file in $PUB/run; sets SERVER_PID PORT BASE.
+start_as() { serve_with_port_file "$PUB/run/port" "$@"; }

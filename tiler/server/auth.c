@@ -6,6 +6,8 @@
  */
 #include "auth.h"
 
+#include "util.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <openssl/crypto.h>
@@ -20,21 +22,9 @@
 #define MAX_FILE_BYTES (1 << 20)
 
 struct pdb_srv_tokens {
-    size_t count;                              /* hashes in hash */
-    unsigned char hash[][PDB_SRV_SHA256_SIZE]; /* SHA-256 of each token */
+    size_t count;                               /* hashes in hash */
+    unsigned char (*hash)[PDB_SRV_SHA256_SIZE]; /* SHA-256 of each token */
 };
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    if (errcap > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errcap, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 void pdb_srv_sha256(const void *data, size_t len, unsigned char out[PDB_SRV_SHA256_SIZE])
 {
@@ -48,14 +38,6 @@ static int token_char(unsigned char c)
     return isalnum(c) || (c != '\0' && strchr("-._~+/=", c) != NULL);
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv_tokens **out,
                          char *err, size_t errcap)
 {
@@ -64,6 +46,8 @@ int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv
     int rc = -1;
 
     *out = NULL;
+    if ((t = calloc(1, sizeof *t)) == NULL)
+        return pdb_srv_fail(err, errcap, "%s: out of memory", name);
     for (size_t i = 0; i < len; line++) {
         size_t n = 0;
         while (i + n < len && text[i + n] != '\n')
@@ -83,70 +67,55 @@ int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv
         while (w < n && s[w] != ' ' && s[w] != '\t')
             w++;
         if (memchr(s, '\0', n) != NULL) {
-            fail(err, errcap, "%s:%zu: a NUL byte", name, line + 1);
+            pdb_srv_fail(err, errcap, "%s:%zu: a NUL byte", name, line + 1);
             goto done;
         }
-        if (t == NULL || t->count == cap) {
-            if (cap == MAX_TOKENS) {
-                fail(err, errcap, "%s:%zu: more than %d tokens", name, line + 1, MAX_TOKENS);
-                goto done;
-            }
-            size_t ncap = cap ? cap * 2 : 8;
-            if (ncap > MAX_TOKENS)
-                ncap = MAX_TOKENS;
-            pdb_srv_tokens *nt = realloc(t, sizeof *t + ncap * PDB_SRV_SHA256_SIZE);
-            if (nt == NULL) {
-                fail(err, errcap, "%s: out of memory", name);
-                goto done;
-            }
-            if (t == NULL)
-                nt->count = 0;
-            t = nt;
-            cap = ncap;
+        if (t->count == MAX_TOKENS) {
+            pdb_srv_fail(err, errcap, "%s:%zu: more than %d tokens", name, line + 1, MAX_TOKENS);
+            goto done;
+        }
+        if (pdb_srv_grow(&t->hash, &cap, t->count + 1, sizeof *t->hash) != 0) {
+            pdb_srv_fail(err, errcap, "%s: out of memory", name);
+            goto done;
         }
         unsigned char *h = t->hash[t->count];
         if (w > 7 && strncmp(s, "sha256:", 7) == 0) {
             if (w - 7 != 2 * PDB_SRV_SHA256_SIZE) {
-                fail(err, errcap, "%s:%zu: sha256: needs 64 hex digits", name, line + 1);
+                pdb_srv_fail(err, errcap, "%s:%zu: sha256: needs 64 hex digits", name, line + 1);
                 goto done;
             }
             for (size_t k = 0; k < PDB_SRV_SHA256_SIZE; k++) {
-                int hi = hexval((unsigned char)s[7 + 2 * k]),
-                    lo = hexval((unsigned char)s[8 + 2 * k]);
+                int hi = pdb_srv_hexval((unsigned char)s[7 + 2 * k]),
+                    lo = pdb_srv_hexval((unsigned char)s[8 + 2 * k]);
                 if (hi < 0 || lo < 0) {
-                    fail(err, errcap, "%s:%zu: sha256: needs 64 hex digits", name, line + 1);
+                    pdb_srv_fail(err, errcap, "%s:%zu: sha256: needs 64 hex digits", name,
+                                 line + 1);
                     goto done;
                 }
                 h[k] = (unsigned char)(hi * 16 + lo);
             }
         } else {
             if (w < PDB_SRV_MIN_TOKEN || w > MAX_TOKEN_LEN) {
-                fail(err, errcap, "%s:%zu: a token must be %d to %d characters long", name,
-                     line + 1, PDB_SRV_MIN_TOKEN, MAX_TOKEN_LEN);
+                pdb_srv_fail(err, errcap, "%s:%zu: a token must be %d to %d characters long", name,
+                             line + 1, PDB_SRV_MIN_TOKEN, MAX_TOKEN_LEN);
                 goto done;
             }
             for (size_t k = 0; k < w; k++)
                 if (!token_char((unsigned char)s[k])) {
-                    fail(err, errcap,
-                         "%s:%zu: a token may hold only A-Z a-z 0-9 - . _ ~ + / =", name, line + 1);
+                    pdb_srv_fail(err, errcap,
+                                 "%s:%zu: a token may hold only A-Z a-z 0-9 - . _ ~ + / =", name,
+                                 line + 1);
                     goto done;
                 }
             pdb_srv_sha256(s, w, h);
         }
         t->count++;
     }
-    if (t == NULL) {
-        t = calloc(1, sizeof *t);
-        if (t == NULL) {
-            fail(err, errcap, "%s: out of memory", name);
-            goto done;
-        }
-    }
     *out = t;
     t = NULL;
     rc = 0;
 done:
-    free(t);
+    pdb_srv_tokens_free(t);
     return rc;
 }
 
@@ -159,18 +128,18 @@ int pdb_srv_tokens_load(const char *path, pdb_srv_tokens **out, char *err, size_
 
     *out = NULL;
     if (f == NULL)
-        return fail(err, errcap, "%s: %s", path, strerror(errno));
+        return pdb_srv_fail(err, errcap, "%s: %s", path, strerror(errno));
     if ((buf = malloc(MAX_FILE_BYTES + 1)) == NULL) {
-        fail(err, errcap, "%s: out of memory", path);
+        pdb_srv_fail(err, errcap, "%s: out of memory", path);
         goto done;
     }
     len = fread(buf, 1, MAX_FILE_BYTES + 1, f);
     if (ferror(f)) {
-        fail(err, errcap, "%s: %s", path, strerror(errno));
+        pdb_srv_fail(err, errcap, "%s: %s", path, strerror(errno));
         goto done;
     }
     if (len > MAX_FILE_BYTES) {
-        fail(err, errcap, "%s: larger than %d bytes", path, MAX_FILE_BYTES);
+        pdb_srv_fail(err, errcap, "%s: larger than %d bytes", path, MAX_FILE_BYTES);
         goto done;
     }
     rc = pdb_srv_tokens_parse(buf, len, path, out, err, errcap);
@@ -186,6 +155,9 @@ done:
 
 void pdb_srv_tokens_free(pdb_srv_tokens *t)
 {
+    if (t == NULL)
+        return;
+    free(t->hash);
     free(t);
 }
 

@@ -5,6 +5,8 @@
  */
 #include "cache.h"
 
+#include "tiler.h"
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -12,8 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#define MERC_MAX 20037508.342789244 /* half the world's width, metres */
-#define ENTRY_OVERHEAD 128          /* bytes counted per entry beyond its PNG */
+#define ENTRY_OVERHEAD 128 /* bytes counted per entry beyond its PNG */
 
 typedef enum entry_state {
     ENTRY_READY,   /* holds a tile */
@@ -68,12 +69,12 @@ void pdb_srv_blob_unref(pdb_srv_blob *b)
 
 void pdb_srv_tile_buffered_merc(int z, uint32_t x, uint32_t y, double buffer_px, double out[4])
 {
-    double size = 2 * MERC_MAX / ldexp(1.0, z);
-    double pad = buffer_px * size / 256.0;
-    out[0] = -MERC_MAX + x * size - pad;
-    out[2] = -MERC_MAX + (x + 1.0) * size + pad;
-    out[3] = MERC_MAX - y * size + pad;
-    out[1] = MERC_MAX - (y + 1.0) * size - pad;
+    pdbt_tile_bounds_merc(z, x, y, out);
+    double pad = buffer_px * (out[2] - out[0]) / PDBT_TILE_SIZE;
+    out[0] -= pad;
+    out[1] -= pad;
+    out[2] += pad;
+    out[3] += pad;
 }
 
 static uint64_t key_hash(const pdb_srv_tile_key *k)

@@ -3,27 +3,22 @@
  */
 #include "changes.h"
 
+#include "tiler.h"
+#include "util.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define MERC_MAX 20037508.342789244
-#define MERC_MAX_LAT 85.0511287798066
-#define EARTH_RADIUS_M 6378137.0
 #define STATE_MAGIC "parceldb-tile-state 1"
 
 void pdb_srv_lonlat_to_merc_box(const double ll[4], double merc[4])
 {
-    for (int i = 0; i < 4; i += 2) {
-        double lat = ll[i + 1];
-        if (lat > MERC_MAX_LAT)
-            lat = MERC_MAX_LAT;
-        if (lat < -MERC_MAX_LAT)
-            lat = -MERC_MAX_LAT;
-        merc[i] = EARTH_RADIUS_M * ll[i] * M_PI / 180.0;
-        merc[i + 1] = EARTH_RADIUS_M * log(tan(M_PI / 4 + lat * M_PI / 360.0));
-    }
+    merc[0] = pdbt_merc_x(ll[0]);
+    merc[1] = pdbt_merc_y(ll[1]);
+    merc[2] = pdbt_merc_x(ll[2]);
+    merc[3] = pdbt_merc_y(ll[3]);
 }
 
 static int box_valid(const double b[4])
@@ -100,10 +95,9 @@ static int add_record(pdb_srv_changes *c, const char *code, int64_t version, con
             c->rec[i].version = version;
             return 0;
         }
-    pdb_srv_change *r = realloc(c->rec, (c->nrec + 1) * sizeof *r);
-    if (r == NULL)
+    if (pdb_srv_grow(&c->rec, &c->caprec, c->nrec + 1, sizeof *c->rec) != 0)
         return -1;
-    c->rec = r;
+    pdb_srv_change *r = c->rec;
     snprintf(r[c->nrec].code, sizeof r[c->nrec].code, "%s", code);
     r[c->nrec].version = version;
     memcpy(r[c->nrec].merc, merc, sizeof r[c->nrec].merc);
@@ -117,7 +111,7 @@ static pdb_srv_advance move_baseline(pdb_srv_changes *c, int64_t version,
 {
     free(c->rec);
     c->rec = NULL;
-    c->nrec = 0;
+    c->nrec = c->caprec = 0;
     c->version = version;
     c->baseline = version;
     if (rows != NULL) {
@@ -253,7 +247,7 @@ int pdb_srv_changes_parse(pdb_srv_changes *c, const char *text)
 {
     pdb_srv_changes t = {0};
     const char *p = text;
-    size_t cap_c = 0, cap_r = 0;
+    size_t cap_c = 0;
     int ok = 0;
 
     if (strncmp(p, STATE_MAGIC "\n", sizeof STATE_MAGIC) != 0)
@@ -288,13 +282,8 @@ int pdb_srv_changes_parse(pdb_srv_changes *c, const char *text)
             snprintf(r.code, sizeof r.code, "%s", code);
             r.parcels = a;
             r.last_batch = b;
-            if (t.ncommunes == cap_c) {
-                cap_c = cap_c ? 2 * cap_c : 64;
-                void *m = realloc(t.communes, cap_c * sizeof *t.communes);
-                if (m == NULL)
-                    goto done;
-                t.communes = m;
-            }
+            if (pdb_srv_grow(&t.communes, &cap_c, t.ncommunes + 1, sizeof *t.communes) != 0)
+                goto done;
             t.communes[t.ncommunes++] = r;
         } else if (strncmp(line, "change ", 7) == 0) {
             pdb_srv_change r = {0};
@@ -304,13 +293,8 @@ int pdb_srv_changes_parse(pdb_srv_changes *c, const char *text)
                 goto done;
             snprintf(r.code, sizeof r.code, "%s", code);
             r.version = a;
-            if (t.nrec == cap_r) {
-                cap_r = cap_r ? 2 * cap_r : 64;
-                void *m = realloc(t.rec, cap_r * sizeof *t.rec);
-                if (m == NULL)
-                    goto done;
-                t.rec = m;
-            }
+            if (pdb_srv_grow(&t.rec, &t.caprec, t.nrec + 1, sizeof *t.rec) != 0)
+                goto done;
             t.rec[t.nrec++] = r;
         } else if (line[0] != '\0') {
             goto done;

@@ -54,6 +54,7 @@ typedef struct pdb_srv_changes {
     uint64_t identity;               /* which store file the log describes */
     pdb_srv_change *rec;             /* per-commune records */
     size_t nrec;                     /* records */
+    size_t caprec;                   /* room in rec */
     pdb_srv_commune_state *communes; /* the rows at version, by code */
     size_t ncommunes;                /* rows */
 } pdb_srv_changes;

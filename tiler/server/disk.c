@@ -2,16 +2,22 @@
  * disk.c: the disk tile cache. Plain files, one per tile, found by name:
  * no index to corrupt, and the kernel's page cache does the rest.
  */
+#define _XOPEN_SOURCE 700 /* nftw */
 #include "disk.h"
+
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HEADER_SIZE 32
@@ -22,18 +28,6 @@ struct pdb_srv_disk {
     char *root;              /* DIR/s-<style hash> */
     atomic_uint tmp_counter; /* makes temporary names unique within the process */
 };
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    if (errcap > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errcap, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static int mkdir_p(const char *path)
 {
@@ -61,16 +55,16 @@ int pdb_srv_disk_open(const char *dir, uint64_t style_hash, pdb_srv_disk **out, 
 
     *out = NULL;
     if (d == NULL)
-        return fail(err, errcap, "out of memory");
+        return pdb_srv_fail(err, errcap, "out of memory");
     size_t n = strlen(dir) + 32;
     if ((d->root = malloc(n)) == NULL) {
         free(d);
-        return fail(err, errcap, "out of memory");
+        return pdb_srv_fail(err, errcap, "out of memory");
     }
     snprintf(d->root, n, "%s/s-%016llx", dir, (unsigned long long)style_hash);
     if (mkdir_p(d->root) != 0 || stat(d->root, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
         access(d->root, W_OK) != 0) {
-        fail(err, errcap, "cache directory %s: %s", d->root, strerror(errno));
+        pdb_srv_fail(err, errcap, "cache directory %s: %s", d->root, strerror(errno));
         pdb_srv_disk_close(d);
         return -1;
     }
@@ -85,6 +79,31 @@ void pdb_srv_disk_close(pdb_srv_disk *d)
         return;
     free(d->root);
     free(d);
+}
+
+/* nftw has no argument for its callback: the sweep's state, one sweep at
+ * a time (the server's start). */
+static pthread_mutex_t sweep_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t sweep_before;  /* files last written before this are stale */
+static size_t sweep_removed; /* files removed */
+
+static int sweep_one(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+    if (type == FTW_F && S_ISREG(sb->st_mode) && strstr(path + ftw->base, ".tile.tmp.") != NULL &&
+        sb->st_mtime < sweep_before && unlink(path) == 0)
+        sweep_removed++;
+    return 0;
+}
+
+size_t pdb_srv_disk_sweep_tmp(pdb_srv_disk *d)
+{
+    pthread_mutex_lock(&sweep_lock);
+    sweep_before = time(NULL) - PDB_SRV_DISK_TMP_STALE_S;
+    sweep_removed = 0;
+    nftw(d->root, sweep_one, 16, FTW_PHYS);
+    size_t n = sweep_removed;
+    pthread_mutex_unlock(&sweep_lock);
+    return n;
 }
 
 const char *pdb_srv_disk_path(const pdb_srv_disk *d)

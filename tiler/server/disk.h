@@ -38,6 +38,14 @@ char *pdb_srv_disk_state_read(pdb_srv_disk *d);
 /* Replaces the state file atomically. Returns 0 or -1 (errno set). */
 int pdb_srv_disk_state_write(pdb_srv_disk *d, const char *text);
 
+/* Removes the temporary files (*.tile.tmp.*) that writers killed
+ * mid-write left in the style's directory, once they are older than
+ * PDB_SRV_DISK_TMP_STALE_S (a live writer, of this process or of another
+ * sharing the cache, renames its file within moments). Returns the
+ * number removed. */
+#define PDB_SRV_DISK_TMP_STALE_S 600
+size_t pdb_srv_disk_sweep_tmp(pdb_srv_disk *d);
+
 /* The style's directory (borrowed). */
 const char *pdb_srv_disk_path(const pdb_srv_disk *d);
 

@@ -3,7 +3,14 @@
  * Owner names leave the engine only for a request with a valid bearer
  * token, and such answers are marked private and uncacheable.
  */
+#include "handlers.h"
+
 #include "srv.h"
+#include "storefile.h"
+#include "sync.h"
+#include "tiles.h"
+#include "util.h"
+#include "worker.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -17,52 +24,6 @@
 #define JSON "application/json"
 #define NO_CACHE "no-cache"
 #define PRIVATE "private, no-store"
-
-void pdb_srv_release_blob(void *cls)
-{
-    pdb_srv_blob_unref(cls);
-}
-
-void pdb_srv_body_malloced(pdb_srv_response *out, const char *type, void *body, size_t len)
-{
-    out->content_type = type;
-    out->body = body;
-    out->len = len;
-    out->release = free;
-    out->release_cls = body;
-}
-
-void pdb_srv_body_blob(pdb_srv_response *out, const char *type, pdb_srv_blob *b)
-{
-    out->content_type = type;
-    out->body = b->data;
-    out->len = b->len;
-    out->release = pdb_srv_release_blob;
-    out->release_cls = pdb_srv_blob_ref(b);
-}
-
-void pdb_srv_error(pdb_srv_response *out, int status, const char *fmt, ...)
-{
-    char msg[PDB_SRV_ERRMAX];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    out->status = status;
-    /* json_dumps escapes; a message that is not UTF-8 (it can quote a
-     * client's bytes) falls back to a fixed text. */
-    json_t *doc = json_pack("{s:s}", "error", msg);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (text == NULL) {
-        out->content_type = JSON;
-        out->body = "{\"error\":\"bad request\"}";
-        out->len = strlen(out->body);
-        return;
-    }
-    pdb_srv_body_malloced(out, JSON, text, strlen(text));
-    out->cache_control = "no-store";
-}
 
 /* Maps an engine failure to a status. */
 static void engine_error(pdb_srv_response *out, pdb_srv_worker *w)
@@ -337,16 +298,8 @@ static void communes(pdb_srv_worker *w, pdb_srv_response *out)
                            "last_batch", (json_int_t)c->last_batch));
     }
     pdb_commune_list_free(list);
-    json_t *doc = json_pack("{s:I, s:o}", "data_version", (json_int_t)version, "communes", arr);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (text == NULL) {
-        pdb_srv_error(out, 503, "out of memory");
-        return;
-    }
-    out->status = 200;
-    pdb_srv_body_malloced(out, JSON, text, strlen(text));
-    out->cache_control = NO_CACHE;
+    pdb_srv_body_json(
+        out, JSON, json_pack("{s:I, s:o}", "data_version", (json_int_t)version, "communes", arr));
 }
 
 static void health(pdb_srv *srv, pdb_srv_worker *w, pdb_srv_response *out)
@@ -386,7 +339,7 @@ static void metrics(pdb_srv *srv, pdb_srv_worker *w, pdb_srv_response *out)
 
     pdb_srv_cache_stats_get(srv->cache, &cs);
     g.data_version = atomic_load(&srv->seen_version);
-    g.store_age_s = pdb_srv_store_age_s(srv);
+    g.store_age_s = pdb_srv_store_file_age_s(srv->opt.db_path);
     g.uptime_s = pdb_srv_now_us() / 1e6 - (srv->started.tv_sec + srv->started.tv_nsec / 1e9);
     g.cache_hits = cs.hits;
     g.cache_misses = cs.misses;
@@ -398,7 +351,10 @@ static void metrics(pdb_srv *srv, pdb_srv_worker *w, pdb_srv_response *out)
     g.tokens = pdb_srv_tokens_count(w->conf->tokens);
     pdb_lookup_index_memory(&g.lookup_communes, &g.lookup_bytes);
     g.draining = atomic_load(&srv->draining);
+    pdb_srv_commune_state *communes = pdb_srv_communes_copy(srv, &g.ncommunes);
+    g.communes = communes;
     char *text = pdb_srv_metrics_text(&srv->metrics, &g, &len);
+    free(communes);
     if (text == NULL) {
         pdb_srv_error(out, 503, "out of memory");
         return;
@@ -437,9 +393,9 @@ static void tilejson(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w, pdb_
     pthread_rwlock_unlock(&srv->changes_lock);
     if (isnan(b[0])) {
         b[0] = -180;
-        b[1] = -85.0511;
+        b[1] = -PDBT_MERC_MAX_LAT;
         b[2] = 180;
-        b[3] = 85.0511;
+        b[3] = PDBT_MERC_MAX_LAT;
     }
     base_url(srv, in, base, sizeof base);
     snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.png", base);
@@ -455,15 +411,7 @@ static void tilejson(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w, pdb_
         "Cadastral parcels of Phu Tho province", "attribution", "parceldb", "scheme", "xyz",
         "tiles", url, "minzoom", 0, "maxzoom", srv->opt.max_zoom, "bounds", b[0], b[1], b[2], b[3],
         "center", (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, zc, "version", "1.0.0", "data_version", v);
-    char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-    json_decref(doc);
-    if (text == NULL) {
-        pdb_srv_error(out, 503, "out of memory");
-        return;
-    }
-    out->status = 200;
-    pdb_srv_body_malloced(out, JSON, text, strlen(text));
-    out->cache_control = NO_CACHE;
+    pdb_srv_body_json(out, JSON, doc);
 }
 
 static void static_file(const pdb_srv_in *in, pdb_srv_worker *w, const pdb_srv_request *req,

@@ -11,7 +11,11 @@
  * Every request that got a record reaches the completion callback, also
  * when the client goes away.
  */
+#include "http.h"
+
+#include "handlers.h"
 #include "srv.h"
+#include "util.h"
 
 #include <microhttpd.h>
 

@@ -154,6 +154,23 @@ char *pdb_srv_metrics_text(const pdb_srv_metrics *cm, const pdb_srv_gauges *g, s
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", rows[i].name, rows[i].help,
                 rows[i].name, rows[i].type, rows[i].name, rows[i].value);
+    /* A labelled gauge per commune whose overviews are stale (imported
+     * since the last rebuild, or the rebuild failed): low zooms show its
+     * old picture there until a rebuild; the total says whether to look. */
+    size_t nstale = 0;
+    fputs("# HELP parceldb_commune_overviews_stale 1 for a commune whose low-zoom overviews are "
+          "stale.\n# TYPE parceldb_commune_overviews_stale gauge\n",
+          f);
+    for (size_t i = 0; i < g->ncommunes; i++)
+        if (g->communes[i].overview_fresh == 0) {
+            fprintf(f, "parceldb_commune_overviews_stale{commune=\"%s\"} 1\n", g->communes[i].code);
+            nstale++;
+        }
+    fprintf(f,
+            "# HELP parceldb_communes_overviews_stale Communes whose low-zoom overviews are "
+            "stale.\n# TYPE parceldb_communes_overviews_stale gauge\n"
+            "parceldb_communes_overviews_stale %zu\n",
+            nstale);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

@@ -5,6 +5,7 @@
 #ifndef PDB_SRV_METRICS_H
 #define PDB_SRV_METRICS_H
 
+#include "changes.h"
 #include "parse.h"
 
 #include <stdatomic.h>
@@ -34,20 +35,22 @@ typedef struct pdb_srv_metrics {
 
 /* Values sampled when the text is written. */
 typedef struct pdb_srv_gauges {
-    int64_t data_version;       /* the store's data version the server last saw */
-    double store_age_s;         /* seconds since the store file was last written */
-    double uptime_s;            /* seconds since start */
-    uint64_t cache_hits;        /* memory cache hits */
-    uint64_t cache_misses;      /* memory cache misses */
-    uint64_t cache_evictions;   /* tiles dropped for room */
-    uint64_t cache_invalidated; /* tiles dropped because their data changed */
-    size_t cache_entries;       /* tiles in memory */
-    size_t cache_bytes;         /* bytes in memory */
-    size_t cache_max_bytes;     /* the memory bound */
-    size_t tokens;              /* bearer tokens loaded */
-    size_t lookup_communes;     /* communes the point-lookup index holds in memory */
-    size_t lookup_bytes;        /* their bytes (pdb_lookup_index_memory) */
-    int draining;               /* 1 while shutting down */
+    int64_t data_version;                  /* the store's data version the server last saw */
+    double store_age_s;                    /* seconds since the store file was last written */
+    double uptime_s;                       /* seconds since start */
+    uint64_t cache_hits;                   /* memory cache hits */
+    uint64_t cache_misses;                 /* memory cache misses */
+    uint64_t cache_evictions;              /* tiles dropped for room */
+    uint64_t cache_invalidated;            /* tiles dropped because their data changed */
+    size_t cache_entries;                  /* tiles in memory */
+    size_t cache_bytes;                    /* bytes in memory */
+    size_t cache_max_bytes;                /* the memory bound */
+    size_t tokens;                         /* bearer tokens loaded */
+    size_t lookup_communes;                /* communes the point-lookup index holds in memory */
+    size_t lookup_bytes;                   /* their bytes (pdb_lookup_index_memory) */
+    int draining;                          /* 1 while shutting down */
+    const pdb_srv_commune_state *communes; /* the store's communes as last read, or NULL */
+    size_t ncommunes;                      /* entries of communes */
 } pdb_srv_gauges;
 
 void pdb_srv_metrics_init(pdb_srv_metrics *m);

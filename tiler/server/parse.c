@@ -5,6 +5,9 @@
  */
 #include "parse.h"
 
+#include "tiler.h"
+#include "util.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -15,7 +18,6 @@
 #include <strings.h>
 
 #define DEFAULT_MAX_ZOOM 20
-#define HARD_MAX_ZOOM 24   /* what the tile scheme allows at all (tiler.h) */
 #define MAX_NUMBER_TEXT 32 /* characters of a number parameter */
 
 static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
@@ -42,29 +44,6 @@ const char *pdb_srv_route_name(pdb_srv_route route)
     return route_names[route];
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    if (errcap > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errcap, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decodes src[0..n) into dst (which has room for n + 1 bytes): %XX
  * escapes, and '+' as a space when plus_is_space. Returns the decoded
  * length, or -1 for a bad escape or an escaped NUL. */
@@ -77,8 +56,8 @@ static long decode(const char *src, size_t n, char *dst, int plus_is_space)
             int hi, lo;
             if (i + 2 >= n)
                 return -1;
-            hi = hexval((unsigned char)src[i + 1]);
-            lo = hexval((unsigned char)src[i + 2]);
+            hi = pdb_srv_hexval((unsigned char)src[i + 1]);
+            lo = pdb_srv_hexval((unsigned char)src[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return -1;
             dst[o++] = (char)(hi * 16 + lo);
@@ -120,44 +99,26 @@ static int digits_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-/* The tile route's last segment: "{y}.png" or "{y}@2x.png". */
+/* The tile route: /tiles/{z}/{x}/{y}.png or {y}@2x.png, read by the
+ * renderer's z/x/y parser. */
 static int parse_tile(pdb_srv_request *req, int max_zoom, char *err, size_t errcap)
 {
-    const char *zs = req->segment[1], *xs = req->segment[2], *ys = req->segment[3];
-    char ybuf[16];
+    const char *ys = req->segment[3];
     size_t n = strlen(ys);
-    uint64_t z, x, y;
+    char text[64];
+    pdbt_tile t;
 
-    req->scale = 1;
-    if (n > 4 && strcmp(ys + n - 4, ".png") == 0)
-        n -= 4;
-    else
-        return fail(err, errcap, "a tile is /tiles/{z}/{x}/{y}.png or {y}@2x.png");
-    if (n > 3 && memcmp(ys + n - 3, "@2x", 3) == 0) {
-        req->scale = 2;
-        n -= 3;
-    }
-    if (n == 0 || n >= sizeof ybuf)
-        return fail(err, errcap, "tile row '%.*s' is not a number", (int)(n < 16 ? n : 16), ys);
-    memcpy(ybuf, ys, n);
-    ybuf[n] = '\0';
-    if (digits_u64(zs, 1000, &z) != 0)
-        return fail(err, errcap, "tile zoom '%.16s' is not a whole number", zs);
-    if (z > (uint64_t)max_zoom)
-        return fail(err, errcap, "zoom %llu is over the maximum %d", (unsigned long long)z,
-                    max_zoom);
-    uint64_t limit = (1ull << z) - 1;
-    if (digits_u64(xs, UINT64_MAX, &x) != 0)
-        return fail(err, errcap, "tile column '%.16s' is not a whole number", xs);
-    if (digits_u64(ybuf, UINT64_MAX, &y) != 0)
-        return fail(err, errcap, "tile row '%.16s' is not a whole number", ybuf);
-    if (x > limit || y > limit)
-        return fail(err, errcap, "tile %llu/%llu/%llu is outside the zoom's 0..%llu range",
-                    (unsigned long long)z, (unsigned long long)x, (unsigned long long)y,
-                    (unsigned long long)limit);
-    req->z = (int)z;
-    req->x = (uint32_t)x;
-    req->y = (uint32_t)y;
+    if (n < 5 || strcmp(ys + n - 4, ".png") != 0)
+        return pdb_srv_fail(err, errcap, "a tile is /tiles/{z}/{x}/{y}.png or {y}@2x.png");
+    if ((size_t)snprintf(text, sizeof text, "%s/%s/%s", req->segment[1], req->segment[2], ys) >=
+        sizeof text)
+        return pdb_srv_fail(err, errcap, "'%.40s' is not a tile", req->segment[1]);
+    if (pdbt_tile_parse(text, max_zoom, &t, err, errcap) != 0)
+        return -1;
+    req->z = t.z;
+    req->x = t.x;
+    req->y = t.y;
+    req->scale = t.scale;
     return 0;
 }
 
@@ -279,8 +240,8 @@ int pdb_srv_request_parse(const char *uri, const pdb_srv_parse_limits *limits, p
     size_t len, plen, used = 0;
     const char *q;
 
-    if (max_zoom > HARD_MAX_ZOOM)
-        max_zoom = HARD_MAX_ZOOM;
+    if (max_zoom > PDBT_TILE_MAX_ZOOM)
+        max_zoom = PDBT_TILE_MAX_ZOOM;
     memset(req, 0, offsetof(pdb_srv_request, buf));
     req->buf[0] = '\0';
     req->nsegments = 0;
@@ -291,16 +252,16 @@ int pdb_srv_request_parse(const char *uri, const pdb_srv_parse_limits *limits, p
         err[0] = '\0';
     len = strnlen(uri, PDB_SRV_MAX_URI + 1);
     if (len > PDB_SRV_MAX_URI) {
-        fail(err, errcap, "the request URI is longer than %d bytes", PDB_SRV_MAX_URI);
+        pdb_srv_fail(err, errcap, "the request URI is longer than %d bytes", PDB_SRV_MAX_URI);
         return 414;
     }
     if (uri[0] != '/') {
-        fail(err, errcap, "the request target must be a path starting with '/'");
+        pdb_srv_fail(err, errcap, "the request target must be a path starting with '/'");
         return 400;
     }
     for (size_t i = 0; i < len; i++)
         if (!uri_char_ok((unsigned char)uri[i])) {
-            fail(err, errcap, "the request URI holds a byte that must be percent-encoded");
+            pdb_srv_fail(err, errcap, "the request URI holds a byte that must be percent-encoded");
             return 400;
         }
     q = strchr(uri, '?');
@@ -314,17 +275,17 @@ int pdb_srv_request_parse(const char *uri, const pdb_srv_parse_limits *limits, p
         if (n == 0 && i + n >= plen && req->nsegments == 0)
             break; /* the path "/" */
         if (req->nsegments == PDB_SRV_MAX_SEGMENTS) {
-            fail(err, errcap, "no such path (too many segments)");
+            pdb_srv_fail(err, errcap, "no such path (too many segments)");
             return 404;
         }
         char *dst = req->buf + used;
         long got = decode(uri + i, n, dst, 0);
         if (got < 0) {
-            fail(err, errcap, "a bad percent-escape in the path");
+            pdb_srv_fail(err, errcap, "a bad percent-escape in the path");
             return 400;
         }
         if (strcmp(dst, ".") == 0 || strcmp(dst, "..") == 0) {
-            fail(err, errcap, "'.' and '..' are not allowed in paths");
+            pdb_srv_fail(err, errcap, "'.' and '..' are not allowed in paths");
             return 400;
         }
         req->segment[req->nsegments++] = dst;
@@ -342,29 +303,29 @@ int pdb_srv_request_parse(const char *uri, const pdb_srv_parse_limits *limits, p
             continue;
         }
         if (nn == 0) {
-            fail(err, errcap, "a query parameter without a name");
+            pdb_srv_fail(err, errcap, "a query parameter without a name");
             return 400;
         }
         if (req->nparams == PDB_SRV_MAX_PARAMS) {
-            fail(err, errcap, "more than %d query parameters", PDB_SRV_MAX_PARAMS);
+            pdb_srv_fail(err, errcap, "more than %d query parameters", PDB_SRV_MAX_PARAMS);
             return 400;
         }
         char *name = req->buf + used;
         long got = decode(p, nn, name, 1);
         if (got <= 0) {
-            fail(err, errcap, "a bad percent-escape in a query parameter name");
+            pdb_srv_fail(err, errcap, "a bad percent-escape in a query parameter name");
             return 400;
         }
         used += (size_t)got + 1;
         char *value = req->buf + used;
         got = eq ? decode(eq + 1, n - nn - 1, value, 1) : (value[0] = '\0', 0);
         if (got < 0) {
-            fail(err, errcap, "a bad percent-escape in the value of '%.32s'", name);
+            pdb_srv_fail(err, errcap, "a bad percent-escape in the value of '%.32s'", name);
             return 400;
         }
         used += (size_t)got + 1;
         if (find_param(req, req->nparams, name) != NULL) {
-            fail(err, errcap, "the query parameter '%.32s' is given more than once", name);
+            pdb_srv_fail(err, errcap, "the query parameter '%.32s' is given more than once", name);
             return 400;
         }
         req->param[req->nparams].name = name;
@@ -390,18 +351,19 @@ int pdb_srv_parse_double(const char *name, const char *text, double min, double 
     char *end;
     size_t n = strnlen(text, MAX_NUMBER_TEXT + 1);
     if (n == 0)
-        return fail(err, errcap, "'%s' is empty", name);
+        return pdb_srv_fail(err, errcap, "'%s' is empty", name);
     if (n > MAX_NUMBER_TEXT)
-        return fail(err, errcap, "'%s' is longer than %d characters", name, MAX_NUMBER_TEXT);
+        return pdb_srv_fail(err, errcap, "'%s' is longer than %d characters", name,
+                            MAX_NUMBER_TEXT);
     /* Decimal only: strtod would also take "0x1p3", "inf", "nan" and blanks. */
     if (strspn(text, "0123456789+-.eE") != n)
-        return fail(err, errcap, "'%s' is not a decimal number: '%s'", name, text);
+        return pdb_srv_fail(err, errcap, "'%s' is not a decimal number: '%s'", name, text);
     errno = 0;
     double v = strtod(text, &end);
     if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return fail(err, errcap, "'%s' is not a decimal number: '%s'", name, text);
+        return pdb_srv_fail(err, errcap, "'%s' is not a decimal number: '%s'", name, text);
     if (v < min || v > max)
-        return fail(err, errcap, "'%s' = %s is outside [%g, %g]", name, text, min, max);
+        return pdb_srv_fail(err, errcap, "'%s' = %s is outside [%g, %g]", name, text, min, max);
     *out = v;
     return 0;
 }
@@ -412,10 +374,10 @@ int pdb_srv_parse_uint(const char *name, const char *text, uint64_t max, uint64_
     uint64_t v;
     if (strnlen(text, MAX_NUMBER_TEXT + 1) > MAX_NUMBER_TEXT ||
         digits_u64(text, UINT64_MAX, &v) != 0)
-        return fail(err, errcap, "'%s' is not a whole number: '%.32s'", name, text);
+        return pdb_srv_fail(err, errcap, "'%s' is not a whole number: '%.32s'", name, text);
     if (v > max)
-        return fail(err, errcap, "'%s' = %llu is over the maximum %llu", name,
-                    (unsigned long long)v, (unsigned long long)max);
+        return pdb_srv_fail(err, errcap, "'%s' = %llu is over the maximum %llu", name,
+                            (unsigned long long)v, (unsigned long long)max);
     *out = v;
     return 0;
 }
@@ -433,10 +395,10 @@ int pdb_srv_parse_bbox(const char *text, double max_span_deg, double out[4], cha
         char part[MAX_NUMBER_TEXT + 1];
         size_t n = strcspn(p, ",");
         if ((i < 3 && p[n] != ',') || (i == 3 && p[n] != '\0'))
-            return fail(err, errcap, "bbox is minlon,minlat,maxlon,maxlat (four numbers)");
+            return pdb_srv_fail(err, errcap, "bbox is minlon,minlat,maxlon,maxlat (four numbers)");
         if (n > MAX_NUMBER_TEXT)
-            return fail(err, errcap, "'%s' is longer than %d characters", names[i],
-                        MAX_NUMBER_TEXT);
+            return pdb_srv_fail(err, errcap, "'%s' is longer than %d characters", names[i],
+                                MAX_NUMBER_TEXT);
         memcpy(part, p, n);
         part[n] = '\0';
         if (pdb_srv_parse_double(names[i], part, -lim[i], lim[i], &v[i], err, errcap) != 0)
@@ -444,11 +406,11 @@ int pdb_srv_parse_bbox(const char *text, double max_span_deg, double out[4], cha
         p += n + 1;
     }
     if (v[0] >= v[2] || v[1] >= v[3])
-        return fail(err, errcap,
-                    "bbox must have min < max on both axes (minlon,minlat,"
-                    "maxlon,maxlat)");
+        return pdb_srv_fail(err, errcap,
+                            "bbox must have min < max on both axes (minlon,minlat,"
+                            "maxlon,maxlat)");
     if (max_span_deg > 0 && (v[2] - v[0] > max_span_deg || v[3] - v[1] > max_span_deg))
-        return fail(err, errcap, "bbox is wider than %g degrees", max_span_deg);
+        return pdb_srv_fail(err, errcap, "bbox is wider than %g degrees", max_span_deg);
     memcpy(out, v, sizeof v);
     return 0;
 }

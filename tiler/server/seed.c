@@ -5,13 +5,20 @@
  * Tiles already current in the cache are skipped, so a rerun after an
  * interruption only does what is left.
  */
-#include "srv.h"
+#include "sync.h"
+#include "tiles.h"
+#include "util.h"
+#include "worker.h"
+
+#include "log.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 void pdb_srv_seed_options_default(pdb_srv_seed_options *o)
@@ -30,16 +37,12 @@ void pdb_srv_seed_options_default(pdb_srv_seed_options *o)
 
 __attribute__((format(printf, 1, 2))) static int seed_fail(const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    pdb_srv_vsay("seed", fmt, ap);
     va_end(ap);
-    fprintf(stderr, "parceldb seed: %s\n", line);
     return 1;
 }
-
-#ifdef PDB_SRV_HAVE_TILER
 
 /* The tile ranges of one zoom. */
 typedef struct zoom_range {
@@ -217,16 +220,14 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
             seed_fail("zooms %d-%d: need 0 <= A <= B <= %d", o->zoom_min, o->zoom_max, o->max_zoom);
         goto done;
     }
+    /* The same style the server would use, so that both fill one cache:
+     * the file given, the default style's file, or the built-in one. */
     char found[4096];
     const char *style_path = o->style_path;
-    if (style_path == NULL) {
-        if (pdbt_style_default_path(found, sizeof found) != 0) {
-            rc = seed_fail("no default style found (give --style FILE)");
-            goto done;
-        }
+    if (style_path == NULL && pdbt_style_default_path(found, sizeof found) == 0)
         style_path = found;
-    }
-    if (pdbt_style_load(style_path, &style, err, sizeof err) != PDB_OK) {
+    if ((style_path != NULL ? pdbt_style_load(style_path, &style, err, sizeof err)
+                            : pdbt_style_builtin(&style, err, sizeof err)) != PDB_OK) {
         rc = seed_fail("style: %s", err);
         goto done;
     }
@@ -346,13 +347,3 @@ done:
     free(j);
     return rc;
 }
-
-#else
-
-int pdb_srv_seed(const pdb_srv_seed_options *o)
-{
-    (void)o;
-    return seed_fail("this build has no tile renderer (tiler/ was not built)");
-}
-
-#endif

@@ -7,7 +7,11 @@
  * render agree and equal the version the change log describes; otherwise
  * an import committed meanwhile and the tile is rendered again.
  */
+#include "tiles.h"
+
 #include "srv.h"
+#include "sync.h"
+#include "util.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -26,7 +30,6 @@ double pdb_srv_render_buffer_px(void)
 pdb_srv_blob *pdb_srv_render_png(pdb_srv_worker *w, int z, uint32_t x, uint32_t y, int scale,
                                  char *msg, size_t cap)
 {
-#ifdef PDB_SRV_HAVE_TILER
     pdbt_tile t = {.z = z, .x = x, .y = y, .scale = scale};
     pdbt_image img;
     pdbt_png_options po = {0};
@@ -47,11 +50,6 @@ pdb_srv_blob *pdb_srv_render_png(pdb_srv_worker *w, int z, uint32_t x, uint32_t 
     if (b == NULL)
         snprintf(msg, cap, "out of memory");
     return b;
-#else
-    (void)w, (void)z, (void)x, (void)y, (void)scale;
-    snprintf(msg, cap, "this build has no tile renderer");
-    return NULL;
-#endif
 }
 
 /* The tile of a place without parcels, rendered once per style and scale

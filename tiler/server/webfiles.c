@@ -3,6 +3,8 @@
  */
 #include "webfiles.h"
 
+#include "util.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -21,18 +23,6 @@ typedef struct loader {
     char *err;           /* message buffer */
     size_t errcap;       /* its size */
 } loader;
-
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errcap, const char *fmt,
-                                                      ...)
-{
-    va_list ap;
-    if (errcap > 0) {
-        va_start(ap, fmt);
-        vsnprintf(err, errcap, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 const char *pdb_srv_content_type(const char *name)
 {
@@ -73,38 +63,32 @@ static int add_file(loader *L, const char *path, const char *name)
     pdb_srv_blob *b = NULL;
 
     if (f == NULL)
-        return fail(L->err, L->errcap, "%s: %s", path, strerror(errno));
+        return pdb_srv_fail(L->err, L->errcap, "%s: %s", path, strerror(errno));
     if (fstat(fileno(f), &sb) != 0 || sb.st_size < 0) {
         fclose(f);
-        return fail(L->err, L->errcap, "%s: %s", path, strerror(errno));
+        return pdb_srv_fail(L->err, L->errcap, "%s: %s", path, strerror(errno));
     }
     if (L->w->count == PDB_SRV_WEB_MAX_FILES ||
         L->bytes + (size_t)sb.st_size > PDB_SRV_WEB_MAX_BYTES) {
         fclose(f);
-        return fail(L->err, L->errcap, "%s: more than %d files or %u MiB", path,
-                    PDB_SRV_WEB_MAX_FILES, PDB_SRV_WEB_MAX_BYTES >> 20);
+        return pdb_srv_fail(L->err, L->errcap, "%s: more than %d files or %u MiB", path,
+                            PDB_SRV_WEB_MAX_FILES, PDB_SRV_WEB_MAX_BYTES >> 20);
     }
     if ((b = pdb_srv_blob_new(NULL, (size_t)sb.st_size)) == NULL ||
         fread(b->data, 1, b->len, f) != b->len) {
         fclose(f);
         pdb_srv_blob_unref(b);
-        return fail(L->err, L->errcap, "%s: cannot read", path);
+        return pdb_srv_fail(L->err, L->errcap, "%s: cannot read", path);
     }
     fclose(f);
-    if (L->w->count == L->cap) {
-        size_t ncap = L->cap ? 2 * L->cap : 16;
-        pdb_srv_webfile *nf = realloc(L->w->files, ncap * sizeof *nf);
-        if (nf == NULL) {
-            pdb_srv_blob_unref(b);
-            return fail(L->err, L->errcap, "out of memory");
-        }
-        L->w->files = nf;
-        L->cap = ncap;
+    if (pdb_srv_grow(&L->w->files, &L->cap, L->w->count + 1, sizeof *L->w->files) != 0) {
+        pdb_srv_blob_unref(b);
+        return pdb_srv_fail(L->err, L->errcap, "out of memory");
     }
     pdb_srv_webfile *wf = &L->w->files[L->w->count];
     if ((wf->name = strdup(name)) == NULL) {
         pdb_srv_blob_unref(b);
-        return fail(L->err, L->errcap, "out of memory");
+        return pdb_srv_fail(L->err, L->errcap, "out of memory");
     }
     wf->content_type = pdb_srv_content_type(name);
     wf->body = b;
@@ -121,7 +105,7 @@ static int walk(loader *L, const char *dir, const char *prefix, int depth)
     int rc = 0;
 
     if (d == NULL)
-        return fail(L->err, L->errcap, "%s: %s", dir, strerror(errno));
+        return pdb_srv_fail(L->err, L->errcap, "%s: %s", dir, strerror(errno));
     while (rc == 0 && (de = readdir(d)) != NULL) {
         char path[4096], name[1024];
         struct stat sb;
@@ -154,7 +138,7 @@ int pdb_srv_webfiles_load(const char *dir, pdb_srv_webfiles **out, char *err, si
     loader L = {0};
     *out = NULL;
     if ((L.w = calloc(1, sizeof *L.w)) == NULL)
-        return fail(err, errcap, "out of memory");
+        return pdb_srv_fail(err, errcap, "out of memory");
     L.err = err;
     L.errcap = errcap;
     if (walk(&L, dir, "", 0) != 0) {

@@ -1,0 +1,178 @@
+/*
+ * cmd_seed.c: `parceldb seed` (pre-rendering tiles into the server's disk
+ * cache). Argument parsing only; the work is in libpdb_server
+ * (tiler/server/seed.c).
+ */
+#include "cli.h"
+#include "server.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char seed_usage[] =
+    "usage: parceldb seed --cache DIR --zoom A-B [--bbox MINLON,MINLAT,MAXLON,MAXLAT] [options]\n"
+    "\n"
+    "Renders every tile of zooms A to B over the box (default: every parcel's) into\n"
+    "the disk cache that 'parceldb serve --cache DIR' reads. Tiles already current\n"
+    "are skipped, so a rerun finishes an interrupted job.\n"
+    "\n"
+    "options:\n"
+    "  --db FILE        the store (default " CLI_DEFAULT_DB ")\n"
+    "  --style FILE     map style (as for serve)\n"
+    "  --scale S        1 (256 px, default), 2 (512 px @2x) or both\n"
+    "  --threads N      render threads (default: one per core)\n"
+    "  --max-zoom Z     deepest zoom allowed (default 20)\n"
+    "  --max-tiles N    refuse jobs of more tiles (default 10000000)\n"
+    "  --progress       a progress bar even when stderr is not a terminal\n"
+    "  --no-progress    no progress bar\n";
+
+/* "A-B" or "A" into two zooms. */
+static int parse_zooms(const char *s, int *a, int *b)
+{
+    char first[16];
+    const char *dash = strchr(s, '-');
+    size_t ua, ub;
+    if (dash == NULL)
+        dash = s + strlen(s);
+    if ((size_t)(dash - s) >= sizeof first)
+        return -1;
+    memcpy(first, s, (size_t)(dash - s));
+    first[dash - s] = '\0';
+    if (cli_parse_size(first, &ua) != 0 || ua > 30)
+        return -1;
+    if (*dash == '\0')
+        ub = ua;
+    else if (cli_parse_size(dash + 1, &ub) != 0 || ub > 30)
+        return -1;
+    *a = (int)ua;
+    *b = (int)ub;
+    return 0;
+}
+
+static int parse_bbox(const char *s, double out[4])
+{
+    char buf[256], *save = NULL, *tok;
+    int n = 0;
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    for (tok = strtok_r(buf, ",", &save); tok && n < 4; tok = strtok_r(NULL, ",", &save))
+        if (cli_parse_double(tok, &out[n++]) != 0)
+            return -1;
+    if (n != 4 || tok != NULL || !(out[0] < out[2]) || !(out[1] < out[3]) || out[0] < -180 ||
+        out[2] > 180 || out[1] < -85.06 || out[3] > 85.06)
+        return -1;
+    return 0;
+}
+
+int cmd_seed(int argc, char **argv)
+{
+    enum {
+        O_DB = 256,
+        O_STYLE,
+        O_CACHE,
+        O_ZOOM,
+        O_BBOX,
+        O_SCALE,
+        O_THREADS,
+        O_MAXZOOM,
+        O_MAXTILES,
+        O_PROGRESS,
+        O_NO_PROGRESS,
+        O_HELP
+    };
+    static const struct option opts[] = {
+        {"db", required_argument, 0, O_DB},
+        {"style", required_argument, 0, O_STYLE},
+        {"cache", required_argument, 0, O_CACHE},
+        {"zoom", required_argument, 0, O_ZOOM},
+        {"bbox", required_argument, 0, O_BBOX},
+        {"scale", required_argument, 0, O_SCALE},
+        {"threads", required_argument, 0, O_THREADS},
+        {"max-zoom", required_argument, 0, O_MAXZOOM},
+        {"max-tiles", required_argument, 0, O_MAXTILES},
+        {"progress", no_argument, 0, O_PROGRESS},
+        {"no-progress", no_argument, 0, O_NO_PROGRESS},
+        {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0},
+    };
+    pdb_srv_seed_options o;
+    int have_zoom = 0, c;
+    size_t sz;
+
+    pdb_srv_seed_options_default(&o);
+    o.db_path = CLI_DEFAULT_DB;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_DB:
+            o.db_path = optarg;
+            break;
+        case O_STYLE:
+            o.style_path = optarg;
+            break;
+        case O_CACHE:
+            o.cache_dir = optarg;
+            break;
+        case O_PROGRESS:
+            o.progress = 1;
+            break;
+        case O_NO_PROGRESS:
+            o.progress = 0;
+            break;
+        case O_ZOOM:
+            if (parse_zooms(optarg, &o.zoom_min, &o.zoom_max) != 0 || o.zoom_min > o.zoom_max)
+                return cli_usage_error("seed", "--zoom wants A-B with A <= B, not '%s'", optarg);
+            have_zoom = 1;
+            break;
+        case O_BBOX:
+            if (parse_bbox(optarg, o.bbox) != 0)
+                return cli_usage_error("seed",
+                                       "--bbox wants MINLON,MINLAT,MAXLON,MAXLAT in WGS 84 "
+                                       "degrees, min < max, not '%s'",
+                                       optarg);
+            break;
+        case O_SCALE:
+            if (strcmp(optarg, "1") == 0)
+                o.scales = 1;
+            else if (strcmp(optarg, "2") == 0)
+                o.scales = 2;
+            else if (strcmp(optarg, "both") == 0)
+                o.scales = 3;
+            else
+                return cli_usage_error("seed", "--scale wants 1, 2 or both");
+            break;
+        case O_THREADS:
+            if (cli_parse_size(optarg, &sz) != 0 || sz == 0 || sz > 64)
+                return cli_usage_error("seed", "--threads wants 1 to 64");
+            o.threads = (unsigned)sz;
+            break;
+        case O_MAXZOOM:
+            if (cli_parse_size(optarg, &sz) != 0 || sz > 24)
+                return cli_usage_error("seed", "--max-zoom wants 0 to 24");
+            o.max_zoom = (int)sz;
+            break;
+        case O_MAXTILES:
+            if (cli_parse_size(optarg, &sz) != 0 || sz == 0)
+                return cli_usage_error("seed", "--max-tiles wants a positive number");
+            o.max_tiles = sz;
+            break;
+        case O_HELP:
+            fputs(seed_usage, stdout);
+            return CLI_OK;
+        default:
+            return cli_usage_error("seed", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc)
+        return cli_usage_error("seed", "unexpected argument '%s'", argv[optind]);
+    if (!have_zoom)
+        return cli_usage_error("seed", "--zoom A-B is required");
+    if (o.cache_dir == NULL)
+        return cli_usage_error("seed", "--cache DIR is required");
+    if (o.zoom_max > o.max_zoom)
+        return cli_usage_error("seed", "zoom %d is over --max-zoom %d", o.zoom_max, o.max_zoom);
+    return pdb_srv_seed(&o) == 0 ? CLI_OK : CLI_FAIL;
+}

@@ -1,0 +1,54 @@
+/*
+ * response.h: the socket-free request/response pair: what a handler sees
+ * of a request, and what it answers, which http.c (the one file with
+ * sockets) sends. Plus the helpers that fill an answer's body.
+ */
+#ifndef PDB_SRV_RESPONSE_H
+#define PDB_SRV_RESPONSE_H
+
+#include "cache.h"
+#include "parse.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* The socket-free view of a request that handlers see. */
+typedef struct pdb_srv_in {
+    const char *method;        /* "GET", "HEAD" or "OPTIONS" */
+    const char *uri;           /* raw request target, with its query */
+    const char *if_none_match; /* header or NULL */
+    const char *authorization; /* header or NULL */
+    const char *host;          /* header or NULL */
+} pdb_srv_in;
+
+/* What a handler answers; http.c turns it into a response. */
+typedef struct pdb_srv_response {
+    int status;                   /* HTTP status */
+    const char *content_type;     /* NULL for no body */
+    const void *body;             /* bytes, or NULL */
+    size_t len;                   /* bytes in body */
+    void (*release)(void *cls);   /* frees body once sent (may be NULL) */
+    void *release_cls;            /* its argument */
+    char etag[80];                /* quoted entity tag, or "" */
+    const char *cache_control;    /* or NULL */
+    const char *vary;             /* or NULL */
+    const char *allow;            /* for 405 */
+    const char *www_authenticate; /* for 401 */
+    int retry_after_s;            /* > 0: a Retry-After header */
+    int close;                    /* 1: close the connection afterwards */
+    pdb_srv_route route;          /* for logs and metrics */
+} pdb_srv_response;
+
+/* Fills out with a JSON error {"error": "..."}. */
+void pdb_srv_error(pdb_srv_response *out, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* A body of malloc'd bytes (released with free). */
+void pdb_srv_body_malloced(pdb_srv_response *out, const char *type, void *body, size_t len);
+/* A body of a blob (a reference is taken). */
+void pdb_srv_body_blob(pdb_srv_response *out, const char *type, pdb_srv_blob *b);
+/* A 200 answer of doc as compact JSON, uncached (doc is taken over); 503
+ * when out of memory. */
+void pdb_srv_body_json(pdb_srv_response *out, const char *type, json_t *doc);
+void pdb_srv_release_blob(void *cls);
+
+#endif

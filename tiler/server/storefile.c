@@ -1,0 +1,91 @@
+/*
+ * storefile.c: the store file on disk (storefile.h).
+ */
+#include "storefile.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* A stable number for this store file, so that ETags survive restarts but
+ * not a replaced store. */
+uint64_t pdb_srv_store_identity(const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return 1;
+    uint64_t h = 1469598103934665603ull;
+    uint64_t parts[2] = {(uint64_t)sb.st_dev, (uint64_t)sb.st_ino};
+    for (int i = 0; i < 2; i++)
+        for (int b = 0; b < 8; b++)
+            h = (h ^ ((parts[i] >> (8 * b)) & 0xff)) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+double pdb_srv_store_file_age_s(const char *db_path)
+{
+    char wal[4200];
+    struct stat sb;
+    time_t newest = 0;
+    snprintf(wal, sizeof wal, "%s-wal", db_path);
+    if (stat(db_path, &sb) == 0)
+        newest = sb.st_mtime;
+    if (stat(wal, &sb) == 0 && sb.st_mtime > newest)
+        newest = sb.st_mtime;
+    return newest ? difftime(time(NULL), newest) : NAN;
+}
+
+/* Whether a is before b. */
+static int time_before(const struct timespec *a, const struct timespec *b)
+{
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+/* A store replaced by a rename (`mv -f new.sqlite parcels.sqlite`) finds
+ * the -wal and -shm of the file that was there before under its name.
+ * SQLite ties a WAL to its database only by name: the first connection to
+ * open the new file would read the old file's frames as its own pages (a
+ * damaged store, or the old data), and the first writer would checkpoint
+ * them into it for good (tests/faults/replace.sh). A -wal last written
+ * before the new file took the name (its ctime, set by the rename) can
+ * only be the old file's, so it goes, with its -shm, before any of our
+ * connections opens the new file; the old file's connections keep their
+ * open descriptors. A -wal written since then is in use with the new file
+ * and stays. Returns 0 when the new file may be opened, -1 when the old
+ * WAL is still there (it cannot be removed: a directory that is not
+ * ours); then the caller keeps the old file's connections. */
+int pdb_srv_drop_replaced_wal(const char *db_path)
+{
+    char wal[4200], shm[4200];
+    struct stat db, sb;
+    static uint64_t warned; /* the last identity warned about, so once each */
+
+    if (stat(db_path, &db) != 0)
+        return 0;
+    snprintf(wal, sizeof wal, "%s-wal", db_path);
+    snprintf(shm, sizeof shm, "%s-shm", db_path);
+    if (stat(wal, &sb) == 0) {
+        if (!time_before(&sb.st_mtim, &db.st_ctim))
+            return 0;
+        if (unlink(wal) != 0) {
+            uint64_t id = pdb_srv_store_identity(db_path);
+            if (warned != id)
+                pdb_srv_say(
+                    "warning: the store file was replaced but %s, the old file's WAL, cannot "
+                    "be removed (%s): still serving the old file; restart the server",
+                    wal, strerror(errno));
+            warned = id;
+            return -1;
+        }
+        pdb_srv_say("removed %s: the WAL of the store file that was replaced", wal);
+    }
+    if (stat(shm, &sb) == 0 && unlink(shm) != 0)
+        pdb_srv_say("warning: cannot remove %s: %s", shm, strerror(errno));
+    return 0;
+}

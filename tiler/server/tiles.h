@@ -1,0 +1,25 @@
+/*
+ * tiles.h: the tile route (tiles.c): the memory and disk caches in front
+ * of the renderer, ETags from the data version and the style.
+ */
+#ifndef PDB_SRV_TILES_H
+#define PDB_SRV_TILES_H
+
+#include "cache.h"
+#include "parse.h"
+#include "response.h"
+#include "worker.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
+                         const pdb_srv_request *req, pdb_srv_response *out);
+/* Renders one tile into PNG bytes with the worker's renderer; NULL with a
+ * reason in msg on failure. */
+pdb_srv_blob *pdb_srv_render_png(pdb_srv_worker *w, int z, uint32_t x, uint32_t y, int scale,
+                                 char *msg, size_t cap);
+/* The label buffer the renderer uses, in pixels at scale 1. */
+double pdb_srv_render_buffer_px(void);
+
+#endif

@@ -1,0 +1,103 @@
+/*
+ * worker.c: the per-thread workers (worker.h). A thread's worker follows
+ * the server's configuration and store generations: when either moved, it
+ * drops what it made from the old ones before the next request.
+ */
+#include "worker.h"
+
+#include "srv.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static pdb_srv_conf *conf_get(pdb_srv *srv)
+{
+    pthread_mutex_lock(&srv->conf_lock);
+    pdb_srv_conf *c = pdb_srv_conf_ref(srv->conf);
+    pthread_mutex_unlock(&srv->conf_lock);
+    return c;
+}
+
+static _Thread_local pdb_srv_worker *tl_worker;
+
+static void worker_drop_renderer(pdb_srv_worker *w)
+{
+    pdbt_renderer_free(w->renderer);
+    w->renderer = NULL;
+}
+
+void pdb_srv_worker_free(void *p)
+{
+    pdb_srv_worker *w = p;
+    if (w == NULL)
+        return;
+    worker_drop_renderer(w);
+    pdb_store_close(w->store);
+    pdb_srv_conf_unref(w->conf);
+    pdb_ctx_free(w->ctx);
+    free(w);
+    if (tl_worker == w)
+        tl_worker = NULL;
+}
+
+pdb_srv_worker *pdb_srv_worker_get(pdb_srv *srv)
+{
+    pdb_srv_worker *w = tl_worker;
+    if (w != NULL)
+        return w;
+    if ((w = calloc(1, sizeof *w)) == NULL)
+        return NULL;
+    w->srv = srv;
+    if (pdb_ctx_new(&w->ctx) != PDB_OK) {
+        free(w);
+        return NULL;
+    }
+    pdb_limits lim = {0};
+    lim.max_results = srv->opt.max_limit + 1;
+    pdb_ctx_set_limits(w->ctx, &lim);
+    w->conf_gen = atomic_load(&srv->conf_gen);
+    w->conf = conf_get(srv);
+    pthread_setspecific(srv->worker_key, w);
+    tl_worker = w;
+    return w;
+}
+
+void pdb_srv_worker_reset_store(pdb_srv_worker *w)
+{
+    worker_drop_renderer(w);
+    pdb_store_close(w->store);
+    w->store = NULL;
+}
+
+int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t cap)
+{
+    pdb_srv *srv = w->srv;
+    unsigned gen = atomic_load_explicit(&srv->conf_gen, memory_order_acquire);
+    if (gen != w->conf_gen) {
+        worker_drop_renderer(w);
+        pdb_srv_conf_unref(w->conf);
+        w->conf = conf_get(srv);
+        w->conf_gen = gen;
+    }
+    unsigned sgen = atomic_load_explicit(&srv->store_gen, memory_order_acquire);
+    if (w->store != NULL && sgen != w->store_gen)
+        pdb_srv_worker_reset_store(w);
+    if (w->store == NULL) {
+        if (pdb_store_open(w->ctx, srv->opt.db_path, PDB_OPEN_READONLY, &w->store) != PDB_OK) {
+            snprintf(msg, cap, "the store cannot be opened: %s", pdb_errmsg(w->ctx));
+            return -1;
+        }
+        w->store_gen = sgen;
+    }
+    if (need_renderer && w->renderer == NULL) {
+        pdbt_renderer_options ro = {0};
+        ro.max_zoom = srv->opt.max_zoom;
+        char err[PDB_SRV_ERRMAX];
+        if (pdbt_renderer_new(w->ctx, w->store, w->conf->style, &ro, &w->renderer, err,
+                              sizeof err) != PDB_OK) {
+            snprintf(msg, cap, "the renderer cannot start: %s", err);
+            return -1;
+        }
+    }
+    return 0;
+}

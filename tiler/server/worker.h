@@ -1,0 +1,40 @@
+/*
+ * worker.h: the per-thread workers that answer requests: each has its own
+ * engine context, read-only store connection and renderer, made on the
+ * thread's first request and remade when a reload or a replaced store
+ * asks for it.
+ */
+#ifndef PDB_SRV_WORKER_H
+#define PDB_SRV_WORKER_H
+
+#include "conf.h"
+
+#include "parceldb.h"
+#include "tiler.h"
+
+#include <stddef.h>
+
+typedef struct pdb_srv pdb_srv;
+
+/* One per thread that answers requests, created on its first request. */
+typedef struct pdb_srv_worker {
+    pdb_srv *srv;            /* the server */
+    pdb_ctx *ctx;            /* this thread's engine context */
+    pdb_store *store;        /* this thread's read-only connection, or NULL */
+    unsigned store_gen;      /* srv->store_gen when it was opened */
+    pdb_srv_conf *conf;      /* the configuration this thread uses (a reference) */
+    unsigned conf_gen;       /* srv->conf_gen of conf */
+    pdbt_renderer *renderer; /* made with ctx, store and conf->style, or NULL */
+} pdb_srv_worker;
+
+/* The calling thread's worker, made on first use; NULL when out of memory. */
+pdb_srv_worker *pdb_srv_worker_get(pdb_srv *srv);
+/* Opens the worker's store (and renderer) when needed; 0, or -1 with the
+ * reason in msg. */
+int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t cap);
+/* Drops the worker's store so that the next request reopens it. */
+void pdb_srv_worker_reset_store(pdb_srv_worker *w);
+/* Frees a worker (the thread-exit destructor of srv->worker_key). */
+void pdb_srv_worker_free(void *w);
+
+#endif
