@@ -45,7 +45,7 @@ pdb_fuzz_target(fuzz_tokens
     SOURCES ${PDB_FUZZ_DIR}/fuzz_tokens.c ${PROJECT_SOURCE_DIR}/tiler/server/auth.c
             ${PROJECT_SOURCE_DIR}/tiler/server/util.c
     INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
-    LIBS OpenSSL::Crypto)
+    LIBS pdb_tiler OpenSSL::Crypto) # pdb_tiler: the hex-digit decoder (tiler/hex.h)
 
 pdb_fuzz_target(fuzz_points_csv
     SOURCES ${PDB_FUZZ_DIR}/fuzz_points_csv.c ${PROJECT_SOURCE_DIR}/cli/csv.c

@@ -5,6 +5,7 @@
  * to-number, round. Compiled once from JSON into a tree; evaluated per feature
  * without allocating.
  */
+#include "hex.h"
 #include "style.h"
 
 #include <math.h>
@@ -137,7 +138,9 @@ unsigned pdbt__expr_props(const pdbt_expr *e)
 /* Colours                                                                   */
 /* ------------------------------------------------------------------------ */
 
-static int hexval(int c)
+/* Not static: the server decodes percent-escapes and token hashes with it
+ * (hex.h), so that the project has one hex-digit decoder. */
+int pdbt__hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -184,7 +187,7 @@ int pdbt__color_parse(const char *s, pdbt_rgba *out)
         if (len != 4 && len != 5 && len != 7 && len != 9)
             return -1;
         for (size_t i = 1; i < len; i++)
-            if ((d[i - 1] = hexval((unsigned char)s[i])) < 0)
+            if ((d[i - 1] = pdbt__hexval((unsigned char)s[i])) < 0)
                 return -1;
         if (len <= 5) {
             out->r = d[0] * 17 / 255.0;

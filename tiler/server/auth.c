@@ -6,6 +6,7 @@
  */
 #include "auth.h"
 
+#include "hex.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -85,8 +86,8 @@ int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv
                 goto done;
             }
             for (size_t k = 0; k < PDB_SRV_SHA256_SIZE; k++) {
-                int hi = pdb_srv_hexval((unsigned char)s[7 + 2 * k]),
-                    lo = pdb_srv_hexval((unsigned char)s[8 + 2 * k]);
+                int hi = pdbt__hexval((unsigned char)s[7 + 2 * k]),
+                    lo = pdbt__hexval((unsigned char)s[8 + 2 * k]);
                 if (hi < 0 || lo < 0) {
                     pdb_srv_fail(err, errcap, "%s:%zu: sha256: needs 64 hex digits", name,
                                  line + 1);

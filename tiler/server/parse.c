@@ -5,6 +5,7 @@
  */
 #include "parse.h"
 
+#include "hex.h"
 #include "tiler.h"
 #include "util.h"
 
@@ -56,8 +57,8 @@ static long decode(const char *src, size_t n, char *dst, int plus_is_space)
             int hi, lo;
             if (i + 2 >= n)
                 return -1;
-            hi = pdb_srv_hexval((unsigned char)src[i + 1]);
-            lo = pdb_srv_hexval((unsigned char)src[i + 2]);
+            hi = pdbt__hexval((unsigned char)src[i + 1]);
+            lo = pdbt__hexval((unsigned char)src[i + 2]);
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
                 return -1;
             dst[o++] = (char)(hi * 16 + lo);

@@ -20,17 +20,6 @@ int pdb_srv_fail(char *err, size_t errcap, const char *fmt, ...)
     return -1;
 }
 
-int pdb_srv_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int pdb_srv_grow(void *arr, size_t *cap, size_t need, size_t elem)
 {
     void **p = arr; /* a pointer to the caller's array pointer */

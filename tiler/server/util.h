@@ -1,6 +1,6 @@
 /*
  * util.h: small helpers the server's modules share: an error message into
- * a caller's buffer, hex digits, growing arrays, a monotonic clock.
+ * a caller's buffer, growing arrays, a monotonic clock.
  */
 #ifndef PDB_SRV_UTIL_H
 #define PDB_SRV_UTIL_H
@@ -14,9 +14,6 @@
  * -1, so that each failure path is one line. */
 int pdb_srv_fail(char *err, size_t errcap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-
-/* The value of a hex digit (either case), or -1. */
-int pdb_srv_hexval(int c);
 
 /* Makes room for need elements of elem bytes in *arr (capacity *cap,
  * doubling from 8). Returns 0, or -1 (out of memory; *arr unchanged). */
