@@ -7,6 +7,7 @@
 
 #include "parceldb.h"
 
+#include <getopt.h>
 #include <stdio.h>
 
 #define CLI_DEFAULT_DB "parcels.sqlite"
@@ -30,6 +31,49 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_lib_error(pdb_ctx *ctx, const char *what);
 /* A usage error: the message, then "try 'parceldb CMD --help'"; CLI_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The options of the commands over a store's tiles (serve, seed), which
+ * cli_opt_next takes itself: their codes and their getopt_long entries.
+ * Such a command's own codes start at CLI_O_OWN. */
+enum { CLI_O_DB = 256, CLI_O_STYLE, CLI_O_CACHE, CLI_O_HELP, CLI_O_OWN };
+#define CLI_TILE_OPTIONS                                                                           \
+    {"db", required_argument, 0, CLI_O_DB}, {"style", required_argument, 0, CLI_O_STYLE},          \
+        {"cache", required_argument, 0, CLI_O_CACHE},                                              \
+    {                                                                                              \
+        "help", no_argument, 0, CLI_O_HELP                                                         \
+    }
+
+/* A subcommand's option loop: getopt_long over its arguments, with the
+ * answers every subcommand gives alike to --help, to an unknown option and
+ * to an argument that is not an option. */
+typedef struct cli_opts {
+    const char *cmd;           /* the subcommand, for messages ("serve") */
+    const char *usage;         /* printed on stdout by --help */
+    const struct option *opts; /* getopt_long's table, "help" among them */
+    int argc;                  /* the subcommand's argc (argv[0] its name) */
+    char **argv;               /* the subcommand's argv */
+    const char **db_path;      /* --db FILE goes here (default CLI_DEFAULT_DB); NULL: none */
+    const char **style_path;   /* --style FILE goes here; NULL: no such option */
+    const char **cache_dir;    /* --cache DIR goes here; NULL: no such option */
+    int started;               /* 0 until getopt's state is reset */
+    int rc;                    /* the exit code when cli_opt_next returns -1 */
+} cli_opts;
+
+/* The loop of a command over a store's tiles, whose options struct o has
+ * db_path, style_path and cache_dir (pdb_srv_options, pdb_srv_seed_options). */
+#define CLI_TILE_OPTS(o, cmd_, usage_, opts_, argc_, argv_)                                        \
+    {                                                                                              \
+        .cmd = (cmd_), .usage = (usage_), .opts = (opts_), .argc = (argc_), .argv = (argv_),       \
+        .db_path = &(o).db_path, .style_path = &(o).style_path, .cache_dir = &(o).cache_dir        \
+    }
+
+/* The next option's code (optarg set as getopt_long sets it); 0 when the
+ * options are all read; -1 when the subcommand must return it->rc now:
+ * --help printed its usage (CLI_OK), or an unknown option, a missing value
+ * or a stray argument was said in one line (CLI_USAGE). The codes of opts
+ * must be positive; the options of CLI_TILE_OPTIONS are stored where it
+ * says and not returned. */
+int cli_opt_next(cli_opts *it);
 
 /* Parses a whole string as a finite double / a non-negative integer;
  * returns 0 on success. */

@@ -69,10 +69,7 @@ static int parse_bbox(const char *s, double out[4])
 int cmd_seed(int argc, char **argv)
 {
     enum {
-        O_DB = 256,
-        O_STYLE,
-        O_CACHE,
-        O_ZOOM,
+        O_ZOOM = CLI_O_OWN,
         O_BBOX,
         O_SCALE,
         O_THREADS,
@@ -80,12 +77,8 @@ int cmd_seed(int argc, char **argv)
         O_MAXTILES,
         O_PROGRESS,
         O_NO_PROGRESS,
-        O_HELP
     };
     static const struct option opts[] = {
-        {"db", required_argument, 0, O_DB},
-        {"style", required_argument, 0, O_STYLE},
-        {"cache", required_argument, 0, O_CACHE},
         {"zoom", required_argument, 0, O_ZOOM},
         {"bbox", required_argument, 0, O_BBOX},
         {"scale", required_argument, 0, O_SCALE},
@@ -94,28 +87,17 @@ int cmd_seed(int argc, char **argv)
         {"max-tiles", required_argument, 0, O_MAXTILES},
         {"progress", no_argument, 0, O_PROGRESS},
         {"no-progress", no_argument, 0, O_NO_PROGRESS},
-        {"help", no_argument, 0, O_HELP},
+        CLI_TILE_OPTIONS,
         {0, 0, 0, 0},
     };
     pdb_srv_seed_options o;
+    cli_opts it = CLI_TILE_OPTS(o, "seed", seed_usage, opts, argc, argv);
     int have_zoom = 0, c;
     size_t sz;
 
     pdb_srv_seed_options_default(&o);
-    o.db_path = CLI_DEFAULT_DB;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_opt_next(&it)) > 0) {
         switch (c) {
-        case O_DB:
-            o.db_path = optarg;
-            break;
-        case O_STYLE:
-            o.style_path = optarg;
-            break;
-        case O_CACHE:
-            o.cache_dir = optarg;
-            break;
         case O_PROGRESS:
             o.progress = 1;
             break;
@@ -159,15 +141,10 @@ int cmd_seed(int argc, char **argv)
                 return cli_usage_error("seed", "--max-tiles wants a positive number");
             o.max_tiles = sz;
             break;
-        case O_HELP:
-            fputs(seed_usage, stdout);
-            return CLI_OK;
-        default:
-            return cli_usage_error("seed", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc)
-        return cli_usage_error("seed", "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return it.rc;
     if (!have_zoom)
         return cli_usage_error("seed", "--zoom A-B is required");
     if (o.cache_dir == NULL)

@@ -62,11 +62,8 @@ static int parse_uint(const char *s, unsigned max, unsigned *out)
 int cmd_serve(int argc, char **argv)
 {
     enum {
-        O_DB = 256,
-        O_LISTEN,
+        O_LISTEN = CLI_O_OWN,
         O_PORT_FILE,
-        O_STYLE,
-        O_CACHE,
         O_CACHE_MB,
         O_TOKENS,
         O_WEB,
@@ -85,14 +82,10 @@ int cmd_serve(int argc, char **argv)
         O_QUIET,
         O_USER,
         O_ALLOW_ROOT,
-        O_HELP
     };
     static const struct option opts[] = {
-        {"db", required_argument, 0, O_DB},
         {"listen", required_argument, 0, O_LISTEN},
         {"port-file", required_argument, 0, O_PORT_FILE},
-        {"style", required_argument, 0, O_STYLE},
-        {"cache", required_argument, 0, O_CACHE},
         {"cache-mb", required_argument, 0, O_CACHE_MB},
         {"tokens", required_argument, 0, O_TOKENS},
         {"web", required_argument, 0, O_WEB},
@@ -111,35 +104,24 @@ int cmd_serve(int argc, char **argv)
         {"quiet", no_argument, 0, O_QUIET},
         {"user", required_argument, 0, O_USER},
         {"allow-root", no_argument, 0, O_ALLOW_ROOT},
-        {"help", no_argument, 0, O_HELP},
+        CLI_TILE_OPTIONS,
         {0, 0, 0, 0},
     };
     pdb_srv_options o;
+    cli_opts it = CLI_TILE_OPTS(o, "serve", serve_usage, opts, argc, argv);
     int no_web = 0, c;
     unsigned u;
     size_t sz;
     double d;
 
     pdb_srv_options_default(&o);
-    o.db_path = CLI_DEFAULT_DB;
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((c = cli_opt_next(&it)) > 0) {
         switch (c) {
-        case O_DB:
-            o.db_path = optarg;
-            break;
         case O_LISTEN:
             o.listen = optarg;
             break;
         case O_PORT_FILE:
             o.port_file = optarg;
-            break;
-        case O_STYLE:
-            o.style_path = optarg;
-            break;
-        case O_CACHE:
-            o.cache_dir = optarg;
             break;
         case O_TOKENS:
             o.tokens_path = optarg;
@@ -217,15 +199,10 @@ int cmd_serve(int argc, char **argv)
             else
                 o.rate_burst = d;
             break;
-        case O_HELP:
-            fputs(serve_usage, stdout);
-            return CLI_OK;
-        default:
-            return cli_usage_error("serve", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    if (optind < argc)
-        return cli_usage_error("serve", "unexpected argument '%s'", argv[optind]);
+    if (c < 0)
+        return it.rc;
     if (no_web)
         o.web_dir = NULL;
     else if (o.web_dir == NULL)

@@ -37,6 +37,45 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     return CLI_USAGE;
 }
 
+int cli_opt_next(cli_opts *it)
+{
+    int c, i = -1;
+    if (!it->started) {
+        /* Fresh state for each subcommand run; the messages are ours. */
+        optind = 1;
+        opterr = 0;
+        it->started = 1;
+        if (it->db_path != NULL)
+            *it->db_path = CLI_DEFAULT_DB;
+    }
+    c = getopt_long(it->argc, it->argv, "", it->opts, &i);
+    if (c == CLI_O_DB || c == CLI_O_STYLE || c == CLI_O_CACHE) {
+        const char **dst = c == CLI_O_DB      ? it->db_path
+                           : c == CLI_O_STYLE ? it->style_path
+                                              : it->cache_dir;
+        if (dst == NULL) /* a table with the entry but nowhere to put it */
+            return c;
+        *dst = optarg;
+        return cli_opt_next(it);
+    }
+    if (c == -1) {
+        if (optind >= it->argc)
+            return 0;
+        it->rc = cli_usage_error(it->cmd, "unexpected argument '%s'", it->argv[optind]);
+        return -1;
+    }
+    if (c == '?' || c == ':' || i < 0) {
+        it->rc = cli_usage_error(it->cmd, "unknown option '%s'", it->argv[optind - 1]);
+        return -1;
+    }
+    if (strcmp(it->opts[i].name, "help") == 0) {
+        fputs(it->usage, stdout);
+        it->rc = CLI_OK;
+        return -1;
+    }
+    return c;
+}
+
 int cli_parse_double(const char *s, double *out)
 {
     char *end;
