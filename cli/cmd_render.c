@@ -23,7 +23,8 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  --db FILE             the store (default " CLI_DEFAULT_DB ")\n"
-    "  --style FILE          a style (default: styles/landuse.json; see styles/README.md)\n"
+    "  --style FILE          a style (default: styles/landuse.json, else the copy built\n"
+    "                        into parceldb; see styles/README.md)\n"
     "  --scale 1|2           256 px tiles, or 512 px (@2x) (default 1)\n"
     "  -o, --output FILE     where the single tile goes ('-' for stdout)\n"
     "  --tiles FILE          the tile list ('-' for stdin)\n"
@@ -313,13 +314,17 @@ int cmd_render(int argc, char **argv)
     pdb_store *store = NULL;
     pdbt_renderer *r = NULL;
     int rc = CLI_OK;
-    if (o.style == NULL) {
-        if (pdbt_style_default_path(style_path, sizeof style_path) != 0)
-            return cli_error("no default style found (give --style FILE)");
+    /* The style serve and seed would use: the file given, the default
+     * style's file, or the copy built into the library. */
+    if (o.style == NULL && pdbt_style_default_path(style_path, sizeof style_path) == 0)
         o.style = style_path;
-    }
-    if (pdbt_style_load(o.style, &style, err, sizeof err) != PDB_OK)
+    if (o.style == NULL) {
+        if (pdbt_style_builtin(&style, err, sizeof err) != PDB_OK)
+            return cli_error("style: %s", err);
+        fputs("parceldb render: no style file found: using the built-in default style\n", stderr);
+    } else if (pdbt_style_load(o.style, &style, err, sizeof err) != PDB_OK) {
         return cli_error("%s", err);
+    }
     if (pdb_ctx_new(&ctx) != PDB_OK) {
         rc = cli_error("cannot start (PROJ or GEOS failed to initialise)");
         goto done;
@@ -330,7 +335,7 @@ int cmd_render(int argc, char **argv)
     }
     pdbt_renderer_options ro = {o.font_dir, 0, PDBT_TILE_MAX_ZOOM, o.antialias_best};
     if (pdbt_renderer_new(ctx, store, style, &ro, &r, err, sizeof err) != PDB_OK) {
-        rc = cli_error("%s: %s", o.style, err);
+        rc = cli_error("%s: %s", o.style != NULL ? o.style : "built-in style", err);
         goto done;
     }
     if (o.tiles != NULL) {

@@ -141,5 +141,45 @@ for args in "99/0/0 -o x.png" "3/8/0 -o x.png" "1/0/0" "--scale 3 1/0/0 -o x.png
 done
 "$RENDER" render --help | grep -q "Z/X/Y -o FILE.png" && ok "--help" || fail "--help"
 
+# No style file anywhere: $PARCELDB_STYLE_DIR an empty directory, and the
+# installed and source-tree styles/ hidden by empty ones in a private mount
+# namespace. render then draws with the style built into the binary, as
+# serve and seed do, and says so in one line on stderr.
+EMPTY=$(mktemp -d "$WORK/empty.XXXXXX")
+hide="mount --bind '$EMPTY' '$PDB_SOURCE_DIR/styles'"
+for d in /usr/local/share/parceldb/styles /usr/share/parceldb/styles; do
+    [ -d "$d" ] && hide="$hide && mount --bind '$EMPTY' '$d'"
+done
+# Root has mount namespaces; anyone else may have them in a user namespace.
+userns=()
+[ "$(id -u)" -eq 0 ] || userns=(-r)
+if ! unshare "${userns[@]}" -m --propagation private \
+    sh -c "$hide && ! test -e '$PDB_SOURCE_DIR/styles/landuse.json'"; then
+    fail "no mount namespace to hide the styles in (unshare -m${userns[*]:+ with -r})"
+else
+    # no_style_render Z/X/Y OUT: render with no style file to be found.
+    no_style_render() {
+        PARCELDB_STYLE_DIR=$EMPTY unshare "${userns[@]}" -m --propagation private \
+            sh -c "$hide && exec \"\$0\" \"\$@\"" \
+            "$RENDER" render --db t.sqlite "$1" -o "$2" 2>err.txt
+    }
+    read -r X Y PX PY < <(tile_px "$LON" "$LAT" 17 1)
+    no_style_render "17/$X/$Y" builtin.png
+    check "no style file: render exits 0" $? 0
+    check "no style file: one line on stderr" "$(wc -l <err.txt)" 1
+    if grep -q "no style file found: using the built-in default style" err.txt; then
+        ok "no style file: said on stderr"
+    else fail "no style file: stderr: $(cat err.txt)"; fi
+    check "built-in style: GDAL reads a 256 px PNG" \
+        "$(gdalinfo builtin.png 2>/dev/null | grep -c 'Size is 256, 256')" 1
+    check "built-in style: LUA colour (#fffc82)" "$(rgba_at builtin.png "$PX" "$PY")" "$LUA"
+    # The middle of the ONT parcel, in its own tile.
+    read -r OLAT OLON _ < <(echo "567620 2358840" | cs2cs -f %.9f EPSG:9208 EPSG:4326)
+    read -r X Y PX PY < <(tile_px "$OLON" "$OLAT" 17 1)
+    no_style_render "17/$X/$Y" builtin-ont.png
+    check "built-in style: ONT colour (#ffd0ff)" "$(rgba_at builtin-ont.png "$PX" "$PY")" \
+        "255 208 255 255"
+fi
+
 echo "$PASSES passed, $FAILS failed"
 [ "$FAILS" -eq 0 ]
