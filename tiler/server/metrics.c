@@ -170,6 +170,10 @@ char *pdb_srv_metrics_text(const pdb_srv_metrics *cm, const pdb_srv_gauges *g, s
          (double)LOAD(m->tiles_rendered)},
         {"parceldb_tile_render_failures_total", "counter", "Tile renders that failed.",
          (double)LOAD(m->render_failures)},
+        {"parceldb_tile_render_wait_timeouts_total", "counter",
+         "503 answers to requests that waited longer than --render-wait-ms for another "
+         "request's render of the same tile.",
+         (double)LOAD(m->wait_timeouts)},
         {"parceldb_tile_render_seconds_total", "counter", "Time spent rendering and encoding.",
          LOAD(m->render_us) / 1e6},
         {"parceldb_tile_cache_hits_total", "counter", "Tiles answered from memory.",
