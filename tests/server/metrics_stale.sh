@@ -6,11 +6,12 @@
 # rebuild fails (a 40-vertex parcel, rebuilt by an import with
 # --max-vertices 20, as in tests/render/overview_failure.sh) is named with
 # state="failed", counted in the per-state totals, and still in the stale
-# gauge (it is drawn from its parcels).
+# gauge (it is drawn from its parcels), also after a restart.
 source "$(dirname "$0")/lib.sh"
 
 make_store || exit 1
-start_server || exit 1
+mkdir cache
+start_server --cache cache || exit 1
 
 # stale_lines: the labelled gauge's samples, sorted.
 stale_lines() {
@@ -89,5 +90,13 @@ check "the stale gauge still names it (drawn from its parcels)" "$(stale_lines)"
     'parceldb_commune_overviews_stale{commune="07909"} 1'
 contains "the per-commune gauge is described" "$(curl -s --max-time 10 "$BASE/metrics")" \
     '# TYPE parceldb_commune_overviews gauge'
+
+# Restarted on the same store (its change log resumed from the disk
+# cache, at the same data version): still named.
+stop_server
+start_server --cache cache || exit 1
+check "after a restart: still named with state=failed" \
+    "$(curl -s --max-time 10 "$BASE/metrics" | grep '^parceldb_commune_overviews{')" \
+    'parceldb_commune_overviews{commune="07909",state="failed"} 1'
 stop_server
 finish

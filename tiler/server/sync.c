@@ -171,7 +171,17 @@ int pdb_srv_changes_start(pdb_srv_changes *c, pdb_srv_disk *disk, const char *db
 
     char *text = disk ? pdb_srv_disk_state_read(disk) : NULL;
     if (text != NULL && pdb_srv_changes_parse(c, text) == 0 && c->identity == identity) {
-        pdb_srv_changes_advance(c, version, rows, n, &boxes, &nboxes);
+        pdb_srv_commune_state *copy;
+        /* At the same version the log keeps its rows, read back from the
+         * file, which does not hold the engine's overview states: take the
+         * rows just read, which describe the same data. */
+        if (pdb_srv_changes_advance(c, version, rows, n, &boxes, &nboxes) == PDB_SRV_ADVANCE_SAME &&
+            n > 0 && (copy = malloc(n * sizeof *copy)) != NULL) {
+            memcpy(copy, rows, n * sizeof *copy);
+            free(c->communes);
+            c->communes = copy;
+            c->ncommunes = n;
+        }
         free(boxes);
         resumed = 1;
     }
