@@ -41,6 +41,8 @@ static const char serve_usage[] =
     "  --max-zoom Z           deepest tile zoom served (default 20)\n"
     "  --max-limit N          most features per /parcels?bbox= answer (default 1000)\n"
     "  --max-age S            Cache-Control max-age of tiles (default 60)\n"
+    "  --render-wait-ms MS    longest wait for another request's render of the same\n"
+    "                         tile, then 503 with Retry-After (default 10000)\n"
     "  --rate-limit R         requests per second per client address (default: none)\n"
     "  --rate-burst B         burst allowed above the rate (default 2 x R)\n"
     "  --quiet                no access log\n"
@@ -77,6 +79,7 @@ int cmd_serve(int argc, char **argv)
         O_MAXZOOM,
         O_MAXLIMIT,
         O_MAXAGE,
+        O_RENDER_WAIT,
         O_RATE,
         O_BURST,
         O_QUIET,
@@ -99,6 +102,7 @@ int cmd_serve(int argc, char **argv)
         {"max-zoom", required_argument, 0, O_MAXZOOM},
         {"max-limit", required_argument, 0, O_MAXLIMIT},
         {"max-age", required_argument, 0, O_MAXAGE},
+        {"render-wait-ms", required_argument, 0, O_RENDER_WAIT},
         {"rate-limit", required_argument, 0, O_RATE},
         {"rate-burst", required_argument, 0, O_BURST},
         {"quiet", no_argument, 0, O_QUIET},
@@ -188,6 +192,11 @@ int cmd_serve(int argc, char **argv)
             if (parse_uint(optarg, 31536000, &u) != 0)
                 return cli_usage_error("serve", "--max-age wants 0 to 31536000 seconds");
             o.max_age_s = u;
+            break;
+        case O_RENDER_WAIT:
+            if (parse_uint(optarg, 3600000, &u) != 0)
+                return cli_usage_error("serve", "--render-wait-ms wants 0 to 3600000");
+            o.render_wait_ms = u;
             break;
         case O_RATE:
         case O_BURST:

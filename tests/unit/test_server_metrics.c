@@ -3,6 +3,7 @@
  * table) and the Prometheus text of the server's counters.
  */
 #include "metrics.h"
+#include "parceldb.h"
 #include "ratelimit.h"
 
 #include <setjmp.h>
@@ -86,11 +87,51 @@ static void test_prometheus_text(void **state)
     free(m);
 }
 
+/* Each commune not fresh is named with its state; totals per state; the
+ * older stale gauges count the communes without built overviews. */
+static void test_overview_states(void **state)
+{
+    (void)state;
+    pdb_srv_metrics *m = malloc(sizeof *m);
+    const pdb_srv_commune_state rows[] = {
+        {.code = "07894", .overview_fresh = 1, .overview_state = PDB_OVERVIEW_STATE_FRESH},
+        {.code = "07900", .overview_fresh = 0, .overview_state = PDB_OVERVIEW_STATE_STALE},
+        {.code = "07909", .overview_fresh = 0, .overview_state = PDB_OVERVIEW_STATE_FAILED},
+        {.code = "08707", .overview_fresh = 1, .overview_state = PDB_OVERVIEW_STATE_FALLBACK},
+    };
+    pdb_srv_gauges g = {.communes = rows, .ncommunes = 4};
+    size_t len;
+    pdb_srv_metrics_init(m);
+    char *text = pdb_srv_metrics_text(m, &g, &len);
+    assert_non_null(text);
+    static const char *const present[] = {
+        "parceldb_commune_overviews{commune=\"07900\",state=\"stale\"} 1\n",
+        "parceldb_commune_overviews{commune=\"07909\",state=\"failed\"} 1\n",
+        "parceldb_commune_overviews{commune=\"08707\",state=\"fallback\"} 1\n",
+        "parceldb_communes_overviews{state=\"fresh\"} 1\n",
+        "parceldb_communes_overviews{state=\"stale\"} 1\n",
+        "parceldb_communes_overviews{state=\"failed\"} 1\n",
+        "parceldb_communes_overviews{state=\"fallback\"} 1\n",
+        "parceldb_commune_overviews_stale{commune=\"07900\"} 1\n",
+        "parceldb_commune_overviews_stale{commune=\"07909\"} 1\n",
+        "parceldb_communes_overviews_stale 2\n",
+    };
+    for (size_t i = 0; i < sizeof present / sizeof present[0]; i++)
+        if (strstr(text, present[i]) == NULL)
+            fail_msg("missing: %s", present[i]);
+    /* The fresh commune is named nowhere; the fallback is built, not stale. */
+    assert_null(strstr(text, "commune=\"07894\""));
+    assert_null(strstr(text, "parceldb_commune_overviews_stale{commune=\"08707\"}"));
+    free(text);
+    free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rate_limit),
         cmocka_unit_test(test_prometheus_text),
+        cmocka_unit_test(test_overview_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,6 +38,7 @@ typedef struct pdb_srv_commune_state {
     int64_t last_batch; /* import run of the current parcels */
     int source_srid;    /* EPSG of the last import */
     int overview_fresh; /* 1: overviews built, 0: stale (imported since), -1: unknown */
+    int overview_state; /* the engine's pdb_overview_state (fresh, stale, failed, fallback) */
 } pdb_srv_commune_state;
 
 /* One region that changed. */

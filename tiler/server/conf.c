@@ -26,6 +26,7 @@ void pdb_srv_options_default(pdb_srv_options *o)
     o->max_zoom = 20;
     o->max_limit = 1000;
     o->max_age_s = 60;
+    o->render_wait_ms = 10000;
     o->access_log = 1;
 }
 

@@ -5,6 +5,8 @@
  */
 #include "metrics.h"
 
+#include "parceldb.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,59 @@ void pdb_srv_metrics_request(pdb_srv_metrics *m, pdb_srv_route route, int status
 }
 
 #define LOAD(x) ((unsigned long long)atomic_load_explicit(&(x), memory_order_relaxed))
+
+/* The names of the engine's pdb_overview_state values. */
+static const char *const overview_states[] = {
+    [PDB_OVERVIEW_STATE_FRESH] = "fresh",
+    [PDB_OVERVIEW_STATE_STALE] = "stale",
+    [PDB_OVERVIEW_STATE_FAILED] = "failed",
+    [PDB_OVERVIEW_STATE_FALLBACK] = "fallback",
+};
+#define OVERVIEW_STATES (sizeof overview_states / sizeof overview_states[0])
+
+/* The communes' overview states: a labelled gauge per commune not fresh
+ * (stale: imported since the last rebuild; failed: the rebuild failed and
+ * it is drawn from its parcels; fallback: built the heavier way), totals
+ * per state, and the older stale gauges (a commune without built
+ * overviews: stale or failed), kept for the dashboards that use them. */
+static void overview_gauges(FILE *f, const pdb_srv_gauges *g)
+{
+    size_t per_state[OVERVIEW_STATES] = {0}, nstale = 0;
+
+    fputs("# HELP parceldb_commune_overviews 1 for a commune whose low-zoom overviews are not "
+          "fresh, by state (stale, failed, fallback).\n"
+          "# TYPE parceldb_commune_overviews gauge\n",
+          f);
+    for (size_t i = 0; i < g->ncommunes; i++) {
+        int s = g->communes[i].overview_state;
+        if (s < 0 || (size_t)s >= OVERVIEW_STATES)
+            continue; /* a state this server does not know: not guessed at */
+        per_state[s]++;
+        if (s != PDB_OVERVIEW_STATE_FRESH)
+            fprintf(f, "parceldb_commune_overviews{commune=\"%s\",state=\"%s\"} 1\n",
+                    g->communes[i].code, overview_states[s]);
+    }
+    fputs("# HELP parceldb_communes_overviews Communes by the state of their low-zoom "
+          "overviews.\n# TYPE parceldb_communes_overviews gauge\n",
+          f);
+    for (size_t s = 0; s < OVERVIEW_STATES; s++)
+        fprintf(f, "parceldb_communes_overviews{state=\"%s\"} %zu\n", overview_states[s],
+                per_state[s]);
+
+    fputs("# HELP parceldb_commune_overviews_stale 1 for a commune whose low-zoom overviews are "
+          "stale.\n# TYPE parceldb_commune_overviews_stale gauge\n",
+          f);
+    for (size_t i = 0; i < g->ncommunes; i++)
+        if (g->communes[i].overview_fresh == 0) {
+            fprintf(f, "parceldb_commune_overviews_stale{commune=\"%s\"} 1\n", g->communes[i].code);
+            nstale++;
+        }
+    fprintf(f,
+            "# HELP parceldb_communes_overviews_stale Communes whose low-zoom overviews are "
+            "stale.\n# TYPE parceldb_communes_overviews_stale gauge\n"
+            "parceldb_communes_overviews_stale %zu\n",
+            nstale);
+}
 
 char *pdb_srv_metrics_text(const pdb_srv_metrics *cm, const pdb_srv_gauges *g, size_t *len)
 {
@@ -115,6 +170,10 @@ char *pdb_srv_metrics_text(const pdb_srv_metrics *cm, const pdb_srv_gauges *g, s
          (double)LOAD(m->tiles_rendered)},
         {"parceldb_tile_render_failures_total", "counter", "Tile renders that failed.",
          (double)LOAD(m->render_failures)},
+        {"parceldb_tile_render_wait_timeouts_total", "counter",
+         "503 answers to requests that waited longer than --render-wait-ms for another "
+         "request's render of the same tile.",
+         (double)LOAD(m->wait_timeouts)},
         {"parceldb_tile_render_seconds_total", "counter", "Time spent rendering and encoding.",
          LOAD(m->render_us) / 1e6},
         {"parceldb_tile_cache_hits_total", "counter", "Tiles answered from memory.",
@@ -154,23 +213,7 @@ char *pdb_srv_metrics_text(const pdb_srv_metrics *cm, const pdb_srv_gauges *g, s
     for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
         fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", rows[i].name, rows[i].help,
                 rows[i].name, rows[i].type, rows[i].name, rows[i].value);
-    /* A labelled gauge per commune whose overviews are stale (imported
-     * since the last rebuild, or the rebuild failed): low zooms show its
-     * old picture there until a rebuild; the total says whether to look. */
-    size_t nstale = 0;
-    fputs("# HELP parceldb_commune_overviews_stale 1 for a commune whose low-zoom overviews are "
-          "stale.\n# TYPE parceldb_commune_overviews_stale gauge\n",
-          f);
-    for (size_t i = 0; i < g->ncommunes; i++)
-        if (g->communes[i].overview_fresh == 0) {
-            fprintf(f, "parceldb_commune_overviews_stale{commune=\"%s\"} 1\n", g->communes[i].code);
-            nstale++;
-        }
-    fprintf(f,
-            "# HELP parceldb_communes_overviews_stale Communes whose low-zoom overviews are "
-            "stale.\n# TYPE parceldb_communes_overviews_stale gauge\n"
-            "parceldb_communes_overviews_stale %zu\n",
-            nstale);
+    overview_gauges(f, g);
     if (fclose(f) != 0) {
         free(buf);
         return NULL;

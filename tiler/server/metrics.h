@@ -23,6 +23,7 @@ typedef struct pdb_srv_metrics {
     atomic_uint_fast64_t bytes_sent;      /* response body bytes */
     atomic_uint_fast64_t tiles_rendered;  /* renders that produced a tile */
     atomic_uint_fast64_t render_failures; /* renders that failed */
+    atomic_uint_fast64_t wait_timeouts;   /* 503s: a wait for another render past the deadline */
     atomic_uint_fast64_t render_us;       /* microseconds spent rendering and encoding */
     atomic_uint_fast64_t disk_hits;       /* tiles read from the disk cache */
     atomic_uint_fast64_t disk_writes;     /* tiles written to the disk cache */

@@ -30,6 +30,8 @@ typedef struct pdb_srv_options {
     int max_zoom;             /* deepest tile zoom (default 20, at most 24) */
     unsigned max_limit;       /* most features one /parcels?bbox= answer holds (1000) */
     unsigned max_age_s;       /* Cache-Control max-age of tiles, seconds (default 60) */
+    unsigned render_wait_ms;  /* longest wait for another request's render of the same
+                                 tile, then 503 (default 10000) */
     double rate_limit;        /* requests per second per client address; 0: no limit */
     double rate_burst;        /* burst above the rate (default 2 x rate) */
     int access_log;           /* 1 (default) for one line per request on stderr */

@@ -22,7 +22,6 @@
 
 #define PDB_SRV_MAX_HEADER_BYTES 8192 /* request header names and values together */
 #define PDB_SRV_MAX_HEADERS 64        /* request header lines */
-#define PDB_SRV_RENDER_WAIT_MS 30000  /* waiting for another thread's render of a tile */
 #define PDB_SRV_DEFAULT_LIMIT 100     /* features per /parcels?bbox= page by default */
 #define PDB_SRV_MAX_OFFSET 1000000    /* deepest /parcels?bbox= offset */
 

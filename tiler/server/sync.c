@@ -32,6 +32,12 @@ pdb_srv_commune_state *pdb_srv_commune_rows(const pdb_commune_list *list, size_t
         r->parcels = c->parcels;
         r->last_batch = c->last_batch;
         r->source_srid = c->source_srid;
+        /* The engine's state is the authority: built (with or without a
+         * fallback) means the low zooms draw overview shapes; stale and
+         * failed communes are drawn from their parcels. */
+        r->overview_state = (int)c->overview_state;
+        r->overview_fresh = c->overview_state == PDB_OVERVIEW_STATE_FRESH ||
+                            c->overview_state == PDB_OVERVIEW_STATE_FALLBACK;
     }
     *n = list->count;
     return rows;
@@ -52,25 +58,6 @@ static void data_bounds(const pdb_srv_commune_state *rows, size_t n, double out[
     }
     if (!(out[0] <= out[2]))
         out[0] = out[1] = out[2] = out[3] = NAN;
-}
-
-/* Whether a commune's overviews are built: a commune imported since its
- * last rebuild has no outline among the overview shapes (parceldb.h).
- * The finest band is asked: coarser ones drop communes smaller than their
- * pixels. */
-typedef struct outline_probe {
-    const char *code; /* the commune */
-    int found;        /* 1 when its outline was seen */
-} outline_probe;
-
-static int probe_outline(void *arg, const pdb_feature *f)
-{
-    outline_probe *p = arg;
-    if (f->commune != NULL && strcmp(f->commune, p->code) == 0) {
-        p->found = 1;
-        return 1;
-    }
-    return 0;
 }
 
 int pdb_srv_read_communes(pdb_ctx *ctx, pdb_store *store, int64_t *version,
@@ -94,15 +81,6 @@ int pdb_srv_read_communes(pdb_ctx *ctx, pdb_store *store, int64_t *version,
         if (r == NULL) {
             snprintf(msg, cap, "out of memory");
             return -1;
-        }
-        for (size_t i = 0; i < count; i++) {
-            outline_probe p = {.code = r[i].code, .found = 0};
-            r[i].overview_fresh = -1;
-            if (isnan(r[i].bbox[0]))
-                continue;
-            if (pdb_overview_features(ctx, store, PDB_OVERVIEW_MAX_ZOOM, PDB_OVERVIEW_COMMUNES,
-                                      r[i].bbox, probe_outline, &p) == PDB_OK)
-                r[i].overview_fresh = p.found;
         }
         if (pdb_store_data_version(ctx, store, &after) != PDB_OK) {
             free(r);
@@ -193,7 +171,17 @@ int pdb_srv_changes_start(pdb_srv_changes *c, pdb_srv_disk *disk, const char *db
 
     char *text = disk ? pdb_srv_disk_state_read(disk) : NULL;
     if (text != NULL && pdb_srv_changes_parse(c, text) == 0 && c->identity == identity) {
-        pdb_srv_changes_advance(c, version, rows, n, &boxes, &nboxes);
+        pdb_srv_commune_state *copy;
+        /* At the same version the log keeps its rows, read back from the
+         * file, which does not hold the engine's overview states: take the
+         * rows just read, which describe the same data. */
+        if (pdb_srv_changes_advance(c, version, rows, n, &boxes, &nboxes) == PDB_SRV_ADVANCE_SAME &&
+            n > 0 && (copy = malloc(n * sizeof *copy)) != NULL) {
+            memcpy(copy, rows, n * sizeof *copy);
+            free(c->communes);
+            c->communes = copy;
+            c->ncommunes = n;
+        }
         free(boxes);
         resumed = 1;
     }

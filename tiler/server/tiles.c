@@ -158,14 +158,24 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
             return;
         }
         pdb_srv_cache_result r =
-            pdb_srv_cache_get(srv->cache, &key, cv, PDB_SRV_RENDER_WAIT_MS, &png, &version);
+            pdb_srv_cache_get(srv->cache, &key, cv, (int)srv->opt.render_wait_ms, &png, &version);
         if (r == PDB_SRV_CACHE_HIT) {
             tile_answer(srv, out, png);
             pdb_srv_blob_unref(png);
             return;
         }
         if (r == PDB_SRV_CACHE_BUSY) {
-            pdb_srv_error(out, 503, "the tile is still being rendered; try again");
+            /* Another request's render outlasted the deadline. That render
+             * goes on and fills the cache; a client is better served by
+             * retrying than by holding its connection (and this thread,
+             * which serves other connections too) any longer. The render
+             * never waits on a waiter, so the deadline only bounds latency:
+             * no wait can be part of a cycle. */
+            atomic_fetch_add_explicit(&srv->metrics.wait_timeouts, 1, memory_order_relaxed);
+            pdb_srv_error(out, 503,
+                          "tile %d/%u/%u is still being rendered for another request after %u ms; "
+                          "try again",
+                          req->z, req->x, req->y, srv->opt.render_wait_ms);
             out->retry_after_s = 1;
             return;
         }
