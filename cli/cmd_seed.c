@@ -20,6 +20,7 @@ static const char seed_usage[] =
     "options:\n"
     "  --db FILE        the store (default " CLI_DEFAULT_DB ")\n"
     "  --style FILE     map style (as for serve)\n"
+    "  --cache-max-mb N size limit of the cache in MiB, as for serve (default 0: none)\n"
     "  --scale S        1 (256 px, default), 2 (512 px @2x) or both\n"
     "  --threads N      render threads (default: one per core)\n"
     "  --max-zoom Z     deepest zoom allowed (default 20)\n"
@@ -75,6 +76,7 @@ int cmd_seed(int argc, char **argv)
         O_THREADS,
         O_MAXZOOM,
         O_MAXTILES,
+        O_CACHE_MAX_MB,
         O_PROGRESS,
         O_NO_PROGRESS,
     };
@@ -85,6 +87,7 @@ int cmd_seed(int argc, char **argv)
         {"threads", required_argument, 0, O_THREADS},
         {"max-zoom", required_argument, 0, O_MAXZOOM},
         {"max-tiles", required_argument, 0, O_MAXTILES},
+        {"cache-max-mb", required_argument, 0, O_CACHE_MAX_MB},
         {"progress", no_argument, 0, O_PROGRESS},
         {"no-progress", no_argument, 0, O_NO_PROGRESS},
         CLI_TILE_OPTIONS,
@@ -140,6 +143,11 @@ int cmd_seed(int argc, char **argv)
             if (cli_parse_size(optarg, &sz) != 0 || sz == 0)
                 return cli_usage_error("seed", "--max-tiles wants a positive number");
             o.max_tiles = sz;
+            break;
+        case O_CACHE_MAX_MB:
+            if (cli_parse_size(optarg, &sz) != 0 || sz > (1u << 24))
+                return cli_usage_error("seed", "--cache-max-mb wants 0 to 16777216");
+            o.cache_max_mb = sz;
             break;
         }
     }

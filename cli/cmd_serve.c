@@ -28,6 +28,8 @@ static const char serve_usage[] =
     "                         built into parceldb)\n"
     "  --cache DIR            disk tile cache (shared with 'parceldb seed')\n"
     "  --cache-mb N           memory tile cache in MiB (default 256; 0 for none)\n"
+    "  --cache-max-mb N       size limit of the --cache DIR in MiB, least recently used\n"
+    "                         tiles removed first (default 0: no limit)\n"
     "  --tokens FILE          bearer tokens that may see owner names (one per line,\n"
     "                         or sha256:HEX); without it owners are never served\n"
     "  --web DIR              the demo page's files (default: the built or installed one)\n"
@@ -67,6 +69,7 @@ int cmd_serve(int argc, char **argv)
         O_LISTEN = CLI_O_OWN,
         O_PORT_FILE,
         O_CACHE_MB,
+        O_CACHE_MAX_MB,
         O_TOKENS,
         O_WEB,
         O_NO_WEB,
@@ -90,6 +93,7 @@ int cmd_serve(int argc, char **argv)
         {"listen", required_argument, 0, O_LISTEN},
         {"port-file", required_argument, 0, O_PORT_FILE},
         {"cache-mb", required_argument, 0, O_CACHE_MB},
+        {"cache-max-mb", required_argument, 0, O_CACHE_MAX_MB},
         {"tokens", required_argument, 0, O_TOKENS},
         {"web", required_argument, 0, O_WEB},
         {"no-web", no_argument, 0, O_NO_WEB},
@@ -152,6 +156,12 @@ int cmd_serve(int argc, char **argv)
             if (cli_parse_size(optarg, &sz) != 0 || sz > (1u << 20))
                 return cli_usage_error("serve", "--cache-mb wants 0 to 1048576, not '%s'", optarg);
             o.cache_mb = sz;
+            break;
+        case O_CACHE_MAX_MB:
+            if (cli_parse_size(optarg, &sz) != 0 || sz > (1u << 24))
+                return cli_usage_error("serve", "--cache-max-mb wants 0 to 16777216, not '%s'",
+                                       optarg);
+            o.cache_max_mb = sz;
             break;
         case O_THREADS:
             if (parse_uint(optarg, 256, &u) != 0 || u == 0)

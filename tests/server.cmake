@@ -31,6 +31,7 @@ server_test(server_metrics_stale metrics_stale.sh)
 server_test(server_stale_tmp stale_tmp.sh)
 server_test(server_trap trap.sh)
 server_test(server_render_wait render_wait.sh)
+server_test(server_disk_limit disk_limit.sh)
 foreach(case paths tile_numbers long_uri long_headers bbox limits body slow_client flood
              rate_limit)
     server_test(server_bad_${case} bad_input.sh ${case})

@@ -271,7 +271,8 @@ int pdb_srv_conf_open_disk(pdb_srv_conf *c, const pdb_srv_options *o, char *msg,
 {
     if (o->cache_dir == NULL)
         return 0;
-    return pdb_srv_disk_open(o->cache_dir, c->style_hash, &c->disk, msg, cap);
+    return pdb_srv_disk_open(o->cache_dir, c->style_hash, (uint64_t)o->cache_max_mb << 20, &c->disk,
+                             msg, cap);
 }
 
 pdb_srv_conf *pdb_srv_conf_ref(pdb_srv_conf *c)

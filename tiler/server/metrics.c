@@ -5,6 +5,7 @@
  */
 #include "metrics.h"
 
+#include "disk.h"
 #include "parceldb.h"
 
 #include <stdio.h>
@@ -198,6 +199,10 @@ char *pdb_srv_metrics_text(const pdb_srv_metrics *cm, const pdb_srv_gauges *g, s
          (double)LOAD(m->disk_hits)},
         {"parceldb_tile_disk_writes_total", "counter", "Tiles written to the disk cache.",
          (double)LOAD(m->disk_writes)},
+        {"parceldb_tile_disk_bytes", "gauge", "Bytes under the disk cache (counted under a limit).",
+         (double)pdb_srv_disk_bytes()},
+        {"parceldb_tile_disk_evictions_total", "counter",
+         "Tiles removed from the disk cache for room.", (double)pdb_srv_disk_evictions()},
         {"parceldb_data_changes_total", "counter",
          "Committed imports picked up (data version changes).", (double)LOAD(m->invalidations)},
         {"parceldb_data_version", "gauge", "The store's data version as last seen.",

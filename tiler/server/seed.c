@@ -231,7 +231,8 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
         rc = seed_fail("style: %s", err);
         goto done;
     }
-    if (pdb_srv_disk_open(o->cache_dir, pdbt_style_hash(style), &disk, err, sizeof err) != 0) {
+    if (pdb_srv_disk_open(o->cache_dir, pdbt_style_hash(style), (uint64_t)o->cache_max_mb << 20,
+                          &disk, err, sizeof err) != 0) {
         rc = seed_fail("%s", err);
         goto done;
     }

@@ -22,6 +22,7 @@ typedef struct pdb_srv_options {
     const char *public_url;   /* base URL in tiles.json ("https://map.example.vn"),
                                  or NULL to build it from the Host header */
     size_t cache_mb;          /* memory tile cache, MiB (default 256; 0 for none) */
+    size_t cache_max_mb;      /* size limit of cache_dir, MiB (0, the default: none) */
     unsigned threads;         /* worker threads (default: the number of cores) */
     unsigned max_connections; /* open connections at most (default 1024) */
     unsigned max_per_ip;      /* open connections per client address (default 256) */
@@ -59,6 +60,7 @@ typedef struct pdb_srv_seed_options {
     const char *db_path;    /* the store */
     const char *style_path; /* map style, as for the server */
     const char *cache_dir;  /* the disk cache to fill (required) */
+    size_t cache_max_mb;    /* its size limit, MiB, as the server's (0: none) */
     int zoom_min;           /* first zoom */
     int zoom_max;           /* last zoom, inclusive */
     double bbox[4];         /* WGS 84 box; all NAN for the store's extent */
