@@ -16,7 +16,7 @@
 # (build jobs, default 2), POINTS (lookups, default 100000), RESULTS (the
 # results directory; default bench/work/results/YYYYMMDD-HHMM), LOOKUP_FLAGS
 # (options of bench/lookup/run.sh: --no-scaling measures the province only,
-# about 40 of the suite's 60 minutes less; the scaling plot is then kept).
+# without the 100k-3.1M series, whose plot is then kept).
 # A benchmark that fails (an unexplained disagreement, a tile over the
 # tolerance, a non-2xx answer) is reported and the others still run; the
 # exit status is then 1.
