@@ -8,7 +8,7 @@
 #   scripts/tsan.sh -R REGEX   only the tests matching REGEX (still under TSan)
 #
 # A report stops the process that made it (halt_on_error=1, exit code 66).
-# Reports are also written to build-tsan/Testing/tsan/ (log_path), so that
+# Reports are also written to a directory of their own (log_path), so that
 # one in a process whose exit status a test does not look at (a client, a
 # short command) still fails this script: it fails when any report file
 # exists after the run, and prints the reports.
@@ -31,16 +31,19 @@ cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DPDB_WERROR=ON -DPDB_TSAN=ON \
     -DPDB_SANITIZE=OFF >/dev/null
 cmake --build "$dir" -j "${PDB_JOBS:-2}"
 
-logs="$root/$dir/Testing/tsan"
-rm -rf "$logs"
-mkdir -p "$logs"
-# World-writable (sticky, as /tmp): a server that dropped to nobody
-# (tests/ops/privileges.sh) must still be able to write its report.
+# The reports and the suppressions live outside the checkout, in a
+# world-writable (sticky, as /tmp) directory under TMPDIR: a server that
+# dropped to nobody, or started as an unprivileged user
+# (tests/ops/privileges.sh), must still read the one and write the other,
+# also when the checkout lies in a private (0700) directory, as in CI.
+logs=$(mktemp -d "${TMPDIR:-/tmp}/pdb-tsan.XXXXXX")
+trap 'rm -rf "$logs"' EXIT
 chmod 1777 "$logs"
+install -m 0644 "$root/tests/ops/tsan.supp" "$logs/tsan.supp"
 # second_deadlock_stack: both stacks of a lock-order report.
 # history_size: more of the earlier access's stack ("failed to restore").
 export TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1 history_size=4 \
-suppressions=$root/tests/ops/tsan.supp log_path=$logs/report"
+suppressions=$logs/tsan.supp log_path=$logs/report"
 
 rc=0
 ctest --test-dir "$dir" -R "$regex" --output-on-failure -j "${PDB_JOBS:-2}" --timeout 900 || rc=$?
