@@ -12,7 +12,9 @@ static const char usage_text[] =
     "\n"
     "options:\n"
     "  --db FILE    the store (default " CLI_DEFAULT_DB ")\n"
-    "  --communes   also list the communes: code, parcels, source CRS, name\n"
+    "  --communes   also list the communes: code, parcels, source CRS, the data version\n"
+    "               at which it last changed (vN: its import or its overviews' rebuild;\n"
+    "               v? in a store of schema 1 not yet opened for writing), name\n"
     "  --check      also run SQLite's full integrity check (slow on a large store), and\n"
     "               name the communes whose overviews are stale, failed or made with a\n"
     "               fallback, and why\n";
@@ -87,9 +89,14 @@ static int print_info(pdb_ctx *ctx, pdb_store *store, int communes, int check)
         return cli_lib_error(ctx, "communes");
     if (check)
         print_overview_states(list);
-    for (size_t i = 0; communes && i < list->count; i++)
-        printf("%s %8lld  EPSG:%d  %s\n", list->items[i].code, (long long)list->items[i].parcels,
-               list->items[i].source_srid, list->items[i].name);
+    for (size_t i = 0; communes && i < list->count; i++) {
+        const pdb_commune *c = &list->items[i];
+        char version[24] = "v?";
+        if (c->data_version >= 0)
+            snprintf(version, sizeof version, "v%lld", (long long)c->data_version);
+        printf("%s %8lld  EPSG:%d  %-5s %s\n", c->code, (long long)c->parcels, c->source_srid,
+               version, c->name);
+    }
     pdb_commune_list_free(list);
     return CLI_OK;
 }

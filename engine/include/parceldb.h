@@ -452,8 +452,10 @@ typedef struct pdb_overview_report {
  * (rep says what failed); a commune asked for by name that fails returns
  * PDB_EGEOM with its reason (the failure is recorded all the same);
  * PDB_ENOTFOUND for a commune not in the store; store errors roll the
- * whole run back. Bumps the data version when anything was rebuilt, so
- * that caches drop the tiles drawn from parcels meanwhile. An import
+ * whole run back. Bumps the data version when any commune was rebuilt or
+ * failed (a state change), and stamps those communes with it
+ * (pdb_commune.data_version), so that caches drop the tiles drawn from
+ * parcels meanwhile and readers see the new states. An import
  * commits its communes without this (it costs about as much as the import
  * itself, docs/rendering.md): run it after an import, or let the server
  * run it. PDB_EREADONLY on a read-only handle. rep may be NULL. */
@@ -491,6 +493,11 @@ typedef struct pdb_commune {
     pdb_overview_state overview_state; /* its overviews: fresh, stale, failed, fallback */
     char *overview_reason;   /* why FAILED or FALLBACK, else NULL; owned by the list */
     char overview_since[32]; /* since when not FRESH (ISO 8601 UTC), or "" */
+    int64_t data_version;    /* the store's data version at which this commune last changed:
+                                its commit, or its overviews' rebuild or state change (so a
+                                reader that saw version V knows exactly the communes changed
+                                since: those above V); -1 in a store of schema 1 opened
+                                read-only, which does not keep it */
 } pdb_commune;
 
 typedef struct pdb_commune_list {

@@ -562,6 +562,8 @@ static pdb_status rebuild_one(pdb_ctx *ctx, pdb_store *s, const char *commune,
                               NULL, "clearing the commune's overview problem");
         }
         free(fallback);
+        if (st == PDB_OK)
+            st = pdb__commune_stamp(ctx, s, commune);
         if (st == PDB_OK) {
             rep->rebuilt++;
             return pdb__store_exec(ctx, s, "RELEASE overview_commune");
@@ -577,10 +579,12 @@ static pdb_status rebuild_one(pdb_ctx *ctx, pdb_store *s, const char *commune,
         return st;
     if (rep->failed++ == 0)
         snprintf(rep->first_failure, sizeof rep->first_failure, "commune %s: %s", commune, reason);
-    return commune_exec(ctx, s,
-                        "INSERT OR REPLACE INTO overview_problems (commune, state, since, reason) "
-                        "VALUES (?1, 'failed', ?2, ?3)",
-                        commune, reason, "recording the overviews' failure");
+    st = commune_exec(ctx, s,
+                      "INSERT OR REPLACE INTO overview_problems (commune, state, since, reason) "
+                      "VALUES (?1, 'failed', ?2, ?3)",
+                      commune, reason, "recording the overviews' failure");
+    /* A state change too: readers of the states (metrics) must see it. */
+    return st == PDB_OK ? pdb__commune_stamp(ctx, s, commune) : st;
 }
 
 /* The communes a rebuild covers. NULL: those that need it: stale ones, and
@@ -665,9 +669,10 @@ pdb_status pdb_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *c
     for (size_t i = 0; i < found; i++)
         if ((st = rebuild_one(ctx, s, codes[i], rep)) != PDB_OK)
             goto fail;
-    /* A new data version only when a picture changed, so that caches drop
-     * the tiles drawn from parcels meanwhile; failures are committed too. */
-    if ((rep->rebuilt > 0 &&
+    /* A new data version when a commune's overviews changed (rebuilt, or
+     * failed: a state change), the one they were stamped with, so that
+     * caches drop the tiles drawn from parcels meanwhile. */
+    if ((rep->rebuilt + rep->failed > 0 &&
          (st = pdb__store_exec(ctx, s,
                                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
                                "WHERE key = 'data_version'")) != PDB_OK) ||

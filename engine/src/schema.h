@@ -11,8 +11,10 @@
 
 /* "PDB1": marks the file as ours, so that any other SQLite file is refused. */
 #define PDB_APPLICATION_ID 0x50444231
-/* Bumped with every change to the schema below. */
-#define PDB_SCHEMA_VERSION 1
+/* Bumped with every change to the schema below. 2: communes.data_version
+ * (an engine that does not stamp it must not write the store, so older
+ * engines refuse it). */
+#define PDB_SCHEMA_VERSION 2
 
 /* SpatiaLite keeps its R-tree and its bookkeeping with per-row triggers
  * that prepare SQL on every insert (RTreeAlign), check the geometry type
@@ -103,7 +105,8 @@
     "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,\n"                                  \
     "  parcels INTEGER NOT NULL,\n"                                                                \
     "  last_batch INTEGER NOT NULL REFERENCES import_batches(id),\n"                               \
-    "  updated_at TEXT NOT NULL);\n"                                                               \
+    "  updated_at TEXT NOT NULL,\n"                                                                \
+    "  data_version INTEGER NOT NULL DEFAULT 0);\n"                                                \
     "CREATE TABLE parcels (\n"                                                                     \
     "  id INTEGER PRIMARY KEY,\n"                                                                  \
     "  commune TEXT NOT NULL,\n"                                                                   \
@@ -142,5 +145,20 @@
 /* What every read-write open runs: tables added since the first stores,
  * and the writer's triggers dropped again. */
 #define PDB_UPGRADE_SQL PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL
+
+/* Schema 1 -> 2, run by the first read-write open of a schema 1 store, in
+ * one write transaction with a check of user_version inside it (another
+ * process may have upgraded meanwhile). Each commune row gets the data
+ * version at which the commune last changed (its commit, its overviews'
+ * rebuild or state change). Schema 1 kept no such thing; the global
+ * version of the upgrade is a sound answer for every row: each changed at
+ * or before it. A reader that saw this version before the upgrade finds
+ * no commune newer than what it saw, so nothing it cached is dropped;
+ * a reader that saw an older version finds every commune changed. */
+#define PDB_UPGRADE_2_SQL                                                                          \
+    "ALTER TABLE communes ADD COLUMN data_version INTEGER NOT NULL DEFAULT 0;\n"                   \
+    "UPDATE communes SET data_version = (SELECT CAST(value AS INTEGER) FROM meta WHERE key = "     \
+    "'data_version');\n"                                                                           \
+    "PRAGMA user_version = 2;\n"
 
 #endif

@@ -224,6 +224,29 @@ static pdb_status check_identity(pdb_ctx *ctx, pdb_store *s, const char *path)
     return PDB_OK;
 }
 
+/* Brings a store of an older schema to this one, in place, once (see
+ * PDB_UPGRADE_2_SQL). A current store costs one read and takes no lock, so
+ * that opening for writing never waits for another process's import; the
+ * check is made again inside the write transaction, so that two processes
+ * opening the same old store upgrade it once. */
+static pdb_status upgrade_schema(pdb_ctx *ctx, pdb_store *s, const char *path)
+{
+    int64_t version;
+    pdb_status st = pragma_int(ctx, s, "user_version", &version);
+    if (st != PDB_OK || version >= 2)
+        return st;
+    if ((st = pdb__store_exec(ctx, s, "BEGIN IMMEDIATE")) != PDB_OK)
+        return st;
+    if ((st = pragma_int(ctx, s, "user_version", &version)) == PDB_OK && version < 2 &&
+        (st = pdb__store_exec(ctx, s, PDB_UPGRADE_2_SQL)) != PDB_OK)
+        pdb__fail(ctx, st, "upgrading %s to store schema 2: %s", path, pdb_errmsg(ctx));
+    if (st == PDB_OK)
+        st = pdb__store_exec(ctx, s, "COMMIT");
+    if (st != PDB_OK)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+}
+
 pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out)
 {
     struct stat sb;
@@ -253,6 +276,10 @@ pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store *
             ctx, s,
             "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; "
             "PRAGMA cache_size = -262144; PRAGMA temp_store = MEMORY; " PDB_UPGRADE_SQL);
+    /* Older schemas follow at their first read-write open; a read-only
+     * open reads them as they are (pdb_commune.data_version -1). */
+    if (st == PDB_OK && !s->readonly)
+        st = upgrade_schema(ctx, s, path);
     /* Stores made before the lookup index get it now, once. */
     if (st == PDB_OK && !s->readonly)
         st = pdb__lookup_backfill(ctx, s);
@@ -405,6 +432,11 @@ pdb_status pdb_store_check(pdb_ctx *ctx, pdb_store *s)
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }
 
+#define COMMUNES_COLUMNS                                                                           \
+    "SELECT code, name, source_srid, min_lon, min_lat, max_lon, max_lat, parcels, last_batch, "
+static const char communes_sql[] = COMMUNES_COLUMNS "data_version FROM communes ORDER BY code";
+static const char communes_sql_schema1[] = COMMUNES_COLUMNS "-1 FROM communes ORDER BY code";
+
 pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out)
 {
     sqlite3_stmt *stmt = NULL;
@@ -416,10 +448,10 @@ pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out)
     *out = NULL;
     if (list == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory listing communes");
-    rc = sqlite3_prepare_v2(s->db,
-                            "SELECT code, name, source_srid, min_lon, min_lat, max_lon, max_lat, "
-                            "parcels, last_batch FROM communes ORDER BY code",
-                            -1, &stmt, NULL);
+    rc = sqlite3_prepare_v2(s->db, communes_sql, -1, &stmt, NULL);
+    /* A schema 1 store opened read-only: no per-commune versions. */
+    if (rc == SQLITE_ERROR && strstr(sqlite3_errmsg(s->db), "no such column") != NULL)
+        rc = sqlite3_prepare_v2(s->db, communes_sql_schema1, -1, &stmt, NULL);
     while ((rc == SQLITE_OK || rc == SQLITE_ROW) && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         if (list->count == cap) {
             size_t ncap = cap ? cap * 2 : 64;
@@ -440,6 +472,7 @@ pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out)
             c->bbox[i] = sqlite3_column_double(stmt, 3 + i);
         c->parcels = sqlite3_column_int64(stmt, 7);
         c->last_batch = sqlite3_column_int64(stmt, 8);
+        c->data_version = sqlite3_column_int64(stmt, 9);
         list->count++;
         if (c->name == NULL) {
             st = pdb__fail(ctx, PDB_ENOMEM, "out of memory listing communes");

@@ -68,6 +68,14 @@ pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_
 pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, const double box[4],
                               pdb_feature_fn fn, void *arg, const char *what);
 
+/* Stamps a commune's row with the data version its write transaction will
+ * commit (the stored one plus one: every writer bumps meta.data_version by
+ * one just before its COMMIT, and any transaction that stamps a commune
+ * must bump it). So communes.data_version is the version at which the
+ * commune last changed, and a reader that saw version V knows the communes
+ * changed since: those above V (writer.c). */
+pdb_status pdb__commune_stamp(pdb_ctx *ctx, pdb_store *s, const char *commune);
+
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void pdb__now_iso(char buf[32]);
 

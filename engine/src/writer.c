@@ -398,6 +398,27 @@ static pdb_status commune_stmt(pdb_ctx *ctx, pdb_writer *w, const char *sql, con
     return PDB_OK;
 }
 
+/* The version the transaction will commit: the bump comes just before the
+ * COMMIT, in the same transaction, so nobody sees a stamp above meta. */
+#define NEXT_DATA_VERSION_SQL                                                                      \
+    "(SELECT CAST(value AS INTEGER) + 1 FROM meta WHERE key = 'data_version')"
+
+pdb_status pdb__commune_stamp(pdb_ctx *ctx, pdb_store *s, const char *commune)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(
+        s->db, "UPDATE communes SET data_version = " NEXT_DATA_VERSION_SQL " WHERE code = ?1", -1,
+        &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
+        rc = sqlite3_step(stmt);
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_DONE)
+        return pdb__sql_fail(ctx, s->db, rc, "stamping the commune's data version");
+    return PDB_OK;
+}
+
 pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts)
 {
     static const pdb_import_counts zero;
@@ -427,16 +448,19 @@ pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *cou
         goto fail;
     c.flagged = flagged;
 
-    rc = sqlite3_prepare_v2(db,
-                            "INSERT INTO communes (code, name, source_srid, min_lon, min_lat, "
-                            "max_lon, max_lat, parcels, last_batch, updated_at) VALUES "
-                            "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT(code) DO "
-                            "UPDATE SET name = excluded.name, source_srid = excluded.source_srid, "
-                            "min_lon = excluded.min_lon, min_lat = excluded.min_lat, "
-                            "max_lon = excluded.max_lon, max_lat = excluded.max_lat, "
-                            "parcels = excluded.parcels, last_batch = excluded.last_batch, "
-                            "updated_at = excluded.updated_at",
-                            -1, &stmt, NULL);
+    rc =
+        sqlite3_prepare_v2(db,
+                           "INSERT INTO communes (code, name, source_srid, min_lon, min_lat, "
+                           "max_lon, max_lat, parcels, last_batch, updated_at, data_version) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, " NEXT_DATA_VERSION_SQL
+                           ") ON CONFLICT(code) DO "
+                           "UPDATE SET name = excluded.name, source_srid = excluded.source_srid, "
+                           "min_lon = excluded.min_lon, min_lat = excluded.min_lat, "
+                           "max_lon = excluded.max_lon, max_lat = excluded.max_lat, "
+                           "parcels = excluded.parcels, last_batch = excluded.last_batch, "
+                           "updated_at = excluded.updated_at, "
+                           "data_version = excluded.data_version",
+                           -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(stmt, 1, w->commune, -1, SQLITE_STATIC);
         sqlite3_bind_text(stmt, 2, w->name, -1, SQLITE_STATIC);
@@ -482,6 +506,7 @@ pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *cou
     if ((st = pdb__overview_mark_stale(ctx, w->store, w->commune)) != PDB_OK ||
         (st = pdb__lookup_store_commune(ctx, w->store, w->commune, w->batch_id)) != PDB_OK)
         goto fail;
+    /* The version the commune's row was stamped with (communes.data_version). */
     if ((st = pdb__store_exec(ctx, w->store,
                               "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
                               "WHERE key = 'data_version'")) != PDB_OK)
