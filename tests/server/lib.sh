@@ -143,6 +143,24 @@ parcel_center() {
     PY=$y
 }
 
+# tile_path LON LAT Z: "/tiles/Z/X/Y.png" of the tile holding a point.
+tile_path() {
+    awk -v lon="$1" -v lat="$2" -v z="$3" 'BEGIN {
+        n = 2 ^ z; pi = atan2(0, -1); r = lat * pi / 180
+        printf "/tiles/%d/%d/%d.png\n", z, int((lon + 180) / 360 * n), int((1 - log(sin(r) / cos(r) + 1 / cos(r)) / pi) / 2 * n) }'
+}
+
+# store_tiles Z: TILE_A and TILE_B, the paths of the zoom Z tiles holding
+# parcel 1 of 07894 and of 08707 in the store of make_store.
+store_tiles() {
+    base_phutho
+    parcel_center 9208 1
+    TILE_A=$(tile_path "$PLON" "$PLAT" "$1")
+    base_vinhphuc
+    parcel_center 5897 1
+    TILE_B=$(tile_path "$PLON" "$PLAT" "$1")
+}
+
 # to_gpkg CSV GPKG EPSG: the CSV written as a GeoPackage by ogr2ogr.
 to_gpkg() {
     rm -f "$2"
@@ -250,6 +268,16 @@ header() {
 # metric NAME: a metric's value from /metrics (0 when absent).
 metric() {
     curl -s --max-time 10 "$BASE/metrics" | awk -v m="$1" '$1 == m { print $2; f = 1 } END { if (!f) print 0 }'
+}
+
+# wait_seen V: until the server has followed the store to data version V
+# (at most 10 s; it looks at least once a second), checked.
+wait_seen() {
+    for _ in $(seq 1 100); do
+        [ "$(metric parceldb_data_version)" = "$1" ] && break
+        sleep 0.1
+    done
+    check "the server follows to data version $1" "$(metric parceldb_data_version)" "$1"
 }
 
 # ---------------------------------------------------------------------------

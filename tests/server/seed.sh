@@ -8,17 +8,7 @@ source "$(dirname "$0")/lib.sh"
 make_store || exit 1
 CACHE="$WORK/cache"
 
-tile_of() {
-    awk -v lon="$1" -v lat="$2" -v z="$3" 'BEGIN {
-        n = 2 ^ z; pi = atan2(0, -1); r = lat * pi / 180
-        printf "/tiles/%d/%d/%d.png\n", z, int((lon + 180) / 360 * n), int((1 - log(sin(r) / cos(r) + 1 / cos(r)) / pi) / 2 * n) }'
-}
-base_phutho
-parcel_center 9208 1
-TILE_A=$(tile_of "$PLON" "$PLAT" 17)
-base_vinhphuc
-parcel_center 5897 1
-TILE_B=$(tile_of "$PLON" "$PLAT" 17)
+store_tiles 17
 
 # --- seeding
 OUT=$("$PARCELDB" seed --db "$DB" --cache "$CACHE" --zoom 14-17 --progress 2>&1)

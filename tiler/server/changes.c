@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define STATE_MAGIC "parceldb-tile-state 1"
+/* 2: commune rows carry their data version. Files of version 1 are read
+ * too (see pdb_srv_changes_parse). */
+#define STATE_MAGIC "parceldb-tile-state 2"
+#define STATE_MAGIC_1 "parceldb-tile-state 1"
 
 void pdb_srv_lonlat_to_merc_box(const double ll[4], double merc[4])
 {
@@ -75,15 +78,28 @@ int pdb_srv_changes_reset(pdb_srv_changes *c, int64_t version, uint64_t epoch,
     return 0;
 }
 
+/* Whether a row's contents moved; a stamp that says otherwise is not
+ * trusted (changes.h). */
 static int rows_differ(const pdb_srv_commune_state *a, const pdb_srv_commune_state *b)
 {
     if (a->parcels != b->parcels || a->last_batch != b->last_batch ||
         a->source_srid != b->source_srid)
         return 1;
+    if (a->overview_fresh >= 0 && b->overview_fresh >= 0 && a->overview_fresh != b->overview_fresh)
+        return 1;
     for (int i = 0; i < 4; i++)
         if (!(a->bbox[i] == b->bbox[i] || (isnan(a->bbox[i]) && isnan(b->bbox[i]))))
             return 1;
     return 0;
+}
+
+/* Whether every row carries its data version (a store of schema 2 on). */
+static int rows_stamped(const pdb_srv_commune_state *rows, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].data_version < 0)
+            return 0;
+    return 1;
 }
 
 /* Adds or merges the record of one commune. */
@@ -128,7 +144,7 @@ pdb_srv_advance pdb_srv_changes_advance(pdb_srv_changes *c, int64_t version,
 {
     pdb_srv_commune_state *rows;
     double(*out)[4] = NULL;
-    size_t nout = 0, changed = 0, fresh = 0, i = 0, j = 0;
+    size_t nout = 0, i = 0, j = 0;
 
     *boxes = NULL;
     *nboxes = 0;
@@ -142,24 +158,21 @@ pdb_srv_advance pdb_srv_changes_advance(pdb_srv_changes *c, int64_t version,
         c->epoch = c->epoch * 6364136223846793005ull + 1442695040888963407ull;
         return PDB_SRV_ADVANCE_EPOCH;
     }
-    if (rows == NULL || (out = malloc((c->ncommunes + n + 1) * sizeof *out)) == NULL)
+    /* Without stamps (schema 1) nothing says what changed. */
+    if (rows == NULL || !rows_stamped(rows, n) ||
+        (out = malloc((c->ncommunes + n + 1) * sizeof *out)) == NULL)
         return move_baseline(c, version, rows, n);
 
-    /* Merge the two code-sorted row lists. */
+    /* Merge the two code-sorted row lists: a commune changed since the
+     * last look (c->version) when it is stamped above it, appeared,
+     * vanished, or its row moved. */
     while (i < c->ncommunes || j < n) {
         const pdb_srv_commune_state *a = i < c->ncommunes ? &c->communes[i] : NULL;
         const pdb_srv_commune_state *b = j < n ? &rows[j] : NULL;
         int order = a == NULL ? 1 : b == NULL ? -1 : strcmp(a->code, b->code);
         double region[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY}, m[4];
         const char *code;
-        int row_changed = !(order == 0 && !rows_differ(a, b));
-        /* Overviews that became fresh: a rebuild happened since. A commune
-         * whose row changed was made stale by that commit, so it being
-         * fresh now means a rebuild came after. */
-        int became_fresh = b != NULL && b->overview_fresh == 1 &&
-                           (row_changed || (order == 0 && a->overview_fresh == 0));
-        fresh += became_fresh;
-        if (!row_changed && !became_fresh) {
+        if (order == 0 && b->data_version <= c->version && !rows_differ(a, b)) {
             i++, j++;
             continue;
         }
@@ -176,7 +189,6 @@ pdb_srv_advance pdb_srv_changes_advance(pdb_srv_changes *c, int64_t version,
             i++;
         if (order >= 0)
             j++;
-        changed += row_changed;
         if (!box_valid(region))
             continue; /* a commune with no parcels before or after: nothing drawn */
         if (add_record(c, code, version, region) != 0) {
@@ -184,12 +196,6 @@ pdb_srv_advance pdb_srv_changes_advance(pdb_srv_changes *c, int64_t version,
             return move_baseline(c, version, rows, n);
         }
         memcpy(out[nout++], region, sizeof region);
-    }
-    /* Each version step is one commune's commit or one overview rebuild;
-     * fewer explained steps than steps means something left no trace. */
-    if ((int64_t)(changed + (fresh > 0)) < version - c->version) {
-        free(out);
-        return move_baseline(c, version, rows, n);
     }
     free(c->communes);
     c->communes = rows;
@@ -227,9 +233,9 @@ char *pdb_srv_changes_format(const pdb_srv_changes *c)
             (unsigned long long)c->identity);
     for (size_t i = 0; i < c->ncommunes; i++) {
         const pdb_srv_commune_state *r = &c->communes[i];
-        fprintf(f, "commune %s %lld %lld %d %.17g %.17g %.17g %.17g %d\n", r->code,
+        fprintf(f, "commune %s %lld %lld %d %.17g %.17g %.17g %.17g %d %lld\n", r->code,
                 (long long)r->parcels, (long long)r->last_batch, r->source_srid, r->bbox[0],
-                r->bbox[1], r->bbox[2], r->bbox[3], r->overview_fresh);
+                r->bbox[1], r->bbox[2], r->bbox[3], r->overview_fresh, (long long)r->data_version);
     }
     for (size_t i = 0; i < c->nrec; i++) {
         const pdb_srv_change *r = &c->rec[i];
@@ -248,9 +254,16 @@ int pdb_srv_changes_parse(pdb_srv_changes *c, const char *text)
     pdb_srv_changes t = {0};
     const char *p = text;
     size_t cap_c = 0;
-    int ok = 0;
+    int ok = 0, fields;
 
-    if (strncmp(p, STATE_MAGIC "\n", sizeof STATE_MAGIC) != 0)
+    /* Both magics have the same length. Version 1 rows lack data_version:
+     * they are only ever the old side of a comparison, which needs none. */
+    _Static_assert(sizeof STATE_MAGIC == sizeof STATE_MAGIC_1, "state magics differ in length");
+    if (strncmp(p, STATE_MAGIC "\n", sizeof STATE_MAGIC) == 0)
+        fields = 10;
+    else if (strncmp(p, STATE_MAGIC_1 "\n", sizeof STATE_MAGIC_1) == 0)
+        fields = 9;
+    else
         return -1;
     p += sizeof STATE_MAGIC;
     while (*p != '\0') {
@@ -275,13 +288,15 @@ int pdb_srv_changes_parse(pdb_srv_changes *c, const char *text)
         } else if (strncmp(line, "commune ", 8) == 0) {
             pdb_srv_commune_state r = {0};
             char code[8];
-            if (sscanf(line, "commune %7s %lld %lld %d %lf %lf %lf %lf %d", code, &a, &b,
+            long long dv = -1;
+            if (sscanf(line, "commune %7s %lld %lld %d %lf %lf %lf %lf %d %lld", code, &a, &b,
                        &r.source_srid, &r.bbox[0], &r.bbox[1], &r.bbox[2], &r.bbox[3],
-                       &r.overview_fresh) != 9)
+                       &r.overview_fresh, &dv) != fields)
                 goto done;
             snprintf(r.code, sizeof r.code, "%s", code);
             r.parcels = a;
             r.last_batch = b;
+            r.data_version = dv;
             if (pdb_srv_grow(&t.communes, &cap_c, t.ncommunes + 1, sizeof *t.communes) != 0)
                 goto done;
             t.communes[t.ncommunes++] = r;

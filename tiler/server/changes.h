@@ -3,21 +3,27 @@
  * the server drops exactly the cached tiles an import made stale and keeps
  * the rest. Pure bookkeeping over commune rows; no store, no sockets.
  *
- * The store bumps its data version by one per committed commune, and each
- * commit rewrites that commune's row (bbox, parcel count, last import
- * run) and marks its overviews stale; it bumps the version once more per
- * overview rebuild, which makes stale overviews fresh again (an import run
- * ends with one). Comparing the rows and the overview states at two
- * versions therefore names the communes that changed; the area a change
- * can affect is the union of the commune's old and new boxes.
+ * The store bumps its data version by one per write transaction that
+ * changes a commune (its commit, its overviews' rebuild or state change),
+ * and stamps that commune's row with the version (communes.data_version,
+ * pdb_commune.data_version). So, given the rows seen at version V1, the
+ * rows at V2 name exactly the communes that changed in between: those
+ * stamped above V1, whatever happened meanwhile (the same commune
+ * committed twice, two rebuilds, a failure). Overviews are included: a
+ * rebuild stamps the communes it rebuilt. A commune whose row vanished
+ * changed too (no engine call removes one, but a file edited by hand
+ * could), and so does one whose row differs while its stamp says it did
+ * not (a tool that wrote without stamping): the log never under-counts.
+ * The area a change can affect is the union of the commune's old and new
+ * boxes (its parcels, and its overviews made of them).
  *
- * Soundness: with r communes whose rows changed and f communes whose
- * overviews became fresh, at most r + (f > 0) of the k version steps are
- * explained (one rebuild commit when any overview became fresh). A commit
- * that left its row unchanged (the same commune committed twice in one
- * run) or two rebuilds between two looks leave a step unexplained; then
- * the log gives up on precision and moves its baseline: everything is
- * stale. It never under-counts what changed.
+ * Stores of schema 1 (made before the stamps, opened read-only: a
+ * read-write open upgrades them) give rows with data_version -1. When such
+ * a store's version moves, nothing tells what changed, and the log moves
+ * its baseline: everything is stale. A store is upgraded at the version it
+ * has then, and every row is stamped with it: a log that saw that version
+ * finds no commune changed by the upgrade; one that saw an older version
+ * (a write by an older engine) finds every commune changed.
  *
  * A tile's content version is the newest change meeting it (or the
  * baseline): a cached tile rendered at that version or later is current.
@@ -32,13 +38,14 @@
 
 /* One commune row as the server compares it. */
 typedef struct pdb_srv_commune_state {
-    char code[8];       /* five-digit commune code */
-    double bbox[4];     /* WGS 84 min lon, min lat, max lon, max lat; NAN when none */
-    int64_t parcels;    /* current parcels */
-    int64_t last_batch; /* import run of the current parcels */
-    int source_srid;    /* EPSG of the last import */
-    int overview_fresh; /* 1: overviews built, 0: stale (imported since), -1: unknown */
-    int overview_state; /* the engine's pdb_overview_state (fresh, stale, failed, fallback) */
+    char code[8];         /* five-digit commune code */
+    double bbox[4];       /* WGS 84 min lon, min lat, max lon, max lat; NAN when none */
+    int64_t parcels;      /* current parcels */
+    int64_t last_batch;   /* import run of the current parcels */
+    int source_srid;      /* EPSG of the last import */
+    int overview_fresh;   /* 1: overviews built, 0: stale (imported since), -1: unknown */
+    int overview_state;   /* the engine's pdb_overview_state (fresh, stale, failed, fallback) */
+    int64_t data_version; /* store version at which it last changed; -1 unknown (schema 1) */
 } pdb_srv_commune_state;
 
 /* One region that changed. */
@@ -88,7 +95,12 @@ pdb_srv_advance pdb_srv_changes_advance(pdb_srv_changes *c, int64_t version,
 int64_t pdb_srv_changes_tile_version(const pdb_srv_changes *c, const double merc[4]);
 
 /* The log as text (caller frees), and back. The text is the disk cache's
- * state file: versions, epoch, rows and records. */
+ * state file: versions, epoch, rows and records. Parsing also reads the
+ * files of servers from before per-commune versions (their rows without
+ * stamps, which only ever serve as the old side of a comparison), so that
+ * an upgraded server keeps the disk cache; anything else is refused (-1,
+ * the log unchanged), and the caller then starts afresh: every tile on
+ * disk stale, never a stale tile served. */
 char *pdb_srv_changes_format(const pdb_srv_changes *c);
 int pdb_srv_changes_parse(pdb_srv_changes *c, const char *text);
 

@@ -32,6 +32,7 @@ pdb_srv_commune_state *pdb_srv_commune_rows(const pdb_commune_list *list, size_t
         r->parcels = c->parcels;
         r->last_batch = c->last_batch;
         r->source_srid = c->source_srid;
+        r->data_version = c->data_version; /* -1 in a store of schema 1 (changes.h) */
         /* The engine's state is the authority: built (with or without a
          * fallback) means the low zooms draw overview shapes; stale and
          * failed communes are drawn from their parcels. */
