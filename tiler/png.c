@@ -359,10 +359,19 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
             const uint32_t *src =
                 (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
             unsigned char *dst = rows + y * rowbytes;
-            for (size_t x = 0; x < w; x++) {
-                unsigned char c[4];
-                pdbt_png_unpremultiply(src[x], c);
-                memcpy(dst + x * (size_t)channels, c, (size_t)channels);
+            for (size_t x = 0; x < w; x++, dst += channels) {
+                uint32_t px = src[x];
+                if (px >> 24 == 255) { /* opaque: straight already */
+                    dst[0] = (unsigned char)(px >> 16);
+                    dst[1] = (unsigned char)(px >> 8);
+                    dst[2] = (unsigned char)px;
+                    if (channels == 4)
+                        dst[3] = 255;
+                } else {
+                    unsigned char c[4];
+                    pdbt_png_unpremultiply(px, c);
+                    memcpy(dst, c, (size_t)channels);
+                }
             }
         }
     }
