@@ -282,7 +282,7 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
     size_t w = (size_t)img->width, h = (size_t)img->height;
     membuf m = {0};
     palette *pal = NULL;
-    unsigned char *rows = NULL;
+    unsigned char *rows = NULL, *idx = NULL;
     png_bytep *rowp = NULL;
     int opaque = 1, color_type, bit_depth = 8, channels, npal = 0;
     unsigned char qpal[256][4];
@@ -291,18 +291,36 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
     *len = 0;
     if (w == 0 || h == 0 || img->argb == NULL)
         return png_fail(err, errcap, PDB_EINVAL, "an empty image");
-    /* What the tile holds decides the PNG's form. */
+    /* What the tile holds decides the PNG's form. One pass classifies the
+     * pixels and, while they fit a palette, writes their indices too; runs
+     * of one colour (most of a map tile, all of an empty one) cost one
+     * comparison a pixel, not a hash lookup. */
     pal = o->palette != PDBT_PNG_PALETTE_NEVER ? calloc(1, sizeof *pal) : NULL;
+    idx = pal != NULL ? malloc(w * h) : NULL;
+    if (pal != NULL && idx == NULL) {
+        st = png_fail(err, errcap, PDB_ENOMEM, "out of memory encoding a PNG");
+        goto fail;
+    }
+    int fits = pal != NULL;
     for (size_t y = 0; y < h; y++) {
         const uint32_t *src =
             (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
+        uint32_t last = ~src[0];
+        int last_index = 0;
         for (size_t x = 0; x < w; x++) {
-            opaque &= (src[x] >> 24) == 255;
-            if (pal != NULL && pal->n <= 256)
-                pal_lookup(pal, src[x], 1);
+            uint32_t px = src[x];
+            opaque &= (px >> 24) == 255;
+            if (!fits)
+                continue;
+            if (px != last) {
+                last = px;
+                last_index = pal_lookup(pal, px, 1);
+                fits = last_index >= 0;
+            }
+            idx[y * w + x] = (unsigned char)last_index;
         }
     }
-    if (pal != NULL && pal->n <= 256) {
+    if (fits) {
         color_type = PNG_COLOR_TYPE_PALETTE;
         npal = pal->n;
         bit_depth = npal <= 2 ? 1 : npal <= 4 ? 2 : npal <= 16 ? 4 : 8;
@@ -315,21 +333,22 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
         channels = opaque ? 3 : 4;
     }
     size_t rowbytes = color_type == PNG_COLOR_TYPE_PALETTE ? w : w * (size_t)channels;
-    rows = malloc(rowbytes * h);
+    if (fits) {
+        rows = idx; /* the indices are the rows */
+        idx = NULL;
+    } else {
+        free(idx);
+        idx = NULL;
+        rows = malloc(rowbytes * h);
+    }
     rowp = malloc(h * sizeof *rowp);
     if (rows == NULL || rowp == NULL) {
         st = png_fail(err, errcap, PDB_ENOMEM, "out of memory encoding a PNG");
         goto fail;
     }
-    if (color_type == PNG_COLOR_TYPE_PALETTE && npal > 0) {
+    if (fits) {
         for (int i = 0; i < npal; i++)
             pdbt_png_unpremultiply(pal->colors[i], qpal[i]);
-        for (size_t y = 0; y < h; y++) {
-            const uint32_t *src =
-                (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
-            for (size_t x = 0; x < w; x++)
-                rows[y * w + x] = (unsigned char)pal_lookup(pal, src[x], 0);
-        }
     } else if (color_type == PNG_COLOR_TYPE_PALETTE) {
         if (quantize(img, rows, qpal, &npal) != 0) {
             st = png_fail(err, errcap, PDB_ENOMEM, "out of memory quantizing a PNG");
@@ -340,10 +359,19 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
             const uint32_t *src =
                 (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
             unsigned char *dst = rows + y * rowbytes;
-            for (size_t x = 0; x < w; x++) {
-                unsigned char c[4];
-                pdbt_png_unpremultiply(src[x], c);
-                memcpy(dst + x * (size_t)channels, c, (size_t)channels);
+            for (size_t x = 0; x < w; x++, dst += channels) {
+                uint32_t px = src[x];
+                if (px >> 24 == 255) { /* opaque: straight already */
+                    dst[0] = (unsigned char)(px >> 16);
+                    dst[1] = (unsigned char)(px >> 8);
+                    dst[2] = (unsigned char)px;
+                    if (channels == 4)
+                        dst[3] = 255;
+                } else {
+                    unsigned char c[4];
+                    pdbt_png_unpremultiply(px, c);
+                    memcpy(dst, c, (size_t)channels);
+                }
             }
         }
     }
@@ -352,11 +380,11 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
         int per = 8 / bit_depth;
         for (size_t y = 0; y < h; y++) {
             unsigned char *row = rows + y * rowbytes;
-            for (size_t x = 0; x < w; x += (size_t)per) {
+            for (size_t x = 0, packed = 0; x < w; x += (size_t)per, packed++) {
                 unsigned v = 0;
                 for (int k = 0; k < per; k++)
                     v = (v << bit_depth) | (x + (size_t)k < w ? row[x + (size_t)k] : 0);
-                row[x / (size_t)per] = (unsigned char)v;
+                row[packed] = (unsigned char)v;
             }
         }
     }

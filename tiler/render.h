@@ -43,7 +43,7 @@ typedef struct pdbt_draw_key {
 typedef struct pdbt_edge_key {
     int32_t k[4];  /* end points in 1/256 px, the smaller first */
     uint64_t hash; /* of k */
-    int used;      /* 1 when the slot holds an edge */
+    uint32_t gen;  /* the slot holds an edge when this is the renderer's edge_gen */
 } pdbt_edge_key;
 
 /* A label candidate. */
@@ -101,6 +101,7 @@ struct pdbt_renderer {
     const char *last_name;          /* its name (static storage), or NULL */
     pdbt_edge_key *edges;           /* the edges of the line group being drawn */
     size_t nedges, capedges;        /* used and allocated (a power of two) */
+    uint32_t edge_gen;              /* generation of the edge set (never 0 once cleared) */
 };
 
 /* Records a failure on the renderer (its status and message, as the engine

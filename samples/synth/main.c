@@ -5,7 +5,7 @@
  *             [--seed S] [--format F] [--encoding utf8|tcvn3|vni|mixed]
  *             [--field-names standard|variants|truncated] [--no-prj] [--mixed-prj]
  *             [--no-cpg] [--defects none|default|N-per-kind] [--jobs N] [--no-verify]
- *             [--notches N]
+ *             [--notches N] [--curved-edges M]
  *
  * One file per commune, <code>.<ext>, with <file>.manifest.json beside it.
  * Quiet; one summary line at the end; an error is one line on stderr and a
@@ -51,6 +51,8 @@ static const char usage[] =
     "  --notches N                  N sound parcels per file get a notch 1 micrometre\n"
     "                               from another edge (valid; some not once in WGS 84);\n"
     "                               Shapefile and GPKG only (the others round coordinates)\n"
+    "  --curved-edges M             boundaries curve gently, a vertex every M metres at most\n"
+    "                               (0.5 to 100; hills and forest as surveys draw them)\n"
     "  --quiet                      no summary line\n";
 
 static int die(const char *fmt, ...)
@@ -254,6 +256,7 @@ int main(int argc, char **argv)
         O_NO_VERIFY,
         O_QUIET,
         O_NOTCHES,
+        O_CURVES,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -272,6 +275,7 @@ int main(int argc, char **argv)
         {"no-verify", no_argument, NULL, O_NO_VERIFY},
         {"quiet", no_argument, NULL, O_QUIET},
         {"notches", required_argument, NULL, O_NOTCHES},
+        {"curved-edges", required_argument, NULL, O_CURVES},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -355,6 +359,14 @@ int main(int argc, char **argv)
             if (parse_size(optarg, &o.notches) != 0)
                 return die("--notches %s: give a number of parcels per file", optarg);
             break;
+        case O_CURVES: {
+            char *end;
+            o.curve_spacing = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' ||
+                !(o.curve_spacing >= 0.5 && o.curve_spacing <= 100))
+                return die("--curved-edges %s: give metres between vertices, 0.5 to 100", optarg);
+            break;
+        }
         case O_JOBS:
             if (parse_size(optarg, &v) != 0 || v < 1 || v > 64)
                 return die("--jobs %s: give 1 to 64", optarg);

@@ -1040,6 +1040,14 @@ int synth_parcels_generate(pdb_ctx *ctx, const synth_options *o, synth_commune *
     if (!fits_cell(ctx, c, c->width_m, c->height_m, err, errlen))
         return -1;
 
+    if (o->curve_spacing > 0) {
+        if (synth_curve_edges(c, o->curve_spacing) != 0) {
+            snprintf(err, errlen, "out of memory curving commune %s", c->ref->code);
+            return -1;
+        }
+        for (size_t i = 0; i < c->nparcels; i++)
+            c->parcels[i].area_m2 = parcel_area(c, &c->parcels[i]);
+    }
     /* Surveyed areas: the computed area within survey noise (0.2%), to 0.1 m2. */
     for (size_t i = 0; i < c->nparcels; i++) {
         synth_parcel *p = &c->parcels[i];

@@ -83,6 +83,7 @@ typedef struct synth_options {
     int verify;                  /* read each file back and check the manifest (default 1) */
     int quiet;                   /* no summary line */
     size_t notches;              /* --notches: parcels per file given a micrometre notch */
+    double curve_spacing;        /* --curved-edges: metres between boundary vertices; 0 straight */
 } synth_options;
 
 /* ------------------------------------------------------------------------ */
@@ -192,6 +193,11 @@ int synth_add_vertex(synth_commune *c, double e, double n, uint32_t *idx);
 /* As synth_add_vertex, without the millimetre rounding (for micrometre shapes). */
 int synth_add_vertex_exact(synth_commune *c, double e, double n, uint32_t *idx);
 int synth_add_ring(synth_commune *c, const uint32_t *idx, size_t n, int part, int hole);
+/* curves.c: splits every boundary edge longer than spacing metres into
+ * pieces of at most spacing along a gentle wave, the new vertices shared by
+ * the parcels on both sides. Areas change by millimetres; the caller
+ * recomputes them. Returns 0, or -1 when memory runs out. */
+int synth_curve_edges(synth_commune *c, double spacing);
 
 /* defects.c: picks the defective parcels and changes them (with GEOS checks
  * that a "repairable" one really is, and an "unrepairable" one really is not). */

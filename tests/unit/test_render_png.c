@@ -155,12 +155,58 @@ static void test_transparent(void **state)
     free(px);
 }
 
+/* Runs of colour, as in a map tile: exactly 256 colours stay a palette,
+ * every pixel exact; a 257th colour in the very last pixel turns the tile
+ * into true colour, still exact (the encoder caches the run's colour and
+ * must not keep a stale index across rows or past an overflow). */
+static void test_palette_runs(void **state)
+{
+    (void)state;
+    static uint32_t argb[W * H];
+    for (int i = 0; i < W * H; i++) {
+        uint32_t c = (uint32_t)(i / 12) % 256; /* 256 runs of 12 pixels */
+        argb[i] = 0xff000000u | c << 16 | (255 - c) << 8 | (c * 7) % 256;
+    }
+    for (int extra = 0; extra < 2; extra++) {
+        if (extra)
+            argb[W * H - 1] = 0xff123457u; /* a 257th colour */
+        int type;
+        unsigned char *px = encode_decode(argb, PDBT_PNG_PALETTE_AUTO, &type, NULL);
+        assert_int_equal(type, extra ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_PALETTE);
+        for (int i = 0; i < W * H; i++) {
+            assert_int_equal(px[4 * i], (argb[i] >> 16) & 255);
+            assert_int_equal(px[4 * i + 1], (argb[i] >> 8) & 255);
+            assert_int_equal(px[4 * i + 2], argb[i] & 255);
+            assert_int_equal(px[4 * i + 3], 255);
+        }
+        free(px);
+    }
+    /* Three colours (2-bit indices), one a row, then the first colour again
+     * at the start of the next row: indices packed four to a byte. */
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++)
+            argb[y * W + x] = x < 5 ? 0xff0000ffu : y % 2 ? 0xff00ff00u : 0x00000000u;
+    int type;
+    unsigned char *px = encode_decode(argb, PDBT_PNG_PALETTE_AUTO, &type, NULL);
+    assert_int_equal(type, PNG_COLOR_TYPE_PALETTE);
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            const unsigned char *p = px + 4 * (y * W + x);
+            assert_int_equal(p[3], x < 5 || y % 2 ? 255 : 0);
+            if (p[3] != 0) {
+                assert_int_equal(p[1], x < 5 ? 0 : 255);
+                assert_int_equal(p[2], x < 5 ? 255 : 0);
+            }
+        }
+    free(px);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_image),      cmocka_unit_test(test_unpremultiply),
         cmocka_unit_test(test_half_transparent), cmocka_unit_test(test_opaque_rgb),
-        cmocka_unit_test(test_transparent),
+        cmocka_unit_test(test_transparent),      cmocka_unit_test(test_palette_runs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
