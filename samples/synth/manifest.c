@@ -101,7 +101,8 @@ int synth_manifest_write(const output_ctx *oc, char *err, size_t errlen)
     }
     json_object_set_new(m, "generator", json_string("pdb-synth " SYNTH_VERSION));
     json_object_set_new(m, "seed", json_integer((json_int_t)o->seed));
-    json_object_set_new(m, "curved_edges_m", json_real(o->curve_spacing));
+    if (o->curve_spacing > 0) /* absent for straight cuts, as manifests had it before */
+        json_object_set_new(m, "curved_edges_m", json_real(o->curve_spacing));
     json_object_set_new(m, "file", json_string(basename(copy)));
     json_t *files = json_array();
     add_sidecars(files, oc->path);
