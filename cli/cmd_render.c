@@ -86,22 +86,20 @@ static int make_dirs(char *path)
 }
 
 /* Renders and encodes one tile; *png is caller-owned. */
-static int render_one(pdbt_renderer *r, const pdbt_tile *t, const pdbt_png_options *po,
-                      unsigned char **png, size_t *len)
+static int render_one(pdbt_ctx *tctx, pdbt_renderer *r, const pdbt_tile *t,
+                      const pdbt_png_options *po, unsigned char **png, size_t *len)
 {
     pdbt_image img;
-    char err[256];
-    if (pdbt_render_tile(r, t, &img, NULL) != PDB_OK)
-        return cli_error("tile %d/%u/%u: %s", t->z, t->x, t->y, pdbt_renderer_errmsg(r));
-    if (pdbt_png_encode(&img, po, png, len, err, sizeof err) != 0)
-        return cli_error("tile %d/%u/%u: %s", t->z, t->x, t->y, err);
+    if (pdbt_render_tile(tctx, r, t, &img, NULL) != PDB_OK ||
+        pdbt_png_encode(tctx, &img, po, png, len) != PDB_OK)
+        return cli_error("tile %d/%u/%u: %s", t->z, t->x, t->y, pdbt_errmsg(tctx));
     return CLI_OK;
 }
 
-static int run_batch(pdbt_renderer *r, const render_opts *o)
+static int run_batch(pdbt_ctx *tctx, pdbt_renderer *r, const render_opts *o)
 {
     FILE *in = strcmp(o->tiles, "-") == 0 ? stdin : fopen(o->tiles, "r");
-    char line[256], path[4096], err[256];
+    char line[256], path[4096];
     size_t lineno = 0, count = 0, bytes = 0;
     struct timespec t0, t1;
     int rc = CLI_OK;
@@ -116,14 +114,14 @@ static int run_batch(pdbt_renderer *r, const render_opts *o)
         char *s = line + strspn(line, " \t");
         if (*s == '\0' || *s == '#')
             continue;
-        if (pdbt_tile_parse(s, PDBT_TILE_MAX_ZOOM, &t, err, sizeof err) != 0) {
-            rc = cli_error("%s:%zu: %s", o->tiles, lineno, err);
+        if (pdbt_tile_parse(tctx, s, PDBT_TILE_MAX_ZOOM, &t) != PDB_OK) {
+            rc = cli_error("%s:%zu: %s", o->tiles, lineno, pdbt_errmsg(tctx));
             break;
         }
         t.scale = o->scale;
         unsigned char *png = NULL;
         size_t len = 0;
-        if ((rc = render_one(r, &t, &o->png, &png, &len)) != CLI_OK)
+        if ((rc = render_one(tctx, r, &t, &o->png, &png, &len)) != CLI_OK)
             break;
         snprintf(path, sizeof path, "%s/%d/%u", o->out_dir, t.z, t.x);
         if (make_dirs(path) != 0) {
@@ -148,6 +146,19 @@ static int run_batch(pdbt_renderer *r, const render_opts *o)
         printf("%zu tiles in %.3f s: %.1f tiles/s, mean PNG %.0f bytes\n", count, secs,
                secs > 0 ? count / secs : 0.0, count ? (double)bytes / count : 0.0);
     }
+    return rc;
+}
+
+/* The Z/X/Y argument, read before anything is opened (a usage error). */
+static int parse_tile_arg(const char *text, pdbt_tile *tile)
+{
+    pdbt_ctx *tctx = NULL;
+    int rc = CLI_OK;
+    if (pdbt_ctx_new(NULL, &tctx) != PDB_OK)
+        return cli_error("out of memory");
+    if (pdbt_tile_parse(tctx, text, PDBT_TILE_MAX_ZOOM, tile) != PDB_OK)
+        rc = cli_usage_error("render", "%s", pdbt_errmsg(tctx));
+    pdbt_ctx_free(tctx);
     return rc;
 }
 
@@ -295,22 +306,23 @@ int cmd_render(int argc, char **argv)
         if (optind < argc || o.output != NULL)
             return cli_usage_error("render", "give either Z/X/Y -o FILE or --tiles FILE --out DIR");
     } else {
-        char err[256];
+        int rc;
         if (optind >= argc)
             return cli_usage_error("render", "no tile given (Z/X/Y, or --tiles FILE)");
         if (optind + 1 < argc)
             return cli_usage_error("render", "unexpected argument '%s'", argv[optind + 1]);
         if (o.output == NULL)
             return cli_usage_error("render", "no output file given (-o FILE.png)");
-        if (pdbt_tile_parse(argv[optind], PDBT_TILE_MAX_ZOOM, &tile, err, sizeof err) != 0)
-            return cli_usage_error("render", "%s", err);
+        if ((rc = parse_tile_arg(argv[optind], &tile)) != CLI_OK)
+            return rc;
         if (tile.scale == 1)
             tile.scale = o.scale;
     }
 
-    char err[PDBT_STYLE_ERRMAX], style_path[4096];
+    char style_path[4096];
     pdbt_style *style = NULL;
     pdb_ctx *ctx = NULL;
+    pdbt_ctx *tctx = NULL;
     pdb_store *store = NULL;
     pdbt_renderer *r = NULL;
     int rc = CLI_OK;
@@ -318,15 +330,18 @@ int cmd_render(int argc, char **argv)
      * style's file, or the copy built into the library. */
     if (o.style == NULL && pdbt_style_default_path(style_path, sizeof style_path) == 0)
         o.style = style_path;
-    if (o.style == NULL) {
-        if (pdbt_style_builtin(&style, err, sizeof err) != PDB_OK)
-            return cli_error("style: %s", err);
-        fputs("parceldb render: no style file found: using the built-in default style\n", stderr);
-    } else if (pdbt_style_load(o.style, &style, err, sizeof err) != PDB_OK) {
-        return cli_error("%s", err);
-    }
-    if (pdb_ctx_new(&ctx) != PDB_OK) {
+    if (pdb_ctx_new(&ctx) != PDB_OK || pdbt_ctx_new(ctx, &tctx) != PDB_OK) {
         rc = cli_error("cannot start (PROJ or GEOS failed to initialise)");
+        goto done;
+    }
+    if (o.style == NULL) {
+        if (pdbt_style_builtin(tctx, &style) != PDB_OK) {
+            rc = cli_error("style: %s", pdbt_errmsg(tctx));
+            goto done;
+        }
+        fputs("parceldb render: no style file found: using the built-in default style\n", stderr);
+    } else if (pdbt_style_load(tctx, o.style, &style) != PDB_OK) {
+        rc = cli_error("%s", pdbt_errmsg(tctx));
         goto done;
     }
     if (pdb_store_open(ctx, o.db, PDB_OPEN_READONLY, &store) != PDB_OK) {
@@ -334,16 +349,16 @@ int cmd_render(int argc, char **argv)
         goto done;
     }
     pdbt_renderer_options ro = {o.font_dir, 0, PDBT_TILE_MAX_ZOOM, o.antialias_best};
-    if (pdbt_renderer_new(ctx, store, style, &ro, &r, err, sizeof err) != PDB_OK) {
-        rc = cli_error("%s: %s", o.style != NULL ? o.style : "built-in style", err);
+    if (pdbt_renderer_new(tctx, store, style, &ro, &r) != PDB_OK) {
+        rc = cli_error("%s: %s", o.style != NULL ? o.style : "built-in style", pdbt_errmsg(tctx));
         goto done;
     }
     if (o.tiles != NULL) {
-        rc = run_batch(r, &o);
+        rc = run_batch(tctx, r, &o);
     } else {
         unsigned char *png = NULL;
         size_t len = 0;
-        if ((rc = render_one(r, &tile, &o.png, &png, &len)) == CLI_OK &&
+        if ((rc = render_one(tctx, r, &tile, &o.png, &png, &len)) == CLI_OK &&
             write_file(o.output, png, len) != 0)
             rc = cli_error("%s: cannot write: %s", o.output, strerror(errno));
         free(png);
@@ -351,7 +366,8 @@ int cmd_render(int argc, char **argv)
 done:
     pdbt_renderer_free(r);
     pdb_store_close(store);
-    pdb_ctx_free(ctx);
     pdbt_style_free(style);
+    pdbt_ctx_free(tctx);
+    pdb_ctx_free(ctx);
     return rc;
 }

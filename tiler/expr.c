@@ -102,13 +102,20 @@ static const struct {
     {"round", OP_ROUND},
 };
 
-static void errf(char *err, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t cap, const char *fmt, ...)
+/* A malformed expression: "path: problem" on ctx (style.c puts the file's
+ * name before it). */
+static void bad(pdbt_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bad(pdbt_ctx *ctx, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err, cap, fmt, ap);
+    pdbt__failv(ctx, PDB_EINVAL, fmt, ap);
     va_end(ap);
+}
+
+static void oom(pdbt_ctx *ctx, const char *path)
+{
+    pdbt__fail(ctx, PDB_ENOMEM, "%s: out of memory", path);
 }
 
 void pdbt__expr_free(pdbt_expr *e)
@@ -280,12 +287,11 @@ static const char *vtype_name(pdbt_vtype t)
 }
 
 /* A literal from a JSON scalar, typed by what is wanted. */
-static pdbt_expr *compile_literal(const json_t *j, pdbt_vtype want, const char *path, char *err,
-                                  size_t cap)
+static pdbt_expr *compile_literal(pdbt_ctx *ctx, const json_t *j, pdbt_vtype want, const char *path)
 {
     pdbt_expr *e = node(OP_LIT);
     if (e == NULL) {
-        errf(err, cap, "%s: out of memory", path);
+        oom(ctx, path);
         return NULL;
     }
     if (json_is_number(j)) {
@@ -300,8 +306,8 @@ static pdbt_expr *compile_literal(const json_t *j, pdbt_vtype want, const char *
         const char *s = json_string_value(j);
         if (want == PDBT_V_COLOR) {
             if (pdbt__color_parse(s, &e->lit.c) != 0) {
-                errf(err, cap, "%s: '%s' is not a colour (want #rrggbb, rgb(), rgba() or hsl())",
-                     path, s);
+                bad(ctx, "%s: '%s' is not a colour (want #rrggbb, rgb(), rgba() or hsl())", path,
+                    s);
                 free(e);
                 return NULL;
             }
@@ -310,38 +316,40 @@ static pdbt_expr *compile_literal(const json_t *j, pdbt_vtype want, const char *
             e->text = strdup(s);
             if (e->text == NULL) {
                 free(e);
-                errf(err, cap, "%s: out of memory", path);
+                oom(ctx, path);
                 return NULL;
             }
             e->lit.t = PDBT_V_STR;
             e->lit.s = e->text;
         }
     } else {
-        errf(err, cap, "%s: an object is not an expression", path);
+        bad(ctx, "%s: an object is not an expression", path);
         free(e);
         return NULL;
     }
     if (want != PDBT_V_NULL && e->lit.t != want && e->lit.t != PDBT_V_NULL) {
-        errf(err, cap, "%s: expected %s, found %s", path, vtype_name(want), vtype_name(e->lit.t));
+        bad(ctx, "%s: expected %s, found %s", path, vtype_name(want), vtype_name(e->lit.t));
         pdbt__expr_free(e);
         return NULL;
     }
     return e;
 }
 
-/* Appends a compiled operand; returns 0 or -1 (message in err). */
-static int add_arg(pdbt_expr *e, const json_t *j, pdbt_vtype want, const char *path, size_t index,
-                   char *err, size_t cap)
+static pdbt_expr *compile(pdbt_ctx *ctx, const json_t *j, pdbt_vtype want, const char *path);
+
+/* Appends a compiled operand; returns 0 or -1 (message on ctx). */
+static int add_arg(pdbt_ctx *ctx, pdbt_expr *e, const json_t *j, pdbt_vtype want, const char *path,
+                   size_t index)
 {
     char sub[400];
     snprintf(sub, sizeof sub, "%s[%zu]", path, index);
-    pdbt_expr *a = pdbt__expr_compile(j, want, sub, err, cap);
+    pdbt_expr *a = compile(ctx, j, want, sub);
     if (a == NULL)
         return -1;
     pdbt_expr **args = realloc(e->args, (e->nargs + 1) * sizeof *args);
     if (args == NULL) {
         pdbt__expr_free(a);
-        errf(err, cap, "%s: out of memory", path);
+        oom(ctx, path);
         return -1;
     }
     e->args = args;
@@ -360,22 +368,21 @@ static int label_cmp(const void *a, const void *b)
 }
 
 /* Adds one match label (a string or a number) for output `arm`. */
-static int add_label(pdbt_expr *e, const json_t *j, size_t arm, const char *path, char *err,
-                     size_t cap)
+static int add_label(pdbt_ctx *ctx, pdbt_expr *e, const json_t *j, size_t arm, const char *path)
 {
     int is_str = json_is_string(j);
     if (!is_str && !json_is_number(j)) {
-        errf(err, cap, "%s: match labels must be strings or numbers", path);
+        bad(ctx, "%s: match labels must be strings or numbers", path);
         return -1;
     }
     if (e->nlabels > 0 && is_str != e->labels_str) {
-        errf(err, cap, "%s: match labels must all be strings or all numbers", path);
+        bad(ctx, "%s: match labels must all be strings or all numbers", path);
         return -1;
     }
     e->labels_str = is_str;
     match_label *l = realloc(e->labels, (e->nlabels + 1) * sizeof *l);
     if (l == NULL) {
-        errf(err, cap, "%s: out of memory", path);
+        oom(ctx, path);
         return -1;
     }
     e->labels = l;
@@ -392,16 +399,16 @@ static int add_label(pdbt_expr *e, const json_t *j, size_t arm, const char *path
     return 0;
 }
 
-static pdbt_expr *compile_match(pdbt_expr *e, const json_t *j, pdbt_vtype want, const char *path,
-                                char *err, size_t cap)
+static pdbt_expr *compile_match(pdbt_ctx *ctx, pdbt_expr *e, const json_t *j, pdbt_vtype want,
+                                const char *path)
 {
     size_t n = json_array_size(j);
     char sub[400];
     if (n < 5 || n % 2 != 1) {
-        errf(err, cap, "%s: match wants an input, label/output pairs and a fallback", path);
+        bad(ctx, "%s: match wants an input, label/output pairs and a fallback", path);
         goto fail;
     }
-    if (add_arg(e, json_array_get(j, 1), PDBT_V_NULL, path, 1, err, cap) != 0)
+    if (add_arg(ctx, e, json_array_get(j, 1), PDBT_V_NULL, path, 1) != 0)
         goto fail;
     for (size_t i = 2; i + 1 < n; i += 2) {
         const json_t *lab = json_array_get(j, i);
@@ -409,19 +416,19 @@ static pdbt_expr *compile_match(pdbt_expr *e, const json_t *j, pdbt_vtype want, 
         snprintf(sub, sizeof sub, "%s[%zu]", path, i);
         if (json_is_array(lab)) {
             if (json_array_size(lab) == 0) {
-                errf(err, cap, "%s: an empty label array", sub);
+                bad(ctx, "%s: an empty label array", sub);
                 goto fail;
             }
             for (size_t k = 0; k < json_array_size(lab); k++)
-                if (add_label(e, json_array_get(lab, k), arm, sub, err, cap) != 0)
+                if (add_label(ctx, e, json_array_get(lab, k), arm, sub) != 0)
                     goto fail;
-        } else if (add_label(e, lab, arm, sub, err, cap) != 0) {
+        } else if (add_label(ctx, e, lab, arm, sub) != 0) {
             goto fail;
         }
-        if (add_arg(e, json_array_get(j, i + 1), want, path, i + 1, err, cap) != 0)
+        if (add_arg(ctx, e, json_array_get(j, i + 1), want, path, i + 1) != 0)
             goto fail;
     }
-    if (add_arg(e, json_array_get(j, n - 1), want, path, n - 1, err, cap) != 0)
+    if (add_arg(ctx, e, json_array_get(j, n - 1), want, path, n - 1) != 0)
         goto fail;
     /* Labels point into the JSON, which the style frees after loading:
      * keep one block of copies. */
@@ -432,7 +439,7 @@ static pdbt_expr *compile_match(pdbt_expr *e, const json_t *j, pdbt_vtype want, 
     if (bytes > 0) {
         e->text = malloc(bytes);
         if (e->text == NULL) {
-            errf(err, cap, "%s: out of memory", path);
+            oom(ctx, path);
             goto fail;
         }
         char *p = e->text;
@@ -447,9 +454,9 @@ static pdbt_expr *compile_match(pdbt_expr *e, const json_t *j, pdbt_vtype want, 
     for (size_t i = 1; i < e->nlabels; i++)
         if (label_cmp(&e->labels[i - 1], &e->labels[i]) == 0) {
             if (e->labels_str)
-                errf(err, cap, "%s: label '%s' appears twice", path, e->labels[i].v.s);
+                bad(ctx, "%s: label '%s' appears twice", path, e->labels[i].v.s);
             else
-                errf(err, cap, "%s: label %g appears twice", path, e->labels[i].v.n);
+                bad(ctx, "%s: label %g appears twice", path, e->labels[i].v.n);
             goto fail;
         }
     return e;
@@ -459,8 +466,8 @@ fail:
 }
 
 /* interpolate and step: literal, strictly ascending numeric stops. */
-static pdbt_expr *compile_stops(pdbt_expr *e, const json_t *j, pdbt_vtype want, const char *path,
-                                char *err, size_t cap)
+static pdbt_expr *compile_stops(pdbt_ctx *ctx, pdbt_expr *e, const json_t *j, pdbt_vtype want,
+                                const char *path)
 {
     size_t n = json_array_size(j), first;
     char sub[400];
@@ -475,53 +482,51 @@ static pdbt_expr *compile_stops(pdbt_expr *e, const json_t *j, pdbt_vtype want, 
                    json_number_value(json_array_get(kind, 1)) > 0) {
             e->base = json_number_value(json_array_get(kind, 1));
         } else {
-            errf(err, cap, "%s: interpolation must be [\"linear\"] or [\"exponential\", base > 0]",
-                 sub);
+            bad(ctx, "%s: interpolation must be [\"linear\"] or [\"exponential\", base > 0]", sub);
             goto fail;
         }
         if (n < 5 || n % 2 != 1) {
-            errf(err, cap, "%s: interpolate wants a type, an input and stop/output pairs", path);
+            bad(ctx, "%s: interpolate wants a type, an input and stop/output pairs", path);
             goto fail;
         }
         if (want != PDBT_V_NULL && want != PDBT_V_NUM && want != PDBT_V_COLOR) {
-            errf(err, cap, "%s: interpolate gives numbers or colours, not %s", path,
-                 vtype_name(want));
+            bad(ctx, "%s: interpolate gives numbers or colours, not %s", path, vtype_name(want));
             goto fail;
         }
-        if (add_arg(e, json_array_get(j, 2), PDBT_V_NUM, path, 2, err, cap) != 0)
+        if (add_arg(ctx, e, json_array_get(j, 2), PDBT_V_NUM, path, 2) != 0)
             goto fail;
         first = 3;
     } else {
         if (n < 3 || n % 2 != 1) {
-            errf(err, cap, "%s: step wants an input, a first output and stop/output pairs", path);
+            bad(ctx, "%s: step wants an input, a first output and stop/output pairs", path);
             goto fail;
         }
-        if (add_arg(e, json_array_get(j, 1), PDBT_V_NUM, path, 1, err, cap) != 0 ||
-            add_arg(e, json_array_get(j, 2), want, path, 2, err, cap) != 0)
+        if (add_arg(ctx, e, json_array_get(j, 1), PDBT_V_NUM, path, 1) != 0 ||
+            add_arg(ctx, e, json_array_get(j, 2), want, path, 2) != 0)
             goto fail;
         first = 3;
     }
     e->nstops = (n - first) / 2;
     e->stops = calloc(e->nstops ? e->nstops : 1, sizeof *e->stops);
     if (e->stops == NULL) {
-        errf(err, cap, "%s: out of memory", path);
+        oom(ctx, path);
         goto fail;
     }
     for (size_t i = 0; i < e->nstops; i++) {
         const json_t *s = json_array_get(j, first + 2 * i);
         snprintf(sub, sizeof sub, "%s[%zu]", path, first + 2 * i);
         if (!json_is_number(s)) {
-            errf(err, cap, "%s: a stop must be a literal number", sub);
+            bad(ctx, "%s: a stop must be a literal number", sub);
             goto fail;
         }
         e->stops[i] = json_number_value(s);
         if (i > 0 && !(e->stops[i] > e->stops[i - 1])) {
-            errf(err, cap, "%s: stops must be in strictly ascending order", sub);
+            bad(ctx, "%s: stops must be in strictly ascending order", sub);
             goto fail;
         }
         pdbt_vtype out_type = e->op == OP_INTERP && want == PDBT_V_NULL ? PDBT_V_NUM : want;
-        if (add_arg(e, json_array_get(j, first + 2 * i + 1), out_type, path, first + 2 * i + 1, err,
-                    cap) != 0)
+        if (add_arg(ctx, e, json_array_get(j, first + 2 * i + 1), out_type, path,
+                    first + 2 * i + 1) != 0)
             goto fail;
     }
     return e;
@@ -530,15 +535,14 @@ fail:
     return NULL;
 }
 
-pdbt_expr *pdbt__expr_compile(const json_t *j, pdbt_vtype want, const char *path, char *err,
-                              size_t cap)
+static pdbt_expr *compile(pdbt_ctx *ctx, const json_t *j, pdbt_vtype want, const char *path)
 {
     if (!json_is_array(j))
-        return compile_literal(j, want, path, err, cap);
+        return compile_literal(ctx, j, want, path);
     size_t n = json_array_size(j);
     const char *name = n > 0 ? json_string_value(json_array_get(j, 0)) : NULL;
     if (name == NULL) {
-        errf(err, cap, "%s: an expression must start with an operator name", path);
+        bad(ctx, "%s: an expression must start with an operator name", path);
         return NULL;
     }
     op o = OP_LIT;
@@ -549,37 +553,37 @@ pdbt_expr *pdbt__expr_compile(const json_t *j, pdbt_vtype want, const char *path
             break;
         }
     if (k == PDB_COUNTOF(ops)) {
-        errf(err, cap, "%s: unknown expression operator '%s'", path, name);
+        bad(ctx, "%s: unknown expression operator '%s'", path, name);
         return NULL;
     }
     pdbt_expr *e = node(o);
     if (e == NULL) {
-        errf(err, cap, "%s: out of memory", path);
+        oom(ctx, path);
         return NULL;
     }
     switch (o) {
     case OP_LIT:
         pdbt__expr_free(e);
         if (n != 2 || json_is_array(json_array_get(j, 1)) || json_is_object(json_array_get(j, 1))) {
-            errf(err, cap, "%s: literal takes one string, number or boolean", path);
+            bad(ctx, "%s: literal takes one string, number or boolean", path);
             return NULL;
         }
-        return compile_literal(json_array_get(j, 1), want, path, err, cap);
+        return compile_literal(ctx, json_array_get(j, 1), want, path);
     case OP_GET:
     case OP_HAS: {
         const char *prop = n == 2 ? json_string_value(json_array_get(j, 1)) : NULL;
         if (prop == NULL) {
-            errf(err, cap, "%s: %s takes one property name", path, name);
+            bad(ctx, "%s: %s takes one property name", path, name);
             goto fail;
         }
         for (k = 0; k < PDBT_FP_COUNT; k++)
             if (strcmp(prop, prop_names[k]) == 0)
                 break;
         if (k == PDBT_FP_COUNT) {
-            errf(err, cap,
-                 "%s: unknown feature property '%s' (known: id, commune, commune_name, sheet, "
-                 "parcel, landuse, landuse_main, area, kind)",
-                 path, prop);
+            bad(ctx,
+                "%s: unknown feature property '%s' (known: id, commune, commune_name, sheet, "
+                "parcel, landuse, landuse_main, area, kind)",
+                path, prop);
             goto fail;
         }
         e->key = (pdbt_prop_key)k;
@@ -589,23 +593,23 @@ pdbt_expr *pdbt__expr_compile(const json_t *j, pdbt_vtype want, const char *path
     }
     case OP_ZOOM:
         if (n != 1) {
-            errf(err, cap, "%s: zoom takes no argument", path);
+            bad(ctx, "%s: zoom takes no argument", path);
             goto fail;
         }
         return e;
     case OP_MATCH:
-        return compile_match(e, j, want, path, err, cap);
+        return compile_match(ctx, e, j, want, path);
     case OP_INTERP:
     case OP_STEP:
-        return compile_stops(e, j, want, path, err, cap);
+        return compile_stops(ctx, e, j, want, path);
     case OP_CASE:
         if (n < 4 || n % 2 != 0) {
-            errf(err, cap, "%s: case wants condition/output pairs and a fallback", path);
+            bad(ctx, "%s: case wants condition/output pairs and a fallback", path);
             goto fail;
         }
         for (size_t i = 1; i < n; i++)
-            if (add_arg(e, json_array_get(j, i), (i % 2 == 1 && i + 1 < n) ? PDBT_V_BOOL : want,
-                        path, i, err, cap) != 0)
+            if (add_arg(ctx, e, json_array_get(j, i),
+                        (i % 2 == 1 && i + 1 < n) ? PDBT_V_BOOL : want, path, i) != 0)
                 goto fail;
         return e;
     case OP_COALESCE:
@@ -613,13 +617,13 @@ pdbt_expr *pdbt__expr_compile(const json_t *j, pdbt_vtype want, const char *path
     case OP_ANY:
     case OP_CONCAT:
         if (n < 2 && o != OP_ALL && o != OP_ANY) {
-            errf(err, cap, "%s: %s wants at least one argument", path, name);
+            bad(ctx, "%s: %s wants at least one argument", path, name);
             goto fail;
         }
         for (size_t i = 1; i < n; i++)
-            if (add_arg(e, json_array_get(j, i),
+            if (add_arg(ctx, e, json_array_get(j, i),
                         o == OP_COALESCE ? want : (o == OP_CONCAT ? PDBT_V_NULL : PDBT_V_BOOL),
-                        path, i, err, cap) != 0)
+                        path, i) != 0)
                 goto fail;
         return e;
     case OP_EQ:
@@ -629,11 +633,11 @@ pdbt_expr *pdbt__expr_compile(const json_t *j, pdbt_vtype want, const char *path
     case OP_GT:
     case OP_GE:
         if (n != 3) {
-            errf(err, cap, "%s: %s compares two values", path, name);
+            bad(ctx, "%s: %s compares two values", path, name);
             goto fail;
         }
-        if (add_arg(e, json_array_get(j, 1), PDBT_V_NULL, path, 1, err, cap) != 0 ||
-            add_arg(e, json_array_get(j, 2), PDBT_V_NULL, path, 2, err, cap) != 0)
+        if (add_arg(ctx, e, json_array_get(j, 1), PDBT_V_NULL, path, 1) != 0 ||
+            add_arg(ctx, e, json_array_get(j, 2), PDBT_V_NULL, path, 2) != 0)
             goto fail;
         return e;
     case OP_NOT:
@@ -641,20 +645,27 @@ pdbt_expr *pdbt__expr_compile(const json_t *j, pdbt_vtype want, const char *path
     case OP_TONUM:
     case OP_ROUND:
         if (n != 2) {
-            errf(err, cap, "%s: %s takes one argument", path, name);
+            bad(ctx, "%s: %s takes one argument", path, name);
             goto fail;
         }
-        if (add_arg(e, json_array_get(j, 1),
+        if (add_arg(ctx, e, json_array_get(j, 1),
                     o == OP_NOT     ? PDBT_V_BOOL
                     : o == OP_ROUND ? PDBT_V_NUM
                                     : PDBT_V_NULL,
-                    path, 1, err, cap) != 0)
+                    path, 1) != 0)
             goto fail;
         return e;
     }
 fail:
     pdbt__expr_free(e);
     return NULL;
+}
+
+pdb_status pdbt__expr_compile(pdbt_ctx *ctx, const json_t *j, pdbt_vtype want, const char *path,
+                              pdbt_expr **out)
+{
+    *out = compile(ctx, j, want, path);
+    return *out != NULL ? PDB_OK : ctx->status;
 }
 
 /* ------------------------------------------------------------------------ */

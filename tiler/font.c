@@ -51,32 +51,34 @@ int pdbt__font_file(const char *dir, const char *name, char *out, size_t cap)
     return (n > 0 && (size_t)n < cap && stat(out, &sb) == 0 && S_ISREG(sb.st_mode)) ? 0 : -1;
 }
 
-cairo_font_face_t *pdbt__font_face(const char *path, char *err, size_t errcap)
+pdb_status pdbt__font_face(pdbt_ctx *ctx, const char *path, cairo_font_face_t **out)
 {
-    cairo_font_face_t *result = NULL;
+    pdb_status st = PDB_OK;
+
+    *out = NULL;
     pthread_mutex_lock(&lock);
     for (int i = 0; i < nfaces; i++)
         if (strcmp(faces[i].path, path) == 0) {
-            result = faces[i].face;
+            *out = faces[i].face;
             goto done;
         }
     if (nfaces == MAX_FACES) {
-        snprintf(err, errcap, "more than %d fonts", MAX_FACES);
+        st = pdbt__fail(ctx, PDB_EIO, "more than %d fonts", MAX_FACES);
         goto done;
     }
     if (library == NULL && FT_Init_FreeType(&library) != 0) {
         library = NULL;
-        snprintf(err, errcap, "FreeType failed to start");
+        st = pdbt__fail(ctx, PDB_EIO, "FreeType failed to start");
         goto done;
     }
     FT_Face ft;
     if (FT_New_Face(library, path, 0, &ft) != 0) {
-        snprintf(err, errcap, "%s: not a font FreeType can read", path);
+        st = pdbt__fail(ctx, PDB_EIO, "%s: not a font FreeType can read", path);
         goto done;
     }
     cairo_font_face_t *cf = cairo_ft_font_face_create_for_ft_face(ft, 0);
     if (cairo_font_face_status(cf) != CAIRO_STATUS_SUCCESS) {
-        snprintf(err, errcap, "%s: Cairo cannot use this font", path);
+        st = pdbt__fail(ctx, PDB_EIO, "%s: Cairo cannot use this font", path);
         cairo_font_face_destroy(cf);
         FT_Done_Face(ft);
         goto done;
@@ -84,8 +86,8 @@ cairo_font_face_t *pdbt__font_face(const char *path, char *err, size_t errcap)
     snprintf(faces[nfaces].path, sizeof faces[nfaces].path, "%s", path);
     faces[nfaces].face = cf;
     nfaces++;
-    result = cf;
+    *out = cf;
 done:
     pthread_mutex_unlock(&lock);
-    return result;
+    return st;
 }

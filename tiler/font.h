@@ -4,6 +4,8 @@
 #ifndef PDB_TILER_FONT_H
 #define PDB_TILER_FONT_H
 
+#include "ctx.h"
+
 #include <cairo.h>
 #include <stddef.h>
 
@@ -12,7 +14,9 @@
 int pdbt__font_file(const char *dir, const char *name, char *out, size_t cap);
 
 /* A Cairo font face for a font file, shared by the whole process and
- * valid until it exits (do not destroy it). NULL with a message in err. */
-cairo_font_face_t *pdbt__font_face(const char *path, char *err, size_t errcap);
+ * valid until it exits (do not destroy it). PDB_EIO with the message on
+ * ctx when the file is no font FreeType and Cairo can use (or more fonts
+ * than the process keeps). */
+pdb_status pdbt__font_face(pdbt_ctx *ctx, const char *path, cairo_font_face_t **out);
 
 #endif

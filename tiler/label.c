@@ -127,9 +127,9 @@ static const char *label_text(pdbt_value v, char *buf, size_t cap)
     return NULL;
 }
 
-pdb_status pdbt__draw_labels(pdbt_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
-                             cairo_font_face_t *font, pdbt_eval_env *env, size_t *placed,
-                             size_t *culled)
+pdb_status pdbt__draw_labels(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
+                             const pdbt_style_layer *l, cairo_font_face_t *font, pdbt_eval_env *env,
+                             size_t *placed, size_t *culled)
 {
     static const pdbt_rgba black = {0, 0, 0, 1}, none = {0, 0, 0, 0};
     size_t n = 0;
@@ -165,7 +165,7 @@ pdb_status pdbt__draw_labels(pdbt_renderer *r, cairo_t *cr, const pdbt_style_lay
         if (!(size > 0.5))
             continue;
         if (pdbt__grow((void **)&r->labels, &r->caplabels, n + 1, sizeof *r->labels) != 0)
-            return pdbt__fail(r, PDB_ENOMEM, "out of memory placing labels");
+            return pdbt__fail(ctx, PDB_ENOMEM, "out of memory placing labels");
         pdbt_label *lb = &r->labels[n];
         memset(lb, 0, sizeof *lb);
         cairo_text_extents_t ext;
@@ -191,7 +191,7 @@ pdb_status pdbt__draw_labels(pdbt_renderer *r, cairo_t *cr, const pdbt_style_lay
         lb->feat = (uint32_t)i;
         lb->text = pdbt__put_str(r, text);
         if (r->oom)
-            return pdbt__fail(r, PDB_ENOMEM, "out of memory placing labels");
+            return pdbt__fail(ctx, PDB_ENOMEM, "out of memory placing labels");
         n++;
     }
     sort_strs = r->strs;
@@ -214,7 +214,7 @@ pdb_status pdbt__draw_labels(pdbt_renderer *r, cairo_t *cr, const pdbt_style_lay
             continue;
         }
         if (pdbt__grow((void **)&r->placed, &r->capplaced, r->nplaced + 1, sizeof *r->placed) != 0)
-            return pdbt__fail(r, PDB_ENOMEM, "out of memory placing labels");
+            return pdbt__fail(ctx, PDB_ENOMEM, "out of memory placing labels");
         memcpy(r->placed[r->nplaced++], lb->box, sizeof lb->box);
         if (!visible)
             continue;

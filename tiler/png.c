@@ -10,11 +10,10 @@
  * otherwise. The zlib level and row filter defaults come from
  * bench/render/png-levels (see docs/rendering.md).
  */
-#include "tiler.h"
+#include "ctx.h"
 
 #include <png.h>
 #include <setjmp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -266,15 +265,8 @@ static const char *write_png(const png_job *job)
     return NULL;
 }
 
-/* Writes the encoder's one-line message; returns st. */
-static pdb_status png_fail(char *err, size_t errcap, pdb_status st, const char *msg)
-{
-    snprintf(err, errcap, "%s", msg);
-    return st;
-}
-
-pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, unsigned char **out,
-                           size_t *len, char *err, size_t errcap)
+pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_options *opts,
+                           unsigned char **out, size_t *len)
 {
     pdb_status st;
     static const pdbt_png_options defaults = {0, 0, PDBT_PNG_PALETTE_AUTO, 0};
@@ -287,10 +279,11 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
     int opaque = 1, color_type, bit_depth = 8, channels, npal = 0;
     unsigned char qpal[256][4];
 
+    pdbt__ok(ctx);
     *out = NULL;
     *len = 0;
     if (w == 0 || h == 0 || img->argb == NULL)
-        return png_fail(err, errcap, PDB_EINVAL, "an empty image");
+        return pdbt__fail(ctx, PDB_EINVAL, "an empty image");
     /* What the tile holds decides the PNG's form. One pass classifies the
      * pixels and, while they fit a palette, writes their indices too; runs
      * of one colour (most of a map tile, all of an empty one) cost one
@@ -298,7 +291,7 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
     pal = o->palette != PDBT_PNG_PALETTE_NEVER ? calloc(1, sizeof *pal) : NULL;
     idx = pal != NULL ? malloc(w * h) : NULL;
     if (pal != NULL && idx == NULL) {
-        st = png_fail(err, errcap, PDB_ENOMEM, "out of memory encoding a PNG");
+        st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a PNG");
         goto fail;
     }
     int fits = pal != NULL;
@@ -343,7 +336,7 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
     }
     rowp = malloc(h * sizeof *rowp);
     if (rows == NULL || rowp == NULL) {
-        st = png_fail(err, errcap, PDB_ENOMEM, "out of memory encoding a PNG");
+        st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a PNG");
         goto fail;
     }
     if (fits) {
@@ -351,7 +344,7 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
             pdbt_png_unpremultiply(pal->colors[i], qpal[i]);
     } else if (color_type == PNG_COLOR_TYPE_PALETTE) {
         if (quantize(img, rows, qpal, &npal) != 0) {
-            st = png_fail(err, errcap, PDB_ENOMEM, "out of memory quantizing a PNG");
+            st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory quantizing a PNG");
             goto fail;
         }
     } else {
@@ -410,7 +403,7 @@ pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, 
     if (problem == NULL && m.oom)
         problem = "out of memory encoding a PNG";
     if (problem != NULL) {
-        st = png_fail(err, errcap, m.oom ? PDB_ENOMEM : PDB_EIO, problem);
+        st = pdbt__fail(ctx, m.oom ? PDB_ENOMEM : PDB_EIO, "%s", problem);
         goto fail;
     }
     free(rows);

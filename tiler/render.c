@@ -15,7 +15,6 @@
 #include "font.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,29 +24,6 @@
 #define DEFAULT_LABEL_BUFFER_PX 128
 #define GEOMETRY_MARGIN_PX 16 /* around the tile, for strokes reaching in */
 #define THIN_LINE_PX 3.0      /* solid lines up to this width are drawn as quads */
-
-pdb_status pdbt__fail(pdbt_renderer *r, pdb_status st, const char *fmt, ...)
-{
-    /* Formatted apart first: the message may be built from r->err itself. */
-    char msg[sizeof r->err];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    memcpy(r->err, msg, sizeof msg);
-    r->status = st;
-    return st;
-}
-
-const char *pdbt_renderer_errmsg(const pdbt_renderer *r)
-{
-    return r->err;
-}
-
-pdb_status pdbt_renderer_errcode(const pdbt_renderer *r)
-{
-    return r->status;
-}
 
 /* Grows an array to hold at least need elements. */
 int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -65,19 +41,17 @@ int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
-pdb_status pdbt_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdbt_style *style,
-                             const pdbt_renderer_options *opts, pdbt_renderer **out, char *err,
-                             size_t errcap)
+pdb_status pdbt_renderer_new(pdbt_ctx *ctx, pdb_store *store, const pdbt_style *style,
+                             const pdbt_renderer_options *opts, pdbt_renderer **out)
 {
     pdbt_renderer *r = calloc(1, sizeof *r);
     const char *dir = opts && opts->font_dir ? opts->font_dir : DEFAULT_FONT_DIR;
+    pdb_status st;
 
+    pdbt__ok(ctx);
     *out = NULL;
-    if (r == NULL) {
-        snprintf(err, errcap, "out of memory");
-        return PDB_ENOMEM;
-    }
-    r->ctx = ctx;
+    if (r == NULL)
+        return pdbt__fail(ctx, PDB_ENOMEM, "out of memory");
     r->store = store;
     r->style = style;
     r->label_buffer_px =
@@ -92,25 +66,22 @@ pdb_status pdbt_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdbt_style *s
     r->layer_font = calloc(style->nlayers + 1, sizeof *r->layer_font);
     if (r->layer_font == NULL) {
         free(r);
-        snprintf(err, errcap, "out of memory");
-        return PDB_ENOMEM;
+        return pdbt__fail(ctx, PDB_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < style->nlayers; i++) {
         const pdbt_style_layer *l = &style->layers[i];
-        char path[600], msg[256];
+        char path[600];
         if (l->type != PDBT_LAYER_SYMBOL)
             continue;
         const char *name = l->font ? l->font : DEFAULT_FONT;
         if (pdbt__font_file(dir, name, path, sizeof path) != 0) {
-            snprintf(err, errcap, "layer '%s': font '%s' not found (looked for %s)", l->id, name,
-                     path);
             pdbt_renderer_free(r);
-            return PDB_ENOTFOUND;
+            return pdbt__fail(ctx, PDB_ENOTFOUND, "layer '%s': font '%s' not found (looked for %s)",
+                              l->id, name, path);
         }
-        if ((r->layer_font[i] = pdbt__font_face(path, msg, sizeof msg)) == NULL) {
-            snprintf(err, errcap, "layer '%s': %s", l->id, msg);
+        if ((st = pdbt__font_face(ctx, path, &r->layer_font[i])) != PDB_OK) {
             pdbt_renderer_free(r);
-            return PDB_EIO;
+            return pdbt__fail(ctx, st, "layer '%s': %s", l->id, ctx->msg);
         }
     }
     *out = r;
@@ -180,7 +151,7 @@ static const char *commune_name(pdbt_renderer *r, const char *code)
     /* Features come commune by commune: remember the last one. */
     if (strcmp(code, r->last_code) == 0)
         return r->last_name;
-    if (pdb_commune_ref_find(r->ctx, code, &ref) != PDB_OK)
+    if (pdb_commune_ref_find(r->db, code, &ref) != PDB_OK)
         ref = NULL;
     snprintf(r->last_code, sizeof r->last_code, "%s", code);
     r->last_name = ref ? ref->name : NULL;
@@ -588,8 +559,8 @@ static int meets(const pdbt_rfeat *f, double x0, double y0, double x1, double y1
 
 /* Draws a fill or line layer: evaluates each feature's colour (and
  * width), sorts by them, and draws one path per group. */
-static pdb_status draw_shapes(pdbt_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
-                              pdbt_eval_env *env)
+static pdb_status draw_shapes(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
+                              const pdbt_style_layer *l, pdbt_eval_env *env)
 {
     int is_fill = l->type == PDBT_LAYER_FILL;
     int per_feature = pdbt__expr_uses_feature(l->filter);
@@ -608,7 +579,7 @@ static pdb_status draw_shapes(pdbt_renderer *r, cairo_t *cr, const pdbt_style_la
     if (!per_feature && (const_color == 0 || (!is_fill && !(const_width > 0))))
         return PDB_OK;
     if (pdbt__grow((void **)&r->keys, &r->capkeys, r->nfeats, sizeof *r->keys) != 0)
-        return pdbt__fail(r, PDB_ENOMEM, "out of memory");
+        return pdbt__fail(ctx, PDB_ENOMEM, "out of memory");
     size_t nkeys = 0;
     for (size_t i = 0; i < r->nfeats; i++) {
         const pdbt_rfeat *f = &r->feats[i];
@@ -671,7 +642,7 @@ static pdb_status draw_shapes(pdbt_renderer *r, cairo_t *cr, const pdbt_style_la
             const pdbt_rfeat *f = &r->feats[r->keys[j++].feat];
             if (quads) {
                 if (add_edge_quads(r, cr, f, w / 2) != 0)
-                    return pdbt__fail(r, PDB_ENOMEM, "out of memory drawing lines");
+                    return pdbt__fail(ctx, PDB_ENOMEM, "out of memory drawing lines");
             } else {
                 add_rings(r, cr, f);
             }
@@ -729,25 +700,26 @@ static int landuse_only(const pdbt_style *style, int z)
     return 1;
 }
 
-static pdb_status gather(pdbt_renderer *r, int source, int z, const double q_lonlat[4])
+static pdb_status gather(pdbt_ctx *ctx, pdbt_renderer *r, int source, int z,
+                         const double q_lonlat[4])
 {
     pdb_status st;
     r->collecting = source;
     if (source == PDBT_SRC_PARCELS && !r->use_overview)
-        st = pdb_features_in_bbox(r->ctx, r->store, q_lonlat, collect, r);
+        st = pdb_features_in_bbox(ctx->db, r->store, q_lonlat, collect, r);
     else
-        st = pdb_overview_features(r->ctx, r->store, z,
+        st = pdb_overview_features(ctx->db, r->store, z,
                                    source == PDBT_SRC_PARCELS ? PDB_OVERVIEW_LANDUSE
                                                               : PDB_OVERVIEW_COMMUNES,
                                    q_lonlat, collect, r);
     if (st != PDB_OK)
-        return pdbt__fail(r, st, "%s", pdb_errmsg(r->ctx));
+        return pdbt__fail_db(ctx);
     if (r->oom)
-        return pdbt__fail(r, PDB_ENOMEM, "out of memory reading the tile's features");
+        return pdbt__fail(ctx, PDB_ENOMEM, "out of memory reading the tile's features");
     return PDB_OK;
 }
 
-pdb_status pdbt_render_tile(pdbt_renderer *r, const pdbt_tile *t, pdbt_image *img,
+pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t, pdbt_image *img,
                             pdbt_render_stats *stats)
 {
     const pdbt_style *style = r->style;
@@ -758,12 +730,14 @@ pdb_status pdbt_render_tile(pdbt_renderer *r, const pdbt_tile *t, pdbt_image *im
     memset(img, 0, sizeof *img);
     if (stats != NULL)
         memset(stats, 0, sizeof *stats);
-    r->err[0] = '\0';
-    r->status = PDB_OK;
+    pdbt__ok(ctx);
+    if (ctx->db == NULL || r->store == NULL)
+        return pdbt__fail(ctx, PDB_EINVAL, "a tile is rendered with an engine context and a store");
+    r->db = ctx->db;
     if (t->scale != 1 && t->scale != 2)
-        return pdbt__fail(r, PDB_EINVAL, "scale %d is not 1 or 2", t->scale);
+        return pdbt__fail(ctx, PDB_EINVAL, "scale %d is not 1 or 2", t->scale);
     if (!pdbt_tile_valid(t->z, t->x, t->y, r->max_zoom))
-        return pdbt__fail(r, PDB_EINVAL, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)",
+        return pdbt__fail(ctx, PDB_EINVAL, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)",
                           t->z, t->x, t->y, r->max_zoom);
     for (size_t i = 0; i < style->nlayers; i++) {
         const pdbt_style_layer *l = &style->layers[i];
@@ -782,7 +756,7 @@ pdb_status pdbt_render_tile(pdbt_renderer *r, const pdbt_tile *t, pdbt_image *im
         if (cairo_surface_status(r->surface[si]) != CAIRO_STATUS_SUCCESS) {
             cairo_surface_destroy(r->surface[si]);
             r->surface[si] = NULL;
-            return pdbt__fail(r, PDB_ENOMEM, "out of memory for a %d px surface", r->size_px);
+            return pdbt__fail(ctx, PDB_ENOMEM, "out of memory for a %d px surface", r->size_px);
         }
     }
     cairo_surface_t *surface = r->surface[si];
@@ -812,7 +786,7 @@ pdb_status pdbt_render_tile(pdbt_renderer *r, const pdbt_tile *t, pdbt_image *im
                       (t->z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(style, t->z));
 
     for (int s = 0; s < 2; s++)
-        if (need[s] && (st = gather(r, s, t->z, q)) != PDB_OK)
+        if (need[s] && (st = gather(ctx, r, s, t->z, q)) != PDB_OK)
             return st;
 
     cr = cairo_create(surface);
@@ -826,12 +800,12 @@ pdb_status pdbt_render_tile(pdbt_renderer *r, const pdbt_tile *t, pdbt_image *im
         if (!layer_active(l, t->z))
             continue;
         if (l->type == PDBT_LAYER_SYMBOL)
-            st = pdbt__draw_labels(r, cr, l, r->layer_font[i], &env, &placed, &culled);
+            st = pdbt__draw_labels(ctx, r, cr, l, r->layer_font[i], &env, &placed, &culled);
         else
-            st = draw_shapes(r, cr, l, &env);
+            st = draw_shapes(ctx, r, cr, l, &env);
     }
     if (st == PDB_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
-        st = pdbt__fail(r, PDB_ENOMEM, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
+        st = pdbt__fail(ctx, PDB_ENOMEM, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
     cairo_destroy(cr);
     cairo_surface_flush(surface);
     if (st != PDB_OK)

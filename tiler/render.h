@@ -63,11 +63,10 @@ typedef struct pdbt_label {
 } pdbt_label;
 
 struct pdbt_renderer {
-    pdb_ctx *ctx;                   /* borrowed: the thread's context */
     pdb_store *store;               /* borrowed: the thread's store handle */
+    pdb_ctx *db;                    /* the engine context of the render in progress
+                                       (its pdbt_ctx's), for the feature callback */
     const pdbt_style *style;        /* borrowed */
-    pdb_status status;              /* the last failure's status, PDB_OK when none */
-    char err[512];                  /* its message (pdbt_renderer_errmsg) */
     int label_buffer_px;            /* label margin around the tile, at scale 1 */
     int max_zoom;                   /* deepest zoom rendered */
     cairo_antialias_t antialias;    /* for fills and lines (labels: Cairo's default) */
@@ -104,11 +103,6 @@ struct pdbt_renderer {
     uint32_t edge_gen;              /* generation of the edge set (never 0 once cleared) */
 };
 
-/* Records a failure on the renderer (its status and message, as the engine
- * does on its context) and returns st, so that each failure path is one
- * line. The message may be formatted from pdbt_renderer_errmsg(r) itself. */
-pdb_status pdbt__fail(pdbt_renderer *r, pdb_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* Copies a string into the tile's string buffer; NO_STR for NULL (or
  * when out of memory, which sets r->oom). */
@@ -122,10 +116,10 @@ int pdbt__prop_bool(const pdbt_style_layer *l, pdbt_prop_slot p, pdbt_eval_env *
 int pdbt__passes_filter(const pdbt_style_layer *l, pdbt_eval_env *env);
 
 /* Places and draws a symbol layer's labels (label.c); PDB_ENOMEM with the
- * message on r when out of memory. */
-pdb_status pdbt__draw_labels(pdbt_renderer *r, cairo_t *cr, const pdbt_style_layer *l,
-                             cairo_font_face_t *font, pdbt_eval_env *env, size_t *placed,
-                             size_t *culled);
+ * message on ctx when out of memory. */
+pdb_status pdbt__draw_labels(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
+                             const pdbt_style_layer *l, cairo_font_face_t *font, pdbt_eval_env *env,
+                             size_t *placed, size_t *culled);
 
 /* A point inside a feature for its label (label.c). */
 void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[2]);

@@ -45,21 +45,34 @@ static const prop_def prop_defs[] = {
 static const char *const type_names[] = {"fill", "line", "symbol"};
 
 typedef struct loader {
+    pdbt_ctx *ctx;    /* where the message goes */
     const char *file; /* the file's name, for messages */
-    char *err;        /* where the message goes */
-    size_t errcap;    /* its size */
 } loader;
 
+/* Puts the file's name before the message on the context (from the
+ * loader or from the expression compiler): the line a user reads is
+ * "file: JSON path: problem". Returns -1. */
+static int name_file(loader *ld)
+{
+    pdbt__fail(ld->ctx, ld->ctx->status, "%s: %s", ld->file, ld->ctx->msg);
+    return -1;
+}
+
+/* A malformed style (PDB_EINVAL): the JSON path and the problem. */
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(loader *ld, const char *fmt, ...)
 {
-    char msg[PDBT_STYLE_ERRMAX];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    pdbt__failv(ld->ctx, PDB_EINVAL, fmt, ap);
     va_end(ap);
-    snprintf(ld->err, ld->errcap, "%s: %s", ld->file, msg);
-    return -1;
+    return name_file(ld);
+}
+
+static int oom(loader *ld, const char *path)
+{
+    pdbt__fail(ld->ctx, PDB_ENOMEM, "%s%sout of memory", path, *path ? ": " : "");
+    return name_file(ld);
 }
 
 void pdbt_style_free(pdbt_style *s)
@@ -110,7 +123,6 @@ static int check_keys(loader *ld, const json_t *obj, const char *path, const cha
 static int compile_prop(loader *ld, pdbt_style_layer *l, const prop_def *d, const json_t *v,
                         const char *path)
 {
-    char msg[PDBT_STYLE_ERRMAX];
     if (d->slot == PDBT_P_LINE_JOIN || d->slot == PDBT_P_LINE_CAP) {
         static const char *const joins[] = {"bevel", "round", "miter", NULL};
         static const char *const caps[] = {"butt", "round", "square", NULL};
@@ -123,12 +135,8 @@ static int compile_prop(loader *ld, pdbt_style_layer *l, const prop_def *d, cons
             return fail(ld, "%s: must be one of %s, %s, %s", path, allowed[0], allowed[1],
                         allowed[2]);
     }
-    pdbt_expr *e = pdbt__expr_compile(v, d->want, path, msg, sizeof msg);
-    if (e == NULL) {
-        snprintf(ld->err, ld->errcap, "%s: %s", ld->file, msg);
-        return -1;
-    }
-    l->props[d->slot] = e;
+    if (pdbt__expr_compile(ld->ctx, v, d->want, path, &l->props[d->slot]) != PDB_OK)
+        return name_file(ld);
     return 0;
 }
 
@@ -156,7 +164,7 @@ static int parse_font(loader *ld, pdbt_style_layer *l, const json_t *v, const ch
         return fail(ld, "%s: must be an array of font names, e.g. [\"DejaVu Sans\"]", path);
     free(l->font);
     l->font = strdup(name);
-    return l->font ? 0 : fail(ld, "%s: out of memory", path);
+    return l->font ? 0 : oom(ld, path);
 }
 
 static int parse_props(loader *ld, pdbt_style_layer *l, const json_t *obj, int layout,
@@ -236,7 +244,7 @@ static int parse_layer(loader *ld, pdbt_style_layer *l, const json_t *j, size_t 
     if (id == NULL || *id == '\0')
         return fail(ld, "%s.id: every layer needs a string id", path);
     if ((l->id = strdup(id)) == NULL)
-        return fail(ld, "%s: out of memory", path);
+        return oom(ld, path);
     const char *type = json_string_value(json_object_get(j, "type"));
     if (type == NULL)
         return fail(ld, "%s.type: missing (fill, line or symbol)", path);
@@ -274,12 +282,9 @@ static int parse_layer(loader *ld, pdbt_style_layer *l, const json_t *j, size_t 
             return -1;
     }
     if ((v = json_object_get(j, "filter")) != NULL) {
-        char msg[PDBT_STYLE_ERRMAX];
         snprintf(sub, sizeof sub, "%s.filter", path);
-        if ((l->filter = pdbt__expr_compile(v, PDBT_V_BOOL, sub, msg, sizeof msg)) == NULL) {
-            snprintf(ld->err, ld->errcap, "%s: %s", ld->file, msg);
-            return -1;
-        }
+        if (pdbt__expr_compile(ld->ctx, v, PDBT_V_BOOL, sub, &l->filter) != PDB_OK)
+            return name_file(ld);
     }
     if ((v = json_object_get(j, "layout")) != NULL) {
         snprintf(sub, sizeof sub, "%s.layout", path);
@@ -329,17 +334,18 @@ static uint64_t fnv1a(const char *s, size_t len)
     return h;
 }
 
-pdb_status pdbt_style_parse(const char *text, size_t len, const char *name, pdbt_style **out,
-                            char *err, size_t errcap)
+pdb_status pdbt_style_parse(pdbt_ctx *ctx, const char *text, size_t len, const char *name,
+                            pdbt_style **out)
 {
     static const char *const keys[] = {"version", "name",   "metadata", "sources",
                                        "layers",  "center", "zoom",     "bearing",
                                        "pitch",   "glyphs", "sprite",   NULL};
-    loader ld = {name ? name : "style", err, errcap};
+    loader ld = {ctx, name ? name : "style"};
     json_error_t jerr;
     pdbt_style *s = NULL;
     json_t *root;
 
+    pdbt__ok(ctx);
     *out = NULL;
     root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
@@ -366,7 +372,7 @@ pdb_status pdbt_style_parse(const char *text, size_t len, const char *name, pdbt
     }
     if ((s = calloc(1, sizeof *s)) == NULL ||
         (s->layers = calloc(json_array_size(layers) + 1, sizeof *s->layers)) == NULL) {
-        fail(&ld, "out of memory");
+        oom(&ld, "");
         goto bad;
     }
     const char *sname = json_string_value(json_object_get(root, "name"));
@@ -394,17 +400,17 @@ pdb_status pdbt_style_parse(const char *text, size_t len, const char *name, pdbt
 bad:
     json_decref(root);
     pdbt_style_free(s);
-    return PDB_EINVAL;
+    return ctx->status;
 }
 
 /* styles/landuse.json, written into style_builtin.c by tiler/embed.cmake. */
 extern const unsigned char pdbt__style_builtin_json[];
 extern const size_t pdbt__style_builtin_json_len;
 
-pdb_status pdbt_style_builtin(pdbt_style **out, char *err, size_t errcap)
+pdb_status pdbt_style_builtin(pdbt_ctx *ctx, pdbt_style **out)
 {
-    return pdbt_style_parse((const char *)pdbt__style_builtin_json, pdbt__style_builtin_json_len,
-                            "built-in styles/landuse.json", out, err, errcap);
+    return pdbt_style_parse(ctx, (const char *)pdbt__style_builtin_json,
+                            pdbt__style_builtin_json_len, "built-in styles/landuse.json", out);
 }
 
 int pdbt_style_default_path(char *out, size_t cap)
@@ -424,14 +430,14 @@ int pdbt_style_default_path(char *out, size_t cap)
     return -1;
 }
 
-pdb_status pdbt_style_load(const char *path, pdbt_style **out, char *err, size_t errcap)
+pdb_status pdbt_style_load(pdbt_ctx *ctx, const char *path, pdbt_style **out)
 {
+    pdbt__ok(ctx);
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         int e = errno;
-        snprintf(err, errcap, "%s: %s", path, strerror(e));
-        return e == ENOENT ? PDB_ENOTFOUND : PDB_EIO;
+        return pdbt__fail(ctx, e == ENOENT ? PDB_ENOTFOUND : PDB_EIO, "%s: %s", path, strerror(e));
     }
     size_t cap = 1 << 16, len = 0, got;
     char *buf = malloc(cap);
@@ -440,8 +446,7 @@ pdb_status pdbt_style_load(const char *path, pdbt_style **out, char *err, size_t
         len += got;
         if (len == cap) {
             if (cap >= (size_t)16 << 20) { /* no style is this big */
-                snprintf(err, errcap, "%s: larger than 16 MiB, not a style", path);
-                st = PDB_ELIMIT;
+                st = pdbt__fail(ctx, PDB_ELIMIT, "%s: larger than 16 MiB, not a style", path);
                 break;
             }
             char *bigger = realloc(buf, cap * 2);
@@ -452,12 +457,12 @@ pdb_status pdbt_style_load(const char *path, pdbt_style **out, char *err, size_t
         }
     }
     if (st == PDB_OK && (buf == NULL || ferror(f))) {
-        snprintf(err, errcap, "%s: %s", path, buf == NULL ? "out of memory" : "read error");
-        st = buf == NULL ? PDB_ENOMEM : PDB_EIO;
+        st = pdbt__fail(ctx, buf == NULL ? PDB_ENOMEM : PDB_EIO, "%s: %s", path,
+                        buf == NULL ? "out of memory" : "read error");
     }
     fclose(f);
     if (st == PDB_OK)
-        st = pdbt_style_parse(buf, len, path, out, err, errcap);
+        st = pdbt_style_parse(ctx, buf, len, path, out);
     free(buf);
     return st;
 }

@@ -6,7 +6,7 @@
 #ifndef PDB_TILER_STYLE_H
 #define PDB_TILER_STYLE_H
 
-#include "tiler.h"
+#include "ctx.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -65,9 +65,10 @@ typedef struct pdbt_expr pdbt_expr;
 
 /* Compiles a JSON value as an expression whose result should be of type
  * want (V_NULL for any); literal strings become colours where a colour is
- * wanted. On failure returns NULL and writes "path: problem" into err. */
-pdbt_expr *pdbt__expr_compile(const json_t *j, pdbt_vtype want, const char *path, char *err,
-                              size_t errcap);
+ * wanted. On failure PDB_EINVAL (or PDB_ENOMEM) with "path: problem" on
+ * ctx; *out is then NULL. */
+pdb_status pdbt__expr_compile(pdbt_ctx *ctx, const json_t *j, pdbt_vtype want, const char *path,
+                              pdbt_expr **out);
 void pdbt__expr_free(pdbt_expr *e);
 
 /* Evaluates; never fails: type mismatches give V_NULL (the property's

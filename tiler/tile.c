@@ -1,13 +1,13 @@
 /*
  * tile.c: XYZ tile arithmetic in EPSG:3857 (spherical Web Mercator on the
- * WGS 84 semi-major axis). Pure functions: no I/O, no state.
+ * WGS 84 semi-major axis). Pure functions: no I/O, no state but the
+ * failure message on the caller's context.
  */
-#include "tiler.h"
+#include "ctx.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,13 +99,14 @@ static int read_uint(const char **p, unsigned long long *v)
     return 0;
 }
 
-int pdbt_tile_parse(const char *text, int max_zoom, pdbt_tile *out, char *err, size_t errcap)
+pdb_status pdbt_tile_parse(pdbt_ctx *ctx, const char *text, int max_zoom, pdbt_tile *out)
 {
     unsigned long long v[3];
     const char *p = text;
 
     char sep = 0; /* '/' or ' ', the same between all three numbers */
 
+    pdbt__ok(ctx);
     memset(out, 0, sizeof *out);
     for (int i = 0; i < 3; i++) {
         if (i > 0) {
@@ -129,21 +130,18 @@ int pdbt_tile_parse(const char *text, int max_zoom, pdbt_tile *out, char *err, s
         p += 4;
     if (*p != '\0')
         goto bad;
-    if (v[0] > (unsigned long long)max_zoom || v[0] > PDBT_TILE_MAX_ZOOM) {
-        snprintf(err, errcap, "zoom %llu is over the maximum of %d", v[0], max_zoom);
-        return -1;
-    }
+    if (v[0] > (unsigned long long)max_zoom || v[0] > PDBT_TILE_MAX_ZOOM)
+        return pdbt__fail(ctx, PDB_EINVAL, "zoom %llu is over the maximum of %d", v[0], max_zoom);
     unsigned long long n = 1ULL << v[0];
-    if (v[1] >= n || v[2] >= n) {
-        snprintf(err, errcap, "tile %llu/%llu/%llu: x and y must be below %llu at zoom %llu", v[0],
-                 v[1], v[2], n, v[0]);
-        return -1;
-    }
+    if (v[1] >= n || v[2] >= n)
+        return pdbt__fail(ctx, PDB_EINVAL,
+                          "tile %llu/%llu/%llu: x and y must be below %llu at zoom %llu", v[0],
+                          v[1], v[2], n, v[0]);
     out->z = (int)v[0];
     out->x = (uint32_t)v[1];
     out->y = (uint32_t)v[2];
-    return 0;
+    return PDB_OK;
 bad:
-    snprintf(err, errcap, "'%.40s' is not a tile (want Z/X/Y, e.g. 14/13003/7195)", text);
-    return -1;
+    return pdbt__fail(ctx, PDB_EINVAL, "'%.40s' is not a tile (want Z/X/Y, e.g. 14/13003/7195)",
+                      text);
 }

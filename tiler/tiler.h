@@ -4,9 +4,21 @@
  * use; it reads the store only through parceldb.h and knows nothing of
  * GDAL, sockets or files other than the style it is asked to load.
  *
- * Threads: a pdbt_style is immutable once loaded and may be shared by any
- * number of threads; a pdbt_renderer belongs to one thread at a time, like
- * the pdb_ctx and pdb_store it is used with.
+ * Conventions (the engine's, parceldb.h, under the renderer's prefix):
+ *  - Every fallible call takes the thread's renderer context (pdbt_ctx)
+ *    first and returns a pdb_status (PDB_OK = 0). On failure the context
+ *    keeps the code and a one-line message, pdbt_errmsg(ctx), borrowed
+ *    until the next call on ctx; after a call that succeeded pdbt_errcode
+ *    is PDB_OK.
+ *  - `T **out`: on success the caller owns *out and frees it with the
+ *    matching pdbt_*_free (which accepts NULL), or free() where said; on
+ *    failure *out is NULL. `const T *` results are borrowed.
+ *  - The renderer never prints, never exits, never aborts.
+ *
+ * Threads: a pdbt_ctx belongs to one thread at a time, like the pdb_ctx it
+ * is made on; so does a pdbt_renderer, like the pdb_store it reads. A
+ * pdbt_style is immutable once loaded and may be shared by any number of
+ * threads.
  */
 #ifndef PDB_TILER_H
 #define PDB_TILER_H
@@ -19,6 +31,25 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ------------------------------------------------------------------------ */
+/* The context                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* The renderer's context: one per thread, on the engine's context of the
+ * same thread; it keeps the last call's status and message. */
+typedef struct pdbt_ctx pdbt_ctx;
+
+/* Creates a context on db (borrowed: it must outlive the new context). db
+ * may be NULL for a context that renders no tile (styles, PNG encoding,
+ * tile parsing). PDB_ENOMEM when out of memory; no message then. */
+pdb_status pdbt_ctx_new(pdb_ctx *db, pdbt_ctx **out);
+void pdbt_ctx_free(pdbt_ctx *ctx);
+
+/* The last failure's message (borrowed until the next call on ctx; "no
+ * error" after a call that succeeded), and the last call's status. */
+const char *pdbt_errmsg(const pdbt_ctx *ctx);
+pdb_status pdbt_errcode(const pdbt_ctx *ctx);
 
 /* ------------------------------------------------------------------------ */
 /* Tiles: EPSG:3857, OSM/XYZ scheme (y grows southwards)                     */
@@ -61,10 +92,9 @@ void pdbt_tile_at(double lon_deg, double lat_deg, int z, uint32_t *x, uint32_t *
 
 /* Parses "Z/X/Y", "Z/X/Y@2x" or "Z/X/Y.png" (and "Z X Y") into *out: the
  * one z/x/y parser of the CLI and the server. Numbers are plain digits (no
- * sign, no blank beside a '/'). Returns 0, or -1 with a message in err
- * (errcap bytes) for anything else, including numbers out of range for the
- * zoom and zooms over max_zoom. */
-int pdbt_tile_parse(const char *text, int max_zoom, pdbt_tile *out, char *err, size_t errcap);
+ * sign, no blank beside a '/'). PDB_EINVAL for anything else, including
+ * numbers out of range for the zoom and zooms over max_zoom. */
+pdb_status pdbt_tile_parse(pdbt_ctx *ctx, const char *text, int max_zoom, pdbt_tile *out);
 
 /* ------------------------------------------------------------------------ */
 /* Styles: a subset of the MapLibre style specification (styles/README.md)   */
@@ -72,17 +102,15 @@ int pdbt_tile_parse(const char *text, int max_zoom, pdbt_tile *out, char *err, s
 
 typedef struct pdbt_style pdbt_style;
 
-#define PDBT_STYLE_ERRMAX 512 /* bytes of a style error message */
-
 /* Loads a style from a JSON file. On failure returns PDB_EINVAL (or
- * PDB_ENOTFOUND / PDB_EIO for the file) and writes into err one line naming
- * the file, the JSON path and the problem:
+ * PDB_ENOTFOUND / PDB_EIO / PDB_ELIMIT for the file, PDB_ENOMEM) with one
+ * line on ctx naming the file, the JSON path and the problem:
  *   "styles/x.json: layers[2].paint.fill-color: 'reed' is not a colour". */
-pdb_status pdbt_style_load(const char *path, pdbt_style **out, char *err, size_t errcap);
+pdb_status pdbt_style_load(pdbt_ctx *ctx, const char *path, pdbt_style **out);
 
 /* The same from text in memory; name stands for the file in messages. */
-pdb_status pdbt_style_parse(const char *json, size_t len, const char *name, pdbt_style **out,
-                            char *err, size_t errcap);
+pdb_status pdbt_style_parse(pdbt_ctx *ctx, const char *json, size_t len, const char *name,
+                            pdbt_style **out);
 
 void pdbt_style_free(pdbt_style *style);
 
@@ -94,7 +122,7 @@ int pdbt_style_default_path(char *out, size_t cap);
 /* The default style as it was built into the library (styles/landuse.json
  * at build time): the last fallback when no file of it can be read.
  * Fails only when out of memory. */
-pdb_status pdbt_style_builtin(pdbt_style **out, char *err, size_t errcap);
+pdb_status pdbt_style_builtin(pdbt_ctx *ctx, pdbt_style **out);
 
 /* The style's "name", or "" (borrowed). */
 const char *pdbt_style_name(const pdbt_style *style);
@@ -119,19 +147,14 @@ typedef struct pdbt_renderer_options {
                              8-bit palettes); 1: Cairo's exact coverage */
 } pdbt_renderer_options;
 
-/* Creates a renderer for one thread, with its own buffers; opts may be
- * NULL. Fails with PDB_ENOTFOUND when a font the style names is missing
- * (message in err). The renderer keeps pointers to ctx, store and style:
- * they must outlive it. */
-pdb_status pdbt_renderer_new(pdb_ctx *ctx, pdb_store *store, const pdbt_style *style,
-                             const pdbt_renderer_options *opts, pdbt_renderer **out, char *err,
-                             size_t errcap);
+/* Creates a renderer for one thread, with its own buffers, reading store
+ * (which may be NULL for a renderer made only to open the style's fonts);
+ * opts may be NULL. Fails with PDB_ENOTFOUND when a font the style names
+ * is missing, PDB_EIO when it cannot be read. The renderer keeps pointers
+ * to store and style: they must outlive it. */
+pdb_status pdbt_renderer_new(pdbt_ctx *ctx, pdb_store *store, const pdbt_style *style,
+                             const pdbt_renderer_options *opts, pdbt_renderer **out);
 void pdbt_renderer_free(pdbt_renderer *r);
-
-/* The last failure's message (borrowed until the next call on r), and its
- * status (PDB_OK when the last render succeeded). */
-const char *pdbt_renderer_errmsg(const pdbt_renderer *r);
-pdb_status pdbt_renderer_errcode(const pdbt_renderer *r);
 
 typedef struct pdbt_image {
     int width;            /* pixels */
@@ -150,9 +173,11 @@ typedef struct pdbt_render_stats {
     size_t labels_culled; /* label candidates dropped for overlapping */
 } pdbt_render_stats;
 
-/* Renders one tile. PDB_EINVAL for a tile out of range; store failures pass
- * through. *img is borrowed from the renderer. stats may be NULL. */
-pdb_status pdbt_render_tile(pdbt_renderer *r, const pdbt_tile *tile, pdbt_image *img,
+/* Renders one tile, reading the renderer's store through ctx's engine
+ * context (which must not be NULL). PDB_EINVAL for a tile out of range;
+ * store failures pass through with the engine's status and message. *img
+ * is borrowed from the renderer. stats may be NULL. */
+pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *tile, pdbt_image *img,
                             pdbt_render_stats *stats);
 
 /* ------------------------------------------------------------------------ */
@@ -178,9 +203,9 @@ typedef struct pdbt_png_options {
 /* Encodes an image as PNG: straight (non-premultiplied) RGBA, RGB when
  * every pixel is opaque, or an 8-bit palette (see pdbt_png_options).
  * *out is caller-owned (free()). Returns PDB_OK, or PDB_EINVAL (an empty
- * image) or PDB_ENOMEM with a one-line message in err. */
-pdb_status pdbt_png_encode(const pdbt_image *img, const pdbt_png_options *opts, unsigned char **out,
-                           size_t *len, char *err, size_t errcap);
+ * image), PDB_ENOMEM or PDB_EIO (libpng) with its message on ctx. */
+pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_options *opts,
+                           unsigned char **out, size_t *len);
 
 /* Converts one premultiplied ARGB32 pixel to straight RGBA bytes. */
 void pdbt_png_unpremultiply(uint32_t argb, unsigned char rgba[4]);

@@ -27,18 +27,25 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s STORE STYLE TILES.txt\n", argv[0]);
         return 2;
     }
-    char err[512];
     pdbt_style *style = NULL;
     pdb_ctx *ctx = NULL;
+    pdbt_ctx *tctx = NULL;
     pdb_store *store = NULL;
     pdbt_renderer *r = NULL;
-    if (pdbt_style_load(argv[2], &style, err, sizeof err) != PDB_OK) {
-        fprintf(stderr, "%s\n", err);
+    if (pdb_ctx_new(&ctx) != PDB_OK || pdbt_ctx_new(ctx, &tctx) != PDB_OK) {
+        fprintf(stderr, "cannot start\n");
         return 1;
     }
-    if (pdb_ctx_new(&ctx) != PDB_OK || pdb_store_open(ctx, argv[1], PDB_OPEN_READONLY, &store) ||
-        pdbt_renderer_new(ctx, store, style, NULL, &r, err, sizeof err) != PDB_OK) {
-        fprintf(stderr, "cannot open: %s %s\n", ctx ? pdb_errmsg(ctx) : "", err);
+    if (pdbt_style_load(tctx, argv[2], &style) != PDB_OK) {
+        fprintf(stderr, "%s\n", pdbt_errmsg(tctx));
+        return 1;
+    }
+    if (pdb_store_open(ctx, argv[1], PDB_OPEN_READONLY, &store) != PDB_OK) {
+        fprintf(stderr, "cannot open: %s\n", pdb_errmsg(ctx));
+        return 1;
+    }
+    if (pdbt_renderer_new(tctx, store, style, NULL, &r) != PDB_OK) {
+        fprintf(stderr, "cannot open: %s\n", pdbt_errmsg(tctx));
         return 1;
     }
     /* Keep copies of the rendered tiles. */
@@ -49,10 +56,10 @@ int main(int argc, char **argv)
     while (in && fgets(line, sizeof line, in)) {
         pdbt_tile t;
         pdbt_image img;
-        if (pdbt_tile_parse(strtok(line, "\r\n"), 22, &t, err, sizeof err) != 0)
+        if (pdbt_tile_parse(tctx, strtok(line, "\r\n"), 22, &t) != PDB_OK)
             continue;
         t.scale = 1;
-        if (pdbt_render_tile(r, &t, &img, NULL) != PDB_OK)
+        if (pdbt_render_tile(tctx, r, &t, &img, NULL) != PDB_OK)
             continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 64;
@@ -99,7 +106,7 @@ int main(int argc, char **argv)
                         pdbt_image img = {256, 256, 1024, tiles[i]};
                         unsigned char *png;
                         size_t len;
-                        if (pdbt_png_encode(&img, &o, &png, &len, err, sizeof err) == 0) {
+                        if (pdbt_png_encode(tctx, &img, &o, &png, &len) == PDB_OK) {
                             bytes += len;
                             free(png);
                         }
@@ -114,7 +121,8 @@ int main(int argc, char **argv)
     free(tiles);
     pdbt_renderer_free(r);
     pdb_store_close(store);
-    pdb_ctx_free(ctx);
     pdbt_style_free(style);
+    pdbt_ctx_free(tctx);
+    pdb_ctx_free(ctx);
     return 0;
 }

@@ -84,10 +84,12 @@ static void eval_all(const pdbt_style *s, int with_props)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char err[PDBT_STYLE_ERRMAX];
+    pdbt_ctx *ctx = NULL;
     pdbt_style *s = NULL;
 
-    pdb_status st = pdbt_style_parse((const char *)data, size, "fuzz.json", &s, err, sizeof err);
+    CHECK(pdbt_ctx_new(NULL, &ctx) == PDB_OK);
+    pdb_status st = pdbt_style_parse(ctx, (const char *)data, size, "fuzz.json", &s);
+    CHECK(pdbt_errcode(ctx) == st);
     if (st == PDB_OK) {
         CHECK(s != NULL);
         (void)pdbt_style_name(s);
@@ -96,8 +98,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pdbt_style_free(s);
     } else {
         CHECK(s == NULL);
-        CHECK(strnlen(err, sizeof err) < sizeof err);
+        /* The message on the context names the file. */
+        CHECK(strncmp(pdbt_errmsg(ctx), "fuzz.json: ", 11) == 0);
     }
+    pdbt_ctx_free(ctx);
 
     /* The colour parser on its own, on the first line. */
     const uint8_t *nl = memchr(data, '\n', size);

@@ -128,6 +128,19 @@ printf '{"version": 8, "sources": {"p": {"type": "parceldb"}}, "layers": [{"id":
 "$RENDER" render --db t.sqlite --style unknown.json 17/0/0 -o x.png 2>err.txt
 grep -qF "unknown.json: layers[0].paint.fill-colour: unknown paint property" err.txt &&
     ok "unknown property reported" || fail "unknown property: $(cat err.txt)"
+# A label font the font directory lacks, and one whose file is no font:
+# one line naming the style, the layer, the font and where it was looked for.
+mkdir -p nofonts badfonts && echo "not a font" >badfonts/DejaVuSans.ttf
+"$RENDER" render --db t.sqlite --style "$PDB_SOURCE_DIR/styles/landuse.json" --font-dir "$WORK/nofonts" \
+    17/0/0 -o x.png 2>err.txt
+check "missing font exits 1" $? 1
+check "missing font: one line" "$(cat err.txt)" "parceldb: $PDB_SOURCE_DIR/styles/landuse.json: layer \
+'parcel-label': font 'DejaVu Sans' not found (looked for $WORK/nofonts/DejaVuSans.ttf)"
+"$RENDER" render --db t.sqlite --style "$PDB_SOURCE_DIR/styles/landuse.json" --font-dir badfonts \
+    17/0/0 -o x.png 2>err.txt
+check "no font exits 1" $? 1
+check "no font: one line" "$(cat err.txt)" "parceldb: $PDB_SOURCE_DIR/styles/landuse.json: layer \
+'parcel-label': badfonts/DejaVuSans.ttf: not a font FreeType can read"
 
 # Usage errors exit 2 with one line.
 for args in "99/0/0 -o x.png" "3/8/0 -o x.png" "1/0/0" "--scale 3 1/0/0 -o x.png" "--tiles tiles.txt" \

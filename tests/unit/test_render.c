@@ -35,6 +35,7 @@
 typedef struct env {
     char *dir;            /* temporary directory */
     pdb_ctx *ctx;         /* context */
+    pdbt_ctx *tctx;       /* the renderer's context, on ctx */
     pdb_store *store;     /* the fixture store (read-write) */
     pdbt_style *style;    /* styles/landuse.json without its commune layers */
     pdbt_style *full;     /* styles/landuse.json */
@@ -70,9 +71,10 @@ static int load_fixture(env *e, const char *big_use)
 static int setup(void **state)
 {
     env *e = calloc(1, sizeof *e);
-    char path[700], err[PDBT_STYLE_ERRMAX];
+    char path[700];
     e->dir = strdup(tu_tmpdir("render"));
     assert_int_equal(pdb_ctx_new(&e->ctx), PDB_OK);
+    assert_int_equal(pdbt_ctx_new(e->ctx, &e->tctx), PDB_OK);
     snprintf(path, sizeof path, "%s/parcels.sqlite", e->dir);
     if (pdb_store_create(e->ctx, path, &e->store) != PDB_OK)
         fail_msg("%s", pdb_errmsg(e->ctx));
@@ -83,8 +85,8 @@ static int setup(void **state)
         fail_msg("overviews: %s", pdb_errmsg(e->ctx));
     assert_int_equal(rebuilt, 1);
     snprintf(path, sizeof path, "%s/styles/landuse.json", PDB_SOURCE_DIR);
-    if (pdbt_style_load(path, &e->full, err, sizeof err) != PDB_OK)
-        fail_msg("%s", err);
+    if (pdbt_style_load(e->tctx, path, &e->full) != PDB_OK)
+        fail_msg("%s", pdbt_errmsg(e->tctx));
     /* The commune's own name and boundary cover this small fixture at low
      * zoom: the parcel checks use the shipped style without them. */
     json_error_t jerr;
@@ -98,13 +100,13 @@ static int setup(void **state)
     }
     char *text = json_dumps(j, 0);
     json_decref(j);
-    if (pdbt_style_parse(text, strlen(text), "landuse.json (parcels)", &e->style, err,
-                         sizeof err) != PDB_OK)
-        fail_msg("%s", err);
+    if (pdbt_style_parse(e->tctx, text, strlen(text), "landuse.json (parcels)", &e->style) !=
+        PDB_OK)
+        fail_msg("%s", pdbt_errmsg(e->tctx));
     free(text);
-    if (pdbt_renderer_new(e->ctx, e->store, e->style, NULL, &e->r, err, sizeof err) != PDB_OK ||
-        pdbt_renderer_new(e->ctx, e->store, e->full, NULL, &e->rfull, err, sizeof err) != PDB_OK)
-        fail_msg("%s", err);
+    if (pdbt_renderer_new(e->tctx, e->store, e->style, NULL, &e->r) != PDB_OK ||
+        pdbt_renderer_new(e->tctx, e->store, e->full, NULL, &e->rfull) != PDB_OK)
+        fail_msg("%s", pdbt_errmsg(e->tctx));
     *state = e;
     return 0;
 }
@@ -117,6 +119,7 @@ static int teardown(void **state)
     pdbt_style_free(e->style);
     pdbt_style_free(e->full);
     pdb_store_close(e->store);
+    pdbt_ctx_free(e->tctx);
     pdb_ctx_free(e->ctx);
     tu_run("rm -rf '%s'", e->dir);
     free(e->dir);
@@ -155,8 +158,8 @@ static void locate(double de, double dn, int z, int scale, pdbt_tile *t, int *px
 
 static void render(env *e, const pdbt_tile *t, pdbt_image *img)
 {
-    if (pdbt_render_tile(e->r, t, img, NULL) != PDB_OK)
-        fail_msg("tile %d/%u/%u: %s", t->z, t->x, t->y, pdbt_renderer_errmsg(e->r));
+    if (pdbt_render_tile(e->tctx, e->r, t, img, NULL) != PDB_OK)
+        fail_msg("tile %d/%u/%u: %s", t->z, t->x, t->y, pdbt_errmsg(e->tctx));
     assert_int_equal(img->width, PDBT_TILE_SIZE * t->scale);
     assert_int_equal(img->height, PDBT_TILE_SIZE * t->scale);
 }
@@ -284,8 +287,8 @@ static void test_labels(void **state)
         pdbt_render_stats st;
         int x, y;
         locate(220, 140, z, 1, &t, &x, &y);
-        if (pdbt_render_tile(e->r, &t, &img, &st) != PDB_OK)
-            fail_msg("%s", pdbt_renderer_errmsg(e->r));
+        if (pdbt_render_tile(e->tctx, e->r, &t, &img, &st) != PDB_OK)
+            fail_msg("%s", pdbt_errmsg(e->tctx));
         int n = dark_pixels(&img, x, y, 8);
         if (z >= 18 && n < 8)
             fail_msg("z%d: no label at the parcel's middle (%d dark pixels)", z, n);
@@ -353,25 +356,25 @@ static void test_every_zoom(void **state)
             int x, y;
             locate(100, 100, z, s, &t, &x, &y);
             render(e, &t, &img);
-            if (pdbt_render_tile(e->rfull, &t, &img, NULL) != PDB_OK)
-                fail_msg("z%d: %s", z, pdbt_renderer_errmsg(e->rfull));
+            if (pdbt_render_tile(e->tctx, e->rfull, &t, &img, NULL) != PDB_OK)
+                fail_msg("z%d: %s", z, pdbt_errmsg(e->tctx));
         }
     pdbt_tile bad = {21, 0, 0, 3};
     pdbt_image img;
-    assert_int_equal(pdbt_render_tile(e->r, &bad, &img, NULL), PDB_EINVAL);
+    assert_int_equal(pdbt_render_tile(e->tctx, e->r, &bad, &img, NULL), PDB_EINVAL);
     bad.scale = 1;
     bad.z = 2;
     bad.x = 4;
-    assert_int_equal(pdbt_render_tile(e->r, &bad, &img, NULL), PDB_EINVAL);
-    assert_non_null(strstr(pdbt_renderer_errmsg(e->r), "outside"));
-    /* The renderer keeps the failure's status with its message, as the
-     * engine's context does, until the next render succeeds. */
-    assert_int_equal(pdbt_renderer_errcode(e->r), PDB_EINVAL);
+    assert_int_equal(pdbt_render_tile(e->tctx, e->r, &bad, &img, NULL), PDB_EINVAL);
+    assert_non_null(strstr(pdbt_errmsg(e->tctx), "outside"));
+    /* The context keeps the failure's status with its message, as the
+     * engine's does, until the next call succeeds. */
+    assert_int_equal(pdbt_errcode(e->tctx), PDB_EINVAL);
     pdbt_tile good;
     int x, y;
     locate(100, 100, 18, 1, &good, &x, &y);
-    assert_int_equal(pdbt_render_tile(e->r, &good, &img, NULL), PDB_OK);
-    assert_int_equal(pdbt_renderer_errcode(e->r), PDB_OK);
+    assert_int_equal(pdbt_render_tile(e->tctx, e->r, &good, &img, NULL), PDB_OK);
+    assert_int_equal(pdbt_errcode(e->tctx), PDB_OK);
 }
 
 /* The 512 px tile shows the same map as the 256 px one, twice as fine. */
@@ -428,7 +431,7 @@ static void test_overviews_follow_imports(void **state)
     pdbt_render_stats st;
     int x, y;
     locate(100, 100, 8, 1, &t, &x, &y);
-    assert_int_equal(pdbt_render_tile(e->r, &t, &img, &st), PDB_OK);
+    assert_int_equal(pdbt_render_tile(e->tctx, e->r, &t, &img, &st), PDB_OK);
     assert_int_equal(st.features, 5); /* the commune's parcels, one by one */
     /* The rebuild replaces them and bumps the data version once. */
     if (pdb_overview_rebuild(e->ctx, e->store, NULL, &n) != PDB_OK)
@@ -436,7 +439,7 @@ static void test_overviews_follow_imports(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(pdb_store_data_version(e->ctx, e->store, &v2), PDB_OK);
     assert_true(v2 > v1);
-    assert_int_equal(pdbt_render_tile(e->r, &t, &img, &st), PDB_OK);
+    assert_int_equal(pdbt_render_tile(e->tctx, e->r, &t, &img, &st), PDB_OK);
     assert_true(st.overview);
     assert_true(st.features <= 2); /* dissolved: one land use */
     pixel_at(e, 40, 60, 12, 1, p);
@@ -461,20 +464,18 @@ static void test_z14_source(void **state)
     pdbt_render_stats st;
     int x, y;
     locate(40, 60, 14, 1, &t, &x, &y);
-    assert_int_equal(pdbt_render_tile(e->r, &t, &img, &st), PDB_OK);
+    assert_int_equal(pdbt_render_tile(e->tctx, e->r, &t, &img, &st), PDB_OK);
     assert_true(st.overview);
     const char *json =
         "{\"version\": 8, \"sources\": {\"p\": {\"type\": \"parceldb\"}}, \"layers\": ["
         "{\"id\": \"f\", \"type\": \"fill\", \"source\": \"p\", \"source-layer\": \"parcels\", "
         "\"paint\": {\"fill-color\": [\"case\", [\">\", [\"get\", \"area\"], 1000], \"#ff0000\", "
         "\"#0000ff\"]}}]}";
-    char err[PDBT_STYLE_ERRMAX];
     pdbt_style *s = NULL;
     pdbt_renderer *r = NULL;
-    assert_int_equal(pdbt_style_parse(json, strlen(json), "area.json", &s, err, sizeof err),
-                     PDB_OK);
-    assert_int_equal(pdbt_renderer_new(e->ctx, e->store, s, NULL, &r, err, sizeof err), PDB_OK);
-    assert_int_equal(pdbt_render_tile(r, &t, &img, &st), PDB_OK);
+    assert_int_equal(pdbt_style_parse(e->tctx, json, strlen(json), "area.json", &s), PDB_OK);
+    assert_int_equal(pdbt_renderer_new(e->tctx, e->store, s, NULL, &r), PDB_OK);
+    assert_int_equal(pdbt_render_tile(e->tctx, r, &t, &img, &st), PDB_OK);
     assert_false(st.overview); /* the area of each parcel: parcels */
     unsigned char p[4];
     pixel(&img, x, y, p);
@@ -494,8 +495,8 @@ static void test_commune_names(void **state)
         pdbt_render_stats st;
         int x, y;
         locate(150, 110, z, 1, &t, &x, &y);
-        if (pdbt_render_tile(e->rfull, &t, &img, &st) != PDB_OK)
-            fail_msg("%s", pdbt_renderer_errmsg(e->rfull));
+        if (pdbt_render_tile(e->tctx, e->rfull, &t, &img, &st) != PDB_OK)
+            fail_msg("%s", pdbt_errmsg(e->tctx));
         int n = dark_pixels(&img, x, y, 60);
         if (z < 15 && (n < 10 || st.labels_placed != 1))
             fail_msg("z%d: no commune name (%d dark pixels, %zu labels)", z, n, st.labels_placed);
@@ -515,8 +516,7 @@ static void test_png_round_trip(void **state)
     render(e, &t, &img);
     unsigned char *png = NULL;
     size_t len = 0;
-    char err[128];
-    assert_int_equal(pdbt_png_encode(&img, NULL, &png, &len, err, sizeof err), 0);
+    assert_int_equal(pdbt_png_encode(e->tctx, &img, NULL, &png, &len), PDB_OK);
     png_image pi;
     memset(&pi, 0, sizeof pi);
     pi.version = PNG_IMAGE_VERSION;

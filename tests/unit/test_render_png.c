@@ -43,8 +43,11 @@ static unsigned char *encode_decode(const uint32_t *argb, pdbt_png_palette mode,
     pdbt_png_options o = {0, 0, mode, 0};
     unsigned char *png = NULL;
     size_t len = 0;
-    char err[128];
-    assert_int_equal(pdbt_png_encode(&img, &o, &png, &len, err, sizeof err), 0);
+    pdbt_ctx *tctx = NULL;
+    assert_int_equal(pdbt_ctx_new(NULL, &tctx), PDB_OK);
+    if (pdbt_png_encode(tctx, &img, &o, &png, &len) != PDB_OK)
+        fail_msg("%s", pdbt_errmsg(tctx));
+    pdbt_ctx_free(tctx);
     assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
     unsigned char *px = decode(png, len, color_type);
     free(png);
@@ -61,9 +64,12 @@ static void test_empty_image(void **state)
     pdbt_image img = {0, 0, 0, NULL};
     unsigned char *png = NULL;
     size_t len = 1;
-    char err[128] = "";
-    assert_int_equal(pdbt_png_encode(&img, NULL, &png, &len, err, sizeof err), PDB_EINVAL);
-    assert_string_equal(err, "an empty image");
+    pdbt_ctx *tctx = NULL;
+    assert_int_equal(pdbt_ctx_new(NULL, &tctx), PDB_OK);
+    assert_int_equal(pdbt_png_encode(tctx, &img, NULL, &png, &len), PDB_EINVAL);
+    assert_int_equal(pdbt_errcode(tctx), PDB_EINVAL);
+    assert_string_equal(pdbt_errmsg(tctx), "an empty image");
+    pdbt_ctx_free(tctx);
     assert_null(png);
     assert_int_equal(len, 0);
 }

@@ -17,6 +17,9 @@
 
 #include <cmocka.h>
 
+/* The renderer's context of the test thread (setup and teardown below). */
+static pdbt_ctx *tctx;
+
 /* ---- tiles -------------------------------------------------------------- */
 
 static void test_tile_bounds(void **state)
@@ -65,24 +68,23 @@ static void test_tile_parse(void **state)
 {
     (void)state;
     pdbt_tile t;
-    char err[256];
-    assert_int_equal(pdbt_tile_parse("14/13003/7195", 22, &t, err, sizeof err), 0);
+    assert_int_equal(pdbt_tile_parse(tctx, "14/13003/7195", 22, &t), PDB_OK);
     assert_int_equal(t.z, 14);
     assert_int_equal(t.x, 13003);
     assert_int_equal(t.y, 7195);
     assert_int_equal(t.scale, 1);
-    assert_int_equal(pdbt_tile_parse("3/1/2@2x.png", 22, &t, err, sizeof err), 0);
+    assert_int_equal(pdbt_tile_parse(tctx, "3/1/2@2x.png", 22, &t), PDB_OK);
     assert_int_equal(t.scale, 2);
-    assert_int_equal(pdbt_tile_parse("3 1 2", 22, &t, err, sizeof err), 0);
+    assert_int_equal(pdbt_tile_parse(tctx, "3 1 2", 22, &t), PDB_OK);
     assert_int_equal(t.y, 2);
-    assert_int_equal(pdbt_tile_parse("3/8/0", 22, &t, err, sizeof err), -1);
-    assert_non_null(strstr(err, "below 8"));
-    assert_int_equal(pdbt_tile_parse("23/0/0", 22, &t, err, sizeof err), -1);
-    assert_non_null(strstr(err, "zoom 23"));
+    assert_int_equal(pdbt_tile_parse(tctx, "3/8/0", 22, &t), PDB_EINVAL);
+    assert_non_null(strstr(pdbt_errmsg(tctx), "below 8"));
+    assert_int_equal(pdbt_tile_parse(tctx, "23/0/0", 22, &t), PDB_EINVAL);
+    assert_non_null(strstr(pdbt_errmsg(tctx), "zoom 23"));
     const char *bad[] = {"",       "1/2",  "a/b/c",           "1/2/3/4",
                          "-1/0/0", "1//0", "99999999999/0/0", "1/0/0@3x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(pdbt_tile_parse(bad[i], 22, &t, err, sizeof err), -1);
+        assert_int_equal(pdbt_tile_parse(tctx, bad[i], 22, &t), PDB_EINVAL);
     assert_true(pdbt_tile_valid(0, 0, 0, 22));
     assert_false(pdbt_tile_valid(2, 4, 0, 22));
     assert_false(pdbt_tile_valid(23, 0, 0, 22));
@@ -118,26 +120,25 @@ static void test_colors(void **state)
 static pdbt_expr *compile(const char *json, pdbt_vtype want)
 {
     json_error_t jerr;
-    char err[512];
     json_t *j = json_loads(json, JSON_DECODE_ANY, &jerr);
     assert_non_null(j);
-    pdbt_expr *e = pdbt__expr_compile(j, want, "e", err, sizeof err);
-    if (e == NULL)
-        fail_msg("%s: %s", json, err);
+    pdbt_expr *e = NULL;
+    if (pdbt__expr_compile(tctx, j, want, "e", &e) != PDB_OK)
+        fail_msg("%s: %s", json, pdbt_errmsg(tctx));
     json_decref(j);
     return e;
 }
 
 static const char *compile_error(const char *json, pdbt_vtype want)
 {
-    static char err[512];
     json_error_t jerr;
     json_t *j = json_loads(json, JSON_DECODE_ANY, &jerr);
     assert_non_null(j);
-    pdbt_expr *e = pdbt__expr_compile(j, want, "e", err, sizeof err);
+    pdbt_expr *e = NULL;
+    assert_int_equal(pdbt__expr_compile(tctx, j, want, "e", &e), PDB_EINVAL);
     json_decref(j);
     assert_null(e);
-    return err;
+    return pdbt_errmsg(tctx);
 }
 
 static void env_parcel(pdbt_eval_env *env, const char *use, double area, double zoom)
@@ -272,12 +273,12 @@ static void test_expressions(void **state)
 
 static const char *style_error(const char *json)
 {
-    static char err[PDBT_STYLE_ERRMAX];
     pdbt_style *s = NULL;
-    pdb_status st = pdbt_style_parse(json, strlen(json), "bad.json", &s, err, sizeof err);
+    pdb_status st = pdbt_style_parse(tctx, json, strlen(json), "bad.json", &s);
     assert_int_equal(st, PDB_EINVAL);
+    assert_int_equal(pdbt_errcode(tctx), PDB_EINVAL);
     assert_null(s);
-    return err;
+    return pdbt_errmsg(tctx);
 }
 
 #define HEAD "{\"version\": 8, \"sources\": {\"p\": {\"type\": \"parceldb\"}}, \"layers\": ["
@@ -342,10 +343,9 @@ static void test_style_errors(void **state)
                  "layers[0].filter: == compares two values");
 
     /* A file that does not exist, and one that is broken, name the file. */
-    char err[PDBT_STYLE_ERRMAX];
     pdbt_style *s = NULL;
-    assert_int_equal(pdbt_style_load("/nonexistent/x.json", &s, err, sizeof err), PDB_ENOTFOUND);
-    assert_non_null(strstr(err, "/nonexistent/x.json"));
+    assert_int_equal(pdbt_style_load(tctx, "/nonexistent/x.json", &s), PDB_ENOTFOUND);
+    assert_non_null(strstr(pdbt_errmsg(tctx), "/nonexistent/x.json"));
     const char *dir = tu_tmpdir("style");
     char path[600];
     snprintf(path, sizeof path, "%s/broken.json", dir);
@@ -353,20 +353,90 @@ static void test_style_errors(void **state)
                                               "\"p\", \"source-layer\": \"parcels\", \"paint\": "
                                               "{\"fill-color\": \"#12345\"}}]}"),
                      0);
-    assert_int_equal(pdbt_style_load(path, &s, err, sizeof err), PDB_EINVAL);
+    assert_int_equal(pdbt_style_load(tctx, path, &s), PDB_EINVAL);
     char want[700];
     snprintf(want, sizeof want, "%s: layers[0].paint.fill-color: '#12345' is not a colour", path);
-    assert_memory_equal(err, want, strlen(want));
+    assert_memory_equal(pdbt_errmsg(tctx), want, strlen(want));
     tu_run("rm -rf '%s'", dir);
+}
+
+/* One error convention across the renderer, the engine's: every fallible
+ * call reports on the caller's context (a status and one line), and a
+ * call that succeeds leaves PDB_OK there. Tile parsing, style loading,
+ * font opening and rendering all answer on the same context (PNG
+ * encoding: test_render_png.c). */
+static void test_error_convention(void **state)
+{
+    (void)state;
+    pdbt_tile t;
+
+    assert_int_equal(pdbt_tile_parse(tctx, "14/x/1", 22, &t), PDB_EINVAL);
+    assert_int_equal(pdbt_errcode(tctx), PDB_EINVAL);
+    assert_string_equal(pdbt_errmsg(tctx),
+                        "'14/x/1' is not a tile (want Z/X/Y, e.g. 14/13003/7195)");
+
+    /* A style whose labels need DejaVu Sans: it loads, and the context
+     * says so. */
+    const char *json = HEAD "{\"id\": \"names\", \"type\": \"symbol\", \"source\": \"p\", "
+                            "\"source-layer\": \"communes\", \"layout\": {\"text-field\": "
+                            "[\"get\", \"commune_name\"], \"text-font\": [\"DejaVu Sans\"]}}]}";
+    pdbt_style *s = NULL;
+    assert_int_equal(pdbt_style_parse(tctx, json, strlen(json), "labels.json", &s), PDB_OK);
+    assert_int_equal(pdbt_errcode(tctx), PDB_OK);
+    assert_string_equal(pdbt_errmsg(tctx), "no error");
+
+    /* A renderer made without a store (as the server opens the fonts
+     * before it drops privileges): a font directory without the font, and
+     * one where the font's file is no font. */
+    pdbt_renderer *r = NULL;
+    pdbt_renderer_options ro = {.font_dir = "/nonexistent"};
+    assert_int_equal(pdbt_renderer_new(tctx, NULL, s, &ro, &r), PDB_ENOTFOUND);
+    assert_null(r);
+    assert_string_equal(pdbt_errmsg(tctx), "layer 'names': font 'DejaVu Sans' not found (looked "
+                                           "for /nonexistent/DejaVuSans.ttf)");
+    const char *dir = tu_tmpdir("fonts");
+    char path[600], want[800];
+    snprintf(path, sizeof path, "%s/DejaVuSans.ttf", dir);
+    assert_int_equal(tu_write_file(path, "not a font"), 0);
+    ro.font_dir = dir;
+    assert_int_equal(pdbt_renderer_new(tctx, NULL, s, &ro, &r), PDB_EIO);
+    assert_null(r);
+    snprintf(want, sizeof want, "layer 'names': %s: not a font FreeType can read", path);
+    assert_string_equal(pdbt_errmsg(tctx), want);
+    tu_run("rm -rf '%s'", dir);
+
+    /* The installed font: the renderer starts, but without a store and an
+     * engine context it renders nothing, and says why. */
+    assert_int_equal(pdbt_renderer_new(tctx, NULL, s, NULL, &r), PDB_OK);
+    assert_int_equal(pdbt_errcode(tctx), PDB_OK);
+    pdbt_image img;
+    pdbt_tile z0 = {0, 0, 0, 1};
+    assert_int_equal(pdbt_render_tile(tctx, r, &z0, &img, NULL), PDB_EINVAL);
+    assert_non_null(strstr(pdbt_errmsg(tctx), "engine context"));
+    pdbt_renderer_free(r);
+    pdbt_style_free(s);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return pdbt_ctx_new(NULL, &tctx) == PDB_OK ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    pdbt_ctx_free(tctx);
+    return 0;
 }
 
 static pdbt_style *load_shipped(const char *name)
 {
-    char path[600], err[PDBT_STYLE_ERRMAX];
+    char path[600];
     pdbt_style *s = NULL;
     snprintf(path, sizeof path, "%s/styles/%s", PDB_SOURCE_DIR, name);
-    if (pdbt_style_load(path, &s, err, sizeof err) != PDB_OK)
-        fail_msg("%s", err);
+    if (pdbt_style_load(tctx, path, &s) != PDB_OK)
+        fail_msg("%s", pdbt_errmsg(tctx));
     return s;
 }
 
@@ -431,12 +501,12 @@ static void test_vietnamese_glyphs(void **state)
     const pdb_commune_ref *communes = pdb_commune_ref_list(&n);
     assert_true(n >= 148);
     for (size_t f = 0; f < 2; f++) {
-        char path[600], err[256];
+        char path[600];
         if (pdbt__font_file("/usr/share/fonts/truetype/dejavu", fonts[f], path, sizeof path) != 0)
             fail_msg("%s not installed (fonts-dejavu-core)", fonts[f]);
-        cairo_font_face_t *face = pdbt__font_face(path, err, sizeof err);
-        if (face == NULL)
-            fail_msg("%s", err);
+        cairo_font_face_t *face = NULL;
+        if (pdbt__font_face(tctx, path, &face) != PDB_OK)
+            fail_msg("%s", pdbt_errmsg(tctx));
         cairo_matrix_t m, id;
         cairo_matrix_init_scale(&m, 12, 12);
         cairo_matrix_init_identity(&id);
@@ -462,10 +532,11 @@ static void test_vietnamese_glyphs(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_tile_bounds),    cmocka_unit_test(test_merc_round_trip),
-        cmocka_unit_test(test_tile_parse),     cmocka_unit_test(test_colors),
-        cmocka_unit_test(test_expressions),    cmocka_unit_test(test_style_errors),
-        cmocka_unit_test(test_shipped_styles), cmocka_unit_test(test_vietnamese_glyphs),
+        cmocka_unit_test(test_tile_bounds),       cmocka_unit_test(test_merc_round_trip),
+        cmocka_unit_test(test_tile_parse),        cmocka_unit_test(test_colors),
+        cmocka_unit_test(test_expressions),       cmocka_unit_test(test_style_errors),
+        cmocka_unit_test(test_error_convention),  cmocka_unit_test(test_shipped_styles),
+        cmocka_unit_test(test_vietnamese_glyphs),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -130,22 +130,21 @@ static int keep_old(const pdb_srv_part *old, const char *what, const char *path)
 /* Opens the fonts the style names, as a renderer would, so that they are
  * open (FreeType keeps them for the process) before root is dropped and a
  * missing font stops the start instead of failing every tile. */
-static int check_fonts(const pdbt_style *style, char *msg, size_t cap)
+static int check_fonts(pdbt_ctx *tctx, const pdbt_style *style, char *msg, size_t cap)
 {
     pdbt_renderer *r = NULL;
-    char err[PDBT_STYLE_ERRMAX];
-    if (pdbt_renderer_new(NULL, NULL, style, NULL, &r, err, sizeof err) != PDB_OK) {
-        snprintf(msg, cap, "style: %s", err);
+    if (pdbt_renderer_new(tctx, NULL, style, NULL, &r) != PDB_OK) {
+        snprintf(msg, cap, "style: %s", pdbt_errmsg(tctx));
         return -1;
     }
     pdbt_renderer_free(r);
     return 0;
 }
 
-static int load_style(const pdb_srv_options *o, const pdb_srv_part *old, pdb_srv_part **out,
-                      char *msg, size_t cap)
+static int load_style_on(pdbt_ctx *tctx, const pdb_srv_options *o, const pdb_srv_part *old,
+                         pdb_srv_part **out, char *msg, size_t cap)
 {
-    char found[4096], err[PDBT_STYLE_ERRMAX];
+    char found[4096];
     const char *path = o->style_path;
     pdbt_style *style = NULL;
 
@@ -160,21 +159,21 @@ static int load_style(const pdb_srv_options *o, const pdb_srv_part *old, pdb_srv
         return 0;
     }
     if (path == NULL) {
-        if (pdbt_style_builtin(&style, err, sizeof err) != PDB_OK) {
-            snprintf(msg, cap, "style: %s", err);
+        if (pdbt_style_builtin(tctx, &style) != PDB_OK) {
+            snprintf(msg, cap, "style: %s", pdbt_errmsg(tctx));
             return -1;
         }
         if (old == NULL)
             pdb_srv_say("no style file found: using the built-in default style");
-    } else if (pdbt_style_load(path, &style, err, sizeof err) != PDB_OK) {
+    } else if (pdbt_style_load(tctx, path, &style) != PDB_OK) {
         if (keep_old(old, "the style", path)) {
             *out = part_ref((pdb_srv_part *)old);
             return 0;
         }
-        snprintf(msg, cap, "style: %s", err);
+        snprintf(msg, cap, "style: %s", pdbt_errmsg(tctx));
         return -1;
     }
-    if (check_fonts(style, msg, cap) != 0) {
+    if (check_fonts(tctx, style, msg, cap) != 0) {
         pdbt_style_free(style);
         return -1;
     }
@@ -183,6 +182,22 @@ static int load_style(const pdb_srv_options *o, const pdb_srv_part *old, pdb_srv
         return -1;
     }
     return 0;
+}
+
+/* Loads the style (and opens its fonts) with a renderer context of its own:
+ * the main thread loads it at start and on SIGHUP, and renders nothing. */
+static int load_style(const pdb_srv_options *o, const pdb_srv_part *old, pdb_srv_part **out,
+                      char *msg, size_t cap)
+{
+    pdbt_ctx *tctx = NULL;
+    *out = NULL;
+    if (pdbt_ctx_new(NULL, &tctx) != PDB_OK) {
+        snprintf(msg, cap, "out of memory");
+        return -1;
+    }
+    int rc = load_style_on(tctx, o, old, out, msg, cap);
+    pdbt_ctx_free(tctx);
+    return rc;
 }
 
 /* The loaders of the files besides the style, in one shape. */

@@ -100,22 +100,33 @@ static int digits_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+static int status(int code, char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* The tile route: /tiles/{z}/{x}/{y}.png or {y}@2x.png, read by the
- * renderer's z/x/y parser. */
+ * renderer's z/x/y parser (with a context of its own: the parser has no
+ * thread state). Returns 0 or an HTTP status. */
 static int parse_tile(pdb_srv_request *req, int max_zoom, char *err, size_t errcap)
 {
     const char *ys = req->segment[3];
     size_t n = strlen(ys);
     char text[64];
     pdbt_tile t;
+    pdbt_ctx *tctx = NULL;
+    pdb_status st;
 
     if (n < 5 || strcmp(ys + n - 4, ".png") != 0)
-        return pdb_srv_fail(err, errcap, "a tile is /tiles/{z}/{x}/{y}.png or {y}@2x.png");
+        return status(400, err, errcap, "a tile is /tiles/{z}/{x}/{y}.png or {y}@2x.png");
     if ((size_t)snprintf(text, sizeof text, "%s/%s/%s", req->segment[1], req->segment[2], ys) >=
         sizeof text)
-        return pdb_srv_fail(err, errcap, "'%.40s' is not a tile", req->segment[1]);
-    if (pdbt_tile_parse(text, max_zoom, &t, err, errcap) != 0)
-        return -1;
+        return status(400, err, errcap, "'%.40s' is not a tile", req->segment[1]);
+    if (pdbt_ctx_new(NULL, &tctx) != PDB_OK)
+        return status(503, err, errcap, "out of memory");
+    if ((st = pdbt_tile_parse(tctx, text, max_zoom, &t)) != PDB_OK)
+        pdb_srv_fail(err, errcap, "%s", pdbt_errmsg(tctx));
+    pdbt_ctx_free(tctx);
+    if (st != PDB_OK)
+        return 400;
     req->z = t.z;
     req->x = t.x;
     req->y = t.y;
@@ -178,8 +189,9 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
     if (strcmp(seg[0], "tiles") == 0) {
         if (n != 4)
             return status(404, err, errcap, "no such path (tiles are /tiles/{z}/{x}/{y}.png)");
-        if (parse_tile(req, max_zoom, err, errcap) != 0)
-            return 400;
+        int st = parse_tile(req, max_zoom, err, errcap);
+        if (st != 0)
+            return st;
         req->route = PDB_SRV_ROUTE_TILE;
         return 0;
     }

@@ -79,7 +79,8 @@ typedef struct pdb_srv_request {
  * Returns 0 when a route matched, or an HTTP status with a one-line reason
  * in err (errcap bytes): 400 for malformed input (bad escapes, repeated
  * parameters, tile numbers out of range), 404 for a path no route knows,
- * 414 for a URI over PDB_SRV_MAX_URI. Never reads past the NUL. */
+ * 414 for a URI over PDB_SRV_MAX_URI, 503 when out of memory. Never reads
+ * past the NUL. */
 int pdb_srv_request_parse(const char *uri, const pdb_srv_parse_limits *limits, pdb_srv_request *req,
                           char *err, size_t errcap);
 

@@ -104,6 +104,7 @@ static void *seed_thread(void *arg)
 {
     seed_job *j = arg;
     pdb_ctx *ctx = NULL;
+    pdbt_ctx *tctx = NULL;
     pdb_store *store = NULL;
     pdbt_renderer *renderer = NULL;
     pdbt_renderer_options ro = {0};
@@ -111,7 +112,8 @@ static void *seed_thread(void *arg)
     char msg[PDB_SRV_ERRMAX];
 
     ro.max_zoom = j->o->max_zoom;
-    if (pdb_ctx_new(&ctx) != PDB_OK) {
+    if (pdb_ctx_new(&ctx) != PDB_OK || pdbt_ctx_new(ctx, &tctx) != PDB_OK) {
+        pdb_ctx_free(ctx);
         job_error(j, "out of memory");
         return NULL;
     }
@@ -119,11 +121,12 @@ static void *seed_thread(void *arg)
         job_error(j, pdb_errmsg(ctx));
         goto done;
     }
-    if (pdbt_renderer_new(ctx, store, j->style, &ro, &renderer, msg, sizeof msg) != PDB_OK) {
-        job_error(j, msg);
+    if (pdbt_renderer_new(tctx, store, j->style, &ro, &renderer) != PDB_OK) {
+        job_error(j, pdbt_errmsg(tctx));
         goto done;
     }
     w.ctx = ctx;
+    w.tctx = tctx;
     w.store = store;
     w.renderer = renderer;
     while (!atomic_load(&j->stop)) {
@@ -170,6 +173,7 @@ static void *seed_thread(void *arg)
 done:
     pdbt_renderer_free(renderer);
     pdb_store_close(store);
+    pdbt_ctx_free(tctx);
     pdb_ctx_free(ctx);
     return NULL;
 }
@@ -198,6 +202,7 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
     pdb_srv_disk *disk = NULL;
     pdb_srv_changes changes = {0};
     pdb_srv_commune_state *rows = NULL;
+    pdbt_ctx *tctx = NULL; /* for the style: the threads have their own */
     pdb_ctx *ctx = NULL;
     pdb_store *store = NULL;
     pthread_t th[64];
@@ -226,9 +231,13 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
     const char *style_path = o->style_path;
     if (style_path == NULL && pdbt_style_default_path(found, sizeof found) == 0)
         style_path = found;
-    if ((style_path != NULL ? pdbt_style_load(style_path, &style, err, sizeof err)
-                            : pdbt_style_builtin(&style, err, sizeof err)) != PDB_OK) {
-        rc = seed_fail("style: %s", err);
+    if (pdbt_ctx_new(NULL, &tctx) != PDB_OK) {
+        rc = seed_fail("out of memory");
+        goto done;
+    }
+    if ((style_path != NULL ? pdbt_style_load(tctx, style_path, &style)
+                            : pdbt_style_builtin(tctx, &style)) != PDB_OK) {
+        rc = seed_fail("style: %s", pdbt_errmsg(tctx));
         goto done;
     }
     if (pdb_srv_disk_open(o->cache_dir, pdbt_style_hash(style), (uint64_t)o->cache_max_mb << 20,
@@ -344,6 +353,7 @@ done:
     pdb_ctx_free(ctx);
     pdb_srv_disk_close(disk);
     pdbt_style_free(style);
+    pdbt_ctx_free(tctx);
     pthread_mutex_destroy(&j->error_lock);
     free(j);
     return rc;

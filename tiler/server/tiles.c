@@ -35,14 +35,13 @@ pdb_srv_blob *pdb_srv_render_png(pdb_srv_worker *w, int z, uint32_t x, uint32_t 
     pdbt_png_options po = {0};
     unsigned char *png = NULL;
     size_t len = 0;
-    char err[PDB_SRV_ERRMAX];
 
-    if (pdbt_render_tile(w->renderer, &t, &img, NULL) != PDB_OK) {
-        snprintf(msg, cap, "rendering %d/%u/%u: %s", z, x, y, pdbt_renderer_errmsg(w->renderer));
+    if (pdbt_render_tile(w->tctx, w->renderer, &t, &img, NULL) != PDB_OK) {
+        snprintf(msg, cap, "rendering %d/%u/%u: %s", z, x, y, pdbt_errmsg(w->tctx));
         return NULL;
     }
-    if (pdbt_png_encode(&img, &po, &png, &len, err, sizeof err) != 0) {
-        snprintf(msg, cap, "encoding %d/%u/%u: %s", z, x, y, err);
+    if (pdbt_png_encode(w->tctx, &img, &po, &png, &len) != PDB_OK) {
+        snprintf(msg, cap, "encoding %d/%u/%u: %s", z, x, y, pdbt_errmsg(w->tctx));
         return NULL;
     }
     pdb_srv_blob *b = pdb_srv_blob_new(png, len);

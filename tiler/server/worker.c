@@ -34,6 +34,7 @@ void pdb_srv_worker_free(void *p)
     worker_drop_renderer(w);
     pdb_store_close(w->store);
     pdb_srv_conf_unref(w->conf);
+    pdbt_ctx_free(w->tctx);
     pdb_ctx_free(w->ctx);
     free(w);
     if (tl_worker == w)
@@ -48,7 +49,8 @@ pdb_srv_worker *pdb_srv_worker_get(pdb_srv *srv)
     if ((w = calloc(1, sizeof *w)) == NULL)
         return NULL;
     w->srv = srv;
-    if (pdb_ctx_new(&w->ctx) != PDB_OK) {
+    if (pdb_ctx_new(&w->ctx) != PDB_OK || pdbt_ctx_new(w->ctx, &w->tctx) != PDB_OK) {
+        pdb_ctx_free(w->ctx);
         free(w);
         return NULL;
     }
@@ -92,10 +94,8 @@ int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t
     if (need_renderer && w->renderer == NULL) {
         pdbt_renderer_options ro = {0};
         ro.max_zoom = srv->opt.max_zoom;
-        char err[PDB_SRV_ERRMAX];
-        if (pdbt_renderer_new(w->ctx, w->store, w->conf->style, &ro, &w->renderer, err,
-                              sizeof err) != PDB_OK) {
-            snprintf(msg, cap, "the renderer cannot start: %s", err);
+        if (pdbt_renderer_new(w->tctx, w->store, w->conf->style, &ro, &w->renderer) != PDB_OK) {
+            snprintf(msg, cap, "the renderer cannot start: %s", pdbt_errmsg(w->tctx));
             return -1;
         }
     }

@@ -20,11 +20,12 @@ typedef struct pdb_srv pdb_srv;
 typedef struct pdb_srv_worker {
     pdb_srv *srv;            /* the server */
     pdb_ctx *ctx;            /* this thread's engine context */
+    pdbt_ctx *tctx;          /* this thread's renderer context, on ctx */
     pdb_store *store;        /* this thread's read-only connection, or NULL */
     unsigned store_gen;      /* srv->store_gen when it was opened */
     pdb_srv_conf *conf;      /* the configuration this thread uses (a reference) */
     unsigned conf_gen;       /* srv->conf_gen of conf */
-    pdbt_renderer *renderer; /* made with ctx, store and conf->style, or NULL */
+    pdbt_renderer *renderer; /* made with tctx, store and conf->style, or NULL */
 } pdb_srv_worker;
 
 /* The calling thread's worker, made on first use; NULL when out of memory. */

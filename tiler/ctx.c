@@ -1,0 +1,75 @@
+/*
+ * ctx.c: the renderer's context and its error path, the engine's shape
+ * (pdb_ctx, pdb__fail) under the renderer's prefix: a status and a
+ * one-line message per context, one context per thread.
+ */
+#include "ctx.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+pdb_status pdbt_ctx_new(pdb_ctx *db, pdbt_ctx **out)
+{
+    pdbt_ctx *ctx = malloc(sizeof *ctx);
+
+    *out = NULL;
+    if (ctx == NULL)
+        return PDB_ENOMEM;
+    ctx->db = db;
+    pdbt__ok(ctx);
+    *out = ctx;
+    return PDB_OK;
+}
+
+void pdbt_ctx_free(pdbt_ctx *ctx)
+{
+    free(ctx);
+}
+
+const char *pdbt_errmsg(const pdbt_ctx *ctx)
+{
+    if (ctx == NULL)
+        return "no context";
+    return ctx->status == PDB_OK ? "no error" : ctx->msg;
+}
+
+pdb_status pdbt_errcode(const pdbt_ctx *ctx)
+{
+    return ctx == NULL ? PDB_ENOMEM : ctx->status;
+}
+
+void pdbt__ok(pdbt_ctx *ctx)
+{
+    ctx->status = PDB_OK;
+    ctx->msg[0] = '\0';
+}
+
+pdb_status pdbt__failv(pdbt_ctx *ctx, pdb_status st, const char *fmt, va_list ap)
+{
+    /* Formatted apart first: the message may be built from ctx->msg itself
+     * (a prefix added to the last failure), and vsnprintf into the buffer
+     * it reads from garbles both. */
+    char msg[sizeof ctx->msg];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    memcpy(ctx->msg, msg, sizeof msg);
+    ctx->status = st;
+    return st;
+}
+
+pdb_status pdbt__fail(pdbt_ctx *ctx, pdb_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    pdbt__failv(ctx, st, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+pdb_status pdbt__fail_db(pdbt_ctx *ctx)
+{
+    pdb_status st = pdb_errcode(ctx->db);
+    if (st == PDB_OK)
+        st = PDB_ESTORE; /* a failure the engine did not describe */
+    return pdbt__fail(ctx, st, "%s", pdb_errmsg(ctx->db));
+}

@@ -1,0 +1,38 @@
+/*
+ * ctx.h: the renderer's context inside (ctx.c): the struct behind
+ * pdbt_ctx and the one-line failure helpers every module of the renderer
+ * reports through. Private to the tiler.
+ */
+#ifndef PDB_TILER_CTX_H
+#define PDB_TILER_CTX_H
+
+#include "tiler.h"
+
+#include <stdarg.h>
+
+struct pdbt_ctx {
+    pdb_ctx *db;       /* the engine's context of the same thread, borrowed; NULL
+                          when the context only loads styles and encodes PNGs */
+    pdb_status status; /* the last call's status, PDB_OK when it succeeded */
+    char msg[1024];    /* the last failure's message: a file name, a JSON path
+                          and the problem fit with room to spare */
+};
+
+/* Forgets the last failure: every public call that can fail starts here,
+ * so that pdbt_errcode tells of the last call made with ctx. */
+void pdbt__ok(pdbt_ctx *ctx);
+
+/* Records a failure on ctx and returns st, so that each failure path is one
+ * line: return pdbt__fail(ctx, PDB_EINVAL, "...", ...). The message may be
+ * formatted from pdbt_errmsg(ctx) itself (to put a prefix before it). */
+pdb_status pdbt__fail(pdbt_ctx *ctx, pdb_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The same with a va_list (for the modules' own fail helpers). */
+pdb_status pdbt__failv(pdbt_ctx *ctx, pdb_status st, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+
+/* Carries the engine's last failure (on ctx->db) over to ctx, its status
+ * and its message. */
+pdb_status pdbt__fail_db(pdbt_ctx *ctx);
+
+#endif
