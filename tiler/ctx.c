@@ -41,6 +41,8 @@ pdb_status pdbt_errcode(const pdbt_ctx *ctx)
 
 void pdbt__ok(pdbt_ctx *ctx)
 {
+    if (ctx == NULL) /* a caller that wants the status alone */
+        return;
     ctx->status = PDB_OK;
     ctx->msg[0] = '\0';
 }
@@ -50,6 +52,8 @@ pdb_status pdbt__failv(pdbt_ctx *ctx, pdb_status st, const char *fmt, va_list ap
     /* Formatted apart first: the message may be built from ctx->msg itself
      * (a prefix added to the last failure), and vsnprintf into the buffer
      * it reads from garbles both. */
+    if (ctx == NULL)
+        return st;
     char msg[sizeof ctx->msg];
     vsnprintf(msg, sizeof msg, fmt, ap);
     memcpy(ctx->msg, msg, sizeof msg);

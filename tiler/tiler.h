@@ -93,7 +93,9 @@ void pdbt_tile_at(double lon_deg, double lat_deg, int z, uint32_t *x, uint32_t *
 /* Parses "Z/X/Y", "Z/X/Y@2x" or "Z/X/Y.png" (and "Z X Y") into *out: the
  * one z/x/y parser of the CLI and the server. Numbers are plain digits (no
  * sign, no blank beside a '/'). PDB_EINVAL for anything else, including
- * numbers out of range for the zoom and zooms over max_zoom. */
+ * numbers out of range for the zoom and zooms over max_zoom. ctx may be
+ * NULL when only the status is wanted (the server's hot path parses every
+ * request, and asks again with a context only to word a refusal). */
 pdb_status pdbt_tile_parse(pdbt_ctx *ctx, const char *text, int max_zoom, pdbt_tile *out);
 
 /* ------------------------------------------------------------------------ */

@@ -83,8 +83,13 @@ static void test_tile_parse(void **state)
     assert_non_null(strstr(pdbt_errmsg(tctx), "zoom 23"));
     const char *bad[] = {"",       "1/2",  "a/b/c",           "1/2/3/4",
                          "-1/0/0", "1//0", "99999999999/0/0", "1/0/0@3x"};
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(pdbt_tile_parse(tctx, bad[i], 22, &t), PDB_EINVAL);
+        /* Without a context (the server's hot path): the same status. */
+        assert_int_equal(pdbt_tile_parse(NULL, bad[i], 22, &t), PDB_EINVAL);
+    }
+    assert_int_equal(pdbt_tile_parse(NULL, "14/13003/7195", 22, &t), PDB_OK);
+    assert_int_equal(t.x, 13003);
     assert_true(pdbt_tile_valid(0, 0, 0, 22));
     assert_false(pdbt_tile_valid(2, 4, 0, 22));
     assert_false(pdbt_tile_valid(23, 0, 0, 22));

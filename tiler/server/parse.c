@@ -104,8 +104,7 @@ static int status(int code, char *err, size_t errcap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* The tile route: /tiles/{z}/{x}/{y}.png or {y}@2x.png, read by the
- * renderer's z/x/y parser (with a context of its own: the parser has no
- * thread state). Returns 0 or an HTTP status. */
+ * renderer's z/x/y parser. Returns 0 or an HTTP status. */
 static int parse_tile(pdb_srv_request *req, int max_zoom, char *err, size_t errcap)
 {
     const char *ys = req->segment[3];
@@ -120,13 +119,16 @@ static int parse_tile(pdb_srv_request *req, int max_zoom, char *err, size_t errc
     if ((size_t)snprintf(text, sizeof text, "%s/%s/%s", req->segment[1], req->segment[2], ys) >=
         sizeof text)
         return status(400, err, errcap, "'%.40s' is not a tile", req->segment[1]);
-    if (pdbt_ctx_new(NULL, &tctx) != PDB_OK)
-        return status(503, err, errcap, "out of memory");
-    if ((st = pdbt_tile_parse(tctx, text, max_zoom, &t)) != PDB_OK)
-        pdb_srv_fail(err, errcap, "%s", pdbt_errmsg(tctx));
-    pdbt_ctx_free(tctx);
-    if (st != PDB_OK)
+    /* Without a context first: a well-formed tile costs no allocation; a
+     * refusal is parsed again on one, for its words. */
+    if (pdbt_tile_parse(NULL, text, max_zoom, &t) != PDB_OK) {
+        if (pdbt_ctx_new(NULL, &tctx) != PDB_OK)
+            return status(503, err, errcap, "out of memory");
+        if ((st = pdbt_tile_parse(tctx, text, max_zoom, &t)) != PDB_OK)
+            pdb_srv_fail(err, errcap, "%s", pdbt_errmsg(tctx));
+        pdbt_ctx_free(tctx);
         return 400;
+    }
     req->z = t.z;
     req->x = t.x;
     req->y = t.y;
