@@ -106,7 +106,7 @@ stage() {
     fi
 }
 run_import() {
-    IMPORT_FLAGS=--no-overviews bash bench/import/run.sh "${smoke_arg[@]}" >"$RESULTS/import.md.tmp" &&
+    bash bench/import/run.sh "${smoke_arg[@]}" >"$RESULTS/import.md.tmp" &&
         mv "$RESULTS/import.md.tmp" "$RESULTS/import.md" && cat "$RESULTS/import.md"
 }
 run_lookup() {
