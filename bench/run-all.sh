@@ -123,11 +123,26 @@ run_render() {
         "$SYNTH" --out "$rs/src" --communes 2 --parcels-per-commune 300 --defects none --quiet
         "$P" init --db "$rs/s.sqlite" >/dev/null
         "$P" import --quiet --db "$rs/s.sqlite" "$rs/src"
-        ROUNDS=1 TILES_PER_ZOOM=20 bash bench/render/run.sh "$P" "$rs/s.sqlite" 2 "$RESULTS/render" \
-            >"$RESULTS/render.md" || rc=$?
+        "$SYNTH" --out "$rs/curved" --communes 2 --parcels-per-commune 300 --curved-edges 1.5 \
+            --defects none --quiet
+        "$P" init --db "$rs/c.sqlite" >/dev/null
+        "$P" import --quiet --db "$rs/c.sqlite" "$rs/curved"
+        ROUNDS=1 TILES_PER_ZOOM=20 CURVED_STORE=$rs/c.sqlite CURVED_TILES_PER_ZOOM=10 \
+            bash bench/render/run.sh "$P" "$rs/s.sqlite" 2 "$RESULTS/render" >"$RESULTS/render.md" || rc=$?
     else
-        ROUNDS=${RUNS:-3} bash bench/render/run.sh "$P" "$WORK/prov.sqlite" 40 "$RESULTS/render" \
-            >"$RESULTS/render.md" || rc=$?
+        # A second province whose boundaries curve (a vertex every 1.5 m):
+        # 20 communes of 3000 parcels, imported with its overviews.
+        local cv=$WORK/curved-20-3000
+        if [ ! -f "$cv.sqlite" ] || [ ! -f "$cv/.complete" ]; then
+            rm -rf "$cv" "$cv.sqlite"*
+            "$SYNTH" --out "$cv" --communes 20 --parcels-per-commune 3000 --curved-edges 1.5 \
+                --seed 7 --defects none --quiet
+            "$P" init --db "$cv.sqlite" >/dev/null
+            "$P" import --quiet --db "$cv.sqlite" "$cv"
+            touch "$cv/.complete"
+        fi
+        ROUNDS=${RUNS:-3} CURVED_STORE=$cv.sqlite bash bench/render/run.sh "$P" "$WORK/prov.sqlite" 40 \
+            "$RESULTS/render" >"$RESULTS/render.md" || rc=$?
         # The samples show the commune middles: dense tiles, where the
         # tools' drawing differs most visibly.
         [ $rc -ne 0 ] || cp "$RESULTS/render"/communes/side-by-side-z*.png "$ROOT/bench/render/samples/"
@@ -154,10 +169,11 @@ kv() { [ -f "$RESULTS/$1" ] && sed -n "s/^$2=//p" "$RESULTS/$1" || true; }
     echo "| benchmark | parceldb | anchor | ratio (parceldb faster by) | peak RSS MiB parceldb / anchor |"
     echo "|---|---|---|---|---|"
     if [ -f "$RESULTS/import.md" ]; then
-        awk -F'|' '/^\| parceldb import/ {ps = $3; pm = $5} /^\| ogr2ogr/ {os = $3; om = $5}
-                   /^ratio/ {r = $NF}
-                   END {gsub(/ /, "", ps); gsub(/ /, "", os); gsub(/ /, "", pm); gsub(/ /, "", om)
-                        split(r, a, ": "); printf "| import of the province | %s s | ogr2ogr -> SpatiaLite %s s | %s | %s / %s |\n", ps, os, a[2], pm, om}' \
+        awk -F'|' '/^\| parceldb import \(default/ {ps = $3; pm = $5} /^\| parceldb import --no-overviews/ {bs = $3; bm = $5}
+                   /^\| ogr2ogr/ {os = $3; om = $5}
+                   END {gsub(/ /, "", ps); gsub(/ /, "", bs); gsub(/ /, "", os); gsub(/ /, "", pm); gsub(/ /, "", bm); gsub(/ /, "", om)
+                        printf "| import of the province, default flags (overviews rebuilt) | %s s | ogr2ogr -> SpatiaLite %s s | %.2fx | %s / %s |\n", ps, os, os / ps, pm, om
+                        printf "| import of the province, --no-overviews | %s s | same | %.2fx | %s / %s |\n", bs, os / bs, bm, om}' \
             "$RESULTS/import.md"
     fi
     if [ -f "$RESULTS/lookup-summary.txt" ]; then
@@ -168,11 +184,12 @@ kv() { [ -f "$RESULTS/$1" ] && sed -n "s/^$2=//p" "$RESULTS/$1" || true; }
     fi
     # The province-wide tile set is the headline; the commune middles
     # follow, labelled. "zoom tiles seconds rate bytes" per tool.
-    for set in province communes; do
+    for set in province communes curved; do
         r=$RESULTS/render/$set
         [ -f "$r/parceldb-fast.txt" ] || continue
         label="province-wide"
         [ $set = communes ] && label="commune middles"
+        [ $set = curved ] && label="curved boundaries"
         join "$r/parceldb-fast.txt" "$r/mapnik.txt" | join - "$r/mapserver.txt" |
             awk -v label="$label" '{best = $8 > $12 ? $8 : $12; who = $8 > $12 ? "Mapnik" : "MapServer"
                   printf "| tiles z%d, %s (%d tiles), single thread | %.1f tiles/s | %s %.1f tiles/s (faster of Mapnik, MapServer) | %.2fx | |\n", $1, label, $2, $4, who, best, $4 / best}'

@@ -10,7 +10,11 @@
 #             box; seeded), so dense wards, commune edges and sparse
 #             countryside in proportion to the parcels;
 #   communes  the middles of COMMUNES communes (bench/render/make_tiles.sh),
-#             their densest village cores: a friendly case, kept second.
+#             their densest village cores: a friendly case, kept second;
+#   curved    with CURVED_STORE set: tiles drawn as for the province from
+#             another store, one whose boundaries curve (pdb-synth
+#             --curved-edges: a vertex every metre or two, as hills and
+#             forest are surveyed), where the cost per vertex decides.
 # Prints, per set, a Markdown table for docs/benchmarks.md (with the tiles
 # that came out empty or nearly so, which measure a tile's fixed cost),
 # compares every tile pixel-wise with Mapnik's and MapServer's (exit status
@@ -24,7 +28,7 @@
 #               parceldb init --db prov.sqlite && parceldb import --db prov.sqlite prov/*.gpkg
 #   COMMUNES  how many communes the commune-middle list visits (default 40: 600 tiles)
 # Environment: ROUNDS (default 3), TILES_PER_ZOOM (default 250), TILE_SEED
-# (default 19).
+# (default 19), CURVED_STORE (none), CURVED_TILES_PER_ZOOM (default 100).
 # Needs bench/render/setup.sh (python3-mapnik, python3-mapscript).
 set -euo pipefail
 PARCELDB=$1
@@ -35,7 +39,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$(cd "$HERE/../.." && pwd)
 PY=/usr/bin/python3 # Debian's, where python3-mapnik and python3-mapscript live
 SETS="province communes"
+[ -n "${CURVED_STORE:-}" ] && SETS="$SETS curved"
 mkdir -p "$OUT"
+# store_of SET: the store a set's tiles are drawn from.
+store_of() { if [ "$1" = curved ]; then echo "$CURVED_STORE"; else echo "$STORE"; fi; }
 
 cc -O2 -Wall -Wextra -o "$OUT/sample_tiles" "$HERE/sample_tiles.c" -lsqlite3 -lm
 cc -O2 -Wall -Wextra -o "$OUT/tile_diff" "$HERE/tile_diff.c" -lpng
@@ -46,6 +53,10 @@ done
 "$OUT/sample_tiles" "$STORE" "${TILES_PER_ZOOM:-250}" "${TILE_SEED:-19}" >"$OUT/province/tiles.txt" \
     2>"$OUT/province/sample.log"
 bash "$HERE/make_tiles.sh" "$STORE" "$COMMUNES" >"$OUT/communes/tiles.txt"
+if [ -n "${CURVED_STORE:-}" ]; then
+    "$OUT/sample_tiles" "$CURVED_STORE" "${CURVED_TILES_PER_ZOOM:-100}" "${TILE_SEED:-19}" \
+        >"$OUT/curved/tiles.txt" 2>"$OUT/curved/sample.log"
+fi
 # The equivalent style: fills and parcel outlines only.
 "$PY" - "$SRC/styles/landuse.json" "$OUT/style.json" <<'PYEOF'
 import json, sys
@@ -56,10 +67,13 @@ json.dump(s, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
 PYEOF
 
 # Warm the page cache and every library once, untimed.
-for set in $SETS; do head -20 "$OUT/$set/tiles.txt"; done >"$OUT/warm.txt"
-"$PARCELDB" render --db "$STORE" --style "$OUT/style.json" --tiles "$OUT/warm.txt" --out "$OUT/warm" >/dev/null
-"$PY" "$HERE/others.py" mapnik "$STORE" "$OUT/warm.txt" "$OUT/warm" "$SRC/data/landuse-codes.csv" >/dev/null
-"$PY" "$HERE/others.py" mapserver "$STORE" "$OUT/warm.txt" "$OUT/warm" "$SRC/data/landuse-codes.csv" >/dev/null
+for set in $SETS; do
+    head -20 "$OUT/$set/tiles.txt" >"$OUT/warm.txt"
+    st=$(store_of $set)
+    "$PARCELDB" render --db "$st" --style "$OUT/style.json" --tiles "$OUT/warm.txt" --out "$OUT/warm" >/dev/null
+    "$PY" "$HERE/others.py" mapnik "$st" "$OUT/warm.txt" "$OUT/warm" "$SRC/data/landuse-codes.csv" >/dev/null
+    "$PY" "$HERE/others.py" mapserver "$st" "$OUT/warm.txt" "$OUT/warm" "$SRC/data/landuse-codes.csv" >/dev/null
+done
 
 # Rounds: in each, every set and zoom is rendered by each tool in turn, so
 # that all of them meet the same load on a shared machine; the median round
@@ -81,12 +95,12 @@ for _ in $(seq "$ROUNDS"); do
             [ -s "$d/tiles-$z.txt" ] || continue
             for aa in fast best; do
                 # "N tiles in S s: R tiles/s, mean PNG B bytes"
-                "$PARCELDB" render --db "$STORE" --style "$OUT/style.json" --antialias $aa \
+                "$PARCELDB" render --db "$(store_of $set)" --style "$OUT/style.json" --antialias $aa \
                     --tiles "$d/tiles-$z.txt" --out "$d/parceldb-$aa" |
                     awk -v z=$z -v t=parceldb-$aa '{ print t, z, $1, $4, $6, $10 }' >>"$d/runs.txt"
             done
             for tool in mapnik mapserver; do
-                "$PY" "$HERE/others.py" $tool "$STORE" "$d/tiles-$z.txt" "$d/$tool" \
+                "$PY" "$HERE/others.py" $tool "$(store_of $set)" "$d/tiles-$z.txt" "$d/$tool" \
                     "$SRC/data/landuse-codes.csv" | awk -v t=$tool '{ print t, $0 }' >>"$d/runs.txt"
             done
         done
@@ -179,6 +193,9 @@ echo
 sed 's/^sample_tiles: /    /' "$OUT/province/sample.log"
 echo
 tables communes "Commune middles: $COMMUNES communes' densest cores"
+if [ -n "${CURVED_STORE:-}" ]; then
+    tables curved "Curved boundaries: ${CURVED_TILES_PER_ZOOM:-100} per zoom drawn like traffic from $(basename "$CURVED_STORE"), seed ${TILE_SEED:-19}"
+fi
 
 # Side by side: the first tile of each zoom of each set, parceldb | Mapnik
 # | MapServer, composed by GDAL (a VRT with three sources per band).
