@@ -119,6 +119,9 @@ const pdb_commune_ref *pdbi__commune_known(const char *code);
 /* A sheet or parcel number as text: trimmed; a number that is an integer
  * loses its ".0" ("12.0" -> "12", "12.000" -> "12"); NULL when empty. */
 char *pdbi__number_text(const char *s, size_t len);
+/* 1 when a normalised sheet or parcel number is a positive integer in
+ * digits ("12", "012"), as registers and lookups by number have them. */
+int pdbi__number_ok(const char *s);
 
 /* Copies s without leading and trailing white space; NULL when empty. */
 char *pdbi__trim_dup(const char *s, size_t len);

@@ -475,6 +475,15 @@ static rec_step rec_numbers(record *rc)
         return rec_reject(rc, "missing-sheet", NULL);
     if ((it->parcel.parcel = number_value(r, &rc->v, rc->L->map[PDBI_T_PARCEL])) == NULL)
         return rec_reject(rc, "missing-parcel", NULL);
+    /* The registers number sheets and parcels 1, 2, 3...; so does every
+     * lookup by number. "12a" or "1/2" stored would be a parcel no officer
+     * could find by its number: refused, the record kept in rejects. */
+    if (!pdbi__number_ok(it->parcel.sheet))
+        return rec_reject(rc, "bad-number", "sheet number '%.40s' is not a positive integer",
+                          it->parcel.sheet);
+    if (!pdbi__number_ok(it->parcel.parcel))
+        return rec_reject(rc, "bad-number", "parcel number '%.40s' is not a positive integer",
+                          it->parcel.parcel);
     size_t npoints = count_points(rc->cur);
     if (npoints > r->max_vertices)
         return rec_reject(rc, "too-many-vertices", "%zu vertices, over the limit of %zu", npoints,

@@ -246,6 +246,12 @@ char *pdbi__number_text(const char *s, size_t len)
     return strndup(s, len);
 }
 
+int pdbi__number_ok(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 0 && n <= 64 && strspn(s, "0123456789") == n && strspn(s, "0") != n;
+}
+
 int pdbi__area_mismatch(double surveyed_m2, double computed_m2, double rel, double abs_m2)
 {
     if (!isfinite(surveyed_m2) || !isfinite(computed_m2))

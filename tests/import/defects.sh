@@ -64,6 +64,10 @@ at $i; row "$(wkt_shift "POINT (5 5)")" 07894 3 39 ONT 400; i=$((i + 1))
 at $i; row "$(square "$X" "$Y" 20)" 07894 "" 40 ONT 400; i=$((i + 1))
 at $i; row "$(square "$X" "$Y" 20)" 07894 " " 41 ONT 400; i=$((i + 1))
 at $i; row "$(square "$X" "$Y" 20)" 07894 3 "" ONT 400; i=$((i + 1))
+# Numbers a lookup by number cannot take: a letter suffix, a fraction, zero.
+at $i; row "$(square "$X" "$Y" 20)" 07894 3 12a ONT 400; i=$((i + 1))
+at $i; row "$(square "$X" "$Y" 20)" 07894 "1/2" 46 ONT 400; i=$((i + 1))
+at $i; row "$(square "$X" "$Y" 20)" 07894 3 0 ONT 400; i=$((i + 1))
 # Over the vertex limit (--max-vertices 50): a 64-gon.
 at $i
 ring=$(awk -v x="$X" -v y="$Y" 'BEGIN { for (k = 0; k <= 64; k++) { a = 2 * 3.14159265358979 * (k % 64) / 64
@@ -73,9 +77,9 @@ row "POLYGON (($ring))" 07894 3 43 ONT 314; i=$((i + 1))
 at $i; row "$(square "$X" "$Y" 20)" "" 3 44 ONT 400; i=$((i + 1))
 at $i; row "$(square "$X" "$Y" 20)" 99999 3 45 ONT 400; i=$((i + 1))
 
-READ=46 STORED=34 REPAIRED=2 REJECTED=12
-REASONS="empty-geometry:1:0 invalid-geometry:1:0 missing-commune:1:0 missing-parcel:1:0 missing-sheet:2:0 not-polygon:2:0 null-geometry:2:0 repaired-geometry:2:2 too-many-vertices:1:0 unknown-commune:1:0"
-WITH_GEOMETRY=12
+READ=49 STORED=34 REPAIRED=2 REJECTED=15
+REASONS="bad-number:3:0 empty-geometry:1:0 invalid-geometry:1:0 missing-commune:1:0 missing-parcel:1:0 missing-sheet:2:0 not-polygon:2:0 null-geometry:2:0 repaired-geometry:2:2 too-many-vertices:1:0 unknown-commune:1:0"
+WITH_GEOMETRY=15
 
 # check_counts NAME: the expected figures in the batch, the file and rejects.
 check_counts() {
@@ -98,6 +102,8 @@ check_counts() {
     check "$name: duplicates kept and flagged" "$(sql "SELECT count(*) FROM parcels WHERE batch_id = $b AND parcel = '28' AND flags & 1")" 2
     check "$name: repaired flagged" "$(sql "SELECT group_concat(parcel) FROM parcels WHERE batch_id = $b AND flags & 8")" "32,33"
     check "$name: repaired area kept" "$(sql "SELECT round(area_computed_m2, 3) FROM parcels WHERE batch_id = $b AND parcel = '32'")" "380.0"
+    check "$name: bad numbers named in the reject" "$(sql "SELECT group_concat(detail, '; ') FROM (SELECT detail FROM rejects WHERE batch_id = $b AND reason = 'bad-number' ORDER BY feature_index)")" \
+        "parcel number '12a' is not a positive integer; sheet number '1/2' is not a positive integer; parcel number '0' is not a positive integer"
     check "$name: flagged count" "$(sql "SELECT flagged FROM import_files WHERE batch_id = $b")" \
         "$(sql "SELECT count(*) FROM parcels WHERE batch_id = $b AND flags != 0")"
 }
@@ -111,7 +117,7 @@ check_counts CSV
 to_format defects.csv defects.gpkg GPKG -a_srs EPSG:9208 -nlt GEOMETRY
 REASONS=${REASONS/empty-geometry:1:0 /}
 REASONS=${REASONS/null-geometry:2:0/null-geometry:3:0}
-WITH_GEOMETRY=11
+WITH_GEOMETRY=14
 import --max-vertices 50 --threads 1 defects.gpkg
 check "GeoPackage: import exit status" "$RC" 0
 check_counts "GeoPackage, one thread"
