@@ -111,5 +111,10 @@ else
         'no style file found: using the built-in default style'
     check "no style file: the built-in style's colour for ONT (#ffd0ff)" "$(parcel_pixel)" "255 208 255"
     stop_server
+    # seed, in the same place, says so as well (it used to fall back silently).
+    seed_out=$("${SERVE_WRAP[@]}" "$PARCELDB" seed --db "$DB" --cache "$WORK/seed-cache" --zoom 10-10 2>&1)
+    check "no style file: seed exit 0" "$?" 0
+    contains "no style file: seed says so" "$seed_out" \
+        'parceldb seed: no style file found: using the built-in default style'
 fi
 finish

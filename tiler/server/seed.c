@@ -240,6 +240,8 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
         rc = seed_fail("style: %s", pdbt_errmsg(tctx));
         goto done;
     }
+    if (style_path == NULL) /* as render and serve say it */
+        fputs("parceldb seed: no style file found: using the built-in default style\n", stderr);
     if (pdb_srv_disk_open(o->cache_dir, pdbt_style_hash(style), (uint64_t)o->cache_max_mb << 20,
                           &disk, err, sizeof err) != 0) {
         rc = seed_fail("%s", err);
