@@ -19,6 +19,11 @@ check "CORS on every answer" "$(header Access-Control-Allow-Origin)" "*"
 get /communes
 check "communes: 200" "$STATUS" 200
 contains "communes: both, with names and boxes" "$BODY" '"code":"07894".*"bbox":\[105\.40.*"parcels":40.*"code":"08707".*"parcels":30'
+# Each commune's own data version: when it last changed (its import or its
+# overviews), never after the store's.
+versions=$(printf '%s' "$BODY" | grep -o '"last_batch":[0-9]*,"data_version":[0-9]*' | sed 's/.*://')
+check "communes: a data version each, none after the store's ($DV)" \
+    "$(printf '%s\n' $versions | awk -v dv="$DV" '$1 >= 1 && $1 <= dv' | wc -l)" 2
 get /tiles.json
 check "tiles.json: 200" "$STATUS" 200
 contains "tiles.json: TileJSON 3.0.0" "$BODY" '"tilejson":"3.0.0"'

@@ -291,11 +291,14 @@ static void communes(pdb_srv_worker *w, pdb_srv_response *out)
         if (pdb_commune_ref_find(w->ctx, c->code, &ref) != PDB_OK)
             ref = NULL;
         json_array_append_new(
-            arr, json_pack("{s:s, s:s?, s:s?, s:o, s:I, s:o, s:I}", "code", c->code, "name",
+            arr, json_pack("{s:s, s:s?, s:s?, s:o, s:I, s:o, s:I, s:o}", "code", c->code, "name",
                            c->name, "former_province", ref ? ref->former_province : NULL, "bbox",
                            bbox_json(b), "parcels", (json_int_t)c->parcels, "source_srid",
                            c->source_srid ? json_sprintf("EPSG:%d", c->source_srid) : json_null(),
-                           "last_batch", (json_int_t)c->last_batch));
+                           "last_batch", (json_int_t)c->last_batch, "data_version",
+                           /* null: a schema 1 store, which has no version per commune */
+                           c->data_version >= 0 ? json_integer((json_int_t)c->data_version)
+                                                : json_null()));
     }
     pdb_commune_list_free(list);
     pdb_srv_body_json(
