@@ -31,7 +31,7 @@ static const char usage_text[] =
     "  --out DIR             where the batch's tiles go\n"
     "  --palette MODE        auto (8-bit palette when lossless, the default), never,\n"
     "                        or quantize (always 8-bit, lossy on anti-aliased edges)\n"
-    "  --level N             zlib level 1-9 (default: the measured default, 3)\n"
+    "  --level N             deflate level 1-12 (libdeflate; default: the measured default, 1)\n"
     "  --antialias fast|best edges with 17 coverage levels (default: smaller, faster)\n"
     "                        or Cairo's exact coverage\n"
     "  --font-dir DIR        where label fonts are looked up\n"
@@ -227,7 +227,7 @@ int cmd_render(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     render_opts o = {
-        CLI_DEFAULT_DB, NULL, NULL, NULL, NULL, NULL, 1, 0, {0, 0, PDBT_PNG_PALETTE_AUTO, 0}};
+        CLI_DEFAULT_DB, NULL, NULL, NULL, NULL, NULL, 1, 0, {0, PDBT_PNG_PALETTE_AUTO}};
     const char *commune = NULL;
     int c, rebuild_only = 0;
     size_t n;
@@ -267,8 +267,8 @@ int cmd_render(int argc, char **argv)
                 return cli_usage_error("render", "--palette must be auto, never or quantize");
             break;
         case OPT_LEVEL:
-            if (cli_parse_size(optarg, &n) != 0 || n < 1 || n > 9)
-                return cli_usage_error("render", "--level must be 1 to 9, not '%s'", optarg);
+            if (cli_parse_size(optarg, &n) != 0 || n < 1 || n > 12)
+                return cli_usage_error("render", "--level must be 1 to 12, not '%s'", optarg);
             o.png.level = (int)n;
             break;
         case OPT_FONT_DIR:

@@ -14,6 +14,7 @@ packages=(
     libpng-dev libjansson-dev libcmocka-dev
     libcairo2-dev fonts-dejavu-core libmicrohttpd-dev
     libfreetype-dev zlib1g-dev libpng-tools  # renderer: label fonts by file, zlib, pngfix
+    libdeflate-dev                  # renderer: the PNG encoder's deflate
     libunistring-dev                # NFC normalisation and UTF-8 checks (import/vnenc.c)
     nodejs                          # the demo page's build: Leaflet from the npm registry (web/)
     chromium                        # headless browser for the demo page's tests (tests/server/)

@@ -25,7 +25,7 @@ set_tests_properties(render_cli PROPERTIES LABELS "cli;render" ENVIRONMENT
 # bench/render: the PNG encoder's level and filter measurement (not a test;
 # built on demand: cmake --build BUILD --target pdb-png-levels).
 add_executable(pdb-png-levels EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/bench/render/png_levels.c)
-target_link_libraries(pdb-png-levels PRIVATE pdb_tiler PNG::PNG pdb_build_flags)
+target_link_libraries(pdb-png-levels PRIVATE pdb_tiler pdb_build_flags)
 
 # A commune whose overviews cannot be built, through the parceldb command
 # (issue 12): the import's exit status, `info --check`, no endless retry.

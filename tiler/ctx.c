@@ -5,6 +5,7 @@
  */
 #include "ctx.h"
 
+#include <libdeflate.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@ pdb_status pdbt_ctx_new(pdb_ctx *db, pdbt_ctx **out)
     if (ctx == NULL)
         return PDB_ENOMEM;
     ctx->db = db;
+    ctx->deflater = NULL;
+    ctx->deflater_level = 0;
     pdbt__ok(ctx);
     *out = ctx;
     return PDB_OK;
@@ -24,7 +27,22 @@ pdb_status pdbt_ctx_new(pdb_ctx *db, pdbt_ctx **out)
 
 void pdbt_ctx_free(pdbt_ctx *ctx)
 {
+    if (ctx == NULL)
+        return;
+    if (ctx->deflater != NULL)
+        libdeflate_free_compressor(ctx->deflater);
     free(ctx);
+}
+
+struct libdeflate_compressor *pdbt__deflater(pdbt_ctx *ctx, int level)
+{
+    if (ctx->deflater != NULL && ctx->deflater_level == level)
+        return ctx->deflater;
+    if (ctx->deflater != NULL)
+        libdeflate_free_compressor(ctx->deflater);
+    ctx->deflater = libdeflate_alloc_compressor(level);
+    ctx->deflater_level = level;
+    return ctx->deflater;
 }
 
 const char *pdbt_errmsg(const pdbt_ctx *ctx)

@@ -16,7 +16,14 @@ struct pdbt_ctx {
     pdb_status status; /* the last call's status, PDB_OK when it succeeded */
     char msg[1024];    /* the last failure's message: a file name, a JSON path
                           and the problem fit with room to spare */
+    struct libdeflate_compressor *deflater; /* the PNG encoder's, made on first use */
+    int deflater_level;                     /* the level it was made for */
 };
+
+/* The context's libdeflate compressor at level (made, or remade for
+ * another level, on demand: making one costs more than a tile's deflate);
+ * NULL when memory runs out. Owned by ctx. */
+struct libdeflate_compressor *pdbt__deflater(pdbt_ctx *ctx, int level);
 
 /* Forgets the last failure: every public call that can fail starts here,
  * so that pdbt_errcode tells of the last call made with ctx. */

@@ -195,17 +195,14 @@ typedef enum pdbt_png_palette {
 } pdbt_png_palette;
 
 typedef struct pdbt_png_options {
-    int level;                /* zlib level 1..9; 0 for the measured default */
-    int filter;               /* PNG_FILTER_* mask from png.h; 0 for the default */
+    int level;                /* libdeflate level 1..12; 0 for the measured default (1) */
     pdbt_png_palette palette; /* see above */
-    int strategy;             /* zlib strategy + 1 (Z_FILTERED + 1, Z_RLE + 1, ...);
-                                 0 for the measured default */
 } pdbt_png_options;
 
 /* Encodes an image as PNG: straight (non-premultiplied) RGBA, RGB when
  * every pixel is opaque, or an 8-bit palette (see pdbt_png_options).
  * *out is caller-owned (free()). Returns PDB_OK, or PDB_EINVAL (an empty
- * image), PDB_ENOMEM or PDB_EIO (libpng) with its message on ctx. */
+ * image), PDB_ENOMEM or PDB_EIO (the compressor) with its message on ctx. */
 pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_options *opts,
                            unsigned char **out, size_t *len);
 

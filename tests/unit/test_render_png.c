@@ -40,7 +40,7 @@ static unsigned char *encode_decode(const uint32_t *argb, pdbt_png_palette mode,
                                     size_t *len_out)
 {
     pdbt_image img = {W, H, W * 4, argb};
-    pdbt_png_options o = {0, 0, mode, 0};
+    pdbt_png_options o = {0, mode};
     unsigned char *png = NULL;
     size_t len = 0;
     pdbt_ctx *tctx = NULL;
