@@ -42,4 +42,9 @@ pdb_status pdbt__failv(pdbt_ctx *ctx, pdb_status st, const char *fmt, va_list ap
  * and its message. */
 pdb_status pdbt__fail_db(pdbt_ctx *ctx);
 
+/* The tiler's one growable array: room for need elements of elem bytes in
+ * *arr (capacity *cap, doubled as needed); 0, or -1 when memory runs out
+ * (the array is then unchanged). */
+int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem);
+
 #endif

@@ -183,20 +183,10 @@ static int quantize(const pdbt_image *img, unsigned char *rows, unsigned char pa
 /* Room for n more bytes; 0, or -1 (and m->oom) when memory runs out. */
 static int mb_reserve(membuf *m, size_t n)
 {
-    if (m->oom)
-        return -1;
-    if (m->len + n <= m->cap)
-        return 0;
-    size_t ncap = m->cap ? m->cap : 8192;
-    while (ncap < m->len + n)
-        ncap *= 2;
-    unsigned char *p = realloc(m->data, ncap);
-    if (p == NULL) {
+    if (m->oom || pdbt__grow((void **)&m->data, &m->cap, m->len + n, 1) != 0) {
         m->oom = 1;
         return -1;
     }
-    m->data = p;
-    m->cap = ncap;
     return 0;
 }
 

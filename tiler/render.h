@@ -103,7 +103,6 @@ struct pdbt_renderer {
     uint32_t edge_gen;              /* generation of the edge set (never 0 once cleared) */
 };
 
-int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem);
 /* Copies a string into the tile's string buffer; NO_STR for NULL (or
  * when out of memory, which sets r->oom). */
 uint32_t pdbt__put_str(pdbt_renderer *r, const char *s);
