@@ -10,6 +10,12 @@
  * pdb_srv_handle answer; the completion callback logs, counts and frees.
  * Every request that got a record reaches the completion callback, also
  * when the client goes away.
+ *
+ * A cached tile is sent with a response made once and kept with its bytes
+ * (a pdb_srv_blob's extra): libmicrohttpd counts its references, so every
+ * connection queues the same one, headers and all, instead of building
+ * and freeing a response, its body callback and nine headers each time
+ * (issue 19). The request keeps the blob alive until it completes.
  */
 #include "http.h"
 
@@ -42,7 +48,8 @@ struct pdb_srv_http {
 
 typedef struct http_req {
     uint64_t start_us;   /* when the request line arrived */
-    char *uri;           /* raw request target, or NULL when too long */
+    char *uri;           /* raw request target (in uri_buf), or NULL when too long */
+    pdb_srv_blob *blob;  /* the body's blob, held until completion, or NULL */
     int too_long;        /* 1 when the target is over PDB_SRV_MAX_URI */
     int headers_seen;    /* 1 after the first access-handler call */
     int answered;        /* 1 once a response is queued */
@@ -50,21 +57,37 @@ typedef struct http_req {
     size_t bytes;        /* body bytes queued */
     pdb_srv_route route; /* for logs and metrics */
     char method[8];      /* "GET", or "-" before the headers arrive */
+    char uri_buf[];      /* the target's bytes: one allocation per request */
 } http_req;
+
+/* A response kept with a blob (see the top of the file). The blob's extra
+ * is only ever one of these: http.c is the one that sets it. */
+typedef struct shared_resp {
+    pdb_srv_blob_extra base;   /* first, for the blob to free it */
+    struct MHD_Response *resp; /* the body is the blob's bytes; one reference */
+    char type[48];             /* Content-Type it was made with */
+    char etag[80];             /* ETag, likewise (as pdb_srv_response's) */
+    char cache_control[48];    /* Cache-Control, likewise */
+    char vary[16];             /* Vary, likewise */
+} shared_resp;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 {
     pdb_srv *srv = cls;
-    http_req *r = calloc(1, sizeof *r);
+    size_t n = strnlen(uri, PDB_SRV_MAX_URI + 1);
+    http_req *r = malloc(sizeof *r + (n > PDB_SRV_MAX_URI ? 0 : n + 1));
     (void)c;
     if (r == NULL)
         return NULL;
+    memset(r, 0, sizeof *r);
     r->start_us = pdb_srv_now_us();
-    size_t n = strnlen(uri, PDB_SRV_MAX_URI + 1);
-    if (n > PDB_SRV_MAX_URI)
+    if (n > PDB_SRV_MAX_URI) {
         r->too_long = 1;
-    else
-        r->uri = strndup(uri, n);
+    } else {
+        memcpy(r->uri_buf, uri, n);
+        r->uri_buf[n] = '\0';
+        r->uri = r->uri_buf;
+    }
     strcpy(r->method, "-");
     atomic_fetch_add(&srv->metrics.inflight, 1);
     return r;
@@ -109,25 +132,10 @@ static int add(struct MHD_Response *resp, const char *name, const char *value)
            MHD_add_response_header(resp, name, value) == MHD_YES;
 }
 
-static enum MHD_Result queue(pdb_srv *srv, struct MHD_Connection *c, http_req *r,
-                             const pdb_srv_response *out)
+/* The headers of an answer; 0 when out of memory. */
+static int add_headers(pdb_srv *srv, struct MHD_Response *resp, const pdb_srv_response *out)
 {
-    struct MHD_Response *resp;
     char retry[16] = "";
-
-    if (out->body != NULL && out->len > 0) {
-        resp = MHD_create_response_from_buffer_with_free_callback_cls(
-            out->len, (void *)out->body, out->release, out->release_cls);
-    } else {
-        if (out->release != NULL)
-            out->release(out->release_cls);
-        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    }
-    if (resp == NULL) {
-        if (out->body != NULL && out->len > 0 && out->release != NULL)
-            out->release(out->release_cls);
-        return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
-    }
     if (out->retry_after_s > 0)
         snprintf(retry, sizeof retry, "%d", out->retry_after_s);
     int ok = add(resp, "Access-Control-Allow-Origin", "*") &&
@@ -148,12 +156,108 @@ static enum MHD_Result queue(pdb_srv *srv, struct MHD_Connection *c, http_req *r
              add(resp, "Referrer-Policy", "no-referrer");
     if (ok && (out->close || atomic_load(&srv->draining)))
         ok = add(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result ret = ok ? MHD_queue_response(c, (unsigned)out->status, resp) : MHD_NO;
-    MHD_destroy_response(resp);
+    return ok;
+}
+
+static void shared_free(pdb_srv_blob_extra *x)
+{
+    shared_resp *s = (shared_resp *)x;
+    if (s->resp != NULL)
+        MHD_destroy_response(s->resp);
+    free(s);
+}
+
+/* Copies a header value into a shared_resp field; 0 when it does not fit. */
+static int keep(char *dst, size_t cap, const char *v)
+{
+    size_t n = v ? strlen(v) : 0;
+    if (n >= cap)
+        return 0;
+    memcpy(dst, v ? v : "", n + 1);
+    return 1;
+}
+
+static int same(const char *kept, const char *v)
+{
+    return strcmp(kept, v ? v : "") == 0;
+}
+
+/* The response kept with out's blob when it has the very headers out asks
+ * for (made and kept now when the blob has none); NULL when this answer
+ * must be built for itself. */
+static struct MHD_Response *shared_response(pdb_srv *srv, const pdb_srv_response *out)
+{
+    /* Only a plain 200, whose varying headers a shared_resp records. */
+    if (out->blob == NULL || out->status != 200 || out->len == 0 || out->close ||
+        out->retry_after_s > 0 || out->allow != NULL || out->www_authenticate != NULL ||
+        atomic_load(&srv->draining))
+        return NULL;
+    shared_resp *s = (shared_resp *)pdb_srv_blob_extra_get(out->blob);
+    if (s == NULL) {
+        if ((s = calloc(1, sizeof *s)) == NULL)
+            return NULL;
+        s->base.free = shared_free;
+        if (!keep(s->type, sizeof s->type, out->content_type) ||
+            !keep(s->etag, sizeof s->etag, out->etag) ||
+            !keep(s->cache_control, sizeof s->cache_control, out->cache_control) ||
+            !keep(s->vary, sizeof s->vary, out->vary) ||
+            (s->resp = MHD_create_response_from_buffer(out->len, (void *)out->body,
+                                                       MHD_RESPMEM_PERSISTENT)) == NULL ||
+            !add_headers(srv, s->resp, out)) {
+            shared_free(&s->base);
+            return NULL;
+        }
+        shared_resp *kept = (shared_resp *)pdb_srv_blob_extra_set(out->blob, &s->base);
+        if (kept != s) {
+            shared_free(&s->base); /* another thread kept one first */
+            s = kept;
+        }
+    }
+    /* Another ETag (the change log's epoch moved, or the one empty tile
+     * shown for many places): built for itself. */
+    if (!same(s->etag, out->etag) || !same(s->type, out->content_type) ||
+        !same(s->cache_control, out->cache_control) || !same(s->vary, out->vary))
+        return NULL;
+    return s->resp;
+}
+
+/* What the completion callback logs and counts. */
+static void answered(http_req *r, const pdb_srv_response *out)
+{
     r->answered = 1;
     r->status = out->status;
     r->bytes = out->status == 304 || out->status == 204 ? 0 : out->len;
     r->route = out->route;
+}
+
+static enum MHD_Result queue(pdb_srv *srv, struct MHD_Connection *c, http_req *r,
+                             const pdb_srv_response *out)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if ((resp = shared_response(srv, out)) != NULL) {
+        /* out's reference to the blob keeps the bytes until completion. */
+        r->blob = out->blob;
+        answered(r, out);
+        return MHD_queue_response(c, (unsigned)out->status, resp);
+    }
+    if (out->body != NULL && out->len > 0) {
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            out->len, (void *)out->body, out->release, out->release_cls);
+    } else {
+        if (out->release != NULL)
+            out->release(out->release_cls);
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (resp == NULL) {
+        if (out->body != NULL && out->len > 0 && out->release != NULL)
+            out->release(out->release_cls);
+        return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
+    }
+    ret = add_headers(srv, resp, out) ? MHD_queue_response(c, (unsigned)out->status, resp) : MHD_NO;
+    MHD_destroy_response(resp);
+    answered(r, out);
     return ret;
 }
 
@@ -173,7 +277,11 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
         return MHD_YES;
     }
     memset(&out, 0, sizeof out);
-    snprintf(r->method, sizeof r->method, "%s", strlen(method) < sizeof r->method ? method : "?");
+    size_t ml = strlen(method);
+    if (ml < sizeof r->method)
+        memcpy(r->method, method, ml + 1);
+    else
+        strcpy(r->method, "?");
 
     header_tally t = {0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, tally_header, &t);
@@ -266,7 +374,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
             fprintf(stderr, "%s %s %s - 0 %.3fms closed\n", when, r->method, path, us / 1000.0);
     }
     atomic_fetch_sub(&srv->metrics.inflight, 1);
-    free(r->uri);
+    pdb_srv_blob_unref(r->blob);
     free(r);
     *con_cls = NULL;
 }

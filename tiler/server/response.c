@@ -22,6 +22,7 @@ void pdb_srv_body_malloced(pdb_srv_response *out, const char *type, void *body, 
     out->len = len;
     out->release = free;
     out->release_cls = body;
+    out->blob = NULL;
 }
 
 void pdb_srv_body_blob(pdb_srv_response *out, const char *type, pdb_srv_blob *b)
@@ -31,6 +32,7 @@ void pdb_srv_body_blob(pdb_srv_response *out, const char *type, pdb_srv_blob *b)
     out->len = b->len;
     out->release = pdb_srv_release_blob;
     out->release_cls = pdb_srv_blob_ref(b);
+    out->blob = b;
 }
 
 void pdb_srv_error(pdb_srv_response *out, int status, const char *fmt, ...)
@@ -50,6 +52,7 @@ void pdb_srv_error(pdb_srv_response *out, int status, const char *fmt, ...)
         out->content_type = JSON;
         out->body = "{\"error\":\"bad request\"}";
         out->len = strlen(out->body);
+        out->blob = NULL;
         return;
     }
     pdb_srv_body_malloced(out, JSON, text, strlen(text));

@@ -29,6 +29,7 @@ typedef struct pdb_srv_response {
     size_t len;                   /* bytes in body */
     void (*release)(void *cls);   /* frees body once sent (may be NULL) */
     void *release_cls;            /* its argument */
+    pdb_srv_blob *blob;           /* the blob body comes from (its reference is release_cls) */
     char etag[80];                /* quoted entity tag, or "" */
     const char *cache_control;    /* or NULL */
     const char *vary;             /* or NULL */
