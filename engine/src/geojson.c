@@ -37,7 +37,45 @@ static const struct {
 
 /* ---- numbers ---- */
 
-size_t pdb__json_real(double v, char buf[PDB__JSON_REAL_MAX])
+static const double pow10_table[10] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+
+/* Writes (-)n / 10^k with the fraction's trailing zeros dropped, ".0"
+ * for none: "%.15g" as jansson fixed it up, for an n of at most 15
+ * digits whose value the caller knows "%.15g" prints without exponent. */
+static size_t write_decimal(char *buf, int negative, uint64_t n, int k)
+{
+    uint64_t scale = (uint64_t)pow10_table[k];
+    uint64_t ip = n / scale, frac = n % scale;
+    char tmp[24];
+    size_t len = 0, m = 0;
+    if (negative)
+        buf[len++] = '-'; /* also "-0.0", as printf writes -0 */
+    do {
+        tmp[m++] = (char)('0' + ip % 10);
+        ip /= 10;
+    } while (ip != 0);
+    while (m > 0)
+        buf[len++] = tmp[--m];
+    buf[len++] = '.';
+    if (frac == 0) {
+        buf[len++] = '0';
+    } else {
+        while (frac % 10 == 0) {
+            frac /= 10;
+            k--;
+        }
+        for (int i = k - 1; i >= 0; i--) {
+            buf[len + (size_t)i] = (char)('0' + frac % 10);
+            frac /= 10;
+        }
+        len += (size_t)k;
+    }
+    buf[len] = '\0';
+    return len;
+}
+
+/* "%.15g" through printf, fixed up as jansson did. */
+static size_t real_printf(double v, char buf[PDB__JSON_REAL_MAX])
 {
     int n = snprintf(buf, PDB__JSON_REAL_MAX, "%.*g", REAL_PRECISION, v);
     size_t len = n > 0 ? (size_t)n : 0;
@@ -67,51 +105,44 @@ size_t pdb__json_real(double v, char buf[PDB__JSON_REAL_MAX])
     return len;
 }
 
+/*
+ * The integer paths rest on one fact. When a double r is the one nearest
+ * to a decimal D = n / 10^k of at most 15 significant digits, "%.15g"
+ * prints D: r is within half an ulp of D (a relative 1.1e-16), far inside
+ * half a unit of D's 15th digit (relative 5e-15 at least), so rounding r
+ * to 15 digits lands on D. From 1e-4 up to 1e15 %g writes no exponent.
+ * Outside that range, and when no such short D exists, printf does it.
+ */
+
+size_t pdb__json_real(double v, char buf[PDB__JSON_REAL_MAX])
+{
+    double a = fabs(v);
+    if (a == 0)
+        return write_decimal(buf, signbit(v) != 0, 0, 0);
+    if (a >= 1e-4 && a < 1e15) {
+        /* Areas and the like have a few decimals: find them. */
+        for (int k = 0; k < 10; k++) {
+            double n = round(a * pow10_table[k]);
+            if (n >= 1e15)
+                break;
+            if (n / pow10_table[k] == a)
+                return write_decimal(buf, signbit(v) != 0, (uint64_t)n, k);
+        }
+    }
+    return real_printf(v, buf);
+}
+
 size_t pdb__json_coord(double v, char buf[PDB__JSON_REAL_MAX])
 {
     double scaled = round(v * COORD_SCALE);
     double r = scaled / COORD_SCALE;
     if (!isfinite(r))
-        return pdb__json_real(v, buf); /* past about 1e299: no decimals left to round */
-    /* The integer path: r is the double nearest to n / 1e9 for an integer
-     * n = |scaled| of at most 15 digits. "%.15g" prints r to 15
-     * significant digits, which is n / 1e9 exactly once trailing zeros
-     * go: r is within half an ulp of it (< 1e-10 below 1e6), far inside
-     * the half-unit of the 15th digit. From 1e-4 on %g prints no
-     * exponent; below 1e-4 (other than 0) and from 1e6 on, printf does it. */
+        return real_printf(v, buf); /* past about 1e299: no decimals left to round */
+    /* r is the double nearest to |scaled| / 1e9 by construction. */
     double a = fabs(scaled);
     if (!(a < 1e15) || (a < 1e5 && a != 0))
-        return pdb__json_real(r, buf);
-    uint64_t n = (uint64_t)a;
-    uint64_t ip = n / 1000000000u;
-    uint32_t frac = (uint32_t)(n % 1000000000u);
-    char tmp[24];
-    size_t len = 0, k = 0;
-    if (signbit(r))
-        buf[len++] = '-'; /* also "-0.0", as printf writes -0 */
-    do {
-        tmp[k++] = (char)('0' + ip % 10);
-        ip /= 10;
-    } while (ip != 0);
-    while (k > 0)
-        buf[len++] = tmp[--k];
-    buf[len++] = '.';
-    if (frac == 0) {
-        buf[len++] = '0';
-    } else {
-        int digits = 9;
-        while (frac % 10 == 0) {
-            frac /= 10;
-            digits--;
-        }
-        for (int i = digits - 1; i >= 0; i--) {
-            buf[len + (size_t)i] = (char)('0' + frac % 10);
-            frac /= 10;
-        }
-        len += (size_t)digits;
-    }
-    buf[len] = '\0';
-    return len;
+        return real_printf(r, buf);
+    return write_decimal(buf, signbit(r) != 0, (uint64_t)a, 9);
 }
 
 /* ---- the output buffer ---- */

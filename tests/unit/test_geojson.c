@@ -140,6 +140,12 @@ static void test_real_matches_jansson(void **state)
         /* Areas in m2 with 0 to 3 decimals, and short decimals. */
         check_real(round(uniform(0, 1e6) * 100) / 100);
         check_real((double)(int64_t)(next_u64() % 2000001) / 1000 - 1000);
+        /* Decimals of up to 17 digits with 0 to 11 of them after the
+         * point: the writer's integer path and the edges of it. */
+        static const double p10[] = {1,   1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,
+                                     1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17};
+        double digits = p10[1 + next_u64() % 17];
+        check_real((double)(next_u64() % (uint64_t)digits) / p10[next_u64() % 12]);
     }
 }
 

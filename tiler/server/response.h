@@ -52,4 +52,11 @@ void pdb_srv_body_blob(pdb_srv_response *out, const char *type, pdb_srv_blob *b)
 void pdb_srv_body_json(pdb_srv_response *out, const char *type, json_t *doc);
 void pdb_srv_release_blob(void *cls);
 
+#define PDB_SRV_FIXED9_MAX 48 /* bytes pdb_srv_fixed9 may write, with the NUL */
+
+/* v as snprintf's "%.9f" writes it, byte for byte (cut at the buffer past
+ * about 1e37), without printf for the
+ * values a lookup echoes (below 1e6); returns the length. */
+size_t pdb_srv_fixed9(double v, char buf[PDB_SRV_FIXED9_MAX]);
+
 #endif
