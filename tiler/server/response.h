@@ -54,9 +54,9 @@ void pdb_srv_release_blob(void *cls);
 
 #define PDB_SRV_FIXED9_MAX 48 /* bytes pdb_srv_fixed9 may write, with the NUL */
 
-/* v as snprintf's "%.9f" writes it, byte for byte (cut at the buffer past
- * about 1e37), without printf for the
- * values a lookup echoes (below 1e6); returns the length. */
+/* v as snprintf's "%.9f" writes it, byte for byte, without printf for the values a
+ * lookup echoes (below 1e6; printf past that, cut at the buffer past about
+ * 1e37); returns the length. */
 size_t pdb_srv_fixed9(double v, char buf[PDB_SRV_FIXED9_MAX]);
 
 #endif
