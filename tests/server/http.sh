@@ -200,6 +200,8 @@ stop_server
 LOG=$(cat "$WORK/server.log")
 contains "access log: a line per request" "$LOG" 'GET /parcels/at\?lon&lat 200 [0-9]+ [0-9.]+ms'
 contains "access log: tiles" "$LOG" "GET /tiles/$TZ/$TX/$TY.png 304 0 "
+contains "access log: the whole line" "$LOG" \
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z GET /tiles/$TZ/$TX/$TY\\.png 304 0 [0-9]+\\.[0-9]{3}ms\$"
 lacks "access log: no owner names" "$LOG" 'Nguyen'
 lacks "access log: no query values" "$LOG" "$PLON|105\\.3,21\\.2"
 lacks "access log: no token" "$LOG" "$TOKEN|$NEW|Bearer"
