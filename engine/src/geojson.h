@@ -17,7 +17,9 @@
 /* v (finite) as jansson prints a real at precision 15: "%.15g" with a
  * '.' for a decimal point, ".0" appended when neither '.' nor 'e' shows,
  * and the exponent without '+' or leading zeros ("1e-9", "2.5e20").
- * Returns the length written to buf (NUL-terminated). */
+ * A value that is the double nearest to a short decimal (an area, a
+ * surveyed figure) takes an integer path with no printf; the text is the
+ * same. Returns the length written to buf (NUL-terminated). */
 size_t pdb__json_real(double v, char buf[PDB__JSON_REAL_MAX]);
 
 /* A coordinate: v rounded to 1e-9 (round(v * 1e9) / 1e9; v itself when

@@ -39,8 +39,8 @@
 /* Bytes per connection: a request at our limits (2 KiB of URI, 64 header
  * lines of 8 KiB) with libmicrohttpd's own records of it, and the answer's
  * headers; 14 KiB is too little (server_bad_long_headers). libmicrohttpd
- * zeroes the pool for every request, so it is no larger: that memset is
- * a quarter of a cached tile's instructions (issue 19). */
+ * zeroes the pool for every request, so it is no larger: under callgrind
+ * that memset is about half of a cached tile's instructions (issue 19). */
 #define CONNECTION_MEMORY 16384
 #define LISTEN_BACKLOG 1024 /* connections the kernel queues before accept */
 
