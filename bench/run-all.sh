@@ -197,7 +197,7 @@ kv() { [ -f "$RESULTS/$1" ] && sed -n "s/^$2=//p" "$RESULTS/$1" || true; }
     if [ -f "$RESULTS/server-summary.txt" ]; then
         s=server-summary.txt
         echo "| server: cached tiles, wrk -c64 | $(kv $s tiles_parceldb_rps | awk '{printf "%.0f", $1}') req/s | nginx static files $(kv $s tiles_nginx_rps | awk '{printf "%.0f", $1}') req/s | $(kv $s ratio_nginx)x | $(kv $s rss_peak_mib) / $(kv $s nginx_rss_mib) |"
-        echo "| server: lookups /parcels/at | $(kv $s lookups_rps | awk '{printf "%.0f", $1}') req/s (p99 $(kv $s lookups_p99_ms) ms) | | | |"
+        echo "| server: lookups /parcels/at | $(kv $s lookups_rps | awk '{printf "%.0f", $1}') req/s (p99 $(kv $s lookups_p99_ms) ms) | nginx, one static answer $(kv $s lookups_nginx_rps | awk '{printf "%.0f", $1}') req/s | $(kv $s ratio_lookups_nginx)x | |"
         echo "| server: mix 4 tiles : 1 lookup | $(kv $s mix_rps | awk '{printf "%.0f", $1}') req/s | | | |"
     fi
 } | tee "$RESULTS/summary.md"

@@ -6,7 +6,7 @@ if(NOT TARGET pdb_server)
     return()
 endif()
 
-foreach(t parse auth cache changes metrics)
+foreach(t parse auth cache changes metrics response)
     pdb_unit_test(test_server_${t} SOURCES unit/test_server_${t}.c LIBS pdb_server)
 endforeach()
 

@@ -4,12 +4,15 @@
 # (pre-seeded with `parceldb seed` into the disk cache, then in the
 # server's memory cache after a warm-up), lookups (/parcels/at from the
 # lookup benchmark's kind of points) and a mix (4 tiles to 1 lookup). The
-# anchor, measured in the same run, alternating: nginx (Debian's
-# nginx-light) serving the very same tiles as static files on loopback.
-# Reports req/s (median of RUNS runs, default 3), latency, the tile ratio
-# parceldb / nginx, and the server's memory before and after. Every answer
-# must be 2xx; sample tiles are compared byte for byte with nginx's and
-# sample lookups with `parceldb lookup --points`.
+# anchors, measured in the same run, alternating: nginx (Debian's
+# nginx-light) serving the very same tiles as static files on loopback,
+# and nginx answering the same lookup URLs with one static GeoJSON answer
+# (the bytes parceldb returns for the sample point of median answer size;
+# issue 19). Reports req/s (median of RUNS runs, default 3), latency, the
+# tile and lookup ratios parceldb / nginx, and the server's memory before
+# and after. Every answer must be 2xx; sample tiles are compared byte for
+# byte with nginx's, sample lookups with `parceldb lookup --points`, and
+# nginx's lookup answer with the parceldb answer it was copied from.
 #
 #   bench/server/run.sh [--smoke]
 #   --smoke   2 communes of 300 parcels, 2 s runs, one run; seconds (CI).
@@ -165,6 +168,8 @@ http {
     server {
         listen 127.0.0.1:$NGX_PORT;
         root $STATIC;
+        # The lookup anchor: one static answer whatever the query string.
+        location = /parcels/at { default_type application/geo+json; }
     }
 }
 CONF
@@ -186,10 +191,12 @@ done
 head -201 "$SW/run/points.csv" >"$SW/run/sample.csv"
 "$P" lookup --db "$STORE" --points "$SW/run/sample.csv" | tail -n +2 >"$SW/run/sample-cli.txt"
 # One HTTP client process for the 200 requests (a process each is slow on a
-# loaded machine).
-python3 - "$(cat "$SW/run/port")" "$SW/run/sample.csv" >"$SW/run/sample-http.txt" <<'PY'
-import http.client, json, sys
+# loaded machine). The answer of median size among those that hold a
+# parcel becomes nginx's static lookup answer.
+python3 - "$(cat "$SW/run/port")" "$SW/run/sample.csv" "$STATIC/parcels/at" >"$SW/run/sample-http.txt" <<'PY'
+import http.client, json, os, sys
 conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=30)
+found = []
 for line in open(sys.argv[2]).read().splitlines()[1:]:
     pid, lon, lat = line.split(",")
     conn.request("GET", "/parcels/at?lon=%s&lat=%s" % (lon, lat))
@@ -200,12 +207,26 @@ for line in open(sys.argv[2]).read().splitlines()[1:]:
     f = json.loads(body)["features"]
     p = f[0]["properties"] if f else {}
     print(",".join([pid] + [p.get(k) or "" for k in ("commune", "sheet", "parcel")]))
+    if f:
+        found.append(body)
+if not found:
+    sys.exit("no sample point lies in a parcel")
+found.sort(key=len)
+os.makedirs(os.path.dirname(sys.argv[3]), exist_ok=True)
+with open(sys.argv[3], "wb") as out:
+    out.write(found[len(found) // 2])
 PY
+chmod -R a+rX "$STATIC"
+lookup_bytes=$(wc -c <"$STATIC/parcels/at")
 if ! diff "$SW/run/sample-cli.txt" "$SW/run/sample-http.txt" >"$SW/run/sample.diff"; then
     echo "/parcels/at and parceldb lookup disagree:" >&2
     head -20 "$SW/run/sample.diff" >&2
     fails=$((fails + 1))
 fi
+# nginx's lookup anchor answers every lookup URL with that answer, unchanged.
+curl -sf --max-time 30 -o "$SW/run/ngx-at.json" "$NGX_URL$(head -1 "$SW/run/urls-lookups.txt")" &&
+    cmp -s "$SW/run/ngx-at.json" "$STATIC/parcels/at" ||
+    { echo "nginx did not serve the static lookup answer" >&2; fails=$((fails + 1)); }
 [ $fails -eq 0 ] || { echo "server benchmark: $fails correctness failures" >&2; exit 1; }
 
 # wrk_run LABEL URL LIST: one wrk run; appends "LABEL rps p50_us p99_us" to runs.txt.
@@ -231,12 +252,14 @@ secs=$warm
 wrk_run warm-pdb "$PDB_URL" "$SW/run/urls-tiles.txt"
 wrk_run warm-nginx "$NGX_URL" "$SW/run/urls-tiles.txt"
 wrk_run warm-lookups "$PDB_URL" "$SW/run/urls-lookups.txt"
+wrk_run warm-nginx-lookups "$NGX_URL" "$SW/run/urls-lookups.txt"
 secs=$secs_saved
 rss_warm=$(rss "$SERVER_PID" VmRSS)
 for r in $(seq "$runs"); do
     wrk_run tiles-parceldb "$PDB_URL" "$SW/run/urls-tiles.txt"
     wrk_run tiles-nginx "$NGX_URL" "$SW/run/urls-tiles.txt"
     wrk_run lookups-parceldb "$PDB_URL" "$SW/run/urls-lookups.txt"
+    wrk_run lookups-nginx "$NGX_URL" "$SW/run/urls-lookups.txt"
     wrk_run mix-parceldb "$PDB_URL" "$SW/run/urls-mix.txt"
 done
 rss_end=$(rss "$SERVER_PID" VmRSS)
@@ -252,6 +275,7 @@ med() { # med LABEL FIELD (2 rps, 3 p50, 4 p99)
 all() { awk -v l="$1" '$1 == l {printf "%s%.0f", sep, $2; sep = ", "}' "$SW/run/runs.txt"; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.0f", k / 1024}'; }
 ratio=$(awk -v a="$(med tiles-parceldb 2)" -v b="$(med tiles-nginx 2)" 'BEGIN {printf "%.2f", a / b}')
+lratio=$(awk -v a="$(med lookups-parceldb 2)" -v b="$(med lookups-nginx 2)" 'BEGIN {printf "%.2f", a / b}')
 {
     echo "Server: $(date -u '+%Y-%m-%d %H:%M UTC'), $(sqlite3 "$STORE" "SELECT count(*) FROM parcels WHERE valid_to IS NULL") parcels," \
         "wrk -t2 -c64 -d${secs}s on loopback (wrk shares the 2 cores with the server), median of $runs alternating runs;" \
@@ -260,19 +284,22 @@ ratio=$(awk -v a="$(med tiles-parceldb 2)" -v b="$(med tiles-nginx 2)" 'BEGIN {p
     echo
     echo "| load | server | req/s (runs) | median req/s | p50 ms | p99 ms |"
     echo "|---|---|---|---|---|---|"
-    for l in tiles-parceldb tiles-nginx lookups-parceldb mix-parceldb; do
+    for l in tiles-parceldb tiles-nginx lookups-parceldb lookups-nginx mix-parceldb; do
         what=${l%-*}
         who=${l#*-}
         case $l in
         tiles-nginx) who="nginx (same PNGs as static files)" ;;
+        lookups-nginx) who="nginx (one $lookup_bytes-byte answer as a static file)" ;;
         mix-parceldb) what="mix (4 tiles : 1 lookup)" ;;
         esac
         echo "| $what | $who | $(all $l) | $(med $l 2 | awk '{printf "%.0f", $1}') | $(med $l 3 | awk '{printf "%.2f", $1 / 1000}') | $(med $l 4 | awk '{printf "%.2f", $1 / 1000}') |"
     done
     echo
-    echo "Cached tiles, parceldb / nginx: **${ratio}x**. parceldb serve's RSS: $(mib "$rss_start") MiB at start," \
+    echo "Cached tiles, parceldb / nginx: **${ratio}x**. Lookups, parceldb / nginx serving a static answer: **${lratio}x**."
+    echo "parceldb serve's RSS: $(mib "$rss_start") MiB at start," \
         "$(mib "$rss_warm") MiB warm, $(mib "$rss_end") MiB after the runs (peak $(mib "$rss_peak") MiB); nginx (master and workers) $(mib "$ngx_rss") MiB."
-    echo "Every answer 2xx; 20 tiles byte-identical to nginx's; 200 lookups identical to \`parceldb lookup --points\`."
+    echo "Every answer 2xx; 20 tiles byte-identical to nginx's; 200 lookups identical to \`parceldb lookup --points\`;" \
+        "nginx's lookup answer byte-identical to the parceldb answer it copies."
 } | tee "$RESULTS/server.md"
 {
     echo "tiles=$ntiles"
@@ -281,6 +308,9 @@ ratio=$(awk -v a="$(med tiles-parceldb 2)" -v b="$(med tiles-nginx 2)" 'BEGIN {p
     echo "ratio_nginx=$ratio"
     echo "lookups_rps=$(med lookups-parceldb 2)"
     echo "lookups_p99_ms=$(med lookups-parceldb 4 | awk '{printf "%.2f", $1 / 1000}')"
+    echo "lookups_nginx_rps=$(med lookups-nginx 2)"
+    echo "ratio_lookups_nginx=$lratio"
+    echo "lookup_answer_bytes=$lookup_bytes"
     echo "mix_rps=$(med mix-parceldb 2)"
     echo "rss_start_mib=$(mib "$rss_start")"
     echo "rss_end_mib=$(mib "$rss_end")"

@@ -48,6 +48,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "AND p.valid_to IS NULL ORDER BY p.id",
     [STMT_FIND_CHECKSUM] =
         "SELECT batch_id FROM import_files WHERE checksum = ?1 ORDER BY id DESC LIMIT 1",
+    [STMT_BEGIN] = "BEGIN",
+    [STMT_COMMIT] = "COMMIT",
 };
 
 pdb_status pdb__sql_fail(pdb_ctx *ctx, sqlite3 *db, int rc, const char *what)

@@ -19,6 +19,8 @@ typedef enum store_stmt {
     STMT_PARCEL_BY_ID,
     STMT_FIND_CHECKSUM,
     STMT_FEATURES_IN_BOX,
+    STMT_BEGIN,  /* a query's read snapshot: parsed once, not per lookup */
+    STMT_COMMIT, /* its end */
     STMT_COUNT
 } store_stmt;
 

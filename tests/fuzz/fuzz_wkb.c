@@ -10,7 +10,9 @@
  * re-orientation) within 1e-9 degree (0.1 mm; relative 1e-14 for values
  * outside lon/lat, where 15 significant digits are all a double prints),
  * with the same parts, rings and points: a silently dropped point or ring
- * aborts. The owner must never appear without include_personal.
+ * aborts. The text must be what jansson writes for what it reads from it
+ * (escapes, number forms, key order). The owner must never appear without
+ * include_personal.
  *
  * The same bytes are also taken as a SpatiaLite geometry BLOB (a corrupt
  * store must be refused, not crash the point-in-polygon test), and a
@@ -28,15 +30,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                  \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "fuzz_wkb: check failed: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                 \
-        }                                                                            \
+#define CHECK(cond)                                                                                \
+    do {                                                                                           \
+        if (!(cond)) {                                                                             \
+            fprintf(stderr, "fuzz_wkb: check failed: %s (line %d)\n", #cond, __LINE__);            \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
-static const char MARKER[] = "\xFF\xFE" "ATTR";
+static const char MARKER[] = "\xFF\xFE"
+                             "ATTR";
 #define MARKER_LEN 6
 
 static pdb_ctx *ctx;
@@ -70,8 +73,9 @@ static void check_geometry(const json_t *geom, const pdb__mpoly *mp)
                 double gy = json_number_value(json_array_get(pt, 1));
                 int lonlat = fabs(x) <= 180 && fabs(y) <= 90;
                 if (!same_coord(x, gx, lonlat) || !same_coord(y, gy, lonlat)) {
-                    fprintf(stderr, "fuzz_wkb: point %zu: wrote (%.17g, %.17g), read (%.17g, %.17g)\n",
-                            i, x, y, gx, gy);
+                    fprintf(stderr,
+                            "fuzz_wkb: point %zu: wrote (%.17g, %.17g), read (%.17g, %.17g)\n", i,
+                            x, y, gx, gy);
                     abort();
                 }
             }
@@ -136,6 +140,11 @@ static void geojson_round_trip(const uint8_t *wkb, size_t wlen, const pdb__mpoly
             fprintf(stderr, "fuzz_wkb: GeoJSON does not parse: %s\n", jerr.text);
             abort();
         }
+        /* Byte for byte what jansson writes for what it read (the writer
+         * replaced jansson's json_dumps and must not change a byte). */
+        char *again = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+        CHECK(again != NULL && strcmp(again, text) == 0);
+        free(again);
         check_geometry(json_object_get(doc, "geometry"), &want);
         const json_t *props = json_object_get(doc, "properties");
         CHECK(json_is_object(props));
@@ -172,8 +181,7 @@ static void codec_round_trip(const pdb__mpoly *mp)
 
     CHECK(pdb__mpoly_to_wkb(ctx, mp, &w, &wl) == PDB_OK);
     CHECK(pdb__wkb_parse(ctx, w, wl, &again) == PDB_OK);
-    CHECK(again.npoints == mp->npoints && again.nrings == mp->nrings &&
-          again.nparts == mp->nparts);
+    CHECK(again.npoints == mp->npoints && again.nrings == mp->nrings && again.nparts == mp->nparts);
     CHECK(memcmp(again.xy, mp->xy, 2 * mp->npoints * sizeof(double)) == 0);
     pdb__mpoly_free(&again);
 

@@ -93,6 +93,15 @@ long_headers)
     big=$(head -c 9000 /dev/zero | tr '\0' 'h')
     get /health -H "X-Big: $big"
     check "a 9 KB header: 431" "$STATUS" 431
+    # At every limit but inside it, in one request: a 2 KB URI, and with
+    # curl's Host, User-Agent and Accept 64 header lines of about 8,100
+    # bytes (the limits are 2,048 and 64 and 8,192): answered as usual.
+    q=$(head -c 2000 /dev/zero | tr '\0' 'x')
+    v=$(head -c 127 /dev/zero | tr '\0' 'v')
+    args=()
+    for i in $(seq 1 61); do args+=(-H "X-H$i: $v"); done
+    get "/health?pad=$q" "${args[@]}"
+    check "a request at the URI and header limits: answered" "$STATUS" 200
     args=()
     for i in $(seq 1 80); do args+=(-H "X-H$i: v"); done
     get /health "${args[@]}"

@@ -120,6 +120,23 @@ get "/tiles/$TZ/$TX/$TY.png" -H "If-None-Match: \"other\", W/$ETAG"
 check "tile: 304 on a list with a weak match" "$STATUS" 304
 get "/tiles/$TZ/$TX/$TY.png" -H 'If-None-Match: "stale"'
 check "tile: 200 on another ETag" "$STATUS" 200
+# A cached tile goes out as a response made once and kept with its bytes
+# (http.c): each answer the same bytes and headers as the first.
+cp "$WORK/body" "$WORK/tile-a.png"
+grep -vi '^Date:' "$WORK/headers" >"$WORK/headers-a"
+for i in 1 2; do
+    get "/tiles/$TZ/$TX/$TY.png"
+    check "tile again ($i): the same bytes" "$(cmp -s "$WORK/body" "$WORK/tile-a.png" && echo same)" same
+    check "tile again ($i): the same headers" "$(grep -vi '^Date:' "$WORK/headers" | diff - "$WORK/headers-a" && echo same)" same
+done
+# The one empty tile shown for two places with their own ETags: the
+# second answer is built for itself, with the same headers but the ETag.
+get /tiles/17/0/1.png
+grep -vi '^Date:\|^ETag:' "$WORK/headers" >"$WORK/headers-e1"
+E1=$(header ETag)
+get /tiles/17/1/1.png
+check "empty tiles: the same headers but the ETag" "$(grep -vi '^Date:\|^ETag:' "$WORK/headers" | diff - "$WORK/headers-e1" && echo same)" same
+contains "empty tiles: an ETag each" "$E1 $(header ETag)" '^"[0-9a-f-]+" "[0-9a-f-]+"$'
 get "/tiles/$TZ/$TX/$TY@2x.png"
 check "tile @2x: 200" "$STATUS" 200
 contains "tile @2x: its own ETag" "$(header ETag)" '-2x"$'
@@ -188,6 +205,8 @@ stop_server
 LOG=$(cat "$WORK/server.log")
 contains "access log: a line per request" "$LOG" 'GET /parcels/at\?lon&lat 200 [0-9]+ [0-9.]+ms'
 contains "access log: tiles" "$LOG" "GET /tiles/$TZ/$TX/$TY.png 304 0 "
+contains "access log: the whole line" "$LOG" \
+    "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z GET /tiles/$TZ/$TX/$TY\\.png 304 0 [0-9]+\\.[0-9]{3}ms\$"
 lacks "access log: no owner names" "$LOG" 'Nguyen'
 lacks "access log: no query values" "$LOG" "$PLON|105\\.3,21\\.2"
 lacks "access log: no token" "$LOG" "$TOKEN|$NEW|Bearer"

@@ -53,7 +53,8 @@ static int has(pdb_srv_cache *c, pdb_srv_tile_key k, int64_t min_version)
 static void test_hit_and_lru(void **state)
 {
     (void)state;
-    pdb_srv_cache *c = pdb_srv_cache_new(10 * 1000, 0);
+    /* Room for five 1000-byte tiles with their bookkeeping. */
+    pdb_srv_cache *c = pdb_srv_cache_new(5 * (1000 + PDB_SRV_CACHE_ENTRY_OVERHEAD), 0);
     pdb_srv_cache_stats st;
     for (uint32_t i = 0; i < 5; i++)
         put(c, key(10, i, 0), 1000, 1);
@@ -64,7 +65,7 @@ static void test_hit_and_lru(void **state)
     for (uint32_t i = 5; i < 12; i++)
         put(c, key(10, i, 0), 1000, 1);
     pdb_srv_cache_stats_get(c, &st);
-    assert_true(st.bytes <= 10 * 1000);
+    assert_true(st.bytes <= 5 * (1000 + PDB_SRV_CACHE_ENTRY_OVERHEAD));
     assert_true(st.evictions > 0);
     assert_true(has(c, key(10, 11, 0), 0));
     assert_false(has(c, key(10, 1, 0), 0)); /* least recently used, evicted */
@@ -88,6 +89,42 @@ static void test_blob_outlives_eviction(void **state)
     assert_int_equal(b->data[999], 'x');
     pdb_srv_blob_unref(b);
     pdb_srv_cache_free(c);
+}
+
+/* What http.c keeps with a blob (a ready response) goes with the blob's
+ * last reference, not before; a second one offered is refused. */
+typedef struct extra_probe {
+    pdb_srv_blob_extra base; /* first, as the hook wants */
+    int *freed;              /* set to 1 when freed */
+} extra_probe;
+
+static void probe_free(pdb_srv_blob_extra *x)
+{
+    *((extra_probe *)x)->freed = 1;
+    free(x);
+}
+
+static void test_blob_extra_freed_with_blob(void **state)
+{
+    (void)state;
+    int freed1 = 0, freed2 = 0;
+    pdb_srv_blob *b = pdb_srv_blob_new("png", 3);
+    extra_probe *x1 = malloc(sizeof *x1), *x2 = malloc(sizeof *x2);
+    x1->base.free = probe_free;
+    x1->freed = &freed1;
+    x2->base.free = probe_free;
+    x2->freed = &freed2;
+    assert_null(pdb_srv_blob_extra_get(b));
+    assert_ptr_equal(pdb_srv_blob_extra_set(b, &x1->base), &x1->base);
+    assert_ptr_equal(pdb_srv_blob_extra_set(b, &x2->base), &x1->base); /* refused */
+    probe_free(&x2->base);                                             /* still the caller's */
+    assert_int_equal(freed2, 1);
+    assert_ptr_equal(pdb_srv_blob_extra_get(b), &x1->base);
+    pdb_srv_blob_ref(b);
+    pdb_srv_blob_unref(b);
+    assert_int_equal(freed1, 0);
+    pdb_srv_blob_unref(b);
+    assert_int_equal(freed1, 1);
 }
 
 static void test_versions(void **state)
@@ -218,9 +255,13 @@ static void test_abandon_and_busy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hit_and_lru),   cmocka_unit_test(test_blob_outlives_eviction),
-        cmocka_unit_test(test_versions),      cmocka_unit_test(test_invalidate_box),
-        cmocka_unit_test(test_single_flight), cmocka_unit_test(test_abandon_and_busy),
+        cmocka_unit_test(test_hit_and_lru),
+        cmocka_unit_test(test_blob_outlives_eviction),
+        cmocka_unit_test(test_blob_extra_freed_with_blob),
+        cmocka_unit_test(test_versions),
+        cmocka_unit_test(test_invalidate_box),
+        cmocka_unit_test(test_single_flight),
+        cmocka_unit_test(test_abandon_and_busy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

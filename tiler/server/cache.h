@@ -16,18 +16,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Something made once from a blob's bytes and kept with them (http.c
+ * keeps a ready HTTP response there), freed with the blob by its own
+ * function. Embed it as the first member of the real struct. */
+typedef struct pdb_srv_blob_extra {
+    void (*free)(struct pdb_srv_blob_extra *x); /* frees the whole struct */
+} pdb_srv_blob_extra;
+
 /* Reference-counted bytes, shared by the cache and the responses that are
  * still sending them. */
 typedef struct pdb_srv_blob {
-    atomic_int refs;      /* owners; freed when it drops to 0 */
-    size_t len;           /* bytes in data */
-    unsigned char data[]; /* the bytes */
+    atomic_int refs;                     /* owners; freed when it drops to 0 */
+    _Atomic(pdb_srv_blob_extra *) extra; /* set at most once, or NULL */
+    size_t len;                          /* bytes in data */
+    unsigned char data[];                /* the bytes */
 } pdb_srv_blob;
 
 /* A blob of len bytes (copied from data when not NULL), one reference. */
 pdb_srv_blob *pdb_srv_blob_new(const void *data, size_t len);
 pdb_srv_blob *pdb_srv_blob_ref(pdb_srv_blob *b);
 void pdb_srv_blob_unref(pdb_srv_blob *b); /* accepts NULL */
+
+/* The blob's extra, or NULL. */
+pdb_srv_blob_extra *pdb_srv_blob_extra_get(pdb_srv_blob *b);
+
+/* Keeps x with the blob unless another thread was first: then returns
+ * that one's and x stays the caller's. Returns x when kept. */
+pdb_srv_blob_extra *pdb_srv_blob_extra_set(pdb_srv_blob *b, pdb_srv_blob_extra *x);
 
 typedef struct pdb_srv_tile_key {
     uint64_t style; /* style hash (a reload never mixes styles) */
@@ -38,6 +53,9 @@ typedef struct pdb_srv_tile_key {
 } pdb_srv_tile_key;
 
 typedef struct pdb_srv_cache pdb_srv_cache;
+
+/* Bytes a cache entry counts beyond its PNG (cache.c says what they are). */
+#define PDB_SRV_CACHE_ENTRY_OVERHEAD 1280
 
 /* A cache of at most max_bytes (PNG bytes plus bookkeeping); 0 keeps no
  * tiles but still renders each missing tile once for concurrent askers.

@@ -197,8 +197,12 @@ static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, int person
     }
     /* Where the point is, so that a map can fly there even when no parcel
      * holds it (the Vietnamese forms need the server's transformation). */
-    if (isfinite(qlon) && isfinite(qlat))
-        snprintf(prefix, sizeof prefix, "\"query\":{\"lon\":%.9f,\"lat\":%.9f},", qlon, qlat);
+    if (isfinite(qlon) && isfinite(qlat)) {
+        char a[PDB_SRV_FIXED9_MAX], b[PDB_SRV_FIXED9_MAX];
+        pdb_srv_fixed9(qlon, a); /* "%.9f" without printf's cost */
+        pdb_srv_fixed9(qlat, b);
+        snprintf(prefix, sizeof prefix, "\"query\":{\"lon\":%s,\"lat\":%s},", a, b);
+    }
     send_parcels(out, w, list, personal, prefix[0] ? prefix : NULL);
     pdb_parcel_list_free(list);
 }

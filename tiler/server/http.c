@@ -10,6 +10,12 @@
  * pdb_srv_handle answer; the completion callback logs, counts and frees.
  * Every request that got a record reaches the completion callback, also
  * when the client goes away.
+ *
+ * A cached tile is sent with a response made once and kept with its bytes
+ * (a pdb_srv_blob's extra): libmicrohttpd counts its references, so every
+ * connection queues the same one, headers and all, instead of building
+ * and freeing a response, its body callback and nine headers each time
+ * (issue 19). The request keeps the blob alive until it completes.
  */
 #include "http.h"
 
@@ -19,6 +25,7 @@
 
 #include <microhttpd.h>
 
+#include <errno.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,10 +33,16 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
-#define CONNECTION_MEMORY 16384 /* bytes per connection: request line, headers, answer headers */
-#define LISTEN_BACKLOG 1024     /* connections the kernel queues before accept */
+/* Bytes per connection: a request at our limits (2 KiB of URI, 64 header
+ * lines of 8 KiB) with libmicrohttpd's own records of it, and the answer's
+ * headers; 14 KiB is too little (server_bad_long_headers). libmicrohttpd
+ * zeroes the pool for every request, so it is no larger: under callgrind
+ * that memset is about half of a cached tile's instructions (issue 19). */
+#define CONNECTION_MEMORY 16384
+#define LISTEN_BACKLOG 1024 /* connections the kernel queues before accept */
 
 #define CSP                                                                                        \
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "           \
@@ -42,7 +55,8 @@ struct pdb_srv_http {
 
 typedef struct http_req {
     uint64_t start_us;   /* when the request line arrived */
-    char *uri;           /* raw request target, or NULL when too long */
+    char *uri;           /* raw request target (in uri_buf), or NULL when too long */
+    pdb_srv_blob *blob;  /* the body's blob, held until completion, or NULL */
     int too_long;        /* 1 when the target is over PDB_SRV_MAX_URI */
     int headers_seen;    /* 1 after the first access-handler call */
     int answered;        /* 1 once a response is queued */
@@ -50,21 +64,37 @@ typedef struct http_req {
     size_t bytes;        /* body bytes queued */
     pdb_srv_route route; /* for logs and metrics */
     char method[8];      /* "GET", or "-" before the headers arrive */
+    char uri_buf[];      /* the target's bytes: one allocation per request */
 } http_req;
+
+/* A response kept with a blob (see the top of the file). The blob's extra
+ * is only ever one of these: http.c is the one that sets it. */
+typedef struct shared_resp {
+    pdb_srv_blob_extra base;   /* first, for the blob to free it */
+    struct MHD_Response *resp; /* the body is the blob's bytes; one reference */
+    char type[48];             /* Content-Type it was made with */
+    char etag[80];             /* ETag, likewise (as pdb_srv_response's) */
+    char cache_control[48];    /* Cache-Control, likewise */
+    char vary[16];             /* Vary, likewise */
+} shared_resp;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
 {
     pdb_srv *srv = cls;
-    http_req *r = calloc(1, sizeof *r);
+    size_t n = strnlen(uri, PDB_SRV_MAX_URI + 1);
+    http_req *r = malloc(sizeof *r + (n > PDB_SRV_MAX_URI ? 0 : n + 1));
     (void)c;
     if (r == NULL)
         return NULL;
+    memset(r, 0, sizeof *r);
     r->start_us = pdb_srv_now_us();
-    size_t n = strnlen(uri, PDB_SRV_MAX_URI + 1);
-    if (n > PDB_SRV_MAX_URI)
+    if (n > PDB_SRV_MAX_URI) {
         r->too_long = 1;
-    else
-        r->uri = strndup(uri, n);
+    } else {
+        memcpy(r->uri_buf, uri, n);
+        r->uri_buf[n] = '\0';
+        r->uri = r->uri_buf;
+    }
     strcpy(r->method, "-");
     atomic_fetch_add(&srv->metrics.inflight, 1);
     return r;
@@ -109,25 +139,10 @@ static int add(struct MHD_Response *resp, const char *name, const char *value)
            MHD_add_response_header(resp, name, value) == MHD_YES;
 }
 
-static enum MHD_Result queue(pdb_srv *srv, struct MHD_Connection *c, http_req *r,
-                             const pdb_srv_response *out)
+/* The headers of an answer; 0 when out of memory. */
+static int add_headers(pdb_srv *srv, struct MHD_Response *resp, const pdb_srv_response *out)
 {
-    struct MHD_Response *resp;
     char retry[16] = "";
-
-    if (out->body != NULL && out->len > 0) {
-        resp = MHD_create_response_from_buffer_with_free_callback_cls(
-            out->len, (void *)out->body, out->release, out->release_cls);
-    } else {
-        if (out->release != NULL)
-            out->release(out->release_cls);
-        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-    }
-    if (resp == NULL) {
-        if (out->body != NULL && out->len > 0 && out->release != NULL)
-            out->release(out->release_cls);
-        return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
-    }
     if (out->retry_after_s > 0)
         snprintf(retry, sizeof retry, "%d", out->retry_after_s);
     int ok = add(resp, "Access-Control-Allow-Origin", "*") &&
@@ -148,12 +163,108 @@ static enum MHD_Result queue(pdb_srv *srv, struct MHD_Connection *c, http_req *r
              add(resp, "Referrer-Policy", "no-referrer");
     if (ok && (out->close || atomic_load(&srv->draining)))
         ok = add(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-    enum MHD_Result ret = ok ? MHD_queue_response(c, (unsigned)out->status, resp) : MHD_NO;
-    MHD_destroy_response(resp);
+    return ok;
+}
+
+static void shared_free(pdb_srv_blob_extra *x)
+{
+    shared_resp *s = (shared_resp *)x;
+    if (s->resp != NULL)
+        MHD_destroy_response(s->resp);
+    free(s);
+}
+
+/* Copies a header value into a shared_resp field; 0 when it does not fit. */
+static int keep(char *dst, size_t cap, const char *v)
+{
+    size_t n = v ? strlen(v) : 0;
+    if (n >= cap)
+        return 0;
+    memcpy(dst, v ? v : "", n + 1);
+    return 1;
+}
+
+static int same(const char *kept, const char *v)
+{
+    return strcmp(kept, v ? v : "") == 0;
+}
+
+/* The response kept with out's blob when it has the very headers out asks
+ * for (made and kept now when the blob has none); NULL when this answer
+ * must be built for itself. */
+static struct MHD_Response *shared_response(pdb_srv *srv, const pdb_srv_response *out)
+{
+    /* Only a plain 200, whose varying headers a shared_resp records. */
+    if (out->blob == NULL || out->status != 200 || out->len == 0 || out->close ||
+        out->retry_after_s > 0 || out->allow != NULL || out->www_authenticate != NULL ||
+        atomic_load(&srv->draining))
+        return NULL;
+    shared_resp *s = (shared_resp *)pdb_srv_blob_extra_get(out->blob);
+    if (s == NULL) {
+        if ((s = calloc(1, sizeof *s)) == NULL)
+            return NULL;
+        s->base.free = shared_free;
+        if (!keep(s->type, sizeof s->type, out->content_type) ||
+            !keep(s->etag, sizeof s->etag, out->etag) ||
+            !keep(s->cache_control, sizeof s->cache_control, out->cache_control) ||
+            !keep(s->vary, sizeof s->vary, out->vary) ||
+            (s->resp = MHD_create_response_from_buffer(out->len, (void *)out->body,
+                                                       MHD_RESPMEM_PERSISTENT)) == NULL ||
+            !add_headers(srv, s->resp, out)) {
+            shared_free(&s->base);
+            return NULL;
+        }
+        shared_resp *kept = (shared_resp *)pdb_srv_blob_extra_set(out->blob, &s->base);
+        if (kept != s) {
+            shared_free(&s->base); /* another thread kept one first */
+            s = kept;
+        }
+    }
+    /* Another ETag (the change log's epoch moved, or the one empty tile
+     * shown for many places): built for itself. */
+    if (!same(s->etag, out->etag) || !same(s->type, out->content_type) ||
+        !same(s->cache_control, out->cache_control) || !same(s->vary, out->vary))
+        return NULL;
+    return s->resp;
+}
+
+/* What the completion callback logs and counts. */
+static void answered(http_req *r, const pdb_srv_response *out)
+{
     r->answered = 1;
     r->status = out->status;
     r->bytes = out->status == 304 || out->status == 204 ? 0 : out->len;
     r->route = out->route;
+}
+
+static enum MHD_Result queue(pdb_srv *srv, struct MHD_Connection *c, http_req *r,
+                             const pdb_srv_response *out)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+
+    if ((resp = shared_response(srv, out)) != NULL) {
+        /* out's reference to the blob keeps the bytes until completion. */
+        r->blob = out->blob;
+        answered(r, out);
+        return MHD_queue_response(c, (unsigned)out->status, resp);
+    }
+    if (out->body != NULL && out->len > 0) {
+        resp = MHD_create_response_from_buffer_with_free_callback_cls(
+            out->len, (void *)out->body, out->release, out->release_cls);
+    } else {
+        if (out->release != NULL)
+            out->release(out->release_cls);
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    }
+    if (resp == NULL) {
+        if (out->body != NULL && out->len > 0 && out->release != NULL)
+            out->release(out->release_cls);
+        return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
+    }
+    ret = add_headers(srv, resp, out) ? MHD_queue_response(c, (unsigned)out->status, resp) : MHD_NO;
+    MHD_destroy_response(resp);
+    answered(r, out);
     return ret;
 }
 
@@ -173,7 +284,11 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
         return MHD_YES;
     }
     memset(&out, 0, sizeof out);
-    snprintf(r->method, sizeof r->method, "%s", strlen(method) < sizeof r->method ? method : "?");
+    size_t ml = strlen(method);
+    if (ml < sizeof r->method)
+        memcpy(r->method, method, ml + 1);
+    else
+        strcpy(r->method, "?");
 
     header_tally t = {0};
     MHD_get_connection_values(c, MHD_HEADER_KIND, tally_header, &t);
@@ -233,6 +348,49 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
     return queue(srv, c, r, &out);
 }
 
+/* The access log's clock, "2026-12-03T12:50:18.123Z" in out (at least 32
+ * bytes); returns its length. The part to the second is formatted once a
+ * second per thread: gmtime and strftime for every line cost more than
+ * the rest of the line. */
+static size_t log_time(char *out)
+{
+    static _Thread_local time_t sec = (time_t)-1; /* the second text holds */
+    static _Thread_local char text[24];           /* "2026-12-03T12:50:18" */
+    static _Thread_local size_t len;              /* its length */
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (ts.tv_sec != sec) {
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        len = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+        sec = ts.tv_sec;
+    }
+    long ms = ts.tv_nsec / 1000000L;
+    memcpy(out, text, len);
+    out[len] = '.';
+    out[len + 1] = (char)('0' + ms / 100);
+    out[len + 2] = (char)('0' + ms / 10 % 10);
+    out[len + 3] = (char)('0' + ms % 10);
+    out[len + 4] = 'Z';
+    return len + 5;
+}
+
+/* One whole line to stderr in one write(2), as stdio wrote it before,
+ * without stdio's lock. */
+static void write_line(const char *line, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, line, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* a log that cannot be written is not a reason to fail */
+        line += w;
+        n -= (size_t)w;
+    }
+}
+
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
@@ -245,28 +403,30 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (r->answered)
         pdb_srv_metrics_request(&srv->metrics, r->route, r->status, us, r->bytes);
     if (srv->opt.access_log) {
-        char path[256], when[40];
-        struct timespec ts;
-        struct tm tm;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        gmtime_r(&ts.tv_sec, &tm);
-        size_t n = strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(when + n, sizeof when - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+        char path[256], line[512];
+        size_t n = log_time(line);
         if (r->uri != NULL)
             pdb_srv_log_path(r->uri, path, sizeof path);
         else
             snprintf(path, sizeof path, "(over %d bytes)", PDB_SRV_MAX_URI);
-        /* One fprintf per line: stdio writes it whole. No client address,
-         * no query values, no header: nothing personal reaches the log. */
+        /* One write per line: lines of different threads never mix. No
+         * client address, no query values, no header: nothing personal
+         * reaches the log. Milliseconds as integers: the "%.3f" of
+         * us / 1000.0, without printf's floating point. */
+        unsigned long long ms = us / 1000, frac = us % 1000;
+        int k;
         if (r->answered)
-            fprintf(stderr, "%s %s %s %d %zu %.3fms%s\n", when, r->method, path, r->status,
-                    r->bytes, us / 1000.0,
-                    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+            k = snprintf(line + n, sizeof line - n, " %s %s %d %zu %llu.%03llums%s\n", r->method,
+                         path, r->status, r->bytes, ms, frac,
+                         toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
         else
-            fprintf(stderr, "%s %s %s - 0 %.3fms closed\n", when, r->method, path, us / 1000.0);
+            k = snprintf(line + n, sizeof line - n, " %s %s - 0 %llu.%03llums closed\n", r->method,
+                         path, ms, frac);
+        if (k > 0)
+            write_line(line, n + (size_t)k < sizeof line ? n + (size_t)k : sizeof line - 1);
     }
     atomic_fetch_sub(&srv->metrics.inflight, 1);
-    free(r->uri);
+    pdb_srv_blob_unref(r->blob);
     free(r);
     *con_cls = NULL;
 }

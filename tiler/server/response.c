@@ -3,7 +3,9 @@
  */
 #include "response.h"
 
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@ void pdb_srv_body_malloced(pdb_srv_response *out, const char *type, void *body, 
     out->len = len;
     out->release = free;
     out->release_cls = body;
+    out->blob = NULL;
 }
 
 void pdb_srv_body_blob(pdb_srv_response *out, const char *type, pdb_srv_blob *b)
@@ -31,6 +34,7 @@ void pdb_srv_body_blob(pdb_srv_response *out, const char *type, pdb_srv_blob *b)
     out->len = b->len;
     out->release = pdb_srv_release_blob;
     out->release_cls = pdb_srv_blob_ref(b);
+    out->blob = b;
 }
 
 void pdb_srv_error(pdb_srv_response *out, int status, const char *fmt, ...)
@@ -50,6 +54,7 @@ void pdb_srv_error(pdb_srv_response *out, int status, const char *fmt, ...)
         out->content_type = JSON;
         out->body = "{\"error\":\"bad request\"}";
         out->len = strlen(out->body);
+        out->blob = NULL;
         return;
     }
     pdb_srv_body_malloced(out, JSON, text, strlen(text));
@@ -67,4 +72,34 @@ void pdb_srv_body_json(pdb_srv_response *out, const char *type, json_t *doc)
     out->status = 200;
     pdb_srv_body_malloced(out, type, text, strlen(text));
     out->cache_control = "no-cache";
+}
+
+size_t pdb_srv_fixed9(double v, char buf[PDB_SRV_FIXED9_MAX])
+{
+    double a = fabs(v);
+    if (a < 1e6) {
+        /* "%.9f" rounds the exact binary value to 9 decimals. n is that
+         * rounding unless the product was a near tie, which fma's nearly
+         * exact remainder tells apart; printf takes those. */
+        double n = round(a * 1e9);
+        if (fabs(fma(a, 1e9, -n)) < 0.4999) {
+            /* Digits from the right: nine decimals, the point, the rest. */
+            uint64_t u = (uint64_t)n;
+            char tmp[32], *p = tmp + sizeof tmp;
+            for (int i = 0; i < 9; i++, u /= 10)
+                *--p = (char)('0' + u % 10);
+            *--p = '.';
+            do
+                *--p = (char)('0' + u % 10);
+            while ((u /= 10) != 0);
+            if (signbit(v))
+                *--p = '-'; /* printf keeps the sign of -0 and of what rounds to 0 */
+            size_t len = (size_t)(tmp + sizeof tmp - p);
+            memcpy(buf, p, len);
+            buf[len] = '\0';
+            return len;
+        }
+    }
+    int n = snprintf(buf, PDB_SRV_FIXED9_MAX, "%.9f", v);
+    return n > 0 && n < PDB_SRV_FIXED9_MAX ? (size_t)n : strlen(buf);
 }

@@ -29,6 +29,7 @@ typedef struct pdb_srv_response {
     size_t len;                   /* bytes in body */
     void (*release)(void *cls);   /* frees body once sent (may be NULL) */
     void *release_cls;            /* its argument */
+    pdb_srv_blob *blob;           /* the blob body comes from (its reference is release_cls) */
     char etag[80];                /* quoted entity tag, or "" */
     const char *cache_control;    /* or NULL */
     const char *vary;             /* or NULL */
@@ -50,5 +51,12 @@ void pdb_srv_body_blob(pdb_srv_response *out, const char *type, pdb_srv_blob *b)
  * when out of memory. */
 void pdb_srv_body_json(pdb_srv_response *out, const char *type, json_t *doc);
 void pdb_srv_release_blob(void *cls);
+
+#define PDB_SRV_FIXED9_MAX 48 /* bytes pdb_srv_fixed9 may write, with the NUL */
+
+/* v as snprintf's "%.9f" writes it, byte for byte, without printf for the values a
+ * lookup echoes (below 1e6; printf past that, cut at the buffer past about
+ * 1e37); returns the length. */
+size_t pdb_srv_fixed9(double v, char buf[PDB_SRV_FIXED9_MAX]);
 
 #endif
