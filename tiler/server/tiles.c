@@ -119,7 +119,7 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
     uint64_t epoch;
     int empty;
 
-    if (pdb_store_data_version(w->ctx, w->store, &dv) != PDB_OK) {
+    if (pdb_srv_worker_data_version(w, &dv) != PDB_OK) {
         pdb_srv_error(out, 503, "the store is unavailable: %s", pdb_errmsg(w->ctx));
         out->retry_after_s = 1;
         pdb_srv_worker_reset_store(w);

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 static pdb_srv_conf *conf_get(pdb_srv *srv)
 {
@@ -69,6 +70,25 @@ void pdb_srv_worker_reset_store(pdb_srv_worker *w)
     worker_drop_renderer(w);
     pdb_store_close(w->store);
     w->store = NULL;
+    w->dv_read_ns = 0; /* another store, or the same reopened: read it again */
+}
+
+pdb_status pdb_srv_worker_data_version(pdb_srv_worker *w, int64_t *dv)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    if (w->dv_read_ns != 0 && now - w->dv_read_ns < (int64_t)PDB_SRV_DV_FRESH_MS * 1000000 &&
+        w->dv == atomic_load(&w->srv->seen_version)) {
+        *dv = w->dv;
+        return PDB_OK;
+    }
+    pdb_status st = pdb_store_data_version(w->ctx, w->store, dv);
+    if (st == PDB_OK) {
+        w->dv = *dv;
+        w->dv_read_ns = now;
+    }
+    return st;
 }
 
 int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t cap)
