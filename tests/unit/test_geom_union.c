@@ -82,6 +82,7 @@ static GEOSGeometry *to_geos(fixture *f, const pdb__mpoly *mp)
     GEOSGeometry *g = NULL;
     assert_int_equal(pdb__mpoly_to_geos_polys(f->ctx, mp, &list), PDB_OK);
     assert_int_equal(pdb__geos_list_collect(f->ctx, &list, GEOS_GEOMETRYCOLLECTION, &g), PDB_OK);
+    pdb__geos_list_clear(f->ctx, &list);
     return g;
 }
 
