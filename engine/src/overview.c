@@ -2,14 +2,14 @@
  * overview.c: overviews, so that no low-zoom tile walks every parcel
  * (Martin's z0 tile over a parcel table passed 200 MB).
  *
- * Per commune and zoom band, the current parcels dissolved by main
- * land-use code and simplified to the band's pixel size, and the commune's
- * outline; how they are built is overview_build.c's, without the store.
- * This file reads the parcels, writes the shapes, keeps the states, and
- * runs the builds on every core (one commune's build needs nothing of
+ * Per commune and zoom band, the overviews are its current parcels
+ * dissolved by main land-use code and simplified to the band's pixel size,
+ * and its outline. overview_build.c builds them, without the store; this
+ * file reads the parcels, writes the shapes, keeps the states, and runs
+ * the builds on every core (one commune's build needs nothing of
  * another's).
  *
- * Building them costs about as much CPU as the rest of a commune's import
+ * Building them cost about as much CPU as the rest of a commune's import
  * (docs/rendering.md, "Overviews"), so a commit only marks the commune
  * stale, in its own transaction, and readers draw a stale commune's low
  * zooms from its parcels (a bounded cost: one commune) until
