@@ -2,8 +2,9 @@
 # Builds parceldb with ThreadSanitizer in build-tsan/ and runs, under it,
 # every test whose code runs threads: the server (libmicrohttpd's worker
 # pool, the change log, the caches, seeding's render threads), its module
-# unit tests, the importer (a reading thread and the writer, for every
-# import test), the renderer, and the operations tests of tests/ops/.
+# unit tests, the overview rebuild (a builder per core), the importer (a
+# reading thread and the writer, for every import test), the renderer,
+# and the operations tests of tests/ops/.
 #   scripts/tsan.sh            build and run (what CI runs; ~2-3 minutes)
 #   scripts/tsan.sh -R REGEX   only the tests matching REGEX (still under TSan)
 #
@@ -19,7 +20,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 dir=build-tsan
 
-regex='^(test_server_|server_|test_import$|import_|test_render$|render_|ops_|test_lookup$)'
+regex='^(test_server_|server_|test_import$|import_|test_render$|render_|ops_|test_lookup$|test_overview$|overview_)'
 if [ "${1:-}" = "-R" ] && [ -n "${2:-}" ]; then
     regex=$2
 elif [ $# -gt 0 ]; then

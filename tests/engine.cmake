@@ -12,6 +12,9 @@ set_tests_properties(test_lookup PROPERTIES TIMEOUT 600)
 pdb_unit_test(test_overview SOURCES unit/test_overview.c)
 set_tests_properties(test_overview PROPERTIES LABELS "unit;engine" TIMEOUT 300)
 set_property(TEST test_overview APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+# The overviews' own coverage union, against GEOS's union (issue 19).
+pdb_unit_test(test_geom_union SOURCES unit/test_geom_union.c)
+set_tests_properties(test_geom_union PROPERTIES LABELS "unit;engine")
 
 # The import summary and `parceldb info` say rejected and repaired apart,
 # with the same numbers (issue 12, item 4).

@@ -32,3 +32,8 @@ target_link_libraries(pdb-png-levels PRIVATE pdb_tiler pdb_build_flags)
 add_test(NAME overview_failure COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/render/overview_failure.sh)
 set_tests_properties(overview_failure PROPERTIES LABELS "cli;render" ENVIRONMENT
     "PARCELDB=$<TARGET_FILE:parceldb-cli>")
+# Communes built on a thread per core write what each built alone writes
+# (issue 19).
+add_test(NAME overview_threads COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/render/overview_threads.sh)
+set_tests_properties(overview_threads PROPERTIES LABELS "cli;render" ENVIRONMENT
+    "PARCELDB=$<TARGET_FILE:parceldb-cli>;PDB_SYNTH=$<TARGET_FILE:pdb-synth>")

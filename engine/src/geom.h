@@ -46,4 +46,13 @@ pdb_status pdb__mpoly_from_geos(pdb_ctx *ctx, const GEOSGeometry *g, double min_
  * PDB_EGEOM when GEOS fails or nothing polygonal is left (mp unchanged). */
 pdb_status pdb__mpoly_make_valid(pdb_ctx *ctx, pdb__mpoly *mp, int *repaired);
 
+/* geom_union.c: the union of a coverage (polygons that share their edges
+ * exactly and do not overlap, such as a survey's parcels) appended to out,
+ * one part per shell with its holes, in linear-logarithmic time without
+ * GEOS. PDB_EGEOM when mp is not such a coverage (overlaps, duplicates,
+ * edges that do not link up); the caller then uses a robust union, and
+ * validates the result either way (edges that touch without sharing their
+ * ends pass here). */
+pdb_status pdb__coverage_union(pdb_ctx *ctx, const pdb__mpoly *mp, pdb__mpoly_builder *out);
+
 #endif

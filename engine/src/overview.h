@@ -1,10 +1,12 @@
 /*
  * overview.h: generalised land use and commune outlines for low zooms
- * (overview.c), rebuilt per commune inside the import transaction.
+ * (overview.c; built by overview_build.c), marked stale by each import and
+ * rebuilt per commune after it.
  */
 #ifndef PDB_OVERVIEW_H
 #define PDB_OVERVIEW_H
 
+#include "overview_build.h"
 #include "store.h"
 
 /* Marks a commune's overviews stale, inside the caller's write transaction
@@ -14,12 +16,14 @@
  * version it is rendered at. Cheap: one row. */
 pdb_status pdb__overview_mark_stale(pdb_ctx *ctx, pdb_store *s, const char *commune);
 
-/* Replaces the overviews of one commune from its current parcels and
- * clears its stale mark; inside the caller's transaction (which the caller
- * rolls back to before it on failure). *fallback (caller frees) is why a
- * fallback was needed (undissolved parcels, an unsimplified shape), or
- * NULL when none was. */
-pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, char **fallback);
+/* Replaces the overviews of one commune with the shapes a job built
+ * (overview_build.h) and clears its stale mark; inside the caller's
+ * transaction (which the caller rolls back to before it on failure). A job
+ * that could not be read or built fails with its own status and message.
+ * *fallback (caller frees; taken from the job) is why a fallback was
+ * needed (undissolved parcels, an unsimplified shape), or NULL when none
+ * was. */
+pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, char **fallback);
 
 /* Fills the overview fields of a commune list (pdb_communes_list). */
 pdb_status pdb__overview_states(pdb_ctx *ctx, pdb_store *s, pdb_commune_list *list);
