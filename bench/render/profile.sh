@@ -11,8 +11,11 @@
 #   TILES  a tile list as `parceldb render --tiles` reads it (20 tiles take
 #          about a minute per binary under callgrind)
 #   STYLE  e.g. the benchmark's style (bench/render/run.sh writes style.json)
+# A binary from before schema 2 (commit 7c6c8fe) cannot open a newer store:
+# give both a schema 1 copy (sqlite3 COPY "ALTER TABLE communes DROP COLUMN
+# data_version; PRAGMA user_version = 1"), which a newer binary reads too.
 set -euo pipefail
-[ $# -ge 4 ] || { sed -n 2,13p "$0" >&2; exit 2; }
+[ $# -ge 4 ] || { sed -n 2,16p "$0" >&2; exit 2; }
 STORE=$1 TILES=$2 STYLE=$3
 shift 3
 command -v valgrind >/dev/null || { echo "profile.sh: valgrind is not installed" >&2; exit 1; }
