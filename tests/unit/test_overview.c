@@ -706,7 +706,7 @@ static void test_pinched_many(void **state)
 }
 
 /* The communes pdb-synth makes, imported with the parceldb command, over
- * seeds, sizes, formats, defects and notched shapes. */
+ * seeds, sizes, formats, defects, notched shapes and curved boundaries. */
 typedef struct synth_case {
     unsigned seed;       /* --seed */
     int communes;        /* --communes N */
@@ -714,17 +714,22 @@ typedef struct synth_case {
     const char *defects; /* --defects */
     const char *format;  /* --format */
     int notches;         /* --notches */
+    double curves;       /* --curved-edges metres; 0 for straight cuts */
 } synth_case;
 
 static void test_synth_communes(void **state)
 {
     env *e = *state;
     static const synth_case cases[] = {
-        {1, 3, 300, "none", "GPKG", 0},
-        {2, 4, 600, "default", "GPKG", 40},
-        {3, 3, 1000, "2-per-kind", "ESRI Shapefile", 80},
-        {4, 5, 250, "default", "GeoJSON-legacy", 0},
-        {5, 2, 1500, "default", "GPKG", 150},
+        {1, 3, 300, "none", "GPKG", 0, 0},
+        {2, 4, 600, "default", "GPKG", 40, 0},
+        {3, 3, 1000, "2-per-kind", "ESRI Shapefile", 80, 0},
+        {4, 5, 250, "default", "GeoJSON-legacy", 0, 0},
+        {5, 2, 1500, "default", "GPKG", 150, 0},
+        /* Curved boundaries: many nearly collinear vertices for the own
+         * coverage union and the simplifiers, with defects and notches. */
+        {6, 3, 800, "default", "GPKG", 60, 1.5},
+        {7, 2, 600, "2-per-kind", "ESRI Shapefile", 0, 4},
     };
     const char *synth = getenv("PDB_SYNTH"), *parceldb = getenv("PARCELDB");
     assert_non_null(synth);
@@ -736,10 +741,13 @@ static void test_synth_communes(void **state)
         char dir[700], db[720];
         snprintf(dir, sizeof dir, "%s/synth%zu", e->dir, k);
         snprintf(db, sizeof db, "%s.sqlite", dir);
+        char curves[48] = "";
+        if (c->curves > 0)
+            snprintf(curves, sizeof curves, "--curved-edges %g", c->curves);
         if (tu_run("'%s' --out '%s' --communes %d --parcels-per-commune %d --seed %u "
-                   "--defects %s --format '%s' --notches %d --quiet --jobs 1",
-                   synth, dir, c->communes, c->parcels, c->seed, c->defects, c->format,
-                   c->notches) != 0 ||
+                   "--defects %s --format '%s' --notches %d %s --quiet --jobs 1",
+                   synth, dir, c->communes, c->parcels, c->seed, c->defects, c->format, c->notches,
+                   curves) != 0 ||
             tu_run("'%s' init --db '%s' >/dev/null && '%s' import --quiet --no-overviews --db "
                    "'%s' '%s'",
                    parceldb, db, parceldb, db, dir) != 0)
