@@ -220,6 +220,35 @@ static void test_info_unknown(void **state)
     assert_near(info.central_meridian_deg, 104.75, 0.0);
 }
 
+/* The commune registry: every code of the list is found as itself (the
+ * lookup is a binary search, so the generated table must stay in code
+ * order), and codes between, before and after them are not. */
+static void test_commune_registry(void **state)
+{
+    pdb_ctx *ctx = *state;
+    size_t n = 0;
+    const pdb_commune_ref *list = pdb_commune_ref_list(&n), *ref = NULL;
+
+    assert_int_equal(n, 148);
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0)
+            assert_true(strcmp(list[i - 1].code, list[i].code) < 0);
+        assert_int_equal(pdb_commune_ref_find(ctx, list[i].code, &ref), PDB_OK);
+        assert_ptr_equal(ref, &list[i]);
+        /* One below each code: absent unless it is the previous code. */
+        char below[24];
+        snprintf(below, sizeof below, "%05ld", strtol(list[i].code, NULL, 10) - 1);
+        if (i == 0 || strcmp(below, list[i - 1].code) != 0) {
+            assert_int_equal(pdb_commune_ref_find(ctx, below, &ref), PDB_ENOTFOUND);
+            assert_null(ref);
+        }
+    }
+    assert_int_equal(pdb_commune_ref_find(ctx, "00000", &ref), PDB_ENOTFOUND);
+    assert_int_equal(pdb_commune_ref_find(ctx, "99999", &ref), PDB_ENOTFOUND);
+    assert_contains(pdb_errmsg(ctx), "not a commune of Phu Tho");
+    assert_int_equal(pdb_commune_ref_find(ctx, "0790", &ref), PDB_EINVAL);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The resolver                                                              */
 /* ------------------------------------------------------------------------ */
@@ -880,6 +909,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_registry_matches_projinfo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_info_unknown, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commune_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_spellings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_every_entry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_unknown, setup, teardown),
