@@ -1,8 +1,8 @@
 /*
  * refdata.c: look-ups in the commune and land-use tables.
  */
-#include "refdata.h"
 #include "internal.h"
+#include "refdata.h"
 
 #include <string.h>
 
@@ -10,22 +10,13 @@ pdb_status pdb_commune_ref_find(pdb_ctx *ctx, const char *code, const pdb_commun
 {
     *out = NULL;
     if (code == NULL || strlen(code) != 5 || strspn(code, "0123456789") != 5)
-        return pdb__fail(ctx, PDB_EINVAL, "commune code '%s' is not five digits", code ? code : "");
-    /* The table is generated from data/phu-tho-communes.csv in code order
-     * (test_crs checks that it is sorted): a binary search, since every
-     * feature of a lookup answer and of a labelled tile names its commune. */
-    size_t lo = 0, hi = pdb__communes_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(pdb__communes[mid].code, code);
-        if (c == 0) {
-            *out = &pdb__communes[mid];
+        return pdb__fail(ctx, PDB_EINVAL, "commune code '%s' is not five digits",
+                         code ? code : "");
+    for (size_t i = 0; i < pdb__communes_count; i++) {
+        if (strcmp(pdb__communes[i].code, code) == 0) {
+            *out = &pdb__communes[i];
             return pdb__ok(ctx);
         }
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
     }
     return pdb__fail(ctx, PDB_ENOTFOUND, "commune code %s is not a commune of Phu Tho", code);
 }

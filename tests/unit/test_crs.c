@@ -220,9 +220,9 @@ static void test_info_unknown(void **state)
     assert_near(info.central_meridian_deg, 104.75, 0.0);
 }
 
-/* The commune registry: every code of the list is found as itself (the
- * lookup is a binary search, so the generated table must stay in code
- * order), and codes between, before and after them are not. */
+/* The commune registry: in code order (as data/phu-tho-communes.csv is,
+ * and as a binary search would need), every code of the list found as
+ * itself, and codes between, before and after them not. */
 static void test_commune_registry(void **state)
 {
     pdb_ctx *ctx = *state;
