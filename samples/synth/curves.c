@@ -11,9 +11,12 @@
  * (the second walks them backwards), so the map stays topologically clean.
  * The new vertices follow a sine wave across the edge with a whole number
  * of periods (so an edge's area gain and loss cancel) and an amplitude of at
- * most 2% of the edge and 0.3 m: a 2 m ditch keeps more than a metre
- * between its banks, and a wave leaves a corner at under 15 degrees, so no
- * ring crosses itself or its neighbours.
+ * most 2% of the edge, 0.3 m and a fifth of the spacing: a 2 m ditch keeps
+ * more than a metre between its banks, and a wave is never steeper than 12
+ * degrees (one period: 2 pi 2% of the edge over the edge; more: a
+ * wavelength of at least 6 spacings, 2 pi spacing / 5 over it), so it
+ * leaves a corner nearly as it was and no ring crosses itself or its
+ * neighbours.
  */
 #include "synth.h"
 
@@ -23,6 +26,7 @@
 
 #define AMPLITUDE_MAX_M 0.3
 #define AMPLITUDE_FRACTION 0.02
+#define AMPLITUDE_SPACINGS 0.2  /* at most this many spacings across */
 #define WAVELENGTH_SPACINGS 8.0 /* a wave spans this many vertex spacings */
 
 /* One split edge: its interior vertices, from the lower vertex index to
@@ -80,7 +84,8 @@ static int split(synth_commune *c, edge_table *t, split_edge *e, double spacing)
         return 0;
     uint32_t pieces = (uint32_t)ceil(len / spacing);
     double periods = fmax(1.0, round(len / (spacing * WAVELENGTH_SPACINGS)));
-    double amp = fmin(AMPLITUDE_MAX_M, AMPLITUDE_FRACTION * len);
+    double amp =
+        fmin(fmin(AMPLITUDE_MAX_M, AMPLITUDE_FRACTION * len), AMPLITUDE_SPACINGS * spacing);
     double nx = -dy / len, ny = dx / len; /* unit normal */
     if (t->nmid + pieces > t->capmid) {
         size_t ncap = t->capmid ? t->capmid : 4096;
