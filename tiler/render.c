@@ -397,13 +397,16 @@ static void edge_set_clear(pdbt_renderer *r)
     r->nedges = 0;
 }
 
-/* A coordinate in 1/256 pixels, for edge keys: truncation of a positive
- * number (a tile's points lie within its margin, far above -4096 px), so a
- * plain conversion instead of a call to lround; both parcels along an edge
- * hold the same doubles, so any fixed rounding finds them equal. */
+/* A coordinate in 1/256 pixels, for edge keys. Any fixed mapping finds an
+ * edge again (both parcels along it hold the same doubles), so: an offset
+ * and a truncation, not a call to lround. Clamped: a large parcel drawn
+ * at a deep zoom keeps vertices millions of pixels off the tile, where a
+ * conversion past int32 is undefined; an edge keyed coarsely out there
+ * draws nothing visible. */
 static int32_t edge_coord(double v)
 {
-    return (int32_t)(v * 256.0 + 1048576.0);
+    double k = v * 256.0 + 1048576.0;
+    return k > 2e9 ? 2000000000 : k < -2e9 ? -2000000000 : (int32_t)k;
 }
 
 /* Adds an edge; returns 1 if it was new, 0 if seen, -1 out of memory. */
