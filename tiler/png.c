@@ -103,8 +103,8 @@ static int bin_of(const unsigned char c[4])
     return (c[0] >> 3) << 13 | (c[1] >> 3) << 8 | (c[2] >> 3) << 3 | (c[3] >> 5);
 }
 
-static int quantize(const pdbt_image *img, unsigned char *rows, unsigned char pal[256][4],
-                    int *npal)
+static int quantize(const pdbt_image *img, unsigned char *rows, size_t stride,
+                    unsigned char pal[256][4], int *npal)
 {
     quant *q = calloc(1, sizeof *q);
     int *map = NULL;
@@ -172,7 +172,7 @@ static int quantize(const pdbt_image *img, unsigned char *rows, unsigned char pa
                     }
                 }
             }
-            rows[y * w + x] = (unsigned char)map[b];
+            rows[y * stride + 1 + x] = (unsigned char)map[b];
         }
     }
     free(map);
@@ -231,14 +231,13 @@ static void put_chunk(membuf *m, const char type[4], const unsigned char *data, 
 
 /* What the stream holds. */
 typedef struct png_job {
-    const unsigned char *rows; /* h rows, stride bytes apart, packed as IHDR says */
-    size_t stride;             /* bytes from one row to the next in rows */
-    size_t rowbytes;           /* bytes of a row in the stream (packed indices: fewer) */
-    uint32_t w, h;             /* pixels */
-    int bit_depth;             /* 1, 2, 4 or 8 */
-    int color_type;            /* COLOR_* */
-    unsigned char (*pal)[4];   /* palette entries, straight RGBA */
-    int npal;                  /* entries of pal */
+    const unsigned char *raw; /* the scanlines, each after its filter byte */
+    size_t rawlen;            /* bytes of raw */
+    uint32_t w, h;            /* pixels */
+    int bit_depth;            /* 1, 2, 4 or 8 */
+    int color_type;           /* COLOR_* */
+    unsigned char (*pal)[4];  /* palette entries, straight RGBA */
+    int npal;                 /* entries of pal */
 } png_job;
 
 /* The whole PNG into m; returns NULL, or what went wrong. */
@@ -269,29 +268,19 @@ static const char *write_png(pdbt_ctx *ctx, int level, const png_job *job, membu
         if (ntrns > 0)
             put_chunk(m, "tRNS", trns, (size_t)ntrns);
     }
-    /* The scanlines, each after its filter byte (0: none). */
-    size_t rawlen = (size_t)job->h * (job->rowbytes + 1);
-    unsigned char *raw = malloc(rawlen);
-    if (raw == NULL)
-        return "out of memory encoding a PNG";
-    for (size_t y = 0; y < job->h; y++) {
-        raw[y * (job->rowbytes + 1)] = 0;
-        memcpy(raw + y * (job->rowbytes + 1) + 1, job->rows + y * job->stride, job->rowbytes);
-    }
     const char *problem = NULL;
     struct libdeflate_compressor *c = pdbt__deflater(ctx, level);
-    size_t bound = c != NULL ? libdeflate_zlib_compress_bound(c, rawlen) : 0;
+    size_t bound = c != NULL ? libdeflate_zlib_compress_bound(c, job->rawlen) : 0;
     unsigned char *p = c != NULL ? begin_chunk(m, "IDAT", bound) : NULL;
     if (p == NULL) {
         problem = "out of memory encoding a PNG";
     } else {
-        size_t n = libdeflate_zlib_compress(c, raw, rawlen, p, bound);
+        size_t n = libdeflate_zlib_compress(c, job->raw, job->rawlen, p, bound);
         if (n == 0)
             problem = "libdeflate could not compress the tile";
         else
             end_chunk(m, n);
     }
-    free(raw);
     if (problem == NULL)
         put_chunk(m, "IEND", NULL, 0);
     return problem;
@@ -318,9 +307,11 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
     /* What the tile holds decides the PNG's form. One pass classifies the
      * pixels and, while they fit a palette, writes their indices too; runs
      * of one colour (most of a map tile, all of an empty one) cost one
-     * comparison a pixel, not a hash lookup. */
+     * comparison a pixel, not a hash lookup. Every row of pixel bytes is
+     * written after a byte for its PNG filter (0, none), so that the rows
+     * are deflated where they are, without a copy. */
     pal = o->palette != PDBT_PNG_PALETTE_NEVER ? calloc(1, sizeof *pal) : NULL;
-    idx = pal != NULL ? malloc(w * h) : NULL;
+    idx = pal != NULL ? malloc((w + 1) * h) : NULL;
     if (pal != NULL && idx == NULL) {
         st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a PNG");
         goto fail;
@@ -331,6 +322,8 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
             (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
         uint32_t last = ~src[0];
         int last_index = 0;
+        if (fits)
+            idx[y * (w + 1)] = 0;
         for (size_t x = 0; x < w; x++) {
             uint32_t px = src[x];
             opaque &= (px >> 24) == 255;
@@ -341,7 +334,7 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
                 last_index = pal_lookup(pal, px, 1);
                 fits = last_index >= 0;
             }
-            idx[y * w + x] = (unsigned char)last_index;
+            idx[y * (w + 1) + 1 + x] = (unsigned char)last_index;
         }
     }
     if (fits) {
@@ -356,14 +349,18 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
         color_type = opaque ? COLOR_RGB : COLOR_RGBA;
         channels = opaque ? 3 : 4;
     }
-    size_t rowbytes = color_type == COLOR_PALETTE ? w : w * (size_t)channels;
+    /* Bytes from one row to the next in rows: the filter byte and the
+     * pixels at 8 bits a sample (indices below 8 bits are packed later). */
+    size_t stride = 1 + (color_type == COLOR_PALETTE ? w : w * (size_t)channels);
     if (fits) {
         rows = idx; /* the indices are the rows */
         idx = NULL;
     } else {
         free(idx);
         idx = NULL;
-        rows = malloc(rowbytes * h);
+        if ((rows = malloc(stride * h)) != NULL)
+            for (size_t y = 0; y < h; y++)
+                rows[y * stride] = 0;
     }
     if (rows == NULL) {
         st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a PNG");
@@ -373,7 +370,7 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
         for (int i = 0; i < npal; i++)
             pdbt_png_unpremultiply(pal->colors[i], qpal[i]);
     } else if (color_type == COLOR_PALETTE) {
-        if (quantize(img, rows, qpal, &npal) != 0) {
+        if (quantize(img, rows, stride, qpal, &npal) != 0) {
             st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory quantizing a PNG");
             goto fail;
         }
@@ -381,7 +378,7 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
         for (size_t y = 0; y < h; y++) {
             const uint32_t *src =
                 (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
-            unsigned char *dst = rows + y * rowbytes;
+            unsigned char *dst = rows + y * stride + 1;
             for (size_t x = 0; x < w; x++, dst += channels) {
                 uint32_t px = src[x];
                 if (px >> 24 == 255) { /* opaque: straight already */
@@ -398,22 +395,24 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
             }
         }
     }
-    /* Pack palette indices below 8 bits, in place (left to right). */
+    /* Pack palette indices below 8 bits, in place (left to right), each
+     * row with its filter byte then moved up to follow the one before:
+     * the stream's rows are shorter than the stride. */
+    size_t line = 1 + ((size_t)bit_depth * (size_t)channels * w + 7) / 8;
     if (color_type == COLOR_PALETTE && bit_depth < 8) {
         int per = 8 / bit_depth;
         for (size_t y = 0; y < h; y++) {
-            unsigned char *row = rows + y * rowbytes;
+            unsigned char *row = rows + y * stride + 1;
             for (size_t x = 0, packed = 0; x < w; x += (size_t)per, packed++) {
                 unsigned v = 0;
                 for (int k = 0; k < per; k++)
                     v = (v << bit_depth) | (x + (size_t)k < w ? row[x + (size_t)k] : 0);
                 row[packed] = (unsigned char)v;
             }
+            memmove(rows + y * line, rows + y * stride, line);
         }
     }
-    png_job job = {rows,        rowbytes,    ((size_t)bit_depth * channels * w + 7) / 8,
-                   (uint32_t)w, (uint32_t)h, bit_depth,
-                   color_type,  qpal,        npal};
+    png_job job = {rows, line * h, (uint32_t)w, (uint32_t)h, bit_depth, color_type, qpal, npal};
     const char *problem =
         write_png(ctx, o->level >= 1 && o->level <= MAX_LEVEL ? o->level : DEFAULT_LEVEL, &job, &m);
     if (problem == NULL && m.oom)
