@@ -487,7 +487,7 @@ done:
     return st;
 }
 
-pdb_status pdb_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
+pdb_status pdb__sq_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                        pdb_overview_report *rep)
 {
     pdb_overview_report local;
@@ -530,15 +530,6 @@ fail:
     free(codes);
     sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     memset(rep, 0, sizeof *rep);
-    return st;
-}
-
-pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, size_t *rebuilt)
-{
-    pdb_overview_report rep;
-    pdb_status st = pdb_overview_rebuild_report(ctx, s, commune, &rep);
-    if (rebuilt != NULL)
-        *rebuilt = rep.rebuilt;
     return st;
 }
 
@@ -630,7 +621,7 @@ static const char features_sql[] =
     "c.min_lat <= ?4 AND c.parcels > 0 AND (c.code IN (SELECT commune FROM overviews_stale) "
     "OR NOT EXISTS (SELECT 1 FROM overviews o2 WHERE o2.commune = c.code AND o2.band = ?5)))";
 
-pdb_status pdb_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
+pdb_status pdb__sq_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
                                  const double bbox[4], pdb_feature_fn fn, void *arg)
 {
     sqlite3_stmt *stmt = NULL;

@@ -258,7 +258,7 @@ static void snapshot_end(pdb_ctx *ctx, pdb_store *s, int began)
  * allocation; overlapping parcels are rare in a cadastre. */
 #define HITS_ON_STACK 16
 
-pdb_status pdb_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, unsigned read_flags,
+pdb_status pdb__sq_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, unsigned read_flags,
                           pdb_parcel_list **out)
 {
     pdb__lookup_hit stack_hits[HITS_ON_STACK], *hits = stack_hits;
@@ -320,7 +320,7 @@ done:
     return st;
 }
 
-pdb_status pdb_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
+pdb_status pdb__sq_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
                                 pdb_point_parcel *out)
 {
     pdb_status st;
@@ -347,21 +347,6 @@ done:
     if (st != PDB_OK)
         memset(out, 0, n * sizeof *out);
     return st;
-}
-
-pdb_status pdb_parcels_at_crs(pdb_ctx *ctx, pdb_store *s, int epsg, double x, double y,
-                              unsigned read_flags, pdb_parcel_list **out)
-{
-    pdb_status st;
-    double xy[2] = {x, y};
-
-    *out = NULL;
-    if ((st = pdb_crs_check_point(ctx, epsg, x, y)) != PDB_OK)
-        return st;
-    if (epsg != PDB_EPSG_WGS84 &&
-        (st = pdb__crs_transform_xy(ctx, epsg, PDB_EPSG_WGS84, xy, 1)) != PDB_OK)
-        return st;
-    return pdb_parcels_at(ctx, s, xy[0], xy[1], read_flags, out);
 }
 
 /* Sheet and parcel numbers are positive integers in the registers. Any
@@ -402,7 +387,7 @@ static pdb_status number_stmt(pdb_ctx *ctx, pdb_store *s, store_stmt id, const c
     return PDB_OK;
 }
 
-pdb_status pdb_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
+pdb_status pdb__sq_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                  const char *former_commune, const char *sheet, const char *parcel,
                                  unsigned read_flags, pdb_parcel_list **out)
 {
@@ -425,7 +410,7 @@ pdb_status pdb_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune
     return collect(ctx, s, stmt, &none, ctx->limits.max_results, 0, read_flags, out);
 }
 
-pdb_status pdb_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
+pdb_status pdb__sq_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
                                double max_lon, double max_lat, size_t limit, size_t offset,
                                unsigned read_flags, pdb_parcel_list **out)
 {
@@ -448,7 +433,7 @@ pdb_status pdb_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, doubl
     return collect(ctx, s, stmt, &f, limit, offset, read_flags, out);
 }
 
-pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune, const char *sheet,
+pdb_status pdb__sq_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune, const char *sheet,
                               const char *parcel, unsigned read_flags, pdb_parcel_list **out)
 {
     sqlite3_stmt *stmt;
@@ -461,7 +446,7 @@ pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune, c
     return collect(ctx, s, stmt, &none, ctx->limits.max_results, 0, read_flags, out);
 }
 
-pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
+pdb_status pdb__sq_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
                           pdb_parcel **out)
 {
     sqlite3_stmt *stmt;
@@ -532,7 +517,7 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
     return st;
 }
 
-pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4], pdb_feature_fn fn,
+pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4], pdb_feature_fn fn,
                                 void *arg)
 {
     sqlite3_stmt *stmt;

@@ -143,7 +143,7 @@ static pdb_status pragma_int(pdb_ctx *ctx, pdb_store *s, const char *pragma, int
     return PDB_OK;
 }
 
-void pdb_store_close(pdb_store *s)
+void pdb__sq_store_close(pdb_store *s)
 {
     if (s == NULL)
         return;
@@ -167,6 +167,7 @@ static pdb_status store_connect(pdb_ctx *ctx, const char *path, int flags, int f
     *out = NULL;
     if (s == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory opening %s", path);
+    s->ops = &pdb__sqlite_ops;
     s->readonly = (flags & PDB_OPEN_READONLY) != 0;
     oflags |= s->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
     if (for_create)
@@ -249,7 +250,7 @@ static pdb_status upgrade_schema(pdb_ctx *ctx, pdb_store *s, const char *path)
     return st;
 }
 
-pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out)
+pdb_status pdb__sq_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out)
 {
     struct stat sb;
     pdb_store *s = NULL;
@@ -294,7 +295,7 @@ done:
     return pdb__ok(ctx);
 }
 
-pdb_status pdb_store_create(pdb_ctx *ctx, const char *path, pdb_store **out)
+pdb_status pdb__sq_store_create(pdb_ctx *ctx, const char *path, pdb_store **out)
 {
     char tmp[4096];
     pdb_store *s = NULL;
@@ -341,7 +342,7 @@ fail:
     return st;
 }
 
-pdb_status pdb_store_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
+pdb_status pdb__sq_store_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
 {
     sqlite3_stmt *stmt;
     pdb_status st = pdb__store_stmt(ctx, s, STMT_DATA_VERSION, &stmt);
@@ -377,7 +378,7 @@ static pdb_status query_int(pdb_ctx *ctx, pdb_store *s, const char *sql, int64_t
     return PDB_OK;
 }
 
-pdb_status pdb_store_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out)
+pdb_status pdb__sq_store_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out)
 {
     pdb_status st;
     int64_t v;
@@ -416,7 +417,7 @@ done:
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }
 
-pdb_status pdb_store_check(pdb_ctx *ctx, pdb_store *s)
+pdb_status pdb__sq_store_check(pdb_ctx *ctx, pdb_store *s)
 {
     sqlite3_stmt *stmt = NULL;
     pdb_status st = PDB_OK;
@@ -439,7 +440,7 @@ pdb_status pdb_store_check(pdb_ctx *ctx, pdb_store *s)
 static const char communes_sql[] = COMMUNES_COLUMNS "data_version FROM communes ORDER BY code";
 static const char communes_sql_schema1[] = COMMUNES_COLUMNS "-1 FROM communes ORDER BY code";
 
-pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out)
+pdb_status pdb__sq_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out)
 {
     sqlite3_stmt *stmt = NULL;
     pdb_commune_list *list = calloc(1, sizeof *list);
@@ -518,7 +519,7 @@ static pdb_status require_writable(pdb_ctx *ctx, pdb_store *s)
     return PDB_OK;
 }
 
-pdb_status pdb_import_begin(pdb_ctx *ctx, pdb_store *s, const char *description,
+pdb_status pdb__sq_import_begin(pdb_ctx *ctx, pdb_store *s, const char *description,
                             int64_t *batch_id_out)
 {
     sqlite3_stmt *stmt = NULL;
@@ -545,7 +546,7 @@ pdb_status pdb_import_begin(pdb_ctx *ctx, pdb_store *s, const char *description,
     return pdb__ok(ctx);
 }
 
-pdb_status pdb_import_end(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *status,
+pdb_status pdb__sq_import_end(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *status,
                           const pdb_import_counts *t)
 {
     sqlite3_stmt *stmt = NULL;
@@ -582,7 +583,7 @@ pdb_status pdb_import_end(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const ch
     return pdb__ok(ctx);
 }
 
-pdb_status pdb_import_find_checksum(pdb_ctx *ctx, pdb_store *s, const char *checksum,
+pdb_status pdb__sq_import_find_checksum(pdb_ctx *ctx, pdb_store *s, const char *checksum,
                                     int64_t *batch_out)
 {
     sqlite3_stmt *stmt;
@@ -599,4 +600,41 @@ pdb_status pdb_import_find_checksum(pdb_ctx *ctx, pdb_store *s, const char *chec
         st = pdb__sql_fail(ctx, s->db, rc, "looking up a checksum");
     sqlite3_reset(stmt);
     return st == PDB_OK ? pdb__ok(ctx) : st;
+}
+
+const pdb__store_ops pdb__sqlite_ops = {
+    .name = "sqlite",
+    .close = pdb__sq_store_close,
+    .data_version = pdb__sq_store_data_version,
+    .stats_get = pdb__sq_store_stats_get,
+    .check = pdb__sq_store_check,
+    .communes_list = pdb__sq_communes_list,
+    .import_begin = pdb__sq_import_begin,
+    .import_end = pdb__sq_import_end,
+    .import_find_checksum = pdb__sq_import_find_checksum,
+    .writer_begin = pdb__sq_writer_begin,
+    .writer_add_prepared = pdb__sq_writer_add_prepared,
+    .writer_reject = pdb__sq_writer_reject,
+    .writer_commit = pdb__sq_writer_commit,
+    .writer_free = pdb__sq_writer_free,
+    .parcels_at = pdb__sq_parcels_at,
+    .parcels_first_at = pdb__sq_parcels_first_at,
+    .parcels_by_number = pdb__sq_parcels_by_number,
+    .parcels_in_bbox = pdb__sq_parcels_in_bbox,
+    .parcel_history = pdb__sq_parcel_history,
+    .parcel_get = pdb__sq_parcel_get,
+    .features_in_bbox = pdb__sq_features_in_bbox,
+    .overview_features = pdb__sq_overview_features,
+    .overview_rebuild_report = pdb__sq_overview_rebuild_report,
+    .backup = pdb__sq_store_backup,
+};
+
+pdb_status pdb__sqlite_create(pdb_ctx *ctx, const char *path, pdb_store **out)
+{
+    return pdb__sq_store_create(ctx, path, out);
+}
+
+pdb_status pdb__sqlite_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out)
+{
+    return pdb__sq_store_open(ctx, path, flags, out);
 }

@@ -1,11 +1,14 @@
 /*
- * store.h: the store handle (one SQLite connection with SpatiaLite) and
- * its cached prepared statements, shared by store.c, writer.c, query.c.
+ * store.h: the store handle and, for the SQLite/SpatiaLite store, its
+ * connection and cached prepared statements, shared by store.c, writer.c,
+ * query.c, overview.c, lookup.c and backup.c. A PostgreSQL store's handle
+ * has ops = &pdb__pg_ops and its connection in pg (pg.h); the SQLite
+ * fields stay zero there.
  */
 #ifndef PDB_STORE_H
 #define PDB_STORE_H
 
-#include "internal.h"
+#include "backend.h"
 
 #include <sqlite3.h>
 
@@ -25,6 +28,8 @@ typedef enum store_stmt {
 } store_stmt;
 
 struct pdb_store {
+    const pdb__store_ops *ops;       /* which store this is (backend.h) */
+    struct pdb__pg *pg;              /* the PostgreSQL store's side (pg.h), or NULL */
     sqlite3 *db;                     /* this handle's connection */
     void *spatialite;                /* SpatiaLite's per-connection cache */
     int readonly;                    /* opened with PDB_OPEN_READONLY */
@@ -77,6 +82,53 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
  * commune last changed, and a reader that saw version V knows the communes
  * changed since: those above V (writer.c). */
 pdb_status pdb__commune_stamp(pdb_ctx *ctx, pdb_store *s, const char *commune);
+
+/* The SQLite store's operations (backend.h's pdb__sqlite_ops), each with
+ * the contract of the public function of the same name. */
+pdb_status pdb__sq_store_create(pdb_ctx *ctx, const char *path, pdb_store **out);
+pdb_status pdb__sq_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out);
+void pdb__sq_store_close(pdb_store *s);
+pdb_status pdb__sq_store_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out);
+pdb_status pdb__sq_store_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out);
+pdb_status pdb__sq_store_check(pdb_ctx *ctx, pdb_store *s);
+pdb_status pdb__sq_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out);
+pdb_status pdb__sq_import_begin(pdb_ctx *ctx, pdb_store *s, const char *description,
+                                int64_t *batch_id_out);
+pdb_status pdb__sq_import_end(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *status,
+                              const pdb_import_counts *totals);
+pdb_status pdb__sq_import_find_checksum(pdb_ctx *ctx, pdb_store *s, const char *checksum,
+                                        int64_t *batch_out);
+pdb_status pdb__sq_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
+                                pdb_writer **out);
+pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p,
+                                       const pdb_geom_prepared *g, int64_t *id_out);
+pdb_status pdb__sq_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r);
+pdb_status pdb__sq_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts);
+void pdb__sq_writer_free(pdb_writer *w);
+pdb_status pdb__sq_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                              unsigned read_flags, pdb_parcel_list **out);
+pdb_status pdb__sq_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
+                                    pdb_point_parcel *out);
+pdb_status pdb__sq_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                     const char *former_commune, const char *sheet,
+                                     const char *parcel, unsigned read_flags,
+                                     pdb_parcel_list **out);
+pdb_status pdb__sq_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
+                                   double max_lon, double max_lat, size_t limit, size_t offset,
+                                   unsigned read_flags, pdb_parcel_list **out);
+pdb_status pdb__sq_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                  const char *sheet, const char *parcel, unsigned read_flags,
+                                  pdb_parcel_list **out);
+pdb_status pdb__sq_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
+                              pdb_parcel **out);
+pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
+                                    pdb_feature_fn fn, void *arg);
+pdb_status pdb__sq_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
+                                     const double bbox[4], pdb_feature_fn fn, void *arg);
+pdb_status pdb__sq_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                           pdb_overview_report *rep);
+pdb_status pdb__sq_store_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
+                                const pdb_backup_options *opt, pdb_backup_result *result);
 
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void pdb__now_iso(char buf[32]);

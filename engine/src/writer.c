@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct pdb_writer {
-    pdb_store *store;       /* borrowed; holds the transaction */
+typedef struct sq_writer {
+    struct pdb_writer base; /* the store, borrowed; holds the transaction */
     int64_t batch_id;       /* import run */
     char commune[8];        /* five-digit code of the load */
     char *name;             /* commune name for the communes row */
@@ -33,7 +33,7 @@ struct pdb_writer {
     int64_t added;          /* parcels added */
     int64_t wgs84_repaired; /* of those, repaired after reprojection (PDB_PARCEL_WGS84_REPAIRED) */
     int in_transaction;     /* BEGIN succeeded and neither COMMIT nor ROLLBACK ran */
-};
+} sq_writer;
 
 static pdb_status area_crs(pdb_ctx *ctx, int source_srid, const char *commune, int *out);
 
@@ -50,11 +50,11 @@ static const char reject_sql[] =
     "INSERT INTO rejects (batch_id, commune, file, feature_index, reason, detail, attributes, "
     "geometry, stored) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
-static pdb_status exec_bound(pdb_ctx *ctx, pdb_writer *w, const char *sql, const char *what,
+static pdb_status exec_bound(pdb_ctx *ctx, sq_writer *w, const char *sql, const char *what,
                              const char *text1)
 {
     sqlite3_stmt *stmt = NULL;
-    sqlite3 *db = w->store->db;
+    sqlite3 *db = w->base.store->db;
     int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(stmt, 1, text1, -1, SQLITE_STATIC);
@@ -67,10 +67,10 @@ static pdb_status exec_bound(pdb_ctx *ctx, pdb_writer *w, const char *sql, const
     return PDB_OK;
 }
 
-pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
-                            pdb_writer **out)
+pdb_status pdb__sq_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
+                               pdb_writer **out)
 {
-    pdb_writer *w = NULL;
+    sq_writer *w = NULL;
     const pdb_commune_ref *ref = NULL;
     pdb_status st;
     int rc, area_epsg = 0;
@@ -92,7 +92,9 @@ pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *
         ref = NULL; /* a commune outside the table is stored under its code */
     if ((w = calloc(1, sizeof *w)) == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-    w->store = s;
+    w->base.store = s;
+    memcpy(w->base.commune, load->commune, 6);
+    w->base.source_srid = load->source_srid;
     w->batch_id = load->batch_id;
     memcpy(w->commune, load->commune, 6);
     w->name = pdb__strdup(load->name ? load->name : ref ? ref->name : load->commune);
@@ -125,10 +127,10 @@ pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *
         st = pdb__sql_fail(ctx, s->db, rc, "preparing the import");
         goto fail;
     }
-    *out = w;
+    *out = &w->base;
     return pdb__ok(ctx);
 fail:
-    pdb_writer_free(w);
+    pdb__sq_writer_free(w ? &w->base : NULL);
     return st;
 }
 
@@ -250,24 +252,10 @@ done:
     return st;
 }
 
-pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int64_t *id_out)
+pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_parcel *p,
+                                      const pdb_geom_prepared *g, int64_t *id_out)
 {
-    pdb_geom_prepared *g = NULL;
-    pdb_status st;
-
-    if (id_out != NULL)
-        *id_out = 0;
-    if ((st = pdb_geom_prepare(ctx, w->source_srid, w->commune, p->source_wkb, p->source_wkb_len,
-                               &g)) != PDB_OK)
-        return st;
-    st = pdb_writer_add_prepared(ctx, w, p, g, id_out);
-    pdb_geom_prepared_free(g);
-    return st;
-}
-
-pdb_status pdb_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p,
-                                   const pdb_geom_prepared *g, int64_t *id_out)
-{
+    sq_writer *w = (sq_writer *)pw;
     char main_use[16];
     pdb_status st;
     sqlite3_stmt *ins = w->insert;
@@ -317,10 +305,10 @@ pdb_status pdb_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel
     sqlite3_bind_blob(ins, 16, g->blob, (int)g->blob_len, SQLITE_STATIC);
     int rc = sqlite3_step(ins);
     if (rc != SQLITE_DONE) {
-        st = pdb__sql_fail(ctx, w->store->db, rc, "storing a parcel");
+        st = pdb__sql_fail(ctx, w->base.store->db, rc, "storing a parcel");
         goto done;
     }
-    int64_t id = sqlite3_last_insert_rowid(w->store->db);
+    int64_t id = sqlite3_last_insert_rowid(w->base.store->db);
     if (id_out != NULL)
         *id_out = id;
     sqlite3_reset(w->rtree);
@@ -332,7 +320,7 @@ pdb_status pdb_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel
     rc = sqlite3_step(w->rtree);
     sqlite3_reset(w->rtree);
     if (rc != SQLITE_DONE) {
-        st = pdb__sql_fail(ctx, w->store->db, rc, "indexing a parcel");
+        st = pdb__sql_fail(ctx, w->base.store->db, rc, "indexing a parcel");
         goto done;
     }
     w->bbox[0] = fmin(w->bbox[0], g->bbox[0]);
@@ -348,8 +336,9 @@ done:
     return st;
 }
 
-pdb_status pdb_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r)
+pdb_status pdb__sq_writer_reject(pdb_ctx *ctx, pdb_writer *pw, const pdb_reject *r)
 {
+    sq_writer *w = (sq_writer *)pw;
     sqlite3_stmt *stmt = w->reject;
     pdb_status st;
 
@@ -373,18 +362,18 @@ pdb_status pdb_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r)
     sqlite3_bind_int(stmt, 9, r->stored ? 1 : 0);
     int rc = sqlite3_step(stmt);
     st =
-        rc == SQLITE_DONE ? pdb__ok(ctx) : pdb__sql_fail(ctx, w->store->db, rc, "storing a reject");
+        rc == SQLITE_DONE ? pdb__ok(ctx) : pdb__sql_fail(ctx, w->base.store->db, rc, "storing a reject");
     sqlite3_reset(stmt);
     return st;
 }
 
 /* Runs one statement with the writer's commune bound to ?1; returns the
  * first column of its first row in *out when out is not NULL. */
-static pdb_status commune_stmt(pdb_ctx *ctx, pdb_writer *w, const char *sql, const char *what,
+static pdb_status commune_stmt(pdb_ctx *ctx, sq_writer *w, const char *sql, const char *what,
                                int64_t *out)
 {
     sqlite3_stmt *stmt = NULL;
-    sqlite3 *db = w->store->db;
+    sqlite3 *db = w->base.store->db;
     int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_text(stmt, 1, w->commune, -1, SQLITE_STATIC);
@@ -419,11 +408,12 @@ pdb_status pdb__commune_stamp(pdb_ctx *ctx, pdb_store *s, const char *commune)
     return PDB_OK;
 }
 
-pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts)
+pdb_status pdb__sq_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts *counts)
 {
+    sq_writer *w = (sq_writer *)pw;
     static const pdb_import_counts zero;
     pdb_import_counts c = counts ? *counts : zero;
-    sqlite3 *db = w->store->db;
+    sqlite3 *db = w->base.store->db;
     sqlite3_stmt *stmt = NULL;
     pdb_status st;
     int64_t flagged = 0;
@@ -503,37 +493,38 @@ pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *cou
         st = pdb__sql_fail(ctx, db, rc, "recording the imported file");
         goto fail;
     }
-    if ((st = pdb__overview_mark_stale(ctx, w->store, w->commune)) != PDB_OK ||
-        (st = pdb__lookup_store_commune(ctx, w->store, w->commune, w->batch_id)) != PDB_OK)
+    if ((st = pdb__overview_mark_stale(ctx, w->base.store, w->commune)) != PDB_OK ||
+        (st = pdb__lookup_store_commune(ctx, w->base.store, w->commune, w->batch_id)) != PDB_OK)
         goto fail;
     /* The version the commune's row was stamped with (communes.data_version). */
-    if ((st = pdb__store_exec(ctx, w->store,
+    if ((st = pdb__store_exec(ctx, w->base.store,
                               "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
                               "WHERE key = 'data_version'")) != PDB_OK)
         goto fail;
-    if ((st = pdb__store_exec(ctx, w->store, "COMMIT")) != PDB_OK)
+    if ((st = pdb__store_exec(ctx, w->base.store, "COMMIT")) != PDB_OK)
         goto fail;
     w->in_transaction = 0;
-    w->store->writing = 0;
+    w->base.store->writing = 0;
     if (counts != NULL) {
         counts->flagged = c.flagged;
         counts->wgs84_repaired = w->wgs84_repaired;
     }
     return pdb__ok(ctx);
 fail:
-    return st; /* pdb_writer_free rolls back */
+    return st; /* pdb__sq_writer_free rolls back */
 }
 
-void pdb_writer_free(pdb_writer *w)
+void pdb__sq_writer_free(pdb_writer *pw)
 {
+    sq_writer *w = (sq_writer *)pw;
     if (w == NULL)
         return;
     sqlite3_finalize(w->insert);
     sqlite3_finalize(w->reject);
     sqlite3_finalize(w->rtree);
     if (w->in_transaction) {
-        sqlite3_exec(w->store->db, "ROLLBACK", NULL, NULL, NULL);
-        w->store->writing = 0;
+        sqlite3_exec(w->base.store->db, "ROLLBACK", NULL, NULL, NULL);
+        w->base.store->writing = 0;
     }
     free(w->name);
     free(w->file);

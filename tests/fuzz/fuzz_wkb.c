@@ -159,11 +159,11 @@ static void geojson_round_trip(const uint8_t *wkb, size_t wlen, const pdb__mpoly
              * byte with another owner or none (a substring test gave false
              * alarms where the owner's text appears inside another,
              * escaped attribute). */
-            const char *real_owner = p.owner;
+            char *real_owner = p.owner;
             const char *others[] = {NULL, "Tr\xe1\xba\xa7n Th\xe1\xbb\x8b Kh\xc3\xa1" "c"};
             for (size_t k = 0; k < sizeof others / sizeof others[0]; k++) {
                 char *alt = NULL;
-                p.owner = others[k];
+                p.owner = (char *)others[k];
                 CHECK(pdb_parcel_to_geojson(ctx, &p, 0, &alt) == PDB_OK);
                 CHECK(strcmp(alt, text) == 0);
                 pdb_free(alt);

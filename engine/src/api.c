@@ -1,0 +1,243 @@
+/*
+ * api.c: the public store functions of parceldb.h. Each checks what every
+ * store would check and calls the handle's operation (backend.h): the
+ * SQLite/SpatiaLite file or the PostgreSQL/PostGIS schema. Which one a
+ * location names is decided here, once (pdb__location_is_pg).
+ */
+#include "backend.h"
+#include "crs.h"
+#include "store.h"
+
+#include <math.h>
+#include <stddef.h>
+
+#define NEED(cond, what)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            return pdb__fail(ctx, PDB_EINVAL, "%s", what);                                         \
+    } while (0)
+
+pdb_status pdb_store_create(pdb_ctx *ctx, const char *path, pdb_store **out)
+{
+    NEED(out != NULL, "no place for the store handle");
+    *out = NULL;
+    NEED(path != NULL && *path != '\0', "no store path given");
+    return pdb__location_is_pg(path) ? pdb__pg_create(ctx, path, out)
+                                     : pdb__sqlite_create(ctx, path, out);
+}
+
+pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out)
+{
+    NEED(out != NULL, "no place for the store handle");
+    *out = NULL;
+    NEED(path != NULL && *path != '\0', "no store path given");
+    return pdb__location_is_pg(path) ? pdb__pg_open(ctx, path, flags, out)
+                                     : pdb__sqlite_open(ctx, path, flags, out);
+}
+
+void pdb_store_close(pdb_store *s)
+{
+    if (s != NULL)
+        s->ops->close(s);
+}
+
+pdb_status pdb_store_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
+{
+    NEED(s != NULL && out != NULL, "no store or no place for the version");
+    return s->ops->data_version(ctx, s, out);
+}
+
+pdb_status pdb_store_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out)
+{
+    NEED(s != NULL && out != NULL, "no store or no place for the statistics");
+    return s->ops->stats_get(ctx, s, out);
+}
+
+pdb_status pdb_store_check(pdb_ctx *ctx, pdb_store *s)
+{
+    NEED(s != NULL, "no store");
+    return s->ops->check(ctx, s);
+}
+
+pdb_status pdb_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out)
+{
+    NEED(s != NULL && out != NULL, "no store or no place for the list");
+    *out = NULL;
+    return s->ops->communes_list(ctx, s, out);
+}
+
+pdb_status pdb_import_begin(pdb_ctx *ctx, pdb_store *s, const char *description,
+                            int64_t *batch_id_out)
+{
+    NEED(s != NULL && batch_id_out != NULL, "no store or no place for the batch id");
+    return s->ops->import_begin(ctx, s, description, batch_id_out);
+}
+
+pdb_status pdb_import_end(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *status,
+                          const pdb_import_counts *totals)
+{
+    NEED(s != NULL, "no store");
+    return s->ops->import_end(ctx, s, batch_id, status, totals);
+}
+
+pdb_status pdb_import_find_checksum(pdb_ctx *ctx, pdb_store *s, const char *checksum,
+                                    int64_t *batch_out)
+{
+    NEED(s != NULL && batch_out != NULL, "no store or no place for the batch id");
+    return s->ops->import_find_checksum(ctx, s, checksum, batch_out);
+}
+
+pdb_status pdb_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
+                            pdb_writer **out)
+{
+    NEED(s != NULL && out != NULL, "no store or no place for the writer");
+    *out = NULL;
+    return s->ops->writer_begin(ctx, s, load, out);
+}
+
+pdb_status pdb_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p,
+                                   const pdb_geom_prepared *g, int64_t *id_out)
+{
+    if (id_out != NULL)
+        *id_out = 0;
+    NEED(w != NULL && p != NULL, "no writer or no parcel");
+    return w->store->ops->writer_add_prepared(ctx, w, p, g, id_out);
+}
+
+pdb_status pdb_writer_add(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p, int64_t *id_out)
+{
+    pdb_geom_prepared *g = NULL;
+    pdb_status st;
+
+    if (id_out != NULL)
+        *id_out = 0;
+    NEED(w != NULL && p != NULL, "no writer or no parcel");
+    if ((st = pdb_geom_prepare(ctx, w->source_srid, w->commune, p->source_wkb, p->source_wkb_len,
+                               &g)) != PDB_OK)
+        return st;
+    st = pdb_writer_add_prepared(ctx, w, p, g, id_out);
+    pdb_geom_prepared_free(g);
+    return st;
+}
+
+pdb_status pdb_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r)
+{
+    NEED(w != NULL, "no writer");
+    return w->store->ops->writer_reject(ctx, w, r);
+}
+
+pdb_status pdb_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts)
+{
+    NEED(w != NULL, "no writer");
+    return w->store->ops->writer_commit(ctx, w, counts);
+}
+
+void pdb_writer_free(pdb_writer *w)
+{
+    if (w != NULL)
+        w->store->ops->writer_free(w);
+}
+
+pdb_status pdb_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, unsigned read_flags,
+                          pdb_parcel_list **out)
+{
+    NEED(s != NULL && out != NULL, "no store or no place for the answer");
+    *out = NULL;
+    return s->ops->parcels_at(ctx, s, lon, lat, read_flags, out);
+}
+
+pdb_status pdb_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
+                                pdb_point_parcel *out)
+{
+    NEED(s != NULL && (n == 0 || (lonlat != NULL && out != NULL)), "no store or no points");
+    return s->ops->parcels_first_at(ctx, s, lonlat, n, out);
+}
+
+pdb_status pdb_parcels_at_crs(pdb_ctx *ctx, pdb_store *s, int epsg, double x, double y,
+                              unsigned read_flags, pdb_parcel_list **out)
+{
+    pdb_status st;
+    double xy[2] = {x, y};
+
+    NEED(s != NULL && out != NULL, "no store or no place for the answer");
+    *out = NULL;
+    if ((st = pdb_crs_check_point(ctx, epsg, x, y)) != PDB_OK)
+        return st;
+    if (epsg != PDB_EPSG_WGS84 &&
+        (st = pdb__crs_transform_xy(ctx, epsg, PDB_EPSG_WGS84, xy, 1)) != PDB_OK)
+        return st;
+    return pdb_parcels_at(ctx, s, xy[0], xy[1], read_flags, out);
+}
+
+pdb_status pdb_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                 const char *former_commune, const char *sheet, const char *parcel,
+                                 unsigned read_flags, pdb_parcel_list **out)
+{
+    NEED(s != NULL && out != NULL, "no store or no place for the answer");
+    *out = NULL;
+    return s->ops->parcels_by_number(ctx, s, commune, former_commune, sheet, parcel, read_flags,
+                                     out);
+}
+
+pdb_status pdb_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
+                               double max_lon, double max_lat, size_t limit, size_t offset,
+                               unsigned read_flags, pdb_parcel_list **out)
+{
+    NEED(s != NULL && out != NULL, "no store or no place for the answer");
+    *out = NULL;
+    return s->ops->parcels_in_bbox(ctx, s, min_lon, min_lat, max_lon, max_lat, limit, offset,
+                                   read_flags, out);
+}
+
+pdb_status pdb_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune, const char *sheet,
+                              const char *parcel, unsigned read_flags, pdb_parcel_list **out)
+{
+    NEED(s != NULL && out != NULL, "no store or no place for the answer");
+    *out = NULL;
+    return s->ops->parcel_history(ctx, s, commune, sheet, parcel, read_flags, out);
+}
+
+pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
+                          pdb_parcel **out)
+{
+    NEED(s != NULL && out != NULL, "no store or no place for the answer");
+    *out = NULL;
+    return s->ops->parcel_get(ctx, s, id, read_flags, out);
+}
+
+pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
+                                pdb_feature_fn fn, void *arg)
+{
+    NEED(s != NULL && bbox != NULL && fn != NULL, "no store, box or callback");
+    return s->ops->features_in_bbox(ctx, s, bbox, fn, arg);
+}
+
+pdb_status pdb_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
+                                 const double bbox[4], pdb_feature_fn fn, void *arg)
+{
+    NEED(s != NULL && bbox != NULL && fn != NULL, "no store, box or callback");
+    return s->ops->overview_features(ctx, s, zoom, kinds, bbox, fn, arg);
+}
+
+pdb_status pdb_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                       pdb_overview_report *rep)
+{
+    NEED(s != NULL && rep != NULL, "no store or no place for the report");
+    return s->ops->overview_rebuild_report(ctx, s, commune, rep);
+}
+
+pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, size_t *rebuilt)
+{
+    pdb_overview_report rep = {0};
+    pdb_status st = pdb_overview_rebuild_report(ctx, s, commune, &rep);
+    if (rebuilt != NULL)
+        *rebuilt = rep.rebuilt;
+    return st;
+}
+
+pdb_status pdb_store_backup(pdb_ctx *ctx, pdb_store *s, const char *dest_path,
+                            const pdb_backup_options *opt, pdb_backup_result *result)
+{
+    NEED(s != NULL, "no store");
+    return s->ops->backup(ctx, s, dest_path, opt, result);
+}

@@ -1,0 +1,100 @@
+/*
+ * backend.h: the engine's one internal store interface. A pdb_store is
+ * either an SQLite/SpatiaLite file (sqlite_*.c: store.c, query.c,
+ * writer.c, overview.c, lookup.c, backup.c) or a schema in a PostgreSQL
+ * database with PostGIS (pg_*.c). Every public store function of
+ * parceldb.h checks its arguments once (api.c) and calls the handle's
+ * operation here; nothing above the engine knows which store it has.
+ *
+ * Each operation has the contract of the public function of the same
+ * name in parceldb.h, with its arguments already checked as api.c says
+ * (non-NULL handles and out pointers, finite coordinates). Operations
+ * report errors through ctx (pdb__fail) and return its status.
+ */
+#ifndef PDB_BACKEND_H
+#define PDB_BACKEND_H
+
+#include "internal.h"
+
+typedef struct pdb__store_ops {
+    const char *name; /* "sqlite" or "postgresql": for messages */
+
+    void (*close)(pdb_store *s);
+    pdb_status (*data_version)(pdb_ctx *ctx, pdb_store *s, int64_t *out);
+    pdb_status (*stats_get)(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out);
+    pdb_status (*check)(pdb_ctx *ctx, pdb_store *s);
+    pdb_status (*communes_list)(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out);
+
+    /* Writing */
+    pdb_status (*import_begin)(pdb_ctx *ctx, pdb_store *s, const char *description,
+                               int64_t *batch_id_out);
+    pdb_status (*import_end)(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *status,
+                             const pdb_import_counts *totals);
+    pdb_status (*import_find_checksum)(pdb_ctx *ctx, pdb_store *s, const char *checksum,
+                                       int64_t *batch_out);
+    /* *out is the implementation's writer; its first member is a
+     * struct pdb_writer (below), so that the public calls find the store. */
+    pdb_status (*writer_begin)(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
+                               pdb_writer **out);
+    pdb_status (*writer_add_prepared)(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p,
+                                      const pdb_geom_prepared *g, int64_t *id_out);
+    pdb_status (*writer_reject)(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r);
+    pdb_status (*writer_commit)(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts);
+    void (*writer_free)(pdb_writer *w); /* rolls back when not committed */
+
+    /* Reading */
+    pdb_status (*parcels_at)(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                             unsigned read_flags, pdb_parcel_list **out);
+    pdb_status (*parcels_first_at)(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
+                                   pdb_point_parcel *out);
+    pdb_status (*parcels_by_number)(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                    const char *former_commune, const char *sheet,
+                                    const char *parcel, unsigned read_flags,
+                                    pdb_parcel_list **out);
+    pdb_status (*parcels_in_bbox)(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
+                                  double max_lon, double max_lat, size_t limit, size_t offset,
+                                  unsigned read_flags, pdb_parcel_list **out);
+    pdb_status (*parcel_history)(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                 const char *sheet, const char *parcel, unsigned read_flags,
+                                 pdb_parcel_list **out);
+    pdb_status (*parcel_get)(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
+                             pdb_parcel **out);
+    pdb_status (*features_in_bbox)(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
+                                   pdb_feature_fn fn, void *arg);
+
+    /* Overviews */
+    pdb_status (*overview_features)(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
+                                    const double bbox[4], pdb_feature_fn fn, void *arg);
+    pdb_status (*overview_rebuild_report)(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                          pdb_overview_report *rep);
+
+    /* Backup */
+    pdb_status (*backup)(pdb_ctx *ctx, pdb_store *s, const char *dest_path,
+                         const pdb_backup_options *opt, pdb_backup_result *result);
+} pdb__store_ops;
+
+/* What every implementation's writer starts with. */
+struct pdb_writer {
+    pdb_store *store; /* borrowed; holds the write transaction */
+    char commune[8];  /* the load's five-digit commune code */
+    int source_srid;  /* the load's EPSG (pdb_writer_add prepares geometries for it) */
+};
+
+/* The SQLite/SpatiaLite store (store.c). */
+extern const pdb__store_ops pdb__sqlite_ops;
+pdb_status pdb__sqlite_create(pdb_ctx *ctx, const char *path, pdb_store **out);
+pdb_status pdb__sqlite_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out);
+
+/* The PostgreSQL/PostGIS store (pg_store.c). location is a libpq URI
+ * (postgresql://...) or a conninfo string (host=... dbname=...). */
+extern const pdb__store_ops pdb__pg_ops;
+pdb_status pdb__pg_create(pdb_ctx *ctx, const char *location, pdb_store **out);
+pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store **out);
+
+/* Whether a store location names a PostgreSQL database rather than a file:
+ * a postgresql:// or postgres:// URI, or a libpq conninfo string whose
+ * first word is a libpq keyword followed by '=' ("host=/run/pg dbname=x",
+ * "service=land"). */
+int pdb__location_is_pg(const char *location);
+
+#endif
