@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-    "usage: parceldb backup [--db FILE] -o DEST [--force] [--quiet]\n"
+    "usage: parceldb backup [--db STORE] -o DEST [--force] [--quiet]\n"
     "                       [--pages-per-step N] [--pause-ms MS]\n"
     "\n"
     "Copies the store to DEST with SQLite's online backup API, while the\n"
@@ -22,7 +22,7 @@ static const char usage_text[] =
     "-shm file left beside it), start the server (see docs/operations.md).\n"
     "\n"
     "options:\n"
-    "  --db FILE             the store (default " CLI_DEFAULT_DB ")\n"
+    "  --db STORE            the store (default " CLI_DEFAULT_DB ")\n"
     "  -o, --output DEST     the backup file to write\n"
     "  --force               replace DEST if it exists\n"
     "  --quiet               no progress and no summary\n"

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 static const char usage_text[] =
-    "usage: parceldb import [--db FILE] [options] FILE|DIR|'GLOB'...\n"
+    "usage: parceldb import [--db STORE] [options] FILE|DIR|'GLOB'...\n"
     "\n"
     "Imports commune cadastral surveys: any vector file GDAL reads (Shapefile,\n"
     "GeoPackage, GeoJSON, DXF, DGN, GML, KML, CSV with WKT, ...). A directory\n"
@@ -19,7 +19,7 @@ static const char usage_text[] =
     "is written in one transaction; a re-import supersedes (history is kept).\n"
     "\n"
     "options:\n"
-    "  --db FILE             the store (default " CLI_DEFAULT_DB ")\n"
+    "  --db STORE            the store (default " CLI_DEFAULT_DB ")\n"
     "  --srs CRS             the source CRS (EPSG:N or a zone name such as 104-45),\n"
     "                        over the file's own\n"
     "  --force-srs           keep a CRS that contradicts the commune's TM-3 zone\n"

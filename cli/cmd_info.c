@@ -6,12 +6,12 @@
 #include <getopt.h>
 
 static const char usage_text[] =
-    "usage: parceldb info [--db FILE] [--communes] [--check]\n"
+    "usage: parceldb info [--db STORE] [--communes] [--check]\n"
     "\n"
     "Prints the store's counts, data version and schema.\n"
     "\n"
     "options:\n"
-    "  --db FILE    the store (default " CLI_DEFAULT_DB ")\n"
+    "  --db STORE   the store (default " CLI_DEFAULT_DB ")\n"
     "  --communes   also list the communes: code, parcels, source CRS, the data version\n"
     "               at which it last changed (vN: its import or its overviews' rebuild;\n"
     "               v? in a store of schema 1 not yet opened for writing), name\n"

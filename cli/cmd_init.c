@@ -6,13 +6,13 @@
 #include <getopt.h>
 
 static const char usage_text[] =
-    "usage: parceldb init [--db FILE]\n"
+    "usage: parceldb init [--db STORE]\n"
     "\n"
     "Creates an empty store (a SpatiaLite file in WAL mode). Refuses to\n"
     "overwrite an existing file.\n"
     "\n"
     "options:\n"
-    "  --db FILE   the store to create (default " CLI_DEFAULT_DB ")\n";
+    "  --db STORE  the store to create (default " CLI_DEFAULT_DB ")\n";
 
 int cmd_init(int argc, char **argv)
 {

@@ -13,7 +13,7 @@
 #include <strings.h>
 
 static const char usage_text[] =
-    "usage: parceldb lookup [--db FILE] [--personal] FORM\n"
+    "usage: parceldb lookup [--db STORE] [--personal] FORM\n"
     "\n"
     "Finds parcels and prints them as GeoJSON (a FeatureCollection).\n"
     "\n"
@@ -30,7 +30,7 @@ static const char usage_text[] =
     "                               input order (empty when none; the first match)\n"
     "\n"
     "options:\n"
-    "  --db FILE       the store (default " CLI_DEFAULT_DB ")\n"
+    "  --db STORE      the store (default " CLI_DEFAULT_DB ")\n"
     "  --personal      include owner names (personal data)\n"
     "  CRS is EPSG:N or a VN-2000 TM-3 zone name such as 104-45.\n";
 

@@ -13,16 +13,16 @@
 #include <time.h>
 
 static const char usage_text[] =
-    "usage: parceldb render [--db FILE] [options] Z/X/Y -o FILE.png\n"
-    "       parceldb render [--db FILE] [options] --tiles FILE --out DIR\n"
-    "       parceldb render [--db FILE] --rebuild-overviews [--commune CODE]\n"
+    "usage: parceldb render [--db STORE] [options] Z/X/Y -o FILE.png\n"
+    "       parceldb render [--db STORE] [options] --tiles FILE --out DIR\n"
+    "       parceldb render [--db STORE] --rebuild-overviews [--commune CODE]\n"
     "\n"
     "Renders PNG map tiles (EPSG:3857, XYZ scheme) of the store's current parcels.\n"
     "The batch form reads lines 'z x y' and writes DIR/z/x/y.png, then prints one\n"
     "line: tiles, seconds, tiles per second and mean PNG bytes.\n"
     "\n"
     "options:\n"
-    "  --db FILE             the store (default " CLI_DEFAULT_DB ")\n"
+    "  --db STORE            the store (default " CLI_DEFAULT_DB ")\n"
     "  --style FILE          a style (default: styles/landuse.json, else the copy built\n"
     "                        into parceldb; see styles/README.md)\n"
     "  --scale 1|2           256 px tiles, or 512 px (@2x) (default 1)\n"

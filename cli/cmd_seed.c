@@ -18,7 +18,7 @@ static const char seed_usage[] =
     "are skipped, so a rerun finishes an interrupted job.\n"
     "\n"
     "options:\n"
-    "  --db FILE        the store (default " CLI_DEFAULT_DB ")\n"
+    "  --db STORE       the store (default " CLI_DEFAULT_DB ")\n"
     "  --style FILE     map style (as for serve)\n"
     "  --cache-max-mb N size limit of the cache in MiB, as for serve (default 0: none)\n"
     "  --scale S        1 (256 px, default), 2 (512 px @2x) or both\n"

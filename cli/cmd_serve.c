@@ -11,7 +11,7 @@
 #include <string.h>
 
 static const char serve_usage[] =
-    "usage: parceldb serve [--db FILE] [--listen HOST:PORT] [options]\n"
+    "usage: parceldb serve [--db STORE] [--listen HOST:PORT] [options]\n"
     "\n"
     "Serves the store over HTTP: PNG tiles (/tiles/{z}/{x}/{y}.png, @2x), TileJSON\n"
     "(/tiles.json), GeoJSON lookups (/parcels/at, /parcels/{commune}/{sheet}/{parcel},\n"
@@ -20,7 +20,7 @@ static const char serve_usage[] =
     "is kept); SIGTERM drains and exits 0. Files are read before --user drops root.\n"
     "\n"
     "options:\n"
-    "  --db FILE              the store (default " CLI_DEFAULT_DB ")\n"
+    "  --db STORE             the store (default " CLI_DEFAULT_DB ")\n"
     "  --listen HOST:PORT     address to listen on (default 127.0.0.1:8080; port 0\n"
     "                         takes a free one; [::1]:8080 for IPv6)\n"
     "  --port-file FILE       write the port listened on into FILE\n"

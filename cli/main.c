@@ -34,9 +34,13 @@ static const struct subcommand {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: parceldb COMMAND [--db FILE] [options]\n\ncommands:\n");
+    fprintf(out, "usage: parceldb COMMAND [--db STORE] [options]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++)
         fprintf(out, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+    fprintf(out,
+            "\nSTORE is a store file (default " CLI_DEFAULT_DB ") or a PostgreSQL database with\n"
+            "PostGIS: postgresql://[user@]host[:port]/dbname, or a libpq conninfo such as\n"
+            "'host=/run/postgresql dbname=land' or 'service=land' (docs/postgresql.md).\n");
     fprintf(out, "\n'parceldb COMMAND --help' describes each command.\n");
 }
 

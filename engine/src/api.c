@@ -205,8 +205,8 @@ pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_
     return s->ops->parcel_get(ctx, s, id, read_flags, out);
 }
 
-pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
-                                pdb_feature_fn fn, void *arg)
+pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4], pdb_feature_fn fn,
+                                void *arg)
 {
     NEED(s != NULL && bbox != NULL && fn != NULL, "no store, box or callback");
     return s->ops->features_in_bbox(ctx, s, bbox, fn, arg);

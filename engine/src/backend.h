@@ -49,14 +49,12 @@ typedef struct pdb__store_ops {
                                    pdb_point_parcel *out);
     pdb_status (*parcels_by_number)(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                     const char *former_commune, const char *sheet,
-                                    const char *parcel, unsigned read_flags,
-                                    pdb_parcel_list **out);
+                                    const char *parcel, unsigned read_flags, pdb_parcel_list **out);
     pdb_status (*parcels_in_bbox)(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
                                   double max_lon, double max_lat, size_t limit, size_t offset,
                                   unsigned read_flags, pdb_parcel_list **out);
-    pdb_status (*parcel_history)(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                 const char *sheet, const char *parcel, unsigned read_flags,
-                                 pdb_parcel_list **out);
+    pdb_status (*parcel_history)(pdb_ctx *ctx, pdb_store *s, const char *commune, const char *sheet,
+                                 const char *parcel, unsigned read_flags, pdb_parcel_list **out);
     pdb_status (*parcel_get)(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
                              pdb_parcel **out);
     pdb_status (*features_in_bbox)(pdb_ctx *ctx, pdb_store *s, const double bbox[4],

@@ -520,7 +520,7 @@ static pdb_status require_writable(pdb_ctx *ctx, pdb_store *s)
 }
 
 pdb_status pdb__sq_import_begin(pdb_ctx *ctx, pdb_store *s, const char *description,
-                            int64_t *batch_id_out)
+                                int64_t *batch_id_out)
 {
     sqlite3_stmt *stmt = NULL;
     char now[32];
@@ -547,7 +547,7 @@ pdb_status pdb__sq_import_begin(pdb_ctx *ctx, pdb_store *s, const char *descript
 }
 
 pdb_status pdb__sq_import_end(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *status,
-                          const pdb_import_counts *t)
+                              const pdb_import_counts *t)
 {
     sqlite3_stmt *stmt = NULL;
     char now[32];
@@ -584,7 +584,7 @@ pdb_status pdb__sq_import_end(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, cons
 }
 
 pdb_status pdb__sq_import_find_checksum(pdb_ctx *ctx, pdb_store *s, const char *checksum,
-                                    int64_t *batch_out)
+                                        int64_t *batch_out)
 {
     sqlite3_stmt *stmt;
     pdb_status st = pdb__store_stmt(ctx, s, STMT_FIND_CHECKSUM, &stmt);

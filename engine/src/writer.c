@@ -68,7 +68,7 @@ static pdb_status exec_bound(pdb_ctx *ctx, sq_writer *w, const char *sql, const 
 }
 
 pdb_status pdb__sq_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
-                               pdb_writer **out)
+                                pdb_writer **out)
 {
     sq_writer *w = NULL;
     const pdb_commune_ref *ref = NULL;
@@ -253,7 +253,7 @@ done:
 }
 
 pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_parcel *p,
-                                      const pdb_geom_prepared *g, int64_t *id_out)
+                                       const pdb_geom_prepared *g, int64_t *id_out)
 {
     sq_writer *w = (sq_writer *)pw;
     char main_use[16];
@@ -361,8 +361,8 @@ pdb_status pdb__sq_writer_reject(pdb_ctx *ctx, pdb_writer *pw, const pdb_reject 
         sqlite3_bind_blob64(stmt, 8, r->geometry_wkb, r->geometry_wkb_len, SQLITE_TRANSIENT);
     sqlite3_bind_int(stmt, 9, r->stored ? 1 : 0);
     int rc = sqlite3_step(stmt);
-    st =
-        rc == SQLITE_DONE ? pdb__ok(ctx) : pdb__sql_fail(ctx, w->base.store->db, rc, "storing a reject");
+    st = rc == SQLITE_DONE ? pdb__ok(ctx)
+                           : pdb__sql_fail(ctx, w->base.store->db, rc, "storing a reject");
     sqlite3_reset(stmt);
     return st;
 }

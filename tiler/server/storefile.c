@@ -13,18 +13,45 @@
 #include <time.h>
 #include <unistd.h>
 
-/* A stable number for this store file, so that ETags survive restarts but
- * not a replaced store. */
+/* FNV-1a over n bytes, continuing from h. */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+int pdb_srv_store_is_file(const char *location)
+{
+    /* The engine's rule (engine/src/pg_util.c, pdb__location_is_pg) in
+     * short: a URI, or a conninfo whose first word is keyword=. A file
+     * name with '=' before any '/' is not worth telling apart here: it
+     * only loses the file's age in /health. */
+    if (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0)
+        return 0;
+    size_t n = strspn(location, "abcdefghijklmnopqrstuvwxyz_");
+    return !(n > 0 && location[n] == '=');
+}
+
+/* A stable number for this store, so that ETags survive restarts but not
+ * a replaced store file. A PostgreSQL store is named by its location (a
+ * store dropped and made again under it starts its data versions anew,
+ * which the ETags carry too). */
 uint64_t pdb_srv_store_identity(const char *path)
 {
     struct stat sb;
+    uint64_t h = 1469598103934665603ull;
+    if (!pdb_srv_store_is_file(path)) {
+        h = fnv1a(h, path, strlen(path));
+        return h ? h : 1;
+    }
     if (stat(path, &sb) != 0)
         return 1;
-    uint64_t h = 1469598103934665603ull;
     uint64_t parts[2] = {(uint64_t)sb.st_dev, (uint64_t)sb.st_ino};
     for (int i = 0; i < 2; i++)
         for (int b = 0; b < 8; b++)
-            h = (h ^ ((parts[i] >> (8 * b)) & 0xff)) * 1099511628211ull;
+            h = fnv1a(h, (const unsigned char *)&parts[i] + b, 1);
     return h ? h : 1;
 }
 
@@ -33,6 +60,8 @@ double pdb_srv_store_file_age_s(const char *db_path)
     char wal[4200];
     struct stat sb;
     time_t newest = 0;
+    if (!pdb_srv_store_is_file(db_path))
+        return NAN; /* a database, not a file: PostgreSQL keeps no such age */
     snprintf(wal, sizeof wal, "%s-wal", db_path);
     if (stat(db_path, &sb) == 0)
         newest = sb.st_mtime;
@@ -66,7 +95,7 @@ int pdb_srv_drop_replaced_wal(const char *db_path)
     struct stat db, sb;
     static uint64_t warned; /* the last identity warned about, so once each */
 
-    if (stat(db_path, &db) != 0)
+    if (!pdb_srv_store_is_file(db_path) || stat(db_path, &db) != 0)
         return 0;
     snprintf(wal, sizeof wal, "%s-wal", db_path);
     snprintf(shm, sizeof shm, "%s-shm", db_path);

@@ -8,6 +8,10 @@
 
 #include <stdint.h>
 
+/* 0 when the store location names a PostgreSQL database (postgresql://...
+ * or a libpq conninfo), 1 for a file: only a file has an age and a WAL. */
+int pdb_srv_store_is_file(const char *location);
+
 /* A stable number for this store file (device and inode), so that ETags
  * survive restarts but not a replaced store; 1 when it cannot be read. */
 uint64_t pdb_srv_store_identity(const char *path);
