@@ -6,6 +6,7 @@
  * pg_overview.c. Each function mirrors the SQLite store's of the same name
  * (store.c, backup.c) and answers the same for the same imports.
  */
+#define _GNU_SOURCE /* execvpe, environ */
 #include "overview_build.h"
 #include "pg.h"
 #include "pg_schema.h"
@@ -488,14 +489,48 @@ static pdb_status run_pg_dump(pdb_ctx *ctx, pdb__pg *pg, const char *snapshot, c
     int errpipe[2];
 
     find_pg_dump(pg, prog, sizeof prog);
+    /* The password, if the location has one, goes to pg_dump through its
+     * environment, not its command line (which ps shows to everyone);
+     * read before the fork, which should not allocate in the child. */
+    char *err = NULL, *password = NULL;
+    PQconninfoOption *opts = PQconninfoParse(pg->location, &err);
+    PQfreemem(err);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val != '\0')
+            password = o->val;
+    /* pg_dump's environment: ours, and the password when there is one. */
+    char **envp = NULL, *pw_var = NULL;
+    if (password != NULL) {
+        size_t n = 0;
+        while (environ[n] != NULL)
+            n++;
+        envp = calloc(n + 2, sizeof *envp);
+        pw_var = malloc(strlen(password) + sizeof "PGPASSWORD=");
+        if (envp == NULL || pw_var == NULL) {
+            free(envp);
+            free(pw_var);
+            PQconninfoFree(opts);
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        }
+        memcpy(envp, environ, n * sizeof *envp);
+        sprintf(pw_var, "PGPASSWORD=%s", password);
+        envp[n] = pw_var;
+    }
     snprintf(snap_arg, sizeof snap_arg, "--snapshot=%s", snapshot);
     snprintf(file_arg, sizeof file_arg, "--file=%s", tmp);
-    if (pipe(errpipe) != 0)
+    if (pipe(errpipe) != 0) {
+        PQconninfoFree(opts);
+        free(envp);
+        free(pw_var);
         return pdb__fail(ctx, PDB_EIO, "starting pg_dump: %s", strerror(errno));
+    }
     pid_t pid = fork();
     if (pid < 0) {
         close(errpipe[0]);
         close(errpipe[1]);
+        PQconninfoFree(opts);
+        free(envp);
+        free(pw_var);
         return pdb__fail(ctx, PDB_EIO, "starting pg_dump: %s", strerror(errno));
     }
     if (pid == 0) {
@@ -507,29 +542,40 @@ static pdb_status run_pg_dump(pdb_ctx *ctx, pdb__pg *pg, const char *snapshot, c
             dup2(devnull, 0);
             dup2(devnull, 1);
         }
-        execlp(prog, prog, "--format=custom", "--schema=" PDB_PG_SCHEMA, "--no-password", snap_arg,
-               file_arg, "--dbname", pg->location, (char *)NULL);
+        char *const argv[] = {prog,
+                              "--format=custom",
+                              "--schema=" PDB_PG_SCHEMA,
+                              "--no-password",
+                              snap_arg,
+                              file_arg,
+                              "--dbname",
+                              pg->shown,
+                              NULL};
+        execvpe(prog, argv, envp != NULL ? envp : environ);
         dprintf(2, "cannot run %s: %s\n", prog, strerror(errno));
         _exit(127);
     }
     close(errpipe[1]);
-    char err[1024];
+    PQconninfoFree(opts);
+    free(envp);
+    free(pw_var);
+    char said[1024];
     size_t len = 0;
     ssize_t got;
-    while ((got = read(errpipe[0], err + len, sizeof err - 1 - len)) > 0 ||
+    while ((got = read(errpipe[0], said + len, sizeof said - 1 - len)) > 0 ||
            (got < 0 && errno == EINTR))
-        if (got > 0 && (len += (size_t)got) == sizeof err - 1)
+        if (got > 0 && (len += (size_t)got) == sizeof said - 1)
             break;
-    err[len] = '\0';
+    said[len] = '\0';
     close(errpipe[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return PDB_OK;
-    size_t first = strcspn(err, "\n");
+    size_t first = strcspn(said, "\n");
     return pdb__fail(ctx, PDB_EIO, "pg_dump failed: %.*s", (int)first,
-                     first ? err : "(no message)");
+                     first ? said : "(no message)");
 }
 
 pdb_status pdb__pg_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,

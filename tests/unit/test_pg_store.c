@@ -647,8 +647,21 @@ static void test_backup_restores(void **state)
     assert_int_equal(res.data_version, 4);
     expect_fail(ctx, pdb_store_backup(ctx, s, dest, NULL, &res), PDB_EINVAL,
                 "already exists; not overwriting it");
+    /* A location with a password (the cluster trusts the socket, so any
+     * will do): pg_dump gets it through its environment. */
+    char with_pw[700];
+    pdb_store *p = NULL;
+    snprintf(with_pw, sizeof with_pw, "%s password=unused-here", loc("pdb_backup"));
+    assert_int_equal(pdb_store_open(ctx, with_pw, PDB_OPEN_READONLY, &p), PDB_OK);
     opt.force = 1;
-    assert_int_equal(pdb_store_backup(ctx, s, dest, &opt, &res), PDB_OK);
+    expect_ok(ctx, pdb_store_backup(ctx, p, dest, &opt, &res));
+    pdb_store_close(p);
+    assert_int_equal(res.data_version, 4);
+    /* pg_dump's own failure is one line, and leaves nothing. */
+    char nowhere[500];
+    snprintf(nowhere, sizeof nowhere, "%s/no-such-dir/store.dump", work);
+    expect_fail(ctx, pdb_store_backup(ctx, s, nowhere, NULL, &res), PDB_EIO, "pg_dump failed: ");
+    assert_int_not_equal(access(nowhere, F_OK), 0);
     assert_int_not_equal(tu_run("ls '%s' | grep -q partial", work), 0); /* none left */
 
     fresh_db("pdb_restored", 1);
