@@ -293,8 +293,13 @@ pdb_status pdb__pg_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_lo
     w->in_transaction = 1;
     s->writing = 1;
     /* The lock that queues writers, as SQLite's BEGIN IMMEDIATE does:
-     * every writer bumps this row at its commit. A role without write
-     * rights fails here (42501), before anything is written. */
+     * every writer bumps this row at its commit. A writer waits for
+     * another's commune as long as SQLite's busy timeout (store.c), then
+     * fails with PDB_EBUSY (55P03). A role without write rights fails
+     * here (42501), before anything is written. */
+    if ((st = pdb__pg_exec(ctx, s->pg, "SET LOCAL lock_timeout = '10s'",
+                           "starting the commune's load")) != PDB_OK)
+        goto fail;
     if ((st = run(ctx, w, "SELECT value FROM parceldb.meta WHERE key = 'data_version' FOR UPDATE",
                   0, NULL, "starting the commune's load")) != PDB_OK)
         goto fail;
