@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -593,7 +594,7 @@ pdb_status pdb__pg_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
     if (dest == NULL || *dest == '\0')
         return pdb__fail(ctx, PDB_EINVAL, "no backup file given");
     if (s->writing)
-        return pdb__fail(ctx, PDB_EINVAL, "a commune's load is open on this store handle");
+        return pdb__fail(ctx, PDB_EBUSY, "backup: this connection is writing an import");
     if (stat(dest, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
             return pdb__fail(ctx, PDB_EINVAL, "%s is a directory; name the backup file", dest);
@@ -627,10 +628,25 @@ pdb_status pdb__pg_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
         goto done;
     }
     close(fd);
-    if (rename(tmp, dest) != 0) {
-        st = pdb__fail(ctx, PDB_EIO, "%s: %s", dest, strerror(errno));
+    /* Without force, link() refuses a destination that appeared meanwhile. */
+    int force = opt != NULL && opt->force;
+    if (force ? rename(tmp, dest) != 0 : link(tmp, dest) != 0) {
+        st = pdb__fail(ctx, errno == EEXIST ? PDB_EINVAL : PDB_EIO, "%s: %s", dest,
+                       errno == EEXIST ? "already exists; not overwriting it" : strerror(errno));
         goto done;
     }
+    unlink(tmp); /* after link(): dest holds the file */
+    /* The new name on disk too. */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", dest);
+    const char *parent = dirname(dir);
+    if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
+        st = pdb__fail(ctx, PDB_EIO, "syncing %s: %s", parent, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto done;
+    }
+    close(fd);
     if (result != NULL) {
         result->pages = 0;
         result->bytes = (int64_t)sb.st_size;

@@ -449,6 +449,13 @@ static void test_same_loads_as_sqlite(void **state)
     assert_int_equal(pdb_store_data_version(ctx, sq, &vs), PDB_OK);
     assert_int_equal(vp, 4);
     assert_int_equal(vp, vs);
+    int64_t bp = -1, bs = -1;
+    assert_int_equal(pdb_import_find_checksum(ctx, pg, "c0ffee", &bp), PDB_OK);
+    assert_int_equal(pdb_import_find_checksum(ctx, sq, "c0ffee", &bs), PDB_OK);
+    assert_int_equal(bp, 5); /* the last committed load with that checksum */
+    assert_int_equal(bp, bs);
+    assert_int_equal(pdb_import_find_checksum(ctx, pg, "0ff1ce", &bp), PDB_OK);
+    assert_int_equal(bp, 0);
     assert_int_equal(pdb_store_stats_get(ctx, pg, &sp), PDB_OK);
     assert_int_equal(pdb_store_stats_get(ctx, sq, &ss), PDB_OK);
     assert_int_equal(sp.parcels_current, ss.parcels_current);
