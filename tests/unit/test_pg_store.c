@@ -275,16 +275,19 @@ static zone zones[] = {
 #define NZONES (sizeof zones / sizeof zones[0])
 
 /* Writes a zone's 3 x 3 grid (5 with a hole) and parcel 7 again (a
- * duplicate number) with ogr2ogr. */
+ * duplicate number, in two parts) with ogr2ogr. */
 static void write_zone(zone *z)
 {
     static const char *numbers[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "7"};
     fx_parcel p[10];
     for (int i = 0; i < 10; i++) {
         p[i] = (fx_parcel){"3", numbers[i], i % 2 ? "LUC" : "ONT+CLN", "Nguyễn Thị Hà", ""};
-        fx_square_wkt(p[i].wkt, sizeof p[i].wkt, z->e0 + (i % 3) * CELL,
-                      z->n0 + (i / 3) * CELL + (i == 9 ? 100 : 0), CELL, i == 4 ? 10.0 : 0.0);
+        fx_square_wkt(p[i].wkt, sizeof p[i].wkt, z->e0 + (i % 3) * CELL, z->n0 + (i / 3) * CELL,
+                      CELL, i == 4 ? 10.0 : 0.0);
     }
+    /* The second parcel 7 in two parts, north of the grid. */
+    fx_two_squares_wkt(p[9].wkt, sizeof p[9].wkt, z->e0, z->n0 + 200, z->e0 + 100, z->n0 + 200,
+                       CELL);
     assert_int_equal(
         fx_write_gpkg(work, z->commune, z->commune, z->epsg, p, 10, z->gpkg, sizeof z->gpkg), 0);
 }
