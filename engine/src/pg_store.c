@@ -96,7 +96,12 @@ static pdb_status pg_connect(pdb_ctx *ctx, const char *location, int readonly, p
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory opening a PostgreSQL store");
         goto done;
     }
-    pg->conn = PQconnectdb(location);
+    /* The location may be a URI or a conninfo string (expand_dbname);
+     * the server lists the connection as parceldb's unless it names
+     * itself. */
+    static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+    const char *const values[] = {location, "parceldb", NULL};
+    pg->conn = PQconnectdbParams(keys, values, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
         const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
         size_t len = strcspn(msg, "\n");
