@@ -510,6 +510,19 @@ static void test_same_loads_as_sqlite(void **state)
                      0);
     expect_fail(ctx, pdb_store_check(ctx, pg), PDB_ECORRUPT,
                 "commune 08707 records 8 current parcels but the store holds 7");
+    /* ... a commune stamped above the store's version ... */
+    assert_int_equal(psql("pdb_same", "UPDATE parceldb.communes SET parcels = parcels - 1, "
+                                      "data_version = 99 WHERE code = '08707';"),
+                     0);
+    expect_fail(ctx, pdb_store_check(ctx, pg), PDB_ECORRUPT,
+                "commune 08707 is stamped with data version 99, above the store's 4");
+    /* ... and a schema version changed under an open handle. */
+    assert_int_equal(psql("pdb_same", "UPDATE parceldb.communes SET data_version = 4;\n"
+                                      "UPDATE parceldb.meta SET value = '7' WHERE key = "
+                                      "'schema_version';"),
+                     0);
+    expect_fail(ctx, pdb_store_check(ctx, pg), PDB_ECORRUPT,
+                "store schema version 7 is not the one this parceldb reads (1)");
     pdb_store_close(pg);
     pdb_store_close(sq);
     pdb_ctx_free(ctx);
