@@ -533,9 +533,12 @@ pdb_status pdb__pg_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
         (st = run(ctx, w, "DELETE FROM parceldb.overview_problems WHERE commune = $1", 1, commune1,
                   "clearing the commune's overview problem")) != PDB_OK)
         return st;
-    /* TODO(helper D, pg-lookup): store the commune's point-lookup index
-     * here, in this transaction, as writer.c does with
-     * pdb__lookup_store_commune (the PostgreSQL call is pg_lookup.c's). */
+    /* TODO(helper D, pg-lookup): once pg_lookup.h is merged, store the
+     * commune's point-lookup index here, in this transaction, as writer.c
+     * does with pdb__lookup_store_commune:
+     *     if ((st = pdb__pg_lookup_store_commune(ctx, w->base.store,
+     *                                            w->base.commune, w->batch_id)) != PDB_OK)
+     *         return st; */
     if ((st = pdb__pg_query(ctx, pg,
                             "UPDATE parceldb.meta SET value = (value::bigint + 1)::text "
                             "WHERE key = 'data_version' RETURNING value",
