@@ -41,6 +41,18 @@ pdb_status pdb__pg_exec(pdb_ctx *ctx, pdb__pg *pg, const char *sql, const char *
 pdb_status pdb__pg_query(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams,
                          const char *const *params, const char *what, PGresult **out);
 
+/* Opens a write transaction as every writer of the store must (a
+ * commune's load, an overview rebuild, an index backfill): BEGIN, then the
+ * lock on meta's data_version row (SELECT ... FOR UPDATE), which every
+ * write transaction takes first and bumps just before its COMMIT. Writers
+ * then queue, as SQLite's BEGIN IMMEDIATE makes them, instead of
+ * deadlocking (one that locked a commune's row first and meta last would
+ * deadlock against a load). A writer waits as long as the SQLite store's
+ * busy timeout (10 s), then fails with PDB_EBUSY; a role without write
+ * rights fails with PDB_EREADONLY. On failure the transaction is rolled
+ * back. */
+pdb_status pdb__pg_write_begin(pdb_ctx *ctx, pdb__pg *pg, const char *what);
+
 /* The EWKB of a WKB geometry with its SRID set (for binary COPY into a
  * geometry column): the first header gets the SRID flag and the SRID;
  * the parts are copied as they are. Owned by the caller (free()). */

@@ -91,6 +91,19 @@ pdb_status pdb__pg_exec(pdb_ctx *ctx, pdb__pg *pg, const char *sql, const char *
     return pdb__ok(ctx);
 }
 
+pdb_status pdb__pg_write_begin(pdb_ctx *ctx, pdb__pg *pg, const char *what)
+{
+    pdb_status st;
+    if ((st = pdb__pg_exec(ctx, pg, "BEGIN", what)) != PDB_OK)
+        return st;
+    if ((st = pdb__pg_exec(ctx, pg, "SET LOCAL lock_timeout = '10s'", what)) != PDB_OK ||
+        (st = pdb__pg_exec(ctx, pg,
+                           "SELECT value FROM parceldb.meta WHERE key = 'data_version' FOR UPDATE",
+                           what)) != PDB_OK)
+        PQclear(PQexec(pg->conn, "ROLLBACK"));
+    return st;
+}
+
 size_t pdb__pg_ewkb_into(const unsigned char *wkb, size_t len, int srid, unsigned char *dst)
 {
     if (wkb == NULL || len < 5 || (wkb[0] != 0 && wkb[0] != 1))

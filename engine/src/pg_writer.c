@@ -283,21 +283,12 @@ pdb_status pdb__pg_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_lo
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
         goto fail;
     }
-    if ((st = pdb__pg_exec(ctx, s->pg, "BEGIN", "starting the commune's load")) != PDB_OK)
+    /* Queued behind any other writer (pg.h); a role without write rights
+     * fails here (42501), before anything is written. */
+    if ((st = pdb__pg_write_begin(ctx, s->pg, "starting the commune's load")) != PDB_OK)
         goto fail;
     w->in_transaction = 1;
     s->writing = 1;
-    /* The lock that queues writers, as SQLite's BEGIN IMMEDIATE does:
-     * every writer bumps this row at its commit. A writer waits for
-     * another's commune as long as SQLite's busy timeout (store.c), then
-     * fails with PDB_EBUSY (55P03). A role without write rights fails
-     * here (42501), before anything is written. */
-    if ((st = pdb__pg_exec(ctx, s->pg, "SET LOCAL lock_timeout = '10s'",
-                           "starting the commune's load")) != PDB_OK)
-        goto fail;
-    if ((st = run(ctx, w, "SELECT value FROM parceldb.meta WHERE key = 'data_version' FOR UPDATE",
-                  0, NULL, "starting the commune's load")) != PDB_OK)
-        goto fail;
     const char *params[] = {w->base.commune, w->now};
     if ((st = run(ctx, w,
                   "UPDATE parceldb.parcels SET valid_to = $2 WHERE commune = $1 AND "

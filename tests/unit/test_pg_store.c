@@ -809,6 +809,41 @@ static void test_writers_queue(void **state)
     pdb_ctx_free(ctx);
 }
 
+/* A writer that waits past the SQLite store's busy timeout gives up with
+ * PDB_EBUSY, as SQLite's does, and the handle writes once the lock is
+ * free. (The test waits those 10 s.) */
+static void test_writer_busy(void **state)
+{
+    (void)state;
+    pdb_ctx *ctx = NULL;
+    pdb_store *s = NULL;
+    pdb_writer *w = NULL;
+    int64_t batch = 0;
+    assert_int_equal(pdb_ctx_new(&ctx), PDB_OK);
+    write_zone(&zones[1]);
+    fresh_db("pdb_busy", 1);
+    assert_int_equal(pdb_store_create(ctx, loc("pdb_busy"), &s), PDB_OK);
+    assert_int_equal(pdb_import_begin(ctx, s, "busy", &batch), PDB_OK);
+    /* Another writer's lock, held by another client. */
+    PGconn *other = PQconnectdb(loc("pdb_busy"));
+    assert_int_equal(PQstatus(other), CONNECTION_OK);
+    PQclear(PQexec(other, "BEGIN"));
+    PGresult *res =
+        PQexec(other, "SELECT value FROM parceldb.meta WHERE key = 'data_version' FOR UPDATE");
+    assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+    PQclear(res);
+    pdb_commune_load load = {batch, zones[1].commune, NULL, zones[1].epsg, "mixed.gpkg", "b"};
+    expect_fail(ctx, pdb_writer_begin(ctx, s, &load, &w), PDB_EBUSY,
+                "starting the commune's load: canceling statement due to lock timeout");
+    assert_null(w);
+    PQclear(PQexec(other, "ROLLBACK"));
+    PQfinish(other);
+    load_mixed(ctx, s, &zones[1], 1);
+    assert_int_equal(count_in("pdb_busy", "SELECT count(*) FROM parceldb.parcels"), 7);
+    pdb_store_close(s);
+    pdb_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -820,6 +855,7 @@ int main(void)
         cmocka_unit_test(test_writer_freed_leaves_nothing),
         cmocka_unit_test(test_commit_notifies),
         cmocka_unit_test(test_writers_queue),
+        cmocka_unit_test(test_writer_busy),
         cmocka_unit_test(test_readonly_open_refuses_writes),
         cmocka_unit_test(test_role_without_write_rights),
         cmocka_unit_test(test_backup_restores),
