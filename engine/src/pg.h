@@ -18,11 +18,20 @@
 
 /* The PostgreSQL side of a pdb_store (store.h: pdb_store.pg). */
 typedef struct pdb__pg {
-    PGconn *conn;   /* this handle's connection */
-    char *location; /* as given to open/create, for reconnects and pg_dump */
-    char *shown;    /* the location for messages: without its password */
-    int in_read;    /* a read snapshot (REPEATABLE READ) is open */
+    PGconn *conn;           /* this handle's connection */
+    char *location;         /* as given to open/create, for reconnects and pg_dump */
+    char *shown;            /* the location for messages: without its password */
+    int in_read;            /* a read snapshot (REPEATABLE READ) is open */
+    struct pg_writer *load; /* the load open on conn (pg_writer.c), or NULL */
 } pdb__pg;
+
+/* Ends the COPY of the load open on the connection, if its parcels are
+ * streaming, so that another statement can run there: inside the load's
+ * transaction, seeing the parcels sent so far (as a read inside SQLite's
+ * write transaction does); the load's next parcel starts a new COPY.
+ * pdb__pg_exec and pdb__pg_query call it first, so every statement run
+ * through them may come in the middle of a load. */
+pdb_status pdb__pg_load_pause(pdb_ctx *ctx, pdb__pg *pg);
 
 /* Turns a failed result (or a NULL one: the connection's message) into a
  * status and "<what>: <PostgreSQL message, first line>"; clears res. The

@@ -72,9 +72,12 @@ pdb_status pdb__pg_fail(pdb_ctx *ctx, pdb__pg *pg, PGresult *res, const char *wh
 pdb_status pdb__pg_query(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams,
                          const char *const *params, const char *what, PGresult **out)
 {
+    pdb_status st;
+    *out = NULL;
+    if (pg->load != NULL && (st = pdb__pg_load_pause(ctx, pg)) != PDB_OK)
+        return st;
     PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    *out = NULL;
     if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
         return pdb__pg_fail(ctx, pg, res, what);
     *out = res;
@@ -83,6 +86,9 @@ pdb_status pdb__pg_query(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams
 
 pdb_status pdb__pg_exec(pdb_ctx *ctx, pdb__pg *pg, const char *sql, const char *what)
 {
+    pdb_status st;
+    if (pg->load != NULL && (st = pdb__pg_load_pause(ctx, pg)) != PDB_OK)
+        return st;
     PGresult *res = PQexec(pg->conn, sql);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)

@@ -255,6 +255,11 @@ static pdb_status copy_end(pdb_ctx *ctx, pg_writer *w, const char *errmsg)
     return st;
 }
 
+pdb_status pdb__pg_load_pause(pdb_ctx *ctx, pdb__pg *pg)
+{
+    return pg->load != NULL ? copy_end(ctx, pg->load, NULL) : PDB_OK;
+}
+
 pdb_status pdb__pg_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
                                 pdb_writer **out)
 {
@@ -289,6 +294,7 @@ pdb_status pdb__pg_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_lo
         goto fail;
     w->in_transaction = 1;
     s->writing = 1;
+    s->pg->load = w;
     const char *params[] = {w->base.commune, w->now};
     if ((st = run(ctx, w,
                   "UPDATE parceldb.parcels SET valid_to = $2 WHERE commune = $1 AND "
@@ -548,6 +554,7 @@ pdb_status pdb__pg_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
         return st;
     w->in_transaction = 0;
     w->base.store->writing = 0;
+    pg->load = NULL;
     if (counts != NULL) {
         counts->flagged = c.flagged;
         counts->wgs84_repaired = w->wgs84_repaired;
@@ -566,6 +573,7 @@ void pdb__pg_writer_free(pdb_writer *pw)
         copy_end(NULL, w, "the commune's load was abandoned");
         PQclear(PQexec(w->base.store->pg->conn, "ROLLBACK"));
         w->base.store->writing = 0;
+        w->base.store->pg->load = NULL;
     }
     free(w->row);
     free(w->name);

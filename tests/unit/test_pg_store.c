@@ -844,6 +844,50 @@ static void test_writer_busy(void **state)
     pdb_ctx_free(ctx);
 }
 
+/* A statement on the handle of an open load, in the middle of its COPY
+ * (the data version, which SQLite's store answers there too), and the
+ * load goes on. */
+static void test_read_during_a_load(void **state)
+{
+    (void)state;
+    pdb_ctx *ctx = NULL;
+    pdb_store *stores[2] = {NULL, NULL};
+    pdb_store_stats after[2];
+    char sqpath[400];
+
+    assert_int_equal(pdb_ctx_new(&ctx), PDB_OK);
+    write_zone(&zones[1]);
+    fresh_db("pdb_during", 1);
+    snprintf(sqpath, sizeof sqpath, "%s/during.sqlite", work);
+    unlink(sqpath);
+    assert_int_equal(pdb_store_create(ctx, loc("pdb_during"), &stores[0]), PDB_OK);
+    assert_int_equal(pdb_store_create(ctx, sqpath, &stores[1]), PDB_OK);
+    for (int k = 0; k < 2; k++) {
+        pdb_store *s = stores[k];
+        pdb_writer *w = NULL;
+        int64_t batch = 0, v = -1;
+        pdb_import_counts counts = mixed_counts;
+        load_mixed(ctx, s, &zones[1], 1);
+        assert_int_equal(pdb_import_begin(ctx, s, "during", &batch), PDB_OK);
+        pdb_commune_load load = {batch, zones[1].commune, NULL, zones[1].epsg, "m.gpkg", "d"};
+        assert_int_equal(pdb_writer_begin(ctx, s, &load, &w), PDB_OK);
+        expect_ok(ctx, add_mixed(ctx, w, &zones[1])); /* ends with a parcel: COPY open */
+        expect_ok(ctx, pdb_store_data_version(ctx, s, &v));
+        assert_int_equal(v, 1);
+        expect_ok(ctx, add_mixed(ctx, w, &zones[1])); /* the load goes on */
+        expect_ok(ctx, pdb_writer_commit(ctx, w, &counts));
+        pdb_writer_free(w);
+        expect_ok(ctx, pdb_store_stats_get(ctx, s, &after[k]));
+    }
+    assert_int_equal(after[0].parcels_current, 14);
+    assert_int_equal(after[0].parcels_current, after[1].parcels_current);
+    assert_int_equal(after[0].parcels_history, after[1].parcels_history);
+    assert_int_equal(after[0].rejects, after[1].rejects);
+    pdb_store_close(stores[0]);
+    pdb_store_close(stores[1]);
+    pdb_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -856,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_commit_notifies),
         cmocka_unit_test(test_writers_queue),
         cmocka_unit_test(test_writer_busy),
+        cmocka_unit_test(test_read_during_a_load),
         cmocka_unit_test(test_readonly_open_refuses_writes),
         cmocka_unit_test(test_role_without_write_rights),
         cmocka_unit_test(test_backup_restores),
