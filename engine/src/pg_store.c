@@ -567,13 +567,22 @@ static pdb_status run_pg_dump(pdb_ctx *ctx, pdb__pg *pg, const char *snapshot, c
     PQconninfoFree(opts);
     free(envp);
     free(pw_var);
-    char said[1024];
+    /* Its complaints are read to the end (the first ones kept), so that
+     * it never blocks on a full pipe. */
+    char said[1024], rest[1024];
     size_t len = 0;
     ssize_t got;
-    while ((got = read(errpipe[0], said + len, sizeof said - 1 - len)) > 0 ||
-           (got < 0 && errno == EINTR))
-        if (got > 0 && (len += (size_t)got) == sizeof said - 1)
+    for (;;) {
+        int full = len == sizeof said - 1;
+        got = full ? read(errpipe[0], rest, sizeof rest)
+                   : read(errpipe[0], said + len, sizeof said - 1 - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
             break;
+        if (!full)
+            len += (size_t)got;
+    }
     said[len] = '\0';
     close(errpipe[0]);
     int status = 0;
