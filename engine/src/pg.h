@@ -23,7 +23,22 @@ typedef struct pdb__pg {
     char *shown;            /* the location for messages: without its password */
     int in_read;            /* a read snapshot (REPEATABLE READ) is open */
     struct pg_writer *load; /* the load open on conn (pg_writer.c), or NULL */
+    uint32_t prepared;      /* bit i: statement i of pdb__pg_stmt is prepared on conn */
 } pdb__pg;
+
+/* Statements prepared once per connection (pdb__pg_prepared), for the
+ * ones run often: parsing and planning cost as much as the round trip.
+ * Add an entry for a new one (at most 32). */
+typedef enum pdb__pg_stmt {
+    PDB_PG_STMT_DATA_VERSION, /* pdb__pg_data_version: twice per rendered tile */
+    PDB_PG_STMT_COUNT
+} pdb__pg_stmt;
+
+/* Runs statement id (its SQL given each time; prepared on the
+ * connection on first use) as pdb__pg_query runs a statement. */
+pdb_status pdb__pg_prepared(pdb_ctx *ctx, pdb__pg *pg, pdb__pg_stmt id, const char *sql,
+                            int nparams, const char *const *params, const char *what,
+                            PGresult **out);
 
 /* Ends the COPY of the load open on the connection, if its parcels are
  * streaming, so that another statement can run there: inside the load's

@@ -242,12 +242,18 @@ done:
 
 pdb_status pdb__pg_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
 {
-    int found;
+    PGresult *res = NULL;
     pdb_status st =
-        query_i64(ctx, s->pg, "SELECT value::bigint FROM parceldb.meta WHERE key = 'data_version'",
-                  0, NULL, "reading the data version", out, &found);
+        pdb__pg_prepared(ctx, s->pg, PDB_PG_STMT_DATA_VERSION,
+                         "SELECT value::bigint FROM parceldb.meta WHERE key = 'data_version'", 0,
+                         NULL, "reading the data version", &res);
+    *out = 0;
     if (st != PDB_OK)
         return st;
+    int found = PQntuples(res) > 0;
+    if (found)
+        *out = col_i64(res, 0, 0);
+    PQclear(res);
     if (!found)
         return pdb__fail(ctx, PDB_ECORRUPT, "reading the data version: the store's meta has none");
     return pdb__ok(ctx);

@@ -6,6 +6,7 @@
 #include "pg.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,6 +78,32 @@ pdb_status pdb__pg_query(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams
     if (pg->load != NULL && (st = pdb__pg_load_pause(ctx, pg)) != PDB_OK)
         return st;
     PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
+        return pdb__pg_fail(ctx, pg, res, what);
+    *out = res;
+    return pdb__ok(ctx);
+}
+
+pdb_status pdb__pg_prepared(pdb_ctx *ctx, pdb__pg *pg, pdb__pg_stmt id, const char *sql,
+                            int nparams, const char *const *params, const char *what,
+                            PGresult **out)
+{
+    _Static_assert(PDB_PG_STMT_COUNT <= 32, "pdb__pg.prepared has 32 bits");
+    char name[24];
+    pdb_status st;
+    *out = NULL;
+    if (pg->load != NULL && (st = pdb__pg_load_pause(ctx, pg)) != PDB_OK)
+        return st;
+    snprintf(name, sizeof name, "pdb_%d", (int)id);
+    if (!(pg->prepared & (1u << id))) {
+        PGresult *res = PQprepare(pg->conn, name, sql, nparams, NULL);
+        if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+            return pdb__pg_fail(ctx, pg, res, what);
+        PQclear(res);
+        pg->prepared |= 1u << id;
+    }
+    PGresult *res = PQexecPrepared(pg->conn, name, nparams, params, NULL, NULL, 0);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
         return pdb__pg_fail(ctx, pg, res, what);
