@@ -23,7 +23,7 @@ typedef struct pdb__pg {
     char *shown;            /* the location for messages: without its password */
     int in_read;            /* a read snapshot (REPEATABLE READ) is open */
     struct pg_writer *load; /* the load open on conn (pg_writer.c), or NULL */
-    uint32_t prepared;      /* bit i: statement i of pdb__pg_stmt is prepared on conn */
+    uint32_t prepared;      /* bit i: pdb__pg_stmt i is prepared on conn (0: new conn) */
 } pdb__pg;
 
 /* Statements prepared once per connection (pdb__pg_prepared), for the
