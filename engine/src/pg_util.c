@@ -6,15 +6,28 @@
 #include "pg.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 int pdb__location_is_pg(const char *location)
 {
-    static const char *const keywords[] = {
-        "host",     "hostaddr", "port",           "dbname",     "user",     "password",
-        "service",  "options",  "sslmode",        "connect_timeout", "application_name",
-        "passfile", "target_session_attrs", "keepalives", "gssencmode", "sslrootcert"};
+    static const char *const keywords[] = {"host",
+                                           "hostaddr",
+                                           "port",
+                                           "dbname",
+                                           "user",
+                                           "password",
+                                           "service",
+                                           "options",
+                                           "sslmode",
+                                           "connect_timeout",
+                                           "application_name",
+                                           "passfile",
+                                           "target_session_attrs",
+                                           "keepalives",
+                                           "gssencmode",
+                                           "sslrootcert"};
     if (location == NULL)
         return 0;
     if (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0)
@@ -60,9 +73,38 @@ pdb_status pdb__pg_fail(pdb_ctx *ctx, pdb__pg *pg, PGresult *res, const char *wh
 pdb_status pdb__pg_query(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams,
                          const char *const *params, const char *what, PGresult **out)
 {
+    pdb_status st;
+    *out = NULL;
+    if (pg->load != NULL && (st = pdb__pg_load_pause(ctx, pg)) != PDB_OK)
+        return st;
     PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, params, NULL, NULL, 0);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
+        return pdb__pg_fail(ctx, pg, res, what);
+    *out = res;
+    return pdb__ok(ctx);
+}
+
+pdb_status pdb__pg_prepared(pdb_ctx *ctx, pdb__pg *pg, pdb__pg_stmt id, const char *sql,
+                            int nparams, const char *const *params, const char *what,
+                            PGresult **out)
+{
+    _Static_assert(PDB_PG_STMT_COUNT <= 32, "pdb__pg.prepared has 32 bits");
+    char name[24];
+    pdb_status st;
     *out = NULL;
+    if (pg->load != NULL && (st = pdb__pg_load_pause(ctx, pg)) != PDB_OK)
+        return st;
+    snprintf(name, sizeof name, "pdb_%d", (int)id);
+    if (!(pg->prepared & (1u << id))) {
+        PGresult *res = PQprepare(pg->conn, name, sql, nparams, NULL);
+        if (res == NULL || PQresultStatus(res) != PGRES_COMMAND_OK)
+            return pdb__pg_fail(ctx, pg, res, what);
+        PQclear(res);
+        pg->prepared |= 1u << id;
+    }
+    PGresult *res = PQexecPrepared(pg->conn, name, nparams, params, NULL, NULL, 0);
+    ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
         return pdb__pg_fail(ctx, pg, res, what);
     *out = res;
@@ -71,12 +113,57 @@ pdb_status pdb__pg_query(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams
 
 pdb_status pdb__pg_exec(pdb_ctx *ctx, pdb__pg *pg, const char *sql, const char *what)
 {
+    pdb_status st;
+    if (pg->load != NULL && (st = pdb__pg_load_pause(ctx, pg)) != PDB_OK)
+        return st;
     PGresult *res = PQexec(pg->conn, sql);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
         return pdb__pg_fail(ctx, pg, res, what);
     PQclear(res);
     return pdb__ok(ctx);
+}
+
+pdb_status pdb__pg_write_begin(pdb_ctx *ctx, pdb__pg *pg, const char *what)
+{
+    pdb_status st;
+    if ((st = pdb__pg_exec(ctx, pg, "BEGIN", what)) != PDB_OK)
+        return st;
+    if ((st = pdb__pg_exec(ctx, pg, "SET LOCAL lock_timeout = '10s'", what)) != PDB_OK ||
+        (st = pdb__pg_exec(ctx, pg,
+                           "SELECT value FROM parceldb.meta WHERE key = 'data_version' FOR UPDATE",
+                           what)) != PDB_OK)
+        PQclear(PQexec(pg->conn, "ROLLBACK"));
+    return st;
+}
+
+size_t pdb__pg_ewkb_into(const unsigned char *wkb, size_t len, int srid, unsigned char *dst)
+{
+    if (wkb == NULL || len < 5 || (wkb[0] != 0 && wkb[0] != 1))
+        return 0;
+    int little = wkb[0] == 1;
+    uint32_t type = little ? (uint32_t)wkb[1] | (uint32_t)wkb[2] << 8 | (uint32_t)wkb[3] << 16 |
+                                 (uint32_t)wkb[4] << 24
+                           : (uint32_t)wkb[4] | (uint32_t)wkb[3] << 8 | (uint32_t)wkb[2] << 16 |
+                                 (uint32_t)wkb[1] << 24;
+    uint32_t s = (uint32_t)srid;
+    if (type & 0x20000000u) { /* EWKB already: its SRID is replaced */
+        if (len < 9)
+            return 0;
+        memcpy(dst, wkb, len);
+        for (int i = 0; i < 4; i++)
+            dst[5 + i] = (unsigned char)(s >> (little ? 8 * i : 8 * (3 - i)));
+        return len;
+    }
+    type |= 0x20000000u; /* EWKB: an SRID follows the type */
+    dst[0] = wkb[0];
+    for (int i = 0; i < 4; i++) {
+        int shift = little ? 8 * i : 8 * (3 - i);
+        dst[1 + i] = (unsigned char)(type >> shift);
+        dst[5 + i] = (unsigned char)(s >> shift);
+    }
+    memcpy(dst + 9, wkb + 5, len - 5);
+    return len + 4;
 }
 
 pdb_status pdb__pg_ewkb(pdb_ctx *ctx, const unsigned char *wkb, size_t len, int srid,
@@ -89,39 +176,45 @@ pdb_status pdb__pg_ewkb(pdb_ctx *ctx, const unsigned char *wkb, size_t len, int 
     unsigned char *e = malloc(len + 4);
     if (e == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-    int little = wkb[0] == 1;
-    uint32_t type = little ? (uint32_t)wkb[1] | (uint32_t)wkb[2] << 8 |
-                                 (uint32_t)wkb[3] << 16 | (uint32_t)wkb[4] << 24
-                           : (uint32_t)wkb[4] | (uint32_t)wkb[3] << 8 |
-                                 (uint32_t)wkb[2] << 16 | (uint32_t)wkb[1] << 24;
-    type |= 0x20000000u; /* EWKB: an SRID follows the type */
-    uint32_t s = (uint32_t)srid;
-    e[0] = wkb[0];
-    for (int i = 0; i < 4; i++) {
-        int shift = little ? 8 * i : 8 * (3 - i);
-        e[1 + i] = (unsigned char)(type >> shift);
-        e[5 + i] = (unsigned char)(s >> shift);
+    size_t n = pdb__pg_ewkb_into(wkb, len, srid, e);
+    if (n == 0) {
+        free(e);
+        return pdb__fail(ctx, PDB_EINVAL, "geometry is not WKB");
     }
-    memcpy(e + 9, wkb + 5, len - 5);
     *out = e;
-    *out_len = len + 4;
+    *out_len = n;
     return pdb__ok(ctx);
 }
 
-/* Until pg_store.c lands: a PostgreSQL location is refused in one line. */
-const pdb__store_ops pdb__pg_ops = {.name = "postgresql"};
-
-pdb_status pdb__pg_create(pdb_ctx *ctx, const char *location, pdb_store **out)
+char *pdb__pg_location_shown(const char *location)
 {
-    (void)location;
-    *out = NULL;
-    return pdb__fail(ctx, PDB_EINVAL, "PostgreSQL stores are not built yet");
-}
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(location, &err);
+    int has_password = 0;
 
-pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store **out)
-{
-    (void)location;
-    (void)flags;
-    *out = NULL;
-    return pdb__fail(ctx, PDB_EINVAL, "PostgreSQL stores are not built yet");
+    PQfreemem(err);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val != '\0')
+            has_password = 1;
+    if (!has_password) {
+        PQconninfoFree(opts);
+        return pdb__strdup(location);
+    }
+    /* Rebuilt from what libpq parsed, as a conninfo string, password left
+     * out: a URI's password can sit in its user part or in its query. */
+    size_t cap = 2 * strlen(location) + 256, len = 0;
+    char *out = malloc(cap);
+    if (out != NULL) {
+        out[0] = '\0';
+        for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+            if (o->val == NULL || *o->val == '\0' || strcmp(o->keyword, "password") == 0)
+                continue;
+            int n = snprintf(out + len, cap - len, "%s%s=%s", len ? " " : "", o->keyword, o->val);
+            if (n < 0 || (size_t)n >= cap - len)
+                break;
+            len += (size_t)n;
+        }
+    }
+    PQconninfoFree(opts);
+    return out;
 }
