@@ -613,10 +613,11 @@ pdb_status pdb__pg_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
     if ((st = snapshot_begin(ctx, s->pg, &began)) != PDB_OK)
         goto done;
     /* The exact test drops few candidates (those near the box's edges):
-     * a chunk of the rows wanted, and one more to tell truncation, mostly
-     * answers in one round trip. */
+     * a chunk of the rows wanted, one more to tell truncation and an
+     * eighth for the dropped, mostly answers in one round trip. */
     size_t want = offset + limit + 1;
-    int64_t chunk = want < 64 ? 64 : want > 4096 ? 4096 : (int64_t)want, last = 0;
+    want += want / 8;
+    int64_t chunk = want > 4096 ? 4096 : (int64_t)want, last = 0;
     for (;;) {
         pdb__pg_params p = {0};
         pdb__pg_param_i4(&p, (int32_t)(read_flags | READ_GEOM_FOR_FILTER));

@@ -467,8 +467,11 @@ static void test_parcels_in_bbox(void **state)
                 BOTH(e, pdb_parcels_in_bbox(e->ctx, s, q[k][0], q[k][1], q[k][2], q[k][3],
                                             limits[l][0], limits[l][1], ALL_FLAGS, &list));
     }
-    /* The whole province, a page far in, and malformed boxes. */
-    BOTH(e, pdb_parcels_in_bbox(e->ctx, s, 104.0, 20.0, 106.5, 22.0, 10, 40, 0, &list));
+    /* The whole province, pages far in (read in several chunks), and
+     * malformed boxes. */
+    for (size_t off = 0; off < 70; off += 9)
+        for (size_t lim = 1; lim < 30; lim += 7)
+            BOTH(e, pdb_parcels_in_bbox(e->ctx, s, 104.0, 20.0, 106.5, 22.0, lim, off, 0, &list));
     BOTH(e, pdb_parcels_in_bbox(e->ctx, s, 104.0, 20.0, 106.5, 22.0, 0, 0, 0, &list));
     BOTH(e, pdb_parcels_in_bbox(e->ctx, s, 106.0, 20.0, 105.0, 22.0, 0, 0, 0, &list));
     BOTH(e, pdb_parcels_in_bbox(e->ctx, s, 104.0, 20.0, 190.0, 22.0, 0, 0, 0, &list));
