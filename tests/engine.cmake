@@ -29,3 +29,10 @@ set_tests_properties(test_pg_query PROPERTIES LABELS "unit;engine;pg" TIMEOUT 60
     FIXTURES_REQUIRED pdb_pg)
 set_property(TEST test_pg_query APPEND PROPERTY ENVIRONMENT
     "PDB_PG_STATE=${PROJECT_BINARY_DIR}/Testing/pg-cluster.state")
+
+# The PostgreSQL/PostGIS store's connection, schema, writes and backup
+# against the SQLite store (issue 17): its own private cluster
+# (unit/pg_cluster.sh) unless PDB_TEST_PG names a server.
+pdb_unit_test(test_pg_store SOURCES unit/test_pg_store.c lib/fixture.c
+              LIBS GDAL::GDAL PostgreSQL::PostgreSQL Threads::Threads)
+set_tests_properties(test_pg_store PROPERTIES LABELS "unit;engine;pg" TIMEOUT 300)
