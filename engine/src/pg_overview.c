@@ -487,8 +487,11 @@ pdb_status pdb__pg_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const cha
     if ((st = pdb__pg_exec(ctx, pg, "BEGIN", "starting the overviews' rebuild")) != PDB_OK)
         return st;
     /* The lock that queues writers (pg_writer.c takes it too), as SQLite's
-     * BEGIN IMMEDIATE: the communes listed are the communes rebuilt. */
-    if ((st = run_void(ctx, pg,
+     * BEGIN IMMEDIATE: the communes listed are the communes rebuilt. Waited
+     * for as long as SQLite's busy timeout, then PDB_EBUSY, as a load. */
+    if ((st = pdb__pg_exec(ctx, pg, "SET LOCAL lock_timeout = '10s'",
+                           "starting the overviews' rebuild")) != PDB_OK ||
+        (st = run_void(ctx, pg,
                        "SELECT value FROM " PDB_PG_SCHEMA ".meta WHERE key = 'data_version' "
                        "FOR UPDATE",
                        NULL, "waiting for the store's writers")) != PDB_OK)

@@ -689,6 +689,34 @@ static void test_overviews(void **state)
     pdb_commune_list_free(cb);
 }
 
+/* A rebuild while another handle holds a commune's load waits as long as
+ * SQLite's busy timeout and then fails busy, in both stores, leaving the
+ * data version as it was. */
+static void test_rebuild_waits_for_a_load(void **state)
+{
+    env *e = *state;
+    pdb_store *stores[2] = {e->sq, e->pg};
+    const char *where[2] = {e->sq_path, e->location};
+    for (int i = 0; i < 2; i++) {
+        pdb_store *other = NULL;
+        pdb_writer *w = NULL;
+        pdb_overview_report rep;
+        int64_t batch, before, after;
+        assert_int_equal(pdb_store_open(e->ctx, where[i], 0, &other), PDB_OK);
+        assert_int_equal(pdb_import_begin(e->ctx, other, "held", &batch), PDB_OK);
+        pdb_commune_load load = {batch, zones[0].commune, NULL, zones[0].epsg, "held", "held"};
+        assert_int_equal(pdb_writer_begin(e->ctx, other, &load, &w), PDB_OK);
+        assert_int_equal(pdb_store_data_version(e->ctx, stores[i], &before), PDB_OK);
+        assert_int_equal(pdb_overview_rebuild_report(e->ctx, stores[i], "08707", &rep), PDB_EBUSY);
+        assert_int_equal(rep.rebuilt, 0);
+        pdb_writer_free(w);
+        assert_int_equal(pdb_import_end(e->ctx, other, batch, "failed", NULL), PDB_OK);
+        pdb_store_close(other);
+        assert_int_equal(pdb_store_data_version(e->ctx, stores[i], &after), PDB_OK);
+        assert_int_equal(before, after);
+    }
+}
+
 /* ------------------------------------------------------------------------ */
 /* Tiles                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -747,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_features_in_bbox),
         cmocka_unit_test(test_render_same_png),
         cmocka_unit_test(test_overviews),
+        cmocka_unit_test(test_rebuild_waits_for_a_load),
         cmocka_unit_test(test_render_same_png),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
