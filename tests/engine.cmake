@@ -21,6 +21,15 @@ set_tests_properties(test_geom_union PROPERTIES LABELS "unit;engine")
 pdb_script_test(import_rejected_repaired ${CMAKE_CURRENT_LIST_DIR}/import/rejected_repaired.sh)
 set_tests_properties(import_rejected_repaired PROPERTIES LABELS "cli;import")
 
+# The PostgreSQL store's reads against the SQLite store's (issue 17): the
+# same imports, every read asked of both, tiles rendered from each. On the
+# CTest run's cluster (tests/pg.cmake's fixture pdb_pg), or PDB_TEST_PG.
+pdb_unit_test(test_pg_query SOURCES unit/test_pg_query.c lib/fixture.c LIBS GDAL::GDAL)
+set_tests_properties(test_pg_query PROPERTIES LABELS "unit;engine;pg" TIMEOUT 600
+    FIXTURES_REQUIRED pdb_pg)
+set_property(TEST test_pg_query APPEND PROPERTY ENVIRONMENT
+    "PDB_PG_STATE=${PROJECT_BINARY_DIR}/Testing/pg-cluster.state")
+
 # The PostgreSQL/PostGIS store's connection, schema, writes and backup
 # against the SQLite store (issue 17): its own private cluster
 # (unit/pg_cluster.sh) unless PDB_TEST_PG names a server.

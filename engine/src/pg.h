@@ -24,6 +24,7 @@ typedef struct pdb__pg {
     int in_read;            /* a read snapshot (REPEATABLE READ) is open */
     struct pg_writer *load; /* the load open on conn (pg_writer.c), or NULL */
     uint32_t prepared;      /* bit i: pdb__pg_stmt i is prepared on conn (0: new conn) */
+    PGresult *first_at;     /* the texts the last pdb_parcels_first_at answer borrows (pg_query.c) */
 } pdb__pg;
 
 /* Statements prepared once per connection (pdb__pg_prepared), for the

@@ -69,6 +69,7 @@ void pdb__pg_close(pdb_store *s)
     pdb__lookup_free(s->lookup); /* the point-lookup index, when a read loaded it */
     if (s->pg != NULL) {
         PQfinish(s->pg->conn);
+        PQclear(s->pg->first_at);
         free(s->pg->location);
         free(s->pg->shown);
         free(s->pg);
