@@ -25,6 +25,14 @@ function(pdb_on_pg)
     endforeach()
 endfunction()
 
+# The new tests of the PostgreSQL store itself (tests/pg/): bad locations
+# and rights, and every command's output against the file store's.
+foreach(script bad_input same_output)
+    pdb_script_test(pg_${script} ${CMAKE_CURRENT_LIST_DIR}/pg/${script}.sh)
+    set_tests_properties(pg_${script} PROPERTIES TIMEOUT 600)
+    pdb_on_pg(pg_${script})
+endforeach()
+
 # The existing tests that make sense on both stores, a second time on
 # PostgreSQL (the same script, named *_pg). Those about the SQLite file
 # itself stay SQLite-only: the file replaced, its WAL, a full disk or a
