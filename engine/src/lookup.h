@@ -17,13 +17,76 @@
 /* The in-memory index of one store handle (lookup.c). */
 typedef struct pdb__lookup pdb__lookup;
 
+/* ------------------------------------------------------------------------ */
+/* What the index asks of a store: its reads and writes (lookup_io)          */
+/* ------------------------------------------------------------------------ */
+
+/* The index knows no store: each store gives it these few operations, and
+ * its own code passes them where it calls the index (the SQLite store's
+ * in lookup_sqlite.c, the PostgreSQL store's in pg_lookup.c). Each reports
+ * failures through ctx and returns its status. */
+
+/* One current parcel, as the index packs it; borrowed for the call. */
+typedef struct pdb__lookup_row {
+    int64_t id;                /* parcel id */
+    const char *sheet;         /* sheet number */
+    const char *parcel;        /* parcel number */
+    const unsigned char *geom; /* its WGS 84 geometry as a SpatiaLite BLOB (wkb.h) */
+    size_t geom_len;           /* bytes of geom */
+} pdb__lookup_row;
+
+/* One commune with current parcels, as a sync lists them; borrowed. */
+typedef struct pdb__lookup_commune {
+    const char *code; /* five-digit commune code */
+    int64_t batch_id; /* its last import (communes.last_batch) */
+    int blob_current; /* lookup_index holds its BLOB of that very batch */
+    double box[4];    /* the BLOB's box when current, else the commune's; NaN unknown */
+} pdb__lookup_commune;
+
+typedef pdb_status (*pdb__lookup_row_fn)(pdb_ctx *ctx, void *arg, const pdb__lookup_row *row);
+typedef pdb_status (*pdb__lookup_commune_fn)(pdb_ctx *ctx, void *arg, const pdb__lookup_commune *c);
+
+typedef struct pdb__lookup_io {
+    /* Calls fn with each current parcel (valid_to NULL) of the commune, in
+     * any order, in one read of the store; stops at fn's first failure and
+     * returns it. */
+    pdb_status (*read_parcels)(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                               pdb__lookup_row_fn fn, void *arg);
+    /* Stores (replaces) the commune's BLOB, its batch, parcel count and box
+     * (NULL for a commune without parcels), inside the caller's write
+     * transaction. */
+    pdb_status (*write_blob)(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
+                             size_t parcels, const double box[4], const unsigned char *data,
+                             size_t len);
+    /* Calls fn with each commune that has current parcels, ordered by
+     * code; stops at fn's first failure and returns it. */
+    pdb_status (*list_communes)(pdb_ctx *ctx, pdb_store *s, pdb__lookup_commune_fn fn, void *arg);
+    /* Reads the commune's BLOB of that batch into *buf (capacity *cap,
+     * grown with realloc to exactly the BLOB's size when too small); *len
+     * is 0 when there is no such BLOB. */
+    pdb_status (*read_blob)(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
+                            unsigned char **buf, size_t *cap, size_t *len);
+    /* A batch keeps the communes it loads (a store across a network: a
+     * later lookup must not wait on it, nor fail when it is down); else it
+     * releases them after their points, and holds one commune at a time. */
+    int batch_keeps_communes;
+} pdb__lookup_io;
+
+/* The SQLite store's (lookup_sqlite.c). */
+extern const pdb__lookup_io pdb__sq_lookup_io;
+
+/* ------------------------------------------------------------------------ */
+/* The index                                                                 */
+/* ------------------------------------------------------------------------ */
+
 /* Writes the lookup BLOB of one commune from its current parcels, inside
  * the caller's write transaction (pdb_writer_commit). */
-pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                     int64_t batch_id);
+pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io,
+                                     const char *commune, int64_t batch_id);
 
-/* Writes the BLOBs that are missing or older than their commune's last
- * import (stores made before the index), in one write transaction. */
+/* SQLite only (lookup_sqlite.c): writes the BLOBs that are missing or older
+ * than their commune's last import (stores made before the index), in one
+ * write transaction. */
 pdb_status pdb__lookup_backfill(pdb_ctx *ctx, pdb_store *s);
 
 /* Frees a handle's index; accepts NULL. */
@@ -53,8 +116,9 @@ pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lon
 
 /* Makes the handle's index match the store's data version, inside the
  * caller's read transaction: loads the BLOBs of communes imported since
- * (or builds them from the parcels when they are missing or damaged). */
-pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s);
+ * (or builds them from the parcels when they are missing or damaged).
+ * The index reads the store through io from then on. */
+pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io);
 
 /* How many communes' BLOBs the process holds in memory and their bytes:
  * each once, however many handles use it. For tests and metrics. */

@@ -275,7 +275,7 @@ pdb_status pdb__sq_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat
     if (s->writing)
         return pdb__parcels_at_sql(ctx, s, lon, lat, read_flags, out);
     if ((st = snapshot_begin(ctx, s, &began)) != PDB_OK ||
-        (st = pdb__lookup_sync(ctx, s)) != PDB_OK ||
+        (st = pdb__lookup_sync(ctx, s, &pdb__sq_lookup_io)) != PDB_OK ||
         (st = pdb__lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n)) != PDB_OK)
         goto done;
     if (n > HITS_ON_STACK) {
@@ -337,7 +337,7 @@ pdb_status pdb__sq_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lo
         if ((st = check_lonlat(ctx, lonlat[2 * i], lonlat[2 * i + 1])) != PDB_OK)
             return pdb__fail(ctx, st, "point %zu: %s", i + 1, pdb_errmsg(ctx));
     if ((st = snapshot_begin(ctx, s, &began)) != PDB_OK ||
-        (st = pdb__lookup_sync(ctx, s)) != PDB_OK)
+        (st = pdb__lookup_sync(ctx, s, &pdb__sq_lookup_io)) != PDB_OK)
         goto done;
     if ((st = pdb__lookup_first_batch(ctx, s, lonlat, n, out)) != PDB_OK)
         goto done;
