@@ -850,7 +850,7 @@ pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lon
 
     if (lk == NULL)
         return pdb__fail(ctx, PDB_EINVAL, "the lookup index is not loaded");
-    int keep = lk->io->batch_keeps_communes;
+    int keep = lk->io->remote;
     lk->answers_len = 0;
     if (lk->top_stale && (st = build_top(ctx, lk)) != PDB_OK)
         return st;
@@ -919,5 +919,95 @@ done:
     free(answers);
     free(start);
     free(scratch.p);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The store operations                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Up to this many parcels containing one point are found without a heap
+ * allocation; overlapping parcels are rare in a cadastre. */
+#define HITS_ON_STACK 16
+
+pdb_status pdb__lookup_parcels_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io, double lon,
+                                  double lat, unsigned read_flags, pdb_parcel_list **out)
+{
+    pdb__lookup_hit stack_hits[HITS_ON_STACK], *hits = stack_hits;
+    pdb_parcel_list *list = NULL;
+    size_t n = 0, limit = ctx->limits.max_results;
+    pdb_status st;
+    int began = 0;
+
+    *out = NULL;
+    if ((st = pdb__check_lonlat(ctx, lon, lat)) != PDB_OK)
+        return st;
+    if ((st = io->snapshot_begin(ctx, s, &began)) != PDB_OK ||
+        (st = pdb__lookup_sync(ctx, s, io)) != PDB_OK ||
+        (st = pdb__lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n)) != PDB_OK)
+        goto done;
+    if (n > HITS_ON_STACK) {
+        size_t want = n < limit ? n : limit;
+        if ((hits = malloc(want * sizeof *hits)) == NULL) {
+            st = pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
+            goto done;
+        }
+        if ((st = pdb__lookup_at(ctx, s, lon, lat, hits, want, &n)) != PDB_OK)
+            goto done;
+    }
+    if ((list = calloc(1, sizeof *list)) == NULL ||
+        (n > 0 && (list->items = calloc(n < limit ? n : limit, sizeof *list->items)) == NULL)) {
+        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
+        goto done;
+    }
+    list->truncated = n > limit;
+    for (size_t i = 0; i < n && i < limit; i++) {
+        st = io->read_parcel(ctx, s, hits[i].id, read_flags, &list->items[list->count]);
+        if (st == PDB_ENOTFOUND)
+            st = pdb__fail(ctx, PDB_ECORRUPT, "reading an indexed parcel: parcel %lld is missing",
+                           (long long)hits[i].id);
+        if (st != PDB_OK)
+            goto done;
+        list->count++;
+    }
+    *out = list;
+    list = NULL;
+    st = pdb__ok(ctx);
+done:
+    io->snapshot_end(ctx, s, began);
+    if (hits != stack_hits)
+        free(hits);
+    pdb_parcel_list_free(list);
+    return st;
+}
+
+pdb_status pdb__lookup_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io,
+                                        const double *lonlat, size_t n, pdb_point_parcel *out)
+{
+    pdb_status st;
+    int began = 0;
+
+    if (n == 0)
+        return pdb__ok(ctx);
+    if (lonlat == NULL || out == NULL)
+        return pdb__fail(ctx, PDB_EINVAL, "no points given");
+    memset(out, 0, n * sizeof *out);
+    if (s->writing)
+        return pdb__fail(ctx, PDB_EBUSY, "a commune's load is open on this store handle");
+    for (size_t i = 0; i < n; i++)
+        if ((st = pdb__check_lonlat(ctx, lonlat[2 * i], lonlat[2 * i + 1])) != PDB_OK)
+            return pdb__fail(ctx, st, "point %zu: %s", i + 1, pdb_errmsg(ctx));
+    if ((st = io->snapshot_begin(ctx, s, &began)) == PDB_OK)
+        st = pdb__lookup_sync(ctx, s, io);
+    /* A remote store out of reach: the batch is answered from the communes
+     * loaded before (a sync that fails before its first change keeps the
+     * index); a point in a commune not loaded fails as the store does. */
+    if (st == PDB_EIO && io->remote && s->lookup != NULL && s->lookup->io == io)
+        st = pdb__ok(ctx);
+    if (st == PDB_OK)
+        st = pdb__lookup_first_batch(ctx, s, lonlat, n, out);
+    io->snapshot_end(ctx, s, began);
+    if (st != PDB_OK)
+        memset(out, 0, n * sizeof *out);
     return st;
 }

@@ -66,10 +66,22 @@ typedef struct pdb__lookup_io {
      * is 0 when there is no such BLOB. */
     pdb_status (*read_blob)(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
                             unsigned char **buf, size_t *cap, size_t *len);
-    /* A batch keeps the communes it loads (a store across a network: a
-     * later lookup must not wait on it, nor fail when it is down); else it
-     * releases them after their points, and holds one commune at a time. */
-    int batch_keeps_communes;
+    /* Opens a read snapshot unless the handle is in a transaction already
+     * (*began 1 when it opened one), so that the index and the rows read
+     * after it are of one data version; snapshot_end closes what it opened
+     * and leaves ctx as it is. */
+    pdb_status (*snapshot_begin)(pdb_ctx *ctx, pdb_store *s, int *began);
+    void (*snapshot_end)(pdb_ctx *ctx, pdb_store *s, int began);
+    /* Reads the parcel of that id into *p (its fields as read_flags ask);
+     * PDB_ENOTFOUND when there is none. */
+    pdb_status (*read_parcel)(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
+                              pdb_parcel *p);
+    /* A store across a network: a batch keeps the communes it loads, so
+     * that a later lookup neither waits on the store nor fails when it is
+     * down, and a batch is answered from the loaded communes when the
+     * store cannot be reached (PDB_EIO). Else a batch releases the
+     * communes it loaded after their points, holding one at a time. */
+    int remote;
 } pdb__lookup_io;
 
 /* The SQLite store's (lookup_sqlite.c). */
@@ -92,6 +104,15 @@ pdb_status pdb__lookup_backfill(pdb_ctx *ctx, pdb_store *s);
 /* Frees a handle's index; accepts NULL. */
 void pdb__lookup_free(pdb__lookup *lk);
 
+/* The store operations parcels_at and parcels_first_at (backend.h),
+ * answered from the index, each in one read snapshot of the store, for a
+ * handle without an open load (a load's uncommitted parcels are not in the
+ * index): PDB_EBUSY for a batch then. */
+pdb_status pdb__lookup_parcels_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io, double lon,
+                                  double lat, unsigned read_flags, pdb_parcel_list **out);
+pdb_status pdb__lookup_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io,
+                                        const double *lonlat, size_t n, pdb_point_parcel *out);
+
 /* The ids of the current parcels containing (lon, lat), ascending, at most
  * cap of them (*n is the number found, which may exceed cap). The caller
  * holds a read transaction in which pdb__lookup_sync succeeded. */
@@ -110,7 +131,8 @@ pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, pd
  * commune and answered commune by commune. A commune the handle had not
  * loaded is loaded for its points and released after them, so the batch
  * holds one commune's BLOB at a time and leaves the handle's memory as it
- * found it. The answers' texts live in the handle until its next batch. */
+ * found it (a remote store's are kept). The answers' texts live in the
+ * handle until its next batch. */
 pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
                                    pdb_point_parcel *out);
 
@@ -123,6 +145,10 @@ pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io
 /* How many communes' BLOBs the process holds in memory and their bytes:
  * each once, however many handles use it. For tests and metrics. */
 void pdb__lookup_registry_stats(size_t *communes, size_t *bytes);
+
+/* query.c: PDB_EINVAL, with the message every store gives, unless lon
+ * and lat are finite WGS 84 degrees. */
+pdb_status pdb__check_lonlat(pdb_ctx *ctx, double lon, double lat);
 
 /* query.c: pdb_parcels_at through SQL and SpatiaLite's R-tree, without
  * the index: for a handle with an open load, and as the reference the
