@@ -18,9 +18,10 @@
 
 /* The PostgreSQL side of a pdb_store (store.h: pdb_store.pg). */
 typedef struct pdb__pg {
-    PGconn *conn;        /* this handle's connection */
-    char *location;      /* as given to open/create, for reconnects and messages */
-    int in_read;         /* a read snapshot (REPEATABLE READ) is open */
+    PGconn *conn;   /* this handle's connection */
+    char *location; /* as given to open/create, for reconnects and pg_dump */
+    char *shown;    /* the location for messages: without its password */
+    int in_read;    /* a read snapshot (REPEATABLE READ) is open */
 } pdb__pg;
 
 /* Turns a failed result (or a NULL one: the connection's message) into a
@@ -45,5 +46,65 @@ pdb_status pdb__pg_query(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams
  * the parts are copied as they are. Owned by the caller (free()). */
 pdb_status pdb__pg_ewkb(pdb_ctx *ctx, const unsigned char *wkb, size_t len, int srid,
                         unsigned char **out, size_t *out_len);
+
+/* Writes the EWKB of a WKB geometry into dst, which has room for len + 4
+ * bytes (what pdb__pg_ewkb does, without allocating); returns the bytes
+ * written, or 0 when wkb is not WKB. A WKB that already carries an SRID
+ * (EWKB) keeps its layout and gets srid in place. */
+size_t pdb__pg_ewkb_into(const unsigned char *wkb, size_t len, int srid, unsigned char *dst);
+
+/* The location for messages: a libpq URI or conninfo string without its
+ * password, or a copy of it as given when it has none. NULL when out of
+ * memory. Owned by the caller (free()). */
+char *pdb__pg_location_shown(const char *location);
+
+/* The PostgreSQL store's operations (backend.h's pdb__pg_ops), each with
+ * the contract of the public function of the same name. pg_store.c: */
+void pdb__pg_close(pdb_store *s);
+pdb_status pdb__pg_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out);
+pdb_status pdb__pg_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out);
+pdb_status pdb__pg_check(pdb_ctx *ctx, pdb_store *s);
+pdb_status pdb__pg_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out);
+pdb_status pdb__pg_import_begin(pdb_ctx *ctx, pdb_store *s, const char *description,
+                                int64_t *batch_id_out);
+pdb_status pdb__pg_import_end(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *status,
+                              const pdb_import_counts *totals);
+pdb_status pdb__pg_import_find_checksum(pdb_ctx *ctx, pdb_store *s, const char *checksum,
+                                        int64_t *batch_out);
+pdb_status pdb__pg_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
+                          const pdb_backup_options *opt, pdb_backup_result *result);
+
+/* pg_writer.c: */
+pdb_status pdb__pg_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
+                                pdb_writer **out);
+pdb_status pdb__pg_writer_add_prepared(pdb_ctx *ctx, pdb_writer *w, const pdb_parcel *p,
+                                       const pdb_geom_prepared *g, int64_t *id_out);
+pdb_status pdb__pg_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *r);
+pdb_status pdb__pg_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts);
+void pdb__pg_writer_free(pdb_writer *w);
+
+/* pg_query.c and pg_overview.c (reads, features, overviews): */
+pdb_status pdb__pg_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                              unsigned read_flags, pdb_parcel_list **out);
+pdb_status pdb__pg_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
+                                    pdb_point_parcel *out);
+pdb_status pdb__pg_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                     const char *former_commune, const char *sheet,
+                                     const char *parcel, unsigned read_flags,
+                                     pdb_parcel_list **out);
+pdb_status pdb__pg_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
+                                   double max_lon, double max_lat, size_t limit, size_t offset,
+                                   unsigned read_flags, pdb_parcel_list **out);
+pdb_status pdb__pg_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                  const char *sheet, const char *parcel, unsigned read_flags,
+                                  pdb_parcel_list **out);
+pdb_status pdb__pg_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
+                              pdb_parcel **out);
+pdb_status pdb__pg_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
+                                    pdb_feature_fn fn, void *arg);
+pdb_status pdb__pg_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
+                                     const double bbox[4], pdb_feature_fn fn, void *arg);
+pdb_status pdb__pg_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                           pdb_overview_report *rep);
 
 #endif

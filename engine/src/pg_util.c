@@ -11,10 +11,22 @@
 
 int pdb__location_is_pg(const char *location)
 {
-    static const char *const keywords[] = {
-        "host",     "hostaddr", "port",           "dbname",     "user",     "password",
-        "service",  "options",  "sslmode",        "connect_timeout", "application_name",
-        "passfile", "target_session_attrs", "keepalives", "gssencmode", "sslrootcert"};
+    static const char *const keywords[] = {"host",
+                                           "hostaddr",
+                                           "port",
+                                           "dbname",
+                                           "user",
+                                           "password",
+                                           "service",
+                                           "options",
+                                           "sslmode",
+                                           "connect_timeout",
+                                           "application_name",
+                                           "passfile",
+                                           "target_session_attrs",
+                                           "keepalives",
+                                           "gssencmode",
+                                           "sslrootcert"};
     if (location == NULL)
         return 0;
     if (strncmp(location, "postgresql://", 13) == 0 || strncmp(location, "postgres://", 11) == 0)
@@ -79,6 +91,35 @@ pdb_status pdb__pg_exec(pdb_ctx *ctx, pdb__pg *pg, const char *sql, const char *
     return pdb__ok(ctx);
 }
 
+size_t pdb__pg_ewkb_into(const unsigned char *wkb, size_t len, int srid, unsigned char *dst)
+{
+    if (wkb == NULL || len < 5 || (wkb[0] != 0 && wkb[0] != 1))
+        return 0;
+    int little = wkb[0] == 1;
+    uint32_t type = little ? (uint32_t)wkb[1] | (uint32_t)wkb[2] << 8 | (uint32_t)wkb[3] << 16 |
+                                 (uint32_t)wkb[4] << 24
+                           : (uint32_t)wkb[4] | (uint32_t)wkb[3] << 8 | (uint32_t)wkb[2] << 16 |
+                                 (uint32_t)wkb[1] << 24;
+    uint32_t s = (uint32_t)srid;
+    if (type & 0x20000000u) { /* EWKB already: its SRID is replaced */
+        if (len < 9)
+            return 0;
+        memcpy(dst, wkb, len);
+        for (int i = 0; i < 4; i++)
+            dst[5 + i] = (unsigned char)(s >> (little ? 8 * i : 8 * (3 - i)));
+        return len;
+    }
+    type |= 0x20000000u; /* EWKB: an SRID follows the type */
+    dst[0] = wkb[0];
+    for (int i = 0; i < 4; i++) {
+        int shift = little ? 8 * i : 8 * (3 - i);
+        dst[1 + i] = (unsigned char)(type >> shift);
+        dst[5 + i] = (unsigned char)(s >> shift);
+    }
+    memcpy(dst + 9, wkb + 5, len - 5);
+    return len + 4;
+}
+
 pdb_status pdb__pg_ewkb(pdb_ctx *ctx, const unsigned char *wkb, size_t len, int srid,
                         unsigned char **out, size_t *out_len)
 {
@@ -89,39 +130,45 @@ pdb_status pdb__pg_ewkb(pdb_ctx *ctx, const unsigned char *wkb, size_t len, int 
     unsigned char *e = malloc(len + 4);
     if (e == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-    int little = wkb[0] == 1;
-    uint32_t type = little ? (uint32_t)wkb[1] | (uint32_t)wkb[2] << 8 |
-                                 (uint32_t)wkb[3] << 16 | (uint32_t)wkb[4] << 24
-                           : (uint32_t)wkb[4] | (uint32_t)wkb[3] << 8 |
-                                 (uint32_t)wkb[2] << 16 | (uint32_t)wkb[1] << 24;
-    type |= 0x20000000u; /* EWKB: an SRID follows the type */
-    uint32_t s = (uint32_t)srid;
-    e[0] = wkb[0];
-    for (int i = 0; i < 4; i++) {
-        int shift = little ? 8 * i : 8 * (3 - i);
-        e[1 + i] = (unsigned char)(type >> shift);
-        e[5 + i] = (unsigned char)(s >> shift);
+    size_t n = pdb__pg_ewkb_into(wkb, len, srid, e);
+    if (n == 0) {
+        free(e);
+        return pdb__fail(ctx, PDB_EINVAL, "geometry is not WKB");
     }
-    memcpy(e + 9, wkb + 5, len - 5);
     *out = e;
-    *out_len = len + 4;
+    *out_len = n;
     return pdb__ok(ctx);
 }
 
-/* Until pg_store.c lands: a PostgreSQL location is refused in one line. */
-const pdb__store_ops pdb__pg_ops = {.name = "postgresql"};
-
-pdb_status pdb__pg_create(pdb_ctx *ctx, const char *location, pdb_store **out)
+char *pdb__pg_location_shown(const char *location)
 {
-    (void)location;
-    *out = NULL;
-    return pdb__fail(ctx, PDB_EINVAL, "PostgreSQL stores are not built yet");
-}
+    char *err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(location, &err);
+    int has_password = 0;
 
-pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store **out)
-{
-    (void)location;
-    (void)flags;
-    *out = NULL;
-    return pdb__fail(ctx, PDB_EINVAL, "PostgreSQL stores are not built yet");
+    PQfreemem(err);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val != '\0')
+            has_password = 1;
+    if (!has_password) {
+        PQconninfoFree(opts);
+        return pdb__strdup(location);
+    }
+    /* Rebuilt from what libpq parsed, as a conninfo string, password left
+     * out: a URI's password can sit in its user part or in its query. */
+    size_t cap = 2 * strlen(location) + 256, len = 0;
+    char *out = malloc(cap);
+    if (out != NULL) {
+        out[0] = '\0';
+        for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+            if (o->val == NULL || *o->val == '\0' || strcmp(o->keyword, "password") == 0)
+                continue;
+            int n = snprintf(out + len, cap - len, "%s%s=%s", len ? " " : "", o->keyword, o->val);
+            if (n < 0 || (size_t)n >= cap - len)
+                break;
+            len += (size_t)n;
+        }
+    }
+    PQconninfoFree(opts);
+    return out;
 }

@@ -6,6 +6,7 @@
  * freed without a commit (or a process killed at any instant) leaves the
  * store as it was before this commune.
  */
+#include "writer.h"
 #include "crs.h"
 #include "geom.h"
 #include "lookup.h"
@@ -34,8 +35,6 @@ typedef struct sq_writer {
     int64_t wgs84_repaired; /* of those, repaired after reprojection (PDB_PARCEL_WGS84_REPAIRED) */
     int in_transaction;     /* BEGIN succeeded and neither COMMIT nor ROLLBACK ran */
 } sq_writer;
-
-static pdb_status area_crs(pdb_ctx *ctx, int source_srid, const char *commune, int *out);
 
 static const char insert_sql[] =
     "INSERT INTO parcels (commune, former_commune, sheet, parcel, landuse, landuse_main, "
@@ -67,15 +66,15 @@ static pdb_status exec_bound(pdb_ctx *ctx, sq_writer *w, const char *sql, const 
     return PDB_OK;
 }
 
-pdb_status pdb__sq_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
-                               pdb_writer **out)
+/* writer.h */
+pdb_status pdb__writer_load_check(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
+                                  const char **name_out)
 {
-    sq_writer *w = NULL;
     const pdb_commune_ref *ref = NULL;
     pdb_status st;
-    int rc, area_epsg = 0;
+    int area_epsg = 0;
 
-    *out = NULL;
+    *name_out = NULL;
     if (s->readonly)
         return pdb__fail(ctx, PDB_EREADONLY, "the store was opened read-only");
     if (s->writing)
@@ -86,10 +85,25 @@ pdb_status pdb__sq_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_lo
                          load && load->commune ? load->commune : "");
     /* Refuse now, not at the first parcel, a load whose areas cannot be
      * measured (a geographic source in a commune of no known zone). */
-    if ((st = area_crs(ctx, load->source_srid, load->commune, &area_epsg)) != PDB_OK)
+    if ((st = pdb__area_crs(ctx, load->source_srid, load->commune, &area_epsg)) != PDB_OK)
         return st;
     if (pdb_commune_ref_find(ctx, load->commune, &ref) != PDB_OK)
         ref = NULL; /* a commune outside the table is stored under its code */
+    *name_out = load->name ? load->name : ref ? ref->name : load->commune;
+    return PDB_OK;
+}
+
+pdb_status pdb__sq_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_load *load,
+                                pdb_writer **out)
+{
+    sq_writer *w = NULL;
+    const char *name = NULL;
+    pdb_status st;
+    int rc;
+
+    *out = NULL;
+    if ((st = pdb__writer_load_check(ctx, s, load, &name)) != PDB_OK)
+        return st;
     if ((w = calloc(1, sizeof *w)) == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
     w->base.store = s;
@@ -97,7 +111,7 @@ pdb_status pdb__sq_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_lo
     w->base.source_srid = load->source_srid;
     w->batch_id = load->batch_id;
     memcpy(w->commune, load->commune, 6);
-    w->name = pdb__strdup(load->name ? load->name : ref ? ref->name : load->commune);
+    w->name = pdb__strdup(name);
     w->file = pdb__strdup(load->file ? load->file : "");
     w->checksum = pdb__strdup(load->checksum ? load->checksum : "");
     w->source_srid = load->source_srid;
@@ -154,15 +168,6 @@ static int blank(const char *s)
     return s == NULL || s[strspn(s, " \t")] == '\0';
 }
 
-struct pdb_geom_prepared {
-    int source_srid;     /* CRS of the source geometry it was made from */
-    double area_m2;      /* computed area in TM-3 metres */
-    double bbox[4];      /* WGS 84 min lon, min lat, max lon, max lat */
-    unsigned char *blob; /* WGS 84 MULTIPOLYGON as a SpatiaLite BLOB */
-    size_t blob_len;     /* bytes */
-    int wgs84_repaired;  /* 1: invalid once in WGS 84, and blob holds its repair */
-};
-
 void pdb_geom_prepared_free(pdb_geom_prepared *g)
 {
     if (g == NULL)
@@ -171,9 +176,8 @@ void pdb_geom_prepared_free(pdb_geom_prepared *g)
     free(g);
 }
 
-/* The projected CRS a parcel's legal area is measured in: the source's own
- * TM-3 (or UTM) metres, or for a geographic source the commune's zone. */
-static pdb_status area_crs(pdb_ctx *ctx, int source_srid, const char *commune, int *out)
+/* writer.h */
+pdb_status pdb__area_crs(pdb_ctx *ctx, int source_srid, const char *commune, int *out)
 {
     pdb_crs_info info;
     const pdb_commune_ref *ref = NULL;
@@ -222,7 +226,7 @@ pdb_status pdb_geom_prepare(pdb_ctx *ctx, int source_srid, const char *commune,
     pdb_status st;
 
     *out = NULL;
-    if ((st = area_crs(ctx, source_srid, commune, &area_epsg)) != PDB_OK)
+    if ((st = pdb__area_crs(ctx, source_srid, commune, &area_epsg)) != PDB_OK)
         return st;
     if ((g = calloc(1, sizeof *g)) == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
@@ -252,18 +256,10 @@ done:
     return st;
 }
 
-pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_parcel *p,
-                                      const pdb_geom_prepared *g, int64_t *id_out)
+/* writer.h */
+pdb_status pdb__writer_parcel_check(pdb_ctx *ctx, const pdb_writer *w, const pdb_parcel *p,
+                                    const pdb_geom_prepared *g, char main_use[16])
 {
-    sq_writer *w = (sq_writer *)pw;
-    char main_use[16];
-    pdb_status st;
-    sqlite3_stmt *ins = w->insert;
-
-    if (id_out != NULL)
-        *id_out = 0;
-    if (!w->in_transaction)
-        return pdb__fail(ctx, PDB_EINVAL, "the writer's transaction has ended");
     if (g == NULL || g->source_srid != w->source_srid)
         return pdb__fail(ctx, PDB_EINVAL, "geometry prepared for EPSG:%d in a load of EPSG:%d",
                          g ? g->source_srid : 0, w->source_srid);
@@ -274,12 +270,31 @@ pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_p
         return pdb__fail(ctx, PDB_EINVAL, "parcel has no sheet number");
     if (blank(p->parcel))
         return pdb__fail(ctx, PDB_EINVAL, "parcel has no parcel number");
+    /* The main use is the first of compound codes ("ONT+CLN"). */
     const char *landuse = p->landuse ? p->landuse : "";
     size_t main_len = strcspn(landuse, "+");
-    if (main_len >= sizeof main_use)
-        main_len = sizeof main_use - 1;
+    if (main_len >= 16)
+        main_len = 15;
     memcpy(main_use, landuse, main_len);
     main_use[main_len] = '\0';
+    return PDB_OK;
+}
+
+pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_parcel *p,
+                                       const pdb_geom_prepared *g, int64_t *id_out)
+{
+    sq_writer *w = (sq_writer *)pw;
+    char main_use[16];
+    pdb_status st;
+    sqlite3_stmt *ins = w->insert;
+
+    if (id_out != NULL)
+        *id_out = 0;
+    if (!w->in_transaction)
+        return pdb__fail(ctx, PDB_EINVAL, "the writer's transaction has ended");
+    if ((st = pdb__writer_parcel_check(ctx, pw, p, g, main_use)) != PDB_OK)
+        return st;
+    const char *landuse = p->landuse ? p->landuse : "";
 
     sqlite3_reset(ins);
     sqlite3_clear_bindings(ins);
@@ -361,8 +376,8 @@ pdb_status pdb__sq_writer_reject(pdb_ctx *ctx, pdb_writer *pw, const pdb_reject 
         sqlite3_bind_blob64(stmt, 8, r->geometry_wkb, r->geometry_wkb_len, SQLITE_TRANSIENT);
     sqlite3_bind_int(stmt, 9, r->stored ? 1 : 0);
     int rc = sqlite3_step(stmt);
-    st =
-        rc == SQLITE_DONE ? pdb__ok(ctx) : pdb__sql_fail(ctx, w->base.store->db, rc, "storing a reject");
+    st = rc == SQLITE_DONE ? pdb__ok(ctx)
+                           : pdb__sql_fail(ctx, w->base.store->db, rc, "storing a reject");
     sqlite3_reset(stmt);
     return st;
 }
