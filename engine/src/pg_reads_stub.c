@@ -9,20 +9,6 @@
 
 #define NOT_BUILT(ctx) pdb__fail((ctx), PDB_EINVAL, "PostgreSQL store reads are not built yet")
 
-pdb_status pdb__pg_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
-                              unsigned read_flags, pdb_parcel_list **out)
-{
-    (void)s, (void)lon, (void)lat, (void)read_flags, (void)out;
-    return NOT_BUILT(ctx);
-}
-
-pdb_status pdb__pg_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
-                                    pdb_point_parcel *out)
-{
-    (void)s, (void)lonlat, (void)n, (void)out;
-    return NOT_BUILT(ctx);
-}
-
 pdb_status pdb__pg_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                      const char *former_commune, const char *sheet,
                                      const char *parcel, unsigned read_flags, pdb_parcel_list **out)

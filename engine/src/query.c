@@ -193,7 +193,7 @@ done:
     return pdb__ok(ctx);
 }
 
-static pdb_status check_lonlat(pdb_ctx *ctx, double lon, double lat)
+pdb_status pdb__check_lonlat(pdb_ctx *ctx, double lon, double lat)
 {
     if (!isfinite(lon) || lon < -180.0 || lon > 180.0)
         return pdb__fail(ctx, PDB_EINVAL, "longitude %.9g is outside [-180, 180]", lon);
@@ -210,143 +210,13 @@ pdb_status pdb__parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double la
     filter f = {FILTER_POINT, {lon, lat, lon, lat}};
 
     *out = NULL;
-    if ((st = check_lonlat(ctx, lon, lat)) != PDB_OK)
+    if ((st = pdb__check_lonlat(ctx, lon, lat)) != PDB_OK)
         return st;
     if ((st = pdb__store_stmt(ctx, s, STMT_PARCELS_AT, &stmt)) != PDB_OK)
         return st;
     sqlite3_bind_double(stmt, 1, lon);
     sqlite3_bind_double(stmt, 2, lat);
     return collect(ctx, s, stmt, &f, ctx->limits.max_results, 0, read_flags, out);
-}
-
-/* Opens a read transaction unless the caller is in one, so that the
- * lookup index and the rows read after it come from one snapshot. */
-/* BEGIN and COMMIT are cached statements: sqlite3_exec parsed them again
- * for every lookup, a tenth of an HTTP lookup's instructions (issue 19). */
-static pdb_status snapshot_begin(pdb_ctx *ctx, pdb_store *s, int *began)
-{
-    sqlite3_stmt *stmt;
-    pdb_status st;
-
-    *began = 0;
-    if (!sqlite3_get_autocommit(s->db))
-        return PDB_OK;
-    if ((st = pdb__store_stmt(ctx, s, STMT_BEGIN, &stmt)) != PDB_OK)
-        return st;
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE)
-        return pdb__sql_fail(ctx, s->db, rc, "store");
-    *began = 1;
-    return PDB_OK;
-}
-
-static void snapshot_end(pdb_ctx *ctx, pdb_store *s, int began)
-{
-    sqlite3_stmt *stmt;
-    if (!began)
-        return;
-    if (pdb__store_stmt(ctx, s, STMT_COMMIT, &stmt) == PDB_OK) {
-        sqlite3_step(stmt);
-        sqlite3_reset(stmt);
-    } else {
-        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* the snapshot must end */
-    }
-}
-
-/* Up to this many parcels containing one point are found without a heap
- * allocation; overlapping parcels are rare in a cadastre. */
-#define HITS_ON_STACK 16
-
-pdb_status pdb__sq_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, unsigned read_flags,
-                          pdb_parcel_list **out)
-{
-    pdb__lookup_hit stack_hits[HITS_ON_STACK], *hits = stack_hits;
-    pdb_parcel_list *list = NULL;
-    size_t n = 0, limit = ctx->limits.max_results;
-    pdb_status st;
-    int began = 0;
-
-    *out = NULL;
-    if ((st = check_lonlat(ctx, lon, lat)) != PDB_OK)
-        return st;
-    /* A load open on this handle sees its own uncommitted parcels, which
-     * the index does not hold: ask SQL then. */
-    if (s->writing)
-        return pdb__parcels_at_sql(ctx, s, lon, lat, read_flags, out);
-    if ((st = snapshot_begin(ctx, s, &began)) != PDB_OK ||
-        (st = pdb__lookup_sync(ctx, s)) != PDB_OK ||
-        (st = pdb__lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n)) != PDB_OK)
-        goto done;
-    if (n > HITS_ON_STACK) {
-        size_t want = n < limit ? n : limit;
-        if ((hits = malloc(want * sizeof *hits)) == NULL) {
-            st = pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
-            goto done;
-        }
-        if ((st = pdb__lookup_at(ctx, s, lon, lat, hits, want, &n)) != PDB_OK)
-            goto done;
-    }
-    if ((list = calloc(1, sizeof *list)) == NULL ||
-        (n > 0 && (list->items = calloc(n < limit ? n : limit, sizeof *list->items)) == NULL)) {
-        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
-        goto done;
-    }
-    list->truncated = n > limit;
-    for (size_t i = 0; i < n && i < limit; i++) {
-        sqlite3_stmt *stmt;
-        if ((st = pdb__store_stmt(ctx, s, STMT_PARCEL_BY_ID, &stmt)) != PDB_OK)
-            goto done;
-        sqlite3_bind_int64(stmt, 1, hits[i].id);
-        int rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW)
-            st = pdb__parcel_from_row(ctx, stmt, read_flags, &list->items[list->count]);
-        else
-            st = pdb__sql_fail(ctx, s->db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
-                               "reading an indexed parcel");
-        sqlite3_reset(stmt);
-        if (st != PDB_OK)
-            goto done;
-        list->count++;
-    }
-    *out = list;
-    list = NULL;
-    st = pdb__ok(ctx);
-done:
-    snapshot_end(ctx, s, began);
-    if (hits != stack_hits)
-        free(hits);
-    pdb_parcel_list_free(list);
-    return st;
-}
-
-pdb_status pdb__sq_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
-                                pdb_point_parcel *out)
-{
-    pdb_status st;
-    int began = 0;
-
-    if (n == 0)
-        return pdb__ok(ctx);
-    if (lonlat == NULL || out == NULL)
-        return pdb__fail(ctx, PDB_EINVAL, "no points given");
-    memset(out, 0, n * sizeof *out);
-    if (s->writing)
-        return pdb__fail(ctx, PDB_EBUSY, "a commune's load is open on this store handle");
-    for (size_t i = 0; i < n; i++)
-        if ((st = check_lonlat(ctx, lonlat[2 * i], lonlat[2 * i + 1])) != PDB_OK)
-            return pdb__fail(ctx, st, "point %zu: %s", i + 1, pdb_errmsg(ctx));
-    if ((st = snapshot_begin(ctx, s, &began)) != PDB_OK ||
-        (st = pdb__lookup_sync(ctx, s)) != PDB_OK)
-        goto done;
-    if ((st = pdb__lookup_first_batch(ctx, s, lonlat, n, out)) != PDB_OK)
-        goto done;
-    st = pdb__ok(ctx);
-done:
-    snapshot_end(ctx, s, began);
-    if (st != PDB_OK)
-        memset(out, 0, n * sizeof *out);
-    return st;
 }
 
 /* Sheet and parcel numbers are positive integers in the registers. Any
@@ -419,8 +289,8 @@ pdb_status pdb__sq_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
     filter f = {FILTER_BOX, {min_lon, min_lat, max_lon, max_lat}};
 
     *out = NULL;
-    if ((st = check_lonlat(ctx, min_lon, min_lat)) != PDB_OK ||
-        (st = check_lonlat(ctx, max_lon, max_lat)) != PDB_OK)
+    if ((st = pdb__check_lonlat(ctx, min_lon, min_lat)) != PDB_OK ||
+        (st = pdb__check_lonlat(ctx, max_lon, max_lat)) != PDB_OK)
         return st;
     if (min_lon > max_lon || min_lat > max_lat)
         return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
