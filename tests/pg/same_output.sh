@@ -52,7 +52,9 @@ both() {
     for which in sq pg; do
         if [ $which = sq ]; then loc=$SQ; else loc=$PG; fi
         args=()
-        for a in "$@"; do args+=("${a//@DB@/$loc}"); done
+        # The location quoted: bash 5.2 reads & in a bare replacement as
+        # the matched text, and a URL's query has &s.
+        for a in "$@"; do args+=("${a//@DB@/"$loc"}"); done
         (cd "$WORK/$which" && "$PARCELDB" "${args[@]}") >"$WORK/$which.raw" 2>"$WORK/$which.err.raw"
         echo "exit $?" >>"$WORK/$which.err.raw"
         mask "$loc" "$WORK/$which.raw" >"$WORK/$which.out"
