@@ -50,7 +50,10 @@ finish() {
 # The store: a file, or with PDB_TEST_STORE=pg a PostgreSQL database.
 source "$PDB_SOURCE_DIR/tests/lib/store.sh"
 
-# sql SQL: runs SQL on the store (store_sql).
+# sql SQL: runs SQL on the store (store_sql). The tests that also run on
+# PostgreSQL (tests/pg.cmake) write SQL that both read: no group_concat, a
+# flag as (flags & N) <> 0, an area as CAST(area * 10 AS INTEGER) (SQLite
+# prints 400.0 where PostgreSQL prints 400).
 sql() {
     store_sql "$DB" "$1"
 }
