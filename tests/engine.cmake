@@ -24,3 +24,10 @@ set_tests_properties(test_geom_union PROPERTIES LABELS "unit;engine")
 # with the same numbers (issue 12, item 4).
 pdb_script_test(import_rejected_repaired ${CMAKE_CURRENT_LIST_DIR}/import/rejected_repaired.sh)
 set_tests_properties(import_rejected_repaired PROPERTIES LABELS "cli;import")
+
+# The PostgreSQL/PostGIS store's connection, schema, writes and backup
+# against the SQLite store (issue 17): its own private cluster
+# (unit/pg_cluster.sh) unless PDB_TEST_PG names a server.
+pdb_unit_test(test_pg_store SOURCES unit/test_pg_store.c lib/fixture.c
+              LIBS GDAL::GDAL PostgreSQL::PostgreSQL)
+set_tests_properties(test_pg_store PROPERTIES LABELS "unit;engine;pg" TIMEOUT 300)

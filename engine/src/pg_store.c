@@ -301,7 +301,7 @@ pdb_status pdb__pg_check(pdb_ctx *ctx, pdb_store *s)
              "FROM parceldb.communes c FULL JOIN (SELECT commune, count(*) AS current "
              "FROM parceldb.parcels WHERE valid_to IS NULL GROUP BY commune) n "
              "ON n.commune = c.code WHERE coalesce(c.parcels, 0) <> coalesce(n.current, 0) "
-             "ORDER BY 1 COLLATE \"C\" LIMIT 1",
+             "ORDER BY coalesce(c.code, n.commune) COLLATE \"C\" LIMIT 1",
              0, NULL, "checking the store", &res)) != PDB_OK)
         return st;
     if (PQntuples(res) > 0)
