@@ -31,3 +31,11 @@ set_tests_properties(import_rejected_repaired PROPERTIES LABELS "cli;import")
 pdb_unit_test(test_pg_store SOURCES unit/test_pg_store.c lib/fixture.c
               LIBS GDAL::GDAL PostgreSQL::PostgreSQL)
 set_tests_properties(test_pg_store PROPERTIES LABELS "unit;engine;pg" TIMEOUT 300)
+# The PostgreSQL store's reads against the SQLite store's (issue 17): the
+# same imports, every read asked of both, tiles rendered from each. On the
+# CTest run's cluster (tests/pg.cmake's fixture pdb_pg), or PDB_TEST_PG.
+pdb_unit_test(test_pg_query SOURCES unit/test_pg_query.c lib/fixture.c LIBS GDAL::GDAL)
+set_tests_properties(test_pg_query PROPERTIES LABELS "unit;engine;pg" TIMEOUT 600
+    FIXTURES_REQUIRED pdb_pg)
+set_property(TEST test_pg_query APPEND PROPERTY ENVIRONMENT
+    "PDB_PG_STATE=${PROJECT_BINARY_DIR}/Testing/pg-cluster.state")

@@ -18,10 +18,11 @@
 
 /* The PostgreSQL side of a pdb_store (store.h: pdb_store.pg). */
 typedef struct pdb__pg {
-    PGconn *conn;   /* this handle's connection */
-    char *location; /* as given to open/create, for reconnects and pg_dump */
-    char *shown;    /* the location for messages: without its password */
-    int in_read;    /* a read snapshot (REPEATABLE READ) is open */
+    PGconn *conn;       /* this handle's connection */
+    char *location;     /* as given to open/create, for reconnects and pg_dump */
+    char *shown;        /* the location for messages: without its password */
+    int in_read;        /* a read snapshot (REPEATABLE READ) is open */
+    PGresult *first_at; /* the texts the last pdb_parcels_first_at answer borrows (pg_query.c) */
 } pdb__pg;
 
 /* Turns a failed result (or a NULL one: the connection's message) into a

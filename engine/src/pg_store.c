@@ -65,6 +65,7 @@ void pdb__pg_close(pdb_store *s)
         return;
     if (s->pg != NULL) {
         PQfinish(s->pg->conn);
+        PQclear(s->pg->first_at);
         free(s->pg->location);
         free(s->pg->shown);
         free(s->pg);

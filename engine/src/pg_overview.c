@@ -1,0 +1,395 @@
+/*
+ * pg_overview.c: the PostgreSQL store's overviews, as overview.c keeps
+ * them for SQLite: a rebuild reads each commune's current parcels, builds
+ * its shapes with overview_build.c (the same code, so the same shapes),
+ * stores them in parceldb.overviews and keeps overviews_stale and
+ * overview_problems; readers draw a stale commune's low zooms from its
+ * parcels. The one connection reads and writes; communes are built in
+ * turn (the build needs no store; building on several cores, as overview.c
+ * does, would want the pool shared with it).
+ */
+#include "overview_build.h"
+#include "pg_read.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Store failures end the whole rebuild (and roll it back); anything else
+ * is the commune's own, and stays confined to it (as overview.c). */
+static int store_failure(pdb_status st)
+{
+    return st == PDB_ESTORE || st == PDB_EIO || st == PDB_EBUSY || st == PDB_ECORRUPT ||
+           st == PDB_EREADONLY;
+}
+
+/* Runs a statement that returns no rows the caller wants. */
+static pdb_status run_void(pdb_ctx *ctx, pdb__pg *pg, const char *sql, const pdb__pg_params *p,
+                           const char *what)
+{
+    PGresult *res = NULL;
+    pdb_status st = pdb__pg_run(ctx, pg, sql, p, what, &res);
+    PQclear(res);
+    return st;
+}
+
+/* Runs a statement whose parameters are the commune ($1), and, when the
+ * statement has them, the time ($2) and a text ($3). */
+static pdb_status commune_exec(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams,
+                               const char *commune, const char *text, const char *what)
+{
+    pdb__pg_params p = {0};
+    char now[32];
+    pdb__now_iso(now);
+    pdb__pg_param_text(&p, commune);
+    if (nparams >= 2)
+        pdb__pg_param_text(&p, now);
+    if (nparams >= 3)
+        pdb__pg_param_text(&p, text);
+    return run_void(ctx, pg, sql, &p, what);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading one commune's parcels, writing its shapes                         */
+/* ------------------------------------------------------------------------ */
+
+/* Adds the parts of a parsed parcel to a group's polygons. */
+static pdb_status add_parcel(pdb_ctx *ctx, pdb__ov_group *g, const pdb__mpoly *mp)
+{
+    for (size_t part = 0; part < mp->nparts; part++) {
+        if (pdb__mpb_open_part(&g->parcels) != 0)
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading parcels");
+        size_t r = mp->part_ring[part];
+        for (; r < mp->part_ring[part + 1]; r++) {
+            size_t first = mp->ring_point[r], count = mp->ring_point[r + 1] - first;
+            double *dst = pdb__mpb_add_ring(&g->parcels, count);
+            if (dst == NULL)
+                return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading parcels");
+            memcpy(dst, mp->xy + 2 * first, count * 2 * sizeof(double));
+        }
+        pdb__mpb_close_part(&g->parcels);
+    }
+    return PDB_OK;
+}
+
+/* "C" orders the codes as SQLite's BINARY does, as overview.c reads them. */
+static const char parcels_sql[] =
+    "SELECT landuse_main, area_computed_m2, ST_AsBinary(geom) FROM " PDB_PG_SCHEMA ".parcels "
+    "WHERE commune = $1 AND valid_to IS NULL ORDER BY landuse_main COLLATE \"C\", id";
+
+/* Reads the commune's current parcels into a new job, in groups by main
+ * land use. A parcel that cannot be read is the commune's failure (in
+ * job->st); a store failure is returned. */
+static pdb_status read_job(pdb_ctx *ctx, pdb__pg *pg, const char *commune, pdb__ov_job *job)
+{
+    pdb__pg_params p = {0};
+    PGresult *res = NULL;
+    pdb__ov_group *g = NULL;
+    pdb_status st;
+
+    memset(job, 0, sizeof *job);
+    snprintf(job->commune, sizeof job->commune, "%s", commune);
+    pdb__pg_param_text(&p, commune);
+    if ((st = pdb__pg_run(ctx, pg, parcels_sql, &p, "reading the commune's parcels", &res)) !=
+        PDB_OK)
+        return st;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *code = pdb__pg_text(res, i, 0);
+        code = code ? code : "";
+        if ((g == NULL || strncmp(g->code, code, sizeof g->code - 1) != 0) &&
+            (g = pdb__ov_job_add_group(ctx, job, code)) == NULL) {
+            st = PDB_ENOMEM;
+            break;
+        }
+        g->area_m2 += pdb__pg_f8(res, i, 1);
+        pdb__mpoly mp;
+        if ((st = pdb__wkb_parse(ctx, (const unsigned char *)PQgetvalue(res, i, 2),
+                                 (size_t)PQgetlength(res, i, 2), &mp)) != PDB_OK)
+            break;
+        if (mp.npoints > 0) {
+            job->lat_sum_deg += mp.xy[1];
+            job->lat_n++;
+        }
+        st = add_parcel(ctx, g, &mp);
+        pdb__mpoly_free(&mp);
+        if (st != PDB_OK)
+            break;
+    }
+    PQclear(res);
+    if (st != PDB_OK) {
+        job->st = st;
+        snprintf(job->msg, sizeof job->msg, "%s", pdb_errmsg(ctx));
+        st = PDB_OK;
+    }
+    return st;
+}
+
+static const char insert_sql[] =
+    "INSERT INTO " PDB_PG_SCHEMA ".overviews (commune, band, kind, landuse_main, area_m2, geom) "
+    "VALUES ($1, $2, $3, $4, $5, ST_GeomFromEWKB($6))";
+
+/* Writes one shape: its SpatiaLite BLOB as EWKB in EPSG:4326. */
+static pdb_status insert_shape(pdb_ctx *ctx, pdb__pg *pg, const char *commune,
+                               const pdb__ov_shape *sh)
+{
+    pdb__mpoly mp;
+    unsigned char *wkb = NULL, *ewkb = NULL;
+    size_t wkb_len = 0, ewkb_len = 0;
+    pdb_status st;
+
+    pdb_limits saved = pdb__pg_lift_limits(ctx);
+    st = pdb__blob_parse(ctx, sh->blob, sh->len, &mp);
+    ctx->limits = saved;
+    if (st != PDB_OK)
+        return st;
+    if ((st = pdb__mpoly_to_wkb(ctx, &mp, &wkb, &wkb_len)) == PDB_OK &&
+        (st = pdb__pg_ewkb(ctx, wkb, wkb_len, PDB_EPSG_WGS84, &ewkb, &ewkb_len)) == PDB_OK) {
+        pdb__pg_params p = {0};
+        pdb__pg_param_text(&p, commune);
+        pdb__pg_param_i4(&p, sh->band);
+        pdb__pg_param_i4(&p, sh->kind);
+        pdb__pg_param_text(&p, sh->code);
+        pdb__pg_param_f8(&p, sh->area_m2);
+        pdb__pg_param_bytes(&p, ewkb, ewkb_len);
+        st = run_void(ctx, pg, insert_sql, &p, "storing an overview");
+    }
+    pdb__mpoly_free(&mp);
+    free(wkb);
+    free(ewkb);
+    return st;
+}
+
+/* Replaces the commune's overviews with the job's shapes and clears its
+ * stale mark (overview.c's pdb__overview_rebuild). */
+static pdb_status replace_shapes(pdb_ctx *ctx, pdb__pg *pg, pdb__ov_job *job, char **fallback)
+{
+    pdb_status st;
+
+    *fallback = NULL;
+    if (job->st != PDB_OK)
+        return pdb__fail(ctx, job->st, "%s", job->msg);
+    if ((st = commune_exec(ctx, pg, "DELETE FROM " PDB_PG_SCHEMA ".overviews WHERE commune = $1", 1,
+                           job->commune, NULL, "clearing the commune's overviews")) != PDB_OK)
+        return st;
+    for (size_t i = 0; i < job->nshapes; i++)
+        if ((st = insert_shape(ctx, pg, job->commune, &job->shapes[i])) != PDB_OK)
+            return st;
+    if ((st = commune_exec(ctx, pg,
+                           "DELETE FROM " PDB_PG_SCHEMA ".overviews_stale WHERE commune = $1", 1,
+                           job->commune, NULL, "clearing the stale mark")) != PDB_OK)
+        return st;
+    *fallback = job->fallback;
+    job->fallback = NULL;
+    return PDB_OK;
+}
+
+/* The commune's row gets the version this transaction commits, and
+ * replicas hear of it at the COMMIT (as pg_writer.c announces a load). */
+static const char stamp_sql[] =
+    "WITH v AS (SELECT value::bigint + 1 AS next FROM " PDB_PG_SCHEMA ".meta "
+    "WHERE key = 'data_version'), c AS (UPDATE " PDB_PG_SCHEMA ".communes SET data_version = "
+    "(SELECT next FROM v) WHERE code = $1) "
+    "SELECT pg_notify('parceldb', $1 || ' ' || (SELECT next FROM v))";
+
+static const char problem_sql[] =
+    "INSERT INTO " PDB_PG_SCHEMA ".overview_problems (commune, state, since, reason) "
+    "VALUES ($1, '%s', $2, $3) ON CONFLICT (commune) DO UPDATE SET state = excluded.state, "
+    "since = excluded.since, reason = excluded.reason";
+
+static pdb_status record_problem(pdb_ctx *ctx, pdb__pg *pg, const char *commune, const char *state,
+                                 const char *reason, const char *what)
+{
+    char sql[sizeof problem_sql + 16];
+    snprintf(sql, sizeof sql, problem_sql, state);
+    return commune_exec(ctx, pg, sql, 3, commune, reason, what);
+}
+
+/* Rebuilds one commune inside its own savepoint, so that a commune that
+ * fails leaves its old state and the rest of the run goes on; records
+ * the outcome in overview_problems (overview.c's rebuild_one). */
+static pdb_status rebuild_one(pdb_ctx *ctx, pdb__pg *pg, pdb__ov_job *job, pdb_overview_report *rep)
+{
+    const char *commune = job->commune;
+    char *fallback = NULL;
+    pdb_status st;
+
+    if ((st = pdb__pg_exec(ctx, pg, "SAVEPOINT overview_commune", "starting a commune")) != PDB_OK)
+        return st;
+    st = replace_shapes(ctx, pg, job, &fallback);
+    if (st == PDB_OK) {
+        if (fallback != NULL) {
+            rep->fallback++;
+            st = record_problem(ctx, pg, commune, "fallback", fallback,
+                                "recording the overviews' fallback");
+        } else {
+            st = commune_exec(ctx, pg,
+                              "DELETE FROM " PDB_PG_SCHEMA ".overview_problems WHERE commune = $1",
+                              1, commune, NULL, "clearing the commune's overview problem");
+        }
+        free(fallback);
+        if (st == PDB_OK)
+            st = commune_exec(ctx, pg, stamp_sql, 1, commune, NULL,
+                              "stamping the commune's data version");
+        if (st == PDB_OK) {
+            rep->rebuilt++;
+            return pdb__pg_exec(ctx, pg, "RELEASE overview_commune", "ending a commune");
+        }
+        if (store_failure(st))
+            return st;
+    }
+    if (store_failure(st))
+        return st;
+    char reason[512];
+    snprintf(reason, sizeof reason, "%s", pdb_errmsg(ctx));
+    if ((st = pdb__pg_exec(ctx, pg, "ROLLBACK TO overview_commune", "undoing a commune")) !=
+            PDB_OK ||
+        (st = pdb__pg_exec(ctx, pg, "RELEASE overview_commune", "ending a commune")) != PDB_OK)
+        return st;
+    if (rep->failed++ == 0)
+        snprintf(rep->first_failure, sizeof rep->first_failure, "commune %s: %s", commune, reason);
+    st = record_problem(ctx, pg, commune, "failed", reason, "recording the overviews' failure");
+    /* A state change too: readers of the states (metrics) must see it. */
+    return st == PDB_OK ? commune_exec(ctx, pg, stamp_sql, 1, commune, NULL,
+                                       "stamping the commune's data version")
+                        : st;
+}
+
+/* The communes a rebuild covers, as overview.c's communes_sql: the one
+ * named, or those that need it (stale ones, and those with parcels and no
+ * overviews of the finest band) but not those whose last rebuild failed
+ * on the same data. */
+static const char communes_sql[] =
+    "SELECT code FROM (SELECT code FROM " PDB_PG_SCHEMA ".communes WHERE code = $1 "
+    "UNION SELECT commune FROM " PDB_PG_SCHEMA ".overviews_stale WHERE commune = $1 "
+    "UNION SELECT DISTINCT commune FROM " PDB_PG_SCHEMA ".overviews WHERE commune = $1 "
+    "UNION SELECT * FROM (SELECT code FROM " PDB_PG_SCHEMA ".communes c WHERE parcels > 0 AND "
+    "NOT EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews WHERE commune = c.code AND band = $2) "
+    "UNION SELECT commune FROM " PDB_PG_SCHEMA ".overviews_stale) n(code) WHERE $1::text IS NULL "
+    "AND code NOT IN (SELECT commune FROM " PDB_PG_SCHEMA ".overview_problems "
+    "WHERE state = 'failed')) u ORDER BY code COLLATE \"C\"";
+
+pdb_status pdb__pg_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                           pdb_overview_report *rep)
+{
+    pdb_overview_report local;
+    pdb__pg *pg = s->pg;
+    pdb__pg_params p = {0};
+    PGresult *codes = NULL;
+    pdb_status st;
+
+    if (rep == NULL)
+        rep = &local;
+    memset(rep, 0, sizeof *rep);
+    if (s->readonly)
+        return pdb__fail(ctx, PDB_EREADONLY, "the store was opened read-only");
+    if (s->writing)
+        return pdb__fail(ctx, PDB_EINVAL, "a commune's load is open on this store handle");
+    if ((st = pdb__pg_exec(ctx, pg, "BEGIN", "starting the overviews' rebuild")) != PDB_OK)
+        return st;
+    /* The lock that queues writers (pg_writer.c takes it too), as SQLite's
+     * BEGIN IMMEDIATE: the communes listed are the communes rebuilt. */
+    if ((st = run_void(ctx, pg,
+                       "SELECT value FROM " PDB_PG_SCHEMA ".meta WHERE key = 'data_version' "
+                       "FOR UPDATE",
+                       NULL, "waiting for the store's writers")) != PDB_OK)
+        goto fail;
+    pdb__pg_param_text(&p, commune);
+    pdb__pg_param_i4(&p, PDB__OV_NBANDS - 1);
+    if ((st = pdb__pg_run(ctx, pg, communes_sql, &p, "listing communes", &codes)) != PDB_OK)
+        goto fail;
+    if (commune != NULL && PQntuples(codes) == 0) {
+        st = pdb__fail(ctx, PDB_ENOTFOUND, "no commune %s in the store", commune);
+        goto fail;
+    }
+    for (int i = 0; i < PQntuples(codes) && st == PDB_OK; i++) {
+        pdb__ov_job job;
+        if ((st = read_job(ctx, pg, pdb__pg_text(codes, i, 0), &job)) == PDB_OK) {
+            if (job.st == PDB_OK)
+                pdb__ov_build(ctx, &job);
+            st = rebuild_one(ctx, pg, &job, rep);
+        }
+        pdb__ov_job_clear(&job);
+    }
+    if (st != PDB_OK)
+        goto fail;
+    /* A new data version when a commune's overviews changed, the one they
+     * were stamped with, so that caches drop the tiles drawn from parcels
+     * meanwhile. */
+    if ((rep->rebuilt + rep->failed > 0 &&
+         (st = run_void(ctx, pg,
+                        "UPDATE " PDB_PG_SCHEMA ".meta SET value = (value::bigint + 1)::text "
+                        "WHERE key = 'data_version'",
+                        NULL, "bumping the data version")) != PDB_OK) ||
+        (st = pdb__pg_exec(ctx, pg, "COMMIT", "committing the overviews")) != PDB_OK)
+        goto fail;
+    PQclear(codes);
+    if (commune != NULL && rep->failed > 0)
+        return pdb__fail(ctx, PDB_EGEOM, "%s", rep->first_failure);
+    return pdb__ok(ctx);
+fail:
+    PQclear(codes);
+    PQclear(PQexec(pg->conn, "ROLLBACK"));
+    memset(rep, 0, sizeof *rep);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* One statement, so that overviews and the parcels of stale communes come
+ * from one snapshot, in the order the SQLite store's statement gives its
+ * rows (its plan: the overviews by id, then the parcels through the index
+ * on (commune, sheet, parcel), communes in code order): the extra columns
+ * after the ninth are that order's keys. The GiST box is widened and the
+ * overview rows then pass SQLite's R-tree test (2); the parcel rows, the
+ * test of their exact box (1), as overview.c's. A commune without shapes
+ * in the band is answered with its parcels too. */
+static const char features_sql[] =
+    "SELECT 0::bigint, o.commune, NULL::text, NULL::text, o.landuse_main, o.landuse_main, "
+    "o.area_m2, ST_AsBinary(o.geom), 2, 0 AS part, ''::text COLLATE \"C\" AS k1, "
+    "''::text COLLATE \"C\" AS k2, ''::text COLLATE \"C\" AS k3, o.id AS k4 FROM " PDB_PG_SCHEMA
+    ".overviews o "
+    "WHERE o.geom && ST_MakeEnvelope($7, $8, $9, $10, 4326) AND o.band = $5 "
+    "AND (o.kind & $6) <> 0 "
+    "AND o.commune NOT IN (SELECT commune FROM " PDB_PG_SCHEMA ".overviews_stale) "
+    "UNION ALL "
+    "SELECT 0, p.commune, NULL, NULL, p.landuse_main, p.landuse_main, p.area_computed_m2, "
+    "ST_AsBinary(p.geom), 1, 1, p.commune COLLATE \"C\", p.sheet COLLATE \"C\", "
+    "p.parcel COLLATE \"C\", p.id "
+    "FROM " PDB_PG_SCHEMA ".parcels p "
+    "WHERE ($6 & 1) <> 0 AND p.valid_to IS NULL AND p.commune IN (SELECT c.code FROM " PDB_PG_SCHEMA
+    ".communes c WHERE c.max_lon >= $1 AND c.min_lon <= $3 AND c.max_lat >= $2 AND "
+    "c.min_lat <= $4 AND c.parcels > 0 AND (c.code IN (SELECT commune FROM " PDB_PG_SCHEMA
+    ".overviews_stale) OR NOT EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews o2 "
+    "WHERE o2.commune = c.code AND o2.band = $5))) "
+    "ORDER BY part, k1, k2, k3, k4";
+
+pdb_status pdb__pg_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
+                                     const double bbox[4], pdb_feature_fn fn, void *arg)
+{
+    pdb__pg_params p = {0};
+    PGresult *res = NULL;
+    pdb_status st;
+
+    if (!(bbox[0] <= bbox[2] && bbox[1] <= bbox[3]))
+        return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
+    if (zoom < 0)
+        return pdb__fail(ctx, PDB_EINVAL, "zoom %d is negative", zoom);
+    for (int i = 0; i < 4; i++)
+        pdb__pg_param_f8(&p, bbox[i]);
+    pdb__pg_param_i4(&p, pdb__ov_band_of(zoom));
+    pdb__pg_param_i4(&p, (int32_t)kinds);
+    pdb__pg_param_f8(&p, bbox[0] - PDB__PG_RTREE_SLACK_DEG);
+    pdb__pg_param_f8(&p, bbox[1] - PDB__PG_RTREE_SLACK_DEG);
+    pdb__pg_param_f8(&p, bbox[2] + PDB__PG_RTREE_SLACK_DEG);
+    pdb__pg_param_f8(&p, bbox[3] + PDB__PG_RTREE_SLACK_DEG);
+    if ((st = pdb__pg_run(ctx, s->pg, features_sql, &p, "reading overviews", &res)) != PDB_OK)
+        return st;
+    pdb_limits saved = pdb__pg_lift_limits(ctx);
+    st = pdb__pg_features_emit(ctx, res, bbox, fn, arg);
+    ctx->limits = saved;
+    PQclear(res);
+    return st == PDB_OK ? pdb__ok(ctx) : st;
+}
