@@ -7,6 +7,10 @@ pdb_unit_test(test_ptree SOURCES unit/test_ptree.c)
 pdb_unit_test(test_geojson SOURCES unit/test_geojson.c LIBS GDAL::GDAL)
 pdb_unit_test(test_lookup SOURCES unit/test_lookup.c LIBS Threads::Threads)
 set_tests_properties(test_lookup PROPERTIES TIMEOUT 600)
+# The lookup index on PostgreSQL against SQLite's (issue 17), on a cluster
+# of its own: the test stops the server on purpose.
+pdb_unit_test(test_pg_lookup SOURCES unit/test_pg_lookup.c)
+set_tests_properties(test_pg_lookup PROPERTIES LABELS "unit;engine;pg" TIMEOUT 600)
 # Overviews that never fail on valid parcels (issue 12): parcels made with
 # GEOS and PROJ, one store read back with sqlite3 and SpatiaLite.
 pdb_unit_test(test_overview SOURCES unit/test_overview.c)
