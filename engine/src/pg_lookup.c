@@ -14,55 +14,19 @@
 #include "pg_lookup.h"
 
 #include "lookup.h"
-#include "wkb.h"
+#include "pg_read.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Binary results come in network byte order. */
-static uint64_t get_u64(const char *p)
-{
-    const unsigned char *b = (const unsigned char *)p;
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | b[i];
-    return v;
-}
-
-static int64_t get_i64(const char *p)
-{
-    return (int64_t)get_u64(p);
-}
-
-static double get_f64(const char *p)
-{
-    uint64_t u = get_u64(p);
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
-/* Runs a statement with parameters (lengths and formats NULL: all text)
- * and binary results; *out is the result when it succeeded. */
-static pdb_status run_binary(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams,
-                             const char *const *values, const int *lengths, const int *formats,
-                             const char *what, PGresult **out)
-{
-    PGresult *res = PQexecParams(pg->conn, sql, nparams, NULL, values, lengths, formats, 1);
-    ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
-    *out = NULL;
-    if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
-        return pdb__pg_fail(ctx, pg, res, what);
-    *out = res;
-    return pdb__ok(ctx);
-}
-
 /* Whether a binary result's columns have the sizes a statement expects
  * (-1: any), so that a changed schema is an error, not a misread. */
 static int sizes_ok(const PGresult *res, int row, const int *sizes, int n)
 {
+    if (PQnfields(res) != n)
+        return 0;
     for (int c = 0; c < n; c++)
         if (sizes[c] >= 0 && !PQgetisnull(res, row, c) && PQgetlength(res, row, c) != sizes[c])
             return 0;
@@ -77,41 +41,35 @@ static pdb_status pg_read_parcels(pdb_ctx *ctx, pdb_store *s, const char *commun
                                   pdb__lookup_row_fn fn, void *arg)
 {
     static const int sizes[] = {8, -1, -1, -1};
-    const char *params[] = {commune};
+    pdb__pg_params p = {0};
     PGresult *res = NULL;
     pdb_status st;
 
-    /* ST_AsBinary: ISO WKB, which the engine parses with its own limits;
-     * the index holds the SpatiaLite BLOB the SQLite store would have
-     * stored for the same geometry, so both stores test points alike. */
-    if ((st = run_binary(ctx, s->pg,
-                         "SELECT id, sheet, parcel, ST_AsBinary(geom) FROM parceldb.parcels "
-                         "WHERE commune = $1 AND valid_to IS NULL",
-                         1, params, NULL, NULL, "reading a commune for its lookup index", &res)) !=
-        PDB_OK)
+    /* ST_AsBinary: WKB, which the index turns into the SpatiaLite BLOB the
+     * SQLite store would have stored for the same geometry, so that both
+     * stores test points alike. */
+    pdb__pg_param_text(&p, commune);
+    if ((st = pdb__pg_run(ctx, s->pg,
+                          "SELECT id, sheet, parcel, ST_AsBinary(geom) FROM " PDB_PG_SCHEMA
+                          ".parcels WHERE commune = $1 AND valid_to IS NULL",
+                          &p, "reading a commune for its lookup index", &res)) != PDB_OK)
         return st;
     int rows = PQntuples(res);
     for (int i = 0; i < rows && st == PDB_OK; i++) {
         pdb__mpoly mp = {0};
         unsigned char *blob = NULL;
         size_t blob_len = 0;
-        if (PQnfields(res) != 4 || !sizes_ok(res, i, sizes, 4) || PQgetisnull(res, i, 0) ||
-            PQgetisnull(res, i, 3)) {
+        if (!sizes_ok(res, i, sizes, 4) || PQgetisnull(res, i, 0) || PQgetisnull(res, i, 3)) {
             st =
                 pdb__fail(ctx, PDB_ECORRUPT, "commune %s: a parcel row cannot be indexed", commune);
             break;
         }
-        st = pdb__wkb_parse(ctx, (const unsigned char *)PQgetvalue(res, i, 3),
-                            (size_t)PQgetlength(res, i, 3), &mp);
-        if (st == PDB_OK)
+        if ((st = pdb__pg_parse_stored(ctx, res, i, 3, &mp)) == PDB_OK)
             st = pdb__mpoly_to_blob(ctx, &mp, PDB_EPSG_WGS84, &blob, &blob_len);
         pdb__mpoly_free(&mp);
         if (st == PDB_OK) {
-            /* libpq ends every value with a NUL, binary text included. */
-            pdb__lookup_row r = {get_i64(PQgetvalue(res, i, 0)),
-                                 PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1),
-                                 PQgetisnull(res, i, 2) ? NULL : PQgetvalue(res, i, 2), blob,
-                                 blob_len};
+            pdb__lookup_row r = {pdb__pg_i8(res, i, 0), pdb__pg_text(res, i, 1),
+                                 pdb__pg_text(res, i, 2), blob, blob_len};
             st = fn(ctx, arg, &r);
         }
         free(blob);
@@ -124,31 +82,30 @@ static pdb_status pg_write_blob(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                 size_t parcels, const double box[4], const unsigned char *data,
                                 size_t len)
 {
-    char batch[24], count[24], b[4][32];
-    const char *params[8] = {commune, batch, count, NULL, NULL, NULL, NULL, (const char *)data};
-    int lengths[8] = {0, 0, 0, 0, 0, 0, 0, (int)len};
-    int formats[8] = {0, 0, 0, 0, 0, 0, 0, 1};
+    pdb__pg_params p = {0};
     PGresult *res = NULL;
     pdb_status st;
 
     if (len > INT32_MAX)
         return pdb__fail(ctx, PDB_EINVAL, "commune %s: its lookup index exceeds 2 GB", commune);
-    snprintf(batch, sizeof batch, "%lld", (long long)batch_id);
-    snprintf(count, sizeof count, "%zu", parcels);
-    /* 17 significant digits: the very same doubles come back. */
-    for (int k = 0; k < 4 && box != NULL; k++) {
-        snprintf(b[k], sizeof b[k], "%.17g", box[k]);
-        params[3 + k] = b[k];
-    }
-    if ((st = run_binary(ctx, s->pg,
-                         "INSERT INTO parceldb.lookup_index (commune, batch_id, parcels, "
-                         "min_lon, min_lat, max_lon, max_lat, data) "
-                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (commune) DO UPDATE "
-                         "SET batch_id = EXCLUDED.batch_id, parcels = EXCLUDED.parcels, "
-                         "min_lon = EXCLUDED.min_lon, min_lat = EXCLUDED.min_lat, "
-                         "max_lon = EXCLUDED.max_lon, max_lat = EXCLUDED.max_lat, "
-                         "data = EXCLUDED.data",
-                         8, params, lengths, formats, "writing the lookup index", &res)) != PDB_OK)
+    pdb__pg_param_text(&p, commune);
+    pdb__pg_param_i8(&p, batch_id);
+    pdb__pg_param_i8(&p, (int64_t)parcels);
+    for (int k = 0; k < 4; k++)
+        if (box != NULL)
+            pdb__pg_param_f8(&p, box[k]);
+        else
+            pdb__pg_param_text(&p, NULL); /* NULL for an empty commune */
+    pdb__pg_param_bytes(&p, data, len);
+    if ((st = pdb__pg_run(ctx, s->pg,
+                          "INSERT INTO " PDB_PG_SCHEMA ".lookup_index (commune, batch_id, parcels, "
+                          "min_lon, min_lat, max_lon, max_lat, data) "
+                          "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (commune) DO UPDATE "
+                          "SET batch_id = EXCLUDED.batch_id, parcels = EXCLUDED.parcels, "
+                          "min_lon = EXCLUDED.min_lon, min_lat = EXCLUDED.min_lat, "
+                          "max_lon = EXCLUDED.max_lon, max_lat = EXCLUDED.max_lat, "
+                          "data = EXCLUDED.data",
+                          &p, "writing the lookup index", &res)) != PDB_OK)
         return st;
     PQclear(res);
     return PDB_OK;
@@ -162,30 +119,30 @@ static pdb_status pg_list_communes(pdb_ctx *ctx, pdb_store *s, pdb__lookup_commu
 
     /* Ordered by code byte by byte, as lookup.c merges with strcmp,
      * whatever the database's collation. */
-    if ((st = run_binary(
+    if ((st = pdb__pg_run(
              ctx, s->pg,
              "SELECT c.code, c.last_batch, l.batch_id IS NOT DISTINCT FROM c.last_batch, "
              "CASE WHEN l.batch_id = c.last_batch THEN l.min_lon ELSE c.min_lon END, "
              "CASE WHEN l.batch_id = c.last_batch THEN l.min_lat ELSE c.min_lat END, "
              "CASE WHEN l.batch_id = c.last_batch THEN l.max_lon ELSE c.max_lon END, "
              "CASE WHEN l.batch_id = c.last_batch THEN l.max_lat ELSE c.max_lat END "
-             "FROM parceldb.communes c LEFT JOIN parceldb.lookup_index l ON l.commune = c.code "
-             "WHERE c.parcels > 0 ORDER BY c.code COLLATE \"C\"",
-             0, NULL, NULL, NULL, "reading the lookup index", &res)) != PDB_OK)
+             "FROM " PDB_PG_SCHEMA ".communes c LEFT JOIN " PDB_PG_SCHEMA
+             ".lookup_index l ON l.commune = c.code WHERE c.parcels > 0 ORDER BY c.code COLLATE "
+             "\"C\"",
+             NULL, "reading the lookup index", &res)) != PDB_OK)
         return st;
     int rows = PQntuples(res);
     for (int i = 0; i < rows && st == PDB_OK; i++) {
-        if (PQnfields(res) != 7 || !sizes_ok(res, i, sizes, 7) || PQgetisnull(res, i, 0) ||
-            PQgetisnull(res, i, 1)) {
+        if (!sizes_ok(res, i, sizes, 7) || PQgetisnull(res, i, 0) || PQgetisnull(res, i, 1)) {
             st = pdb__fail(ctx, PDB_ECORRUPT, "reading the lookup index: a commune row is damaged");
             break;
         }
-        pdb__lookup_commune c = {PQgetvalue(res, i, 0),
-                                 get_i64(PQgetvalue(res, i, 1)),
+        pdb__lookup_commune c = {pdb__pg_text(res, i, 0),
+                                 pdb__pg_i8(res, i, 1),
                                  !PQgetisnull(res, i, 2) && PQgetvalue(res, i, 2)[0] != 0,
                                  {0}};
         for (int k = 0; k < 4; k++)
-            c.box[k] = PQgetisnull(res, i, 3 + k) ? NAN : get_f64(PQgetvalue(res, i, 3 + k));
+            c.box[k] = PQgetisnull(res, i, 3 + k) ? NAN : pdb__pg_f8(res, i, 3 + k);
         st = fn(ctx, arg, &c);
     }
     PQclear(res);
@@ -195,27 +152,27 @@ static pdb_status pg_list_communes(pdb_ctx *ctx, pdb_store *s, pdb__lookup_commu
 static pdb_status pg_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
                                unsigned char **buf, size_t *cap, size_t *len)
 {
-    char batch[24];
-    const char *params[] = {commune, batch};
+    pdb__pg_params p = {0};
     PGresult *res = NULL;
     pdb_status st;
 
     *len = 0;
-    snprintf(batch, sizeof batch, "%lld", (long long)batch_id);
-    if ((st = run_binary(ctx, s->pg,
-                         "SELECT data FROM parceldb.lookup_index "
-                         "WHERE commune = $1 AND batch_id = $2",
-                         2, params, NULL, NULL, "reading the lookup index", &res)) != PDB_OK)
+    pdb__pg_param_text(&p, commune);
+    pdb__pg_param_i8(&p, batch_id);
+    if ((st = pdb__pg_run(ctx, s->pg,
+                          "SELECT data FROM " PDB_PG_SCHEMA ".lookup_index "
+                          "WHERE commune = $1 AND batch_id = $2",
+                          &p, "reading the lookup index", &res)) != PDB_OK)
         return st;
     if (PQntuples(res) == 1 && PQnfields(res) == 1 && !PQgetisnull(res, 0, 0)) {
         size_t n = (size_t)PQgetlength(res, 0, 0);
         if (n > *cap) {
-            unsigned char *p = realloc(*buf, n);
-            if (p == NULL) {
+            unsigned char *grown = realloc(*buf, n);
+            if (grown == NULL) {
                 PQclear(res);
                 return pdb__fail(ctx, PDB_ENOMEM, "out of memory loading the lookup index");
             }
-            *buf = p;
+            *buf = grown;
             *cap = n;
         }
         memcpy(*buf, PQgetvalue(res, 0, 0), n);
@@ -289,11 +246,10 @@ pdb_status pdb__pg_lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const char *
 pdb_status pdb__pg_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
                               unsigned read_flags, pdb_parcel_list **out)
 {
-    *out = NULL;
-    /* A load open on this handle holds the connection's transaction, and
-     * the index does not hold its uncommitted parcels. */
+    /* A load open on this handle sees its own uncommitted parcels, which
+     * the index does not hold: ask SQL then. */
     if (s->writing)
-        return pdb__fail(ctx, PDB_EBUSY, "a commune's load is open on this store handle");
+        return pdb__pg_parcels_at_sql(ctx, s, lon, lat, read_flags, out);
     return pdb__lookup_parcels_at(ctx, s, &pg_lookup_io, lon, lat, read_flags, out);
 }
 
