@@ -6,6 +6,7 @@
  * pg_overview.c. Each function mirrors the SQLite store's of the same name
  * (store.c, backup.c) and answers the same for the same imports.
  */
+#include "lookup.h"
 #include "overview_build.h"
 #include "pg.h"
 #include "pg_schema.h"
@@ -63,6 +64,7 @@ void pdb__pg_close(pdb_store *s)
 {
     if (s == NULL)
         return;
+    pdb__lookup_free(s->lookup); /* the point-lookup index (pg_lookup.c) */
     if (s->pg != NULL) {
         PQfinish(s->pg->conn);
         PQclear(s->pg->first_at);
