@@ -29,7 +29,7 @@ set_tests_properties(import_rejected_repaired PROPERTIES LABELS "cli;import")
 # against the SQLite store (issue 17): its own private cluster
 # (unit/pg_cluster.sh) unless PDB_TEST_PG names a server.
 pdb_unit_test(test_pg_store SOURCES unit/test_pg_store.c lib/fixture.c
-              LIBS GDAL::GDAL PostgreSQL::PostgreSQL)
+              LIBS GDAL::GDAL PostgreSQL::PostgreSQL Threads::Threads)
 set_tests_properties(test_pg_store PROPERTIES LABELS "unit;engine;pg" TIMEOUT 300)
 # The PostgreSQL store's reads against the SQLite store's (issue 17): the
 # same imports, every read asked of both, tiles rendered from each. On the

@@ -6,6 +6,7 @@
  * pg_overview.c. Each function mirrors the SQLite store's of the same name
  * (store.c, backup.c) and answers the same for the same imports.
  */
+#define _GNU_SOURCE /* execvpe, environ */
 #include "lookup.h"
 #include "overview_build.h"
 #include "pg.h"
@@ -14,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +99,12 @@ static pdb_status pg_connect(pdb_ctx *ctx, const char *location, int readonly, p
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory opening a PostgreSQL store");
         goto done;
     }
-    pg->conn = PQconnectdb(location);
+    /* The location may be a URI or a conninfo string (expand_dbname);
+     * the server lists the connection as parceldb's unless it names
+     * itself. */
+    static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+    const char *const values[] = {location, "parceldb", NULL};
+    pg->conn = PQconnectdbParams(keys, values, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
         const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
         size_t len = strcspn(msg, "\n");
@@ -491,14 +498,48 @@ static pdb_status run_pg_dump(pdb_ctx *ctx, pdb__pg *pg, const char *snapshot, c
     int errpipe[2];
 
     find_pg_dump(pg, prog, sizeof prog);
+    /* The password, if the location has one, goes to pg_dump through its
+     * environment, not its command line (which ps shows to everyone);
+     * read before the fork, which should not allocate in the child. */
+    char *err = NULL, *password = NULL;
+    PQconninfoOption *opts = PQconninfoParse(pg->location, &err);
+    PQfreemem(err);
+    for (PQconninfoOption *o = opts; o != NULL && o->keyword != NULL; o++)
+        if (strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val != '\0')
+            password = o->val;
+    /* pg_dump's environment: ours, and the password when there is one. */
+    char **envp = NULL, *pw_var = NULL;
+    if (password != NULL) {
+        size_t n = 0;
+        while (environ[n] != NULL)
+            n++;
+        envp = calloc(n + 2, sizeof *envp);
+        pw_var = malloc(strlen(password) + sizeof "PGPASSWORD=");
+        if (envp == NULL || pw_var == NULL) {
+            free(envp);
+            free(pw_var);
+            PQconninfoFree(opts);
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        }
+        memcpy(envp, environ, n * sizeof *envp);
+        sprintf(pw_var, "PGPASSWORD=%s", password);
+        envp[n] = pw_var;
+    }
     snprintf(snap_arg, sizeof snap_arg, "--snapshot=%s", snapshot);
     snprintf(file_arg, sizeof file_arg, "--file=%s", tmp);
-    if (pipe(errpipe) != 0)
+    if (pipe(errpipe) != 0) {
+        PQconninfoFree(opts);
+        free(envp);
+        free(pw_var);
         return pdb__fail(ctx, PDB_EIO, "starting pg_dump: %s", strerror(errno));
+    }
     pid_t pid = fork();
     if (pid < 0) {
         close(errpipe[0]);
         close(errpipe[1]);
+        PQconninfoFree(opts);
+        free(envp);
+        free(pw_var);
         return pdb__fail(ctx, PDB_EIO, "starting pg_dump: %s", strerror(errno));
     }
     if (pid == 0) {
@@ -510,29 +551,40 @@ static pdb_status run_pg_dump(pdb_ctx *ctx, pdb__pg *pg, const char *snapshot, c
             dup2(devnull, 0);
             dup2(devnull, 1);
         }
-        execlp(prog, prog, "--format=custom", "--schema=" PDB_PG_SCHEMA, "--no-password", snap_arg,
-               file_arg, "--dbname", pg->location, (char *)NULL);
+        char *const argv[] = {prog,
+                              "--format=custom",
+                              "--schema=" PDB_PG_SCHEMA,
+                              "--no-password",
+                              snap_arg,
+                              file_arg,
+                              "--dbname",
+                              pg->shown,
+                              NULL};
+        execvpe(prog, argv, envp != NULL ? envp : environ);
         dprintf(2, "cannot run %s: %s\n", prog, strerror(errno));
         _exit(127);
     }
     close(errpipe[1]);
-    char err[1024];
+    PQconninfoFree(opts);
+    free(envp);
+    free(pw_var);
+    char said[1024];
     size_t len = 0;
     ssize_t got;
-    while ((got = read(errpipe[0], err + len, sizeof err - 1 - len)) > 0 ||
+    while ((got = read(errpipe[0], said + len, sizeof said - 1 - len)) > 0 ||
            (got < 0 && errno == EINTR))
-        if (got > 0 && (len += (size_t)got) == sizeof err - 1)
+        if (got > 0 && (len += (size_t)got) == sizeof said - 1)
             break;
-    err[len] = '\0';
+    said[len] = '\0';
     close(errpipe[0]);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return PDB_OK;
-    size_t first = strcspn(err, "\n");
+    size_t first = strcspn(said, "\n");
     return pdb__fail(ctx, PDB_EIO, "pg_dump failed: %.*s", (int)first,
-                     first ? err : "(no message)");
+                     first ? said : "(no message)");
 }
 
 pdb_status pdb__pg_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
@@ -550,7 +602,7 @@ pdb_status pdb__pg_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
     if (dest == NULL || *dest == '\0')
         return pdb__fail(ctx, PDB_EINVAL, "no backup file given");
     if (s->writing)
-        return pdb__fail(ctx, PDB_EINVAL, "a commune's load is open on this store handle");
+        return pdb__fail(ctx, PDB_EBUSY, "backup: this connection is writing an import");
     if (stat(dest, &sb) == 0) {
         if (S_ISDIR(sb.st_mode))
             return pdb__fail(ctx, PDB_EINVAL, "%s is a directory; name the backup file", dest);
@@ -584,10 +636,25 @@ pdb_status pdb__pg_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
         goto done;
     }
     close(fd);
-    if (rename(tmp, dest) != 0) {
-        st = pdb__fail(ctx, PDB_EIO, "%s: %s", dest, strerror(errno));
+    /* Without force, link() refuses a destination that appeared meanwhile. */
+    int force = opt != NULL && opt->force;
+    if (force ? rename(tmp, dest) != 0 : link(tmp, dest) != 0) {
+        st = pdb__fail(ctx, errno == EEXIST ? PDB_EINVAL : PDB_EIO, "%s: %s", dest,
+                       errno == EEXIST ? "already exists; not overwriting it" : strerror(errno));
         goto done;
     }
+    unlink(tmp); /* after link(): dest holds the file */
+    /* The new name on disk too. */
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s", dest);
+    const char *parent = dirname(dir);
+    if ((fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
+        st = pdb__fail(ctx, PDB_EIO, "syncing %s: %s", parent, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        goto done;
+    }
+    close(fd);
     if (result != NULL) {
         result->pages = 0;
         result->bytes = (int64_t)sb.st_size;

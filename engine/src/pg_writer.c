@@ -23,7 +23,6 @@
  * Rejects are few (a COPY restart is one round trip), and this keeps the
  * order and the ids of rejects as SQLite gives them.
  */
-#include "overview_build.h"
 #include "pg.h"
 #include "pg_lookup.h"
 #include "store.h"
@@ -151,63 +150,55 @@ static int put_ewkb(pg_writer *w, const unsigned char *wkb, size_t len, int srid
     return 1;
 }
 
-/* The WGS 84 geometry, from the SpatiaLite BLOB pdb_geom_prepare made, as
- * EWKB, converted in place: the BLOB's body is WKB but for each part's
- * 0x69 marker where WKB has its byte order. Anything but the little-endian
- * MULTIPOLYGON the writer makes goes through the parser instead. */
+/* The WGS 84 geometry, from the SpatiaLite BLOB pdb_geom_prepare made
+ * (pdb__mpoly_to_blob: a little-endian MULTIPOLYGON XY), as EWKB, copied
+ * in one piece: the BLOB's body is WKB but for each part's 0x69 marker
+ * where WKB has its byte order, so no parse, no allocation. */
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
 static pdb_status put_blob_geom(pdb_ctx *ctx, pg_writer *w, const unsigned char *blob, size_t len)
 {
-    /* 39 bytes of header (start, byte order, SRID, box, 0x7C), the class,
-     * the part count; 0xFE at the end. */
-    if (len >= 48 && blob[0] == 0x00 && blob[1] == 0x01 && blob[38] == 0x7C &&
-        blob[len - 1] == 0xFE && blob[39] == 6 && blob[40] == 0 && blob[41] == 0 && blob[42] == 0) {
-        size_t body = len - 43 - 1; /* from the part count to before 0xFE */
-        if (!row_reserve(w, 4 + 9 + body))
-            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-        put_be(w, (uint32_t)(9 + body), 4);
-        unsigned char *e = w->row + w->row_len;
-        static const unsigned char head[9] = {1, 6, 0, 0, 0x20, 0xE6, 0x10, 0, 0}; /* 4326 */
-        memcpy(e, head, 9);
-        memcpy(e + 9, blob + 43, body);
-        /* Walk the parts to swap each marker for a byte order. */
-        const unsigned char *b = blob + 43, *end = blob + len - 1;
-        uint32_t nparts =
-            (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-        size_t at = 4;
-        for (uint32_t part = 0; part < nparts; part++) {
-            if (at + 9 > (size_t)(end - b) || b[at] != 0x69)
-                goto slow;
-            e[9 + at] = 1;
-            const unsigned char *q = b + at + 5;
-            uint32_t nrings =
-                (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 | (uint32_t)q[3] << 24;
-            at += 9;
-            for (uint32_t r = 0; r < nrings; r++) {
-                if (at + 4 > (size_t)(end - b))
-                    goto slow;
-                q = b + at;
-                uint32_t npoints = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
-                                   (uint32_t)q[3] << 24;
-                at += 4 + (size_t)npoints * 16;
-            }
+    /* 39 bytes of header (start, byte order, SRID, box, 0x7C), the class
+     * (6), the part count; 0xFE at the end. */
+    if (len < 48 || blob[0] != 0x00 || blob[1] != 0x01 || blob[38] != 0x7C ||
+        blob[len - 1] != 0xFE || le32(blob + 39) != 6)
+        goto foreign;
+    const unsigned char *b = blob + 43; /* the part count */
+    size_t body = len - 43 - 1;         /* from there to before 0xFE */
+    if (!row_reserve(w, 4 + 9 + body))
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    /* Built after the field's length, which is written last: a BLOB that
+     * is not what it seemed leaves the row as it was. */
+    static const unsigned char head[9] = {1, 6, 0, 0, 0x20, 0xE6, 0x10, 0, 0}; /* SRID 4326 */
+    unsigned char *e = w->row + w->row_len + 4;
+    memcpy(e, head, 9);
+    memcpy(e + 9, b, body);
+    /* Each part's marker becomes its byte order. */
+    size_t at = 4;
+    for (uint32_t part = 0, nparts = le32(b); part < nparts; part++) {
+        if (at + 9 > body || b[at] != 0x69)
+            goto foreign;
+        e[9 + at] = 1;
+        uint32_t nrings = le32(b + at + 5);
+        at += 9;
+        for (uint32_t r = 0; r < nrings; r++) {
+            if (at + 4 > body)
+                goto foreign;
+            at += 4 + (size_t)le32(b + at) * 16;
         }
-        if (at != (size_t)(end - b))
-            goto slow;
-        w->row_len += 9 + body;
-        return PDB_OK;
     }
-slow:;
-    pdb__mpoly mp = {0};
-    unsigned char *wkb = NULL;
-    size_t wkb_len = 0;
-    pdb_status st;
-    if ((st = pdb__blob_parse(ctx, blob, len, &mp)) == PDB_OK &&
-        (st = pdb__mpoly_to_wkb(ctx, &mp, &wkb, &wkb_len)) == PDB_OK &&
-        !put_ewkb(w, wkb, wkb_len, PDB_EPSG_WGS84))
-        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-    free(wkb);
-    pdb__mpoly_free(&mp);
-    return st;
+    if (at != body)
+        goto foreign;
+    put_be(w, (uint32_t)(9 + body), 4);
+    w->row_len += 9 + body;
+    return PDB_OK;
+foreign:
+    /* pdb_geom_prepare makes every prepared geometry (the type is
+     * opaque), always in the form above. */
+    return pdb__fail(ctx, PDB_EGEOM, "a prepared geometry that is not the engine's BLOB");
 }
 
 /* Runs a statement with text parameters and no rows wanted. */
@@ -248,12 +239,16 @@ static pdb_status copy_end(pdb_ctx *ctx, pg_writer *w, const char *errmsg)
     if (!w->in_copy)
         return PDB_OK;
     w->in_copy = 0;
-    if (errmsg == NULL && PQputCopyData(pg->conn, (const char *)trailer, sizeof trailer) != 1)
-        errmsg = "the trailer could not be sent";
-    if (PQputCopyEnd(pg->conn, errmsg) != 1 && errmsg == NULL)
+    /* report: the caller wants to know how the COPY ended. */
+    int report = errmsg == NULL;
+    if (report && PQputCopyData(pg->conn, (const char *)trailer, sizeof trailer) != 1) {
+        st = pdb__pg_fail(ctx, pg, NULL, "storing the parcels");
+        errmsg = "the end of the rows could not be sent";
+    }
+    if (PQputCopyEnd(pg->conn, errmsg) != 1 && report && st == PDB_OK)
         st = pdb__pg_fail(ctx, pg, NULL, "storing the parcels");
     while ((res = PQgetResult(pg->conn)) != NULL) {
-        if (PQresultStatus(res) != PGRES_COMMAND_OK && st == PDB_OK && errmsg == NULL)
+        if (PQresultStatus(res) != PGRES_COMMAND_OK && report && st == PDB_OK)
             st = pdb__pg_fail(ctx, pg, res, "storing the parcels");
         else
             PQclear(res);
@@ -294,8 +289,13 @@ pdb_status pdb__pg_writer_begin(pdb_ctx *ctx, pdb_store *s, const pdb_commune_lo
     w->in_transaction = 1;
     s->writing = 1;
     /* The lock that queues writers, as SQLite's BEGIN IMMEDIATE does:
-     * every writer bumps this row at its commit. A role without write
-     * rights fails here (42501), before anything is written. */
+     * every writer bumps this row at its commit. A writer waits for
+     * another's commune as long as SQLite's busy timeout (store.c), then
+     * fails with PDB_EBUSY (55P03). A role without write rights fails
+     * here (42501), before anything is written. */
+    if ((st = pdb__pg_exec(ctx, s->pg, "SET LOCAL lock_timeout = '10s'",
+                           "starting the commune's load")) != PDB_OK)
+        goto fail;
     if ((st = run(ctx, w, "SELECT value FROM parceldb.meta WHERE key = 'data_version' FOR UPDATE",
                   0, NULL, "starting the commune's load")) != PDB_OK)
         goto fail;

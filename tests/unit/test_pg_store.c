@@ -23,6 +23,7 @@
 #include <libpq-fe.h>
 #include <math.h>
 #include <ogr_api.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -274,16 +275,19 @@ static zone zones[] = {
 #define NZONES (sizeof zones / sizeof zones[0])
 
 /* Writes a zone's 3 x 3 grid (5 with a hole) and parcel 7 again (a
- * duplicate number) with ogr2ogr. */
+ * duplicate number, in two parts) with ogr2ogr. */
 static void write_zone(zone *z)
 {
     static const char *numbers[] = {"1", "2", "3", "4", "5", "6", "7", "8", "9", "7"};
     fx_parcel p[10];
     for (int i = 0; i < 10; i++) {
         p[i] = (fx_parcel){"3", numbers[i], i % 2 ? "LUC" : "ONT+CLN", "Nguyễn Thị Hà", ""};
-        fx_square_wkt(p[i].wkt, sizeof p[i].wkt, z->e0 + (i % 3) * CELL,
-                      z->n0 + (i / 3) * CELL + (i == 9 ? 100 : 0), CELL, i == 4 ? 10.0 : 0.0);
+        fx_square_wkt(p[i].wkt, sizeof p[i].wkt, z->e0 + (i % 3) * CELL, z->n0 + (i / 3) * CELL,
+                      CELL, i == 4 ? 10.0 : 0.0);
     }
+    /* The second parcel 7 in two parts, north of the grid. */
+    fx_two_squares_wkt(p[9].wkt, sizeof p[9].wkt, z->e0, z->n0 + 200, z->e0 + 100, z->n0 + 200,
+                       CELL);
     assert_int_equal(
         fx_write_gpkg(work, z->commune, z->commune, z->epsg, p, 10, z->gpkg, sizeof z->gpkg), 0);
 }
@@ -292,21 +296,18 @@ static void write_zone(zone *z)
  * the zone's metres) and rejects, committed or abandoned. Rejects come in
  * the middle of the parcels, so that the PostgreSQL writer ends and starts
  * its COPY around them. */
-static void load_mixed(pdb_ctx *ctx, pdb_store *s, const zone *z, int commit)
+/* Adds a commune's parcels and rejects to an open writer; the first
+ * failure's status (asserts nothing: a writer thread calls it too). */
+static pdb_status add_mixed(pdb_ctx *ctx, pdb_writer *w, const zone *z)
 {
-    int64_t batch = 0;
-    pdb_writer *w = NULL;
-    pdb_import_counts counts = {.read = 8, .stored = 6, .rejected = 1, .repaired = 1};
-
-    assert_int_equal(pdb_import_begin(ctx, s, commit ? "mixed" : "abandoned", &batch), PDB_OK);
-    pdb_commune_load load = {batch, z->commune, NULL, z->epsg, "mixed.gpkg", "c0ffee"};
-    assert_int_equal(pdb_writer_begin(ctx, s, &load, &w), PDB_OK);
-    for (int i = 0; i < 8; i++) {
+    pdb_status st = PDB_OK;
+    for (int i = 0; i < 8 && st == PDB_OK; i++) {
         char wkt[1024], num[8];
         fx_square_wkt(wkt, sizeof wkt, z->e0 + i * 20.0, z->n0 + 400, 20.0, 0);
         OGRGeometryH g = NULL;
         char *text = wkt;
-        assert_int_equal(OGR_G_CreateFromWkt(&text, NULL, &g), OGRERR_NONE);
+        if (OGR_G_CreateFromWkt(&text, NULL, &g) != OGRERR_NONE)
+            return PDB_EGEOM;
         size_t len = (size_t)OGR_G_WkbSize(g);
         unsigned char *wkb = malloc(len);
         OGR_G_ExportToIsoWkb(g, wkbNDR, wkb);
@@ -320,9 +321,9 @@ static void load_mixed(pdb_ctx *ctx, pdb_store *s, const zone *z, int commit)
                             wkb,
                             len,
                             i == 5};
-            assert_int_equal(pdb_writer_reject(ctx, w, &r), PDB_OK);
+            st = pdb_writer_reject(ctx, w, &r);
         }
-        if (i != 2) {
+        if (i != 2 && st == PDB_OK) {
             pdb_parcel p = {.commune = (char *)z->commune,
                             .former_commune = i == 7 ? "07891" : NULL,
                             .sheet = "9",
@@ -335,13 +336,29 @@ static void load_mixed(pdb_ctx *ctx, pdb_store *s, const zone *z, int commit)
                             .source_wkb = wkb,
                             .source_wkb_len = len};
             int64_t id = 0;
-            if (pdb_writer_add(ctx, w, &p, &id) != PDB_OK)
-                fail_msg("add: %s", pdb_errmsg(ctx));
-            assert_true(id > 0);
+            st = pdb_writer_add(ctx, w, &p, &id);
+            if (st == PDB_OK && id <= 0)
+                st = PDB_ESTORE;
         }
         free(wkb);
         OGR_G_DestroyGeometry(g);
     }
+    return st;
+}
+
+static const pdb_import_counts mixed_counts = {
+    .read = 8, .stored = 6, .rejected = 1, .repaired = 1};
+
+static void load_mixed(pdb_ctx *ctx, pdb_store *s, const zone *z, int commit)
+{
+    int64_t batch = 0;
+    pdb_writer *w = NULL;
+    pdb_import_counts counts = mixed_counts;
+
+    assert_int_equal(pdb_import_begin(ctx, s, commit ? "mixed" : "abandoned", &batch), PDB_OK);
+    pdb_commune_load load = {batch, z->commune, NULL, z->epsg, "mixed.gpkg", "c0ffee"};
+    assert_int_equal(pdb_writer_begin(ctx, s, &load, &w), PDB_OK);
+    expect_ok(ctx, add_mixed(ctx, w, z));
     if (commit)
         assert_int_equal(pdb_writer_commit(ctx, w, &counts), PDB_OK);
     pdb_writer_free(w);
@@ -435,6 +452,13 @@ static void test_same_loads_as_sqlite(void **state)
     assert_int_equal(pdb_store_data_version(ctx, sq, &vs), PDB_OK);
     assert_int_equal(vp, 4);
     assert_int_equal(vp, vs);
+    int64_t bp = -1, bs = -1;
+    assert_int_equal(pdb_import_find_checksum(ctx, pg, "c0ffee", &bp), PDB_OK);
+    assert_int_equal(pdb_import_find_checksum(ctx, sq, "c0ffee", &bs), PDB_OK);
+    assert_int_equal(bp, 5); /* the last committed load with that checksum */
+    assert_int_equal(bp, bs);
+    assert_int_equal(pdb_import_find_checksum(ctx, pg, "0ff1ce", &bp), PDB_OK);
+    assert_int_equal(bp, 0);
     assert_int_equal(pdb_store_stats_get(ctx, pg, &sp), PDB_OK);
     assert_int_equal(pdb_store_stats_get(ctx, sq, &ss), PDB_OK);
     assert_int_equal(sp.parcels_current, ss.parcels_current);
@@ -647,8 +671,21 @@ static void test_backup_restores(void **state)
     assert_int_equal(res.data_version, 4);
     expect_fail(ctx, pdb_store_backup(ctx, s, dest, NULL, &res), PDB_EINVAL,
                 "already exists; not overwriting it");
+    /* A location with a password (the cluster trusts the socket, so any
+     * will do): pg_dump gets it through its environment. */
+    char with_pw[700];
+    pdb_store *p = NULL;
+    snprintf(with_pw, sizeof with_pw, "%s password=unused-here", loc("pdb_backup"));
+    assert_int_equal(pdb_store_open(ctx, with_pw, PDB_OPEN_READONLY, &p), PDB_OK);
     opt.force = 1;
-    assert_int_equal(pdb_store_backup(ctx, s, dest, &opt, &res), PDB_OK);
+    expect_ok(ctx, pdb_store_backup(ctx, p, dest, &opt, &res));
+    pdb_store_close(p);
+    assert_int_equal(res.data_version, 4);
+    /* pg_dump's own failure is one line, and leaves nothing. */
+    char nowhere[500];
+    snprintf(nowhere, sizeof nowhere, "%s/no-such-dir/store.dump", work);
+    expect_fail(ctx, pdb_store_backup(ctx, s, nowhere, NULL, &res), PDB_EIO, "pg_dump failed: ");
+    assert_int_not_equal(access(nowhere, F_OK), 0);
     assert_int_not_equal(tu_run("ls '%s' | grep -q partial", work), 0); /* none left */
 
     fresh_db("pdb_restored", 1);
@@ -673,6 +710,92 @@ static void test_backup_restores(void **state)
     pdb_ctx_free(ctx);
 }
 
+/* A second writer on another connection, in a thread. */
+typedef struct queued {
+    const char *location; /* the store */
+    pdb_status st;        /* the first failure, or PDB_OK */
+    char msg[512];        /* its message */
+} queued;
+
+static void *queued_writer(void *arg)
+{
+    queued *q = arg;
+    pdb_ctx *ctx = NULL;
+    pdb_store *s = NULL;
+    pdb_writer *w = NULL;
+    int64_t batch = 0;
+    pdb_import_counts counts = mixed_counts;
+    if ((q->st = pdb_ctx_new(&ctx)) != PDB_OK)
+        return NULL;
+    pdb_commune_load load = {0, zones[1].commune, NULL, zones[1].epsg, "mixed.gpkg", "q"};
+    if ((q->st = pdb_store_open(ctx, q->location, PDB_OPEN_READWRITE, &s)) == PDB_OK &&
+        (q->st = pdb_import_begin(ctx, s, "queued", &batch)) == PDB_OK &&
+        (load.batch_id = batch, q->st = pdb_writer_begin(ctx, s, &load, &w)) == PDB_OK &&
+        (q->st = add_mixed(ctx, w, &zones[1])) == PDB_OK)
+        q->st = pdb_writer_commit(ctx, w, &counts);
+    snprintf(q->msg, sizeof q->msg, "%s", pdb_errmsg(ctx));
+    pdb_writer_free(w);
+    pdb_store_close(s);
+    pdb_ctx_free(ctx);
+    return NULL;
+}
+
+/* Two writers on two connections queue as SQLite's BEGIN IMMEDIATE makes
+ * them: the second waits at its begin until the first commits, then
+ * numbers its parcels after the first one's. */
+static void test_writers_queue(void **state)
+{
+    (void)state;
+    pdb_ctx *ctx = NULL;
+    pdb_store *s = NULL;
+    pdb_writer *w = NULL;
+    pdb_commune_list *list = NULL;
+    int64_t batch = 0;
+    pdb_import_counts counts = mixed_counts;
+    queued q = {.st = PDB_OK};
+    pthread_t t;
+
+    assert_int_equal(pdb_ctx_new(&ctx), PDB_OK);
+    for (size_t k = 0; k < NZONES; k++)
+        write_zone(&zones[k]);
+    fresh_db("pdb_queue", 1);
+    assert_int_equal(pdb_store_create(ctx, loc("pdb_queue"), &s), PDB_OK);
+    assert_int_equal(pdb_import_begin(ctx, s, "first", &batch), PDB_OK);
+    pdb_commune_load load = {batch, zones[0].commune, NULL, zones[0].epsg, "mixed.gpkg", "f"};
+    assert_int_equal(pdb_writer_begin(ctx, s, &load, &w), PDB_OK);
+    expect_ok(ctx, add_mixed(ctx, w, &zones[0])); /* its COPY is open */
+    q.location = loc("pdb_queue");
+    assert_int_equal(pthread_create(&t, NULL, queued_writer, &q), 0);
+    /* Until the second writer waits on the lock, as the server sees it. */
+    int waiting = 0;
+    for (int i = 0; i < 3000 && !waiting; i++) {
+        waiting = count_in("pdb_queue", "SELECT count(*) FROM pg_stat_activity WHERE "
+                                        "datname = 'pdb_queue' AND wait_event_type = 'Lock'") == 1;
+        if (!waiting)
+            usleep(10000);
+    }
+    assert_true(waiting);
+    expect_ok(ctx, pdb_writer_commit(ctx, w, &counts));
+    pdb_writer_free(w);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    if (q.st != PDB_OK)
+        fail_msg("the queued writer: status %d: %s", q.st, q.msg);
+    assert_int_equal(pdb_communes_list(ctx, s, &list), PDB_OK);
+    assert_int_equal(list->count, 2);
+    assert_string_equal(list->items[0].code, zones[0].commune);
+    assert_int_equal(list->items[0].data_version, 1);
+    assert_int_equal(list->items[1].data_version, 2);
+    pdb_commune_list_free(list);
+    char *ids =
+        psql_rows("pdb_queue", "SELECT string_agg(id::text, ',' ORDER BY id) || ' ' || "
+                               "string_agg(commune, ',' ORDER BY id) FROM parceldb.parcels");
+    assert_string_equal(ids, "1,2,3,4,5,6,7,8,9,10,11,12,13,14 07894,07894,07894,07894,07894,"
+                             "07894,07894,08707,08707,08707,08707,08707,08707,08707\n");
+    free(ids);
+    pdb_store_close(s);
+    pdb_ctx_free(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -683,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_same_loads_as_sqlite),
         cmocka_unit_test(test_writer_freed_leaves_nothing),
         cmocka_unit_test(test_commit_notifies),
+        cmocka_unit_test(test_writers_queue),
         cmocka_unit_test(test_readonly_open_refuses_writes),
         cmocka_unit_test(test_role_without_write_rights),
         cmocka_unit_test(test_backup_restores),
