@@ -146,10 +146,6 @@ pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io
  * each once, however many handles use it. For tests and metrics. */
 void pdb__lookup_registry_stats(size_t *communes, size_t *bytes);
 
-/* query.c: PDB_EINVAL, with the message every store gives, unless lon
- * and lat are finite WGS 84 degrees. */
-pdb_status pdb__check_lonlat(pdb_ctx *ctx, double lon, double lat);
-
 /* query.c: pdb_parcels_at through SQL and SpatiaLite's R-tree, without
  * the index: for a handle with an open load, and as the reference the
  * tests compare the index with. */
