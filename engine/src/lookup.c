@@ -5,7 +5,9 @@
  *   header   magic "PDBLKP1\0", u32 count, u32 zero, u64 geom_bytes,
  *            u64 text_bytes
  *   entries  count x lookup_entry, in Hilbert order of their box centres
- *   geoms    the parcels' WGS 84 SpatiaLite BLOBs, as stored in parcels.geom
+ *   geoms    the parcels' WGS 84 SpatiaLite BLOBs, as the SQLite store keeps
+ *            them in parcels.geom (the PostgreSQL store's io makes the same
+ *            BLOBs from its geometries)
  *   texts    "sheet\0parcel\0" per parcel
  * Loading checks every offset and length against the BLOB before any use,
  * so that a damaged BLOB is rebuilt from the parcels, never trusted.

@@ -6,8 +6,10 @@
  * time a point falls in the commune's box (about a millisecond each),
  * builds a packed R-tree over its boxes, and answers a point
  * with the same exact test as the SQL path (pdb__blob_contains), without
- * touching SQLite for the candidates. The parcels table stays the one
+ * asking the store for the candidates. The parcels table stays the one
  * source of truth: a missing, stale or damaged BLOB is rebuilt from it.
+ * The index is the same on both stores; what differs, their reads and
+ * writes, each store gives it as a pdb__lookup_io (below).
  */
 #ifndef PDB_LOOKUP_H
 #define PDB_LOOKUP_H
