@@ -5,7 +5,9 @@
  *   header   magic "PDBLKP1\0", u32 count, u32 zero, u64 geom_bytes,
  *            u64 text_bytes
  *   entries  count x lookup_entry, in Hilbert order of their box centres
- *   geoms    the parcels' WGS 84 SpatiaLite BLOBs, as stored in parcels.geom
+ *   geoms    the parcels' WGS 84 SpatiaLite BLOBs, as the SQLite store keeps
+ *            them in parcels.geom (the PostgreSQL store's io makes the same
+ *            BLOBs from its geometries)
  *   texts    "sheet\0parcel\0" per parcel
  * Loading checks every offset and length against the BLOB before any use,
  * so that a damaged BLOB is rebuilt from the parcels, never trusted.
@@ -13,6 +15,7 @@
 #include "lookup.h"
 
 #include "ptree.h"
+#include "read_args.h"
 #include "wkb.h"
 
 #include <math.h>
@@ -994,9 +997,8 @@ pdb_status pdb__lookup_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const pdb__l
     memset(out, 0, n * sizeof *out);
     if (s->writing)
         return pdb__fail(ctx, PDB_EBUSY, "a commune's load is open on this store handle");
-    for (size_t i = 0; i < n; i++)
-        if ((st = pdb__check_lonlat(ctx, lonlat[2 * i], lonlat[2 * i + 1])) != PDB_OK)
-            return pdb__fail(ctx, st, "point %zu: %s", i + 1, pdb_errmsg(ctx));
+    if ((st = pdb__check_points(ctx, lonlat, n)) != PDB_OK)
+        return st;
     if ((st = io->snapshot_begin(ctx, s, &began)) == PDB_OK)
         st = pdb__lookup_sync(ctx, s, io);
     /* A remote store out of reach: the batch is answered from the communes

@@ -6,8 +6,10 @@
  * time a point falls in the commune's box (about a millisecond each),
  * builds a packed R-tree over its boxes, and answers a point
  * with the same exact test as the SQL path (pdb__blob_contains), without
- * touching SQLite for the candidates. The parcels table stays the one
+ * asking the store for the candidates. The parcels table stays the one
  * source of truth: a missing, stale or damaged BLOB is rebuilt from it.
+ * The index is the same on both stores; what differs, their reads and
+ * writes, each store gives it as a pdb__lookup_io (below).
  */
 #ifndef PDB_LOOKUP_H
 #define PDB_LOOKUP_H
@@ -145,10 +147,6 @@ pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io
 /* How many communes' BLOBs the process holds in memory and their bytes:
  * each once, however many handles use it. For tests and metrics. */
 void pdb__lookup_registry_stats(size_t *communes, size_t *bytes);
-
-/* query.c: PDB_EINVAL, with the message every store gives, unless lon
- * and lat are finite WGS 84 degrees. */
-pdb_status pdb__check_lonlat(pdb_ctx *ctx, double lon, double lat);
 
 /* query.c: pdb_parcels_at through SQL and SpatiaLite's R-tree, without
  * the index: for a handle with an open load, and as the reference the

@@ -94,8 +94,10 @@ static pdb_status pg_write_blob(pdb_ctx *ctx, pdb_store *s, const char *commune,
     for (int k = 0; k < 4; k++)
         if (box != NULL)
             pdb__pg_param_f8(&p, box[k]);
-        else
-            pdb__pg_param_text(&p, NULL); /* NULL for an empty commune */
+        else {
+            pdb__pg_param_text(&p, NULL); /* NULL for an empty commune, */
+            p.types[p.n - 1] = 0;         /* of the column's type, not text */
+        }
     pdb__pg_param_bytes(&p, data, len);
     if ((st = pdb__pg_run(ctx, s->pg,
                           "INSERT INTO " PDB_PG_SCHEMA ".lookup_index (commune, batch_id, parcels, "

@@ -4,17 +4,19 @@
  * its shapes with overview_build.c (the same code, so the same shapes),
  * stores them in parceldb.overviews and keeps overviews_stale and
  * overview_problems; readers draw a stale commune's low zooms from its
- * parcels. The one connection reads and writes; communes are built in
- * turn (the build needs no store; building on several cores, as overview.c
- * does, would want the pool shared with it).
+ * parcels. Communes are read and built on every core, each builder with
+ * a connection of its own in the rebuild's snapshot, and written in order
+ * on the handle's connection.
  */
 #include "overview_build.h"
 #include "pg_read.h"
 #include "store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Store failures end the whole rebuild (and roll it back); anything else
  * is the commune's own, and stays confined to it (as overview.c). */
@@ -255,6 +257,203 @@ static pdb_status rebuild_one(pdb_ctx *ctx, pdb__pg *pg, pdb__ov_job *job, pdb_o
                         : st;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Building communes on every core                                           */
+/* ------------------------------------------------------------------------ */
+
+/* The GEOS work of a commune needs nothing of the others and is most of a
+ * rebuild's time. Builders each read communes through a connection of
+ * their own, inside the snapshot the rebuild's transaction exported after
+ * taking the writers' lock (so they read exactly what it would), and build
+ * them; this thread writes the built ones in order on the handle's
+ * connection, each in its savepoint as before. */
+typedef struct builders {
+    pthread_mutex_t mu;    /* guards the fields below and the jobs' hand-over */
+    pthread_cond_t work;   /* signalled when the writer takes a job, or on quit */
+    pthread_cond_t built;  /* signalled when a job is built */
+    const char *location;  /* the store's location, for the builders' connections */
+    char snapshot[64];     /* the exported snapshot they read in */
+    const PGresult *codes; /* the communes, in the order they are written */
+    pdb__ov_job *jobs;     /* one per commune */
+    unsigned char *done;   /* per job: 1 once read and built (or failed) */
+    size_t n;              /* communes */
+    size_t next;           /* the next job a builder takes */
+    size_t written;        /* jobs the writer has taken */
+    size_t ahead;          /* how far builders may run ahead of the writer */
+    int quit;              /* the run is over: builders return */
+    pdb_status st;         /* a builder's store failure (connection, read), or PDB_OK */
+    char msg[512];         /* its message */
+    pdb_limits limits;     /* the caller's limits, for the builders' contexts */
+} builders;
+
+/* Builders beyond this gain nothing on the machines we run on, and each
+ * holds a connection and a commune's shapes. */
+#define MAX_BUILDERS 8
+
+/* A builder's connection, in the rebuild's snapshot. The snapshot id is
+ * pasted into SQL because SET TRANSACTION SNAPSHOT takes no parameter;
+ * it is PostgreSQL's own, checked to be hexadecimal digits and dashes. */
+static pdb_status builder_connect(pdb_ctx *ctx, builders *b, pdb__pg *pg)
+{
+    char sql[128];
+    pg->conn = PQconnectdb(b->location);
+    if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
+        return pdb__pg_fail(ctx, pg, NULL, "connecting an overview builder");
+    if (PQsetClientEncoding(pg->conn, "UTF8") != 0)
+        return pdb__pg_fail(ctx, pg, NULL, "setting the client encoding to UTF-8");
+    if (strspn(b->snapshot, "0123456789ABCDEFabcdef-") != strlen(b->snapshot))
+        return pdb__fail(ctx, PDB_ESTORE, "unexpected snapshot id '%s'", b->snapshot);
+    snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", b->snapshot);
+    pdb_status st = pdb__pg_exec(ctx, pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+                                 "starting an overview builder");
+    return st == PDB_OK ? pdb__pg_exec(ctx, pg, sql, "joining the rebuild's snapshot") : st;
+}
+
+static void *builder(void *arg)
+{
+    builders *b = arg;
+    pdb__pg pg = {0};
+    pdb_ctx *ctx = NULL;
+    pdb_status st = pdb_ctx_new(&ctx);
+    if (st == PDB_OK) {
+        ctx->limits = b->limits;
+        st = builder_connect(ctx, b, &pg);
+    }
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        while (!b->quit && b->next < b->n && b->next >= b->written + b->ahead)
+            pthread_cond_wait(&b->work, &b->mu);
+        if (b->quit || b->next == b->n)
+            break;
+        size_t i = b->next++;
+        pthread_mutex_unlock(&b->mu);
+        if (st == PDB_OK &&
+            (st = read_job(ctx, &pg, pdb__pg_text(b->codes, (int)i, 0), &b->jobs[i])) == PDB_OK &&
+            b->jobs[i].st == PDB_OK)
+            pdb__ov_build(ctx, &b->jobs[i]);
+        pthread_mutex_lock(&b->mu);
+        if (st != PDB_OK && b->st == PDB_OK) {
+            b->st = st;
+            snprintf(b->msg, sizeof b->msg, "%s", ctx ? pdb_errmsg(ctx) : "out of memory");
+        }
+        b->done[i] = 1;
+        pthread_cond_broadcast(&b->built);
+    }
+    pthread_mutex_unlock(&b->mu);
+    PQfinish(pg.conn);
+    pdb_ctx_free(ctx);
+    return NULL;
+}
+
+/* Builders for n communes: one per core, none when there is one commune
+ * or one core (this thread reads and builds then). */
+static int builders_for(size_t n)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t k = cores < 1 ? 1 : cores > MAX_BUILDERS ? MAX_BUILDERS : (size_t)cores;
+    k = k < n ? k : n;
+    return k > 1 ? (int)k : 0;
+}
+
+/* Starts up to want builders; returns how many started. Builders run at
+ * most a few communes ahead of the writer: enough to keep each busy, few
+ * enough that memory stays a few communes'. */
+static int builders_start(builders *b, pthread_t *threads, int want)
+{
+    int n = 0;
+    b->ahead = 2 * (size_t)want + 1;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->work, NULL);
+    pthread_cond_init(&b->built, NULL);
+    for (; n < want; n++)
+        if (pthread_create(&threads[n], NULL, builder, b) != 0)
+            break;
+    return n;
+}
+
+/* Tells the builders to return, waits for them and frees what they shared. */
+static void builders_end(builders *b, const pthread_t *threads, int nthreads)
+{
+    pthread_mutex_lock(&b->mu);
+    b->quit = 1;
+    pthread_cond_broadcast(&b->work);
+    pthread_mutex_unlock(&b->mu);
+    while (nthreads-- > 0)
+        pthread_join(threads[nthreads], NULL);
+    pthread_cond_destroy(&b->built);
+    pthread_cond_destroy(&b->work);
+    pthread_mutex_destroy(&b->mu);
+}
+
+/* One commune after the other, in this thread. */
+static pdb_status rebuild_in_turn(pdb_ctx *ctx, pdb__pg *pg, const PGresult *codes,
+                                  pdb_overview_report *rep)
+{
+    pdb_status st = PDB_OK;
+    for (int i = 0; i < PQntuples(codes) && st == PDB_OK; i++) {
+        pdb__ov_job job;
+        if ((st = read_job(ctx, pg, pdb__pg_text(codes, i, 0), &job)) == PDB_OK) {
+            if (job.st == PDB_OK)
+                pdb__ov_build(ctx, &job);
+            st = rebuild_one(ctx, pg, &job, rep);
+        }
+        pdb__ov_job_clear(&job);
+    }
+    return st;
+}
+
+/* Rebuilds the communes in order, reading and building them on every
+ * core; inside the caller's transaction, which holds the writers' lock. */
+static pdb_status rebuild_communes(pdb_ctx *ctx, pdb_store *s, const PGresult *codes,
+                                   pdb_overview_report *rep)
+{
+    builders b = {.location = s->pg->location, .codes = codes, .limits = ctx->limits};
+    pthread_t threads[MAX_BUILDERS];
+    PGresult *res = NULL;
+    int nthreads = 0, want = builders_for((size_t)PQntuples(codes));
+    pdb_status st;
+
+    if (want == 0)
+        return rebuild_in_turn(ctx, s->pg, codes, rep);
+    if ((st = pdb__pg_run(ctx, s->pg, "SELECT pg_export_snapshot()", NULL,
+                          "sharing the rebuild's snapshot", &res)) != PDB_OK)
+        return st;
+    snprintf(b.snapshot, sizeof b.snapshot, "%s", pdb__pg_text(res, 0, 0));
+    PQclear(res);
+    b.n = (size_t)PQntuples(codes);
+    b.jobs = calloc(b.n, sizeof *b.jobs);
+    b.done = calloc(b.n, 1);
+    if (b.jobs == NULL || b.done == NULL) {
+        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory rebuilding overviews");
+        goto done;
+    }
+    if ((nthreads = builders_start(&b, threads, want)) == 0) {
+        st = rebuild_in_turn(ctx, s->pg, codes, rep);
+        goto destroy;
+    }
+    for (size_t w = 0; w < b.n && st == PDB_OK; w++) {
+        pthread_mutex_lock(&b.mu);
+        while (!b.done[w])
+            pthread_cond_wait(&b.built, &b.mu);
+        b.written = w + 1;
+        pthread_cond_broadcast(&b.work);
+        if (b.st != PDB_OK)
+            st = pdb__fail(ctx, b.st, "%s", b.msg);
+        pthread_mutex_unlock(&b.mu);
+        if (st == PDB_OK)
+            st = rebuild_one(ctx, s->pg, &b.jobs[w], rep);
+        pdb__ov_job_clear(&b.jobs[w]);
+    }
+destroy:
+    builders_end(&b, threads, nthreads);
+done:
+    for (size_t i = 0; b.jobs != NULL && i < b.n; i++)
+        pdb__ov_job_clear(&b.jobs[i]);
+    free(b.jobs);
+    free(b.done);
+    return st;
+}
+
 /* The communes a rebuild covers, as overview.c's communes_sql: the one
  * named, or those that need it (stale ones, and those with parcels and no
  * overviews of the finest band) but not those whose last rebuild failed
@@ -302,16 +501,7 @@ pdb_status pdb__pg_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const cha
         st = pdb__fail(ctx, PDB_ENOTFOUND, "no commune %s in the store", commune);
         goto fail;
     }
-    for (int i = 0; i < PQntuples(codes) && st == PDB_OK; i++) {
-        pdb__ov_job job;
-        if ((st = read_job(ctx, pg, pdb__pg_text(codes, i, 0), &job)) == PDB_OK) {
-            if (job.st == PDB_OK)
-                pdb__ov_build(ctx, &job);
-            st = rebuild_one(ctx, pg, &job, rep);
-        }
-        pdb__ov_job_clear(&job);
-    }
-    if (st != PDB_OK)
+    if ((st = rebuild_communes(ctx, s, codes, rep)) != PDB_OK)
         goto fail;
     /* A new data version when a commune's overviews changed, the one they
      * were stamped with, so that caches drop the tiles drawn from parcels

@@ -11,6 +11,7 @@
  */
 #include "pg_lookup.h"
 #include "pg_read.h"
+#include "read_args.h"
 #include "store.h"
 
 #include <math.h>
@@ -346,21 +347,6 @@ static pdb_status filter_row(pdb_ctx *ctx, const PGresult *res, int row, const f
     return st;
 }
 
-/* A list that grows one parcel at a time (as query.c's). */
-static pdb_status list_push(pdb_ctx *ctx, pdb_parcel_list *list, size_t *cap, pdb_parcel **slot)
-{
-    if (list->count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4;
-        pdb_parcel *items = realloc(list->items, ncap * sizeof *items);
-        if (items == NULL)
-            return pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
-        list->items = items;
-        *cap = ncap;
-    }
-    *slot = &list->items[list->count];
-    return PDB_OK;
-}
-
 /* Where collect() is in its answer, across the chunks of one read. */
 typedef struct collecting {
     pdb_parcel_list *list; /* the answer so far */
@@ -393,7 +379,7 @@ static pdb_status collect(pdb_ctx *ctx, const PGresult *res, const filter *f, si
             break;
         }
         pdb_parcel *slot = NULL;
-        if ((st = list_push(ctx, c->list, &c->cap, &slot)) != PDB_OK ||
+        if ((st = pdb__parcel_list_push(ctx, c->list, &c->cap, &slot)) != PDB_OK ||
             (st = parcel_from_row(ctx, res, i, read_flags, slot)) != PDB_OK)
             return st;
         c->list->count++;
@@ -425,16 +411,6 @@ static pdb_status read_parcels(pdb_ctx *ctx, pdb_store *s, const char *sql, cons
     return pdb__ok(ctx);
 }
 
-/* As query.c's (duplicated: that one is static there). */
-static pdb_status check_lonlat(pdb_ctx *ctx, double lon, double lat)
-{
-    if (!isfinite(lon) || lon < -180.0 || lon > 180.0)
-        return pdb__fail(ctx, PDB_EINVAL, "longitude %.9g is outside [-180, 180]", lon);
-    if (!isfinite(lat) || lat < -90.0 || lat > 90.0)
-        return pdb__fail(ctx, PDB_EINVAL, "latitude %.9g is outside [-90, 90]", lat);
-    return PDB_OK;
-}
-
 /* Candidates whose PostGIS box holds the point; pdb__blob_contains then
  * decides, as the SQLite store's lookup index does, so that a point on a
  * shared edge falls in one parcel. Helper D's lookup index replaces this
@@ -451,7 +427,7 @@ pdb_status pdb__pg_parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double
     filter f = {FILTER_POINT, {lon, lat, lon, lat}};
 
     *out = NULL;
-    if ((st = check_lonlat(ctx, lon, lat)) != PDB_OK)
+    if ((st = pdb__check_lonlat(ctx, lon, lat)) != PDB_OK)
         return st;
     pdb__pg_param_i4(&p, (int32_t)(read_flags | READ_GEOM_FOR_FILTER));
     pdb__pg_param_f8(&p, lon);
@@ -498,9 +474,8 @@ pdb_status pdb__pg_parcels_first_at_sql(pdb_ctx *ctx, pdb_store *s, const double
     memset(out, 0, n * sizeof *out);
     if (s->writing)
         return pdb__fail(ctx, PDB_EBUSY, "a commune's load is open on this store handle");
-    for (size_t i = 0; i < n; i++)
-        if ((st = check_lonlat(ctx, lonlat[2 * i], lonlat[2 * i + 1])) != PDB_OK)
-            return pdb__fail(ctx, st, "point %zu: %s", i + 1, pdb_errmsg(ctx));
+    if ((st = pdb__check_points(ctx, lonlat, n)) != PDB_OK)
+        return st;
     if ((lons = array_literal(lonlat, n, 0)) == NULL ||
         (lats = array_literal(lonlat, n, 1)) == NULL) {
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory for the points");
@@ -546,33 +521,13 @@ done:
     return st;
 }
 
-/* As query.c's (duplicated: that one is static there). Sheet and parcel
- * numbers are positive integers in the registers; any other text is an
- * error that says so, not an empty answer. */
-static pdb_status check_number_part(pdb_ctx *ctx, const char *value, const char *what)
-{
-    if (value == NULL || *value == '\0')
-        return pdb__fail(ctx, PDB_EINVAL, "no %s given", what);
-    size_t n = strlen(value);
-    if (n > 64)
-        return pdb__fail(ctx, PDB_EINVAL, "%s is longer than 64 bytes", what);
-    if (strspn(value, "0123456789") != n || strspn(value, "0") == n)
-        return pdb__fail(ctx, PDB_EINVAL, "%s '%s' is not a positive integer", what, value);
-    return PDB_OK;
-}
-
-/* Checks a parcel number's three parts as query.c's number_stmt does and
- * binds them to $2..$4 after the read flags. */
+/* Checks a parcel number's three parts and binds them to $2..$4 after
+ * the read flags. */
 static pdb_status number_params(pdb_ctx *ctx, const char *commune, const char *sheet,
                                 const char *parcel, unsigned read_flags, pdb__pg_params *p)
 {
-    const pdb_commune_ref *ref;
-    pdb_status st = pdb_commune_ref_find(ctx, commune, &ref);
-
-    if (st == PDB_ENOTFOUND)
-        return pdb__fail(ctx, PDB_EINVAL, "commune code %s is not a commune of Phu Tho", commune);
-    if (st != PDB_OK || (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
-        (st = check_number_part(ctx, parcel, "parcel number")) != PDB_OK)
+    pdb_status st = pdb__check_number(ctx, commune, sheet, parcel);
+    if (st != PDB_OK)
         return st;
     pdb__pg_param_i4(p, (int32_t)read_flags);
     pdb__pg_param_text(p, commune);
@@ -596,11 +551,8 @@ pdb_status pdb__pg_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *com
     filter none = {FILTER_NONE, {0}};
 
     *out = NULL;
-    if (former_commune != NULL &&
-        (strlen(former_commune) != 5 || strspn(former_commune, "0123456789") != 5))
-        return pdb__fail(ctx, PDB_EINVAL, "former commune code '%s' is not five digits",
-                         former_commune);
-    if ((st = number_params(ctx, commune, sheet, parcel, read_flags, &p)) != PDB_OK)
+    if ((st = pdb__check_former_commune(ctx, former_commune)) != PDB_OK ||
+        (st = number_params(ctx, commune, sheet, parcel, read_flags, &p)) != PDB_OK)
         return st;
     pdb__pg_param_text(&p, former_commune);
     pdb__pg_param_bool(&p, (read_flags & PDB_READ_HISTORY) != 0);
@@ -653,11 +605,8 @@ pdb_status pdb__pg_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
     int began = 0;
 
     *out = NULL;
-    if ((st = check_lonlat(ctx, min_lon, min_lat)) != PDB_OK ||
-        (st = check_lonlat(ctx, max_lon, max_lat)) != PDB_OK)
+    if ((st = pdb__check_box(ctx, min_lon, min_lat, max_lon, max_lat)) != PDB_OK)
         return st;
-    if (min_lon > max_lon || min_lat > max_lat)
-        return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
     if (limit == 0 || limit > ctx->limits.max_results)
         limit = ctx->limits.max_results;
     if ((c.list = calloc(1, sizeof *c.list)) == NULL)
@@ -665,10 +614,11 @@ pdb_status pdb__pg_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
     if ((st = snapshot_begin(ctx, s->pg, &began)) != PDB_OK)
         goto done;
     /* The exact test drops few candidates (those near the box's edges):
-     * a chunk of the rows wanted, and one more to tell truncation, mostly
-     * answers in one round trip. */
+     * a chunk of the rows wanted, one more to tell truncation and an
+     * eighth for the dropped, mostly answers in one round trip. */
     size_t want = offset + limit + 1;
-    int64_t chunk = want < 64 ? 64 : want > 4096 ? 4096 : (int64_t)want, last = 0;
+    want += want / 8;
+    int64_t chunk = want > 4096 ? 4096 : (int64_t)want, last = 0;
     for (;;) {
         pdb__pg_params p = {0};
         pdb__pg_param_i4(&p, (int32_t)(read_flags | READ_GEOM_FOR_FILTER));
@@ -734,20 +684,7 @@ pdb_status pdb__pg_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned r
     pdb__pg_param_i8(&p, id);
     if ((st = read_parcels(ctx, s, by_id_sql, &p, &none, 1, read_flags, &list)) != PDB_OK)
         return st;
-    if (list->count == 0) {
-        pdb_parcel_list_free(list);
-        return pdb__fail(ctx, PDB_ENOTFOUND, "no parcel with id %lld", (long long)id);
-    }
-    pdb_parcel *one = malloc(sizeof *one);
-    if (one == NULL) {
-        pdb_parcel_list_free(list);
-        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-    }
-    *one = list->items[0];
-    list->count = 0; /* the parcel's fields moved to *one */
-    pdb_parcel_list_free(list);
-    *out = one;
-    return pdb__ok(ctx);
+    return pdb__parcel_list_take_one(ctx, list, id, out);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -7,6 +7,7 @@
  * (store.c, backup.c) and answers the same for the same imports.
  */
 #define _GNU_SOURCE /* execvpe, environ */
+#include "lookup.h"
 #include "overview_build.h"
 #include "pg.h"
 #include "pg_schema.h"
@@ -65,6 +66,7 @@ void pdb__pg_close(pdb_store *s)
 {
     if (s == NULL)
         return;
+    pdb__lookup_free(s->lookup); /* the point-lookup index (pg_lookup.c) */
     if (s->pg != NULL) {
         PQfinish(s->pg->conn);
         PQclear(s->pg->first_at);

@@ -5,6 +5,7 @@
  */
 #include "crs.h"
 #include "lookup.h"
+#include "read_args.h"
 #include "store.h"
 #include "wkb.h"
 
@@ -116,21 +117,6 @@ pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_
     return st;
 }
 
-/* A list that grows one parcel at a time. */
-static pdb_status list_push(pdb_ctx *ctx, pdb_parcel_list *list, size_t *cap, pdb_parcel **slot)
-{
-    if (list->count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 4;
-        pdb_parcel *items = realloc(list->items, ncap * sizeof *items);
-        if (items == NULL)
-            return pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
-        list->items = items;
-        *cap = ncap;
-    }
-    *slot = &list->items[list->count];
-    return PDB_OK;
-}
-
 /* What a candidate row must satisfy beyond the SQL, if anything. */
 typedef enum filter_kind { FILTER_NONE, FILTER_POINT, FILTER_BOX } filter_kind;
 
@@ -176,7 +162,7 @@ static pdb_status collect(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, const 
             break;
         }
         pdb_parcel *slot = NULL;
-        if ((st = list_push(ctx, list, &cap, &slot)) != PDB_OK ||
+        if ((st = pdb__parcel_list_push(ctx, list, &cap, &slot)) != PDB_OK ||
             (st = pdb__parcel_from_row(ctx, stmt, read_flags, slot)) != PDB_OK)
             goto done;
         list->count++;
@@ -191,15 +177,6 @@ done:
     }
     *out = list;
     return pdb__ok(ctx);
-}
-
-pdb_status pdb__check_lonlat(pdb_ctx *ctx, double lon, double lat)
-{
-    if (!isfinite(lon) || lon < -180.0 || lon > 180.0)
-        return pdb__fail(ctx, PDB_EINVAL, "longitude %.9g is outside [-180, 180]", lon);
-    if (!isfinite(lat) || lat < -90.0 || lat > 90.0)
-        return pdb__fail(ctx, PDB_EINVAL, "latitude %.9g is outside [-90, 90]", lat);
-    return PDB_OK;
 }
 
 pdb_status pdb__parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
@@ -219,22 +196,6 @@ pdb_status pdb__parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double la
     return collect(ctx, s, stmt, &f, ctx->limits.max_results, 0, read_flags, out);
 }
 
-/* Sheet and parcel numbers are positive integers in the registers. Any
- * other text is a typo or parts given in the wrong order: an error that
- * says so, not an empty answer that reads as "no such parcel". The text
- * is compared as given, so "012" finds what a survey wrote as "012". */
-static pdb_status check_number_part(pdb_ctx *ctx, const char *value, const char *what)
-{
-    if (value == NULL || *value == '\0')
-        return pdb__fail(ctx, PDB_EINVAL, "no %s given", what);
-    size_t n = strlen(value);
-    if (n > 64)
-        return pdb__fail(ctx, PDB_EINVAL, "%s is longer than 64 bytes", what);
-    if (strspn(value, "0123456789") != n || strspn(value, "0") == n)
-        return pdb__fail(ctx, PDB_EINVAL, "%s '%s' is not a positive integer", what, value);
-    return PDB_OK;
-}
-
 /* Checks a parcel number's three parts and binds them to ?1..?3 of a
  * cached statement, for the by-number and history queries. The commune
  * must be one of the province's: the store holds no other (a load checks
@@ -242,13 +203,9 @@ static pdb_status check_number_part(pdb_ctx *ctx, const char *value, const char 
 static pdb_status number_stmt(pdb_ctx *ctx, pdb_store *s, store_stmt id, const char *commune,
                               const char *sheet, const char *parcel, sqlite3_stmt **out)
 {
-    const pdb_commune_ref *ref;
-    pdb_status st = pdb_commune_ref_find(ctx, commune, &ref);
+    pdb_status st;
 
-    if (st == PDB_ENOTFOUND)
-        return pdb__fail(ctx, PDB_EINVAL, "commune code %s is not a commune of Phu Tho", commune);
-    if (st != PDB_OK || (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
-        (st = check_number_part(ctx, parcel, "parcel number")) != PDB_OK ||
+    if ((st = pdb__check_number(ctx, commune, sheet, parcel)) != PDB_OK ||
         (st = pdb__store_stmt(ctx, s, id, out)) != PDB_OK)
         return st;
     sqlite3_bind_text(*out, 1, commune, -1, SQLITE_TRANSIENT);
@@ -266,12 +223,8 @@ pdb_status pdb__sq_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *com
     filter none = {FILTER_NONE, {0}};
 
     *out = NULL;
-    /* A former commune is a code from before the 2025 merger, so not one
-     * of today's communes; the import keeps it as five digits. */
-    if (former_commune != NULL &&
-        (strlen(former_commune) != 5 || strspn(former_commune, "0123456789") != 5))
-        return pdb__fail(ctx, PDB_EINVAL, "former commune code '%s' is not five digits",
-                         former_commune);
+    if ((st = pdb__check_former_commune(ctx, former_commune)) != PDB_OK)
+        return st;
     if ((st = number_stmt(ctx, s, STMT_PARCELS_BY_NUMBER, commune, sheet, parcel, &stmt)) != PDB_OK)
         return st;
     if (former_commune != NULL)
@@ -289,11 +242,8 @@ pdb_status pdb__sq_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
     filter f = {FILTER_BOX, {min_lon, min_lat, max_lon, max_lat}};
 
     *out = NULL;
-    if ((st = pdb__check_lonlat(ctx, min_lon, min_lat)) != PDB_OK ||
-        (st = pdb__check_lonlat(ctx, max_lon, max_lat)) != PDB_OK)
+    if ((st = pdb__check_box(ctx, min_lon, min_lat, max_lon, max_lat)) != PDB_OK)
         return st;
-    if (min_lon > max_lon || min_lat > max_lat)
-        return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
     if (limit == 0 || limit > ctx->limits.max_results)
         limit = ctx->limits.max_results;
     if ((st = pdb__store_stmt(ctx, s, STMT_PARCELS_IN_BOX, &stmt)) != PDB_OK)
@@ -330,20 +280,7 @@ pdb_status pdb__sq_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned r
     sqlite3_bind_int64(stmt, 1, id);
     if ((st = collect(ctx, s, stmt, &none, 1, 0, read_flags, &list)) != PDB_OK)
         return st;
-    if (list->count == 0) {
-        pdb_parcel_list_free(list);
-        return pdb__fail(ctx, PDB_ENOTFOUND, "no parcel with id %lld", (long long)id);
-    }
-    pdb_parcel *p = malloc(sizeof *p);
-    if (p == NULL) {
-        pdb_parcel_list_free(list);
-        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-    }
-    *p = list->items[0];
-    list->count = 0; /* the parcel's fields moved to *p */
-    pdb_parcel_list_free(list);
-    *out = p;
-    return pdb__ok(ctx);
+    return pdb__parcel_list_take_one(ctx, list, id, out);
 }
 
 pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, const double box[4],

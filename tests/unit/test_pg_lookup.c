@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "parceldb.h"
+#include "pg_lookup.h" /* pdb__pg_lookup_store_commune */
 
 #define COMMUNES "07894,08707,04792" /* Viet Tri 104-45, Vinh Yen 105-00, Hoa Binh 106-00 */
 #define REIMPORTED "08707"
@@ -281,6 +282,26 @@ static void test_missing_blobs_built_from_parcels(void **state)
     assert_fresh_handles_agree(e);
 }
 
+/* A commune without current parcels (every record rejected) still gets
+ * its index row, empty and without a box, as in SQLite. */
+static void test_empty_commune_stored(void **state)
+{
+    env *e = *state;
+    pdb_store *pg = NULL;
+    if (pdb_store_open(e->ctx, e->pg, 0, &pg) != PDB_OK)
+        fail_msg("open: %s", pdb_errmsg(e->ctx));
+    if (pdb__pg_lookup_store_commune(e->ctx, pg, "07900", 1) != PDB_OK)
+        fail_msg("storing an empty commune's index: %s", pdb_errmsg(e->ctx));
+    pdb_store_close(pg);
+    char *row = tu_capture("psql -X -q -At 'host=%s port=%d dbname=test user=postgres' -c "
+                           "\"DELETE FROM parceldb.lookup_index WHERE commune = '07900' "
+                           "RETURNING parcels, min_lon IS NULL, max_lat IS NULL\"",
+                           e->pgdir, e->port);
+    assert_non_null(row);
+    assert_string_equal(row, "0|t|t\n");
+    free(row);
+}
+
 /* A handle that had loaded a commune answers with its new parcels once the
  * commune is imported again (through another process). */
 static void test_reimport_reaches_a_loaded_handle(void **state)
@@ -343,6 +364,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_same_answers),
         cmocka_unit_test(test_missing_blobs_built_from_parcels),
+        cmocka_unit_test(test_empty_commune_stored),
         cmocka_unit_test(test_reimport_reaches_a_loaded_handle),
         cmocka_unit_test(test_loaded_communes_answer_without_the_server),
     };
