@@ -66,7 +66,7 @@ void pdb__pg_close(pdb_store *s)
 {
     if (s == NULL)
         return;
-    pdb__lookup_free(s->lookup); /* the point-lookup index, when a read loaded it */
+    pdb__lookup_free(s->lookup); /* the point-lookup index (pg_lookup.c) */
     if (s->pg != NULL) {
         PQfinish(s->pg->conn);
         PQclear(s->pg->first_at);
