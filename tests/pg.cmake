@@ -37,8 +37,12 @@ endforeach()
 # PostgreSQL (the same script, named *_pg). Those about the SQLite file
 # itself stay SQLite-only: the file replaced, its WAL, a full disk or a
 # read-only file, its permissions, a backup as a file copy, a schema
-# upgrade of the file (server_store_upgrade), a corrupt file, and the
-# importer's tests that read the file with SQLite's SQL.
+# upgrade of the file (server_store_upgrade), a corrupt file. So do those
+# whose checks are SQLite's SQL (json_extract, group_concat, PRAGMA):
+# import_defects, import_kill (faults_kill_import_pg kills imports on
+# PostgreSQL), import_synth, import_rejected_repaired; and those that do
+# not reach the store (the HTTP parser's cases, server_trap,
+# server_stale_tmp, server_chromium's page).
 if(TARGET pdb_server)
     foreach(t http ogr gdal_tms reimport versions seed lifecycle lookup_id tilejson
               metrics_stale render_wait disk_limit)
