@@ -2,6 +2,7 @@
  * cmd_backup.c: `parceldb backup`: a consistent copy of a live store.
  */
 #include "cli.h"
+#include "storefile.h"
 
 #include <getopt.h>
 #include <sys/stat.h>
@@ -20,6 +21,10 @@ static const char usage_text[] =
     "\n"
     "To restore: stop the server, copy DEST over the store (with no -wal or\n"
     "-shm file left beside it), start the server (see docs/operations.md).\n"
+    "\n"
+    "A PostgreSQL store is dumped with pg_dump (custom format, schema parceldb,\n"
+    "one snapshot) to DEST; restore it with pg_restore into a database with\n"
+    "PostGIS (docs/postgresql.md). --pages-per-step and --pause-ms do not apply.\n"
     "\n"
     "options:\n"
     "  --db STORE            the store (default " CLI_DEFAULT_DB ")\n"
@@ -117,9 +122,11 @@ int cmd_backup(int argc, char **argv)
         clock_gettime(CLOCK_MONOTONIC, &t1);
         if (bo.progress != NULL)
             fputc('\n', stderr);
+        char shown[4096];
         if (!quiet)
-            printf("backed up %s to %s: data version %lld, %.1f MiB, %.1f s\n", db, dest,
-                   (long long)res.data_version, (double)res.bytes / 1048576.0,
+            printf("backed up %s to %s: data version %lld, %.1f MiB, %.1f s\n",
+                   pdb_srv_store_shown(db, shown, sizeof shown), dest, (long long)res.data_version,
+                   (double)res.bytes / 1048576.0,
                    (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
     }
     pdb_store_close(store);

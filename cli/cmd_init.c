@@ -2,6 +2,7 @@
  * cmd_init.c: `parceldb init`: creates an empty store.
  */
 #include "cli.h"
+#include "storefile.h"
 
 #include <getopt.h>
 
@@ -42,10 +43,11 @@ int cmd_init(int argc, char **argv)
     if (pdb_ctx_new(&ctx) != PDB_OK)
         return cli_error("cannot start (PROJ or GEOS failed to initialise)");
     int rc = CLI_OK;
+    char shown[4096];
     if (pdb_store_create(ctx, db, &store) != PDB_OK)
         rc = cli_lib_error(ctx, "init");
     else
-        printf("created %s\n", db);
+        printf("created %s\n", pdb_srv_store_shown(db, shown, sizeof shown));
     pdb_store_close(store);
     pdb_ctx_free(ctx);
     return rc;

@@ -3,6 +3,7 @@
  * files (the work is in tiler/, see docs/rendering.md).
  */
 #include "cli.h"
+#include "storefile.h"
 #include "tiler.h"
 
 #include <errno.h>
@@ -173,7 +174,8 @@ static int rebuild(const char *db, const char *commune)
         return cli_error("cannot start (PROJ or GEOS failed to initialise)");
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (pdb_store_open(ctx, db, PDB_OPEN_READWRITE, &store) != PDB_OK) {
-        rc = cli_lib_error(ctx, db);
+        char shown[4096];
+        rc = cli_lib_error(ctx, pdb_srv_store_shown(db, shown, sizeof shown));
     } else if (pdb_overview_rebuild_report(ctx, store, commune, &rep) != PDB_OK) {
         rc = cli_lib_error(ctx, "rebuilding overviews");
     } else {

@@ -8,6 +8,7 @@
 #include "disk.h"
 #include "parceldb.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +208,8 @@ char *pdb_srv_metrics_text(const pdb_srv_metrics *cm, const pdb_srv_gauges *g, s
          "Committed imports picked up (data version changes).", (double)LOAD(m->invalidations)},
         {"parceldb_data_version", "gauge", "The store's data version as last seen.",
          (double)g->data_version},
-        {"parceldb_store_age_seconds", "gauge", "Seconds since the store was last written.",
+        {"parceldb_store_age_seconds", "gauge",
+         "Seconds since the store file was last written (NaN for a PostgreSQL store: no file).",
          g->store_age_s},
         {"parceldb_reloads_total", "counter", "SIGHUP reloads.", (double)LOAD(m->reloads)},
         {"parceldb_tokens", "gauge", "Bearer tokens loaded.", (double)g->tokens},
@@ -215,9 +217,15 @@ char *pdb_srv_metrics_text(const pdb_srv_metrics *cm, const pdb_srv_gauges *g, s
         {"parceldb_draining", "gauge", "1 while the server drains before exiting.",
          (double)g->draining},
     };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s %.17g\n", rows[i].name, rows[i].help,
-                rows[i].name, rows[i].type, rows[i].name, rows[i].value);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s ", rows[i].name, rows[i].help, rows[i].name,
+                rows[i].type, rows[i].name);
+        /* The exposition format spells an unknown value NaN, not C's "nan". */
+        if (isnan(rows[i].value))
+            fputs("NaN\n", f);
+        else
+            fprintf(f, "%.17g\n", rows[i].value);
+    }
     overview_gauges(f, g);
     if (fclose(f) != 0) {
         free(buf);

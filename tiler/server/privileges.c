@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE /* setresuid, setresgid, getresuid: all three ids at once */
 #include "privileges.h"
+#include "storefile.h"
 
 #include "parceldb.h"
 
@@ -98,7 +99,9 @@ int pdb_srv_become_user(const pdb_srv_options *o, const pdb_srv_run_as *ra, char
     int rc = 0;
     if (pdb_ctx_new(&ctx) != PDB_OK ||
         pdb_store_open(ctx, o->db_path, PDB_OPEN_READONLY, &st) != PDB_OK) {
-        snprintf(msg, cap, "as user %s the store %s cannot be opened: %s", ra->name, o->db_path,
+        char shown[4096];
+        snprintf(msg, cap, "as user %s the store %s cannot be opened: %s", ra->name,
+                 pdb_srv_store_shown(o->db_path, shown, sizeof shown),
                  ctx ? pdb_errmsg(ctx) : "out of memory");
         rc = -1;
     }

@@ -195,11 +195,12 @@ int pdb_srv_run(const pdb_srv_options *o)
         const char *l = srv->opt.listen;
         const char *colon = strrchr(l, ':');
         int hostlen = colon ? (int)(colon - l) : (int)strlen(l);
+        char shown[4096];
         pdb_srv_say(
             "serving %s on http://%.*s:%u/ (%u threads, data version %lld, %zu token(s), uid %u)",
-            srv->opt.db_path, hostlen, l, port, srv->opt.threads,
-            (long long)atomic_load(&srv->seen_version), pdb_srv_tokens_count(srv->conf->tokens),
-            (unsigned)geteuid());
+            pdb_srv_store_shown(srv->opt.db_path, shown, sizeof shown), hostlen, l, port,
+            srv->opt.threads, (long long)atomic_load(&srv->seen_version),
+            pdb_srv_tokens_count(srv->conf->tokens), (unsigned)geteuid());
     }
 
     for (;;) {

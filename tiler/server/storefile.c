@@ -34,6 +34,63 @@ int pdb_srv_store_is_file(const char *location)
     return !(n > 0 && location[n] == '=');
 }
 
+const char *pdb_srv_store_shown(const char *location, char *buf, size_t cap)
+{
+    if (pdb_srv_store_is_file(location) || cap < 16)
+        return location;
+    /* Copy, replacing a URI's "user:password@" password and the value of
+     * every "password" (conninfo keyword or URI query parameter) by "***". */
+    const char *scheme = strstr(location, "://");
+    const char *pw_from = NULL, *pw_to = NULL; /* the URI's password, if any */
+    if (scheme != NULL) {
+        const char *auth = scheme + 3;
+        size_t alen = strcspn(auth, "/?");
+        const char *at = NULL;
+        for (const char *q = auth; q < auth + alen; q++)
+            if (*q == '@')
+                at = q;
+        const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+        if (colon != NULL) {
+            pw_from = colon + 1;
+            pw_to = at;
+        }
+    }
+    size_t o = 0;
+    for (const char *p = location; *p != '\0' && o + 13 < cap;) {
+        if (p == pw_from) {
+            memcpy(buf + o, "***", 3);
+            o += 3;
+            p = pw_to;
+            continue;
+        }
+        if (strncmp(p, "password", 8) == 0 && (p == location || strchr(" \t?&", p[-1]) != NULL)) {
+            const char *v = p + 8;
+            while (*v == ' ')
+                v++;
+            if (*v == '=') {
+                for (v++; *v == ' ';)
+                    v++;
+                if (*v == '\'') { /* a quoted conninfo value, with \' and \\ escapes */
+                    for (v++; *v != '\0' && *v != '\''; v++)
+                        if (*v == '\\' && v[1] != '\0')
+                            v++;
+                    if (*v == '\'')
+                        v++;
+                } else {
+                    v += strcspn(v, " \t&");
+                }
+                memcpy(buf + o, "password=***", 12);
+                o += 12;
+                p = v;
+                continue;
+            }
+        }
+        buf[o++] = *p++;
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 /* A stable number for this store, so that ETags survive restarts but not
  * a replaced store file. A PostgreSQL store is named by its location (a
  * store dropped and made again under it starts its data versions anew,

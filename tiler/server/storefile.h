@@ -6,11 +6,17 @@
 #ifndef PDB_SRV_STOREFILE_H
 #define PDB_SRV_STOREFILE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* 0 when the store location names a PostgreSQL database (postgresql://...
  * or a libpq conninfo), 1 for a file: only a file has an age and a WAL. */
 int pdb_srv_store_is_file(const char *location);
+
+/* The location to print: a PostgreSQL location without its password
+ * (conninfo "password=", URI "user:password@" or "?password="), written
+ * into buf; a file's path as it is (returned, buf unused). */
+const char *pdb_srv_store_shown(const char *location, char *buf, size_t cap);
 
 /* A stable number for this store file (device and inode), so that ETags
  * survive restarts but not a replaced store; 1 when it cannot be read. */
