@@ -19,7 +19,8 @@ packages=(
     nodejs                          # the demo page's build: Leaflet from the npm registry (web/)
     chromium                        # headless browser for the demo page's tests (tests/server/)
     wrk nginx-light                 # server benchmarks: load generator, static-file anchor
-    postgresql postgresql-15-postgis-3 postgis libpq-dev gnuplot-nox  # lookup benchmark's PostGIS anchor (its CI smoke too), plots
+    postgresql postgresql-15-postgis-3 postgis libpq-dev  # the PostgreSQL store (libpq), its tests' own cluster (tests/lib/pg.sh), the lookup benchmark's anchor
+    gnuplot-nox                     # benchmark plots
     clang libclang-rt-14-dev        # libFuzzer targets of tests/fuzz (scripts/fuzz.sh): clang and its fuzzer runtime
     pngcheck                        # fault tests: every tile served after a server crash is a whole PNG
     python3-jsonschema              # tests/server/tilejson.sh: /tiles.json against the official TileJSON schema

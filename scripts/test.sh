@@ -8,6 +8,12 @@
 #                                ctest alone in an already built tree DIR, with
 #                                the report of skipped tests (no install, no build)
 #
+# Both stores. The tests labelled pg (tests/pg.cmake) run on a PostgreSQL +
+# PostGIS cluster that the suite starts itself (initdb under /tmp, a Unix
+# socket only; tests/lib/pg.sh) and stops at the end: they are part of
+# the plain and the ASan run (`ctest -L pg` selects them, `-LE pg` leaves
+# them out), and fail, never skip, without PostgreSQL or PostGIS.
+#
 # Skipped tests. A test that cannot run on this machine exits 77 (its
 # SKIP_RETURN_CODE) after printing one line
 #     SKIP: <reason-key>: <text for a person>

@@ -7,6 +7,10 @@ pdb_unit_test(test_ptree SOURCES unit/test_ptree.c)
 pdb_unit_test(test_geojson SOURCES unit/test_geojson.c LIBS GDAL::GDAL)
 pdb_unit_test(test_lookup SOURCES unit/test_lookup.c LIBS Threads::Threads)
 set_tests_properties(test_lookup PROPERTIES TIMEOUT 600)
+# The lookup index on PostgreSQL against SQLite's (issue 17), on a cluster
+# of its own: the test stops the server on purpose.
+pdb_unit_test(test_pg_lookup SOURCES unit/test_pg_lookup.c)
+set_tests_properties(test_pg_lookup PROPERTIES LABELS "unit;engine;pg" TIMEOUT 600)
 # Overviews that never fail on valid parcels (issue 12): parcels made with
 # GEOS and PROJ, one store read back with sqlite3 and SpatiaLite.
 pdb_unit_test(test_overview SOURCES unit/test_overview.c)
@@ -21,6 +25,13 @@ set_tests_properties(test_geom_union PROPERTIES LABELS "unit;engine")
 pdb_script_test(import_rejected_repaired ${CMAKE_CURRENT_LIST_DIR}/import/rejected_repaired.sh)
 set_tests_properties(import_rejected_repaired PROPERTIES LABELS "cli;import")
 
+# The PostgreSQL/PostGIS store's connection, schema, writes and backup
+# against the SQLite store (issue 17): its own private cluster
+# (unit/pg_cluster.sh) unless PDB_TEST_PG names a server.
+pdb_unit_test(test_pg_store SOURCES unit/test_pg_store.c lib/fixture.c
+              LIBS GDAL::GDAL PostgreSQL::PostgreSQL Threads::Threads)
+set_tests_properties(test_pg_store PROPERTIES LABELS "unit;engine;pg" TIMEOUT 300)
+
 # The PostgreSQL store's reads against the SQLite store's (issue 17): the
 # same imports, every read asked of both, tiles rendered from each. On the
 # CTest run's cluster (tests/pg.cmake's fixture pdb_pg), or PDB_TEST_PG.
@@ -29,10 +40,3 @@ set_tests_properties(test_pg_query PROPERTIES LABELS "unit;engine;pg" TIMEOUT 60
     FIXTURES_REQUIRED pdb_pg)
 set_property(TEST test_pg_query APPEND PROPERTY ENVIRONMENT
     "PDB_PG_STATE=${PROJECT_BINARY_DIR}/Testing/pg-cluster.state")
-
-# The PostgreSQL/PostGIS store's connection, schema, writes and backup
-# against the SQLite store (issue 17): its own private cluster
-# (unit/pg_cluster.sh) unless PDB_TEST_PG names a server.
-pdb_unit_test(test_pg_store SOURCES unit/test_pg_store.c lib/fixture.c
-              LIBS GDAL::GDAL PostgreSQL::PostgreSQL Threads::Threads)
-set_tests_properties(test_pg_store PROPERTIES LABELS "unit;engine;pg" TIMEOUT 300)

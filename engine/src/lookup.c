@@ -5,7 +5,9 @@
  *   header   magic "PDBLKP1\0", u32 count, u32 zero, u64 geom_bytes,
  *            u64 text_bytes
  *   entries  count x lookup_entry, in Hilbert order of their box centres
- *   geoms    the parcels' WGS 84 SpatiaLite BLOBs, as stored in parcels.geom
+ *   geoms    the parcels' WGS 84 SpatiaLite BLOBs, as the SQLite store keeps
+ *            them in parcels.geom (the PostgreSQL store's io makes the same
+ *            BLOBs from its geometries)
  *   texts    "sheet\0parcel\0" per parcel
  * Loading checks every offset and length against the BLOB before any use,
  * so that a damaged BLOB is rebuilt from the parcels, never trusted.
@@ -13,6 +15,7 @@
 #include "lookup.h"
 
 #include "ptree.h"
+#include "read_args.h"
 #include "wkb.h"
 
 #include <math.h>
@@ -67,14 +70,15 @@ typedef struct commune_data {
 
 /* One handle's view of a commune: loaded on the first point in its box. */
 typedef struct commune_index {
-    char code[8];       /* five-digit commune code */
-    int64_t batch_id;   /* the import its parcels come from */
-    double box[4];      /* from the store before loading; the data's once loaded */
-    int from_parcels;   /* no usable BLOB: built from the parcels when loaded */
-    commune_data *d;    /* NULL until loaded; a reference held */
+    char code[8];     /* five-digit commune code */
+    int64_t batch_id; /* the import its parcels come from */
+    double box[4];    /* from the store before loading; the data's once loaded */
+    int from_parcels; /* no usable BLOB: built from the parcels when loaded */
+    commune_data *d;  /* NULL until loaded; a reference held */
 } commune_index;
 
 struct pdb__lookup {
+    const pdb__lookup_io *io; /* the store's reads, as the last sync was given them */
     int64_t data_version;     /* the version the index matches; -1 none yet */
     size_t ncommunes;         /* communes with current parcels */
     commune_index **communes; /* ordered by code */
@@ -214,81 +218,83 @@ static int buf_add(buf *b, const void *data, size_t n)
     return 0;
 }
 
-/* Builds the BLOB of a commune from the parcels table, in the caller's
- * transaction (or its own implicit one). */
-static pdb_status pack_commune(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                               unsigned char **out, size_t *out_len, double ext[4])
+/* A commune's parcels while they are packed. */
+typedef struct pack_state {
+    const char *commune; /* for messages */
+    pack_item *items;    /* n entries, cap allocated */
+    size_t n, cap;
+    buf geoms, texts; /* the growing sections */
+    double ext[4];    /* union of the boxes */
+} pack_state;
+
+/* Adds one parcel row to the packing. */
+static pdb_status pack_row(pdb_ctx *ctx, void *arg, const pdb__lookup_row *r)
 {
-    sqlite3_stmt *stmt = NULL;
-    pack_item *items = NULL;
-    size_t n = 0, cap = 0;
-    buf geoms = {0}, texts = {0}, all = {0};
-    pdb_status st = PDB_OK;
-    int rc;
+    pack_state *ps = arg;
+    pack_item it = {0};
+    pdb_status st;
+
+    if ((st = pdb__blob_mbr(ctx, r->geom, r->geom_len, it.entry.box)) != PDB_OK)
+        return st;
+    if (r->sheet == NULL || r->parcel == NULL || ps->geoms.len + r->geom_len > UINT32_MAX ||
+        ps->texts.len > UINT32_MAX - 256)
+        return pdb__fail(ctx, PDB_ECORRUPT, "commune %s: a parcel row cannot be indexed",
+                         ps->commune);
+    if (ps->n == ps->cap) {
+        size_t ncap = ps->cap ? ps->cap * 2 : 1024;
+        pack_item *ni = realloc(ps->items, ncap * sizeof *ni);
+        if (ni == NULL)
+            goto oom;
+        ps->items = ni;
+        ps->cap = ncap;
+    }
+    it.entry.id = r->id;
+    it.entry.geom_off = (uint32_t)ps->geoms.len;
+    it.entry.geom_len = (uint32_t)r->geom_len;
+    it.entry.text_off = (uint32_t)ps->texts.len;
+    if (buf_add(&ps->geoms, r->geom, r->geom_len) != 0 ||
+        buf_add(&ps->texts, r->sheet, strlen(r->sheet) + 1) != 0 ||
+        buf_add(&ps->texts, r->parcel, strlen(r->parcel) + 1) != 0)
+        goto oom;
+    for (int k = 0; k < 2; k++) {
+        ps->ext[k] = fmin(ps->ext[k], it.entry.box[k]);
+        ps->ext[k + 2] = fmax(ps->ext[k + 2], it.entry.box[k + 2]);
+    }
+    ps->items[ps->n++] = it;
+    return PDB_OK;
+oom:
+    return pdb__fail(ctx, PDB_ENOMEM, "out of memory building the lookup index of %s", ps->commune);
+}
+
+/* Builds the BLOB of a commune from its current parcels, as the store's
+ * io reads them, in the caller's transaction. */
+static pdb_status pack_commune(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io,
+                               const char *commune, unsigned char **out, size_t *out_len,
+                               double ext[4])
+{
+    pack_state ps = {.commune = commune, .ext = {INFINITY, INFINITY, -INFINITY, -INFINITY}};
+    buf all = {0};
+    pdb_status st;
 
     *out = NULL;
     *out_len = 0;
-    ext[0] = ext[1] = INFINITY;
-    ext[2] = ext[3] = -INFINITY;
-    rc = sqlite3_prepare_v2(s->db,
-                            "SELECT id, sheet, parcel, geom FROM parcels "
-                            "WHERE commune = ?1 AND valid_to IS NULL",
-                            -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        return pdb__sql_fail(ctx, s->db, rc, "reading a commune for its lookup index");
-    sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const unsigned char *g = sqlite3_column_blob(stmt, 3);
-        size_t glen = (size_t)sqlite3_column_bytes(stmt, 3);
-        const char *sheet = (const char *)sqlite3_column_text(stmt, 1);
-        const char *parcel = (const char *)sqlite3_column_text(stmt, 2);
-        pack_item it = {0};
-        if ((st = pdb__blob_mbr(ctx, g, glen, it.entry.box)) != PDB_OK)
-            goto done;
-        if (sheet == NULL || parcel == NULL || geoms.len + glen > UINT32_MAX ||
-            texts.len > UINT32_MAX - 256) {
-            st = pdb__fail(ctx, PDB_ECORRUPT, "commune %s: a parcel row cannot be indexed",
-                           commune);
-            goto done;
-        }
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 1024;
-            pack_item *ni = realloc(items, ncap * sizeof *ni);
-            if (ni == NULL)
-                goto oom;
-            items = ni;
-            cap = ncap;
-        }
-        it.entry.id = sqlite3_column_int64(stmt, 0);
-        it.entry.geom_off = (uint32_t)geoms.len;
-        it.entry.geom_len = (uint32_t)glen;
-        it.entry.text_off = (uint32_t)texts.len;
-        if (buf_add(&geoms, g, glen) != 0 || buf_add(&texts, sheet, strlen(sheet) + 1) != 0 ||
-            buf_add(&texts, parcel, strlen(parcel) + 1) != 0)
-            goto oom;
-        for (int k = 0; k < 2; k++) {
-            ext[k] = fmin(ext[k], it.entry.box[k]);
-            ext[k + 2] = fmax(ext[k + 2], it.entry.box[k + 2]);
-        }
-        items[n++] = it;
-    }
-    if (rc != SQLITE_DONE) {
-        st = pdb__sql_fail(ctx, s->db, rc, "reading a commune for its lookup index");
+    if ((st = io->read_parcels(ctx, s, commune, pack_row, &ps)) != PDB_OK)
         goto done;
-    }
     /* Hilbert order keeps neighbours in the same nodes: a point visits few. */
-    for (size_t i = 0; i < n; i++)
-        items[i].key = pdb__hilbert_box(items[i].entry.box, ext);
-    if (n > 1)
-        qsort(items, n, sizeof *items, by_key);
-    lookup_header h = {LOOKUP_MAGIC, (uint32_t)n, 0, geoms.len, texts.len};
+    for (size_t i = 0; i < ps.n; i++)
+        ps.items[i].key = pdb__hilbert_box(ps.items[i].entry.box, ps.ext);
+    if (ps.n > 1)
+        qsort(ps.items, ps.n, sizeof *ps.items, by_key);
+    lookup_header h = {LOOKUP_MAGIC, (uint32_t)ps.n, 0, ps.geoms.len, ps.texts.len};
     if (buf_add(&all, &h, sizeof h) != 0)
         goto oom;
-    for (size_t i = 0; i < n; i++)
-        if (buf_add(&all, &items[i].entry, sizeof items[i].entry) != 0)
+    for (size_t i = 0; i < ps.n; i++)
+        if (buf_add(&all, &ps.items[i].entry, sizeof ps.items[i].entry) != 0)
             goto oom;
-    if (buf_add(&all, geoms.p, geoms.len) != 0 || buf_add(&all, texts.p, texts.len) != 0)
+    if (buf_add(&all, ps.geoms.p, ps.geoms.len) != 0 ||
+        buf_add(&all, ps.texts.p, ps.texts.len) != 0)
         goto oom;
+    memcpy(ext, ps.ext, sizeof ps.ext);
     *out = all.p;
     *out_len = all.len;
     all.p = NULL;
@@ -296,99 +302,26 @@ static pdb_status pack_commune(pdb_ctx *ctx, pdb_store *s, const char *commune,
 oom:
     st = pdb__fail(ctx, PDB_ENOMEM, "out of memory building the lookup index of %s", commune);
 done:
-    sqlite3_finalize(stmt);
-    free(items);
-    free(geoms.p);
-    free(texts.p);
+    free(ps.items);
+    free(ps.geoms.p);
+    free(ps.texts.p);
     free(all.p);
     return st;
 }
 
-pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                     int64_t batch_id)
+pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io,
+                                     const char *commune, int64_t batch_id)
 {
     unsigned char *blob = NULL;
     size_t len = 0;
-    sqlite3_stmt *stmt = NULL;
     double ext[4];
     pdb_status st;
 
-    if ((st = pack_commune(ctx, s, commune, &blob, &len, ext)) != PDB_OK)
+    if ((st = pack_commune(ctx, s, io, commune, &blob, &len, ext)) != PDB_OK)
         return st;
-    int rc = sqlite3_prepare_v2(s->db,
-                                "INSERT OR REPLACE INTO lookup_index (commune, batch_id, "
-                                "parcels, min_lon, min_lat, max_lon, max_lat, data) "
-                                "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                                -1, &stmt, NULL);
-    if (rc == SQLITE_OK) {
-        uint32_t count = ((const lookup_header *)blob)->count;
-        sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 2, batch_id);
-        sqlite3_bind_int64(stmt, 3, (int64_t)count);
-        for (int k = 0; k < 4 && count > 0; k++)
-            sqlite3_bind_double(stmt, 4 + k, ext[k]); /* NULL for an empty commune */
-        sqlite3_bind_blob64(stmt, 8, blob, len, SQLITE_STATIC);
-        rc = sqlite3_step(stmt);
-    }
-    sqlite3_finalize(stmt);
+    size_t count = ((const lookup_header *)blob)->count;
+    st = io->write_blob(ctx, s, commune, batch_id, count, count > 0 ? ext : NULL, blob, len);
     free(blob);
-    if (rc != SQLITE_DONE)
-        return pdb__sql_fail(ctx, s->db, rc, "writing the lookup index");
-    return PDB_OK;
-}
-
-pdb_status pdb__lookup_backfill(pdb_ctx *ctx, pdb_store *s)
-{
-    sqlite3_stmt *stmt = NULL;
-    pdb_status st = PDB_OK;
-    char (*codes)[8] = NULL;
-    int64_t *batches = NULL;
-    size_t n = 0, cap = 0;
-    int rc;
-
-    rc = sqlite3_prepare_v2(s->db,
-                            "SELECT c.code, c.last_batch FROM communes c LEFT JOIN lookup_index "
-                            "l ON l.commune = c.code WHERE l.batch_id IS NOT c.last_batch",
-                            -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        return pdb__sql_fail(ctx, s->db, rc, "checking the lookup index");
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *code = (const char *)sqlite3_column_text(stmt, 0);
-        if (n == cap) {
-            cap = cap ? cap * 2 : 16;
-            char (*nc)[8] = realloc(codes, cap * sizeof *nc);
-            int64_t *nb = nc ? realloc(batches, cap * sizeof *nb) : NULL;
-            if (nc != NULL)
-                codes = nc;
-            if (nb == NULL) {
-                st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-                goto done;
-            }
-            batches = nb;
-        }
-        snprintf(codes[n], sizeof codes[n], "%s", code ? code : "");
-        batches[n++] = sqlite3_column_int64(stmt, 1);
-    }
-    if (rc != SQLITE_DONE) {
-        st = pdb__sql_fail(ctx, s->db, rc, "checking the lookup index");
-        goto done;
-    }
-    sqlite3_finalize(stmt);
-    stmt = NULL;
-    if (n == 0)
-        goto done;
-    if ((st = pdb__store_exec(ctx, s, "BEGIN IMMEDIATE")) != PDB_OK)
-        goto done;
-    for (size_t i = 0; i < n && st == PDB_OK; i++)
-        st = pdb__lookup_store_commune(ctx, s, codes[i], batches[i]);
-    if (st == PDB_OK)
-        st = pdb__store_exec(ctx, s, "COMMIT");
-    if (st != PDB_OK)
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-done:
-    sqlite3_finalize(stmt);
-    free(codes);
-    free(batches);
     return st;
 }
 
@@ -449,8 +382,8 @@ static commune_data *data_from_blob(unsigned char *data, size_t len, int owned)
         if (b[3] > ci->box[3])
             ci->box[3] = b[3];
     }
-    if (count > 0 && pdb__ptree_build(&ci->tree, ci->entries[0].box, sizeof(lookup_entry),
-                                      count) != 0)
+    if (count > 0 &&
+        pdb__ptree_build(&ci->tree, ci->entries[0].box, sizeof(lookup_entry), count) != 0)
         goto bad;
     return ci;
 bad:
@@ -488,97 +421,36 @@ static commune_data *data_share(unsigned char *bytes, size_t len)
     return d;
 }
 
-/* Reads a commune's BLOB into a batch's reusable buffer: straight from
- * SQLite's pages, without the copy sqlite3_column_blob makes, into memory
- * that is already mapped (fresh pages cost more than the copy on a VM).
- * 0 with *len set, 1 when there is no such row, -1 on an SQLite error. */
-static int read_blob(pdb_store *s, const commune_index *ci, buf *scratch, size_t *len, int *rc)
-{
-    sqlite3_stmt *stmt = NULL;
-    sqlite3_blob *blob = NULL;
-    sqlite3_int64 rowid = 0;
-
-    *rc = sqlite3_prepare_v2(s->db,
-                             "SELECT rowid FROM lookup_index WHERE commune = ?1 AND batch_id = ?2",
-                             -1, &stmt, NULL);
-    if (*rc != SQLITE_OK)
-        return -1;
-    sqlite3_bind_text(stmt, 1, ci->code, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(stmt, 2, ci->batch_id);
-    *rc = sqlite3_step(stmt);
-    if (*rc == SQLITE_ROW)
-        rowid = sqlite3_column_int64(stmt, 0);
-    sqlite3_finalize(stmt);
-    if (*rc == SQLITE_DONE)
-        return 1;
-    if (*rc != SQLITE_ROW)
-        return -1;
-    if ((*rc = sqlite3_blob_open(s->db, "main", "lookup_index", "data", rowid, 0, &blob)) !=
-        SQLITE_OK)
-        return -1;
-    size_t n = (size_t)sqlite3_blob_bytes(blob);
-    if (n > scratch->cap) {
-        unsigned char *p = realloc(scratch->p, n);
-        if (p == NULL) {
-            sqlite3_blob_close(blob);
-            *rc = SQLITE_NOMEM;
-            return -1;
-        }
-        scratch->p = p;
-        scratch->cap = n;
-    }
-    *rc = n > 0 ? sqlite3_blob_read(blob, scratch->p, (int)n, 0) : SQLITE_OK;
-    sqlite3_blob_close(blob);
-    if (*rc != SQLITE_OK)
-        return -1;
-    *len = n;
-    return 0;
-}
-
 /* Loads a commune's index from its BLOB, or, when the BLOB is missing,
  * stale or damaged, from its parcels; in the caller's read transaction.
  * With a scratch buffer (a batch), the BLOB is read into it and the data
  * is the caller's alone, released before the buffer's next use. */
 static pdb_status load_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci, buf *scratch)
 {
-    sqlite3_stmt *stmt = NULL;
+    const pdb__lookup_io *io = s->lookup->io;
     unsigned char *copy = NULL;
-    size_t len = 0;
+    size_t len = 0, cap = 0;
     double ext[4];
     pdb_status st;
-    int rc;
 
     if (!ci->from_parcels && scratch != NULL) {
-        int got = read_blob(s, ci, scratch, &len, &rc);
-        if (got < 0)
-            return pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");
-        if (got == 0 && len > 0 && (ci->d = data_from_blob(scratch->p, len, 0)) != NULL)
+        if ((st = io->read_blob(ctx, s, ci->code, ci->batch_id, &scratch->p, &scratch->cap,
+                                &len)) != PDB_OK)
+            return st;
+        if (len > 0 && (ci->d = data_from_blob(scratch->p, len, 0)) != NULL)
             goto loaded;
     } else if (!ci->from_parcels) {
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT data FROM lookup_index WHERE commune = ?1 AND "
-                                "batch_id = ?2",
-                                -1, &stmt, NULL);
-        if (rc != SQLITE_OK)
-            return pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");
-        sqlite3_bind_text(stmt, 1, ci->code, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 2, ci->batch_id);
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW) {
-            len = (size_t)sqlite3_column_bytes(stmt, 0);
-            const void *blob = sqlite3_column_blob(stmt, 0);
-            if (len > 0 && (copy = malloc(len)) != NULL)
-                memcpy(copy, blob, len);
+        /* A buffer of its own, exactly the BLOB's size: it is kept. */
+        if ((st = io->read_blob(ctx, s, ci->code, ci->batch_id, &copy, &cap, &len)) != PDB_OK) {
+            free(copy);
+            return st;
         }
-        sqlite3_finalize(stmt);
-        if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-            return pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");
-        if (rc == SQLITE_ROW && len > 0 && copy == NULL)
-            return pdb__fail(ctx, PDB_ENOMEM, "out of memory loading the lookup index");
-        if (copy != NULL && (ci->d = data_share(copy, len)) != NULL)
+        if (len > 0 && (ci->d = data_share(copy, len)) != NULL)
             goto loaded;
+        if (len == 0)
+            free(copy);
     }
-    if ((st = pack_commune(ctx, s, ci->code, &copy, &len, ext)) != PDB_OK)
+    if ((st = pack_commune(ctx, s, io, ci->code, &copy, &len, ext)) != PDB_OK)
         return st;
     if ((ci->d = data_share(copy, len)) == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory building the lookup index of %s",
@@ -588,19 +460,65 @@ loaded:
     return PDB_OK;
 }
 
-pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s)
+/* A sync's new list of communes, merged with the handle's old one. */
+typedef struct sync_state {
+    pdb_store *s;
+    commune_index **next; /* n communes, cap allocated, ordered by code */
+    size_t n, cap;
+    size_t old; /* next unmatched commune of the handle's list (ordered by code too) */
+} sync_state;
+
+static pdb_status sync_commune(pdb_ctx *ctx, void *arg, const pdb__lookup_commune *c)
+{
+    sync_state *ss = arg;
+    pdb__lookup *lk = ss->s->lookup;
+    commune_index *ci = NULL;
+    pdb_status st;
+
+    if (c->code == NULL)
+        return PDB_OK;
+    if (ss->n == ss->cap) {
+        size_t ncap = ss->cap ? ss->cap * 2 : 256;
+        commune_index **nn = realloc(ss->next, ncap * sizeof *nn);
+        if (nn == NULL)
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        ss->next = nn;
+        ss->cap = ncap;
+    }
+    while (ss->old < lk->ncommunes && strcmp(lk->communes[ss->old]->code, c->code) < 0)
+        ss->old++;
+    if (ss->old < lk->ncommunes && strcmp(lk->communes[ss->old]->code, c->code) == 0 &&
+        lk->communes[ss->old]->batch_id == c->batch_id) {
+        ci = lk->communes[ss->old]; /* unchanged since the last sync: keep it */
+        lk->communes[ss->old++] = NULL;
+    } else {
+        if ((ci = calloc(1, sizeof *ci)) == NULL)
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        snprintf(ci->code, sizeof ci->code, "%s", c->code);
+        ci->batch_id = c->batch_id;
+        ci->from_parcels = !c->blob_current;
+        memcpy(ci->box, c->box, sizeof ci->box);
+        if ((ci->from_parcels || !(ci->box[0] <= ci->box[2] && ci->box[1] <= ci->box[3])) &&
+            (st = load_commune(ctx, ss->s, ci, NULL)) != PDB_OK) {
+            commune_index_free(ci);
+            return st;
+        }
+    }
+    ss->next[ss->n++] = ci;
+    return PDB_OK;
+}
+
+/* pdb__lookup_sync to a data version already read in the caller's
+ * snapshot, or (version < 0) read here. */
+static pdb_status sync_to(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io, int64_t version)
 {
     pdb__lookup *lk = s->lookup;
-    commune_index **next = NULL;
-    size_t n = 0, cap = 0;
-    sqlite3_stmt *stmt = NULL;
-    int64_t version;
-    pdb_status st;
-    int rc;
+    sync_state ss = {s, NULL, 0, 0, 0};
+    pdb_status st = PDB_OK;
 
-    if ((st = pdb_store_data_version(ctx, s, &version)) != PDB_OK)
+    if (version < 0 && (st = pdb_store_data_version(ctx, s, &version)) != PDB_OK)
         return st;
-    if (lk != NULL && lk->data_version == version)
+    if (lk != NULL && lk->data_version == version && lk->io == io)
         return PDB_OK;
     if (lk == NULL) {
         if ((lk = calloc(1, sizeof *lk)) == NULL)
@@ -608,94 +526,37 @@ pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s)
         lk->data_version = -1;
         s->lookup = lk;
     }
+    lk->io = io;
     /* Each commune's box comes from its BLOB's row, written with the BLOB.
-     * Where that row is missing or stale (a read-only handle on a store
-     * made before the index has no table at all), the commune is built
-     * from its parcels at once, so that its box is its parcels' own and
-     * the trees never hold a box narrower than the data. */
-    rc = sqlite3_prepare_v2(s->db,
-                            "SELECT c.code, c.last_batch, l.batch_id IS c.last_batch, "
-                            "CASE WHEN l.batch_id IS c.last_batch THEN l.min_lon ELSE c.min_lon END, "
-                            "CASE WHEN l.batch_id IS c.last_batch THEN l.min_lat ELSE c.min_lat END, "
-                            "CASE WHEN l.batch_id IS c.last_batch THEN l.max_lon ELSE c.max_lon END, "
-                            "CASE WHEN l.batch_id IS c.last_batch THEN l.max_lat ELSE c.max_lat END "
-                            "FROM communes c LEFT JOIN lookup_index l ON l.commune = c.code "
-                            "WHERE c.parcels > 0 ORDER BY c.code",
-                            -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        rc = sqlite3_prepare_v2(s->db,
-                                "SELECT code, last_batch, 0, min_lon, min_lat, max_lon, max_lat "
-                                "FROM communes WHERE parcels > 0 ORDER BY code",
-                                -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        return pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");
-    size_t old = 0; /* lk->communes is ordered by code too: merge */
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        const char *code = (const char *)sqlite3_column_text(stmt, 0);
-        int64_t batch = sqlite3_column_int64(stmt, 1);
-        commune_index *ci = NULL;
-        if (code == NULL)
-            continue;
-        if (n == cap) {
-            size_t ncap = cap ? cap * 2 : 256;
-            commune_index **nn = realloc(next, ncap * sizeof *nn);
-            if (nn == NULL) {
-                st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-                goto done;
-            }
-            next = nn;
-            cap = ncap;
-        }
-        while (old < lk->ncommunes && strcmp(lk->communes[old]->code, code) < 0)
-            old++;
-        if (old < lk->ncommunes && strcmp(lk->communes[old]->code, code) == 0 &&
-            lk->communes[old]->batch_id == batch) {
-            ci = lk->communes[old]; /* unchanged since the last sync: keep it */
-            lk->communes[old++] = NULL;
-        } else {
-            if ((ci = calloc(1, sizeof *ci)) == NULL) {
-                st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-                goto done;
-            }
-            snprintf(ci->code, sizeof ci->code, "%s", code);
-            ci->batch_id = batch;
-            ci->from_parcels = sqlite3_column_int(stmt, 2) == 0;
-            for (int k = 0; k < 4; k++)
-                ci->box[k] = sqlite3_column_type(stmt, 3 + k) == SQLITE_NULL
-                                 ? NAN
-                                 : sqlite3_column_double(stmt, 3 + k);
-            if ((ci->from_parcels || !(ci->box[0] <= ci->box[2] && ci->box[1] <= ci->box[3])) &&
-                (st = load_commune(ctx, s, ci, NULL)) != PDB_OK) {
-                commune_index_free(ci);
-                goto done;
-            }
-        }
-        next[n++] = ci;
-    }
-    if (rc != SQLITE_DONE) {
-        st = pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");
+     * Where that row is missing or stale, the commune is built from its
+     * parcels at once (sync_commune), so that its box is its parcels' own
+     * and the trees never hold a box narrower than the data. */
+    if ((st = io->list_communes(ctx, s, sync_commune, &ss)) != PDB_OK)
         goto done;
-    }
     for (size_t i = 0; i < lk->ncommunes; i++)
         commune_index_free(lk->communes[i]);
     free(lk->communes);
-    lk->communes = next;
-    lk->ncommunes = n;
+    lk->communes = ss.next;
+    lk->ncommunes = ss.n;
     lk->data_version = version;
     lk->top_stale = 1;
-    next = NULL;
-    n = 0;
+    ss.next = NULL;
+    ss.n = 0;
 done:
-    sqlite3_finalize(stmt);
-    for (size_t i = 0; i < n; i++)
-        commune_index_free(next[i]);
-    free(next);
+    for (size_t i = 0; i < ss.n; i++)
+        commune_index_free(ss.next[i]);
+    free(ss.next);
     if (st != PDB_OK) {
         /* Whatever was moved out is gone: start afresh at the next call. */
         pdb__lookup_free(s->lookup);
         s->lookup = NULL;
     }
     return st;
+}
+
+pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io)
+{
+    return sync_to(ctx, s, io, -1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -725,7 +586,7 @@ static pdb_status build_top(pdb_ctx *ctx, pdb__lookup *lk)
 {
     size_t n = lk->ncommunes;
     keyed_commune *keyed = malloc((n ? n : 1) * sizeof *keyed);
-    double (*boxes)[4] = malloc((n ? n : 1) * sizeof *boxes);
+    double(*boxes)[4] = malloc((n ? n : 1) * sizeof *boxes);
     commune_index **order = malloc((n ? n : 1) * sizeof *order);
     double ext[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
     pdb_status st = PDB_OK;
@@ -811,8 +672,8 @@ static int visit_parcel(void *arg, size_t i)
 
     if (!box_has(e->box, ps->x, ps->y))
         return 0; /* the tree's float box holds it, the exact one does not */
-    st = pdb__blob_contains(ps->ctx, ci->d->geoms + e->geom_off, e->geom_len, ps->x, ps->y,
-                            &inside);
+    st =
+        pdb__blob_contains(ps->ctx, ci->d->geoms + e->geom_off, e->geom_len, ps->x, ps->y, &inside);
     if (st != PDB_OK && !ci->from_parcels) {
         /* The BLOB passed its checks but holds a damaged geometry: drop
          * it; the search starts over, and the commune is built from its
@@ -852,8 +713,8 @@ static int visit_commune(void *arg, size_t i)
     return pdb__ptree_search(&ci->d->tree, ps->x, ps->y, visit_parcel, ps);
 }
 
-pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
-                          pdb__lookup_hit *hits, size_t cap, size_t *n)
+pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, pdb__lookup_hit *hits,
+                          size_t cap, size_t *n)
 {
     pdb__lookup *lk = s->lookup;
     pdb_status st;
@@ -998,6 +859,7 @@ pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lon
 
     if (lk == NULL)
         return pdb__fail(ctx, PDB_EINVAL, "the lookup index is not loaded");
+    int keep = lk->io->remote;
     lk->answers_len = 0;
     if (lk->top_stale && (st = build_top(ctx, lk)) != PDB_OK)
         return st;
@@ -1033,10 +895,10 @@ pdb_status pdb__lookup_first_batch(pdb_ctx *ctx, pdb_store *s, const double *lon
         int borrowed = ci->d != NULL;
         if (np == 0)
             continue;
-        st = batch_commune(ctx, s, ci, pts + start[c], np, &scratch, answers);
+        st = batch_commune(ctx, s, ci, pts + start[c], np, keep ? NULL : &scratch, answers);
         /* A commune the handle did not hold is not kept: a batch's memory
          * is one commune's, whatever the size of the province. */
-        if (!borrowed && ci->d != NULL) {
+        if (!borrowed && !keep && ci->d != NULL) {
             data_release(ci->d);
             ci->d = NULL;
         }
@@ -1066,5 +928,96 @@ done:
     free(answers);
     free(start);
     free(scratch.p);
+    return st;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The store operations                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Up to this many parcels containing one point are found without a heap
+ * allocation; overlapping parcels are rare in a cadastre. */
+#define HITS_ON_STACK 16
+
+pdb_status pdb__lookup_parcels_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io, double lon,
+                                  double lat, unsigned read_flags, pdb_parcel_list **out)
+{
+    pdb__lookup_hit stack_hits[HITS_ON_STACK], *hits = stack_hits;
+    pdb_parcel_list *list = NULL;
+    size_t n = 0, limit = ctx->limits.max_results;
+    pdb_status st;
+    int began = 0;
+    int64_t version = -1; /* read with the snapshot, or by the sync */
+
+    *out = NULL;
+    if ((st = pdb__check_lonlat(ctx, lon, lat)) != PDB_OK)
+        return st;
+    if ((st = io->snapshot_begin(ctx, s, &began, &version)) != PDB_OK ||
+        (st = sync_to(ctx, s, io, version)) != PDB_OK ||
+        (st = pdb__lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n)) != PDB_OK)
+        goto done;
+    if (n > HITS_ON_STACK) {
+        size_t want = n < limit ? n : limit;
+        if ((hits = malloc(want * sizeof *hits)) == NULL) {
+            st = pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
+            goto done;
+        }
+        if ((st = pdb__lookup_at(ctx, s, lon, lat, hits, want, &n)) != PDB_OK)
+            goto done;
+    }
+    if ((list = calloc(1, sizeof *list)) == NULL ||
+        (n > 0 && (list->items = calloc(n < limit ? n : limit, sizeof *list->items)) == NULL)) {
+        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
+        goto done;
+    }
+    list->truncated = n > limit;
+    for (size_t i = 0; i < n && i < limit; i++) {
+        st = io->read_parcel(ctx, s, hits[i].id, read_flags, &list->items[list->count]);
+        if (st == PDB_ENOTFOUND)
+            st = pdb__fail(ctx, PDB_ECORRUPT, "reading an indexed parcel: parcel %lld is missing",
+                           (long long)hits[i].id);
+        if (st != PDB_OK)
+            goto done;
+        list->count++;
+    }
+    *out = list;
+    list = NULL;
+    st = pdb__ok(ctx);
+done:
+    io->snapshot_end(ctx, s, began);
+    if (hits != stack_hits)
+        free(hits);
+    pdb_parcel_list_free(list);
+    return st;
+}
+
+pdb_status pdb__lookup_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io,
+                                        const double *lonlat, size_t n, pdb_point_parcel *out)
+{
+    pdb_status st;
+    int began = 0;
+    int64_t version = -1; /* read with the snapshot, or by the sync */
+
+    if (n == 0)
+        return pdb__ok(ctx);
+    if (lonlat == NULL || out == NULL)
+        return pdb__fail(ctx, PDB_EINVAL, "no points given");
+    memset(out, 0, n * sizeof *out);
+    if (s->writing)
+        return pdb__fail(ctx, PDB_EBUSY, "a commune's load is open on this store handle");
+    if ((st = pdb__check_points(ctx, lonlat, n)) != PDB_OK)
+        return st;
+    if ((st = io->snapshot_begin(ctx, s, &began, &version)) == PDB_OK)
+        st = sync_to(ctx, s, io, version);
+    /* A remote store out of reach: the batch is answered from the communes
+     * loaded before (a sync that fails before its first change keeps the
+     * index); a point in a commune not loaded fails as the store does. */
+    if (st == PDB_EIO && io->remote && s->lookup != NULL && s->lookup->io == io)
+        st = pdb__ok(ctx);
+    if (st == PDB_OK)
+        st = pdb__lookup_first_batch(ctx, s, lonlat, n, out);
+    io->snapshot_end(ctx, s, began);
+    if (st != PDB_OK)
+        memset(out, 0, n * sizeof *out);
     return st;
 }

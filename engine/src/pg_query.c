@@ -9,6 +9,7 @@
  * them on edges (ST_Intersects lists both parcels of a shared edge, the
  * SQLite store one) and its boxes are rounded otherwise than SQLite's.
  */
+#include "pg_lookup.h"
 #include "pg_read.h"
 #include "read_args.h"
 #include "store.h"
@@ -418,8 +419,8 @@ static const char at_sql[] = "SELECT " PG_PARCEL_COLUMNS " FROM " PDB_PG_SCHEMA 
                              "WHERE p.geom && ST_SetSRID(ST_MakePoint($2, $3), 4326) "
                              "AND p.valid_to IS NULL ORDER BY p.id";
 
-pdb_status pdb__pg_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
-                              unsigned read_flags, pdb_parcel_list **out)
+pdb_status pdb__pg_parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                                  unsigned read_flags, pdb_parcel_list **out)
 {
     pdb__pg_params p = {0};
     pdb_status st;
@@ -458,8 +459,8 @@ static char *array_literal(const double *lonlat, size_t n, size_t first)
     return buf;
 }
 
-pdb_status pdb__pg_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
-                                    pdb_point_parcel *out)
+pdb_status pdb__pg_parcels_first_at_sql(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
+                                        pdb_point_parcel *out)
 {
     pdb__pg_params p = {0};
     PGresult *res = NULL;

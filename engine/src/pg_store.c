@@ -7,6 +7,7 @@
  * (store.c, backup.c) and answers the same for the same imports.
  */
 #define _GNU_SOURCE /* execvpe, environ */
+#include "lookup.h"
 #include "overview_build.h"
 #include "pg.h"
 #include "pg_schema.h"
@@ -65,6 +66,7 @@ void pdb__pg_close(pdb_store *s)
 {
     if (s == NULL)
         return;
+    pdb__lookup_free(s->lookup); /* the point-lookup index (pg_lookup.c) */
     if (s->pg != NULL) {
         PQfinish(s->pg->conn);
         PQclear(s->pg->first_at);
@@ -97,7 +99,12 @@ static pdb_status pg_connect(pdb_ctx *ctx, const char *location, int readonly, p
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory opening a PostgreSQL store");
         goto done;
     }
-    pg->conn = PQconnectdb(location);
+    /* The location may be a URI or a conninfo string (expand_dbname);
+     * the server lists the connection as parceldb's unless it names
+     * itself. */
+    static const char *const keys[] = {"dbname", "fallback_application_name", NULL};
+    const char *const values[] = {location, "parceldb", NULL};
+    pg->conn = PQconnectdbParams(keys, values, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
         const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
         size_t len = strcspn(msg, "\n");

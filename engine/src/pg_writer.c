@@ -24,6 +24,7 @@
  * order and the ids of rejects as SQLite gives them.
  */
 #include "pg.h"
+#include "pg_lookup.h"
 #include "store.h"
 #include "writer.h"
 
@@ -533,9 +534,11 @@ pdb_status pdb__pg_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
         (st = run(ctx, w, "DELETE FROM parceldb.overview_problems WHERE commune = $1", 1, commune1,
                   "clearing the commune's overview problem")) != PDB_OK)
         return st;
-    /* TODO(helper D, pg-lookup): store the commune's point-lookup index
-     * here, in this transaction, as writer.c does with
-     * pdb__lookup_store_commune (the PostgreSQL call is pg_lookup.c's). */
+    /* The commune's point-lookup index, in this transaction, as writer.c
+     * stores it: replicas load it instead of reading every parcel. */
+    if ((st = pdb__pg_lookup_store_commune(ctx, w->base.store, w->base.commune, w->batch_id)) !=
+        PDB_OK)
+        return st;
     if ((st = pdb__pg_query(ctx, pg,
                             "UPDATE parceldb.meta SET value = (value::bigint + 1)::text "
                             "WHERE key = 'data_version' RETURNING value",

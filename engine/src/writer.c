@@ -509,7 +509,8 @@ pdb_status pdb__sq_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
         goto fail;
     }
     if ((st = pdb__overview_mark_stale(ctx, w->base.store, w->commune)) != PDB_OK ||
-        (st = pdb__lookup_store_commune(ctx, w->base.store, w->commune, w->batch_id)) != PDB_OK)
+        (st = pdb__lookup_store_commune(ctx, w->base.store, &pdb__sq_lookup_io, w->commune,
+                                        w->batch_id)) != PDB_OK)
         goto fail;
     /* The version the commune's row was stamped with (communes.data_version). */
     if ((st = pdb__store_exec(ctx, w->base.store,

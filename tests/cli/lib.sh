@@ -49,6 +49,15 @@ expect_eq() {
     [ "$2" = "$3" ] || fail "$1: got '$2', want '$3'"
 }
 
+# The store: a file, or with PDB_TEST_STORE=pg a PostgreSQL database.
+source "$PDB_SOURCE_DIR/tests/lib/store.sh"
+
+# new_db NAME: sets DB to the location of a new, empty place for a store
+# (store_location: $TMP/NAME.sqlite or a new database).
+new_db() {
+    DB=$(store_location "$TMP" "$1") || { fail "a new store location"; return 1; }
+}
+
 finish() {
     echo "$checks checks, $failures failed"
     [ "$failures" -eq 0 ]

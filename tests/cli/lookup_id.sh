@@ -6,7 +6,7 @@
 # that the store does not hold is an empty FeatureCollection and exit 0.
 . "$(dirname "$0")/lib.sh"
 P=$PARCELDB
-DB=$TMP/parcels.sqlite
+new_db parcels || exit 1
 export CPL_LOG=/dev/null
 
 # The fixture: three 20 m parcels of commune 07894, sheet 12, from the Viet

@@ -46,9 +46,9 @@ fault_cleanup() {
 }
 trap fault_cleanup EXIT
 
-# sql [SQL...]: runs SQL on $DB (or on the file in SQL_DB when set).
+# sql SQL: runs SQL on $DB (or on the store in SQL_DB when set).
 sql() {
-    sqlite3 -batch -noheader "${SQL_DB:-$DB}" "$@"
+    store_sql "${SQL_DB:-$DB}" "$1"
 }
 
 # state [FILE]: "current/all" parcels of a store (all = history included).
@@ -64,9 +64,22 @@ version() {
     SQL_DB=${1:-$DB} sql "SELECT value FROM meta WHERE key = 'data_version'" 2>&1
 }
 
-# integrity [FILE]: PRAGMA integrity_check of a store ("ok" when sound).
+# integrity [STORE]: "ok" when the store is sound: PRAGMA integrity_check
+# of a file; in PostgreSQL (whose own pages are not ours to check), what
+# a half-written import would break: each commune's row counts exactly its
+# current parcels, each current parcel's commune has a row, and no
+# current parcel's geometry is invalid.
 integrity() {
-    SQL_DB=${1:-$DB} sql "PRAGMA integrity_check" 2>&1 | head -5
+    if [ "$PDB_TEST_STORE" = pg ]; then
+        SQL_DB=${1:-$DB} sql "SELECT CASE WHEN bad = 0 THEN 'ok' ELSE bad || ' inconsistencies' END FROM (
+            SELECT (SELECT count(*) FROM communes c WHERE c.parcels <> (SELECT count(*) FROM parcels p
+                        WHERE p.commune = c.code AND p.valid_to IS NULL))
+                 + (SELECT count(*) FROM parcels p WHERE p.valid_to IS NULL AND NOT EXISTS
+                        (SELECT 1 FROM communes c WHERE c.code = p.commune))
+                 + (SELECT count(*) FROM parcels WHERE valid_to IS NULL AND NOT ST_IsValid(geom)) AS bad) t" 2>&1 | head -5
+    else
+        SQL_DB=${1:-$DB} sql "PRAGMA integrity_check" 2>&1 | head -5
+    fi
 }
 
 # big_gpkg FILE N: a GeoPackage of N parcels of commune 07894 (Phu Tho,

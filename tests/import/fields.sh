@@ -20,17 +20,17 @@ to_format long.csv long/parcels.shp "ESRI Shapefile" -a_srs EPSG:9208 -lco ENCOD
 contains "DBF truncates the names" "$(ogrinfo -so -al long/parcels.shp | tr "\n" " ")" "SoHieuToBa: .*SoThuTuThu: .*KyHieuMucD: "
 import long/parcels.shp
 check "truncated names: imported" "$RC" 0
-check "truncated names: mapped" "$(sql "SELECT sheet || '/' || parcel || '/' || landuse || '/' || area_surveyed_m2 || '/' || owner || '/' || address FROM parcels WHERE parcel = '2' AND valid_to IS NULL")" "5/2/LUA/400.0/Nguyen Van 1/Xom 1"
+check "truncated names: mapped" "$(sql "SELECT sheet || '/' || parcel || '/' || landuse || '/' || CAST(area_surveyed_m2 * 10 AS INTEGER) || '/' || owner || '/' || address FROM parcels WHERE parcel = '2' AND valid_to IS NULL")" "5/2/LUA/4000/Nguyen Van 1/Xom 1"
 
 # Other spellings, any case: SHBANDO, shthua, MDSD, dtich, Ho_Ten, Dia_Chi.
 variant short "WKT,maxa,SHBANDO,shthua,MDSD,dtich,Ho_Ten,Dia_Chi"
 to_format short.csv short.gpkg GPKG -a_srs EPSG:9208
 import --force short.gpkg
-check "short names: mapped" "$(sql "SELECT sheet || '/' || parcel || '/' || landuse || '/' || area_surveyed_m2 || '/' || owner || '/' || address FROM parcels WHERE parcel = '2' AND valid_to IS NULL")" "5/2/LUA/400.0/Nguyen Van 1/Xom 1"
+check "short names: mapped" "$(sql "SELECT sheet || '/' || parcel || '/' || landuse || '/' || CAST(area_surveyed_m2 * 10 AS INTEGER) || '/' || owner || '/' || address FROM parcels WHERE parcel = '2' AND valid_to IS NULL")" "5/2/LUA/4000/Nguyen Van 1/Xom 1"
 variant other "WKT,MaDVHC,SoTo,So_Thua,LoaiDat,Shape_Area,HoTen,DiaChi"
 to_format other.csv other.gpkg GPKG -a_srs EPSG:9208
 import --force other.gpkg
-check "SoTo, So_Thua, Shape_Area: mapped" "$(sql "SELECT sheet || '/' || parcel || '/' || area_surveyed_m2 FROM parcels WHERE parcel = '3' AND valid_to IS NULL")" "5/3/400.0"
+check "SoTo, So_Thua, Shape_Area: mapped" "$(sql "SELECT sheet || '/' || parcel || '/' || CAST(area_surveyed_m2 * 10 AS INTEGER) FROM parcels WHERE parcel = '3' AND valid_to IS NULL")" "5/3/4000"
 
 # Unmapped required field: an error that lists the file's fields.
 variant odd "WKT,Xa,To_So,Thua_So,MucDich,DT,Chu,DC"
@@ -50,7 +50,7 @@ commune=Xa
 MAP
 import --field-map odd.map odd.gpkg
 check "--field-map: imported" "$RC" 0
-check "--field-map: mapped" "$(sql "SELECT sheet || '/' || parcel || '/' || landuse || '/' || area_surveyed_m2 || '/' || owner FROM parcels WHERE parcel = '4' AND valid_to IS NULL")" "5/4/BHK/400.0/Nguyen Van 3"
+check "--field-map: mapped" "$(sql "SELECT sheet || '/' || parcel || '/' || landuse || '/' || CAST(area_surveyed_m2 * 10 AS INTEGER) || '/' || owner FROM parcels WHERE parcel = '4' AND valid_to IS NULL")" "5/4/BHK/4000/Nguyen Van 3"
 printf 'sheet=NoSuchField\n' > bad1.map
 import --force --field-map bad1.map odd.gpkg
 check "--field-map, absent field: refused" "$RC" 1
@@ -82,6 +82,6 @@ awk -F, 'NR > 1 && NR % 3 == 0 { sub(/,07894,/, ",07900,") } { print }' two.csv 
 to_format two2.csv two.gpkg GPKG -a_srs EPSG:9208
 import two.gpkg
 check "two communes: imported" "$RC" 0
-check "two communes: files recorded" "$(sql "SELECT group_concat(commune || ':' || stored) FROM (SELECT commune, stored FROM import_files WHERE file = 'two.gpkg' ORDER BY commune)")" "07894:8,07900:4"
+check "two communes: files recorded" "$(sql "SELECT count(*) || ' ' || min(commune || ':' || stored) || ' ' || max(commune || ':' || stored) FROM import_files WHERE file = 'two.gpkg'")" "2 07894:8 07900:4"
 
 finish

@@ -22,7 +22,7 @@ expect_import() {
     batch=$(sql "SELECT max(id) FROM import_batches")
     check "$name: stored" "$(sql "SELECT stored || '/' || rejected FROM import_files WHERE batch_id = $batch")" "$N/0"
     check "$name: current parcels" "$(sql "SELECT count(*) FROM parcels WHERE commune = '07894' AND valid_to IS NULL")" "$N"
-    check "$name: parcel 1" "$(sql "SELECT sheet || '/' || parcel || '/' || landuse || '/' || area_surveyed_m2 || '/' || owner FROM parcels WHERE parcel = '1' AND valid_to IS NULL")" "12/1/ONT/400.0/Nguyen Van 0"
+    check "$name: parcel 1" "$(sql "SELECT sheet || '/' || parcel || '/' || landuse || '/' || CAST(area_surveyed_m2 * 10 AS INTEGER) || '/' || owner FROM parcels WHERE parcel = '1' AND valid_to IS NULL")" "12/1/ONT/4000/Nguyen Van 0"
     check "$name: compound land use" "$(sql "SELECT landuse FROM parcels WHERE parcel = '5' AND valid_to IS NULL")" "ONT+CLN"
     local cx cy hit
     cx=$(awk -v x="$BX" 'BEGIN { printf "%.3f", x + 10 }')

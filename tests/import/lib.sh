@@ -47,13 +47,20 @@ finish() {
     [ "$FAILS" -eq 0 ]
 }
 
+# The store: a file, or with PDB_TEST_STORE=pg a PostgreSQL database.
+source "$PDB_SOURCE_DIR/tests/lib/store.sh"
+
+# sql SQL: runs SQL on the store (store_sql). The tests that also run on
+# PostgreSQL (tests/pg.cmake) write SQL that both read: no group_concat, a
+# flag as (flags & N) <> 0, an area as CAST(area * 10 AS INTEGER) (SQLite
+# prints 400.0 where PostgreSQL prints 400).
 sql() {
-    sqlite3 -batch -noheader "$DB" "$@"
+    store_sql "$DB" "$1"
 }
 
+# new_store [NAME]: DB is a new, initialised store (store_location).
 new_store() {
-    DB="$WORK/${1:-parcels}.sqlite"
-    rm -f "$DB" "$DB-wal" "$DB-shm"
+    DB=$(store_location "$WORK" "${1:-parcels}")
     "$PARCELDB" init --db "$DB" >/dev/null
 }
 

@@ -40,14 +40,15 @@ check "re-survey: exit status" "$RC" 0
 check "re-survey, --no-overviews: none rebuilt" "$(printf '%s' "$OUT" | grep -c 'overviews of')" 0
 check "re-survey: current" "$(sql "SELECT count(*) FROM parcels WHERE valid_to IS NULL")" 25
 check "re-survey: history kept" "$(sql "SELECT count(*) FROM parcels WHERE valid_to IS NOT NULL")" 60
-check "re-survey: parcel 1's versions" "$(sql "SELECT count(*) || '/' || sum(valid_to IS NULL) FROM parcels WHERE commune = '07894' AND sheet = '12' AND parcel = '1'")" "3/1"
+check "re-survey: parcel 1's versions" "$(sql "SELECT count(*) || '/' || sum(CASE WHEN valid_to IS NULL THEN 1 ELSE 0 END) FROM parcels WHERE commune = '07894' AND sheet = '12' AND parcel = '1'")" "3/1"
 check "re-survey: current owner" "$(sql "SELECT owner FROM parcels WHERE parcel = '1' AND valid_to IS NULL")" "Tran Thi 0"
 check "re-survey: old owner in history" "$(sql "SELECT count(*) FROM parcels WHERE parcel = '1' AND valid_to IS NOT NULL AND owner = 'Nguyen Van 0'")" 2
 hist=$("$PARCELDB" lookup --db "$DB" --id 07894/12/1 --history 2>&1 || true)
 check "re-survey: lookup --history shows the three versions" "$(printf '%s' "$hist" | grep -o '"type":"Feature"' | wc -l)" 3
 check "re-survey: commune row" "$(sql "SELECT parcels FROM communes WHERE code = '07894'")" 25
 check "data version moved" "$([ "$(version)" -gt "$v_first" ] && echo yes)" yes
-check "batches recorded" "$(sql "SELECT group_concat(status) FROM import_batches")" "done,done,done,done,done"
+# (SQL that both stores read: tests/pg.cmake runs this on PostgreSQL too.)
+check "batches recorded" "$(sql "SELECT count(*) || ' ' || min(status) || '-' || max(status) FROM import_batches")" "5 done-done"
 
 # Another commune in the same run leaves 07894 alone.
 base_vinhphuc

@@ -8,7 +8,7 @@ source "$(dirname "$0")/lib.sh"
 
 # A long strip of 1,000 parcels (250 m x 2.5 km): enough distinct tiles
 # with drawing on them at z20, 512 px (@2x), to fill 1 MiB six times over.
-DB="$WORK/parcels.sqlite"
+new_db || { finish; exit 1; }
 "$PARCELDB" init --db "$DB" >/dev/null || { fail "parceldb init"; finish; exit 1; }
 base_phutho
 grid_csv strip.csv 1000 07894 12

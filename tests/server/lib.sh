@@ -168,11 +168,19 @@ to_gpkg() {
         -nln parcels -a_srs "EPSG:$3"
 }
 
-# make_store: $WORK/parcels.sqlite with two communes: 07894 (Phu Tho, 40
+# The store: a file, or with PDB_TEST_STORE=pg a PostgreSQL database.
+source "$PDB_SOURCE_DIR/tests/lib/store.sh"
+
+# new_db [NAME]: sets DB to the location of a new, empty place for a store
+# (store_location: $WORK/NAME.sqlite, default parcels, or a new database).
+new_db() {
+    DB=$(store_location "$WORK" "${1:-parcels}") || { fail "a new store location"; return 1; }
+}
+
+# make_store: a store (new_db) with two communes: 07894 (Phu Tho, 40
 # parcels from Viet Tri) and 08707 (Vinh Phuc, 30 parcels from Vinh Yen).
 make_store() {
-    DB="$WORK/parcels.sqlite"
-    rm -f "$DB" "$DB-wal" "$DB-shm"
+    new_db || return 1
     "$PARCELDB" init --db "$DB" >/dev/null || { fail "parceldb init"; return 1; }
     base_vinhphuc
     grid_csv vp.csv 30 08707 3

@@ -77,7 +77,7 @@ contains "public-url: the tile URL under it" "$BODY" '"tiles":\["https://tiles.e
 contains "public-url: maxzoom 5" "$BODY" '"maxzoom":5'
 stop_server
 
-rm -f "$DB" "$DB-wal" "$DB-shm"
+new_db empty
 "$PARCELDB" init --db "$DB" >/dev/null || fail "parceldb init"
 start_server || exit 1
 tilejson empty-store

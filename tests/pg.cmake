@@ -1,0 +1,62 @@
+# The PostgreSQL/PostGIS store (issue 17): every test labelled `pg` runs
+# against one cluster per CTest run, which the fixture pdb_pg starts
+# (pg_cluster_start: initdb in a new directory under /tmp, a Unix socket
+# only; tests/lib/pg.sh) and stops once they are done (pg_cluster_stop).
+# `ctest -L pg` runs them all, `ctest -LE pg` none; selecting any one adds
+# the fixture's two tests. A machine without PostgreSQL or PostGIS fails
+# pg_cluster_start with a line naming the package: never a skip.
+set(PDB_PG_STATE ${PROJECT_BINARY_DIR}/Testing/pg-cluster.state)
+add_test(NAME pg_cluster_start
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/pg/cluster.sh start ${PDB_PG_STATE})
+add_test(NAME pg_cluster_stop
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/pg/cluster.sh stop ${PDB_PG_STATE})
+set_tests_properties(pg_cluster_start PROPERTIES FIXTURES_SETUP pdb_pg LABELS pg TIMEOUT 120)
+set_tests_properties(pg_cluster_stop PROPERTIES FIXTURES_CLEANUP pdb_pg LABELS pg TIMEOUT 120)
+
+# pdb_on_pg(TEST...): the tests run on the cluster: label pg, the
+# fixture, and PDB_TEST_STORE=pg (tests/lib/store.sh), so that their
+# stores are PostgreSQL databases.
+function(pdb_on_pg)
+    foreach(t ${ARGN})
+        set_property(TEST ${t} APPEND PROPERTY LABELS pg)
+        set_property(TEST ${t} APPEND PROPERTY FIXTURES_REQUIRED pdb_pg)
+        set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT
+                     "PDB_TEST_STORE=pg;PDB_PG_STATE=${PDB_PG_STATE}")
+    endforeach()
+endfunction()
+
+# The new tests of the PostgreSQL store itself (tests/pg/): bad locations
+# and rights, and every command's output against the file store's.
+foreach(script bad_input same_output)
+    pdb_script_test(pg_${script} ${CMAKE_CURRENT_LIST_DIR}/pg/${script}.sh)
+    set_tests_properties(pg_${script} PROPERTIES TIMEOUT 600)
+    pdb_on_pg(pg_${script})
+endforeach()
+
+# The existing tests that make sense on both stores, a second time on
+# PostgreSQL (the same script, named *_pg). Those about the SQLite file
+# itself stay SQLite-only: the file replaced, its WAL, a full disk or a
+# read-only file, its permissions, a backup as a file copy, a schema
+# upgrade of the file (server_store_upgrade), a corrupt file, and the
+# importer's tests that read the file with SQLite's SQL.
+if(TARGET pdb_server)
+    foreach(t http ogr gdal_tms reimport versions seed lifecycle lookup_id tilejson
+              metrics_stale render_wait disk_limit)
+        server_test(server_${t}_pg ${t}.sh)
+        pdb_on_pg(server_${t}_pg)
+    endforeach()
+    # The HTTP parser's cases do not reach the store; these two query it.
+    foreach(case bbox limits)
+        server_test(server_bad_${case}_pg bad_input.sh ${case})
+        pdb_on_pg(server_bad_${case}_pg)
+    endforeach()
+    fault_test(faults_kill_server_pg kill_server.sh)
+    fault_test(faults_kill_import_pg kill_import.sh)
+    pdb_on_pg(faults_kill_server_pg faults_kill_import_pg)
+endif()
+pdb_script_test(cli_lookup_id_pg ${CMAKE_CURRENT_LIST_DIR}/cli/lookup_id.sh)
+foreach(script crs empty reimport encoding fields formats)
+    pdb_script_test(import_${script}_pg ${CMAKE_CURRENT_LIST_DIR}/import/${script}.sh)
+endforeach()
+pdb_on_pg(cli_lookup_id_pg import_crs_pg import_empty_pg import_reimport_pg import_encoding_pg
+          import_fields_pg import_formats_pg)
