@@ -508,14 +508,15 @@ static pdb_status sync_commune(pdb_ctx *ctx, void *arg, const pdb__lookup_commun
     return PDB_OK;
 }
 
-pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io)
+/* pdb__lookup_sync to a data version already read in the caller's
+ * snapshot, or (version < 0) read here. */
+static pdb_status sync_to(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io, int64_t version)
 {
     pdb__lookup *lk = s->lookup;
     sync_state ss = {s, NULL, 0, 0, 0};
-    int64_t version;
-    pdb_status st;
+    pdb_status st = PDB_OK;
 
-    if ((st = pdb_store_data_version(ctx, s, &version)) != PDB_OK)
+    if (version < 0 && (st = pdb_store_data_version(ctx, s, &version)) != PDB_OK)
         return st;
     if (lk != NULL && lk->data_version == version && lk->io == io)
         return PDB_OK;
@@ -551,6 +552,11 @@ done:
         s->lookup = NULL;
     }
     return st;
+}
+
+pdb_status pdb__lookup_sync(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io)
+{
+    return sync_to(ctx, s, io, -1);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -941,12 +947,13 @@ pdb_status pdb__lookup_parcels_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_
     size_t n = 0, limit = ctx->limits.max_results;
     pdb_status st;
     int began = 0;
+    int64_t version = -1; /* read with the snapshot, or by the sync */
 
     *out = NULL;
     if ((st = pdb__check_lonlat(ctx, lon, lat)) != PDB_OK)
         return st;
-    if ((st = io->snapshot_begin(ctx, s, &began)) != PDB_OK ||
-        (st = pdb__lookup_sync(ctx, s, io)) != PDB_OK ||
+    if ((st = io->snapshot_begin(ctx, s, &began, &version)) != PDB_OK ||
+        (st = sync_to(ctx, s, io, version)) != PDB_OK ||
         (st = pdb__lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n)) != PDB_OK)
         goto done;
     if (n > HITS_ON_STACK) {
@@ -989,6 +996,7 @@ pdb_status pdb__lookup_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const pdb__l
 {
     pdb_status st;
     int began = 0;
+    int64_t version = -1; /* read with the snapshot, or by the sync */
 
     if (n == 0)
         return pdb__ok(ctx);
@@ -999,8 +1007,8 @@ pdb_status pdb__lookup_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const pdb__l
         return pdb__fail(ctx, PDB_EBUSY, "a commune's load is open on this store handle");
     if ((st = pdb__check_points(ctx, lonlat, n)) != PDB_OK)
         return st;
-    if ((st = io->snapshot_begin(ctx, s, &began)) == PDB_OK)
-        st = pdb__lookup_sync(ctx, s, io);
+    if ((st = io->snapshot_begin(ctx, s, &began, &version)) == PDB_OK)
+        st = sync_to(ctx, s, io, version);
     /* A remote store out of reach: the batch is answered from the communes
      * loaded before (a sync that fails before its first change keeps the
      * index); a point in a commune not loaded fails as the store does. */

@@ -71,8 +71,10 @@ typedef struct pdb__lookup_io {
     /* Opens a read snapshot unless the handle is in a transaction already
      * (*began 1 when it opened one), so that the index and the rows read
      * after it are of one data version; snapshot_end closes what it opened
-     * and leaves ctx as it is. */
-    pdb_status (*snapshot_begin)(pdb_ctx *ctx, pdb_store *s, int *began);
+     * and leaves ctx as it is. *version is the store's data version in the
+     * snapshot when it read it with the opening (one round trip for both
+     * across a network), else -1. */
+    pdb_status (*snapshot_begin)(pdb_ctx *ctx, pdb_store *s, int *began, int64_t *version);
     void (*snapshot_end)(pdb_ctx *ctx, pdb_store *s, int began);
     /* Reads the parcel of that id into *p (its fields as read_flags ask);
      * PDB_ENOTFOUND when there is none. */

@@ -155,12 +155,13 @@ static pdb_status sq_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, 
 
 /* BEGIN and COMMIT are cached statements: sqlite3_exec parsed them again
  * for every lookup, a tenth of an HTTP lookup's instructions (issue 19). */
-static pdb_status sq_snapshot_begin(pdb_ctx *ctx, pdb_store *s, int *began)
+static pdb_status sq_snapshot_begin(pdb_ctx *ctx, pdb_store *s, int *began, int64_t *version)
 {
     sqlite3_stmt *stmt;
     pdb_status st;
 
     *began = 0;
+    *version = -1; /* the sync reads it: a local read costs no round trip */
     if (!sqlite3_get_autocommit(s->db))
         return PDB_OK;
     if ((st = pdb__store_stmt(ctx, s, STMT_BEGIN, &stmt)) != PDB_OK)

@@ -188,18 +188,27 @@ static pdb_status pg_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, 
 /* Snapshots and parcels by id                                               */
 /* ------------------------------------------------------------------------ */
 
-static pdb_status pg_snapshot_begin(pdb_ctx *ctx, pdb_store *s, int *began)
+/* BEGIN and the data version in one round trip: the version is read in
+ * the snapshot, as its first statement. */
+static pdb_status pg_snapshot_begin(pdb_ctx *ctx, pdb_store *s, int *began, int64_t *version)
 {
-    pdb_status st;
-
     *began = 0;
+    *version = -1;
     if (PQtransactionStatus(s->pg->conn) != PQTRANS_IDLE)
         return PDB_OK; /* a caller's transaction, or no connection: the reads will say */
-    if ((st = pdb__pg_exec(ctx, s->pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-                           "store")) != PDB_OK)
-        return st;
-    s->pg->in_read = 1;
-    *began = 1;
+    PGresult *res = PQexec(s->pg->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
+                                        "SELECT value::bigint FROM " PDB_PG_SCHEMA ".meta "
+                                        "WHERE key = 'data_version'");
+    if (PQtransactionStatus(s->pg->conn) == PQTRANS_INTRANS ||
+        PQtransactionStatus(s->pg->conn) == PQTRANS_INERROR) {
+        s->pg->in_read = 1;
+        *began = 1;
+    }
+    if (res == NULL || PQresultStatus(res) != PGRES_TUPLES_OK)
+        return pdb__pg_fail(ctx, s->pg, res, "store");
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+        *version = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
     return PDB_OK;
 }
 
