@@ -257,6 +257,10 @@ static pdb_status rebuild_one(pdb_ctx *ctx, pdb__pg *pg, pdb__ov_job *job, pdb_o
                         : st;
 }
 
+/* Builders beyond this gain nothing on the machines we run on, and each
+ * holds a connection and a commune's shapes. */
+#define MAX_BUILDERS 8
+
 /* ------------------------------------------------------------------------ */
 /* Building communes on every core                                           */
 /* ------------------------------------------------------------------------ */
@@ -268,27 +272,26 @@ static pdb_status rebuild_one(pdb_ctx *ctx, pdb__pg *pg, pdb__ov_job *job, pdb_o
  * them; this thread writes the built ones in order on the handle's
  * connection, each in its savepoint as before. */
 typedef struct builders {
-    pthread_mutex_t mu;    /* guards the fields below and the jobs' hand-over */
-    pthread_cond_t work;   /* signalled when the writer takes a job, or on quit */
-    pthread_cond_t built;  /* signalled when a job is built */
-    const char *location;  /* the store's location, for the builders' connections */
-    char snapshot[64];     /* the exported snapshot they read in */
-    const PGresult *codes; /* the communes, in the order they are written */
-    pdb__ov_job *jobs;     /* one per commune */
-    unsigned char *done;   /* per job: 1 once read and built (or failed) */
-    size_t n;              /* communes */
-    size_t next;           /* the next job a builder takes */
-    size_t written;        /* jobs the writer has taken */
-    size_t ahead;          /* how far builders may run ahead of the writer */
-    int quit;              /* the run is over: builders return */
-    pdb_status st;         /* a builder's store failure (connection, read), or PDB_OK */
-    char msg[512];         /* its message */
-    pdb_limits limits;     /* the caller's limits, for the builders' contexts */
+    pthread_mutex_t mu;              /* guards the fields below and the jobs' hand-over */
+    pthread_cond_t work;             /* signalled when the writer takes a job, or on quit */
+    pthread_cond_t built;            /* signalled when a job is built */
+    const char *location;            /* the store's location, for the builders' connections */
+    char snapshot[64];               /* the exported snapshot they read in */
+    const PGresult *codes;           /* the communes, in the order they are written */
+    pdb__ov_job *jobs;               /* one per commune */
+    unsigned char *done;             /* per job: 1 once read and built (or failed) */
+    size_t n;                        /* communes */
+    size_t next;                     /* the next job a builder takes */
+    size_t written;                  /* jobs the writer has taken */
+    size_t ahead;                    /* how far builders may run ahead of the writer */
+    int quit;                        /* the run is over: builders return */
+    pdb_status st;                   /* a builder's store failure (connection, read), or PDB_OK */
+    char msg[512];                   /* its message */
+    pdb_limits limits;               /* the caller's limits, for the builders' contexts */
+    pdb__pg conns[MAX_BUILDERS + 1]; /* the builders' connections, made before they start */
+    int nconns;                      /* connections made */
+    int taken;                       /* connections taken by a started builder */
 } builders;
-
-/* Builders beyond this gain nothing on the machines we run on, and each
- * holds a connection and a commune's shapes. */
-#define MAX_BUILDERS 8
 
 /* A builder's connection, in the rebuild's snapshot. The snapshot id is
  * pasted into SQL because SET TRANSACTION SNAPSHOT takes no parameter;
@@ -312,14 +315,12 @@ static pdb_status builder_connect(pdb_ctx *ctx, builders *b, pdb__pg *pg)
 static void *builder(void *arg)
 {
     builders *b = arg;
-    pdb__pg pg = {0};
     pdb_ctx *ctx = NULL;
     pdb_status st = pdb_ctx_new(&ctx);
-    if (st == PDB_OK) {
+    if (st == PDB_OK)
         ctx->limits = b->limits;
-        st = builder_connect(ctx, b, &pg);
-    }
     pthread_mutex_lock(&b->mu);
+    pdb__pg *pg = &b->conns[b->taken++];
     for (;;) {
         while (!b->quit && b->next < b->n && b->next >= b->written + b->ahead)
             pthread_cond_wait(&b->work, &b->mu);
@@ -328,7 +329,7 @@ static void *builder(void *arg)
         size_t i = b->next++;
         pthread_mutex_unlock(&b->mu);
         if (st == PDB_OK &&
-            (st = read_job(ctx, &pg, pdb__pg_text(b->codes, (int)i, 0), &b->jobs[i])) == PDB_OK &&
+            (st = read_job(ctx, pg, pdb__pg_text(b->codes, (int)i, 0), &b->jobs[i])) == PDB_OK &&
             b->jobs[i].st == PDB_OK)
             pdb__ov_build(ctx, &b->jobs[i]);
         pthread_mutex_lock(&b->mu);
@@ -340,7 +341,6 @@ static void *builder(void *arg)
         pthread_cond_broadcast(&b->built);
     }
     pthread_mutex_unlock(&b->mu);
-    PQfinish(pg.conn);
     pdb_ctx_free(ctx);
     return NULL;
 }
@@ -358,14 +358,26 @@ static int builders_for(size_t n)
 /* Starts up to want builders; returns how many started. Builders run at
  * most a few communes ahead of the writer: enough to keep each busy, few
  * enough that memory stays a few communes'. */
-static int builders_start(builders *b, pthread_t *threads, int want)
+static int builders_start(pdb_ctx *ctx, builders *b, pthread_t *threads, int want)
 {
     int n = 0;
-    b->ahead = 2 * (size_t)want + 1;
+    /* A builder without a connection is no builder: a server near its
+     * max_connections gets fewer of them (or none: then this thread reads
+     * and builds), not a failed rebuild. Its failure is not the caller's. */
+    pdb_status saved = ctx->last_status;
+    char msg[sizeof ctx->msg];
+    memcpy(msg, ctx->msg, sizeof msg);
+    while (b->nconns < want && builder_connect(ctx, b, &b->conns[b->nconns]) == PDB_OK)
+        b->nconns++;
+    PQfinish(b->conns[b->nconns].conn); /* the one that failed, if any */
+    b->conns[b->nconns].conn = NULL;
+    ctx->last_status = saved;
+    memcpy(ctx->msg, msg, sizeof msg);
+    b->ahead = 2 * (size_t)b->nconns + 1;
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->work, NULL);
     pthread_cond_init(&b->built, NULL);
-    for (; n < want; n++)
+    for (; n < b->nconns; n++)
         if (pthread_create(&threads[n], NULL, builder, b) != 0)
             break;
     return n;
@@ -383,6 +395,8 @@ static void builders_end(builders *b, const pthread_t *threads, int nthreads)
     pthread_cond_destroy(&b->built);
     pthread_cond_destroy(&b->work);
     pthread_mutex_destroy(&b->mu);
+    for (int i = 0; i < b->nconns; i++)
+        PQfinish(b->conns[i].conn);
 }
 
 /* One commune after the other, in this thread. */
@@ -427,7 +441,7 @@ static pdb_status rebuild_communes(pdb_ctx *ctx, pdb_store *s, const PGresult *c
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory rebuilding overviews");
         goto done;
     }
-    if ((nthreads = builders_start(&b, threads, want)) == 0) {
+    if ((nthreads = builders_start(ctx, &b, threads, want)) == 0) {
         st = rebuild_in_turn(ctx, s->pg, codes, rep);
         goto destroy;
     }
