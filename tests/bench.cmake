@@ -9,3 +9,8 @@ pdb_script_test(bench_lookup_smoke ${PROJECT_SOURCE_DIR}/bench/lookup/run.sh --s
 set_tests_properties(bench_lookup_smoke PROPERTIES LABELS bench TIMEOUT 600)
 pdb_script_test(bench_server_smoke ${PROJECT_SOURCE_DIR}/bench/server/run.sh --smoke)
 set_tests_properties(bench_server_smoke PROPERTIES LABELS bench TIMEOUT 600)
+# The PostGIS store against its anchors (import vs ogr2ogr -f PostgreSQL,
+# lookups vs the PostGIS SQL anchor, tiles vs the SQLite store, compared
+# byte for byte): its own PostgreSQL, as the lookup smoke.
+pdb_script_test(bench_pg_smoke ${PROJECT_SOURCE_DIR}/bench/pg/run.sh --smoke)
+set_tests_properties(bench_pg_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)

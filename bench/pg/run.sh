@@ -67,7 +67,7 @@ parcels=$(for f in "$src"/*.shp; do ogrinfo -so -al "$f" | awk '/Feature Count/ 
 pg_start
 # fresh_db NAME: an empty database with PostGIS.
 fresh_db() {
-    pg_psql postgres -c "DROP DATABASE IF EXISTS $1" >/dev/null
+    pg_psql postgres -c "SET client_min_messages = warning" -c "DROP DATABASE IF EXISTS $1" >/dev/null
     pg_psql postgres -c "CREATE DATABASE $1" >/dev/null
     pg_psql "$1" -c "CREATE EXTENSION postgis" >/dev/null
 }
