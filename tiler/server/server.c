@@ -64,6 +64,7 @@ static void srv_free(pdb_srv *srv)
     pthread_mutex_destroy(&srv->conf_lock);
     pthread_mutex_destroy(&srv->sync_lock);
     pthread_mutex_destroy(&srv->empty_lock);
+    pthread_mutex_destroy(&srv->db_lock);
     pdb_srv_blob_unref(srv->empty_png[0]);
     pdb_srv_blob_unref(srv->empty_png[1]);
     pthread_rwlock_destroy(&srv->changes_lock);
@@ -113,6 +114,7 @@ int pdb_srv_run(const pdb_srv_options *o)
     pthread_mutex_init(&srv->conf_lock, NULL);
     pthread_mutex_init(&srv->sync_lock, NULL);
     pthread_mutex_init(&srv->empty_lock, NULL);
+    pthread_mutex_init(&srv->db_lock, NULL);
     pthread_rwlock_init(&srv->changes_lock, NULL);
     pthread_key_create(&srv->worker_key, pdb_srv_worker_free);
     clock_gettime(CLOCK_MONOTONIC, &srv->started);
@@ -225,10 +227,13 @@ int pdb_srv_run(const pdb_srv_options *o)
          * so that /metrics and the caches follow the store. */
         int64_t v;
         if (pdb_srv_worker_ready(main_worker, 0, msg, sizeof msg) == 0 &&
-            pdb_store_data_version(main_worker->ctx, main_worker->store, &v) == PDB_OK)
+            pdb_store_data_version(main_worker->ctx, main_worker->store, &v) == PDB_OK) {
+            pdb_srv_db_state(srv, NULL);
             pdb_srv_sync_version(srv, main_worker, v, msg, sizeof msg);
-        else
+        } else {
+            pdb_srv_db_state(srv, main_worker->store ? pdb_errmsg(main_worker->ctx) : msg);
             pdb_srv_worker_reset_store(main_worker);
+        }
     }
 
     /* Drain: stop accepting, let the requests in flight finish. */

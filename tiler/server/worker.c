@@ -65,6 +65,19 @@ pdb_srv_worker *pdb_srv_worker_get(pdb_srv *srv)
     return w;
 }
 
+void pdb_srv_db_state(pdb_srv *srv, const char *error)
+{
+    pthread_mutex_lock(&srv->db_lock);
+    if (error == NULL) {
+        srv->db_down_since = 0;
+    } else {
+        if (srv->db_down_since == 0)
+            srv->db_down_since = time(NULL);
+        snprintf(srv->db_error, sizeof srv->db_error, "%s", error);
+    }
+    pthread_mutex_unlock(&srv->db_lock);
+}
+
 void pdb_srv_worker_reset_store(pdb_srv_worker *w)
 {
     worker_drop_renderer(w);
@@ -105,10 +118,21 @@ int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t
     if (w->store != NULL && sgen != w->store_gen)
         pdb_srv_worker_reset_store(w);
     if (w->store == NULL) {
-        if (pdb_store_open(w->ctx, srv->opt.db_path, PDB_OPEN_READONLY, &w->store) != PDB_OK) {
-            snprintf(msg, cap, "the store cannot be opened: %s", pdb_errmsg(w->ctx));
+        uint64_t now = pdb_srv_now_us();
+        if (w->open_failed_us != 0 && now - w->open_failed_us < PDB_SRV_REOPEN_MS * 1000u) {
+            snprintf(msg, cap, "%s", w->open_error);
             return -1;
         }
+        if (pdb_store_open(w->ctx, srv->opt.db_path, PDB_OPEN_READONLY, &w->store) != PDB_OK) {
+            snprintf(w->open_error, sizeof w->open_error, "the store cannot be opened: %s",
+                     pdb_errmsg(w->ctx));
+            snprintf(msg, cap, "%s", w->open_error);
+            w->open_failed_us = now;
+            if (pdb_errcode(w->ctx) == PDB_EIO)
+                pdb_srv_db_state(srv, pdb_errmsg(w->ctx));
+            return -1;
+        }
+        w->open_failed_us = 0;
         w->store_gen = sgen;
     }
     if (need_renderer && w->renderer == NULL) {
