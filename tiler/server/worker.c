@@ -123,7 +123,17 @@ int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t
             snprintf(msg, cap, "%s", w->open_error);
             return -1;
         }
-        if (pdb_store_open(w->ctx, srv->opt.db_path, PDB_OPEN_READONLY, &w->store) != PDB_OK) {
+        /* The handle opened for this thread at start, while one is left
+         * (a later reopen opens its own). */
+        pthread_mutex_lock(&srv->pool_lock);
+        if (srv->pool_n > 0 && sgen == 0)
+            w->store = srv->pool[--srv->pool_n];
+        /* Opened before a store replaced or reopened (SIGHUP): not used. */
+        while (sgen != 0 && srv->pool_n > 0)
+            pdb_store_close(srv->pool[--srv->pool_n]);
+        pthread_mutex_unlock(&srv->pool_lock);
+        if (w->store == NULL &&
+            pdb_store_open(w->ctx, srv->opt.db_path, PDB_OPEN_READONLY, &w->store) != PDB_OK) {
             snprintf(w->open_error, sizeof w->open_error, "the store cannot be opened: %s",
                      pdb_errmsg(w->ctx));
             snprintf(msg, cap, "%s", w->open_error);
