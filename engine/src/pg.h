@@ -26,7 +26,6 @@ typedef struct pdb__pg {
     uint32_t prepared;      /* bit i: pdb__pg_stmt i is prepared on conn (0: new conn) */
     PGresult *first_at; /* the texts the last pdb_parcels_first_at answer borrows (pg_query.c) */
     int readonly;       /* the session is read-only (set again after a reconnect) */
-    int listening;      /* LISTEN parceldb holds on conn: notifications announce commits */
     int64_t dv;         /* the data version as last read from meta */
     int64_t dv_read_ms; /* when (pdb__pg_now_ms), 0 for never: the cache is empty */
     int64_t reset_ms;   /* when the last reconnect was tried (pdb__pg_now_ms), 0 never */

@@ -244,12 +244,13 @@ pdb_status pdb__pg_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
     int64_t now = pdb__pg_now_ms();
 
     /* A server polls this every few milliseconds per worker: a read-only
-     * handle that listens answers from its last read of meta until a
-     * writer's NOTIFY (pg_writer.c, sent at its commit) arrives or the
-     * read is PDB_PG_DV_POLL_MS old. Only outside a transaction: a read
-     * snapshot sees the version of its own start. A handle that writes
-     * reads it each time. */
-    if (s->readonly && pg->listening && pg->dv_read_ms != 0 && !s->writing &&
+     * handle answers from its last read of meta until a writer's NOTIFY
+     * (pg_writer.c, sent at its commit) arrives or the read is
+     * PDB_PG_DV_POLL_MS old; on a hot standby, where LISTEN is refused and
+     * no notification comes, the poll alone. Only outside a transaction: a
+     * read snapshot sees the version of its own start. A handle that
+     * writes reads it each time. */
+    if (s->readonly && pg->dv_read_ms != 0 && !s->writing &&
         now - pg->dv_read_ms < PDB_PG_DV_POLL_MS && PQtransactionStatus(pg->conn) == PQTRANS_IDLE &&
         notified(pg) == 0) {
         *out = pg->dv;

@@ -103,9 +103,7 @@ pdb_status pdb__pg_session(pdb_ctx *ctx, pdb__pg *pg)
      * that a reader's data version costs no round trip until one comes
      * (pdb__pg_data_version). A hot standby refuses LISTEN: the poll
      * covers it. */
-    PGresult *res = PQexec(pg->conn, "LISTEN parceldb");
-    pg->listening = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
-    PQclear(res);
+    PQclear(PQexec(pg->conn, "LISTEN parceldb"));
     pg->dv_read_ms = 0;
     /* The server refuses every write of a read-only session, whatever the
      * role may do, as SQLite's query_only does. */

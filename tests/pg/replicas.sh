@@ -262,14 +262,19 @@ LIVE=(1 2)
 
 # --- (c) PostgreSQL stopped and started again ----------------------------------
 
-pg_stop || fail "stopping PostgreSQL"
-for i in "${LIVE[@]}"; do
-    # A replica learns it at its next call to the database; a few calls.
+# wait_health PORT STATUS: asks /health until it answers STATUS (5 s at
+# most); leaves STATUS and BODY of the last answer.
+wait_health() {
     for _ in $(seq 1 50); do
-        get_from "${PORTS[$i]}" /health
-        [ "$STATUS" = 503 ] && break
+        get_from "$1" /health
+        [ "$STATUS" = "$2" ] && return 0
         sleep 0.1
     done
+}
+pg_stop || fail "stopping PostgreSQL"
+for i in "${LIVE[@]}"; do
+    # A replica learns it at its next call to the database.
+    wait_health "${PORTS[$i]}" 503
     check "replica $i: /health with the database stopped" "$STATUS" 503
     contains "replica $i: /health says unreachable" "$BODY" \
         '"database":"unreachable","error":"[^"]+","since":"[0-9]{4}-[0-9]{2}-[0-9]{2}T'
@@ -283,11 +288,7 @@ get_from "$NPORT" /health
 contains "/health through nginx with the database stopped" "$STATUS" '^50[23]$'
 pg_start || { fail "starting PostgreSQL again: $(tail -3 "$PDB_PG_DIR/server.log")"; exit 1; }
 for i in "${LIVE[@]}"; do
-    for _ in $(seq 1 50); do
-        get_from "${PORTS[$i]}" /health
-        [ "$STATUS" = 200 ] && break
-        sleep 0.1
-    done
+    wait_health "${PORTS[$i]}" 200
     check "replica $i: /health once the database is back" "$STATUS" 200
     contains "replica $i: the database is ok" "$BODY" '"database":"ok"'
     kill -0 "${PIDS[$i]}" 2>/dev/null && ok "replica $i: the same process" ||
