@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,8 +227,16 @@ done:
  * -1 when the connection turned out to be lost. */
 static int notified(pdb__pg *pg)
 {
-    if (!PQconsumeInput(pg->conn))
-        return -1;
+    /* A server that stops sends its FATAL (which libpq takes as a notice
+     * while idle) and then closes: while more input waits, read it, so
+     * that the close is seen now rather than at the next statement. */
+    for (int i = 0; i < 3; i++) {
+        if (!PQconsumeInput(pg->conn) || PQstatus(pg->conn) != CONNECTION_OK)
+            return -1;
+        struct pollfd pfd = {.fd = PQsocket(pg->conn), .events = POLLIN};
+        if (poll(&pfd, 1, 0) <= 0)
+            break;
+    }
     int any = 0;
     PGnotify *n;
     while ((n = PQnotifies(pg->conn)) != NULL) {

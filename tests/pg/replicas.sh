@@ -12,7 +12,8 @@
 #     the import's exit to the last replica serving it is printed);
 #   - (b) one replica killed under load through nginx: no request fails;
 #   - (c) PostgreSQL stopped: /health says "unreachable" (503) on every
-#     replica and a lookup is a 503 with a JSON error; started again: the
+#     replica, a cached tile is still served and a lookup (which reads the
+#     parcel's row) is a 503 with a JSON error; started again: the
 #     same processes serve a new import, without a restart.
 source "$(dirname "$0")/../server/lib.sh"
 source "$PDB_SOURCE_DIR/tests/lib/pg.sh"
@@ -278,13 +279,23 @@ for i in "${LIVE[@]}"; do
     check "replica $i: /health with the database stopped" "$STATUS" 503
     contains "replica $i: /health says unreachable" "$BODY" \
         '"database":"unreachable","error":"[^"]+","since":"[0-9]{4}-[0-9]{2}-[0-9]{2}T'
+    # The tile it served last is in its memory cache: still answered.
+    get_from "${PORTS[$i]}" "$TILE"
+    check "replica $i: a cached tile with the database stopped" "$STATUS" 200
+    cmp -s body "tile-$i-before.png" && ok "replica $i: the same tile as before" ||
+        fail "replica $i: another tile with the database stopped"
+    # A lookup reads the parcel's row: a 503 with a JSON error.
     get_from "${PORTS[$i]}" "$LOOKUP"
     check "replica $i: a lookup with the database stopped" "$STATUS" 503
     contains "replica $i: its JSON error" "$BODY" '^\{"error":"[^"]+'
 done
 # nginx retried the other replica, then answers the last 503 or, having
 # marked them all failed, a 502 of its own.
-get_from "$NPORT" /health
+for _ in $(seq 1 50); do
+    get_from "$NPORT" /health
+    [ "$STATUS" != 200 ] && break
+    sleep 0.1
+done
 contains "/health through nginx with the database stopped" "$STATUS" '^50[23]$'
 pg_start || { fail "starting PostgreSQL again: $(tail -3 "$PDB_PG_DIR/server.log")"; exit 1; }
 for i in "${LIVE[@]}"; do

@@ -40,20 +40,15 @@ static void engine_error(pdb_srv_response *out, pdb_srv_worker *w)
     case PDB_ENOTFOUND:
         pdb_srv_error(out, 404, "%s", pdb_errmsg(w->ctx));
         return;
-    case PDB_EIO:
-        /* The database cannot be reached: the handle stays, with the
-         * communes its lookup index has loaded, and reconnects by itself
-         * (at most once a second) when the server is back. */
-        pdb_srv_db_state(w->srv, pdb_errmsg(w->ctx));
-        pdb_srv_error(out, 503, "the store is unavailable: %s", pdb_errmsg(w->ctx));
-        out->retry_after_s = 1;
-        return;
     default:
-        /* The store failed (busy, damaged, replaced): answer 503 and open
-         * a fresh connection for the next request. */
-        pdb_srv_error(out, 503, "the store is unavailable (%s)", pdb_status_name(st));
+        /* The store failed (unreachable, busy, damaged, replaced): 503,
+         * and the handle kept or reopened (pdb_srv_worker_store_failed). */
+        if (st == PDB_EIO)
+            pdb_srv_error(out, 503, "the store is unavailable: %s", pdb_errmsg(w->ctx));
+        else
+            pdb_srv_error(out, 503, "the store is unavailable (%s)", pdb_status_name(st));
         out->retry_after_s = 1;
-        pdb_srv_worker_reset_store(w);
+        pdb_srv_worker_store_failed(w);
         return;
     }
 }

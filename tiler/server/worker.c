@@ -78,6 +78,14 @@ void pdb_srv_db_state(pdb_srv *srv, const char *error)
     pthread_mutex_unlock(&srv->db_lock);
 }
 
+void pdb_srv_worker_store_failed(pdb_srv_worker *w)
+{
+    if (pdb_errcode(w->ctx) == PDB_EIO)
+        pdb_srv_db_state(w->srv, pdb_errmsg(w->ctx));
+    else
+        pdb_srv_worker_reset_store(w);
+}
+
 void pdb_srv_worker_reset_store(pdb_srv_worker *w)
 {
     worker_drop_renderer(w);
@@ -100,6 +108,14 @@ pdb_status pdb_srv_worker_data_version(pdb_srv_worker *w, int64_t *dv)
     if (st == PDB_OK) {
         w->dv = *dv;
         w->dv_read_ns = now;
+    } else if (st == PDB_EIO && w->dv_read_ns != 0) {
+        /* The database cannot be reached: nothing can have changed that
+         * this replica could read, so the version last read still holds
+         * and tiles cached at it are still answered (a render fails); it
+         * is asked again at the next call. */
+        pdb_srv_db_state(w->srv, pdb_errmsg(w->ctx));
+        *dv = w->dv;
+        st = PDB_OK;
     }
     return st;
 }

@@ -37,7 +37,9 @@ typedef struct pdb_srv_worker {
  * has seen a newer one (srv->seen_version moved), so that a commit reaches
  * every thread within that window or with the first request that reads
  * it. Reading it was 15% of a cached tile's instructions (a read
- * transaction, two fcntl and an fstat). PDB_OK, or the engine's failure. */
+ * transaction, two fcntl and an fstat). PDB_OK, or the engine's failure;
+ * with the database unreachable (PDB_EIO), the version last read when
+ * there is one. */
 #define PDB_SRV_DV_FRESH_MS 20
 pdb_status pdb_srv_worker_data_version(pdb_srv_worker *w, int64_t *dv);
 
@@ -53,6 +55,11 @@ int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t
  * engine's message of the failure; /health reports the state, the message
  * and since when it has been unreachable. */
 void pdb_srv_db_state(pdb_srv *srv, const char *error);
+/* After a failed store call: a handle that lost its database (PDB_EIO)
+ * stays, since it reconnects by itself and keeps the communes its lookup
+ * index loaded, and the state goes to /health; after any other failure
+ * (busy, damaged, replaced) the next request reopens the store. */
+void pdb_srv_worker_store_failed(pdb_srv_worker *w);
 /* Drops the worker's store so that the next request reopens it. */
 void pdb_srv_worker_reset_store(pdb_srv_worker *w);
 /* Frees a worker (the thread-exit destructor of srv->worker_key). */
