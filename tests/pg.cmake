@@ -33,6 +33,12 @@ foreach(script bad_input same_output password_hidden)
     set_tests_properties(pg_${script} PROPERTIES TIMEOUT 600)
     pdb_on_pg(pg_${script})
 endforeach()
+# Replicas behind nginx, and one on a hot standby: clusters of the tests' own
+# (they stop, start and replicate them).
+foreach(script replicas standby)
+    pdb_script_test(pg_${script} ${CMAKE_CURRENT_LIST_DIR}/pg/${script}.sh)
+    set_tests_properties(pg_${script} PROPERTIES LABELS pg TIMEOUT 600)
+endforeach()
 
 # The existing tests that make sense on both stores, a second time on
 # PostgreSQL (the same script, named *_pg). Those about the SQLite file

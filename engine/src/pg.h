@@ -24,8 +24,38 @@ typedef struct pdb__pg {
     int in_read;            /* a read snapshot (REPEATABLE READ) is open */
     struct pg_writer *load; /* the load open on conn (pg_writer.c), or NULL */
     uint32_t prepared;      /* bit i: pdb__pg_stmt i is prepared on conn (0: new conn) */
-    PGresult *first_at;     /* the texts the last pdb_parcels_first_at answer borrows (pg_query.c) */
+    PGresult *first_at; /* the texts the last pdb_parcels_first_at answer borrows (pg_query.c) */
+    int readonly;       /* the session is read-only (set again after a reconnect) */
+    int64_t dv;         /* the data version as last read from meta */
+    int64_t dv_read_ms; /* when (pdb__pg_now_ms), 0 for never: the cache is empty */
+    int64_t reset_ms;   /* when the last reconnect was tried (pdb__pg_now_ms), 0 never */
 } pdb__pg;
+
+/* How long a read-only handle answers its data version from the last read
+ * of meta while no notification arrived: the bound on how late a commit
+ * is seen where NOTIFY does not reach (a hot standby), and on a missed
+ * notification. */
+#define PDB_PG_DV_POLL_MS 1000
+
+/* How often a handle whose connection was lost tries to reconnect: a
+ * reconnect to a server that is down costs a connect attempt (up to the
+ * location's connect_timeout over TCP) on the caller's thread. */
+#define PDB_PG_RECONNECT_MS 1000
+
+/* A monotonic clock in milliseconds, for the two intervals above. */
+int64_t pdb__pg_now_ms(void);
+
+/* Sets up a new (or reset) connection's session: UTF-8, notices kept
+ * quiet, LISTEN parceldb (where the server allows it: not on a hot
+ * standby), read-only when pg->readonly. PDB_OK or the failure. */
+pdb_status pdb__pg_session(pdb_ctx *ctx, pdb__pg *pg);
+
+/* Reconnects a handle whose connection is lost (PQstatus not OK), outside
+ * a load, at most once per PDB_PG_RECONNECT_MS: PQreset, then the session
+ * again; statements are prepared again on first use. 1 when the
+ * connection is usable afterwards, 0 otherwise (ctx untouched: the
+ * caller's failure says what failed). */
+int pdb__pg_reconnect(pdb__pg *pg);
 
 /* Statements prepared once per connection (pdb__pg_prepared), for the
  * ones run often: parsing and planning cost as much as the round trip.

@@ -16,20 +16,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-/* libpq prints the server's notices (NOTICE, WARNING) on stderr by
- * default; the library never prints. */
-static void quiet_notices(void *arg, const char *message)
-{
-    (void)arg;
-    (void)message;
-}
 
 /* An integer column of a result row; 0 for NULL, as SQLite reads one. */
 static int64_t col_i64(const PGresult *res, int row, int col)
@@ -111,13 +104,8 @@ static pdb_status pg_connect(pdb_ctx *ctx, const char *location, int readonly, p
         st = pdb__fail(ctx, PDB_EIO, "cannot connect to %s: %.*s", pg->shown, (int)len, msg);
         goto done;
     }
-    PQsetNoticeProcessor(pg->conn, quiet_notices, NULL);
-    /* Text travels as UTF-8 whatever the database's or the role's
-     * default, as the SQLite store keeps it. */
-    if (PQsetClientEncoding(pg->conn, "UTF8") != 0) {
-        st = pdb__pg_fail(ctx, pg, NULL, "setting the client encoding to UTF-8");
-        goto done;
-    }
+    pg->readonly = readonly;
+    st = pdb__pg_session(ctx, pg);
 done:
     if (st != PDB_OK)
         pdb__pg_close(s);
@@ -177,15 +165,7 @@ pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store
     *out = NULL;
     if ((st = pg_connect(ctx, location, (flags & PDB_OPEN_READONLY) != 0, &s)) != PDB_OK)
         return st;
-    if ((st = check_identity(ctx, s->pg)) != PDB_OK)
-        goto done;
-    /* The server refuses every write of a read-only session, whatever the
-     * role may do, as SQLite's query_only does. */
-    if (s->readonly)
-        st = pdb__pg_exec(ctx, s->pg, "SET default_transaction_read_only = on",
-                          "opening the store read-only");
-done:
-    if (st != PDB_OK) {
+    if ((st = check_identity(ctx, s->pg)) != PDB_OK) {
         pdb__pg_close(s);
         return st;
     }
@@ -241,11 +221,57 @@ done:
     return pdb__pg_open(ctx, location, PDB_OPEN_READWRITE, out);
 }
 
+/* Whether a notification on parceldb arrived since the last call: input
+ * the server sent is read without a round trip, and every notification
+ * is consumed (any of them means a commit: the version is read anew).
+ * -1 when the connection turned out to be lost. */
+static int notified(pdb__pg *pg)
+{
+    /* A server that stops sends its FATAL (which libpq takes as a notice
+     * while idle) and then closes: while more input waits, read it, so
+     * that the close is seen now rather than at the next statement. */
+    for (int i = 0; i < 3; i++) {
+        if (!PQconsumeInput(pg->conn) || PQstatus(pg->conn) != CONNECTION_OK)
+            return -1;
+        struct pollfd pfd = {.fd = PQsocket(pg->conn), .events = POLLIN};
+        if (poll(&pfd, 1, 0) <= 0)
+            break;
+    }
+    int any = 0;
+    PGnotify *n;
+    while ((n = PQnotifies(pg->conn)) != NULL) {
+        any = 1;
+        PQfreemem(n);
+    }
+    return any;
+}
+
 pdb_status pdb__pg_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
 {
+    pdb__pg *pg = s->pg;
     PGresult *res = NULL;
+    int64_t now = pdb__pg_now_ms();
+
+    /* A server polls this every few milliseconds per worker: a read-only
+     * handle answers from its last read of meta until a writer's NOTIFY
+     * (pg_writer.c, sent at its commit) arrives or the read is
+     * PDB_PG_DV_POLL_MS old; on a hot standby, where LISTEN is refused and
+     * no notification comes, the poll alone. Only outside a transaction: a
+     * read snapshot sees the version of its own start. A handle that
+     * writes reads it each time. */
+    if (s->readonly && pg->dv_read_ms != 0 && !s->writing &&
+        now - pg->dv_read_ms < PDB_PG_DV_POLL_MS && PQtransactionStatus(pg->conn) == PQTRANS_IDLE &&
+        notified(pg) == 0) {
+        *out = pg->dv;
+        return pdb__ok(ctx);
+    }
+    pg->dv_read_ms = 0;
+    /* A connection lost earlier is tried again first, so that the first
+     * call after the server is back answers. */
+    if (PQstatus(pg->conn) != CONNECTION_OK)
+        pdb__pg_reconnect(pg);
     pdb_status st =
-        pdb__pg_prepared(ctx, s->pg, PDB_PG_STMT_DATA_VERSION,
+        pdb__pg_prepared(ctx, pg, PDB_PG_STMT_DATA_VERSION,
                          "SELECT value::bigint FROM parceldb.meta WHERE key = 'data_version'", 0,
                          NULL, "reading the data version", &res);
     *out = 0;
@@ -257,6 +283,13 @@ pdb_status pdb__pg_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
     PQclear(res);
     if (!found)
         return pdb__fail(ctx, PDB_ECORRUPT, "reading the data version: the store's meta has none");
+    /* Notifications that came with the read are left for the next call:
+     * the server sends them after our statement, so they may announce a
+     * commit this read did not see. */
+    if (PQtransactionStatus(pg->conn) == PQTRANS_IDLE) {
+        pg->dv = *out;
+        pg->dv_read_ms = now;
+    }
     return pdb__ok(ctx);
 }
 

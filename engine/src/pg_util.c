@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int pdb__location_is_pg(const char *location)
 {
@@ -67,7 +68,76 @@ pdb_status pdb__pg_fail(pdb_ctx *ctx, pdb__pg *pg, PGresult *res, const char *wh
         len--;
     st = pdb__fail(ctx, st, "%s: %.*s", what, (int)len, msg);
     PQclear(res);
+    /* A lost connection fails this operation; the next one finds the
+     * handle reconnected when the server is back (the message is copied
+     * above: a reset replaces the connection's). */
+    if (st == PDB_EIO && pg != NULL && pg->conn != NULL)
+        pdb__pg_reconnect(pg);
     return st;
+}
+
+int64_t pdb__pg_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* libpq prints the server's notices (NOTICE, WARNING) on stderr by
+ * default; the library never prints. */
+static void quiet_notices(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message;
+}
+
+pdb_status pdb__pg_session(pdb_ctx *ctx, pdb__pg *pg)
+{
+    pdb_status st;
+    PQsetNoticeProcessor(pg->conn, quiet_notices, NULL);
+    /* Text travels as UTF-8 whatever the database's or the role's
+     * default, as the SQLite store keeps it. */
+    if (PQsetClientEncoding(pg->conn, "UTF8") != 0)
+        return pdb__pg_fail(ctx, pg, NULL, "setting the client encoding to UTF-8");
+    /* Writers announce each commit (pg_writer.c: NOTIFY parceldb), so
+     * that a reader's data version costs no round trip until one comes
+     * (pdb__pg_data_version). A hot standby refuses LISTEN: the poll
+     * covers it. */
+    PQclear(PQexec(pg->conn, "LISTEN parceldb"));
+    pg->dv_read_ms = 0;
+    /* The server refuses every write of a read-only session, whatever the
+     * role may do, as SQLite's query_only does. */
+    if (pg->readonly && (st = pdb__pg_exec(ctx, pg, "SET default_transaction_read_only = on",
+                                           "opening the store read-only")) != PDB_OK)
+        return st;
+    return PDB_OK;
+}
+
+int pdb__pg_reconnect(pdb__pg *pg)
+{
+    /* Only a read-only handle: a writer's transaction may have died with
+     * the connection, and its next statement must fail, not run alone on
+     * a new one. */
+    if (pg->conn == NULL || !pg->readonly || pg->load != NULL)
+        return 0;
+    if (PQstatus(pg->conn) == CONNECTION_OK)
+        return 1;
+    int64_t now = pdb__pg_now_ms();
+    if (pg->reset_ms != 0 && now - pg->reset_ms < PDB_PG_RECONNECT_MS)
+        return 0;
+    pg->reset_ms = now;
+    PQreset(pg->conn);
+    if (PQstatus(pg->conn) != CONNECTION_OK)
+        return 0;
+    /* A new session: nothing prepared, no snapshot, the settings again. */
+    pg->prepared = 0;
+    pg->in_read = 0;
+    pdb_ctx *quiet = NULL;
+    if (pdb_ctx_new(&quiet) != PDB_OK)
+        return 0;
+    pdb_status st = pdb__pg_session(quiet, pg);
+    pdb_ctx_free(quiet);
+    return st == PDB_OK && PQstatus(pg->conn) == CONNECTION_OK;
 }
 
 pdb_status pdb__pg_query(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams,

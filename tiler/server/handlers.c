@@ -41,11 +41,14 @@ static void engine_error(pdb_srv_response *out, pdb_srv_worker *w)
         pdb_srv_error(out, 404, "%s", pdb_errmsg(w->ctx));
         return;
     default:
-        /* The store failed (busy, damaged, replaced): answer 503 and open
-         * a fresh connection for the next request. */
-        pdb_srv_error(out, 503, "the store is unavailable (%s)", pdb_status_name(st));
+        /* The store failed (unreachable, busy, damaged, replaced): 503,
+         * and the handle kept or reopened (pdb_srv_worker_store_failed). */
+        if (st == PDB_EIO)
+            pdb_srv_error(out, 503, "the store is unavailable: %s", pdb_errmsg(w->ctx));
+        else
+            pdb_srv_error(out, 503, "the store is unavailable (%s)", pdb_status_name(st));
         out->retry_after_s = 1;
-        pdb_srv_worker_reset_store(w);
+        pdb_srv_worker_store_failed(w);
         return;
     }
 }
@@ -309,32 +312,46 @@ static void communes(pdb_srv_worker *w, pdb_srv_response *out)
         out, JSON, json_pack("{s:I, s:o}", "data_version", (json_int_t)version, "communes", arr));
 }
 
-static void health(pdb_srv *srv, pdb_srv_worker *w, pdb_srv_response *out)
+/* /health: 200 with "database": "ok" while the store answers; 503 with
+ * "database": "unreachable", the last failure and since when (UTC) while
+ * it does not, so that a load balancer's checks and monitoring see it.
+ * open_error: why the worker has no store, or NULL. */
+static void health(pdb_srv *srv, pdb_srv_worker *w, const char *open_error, pdb_srv_response *out)
 {
-    int64_t version;
+    int64_t version = 0;
     if (atomic_load(&srv->draining)) {
         pdb_srv_error(out, 503, "shutting down");
         out->close = 1;
         return;
     }
-    if (pdb_store_data_version(w->ctx, w->store, &version) != PDB_OK) {
-        engine_error(out, w);
-        return;
+    int ok = open_error == NULL && pdb_store_data_version(w->ctx, w->store, &version) == PDB_OK;
+    if (ok)
+        pdb_srv_db_state(srv, NULL);
+    else
+        pdb_srv_db_state(srv, open_error != NULL ? open_error : pdb_errmsg(w->ctx));
+    double uptime = (pdb_srv_now_us() / 1e6) - (srv->started.tv_sec + srv->started.tv_nsec / 1e9);
+    json_t *doc;
+    if (ok) {
+        doc = json_pack("{s:s, s:I, s:s, s:I}", "status", "ok", "data_version", (json_int_t)version,
+                        "database", "ok", "uptime_s", (json_int_t)round(uptime));
+    } else {
+        char since[32] = "";
+        struct tm tm;
+        pthread_mutex_lock(&srv->db_lock);
+        time_t t = srv->db_down_since;
+        json_t *err = json_string(srv->db_error);
+        pthread_mutex_unlock(&srv->db_lock);
+        if (gmtime_r(&t, &tm) != NULL)
+            strftime(since, sizeof since, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        doc = json_pack("{s:s, s:s, s:o, s:s, s:I}", "status", "unavailable", "database",
+                        "unreachable", "error", err ? err : json_null(), "since", since, "uptime_s",
+                        (json_int_t)round(uptime));
     }
-    char *text = malloc(128);
-    int n = text
-                ? snprintf(text, 128, "{\"status\":\"ok\",\"data_version\":%lld,\"uptime_s\":%.0f}",
-                           (long long)version,
-                           (pdb_srv_now_us() / 1e6) -
-                               (srv->started.tv_sec + srv->started.tv_nsec / 1e9))
-                : -1;
-    if (n < 0) {
-        free(text);
-        pdb_srv_error(out, 503, "out of memory");
-        return;
+    pdb_srv_body_json(out, JSON, doc);
+    if (out->status == 200 && !ok) {
+        out->status = 503;
+        out->retry_after_s = 1;
     }
-    out->status = 200;
-    pdb_srv_body_malloced(out, JSON, text, (size_t)n);
     out->cache_control = "no-store";
 }
 
@@ -463,7 +480,8 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         goto done;
     }
     int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS;
-    if (pdb_srv_worker_ready(w, 0, msg, sizeof msg) != 0 && need_store) {
+    int ready = pdb_srv_worker_ready(w, 0, msg, sizeof msg) == 0;
+    if (!ready && need_store && req->route != PDB_SRV_ROUTE_HEALTH) {
         pdb_srv_error(out, 503, "%s", msg);
         out->retry_after_s = 5;
         goto done;
@@ -501,7 +519,7 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         communes(w, out);
         break;
     case PDB_SRV_ROUTE_HEALTH:
-        health(srv, w, out);
+        health(srv, w, ready ? NULL : msg, out);
         break;
     case PDB_SRV_ROUTE_METRICS:
         metrics(srv, w, out);

@@ -64,11 +64,39 @@ static void srv_free(pdb_srv *srv)
     pthread_mutex_destroy(&srv->conf_lock);
     pthread_mutex_destroy(&srv->sync_lock);
     pthread_mutex_destroy(&srv->empty_lock);
+    pthread_mutex_destroy(&srv->db_lock);
+    for (size_t i = 0; i < srv->pool_n; i++)
+        pdb_store_close(srv->pool[i]);
+    free(srv->pool);
+    pthread_mutex_destroy(&srv->pool_lock);
     pdb_srv_blob_unref(srv->empty_png[0]);
     pdb_srv_blob_unref(srv->empty_png[1]);
     pthread_rwlock_destroy(&srv->changes_lock);
     pthread_key_delete(srv->worker_key);
     free(srv);
+}
+
+/* Opens one store handle per worker thread before serving: a database
+ * connection each on PostgreSQL, so that a replica holds exactly threads
+ * + 1 connections (these and the main thread's) from its start, and one
+ * that would pass the server's max_connections stops here, with one line,
+ * instead of failing requests later. Says why and returns -1 on failure. */
+static int open_pool(pdb_srv *srv, pdb_ctx *ctx)
+{
+    if ((srv->pool = calloc(srv->opt.threads, sizeof *srv->pool)) == NULL) {
+        pdb_srv_say("out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < srv->opt.threads; i++) {
+        if (pdb_store_open(ctx, srv->opt.db_path, PDB_OPEN_READONLY, &srv->pool[i]) != PDB_OK) {
+            pdb_srv_say("cannot open store connection %u of %u (one per thread and one more; "
+                        "--threads sets the threads): %s",
+                        i + 2, srv->opt.threads + 1, pdb_errmsg(ctx));
+            return -1;
+        }
+        srv->pool_n++;
+    }
+    return 0;
 }
 
 static int write_port_file(const char *path, unsigned port)
@@ -113,6 +141,8 @@ int pdb_srv_run(const pdb_srv_options *o)
     pthread_mutex_init(&srv->conf_lock, NULL);
     pthread_mutex_init(&srv->sync_lock, NULL);
     pthread_mutex_init(&srv->empty_lock, NULL);
+    pthread_mutex_init(&srv->db_lock, NULL);
+    pthread_mutex_init(&srv->pool_lock, NULL);
     pthread_rwlock_init(&srv->changes_lock, NULL);
     pthread_key_create(&srv->worker_key, pdb_srv_worker_free);
     clock_gettime(CLOCK_MONOTONIC, &srv->started);
@@ -173,6 +203,8 @@ int pdb_srv_run(const pdb_srv_options *o)
         pdb_srv_say("%s", msg);
         goto done;
     }
+    if (open_pool(srv, main_worker->ctx) != 0)
+        goto done;
     /* Root again only to bind the port (one below 1024 needs it), then
      * never again. */
     if (ra.active && seteuid(0) != 0) {
@@ -226,10 +258,13 @@ int pdb_srv_run(const pdb_srv_options *o)
          * so that /metrics and the caches follow the store. */
         int64_t v;
         if (pdb_srv_worker_ready(main_worker, 0, msg, sizeof msg) == 0 &&
-            pdb_store_data_version(main_worker->ctx, main_worker->store, &v) == PDB_OK)
+            pdb_store_data_version(main_worker->ctx, main_worker->store, &v) == PDB_OK) {
+            pdb_srv_db_state(srv, NULL);
             pdb_srv_sync_version(srv, main_worker, v, msg, sizeof msg);
-        else
+        } else {
+            pdb_srv_db_state(srv, main_worker->store ? pdb_errmsg(main_worker->ctx) : msg);
             pdb_srv_worker_reset_store(main_worker);
+        }
     }
 
     /* Drain: stop accepting, let the requests in flight finish. */

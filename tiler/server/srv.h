@@ -51,6 +51,14 @@ struct pdb_srv {
 
     atomic_int draining; /* 1 after SIGTERM */
 
+    pthread_mutex_t pool_lock; /* guards pool and pool_n */
+    pdb_store **pool;          /* handles opened at start, each taken by a worker's first request */
+    size_t pool_n;             /* handles left in pool */
+
+    pthread_mutex_t db_lock; /* guards db_down_since and db_error */
+    time_t db_down_since;    /* wall clock of the first failure of a run of them; 0: reachable */
+    char db_error[256];      /* the engine's message of the last failure while unreachable */
+
     pthread_mutex_t empty_lock; /* guards empty_png */
     pdb_srv_blob *empty_png[2]; /* the tile of a place without parcels, per scale */
     uint64_t empty_style[2];    /* the style each was rendered with */

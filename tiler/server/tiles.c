@@ -122,7 +122,7 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
     if (pdb_srv_worker_data_version(w, &dv) != PDB_OK) {
         pdb_srv_error(out, 503, "the store is unavailable: %s", pdb_errmsg(w->ctx));
         out->retry_after_s = 1;
-        pdb_srv_worker_reset_store(w);
+        pdb_srv_worker_store_failed(w);
         return;
     }
     if (pdb_srv_sync_version(srv, w, dv, msg, sizeof msg) != 0) {
@@ -197,7 +197,7 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
         if (pdb_store_data_version(w->ctx, w->store, &before) != PDB_OK) {
             pdb_srv_cache_abandon(srv->cache, &key);
             pdb_srv_error(out, 503, "the store is unavailable: %s", pdb_errmsg(w->ctx));
-            pdb_srv_worker_reset_store(w);
+            pdb_srv_worker_store_failed(w);
             return;
         }
         png = pdb_srv_render_png(w, req->z, req->x, req->y, req->scale, msg, sizeof msg);
@@ -207,7 +207,10 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
             pdb_srv_cache_abandon(srv->cache, &key);
             pdb_srv_blob_unref(png);
             atomic_fetch_add_explicit(&srv->metrics.render_failures, 1, memory_order_relaxed);
-            pdb_srv_error(out, 500, "%s", png ? pdb_errmsg(w->ctx) : msg);
+            /* A database that went away is the service's state, not a
+             * bad tile: 503, so that a load balancer asks another. */
+            pdb_srv_error(out, pdb_errcode(w->ctx) == PDB_EIO ? 503 : 500, "%s",
+                          png ? pdb_errmsg(w->ctx) : msg);
             return;
         }
         atomic_fetch_add_explicit(&srv->metrics.tiles_rendered, 1, memory_order_relaxed);

@@ -65,6 +65,27 @@ pdb_srv_worker *pdb_srv_worker_get(pdb_srv *srv)
     return w;
 }
 
+void pdb_srv_db_state(pdb_srv *srv, const char *error)
+{
+    pthread_mutex_lock(&srv->db_lock);
+    if (error == NULL) {
+        srv->db_down_since = 0;
+    } else {
+        if (srv->db_down_since == 0)
+            srv->db_down_since = time(NULL);
+        snprintf(srv->db_error, sizeof srv->db_error, "%s", error);
+    }
+    pthread_mutex_unlock(&srv->db_lock);
+}
+
+void pdb_srv_worker_store_failed(pdb_srv_worker *w)
+{
+    if (pdb_errcode(w->ctx) == PDB_EIO)
+        pdb_srv_db_state(w->srv, pdb_errmsg(w->ctx));
+    else
+        pdb_srv_worker_reset_store(w);
+}
+
 void pdb_srv_worker_reset_store(pdb_srv_worker *w)
 {
     worker_drop_renderer(w);
@@ -87,6 +108,14 @@ pdb_status pdb_srv_worker_data_version(pdb_srv_worker *w, int64_t *dv)
     if (st == PDB_OK) {
         w->dv = *dv;
         w->dv_read_ns = now;
+    } else if (st == PDB_EIO && w->dv_read_ns != 0) {
+        /* The database cannot be reached: nothing can have changed that
+         * this replica could read, so the version last read still holds
+         * and tiles cached at it are still answered (a render fails); it
+         * is asked again at the next call. */
+        pdb_srv_db_state(w->srv, pdb_errmsg(w->ctx));
+        *dv = w->dv;
+        st = PDB_OK;
     }
     return st;
 }
@@ -105,10 +134,31 @@ int pdb_srv_worker_ready(pdb_srv_worker *w, int need_renderer, char *msg, size_t
     if (w->store != NULL && sgen != w->store_gen)
         pdb_srv_worker_reset_store(w);
     if (w->store == NULL) {
-        if (pdb_store_open(w->ctx, srv->opt.db_path, PDB_OPEN_READONLY, &w->store) != PDB_OK) {
-            snprintf(msg, cap, "the store cannot be opened: %s", pdb_errmsg(w->ctx));
+        uint64_t now = pdb_srv_now_us();
+        if (w->open_failed_us != 0 && now - w->open_failed_us < PDB_SRV_REOPEN_MS * 1000u) {
+            snprintf(msg, cap, "%s", w->open_error);
             return -1;
         }
+        /* The handle opened for this thread at start, while one is left
+         * (a later reopen opens its own). */
+        pthread_mutex_lock(&srv->pool_lock);
+        if (srv->pool_n > 0 && sgen == 0)
+            w->store = srv->pool[--srv->pool_n];
+        /* Opened before a store replaced or reopened (SIGHUP): not used. */
+        while (sgen != 0 && srv->pool_n > 0)
+            pdb_store_close(srv->pool[--srv->pool_n]);
+        pthread_mutex_unlock(&srv->pool_lock);
+        if (w->store == NULL &&
+            pdb_store_open(w->ctx, srv->opt.db_path, PDB_OPEN_READONLY, &w->store) != PDB_OK) {
+            snprintf(w->open_error, sizeof w->open_error, "the store cannot be opened: %s",
+                     pdb_errmsg(w->ctx));
+            snprintf(msg, cap, "%s", w->open_error);
+            w->open_failed_us = now;
+            if (pdb_errcode(w->ctx) == PDB_EIO)
+                pdb_srv_db_state(srv, pdb_errmsg(w->ctx));
+            return -1;
+        }
+        w->open_failed_us = 0;
         w->store_gen = sgen;
     }
     if (need_renderer && w->renderer == NULL) {
