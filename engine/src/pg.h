@@ -25,6 +25,8 @@ typedef struct pdb__pg {
     struct pg_writer *load; /* the load open on conn (pg_writer.c), or NULL */
     uint32_t prepared;      /* bit i: pdb__pg_stmt i is prepared on conn (0: new conn) */
     PGresult *first_at; /* the texts the last pdb_parcels_first_at answer borrows (pg_query.c) */
+    struct pdb__ov_communes *ov_communes; /* the communes as overview reads last saw them
+                                             (pg_overview.c), or NULL */
     int readonly;       /* the session is read-only (set again after a reconnect) */
     int64_t dv;         /* the data version as last read from meta */
     int64_t dv_read_ms; /* when (pdb__pg_now_ms), 0 for never: the cache is empty */
@@ -129,6 +131,8 @@ char *pdb__pg_location_shown(const char *location);
  * the contract of the public function of the same name. pg_store.c: */
 void pdb__pg_close(pdb_store *s);
 pdb_status pdb__pg_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out);
+/* Frees a handle's ov_communes (pg_overview.c). */
+void pdb__pg_ov_communes_free(struct pdb__ov_communes *c);
 pdb_status pdb__pg_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out);
 pdb_status pdb__pg_check(pdb_ctx *ctx, pdb_store *s);
 pdb_status pdb__pg_communes_list(pdb_ctx *ctx, pdb_store *s, pdb_commune_list **out);

@@ -9,6 +9,7 @@
  * on the handle's connection.
  */
 #include "overview_build.h"
+#include "pg_ovcache.h"
 #include "pg_read.h"
 #include "store.h"
 
@@ -573,6 +574,162 @@ static const char features_sql[] =
     "WHERE o2.commune = c.code AND o2.band = $5))) "
     "ORDER BY part, k1, k2, k3, k4";
 
+/* One commune as overview reads need it: its box, parcels, version,
+ * whether its overviews are stale, and the bands it has shapes in. */
+typedef struct ov_commune {
+    char code[8];    /* commune code */
+    int has_box;     /* 0 for a commune without parcels (no box) */
+    double box[4];   /* its parcels' box */
+    int64_t parcels; /* current parcels */
+    int64_t version; /* communes.data_version */
+    int stale;       /* listed in overviews_stale */
+    unsigned bands;  /* bit b: it has shapes in band b */
+} ov_commune;
+
+struct pdb__ov_communes {
+    int64_t store_version; /* the handle's data version they were read at */
+    size_t n;              /* communes */
+    ov_commune *items;     /* in code order */
+};
+
+void pdb__pg_ov_communes_free(struct pdb__ov_communes *c)
+{
+    if (c != NULL)
+        free(c->items);
+    free(c);
+}
+
+static const char ov_communes_sql[] =
+    "SELECT c.code, c.min_lon, c.min_lat, c.max_lon, c.max_lat, c.parcels, c.data_version, "
+    "EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews_stale st WHERE st.commune = c.code), "
+    "COALESCE((SELECT bit_or(1 << o.band) FROM " PDB_PG_SCHEMA
+    ".overviews o WHERE o.commune = c.code), 0) FROM " PDB_PG_SCHEMA ".communes c ORDER BY c.code";
+
+/* The handle's list of communes at data version v, read again when v moved. */
+static pdb_status ov_communes(pdb_ctx *ctx, pdb_store *s, int64_t v, struct pdb__ov_communes **out)
+{
+    pdb__pg *pg = s->pg;
+    PGresult *res = NULL;
+    pdb__pg_params p = {0};
+    pdb_status st;
+
+    if (pg->ov_communes != NULL && pg->ov_communes->store_version == v) {
+        *out = pg->ov_communes;
+        return pdb__ok(ctx);
+    }
+    pdb__pg_ov_communes_free(pg->ov_communes);
+    pg->ov_communes = NULL;
+    if ((st = pdb__pg_run(ctx, pg, ov_communes_sql, &p, "reading the communes", &res)) != PDB_OK)
+        return st;
+    int rows = PQntuples(res);
+    struct pdb__ov_communes *c = calloc(1, sizeof *c);
+    if (c == NULL || (rows > 0 && (c->items = calloc((size_t)rows, sizeof *c->items)) == NULL)) {
+        free(c);
+        PQclear(res);
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading the communes");
+    }
+    for (int i = 0; i < rows; i++) {
+        ov_commune *o = &c->items[i];
+        snprintf(o->code, sizeof o->code, "%s", pdb__pg_text(res, i, 0));
+        o->has_box = !PQgetisnull(res, i, 1) && !PQgetisnull(res, i, 4);
+        for (int k = 0; k < 4 && o->has_box; k++)
+            o->box[k] = pdb__pg_f8(res, i, 1 + k);
+        o->parcels = pdb__pg_i8(res, i, 5);
+        o->version = pdb__pg_i8(res, i, 6);
+        o->stale = PQgetvalue(res, i, 7)[0] != 0;
+        o->bands = (unsigned)pdb__pg_i4(res, i, 8);
+    }
+    c->n = (size_t)rows;
+    c->store_version = v;
+    PQclear(res);
+    pg->ov_communes = c;
+    *out = c;
+    return pdb__ok(ctx);
+}
+
+/* The parcels of the communes drawn from their parcels (stale, or no
+ * shapes in the band), in the order the SQLite store gives them, each
+ * tested against its exact box (test 1, as features_sql's second part). */
+static const char ov_parcels_sql[] =
+    "SELECT 0::bigint, p.commune, NULL::text, NULL::text, p.landuse_main, p.landuse_main, "
+    "p.area_computed_m2, ST_AsBinary(p.geom), 1 FROM " PDB_PG_SCHEMA ".parcels p "
+    "WHERE p.valid_to IS NULL AND p.commune = ANY ($1::text[]) "
+    "ORDER BY p.commune COLLATE \"C\", p.sheet COLLATE \"C\", p.parcel COLLATE \"C\", p.id";
+
+/* The margin by which a commune's box is widened before its shapes are
+ * looked at: a shape lies within its parcels' box, and the R-tree test
+ * of each shape decides. */
+#define OV_COMMUNE_MARGIN_DEG 1e-3
+
+/* overview_features for a handle reading outside a transaction: the
+ * shapes from the process-wide cache (pg_ovcache.c), the parcels of
+ * communes without shapes through SQL. The same rows, in the same order,
+ * as features_sql reads (tests/unit/test_pg_query.c compares both with
+ * the SQLite store). */
+static pdb_status cached_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
+                                  const double bbox[4], pdb_feature_fn fn, void *arg)
+{
+    struct pdb__ov_communes *cl = NULL;
+    int64_t v = 0;
+    pdb_status st;
+    int band = pdb__ov_band_of(zoom);
+
+    if ((st = pdb__pg_data_version(ctx, s, &v)) != PDB_OK ||
+        (st = ov_communes(ctx, s, v, &cl)) != PDB_OK)
+        return st;
+    pdb__ovc_entry **entries = calloc(cl->n ? cl->n : 1, sizeof *entries);
+    char *list = malloc(cl->n * 6 + 3);
+    if (entries == NULL || list == NULL) {
+        free(entries);
+        free(list);
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory drawing overviews");
+    }
+    size_t ne = 0, nl = 0, at = 0;
+    list[at++] = '{';
+    for (size_t i = 0; i < cl->n && st == PDB_OK; i++) {
+        const ov_commune *c = &cl->items[i];
+        if (!c->has_box)
+            continue;
+        if (c->stale || !(c->bands & (1u << band))) {
+            if ((kinds & 1) && c->parcels > 0 && c->box[2] >= bbox[0] && c->box[0] <= bbox[2] &&
+                c->box[3] >= bbox[1] && c->box[1] <= bbox[3]) {
+                at += (size_t)sprintf(list + at, "%s%s", nl ? "," : "", c->code);
+                nl++;
+            }
+            continue;
+        }
+        const double m = OV_COMMUNE_MARGIN_DEG;
+        if (c->box[2] + m < bbox[0] || c->box[0] - m > bbox[2] || c->box[3] + m < bbox[1] ||
+            c->box[1] - m > bbox[3])
+            continue;
+        st = pdb__ovc_get(ctx, s, c->code, band, c->version, &entries[ne]);
+        if (st == PDB_OK)
+            ne++;
+    }
+    list[at++] = '}';
+    list[at] = '\0';
+    int stopped = 0;
+    if (st == PDB_OK)
+        st = pdb__ovc_emit(ctx, entries, ne, kinds, bbox, fn, arg, &stopped);
+    for (size_t i = 0; i < ne; i++)
+        pdb__ovc_release(entries[i]);
+    free(entries);
+    if (st == PDB_OK && !stopped && nl > 0) {
+        pdb__pg_params p = {0};
+        PGresult *res = NULL;
+        pdb__pg_param_text(&p, list);
+        if ((st = pdb__pg_run(ctx, s->pg, ov_parcels_sql, &p, "reading overviews", &res)) ==
+            PDB_OK) {
+            pdb_limits saved = pdb__pg_lift_limits(ctx);
+            st = pdb__pg_features_emit(ctx, res, bbox, fn, arg);
+            ctx->limits = saved;
+            PQclear(res);
+        }
+    }
+    free(list);
+    return st == PDB_OK ? pdb__ok(ctx) : st;
+}
+
 pdb_status pdb__pg_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
                                      const double bbox[4], pdb_feature_fn fn, void *arg)
 {
@@ -584,6 +741,11 @@ pdb_status pdb__pg_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsig
         return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
     if (zoom < 0)
         return pdb__fail(ctx, PDB_EINVAL, "zoom %d is negative", zoom);
+    /* A reader outside a transaction draws from the shared cache; inside
+     * one (a snapshot, or its own load) the shapes must be the
+     * transaction's, so they come through SQL. */
+    if (s->readonly && !s->writing && PQtransactionStatus(s->pg->conn) == PQTRANS_IDLE)
+        return cached_features(ctx, s, zoom, kinds, bbox, fn, arg);
     for (int i = 0; i < 4; i++)
         pdb__pg_param_f8(&p, bbox[i]);
     pdb__pg_param_i4(&p, pdb__ov_band_of(zoom));

@@ -63,6 +63,7 @@ void pdb__pg_close(pdb_store *s)
     if (s->pg != NULL) {
         PQfinish(s->pg->conn);
         PQclear(s->pg->first_at);
+        pdb__pg_ov_communes_free(s->pg->ov_communes);
         free(s->pg->location);
         free(s->pg->shown);
         free(s->pg);

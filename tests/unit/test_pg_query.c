@@ -79,6 +79,9 @@ typedef struct env {
     pdb_ctx *ctx;        /* the test thread's context */
     pdb_store *sq;       /* the SQLite store */
     pdb_store *pg;       /* the PostgreSQL store, the same imports */
+    pdb_store *pgro;     /* a read-only handle on it, open from the start: overviews come
+                            from the process-wide cache there (pg_ovcache.c), and it must
+                            follow every change the other handle makes */
     char sq_path[512];   /* the SQLite file */
     char server[1300];   /* conninfo of the server, without dbname */
     char db[64];         /* the test's database */
@@ -203,6 +206,10 @@ static int setup(void **state)
     /* One commune surveyed again: its first parcels become history. */
     if (load_both(e, zones[1].gpkg2, &zones[1]) != 0)
         return -1;
+    if (pdb_store_open(e->ctx, e->location, PDB_OPEN_READONLY, &e->pgro) != PDB_OK) {
+        fprintf(stderr, "open read-only: %s\n", pdb_errmsg(e->ctx));
+        return -1;
+    }
     *state = e;
     return 0;
 }
@@ -213,6 +220,7 @@ static int teardown(void **state)
     char sql[128];
     pdb_store_close(e->sq);
     pdb_store_close(e->pg);
+    pdb_store_close(e->pgro);
     /* FORCE: a failed test may have left a handle open. */
     snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s WITH (FORCE)", e->db);
     pg_sql(e, "postgres", sql);
@@ -579,6 +587,18 @@ static size_t same_stream(env *e, int zoom, unsigned kinds, const double q[4])
                  "PostgreSQL",
                  q[0], q[1], q[2], q[3], zoom, a.features, b.features);
     same_bytes(a.buf, a.len, b.buf, b.len);
+    if (zoom >= 0 && sa == PDB_OK) {
+        /* The read-only handle: the shapes from the shared cache. */
+        stream c = {0};
+        if (pdb_overview_features(e->ctx, e->pgro, zoom, kinds, q, record, &c) != PDB_OK)
+            fail_msg("overviews on the read-only handle: %s", pdb_errmsg(e->ctx));
+        if (a.features != c.features)
+            fail_msg("box %.17g %.17g %.17g %.17g zoom %d kinds %u: %zu features from SQLite, %zu "
+                     "from PostgreSQL's overview cache",
+                     q[0], q[1], q[2], q[3], zoom, kinds, a.features, c.features);
+        same_bytes(a.buf, a.len, c.buf, c.len);
+        free(c.buf);
+    }
     size_t n = a.features;
     free(a.buf);
     free(b.buf);
