@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 
 #define NEED(cond, what)                                                                           \
     do {                                                                                           \
@@ -223,6 +224,11 @@ pdb_status pdb_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *c
                                        pdb_overview_report *rep)
 {
     NEED(s != NULL && rep != NULL, "no store or no place for the report");
+    memset(rep, 0, sizeof *rep);
+    if (s->readonly)
+        return pdb__fail(ctx, PDB_EREADONLY, "the store was opened read-only");
+    if (s->writing)
+        return pdb__fail(ctx, PDB_EINVAL, "a commune's load is open on this store handle");
     return s->ops->overview_rebuild_report(ctx, s, commune, rep);
 }
 

@@ -63,6 +63,8 @@ typedef struct pdb__store_ops {
     /* Overviews */
     pdb_status (*overview_features)(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
                                     const double bbox[4], pdb_feature_fn fn, void *arg);
+    /* rep already cleared; a read-only handle and one with a load open
+     * already refused (api.c). */
     pdb_status (*overview_rebuild_report)(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                           pdb_overview_report *rep);
 

@@ -488,20 +488,12 @@ done:
 }
 
 pdb_status pdb__sq_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                       pdb_overview_report *rep)
+                                           pdb_overview_report *rep)
 {
-    pdb_overview_report local;
     char(*codes)[8] = NULL;
     size_t found = 0;
     pdb_status st;
 
-    if (rep == NULL)
-        rep = &local;
-    memset(rep, 0, sizeof *rep);
-    if (s->readonly)
-        return pdb__fail(ctx, PDB_EREADONLY, "the store was opened read-only");
-    if (s->writing)
-        return pdb__fail(ctx, PDB_EINVAL, "a commune's load is open on this store handle");
     if ((st = pdb__store_exec(ctx, s, "BEGIN IMMEDIATE")) != PDB_OK)
         return st;
     if ((st = list_communes(ctx, s, commune, &codes, &found)) != PDB_OK)
@@ -622,7 +614,7 @@ static const char features_sql[] =
     "OR NOT EXISTS (SELECT 1 FROM overviews o2 WHERE o2.commune = c.code AND o2.band = ?5)))";
 
 pdb_status pdb__sq_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
-                                 const double bbox[4], pdb_feature_fn fn, void *arg)
+                                     const double bbox[4], pdb_feature_fn fn, void *arg)
 {
     sqlite3_stmt *stmt = NULL;
     pdb_status st = PDB_OK;

@@ -24,7 +24,6 @@ typedef struct pdb__pg {
     int in_read;            /* a read snapshot (REPEATABLE READ) is open */
     struct pg_writer *load; /* the load open on conn (pg_writer.c), or NULL */
     uint32_t prepared;      /* bit i: pdb__pg_stmt i is prepared on conn (0: new conn) */
-    PGresult *first_at; /* the texts the last pdb_parcels_first_at answer borrows (pg_query.c) */
     struct pdb__ov_communes *ov_communes; /* the communes as overview reads last saw them
                                              (pg_overview.c), or NULL */
     int readonly;       /* the session is read-only (set again after a reconnect) */
@@ -154,11 +153,8 @@ pdb_status pdb__pg_writer_reject(pdb_ctx *ctx, pdb_writer *w, const pdb_reject *
 pdb_status pdb__pg_writer_commit(pdb_ctx *ctx, pdb_writer *w, pdb_import_counts *counts);
 void pdb__pg_writer_free(pdb_writer *w);
 
-/* pg_query.c and pg_overview.c (reads, features, overviews): */
-pdb_status pdb__pg_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
-                              unsigned read_flags, pdb_parcel_list **out);
-pdb_status pdb__pg_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
-                                    pdb_point_parcel *out);
+/* pg_query.c and pg_overview.c (reads, features, overviews; the point
+ * lookups are pg_lookup.h's): */
 pdb_status pdb__pg_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                      const char *former_commune, const char *sheet,
                                      const char *parcel, unsigned read_flags,

@@ -27,12 +27,10 @@ pdb_status pdb__pg_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat
 pdb_status pdb__pg_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
                                     pdb_point_parcel *out);
 
-/* pg_query.c: the same through SQL and PostGIS's GiST index, without the
- * lookup index: for a handle with an open load (whose uncommitted parcels
- * the index does not hold), and as references for tests. */
+/* pg_query.c: parcels_at through SQL and PostGIS's GiST index, without
+ * the lookup index: for a handle with an open load, whose uncommitted
+ * parcels the index does not hold. */
 pdb_status pdb__pg_parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
                                   unsigned read_flags, pdb_parcel_list **out);
-pdb_status pdb__pg_parcels_first_at_sql(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
-                                        pdb_point_parcel *out);
 
 #endif

@@ -486,19 +486,11 @@ static const char communes_sql[] =
 pdb_status pdb__pg_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                            pdb_overview_report *rep)
 {
-    pdb_overview_report local;
     pdb__pg *pg = s->pg;
     pdb__pg_params p = {0};
     PGresult *codes = NULL;
     pdb_status st;
 
-    if (rep == NULL)
-        rep = &local;
-    memset(rep, 0, sizeof *rep);
-    if (s->readonly)
-        return pdb__fail(ctx, PDB_EREADONLY, "the store was opened read-only");
-    if (s->writing)
-        return pdb__fail(ctx, PDB_EINVAL, "a commune's load is open on this store handle");
     if ((st = pdb__pg_exec(ctx, pg, "BEGIN", "starting the overviews' rebuild")) != PDB_OK)
         return st;
     /* The lock that queues writers (pg_writer.c takes it too), as SQLite's
@@ -577,13 +569,15 @@ static const char features_sql[] =
 /* One commune as overview reads need it: its box, parcels, version,
  * whether its overviews are stale, and the bands it has shapes in. */
 typedef struct ov_commune {
-    char code[8];    /* commune code */
-    int has_box;     /* 0 for a commune without parcels (no box) */
-    double box[4];   /* its parcels' box */
-    int64_t parcels; /* current parcels */
-    int64_t version; /* communes.data_version */
-    int stale;       /* listed in overviews_stale */
-    unsigned bands;  /* bit b: it has shapes in band b */
+    char code[8];                           /* commune code */
+    int has_box;                            /* 0 for a commune without parcels (no box) */
+    double box[4];                          /* its parcels' box */
+    int64_t parcels;                        /* current parcels */
+    int64_t version;                        /* communes.data_version */
+    int stale;                              /* listed in overviews_stale */
+    unsigned bands;                         /* bit b: it has shapes in band b */
+    pdb__ovc_entry *shapes[PDB__OV_NBANDS]; /* its shapes per band from the shared cache,
+                                               held by this handle once read (or NULL) */
 } ov_commune;
 
 struct pdb__ov_communes {
@@ -594,8 +588,12 @@ struct pdb__ov_communes {
 
 void pdb__pg_ov_communes_free(struct pdb__ov_communes *c)
 {
-    if (c != NULL)
-        free(c->items);
+    if (c == NULL)
+        return;
+    for (size_t i = 0; i < c->n; i++)
+        for (int b = 0; b < PDB__OV_NBANDS; b++)
+            pdb__ovc_release(c->items[i].shapes[b]);
+    free(c->items);
     free(c);
 }
 
@@ -687,7 +685,7 @@ static pdb_status cached_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned
     size_t ne = 0, nl = 0, at = 0;
     list[at++] = '{';
     for (size_t i = 0; i < cl->n && st == PDB_OK; i++) {
-        const ov_commune *c = &cl->items[i];
+        ov_commune *c = &cl->items[i];
         if (!c->has_box)
             continue;
         if (c->stale || !(c->bands & (1u << band))) {
@@ -702,17 +700,19 @@ static pdb_status cached_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned
         if (c->box[2] + m < bbox[0] || c->box[0] - m > bbox[2] || c->box[3] + m < bbox[1] ||
             c->box[1] - m > bbox[3])
             continue;
-        st = pdb__ovc_get(ctx, s, c->code, band, c->version, &entries[ne]);
+        /* The handle keeps what it took from the shared cache until its
+         * list of communes is read again (a new data version): later
+         * tiles reach the shapes without the cache's lock. */
+        if (c->shapes[band] == NULL)
+            st = pdb__ovc_get(ctx, s, c->code, band, c->version, &c->shapes[band]);
         if (st == PDB_OK)
-            ne++;
+            entries[ne++] = c->shapes[band];
     }
     list[at++] = '}';
     list[at] = '\0';
     int stopped = 0;
     if (st == PDB_OK)
         st = pdb__ovc_emit(ctx, entries, ne, kinds, bbox, fn, arg, &stopped);
-    for (size_t i = 0; i < ne; i++)
-        pdb__ovc_release(entries[i]);
     free(entries);
     if (st == PDB_OK && !stopped && nl > 0) {
         pdb__pg_params p = {0};

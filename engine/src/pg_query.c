@@ -413,8 +413,8 @@ static pdb_status read_parcels(pdb_ctx *ctx, pdb_store *s, const char *sql, cons
 
 /* Candidates whose PostGIS box holds the point; pdb__blob_contains then
  * decides, as the SQLite store's lookup index does, so that a point on a
- * shared edge falls in one parcel. Helper D's lookup index replaces this
- * with the shared in-memory one. */
+ * shared edge falls in one parcel. Used by a handle with a load open,
+ * whose parcels the lookup index does not hold yet (pg_lookup.c). */
 static const char at_sql[] = "SELECT " PG_PARCEL_COLUMNS " FROM " PDB_PG_SCHEMA ".parcels p "
                              "WHERE p.geom && ST_SetSRID(ST_MakePoint($2, $3), 4326) "
                              "AND p.valid_to IS NULL ORDER BY p.id";
@@ -433,92 +433,6 @@ pdb_status pdb__pg_parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double
     pdb__pg_param_f8(&p, lon);
     pdb__pg_param_f8(&p, lat);
     return read_parcels(ctx, s, at_sql, &p, &f, ctx->limits.max_results, read_flags, out);
-}
-
-/* All the points in one statement (one round trip): the candidates of
- * each point in point order, then by id; the first that contains its
- * point is the answer, as pdb_parcels_at's lowest id. */
-static const char first_at_sql[] =
-    "SELECT q.i, p.id, p.commune, p.sheet, p.parcel, ST_AsBinary(p.geom) "
-    "FROM unnest($1::float8[], $2::float8[]) WITH ORDINALITY AS q(lon, lat, i) "
-    "JOIN " PDB_PG_SCHEMA ".parcels p ON p.geom && ST_SetSRID(ST_MakePoint(q.lon, q.lat), 4326) "
-    "AND p.valid_to IS NULL ORDER BY q.i, p.id";
-
-/* Writes n coordinates as a PostgreSQL array literal, each with the 17
- * digits that give the double back. */
-static char *array_literal(const double *lonlat, size_t n, size_t first)
-{
-    char *buf = malloc(n * 26 + 3), *p = buf;
-    if (buf == NULL)
-        return NULL;
-    *p++ = '{';
-    for (size_t i = 0; i < n; i++)
-        p += sprintf(p, "%s%.17g", i ? "," : "", lonlat[2 * i + first]);
-    *p++ = '}';
-    *p = '\0';
-    return buf;
-}
-
-pdb_status pdb__pg_parcels_first_at_sql(pdb_ctx *ctx, pdb_store *s, const double *lonlat, size_t n,
-                                        pdb_point_parcel *out)
-{
-    pdb__pg_params p = {0};
-    PGresult *res = NULL;
-    char *lons = NULL, *lats = NULL;
-    pdb_status st;
-
-    if (n == 0)
-        return pdb__ok(ctx);
-    if (lonlat == NULL || out == NULL)
-        return pdb__fail(ctx, PDB_EINVAL, "no points given");
-    memset(out, 0, n * sizeof *out);
-    if (s->writing)
-        return pdb__fail(ctx, PDB_EBUSY, "a commune's load is open on this store handle");
-    if ((st = pdb__check_points(ctx, lonlat, n)) != PDB_OK)
-        return st;
-    if ((lons = array_literal(lonlat, n, 0)) == NULL ||
-        (lats = array_literal(lonlat, n, 1)) == NULL) {
-        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory for the points");
-        goto done;
-    }
-    pdb__pg_param_text(&p, lons);
-    pdb__pg_param_text(&p, lats);
-    if ((st = pdb__pg_run(ctx, s->pg, first_at_sql, &p, "reading parcels", &res)) != PDB_OK)
-        goto done;
-    for (int r = 0; r < PQntuples(res); r++) {
-        size_t i = (size_t)pdb__pg_i8(res, r, 0) - 1;
-        if (i >= n || out[i].id != 0)
-            continue;
-        pdb__mpoly mp;
-        unsigned char *blob = NULL;
-        size_t len = 0;
-        int inside = 0;
-        if ((st = pdb__pg_parse_stored(ctx, res, r, 5, &mp)) != PDB_OK)
-            goto done;
-        st = pdb__mpoly_to_blob(ctx, &mp, PDB_EPSG_WGS84, &blob, &len);
-        pdb__mpoly_free(&mp);
-        if (st == PDB_OK)
-            st = pdb__blob_contains(ctx, blob, len, lonlat[2 * i], lonlat[2 * i + 1], &inside);
-        free(blob);
-        if (st != PDB_OK)
-            goto done;
-        if (inside)
-            out[i] = (pdb_point_parcel){pdb__pg_i8(res, r, 1), pdb__pg_text(res, r, 2),
-                                        pdb__pg_text(res, r, 3), pdb__pg_text(res, r, 4)};
-    }
-    /* The answers' texts live in the result, which the handle keeps until
-     * its next batch (or its close). */
-    PQclear(s->pg->first_at);
-    s->pg->first_at = res;
-    res = NULL;
-    st = pdb__ok(ctx);
-done:
-    PQclear(res);
-    free(lons);
-    free(lats);
-    if (st != PDB_OK)
-        memset(out, 0, n * sizeof *out);
-    return st;
 }
 
 /* Checks a parcel number's three parts and binds them to $2..$4 after

@@ -10,6 +10,7 @@
 #include "lookup.h"
 #include "overview_build.h"
 #include "pg.h"
+#include "pg_lookup.h"
 #include "pg_schema.h"
 #include "store.h"
 
@@ -62,7 +63,6 @@ void pdb__pg_close(pdb_store *s)
     pdb__lookup_free(s->lookup); /* the point-lookup index (pg_lookup.c) */
     if (s->pg != NULL) {
         PQfinish(s->pg->conn);
-        PQclear(s->pg->first_at);
         pdb__pg_ov_communes_free(s->pg->ov_communes);
         free(s->pg->location);
         free(s->pg->shown);
