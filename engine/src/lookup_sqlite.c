@@ -18,19 +18,28 @@ static pdb_status sq_read_parcels(pdb_ctx *ctx, pdb_store *s, const char *commun
 {
     sqlite3_stmt *stmt = NULL;
     pdb_status st = PDB_OK;
+    /* The columns and the reader of a parcel by id (query.c): the index
+     * answers public reads from what it packs, as that read would. */
     int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, sheet, parcel, geom FROM parcels "
-                                "WHERE commune = ?1 AND valid_to IS NULL",
+                                "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p "
+                                "WHERE p.commune = ?1 AND p.valid_to IS NULL",
                                 -1, &stmt, NULL);
     if (rc != SQLITE_OK)
         return pdb__sql_fail(ctx, s->db, rc, "reading a commune for its lookup index");
     sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pdb__lookup_row r = {sqlite3_column_int64(stmt, 0),
-                             (const char *)sqlite3_column_text(stmt, 1),
-                             (const char *)sqlite3_column_text(stmt, 2),
-                             sqlite3_column_blob(stmt, 3), (size_t)sqlite3_column_bytes(stmt, 3)};
-        if ((st = fn(ctx, arg, &r)) != PDB_OK)
+        pdb_parcel attrs;
+        if ((st = pdb__parcel_from_row(ctx, stmt, 0, &attrs)) != PDB_OK)
+            break;
+        pdb__lookup_row r = {attrs.id,
+                             attrs.sheet,
+                             attrs.parcel,
+                             sqlite3_column_blob(stmt, PDB_COL_GEOM),
+                             (size_t)sqlite3_column_bytes(stmt, PDB_COL_GEOM),
+                             &attrs};
+        st = fn(ctx, arg, &r);
+        pdb_parcel_clear(&attrs);
+        if (st != PDB_OK)
             break;
     }
     if (st == PDB_OK && rc != SQLITE_DONE)
