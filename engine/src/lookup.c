@@ -400,6 +400,11 @@ pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const pdb__look
 /* Loading: checking a BLOB and building the tree                            */
 /* ------------------------------------------------------------------------ */
 
+int pdb__lookup_format_current(const unsigned char *head, size_t len)
+{
+    return len >= sizeof LOOKUP_MAGIC && memcmp(head, LOOKUP_MAGIC, sizeof LOOKUP_MAGIC) == 0;
+}
+
 /* Checks a BLOB and builds the tree over it; takes ownership of data when
  * owned (freed on failure too). NULL, without touching any context, when
  * the BLOB is damaged or memory runs out. */

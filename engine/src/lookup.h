@@ -104,9 +104,13 @@ extern const pdb__lookup_io pdb__sq_lookup_io;
 pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io,
                                      const char *commune, int64_t batch_id);
 
-/* SQLite only (lookup_sqlite.c): writes the BLOBs that are missing or older
- * than their commune's last import (stores made before the index), in one
- * write transaction. */
+/* Whether a BLOB starting with these bytes (len of them) is of the format
+ * this build writes; an older format's is stale. */
+int pdb__lookup_format_current(const unsigned char *head, size_t len);
+
+/* SQLite only (lookup_sqlite.c): writes the BLOBs that are missing, older
+ * than their commune's last import (stores made before the index) or of an
+ * older format, in one write transaction. */
 pdb_status pdb__lookup_backfill(pdb_ctx *ctx, pdb_store *s);
 
 /* Frees a handle's index; accepts NULL. */

@@ -528,6 +528,20 @@ static void test_public_lookups_from_memory(void **state)
             }
             assert_lookups_are_reads(e, sq, points, &total);
             assert_lookups_are_reads(e, pg, points, &total);
+            if (stage == 1) {
+                /* A read-write open writes the SQLite store's stale BLOBs
+                 * again, in this format. */
+                pdb_store *rw = NULL;
+                if (pdb_store_open(e->ctx, sq, 0, &rw) != PDB_OK)
+                    fail_msg("open %s: %s", sq, pdb_errmsg(e->ctx));
+                pdb_store_close(rw);
+                char *magic = tu_capture("sqlite3 '%s' \"SELECT DISTINCT CAST(substr(data, 1, 7) "
+                                         "AS TEXT) FROM lookup_index\"",
+                                         sq);
+                assert_non_null(magic);
+                assert_string_equal(magic, "PDBLKP2\n");
+                free(magic);
+            }
         }
         free(points);
     }
