@@ -2,13 +2,21 @@
  * lookup.c: the point-lookup index (see lookup.h for the why).
  *
  * A commune's BLOB, little-endian, as pack_commune writes it:
- *   header   magic "PDBLKP1\0", u32 count, u32 zero, u64 geom_bytes,
+ *   header   magic "PDBLKP2\0", u32 count, u32 zero, u64 geom_bytes,
  *            u64 text_bytes
  *   entries  count x lookup_entry, in Hilbert order of their box centres
  *   geoms    the parcels' WGS 84 SpatiaLite BLOBs, as the SQLite store keeps
  *            them in parcels.geom (the PostgreSQL store's io makes the same
  *            BLOBs from its geometries)
- *   texts    "sheet\0parcel\0" per parcel
+ *   texts    per parcel, at its entry's text_off: "sheet\0parcel\0", then
+ *            its public fields: a lookup_record (unaligned), then
+ *            former_commune, landuse, address and valid_from, each a byte 0
+ *            for NULL or 1 followed by the text and its NUL
+ * The public fields let a lookup that asks for neither the owner nor the
+ * source geometry answer from memory, without a read of the store per
+ * parcel (a network round trip on PostgreSQL, and an answer while it is
+ * down: issue 17). Version 1 ("PDBLKP1", without them) is stale: like a
+ * damaged BLOB, it is rebuilt from the parcels when loaded.
  * Loading checks every offset and length against the BLOB before any use,
  * so that a damaged BLOB is rebuilt from the parcels, never trusted.
  */
@@ -28,7 +36,7 @@
 #error "the lookup BLOB is written in host order, which must be little-endian"
 #endif
 
-#define LOOKUP_MAGIC "PDBLKP1"
+#define LOOKUP_MAGIC "PDBLKP2"
 
 typedef struct lookup_header {
     char magic[8];       /* LOOKUP_MAGIC and its NUL */
@@ -47,7 +55,20 @@ typedef struct lookup_entry {
     uint32_t zero;     /* reserved, 0 */
 } lookup_entry;
 
+/* A parcel's public numbers, in the text section after its numbers. */
+typedef struct lookup_record {
+    double area_surveyed_m2; /* NAN when absent */
+    double area_computed_m2; /* from the source geometry, TM-3 m2 */
+    int64_t batch_id;        /* import run that wrote it */
+    int32_t source_srid;     /* EPSG code of the source geometry */
+    uint32_t flags;          /* PDB_PARCEL_* */
+} lookup_record;
+
+/* The texts of a record, in this order after it. */
+#define RECORD_TEXTS 4 /* former_commune, landuse, address, valid_from */
+
 _Static_assert(sizeof(lookup_header) == 32, "the header layout is part of the format");
+_Static_assert(sizeof(lookup_record) == 32, "the record layout is part of the format");
 _Static_assert(sizeof(lookup_entry) == 56, "the entry layout is part of the format");
 
 /* A commune's BLOB, checked, with the tree over its boxes: immutable once
@@ -218,6 +239,53 @@ static int buf_add(buf *b, const void *data, size_t n)
     return 0;
 }
 
+/* The bytes of a parcel's record and its texts. */
+static size_t record_size(const pdb_parcel *a)
+{
+    const char *texts[RECORD_TEXTS] = {a->former_commune, a->landuse, a->address, a->valid_from};
+    size_t n = sizeof(lookup_record) + RECORD_TEXTS;
+    for (int k = 0; k < RECORD_TEXTS; k++)
+        n += texts[k] != NULL ? strlen(texts[k]) + 1 : 0;
+    return n;
+}
+
+/* Appends a parcel's record and its texts (the format at the top). */
+static int record_add(buf *b, const pdb_parcel *a)
+{
+    const char *texts[RECORD_TEXTS] = {a->former_commune, a->landuse, a->address, a->valid_from};
+    lookup_record rec = {a->area_surveyed_m2, a->area_computed_m2, a->batch_id,
+                         (int32_t)a->source_srid, a->flags};
+    if (buf_add(b, &rec, sizeof rec) != 0)
+        return -1;
+    for (int k = 0; k < RECORD_TEXTS; k++) {
+        unsigned char present = texts[k] != NULL;
+        if (buf_add(b, &present, 1) != 0 ||
+            (present && buf_add(b, texts[k], strlen(texts[k]) + 1) != 0))
+            return -1;
+    }
+    return 0;
+}
+
+/* Where a record starting at r ends, or NULL when it does not end by end
+ * (a damaged BLOB). */
+static const char *record_end(const char *r, const char *end)
+{
+    if ((size_t)(end - r) < sizeof(lookup_record))
+        return NULL;
+    r += sizeof(lookup_record);
+    for (int k = 0; k < RECORD_TEXTS; k++) {
+        if (r >= end || (unsigned char)*r > 1)
+            return NULL;
+        if (*r++ == 0)
+            continue;
+        const char *nul = memchr(r, '\0', (size_t)(end - r));
+        if (nul == NULL)
+            return NULL;
+        r = nul + 1;
+    }
+    return r;
+}
+
 /* A commune's parcels while they are packed. */
 typedef struct pack_state {
     const char *commune; /* for messages */
@@ -236,8 +304,10 @@ static pdb_status pack_row(pdb_ctx *ctx, void *arg, const pdb__lookup_row *r)
 
     if ((st = pdb__blob_mbr(ctx, r->geom, r->geom_len, it.entry.box)) != PDB_OK)
         return st;
-    if (r->sheet == NULL || r->parcel == NULL || ps->geoms.len + r->geom_len > UINT32_MAX ||
-        ps->texts.len > UINT32_MAX - 256)
+    const pdb_parcel *a = r->attrs;
+    if (r->sheet == NULL || r->parcel == NULL || a == NULL ||
+        ps->geoms.len + r->geom_len > UINT32_MAX ||
+        ps->texts.len > UINT32_MAX - 256 - record_size(a))
         return pdb__fail(ctx, PDB_ECORRUPT, "commune %s: a parcel row cannot be indexed",
                          ps->commune);
     if (ps->n == ps->cap) {
@@ -254,7 +324,8 @@ static pdb_status pack_row(pdb_ctx *ctx, void *arg, const pdb__lookup_row *r)
     it.entry.text_off = (uint32_t)ps->texts.len;
     if (buf_add(&ps->geoms, r->geom, r->geom_len) != 0 ||
         buf_add(&ps->texts, r->sheet, strlen(r->sheet) + 1) != 0 ||
-        buf_add(&ps->texts, r->parcel, strlen(r->parcel) + 1) != 0)
+        buf_add(&ps->texts, r->parcel, strlen(r->parcel) + 1) != 0 ||
+        record_add(&ps->texts, a) != 0)
         goto oom;
     for (int k = 0; k < 2; k++) {
         ps->ext[k] = fmin(ps->ext[k], it.entry.box[k]);
@@ -329,6 +400,11 @@ pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const pdb__look
 /* Loading: checking a BLOB and building the tree                            */
 /* ------------------------------------------------------------------------ */
 
+int pdb__lookup_format_current(const unsigned char *head, size_t len)
+{
+    return len >= sizeof LOOKUP_MAGIC && memcmp(head, LOOKUP_MAGIC, sizeof LOOKUP_MAGIC) == 0;
+}
+
 /* Checks a BLOB and builds the tree over it; takes ownership of data when
  * owned (freed on failure too). NULL, without touching any context, when
  * the BLOB is damaged or memory runs out. */
@@ -365,8 +441,9 @@ static commune_data *data_from_blob(unsigned char *data, size_t len, int owned)
         /* Two NUL-terminated strings inside the text section. */
         const char *t = ci->texts + e->text_off;
         size_t room = h.text_bytes - e->text_off;
-        const char *nul = memchr(t, '\0', room);
-        if (nul == NULL || memchr(nul + 1, '\0', room - (size_t)(nul + 1 - t)) == NULL)
+        const char *nul = memchr(t, '\0', room), *nul2 = NULL;
+        if (nul == NULL || (nul2 = memchr(nul + 1, '\0', room - (size_t)(nul + 1 - t))) == NULL ||
+            record_end(nul2 + 1, t + room) == NULL)
             goto bad;
         if (!(b[0] <= b[2] && b[1] <= b[3]) || !isfinite(b[0]) || !isfinite(b[1]) ||
             !isfinite(b[2]) || !isfinite(b[3]))
@@ -644,7 +721,8 @@ static void add_hit(pdb__lookup_hit *hits, size_t cap, size_t *n, const commune_
         i--;
     }
     const char *t = ci->d->texts + e->text_off;
-    hits[i] = (pdb__lookup_hit){e->id, ci->code, t, t + strlen(t) + 1};
+    hits[i] = (pdb__lookup_hit){
+        e->id, ci->code, t, t + strlen(t) + 1, ci->d->geoms + e->geom_off, e->geom_len};
     (*n)++;
 }
 
@@ -939,6 +1017,50 @@ done:
  * allocation; overlapping parcels are rare in a cadastre. */
 #define HITS_ON_STACK 16
 
+/* A read that the index answers from memory: neither the owner nor the
+ * source geometry, which the BLOB does not hold. */
+#define READS_FROM_STORE (PDB_READ_PERSONAL | PDB_READ_SOURCE)
+
+static char *dup_text(const char *t, int *oom)
+{
+    char *c = t != NULL ? strdup(t) : NULL;
+    if (t != NULL && c == NULL)
+        *oom = 1;
+    return c;
+}
+
+/* Fills *p with a hit's parcel from the index, as the store's read by id
+ * would fill it for read_flags without READS_FROM_STORE: the fields were
+ * packed from that read's own reader (pdb__lookup_row.attrs), and the WGS
+ * 84 geometry is written from the same BLOB by the same writer. */
+static pdb_status parcel_from_hit(pdb_ctx *ctx, const pdb__lookup_hit *h, unsigned read_flags,
+                                  pdb_parcel *p)
+{
+    const char *r = h->parcel + strlen(h->parcel) + 1; /* checked at load: record_end */
+    char **texts[RECORD_TEXTS] = {&p->former_commune, &p->landuse, &p->address, &p->valid_from};
+    lookup_record rec;
+    int oom = 0;
+
+    memset(p, 0, sizeof *p);
+    memcpy(&rec, r, sizeof rec);
+    r += sizeof rec;
+    p->id = h->id;
+    p->commune = dup_text(h->commune, &oom);
+    p->sheet = dup_text(h->sheet, &oom);
+    p->parcel = dup_text(h->parcel, &oom);
+    for (int k = 0; k < RECORD_TEXTS; k++)
+        if (*r++ != 0) {
+            *texts[k] = dup_text(r, &oom);
+            r += strlen(r) + 1;
+        }
+    p->area_surveyed_m2 = rec.area_surveyed_m2;
+    p->area_computed_m2 = rec.area_computed_m2;
+    p->source_srid = rec.source_srid;
+    p->batch_id = rec.batch_id;
+    p->flags = rec.flags;
+    return pdb__parcel_read_end(ctx, p, read_flags, h->geom, h->geom_len, oom);
+}
+
 pdb_status pdb__lookup_parcels_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io, double lon,
                                   double lat, unsigned read_flags, pdb_parcel_list **out)
 {
@@ -949,12 +1071,19 @@ pdb_status pdb__lookup_parcels_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_
     int began = 0;
     int64_t version = -1; /* read with the snapshot, or by the sync */
 
+    int from_memory = (read_flags & READS_FROM_STORE) == 0;
+
     *out = NULL;
     if ((st = pdb__check_lonlat(ctx, lon, lat)) != PDB_OK)
         return st;
-    if ((st = io->snapshot_begin(ctx, s, &began, &version)) != PDB_OK ||
-        (st = sync_to(ctx, s, io, version)) != PDB_OK ||
-        (st = pdb__lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n)) != PDB_OK)
+    if ((st = io->snapshot_begin(ctx, s, &began, &version)) == PDB_OK)
+        st = sync_to(ctx, s, io, version);
+    /* A remote store out of reach: a public lookup is answered from the
+     * communes loaded before, as a batch is (pdb__lookup_parcels_first_at);
+     * a point in a commune not loaded fails as the store does. */
+    if (st == PDB_EIO && from_memory && io->remote && s->lookup != NULL && s->lookup->io == io)
+        st = pdb__ok(ctx);
+    if (st != PDB_OK || (st = pdb__lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n)) != PDB_OK)
         goto done;
     if (n > HITS_ON_STACK) {
         size_t want = n < limit ? n : limit;
@@ -972,7 +1101,10 @@ pdb_status pdb__lookup_parcels_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_
     }
     list->truncated = n > limit;
     for (size_t i = 0; i < n && i < limit; i++) {
-        st = io->read_parcel(ctx, s, hits[i].id, read_flags, &list->items[list->count]);
+        if (from_memory)
+            st = parcel_from_hit(ctx, &hits[i], read_flags, &list->items[list->count]);
+        else
+            st = io->read_parcel(ctx, s, hits[i].id, read_flags, &list->items[list->count]);
         if (st == PDB_ENOTFOUND)
             st = pdb__fail(ctx, PDB_ECORRUPT, "reading an indexed parcel: parcel %lld is missing",
                            (long long)hits[i].id);

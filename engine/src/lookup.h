@@ -35,6 +35,10 @@ typedef struct pdb__lookup_row {
     const char *parcel;        /* parcel number */
     const unsigned char *geom; /* its WGS 84 geometry as a SpatiaLite BLOB (wkb.h) */
     size_t geom_len;           /* bytes of geom */
+    /* Its fields as the store's read of a parcel by id gives them without
+     * PDB_READ_PERSONAL, PDB_READ_SOURCE or PDB_READ_WGS84: the index
+     * answers public lookups from them without reading the store. */
+    const pdb_parcel *attrs;
 } pdb__lookup_row;
 
 /* One commune with current parcels, as a sync lists them; borrowed. */
@@ -100,9 +104,13 @@ extern const pdb__lookup_io pdb__sq_lookup_io;
 pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io,
                                      const char *commune, int64_t batch_id);
 
-/* SQLite only (lookup_sqlite.c): writes the BLOBs that are missing or older
- * than their commune's last import (stores made before the index), in one
- * write transaction. */
+/* Whether a BLOB starting with these bytes (len of them) is of the format
+ * this build writes; an older format's is stale. */
+int pdb__lookup_format_current(const unsigned char *head, size_t len);
+
+/* SQLite only (lookup_sqlite.c): writes the BLOBs that are missing, older
+ * than their commune's last import (stores made before the index) or of an
+ * older format, in one write transaction. */
 pdb_status pdb__lookup_backfill(pdb_ctx *ctx, pdb_store *s);
 
 /* Frees a handle's index; accepts NULL. */
@@ -121,10 +129,12 @@ pdb_status pdb__lookup_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const pdb__l
  * cap of them (*n is the number found, which may exceed cap). The caller
  * holds a read transaction in which pdb__lookup_sync succeeded. */
 typedef struct pdb__lookup_hit {
-    int64_t id;          /* parcel id */
-    const char *commune; /* borrowed from the index */
-    const char *sheet;   /* borrowed from the index */
-    const char *parcel;  /* borrowed from the index */
+    int64_t id;                /* parcel id */
+    const char *commune;       /* borrowed from the index */
+    const char *sheet;         /* borrowed from the index */
+    const char *parcel;        /* borrowed from the index; its public fields follow it (lookup.c) */
+    const unsigned char *geom; /* its WGS 84 SpatiaLite BLOB, borrowed from the index */
+    size_t geom_len;           /* bytes of geom */
 } pdb__lookup_hit;
 
 pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, pdb__lookup_hit *hits,
@@ -155,5 +165,12 @@ void pdb__lookup_registry_stats(size_t *communes, size_t *bytes);
  * tests compare the index with. */
 pdb_status pdb__parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
                                unsigned read_flags, pdb_parcel_list **out);
+
+/* query.c: the end of a parcel read into *p, shared by the store's row
+ * reader and the index's answers from memory so that both write the same
+ * bytes: the WGS 84 geometry from its SpatiaLite BLOB when read_flags ask
+ * for it, PDB_ENOMEM when oom (a copy failed), and *p cleared on failure. */
+pdb_status pdb__parcel_read_end(pdb_ctx *ctx, pdb_parcel *p, unsigned read_flags, const void *blob,
+                                size_t len, int oom);
 
 #endif

@@ -18,19 +18,28 @@ static pdb_status sq_read_parcels(pdb_ctx *ctx, pdb_store *s, const char *commun
 {
     sqlite3_stmt *stmt = NULL;
     pdb_status st = PDB_OK;
+    /* The columns and the reader of a parcel by id (query.c): the index
+     * answers public reads from what it packs, as that read would. */
     int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT id, sheet, parcel, geom FROM parcels "
-                                "WHERE commune = ?1 AND valid_to IS NULL",
+                                "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p "
+                                "WHERE p.commune = ?1 AND p.valid_to IS NULL",
                                 -1, &stmt, NULL);
     if (rc != SQLITE_OK)
         return pdb__sql_fail(ctx, s->db, rc, "reading a commune for its lookup index");
     sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        pdb__lookup_row r = {sqlite3_column_int64(stmt, 0),
-                             (const char *)sqlite3_column_text(stmt, 1),
-                             (const char *)sqlite3_column_text(stmt, 2),
-                             sqlite3_column_blob(stmt, 3), (size_t)sqlite3_column_bytes(stmt, 3)};
-        if ((st = fn(ctx, arg, &r)) != PDB_OK)
+        pdb_parcel attrs;
+        if ((st = pdb__parcel_from_row(ctx, stmt, 0, &attrs)) != PDB_OK)
+            break;
+        pdb__lookup_row r = {attrs.id,
+                             attrs.sheet,
+                             attrs.parcel,
+                             sqlite3_column_blob(stmt, PDB_COL_GEOM),
+                             (size_t)sqlite3_column_bytes(stmt, PDB_COL_GEOM),
+                             &attrs};
+        st = fn(ctx, arg, &r);
+        pdb_parcel_clear(&attrs);
+        if (st != PDB_OK)
             break;
     }
     if (st == PDB_OK && rc != SQLITE_DONE)
@@ -233,6 +242,21 @@ pdb_status pdb__sq_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lo
     return pdb__lookup_parcels_first_at(ctx, s, &pdb__sq_lookup_io, lonlat, n, out);
 }
 
+/* Whether the lookup_index row's BLOB is of this build's format; a BLOB
+ * that cannot be read is not. */
+static int blob_current(pdb_store *s, sqlite3_int64 rowid)
+{
+    sqlite3_blob *blob = NULL;
+    unsigned char head[8];
+    int ok =
+        sqlite3_blob_open(s->db, "main", "lookup_index", "data", rowid, 0, &blob) == SQLITE_OK &&
+        sqlite3_blob_bytes(blob) >= (int)sizeof head &&
+        sqlite3_blob_read(blob, head, (int)sizeof head, 0) == SQLITE_OK &&
+        pdb__lookup_format_current(head, sizeof head);
+    sqlite3_blob_close(blob);
+    return ok;
+}
+
 pdb_status pdb__lookup_backfill(pdb_ctx *ctx, pdb_store *s)
 {
     sqlite3_stmt *stmt = NULL;
@@ -242,14 +266,18 @@ pdb_status pdb__lookup_backfill(pdb_ctx *ctx, pdb_store *s)
     size_t n = 0, cap = 0;
     int rc;
 
+    /* A BLOB of the commune's last import may be of an older format: its
+     * first bytes say, read alone (a page, not the BLOB's overflow chain). */
     rc = sqlite3_prepare_v2(s->db,
-                            "SELECT c.code, c.last_batch FROM communes c LEFT JOIN lookup_index "
-                            "l ON l.commune = c.code WHERE l.batch_id IS NOT c.last_batch",
+                            "SELECT c.code, c.last_batch, l.batch_id IS c.last_batch, l.rowid "
+                            "FROM communes c LEFT JOIN lookup_index l ON l.commune = c.code",
                             -1, &stmt, NULL);
     if (rc != SQLITE_OK)
         return pdb__sql_fail(ctx, s->db, rc, "checking the lookup index");
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *code = (const char *)sqlite3_column_text(stmt, 0);
+        if (sqlite3_column_int(stmt, 2) != 0 && blob_current(s, sqlite3_column_int64(stmt, 3)))
+            continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 16;
             char(*nc)[8] = realloc(codes, cap * sizeof *nc);

@@ -40,38 +40,41 @@ static int sizes_ok(const PGresult *res, int row, const int *sizes, int n)
 static pdb_status pg_read_parcels(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                   pdb__lookup_row_fn fn, void *arg)
 {
-    static const int sizes[] = {8, -1, -1, -1};
     pdb__pg_params p = {0};
     PGresult *res = NULL;
     pdb_status st;
 
-    /* ST_AsBinary: WKB, which the index turns into the SpatiaLite BLOB the
-     * SQLite store would have stored for the same geometry, so that both
-     * stores test points alike. */
+    /* The geometry as WKB, which the index turns into the SpatiaLite BLOB
+     * the SQLite store would have stored for the same geometry, so that
+     * both stores test points alike; the public fields through the reader
+     * of a parcel by id, so that the index answers them as that read. */
+    pdb__pg_param_i4(&p, (int32_t)pdb__pg_read_geom);
     pdb__pg_param_text(&p, commune);
-    if ((st = pdb__pg_run(ctx, s->pg,
-                          "SELECT id, sheet, parcel, ST_AsBinary(geom) FROM " PDB_PG_SCHEMA
-                          ".parcels WHERE commune = $1 AND valid_to IS NULL",
-                          &p, "reading a commune for its lookup index", &res)) != PDB_OK)
+    if ((st = pdb__pg_run(ctx, s->pg, pdb__pg_commune_parcels_sql, &p,
+                          "reading a commune for its lookup index", &res)) != PDB_OK)
         return st;
     int rows = PQntuples(res);
     for (int i = 0; i < rows && st == PDB_OK; i++) {
         pdb__mpoly mp = {0};
+        pdb_parcel attrs;
         unsigned char *blob = NULL;
         size_t blob_len = 0;
-        if (!sizes_ok(res, i, sizes, 4) || PQgetisnull(res, i, 0) || PQgetisnull(res, i, 3)) {
+        if (PQgetisnull(res, i, 0) || PQgetisnull(res, i, pdb__pg_col_geom) ||
+            PQgetlength(res, i, 0) != 8) {
             st =
                 pdb__fail(ctx, PDB_ECORRUPT, "commune %s: a parcel row cannot be indexed", commune);
             break;
         }
-        if ((st = pdb__pg_parse_stored(ctx, res, i, 3, &mp)) == PDB_OK)
+        if ((st = pdb__pg_parcel_from_row(ctx, res, i, 0, &attrs)) != PDB_OK)
+            break;
+        if ((st = pdb__pg_parse_stored(ctx, res, i, pdb__pg_col_geom, &mp)) == PDB_OK)
             st = pdb__mpoly_to_blob(ctx, &mp, PDB_EPSG_WGS84, &blob, &blob_len);
         pdb__mpoly_free(&mp);
         if (st == PDB_OK) {
-            pdb__lookup_row r = {pdb__pg_i8(res, i, 0), pdb__pg_text(res, i, 1),
-                                 pdb__pg_text(res, i, 2), blob, blob_len};
+            pdb__lookup_row r = {attrs.id, attrs.sheet, attrs.parcel, blob, blob_len, &attrs};
             st = fn(ctx, arg, &r);
         }
+        pdb_parcel_clear(&attrs);
         free(blob);
     }
     PQclear(res);

@@ -33,4 +33,15 @@ pdb_status pdb__pg_parcels_first_at(pdb_ctx *ctx, pdb_store *s, const double *lo
 pdb_status pdb__pg_parcels_at_sql(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
                                   unsigned read_flags, pdb_parcel_list **out);
 
+/* pg_query.c: the statement reading a commune's current parcels for the
+ * index ($1 the read flags, $2 the commune), the column of its WGS 84
+ * geometry (WKB) and the read flag that asks for it, and the row reader
+ * every parcel read uses: the index packs the same fields a read by id
+ * gives. */
+extern const char pdb__pg_commune_parcels_sql[];
+extern const int pdb__pg_col_geom;
+extern const unsigned pdb__pg_read_geom;
+pdb_status pdb__pg_parcel_from_row(pdb_ctx *ctx, const PGresult *res, int row, unsigned read_flags,
+                                   pdb_parcel *p);
+
 #endif

@@ -265,10 +265,19 @@ static char *copy_text(const PGresult *res, int row, int col, int *oom)
     return c;
 }
 
+/* The current parcels of a commune ($2) with their WGS 84 geometry ($1 the
+ * read flags, as every parcel read): what the lookup index packs
+ * (pg_lookup.c), read by the same reader as a parcel by id, so that both
+ * give the same fields. */
+const char pdb__pg_commune_parcels_sql[] = "SELECT " PG_PARCEL_COLUMNS " FROM " PDB_PG_SCHEMA
+                                           ".parcels p WHERE p.commune = $2 AND p.valid_to IS NULL";
+const int pdb__pg_col_geom = PG_COL_GEOM;
+const unsigned pdb__pg_read_geom = READ_GEOM_FOR_FILTER;
+
 /* Fills *p from one row of PG_PARCEL_COLUMNS, as pdb__parcel_from_row
  * fills it from an SQLite row. */
-static pdb_status parcel_from_row(pdb_ctx *ctx, const PGresult *res, int row, unsigned read_flags,
-                                  pdb_parcel *p)
+pdb_status pdb__pg_parcel_from_row(pdb_ctx *ctx, const PGresult *res, int row, unsigned read_flags,
+                                   pdb_parcel *p)
 {
     int oom = 0;
     pdb_status st = PDB_OK;
@@ -380,7 +389,7 @@ static pdb_status collect(pdb_ctx *ctx, const PGresult *res, const filter *f, si
         }
         pdb_parcel *slot = NULL;
         if ((st = pdb__parcel_list_push(ctx, c->list, &c->cap, &slot)) != PDB_OK ||
-            (st = parcel_from_row(ctx, res, i, read_flags, slot)) != PDB_OK)
+            (st = pdb__pg_parcel_from_row(ctx, res, i, read_flags, slot)) != PDB_OK)
             return st;
         c->list->count++;
     }

@@ -79,7 +79,6 @@ pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_
                                 pdb_parcel *p)
 {
     int oom = 0;
-    pdb_status st = PDB_OK;
 
     memset(p, 0, sizeof *p);
     p->id = sqlite3_column_int64(stmt, 0);
@@ -101,11 +100,18 @@ pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_
     p->flags = (unsigned)sqlite3_column_int(stmt, 14);
     if (read_flags & PDB_READ_SOURCE)
         p->source_wkb = col_blob(stmt, 15, &p->source_wkb_len, &oom);
+    return pdb__parcel_read_end(ctx, p, read_flags, sqlite3_column_blob(stmt, PDB_COL_GEOM),
+                                (size_t)sqlite3_column_bytes(stmt, PDB_COL_GEOM), oom);
+}
+
+pdb_status pdb__parcel_read_end(pdb_ctx *ctx, pdb_parcel *p, unsigned read_flags, const void *blob,
+                                size_t len, int oom)
+{
+    pdb_status st = PDB_OK;
+
     if ((read_flags & PDB_READ_WGS84) && !oom) {
         pdb__mpoly mp;
-        const void *blob = sqlite3_column_blob(stmt, PDB_COL_GEOM);
-        int n = sqlite3_column_bytes(stmt, PDB_COL_GEOM);
-        if ((st = pdb__blob_parse(ctx, blob, (size_t)n, &mp)) == PDB_OK) {
+        if ((st = pdb__blob_parse(ctx, blob, len, &mp)) == PDB_OK) {
             st = pdb__mpoly_to_wkb(ctx, &mp, &p->wgs84_wkb, &p->wgs84_wkb_len);
             pdb__mpoly_free(&mp);
         }
@@ -215,8 +221,8 @@ static pdb_status number_stmt(pdb_ctx *ctx, pdb_store *s, store_stmt id, const c
 }
 
 pdb_status pdb__sq_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                 const char *former_commune, const char *sheet, const char *parcel,
-                                 unsigned read_flags, pdb_parcel_list **out)
+                                     const char *former_commune, const char *sheet,
+                                     const char *parcel, unsigned read_flags, pdb_parcel_list **out)
 {
     sqlite3_stmt *stmt;
     pdb_status st;
@@ -234,8 +240,8 @@ pdb_status pdb__sq_parcels_by_number(pdb_ctx *ctx, pdb_store *s, const char *com
 }
 
 pdb_status pdb__sq_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
-                               double max_lon, double max_lat, size_t limit, size_t offset,
-                               unsigned read_flags, pdb_parcel_list **out)
+                                   double max_lon, double max_lat, size_t limit, size_t offset,
+                                   unsigned read_flags, pdb_parcel_list **out)
 {
     sqlite3_stmt *stmt;
     pdb_status st;
@@ -253,8 +259,9 @@ pdb_status pdb__sq_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
     return collect(ctx, s, stmt, &f, limit, offset, read_flags, out);
 }
 
-pdb_status pdb__sq_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune, const char *sheet,
-                              const char *parcel, unsigned read_flags, pdb_parcel_list **out)
+pdb_status pdb__sq_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                  const char *sheet, const char *parcel, unsigned read_flags,
+                                  pdb_parcel_list **out)
 {
     sqlite3_stmt *stmt;
     pdb_status st;
@@ -267,7 +274,7 @@ pdb_status pdb__sq_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commun
 }
 
 pdb_status pdb__sq_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
-                          pdb_parcel **out)
+                              pdb_parcel **out)
 {
     sqlite3_stmt *stmt;
     pdb_parcel_list *list = NULL;
@@ -324,8 +331,8 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
     return st;
 }
 
-pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4], pdb_feature_fn fn,
-                                void *arg)
+pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
+                                    pdb_feature_fn fn, void *arg)
 {
     sqlite3_stmt *stmt;
     pdb_status st;

@@ -12,9 +12,12 @@
 #     the import's exit to the last replica serving it is printed);
 #   - (b) one replica killed under load through nginx: no request fails;
 #   - (c) PostgreSQL stopped: /health says "unreachable" (503) on every
-#     replica, a cached tile is still served and a lookup (which reads the
-#     parcel's row) is a 503 with a JSON error; started again: the
-#     same processes serve a new import, without a restart.
+#     replica, a cached tile is still served, a lookup in a commune the
+#     replica had loaded is answered from memory with the same body as
+#     before (issue 17: "lookups of loaded communes keep working"), and a
+#     lookup in a commune no lookup had loaded is a 503 with a JSON error;
+#     started again: the same processes serve a new import, without a
+#     restart.
 source "$(dirname "$0")/../server/lib.sh"
 source "$PDB_SOURCE_DIR/tests/lib/pg.sh"
 
@@ -67,6 +70,13 @@ LOOKUP="/parcels/at?lon=$PLON&lat=$PLAT"
 TILE=$(tile_path "$PLON" "$PLAT" 17)
 parcel_center 9208 3
 LOOKUP3="/parcels/at?lon=$PLON&lat=$PLAT"
+# Vinh Phuc's commune: no lookup asks for it before the database stops.
+base_vinhphuc
+parcel_center 5897 2
+LOOKUP_UNLOADED="/parcels/at?lon=$PLON&lat=$PLAT"
+contains "the point of the commune not loaded is in one of its parcels" \
+    "$("$PARCELDB" lookup --db "$DB" --lon "$PLON" --lat "$PLAT")" '"commune":"08707"'
+base_phutho
 
 # --- Three replicas, two threads each: 3 connections each ---------------------
 
@@ -272,6 +282,13 @@ wait_health() {
         sleep 0.1
     done
 }
+# Each worker of each replica answers the lookup (a handle loads the
+# commune at its first lookup): the body each gives before the stop.
+for i in "${LIVE[@]}"; do
+    for _ in $(seq 1 $((4 * THREADS))); do get_from "${PORTS[$i]}" "$LOOKUP"; done
+    check "replica $i: the lookup before the stop" "$STATUS" 200
+    cp "$WORK/body" "lookup-$i-before.json"
+done
 pg_stop || fail "stopping PostgreSQL"
 for i in "${LIVE[@]}"; do
     # A replica learns it at its next call to the database.
@@ -284,9 +301,18 @@ for i in "${LIVE[@]}"; do
     check "replica $i: a cached tile with the database stopped" "$STATUS" 200
     cmp -s body "tile-$i-before.png" && ok "replica $i: the same tile as before" ||
         fail "replica $i: another tile with the database stopped"
-    # A lookup reads the parcel's row: a 503 with a JSON error.
-    get_from "${PORTS[$i]}" "$LOOKUP"
-    check "replica $i: a lookup with the database stopped" "$STATUS" 503
+    # A lookup in a commune loaded before: from memory, the same answer,
+    # whichever worker takes it.
+    for k in $(seq 1 $((4 * THREADS))); do
+        get_from "${PORTS[$i]}" "$LOOKUP"
+        check "replica $i: lookup $k of a loaded commune with the database stopped" "$STATUS" 200
+        cmp -s "$WORK/body" "lookup-$i-before.json" &&
+            ok "replica $i: lookup $k gives the same body as before the stop" ||
+            fail "replica $i: lookup $k: another body with the database stopped: $BODY"
+    done
+    # A commune never loaded needs the database: a 503 with a JSON error.
+    get_from "${PORTS[$i]}" "$LOOKUP_UNLOADED"
+    check "replica $i: a lookup in a commune not loaded with the database stopped" "$STATUS" 503
     contains "replica $i: its JSON error" "$BODY" '^\{"error":"[^"]+'
 done
 # nginx retried the other replica, then answers the last 503 or, having

@@ -309,6 +309,50 @@ static void test_feature_as_jansson_wrote_it(void **state)
     free(wkb);
 }
 
+/* Integers (id, batch, source SRID) as jansson wrote them, at their
+ * extremes too: the writer formats them without printf. */
+static void test_integers_as_jansson_wrote_them(void **state)
+{
+    pdb_ctx *ctx = *state;
+    static const long long values[] = {0,
+                                       1,
+                                       -1,
+                                       9,
+                                       10,
+                                       -10,
+                                       99,
+                                       100,
+                                       4326,
+                                       9208,
+                                       2147483647LL,
+                                       -2147483647LL - 1,
+                                       123456789012345LL,
+                                       INT64_MAX,
+                                       INT64_MIN};
+    for (size_t i = 0; i < sizeof values / sizeof *values; i++) {
+        pdb_parcel p;
+        char *text = NULL;
+        memset(&p, 0, sizeof p);
+        p.id = values[i];
+        p.batch_id = values[i];
+        p.source_srid = (int)(values[i] >= INT32_MIN && values[i] <= INT32_MAX ? values[i] : 7);
+        assert_int_equal(pdb_parcel_to_geojson(ctx, &p, 0, &text), PDB_OK);
+        json_t *doc = as_jansson_writes_it(text);
+        json_t *props = json_object_get(doc, "properties");
+        assert_int_equal(json_integer_value(json_object_get(doc, "id")), values[i]);
+        assert_int_equal(json_integer_value(json_object_get(props, "batch")), values[i]);
+        if (p.source_srid != 0) {
+            char want[32];
+            snprintf(want, sizeof want, "EPSG:%d", p.source_srid);
+            assert_string_equal(json_string_value(json_object_get(props, "source_srid")), want);
+        } else {
+            assert_true(json_is_null(json_object_get(props, "source_srid")));
+        }
+        json_decref(doc);
+        pdb_free(text);
+    }
+}
+
 /* Text jansson's json_string refuses is refused, and only that. */
 static void test_refuses_what_jansson_refuses(void **state)
 {
@@ -373,6 +417,7 @@ int main(void)
         cmocka_unit_test(test_real_matches_jansson),
         cmocka_unit_test(test_coord_matches_jansson),
         cmocka_unit_test(test_feature_as_jansson_wrote_it),
+        cmocka_unit_test(test_integers_as_jansson_wrote_them),
         cmocka_unit_test(test_refuses_what_jansson_refuses),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -6,7 +6,9 @@
  * (id, commune, sheet, parcel number) or the same miss for every point,
  * from the stored BLOBs or, without them, from the parcels; a re-import of a commune must reach a
  * PostgreSQL handle that had loaded it; and once a handle has loaded its communes, its lookups must
- * keep answering with the server stopped (issue 17: "lookups of loaded communes keep working").
+ * keep answering with the server stopped (issue 17: "lookups of loaded communes keep working"),
+ * single points too; and a public lookup, which the index answers from memory, must give every
+ * field the store's read of the parcel gives, on both stores (issue 19).
  *
  * The test starts its own PostgreSQL cluster (initdb, pg_ctl, a Unix
  * socket in its temporary directory): it stops the server on purpose, so
@@ -22,6 +24,7 @@
 
 #include <cmocka.h> /* after the headers it needs */
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,17 +228,17 @@ static void mask_import_times(char *json)
 /* Every step-th point's whole answer, as the HTTP lookup and `parceldb
  * lookup --lon --lat` write it: the same GeoJSON from both stores, owner
  * and geometry included, but for the import time. */
-static void assert_same_geojson(env *e, pdb_store *pg, pdb_store *sq, size_t step)
+static void assert_same_geojson(env *e, pdb_store *pg, pdb_store *sq, size_t step, unsigned flags)
 {
     for (size_t i = 0; i < e->npts; i += step) {
         pdb_parcel_list *a = NULL, *b = NULL;
         char *ja = NULL, *jb = NULL;
-        unsigned flags = PDB_READ_PERSONAL | PDB_READ_WGS84;
         if (pdb_parcels_at(e->ctx, pg, e->pts[2 * i], e->pts[2 * i + 1], flags, &a) != PDB_OK ||
             pdb_parcels_at(e->ctx, sq, e->pts[2 * i], e->pts[2 * i + 1], flags, &b) != PDB_OK)
             fail_msg("point %zu: %s", i, pdb_errmsg(e->ctx));
-        assert_int_equal(pdb_parcels_to_geojson(e->ctx, a, 1, &ja), PDB_OK);
-        assert_int_equal(pdb_parcels_to_geojson(e->ctx, b, 1, &jb), PDB_OK);
+        int personal = (flags & PDB_READ_PERSONAL) != 0;
+        assert_int_equal(pdb_parcels_to_geojson(e->ctx, a, personal, &ja), PDB_OK);
+        assert_int_equal(pdb_parcels_to_geojson(e->ctx, b, personal, &jb), PDB_OK);
         mask_import_times(ja);
         mask_import_times(jb);
         assert_string_equal(ja, jb);
@@ -257,7 +260,8 @@ static void assert_fresh_handles_agree(env *e)
     if (hits < e->npts / 2 || hits == e->npts)
         fail_msg("%zu of %zu points hit a parcel: the points do not test hits and misses", hits,
                  e->npts);
-    assert_same_geojson(e, pg, sq, 7);
+    assert_same_geojson(e, pg, sq, 7, PDB_READ_PERSONAL | PDB_READ_WGS84);
+    assert_same_geojson(e, pg, sq, 7, PDB_READ_WGS84);
     free(got);
     free(ref);
     pdb_store_close(pg);
@@ -334,6 +338,232 @@ static void test_reimport_reaches_a_loaded_handle(void **state)
     pdb_store_close(pg);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Public lookups from memory: every field as the store's read gives it       */
+/* ------------------------------------------------------------------------ */
+
+/* What the parcels compared held, so that the test knows it met each case. */
+typedef struct field_cases {
+    size_t parcels;    /* parcels compared */
+    size_t no_address; /* address NULL */
+    size_t vietnamese; /* address with a letter outside ASCII */
+    size_t no_area;    /* surveyed area NaN */
+    size_t no_former;  /* former commune NULL */
+    size_t flagged;    /* flags other than 0 (defects kept and flagged) */
+} field_cases;
+
+static void assert_same_text(const char *what, int64_t id, const char *a, const char *b)
+{
+    if ((a == NULL) != (b == NULL) || (a != NULL && strcmp(a, b) != 0))
+        fail_msg("parcel %lld: %s: the lookup gives %s%s%s, the read %s%s%s", (long long)id, what,
+                 a ? "\"" : "", a ? a : "NULL", a ? "\"" : "", b ? "\"" : "", b ? b : "NULL",
+                 b ? "\"" : "");
+}
+
+static void assert_same_bytes(const char *what, int64_t id, const unsigned char *a, size_t na,
+                              const unsigned char *b, size_t nb)
+{
+    if (na != nb || (na > 0 && memcmp(a, b, na) != 0))
+        fail_msg("parcel %lld: %s: %zu bytes from the lookup, %zu from the read, or others",
+                 (long long)id, what, na, nb);
+}
+
+/* Every field of a parcel from a lookup against the store's read of it by
+ * id (pdb_parcel_get, the read the index made per parcel before). */
+static void assert_same_parcel(const pdb_parcel *a, const pdb_parcel *b, field_cases *fc)
+{
+    assert_int_equal(a->id, b->id);
+    assert_same_text("commune", a->id, a->commune, b->commune);
+    assert_same_text("former_commune", a->id, a->former_commune, b->former_commune);
+    assert_same_text("sheet", a->id, a->sheet, b->sheet);
+    assert_same_text("parcel", a->id, a->parcel, b->parcel);
+    assert_same_text("landuse", a->id, a->landuse, b->landuse);
+    assert_same_text("address", a->id, a->address, b->address);
+    assert_same_text("owner", a->id, a->owner, b->owner);
+    assert_same_text("valid_from", a->id, a->valid_from, b->valid_from);
+    assert_same_text("valid_to", a->id, a->valid_to, b->valid_to);
+    if (isnan(a->area_surveyed_m2) != isnan(b->area_surveyed_m2) ||
+        (!isnan(a->area_surveyed_m2) && a->area_surveyed_m2 != b->area_surveyed_m2))
+        fail_msg("parcel %lld: surveyed area %.17g from the lookup, %.17g from the read",
+                 (long long)a->id, a->area_surveyed_m2, b->area_surveyed_m2);
+    if (a->area_computed_m2 != b->area_computed_m2)
+        fail_msg("parcel %lld: computed area %.17g from the lookup, %.17g from the read",
+                 (long long)a->id, a->area_computed_m2, b->area_computed_m2);
+    assert_int_equal(a->source_srid, b->source_srid);
+    assert_int_equal(a->batch_id, b->batch_id);
+    assert_int_equal(a->flags, b->flags);
+    assert_same_bytes("source_wkb", a->id, a->source_wkb, a->source_wkb_len, b->source_wkb,
+                      b->source_wkb_len);
+    assert_same_bytes("wgs84_wkb", a->id, a->wgs84_wkb, a->wgs84_wkb_len, b->wgs84_wkb,
+                      b->wgs84_wkb_len);
+    fc->parcels++;
+    fc->no_address += a->address == NULL;
+    fc->no_former += a->former_commune == NULL;
+    fc->no_area += isnan(a->area_surveyed_m2) != 0;
+    fc->flagged += a->flags != 0;
+    for (const char *c = a->address; c != NULL && *c != '\0'; c++)
+        if ((unsigned char)*c >= 0x80) {
+            fc->vietnamese++;
+            break;
+        }
+}
+
+/* For each current parcel (a point inside it from PostGIS, with its id),
+ * a fresh read-only handle's lookup lists it, and every parcel the lookup
+ * lists is the store's read of it, field for field, with each read's
+ * flags: public ones answered from memory, the owner's and the source
+ * geometry's from the store. */
+static void assert_lookups_are_reads(env *e, const char *location, const char *points,
+                                     field_cases *fc)
+{
+    static const unsigned reads[] = {0, PDB_READ_WGS84, PDB_READ_WGS84 | PDB_READ_PERSONAL,
+                                     PDB_READ_SOURCE};
+    pdb_store *s = open_store(e, location);
+    char *copy = strdup(points), *save = NULL;
+    size_t n = 0;
+    assert_non_null(copy);
+    for (char *line = strtok_r(copy, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        long long id;
+        double lon, lat;
+        if (sscanf(line, "%lld|%lf|%lf", &id, &lon, &lat) != 3)
+            fail_msg("a point line: %s", line);
+        for (size_t r = 0; r < sizeof reads / sizeof *reads; r++) {
+            pdb_parcel_list *list = NULL;
+            int found = 0;
+            if (pdb_parcels_at(e->ctx, s, lon, lat, reads[r], &list) != PDB_OK)
+                fail_msg("%s: parcel %lld at (%.15g, %.15g): %s", location, id, lon, lat,
+                         pdb_errmsg(e->ctx));
+            for (size_t i = 0; i < list->count; i++) {
+                pdb_parcel *ref = NULL;
+                if (pdb_parcel_get(e->ctx, s, list->items[i].id, reads[r], &ref) != PDB_OK)
+                    fail_msg("%s: reading parcel %lld: %s", location, (long long)list->items[i].id,
+                             pdb_errmsg(e->ctx));
+                assert_same_parcel(&list->items[i], ref, r == 1 ? fc : &(field_cases){0});
+                found |= list->items[i].id == id;
+                pdb_parcel_free(ref);
+            }
+            if (!found)
+                fail_msg("%s: the point (%.15g, %.15g) inside parcel %lld does not find it",
+                         location, lon, lat, id);
+            pdb_parcel_list_free(list);
+        }
+        n++;
+    }
+    free(copy);
+    pdb_store_close(s);
+    if (n < 100)
+        fail_msg("only %zu parcels to compare", n);
+}
+
+/* Runs SQL in the cluster's database db; 0 on success. */
+static int psql(const env *e, const char *db, const char *sql)
+{
+    return tu_run(
+        "psql -X -q -v ON_ERROR_STOP=1 'host=%s port=%d dbname=%s user=postgres' -c \"%s\"",
+        e->pgdir, e->port, db, sql);
+}
+
+static void test_public_lookups_from_memory(void **state)
+{
+    /* Several surveys: seeds, defects kept and flagged, curved edges (many
+     * vertices). Each into a new SQLite file and a new PostgreSQL
+     * database. */
+    static const char *const surveys[][2] = {
+        {"mem1", "--seed 3 --defects default --curved-edges 4"},
+        {"mem2", "--seed 11 --defects 2-per-kind"},
+        {"mem3", "--seed 29 --defects none --curved-edges 20"},
+    };
+    env *e = *state;
+    field_cases total = {0};
+    for (size_t k = 0; k < sizeof surveys / sizeof *surveys; k++) {
+        const char *db = surveys[k][0];
+        char dir[700], sq[800], pg[1200];
+        snprintf(dir, sizeof dir, "%s/%s", e->dir, db);
+        snprintf(sq, sizeof sq, "%s/parcels.sqlite", dir);
+        snprintf(pg, sizeof pg, "postgresql:///%s?host=%s&port=%d&user=postgres", db, e->pgdir,
+                 e->port);
+        char create[200];
+        snprintf(create, sizeof create, "CREATE DATABASE %s", db);
+        assert_int_equal(psql(e, "postgres", create), 0);
+        assert_int_equal(psql(e, db, "CREATE EXTENSION postgis"), 0);
+        /* The surveys as a survey office edits them (ogrinfo on each
+         * GeoPackage): some parcels without an address, a surveyed area
+         * or a former commune. */
+        assert_int_equal(
+            tu_run(
+                "'%s/samples/pdb-synth' --out '%s/survey' --communes 07894,04792 "
+                "--parcels-per-commune 300 --format GPKG --quiet %s && "
+                "for f in '%s'/survey/*.gpkg; do "
+                "ogrinfo -q \"$f\" -sql 'UPDATE ThuaDat SET DiaChi = NULL WHERE fid %% 5 = 0' && "
+                "ogrinfo -q \"$f\" -sql 'UPDATE ThuaDat SET DienTich = NULL WHERE fid %% 7 = 0' "
+                "&& ogrinfo -q \"$f\" -sql 'UPDATE ThuaDat SET MaXaCu = NULL WHERE fid %% 3 = 0' "
+                ">/dev/null || exit 1; done && "
+                "'%s' init --db '%s' >/dev/null && '%s' init --db '%s' >/dev/null && "
+                "'%s' import --quiet --no-overviews --db '%s' '%s/survey' >/dev/null && "
+                "'%s' import --quiet --no-overviews --db '%s' '%s/survey' >/dev/null",
+                PDB_BINARY_DIR, dir, surveys[k][1], dir, parceldb(), sq, parceldb(), pg, parceldb(),
+                sq, dir, parceldb(), pg, dir),
+            0);
+        char *points = tu_capture(
+            "psql -X -q -At -v ON_ERROR_STOP=1 'host=%s port=%d dbname=%s user=postgres' "
+            "-c 'SELECT id, ST_X(p), ST_Y(p) FROM (SELECT id, ST_PointOnSurface(geom) AS p FROM "
+            "parceldb.parcels WHERE valid_to IS NULL) q ORDER BY id'",
+            e->pgdir, e->port, db);
+        assert_non_null(points);
+        /* The BLOBs the imports stored; the same BLOBs of the previous
+         * format (stale: built again from the parcels); none at all. */
+        for (int stage = 0; stage < 3; stage++) {
+            if (stage == 1) {
+                assert_int_equal(tu_run("sqlite3 '%s' \"UPDATE lookup_index SET data = "
+                                        "CAST('PDBLKP1' AS BLOB) || substr(data, 8)\"",
+                                        sq),
+                                 0);
+                assert_int_equal(
+                    psql(e, db, "UPDATE parceldb.lookup_index SET data = set_byte(data, 6, 49)"),
+                    0);
+            } else if (stage == 2) {
+                assert_int_equal(tu_run("sqlite3 '%s' 'DELETE FROM lookup_index'", sq), 0);
+                assert_int_equal(psql(e, db, "DELETE FROM parceldb.lookup_index"), 0);
+            }
+            assert_lookups_are_reads(e, sq, points, &total);
+            assert_lookups_are_reads(e, pg, points, &total);
+            if (stage == 1) {
+                /* A read-write open writes the SQLite store's stale BLOBs
+                 * again, in this format. */
+                pdb_store *rw = NULL;
+                if (pdb_store_open(e->ctx, sq, 0, &rw) != PDB_OK)
+                    fail_msg("open %s: %s", sq, pdb_errmsg(e->ctx));
+                pdb_store_close(rw);
+                char *magic = tu_capture("sqlite3 '%s' \"SELECT DISTINCT CAST(substr(data, 1, 7) "
+                                         "AS TEXT) FROM lookup_index\"",
+                                         sq);
+                assert_non_null(magic);
+                assert_string_equal(magic, "PDBLKP2\n");
+                free(magic);
+            }
+        }
+        free(points);
+    }
+    print_message("%zu parcels compared: %zu without address, %zu with a Vietnamese one, %zu "
+                  "without surveyed area, %zu without former commune, %zu flagged\n",
+                  total.parcels, total.no_address, total.vietnamese, total.no_area, total.no_former,
+                  total.flagged);
+    if (total.no_address == 0 || total.vietnamese == 0 || total.no_area == 0 ||
+        total.no_former == 0 || total.flagged == 0)
+        fail_msg("the surveys did not hold every case the comparison is for");
+}
+
+/* A coordinate (k 0: lon, 1: lat) of the first point that hits a parcel. */
+static double ref_point(const env *e, const pdb_point_parcel *ref, int k)
+{
+    for (size_t i = 0; i < e->npts; i++)
+        if (ref[i].id != 0)
+            return e->pts[2 * i + k];
+    fail_msg("no point hits a parcel");
+    return NAN;
+}
+
 /* With every commune loaded, the server stopped: the same answers. */
 static void test_loaded_communes_answer_without_the_server(void **state)
 {
@@ -353,6 +583,15 @@ static void test_loaded_communes_answer_without_the_server(void **state)
     got = answers(e, pg, "PostgreSQL, server stopped, twice");
     assert_same(e, got, ref);
     free(got);
+    /* A single public point too, the whole answer as the HTTP lookup
+     * writes it: the index holds every public field. */
+    assert_same_geojson(e, pg, sq, 97, PDB_READ_WGS84);
+    /* The owner is read from the store alone: it fails as the store does. */
+    pdb_parcel_list *none = NULL;
+    assert_int_not_equal(pdb_parcels_at(e->ctx, pg, ref_point(e, ref, 0), ref_point(e, ref, 1),
+                                        PDB_READ_PERSONAL, &none),
+                         PDB_OK);
+    assert_null(none);
     free(ref);
     pdb_store_close(pg);
     pdb_store_close(sq);
@@ -366,6 +605,7 @@ int main(void)
         cmocka_unit_test(test_missing_blobs_built_from_parcels),
         cmocka_unit_test(test_empty_commune_stored),
         cmocka_unit_test(test_reimport_reaches_a_loaded_handle),
+        cmocka_unit_test(test_public_lookups_from_memory),
         cmocka_unit_test(test_loaded_communes_answer_without_the_server),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
