@@ -875,7 +875,7 @@ static pdb_status batch_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci,
  * offset by reading every page before it, so reading only the parts the
  * points need read as many pages, through its page cache, and was no
  * faster (measured at 4x). What a sparse batch need not pay is the rest
- * of the loading (40% of a 4x batch's time): checking every parcel's
+ * of the loading (40% of a 4x batch's instructions): checking every parcel's
  * texts, and a tree over every box. So the entries are checked, the texts
  * of the answers only, and the tree is over groups of LEAN_GROUP
  * consecutive entries (neighbours: Hilbert order), a sixteenth of a whole
