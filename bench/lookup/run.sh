@@ -19,7 +19,9 @@
 #   --no-scaling  the full province only
 # Environment: RUNS, POINTS, PDB_BINARY_DIR (default build-rel: a Release
 # build), RESULTS (default bench/work/results), PG_PORT, BENCH_KEEP=1 (keep
-# the smoke run's temporary directory).
+# the smoke run's temporary directory), SCALE_PPCS (the scaling's parcels
+# per commune, default "676 2703 5278 21112"; "5278 21112" is the province
+# and the 4x size only).
 # Writes RESULTS/lookup.md (the tables), lookup-times.txt (every run),
 # lookup-scaling.dat (for the plot), lookup-summary.txt (for
 # bench/run-all.sh), lookup-disagreements-*.csv.
@@ -45,7 +47,14 @@ runs=${RUNS:-3}
 npoints=${POINTS:-100000}
 communes=all
 main_ppc=5278
-scale_ppcs="676 2703 5278 21112"
+scale_ppcs=${SCALE_PPCS:-676 2703 5278 21112}
+case " $scale_ppcs " in
+*" $main_ppc "*) ;;
+*)
+    echo "SCALE_PPCS must include the province's $main_ppc parcels per commune" >&2
+    exit 2
+    ;;
+esac
 if [ $smoke -eq 1 ]; then
     communes=2
     main_ppc=300

@@ -159,6 +159,15 @@ static void ids_of(const pdb_parcel_list *l, char *out, size_t cap)
                  (long long)l->items[i].id);
 }
 
+/* A batch's answer names the very parcel of a list's first item. */
+static void assert_same_parcel(const pdb_point_parcel *got, const pdb_parcel *want)
+{
+    assert_int_equal(got->id, want->id);
+    assert_string_equal(got->commune, want->commune);
+    assert_string_equal(got->sheet, want->sheet);
+    assert_string_equal(got->parcel, want->parcel);
+}
+
 /* Every point: the index and the SQL path give the same parcels, and the
  * batch call gives the first of them. Returns the number of points that
  * hit a parcel, so that callers can check the test saw real answers. */
@@ -185,9 +194,7 @@ static size_t compare_with_sql(env *e, pdb_store *s)
             fail_msg("point %zu: batch gives %lld, pdb_parcels_at %lld", i, (long long)batch[i].id,
                      (long long)first);
         if (first != 0) {
-            assert_string_equal(batch[i].commune, fast->items[0].commune);
-            assert_string_equal(batch[i].sheet, fast->items[0].sheet);
-            assert_string_equal(batch[i].parcel, fast->items[0].parcel);
+            assert_same_parcel(&batch[i], &fast->items[0]);
             hits++;
         } else {
             assert_null(batch[i].commune);
@@ -328,6 +335,12 @@ static void test_damaged_blobs_are_rebuilt(void **state)
         /* an entry's box turned inside out (min > max): bytes of min lon */
         "UPDATE lookup_index SET data = substr(data, 1, 40) || x'000000000000f07f' || "
         "substr(data, 49) WHERE commune = '08707'",
+        /* every text without its NUL (a batch checks only its answers' texts) */
+        "UPDATE lookup_index SET data = substr(data, 1, 32 + 56 * parcels + (SELECT "
+        "sum(length(geom)) FROM parcels p WHERE p.commune = lookup_index.commune AND p.valid_to "
+        "IS NULL)) || CAST(substr(replace(hex(zeroblob(length(data))), '0', 'A'), 1, length(data) "
+        "- 32 - 56 * parcels - (SELECT sum(length(geom)) FROM parcels p WHERE p.commune = "
+        "lookup_index.commune AND p.valid_to IS NULL)) AS BLOB) WHERE commune = '08707'",
         /* geometry bytes scrambled: caught by the BLOB reader, not trusted */
         "UPDATE lookup_index SET data = substr(data, 1, 32 + 56 * parcels) || "
         "zeroblob(length(data) - 32 - 56 * parcels) WHERE commune = '04792'",
@@ -540,6 +553,79 @@ static void test_batch_keeps_no_commune(void **state)
     free(out);
 }
 
+/* A batch of these points on a fresh handle (no commune loaded: each is
+ * read for the batch alone) against the SQL path, texts included. Returns
+ * the points that hit a parcel. */
+static size_t batch_equals_sql(env *e, const double *pts, size_t n)
+{
+    pdb_point_parcel *out = calloc(n, sizeof *out);
+    pdb_store *s = open_store(e, PDB_OPEN_READONLY);
+    size_t hits = 0;
+    assert_non_null(out);
+    if (pdb_parcels_first_at(e->ctx, s, pts, n, out) != PDB_OK)
+        fail_msg("batch of %zu: %s", n, pdb_errmsg(e->ctx));
+    for (size_t i = 0; i < n; i++) {
+        pdb_parcel_list *ref = NULL;
+        assert_int_equal(pdb__parcels_at_sql(e->ctx, s, pts[2 * i], pts[2 * i + 1], 0, &ref),
+                         PDB_OK);
+        int64_t want = ref->count ? ref->items[0].id : 0;
+        if (out[i].id != want)
+            fail_msg("batch of %zu, point %zu (%.12f, %.12f): %lld, SQL gives %lld", n, i,
+                     pts[2 * i], pts[2 * i + 1], (long long)out[i].id, (long long)want);
+        if (want != 0) {
+            assert_same_parcel(&out[i], &ref->items[0]);
+            hits++;
+        }
+        pdb_parcel_list_free(ref);
+    }
+    pdb_store_close(s);
+    free(out);
+    return hits;
+}
+
+/* Batches from one point to every point, each on a fresh handle: a
+ * sparse batch searches a few of its communes' parcels, a dense one most
+ * of them; each answers as SQL does. */
+static void test_batch_sparse_and_dense(void **state)
+{
+    env *e = *state;
+    static const size_t strides[] = {4999, 1499, 211, 37, 5, 1};
+    double *pts = malloc(2 * e->npts * sizeof *pts);
+    assert_non_null(pts);
+    for (size_t k = 0; k < sizeof strides / sizeof strides[0]; k++) {
+        size_t n = 0;
+        /* From the middle: the random points, over the three communes. */
+        for (size_t i = e->npts / 2; i < e->npts; i += strides[k], n++) {
+            pts[2 * n] = e->pts[2 * i];
+            pts[2 * n + 1] = e->pts[2 * i + 1];
+        }
+        size_t hits = batch_equals_sql(e, pts, n);
+        if (n >= 20 && hits < n / 2)
+            fail_msg("stride %zu: only %zu of %zu points in parcels", strides[k], hits, n);
+    }
+    assert_true(batch_equals_sql(e, e->pts, e->npts) > e->npts / 2);
+    free(pts);
+}
+
+/* Long sheet and parcel numbers, of many lengths, come back whole from a
+ * batch, which reads only its answers' texts. */
+static void test_batch_long_numbers(void **state)
+{
+    env *e = *state;
+    char *saved = copy_store(e, "short-numbers.sqlite");
+    store_sql(e, "UPDATE parcels SET parcel = parcel || '/' || hex(zeroblob(40 + id % 90)), "
+                 "sheet = sheet || '/' || hex(zeroblob(id % 50)); DELETE FROM lookup_index");
+    pdb_store *s = open_store(e, PDB_OPEN_READWRITE); /* writes the index again */
+    pdb_store_close(s);
+    char *n = tu_capture("sqlite3 '%s' \"SELECT count(*) FROM lookup_index\"", e->path);
+    assert_non_null(n);
+    assert_string_equal(n, "3\n");
+    free(n);
+    assert_true(batch_equals_sql(e, &e->pts[e->npts], e->npts / 2) > e->npts / 4);
+    assert_true(batch_equals_sql(e, &e->pts[2 * (e->npts - 30)], 30) > 5);
+    restore_store(e, saved);
+}
+
 /* Threads, each with its own context and handle as the server's workers,
  * look up at once and all get the single-threaded answers. */
 typedef struct worker {
@@ -617,10 +703,13 @@ int main(void)
         cmocka_unit_test(test_handles_share_loaded_communes),
         cmocka_unit_test(test_batch_keeps_no_commune),
         cmocka_unit_test(test_threads_look_up_at_once),
+        cmocka_unit_test(test_batch_sparse_and_dense),
+        cmocka_unit_test(test_batch_long_numbers),
     };
     const struct CMUnitTest curved[] = {
         cmocka_unit_test(test_index_equals_sql_path),
         cmocka_unit_test(test_index_agrees_with_spatialite),
+        cmocka_unit_test(test_batch_sparse_and_dense),
     };
     int failed = cmocka_run_group_tests_name("straight cuts", tests, setup, teardown);
     return failed +
