@@ -1069,7 +1069,12 @@ static pdb_status batch_commune_lean(pdb_ctx *ctx, pdb_store *s, commune_index *
         if (q.best == NULL)
             continue;
         const char *sheet = texts + q.best->text_off;
-        pdb__lookup_hit hit = {q.best->id, ci->code, sheet, sheet + strlen(sheet) + 1};
+        pdb__lookup_hit hit = {.id = q.best->id,
+                               .commune = ci->code,
+                               .sheet = sheet,
+                               .parcel = sheet + strlen(sheet) + 1,
+                               .geom = geoms + q.best->geom_off,
+                               .geom_len = q.best->geom_len};
         a->id = q.best->id;
         if ((a->text = answer_text(lk, &hit)) == SIZE_MAX)
             goto oom;
