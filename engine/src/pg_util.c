@@ -48,6 +48,15 @@ pdb_status pdb__pg_fail(pdb_ctx *ctx, pdb__pg *pg, PGresult *res, const char *wh
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     pdb_status st = PDB_EINVAL;
 
+    /* A failure without a SQLSTATE is libpq's own, not the server's. When
+     * sending a statement finds the server gone ("server closed the
+     * connection unexpectedly": a primary stopped while the handle was
+     * idle), libpq keeps CONNECTION_OK until it reads the end of the
+     * stream: reading now lets it see the loss, so that the handle
+     * reconnects and the caller learns PDB_EIO, not a bad request. */
+    if (state == NULL && pg != NULL && pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK &&
+        PQtransactionStatus(pg->conn) != PQTRANS_ACTIVE)
+        PQconsumeInput(pg->conn); /* before msg may point into the connection's message */
     if (msg == NULL || *msg == '\0')
         msg = pg && pg->conn ? PQerrorMessage(pg->conn) : "no connection";
     if (pg == NULL || pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
