@@ -268,8 +268,13 @@ pdb_status pdb__pg_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
     }
     pg->dv_read_ms = 0;
     /* A connection lost earlier is tried again first, so that the first
-     * call after the server is back answers. */
-    if (PQstatus(pg->conn) != CONNECTION_OK)
+     * call after the server is back answers. So is one the server closed
+     * while the handle was idle (a primary stopped: notified() reads
+     * what it sent, its end included, without a round trip), so that
+     * this read goes to the server that answers now, the next host of a
+     * multi-host location, instead of failing on the closed one. */
+    if (PQstatus(pg->conn) != CONNECTION_OK ||
+        (PQtransactionStatus(pg->conn) == PQTRANS_IDLE && notified(pg) < 0))
         pdb__pg_reconnect(pg);
     pdb_status st =
         pdb__pg_prepared(ctx, pg, PDB_PG_STMT_DATA_VERSION,
