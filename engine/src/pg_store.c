@@ -276,19 +276,29 @@ pdb_status pdb__pg_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
     if (PQstatus(pg->conn) != CONNECTION_OK ||
         (PQtransactionStatus(pg->conn) == PQTRANS_IDLE && notified(pg) < 0))
         pdb__pg_reconnect(pg);
-    pdb_status st =
-        pdb__pg_prepared(ctx, pg, PDB_PG_STMT_DATA_VERSION,
-                         "SELECT value::bigint FROM parceldb.meta WHERE key = 'data_version'", 0,
-                         NULL, "reading the data version", &res);
+    /* With the version, whether the server is a standby: one that was
+     * when this connection listened (refused) and has been promoted since
+     * keeps the connection, and only a LISTEN now brings its
+     * notifications. */
+    pdb_status st = pdb__pg_prepared(ctx, pg, PDB_PG_STMT_DATA_VERSION,
+                                     "SELECT value::bigint, pg_catalog.pg_is_in_recovery() FROM "
+                                     "parceldb.meta WHERE key = 'data_version'",
+                                     0, NULL, "reading the data version", &res);
     *out = 0;
     if (st != PDB_OK)
         return st;
     int found = PQntuples(res) > 0;
+    int primary = found && strcmp(PQgetvalue(res, 0, 1), "f") == 0;
     if (found)
         *out = col_i64(res, 0, 0);
     PQclear(res);
     if (!found)
         return pdb__fail(ctx, PDB_ECORRUPT, "reading the data version: the store's meta has none");
+    /* Listening from now on. A commit between this read and the LISTEN
+     * is announced to no one here: the poll reads it within
+     * PDB_PG_DV_POLL_MS, as on a standby. */
+    if (primary && !pg->listening && PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+        pdb__pg_listen(pg);
     /* Notifications that came with the read are left for the next call:
      * the server sends them after our statement, so they may announce a
      * commit this read did not see. */

@@ -111,8 +111,9 @@ pdb_status pdb__pg_session(pdb_ctx *ctx, pdb__pg *pg)
     /* Writers announce each commit (pg_writer.c: NOTIFY parceldb), so
      * that a reader's data version costs no round trip until one comes
      * (pdb__pg_data_version). A hot standby refuses LISTEN: the poll
-     * covers it. */
-    PQclear(PQexec(pg->conn, "LISTEN parceldb"));
+     * covers it, and pdb__pg_data_version listens once the standby is
+     * promoted. */
+    pdb__pg_listen(pg);
     pg->dv_read_ms = 0;
     /* The server refuses every write of a read-only session, whatever the
      * role may do, as SQLite's query_only does. */
@@ -120,6 +121,14 @@ pdb_status pdb__pg_session(pdb_ctx *ctx, pdb__pg *pg)
                                            "opening the store read-only")) != PDB_OK)
         return st;
     return PDB_OK;
+}
+
+int pdb__pg_listen(pdb__pg *pg)
+{
+    PGresult *res = PQexec(pg->conn, "LISTEN parceldb");
+    pg->listening = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return pg->listening;
 }
 
 int pdb__pg_reconnect(pdb__pg *pg)
