@@ -71,6 +71,25 @@ void pdb__pg_close(pdb_store *s)
     free(s);
 }
 
+/* libpq's connection failure as one line. A multi-host location fails
+ * once per host, each on a line of its own ("connection to server ...
+ * failed: ...") followed by indented hints: the hosts' lines are kept,
+ * joined by "; ", so that the reason of the last host (say, "session is
+ * read-only" for an importer when no primary is left) is not cut off. */
+static void connect_error(const char *msg, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    while (*msg != '\0' && len + 1 < cap) {
+        size_t n = strcspn(msg, "\n");
+        if (n > 0 && msg[0] != '\t' && msg[0] != ' ') {
+            int w = snprintf(out + len, cap - len, "%s%.*s", len ? "; " : "", (int)n, msg);
+            len = w < 0 || (size_t)w >= cap - len ? cap - 1 : len + (size_t)w;
+        }
+        msg += n + (msg[n] == '\n');
+    }
+}
+
 /* Connects a new handle to the database location names. */
 static pdb_status pg_connect(pdb_ctx *ctx, const char *location, int readonly, pdb_store **out)
 {
@@ -100,9 +119,9 @@ static pdb_status pg_connect(pdb_ctx *ctx, const char *location, int readonly, p
     const char *const values[] = {location, "parceldb", NULL};
     pg->conn = PQconnectdbParams(keys, values, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
-        const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
-        size_t len = strcspn(msg, "\n");
-        st = pdb__fail(ctx, PDB_EIO, "cannot connect to %s: %.*s", pg->shown, (int)len, msg);
+        char msg[1024];
+        connect_error(pg->conn ? PQerrorMessage(pg->conn) : "out of memory", msg, sizeof msg);
+        st = pdb__fail(ctx, PDB_EIO, "cannot connect to %s: %s", pg->shown, msg);
         goto done;
     }
     pg->readonly = readonly;

@@ -177,7 +177,8 @@ rc=$?
 [ "$rc" -ne 0 ] && ok "an import before the promotion fails (exit $rc)" ||
     fail "an import with no primary succeeded"
 check "its error is one line" "$(wc -l <import.err)" 1
-contains "it says no server accepts writes" "$(cat import.err)" 'read-only|read-write'
+contains "it says why for each host (the standby: read-only)" "$(cat import.err)" \
+    'PGSQL\.'"$PRIMARY_PORT"'" failed: .*; .*PGSQL\.'"$SBPORT"'" failed: session is read-only$'
 
 # --- The standby is promoted ------------------------------------------------------
 pg_as / "$PDB_PG_BIN/pg_ctl" -D "$SB" -w -t 60 promote >/dev/null || fail "pg_ctl promote"
