@@ -33,9 +33,10 @@ foreach(script bad_input same_output password_hidden)
     set_tests_properties(pg_${script} PROPERTIES TIMEOUT 600)
     pdb_on_pg(pg_${script})
 endforeach()
-# Replicas behind nginx, and one on a hot standby: clusters of the tests' own
-# (they stop, start and replicate them).
-foreach(script replicas standby)
+# Replicas behind nginx, one on a hot standby, and one through a failover
+# (the primary stopped, the standby promoted): clusters of the tests' own
+# (they stop, start, replicate and promote them).
+foreach(script replicas standby failover)
     pdb_script_test(pg_${script} ${CMAKE_CURRENT_LIST_DIR}/pg/${script}.sh)
     set_tests_properties(pg_${script} PROPERTIES LABELS pg TIMEOUT 600)
 endforeach()

@@ -27,6 +27,7 @@ typedef struct pdb__pg {
     struct pdb__ov_communes *ov_communes; /* the communes as overview reads last saw them
                                              (pg_overview.c), or NULL */
     int readonly;       /* the session is read-only (set again after a reconnect) */
+    int listening;      /* LISTEN parceldb succeeded on conn (a hot standby refuses it) */
     int64_t dv;         /* the data version as last read from meta */
     int64_t dv_read_ms; /* when (pdb__pg_now_ms), 0 for never: the cache is empty */
     int64_t reset_ms;   /* when the last reconnect was tried (pdb__pg_now_ms), 0 never */
@@ -48,8 +49,14 @@ int64_t pdb__pg_now_ms(void);
 
 /* Sets up a new (or reset) connection's session: UTF-8, notices kept
  * quiet, LISTEN parceldb (where the server allows it: not on a hot
- * standby), read-only when pg->readonly. PDB_OK or the failure. */
+ * standby; pg->listening says whether it did), read-only when
+ * pg->readonly. PDB_OK or the failure. */
 pdb_status pdb__pg_session(pdb_ctx *ctx, pdb__pg *pg);
+
+/* Runs LISTEN parceldb on the connection, outside a transaction, and
+ * sets pg->listening to whether the server took it (a hot standby
+ * refuses it: "cannot execute LISTEN during recovery"). 1 when it did. */
+int pdb__pg_listen(pdb__pg *pg);
 
 /* Reconnects a handle whose connection is lost (PQstatus not OK), outside
  * a load, at most once per PDB_PG_RECONNECT_MS: PQreset, then the session

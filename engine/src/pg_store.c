@@ -71,6 +71,25 @@ void pdb__pg_close(pdb_store *s)
     free(s);
 }
 
+/* libpq's connection failure as one line. A multi-host location fails
+ * once per host, each on a line of its own ("connection to server ...
+ * failed: ...") followed by indented hints: the hosts' lines are kept,
+ * joined by "; ", so that the reason of the last host (say, "session is
+ * read-only" for an importer when no primary is left) is not cut off. */
+static void connect_error(const char *msg, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    while (*msg != '\0' && len + 1 < cap) {
+        size_t n = strcspn(msg, "\n");
+        if (n > 0 && msg[0] != '\t' && msg[0] != ' ') {
+            int w = snprintf(out + len, cap - len, "%s%.*s", len ? "; " : "", (int)n, msg);
+            len = w < 0 || (size_t)w >= cap - len ? cap - 1 : len + (size_t)w;
+        }
+        msg += n + (msg[n] == '\n');
+    }
+}
+
 /* Connects a new handle to the database location names. */
 static pdb_status pg_connect(pdb_ctx *ctx, const char *location, int readonly, pdb_store **out)
 {
@@ -100,9 +119,9 @@ static pdb_status pg_connect(pdb_ctx *ctx, const char *location, int readonly, p
     const char *const values[] = {location, "parceldb", NULL};
     pg->conn = PQconnectdbParams(keys, values, 1);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK) {
-        const char *msg = pg->conn ? PQerrorMessage(pg->conn) : "out of memory";
-        size_t len = strcspn(msg, "\n");
-        st = pdb__fail(ctx, PDB_EIO, "cannot connect to %s: %.*s", pg->shown, (int)len, msg);
+        char msg[1024];
+        connect_error(pg->conn ? PQerrorMessage(pg->conn) : "out of memory", msg, sizeof msg);
+        st = pdb__fail(ctx, PDB_EIO, "cannot connect to %s: %s", pg->shown, msg);
         goto done;
     }
     pg->readonly = readonly;
@@ -268,22 +287,37 @@ pdb_status pdb__pg_data_version(pdb_ctx *ctx, pdb_store *s, int64_t *out)
     }
     pg->dv_read_ms = 0;
     /* A connection lost earlier is tried again first, so that the first
-     * call after the server is back answers. */
-    if (PQstatus(pg->conn) != CONNECTION_OK)
+     * call after the server is back answers. So is one the server closed
+     * while the handle was idle (a primary stopped: notified() reads
+     * what it sent, its end included, without a round trip), so that
+     * this read goes to the server that answers now, the next host of a
+     * multi-host location, instead of failing on the closed one. */
+    if (PQstatus(pg->conn) != CONNECTION_OK ||
+        (PQtransactionStatus(pg->conn) == PQTRANS_IDLE && notified(pg) < 0))
         pdb__pg_reconnect(pg);
-    pdb_status st =
-        pdb__pg_prepared(ctx, pg, PDB_PG_STMT_DATA_VERSION,
-                         "SELECT value::bigint FROM parceldb.meta WHERE key = 'data_version'", 0,
-                         NULL, "reading the data version", &res);
+    /* With the version, whether the server is a standby: one that was
+     * when this connection listened (refused) and has been promoted since
+     * keeps the connection, and only a LISTEN now brings its
+     * notifications. */
+    pdb_status st = pdb__pg_prepared(ctx, pg, PDB_PG_STMT_DATA_VERSION,
+                                     "SELECT value::bigint, pg_catalog.pg_is_in_recovery() FROM "
+                                     "parceldb.meta WHERE key = 'data_version'",
+                                     0, NULL, "reading the data version", &res);
     *out = 0;
     if (st != PDB_OK)
         return st;
     int found = PQntuples(res) > 0;
+    int primary = found && strcmp(PQgetvalue(res, 0, 1), "f") == 0;
     if (found)
         *out = col_i64(res, 0, 0);
     PQclear(res);
     if (!found)
         return pdb__fail(ctx, PDB_ECORRUPT, "reading the data version: the store's meta has none");
+    /* Listening from now on. A commit between this read and the LISTEN
+     * is announced to no one here: the poll reads it within
+     * PDB_PG_DV_POLL_MS, as on a standby. */
+    if (primary && !pg->listening && PQtransactionStatus(pg->conn) == PQTRANS_IDLE)
+        pdb__pg_listen(pg);
     /* Notifications that came with the read are left for the next call:
      * the server sends them after our statement, so they may announce a
      * commit this read did not see. */

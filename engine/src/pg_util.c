@@ -48,6 +48,15 @@ pdb_status pdb__pg_fail(pdb_ctx *ctx, pdb__pg *pg, PGresult *res, const char *wh
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     pdb_status st = PDB_EINVAL;
 
+    /* A failure without a SQLSTATE is libpq's own, not the server's. When
+     * sending a statement finds the server gone ("server closed the
+     * connection unexpectedly": a primary stopped while the handle was
+     * idle), libpq keeps CONNECTION_OK until it reads the end of the
+     * stream: reading now lets it see the loss, so that the handle
+     * reconnects and the caller learns PDB_EIO, not a bad request. */
+    if (state == NULL && pg != NULL && pg->conn != NULL && PQstatus(pg->conn) == CONNECTION_OK &&
+        PQtransactionStatus(pg->conn) != PQTRANS_ACTIVE)
+        PQconsumeInput(pg->conn); /* before msg may point into the connection's message */
     if (msg == NULL || *msg == '\0')
         msg = pg && pg->conn ? PQerrorMessage(pg->conn) : "no connection";
     if (pg == NULL || pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
@@ -102,8 +111,9 @@ pdb_status pdb__pg_session(pdb_ctx *ctx, pdb__pg *pg)
     /* Writers announce each commit (pg_writer.c: NOTIFY parceldb), so
      * that a reader's data version costs no round trip until one comes
      * (pdb__pg_data_version). A hot standby refuses LISTEN: the poll
-     * covers it. */
-    PQclear(PQexec(pg->conn, "LISTEN parceldb"));
+     * covers it, and pdb__pg_data_version listens once the standby is
+     * promoted. */
+    pdb__pg_listen(pg);
     pg->dv_read_ms = 0;
     /* The server refuses every write of a read-only session, whatever the
      * role may do, as SQLite's query_only does. */
@@ -111,6 +121,14 @@ pdb_status pdb__pg_session(pdb_ctx *ctx, pdb__pg *pg)
                                            "opening the store read-only")) != PDB_OK)
         return st;
     return PDB_OK;
+}
+
+int pdb__pg_listen(pdb__pg *pg)
+{
+    PGresult *res = PQexec(pg->conn, "LISTEN parceldb");
+    pg->listening = res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    return pg->listening;
 }
 
 int pdb__pg_reconnect(pdb__pg *pg)

@@ -100,13 +100,16 @@ pg_cluster_start() {
         "on $dir/.s.PGSQL.$port"
 }
 
-# pg_cluster_stop STATE: stops the cluster STATE names and removes its
-# directory and STATE.
+# pg_cluster_stop STATE: stops the cluster STATE names (and its standby,
+# pg_standby_start) and removes its directory and STATE.
 pg_cluster_stop() {
     local state=$1 PDB_PG_DIR= PDB_PG_PORT= PDB_PG_BIN=
     [ -f "$state" ] || return 0
     # shellcheck disable=SC1090
     . "$state"
+    if [ -n "$PDB_PG_DIR" ] && [ -f "$PDB_PG_DIR/standby/postmaster.pid" ]; then
+        pg_as / "$PDB_PG_BIN/pg_ctl" -D "$PDB_PG_DIR/standby" -m immediate -w stop >/dev/null 2>&1
+    fi
     if [ -n "$PDB_PG_DIR" ] && [ -d "$PDB_PG_DIR/data" ]; then
         pg_as "$PDB_PG_DIR" "$PDB_PG_BIN/pg_ctl" -D "$PDB_PG_DIR/data" -m immediate -w stop \
             >/dev/null 2>&1
@@ -172,4 +175,53 @@ pg_db_name() {
     postgresql:///*) loc=${loc#postgresql:///} && echo "${loc%%\?*}" ;;
     *) sed -n 's/.*dbname=\([^ ]*\).*/\1/p' <<<"$loc" ;;
     esac
+}
+
+# pg_standby_start: makes a hot standby of the running cluster with
+# scripts/pg-replica.sh, as an operator would, and starts it: in
+# $PDB_PG_DIR/standby (where postgres may go when we are root; the
+# test's own directory is root's then), on the next port, its socket in
+# that directory. Sets PG_SB_DIR, PG_SB_PORT and PG_SB_LOG (its server
+# log); pg_cluster_stop stops it too. Fails with one line on stderr.
+pg_standby_start() {
+    PG_SB_DIR=$PDB_PG_DIR/standby PG_SB_PORT=$((PDB_PG_PORT + 1))
+    PG_SB_LOG=$PG_SB_DIR/standby.log
+    local out
+    out=$(bash "$PDB_SOURCE_DIR/scripts/pg-replica.sh" \
+        --primary "host=$PDB_PG_DIR port=$PDB_PG_PORT user=postgres" \
+        --dir "$PG_SB_DIR" --port "$PG_SB_PORT" 2>&1) ||
+        { echo "pg-replica.sh: $out" >&2; return 1; }
+    # Its last line is the location it tells the operator to use.
+    case $(tail -1 <<<"$out") in
+    *"host=$PG_SB_DIR port=$PG_SB_PORT"*) ;;
+    *) echo "pg-replica.sh did not print the standby's location: $(tail -1 <<<"$out")" >&2
+       return 1 ;;
+    esac
+}
+
+# pg_standby_replayed DBNAME: 0 once the standby has replayed all the
+# primary has written (10 s at most), 1 otherwise.
+pg_standby_replayed() {
+    local lsn
+    lsn=$(pg_psql postgres -c "SELECT pg_current_wal_lsn()") || return 1
+    for _ in $(seq 1 100); do
+        [ "$(psql -X -At "host=$PG_SB_DIR port=$PG_SB_PORT dbname=$1 user=postgres" \
+            -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# pg_own_cluster: for a server test (tests/server/lib.sh) that stops,
+# replicates or promotes its cluster, so must not share the suite's:
+# starts one of its own (STATE=$WORK/pg.state, sourced here), stopped
+# with its standby at exit before lib.sh's cleanup. Exits the test when
+# the cluster cannot start.
+pg_own_cluster() {
+    pg_bin || exit 1
+    STATE=$WORK/pg.state
+    trap 'pg_cluster_stop "$STATE"; cleanup' EXIT
+    pg_cluster_start "$STATE" >/dev/null || exit 1
+    # shellcheck disable=SC1090
+    . "$STATE"
 }

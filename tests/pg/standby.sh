@@ -8,15 +8,7 @@
 source "$(dirname "$0")/../server/lib.sh"
 source "$PDB_SOURCE_DIR/tests/lib/pg.sh"
 
-pg_bin || exit 1
-STATE=$WORK/pg.state
-SB=$WORK/standby
-# At exit: the standby and the primary, then what lib.sh cleans up.
-trap '[ ! -f "$SB/postmaster.pid" ] || pg_as / "$PDB_PG_BIN/pg_ctl" -D "$SB" -m immediate -w stop >/dev/null 2>&1
-      pg_cluster_stop "$STATE"; cleanup' EXIT
-pg_cluster_start "$STATE" >/dev/null || exit 1
-# shellcheck disable=SC1090
-. "$STATE"
+pg_own_cluster
 
 # The store on the primary: 07894, 40 parcels.
 DB=$(pg_new_db standby) || exit 1
@@ -28,31 +20,13 @@ to_gpkg pt.csv pt.gpkg 9208
 "$PARCELDB" import --quiet --db "$DB" pt.gpkg >import.log 2>&1 ||
     { fail "parceldb import: $(cat import.log)"; exit 1; }
 
-# The standby: its own directory, port and socket (the test's directory
-# is root's when we are root: the standby's goes where postgres may go).
-SBPORT=$((PDB_PG_PORT + 1))
-if [ "$(id -u)" -eq 0 ]; then
-    SB=$PDB_PG_DIR/standby
-fi
-bash "$PDB_SOURCE_DIR/scripts/pg-replica.sh" --primary "host=$PDB_PG_DIR port=$PDB_PG_PORT user=postgres" \
-    --dir "$SB" --port "$SBPORT" >replica.out 2>replica.err ||
-    { fail "pg-replica.sh: $(cat replica.err)"; exit 1; }
-contains "pg-replica.sh prints the location" "$(tail -1 replica.out)" "host=$SB port=$SBPORT"
-SBLOC="host=$SB port=$SBPORT dbname=$DBNAME user=postgres"
+# The standby (scripts/pg-replica.sh, which prints its location).
+pg_standby_start || { fail "the standby"; exit 1; }
+ok "pg-replica.sh made the standby and printed its location"
+SBLOC="host=$PG_SB_DIR port=$PG_SB_PORT dbname=$DBNAME user=postgres"
 check "the standby is in recovery" \
     "$(psql -X -At "$SBLOC" -c 'SELECT pg_is_in_recovery()')" t
-
-# replayed: 1 once the standby has replayed all the primary has written.
-replayed() {
-    local lsn
-    lsn=$(pg_psql postgres -c "SELECT pg_current_wal_lsn()")
-    for _ in $(seq 1 100); do
-        [ "$(psql -X -At "$SBLOC" -c "SELECT pg_last_wal_replay_lsn() >= '$lsn'")" = t ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-replayed || fail "the standby did not replay the import"
+pg_standby_replayed "$DBNAME" || fail "the standby did not replay the import"
 
 DB=$SBLOC
 start_server --threads 2 || exit 1
@@ -70,7 +44,7 @@ grid_csv pt2.csv 41 07894 12 ODT LUA
 to_gpkg pt2.csv pt2.gpkg 9208
 "$PARCELDB" import --quiet --db "$(pg_location "$DBNAME")" pt2.gpkg >import.log 2>&1 ||
     { fail "the re-import: $(cat import.log)"; exit 1; }
-replayed || fail "the standby did not replay the re-import"
+pg_standby_replayed "$DBNAME" || fail "the standby did not replay the re-import"
 for _ in $(seq 1 100); do
     get /health
     V2=$(sed -n 's/.*"data_version":\([0-9]*\).*/\1/p' <<<"$BODY")
