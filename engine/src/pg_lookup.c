@@ -154,13 +154,16 @@ static pdb_status pg_list_communes(pdb_ctx *ctx, pdb_store *s, pdb__lookup_commu
     return st;
 }
 
+/* Whole BLOBs only, prefix or not: the server sends the value whole, and
+ * a remote store's batch keeps what it loads (lookup.h). */
 static pdb_status pg_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
-                               unsigned char **buf, size_t *cap, size_t *len)
+                               int prefix, unsigned char **buf, size_t *cap, size_t *len)
 {
     pdb__pg_params p = {0};
     PGresult *res = NULL;
     pdb_status st;
 
+    (void)prefix;
     *len = 0;
     pdb__pg_param_text(&p, commune);
     pdb__pg_param_i8(&p, batch_id);
