@@ -2,21 +2,27 @@
  * lookup.c: the point-lookup index (see lookup.h for the why).
  *
  * A commune's BLOB, little-endian, as pack_commune writes it:
- *   header   magic "PDBLKP2\0", u32 count, u32 zero, u64 geom_bytes,
+ *   header   magic "PDBLKP3\0", u32 count, u32 records_bytes, u64 geom_bytes,
  *            u64 text_bytes
  *   entries  count x lookup_entry, in Hilbert order of their box centres
  *   geoms    the parcels' WGS 84 SpatiaLite BLOBs, as the SQLite store keeps
  *            them in parcels.geom (the PostgreSQL store's io makes the same
  *            BLOBs from its geometries)
- *   texts    per parcel, at its entry's text_off: "sheet\0parcel\0", then
- *            its public fields: a lookup_record (unaligned), then
- *            former_commune, landuse, address and valid_from, each a byte 0
- *            for NULL or 1 followed by the text and its NUL
+ *   texts    per parcel, at its entry's text_off: "sheet\0parcel\0"
+ *   records  per parcel, at its entry's rec_off: its public fields, a
+ *            lookup_record (unaligned), then former_commune, landuse,
+ *            address and valid_from, each a byte 0 for NULL or 1 followed by
+ *            the text and its NUL
  * The public fields let a lookup that asks for neither the owner nor the
  * source geometry answer from memory, without a read of the store per
  * parcel (a network round trip on PostgreSQL, and an answer while it is
- * down: issue 17). Version 1 ("PDBLKP1", without them) is stale: like a
- * damaged BLOB, it is rebuilt from the parcels when loaded.
+ * down: issue 17). They come last because a batch never uses them: it
+ * reads only the BLOB's prefix before them (pdb__lookup_blob_prefix), and
+ * SQLite reads a prefix's overflow pages only, where an offset inside the
+ * BLOB costs every page before it. Version 1 ("PDBLKP1", without them) and
+ * version 2 ("PDBLKP2", never released: the records inside the texts) are
+ * stale: like a damaged BLOB, they are rebuilt from the parcels when
+ * loaded, and rewritten at a read-write open.
  * Loading checks every offset and length against the BLOB before any use,
  * so that a damaged BLOB is rebuilt from the parcels, never trusted.
  */
@@ -36,14 +42,14 @@
 #error "the lookup BLOB is written in host order, which must be little-endian"
 #endif
 
-#define LOOKUP_MAGIC "PDBLKP2"
+#define LOOKUP_MAGIC "PDBLKP3"
 
 typedef struct lookup_header {
-    char magic[8];       /* LOOKUP_MAGIC and its NUL */
-    uint32_t count;      /* entries */
-    uint32_t zero;       /* reserved, 0 */
-    uint64_t geom_bytes; /* size of the geometry section */
-    uint64_t text_bytes; /* size of the text section */
+    char magic[8];          /* LOOKUP_MAGIC and its NUL */
+    uint32_t count;         /* entries */
+    uint32_t records_bytes; /* size of the records section, the last */
+    uint64_t geom_bytes;    /* size of the geometry section */
+    uint64_t text_bytes;    /* size of the text section */
 } lookup_header;
 
 typedef struct lookup_entry {
@@ -52,10 +58,10 @@ typedef struct lookup_entry {
     uint32_t geom_off; /* offset of its BLOB in the geometry section */
     uint32_t geom_len; /* bytes */
     uint32_t text_off; /* offset of "sheet\0parcel\0" in the text section */
-    uint32_t zero;     /* reserved, 0 */
+    uint32_t rec_off;  /* offset of its public fields in the records section */
 } lookup_entry;
 
-/* A parcel's public numbers, in the text section after its numbers. */
+/* A parcel's public numbers, at the start of its record. */
 typedef struct lookup_record {
     double area_surveyed_m2; /* NAN when absent */
     double area_computed_m2; /* from the source geometry, TM-3 m2 */
@@ -67,7 +73,8 @@ typedef struct lookup_record {
 /* The texts of a record, in this order after it. */
 #define RECORD_TEXTS 4 /* former_commune, landuse, address, valid_from */
 
-_Static_assert(sizeof(lookup_header) == 32, "the header layout is part of the format");
+_Static_assert(sizeof(lookup_header) == PDB__LOOKUP_HEAD_BYTES,
+               "the header layout is part of the format");
 _Static_assert(sizeof(lookup_record) == 32, "the record layout is part of the format");
 _Static_assert(sizeof(lookup_entry) == 56, "the entry layout is part of the format");
 
@@ -86,6 +93,7 @@ typedef struct commune_data {
     const lookup_entry *entries; /* count entries */
     const unsigned char *geoms;  /* geometry section */
     const char *texts;           /* text section */
+    const char *records;         /* records section */
     pdb__ptree tree;             /* over the entries' boxes, in their order */
 } commune_data;
 
@@ -291,8 +299,8 @@ typedef struct pack_state {
     const char *commune; /* for messages */
     pack_item *items;    /* n entries, cap allocated */
     size_t n, cap;
-    buf geoms, texts; /* the growing sections */
-    double ext[4];    /* union of the boxes */
+    buf geoms, texts, recs; /* the growing sections */
+    double ext[4];          /* union of the boxes */
 } pack_state;
 
 /* Adds one parcel row to the packing. */
@@ -306,8 +314,8 @@ static pdb_status pack_row(pdb_ctx *ctx, void *arg, const pdb__lookup_row *r)
         return st;
     const pdb_parcel *a = r->attrs;
     if (r->sheet == NULL || r->parcel == NULL || a == NULL ||
-        ps->geoms.len + r->geom_len > UINT32_MAX ||
-        ps->texts.len > UINT32_MAX - 256 - record_size(a))
+        ps->geoms.len + r->geom_len > UINT32_MAX || ps->texts.len > UINT32_MAX - 256 ||
+        ps->recs.len > UINT32_MAX - record_size(a))
         return pdb__fail(ctx, PDB_ECORRUPT, "commune %s: a parcel row cannot be indexed",
                          ps->commune);
     if (ps->n == ps->cap) {
@@ -322,10 +330,10 @@ static pdb_status pack_row(pdb_ctx *ctx, void *arg, const pdb__lookup_row *r)
     it.entry.geom_off = (uint32_t)ps->geoms.len;
     it.entry.geom_len = (uint32_t)r->geom_len;
     it.entry.text_off = (uint32_t)ps->texts.len;
+    it.entry.rec_off = (uint32_t)ps->recs.len;
     if (buf_add(&ps->geoms, r->geom, r->geom_len) != 0 ||
         buf_add(&ps->texts, r->sheet, strlen(r->sheet) + 1) != 0 ||
-        buf_add(&ps->texts, r->parcel, strlen(r->parcel) + 1) != 0 ||
-        record_add(&ps->texts, a) != 0)
+        buf_add(&ps->texts, r->parcel, strlen(r->parcel) + 1) != 0 || record_add(&ps->recs, a) != 0)
         goto oom;
     for (int k = 0; k < 2; k++) {
         ps->ext[k] = fmin(ps->ext[k], it.entry.box[k]);
@@ -356,14 +364,15 @@ static pdb_status pack_commune(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io 
         ps.items[i].key = pdb__hilbert_box(ps.items[i].entry.box, ps.ext);
     if (ps.n > 1)
         qsort(ps.items, ps.n, sizeof *ps.items, by_key);
-    lookup_header h = {LOOKUP_MAGIC, (uint32_t)ps.n, 0, ps.geoms.len, ps.texts.len};
+    lookup_header h = {LOOKUP_MAGIC, (uint32_t)ps.n, (uint32_t)ps.recs.len, ps.geoms.len,
+                       ps.texts.len};
     if (buf_add(&all, &h, sizeof h) != 0)
         goto oom;
     for (size_t i = 0; i < ps.n; i++)
         if (buf_add(&all, &ps.items[i].entry, sizeof ps.items[i].entry) != 0)
             goto oom;
     if (buf_add(&all, ps.geoms.p, ps.geoms.len) != 0 ||
-        buf_add(&all, ps.texts.p, ps.texts.len) != 0)
+        buf_add(&all, ps.texts.p, ps.texts.len) != 0 || buf_add(&all, ps.recs.p, ps.recs.len) != 0)
         goto oom;
     memcpy(ext, ps.ext, sizeof ps.ext);
     *out = all.p;
@@ -376,6 +385,7 @@ done:
     free(ps.items);
     free(ps.geoms.p);
     free(ps.texts.p);
+    free(ps.recs.p);
     free(all.p);
     return st;
 }
@@ -405,17 +415,41 @@ int pdb__lookup_format_current(const unsigned char *head, size_t len)
     return len >= sizeof LOOKUP_MAGIC && memcmp(head, LOOKUP_MAGIC, sizeof LOOKUP_MAGIC) == 0;
 }
 
+/* The bytes before the records section that a header announces, or
+ * SIZE_MAX when they overflow. */
+static size_t prefix_bytes(const lookup_header *h)
+{
+    size_t end = sizeof *h + (size_t)h->count * sizeof(lookup_entry);
+    if (h->geom_bytes > SIZE_MAX / 4 || h->text_bytes > SIZE_MAX / 4)
+        return SIZE_MAX;
+    return end + h->geom_bytes + h->text_bytes;
+}
+
+size_t pdb__lookup_blob_prefix(const unsigned char *head, size_t blob_len)
+{
+    lookup_header h;
+    if (blob_len < sizeof h)
+        return blob_len;
+    memcpy(&h, head, sizeof h);
+    size_t want = prefix_bytes(&h);
+    return memcmp(h.magic, LOOKUP_MAGIC, sizeof h.magic) == 0 && want < blob_len ? want : blob_len;
+}
+
 /* Whether a header fits a BLOB of len bytes, and where its entries end:
  * the one check of the layout, for the loader and a batch's own search
- * (batch_commune_lean). */
-static int header_ok(const lookup_header *h, size_t len, size_t *entries_end)
+ * (batch_commune_lean). With prefix, the bytes are the BLOB's prefix
+ * before its records, or the whole BLOB (an io that reads whole BLOBs):
+ * a batch never reads a record. */
+static int header_ok(const lookup_header *h, size_t len, int prefix, size_t *entries_end)
 {
-    if (memcmp(h->magic, LOOKUP_MAGIC, sizeof h->magic) != 0 || h->zero != 0)
+    if (memcmp(h->magic, LOOKUP_MAGIC, sizeof h->magic) != 0)
         return 0;
-    size_t end = sizeof *h + (size_t)h->count * sizeof(lookup_entry);
-    if (h->geom_bytes > len || h->text_bytes > len || end + h->geom_bytes + h->text_bytes != len)
+    size_t want = prefix_bytes(h);
+    if (want == SIZE_MAX || want > len)
         return 0;
-    *entries_end = end;
+    if (!(prefix && want == len) && want + h->records_bytes != len)
+        return 0;
+    *entries_end = sizeof *h + (size_t)h->count * sizeof(lookup_entry);
     return 1;
 }
 
@@ -424,17 +458,16 @@ static int entry_ok(const lookup_entry *e, const lookup_header *h)
 {
     const double *b = e->box;
     return (uint64_t)e->geom_off + e->geom_len <= h->geom_bytes && e->text_off < h->text_bytes &&
-           b[0] <= b[2] && b[1] <= b[3] && isfinite(b[0]) && isfinite(b[1]) && isfinite(b[2]) &&
-           isfinite(b[3]);
+           e->rec_off < h->records_bytes && b[0] <= b[2] && b[1] <= b[3] && isfinite(b[0]) &&
+           isfinite(b[1]) && isfinite(b[2]) && isfinite(b[3]);
 }
 
 /* Whether room bytes at t begin with two NUL-terminated strings (the
- * numbers) and a whole record of public fields. */
+ * numbers). */
 static int texts_ok(const char *t, size_t room)
 {
-    const char *nul = memchr(t, '\0', room), *nul2 = NULL;
-    return nul != NULL && (nul2 = memchr(nul + 1, '\0', room - (size_t)(nul + 1 - t))) != NULL &&
-           record_end(nul2 + 1, t + room) != NULL;
+    const char *nul = memchr(t, '\0', room);
+    return nul != NULL && memchr(nul + 1, '\0', room - (size_t)(nul + 1 - t)) != NULL;
 }
 
 /* Checks a BLOB and builds the tree over it; takes ownership of data when
@@ -449,7 +482,7 @@ static commune_data *data_from_blob(unsigned char *data, size_t len, int owned)
     if (ci == NULL || len < sizeof h)
         goto bad;
     memcpy(&h, data, sizeof h);
-    if (!header_ok(&h, len, &entries_end))
+    if (!header_ok(&h, len, 0, &entries_end))
         goto bad;
     size_t count = h.count;
     ci->refs = 1;
@@ -460,12 +493,14 @@ static commune_data *data_from_blob(unsigned char *data, size_t len, int owned)
     ci->entries = (const lookup_entry *)(data + sizeof h); /* malloc'd: aligned */
     ci->geoms = data + entries_end;
     ci->texts = (const char *)(ci->geoms + h.geom_bytes);
+    ci->records = ci->texts + h.text_bytes;
     ci->box[0] = ci->box[1] = INFINITY;
     ci->box[2] = ci->box[3] = -INFINITY;
     for (size_t i = 0; i < count; i++) {
         const lookup_entry *e = &ci->entries[i];
         const double *b = e->box;
-        if (!entry_ok(e, &h) || !texts_ok(ci->texts + e->text_off, h.text_bytes - e->text_off))
+        if (!entry_ok(e, &h) || !texts_ok(ci->texts + e->text_off, h.text_bytes - e->text_off) ||
+            record_end(ci->records + e->rec_off, ci->records + h.records_bytes) == NULL)
             goto bad;
         /* Plain comparisons: fmin and fmax are calls, and this runs for
          * every parcel of the province. */
@@ -530,14 +565,14 @@ static pdb_status load_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci, bu
     pdb_status st;
 
     if (!ci->from_parcels && scratch != NULL) {
-        if ((st = io->read_blob(ctx, s, ci->code, ci->batch_id, &scratch->p, &scratch->cap,
+        if ((st = io->read_blob(ctx, s, ci->code, ci->batch_id, 0, &scratch->p, &scratch->cap,
                                 &len)) != PDB_OK)
             return st;
         if (len > 0 && (ci->d = data_from_blob(scratch->p, len, 0)) != NULL)
             goto loaded;
     } else if (!ci->from_parcels) {
         /* A buffer of its own, exactly the BLOB's size: it is kept. */
-        if ((st = io->read_blob(ctx, s, ci->code, ci->batch_id, &copy, &cap, &len)) != PDB_OK) {
+        if ((st = io->read_blob(ctx, s, ci->code, ci->batch_id, 0, &copy, &cap, &len)) != PDB_OK) {
             free(copy);
             return st;
         }
@@ -740,8 +775,13 @@ static void add_hit(pdb__lookup_hit *hits, size_t cap, size_t *n, const commune_
         i--;
     }
     const char *t = ci->d->texts + e->text_off;
-    hits[i] = (pdb__lookup_hit){
-        e->id, ci->code, t, t + strlen(t) + 1, ci->d->geoms + e->geom_off, e->geom_len};
+    hits[i] = (pdb__lookup_hit){e->id,
+                                ci->code,
+                                t,
+                                t + strlen(t) + 1,
+                                ci->d->records + e->rec_off,
+                                ci->d->geoms + e->geom_off,
+                                e->geom_len};
     (*n)++;
 }
 
@@ -949,11 +989,12 @@ static pdb_status batch_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci,
 
 /* A batch of 100,000 points over four times the province meets about 700
  * points in a commune of 21,000 parcels: most of its parcels are never
- * searched. The BLOB is still read whole, in one read into the batch's
- * buffer: SQLite keeps it as a chain of overflow pages and reaches an
- * offset by reading every page before it, so reading only the parts the
- * points need read as many pages, through its page cache, and was no
- * faster (measured at 4x). What a sparse batch need not pay is the rest
+ * searched. The BLOB's prefix before its records is still read whole, in
+ * one read into the batch's buffer: SQLite keeps it as a chain of overflow
+ * pages and reaches an offset by reading every page before it, so reading
+ * only the parts the points need read as many pages, through its page
+ * cache, and was no faster (measured at 4x); the records, last, are not
+ * read at all. What a sparse batch need not pay is the rest
  * of the loading (40% of a 4x batch's instructions): checking every parcel's
  * texts, and a tree over every box. So the entries are checked, the texts
  * of the answers only, and the tree is over groups of LEAN_GROUP
@@ -1021,12 +1062,12 @@ static pdb_status batch_commune_lean(pdb_ctx *ctx, pdb_store *s, commune_index *
     pdb_status st;
 
     *damaged = 1;
-    if ((st = lk->io->read_blob(ctx, s, ci->code, ci->batch_id, &scratch->p, &scratch->cap,
+    if ((st = lk->io->read_blob(ctx, s, ci->code, ci->batch_id, 1, &scratch->p, &scratch->cap,
                                 &len)) != PDB_OK ||
         len < sizeof h)
         return st;
     memcpy(&h, scratch->p, sizeof h);
-    if (!header_ok(&h, len, &entries_end))
+    if (!header_ok(&h, len, 1, &entries_end))
         return PDB_OK;
     const lookup_entry *entries = (const lookup_entry *)(scratch->p + sizeof h); /* aligned */
     const unsigned char *geoms = scratch->p + entries_end;
@@ -1213,7 +1254,7 @@ static char *dup_text(const char *t, int *oom)
 static pdb_status parcel_from_hit(pdb_ctx *ctx, const pdb__lookup_hit *h, unsigned read_flags,
                                   pdb_parcel *p)
 {
-    const char *r = h->parcel + strlen(h->parcel) + 1; /* checked at load: record_end */
+    const char *r = h->record; /* checked at load: record_end */
     char **texts[RECORD_TEXTS] = {&p->former_commune, &p->landuse, &p->address, &p->valid_from};
     lookup_record rec;
     int oom = 0;

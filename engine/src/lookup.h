@@ -68,10 +68,12 @@ typedef struct pdb__lookup_io {
      * code; stops at fn's first failure and returns it. */
     pdb_status (*list_communes)(pdb_ctx *ctx, pdb_store *s, pdb__lookup_commune_fn fn, void *arg);
     /* Reads the commune's BLOB of that batch into *buf (capacity *cap,
-     * grown with realloc to exactly the BLOB's size when too small); *len
-     * is 0 when there is no such BLOB. */
+     * grown with realloc to exactly the bytes read when too small); *len
+     * is 0 when there is no such BLOB. With prefix, it may read only the
+     * first pdb__lookup_blob_prefix bytes (a batch's: without the public
+     * records); an io that reads whole BLOBs anyway may ignore it. */
     pdb_status (*read_blob)(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
-                            unsigned char **buf, size_t *cap, size_t *len);
+                            int prefix, unsigned char **buf, size_t *cap, size_t *len);
     /* Opens a read snapshot unless the handle is in a transaction already
      * (*began 1 when it opened one), so that the index and the rows read
      * after it are of one data version; snapshot_end closes what it opened
@@ -108,6 +110,15 @@ pdb_status pdb__lookup_store_commune(pdb_ctx *ctx, pdb_store *s, const pdb__look
  * this build writes; an older format's is stale. */
 int pdb__lookup_format_current(const unsigned char *head, size_t len);
 
+/* The bytes of a BLOB's header, where pdb__lookup_blob_prefix reads. */
+#define PDB__LOOKUP_HEAD_BYTES 32
+
+/* The bytes a batch reads of a BLOB of blob_len bytes whose first
+ * PDB__LOOKUP_HEAD_BYTES (or blob_len when fewer) are at head: all but its
+ * records, or blob_len when the header is not of this format (the loader's
+ * checks then find it damaged). */
+size_t pdb__lookup_blob_prefix(const unsigned char *head, size_t blob_len);
+
 /* SQLite only (lookup_sqlite.c): writes the BLOBs that are missing, older
  * than their commune's last import (stores made before the index) or of an
  * older format, in one write transaction. */
@@ -132,7 +143,8 @@ typedef struct pdb__lookup_hit {
     int64_t id;                /* parcel id */
     const char *commune;       /* borrowed from the index */
     const char *sheet;         /* borrowed from the index */
-    const char *parcel;        /* borrowed from the index; its public fields follow it (lookup.c) */
+    const char *parcel;        /* borrowed from the index */
+    const char *record;        /* its public fields (lookup.c); NULL in a batch's search */
     const unsigned char *geom; /* its WGS 84 SpatiaLite BLOB, borrowed from the index */
     size_t geom_len;           /* bytes of geom */
 } pdb__lookup_hit;

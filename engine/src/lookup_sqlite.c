@@ -118,10 +118,14 @@ static pdb_status sq_list_communes(pdb_ctx *ctx, pdb_store *s, pdb__lookup_commu
 
 /* Straight from SQLite's pages, without the copy sqlite3_column_blob
  * makes, into the caller's buffer: a batch's is reused, so already mapped
- * (fresh pages cost more than the copy on a VM). */
+ * (fresh pages cost more than the copy on a VM). A prefix is read as the
+ * header, then the rest of the prefix: SQLite stops at the prefix's last
+ * overflow page, so the records after it are never read. */
 static pdb_status sq_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
-                               unsigned char **buf, size_t *cap, size_t *len)
+                               int prefix, unsigned char **buf, size_t *cap, size_t *len)
 {
+    unsigned char head[PDB__LOOKUP_HEAD_BYTES];
+    size_t at = 0; /* bytes already in head */
     sqlite3_stmt *stmt = NULL;
     sqlite3_blob *blob = NULL;
     sqlite3_int64 rowid = 0;
@@ -145,6 +149,14 @@ static pdb_status sq_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, 
                                                     &blob)) != SQLITE_OK)
         return pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");
     size_t n = (size_t)sqlite3_blob_bytes(blob);
+    if (prefix && n >= sizeof head) {
+        if ((rc = sqlite3_blob_read(blob, head, (int)sizeof head, 0)) != SQLITE_OK) {
+            sqlite3_blob_close(blob);
+            return pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");
+        }
+        at = sizeof head;
+        n = pdb__lookup_blob_prefix(head, n);
+    }
     if (n > *cap) {
         unsigned char *p = realloc(*buf, n);
         if (p == NULL) {
@@ -154,7 +166,9 @@ static pdb_status sq_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, 
         *buf = p;
         *cap = n;
     }
-    rc = n > 0 ? sqlite3_blob_read(blob, *buf, (int)n, 0) : SQLITE_OK;
+    if (at > 0)
+        memcpy(*buf, head, at);
+    rc = n > at ? sqlite3_blob_read(blob, *buf + at, (int)(n - at), (int)at) : SQLITE_OK;
     sqlite3_blob_close(blob);
     if (rc != SQLITE_OK)
         return pdb__sql_fail(ctx, s->db, rc, "reading the lookup index");

@@ -154,13 +154,16 @@ static pdb_status pg_list_communes(pdb_ctx *ctx, pdb_store *s, pdb__lookup_commu
     return st;
 }
 
+/* Whole BLOBs only, prefix or not: the server sends the value whole, and
+ * a remote store's batch keeps what it loads (lookup.h). */
 static pdb_status pg_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
-                               unsigned char **buf, size_t *cap, size_t *len)
+                               int prefix, unsigned char **buf, size_t *cap, size_t *len)
 {
     pdb__pg_params p = {0};
     PGresult *res = NULL;
     pdb_status st;
 
+    (void)prefix;
     *len = 0;
     pdb__pg_param_text(&p, commune);
     pdb__pg_param_i8(&p, batch_id);
@@ -191,17 +194,39 @@ static pdb_status pg_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, 
 /* Snapshots and parcels by id                                               */
 /* ------------------------------------------------------------------------ */
 
+#define SQL_SNAPSHOT_BEGIN                                                                         \
+    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "                                            \
+    "SELECT value::bigint FROM " PDB_PG_SCHEMA ".meta WHERE key = 'data_version'"
+
 /* BEGIN and the data version in one round trip: the version is read in
  * the snapshot, as its first statement. */
 static pdb_status pg_snapshot_begin(pdb_ctx *ctx, pdb_store *s, int *began, int64_t *version)
 {
     *began = 0;
     *version = -1;
+    /* A connection lost earlier is made again first (a read-only handle's
+     * only: pdb__pg_reconnect), as pdb__pg_data_version does. */
+    if (PQstatus(s->pg->conn) != CONNECTION_OK)
+        pdb__pg_reconnect(s->pg);
     if (PQtransactionStatus(s->pg->conn) != PQTRANS_IDLE)
         return PDB_OK; /* a caller's transaction, or no connection: the reads will say */
-    PGresult *res = PQexec(s->pg->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; "
-                                        "SELECT value::bigint FROM " PDB_PG_SCHEMA ".meta "
-                                        "WHERE key = 'data_version'");
+    PGresult *res = PQexec(s->pg->conn, SQL_SNAPSHOT_BEGIN);
+    /* One the server closed while the handle was idle (a primary stopped)
+     * is found by this first statement, which did nothing there: it is
+     * made again, to the host of a multi-host location that answers now,
+     * and the snapshot opened on it, so that the first lookup after a
+     * failover is answered rather than a 503 (tests/pg/failover.sh).
+     * libpq sees the loss only once it reads the end of the stream: a
+     * failure of its own (no SQLSTATE) reads it, as pdb__pg_fail does. */
+    if (PQresultStatus(res) != PGRES_TUPLES_OK &&
+        PQresultErrorField(res, PG_DIAG_SQLSTATE) == NULL &&
+        PQstatus(s->pg->conn) == CONNECTION_OK &&
+        PQtransactionStatus(s->pg->conn) != PQTRANS_ACTIVE)
+        PQconsumeInput(s->pg->conn);
+    if (PQstatus(s->pg->conn) != CONNECTION_OK && pdb__pg_reconnect(s->pg)) {
+        PQclear(res);
+        res = PQexec(s->pg->conn, SQL_SNAPSHOT_BEGIN);
+    }
     if (PQtransactionStatus(s->pg->conn) == PQTRANS_INTRANS ||
         PQtransactionStatus(s->pg->conn) == PQTRANS_INERROR) {
         s->pg->in_read = 1;
