@@ -11,7 +11,6 @@ extern const size_t pdb__landuse_count;
 
 /* How a code that no commune known has is refused (registry.c, read_args.c). */
 #define PDB_COMMUNE_UNKNOWN_FMT                                                                    \
-    "commune code %s is not a commune of Phu Tho nor of the store's commune list "                 \
-    "(parceldb init --communes)"
+    "commune code %s is not a commune of Phu Tho nor of the commune list of this store"
 
 #endif

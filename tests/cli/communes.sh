@@ -61,7 +61,7 @@ store_absent
 # Without the list, another province's commune is unknown.
 new_db plain || exit 1
 expect_ok "$P" init --db "$DB"
-expect_error "commune code 10503 is not a commune of Phu Tho nor of the store's commune list" \
+expect_error "commune code 10503 is not a commune of Phu Tho nor of the commune list of this store" \
     "$P" lookup --db "$DB" --id 10503/1/1
 expect_error "10503" "$P" import --quiet --db "$DB" --commune 10503 "$TMP/synth/10503.shp"
 
