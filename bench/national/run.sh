@@ -27,6 +27,9 @@
 # PARCELS_PER_COMMUNE (5278), POINTS (100000), TILES_PER_ZOOM (100),
 # KEEP_SOURCES=1 keeps the generated surveys (deleted after the import
 # otherwise: 20 provinces are about 6 GB), PDB_BINARY_DIR (build).
+# MEASURE_ONLY=1 measures the stores an earlier run left in the cluster
+# (one whose national import was stopped: the communes it committed),
+# without generating or importing; their parcels are counted.
 . "$(dirname "$0")/../lib.sh"
 cd "$BENCH_ROOT"
 
@@ -97,7 +100,8 @@ df -h "$WORK" | tail -1 | awk '{print "disk: " $4 " free on " $6}'
 
 # The surveys, and the commune list beside them.
 src=$WORK/national-$provinces-$per_province-$per_commune
-if [ ! -f "$src/.complete" ]; then
+measure_only=${MEASURE_ONLY:-}
+if [ -z "$measure_only" ] && [ ! -f "$src/.complete" ]; then
     rm -rf "$src"
     run generate "$SYNTH" --out "$src" --provinces "$provinces" \
         --communes-per-province "$per_province" --parcels-per-commune "$per_commune" \
@@ -121,19 +125,31 @@ STORE[prov]=$(pg_conninfo national_prov)
 STORE[nat]=$(pg_conninfo national_all)
 PARCELS_WANT[prov]=$((per_province * per_commune))
 PARCELS_WANT[nat]=$((provinces * per_province * per_commune))
-fresh_db national_prov
-fresh_db national_all
-for s in prov nat; do
-    "$P" init --db "${STORE[$s]}" --communes "$src/communes.csv" >/dev/null
-done
-echo "importing one province, then all $provinces ..."
-run import-prov "$P" import --quiet --db "${STORE[prov]}" "${province_files[@]}"
-run import-nat "$P" import --quiet --db "${STORE[nat]}" "$src"/*.shp
-if [ -z "$smoke" ] && [ "${KEEP_SOURCES:-0}" != 1 ]; then
-    rm -rf "$src" # the surveys are rebuilt from the seed when needed
-fi
-
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 "${STORE[$1]}" -c "$2"; }
+if [ -z "$measure_only" ]; then
+    fresh_db national_prov
+    fresh_db national_all
+    for s in prov nat; do
+        "$P" init --db "${STORE[$s]}" --communes "$src/communes.csv" >/dev/null
+    done
+    echo "importing one province, then all $provinces ..."
+    run import-prov "$P" import --quiet --db "${STORE[prov]}" "${province_files[@]}"
+    run import-nat "$P" import --quiet --db "${STORE[nat]}" "$src"/*.shp
+    if [ -z "$smoke" ] && [ "${KEEP_SOURCES:-0}" != 1 ]; then
+        rm -rf "$src" # the surveys are rebuilt from the seed when needed
+    fi
+else
+    # The times of the earlier run's imports, where it wrote them.
+    [ -f "$WORK/national-times.import" ] && grep -E "^(generate|import)" "$WORK/national-times.import" >>"$TIMES"
+    PARCELS_WANT[nat]=$(sql nat "SELECT count(*) FROM parceldb.parcels WHERE valid_to IS NULL")
+    # A stopped import wrote no time: its wall seconds are from its start
+    # to its last committed commune, as the store recorded them.
+    if [ -z "$(field import-nat 2)" ]; then
+        echo "import-nat $(sql nat "SELECT round(extract(epoch FROM max(f.committed_at::timestamptz)
+            - min(b.started_at::timestamptz))::numeric, 1) FROM parceldb.import_files f
+            JOIN parceldb.import_batches b ON b.id = f.batch_id")" >>"$TIMES"
+    fi
+fi
 for s in prov nat; do
     got=$(sql "$s" "SELECT count(*) FROM parceldb.parcels WHERE valid_to IS NULL")
     [ "$got" = "${PARCELS_WANT[$s]}" ] ||
@@ -192,8 +208,9 @@ for s in prov nat; do
     {
         awk -v p="$port" '{printf "url = \"http://127.0.0.1:%s/tiles/%s/%s/%s.png\"\noutput = \"/dev/null\"\n", p, $1, $2, $3}' \
             "$WORK/tiles-$s.txt"
-        tail -n +2 "$WORK/points-$s.csv" | head -2000 |
-            awk -F, -v p="$port" '{printf "url = \"http://127.0.0.1:%s/parcels/at?lon=%s&lat=%s\"\noutput = \"/dev/null\"\n", p, $2, $3}'
+        # (awk, not head: head's early exit would fail the pipeline)
+        awk -F, -v p="$port" 'NR > 1 && NR <= 2001 {printf "url = \"http://127.0.0.1:%s/parcels/at?lon=%s&lat=%s\"\noutput = \"/dev/null\"\n", p, $2, $3}' \
+            "$WORK/points-$s.csv"
     } >"$WORK/warm-$s.cfg"
     curl -s -K "$WORK/warm-$s.cfg" || { echo "the warm-up of serve ($s) failed" >&2; exit 1; }
     echo "$s-rss $(awk '/^VmRSS/ {print $2}' "/proc/$serve_pid/status")" >>"$TIMES"
@@ -210,8 +227,8 @@ pn=${PARCELS_WANT[nat]}
 mib() { div "$1" 1048576 "%.1f"; }
 cat <<REPORT
 
-National scale: $provinces provinces ($pn parcels) against their first province ($pp parcels), one run each; machine: $(machine); load $(loadavg)
-| what | one province | $provinces provinces | ratio (national / province; parcels $(div "$pn" "$pp" "%.2f")) |
+National scale: $(g nat-communes) communes of $(sql nat "SELECT count(DISTINCT (code::integer - 10000) / 500) FROM parceldb.communes") made-up provinces ($pn parcels) against the first province ($pp parcels), one run each; machine: $(machine); load $(loadavg)
+| what | one province | $(div "$(g nat-communes)" "$per_province" "%.1f") provinces | ratio (national / province; parcels $(div "$pn" "$pp" "%.2f")) |
 |---|---|---|---|
 $(row "communes" "$(g prov-communes)" "$(g nat-communes)")
 $(row "parcels" "$pp" "$pn")
