@@ -14,3 +14,8 @@ set_tests_properties(bench_server_smoke PROPERTIES LABELS bench TIMEOUT 600)
 # byte for byte): its own PostgreSQL, as the lookup smoke.
 pdb_script_test(bench_pg_smoke ${PROJECT_SOURCE_DIR}/bench/pg/run.sh --smoke)
 set_tests_properties(bench_pg_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)
+# The national-scale run (issue 17): two made-up provinces of three
+# communes into PostGIS through `parceldb init --communes`; its own
+# PostgreSQL, as the lookup smoke.
+pdb_script_test(bench_national_smoke ${PROJECT_SOURCE_DIR}/bench/national/run.sh --smoke)
+set_tests_properties(bench_national_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)

@@ -10,3 +10,7 @@ if(PDB_SANITIZE)
 endif()
 # scripts/test.sh's report of skipped tests, on a fake ctest tree.
 pdb_script_test(cli_skip_report ${CMAKE_CURRENT_SOURCE_DIR}/cli/skip_report.sh)
+# A store made with a commune list beyond Phu Tho (issue 17); tests/pg.cmake
+# runs it again on PostgreSQL (cli_communes_pg).
+pdb_script_test(cli_communes ${CMAKE_CURRENT_SOURCE_DIR}/cli/communes.sh)
+set_property(TEST cli_communes APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")

@@ -40,3 +40,5 @@ set_tests_properties(test_pg_query PROPERTIES LABELS "unit;engine;pg" TIMEOUT 60
     FIXTURES_REQUIRED pdb_pg)
 set_property(TEST test_pg_query APPEND PROPERTY ENVIRONMENT
     "PDB_PG_STATE=${PROJECT_BINARY_DIR}/Testing/pg-cluster.state")
+# The process-wide commune registry (issue 17): stores' commune lists.
+pdb_unit_test(test_registry SOURCES unit/test_registry.c LIBS Threads::Threads)

@@ -72,3 +72,7 @@ foreach(script crs empty reimport encoding fields formats)
 endforeach()
 pdb_on_pg(cli_lookup_id_pg import_crs_pg import_empty_pg import_reimport_pg import_encoding_pg
           import_fields_pg import_formats_pg)
+# The store's commune list (issue 17, national scale) on PostgreSQL.
+pdb_script_test(cli_communes_pg ${CMAKE_CURRENT_LIST_DIR}/cli/communes.sh)
+set_property(TEST cli_communes_pg APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+pdb_on_pg(cli_communes_pg)

@@ -147,7 +147,7 @@ static inline void pdb_vn_xy_to_en(double vn_x, double vn_y, double *e, double *
 }
 
 /* ------------------------------------------------------------------------ */
-/* Communes of Phu Tho (the 148 codes after the 2025 merger)                  */
+/* Communes: Phu Tho's 148 (built in) and those a store registers          */
 /* ------------------------------------------------------------------------ */
 
 typedef struct pdb_commune_ref {
@@ -157,12 +157,39 @@ typedef struct pdb_commune_ref {
     int epsg;                    /* the TM-3 zone of the former province */
 } pdb_commune_ref;
 
-/* Finds a commune by code; PDB_ENOTFOUND for a code not in Phu Tho. The
- * result is borrowed from static storage. */
+/* The process knows Phu Tho's 148 communes from the start, and every
+ * commune of the stores it opened: a store made with a commune list
+ * (pdb_store_communes_add, `parceldb init --communes FILE`) registers its
+ * communes process-wide when it is opened, for every thread. Registered
+ * communes are never forgotten while the process lives. */
+
+/* Finds a commune by code; PDB_EINVAL for a code that is not five digits,
+ * PDB_ENOTFOUND for one that is neither Phu Tho's nor registered. The
+ * result is borrowed and valid until the process ends. Thread-safe. */
 PDB_API pdb_status pdb_commune_ref_find(pdb_ctx *ctx, const char *code,
                                         const pdb_commune_ref **out);
-/* All registered communes: *count entries of static storage. */
+/* All communes known now, sorted by code: *count entries, valid until the
+ * process ends (a later registration makes a new list; this one stays).
+ * Thread-safe. */
 PDB_API const pdb_commune_ref *pdb_commune_ref_list(size_t *count);
+
+/* A commune list read from a CSV file, not yet registered. */
+typedef struct pdb_commune_table pdb_commune_table;
+
+/* Reads a commune list in the columns of data/phu-tho-communes.csv:
+ * a header line "code,name,former_province,central_meridian,epsg", then
+ * one commune a line: five-digit code, name (UTF-8, no comma), former
+ * province, central meridian of its TM-3 zone ("105-30"), and that zone's
+ * "EPSG:N" (a VN-2000 TM-3 zone; the meridian must be the zone's). Fails
+ * on the first bad line with "FILE:LINE: what is wrong" (PDB_EINVAL), on a
+ * code listed twice, and on a code already known to the process with
+ * another name, province or zone (naming both); PDB_ENOTFOUND or PDB_EIO
+ * when the file cannot be read. The caller owns *out. */
+PDB_API pdb_status pdb_commune_table_read(pdb_ctx *ctx, const char *path,
+                                          pdb_commune_table **out);
+/* How many communes the table holds. */
+PDB_API size_t pdb_commune_table_count(const pdb_commune_table *t);
+PDB_API void pdb_commune_table_free(pdb_commune_table *t);
 
 /* Land-use codes (Circular 08/2024 and older codes still found in surveys),
  * with the de-facto map colours. */
@@ -215,8 +242,19 @@ PDB_API pdb_status pdb_store_create(pdb_ctx *ctx, const char *path, pdb_store **
 
 /* Opens an existing store. PDB_ENOTFOUND for a missing file, PDB_ENOTSTORE
  * for a file that is not a parceldb store (or of a newer schema),
- * PDB_ECORRUPT when SQLite finds it damaged. */
+ * PDB_ECORRUPT when SQLite finds it damaged. Registers the store's own
+ * communes process-wide (pdb_commune_ref_find); PDB_EINVAL when one of
+ * them conflicts with a commune already known (naming both). */
 PDB_API pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out);
+
+/* Writes the table's communes into the store (one transaction: all or
+ * none; communes the store already has with the same name, province and
+ * zone are kept as they are) and registers them process-wide. Fails with
+ * PDB_EREADONLY on a read-only handle, PDB_EINVAL when a commune
+ * conflicts with one already known (naming both). */
+PDB_API pdb_status pdb_store_communes_add(pdb_ctx *ctx, pdb_store *s,
+                                          const pdb_commune_table *t);
+
 PDB_API void pdb_store_close(pdb_store *store);
 
 /* The data version: changes with every committed import (0 when empty). */

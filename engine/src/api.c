@@ -6,6 +6,7 @@
  */
 #include "backend.h"
 #include "crs.h"
+#include "registry.h"
 #include "store.h"
 
 #include <math.h>
@@ -18,13 +19,26 @@
             return pdb__fail(ctx, PDB_EINVAL, "%s", what);                                         \
     } while (0)
 
+/* Every store handle handed out has registered its store's communes
+ * (registry.c), so that a lookup or an import through it knows them. */
+static pdb_status registered(pdb_ctx *ctx, pdb_status st, const char *path, pdb_store **out)
+{
+    if (st == PDB_OK && (st = pdb__registry_load_store(ctx, *out, path)) != PDB_OK) {
+        pdb_store_close(*out);
+        *out = NULL;
+    }
+    return st;
+}
+
 pdb_status pdb_store_create(pdb_ctx *ctx, const char *path, pdb_store **out)
 {
     NEED(out != NULL, "no place for the store handle");
     *out = NULL;
     NEED(path != NULL && *path != '\0', "no store path given");
-    return pdb__location_is_pg(path) ? pdb__pg_create(ctx, path, out)
-                                     : pdb__sqlite_create(ctx, path, out);
+    return registered(ctx,
+                      pdb__location_is_pg(path) ? pdb__pg_create(ctx, path, out)
+                                                : pdb__sqlite_create(ctx, path, out),
+                      path, out);
 }
 
 pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out)
@@ -32,8 +46,10 @@ pdb_status pdb_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store *
     NEED(out != NULL, "no place for the store handle");
     *out = NULL;
     NEED(path != NULL && *path != '\0', "no store path given");
-    return pdb__location_is_pg(path) ? pdb__pg_open(ctx, path, flags, out)
-                                     : pdb__sqlite_open(ctx, path, flags, out);
+    return registered(ctx,
+                      pdb__location_is_pg(path) ? pdb__pg_open(ctx, path, flags, out)
+                                                : pdb__sqlite_open(ctx, path, flags, out),
+                      path, out);
 }
 
 void pdb_store_close(pdb_store *s)

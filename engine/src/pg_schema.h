@@ -19,6 +19,19 @@
  * older engine could not read. */
 #define PDB_PG_SCHEMA_VERSION 1
 
+/* The communes the store adds to Phu Tho's built-in 148 (registry.c,
+ * pg_registry.c), as schema.h's commune_registry. Part of every new store;
+ * a store made before it gets the table when communes are first added to
+ * it (IF NOT EXISTS, in that transaction), and reads as having none until
+ * then. No schema version bump: an older engine ignores the table and
+ * refuses those communes' codes, it never writes anything wrong. */
+#define PDB_PG_REGISTRY_SCHEMA_SQL                                                                 \
+    "CREATE TABLE IF NOT EXISTS parceldb.commune_registry (\n"                                     \
+    "  code text PRIMARY KEY CHECK (length(code) = 5),\n"                                          \
+    "  name text NOT NULL,\n"                                                                      \
+    "  former_province text NOT NULL,\n"                                                           \
+    "  epsg integer NOT NULL);\n"
+
 #define PDB_PG_SCHEMA_SQL                                                                          \
     "CREATE SCHEMA parceldb;\n"                                                                    \
     "CREATE TABLE parceldb.meta (\n"                                                               \
@@ -120,6 +133,6 @@
     "  parcels bigint NOT NULL,\n"                                                                 \
     "  min_lon double precision, min_lat double precision,\n"                                      \
     "  max_lon double precision, max_lat double precision,\n"                                      \
-    "  data bytea NOT NULL);\n"
+    "  data bytea NOT NULL);\n" PDB_PG_REGISTRY_SCHEMA_SQL
 
 #endif

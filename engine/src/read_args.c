@@ -3,6 +3,7 @@
  * stores share (read_args.h).
  */
 #include "read_args.h"
+#include "refdata.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -60,7 +61,7 @@ pdb_status pdb__check_number(pdb_ctx *ctx, const char *commune, const char *shee
     pdb_status st = pdb_commune_ref_find(ctx, commune, &ref);
 
     if (st == PDB_ENOTFOUND)
-        return pdb__fail(ctx, PDB_EINVAL, "commune code %s is not a commune of Phu Tho", commune);
+        return pdb__fail(ctx, PDB_EINVAL, PDB_COMMUNE_UNKNOWN_FMT, commune);
     if (st != PDB_OK || (st = check_number_part(ctx, sheet, "sheet number")) != PDB_OK ||
         (st = check_number_part(ctx, parcel, "parcel number")) != PDB_OK)
         return st;

@@ -67,6 +67,19 @@
     "  min_lon REAL, min_lat REAL, max_lon REAL, max_lat REAL,\n"                                  \
     "  data BLOB NOT NULL);\n"
 
+/* The communes the store adds to Phu Tho's built-in 148 (registry.c):
+ * written by `parceldb init --communes FILE`, registered process-wide by
+ * every open. IF NOT EXISTS, so that older stores get the (empty) table at
+ * their first read-write open; no schema version bump: an older engine
+ * ignores the table and refuses those communes' codes with its usual
+ * "not a commune of Phu Tho", it never writes anything wrong. */
+#define PDB_REGISTRY_SCHEMA_SQL                                                                    \
+    "CREATE TABLE IF NOT EXISTS commune_registry (\n"                                              \
+    "  code TEXT PRIMARY KEY CHECK (length(code) = 5),\n"                                          \
+    "  name TEXT NOT NULL,\n"                                                                      \
+    "  former_province TEXT NOT NULL,\n"                                                           \
+    "  epsg INTEGER NOT NULL);\n"
+
 /* The whole schema of a new store, in the order it is created. */
 #define PDB_SCHEMA_SQL                                                                             \
     "CREATE TABLE meta (\n"                                                                        \
@@ -140,11 +153,12 @@
     "  geometry BLOB,\n"                                                                           \
     "  stored INTEGER NOT NULL);\n"                                                                \
     "CREATE INDEX rejects_batch ON rejects(batch_id);\n" PDB_OVERVIEW_SCHEMA_SQL                   \
-        PDB_LOOKUP_SCHEMA_SQL
+        PDB_LOOKUP_SCHEMA_SQL PDB_REGISTRY_SCHEMA_SQL
 
 /* What every read-write open runs: tables added since the first stores,
  * and the writer's triggers dropped again. */
-#define PDB_UPGRADE_SQL PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL
+#define PDB_UPGRADE_SQL                                                                            \
+    PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL PDB_REGISTRY_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL
 
 /* Schema 1 -> 2, run by the first read-write open of a schema 1 store, in
  * one write transaction with a check of user_version inside it (another

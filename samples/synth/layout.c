@@ -113,12 +113,15 @@ void synth_layout_commune(const pdb_commune_ref *refs, size_t n, size_t index, s
 
     if (cell_of == NULL)
         return; /* the caller sees an empty cell and fails */
-    place_all(refs, n, cell_of);
-    int r = cell_of[index] / GRID_COLS, col = cell_of[index] % GRID_COLS;
-    c->cell[0] = GRID_LON0 + col * CELL_LON;
-    c->cell[1] = GRID_LAT0 + r * CELL_LAT;
-    c->cell[2] = c->cell[0] + CELL_LON;
-    c->cell[3] = c->cell[1] + CELL_LAT;
+    /* The provinces beyond Phu Tho have a layout of their own (national.c). */
+    if (synth_national_cell(refs[index].code, c->cell) != 0) {
+        place_all(refs, n, cell_of);
+        int r = cell_of[index] / GRID_COLS, col = cell_of[index] % GRID_COLS;
+        c->cell[0] = GRID_LON0 + col * CELL_LON;
+        c->cell[1] = GRID_LAT0 + r * CELL_LAT;
+        c->cell[2] = c->cell[0] + CELL_LON;
+        c->cell[3] = c->cell[1] + CELL_LAT;
+    }
     free(cell_of);
 
     /* Commune codes step by 3; the codes between this one and the next

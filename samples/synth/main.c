@@ -6,8 +6,12 @@
  *             [--field-names standard|variants|truncated] [--no-prj] [--mixed-prj]
  *             [--no-cpg] [--defects none|default|N-per-kind] [--jobs N] [--no-verify]
  *             [--notches N] [--curved-edges M]
+ *             [--provinces N [--communes-per-province M]]
  *
  * One file per commune, <code>.<ext>, with <file>.manifest.json beside it.
+ * With --provinces, the communes are those of N made-up provinces beyond
+ * Phu Tho (national.c), and their list is written as DIR/communes.csv for
+ * `parceldb init --communes`.
  * Quiet; one summary line at the end; an error is one line on stderr and a
  * non-zero exit. Communes are generated in parallel (--jobs, default: the
  * number of CPUs); the output does not depend on it.
@@ -53,6 +57,10 @@ static const char usage[] =
     "                               Shapefile and GPKG only (the others round coordinates)\n"
     "  --curved-edges M             boundaries curve gently, a vertex every M metres at most\n"
     "                               (0.5 to 100; hills and forest as surveys draw them)\n"
+    "  --provinces N                N made-up provinces beyond Phu Tho (1 to 29) instead of\n"
+    "                               Phu Tho: codes from 10000, each province in a TM-3 zone\n"
+    "                               of its own; writes their list as DIR/communes.csv\n"
+    "  --communes-per-province M    communes of each (default 148, at most 156)\n"
     "  --quiet                      no summary line\n";
 
 static int die(const char *fmt, ...)
@@ -217,7 +225,7 @@ static int select_communes(const char *spec, const pdb_commune_ref *refs, size_t
                 ;
             if (i == n) {
                 free(sel);
-                return die("--communes: %s is not a commune code of Phu Tho", s);
+                return die("--communes: %s is not a commune code of the list", s);
             }
             if (k < n)
                 sel[k++] = i;
@@ -257,6 +265,8 @@ int main(int argc, char **argv)
         O_QUIET,
         O_NOTCHES,
         O_CURVES,
+        O_PROVINCES,
+        O_PER_PROVINCE,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -276,12 +286,15 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},
         {"notches", required_argument, NULL, O_NOTCHES},
         {"curved-edges", required_argument, NULL, O_CURVES},
+        {"provinces", required_argument, NULL, O_PROVINCES},
+        {"communes-per-province", required_argument, NULL, O_PER_PROVINCE},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
     int opt;
     size_t v;
     long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t provinces = 0, per_province = 148;
 
     while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (opt) {
@@ -367,6 +380,17 @@ int main(int argc, char **argv)
                 return die("--curved-edges %s: give metres between vertices, 0.5 to 100", optarg);
             break;
         }
+        case O_PROVINCES:
+            if (parse_size(optarg, &provinces) != 0 || provinces < 1 ||
+                provinces > synth_national_max_provinces())
+                return die("--provinces %s: give 1 to %zu", optarg, synth_national_max_provinces());
+            break;
+        case O_PER_PROVINCE:
+            if (parse_size(optarg, &per_province) != 0 || per_province < 1 ||
+                per_province > synth_national_max_communes())
+                return die("--communes-per-province %s: give 1 to %zu", optarg,
+                           synth_national_max_communes());
+            break;
         case O_JOBS:
             if (parse_size(optarg, &v) != 0 || v < 1 || v > 64)
                 return die("--jobs %s: give 1 to 64", optarg);
@@ -400,12 +424,39 @@ int main(int argc, char **argv)
 
     size_t nrefs = 0, *selected = NULL, nselected = 0;
     const pdb_commune_ref *refs = pdb_commune_ref_list(&nrefs);
-    if (select_communes(o.communes, refs, nrefs, &selected, &nselected) != 0)
+    synth_national nat = {0};
+    if (provinces > 0) {
+        pdb_ctx *ctx = NULL;
+        char err[600] = "cannot start PROJ";
+        int rc = pdb_ctx_new(&ctx) != PDB_OK
+                     ? -1
+                     : synth_national_make(ctx, provinces, per_province, &nat, err, sizeof err);
+        pdb_ctx_free(ctx);
+        if (rc != 0)
+            return die("%s", err);
+        refs = nat.refs;
+        nrefs = nat.count;
+    } else if (per_province != 148) {
+        return die("--communes-per-province needs --provinces");
+    }
+    if (select_communes(o.communes, refs, nrefs, &selected, &nselected) != 0) {
+        synth_national_free(&nat);
         return 1;
+    }
     if (mkdir_p(o.out_dir) != 0) {
         int e = die("cannot create %s: %s", o.out_dir, strerror(errno));
         free(selected);
+        synth_national_free(&nat);
         return e;
+    }
+    if (provinces > 0) {
+        char path[1200], err[1300];
+        snprintf(path, sizeof path, "%s/communes.csv", o.out_dir);
+        if (synth_national_write_csv(&nat, path, err, sizeof err) != 0) {
+            free(selected);
+            synth_national_free(&nat);
+            return die("%s", err);
+        }
     }
 
     GDALAllRegister();
@@ -430,6 +481,7 @@ int main(int argc, char **argv)
     pthread_mutex_destroy(&j.lock);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     free(selected);
+    synth_national_free(&nat);
     GDALDestroyDriverManager();
 
     if (j.failed)

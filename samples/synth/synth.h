@@ -181,6 +181,25 @@ typedef struct synth_variant {
  * refs/n: all communes (for the layout), index: this one. */
 void synth_layout_commune(const pdb_commune_ref *refs, size_t n, size_t index, synth_commune *c);
 
+/* national.c: provinces beyond Phu Tho (--provinces). */
+#define SYNTH_NAT_STRING 160 /* bytes per commune for its code, name and province */
+typedef struct synth_national {
+    pdb_commune_ref *refs; /* count communes, sorted by code */
+    size_t count;          /* provinces x communes per province */
+    char *strings;         /* SYNTH_NAT_STRING bytes per commune: the refs' strings */
+    const char **zones;    /* each commune's central meridian ("103-00"), static storage */
+} synth_national;
+size_t synth_national_max_provinces(void);
+size_t synth_national_max_communes(void); /* per province */
+/* Makes the communes of provinces x per_province (within the maxima). */
+int synth_national_make(pdb_ctx *ctx, size_t provinces, size_t per_province, synth_national *out,
+                        char *err, size_t errlen);
+void synth_national_free(synth_national *nat);
+/* Writes the list as `parceldb init --communes` reads it. */
+int synth_national_write_csv(const synth_national *nat, const char *path, char *err, size_t errlen);
+/* The cell of a commune of the national layout; -1 for another code. */
+int synth_national_cell(const char *code, double cell[4]);
+
 /* parcels.c: generates the parcels of one commune (geometry, zones, land
  * use, numbering, surveyed areas) into c, in TM-3 metres around origin. */
 int synth_parcels_generate(pdb_ctx *ctx, const synth_options *o, synth_commune *c, char *err,

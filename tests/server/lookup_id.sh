@@ -31,8 +31,8 @@ malformed() {
     check "$1: JSON" "$(header Content-Type)" application/json
     contains "$1: says why" "$BODY" "^\\{\"error\":\"$2\"\\}\$"
 }
-malformed /parcels/12345/12/1 'commune code 12345 is not a commune of Phu Tho'
-malformed /parcels/00000/1/1 'commune code 00000 is not a commune of Phu Tho'
+malformed /parcels/12345/12/1 'commune code 12345 is not a commune of Phu Tho nor of the commune list of this store'
+malformed /parcels/00000/1/1 'commune code 00000 is not a commune of Phu Tho nor of the commune list of this store'
 malformed /parcels/0789/12/1 "commune code '0789' is not five digits"
 malformed /parcels/07894/x/1 "sheet number 'x' is not a positive integer"
 malformed /parcels/07894/12/z "parcel number 'z' is not a positive integer"
