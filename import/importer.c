@@ -582,8 +582,8 @@ static pdb_status file_communes(run *R, pdbi_file *f, pdbi_file_result *res)
     } else if (f->ncommunes == 0) {
         pdbi_layer *L = &f->layers[0];
         return file_fail(R, res, PDB_EINVAL,
-                         "the commune field %s holds no commune code of Phu Tho in %lld "
-                         "records; give --commune CODE",
+                         "the commune field %s holds no known commune code (Phu Tho's or "
+                         "the store's commune list) in %lld records; give --commune CODE",
                          L->fields[L->map[PDBI_T_COMMUNE]], (long long)f->records);
     }
     if (f->fixed_commune[0] != '\0') {

@@ -395,7 +395,8 @@ static rec_step rec_commune(record *rc)
         else if (!ok && shown == NULL)
             s = rec_reject(rc, "missing-commune", "no commune code");
         else if (!ok)
-            s = rec_reject(rc, "unknown-commune", "'%.40s' is not a commune of Phu Tho", shown);
+            s = rec_reject(rc, "unknown-commune",
+                           "'%.40s' is not a commune of Phu Tho nor of the store's list", shown);
         free(shown);
         if (s != REC_NEXT)
             return s;

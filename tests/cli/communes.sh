@@ -64,6 +64,11 @@ expect_ok "$P" init --db "$DB"
 expect_error "commune code 10503 is not a commune of Phu Tho nor of the commune list of this store" \
     "$P" lookup --db "$DB" --id 10503/1/1
 expect_error "10503" "$P" import --quiet --db "$DB" --commune 10503 "$TMP/synth/10503.shp"
+# Its file's commune field: the file's line names both lists (then the
+# import's summary line, as for any file not imported).
+"$P" import --quiet --db "$DB" "$TMP/synth/10503.shp" >/dev/null 2>"$TMP/err" &&
+    fail "an import of an unknown commune succeeded"
+expect_eq "the file's line" "$(grep -c "10503.shp: the commune field MaXa holds no known commune code (Phu Tho's or the store's commune list) in 100 records; give --commune CODE" "$TMP/err")" 1
 
 # With it: the list is in the store, and the commune imports and reads.
 new_db national || exit 1
