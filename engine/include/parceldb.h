@@ -260,6 +260,17 @@ PDB_API void pdb_store_close(pdb_store *store);
 /* The data version: changes with every committed import (0 when empty). */
 PDB_API pdb_status pdb_store_data_version(pdb_ctx *ctx, pdb_store *store, int64_t *out);
 
+/* For a caller that reads the data version itself and accepts answers at it
+ * for a while (the server: at most 20 ms, as for tiles): while the store's
+ * in-memory lookup index is at this version, a point lookup that reads no
+ * personal field and no source geometry (pdb_parcels_at, pdb_parcels_at_crs)
+ * answers from it with no store read at all, instead of opening a read
+ * snapshot per call to learn the version (a tenth of an HTTP lookup, and
+ * three system calls). An index at another version, and every other read
+ * (batches too: they read index sections from the store), read the store
+ * as before. -1, the default, trusts nothing. */
+PDB_API void pdb_store_trust_version(pdb_store *store, int64_t version);
+
 typedef struct pdb_store_stats {
     int64_t parcels_current;  /* parcels with valid_to NULL */
     int64_t parcels_history;  /* superseded parcels kept as history */

@@ -155,6 +155,14 @@ void pdb_writer_free(pdb_writer *w)
         w->store->ops->writer_free(w);
 }
 
+void pdb_store_trust_version(pdb_store *s, int64_t version)
+{
+    if (s == NULL)
+        return;
+    s->trusted = version >= 0;
+    s->trusted_version = version;
+}
+
 pdb_status pdb_parcels_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, unsigned read_flags,
                           pdb_parcel_list **out)
 {

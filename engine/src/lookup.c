@@ -639,6 +639,15 @@ static pdb_status sync_commune(pdb_ctx *ctx, void *arg, const pdb__lookup_commun
     return PDB_OK;
 }
 
+/* Whether the index can answer a read from memory with no store read:
+ * the caller vouched for the data version (pdb_store_trust_version) and
+ * the index, loaded through this io, is at it. */
+static int index_trusted(const pdb_store *s, const pdb__lookup_io *io)
+{
+    return s->trusted && s->lookup != NULL && s->lookup->io == io &&
+           s->lookup->data_version == s->trusted_version;
+}
+
 /* pdb__lookup_sync to a data version already read in the caller's
  * snapshot, or (version < 0) read here. */
 static pdb_status sync_to(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_io *io, int64_t version)
@@ -796,6 +805,8 @@ typedef struct point_search {
     commune_index *ci; /* the commune being searched */
     pdb_status st;     /* a failure stops the search */
     int restart;       /* a damaged BLOB was dropped: search again */
+    int loaded_only;   /* meet only communes in memory: no store read */
+    int need_load;     /* loaded_only met a commune not in memory */
 } point_search;
 
 /* The exact test of one parcel whose box may hold the point. */
@@ -842,6 +853,10 @@ static int visit_commune(void *arg, size_t i)
 
     if (!box_has(ci->box, ps->x, ps->y))
         return 0;
+    if (ci->d == NULL && ps->loaded_only) {
+        ps->need_load = 1;
+        return 1;
+    }
     if (ci->d == NULL && (ps->st = load_commune(ps->ctx, ps->s, ci, NULL)) != PDB_OK)
         return 1;
     if (ci->d->count == 0 || !box_has(ci->d->box, ps->x, ps->y))
@@ -850,8 +865,11 @@ static int visit_commune(void *arg, size_t i)
     return pdb__ptree_search(&ci->d->tree, ps->x, ps->y, visit_parcel, ps);
 }
 
-pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, pdb__lookup_hit *hits,
-                          size_t cap, size_t *n)
+/* pdb__lookup_at; with loaded_only, a point in a commune not in memory
+ * stops the search with *need_load set (and no store read). */
+static pdb_status lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                            pdb__lookup_hit *hits, size_t cap, size_t *n, int loaded_only,
+                            int *need_load)
 {
     pdb__lookup *lk = s->lookup;
     pdb_status st;
@@ -861,16 +879,24 @@ pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, pd
         return pdb__fail(ctx, PDB_EINVAL, "the lookup index is not loaded");
     /* Each pass either completes or drops one damaged BLOB for good. */
     for (;;) {
-        point_search ps = {ctx, s, lk, lon, lat, hits, cap, n, NULL, PDB_OK, 0};
+        point_search ps = {ctx, s, lk, lon, lat, hits, cap, n, NULL, PDB_OK, 0, loaded_only, 0};
         if (lk->top_stale && (st = build_top(ctx, lk)) != PDB_OK)
             return st;
         *n = 0;
         pdb__ptree_search(&lk->top, lon, lat, visit_commune, &ps);
         if (ps.st != PDB_OK)
             return ps.st;
+        if (need_load != NULL)
+            *need_load = ps.need_load;
         if (!ps.restart)
             return PDB_OK;
     }
+}
+
+pdb_status pdb__lookup_at(pdb_ctx *ctx, pdb_store *s, double lon, double lat, pdb__lookup_hit *hits,
+                          size_t cap, size_t *n)
+{
+    return lookup_at(ctx, s, lon, lat, hits, cap, n, 0, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -966,7 +992,8 @@ static pdb_status batch_commune(pdb_ctx *ctx, pdb_store *s, commune_index *ci,
         for (size_t k = 0; k < np && !restart; k++) {
             pdb__lookup_hit hit;
             size_t found = 0;
-            point_search ps = {ctx, s, lk, pts[k].x, pts[k].y, &hit, 1, &found, ci, PDB_OK, 0};
+            point_search ps = {ctx,    s,  lk,     pts[k].x, pts[k].y, &hit, 1,
+                               &found, ci, PDB_OK, 0,        0,        0};
             if (ci->d->count > 0 && box_has(ci->d->box, ps.x, ps.y))
                 pdb__ptree_search(&ci->d->tree, ps.x, ps.y, visit_parcel, &ps);
             if (ps.st != PDB_OK)
@@ -1294,15 +1321,24 @@ pdb_status pdb__lookup_parcels_at(pdb_ctx *ctx, pdb_store *s, const pdb__lookup_
     *out = NULL;
     if ((st = pdb__check_lonlat(ctx, lon, lat)) != PDB_OK)
         return st;
-    if ((st = io->snapshot_begin(ctx, s, &began, &version)) == PDB_OK)
-        st = sync_to(ctx, s, io, version);
-    /* A remote store out of reach: a public lookup is answered from the
-     * communes loaded before, as a batch is (pdb__lookup_parcels_first_at);
-     * a point in a commune not loaded fails as the store does. */
-    if (st == PDB_EIO && from_memory && io->remote && s->lookup != NULL && s->lookup->io == io)
-        st = pdb__ok(ctx);
-    if (st != PDB_OK || (st = pdb__lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n)) != PDB_OK)
+    /* With the version trusted, the communes in memory answer with no
+     * store read; a point in a commune not loaded yet is read as below. */
+    int need_load = 1;
+    if (from_memory && index_trusted(s, io) &&
+        (st = lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n, 1, &need_load)) != PDB_OK)
         goto done;
+    if (need_load) {
+        if ((st = io->snapshot_begin(ctx, s, &began, &version)) == PDB_OK)
+            st = sync_to(ctx, s, io, version);
+        /* A remote store out of reach: a public lookup is answered from the
+         * communes loaded before, as a batch is (pdb__lookup_parcels_first_at);
+         * a point in a commune not loaded fails as the store does. */
+        if (st == PDB_EIO && from_memory && io->remote && s->lookup != NULL && s->lookup->io == io)
+            st = pdb__ok(ctx);
+        if (st != PDB_OK ||
+            (st = pdb__lookup_at(ctx, s, lon, lat, hits, HITS_ON_STACK, &n)) != PDB_OK)
+            goto done;
+    }
     if (n > HITS_ON_STACK) {
         size_t want = n < limit ? n : limit;
         if ((hits = malloc(want * sizeof *hits)) == NULL) {

@@ -36,6 +36,8 @@ struct pdb_store {
     sqlite3_stmt *stmts[STMT_COUNT]; /* cached statements, prepared on first use */
     int writing;                     /* a pdb_writer holds the transaction */
     struct pdb__lookup *lookup;      /* point-lookup index, loaded on first use (lookup.c) */
+    int64_t trusted_version;         /* pdb_store_trust_version's version, if trusted */
+    int trusted;                     /* 1 when trusted_version was given (not -1) */
 };
 
 /* The columns every parcel read selects, in this order (see

@@ -498,6 +498,84 @@ static void test_reimport_under_a_reader(void **state)
     restore_store(e, saved_copy);
 }
 
+/* pdb_store_trust_version: with the version the caller read trusted, a
+ * lookup makes no store read, so a commit by another process is not seen
+ * until the caller trusts the new version (or nothing): the server's 20 ms
+ * window. Before the call existed every lookup read the version itself. */
+static void test_trusted_version(void **state)
+{
+    env *e = *state;
+    char *saved = copy_store(e, "before-trust.sqlite");
+    char saved_copy[700];
+    snprintf(saved_copy, sizeof saved_copy, "%s", saved);
+    pdb_store *s = open_store(e, PDB_OPEN_READONLY);
+    pdb_point_parcel *before = calloc(e->npts, sizeof *before);
+    pdb_point_parcel *got = calloc(e->npts, sizeof *got);
+    int64_t v0 = -1, v1 = -1;
+    assert_int_equal(pdb_store_data_version(e->ctx, s, &v0), PDB_OK);
+    /* Point by point, so that every commune met is loaded whole. */
+    for (size_t i = 0; i < e->npts; i++) {
+        pdb_parcel_list *l = NULL;
+        assert_int_equal(
+            pdb_parcels_at(e->ctx, s, e->pts[2 * i], e->pts[2 * i + 1], PDB_READ_WGS84, &l),
+            PDB_OK);
+        before[i].id = l->count > 0 ? l->items[0].id : 0;
+        pdb_parcel_list_free(l);
+    }
+    pdb_store_trust_version(s, v0);
+
+    assert_int_equal(tu_run("'%s' import --quiet --no-overviews --force --db '%s' '%s' "
+                            ">/dev/null",
+                            parceldb(), e->path, e->src),
+                     0);
+    assert_int_equal(pdb_store_data_version(e->ctx, s, &v1), PDB_OK);
+    assert_true(v1 > v0);
+
+    /* Still trusting v0: the answers of v0, from the communes in memory. */
+    size_t i0 = e->npts;
+    pdb_parcel_list *list = NULL;
+    for (size_t i = 0; i < e->npts; i++) {
+        assert_int_equal(
+            pdb_parcels_at(e->ctx, s, e->pts[2 * i], e->pts[2 * i + 1], PDB_READ_WGS84, &list),
+            PDB_OK);
+        assert_int_equal(list->count > 0, before[i].id != 0);
+        if (list->count > 0)
+            assert_int_equal(list->items[0].id, before[i].id);
+        if (list->count > 0 && i0 == e->npts)
+            i0 = i;
+        pdb_parcel_list_free(list);
+    }
+    assert_true(i0 < e->npts);
+    int64_t id_v0 = before[i0].id;
+    /* A personal read always reads the store: the new row. */
+    assert_int_equal(
+        pdb_parcels_at(e->ctx, s, e->pts[2 * i0], e->pts[2 * i0 + 1], PDB_READ_PERSONAL, &list),
+        PDB_OK);
+    assert_true(list->count >= 1 && list->items[0].id > id_v0);
+    pdb_parcel_list_free(list);
+
+    /* Trusting v1, and trusting nothing: the re-imported rows. */
+    for (int round = 0; round < 2; round++) {
+        pdb_store_trust_version(s, round == 0 ? v1 : -1);
+        assert_int_equal(pdb_parcels_first_at(e->ctx, s, e->pts, e->npts, got), PDB_OK);
+        for (size_t i = 0; i < e->npts; i++) {
+            assert_int_equal(got[i].id != 0, before[i].id != 0);
+            if (got[i].id != 0)
+                assert_true(got[i].id > before[i].id);
+        }
+        assert_int_equal(
+            pdb_parcels_at(e->ctx, s, e->pts[2 * i0], e->pts[2 * i0 + 1], PDB_READ_WGS84, &list),
+            PDB_OK);
+        assert_true(list->count >= 1 && list->items[0].id > id_v0);
+        pdb_parcel_list_free(list);
+    }
+    compare_with_sql(e, s);
+    free(before);
+    free(got);
+    pdb_store_close(s);
+    restore_store(e, saved_copy);
+}
+
 static void test_batch_rejects_bad_points(void **state)
 {
     env *e = *state;
@@ -733,6 +811,7 @@ int main(void)
         cmocka_unit_test(test_damaged_blobs_are_rebuilt),
         cmocka_unit_test(test_store_without_index),
         cmocka_unit_test(test_reimport_under_a_reader),
+        cmocka_unit_test(test_trusted_version),
         cmocka_unit_test(test_batch_rejects_bad_points),
         cmocka_unit_test(test_handles_share_loaded_communes),
         cmocka_unit_test(test_batch_keeps_no_commune),

@@ -117,6 +117,10 @@ static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, int person
     double qlon = NAN, qlat = NAN; /* the point in WGS 84, echoed as "query" */
     char prefix[128] = "";
 
+    /* The data version as tiles read it, at most every PDB_SRV_DV_FRESH_MS:
+     * a public lookup then answers from the index with no read snapshot. */
+    int64_t dv;
+    pdb_store_trust_version(w->store, pdb_srv_worker_data_version(w, &dv) == PDB_OK ? dv : -1);
     if (forms != 1) {
         pdb_srv_error(out, 400,
                       "give one point: lon&lat (WGS 84), e&n&srs (easting, "
