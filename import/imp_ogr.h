@@ -15,13 +15,19 @@
 /* CRS (srs.c)                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* Matches a file's SRS to a registered EPSG code: its own EPSG authority,
+/* GDAL's database matches a run has looked up, by WKT (srs.c). */
+typedef struct pdbi_srs_memo pdbi_srs_memo;
+
+/* Matches a file's SRS to a registered EPSG code: its own EPSG authority
+ * or GDAL's one match for its WKT (remembered in *memo),
  * else the Transverse Mercator parameters (lon_0, k = 0.9999 or 0.9996,
  * false easting 500000 m, WGS 84 ellipsoid), else GDAL's identification.
  * Fills *epsg (and a remark in note, possibly empty), or fails with
  * PDB_ECRS and why. The engine's calls go through ic->db. */
-pdb_status pdbi__srs_match(pdbi_ctx *ic, OGRSpatialReferenceH srs, int *epsg, char *note,
-                           size_t notelen);
+pdb_status pdbi__srs_match(pdbi_ctx *ic, pdbi_srs_memo **memo, OGRSpatialReferenceH srs, int *epsg,
+                           char *note, size_t notelen);
+/* Frees the CRS matches a run remembered (pdbi__srs_match's memo). */
+void pdbi__srs_memo_free(pdbi_srs_memo *memo);
 
 /* 1 when the coordinates OGR returns have the northing (or latitude) first. */
 int pdbi__srs_x_is_northing(OGRSpatialReferenceH srs);

@@ -177,17 +177,18 @@ void pdbi_paths_free(char **paths, size_t count)
 /* ------------------------------------------------------------------------ */
 
 typedef struct run {
-    pdbi_options o;   /* options with defaults filled in */
-    pdbi_ctx *ic;     /* the writing thread's context (the caller's); messages go here */
-    pdb_ctx *ctx;     /* ic->db: the writing thread's engine context */
-    pdb_ctx *rctx;    /* the engine context of the reading thread */
-    pdb_store *store; /* NULL in a dry run without a store */
-    pdbi_fieldmap fm; /* --field-map */
-    int srs_epsg;     /* --srs, 0 when from the file */
-    int enc_forced;   /* --encoding given */
-    pdbi_enc enc;     /* its value */
-    char commune[6];  /* --commune, normalised, or "" */
-    int64_t batch_id; /* 0 in a dry run */
+    pdbi_options o;          /* options with defaults filled in */
+    pdbi_ctx *ic;            /* the writing thread's context (the caller's); messages go here */
+    pdb_ctx *ctx;            /* ic->db: the writing thread's engine context */
+    pdb_ctx *rctx;           /* the engine context of the reading thread */
+    pdb_store *store;        /* NULL in a dry run without a store */
+    pdbi_fieldmap fm;        /* --field-map */
+    int srs_epsg;            /* --srs, 0 when from the file */
+    int enc_forced;          /* --encoding given */
+    pdbi_enc enc;            /* its value */
+    char commune[6];         /* --commune, normalised, or "" */
+    int64_t batch_id;        /* 0 in a dry run */
+    pdbi_srs_memo *srs_memo; /* GDAL's CRS matches looked up, by WKT */
 } run;
 
 /* A note or error about a file, on the log. */
@@ -400,7 +401,8 @@ static pdb_status resolve_crs(run *R, pdbi_file *f, char *srs_from, size_t froml
     char note[400] = "", why[500] = "";
     int file_epsg = 0;
 
-    if (srs != NULL && pdbi__srs_match(R->ic, srs, &file_epsg, note, sizeof note) != PDB_OK) {
+    if (srs != NULL &&
+        pdbi__srs_match(R->ic, &R->srs_memo, srs, &file_epsg, note, sizeof note) != PDB_OK) {
         file_epsg = -1;
         snprintf(why, sizeof why, "%s", pdbi_errmsg(R->ic));
     }
@@ -908,6 +910,11 @@ pdb_status pdbi_run(pdbi_ctx *ic, const pdbi_options *opts, char *const *paths, 
     GDALAllRegister();
     /* Closed polylines are how CAD drawings draw parcels. */
     CPLSetConfigOption("DXF_CLOSED_LINE_AS_POLYGON", "TRUE");
+    /* GDAL's shapefile driver searches the EPSG database for every .prj it
+     * reads (FindBestMatch: 30 M instructions a file, on the writing
+     * thread's path, issue 19). pdbi__srs_match makes the same search
+     * once per distinct .prj text of the run, so the driver's is off. */
+    CPLSetConfigOption("USE_OSR_FIND_MATCHES", "NO");
     CPLPushErrorHandler(CPLQuietErrorHandler);
 
     if (!R.o.dry_run) {
@@ -958,6 +965,7 @@ fail:
     pdb_store_close(R.store);
     pdb_ctx_free(R.rctx);
     pdbi__fieldmap_clear(&R.fm);
+    pdbi__srs_memo_free(R.srs_memo);
     return st;
 }
 

@@ -34,6 +34,71 @@ static int own_epsg(OGRSpatialReferenceH srs)
     return 0;
 }
 
+/* One CRS seen in a run, by its WKT, with GDAL's match for it. */
+struct pdbi_srs_memo {
+    char *wkt;                  /* OSRExportToWkt of the file's SRS */
+    int epsg;                   /* best_match's answer for it */
+    struct pdbi_srs_memo *next; /* the one seen before, or NULL */
+};
+
+/* The EPSG code of the one system GDAL's database matches the SRS to with
+ * at least 90% confidence (what its shapefile driver's own search gave,
+ * turned off in pdbi_run), 0 when none or several. Searched once per
+ * distinct WKT of a run: it is 30 M instructions, and a province's files
+ * carry three .prj texts. */
+static int best_match(pdbi_srs_memo **memo, OGRSpatialReferenceH srs)
+{
+    char *wkt = NULL;
+    int code = 0;
+
+    if (OSRExportToWkt(srs, &wkt) != OGRERR_NONE || wkt == NULL) {
+        CPLFree(wkt);
+        wkt = NULL;
+    }
+    for (const pdbi_srs_memo *m = *memo; wkt != NULL && m != NULL; m = m->next) {
+        if (strcmp(m->wkt, wkt) == 0) {
+            CPLFree(wkt);
+            return m->epsg;
+        }
+    }
+    int n = 0, *confidence = NULL, best = -1, tied = 0;
+    OGRSpatialReferenceH *matches = OSRFindMatches(srs, NULL, &n, &confidence);
+    for (int i = 0; matches != NULL && i < n; i++) {
+        if (confidence[i] < 90)
+            continue;
+        if (best < 0 || confidence[i] > confidence[best]) {
+            best = i;
+            tied = 0;
+        } else if (confidence[i] == confidence[best]) {
+            tied = 1;
+        }
+    }
+    if (best >= 0 && !tied)
+        code = own_epsg(matches[best]);
+    OSRFreeSRSArray(matches);
+    CPLFree(confidence);
+    pdbi_srs_memo *m = wkt != NULL ? malloc(sizeof *m) : NULL;
+    if (m != NULL && (m->wkt = strdup(wkt)) != NULL) {
+        m->epsg = code;
+        m->next = *memo;
+        *memo = m;
+    } else {
+        free(m);
+    }
+    CPLFree(wkt);
+    return code;
+}
+
+void pdbi__srs_memo_free(pdbi_srs_memo *memo)
+{
+    while (memo != NULL) {
+        pdbi_srs_memo *next = memo->next;
+        free(memo->wkt);
+        free(memo);
+        memo = next;
+    }
+}
+
 static int near(double a, double b, double eps)
 {
     return fabs(a - b) <= eps;
@@ -128,8 +193,8 @@ static pdb_status match_by_parameters(pdbi_ctx *ic, OGRSpatialReferenceH srs, in
                       kind == PDB_CRS_TM3 ? "TM-3" : "UTM", lon0);
 }
 
-pdb_status pdbi__srs_match(pdbi_ctx *ic, OGRSpatialReferenceH srs, int *epsg, char *note,
-                           size_t notelen)
+pdb_status pdbi__srs_match(pdbi_ctx *ic, pdbi_srs_memo **memo, OGRSpatialReferenceH srs, int *epsg,
+                           char *note, size_t notelen)
 {
     pdb_ctx *ctx = ic->db;
     pdb_crs_info info;
@@ -139,8 +204,11 @@ pdb_status pdbi__srs_match(pdbi_ctx *ic, OGRSpatialReferenceH srs, int *epsg, ch
 
     *epsg = 0;
     note[0] = '\0';
-    /* 1. The file names its EPSG code (GPKG, GeoJSON's crs member, GML). */
+    /* 1. The file names its EPSG code (GPKG, GeoJSON's crs member, GML),
+     * or GDAL's database knows its WKT as one system (an ESRI .prj). */
     code = own_epsg(srs);
+    if (code <= 0)
+        code = best_match(memo, srs);
     if (registered(ctx, code, &info)) {
         *epsg = info.epsg;
         return PDB_OK;

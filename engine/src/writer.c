@@ -15,8 +15,16 @@
 #include "wkb.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* A parcel added, as the duplicate check at commit needs it. */
+typedef struct added_key {
+    char *key;  /* former commune ("" for none), sheet and parcel, joined by \x1f */
+    int64_t id; /* its row */
+    int flags;  /* its flags as stored */
+} added_key;
 
 typedef struct sq_writer {
     struct pdb_writer base; /* the store, borrowed; holds the transaction */
@@ -34,6 +42,8 @@ typedef struct sq_writer {
     int64_t added;          /* parcels added */
     int64_t wgs84_repaired; /* of those, repaired after reprojection (PDB_PARCEL_WGS84_REPAIRED) */
     int in_transaction;     /* BEGIN succeeded and neither COMMIT nor ROLLBACK ran */
+    added_key *keys;        /* every parcel added, owned (the duplicate check) */
+    size_t nkeys, capkeys;  /* used and allocated entries of keys */
 } sq_writer;
 
 static const char insert_sql[] =
@@ -159,7 +169,9 @@ static pdb_status bind_text(pdb_ctx *ctx, sqlite3_stmt *stmt, int idx, const cha
     if (len > ctx->limits.max_text_bytes)
         return pdb__fail(ctx, PDB_ELIMIT, "%s is %zu bytes, over the limit of %zu", field, len,
                          ctx->limits.max_text_bytes);
-    sqlite3_bind_text(stmt, idx, text, (int)len, SQLITE_TRANSIENT);
+    /* Not copied: the one caller steps the statement and clears its
+     * bindings before the texts (the parcel's, a local buffer) go. */
+    sqlite3_bind_text(stmt, idx, text, (int)len, SQLITE_STATIC);
     return PDB_OK;
 }
 
@@ -280,6 +292,76 @@ pdb_status pdb__writer_parcel_check(pdb_ctx *ctx, const pdb_writer *w, const pdb
     return PDB_OK;
 }
 
+/* Keeps a parcel's number for flag_duplicates. */
+static pdb_status remember_key(pdb_ctx *ctx, sq_writer *w, const pdb_parcel *p, int64_t id,
+                               int flags)
+{
+    if (w->nkeys == w->capkeys) {
+        size_t cap = w->capkeys ? 2 * w->capkeys : 1024;
+        added_key *k = realloc(w->keys, cap * sizeof *k);
+        if (k == NULL)
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        w->keys = k;
+        w->capkeys = cap;
+    }
+    added_key *k = &w->keys[w->nkeys];
+    const char *former = blank(p->former_commune) ? "" : p->former_commune;
+    size_t len = strlen(former) + strlen(p->sheet) + strlen(p->parcel) + 3;
+    if ((k->key = malloc(len)) == NULL)
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    snprintf(k->key, len, "%s\x1f%s\x1f%s", former, p->sheet, p->parcel);
+    k->id = id;
+    k->flags = flags;
+    w->nkeys++;
+    return PDB_OK;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(((const added_key *)a)->key, ((const added_key *)b)->key);
+}
+
+/* Duplicates are kept and flagged, never dropped: real registers repeat
+ * numbers, and only the whole commune tells which ones repeat. The
+ * commune's current parcels are exactly those this writer added (begin
+ * closed the others), so their numbers are compared here, in memory: the
+ * same check in SQL (GROUP BY over the commune, then an UPDATE ... IN)
+ * was a sixth of the importer's writing thread (issue 19). Counts the
+ * parcels stored with any flag into *flagged. */
+static pdb_status flag_duplicates(pdb_ctx *ctx, sq_writer *w, int64_t *flagged)
+{
+    sqlite3 *db = w->base.store->db;
+    sqlite3_stmt *stmt = NULL;
+    int rc = SQLITE_OK;
+
+    *flagged = 0;
+    if (w->nkeys > 1)
+        qsort(w->keys, w->nkeys, sizeof *w->keys, key_cmp);
+    for (size_t i = 0, j; i < w->nkeys; i = j) {
+        for (j = i + 1; j < w->nkeys && strcmp(w->keys[j].key, w->keys[i].key) == 0; j++)
+            ;
+        for (size_t k = i; j - i > 1 && k < j && rc == SQLITE_OK; k++) {
+            if (stmt == NULL)
+                rc = sqlite3_prepare_v2(db, "UPDATE parcels SET flags = flags | ?2 WHERE id = ?1",
+                                        -1, &stmt, NULL);
+            else
+                sqlite3_reset(stmt);
+            if (rc != SQLITE_OK)
+                break;
+            sqlite3_bind_int64(stmt, 1, w->keys[k].id);
+            sqlite3_bind_int(stmt, 2, PDB_PARCEL_DUPLICATE_NUMBER);
+            rc = sqlite3_step(stmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(db);
+            w->keys[k].flags |= PDB_PARCEL_DUPLICATE_NUMBER;
+        }
+    }
+    sqlite3_finalize(stmt);
+    if (rc != SQLITE_OK)
+        return pdb__sql_fail(ctx, db, rc, "flagging duplicate numbers");
+    for (size_t i = 0; i < w->nkeys; i++)
+        *flagged += w->keys[i].flags != 0;
+    return PDB_OK;
+}
+
 pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_parcel *p,
                                        const pdb_geom_prepared *g, int64_t *id_out)
 {
@@ -342,6 +424,10 @@ pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_p
     w->bbox[1] = fmin(w->bbox[1], g->bbox[1]);
     w->bbox[2] = fmax(w->bbox[2], g->bbox[2]);
     w->bbox[3] = fmax(w->bbox[3], g->bbox[3]);
+    if ((st = remember_key(
+             ctx, w, p, id,
+             (int)(p->flags | (g->wgs84_repaired ? PDB_PARCEL_WGS84_REPAIRED : 0)))) != PDB_OK)
+        goto done;
     w->added++;
     w->wgs84_repaired += g->wgs84_repaired;
     st = pdb__ok(ctx);
@@ -382,26 +468,6 @@ pdb_status pdb__sq_writer_reject(pdb_ctx *ctx, pdb_writer *pw, const pdb_reject 
     return st;
 }
 
-/* Runs one statement with the writer's commune bound to ?1; returns the
- * first column of its first row in *out when out is not NULL. */
-static pdb_status commune_stmt(pdb_ctx *ctx, sq_writer *w, const char *sql, const char *what,
-                               int64_t *out)
-{
-    sqlite3_stmt *stmt = NULL;
-    sqlite3 *db = w->base.store->db;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_text(stmt, 1, w->commune, -1, SQLITE_STATIC);
-        rc = sqlite3_step(stmt);
-        if (rc == SQLITE_ROW && out != NULL)
-            *out = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return pdb__sql_fail(ctx, db, rc, what);
-    return PDB_OK;
-}
-
 /* The version the transaction will commit: the bump comes just before the
  * COMMIT, in the same transaction, so nobody sees a stamp above meta. */
 #define NEXT_DATA_VERSION_SQL                                                                      \
@@ -436,20 +502,7 @@ pdb_status pdb__sq_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
 
     if (!w->in_transaction)
         return pdb__fail(ctx, PDB_EINVAL, "the writer's transaction has ended");
-    /* Duplicates are kept and flagged, never dropped: real registers repeat
-     * numbers, and only the whole commune tells which ones repeat. */
-    if ((st = commune_stmt(ctx, w,
-                           "UPDATE parcels SET flags = flags | 1 WHERE commune = ?1 AND "
-                           "valid_to IS NULL AND (coalesce(former_commune, ''), sheet, parcel) "
-                           "IN (SELECT coalesce(former_commune, ''), sheet, parcel FROM parcels "
-                           "WHERE commune = ?1 AND valid_to IS NULL GROUP BY 1, 2, 3 "
-                           "HAVING count(*) > 1)",
-                           "flagging duplicate numbers", NULL)) != PDB_OK)
-        goto fail;
-    if ((st = commune_stmt(ctx, w,
-                           "SELECT count(*) FROM parcels WHERE commune = ?1 AND valid_to IS "
-                           "NULL AND flags != 0",
-                           "counting flagged parcels", &flagged)) != PDB_OK)
+    if ((st = flag_duplicates(ctx, w, &flagged)) != PDB_OK)
         goto fail;
     c.flagged = flagged;
 
@@ -542,6 +595,9 @@ void pdb__sq_writer_free(pdb_writer *pw)
         sqlite3_exec(w->base.store->db, "ROLLBACK", NULL, NULL, NULL);
         w->base.store->writing = 0;
     }
+    for (size_t i = 0; i < w->nkeys; i++)
+        free(w->keys[i].key);
+    free(w->keys);
     free(w->name);
     free(w->file);
     free(w->checksum);
