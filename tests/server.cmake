@@ -25,6 +25,8 @@ server_test(server_chromium chromium.sh)
 server_test(server_reimport reimport.sh)
 server_test(server_versions versions.sh)
 server_test(server_store_upgrade upgrade.sh)
+# Search and the audit of personal answers (issue 14).
+server_test(server_search search.sh)
 server_test(server_seed seed.sh)
 server_test(server_lifecycle lifecycle.sh)
 server_test(server_lookup_id lookup_id.sh)
