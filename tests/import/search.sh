@@ -119,6 +119,13 @@ if sql "DELETE FROM audit_log" >/dev/null 2>&1; then refused=no; else refused=ye
 check "the audit table refuses a DELETE" "$refused" yes
 check "the audit table refuses a DELETE: rows kept" "$(audits)" 11
 
+# A backup of the store holds the audit table (docs/security.md).
+if [ "$PDB_TEST_STORE" = sqlite ]; then
+    run backup --db "$DB" -o "$WORK/copy.sqlite"
+    check "backup: exit 0" "$RC" 0
+    check "backup: the audit rows are in the copy" "$(sqlite3 "$WORK/copy.sqlite" 'SELECT count(*) FROM audit_log')" 11
+fi
+
 # Re-importing a commune supersedes: its old owners leave the index.
 sed -i 's/Nguyễn Văn A,/Nguyễn Văn Bình,/' utf8.csv
 rm -rf utf8
