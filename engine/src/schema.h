@@ -83,13 +83,14 @@
 
 /* The search index (search.c): the folded owner and address of every
  * current parcel, rowid = parcels.id, with the commune code and land-use
- * codes as filter columns. The engine folds (fold.h), so the tokenizer
- * only splits words; prefix indexes make "ngu*" cheap. Made, and filled
+ * codes as filters, each column's words tagged with a letter (search.c
+ * says why). The engine folds (fold.h), so the tokenizer only splits
+ * words; prefix indexes (tag + 1 to 3 letters) make "ngu*" cheap. Made, and filled
  * from the current parcels, at the first read-write open of a store
  * without it (pdb__sq_search_backfill), which sets schema 3. */
 #define PDB_SEARCH_SCHEMA_SQL                                                                      \
     "CREATE VIRTUAL TABLE IF NOT EXISTS parcel_search USING fts5(owner, address, commune, "        \
-    "landuse, tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2 3');\n"
+    "landuse, tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3 4');\n"
 
 /* The audit of answers that showed owner names (audit.c): append-only,
  * the triggers refuse any UPDATE or DELETE through SQL. who is a token's

@@ -42,11 +42,18 @@ enum {
     PDB_SEARCH_RANKS
 };
 
+/* The tags of the SQLite index's words (search.c): one letter in front of
+ * every word of a column. */
+#define PDB_SEARCH_TAG_OWNER "o"
+#define PDB_SEARCH_TAG_ADDRESS "a"
+#define PDB_SEARCH_TAG_LANDUSE "l"
+
 /* Appends to buf (NUL-terminated, cap bytes) the FTS5 expression that
- * matches t at rank in the columns cols ("owner", "address" or "{owner
- * address}"): col : ("w1" "w2"*). 0 when it did not fit. Words are quoted,
- * so no user text can become FTS5 syntax. */
-size_t pdb__search_fts5_group(const pdb__search_terms *t, int rank, const char *cols, char *buf,
+ * matches t at rank in the columns whose tags are in tags ("o", "a" or
+ * "oa"): "ow1" AND "ow2"*, ("ow1" OR "aw1") AND ..., or one phrase. 0 when
+ * it did not fit. Words are quoted, so no user text can become FTS5
+ * syntax. */
+size_t pdb__search_fts5_group(const pdb__search_terms *t, int rank, const char *tags, char *buf,
                               size_t cap);
 
 /* What a search looks for once its text is parsed: shared by both stores. */
@@ -68,7 +75,7 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
 pdb_status pdb__pg_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan *plan, int rank,
                               int64_t *ids, size_t *n, size_t max);
 
-/* The SQLite store: registers the SQL function pdb_fold(text) on a
+/* The SQLite store: registers the SQL function pdb_fold_tag(text, tag) on a
  * read-write connection and, once per store, builds the index from the
  * current parcels (stores made before it; schema 3). Called by every
  * read-write open (store.c). */

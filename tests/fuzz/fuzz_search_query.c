@@ -37,9 +37,9 @@ static void setup(void)
     CHECK(sqlite3_open(":memory:", &db) == SQLITE_OK);
     CHECK(sqlite3_exec(db,
                        "CREATE VIRTUAL TABLE parcel_search USING fts5(owner, address, commune, "
-                       "landuse, tokenize = 'unicode61 remove_diacritics 0', prefix = '1 2 3');"
-                       "INSERT INTO parcel_search VALUES ('nguyen van a', 'xom dong lac', '07894', "
-                       "'ONT+CLN');",
+                       "landuse, tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3 4');"
+                       "INSERT INTO parcel_search VALUES ('onguyen ovan oa', 'axom adong alac', "
+                       "'07894', 'lont lcln');",
                        NULL, NULL, NULL) == SQLITE_OK);
     CHECK(pdb_ctx_new(&ctx) == PDB_OK);
 }
@@ -66,10 +66,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(n > 0 && n <= PDB_SEARCH_MAX_WORD);
             CHECK(strpbrk(t.w[i], " \t\"") == NULL);
         }
-        static const char *const cols[] = {"owner", "address", "{owner address}"};
+        static const char *const tags[] = {"o", "a", "oa"};
         for (int rank = 0; rank < PDB_SEARCH_RANKS && t.n > 0; rank++) {
             char expr[8192] = "";
-            CHECK(pdb__search_fts5_group(&t, rank, cols[rank], expr, sizeof expr) > 0);
+            CHECK(pdb__search_fts5_group(&t, rank, tags[rank], expr, sizeof expr) > 0);
             sqlite3_stmt *stmt = NULL;
             CHECK(sqlite3_prepare_v2(db,
                                      "SELECT rowid FROM parcel_search WHERE parcel_search "
