@@ -321,6 +321,10 @@ public_store() {
     rm -f "$DB-wal" "$DB-shm"
     DB=$PUB/store/parcels.sqlite
     chmod 0644 "$DB"
+    # The store of the audit table for a server that may not write $DB
+    # (serve --audit-db): nobody's, in nobody's directory.
+    AUDIT_DB=$PUB/run/audit.sqlite
+    "$PARCELDB" init --db "$AUDIT_DB" >/dev/null && chown nobody "$AUDIT_DB"
 }
 
 # start_as ARGS...: parceldb serve as root with ARGS (--user NAME or

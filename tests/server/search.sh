@@ -73,4 +73,15 @@ check "parceldb audit --token front-desk lists them" "$("$PARCELDB" audit --db "
 lacks "the search words are not in the log" "$(cat "$WORK/server.log")" 'chu|nguyen|NGUY'
 
 stop_server
+
+# No audit row, no owners: a server whose audit store cannot be written
+# answers a personal request 503, without owners; public answers go on.
+start_server --tokens tokens --audit-db "$WORK/no-such-dir/audit.sqlite" || exit 1
+get "/parcels/07894/12/7" "${AUTH[@]}"
+check "audit store unwritable: 503" "$STATUS" 503
+contains "audit store unwritable: says why" "$BODY" '^\{"error":"the audit table cannot be written'
+lacks "audit store unwritable: no owner" "$BODY" 'Nguyen'
+get "/parcels/07894/12/7"
+check "audit store unwritable: public answers still 200" "$STATUS" 200
+stop_server
 finish

@@ -79,8 +79,9 @@ static void send_parcels(pdb_srv_response *out, pdb_srv_worker *w, pdb_parcel_li
     char *json = NULL, err[PDB_SRV_ERRMAX], what[64];
     if (personal != NULL) {
         snprintf(what, sizeof what, "GET %s", pdb_srv_route_name(out->route));
-        if (pdb_srv_audit_personal(w->srv->opt.db_path, personal, what, list, err, sizeof err) !=
-            0) {
+        const pdb_srv_options *o = &w->srv->opt;
+        if (pdb_srv_audit_personal(o->audit_path ? o->audit_path : o->db_path, personal, what, list,
+                                   err, sizeof err) != 0) {
             pdb_srv_error(out, 503, "%s", err);
             out->retry_after_s = 1;
             return;
