@@ -24,6 +24,14 @@ int cmd_render(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+/* Records an answer that shows owner names in the store's audit table
+ * (cmd_audit.c), through a read-write handle of its own, as the running
+ * user: call it before printing; on failure it has said why in one line
+ * and returns CLI_FAIL, and the owner names must not be printed. */
+int cli_audit_personal(pdb_ctx *ctx, const char *db, const char *what, const pdb_parcel_list *list);
 
 /* Prints "parceldb: <message>" as one line on stderr; returns CLI_FAIL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

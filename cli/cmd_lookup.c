@@ -342,6 +342,9 @@ static int run(pdb_ctx *ctx, const lookup_args *a)
         rc = cli_lib_error(ctx, "lookup");
         goto done;
     }
+    /* Owner names are shown only once the answer is in the audit table. */
+    if (a->personal && cli_audit_personal(ctx, a->db, "parceldb lookup", list) != CLI_OK)
+        goto done;
     rc = print_list(ctx, list, a->personal);
 done:
     pdb_parcel_list_free(list);

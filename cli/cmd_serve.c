@@ -32,6 +32,9 @@ static const char serve_usage[] =
     "                         tiles removed first (default 0: no limit)\n"
     "  --tokens FILE          bearer tokens that may see owner names (one per line,\n"
     "                         or sha256:HEX); without it owners are never served\n"
+    "  --audit-db STORE       the store whose audit table records every answer with\n"
+    "                         owner names (default: --db; give a store the server may\n"
+    "                         write when it may not write --db, e.g. with --user)\n"
     "  --web DIR              the demo page's files (default: the built or installed one)\n"
     "  --no-web               no demo page\n"
     "  --public-url URL       base URL written in tiles.json (default: from Host)\n"
@@ -88,6 +91,7 @@ int cmd_serve(int argc, char **argv)
         O_QUIET,
         O_USER,
         O_ALLOW_ROOT,
+        O_AUDIT_DB,
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -95,6 +99,7 @@ int cmd_serve(int argc, char **argv)
         {"cache-mb", required_argument, 0, O_CACHE_MB},
         {"cache-max-mb", required_argument, 0, O_CACHE_MAX_MB},
         {"tokens", required_argument, 0, O_TOKENS},
+        {"audit-db", required_argument, 0, O_AUDIT_DB},
         {"web", required_argument, 0, O_WEB},
         {"no-web", no_argument, 0, O_NO_WEB},
         {"public-url", required_argument, 0, O_PUBLIC_URL},
@@ -133,6 +138,9 @@ int cmd_serve(int argc, char **argv)
             break;
         case O_TOKENS:
             o.tokens_path = optarg;
+            break;
+        case O_AUDIT_DB:
+            o.audit_path = optarg;
             break;
         case O_WEB:
             o.web_dir = optarg;

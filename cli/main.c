@@ -30,6 +30,8 @@ static const struct subcommand {
     {"serve", cmd_serve, "serve tiles, lookups and a demo map over HTTP"},
     {"seed", cmd_seed, "pre-render tiles into the server's disk cache"},
     {"backup", cmd_backup, "a consistent copy of the store, safe while it is in use"},
+    {"search", cmd_search, "find parcels by owner name or address words"},
+    {"audit", cmd_audit, "list the answers that showed owner names"},
 };
 
 static void usage(FILE *out)

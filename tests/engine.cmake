@@ -42,3 +42,8 @@ set_property(TEST test_pg_query APPEND PROPERTY ENVIRONMENT
     "PDB_PG_STATE=${PROJECT_BINARY_DIR}/Testing/pg-cluster.state")
 # The process-wide commune registry (issue 17): stores' commune lists.
 pdb_unit_test(test_registry SOURCES unit/test_registry.c LIBS Threads::Threads)
+# The search's folding, word limits and FTS5 expressions (issue 14); the
+# search and the audit on both stores: tests/import/search.sh (import_search,
+# import_search_pg).
+pdb_unit_test(test_search SOURCES unit/test_search.c)
+set_tests_properties(test_search PROPERTIES LABELS "unit;engine")

@@ -69,3 +69,8 @@ pdb_fuzz_target(fuzz_import
     SOURCES ${PDB_FUZZ_DIR}/fuzz_import.c
     LIBS pdb_import
     TIMEOUT 900)
+
+# The search's query parser and folding (issue 14).
+pdb_fuzz_target(fuzz_search_query
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_search_query.c
+    LIBS parceldb_internal_for_tests)

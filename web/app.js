@@ -1,14 +1,17 @@
 /*
  * app.js: the demo map of parceldb serve. Tiles from /tiles, click to
  * identify (/parcels/at), search by number (/parcels/{commune}/{sheet}/
- * {parcel}), and a coordinate box for WGS 84 or VN-2000 (X = northing,
- * Y = easting, with the TM-3 zone). Text from the server is put in the page
- * with textContent only.
+ * {parcel}), a search box for an address or a number, and an owner name
+ * (/parcels/search; the owner field is shown only once a token is typed,
+ * since the server answers owner searches only with one), and a coordinate
+ * box for WGS 84 or VN-2000 (X = northing, Y = easting, with the TM-3
+ * zone). Text from the server is put in the page with textContent only.
  *
  * For tests: "#view=LON,LAT,Z" opens the map there, and "#click=LON,LAT"
  * clicks the map at that point (a real DOM click on the map's pixel) once
- * the tiles have loaded; the panel then shows the parcel found, and
- * document.body gets data-state="identified" and data-parcel="NUMBER".
+ * the tiles have loaded; "#search=TEXT" types TEXT in the search box and
+ * submits it. The panel then shows the parcels found, and document.body
+ * gets data-state="identified" and data-parcel="NUMBER" (the first).
  */
 (function () {
     'use strict';
@@ -133,6 +136,41 @@
             });
     }
 
+    /* Shows the owner field only with a token: without one the server
+     * refuses owner searches, and an officer should not be led to try. */
+    function onToken() {
+        var has = document.getElementById('token').value.trim() !== '';
+        document.getElementById('owner-field').hidden = !has;
+        if (!has) document.getElementById('owner').value = '';
+    }
+
+    function onTextSearch(ev) {
+        if (ev) ev.preventDefault();
+        var q = document.getElementById('q').value.trim();
+        var owner = document.getElementById('owner').value.trim();
+        var num = /^(\d{5})\/([^\/\s]+)\/([^\/\s]+)$/.exec(q);
+        var url;
+        if (num && !owner) {
+            url = 'parcels/' + num[1] + '/' + encodeURIComponent(num[2]) + '/' + encodeURIComponent(num[3]);
+        } else if (q || owner) {
+            url = 'parcels/search?limit=50' + (q ? '&address=' + encodeURIComponent(q) : '') +
+                (owner ? '&owner=' + encodeURIComponent(owner) : '');
+        } else {
+            setStatus('Nhập địa chỉ, số thửa hoặc tên chủ', true);
+            return;
+        }
+        setStatus('Đang tìm…');
+        getJSON(url)
+            .then(function (fc) {
+                show(fc.features || [], true);
+                if (fc.truncated) setStatus((fc.features || []).length + '+ thửa (thu hẹp tìm kiếm)');
+            })
+            .catch(function (e) {
+                show([], false);
+                setStatus(e.status === 404 ? 'Không tìm thấy ' + q : e.message, true);
+            });
+    }
+
     function onGoto(ev) {
         ev.preventDefault();
         var crs = document.querySelector('input[name=crs]:checked').value;
@@ -194,6 +232,12 @@
         else if (tj.bounds) map.fitBounds([[tj.bounds[1], tj.bounds[0]], [tj.bounds[3], tj.bounds[2]]]);
         else map.setView([21.3, 105.3], 9);
 
+        var search = /[#&]search=([^&]*)/.exec(location.hash);
+        if (search) {
+            document.getElementById('q').value = decodeURIComponent(search[1]);
+            onTextSearch(null);
+        }
+
         if (click && click.length === 2) {
             var done = false;
             var fire = function () { if (!done) { done = true; clickAt(click[0], click[1]); } };
@@ -205,6 +249,8 @@
 
     document.getElementById('search').addEventListener('submit', onSearch);
     document.getElementById('goto').addEventListener('submit', onGoto);
+    document.getElementById('textsearch').addEventListener('submit', onTextSearch);
+    document.getElementById('token').addEventListener('input', onToken);
     Array.prototype.forEach.call(document.querySelectorAll('input[name=crs]'), function (r) {
         r.addEventListener('change', function () {
             var vn = document.querySelector('input[name=crs]:checked').value === 'vn2000';

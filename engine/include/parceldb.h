@@ -713,6 +713,68 @@ typedef struct pdb_backup_result {
 PDB_API pdb_status pdb_store_backup(pdb_ctx *ctx, pdb_store *store, const char *dest_path,
                                     const pdb_backup_options *opt, pdb_backup_result *result);
 
+/* ------------------------------------------------------------------------ */
+/* Search by owner or address, and the audit of personal data (issue 14)    */
+/* ------------------------------------------------------------------------ */
+
+/* The most parcels one search returns, and the most words it looks for. */
+#define PDB_SEARCH_MAX_LIMIT 1000
+#define PDB_SEARCH_MAX_TERMS 16
+
+/* What to look for. Text is matched accent- and case-insensitively, word by
+ * word (Vietnamese folded as fold.c says: "nguyen van a" finds "Nguyễn Văn
+ * A", NFD and the old tone placement "hoà" too); every word must match,
+ * the last one or all as a word prefix. At least one of text, owner and
+ * address must hold a word. */
+typedef struct pdb_search_query {
+    const char *text;    /* words in the address, or the owner with PDB_READ_PERSONAL; or NULL */
+    const char *owner;   /* words in the owner's name only (needs PDB_READ_PERSONAL); or NULL */
+    const char *address; /* words in the address only; or NULL */
+    const char *commune; /* only this commune (five digits), or NULL for all */
+    const char *landuse; /* only parcels with this land-use code among theirs, or NULL */
+    size_t limit;        /* at most this many parcels; 0 for 20; at most PDB_SEARCH_MAX_LIMIT */
+} pdb_search_query;
+
+/* Current parcels matching q, ranked: the words as one phrase first, then
+ * all the words as whole words, then as word prefixes; by id within each
+ * rank. Without PDB_READ_PERSONAL owner names are never matched (q->text
+ * then looks in addresses only) and never returned; q->owner without it
+ * fails with PDB_EINVAL. PDB_EINVAL for no words or a malformed commune
+ * code, PDB_ELIMIT for more than PDB_SEARCH_MAX_TERMS words or a limit
+ * over PDB_SEARCH_MAX_LIMIT. truncated is set when more parcels matched.
+ * The caller owns *out (pdb_parcel_list_free). */
+PDB_API pdb_status pdb_parcels_search(pdb_ctx *ctx, pdb_store *store, const pdb_search_query *q,
+                                      unsigned read_flags, pdb_parcel_list **out);
+
+/* Records one answer that showed owner names in the store's append-only
+ * audit table: the time (UTC, now), who (a token's NAME, never the token
+ * itself; the user name for the command line), what (the route or the
+ * command, e.g. "GET /parcels/at" or "parceldb lookup"), and the store ids
+ * of the parcels shown (n may be 0: a personal search that found none).
+ * The store must be open read-write (PDB_EREADONLY otherwise): a server
+ * reading through read-only handles keeps one read-write handle for this.
+ * Every caller that shows owner names must call it, and must not show
+ * them when it fails. */
+PDB_API pdb_status pdb_audit_record(pdb_ctx *ctx, pdb_store *store, const char *who,
+                                    const char *what, const int64_t *parcel_ids, size_t n);
+
+/* One row of the audit table, borrowed during the callback. */
+typedef struct pdb_audit_row {
+    int64_t id;          /* increasing with time */
+    const char *at;      /* "YYYY-MM-DDTHH:MM:SS.mmmZ" */
+    const char *who;     /* the token's name or the user */
+    const char *what;    /* the route or the command */
+    const char *parcels; /* the parcels' store ids, comma-separated ("" for none) */
+} pdb_audit_row;
+
+/* Calls fn with each audit row, oldest first, at or after since (an ISO
+ * date or time, "2026-12-01" or "2026-12-01T08:00:00Z"; NULL for all) and
+ * of one token name (NULL for all), until fn returns non-zero. PDB_EINVAL
+ * for a since that is not such a date. Works on a read-only handle. */
+PDB_API pdb_status pdb_audit_list(pdb_ctx *ctx, pdb_store *store, const char *since,
+                                  const char *who, int (*fn)(void *arg, const pdb_audit_row *row),
+                                  void *arg);
+
 #ifdef __cplusplus
 }
 #endif

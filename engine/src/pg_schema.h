@@ -32,6 +32,46 @@
     "  former_province text NOT NULL,\n"                                                           \
     "  epsg integer NOT NULL);\n"
 
+/* The search index (pg_search.c): folded owner and address of every
+ * current parcel, with GIN indexes on their 'simple' tsvectors.
+ * parceldb.fold() is fold.c's folding in SQL: NFD, combining marks
+ * (U+0300-U+036F) dropped, đ -> d, lower case (ASCII: all that is left of
+ * Vietnamese letters after NFD), other characters separate words. Part of
+ * new stores, and made at the first read-write open of older ones. */
+#define PDB_PG_SEARCH_SCHEMA_SQL                                                                   \
+    "CREATE OR REPLACE FUNCTION parceldb.fold(t text) RETURNS text LANGUAGE sql IMMUTABLE "       \
+    "PARALLEL SAFE AS $$ SELECT btrim(regexp_replace(lower(translate(regexp_replace("             \
+    "normalize(coalesce(t, ''), NFD), '[\\u0300-\\u036f]', '', 'g'), 'Đđ', 'dd')), "              \
+    "'[^a-z0-9]+', ' ', 'g')) $$;\n"                                                               \
+    "CREATE TABLE IF NOT EXISTS parceldb.parcel_search (\n"                                        \
+    "  id bigint PRIMARY KEY,\n"                                                                   \
+    "  commune text NOT NULL,\n"                                                                   \
+    "  landuse text NOT NULL,\n"                                                                   \
+    "  owner_f text NOT NULL,\n"                                                                   \
+    "  address_f text NOT NULL);\n"                                                                \
+    "CREATE INDEX IF NOT EXISTS parcel_search_commune ON parceldb.parcel_search(commune);\n"        \
+    "CREATE INDEX IF NOT EXISTS parcel_search_owner ON parceldb.parcel_search USING gin "         \
+    "(to_tsvector('simple', owner_f));\n"                                                          \
+    "CREATE INDEX IF NOT EXISTS parcel_search_address ON parceldb.parcel_search USING gin "       \
+    "(to_tsvector('simple', address_f));\n"                                                        \
+    "CREATE INDEX IF NOT EXISTS parcel_search_any ON parceldb.parcel_search USING gin "           \
+    "(to_tsvector('simple', owner_f || ' ' || address_f));\n"
+
+/* The audit of answers that showed owner names, as schema.h's audit_log:
+ * append-only (a trigger refuses UPDATE, DELETE and TRUNCATE). */
+#define PDB_PG_AUDIT_SCHEMA_SQL                                                                    \
+    "CREATE TABLE IF NOT EXISTS parceldb.audit_log (\n"                                            \
+    "  id bigserial PRIMARY KEY,\n"                                                                \
+    "  at text NOT NULL,\n"                                                                        \
+    "  who text NOT NULL,\n"                                                                       \
+    "  what text NOT NULL,\n"                                                                      \
+    "  parcels text NOT NULL);\n"                                                                  \
+    "CREATE INDEX IF NOT EXISTS audit_log_at ON parceldb.audit_log(at);\n"                         \
+    "CREATE OR REPLACE FUNCTION parceldb.audit_log_append_only() RETURNS trigger "                \
+    "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the audit log is append-only'; END $$;\n"       \
+    "CREATE OR REPLACE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON "       \
+    "parceldb.audit_log FOR EACH STATEMENT EXECUTE FUNCTION parceldb.audit_log_append_only();\n"
+
 #define PDB_PG_SCHEMA_SQL                                                                          \
     "CREATE SCHEMA parceldb;\n"                                                                    \
     "CREATE TABLE parceldb.meta (\n"                                                               \
@@ -133,6 +173,7 @@
     "  parcels bigint NOT NULL,\n"                                                                 \
     "  min_lon double precision, min_lat double precision,\n"                                      \
     "  max_lon double precision, max_lat double precision,\n"                                      \
-    "  data bytea NOT NULL);\n" PDB_PG_REGISTRY_SCHEMA_SQL
+    "  data bytea NOT NULL);\n" PDB_PG_REGISTRY_SCHEMA_SQL PDB_PG_SEARCH_SCHEMA_SQL              \
+        PDB_PG_AUDIT_SCHEMA_SQL
 
 #endif

@@ -12,6 +12,7 @@
 #include "pg.h"
 #include "pg_lookup.h"
 #include "pg_schema.h"
+#include "search.h"
 #include "store.h"
 
 #include <errno.h>
@@ -185,7 +186,10 @@ pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store
     *out = NULL;
     if ((st = pg_connect(ctx, location, (flags & PDB_OPEN_READONLY) != 0, &s)) != PDB_OK)
         return st;
-    if ((st = check_identity(ctx, s->pg)) != PDB_OK) {
+    /* Stores made before the search index get it (and the audit table)
+     * at their first read-write open. */
+    if ((st = check_identity(ctx, s->pg)) != PDB_OK ||
+        (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_search_backfill(ctx, s)) != PDB_OK)) {
         pdb__pg_close(s);
         return st;
     }

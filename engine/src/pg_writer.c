@@ -25,6 +25,7 @@
  */
 #include "pg.h"
 #include "pg_lookup.h"
+#include "search.h"
 #include "store.h"
 #include "writer.h"
 
@@ -535,6 +536,9 @@ pdb_status pdb__pg_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
      * stores it: replicas load it instead of reading every parcel. */
     if ((st = pdb__pg_lookup_store_commune(ctx, w->base.store, w->base.commune, w->batch_id)) !=
         PDB_OK)
+        return st;
+    /* The search index: superseded parcels leave it, new ones enter. */
+    if ((st = pdb__pg_search_commune(ctx, w->base.store, w->base.commune)) != PDB_OK)
         return st;
     if ((st = pdb__pg_query(ctx, pg,
                             "UPDATE parceldb.meta SET value = (value::bigint + 1)::text "

@@ -13,8 +13,9 @@
 #define PDB_APPLICATION_ID 0x50444231
 /* Bumped with every change to the schema below. 2: communes.data_version
  * (an engine that does not stamp it must not write the store, so older
- * engines refuse it). */
-#define PDB_SCHEMA_VERSION 2
+ * engines refuse it). 3: the search index parcel_search (an engine that
+ * does not keep it current must not write the store either). */
+#define PDB_SCHEMA_VERSION 3
 
 /* SpatiaLite keeps its R-tree and its bookkeeping with per-row triggers
  * that prepare SQL on every insert (RTreeAlign), check the geometry type
@@ -79,6 +80,34 @@
     "  name TEXT NOT NULL,\n"                                                                      \
     "  former_province TEXT NOT NULL,\n"                                                           \
     "  epsg INTEGER NOT NULL);\n"
+
+/* The search index (search.c): the folded owner and address of every
+ * current parcel, rowid = parcels.id, with the commune code and land-use
+ * codes as filters, each column's words tagged with a letter (search.c
+ * says why). The engine folds (fold.h), so the tokenizer only splits
+ * words; prefix indexes (tag + 1 to 3 letters) make "ngu*" cheap. Made, and filled
+ * from the current parcels, at the first read-write open of a store
+ * without it (pdb__sq_search_backfill), which sets schema 3. */
+#define PDB_SEARCH_SCHEMA_SQL                                                                      \
+    "CREATE VIRTUAL TABLE IF NOT EXISTS parcel_search USING fts5(owner, address, commune, "        \
+    "landuse, tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3 4');\n"
+
+/* The audit of answers that showed owner names (audit.c): append-only,
+ * the triggers refuse any UPDATE or DELETE through SQL. who is a token's
+ * name or a user name, never a token; parcels the ids shown, comma-
+ * separated. IF NOT EXISTS: older stores get it at a read-write open. */
+#define PDB_AUDIT_SCHEMA_SQL                                                                       \
+    "CREATE TABLE IF NOT EXISTS audit_log (\n"                                                     \
+    "  id INTEGER PRIMARY KEY,\n"                                                                  \
+    "  at TEXT NOT NULL,\n"                                                                        \
+    "  who TEXT NOT NULL,\n"                                                                       \
+    "  what TEXT NOT NULL,\n"                                                                      \
+    "  parcels TEXT NOT NULL);\n"                                                                  \
+    "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log(at);\n"                                  \
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN "          \
+    "SELECT RAISE(ABORT, 'the audit log is append-only'); END;\n"                                 \
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN "          \
+    "SELECT RAISE(ABORT, 'the audit log is append-only'); END;\n"
 
 /* The whole schema of a new store, in the order it is created. */
 #define PDB_SCHEMA_SQL                                                                             \
@@ -158,7 +187,8 @@
 /* What every read-write open runs: tables added since the first stores,
  * and the writer's triggers dropped again. */
 #define PDB_UPGRADE_SQL                                                                            \
-    PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL PDB_REGISTRY_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL
+    PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL PDB_REGISTRY_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL  \
+        PDB_AUDIT_SCHEMA_SQL
 
 /* Schema 1 -> 2, run by the first read-write open of a schema 1 store, in
  * one write transaction with a check of user_version inside it (another

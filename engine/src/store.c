@@ -7,6 +7,7 @@
 #include "lookup.h"
 #include "overview.h"
 #include "schema.h"
+#include "search.h"
 
 #include <errno.h>
 #include <spatialite.h>
@@ -286,6 +287,9 @@ pdb_status pdb__sq_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_sto
     /* Stores made before the lookup index get it now, once. */
     if (st == PDB_OK && !s->readonly)
         st = pdb__lookup_backfill(ctx, s);
+    /* And the search index (schema 3). */
+    if (st == PDB_OK && !s->readonly)
+        st = pdb__sq_search_backfill(ctx, s);
 done:
     if (st != PDB_OK) {
         pdb_store_close(s);

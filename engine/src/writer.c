@@ -11,6 +11,7 @@
 #include "geom.h"
 #include "lookup.h"
 #include "overview.h"
+#include "search.h"
 #include "store.h"
 #include "wkb.h"
 
@@ -561,7 +562,8 @@ pdb_status pdb__sq_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
         st = pdb__sql_fail(ctx, db, rc, "recording the imported file");
         goto fail;
     }
-    if ((st = pdb__overview_mark_stale(ctx, w->base.store, w->commune)) != PDB_OK ||
+    if ((st = pdb__sq_search_commune(ctx, w->base.store, w->commune)) != PDB_OK ||
+        (st = pdb__overview_mark_stale(ctx, w->base.store, w->commune)) != PDB_OK ||
         (st = pdb__lookup_store_commune(ctx, w->base.store, &pdb__sq_lookup_io, w->commune,
                                         w->batch_id)) != PDB_OK)
         goto fail;

@@ -38,7 +38,7 @@ refused "--user root" '--user root is root' --user root
 # file only root can read still serves the owner (tests/server/
 # private_files.sh tests the rest: style, demo page, SIGHUP).
 chmod 0600 "$PUB/tokens"
-start_as --user nobody --tokens "$PUB/tokens" || exit 1
+start_as --user nobody --tokens "$PUB/tokens" --audit-db "$AUDIT_DB" || exit 1
 get "/parcels/07894/12/7" -H "Authorization: Bearer ops-privileges-token-0123456789"
 contains "a token file only root can read: read before the drop" "$BODY" '"owner":"Nguyen Van Chu 7"'
 stop_server
@@ -48,7 +48,7 @@ out=$(setpriv --reuid=nobody --regid="$NOBODY_GID" --clear-groups \
 contains "--user from an unprivileged start" "$out" '--user daemon needs the server started as root'
 
 # --- --user nobody
-start_as --user nobody --cache "$PUB/cache" --tokens "$PUB/tokens" || exit 1
+start_as --user nobody --cache "$PUB/cache" --tokens "$PUB/tokens" --audit-db "$AUDIT_DB" || exit 1
 contains "start-up line: uid" "$(cat "$WORK/server.log")" "serving .* 1 token\(s\), uid $NOBODY_UID\)"
 status=/proc/$SERVER_PID/status
 check "Uid: real, effective, saved, filesystem" "$(awk '/^Uid:/ {print $2,$3,$4,$5}' "$status")" \
@@ -77,6 +77,8 @@ check "tile as nobody: status" "$STATUS" 200
 check "tile as nobody: a PNG" "$(head -c 8 "$WORK/body" | od -An -tx1 | tr -d ' ')" 89504e470d0a1a0a
 get "/parcels/07894/12/7" -H "Authorization: Bearer ops-privileges-token-0123456789"
 contains "the token file read as nobody: owner served" "$BODY" '"owner":"Nguyen Van Chu 7"'
+check "the owners shown as nobody: recorded in the audit store nobody may write" \
+    "$(sqlite3 "$AUDIT_DB" 'SELECT count(*) FROM audit_log')" 2
 
 # The disk cache: written, and everything in it is nobody's.
 for _ in $(seq 1 50); do

@@ -6,28 +6,10 @@
 # web/app.js "#click=") shows the parcel's number in the panel.
 source "$(dirname "$0")/lib.sh"
 
-CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
-if [ -z "$CHROMIUM" ]; then
-    echo "chromium is not installed (scripts/install-deps.sh installs it)" >&2
-    exit 1
-fi
+need_chromium
 
 make_store || exit 1
 start_server || exit 1
-
-# Flags for a machine with no network beyond loopback: no sandbox (root in
-# a container), no GPU, no QUIC, no first-run, update or sync traffic, a
-# fresh profile, no proxy, and every host name but 127.0.0.1 unresolvable.
-chrome() {
-    rm -rf "$WORK/profile"
-    timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-        --disable-background-networking --disable-component-update --disable-sync \
-        --disable-default-apps --disable-extensions --no-default-browser-check \
-        --user-data-dir="$WORK/profile" --no-proxy-server \
-        --host-resolver-rules="MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" \
-        --window-size=1000,700 --force-device-scale-factor=1 --hide-scrollbars \
-        --virtual-time-budget=20000 "$@" 2>>"$WORK/chromium.log"
-}
 
 base_phutho
 parcel_center 9208 7 4 4 # 4 m inside parcel 7's south-west corner: not on its label

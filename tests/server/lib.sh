@@ -321,8 +321,37 @@ public_store() {
     rm -f "$DB-wal" "$DB-shm"
     DB=$PUB/store/parcels.sqlite
     chmod 0644 "$DB"
+    # The store of the audit table for a server that may not write $DB
+    # (serve --audit-db): nobody's, in nobody's directory.
+    AUDIT_DB=$PUB/run/audit.sqlite
+    "$PARCELDB" init --db "$AUDIT_DB" >/dev/null && chown nobody "$AUDIT_DB"
 }
 
 # start_as ARGS...: parceldb serve as root with ARGS (--user NAME or
 # --allow-root), the port file in $PUB/run; sets SERVER_PID PORT BASE.
 start_as() { serve_with_port_file "$PUB/run/port" "$@"; }
+
+# need_chromium: CHROMIUM is Debian's chromium, or the test exits (a
+# missing dependency is a failure, not a skip).
+need_chromium() {
+    CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+    if [ -z "$CHROMIUM" ]; then
+        echo "chromium is not installed (scripts/install-deps.sh installs it)" >&2
+        exit 1
+    fi
+}
+
+# chrome ARGS...: headless Chromium with flags for a machine with no
+# network beyond loopback: no sandbox (root in a container), no GPU, no
+# QUIC, no first-run, update or sync traffic, a fresh profile, no proxy,
+# and every host name but 127.0.0.1 unresolvable.
+chrome() {
+    rm -rf "$WORK/profile"
+    timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        --disable-background-networking --disable-component-update --disable-sync \
+        --disable-default-apps --disable-extensions --no-default-browser-check \
+        --user-data-dir="$WORK/profile" --no-proxy-server \
+        --host-resolver-rules="MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" \
+        --window-size=1000,700 --force-device-scale-factor=1 --hide-scrollbars \
+        --virtual-time-budget=20000 "$@" 2>>"$WORK/chromium.log"
+}

@@ -30,7 +30,7 @@ if setpriv --reuid="$NOBODY_UID" --regid="$NOBODY_GID" --clear-groups cat "$PRIV
     fail "nobody can read the private style: the test would prove nothing"
 else ok "nobody cannot read the private files"; fi
 
-start_nobody() { start_as --user nobody "$@"; }
+start_nobody() { start_as --user nobody --audit-db "$AUDIT_DB" "$@"; }
 
 # The middle of parcel 1 (ONT) at z17: the tile and the pixel in it.
 base_phutho

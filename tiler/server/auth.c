@@ -25,6 +25,7 @@
 struct pdb_srv_tokens {
     size_t count;                               /* hashes in hash */
     unsigned char (*hash)[PDB_SRV_SHA256_SIZE]; /* SHA-256 of each token */
+    char (*name)[PDB_SRV_TOKEN_NAME];           /* each token's name for the audit table */
 };
 
 void pdb_srv_sha256(const void *data, size_t len, unsigned char out[PDB_SRV_SHA256_SIZE])
@@ -39,11 +40,26 @@ static int token_char(unsigned char c)
     return isalnum(c) || (c != '\0' && strchr("-._~+/=", c) != NULL);
 }
 
+/* A token's name: the first word of its label (after the token and a
+ * blank), printable ASCII, cut to fit; "line N" when there is none. The
+ * audit table records it, never the token. */
+static void token_name(const char *label, size_t n, size_t line, char out[PDB_SRV_TOKEN_NAME])
+{
+    size_t i = 0, o = 0;
+    while (i < n && (label[i] == ' ' || label[i] == '\t'))
+        i++;
+    for (; i < n && o + 1 < PDB_SRV_TOKEN_NAME && label[i] > ' ' && label[i] < 0x7f; i++)
+        out[o++] = label[i];
+    out[o] = '\0';
+    if (o == 0)
+        snprintf(out, PDB_SRV_TOKEN_NAME, "line %zu", line);
+}
+
 int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv_tokens **out,
                          char *err, size_t errcap)
 {
     pdb_srv_tokens *t = NULL;
-    size_t cap = 0, line = 0;
+    size_t cap = 0, name_cap = 0, line = 0;
     int rc = -1;
 
     *out = NULL;
@@ -79,6 +95,11 @@ int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv
             pdb_srv_fail(err, errcap, "%s: out of memory", name);
             goto done;
         }
+        if (pdb_srv_grow(&t->name, &name_cap, t->count + 1, sizeof *t->name) != 0) {
+            pdb_srv_fail(err, errcap, "%s: out of memory", name);
+            goto done;
+        }
+        token_name(s + w, n - w, line + 1, t->name[t->count]);
         unsigned char *h = t->hash[t->count];
         if (w > 7 && strncmp(s, "sha256:", 7) == 0) {
             if (w - 7 != 2 * PDB_SRV_SHA256_SIZE) {
@@ -159,6 +180,7 @@ void pdb_srv_tokens_free(pdb_srv_tokens *t)
     if (t == NULL)
         return;
     free(t->hash);
+    free(t->name);
     free(t);
 }
 
@@ -167,18 +189,26 @@ size_t pdb_srv_tokens_count(const pdb_srv_tokens *t)
     return t ? t->count : 0;
 }
 
-int pdb_srv_tokens_check(const pdb_srv_tokens *t, const char *token, size_t len)
+const char *pdb_srv_tokens_find(const pdb_srv_tokens *t, const char *token, size_t len)
 {
     unsigned char h[PDB_SRV_SHA256_SIZE];
-    int found = 0;
+    size_t found = 0;
 
     if (t == NULL || token == NULL || len == 0)
-        return 0;
+        return NULL;
     /* Hashing first makes the comparison independent of the token's length
-     * and prefix; every stored hash is compared, with no early exit. */
+     * and prefix; every stored hash is compared, with no early exit, and
+     * the match is selected with a mask, not a branch. */
     pdb_srv_sha256(token, len, h);
-    for (size_t i = 0; i < t->count; i++)
-        found |= CRYPTO_memcmp(h, t->hash[i], PDB_SRV_SHA256_SIZE) == 0;
+    for (size_t i = 0; i < t->count; i++) {
+        size_t eq = (size_t)(CRYPTO_memcmp(h, t->hash[i], PDB_SRV_SHA256_SIZE) == 0);
+        found |= (i + 1) & ((size_t)0 - eq); /* all ones on a match */
+    }
     explicit_bzero(h, sizeof h);
-    return found != 0;
+    return found != 0 ? t->name[found - 1] : NULL;
+}
+
+int pdb_srv_tokens_check(const pdb_srv_tokens *t, const char *token, size_t len)
+{
+    return pdb_srv_tokens_find(t, token, len) != NULL;
 }

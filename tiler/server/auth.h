@@ -7,7 +7,8 @@
  * are skipped. An entry is either "sha256:HEX" (the hex SHA-256 of the
  * token, so that the file holds no secret: `printf %s "$TOKEN" | sha256sum`)
  * or the token itself (16 to 512 characters of [A-Za-z0-9-._~+/=]), hashed
- * at load. Anything after the first blank is a label and ignored.
+ * at load. Anything after the first blank is a label: its first word is
+ * the token's name in the audit table ("line N" without one).
  */
 #ifndef PDB_SRV_AUTH_H
 #define PDB_SRV_AUTH_H
@@ -15,7 +16,8 @@
 #include <stddef.h>
 
 #define PDB_SRV_SHA256_SIZE 32
-#define PDB_SRV_MIN_TOKEN 16 /* characters of a plain token in the file */
+#define PDB_SRV_MIN_TOKEN 16  /* characters of a plain token in the file */
+#define PDB_SRV_TOKEN_NAME 64 /* bytes of a token's name, with its NUL */
 
 typedef struct pdb_srv_tokens pdb_srv_tokens;
 
@@ -36,6 +38,10 @@ size_t pdb_srv_tokens_count(const pdb_srv_tokens *t);
  * number of stored tokens only, not on their contents or on how much of a
  * stored token the candidate matches. A NULL set matches nothing. */
 int pdb_srv_tokens_check(const pdb_srv_tokens *t, const char *token, size_t len);
+
+/* The same check; the matching token's name (borrowed from the set), or
+ * NULL when token is not in it. */
+const char *pdb_srv_tokens_find(const pdb_srv_tokens *t, const char *token, size_t len);
 
 /* SHA-256 of data, for tests and hashing helpers. */
 void pdb_srv_sha256(const void *data, size_t len, unsigned char out[PDB_SRV_SHA256_SIZE]);

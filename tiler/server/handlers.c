@@ -4,6 +4,7 @@
  * token, and such answers are marked private and uncacheable.
  */
 #include "handlers.h"
+#include "search_audit.h"
 
 #include "srv.h"
 #include "storefile.h"
@@ -53,25 +54,40 @@ static void engine_error(pdb_srv_response *out, pdb_srv_worker *w)
     }
 }
 
-/* 1 when the request carries a valid bearer token; -1 when it carries an
- * Authorization header that is not one (answered 401). */
-static int authorised(const pdb_srv_in *in, const pdb_srv_worker *w)
+/* 1 when the request carries a valid bearer token, with its name in *who
+ * (for the audit table); -1 when it carries an Authorization header that
+ * is not one (answered 401); 0 without one. */
+static int authorised(const pdb_srv_in *in, const pdb_srv_worker *w, const char **who)
 {
     const char *tok;
     size_t n;
+    *who = NULL;
     if (in->authorization == NULL)
         return 0;
     n = pdb_srv_bearer_token(in->authorization, &tok);
-    if (n == 0 || !pdb_srv_tokens_check(w->conf->tokens, tok, n))
+    if (n == 0 || (*who = pdb_srv_tokens_find(w->conf->tokens, tok, n)) == NULL)
         return -1;
     return 1;
 }
 
+/* personal: the name of the token the owners are shown to, or NULL for a
+ * public answer. A personal answer is recorded in the audit table first;
+ * when that fails the owners are not sent (503). */
 static void send_parcels(pdb_srv_response *out, pdb_srv_worker *w, pdb_parcel_list *list,
-                         int personal, const char *prefix)
+                         const char *personal, const char *prefix)
 {
-    char *json = NULL;
-    if (pdb_parcels_to_geojson(w->ctx, list, personal, &json) != PDB_OK) {
+    char *json = NULL, err[PDB_SRV_ERRMAX], what[64];
+    if (personal != NULL) {
+        snprintf(what, sizeof what, "GET %s", pdb_srv_route_name(out->route));
+        const pdb_srv_options *o = &w->srv->opt;
+        if (pdb_srv_audit_personal(o->audit_path ? o->audit_path : o->db_path, personal, what, list,
+                                   err, sizeof err) != 0) {
+            pdb_srv_error(out, 503, "%s", err);
+            out->retry_after_s = 1;
+            return;
+        }
+    }
+    if (pdb_parcels_to_geojson(w->ctx, list, personal != NULL, &json) != PDB_OK) {
         engine_error(out, w);
         return;
     }
@@ -97,12 +113,12 @@ static void send_parcels(pdb_srv_response *out, pdb_srv_worker *w, pdb_parcel_li
         out->release = pdb_free;
         out->release_cls = json;
     }
-    out->cache_control = personal ? PRIVATE : NO_CACHE;
+    out->cache_control = personal != NULL ? PRIVATE : NO_CACHE;
     out->vary = "Authorization";
 }
 
 /* /parcels/at: lon/lat, e/n/srs, or the Vietnamese x/y/zone (X = northing). */
-static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, int personal,
+static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, const char *personal,
                        pdb_srv_response *out)
 {
     char err[PDB_SRV_ERRMAX];
@@ -214,7 +230,7 @@ static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, int person
     pdb_parcel_list_free(list);
 }
 
-static void parcel_number(pdb_srv_worker *w, const pdb_srv_request *req, int personal,
+static void parcel_number(pdb_srv_worker *w, const pdb_srv_request *req, const char *personal,
                           pdb_srv_response *out)
 {
     const char *former = pdb_srv_param_get(req, "former");
@@ -237,8 +253,8 @@ static void parcel_number(pdb_srv_worker *w, const pdb_srv_request *req, int per
     pdb_parcel_list_free(list);
 }
 
-static void parcels_bbox(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_request *req, int personal,
-                         pdb_srv_response *out)
+static void parcels_bbox(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_request *req,
+                         const char *personal, pdb_srv_response *out)
 {
     char err[PDB_SRV_ERRMAX], prefix[160];
     const char *bbox = pdb_srv_param_get(req, "bbox"), *ls = pdb_srv_param_get(req, "limit"),
@@ -273,6 +289,43 @@ static void parcels_bbox(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_request 
     snprintf(prefix, sizeof prefix, "\"limit\":%llu,\"offset\":%llu,\"numberReturned\":%zu,",
              (unsigned long long)limit, (unsigned long long)offset, list->count);
     send_parcels(out, w, list, personal, prefix);
+    pdb_parcel_list_free(list);
+}
+
+/* /parcels/search: q (address words, and owner words with a token),
+ * owner (only with a token), address, commune, landuse, limit. */
+static void parcels_search(pdb_srv_worker *w, const pdb_srv_request *req, const char *personal,
+                           pdb_srv_response *out)
+{
+    char err[PDB_SRV_ERRMAX];
+    const char *ls = pdb_srv_param_get(req, "limit");
+    uint64_t limit = 20;
+    pdb_search_query q = {
+        .text = pdb_srv_param_get(req, "q"),
+        .owner = pdb_srv_param_get(req, "owner"),
+        .address = pdb_srv_param_get(req, "address"),
+        .commune = pdb_srv_param_get(req, "commune"),
+        .landuse = pdb_srv_param_get(req, "landuse"),
+    };
+    pdb_parcel_list *list = NULL;
+
+    if (q.owner != NULL && personal == NULL) {
+        pdb_srv_error(out, 401, "searching owner names needs a bearer token");
+        out->www_authenticate = "Bearer";
+        return;
+    }
+    if (ls && pdb_srv_parse_uint("limit", ls, PDB_SEARCH_MAX_LIMIT, &limit, err, sizeof err) != 0) {
+        pdb_srv_error(out, 400, "%s", err);
+        return;
+    }
+    q.limit = (size_t)(limit == 0 ? 1 : limit);
+    if (pdb_parcels_search(w->ctx, w->store, &q,
+                           PDB_READ_WGS84 | (personal != NULL ? PDB_READ_PERSONAL : 0),
+                           &list) != PDB_OK) {
+        engine_error(out, w);
+        return;
+    }
+    send_parcels(out, w, list, personal, list->truncated ? "\"truncated\":true," : NULL);
     pdb_parcel_list_free(list);
 }
 
@@ -490,11 +543,10 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         out->retry_after_s = 5;
         goto done;
     }
-    int personal = 0;
+    const char *personal = NULL; /* the token's name when owners may be shown */
     if (req->route == PDB_SRV_ROUTE_PARCELS_AT || req->route == PDB_SRV_ROUTE_PARCEL_NUMBER ||
-        req->route == PDB_SRV_ROUTE_PARCELS_BBOX) {
-        personal = authorised(in, w);
-        if (personal < 0) {
+        req->route == PDB_SRV_ROUTE_PARCELS_BBOX || req->route == PDB_SRV_ROUTE_SEARCH) {
+        if (authorised(in, w, &personal) < 0) {
             pdb_srv_error(out, 401, "the bearer token is not valid");
             out->www_authenticate = "Bearer error=\"invalid_token\"";
             goto done;
@@ -518,6 +570,9 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         break;
     case PDB_SRV_ROUTE_PARCELS_BBOX:
         parcels_bbox(srv, w, req, personal, out);
+        break;
+    case PDB_SRV_ROUTE_SEARCH:
+        parcels_search(w, req, personal, out);
         break;
     case PDB_SRV_ROUTE_COMMUNES:
         communes(w, out);

@@ -29,6 +29,7 @@ static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
     [PDB_SRV_ROUTE_PARCELS_AT] = "parcels_at",
     [PDB_SRV_ROUTE_PARCEL_NUMBER] = "parcel_number",
     [PDB_SRV_ROUTE_PARCELS_BBOX] = "parcels_bbox",
+    [PDB_SRV_ROUTE_SEARCH] = "parcels_search",
     [PDB_SRV_ROUTE_COMMUNES] = "communes",
     [PDB_SRV_ROUTE_HEALTH] = "health",
     [PDB_SRV_ROUTE_METRICS] = "metrics",
@@ -202,9 +203,13 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
             req->route = PDB_SRV_ROUTE_PARCELS_AT;
             return 0;
         }
+        if (n == 2 && strcmp(seg[1], "search") == 0) {
+            req->route = PDB_SRV_ROUTE_SEARCH;
+            return 0;
+        }
         if (n != 4)
             return status(404, err, errcap,
-                          "no such path (parcels are /parcels/at, "
+                          "no such path (parcels are /parcels/at, /parcels/search, "
                           "/parcels/{commune}/{sheet}/{parcel} or /parcels?bbox=)");
         const char *c = seg[1];
         if (strlen(c) != 5 || strspn(c, "0123456789") != 5)

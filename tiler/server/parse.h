@@ -36,6 +36,7 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_PARCELS_AT,    /* /parcels/at */
     PDB_SRV_ROUTE_PARCEL_NUMBER, /* /parcels/{commune}/{sheet}/{parcel} */
     PDB_SRV_ROUTE_PARCELS_BBOX,  /* /parcels?bbox= */
+    PDB_SRV_ROUTE_SEARCH,        /* /parcels/search?q= */
     PDB_SRV_ROUTE_COMMUNES,      /* /communes */
     PDB_SRV_ROUTE_HEALTH,        /* /health */
     PDB_SRV_ROUTE_METRICS,       /* /metrics */

@@ -38,6 +38,8 @@ typedef struct pdb_srv_options {
     int access_log;           /* 1 (default) for one line per request on stderr */
     const char *user;         /* started as root: run as this user once the port is bound */
     int allow_root;           /* 1: may keep running as root (without user) */
+    const char *audit_path;   /* the store whose audit table records answers with owner
+                                 names, or NULL for db_path (search_audit.h) */
 } pdb_srv_options;
 
 /* Fills the defaults above (db_path "parcels.sqlite", listen

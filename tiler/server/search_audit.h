@@ -1,0 +1,22 @@
+/*
+ * search_audit.h: the server's writes to the store's audit table
+ * (pdb_audit_record): one row per answer that shows owner names, written
+ * before the answer is sent. The workers read through read-only handles;
+ * this module keeps the process's one read-write handle for the audit.
+ */
+#ifndef PDB_SRV_SEARCH_AUDIT_H
+#define PDB_SRV_SEARCH_AUDIT_H
+
+#include "parceldb.h"
+
+#include <stddef.h>
+
+/* Records that the token named who was shown the owners of the parcels of
+ * list through route what ("GET /parcels/at"). Thread-safe (one writer at
+ * a time). Opens the read-write handle on first use, and again after a
+ * failure or when the store file was replaced. 0 on success; -1 with a
+ * one-line reason in err, and then the owners must not be sent. */
+int pdb_srv_audit_personal(const char *db_path, const char *who, const char *what,
+                           const pdb_parcel_list *list, char *err, size_t errcap);
+
+#endif
