@@ -24,6 +24,7 @@ int cmd_render(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_seed(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_extract(int argc, char **argv);
 
 /* Prints "parceldb: <message>" as one line on stderr; returns CLI_FAIL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -79,6 +80,11 @@ int cli_opt_next(cli_opts *it);
  * returns 0 on success. */
 int cli_parse_double(const char *s, double *out);
 int cli_parse_size(const char *s, size_t *out);
+/* Splits "COMMUNE/SHEET/PARCEL" into its three non-empty parts (at most
+ * 64 bytes each); returns 0 on success. Whether each part is a valid
+ * number is the engine's to say (the server asks it too); here only the
+ * shape. */
+int cli_split_id(const char *id, char parts[3][65]);
 /* Parses "A,B" into two finite doubles; returns 0 on success. */
 int cli_parse_pair(const char *s, double *a, double *b);
 

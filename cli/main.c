@@ -30,6 +30,7 @@ static const struct subcommand {
     {"serve", cmd_serve, "serve tiles, lookups and a demo map over HTTP"},
     {"seed", cmd_seed, "pre-render tiles into the server's disk cache"},
     {"backup", cmd_backup, "a consistent copy of the store, safe while it is in use"},
+    {"extract", cmd_extract, "the extract of the cadastral map for one parcel, PDF or PNG"},
 };
 
 static void usage(FILE *out)
