@@ -193,6 +193,40 @@ static void outward(const pdbt_ex_parcel *ex, const pdbt_ex_ring *r, size_t i, d
     *ny = len > 0 ? s * -de / len : 0;
 }
 
+/* Where the parcel's number goes: on the east-west line through the
+ * middle of its box, in the middle of the widest stretch inside the parcel
+ * (even-odd over every ring), so that a hole or a notch in the middle does
+ * not take the label. */
+static void label_point(const pdbt_ex_parcel *ex, double *e, double *n)
+{
+    double cy = (ex->bbox[1] + ex->bbox[3]) / 2, xs[256];
+    size_t nx = 0;
+    *e = (ex->bbox[0] + ex->bbox[2]) / 2;
+    *n = cy;
+    for (size_t r = 0; r < ex->nrings; r++) {
+        const pdbt_ex_ring *ring = &ex->rings[r];
+        for (size_t i = 0; i < ring->n && nx < sizeof xs / sizeof xs[0]; i++) {
+            const double *a = ex->v + 2 * (ring->start + i);
+            const double *b = ex->v + 2 * (ring->start + (i + 1) % ring->n);
+            if ((a[1] > cy) != (b[1] > cy))
+                xs[nx++] = a[0] + (b[0] - a[0]) * (cy - a[1]) / (b[1] - a[1]);
+        }
+    }
+    /* Crossings in order; insertion sort, as there are few. */
+    for (size_t i = 1; i < nx; i++)
+        for (size_t j = i; j > 0 && xs[j - 1] > xs[j]; j--) {
+            double t = xs[j];
+            xs[j] = xs[j - 1];
+            xs[j - 1] = t;
+        }
+    double widest = -1;
+    for (size_t i = 0; i + 1 < nx; i += 2)
+        if (xs[i + 1] - xs[i] > widest) {
+            widest = xs[i + 1] - xs[i];
+            *e = (xs[i] + xs[i + 1]) / 2;
+        }
+}
+
 static void draw_parcel(cairo_t *cr, const pdbt_ex_doc *doc, const pdbt_ex_parcel *ex,
                         const pdbt_ex_layout *lay, double ce, double cn, double k)
 {
@@ -264,9 +298,9 @@ static void draw_parcel(cairo_t *cr, const pdbt_ex_doc *doc, const pdbt_ex_parce
         }
     }
     /* The parcel's number and land use in its middle. */
-    double x, y;
-    to_page(lay, ce, cn, k, (ex->bbox[0] + ex->bbox[2]) / 2, (ex->bbox[1] + ex->bbox[3]) / 2, &x,
-            &y);
+    double e, n, x, y;
+    label_point(ex, &e, &n);
+    to_page(lay, ce, cn, k, e, n, &x, &y);
     cairo_set_source_rgb(cr, 0, 0, 0);
     text(cr, doc->bold, 9, x, y - 1, AL_CENTER, 0, ex->p->parcel);
     text(cr, doc->regular, 7.5, x, y + 8, AL_CENTER, 0, main_code);

@@ -112,6 +112,11 @@ def check_scale(svg_path, gpkg, parcel, scale):
 
 
 def pixel(ds, x, y):
+    """The RGB of a pixel, of an RGB(A) PNG or of a palette one."""
+    band = ds.GetRasterBand(1)
+    table = band.GetColorTable()
+    if ds.RasterCount == 1 and table is not None:
+        return tuple(table.GetColorEntry(band.ReadRaster(int(x), int(y), 1, 1)[0])[:3])
     return tuple(ds.GetRasterBand(b + 1).ReadRaster(int(x), int(y), 1, 1)[0] for b in range(3))
 
 
