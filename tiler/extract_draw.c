@@ -157,6 +157,9 @@ static void draw_neighbours(cairo_t *cr, const pdbt_ex_doc *doc, const pdbt_ex_p
         polygons_path(cr, ex->nb[i].g, lay, ce, cn, k);
         cairo_stroke(cr);
     }
+    double sx0, sy0, sx1, sy1; /* the parcel's box on the page */
+    to_page(lay, ce, cn, k, ex->bbox[0], ex->bbox[3], &sx0, &sy0);
+    to_page(lay, ce, cn, k, ex->bbox[2], ex->bbox[1], &sx1, &sy1);
     for (size_t i = 0; i < ex->nnb; i++) {
         const pdb_polygons *g = ex->nb[i].g;
         /* The label in the middle of the part of its box the frame shows
@@ -171,8 +174,29 @@ static void draw_neighbours(cairo_t *cr, const pdbt_ex_doc *doc, const pdbt_ex_p
             b[3] = fmax(b[3], fmin(y, lay->frame[3]));
         }
         double x = (b[0] + b[2]) / 2, y = (b[1] + b[3]) / 2;
-        if (b[2] - b[0] < 6 * MM || b[3] - b[1] < 4 * MM ||
-            !inside_ring(g, 0, lay, ce, cn, k, x, y))
+        /* Not where the parcel's own lengths and vertex numbers go: in the
+         * widest part of the visible box beside that zone instead. */
+        double z[4] = {sx0 - 6 * MM, sy0 - 5 * MM, sx1 + 6 * MM, sy1 + 5 * MM};
+        if (x > z[0] && x < z[2] && y > z[1] && y < z[3]) {
+            double gap[4] = {z[0] - b[0], z[1] - b[1], b[2] - z[2], b[3] - z[3]};
+            int side = 0;
+            for (int s = 1; s < 4; s++)
+                if (gap[s] > gap[side])
+                    side = s;
+            if (gap[side] < (side % 2 ? 5 : 8) * MM)
+                continue;
+            if (side == 0)
+                x = (b[0] + z[0]) / 2;
+            else if (side == 2)
+                x = (z[2] + b[2]) / 2;
+            else if (side == 1)
+                y = (b[1] + z[1]) / 2;
+            else
+                y = (z[3] + b[3]) / 2;
+        }
+        if (!inside_ring(g, 0, lay, ce, cn, k, x, y))
+            continue;
+        if (b[2] - b[0] < 6 * MM || b[3] - b[1] < 4 * MM)
             continue;
         text(cr, doc->regular, 7, x, y, AL_CENTER, 0, ex->nb[i].label);
         if (ex->nb[i].landuse && strcmp(ex->nb[i].landuse, ex->nb[i].label) != 0)
