@@ -48,19 +48,19 @@ typedef struct pdbt_extract_request {
  * largest first; 0-terminated. */
 extern const int pdbt_extract_scales[];
 
+/* The most parcels one extract holds (a number held by more must be
+ * narrowed with the former commune). */
+#define PDBT_EXTRACT_MAX_PARCELS 16
+
 /* What was made. */
 typedef struct pdbt_extract_result {
     unsigned char *data; /* the PDF or PNG bytes, caller-owned (free) */
     size_t len;          /* bytes */
     size_t nparcels;     /* parcels extracted (several when the number is duplicated) */
-    int64_t ids[16];     /* their store ids, the first 16 (for the audit record) */
-    int scale;           /* the scale of the first parcel's drawing (denominator) */
-    int pages;           /* pages in all */
+    int64_t ids[PDBT_EXTRACT_MAX_PARCELS]; /* their store ids (for the audit record) */
+    int scale; /* the scale of the first parcel's drawing (denominator) */
+    int pages; /* pages in all */
 } pdbt_extract_result;
-
-/* The most parcels one extract holds (a number held by more must be
- * narrowed with the former commune). */
-#define PDBT_EXTRACT_MAX_PARCELS 16
 
 /* Makes the extract of every parcel holding the number (current, or as at
  * req->at). Reads through ctx's engine context, which must not be NULL.
