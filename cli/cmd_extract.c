@@ -114,6 +114,8 @@ int cmd_extract(int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "-o") == 0)
             argv[i] = output_opt;
+    if (argc > 1 && strcmp(argv[argc - 1], output_opt) == 0)
+        return cli_usage_error("extract", "-o needs the output, FILE.pdf or FILE.png");
     cli_opts it = {.cmd = "extract",
                    .usage = usage_text,
                    .opts = opts,

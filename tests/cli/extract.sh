@@ -141,6 +141,7 @@ bad "--paper is A4 or A3" "$TMP/bad.pdf" --id 07894/12/1 --paper A5
 bad "must end in .pdf or .png" "$TMP/bad.txt" --id 07894/12/1
 bad "cannot write $TMP/no/such/dir/x.pdf" "$TMP/no/such/dir/x.pdf" --id 07894/12/1
 bad "not YYYY-MM-DD" "$TMP/bad.pdf" --id 07894/12/1 --at yesterday
+expect_error "-o needs the output" "$P" extract --db "$DB" --id 07894/12/1 -o
 # A failed extract leaves an existing file as it was.
 echo keep >"$TMP/keep.pdf"
 expect_error "no parcel" "$P" extract --db "$DB" -o "$TMP/keep.pdf" --id 07894/12/998
