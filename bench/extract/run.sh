@@ -7,7 +7,7 @@
 # Reports wall time and the server's CPU time (utime + stime from
 # /proc/PID/stat, which a shared machine does not inflate) per format.
 #
-# usage: bench/extract/run.sh PARCELDB STORE [N]
+# usage: [QUERY='dpi=120&paper=A3'] bench/extract/run.sh PARCELDB STORE [N]
 #   STORE  e.g. a few synthetic communes:
 #            pdb-synth --out syn --communes 4 --format GPKG --defects none
 #            parceldb init --db syn.sqlite && parceldb import --db syn.sqlite syn/*.gpkg
@@ -37,7 +37,7 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$SERVER/stat"; }
 printf '| format | extracts | wall s | extracts/s (wall) | server CPU s | extracts/s (CPU) | bytes avg | non-200 |\n'
 printf '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n'
 for fmt in pdf png; do
-    sed "s|^|url = \"$BASE/parcels/|; s|\$|/extract.$fmt\"\\noutput = \"/dev/null\"|" "$OUT/ids" >"$OUT/$fmt.curl"
+    sed "s|^|url = \"$BASE/parcels/|; s|\$|/extract.$fmt?${QUERY:-}\"\\noutput = \"/dev/null\"|" "$OUT/ids" >"$OUT/$fmt.curl"
     # Warm: the first extract loads the fonts and the commune.
     curl -s -o /dev/null "$BASE/parcels/$(head -1 "$OUT/ids")/extract.$fmt"
     c0=$(cpu_ticks)
