@@ -32,6 +32,10 @@ int cmd_audit(int argc, char **argv);
  * user: call it before printing; on failure it has said why in one line
  * and returns CLI_FAIL, and the owner names must not be printed. */
 int cli_audit_personal(pdb_ctx *ctx, const char *db, const char *what, const pdb_parcel_list *list);
+/* The same for n parcels given by store id (an extract's). */
+int cli_audit_personal_ids(pdb_ctx *ctx, const char *db, const char *what, const int64_t *ids,
+                           size_t n);
+int cmd_extract(int argc, char **argv);
 
 /* Prints "parceldb: <message>" as one line on stderr; returns CLI_FAIL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -87,6 +91,11 @@ int cli_opt_next(cli_opts *it);
  * returns 0 on success. */
 int cli_parse_double(const char *s, double *out);
 int cli_parse_size(const char *s, size_t *out);
+/* Splits "COMMUNE/SHEET/PARCEL" into its three non-empty parts (at most
+ * 64 bytes each); returns 0 on success. Whether each part is a valid
+ * number is the engine's to say (the server asks it too); here only the
+ * shape. */
+int cli_split_id(const char *id, char parts[3][65]);
 /* Parses "A,B" into two finite doubles; returns 0 on success. */
 int cli_parse_pair(const char *s, double *a, double *b);
 

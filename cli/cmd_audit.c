@@ -24,25 +24,32 @@ static const char audit_usage[] =
 
 int cli_audit_personal(pdb_ctx *ctx, const char *db, const char *what, const pdb_parcel_list *list)
 {
-    /* The login from the password database, not $USER, which anyone sets. */
-    struct passwd *pw = getpwuid(geteuid());
-    char who[128];
-    snprintf(who, sizeof who, "user:%s", pw != NULL ? pw->pw_name : "?");
     int64_t *ids = calloc(list->count + 1, sizeof *ids);
     if (ids == NULL)
         return cli_error("out of memory");
     for (size_t i = 0; i < list->count; i++)
         ids[i] = list->items[i].id;
+    int rc = cli_audit_personal_ids(ctx, db, what, ids, list->count);
+    free(ids);
+    return rc;
+}
+
+int cli_audit_personal_ids(pdb_ctx *ctx, const char *db, const char *what, const int64_t *ids,
+                           size_t n)
+{
+    /* The login from the password database, not $USER, which anyone sets. */
+    struct passwd *pw = getpwuid(geteuid());
+    char who[128];
+    snprintf(who, sizeof who, "user:%s", pw != NULL ? pw->pw_name : "?");
     /* The reads go through a read-only handle; the audit row through a
      * read-write one of its own. No row, no owner names. */
     pdb_store *rw = NULL;
     int rc = CLI_OK;
     if (pdb_store_open(ctx, db, PDB_OPEN_READWRITE, &rw) != PDB_OK ||
-        pdb_audit_record(ctx, rw, who, what, ids, list->count) != PDB_OK)
+        pdb_audit_record(ctx, rw, who, what, ids, n) != PDB_OK)
         rc = cli_lib_error(ctx, "recording the personal answer in the audit table (owner "
                                 "names are shown only when it is recorded)");
     pdb_store_close(rw);
-    free(ids);
     return rc;
 }
 

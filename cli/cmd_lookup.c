@@ -57,23 +57,6 @@ static int has_control(const char *s)
     return 0;
 }
 
-/* Splits "COMMUNE/SHEET/PARCEL" into its three non-empty parts. Whether
- * each part is a valid number is the engine's to say (the server asks it
- * too); here only the shape. */
-static int split_id(const char *id, char parts[3][65])
-{
-    const char *p = id;
-    for (int i = 0; i < 3; i++) {
-        size_t n = strcspn(p, "/");
-        if (n == 0 || n > 64 || (i < 2 && p[n] != '/') || (i == 2 && p[n] != '\0'))
-            return -1;
-        memcpy(parts[i], p, n);
-        parts[i][n] = '\0';
-        p += n + 1;
-    }
-    return 0;
-}
-
 static int print_list(pdb_ctx *ctx, const pdb_parcel_list *list, int personal)
 {
     char *json = NULL;
@@ -299,7 +282,7 @@ static int run(pdb_ctx *ctx, const lookup_args *a)
             rc = cli_error("--id and --former take digits and '/', not control characters");
             goto done;
         }
-        if (split_id(a->id, parts) != 0) {
+        if (cli_split_id(a->id, parts) != 0) {
             rc = cli_error("malformed --id '%.80s': expected COMMUNE/SHEET/PARCEL", a->id);
             goto done;
         }

@@ -32,6 +32,7 @@ static const struct subcommand {
     {"backup", cmd_backup, "a consistent copy of the store, safe while it is in use"},
     {"search", cmd_search, "find parcels by owner name or address words"},
     {"audit", cmd_audit, "list the answers that showed owner names"},
+    {"extract", cmd_extract, "the extract of the cadastral map for one parcel, PDF or PNG"},
 };
 
 static void usage(FILE *out)

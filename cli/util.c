@@ -110,3 +110,17 @@ int cli_parse_pair(const char *s, double *a, double *b)
     first[comma - s] = '\0';
     return (cli_parse_double(first, a) == 0 && cli_parse_double(comma + 1, b) == 0) ? 0 : -1;
 }
+
+int cli_split_id(const char *id, char parts[3][65])
+{
+    const char *p = id;
+    for (int i = 0; i < 3; i++) {
+        size_t n = strcspn(p, "/");
+        if (n == 0 || n > 64 || (i < 2 && p[n] != '/') || (i == 2 && p[n] != '\0'))
+            return -1;
+        memcpy(parts[i], p, n);
+        parts[i][n] = '\0';
+        p += n + 1;
+    }
+    return 0;
+}

@@ -14,3 +14,5 @@ pdb_script_test(cli_skip_report ${CMAKE_CURRENT_SOURCE_DIR}/cli/skip_report.sh)
 # runs it again on PostgreSQL (cli_communes_pg).
 pdb_script_test(cli_communes ${CMAKE_CURRENT_SOURCE_DIR}/cli/communes.sh)
 set_property(TEST cli_communes APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+# The extract of the cadastral map (issue 14): PDF and PNG against OGR's numbers.
+pdb_script_test(cli_extract ${CMAKE_CURRENT_SOURCE_DIR}/cli/extract.sh)

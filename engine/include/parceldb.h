@@ -413,6 +413,28 @@ PDB_API pdb_status pdb_parcel_get(pdb_ctx *ctx, pdb_store *store, int64_t id,
 /* Frees a parcel returned by pdb_parcel_get; accepts NULL. */
 PDB_API void pdb_parcel_free(pdb_parcel *p);
 
+/* A parcel's geometry decoded, in the layout of pdb_feature: part p has
+ * rings part_ring[p] .. part_ring[p+1]-1 (the first its exterior), ring r
+ * has points ring_point[r] .. ring_point[r+1]-1 (closed: first == last),
+ * point i is (xy[2i], xy[2i+1]), x = easting or lon. */
+typedef struct pdb_polygons {
+    size_t nparts;      /* polygons */
+    size_t nrings;      /* rings over all polygons */
+    size_t npoints;     /* points over all rings */
+    size_t *part_ring;  /* nparts + 1 ring offsets */
+    size_t *ring_point; /* nrings + 1 point offsets */
+    double *xy;         /* 2 * npoints coordinates, x first */
+} pdb_polygons;
+
+/* Decodes a parcel's ISO WKB POLYGON or MULTIPOLYGON (source_wkb or
+ * wgs84_wkb) exactly as stored, within the context's limits, so that a
+ * caller outside the engine (the extract's vertex table) reads surveyed
+ * coordinates without a WKB parser of its own. PDB_EGEOM for anything
+ * else. The caller owns *out (pdb_polygons_free). */
+PDB_API pdb_status pdb_wkb_to_polygons(pdb_ctx *ctx, const unsigned char *wkb, size_t len,
+                                       pdb_polygons **out);
+PDB_API void pdb_polygons_free(pdb_polygons *g);
+
 /* ------------------------------------------------------------------------ */
 /* Features for rendering: borrowed, no copies                               */
 /* ------------------------------------------------------------------------ */

@@ -722,3 +722,26 @@ void pdb__mpoly_orient_rfc7946(pdb__mpoly *mp)
         }
     }
 }
+
+/* The public face of pdb__wkb_parse: the same arrays, handed over. */
+pdb_status pdb_wkb_to_polygons(pdb_ctx *ctx, const unsigned char *wkb, size_t len,
+                               pdb_polygons **out)
+{
+    *out = NULL;
+    pdb_polygons *g = calloc(1, sizeof *g);
+    if (g == NULL)
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    pdb_status st = pdb__wkb_parse(ctx, wkb, len, g);
+    if (st != PDB_OK) {
+        free(g);
+        return st;
+    }
+    *out = g;
+    return PDB_OK;
+}
+
+void pdb_polygons_free(pdb_polygons *g)
+{
+    pdb__mpoly_free(g);
+    free(g);
+}

@@ -10,17 +10,10 @@
 
 #include "internal.h"
 
-/* A multipolygon as flat arrays: part p has rings part_ring[p] ..
- * part_ring[p+1]-1, ring r has points ring_point[r] .. ring_point[r+1]-1,
- * point i is (xy[2i], xy[2i+1]). Rings are closed (first == last point). */
-typedef struct pdb__mpoly {
-    size_t nparts;      /* polygons */
-    size_t nrings;      /* rings over all polygons */
-    size_t npoints;     /* points over all rings */
-    size_t *part_ring;  /* nparts + 1 ring offsets */
-    size_t *ring_point; /* nrings + 1 point offsets */
-    double *xy;         /* 2 * npoints coordinates, x first */
-} pdb__mpoly;
+/* A multipolygon as flat arrays: the public pdb_polygons (parceldb.h
+ * describes the layout), so that pdb_wkb_to_polygons hands the parser's
+ * result over as it is. Rings are closed (first == last point). */
+typedef pdb_polygons pdb__mpoly;
 
 /* A pdb__mpoly while it grows: the parsers and the GEOS conversion build
  * with it. Open a part, add its rings (the first is its exterior), close

@@ -6,6 +6,7 @@
 #include "handlers.h"
 #include "search_audit.h"
 
+#include "extract_route.h"
 #include "srv.h"
 #include "storefile.h"
 #include "sync.h"
@@ -522,10 +523,19 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
     pdb_srv_request reqbuf, *req = &reqbuf; /* about 4.5 KiB: fine on a thread's stack */
     pdb_srv_worker *w;
 
-    int st = pdb_srv_request_parse(in->uri, &srv->limits, req, err, sizeof err);
+    /* An extract is read as the lookup of its parcel's number, then made
+     * instead of the lookup (extract_route.c). */
+    char extract_uri[2048];
+    int extract = pdb_srv_extract_uri(in->uri, extract_uri, sizeof extract_uri);
+    int st =
+        pdb_srv_request_parse(extract ? extract_uri : in->uri, &srv->limits, req, err, sizeof err);
     out->route = req->route;
     if (st != 0) {
         pdb_srv_error(out, st, "%s", err);
+        goto done;
+    }
+    if (extract && req->route != PDB_SRV_ROUTE_PARCEL_NUMBER) {
+        pdb_srv_error(out, 404, "no such path"); /* /parcels/at/extract.pdf and the like */
         goto done;
     }
     if (strcmp(in->method, "OPTIONS") == 0) {
@@ -566,7 +576,10 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         parcels_at(w, req, personal, out);
         break;
     case PDB_SRV_ROUTE_PARCEL_NUMBER:
-        parcel_number(w, req, personal, out);
+        if (extract)
+            pdb_srv_extract(w, req, extract, personal, out);
+        else
+            parcel_number(w, req, personal, out);
         break;
     case PDB_SRV_ROUTE_PARCELS_BBOX:
         parcels_bbox(srv, w, req, personal, out);

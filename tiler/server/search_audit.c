@@ -81,16 +81,24 @@ int pdb_srv_audit_personal(const char *db_path, const char *who, const char *wha
                            const pdb_parcel_list *list, char *err, size_t errcap)
 {
     int64_t *ids = calloc(list->count + 1, sizeof *ids);
-    int rc = -1;
     if (ids == NULL) {
         snprintf(err, errcap, "out of memory");
         return -1;
     }
     for (size_t i = 0; i < list->count; i++)
         ids[i] = list->items[i].id;
+    int rc = pdb_srv_audit_personal_ids(db_path, who, what, ids, list->count, err, errcap);
+    free(ids);
+    return rc;
+}
+
+int pdb_srv_audit_personal_ids(const char *db_path, const char *who, const char *what,
+                               const int64_t *ids, size_t n, char *err, size_t errcap)
+{
+    int rc = -1;
     pthread_mutex_lock(&audit.lock);
     if (audit_open(db_path, err, errcap) == 0) {
-        if (pdb_audit_record(audit.ctx, audit.store, who, what, ids, list->count) == PDB_OK) {
+        if (pdb_audit_record(audit.ctx, audit.store, who, what, ids, n) == PDB_OK) {
             rc = 0;
         } else {
             snprintf(err, errcap,
@@ -101,6 +109,5 @@ int pdb_srv_audit_personal(const char *db_path, const char *who, const char *wha
         }
     }
     pthread_mutex_unlock(&audit.lock);
-    free(ids);
     return rc;
 }

@@ -18,5 +18,8 @@
  * one-line reason in err, and then the owners must not be sent. */
 int pdb_srv_audit_personal(const char *db_path, const char *who, const char *what,
                            const pdb_parcel_list *list, char *err, size_t errcap);
+/* The same for n parcels given by store id (an extract's). */
+int pdb_srv_audit_personal_ids(const char *db_path, const char *who, const char *what,
+                               const int64_t *ids, size_t n, char *err, size_t errcap);
 
 #endif
