@@ -38,6 +38,31 @@ foreach(case paths tile_numbers long_uri long_headers bbox limits body slow_clie
              rate_limit)
     server_test(server_bad_${case} bad_input.sh ${case})
 endforeach()
+# OGC API - Features (issue 13): one case a test, each under 30 s under ASan.
+foreach(case core ogr paging schema openapi crs errors personal)
+    server_test(server_ogcapi_${case} ogcapi.sh ${case})
+endforeach()
+set_property(TEST server_ogcapi_paging APPEND PROPERTY ENVIRONMENT
+    "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+# The OpenAPI validator (tests/openapi, pinned by its package-lock.json):
+# npm ci at build time into the build tree, so that the test itself needs
+# no network.
+find_program(PDB_NPM npm)
+if(PDB_NPM)
+    set(tests_npm ${PROJECT_BINARY_DIR}/tests-npm)
+    add_custom_command(
+        OUTPUT ${tests_npm}/node_modules/.bin/validate-api
+        COMMAND ${CMAKE_COMMAND} -E make_directory ${tests_npm}
+        COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package.json
+                ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package-lock.json ${tests_npm}/
+        COMMAND ${PDB_NPM} ci --prefix ${tests_npm} --no-audit --no-fund --ignore-scripts
+                --loglevel=error
+        DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package.json
+                ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package-lock.json
+        COMMENT "Installing the OpenAPI validator (npm ci, tests/openapi)"
+        VERBATIM)
+    add_custom_target(pdb_tests_npm ALL DEPENDS ${tests_npm}/node_modules/.bin/validate-api)
+endif()
 # Root only: a server dropping to nobody with its files where only root reads.
 server_test(server_private_files private_files.sh)
 set_tests_properties(server_private_files PROPERTIES SKIP_RETURN_CODE 77)

@@ -277,6 +277,12 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
     filter f = {q->has_bbox ? FILTER_BOX : FILTER_NONE,
                 {q->bbox[0], q->bbox[1], q->bbox[2], q->bbox[3]}};
     const char *text[] = {q->commune, q->sheet, q->parcel, q->landuse, q->at};
+    /* A whole commune: its rows lie in one id range (each import writes a
+     * commune in one transaction), found in the number index, and read
+     * by rowid from the key on, so that a page costs its rows, not a sort
+     * of the whole commune (which the index alone, ordered by number,
+     * would need). With a sheet or parcel number the index finds few rows. */
+    int by_range = q->commune != NULL && q->sheet == NULL && q->parcel == NULL;
     static const char *const clause[] = {
         " AND p.commune = ?6", " AND p.sheet = ?7", " AND p.parcel = ?8",
         /* any code of a compound use: "+ONT+CLN+" holds "+CLN+" */
@@ -290,7 +296,12 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
         n += (size_t)snprintf(sql + n, sizeof sql - n,
                               " AND p.id IN (SELECT pkid FROM idx_parcels_geom WHERE xmin <= ?4 "
                               "AND xmax >= ?2 AND ymin <= ?5 AND ymax >= ?3)");
-    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+    if (by_range)
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              " AND +p.commune = ?6 AND p.id >= (SELECT min(id) FROM parcels "
+                              "WHERE commune = ?6) AND p.id <= (SELECT max(id) FROM parcels "
+                              "WHERE commune = ?6)");
+    for (size_t i = by_range ? 1 : 0; i < sizeof text / sizeof text[0]; i++)
         if (text[i] != NULL)
             n += (size_t)snprintf(sql + n, sizeof sql - n, "%s", clause[i]);
     if (q->at == NULL)

@@ -5,6 +5,7 @@
  */
 #include "handlers.h"
 
+#include "ogcapi.h"
 #include "srv.h"
 #include "storefile.h"
 #include "sync.h"
@@ -459,6 +460,16 @@ static void static_file(const pdb_srv_in *in, pdb_srv_worker *w, const pdb_srv_r
     pdb_srv_body_blob(out, f->content_type, f->body);
 }
 
+void pdb_srv_engine_error(pdb_srv_response *out, pdb_srv_worker *w)
+{
+    engine_error(out, w);
+}
+
+void pdb_srv_base_url(const pdb_srv *srv, const pdb_srv_in *in, char *out, size_t cap)
+{
+    base_url(srv, in, out, cap);
+}
+
 void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
 {
     char err[PDB_SRV_ERRMAX], msg[PDB_SRV_ERRMAX];
@@ -488,7 +499,7 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
     }
     int personal = 0;
     if (req->route == PDB_SRV_ROUTE_PARCELS_AT || req->route == PDB_SRV_ROUTE_PARCEL_NUMBER ||
-        req->route == PDB_SRV_ROUTE_PARCELS_BBOX) {
+        req->route == PDB_SRV_ROUTE_PARCELS_BBOX || req->route == PDB_SRV_ROUTE_OGCAPI) {
         personal = authorised(in, w);
         if (personal < 0) {
             pdb_srv_error(out, 401, "the bearer token is not valid");
@@ -517,6 +528,9 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         break;
     case PDB_SRV_ROUTE_COMMUNES:
         communes(w, out);
+        break;
+    case PDB_SRV_ROUTE_OGCAPI:
+        pdb_srv_ogcapi(srv, w, in, req, personal, out);
         break;
     case PDB_SRV_ROUTE_HEALTH:
         health(srv, w, ready ? NULL : msg, out);
