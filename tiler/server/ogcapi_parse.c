@@ -37,7 +37,7 @@ const int *pdb_ogc_crs_list(size_t *count)
     return crs_codes;
 }
 
-static int crs_offered(int code)
+int pdb_ogc_crs_offered(int code)
 {
     size_t n;
     const int *list = pdb_ogc_crs_list(&n);
@@ -90,7 +90,7 @@ int pdb_ogc_crs_parse(const char *text, int *crs, char *err, size_t errcap)
     } else if (strncmp(text, "EPSG:", 5) == 0) {
         code = small_number(text + 5);
     }
-    if (code < 0 || !crs_offered(code)) {
+    if (code < 0 || !pdb_ogc_crs_offered(code)) {
         pdb_srv_fail(
             err, errcap,
             "CRS '%.80s' is not offered: see the collection's crs list (e.g. " OGC_CRS_PREFIX
@@ -151,7 +151,11 @@ int pdb_ogc_datetime_parse(const char *text, char out[32], char *err, size_t err
         if (s == 60)
             s = 59, ms = 999; /* a leap second: the last instant of its minute */
     }
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, s, ms);
+    /* Every field is in range here: the text is 24 bytes; the compiler
+     * cannot see that, so it gets room for any int. */
+    char buf[96];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", y, mo, d, h, mi, s, ms);
+    memcpy(out, buf, 25);
     return 0;
 bad:
     return pdb_srv_fail(err, errcap,

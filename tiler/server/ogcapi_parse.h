@@ -80,6 +80,9 @@ int pdb_ogc_crs_latlon(int crs);
 /* Writes a CRS's URI ("http://www.opengis.net/def/crs/EPSG/0/9208"). */
 void pdb_ogc_crs_uri(int crs, char *out, size_t cap);
 
+/* Whether a code (EPSG, or PDB_OGC_CRS84) is one of them. */
+int pdb_ogc_crs_offered(int code);
+
 /* Every CRS offered, in listing order: *count codes of static storage. */
 const int *pdb_ogc_crs_list(size_t *count);
 
