@@ -58,8 +58,9 @@ if(PDB_NPM)
         COMMAND ${CMAKE_COMMAND} -E make_directory ${tests_npm}
         COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package.json
                 ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package-lock.json ${tests_npm}/
-        COMMAND ${PDB_NPM} ci --prefix ${tests_npm} --no-audit --no-fund --ignore-scripts
-                --loglevel=error
+        # Offline, the build goes on and server_ogcapi_openapi fails, naming
+        # what is missing (never a skip).
+        COMMAND bash -c "'${PDB_NPM}' ci --prefix '${tests_npm}' --no-audit --no-fund --ignore-scripts --loglevel=error || echo 'tests/openapi: npm ci failed: the OpenAPI validator is not installed' >&2"
         DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package.json
                 ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package-lock.json
         COMMENT "Installing the OpenAPI validator (npm ci, tests/openapi)"

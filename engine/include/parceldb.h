@@ -405,11 +405,15 @@ typedef struct pdb_page_query {
     const char *at;      /* "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC): the parcels valid at that
                             instant (valid_from <= at < valid_to), superseded ones included;
                             NULL: the current parcels */
+    int64_t before_id;   /* > 0: the page before this id instead (the previous page): the
+                            last q->limit matches with an id below it, still returned in
+                            ascending id order; after_id must then be 0; 0: none */
 } pdb_page_query;
 
 /* One page of parcels in store-id order, paged by key: the answer holds
- * the first q->limit matches with an id above q->after_id, and
- * (*out)->truncated is 1 when more follow (ask again with after_id = the
+ * the first q->limit matches with an id above q->after_id (or, with
+ * q->before_id, the last ones below it), and (*out)->truncated is 1 when
+ * more follow in the direction read (ask again with after_id = the
  * last id returned). No offset is ever skipped through, so a page deep in
  * the province costs what the first does. PDB_EINVAL for a malformed box,
  * code, land-use code or instant. */

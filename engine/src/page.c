@@ -43,8 +43,10 @@ pdb_status pdb_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query *q,
     *out = NULL;
     if (s == NULL || q == NULL)
         return pdb__fail(ctx, PDB_EINVAL, "no store or no query");
-    if (q->after_id < 0)
+    if (q->after_id < 0 || q->before_id < 0)
         return pdb__fail(ctx, PDB_EINVAL, "a page starts after a store id of 0 or more");
+    if (q->after_id > 0 && q->before_id > 0)
+        return pdb__fail(ctx, PDB_EINVAL, "a page is read after one key or before one, not both");
     if (q->has_bbox &&
         (st = pdb__check_box(ctx, q->bbox[0], q->bbox[1], q->bbox[2], q->bbox[3])) != PDB_OK)
         return st;
@@ -63,7 +65,16 @@ pdb_status pdb_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query *q,
     checked = *q;
     if (checked.limit == 0 || checked.limit > ctx->limits.max_results)
         checked.limit = ctx->limits.max_results;
-    if (s->ops == &pdb__pg_ops)
-        return pdb__pg_parcels_page(ctx, s, &checked, read_flags, out);
-    return pdb__sq_parcels_page(ctx, s, &checked, read_flags, out);
+    st = s->ops == &pdb__pg_ops ? pdb__pg_parcels_page(ctx, s, &checked, read_flags, out)
+                                : pdb__sq_parcels_page(ctx, s, &checked, read_flags, out);
+    if (st == PDB_OK && q->before_id > 0) {
+        /* Read backwards from the key, given forwards like every page. */
+        pdb_parcel *it = (*out)->items;
+        for (size_t i = 0, j = (*out)->count; i + 1 < j; i++, j--) {
+            pdb_parcel t = it[i];
+            it[i] = it[j - 1];
+            it[j - 1] = t;
+        }
+    }
+    return st;
 }

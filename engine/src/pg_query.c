@@ -592,15 +592,20 @@ pdb_status pdb__pg_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
  * PostgreSQL plans each run with the values, so an unused clause costs
  * nothing. Times are ISO 8601 text, compared in "C" order as SQLite's
  * BINARY compares them. */
-static const char page_sql[] =
-    "SELECT " PG_PARCEL_COLUMNS " FROM " PDB_PG_SCHEMA ".parcels p "
-    "WHERE ($2::float8 IS NULL OR p.geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) "
-    "AND ($6::text IS NULL OR p.commune = $6) AND ($7::text IS NULL OR p.sheet = $7) "
-    "AND ($8::text IS NULL OR p.parcel = $8) "
-    "AND ($9::text IS NULL OR strpos('+' || p.landuse || '+', '+' || $9 || '+') > 0) "
-    "AND (CASE WHEN $10::text IS NULL THEN p.valid_to IS NULL ELSE "
-    "p.valid_from COLLATE \"C\" <= $10 AND (p.valid_to IS NULL OR p.valid_to COLLATE \"C\" > $10) "
-    "END) AND p.id > $11 ORDER BY p.id LIMIT $12";
+#define PAGE_SQL_WHERE                                                                             \
+    "SELECT " PG_PARCEL_COLUMNS " FROM " PDB_PG_SCHEMA ".parcels p "                               \
+    "WHERE ($2::float8 IS NULL OR p.geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) "               \
+    "AND ($6::text IS NULL OR p.commune = $6) AND ($7::text IS NULL OR p.sheet = $7) "             \
+    "AND ($8::text IS NULL OR p.parcel = $8) "                                                     \
+    "AND ($9::text IS NULL OR strpos('+' || p.landuse || '+', '+' || $9 || '+') > 0) "             \
+    "AND (CASE WHEN $10::text IS NULL THEN p.valid_to IS NULL ELSE "                               \
+    "p.valid_from COLLATE \"C\" <= $10 AND (p.valid_to IS NULL OR p.valid_to COLLATE \"C\" > "     \
+    "$10) "                                                                                        \
+    "END) "
+/* $11 is the key: the last id read, forwards or (the previous page)
+ * backwards. */
+static const char page_sql[] = PAGE_SQL_WHERE "AND p.id > $11 ORDER BY p.id LIMIT $12";
+static const char page_back_sql[] = PAGE_SQL_WHERE "AND p.id < $11 ORDER BY p.id DESC LIMIT $12";
 
 pdb_status pdb__pg_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query *q,
                                 unsigned read_flags, pdb_parcel_list **out)
@@ -620,6 +625,9 @@ pdb_status pdb__pg_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
     pdb__pg_param_text(&p, q->parcel);
     pdb__pg_param_text(&p, q->landuse);
     pdb__pg_param_text(&p, q->at);
+    if (q->before_id > 0)
+        return read_chunked(ctx, s, page_back_sql, &p, &f, q->limit, 0, q->before_id, read_flags,
+                            out);
     return read_chunked(ctx, s, page_sql, &p, &f, q->limit, 0, q->after_id, read_flags, out);
 }
 

@@ -291,7 +291,8 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
 
     *out = NULL;
     n += (size_t)snprintf(sql + n, sizeof sql - n,
-                          "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > ?1");
+                          "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > ?1%s",
+                          q->before_id > 0 ? " AND p.id < ?11" : "");
     if (q->has_bbox)
         n += (size_t)snprintf(sql + n, sizeof sql - n,
                               " AND p.id IN (SELECT pkid FROM idx_parcels_geom WHERE xmin <= ?4 "
@@ -306,12 +307,13 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
             n += (size_t)snprintf(sql + n, sizeof sql - n, "%s", clause[i]);
     if (q->at == NULL)
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND p.valid_to IS NULL");
-    snprintf(sql + n, sizeof sql - n, " ORDER BY p.id");
+    snprintf(sql + n, sizeof sql - n, " ORDER BY p.id%s", q->before_id > 0 ? " DESC" : "");
 
     int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
     if (rc != SQLITE_OK)
         return pdb__sql_fail(ctx, s->db, rc, "preparing a page of parcels");
     sqlite3_bind_int64(stmt, 1, q->after_id);
+    sqlite3_bind_int64(stmt, 11, q->before_id);
     if (q->has_bbox)
         for (int i = 0; i < 4; i++)
             sqlite3_bind_double(stmt, i + 2, q->bbox[i]);

@@ -91,8 +91,18 @@ core)
     check "items: a collection link" \
         "$(json_get "[l['href'] for l in d['links'] if l['rel'] == 'collection'][0]")" \
         "$BASE/ogcapi/collections/parcels?f=json"
-    get "$ITEMS?limit=10"
-    check "items: 10 by default too" "$(json_get "d['numberReturned']")" 10
+    get "$ITEMS?limit=3&after=3"
+    check "items: the second page" "$(json_get "[f['id'] for f in d['features']]")" "[4, 5, 6]"
+    check "items: its prev link carries its first id" \
+        "$(json_get "[l['href'] for l in d['links'] if l['rel'] == 'prev'][0]")" \
+        "$BASE$ITEMS?limit=3&f=json&before=4"
+    get "$ITEMS?limit=3&before=4"
+    check "items: prev gives the first page back" "$(json_get "[f['id'] for f in d['features']]")" \
+        "[1, 2, 3]"
+    check "items: the first page has no prev" "$(json_get "[l['rel'] for l in d['links'] if l['rel'] == 'prev']")" "[]"
+    get "$ITEMS?limit=3"
+    check "items: the first page has no prev either" \
+        "$(json_get "[l['rel'] for l in d['links'] if l['rel'] == 'prev']")" "[]"
     get "$ITEMS"
     check "items: default limit 10" "$(json_get "d['numberReturned']")" 10
     get "$ITEMS/5"
@@ -174,23 +184,32 @@ paging)
         ORDER BY id" >want.ids
     check "the store: 10,050 parcels in $VT_COMMUNE" "$(wc -l <want.ids)" 10050
     for limit in ${2:-10 1000 10000}; do
-        OUT=$(python3 - "$BASE$ITEMS?commune=$VT_COMMUNE&limit=$limit" got.ids <<'EOF'
+        # Forwards by next; then (but at limit 10, for time) back by prev
+        # from the last page, which must give the same pages in reverse.
+        OUT=$(python3 - "$BASE$ITEMS?commune=$VT_COMMUNE&limit=$limit" got.ids "$limit" <<'EOF'
 import json, sys, urllib.request
-url, out = sys.argv[1], sys.argv[2]
-ids, pages = [], 0
-while url:
-    with urllib.request.urlopen(url, timeout=30) as r:
-        d = json.load(r)
-    pages += 1
-    ids += [f["id"] for f in d["features"]]
-    assert d["numberReturned"] == len(d["features"])
-    url = next((l["href"] for l in d["links"] if l["rel"] == "next"), None)
-open(out, "w").write("".join("%d\n" % i for i in ids))
-print(pages, len(ids), len(set(ids)))
+def follow(url, rel):
+    pages = []
+    while url:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            d = json.load(r)
+        assert d["numberReturned"] == len(d["features"])
+        pages.append([f["id"] for f in d["features"]])
+        url = next((l["href"] for l in d["links"] if l["rel"] == rel), None)
+    return pages, d
+pages, last = follow(sys.argv[1], "next")
+ids = [i for p in pages for i in p]
+open(sys.argv[2], "w").write("".join("%d\n" % i for i in ids))
+back = "skipped"
+if sys.argv[3] != "10":
+    prev = next((l["href"] for l in last["links"] if l["rel"] == "prev"), None)
+    back_pages = follow(prev, "prev")[0] if prev else []
+    back = "same" if back_pages[::-1] + pages[-1:] == pages else "different"
+print(len(pages), len(ids), len(set(ids)), back)
 EOF
 )
-        check "limit $limit: pages, parcels, distinct" "$OUT" \
-            "$(((10050 + limit - 1) / limit)) 10050 10050"
+        check "limit $limit: pages, parcels, distinct, back by prev" "$OUT" \
+            "$(((10050 + limit - 1) / limit)) 10050 10050 $([ "$limit" = 10 ] && echo skipped || echo same)"
         check "limit $limit: the store's parcels in order" "$(cmp -s got.ids want.ids && echo same)" same
     done
     if [ "${2:-}" = 10 ]; then # the rest once, in the other run
@@ -336,6 +355,7 @@ errors)
     expect_error "unknown parameter" "$ITEMS?color=red" 400 "unknown parameter"
     expect_error "f=xml" "/ogcapi?f=xml" 400 "json or html"
     expect_error "after not a number" "$ITEMS?after=x" 400 after
+    expect_error "after and before" "$ITEMS?after=3&before=9" 400 "not with after"
     expect_error "landuse lower case" "$ITEMS?landuse=ont" 400 landuse
     expect_error "no such path" /ogcapi/things 404 "no such path"
     get /health

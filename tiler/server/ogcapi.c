@@ -7,7 +7,8 @@
  * version of the parcel: a re-survey makes new parcels with new ids and
  * keeps the old ones addressable as history); a commune's is its
  * five-digit code. Items are paged by key: the next link carries the last
- * id of the page (after=ID), never an offset (pdb_parcels_page).
+ * id of the page (after=ID) and a prev link its first (before=ID), never
+ * an offset (pdb_parcels_page).
  *
  * Coordinates: CRS84 and EPSG:4326 come from the indexed WGS 84 geometry
  * (9 decimals, as /parcels); any other CRS from the parcel's source
@@ -109,15 +110,17 @@ typedef struct page {
 } page;
 
 /* The URL of a path under /ogcapi with the request's parameters except
- * f and after, then f=FMT and, when after is not NULL, after=AFTER. */
-static void link_url(page *pg, FILE *f, const char *path, const char *fmt, const char *after,
+ * f and the paging key, then f=FMT and, when key is not NULL, the key
+ * ("after=ID" or "before=ID": digits, nothing to encode). */
+static void link_url(page *pg, FILE *f, const char *path, const char *fmt, const char *key,
                      int keep_params)
 {
     char sep = '?';
     fprintf(f, "%s/ogcapi%s", pg->base, path);
     for (size_t i = 0; keep_params && i < pg->req->nparams; i++) {
         const pdb_srv_param *p = &pg->req->param[i];
-        if (strcmp(p->name, "f") == 0 || strcmp(p->name, "after") == 0)
+        if (strcmp(p->name, "f") == 0 || strcmp(p->name, "after") == 0 ||
+            strcmp(p->name, "before") == 0)
             continue;
         fputc(sep, f);
         url_enc(f, p->name);
@@ -126,10 +129,8 @@ static void link_url(page *pg, FILE *f, const char *path, const char *fmt, const
         sep = '&';
     }
     fprintf(f, "%cf=%s", sep, fmt);
-    if (after != NULL) {
-        fputs("&after=", f);
-        url_enc(f, after);
-    }
+    if (key != NULL)
+        fprintf(f, "&%s", key);
 }
 
 /* One link object of a JSON links array (comma first unless first). */
@@ -747,7 +748,7 @@ static int64_t cheap_count(pdb_srv_worker *w, const pdb_ogc_request *q)
 
 /* The links and counts that end an items page. */
 static void items_tail(page *pg, const char *path, size_t returned, const char *next_key,
-                       int64_t matched)
+                       const char *prev_key, int64_t matched)
 {
     char ts[32], coll[64];
     now_iso(ts);
@@ -756,6 +757,8 @@ static void items_tail(page *pg, const char *path, size_t returned, const char *
     json_self_links(pg, path, GEOJSON);
     if (next_key != NULL)
         json_link(pg, 0, "next", GEOJSON, "the next page", path, "json", next_key, 1);
+    if (prev_key != NULL)
+        json_link(pg, 0, "prev", GEOJSON, "the previous page", path, "json", prev_key, 1);
     json_link(pg, 0, "collection", JSON, "the collection", coll, "json", NULL, 0);
     fprintf(pg->f, "],\"timeStamp\":\"%s\",\"numberReturned\":%zu", ts, returned);
     if (matched >= 0)
@@ -763,13 +766,16 @@ static void items_tail(page *pg, const char *path, size_t returned, const char *
     fputc('}', pg->f);
 }
 
-static void html_next(page *pg, const char *path, const char *next_key)
+static void html_paging(page *pg, const char *path, const char *next_key, const char *prev_key)
 {
-    if (next_key == NULL)
-        return;
-    fputs("<p><a rel=\"next\" href=\"", pg->f);
-    link_url(pg, pg->f, path, "html", next_key, 1);
-    fputs("\">next page</a></p>\n", pg->f);
+    const char *keys[2] = {prev_key, next_key}, *rel[2] = {"prev", "next"};
+    for (int i = 0; i < 2; i++) {
+        if (keys[i] == NULL)
+            continue;
+        fprintf(pg->f, "<p><a rel=\"%s\" href=\"", rel[i]);
+        link_url(pg, pg->f, path, "html", keys[i], 1);
+        fprintf(pg->f, "\">%s page</a></p>\n", rel[i]);
+    }
 }
 
 static void parcels_items(pdb_srv_worker *w, page *pg, int personal, pdb_srv_response *out)
@@ -778,13 +784,14 @@ static void parcels_items(pdb_srv_worker *w, page *pg, int personal, pdb_srv_res
     const char *path = "/collections/parcels/items";
     pdb_page_query pq = {q->after,  q->limit,   q->has_bbox,
                          {0},       q->commune, q->sheet,
-                         q->parcel, q->landuse, q->at[0] ? q->at : NULL};
+                         q->parcel, q->landuse, q->at[0] ? q->at : NULL,
+                         q->before};
     unsigned flags = PDB_READ_WGS84 | (personal ? PDB_READ_PERSONAL : 0) |
                      (from_source(q->crs) ? PDB_READ_SOURCE : 0);
     pdb_parcel_list *list = NULL;
     pdb_limits lim, saved;
     coord_out co = {w->ctx, PDB_EPSG_WGS84, q->crs, NULL, 0};
-    char next[32];
+    char next[40], prev[40];
     pdb_status st = PDB_OK;
 
     if (q->has_bbox && (st = box_to_wgs84(w->ctx, q->bbox_crs, q->bbox, pq.bbox)) != PDB_OK) {
@@ -804,15 +811,22 @@ static void parcels_items(pdb_srv_worker *w, page *pg, int personal, pdb_srv_res
         pdb_srv_engine_error(out, w);
         return;
     }
-    const char *next_key = NULL;
-    if (list->truncated && list->count > 0) {
-        snprintf(next, sizeof next, "%lld", (long long)list->items[list->count - 1].id);
+    /* Forwards (after), a next page when more follow, a previous one when
+     * this one was not the first; backwards (before), the reverse. */
+    const char *next_key = NULL, *prev_key = NULL;
+    int backwards = q->before > 0;
+    if (list->count > 0 && (backwards || list->truncated)) {
+        snprintf(next, sizeof next, "after=%lld", (long long)list->items[list->count - 1].id);
         next_key = next;
+    }
+    if (list->count > 0 && (backwards ? list->truncated : q->after > 0)) {
+        snprintf(prev, sizeof prev, "before=%lld", (long long)list->items[0].id);
+        prev_key = prev;
     }
     if (pg->html) {
         html_head(pg, "Parcels", path);
         html_parcel_table(pg, list->items, list->count, personal);
-        html_next(pg, path, next_key);
+        html_paging(pg, path, next_key, prev_key);
         fputs("</body></html>\n", pg->f);
     } else {
         fputs("{\"type\":\"FeatureCollection\",\"features\":[", pg->f);
@@ -825,7 +839,8 @@ static void parcels_items(pdb_srv_worker *w, page *pg, int personal, pdb_srv_res
                 goto done;
             }
         }
-        items_tail(pg, path, list->count, next_key, q->after == 0 ? cheap_count(w, q) : -1);
+        items_tail(pg, path, list->count, next_key, prev_key,
+                   q->after == 0 && !backwards ? cheap_count(w, q) : -1);
     }
     finish(pg, out, GEOJSON);
     content_crs(out, q->crs);
@@ -858,6 +873,7 @@ static void communes_items(pdb_srv_worker *w, page *pg, pdb_srv_response *out)
     double box[4] = {0};
     size_t n = 0;
     const char *next_key = NULL, *last = NULL;
+    char nk[16];
 
     if (q->has_bbox && box_to_wgs84(w->ctx, q->bbox_crs, q->bbox, box) != PDB_OK) {
         pdb_srv_error(out, 400, "bbox is not a place on Earth in its bbox-crs");
@@ -878,7 +894,9 @@ static void communes_items(pdb_srv_worker *w, page *pg, pdb_srv_response *out)
         if (!commune_matches(c, q, box))
             continue;
         if (n == q->limit) {
-            next_key = last; /* the codes are in order: the key is the last one shown */
+            /* The codes are in order: the key is the last one shown. */
+            snprintf(nk, sizeof nk, "after=%s", last);
+            next_key = nk;
             break;
         }
         n++;
@@ -898,10 +916,10 @@ static void communes_items(pdb_srv_worker *w, page *pg, pdb_srv_response *out)
     }
     if (pg->html) {
         fputs("</table>\n", pg->f);
-        html_next(pg, path, next_key);
+        html_paging(pg, path, next_key, NULL);
         fputs("</body></html>\n", pg->f);
     } else {
-        items_tail(pg, path, n, next_key, -1);
+        items_tail(pg, path, n, next_key, NULL, -1);
     }
     finish(pg, out, GEOJSON);
     content_crs(out, q->crs);

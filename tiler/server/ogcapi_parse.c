@@ -250,8 +250,9 @@ static int path(const pdb_srv_request *req, pdb_ogc_request *out, char *err, siz
 /* Which parameters each resource takes (beyond f). */
 static int known(pdb_ogc_resource r, const char *name)
 {
-    static const char *const items[] = {"bbox",     "bbox-crs", "crs",   "limit",  "after",
-                                        "datetime", "commune",  "sheet", "parcel", "landuse"};
+    static const char *const items[] = {"bbox",  "bbox-crs", "crs",      "limit",
+                                        "after", "before",   "datetime", "commune",
+                                        "sheet", "parcel",   "landuse"};
     if (strcmp(name, "f") == 0)
         return 1;
     if (r == PDB_OGC_ITEM)
@@ -326,6 +327,16 @@ int pdb_ogc_parse(const pdb_srv_request *req, pdb_ogc_request *out, char *err, s
                 return 400;
             out->after = (int64_t)a;
         }
+    }
+    if ((v = pdb_srv_param_get(req, "before")) != NULL) {
+        uint64_t b;
+        if (out->collection == PDB_OGC_COMMUNES || pdb_srv_param_get(req, "after") != NULL)
+            return (pdb_srv_fail(err, errcap, "before is for parcels, and not with after"), 400);
+        if (pdb_srv_parse_uint("before", v, INT64_MAX, &b, err, errcap) != 0)
+            return 400;
+        if (b == 0)
+            return (pdb_srv_fail(err, errcap, "before must be at least 1"), 400);
+        out->before = (int64_t)b;
     }
     if ((v = pdb_srv_param_get(req, "datetime")) != NULL &&
         pdb_ogc_datetime_parse(v, out->at, err, errcap) != 0)

@@ -5,7 +5,7 @@
  *
  * Rules (docs/ogcapi.md repeats them for API users):
  *  - Every resource takes f=json|html; items also bbox, bbox-crs, crs,
- *    limit, after, datetime, commune, sheet, parcel, landuse; one feature
+ *    limit, after, before, datetime, commune, sheet, parcel, landuse; one feature
  *    also crs. Any other parameter is a 400 (OGC API - Features 1.0,
  *    /req/core/query-param-unknown).
  *  - CRSs are written as OGC URIs (http://www.opengis.net/def/crs/EPSG/0/N,
@@ -54,6 +54,7 @@ typedef struct pdb_ogc_request {
     size_t limit;        /* features at most, 1..PDB_OGC_MAX_LIMIT */
     int limit_clamped;   /* 1 when the client asked for more than the maximum */
     int64_t after;       /* features with a larger key only (the next link's key); 0 */
+    int64_t before;      /* parcels: the page before this key (the prev link's); 0 */
     const char *after_s; /* communes: the code after which to start, or NULL */
     int has_bbox;        /* 1: bbox given */
     double bbox[4];      /* in bbox_crs, normalised to x (lon, easting) first */
