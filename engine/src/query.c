@@ -278,10 +278,13 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
                 {q->bbox[0], q->bbox[1], q->bbox[2], q->bbox[3]}};
     const char *text[] = {q->commune, q->sheet, q->parcel, q->landuse, q->at};
     /* A whole commune: its rows lie in one id range (each import writes a
-     * commune in one transaction), found in the number index, and read
-     * by rowid from the key on, so that a page costs its rows, not a sort
-     * of the whole commune (which the index alone, ordered by number,
-     * would need). With a sheet or parcel number the index finds few rows. */
+     * commune in one transaction), whose ends the number index gives
+     * (two scans of the commune's index entries, no table reads), then
+     * read by rowid from the key: each page costs the same, about half of
+     * what the index alone costs on a first page (it reads every current
+     * row of the commune and sorts them: 5.6 against 2.6 ms of CPU for a
+     * 10,050-parcel commune, sqlite3 under perf stat). With a sheet or
+     * parcel number the index finds few rows. */
     int by_range = q->commune != NULL && q->sheet == NULL && q->parcel == NULL;
     static const char *const clause[] = {
         " AND p.commune = ?6", " AND p.sheet = ?7", " AND p.parcel = ?8",
