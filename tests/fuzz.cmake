@@ -41,6 +41,13 @@ pdb_fuzz_target(fuzz_http_request
     INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
     LIBS pdb_tiler)
 
+# The OGC API - Features query (issue 13), behind the request parser.
+pdb_fuzz_target(fuzz_ogcapi
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_ogcapi.c ${PROJECT_SOURCE_DIR}/tiler/server/ogcapi_parse.c
+            ${PROJECT_SOURCE_DIR}/tiler/server/parse.c ${PROJECT_SOURCE_DIR}/tiler/server/util.c
+    INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
+    LIBS pdb_tiler Threads::Threads)
+
 pdb_fuzz_target(fuzz_tokens
     SOURCES ${PDB_FUZZ_DIR}/fuzz_tokens.c ${PROJECT_SOURCE_DIR}/tiler/server/auth.c
             ${PROJECT_SOURCE_DIR}/tiler/server/util.c

@@ -62,6 +62,16 @@ if(TARGET pdb_server)
         server_test(server_bad_${case}_pg bad_input.sh ${case})
         pdb_on_pg(server_bad_${case}_pg)
     endforeach()
+    # OGC API - Features (issue 13): the cases that read the store only
+    # through HTTP (server_ogcapi_ogr asks SpatiaLite on the file).
+    foreach(case core schema crs errors personal)
+        server_test(server_ogcapi_${case}_pg ogcapi.sh ${case})
+        pdb_on_pg(server_ogcapi_${case}_pg)
+    endforeach()
+    server_test(server_ogcapi_paging_1000_pg ogcapi.sh paging "1000 10000")
+    set_property(TEST server_ogcapi_paging_1000_pg APPEND PROPERTY ENVIRONMENT
+                 "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+    pdb_on_pg(server_ogcapi_paging_1000_pg)
     fault_test(faults_kill_server_pg kill_server.sh)
     fault_test(faults_kill_import_pg kill_import.sh)
     pdb_on_pg(faults_kill_server_pg faults_kill_import_pg)

@@ -42,6 +42,35 @@ foreach(case paths tile_numbers long_uri long_headers bbox limits body slow_clie
              rate_limit)
     server_test(server_bad_${case} bad_input.sh ${case})
 endforeach()
+# OGC API - Features (issue 13): one case a test, each under 30 s under ASan.
+foreach(case core ogr schema openapi crs errors personal)
+    server_test(server_ogcapi_${case} ogcapi.sh ${case})
+endforeach()
+# Paging a 10,050-parcel commune: a thousand pages of 10 in a test of their own.
+server_test(server_ogcapi_paging_10 ogcapi.sh paging 10)
+server_test(server_ogcapi_paging_1000 ogcapi.sh paging "1000 10000")
+set_property(TEST server_ogcapi_paging_10 server_ogcapi_paging_1000 APPEND PROPERTY ENVIRONMENT
+    "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+# The OpenAPI validator (tests/openapi, pinned by its package-lock.json):
+# npm ci at build time into the build tree, so that the test itself needs
+# no network.
+find_program(PDB_NPM npm)
+if(PDB_NPM)
+    set(tests_npm ${PROJECT_BINARY_DIR}/tests-npm)
+    add_custom_command(
+        OUTPUT ${tests_npm}/node_modules/.bin/validate-api
+        COMMAND ${CMAKE_COMMAND} -E make_directory ${tests_npm}
+        COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package.json
+                ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package-lock.json ${tests_npm}/
+        # Offline, the build goes on and server_ogcapi_openapi fails, naming
+        # what is missing (never a skip).
+        COMMAND bash -c "'${PDB_NPM}' ci --prefix '${tests_npm}' --no-audit --no-fund --ignore-scripts --loglevel=error || echo 'tests/openapi: npm ci failed: the OpenAPI validator is not installed' >&2"
+        DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package.json
+                ${CMAKE_CURRENT_SOURCE_DIR}/openapi/package-lock.json
+        COMMENT "Installing the OpenAPI validator (npm ci, tests/openapi)"
+        VERBATIM)
+    add_custom_target(pdb_tests_npm ALL DEPENDS ${tests_npm}/node_modules/.bin/validate-api)
+endif()
 # Root only: a server dropping to nobody with its files where only root reads.
 server_test(server_private_files private_files.sh)
 set_tests_properties(server_private_files PROPERTIES SKIP_RETURN_CODE 77)

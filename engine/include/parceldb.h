@@ -400,6 +400,37 @@ PDB_API pdb_status pdb_parcels_in_bbox(pdb_ctx *ctx, pdb_store *store, double mi
                                        size_t limit, size_t offset, unsigned read_flags,
                                        pdb_parcel_list **out);
 
+/* What one page of parcels asks for (pdb_parcels_page). Filters left NULL
+ * (has_bbox 0) do not filter. */
+typedef struct pdb_page_query {
+    int64_t after_id;    /* only parcels with a larger store id: the last id of the previous
+                            page, 0 for the first page */
+    size_t limit;        /* parcels at most; 0 or over max_results: max_results */
+    int has_bbox;        /* 1: only parcels whose geometry intersects bbox */
+    double bbox[4];      /* WGS 84 min lon, min lat, max lon, max lat */
+    const char *commune; /* five-digit commune code, or NULL */
+    const char *sheet;   /* map sheet number as text, or NULL */
+    const char *parcel;  /* parcel number as text, or NULL */
+    const char *landuse; /* one land-use code (upper-case letters and digits): parcels
+                            with it among their codes ("CLN" matches "ONT+CLN"), or NULL */
+    const char *at;      /* "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC): the parcels valid at that
+                            instant (valid_from <= at < valid_to), superseded ones included;
+                            NULL: the current parcels */
+    int64_t before_id;   /* > 0: the page before this id instead (the previous page): the
+                            last q->limit matches with an id below it, still returned in
+                            ascending id order; after_id must then be 0; 0: none */
+} pdb_page_query;
+
+/* One page of parcels in store-id order, paged by key: the answer holds
+ * the first q->limit matches with an id above q->after_id (or, with
+ * q->before_id, the last ones below it), and (*out)->truncated is 1 when
+ * more follow in the direction read (ask again with after_id = the
+ * last id returned). No offset is ever skipped through, so a page deep in
+ * the province costs what the first does. PDB_EINVAL for a malformed box,
+ * code, land-use code or instant. */
+PDB_API pdb_status pdb_parcels_page(pdb_ctx *ctx, pdb_store *store, const pdb_page_query *q,
+                                    unsigned read_flags, pdb_parcel_list **out);
+
 /* A parcel's history: every version of (commune, sheet, parcel), current
  * and superseded, oldest first. PDB_EINVAL for a malformed number, as
  * pdb_parcels_by_number. */

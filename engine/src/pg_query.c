@@ -9,6 +9,7 @@
  * them on edges (ST_Intersects lists both parcels of a shared edge, the
  * SQLite store one) and its boxes are rounded otherwise than SQLite's.
  */
+#include "page.h"
 #include "pg_lookup.h"
 #include "pg_read.h"
 #include "read_args.h"
@@ -517,21 +518,21 @@ static void snapshot_end(pdb_ctx *ctx, pdb__pg *pg, int began)
     }
 }
 
-pdb_status pdb__pg_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
-                                   double max_lon, double max_lat, size_t limit, size_t offset,
-                                   unsigned read_flags, pdb_parcel_list **out)
+/* Runs a keyset-chunked read: sql selects PG_PARCEL_COLUMNS in id order
+ * with base's parameters, then $N the last id read and $N+1 the rows per
+ * chunk; chunks follow each other inside one snapshot until limit matches
+ * (and one more, for truncated) are found or the rows end. */
+static pdb_status read_chunked(pdb_ctx *ctx, pdb_store *s, const char *sql,
+                               const pdb__pg_params *base, const filter *f, size_t limit,
+                               size_t offset, int64_t after_id, unsigned read_flags,
+                               pdb_parcel_list **out)
 {
-    filter f = {FILTER_BOX, {min_lon, min_lat, max_lon, max_lat}};
     collecting c = {0};
     PGresult *res = NULL;
     pdb_status st;
     int began = 0;
 
     *out = NULL;
-    if ((st = pdb__check_box(ctx, min_lon, min_lat, max_lon, max_lat)) != PDB_OK)
-        return st;
-    if (limit == 0 || limit > ctx->limits.max_results)
-        limit = ctx->limits.max_results;
     if ((c.list = calloc(1, sizeof *c.list)) == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory collecting parcels");
     if ((st = snapshot_begin(ctx, s->pg, &began)) != PDB_OK)
@@ -541,16 +542,13 @@ pdb_status pdb__pg_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
      * eighth for the dropped, mostly answers in one round trip. */
     size_t want = offset + limit + 1;
     want += want / 8;
-    int64_t chunk = want > 4096 ? 4096 : (int64_t)want, last = 0;
+    int64_t chunk = want > 4096 ? 4096 : (int64_t)want, last = after_id;
     for (;;) {
-        pdb__pg_params p = {0};
-        pdb__pg_param_i4(&p, (int32_t)(read_flags | READ_GEOM_FOR_FILTER));
-        for (int i = 0; i < 4; i++)
-            pdb__pg_param_f8(&p, f.box[i]);
+        pdb__pg_params p = *base; /* binary values point into base's storage: still valid */
         pdb__pg_param_i8(&p, last);
         pdb__pg_param_i8(&p, chunk);
-        if ((st = pdb__pg_run(ctx, s->pg, in_box_sql, &p, "reading parcels", &res)) != PDB_OK ||
-            (st = collect(ctx, res, &f, limit, offset, read_flags, &c)) != PDB_OK)
+        if ((st = pdb__pg_run(ctx, s->pg, sql, &p, "reading parcels", &res)) != PDB_OK ||
+            (st = collect(ctx, res, f, limit, offset, read_flags, &c)) != PDB_OK)
             goto done;
         int rows = PQntuples(res);
         if (c.full || rows < chunk)
@@ -569,6 +567,68 @@ done:
     }
     *out = c.list;
     return st;
+}
+
+pdb_status pdb__pg_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, double min_lat,
+                                   double max_lon, double max_lat, size_t limit, size_t offset,
+                                   unsigned read_flags, pdb_parcel_list **out)
+{
+    filter f = {FILTER_BOX, {min_lon, min_lat, max_lon, max_lat}};
+    pdb__pg_params p = {0};
+    pdb_status st;
+
+    *out = NULL;
+    if ((st = pdb__check_box(ctx, min_lon, min_lat, max_lon, max_lat)) != PDB_OK)
+        return st;
+    if (limit == 0 || limit > ctx->limits.max_results)
+        limit = ctx->limits.max_results;
+    pdb__pg_param_i4(&p, (int32_t)(read_flags | READ_GEOM_FOR_FILTER));
+    for (int i = 0; i < 4; i++)
+        pdb__pg_param_f8(&p, f.box[i]);
+    return read_chunked(ctx, s, in_box_sql, &p, &f, limit, offset, 0, read_flags, out);
+}
+
+/* pdb_parcels_page: a NULL parameter turns its clause off ($2: no box);
+ * PostgreSQL plans each run with the values, so an unused clause costs
+ * nothing. Times are ISO 8601 text, compared in "C" order as SQLite's
+ * BINARY compares them. */
+#define PAGE_SQL_WHERE                                                                             \
+    "SELECT " PG_PARCEL_COLUMNS " FROM " PDB_PG_SCHEMA ".parcels p "                               \
+    "WHERE ($2::float8 IS NULL OR p.geom && ST_MakeEnvelope($2, $3, $4, $5, 4326)) "               \
+    "AND ($6::text IS NULL OR p.commune = $6) AND ($7::text IS NULL OR p.sheet = $7) "             \
+    "AND ($8::text IS NULL OR p.parcel = $8) "                                                     \
+    "AND ($9::text IS NULL OR strpos('+' || p.landuse || '+', '+' || $9 || '+') > 0) "             \
+    "AND (CASE WHEN $10::text IS NULL THEN p.valid_to IS NULL ELSE "                               \
+    "p.valid_from COLLATE \"C\" <= $10 AND (p.valid_to IS NULL OR p.valid_to COLLATE \"C\" > "     \
+    "$10) "                                                                                        \
+    "END) "
+/* $11 is the key: the last id read, forwards or (the previous page)
+ * backwards. */
+static const char page_sql[] = PAGE_SQL_WHERE "AND p.id > $11 ORDER BY p.id LIMIT $12";
+static const char page_back_sql[] = PAGE_SQL_WHERE "AND p.id < $11 ORDER BY p.id DESC LIMIT $12";
+
+pdb_status pdb__pg_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query *q,
+                                unsigned read_flags, pdb_parcel_list **out)
+{
+    filter f = {q->has_bbox ? FILTER_BOX : FILTER_NONE,
+                {q->bbox[0], q->bbox[1], q->bbox[2], q->bbox[3]}};
+    pdb__pg_params p = {0};
+
+    pdb__pg_param_i4(&p, (int32_t)(read_flags | (q->has_bbox ? READ_GEOM_FOR_FILTER : 0)));
+    for (int i = 0; i < 4; i++) {
+        pdb__pg_param_f8(&p, q->bbox[i]);
+        if (!q->has_bbox)
+            p.values[p.n - 1] = NULL; /* SQL NULL: no box */
+    }
+    pdb__pg_param_text(&p, q->commune);
+    pdb__pg_param_text(&p, q->sheet);
+    pdb__pg_param_text(&p, q->parcel);
+    pdb__pg_param_text(&p, q->landuse);
+    pdb__pg_param_text(&p, q->at);
+    if (q->before_id > 0)
+        return read_chunked(ctx, s, page_back_sql, &p, &f, q->limit, 0, q->before_id, read_flags,
+                            out);
+    return read_chunked(ctx, s, page_sql, &p, &f, q->limit, 0, q->after_id, read_flags, out);
 }
 
 /* Times are ISO 8601 text: "C" orders them as SQLite's BINARY does, which

@@ -5,11 +5,13 @@
  */
 #include "crs.h"
 #include "lookup.h"
+#include "page.h"
 #include "read_args.h"
 #include "store.h"
 #include "wkb.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -257,6 +259,73 @@ pdb_status pdb__sq_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
     for (int i = 0; i < 4; i++)
         sqlite3_bind_double(stmt, i + 1, f.box[i]);
     return collect(ctx, s, stmt, &f, limit, offset, read_flags, out);
+}
+
+/* pdb_parcels_page: the SQL holds only the clauses the query uses, so that
+ * SQLite drives the read from the R-tree's candidates when there is a box,
+ * from the rowid range above the key otherwise; numbered parameters keep
+ * their numbers whichever clauses are present. The exact box test is
+ * collect()'s, as for pdb_parcels_in_bbox, and collect() stops at the
+ * first match past the limit (truncated: there is a next page). */
+pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query *q,
+                                unsigned read_flags, pdb_parcel_list **out)
+{
+    char sql[1024];
+    size_t n = 0;
+    sqlite3_stmt *stmt = NULL;
+    pdb_status st;
+    filter f = {q->has_bbox ? FILTER_BOX : FILTER_NONE,
+                {q->bbox[0], q->bbox[1], q->bbox[2], q->bbox[3]}};
+    const char *text[] = {q->commune, q->sheet, q->parcel, q->landuse, q->at};
+    /* A whole commune: its rows lie in one id range (each import writes a
+     * commune in one transaction), whose ends the number index gives
+     * (two scans of the commune's index entries, no table reads), then
+     * read by rowid from the key: each page costs the same, about half of
+     * what the index alone costs on a first page (it reads every current
+     * row of the commune and sorts them: 5.6 against 2.6 ms of CPU for a
+     * 10,050-parcel commune, sqlite3 under perf stat). With a sheet or
+     * parcel number the index finds few rows. */
+    int by_range = q->commune != NULL && q->sheet == NULL && q->parcel == NULL;
+    static const char *const clause[] = {
+        " AND p.commune = ?6", " AND p.sheet = ?7", " AND p.parcel = ?8",
+        /* any code of a compound use: "+ONT+CLN+" holds "+CLN+" */
+        " AND instr('+' || p.landuse || '+', '+' || ?9 || '+') > 0",
+        " AND p.valid_from <= ?10 AND (p.valid_to IS NULL OR p.valid_to > ?10)"};
+
+    *out = NULL;
+    n += (size_t)snprintf(sql + n, sizeof sql - n,
+                          "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > ?1%s",
+                          q->before_id > 0 ? " AND p.id < ?11" : "");
+    if (q->has_bbox)
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              " AND p.id IN (SELECT pkid FROM idx_parcels_geom WHERE xmin <= ?4 "
+                              "AND xmax >= ?2 AND ymin <= ?5 AND ymax >= ?3)");
+    if (by_range)
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              " AND +p.commune = ?6 AND p.id >= (SELECT min(id) FROM parcels "
+                              "WHERE commune = ?6) AND p.id <= (SELECT max(id) FROM parcels "
+                              "WHERE commune = ?6)");
+    for (size_t i = by_range ? 1 : 0; i < sizeof text / sizeof text[0]; i++)
+        if (text[i] != NULL)
+            n += (size_t)snprintf(sql + n, sizeof sql - n, "%s", clause[i]);
+    if (q->at == NULL)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, " AND p.valid_to IS NULL");
+    snprintf(sql + n, sizeof sql - n, " ORDER BY p.id%s", q->before_id > 0 ? " DESC" : "");
+
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return pdb__sql_fail(ctx, s->db, rc, "preparing a page of parcels");
+    sqlite3_bind_int64(stmt, 1, q->after_id);
+    sqlite3_bind_int64(stmt, 11, q->before_id);
+    if (q->has_bbox)
+        for (int i = 0; i < 4; i++)
+            sqlite3_bind_double(stmt, i + 2, q->bbox[i]);
+    for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
+        if (text[i] != NULL)
+            sqlite3_bind_text(stmt, (int)i + 6, text[i], -1, SQLITE_STATIC);
+    st = collect(ctx, s, stmt, &f, q->limit, 0, read_flags, out);
+    sqlite3_finalize(stmt);
+    return st;
 }
 
 pdb_status pdb__sq_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commune,

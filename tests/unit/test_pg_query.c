@@ -521,6 +521,161 @@ static void test_parcels_in_bbox(void **state)
     BOTH(e, pdb_parcels_in_bbox(e->ctx, s, 104.0, 20.0, 190.0, 22.0, 0, 0, 0, &list));
 }
 
+/* Follows pages by key from the first: the ids in order, and how many
+ * pages it took. */
+static size_t page_through(env *e, pdb_store *s, pdb_page_query q, int64_t *ids, size_t cap,
+                           size_t *pages)
+{
+    size_t n = 0;
+    *pages = 0;
+    for (;;) {
+        pdb_parcel_list *list = NULL;
+        assert_int_equal(pdb_parcels_page(e->ctx, s, &q, 0, &list), PDB_OK);
+        (*pages)++;
+        for (size_t i = 0; i < list->count && n < cap; i++)
+            ids[n++] = list->items[i].id;
+        int more = list->truncated;
+        if (list->count > 0)
+            q.after_id = list->items[list->count - 1].id;
+        pdb_parcel_list_free(list);
+        if (!more)
+            return n;
+        assert_true(*pages < 1000);
+    }
+}
+
+static void test_parcels_page(void **state)
+{
+    env *e = *state;
+    static const char *const landuses[] = {NULL, "CLN", "ONT", "NTS", "XYZ"};
+    static const char *const communes[] = {NULL, "07894", "08707"};
+    static const size_t limits[] = {0, 1, 3, 7, 100};
+    pdb_parcel_list *all = NULL;
+    int64_t ids[256];
+    size_t pages;
+
+    /* Every combination of filters and limits, page after page: the same
+     * answers from both stores. */
+    for (size_t c = 0; c < 3; c++)
+        for (size_t u = 0; u < 5; u++)
+            for (size_t l = 0; l < 5; l++)
+                for (int64_t after = 0; after < 200; after += 23) {
+                    pdb_page_query q = {after, limits[l], 0,           {0},  communes[c],
+                                        NULL,  NULL,      landuses[u], NULL, 0};
+                    BOTH(e, pdb_parcels_page(e->ctx, s, &q, ALL_FLAGS, &list));
+                    q.has_bbox = 1;
+                    q.bbox[0] = 105.39;
+                    q.bbox[1] = 21.30;
+                    q.bbox[2] = 105.62;
+                    q.bbox[3] = 21.33;
+                    BOTH(e, pdb_parcels_page(e->ctx, s, &q, ALL_FLAGS, &list));
+                }
+    /* Following pages of 3 from the first gives every current parcel of
+     * the province exactly once, in id order: what one big box answers. */
+    assert_int_equal(pdb_parcels_in_bbox(e->ctx, e->sq, 100, 8, 110, 24, 0, 0, 0, &all), PDB_OK);
+    pdb_store *stores[2] = {e->sq, e->pg};
+    for (int k = 0; k < 2; k++) {
+        pdb_page_query q = {0, 3, 0, {0}, NULL, NULL, NULL, NULL, NULL, 0};
+        size_t n = page_through(e, stores[k], q, ids, 256, &pages);
+        assert_int_equal(n, all->count);
+        assert_int_equal(pages, (all->count + 2) / 3); /* the last page knows it is last */
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(ids[i], all->items[i].id);
+    }
+    pdb_parcel_list_free(all);
+
+    /* Backwards from past the end, pages of 4 before the first id of the
+     * last: every parcel again, the same pages read from the other end. */
+    for (int k = 0; k < 2; k++) {
+        int64_t before = INT64_MAX, back[256];
+        size_t nb = 0;
+        for (;;) {
+            pdb_parcel_list *list = NULL;
+            pdb_page_query q = {0, 4, 0, {0}, NULL, NULL, NULL, NULL, NULL, before};
+            assert_int_equal(pdb_parcels_page(e->ctx, stores[k], &q, 0, &list), PDB_OK);
+            for (size_t i = list->count; i > 0 && nb < 256; i--)
+                back[nb++] = list->items[i - 1].id;
+            for (size_t i = 1; i < list->count; i++) /* ascending within the page */
+                assert_true(list->items[i - 1].id < list->items[i].id);
+            int more = list->truncated;
+            if (list->count > 0)
+                before = list->items[0].id;
+            pdb_parcel_list_free(list);
+            if (!more)
+                break;
+        }
+        assert_int_equal(
+            nb, page_through(e, stores[k],
+                             (pdb_page_query){0, 3, 0, {0}, NULL, NULL, NULL, NULL, NULL, 0}, ids,
+                             256, &pages));
+        for (size_t i = 0; i < nb; i++)
+            assert_int_equal(back[i], ids[nb - 1 - i]);
+    }
+    BOTH(e, pdb_parcels_page(e->ctx, s,
+                             &(pdb_page_query){0, 5, 0, {0}, "08707", NULL, NULL, NULL, NULL, 60},
+                             ALL_FLAGS, &list));
+    BOTH(e, pdb_parcels_page(e->ctx, s,
+                             &(pdb_page_query){3, 5, 0, {0}, NULL, NULL, NULL, NULL, NULL, 60}, 0,
+                             &list));
+
+    /* A sheet and a parcel number: the parcel and its duplicate. */
+    pdb_page_query q = {0, 0, 0, {0}, "07894", "1", "41", NULL, NULL, 0};
+    BOTH(e, pdb_parcels_page(e->ctx, s, &q, ALL_FLAGS, &list));
+    assert_int_equal(page_through(e, e->pg, q, ids, 256, &pages), 2);
+
+    /* At an instant: the re-surveyed commune's first survey, superseded
+     * now, was valid at its own valid_from; now only the second is. Each
+     * store has its own import times (PostgreSQL loads after SQLite). */
+    char first_from[32] = "";
+    for (int k = 0; k < 2; k++) {
+        pdb_parcel_list *h = NULL, *list = NULL;
+        assert_int_equal(pdb_parcel_history(e->ctx, stores[k], zones[1].commune, "1", "1", 0, &h),
+                         PDB_OK);
+        assert_int_equal(h->count, 2);
+        snprintf(first_from, sizeof first_from, "%s", h->items[0].valid_from);
+        int64_t old_id = h->items[0].id, new_id = h->items[1].id;
+        pdb_parcel_list_free(h);
+        pdb_page_query at = {0, 0, 0, {0}, zones[1].commune, "1", "1", NULL, first_from, 0};
+        assert_int_equal(pdb_parcels_page(e->ctx, stores[k], &at, 0, &list), PDB_OK);
+        assert_int_equal(list->count, 1);
+        assert_int_equal(list->items[0].id, old_id);
+        pdb_parcel_list_free(list);
+        at.at = "2999-01-01T00:00:00.000Z";
+        assert_int_equal(pdb_parcels_page(e->ctx, stores[k], &at, 0, &list), PDB_OK);
+        assert_int_equal(list->count, 1);
+        assert_int_equal(list->items[0].id, new_id);
+        pdb_parcel_list_free(list);
+        at.at = "2000-01-01T00:00:00.000Z"; /* before any import: nothing */
+        assert_int_equal(pdb_parcels_page(e->ctx, stores[k], &at, 0, &list), PDB_OK);
+        assert_int_equal(list->count, 0);
+        pdb_parcel_list_free(list);
+    }
+    /* Both stores at an instant after every import: the same answer. */
+    BOTH(e,
+         pdb_parcels_page(
+             e->ctx, s,
+             &(pdb_page_query){0, 5, 0, {0}, NULL, NULL, NULL, NULL, "2999-01-01T00:00:00.000Z", 0},
+             ALL_FLAGS, &list));
+
+    /* Malformed queries: the same errors. */
+    BOTH(e, pdb_parcels_page(
+                e->ctx, s, &(pdb_page_query){0, 5, 0, {0}, NULL, NULL, NULL, NULL, "2025-01-01", 0},
+                0, &list));
+    BOTH(e, pdb_parcels_page(e->ctx, s,
+                             &(pdb_page_query){0, 5, 0, {0}, NULL, NULL, NULL, "cln", NULL, 0}, 0,
+                             &list));
+    BOTH(e, pdb_parcels_page(
+                e->ctx, s,
+                &(pdb_page_query){0, 5, 1, {106, 20, 105, 22}, NULL, NULL, NULL, NULL, NULL, 0}, 0,
+                &list));
+    BOTH(e, pdb_parcels_page(e->ctx, s,
+                             &(pdb_page_query){-1, 5, 0, {0}, NULL, NULL, NULL, NULL, NULL, 0}, 0,
+                             &list));
+    BOTH(e, pdb_parcels_page(e->ctx, s,
+                             &(pdb_page_query){0, 5, 0, {0}, "0789", NULL, NULL, NULL, NULL, 0}, 0,
+                             &list));
+}
+
 /* ------------------------------------------------------------------------ */
 /* Feature streams                                                           */
 /* ------------------------------------------------------------------------ */
@@ -838,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_parcels_at_and_first_at),
         cmocka_unit_test(test_by_number_and_history),
         cmocka_unit_test(test_parcels_in_bbox),
+        cmocka_unit_test(test_parcels_page),
         cmocka_unit_test(test_features_in_bbox),
         cmocka_unit_test(test_render_same_png),
         cmocka_unit_test(test_overviews),

@@ -7,6 +7,7 @@
 #include "search_audit.h"
 
 #include "extract_route.h"
+#include "ogcapi.h"
 #include "srv.h"
 #include "storefile.h"
 #include "sync.h"
@@ -517,6 +518,16 @@ static void static_file(const pdb_srv_in *in, pdb_srv_worker *w, const pdb_srv_r
     pdb_srv_body_blob(out, f->content_type, f->body);
 }
 
+void pdb_srv_engine_error(pdb_srv_response *out, pdb_srv_worker *w)
+{
+    engine_error(out, w);
+}
+
+void pdb_srv_base_url(const pdb_srv *srv, const pdb_srv_in *in, char *out, size_t cap)
+{
+    base_url(srv, in, out, cap);
+}
+
 void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
 {
     char err[PDB_SRV_ERRMAX], msg[PDB_SRV_ERRMAX];
@@ -555,7 +566,8 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
     }
     const char *personal = NULL; /* the token's name when owners may be shown */
     if (req->route == PDB_SRV_ROUTE_PARCELS_AT || req->route == PDB_SRV_ROUTE_PARCEL_NUMBER ||
-        req->route == PDB_SRV_ROUTE_PARCELS_BBOX || req->route == PDB_SRV_ROUTE_SEARCH) {
+        req->route == PDB_SRV_ROUTE_PARCELS_BBOX || req->route == PDB_SRV_ROUTE_SEARCH ||
+        req->route == PDB_SRV_ROUTE_OGCAPI) {
         if (authorised(in, w, &personal) < 0) {
             pdb_srv_error(out, 401, "the bearer token is not valid");
             out->www_authenticate = "Bearer error=\"invalid_token\"";
@@ -589,6 +601,9 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         break;
     case PDB_SRV_ROUTE_COMMUNES:
         communes(w, out);
+        break;
+    case PDB_SRV_ROUTE_OGCAPI:
+        pdb_srv_ogcapi(srv, w, in, req, personal, out);
         break;
     case PDB_SRV_ROUTE_HEALTH:
         health(srv, w, ready ? NULL : msg, out);

@@ -12,4 +12,12 @@ typedef struct pdb_srv pdb_srv;
 /* Answers one request into out (never fails: errors are answers). */
 void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out);
 
+/* Maps the worker context's last engine failure to an error answer (400,
+ * 404, or 503 with the store handle kept or reopened). */
+typedef struct pdb_srv_worker pdb_srv_worker;
+void pdb_srv_engine_error(pdb_srv_response *out, pdb_srv_worker *w);
+
+/* The server's base URL (--public-url, or http:// and a checked Host). */
+void pdb_srv_base_url(const pdb_srv *srv, const pdb_srv_in *in, char *out, size_t cap);
+
 #endif

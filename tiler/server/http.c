@@ -153,7 +153,8 @@ static int add_headers(pdb_srv *srv, struct MHD_Response *resp, const pdb_srv_re
              add(resp, MHD_HTTP_HEADER_VARY, out->vary) &&
              add(resp, MHD_HTTP_HEADER_ALLOW, out->allow) &&
              add(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, out->www_authenticate) &&
-             add(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+             add(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry) &&
+             add(resp, "Content-Crs", out->content_crs);
     if (ok && out->status == 204)
         ok = add(resp, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS") &&
              add(resp, "Access-Control-Allow-Headers", "Authorization, If-None-Match") &&
@@ -340,6 +341,7 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
             .authorization =
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
             .host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+            .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
         };
         pdb_srv_handle(srv, &in, &out);
     }

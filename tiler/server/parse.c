@@ -33,6 +33,7 @@ static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
     [PDB_SRV_ROUTE_COMMUNES] = "communes",
     [PDB_SRV_ROUTE_HEALTH] = "health",
     [PDB_SRV_ROUTE_METRICS] = "metrics",
+    [PDB_SRV_ROUTE_OGCAPI] = "ogcapi",
 };
 
 /* The parameter names the API reads; the access log writes only these. */
@@ -188,6 +189,10 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
                 req->route = fixed[i].route;
                 return 0;
             }
+    }
+    if (strcmp(seg[0], "ogcapi") == 0) {
+        req->route = PDB_SRV_ROUTE_OGCAPI;
+        return 0;
     }
     if (strcmp(seg[0], "tiles") == 0) {
         if (n != 4)

@@ -40,6 +40,7 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_COMMUNES,      /* /communes */
     PDB_SRV_ROUTE_HEALTH,        /* /health */
     PDB_SRV_ROUTE_METRICS,       /* /metrics */
+    PDB_SRV_ROUTE_OGCAPI,        /* /ogcapi and below (ogcapi_parse.c reads the rest) */
     PDB_SRV_ROUTE_COUNT
 } pdb_srv_route;
 

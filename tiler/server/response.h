@@ -19,6 +19,7 @@ typedef struct pdb_srv_in {
     const char *if_none_match; /* header or NULL */
     const char *authorization; /* header or NULL */
     const char *host;          /* header or NULL */
+    const char *accept;        /* header or NULL (OGC API: HTML or JSON) */
 } pdb_srv_in;
 
 /* What a handler answers; http.c turns it into a response. */
@@ -37,6 +38,7 @@ typedef struct pdb_srv_response {
     const char *www_authenticate; /* for 401 */
     int retry_after_s;            /* > 0: a Retry-After header */
     int close;                    /* 1: close the connection afterwards */
+    char content_crs[112];        /* OGC API Part 2 Content-Crs value ("<uri>"), or "" */
     pdb_srv_route route;          /* for logs and metrics */
 } pdb_srv_response;
 
