@@ -182,6 +182,33 @@ typedef struct pdbt_render_stats {
 pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *tile, pdbt_image *img,
                             pdbt_render_stats *stats);
 
+/* A map of any size in any CRS the engine knows (pdb_crs_list), or Web
+ * Mercator: what a WMS GetMap asks for. */
+typedef struct pdbt_view {
+    int epsg;       /* 3857, 4326, 4756 or a VN-2000 projected CRS */
+    double bbox[4]; /* min x, min y, max x, max y in that CRS: x is the easting
+                       or the longitude, whatever the CRS's axis order */
+    int width;      /* pixels, 1 .. PDBT_VIEW_MAX_PX */
+    int height;     /* pixels, 1 .. PDBT_VIEW_MAX_PX */
+} pdbt_view;
+
+#define PDBT_VIEW_MAX_PX 16384 /* the most pixels on a side pdbt_render_view draws */
+
+/* Renders a view: features are read in WGS 84 and transformed to the
+ * view's CRS through PROJ (the engine's pdb_crs_transform, so VN-2000 goes
+ * through EPSG:6960 as everywhere), or projected to Web Mercator as tiles
+ * are. The style's zoom is the Web Mercator zoom of the view's resolution
+ * at its centre, rounded down. Labels are placed once for the whole
+ * image. PDB_EINVAL for an empty or inverted box or a size out of range,
+ * PDB_ECRS for a CRS PROJ cannot reach; store failures pass through. *img
+ * is borrowed from the renderer until its next render. */
+pdb_status pdbt_render_view(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_view *view, pdbt_image *img,
+                            pdbt_render_stats *stats);
+
+/* The Web Mercator zoom (fractional) whose resolution equals the view's
+ * at its centre; NAN when the view's box does not transform. */
+double pdbt_view_zoom(pdbt_ctx *ctx, const pdbt_view *view);
+
 /* ------------------------------------------------------------------------ */
 /* PNG                                                                       */
 /* ------------------------------------------------------------------------ */
