@@ -743,6 +743,26 @@ static int layer_active(const pdbt_style_layer *l, int z)
     return l->visible && z >= l->minzoom && z < l->maxzoom;
 }
 
+/* The PDBT_LAYERS_* bit of a style layer. */
+static unsigned layer_bit(const pdbt_style_layer *l)
+{
+    return l->source == PDBT_SRC_PARCELS ? PDBT_LAYERS_PARCELS : PDBT_LAYERS_COMMUNES;
+}
+
+int pdbt_style_zoom_range(const pdbt_style *style, unsigned layers, double *zmin, double *zmax)
+{
+    *zmin = INFINITY;
+    *zmax = -INFINITY;
+    for (size_t i = 0; i < style->nlayers; i++) {
+        const pdbt_style_layer *l = &style->layers[i];
+        if (!l->visible || !(layer_bit(l) & layers))
+            continue;
+        *zmin = fmin(*zmin, l->minzoom);
+        *zmax = fmax(*zmax, l->maxzoom > PDBT_TILE_MAX_ZOOM ? INFINITY : l->maxzoom);
+    }
+    return *zmin < *zmax ? 0 : -1;
+}
+
 /* Whether the parcels layers active at zoom z draw nothing but what the
  * land-use overviews hold: fills whose filter and paint read only the
  * main land-use code and the commune. Then overviews give the same
@@ -811,13 +831,14 @@ static pdb_status clear_surface(pdbt_ctx *ctx, cairo_surface_t **slot, int w, in
 
 /* Which sources the style's layers active at zoom z read (need), and
  * whether any of them draws labels. */
-static int layers_at(const pdbt_style *style, int z, int need[2])
+static int layers_at(const pdbt_renderer *r, int z, int need[2])
 {
+    const pdbt_style *style = r->style;
     int labels = 0;
     need[0] = need[1] = 0;
     for (size_t i = 0; i < style->nlayers; i++) {
         const pdbt_style_layer *l = &style->layers[i];
-        if (!layer_active(l, z))
+        if (!layer_active(l, z) || !(layer_bit(l) & r->layers))
             continue;
         need[l->source] = 1;
         labels |= l->type == PDBT_LAYER_SYMBOL;
@@ -854,7 +875,7 @@ static pdb_status draw_image(pdbt_ctx *ctx, pdbt_renderer *r, cairo_surface_t *s
     size_t placed = 0, culled = 0;
     for (size_t i = 0; i < style->nlayers && st == PDB_OK; i++) {
         const pdbt_style_layer *l = &style->layers[i];
-        if (!layer_active(l, z))
+        if (!layer_active(l, z) || !(layer_bit(l) & r->layers))
             continue;
         if (l->type == PDBT_LAYER_SYMBOL)
             st = pdbt__draw_labels(ctx, r, cr, l, r->layer_font[i], &env, &placed, &culled);
@@ -898,7 +919,8 @@ pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t,
     if (!pdbt_tile_valid(t->z, t->x, t->y, r->max_zoom))
         return pdbt__fail(ctx, PDB_EINVAL, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)",
                           t->z, t->x, t->y, r->max_zoom);
-    int labels = layers_at(r->style, t->z, need);
+    r->layers = PDBT_LAYERS_PARCELS | PDBT_LAYERS_COMMUNES;
+    int labels = layers_at(r, t->z, need);
 
     /* The surface is kept between tiles of the same size and cleared. */
     r->scale = t->scale;
@@ -931,13 +953,39 @@ pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t,
 
 #define VIEW_EDGE_SAMPLES 16 /* points per edge when a box is transformed */
 
-/* The WGS 84 box (min lon, min lat, max lon, max lat) around a box of the
- * given CRS: its edges sampled, transformed, and their extremes taken (a
- * TM-3 box's edges are curves in longitude and latitude). */
-static pdb_status box_to_lonlat(pdbt_ctx *ctx, int epsg, const double b[4], double out[4])
+/* Points of one CRS (3857, or registered with the engine) to another, in
+ * place. */
+static pdb_status points_transform(pdbt_ctx *ctx, int from, int to, double *x, double *y, size_t n)
+{
+    if (from == to)
+        return PDB_OK;
+    if (from == 3857) {
+        for (size_t i = 0; i < n; i++) {
+            x[i] = pdbt_merc_lon(x[i]);
+            y[i] = pdbt_merc_lat(y[i]);
+        }
+        from = PDB_EPSG_WGS84;
+    }
+    int mid = to == 3857 ? PDB_EPSG_WGS84 : to;
+    if (from != mid && pdb_crs_transform(ctx->db, from, mid, x, y, n) != PDB_OK)
+        return pdbt__fail_db(ctx);
+    if (to == 3857)
+        for (size_t i = 0; i < n; i++) {
+            x[i] = pdbt_merc_x(x[i]);
+            y[i] = pdbt_merc_y(y[i]);
+        }
+    return PDB_OK;
+}
+
+pdb_status pdbt_box_transform(pdbt_ctx *ctx, int from_epsg, int to_epsg, const double b[4],
+                              double out[4])
 {
     double x[4 * VIEW_EDGE_SAMPLES], y[4 * VIEW_EDGE_SAMPLES];
     size_t n = 0;
+    pdb_status st;
+    pdbt__ok(ctx);
+    if (ctx->db == NULL)
+        return pdbt__fail(ctx, PDB_EINVAL, "a box is transformed with an engine context");
     for (int k = 0; k < VIEW_EDGE_SAMPLES; k++) {
         double t = (double)k / VIEW_EDGE_SAMPLES;
         double xs = b[0] + t * (b[2] - b[0]), ys = b[1] + t * (b[3] - b[1]);
@@ -946,15 +994,8 @@ static pdb_status box_to_lonlat(pdbt_ctx *ctx, int epsg, const double b[4], doub
         x[n] = b[0], y[n++] = b[3] - (ys - b[1]);
         x[n] = b[2], y[n++] = ys;
     }
-    if (epsg == 3857) {
-        for (size_t i = 0; i < n; i++) {
-            x[i] = pdbt_merc_lon(x[i]);
-            y[i] = pdbt_merc_lat(y[i]);
-        }
-    } else if (epsg != PDB_EPSG_WGS84 &&
-               pdb_crs_transform(ctx->db, epsg, PDB_EPSG_WGS84, x, y, n) != PDB_OK) {
-        return pdbt__fail_db(ctx);
-    }
+    if ((st = points_transform(ctx, from_epsg, to_epsg, x, y, n)) != PDB_OK)
+        return st;
     out[0] = out[1] = INFINITY;
     out[2] = out[3] = -INFINITY;
     for (size_t i = 0; i < n; i++) {
@@ -969,7 +1010,7 @@ static pdb_status box_to_lonlat(pdbt_ctx *ctx, int epsg, const double b[4], doub
 double pdbt_view_zoom(pdbt_ctx *ctx, const pdbt_view *v)
 {
     double ll[4];
-    if (!(v->width > 0) || box_to_lonlat(ctx, v->epsg, v->bbox, ll) != PDB_OK)
+    if (!(v->width > 0) || pdbt_box_transform(ctx, v->epsg, PDB_EPSG_WGS84, v->bbox, ll) != PDB_OK)
         return NAN;
     /* Web Mercator metres across the view at its middle latitude: x is
      * linear in longitude, so the longitudes' span is the measure. */
@@ -1008,7 +1049,8 @@ pdb_status pdbt_render_view(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_view *v,
                                                         "transform to WGS 84");
     int z = (int)floor(zf + 1e-9);
     z = z < 0 ? 0 : z > r->max_zoom ? r->max_zoom : z;
-    int labels = layers_at(r->style, z, need);
+    r->layers = v->layers ? v->layers : PDBT_LAYERS_PARCELS | PDBT_LAYERS_COMMUNES;
+    int labels = layers_at(r, z, need);
 
     r->scale = 1;
     r->width_px = v->width;
@@ -1038,7 +1080,49 @@ pdb_status pdbt_render_view(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_view *v,
         wide[1] = fmax(wide[1], -90), wide[3] = fmin(wide[3], 90);
     }
     double q[4];
-    if ((st = box_to_lonlat(ctx, v->epsg, wide, q)) != PDB_OK)
+    if ((st = pdbt_box_transform(ctx, v->epsg, PDB_EPSG_WGS84, wide, q)) != PDB_OK)
         return st;
     return draw_image(ctx, r, r->view_surface, z, need, q, img, stats);
+}
+
+pdb_status pdbt_render_message(pdbt_ctx *ctx, pdbt_renderer *r, int w, int h, const char *text,
+                               pdbt_image *img)
+{
+    pdb_status st;
+    memset(img, 0, sizeof *img);
+    pdbt__ok(ctx);
+    if (w < 1 || h < 1 || w > PDBT_VIEW_MAX_PX || h > PDBT_VIEW_MAX_PX)
+        return pdbt__fail(ctx, PDB_EINVAL, "a message of %d x %d px", w, h);
+    if ((st = clear_surface(ctx, &r->view_surface, w, h)) != PDB_OK)
+        return st;
+    cairo_t *cr = cairo_create(r->view_surface);
+    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(cr, 12);
+    cairo_set_source_rgb(cr, 0.75, 0, 0);
+    /* Line by line, cut at the image's width by Cairo's clip. */
+    double y = 16;
+    for (const char *p = text; *p && y < h; y += 16) {
+        char line[96];
+        size_t n = strcspn(p, "\n");
+        size_t take = n < 80 ? n : 80;
+        memcpy(line, p, take);
+        line[take] = '\0';
+        cairo_move_to(cr, 4, y);
+        cairo_show_text(cr, line);
+        p += take;
+        if (*p == '\n')
+            p++;
+    }
+    st = cairo_status(cr) == CAIRO_STATUS_SUCCESS
+             ? PDB_OK
+             : pdbt__fail(ctx, PDB_ENOMEM, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
+    cairo_destroy(cr);
+    cairo_surface_flush(r->view_surface);
+    if (st != PDB_OK)
+        return st;
+    img->width = w;
+    img->height = h;
+    img->stride = cairo_image_surface_get_stride(r->view_surface);
+    img->argb = (const uint32_t *)cairo_image_surface_get_data(r->view_surface);
+    return PDB_OK;
 }

@@ -81,6 +81,7 @@ struct pdbt_renderer {
                                        CRS features are transformed to through PROJ */
     double *proj_x, *proj_y;        /* a ring's points being transformed (view_epsg) */
     size_t capproj;                 /* allocated points of each */
+    unsigned layers;                /* PDBT_LAYERS_* drawn (all for tiles) */
     int proj_failed;                /* a transformation failed while collecting (the
                                        engine's message is on db) */
     double taylor_lat;              /* latitude (radians) the projection is expanded at */

@@ -10,6 +10,7 @@
 #include "sync.h"
 #include "tiles.h"
 #include "util.h"
+#include "wms.h"
 #include "worker.h"
 
 #include <jansson.h>
@@ -488,7 +489,7 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
     }
     int personal = 0;
     if (req->route == PDB_SRV_ROUTE_PARCELS_AT || req->route == PDB_SRV_ROUTE_PARCEL_NUMBER ||
-        req->route == PDB_SRV_ROUTE_PARCELS_BBOX) {
+        req->route == PDB_SRV_ROUTE_PARCELS_BBOX || req->route == PDB_SRV_ROUTE_WMS) {
         personal = authorised(in, w);
         if (personal < 0) {
             pdb_srv_error(out, 401, "the bearer token is not valid");
@@ -524,6 +525,12 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
     case PDB_SRV_ROUTE_METRICS:
         metrics(srv, w, out);
         break;
+    case PDB_SRV_ROUTE_WMS: {
+        char base[400];
+        base_url(srv, in, base, sizeof base);
+        pdb_srv_handle_wms(srv, w, req, personal, base, out);
+        break;
+    }
     default:
         pdb_srv_error(out, 404, "no such path");
         break;
