@@ -138,6 +138,138 @@ EOF
     contains "OWSLib 1.3.0 CRS:84" "$out" "^1.3.0 crs84 ok$"
 }
 
+# wms_xml CRS MINX MINY MAXX MAXY SIZEX SIZEY [LAYERS]: a <GDAL_WMS>
+# description of a 1.3.0 GetMap. For EPSG:4326, BBoxOrder yxYX: what GDAL
+# itself writes from a "WMS:" URL of a 1.3.0 server (latitude first).
+wms_xml() {
+    local order=xyXY
+    [ "$1" = EPSG:4326 ] && order=yxYX
+    cat <<EOF
+<GDAL_WMS>
+  <Service name="WMS">
+    <Version>1.3.0</Version>
+    <ServerUrl>$W?</ServerUrl>
+    <CRS>$1</CRS>
+    <ImageFormat>image/png</ImageFormat>
+    <Transparent>TRUE</Transparent>
+    <Layers>${8:-parcels}</Layers>
+    <BBoxOrder>$order</BBoxOrder>
+  </Service>
+  <DataWindow>
+    <UpperLeftX>$2</UpperLeftX>
+    <UpperLeftY>$5</UpperLeftY>
+    <LowerRightX>$4</LowerRightX>
+    <LowerRightY>$3</LowerRightY>
+    <SizeX>$6</SizeX>
+    <SizeY>$7</SizeY>
+  </DataWindow>
+  <Projection>$1</Projection>
+  <BandsCount>4</BandsCount>
+  <BlockSizeX>256</BlockSizeX>
+  <BlockSizeY>256</BlockSizeY>
+  <Timeout>30</Timeout>
+</GDAL_WMS>
+EOF
+}
+
+# rgb_of CODE: "R G B" of a land-use code from data/landuse-codes.csv.
+rgb_of() {
+    awk -F, -v c="$1" '$1 == c { print $4 }' "$PDB_SOURCE_DIR/data/landuse-codes.csv"
+}
+
+# near "R G B A" "R G B" TOL: opaque and each channel within TOL.
+near() {
+    awk -v got="$1" -v want="$2" -v tol="$3" 'BEGIN {
+        split(got, g, " "); split(want, w, " ")
+        ok = (g[4] == 255 && w[3] != "")
+        for (i = 1; i <= 3; i++) if (g[i] - w[i] > tol || w[i] - g[i] > tol) ok = 0
+        print ok ? "yes" : "no" }'
+}
+
+# points_from_source: "parcel landuse E N" per parcel of pt.gpkg, 4 m inside
+# its south-west corner (away from its edges and from its centre's
+# label), read with OGR from the source file in its survey CRS.
+points_from_source() {
+    ogr2ogr -q -f CSV /vsistdout/ pt.gpkg -dialect SQLite \
+        -sql "SELECT SoThua, LoaiDat, ST_MinX(geom) + 4 AS e, ST_MinY(geom) + 4 AS n FROM parcels" |
+        tail -n +2 | tr -d '"' | tr ',' ' '
+}
+
+# pixel_at TIF X Y [-wgs84]: "R G B A" at a point of the GeoTIFF.
+pixel_at() {
+    local geo=-geoloc
+    [ "${4:-}" = -wgs84 ] && geo=-wgs84
+    gdallocationinfo -valonly "$geo" "$1" "$2" "$3" 2>/dev/null | tr '\n' ' ' | sed 's/ *$//'
+}
+
+case_getmap() {
+    base_phutho
+    local x0 y0 x1 y1 w s e n
+    x0=$(awk -v b="$BX" 'BEGIN { printf "%.3f", b - 30 }')
+    y0=$(awk -v b="$BY" 'BEGIN { printf "%.3f", b - 30 }')
+    x1=$(awk -v b="$BX" 'BEGIN { printf "%.3f", b + 280 }')
+    y1=$(awk -v b="$BY" 'BEGIN { printf "%.3f", b + 130 }')
+    # The same extent in WGS 84 (cs2cs writes lat lon).
+    read -r s w < <(echo "$x0 $y0" | cs2cs -f "%.9f" EPSG:9208 EPSG:4326 | awk '{ print $1, $2 }')
+    read -r n e < <(echo "$x1 $y1" | cs2cs -f "%.9f" EPSG:9208 EPSG:4326 | awk '{ print $1, $2 }')
+    wms_xml EPSG:9208 "$x0" "$y0" "$x1" "$y1" 620 320 >tm3.xml
+    wms_xml EPSG:4326 "$w" "$s" "$e" "$n" 620 320 >wgs.xml
+    for f in tm3 wgs; do
+        timeout 120 gdal_translate -q -of GTiff $f.xml $f.tif 2>gdal.err
+        check "$f: gdal_translate of the GetMap $(head -c 300 gdal.err)" "$?" 0
+    done
+    contains "tm3: the GeoTIFF is in EPSG:9208" "$(gdalinfo tm3.tif 2>&1)" 'ID\["EPSG",9208\]'
+    contains "GDAL asked for GetMap in EPSG:9208" "$(cat "$WORK/server.log")" 'GET /wms\?'
+    local pts np=0 bad9208=0 bad4326=0 sample="" parcel lu pe pn want got lat lon
+    pts=$(points_from_source)
+    while read -r parcel lu pe pn; do
+        [ -n "$parcel" ] || continue
+        np=$((np + 1))
+        want=$(rgb_of "$lu")
+        got=$(pixel_at tm3.tif "$pe" "$pn")
+        [ "$(near "$got" "$want" 10)" = yes ] || {
+            bad9208=$((bad9208 + 1))
+            sample="$sample 9208:$parcel:$lu:$got"
+        }
+        read -r lat lon < <(echo "$pe $pn" | cs2cs -f "%.9f" EPSG:9208 EPSG:4326)
+        got=$(pixel_at wgs.tif "$lon" "$lat" -wgs84)
+        [ "$(near "$got" "$want" 10)" = yes ] || {
+            bad4326=$((bad4326 + 1))
+            sample="$sample 4326:$parcel:$lu:$got"
+        }
+    done <<<"$pts"
+    check "parcels read from the source file" "$np" 40
+    check "EPSG:9208 GetMap: every parcel shows its land-use colour" "$bad9208" 0
+    check "EPSG:4326 GetMap: every parcel shows its land-use colour" "$bad4326" 0
+    [ -z "$sample" ] || echo "wrong pixels:$sample" | head -c 600
+    # Between parcels 1 and 2 (a 5 m gap): nothing, transparent.
+    got=$(pixel_at tm3.tif "$(awk -v b="$BX" 'BEGIN { printf "%.3f", b + 22.5 }')" \
+        "$(awk -v b="$BY" 'BEGIN { printf "%.3f", b + 10 }')")
+    check "the gap between parcels 1 and 2 is transparent" "${got##* }" 0
+
+    # Through curl: JPEG, BGCOLOR, several layers, the size limit of the file.
+    local q="SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&CRS=EPSG:9208&BBOX=$x0,$y0,$x1,$y1&STYLES="
+    get "/wms?$q&LAYERS=parcels,communes&WIDTH=310&HEIGHT=160&FORMAT=image/jpeg&BGCOLOR=0x0000FF"
+    check "JPEG: status" "$STATUS" 200
+    check "JPEG: content type" "$(header Content-Type)" image/jpeg
+    cp "$WORK/body" map.jpg
+    contains "JPEG: GDAL reads a 310 x 160 JPEG" "$(gdalinfo map.jpg 2>&1)" 'Size is 310, 160'
+    get "/wms?$q&LAYERS=parcels&WIDTH=310&HEIGHT=160&FORMAT=image/png&TRANSPARENT=FALSE&BGCOLOR=0x0000FF"
+    cp "$WORK/body" bg.png
+    gdal_translate -q -expand rgb bg.png bg.tif 2>/dev/null # an 8-bit palette when it can
+    # Pixel (9, 150) is 21 m west of the first column (1 m/px): background.
+    check "BGCOLOR under an opaque map" \
+        "$(gdallocationinfo -valonly bg.tif 9 150 2>/dev/null | tr '\n' ' ' | sed 's/ *$//')" "0 0 255"
+    get "/wms?$q&LAYERS=parcels&WIDTH=2048&HEIGHT=16&FORMAT=image/png&DPI=96&MAP_RESOLUTION=96&FORMAT_OPTIONS=dpi:96"
+    check "WIDTH at the file's max_size, with QGIS's extra parameters" "$(header Content-Type)" image/png
+    get "/wms?$q&LAYERS=parcels&WIDTH=2049&HEIGHT=16&FORMAT=image/png"
+    contains "WIDTH over max_size: InvalidParameterValue" "$BODY" 'code="InvalidParameterValue"'
+    local renders
+    renders=$(metric 'parceldb_http_requests_total{route="wms",status="200"}')
+    if [ "${renders:-0}" -ge 4 ]; then ok "/metrics counts the WMS route ($renders)"; else
+        fail "/metrics: route wms 200 is '$renders'"; fi
+}
+
 "case_$CASE"
 stop_server
 finish
