@@ -15,7 +15,7 @@ CASE=${1:?usage: wms.sh CASE}
 SCHEMAS="$PDB_SOURCE_DIR/tests/schemas/wms"
 export XML_CATALOG_FILES="$SCHEMAS/catalog.xml"
 # Debian's OWSLib is in the system Python, whatever python3 is first on PATH.
-PY=/usr/bin/python3
+PYTHON=/usr/bin/python3
 
 # The operator's file (docs/wms.md), with Vietnamese text to carry through.
 cat >wms.conf <<'EOF'
@@ -109,7 +109,7 @@ case_caps() {
     # is the source files' (by OGR) within 1e-5 degrees.
     local ext out
     ext=$(source_extent)
-    out=$("$PY" - "$W" "$ext" <<'EOF' 2>&1
+    out=$("$PYTHON" - "$W" "$ext" <<'EOF' 2>&1
 import sys
 from owslib.wms import WebMapService
 url, ext = sys.argv[1], [float(v) for v in sys.argv[2].split()]
@@ -268,6 +268,92 @@ case_getmap() {
     renders=$(metric 'parceldb_http_requests_total{route="wms",status="200"}')
     if [ "${renders:-0}" -ge 4 ]; then ok "/metrics counts the WMS route ($renders)"; else
         fail "/metrics: route wms 200 is '$renders'"; fi
+}
+
+# info_points FILE.gpkg: "E N parcel" lines from the source file (OGR):
+# 4 m inside the south-west corner, and 4 m inside the north-east corner,
+# of each parcel, in its survey CRS.
+info_points() {
+    ogr2ogr -q -f CSV /vsistdout/ "$1" -dialect SQLite \
+        -sql "SELECT ST_MinX(geom) + 4 AS e, ST_MinY(geom) + 4 AS n, SoThua FROM parcels
+              UNION ALL SELECT ST_MaxX(geom) - 4, ST_MaxY(geom) - 4, SoThua FROM parcels" |
+        tail -n +2 | tr -d '"' | tr ',' ' '
+}
+
+# located_parcels XML < POINTS: the parcel number GetFeatureInfo gives at
+# each point (gdallocationinfo over the WMS), "-" where none, one a line.
+located_parcels() {
+    cut -d' ' -f1,2 | gdallocationinfo -geoloc "$1" 2>/dev/null | awk '
+        /^Report:/ { if (n++) print (p == "" ? "-" : p); p = ""; band = 0 }
+        /^  Band 1:/ { band = 1 } /^  Band 2:/ { band = 0 }
+        band && p == "" && match($0, /<parcel>[^<]*<\/parcel>/) { p = substr($0, RSTART + 8, RLENGTH - 17) }
+        END { if (n) print (p == "" ? "-" : p) }'
+}
+
+case_info() {
+    TOKEN=officer-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    printf '%s land-office\n' "$TOKEN" >tokens
+    stop_server
+    start_server --tokens tokens || return 1
+    W="$BASE/wms"
+    # 80 points of Viet Tri's commune through a map in EPSG:9208, 20 of Vinh
+    # Yen's in EPSG:5897: 100 GetFeatureInfo answers against OGR's numbers.
+    local f crs xml pts got want total=0 right=0 wrong=""
+    for f in pt vp; do
+        if [ $f = pt ]; then crs=9208; else crs=5897; fi
+        pts=$(info_points $f.gpkg)
+        [ $f = vp ] && pts=$(head -20 <<<"$pts")
+        read -r x0 y0 x1 y1 < <(awk 'NR == 1 { a = $1; b = $2; c = $1; d = $2 }
+            { if ($1 < a) a = $1; if ($2 < b) b = $2; if ($1 > c) c = $1; if ($2 > d) d = $2 }
+            END { printf "%.3f %.3f %.3f %.3f\n", a - 20, b - 20, c + 20, d + 20 }' <<<"$pts")
+        xml=$f-info.xml
+        wms_xml "EPSG:$crs" "$x0" "$y0" "$x1" "$y1" \
+            "$(awk -v a="$x0" -v b="$x1" 'BEGIN { printf "%d", (b - a) * 2 }')" \
+            "$(awk -v a="$y0" -v b="$y1" 'BEGIN { printf "%d", (b - a) * 2 }')" >$xml
+        got=$(located_parcels $xml <<<"$pts")
+        want=$(cut -d' ' -f3 <<<"$pts")
+        total=$((total + $(wc -l <<<"$want")))
+        right=$((right + $(paste -d' ' <(echo "$want") <(echo "$got") | awk '$1 == $2' | wc -l)))
+        wrong="$wrong$(paste -d' ' <(echo "$pts") <(echo "$got") | awk '$3 != $4 { printf " %s:%s,%s->%s", c, $1, $2, $4 }' c=$crs | head -c 300)"
+    done
+    check "gdallocationinfo points" "$total" 100
+    check "GetFeatureInfo gives OGR's parcel number at every point$wrong" "$right" 100
+
+    # The formats, through curl, at parcel 7 of Viet Tri (its centre).
+    base_phutho
+    parcel_center 9208 7
+    local q="SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=parcels&QUERY_LAYERS=parcels&STYLES="
+    q="$q&CRS=EPSG:9208&BBOX=$(awk -v x="$PX" -v y="$PY" 'BEGIN { printf "%.3f,%.3f,%.3f,%.3f", x - 50, y - 50, x + 50, y + 50 }')"
+    q="$q&WIDTH=101&HEIGHT=101"
+    local ij="I=50&J=50"
+    get "/wms?$q&$ij"
+    check "text/plain is the default" "$(header Content-Type)" "text/plain; charset=utf-8"
+    contains "text/plain: the parcel" "$BODY" '^parcel 07894/12/7$'
+    lacks "text/plain: no owner without a token" "$BODY" 'owner|Nguyen Van Chu'
+    get "/wms?$q&$ij&INFO_FORMAT=application/json"
+    check "JSON: a GeoJSON parcel 7" "$("$PYTHON" -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["type"], len(d["features"]), d["features"][0]["properties"]["parcel"])' "$WORK/body" 2>&1)" "FeatureCollection 1 7"
+    get "/wms?$q&$ij&INFO_FORMAT=text/html"
+    contains "HTML: Vietnamese labels" "$BODY" '<th>Số thửa</th><td>7</td>'
+    contains "HTML: land use" "$BODY" '<th>Loại đất</th><td>CLN</td>'
+    get "/wms?$q&$ij&INFO_FORMAT=application/vnd.ogc.gml"
+    if xmllint --nonet --noout "$WORK/body" 2>/dev/null; then ok "GML: well-formed"; else fail "GML: not XML"; fi
+    get "/wms?$q&$ij&INFO_FORMAT=text/html" -H "Authorization: Bearer $TOKEN"
+    contains "token: the owner, under its Vietnamese label" "$BODY" '<th>Chủ sử dụng</th><td>Nguyen Van Chu 7</td>'
+    check "token: private, not stored" "$(header Cache-Control)" "private, no-store"
+    get "/wms?$q&$ij&INFO_FORMAT=application/json" -H "Authorization: Bearer $TOKEN"
+    contains "token: JSON owner" "$BODY" '"owner":"Nguyen Van Chu 7"'
+    get "/wms?$q&$ij&INFO_FORMAT=application/json" -H "Authorization: Bearer not-$TOKEN"
+    check "a token that is not valid: 401" "$STATUS" 401
+    lacks "a token that is not valid: no owner" "$BODY" 'Nguyen Van Chu'
+    # FEATURE_COUNT; pixel (0, 100) is 40 m south of the first row: no parcel.
+    get "/wms?$q&I=0&J=100&INFO_FORMAT=application/json&FEATURE_COUNT=5"
+    contains "no parcel in the margin: an empty collection" "$BODY" '"features":\[\]'
+    local q11
+    q11=$(sed -e 's/VERSION=1.3.0/VERSION=1.1.1/' -e 's/CRS=/SRS=/' <<<"$q")
+    get "/wms?$q11&$ij"
+    contains "1.1.1 takes X/Y, not I/J: MissingParameterValue" "$BODY" 'code="MissingParameterValue"'
+    get "/wms?$q11&X=50&Y=50"
+    contains "1.1.1 X/Y: the parcel" "$BODY" '^parcel 07894/12/7$'
 }
 
 "case_$CASE"

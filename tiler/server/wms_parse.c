@@ -366,6 +366,12 @@ int pdb_srv_wms_parse(const pdb_srv_request *req, int max_px, pdb_srv_wms_req *o
                        "communes is not queryable (ask parcels)");
     }
     const char *is = get(req, v130 ? "I" : "X", &dup), *js = get(req, v130 ? "J" : "Y", &dup);
+    if (v130 && is == NULL && js == NULL) {
+        /* GDAL's WMS driver (3.6) sends 1.1.1's X and Y with VERSION=1.3.0;
+         * MapServer and GeoServer take them, and so does this server. */
+        is = get(req, "X", &dup);
+        js = get(req, "Y", &dup);
+    }
     if (is == NULL || js == NULL)
         return bad(code, "MissingParameterValue", err, errcap, "%s are required",
                    v130 ? "I and J" : "X and Y");
