@@ -41,6 +41,12 @@ pdb_fuzz_target(fuzz_http_request
     INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
     LIBS pdb_tiler)
 
+pdb_fuzz_target(fuzz_wms
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_wms.c ${PROJECT_SOURCE_DIR}/tiler/server/wms_parse.c
+            ${PROJECT_SOURCE_DIR}/tiler/server/parse.c ${PROJECT_SOURCE_DIR}/tiler/server/util.c
+    INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
+    LIBS pdb_tiler m)
+
 pdb_fuzz_target(fuzz_tokens
     SOURCES ${PDB_FUZZ_DIR}/fuzz_tokens.c ${PROJECT_SOURCE_DIR}/tiler/server/auth.c
             ${PROJECT_SOURCE_DIR}/tiler/server/util.c

@@ -356,6 +356,76 @@ case_info() {
     contains "1.1.1 X/Y: the parcel" "$BODY" '^parcel 07894/12/7$'
 }
 
+# exception NAME QUERY CODE [VERSION]: the answer is a ServiceExceptionReport
+# valid against the version's schema (1.3.0) or DTD (1.1.1), with the code.
+exception() {
+    local name=$1 query=$2 code=$3 v=${4:-1.3.0}
+    get "/wms?$query"
+    cp "$WORK/body" exc.xml
+    if [ "$v" = 1.3.0 ]; then
+        xmllint --nonet --noout --schema "$SCHEMAS/wms/1.3.0/exceptions_1_3_0.xsd" exc.xml 2>xmllint.err
+    else
+        xmllint --nonet --noout --valid exc.xml 2>xmllint.err
+    fi
+    local valid=$?
+    local got
+    got=$(xml_text exc.xml "//*[local-name()='ServiceException']/@code")
+    if [ "$STATUS" = 200 ] && [ $valid -eq 0 ] && [ "$got" = "$code" ]; then
+        ok "$name: $code"
+    else
+        fail "$name: status $STATUS, code '$got' (want $code), valid $valid: $(head -c 300 exc.xml) $(head -c 200 xmllint.err)"
+    fi
+}
+
+case_errors() {
+    base_phutho
+    local b="$(awk -v x="$BX" -v y="$BY" 'BEGIN { printf "%.3f,%.3f,%.3f,%.3f", x - 30, y - 30, x + 280, y + 130 }')"
+    local m="SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=parcels&STYLES=&CRS=EPSG:9208&WIDTH=310&HEIGHT=160&FORMAT=image/png"
+    exception "unknown REQUEST" "SERVICE=WMS&VERSION=1.3.0&REQUEST=GetLegend" OperationNotSupported
+    exception "unknown VERSION" "${m/VERSION=1.3.0/VERSION=9.9.9}&BBOX=$b" InvalidParameterValue
+    exception "unknown LAYERS" "${m/LAYERS=parcels/LAYERS=parcels,roads}&BBOX=$b" LayerNotDefined
+    exception "unknown CRS" "${m/CRS=EPSG:9208/CRS=EPSG:32648}&BBOX=$b" InvalidCRS
+    exception "unknown SRS (1.1.1)" "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=parcels&STYLES=&SRS=EPSG:2000&BBOX=$b&WIDTH=10&HEIGHT=10&FORMAT=image/png" InvalidSRS 1.1.1
+    exception "unknown FORMAT" "${m/FORMAT=image\/png/FORMAT=image\/webp}&BBOX=$b" InvalidFormat
+    exception "unknown STYLES" "${m/STYLES=/STYLES=neon}&BBOX=$b" StyleNotDefined
+    exception "BBOX min > max" "$m&BBOX=$(awk -v x="$BX" -v y="$BY" 'BEGIN { printf "%.3f,%.3f,%.3f,%.3f", x + 280, y - 30, x - 30, y + 130 }')" InvalidParameterValue
+    exception "BBOX NaN" "$m&BBOX=NaN,$(cut -d, -f2- <<<"$b")" InvalidParameterValue
+    exception "BBOX of three numbers" "$m&BBOX=$(cut -d, -f1-3 <<<"$b")" InvalidParameterValue
+    exception "WIDTH=0" "${m/WIDTH=310/WIDTH=0}&BBOX=$b" InvalidParameterValue
+    exception "WIDTH=100000" "${m/WIDTH=310/WIDTH=100000}&BBOX=$b" InvalidParameterValue
+    exception "a parameter twice, in two cases" "$m&BBOX=$b&bbox=$b" InvalidParameterValue
+    exception "no BBOX" "$m" MissingParameterValue
+    local gfi="${m/REQUEST=GetMap/REQUEST=GetFeatureInfo}&BBOX=$b"
+    exception "I outside the image" "$gfi&QUERY_LAYERS=parcels&I=310&J=5" InvalidPoint
+    exception "J outside the image" "$gfi&QUERY_LAYERS=parcels&I=5&J=-1" InvalidPoint
+    exception "QUERY_LAYERS=communes" "${gfi/LAYERS=parcels/LAYERS=parcels,communes}&I=5&J=5&QUERY_LAYERS=communes" LayerNotQueryable
+    exception "unknown INFO_FORMAT" "$gfi&QUERY_LAYERS=parcels&I=5&J=5&INFO_FORMAT=application/pdf" InvalidFormat
+    exception "1.1.1 report" "SERVICE=WMS&VERSION=1.1.1&REQUEST=GetMap&LAYERS=nothing&STYLES=&SRS=EPSG:9208&BBOX=$b&WIDTH=10&HEIGHT=10&FORMAT=image/png" LayerNotDefined 1.1.1
+
+    # EXCEPTIONS=INIMAGE: an image of the asked size with the message in it;
+    # BLANK: the same image empty.
+    get "/wms?${m/LAYERS=parcels/LAYERS=roads}&BBOX=$b&EXCEPTIONS=INIMAGE"
+    check "INIMAGE: a PNG" "$(header Content-Type)" image/png
+    cp "$WORK/body" inimage.png
+    contains "INIMAGE: the map's size" "$(gdalinfo inimage.png 2>&1)" 'Size is 310, 160'
+    get "/wms?${m/LAYERS=parcels/LAYERS=roads}&BBOX=$b&EXCEPTIONS=BLANK&TRANSPARENT=TRUE"
+    cp "$WORK/body" blank.png
+    check "BLANK: a PNG" "$(header Content-Type)" image/png
+    local stats
+    gdal_translate -q -expand rgba inimage.png inimage.tif 2>/dev/null || cp inimage.png inimage.tif
+    stats=$(gdalinfo -stats inimage.tif 2>/dev/null | grep -A4 'Band 4' | grep -o 'Maximum=[0-9.]*' | head -1)
+    check "INIMAGE: something is written (alpha)" "$stats" "Maximum=255.000"
+    gdal_translate -q -expand rgba blank.png blank.tif 2>/dev/null || cp blank.png blank.tif
+    stats=$(gdalinfo -stats blank.tif 2>/dev/null | grep -A4 'Band 4' | grep -o 'Maximum=[0-9.]*' | head -1)
+    check "BLANK: nothing is drawn (alpha)" "$stats" "Maximum=0.000"
+    local mj=${m/FORMAT=image\/png/FORMAT=image\/jpeg}
+    get "/wms?${mj/LAYERS=parcels/LAYERS=roads}&BBOX=$b&EXCEPTIONS=application/vnd.ogc.se_inimage"
+    check "se_inimage with JPEG: a JPEG" "$(header Content-Type)" image/jpeg
+    # And the server is still there.
+    get "/wms?SERVICE=WMS&REQUEST=GetCapabilities"
+    check "still answering after the errors" "$STATUS" 200
+}
+
 "case_$CASE"
 stop_server
 finish
