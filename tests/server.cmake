@@ -39,7 +39,7 @@ foreach(case paths tile_numbers long_uri long_headers bbox limits body slow_clie
     server_test(server_bad_${case} bad_input.sh ${case})
 endforeach()
 # The WMS at /wms (issue 13): real clients (GDAL, OWSLib, xmllint).
-foreach(case caps getmap info errors)
+foreach(case caps getmap info errors limits)
     server_test(server_wms_${case} wms.sh ${case})
 endforeach()
 # Root only: a server dropping to nobody with its files where only root reads.

@@ -9,6 +9,7 @@
 #   info      GetFeatureInfo: gdallocationinfo at 100 points, the formats,
 #             owner names only with a token
 #   errors    ServiceExceptionReport codes, EXCEPTIONS=INIMAGE/BLANK
+#   limits    the server's rate limit on /wms, one GetMap render slot
 source "$(dirname "$0")/lib.sh"
 
 CASE=${1:?usage: wms.sh CASE}
@@ -424,6 +425,51 @@ case_errors() {
     # And the server is still there.
     get "/wms?SERVICE=WMS&REQUEST=GetCapabilities"
     check "still answering after the errors" "$STATUS" 200
+}
+
+case_limits() {
+    base_phutho
+    parcel_center 9208 7
+    local b
+    b=$(awk -v x="$PX" -v y="$PY" 'BEGIN { printf "%.3f,%.3f,%.3f,%.3f", x - 50, y - 50, x + 50, y + 50 }')
+    local gfi="SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=parcels&QUERY_LAYERS=parcels&STYLES=&CRS=EPSG:9208&BBOX=$b&WIDTH=101&HEIGHT=101&J=50"
+    # The server's rate limit holds for /wms too: GetFeatureInfo is how a
+    # public register gets scraped. One request every 2 s, bursts of 10.
+    stop_server
+    start_server --rate-limit 0.5 --rate-burst 10 || return 1
+    local i
+    for i in $(seq 1 40); do
+        printf 'url = "%s/wms?%s&I=%d"\noutput = "/dev/null"\n' "$BASE" "$gfi" $((i + 30))
+    done >urls.txt
+    curl -s --no-progress-meter --max-time 20 -w '%{http_code}\n' --config urls.txt >codes.txt 2>/dev/null
+    local nok n429
+    nok=$(grep -c '^200$' codes.txt)
+    n429=$(grep -c '^429$' codes.txt)
+    if [ "$nok" -ge 10 ] && [ "$nok" -le 14 ]; then ok "GetFeatureInfo: a burst of 10 answered ($nok)"; else
+        fail "GetFeatureInfo: answered $nok of 40 (want about 10)"; fi
+    check "GetFeatureInfo: the rest refused with 429" "$((nok + n429))" 40
+    contains "the 429s are counted" "$(metric parceldb_http_rate_limited_total)" '^[1-9]'
+
+    # One render slot: concurrent GetMaps wait for it and all get their
+    # image (a slot never leaks, on errors either).
+    printf 'max_renders = 1\n' >>"$WORK/wms.conf"
+    stop_server
+    start_server || return 1
+    local m="SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=parcels,communes&STYLES=&CRS=EPSG:9208&BBOX=$b&FORMAT=image/png"
+    for i in $(seq 1 8); do
+        if [ $((i % 4)) = 0 ]; then # over max_size: an exception, no render
+            printf 'url = "%s/wms?%s&WIDTH=%d&HEIGHT=512"\noutput = "/dev/null"\n' "$BASE" "$m" 5000
+        else
+            printf 'url = "%s/wms?%s&WIDTH=%d&HEIGHT=1024"\noutput = "map%d.png"\n' "$BASE" "$m" $((1000 + i)) "$i"
+        fi
+    done >maps.txt
+    curl -s --no-progress-meter --parallel --parallel-max 8 --max-time 60 -w '%{http_code} %{content_type}\n' \
+        --config maps.txt >codes.txt 2>/dev/null
+    check "8 concurrent GetMaps on one slot: all answered" "$(grep -c '^200 ' codes.txt)" 8
+    check "the 2 over max_size are exceptions" "$(grep -c '^200 text/xml' codes.txt)" 2
+    check "the 6 good ones are PNGs" "$(grep -c '^200 image/png$' codes.txt)" 6
+    get "/wms?$m&WIDTH=64&HEIGHT=64"
+    check "the slot is free afterwards" "$(header Content-Type)" image/png
 }
 
 "case_$CASE"
