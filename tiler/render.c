@@ -1095,16 +1095,34 @@ pdb_status pdbt_render_message(pdbt_ctx *ctx, pdbt_renderer *r, int w, int h, co
         return pdbt__fail(ctx, PDB_EINVAL, "a message of %d x %d px", w, h);
     if ((st = clear_surface(ctx, &r->view_surface, w, h)) != PDB_OK)
         return st;
+    /* The style's label font, or the default one: a face of our own font
+     * files, never Cairo's toy API (fontconfig's caches outlive the
+     * process's last free). */
+    cairo_font_face_t *font = NULL;
+    for (size_t i = 0; i < r->style->nlayers && font == NULL; i++)
+        font = r->layer_font[i];
+    if (font == NULL) {
+        char path[600];
+        if (pdbt__font_file(DEFAULT_FONT_DIR, DEFAULT_FONT, path, sizeof path) != 0)
+            return pdbt__fail(ctx, PDB_ENOTFOUND, "font '%s' not found (looked for %s)",
+                              DEFAULT_FONT, path);
+        if ((st = pdbt__font_face(ctx, path, &font)) != PDB_OK)
+            return st;
+    }
     cairo_t *cr = cairo_create(r->view_surface);
-    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_face(cr, font);
     cairo_set_font_size(cr, 12);
     cairo_set_source_rgb(cr, 0.75, 0, 0);
-    /* Line by line, cut at the image's width by Cairo's clip. */
+    /* Line by line, wrapped to the image's width. */
     double y = 16;
     for (const char *p = text; *p && y < h; y += 16) {
         char line[96];
         size_t n = strcspn(p, "\n");
-        size_t take = n < 80 ? n : 80;
+        /* About 7 px a character at 12 px: wrap at the image's width. */
+        size_t fit = w > 78 ? (size_t)(w - 8) / 7 : 10;
+        size_t take = n < fit ? n : fit < 80 ? fit : 80;
+        while (take > 1 && take < n && ((unsigned char)p[take] & 0xC0) == 0x80)
+            take--; /* never inside a UTF-8 character: Cairo refuses those */
         memcpy(line, p, take);
         line[take] = '\0';
         cairo_move_to(cr, 4, y);

@@ -20,7 +20,7 @@
 #define DEFAULT_CONF_PATH "/etc/parceldb/wms.conf"
 #define CONF_CHECK_US 1000000 /* the file's time is looked at at most this often */
 #define DEFAULT_MAX_RENDERS 2 /* GetMap renders at once: the cores of the reference machine */
-/* 1 / 0.28 mm: WMS's standardised rendering pixel (1.3.0 section 7.2.4.6.9). */
+/* 0.28 mm in metres: the standardised rendering pixel of WMS 1.3.0 (7.2.4.6.9). */
 #define PIXEL_M 0.00028
 
 /* ------------------------------------------------------------------------ */
