@@ -38,10 +38,6 @@ foreach(case paths tile_numbers long_uri long_headers bbox limits body slow_clie
              rate_limit)
     server_test(server_bad_${case} bad_input.sh ${case})
 endforeach()
-# The WMS at /wms (issue 13): real clients (GDAL, OWSLib, xmllint).
-foreach(case caps getmap info errors limits)
-    server_test(server_wms_${case} wms.sh ${case})
-endforeach()
 # Root only: a server dropping to nobody with its files where only root reads.
 server_test(server_private_files private_files.sh)
 set_tests_properties(server_private_files PROPERTIES SKIP_RETURN_CODE 77)
