@@ -324,7 +324,9 @@ static void get_map(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_wms_req *q,
         pdb_srv_wms_exception(out, q->v130, "", "out of memory for the image");
         return;
     }
-    memset(px, 0, n * sizeof *px);
+    /* The background first, then each pass over it: (b over a) over bg is
+     * b over (a over bg), and one image of the map's size is enough. */
+    fill_background(px, n, q);
     int failed = 0;
     /* Consecutive layers of one style are drawn in one pass (one read of
      * the store, labels placed together); each pass goes over the last. */
@@ -360,19 +362,8 @@ static void get_map(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_wms_req *q,
         wms_fail(w, q, "", msg, out);
         return;
     }
-    /* The background goes under what was drawn. */
-    uint32_t *under = malloc(n * sizeof *under);
-    if (under == NULL) {
-        free(px);
-        pdb_srv_wms_exception(out, q->v130, "", "out of memory for the image");
-        return;
-    }
-    fill_background(under, n, q);
-    pdbt_image drawn = {.width = q->width, .height = q->height, .stride = q->width * 4, .argb = px};
-    over(under, &drawn);
+    send_image(w, q, px, out);
     free(px);
-    send_image(w, q, under, out);
-    free(under);
 }
 
 /* ------------------------------------------------------------------------ */
