@@ -351,6 +351,19 @@ case_info() {
     # FEATURE_COUNT; pixel (0, 100) is 40 m south of the first row: no parcel.
     get "/wms?$q&I=0&J=100&INFO_FORMAT=application/json&FEATURE_COUNT=5"
     contains "no parcel in the margin: an empty collection" "$BODY" '"features":\[\]'
+    # The same point through maps in EPSG:4326 (1.3.0: lat,lon), CRS:84
+    # (lon,lat) and EPSG:3857: the pixel in the middle of a 101 px box
+    # centred on parcel 7's centre (cs2cs) is parcel 7.
+    local la lo mx my g
+    read -r la lo < <(echo "$PX $PY" | cs2cs -f "%.9f" EPSG:9208 EPSG:4326 | awk '{ print $1, $2 }')
+    read -r mx my < <(echo "$PX $PY" | cs2cs -f "%.3f" EPSG:9208 EPSG:3857 | awk '{ print $1, $2 }')
+    g="SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=parcels&QUERY_LAYERS=parcels&STYLES=&WIDTH=101&HEIGHT=101&$ij"
+    get "/wms?$g&CRS=EPSG:4326&BBOX=$(awk -v a="$la" -v o="$lo" 'BEGIN { printf "%.9f,%.9f,%.9f,%.9f", a - 0.0004, o - 0.0004, a + 0.0004, o + 0.0004 }')"
+    contains "EPSG:4326 (lat,lon): parcel 7" "$BODY" '^parcel 07894/12/7$'
+    get "/wms?$g&CRS=CRS:84&BBOX=$(awk -v a="$la" -v o="$lo" 'BEGIN { printf "%.9f,%.9f,%.9f,%.9f", o - 0.0004, a - 0.0004, o + 0.0004, a + 0.0004 }')"
+    contains "CRS:84 (lon,lat): parcel 7" "$BODY" '^parcel 07894/12/7$'
+    get "/wms?$g&CRS=EPSG:3857&BBOX=$(awk -v x="$mx" -v y="$my" 'BEGIN { printf "%.3f,%.3f,%.3f,%.3f", x - 50, y - 50, x + 50, y + 50 }')"
+    contains "EPSG:3857: parcel 7" "$BODY" '^parcel 07894/12/7$'
     local q11
     q11=$(sed -e 's/VERSION=1.3.0/VERSION=1.1.1/' -e 's/CRS=/SRS=/' <<<"$q")
     get "/wms?$q11&$ij"
