@@ -25,6 +25,7 @@ packages=(
     pngcheck                        # fault tests: every tile served after a server crash is a whole PNG
     python3-jsonschema              # tests/server/tilejson.sh: /tiles.json against the official TileJSON schema
     poppler-utils python3-gdal      # extract tests: pdftotext/pdffonts/pdfinfo/pdftocairo; OGR's own numbers
+    python3-owslib libxml2-utils libjpeg-dev  # WMS (tests/server/wms.sh: OWSLib, xmllint); GetMap's JPEG
 )
 # npm comes apart from Debian's nodejs, inside NodeSource's (which conflicts with it).
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -47,6 +47,12 @@ pdb_fuzz_target(fuzz_ogcapi
             ${PROJECT_SOURCE_DIR}/tiler/server/parse.c ${PROJECT_SOURCE_DIR}/tiler/server/util.c
     INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
     LIBS pdb_tiler Threads::Threads)
+# The WMS request (issue 13), behind the request parser.
+pdb_fuzz_target(fuzz_wms
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_wms.c ${PROJECT_SOURCE_DIR}/tiler/server/wms_parse.c
+            ${PROJECT_SOURCE_DIR}/tiler/server/parse.c ${PROJECT_SOURCE_DIR}/tiler/server/util.c
+    INCLUDES ${PROJECT_SOURCE_DIR}/tiler/server
+    LIBS pdb_tiler m)
 
 pdb_fuzz_target(fuzz_tokens
     SOURCES ${PDB_FUZZ_DIR}/fuzz_tokens.c ${PROJECT_SOURCE_DIR}/tiler/server/auth.c

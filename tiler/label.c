@@ -133,7 +133,7 @@ pdb_status pdbt__draw_labels(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
 {
     static const pdbt_rgba black = {0, 0, 0, 1}, none = {0, 0, 0, 0};
     size_t n = 0;
-    double size_px = r->size_px, scale = r->scale;
+    double wpx = r->width_px, hpx = r->height_px, scale = r->scale;
     cairo_font_options_t *fo = cairo_font_options_create();
 
     /* Unhinted metrics: a label measures the same in every tile. */
@@ -203,8 +203,7 @@ pdb_status pdbt__draw_labels(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
     cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
     for (size_t i = 0; i < n; i++) {
         pdbt_label *lb = &r->labels[i];
-        int visible =
-            lb->box[2] > 0 && lb->box[0] < size_px && lb->box[3] > 0 && lb->box[1] < size_px;
+        int visible = lb->box[2] > 0 && lb->box[0] < wpx && lb->box[3] > 0 && lb->box[1] < hpx;
         int clash = 0;
         if (!lb->allow_overlap)
             for (size_t k = 0; k < r->nplaced && !clash; k++)

@@ -95,6 +95,10 @@ void pdbt_renderer_free(pdbt_renderer *r)
     for (int i = 0; i < 3; i++)
         if (r->surface[i] != NULL)
             cairo_surface_destroy(r->surface[i]);
+    if (r->view_surface != NULL)
+        cairo_surface_destroy(r->view_surface);
+    free(r->proj_x);
+    free(r->proj_y);
     free(r->layer_font);
     free(r->feats);
     free(r->rings);
@@ -196,14 +200,86 @@ static double ring_area2(const double *p, size_t n)
     return s;
 }
 
+/* Transforms a feature's WGS 84 points into r->proj_x/proj_y in the view's
+ * CRS; 0, or 1 with r->oom or r->proj_failed set. */
+static int transform_feature(pdbt_renderer *r, const pdb_feature *f)
+{
+    if (f->npoints > r->capproj) {
+        size_t cap = f->npoints * 2;
+        double *x = realloc(r->proj_x, cap * sizeof *x);
+        if (x != NULL)
+            r->proj_x = x;
+        double *y = realloc(r->proj_y, cap * sizeof *y);
+        if (y != NULL)
+            r->proj_y = y;
+        if (x == NULL || y == NULL) {
+            r->oom = 1;
+            return 1;
+        }
+        r->capproj = cap;
+    }
+    for (size_t i = 0; i < f->npoints; i++) {
+        r->proj_x[i] = f->xy[2 * i];
+        r->proj_y[i] = f->xy[2 * i + 1];
+    }
+    if (r->view_epsg != PDB_EPSG_WGS84 &&
+        pdb_crs_transform(r->db, PDB_EPSG_WGS84, r->view_epsg, r->proj_x, r->proj_y, f->npoints) !=
+            PDB_OK) {
+        r->proj_failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+/* One point of a feature in pixels: Web Mercator computed here (the tiles'
+ * path), or read from the points transform_feature made. Inlined into
+ * collect's loop twice, once for each, so that the tiles pay no branch. */
+static inline __attribute__((always_inline)) void
+to_pixel(const pdbt_renderer *r, const pdb_feature *f, size_t i, int merc, double *x, double *y)
+{
+    if (merc) {
+        *x = (pdbt_merc_x(f->xy[2 * i]) - r->origin_x) * r->inv_res_x;
+        *y = (r->origin_y - merc_y_near(r, f->xy[2 * i + 1])) * r->inv_res_y;
+    } else {
+        *x = (r->proj_x[i] - r->origin_x) * r->inv_res_x;
+        *y = (r->origin_y - r->proj_y[i]) * r->inv_res_y;
+    }
+}
+
+/* Projects one ring's points (i0 .. i1-1) to pixels at the end of r->pts,
+ * dropping points closer than a twentieth of a pixel to the last one (they
+ * add nothing but work), and widens bb. */
+static inline __attribute__((always_inline)) void
+project_ring(pdbt_renderer *r, const pdb_feature *f, size_t i0, size_t i1, int merc, double bb[4])
+{
+    double *out = r->pts;
+    double lx = NAN, ly = NAN;
+    for (size_t i = i0; i < i1; i++) {
+        double x, y;
+        to_pixel(r, f, i, merc, &x, &y);
+        if (i > i0 && i + 1 < i1 && fabs(x - lx) < 0.05 && fabs(y - ly) < 0.05)
+            continue;
+        out[2 * r->npts] = x;
+        out[2 * r->npts + 1] = y;
+        r->npts++;
+        lx = x;
+        ly = y;
+        /* Comparisons, not fmin/fmax: those are library calls (NaN
+         * rules), and x, y are finite here. */
+        bb[0] = x < bb[0] ? x : bb[0];
+        bb[1] = y < bb[1] ? y : bb[1];
+        bb[2] = x > bb[2] ? x : bb[2];
+        bb[3] = y > bb[3] ? y : bb[3];
+    }
+}
+
 /* The pdb_feature_fn: projects one feature into the renderer's buffers. */
 static int collect(void *arg, const pdb_feature *f)
 {
     pdbt_renderer *r = arg;
     const double *q = r->query_px;
-    double inv = r->inv_res, ox = r->origin_x, oy = r->origin_y;
 
-    if (r->oom)
+    if (r->oom || r->proj_failed)
         return 1;
     if (pdbt__grow((void **)&r->pts, &r->cappts, r->npts + f->npoints, 2 * sizeof(double)) != 0 ||
         pdbt__grow((void **)&r->rings, &r->caprings, r->nrings + f->nrings, sizeof(pdbt_rring)) !=
@@ -212,32 +288,19 @@ static int collect(void *arg, const pdb_feature *f)
         r->oom = 1;
         return 1;
     }
+    int merc = r->view_epsg == 0;
+    if (!merc && transform_feature(r, f) != 0)
+        return 1;
     size_t pts0 = r->npts, rings0 = r->nrings;
     double bb[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
     for (size_t part = 0; part < f->nparts; part++) {
         for (size_t ri = f->part_ring[part]; ri < f->part_ring[part + 1]; ri++) {
             size_t start = r->npts, i0 = f->ring_point[ri], i1 = f->ring_point[ri + 1];
             double *out = r->pts;
-            double lx = NAN, ly = NAN;
-            for (size_t i = i0; i < i1; i++) {
-                double x = (pdbt_merc_x(f->xy[2 * i]) - ox) * inv;
-                double y = (oy - merc_y_near(r, f->xy[2 * i + 1])) * inv;
-                /* Points closer than a twentieth of a pixel to the last
-                 * one add nothing but work. */
-                if (i > i0 && i + 1 < i1 && fabs(x - lx) < 0.05 && fabs(y - ly) < 0.05)
-                    continue;
-                out[2 * r->npts] = x;
-                out[2 * r->npts + 1] = y;
-                r->npts++;
-                lx = x;
-                ly = y;
-                /* Comparisons, not fmin/fmax: those are library calls
-                 * (NaN rules), and x, y are finite here. */
-                bb[0] = x < bb[0] ? x : bb[0];
-                bb[1] = y < bb[1] ? y : bb[1];
-                bb[2] = x > bb[2] ? x : bb[2];
-                bb[3] = y > bb[3] ? y : bb[3];
-            }
+            if (merc)
+                project_ring(r, f, i0, i1, 1, bb);
+            else
+                project_ring(r, f, i0, i1, 0, bb);
             size_t n = r->npts - start;
             if (n < 3) {
                 r->npts = start;
@@ -570,7 +633,7 @@ static pdb_status draw_shapes(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
     pdbt_prop_slot cslot = is_fill ? PDBT_P_FILL_COLOR : PDBT_P_LINE_COLOR;
     pdbt_prop_slot oslot = is_fill ? PDBT_P_FILL_OPACITY : PDBT_P_LINE_OPACITY;
     static const pdbt_rgba black = {0, 0, 0, 1};
-    double size = r->size_px, m = GEOMETRY_MARGIN_PX * r->scale;
+    double wpx = r->width_px, hpx = r->height_px, m = GEOMETRY_MARGIN_PX * r->scale;
 
     per_feature |= pdbt__expr_uses_feature(l->props[cslot]) |
                    pdbt__expr_uses_feature(l->props[oslot]) |
@@ -586,7 +649,7 @@ static pdb_status draw_shapes(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
     size_t nkeys = 0;
     for (size_t i = 0; i < r->nfeats; i++) {
         const pdbt_rfeat *f = &r->feats[i];
-        if (f->source != l->source || !meets(f, -m, -m, size + m, size + m))
+        if (f->source != l->source || !meets(f, -m, -m, wpx + m, hpx + m))
             continue;
         uint32_t color = const_color;
         double width = const_width;
@@ -680,6 +743,26 @@ static int layer_active(const pdbt_style_layer *l, int z)
     return l->visible && z >= l->minzoom && z < l->maxzoom;
 }
 
+/* The PDBT_LAYERS_* bit of a style layer. */
+static unsigned layer_bit(const pdbt_style_layer *l)
+{
+    return l->source == PDBT_SRC_PARCELS ? PDBT_LAYERS_PARCELS : PDBT_LAYERS_COMMUNES;
+}
+
+int pdbt_style_zoom_range(const pdbt_style *style, unsigned layers, double *zmin, double *zmax)
+{
+    *zmin = INFINITY;
+    *zmax = -INFINITY;
+    for (size_t i = 0; i < style->nlayers; i++) {
+        const pdbt_style_layer *l = &style->layers[i];
+        if (!l->visible || !(layer_bit(l) & layers))
+            continue;
+        *zmin = fmin(*zmin, l->minzoom);
+        *zmax = fmax(*zmax, l->maxzoom > PDBT_TILE_MAX_ZOOM ? INFINITY : l->maxzoom);
+    }
+    return *zmin < *zmax ? 0 : -1;
+}
+
 /* Whether the parcels layers active at zoom z draw nothing but what the
  * land-use overviews hold: fills whose filter and paint read only the
  * main land-use code and the commune. Then overviews give the same
@@ -715,20 +798,114 @@ static pdb_status gather(pdbt_ctx *ctx, pdbt_renderer *r, int source, int z,
                                    source == PDBT_SRC_PARCELS ? PDB_OVERVIEW_LANDUSE
                                                               : PDB_OVERVIEW_COMMUNES,
                                    q_lonlat, collect, r);
-    if (st != PDB_OK)
+    if (st != PDB_OK || r->proj_failed)
         return pdbt__fail_db(ctx);
     if (r->oom)
         return pdbt__fail(ctx, PDB_ENOMEM, "out of memory reading the tile's features");
     return PDB_OK;
 }
 
-pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t, pdbt_image *img,
-                            pdbt_render_stats *stats)
+/* A cleared surface of w x h pixels in *slot, kept between renders of the
+ * same size. */
+static pdb_status clear_surface(pdbt_ctx *ctx, cairo_surface_t **slot, int w, int h)
+{
+    if (*slot != NULL &&
+        (cairo_image_surface_get_width(*slot) != w || cairo_image_surface_get_height(*slot) != h)) {
+        cairo_surface_destroy(*slot);
+        *slot = NULL;
+    }
+    if (*slot == NULL) {
+        *slot = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+        if (cairo_surface_status(*slot) != CAIRO_STATUS_SUCCESS) {
+            cairo_surface_destroy(*slot);
+            *slot = NULL;
+            return pdbt__fail(ctx, PDB_ENOMEM, "out of memory for a %d x %d px surface", w, h);
+        }
+    }
+    cairo_surface_flush(*slot);
+    memset(cairo_image_surface_get_data(*slot), 0,
+           (size_t)cairo_image_surface_get_stride(*slot) * (size_t)h);
+    cairo_surface_mark_dirty(*slot);
+    return PDB_OK;
+}
+
+/* Which sources the style's layers active at zoom z read (need), and
+ * whether any of them draws labels. */
+static int layers_at(const pdbt_renderer *r, int z, int need[2])
+{
+    const pdbt_style *style = r->style;
+    int labels = 0;
+    need[0] = need[1] = 0;
+    for (size_t i = 0; i < style->nlayers; i++) {
+        const pdbt_style_layer *l = &style->layers[i];
+        if (!layer_active(l, z) || !(layer_bit(l) & r->layers))
+            continue;
+        need[l->source] = 1;
+        labels |= l->type == PDBT_LAYER_SYMBOL;
+    }
+    return labels;
+}
+
+/* What a tile and a view share once the projection (r's origin, inverse
+ * resolutions, view_epsg) and the pixel box features must meet are set:
+ * reads the features meeting q (WGS 84), draws the style's layers active
+ * at zoom z onto surface and describes it in img. */
+static pdb_status draw_image(pdbt_ctx *ctx, pdbt_renderer *r, cairo_surface_t *surface, int z,
+                             const int need[2], const double q[4], pdbt_image *img,
+                             pdbt_render_stats *stats)
 {
     const pdbt_style *style = r->style;
     pdb_status st = PDB_OK;
-    cairo_t *cr = NULL;
-    int need[2] = {0, 0}, labels = 0;
+
+    r->nfeats = r->npts = r->nrings = r->nstrs = 0;
+    r->oom = 0;
+    r->proj_failed = 0;
+    r->use_overview =
+        z < PDB_OVERVIEW_MAX_ZOOM || (z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(style, z));
+
+    for (int s = 0; s < 2; s++)
+        if (need[s] && (st = gather(ctx, r, s, z, q)) != PDB_OK)
+            return st;
+
+    cairo_t *cr = cairo_create(surface);
+    pdbt_eval_env env;
+    memset(&env, 0, sizeof env);
+    env.zoom = z;
+    r->nplaced = 0;
+    size_t placed = 0, culled = 0;
+    for (size_t i = 0; i < style->nlayers && st == PDB_OK; i++) {
+        const pdbt_style_layer *l = &style->layers[i];
+        if (!layer_active(l, z) || !(layer_bit(l) & r->layers))
+            continue;
+        if (l->type == PDBT_LAYER_SYMBOL)
+            st = pdbt__draw_labels(ctx, r, cr, l, r->layer_font[i], &env, &placed, &culled);
+        else
+            st = draw_shapes(ctx, r, cr, l, &env);
+    }
+    if (st == PDB_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
+        st = pdbt__fail(ctx, PDB_ENOMEM, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
+    cairo_destroy(cr);
+    cairo_surface_flush(surface);
+    if (st != PDB_OK)
+        return st;
+    img->width = r->width_px;
+    img->height = r->height_px;
+    img->stride = cairo_image_surface_get_stride(surface);
+    img->argb = (const uint32_t *)cairo_image_surface_get_data(surface);
+    if (stats != NULL) {
+        stats->features = r->nfeats;
+        stats->overview = (size_t)r->use_overview;
+        stats->labels_placed = placed;
+        stats->labels_culled = culled;
+    }
+    return PDB_OK;
+}
+
+pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t, pdbt_image *img,
+                            pdbt_render_stats *stats)
+{
+    pdb_status st;
+    int need[2];
 
     memset(img, 0, sizeof *img);
     if (stats != NULL)
@@ -742,85 +919,228 @@ pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t,
     if (!pdbt_tile_valid(t->z, t->x, t->y, r->max_zoom))
         return pdbt__fail(ctx, PDB_EINVAL, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)",
                           t->z, t->x, t->y, r->max_zoom);
-    for (size_t i = 0; i < style->nlayers; i++) {
-        const pdbt_style_layer *l = &style->layers[i];
-        if (!layer_active(l, t->z))
-            continue;
-        need[l->source] = 1;
-        labels |= l->type == PDBT_LAYER_SYMBOL;
-    }
+    r->layers = PDBT_LAYERS_PARCELS | PDBT_LAYERS_COMMUNES;
+    int labels = layers_at(r, t->z, need);
 
     /* The surface is kept between tiles of the same size and cleared. */
-    int si = t->scale;
     r->scale = t->scale;
-    r->size_px = PDBT_TILE_SIZE * t->scale;
-    if (r->surface[si] == NULL) {
-        r->surface[si] = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, r->size_px, r->size_px);
-        if (cairo_surface_status(r->surface[si]) != CAIRO_STATUS_SUCCESS) {
-            cairo_surface_destroy(r->surface[si]);
-            r->surface[si] = NULL;
-            return pdbt__fail(ctx, PDB_ENOMEM, "out of memory for a %d px surface", r->size_px);
-        }
-    }
-    cairo_surface_t *surface = r->surface[si];
-    cairo_surface_flush(surface);
-    memset(cairo_image_surface_get_data(surface), 0,
-           (size_t)cairo_image_surface_get_stride(surface) * r->size_px);
-    cairo_surface_mark_dirty(surface);
+    r->width_px = r->height_px = PDBT_TILE_SIZE * t->scale;
+    if ((st = clear_surface(ctx, &r->surface[t->scale], r->width_px, r->height_px)) != PDB_OK)
+        return st;
 
     /* Pixel space: (0, 0) is the tile's north-west corner. */
     double b[4];
     pdbt_tile_bounds_merc(t->z, t->x, t->y, b);
     double res = pdbt_tile_resolution(t->z, t->scale);
-    r->inv_res = 1.0 / res;
+    r->view_epsg = 0;
+    r->inv_res_x = r->inv_res_y = 1.0 / res;
     r->origin_x = b[0];
     r->origin_y = b[3];
     taylor_setup(r, pdbt_merc_lat((b[1] + b[3]) / 2));
     double buf = (labels ? r->label_buffer_px : GEOMETRY_MARGIN_PX) * t->scale;
     r->query_px[0] = r->query_px[1] = -buf;
-    r->query_px[2] = r->query_px[3] = r->size_px + buf;
+    r->query_px[2] = r->query_px[3] = r->width_px + buf;
     double q[4] = {pdbt_merc_lon(fmax(b[0] - buf * res, -PDBT_MERC_MAX)),
                    pdbt_merc_lat(fmax(b[1] - buf * res, -PDBT_MERC_MAX)),
                    pdbt_merc_lon(fmin(b[2] + buf * res, PDBT_MERC_MAX)),
                    pdbt_merc_lat(fmin(b[3] + buf * res, PDBT_MERC_MAX))};
-    r->nfeats = r->npts = r->nrings = r->nstrs = 0;
-    r->oom = 0;
-    r->use_overview = t->z < PDB_OVERVIEW_MAX_ZOOM ||
-                      (t->z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(style, t->z));
+    return draw_image(ctx, r, r->surface[t->scale], t->z, need, q, img, stats);
+}
 
-    for (int s = 0; s < 2; s++)
-        if (need[s] && (st = gather(ctx, r, s, t->z, q)) != PDB_OK)
-            return st;
+/* ------------------------------------------------------------------------ */
+/* A view: any size, any CRS                                                 */
+/* ------------------------------------------------------------------------ */
 
-    cr = cairo_create(surface);
-    pdbt_eval_env env;
-    memset(&env, 0, sizeof env);
-    env.zoom = t->z;
-    r->nplaced = 0;
-    size_t placed = 0, culled = 0;
-    for (size_t i = 0; i < style->nlayers && st == PDB_OK; i++) {
-        const pdbt_style_layer *l = &style->layers[i];
-        if (!layer_active(l, t->z))
-            continue;
-        if (l->type == PDBT_LAYER_SYMBOL)
-            st = pdbt__draw_labels(ctx, r, cr, l, r->layer_font[i], &env, &placed, &culled);
-        else
-            st = draw_shapes(ctx, r, cr, l, &env);
+#define VIEW_EDGE_SAMPLES 16 /* points per edge when a box is transformed */
+
+/* Points of one CRS (3857, or registered with the engine) to another, in
+ * place. */
+static pdb_status points_transform(pdbt_ctx *ctx, int from, int to, double *x, double *y, size_t n)
+{
+    if (from == to)
+        return PDB_OK;
+    if (from == 3857) {
+        for (size_t i = 0; i < n; i++) {
+            x[i] = pdbt_merc_lon(x[i]);
+            y[i] = pdbt_merc_lat(y[i]);
+        }
+        from = PDB_EPSG_WGS84;
     }
-    if (st == PDB_OK && cairo_status(cr) != CAIRO_STATUS_SUCCESS)
-        st = pdbt__fail(ctx, PDB_ENOMEM, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
+    int mid = to == 3857 ? PDB_EPSG_WGS84 : to;
+    if (from != mid && pdb_crs_transform(ctx->db, from, mid, x, y, n) != PDB_OK)
+        return pdbt__fail_db(ctx);
+    if (to == 3857)
+        for (size_t i = 0; i < n; i++) {
+            x[i] = pdbt_merc_x(x[i]);
+            y[i] = pdbt_merc_y(y[i]);
+        }
+    return PDB_OK;
+}
+
+pdb_status pdbt_box_transform(pdbt_ctx *ctx, int from_epsg, int to_epsg, const double b[4],
+                              double out[4])
+{
+    double x[4 * VIEW_EDGE_SAMPLES], y[4 * VIEW_EDGE_SAMPLES];
+    size_t n = 0;
+    pdb_status st;
+    pdbt__ok(ctx);
+    if (ctx->db == NULL)
+        return pdbt__fail(ctx, PDB_EINVAL, "a box is transformed with an engine context");
+    for (int k = 0; k < VIEW_EDGE_SAMPLES; k++) {
+        double t = (double)k / VIEW_EDGE_SAMPLES;
+        double xs = b[0] + t * (b[2] - b[0]), ys = b[1] + t * (b[3] - b[1]);
+        x[n] = xs, y[n++] = b[1];
+        x[n] = b[2] - (xs - b[0]), y[n++] = b[3];
+        x[n] = b[0], y[n++] = b[3] - (ys - b[1]);
+        x[n] = b[2], y[n++] = ys;
+    }
+    if ((st = points_transform(ctx, from_epsg, to_epsg, x, y, n)) != PDB_OK)
+        return st;
+    out[0] = out[1] = INFINITY;
+    out[2] = out[3] = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        out[0] = fmin(out[0], x[i]);
+        out[1] = fmin(out[1], y[i]);
+        out[2] = fmax(out[2], x[i]);
+        out[3] = fmax(out[3], y[i]);
+    }
+    return PDB_OK;
+}
+
+double pdbt_view_zoom(pdbt_ctx *ctx, const pdbt_view *v)
+{
+    double ll[4];
+    if (!(v->width > 0) || pdbt_box_transform(ctx, v->epsg, PDB_EPSG_WGS84, v->bbox, ll) != PDB_OK)
+        return NAN;
+    /* Web Mercator metres across the view at its middle latitude: x is
+     * linear in longitude, so the longitudes' span is the measure. */
+    double res = (pdbt_merc_x(ll[2]) - pdbt_merc_x(ll[0])) / v->width;
+    if (!(res > 0))
+        return NAN;
+    return log2(2 * PDBT_MERC_MAX / (PDBT_TILE_SIZE * res));
+}
+
+pdb_status pdbt_render_view(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_view *v, pdbt_image *img,
+                            pdbt_render_stats *stats)
+{
+    pdb_status st;
+    int need[2];
+    const double *b = v->bbox;
+
+    memset(img, 0, sizeof *img);
+    if (stats != NULL)
+        memset(stats, 0, sizeof *stats);
+    pdbt__ok(ctx);
+    if (ctx->db == NULL || r->store == NULL)
+        return pdbt__fail(ctx, PDB_EINVAL, "a map is rendered with an engine context and a store");
+    r->db = ctx->db;
+    if (v->width < 1 || v->height < 1 || v->width > PDBT_VIEW_MAX_PX ||
+        v->height > PDBT_VIEW_MAX_PX)
+        return pdbt__fail(ctx, PDB_EINVAL, "a map of %d x %d px is not 1 to %d px on each side",
+                          v->width, v->height, PDBT_VIEW_MAX_PX);
+    if (!isfinite(b[0]) || !isfinite(b[1]) || !isfinite(b[2]) || !isfinite(b[3]) ||
+        !(b[0] < b[2]) || !(b[1] < b[3]))
+        return pdbt__fail(ctx, PDB_EINVAL, "the box is empty or inverted");
+    double zf = pdbt_view_zoom(ctx, v);
+    if (isnan(zf))
+        return pdbt_errcode(ctx) != PDB_OK ? pdbt_errcode(ctx)
+                                           : pdbt__fail(ctx, PDB_EINVAL,
+                                                        "the box does not "
+                                                        "transform to WGS 84");
+    int z = (int)floor(zf + 1e-9);
+    z = z < 0 ? 0 : z > r->max_zoom ? r->max_zoom : z;
+    r->layers = v->layers ? v->layers : PDBT_LAYERS_PARCELS | PDBT_LAYERS_COMMUNES;
+    int labels = layers_at(r, z, need);
+
+    r->scale = 1;
+    r->width_px = v->width;
+    r->height_px = v->height;
+    if ((st = clear_surface(ctx, &r->view_surface, v->width, v->height)) != PDB_OK)
+        return st;
+    r->view_epsg = v->epsg == 3857 ? 0 : v->epsg;
+    r->inv_res_x = v->width / (b[2] - b[0]);
+    r->inv_res_y = v->height / (b[3] - b[1]);
+    r->origin_x = b[0];
+    r->origin_y = b[3];
+    if (r->view_epsg == 0)
+        taylor_setup(r, pdbt_merc_lat((b[1] + b[3]) / 2));
+    /* Features are read in a margin around the image (labels of shapes
+     * beyond its edge may reach in), as for a tile. */
+    double buf = labels ? r->label_buffer_px : GEOMETRY_MARGIN_PX;
+    r->query_px[0] = r->query_px[1] = -buf;
+    r->query_px[2] = v->width + buf;
+    r->query_px[3] = v->height + buf;
+    double wide[4] = {b[0] - buf / r->inv_res_x, b[1] - buf / r->inv_res_y,
+                      b[2] + buf / r->inv_res_x, b[3] + buf / r->inv_res_y};
+    if (v->epsg == 3857) {
+        for (int k = 0; k < 4; k++)
+            wide[k] = fmax(fmin(wide[k], PDBT_MERC_MAX), -PDBT_MERC_MAX);
+    } else if (v->epsg == PDB_EPSG_WGS84 || v->epsg == PDB_EPSG_VN2000_GEOG) {
+        wide[0] = fmax(wide[0], -180), wide[2] = fmin(wide[2], 180);
+        wide[1] = fmax(wide[1], -90), wide[3] = fmin(wide[3], 90);
+    }
+    double q[4];
+    if ((st = pdbt_box_transform(ctx, v->epsg, PDB_EPSG_WGS84, wide, q)) != PDB_OK)
+        return st;
+    return draw_image(ctx, r, r->view_surface, z, need, q, img, stats);
+}
+
+pdb_status pdbt_render_message(pdbt_ctx *ctx, pdbt_renderer *r, int w, int h, const char *text,
+                               pdbt_image *img)
+{
+    pdb_status st;
+    memset(img, 0, sizeof *img);
+    pdbt__ok(ctx);
+    if (w < 1 || h < 1 || w > PDBT_VIEW_MAX_PX || h > PDBT_VIEW_MAX_PX)
+        return pdbt__fail(ctx, PDB_EINVAL, "a message of %d x %d px", w, h);
+    if ((st = clear_surface(ctx, &r->view_surface, w, h)) != PDB_OK)
+        return st;
+    /* The style's label font, or the default one: a face of our own font
+     * files, never Cairo's toy API (fontconfig's caches outlive the
+     * process's last free). */
+    cairo_font_face_t *font = NULL;
+    for (size_t i = 0; i < r->style->nlayers && font == NULL; i++)
+        font = r->layer_font[i];
+    if (font == NULL) {
+        char path[600];
+        if (pdbt__font_file(DEFAULT_FONT_DIR, DEFAULT_FONT, path, sizeof path) != 0)
+            return pdbt__fail(ctx, PDB_ENOTFOUND, "font '%s' not found (looked for %s)",
+                              DEFAULT_FONT, path);
+        if ((st = pdbt__font_face(ctx, path, &font)) != PDB_OK)
+            return st;
+    }
+    cairo_t *cr = cairo_create(r->view_surface);
+    cairo_set_font_face(cr, font);
+    cairo_set_font_size(cr, 12);
+    cairo_set_source_rgb(cr, 0.75, 0, 0);
+    /* Line by line, wrapped to the image's width. */
+    double y = 16;
+    for (const char *p = text; *p && y < h; y += 16) {
+        char line[96];
+        size_t n = strcspn(p, "\n");
+        /* About 7 px a character at 12 px: wrap at the image's width. */
+        size_t fit = w > 78 ? (size_t)(w - 8) / 7 : 10;
+        size_t take = n < fit ? n : fit < 80 ? fit : 80;
+        while (take > 1 && take < n && ((unsigned char)p[take] & 0xC0) == 0x80)
+            take--; /* never inside a UTF-8 character: Cairo refuses those */
+        memcpy(line, p, take);
+        line[take] = '\0';
+        cairo_move_to(cr, 4, y);
+        cairo_show_text(cr, line);
+        p += take;
+        if (*p == '\n')
+            p++;
+    }
+    st = cairo_status(cr) == CAIRO_STATUS_SUCCESS
+             ? PDB_OK
+             : pdbt__fail(ctx, PDB_ENOMEM, "Cairo: %s", cairo_status_to_string(cairo_status(cr)));
     cairo_destroy(cr);
-    cairo_surface_flush(surface);
+    cairo_surface_flush(r->view_surface);
     if (st != PDB_OK)
         return st;
-    img->width = img->height = r->size_px;
-    img->stride = cairo_image_surface_get_stride(surface);
-    img->argb = (const uint32_t *)cairo_image_surface_get_data(surface);
-    if (stats != NULL) {
-        stats->features = r->nfeats;
-        stats->overview = (size_t)r->use_overview;
-        stats->labels_placed = placed;
-        stats->labels_culled = culled;
-    }
+    img->width = w;
+    img->height = h;
+    img->stride = cairo_image_surface_get_stride(r->view_surface);
+    img->argb = (const uint32_t *)cairo_image_surface_get_data(r->view_surface);
     return PDB_OK;
 }

@@ -72,10 +72,18 @@ struct pdbt_renderer {
     cairo_antialias_t antialias;    /* for fills and lines (labels: Cairo's default) */
     cairo_font_face_t **layer_font; /* per style layer (symbol layers only); shared */
     cairo_surface_t *surface[3];    /* by scale (1, 2), reused between tiles */
-    int scale;                      /* of the tile being drawn */
-    int size_px;                    /* its size in pixels */
-    double inv_res;                 /* pixels per metre */
-    double origin_x, origin_y;      /* tile's north-west corner, Web Mercator metres */
+    cairo_surface_t *view_surface;  /* of pdbt_render_view, reused while its size stays */
+    int scale;                      /* of the tile being drawn (1 for a view) */
+    int width_px, height_px;        /* the image's size in pixels */
+    double inv_res_x, inv_res_y;    /* pixels per unit of the image's CRS, across and down */
+    double origin_x, origin_y;      /* image's north-west corner, in its CRS's units */
+    int view_epsg;                  /* 0: Web Mercator (the tiles' fast path); else the
+                                       CRS features are transformed to through PROJ */
+    double *proj_x, *proj_y;        /* a ring's points being transformed (view_epsg) */
+    size_t capproj;                 /* allocated points of each */
+    unsigned layers;                /* PDBT_LAYERS_* drawn (all for tiles) */
+    int proj_failed;                /* a transformation failed while collecting (the
+                                       engine's message is on db) */
     double taylor_lat;              /* latitude (radians) the projection is expanded at */
     double taylor[4];               /* coefficients of its cubic in the latitude */
     double query_px[4];             /* the box features must meet, pixels */

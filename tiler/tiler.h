@@ -182,6 +182,56 @@ typedef struct pdbt_render_stats {
 pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *tile, pdbt_image *img,
                             pdbt_render_stats *stats);
 
+/* A map of any size in any CRS the engine knows (pdb_crs_list), or Web
+ * Mercator: what a WMS GetMap asks for. */
+typedef struct pdbt_view {
+    int epsg;        /* 3857, 4326, 4756 or a VN-2000 projected CRS */
+    double bbox[4];  /* min x, min y, max x, max y in that CRS: x is the easting
+                        or the longitude, whatever the CRS's axis order */
+    int width;       /* pixels, 1 .. PDBT_VIEW_MAX_PX */
+    int height;      /* pixels, 1 .. PDBT_VIEW_MAX_PX */
+    unsigned layers; /* PDBT_LAYERS_* of the style drawn; 0 for all */
+} pdbt_view;
+
+#define PDBT_LAYERS_PARCELS 1u  /* style layers of source-layer "parcels" */
+#define PDBT_LAYERS_COMMUNES 2u /* style layers of source-layer "communes" */
+
+#define PDBT_VIEW_MAX_PX 16384 /* the most pixels on a side pdbt_render_view draws */
+
+/* Renders a view: features are read in WGS 84 and transformed to the
+ * view's CRS through PROJ (the engine's pdb_crs_transform, so VN-2000 goes
+ * through EPSG:6960 as everywhere), or projected to Web Mercator as tiles
+ * are. The style's zoom is the Web Mercator zoom of the view's resolution
+ * at its centre, rounded down. Labels are placed once for the whole
+ * image. PDB_EINVAL for an empty or inverted box or a size out of range,
+ * PDB_ECRS for a CRS PROJ cannot reach; store failures pass through. *img
+ * is borrowed from the renderer until its next render. */
+pdb_status pdbt_render_view(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_view *view, pdbt_image *img,
+                            pdbt_render_stats *stats);
+
+/* An image of w x h pixels, transparent, with a message written across it
+ * (a WMS exception "in image"); borrowed from the renderer as a view is.
+ * PDB_EINVAL for a size out of range, PDB_ENOMEM. */
+pdb_status pdbt_render_message(pdbt_ctx *ctx, pdbt_renderer *r, int w, int h, const char *text,
+                               pdbt_image *img);
+
+/* The zooms at which a style draws anything of the given layers
+ * (PDBT_LAYERS_*): *zmin (inclusive) to *zmax (exclusive; INFINITY when
+ * unbounded). 0, or -1 when it never does. */
+int pdbt_style_zoom_range(const pdbt_style *style, unsigned layers, double *zmin, double *zmax);
+
+/* The box (min x, min y, max x, max y; x = easting or longitude) around a
+ * box of one CRS in another (EPSG:3857, or one the engine knows): its edges
+ * sampled and transformed (a TM-3 box's edges are curves in longitude and
+ * latitude). PDB_ECRS with the engine's message when a point does not
+ * transform; PDB_EINVAL for a context without an engine context. */
+pdb_status pdbt_box_transform(pdbt_ctx *ctx, int from_epsg, int to_epsg, const double in[4],
+                              double out[4]);
+
+/* The Web Mercator zoom (fractional) whose resolution equals the view's
+ * at its centre; NAN when the view's box does not transform. */
+double pdbt_view_zoom(pdbt_ctx *ctx, const pdbt_view *view);
+
 /* ------------------------------------------------------------------------ */
 /* PNG                                                                       */
 /* ------------------------------------------------------------------------ */

@@ -45,6 +45,24 @@ done <<'EOF'
 /%2e%2e/etc/passwd
 EOF
 
+# ---- fuzz_wms: /wms query strings (after "/wms?") of each operation and
+# version, as GDAL, QGIS and OWSLib send them, and a few bad ones.
+D=$(seeds fuzz_wms)
+i=0
+while IFS= read -r line; do
+    i=$((i + 1))
+    printf '%s' "$line" > "$D/$(printf '%02d' $i)"
+done <<'EOF'
+SERVICE=WMS&REQUEST=GetCapabilities
+SERVICE=WMS&VERSION=1.1.1&REQUEST=GetCapabilities
+SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=parcels&STYLES=&CRS=EPSG:9208&BBOX=567410,2358710,567720,2358870&WIDTH=310&HEIGHT=160&FORMAT=image/png&TRANSPARENT=TRUE
+SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=parcels,communes&STYLES=outline,&CRS=EPSG:4326&BBOX=21.3,105.4,21.33,105.41&WIDTH=256&HEIGHT=256&FORMAT=image/jpeg&BGCOLOR=0x00FF00&EXCEPTIONS=INIMAGE&DPI=96
+service=WMS&version=1.1.1&request=GetMap&layers=parcels_outline&styles=&srs=EPSG:3857&bbox=11733000,2430000,11734000,2431000&width=512&height=512&format=image/png&exceptions=application/vnd.ogc.se_blank
+request=GetFeatureInfo&service=WMS&version=1.3.0&layers=parcels&styles=&format=image/png&width=1024&height=733&bbox=566219,2353523,567243,2354256&crs=EPSG:9208&query_layers=parcels&x=81&y=56&info_format=application/vnd.ogc.gml
+SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=parcels&QUERY_LAYERS=parcels&STYLES=&CRS=CRS:84&BBOX=105.4,21.3,105.41,21.33&WIDTH=101&HEIGHT=101&I=50&J=50&FEATURE_COUNT=3&INFO_FORMAT=text/html
+SERVICE=WMS&VERSION=1.3.0&REQUEST=GetMap&LAYERS=parcels&STYLES=&CRS=EPSG:9208&BBOX=NaN,1,2,3&WIDTH=0&HEIGHT=100000&FORMAT=image/png
+EOF
+
 # ---- fuzz_style: the shipped styles and a few small ones.
 D=$(seeds fuzz_style)
 cp "$SRC/styles/landuse.json" "$D/landuse.json"

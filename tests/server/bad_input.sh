@@ -140,8 +140,8 @@ limits)
     get "$B&limit=50&offset=1000000"
     contains "the deepest offset: empty" "$BODY" '"numberReturned":0,'
     args=""
-    for i in $(seq 1 20); do args="$args&p$i=1"; done
-    expect_4xx "more than 16 parameters" "$B$args"
+    for i in $(seq 1 36); do args="$args&p$i=1"; done
+    expect_4xx "more than 32 parameters" "$B$args"
     expect_4xx "a parameter twice" "/parcels/at?lon=105.4&lat=21.3&lat=21.3"
     expect_4xx "a parameter twice, once encoded" "/parcels/at?lon=105.4&lat=21.3&l%61t=1"
     expect_4xx "lon out of range" "/parcels/at?lon=1000&lat=21"

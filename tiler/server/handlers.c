@@ -13,6 +13,7 @@
 #include "sync.h"
 #include "tiles.h"
 #include "util.h"
+#include "wms.h"
 #include "worker.h"
 
 #include <jansson.h>
@@ -567,7 +568,7 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
     const char *personal = NULL; /* the token's name when owners may be shown */
     if (req->route == PDB_SRV_ROUTE_PARCELS_AT || req->route == PDB_SRV_ROUTE_PARCEL_NUMBER ||
         req->route == PDB_SRV_ROUTE_PARCELS_BBOX || req->route == PDB_SRV_ROUTE_SEARCH ||
-        req->route == PDB_SRV_ROUTE_OGCAPI) {
+        req->route == PDB_SRV_ROUTE_OGCAPI || req->route == PDB_SRV_ROUTE_WMS) {
         if (authorised(in, w, &personal) < 0) {
             pdb_srv_error(out, 401, "the bearer token is not valid");
             out->www_authenticate = "Bearer error=\"invalid_token\"";
@@ -611,6 +612,12 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
     case PDB_SRV_ROUTE_METRICS:
         metrics(srv, w, out);
         break;
+    case PDB_SRV_ROUTE_WMS: {
+        char base[400];
+        base_url(srv, in, base, sizeof base);
+        pdb_srv_handle_wms(srv, w, req, personal, base, out);
+        break;
+    }
     default:
         pdb_srv_error(out, 404, "no such path");
         break;

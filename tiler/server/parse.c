@@ -34,6 +34,7 @@ static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
     [PDB_SRV_ROUTE_HEALTH] = "health",
     [PDB_SRV_ROUTE_METRICS] = "metrics",
     [PDB_SRV_ROUTE_OGCAPI] = "ogcapi",
+    [PDB_SRV_ROUTE_WMS] = "wms",
 };
 
 /* The parameter names the API reads; the access log writes only these. */
@@ -182,7 +183,7 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
         } fixed[] = {
             {"tiles.json", PDB_SRV_ROUTE_TILEJSON}, {"parcels", PDB_SRV_ROUTE_PARCELS_BBOX},
             {"communes", PDB_SRV_ROUTE_COMMUNES},   {"health", PDB_SRV_ROUTE_HEALTH},
-            {"metrics", PDB_SRV_ROUTE_METRICS},
+            {"metrics", PDB_SRV_ROUTE_METRICS},     {"wms", PDB_SRV_ROUTE_WMS},
         };
         for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
             if (strcmp(seg[0], fixed[i].name) == 0) {

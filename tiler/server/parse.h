@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #define PDB_SRV_MAX_URI 2048   /* bytes of the raw request URI */
-#define PDB_SRV_MAX_PARAMS 16  /* query parameters */
+#define PDB_SRV_MAX_PARAMS 32  /* query parameters (a QGIS GetFeatureInfo sends 21) */
 #define PDB_SRV_MAX_SEGMENTS 8 /* path segments */
 #define PDB_SRV_MAX_ID_TEXT 32 /* bytes of a sheet or parcel number */
 
@@ -41,6 +41,7 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_HEALTH,        /* /health */
     PDB_SRV_ROUTE_METRICS,       /* /metrics */
     PDB_SRV_ROUTE_OGCAPI,        /* /ogcapi and below (ogcapi_parse.c reads the rest) */
+    PDB_SRV_ROUTE_WMS,           /* /wms (wms.h) */
     PDB_SRV_ROUTE_COUNT
 } pdb_srv_route;
 

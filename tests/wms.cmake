@@ -1,0 +1,15 @@
+# The WMS at /wms (issue 13, tests/server/wms.sh): real clients (GDAL's
+# WMS driver, OWSLib, xmllint against the official schemas), one CTest
+# test per case; those that read the store run on PostgreSQL too.
+if(NOT TARGET pdb_server)
+    return()
+endif()
+foreach(case caps getmap info errors limits)
+    server_test(server_wms_${case} wms.sh ${case})
+endforeach()
+if(COMMAND pdb_on_pg)
+    foreach(case caps getmap info)
+        server_test(server_wms_${case}_pg wms.sh ${case})
+        pdb_on_pg(server_wms_${case}_pg)
+    endforeach()
+endif()
