@@ -310,9 +310,16 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
     sqlite3_stmt *phrase = NULL;
     search_group g[3];
     size_t ng = plan_groups(plan, g);
-    int first = 1;
+    int first = 1, began = 0;
     pdb_status st = PDB_OK;
 
+    /* One snapshot for every term's rows: a commune committed between
+     * two of them would leave its parcels out of the intersection. */
+    if (sqlite3_get_autocommit(s->db)) {
+        if ((st = pdb__store_exec(ctx, s, "BEGIN")) != PDB_OK)
+            return st;
+        began = 1;
+    }
     /* The rows' key is (word, commune): a word's rows of every commune,
      * or of the one asked for, are one range of the table. */
     int rc = sqlite3_prepare_v2(s->db,
@@ -320,10 +327,14 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
                                 "AND commune BETWEEN ?3 AND ?4",
                                 -1, &q.rows, NULL);
     if (rc != SQLITE_OK) {
-        int missing = strstr(sqlite3_errmsg(s->db), "no such table") != NULL;
+        /* The message first: the COMMIT below replaces SQLite's. */
+        st = strstr(sqlite3_errmsg(s->db), "no such table") != NULL
+                 ? pdb__fail(ctx, PDB_ENOTFOUND, PDB_SEARCH_NO_INDEX)
+                 : pdb__sql_fail(ctx, s->db, rc, "searching");
         sqlite3_finalize(q.rows);
-        return missing ? pdb__fail(ctx, PDB_ENOTFOUND, PDB_SEARCH_NO_INDEX)
-                       : pdb__sql_fail(ctx, s->db, rc, "searching");
+        if (began)
+            sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+        return st;
     }
     /* Every term: the union over its group's columns; the terms, then the
      * land-use filter, intersected. */
@@ -351,6 +362,8 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
         }
     sqlite3_finalize(q.rows);
     sqlite3_finalize(phrase);
+    if (began)
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose */
     free(acc.w);
     free(b.w);
     return st;
