@@ -203,7 +203,8 @@ static void bits_and(id_bits *acc, id_bits *b, int *first)
     for (size_t i = 0; i < n; i++)
         acc->w[i] &= b->w[i];
     acc->nw = n;
-    memset(b->w, 0, b->nw * sizeof *b->w);
+    if (b->w != NULL) /* a term with no rows set nothing */
+        memset(b->w, 0, b->nw * sizeof *b->w);
 }
 
 /* The search groups of a plan: each term must be in one of the tagged
