@@ -104,6 +104,13 @@ size_t pdb__search_fts5_group(const pdb__search_terms *t, int rank, const char *
     return len;
 }
 
+/* The tag of the pairs of neighbouring words of a column ("O" for owners'
+ * "onguyen" "ovan": "Onguyen van"), which make a phrase a lookup. */
+static char pair_tag(char tag)
+{
+    return (char)(tag - 'a' + 'A');
+}
+
 /* A set of parcel ids, one bit each, grown as ids come. */
 typedef struct id_bits {
     uint64_t *w; /* bit id % 64 of w[id / 64] */
@@ -162,7 +169,7 @@ typedef struct id_search {
 static pdb_status term_or(pdb_ctx *ctx, id_search *q, char tag, const char *w, int prefix,
                           id_bits *b)
 {
-    char lo[PDB_SEARCH_MAX_WORD + 3], hi[PDB_SEARCH_MAX_WORD + 3];
+    char lo[2 * PDB_SEARCH_MAX_WORD + 4], hi[2 * PDB_SEARCH_MAX_WORD + 4];
     size_t len = strlen(w);
     lo[0] = tag;
     memcpy(lo + 1, w, len + 1);
@@ -207,6 +214,24 @@ static void bits_and(id_bits *acc, id_bits *b, int *first)
         memset(b->w, 0, b->nw * sizeof *b->w);
 }
 
+/* dst |= src; src emptied for its next use. 0 when out of memory. */
+static int bits_or(id_bits *dst, id_bits *src)
+{
+    if (src->nw > dst->nw) {
+        uint64_t *w = realloc(dst->w, src->nw * sizeof *w);
+        if (w == NULL)
+            return 0;
+        memset(w + dst->nw, 0, (src->nw - dst->nw) * sizeof *w);
+        dst->w = w;
+        dst->nw = src->nw;
+    }
+    for (size_t i = 0; i < src->nw; i++)
+        dst->w[i] |= src->w[i];
+    if (src->w != NULL)
+        memset(src->w, 0, src->nw * sizeof *src->w);
+    return 1;
+}
+
 /* The search groups of a plan: each term must be in one of the tagged
  * columns ("any" is the owner too only with personal access). */
 typedef struct search_group {
@@ -221,6 +246,27 @@ static size_t plan_groups(const pdb__search_plan *plan, search_group g[3])
     g[1] = (search_group){&plan->owner, PDB_SEARCH_TAG_OWNER};
     g[2] = (search_group){&plan->address, PDB_SEARCH_TAG_ADDRESS};
     return 3;
+}
+
+/* ORs into grp the parcels having, in one of g's columns, every pair of
+ * neighbouring words of g's phrase (b and col: scratch). Three words or
+ * more can have both pairs apart: phrase_check then reads the text. */
+static pdb_status phrase_bits(pdb_ctx *ctx, id_search *q, const search_group *g, id_bits *b,
+                              id_bits *col, id_bits *grp)
+{
+    char pair[2 * PDB_SEARCH_MAX_WORD + 2];
+    pdb_status st = PDB_OK;
+    for (const char *tag = g->tags; *tag && st == PDB_OK; tag++) {
+        int first = 1;
+        for (size_t k = 0; k + 1 < g->t->n && st == PDB_OK; k++) {
+            snprintf(pair, sizeof pair, "%s %s", g->t->w[k], g->t->w[k + 1]);
+            st = term_or(ctx, q, pair_tag(*tag), pair, 0, b);
+            bits_and(col, b, &first);
+        }
+        if (st == PDB_OK && !bits_or(grp, col))
+            st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    }
+    return st;
 }
 
 /* Whether folded text holds t's words side by side, in order. */
@@ -307,11 +353,11 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
 {
     id_search q = {s, NULL, plan->commune[0] ? plan->commune : "",
                    plan->commune[0] ? plan->commune : "\x7f"};
-    id_bits acc = {NULL, 0}, b = {NULL, 0};
+    id_bits acc = {NULL, 0}, b = {NULL, 0}, col = {NULL, 0}, grp = {NULL, 0};
     sqlite3_stmt *phrase = NULL;
     search_group g[3];
     size_t ng = plan_groups(plan, g);
-    int first = 1, began = 0;
+    int first = 1, began = 0, verify = 0;
     pdb_status st = PDB_OK;
 
     /* One snapshot for every term's rows: a commune committed between
@@ -338,13 +384,21 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
         return st;
     }
     /* Every term: the union over its group's columns; the terms, then the
-     * land-use filter, intersected. */
-    for (size_t i = 0; i < ng && st == PDB_OK; i++)
+     * land-use filter, intersected. A phrase of two words or more: in one
+     * of the columns, every pair of its neighbouring words. */
+    for (size_t i = 0; i < ng && st == PDB_OK; i++) {
+        if (rank == PDB_SEARCH_PHRASE && g[i].t->n > 1) {
+            st = phrase_bits(ctx, &q, &g[i], &b, &col, &grp);
+            bits_and(&acc, &grp, &first);
+            verify |= g[i].t->n > 2;
+            continue;
+        }
         for (size_t k = 0; k < g[i].t->n && st == PDB_OK; k++) {
             for (const char *tag = g[i].tags; *tag && st == PDB_OK; tag++)
                 st = term_or(ctx, &q, *tag, g[i].t->w[k], rank == PDB_SEARCH_PREFIX, &b);
             bits_and(&acc, &b, &first);
         }
+    }
     if (st == PDB_OK && plan->landuse[0]) {
         st = term_or(ctx, &q, PDB_SEARCH_TAG_LANDUSE[0], plan->landuse, 0, &b);
         bits_and(&acc, &b, &first);
@@ -356,7 +410,7 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
             int ok = 1;
             if (seen(ids, *n, id))
                 continue;
-            if (rank == PDB_SEARCH_PHRASE)
+            if (verify)
                 st = phrase_check(ctx, s, &phrase, plan, id, &ok);
             if (st == PDB_OK && ok)
                 ids[(*n)++] = id;
@@ -367,6 +421,8 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* a read: nothing to lose */
     free(acc.w);
     free(b.w);
+    free(col.w);
+    free(grp.w);
     return st;
 }
 
@@ -550,7 +606,20 @@ static int ids_push(posting_word *e, int64_t id)
 }
 
 /* Adds id to every word of text's fold, tagged. */
-static int postings_text(pdb__search_postings *pp, int64_t id, char tag, const char *text)
+/* Adds id to tag + w (len bytes). */
+static int postings_one(pdb__search_postings *pp, int64_t id, char tag, const char *w, size_t len)
+{
+    posting_word *e = postings_word(pp, tag, w, len);
+    if (e == NULL)
+        return 0;
+    if (e->n > 0 && e->ids[e->n - 1] == id)
+        return 1; /* the word twice in one text */
+    pp->unsorted |= e->n > 0 && e->ids[e->n - 1] > id;
+    return ids_push(e, id);
+}
+
+static int postings_text(pdb__search_postings *pp, int64_t id, char tag, int pairs,
+                         const char *text)
 {
     if (text == NULL || *text == '\0')
         return 1;
@@ -558,18 +627,15 @@ static int postings_text(pdb__search_postings *pp, int64_t id, char tag, const c
     if (f == NULL)
         return 0;
     int ok = 1;
-    /* Folded text is words separated by single spaces. */
+    const char *prev = NULL;
+    /* Folded text is words separated by single spaces: from the start of
+     * one word to the end of the next is the pair, as a phrase asks it. */
     for (const char *p = f; *p != '\0' && ok;) {
         size_t len = strcspn(p, " ");
-        posting_word *e = postings_word(pp, tag, p, len);
-        if (e == NULL)
-            ok = 0;
-        else if (e->n > 0 && e->ids[e->n - 1] == id)
-            ; /* the word twice in one text */
-        else {
-            pp->unsorted |= e->n > 0 && e->ids[e->n - 1] > id;
-            ok = ids_push(e, id);
-        }
+        ok = postings_one(pp, id, tag, p, len) &&
+             (!pairs || prev == NULL ||
+              postings_one(pp, id, pair_tag(tag), prev, (size_t)(p + len - prev)));
+        prev = p;
         p += len;
         if (*p == ' ')
             p++;
@@ -583,9 +649,9 @@ pdb_status pdb__search_postings_add(pdb_ctx *ctx, pdb__search_postings **pp, int
 {
     if (*pp == NULL && (*pp = calloc(1, sizeof **pp)) == NULL)
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-    if (!postings_text(*pp, id, PDB_SEARCH_TAG_OWNER[0], owner) ||
-        !postings_text(*pp, id, PDB_SEARCH_TAG_ADDRESS[0], address) ||
-        !postings_text(*pp, id, PDB_SEARCH_TAG_LANDUSE[0], landuse))
+    if (!postings_text(*pp, id, PDB_SEARCH_TAG_OWNER[0], 1, owner) ||
+        !postings_text(*pp, id, PDB_SEARCH_TAG_ADDRESS[0], 1, address) ||
+        !postings_text(*pp, id, PDB_SEARCH_TAG_LANDUSE[0], 0, landuse))
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
     return PDB_OK;
 }
