@@ -83,10 +83,12 @@
     "  epsg INTEGER NOT NULL);\n"
 
 /* The search index (search.c): postings. word is a tag letter (search.h)
- * and one folded word (fold.h), ids the commune's current parcels having
- * it, ascending, as delta varints. The writer folds and groups in memory
- * and writes one row a word at each commune's commit; a query reads a
- * word's rows, or a prefix's range of words, and intersects them. Made,
+ * and one folded word (fold.h), or an upper-case tag and two neighbouring
+ * words ("Onguyen van", for phrases); ids the commune's current parcels
+ * having it, ascending, as delta varints. The writer folds and groups in
+ * memory and writes one row a word at each commune's commit; a query
+ * reads a word's rows, or a prefix's range of words, and intersects
+ * them. Made,
  * and filled from the current parcels, at the first read-write open of a
  * store without it (pdb__sq_search_backfill), which drops schema 3's FTS5
  * table parcel_search and sets schema 4. */

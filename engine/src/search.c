@@ -8,8 +8,10 @@
  * collects a commune's words in memory as it adds parcels and writes them
  * at its commit (pdb__sq_search_commune): an FTS5 table filled by SQL there
  * nearly doubled the import (issue 19); the postings cost a few percent.
- * A query ORs each term's rows (a prefix's range of words), ANDs the
- * terms as bitmaps of ids, and checks phrases against the parcels' text.
+ * Pairs of neighbouring words are words too ("Onguyen van"). A query ORs
+ * each term's rows (a prefix's range of words) and ANDs the terms as
+ * bitmaps of ids; a phrase ANDs its pairs, and one of three words or
+ * more is checked against the parcels' text.
  */
 #include "search.h"
 #include "fold.h"
