@@ -143,16 +143,29 @@ static void fold_table_build(void)
         }
 }
 
-char *pdb__fold_fast(const char *text, size_t len)
+/* Makes *buf hold at least need bytes. */
+static int fold_room(char **buf, size_t *cap, size_t need)
 {
-    if (text == NULL || len == 0)
-        return strdup("");
-    pthread_once(&fold_once, fold_table_build);
+    if (*cap >= need)
+        return 1;
+    char *b = realloc(*buf, need);
+    if (b == NULL)
+        return 0;
+    *buf = b;
+    *cap = need;
+    return 1;
+}
+
+int pdb__fold_fast_into(const char *text, size_t len, char **buf, size_t *cap)
+{
+    if (text == NULL)
+        len = 0;
     /* Every code point is at least one byte and gives at most a space and
      * the 6 bytes of out. */
-    char *out = malloc(7 * len + 1);
-    if (out == NULL)
-        return NULL;
+    if (!fold_room(buf, cap, 7 * len + 1))
+        return 0;
+    char *out = *buf;
+    pthread_once(&fold_once, fold_table_build);
     const unsigned char *p = (const unsigned char *)text, *end = p + len;
     size_t n = 0;
     int pending_space = 0;
@@ -196,8 +209,26 @@ char *pdb__fold_fast(const char *text, size_t len)
         }
     }
     out[n] = '\0';
-    return out;
-slow:
-    free(out);
-    return pdb__fold(text, len);
+    return 1;
+slow:;
+    char *f = pdb__fold(text, len);
+    size_t flen = f ? strlen(f) : 0;
+    if (f == NULL || !fold_room(buf, cap, flen + 1)) {
+        free(f);
+        return 0;
+    }
+    memcpy(*buf, f, flen + 1);
+    free(f);
+    return 1;
+}
+
+char *pdb__fold_fast(const char *text, size_t len)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    if (!pdb__fold_fast_into(text, len, &buf, &cap)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }

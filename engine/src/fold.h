@@ -24,4 +24,9 @@ char *pdb__fold(const char *text, size_t len);
  * Thread-safe. */
 char *pdb__fold_fast(const char *text, size_t len);
 
+/* pdb__fold_fast into *buf, of *cap bytes, grown (realloc) as needed: for
+ * a caller that folds many texts. The caller frees *buf. 0 when out of
+ * memory. */
+int pdb__fold_fast_into(const char *text, size_t len, char **buf, size_t *cap);
+
 #endif

@@ -529,6 +529,8 @@ struct pdb__search_postings {
     uint32_t *slots;     /* open-addressing table: index + 1 into words, 0 free */
     size_t nslots;       /* a power of two, at least twice nwords */
     int unsorted;        /* an id came below a word's last one: sort at write */
+    char *fold;          /* the fold of the text being added, owned */
+    size_t fold_cap;     /* bytes of fold */
 };
 
 static uint32_t fnv1a(char tag, const char *w, size_t len)
@@ -596,7 +598,7 @@ static posting_word *postings_word(pdb__search_postings *pp, char tag, const cha
 static int ids_push(posting_word *e, int64_t id)
 {
     if (e->n == e->cap) {
-        size_t cap = e->cap ? 2 * e->cap : 4;
+        size_t cap = e->cap ? 2 * e->cap : 8;
         int64_t *ids = realloc(e->ids, cap * sizeof *ids);
         if (ids == NULL)
             return 0;
@@ -625,9 +627,9 @@ static int postings_text(pdb__search_postings *pp, int64_t id, char tag, int pai
 {
     if (text == NULL || *text == '\0')
         return 1;
-    char *f = pdb__fold_fast(text, strlen(text));
-    if (f == NULL)
+    if (!pdb__fold_fast_into(text, strlen(text), &pp->fold, &pp->fold_cap))
         return 0;
+    const char *f = pp->fold;
     int ok = 1;
     const char *prev = NULL;
     /* Folded text is words separated by single spaces: from the start of
@@ -642,7 +644,6 @@ static int postings_text(pdb__search_postings *pp, int64_t id, char tag, int pai
         if (*p == ' ')
             p++;
     }
-    free(f);
     return ok;
 }
 
@@ -668,6 +669,7 @@ void pdb__search_postings_free(pdb__search_postings *pp)
     }
     free(pp->words);
     free(pp->slots);
+    free(pp->fold);
     free(pp);
 }
 
