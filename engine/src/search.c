@@ -162,8 +162,8 @@ static int bits_decode(id_bits *b, const unsigned char *p, size_t len)
 typedef struct id_search {
     pdb_store *s;       /* the store, borrowed */
     sqlite3_stmt *rows; /* SELECT ids FROM search_words over a word range */
-    const char *lo;     /* commune range: one commune, or all */
-    const char *hi;
+    const char *lo;     /* first commune read: the one asked for, or "" for all */
+    const char *hi;     /* last commune read: the same, or "\x7f" for all */
 } id_search;
 
 /* ORs into b the ids of the words tag + w (exact) or starting with it
@@ -523,6 +523,7 @@ typedef struct posting_word {
     size_t n, cap; /* used and allocated entries of ids */
 } posting_word;
 
+/* One commune's words (search.h), as the writer adds its parcels. */
 struct pdb__search_postings {
     posting_word *words; /* every distinct word, owned */
     size_t nwords, cap;  /* used and allocated entries of words */

@@ -53,7 +53,8 @@ enum {
  * matches t at rank in the columns whose tags are in tags ("o", "a" or
  * "oa"): "ow1" AND "ow2"*, ("ow1" OR "aw1") AND ..., or one phrase. 0 when
  * it did not fit. Words are quoted, so no user text can become FTS5
- * syntax. */
+ * syntax. The SQLite store reads postings since schema 4 and no longer
+ * calls it; test_search and fuzz_search_query still check it. */
 size_t pdb__search_fts5_group(const pdb__search_terms *t, int rank, const char *tags, char *buf,
                               size_t cap);
 
