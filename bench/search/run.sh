@@ -23,7 +23,7 @@ if [ ! -f "$db" ]; then
     "$build/cli/parceldb" import --quiet --db "$db.tmp" "$work/synth-$communes"/*.shp
     mv "$db.tmp" "$db"
 fi
-echo "store: $db ($(sqlite3 "$db" 'SELECT count(*) FROM parcel_search') parcels indexed)"
+echo "store: $db ($(sqlite3 "$db" "SELECT count(*) FROM parcels WHERE valid_to IS NULL") current parcels, $(sqlite3 "$db" 'SELECT count(*) FROM search_words') postings rows)"
 
 # Queries drawn from the store with a fixed seed of SQLite's ordering by
 # a hash of the id, so that every run asks the same.

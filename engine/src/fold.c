@@ -6,6 +6,7 @@
  */
 #include "fold.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,4 +72,163 @@ char *pdb__fold(const char *text, size_t len)
 done:
     free(nfd);
     return out;
+}
+
+/* What one code point becomes in a fold, for pdb__fold_fast's table. */
+enum {
+    FOLD_SLOW, /* not in the table, or folds into more than one kind: pdb__fold */
+    FOLD_DROP, /* a mark or diacritic: nothing, and no separation either */
+    FOLD_SEP,  /* neither letter nor digit: separates words */
+    FOLD_KEEP  /* a letter or digit: out[0..len) */
+};
+
+/* One code point's fold. */
+typedef struct fold_entry {
+    unsigned char kind; /* FOLD_* */
+    unsigned char len;  /* bytes of out (FOLD_KEEP) */
+    char out[6];        /* the lowered base letter, UTF-8 */
+} fold_entry;
+
+/* The ranges the table covers: Latin (Vietnamese and the other registers'
+ * letters), the combining marks of NFD input, Latin Extended Additional
+ * (Vietnamese precomposed vowels with tones). */
+static const struct {
+    uint32_t first, last; /* code points, inclusive */
+    size_t base;          /* index of first in fold_table */
+} fold_ranges[] = {{0x0000, 0x024F, 0}, {0x0300, 0x036F, 0x250}, {0x1E00, 0x1EFF, 0x2C0}};
+#define FOLD_TABLE_SIZE 0x3C0
+
+static fold_entry fold_table[FOLD_TABLE_SIZE];
+static pthread_once_t fold_once = PTHREAD_ONCE_INIT;
+
+static int fold_index(uint32_t cp)
+{
+    for (size_t r = 0; r < sizeof fold_ranges / sizeof fold_ranges[0]; r++)
+        if (cp >= fold_ranges[r].first && cp <= fold_ranges[r].last)
+            return (int)(fold_ranges[r].base + (cp - fold_ranges[r].first));
+    return -1;
+}
+
+/* Fills the table from pdb__fold itself, so that both can only agree:
+ * "a" + the code point + "a" folds to "aa" (dropped), "a a" (separator)
+ * or "a" X "a" (kept as X); anything else (a space inside X, no memory)
+ * leaves the code point to pdb__fold. */
+static void fold_table_build(void)
+{
+    for (size_t r = 0; r < sizeof fold_ranges / sizeof fold_ranges[0]; r++)
+        for (uint32_t cp = fold_ranges[r].first; cp <= fold_ranges[r].last; cp++) {
+            fold_entry *e = &fold_table[fold_ranges[r].base + (cp - fold_ranges[r].first)];
+            uint8_t in[8] = {'a'};
+            int k = u8_uctomb(in + 1, cp, 4);
+            e->kind = FOLD_SLOW;
+            if (k <= 0)
+                continue;
+            in[1 + k] = 'a';
+            char *f = pdb__fold((const char *)in, (size_t)k + 2);
+            size_t n = f ? strlen(f) : 0;
+            if (f == NULL || n < 2 || f[0] != 'a' || f[n - 1] != 'a') {
+                free(f);
+                continue;
+            }
+            if (n == 2)
+                e->kind = FOLD_DROP;
+            else if (n == 3 && f[1] == ' ')
+                e->kind = FOLD_SEP;
+            else if (n - 2 <= sizeof e->out && memchr(f + 1, ' ', n - 2) == NULL) {
+                e->kind = FOLD_KEEP;
+                e->len = (unsigned char)(n - 2);
+                memcpy(e->out, f + 1, n - 2);
+            }
+            free(f);
+        }
+}
+
+/* Makes *buf hold at least need bytes. */
+static int fold_room(char **buf, size_t *cap, size_t need)
+{
+    if (*cap >= need)
+        return 1;
+    char *b = realloc(*buf, need);
+    if (b == NULL)
+        return 0;
+    *buf = b;
+    *cap = need;
+    return 1;
+}
+
+int pdb__fold_fast_into(const char *text, size_t len, char **buf, size_t *cap)
+{
+    if (text == NULL)
+        len = 0;
+    /* Every code point is at least one byte and gives at most a space and
+     * the 6 bytes of out. */
+    if (!fold_room(buf, cap, 7 * len + 1))
+        return 0;
+    char *out = *buf;
+    pthread_once(&fold_once, fold_table_build);
+    const unsigned char *p = (const unsigned char *)text, *end = p + len;
+    size_t n = 0;
+    int pending_space = 0;
+    while (p < end) {
+        uint32_t cp;
+        unsigned c = p[0];
+        /* Only the encodings of the table's ranges; anything else, invalid
+         * bytes included, goes to pdb__fold whole. */
+        if (c < 0x80) {
+            cp = c;
+            p++;
+        } else if (c >= 0xC2 && c <= 0xDF && end - p >= 2 && (p[1] & 0xC0) == 0x80) {
+            cp = ((c & 0x1Fu) << 6) | (p[1] & 0x3Fu);
+            p += 2;
+        } else if (c == 0xE1 && end - p >= 3 && p[1] >= 0xB8 && p[1] <= 0xBB &&
+                   (p[2] & 0xC0) == 0x80) {
+            cp = ((c & 0x0Fu) << 12) | ((p[1] & 0x3Fu) << 6) | (p[2] & 0x3Fu);
+            p += 3;
+        } else
+            goto slow;
+        int i = fold_index(cp);
+        if (i < 0)
+            goto slow;
+        const fold_entry *e = &fold_table[i];
+        switch (e->kind) {
+        case FOLD_DROP:
+            continue;
+        case FOLD_SEP:
+            pending_space = n > 0;
+            continue;
+        case FOLD_KEEP:
+            if (pending_space) {
+                out[n++] = ' ';
+                pending_space = 0;
+            }
+            memcpy(out + n, e->out, e->len);
+            n += e->len;
+            continue;
+        default:
+            goto slow;
+        }
+    }
+    out[n] = '\0';
+    return 1;
+slow:;
+    char *f = pdb__fold(text, len);
+    size_t flen = f ? strlen(f) : 0;
+    if (f == NULL || !fold_room(buf, cap, flen + 1)) {
+        free(f);
+        return 0;
+    }
+    memcpy(*buf, f, flen + 1);
+    free(f);
+    return 1;
+}
+
+char *pdb__fold_fast(const char *text, size_t len)
+{
+    char *buf = NULL;
+    size_t cap = 0;
+    if (!pdb__fold_fast_into(text, len, &buf, &cap)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
 }

@@ -17,4 +17,16 @@
  * Invalid UTF-8 bytes count as separators. */
 char *pdb__fold(const char *text, size_t len);
 
+/* The same fold, byte for byte, made faster for the importer: the code
+ * points of the Latin ranges (U+0000-U+024F, U+1E00-U+1EFF) and the
+ * combining marks (U+0300-U+036F) go through a table built once from
+ * pdb__fold; a text holding anything else is folded by pdb__fold whole.
+ * Thread-safe. */
+char *pdb__fold_fast(const char *text, size_t len);
+
+/* pdb__fold_fast into *buf, of *cap bytes, grown (realloc) as needed: for
+ * a caller that folds many texts. The caller frees *buf. 0 when out of
+ * memory. */
+int pdb__fold_fast_into(const char *text, size_t len, char **buf, size_t *cap);
+
 #endif

@@ -14,8 +14,9 @@
 /* Bumped with every change to the schema below. 2: communes.data_version
  * (an engine that does not stamp it must not write the store, so older
  * engines refuse it). 3: the search index parcel_search (an engine that
- * does not keep it current must not write the store either). */
-#define PDB_SCHEMA_VERSION 3
+ * does not keep it current must not write the store either). 4: the
+ * search index is search_words (postings), parcel_search is gone. */
+#define PDB_SCHEMA_VERSION 4
 
 /* SpatiaLite keeps its R-tree and its bookkeeping with per-row triggers
  * that prepare SQL on every insert (RTreeAlign), check the geometry type
@@ -81,16 +82,20 @@
     "  former_province TEXT NOT NULL,\n"                                                           \
     "  epsg INTEGER NOT NULL);\n"
 
-/* The search index (search.c): the folded owner and address of every
- * current parcel, rowid = parcels.id, with the commune code and land-use
- * codes as filters, each column's words tagged with a letter (search.c
- * says why). The engine folds (fold.h), so the tokenizer only splits
- * words; prefix indexes (tag + 1 to 3 letters) make "ngu*" cheap. Made, and filled
- * from the current parcels, at the first read-write open of a store
- * without it (pdb__sq_search_backfill), which sets schema 3. */
+/* The search index (search.c): postings. word is a tag letter (search.h)
+ * and one folded word (fold.h), or an upper-case tag and two neighbouring
+ * words ("Onguyen van", for phrases); ids the commune's current parcels
+ * having it, ascending, as delta varints. The writer folds and groups in
+ * memory and writes one row a word at each commune's commit; a query
+ * reads a word's rows, or a prefix's range of words, and intersects
+ * them. Made,
+ * and filled from the current parcels, at the first read-write open of a
+ * store without it (pdb__sq_search_backfill), which drops schema 3's FTS5
+ * table parcel_search and sets schema 4. */
 #define PDB_SEARCH_SCHEMA_SQL                                                                      \
-    "CREATE VIRTUAL TABLE IF NOT EXISTS parcel_search USING fts5(owner, address, commune, "        \
-    "landuse, tokenize = 'unicode61 remove_diacritics 0', prefix = '2 3 4');\n"
+    "CREATE TABLE IF NOT EXISTS search_words (word TEXT NOT NULL, commune TEXT NOT NULL, "         \
+    "ids BLOB NOT NULL, PRIMARY KEY (word, commune)) WITHOUT ROWID;\n"                             \
+    "CREATE INDEX IF NOT EXISTS search_words_commune ON search_words(commune);\n"
 
 /* The audit of answers that showed owner names (audit.c): append-only,
  * the triggers refuse any UPDATE or DELETE through SQL. who is a token's
@@ -104,9 +109,9 @@
     "  what TEXT NOT NULL,\n"                                                                      \
     "  parcels TEXT NOT NULL);\n"                                                                  \
     "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log(at);\n"                                  \
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN "          \
-    "SELECT RAISE(ABORT, 'the audit log is append-only'); END;\n"                                 \
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN "          \
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log BEGIN "           \
+    "SELECT RAISE(ABORT, 'the audit log is append-only'); END;\n"                                  \
+    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN "           \
     "SELECT RAISE(ABORT, 'the audit log is append-only'); END;\n"
 
 /* The whole schema of a new store, in the order it is created. */

@@ -1,6 +1,6 @@
 /*
  * search.h: the search index of owner names and addresses (search.c for
- * what both stores share and the SQLite store's FTS5 table; pg_search.c for
+ * what both stores share and the SQLite store's postings; pg_search.c for
  * PostgreSQL's folded columns with a GIN index), and the audit table of
  * answers that showed owner names (audit.c, pg_search.c).
  *
@@ -43,7 +43,8 @@ enum {
 };
 
 /* The tags of the SQLite index's words (search.c): one letter in front of
- * every word of a column. */
+ * every word of a column, so that an owner's "xa" and an address's "xã"
+ * are two words. */
 #define PDB_SEARCH_TAG_OWNER "o"
 #define PDB_SEARCH_TAG_ADDRESS "a"
 #define PDB_SEARCH_TAG_LANDUSE "l"
@@ -52,7 +53,8 @@ enum {
  * matches t at rank in the columns whose tags are in tags ("o", "a" or
  * "oa"): "ow1" AND "ow2"*, ("ow1" OR "aw1") AND ..., or one phrase. 0 when
  * it did not fit. Words are quoted, so no user text can become FTS5
- * syntax. */
+ * syntax. The SQLite store reads postings since schema 4 and no longer
+ * calls it; test_search and fuzz_search_query still check it. */
 size_t pdb__search_fts5_group(const pdb__search_terms *t, int rank, const char *tags, char *buf,
                               size_t cap);
 
@@ -75,16 +77,28 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
 pdb_status pdb__pg_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan *plan, int rank,
                               int64_t *ids, size_t *n, size_t max);
 
-/* The SQLite store: registers the SQL function pdb_fold_tag(text, tag) on a
- * read-write connection and, once per store, builds the index from the
- * current parcels (stores made before it; schema 3). Called by every
- * read-write open (store.c). */
+/* The SQLite store: once per store, drops schema 3's FTS5 table and
+ * builds the postings (search_words) from the current parcels (stores
+ * made before them). Called by every read-write open (store.c). */
 pdb_status pdb__sq_search_backfill(pdb_ctx *ctx, pdb_store *s);
 
-/* Replaces one commune's rows of the index by its current parcels, inside
- * the writer's transaction (writer.c, pg_writer.c at commit): superseded
- * parcels leave it, new ones enter. */
-pdb_status pdb__sq_search_commune(pdb_ctx *ctx, pdb_store *s, const char *commune);
+/* One commune's postings being collected by its writer (search.c): every
+ * folded word of the parcels added, with their ids. */
+typedef struct pdb__search_postings pdb__search_postings;
+
+/* Adds one parcel's words (owner, address and land use, each may be
+ * NULL), making *pp at the first call. Ids come best in ascending order. */
+pdb_status pdb__search_postings_add(pdb_ctx *ctx, pdb__search_postings **pp, int64_t id,
+                                    const char *owner, const char *address, const char *landuse);
+void pdb__search_postings_free(pdb__search_postings *pp);
+
+/* Replaces one commune's rows of the index, inside the writer's
+ * transaction (writer.c at commit; pg_writer.c's from its current
+ * parcels): superseded parcels leave it, new ones enter. The SQLite store
+ * writes pp, the postings of every current parcel of the commune (NULL for
+ * none). */
+pdb_status pdb__sq_search_commune(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                  pdb__search_postings *pp);
 pdb_status pdb__pg_search_commune(pdb_ctx *ctx, pdb_store *s, const char *commune);
 
 /* The PostgreSQL store's index and audit table, made and filled from the

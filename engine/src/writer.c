@@ -45,6 +45,7 @@ typedef struct sq_writer {
     int in_transaction;     /* BEGIN succeeded and neither COMMIT nor ROLLBACK ran */
     added_key *keys;        /* every parcel added, owned (the duplicate check) */
     size_t nkeys, capkeys;  /* used and allocated entries of keys */
+    pdb__search_postings *postings; /* words of the parcels added, for the search index */
 } sq_writer;
 
 static const char insert_sql[] =
@@ -427,7 +428,9 @@ pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_p
     w->bbox[3] = fmax(w->bbox[3], g->bbox[3]);
     if ((st = remember_key(
              ctx, w, p, id,
-             (int)(p->flags | (g->wgs84_repaired ? PDB_PARCEL_WGS84_REPAIRED : 0)))) != PDB_OK)
+             (int)(p->flags | (g->wgs84_repaired ? PDB_PARCEL_WGS84_REPAIRED : 0)))) != PDB_OK ||
+        (st = pdb__search_postings_add(ctx, &w->postings, id, p->owner, p->address, landuse)) !=
+            PDB_OK)
         goto done;
     w->added++;
     w->wgs84_repaired += g->wgs84_repaired;
@@ -562,7 +565,7 @@ pdb_status pdb__sq_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
         st = pdb__sql_fail(ctx, db, rc, "recording the imported file");
         goto fail;
     }
-    if ((st = pdb__sq_search_commune(ctx, w->base.store, w->commune)) != PDB_OK ||
+    if ((st = pdb__sq_search_commune(ctx, w->base.store, w->commune, w->postings)) != PDB_OK ||
         (st = pdb__overview_mark_stale(ctx, w->base.store, w->commune)) != PDB_OK ||
         (st = pdb__lookup_store_commune(ctx, w->base.store, &pdb__sq_lookup_io, w->commune,
                                         w->batch_id)) != PDB_OK)
@@ -600,6 +603,7 @@ void pdb__sq_writer_free(pdb_writer *pw)
     for (size_t i = 0; i < w->nkeys; i++)
         free(w->keys[i].key);
     free(w->keys);
+    pdb__search_postings_free(w->postings);
     free(w->name);
     free(w->file);
     free(w->checksum);

@@ -49,9 +49,9 @@ to_gpkg pt2.csv pt2.gpkg 9208
 RC=$?
 check "import into a schema 1 store" "$RC" 0
 [ "$RC" -eq 0 ] || cat import2.log >&2
-check "upgraded in place to the current schema (3: the search index)" "$(sqlite3 "$DB" 'PRAGMA user_version')" 3
+check "upgraded in place to the current schema (4: the search postings)" "$(sqlite3 "$DB" 'PRAGMA user_version')" 4
 INFO=$("$PARCELDB" info --db "$DB" --communes 2>&1)
-contains "info says schema 3" "$INFO" '^schema: +3 '
+contains "info says schema 4" "$INFO" '^schema: +4 '
 contains "08707 stamped with the version of the upgrade" "$INFO" "^08707 +30 +EPSG:5897 +v$((V0 + 1)) "
 contains "07894 stamped with its rebuild" "$INFO" "^07894 +41 +EPSG:9208 +v$((V0 + 3)) "
 check "integrity after the upgrade" "$("$PARCELDB" info --db "$DB" --check >/dev/null 2>&1; echo $?)" 0
