@@ -88,14 +88,16 @@
  * having it, ascending, as delta varints. The writer folds and groups in
  * memory and writes one row a word at each commune's commit; a query
  * reads a word's rows, or a prefix's range of words, and intersects
- * them. Made,
- * and filled from the current parcels, at the first read-write open of a
+ * them. Keyed by commune first: a commit writes one range of the table
+ * (keyed by word, every commune's rows interleaved, the province's import
+ * took 13% longer); queries go through the index on (word, commune).
+ * Made, and filled from the current parcels, at the first read-write open of a
  * store without it (pdb__sq_search_backfill), which drops schema 3's FTS5
  * table parcel_search and sets schema 4. */
 #define PDB_SEARCH_SCHEMA_SQL                                                                      \
-    "CREATE TABLE IF NOT EXISTS search_words (word TEXT NOT NULL, commune TEXT NOT NULL, "         \
-    "ids BLOB NOT NULL, PRIMARY KEY (word, commune)) WITHOUT ROWID;\n"                             \
-    "CREATE INDEX IF NOT EXISTS search_words_commune ON search_words(commune);\n"
+    "CREATE TABLE IF NOT EXISTS search_words (commune TEXT NOT NULL, word TEXT NOT NULL, "         \
+    "ids BLOB NOT NULL, PRIMARY KEY (commune, word)) WITHOUT ROWID;\n"                             \
+    "CREATE INDEX IF NOT EXISTS search_words_word ON search_words(word, commune);\n"
 
 /* The audit of answers that showed owner names (audit.c): append-only,
  * the triggers refuse any UPDATE or DELETE through SQL. who is a token's

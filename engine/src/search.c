@@ -369,11 +369,15 @@ pdb_status pdb__sq_search_ids(pdb_ctx *ctx, pdb_store *s, const pdb__search_plan
             return st;
         began = 1;
     }
-    /* The rows' key is (word, commune): a word's rows of every commune,
-     * or of the one asked for, are one range of the table. */
+    /* The table's key is (commune, word), so that a commune's commit
+     * writes one range of it (keyed by word first, the rows of every
+     * commune interleaved: the province's import took 13% longer); a
+     * word's rows of every commune, or of the one asked for, are one range
+     * of the index on (word, commune), named because the planner, with no
+     * statistics, prefers the key's commune range. */
     int rc = sqlite3_prepare_v2(s->db,
-                                "SELECT ids FROM search_words WHERE word >= ?1 AND word < ?2 "
-                                "AND commune BETWEEN ?3 AND ?4",
+                                "SELECT ids FROM search_words INDEXED BY search_words_word "
+                                "WHERE word >= ?1 AND word < ?2 AND commune BETWEEN ?3 AND ?4",
                                 -1, &q.rows, NULL);
     if (rc != SQLITE_OK) {
         /* The message first: the COMMIT below replaces SQLite's. */
