@@ -121,8 +121,8 @@ static void send_parcels(pdb_srv_response *out, pdb_srv_worker *w, pdb_parcel_li
 }
 
 /* /parcels/at: lon/lat, e/n/srs, or the Vietnamese x/y/zone (X = northing). */
-static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, const char *personal,
-                       pdb_srv_response *out)
+static void parcels_at_answer(pdb_srv_worker *w, const pdb_srv_request *req, const char *personal,
+                              pdb_srv_response *out)
 {
     char err[PDB_SRV_ERRMAX];
     const char *lon = pdb_srv_param_get(req, "lon"), *lat = pdb_srv_param_get(req, "lat");
@@ -136,10 +136,6 @@ static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, const char
     double qlon = NAN, qlat = NAN; /* the point in WGS 84, echoed as "query" */
     char prefix[128] = "";
 
-    /* The data version as tiles read it, at most every PDB_SRV_DV_FRESH_MS:
-     * a public lookup then answers from the index with no read snapshot. */
-    int64_t dv;
-    pdb_store_trust_version(w->store, pdb_srv_worker_data_version(w, &dv) == PDB_OK ? dv : -1);
     if (forms != 1) {
         pdb_srv_error(out, 400,
                       "give one point: lon&lat (WGS 84), e&n&srs (easting, "
@@ -231,6 +227,19 @@ static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, const char
     }
     send_parcels(out, w, list, personal, prefix[0] ? prefix : NULL);
     pdb_parcel_list_free(list);
+}
+
+/* The data version as tiles read it, at most every PDB_SRV_DV_FRESH_MS,
+ * trusted for this request only: a public lookup then answers from the
+ * index with no read snapshot, and no other route of this thread (a WMS
+ * GetFeatureInfo, say) inherits a version it did not read. */
+static void parcels_at(pdb_srv_worker *w, const pdb_srv_request *req, const char *personal,
+                       pdb_srv_response *out)
+{
+    int64_t dv;
+    pdb_store_trust_version(w->store, pdb_srv_worker_data_version(w, &dv) == PDB_OK ? dv : -1);
+    parcels_at_answer(w, req, personal, out);
+    pdb_store_trust_version(w->store, -1);
 }
 
 static void parcel_number(pdb_srv_worker *w, const pdb_srv_request *req, const char *personal,
