@@ -177,18 +177,19 @@ void pdbi_paths_free(char **paths, size_t count)
 /* ------------------------------------------------------------------------ */
 
 typedef struct run {
-    pdbi_options o;          /* options with defaults filled in */
-    pdbi_ctx *ic;            /* the writing thread's context (the caller's); messages go here */
-    pdb_ctx *ctx;            /* ic->db: the writing thread's engine context */
-    pdb_ctx *rctx;           /* the engine context of the reading thread */
-    pdb_store *store;        /* NULL in a dry run without a store */
-    pdbi_fieldmap fm;        /* --field-map */
-    int srs_epsg;            /* --srs, 0 when from the file */
-    int enc_forced;          /* --encoding given */
-    pdbi_enc enc;            /* its value */
-    char commune[6];         /* --commune, normalised, or "" */
-    int64_t batch_id;        /* 0 in a dry run */
-    pdbi_srs_memo *srs_memo; /* GDAL's CRS matches looked up, by WKT */
+    pdbi_options o;           /* options with defaults filled in */
+    pdbi_ctx *ic;             /* the writing thread's context (the caller's); messages go here */
+    pdb_ctx *ctx;             /* ic->db: the writing thread's engine context */
+    pdb_ctx *rctx;            /* the engine context of the reading thread */
+    pdb_store *store;         /* NULL in a dry run without a store */
+    pdbi_fieldmap fm;         /* --field-map */
+    int srs_epsg;             /* --srs, 0 when from the file */
+    int enc_forced;           /* --encoding given */
+    pdbi_enc enc;             /* its value */
+    char commune[6];          /* --commune, normalised, or "" */
+    int64_t batch_id;         /* 0 in a dry run */
+    pdbi_srs_memo *srs_memo;  /* GDAL's CRS matches looked up, by WKT */
+    pdb_overview_builder *ov; /* builds each committed commune's overviews meanwhile, or NULL */
 } run;
 
 /* A note or error about a file, on the log. */
@@ -704,6 +705,14 @@ static pdb_status load_commune(run *R, pdbi_file *f, pdbi_file_result *res, size
                         pdb_errmsg(R->ctx));
     pdb_writer_free(pass->writer); /* rolls back the commune unless committed */
     pass->writer = NULL;
+    /* Its overviews are built while the next commune loads. Should the
+     * builder fail, the commune is committed all the same, and it and
+     * those still queued are left to the rebuild after the import. */
+    if (st == PDB_OK && R->ov != NULL &&
+        pdb_overview_builder_add(R->ctx, R->ov, pass->commune) != PDB_OK) {
+        pdb_overview_builder_free(R->ov);
+        R->ov = NULL;
+    }
     return st;
 }
 
@@ -783,7 +792,7 @@ static int imported_here(const pdbi_run_result *res, const char *code)
 static void rebuild_overviews(run *R, pdbi_run_result *res)
 {
     pdb_ctx *ctx = R->ctx;
-    pdb_overview_report rep;
+    pdb_overview_report rep, built = {0};
     pdb_commune_list *list = NULL;
     double t1 = pdbi__now();
 
@@ -791,12 +800,20 @@ static void rebuild_overviews(run *R, pdbi_run_result *res)
         fprintf(R->o.log, "parceldb: rebuilding the overviews of the communes imported\n");
         fflush(R->o.log);
     }
+    /* The builder's last communes; then a rebuild of whatever it left
+     * stale (none, unless it failed or the store is PostgreSQL). */
+    if (R->ov != NULL)
+        (void)pdb_overview_builder_finish(ctx, R->ov, &built); /* what it wrote, even on failure */
+    pdb_overview_builder_free(R->ov);
+    R->ov = NULL;
     if (pdb_overview_rebuild_report(ctx, R->store, NULL, &rep) != PDB_OK) {
         if (asprintf(&res->overview_error, "rebuilding overviews: %s", pdb_errmsg(ctx)) < 0)
             res->overview_error = NULL;
+        res->overviews_rebuilt = built.rebuilt;
+        res->overviews_failed = built.failed;
     } else {
-        res->overviews_rebuilt = rep.rebuilt;
-        res->overviews_failed = rep.failed;
+        res->overviews_rebuilt = built.rebuilt + rep.rebuilt;
+        res->overviews_failed = built.failed + rep.failed;
     }
     res->overview_seconds = pdbi__now() - t1;
     if (pdb_communes_list(ctx, R->store, &list) != PDB_OK)
@@ -927,6 +944,9 @@ pdb_status pdbi_run(pdbi_ctx *ic, const pdbi_options *opts, char *const *paths, 
             goto fail;
         }
         res->batch_id = R.batch_id;
+        /* No builder: the communes stay stale for the rebuild at the end. */
+        if (!R.o.no_overviews && pdb_overview_builder_start(ctx, R.store, &R.ov) != PDB_OK)
+            R.ov = NULL;
     }
     for (size_t i = 0; i < npaths; i++) {
         import_file(&R, &res->files[i]);
@@ -962,6 +982,7 @@ fail:
                         npaths == 1 ? paths[0] : what);
     }
     pdbi_run_result_free(res);
+    pdb_overview_builder_free(R.ov);
     pdb_store_close(R.store);
     pdb_ctx_free(R.rctx);
     pdbi__fieldmap_clear(&R.fm);

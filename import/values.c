@@ -217,11 +217,16 @@ int pdbi__commune_normalize(const char *s, size_t len, char out[6])
 
 const pdb_commune_ref *pdbi__commune_known(const char *code)
 {
+    /* Asked once a record, nearly always for the commune asked before:
+     * that one is tried first (the list is the library's, never freed). */
+    static _Thread_local const pdb_commune_ref *last;
+    if (last != NULL && strcmp(last->code, code) == 0)
+        return last;
     size_t n = 0;
     const pdb_commune_ref *list = pdb_commune_ref_list(&n);
     for (size_t i = 0; i < n; i++)
         if (strcmp(list[i].code, code) == 0)
-            return &list[i];
+            return last = &list[i];
     return NULL;
 }
 

@@ -19,6 +19,8 @@ set_property(TEST test_overview APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_
 # The overviews' own coverage union, against GEOS's union (issue 19).
 pdb_unit_test(test_geom_union SOURCES unit/test_geom_union.c)
 set_tests_properties(test_geom_union PROPERTIES LABELS "unit;engine")
+pdb_unit_test(test_geom_simple SOURCES unit/test_geom_simple.c)
+set_tests_properties(test_geom_simple PROPERTIES LABELS "unit;engine")
 
 # The import summary and `parceldb info` say rejected and repaired apart,
 # with the same numbers (issue 12, item 4).

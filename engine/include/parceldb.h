@@ -569,6 +569,33 @@ PDB_API pdb_status pdb_overview_rebuild_report(pdb_ctx *ctx, pdb_store *store,
 PDB_API pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *store, const char *commune,
                                         size_t *rebuilt);
 
+/* Overviews built beside an import, on a thread of their own, so that a
+ * commune's dissolve and simplification (about as much CPU as its load)
+ * uses the core the load leaves idle. After each commune's commit, hand
+ * the commune to pdb_overview_builder_add: it reads the commune's parcels
+ * (on the calling thread, which must be the store handle's only user, with
+ * no load open), queues them for the builder thread, and writes what that
+ * thread has built so far, each commune in a write transaction of its own
+ * with the outcome pdb_overview_rebuild gives it (rebuilt, fallback, or
+ * failed and confined). A commune handed again replaces its job not yet
+ * written. At most three communes wait: add waits for the builder when
+ * they do. pdb_overview_builder_finish writes the rest and reports the
+ * communes written. A store error while writing is returned (the commune
+ * stays stale, as after an import without a builder, for
+ * pdb_overview_rebuild to build). On PostgreSQL, and when no thread can be
+ * started, nothing is queued and every commune is left for
+ * pdb_overview_rebuild. */
+typedef struct pdb_overview_builder pdb_overview_builder;
+PDB_API pdb_status pdb_overview_builder_start(pdb_ctx *ctx, pdb_store *store,
+                                              pdb_overview_builder **out);
+PDB_API pdb_status pdb_overview_builder_add(pdb_ctx *ctx, pdb_overview_builder *builder,
+                                            const char *commune);
+PDB_API pdb_status pdb_overview_builder_finish(pdb_ctx *ctx, pdb_overview_builder *builder,
+                                               pdb_overview_report *rep);
+/* Stops the builder thread and frees it; jobs not written are dropped
+ * (those communes stay stale). Accepts NULL. */
+PDB_API void pdb_overview_builder_free(pdb_overview_builder *builder);
+
 /* ------------------------------------------------------------------------ */
 /* Communes in the store                                                     */
 /* ------------------------------------------------------------------------ */

@@ -46,6 +46,12 @@ pdb_status pdb__mpoly_from_geos(pdb_ctx *ctx, const GEOSGeometry *g, double min_
  * PDB_EGEOM when GEOS fails or nothing polygonal is left (mp unchanged). */
 pdb_status pdb__mpoly_make_valid(pdb_ctx *ctx, pdb__mpoly *mp, int *repaired);
 
+/* geom_simple.c: 1 when mp is certainly valid by OGC's rules without
+ * asking GEOS (one polygon of one ring, of at most 128 edges, that floating
+ * point shows closed, finite and free of self-intersection and
+ * self-touching); 0 when GEOS must decide. Never 1 for an invalid mp. */
+int pdb__mpoly_certainly_valid(const pdb__mpoly *mp);
+
 /* geom_union.c: the union of a coverage (polygons that share their edges
  * exactly and do not overlap, such as a survey's parcels) appended to out,
  * one part per shell with its holes, in linear-logarithmic time without

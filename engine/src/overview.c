@@ -14,7 +14,8 @@
  * stale, in its own transaction, and readers draw a stale commune's low
  * zooms from its parcels (a bounded cost: one commune) until
  * pdb_overview_rebuild has run; the import stays fast and no tile is ever
- * older than its data version. Rows are stored as the
+ * older than its data version (an import builds each commune's overviews
+while the next one loads: overview_bg.c). Rows are stored as the
  * engine's SpatiaLite BLOBs in WGS 84 with an SQLite R-tree over their
  * boxes.
  */
@@ -114,7 +115,7 @@ static pdb_status append_parts(pdb_ctx *ctx, pdb__mpoly_builder *b, const pdb__m
  * land use (they come ordered by code). A parcel that cannot be read is
  * the commune's failure (in job->st, the rebuild goes on); a store
  * failure is returned. */
-static pdb_status read_job(pdb_ctx *ctx, pdb_store *s, const char *commune, pdb__ov_job *job)
+pdb_status pdb__ov_read_job(pdb_ctx *ctx, pdb_store *s, const char *commune, pdb__ov_job *job)
 {
     sqlite3_stmt *sel = NULL;
     pdb__ov_group *g = NULL;
@@ -236,8 +237,7 @@ done:
 /* Rebuilds one commune inside its own savepoint, so that a commune that
  * fails leaves its old state (stale, drawn from its parcels) and the rest
  * of the run goes on. Records the outcome in overview_problems. */
-static pdb_status rebuild_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job,
-                              pdb_overview_report *rep)
+pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, pdb_overview_report *rep)
 {
     const char *commune = job->commune;
     char *fallback = NULL;
@@ -357,10 +357,10 @@ static pdb_status rebuild_in_turn(pdb_ctx *ctx, pdb_store *s, char (*codes)[8], 
     pdb_status st = PDB_OK;
     for (size_t i = 0; i < found && st == PDB_OK; i++) {
         pdb__ov_job job;
-        if ((st = read_job(ctx, s, codes[i], &job)) == PDB_OK) {
+        if ((st = pdb__ov_read_job(ctx, s, codes[i], &job)) == PDB_OK) {
             if (job.st == PDB_OK)
                 pdb__ov_build(ctx, &job);
-            st = rebuild_one(ctx, s, &job, rep);
+            st = pdb__ov_write_one(ctx, s, &job, rep);
         }
         pdb__ov_job_clear(&job);
     }
@@ -398,7 +398,7 @@ static pdb_status rebuild_communes(pdb_ctx *ctx, pdb_store *s, char (*codes)[8],
     size_t ahead = 2 * (size_t)nthreads + 1, nread = 0;
     for (size_t w = 0; w < found && st == PDB_OK; w++) {
         for (; nread < found && nread < w + ahead; nread++) {
-            if ((st = read_job(ctx, s, codes[nread], &p.jobs[nread])) != PDB_OK)
+            if ((st = pdb__ov_read_job(ctx, s, codes[nread], &p.jobs[nread])) != PDB_OK)
                 goto stop;
             pthread_mutex_lock(&p.mu);
             p.nread = nread + 1;
@@ -409,7 +409,7 @@ static pdb_status rebuild_communes(pdb_ctx *ctx, pdb_store *s, char (*codes)[8],
         while (!p.done[w])
             pthread_cond_wait(&p.built, &p.mu);
         pthread_mutex_unlock(&p.mu);
-        st = rebuild_one(ctx, s, &p.jobs[w], rep);
+        st = pdb__ov_write_one(ctx, s, &p.jobs[w], rep);
         pdb__ov_job_clear(&p.jobs[w]);
     }
 stop:

@@ -25,6 +25,18 @@ pdb_status pdb__overview_mark_stale(pdb_ctx *ctx, pdb_store *s, const char *comm
  * was. */
 pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, char **fallback);
 
+/* Reads a commune's current parcels into a job for pdb__ov_build. A
+ * commune that cannot be read for its own reasons (a damaged BLOB) gets
+ * the reason in job->st and PDB_OK; store failures are returned. */
+pdb_status pdb__ov_read_job(pdb_ctx *ctx, pdb_store *s, const char *commune, pdb__ov_job *job);
+
+/* Writes a built job inside its own savepoint (in the caller's write
+ * transaction): the shapes and the commune's state, or, when the job
+ * failed, the failure, confined to the commune. Counts it in rep. Store
+ * failures are returned; a commune's own failure is not. */
+pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job,
+                             pdb_overview_report *rep);
+
 /* Fills the overview fields of a commune list (pdb_communes_list). */
 pdb_status pdb__overview_states(pdb_ctx *ctx, pdb_store *s, pdb_commune_list *list);
 

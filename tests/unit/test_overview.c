@@ -600,6 +600,62 @@ static void test_hand_made(void **state)
     assert_overviews(e, "07918");
 }
 
+/* Overviews built beside the loads (pdb_overview_builder), as the importer
+ * does: each commune handed after its commit, one of them loaded again
+ * (larger, another land use) and handed again while its first job may
+ * still wait. At the end every commune is fresh, its shapes cover its
+ * current parcels (not those of its first load), a rebuild of "every
+ * commune that needs it" has nothing left, and a commune loaded after
+ * without being handed is stale until rebuilt. */
+static void test_builder_beside_loads(void **state)
+{
+    env *e = *state;
+    tparcel ps[4];
+    pdb_overview_builder *b = NULL;
+    assert_int_equal(pdb_overview_builder_start(e->ctx, e->store, &b), PDB_OK);
+    const char *codes[3] = {"07894", "07909", "07900"};
+    for (int k = 0; k < 3; k++) {
+        double x0 = PT_E + 1000 * k;
+        ps[0].g = rect(e, x0, PT_N, x0 + 100, PT_N + 100), ps[0].use = "LUA";
+        ps[1].g = rect(e, x0 + 100, PT_N, x0 + 200, PT_N + 100), ps[1].use = "ONT";
+        load(e, codes[k], PHU_THO, ps, 2);
+        if (pdb_overview_builder_add(e->ctx, b, codes[k]) != PDB_OK)
+            fail_msg("%s", pdb_errmsg(e->ctx));
+    }
+    /* 07894 again, twice the area, and handed again at once. */
+    ps[0].g = rect(e, PT_E, PT_N, PT_E + 200, PT_N + 100), ps[0].use = "CLN";
+    ps[1].g = rect(e, PT_E + 200, PT_N, PT_E + 400, PT_N + 100), ps[1].use = "CLN";
+    load(e, "07894", PHU_THO, ps, 2);
+    assert_int_equal(pdb_overview_builder_add(e->ctx, b, "07894"), PDB_OK);
+    pdb_overview_report rep;
+    assert_int_equal(pdb_overview_builder_finish(e->ctx, b, &rep), PDB_OK);
+    pdb_overview_builder_free(b);
+    assert_int_equal(rep.failed, 0);
+    assert_true(rep.rebuilt >= 3 && rep.rebuilt <= 4); /* 07894's first job, if built in time */
+    for (int k = 0; k < 3; k++)
+        assert_overviews(e, codes[k]); /* 07894: the CLN load's area, not the first */
+    rebuild_all(e, 0);
+
+    /* Loaded, not handed: stale until a rebuild. */
+    ps[0].g = rect(e, PT_E + 1000, PT_N, PT_E + 1300, PT_N + 100), ps[0].use = "LUA";
+    load(e, "07909", PHU_THO, ps, 1);
+    pdb_commune_list *list = NULL;
+    assert_int_equal(pdb_communes_list(e->ctx, e->store, &list), PDB_OK);
+    assert_int_equal(find_commune(list, "07909")->overview_state, PDB_OVERVIEW_STATE_STALE);
+    pdb_commune_list_free(list);
+    rebuild_all(e, 1);
+    assert_overviews(e, "07909");
+
+    /* A builder freed with jobs queued leaves them stale, for a rebuild. */
+    assert_int_equal(pdb_overview_builder_start(e->ctx, e->store, &b), PDB_OK);
+    ps[0].g = rect(e, PT_E + 2000, PT_N, PT_E + 2300, PT_N + 100), ps[0].use = "ONT";
+    load(e, "07900", PHU_THO, ps, 1);
+    assert_int_equal(pdb_overview_builder_add(e->ctx, b, "07900"), PDB_OK);
+    pdb_overview_builder_free(b);
+    rebuild_all(e, 1);
+    assert_overviews(e, "07900");
+}
+
 /* A commune whose rebuild fails is confined to itself: the others are built
  * and kept, its failure is recorded with the reason, a later rebuild of
  * "every commune that needs it" does not retry it, a new import of it
@@ -773,6 +829,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_store_from_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hand_made, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_confined, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_builder_beside_loads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pinched_many, setup, teardown),
         cmocka_unit_test_setup_teardown(test_synth_communes, setup, teardown),
     };

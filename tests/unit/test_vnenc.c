@@ -20,6 +20,11 @@
 
 #include <cmocka.h>
 
+#include <uninorm.h>
+#include <unistr.h>
+
+#define PDB_TEST_COUNTOF(a) (sizeof(a) / sizeof((a)[0]))
+
 /* The 12 vowels and the 5 tones, as UTF-8 in NFD pieces: every Vietnamese
  * letter with diacritics is NFC(vowel + tone), plus đ. */
 static const char *const vowels[12] = {"a", "ă", "â", "e", "ê", "i", "o", "ô", "ơ", "u", "ư", "y"};
@@ -254,6 +259,52 @@ static void test_nfc(void **state)
     free(t);
 }
 
+/* vnenc_nfc skips libunistring for text it knows is NFC (code points
+ * below U+0300 or in U+1E00-U+1EFF): on random strings of those, of
+ * combining marks, of the characters NFC changes (U+212B ANGSTROM SIGN,
+ * U+0340) and of others, its answer is libunistring's every time. */
+static void test_nfc_shortcut_agrees(void **state)
+{
+    (void)state;
+    static const ucs4_t pool[] = {
+        'a',    'E',    ' ',    0x7F,   0x80,   0xC0,   0xE2,   0x110,  0x111,
+        0x1A0,  0x1AF,  0x1B0,  0x2C7,  0x2FF,  0x300,  0x301,  0x303,  0x309,
+        0x323,  0x340,  0x212B, 0x1E00, 0x1EA0, 0x1EA1, 0x1EC7, 0x1EF9, 0x1EFF,
+        0x1F00, 0x0CC6, 0x0CC2, 0x1100, 0x1161, 0xAC00, 0x11A8, 0x4E00, 0x1F600,
+    };
+    uint64_t seed = 88172645463325252u;
+    for (int k = 0; k < 20000; k++) {
+        uint8_t text[64];
+        size_t len = 0;
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        size_t n = 1 + seed % 8;
+        /* Most strings from the shortcut's ranges only, some mixed. */
+        size_t span = (seed >> 8) % 3 == 0 ? PDB_TEST_COUNTOF(pool) : 14;
+        for (size_t i = 0; i < n; i++) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            ucs4_t cp = pool[(seed >> 16) % span];
+            if (span == 14 && (seed >> 40) % 2)
+                cp = 0x1E00 + (ucs4_t)((seed >> 24) % 0x100); /* any of U+1E00-U+1EFF */
+            int w = u8_uctomb(text + len, cp, (int)(sizeof text - len));
+            assert_true(w > 0);
+            len += (size_t)w;
+        }
+        size_t want_len = 0;
+        uint8_t *want = u8_normalize(UNINORM_NFC, text, len, NULL, &want_len);
+        assert_non_null(want);
+        char *got = vnenc_nfc((const char *)text, len);
+        assert_non_null(got);
+        assert_int_equal(strlen(got), want_len);
+        assert_memory_equal(got, want, want_len);
+        free(got);
+        free(want);
+    }
+}
+
 static void test_invalid_utf8(void **state)
 {
     static const char *const bad[] = {
@@ -387,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_known_bytes),
         cmocka_unit_test(test_real_names),
         cmocka_unit_test(test_nfc),
+        cmocka_unit_test(test_nfc_shortcut_agrees),
         cmocka_unit_test(test_invalid_utf8),
         cmocka_unit_test(test_invalid_legacy),
         cmocka_unit_test(test_detect),
