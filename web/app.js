@@ -25,6 +25,8 @@
  * the tiles have loaded; "#search=TEXT" types TEXT in the search box and
  * submits it. The panel then shows the parcels found, and document.body
  * gets data-state="identified" and data-parcel="NUMBER" (the first).
+ * data-map says "moving" while the map pans or zooms, "still" after, so
+ * that a screenshot can wait for the map to settle.
  * Geolocation has no hook: tests/server/phone.sh drives the real API
  * through the DevTools protocol (a position override and a permission).
  */
@@ -182,11 +184,22 @@
         if (fit) fitTo(outline.getBounds());
     }
 
+    /* A point tapped low on a phone's map would end up under the sheet
+     * that the answer opens: the map moves it up into view. */
+    function keepVisible(latlng) {
+        var sheet = sheetHeight();
+        if (!sheet) return;
+        var y = map.latLngToContainerPoint(latlng).y, h = map.getSize().y - sheet;
+        if (y > h - 20) map.panBy([0, y - h / 2]);
+    }
+
     function identify(latlng) {
         setStatus('Đang tìm…');
         var url = 'parcels/at?lon=' + latlng.lng.toFixed(9) + '&lat=' + latlng.lat.toFixed(9);
-        return getJSON(url).then(function (fc) { show(fc.features || [], false); })
-            .catch(function (e) { setStatus(e.message, true); });
+        return getJSON(url).then(function (fc) {
+            show(fc.features || [], false);
+            keepVisible(latlng);
+        }).catch(function (e) { setStatus(e.message, true); });
     }
 
     function num(id) {
@@ -373,6 +386,8 @@
         }).addTo(map);
         outline = L.geoJSON(null, { style: { color: '#d00000', weight: 3, fill: false } }).addTo(map);
         map.on('click', function (e) { identify(e.latlng); });
+        map.on('movestart zoomstart', function () { document.body.dataset.map = 'moving'; });
+        map.on('moveend zoomend', function () { document.body.dataset.map = 'still'; });
         var Locate = L.Control.extend({
             options: { position: 'topleft' },
             onAdd: function () {

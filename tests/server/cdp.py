@@ -5,15 +5,18 @@ only: Chromium's --remote-debugging-pipe speaks the protocol on its file
 descriptors 3 (commands in) and 4 (answers and events out), one JSON
 message per NUL-terminated chunk, so no WebSocket client is needed.
 
-    cdp.py [--device WIDTH,HEIGHT,SCALE]
+    cdp.py [--device WIDTH,HEIGHT,SCALE[,desktop]]
            [--geo LAT,LON,ACCURACY_M | --geo-unavailable]
            [--permission granted|denied]
            [--click SELECTOR | --eval JS | --wait JS_EXPRESSION]...
            [--screenshot FILE.png] URL -- CHROMIUM [ARGS...]
 
-It starts CHROMIUM ARGS with the pipe, emulates a mobile device of
-WIDTH x HEIGHT CSS pixels at SCALE device pixels per CSS pixel
-(Emulation.setDeviceMetricsOverride), sets the geolocation override
+It starts CHROMIUM ARGS with the pipe, emulates a mobile device (or a
+desktop) of WIDTH x HEIGHT CSS pixels at SCALE device pixels per CSS
+pixel (Emulation.setDeviceMetricsOverride: with headless Chromium's own
+--window-size the page's script runs in a smaller viewport, at least 500
+px wide and about 143 px less high than the window), sets the geolocation
+override
 (Emulation.setGeolocationOverride: a position, or with --geo-unavailable
 "position unavailable") and the page origin's geolocation permission
 (Browser.setPermission), opens URL, waits for the page's
@@ -182,10 +185,12 @@ def main(args):
         u = urllib.parse.urlsplit(url)
         origin = "%s://%s" % (u.scheme, u.netloc)
         if opts["device"]:
-            w, h, scale = opts["device"].split(",")
+            dev = opts["device"].split(",")
+            if len(dev) not in (3, 4) or dev[3:] not in ([], ["desktop"]):
+                raise SystemExit("cdp.py: --device WIDTH,HEIGHT,SCALE[,desktop], not %s" % opts["device"])
             b.send("Emulation.setDeviceMetricsOverride",
-                   {"width": int(w), "height": int(h), "deviceScaleFactor": float(scale),
-                    "mobile": True}, session)
+                   {"width": int(dev[0]), "height": int(dev[1]), "deviceScaleFactor": float(dev[2]),
+                    "mobile": len(dev) == 3}, session)
         if opts["permission"]:
             b.send("Browser.setPermission", {"permission": {"name": "geolocation"},
                                              "setting": opts["permission"], "origin": origin})
