@@ -339,7 +339,7 @@
         var z = Math.min(map.getBoundsZoom(ll.toBounds(2 * r), false, L.point(40, sheet + 40)), 19);
         map.setView(map.unproject(map.project(ll, z).add([0, sheet / 2]), z), z);
         identify(ll).then(function () {
-            if (document.body.dataset.state === 'identified' || document.body.dataset.state === 'empty') {
+            if (statusEl.className !== 'error') {
                 setStatus(statusEl.textContent + ' · ±' + Math.round(r) + ' m');
             }
         });
