@@ -33,6 +33,7 @@ import fcntl
 import base64
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -165,6 +166,15 @@ def main(args):
             raise SystemExit("cdp.py: one URL only (%s)" % a)
     if not args or url is None:
         raise SystemExit("usage: cdp.py [options] URL -- CHROMIUM [ARGS...]")
+    if opts["device"]:
+        dev = opts["device"].split(",")
+        try:
+            if len(dev) not in (3, 4) or dev[3:] not in ([], ["desktop"]):
+                raise ValueError
+            dev[:3] = [int(dev[0]), int(dev[1]), float(dev[2])]
+        except ValueError:
+            raise SystemExit("cdp.py: --device WIDTH,HEIGHT,SCALE[,desktop], not %s" % opts["device"])
+        opts["device"] = dev
     argv = args[1:]
     if not argv:
         raise SystemExit("cdp.py: no Chromium command after --")
@@ -185,11 +195,9 @@ def main(args):
         u = urllib.parse.urlsplit(url)
         origin = "%s://%s" % (u.scheme, u.netloc)
         if opts["device"]:
-            dev = opts["device"].split(",")
-            if len(dev) not in (3, 4) or dev[3:] not in ([], ["desktop"]):
-                raise SystemExit("cdp.py: --device WIDTH,HEIGHT,SCALE[,desktop], not %s" % opts["device"])
+            dev = opts["device"]
             b.send("Emulation.setDeviceMetricsOverride",
-                   {"width": int(dev[0]), "height": int(dev[1]), "deviceScaleFactor": float(dev[2]),
+                   {"width": dev[0], "height": dev[1], "deviceScaleFactor": dev[2],
                     "mobile": len(dev) == 3}, session)
         if opts["permission"]:
             b.send("Browser.setPermission", {"permission": {"name": "geolocation"},
@@ -228,6 +236,9 @@ def main(args):
 
 
 if __name__ == "__main__":
+    # A timeout's SIGTERM unwinds through main's finally: Chromium is
+    # closed, not left behind.
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     try:
         sys.exit(main(sys.argv[1:]))
     except (RuntimeError, TimeoutError, OSError, ValueError) as e:
