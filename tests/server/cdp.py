@@ -16,9 +16,9 @@ desktop) of WIDTH x HEIGHT CSS pixels at SCALE device pixels per CSS
 pixel (Emulation.setDeviceMetricsOverride: with headless Chromium's own
 --window-size the page's script runs in a smaller viewport, at least 500
 px wide and about 143 px less high than the window), sets the geolocation
-override
-(Emulation.setGeolocationOverride: a position, or with --geo-unavailable
-"position unavailable") and the page origin's geolocation permission
+override (Emulation.setGeolocationOverride: a position, or with
+--geo-unavailable "position unavailable") and the page origin's
+geolocation permission
 (Browser.setPermission), opens URL, waits for the page's
 body[data-ready="1"], then takes the steps in their order: --click
 clicks the element SELECTOR with real mouse events at its centre
@@ -29,8 +29,8 @@ page's DOM (document.documentElement.outerHTML). Every wait is bounded
 and prints the DOM, and exits 2; other failures exit 1 with a one-line
 error.
 """
-import fcntl
 import base64
+import fcntl
 import json
 import os
 import signal
