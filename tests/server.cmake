@@ -22,6 +22,8 @@ server_test(server_http http.sh)
 server_test(server_ogr ogr.sh)
 server_test(server_gdal_tms gdal_tms.sh)
 server_test(server_chromium chromium.sh)
+# The demo page on a phone, with geolocation through the DevTools protocol, and printed (issue 14).
+server_test(server_phone phone.sh)
 server_test(server_reimport reimport.sh)
 server_test(server_versions versions.sh)
 server_test(server_store_upgrade upgrade.sh)

@@ -7,18 +7,70 @@
  * box for WGS 84 or VN-2000 (X = northing, Y = easting, with the TM-3
  * zone). Text from the server is put in the page with textContent only.
  *
+ * In the field (issue 14): on a screen narrower than 700 px the map takes
+ * the whole width and the panel is a bottom sheet that folds away (the
+ * toggle button; identifying a parcel opens it; document.body's
+ * data-panel says "folded" or "open"). "Tôi ở đâu?" (where am I) asks the
+ * browser's geolocation (high accuracy), draws the accuracy circle
+ * (class pdb-accuracy), centres the map there and identifies the parcel
+ * under the position as a click does; a refusal or no position is said in
+ * the status line. "#parcel=COMMUNE/SHEET/PARCEL" opens the page on that
+ * parcel (links in messages, QR codes on printed extracts), and is
+ * followed when the hash changes; each parcel's "Liên kết" (link) sets it.
+ * Printing keeps the map at its size on screen, at most a page wide (its
+ * tiles are loaded already), and prints the parcels' tables under it.
+ *
  * For tests: "#view=LON,LAT,Z" opens the map there, and "#click=LON,LAT"
  * clicks the map at that point (a real DOM click on the map's pixel) once
  * the tiles have loaded; "#search=TEXT" types TEXT in the search box and
  * submits it. The panel then shows the parcels found, and document.body
  * gets data-state="identified" and data-parcel="NUMBER" (the first).
+ * data-map says "moving" while the map pans or zooms, "still" after, so
+ * that a screenshot can wait for the map to settle.
+ * Geolocation has no hook: tests/server/phone.sh drives the real API
+ * through the DevTools protocol (a position override and a permission).
  */
 (function () {
     'use strict';
 
-    var map, tiles, outline;
+    var map, tiles, outline, accuracy;
     var statusEl = document.getElementById('status');
     var resultEl = document.getElementById('result');
+    var panelEl = document.getElementById('panel');
+    var toggleEl = document.getElementById('toggle');
+    var shownKey = null; /* "COMMUNE/SHEET/PARCEL" of the first parcel shown */
+    var phone = window.matchMedia('(max-width: 699.98px)');
+
+    /* The bottom sheet of a phone; on a wider screen the panel is always
+     * there and the state is only remembered. */
+    function setPanel(open) {
+        document.body.dataset.panel = open ? 'open' : 'folded';
+        toggleEl.setAttribute('aria-expanded', open ? 'true' : 'false');
+        toggleEl.textContent = open ? '▼ Thu gọn (hide)' : '▲ Thông tin thửa (show)';
+        if (map) map.invalidateSize({ pan: false });
+    }
+
+    /* The height in pixels of the map that the open sheet covers (0 on a
+     * wide screen or folded). */
+    function sheetHeight() {
+        return phone.matches && document.body.dataset.panel === 'open' ? panelEl.offsetHeight : 0;
+    }
+
+    /* Fits the map to bounds in the part of it that the sheet leaves
+     * visible. */
+    function fitTo(bounds) {
+        map.fitBounds(bounds, { maxZoom: 19, paddingTopLeft: [20, 20], paddingBottomRight: [20, sheetHeight() + 20] });
+    }
+
+    function parcelKey(p) {
+        return p.commune + '/' + p.sheet + '/' + p.parcel;
+    }
+
+    function parcelHash(p) {
+        return '#parcel=' + [p.commune, p.sheet, p.parcel].map(function (v) {
+            return encodeURIComponent(String(v));
+        }).join('/');
+    }
 
     function setStatus(text, isError) {
         statusEl.textContent = text || '';
@@ -84,9 +136,28 @@
             s.textContent = flag;
             div.appendChild(s);
         });
+        /* The link to this parcel: following it sets location.hash, so that
+         * the address bar holds a link to copy; the clipboard gets it too
+         * where the browser allows. */
+        var a = document.createElement('a');
+        a.className = 'share';
+        a.href = parcelHash(p);
+        a.textContent = 'Liên kết (link)';
+        a.title = 'Liên kết mở trang ở thửa này (a link that opens this parcel)';
+        a.addEventListener('click', function () {
+            var url = location.href.replace(/#.*$/, '') + a.getAttribute('href');
+            if (navigator.clipboard && window.isSecureContext) {
+                navigator.clipboard.writeText(url).then(function () {
+                    setStatus('Đã chép liên kết (link copied): ' + url);
+                }, function () { setStatus('Liên kết (link): ' + url); });
+            } else {
+                setStatus('Liên kết (link): ' + url);
+            }
+        });
+        div.appendChild(a);
         div.addEventListener('click', function () {
             var layer = L.geoJSON(f);
-            map.fitBounds(layer.getBounds(), { maxZoom: 19, padding: [20, 20] });
+            fitTo(layer.getBounds());
         });
         return div;
     }
@@ -102,19 +173,33 @@
             setStatus('Không có thửa nào ở đây (no parcel here).');
             document.body.dataset.state = 'empty';
             delete document.body.dataset.parcel;
+            shownKey = null;
             return;
         }
         setStatus(features.length === 1 ? '1 thửa' : features.length + ' thửa');
         document.body.dataset.state = 'identified';
         document.body.dataset.parcel = features[0].properties.parcel;
-        if (fit) map.fitBounds(outline.getBounds(), { maxZoom: 19, padding: [20, 20] });
+        shownKey = parcelKey(features[0].properties);
+        setPanel(true);
+        if (fit) fitTo(outline.getBounds());
+    }
+
+    /* A point tapped low on a phone's map would end up under the sheet
+     * that the answer opens: the map moves it up into view. */
+    function keepVisible(latlng) {
+        var sheet = sheetHeight();
+        if (!sheet) return;
+        var y = map.latLngToContainerPoint(latlng).y, h = map.getSize().y - sheet;
+        if (y > h - 20) map.panBy([0, y - h / 2]);
     }
 
     function identify(latlng) {
         setStatus('Đang tìm…');
         var url = 'parcels/at?lon=' + latlng.lng.toFixed(9) + '&lat=' + latlng.lat.toFixed(9);
-        return getJSON(url).then(function (fc) { show(fc.features || [], false); })
-            .catch(function (e) { setStatus(e.message, true); });
+        return getJSON(url).then(function (fc) {
+            show(fc.features || [], false);
+            keepVisible(latlng);
+        }).catch(function (e) { setStatus(e.message, true); });
     }
 
     function num(id) {
@@ -199,6 +284,82 @@
             .catch(function (e) { setStatus(e.message, true); });
     }
 
+    /* "#parcel=C/S/P": the parcel by its number, as the search by number
+     * finds it. */
+    function openHashParcel() {
+        var m = /[#&]parcel=([^&]*)/.exec(location.hash);
+        if (!m) return;
+        var parts = m[1].split('/').map(function (v) {
+            try { return decodeURIComponent(v).trim(); } catch (e) { return ''; }
+        });
+        if (parts.length !== 3 || !/^\d{5}$/.test(parts[0]) || parts[1] === '' || parts[2] === '') {
+            setStatus('Liên kết không hợp lệ: cần #parcel=MÃXÃ/TỜ/THỬA, ví dụ #parcel=07894/12/7 ' +
+                '(bad link: expected #parcel=COMMUNE/SHEET/PARCEL)', true);
+            return;
+        }
+        var key = parts.join('/');
+        if (key === shownKey) return; /* the parcel's own link, followed: it is shown */
+        setStatus('Đang tìm…');
+        getJSON('parcels/' + parts.map(encodeURIComponent).join('/'))
+            .then(function (fc) { show(fc.features || [], true); })
+            .catch(function (e) {
+                show([], false);
+                setStatus(e.status === 404 ? 'Không tìm thấy thửa ' + key + ' (no such parcel)' : e.message, true);
+                setPanel(true);
+            });
+    }
+
+    /* "Where am I": the browser's position, its accuracy circle, and the
+     * parcel under it through the same path as a click on the map. */
+    function locate() {
+        if (!navigator.geolocation) {
+            setStatus('Trình duyệt này không định vị được (geolocation unavailable).', true);
+            setPanel(true);
+            return;
+        }
+        setStatus('Đang xác định vị trí… (locating)');
+        setPanel(true); /* now, so that the position is centred above it */
+        navigator.geolocation.getCurrentPosition(onPosition, onPositionError,
+            { enableHighAccuracy: true, timeout: 30000, maximumAge: 0 });
+    }
+
+    function onPosition(pos) {
+        var ll = L.latLng(pos.coords.latitude, pos.coords.longitude);
+        var r = Math.max(pos.coords.accuracy || 0, 1);
+        if (accuracy) map.removeLayer(accuracy);
+        accuracy = L.layerGroup([
+            L.circle(ll, { radius: r, className: 'pdb-accuracy', color: '#1565c0', weight: 2, fillOpacity: 0.12 }),
+            L.circleMarker(ll, { radius: 5, className: 'pdb-position', color: '#fff', weight: 2,
+                fillColor: '#1565c0', fillOpacity: 1 })
+        ]).addTo(map);
+        /* Centred on the position in the part of the map above the sheet,
+         * the whole circle in view (a 10 m circle at z19, a 1 km one around
+         * z14). */
+        var sheet = sheetHeight();
+        var z = Math.min(map.getBoundsZoom(ll.toBounds(2 * r), false, L.point(40, sheet + 40)), 19);
+        map.setView(map.unproject(map.project(ll, z).add([0, sheet / 2]), z), z);
+        identify(ll).then(function () {
+            if (statusEl.className !== 'error') {
+                setStatus(statusEl.textContent + ' · ±' + Math.round(r) + ' m');
+            }
+        });
+    }
+
+    function onPositionError(err) {
+        var text;
+        if (err.code === 1) {
+            text = window.isSecureContext
+                ? 'Trang không được phép dùng vị trí: hãy cho phép trong trình duyệt (location permission refused).'
+                : 'Định vị chỉ chạy qua HTTPS (geolocation needs HTTPS).';
+        } else if (err.code === 3) {
+            text = 'Hết thời gian chờ vị trí (no position in time).';
+        } else {
+            text = 'Không xác định được vị trí (position unavailable).';
+        }
+        setStatus(text, true);
+        setPanel(true);
+    }
+
     function hashParam(name) {
         var m = new RegExp('[#&]' + name + '=([^&]*)').exec(location.hash);
         return m ? decodeURIComponent(m[1]).split(',').map(Number) : null;
@@ -225,6 +386,23 @@
         }).addTo(map);
         outline = L.geoJSON(null, { style: { color: '#d00000', weight: 3, fill: false } }).addTo(map);
         map.on('click', function (e) { identify(e.latlng); });
+        map.on('movestart zoomstart', function () { document.body.dataset.map = 'moving'; });
+        map.on('moveend zoomend', function () { document.body.dataset.map = 'still'; });
+        var Locate = L.Control.extend({
+            options: { position: 'topleft' },
+            onAdd: function () {
+                var div = L.DomUtil.create('div', 'leaflet-bar pdb-locate');
+                var b = L.DomUtil.create('button', '', div);
+                b.type = 'button';
+                b.id = 'locate';
+                b.textContent = '◎ Tôi ở đâu?';
+                b.title = 'Vị trí của tôi và thửa đất ở đó (where am I)';
+                L.DomEvent.disableClickPropagation(div);
+                L.DomEvent.on(b, 'click', locate);
+                return div;
+            }
+        });
+        new Locate().addTo(map);
 
         var view = hashParam('view'), click = hashParam('click');
         if (view && view.length === 3) map.setView([view[1], view[0]], view[2]);
@@ -238,6 +416,9 @@
             onTextSearch(null);
         }
 
+        openHashParcel();
+        window.addEventListener('hashchange', openHashParcel);
+
         if (click && click.length === 2) {
             var done = false;
             var fire = function () { if (!done) { done = true; clickAt(click[0], click[1]); } };
@@ -247,6 +428,33 @@
         document.body.dataset.ready = '1';
     }
 
+    /* Printing: the map keeps its size on screen, at most a page wide
+     * (170 mm, 640 CSS px) and 150 mm high, around the same centre, so
+     * that every tile it prints is loaded already. */
+    var printing = false;
+    function beforePrint() {
+        if (!map || printing) return;
+        printing = true;
+        var size = map.getSize(), c = map.getCenter(), el = map.getContainer();
+        el.style.width = Math.min(size.x, 640) + 'px';
+        el.style.height = Math.min(size.y, 560) + 'px';
+        map.invalidateSize({ pan: false });
+        map.setView(c, map.getZoom(), { animate: false });
+    }
+    function afterPrint() {
+        if (!map || !printing) return;
+        printing = false;
+        var c = map.getCenter(), el = map.getContainer();
+        el.style.width = '';
+        el.style.height = '';
+        map.invalidateSize({ pan: false });
+        map.setView(c, map.getZoom(), { animate: false });
+    }
+    window.addEventListener('beforeprint', beforePrint);
+    window.addEventListener('afterprint', afterPrint);
+
+    toggleEl.addEventListener('click', function () { setPanel(document.body.dataset.panel !== 'open'); });
+    setPanel(false);
     document.getElementById('search').addEventListener('submit', onSearch);
     document.getElementById('goto').addEventListener('submit', onGoto);
     document.getElementById('textsearch').addEventListener('submit', onTextSearch);

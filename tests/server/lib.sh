@@ -193,6 +193,30 @@ make_store() {
 }
 
 # ---------------------------------------------------------------------------
+# Screenshots
+
+# png_rgb FILE X Y: "R G B" of the pixel at column X, row Y of a PNG.
+png_rgb() {
+    gdallocationinfo -valonly "$1" "$2" "$3" 2>/dev/null | head -3 | tr '\n' ' ' | sed 's/ *$//'
+}
+
+# landuse_rgb CODE: "R G B" of the fill of land use CODE in the default
+# style (styles/landuse.json).
+landuse_rgb() {
+    local hex
+    hex=$(grep -o "\"$1\", \"#[0-9a-fA-F]\{6\}\"" "$PDB_SOURCE_DIR/styles/landuse.json" |
+        head -1 | grep -o '#[0-9a-fA-F]*' | tr -d '#')
+    printf '%d %d %d' "0x${hex:0:2}" "0x${hex:2:2}" "0x${hex:4:2}"
+}
+
+# rgb_near GOT WANT: "yes" when the two "R G B" colours are within 12 on
+# every channel (anti-aliasing, PNG rounding), else "no".
+rgb_near() {
+    awk -v g="$1" -v w="$2" 'BEGIN { n = split(g, a); split(w, b); ok = n == 3
+        for (i = 1; i <= 3; i++) if (a[i] - b[i] > 12 || b[i] - a[i] > 12) ok = 0; print ok ? "yes" : "no" }'
+}
+
+# ---------------------------------------------------------------------------
 # The server
 
 # start_server [OPTIONS...]: starts parceldb serve on a free loopback port;
@@ -341,17 +365,20 @@ need_chromium() {
     fi
 }
 
-# chrome ARGS...: headless Chromium with flags for a machine with no
-# network beyond loopback: no sandbox (root in a container), no GPU, no
-# QUIC, no first-run, update or sync traffic, a fresh profile, no proxy,
-# and every host name but 127.0.0.1 unresolvable.
+# CHROME_FLAGS: headless Chromium's flags for a machine with no network
+# beyond loopback: no sandbox (root in a container), no GPU, no QUIC, no
+# first-run, update or sync traffic, a profile in $WORK (chrome makes it
+# fresh), no proxy, and every host name but 127.0.0.1 unresolvable.
+CHROME_FLAGS=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+    --disable-background-networking --disable-component-update --disable-sync
+    --disable-default-apps --disable-extensions --no-default-browser-check
+    --user-data-dir="$WORK/profile" --no-proxy-server
+    --host-resolver-rules="MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"
+    --window-size=1000,700 --force-device-scale-factor=1 --hide-scrollbars)
+
+# chrome ARGS...: headless Chromium (CHROME_FLAGS, a fresh profile) on
+# ARGS, given 20 s of virtual time for the page to load and settle.
 chrome() {
     rm -rf "$WORK/profile"
-    timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
-        --disable-background-networking --disable-component-update --disable-sync \
-        --disable-default-apps --disable-extensions --no-default-browser-check \
-        --user-data-dir="$WORK/profile" --no-proxy-server \
-        --host-resolver-rules="MAP * ~NOTFOUND , EXCLUDE 127.0.0.1" \
-        --window-size=1000,700 --force-device-scale-factor=1 --hide-scrollbars \
-        --virtual-time-budget=20000 "$@" 2>>"$WORK/chromium.log"
+    timeout 90 "$CHROMIUM" "${CHROME_FLAGS[@]}" --virtual-time-budget=20000 "$@" 2>>"$WORK/chromium.log"
 }
