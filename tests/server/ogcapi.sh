@@ -11,8 +11,10 @@
 #            parcel of a 10,050-parcel commune (pdb-synth) exactly once, at
 #            limits 10, 1,000 and 10,000 (or LIMITS); unless LIMITS is 10,
 #            a clamped limit, and datetime gives superseded parcels back
-#   schema   items pages and features validate against the GeoJSON schema
-#            (tests/schemas/geojson, the official one)
+#   schema   items pages (limits 10 and 1,000, bbox, property filters) and
+#            features validate against the GeoJSON schema (tests/schemas/geojson)
+#            and OGC API - Features Part 1's (tests/schemas/ogcapi-features),
+#            and so do the landing page, /conformance and /collections
 #   openapi  /ogcapi/api validates with @seriousme/openapi-schema-validator
 #            (npm, installed at build time: tests/openapi)
 #   crs      Part 2: in EPSG:9208, the survey's own CRS, the coordinates of
@@ -39,6 +41,14 @@ valid() {
     python3 -c 'import json, sys, jsonschema
 jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))
 print("valid")' "${2:-$WORK/body}" "$PDB_SOURCE_DIR/tests/schemas/geojson/$1.json" 2>&1 | tail -1
+}
+
+# ogc_valid SCHEMA [FILE]: "valid", or the complaint, for FILE (default the
+# last body) against a schema of OGC API - Features Part 1
+# (tests/schemas/ogcapi-features, through tests/server/ogc_schema.py, in
+# the system Python: Debian's python3-jsonschema and python3-yaml).
+ogc_valid() {
+    /usr/bin/python3 "$PDB_SOURCE_DIR/tests/server/ogc_schema.py" "$1" "${2:-$WORK/body}" 2>&1 | tail -1
 }
 
 # spatialite SQL: runs SQL on the store with SpatiaLite loaded.
@@ -246,15 +256,46 @@ EOF
 schema)
     make_store || exit 1
     start_server || exit 1
-    for q in "?limit=7" "?limit=1000" "?commune=08707&after=50" "?crs=$CRS/EPSG/0/9208&limit=50" \
-        "?crs=$CRS/EPSG/0/4326&bbox=21.3,105.3,21.4,105.7&bbox-crs=$CRS/EPSG/0/4326"; do
+    # Items pages against both the GeoJSON schema and OGC API - Features
+    # Part 1's featureCollectionGeoJSON (tests/schemas/ogcapi-features).
+    for q in "" "?limit=7" "?limit=10" "?limit=1000" "?commune=08707&after=50" \
+        "?crs=$CRS/EPSG/0/9208&limit=50" "?bbox=105.3,21.3,105.7,21.4" \
+        "?crs=$CRS/EPSG/0/4326&bbox=21.3,105.3,21.4,105.7&bbox-crs=$CRS/EPSG/0/4326" \
+        "?commune=07894&sheet=12&limit=1000" "?commune=07894&sheet=12&parcel=7" "?landuse=LUA&limit=10" \
+        "?commune=08707&landuse=CLN&bbox=105.3,21.3,105.7,21.4&limit=1000" "?commune=99999"; do
         get "$ITEMS$q"
+        check "items $q: 200" "$STATUS" 200
         check "items $q: a valid GeoJSON FeatureCollection" "$(valid FeatureCollection)" valid
+        check "items $q: a valid OGC API featureCollectionGeoJSON" "$(ogc_valid featureCollectionGeoJSON)" valid
     done
+    get "$ITEMS?limit=1000"
+    check "items limit=1000: the whole store on one page" "$(json_get "d['numberReturned']")" 70
     for p in "$ITEMS/3" "$ITEMS/3?crs=$CRS/EPSG/0/3857" /ogcapi/collections/communes/items/07894; do
         get "$p"
         check "$p: a valid GeoJSON Feature" "$(valid Feature)" valid
+        check "$p: a valid OGC API featureGeoJSON" "$(ogc_valid featureGeoJSON)" valid
     done
+    get /ogcapi/collections/communes/items
+    check "communes items: a valid OGC API featureCollectionGeoJSON" \
+        "$(ogc_valid featureCollectionGeoJSON)" valid
+    # The other resources against their OGC API schemas.
+    for pair in /ogcapi:landingPage /ogcapi/conformance:confClasses /ogcapi/collections:collections \
+        /ogcapi/collections/parcels:collection /ogcapi/collections/communes:collection; do
+        get "${pair%%:*}"
+        check "${pair%%:*}: a valid OGC API ${pair#*:}" "$(ogc_valid "${pair#*:}")" valid
+    done
+    # The OGC schemas can fail: a page whose link has no href, a
+    # collection without id, a collection whose extent box has 5 numbers.
+    get "$ITEMS?limit=2"
+    json_get "json.dumps(dict(d, links=[{'rel': 'self'}]))" >nohref.json
+    contains "the OGC schema refuses a link without href" "$(ogc_valid featureCollectionGeoJSON nohref.json)" \
+        "'href' is a required property"
+    get /ogcapi/collections/parcels
+    json_get "json.dumps({k: v for k, v in d.items() if k != 'id'})" >noid.json
+    contains "the OGC schema refuses a collection without id" "$(ogc_valid collection noid.json)" \
+        "'id' is a required property"
+    json_get "json.dumps(dict(d, extent={'spatial': {'bbox': [[1, 2, 3, 4, 5]]}}))" >box5.json
+    contains "the OGC schema refuses a 5-number extent" "$(ogc_valid collection box5.json)" "is not valid|too long|too short"
     # The schema can fail: a feature without geometry is refused.
     echo '{"type": "Feature", "properties": {}}' >nogeom.json
     OUT=$(python3 -c 'import json, sys, jsonschema
