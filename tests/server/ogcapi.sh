@@ -20,6 +20,9 @@
 #   crs      Part 2: in EPSG:9208, the survey's own CRS, the coordinates of
 #            the source file bit for bit (read with ogr); EPSG:4326 in
 #            lat,lon order; another zone as cs2cs says; bbox-crs; Content-Crs
+#   datetime instants and intervals (A/B, ../B, A/..) over a re-surveyed
+#            commune: the parcels valid at any instant of each, as the
+#            store's valid_from/valid_to say; unparsable ones a 400
 #   errors   limit=-1 and 0, unparsable bbox, datetime and crs, unknown
 #            collection, feature, parameter: JSON errors with their status
 #   personal owner names only with a valid token
@@ -385,7 +388,9 @@ errors)
     expect_error "bbox off the Earth in its CRS" "$ITEMS?bbox=100,100,200,200&bbox-crs=EPSG:4326" 400 "on Earth"
     expect_error "datetime unparsable" "$ITEMS?datetime=yesterday" 400 "not an instant"
     expect_error "datetime 30 February" "$ITEMS?datetime=2025-02-30" 400 "not an instant"
-    expect_error "datetime interval" "$ITEMS?datetime=2025-01-01/2025-02-01" 400 "intervals"
+    expect_error "datetime interval open at both ends" "$ITEMS?datetime=../.." 400 "both ends"
+    expect_error "datetime interval ending before it starts" "$ITEMS?datetime=2025-02-01/2025-01-01" 400 \
+        "ends before it starts"
     expect_error "crs unknown" "$ITEMS?crs=$CRS/EPSG/0/2154" 400 "not offered"
     expect_error "crs garbage" "$ITEMS?crs=EPSG:x%7f" 400 "not offered"
     expect_error "bbox-crs without bbox" "$ITEMS?bbox-crs=EPSG:9208" 400 "without a bbox"
@@ -401,6 +406,76 @@ errors)
     expect_error "no such path" /ogcapi/things 404 "no such path"
     get /health
     check "the server still answers" "$STATUS" 200
+    stop_server
+    ;;
+datetime)
+    # History: a re-survey of 08707 supersedes its first 30 parcels; each
+    # form of datetime gives the parcels valid at any instant of it, which
+    # the store lists by its valid_from/valid_to (text in one ISO form).
+    make_store || exit 1
+    T1=$(store_sql "$DB" "SELECT max(valid_from) FROM parcels")
+    base_vinhphuc
+    grid_csv vp2.csv 30 08707 4
+    to_gpkg vp2.csv vp2.gpkg 5897
+    "$PARCELDB" import --quiet --db "$DB" vp2.gpkg >>import.log 2>&1 || fail "re-import: $(cat import.log)"
+    T2=$(store_sql "$DB" "SELECT min(valid_from) FROM parcels WHERE valid_from > '$T1'")
+    check "the re-survey superseded 08707's 30 parcels at T2" \
+        "$(store_sql "$DB" "SELECT count(*) FROM parcels WHERE valid_to = '$T2'")" 30
+    start_server || exit 1
+    # api_ids DATETIME: the ids of every page of items at that datetime
+    # (following next), one line; "status N" when not 200.
+    api_ids() {
+        python3 - "$BASE$ITEMS?limit=1000&datetime=$1" <<'EOF2'
+import json, sys, urllib.error, urllib.parse, urllib.request
+url, ids = sys.argv[1], []
+while url:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            d = json.load(r)
+    except urllib.error.HTTPError as e:
+        print("status", e.code)
+        sys.exit()
+    ids += [f["id"] for f in d["features"]]
+    url = next((l["href"] for l in d["links"] if l["rel"] == "next"), None)
+print(" ".join(str(i) for i in sorted(ids)))
+EOF2
+    }
+    # store_ids WHERE: the ids of the store's parcels that satisfy WHERE.
+    store_ids() {
+        store_sql "$DB" "SELECT id FROM parcels WHERE $1 ORDER BY id" | paste -sd' '
+    }
+    ALL=$(store_ids "1 = 1")
+    FIRST=$(store_ids "valid_from <= '$T1'")
+    NOW=$(store_ids "valid_to IS NULL")
+    check "the store: 100 parcels, 70 in the first import, 70 now" \
+        "$(wc -w <<<"$ALL") $(wc -w <<<"$FIRST") $(wc -w <<<"$NOW")" "100 70 70"
+    # The instant of the first import: its parcels, superseded ones included.
+    check "datetime=T1 (an instant): the first import's parcels" "$(api_ids "$T1")" "$FIRST"
+    check "datetime=T1/T2: both surveys of 08707" "$(api_ids "$T1/$T2")" "$ALL"
+    check "datetime=T1/T1: the instant's parcels" "$(api_ids "$T1/$T1")" "$FIRST"
+    check "datetime=T2/..: valid_to is T2, not after it: today's parcels" "$(api_ids "$T2/..")" "$NOW"
+    check "datetime=T2/ (open by nothing): the same" "$(api_ids "$T2/")" "$NOW"
+    check "datetime=../T1: the first import's parcels" "$(api_ids "../$T1")" "$FIRST"
+    check "datetime=2024-01-01T00:00:00Z/..: every parcel ever" \
+        "$(api_ids "2024-01-01T00:00:00Z/..")" "$ALL"
+    check "datetime=../2025-01-01: none (imported later)" "$(api_ids "../2025-01-01")" ""
+    check "datetime=2001-01-01/2001-12-31: none" "$(api_ids "2001-01-01/2001-12-31")" ""
+    # Dates alone: an interval from the first instant of its start day to
+    # the last of its end day.
+    D=${T1:0:10}
+    check "datetime=$D/$D: the parcels valid on that day" "$(api_ids "$D/$D")" \
+        "$(store_ids "valid_from <= '${D}T23:59:59.999Z' AND (valid_to IS NULL OR valid_to > '${D}T00:00:00.000Z')")"
+    # The next link keeps the interval.
+    get "$ITEMS?limit=2&datetime=$T1/$T2"
+    contains "next keeps the interval" "$(json_get "[l['href'] for l in d['links'] if l['rel'] == 'next'][0]")" \
+        "datetime=${T1//:/%3A}%2F${T2//:/%3A}&|datetime=$T1/$T2&"
+    # Unparsable or impossible: the spec's 400, saying why.
+    for bad in "2024-13-01/.." "../.." "/" "$T2/$T1" "yesterday/.." "2024-01-01/tomorrow" \
+        "2024-01-01T00:00:00/.." "2024-01-01/2024-02-01/2024-03-01"; do
+        get "$ITEMS?datetime=$bad"
+        check "datetime=$bad: 400" "$STATUS" 400
+        contains "datetime=$bad: says why" "$BODY" '^\{"error":"datetime'
+    done
     stop_server
     ;;
 personal)
