@@ -24,8 +24,10 @@ packages=(
     clang libclang-rt-14-dev        # libFuzzer targets of tests/fuzz (scripts/fuzz.sh): clang and its fuzzer runtime
     pngcheck                        # fault tests: every tile served after a server crash is a whole PNG
     python3-jsonschema              # tests/server/tilejson.sh: /tiles.json against the official TileJSON schema
+    python3-yaml                    # tests/server/ogc_schema.py: the OGC API - Features schemas are YAML
     poppler-utils python3-gdal      # extract tests: pdftotext/pdffonts/pdfinfo/pdftocairo; OGR's own numbers
     python3-owslib libxml2-utils libjpeg-dev  # WMS (tests/server/wms.sh: OWSLib, xmllint); GetMap's JPEG
+    python3-qgis qgis-providers     # tests/server/qgis.sh: headless QGIS (offscreen) adds /wms and /ogcapi layers
 )
 # npm comes apart from Debian's nodejs, inside NodeSource's (which conflicts with it).
 command -v npm >/dev/null 2>&1 || packages+=(npm)

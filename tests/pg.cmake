@@ -64,7 +64,7 @@ if(TARGET pdb_server)
     endforeach()
     # OGC API - Features (issue 13): the cases that read the store only
     # through HTTP (server_ogcapi_ogr asks SpatiaLite on the file).
-    foreach(case core schema crs errors personal)
+    foreach(case core schema crs errors personal datetime)
         server_test(server_ogcapi_${case}_pg ogcapi.sh ${case})
         pdb_on_pg(server_ogcapi_${case}_pg)
     endforeach()

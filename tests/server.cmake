@@ -45,7 +45,7 @@ foreach(case paths tile_numbers long_uri long_headers bbox limits body slow_clie
     server_test(server_bad_${case} bad_input.sh ${case})
 endforeach()
 # OGC API - Features (issue 13): one case a test, each under 30 s under ASan.
-foreach(case core ogr schema openapi crs errors personal)
+foreach(case core ogr schema openapi crs errors personal datetime)
     server_test(server_ogcapi_${case} ogcapi.sh ${case})
 endforeach()
 # Paging a 10,050-parcel commune: a thousand pages of 10 in a test of their own.

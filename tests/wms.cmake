@@ -7,6 +7,8 @@ endif()
 foreach(case caps getmap info errors limits)
     server_test(server_wms_${case} wms.sh ${case})
 endforeach()
+# Headless QGIS (Debian's python3-qgis, offscreen) adds /wms and /ogcapi.
+server_test(server_qgis qgis.sh)
 if(COMMAND pdb_on_pg)
     foreach(case caps getmap info)
         server_test(server_wms_${case}_pg wms.sh ${case})

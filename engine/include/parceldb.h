@@ -419,6 +419,10 @@ typedef struct pdb_page_query {
     int64_t before_id;   /* > 0: the page before this id instead (the previous page): the
                             last q->limit matches with an id below it, still returned in
                             ascending id order; after_id must then be 0; 0: none */
+    const char *until;   /* with at, "YYYY-MM-DDTHH:MM:SS.mmmZ" not before it: the interval
+                            [at, until] instead of the instant, the parcels valid at any
+                            instant of it (valid_from <= until and at < valid_to), superseded
+                            ones included; NULL: at is one instant */
 } pdb_page_query;
 
 /* One page of parcels in store-id order, paged by key: the answer holds
@@ -427,7 +431,7 @@ typedef struct pdb_page_query {
  * more follow in the direction read (ask again with after_id = the
  * last id returned). No offset is ever skipped through, so a page deep in
  * the province costs what the first does. PDB_EINVAL for a malformed box,
- * code, land-use code or instant. */
+ * code, land-use code or instant, or an interval that ends before it starts. */
 PDB_API pdb_status pdb_parcels_page(pdb_ctx *ctx, pdb_store *store, const pdb_page_query *q,
                                     unsigned read_flags, pdb_parcel_list **out);
 

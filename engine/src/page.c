@@ -62,6 +62,14 @@ pdb_status pdb_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query *q,
                          q->landuse);
     if (q->at != NULL && !iso_instant(q->at))
         return pdb__fail(ctx, PDB_EINVAL, "instant '%.40s' is not YYYY-MM-DDTHH:MM:SS.mmmZ", q->at);
+    if (q->until != NULL && q->at == NULL)
+        return pdb__fail(ctx, PDB_EINVAL, "an interval's end without its start (at)");
+    if (q->until != NULL && !iso_instant(q->until))
+        return pdb__fail(ctx, PDB_EINVAL, "instant '%.40s' is not YYYY-MM-DDTHH:MM:SS.mmmZ",
+                         q->until);
+    if (q->until != NULL && strcmp(q->at, q->until) > 0)
+        return pdb__fail(ctx, PDB_EINVAL, "interval %.40s/%.40s ends before it starts", q->at,
+                         q->until);
     checked = *q;
     if (checked.limit == 0 || checked.limit > ctx->limits.max_results)
         checked.limit = ctx->limits.max_results;

@@ -599,13 +599,13 @@ pdb_status pdb__pg_parcels_in_bbox(pdb_ctx *ctx, pdb_store *s, double min_lon, d
     "AND ($8::text IS NULL OR p.parcel = $8) "                                                     \
     "AND ($9::text IS NULL OR strpos('+' || p.landuse || '+', '+' || $9 || '+') > 0) "             \
     "AND (CASE WHEN $10::text IS NULL THEN p.valid_to IS NULL ELSE "                               \
-    "p.valid_from COLLATE \"C\" <= $10 AND (p.valid_to IS NULL OR p.valid_to COLLATE \"C\" > "     \
-    "$10) "                                                                                        \
+    "p.valid_from COLLATE \"C\" <= COALESCE($11::text, $10) AND (p.valid_to IS NULL OR "           \
+    "p.valid_to COLLATE \"C\" > $10) "                                                             \
     "END) "
-/* $11 is the key: the last id read, forwards or (the previous page)
- * backwards. */
-static const char page_sql[] = PAGE_SQL_WHERE "AND p.id > $11 ORDER BY p.id LIMIT $12";
-static const char page_back_sql[] = PAGE_SQL_WHERE "AND p.id < $11 ORDER BY p.id DESC LIMIT $12";
+/* $10 is the instant, or the interval's start with $11 its end; $12 is the
+ * key: the last id read, forwards or (the previous page) backwards. */
+static const char page_sql[] = PAGE_SQL_WHERE "AND p.id > $12 ORDER BY p.id LIMIT $13";
+static const char page_back_sql[] = PAGE_SQL_WHERE "AND p.id < $12 ORDER BY p.id DESC LIMIT $13";
 
 pdb_status pdb__pg_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query *q,
                                 unsigned read_flags, pdb_parcel_list **out)
@@ -625,6 +625,7 @@ pdb_status pdb__pg_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
     pdb__pg_param_text(&p, q->parcel);
     pdb__pg_param_text(&p, q->landuse);
     pdb__pg_param_text(&p, q->at);
+    pdb__pg_param_text(&p, q->until);
     if (q->before_id > 0)
         return read_chunked(ctx, s, page_back_sql, &p, &f, q->limit, 0, q->before_id, read_flags,
                             out);

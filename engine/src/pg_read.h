@@ -12,8 +12,9 @@
 #include "pg_schema.h"
 #include "wkb.h"
 
-/* Up to this many parameters per statement. */
-#define PDB__PG_MAX_PARAMS 12
+/* Up to this many parameters per statement (nothing checks it: the most,
+ * 13, is pdb_parcels_page's with a datetime interval and the key). */
+#define PDB__PG_MAX_PARAMS 16
 
 /* A statement's parameters, sent in binary (numbers in network order), so
  * that a double reaches PostgreSQL as the very double, not as text. */

@@ -291,6 +291,9 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
         /* any code of a compound use: "+ONT+CLN+" holds "+CLN+" */
         " AND instr('+' || p.landuse || '+', '+' || ?9 || '+') > 0",
         " AND p.valid_from <= ?10 AND (p.valid_to IS NULL OR p.valid_to > ?10)"};
+    /* An interval [?10, ?12]: the parcels valid at any instant of it. */
+    static const char interval_clause[] =
+        " AND p.valid_from <= ?12 AND (p.valid_to IS NULL OR p.valid_to > ?10)";
 
     *out = NULL;
     n += (size_t)snprintf(sql + n, sizeof sql - n,
@@ -307,7 +310,8 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
                               "WHERE commune = ?6)");
     for (size_t i = by_range ? 1 : 0; i < sizeof text / sizeof text[0]; i++)
         if (text[i] != NULL)
-            n += (size_t)snprintf(sql + n, sizeof sql - n, "%s", clause[i]);
+            n += (size_t)snprintf(sql + n, sizeof sql - n, "%s",
+                                  i == 4 && q->until != NULL ? interval_clause : clause[i]);
     if (q->at == NULL)
         n += (size_t)snprintf(sql + n, sizeof sql - n, " AND p.valid_to IS NULL");
     snprintf(sql + n, sizeof sql - n, " ORDER BY p.id%s", q->before_id > 0 ? " DESC" : "");
@@ -323,6 +327,8 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
     for (size_t i = 0; i < sizeof text / sizeof text[0]; i++)
         if (text[i] != NULL)
             sqlite3_bind_text(stmt, (int)i + 6, text[i], -1, SQLITE_STATIC);
+    if (q->until != NULL)
+        sqlite3_bind_text(stmt, 12, q->until, -1, SQLITE_STATIC);
     st = collect(ctx, s, stmt, &f, q->limit, 0, read_flags, out);
     sqlite3_finalize(stmt);
     return st;

@@ -46,7 +46,7 @@ static void check_text(const char *t, size_t max, const char *allowed)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static pdb_srv_request req; /* 4 KB: kept off the stack */
-    char err[256], at[32];
+    char err[256], at[32], until[32];
     pdb_ogc_request q;
     const uint8_t *nl = memchr(data, '\n', size);
     size_t ulen = nl ? (size_t)(nl - data) : size;
@@ -74,6 +74,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 CHECK(q.bbox[0] <= q.bbox[2] && q.bbox[1] <= q.bbox[3]);
             if (q.at[0] != '\0')
                 check_instant(q.at);
+            if (q.until[0] != '\0') {
+                check_instant(q.until);
+                CHECK(q.at[0] != '\0' && strcmp(q.at, q.until) <= 0);
+            }
             check_text(q.commune, 5, "0123456789");
             check_text(q.after_s, 5, "0123456789");
             check_text(q.sheet, PDB_SRV_MAX_ID_TEXT, "0123456789");
@@ -85,8 +89,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (pdb_ogc_crs_parse(rest, &crs, err, sizeof err))
         CHECK(pdb_ogc_crs_offered(crs));
-    if (pdb_ogc_datetime_parse(rest, at, err, sizeof err) == 0)
+    if (pdb_ogc_datetime_parse(rest, at, until, err, sizeof err) == 0) {
         check_instant(at);
+        if (until[0] != '\0') {
+            check_instant(until);
+            CHECK(strcmp(at, until) <= 0);
+        }
+    }
     free(uri);
     free(rest);
     return 0;

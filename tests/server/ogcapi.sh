@@ -11,13 +11,18 @@
 #            parcel of a 10,050-parcel commune (pdb-synth) exactly once, at
 #            limits 10, 1,000 and 10,000 (or LIMITS); unless LIMITS is 10,
 #            a clamped limit, and datetime gives superseded parcels back
-#   schema   items pages and features validate against the GeoJSON schema
-#            (tests/schemas/geojson, the official one)
+#   schema   items pages (limits 10 and 1,000, bbox, property filters) and
+#            features validate against the GeoJSON schema (tests/schemas/geojson)
+#            and OGC API - Features Part 1's (tests/schemas/ogcapi-features),
+#            and so do the landing page, /conformance and /collections
 #   openapi  /ogcapi/api validates with @seriousme/openapi-schema-validator
 #            (npm, installed at build time: tests/openapi)
 #   crs      Part 2: in EPSG:9208, the survey's own CRS, the coordinates of
 #            the source file bit for bit (read with ogr); EPSG:4326 in
 #            lat,lon order; another zone as cs2cs says; bbox-crs; Content-Crs
+#   datetime instants and intervals (A/B, ../B, A/..) over a re-surveyed
+#            commune: the parcels valid at any instant of each, as the
+#            store's valid_from/valid_to say; unparsable ones a 400
 #   errors   limit=-1 and 0, unparsable bbox, datetime and crs, unknown
 #            collection, feature, parameter: JSON errors with their status
 #   personal owner names only with a valid token
@@ -39,6 +44,14 @@ valid() {
     python3 -c 'import json, sys, jsonschema
 jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))
 print("valid")' "${2:-$WORK/body}" "$PDB_SOURCE_DIR/tests/schemas/geojson/$1.json" 2>&1 | tail -1
+}
+
+# ogc_valid SCHEMA [FILE]: "valid", or the complaint, for FILE (default the
+# last body) against a schema of OGC API - Features Part 1
+# (tests/schemas/ogcapi-features, through tests/server/ogc_schema.py, in
+# the system Python: Debian's python3-jsonschema and python3-yaml).
+ogc_valid() {
+    /usr/bin/python3 "$PDB_SOURCE_DIR/tests/server/ogc_schema.py" "$1" "${2:-$WORK/body}" 2>&1 | tail -1
 }
 
 # spatialite SQL: runs SQL on the store with SpatiaLite loaded.
@@ -246,15 +259,46 @@ EOF
 schema)
     make_store || exit 1
     start_server || exit 1
-    for q in "?limit=7" "?limit=1000" "?commune=08707&after=50" "?crs=$CRS/EPSG/0/9208&limit=50" \
-        "?crs=$CRS/EPSG/0/4326&bbox=21.3,105.3,21.4,105.7&bbox-crs=$CRS/EPSG/0/4326"; do
+    # Items pages against both the GeoJSON schema and OGC API - Features
+    # Part 1's featureCollectionGeoJSON (tests/schemas/ogcapi-features).
+    for q in "" "?limit=7" "?limit=10" "?limit=1000" "?commune=08707&after=50" \
+        "?crs=$CRS/EPSG/0/9208&limit=50" "?bbox=105.3,21.3,105.7,21.4" \
+        "?crs=$CRS/EPSG/0/4326&bbox=21.3,105.3,21.4,105.7&bbox-crs=$CRS/EPSG/0/4326" \
+        "?commune=07894&sheet=12&limit=1000" "?commune=07894&sheet=12&parcel=7" "?landuse=LUA&limit=10" \
+        "?commune=08707&landuse=CLN&bbox=105.3,21.3,105.7,21.4&limit=1000" "?commune=99999"; do
         get "$ITEMS$q"
+        check "items $q: 200" "$STATUS" 200
         check "items $q: a valid GeoJSON FeatureCollection" "$(valid FeatureCollection)" valid
+        check "items $q: a valid OGC API featureCollectionGeoJSON" "$(ogc_valid featureCollectionGeoJSON)" valid
     done
+    get "$ITEMS?limit=1000"
+    check "items limit=1000: the whole store on one page" "$(json_get "d['numberReturned']")" 70
     for p in "$ITEMS/3" "$ITEMS/3?crs=$CRS/EPSG/0/3857" /ogcapi/collections/communes/items/07894; do
         get "$p"
         check "$p: a valid GeoJSON Feature" "$(valid Feature)" valid
+        check "$p: a valid OGC API featureGeoJSON" "$(ogc_valid featureGeoJSON)" valid
     done
+    get /ogcapi/collections/communes/items
+    check "communes items: a valid OGC API featureCollectionGeoJSON" \
+        "$(ogc_valid featureCollectionGeoJSON)" valid
+    # The other resources against their OGC API schemas.
+    for pair in /ogcapi:landingPage /ogcapi/conformance:confClasses /ogcapi/collections:collections \
+        /ogcapi/collections/parcels:collection /ogcapi/collections/communes:collection; do
+        get "${pair%%:*}"
+        check "${pair%%:*}: a valid OGC API ${pair#*:}" "$(ogc_valid "${pair#*:}")" valid
+    done
+    # The OGC schemas can fail: a page whose link has no href, a
+    # collection without id, a collection whose extent box has 5 numbers.
+    get "$ITEMS?limit=2"
+    json_get "json.dumps(dict(d, links=[{'rel': 'self'}]))" >nohref.json
+    contains "the OGC schema refuses a link without href" "$(ogc_valid featureCollectionGeoJSON nohref.json)" \
+        "'href' is a required property"
+    get /ogcapi/collections/parcels
+    json_get "json.dumps({k: v for k, v in d.items() if k != 'id'})" >noid.json
+    contains "the OGC schema refuses a collection without id" "$(ogc_valid collection noid.json)" \
+        "'id' is a required property"
+    json_get "json.dumps(dict(d, extent={'spatial': {'bbox': [[1, 2, 3, 4, 5]]}}))" >box5.json
+    contains "the OGC schema refuses a 5-number extent" "$(ogc_valid collection box5.json)" "is not valid|too long|too short"
     # The schema can fail: a feature without geometry is refused.
     echo '{"type": "Feature", "properties": {}}' >nogeom.json
     OUT=$(python3 -c 'import json, sys, jsonschema
@@ -344,7 +388,9 @@ errors)
     expect_error "bbox off the Earth in its CRS" "$ITEMS?bbox=100,100,200,200&bbox-crs=EPSG:4326" 400 "on Earth"
     expect_error "datetime unparsable" "$ITEMS?datetime=yesterday" 400 "not an instant"
     expect_error "datetime 30 February" "$ITEMS?datetime=2025-02-30" 400 "not an instant"
-    expect_error "datetime interval" "$ITEMS?datetime=2025-01-01/2025-02-01" 400 "intervals"
+    expect_error "datetime interval open at both ends" "$ITEMS?datetime=../.." 400 "both ends"
+    expect_error "datetime interval ending before it starts" "$ITEMS?datetime=2025-02-01/2025-01-01" 400 \
+        "ends before it starts"
     expect_error "crs unknown" "$ITEMS?crs=$CRS/EPSG/0/2154" 400 "not offered"
     expect_error "crs garbage" "$ITEMS?crs=EPSG:x%7f" 400 "not offered"
     expect_error "bbox-crs without bbox" "$ITEMS?bbox-crs=EPSG:9208" 400 "without a bbox"
@@ -360,6 +406,76 @@ errors)
     expect_error "no such path" /ogcapi/things 404 "no such path"
     get /health
     check "the server still answers" "$STATUS" 200
+    stop_server
+    ;;
+datetime)
+    # History: a re-survey of 08707 supersedes its first 30 parcels; each
+    # form of datetime gives the parcels valid at any instant of it, which
+    # the store lists by its valid_from/valid_to (text in one ISO form).
+    make_store || exit 1
+    T1=$(store_sql "$DB" "SELECT max(valid_from) FROM parcels")
+    base_vinhphuc
+    grid_csv vp2.csv 30 08707 4
+    to_gpkg vp2.csv vp2.gpkg 5897
+    "$PARCELDB" import --quiet --db "$DB" vp2.gpkg >>import.log 2>&1 || fail "re-import: $(cat import.log)"
+    T2=$(store_sql "$DB" "SELECT min(valid_from) FROM parcels WHERE valid_from > '$T1'")
+    check "the re-survey superseded 08707's 30 parcels at T2" \
+        "$(store_sql "$DB" "SELECT count(*) FROM parcels WHERE valid_to = '$T2'")" 30
+    start_server || exit 1
+    # api_ids DATETIME: the ids of every page of items at that datetime
+    # (following next), one line; "status N" when not 200.
+    api_ids() {
+        python3 - "$BASE$ITEMS?limit=1000&datetime=$1" <<'EOF2'
+import json, sys, urllib.error, urllib.parse, urllib.request
+url, ids = sys.argv[1], []
+while url:
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            d = json.load(r)
+    except urllib.error.HTTPError as e:
+        print("status", e.code)
+        sys.exit()
+    ids += [f["id"] for f in d["features"]]
+    url = next((l["href"] for l in d["links"] if l["rel"] == "next"), None)
+print(" ".join(str(i) for i in sorted(ids)))
+EOF2
+    }
+    # store_ids WHERE: the ids of the store's parcels that satisfy WHERE.
+    store_ids() {
+        store_sql "$DB" "SELECT id FROM parcels WHERE $1 ORDER BY id" | paste -sd' '
+    }
+    ALL=$(store_ids "1 = 1")
+    FIRST=$(store_ids "valid_from <= '$T1'")
+    NOW=$(store_ids "valid_to IS NULL")
+    check "the store: 100 parcels, 70 in the first import, 70 now" \
+        "$(wc -w <<<"$ALL") $(wc -w <<<"$FIRST") $(wc -w <<<"$NOW")" "100 70 70"
+    # The instant of the first import: its parcels, superseded ones included.
+    check "datetime=T1 (an instant): the first import's parcels" "$(api_ids "$T1")" "$FIRST"
+    check "datetime=T1/T2: both surveys of 08707" "$(api_ids "$T1/$T2")" "$ALL"
+    check "datetime=T1/T1: the instant's parcels" "$(api_ids "$T1/$T1")" "$FIRST"
+    check "datetime=T2/..: valid_to is T2, not after it: today's parcels" "$(api_ids "$T2/..")" "$NOW"
+    check "datetime=T2/ (open by nothing): the same" "$(api_ids "$T2/")" "$NOW"
+    check "datetime=../T1: the first import's parcels" "$(api_ids "../$T1")" "$FIRST"
+    check "datetime=2024-01-01T00:00:00Z/..: every parcel ever" \
+        "$(api_ids "2024-01-01T00:00:00Z/..")" "$ALL"
+    check "datetime=../2025-01-01: none (imported later)" "$(api_ids "../2025-01-01")" ""
+    check "datetime=2001-01-01/2001-12-31: none" "$(api_ids "2001-01-01/2001-12-31")" ""
+    # Dates alone: an interval from the first instant of its start day to
+    # the last of its end day.
+    D=${T1:0:10}
+    check "datetime=$D/$D: the parcels valid on that day" "$(api_ids "$D/$D")" \
+        "$(store_ids "valid_from <= '${D}T23:59:59.999Z' AND (valid_to IS NULL OR valid_to > '${D}T00:00:00.000Z')")"
+    # The next link keeps the interval.
+    get "$ITEMS?limit=2&datetime=$T1/$T2"
+    contains "next keeps the interval" "$(json_get "[l['href'] for l in d['links'] if l['rel'] == 'next'][0]")" \
+        "datetime=${T1//:/%3A}%2F${T2//:/%3A}&|datetime=$T1/$T2&"
+    # Unparsable or impossible: the spec's 400, saying why.
+    for bad in "2024-13-01/.." "../.." "/" "$T2/$T1" "yesterday/.." "2024-01-01/tomorrow" \
+        "2024-01-01T00:00:00/.." "2024-01-01/2024-02-01/2024-03-01"; do
+        get "$ITEMS?datetime=$bad"
+        check "datetime=$bad: 400" "$STATUS" 400
+        contains "datetime=$bad: says why" "$BODY" '^\{"error":"datetime'
+    done
     stop_server
     ;;
 personal)

@@ -560,8 +560,8 @@ static void test_parcels_page(void **state)
         for (size_t u = 0; u < 5; u++)
             for (size_t l = 0; l < 5; l++)
                 for (int64_t after = 0; after < 200; after += 23) {
-                    pdb_page_query q = {after, limits[l], 0,           {0},  communes[c],
-                                        NULL,  NULL,      landuses[u], NULL, 0};
+                    pdb_page_query q = {after, limits[l],   0,    {0}, communes[c], NULL,
+                                        NULL,  landuses[u], NULL, 0,   NULL};
                     BOTH(e, pdb_parcels_page(e->ctx, s, &q, ALL_FLAGS, &list));
                     q.has_bbox = 1;
                     q.bbox[0] = 105.39;
@@ -575,7 +575,7 @@ static void test_parcels_page(void **state)
     assert_int_equal(pdb_parcels_in_bbox(e->ctx, e->sq, 100, 8, 110, 24, 0, 0, 0, &all), PDB_OK);
     pdb_store *stores[2] = {e->sq, e->pg};
     for (int k = 0; k < 2; k++) {
-        pdb_page_query q = {0, 3, 0, {0}, NULL, NULL, NULL, NULL, NULL, 0};
+        pdb_page_query q = {0, 3, 0, {0}, NULL, NULL, NULL, NULL, NULL, 0, NULL};
         size_t n = page_through(e, stores[k], q, ids, 256, &pages);
         assert_int_equal(n, all->count);
         assert_int_equal(pages, (all->count + 2) / 3); /* the last page knows it is last */
@@ -591,7 +591,7 @@ static void test_parcels_page(void **state)
         size_t nb = 0;
         for (;;) {
             pdb_parcel_list *list = NULL;
-            pdb_page_query q = {0, 4, 0, {0}, NULL, NULL, NULL, NULL, NULL, before};
+            pdb_page_query q = {0, 4, 0, {0}, NULL, NULL, NULL, NULL, NULL, before, NULL};
             assert_int_equal(pdb_parcels_page(e->ctx, stores[k], &q, 0, &list), PDB_OK);
             for (size_t i = list->count; i > 0 && nb < 256; i--)
                 back[nb++] = list->items[i - 1].id;
@@ -606,20 +606,21 @@ static void test_parcels_page(void **state)
         }
         assert_int_equal(
             nb, page_through(e, stores[k],
-                             (pdb_page_query){0, 3, 0, {0}, NULL, NULL, NULL, NULL, NULL, 0}, ids,
-                             256, &pages));
+                             (pdb_page_query){0, 3, 0, {0}, NULL, NULL, NULL, NULL, NULL, 0, NULL},
+                             ids, 256, &pages));
         for (size_t i = 0; i < nb; i++)
             assert_int_equal(back[i], ids[nb - 1 - i]);
     }
-    BOTH(e, pdb_parcels_page(e->ctx, s,
-                             &(pdb_page_query){0, 5, 0, {0}, "08707", NULL, NULL, NULL, NULL, 60},
-                             ALL_FLAGS, &list));
-    BOTH(e, pdb_parcels_page(e->ctx, s,
-                             &(pdb_page_query){3, 5, 0, {0}, NULL, NULL, NULL, NULL, NULL, 60}, 0,
-                             &list));
+    BOTH(e,
+         pdb_parcels_page(
+             e->ctx, s, &(pdb_page_query){0, 5, 0, {0}, "08707", NULL, NULL, NULL, NULL, 60, NULL},
+             ALL_FLAGS, &list));
+    BOTH(e, pdb_parcels_page(
+                e->ctx, s, &(pdb_page_query){3, 5, 0, {0}, NULL, NULL, NULL, NULL, NULL, 60, NULL},
+                0, &list));
 
     /* A sheet and a parcel number: the parcel and its duplicate. */
-    pdb_page_query q = {0, 0, 0, {0}, "07894", "1", "41", NULL, NULL, 0};
+    pdb_page_query q = {0, 0, 0, {0}, "07894", "1", "41", NULL, NULL, 0, NULL};
     BOTH(e, pdb_parcels_page(e->ctx, s, &q, ALL_FLAGS, &list));
     assert_int_equal(page_through(e, e->pg, q, ids, 256, &pages), 2);
 
@@ -635,7 +636,7 @@ static void test_parcels_page(void **state)
         snprintf(first_from, sizeof first_from, "%s", h->items[0].valid_from);
         int64_t old_id = h->items[0].id, new_id = h->items[1].id;
         pdb_parcel_list_free(h);
-        pdb_page_query at = {0, 0, 0, {0}, zones[1].commune, "1", "1", NULL, first_from, 0};
+        pdb_page_query at = {0, 0, 0, {0}, zones[1].commune, "1", "1", NULL, first_from, 0, NULL};
         assert_int_equal(pdb_parcels_page(e->ctx, stores[k], &at, 0, &list), PDB_OK);
         assert_int_equal(list->count, 1);
         assert_int_equal(list->items[0].id, old_id);
@@ -649,31 +650,60 @@ static void test_parcels_page(void **state)
         assert_int_equal(pdb_parcels_page(e->ctx, stores[k], &at, 0, &list), PDB_OK);
         assert_int_equal(list->count, 0);
         pdb_parcel_list_free(list);
+        /* An interval from the first survey to after both: the two
+         * versions; one that ends before the first survey: nothing. */
+        at.at = first_from;
+        at.until = "2999-01-01T00:00:00.000Z";
+        assert_int_equal(pdb_parcels_page(e->ctx, stores[k], &at, 0, &list), PDB_OK);
+        assert_int_equal(list->count, 2);
+        assert_int_equal(list->items[0].id, old_id);
+        assert_int_equal(list->items[1].id, new_id);
+        pdb_parcel_list_free(list);
+        at.at = "2000-01-01T00:00:00.000Z";
+        at.until = "2000-12-31T23:59:59.999Z";
+        assert_int_equal(pdb_parcels_page(e->ctx, stores[k], &at, 0, &list), PDB_OK);
+        assert_int_equal(list->count, 0);
+        pdb_parcel_list_free(list);
     }
     /* Both stores at an instant after every import: the same answer. */
+    BOTH(e, pdb_parcels_page(
+                e->ctx, s,
+                &(pdb_page_query){
+                    0, 5, 0, {0}, NULL, NULL, NULL, NULL, "2999-01-01T00:00:00.000Z", 0, NULL},
+                ALL_FLAGS, &list));
+
+    /* Malformed queries: the same errors. */
+    BOTH(e, pdb_parcels_page(e->ctx, s,
+                             &(pdb_page_query){0,
+                                               5,
+                                               0,
+                                               {0},
+                                               NULL,
+                                               NULL,
+                                               NULL,
+                                               NULL,
+                                               "2025-01-02T00:00:00.000Z",
+                                               0,
+                                               "2025-01-01T00:00:00.000Z"},
+                             0, &list));
+    BOTH(e, pdb_parcels_page(
+                e->ctx, s,
+                &(pdb_page_query){0, 5, 0, {0}, NULL, NULL, NULL, NULL, "2025-01-01", 0, NULL}, 0,
+                &list));
+    BOTH(e, pdb_parcels_page(
+                e->ctx, s, &(pdb_page_query){0, 5, 0, {0}, NULL, NULL, NULL, "cln", NULL, 0, NULL},
+                0, &list));
     BOTH(e,
          pdb_parcels_page(
              e->ctx, s,
-             &(pdb_page_query){0, 5, 0, {0}, NULL, NULL, NULL, NULL, "2999-01-01T00:00:00.000Z", 0},
-             ALL_FLAGS, &list));
-
-    /* Malformed queries: the same errors. */
+             &(pdb_page_query){0, 5, 1, {106, 20, 105, 22}, NULL, NULL, NULL, NULL, NULL, 0, NULL},
+             0, &list));
     BOTH(e, pdb_parcels_page(
-                e->ctx, s, &(pdb_page_query){0, 5, 0, {0}, NULL, NULL, NULL, NULL, "2025-01-01", 0},
+                e->ctx, s, &(pdb_page_query){-1, 5, 0, {0}, NULL, NULL, NULL, NULL, NULL, 0, NULL},
                 0, &list));
-    BOTH(e, pdb_parcels_page(e->ctx, s,
-                             &(pdb_page_query){0, 5, 0, {0}, NULL, NULL, NULL, "cln", NULL, 0}, 0,
-                             &list));
     BOTH(e, pdb_parcels_page(
-                e->ctx, s,
-                &(pdb_page_query){0, 5, 1, {106, 20, 105, 22}, NULL, NULL, NULL, NULL, NULL, 0}, 0,
-                &list));
-    BOTH(e, pdb_parcels_page(e->ctx, s,
-                             &(pdb_page_query){-1, 5, 0, {0}, NULL, NULL, NULL, NULL, NULL, 0}, 0,
-                             &list));
-    BOTH(e, pdb_parcels_page(e->ctx, s,
-                             &(pdb_page_query){0, 5, 0, {0}, "0789", NULL, NULL, NULL, NULL, 0}, 0,
-                             &list));
+                e->ctx, s, &(pdb_page_query){0, 5, 0, {0}, "0789", NULL, NULL, NULL, NULL, 0, NULL},
+                0, &list));
 }
 
 /* ------------------------------------------------------------------------ */

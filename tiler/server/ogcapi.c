@@ -634,7 +634,8 @@ static void collection_json(page *pg, pdb_ogc_collection c, const double bbox[4]
     json_str(pg->f, collection_ids[c]);
     fputs(c == PDB_OGC_PARCELS
               ? ",\"title\":\"Parcels\",\"description\":\"Current cadastral parcels (and, "
-                "with datetime, those valid at an instant). Feature id: the store id. Each "
+                "with datetime, those valid at an instant or in an interval). Feature id: the "
+                "store id. Each "
                 "parcel keeps its survey geometry in its VN-2000 TM-3 zone (property "
                 "source_srid): ask for that CRS to get it as surveyed.\""
               : ",\"title\":\"Communes\",\"description\":\"Communes and wards with parcels "
@@ -799,10 +800,16 @@ static void parcels_items(pdb_srv_worker *w, page *pg, const char *who, pdb_srv_
     int personal = who != NULL;
     const pdb_ogc_request *q = pg->q;
     const char *path = "/collections/parcels/items";
-    pdb_page_query pq = {q->after,  q->limit,   q->has_bbox,
-                         {0},       q->commune, q->sheet,
-                         q->parcel, q->landuse, q->at[0] ? q->at : NULL,
-                         q->before};
+    pdb_page_query pq = {.after_id = q->after,
+                         .limit = q->limit,
+                         .has_bbox = q->has_bbox,
+                         .commune = q->commune,
+                         .sheet = q->sheet,
+                         .parcel = q->parcel,
+                         .landuse = q->landuse,
+                         .at = q->at[0] ? q->at : NULL,
+                         .before_id = q->before,
+                         .until = q->until[0] ? q->until : NULL};
     unsigned flags = PDB_READ_WGS84 | (personal ? PDB_READ_PERSONAL : 0) |
                      (from_source(q->crs) ? PDB_READ_SOURCE : 0);
     pdb_parcel_list *list = NULL;

@@ -114,39 +114,43 @@ static int digits_at(const char *t, int n)
     return v;
 }
 
-int pdb_ogc_datetime_parse(const char *text, char out[32], char *err, size_t errcap)
+/* One instant of a datetime parameter, the n bytes at text, into
+ * "YYYY-MM-DDTHH:MM:SS.mmmZ": a date alone is its first instant when
+ * day_start, else its last (the state at the end of that day). 0, or -1
+ * with the reason in err. */
+static int instant_parse(const char *text, size_t n, int day_start, char out[32], char *err,
+                         size_t errcap)
 {
     static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    size_t n = strlen(text);
     int y, mo, d, h = 23, mi = 59, s = 59, ms = 999;
 
-    if (strchr(text, '/') != NULL)
-        return pdb_srv_fail(err, errcap,
-                            "datetime: intervals are not offered; give one instant "
-                            "(YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
+    if (day_start)
+        h = mi = s = ms = 0;
     if (n < 10 || text[4] != '-' || text[7] != '-' || (y = digits_at(text, 4)) < 0 ||
         (mo = digits_at(text + 5, 2)) < 1 || mo > 12 || (d = digits_at(text + 8, 2)) < 1 ||
         d > mdays[mo - 1] ||
         (mo == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))))
         goto bad;
     if (n > 10) {
-        const char *t = text + 10;
+        const char *t = text + 10, *end = text + n;
         if ((*t != 'T' && *t != 't') || n < 20 || t[3] != ':' || t[6] != ':' ||
             (h = digits_at(t + 1, 2)) < 0 || h > 23 || (mi = digits_at(t + 4, 2)) < 0 || mi > 59 ||
             (s = digits_at(t + 7, 2)) < 0 || s > 60)
             goto bad;
         t += 9;
         ms = 0;
-        if (*t == '.') {
+        if (t < end && *t == '.') {
             /* Milliseconds are what the store keeps; finer digits are cut. */
-            size_t k = strspn(t + 1, "0123456789");
+            size_t k = 0;
+            while (t + 1 + k < end && t[1 + k] >= '0' && t[1 + k] <= '9')
+                k++;
             if (k == 0 || k > 9)
                 goto bad;
             for (size_t i = 0; i < 3; i++)
                 ms = ms * 10 + (i < k ? t[1 + i] - '0' : 0);
             t += 1 + k;
         }
-        if (!((t[0] == 'Z' || t[0] == 'z') && t[1] == '\0'))
+        if (!(t + 1 == end && (t[0] == 'Z' || t[0] == 'z')))
             goto bad;
         if (s == 60)
             s = 59, ms = 999; /* a leap second: the last instant of its minute */
@@ -159,9 +163,42 @@ int pdb_ogc_datetime_parse(const char *text, char out[32], char *err, size_t err
     return 0;
 bad:
     return pdb_srv_fail(err, errcap,
-                        "datetime '%.40s' is not an instant (YYYY-MM-DD or "
-                        "YYYY-MM-DDTHH:MM:SS[.fff]Z, UTC)",
-                        text);
+                        "datetime '%.*s' is not an instant (YYYY-MM-DD or "
+                        "YYYY-MM-DDTHH:MM:SS[.fff]Z, UTC) nor an interval of two (A/B, ../B, A/..)",
+                        n > 40 ? 40 : (int)n, text);
+}
+
+int pdb_ogc_datetime_parse(const char *text, char from[32], char until[32], char *err,
+                           size_t errcap)
+{
+    const char *slash = strchr(text, '/');
+    size_t n = strlen(text);
+
+    until[0] = '\0';
+    if (slash == NULL)
+        return instant_parse(text, n, 0, from, err, errcap);
+    /* An interval (OGC API - Features 1.0, /req/core/fc-time-definition):
+     * each end an instant, or open: ".." or nothing. Open ends are the
+     * first and last instants the store's text form can write, so that
+     * the interval's test stays two comparisons. */
+    const char *a = text, *b = slash + 1;
+    size_t na = (size_t)(slash - text), nb = n - na - 1;
+    int open_a = na == 0 || (na == 2 && memcmp(a, "..", 2) == 0);
+    int open_b = nb == 0 || (nb == 2 && memcmp(b, "..", 2) == 0);
+    if (open_a && open_b)
+        return pdb_srv_fail(err, errcap,
+                            "datetime '%.40s' is open at both ends: give a start or an end", text);
+    if (open_a)
+        memcpy(from, PDB_OGC_TIME_FIRST, sizeof PDB_OGC_TIME_FIRST);
+    else if (instant_parse(a, na, 1, from, err, errcap) != 0)
+        return -1;
+    if (open_b)
+        memcpy(until, PDB_OGC_TIME_LAST, sizeof PDB_OGC_TIME_LAST);
+    else if (instant_parse(b, nb, 0, until, err, errcap) != 0)
+        return -1;
+    if (strcmp(from, until) > 0)
+        return pdb_srv_fail(err, errcap, "datetime '%.60s' ends before it starts", text);
+    return 0;
 }
 
 /* bbox: four numbers in the bbox CRS's axis order, stored x first. */
@@ -339,7 +376,7 @@ int pdb_ogc_parse(const pdb_srv_request *req, pdb_ogc_request *out, char *err, s
         out->before = (int64_t)b;
     }
     if ((v = pdb_srv_param_get(req, "datetime")) != NULL &&
-        pdb_ogc_datetime_parse(v, out->at, err, errcap) != 0)
+        pdb_ogc_datetime_parse(v, out->at, out->until, err, errcap) != 0)
         return 400;
     if ((v = pdb_srv_param_get(req, "commune")) != NULL) {
         if (!(strlen(v) == 5 && made_of(v, 5, digits)))

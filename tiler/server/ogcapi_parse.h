@@ -16,7 +16,9 @@
  *    value is clamped to the maximum (the answer's numberReturned says how
  *    many came), as the standard permits; 0, a sign or anything else: 400.
  *  - datetime: one instant, "YYYY-MM-DD" (the state at the end of that day,
- *    UTC) or "YYYY-MM-DDTHH:MM:SS[.fff]Z"; intervals are a 400.
+ *    UTC) or "YYYY-MM-DDTHH:MM:SS[.fff]Z", or an interval of two, "A/B",
+ *    open at one end with ".." (or nothing): the parcels valid at any
+ *    instant of it.
  */
 #ifndef PDB_SRV_OGCAPI_PARSE_H
 #define PDB_SRV_OGCAPI_PARSE_H
@@ -30,6 +32,8 @@
 #define PDB_OGC_MAX_LIMIT 10000   /* most features per items page */
 #define PDB_OGC_CRS84 84          /* our code for OGC CRS84 (lon,lat WGS 84); EPSG has no 84 */
 #define PDB_OGC_EPSG_WEBMERC 3857 /* Web Mercator, x,y metres */
+#define PDB_OGC_TIME_FIRST "0000-01-01T00:00:00.000Z" /* an interval open at its start */
+#define PDB_OGC_TIME_LAST "9999-12-31T23:59:59.999Z"  /* an interval open at its end */
 
 /* What the path under /ogcapi names. */
 typedef enum pdb_ogc_resource {
@@ -60,7 +64,9 @@ typedef struct pdb_ogc_request {
     double bbox[4];      /* in bbox_crs, normalised to x (lon, easting) first */
     int bbox_crs;        /* EPSG code, or PDB_OGC_CRS84 (the default) */
     int crs;             /* the answer's CRS: EPSG code, or PDB_OGC_CRS84 (the default) */
-    char at[32];         /* the instant, "YYYY-MM-DDTHH:MM:SS.mmmZ", or "" for now */
+    char at[32];         /* the instant or the interval's start, "YYYY-MM-DDTHH:MM:SS.mmmZ",
+                            or "" for now */
+    char until[32];      /* the interval's end, in the same form, or "" for an instant */
     const char *commune; /* filters, checked; NULL when not given */
     const char *sheet;
     const char *parcel;
@@ -87,8 +93,13 @@ int pdb_ogc_crs_offered(int code);
 /* Every CRS offered, in listing order: *count codes of static storage. */
 const int *pdb_ogc_crs_list(size_t *count);
 
-/* Parses a datetime parameter into "YYYY-MM-DDTHH:MM:SS.mmmZ"; 0 on
- * success, -1 with a reason in err. */
-int pdb_ogc_datetime_parse(const char *text, char out[32], char *err, size_t errcap);
+/* Parses a datetime parameter: an instant into from
+ * ("YYYY-MM-DDTHH:MM:SS.mmmZ"; until ""), or an interval "A/B" into its
+ * start (from) and end (until), a date alone being its first instant as a
+ * start and its last as an end, an open end (".." or nothing) being
+ * PDB_OGC_TIME_FIRST or PDB_OGC_TIME_LAST. 0 on success, -1 with a reason
+ * in err (unparsable, open at both ends, ending before it starts). */
+int pdb_ogc_datetime_parse(const char *text, char from[32], char until[32], char *err,
+                           size_t errcap);
 
 #endif
