@@ -18,8 +18,7 @@ pdb_status pdbt_ctx_new(pdb_ctx *db, pdbt_ctx **out)
     if (ctx == NULL)
         return PDB_ENOMEM;
     ctx->db = db;
-    ctx->deflater = NULL;
-    ctx->deflater_level = 0;
+    memset(ctx->deflater, 0, sizeof ctx->deflater);
     pdbt__ok(ctx);
     *out = ctx;
     return PDB_OK;
@@ -29,20 +28,19 @@ void pdbt_ctx_free(pdbt_ctx *ctx)
 {
     if (ctx == NULL)
         return;
-    if (ctx->deflater != NULL)
-        libdeflate_free_compressor(ctx->deflater);
+    for (int i = 0; i < PDBT__DEFLATE_LEVELS; i++)
+        if (ctx->deflater[i] != NULL)
+            libdeflate_free_compressor(ctx->deflater[i]);
     free(ctx);
 }
 
 struct libdeflate_compressor *pdbt__deflater(pdbt_ctx *ctx, int level)
 {
-    if (ctx->deflater != NULL && ctx->deflater_level == level)
-        return ctx->deflater;
-    if (ctx->deflater != NULL)
-        libdeflate_free_compressor(ctx->deflater);
-    ctx->deflater = libdeflate_alloc_compressor(level);
-    ctx->deflater_level = level;
-    return ctx->deflater;
+    if (level < 1 || level >= PDBT__DEFLATE_LEVELS)
+        return NULL;
+    if (ctx->deflater[level] == NULL)
+        ctx->deflater[level] = libdeflate_alloc_compressor(level);
+    return ctx->deflater[level];
 }
 
 const char *pdbt_errmsg(const pdbt_ctx *ctx)

@@ -10,19 +10,24 @@
 
 #include <stdarg.h>
 
+/* Compression levels of libdeflate, 0 (stored) to 12. */
+#define PDBT__DEFLATE_LEVELS 13
+
 struct pdbt_ctx {
     pdb_ctx *db;       /* the engine's context of the same thread, borrowed; NULL
                           when the context only loads styles and encodes PNGs */
     pdb_status status; /* the last call's status, PDB_OK when it succeeded */
     char msg[1024];    /* the last failure's message: a file name, a JSON path
                           and the problem fit with room to spare */
-    struct libdeflate_compressor *deflater; /* the PNG encoder's, made on first use */
-    int deflater_level;                     /* the level it was made for */
+    /* The PNG encoder's libdeflate compressors, by level (1-12), each made
+     * on first use: tiles take one level and extracts another, and a
+     * worker makes both, so each keeps its own. */
+    struct libdeflate_compressor *deflater[PDBT__DEFLATE_LEVELS];
 };
 
-/* The context's libdeflate compressor at level (made, or remade for
- * another level, on demand: making one costs more than a tile's deflate);
- * NULL when memory runs out. Owned by ctx. */
+/* The context's libdeflate compressor at level 1-12 (made on demand and
+ * kept: making one costs more than a tile's deflate); NULL when memory
+ * runs out or the level is not one. Owned by ctx. */
 struct libdeflate_compressor *pdbt__deflater(pdbt_ctx *ctx, int level);
 
 /* Forgets the last failure: every public call that can fail starts here,
