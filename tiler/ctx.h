@@ -52,4 +52,11 @@ pdb_status pdbt__fail_db(pdbt_ctx *ctx);
  * (the array is then unchanged). */
 int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem);
 
+/* Memory for a large image (an extract's pages, their palette indices):
+ * like malloc, freed with free(), but from a size of a few MiB aligned to
+ * 2 MiB and advised for transparent huge pages, so that the kernel maps it
+ * in a few faults rather than one per 4 KiB page. NULL when memory runs
+ * out. */
+void *pdbt__pixels_alloc(size_t bytes);
+
 #endif

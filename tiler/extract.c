@@ -379,6 +379,7 @@ static pdb_status draw_all(pdbt_ctx *ctx, pdbt_ex_doc *doc, const pdbt_extract_r
 
     out_buf buf = {0};
     cairo_surface_t *surface = NULL;
+    unsigned char *pixels = NULL; /* the PNG's surface's memory, owned here */
     double px_per_pt = (req->png_dpi > 0 ? req->png_dpi : 150) / 72.0;
     if (req->format == PDBT_EXTRACT_PDF) {
         surface = cairo_pdf_surface_create_for_stream(buf_write, &buf, lay.page_w, lay.page_h);
@@ -398,7 +399,13 @@ static pdb_status draw_all(pdbt_ctx *ctx, pdbt_ex_doc *doc, const pdbt_extract_r
                               "the extract has %d pages, too many for one PNG at %d dpi: ask for "
                               "the PDF",
                               total, (int)lround(px_per_pt * 72));
-        surface = cairo_image_surface_create(CAIRO_FORMAT_ARGB32, w, h);
+        /* The pixels in memory of the tiler's own (pdbt__pixels_alloc, huge
+         * pages), not cairo's calloc: they are painted white below. */
+        int stride = cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, w);
+        pixels = pdbt__pixels_alloc((size_t)stride * (size_t)h);
+        if (pixels == NULL)
+            return pdbt__fail(ctx, PDB_ENOMEM, "out of memory for a %d x %d pixel extract", w, h);
+        surface = cairo_image_surface_create_for_data(pixels, CAIRO_FORMAT_ARGB32, w, h, stride);
     }
     cairo_t *cr = cairo_create(surface);
     if (req->format == PDBT_EXTRACT_PNG) {
@@ -412,6 +419,10 @@ static pdb_status draw_all(pdbt_ctx *ctx, pdbt_ex_doc *doc, const pdbt_extract_r
         cairo_font_options_set_hint_style(fo, CAIRO_HINT_STYLE_FULL);
         cairo_set_font_options(cr, fo);
         cairo_font_options_destroy(fo);
+        /* Every pixel white, the rows between pages too (the memory came
+         * uninitialised). */
+        cairo_set_source_rgb(cr, 1, 1, 1);
+        cairo_paint(cr);
     }
     pdb_status st = PDB_OK;
     int page = 0;
@@ -428,9 +439,11 @@ static pdb_status draw_all(pdbt_ctx *ctx, pdbt_ex_doc *doc, const pdbt_extract_r
                 cairo_translate(cr, 0, top);
                 top += pl.page_h;
             }
-            cairo_set_source_rgb(cr, 1, 1, 1);
-            cairo_rectangle(cr, 0, 0, pl.page_w, pl.page_h);
-            cairo_fill(cr);
+            if (req->format == PDBT_EXTRACT_PDF) { /* the PNG is white already */
+                cairo_set_source_rgb(cr, 1, 1, 1);
+                cairo_rectangle(cr, 0, 0, pl.page_w, pl.page_h);
+                cairo_fill(cr);
+            }
             if (k == 0)
                 st = pdbt__extract_draw_sheet(ctx, doc, ex, &pl, cr, page + 1);
             else
@@ -464,6 +477,7 @@ static pdb_status draw_all(pdbt_ctx *ctx, pdbt_ex_doc *doc, const pdbt_extract_r
         st = pdbt_png_encode(ctx, &img, &opt, &res->data, &res->len);
     }
     cairo_surface_destroy(surface);
+    free(pixels);
     free(buf.data);
     res->pages = total;
     return st;

@@ -403,7 +403,7 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
      * PNG filter (0, none), so that the rows are deflated where they are,
      * without a copy. */
     pal = o->palette != PDBT_PNG_PALETTE_NEVER ? calloc(1, sizeof *pal) : NULL;
-    idx = pal != NULL ? malloc((w + 1) * h) : NULL;
+    idx = pal != NULL ? pdbt__pixels_alloc((w + 1) * h) : NULL;
     same = pal != NULL ? malloc(h) : NULL;
     if (pal != NULL && (idx == NULL || same == NULL)) {
         st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a PNG");
