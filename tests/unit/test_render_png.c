@@ -19,9 +19,10 @@
 #define H 48
 
 /* Decodes PNG bytes of w x h pixels to straight RGBA with libpng's
- * simplified API; returns the IHDR colour type in *color_type. */
-static unsigned char *decode_wh(const unsigned char *png, size_t len, unsigned w, unsigned h,
-                                int *color_type)
+ * simplified API; returns the IHDR colour type in *color_type and, when
+ * asked, its bit depth in *bit_depth. */
+static unsigned char *decode(const unsigned char *png, size_t len, unsigned w, unsigned h,
+                             int *color_type, int *bit_depth)
 {
     png_image img;
     memset(&img, 0, sizeof img);
@@ -34,18 +35,17 @@ static unsigned char *decode_wh(const unsigned char *png, size_t len, unsigned w
     assert_non_null(px);
     assert_true(png_image_finish_read(&img, NULL, px, 0, NULL));
     *color_type = png[25]; /* IHDR: 8 signature + 8 chunk header + 9 */
+    if (bit_depth)
+        *bit_depth = png[24];
     return px;
 }
 
-static unsigned char *decode(const unsigned char *png, size_t len, int *color_type)
+/* Encodes w x h pixels and decodes them (decode's outputs). */
+static unsigned char *encode_decode_wh(const uint32_t *argb, unsigned w, unsigned h,
+                                       pdbt_png_palette mode, int *color_type, int *bit_depth,
+                                       size_t *len_out)
 {
-    return decode_wh(png, len, W, H, color_type);
-}
-
-static unsigned char *encode_decode(const uint32_t *argb, pdbt_png_palette mode, int *color_type,
-                                    size_t *len_out)
-{
-    pdbt_image img = {W, H, W * 4, argb};
+    pdbt_image img = {(int)w, (int)h, (int)w * 4, argb};
     pdbt_png_options o = {0, mode};
     unsigned char *png = NULL;
     size_t len = 0;
@@ -55,11 +55,17 @@ static unsigned char *encode_decode(const uint32_t *argb, pdbt_png_palette mode,
         fail_msg("%s", pdbt_errmsg(tctx));
     pdbt_ctx_free(tctx);
     assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
-    unsigned char *px = decode(png, len, color_type);
+    unsigned char *px = decode(png, len, w, h, color_type, bit_depth);
     free(png);
     if (len_out)
         *len_out = len;
     return px;
+}
+
+static unsigned char *encode_decode(const uint32_t *argb, pdbt_png_palette mode, int *color_type,
+                                    size_t *len_out)
+{
+    return encode_decode_wh(argb, W, H, mode, color_type, NULL, len_out);
 }
 
 /* An image with no pixels is refused with a status that says so and one
@@ -237,27 +243,18 @@ static void test_palette_depths(void **state)
                     unsigned i = ((x + yy) / 3 + yy) % (unsigned)ncolors[c];
                     argb[y * w + x] = 0xff000000u | (i * 6u) << 16 | (255 - i) << 8 | (i * 3u);
                 }
-            pdbt_image img = {(int)w, HH, (int)w * 4, argb};
-            pdbt_png_options o = {0, PDBT_PNG_PALETTE_AUTO};
-            unsigned char *png = NULL;
-            size_t len = 0;
-            pdbt_ctx *tctx = NULL;
-            assert_int_equal(pdbt_ctx_new(NULL, &tctx), PDB_OK);
-            if (pdbt_png_encode(tctx, &img, &o, &png, &len) != PDB_OK)
-                fail_msg("%s", pdbt_errmsg(tctx));
-            pdbt_ctx_free(tctx);
+            int type, bits;
+            unsigned char *px =
+                encode_decode_wh(argb, w, HH, PDBT_PNG_PALETTE_AUTO, &type, &bits, NULL);
+            assert_int_equal(type, PNG_COLOR_TYPE_PALETTE);
             /* The colours the image holds (a narrow one not all). */
             int seen[40] = {0}, n = 0;
             for (unsigned i = 0; i < w * HH; i++)
                 if (!seen[(argb[i] & 255) / 3]++)
                     n++;
-            int want = n <= 2 ? 1 : n <= 4 ? 2 : n <= 16 ? 4 : 8;
-            assert_int_equal(png[24], want); /* IHDR bit depth */
+            assert_int_equal(bits, n <= 2 ? 1 : n <= 4 ? 2 : n <= 16 ? 4 : 8);
             if (w >= 13)
-                assert_int_equal(want, depth[c]);
-            int type;
-            unsigned char *px = decode_wh(png, len, w, HH, &type);
-            assert_int_equal(type, PNG_COLOR_TYPE_PALETTE);
+                assert_int_equal(bits, depth[c]);
             for (unsigned i = 0; i < w * HH; i++) {
                 assert_int_equal(px[4 * i], (argb[i] >> 16) & 255);
                 assert_int_equal(px[4 * i + 1], (argb[i] >> 8) & 255);
@@ -265,7 +262,6 @@ static void test_palette_depths(void **state)
                 assert_int_equal(px[4 * i + 3], 255);
             }
             free(px);
-            free(png);
             free(argb);
         }
 }
