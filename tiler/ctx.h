@@ -52,11 +52,16 @@ pdb_status pdbt__fail_db(pdbt_ctx *ctx);
  * (the array is then unchanged). */
 int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem);
 
-/* Memory for a large image (an extract's pages, their palette indices):
- * like malloc, freed with free(), but from a size of a few MiB aligned to
- * 2 MiB and advised for transparent huge pages, so that the kernel maps it
- * in a few faults rather than one per 4 KiB page. NULL when memory runs
- * out. */
+/* Memory for a large image (an extract's pages, their palette indices),
+ * uninitialised; NULL when memory runs out. Like malloc below a few MiB;
+ * above, aligned to 2 MiB and advised for transparent huge pages (the
+ * kernel maps it in a few faults, not one per 4 KiB page), and taken from
+ * the buffers pdbt__pixels_free kept (zeroed by nobody). Thread-safe. */
 void *pdbt__pixels_alloc(size_t bytes);
+
+/* Gives back p, from pdbt__pixels_alloc(bytes) with the same bytes: kept
+ * for the next large image (a few, process-wide) or freed. NULL is a
+ * no-op. */
+void pdbt__pixels_free(void *p, size_t bytes);
 
 #endif

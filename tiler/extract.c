@@ -379,7 +379,8 @@ static pdb_status draw_all(pdbt_ctx *ctx, pdbt_ex_doc *doc, const pdbt_extract_r
 
     out_buf buf = {0};
     cairo_surface_t *surface = NULL;
-    unsigned char *pixels = NULL; /* the PNG's surface's memory, owned here */
+    unsigned char *pixels = NULL; /* the PNG's surface's memory (pdbt__pixels_alloc) */
+    size_t pixels_bytes = 0;      /* its size */
     double px_per_pt = (req->png_dpi > 0 ? req->png_dpi : 150) / 72.0;
     if (req->format == PDBT_EXTRACT_PDF) {
         surface = cairo_pdf_surface_create_for_stream(buf_write, &buf, lay.page_w, lay.page_h);
@@ -399,10 +400,12 @@ static pdb_status draw_all(pdbt_ctx *ctx, pdbt_ex_doc *doc, const pdbt_extract_r
                               "the extract has %d pages, too many for one PNG at %d dpi: ask for "
                               "the PDF",
                               total, (int)lround(px_per_pt * 72));
-        /* The pixels in memory of the tiler's own (pdbt__pixels_alloc, huge
-         * pages), not cairo's calloc: they are painted white below. */
+        /* The pixels in memory of the tiler's own (pdbt__pixels_alloc: huge
+         * pages, kept from one extract to the next), not cairo's calloc:
+         * they are painted white below. */
         int stride = cairo_format_stride_for_width(CAIRO_FORMAT_ARGB32, w);
-        pixels = pdbt__pixels_alloc((size_t)stride * (size_t)h);
+        pixels_bytes = (size_t)stride * (size_t)h;
+        pixels = pdbt__pixels_alloc(pixels_bytes);
         if (pixels == NULL)
             return pdbt__fail(ctx, PDB_ENOMEM, "out of memory for a %d x %d pixel extract", w, h);
         surface = cairo_image_surface_create_for_data(pixels, CAIRO_FORMAT_ARGB32, w, h, stride);
@@ -477,7 +480,7 @@ static pdb_status draw_all(pdbt_ctx *ctx, pdbt_ex_doc *doc, const pdbt_extract_r
         st = pdbt_png_encode(ctx, &img, &opt, &res->data, &res->len);
     }
     cairo_surface_destroy(surface);
-    free(pixels);
+    pdbt__pixels_free(pixels, pixels_bytes);
     free(buf.data);
     res->pages = total;
     return st;

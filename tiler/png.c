@@ -389,6 +389,7 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
     membuf m = {0};
     palette *pal = NULL;
     unsigned char *rows = NULL, *idx = NULL, *same = NULL;
+    int rows_pixels = 0; /* rows came from pdbt__pixels_alloc((w + 1) * h) */
     int opaque = 1, color_type, bit_depth = 8, channels, npal = 0;
     unsigned char qpal[256][4];
 
@@ -403,7 +404,7 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
      * PNG filter (0, none), so that the rows are deflated where they are,
      * without a copy. */
     pal = o->palette != PDBT_PNG_PALETTE_NEVER ? calloc(1, sizeof *pal) : NULL;
-    idx = pal != NULL ? pdbt__pixels_alloc((w + 1) * h) : NULL;
+    idx = pal != NULL ? pdbt__pixels_alloc((w + 1) * h) : NULL; /* pdbt__pixels_free */
     same = pal != NULL ? malloc(h) : NULL;
     if (pal != NULL && (idx == NULL || same == NULL)) {
         st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a PNG");
@@ -427,10 +428,11 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
      * pixels at 8 bits a sample (indices below 8 bits are packed later). */
     size_t stride = 1 + (color_type == COLOR_PALETTE ? w : w * (size_t)channels);
     if (fits) {
-        rows = idx; /* the indices are the rows */
+        rows = idx; /* the indices are the rows, still pdbt__pixels_alloc's */
+        rows_pixels = 1;
         idx = NULL;
     } else {
-        free(idx);
+        pdbt__pixels_free(idx, (w + 1) * h);
         idx = NULL;
         if ((rows = malloc(stride * h)) != NULL)
             for (size_t y = 0; y < h; y++)
@@ -481,15 +483,21 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
         st = pdbt__fail(ctx, m.oom ? PDB_ENOMEM : PDB_EIO, "%s", problem);
         goto fail;
     }
-    free(rows);
+    if (rows_pixels)
+        pdbt__pixels_free(rows, (w + 1) * h);
+    else
+        free(rows);
     free(same);
     free(pal);
     *out = m.data;
     *len = m.len;
     return PDB_OK;
 fail:
-    free(idx);
-    free(rows);
+    pdbt__pixels_free(idx, (w + 1) * h);
+    if (rows_pixels)
+        pdbt__pixels_free(rows, (w + 1) * h);
+    else
+        free(rows);
     free(same);
     free(pal);
     free(m.data);
