@@ -319,7 +319,16 @@ static void classify(const pdbt_image *img, palette *pal, unsigned char *idx, un
         }
         for (size_t x = 0; x < w;) {
             uint32_t px = src[x];
+            /* The run's end, four pixels a step while it lasts (a sheet's
+             * runs are hundreds of pixels long), then one at a time. */
             size_t end = x + 1;
+            uint64_t pair = (uint64_t)px << 32 | px, a, b;
+            for (; end + 4 <= w; end += 4) {
+                memcpy(&a, src + end, sizeof a);
+                memcpy(&b, src + end + 2, sizeof b);
+                if (((a ^ pair) | (b ^ pair)) != 0)
+                    break;
+            }
             while (end < w && src[end] == px)
                 end++;
             op &= (px >> 24) == 255;
@@ -356,7 +365,21 @@ static void pack_rows(unsigned char *rows, const unsigned char *same, size_t w, 
         }
         unsigned char *row = rows + y * stride + 1;
         if (bit_depth == 4) {
-            for (size_t p = 0; p < whole; p++)
+            size_t p = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* Eight indices (below 16) to four bytes in a 64-bit word: each
+             * pair into the low byte of its 16-bit lane, then the lanes'
+             * low bytes together. Written behind what was read. */
+            for (; p + 4 <= whole; p += 4) {
+                uint64_t v;
+                memcpy(&v, row + 2 * p, sizeof v);
+                v = (v & 0x000f000f000f000full) << 4 | (v >> 8 & 0x000f000f000f000full);
+                v = (v | v >> 8) & 0x0000ffff0000ffffull;
+                uint32_t q = (uint32_t)(v | v >> 16);
+                memcpy(row + p, &q, sizeof q);
+            }
+#endif
+            for (; p < whole; p++)
                 row[p] = (unsigned char)(row[2 * p] << 4 | row[2 * p + 1]);
         } else if (bit_depth == 2) {
             for (size_t p = 0; p < whole; p++)
