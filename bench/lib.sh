@@ -39,3 +39,25 @@ median() {
 loadavg() {
     cut -d' ' -f1-3 /proc/loadavg
 }
+
+# callgrind_serve BUILD STORE OUT: starts `parceldb serve` (one thread, no
+# web page) on STORE under callgrind, its counts to OUT and its log to
+# OUT.log, and waits for its port; sets CG_PID and CG_PORT. callgrind_stop
+# then stops it and prints the instructions it ran (the file's summary).
+callgrind_serve() {
+    local build=$1 store=$2 out=$3 as_root=()
+    [ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
+    rm -f "$out.port"
+    valgrind --tool=callgrind --callgrind-out-file="$out" "$build/cli/parceldb" serve \
+        --db "$store" --listen 127.0.0.1:0 --port-file "$out.port" --no-web --quiet --threads 1 \
+        "${as_root[@]}" >"$out.log" 2>&1 &
+    CG_PID=$!
+    for _ in $(seq 300); do [ -s "$out.port" ] && break; sleep 0.2; done
+    CG_PORT=$(cat "$out.port")
+}
+
+callgrind_stop() {
+    kill -INT "$CG_PID"
+    wait "$CG_PID" || true
+    sed -n 's/^summary: //p' "$1"
+}

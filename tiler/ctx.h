@@ -10,19 +10,24 @@
 
 #include <stdarg.h>
 
+/* Compression levels of libdeflate, 0 (stored) to 12. */
+#define PDBT__DEFLATE_LEVELS 13
+
 struct pdbt_ctx {
     pdb_ctx *db;       /* the engine's context of the same thread, borrowed; NULL
                           when the context only loads styles and encodes PNGs */
     pdb_status status; /* the last call's status, PDB_OK when it succeeded */
     char msg[1024];    /* the last failure's message: a file name, a JSON path
                           and the problem fit with room to spare */
-    struct libdeflate_compressor *deflater; /* the PNG encoder's, made on first use */
-    int deflater_level;                     /* the level it was made for */
+    /* The PNG encoder's libdeflate compressors, by level (1-12), each made
+     * on first use: tiles take one level and extracts another, and a
+     * worker makes both, so each keeps its own. */
+    struct libdeflate_compressor *deflater[PDBT__DEFLATE_LEVELS];
 };
 
-/* The context's libdeflate compressor at level (made, or remade for
- * another level, on demand: making one costs more than a tile's deflate);
- * NULL when memory runs out. Owned by ctx. */
+/* The context's libdeflate compressor at level 1-12 (made on demand and
+ * kept: making one costs more than a tile's deflate); NULL when memory
+ * runs out or the level is not one. Owned by ctx. */
 struct libdeflate_compressor *pdbt__deflater(pdbt_ctx *ctx, int level);
 
 /* Forgets the last failure: every public call that can fail starts here,
@@ -46,5 +51,17 @@ pdb_status pdbt__fail_db(pdbt_ctx *ctx);
  * *arr (capacity *cap, doubled as needed); 0, or -1 when memory runs out
  * (the array is then unchanged). */
 int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem);
+
+/* Memory for a large image (an extract's pages, their palette indices),
+ * uninitialised; NULL when memory runs out. Like malloc below a few MiB;
+ * above, aligned to 2 MiB and advised for transparent huge pages (the
+ * kernel maps it in a few faults, not one per 4 KiB page), and taken from
+ * the buffers pdbt__pixels_free kept (zeroed by nobody). Thread-safe. */
+void *pdbt__pixels_alloc(size_t bytes);
+
+/* Gives back p, from pdbt__pixels_alloc(bytes) with the same bytes: kept
+ * for the next large image (a few, process-wide) or freed. NULL is a
+ * no-op. */
+void pdbt__pixels_free(void *p, size_t bytes);
 
 #endif

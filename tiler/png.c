@@ -286,6 +286,122 @@ static const char *write_png(pdbt_ctx *ctx, int level, const png_job *job, membu
     return problem;
 }
 
+/* Classifies the pixels of img: *fits is 1 when they fit a palette (pal
+ * given; their indices are then in idx, each row after its filter byte 0,
+ * and same[y] is 1 when row y repeats row y - 1), *opaque when every
+ * alpha is 255. A tile, and still more a sheet of an
+ * extract, is mostly runs of one colour and rows equal to the one above
+ * (margins, fills, the space between lines of text): such a row costs a
+ * memcmp and a memcpy, a run one comparison a pixel and a memset, and only
+ * a change of colour a hash lookup. The pass stops as soon as the answer
+ * can no longer change (neither a palette nor opaque). */
+static void classify(const pdbt_image *img, palette *pal, unsigned char *idx, unsigned char *same,
+                     int *fits, int *opaque)
+{
+    size_t w = (size_t)img->width, h = (size_t)img->height;
+    int f = pal != NULL && idx != NULL, op = 1;
+    const uint32_t *prev = NULL;
+    for (size_t y = 0; y < h && (f || op); y++) {
+        const uint32_t *src =
+            (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
+        unsigned char *dst = idx != NULL ? idx + y * (w + 1) : NULL;
+        if (prev != NULL && memcmp(src, prev, w * sizeof *src) == 0) {
+            if (f) {
+                memcpy(dst, dst - (w + 1), w + 1);
+                same[y] = 1;
+            }
+            prev = src;
+            continue;
+        }
+        if (f) {
+            dst[0] = 0;
+            same[y] = 0;
+        }
+        for (size_t x = 0; x < w;) {
+            uint32_t px = src[x];
+            /* The run's end, four pixels a step while it lasts (a sheet's
+             * runs are hundreds of pixels long), then one at a time. */
+            size_t end = x + 1;
+            uint64_t pair = (uint64_t)px << 32 | px, a, b;
+            for (; end + 4 <= w; end += 4) {
+                memcpy(&a, src + end, sizeof a);
+                memcpy(&b, src + end + 2, sizeof b);
+                if (((a ^ pair) | (b ^ pair)) != 0)
+                    break;
+            }
+            while (end < w && src[end] == px)
+                end++;
+            op &= (px >> 24) == 255;
+            if (f) {
+                int i = pal_lookup(pal, px, 1);
+                if (i < 0)
+                    f = 0;
+                else
+                    memset(dst + 1 + x, i, end - x);
+            }
+            x = end;
+        }
+        prev = src;
+    }
+    *fits = f;
+    *opaque = op;
+}
+
+/* Packs the palette indices of each row (one a byte, after the row's
+ * filter byte, stride bytes apart) to bit_depth bits (1, 2 or 4), left
+ * to right in place, and moves each packed row (filter byte first, line
+ * bytes) up to follow the one before. A row that repeats the one before
+ * (same[y]) is a copy of that row's packed line; the others' whole bytes
+ * are packed without a test a pixel, only a last partial byte the
+ * general way. */
+static void pack_rows(unsigned char *rows, const unsigned char *same, size_t w, size_t h,
+                      size_t stride, int bit_depth, size_t line)
+{
+    size_t per = 8 / (size_t)bit_depth, whole = w / per;
+    for (size_t y = 0; y < h; y++) {
+        if (y > 0 && same[y]) {
+            memcpy(rows + y * line, rows + (y - 1) * line, line);
+            continue;
+        }
+        unsigned char *row = rows + y * stride + 1;
+        if (bit_depth == 4) {
+            size_t p = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* Eight indices (below 16) to four bytes in a 64-bit word: each
+             * pair into the low byte of its 16-bit lane, then the lanes'
+             * low bytes together. Written behind what was read. */
+            for (; p + 4 <= whole; p += 4) {
+                uint64_t v;
+                memcpy(&v, row + 2 * p, sizeof v);
+                v = (v & 0x000f000f000f000full) << 4 | (v >> 8 & 0x000f000f000f000full);
+                v = (v | v >> 8) & 0x0000ffff0000ffffull;
+                uint32_t q = (uint32_t)(v | v >> 16);
+                memcpy(row + p, &q, sizeof q);
+            }
+#endif
+            for (; p < whole; p++)
+                row[p] = (unsigned char)(row[2 * p] << 4 | row[2 * p + 1]);
+        } else if (bit_depth == 2) {
+            for (size_t p = 0; p < whole; p++)
+                row[p] = (unsigned char)(row[4 * p] << 6 | row[4 * p + 1] << 4 |
+                                         row[4 * p + 2] << 2 | row[4 * p + 3]);
+        } else {
+            for (size_t p = 0; p < whole; p++) {
+                const unsigned char *q = row + 8 * p;
+                row[p] = (unsigned char)(q[0] << 7 | q[1] << 6 | q[2] << 5 | q[3] << 4 | q[4] << 3 |
+                                         q[5] << 2 | q[6] << 1 | q[7]);
+            }
+        }
+        if (whole * per < w) {
+            unsigned v = 0;
+            for (size_t x = whole * per; x < whole * per + per; x++)
+                v = (v << bit_depth) | (x < w ? row[x] : 0);
+            row[whole] = (unsigned char)v;
+        }
+        memmove(rows + y * line, rows + y * stride, line);
+    }
+}
+
 pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_options *opts,
                            unsigned char **out, size_t *len)
 {
@@ -295,7 +411,8 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
     size_t w = (size_t)img->width, h = (size_t)img->height;
     membuf m = {0};
     palette *pal = NULL;
-    unsigned char *rows = NULL, *idx = NULL;
+    unsigned char *rows = NULL, *idx = NULL, *same = NULL;
+    int rows_pixels = 0; /* rows came from pdbt__pixels_alloc((w + 1) * h) */
     int opaque = 1, color_type, bit_depth = 8, channels, npal = 0;
     unsigned char qpal[256][4];
 
@@ -304,39 +421,20 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
     *len = 0;
     if (w == 0 || h == 0 || img->argb == NULL)
         return pdbt__fail(ctx, PDB_EINVAL, "an empty image");
-    /* What the tile holds decides the PNG's form. One pass classifies the
-     * pixels and, while they fit a palette, writes their indices too; runs
-     * of one colour (most of a map tile, all of an empty one) cost one
-     * comparison a pixel, not a hash lookup. Every row of pixel bytes is
-     * written after a byte for its PNG filter (0, none), so that the rows
-     * are deflated where they are, without a copy. */
+    /* What the tile holds decides the PNG's form: one pass classifies the
+     * pixels and, while they fit a palette, writes their indices too (see
+     * classify). Every row of pixel bytes is written after a byte for its
+     * PNG filter (0, none), so that the rows are deflated where they are,
+     * without a copy. */
     pal = o->palette != PDBT_PNG_PALETTE_NEVER ? calloc(1, sizeof *pal) : NULL;
-    idx = pal != NULL ? malloc((w + 1) * h) : NULL;
-    if (pal != NULL && idx == NULL) {
+    idx = pal != NULL ? pdbt__pixels_alloc((w + 1) * h) : NULL; /* pdbt__pixels_free */
+    same = pal != NULL ? malloc(h) : NULL;
+    if (pal != NULL && (idx == NULL || same == NULL)) {
         st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a PNG");
         goto fail;
     }
-    int fits = pal != NULL;
-    for (size_t y = 0; y < h; y++) {
-        const uint32_t *src =
-            (const uint32_t *)((const unsigned char *)img->argb + y * img->stride);
-        uint32_t last = ~src[0];
-        int last_index = 0;
-        if (fits)
-            idx[y * (w + 1)] = 0;
-        for (size_t x = 0; x < w; x++) {
-            uint32_t px = src[x];
-            opaque &= (px >> 24) == 255;
-            if (!fits)
-                continue;
-            if (px != last) {
-                last = px;
-                last_index = pal_lookup(pal, px, 1);
-                fits = last_index >= 0;
-            }
-            idx[y * (w + 1) + 1 + x] = (unsigned char)last_index;
-        }
-    }
+    int fits;
+    classify(img, pal, idx, same, &fits, &opaque);
     if (fits) {
         color_type = COLOR_PALETTE;
         npal = pal->n;
@@ -353,10 +451,11 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
      * pixels at 8 bits a sample (indices below 8 bits are packed later). */
     size_t stride = 1 + (color_type == COLOR_PALETTE ? w : w * (size_t)channels);
     if (fits) {
-        rows = idx; /* the indices are the rows */
+        rows = idx; /* the indices are the rows, still pdbt__pixels_alloc's */
+        rows_pixels = 1;
         idx = NULL;
     } else {
-        free(idx);
+        pdbt__pixels_free(idx, (w + 1) * h);
         idx = NULL;
         if ((rows = malloc(stride * h)) != NULL)
             for (size_t y = 0; y < h; y++)
@@ -395,23 +494,9 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
             }
         }
     }
-    /* Pack palette indices below 8 bits, in place (left to right), each
-     * row with its filter byte then moved up to follow the one before:
-     * the stream's rows are shorter than the stride. */
     size_t line = 1 + ((size_t)bit_depth * (size_t)channels * w + 7) / 8;
-    if (color_type == COLOR_PALETTE && bit_depth < 8) {
-        int per = 8 / bit_depth;
-        for (size_t y = 0; y < h; y++) {
-            unsigned char *row = rows + y * stride + 1;
-            for (size_t x = 0, packed = 0; x < w; x += (size_t)per, packed++) {
-                unsigned v = 0;
-                for (int k = 0; k < per; k++)
-                    v = (v << bit_depth) | (x + (size_t)k < w ? row[x + (size_t)k] : 0);
-                row[packed] = (unsigned char)v;
-            }
-            memmove(rows + y * line, rows + y * stride, line);
-        }
-    }
+    if (color_type == COLOR_PALETTE && bit_depth < 8)
+        pack_rows(rows, same, w, h, stride, bit_depth, line);
     png_job job = {rows, line * h, (uint32_t)w, (uint32_t)h, bit_depth, color_type, qpal, npal};
     const char *problem =
         write_png(ctx, o->level >= 1 && o->level <= MAX_LEVEL ? o->level : DEFAULT_LEVEL, &job, &m);
@@ -421,13 +506,22 @@ pdb_status pdbt_png_encode(pdbt_ctx *ctx, const pdbt_image *img, const pdbt_png_
         st = pdbt__fail(ctx, m.oom ? PDB_ENOMEM : PDB_EIO, "%s", problem);
         goto fail;
     }
-    free(rows);
+    if (rows_pixels)
+        pdbt__pixels_free(rows, (w + 1) * h);
+    else
+        free(rows);
+    free(same);
     free(pal);
     *out = m.data;
     *len = m.len;
     return PDB_OK;
 fail:
-    free(rows);
+    pdbt__pixels_free(idx, (w + 1) * h);
+    if (rows_pixels)
+        pdbt__pixels_free(rows, (w + 1) * h);
+    else
+        free(rows);
+    free(same);
     free(pal);
     free(m.data);
     return st;

@@ -7,23 +7,17 @@
 #   URLS: /parcels/at?... paths, one a line (bench/server/run.sh writes
 #   bench/work/server/run/urls-lookups.txt); the first 3,000 are used.
 set -euo pipefail
+. "$(dirname "$0")/../lib.sh"
 B=${1:-build-rel}
 S=$2
 U=$3
 W=$(mktemp -d /tmp/pdb-cg.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 head -3000 "$U" >"$W/urls.txt"
-as_root=()
-[ "$(id -u)" -eq 0 ] && as_root=(--allow-root)
 run() {
     local n=$1
-    rm -f "$W/port"
-    valgrind --tool=callgrind --callgrind-out-file="$W/cg.$n.out" "$B/cli/parceldb" serve \
-        --db "$S" --listen 127.0.0.1:0 --port-file "$W/port" --no-web --quiet --threads 1 \
-        "${as_root[@]}" >"$W/log.$n" 2>&1 &
-    local pid=$!
-    for _ in $(seq 300); do [ -s "$W/port" ] && break; sleep 0.2; done
-    /usr/bin/python3 - "$(cat "$W/port")" "$W/urls.txt" "$n" <<'PY'
+    callgrind_serve "$B" "$S" "$W/cg.$n.out"
+    /usr/bin/python3 - "$CG_PORT" "$W/urls.txt" "$n" <<'PY'
 import http.client, sys
 port, path, n = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 urls = [l.strip() for l in open(path) if l.strip()]
@@ -34,9 +28,7 @@ for i in range(n):
     c.request("GET", urls[i % len(urls)]); r = c.getresponse(); r.read()
     assert r.status == 200, r.status
 PY
-    kill -INT "$pid"
-    wait "$pid" || true
-    sed -n 's/^summary: //p' "$W/cg.$n.out"
+    callgrind_stop "$W/cg.$n.out"
 }
 a=$(run 200)
 b=$(run 1200)

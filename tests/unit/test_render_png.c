@@ -18,28 +18,34 @@
 #define W 64
 #define H 48
 
-/* Decodes PNG bytes to straight RGBA with libpng's simplified API; returns
- * the IHDR colour type in *color_type. */
-static unsigned char *decode(const unsigned char *png, size_t len, int *color_type)
+/* Decodes PNG bytes of w x h pixels to straight RGBA with libpng's
+ * simplified API; returns the IHDR colour type in *color_type and, when
+ * asked, its bit depth in *bit_depth. */
+static unsigned char *decode(const unsigned char *png, size_t len, unsigned w, unsigned h,
+                             int *color_type, int *bit_depth)
 {
     png_image img;
     memset(&img, 0, sizeof img);
     img.version = PNG_IMAGE_VERSION;
     assert_true(png_image_begin_read_from_memory(&img, png, len));
-    assert_int_equal(img.width, W);
-    assert_int_equal(img.height, H);
+    assert_int_equal(img.width, w);
+    assert_int_equal(img.height, h);
     img.format = PNG_FORMAT_RGBA;
     unsigned char *px = malloc(PNG_IMAGE_SIZE(img));
     assert_non_null(px);
     assert_true(png_image_finish_read(&img, NULL, px, 0, NULL));
     *color_type = png[25]; /* IHDR: 8 signature + 8 chunk header + 9 */
+    if (bit_depth)
+        *bit_depth = png[24];
     return px;
 }
 
-static unsigned char *encode_decode(const uint32_t *argb, pdbt_png_palette mode, int *color_type,
-                                    size_t *len_out)
+/* Encodes w x h pixels and decodes them (decode's outputs). */
+static unsigned char *encode_decode_wh(const uint32_t *argb, unsigned w, unsigned h,
+                                       pdbt_png_palette mode, int *color_type, int *bit_depth,
+                                       size_t *len_out)
 {
-    pdbt_image img = {W, H, W * 4, argb};
+    pdbt_image img = {(int)w, (int)h, (int)w * 4, argb};
     pdbt_png_options o = {0, mode};
     unsigned char *png = NULL;
     size_t len = 0;
@@ -49,11 +55,17 @@ static unsigned char *encode_decode(const uint32_t *argb, pdbt_png_palette mode,
         fail_msg("%s", pdbt_errmsg(tctx));
     pdbt_ctx_free(tctx);
     assert_memory_equal(png, "\x89PNG\r\n\x1a\n", 8);
-    unsigned char *px = decode(png, len, color_type);
+    unsigned char *px = decode(png, len, w, h, color_type, bit_depth);
     free(png);
     if (len_out)
         *len_out = len;
     return px;
+}
+
+static unsigned char *encode_decode(const uint32_t *argb, pdbt_png_palette mode, int *color_type,
+                                    size_t *len_out)
+{
+    return encode_decode_wh(argb, W, H, mode, color_type, NULL, len_out);
 }
 
 /* An image with no pixels is refused with a status that says so and one
@@ -207,12 +219,60 @@ static void test_palette_runs(void **state)
     free(px);
 }
 
+/* Palettes of 2, 3, 9 and 40 colours (1, 2, 4 and 8-bit indices) at
+ * widths that are not a multiple of a byte's pixels, in an image of runs,
+ * of rows repeating the row above (as most of an extract's sheet does) and
+ * of rows that do not: every pixel decodes exact, and the IHDR says the
+ * bit depth the palette needs. */
+static void test_palette_depths(void **state)
+{
+    (void)state;
+    static const int ncolors[] = {2, 3, 9, 40}, depth[] = {1, 2, 4, 8};
+    static const unsigned widths[] = {1, 5, 13, 61, 99};
+    enum { HH = 23 };
+    for (size_t c = 0; c < sizeof ncolors / sizeof ncolors[0]; c++)
+        for (size_t k = 0; k < sizeof widths / sizeof widths[0]; k++) {
+            unsigned w = widths[k];
+            uint32_t *argb = malloc(sizeof *argb * w * HH);
+            assert_non_null(argb);
+            for (unsigned y = 0; y < HH; y++)
+                for (unsigned x = 0; x < w; x++) {
+                    /* Rows 3-9 and 15-22 repeat the one above; the rest
+                     * are runs of three pixels, shifted a pixel a row. */
+                    unsigned yy = y >= 3 && y < 10 ? 2 : y >= 15 ? 14 : y;
+                    unsigned i = ((x + yy) / 3 + yy) % (unsigned)ncolors[c];
+                    argb[y * w + x] = 0xff000000u | (i * 6u) << 16 | (255 - i) << 8 | (i * 3u);
+                }
+            int type, bits;
+            unsigned char *px =
+                encode_decode_wh(argb, w, HH, PDBT_PNG_PALETTE_AUTO, &type, &bits, NULL);
+            assert_int_equal(type, PNG_COLOR_TYPE_PALETTE);
+            /* The colours the image holds (a narrow one not all). */
+            int seen[40] = {0}, n = 0;
+            for (unsigned i = 0; i < w * HH; i++)
+                if (!seen[(argb[i] & 255) / 3]++)
+                    n++;
+            assert_int_equal(bits, n <= 2 ? 1 : n <= 4 ? 2 : n <= 16 ? 4 : 8);
+            if (w >= 13)
+                assert_int_equal(bits, depth[c]);
+            for (unsigned i = 0; i < w * HH; i++) {
+                assert_int_equal(px[4 * i], (argb[i] >> 16) & 255);
+                assert_int_equal(px[4 * i + 1], (argb[i] >> 8) & 255);
+                assert_int_equal(px[4 * i + 2], argb[i] & 255);
+                assert_int_equal(px[4 * i + 3], 255);
+            }
+            free(px);
+            free(argb);
+        }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_empty_image),      cmocka_unit_test(test_unpremultiply),
         cmocka_unit_test(test_half_transparent), cmocka_unit_test(test_opaque_rgb),
         cmocka_unit_test(test_transparent),      cmocka_unit_test(test_palette_runs),
+        cmocka_unit_test(test_palette_depths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
