@@ -47,6 +47,12 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "idx_parcels_geom "
         "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
         "AND p.valid_to IS NULL ORDER BY p.id",
+    [STMT_FEATURES_IN_BOX_SURVEY] =
+        "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, "
+        "p.area_computed_m2, p.geom, 0, CASE WHEN p.source_srid = ?5 THEN p.source_geom END, "
+        "p.source_srid FROM parcels p WHERE p.id IN (SELECT pkid FROM idx_parcels_geom "
+        "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
+        "AND p.valid_to IS NULL ORDER BY p.id",
     [STMT_FIND_CHECKSUM] =
         "SELECT batch_id FROM import_files WHERE checksum = ?1 ORDER BY id DESC LIMIT 1",
     [STMT_BEGIN] = "BEGIN",
