@@ -513,7 +513,9 @@ PDB_API pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *store, const do
  * survey geometry as imported (Z and M dropped), not its WGS 84 geometry,
  * and survey_srid = survey_epsg: a map in that CRS places it with no
  * transformation and no round-trip loss. Parcels of other zones come in
- * WGS 84 (survey_srid 0), as from pdb_features_in_bbox. PDB_EINVAL for a
+ * WGS 84 (survey_srid 0), as from pdb_features_in_bbox, and so do those
+ * repaired at import (PDB_PARCEL_REPAIRED: their survey geometry is the
+ * invalid shape, the stored one is the repair). PDB_EINVAL for a
  * survey_epsg that is not a projected VN-2000 CRS the engine knows (0
  * included), or a malformed box; PDB_EGEOM when a stored survey geometry
  * cannot be read. */

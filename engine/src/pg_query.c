@@ -688,11 +688,14 @@ static const char features_sql[] =
     "WHERE p.geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND p.valid_to IS NULL ORDER BY p.id";
 
 /* The same rows with two more columns: the survey geometry of the parcels
- * of zone $5 (NULL for the others, so that it does not cross the network),
- * and the source SRID. */
+ * of zone $5 (NULL for the others, so that it does not cross the network,
+ * and for those repaired at import, flag 8, PDB_PARCEL_REPAIRED: their
+ * survey shape is the invalid one), and the source SRID. */
+_Static_assert(PDB_PARCEL_REPAIRED == 8, "features_survey_sql tests flag 8");
 static const char features_survey_sql[] =
     "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, p.area_computed_m2, "
-    "ST_AsBinary(p.geom), 2, CASE WHEN p.source_srid = $5 THEN ST_AsBinary(p.source_geom) END, "
+    "ST_AsBinary(p.geom), 2, CASE WHEN p.source_srid = $5 AND (p.flags & 8) = 0 "
+    "THEN ST_AsBinary(p.source_geom) END, "
     "p.source_srid FROM " PDB_PG_SCHEMA ".parcels p "
     "WHERE p.geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND p.valid_to IS NULL ORDER BY p.id";
 

@@ -22,7 +22,8 @@ typedef enum store_stmt {
     STMT_PARCEL_BY_ID,
     STMT_FIND_CHECKSUM,
     STMT_FEATURES_IN_BOX,
-    STMT_FEATURES_IN_BOX_SURVEY, /* the same, with the source geometry of ?5's zone */
+    STMT_FEATURES_IN_BOX_SURVEY, /* the same, with the source geometry of ?5's zone
+                                    (not of parcels repaired at import, flag 8) */
     STMT_BEGIN,  /* a query's read snapshot: parsed once, not per lookup */
     STMT_COMMIT, /* its end */
     STMT_COUNT
