@@ -200,8 +200,10 @@ static double ring_area2(const double *p, size_t n)
     return s;
 }
 
-/* Transforms a feature's WGS 84 points into r->proj_x/proj_y in the view's
- * CRS; 0, or 1 with r->oom or r->proj_failed set. */
+/* Transforms a feature's points (WGS 84, or its survey CRS) into
+ * r->proj_x/proj_y in the view's CRS: no PROJ call when they are in it
+ * already (a parcel of the view's zone, read in survey geometry); 0, or 1
+ * with r->oom or r->proj_failed set. */
 static int transform_feature(pdbt_renderer *r, const pdb_feature *f)
 {
     if (f->npoints > r->capproj) {
@@ -222,9 +224,9 @@ static int transform_feature(pdbt_renderer *r, const pdb_feature *f)
         r->proj_x[i] = f->xy[2 * i];
         r->proj_y[i] = f->xy[2 * i + 1];
     }
-    if (r->view_epsg != PDB_EPSG_WGS84 &&
-        pdb_crs_transform(r->db, PDB_EPSG_WGS84, r->view_epsg, r->proj_x, r->proj_y, f->npoints) !=
-            PDB_OK) {
+    int from = f->survey_srid ? f->survey_srid : PDB_EPSG_WGS84;
+    if (r->view_epsg != from &&
+        pdb_crs_transform(r->db, from, r->view_epsg, r->proj_x, r->proj_y, f->npoints) != PDB_OK) {
         r->proj_failed = 1;
         return 1;
     }
@@ -791,7 +793,9 @@ static pdb_status gather(pdbt_ctx *ctx, pdbt_renderer *r, int source, int z,
 {
     pdb_status st;
     r->collecting = source;
-    if (source == PDBT_SRC_PARCELS && !r->use_overview)
+    if (source == PDBT_SRC_PARCELS && !r->use_overview && r->survey_epsg != 0)
+        st = pdb_features_in_bbox_survey(ctx->db, r->store, q_lonlat, r->survey_epsg, collect, r);
+    else if (source == PDBT_SRC_PARCELS && !r->use_overview)
         st = pdb_features_in_bbox(ctx->db, r->store, q_lonlat, collect, r);
     else
         st = pdb_overview_features(ctx->db, r->store, z,
@@ -933,6 +937,7 @@ pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t,
     pdbt_tile_bounds_merc(t->z, t->x, t->y, b);
     double res = pdbt_tile_resolution(t->z, t->scale);
     r->view_epsg = 0;
+    r->survey_epsg = 0;
     r->inv_res_x = r->inv_res_y = 1.0 / res;
     r->origin_x = b[0];
     r->origin_y = b[3];
@@ -1058,6 +1063,13 @@ pdb_status pdbt_render_view(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_view *v,
     if ((st = clear_surface(ctx, &r->view_surface, v->width, v->height)) != PDB_OK)
         return st;
     r->view_epsg = v->epsg == 3857 ? 0 : v->epsg;
+    /* A TM-3 or UTM map draws the parcels surveyed in it from their survey
+     * coordinates: no round trip through WGS 84, no PROJ call for them. */
+    pdb_crs_info ci;
+    r->survey_epsg = r->view_epsg != 0 && pdb_crs_info_get(ctx->db, v->epsg, &ci) == PDB_OK &&
+                             ci.kind != PDB_CRS_GEOGRAPHIC
+                         ? v->epsg
+                         : 0;
     r->inv_res_x = v->width / (b[2] - b[0]);
     r->inv_res_y = v->height / (b[3] - b[1]);
     r->origin_x = b[0];

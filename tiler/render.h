@@ -79,6 +79,8 @@ struct pdbt_renderer {
     double origin_x, origin_y;      /* image's north-west corner, in its CRS's units */
     int view_epsg;                  /* 0: Web Mercator (the tiles' fast path); else the
                                        CRS features are transformed to through PROJ */
+    int survey_epsg;                /* view_epsg when it is a VN-2000 projected CRS: its
+                                       parcels are read in survey geometry; else 0 */
     double *proj_x, *proj_y;        /* a ring's points being transformed (view_epsg) */
     size_t capproj;                 /* allocated points of each */
     unsigned layers;                /* PDBT_LAYERS_* drawn (all for tiles) */

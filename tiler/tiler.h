@@ -201,7 +201,10 @@ typedef struct pdbt_view {
 /* Renders a view: features are read in WGS 84 and transformed to the
  * view's CRS through PROJ (the engine's pdb_crs_transform, so VN-2000 goes
  * through EPSG:6960 as everywhere), or projected to Web Mercator as tiles
- * are. The style's zoom is the Web Mercator zoom of the view's resolution
+ * are. In a VN-2000 TM-3 or UTM view, the parcels surveyed in that CRS are
+ * read in their survey geometry (pdb_features_in_bbox_survey) and placed
+ * with no transformation; other zones' parcels and overviews go through
+ * PROJ. The style's zoom is the Web Mercator zoom of the view's resolution
  * at its centre, rounded down. Labels are placed once for the whole
  * image. PDB_EINVAL for an empty or inverted box or a size out of range,
  * PDB_ECRS for a CRS PROJ cannot reach; store failures pass through. *img

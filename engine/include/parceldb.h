@@ -476,8 +476,11 @@ PDB_API void pdb_polygons_free(pdb_polygons *g);
 
 /* A parcel or an overview shape as a renderer needs it; every pointer is
  * borrowed and valid only during the callback. Coordinates are WGS 84
- * lon/lat: part p has rings part_ring[p] .. part_ring[p+1]-1, ring r has
- * points ring_point[r] .. ring_point[r+1]-1, point i is (xy[2i], xy[2i+1]). */
+ * lon/lat (survey_srid 0), or, for a parcel read by
+ * pdb_features_in_bbox_survey in its own survey CRS, its survey geometry
+ * as imported, easting first (survey_srid that EPSG code): part p has rings
+ * part_ring[p] .. part_ring[p+1]-1, ring r has points ring_point[r] ..
+ * ring_point[r+1]-1, point i is (xy[2i], xy[2i+1]). */
 typedef struct pdb_feature {
     int64_t id;               /* parcel id, or 0 for an overview shape */
     const char *commune;      /* commune code */
@@ -491,7 +494,9 @@ typedef struct pdb_feature {
     size_t nrings;            /* rings over all polygons */
     const size_t *ring_point; /* nrings + 1 point offsets */
     size_t npoints;           /* points over all rings */
-    const double *xy;         /* 2 * npoints coordinates, lon first */
+    const double *xy;         /* 2 * npoints coordinates, lon (or easting) first */
+    int survey_srid;          /* 0: xy is WGS 84; else the EPSG of xy, the parcel's
+                                 source_srid, and xy its source geometry to the bit */
 } pdb_feature;
 
 /* Called once per feature; return non-zero to stop early (the call then
@@ -502,6 +507,21 @@ typedef int (*pdb_feature_fn)(void *arg, const pdb_feature *f);
  * the R-tree (a superset: boxes, not exact geometry; a renderer clips). */
 PDB_API pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *store, const double bbox[4],
                                         pdb_feature_fn fn, void *arg);
+
+/* pdb_features_in_bbox (the same parcels, the same order, the same WGS 84
+ * box), but a parcel whose source_srid is survey_epsg comes with its
+ * survey geometry as imported (Z and M dropped), not its WGS 84 geometry,
+ * and survey_srid = survey_epsg: a map in that CRS places it with no
+ * transformation and no round-trip loss. Parcels of other zones come in
+ * WGS 84 (survey_srid 0), as from pdb_features_in_bbox, and so do those
+ * repaired at import (PDB_PARCEL_REPAIRED: their survey geometry is the
+ * invalid shape, the stored one is the repair). PDB_EINVAL for a
+ * survey_epsg that is not a projected VN-2000 CRS the engine knows (0
+ * included), or a malformed box; PDB_EGEOM when a stored survey geometry
+ * cannot be read. */
+PDB_API pdb_status pdb_features_in_bbox_survey(pdb_ctx *ctx, pdb_store *store,
+                                               const double bbox[4], int survey_epsg,
+                                               pdb_feature_fn fn, void *arg);
 
 /* ------------------------------------------------------------------------ */
 /* Overviews: generalised shapes for low zooms                               */

@@ -234,7 +234,19 @@ pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4]
                                 void *arg)
 {
     NEED(s != NULL && bbox != NULL && fn != NULL, "no store, box or callback");
-    return s->ops->features_in_bbox(ctx, s, bbox, fn, arg);
+    return s->ops->features_in_bbox(ctx, s, bbox, 0, fn, arg);
+}
+
+pdb_status pdb_features_in_bbox_survey(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
+                                       int survey_epsg, pdb_feature_fn fn, void *arg)
+{
+    NEED(s != NULL && bbox != NULL && fn != NULL, "no store, box or callback");
+    const pdb_crs_info *crs = pdb__crs_find(survey_epsg);
+    if (crs == NULL || crs->kind == PDB_CRS_GEOGRAPHIC)
+        return pdb__fail(ctx, PDB_EINVAL,
+                         "EPSG:%d is not a VN-2000 TM-3 or UTM system: no parcel is surveyed in it",
+                         survey_epsg);
+    return s->ops->features_in_bbox(ctx, s, bbox, survey_epsg, fn, arg);
 }
 
 pdb_status pdb_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,

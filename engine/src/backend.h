@@ -57,8 +57,10 @@ typedef struct pdb__store_ops {
                                  const char *parcel, unsigned read_flags, pdb_parcel_list **out);
     pdb_status (*parcel_get)(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
                              pdb_parcel **out);
+    /* survey_epsg 0: every parcel in WGS 84; else parcels of that source
+     * SRID in their survey geometry (pdb_features_in_bbox_survey). */
     pdb_status (*features_in_bbox)(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
-                                   pdb_feature_fn fn, void *arg);
+                                   int survey_epsg, pdb_feature_fn fn, void *arg);
 
     /* Overviews */
     pdb_status (*overview_features)(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,

@@ -175,7 +175,7 @@ pdb_status pdb__pg_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commun
 pdb_status pdb__pg_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
                               pdb_parcel **out);
 pdb_status pdb__pg_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
-                                    pdb_feature_fn fn, void *arg);
+                                    int survey_epsg, pdb_feature_fn fn, void *arg);
 pdb_status pdb__pg_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
                                      const double bbox[4], pdb_feature_fn fn, void *arg);
 pdb_status pdb__pg_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,

@@ -721,7 +721,7 @@ static pdb_status cached_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned
         if ((st = pdb__pg_run(ctx, s->pg, ov_parcels_sql, &p, "reading overviews", &res)) ==
             PDB_OK) {
             pdb_limits saved = pdb__pg_lift_limits(ctx);
-            st = pdb__pg_features_emit(ctx, res, bbox, fn, arg);
+            st = pdb__pg_features_emit(ctx, res, bbox, 0, fn, arg);
             ctx->limits = saved;
             PQclear(res);
         }
@@ -757,7 +757,7 @@ pdb_status pdb__pg_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsig
     if ((st = pdb__pg_run(ctx, s->pg, features_sql, &p, "reading overviews", &res)) != PDB_OK)
         return st;
     pdb_limits saved = pdb__pg_lift_limits(ctx);
-    st = pdb__pg_features_emit(ctx, res, bbox, fn, arg);
+    st = pdb__pg_features_emit(ctx, res, bbox, 0, fn, arg);
     ctx->limits = saved;
     PQclear(res);
     return st == PDB_OK ? pdb__ok(ctx) : st;

@@ -141,21 +141,14 @@ const char *pdb__pg_text(const PGresult *res, int row, int col)
 
 pdb_limits pdb__pg_lift_limits(pdb_ctx *ctx)
 {
-    pdb_limits saved = ctx->limits;
-    ctx->limits.max_vertices_per_parcel = SIZE_MAX / 64;
-    ctx->limits.max_parts_per_parcel = SIZE_MAX / 64;
-    ctx->limits.max_rings_per_parcel = SIZE_MAX / 64;
-    return saved;
+    return pdb__limits_lift(ctx);
 }
 
 pdb_status pdb__pg_parse_stored(pdb_ctx *ctx, const PGresult *res, int row, int col,
                                 pdb__mpoly *out)
 {
-    pdb_limits saved = pdb__pg_lift_limits(ctx);
-    pdb_status st = pdb__wkb_parse(ctx, (const unsigned char *)PQgetvalue(res, row, col),
-                                   (size_t)PQgetlength(res, row, col), out);
-    ctx->limits = saved;
-    return st;
+    return pdb__wkb_parse_stored(ctx, (const unsigned char *)PQgetvalue(res, row, col),
+                                 (size_t)PQgetlength(res, row, col), out);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -190,7 +183,7 @@ int pdb__pg_rtree_hit(const double mbr[4], const double q[4])
            rtree_up(mbr[3]) >= q[1];
 }
 
-pdb_status pdb__pg_features_emit(pdb_ctx *ctx, const PGresult *res, const double box[4],
+pdb_status pdb__pg_features_emit(pdb_ctx *ctx, const PGresult *res, const double box[4], int survey,
                                  pdb_feature_fn fn, void *arg)
 {
     int rows = PQntuples(res);
@@ -212,6 +205,15 @@ pdb_status pdb__pg_features_emit(pdb_ctx *ctx, const PGresult *res, const double
                 continue; /* the SQLite store never reads this row */
             }
         }
+        /* A parcel of the asked zone: its survey geometry replaces the
+         * WGS 84 one, which chose the row (as the SQLite store's R-tree). */
+        int srid = 0;
+        if (survey && !PQgetisnull(res, i, 9)) {
+            pdb__mpoly_free(&mp);
+            if ((st = pdb__pg_parse_stored(ctx, res, i, 9, &mp)) != PDB_OK)
+                return st;
+            srid = pdb__pg_i4(res, i, 10);
+        }
         pdb_feature f = {
             .id = pdb__pg_i8(res, i, 0),
             .commune = pdb__pg_text(res, i, 1),
@@ -226,6 +228,7 @@ pdb_status pdb__pg_features_emit(pdb_ctx *ctx, const PGresult *res, const double
             .ring_point = mp.ring_point,
             .npoints = mp.npoints,
             .xy = mp.xy,
+            .survey_srid = srid,
         };
         int stop = fn(arg, &f);
         pdb__mpoly_free(&mp);
@@ -684,8 +687,20 @@ static const char features_sql[] =
     "ST_AsBinary(p.geom), 2 FROM " PDB_PG_SCHEMA ".parcels p "
     "WHERE p.geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND p.valid_to IS NULL ORDER BY p.id";
 
+/* The same rows with two more columns: the survey geometry of the parcels
+ * of zone $5 (NULL for the others, so that it does not cross the network,
+ * and for those repaired at import, flag 8, PDB_PARCEL_REPAIRED: their
+ * survey shape is the invalid one), and the source SRID. */
+_Static_assert(PDB_PARCEL_REPAIRED == 8, "features_survey_sql tests flag 8");
+static const char features_survey_sql[] =
+    "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, p.area_computed_m2, "
+    "ST_AsBinary(p.geom), 2, CASE WHEN p.source_srid = $5 AND (p.flags & 8) = 0 "
+    "THEN ST_AsBinary(p.source_geom) END, "
+    "p.source_srid FROM " PDB_PG_SCHEMA ".parcels p "
+    "WHERE p.geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) AND p.valid_to IS NULL ORDER BY p.id";
+
 pdb_status pdb__pg_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
-                                    pdb_feature_fn fn, void *arg)
+                                    int survey_epsg, pdb_feature_fn fn, void *arg)
 {
     pdb__pg_params p = {0};
     PGresult *res = NULL;
@@ -697,9 +712,12 @@ pdb_status pdb__pg_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbo
     pdb__pg_param_f8(&p, bbox[1] - PDB__PG_RTREE_SLACK_DEG);
     pdb__pg_param_f8(&p, bbox[2] + PDB__PG_RTREE_SLACK_DEG);
     pdb__pg_param_f8(&p, bbox[3] + PDB__PG_RTREE_SLACK_DEG);
-    if ((st = pdb__pg_run(ctx, s->pg, features_sql, &p, "reading parcels", &res)) != PDB_OK)
+    if (survey_epsg)
+        pdb__pg_param_i4(&p, survey_epsg);
+    if ((st = pdb__pg_run(ctx, s->pg, survey_epsg ? features_survey_sql : features_sql, &p,
+                          "reading parcels", &res)) != PDB_OK)
         return st;
-    st = pdb__pg_features_emit(ctx, res, bbox, fn, arg);
+    st = pdb__pg_features_emit(ctx, res, bbox, survey_epsg != 0, fn, arg);
     PQclear(res);
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }

@@ -74,8 +74,11 @@ int pdb__pg_rtree_hit(const double mbr[4], const double q[4]);
 /* Calls fn with each row of res (columns id, commune, sheet, parcel,
  * landuse, landuse_main, area_m2, WKB geometry, and one more per row: 0
  * none, 1 "test the exact box" (pdb__features_emit's boxed rows), 2 "test
- * the R-tree box") as pdb__features_emit does, until fn returns non-zero. */
+ * the R-tree box") as pdb__features_emit does, until fn returns non-zero.
+ * survey 1: columns 9 and 10 are a survey geometry (WKB, NULL for none)
+ * and its SRID, handed over instead of the WGS 84 one when not NULL
+ * (pdb_features_in_bbox_survey); 0: columns after the ninth are not read. */
 pdb_status pdb__pg_features_emit(pdb_ctx *ctx, const PGresult *res, const double box[4],
-                                 pdb_feature_fn fn, void *arg);
+                                 int survey, pdb_feature_fn fn, void *arg);
 
 #endif

@@ -369,7 +369,7 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
                               pdb_feature_fn fn, void *arg, const char *what)
 {
     pdb_status st = PDB_OK;
-    int rc, boxed = sqlite3_column_count(stmt) > 8;
+    int rc, boxed = sqlite3_column_count(stmt) > 8, survey = sqlite3_column_count(stmt) > 10;
 
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         pdb__mpoly mp;
@@ -379,7 +379,17 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
         if (boxed && sqlite3_column_int(stmt, 8) && pdb__blob_mbr(ctx, blob, n, mbr) == PDB_OK &&
             (mbr[2] < box[0] || mbr[0] > box[2] || mbr[3] < box[1] || mbr[1] > box[3]))
             continue; /* its box misses the query's */
-        if ((st = pdb__blob_parse(ctx, blob, n, &mp)) != PDB_OK)
+        /* A parcel of the asked zone: its survey WKB, as the importer gave
+         * it, replaces the WGS 84 geometry (the R-tree chose the row). */
+        int srid = 0;
+        if (survey && sqlite3_column_type(stmt, 9) == SQLITE_BLOB) {
+            srid = sqlite3_column_int(stmt, 10);
+            st = pdb__wkb_parse_stored(ctx, sqlite3_column_blob(stmt, 9),
+                                       (size_t)sqlite3_column_bytes(stmt, 9), &mp);
+        } else {
+            st = pdb__blob_parse(ctx, blob, n, &mp);
+        }
+        if (st != PDB_OK)
             break;
         pdb_feature f = {
             .id = sqlite3_column_int64(stmt, 0),
@@ -395,6 +405,7 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
             .ring_point = mp.ring_point,
             .npoints = mp.npoints,
             .xy = mp.xy,
+            .survey_srid = srid,
         };
         int stop = fn(arg, &f);
         pdb__mpoly_free(&mp);
@@ -407,17 +418,21 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
 }
 
 pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
-                                    pdb_feature_fn fn, void *arg)
+                                    int survey_epsg, pdb_feature_fn fn, void *arg)
 {
     sqlite3_stmt *stmt;
     pdb_status st;
 
     if (!(bbox[0] <= bbox[2] && bbox[1] <= bbox[3]))
         return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
-    if ((st = pdb__store_stmt(ctx, s, STMT_FEATURES_IN_BOX, &stmt)) != PDB_OK)
+    if ((st = pdb__store_stmt(ctx, s,
+                              survey_epsg ? STMT_FEATURES_IN_BOX_SURVEY : STMT_FEATURES_IN_BOX,
+                              &stmt)) != PDB_OK)
         return st;
     for (int i = 0; i < 4; i++)
         sqlite3_bind_double(stmt, i + 1, bbox[i]);
+    if (survey_epsg)
+        sqlite3_bind_int(stmt, 5, survey_epsg);
     st = pdb__features_emit(ctx, s, stmt, bbox, fn, arg, "reading parcels");
     sqlite3_reset(stmt);
     return st == PDB_OK ? pdb__ok(ctx) : st;

@@ -23,6 +23,8 @@
 /* The SQL of each cached statement. The R-tree is SpatiaLite's own
  * (idx_parcels_geom), queried directly: its boxes are rounded outwards to
  * 32-bit floats, so they give a superset that the exact test then filters. */
+_Static_assert(PDB_PARCEL_REPAIRED == 8, "STMT_FEATURES_IN_BOX_SURVEY tests flag 8");
+
 static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_DATA_VERSION] = "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'data_version'",
     [STMT_PARCELS_AT] =
@@ -45,6 +47,13 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, "
         "p.area_computed_m2, p.geom FROM parcels p WHERE p.id IN (SELECT pkid FROM "
         "idx_parcels_geom "
+        "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
+        "AND p.valid_to IS NULL ORDER BY p.id",
+    [STMT_FEATURES_IN_BOX_SURVEY] =
+        "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, "
+        "p.area_computed_m2, p.geom, 0, CASE WHEN p.source_srid = ?5 AND (p.flags & 8) = 0 "
+        "THEN p.source_geom END, "
+        "p.source_srid FROM parcels p WHERE p.id IN (SELECT pkid FROM idx_parcels_geom "
         "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
         "AND p.valid_to IS NULL ORDER BY p.id",
     [STMT_FIND_CHECKSUM] =

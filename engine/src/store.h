@@ -22,6 +22,8 @@ typedef enum store_stmt {
     STMT_PARCEL_BY_ID,
     STMT_FIND_CHECKSUM,
     STMT_FEATURES_IN_BOX,
+    STMT_FEATURES_IN_BOX_SURVEY, /* the same, with the source geometry of ?5's zone
+                                    (not of parcels repaired at import, flag 8) */
     STMT_BEGIN,  /* a query's read snapshot: parsed once, not per lookup */
     STMT_COMMIT, /* its end */
     STMT_COUNT
@@ -68,7 +70,9 @@ pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_
  * pdb__features_emit): a parcel's, or an overview shape's with id 0 and
  * NULL sheet and parcel. An optional ninth column, when 1, asks that the
  * row's geometry box be tested against the query box first (rows that come
- * from a coarser index than the geometry's own). */
+ * from a coarser index than the geometry's own). Two more, the survey
+ * geometry as WKB (NULL: none) and its SRID, hand over the survey geometry
+ * instead of geom when it is not NULL (pdb_features_in_bbox_survey). */
 #define PDB_FEATURE_COLUMNS "id, commune, sheet, parcel, landuse, landuse_main, area_m2, geom"
 
 /* Calls fn with each row of stmt (columns as PDB_FEATURE_COLUMNS) as a
@@ -124,7 +128,7 @@ pdb_status pdb__sq_parcel_history(pdb_ctx *ctx, pdb_store *s, const char *commun
 pdb_status pdb__sq_parcel_get(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,
                               pdb_parcel **out);
 pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
-                                    pdb_feature_fn fn, void *arg);
+                                    int survey_epsg, pdb_feature_fn fn, void *arg);
 pdb_status pdb__sq_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
                                      const double bbox[4], pdb_feature_fn fn, void *arg);
 pdb_status pdb__sq_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,

@@ -10,6 +10,7 @@
 #include "wkb.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -744,4 +745,22 @@ void pdb_polygons_free(pdb_polygons *g)
 {
     pdb__mpoly_free(g);
     free(g);
+}
+
+pdb_limits pdb__limits_lift(pdb_ctx *ctx)
+{
+    pdb_limits saved = ctx->limits;
+    ctx->limits.max_vertices_per_parcel = SIZE_MAX / 64;
+    ctx->limits.max_parts_per_parcel = SIZE_MAX / 64;
+    ctx->limits.max_rings_per_parcel = SIZE_MAX / 64;
+    return saved;
+}
+
+pdb_status pdb__wkb_parse_stored(pdb_ctx *ctx, const unsigned char *wkb, size_t len,
+                                 pdb__mpoly *out)
+{
+    pdb_limits saved = pdb__limits_lift(ctx);
+    pdb_status st = pdb__wkb_parse(ctx, wkb, len, out);
+    ctx->limits = saved;
+    return st;
 }

@@ -46,6 +46,16 @@ double pdb__mpoly_ring_area2(const pdb__mpoly *mp, size_t r);
  * context's vertex, ring and part limits. PDB_EGEOM for anything else. */
 pdb_status pdb__wkb_parse(pdb_ctx *ctx, const unsigned char *wkb, size_t len, pdb__mpoly *out);
 
+/* Lifts the context's limits on outside geometry and returns them, for the
+ * caller to put back: what is read back from a store is the store's own. */
+pdb_limits pdb__limits_lift(pdb_ctx *ctx);
+
+/* pdb__wkb_parse of a geometry the store keeps (a parcel's source_geom),
+ * without the limits on outside input: it passed them when imported, and
+ * a reader must not refuse it because a server runs with lower ones. */
+pdb_status pdb__wkb_parse_stored(pdb_ctx *ctx, const unsigned char *wkb, size_t len,
+                                 pdb__mpoly *out);
+
 /* Frees the arrays (not the struct); accepts a zeroed struct. */
 void pdb__mpoly_free(pdb__mpoly *mp);
 

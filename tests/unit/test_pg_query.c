@@ -4,7 +4,8 @@
  * are imported into an SQLite store and a PostgreSQL store, and every read
  * is asked of both: parcels at points, first at points, by number, in
  * boxes, history, by id, the renderer's feature stream (same order, same
- * coordinates to the bit), the overviews before and after a rebuild, and
+ * coordinates to the bit; in a TM-3 zone, that zone's parcels in the
+ * survey file's coordinates to the bit), the overviews before and after a rebuild, and
  * tiles drawn by `parceldb render` from each (the same PNG bytes).
  *
  * The PostgreSQL server: PDB_TEST_PG (a libpq conninfo without dbname,
@@ -25,6 +26,7 @@
 #include <gdal.h>
 #include <libpq-fe.h>
 #include <math.h>
+#include <ogr_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -817,6 +819,140 @@ static void test_features_in_bbox(void **state)
     same_stream(e, -1, 0, bad);
 }
 
+/* One feature as read: its number and a copy of its points. */
+typedef struct kept {
+    int64_t id;      /* store id */
+    char commune[8]; /* commune code */
+    char sheet[16];  /* sheet number */
+    char parcel[16]; /* parcel number */
+    int survey_srid; /* the feature's survey_srid */
+    size_t n;        /* points */
+    double *xy;      /* 2 * n coordinates */
+} kept;
+
+typedef struct kept_list {
+    kept items[256]; /* the features, in the stream's order */
+    size_t n;        /* how many */
+} kept_list;
+
+static int keep(void *arg, const pdb_feature *f)
+{
+    kept_list *l = arg;
+    assert_true(l->n < 256);
+    kept *k = &l->items[l->n++];
+    k->id = f->id;
+    snprintf(k->commune, sizeof k->commune, "%s", f->commune);
+    snprintf(k->sheet, sizeof k->sheet, "%s", f->sheet);
+    snprintf(k->parcel, sizeof k->parcel, "%s", f->parcel);
+    k->survey_srid = f->survey_srid;
+    k->n = f->npoints;
+    k->xy = malloc(2 * f->npoints * sizeof *k->xy);
+    assert_non_null(k->xy);
+    memcpy(k->xy, f->xy, 2 * f->npoints * sizeof *k->xy);
+    return 0;
+}
+
+static void kept_free(kept_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i].xy);
+    l->n = 0;
+}
+
+/* A polygon's or multipolygon's points by OGR_G_GetX/GetY, rings in the
+ * order of pdb_feature (parts, each exterior first); the count. */
+static size_t ogr_points(OGRGeometryH g, double *xy, size_t cap)
+{
+    size_t n = 0;
+    OGRwkbGeometryType t = wkbFlatten(OGR_G_GetGeometryType(g));
+    if (t == wkbMultiPolygon) {
+        for (int i = 0; i < OGR_G_GetGeometryCount(g); i++)
+            n += ogr_points(OGR_G_GetGeometryRef(g, i), xy + 2 * n, cap - n);
+        return n;
+    }
+    assert_int_equal(t, wkbPolygon);
+    for (int r = 0; r < OGR_G_GetGeometryCount(g); r++) {
+        OGRGeometryH ring = OGR_G_GetGeometryRef(g, r);
+        for (int i = 0; i < OGR_G_GetPointCount(ring); i++) {
+            assert_true(n < cap);
+            xy[2 * n] = OGR_G_GetX(ring, i);
+            xy[2 * n + 1] = OGR_G_GetY(ring, i);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Whether the survey file (read by GDAL) has a feature numbered like k
+ * whose coordinates are k's to the bit. */
+static int in_source(const char *gpkg, const kept *k)
+{
+    GDALDatasetH ds = GDALOpenEx(gpkg, GDAL_OF_VECTOR, NULL, NULL, NULL);
+    assert_non_null(ds);
+    OGRLayerH layer = GDALDatasetGetLayer(ds, 0);
+    OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
+    int f_sheet = OGR_FD_GetFieldIndex(defn, "SoHieuToBanDo");
+    int f_parcel = OGR_FD_GetFieldIndex(defn, "SoThuTuThua");
+    OGRFeatureH feat;
+    int found = 0;
+    double xy[2 * 64];
+    while (!found && (feat = OGR_L_GetNextFeature(layer)) != NULL) {
+        if (strcmp(OGR_F_GetFieldAsString(feat, f_sheet), k->sheet) == 0 &&
+            strcmp(OGR_F_GetFieldAsString(feat, f_parcel), k->parcel) == 0) {
+            size_t n = ogr_points(OGR_F_GetGeometryRef(feat), xy, 64);
+            found = n == k->n && memcmp(xy, k->xy, 2 * n * sizeof *xy) == 0;
+        }
+        OGR_F_Destroy(feat);
+    }
+    GDALClose(ds);
+    return found;
+}
+
+/* pdb_features_in_bbox_survey in EPSG:9208, on both stores: the parcels of
+ * the 9208 commune come with the survey file's coordinates to the bit (read
+ * with OGR, not through the engine), the other zones' with the WGS 84
+ * coordinates pdb_features_in_bbox gives, also to the bit; the same
+ * parcels in the same order as pdb_features_in_bbox. */
+static void test_features_survey_geometry(void **state)
+{
+    env *e = *state;
+    const double all[4] = {103.0, 19.0, 108.0, 23.5};
+    pdb_store *stores[2] = {e->sq, e->pg};
+    static kept_list plain, survey;
+    for (int si = 0; si < 2; si++) {
+        assert_int_equal(pdb_features_in_bbox(e->ctx, stores[si], all, keep, &plain), PDB_OK);
+        assert_int_equal(pdb_features_in_bbox_survey(e->ctx, stores[si], all, 9208, keep, &survey),
+                         PDB_OK);
+        assert_int_equal(plain.n, survey.n);
+        size_t in_zone = 0;
+        for (size_t i = 0; i < survey.n; i++) {
+            const kept *a = &plain.items[i], *b = &survey.items[i];
+            assert_true(a->id == b->id);
+            assert_int_equal(a->survey_srid, 0);
+            if (strcmp(b->commune, zones[0].commune) == 0) {
+                assert_int_equal(b->survey_srid, 9208);
+                if (!in_source(zones[0].gpkg2, b))
+                    fail_msg("store %d: parcel %s/%s/%s: coordinates not the survey file's", si,
+                             b->commune, b->sheet, b->parcel);
+                in_zone++;
+            } else {
+                assert_int_equal(b->survey_srid, 0);
+                assert_int_equal(a->n, b->n);
+                assert_memory_equal(a->xy, b->xy, 2 * a->n * sizeof *a->xy);
+            }
+        }
+        assert_int_equal(in_zone, NFIX);
+        assert_true(survey.n == 3 * NFIX);
+        kept_free(&plain);
+        kept_free(&survey);
+    }
+    /* A CRS no parcel is surveyed in: refused with a one-line reason. */
+    assert_int_equal(pdb_features_in_bbox_survey(e->ctx, e->sq, all, 4326, keep, &survey),
+                     PDB_EINVAL);
+    assert_non_null(strstr(pdb_errmsg(e->ctx), "EPSG:4326 is not a VN-2000 TM-3 or UTM"));
+    assert_int_equal(survey.n, 0);
+}
+
 /* Tiles z0..z16 over each commune, as boxes in degrees. */
 static void tile_box(int z, double lon, double lat, double q[4])
 {
@@ -1025,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_parcels_in_bbox),
         cmocka_unit_test(test_parcels_page),
         cmocka_unit_test(test_features_in_bbox),
+        cmocka_unit_test(test_features_survey_geometry),
         cmocka_unit_test(test_render_same_png),
         cmocka_unit_test(test_overviews),
         cmocka_unit_test(test_rebuild_waits_for_a_load),
