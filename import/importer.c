@@ -813,7 +813,6 @@ static void rebuild_overviews(run *R, pdbi_run_result *res)
         res->overviews_failed = built.failed;
     } else {
         res->overviews_rebuilt = built.rebuilt + rep.rebuilt;
-        res->overviews_beside = built.rebuilt;
         res->overviews_failed = built.failed + rep.failed;
     }
     res->overview_seconds = pdbi__now() - t1;
@@ -1067,11 +1066,8 @@ void pdbi_print_summary(FILE *out, const pdbi_run_result *r, int dry_run)
                 "84: the WGS 84 geometry was made valid, the survey geometry kept as imported)\n",
                 (long long)r->totals.wgs84_repaired);
     if (r->overviews_rebuilt > 0)
-        fprintf(out,
-                r->overviews_beside == r->overviews_rebuilt
-                    ? "overviews of %zu commune%s rebuilt beside the load (%.1f s after it)\n"
-                    : "overviews of %zu commune%s rebuilt in %.1f s\n",
-                r->overviews_rebuilt, r->overviews_rebuilt == 1 ? "" : "s", r->overview_seconds);
+        fprintf(out, "overviews of %zu commune%s rebuilt in %.1f s\n", r->overviews_rebuilt,
+                r->overviews_rebuilt == 1 ? "" : "s", r->overview_seconds);
     if (r->overviews_failed > 0)
         fprintf(out, "overviews of %zu commune%s not built (see 'parceldb info --check')\n",
                 r->overviews_failed, r->overviews_failed == 1 ? "" : "s");

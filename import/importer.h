@@ -94,14 +94,13 @@ typedef struct pdbi_run_result {
     pdb_import_counts totals; /* over all files */
     size_t files_failed;      /* files with status FAILED or PARTIAL */
     double seconds;           /* wall time of the run, overviews excluded */
-    size_t overviews_rebuilt; /* communes whose overviews were rebuilt, beside the load or after */
-    double overview_seconds;  /* time the rebuild took after the load */
-    size_t overviews_beside;  /* of overviews_rebuilt, those built while the load went on */
-    char *overview_error; /* why the rebuild failed as a whole (the data is committed), or NULL */
-    size_t overviews_failed; /* communes whose rebuild failed (recorded in the store; their
-                                low zooms are drawn from their parcels) */
-    char *overview_notes;    /* one line per commune of this run whose overviews failed or
-                                needed a fallback, with the reason; NULL when none */
+    size_t overviews_rebuilt; /* communes whose overviews were rebuilt at the end */
+    double overview_seconds;  /* time that took */
+    char *overview_error;     /* why the rebuild failed as a whole (the data is committed), or NULL */
+    size_t overviews_failed;  /* communes whose rebuild failed (recorded in the store; their
+                                 low zooms are drawn from their parcels) */
+    char *overview_notes;     /* one line per commune of this run whose overviews failed or
+                                 needed a fallback, with the reason; NULL when none */
 } pdbi_run_result;
 
 /* Expands the command's FILE arguments: a directory gives its survey files
