@@ -596,17 +596,21 @@ PDB_API pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *store, const ch
 /* Overviews built beside an import, on a thread of their own, so that a
  * commune's dissolve and simplification (about as much CPU as its load)
  * uses the core the load leaves idle. After each commune's commit, hand
- * the commune to pdb_overview_builder_add: it reads the commune's parcels
- * (on the calling thread, which must be the store handle's only user, with
- * no load open), queues them for the builder thread, and writes what that
- * thread has built so far, each commune in a write transaction of its own
+ * the commune to pdb_overview_builder_add: it queues the commune for the
+ * builder thread (which reads its parcels through a read-only handle of
+ * its own on the same file) and writes, on the calling thread (which must
+ * be the store handle's only user, with no load open), what that thread
+ * has built so far, each commune in a write transaction of its own
  * with the outcome pdb_overview_rebuild gives it (rebuilt, fallback, or
  * failed and confined). A commune handed again replaces its job not yet
  * written. At most three communes wait: add waits for the builder when
- * they do. pdb_overview_builder_finish writes the rest and reports the
- * communes written. A store error while writing is returned (the commune
+ * they do. pdb_overview_builder_finish writes the rest, stamps every
+ * commune written with one new data version (as one pdb_overview_rebuild
+ * of them would: until then their new overviews are read at the version
+ * of the parcels they were built from) and reports the communes written. A store error while writing is returned (the commune
  * stays stale, as after an import without a builder, for
- * pdb_overview_rebuild to build). On PostgreSQL, and when no thread can be
+ * pdb_overview_rebuild to build); so does a commune the builder could not
+ * read. On PostgreSQL, for a store in memory, and when no thread can be
  * started, nothing is queued and every commune is left for
  * pdb_overview_rebuild. */
 typedef struct pdb_overview_builder pdb_overview_builder;

@@ -237,7 +237,8 @@ done:
 /* Rebuilds one commune inside its own savepoint, so that a commune that
  * fails leaves its old state (stale, drawn from its parcels) and the rest
  * of the run goes on. Records the outcome in overview_problems. */
-pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, pdb_overview_report *rep)
+pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, pdb_overview_report *rep,
+                             int stamp)
 {
     const char *commune = job->commune;
     char *fallback = NULL;
@@ -258,7 +259,7 @@ pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, pdb_o
                               NULL, "clearing the commune's overview problem");
         }
         free(fallback);
-        if (st == PDB_OK)
+        if (st == PDB_OK && stamp)
             st = pdb__commune_stamp(ctx, s, commune);
         if (st == PDB_OK) {
             rep->rebuilt++;
@@ -280,7 +281,7 @@ pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, pdb_o
                       "VALUES (?1, 'failed', ?2, ?3)",
                       commune, reason, "recording the overviews' failure");
     /* A state change too: readers of the states (metrics) must see it. */
-    return st == PDB_OK ? pdb__commune_stamp(ctx, s, commune) : st;
+    return st == PDB_OK && stamp ? pdb__commune_stamp(ctx, s, commune) : st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -360,7 +361,7 @@ static pdb_status rebuild_in_turn(pdb_ctx *ctx, pdb_store *s, char (*codes)[8], 
         if ((st = pdb__ov_read_job(ctx, s, codes[i], &job)) == PDB_OK) {
             if (job.st == PDB_OK)
                 pdb__ov_build(ctx, &job);
-            st = pdb__ov_write_one(ctx, s, &job, rep);
+            st = pdb__ov_write_one(ctx, s, &job, rep, 1);
         }
         pdb__ov_job_clear(&job);
     }
@@ -409,7 +410,7 @@ static pdb_status rebuild_communes(pdb_ctx *ctx, pdb_store *s, char (*codes)[8],
         while (!p.done[w])
             pthread_cond_wait(&p.built, &p.mu);
         pthread_mutex_unlock(&p.mu);
-        st = pdb__ov_write_one(ctx, s, &p.jobs[w], rep);
+        st = pdb__ov_write_one(ctx, s, &p.jobs[w], rep, 1);
         pdb__ov_job_clear(&p.jobs[w]);
     }
 stop:

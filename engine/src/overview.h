@@ -32,10 +32,12 @@ pdb_status pdb__ov_read_job(pdb_ctx *ctx, pdb_store *s, const char *commune, pdb
 
 /* Writes a built job inside its own savepoint (in the caller's write
  * transaction): the shapes and the commune's state, or, when the job
- * failed, the failure, confined to the commune. Counts it in rep. Store
- * failures are returned; a commune's own failure is not. */
+ * failed, the failure, confined to the commune. Counts it in rep. With
+ * stamp, stamps the commune with the data version the transaction is to
+ * commit (the caller bumps it); without, the caller stamps it later.
+ * Store failures are returned; a commune's own failure is not. */
 pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job,
-                             pdb_overview_report *rep);
+                             pdb_overview_report *rep, int stamp);
 
 /* Fills the overview fields of a commune list (pdb_communes_list). */
 pdb_status pdb__overview_states(pdb_ctx *ctx, pdb_store *s, pdb_commune_list *list);
