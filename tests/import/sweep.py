@@ -13,6 +13,9 @@
       commune/sheet/parcel, GOT the batch's first match) or tm3 (WANT is
       commune/former/sheet/parcel, GOT every match joined by ';'); '-' for
       no answer.
+  sweep.py text DB
+      Prints how many current parcels have an owner or address that is not
+      in Unicode NFC or holds U+FFFD, then how many have an address.
   sweep.py png FILE...
       Prints, per file, its name and the number of pixels that are not
       transparent background, as GDAL decodes the PNG (palette or RGBA).
@@ -20,8 +23,10 @@
 import csv
 import io
 import json
+import sqlite3
 import subprocess
 import sys
+import unicodedata
 
 from osgeo import gdal, ogr, osr
 
@@ -103,6 +108,19 @@ def points(parceldb, db, survey, manifest_path, n):
         print("tm3", index, "%.4f" % x, "%.4f" % y, want, got)
 
 
+def text_check(db):
+    con = sqlite3.connect(db)
+    bad = have = 0
+    for owner, address in con.execute(
+            "SELECT owner, address FROM parcels WHERE valid_to IS NULL"):
+        have += bool(address)
+        for v in (owner, address):
+            if v and (not unicodedata.is_normalized("NFC", v) or "\ufffd" in v):
+                bad += 1
+                break
+    print(bad, have)
+
+
 def png(path):
     ds = gdal.Open(path)
     print(path, end=" ")
@@ -122,6 +140,8 @@ def png(path):
 if __name__ == "__main__":
     if len(sys.argv) == 7 and sys.argv[1] == "points":
         points(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "text":
+        text_check(sys.argv[2])
     elif len(sys.argv) >= 3 and sys.argv[1] == "png":
         for path in sys.argv[2:]:
             png(path)

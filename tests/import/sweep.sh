@@ -173,6 +173,12 @@ sweep() {
         counts "$name" "$m"
     done
     overviews "$name"
+    # Owners and addresses: read in whatever encoding, stored as NFC text
+    # (text already NFC skips normalisation: import/vnenc.c).
+    local text
+    text=$("${PY[@]}" text "$DB")
+    check "$name: owners and addresses in NFC, no U+FFFD" "${text% *}" 0
+    check "$name: addresses stored" "$([ "${text#* }" -gt 0 ] && echo yes)" yes
     for m in "$dir"/*.manifest.json; do
         lookups "$name" "$m" $(((30 + n - 1) / n))
     done
