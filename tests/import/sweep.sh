@@ -188,7 +188,7 @@ sweep() {
     # A changed survey of the first commune: another seed, same commune.
     m=${files[0]}.manifest.json
     c=$(mf "$m" '$.commune.code')
-    v0=$(sql "SELECT value FROM meta WHERE key = 'data_version'")
+    v0=$(sql "SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'data_version'")
     cv0=$(sql "SELECT data_version FROM communes WHERE code = '$c'")
     local args=() a
     while [ $# -gt 0 ]; do
@@ -214,7 +214,7 @@ sweep() {
                        (SELECT count(*) FROM overview_problems WHERE commune = '$c' AND state = 'failed')")" \
         "1/0/0"
     check "$name reseed=$reseed: second survey of $c: data version moved (store, commune)" \
-        "$(sql "SELECT (SELECT value FROM meta WHERE key = 'data_version') > $v0 AND data_version > $cv0 FROM communes WHERE code = '$c'")" 1
+        "$(sql "SELECT (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'data_version') > $v0 AND data_version > $cv0 FROM communes WHERE code = '$c'")" 1
     lookups "$name reseed=$reseed: second survey" "$dir-again/"*.manifest.json 10
     tiles "$name reseed=$reseed: second survey" "$c"
 }
