@@ -3,7 +3,9 @@
 # `parceldb import` as a user would.
 pdb_unit_test(test_import SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_import.c LIBS pdb_import)
 
-foreach(script lib_contains formats crs fields encoding defects reimport kill synth empty search)
+foreach(script lib_contains formats crs fields encoding defects reimport kill synth empty search sweep)
     pdb_script_test(import_${script} ${CMAKE_CURRENT_SOURCE_DIR}/import/${script}.sh)
 endforeach()
 set_tests_properties(import_kill import_synth PROPERTIES TIMEOUT 900)
+# The sweep: about a minute in the plain build, several under ASan.
+set_tests_properties(import_sweep PROPERTIES TIMEOUT 900 LABELS import)

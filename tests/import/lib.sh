@@ -115,3 +115,26 @@ to_format() {
     ogr2ogr -q -f "$drv" "$dst" "$src" -oo GEOM_POSSIBLE_NAMES=WKT -oo KEEP_GEOM_COLUMNS=NO \
         -nln parcels "$@"
 }
+
+# mf FILE PATH: a value of a JSON manifest of pdb-synth (sqlite3's JSON
+# functions).
+mf() {
+    sqlite3 :memory: "SELECT json_extract(readfile('$1'), '$2')"
+}
+
+# manifest_rejects NAME MANIFEST WHERE [EXTRA]: the rejects matching WHERE,
+# by reason, against what the manifest promises (EXTRA more records
+# without numbers: CAD parts, tests/import/synth.sh).
+manifest_rejects() {
+    local name=$1 m=$2 where=$3 extra=${4:-0} reason want
+    for reason in null-geometry empty-geometry not-polygon invalid-geometry; do
+        want=$(mf "$m" "\$.expected.rejected_by_reason.\"$reason\"")
+        check "$name: $reason" "$(sql "SELECT count(*) FROM rejects WHERE $where AND reason = '$reason'")" "${want:-0}"
+    done
+    check "$name: missing sheet or parcel number" \
+        "$(sql "SELECT count(*) FROM rejects WHERE $where AND reason IN ('missing-sheet', 'missing-parcel')")" \
+        "$(($(mf "$m" '$.expected.rejected_by_reason."missing-number"') + extra))"
+    check "$name: repaired, original kept" \
+        "$(sql "SELECT count(*) FROM rejects WHERE $where AND reason = 'repaired-geometry' AND stored = 1")" \
+        "$(mf "$m" '$.expected.repaired')"
+}

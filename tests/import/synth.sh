@@ -12,11 +12,6 @@ if [ ! -x "$SYNTH" ]; then
     exit 1
 fi
 
-# mf FILE PATH: a value of a JSON manifest (sqlite3's JSON functions).
-mf() {
-    sqlite3 :memory: "SELECT json_extract(readfile('$1'), '$2')"
-}
-
 # synth NAME ARGS...: generates one commune (07900, Phu Tho) into $WORK/NAME;
 # sets FILE (the survey) and M (its manifest).
 synth() {
@@ -45,18 +40,7 @@ expect() {
     check "$name: read/stored/repaired/rejected" \
         "$(sql "SELECT read || '/' || stored || '/' || repaired || '/' || rejected FROM import_batches WHERE id = $b")" \
         "$(($(mf "$M" '$.expected.read') + extra))/$(mf "$M" '$.expected.stored')/$(mf "$M" '$.expected.repaired')/$(($(mf "$M" '$.expected.rejected') + extra))"
-    local reason want got
-    for reason in null-geometry empty-geometry not-polygon invalid-geometry; do
-        want=$(mf "$M" "\$.expected.rejected_by_reason.\"$reason\"")
-        got=$(sql "SELECT count(*) FROM rejects WHERE batch_id = $b AND reason = '$reason'")
-        check "$name: $reason" "$got" "${want:-0}"
-    done
-    check "$name: missing sheet or parcel number" \
-        "$(sql "SELECT count(*) FROM rejects WHERE batch_id = $b AND reason IN ('missing-sheet', 'missing-parcel')")" \
-        "$(($(mf "$M" '$.expected.rejected_by_reason."missing-number"') + extra))"
-    check "$name: repaired, original kept" \
-        "$(sql "SELECT count(*) FROM rejects WHERE batch_id = $b AND reason = 'repaired-geometry' AND stored = 1")" \
-        "$(mf "$M" '$.expected.repaired')"
+    manifest_rejects "$name" "$M" "batch_id = $b" "$extra"
     check "$name: unknown land use flagged" \
         "$(sql "SELECT count(*) FROM parcels WHERE batch_id = $b AND flags & 2")" \
         "$(mf "$M" '$.expected.flagged_by_reason."unknown-landuse"')"
