@@ -380,8 +380,14 @@ static int make_notch(GEOSContextHandle_t h, synth_commune *c, synth_parcel *p, 
         if (i == k)
             v[m++] = nv;
     }
+    double before = p->area_m2;
     int rc = repair_change(h, c, v, m) == -1.0 ? replace_ring(c, p, v, m) : -1;
     free(v);
+    /* The notch cuts a wedge out of the parcel: its DienTich follows, with
+     * the same small survey error as before, so that the manifest's
+     * area-mismatch count stays true (the sweep found it did not). */
+    if (rc == 0 && before > 0.0)
+        p->surveyed_m2 = round(p->area_m2 * (p->surveyed_m2 / before) * 10.0) / 10.0;
     return rc;
 }
 

@@ -56,14 +56,12 @@ counts() {
         "$(sql "SELECT sum((flags & 1) <> 0) || '/' || sum((flags & 2) <> 0)
                 FROM parcels WHERE batch_id = $b AND commune = '$c'")" \
         "$(mf "$m" '$.expected.flagged_by_reason."duplicate-number"')/$(mf "$m" '$.expected.flagged_by_reason."unknown-landuse"')"
-    # KNOWN FAILURE with --notches (found by this sweep, reported, not yet
-    # fixed): pdb-synth's notch pulls a vertex across the parcel to a
-    # micrometre from the opposite edge, which takes about half its area,
-    # but DienTich and the manifest are those of the parcel before the
-    # notch; the importer then flags area-mismatch, rightly by its rule
-    # (docs/import.md), where the manifest promises none. Smallest case:
-    # configuration "notch-area" below (30 parcels, one notch).
-    check "$name $c: flagged area mismatch${NOTCHED:+ [KNOWN FAILURE: notched parcels, see the comment]}" \
+    # With --notches: the notch pulls a vertex across the parcel to a
+    # micrometre from the opposite edge, taking a wedge of its area;
+    # pdb-synth once left DienTich and the manifest as before the notch
+    # (found by this sweep: configuration "notch-area", 30 parcels, one
+    # notch), and now recomputes them.
+    check "$name $c: flagged area mismatch" \
         "$(sql "SELECT count(*) FROM parcels WHERE batch_id = $b AND commune = '$c' AND flags & 4")" \
         "$(mf "$m" '$.expected.flagged_by_reason."area-mismatch"')"
     check "$name $c: current parcels are the file's stored ones" \
@@ -148,8 +146,6 @@ sweep() {
     local name="$1 seed=$2" seed=$2 reseed=$3 dir m c v0 cv0 n
     shift 3
     dir=$WORK/c$seed
-    NOTCHED=
-    [[ " $* " == *" --notches "[1-9]* ]] && NOTCHED=1
     echo "== $name: pdb-synth --seed $seed $* (at ${SECONDS}s)"
     if ! "$SYNTH" --out "$dir" --seed "$seed" --jobs 1 --quiet "$@"; then
         fail "$name: pdb-synth failed"
