@@ -16,7 +16,9 @@
 #   bench/ogc/run.sh [--smoke]
 #   --smoke   2 communes of 300 parcels, 3 boxes a class, 1 s runs (CI).
 # Environment: RUNS (default 1), SECONDS_PER_RUN (default 10), BOXES (boxes
-# per class, default 10), ITEMS (items boxes, default 50), SEED (default 13),
+# per class, default 10), PROVINCE_BOXES (default 3) and PROVINCE_SECONDS
+# (default 60) for the province's maps, ITEMS (items boxes, default 50),
+# SEED (default 13),
 # PDB_BINARY_DIR (default build-rel), RESULTS (default bench/work/results),
 # STORE (default bench/work/prov.sqlite).
 # Writes RESULTS/ogc.md and RESULTS/ogc-summary.txt.
@@ -37,6 +39,8 @@ esac
 runs=${RUNS:-1}
 secs=${SECONDS_PER_RUN:-10}
 boxes=${BOXES:-10}
+pboxes=${PROVINCE_BOXES:-3}
+psecs=${PROVINCE_SECONDS:-60}
 nitems=${ITEMS:-50}
 BUILD=${PDB_BINARY_DIR:-$BENCH_ROOT/build-rel}
 P=$BUILD/cli/parceldb
@@ -61,6 +65,7 @@ export no_proxy='*' NO_PROXY='*'
 
 if [ $smoke -eq 1 ]; then
     secs=${SECONDS_PER_RUN:-1}
+    psecs=${PROVINCE_SECONDS:-1}
     runs=1
     boxes=${BOXES:-3}
     nitems=${ITEMS:-5}
@@ -116,6 +121,12 @@ MS_URL=http://127.0.0.1:$NGX_PORT
 
 # The requests and MapServer's mapfile and configuration.
 python3 "$HERE/ogc.py" requests "$STORE" "$OW/run/req" "$boxes" "$nitems" "${SEED:-13}"
+# The province's boxes are few (MapServer draws every parcel of it: about
+# 20 s a map on the full province), their runs longer.
+for crs in 3857 9208; do
+    head -n "$pboxes" "$OW/run/req/getmap-province-$crs.txt" >"$OW/run/req/p.txt"
+    mv "$OW/run/req/p.txt" "$OW/run/req/getmap-province-$crs.txt"
+done
 python3 "$HERE/ogc.py" mapfile "$BENCH_ROOT/styles/landuse.json" "$STORE" "$MS_URL/mapserv" >"$OW/run/ogc.map"
 cat >"$OW/run/mapserver.conf" <<CONF
 CONFIG
@@ -209,10 +220,11 @@ sed 's|^|/mapserv/parcels/ogcapi/collections/parcels/items?f=json\&|' "$OW/run/r
 # wrk_run CLASS SERVER CONNECTIONS: appends "CLASS SERVER C rps requests p50_us p95_us" to runs.txt.
 : >"$OW/run/runs.txt"
 wrk_run() {
-    local class=$1 who=$2 c=$3 url line
+    local class=$1 who=$2 c=$3 url line d=$secs
+    [[ $class == getmap-province-* ]] && d=$psecs
     url=$PDB_URL
     [ "$who" = mapserver ] && url=$MS_URL
-    line=$(wrk -t"$c" -c"$c" -d"${secs}s" --timeout 120s -s "$BENCH_ROOT/bench/server/urls.lua" "$url" -- \
+    line=$(wrk -t"$c" -c"$c" -d"${d}s" --timeout 120s -s "$BENCH_ROOT/bench/server/urls.lua" "$url" -- \
         "$OW/run/urls-$class-$who.txt" | grep '^RESULT')
     [ -n "$line" ] || { echo "wrk gave no result for $class $who -c$c" >&2; return 1; }
     echo "$class $who c$c $line" >>"$OW/run/wrk.log"
@@ -245,7 +257,7 @@ ncommunes=$(sqlite3 "$STORE" "SELECT count(*) FROM communes WHERE parcels > 0")
 {
     echo "OGC: $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git -C "$BENCH_ROOT" log -1 --format=%h 2>/dev/null || echo unknown)," \
         "$parcels parcels in $ncommunes communes$([ $smoke -eq 1 ] && echo ' (SMOKE: not comparable)');" \
-        "wrk ${secs}s a run, median of $runs run(s), servers alternating; $(mapserv -v | cut -d' ' -f1-3) as 2 FastCGI processes" \
+        "wrk ${secs}s a run (province maps ${psecs}s), median of $runs run(s), servers alternating; $(mapserv -v | cut -d' ' -f1-3) as 2 FastCGI processes" \
         "(spawn-fcgi) behind nginx, parceldb serve (its threads, no tile cache); wrk on the same 2 cores."
     echo "machine: $(machine); load average at the end $load_end"
     echo "boxes (ground width, m): $(tr '\n' ' ' <"$OW/run/req/sizes.txt")"
@@ -255,6 +267,7 @@ ncommunes=$(sqlite3 "$STORE" "SELECT count(*) FROM communes WHERE parcels > 0")
     for class in "${classes[@]}"; do
         case $class in
         items) label="items, limit 1000, $nitems boxes" ;;
+        getmap-province-*) label="GetMap province, EPSG:${class##*-}, $pboxes boxes" ;;
         *)
             set -- ${class//-/ }
             label="GetMap $2, EPSG:$3, $boxes boxes"
