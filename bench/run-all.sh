@@ -206,13 +206,14 @@ kv() { [ -f "$RESULTS/$1" ] && sed -n "s/^$2=//p" "$RESULTS/$1" || true; }
     fi
     if [ -f "$RESULTS/ogc-summary.txt" ]; then
         s=ogc-summary.txt
+        rate() { awk -v r="$1" 'BEGIN {printf (r < 10 ? "%.2f" : "%.1f"), r}'; }
         for c in commune district province; do
             for crs in 3857 9208; do
                 k=getmap_${c}_${crs}_c1
-                echo "| WMS GetMap 1024x768, $c, EPSG:$crs, 1 client | $(kv $s ${k}_parceldb_rps) req/s | MapServer 8 FastCGI $(kv $s ${k}_mapserver_rps) req/s | $(awk -v a="$(kv $s ${k}_parceldb_rps)" -v b="$(kv $s ${k}_mapserver_rps)" 'BEGIN {printf "%.2f", a / b}')x | |"
+                echo "| WMS GetMap 1024x768, $c, EPSG:$crs, 1 client | $(rate "$(kv $s ${k}_parceldb_rps)") req/s | MapServer 8 FastCGI $(rate "$(kv $s ${k}_mapserver_rps)") req/s | $(awk -v a="$(kv $s ${k}_parceldb_rps)" -v b="$(kv $s ${k}_mapserver_rps)" 'BEGIN {printf "%.2f", a / b}')x | |"
             done
         done
-        echo "| OGC API items, limit 1000, 1 client | $(kv $s items_c1_parceldb_rps) req/s (p95 $(kv $s items_c1_parceldb_p95_ms) ms) | MapServer 8 FastCGI $(kv $s items_c1_mapserver_rps) req/s (p95 $(kv $s items_c1_mapserver_p95_ms) ms) | $(awk -v a="$(kv $s items_c1_parceldb_rps)" -v b="$(kv $s items_c1_mapserver_rps)" 'BEGIN {printf "%.2f", a / b}')x | |"
+        echo "| OGC API items, limit 1000, 1 client | $(rate "$(kv $s items_c1_parceldb_rps)") req/s (p95 $(kv $s items_c1_parceldb_p95_ms) ms) | MapServer 8 FastCGI $(rate "$(kv $s items_c1_mapserver_rps)") req/s (p95 $(kv $s items_c1_mapserver_p95_ms) ms) | $(awk -v a="$(kv $s items_c1_parceldb_rps)" -v b="$(kv $s items_c1_mapserver_rps)" 'BEGIN {printf "%.2f", a / b}')x | |"
     fi
 } | tee "$RESULTS/summary.md"
 
