@@ -25,7 +25,7 @@
 { # the whole script is read before it runs, so editing it mid-run is safe
 . "$(dirname "$0")/../lib.sh"
 HERE=$BENCH_ROOT/bench/ogc
-cd "$BENCH_ROOT"
+cd "$BENCH_ROOT" || exit 1
 
 smoke=0
 case ${1:-} in
@@ -122,7 +122,7 @@ MS_URL=http://127.0.0.1:$NGX_PORT
 # The requests and MapServer's mapfile and configuration.
 python3 "$HERE/ogc.py" requests "$STORE" "$OW/run/req" "$boxes" "$nitems" "${SEED:-13}"
 # The province's boxes are few (MapServer draws every parcel of it: about
-# 20 s a map on the full province), their runs longer.
+# 10 s a map on the full province), their runs longer.
 for crs in 3857 9208; do
     head -n "$pboxes" "$OW/run/req/getmap-province-$crs.txt" >"$OW/run/req/p.txt"
     mv "$OW/run/req/p.txt" "$OW/run/req/getmap-province-$crs.txt"
@@ -236,11 +236,12 @@ wrk_run() {
     fi
     # req/s from the count and the duration: wrk's own rps has one decimal,
     # too coarse for MapServer's province maps (a few in a minute).
-    # shellcheck disable=SC2154 # set by the eval
+    # shellcheck disable=SC2154 # requests, seconds, p50_us, p95_us: set by the eval
     rps=$(awk -v n="$requests" -v s="$seconds" 'BEGIN {printf "%.4f", n / s}')
+    # shellcheck disable=SC2154 # set by the eval
     echo "$class $who $c $rps $requests $p50_us $p95_us" >>"$OW/run/runs.txt"
 }
-for r in $(seq "$runs"); do
+for _ in $(seq "$runs"); do
     for class in "${classes[@]}"; do
         for c in 1 2; do
             wrk_run "$class" parceldb "$c"
