@@ -7,7 +7,7 @@
 # table with every ratio, peak memory and the machine, draws the plots into
 # docs/ with gnuplot, and keeps the raw results in bench/work/results/DATE/.
 #
-#   bench/run-all.sh [--smoke] [--only "import lookup render server"]
+#   bench/run-all.sh [--smoke] [--only "import lookup render server ogc"]
 #   --smoke  every benchmark's smoke form (a few communes, one run, seconds
 #            each; nothing installed or plotted into docs/): what CTest's
 #            bench_* tests run one by one
@@ -27,7 +27,7 @@ cd "$ROOT"
 . bench/lib.sh
 
 smoke=0
-only="import lookup render server"
+only="import lookup render server ogc"
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) smoke=1 ;;
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     *)
-        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server\"]" >&2
+        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server ogc\"]" >&2
         exit 2
         ;;
     esac
@@ -73,7 +73,7 @@ echo "bench/run-all.sh: $only$([ $smoke -eq 1 ] && echo ' (smoke)'), results in 
 
 # The full province with overviews (what render, server and lookup read),
 # made once.
-if [ $smoke -eq 0 ] && { want render || want server || want lookup; }; then
+if [ $smoke -eq 0 ] && { want render || want server || want lookup || want ogc; }; then
     prov=$WORK/prov.sqlite
     src=$WORK/province-all-5278
     have=$( [ -f "$prov" ] && sqlite3 "$prov" "SELECT count(*) FROM parcels WHERE valid_to IS NULL" 2>/dev/null || echo 0)
@@ -153,10 +153,14 @@ run_render() {
 run_server() {
     bash bench/server/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/server.md"
 }
+run_ogc() {
+    bash bench/ogc/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/ogc.md"
+}
 want import && stage import run_import
 want lookup && stage lookup run_lookup
 want render && stage render run_render
 want server && stage server run_server
+want ogc && stage ogc run_ogc
 load_end=$(loadavg)
 
 # ---------------------------------------------------------------------------
@@ -199,6 +203,17 @@ kv() { [ -f "$RESULTS/$1" ] && sed -n "s/^$2=//p" "$RESULTS/$1" || true; }
         echo "| server: cached tiles, wrk -c64 | $(kv $s tiles_parceldb_rps | awk '{printf "%.0f", $1}') req/s | nginx static files $(kv $s tiles_nginx_rps | awk '{printf "%.0f", $1}') req/s | $(kv $s ratio_nginx)x | $(kv $s rss_peak_mib) / $(kv $s nginx_rss_mib) |"
         echo "| server: lookups /parcels/at | $(kv $s lookups_rps | awk '{printf "%.0f", $1}') req/s (p99 $(kv $s lookups_p99_ms) ms) | nginx, one static answer $(kv $s lookups_nginx_rps | awk '{printf "%.0f", $1}') req/s | $(kv $s ratio_lookups_nginx)x | |"
         echo "| server: mix 4 tiles : 1 lookup | $(kv $s mix_rps | awk '{printf "%.0f", $1}') req/s | | | |"
+    fi
+    if [ -f "$RESULTS/ogc-summary.txt" ]; then
+        s=ogc-summary.txt
+        rate() { awk -v r="$1" 'BEGIN {printf (r < 10 ? "%.2f" : "%.1f"), r}'; }
+        for c in commune district province; do
+            for crs in 3857 9208; do
+                k=getmap_${c}_${crs}_c1
+                echo "| WMS GetMap 1024x768, $c, EPSG:$crs, 1 client | $(rate "$(kv $s ${k}_parceldb_rps)") req/s | MapServer 8 FastCGI $(rate "$(kv $s ${k}_mapserver_rps)") req/s | $(awk -v a="$(kv $s ${k}_parceldb_rps)" -v b="$(kv $s ${k}_mapserver_rps)" 'BEGIN {printf "%.2f", a / b}')x | |"
+            done
+        done
+        echo "| OGC API items, limit 1000, 1 client | $(rate "$(kv $s items_c1_parceldb_rps)") req/s (p95 $(kv $s items_c1_parceldb_p95_ms) ms) | MapServer 8 FastCGI $(rate "$(kv $s items_c1_mapserver_rps)") req/s (p95 $(kv $s items_c1_mapserver_p95_ms) ms) | $(awk -v a="$(kv $s items_c1_parceldb_rps)" -v b="$(kv $s items_c1_mapserver_rps)" 'BEGIN {printf "%.2f", a / b}')x | |"
     fi
 } | tee "$RESULTS/summary.md"
 

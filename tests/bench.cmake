@@ -19,3 +19,8 @@ set_tests_properties(bench_pg_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)
 # PostgreSQL, as the lookup smoke.
 pdb_script_test(bench_national_smoke ${PROJECT_SOURCE_DIR}/bench/national/run.sh --smoke)
 set_tests_properties(bench_national_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)
+# WMS GetMap and OGC API items against MapServer 8 as FastCGI behind nginx
+# (issue 13): needs mapserver-bin, spawn-fcgi, nginx and wrk
+# (scripts/install-deps.sh); fails, does not skip, without them.
+pdb_script_test(bench_ogc_smoke ${PROJECT_SOURCE_DIR}/bench/ogc/run.sh --smoke)
+set_tests_properties(bench_ogc_smoke PROPERTIES LABELS bench TIMEOUT 600)

@@ -26,8 +26,8 @@ end
 function done(summary, latency, requests)
     local e = summary.errors
     io.write(string.format(
-        "RESULT rps=%.1f requests=%d seconds=%.2f p50_us=%d p99_us=%d max_us=%d non2xx=%d errors=%d\n",
+        "RESULT rps=%.1f requests=%d seconds=%.2f p50_us=%d p95_us=%d p99_us=%d max_us=%d non2xx=%d errors=%d\n",
         summary.requests / (summary.duration / 1e6), summary.requests, summary.duration / 1e6,
-        latency:percentile(50), latency:percentile(99), latency.max, e.status,
+        latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max, e.status,
         e.connect + e.read + e.write + e.timeout))
 end
