@@ -109,7 +109,12 @@ cleanup() {
     if [ -n "$NGINX_STARTED" ] && [ -f "$OW/run/nginx.pid" ]; then
         kill -QUIT "$(cat "$OW/run/nginx.pid")" 2>/dev/null || true
     fi
+    # mapserv's FastCGI loop takes SIGTERM as "finish after the next
+    # request", which never comes once nginx is gone: it lived on after
+    # every run (its second TERM is fatal). KILL what TERM leaves.
     for p in $FCGI_PIDS; do kill -TERM "$p" 2>/dev/null || true; done
+    sleep 0.2
+    for p in $FCGI_PIDS; do kill -KILL "$p" 2>/dev/null || true; done
     if [ $smoke -eq 1 ]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
