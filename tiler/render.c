@@ -22,8 +22,9 @@
 #define DEFAULT_FONT_DIR "/usr/share/fonts/truetype/dejavu"
 #define DEFAULT_FONT "DejaVu Sans"
 #define DEFAULT_LABEL_BUFFER_PX 128
-#define GEOMETRY_MARGIN_PX 16 /* around the tile, for strokes reaching in */
-#define THIN_LINE_PX 3.0      /* solid lines up to this width are drawn as quads */
+#define GEOMETRY_MARGIN_PX 16   /* around the tile, for strokes reaching in */
+#define THIN_LINE_PX 3.0        /* solid lines up to this width are drawn as quads */
+#define PDBT_APPROX_TOL_PX 0.01 /* a map's grid transformation strays at most this */
 
 /* Grows an array to hold at least need elements. */
 int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -225,8 +226,12 @@ static int transform_feature(pdbt_renderer *r, const pdb_feature *f)
         r->proj_y[i] = f->xy[2 * i + 1];
     }
     int from = f->survey_srid ? f->survey_srid : PDB_EPSG_WGS84;
-    if (r->view_epsg != from &&
-        pdb_crs_transform(r->db, from, r->view_epsg, r->proj_x, r->proj_y, f->npoints) != PDB_OK) {
+    if (r->view_epsg == from)
+        return 0;
+    if (from == r->approx.from && r->approx.to == r->view_epsg &&
+        pdbt__approx_apply(&r->approx, r->proj_x, r->proj_y, f->npoints))
+        return 0;
+    if (pdb_crs_transform(r->db, from, r->view_epsg, r->proj_x, r->proj_y, f->npoints) != PDB_OK) {
         r->proj_failed = 1;
         return 1;
     }
@@ -1094,6 +1099,16 @@ pdb_status pdbt_render_view(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_view *v,
     double q[4];
     if ((st = pdbt_box_transform(ctx, v->epsg, PDB_EPSG_WGS84, wide, q)) != PDB_OK)
         return st;
+    /* Points read in WGS 84 go to the view's CRS through a grid over the
+     * query's box and a quarter more each side (shapes reach out of it),
+     * where it agrees with PROJ to PDBT_APPROX_TOL_PX. */
+    r->approx.ok = 0;
+    if (r->view_epsg != 0) {
+        double mw = (q[2] - q[0]) / 4, mh = (q[3] - q[1]) / 4;
+        double gb[4] = {q[0] - mw, q[1] - mh, q[2] + mw, q[3] + mh};
+        pdbt__approx_build(ctx->db, &r->approx, PDB_EPSG_WGS84, r->view_epsg, gb,
+                           PDBT_APPROX_TOL_PX / r->inv_res_x, PDBT_APPROX_TOL_PX / r->inv_res_y);
+    }
     return draw_image(ctx, r, r->view_surface, z, need, q, img, stats);
 }
 

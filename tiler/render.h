@@ -5,6 +5,7 @@
 #ifndef PDB_TILER_RENDER_H
 #define PDB_TILER_RENDER_H
 
+#include "approx.h"
 #include "style.h"
 
 #include <cairo.h>
@@ -81,6 +82,8 @@ struct pdbt_renderer {
                                        CRS features are transformed to through PROJ */
     int survey_epsg;                /* view_epsg when it is a VN-2000 projected CRS: its
                                        parcels are read in survey geometry; else 0 */
+    pdbt_approx approx;             /* WGS 84 to view_epsg over the view, when it holds
+                                       to PDBT_APPROX_TOL_PX (pdbt_render_view) */
     double *proj_x, *proj_y;        /* a ring's points being transformed (view_epsg) */
     size_t capproj;                 /* allocated points of each */
     unsigned layers;                /* PDBT_LAYERS_* drawn (all for tiles) */
