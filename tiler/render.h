@@ -99,6 +99,8 @@ struct pdbt_renderer {
     size_t nfeats, capfeats;        /* used and allocated */
     pdbt_rring *rings;              /* their rings */
     size_t nrings, caprings;        /* used and allocated */
+    double *keep;                   /* a line's points kept by its simplification */
+    size_t capkeep;                 /* allocated (points) */
     double *pts;                    /* their points, x y pairs, pixels */
     size_t npts, cappts;            /* used and allocated (points) */
     char *strs;                     /* their strings, NUL-terminated */
