@@ -259,8 +259,10 @@ typedef struct pdbt_mvt_stats {
 } pdbt_mvt_stats;
 
 /* Produces one vector tile of layers "parcels" (id, commune, sheet, parcel,
- * landuse, area_m2; never an owner), "communes" (code, name) and "labels"
- * (the PNG renderer's label point of each parcel, with its number), from
+ * landuse, landuse_main, area in m2; never an owner; overview shapes
+ * below the parcel zooms carry commune, landuse, landuse_main and area),
+ * "communes" (code, name) and "labels" (the PNG renderer's label point of
+ * each parcel whose point is in the tile, with id and parcel), from
  * the renderer's store as pdbt_render_tile reads it (the same overviews at
  * the same zooms). tile->scale is ignored (a vector tile has no pixel
  * size). *out is the uncompressed MVT, caller-owned (free()); an empty
