@@ -960,6 +960,12 @@ pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t,
     return draw_image(ctx, r, r->surface[t->scale], t->z, need, q, img, stats);
 }
 
+int pdbt_mvt_parcel_zoom(const pdbt_style *style)
+{
+    return landuse_only(style, PDB_OVERVIEW_MAX_ZOOM) ? PDB_OVERVIEW_MAX_ZOOM + 1
+                                                      : PDB_OVERVIEW_MAX_ZOOM;
+}
+
 pdb_status pdbt__gather_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t, double units,
                              double buffer_units)
 {

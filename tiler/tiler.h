@@ -274,6 +274,22 @@ pdb_status pdbt_mvt_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *tile,
                          const pdbt_mvt_options *opts, unsigned char **out, size_t *len,
                          pdbt_mvt_stats *stats);
 
+/* The first zoom whose vector tiles carry parcels (and labels) rather than
+ * land-use overview shapes: what pdbt_render_tile and pdbt_mvt_tile
+ * choose for the style (PDB_OVERVIEW_MAX_ZOOM, or one more when the style
+ * draws nothing but land use there). */
+int pdbt_mvt_parcel_zoom(const pdbt_style *style);
+
+/* The style as a MapLibre GL style for the vector tiles: the same layers,
+ * colours, zooms and filters, its sources made {"type": "vector", "url":
+ * tilejson_url}, its parcel label layers reading the "labels" layer and
+ * its commune layers reading "code" and "name"; glyphs_url (NULL for
+ * none) is the style's "glyphs" when a layer draws text. *out is
+ * caller-owned JSON text (free()). PDB_ENOMEM; PDB_EINVAL for a style not
+ * loaded from JSON. */
+pdb_status pdbt_style_maplibre(pdbt_ctx *ctx, const pdbt_style *style, const char *tilejson_url,
+                               const char *glyphs_url, char **out, size_t *len);
+
 /* ------------------------------------------------------------------------ */
 /* PNG                                                                       */
 /* ------------------------------------------------------------------------ */
