@@ -480,7 +480,7 @@ static void base_url(const pdb_srv *srv, const pdb_srv_in *in, char *out, size_t
 static void tilejson_bounds(pdb_srv *srv, double b[4])
 {
     pthread_rwlock_rdlock(&srv->changes_lock);
-    memcpy(b, srv->data_bounds, sizeof b);
+    memcpy(b, srv->data_bounds, 4 * sizeof *b);
     pthread_rwlock_unlock(&srv->changes_lock);
     if (isnan(b[0])) {
         b[0] = -180;
