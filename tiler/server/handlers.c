@@ -533,8 +533,8 @@ static void tilejson_mvt(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w,
         " {s:s, s:s, s:i, s:i, s:{s:s, s:s}},"
         " {s:s, s:s, s:i, s:i, s:{s:s, s:s}}]",
         "id", "parcels", "description",
-        "Parcels (land-use overview shapes, without id, sheet and parcel, below the parcel zooms); "
-        "never owners",
+        "Parcels (land-use overview shapes, without id, sheet and parcel, below the parcel zooms), "
+        "no personal data",
         "minzoom", 0, "maxzoom", zmax, "fields", "id", "Number", "commune", "String", "sheet",
         "String", "parcel", "String", "landuse", "String", "landuse_main", "String", "area",
         "Number", "id", "communes", "description", "Commune outlines", "minzoom", 0, "maxzoom",
