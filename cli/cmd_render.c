@@ -28,6 +28,8 @@ static const char usage_text[] =
     "  --style FILE          a style (default: styles/landuse.json, else the copy built\n"
     "                        into parceldb; see styles/README.md)\n"
     "  --format png|mvt      what to write (default: mvt when -o ends in .mvt, else png)\n"
+    "  --max-bytes N         size cap of a vector tile (default 512000): below z16 the\n"
+    "                        smallest parcels are left out until it fits; never from z16\n"
     "  --scale 1|2           256 px tiles, or 512 px (@2x) (default 1)\n"
     "  -o, --output FILE     where the single tile goes ('-' for stdout)\n"
     "  --tiles FILE          the tile list ('-' for stdin)\n"
@@ -47,16 +49,17 @@ static const char usage_text[] =
     "                        names it and why); the others are built all the same\n";
 
 typedef struct render_opts {
-    const char *db;       /* store path */
-    const char *style;    /* style path */
-    const char *output;   /* single tile's file */
-    const char *tiles;    /* batch list */
-    const char *out_dir;  /* batch directory */
-    const char *font_dir; /* label fonts */
-    int scale;            /* 1 or 2 */
-    int antialias_best;   /* --antialias best */
-    pdbt_png_options png; /* encoder options */
-    int mvt;              /* 1: vector tiles (--format mvt, or -o *.mvt) */
+    const char *db;            /* store path */
+    const char *style;         /* style path */
+    const char *output;        /* single tile's file */
+    const char *tiles;         /* batch list */
+    const char *out_dir;       /* batch directory */
+    const char *font_dir;      /* label fonts */
+    int scale;                 /* 1 or 2 */
+    int antialias_best;        /* --antialias best */
+    pdbt_png_options png;      /* encoder options */
+    int mvt;                   /* 1: vector tiles (--format mvt, or -o *.mvt) */
+    pdbt_mvt_options mvt_opts; /* --max-bytes */
 } render_opts;
 
 static int write_file(const char *path, const unsigned char *data, size_t len)
@@ -96,7 +99,7 @@ static int render_one(pdbt_ctx *tctx, pdbt_renderer *r, const pdbt_tile *t, cons
     pdbt_image img;
     const pdbt_png_options *po = &o->png;
     if (o->mvt) {
-        if (pdbt_mvt_tile(tctx, r, t, NULL, png, len, NULL) != PDB_OK)
+        if (pdbt_mvt_tile(tctx, r, t, &o->mvt_opts, png, len, NULL) != PDB_OK)
             return cli_error("tile %d/%u/%u: %s", t->z, t->x, t->y, pdbt_errmsg(tctx));
         return CLI_OK;
     }
@@ -221,7 +224,8 @@ int cmd_render(int argc, char **argv)
         OPT_REBUILD,
         OPT_COMMUNE,
         OPT_ANTIALIAS,
-        OPT_FORMAT
+        OPT_FORMAT,
+        OPT_MAX_BYTES
     };
     static const struct option opts[] = {
         {"db", required_argument, NULL, OPT_DB},
@@ -235,13 +239,14 @@ int cmd_render(int argc, char **argv)
         {"font-dir", required_argument, NULL, OPT_FONT_DIR},
         {"antialias", required_argument, NULL, OPT_ANTIALIAS},
         {"format", required_argument, NULL, OPT_FORMAT},
+        {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {"rebuild-overviews", no_argument, NULL, OPT_REBUILD},
         {"commune", required_argument, NULL, OPT_COMMUNE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     render_opts o = {
-        CLI_DEFAULT_DB, NULL, NULL, NULL, NULL, NULL, 1, 0, {0, PDBT_PNG_PALETTE_AUTO}, 0};
+        CLI_DEFAULT_DB, NULL, NULL, NULL, NULL, NULL, 1, 0, {0, PDBT_PNG_PALETTE_AUTO}, 0, {0}};
     const char *format = NULL;
     const char *commune = NULL;
     int c, rebuild_only = 0;
@@ -298,6 +303,12 @@ int cmd_render(int argc, char **argv)
             if (strcmp(optarg, "png") != 0 && strcmp(optarg, "mvt") != 0)
                 return cli_usage_error("render", "--format must be png or mvt, not '%s'", optarg);
             format = optarg;
+            break;
+        case OPT_MAX_BYTES:
+            if (cli_parse_size(optarg, &n) != 0 || n < 1)
+                return cli_usage_error("render", "--max-bytes wants a positive number, not '%s'",
+                                       optarg);
+            o.mvt_opts.max_bytes = n;
             break;
         case OPT_REBUILD:
             rebuild_only = 1;

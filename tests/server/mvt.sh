@@ -16,7 +16,9 @@
 #                   identity answers, ETag and 304, a tile that changes
 #                   after its commune is imported again, another that does not
 #   cli             parceldb render --format mvt and -o FILE.mvt: the
-#                   server's bytes
+#                   server's bytes; the size cap thins z14, never z16
+#   seed            parceldb seed --format mvt fills the disk cache the
+#                   server then answers from
 source "$(dirname "$0")/lib.sh"
 
 CASE=${1:?usage: mvt.sh CASE}
@@ -353,9 +355,70 @@ cli)
     out=$("$PARCELDB" render --db "$DB" --format mvt --tiles list.txt --out dir 2>&1)
     contains "render --tiles --format mvt: a summary" "$out" 'tiles/s, mean MVT'
     check "render --tiles: DIR/z/x/y.mvt" "$(cmp -s "dir/$z/$x/$y.mvt" cli.mvt && echo same)" same
+    # The size cap: below z16 the smallest shapes go until the tile fits;
+    # from z16 nothing goes, whatever the cap.
+    read -r z14 x14 y14 <<<"$(center_tile "$BBOX" 14)"
+    "$PARCELDB" render --db "$DB" "$z14/$x14/$y14" -o full14.mvt
+    "$PARCELDB" render --db "$DB" --max-bytes 3000 "$z14/$x14/$y14" -o cap14.mvt
+    check "render --max-bytes: exit 0" "$?" 0
+    FULL=$(wc -c <full14.mvt)
+    CAP=$(wc -c <cap14.mvt)
+    if [ "$FULL" -gt 3000 ] && [ "$CAP" -le 3000 ] && [ "$CAP" -gt 0 ]; then
+        ok "z14 thinned under the cap: $FULL -> $CAP bytes"
+    else fail "z14 under a 3000-byte cap: $FULL -> $CAP bytes"; fi
+    node "$CHECK_JS" tiles full14.mvt cap14.mvt >cap14.jsonl
+    check "the thinned tile decodes" "$?" 0
+    KEPT=$("$PYTHON" -c '
+import json, sys
+a, b = [json.loads(l) for l in open(sys.argv[1])]
+print(0 < b["parcels"] < a["parcels"])' cap14.jsonl)
+    check "the thinned tile keeps some shapes, not all" "$KEPT" True
+    # The kept ones are the largest: every dropped area is at most the
+    # smallest kept one (GDAL reads the areas).
+    LARGEST=$(for f in full14 cap14; do
+        ogrinfo -ro -q -al "$f.mvt" parcels | sed -n 's/^ *area (Real) = //p' | sort -g >"$f.areas"
+    done
+    "$PYTHON" -c '
+import sys
+full = [float(x) for x in open(sys.argv[1])]
+kept = [float(x) for x in open(sys.argv[2])]
+dropped = list(full)
+for k in kept:
+    dropped.remove(k)
+print(not dropped or max(dropped) <= min(kept))' full14.areas cap14.areas)
+    check "thinning dropped the smallest shapes" "$LARGEST" True
+    read -r z16 x16 y16 <<<"$(center_tile "$BBOX" 16)"
+    "$PARCELDB" render --db "$DB" "$z16/$x16/$y16" -o full16.mvt
+    "$PARCELDB" render --db "$DB" --max-bytes 1000 "$z16/$x16/$y16" -o cap16.mvt
+    check "z16: no parcel dropped under any cap" "$(cmp -s full16.mvt cap16.mvt && echo same)" same
     out=$("$PARCELDB" render --db "$DB" --format svg "$z/$x/$y" -o x.svg 2>&1)
     check "render --format svg: usage error" "$?" 2
     contains "render --format svg: one line saying why" "$out" "format must be png or mvt"
+    stop_server
+    ;;
+
+seed)
+    sample_store || { finish; exit; }
+    start_server || { finish; exit; }
+    BOX=$(commune_bbox 07900)
+    stop_server
+    BBOX=$(awk '{ printf "%s,%s,%s,%s", $1, $2, $3, $4 }' <<<"$BOX")
+    OUT=$("$PARCELDB" seed --db "$DB" --cache cache --zoom 15-16 --bbox "$BBOX" --format mvt \
+        --no-progress 2>&1)
+    check "seed --format mvt: exit 0" "$?" 0
+    contains "seed --format mvt: a summary" "$OUT" ': [1-9][0-9]* rendered, 0 already current, 0 failed'
+    OUT=$("$PARCELDB" seed --db "$DB" --cache cache --zoom 15-16 --format mvt --scale 2 2>&1)
+    check "seed --format mvt --scale 2: usage error" "$?" 2
+    start_server --cache cache || { finish; exit; }
+    T=$(center_tile "$BOX" 16 | awk '{ printf "/tiles/%s/%s/%s.mvt", $1, $2, $3 }')
+    get "$T" -H 'Accept-Encoding: gzip'
+    check "a seeded vector tile: 200" "$STATUS" 200
+    check "a seeded vector tile: read from the disk cache" "$(metric parceldb_tile_disk_hits_total)" 1
+    check "a seeded vector tile: not made again" "$(metric parceldb_tiles_rendered_total)" 0
+    gzip -dc "$WORK/body" >seeded.mvt
+    ZXY=${T#/tiles/}
+    "$PARCELDB" render --db "$DB" "${ZXY%.mvt}" -o made.mvt
+    check "the seeded tile is the tile render makes" "$(cmp -s seeded.mvt made.mvt && echo same)" same
     stop_server
     ;;
 
