@@ -122,9 +122,12 @@ static int parse_tile(pdb_srv_request *req, int max_zoom, char *err, size_t errc
     int mvt = n >= 5 && strcmp(ys + n - 4, ".mvt") == 0;
     if (n < 5 || (strcmp(ys + n - 4, ".png") != 0 && !mvt))
         return status(400, err, errcap, "a tile is /tiles/{z}/{x}/{y}.png, {y}@2x.png or {y}.mvt");
-    /* A vector tile has no pixel size: no @2x; parsed without its ".mvt". */
+    /* A vector tile has no pixel size: no @2x; parsed without its ".mvt",
+     * which must follow the row's digits (not "0.png.mvt"). */
     if (mvt && n >= 7 && strncmp(ys + n - 7, "@2x", 3) == 0)
         return status(400, err, errcap, "a vector tile has no @2x form: /tiles/{z}/{x}/{y}.mvt");
+    if (mvt && strspn(ys, "0123456789") != n - 4)
+        return status(400, err, errcap, "a vector tile is /tiles/{z}/{x}/{y}.mvt");
     if ((size_t)snprintf(text, sizeof text, "%s/%s/%.*s", req->segment[1], req->segment[2],
                          (int)(mvt ? n - 4 : n), ys) >= sizeof text)
         return status(400, err, errcap, "'%.40s' is not a tile", req->segment[1]);
