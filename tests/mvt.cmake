@@ -12,7 +12,7 @@ add_test(NAME mvt_js_setup
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/js/setup.sh ${PROJECT_BINARY_DIR}/tests-js)
 set_tests_properties(mvt_js_setup PROPERTIES FIXTURES_SETUP pdb_mvt_js LABELS server TIMEOUT 300)
 
-foreach(case tiles fixtures tilejson_style http cli seed)
+foreach(case tiles fixtures tilejson_style http cli seed synth)
     add_test(NAME server_mvt_${case}
              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/server/mvt.sh ${case})
     set_tests_properties(server_mvt_${case} PROPERTIES

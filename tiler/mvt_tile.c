@@ -270,6 +270,111 @@ static pdbt_mvt_feature view_of(const struct pdbt_mvt_work *w, const wfeat *wf,
     return mf;
 }
 
+/* Cleans the rings of wf, the last feature built (pdbt__mvt_clean_polygon),
+ * and trims the arrays to what it kept. */
+static void clean_last(struct pdbt_mvt_work *w, wfeat *wf)
+{
+    size_t nr = w->nring - wf->ring0;
+    size_t kept = pdbt__mvt_clean_polygon(w->xy + 2 * wf->xy0, w->ring_n + wf->ring0,
+                                          w->ring_ext + wf->ring0, &nr);
+    w->nxy = wf->xy0 + kept;
+    w->nring = wf->ring0 + nr;
+    wf->nxy = kept;
+    wf->nr = nr;
+}
+
+/* The last feature's cleaned integer rings as a GEOS multipolygon. */
+static GEOSGeometry *geos_of_int(struct pdbt_mvt_work *w, const wfeat *wf)
+{
+    GEOSContextHandle_t g = w->geos;
+    size_t nr = wf->nr, npoly = 0;
+    GEOSGeometry **rings = calloc(nr, sizeof *rings), **polys = calloc(nr, sizeof *polys);
+    GEOSGeometry *out = NULL;
+    const int32_t *p = w->xy + 2 * wf->xy0;
+    int fail = rings == NULL || polys == NULL;
+    for (size_t r = 0; r < nr && !fail; r++) {
+        uint32_t n = w->ring_n[wf->ring0 + r];
+        GEOSCoordSequence *cs = GEOSCoordSeq_create_r(g, n + 1, 2);
+        for (uint32_t i = 0; cs != NULL && i <= n; i++)
+            GEOSCoordSeq_setXY_r(g, cs, i, p[2 * (i % n)], p[2 * (i % n) + 1]);
+        p += 2 * n;
+        if (cs == NULL || (rings[r] = GEOSGeom_createLinearRing_r(g, cs)) == NULL)
+            fail = 1;
+    }
+    /* Each exterior with the holes after it (the cleaned order). */
+    for (size_t r = 0; r < nr && !fail;) {
+        size_t h = r + 1;
+        while (h < nr && !w->ring_ext[wf->ring0 + h])
+            h++;
+        GEOSGeometry *poly =
+            GEOSGeom_createPolygon_r(g, rings[r], rings + r + 1, (unsigned)(h - r - 1));
+        if (poly == NULL) {
+            fail = 1;
+            break;
+        }
+        for (size_t k = r; k < h; k++)
+            rings[k] = NULL; /* the polygon owns them */
+        polys[npoly++] = poly;
+        r = h;
+    }
+    if (!fail)
+        out = GEOSGeom_createCollection_r(g, GEOS_MULTIPOLYGON, polys, (unsigned)npoly);
+    if (out == NULL)
+        for (size_t k = 0; k < npoly; k++)
+            GEOSGeom_destroy_r(g, polys[k]);
+    for (size_t k = 0; rings != NULL && k < nr; k++)
+        if (rings[k] != NULL)
+            GEOSGeom_destroy_r(g, rings[k]);
+    free(rings);
+    free(polys);
+    return out;
+}
+
+/* Rounding to the grid can make a ring cross itself or its neighbour ring
+ * (a land-use overview's narrow necks at low zooms, mostly): GDAL then
+ * refuses the feature. Such a feature is snap-rounded to the grid by GEOS
+ * (GEOSGeom_setPrecision, grid 1: valid output with integer coordinates)
+ * and cleaned again; a valid one is left as it is, so neighbours' shared
+ * vertices stay the same integers. 0, or -1 when out of memory. */
+static int snap_if_invalid(struct pdbt_mvt_work *w, wfeat *wf)
+{
+    GEOSContextHandle_t g = w->geos;
+    GEOSGeometry *geom = geos_of_int(w, wf), *snapped = NULL;
+    if (geom == NULL || GEOSisValid_r(g, geom) != 0) {
+        if (geom != NULL)
+            GEOSGeom_destroy_r(g, geom);
+        return 0; /* valid, or GEOS could not say: kept */
+    }
+    snapped = GEOSGeom_setPrecision_r(g, geom, 1.0, 0);
+    if (snapped == NULL) {
+        /* An invalid shape setPrecision refuses: made valid first. */
+        GEOSGeometry *valid = GEOSMakeValid_r(g, geom);
+        if (valid != NULL) {
+            snapped = GEOSGeom_setPrecision_r(g, valid, 1.0, 0);
+            GEOSGeom_destroy_r(g, valid);
+        }
+    }
+    GEOSGeom_destroy_r(g, geom);
+    if (snapped == NULL)
+        return 0;
+    /* The snapped rings go after the feature's, then over them. */
+    size_t nxy = w->nxy, nring = w->nring;
+    if (add_geos(w, snapped) != 0 || w->oom) {
+        w->nxy = nxy; /* the quantized rings are kept */
+        w->nring = nring;
+    } else {
+        size_t addxy = w->nxy - nxy, addr = w->nring - nring;
+        memmove(w->xy + 2 * wf->xy0, w->xy + 2 * nxy, addxy * 2 * sizeof *w->xy);
+        memmove(w->ring_n + wf->ring0, w->ring_n + nring, addr * sizeof *w->ring_n);
+        memmove(w->ring_ext + wf->ring0, w->ring_ext + nring, addr);
+        w->nxy = wf->xy0 + addxy;
+        w->nring = wf->ring0 + addr;
+        clean_last(w, wf);
+    }
+    GEOSGeom_destroy_r(g, snapped);
+    return w->oom ? -1 : 0;
+}
+
 /* Builds one polygon feature: clipped, quantized and cleaned. 0, or -1
  * with w->oom. */
 static int build_polygon(struct pdbt_mvt_work *w, const pdbt_renderer *r, uint32_t i, int layer,
@@ -301,13 +406,10 @@ static int build_polygon(struct pdbt_mvt_work *w, const pdbt_renderer *r, uint32
     if (w->oom)
         return -1;
     wf = &w->feats[fi];
-    size_t nr = w->nring - wf->ring0;
-    size_t kept = pdbt__mvt_clean_polygon(w->xy + 2 * wf->xy0, w->ring_n + wf->ring0,
-                                          w->ring_ext + wf->ring0, &nr);
-    w->nxy = wf->xy0 + kept;
-    w->nring = wf->ring0 + nr;
-    wf->nxy = kept;
-    wf->nr = nr;
+    clean_last(w, wf);
+    if (wf->nr > 0 && snap_if_invalid(w, wf) != 0)
+        return -1;
+    size_t nr = wf->nr;
     if (nr == 0) {
         w->nfeats--; /* nothing of it left in the tile */
         return 0;
