@@ -375,10 +375,11 @@ static int snap_if_invalid(struct pdbt_mvt_work *w, wfeat *wf)
     return w->oom ? -1 : 0;
 }
 
-/* Builds one polygon feature: clipped, quantized and cleaned. 0, or -1
- * with w->oom. */
+/* Builds one polygon feature: clipped to lo .. hi, quantized and cleaned;
+ * with keep, a parcel of the tile is never left out. 0, or -1 with
+ * w->oom. */
 static int build_polygon(struct pdbt_mvt_work *w, const pdbt_renderer *r, uint32_t i, int layer,
-                         double lo, double hi)
+                         double lo, double hi, int keep)
 {
     const pdbt_rfeat *f = &r->feats[i];
     wfeat *wf = new_feat(w, layer, i);
@@ -410,6 +411,25 @@ static int build_polygon(struct pdbt_mvt_work *w, const pdbt_renderer *r, uint32
     if (wf->nr > 0 && snap_if_invalid(w, wf) != 0)
         return -1;
     size_t nr = wf->nr;
+    double units = hi + lo; /* the tile proper is 0 .. units */
+    if (nr == 0 && keep && layer == LAYER_PARCELS && f->bbox[2] >= 0 && f->bbox[0] <= units &&
+        f->bbox[3] >= 0 && f->bbox[1] <= units &&
+        fmin(f->bbox[2] - f->bbox[0], f->bbox[3] - f->bbox[1]) < 2) {
+        /* A parcel of the tile thinner than the grid (its box, not only
+         * what the clip left: a parcel whose box reaches the tile but whose
+         * shape does not is no parcel of the tile): never dropped from z16
+         * on, it stays as the smallest square the grid holds, where it is
+         * (clockwise: an exterior). */
+        int32_t x = (int32_t)floor((f->bbox[0] + f->bbox[2]) / 2);
+        int32_t y = (int32_t)floor((f->bbox[1] + f->bbox[3]) / 2);
+        add_point(w, x, y);
+        add_point(w, x + 1, y);
+        add_point(w, x + 1, y + 1);
+        add_point(w, x, y + 1);
+        add_ring(w, 4, 1);
+        wf->nxy = 4;
+        wf->nr = nr = 1;
+    }
     if (nr == 0) {
         w->nfeats--; /* nothing of it left in the tile */
         return 0;
@@ -542,7 +562,7 @@ pdb_status pdbt_mvt_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *tile,
     double lo = -buffer, hi = units + buffer;
     for (uint32_t i = 0; i < r->nfeats; i++) {
         int layer = r->feats[i].source == PDBT_SRC_PARCELS ? LAYER_PARCELS : LAYER_COMMUNES;
-        if (build_polygon(w, r, i, layer, lo, hi) != 0)
+        if (build_polygon(w, r, i, layer, lo, hi, tile->z >= PDBT_MVT_KEEP_ZOOM) != 0)
             goto oom;
         if (layer == LAYER_PARCELS && !r->use_overview && r->feats[i].id > 0 &&
             build_label(w, r, i, units) != 0)
