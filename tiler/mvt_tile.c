@@ -549,9 +549,12 @@ pdb_status pdbt_mvt_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *tile,
         memset(stats, 0, sizeof *stats);
     pdbt__ok(ctx);
     if (r->mvt == NULL) {
-        r->mvt = calloc(1, sizeof *r->mvt);
-        if (r->mvt == NULL || (r->mvt->geos = GEOS_init_r()) == NULL)
+        struct pdbt_mvt_work *nw = calloc(1, sizeof *nw);
+        if (nw == NULL || (nw->geos = GEOS_init_r()) == NULL) {
+            pdbt__mvt_work_free(nw);
             return pdbt__fail(ctx, PDB_ENOMEM, "out of memory for the vector tile buffers");
+        }
+        r->mvt = nw;
     }
     struct pdbt_mvt_work *w = r->mvt;
     w->nxy = w->nring = w->nprops = w->nfeats = 0;
