@@ -239,9 +239,9 @@ double pdbt_view_zoom(pdbt_ctx *ctx, const pdbt_view *view);
 /* Vector tiles (Mapbox Vector Tile 2.1)                                     */
 /* ------------------------------------------------------------------------ */
 
-#define PDBT_MVT_EXTENT 4096               /* tile units on a side */
-#define PDBT_MVT_BUFFER 64                 /* tile units kept around the tile */
-#define PDBT_MVT_MAX_BYTES (500u * 1024u)  /* the default size cap of one tile */
+#define PDBT_MVT_EXTENT 4096              /* tile units on a side */
+#define PDBT_MVT_BUFFER 64                /* tile units kept around the tile */
+#define PDBT_MVT_MAX_BYTES (500u * 1024u) /* the default size cap of one tile */
 
 typedef struct pdbt_mvt_options {
     size_t max_bytes; /* cap on the uncompressed tile; 0 for PDBT_MVT_MAX_BYTES.

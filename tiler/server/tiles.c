@@ -53,8 +53,8 @@ pdb_srv_blob *pdb_srv_render_png(pdb_srv_worker *w, int z, uint32_t x, uint32_t 
     return b;
 }
 
-#define MVT_GZIP_LEVEL 6 /* libdeflate level of cached vector tiles: compressed once, sent often   \
-                          */
+/* The libdeflate level of cached vector tiles: compressed once, sent often. */
+#define MVT_GZIP_LEVEL 6
 
 pdb_srv_blob *pdb_srv_render_mvt(pdb_srv_worker *w, int z, uint32_t x, uint32_t y, char *msg,
                                  size_t cap)
