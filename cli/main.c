@@ -26,7 +26,7 @@ static const struct subcommand {
     {"import", exec_import, "import commune cadastral surveys"},
     {"lookup", cmd_lookup, "find parcels at a point, by number, or for a CSV of points"},
     {"info", cmd_info, "counts, communes, data version and store health"},
-    {"render", cmd_render, "render map tiles to PNG files"},
+    {"render", cmd_render, "render map tiles to PNG or vector tile (MVT) files"},
     {"serve", cmd_serve, "serve tiles, lookups and a demo map over HTTP"},
     {"seed", cmd_seed, "pre-render tiles into the server's disk cache"},
     {"backup", cmd_backup, "a consistent copy of the store, safe while it is in use"},

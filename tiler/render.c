@@ -110,6 +110,7 @@ void pdbt_renderer_free(pdbt_renderer *r)
     free(r->labels);
     free(r->placed);
     free(r->edges);
+    pdbt__mvt_work_free(r->mvt);
     free(r);
 }
 
@@ -979,6 +980,28 @@ static pdb_status draw_image(pdbt_ctx *ctx, pdbt_renderer *r, cairo_surface_t *s
     return PDB_OK;
 }
 
+/* Sets r's projection to a tile's space, units on a side ((0, 0) its
+ * north-west corner), and the box features must meet (buf units around
+ * it), in pixels (r->query_px) and in WGS 84 (q). */
+static void tile_space(pdbt_renderer *r, const pdbt_tile *t, double units, double buf, double q[4])
+{
+    double b[4];
+    pdbt_tile_bounds_merc(t->z, t->x, t->y, b);
+    double res = (b[2] - b[0]) / units;
+    r->view_epsg = 0;
+    r->survey_epsg = 0;
+    r->inv_res_x = r->inv_res_y = 1.0 / res;
+    r->origin_x = b[0];
+    r->origin_y = b[3];
+    taylor_setup(r, pdbt_merc_lat((b[1] + b[3]) / 2));
+    r->query_px[0] = r->query_px[1] = -buf;
+    r->query_px[2] = r->query_px[3] = units + buf;
+    q[0] = pdbt_merc_lon(fmax(b[0] - buf * res, -PDBT_MERC_MAX));
+    q[1] = pdbt_merc_lat(fmax(b[1] - buf * res, -PDBT_MERC_MAX));
+    q[2] = pdbt_merc_lon(fmin(b[2] + buf * res, PDBT_MERC_MAX));
+    q[3] = pdbt_merc_lat(fmin(b[3] + buf * res, PDBT_MERC_MAX));
+}
+
 pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t, pdbt_image *img,
                             pdbt_render_stats *stats)
 {
@@ -1006,24 +1029,42 @@ pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t,
     if ((st = clear_surface(ctx, &r->surface[t->scale], r->width_px, r->height_px)) != PDB_OK)
         return st;
 
-    /* Pixel space: (0, 0) is the tile's north-west corner. */
-    double b[4];
-    pdbt_tile_bounds_merc(t->z, t->x, t->y, b);
-    double res = pdbt_tile_resolution(t->z, t->scale);
-    r->view_epsg = 0;
-    r->survey_epsg = 0;
-    r->inv_res_x = r->inv_res_y = 1.0 / res;
-    r->origin_x = b[0];
-    r->origin_y = b[3];
-    taylor_setup(r, pdbt_merc_lat((b[1] + b[3]) / 2));
-    double buf = (labels ? r->label_buffer_px : GEOMETRY_MARGIN_PX) * t->scale;
-    r->query_px[0] = r->query_px[1] = -buf;
-    r->query_px[2] = r->query_px[3] = r->width_px + buf;
-    double q[4] = {pdbt_merc_lon(fmax(b[0] - buf * res, -PDBT_MERC_MAX)),
-                   pdbt_merc_lat(fmax(b[1] - buf * res, -PDBT_MERC_MAX)),
-                   pdbt_merc_lon(fmin(b[2] + buf * res, PDBT_MERC_MAX)),
-                   pdbt_merc_lat(fmin(b[3] + buf * res, PDBT_MERC_MAX))};
+    double q[4];
+    tile_space(r, t, r->width_px, (labels ? r->label_buffer_px : GEOMETRY_MARGIN_PX) * t->scale, q);
     return draw_image(ctx, r, r->surface[t->scale], t->z, need, q, img, stats);
+}
+
+int pdbt_mvt_parcel_zoom(const pdbt_style *style)
+{
+    return landuse_only(style, PDB_OVERVIEW_MAX_ZOOM) ? PDB_OVERVIEW_MAX_ZOOM + 1
+                                                      : PDB_OVERVIEW_MAX_ZOOM;
+}
+
+pdb_status pdbt__gather_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t, double units,
+                             double buffer_units)
+{
+    if (ctx->db == NULL || r->store == NULL)
+        return pdbt__fail(ctx, PDB_EINVAL, "a tile is made with an engine context and a store");
+    r->db = ctx->db;
+    if (!pdbt_tile_valid(t->z, t->x, t->y, r->max_zoom))
+        return pdbt__fail(ctx, PDB_EINVAL, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)",
+                          t->z, t->x, t->y, r->max_zoom);
+    r->layers = PDBT_LAYERS_PARCELS | PDBT_LAYERS_COMMUNES;
+    r->scale = 1;
+    r->width_px = r->height_px = (int)units;
+    double q[4];
+    tile_space(r, t, units, buffer_units, q);
+    r->nfeats = r->npts = r->nrings = r->nstrs = 0;
+    r->oom = 0;
+    r->proj_failed = 0;
+    /* The PNG tile's choice of source, word for word (draw_image). */
+    r->use_overview = t->z < PDB_OVERVIEW_MAX_ZOOM ||
+                      (t->z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(r->style, t->z));
+    pdb_status st;
+    for (int s = 0; s < 2; s++)
+        if ((st = gather(ctx, r, s, t->z, q)) != PDB_OK)
+            return st;
+    return PDB_OK;
 }
 
 /* ------------------------------------------------------------------------ */
