@@ -283,8 +283,10 @@ int pdbt_mvt_parcel_zoom(const pdbt_style *style);
 /* The style as a MapLibre GL style for the vector tiles: the same layers,
  * colours, zooms and filters, its sources made {"type": "vector", "url":
  * tilejson_url}, its parcel label layers reading the "labels" layer and
- * its commune layers reading "code" and "name"; glyphs_url (NULL for
- * none) is the style's "glyphs" when a layer draws text. *out is
+ * its commune layers reading "code" and "name", its zooms one less (a
+ * MapLibre zoom is of 512 px tiles); glyphs_url is the style's "glyphs"
+ * when a layer draws text, and with NULL (no glyphs) the layers that draw
+ * text are left out. *out is
  * caller-owned JSON text (free()). PDB_ENOMEM; PDB_EINVAL for a style not
  * loaded from JSON. */
 pdb_status pdbt_style_maplibre(pdbt_ctx *ctx, const pdbt_style *style, const char *tilejson_url,

@@ -560,13 +560,14 @@ static void tilejson_mvt(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w,
 static void maplibre_style(const pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w,
                            pdb_srv_response *out)
 {
-    char base[400], url[500], glyphs[500];
+    char base[400], url[500];
     char *text = NULL;
     size_t len = 0;
     base_url(srv, in, base, sizeof base);
     snprintf(url, sizeof url, "%s/tiles.mvt.json", base);
-    snprintf(glyphs, sizeof glyphs, "%s/fonts/{fontstack}/{range}.pbf", base);
-    if (pdbt_style_maplibre(w->tctx, w->conf->style, url, glyphs, &text, &len) != PDB_OK) {
+    /* No glyphs: the server makes none yet, so the style has no labels
+     * (docs/operations.md, "PNG or vector"). */
+    if (pdbt_style_maplibre(w->tctx, w->conf->style, url, NULL, &text, &len) != PDB_OK) {
         pdb_srv_error(out, 503, "%s", pdbt_errmsg(w->tctx));
         return;
     }
