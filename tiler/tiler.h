@@ -292,6 +292,16 @@ int pdbt_mvt_parcel_zoom(const pdbt_style *style);
 pdb_status pdbt_style_maplibre(pdbt_ctx *ctx, const pdbt_style *style, const char *tilejson_url,
                                const char *glyphs_url, char **out, size_t *len);
 
+/* The glyphs MapLibre GL draws labels with, for code points start ..
+ * start + 255 (start a multiple of 256): the first font of fontstack
+ * (names separated by commas, as MapLibre asks) installed in font_dir
+ * (NULL for /usr/share/fonts/truetype/dejavu), as signed distance fields
+ * in MapLibre's glyph protocol buffer. *out is caller-owned (free()).
+ * PDB_EINVAL for a bad range, PDB_ENOTFOUND when no font of the stack is
+ * installed, PDB_EIO when the font cannot be read, PDB_ENOMEM. */
+pdb_status pdbt_glyphs(pdbt_ctx *ctx, const char *font_dir, const char *fontstack, unsigned start,
+                       unsigned char **out, size_t *len);
+
 /* ------------------------------------------------------------------------ */
 /* PNG                                                                       */
 /* ------------------------------------------------------------------------ */

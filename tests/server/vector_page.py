@@ -166,6 +166,26 @@ if found:
     want = "%s/%s/%s" % (found["commune"], found["sheet"], found["parcel"])
     check("a hover names the parcel from the tile (%s)" % want, attr(dom, "hover") == want, str(attr(dom, "hover")))
 
+# Labels: at z19 (MapLibre 18) the parcel numbers are drawn with the
+# glyphs the server makes (/fonts/...): no error, and far more dark text
+# pixels than with the label layer hidden.
+DARK = ("(function () { var c = window.pdbVectorMap.getCanvas(), g = c.getContext('webgl2') || c.getContext('webgl'); "
+        "var px = new Uint8Array(c.width * c.height * 4); g.readPixels(0, 0, c.width, c.height, g.RGBA, "
+        "g.UNSIGNED_BYTE, px); var n = 0; for (var i = 0; i < px.length; i += 4) "
+        "if (px[i + 3] > 200 && px[i] < 120 && px[i + 1] < 120 && px[i + 2] < 120) n++; return n; })()")
+rc, dom = cdp("%s/#map=vector&view=%.9f,%.9f,19" % (BASE, clon, clat), "--wait", IDLE,
+              "--eval", "document.body.dataset.dark1 = String(%s)" % DARK,
+              "--eval", "window.pdbVectorMap.setLayoutProperty('parcel-label', 'visibility', 'none'); "
+                        "document.body.dataset.vector = 'hiding'",
+              "--wait", IDLE,
+              "--eval", "document.body.dataset.dark0 = String(%s)" % DARK,
+              "--eval", "document.body.dataset.errors = JSON.stringify(window.pdbErrors)")
+check("the vector map at z19 with labels (cdp.py)", rc == 0, "exit %d" % rc)
+check("no error in the page at z19 (the glyphs loaded)", attr(dom, "errors") == "[]", str(attr(dom, "errors"))[:400])
+d1, d0 = int(attr(dom, "dark1") or 0), int(attr(dom, "dark0") or 0)
+check("the parcel numbers are drawn: %d dark text pixels with the labels, %d without" % (d1, d0),
+      d1 >= d0 + 150)
+
 # Back to the PNG map, at the same place.
 rc, dom = cdp("%s/#map=vector&view=%.9f,%.9f,%d" % (BASE, clon, clat, Z), "--wait", IDLE,
               "--click", "input[name=mapkind][value=png]",
