@@ -283,12 +283,24 @@ int pdbt_mvt_parcel_zoom(const pdbt_style *style);
 /* The style as a MapLibre GL style for the vector tiles: the same layers,
  * colours, zooms and filters, its sources made {"type": "vector", "url":
  * tilejson_url}, its parcel label layers reading the "labels" layer and
- * its commune layers reading "code" and "name"; glyphs_url (NULL for
- * none) is the style's "glyphs" when a layer draws text. *out is
+ * its commune layers reading "code" and "name", its zooms one less (a
+ * MapLibre zoom is of 512 px tiles); glyphs_url is the style's "glyphs"
+ * when a layer draws text, and with NULL (no glyphs) the layers that draw
+ * text are left out. *out is
  * caller-owned JSON text (free()). PDB_ENOMEM; PDB_EINVAL for a style not
  * loaded from JSON. */
 pdb_status pdbt_style_maplibre(pdbt_ctx *ctx, const pdbt_style *style, const char *tilejson_url,
                                const char *glyphs_url, char **out, size_t *len);
+
+/* The glyphs MapLibre GL draws labels with, for code points start ..
+ * start + 255 (start a multiple of 256): the first font of fontstack
+ * (names separated by commas, as MapLibre asks) installed in font_dir
+ * (NULL for /usr/share/fonts/truetype/dejavu), as signed distance fields
+ * in MapLibre's glyph protocol buffer. *out is caller-owned (free()).
+ * PDB_EINVAL for a bad range, PDB_ENOTFOUND when no font of the stack is
+ * installed, PDB_EIO when the font cannot be read, PDB_ENOMEM. */
+pdb_status pdbt_glyphs(pdbt_ctx *ctx, const char *font_dir, const char *fontstack, unsigned start,
+                       unsigned char **out, size_t *len);
 
 /* ------------------------------------------------------------------------ */
 /* PNG                                                                       */

@@ -256,11 +256,17 @@ png, ml, url = (json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), sys.
 fill = lambda s: [l for l in s["layers"] if l["type"] == "fill"][0]["paint"]["fill-color"]
 src = list(ml["sources"].values())
 ok = fill(png) == fill(ml) and len(src) == 1 and src[0] == {"type": "vector", "url": url}
+# Labels read the labels layer, with the server's glyphs. Zooms one less
+# (MapLibre's are of 512 px tiles).
 labels = [l["source-layer"] for l in ml["layers"] if l["type"] == "symbol" and l["id"] == "parcel-label"]
-print(ok and labels == ["labels"] and len(fill(png)) > 100)
+glyphs = ml.get("glyphs") == url.replace("/tiles.mvt.json", "/fonts/{fontstack}/{range}.pbf")
+zooms = {l["id"]: (l.get("minzoom"), l.get("maxzoom")) for l in png["layers"]}
+shifted = all((l.get("minzoom"), l.get("maxzoom")) == tuple(None if z is None else max(z - 1, 0) for z in zooms[l["id"]])
+              for l in ml["layers"])
+print(ok and labels == ["labels"] and glyphs and shifted and len(fill(png)) > 100)
 EOF
 )
-    check "the style's fill colours are the PNG style's, its source the vector TileJSON" "$same" True
+    check "the style's fill colours are the PNG style's, its source the vector TileJSON, labels with the server's glyphs, zooms one less" "$same" True
     stop_server
     ;;
 

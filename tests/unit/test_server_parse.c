@@ -85,6 +85,20 @@ static void test_tiles(void **state)
     assert_int_equal(parse("/styles/landuse.json"), 0);
     assert_int_equal(req.route, PDB_SRV_ROUTE_STYLE);
     assert_string_equal(pdb_srv_route_name(PDB_SRV_ROUTE_STYLE), "style");
+    /* Glyphs, as MapLibre asks for them: a font stack (decoded), 256 code
+     * points from a multiple of 256. */
+    assert_int_equal(parse("/fonts/DejaVu%20Sans%20Bold,Open%20Sans/7680-7935.pbf"), 0);
+    assert_int_equal(req.route, PDB_SRV_ROUTE_GLYPHS);
+    assert_string_equal(req.fontstack, "DejaVu Sans Bold,Open Sans");
+    assert_int_equal(req.glyph_start, 7680);
+    assert_string_equal(pdb_srv_route_name(PDB_SRV_ROUTE_GLYPHS), "glyphs");
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/1-256.pbf"), 404);
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/0-256.pbf"), 404);
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/0-255.png"), 404);
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/65280-65535.pbfx"), 404);
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/-256-0.pbf"), 404);
+    assert_int_equal(parse("/fonts/a%2Fb/0-255.pbf"), 400);
+    assert_int_equal(parse("/fonts/a%0Ab/0-255.pbf"), 400);
     /* Out of range, negative, non-numeric, huge, malformed: all 400. */
     const char *bad[] = {
         "/tiles/21/0/0.png",

@@ -575,6 +575,22 @@ static void maplibre_style(const pdb_srv *srv, const pdb_srv_in *in, pdb_srv_wor
     pdb_srv_body_malloced(out, JSON, text, len);
 }
 
+/* The glyphs MapLibre draws the style's labels with, made from the same
+ * font files as the PNG tiles' labels (pdbt_glyphs); the same for a day. */
+static void glyphs(pdb_srv_worker *w, const pdb_srv_request *req, pdb_srv_response *out)
+{
+    unsigned char *pbf = NULL;
+    size_t len = 0;
+    pdb_status st = pdbt_glyphs(w->tctx, NULL, req->fontstack, req->glyph_start, &pbf, &len);
+    if (st != PDB_OK) {
+        pdb_srv_error(out, st == PDB_ENOTFOUND ? 404 : 503, "%s", pdbt_errmsg(w->tctx));
+        return;
+    }
+    out->status = 200;
+    out->cache_control = "public, max-age=86400";
+    pdb_srv_body_malloced(out, "application/x-protobuf", pbf, len);
+}
+
 static void static_file(const pdb_srv_in *in, pdb_srv_worker *w, const pdb_srv_request *req,
                         pdb_srv_response *out)
 {
@@ -635,7 +651,8 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         pdb_srv_error(out, 503, "out of memory");
         goto done;
     }
-    int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS;
+    int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS &&
+                     req->route != PDB_SRV_ROUTE_GLYPHS;
     int ready = pdb_srv_worker_ready(w, 0, msg, sizeof msg) == 0;
     if (!ready && need_store && req->route != PDB_SRV_ROUTE_HEALTH) {
         pdb_srv_error(out, 503, "%s", msg);
@@ -667,6 +684,9 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         break;
     case PDB_SRV_ROUTE_STYLE:
         maplibre_style(srv, in, w, out);
+        break;
+    case PDB_SRV_ROUTE_GLYPHS:
+        glyphs(w, req, out);
         break;
     case PDB_SRV_ROUTE_PARCELS_AT:
         parcels_at(w, req, personal, out);

@@ -37,6 +37,7 @@ static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
     [PDB_SRV_ROUTE_WMS] = "wms",
     [PDB_SRV_ROUTE_MVT_TILEJSON] = "tilejson_mvt",
     [PDB_SRV_ROUTE_STYLE] = "style",
+    [PDB_SRV_ROUTE_GLYPHS] = "glyphs",
 };
 
 /* The parameter names the API reads; the access log writes only these. */
@@ -207,6 +208,27 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
     }
     if (n == 2 && strcmp(seg[0], "styles") == 0 && strcmp(seg[1], "landuse.json") == 0) {
         req->route = PDB_SRV_ROUTE_STYLE;
+        return 0;
+    }
+    if (strcmp(seg[0], "fonts") == 0) {
+        /* /fonts/{fontstack}/{start}-{end}.pbf, as MapLibre asks: 256 code
+         * points from a multiple of 256. */
+        unsigned a, b;
+        int end = 0;
+        if (n != 3 || sscanf(seg[2], "%5u-%5u.pbf%n", &a, &b, &end) != 2 || seg[2][end] != '\0' ||
+            a % 256 != 0 || b != a + 255 || b > 65535 || !isdigit((unsigned char)seg[2][0]))
+            return status(404, err, errcap,
+                          "no such path (glyphs are /fonts/{fontstack}/{start}-{end}.pbf, "
+                          "256 code points from a multiple of 256)");
+        size_t fl = strlen(seg[1]);
+        if (fl == 0 || fl > 200)
+            return status(400, err, errcap, "a font stack of 1 to 200 bytes");
+        for (const char *c = seg[1]; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == '/' || *c == '\\' || *c == 0x7f)
+                return status(400, err, errcap, "a font stack with a control character or a slash");
+        req->fontstack = seg[1];
+        req->glyph_start = a;
+        req->route = PDB_SRV_ROUTE_GLYPHS;
         return 0;
     }
     if (strcmp(seg[0], "ogcapi") == 0) {

@@ -44,6 +44,7 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_WMS,           /* /wms (wms.h) */
     PDB_SRV_ROUTE_MVT_TILEJSON,  /* /tiles.mvt.json */
     PDB_SRV_ROUTE_STYLE,         /* /styles/landuse.json (the MapLibre style) */
+    PDB_SRV_ROUTE_GLYPHS,        /* /fonts/{fontstack}/{start}-{end}.pbf */
     PDB_SRV_ROUTE_COUNT
 } pdb_srv_route;
 
@@ -77,6 +78,9 @@ typedef struct pdb_srv_request {
     const char *commune; /* five digits */
     const char *sheet;   /* 1 .. PDB_SRV_MAX_ID_TEXT bytes */
     const char *parcel;  /* 1 .. PDB_SRV_MAX_ID_TEXT bytes */
+    /* PDB_SRV_ROUTE_GLYPHS */
+    const char *fontstack; /* font names separated by commas, decoded */
+    unsigned glyph_start;  /* first code point: a multiple of 256 */
     /* PDB_SRV_ROUTE_STATIC */
     const char *file; /* "index.html", "leaflet/leaflet.js" */
 } pdb_srv_request;
