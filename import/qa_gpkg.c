@@ -54,11 +54,11 @@ static OGRLayerH layer_for(pdbi_ctx *ic, GDALDatasetH ds, const pdb_qa_report *r
         const char *name;
         OGRFieldType type;
     } fields[] = {
-        {"check_name", OFTString},    {"severity", OFTString},    {"commune", OFTString},
-        {"sheet", OFTString},         {"parcel", OFTString},      {"parcel_id", OFTInteger64},
-        {"other_commune", OFTString}, {"other_sheet", OFTString}, {"other_parcel", OFTString},
-        {"other_id", OFTInteger64},   {"measure", OFTReal},       {"unit", OFTString},
-        {"detail", OFTString}};
+        {"check_name", OFTString},   {"severity", OFTString},      {"commune", OFTString},
+        {"former", OFTString},       {"sheet", OFTString},         {"parcel", OFTString},
+        {"parcel_id", OFTInteger64}, {"other_commune", OFTString}, {"other_sheet", OFTString},
+        {"other_parcel", OFTString}, {"other_id", OFTInteger64},   {"measure", OFTReal},
+        {"unit", OFTString},         {"detail", OFTString}};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         OGRFieldDefnH fd = OGR_Fld_Create(fields[i].name, fields[i].type);
         OGRErr e = OGR_L_CreateField(l, fd, 1);
@@ -99,6 +99,7 @@ pdb_status pdbi_qa_write_gpkg(pdbi_ctx *ic, const pdb_qa_report *rep, const char
         set_text(ft, "check_name", pdb_qa_check_name(f->check));
         set_text(ft, "severity", pdb_qa_severity_name(f->severity));
         set_text(ft, "commune", f->commune);
+        set_text(ft, "former", f->former);
         set_text(ft, "sheet", f->sheet);
         set_text(ft, "parcel", f->parcel);
         if (f->id)

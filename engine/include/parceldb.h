@@ -939,9 +939,10 @@ typedef struct pdb_qa_finding {
     pdb_qa_check check;       /* which check */
     pdb_qa_severity severity; /* under the rules of the run */
     char commune[8];          /* the commune */
-    char *sheet;              /* the parcel's sheet (NULL for a gap) */
+    char former[8];           /* the parcel's former commune (before the 2025 merger), or "" */
+    char *sheet;              /* the parcel's sheet, NULL when none */
     char *parcel;             /* its number; for missing_number the missing ones ("7-9,12");
-                                 NULL for a gap */
+                                 for a gap, a parcel beside it (the detail names them all) */
     int64_t id;               /* the parcel's store id, 0 when none */
     char other_commune[8];    /* overlap, overlap_commune, duplicate_number: the other parcel's
                                  commune, else "" */

@@ -102,6 +102,7 @@ static pdb_status add_finding(qa_run *r, const qa_commune *c, pdb_qa_check check
     int oom = 0;
     if (p != NULL) {
         f->id = p->id;
+        snprintf(f->former, sizeof f->former, "%s", p->former ? p->former : "");
         f->sheet = pdb__strdup(p->sheet);
         f->parcel = pdb__strdup(p->parcel);
         oom |= (p->sheet && !f->sheet) || (p->parcel && !f->parcel);
@@ -832,8 +833,9 @@ static pdb_status gap_check(qa_run *r, qa_commune *c, int clean)
                     if (first == NULL)
                         first = p;
                     if (used + 24 < sizeof around)
-                        used += (size_t)snprintf(around + used, sizeof around - used, "%s%s/%s",
-                                                 used ? " " : "", p->sheet, p->parcel);
+                        used += (size_t)snprintf(around + used, sizeof around - used, "%s%s%s%s/%s",
+                                                 used ? " " : "", p->former ? p->former : "",
+                                                 p->former ? ":" : "", p->sheet, p->parcel);
                 }
                 pdb_qa_finding *f;
                 st = add_finding(r, c, PDB_QA_GAP, first, gap, area, "m2", &f,
