@@ -76,14 +76,16 @@ static json_t *report_json(const pdb_qa_report *rep)
         snprintf(key, sizeof key, "%s/%s", f->commune, f->sheet ? f->sheet : "-");
         json_object_set_new(bs, key,
                             json_integer(json_integer_value(json_object_get(bs, key)) + 1));
-        json_t *o = json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:I,s:f,s:s,s:s?}", "check", name, "severity",
-                              pdb_qa_severity_name(f->severity), "commune", f->commune, "sheet",
-                              f->sheet, "parcel", f->parcel, "id", (json_int_t)f->id, "measure",
-                              f->measure, "unit", f->measure_unit, "detail", f->detail);
+        json_t *o =
+            json_pack("{s:s,s:s,s:s,s:s,s:s?,s:s?,s:I,s:f,s:s,s:s?}", "check", name, "severity",
+                      pdb_qa_severity_name(f->severity), "commune", f->commune, "former", f->former,
+                      "sheet", f->sheet, "parcel", f->parcel, "id", (json_int_t)f->id, "measure",
+                      f->measure, "unit", f->measure_unit, "detail", f->detail);
         if (f->other_id != 0)
             json_object_set_new(o, "other",
-                                json_pack("{s:s,s:s?,s:s?,s:I}", "commune", f->other_commune,
-                                          "sheet", f->other_sheet, "parcel", f->other_parcel, "id",
+                                json_pack("{s:s,s:s,s:s?,s:s?,s:I}", "commune", f->other_commune,
+                                          "former", f->other_former, "sheet", f->other_sheet,
+                                          "parcel", f->other_parcel, "id",
                                           (json_int_t)f->other_id));
         json_array_append_new(list, o);
     }

@@ -946,6 +946,7 @@ typedef struct pdb_qa_finding {
     int64_t id;               /* the parcel's store id, 0 when none */
     char other_commune[8];    /* overlap, overlap_commune, duplicate_number: the other parcel's
                                  commune, else "" */
+    char other_former[8];     /* its former commune, or "" */
     char *other_sheet;        /* and its sheet and number, else NULL */
     char *other_parcel;
     int64_t other_id;         /* its store id, else 0 */

@@ -141,6 +141,7 @@ static pdb_status set_other(qa_run *r, pdb_qa_finding *f, const char *commune, c
 {
     snprintf(f->other_commune, sizeof f->other_commune, "%s", commune);
     f->other_id = o->id;
+    snprintf(f->other_former, sizeof f->other_former, "%s", o->former ? o->former : "");
     f->other_sheet = pdb__strdup(o->sheet);
     f->other_parcel = pdb__strdup(o->parcel);
     if ((o->sheet && !f->other_sheet) || (o->parcel && !f->other_parcel))
