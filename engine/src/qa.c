@@ -54,6 +54,7 @@ typedef struct qa_commune {
     size_t n;          /* used */
     size_t cap;        /* allocated */
     GEOSSTRtree *tree; /* over p[i].g, item &p[i] */
+    double env[4];     /* the parcels' envelope in epsg: min x, min y, max x, max y */
 } qa_commune;
 
 static int on(const qa_run *r, pdb_qa_check c)
@@ -460,6 +461,20 @@ static pdb_status commune_load(qa_run *r, qa_commune *c, const double *bbox, int
             p->surveyed = pp->area_surveyed_m2;
             if (GEOSArea_r(r->h, p->g, &p->area) != 1)
                 p->area = 0;
+            double x0, y0, x1, y1;
+            if (GEOSGeom_getXMin_r(r->h, p->g, &x0) == 1 &&
+                GEOSGeom_getYMin_r(r->h, p->g, &y0) == 1 &&
+                GEOSGeom_getXMax_r(r->h, p->g, &x1) == 1 &&
+                GEOSGeom_getYMax_r(r->h, p->g, &y1) == 1) {
+                if (c->n == 1 || x0 < c->env[0])
+                    c->env[0] = x0;
+                if (c->n == 1 || y0 < c->env[1])
+                    c->env[1] = y0;
+                if (c->n == 1 || x1 > c->env[2])
+                    c->env[2] = x1;
+                if (c->n == 1 || y1 > c->env[3])
+                    c->env[3] = y1;
+            }
             if (checks && (st = parcel_checks(r, c, p, pg, valid, reason)) != PDB_OK)
                 goto done;
             pdb_polygons_free(pg);
@@ -856,6 +871,33 @@ static pdb_status gap_check(qa_run *r, qa_commune *c, int clean)
 /* The run                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* The commune's WGS 84 box (min lon, min lat, max lon, max lat) from its
+ * parcels' envelope in the survey CRS: the four corners and the middles
+ * of the sides transformed (a TM-3 box's sides bow slightly in degrees),
+ * widened by about a metre. */
+static pdb_status wgs84_box(pdb_ctx *ctx, const qa_commune *c, double box[4])
+{
+    double mx = (c->env[0] + c->env[2]) / 2, my = (c->env[1] + c->env[3]) / 2;
+    double x[8] = {c->env[0], c->env[2], c->env[2], c->env[0], mx, c->env[2], mx, c->env[0]};
+    double y[8] = {c->env[1], c->env[1], c->env[3], c->env[3], c->env[1], my, c->env[3], my};
+    pdb_status st = pdb_crs_transform(ctx, c->epsg, 4326, x, y, 8);
+    if (st != PDB_OK)
+        return st;
+    box[0] = box[2] = x[0];
+    box[1] = box[3] = y[0];
+    for (int i = 1; i < 8; i++) {
+        box[0] = fmin(box[0], x[i]);
+        box[1] = fmin(box[1], y[i]);
+        box[2] = fmax(box[2], x[i]);
+        box[3] = fmax(box[3], y[i]);
+    }
+    box[0] -= 1e-5;
+    box[1] -= 1e-5;
+    box[2] += 1e-5;
+    box[3] += 1e-5;
+    return PDB_OK;
+}
+
 void pdb_qa_report_free(pdb_qa_report *rep)
 {
     if (rep == NULL)
@@ -920,10 +962,16 @@ pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
         const pdb_commune_ref *ref;
         if ((st = pdb_commune_ref_find(ctx, code, &ref)) != PDB_OK)
             goto done;
-        size_t k = 0;
-        while (k < all->count && strcmp(all->items[k].code, code) != 0)
-            k++;
-        if (k == all->count) {
+        /* Asked of the parcels, not of the commune list: inside an
+         * import's open transaction (import --qa) a new commune has
+         * parcels before it has a row of its own. */
+        pdb_page_query one = {.commune = code, .limit = 1};
+        pdb_parcel_list *first = NULL;
+        if ((st = pdb_parcels_page(ctx, store, &one, 0, &first)) != PDB_OK)
+            goto done;
+        size_t held = first->count;
+        pdb_parcel_list_free(first);
+        if (held == 0) {
             st = pdb__fail(ctx, PDB_ENOTFOUND, "commune %s (%s) has no parcels in the store", code,
                            ref->name);
             goto done;
@@ -956,12 +1004,8 @@ pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
     GEOSWKBWriter_setOutputDimension_r(r.h, r.wkb, 2);
     for (size_t i = 0; i < r.rep->ncommunes; i++) {
         const pdb_commune_ref *ref;
-        const pdb_commune *info = NULL;
         if ((st = pdb_commune_ref_find(ctx, r.rep->communes[i], &ref)) != PDB_OK)
             goto done;
-        for (size_t k = 0; k < all->count; k++)
-            if (strcmp(all->items[k].code, ref->code) == 0)
-                info = &all->items[k];
         c.code = r.rep->communes[i];
         c.epsg = ref->epsg;
         if ((st = commune_load(&r, &c, NULL, 1)) != PDB_OK)
@@ -978,8 +1022,10 @@ pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
         if (on(&r, PDB_QA_GAP) && c.n > 0 &&
             (st = gap_check(&r, &c, !overlaps && !repaired)) != PDB_OK)
             goto done;
-        if (on(&r, PDB_QA_OVERLAP_COMMUNE) && info != NULL &&
-            (st = overlap_commune_check(&r, &c, all, info->bbox)) != PDB_OK)
+        double box[4];
+        if (on(&r, PDB_QA_OVERLAP_COMMUNE) && c.n > 0 &&
+            ((st = wgs84_box(ctx, &c, box)) != PDB_OK ||
+             (st = overlap_commune_check(&r, &c, all, box)) != PDB_OK))
             goto done;
         commune_clear(r.h, &c);
     }

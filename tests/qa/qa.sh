@@ -158,4 +158,32 @@ check "rules: overlaps still found, as warnings" \
     "warning True"
 check "rules: exit status without errors" "$QRC" 0
 
+# import --qa: strict refuses a commune with errors and stores nothing of
+# it (the commune imported before stays current); warn stores it and says
+# the counts; a clean commune passes strict.
+new_store import_qa
+import --qa strict "$C1"
+check "import --qa strict, clean commune: exit status" "$RC" 0
+contains "import --qa strict, clean commune: counts said" "$OUT" "commune 07900: qa: 0 errors"
+current="SELECT count(*) || ' parcels, ids ' || min(id) || '-' || max(id) FROM parcels WHERE valid_to IS NULL"
+before=$(sql "$current")
+gen strict 07900 --format GPKG --parcels-per-commune 1500 --seed 11 --defects 3-per-kind \
+    --qa-defects 4
+import --qa strict "$FILE"
+check "import --qa strict, planted errors: exit status" "$RC" 1
+contains "import --qa strict: refused, nothing stored" "$OUT" \
+    "commune 07900: refused by --qa strict: [0-9]+ errors \(overlap [0-9]+, gap [0-9]+, duplicate_number [0-9]+.*nothing stored"
+check "import --qa strict: the commune's parcels unchanged" \
+    "$(sql "$current")" "$before"
+import --qa warn "$FILE"
+check "import --qa warn: exit status" "$RC" 0
+contains "import --qa warn: counts said" "$OUT" "commune 07900: qa: [1-9][0-9]* errors"
+check "import --qa warn: stored" "$(sql "SELECT count(*) FROM parcels WHERE valid_to IS NULL")" \
+    "$(mf "$M" '$.expected.stored')"
+printf 'overlap.severity = warning\ngap.severity = warning\nduplicate_number.severity = warning\n' >soft.rules
+import --qa strict --qa-rules soft.rules --force "$FILE"
+check "import --qa strict with rules that make no errors: exit status" "$RC" 0
+import --qa-rules soft.rules --force "$FILE"
+check "import --qa-rules without --qa: usage error" "$RC" 2
+
 finish
