@@ -518,11 +518,10 @@ static int numcmp(const char *a, const char *b)
     return strcmp(a, b);
 }
 
-static const qa_parcel *sort_base; /* for by_number: qsort has no argument */
-
+/* Orders parcels (given by pointer) by former commune, sheet, number, id. */
 static int by_number(const void *x, const void *y)
 {
-    const qa_parcel *a = &sort_base[*(const size_t *)x], *b = &sort_base[*(const size_t *)y];
+    const qa_parcel *a = *(const qa_parcel *const *)x, *b = *(const qa_parcel *const *)y;
     int d = strcmp(a->former ? a->former : "", b->former ? b->former : "");
     if (d == 0)
         d = numcmp(a->sheet, b->sheet);
@@ -551,24 +550,23 @@ static long number_of(const char *s)
 static pdb_status number_checks(qa_run *r, qa_commune *c)
 {
     pdb_status st = PDB_OK;
-    size_t *ix = malloc((c->n ? c->n : 1) * sizeof *ix);
+    const qa_parcel **ix = malloc((c->n ? c->n : 1) * sizeof *ix);
     if (ix == NULL)
         return pdb__fail(r->ctx, PDB_ENOMEM, "out of memory");
     for (size_t i = 0; i < c->n; i++)
-        ix[i] = i;
-    sort_base = c->p; /* the run is one thread's; qsort_r is not portable */
+        ix[i] = &c->p[i];
     qsort(ix, c->n, sizeof *ix, by_number);
     for (size_t i = 0; i < c->n && st == PDB_OK;) {
         size_t j = i;
-        while (j < c->n && same_sheet(&c->p[ix[i]], &c->p[ix[j]]))
+        while (j < c->n && same_sheet(ix[i], ix[j]))
             j++;
         /* [i, j): one sheet of one former commune, by number. */
         for (size_t k = i; k < j && st == PDB_OK; k++) {
-            const qa_parcel *p = &c->p[ix[k]];
-            const qa_parcel *o =
-                k > i && numcmp(c->p[ix[k - 1]].parcel, p->parcel) == 0       ? &c->p[ix[k - 1]]
-                : k + 1 < j && numcmp(c->p[ix[k + 1]].parcel, p->parcel) == 0 ? &c->p[ix[k + 1]]
-                                                                              : NULL;
+            const qa_parcel *p = ix[k];
+            const qa_parcel *o = k > i && numcmp(ix[k - 1]->parcel, p->parcel) == 0 ? ix[k - 1]
+                                 : k + 1 < j && numcmp(ix[k + 1]->parcel, p->parcel) == 0
+                                     ? ix[k + 1]
+                                     : NULL;
             pdb_qa_finding *f;
             if (o != NULL && on(r, PDB_QA_DUPLICATE_NUMBER) &&
                 (st = add_finding(r, c, PDB_QA_DUPLICATE_NUMBER, p, p->g, 2, "count", &f,
@@ -583,7 +581,7 @@ static pdb_status number_checks(qa_run *r, qa_commune *c)
             size_t missing = 0, len = 0;
             long prev = 0;
             for (size_t k = i; k < j; k++) {
-                long v = number_of(c->p[ix[k]].parcel);
+                long v = number_of(ix[k]->parcel);
                 if (v <= prev)
                     continue;
                 if (v > prev + 1) {
@@ -602,11 +600,11 @@ static pdb_status number_checks(qa_run *r, qa_commune *c)
                 prev = v;
             }
             if (missing > 0) {
-                qa_parcel sheet = {.sheet = c->p[ix[i]].sheet, .parcel = ranges};
+                qa_parcel sheet = {.sheet = ix[i]->sheet, .parcel = ranges};
                 st = add_finding(r, c, PDB_QA_MISSING_NUMBER, &sheet, NULL, (double)missing,
                                  "count", NULL, "sheet %s%s%s: %zu numbers missing below %ld",
-                                 sheet.sheet, c->p[ix[i]].former ? " of former commune " : "",
-                                 c->p[ix[i]].former ? c->p[ix[i]].former : "", missing, prev);
+                                 sheet.sheet, ix[i]->former ? " of former commune " : "",
+                                 ix[i]->former ? ix[i]->former : "", missing, prev);
                 r->rep->items[r->rep->count - 1].id = 0;
             }
         }

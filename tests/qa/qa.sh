@@ -129,6 +129,24 @@ check "gpkg: one layer per check with findings" \
     "$(ogrinfo -q -so report.gpkg | sed 's/^[0-9]*: //; s/ (.*//' | sort | tr '\n' ' ')" \
     "$(python3 -c 'import json,sys; print(" ".join(sorted(json.load(open(sys.argv[1]))["checks"])))' <("$PARCELDB" qa --db "$DB" --format json) | tr ' ' '\n' | sort | tr '\n' ' ')"
 
+# Communes in two TM-3 zones: one layer per check and zone, each in its
+# zone's CRS (read by ogrinfo), holding that commune's findings.
+new_store zones
+gen z1 07900 --format GPKG --parcels-per-commune 600 --seed 3 --defects none --qa-defects 2
+import "$FILE"
+gen z2 09154 --format GPKG --parcels-per-commune 600 --seed 3 --defects none --qa-defects 2
+import "$FILE"
+qa --format gpkg -o zones.gpkg
+check "zones: exit status" "$QRC" 2
+for lz in overlap:9208:07900 overlap:5897:09154 gap:9208:07900 gap:5897:09154; do
+    IFS=: read -r chk epsg code <<<"$lz"
+    info=$(ogrinfo -so zones.gpkg "${chk}_$epsg" 2>&1)
+    contains "zones: layer ${chk}_$epsg in EPSG:$epsg" "$info" "ID\\[\"EPSG\",$epsg\\]\\]\$"
+    check "zones: layer ${chk}_$epsg holds commune $code only" \
+        "$(ogrinfo -q zones.gpkg -sql "SELECT DISTINCT commune FROM ${chk}_$epsg" | sed -n 's/.*commune (String) = //p')" \
+        "$code"
+done
+
 # Bad input: one line, exit 1.
 bad() {
     local name=$1
