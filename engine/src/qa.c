@@ -803,15 +803,58 @@ static int narrower_than(GEOSContextHandle_t h, const GEOSGeometry *g, double wi
     return narrow;
 }
 
-/* gap: the holes of the commune's union narrower than the width or
- * smaller than the area, each with the parcels around it. */
+/* One candidate gap (a polygon, borrowed): reported when it is narrower
+ * than the width everywhere or smaller than the area, with the parcels
+ * around it. */
+static pdb_status report_gap(qa_run *r, qa_commune *c, const GEOSGeometry *gap, qa_hits *hits)
+{
+    double wmax = param(r, PDB_QA_GAP, QA_GAP_MAX_WIDTH),
+           amax = param(r, PDB_QA_GAP, QA_GAP_MAX_AREA);
+    double area = 0, len = 0;
+    GEOSArea_r(r->h, gap, &area);
+    GEOSLength_r(r->h, gap, &len);
+    int narrow = narrower_than(r->h, gap, wmax);
+    if (area <= 0 || (!narrow && area >= amax))
+        return PDB_OK;
+    /* The parcels around it, for the officer and the tests. */
+    char around[256] = "";
+    size_t used = 0;
+    const qa_parcel *first = NULL;
+    hits->n = 0;
+    GEOSSTRtree_query_r(r->h, c->tree, gap, hit, hits);
+    for (size_t m = 0; m < hits->n; m++) {
+        const qa_parcel *p = &c->p[hits->items[m]];
+        double d = INFINITY;
+        if (GEOSDistance_r(r->h, p->g, gap, &d) != 1 || d > 1e-3)
+            continue;
+        if (first == NULL)
+            first = p;
+        if (used + 24 < sizeof around)
+            used += (size_t)snprintf(around + used, sizeof around - used, "%s%s%s%s/%s",
+                                     used ? " " : "", p->former ? p->former : "",
+                                     p->former ? ":" : "", p->sheet, p->parcel);
+    }
+    return add_finding(r, c, PDB_QA_GAP, first, gap, area, "m2", NULL,
+                       "%s gap of %.4f m2, mean width %.3f m, between %s",
+                       narrow ? "sliver" : "small", area, len > 0 ? 2 * area / len : 0, around);
+}
+
+/* A polygon of ring (cloned), or NULL. */
+static GEOSGeometry *ring_polygon(GEOSContextHandle_t h, const GEOSGeometry *ring)
+{
+    GEOSGeometry *shell = GEOSGeom_clone_r(h, ring);
+    return shell ? GEOSGeom_createPolygon_r(h, shell, NULL, 0) : NULL;
+}
+
+/* gap: the holes of the commune's union, less the parcels standing in
+ * them as islands (a parcel inside a ring of others, with a sliver all
+ * round: the union holds it as a polygon of its own inside the hole),
+ * each part reported by report_gap. */
 static pdb_status gap_check(qa_run *r, qa_commune *c, int clean)
 {
     pdb_status st = PDB_OK;
     GEOSGeometry *u = commune_union(r, c, clean);
     qa_hits hits = {0};
-    double wmax = param(r, PDB_QA_GAP, QA_GAP_MAX_WIDTH),
-           amax = param(r, PDB_QA_GAP, QA_GAP_MAX_AREA);
     if (u == NULL)
         return pdb__fail(r->ctx, PDB_EGEOM, "commune %s: GEOS cannot union its parcels", c->code);
     int np = GEOSGetNumGeometries_r(r->h, u);
@@ -821,43 +864,45 @@ static pdb_status gap_check(qa_run *r, qa_commune *c, int clean)
             continue;
         int nh = GEOSGetNumInteriorRings_r(r->h, poly);
         for (int k = 0; k < nh && st == PDB_OK; k++) {
-            const GEOSGeometry *ring = GEOSGetInteriorRingN_r(r->h, poly, k);
-            GEOSGeometry *shell = GEOSGeom_clone_r(r->h, ring);
-            GEOSGeometry *gap = shell ? GEOSGeom_createPolygon_r(r->h, shell, NULL, 0) : NULL;
-            double area = 0, len = 0;
-            if (gap == NULL) {
+            GEOSGeometry *hole = ring_polygon(r->h, GEOSGetInteriorRingN_r(r->h, poly, k));
+            const GEOSPreparedGeometry *ph = hole ? GEOSPrepare_r(r->h, hole) : NULL;
+            if (ph == NULL) {
+                if (hole)
+                    GEOSGeom_destroy_r(r->h, hole);
                 st = pdb__fail(r->ctx, PDB_EGEOM, "commune %s: GEOS cannot build a gap", c->code);
                 break;
             }
-            GEOSArea_r(r->h, gap, &area);
-            GEOSLength_r(r->h, gap, &len);
-            int narrow = narrower_than(r->h, gap, wmax);
-            if (narrow || area < amax) {
-                /* The parcels around it, for the officer and the tests. */
-                char around[256] = "";
-                size_t used = 0;
-                const qa_parcel *first = NULL;
-                hits.n = 0;
-                GEOSSTRtree_query_r(r->h, c->tree, gap, hit, &hits);
-                for (size_t m = 0; m < hits.n; m++) {
-                    const qa_parcel *p = &c->p[hits.items[m]];
-                    double d = INFINITY;
-                    if (GEOSDistance_r(r->h, p->g, gap, &d) != 1 || d > 1e-3)
-                        continue;
-                    if (first == NULL)
-                        first = p;
-                    if (used + 24 < sizeof around)
-                        used += (size_t)snprintf(around + used, sizeof around - used, "%s%s%s%s/%s",
-                                                 used ? " " : "", p->former ? p->former : "",
-                                                 p->former ? ":" : "", p->sheet, p->parcel);
-                }
-                pdb_qa_finding *f;
-                st = add_finding(r, c, PDB_QA_GAP, first, gap, area, "m2", &f,
-                                 "%s gap of %.4f m2, mean width %.3f m, between %s",
-                                 narrow ? "sliver" : "small", area, len > 0 ? 2 * area / len : 0,
-                                 around);
+            /* The islands: other polygons of the union inside this hole,
+             * filled (their own holes are theirs to report). */
+            GEOSGeometry *gap = hole;
+            for (int j = 0; j < np && gap != NULL; j++) {
+                const GEOSGeometry *other = GEOSGetGeometryN_r(r->h, u, j);
+                if (j == i || GEOSGeomTypeId_r(r->h, other) != GEOS_POLYGON ||
+                    GEOSPreparedCovers_r(r->h, ph, other) != 1)
+                    continue;
+                GEOSGeometry *filled = ring_polygon(r->h, GEOSGetExteriorRing_r(r->h, other));
+                GEOSGeometry *rest = filled ? GEOSDifference_r(r->h, gap, filled) : NULL;
+                if (filled)
+                    GEOSGeom_destroy_r(r->h, filled);
+                if (gap != hole)
+                    GEOSGeom_destroy_r(r->h, gap);
+                gap = rest;
             }
-            GEOSGeom_destroy_r(r->h, gap);
+            if (gap == NULL) {
+                st = pdb__fail(r->ctx, PDB_EGEOM,
+                               "commune %s: GEOS cannot cut an island out of a gap", c->code);
+            } else {
+                int parts = GEOSGetNumGeometries_r(r->h, gap);
+                for (int m = 0; m < parts && st == PDB_OK; m++) {
+                    const GEOSGeometry *part = GEOSGetGeometryN_r(r->h, gap, m);
+                    if (GEOSGeomTypeId_r(r->h, part) == GEOS_POLYGON)
+                        st = report_gap(r, c, part, &hits);
+                }
+            }
+            GEOSPreparedGeom_destroy_r(r->h, ph);
+            if (gap != NULL && gap != hole)
+                GEOSGeom_destroy_r(r->h, gap);
+            GEOSGeom_destroy_r(r->h, hole);
         }
     }
     GEOSGeom_destroy_r(r->h, u);
