@@ -375,7 +375,8 @@ static pdb_status parcel_checks(qa_run *r, qa_commune *c, const qa_parcel *p,
         double d = closest_pair(pg, param(r, PDB_QA_CLOSE_VERTICES, QA_CLOSE_MIN_DIST), &close);
         if (close > 0 &&
             (st = add_finding(r, c, PDB_QA_CLOSE_VERTICES, p, p->g, d, "m", NULL,
-                              "%zu pairs of consecutive vertices closer than %g m", close,
+                              "%zu pair%s of consecutive vertices closer than %g m", close,
+                              close == 1 ? "" : "s",
                               param(r, PDB_QA_CLOSE_VERTICES, QA_CLOSE_MIN_DIST))) != PDB_OK)
             return st;
     }

@@ -176,6 +176,12 @@ static void test_run(void **state)
     snprintf(p[n++].wkt, sizeof p[0].wkt,
              "POLYGON ((%.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f))", E0 + 200, N0,
              E0 + 250, N0, E0 + 250, N0 + 0.5, E0 + 200, N0 + 0.5, E0 + 200, N0);
+    /* 13: a square with a vertex 0.4 mm after its first corner. */
+    p[n] = (fx_parcel){.sheet = "1", .parcel = "13", .landuse = "ONT", .owner = ""};
+    snprintf(p[n++].wkt, sizeof p[0].wkt,
+             "POLYGON ((%.4f %.4f, %.4f %.4f, %.4f %.4f, %.4f %.4f, %.4f %.4f, %.4f %.4f))",
+             E0 + 300, N0, E0 + 300.0004, N0, E0 + 310, N0, E0 + 310, N0 + 10, E0 + 300, N0 + 10,
+             E0 + 300, N0);
     assert_int_equal(fx_write_gpkg(dir, "07894", "07894", 9208, p, n, gpkg, sizeof gpkg), 0);
     snprintf(db, sizeof db, "%s/qa.sqlite", dir);
     assert_int_equal(pdb_store_create(ctx, db, &store), PDB_OK);
@@ -216,9 +222,13 @@ static void test_run(void **state)
     assert_int_equal(count(rep, PDB_QA_UNKNOWN_LANDUSE, &f), 1);
     assert_string_equal(f->parcel, "5");
     assert_contains(f->detail, "XYZ");
+    assert_int_equal(count(rep, PDB_QA_CLOSE_VERTICES, &f), 1);
+    assert_string_equal(f->parcel, "13");
+    assert_near(f->measure, 0.0004, 1e-6);
+    assert_contains(f->detail, "1 pair of consecutive vertices closer than 0.001 m");
     for (pdb_qa_check c = PDB_QA_OVERLAP_COMMUNE; c < PDB_QA_CHECK_COUNT; c++)
         if (c == PDB_QA_OVERLAP_COMMUNE || c == PDB_QA_AREA_MISMATCH || c == PDB_QA_INVALID ||
-            c == PDB_QA_REPAIRED || c == PDB_QA_CLOSE_VERTICES)
+            c == PDB_QA_REPAIRED)
             assert_int_equal(count(rep, c, NULL), 0);
     assert_int_equal(rep->nskips, 1);
     assert_int_equal(rep->skips[0].check, PDB_QA_OUTSIDE_COMMUNE);
