@@ -73,7 +73,9 @@ static json_t *report_json(const pdb_qa_report *rep)
         json_t *bc = json_object_get(c, "by_commune"), *bs = json_object_get(c, "by_sheet");
         json_object_set_new(bc, f->commune,
                             json_integer(json_integer_value(json_object_get(bc, f->commune)) + 1));
-        snprintf(key, sizeof key, "%s/%s", f->commune, f->sheet ? f->sheet : "-");
+        /* Sheet numbers repeat across the former communes of a merged one. */
+        snprintf(key, sizeof key, "%s/%s%s%s", f->commune, f->former, f->former[0] ? ":" : "",
+                 f->sheet ? f->sheet : "-");
         json_object_set_new(bs, key,
                             json_integer(json_integer_value(json_object_get(bs, key)) + 1));
         json_t *o =

@@ -211,28 +211,39 @@ static GEOSGeometry *polygonal(GEOSContextHandle_t h, const GEOSGeometry *g)
         return GEOSGeom_clone_r(h, g);
     if (t != GEOS_GEOMETRYCOLLECTION)
         return NULL;
+    /* Two passes: count the polygons (alone or in multipolygons), then
+     * clone them into one multipolygon. */
     int n = GEOSGetNumGeometries_r(h, g);
-    GEOSGeometry **parts = calloc(n > 0 ? (size_t)n : 1, sizeof *parts);
-    size_t k = 0;
+    size_t want = 0, k = 0;
+    for (int i = 0; i < n; i++) {
+        const GEOSGeometry *sub = GEOSGetGeometryN_r(h, g, i);
+        int st = GEOSGeomTypeId_r(h, sub);
+        want += st == GEOS_POLYGON        ? 1
+                : st == GEOS_MULTIPOLYGON ? (size_t)GEOSGetNumGeometries_r(h, sub)
+                                          : 0;
+    }
+    GEOSGeometry **parts = want ? calloc(want, sizeof *parts) : NULL, *out = NULL;
     if (parts == NULL)
         return NULL;
     for (int i = 0; i < n; i++) {
         const GEOSGeometry *sub = GEOSGetGeometryN_r(h, g, i);
         int st = GEOSGeomTypeId_r(h, sub);
-        if (st == GEOS_POLYGON) {
-            parts[k++] = GEOSGeom_clone_r(h, sub);
-        } else if (st == GEOS_MULTIPOLYGON) {
-            for (int j = 0; j < GEOSGetNumGeometries_r(h, sub); j++) {
-                GEOSGeometry **grown = realloc(parts, ((size_t)n + k + 2) * sizeof *parts);
-                if (grown == NULL)
-                    break;
-                parts = grown;
-                parts[k++] = GEOSGeom_clone_r(h, GEOSGetGeometryN_r(h, sub, j));
-            }
+        int m = st == GEOS_POLYGON        ? 1
+                : st == GEOS_MULTIPOLYGON ? GEOSGetNumGeometries_r(h, sub)
+                                          : 0;
+        for (int j = 0; j < m; j++) {
+            const GEOSGeometry *poly = st == GEOS_POLYGON ? sub : GEOSGetGeometryN_r(h, sub, j);
+            if ((parts[k] = GEOSGeom_clone_r(h, poly)) == NULL)
+                goto done;
+            k++;
         }
     }
-    GEOSGeometry *out =
-        k ? GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, (unsigned)k) : NULL;
+    out = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, (unsigned)k);
+    if (out != NULL)
+        k = 0; /* the collection owns them */
+done:
+    for (size_t i = 0; i < k; i++)
+        GEOSGeom_destroy_r(h, parts[i]);
     free(parts);
     return out;
 }

@@ -63,6 +63,22 @@ planted() {
     set -e
     echo "$out" | sed 's/^/  /'
     check "$name: every planted error found with its check and parcel" "$rc" 0
+    # Counts per check, per commune and per sheet agree with the findings.
+    check "$name: counts per check, commune and sheet" "$(python3 - "$name.json" <<'PY'
+import collections, json, sys
+r = json.load(open(sys.argv[1]))
+per = collections.Counter(f["check"] for f in r["findings"])
+sheets = collections.Counter(
+    (f["check"], f"{f['commune']}/{f['former'] + ':' if f['former'] else ''}{f.get('sheet') or '-'}")
+    for f in r["findings"])
+bad = [c for c, v in r["checks"].items()
+       if v["count"] != per[c] or sum(v["by_commune"].values()) != per[c]
+       or any(sheets[(c, k)] != n for k, n in v["by_sheet"].items())
+       or sum(v["by_sheet"].values()) != per[c]]
+print("ok" if per and not bad and r["errors"] == sum(
+    1 for f in r["findings"] if f["severity"] == "error") else f"differ: {bad}")
+PY
+)" ok
 }
 
 planted gpkg 07900 --format GPKG --parcels-per-commune 1500 --seed 11 --defects 3-per-kind \
