@@ -9,6 +9,8 @@
  * union otherwise.
  */
 #include "qa.h"
+#include "crs.h"
+#include "geom.h"
 #include "internal.h"
 
 #include <ctype.h>
@@ -154,100 +156,6 @@ static pdb_status set_other(qa_run *r, pdb_qa_finding *f, const char *commune, c
 /* Geometry in the survey CRS                                                */
 /* ------------------------------------------------------------------------ */
 
-/* A GEOS (multi)polygon from decoded polygons; NULL when GEOS refuses. */
-static GEOSGeometry *polys_to_geos(GEOSContextHandle_t h, const pdb_polygons *pg)
-{
-    GEOSGeometry **polys = calloc(pg->nparts ? pg->nparts : 1, sizeof *polys);
-    GEOSGeometry *out = NULL;
-    size_t made = 0;
-    if (polys == NULL)
-        return NULL;
-    for (size_t p = 0; p < pg->nparts; p++) {
-        size_t r0 = pg->part_ring[p], r1 = pg->part_ring[p + 1];
-        GEOSGeometry *shell = NULL, **holes = NULL;
-        size_t nh = 0;
-        if (r1 > r0 + 1 && (holes = calloc(r1 - r0 - 1, sizeof *holes)) == NULL)
-            goto fail;
-        for (size_t ri = r0; ri < r1; ri++) {
-            size_t a = pg->ring_point[ri], b = pg->ring_point[ri + 1];
-            GEOSCoordSequence *cs =
-                GEOSCoordSeq_copyFromBuffer_r(h, pg->xy + 2 * a, (unsigned)(b - a), 0, 0);
-            GEOSGeometry *ring = cs ? GEOSGeom_createLinearRing_r(h, cs) : NULL;
-            if (ring == NULL) {
-                for (size_t k = 0; k < nh; k++)
-                    GEOSGeom_destroy_r(h, holes[k]);
-                if (shell)
-                    GEOSGeom_destroy_r(h, shell);
-                free(holes);
-                goto fail;
-            }
-            if (ri == r0)
-                shell = ring;
-            else
-                holes[nh++] = ring;
-        }
-        polys[made] = GEOSGeom_createPolygon_r(h, shell, holes, (unsigned)nh);
-        free(holes);
-        if (polys[made] == NULL)
-            goto fail;
-        made++;
-    }
-    out = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, polys, (unsigned)made);
-    if (out != NULL)
-        made = 0; /* the collection owns them */
-fail:
-    for (size_t k = 0; k < made; k++)
-        GEOSGeom_destroy_r(h, polys[k]);
-    free(polys);
-    return out;
-}
-
-/* The polygonal part of g (a MakeValid or intersection result) as one
- * geometry; NULL when there is none. g is borrowed. */
-static GEOSGeometry *polygonal(GEOSContextHandle_t h, const GEOSGeometry *g)
-{
-    int t = GEOSGeomTypeId_r(h, g);
-    if (t == GEOS_POLYGON || t == GEOS_MULTIPOLYGON)
-        return GEOSGeom_clone_r(h, g);
-    if (t != GEOS_GEOMETRYCOLLECTION)
-        return NULL;
-    /* Two passes: count the polygons (alone or in multipolygons), then
-     * clone them into one multipolygon. */
-    int n = GEOSGetNumGeometries_r(h, g);
-    size_t want = 0, k = 0;
-    for (int i = 0; i < n; i++) {
-        const GEOSGeometry *sub = GEOSGetGeometryN_r(h, g, i);
-        int st = GEOSGeomTypeId_r(h, sub);
-        want += st == GEOS_POLYGON        ? 1
-                : st == GEOS_MULTIPOLYGON ? (size_t)GEOSGetNumGeometries_r(h, sub)
-                                          : 0;
-    }
-    GEOSGeometry **parts = want ? calloc(want, sizeof *parts) : NULL, *out = NULL;
-    if (parts == NULL)
-        return NULL;
-    for (int i = 0; i < n; i++) {
-        const GEOSGeometry *sub = GEOSGetGeometryN_r(h, g, i);
-        int st = GEOSGeomTypeId_r(h, sub);
-        int m = st == GEOS_POLYGON        ? 1
-                : st == GEOS_MULTIPOLYGON ? GEOSGetNumGeometries_r(h, sub)
-                                          : 0;
-        for (int j = 0; j < m; j++) {
-            const GEOSGeometry *poly = st == GEOS_POLYGON ? sub : GEOSGetGeometryN_r(h, sub, j);
-            if ((parts[k] = GEOSGeom_clone_r(h, poly)) == NULL)
-                goto done;
-            k++;
-        }
-    }
-    out = GEOSGeom_createCollection_r(h, GEOS_MULTIPOLYGON, parts, (unsigned)k);
-    if (out != NULL)
-        k = 0; /* the collection owns them */
-done:
-    for (size_t i = 0; i < k; i++)
-        GEOSGeom_destroy_r(h, parts[i]);
-    free(parts);
-    return out;
-}
-
 /* The smallest distance between consecutive vertices of pg (m), and how
  * many pairs are closer than min_m. */
 static double closest_pair(const pdb_polygons *pg, double min_m, size_t *close)
@@ -300,35 +208,17 @@ static pdb_status parcel_geometry(qa_run *r, const pdb_parcel *pp, int epsg, GEO
     if ((st = pdb_wkb_to_polygons(ctx, pp->source_wkb, pp->source_wkb_len, &pg)) != PDB_OK)
         return pdb__fail(ctx, st, "parcel %s/%s/%s (id %lld): %s", pp->commune, pp->sheet,
                          pp->parcel, (long long)pp->id, pdb_errmsg(ctx));
-    if (pp->source_srid != epsg && pg->npoints > 0) {
-        double *x = malloc(pg->npoints * sizeof *x), *y = malloc(pg->npoints * sizeof *y);
-        if (x == NULL || y == NULL) {
-            free(x);
-            free(y);
-            pdb_polygons_free(pg);
-            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < pg->npoints; i++) {
-            x[i] = pg->xy[2 * i];
-            y[i] = pg->xy[2 * i + 1];
-        }
-        st = pdb_crs_transform(ctx, pp->source_srid, epsg, x, y, pg->npoints);
-        for (size_t i = 0; st == PDB_OK && i < pg->npoints; i++) {
-            pg->xy[2 * i] = x[i];
-            pg->xy[2 * i + 1] = y[i];
-        }
-        free(x);
-        free(y);
-        if (st != PDB_OK) {
-            pdb_polygons_free(pg);
-            return st;
-        }
-    }
-    GEOSGeometry *raw = polys_to_geos(r->h, pg);
-    if (raw == NULL) {
+    pdb__geos_list list = {0};
+    GEOSGeometry *raw = NULL;
+    if (pp->source_srid != epsg && pg->npoints > 0)
+        st = pdb__crs_transform_xy(ctx, pp->source_srid, epsg, pg->xy, pg->npoints);
+    if (st == PDB_OK && (st = pdb__mpoly_to_geos_polys(ctx, pg, &list)) == PDB_OK)
+        st = pdb__geos_list_collect(ctx, &list, GEOS_MULTIPOLYGON, &raw);
+    pdb__geos_list_clear(ctx, &list);
+    if (st != PDB_OK) {
         pdb_polygons_free(pg);
-        return pdb__fail(ctx, PDB_EGEOM, "parcel %s/%s/%s (id %lld): GEOS cannot build it",
-                         pp->commune, pp->sheet, pp->parcel, (long long)pp->id);
+        return pdb__fail(ctx, st, "parcel %s/%s/%s (id %lld): %s", pp->commune, pp->sheet,
+                         pp->parcel, (long long)pp->id, pdb_errmsg(ctx));
     }
     if (GEOSisValid_r(r->h, raw) != 1) {
         char *why = GEOSisValidReason_r(r->h, raw);
@@ -336,8 +226,9 @@ static pdb_status parcel_geometry(qa_run *r, const pdb_parcel *pp, int epsg, GEO
         if (why)
             GEOSFree_r(r->h, why);
         *valid = 0;
-        GEOSGeometry *m = GEOSMakeValid_r(r->h, raw);
-        GEOSGeometry *poly = m ? polygonal(r->h, m) : NULL;
+        GEOSGeometry *m = GEOSMakeValid_r(r->h, raw), *poly = NULL;
+        if (m == NULL || pdb__geos_polygonal_part(ctx, m, &poly) != PDB_OK)
+            poly = NULL;
         if (m)
             GEOSGeom_destroy_r(r->h, m);
         GEOSGeom_destroy_r(r->h, raw);
@@ -658,14 +549,16 @@ static void hit(void *item, void *arg)
  * intersection when their interiors meet with an area of at least min_m2
  * (owned, *area set), else NULL. Neighbours that only share edges are
  * answered by the prepared predicates without an intersection. */
-static GEOSGeometry *overlap_of(GEOSContextHandle_t h, const GEOSPreparedGeometry *pa,
-                                const GEOSGeometry *a, const GEOSGeometry *b, double min_m2,
-                                double *area)
+static GEOSGeometry *overlap_of(pdb_ctx *ctx, const GEOSPreparedGeometry *pa, const GEOSGeometry *a,
+                                const GEOSGeometry *b, double min_m2, double *area)
 {
+    GEOSContextHandle_t h = ctx->geos;
     if (GEOSPreparedOverlaps_r(h, pa, b) != 1 && GEOSPreparedCovers_r(h, pa, b) != 1 &&
         GEOSPreparedCoveredBy_r(h, pa, b) != 1)
         return NULL;
-    GEOSGeometry *x = GEOSIntersection_r(h, a, b), *poly = x ? polygonal(h, x) : NULL;
+    GEOSGeometry *x = GEOSIntersection_r(h, a, b), *poly = NULL;
+    if (x == NULL || pdb__geos_polygonal_part(ctx, x, &poly) != PDB_OK)
+        poly = NULL;
     if (x)
         GEOSGeom_destroy_r(h, x);
     if (poly == NULL || GEOSArea_r(h, poly, area) != 1 || *area < min_m2 || *area <= 0) {
@@ -698,7 +591,7 @@ static pdb_status overlap_check(qa_run *r, qa_commune *c, size_t *found)
             double area;
             if (j <= i)
                 continue; /* each pair once */
-            GEOSGeometry *x = overlap_of(r->h, pa, c->p[i].g, c->p[j].g, min_m2, &area);
+            GEOSGeometry *x = overlap_of(r->ctx, pa, c->p[i].g, c->p[j].g, min_m2, &area);
             if (x == NULL)
                 continue;
             pdb_qa_finding *f;
@@ -753,7 +646,7 @@ static pdb_status overlap_commune_check(qa_run *r, qa_commune *c, const pdb_comm
             for (size_t h = 0; h < hits.n && st == PDB_OK; h++) {
                 const qa_parcel *p = &c->p[hits.items[h]];
                 double area;
-                GEOSGeometry *x = overlap_of(r->h, pb, other.p[j].g, p->g, min_m2, &area);
+                GEOSGeometry *x = overlap_of(r->ctx, pb, other.p[j].g, p->g, min_m2, &area);
                 if (x == NULL)
                     continue;
                 pdb_qa_finding *f;
