@@ -674,15 +674,15 @@ static pdb_status overlap_commune_check(qa_run *r, qa_commune *c, const pdb_comm
  * robust union otherwise or when the fast one is not valid. */
 static GEOSGeometry *commune_union(qa_run *r, qa_commune *c, int clean)
 {
-    GEOSGeometry **parts = malloc((c->n ? c->n : 1) * sizeof *parts), *all, *u = NULL;
-    if (parts == NULL)
-        return NULL;
-    for (size_t i = 0; i < c->n; i++)
-        parts[i] = GEOSGeom_clone_r(r->h, c->p[i].g); /* GEOS 3.11 cannot lend them */
-    all = GEOSGeom_createCollection_r(r->h, GEOS_GEOMETRYCOLLECTION, parts, (unsigned)c->n);
-    free(parts);
-    if (all == NULL)
-        return NULL;
+    pdb__geos_list list = {0};
+    GEOSGeometry *all = NULL, *u = NULL;
+    for (size_t i = 0; i < c->n; i++) {
+        GEOSGeometry *copy = GEOSGeom_clone_r(r->h, c->p[i].g); /* GEOS 3.11 cannot lend them */
+        if (copy == NULL || pdb__geos_list_push(r->ctx, &list, copy) != PDB_OK)
+            goto done;
+    }
+    if (pdb__geos_list_collect(r->ctx, &list, GEOS_GEOMETRYCOLLECTION, &all) != PDB_OK)
+        goto done;
     if (clean) {
         u = GEOSCoverageUnion_r(r->h, all);
         if (u != NULL && GEOSisValid_r(r->h, u) != 1) {
@@ -692,7 +692,10 @@ static GEOSGeometry *commune_union(qa_run *r, qa_commune *c, int clean)
     }
     if (u == NULL)
         u = GEOSUnaryUnion_r(r->h, all);
-    GEOSGeom_destroy_r(r->h, all);
+done:
+    if (all != NULL)
+        GEOSGeom_destroy_r(r->h, all);
+    pdb__geos_list_clear(r->ctx, &list);
     return u;
 }
 
