@@ -127,6 +127,22 @@ check "twins: overlap_commune, one per parcel" "$(count twins.json overlap_commu
 check "twins: no overlap within a commune" "$(count twins.json overlap)" 0
 qa --commune 07909 --format json -o twin.json
 check "twins: 07909 alone against its neighbour" "$(count twin.json overlap_commune)" "$stored"
+# Across zones: the same survey as 04792 too (Hoa Binh, EPSG:9211; the
+# importer told to keep the survey's CRS): checked from 04792, the lower
+# code, in its own zone, the 07900 parcels transformed into it (07900's
+# own findings against 07909, in EPSG:9208, go to a layer of their own).
+import --force --force-srs --commune 04792 "$C1"
+qa --commune 04792 --commune 07900 --format gpkg -o twins.gpkg
+check "twins across zones: exit status" "$QRC" 2
+info=$(ogrinfo -so twins.gpkg overlap_commune_9211 2>&1)
+contains "twins across zones: one per parcel and twin" "$info" "Feature Count: $((2 * stored))\$"
+contains "twins across zones: in 04792's CRS" "$info" "ID\\[\"EPSG\",9211\\]\\]\$"
+check "twins across zones: reported from 04792 against 07900 and 07909 (not checked itself)" \
+    "$(ogrinfo -q twins.gpkg -sql "SELECT DISTINCT commune || '>' || other_commune AS pair FROM overlap_commune_9211" | sed -n 's/.*pair (String) = //p' | sort | tr '\n' ' ')" \
+    "04792>07900 04792>07909 "
+check "twins across zones: 07900 against 07909 in EPSG:9208" \
+    "$(ogrinfo -q twins.gpkg -sql "SELECT DISTINCT commune || '>' || other_commune AS pair FROM overlap_commune_9208" | sed -n 's/.*pair (String) = //p')" \
+    "07900>07909"
 
 # QGIS opens the GeoPackage report; Shapely counts on its own.
 new_store gpkg_report
