@@ -244,6 +244,21 @@ static pdb_status parcel_geometry(qa_run *r, const pdb_parcel *pp, int epsg, GEO
     return PDB_OK;
 }
 
+/* Whether a parcel's main land use is long and thin by nature: roads
+ * (DGT), irrigation canals and ditches (DTL), rivers and streams (SON).
+ * On the whole generated province these are every parcel needle flags. */
+static int linear_landuse(const char *landuse)
+{
+    static const char *const linear[] = {"DGT", "DTL", "SON"};
+    if (landuse == NULL)
+        return 0;
+    size_t n = strcspn(landuse, "+");
+    for (size_t i = 0; i < PDB_COUNTOF(linear); i++)
+        if (n == strlen(linear[i]) && strncmp(landuse, linear[i], n) == 0)
+            return 1;
+    return 0;
+}
+
 /* The checks of one parcel alone: invalid, repaired, tiny, needle,
  * close_vertices, unknown_landuse, area_mismatch. */
 static pdb_status parcel_checks(qa_run *r, qa_commune *c, const qa_parcel *p,
@@ -261,7 +276,8 @@ static pdb_status parcel_checks(qa_run *r, qa_commune *c, const qa_parcel *p,
         (st = add_finding(r, c, PDB_QA_TINY, p, p->g, p->area, "m2", NULL, "%.3f m2", p->area)) !=
             PDB_OK)
         return st;
-    if (on(r, PDB_QA_NEEDLE)) {
+    if (on(r, PDB_QA_NEEDLE) &&
+        (param(r, PDB_QA_NEEDLE, QA_NEEDLE_LINEAR) > 0 || !linear_landuse(p->landuse))) {
         double len = 0;
         if (GEOSLength_r(r->h, p->g, &len) == 1 && len > 0) {
             double ratio = 4.0 * M_PI * p->area / (len * len);

@@ -20,6 +20,7 @@ enum {
     QA_AREA_MIN_REL = 3,     /*   the tolerance is at least this share of A */
     QA_TINY_MIN_AREA = 0,    /* tiny: m2 */
     QA_NEEDLE_MIN_RATIO = 0, /* needle: 4 pi A / P^2 */
+    QA_NEEDLE_LINEAR = 1,    /*   0: roads, canals, rivers (long by nature) are not needles; 1: are */
     QA_CLOSE_MIN_DIST = 0,   /* close_vertices: m */
 };
 

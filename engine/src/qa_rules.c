@@ -35,7 +35,7 @@ static const struct {
     [PDB_QA_INVALID] = {"invalid", PDB_QA_ERROR, {{NULL, 0}}},
     [PDB_QA_REPAIRED] = {"repaired", PDB_QA_WARNING, {{NULL, 0}}},
     [PDB_QA_TINY] = {"tiny", PDB_QA_WARNING, {{"min_area_m2", 1.0}}},
-    [PDB_QA_NEEDLE] = {"needle", PDB_QA_WARNING, {{"min_ratio", 0.05}}},
+    [PDB_QA_NEEDLE] = {"needle", PDB_QA_WARNING, {{"min_ratio", 0.05}, {"check_linear", 0}}},
     [PDB_QA_CLOSE_VERTICES] = {"close_vertices", PDB_QA_WARNING, {{"min_distance_m", 0.001}}},
     [PDB_QA_UNKNOWN_LANDUSE] = {"unknown_landuse", PDB_QA_WARNING, {{NULL, 0}}},
 };

@@ -142,7 +142,7 @@ static void test_run(void **state)
     pdb_store *store = NULL;
     pdb_qa_rules *rules = NULL;
     pdb_qa_report *rep = NULL;
-    fx_parcel p[14];
+    fx_parcel p[16];
     size_t n = 0;
     char gpkg[512], db[512];
     int64_t batch;
@@ -172,7 +172,7 @@ static void test_run(void **state)
      * (a needle: 4 pi 25 / 101^2 = 0.0308), far from the block. */
     p[n] = (fx_parcel){.sheet = "1", .parcel = "12", .landuse = "CLN", .owner = ""};
     fx_square_wkt(p[n++].wkt, sizeof p[0].wkt, E0 + 100, N0, 0.8, 0);
-    p[n] = (fx_parcel){.sheet = "1", .parcel = "12", .landuse = "DTL", .owner = ""};
+    p[n] = (fx_parcel){.sheet = "1", .parcel = "12", .landuse = "LUC", .owner = ""};
     snprintf(p[n++].wkt, sizeof p[0].wkt,
              "POLYGON ((%.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f))", E0 + 200, N0,
              E0 + 250, N0, E0 + 250, N0 + 0.5, E0 + 200, N0 + 0.5, E0 + 200, N0);
@@ -182,6 +182,12 @@ static void test_run(void **state)
              "POLYGON ((%.4f %.4f, %.4f %.4f, %.4f %.4f, %.4f %.4f, %.4f %.4f, %.4f %.4f))",
              E0 + 300, N0, E0 + 300.0004, N0, E0 + 310, N0, E0 + 310, N0 + 10, E0 + 300, N0 + 10,
              E0 + 300, N0);
+    /* 14: the same strip as a canal (DTL): long by nature, not a needle
+     * unless needle.check_linear = 1. */
+    p[n] = (fx_parcel){.sheet = "1", .parcel = "14", .landuse = "DTL", .owner = ""};
+    snprintf(p[n++].wkt, sizeof p[0].wkt,
+             "POLYGON ((%.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f))", E0 + 200, N0 + 10,
+             E0 + 250, N0 + 10, E0 + 250, N0 + 10.5, E0 + 200, N0 + 10.5, E0 + 200, N0 + 10);
     assert_int_equal(fx_write_gpkg(dir, "07894", "07894", 9208, p, n, gpkg, sizeof gpkg), 0);
     snprintf(db, sizeof db, "%s/qa.sqlite", dir);
     assert_int_equal(pdb_store_create(ctx, db, &store), PDB_OK);
@@ -249,6 +255,13 @@ static void test_run(void **state)
     assert_int_equal(count(rep, PDB_QA_NEEDLE, NULL), 0);
     assert_int_equal(count(rep, PDB_QA_GAP, NULL), 0);
     assert_int_equal(count(rep, PDB_QA_TINY, NULL), 1); /* the rest as before */
+    pdb_qa_report_free(rep);
+
+    pdb_qa_rules_free(rules);
+    assert_int_equal(rules_from(ctx, "needle.check_linear = 1\n", &rules, path, sizeof path),
+                     PDB_OK);
+    assert_int_equal(pdb_qa_run(ctx, store, rules, communes, 1, &rep), PDB_OK);
+    assert_int_equal(count(rep, PDB_QA_NEEDLE, NULL), 2); /* the canal too */
     pdb_qa_report_free(rep);
 
     /* A commune the store does not hold, one that does not exist. */
