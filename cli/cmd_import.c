@@ -40,6 +40,11 @@ static const char usage_text[] =
     "  --area-tolerance-m2 A ... and by more than A m2 (default 1)\n"
     "  --quiet               no progress, no summary (errors only)\n"
     "  --progress            a progress bar even when stderr is not a terminal\n"
+    "  --qa warn|strict      run the quality checks (docs/qa.md) on each commune before\n"
+    "                        its commit and say their counts; strict also refuses a\n"
+    "                        commune with any finding of severity error (nothing of it\n"
+    "                        stored, the file fails)\n"
+    "  --qa-rules FILE       the checks' rules for --qa (default: docs/qa.md's)\n"
     "\n"
     "Exit status: 0 when every file was imported (or skipped), 1 when a file could\n"
     "not be imported (the others still are), 2 for a usage error.\n";
@@ -62,6 +67,8 @@ int cmd_import(int argc, char **argv)
         OPT_AREA_TOL_M2,
         OPT_QUIET,
         OPT_PROGRESS,
+        OPT_QA,
+        OPT_QA_RULES,
     };
     static const struct option opts[] = {
         {"db", required_argument, NULL, OPT_DB},
@@ -79,10 +86,13 @@ int cmd_import(int argc, char **argv)
         {"area-tolerance-m2", required_argument, NULL, OPT_AREA_TOL_M2},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"qa", required_argument, NULL, OPT_QA},
+        {"qa-rules", required_argument, NULL, OPT_QA_RULES},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     pdbi_options o;
+    const char *qa_rules_path = NULL;
     int quiet = 0, bar = 0, c;
     size_t threads = 2;
 
@@ -141,6 +151,17 @@ int cmd_import(int argc, char **argv)
         case OPT_PROGRESS:
             bar = 1;
             break;
+        case OPT_QA:
+            if (strcmp(optarg, "warn") == 0)
+                o.qa = PDBI_QA_WARN;
+            else if (strcmp(optarg, "strict") == 0)
+                o.qa = PDBI_QA_STRICT;
+            else
+                return cli_usage_error("import", "--qa %s: warn or strict", optarg);
+            break;
+        case OPT_QA_RULES:
+            qa_rules_path = optarg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_OK;
@@ -150,6 +171,8 @@ int cmd_import(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("import", "no file to import");
+    if (qa_rules_path != NULL && o.qa == 0)
+        return cli_usage_error("import", "--qa-rules needs --qa warn or --qa strict");
     o.threads = (int)threads;
     o.log = stderr;
     o.summary = quiet ? NULL : stdout;
@@ -166,8 +189,15 @@ int cmd_import(int argc, char **argv)
     char **paths = NULL;
     size_t npaths = 0;
     pdbi_run_result *res = NULL;
+    pdb_qa_rules *qa_rules = NULL;
     int rc = CLI_OK;
-    if (pdbi_expand_inputs(ic, argv + optind, (size_t)(argc - optind), &paths, &npaths) != PDB_OK)
+    if (qa_rules_path != NULL && pdb_qa_rules_read(ctx, qa_rules_path, &qa_rules) != PDB_OK)
+        rc = cli_lib_error(ctx, "import: --qa-rules");
+    o.qa_rules = qa_rules;
+    if (rc != CLI_OK)
+        ; /* said above */
+    else if (pdbi_expand_inputs(ic, argv + optind, (size_t)(argc - optind), &paths, &npaths) !=
+             PDB_OK)
         rc = cli_error("import: %s", pdbi_errmsg(ic));
     else if (npaths == 0)
         rc = cli_error("import: no survey file in %s", argv[optind]);
@@ -191,6 +221,7 @@ int cmd_import(int argc, char **argv)
                     res->overviews_failed, res->overviews_failed == 1 ? "" : "s");
     }
     pdbi_run_result_free(res);
+    pdb_qa_rules_free(qa_rules);
     pdbi_paths_free(paths, npaths);
     pdbi_ctx_free(ic);
     pdb_ctx_free(ctx);

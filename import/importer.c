@@ -669,6 +669,52 @@ static pdb_status file_crs(run *R, pdbi_file *f, pdbi_file_result *res, char *sr
     return PDB_OK;
 }
 
+/* --qa: the quality checks of the commune just written, read through the
+ * same store handle inside its open transaction (so they see its new
+ * parcels and nothing else sees them yet). Says the counts; under strict,
+ * fails when a finding is of severity error, and the caller rolls back. */
+static pdb_status commune_qa(run *R, pdbi_file_result *res, const char *commune)
+{
+    pdb_qa_rules *defaults = NULL;
+    pdb_qa_report *rep = NULL;
+    const pdb_qa_rules *rules = R->o.qa_rules;
+    pdb_status st = PDB_OK;
+    char counts[512] = "";
+    size_t used = 0;
+
+    if (rules == NULL) {
+        if (pdb_qa_rules_default(R->ctx, &defaults) != PDB_OK)
+            return pdbi__fail(R->ic, pdb_errcode(R->ctx), "%s", pdb_errmsg(R->ctx));
+        rules = defaults;
+    }
+    if (pdb_qa_run(R->ctx, R->store, rules, &commune, 1, &rep) != PDB_OK) {
+        st = pdbi__fail(R->ic, pdb_errcode(R->ctx), "commune %s: qa: %s", commune,
+                        pdb_errmsg(R->ctx));
+        goto done;
+    }
+    for (int c = 0; c < PDB_QA_CHECK_COUNT; c++) {
+        size_t n = 0;
+        for (size_t i = 0; i < rep->count; i++)
+            n += rep->items[i].check == (pdb_qa_check)c;
+        if (n > 0 && used + 64 < sizeof counts)
+            used += (size_t)snprintf(counts + used, sizeof counts - used, "%s%s %zu",
+                                     used ? ", " : "", pdb_qa_check_name((pdb_qa_check)c), n);
+    }
+    size_t errors = rep->by_severity[PDB_QA_ERROR];
+    say(R, res->path, "commune %s: qa: %zu errors, %zu warnings, %zu info%s%s%s", commune, errors,
+        rep->by_severity[PDB_QA_WARNING], rep->by_severity[PDB_QA_INFO], used ? " (" : "", counts,
+        used ? ")" : "");
+    if (errors > 0 && R->o.qa == PDBI_QA_STRICT)
+        st = pdbi__fail(R->ic, PDB_EINVAL,
+                        "commune %s: refused by --qa strict: %zu errors (%s; parceldb qa lists "
+                        "them once imported with --qa warn)",
+                        commune, errors, counts);
+done:
+    pdb_qa_report_free(rep);
+    pdb_qa_rules_free(defaults);
+    return st;
+}
+
 /* One pass over the file and one transaction for commune i. On failure
  * the commune is rolled back and the message is on the run's context. */
 static pdb_status load_commune(run *R, pdbi_file *f, pdbi_file_result *res, size_t i,
@@ -699,6 +745,8 @@ static pdb_status load_commune(run *R, pdbi_file *f, pdbi_file_result *res, size
                               pdb_errmsg(R->ctx));
     }
     st = pdbi__pass_run(pass);
+    if (st == PDB_OK && pass->writer != NULL && R->o.qa)
+        st = commune_qa(R, res, pass->commune);
     if (st == PDB_OK && pass->writer != NULL &&
         pdb_writer_commit(R->ctx, pass->writer, &pass->counts) != PDB_OK)
         st = pdbi__fail(R->ic, pdb_errcode(R->ctx), "commune %s: commit: %s", pass->commune,

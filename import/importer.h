@@ -62,7 +62,16 @@ typedef struct pdbi_options {
     pdbi_progress progress;     /* how to show progress on log */
     FILE *log;                  /* progress, notes and per-file errors; NULL for none */
     FILE *summary;              /* the summary table at the end; NULL for none */
+
+    int qa;                       /* --qa: 0 off, PDBI_QA_WARN, PDBI_QA_STRICT (docs/qa.md) */
+    const pdb_qa_rules *qa_rules; /* the checks' rules for --qa (borrowed); NULL: defaults */
 } pdbi_options;
+
+/* --qa: after a commune's records are written and before its commit, the
+ * quality checks run on it inside its transaction; warn reports their
+ * counts, strict also rolls the commune back when any finding is of
+ * severity error (the file then fails: nothing of that commune stored). */
+enum { PDBI_QA_WARN = 1, PDBI_QA_STRICT = 2 };
 
 /* Default tolerances: 5% of the computed area, at least 1 m2. */
 #define PDBI_AREA_TOL_REL 0.05

@@ -5,7 +5,7 @@
  *             [--seed S] [--format F] [--encoding utf8|tcvn3|vni|mixed]
  *             [--field-names standard|variants|truncated] [--no-prj] [--mixed-prj]
  *             [--no-cpg] [--defects none|default|N-per-kind] [--jobs N] [--no-verify]
- *             [--notches N] [--curved-edges M]
+ *             [--notches N] [--curved-edges M] [--qa-defects N]
  *             [--provinces N [--communes-per-province M]]
  *
  * One file per commune, <code>.<ext>, with <file>.manifest.json beside it.
@@ -55,6 +55,8 @@ static const char usage[] =
     "  --notches N                  N sound parcels per file get a notch 1 micrometre\n"
     "                               from another edge (valid; some not once in WGS 84);\n"
     "                               Shapefile and GPKG only (the others round coordinates)\n"
+    "  --qa-defects N               N overlaps and N sliver gaps per commune for parceldb qa,\n"
+    "                               listed in the manifest's qa_ground_truth (docs/qa.md)\n"
     "  --curved-edges M             boundaries curve gently, a vertex every M metres at most\n"
     "                               (0.5 to 100; hills and forest as surveys draw them)\n"
     "  --provinces N                N made-up provinces beyond Phu Tho (1 to 29) instead of\n"
@@ -135,6 +137,7 @@ static int run_commune(job *j, pdb_ctx *ctx, GEOSContextHandle_t geos, size_t ri
     if (synth_parcels_generate(ctx, j->o, &c, err, errlen) != 0)
         goto done;
     if (synth_defects_apply(geos, j->o, j->o->format, &c, err, errlen) != 0 ||
+        synth_qa_apply(geos, j->o, &c, err, errlen) != 0 ||
         synth_notches_apply(geos, j->o, &c) != 0)
         goto done;
     if (synth_output_write(ctx, geos, j->o, &c, res, err, errlen) != 0)
@@ -264,6 +267,7 @@ int main(int argc, char **argv)
         O_NO_VERIFY,
         O_QUIET,
         O_NOTCHES,
+        O_QA_DEFECTS,
         O_CURVES,
         O_PROVINCES,
         O_PER_PROVINCE,
@@ -285,6 +289,7 @@ int main(int argc, char **argv)
         {"no-verify", no_argument, NULL, O_NO_VERIFY},
         {"quiet", no_argument, NULL, O_QUIET},
         {"notches", required_argument, NULL, O_NOTCHES},
+        {"qa-defects", required_argument, NULL, O_QA_DEFECTS},
         {"curved-edges", required_argument, NULL, O_CURVES},
         {"provinces", required_argument, NULL, O_PROVINCES},
         {"communes-per-province", required_argument, NULL, O_PER_PROVINCE},
@@ -367,6 +372,12 @@ int main(int argc, char **argv)
                                optarg);
                 o.defects_mode = 2;
             }
+            break;
+        case O_QA_DEFECTS:
+            if (parse_size(optarg, &o.qa_defects) != 0 || o.qa_defects > 1000)
+                return die("--qa-defects %s: give a number of overlaps (and gaps) per commune, "
+                           "0 to 1000",
+                           optarg);
             break;
         case O_NOTCHES:
             if (parse_size(optarg, &o.notches) != 0)
