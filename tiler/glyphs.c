@@ -15,6 +15,7 @@
  */
 #include "ctx.h"
 #include "font.h"
+#include "pbuf.h"
 #include "tiler.h"
 
 #include <ft2build.h>
@@ -28,63 +29,6 @@
 #define BUFFER_PX 3  /* the field kept around each glyph */
 #define SPREAD_PX 8  /* FreeType's field: 8 px around, 128/8 levels a px */
 #define TOP_SHIFT 27 /* MapLibre's "top": the glyph's top above the baseline, less 27 */
-
-/* A growing protocol buffer message. */
-typedef struct pbuf {
-    unsigned char *d;
-    size_t n, cap;
-    int oom;
-} pbuf;
-
-static void put(pbuf *b, const void *p, size_t n)
-{
-    if (b->oom)
-        return;
-    if (b->n + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->n + n)
-            cap *= 2;
-        unsigned char *d = realloc(b->d, cap);
-        if (d == NULL) {
-            b->oom = 1;
-            return;
-        }
-        b->d = d;
-        b->cap = cap;
-    }
-    memcpy(b->d + b->n, p, n);
-    b->n += n;
-}
-
-static void put_varint(pbuf *b, uint64_t v)
-{
-    unsigned char t[10];
-    size_t n = 0;
-    do {
-        t[n++] = (unsigned char)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
-        v >>= 7;
-    } while (v);
-    put(b, t, n);
-}
-
-/* Field `field`: a varint, a zigzag varint, or bytes. */
-static void put_uint(pbuf *b, unsigned field, uint64_t v)
-{
-    put_varint(b, (uint64_t)field << 3);
-    put_varint(b, v);
-}
-
-static void put_sint(pbuf *b, unsigned field, int64_t v)
-{
-    put_uint(b, field, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
-}
-
-static void put_bytes(pbuf *b, unsigned field, const void *p, size_t n)
-{
-    put_varint(b, (uint64_t)field << 3 | 2);
-    put_varint(b, n);
-    put(b, p, n);
-}
 
 /* The field of one glyph rendered in slot, rescaled and cropped into out
  * ((w + 2 BUFFER_PX) x (h + 2 BUFFER_PX) bytes). */
@@ -136,12 +80,12 @@ pdb_status pdbt_glyphs(pdbt_ctx *ctx, const char *font_dir, const char *fontstac
         FT_Done_FreeType(lib);
         return pdbt__fail(ctx, PDB_EIO, "%s: not a font FreeType can read", path);
     }
-    pbuf stack = {0}, glyph = {0}, top = {0};
+    pdbt_pbuf stack = {0}, glyph = {0}, top = {0};
     unsigned char *field = NULL;
     char range[32];
     snprintf(range, sizeof range, "%u-%u", start, start + 255);
-    put_bytes(&stack, 1, fontstack, strlen(fontstack));
-    put_bytes(&stack, 2, range, strlen(range));
+    pdbt_pbuf_len_field(&stack, 1, fontstack, strlen(fontstack));
+    pdbt_pbuf_len_field(&stack, 2, range, strlen(range));
     for (unsigned cp = start; cp < start + 256 && !stack.oom && !glyph.oom; cp++) {
         FT_UInt idx = FT_Get_Char_Index(face, cp);
         if (idx == 0 || FT_Load_Glyph(face, idx, FT_LOAD_NO_HINTING) != 0)
@@ -149,7 +93,7 @@ pdb_status pdbt_glyphs(pdbt_ctx *ctx, const char *font_dir, const char *fontstac
         FT_GlyphSlot s = face->glyph;
         long advance = lround(s->advance.x / 64.0);
         glyph.n = 0;
-        put_uint(&glyph, 1, cp);
+        pdbt_pbuf_uint_field(&glyph, 1, cp);
         if (s->format == FT_GLYPH_FORMAT_OUTLINE && s->outline.n_points > 0 &&
             FT_Render_Glyph(s, FT_RENDER_MODE_SDF) == 0 && s->bitmap.width > 2 * SPREAD_PX &&
             s->bitmap.rows > 2 * SPREAD_PX) {
@@ -162,32 +106,32 @@ pdb_status pdbt_glyphs(pdbt_ctx *ctx, const char *font_dir, const char *fontstac
             }
             field = f;
             crop_field(&s->bitmap, w, h, field);
-            put_bytes(&glyph, 2, field, nf);
-            put_uint(&glyph, 3, w);
-            put_uint(&glyph, 4, h);
-            put_sint(&glyph, 5, s->bitmap_left + SPREAD_PX);
-            put_sint(&glyph, 6, s->bitmap_top - SPREAD_PX - TOP_SHIFT);
+            pdbt_pbuf_len_field(&glyph, 2, field, nf);
+            pdbt_pbuf_uint_field(&glyph, 3, w);
+            pdbt_pbuf_uint_field(&glyph, 4, h);
+            pdbt_pbuf_sint_field(&glyph, 5, s->bitmap_left + SPREAD_PX);
+            pdbt_pbuf_sint_field(&glyph, 6, s->bitmap_top - SPREAD_PX - TOP_SHIFT);
         } else { /* a space: its advance only */
-            put_uint(&glyph, 3, 0);
-            put_uint(&glyph, 4, 0);
-            put_sint(&glyph, 5, 0);
-            put_sint(&glyph, 6, -TOP_SHIFT);
+            pdbt_pbuf_uint_field(&glyph, 3, 0);
+            pdbt_pbuf_uint_field(&glyph, 4, 0);
+            pdbt_pbuf_sint_field(&glyph, 5, 0);
+            pdbt_pbuf_sint_field(&glyph, 6, -TOP_SHIFT);
         }
-        put_uint(&glyph, 7, (uint64_t)(advance > 0 ? advance : 0));
-        put_bytes(&stack, 3, glyph.d, glyph.n);
+        pdbt_pbuf_uint_field(&glyph, 7, (uint64_t)(advance > 0 ? advance : 0));
+        pdbt_pbuf_len_field(&stack, 3, glyph.p, glyph.n);
     }
-    put_bytes(&top, 1, stack.d, stack.n);
+    pdbt_pbuf_len_field(&top, 1, stack.p, stack.n);
     int oom = stack.oom || glyph.oom || top.oom;
     free(field);
-    free(stack.d);
-    free(glyph.d);
+    free(stack.p);
+    free(glyph.p);
     FT_Done_Face(face);
     FT_Done_FreeType(lib);
     if (oom) {
-        free(top.d);
+        free(top.p);
         return pdbt__fail(ctx, PDB_ENOMEM, "out of memory making glyphs");
     }
-    *out = top.d;
+    *out = top.p;
     *len = top.n;
     return PDB_OK;
 }

@@ -13,76 +13,22 @@
  * buffer, layers into the tile.
  */
 #include "mvt.h"
+#include "pbuf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* A growing byte buffer; oom is sticky, checked once at the end. */
-typedef struct buf {
-    unsigned char *p; /* bytes */
-    size_t n, cap;    /* used and allocated */
-    int oom;          /* an allocation failed */
-} buf;
-
-static void buf_reserve(buf *b, size_t more)
-{
-    if (b->oom || b->n + more <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->n + more)
-        cap *= 2;
-    unsigned char *p = realloc(b->p, cap);
-    if (p == NULL) {
-        b->oom = 1;
-        return;
-    }
-    b->p = p;
-    b->cap = cap;
-}
-
-static void put_bytes(buf *b, const void *src, size_t n)
-{
-    buf_reserve(b, n);
-    if (b->oom)
-        return;
-    memcpy(b->p + b->n, src, n);
-    b->n += n;
-}
-
-static size_t varint_size(uint64_t v)
-{
-    size_t n = 1;
-    while (v >= 0x80) {
-        v >>= 7;
-        n++;
-    }
-    return n;
-}
-
-static void put_varint(buf *b, uint64_t v)
-{
-    buf_reserve(b, 10);
-    if (b->oom)
-        return;
-    while (v >= 0x80) {
-        b->p[b->n++] = (unsigned char)(v | 0x80);
-        v >>= 7;
-    }
-    b->p[b->n++] = (unsigned char)v;
-}
-
-/* Field tags: (field number << 3) | wire type. */
-#define WT_VARINT 0
-#define WT_FIXED64 1
-#define WT_LEN 2
-#define TAG(field, wt) (((uint32_t)(field) << 3) | (wt))
-
-static void put_len_field(buf *b, uint32_t field, const void *p, size_t n)
-{
-    put_varint(b, TAG(field, WT_LEN));
-    put_varint(b, n);
-    put_bytes(b, p, n);
-}
+/* The framing's helpers (pbuf.h), by this file's short names. */
+typedef pdbt_pbuf buf;
+#define buf_reserve pdbt_pbuf_reserve
+#define put_bytes pdbt_pbuf_bytes
+#define varint_size pdbt_varint_size
+#define put_varint pdbt_pbuf_varint
+#define put_len_field pdbt_pbuf_len_field
+#define WT_VARINT PDBT_WT_VARINT
+#define WT_FIXED64 PDBT_WT_FIXED64
+#define WT_LEN PDBT_WT_LEN
+#define TAG PDBT_TAG
 
 static uint32_t zigzag(int32_t v)
 {
