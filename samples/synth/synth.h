@@ -84,6 +84,7 @@ typedef struct synth_options {
     int quiet;                   /* no summary line */
     size_t notches;              /* --notches: parcels per file given a micrometre notch */
     double curve_spacing;        /* --curved-edges: metres between boundary vertices; 0 straight */
+    int sheets;                  /* --sheets lines: CAD line-and-label sheets (sheets.c) */
 } synth_options;
 
 /* ------------------------------------------------------------------------ */
