@@ -182,8 +182,10 @@ void pdbi__source_close(pdbi_file *f)
             free(L->labels[k].text);
             OGR_F_Destroy(L->labels[k].feat);
         }
-        for (size_t k = 0; k < L->nrecs; k++)
+        for (size_t k = 0; k < L->nrecs; k++) {
             OGR_F_Destroy(L->recs[k].feat);
+            free(L->recs[k].detail);
+        }
         free(L->recs);
         free(L->labels);
         free(L->grid_start);
@@ -572,6 +574,8 @@ static pdb_status cad_read(pdbi_ctx *ic, pdbi_layer *L, cad_bounds *B)
             B->items[B->n].index = index;
             B->items[B->n].feat = feat;
             B->items[B->n].label = link; /* the link for now; the label in cad_join */
+            B->items[B->n].reason = NULL;
+            B->items[B->n].detail = NULL;
             B->n++;
         }
     }
@@ -703,7 +707,9 @@ static pdb_status prescan_cad(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const p
     cad_bounds B = {0};
     pdb_status st = cad_read(ic, L, &B);
 
-    if (st == PDB_OK && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0))
+    if (st == PDB_OK && pdbi__sheets_detect(f, L, B.items, B.n))
+        st = pdbi__sheets_build(ic, f, L, B.items, B.n);
+    else if (st == PDB_OK && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0))
         st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
     if (st == PDB_OK)
         st = pdbi__fieldmap_resolve(ic, fm, (const char *const *)L->fields, L->nfields, L->map);

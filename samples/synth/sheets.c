@@ -4,8 +4,9 @@
  * lines, each shared edge once (the union of every ring's line work, merged
  * between nodes); per parcel three texts near its middle on their own
  * levels (DGN) or layers (DXF): number, land-use code, area; per sheet its
- * outline on the frame level with a text "To so N" (and " xa CODE" in a
- * merged commune's former communes). Planted defects, one each, with their
+ * outline (the outline of its parcels, one a block) on the frame level with
+ * a text "To so N" in each (and " xa CODE" in a merged commune's former
+ * communes). Planted defects, one each, with their
  * ground truth in <file>.sheets.json: a 5 cm gap (a shared boundary line
  * shortened), a 0.5 m overshoot, a missing number, a doubled number, a
  * number split in two texts. The levels follow import/sheets.c's default.
@@ -224,8 +225,15 @@ static int plant_end(sheet_ctx *s, GEOSGeometry **lines, int n, int first, doubl
             continue;
         if (d > 0 && (inside < 0 || used[inside]))
             continue;
-        GEOSCoordSequence *moved = GEOSCoordSeq_clone_r(s->g, cs);
-        GEOSCoordSeq_setXY_r(s->g, moved, np - 1, bx + ux * d, by + uy * d);
+        /* A gap moves the end back; an overshoot goes on past the node. */
+        unsigned int nn = d > 0 ? np + 1 : np;
+        GEOSCoordSequence *moved = GEOSCoordSeq_create_r(s->g, nn, 2);
+        for (unsigned int i = 0; i < np; i++) {
+            double x, y;
+            GEOSCoordSeq_getXY_r(s->g, cs, i, &x, &y);
+            GEOSCoordSeq_setXY_r(s->g, moved, i, x, y);
+        }
+        GEOSCoordSeq_setXY_r(s->g, moved, nn - 1, bx + ux * d, by + uy * d);
         GEOSGeometry *nl = GEOSGeom_createLineString_r(s->g, moved);
         if (nl == NULL)
             return -1;
@@ -356,23 +364,25 @@ static int draw_frames(sheet_ctx *s)
                 GEOSGeom_createCollection_r(s->g, GEOS_GEOMETRYCOLLECTION, members, n);
             GEOSGeometry *u = gc ? GEOSUnaryUnion_r(s->g, gc) : NULL;
             GEOSGeometry *outline = u ? GEOSBoundary_r(s->g, u) : NULL;
-            GEOSGeometry *pos = u ? GEOSPointOnSurface_r(s->g, u) : NULL;
-            double x = 0, y = 0;
             char text[64];
-            if (outline == NULL || pos == NULL || !GEOSGeomGetX_r(s->g, pos, &x) ||
-                !GEOSGeomGetY_r(s->g, pos, &y)) {
-                rc = -1;
-            } else {
-                if (f == 0)
-                    snprintf(text, sizeof text, "To so %d", sheet);
-                else
-                    snprintf(text, sizeof text, "To so %d xa %s", sheet, c->formers[f]);
-                rc = put_lines(s, outline, LV_FRAME) | put_text(s, x, y, LV_FRAME, text);
+            if (f == 0)
+                snprintf(text, sizeof text, "To so %d", sheet);
+            else
+                snprintf(text, sizeof text, "To so %d xa %s", sheet, c->formers[f]);
+            rc = outline == NULL ? -1 : put_lines(s, outline, LV_FRAME);
+            /* A sheet of blocks apart (roads between) is several outlines:
+             * its text in each. */
+            for (int k = 0; rc == 0 && k < GEOSGetNumGeometries_r(s->g, u); k++) {
+                GEOSGeometry *pos = GEOSPointOnSurface_r(s->g, GEOSGetGeometryN_r(s->g, u, k));
+                double x = 0, y = 0;
+                rc = pos != NULL && GEOSGeomGetX_r(s->g, pos, &x) && GEOSGeomGetY_r(s->g, pos, &y)
+                         ? put_text(s, x, y, LV_FRAME, text)
+                         : -1;
+                GEOSGeom_destroy_r(s->g, pos);
             }
             GEOSGeom_destroy_r(s->g, gc);
             GEOSGeom_destroy_r(s->g, u);
             GEOSGeom_destroy_r(s->g, outline);
-            GEOSGeom_destroy_r(s->g, pos);
         }
     }
     free(members);
