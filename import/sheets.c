@@ -431,7 +431,16 @@ static pdb_status dangles(sheet_build *sb, const GEOSGeometry *noded, GEOSGeomet
         if (best < GAP_REPORT_M) {
             (*ngaps)++;
             if (snap > 0 && best <= snap) {
+                /* From the free end to the nearest point of the other line,
+                 * and 1 mm on: the point found lies on that line only up to
+                 * rounding, a crossing is a node for sure. */
                 GEOSCoordSequence *np = GEOSNearestPoints_r(sb->g, best_e, pt);
+                double qx = 0, qy = 0;
+                if (np != NULL && GEOSCoordSeq_getXY_r(sb->g, np, 0, &qx, &qy) && best > 0) {
+                    GEOSCoordSeq_setXY_r(sb->g, np, 0, qx + (qx - ends[k].x) / best * 0.001,
+                                         qy + (qy - ends[k].y) / best * 0.001);
+                    GEOSCoordSeq_setXY_r(sb->g, np, 1, ends[k].x, ends[k].y);
+                }
                 GEOSGeometry *seg = np ? GEOSGeom_createLineString_r(sb->g, np) : NULL;
                 if (push_geom(closures, nclos, caps, seg) != 0)
                     best = -1;
@@ -789,6 +798,68 @@ static int non_parcel_code(const char *lu)
     return 0;
 }
 
+/* A numbered polygon waiting for the other polygons of its number. */
+typedef struct pending {
+    char *key;   /* "former|sheet|number", owned */
+    char *label; /* the record's label, owned until merged */
+    int poly;    /* in sb->polys */
+    double x, y; /* its inner point */
+} pending;
+
+static int cmp_pending(const void *a, const void *b)
+{
+    const pending *p = a, *q = b;
+    int c = strcmp(p->key, q->key);
+    return c != 0 ? c : p->poly - q->poly;
+}
+
+/* The polygons of one number on one sheet are one parcel: the parts of a
+ * parcel cut by a canal (texts in each part), the halves of a parcel cut
+ * by a sheet edge drawn as a boundary line. Their union is the record. */
+static pdb_status merge_parts(sheet_build *sb, pending *pend, size_t n)
+{
+    pdb_status st = PDB_OK;
+    qsort(pend, n, sizeof *pend, cmp_pending);
+    for (size_t a = 0, b; a < n; a = b) {
+        for (b = a + 1; b < n && strcmp(pend[a].key, pend[b].key) == 0;)
+            b++;
+        GEOSGeometry *geom;
+        if (b - a == 1) {
+            geom = GEOSGeom_clone_r(sb->g, GEOSGetGeometryN_r(sb->g, sb->polys, pend[a].poly));
+        } else {
+            GEOSGeometry **parts = malloc((b - a) * sizeof *parts);
+            for (size_t k = a; parts != NULL && k < b; k++)
+                parts[k - a] =
+                    GEOSGeom_clone_r(sb->g, GEOSGetGeometryN_r(sb->g, sb->polys, pend[k].poly));
+            GEOSGeometry *gc = parts ? GEOSGeom_createCollection_r(sb->g, GEOS_MULTIPOLYGON, parts,
+                                                                   (unsigned int)(b - a))
+                                     : NULL;
+            free(parts);
+            geom = gc ? GEOSUnaryUnion_r(sb->g, gc) : NULL;
+            GEOSGeom_destroy_r(sb->g, gc);
+            char shown[64];
+            snprintf(shown, sizeof shown, "%s", pend[a].key);
+            for (char *c = shown; *c; c++)
+                *c = *c == '|' ? '/' : *c;
+            note(sb,
+                 "parcel %s (former commune/sheet/number) drawn as %zu polygons near "
+                 "(%.3f, %.3f): one parcel",
+                 shown, b - a, pend[a].x, pend[a].y);
+        }
+        OGRGeometryH og = geom ? to_ogr(sb, geom) : NULL;
+        GEOSGeom_destroy_r(sb->g, geom);
+        if (st == PDB_OK && og != NULL)
+            st = add_rec(sb, og, pend[a].x, pend[a].y, pend[a].label, NULL, NULL);
+        else
+            free(pend[a].label);
+        if (st == PDB_OK && og == NULL)
+            st = pdbi__fail(sb->ic, PDB_ENOMEM, "out of memory");
+        for (size_t k = a + 1; k < b; k++)
+            free(pend[k].label);
+    }
+    return st;
+}
+
 static pdb_status make_records(sheet_build *sb)
 {
     long *in = malloc((sb->ntexts ? sb->ntexts : 1) * sizeof *in);
@@ -797,12 +868,14 @@ static pdb_status make_records(sheet_build *sb)
     size_t *order = malloc((sb->ntexts ? sb->ntexts : 1) * sizeof *order);
     frame_info fi;
     pdb_status st = frames(sb, &fi);
+    pending *pend = calloc((size_t)sb->npolys + 1, sizeof *pend);
+    size_t npend = 0;
     size_t cap = (size_t)sb->npolys + sb->ntexts + 1;
 
     sb->recs = calloc(cap, sizeof *sb->recs);
     sb->labels = calloc(cap, sizeof *sb->labels);
     if (st == PDB_OK && (in == NULL || mine == NULL || start == NULL || order == NULL ||
-                         sb->recs == NULL || sb->labels == NULL))
+                         pend == NULL || sb->recs == NULL || sb->labels == NULL))
         st = pdbi__fail(sb->ic, PDB_ENOMEM, "out of memory");
     if (st == PDB_OK)
         st = place_texts(sb, sb->polys, sb->npolys, in, sb->texts, sb->ntexts,
@@ -862,9 +935,23 @@ static pdb_status make_records(sheet_build *sb)
                          dupf("one polygon holds the numbers %s and %s%s (an unclosed boundary "
                               "between them?)",
                               nums[0], nums[1], nn > 2 ? " and more" : ""));
-        else
-            st = add_rec(sb, og, x, y, label, NULL, NULL);
+        else {
+            OGR_G_DestroyGeometry(og);
+            char *key = dupf("%s|%s|%s", former, sheet, nums[0]);
+            if (key == NULL || label == NULL) {
+                free(key);
+                free(label);
+                st = pdbi__fail(sb->ic, PDB_ENOMEM, "out of memory");
+            } else {
+                pend[npend++] = (pending){key, label, p, x, y};
+            }
+        }
     }
+    if (st == PDB_OK)
+        st = merge_parts(sb, pend, npend);
+    for (size_t i = 0; i < npend; i++)
+        free(pend[i].key); /* the labels moved into records (or were freed) */
+    free(pend);
     /* Numbers outside every polygon. */
     for (size_t t = 0; st == PDB_OK && t < sb->ntexts; t++) {
         if (sb->texts[t].role != ROLE_NUMBER || in[t] >= 0)

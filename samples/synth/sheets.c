@@ -5,8 +5,8 @@
  * between nodes); per parcel three texts near its middle on their own
  * levels (DGN) or layers (DXF): number, land-use code, area; per sheet its
  * outline (the outline of its parcels, one a block) on the frame level with
- * a text "To so N" in each (and " xa CODE" in a merged commune's former
- * communes). Planted defects, one each, with their
+ * a text "To so N xa CODE" in each (CODE: the former commune, the commune
+ * itself when it was not merged). Planted defects, one each, with their
  * ground truth in <file>.sheets.json: a 5 cm gap (a shared boundary line
  * shortened), a 0.5 m overshoot, a missing number, a doubled number, a
  * number split in two texts. The levels follow import/sheets.c's default.
@@ -304,10 +304,10 @@ done:
 enum { LBL_PLAIN, LBL_MISSING, LBL_DOUBLED, LBL_SPLIT };
 
 /* The three texts of a parcel, with one of the label defects. */
-static int draw_labels(sheet_ctx *s, size_t i, int defect)
+static int draw_part_labels(sheet_ctx *s, size_t i, const GEOSGeometry *part, int defect)
 {
     const synth_parcel *p = &s->oc->c->parcels[i];
-    GEOSGeometry *pos = GEOSPointOnSurface_r(s->g, s->poly[i]);
+    GEOSGeometry *pos = GEOSPointOnSurface_r(s->g, part);
     double x, y, d = 0;
     char num[16], area[32];
     if (pos == NULL || GEOSGeomGetX_r(s->g, pos, &x) == 0 || GEOSGeomGetY_r(s->g, pos, &y) == 0) {
@@ -317,7 +317,7 @@ static int draw_labels(sheet_ctx *s, size_t i, int defect)
     GEOSGeom_destroy_r(s->g, pos);
     /* Land use below the number, area above, as far apart as the parcel allows. */
     for (double t = 1.2; t > 0.1 && d == 0; t /= 2)
-        if (contains_xy(s, s->poly[i], x, y - t) && contains_xy(s, s->poly[i], x, y + t))
+        if (contains_xy(s, part, x, y - t) && contains_xy(s, part, x, y + t))
             d = t;
     snprintf(num, sizeof num, "%d", p->number);
     snprintf(area, sizeof area, "%.1f", p->surveyed_m2);
@@ -344,6 +344,18 @@ static int draw_labels(sheet_ctx *s, size_t i, int defect)
     return rc ? -1 : 0;
 }
 
+/* A parcel in two parts (cut by a canal) has its texts in each, as the
+ * sheets draw it; the importer makes one parcel of the parts. */
+static int draw_labels(sheet_ctx *s, size_t i, int defect)
+{
+    int n = GEOSGetNumGeometries_r(s->g, s->poly[i]);
+    for (int k = 0; k < n; k++)
+        if (draw_part_labels(s, i, GEOSGetGeometryN_r(s->g, s->poly[i], k),
+                             k == 0 ? defect : LBL_PLAIN) != 0)
+            return -1;
+    return 0;
+}
+
 /* Each sheet's outline on the frame level, and its "To so N" text. */
 static int draw_frames(sheet_ctx *s)
 {
@@ -365,10 +377,7 @@ static int draw_frames(sheet_ctx *s)
             GEOSGeometry *u = gc ? GEOSUnaryUnion_r(s->g, gc) : NULL;
             GEOSGeometry *outline = u ? GEOSBoundary_r(s->g, u) : NULL;
             char text[64];
-            if (f == 0)
-                snprintf(text, sizeof text, "To so %d", sheet);
-            else
-                snprintf(text, sizeof text, "To so %d xa %s", sheet, c->formers[f]);
+            snprintf(text, sizeof text, "To so %d xa %s", sheet, c->formers[f]);
             rc = outline == NULL ? -1 : put_lines(s, outline, LV_FRAME);
             /* A sheet of blocks apart (roads between) is several outlines:
              * its text in each. */
@@ -396,7 +405,8 @@ static long pick_label_parcel(const synth_commune *c, unsigned char *used, size_
         size_t i = (from + k) % c->nparcels;
         char num[16];
         snprintf(num, sizeof num, "%d", c->parcels[i].number);
-        if (!used[i] && c->parcels[i].number >= 10 && num[0] != num[strlen(num) / 2]) {
+        if (!used[i] && c->parcels[i].number >= 10 && c->parcels[i].nparts == 1 &&
+            num[0] != num[strlen(num) / 2]) {
             used[i] = 1;
             return (long)i;
         }
