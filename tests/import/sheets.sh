@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Line-and-label survey sheets (issue 15, docs/import.md): pdb-synth draws
+# one commune as DGN v7 and DXF sheets (boundary lines, number / land-use /
+# area texts on their own levels, planted defects listed in
+# <file>.sheets.json) and as polygons (GPKG). The sheets must import to the
+# same parcels, numbers, land uses and surveyed areas as the polygons, but
+# for the parcels the planted defects quarantine; every planted defect is
+# reported where it was planted. Then bad input: a DGN v8 file, a truncated
+# DGN, a DXF with no boundary layer, lines that make no polygon.
+source "$(dirname "$0")/lib.sh"
+
+SYNTH=${PDB_SYNTH:-${PDB_BINARY_DIR:-}/samples/pdb-synth}
+if [ ! -x "$SYNTH" ]; then
+    echo "FAIL: pdb-synth is not built ($SYNTH)" >&2
+    exit 1
+fi
+
+# 07900 was merged from three former communes: four sheets, sheet 1 in each.
+gen() {
+    "$SYNTH" --out "$WORK/$1" --communes 07900 --parcels-per-commune 1200 --seed 5 --quiet "${@:2}"
+}
+gen gpkg --format GPKG --defects none
+gen dgn --format DGN --sheets lines
+gen dxf --format DXF --sheets lines
+T=$WORK/dgn/07900.dgn.sheets.json
+# Same defects on the same parcels (the DGN's coordinates carry a 0.4 mm
+# nudge, output.c, so positions differ).
+same_truth() { sed -E '1,2d; s/"x": [0-9.]+, "y": [0-9.]+, //' "$1" | md5sum; }
+check "generator: the DXF's defects are the DGN's" "$(same_truth "$WORK/dxf/07900.dxf.sheets.json")" \
+    "$(same_truth "$T")"
+
+# The parcels of a store, one line each: former commune|sheet|parcel|land use|surveyed area.
+PARCELS_SQL="SELECT coalesce(former_commune, ''), sheet, parcel, landuse,
+                    CAST(round(area_surveyed_m2 * 10) AS INTEGER)
+             FROM parcels WHERE valid_to IS NULL ORDER BY 1, 2, 3"
+new_store ref
+import gpkg/07900.gpkg
+check "GPKG: imports" "$RC" 0
+REF=$(sql "$PARCELS_SQL")
+REF_DB=$DB
+check "GPKG: 1200 parcels" "$(wc -l <<<"$REF")" 1200
+
+# The truth: "former|sheet|parcel" of the planted defects' parcels.
+truth() { # KIND INDEX
+    sqlite3 :memory: "SELECT p.value ->> 'former_commune' || '|' || (p.value ->> 'sheet') || '|' ||
+        (p.value ->> 'parcel') FROM json_each(readfile('$T'), '\$.defects') d,
+        json_each(d.value, '\$.parcels') p WHERE d.value ->> 'kind' = '$1' AND p.key = $2"
+}
+truth_xy() { # KIND -> "x y"
+    sqlite3 :memory: "SELECT (d.value ->> 'x') || ' ' || (d.value ->> 'y')
+        FROM json_each(readfile('$T'), '\$.defects') d WHERE d.value ->> 'kind' = '$1'"
+}
+number_of() { cut -d'|' -f3 <<<"$1"; }
+MISSING=$(truth missing-number 0)
+GAP_A=$(truth gap 0)
+GAP_B=$(truth gap 1)
+DOUBLED=$(truth doubled-number 0)
+SPLIT=$(truth split-number 0)
+check "truth: five defects planted" \
+    "$(sqlite3 :memory: "SELECT json_array_length(readfile('$T'), '\$.defects')")" 5
+
+# near NAME OUTPUT PATTERN X Y MAX: the first (x, y) after PATTERN in the
+# output lies within MAX metres of X Y.
+near() {
+    local xy
+    xy=$(grep -oE "$3 [^(]*\\(([0-9.]+), ([0-9.]+)\\)" <<<"$2" | head -1 | grep -oE '\([0-9., ]+\)' |
+        tr -d '(),' || true)
+    if [ -z "$xy" ]; then
+        fail "$1: '$3' not reported"
+        return
+    fi
+    check "$1" "$(awk -v a="$xy" -v x="$4" -v y="$5" -v m="$6" \
+        'BEGIN { split(a, p, " "); d = sqrt((p[1] - x) ^ 2 + (p[2] - y) ^ 2); print (d <= m) ? "near" : "off by " d }')" near
+}
+
+# The parcels stored from sheets are the polygons' but for EXCEPT (lines).
+expect_parcels() { # NAME EXCEPT...
+    local name=$1 want
+    shift
+    want=$(awk -F'|' -v ex="$(printf '%s\n' "$@")" '
+        BEGIN { n = split(ex, e, "\n"); for (i = 1; i <= n; i++) skip[e[i]] = 1 }
+        !(($1 "|" $2 "|" $3) in skip)' <<<"$REF")
+    check "$name: the polygons' parcels, numbers, land uses and areas but the planted ones" \
+        "$(sql "$PARCELS_SQL" | md5sum)" "$(md5sum <<<"$want")"
+}
+
+# Computed areas against the polygons': the generator writes millimetre
+# coordinates, which DGN's millimetre UORs and DXF keep, so they agree to
+# rounding; a --snap closure moves a corner by under a millimetre.
+# Tolerance 0.01 m2: a millimetre along a 100 m edge is 0.1 m2, far more.
+max_area_diff() {
+    sqlite3 "$REF_DB" "ATTACH '$DB' AS s; SELECT printf('%.4f', max(abs(a.area_computed_m2 - b.area_computed_m2)))
+        FROM parcels a JOIN s.parcels b USING (former_commune, sheet, parcel)
+        WHERE a.valid_to IS NULL AND b.valid_to IS NULL"
+}
+area_ok() { awk -v d="$2" 'BEGIN { exit !(d <= 0.01) }' && ok "$1: computed areas within 0.01 m2 ($2)" ||
+    fail "$1: computed areas differ by $2 m2"; }
+
+# --- DGN, no --snap: the gap makes one polygon of two parcels. ---
+new_store dgn
+import --srs EPSG:9208 dgn/07900.dgn
+check "DGN: imports" "$RC" 0
+contains "DGN: detected as a sheet" "$OUT" "read as a line-and-label sheet \(lines and number texts"
+expect_parcels "DGN" "$MISSING" "$GAP_A" "$GAP_B"
+area_ok "DGN" "$(max_area_diff)"
+read -r gx gy <<<"$(truth_xy gap)"
+contains "DGN: the gap's width" "$OUT" "unclosed gap 0\.050 m wide"
+near "DGN: the gap where planted" "$OUT" "unclosed gap" "$gx" "$gy" 0.06
+read -r ox oy <<<"$(truth_xy overshoot)"
+contains "DGN: the overshoot's length" "$OUT" "dangle 0\.500 m long"
+near "DGN: the overshoot where planted" "$OUT" "dangle 0\.500 m long" "$ox" "$oy" 0.51
+contains "DGN: the doubled number" "$OUT" "number $(number_of "$DOUBLED") written 2 times"
+read -r dx dy <<<"$(truth_xy doubled-number)"
+near "DGN: the doubled number where planted" "$OUT" "written 2 times at" "$dx" "$dy" 0.01
+contains "DGN: the split number joined" "$OUT" "in 2 pieces at .* joined: $(number_of "$SPLIT")$"
+check "DGN: quarantined: the polygon with two numbers, the one with none" \
+    "$(sql "SELECT reason FROM rejects ORDER BY reason" | paste -sd,)" "no-number,two-numbers"
+contains "DGN: two numbers named" "$(sql "SELECT detail FROM rejects WHERE reason = 'two-numbers'")" \
+    "numbers ($(number_of "$GAP_A") and $(number_of "$GAP_B")|$(number_of "$GAP_B") and $(number_of "$GAP_A"))"
+
+# --- DXF with --snap 0.1: the gap closes, both parcels import. ---
+new_store dxf
+import --srs EPSG:9208 --snap 0.1 dxf/07900.dxf
+check "DXF: imports" "$RC" 0
+contains "DXF: the closure reported" "$OUT" "closed a gap 0\.050 m wide at .*\(--snap 0\.1\)"
+near "DXF: the closure where planted" "$OUT" "closed a gap" "$gx" "$gy" 0.06
+expect_parcels "DXF --snap" "$MISSING"
+area_ok "DXF --snap" "$(max_area_diff)"
+check "DXF --snap: quarantined: the polygon with no number" "$(sql "SELECT reason FROM rejects" | paste -sd,)" \
+    no-number
+
+# --- Bad input: one-line errors, nothing written. ---
+new_store bad
+bad() { # NAME FILE PATTERN [options]
+    import --srs EPSG:9208 "${@:4}" "$2"
+    check "$1: exit status" "$RC" 1
+    contains "$1: says why" "$(grep -E 'FAILED: ' <<<"$OUT" | tail -1)" "$3"
+    check "$1: nothing stored" "$(sql "SELECT count(*) FROM parcels")" 0
+}
+# A DGN v8 file is an OLE compound document: its first 8 bytes say so.
+printf '\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1' >v8_07900.dgn
+head -c 8184 /dev/zero >>v8_07900.dgn
+bad "DGN v8" v8_07900.dgn "a DGN v8 file .*ODA File Converter"
+head -c "$(($(stat -c %s dgn/07900.dgn) / 2))" dgn/07900.dgn >cut_07900.dgn
+bad "truncated DGN" cut_07900.dgn "a truncated DGN v7 file"
+sed 's/^RANH_THUA$/GHI_CHU/' dxf/07900.dxf >noboundary_07900.dxf
+bad "DXF without a boundary layer" noboundary_07900.dxf "no line on the boundary level or layer"
+# Open lines only: one boundary line, a number beside it.
+cat >open.csv <<'EOF'
+WKT,Layer,Label
+"LINESTRING (566000 2353000,566050 2353000,566050 2353040)",RANH_THUA,
+"POINT (566020 2353010)",SO_THUA,17
+EOF
+ogr2ogr -q -f DXF open_07900.dxf open.csv -dialect sqlite -sql "SELECT GeomFromText(WKT) AS geom, Layer,
+    CASE WHEN Label != '' THEN 'LABEL(f:\"Arial\",t:\"' || Label || '\")' END AS OGR_STYLE FROM open"
+bad "lines that make no polygon" open_07900.dxf "boundary lines make no polygon"
+printf 'number = 13\nparcels = 10\n' >levels.txt
+bad "levels file with an unknown role" dgn/07900.dgn "levels.txt:2: expected 'ROLE = LEVEL" --force \
+    --levels levels.txt
+
+finish
