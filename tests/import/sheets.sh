@@ -9,11 +9,7 @@
 # DGN, a DXF with no boundary layer, lines that make no polygon.
 source "$(dirname "$0")/lib.sh"
 
-SYNTH=${PDB_SYNTH:-${PDB_BINARY_DIR:-}/samples/pdb-synth}
-if [ ! -x "$SYNTH" ]; then
-    echo "FAIL: pdb-synth is not built ($SYNTH)" >&2
-    exit 1
-fi
+need_synth
 
 # 07900 was merged from three former communes: four sheets, sheet 1 in each.
 gen() {
