@@ -53,6 +53,7 @@ static const char *const non_parcel_codes[] = {"DGT", "DTL", "SON", "MNC", "DTT"
 
 typedef struct levels {
     char *values[ROLE_COUNT][16]; /* level numbers or layer names, owned */
+    int level[ROLE_COUNT][16];    /* the value as a DGN level number, -1 for a name */
     int n[ROLE_COUNT];
 } levels;
 
@@ -80,6 +81,7 @@ static int levels_set(levels *lv, int role, const char *list)
             t[--len] = '\0';
         if (len == 0 || lv->n[role] >= 16)
             continue;
+        lv->level[role][lv->n[role]] = strspn(t, "0123456789") == len ? atoi(t) : -1;
         if ((lv->values[role][lv->n[role]++] = strdup(t)) == NULL)
             return -1;
     }
@@ -129,24 +131,27 @@ static pdb_status levels_load(pdbi_ctx *ic, const char *path, levels *lv)
     return st;
 }
 
-/* The level (DGN) or layer (DXF) of a feature, as text. */
-static void level_of(OGRFeatureH feat, char *out, size_t len)
+/* The role of a feature by its level (DGN, an integer field) or layer
+ * (DXF, a name); -1 for none. */
+static int role_of(const levels *lv, OGRFeatureH feat)
 {
     OGRFeatureDefnH defn = OGR_F_GetDefnRef(feat);
     int k = OGR_FD_GetFieldIndex(defn, "Level");
+    if (k >= 0 && OGR_Fld_GetType(OGR_FD_GetFieldDefn(defn, k)) == OFTInteger) {
+        int level = OGR_F_IsFieldSetAndNotNull(feat, k) ? OGR_F_GetFieldAsInteger(feat, k) : -1;
+        for (int r = 0; r < ROLE_COUNT; r++)
+            for (int i = 0; i < lv->n[r]; i++)
+                if (lv->level[r][i] == level && level >= 0)
+                    return r;
+        return -1;
+    }
     if (k < 0)
         k = OGR_FD_GetFieldIndex(defn, "Layer");
-    snprintf(out, len, "%s",
-             k >= 0 && OGR_F_IsFieldSetAndNotNull(feat, k) ? OGR_F_GetFieldAsString(feat, k) : "");
-}
-
-static int role_of(const levels *lv, OGRFeatureH feat)
-{
-    char lev[128];
-    level_of(feat, lev, sizeof lev);
+    const char *name =
+        k >= 0 && OGR_F_IsFieldSetAndNotNull(feat, k) ? OGR_F_GetFieldAsString(feat, k) : "";
     for (int r = 0; r < ROLE_COUNT; r++)
         for (int i = 0; i < lv->n[r]; i++)
-            if (strcasecmp(lv->values[r][i], lev) == 0)
+            if (strcasecmp(lv->values[r][i], name) == 0)
                 return r;
     return -1;
 }
@@ -620,9 +625,10 @@ static void sheet_from_name(const char *path, char *out, size_t len)
 typedef struct frame_info {
     GEOSGeometry *polys; /* frame polygons, owned, or NULL */
     int n;
-    char (*sheet)[16];  /* per frame polygon */
-    char (*former)[8];  /* likewise */
-    char one_sheet[16]; /* a frame text with no frame lines: the whole file */
+    const GEOSPreparedGeometry **prep; /* per frame polygon */
+    char (*sheet)[16];                 /* per frame polygon */
+    char (*former)[8];                 /* likewise */
+    char one_sheet[16];                /* a frame text with no frame lines: the whole file */
     char one_former[8];
 } frame_info;
 
@@ -636,10 +642,13 @@ static pdb_status frames(sheet_build *sb, frame_info *fi)
         GEOSGeom_destroy_r(sb->g, noded);
         fi->n = fi->polys ? GEOSGetNumGeometries_r(sb->g, fi->polys) : 0;
     }
+    fi->prep = calloc((size_t)(fi->n ? fi->n : 1), sizeof *fi->prep);
+    for (int i = 0; fi->prep != NULL && i < fi->n; i++)
+        fi->prep[i] = GEOSPrepare_r(sb->g, GEOSGetGeometryN_r(sb->g, fi->polys, i));
     fi->sheet = calloc((size_t)(fi->n ? fi->n : 1), sizeof *fi->sheet);
     fi->former = calloc((size_t)(fi->n ? fi->n : 1), sizeof *fi->former);
     long *in = malloc((sb->ntexts ? sb->ntexts : 1) * sizeof *in);
-    if (fi->sheet == NULL || fi->former == NULL || in == NULL) {
+    if (fi->prep == NULL || fi->sheet == NULL || fi->former == NULL || in == NULL) {
         free(in);
         return pdbi__fail(sb->ic, PDB_ENOMEM, "out of memory");
     }
@@ -667,7 +676,7 @@ static pdb_status frames(sheet_build *sb, frame_info *fi)
 
 /* The sheet of a parcel: --sheet, else the frame around it, else the one
  * frame text, else the file's name. */
-static void sheet_of(sheet_build *sb, const frame_info *fi, const GEOSGeometry *poly, char *sheet,
+static void sheet_of(sheet_build *sb, const frame_info *fi, double x, double y, char *sheet,
                      char *former)
 {
     sheet[0] = former[0] = '\0';
@@ -678,17 +687,25 @@ static void sheet_of(sheet_build *sb, const frame_info *fi, const GEOSGeometry *
     if (fi->n > 0) {
         /* The frame with a sheet text around the parcel's inner point,
          * else the nearest such frame (a frame drawn without its text). */
-        GEOSGeometry *pos = GEOSPointOnSurface_r(sb->g, poly);
+        GEOSGeometry *pos = GEOSGeom_createPointFromXY_r(sb->g, x, y);
+        int hit = -1;
         double best = INFINITY;
-        for (int i = 0; pos != NULL && i < fi->n && best > 0; i++) {
+        for (int i = 0; pos != NULL && i < fi->n && hit < 0; i++)
+            if (fi->sheet[i][0] != '\0' && fi->prep[i] != NULL &&
+                GEOSPreparedIntersects_r(sb->g, fi->prep[i], pos) == 1)
+                hit = i;
+        for (int i = 0; pos != NULL && hit < 0 && i < fi->n; i++) {
             double d;
             if (fi->sheet[i][0] != '\0' &&
                 GEOSDistance_r(sb->g, GEOSGetGeometryN_r(sb->g, fi->polys, i), pos, &d) &&
                 d < best) {
                 best = d;
-                snprintf(sheet, 16, "%s", fi->sheet[i]);
-                snprintf(former, 8, "%s", fi->former[i]);
+                hit = i;
             }
+        }
+        if (hit >= 0) {
+            snprintf(sheet, 16, "%s", fi->sheet[hit]);
+            snprintf(former, 8, "%s", fi->former[hit]);
         }
         GEOSGeom_destroy_r(sb->g, pos);
     }
@@ -921,7 +938,7 @@ static pdb_status make_records(sheet_build *sb)
             sb->nonparcel_m2 += m2;
             continue;
         }
-        sheet_of(sb, &fi, poly, sheet, former);
+        sheet_of(sb, &fi, x, y, sheet, former);
         char *label = dupf("SoTo=%s;SoThua=%s;LoaiDat=%s;DienTich=%s;MaXaCu=%s", sheet,
                            nn > 0 ? nums[0] : "", lu ? lu : "", area ? area : "", former);
         OGRGeometryH og = to_ogr(sb, poly);
@@ -968,6 +985,10 @@ static pdb_status make_records(sheet_build *sb)
              "%zu polygons without a number (roads, water, land between blocks: %.1f m2) "
              "are no parcels: not stored",
              sb->nonparcel, sb->nonparcel_m2);
+    for (int i = 0; fi.prep != NULL && i < fi.n; i++)
+        if (fi.prep[i] != NULL)
+            GEOSPreparedGeom_destroy_r(sb->g, fi.prep[i]);
+    free(fi.prep);
     GEOSGeom_destroy_r(sb->g, fi.polys);
     free(fi.sheet);
     free(fi.former);
