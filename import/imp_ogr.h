@@ -131,8 +131,9 @@ void pdbi__source_close(pdbi_file *f);
 /* ------------------------------------------------------------------------ */
 
 /* 1 when a CAD layer is a sheet drawn as lines and texts: --sheets, or no
- * closed shapes among its boundaries and a number-only text on the default
- * number level (13 or SO_THUA). bounds: its entities that are not texts. */
+ * closed shapes among its boundaries and a number-only text on the number
+ * level (13 or SO_THUA by default, --levels). bounds: its entities that
+ * are not texts. */
 int pdbi__sheets_detect(const pdbi_file *f, const pdbi_layer *L, const pdbi_cad_rec *bounds,
                         size_t nb);
 /* Nodes and polygonizes the boundary lines, assigns the texts by level and

@@ -172,14 +172,16 @@ int pdbi__sheets_detect(const pdbi_file *f, const pdbi_layer *L, const pdbi_cad_
                         size_t nb)
 {
     levels lv = {0};
+    pdbi_ctx quiet;
     int numbers = 0, shapes = 0;
     if (f->opts->sheets)
         return 1;
-    for (int r = 0; r < ROLE_COUNT; r++)
-        if (levels_set(&lv, r, default_levels[r]) != 0) {
-            levels_free(&lv);
-            return 0;
-        }
+    /* A levels file that does not load: the build says why. */
+    pdbi__ctx_init(&quiet, NULL);
+    if (levels_load(&quiet, f->opts->levels_path, &lv) != PDB_OK) {
+        levels_free(&lv);
+        return f->opts->levels_path != NULL;
+    }
     for (size_t i = 0; i < L->nlabels && !numbers; i++)
         numbers = role_of(&lv, L->labels[i].feat) == ROLE_NUMBER && all_digits(L->labels[i].text);
     for (size_t b = 0; b < nb && !shapes; b++) {
@@ -212,7 +214,8 @@ typedef struct sheet_build {
     levels lv;
     FILE *log;
     int notes;            /* lines said */
-    GEOSGeometry **lines; /* boundary line work, owned */
+    GEOSGeometry **lines; /* boundary line work (boundary, road, water), owned */
+    size_t nboundary;     /* entities on the boundary level proper */
     size_t nlines, caplines;
     GEOSGeometry **frames; /* frame line work, owned */
     size_t nframes, capframes;
@@ -317,6 +320,7 @@ static pdb_status collect(sheet_build *sb, const pdbi_cad_rec *bounds, size_t nb
             gg = NULL;
         }
         GEOSGeom_destroy_r(sb->g, gg);
+        sb->nboundary += role == ROLE_BOUNDARY;
         int rc = role == ROLE_FRAME ? push_geom(&sb->frames, &sb->nframes, &sb->capframes, line)
                                     : push_geom(&sb->lines, &sb->nlines, &sb->caplines, line);
         if (rc != 0)
@@ -1017,7 +1021,7 @@ pdb_status pdbi__sheets_build(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const p
     st = levels_load(ic, f->opts->levels_path, &sb.lv);
     if (st == PDB_OK)
         st = collect(&sb, bounds, nb, &other);
-    if (st == PDB_OK && sb.nlines == 0) {
+    if (st == PDB_OK && sb.nboundary == 0) {
         char lev[256];
         size_t used = 0;
         for (int i = 0; i < sb.lv.n[ROLE_BOUNDARY] && used < sizeof lev; i++)

@@ -2,7 +2,8 @@
  * sheets.c: --sheets lines. A commune drawn the way cadastral software
  * (Famis, TMV.Map, ViLIS) draws a survey sheet: the parcels' boundaries as
  * lines, each shared edge once (the union of every ring's line work, merged
- * between nodes); per parcel three texts near its middle on their own
+ * between nodes), the edges of road (DGT) and canal (DTL) parcels on the
+ * road and water levels; per parcel three texts near its middle on their own
  * levels (DGN) or layers (DXF): number, land-use code, area; per sheet its
  * outline (the outline of its parcels, one a block) on the frame level with
  * a text "To so N xa CODE" in each (CODE: the former commune, the commune
@@ -19,7 +20,15 @@
 #include <string.h>
 
 /* Levels (DGN) and layers (DXF): docs/import.md, "Line-and-label sheets". */
-enum { LV_BOUNDARY = 10, LV_NUMBER = 13, LV_LANDUSE = 14, LV_AREA = 15, LV_FRAME = 63 };
+enum {
+    LV_BOUNDARY = 10,
+    LV_NUMBER = 13,
+    LV_LANDUSE = 14,
+    LV_AREA = 15,
+    LV_ROAD = 23,
+    LV_WATER = 28,
+    LV_FRAME = 63
+};
 
 #define GAP_M 0.05         /* the planted gap */
 #define OVERSHOOT_M 0.5    /* the planted overshoot */
@@ -36,6 +45,10 @@ static const char *layer_of(int level)
         return "LOAI_DAT";
     case LV_AREA:
         return "DIEN_TICH";
+    case LV_ROAD:
+        return "GIAO_THONG";
+    case LV_WATER:
+        return "THUY_HE";
     default:
         return "KHUNG";
     }
@@ -104,7 +117,7 @@ static int put_line(sheet_ctx *s, const GEOSGeometry *line, int level)
         }
         if (put_feature(s, ls, level, NULL) != 0)
             return -1;
-        if (level == LV_BOUNDARY)
+        if (level != LV_FRAME)
             s->lines++;
     }
     return 0;
@@ -254,6 +267,53 @@ static int plant_end(sheet_ctx *s, GEOSGeometry **lines, int n, int first, doubl
     return -1;
 }
 
+/* The rings of the parcels of a land use (roads DGT, canals DTL), prepared
+ * (p NULL when none). */
+typedef struct edge_set {
+    GEOSGeometry *g;
+    const GEOSPreparedGeometry *p;
+} edge_set;
+
+static edge_set edges_of(sheet_ctx *s, const char *landuse)
+{
+    const synth_commune *c = s->oc->c;
+    GEOSGeometry **rings = malloc((c->nrings ? c->nrings : 1) * sizeof *rings);
+    edge_set e = {NULL, NULL};
+    unsigned int n = 0;
+    if (rings == NULL)
+        return e;
+    for (size_t i = 0; i < c->nparcels; i++)
+        if (s->poly[i] != NULL && strncmp(c->parcels[i].landuse, landuse, 3) == 0)
+            for (uint16_t k = 0; k < c->parcels[i].nrings; k++)
+                rings[n++] = ring_geom(s, &c->rings[c->parcels[i].first_ring + k], 1);
+    e.g = n ? GEOSGeom_createCollection_r(s->g, GEOS_MULTILINESTRING, rings, n) : NULL;
+    free(rings);
+    e.p = e.g ? GEOSPrepare_r(s->g, e.g) : NULL;
+    return e;
+}
+
+static void edges_free(sheet_ctx *s, edge_set *e)
+{
+    if (e->p != NULL)
+        GEOSPreparedGeom_destroy_r(s->g, e->p);
+    GEOSGeom_destroy_r(s->g, e->g);
+}
+
+/* 1 when the middle of the line's first segment lies on those rings: the
+ * edge of a road or canal parcel, drawn on its level as the sheets do. */
+static int on_edges(sheet_ctx *s, const edge_set *e, const GEOSGeometry *line)
+{
+    const GEOSCoordSequence *cs = GEOSGeom_getCoordSeq_r(s->g, line);
+    double ax, ay, bx, by, d = 1;
+    if (e->p == NULL || cs == NULL || !GEOSCoordSeq_getXY_r(s->g, cs, 0, &ax, &ay) ||
+        !GEOSCoordSeq_getXY_r(s->g, cs, 1, &bx, &by))
+        return 0;
+    GEOSGeometry *mid = GEOSGeom_createPointFromXY_r(s->g, (ax + bx) / 2, (ay + by) / 2);
+    int ok = mid != NULL && GEOSPreparedDistance_r(s->g, e->p, mid, &d) == 1 && d < 1e-6;
+    GEOSGeom_destroy_r(s->g, mid);
+    return ok;
+}
+
 /* The boundary line work: every ring once, noded and merged between nodes;
  * with the gap and the overshoot planted. */
 static int draw_boundaries(sheet_ctx *s, unsigned char *used)
@@ -291,8 +351,15 @@ static int draw_boundaries(sheet_ctx *s, unsigned char *used)
         plant_end(s, lines, n, (2 * n) / 3, OVERSHOOT_M, "overshoot", used);
     }
     rc = 0;
+    /* Road and canal edges on their levels; every other edge a boundary. */
+    edge_set road = edges_of(s, "DGT"), water = edges_of(s, "DTL");
     for (int i = 0; i < n && rc == 0; i++)
-        rc = put_line(s, lines[i], LV_BOUNDARY);
+        rc = put_line(s, lines[i],
+                      on_edges(s, &road, lines[i])    ? LV_ROAD
+                      : on_edges(s, &water, lines[i]) ? LV_WATER
+                                                      : LV_BOUNDARY);
+    edges_free(s, &road);
+    edges_free(s, &water);
     for (int i = 0; i < n; i++)
         GEOSGeom_destroy_r(s->g, lines[i]);
     free(lines);
@@ -437,9 +504,9 @@ int synth_sheets_draw(output_ctx *oc, OGRLayerH layer, char *err, size_t errlen)
             strrchr(oc->path, '/') ? strrchr(oc->path, '/') + 1 : oc->path, c->ref->code,
             c->nparcels);
     fprintf(s.truth,
-            "  \"levels\": {\"boundary\": %d, \"number\": %d, \"landuse\": %d, "
-            "\"area\": %d, \"frame\": %d},\n  \"defects\": [",
-            LV_BOUNDARY, LV_NUMBER, LV_LANDUSE, LV_AREA, LV_FRAME);
+            "  \"levels\": {\"boundary\": %d, \"road\": %d, \"water\": %d, \"number\": %d, "
+            "\"landuse\": %d, \"area\": %d, \"frame\": %d},\n  \"defects\": [",
+            LV_BOUNDARY, LV_ROAD, LV_WATER, LV_NUMBER, LV_LANDUSE, LV_AREA, LV_FRAME);
     if (draw_boundaries(&s, used) != 0)
         goto fail;
     for (int d = LBL_MISSING; d <= LBL_SPLIT; d++) {

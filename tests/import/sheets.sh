@@ -25,6 +25,19 @@ same_truth() { sed -E '1,2d; s/"x": [0-9.]+, "y": [0-9.]+, //' "$1" | md5sum; }
 check "generator: the DXF's defects are the DGN's" "$(same_truth "$WORK/dxf/07900.dxf.sheets.json")" \
     "$(same_truth "$T")"
 
+# What GDAL reads in them: boundary, road and canal edges as lines on their
+# levels (DGN) and layers (DXF), texts on theirs.
+levels_in() { # FILE LAYER FIELD
+    ogrinfo -ro -q "$1" -dialect sqlite -sql "SELECT $3 AS l, CASE WHEN GeometryType(geometry) = 'POINT'
+        THEN 'text' ELSE 'lines' END AS t, count(*) AS n
+        FROM $2 GROUP BY l, t ORDER BY l, t" | awk -F' = ' '/ l \(/ { l = $2 } / t \(/ { t = $2 }
+        / n \(/ { printf "%s:%s ", l, t }'
+}
+check "DGN: levels" "$(levels_in dgn/07900.dgn elements Level)" \
+    "10:lines 13:text 14:text 15:text 23:lines 28:lines 63:lines 63:text "
+check "DXF: layers" "$(levels_in dxf/07900.dxf entities Layer)" \
+    "DIEN_TICH:text GIAO_THONG:lines KHUNG:lines KHUNG:text LOAI_DAT:text RANH_THUA:lines SO_THUA:text THUY_HE:lines "
+
 # The parcels of a store, one line each: former commune|sheet|parcel|land use|surveyed area.
 PARCELS_SQL="SELECT coalesce(former_commune, ''), sheet, parcel, landuse,
                     CAST(round(area_surveyed_m2 * 10) AS INTEGER)
@@ -124,6 +137,15 @@ expect_parcels "DXF --snap" "$MISSING"
 area_ok "DXF --snap" "$(max_area_diff)"
 check "DXF --snap: quarantined: the polygon with no number" "$(sql "SELECT reason FROM rejects" | paste -sd,)" \
     no-number
+
+# --- A sheet on other layers, mapped with --levels. ---
+sed -e 's/^RANH_THUA$/RANHGIOI/' -e 's/^SO_THUA$/SOTHUTU/' dxf/07900.dxf >other_07900.dxf
+printf '# this office draws its own way\nboundary = RANHGIOI\nnumber = SOTHUTU  # parcel numbers\n' >other.levels
+new_store other
+import --srs EPSG:9208 --levels other.levels other_07900.dxf
+check "--levels: imports" "$RC" 0
+contains "--levels: detected as a sheet" "$OUT" "read as a line-and-label sheet"
+expect_parcels "--levels" "$MISSING" "$GAP_A" "$GAP_B"
 
 # --- Bad input: one-line errors, nothing written. ---
 new_store bad
