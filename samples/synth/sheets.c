@@ -6,13 +6,14 @@
  * road and water levels; per parcel three texts near its middle on their own
  * levels (DGN) or layers (DXF): number, land-use code, area; per sheet its
  * outline (the outline of its parcels, one a block) on the frame level with
- * a text "To so N xa CODE" in each (CODE: the former commune, the commune
- * itself when it was not merged). Planted defects, one each, with their
+ * a text "Tờ số N xã CODE" in each (CODE: the former commune, the commune
+ * itself when it was not merged; TCVN3 bytes in DGN). Planted defects, one each, with their
  * ground truth in <file>.sheets.json: a 5 cm gap (a shared boundary line
  * shortened), a 0.5 m overshoot, a missing number, a doubled number, a
  * number split in two texts. The levels follow import/sheets.c's default.
  */
 #include "output.h"
+#include "vnenc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -443,9 +444,17 @@ static int draw_frames(sheet_ctx *s)
                 GEOSGeom_createCollection_r(s->g, GEOS_GEOMETRYCOLLECTION, members, n);
             GEOSGeometry *u = gc ? GEOSUnaryUnion_r(s->g, gc) : NULL;
             GEOSGeometry *outline = u ? GEOSBoundary_r(s->g, u) : NULL;
-            char text[64];
-            snprintf(text, sizeof text, "To so %d xa %s", sheet, c->formers[f]);
-            rc = outline == NULL ? -1 : put_lines(s, outline, LV_FRAME);
+            char utf8[64], text[64];
+            /* Vietnamese, as sheets write it: TCVN3 bytes in DGN (.VnTime
+             * fonts), UTF-8 in DXF (GDAL's writer). */
+            snprintf(utf8, sizeof utf8, "T\xe1\xbb\x9d s\xe1\xbb\x91 %d x\xc3\xa3 %s", sheet,
+                     c->formers[f]);
+            char *tcvn3 = s->dgn ? vnenc_from_utf8(utf8, VNENC_TCVN3, NULL) : NULL;
+            snprintf(text, sizeof text, "%s", tcvn3 ? tcvn3 : utf8);
+            free(tcvn3);
+            if (s->dgn && tcvn3 == NULL)
+                rc = -1;
+            rc = outline == NULL || rc != 0 ? -1 : put_lines(s, outline, LV_FRAME);
             /* A sheet of blocks apart (roads between) is several outlines:
              * its text in each. */
             for (int k = 0; rc == 0 && k < GEOSGetNumGeometries_r(s->g, u); k++) {

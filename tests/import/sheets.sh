@@ -38,6 +38,11 @@ check "DGN: levels" "$(levels_in dgn/07900.dgn elements Level)" \
 check "DXF: layers" "$(levels_in dxf/07900.dxf entities Layer)" \
     "DIEN_TICH:text GIAO_THONG:lines KHUNG:lines KHUNG:text LOAI_DAT:text RANH_THUA:lines SO_THUA:text THUY_HE:lines "
 
+contains "DXF: the frame texts in Vietnamese" "$(ogrinfo -ro -q dxf/07900.dxf entities -where "Layer = 'KHUNG'" |
+    grep 'Text (String)')" "Tờ số 1 xã 07906"
+contains "DGN: the frame texts in TCVN3 bytes, not UTF-8" "$(ogrinfo -ro -q dgn/07900.dgn elements -where "Level = 63" |
+    grep -a 'Text (String)' | iconv -f utf-8 -t utf-8 2>&1 >/dev/null || true)" "illegal input"
+
 # The parcels of a store, one line each: former commune|sheet|parcel|land use|surveyed area.
 PARCELS_SQL="SELECT coalesce(former_commune, ''), sheet, parcel, landuse,
                     CAST(round(area_surveyed_m2 * 10) AS INTEGER)
