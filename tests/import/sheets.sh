@@ -152,6 +152,32 @@ check "--levels: imports" "$RC" 0
 contains "--levels: detected as a sheet" "$OUT" "read as a line-and-label sheet"
 expect_parcels "--levels" "$MISSING" "$GAP_A" "$GAP_B"
 
+# --- A hand-drawn sheet: a parcel, a road beside it, a number astray. ---
+# Two squares sharing an edge (three lines, the shared one once); the left
+# holds number, land use and area, the right only the road code DGT; a
+# number lies outside both. --sheet gives the sheet (no frame).
+cat >hand.csv <<'EOF'
+WKT,Layer,Label
+"LINESTRING (566000 2353000,566000 2353020,566020 2353020)",RANH_THUA,
+"LINESTRING (566000 2353000,566020 2353000,566020 2353020)",RANH_THUA,
+"LINESTRING (566020 2353000,566030 2353000,566030 2353020,566020 2353020)",GIAO_THONG,
+"POINT (566010 2353010)",SO_THUA,1
+"POINT (566010 2353009)",LOAI_DAT,ONT
+"POINT (566010 2353011)",DIEN_TICH,"400,0"
+"POINT (566025 2353010)",LOAI_DAT,DGT
+"POINT (566050 2353010)",SO_THUA,9
+EOF
+ogr2ogr -q -f DXF hand_07900.dxf hand.csv -dialect sqlite -sql "SELECT GeomFromText(WKT) AS geom, Layer,
+    CASE WHEN Label != '' THEN 'LABEL(f:\"Arial\",t:\"' || Label || '\")' END AS OGR_STYLE FROM hand"
+new_store hand
+import --srs EPSG:9208 --sheet 4 hand_07900.dxf
+check "hand-drawn: imports" "$RC" 0
+check "hand-drawn: the parcel, on sheet 4, 400 m2" \
+    "$(sql "SELECT sheet, parcel, landuse, CAST(round(area_computed_m2) AS INTEGER) FROM parcels")" "4|1|ONT|400"
+check "hand-drawn: the stray number quarantined" "$(sql "SELECT reason FROM rejects")" number-without-polygon
+contains "hand-drawn: the road is no parcel, and no reject" "$OUT" \
+    "1 polygons without a number \(roads, water, land between blocks: 200\.0 m2\) are no parcels"
+
 # --- Bad input: one-line errors, nothing written. ---
 new_store bad
 bad() { # NAME FILE PATTERN [options]
