@@ -52,9 +52,9 @@ typedef struct pdbi_label {
  * (a parcel drawn in several parts is several entities), a boundary with
  * no label, or a label with no boundary. */
 typedef struct pdbi_cad_rec {
-    int64_t index;    /* feature index of its first entity */
-    OGRFeatureH feat; /* owned: the first entity's fields, every part's geometry */
-    long label;       /* index in pdbi_layer.labels, -1 when none */
+    int64_t index;      /* feature index of its first entity */
+    OGRFeatureH feat;   /* owned: the first entity's fields, every part's geometry */
+    long label;         /* index in pdbi_layer.labels, -1 when none */
     const char *reason; /* line-and-label sheets: quarantined for this reason, or NULL */
     char *detail;       /* and why, owned */
 } pdbi_cad_rec;
