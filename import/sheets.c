@@ -360,6 +360,26 @@ static GEOSGeometry *node(sheet_build *sb, GEOSGeometry **lines, size_t n)
     return u;
 }
 
+/* What an STRtree query found: the items inserted. */
+typedef struct found {
+    void **items;
+    size_t n, cap;
+} found;
+
+static void cand(void *item, void *arg)
+{
+    found *g = arg;
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? 2 * g->cap : 16;
+        void **bigger = realloc(g->items, cap * sizeof *bigger);
+        if (bigger == NULL)
+            return;
+        g->items = bigger;
+        g->cap = cap;
+    }
+    g->items[g->n++] = item;
+}
+
 typedef struct end_pt {
     double x, y;
     int edge;
@@ -405,6 +425,7 @@ static pdb_status dangles(sheet_build *sb, const GEOSGeometry *noded, GEOSGeomet
         }
     qsort(ends, (size_t)(2 * ne), sizeof *ends, cmp_end);
     GEOSSTRtree *tree = GEOSSTRtree_create_r(sb->g, 10);
+    found cands = {0};
     for (int i = 0; tree != NULL && i < ne; i++)
         GEOSSTRtree_insert_r(sb->g, tree, GEOSGetGeometryN_r(sb->g, noded, i),
                              (void *)GEOSGetGeometryN_r(sb->g, noded, i));
@@ -426,13 +447,15 @@ static pdb_status dangles(sheet_build *sb, const GEOSGeometry *noded, GEOSGeomet
         GEOSGeometry *box = pt ? GEOSBuffer_r(sb->g, pt, GAP_REPORT_M, 4) : NULL;
         double best = INFINITY;
         const GEOSGeometry *best_e = NULL;
-        for (int i = 0; box != NULL && i < ne; i++) {
-            const GEOSGeometry *c = GEOSGetGeometryN_r(sb->g, noded, i);
+        cands.n = 0;
+        if (box != NULL)
+            GEOSSTRtree_query_r(sb->g, tree, box, cand, &cands);
+        for (size_t i = 0; i < cands.n; i++) {
+            const GEOSGeometry *c = cands.items[i];
             double d, d_other;
             if (c == e || GEOSDistance_r(sb->g, c, other, &d_other) == 0 || d_other == 0)
                 continue;
-            if (GEOSIntersects_r(sb->g, c, box) == 1 && GEOSDistance_r(sb->g, c, pt, &d) &&
-                d < best) {
+            if (GEOSDistance_r(sb->g, c, pt, &d) && d < best) {
                 best = d;
                 best_e = c;
             }
@@ -473,6 +496,7 @@ static pdb_status dangles(sheet_build *sb, const GEOSGeometry *noded, GEOSGeomet
     }
     if (tree != NULL)
         GEOSSTRtree_destroy_r(sb->g, tree);
+    free(cands.items);
     free(ends);
     return PDB_OK;
 }
@@ -524,25 +548,6 @@ static pdb_status polygonize(sheet_build *sb)
     return PDB_OK;
 }
 
-typedef struct hits {
-    int *items;
-    size_t n, cap;
-} hits;
-
-static void hit(void *item, void *arg)
-{
-    hits *h = arg;
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? 2 * h->cap : 16;
-        int *bigger = realloc(h->items, cap * sizeof *bigger);
-        if (bigger == NULL)
-            return;
-        h->items = bigger;
-        h->cap = cap;
-    }
-    h->items[h->n++] = *(int *)item;
-}
-
 /* Each text's polygon (point in polygon through an STRtree and prepared
  * geometries); the lowest index when on a shared edge. */
 static pdb_status place_texts(sheet_build *sb, const GEOSGeometry *polys, int npolys, long *out,
@@ -551,7 +556,7 @@ static pdb_status place_texts(sheet_build *sb, const GEOSGeometry *polys, int np
     int *ids = malloc((size_t)(npolys ? npolys : 1) * sizeof *ids);
     const GEOSPreparedGeometry **prep = calloc((size_t)(npolys ? npolys : 1), sizeof *prep);
     GEOSSTRtree *tree = GEOSSTRtree_create_r(sb->g, 10);
-    hits h = {0};
+    found h = {0};
     if (ids == NULL || prep == NULL || tree == NULL) {
         free(ids);
         free(prep);
@@ -570,12 +575,12 @@ static pdb_status place_texts(sheet_build *sb, const GEOSGeometry *polys, int np
             continue;
         GEOSGeometry *pt = GEOSGeom_createPointFromXY_r(sb->g, texts[t].x, texts[t].y);
         h.n = 0;
-        GEOSSTRtree_query_r(sb->g, tree, pt, hit, &h);
+        GEOSSTRtree_query_r(sb->g, tree, pt, cand, &h);
         for (size_t k = 0; k < h.n; k++)
-            if (prep[h.items[k]] != NULL &&
-                GEOSPreparedIntersects_r(sb->g, prep[h.items[k]], pt) == 1 &&
-                (out[t] < 0 || h.items[k] < out[t]))
-                out[t] = h.items[k];
+            if (prep[*(int *)h.items[k]] != NULL &&
+                GEOSPreparedIntersects_r(sb->g, prep[*(int *)h.items[k]], pt) == 1 &&
+                (out[t] < 0 || *(int *)h.items[k] < out[t]))
+                out[t] = *(int *)h.items[k];
         GEOSGeom_destroy_r(sb->g, pt);
     }
     for (int i = 0; i < npolys; i++)
