@@ -130,10 +130,10 @@ void pdbi__source_close(pdbi_file *f);
 /* Line-and-label sheets (sheets.c)                                          */
 /* ------------------------------------------------------------------------ */
 
-/* 1 when a CAD layer is a sheet drawn as lines and texts: --sheets, or no
- * closed shapes among its boundaries and a number-only text on the number
- * level (13 or SO_THUA by default, --levels). bounds: its entities that
- * are not texts. */
+/* 1 when a CAD layer is a sheet drawn as lines and texts: --sheets, or
+ * at least as many open lines as closed shapes on its boundary level and a
+ * number-only text on the number level (10 and 13, or RANH_THUA and
+ * SO_THUA by default, --levels). bounds: its entities that are not texts. */
 int pdbi__sheets_detect(const pdbi_file *f, const pdbi_layer *L, const pdbi_cad_rec *bounds,
                         size_t nb);
 /* Nodes and polygonizes the boundary lines, assigns the texts by level and

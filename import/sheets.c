@@ -173,7 +173,8 @@ int pdbi__sheets_detect(const pdbi_file *f, const pdbi_layer *L, const pdbi_cad_
 {
     levels lv = {0};
     pdbi_ctx quiet;
-    int numbers = 0, shapes = 0;
+    int numbers = 0;
+    size_t shapes = 0, lines = 0;
     if (f->opts->sheets)
         return 1;
     /* A levels file that does not load: the build says why. */
@@ -184,13 +185,20 @@ int pdbi__sheets_detect(const pdbi_file *f, const pdbi_layer *L, const pdbi_cad_
     }
     for (size_t i = 0; i < L->nlabels && !numbers; i++)
         numbers = role_of(&lv, L->labels[i].feat) == ROLE_NUMBER && all_digits(L->labels[i].text);
-    for (size_t b = 0; b < nb && !shapes; b++) {
+    /* A sheet may hold a few closed shapes too (a pond drawn as one):
+     * lines must be at least half of its boundary level. */
+    for (size_t b = 0; b < nb; b++) {
         OGRGeometryH g = OGR_F_GetGeometryRef(bounds[b].feat);
         OGRwkbGeometryType t = g ? wkbFlatten(OGR_G_GetGeometryType(g)) : wkbUnknown;
-        shapes = t == wkbPolygon || t == wkbMultiPolygon;
+        if (role_of(&lv, bounds[b].feat) != ROLE_BOUNDARY)
+            continue;
+        if (t == wkbPolygon || t == wkbMultiPolygon)
+            shapes++;
+        else if (t == wkbLineString || t == wkbMultiLineString)
+            lines++;
     }
     levels_free(&lv);
-    return numbers && !shapes;
+    return numbers && lines >= shapes; /* none of either: a sheet without its boundaries */
 }
 
 /* ------------------------------------------------------------------------ */
