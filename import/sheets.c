@@ -221,7 +221,8 @@ typedef struct sheet_build {
     GEOSContextHandle_t g;
     levels lv;
     FILE *log;
-    int notes;            /* lines said */
+    int notes;            /* gap and dangle lines said */
+    int label_notes;      /* lines about numbers said */
     GEOSGeometry **lines; /* boundary line work (boundary, road, water), owned */
     size_t nboundary;     /* entities on the boundary level proper */
     size_t nlines, caplines;
@@ -255,10 +256,10 @@ static void note(sheet_build *sb, const char *fmt, ...)
     fflush(sb->log);
 }
 
-/* A line of the report, within MAX_NOTES a file. */
-#define NOTE_LIMITED(sb, ...)                                                                      \
+/* A line of the report, within MAX_NOTES a file of its kind (counter). */
+#define NOTE_LIMITED(sb, counter, ...)                                                             \
     do {                                                                                           \
-        if ((sb)->notes++ < MAX_NOTES)                                                             \
+        if ((sb)->counter++ < MAX_NOTES)                                                           \
             note((sb), __VA_ARGS__);                                                               \
     } while (0)
 
@@ -484,10 +485,10 @@ static pdb_status dangles(sheet_build *sb, const GEOSGeometry *noded, GEOSGeomet
                 GEOSGeometry *seg = np ? GEOSGeom_createLineString_r(sb->g, np) : NULL;
                 if (push_geom(closures, nclos, caps, seg) != 0)
                     best = -1;
-                NOTE_LIMITED(sb, "closed a gap %.3f m wide at (%.3f, %.3f) (--snap %g)", best,
-                             ends[k].x, ends[k].y, snap);
+                NOTE_LIMITED(sb, notes, "closed a gap %.3f m wide at (%.3f, %.3f) (--snap %g)",
+                             best, ends[k].x, ends[k].y, snap);
             } else {
-                NOTE_LIMITED(sb,
+                NOTE_LIMITED(sb, notes,
                              "unclosed gap %.3f m wide at (%.3f, %.3f): the parcels on either "
                              "side are one polygon%s",
                              best, ends[k].x, ends[k].y,
@@ -495,8 +496,8 @@ static pdb_status dangles(sheet_build *sb, const GEOSGeometry *noded, GEOSGeomet
             }
         } else {
             (*ndangles)++;
-            NOTE_LIMITED(sb, "dangle %.3f m long ending at (%.3f, %.3f) (an overshoot?)", len,
-                         ends[k].x, ends[k].y);
+            NOTE_LIMITED(sb, notes, "dangle %.3f m long ending at (%.3f, %.3f) (an overshoot?)",
+                         len, ends[k].x, ends[k].y);
         }
         GEOSGeom_destroy_r(sb->g, pt);
         GEOSGeom_destroy_r(sb->g, other);
@@ -802,22 +803,24 @@ static int polygon_numbers(sheet_build *sb, text_el **mine, size_t n, char nums[
         if (same) {
             snprintf(num, sizeof num, "%s", group[0]->text);
             if (ng > 1)
-                note(sb, "number %s written %zu times at (%.3f, %.3f): kept once", num, ng,
-                     group[0]->x, group[0]->y);
+                NOTE_LIMITED(sb, label_notes,
+                             "number %s written %zu times at (%.3f, %.3f): kept once", num, ng,
+                             group[0]->x, group[0]->y);
         } else {
             qsort(group, ng, sizeof *group, cmp_x);
             size_t used = 0;
             for (size_t k = 0; k < ng && used < sizeof num; k++)
                 used += (size_t)snprintf(num + used, sizeof num - used, "%s", group[k]->text);
-            note(sb, "number in %zu pieces at (%.3f, %.3f) joined: %s", ng, group[0]->x,
-                 group[0]->y, num);
+            NOTE_LIMITED(sb, label_notes, "number in %zu pieces at (%.3f, %.3f) joined: %s", ng,
+                         group[0]->x, group[0]->y, num);
         }
         int dup = 0;
         for (int k = 0; k < count; k++)
             dup |= strcmp(nums[k], num) == 0;
         if (dup)
-            note(sb, "number %s written twice in one polygon near (%.3f, %.3f): kept once", num,
-                 group[0]->x, group[0]->y);
+            NOTE_LIMITED(sb, label_notes,
+                         "number %s written twice in one polygon near (%.3f, %.3f): kept once", num,
+                         group[0]->x, group[0]->y);
         else if (count < 4)
             snprintf(nums[count++], 64, "%s", num);
     }
@@ -875,10 +878,10 @@ static pdb_status merge_parts(sheet_build *sb, pending *pend, size_t n)
             snprintf(shown, sizeof shown, "%s", pend[a].key);
             for (char *c = shown; *c; c++)
                 *c = *c == '|' ? '/' : *c;
-            note(sb,
-                 "parcel %s (former commune/sheet/number) drawn as %zu polygons near "
-                 "(%.3f, %.3f): one parcel",
-                 shown, b - a, pend[a].x, pend[a].y);
+            NOTE_LIMITED(sb, label_notes,
+                         "parcel %s (former commune/sheet/number) drawn as %zu polygons near "
+                         "(%.3f, %.3f): one parcel",
+                         shown, b - a, pend[a].x, pend[a].y);
         }
         OGRGeometryH og = geom ? to_ogr(sb, geom) : NULL;
         GEOSGeom_destroy_r(sb->g, geom);
@@ -997,6 +1000,9 @@ static pdb_status make_records(sheet_build *sb)
                      dupf("number %s at (%.3f, %.3f) lies in no polygon of the boundary lines",
                           sb->texts[t].text, sb->texts[t].x, sb->texts[t].y));
     }
+    if (sb->label_notes > MAX_NOTES)
+        note(sb, "%d more lines about doubled, split and multi-polygon numbers not shown",
+             sb->label_notes - MAX_NOTES);
     if (st == PDB_OK && sb->nonparcel > 0)
         note(sb,
              "%zu polygons without a number (roads, water, land between blocks: %.1f m2) "
