@@ -92,6 +92,7 @@ typedef struct pdbi_file {
     char driver[32];              /* GDAL short name */
     int is_shp;                   /* ESRI Shapefile */
     int cad;                      /* DXF or DGN */
+    int sheets;                   /* a layer is a line-and-label sheet (sheets.c) */
     pdbi_layer *layers;           /* layers with geometries */
     size_t nlayers;               /* entries in layers */
     int epsg;                     /* source CRS */

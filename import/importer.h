@@ -86,6 +86,7 @@ typedef struct pdbi_file_result {
     int srid;                 /* EPSG of the source geometries, 0 when unknown */
     char encoding[16];        /* text encoding used: "UTF-8", "TCVN3", ... */
     pdbi_file_status status;  /* outcome */
+    int sheets;               /* read as line-and-label sheets */
     char *message;            /* why it failed or was skipped, else NULL */
     pdb_import_counts counts; /* read = stored + rejected */
     double seconds;           /* wall time spent on the file */

@@ -746,9 +746,10 @@ static pdb_status prescan_cad(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const p
     cad_bounds B = {0};
     pdb_status st = cad_read(ic, L, &B);
 
-    if (st == PDB_OK && pdbi__sheets_detect(f, L, B.items, B.n))
+    if (st == PDB_OK && pdbi__sheets_detect(f, L, B.items, B.n)) {
+        f->sheets = 1;
         st = pdbi__sheets_build(ic, f, L, B.items, B.n);
-    else if (st == PDB_OK && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0))
+    } else if (st == PDB_OK && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0))
         st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
     if (st == PDB_OK)
         st = pdbi__fieldmap_resolve(ic, fm, (const char *const *)L->fields, L->nfields, L->map);

@@ -143,6 +143,15 @@ area_ok "DXF --snap" "$(max_area_diff)"
 check "DXF --snap: quarantined: the polygon with no number" "$(sql "SELECT reason FROM rejects" | paste -sd,)" \
     no-number
 
+# --- Two sheet files of one commune in one run: the second would supersede
+# the first; refused, the first kept. ---
+new_store twice
+import --srs EPSG:9208 dgn/07900.dgn dxf/07900.dxf
+check "two sheet files of a commune: exit status" "$RC" 1
+contains "two sheet files of a commune: says why" "$(grep 'FAILED: ' <<<"$OUT" | tail -1)" \
+    "dxf: FAILED: commune 07900's sheets came in .*dgn/07900.dgn already.*merge the sheets"
+expect_parcels "two sheet files of a commune: the first's parcels" "$MISSING" "$GAP_A" "$GAP_B"
+
 # --- A sheet on other layers, mapped with --levels. ---
 sed -e 's/^RANH_THUA$/RANHGIOI/' -e 's/^SO_THUA$/SOTHUTU/' dxf/07900.dxf >other_07900.dxf
 printf '# this office draws its own way\nboundary = RANHGIOI\nnumber = SOTHUTU  # parcel numbers\n' >other.levels
