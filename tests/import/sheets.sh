@@ -212,6 +212,9 @@ EOF
 ogr2ogr -q -f DXF open_07900.dxf open.csv -dialect sqlite -sql "SELECT GeomFromText(WKT) AS geom, Layer,
     CASE WHEN Label != '' THEN 'LABEL(f:\"Arial\",t:\"' || Label || '\")' END AS OGR_STYLE FROM open"
 bad "lines that make no polygon" open_07900.dxf "boundary lines make no polygon"
+import --snap 20 dgn/07900.dgn
+check "--snap 20: a usage error" "$RC" 2
+contains "--snap 20: says the range" "$OUT" "--snap takes metres between 0 and 10"
 printf 'number = 13\nparcels = 10\n' >levels.txt
 bad "levels file with an unknown role" dgn/07900.dgn "levels.txt:2: expected 'ROLE = LEVEL" --force \
     --levels levels.txt
