@@ -49,7 +49,7 @@ static const char *const default_levels[ROLE_COUNT] = {
 
 /* Land-use codes of land that is no parcel of the register: roads,
  * irrigation and drainage, rivers, water surfaces. */
-static const char *const non_parcel_codes[] = {"DGT", "DTL", "SON", "MNC", "DTT", NULL};
+static const char *const non_parcel_codes[] = {"DGT", "DTL", "SON", "MNC", NULL};
 
 typedef struct levels {
     char *values[ROLE_COUNT][16]; /* level numbers or layer names, owned */
