@@ -38,6 +38,13 @@ static const char usage_text[] =
     "  --area-tolerance F    flag parcels whose surveyed and computed areas differ by\n"
     "                        more than F of the computed area (default 0.05) ...\n"
     "  --area-tolerance-m2 A ... and by more than A m2 (default 1)\n"
+    "  --sheets              read DGN/DXF layers as line-and-label sheets (boundary\n"
+    "                        lines, number/land-use/area texts); default: detected\n"
+    "  --levels FILE         lines role = LEVEL, LAYER, ... (roles: boundary, number,\n"
+    "                        landuse, area, frame, road, water) over the default\n"
+    "                        (10 RANH_THUA, 13 SO_THUA, 14 LOAI_DAT, 15 DIEN_TICH, ...)\n"
+    "  --snap METRES         close gaps in sheet line work up to METRES (each reported)\n"
+    "  --sheet N             the sheet number of every sheet file (over frame texts)\n"
     "  --quiet               no progress, no summary (errors only)\n"
     "  --progress            a progress bar even when stderr is not a terminal\n"
     "  --qa warn|strict      run the quality checks (docs/qa.md) on each commune before\n"
@@ -69,6 +76,10 @@ int cmd_import(int argc, char **argv)
         OPT_PROGRESS,
         OPT_QA,
         OPT_QA_RULES,
+        OPT_SHEETS,
+        OPT_LEVELS,
+        OPT_SNAP,
+        OPT_SHEET,
     };
     static const struct option opts[] = {
         {"db", required_argument, NULL, OPT_DB},
@@ -88,6 +99,10 @@ int cmd_import(int argc, char **argv)
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"qa", required_argument, NULL, OPT_QA},
         {"qa-rules", required_argument, NULL, OPT_QA_RULES},
+        {"sheets", no_argument, NULL, OPT_SHEETS},
+        {"levels", required_argument, NULL, OPT_LEVELS},
+        {"snap", required_argument, NULL, OPT_SNAP},
+        {"sheet", required_argument, NULL, OPT_SHEET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -162,6 +177,23 @@ int cmd_import(int argc, char **argv)
         case OPT_QA_RULES:
             qa_rules_path = optarg;
             break;
+        case OPT_SHEETS:
+            o.sheets = 1;
+            break;
+        case OPT_LEVELS:
+            o.levels_path = optarg;
+            break;
+        case OPT_SNAP:
+            if (cli_parse_double(optarg, &o.snap_m) != 0 || !(o.snap_m > 0) || o.snap_m > 10)
+                return cli_usage_error("import", "--snap takes metres between 0 and 10 (e.g. 0.1)");
+            break;
+        case OPT_SHEET: {
+            size_t n;
+            if (cli_parse_size(optarg, &n) != 0 || n == 0)
+                return cli_usage_error("import", "--sheet takes a sheet number (1, 2, ...)");
+            o.sheet = optarg;
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             return CLI_OK;

@@ -190,6 +190,7 @@ typedef struct run {
     int64_t batch_id;         /* 0 in a dry run */
     pdbi_srs_memo *srs_memo;  /* GDAL's CRS matches looked up, by WKT */
     pdb_overview_builder *ov; /* builds each committed commune's overviews meanwhile, or NULL */
+    const pdbi_run_result *results; /* the files so far (import_file's is the last) */
 } run;
 
 /* A note or error about a file, on the log. */
@@ -787,6 +788,24 @@ static pdb_status file_load(run *R, pdbi_file *f, pdbi_file_result *res)
     return PDB_OK;
 }
 
+/* A commune is written from one file, and a second file of it supersedes
+ * the first: fine for a survey sent again, a silent loss for the sheets of
+ * one commune sent as a file each. Refused for a sheet file whose commune
+ * an earlier sheet file of the run loaded. */
+static pdb_status sheets_once(const run *R, const pdbi_file *f, pdbi_file_result *res)
+{
+    res->sheets = f->sheets; /* for the files after it */
+    for (const pdbi_file_result *o = R->results->files; f->sheets && o < res; o++)
+        if (o->sheets && strcmp(o->communes, res->communes) == 0 &&
+            (o->status == PDBI_FILE_OK || o->status == PDBI_FILE_DRY_RUN))
+            return file_fail(R, res, PDB_EINVAL,
+                             "commune %s's sheets came in %s already: a commune is written "
+                             "from one file, which this one would supersede; merge the sheets "
+                             "into one drawing (e.g. ogr2ogr -append) and import that",
+                             res->communes, o->path);
+    return PDB_OK;
+}
+
 /* Imports one file: decides its commune(s), text encoding and CRS, refuses
  * what cannot be right, then loads each commune. */
 static void import_file(run *R, pdbi_file_result *res)
@@ -800,8 +819,8 @@ static void import_file(run *R, pdbi_file_result *res)
     f.path = res->path;
     if (file_check_input(R, res) != PDB_OK || file_checksum(R, &f, res) != PDB_OK ||
         already_imported(R, &f, res) || file_open(R, &f, res) != PDB_OK ||
-        file_communes(R, &f, res) != PDB_OK || file_check_numbers(R, &f, res) != PDB_OK ||
-        file_encoding(R, &f, res) != PDB_OK ||
+        file_communes(R, &f, res) != PDB_OK || sheets_once(R, &f, res) != PDB_OK ||
+        file_check_numbers(R, &f, res) != PDB_OK || file_encoding(R, &f, res) != PDB_OK ||
         file_crs(R, &f, res, srs_from, sizeof srs_from) != PDB_OK)
         goto done;
     if (R->o.progress == PDBI_PROGRESS_LOG)
@@ -996,6 +1015,7 @@ pdb_status pdbi_run(pdbi_ctx *ic, const pdbi_options *opts, char *const *paths, 
         if (!R.o.no_overviews && pdb_overview_builder_start(ctx, R.store, &R.ov) != PDB_OK)
             R.ov = NULL;
     }
+    R.results = res;
     for (size_t i = 0; i < npaths; i++) {
         import_file(&R, &res->files[i]);
         add_counts(&res->totals, &res->files[i].counts);

@@ -63,6 +63,12 @@ static const char usage[] =
     "                               Phu Tho: codes from 10000, each province in a TM-3 zone\n"
     "                               of its own; writes their list as DIR/communes.csv\n"
     "  --communes-per-province M    communes of each (default 148, at most 156)\n"
+    "  --sheets lines               with --format DGN or DXF: each commune drawn as survey\n"
+    "                               sheets are: boundary lines (each shared edge once) and\n"
+    "                               number, land-use and area texts on their own levels, a\n"
+    "                               frame per sheet, and planted defects (gap, overshoot,\n"
+    "                               missing, doubled and split labels) listed in\n"
+    "                               <file>.sheets.json; --defects none implied\n"
     "  --quiet                      no summary line\n";
 
 static int die(const char *fmt, ...)
@@ -271,6 +277,7 @@ int main(int argc, char **argv)
         O_CURVES,
         O_PROVINCES,
         O_PER_PROVINCE,
+        O_SHEETS,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -293,6 +300,7 @@ int main(int argc, char **argv)
         {"curved-edges", required_argument, NULL, O_CURVES},
         {"provinces", required_argument, NULL, O_PROVINCES},
         {"communes-per-province", required_argument, NULL, O_PER_PROVINCE},
+        {"sheets", required_argument, NULL, O_SHEETS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -355,6 +363,12 @@ int main(int argc, char **argv)
             break;
         case O_NO_CPG:
             o.no_cpg = 1;
+            break;
+        case O_SHEETS:
+            if (strcmp(optarg, "lines") != 0)
+                return die("--sheets %s: the one kind is 'lines' (boundary lines and texts)",
+                           optarg);
+            o.sheets = 1;
             break;
         case O_DEFECTS:
             if (strcmp(optarg, "none") == 0) {
@@ -431,6 +445,12 @@ int main(int argc, char **argv)
     if (o.notches > 0 && o.format != FMT_SHP && o.format != FMT_GPKG)
         return die("--notches needs --format \"ESRI Shapefile\" or GPKG (the others round "
                    "coordinates)");
+    if (o.sheets && o.format != FMT_DGN && o.format != FMT_DXF)
+        return die("--sheets lines needs --format DGN or DXF");
+    if (o.sheets && o.defects_mode == 2)
+        return die("--sheets lines plants its own defects: leave out --defects");
+    if (o.sheets)
+        o.defects_mode = 0;
     o.jobs = jobs < 1 ? 1 : (int)jobs;
 
     size_t nrefs = 0, *selected = NULL, nselected = 0;

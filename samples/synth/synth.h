@@ -85,6 +85,7 @@ typedef struct synth_options {
     size_t notches;              /* --notches: parcels per file given a micrometre notch */
     double curve_spacing;        /* --curved-edges: metres between boundary vertices; 0 straight */
     size_t qa_defects;           /* --qa-defects: planted overlaps and gaps per commune, each */
+    int sheets;                  /* --sheets lines: CAD line-and-label sheets (sheets.c) */
 } synth_options;
 
 /* The errors planted for `parceldb qa` (qa_defects.c), at most one a parcel. */
