@@ -42,8 +42,15 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_METRICS,       /* /metrics */
     PDB_SRV_ROUTE_OGCAPI,        /* /ogcapi and below (ogcapi_parse.c reads the rest) */
     PDB_SRV_ROUTE_WMS,           /* /wms (wms.h) */
+    PDB_SRV_ROUTE_LINEAGE,       /* /parcels/{commune}/{sheet}/{parcel}/lineage */
+    PDB_SRV_ROUTE_CHANGE,        /* POST /parcels/{c}/{s}/{p}/split|update|reshape, /parcels/merge */
     PDB_SRV_ROUTE_COUNT
 } pdb_srv_route;
+
+/* Whether a raw request URI names a change route (POST with a body),
+ * judged on its path alone before the request is read: http.c reads a
+ * body only for these. */
+int pdb_srv_uri_is_change(const char *uri);
 
 /* The route's short name for logs and metrics labels ("tile"). */
 const char *pdb_srv_route_name(pdb_srv_route route);
@@ -74,6 +81,8 @@ typedef struct pdb_srv_request {
     const char *commune; /* five digits */
     const char *sheet;   /* 1 .. PDB_SRV_MAX_ID_TEXT bytes */
     const char *parcel;  /* 1 .. PDB_SRV_MAX_ID_TEXT bytes */
+    /* PDB_SRV_ROUTE_CHANGE (with commune, sheet, parcel but for "merge") */
+    const char *action; /* "split", "update", "reshape" or "merge" */
     /* PDB_SRV_ROUTE_STATIC */
     const char *file; /* "index.html", "leaflet/leaflet.js" */
 } pdb_srv_request;

@@ -111,3 +111,18 @@ int pdb_srv_audit_personal_ids(const char *db_path, const char *who, const char 
     pthread_mutex_unlock(&audit.lock);
     return rc;
 }
+
+pdb_status pdb_srv_with_write_store(const char *db_path,
+                                    pdb_status (*fn)(pdb_ctx *ctx, pdb_store *s, void *arg),
+                                    void *arg, char *err, size_t errcap)
+{
+    pdb_status st = PDB_EIO;
+    pthread_mutex_lock(&audit.lock);
+    if (audit_open(db_path, err, errcap) == 0) {
+        st = fn(audit.ctx, audit.store, arg);
+        if (st == PDB_ESTORE || st == PDB_EIO || st == PDB_ECORRUPT || st == PDB_ENOTSTORE)
+            audit_close(); /* a new handle next time */
+    }
+    pthread_mutex_unlock(&audit.lock);
+    return st;
+}
