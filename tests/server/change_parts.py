@@ -10,6 +10,9 @@ file of pdb-synth (layer ThuaDat, survey CRS):
   pair FILE touch|apart
       "SHEET P1 P2": two parcels of one sheet that share a boundary longer
       than 1 m, or that are 50 m or more apart.
+  reshape FILE SHEET PARCEL METRES OUT
+      the parcel's boundary moved METRES outwards (GEOS Buffer, rounded;
+      negative: inwards), as a one-feature GeoJSON in the survey CRS.
   inside FILE SHEET PARCEL
       "E N": a point well inside the parcel (PointOnSurface of the parcel
       shrunk by 1 m), in the survey CRS.
@@ -73,6 +76,18 @@ def split(path, sheet, number, n, out, mode):
     ds = None
 
 
+def reshape(path, sheet, number, metres, out):
+    g, srs = parcel(path, sheet, number)
+    moved = g.Buffer(metres)
+    drv = ogr.GetDriverByName("GeoJSON")
+    ds = drv.CreateDataSource(out)
+    lyr = ds.CreateLayer("geometry", srs=srs, geom_type=ogr.wkbMultiPolygon)
+    f = ogr.Feature(lyr.GetLayerDefn())
+    f.SetGeometry(ogr.ForceToMultiPolygon(moved))
+    lyr.CreateFeature(f)
+    ds = None
+
+
 def pair(path, want):
     ds, lyr = layer(path)
     feats = [(f.GetField("SoHieuToBanDo"), f.GetField("SoThuTuThua"), f.GetGeometryRef().Clone())
@@ -109,6 +124,8 @@ def main():
     if cmd == "split":
         split(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]), sys.argv[6],
               sys.argv[7] if len(sys.argv) > 7 else "good")
+    elif cmd == "reshape":
+        reshape(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]), sys.argv[6])
     elif cmd == "pair":
         pair(sys.argv[2], sys.argv[3])
     elif cmd == "inside":

@@ -172,6 +172,28 @@ merge_case() {
         merge "$C/$SHEET/$M1" "$new"
 }
 
+# reshape_update_case: S4's boundary moved 0.5 m inwards (reshape), then its
+# land use and owner set (update): same number, an audit row for the owner,
+# the lineage a chain reshape -> update.
+reshape_update_case() {
+    local e n a0 out
+    $PY "$PARTS" reshape "$SURVEY" "$SHEET" "$S4" -0.5 shrunk.geojson
+    out=$("$PARCELDB" change reshape --db "$DB" --id "$C/$SHEET/$S4" --geometry shrunk.geojson \
+        --reason "boundary corrected" --document "BB-7" 2>&1)
+    contains "CLI reshape: the same number" "$out" "^reshape: $C/$SHEET/$S4 -> $C/$SHEET/$S4 \\(change"
+    a0=$(store_sql "$DB" "SELECT count(*) FROM audit_log")
+    "$PARCELDB" change update --db "$DB" --id "$C/$SHEET/$S4" --set landuse=ODT \
+        --set "owner=Tran Thi Moi" --reason "sold" --document "HD-9" >/dev/null
+    check "CLI update: exit status" "$?" 0
+    check "an owner written is audited" "$(store_sql "$DB" "SELECT count(*) FROM audit_log")" $((a0 + 1))
+    read -r e n < <($PY "$PARTS" inside "$SURVEY" "$SHEET" "$S4")
+    at_survey "$e" "$n"
+    contains "after: the server answers the new land use" "$BODY" "\"parcel\":\"$S4\",\"landuse\":\"ODT\""
+    lineage_check "lineage of $S4: reshape then update" \
+        "$("$PARCELDB" lookup --db "$DB" --id "$C/$SHEET/$S4" --lineage)" "reshape update" \
+        "$C/$SHEET/$S4" "$C/$SHEET/$S4"
+}
+
 dv() { "$PARCELDB" info --db "$DB" | awk '/data version/ { print $NF }'; }
 
 case "$CASE" in
@@ -179,6 +201,7 @@ cli | http)
     split_case "$CASE" 2 "$S2"
     split_case "$CASE" 3 "$S3"
     merge_case "$CASE"
+    [ "$CASE" = cli ] && reshape_update_case
     ;;
 refused)
     V0=$(dv)
@@ -209,6 +232,10 @@ refused)
         --db "$DB" --id "$C/$SHEET/$S2" --parts notjson.geojson --reason r --document d
     refused "CLI unknown parcel" "no parcel $C/$SHEET/99999" "${CH[@]}" split --db "$DB" \
         --id "$C/$SHEET/99999" --parts gap.geojson --reason r --document d
+    $PY "$PARTS" reshape "$SURVEY" "$SHEET" "$S2" 2 grown.geojson
+    refused "CLI reshape onto a neighbour" "overlaps neighbour $C/$SHEET/[0-9]+ by [0-9.]+ m2" \
+        "${CH[@]}" reshape --db "$DB" --id "$C/$SHEET/$S2" --geometry grown.geojson --reason r \
+        --document d
     refused "CLI unknown land use" "not in the national list" "${CH[@]}" update --db "$DB" \
         --id "$C/$SHEET/$S2" --set landuse=QQQ --reason r --document d
     # The same over HTTP: 400 with a one-line JSON error.
