@@ -98,11 +98,12 @@ static int parse_ref(const char *text, char store[3][65], pdb_parcel_ref *ref)
     return CLI_OK;
 }
 
-static const char *actor(void)
+/* "user:LOGIN", as the audit table names the command line's user: the login
+ * from the password database, not $USER, which anyone sets. */
+static void actor(char out[128])
 {
-    /* The login from the password database, not $USER, which anyone sets. */
     struct passwd *pw = getpwuid(geteuid());
-    return pw != NULL && pw->pw_name != NULL ? pw->pw_name : "unknown-user";
+    snprintf(out, 128, "user:%s", pw != NULL && pw->pw_name != NULL ? pw->pw_name : "?");
 }
 
 static void print_result(const char *kind, const pdb_change_result *r)
@@ -129,7 +130,9 @@ static int run(pdb_ctx *ctx, const char *kind_text, pdb_change_kind kind, const 
     char *text = NULL, *numbers = NULL;
     int rc = CLI_FAIL, srs = 0;
 
-    c.actor = actor();
+    char who[128];
+    actor(who);
+    c.actor = who;
     c.via = "parceldb change";
     c.reason = a->reason;
     c.document = a->document;
