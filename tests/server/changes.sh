@@ -272,6 +272,11 @@ d = json.load(open("good.geojson")); d["reason"] = "r"; d["document"] = "d"; jso
     lacks "a read token sees no owner" "$BODY" '"owner"'
     get "/parcels/$C/$SHEET/$S2" -H "Authorization: Bearer $PERSONAL"
     contains "a personal token sees the owner" "$BODY" '"owner"'
+    # A body over the limit (8 MiB) is refused before it is read whole.
+    head -c 9000000 /dev/zero | tr '\0' ' ' >big.body
+    CODE=$(curl -s --max-time 30 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $WRITE" \
+        --data-binary @big.body "$BASE/parcels/$C/$SHEET/$S2/split" 2>/dev/null)
+    case "$CODE" in 413 | 000) ok "a 9 MB body: 413 or closed ($CODE)" ;; *) fail "a 9 MB body: $CODE" ;; esac
     check "nothing changed: the data version" "$(dv)" "$V0"
     get "/parcels/$C/$SHEET/$S2"
     check "nothing changed: the parcel" "$(sha256sum <"$WORK/body")" "$P0"
