@@ -304,6 +304,15 @@ pdb_status pdb_change_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
     NEED(!blank_text(c->document), "a change needs a document reference");
     NEED(!blank_text(c->actor), "a change needs an actor (a token's name or a user)");
     NEED(c->parcels != NULL && c->nparcels >= 1, "a change names no parcel");
+    /* Texts a change stores, bounded as an import's attributes are. */
+    const char *texts[] = {c->reason,    c->document,    c->actor,  c->set_landuse,
+                           c->set_owner, c->set_address, c->number, c->via};
+    static const char *const names[] = {"reason", "document", "actor",  "landuse",
+                                        "owner",  "address",  "number", "via"};
+    for (size_t i = 0; i < PDB_COUNTOF(texts); i++)
+        if (texts[i] != NULL && strlen(texts[i]) > ctx->limits.max_text_bytes)
+            return pdb__fail(ctx, PDB_ELIMIT, "the %s is %zu bytes, over the limit of %zu",
+                             names[i], strlen(texts[i]), ctx->limits.max_text_bytes);
     if (c->kind == PDB_CHANGE_MERGE)
         NEED(c->nparcels >= 2 && c->nparcels <= 100, "a merge takes 2 to 100 parcels");
     else

@@ -239,6 +239,9 @@ refused)
     refused "CLI reshape onto a neighbour" "overlaps neighbour $C/$SHEET/[0-9]+ by [0-9.]+ m2" \
         "${CH[@]}" reshape --db "$DB" --id "$C/$SHEET/$S2" --geometry grown.geojson --reason r \
         --document d
+    refused "CLI owner over the text limit" "owner is 5000 bytes, over the limit" "${CH[@]}" update \
+        --db "$DB" --id "$C/$SHEET/$S2" --set "owner=$(printf 'x%.0s' $(seq 1 5000))" --reason r \
+        --document d
     refused "CLI unknown land use" "not in the national list" "${CH[@]}" update --db "$DB" \
         --id "$C/$SHEET/$S2" --set landuse=QQQ --reason r --document d
     # The same over HTTP: 400 with a one-line JSON error.
