@@ -238,6 +238,16 @@ static int run(pdb_ctx *ctx, const char *kind_text, pdb_change_kind kind, const 
     }
     print_result(kind_text, result);
     rc = CLI_OK;
+    /* The commune's overviews, marked stale by the change, rebuilt now as
+     * the importer rebuilds after its last commune (its own transaction:
+     * the change stands whatever happens here; a commune left stale is
+     * drawn from its parcels, a correct picture). */
+    char commune[6];
+    pdb_overview_report rep;
+    snprintf(commune, sizeof commune, "%.5s", result->before[0].number);
+    if (pdb_overview_rebuild_report(ctx, store, commune, &rep) != PDB_OK || rep.failed > 0)
+        fprintf(stderr, "parceldb: warning: the overviews of %s are left stale: %s\n", commune,
+                rep.failed > 0 ? rep.first_failure : pdb_errmsg(ctx));
 done:
     pdb_change_result_free(result);
     pdb_store_close(store);

@@ -205,6 +205,10 @@ cli | http)
     split_case "$CASE" 3 "$S3"
     merge_case "$CASE"
     [ "$CASE" = cli ] && reshape_update_case
+    # Each change rebuilt the commune's overviews after its commit.
+    check "the commune's overviews are fresh again" \
+        "$(store_sql "$DB" "SELECT count(*) FROM overviews_stale WHERE commune = '$C'")" 0
+    check "and not failed" "$(store_sql "$DB" "SELECT count(*) FROM overview_problems")" 0
     ;;
 refused)
     V0=$(dv)

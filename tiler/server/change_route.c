@@ -30,15 +30,26 @@ typedef struct change_job {
     const pdb_change *change;  /* what to apply */
     pdb_change_result *result; /* on success, owned */
     char msg[PDB_SRV_ERRMAX];  /* on failure, the engine's message */
+    int overviews_fresh;       /* 1: the commune's overviews were rebuilt after it */
 } change_job;
 
 static pdb_status apply(pdb_ctx *ctx, pdb_store *s, void *arg)
 {
     change_job *job = arg;
     pdb_status st = pdb_change_apply(ctx, s, job->change, &job->result);
-    if (st != PDB_OK)
+    if (st != PDB_OK) {
         snprintf(job->msg, sizeof job->msg, "%s", pdb_errmsg(ctx));
-    return st;
+        return st;
+    }
+    /* The commune's overviews, marked stale by the change, rebuilt in a
+     * transaction of their own, as `parceldb change` does (the change
+     * stands either way; a stale commune is drawn from its parcels). */
+    char commune[6];
+    pdb_overview_report rep;
+    snprintf(commune, sizeof commune, "%.5s", job->result->before[0].number);
+    job->overviews_fresh =
+        pdb_overview_rebuild_report(ctx, s, commune, &rep) == PDB_OK && rep.failed == 0;
+    return PDB_OK;
 }
 
 static int status_of(pdb_status st)
@@ -272,9 +283,10 @@ void pdb_srv_parcel_change(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in
     pdb_change_result *r = job.result;
     pdb_srv_body_json(
         out, "application/json",
-        json_pack("{s:I, s:s, s:s, s:I, s:o, s:o}", "change", (json_int_t)r->change_id, "kind",
+        json_pack("{s:I, s:s, s:s, s:I, s:o, s:o, s:s}", "change", (json_int_t)r->change_id, "kind",
                   action, "at", r->at, "data_version", (json_int_t)r->data_version, "before",
-                  parcels_json(r->before, r->nbefore), "after", parcels_json(r->after, r->nafter)));
+                  parcels_json(r->before, r->nbefore), "after", parcels_json(r->after, r->nafter),
+                  "overviews", job.overviews_fresh ? "rebuilt" : "stale"));
     out->cache_control = "no-store";
 done:
     pdb_change_result_free(job.result);
