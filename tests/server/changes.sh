@@ -36,7 +36,14 @@ new_db || exit 1
     { fail "import: $(cat import.log)"; exit 1; }
 printf '%s officer-hoa role=write\n%s map-app role=read\n%s clerk\n' "$WRITE" "$READ" "$PERSONAL" \
     >tokens.txt
-start_server --tokens tokens.txt || exit 1
+# The http case's server keeps its audit in a store of its own (--audit-db):
+# changes must still go into --db.
+AUDIT=()
+if [ "$CASE" = http ]; then
+    "$PARCELDB" init --db "$WORK/audit.sqlite" >/dev/null || { fail "init of the audit store"; exit 1; }
+    AUDIT=(--audit-db "$WORK/audit.sqlite")
+fi
+start_server --tokens tokens.txt "${AUDIT[@]}" || exit 1
 
 # Two parcels of one sheet that share a boundary, and three more numbers
 # that occur once in the survey (a merged commune repeats its former
@@ -205,6 +212,10 @@ cli | http)
     split_case "$CASE" 3 "$S3"
     merge_case "$CASE"
     [ "$CASE" = cli ] && reshape_update_case
+    check "every change is in the store" "$(store_sql "$DB" "SELECT count(*) FROM changes")" \
+        "$([ "$CASE" = cli ] && echo 5 || echo 3)"
+    [ "$CASE" = http ] && check "none in the audit store" "$(sqlite3 "$WORK/audit.sqlite" \
+        "SELECT (SELECT count(*) FROM changes) + (SELECT count(*) FROM parcels)")" 0
     # Each change rebuilt the commune's overviews after its commit.
     check "the commune's overviews are fresh again" \
         "$(store_sql "$DB" "SELECT count(*) FROM overviews_stale WHERE commune = '$C'")" 0

@@ -271,9 +271,8 @@ void pdb_srv_parcel_change(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in
     snprintf(via, sizeof via, "POST /parcels/.../%s", action);
     c.actor = who;
     c.via = via;
-    const pdb_srv_options *o = &srv->opt;
-    pdb_status st = pdb_srv_with_write_store(o->audit_path ? o->audit_path : o->db_path, apply,
-                                             &job, err, sizeof err);
+    /* Into --db, never --audit-db (which may be an audit-only store). */
+    pdb_status st = pdb_srv_with_write_store(srv->opt.db_path, apply, &job, err, sizeof err);
     if (st != PDB_OK) {
         pdb_srv_error(out, status_of(st), "%s", job.msg[0] ? job.msg : err);
         if (status_of(st) == 503)
