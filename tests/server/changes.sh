@@ -319,6 +319,19 @@ d = json.load(open("a.geojson")); d["reason"] = "r"; d["document"] = "d"; json.d
     check "two HTTP writers: two parts in the lineage, not four" \
         "$("$PARCELDB" lookup --db "$DB" --id "$C/$SHEET/$S2" --lineage | $PY -c 'import json, sys
 print(len(json.load(sys.stdin)["descendants"]))')" 2
+    # Two updates of one parcel that both read version ID: the second one's
+    # expect_id no longer names the current version (409), so no update is
+    # lost silently.
+    ID=$(store_sql "$DB" "SELECT id FROM parcels WHERE commune = '$C' AND sheet = '$SHEET' AND parcel = '$S4' AND valid_to IS NULL")
+    for lu in ODT CLN; do
+        get "/parcels/$C/$SHEET/$S4/update" -H "Authorization: Bearer $WRITE" --data-binary \
+            "{\"set\": {\"landuse\": \"$lu\"}, \"expect_id\": $ID, \"reason\": \"r\", \"document\": \"d\"}"
+        echo "$STATUS" >>updates.codes
+    done
+    check "two updates from one read: 200 then 409" "$(xargs <updates.codes)" "200 409"
+    contains "the 409 names the versions" "$BODY" "changed meanwhile \\(now store id [0-9]+, not $ID\\)"
+    get "/parcels/$C/$SHEET/$S4"
+    contains "the first update stands" "$BODY" '"landuse":"ODT"'
     $PY "$PARTS" split "$SURVEY" "$SHEET" "$S3" 3 b.geojson
     for i in 1 2; do
         "$PARCELDB" change split --db "$DB" --id "$C/$SHEET/$S3" --parts b.geojson --reason r \
