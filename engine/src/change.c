@@ -611,7 +611,11 @@ static pdb_status build_new(change_state *cs)
         if (!isnan(n->p.area_surveyed_m2) && !(n->p.area_surveyed_m2 > 0))
             return pdb__fail(cs->ctx, PDB_EINVAL, "part %zu: area_legal is not a positive area",
                              i + 1);
-        if ((st = landuse_check(cs, n->p.landuse)) != PDB_OK)
+        /* Only a code the change gives is checked: an inherited one came
+         * from the survey, which may hold older codes (kept and flagged at
+         * import), and an owner's update must not fail over it. */
+        int given = c->set_landuse != NULL || (part != NULL && part->landuse != NULL);
+        if (given && (st = landuse_check(cs, n->p.landuse)) != PDB_OK)
             return st;
         if (n->wkb != NULL) {
             char what[40];
