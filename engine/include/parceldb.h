@@ -55,8 +55,7 @@ typedef enum pdb_status {
     PDB_ENOMEM,    /* out of memory */
     PDB_EBUSY,     /* the store stayed locked past the busy timeout */
     PDB_EREADONLY, /* a write through a store opened read-only */
-    PDB_ECONFLICT, /* a change to a parcel that another change superseded meanwhile */
-    PDB_ENOTSUP    /* an operation this kind of store does not offer (yet) */
+    PDB_ECONFLICT  /* a change to a parcel that another change superseded meanwhile */
 } pdb_status;
 
 typedef struct pdb_ctx pdb_ctx;
@@ -969,8 +968,8 @@ typedef struct pdb_change_result {
  * stale) and data version updated as an import does. PDB_EINVAL for a
  * malformed change (one-line reason), PDB_EGEOM for a failed check,
  * PDB_EREADONLY on a read-only handle, PDB_EBUSY while the store stays
- * locked, PDB_ENOTSUP on a store that cannot yet. Nothing is written on
- * failure. *out (may be NULL) is the caller's (pdb_change_result_free). */
+ * locked. Nothing is written on failure. *out (may be NULL) is the
+ * caller's (pdb_change_result_free). */
 PDB_API pdb_status pdb_change_apply(pdb_ctx *ctx, pdb_store *store, const pdb_change *c,
                                     pdb_change_result **out);
 PDB_API void pdb_change_result_free(pdb_change_result *r);

@@ -448,64 +448,59 @@ static pdb_status finish_rows(pdb__chg *cs)
     return st;
 }
 
+static pdb_status sq_begin(pdb__chg *cs)
+{
+    return pdb__store_exec(cs->ctx, cs->s, "BEGIN IMMEDIATE");
+}
+
+/* The end of an import's commit, for the change's commune. */
+static pdb_status sq_finish(pdb__chg *cs)
+{
+    pdb_ctx *ctx = cs->ctx;
+    pdb_store *s = cs->s;
+    pdb_status st;
+    if ((st = finish_rows(cs)) != PDB_OK)
+        return st;
+    if (cs->c->set_owner != NULL) {
+        /* Owner data written: the audit row commits with it, or neither. */
+        char ids[32], what[160];
+        pdb__chg_audit_what(cs, ids, what);
+        if ((st = pdb__sq_audit_record(ctx, s, cs->c->actor, what, ids)) != PDB_OK)
+            return st;
+    }
+    if ((st = search_commune(cs)) != PDB_OK ||
+        (st = pdb__overview_mark_stale(ctx, s, cs->commune)) != PDB_OK ||
+        (st = pdb__lookup_store_commune(ctx, s, &pdb__sq_lookup_io, cs->commune, cs->batch_id)) !=
+            PDB_OK ||
+        (st = commune_row(cs)) != PDB_OK)
+        return st;
+    if ((st = pdb__store_exec(ctx, s,
+                              "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                              "WHERE key = 'data_version'")) != PDB_OK)
+        return st;
+    return pdb__store_exec(ctx, s, "COMMIT");
+}
+
+static void sq_rollback(pdb__chg *cs)
+{
+    sqlite3_exec(cs->s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+static const pdb__chg_io sq_io = {
+    .begin = sq_begin,
+    .read_current = read_current,
+    .check_reshape = check_reshape,
+    .supersede = supersede,
+    .assign_numbers = assign_numbers,
+    .begin_rows = begin_rows,
+    .insert_new = insert_new,
+    .edge = edge,
+    .finish = sq_finish,
+    .rollback = sq_rollback,
+};
+
 pdb_status pdb__sq_change_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
                                 pdb_change_result **out)
 {
-    pdb__chg cs = {.ctx = ctx, .s = s, .c = c, .h = ctx->geos};
-    pdb_status st;
-    int in_tx = 0;
-
-    if (out != NULL)
-        *out = NULL;
-    pdb__now_iso(cs.now);
-    if ((cs.old = calloc(c->nparcels, sizeof *cs.old)) == NULL)
-        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-    /* The write lock first: what is read below cannot change until COMMIT. */
-    if ((st = pdb__store_exec(ctx, s, "BEGIN IMMEDIATE")) != PDB_OK)
-        goto done;
-    in_tx = 1;
-    for (size_t i = 0; i < c->nparcels; i++)
-        if ((st = read_current(&cs, &c->parcels[i])) != PDB_OK)
-            goto done;
-    if ((st = pdb__chg_check(&cs)) != PDB_OK)
-        goto done;
-    if (c->kind == PDB_CHANGE_RESHAPE && (st = check_reshape(&cs)) != PDB_OK)
-        goto done;
-    if ((st = supersede(&cs)) != PDB_OK ||
-        (st = assign_numbers(&cs, cs.old[0].p.sheet)) != PDB_OK ||
-        (st = begin_rows(&cs)) != PDB_OK || (st = insert_new(&cs)) != PDB_OK ||
-        (st = pdb__chg_edges(&cs, edge)) != PDB_OK || (st = finish_rows(&cs)) != PDB_OK)
-        goto done;
-    if (c->set_owner != NULL) {
-        /* Owner data written: the audit row commits with it, or neither. */
-        char ids[32], what[160];
-        snprintf(ids, sizeof ids, "%lld", (long long)cs.neu[0].id);
-        snprintf(what, sizeof what, "%s: update owner (change %lld)", c->via ? c->via : "change",
-                 (long long)cs.change_id);
-        if ((st = pdb__sq_audit_record(ctx, s, c->actor, what, ids)) != PDB_OK)
-            goto done;
-    }
-    if ((st = search_commune(&cs)) != PDB_OK ||
-        (st = pdb__overview_mark_stale(ctx, s, cs.commune)) != PDB_OK ||
-        (st = pdb__lookup_store_commune(ctx, s, &pdb__sq_lookup_io, cs.commune, cs.batch_id)) !=
-            PDB_OK ||
-        (st = commune_row(&cs)) != PDB_OK)
-        goto done;
-    if ((st = pdb__store_exec(ctx, s,
-                              "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
-                              "WHERE key = 'data_version'")) != PDB_OK ||
-        (st = pdb__store_exec(ctx, s, "COMMIT")) != PDB_OK)
-        goto done;
-    in_tx = 0;
-    if (out != NULL) {
-        if ((st = pdb__chg_result(&cs, out)) != PDB_OK)
-            goto done;
-        pdb_store_data_version(ctx, s, &(*out)->data_version);
-    }
-    st = pdb__ok(ctx);
-done:
-    if (in_tx)
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    pdb__chg_free(&cs);
-    return st;
+    return pdb__chg_apply(ctx, s, c, out, &sq_io);
 }

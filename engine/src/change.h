@@ -80,6 +80,45 @@ pdb_status pdb__chg_edges(pdb__chg *cs,
                                            const char *kind, double overlap_m2));
 /* The caller's result (after the commit). */
 pdb_status pdb__chg_result(pdb__chg *cs, pdb_change_result **out);
+/* Starts cs for change c on s (the time, the room for the parcels read);
+ * *out (may be NULL) cleared. */
+pdb_status pdb__chg_init(pdb__chg *cs, pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
+                         pdb_change_result **out);
+/* Appends a copy of step e to l (cap: its allocated steps), with copies
+ * of reason and document (may be NULL); l owns them even on failure. */
+pdb_status pdb__lineage_push(pdb_ctx *ctx, pdb_lineage *l, size_t *cap, const pdb_lineage_step *e,
+                             const char *reason, const char *document);
+/* What one store does in a change's transaction (change.c, pg_change.c);
+ * each reports through cs->ctx. */
+typedef struct pdb__chg_io {
+    pdb_status (*begin)(pdb__chg *cs); /* the write transaction, its lock taken first */
+    /* The one current parcel of ref into cs->old[cs->nold++] with its GEOS
+     * geometry; pdb__chg_missing when there is none. */
+    pdb_status (*read_current)(pdb__chg *cs, const pdb_parcel_ref *ref);
+    /* pdb__chg_neighbour_check with each current neighbour of cs->neu[0]. */
+    pdb_status (*check_reshape)(pdb__chg *cs);
+    pdb_status (*supersede)(pdb__chg *cs); /* valid_to = cs->now, PDB_ECONFLICT if gone */
+    /* Numbers for the new parcels without one, and given ones checked free. */
+    pdb_status (*assign_numbers)(pdb__chg *cs, const char *sheet);
+    pdb_status (*begin_rows)(pdb__chg *cs); /* the batch and the changes row: their ids */
+    pdb_status (*insert_new)(pdb__chg *cs); /* the new parcels: their ids */
+    pdb_status (*edge)(pdb__chg *cs, int64_t parent, int64_t child, const char *kind,
+                       double overlap_m2); /* one lineage row */
+    /* The changes row's after, the audit row, the commune's bookkeeping,
+     * the data version, and COMMIT. */
+    pdb_status (*finish)(pdb__chg *cs);
+    void (*rollback)(pdb__chg *cs); /* after a failure inside the transaction */
+} pdb__chg_io;
+
+/* One change through a store's io: the whole of pdb_change_apply. */
+pdb_status pdb__chg_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c, pdb_change_result **out,
+                          const pdb__chg_io *io);
+/* The audit row of an owner written by the change: the new parcel's id,
+ * and what ("VIA: update owner (change N)"). */
+void pdb__chg_audit_what(const pdb__chg *cs, char ids[32], char what[160]);
+/* A new lineage of parcel id with its number and no steps (PDB_ENOTFOUND
+ * for an unknown id); the caller owns *out. */
+pdb_status pdb__lineage_start(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out);
 /* Frees what cs holds (not cs itself). */
 void pdb__chg_free(pdb__chg *cs);
 

@@ -531,3 +531,104 @@ void pdb__chg_free(pdb__chg *cs)
     }
     free(cs->neu);
 }
+
+pdb_status pdb__chg_init(pdb__chg *cs, pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
+                         pdb_change_result **out)
+{
+    memset(cs, 0, sizeof *cs);
+    cs->ctx = ctx;
+    cs->s = s;
+    cs->c = c;
+    cs->h = ctx->geos;
+    if (out != NULL)
+        *out = NULL;
+    pdb__now_iso(cs->now);
+    if ((cs->old = calloc(c->nparcels, sizeof *cs->old)) == NULL)
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    return PDB_OK;
+}
+
+pdb_status pdb__lineage_push(pdb_ctx *ctx, pdb_lineage *l, size_t *cap, const pdb_lineage_step *e,
+                             const char *reason, const char *document)
+{
+    if (l->count == *cap) {
+        size_t ncap = *cap ? 2 * *cap : 8;
+        pdb_lineage_step *ns = realloc(l->steps, ncap * sizeof *ns);
+        if (ns == NULL)
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        l->steps = ns;
+        *cap = ncap;
+    }
+    pdb_lineage_step *d = &l->steps[l->count];
+    *d = *e;
+    d->reason = reason ? strdup(reason) : NULL;
+    d->document = document ? strdup(document) : NULL;
+    l->count++;
+    if ((reason && d->reason == NULL) || (document && d->document == NULL))
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    return PDB_OK;
+}
+
+pdb_status pdb__chg_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c, pdb_change_result **out,
+                          const pdb__chg_io *io)
+{
+    pdb__chg cs;
+    pdb_status st;
+    int in_tx = 0;
+
+    if ((st = pdb__chg_init(&cs, ctx, s, c, out)) != PDB_OK)
+        goto done;
+    /* The write lock first: what is read below cannot change until COMMIT. */
+    if ((st = io->begin(&cs)) != PDB_OK)
+        goto done;
+    in_tx = 1;
+    for (size_t i = 0; i < c->nparcels; i++)
+        if ((st = io->read_current(&cs, &c->parcels[i])) != PDB_OK)
+            goto done;
+    if ((st = pdb__chg_check(&cs)) != PDB_OK)
+        goto done;
+    if (c->kind == PDB_CHANGE_RESHAPE && (st = io->check_reshape(&cs)) != PDB_OK)
+        goto done;
+    if ((st = io->supersede(&cs)) != PDB_OK ||
+        (st = io->assign_numbers(&cs, cs.old[0].p.sheet)) != PDB_OK ||
+        (st = io->begin_rows(&cs)) != PDB_OK || (st = io->insert_new(&cs)) != PDB_OK ||
+        (st = pdb__chg_edges(&cs, io->edge)) != PDB_OK || (st = io->finish(&cs)) != PDB_OK)
+        goto done;
+    in_tx = 0;
+    if (out != NULL) {
+        if ((st = pdb__chg_result(&cs, out)) != PDB_OK)
+            goto done;
+        pdb_store_data_version(ctx, s, &(*out)->data_version);
+    }
+    st = pdb__ok(ctx);
+done:
+    if (in_tx)
+        io->rollback(&cs);
+    pdb__chg_free(&cs);
+    return st;
+}
+
+void pdb__chg_audit_what(const pdb__chg *cs, char ids[32], char what[160])
+{
+    snprintf(ids, 32, "%lld", (long long)cs->neu[0].id);
+    snprintf(what, 160, "%s: update owner (change %lld)", cs->c->via ? cs->c->via : "change",
+             (long long)cs->change_id);
+}
+
+pdb_status pdb__lineage_start(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out)
+{
+    pdb_parcel *p = NULL;
+    pdb_status st;
+    *out = NULL;
+    if ((st = s->ops->parcel_get(ctx, s, id, 0, &p)) != PDB_OK)
+        return st;
+    if ((*out = calloc(1, sizeof **out)) == NULL) {
+        pdb_parcel_free(p);
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    }
+    (*out)->id = id;
+    snprintf((*out)->number, sizeof(*out)->number, "%s/%.32s/%.32s", p->commune, p->sheet,
+             p->parcel);
+    pdb_parcel_free(p);
+    return PDB_OK;
+}

@@ -6,7 +6,7 @@
  * lineage, read from the SQLite store (pdb__sq_parcel_lineage) and written
  * as JSON (pdb_lineage_to_json).
  */
-#include "store.h"
+#include "change.h"
 #include "wkb.h"
 
 #include <jansson.h>
@@ -287,30 +287,16 @@ static const char *const lineage_sql[2] = {
     "ORDER BY l.at, l.id LIMIT ?2",
 };
 
-static char *col_dup(sqlite3_stmt *stmt, int i)
-{
-    const char *t = (const char *)sqlite3_column_text(stmt, i);
-    return t ? strdup(t) : NULL;
-}
-
 pdb_status pdb__sq_parcel_lineage(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out)
 {
     pdb_lineage *l = NULL;
     sqlite3_stmt *stmt = NULL;
-    pdb_parcel *p = NULL;
     size_t cap = 0;
     pdb_status st;
     int rc, has_table = 0;
 
-    *out = NULL;
-    if ((st = pdb__sq_parcel_get(ctx, s, id, 0, &p)) != PDB_OK)
+    if ((st = pdb__lineage_start(ctx, s, id, &l)) != PDB_OK)
         return st;
-    if ((l = calloc(1, sizeof *l)) == NULL) {
-        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-        goto done;
-    }
-    l->id = id;
-    snprintf(l->number, sizeof l->number, "%s/%.32s/%.32s", p->commune, p->sheet, p->parcel);
     /* A store no read-write open has upgraded has no lineage table yet,
      * hence no lineage. */
     rc = sqlite3_prepare_v2(s->db,
@@ -333,29 +319,19 @@ pdb_status pdb__sq_parcel_lineage(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_li
         sqlite3_bind_int64(stmt, 1, id);
         sqlite3_bind_int64(stmt, 2, (sqlite3_int64)ctx->limits.max_results);
         while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-            if (l->count == cap) {
-                size_t ncap = cap ? 2 * cap : 8;
-                pdb_lineage_step *ns = realloc(l->steps, ncap * sizeof *ns);
-                if (ns == NULL) {
-                    st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-                    goto done;
-                }
-                l->steps = ns;
-                cap = ncap;
-            }
-            pdb_lineage_step *e = &l->steps[l->count++];
-            memset(e, 0, sizeof *e);
-            e->parent_id = sqlite3_column_int64(stmt, 0);
-            e->child_id = sqlite3_column_int64(stmt, 1);
-            snprintf(e->kind, sizeof e->kind, "%s", (const char *)sqlite3_column_text(stmt, 2));
-            e->overlap_m2 = sqlite3_column_double(stmt, 3);
-            e->change_id = sqlite3_column_int64(stmt, 4);
-            snprintf(e->at, sizeof e->at, "%s", (const char *)sqlite3_column_text(stmt, 5));
-            e->reason = col_dup(stmt, 6);
-            e->document = col_dup(stmt, 7);
-            snprintf(e->parent, sizeof e->parent, "%s", (const char *)sqlite3_column_text(stmt, 8));
-            snprintf(e->child, sizeof e->child, "%s", (const char *)sqlite3_column_text(stmt, 9));
-            e->descendant = dir;
+            pdb_lineage_step e = {.parent_id = sqlite3_column_int64(stmt, 0),
+                                  .child_id = sqlite3_column_int64(stmt, 1),
+                                  .overlap_m2 = sqlite3_column_double(stmt, 3),
+                                  .change_id = sqlite3_column_int64(stmt, 4),
+                                  .descendant = dir};
+            snprintf(e.kind, sizeof e.kind, "%s", (const char *)sqlite3_column_text(stmt, 2));
+            snprintf(e.at, sizeof e.at, "%s", (const char *)sqlite3_column_text(stmt, 5));
+            snprintf(e.parent, sizeof e.parent, "%s", (const char *)sqlite3_column_text(stmt, 8));
+            snprintf(e.child, sizeof e.child, "%s", (const char *)sqlite3_column_text(stmt, 9));
+            if ((st =
+                     pdb__lineage_push(ctx, l, &cap, &e, (const char *)sqlite3_column_text(stmt, 6),
+                                       (const char *)sqlite3_column_text(stmt, 7))) != PDB_OK)
+                goto done;
         }
         sqlite3_finalize(stmt);
         stmt = NULL;
@@ -369,7 +345,6 @@ pdb_status pdb__sq_parcel_lineage(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_li
     st = pdb__ok(ctx);
 done:
     sqlite3_finalize(stmt);
-    pdb_parcel_free(p);
     pdb_lineage_free(l);
     return st;
 }

@@ -95,7 +95,6 @@ const char *pdb_status_name(pdb_status st)
         [PDB_EBUSY] = "EBUSY",
         [PDB_EREADONLY] = "EREADONLY",
         [PDB_ECONFLICT] = "ECONFLICT",
-        [PDB_ENOTSUP] = "ENOTSUP",
     };
     if ((unsigned)st >= PDB_COUNTOF(names) || names[st] == NULL)
         return "EUNKNOWN";

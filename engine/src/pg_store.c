@@ -189,7 +189,8 @@ pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store
     /* Stores made before the search index get it (and the audit table)
      * at their first read-write open. */
     if ((st = check_identity(ctx, s->pg)) != PDB_OK ||
-        (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_search_backfill(ctx, s)) != PDB_OK)) {
+        (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_search_backfill(ctx, s)) != PDB_OK) ||
+        (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_changes_schema(ctx, s)) != PDB_OK)) {
         pdb__pg_close(s);
         return st;
     }
@@ -756,42 +757,6 @@ done:
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }
 
-/* Changes between surveys are written through the SQLite store only so
- * far: the PostgreSQL store refuses them in one line, and nothing is
- * written. */
-static pdb_status pg_change_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
-                                  pdb_change_result **out)
-{
-    (void)s, (void)c;
-    if (out != NULL)
-        *out = NULL;
-    return pdb__fail(ctx, PDB_ENOTSUP,
-                     "changes to single parcels are not supported on the PostgreSQL store yet");
-}
-
-/* No change can be written here, so no parcel has lineage: the parcel
- * alone, with no steps (PDB_ENOTFOUND for an unknown id, as the SQLite
- * store answers). */
-static pdb_status pg_parcel_lineage(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out)
-{
-    pdb_parcel *p = NULL;
-    pdb_lineage *l = NULL;
-    pdb_status st;
-
-    *out = NULL;
-    if ((st = pdb__pg_parcel_get(ctx, s, id, 0, &p)) != PDB_OK)
-        return st;
-    if ((l = calloc(1, sizeof *l)) == NULL) {
-        pdb_parcel_free(p);
-        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
-    }
-    l->id = id;
-    snprintf(l->number, sizeof l->number, "%s/%s/%s", p->commune, p->sheet, p->parcel);
-    pdb_parcel_free(p);
-    *out = l;
-    return pdb__ok(ctx);
-}
-
 const pdb__store_ops pdb__pg_ops = {
     .name = "postgresql",
     .close = pdb__pg_close,
@@ -816,7 +781,7 @@ const pdb__store_ops pdb__pg_ops = {
     .features_in_bbox = pdb__pg_features_in_bbox,
     .overview_features = pdb__pg_overview_features,
     .overview_rebuild_report = pdb__pg_overview_rebuild_report,
-    .change_apply = pg_change_apply,
-    .parcel_lineage = pg_parcel_lineage,
+    .change_apply = pdb__pg_change_apply,
+    .parcel_lineage = pdb__pg_parcel_lineage,
     .backup = pdb__pg_backup,
 };

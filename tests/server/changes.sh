@@ -12,9 +12,7 @@
 #   conflict  two writers on one parcel at once (two curl, two CLI
 #             processes): exactly one wins, the other gets 409 / a one-line
 #             conflict error, and the lineage holds the winner's parts only
-#   pg        (with PDB_TEST_STORE=pg) the PostgreSQL store refuses changes
-#             in one line (CLI) and with 501 (HTTP), nothing written; its
-#             lineage route answers the parcel with no steps
+# Each case runs on both stores (PDB_TEST_STORE=pg: tests/pg.cmake).
 # The survey comes from pdb-synth; the parts are cut from its geometry by
 # OGR/GEOS (change_parts.py); points are moved to WGS 84 by cs2cs.
 source "$(dirname "$0")/lib.sh"
@@ -349,27 +347,6 @@ print(len(json.load(sys.stdin)["descendants"]))')" 2
     check "two CLI writers: three parts in the lineage, not six" \
         "$("$PARCELDB" lookup --db "$DB" --id "$C/$SHEET/$S3" --lineage | $PY -c 'import json, sys
 print(len(json.load(sys.stdin)["descendants"]))')" 3
-    ;;
-pg)
-    [ "$PDB_TEST_STORE" = pg ] || { fail "the pg case needs PDB_TEST_STORE=pg"; exit 1; }
-    V0=$(dv)
-    $PY "$PARTS" split "$SURVEY" "$SHEET" "$S2" 2 a.geojson
-    ERR=$("$PARCELDB" change split --db "$DB" --id "$C/$SHEET/$S2" --parts a.geojson --reason r \
-        --document d 2>&1 >/dev/null)
-    check "CLI change on PostgreSQL: exit status" "$?" 1
-    check "CLI change on PostgreSQL: one line" "$(wc -l <<<"$ERR")" 1
-    contains "CLI change on PostgreSQL: says so" "$ERR" "not supported on the PostgreSQL store yet"
-    $PY -c 'import json
-d = json.load(open("a.geojson")); d["reason"] = "r"; d["document"] = "d"; json.dump(d, open("a.body", "w"))'
-    get "/parcels/$C/$SHEET/$S2/split" -H "Authorization: Bearer $WRITE" --data-binary @a.body
-    check "HTTP change on PostgreSQL: 501" "$STATUS" 501
-    contains "HTTP change on PostgreSQL: a JSON error" "$BODY" '^\{"error":"changes to single parcels are not supported on the PostgreSQL store yet"\}$'
-    get "/parcels/$C/$SHEET/$S2/lineage"
-    check "lineage on PostgreSQL: 200" "$STATUS" 200
-    contains "lineage on PostgreSQL: no steps" "$BODY" "\"parcel\":\"$C/$SHEET/$S2\",\"ancestors\":\[\],\"descendants\":\[\]"
-    get "/parcels/$C/$SHEET/$S2"
-    check "the parcel is still current" "$STATUS" 200
-    check "nothing changed: the data version" "$(dv)" "$V0"
     ;;
 *)
     fail "unknown case $CASE"

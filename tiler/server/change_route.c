@@ -65,8 +65,6 @@ static int status_of(pdb_status st)
         return 404;
     case PDB_ECONFLICT:
         return 409;
-    case PDB_ENOTSUP:
-        return 501;
     default:
         return 503;
     }
