@@ -38,6 +38,7 @@ int cli_audit_personal(pdb_ctx *ctx, const char *db, const char *what, const pdb
 int cli_audit_personal_ids(pdb_ctx *ctx, const char *db, const char *what, const int64_t *ids,
                            size_t n);
 int cmd_extract(int argc, char **argv);
+int cmd_change(int argc, char **argv);
 
 /* Prints "parceldb: <message>" as one line on stderr; returns CLI_FAIL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
