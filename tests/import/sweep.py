@@ -19,6 +19,14 @@
   sweep.py png FILE...
       Prints, per file, its name and the number of pixels that are not
       transparent background, as GDAL decodes the PNG (palette or RGBA).
+  sweep.py mvt FILE...
+      Each FILE is DIR/Z-X-Y.mvt: decodes it with GDAL's MVT driver and
+      prints its name, its zoom, the feature counts of its parcels and
+      communes layers, and how many features have an invalid or empty
+      geometry (GEOS through OGR).
+  sweep.py qa REPORT.json
+      Prints the number of findings of severity error, then the checks
+      they are of (comma-separated, or '-').
 """
 import csv
 import io
@@ -137,6 +145,30 @@ def png(path):
         sys.exit("sweep.py: %s has no alpha: no transparent background to tell" % path)
 
 
+def mvt(path):
+    z, x, y = path.rsplit("/", 1)[1][:-4].split("-")[-3:]
+    ds = gdal.OpenEx(path, gdal.OF_VECTOR, allowed_drivers=["MVT"],
+                     open_options=["Z=" + z, "X=" + x, "Y=" + y])
+    counts, bad = [], 0
+    for name in ("parcels", "communes"):
+        layer = ds.GetLayerByName(name)
+        n = 0
+        if layer is not None:
+            for f in layer:
+                n += 1
+                g = f.GetGeometryRef()
+                if g is None or g.IsEmpty() or not g.IsValid():
+                    bad += 1
+        counts.append(n)
+    print(path, z, counts[0], counts[1], bad)
+
+
+def qa(path):
+    report = json.load(open(path, encoding="utf-8"))
+    errors = [f for f in report["findings"] if f["severity"] == "error"]
+    print(len(errors), ",".join(sorted({f["check"] for f in errors})) or "-")
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 7 and sys.argv[1] == "points":
         points(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], int(sys.argv[6]))
@@ -145,5 +177,10 @@ if __name__ == "__main__":
     elif len(sys.argv) >= 3 and sys.argv[1] == "png":
         for path in sys.argv[2:]:
             png(path)
+    elif len(sys.argv) >= 3 and sys.argv[1] == "mvt":
+        for path in sys.argv[2:]:
+            mvt(path)
+    elif len(sys.argv) == 3 and sys.argv[1] == "qa":
+        qa(sys.argv[2])
     else:
         sys.exit(__doc__)

@@ -109,9 +109,12 @@ lookups() {
 }
 
 # tiles NAME CODE...: one tile at z10, z14 and z17 over the middle of each
-# commune's parcels: a valid PNG with pixels other than the background.
+# commune's parcels: a valid PNG with pixels other than the background, and
+# the same tile as a vector tile that GDAL's MVT driver reads, with parcels
+# in it from z14 (at z10 land-use shapes or the commune's outline) and no
+# invalid geometry.
 tiles() {
-    local name=$1 c lon lat z t f px pngs=() names=()
+    local name=$1 c lon lat z t f px pngs=() names=() mvts=() mnames=() n nc bad i=0
     shift
     rm -rf "$WORK/tiles"
     mkdir -p "$WORK/tiles"
@@ -129,15 +132,54 @@ tiles() {
                 pngs+=("$f")
                 names+=("$name $c: $t")
             fi
+            f=$WORK/tiles/$c-${t//\//-}.mvt
+            if ! "$PARCELDB" render --db "$DB" "$t" -o "$f" 2>"$WORK/render.err"; then
+                fail "$name $c: render $t.mvt: $(cat "$WORK/render.err")"
+            else
+                mvts+=("$f")
+                mnames+=("$name $c: $t.mvt")
+            fi
         done
     done
+    if [ ${#mvts[@]} -gt 0 ]; then
+        i=0
+        # At z10 a small commune may have no land-use shape a grid unit
+        # wide: its outline is there; from z14 its parcels are.
+        while read -r f z n nc bad; do
+            check "${mnames[$i]}: $([ "$z" -ge 14 ] && echo parcels || echo shapes) in it, none invalid (GDAL's MVT driver)" \
+                "$([ "${n:-0}" -gt 0 ] || { [ "$z" -lt 14 ] && [ "${nc:-0}" -gt 0 ]; } && echo "${bad:-?} invalid")" "0 invalid"
+            i=$((i + 1))
+        done < <("${PY[@]}" mvt "${mvts[@]}")
+        check "$name: every vector tile read by GDAL" "$i" "${#mvts[@]}"
+    fi
     [ ${#pngs[@]} -gt 0 ] || return 0
-    local i=0
+    i=0
     while read -r f px; do
         check "${names[$i]} not all background" "$([ "${px:-0}" -gt 0 ] && echo drawn)" drawn
         i=$((i + 1))
     done < <("${PY[@]}" png "${pngs[@]}")
     check "$name: every valid tile read back by GDAL" "$i" "${#pngs[@]}"
+}
+
+# qa_check NAME SYNTH-ARGS...: `parceldb qa` on the store answers (exit 0
+# or 2, a JSON report GDAL-free Python reads); a survey made without
+# defects (--defects none) has no error-severity finding: no false error.
+qa_check() {
+    local name=$1 rc out
+    shift
+    rc=0
+    "$PARCELDB" qa --db "$DB" --format json -o "$WORK/qa.json" 2>"$WORK/qa.err" || rc=$?
+    if [ $rc -ne 0 ] && [ $rc -ne 2 ]; then
+        fail "$name: parceldb qa exit $rc: $(cat "$WORK/qa.err")"
+        return
+    fi
+    out=$("${PY[@]}" qa "$WORK/qa.json")
+    if [[ " $* " == *" --defects none "* ]]; then
+        check "$name: qa finds no error on a survey made without defects (errors, checks)" "$out" "0 -"
+        check "$name: qa exit status" "$rc" 0
+    else
+        ok "$name: qa reports $out (exit $rc)"
+    fi
 }
 
 # sweep NAME SEED RESEED SYNTH-ARGS...: one configuration. RESEED is the
@@ -180,6 +222,7 @@ sweep() {
     done
     # shellcheck disable=SC2046 # commune codes: five digits each
     tiles "$name" $(sql "SELECT code FROM communes ORDER BY code")
+    qa_check "$name" "$@"
 
     # A changed survey of the first commune: another seed, same commune.
     m=${files[0]}.manifest.json
