@@ -33,6 +33,7 @@ static const struct subcommand {
     {"search", cmd_search, "find parcels by owner name or address words"},
     {"audit", cmd_audit, "list the answers that showed owner names"},
     {"extract", cmd_extract, "the extract of the cadastral map for one parcel, PDF or PNG"},
+    {"export", cmd_export, "write the map's tiles into a PMTiles archive"},
 };
 
 static void usage(FILE *out)

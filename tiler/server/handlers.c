@@ -8,6 +8,7 @@
 
 #include "extract_route.h"
 #include "ogcapi.h"
+#include "pmtiles_route.h"
 #include "srv.h"
 #include "storefile.h"
 #include "sync.h"
@@ -563,12 +564,16 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         out->status = 204; /* CORS preflight: headers come from http.c */
         goto done;
     }
+    int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS;
+    if (srv->pmtiles != NULL && need_store) {
+        pdb_srv_pmtiles_handle(srv, in, req, out); /* serve --pmtiles: no store */
+        goto done;
+    }
     if ((w = pdb_srv_worker_get(srv)) == NULL) {
         pdb_srv_error(out, 503, "out of memory");
         goto done;
     }
-    int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS;
-    int ready = pdb_srv_worker_ready(w, 0, msg, sizeof msg) == 0;
+    int ready = srv->pmtiles == NULL && pdb_srv_worker_ready(w, 0, msg, sizeof msg) == 0;
     if (!ready && need_store && req->route != PDB_SRV_ROUTE_HEALTH) {
         pdb_srv_error(out, 503, "%s", msg);
         out->retry_after_s = 5;
