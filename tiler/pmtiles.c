@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <libdeflate.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -672,6 +674,7 @@ void pdbt_pmtiles_writer_free(pdbt_pmtiles_writer *w)
 /* ------------------------------------------------------------------------ */
 
 struct pdbt_pmtiles {
+    uint64_t serial;           /* unique to this reader in the process (the leaf cache's key) */
     const unsigned char *data; /* the archive (borrowed) */
     size_t len;                /* its bytes */
     pdbt_pmtiles_header h;     /* its header */
@@ -713,6 +716,8 @@ pdb_status pdbt_pmtiles_open(pdbt_ctx *ctx, const void *data, size_t len, pdbt_p
     pdbt_pmtiles *p = calloc(1, sizeof *p);
     if (p == NULL)
         return pdbt__fail(ctx, PDB_ENOMEM, "out of memory");
+    static atomic_uint_fast64_t serials;
+    p->serial = atomic_fetch_add(&serials, 1) + 1;
     p->data = b;
     p->len = len;
     pdbt_pmtiles_header *h = &p->h;
@@ -811,6 +816,71 @@ static const entry *find_entry(const entry *e, size_t n, uint64_t id)
     return lo > 0 ? &e[lo - 1] : NULL;
 }
 
+/* The last leaf directory a thread decoded: neighbouring tiles (a map's
+ * view, a reader listing the archive) share their leaf, and inflating one
+ * costs far more than finding a tile in it. Keyed by the reader's serial,
+ * so that a reader freed and another made at the same address never see
+ * each other's leaves; freed when its thread exits. */
+typedef struct leaf_cache {
+    uint64_t serial; /* the reader's, 0 for none */
+    uint64_t offset; /* the leaf's offset in the leaf directories */
+    entry *e;        /* its entries */
+    size_t n;        /* their number */
+} leaf_cache;
+
+static pthread_key_t leaf_key;
+static pthread_once_t leaf_once = PTHREAD_ONCE_INIT;
+static int leaf_key_ok;
+
+static void leaf_cache_free(void *v)
+{
+    leaf_cache *c = v;
+    free(c->e);
+    free(c);
+}
+
+static void leaf_key_make(void)
+{
+    leaf_key_ok = pthread_key_create(&leaf_key, leaf_cache_free) == 0;
+}
+
+/* The leaf directory at offset (length bytes): from the thread's cache, or
+ * decoded into it; *owned is set when it could not be cached and the
+ * caller frees it. -1 when it does not decode. */
+static int leaf_at(const pdbt_pmtiles *p, uint64_t offset, uint64_t length, const entry **e,
+                   size_t *n, entry **owned)
+{
+    pthread_once(&leaf_once, leaf_key_make);
+    leaf_cache *c = leaf_key_ok ? pthread_getspecific(leaf_key) : NULL;
+    if (c == NULL && leaf_key_ok && (c = calloc(1, sizeof *c)) != NULL &&
+        pthread_setspecific(leaf_key, c) != 0) {
+        free(c);
+        c = NULL;
+    }
+    if (c != NULL && c->serial == p->serial && c->offset == offset) {
+        *e = c->e;
+        *n = c->n;
+        return 0;
+    }
+    entry *next = NULL;
+    size_t nn = 0;
+    if (offset > p->h.leaves_length || length > p->h.leaves_length - offset ||
+        read_dir(p, p->h.leaves_offset + offset, length, &next, &nn) != 0)
+        return -1;
+    if (c == NULL) {
+        *owned = next;
+    } else {
+        free(c->e);
+        c->e = next;
+        c->n = nn;
+        c->serial = p->serial;
+        c->offset = offset;
+    }
+    *e = next;
+    *n = nn;
+    return 0;
+}
+
 pdb_status pdbt_pmtiles_get(pdbt_ctx *ctx, const pdbt_pmtiles *p, int z, uint32_t x, uint32_t y,
                             const unsigned char **data, size_t *len)
 {
@@ -821,7 +891,7 @@ pdb_status pdbt_pmtiles_get(pdbt_ctx *ctx, const pdbt_pmtiles *p, int z, uint32_
     uint64_t id = pdbt_pmtiles_tile_id(z, x, y);
     const entry *dir = p->root;
     size_t n = p->nroot;
-    entry *leaf = NULL; /* the leaf directory decoded, freed below */
+    entry *owned = NULL; /* a leaf the thread's cache could not keep */
     pdb_status st = PDB_ENOTFOUND;
     for (int depth = 0; depth <= MAX_LEAF_DEPTH; depth++) {
         const entry *e = find_entry(dir, n, id);
@@ -829,8 +899,7 @@ pdb_status pdbt_pmtiles_get(pdbt_ctx *ctx, const pdbt_pmtiles *p, int z, uint32_
             break;
         if (e->run > 0) {
             if (id - e->tile_id < e->run) {
-                if (!section_ok(p, p->h.data_offset, e->offset) ||
-                    e->offset + e->length > p->h.data_length) {
+                if (e->offset > p->h.data_length || e->length > p->h.data_length - e->offset) {
                     st = PDB_EINVAL;
                     break;
                 }
@@ -840,19 +909,16 @@ pdb_status pdbt_pmtiles_get(pdbt_ctx *ctx, const pdbt_pmtiles *p, int z, uint32_
             }
             break;
         }
-        entry *next = NULL;
-        size_t nn = 0;
-        if (e->offset > p->h.leaves_length || e->length > p->h.leaves_length - e->offset ||
-            read_dir(p, p->h.leaves_offset + e->offset, e->length, &next, &nn) != 0) {
+        entry *prev = owned;
+        owned = NULL;
+        int rc = leaf_at(p, e->offset, e->length, &dir, &n, &owned);
+        free(prev); /* e pointed into it: read above */
+        if (rc != 0) {
             st = PDB_EINVAL;
             break;
         }
-        free(leaf);
-        leaf = next;
-        dir = leaf;
-        n = nn;
     }
-    free(leaf);
+    free(owned);
     if (ctx != NULL && st == PDB_ENOTFOUND)
         return pdbt__fail(ctx, st, "no tile %d/%u/%u in the archive", z, x, y);
     if (ctx != NULL && st == PDB_EINVAL)

@@ -52,7 +52,9 @@ static void reload(pdb_srv *srv, int reopen)
     pdb_srv_say("reloaded: style %016llx, %zu token(s), %zu demo file(s); %s",
                 (unsigned long long)c->style_hash, pdb_srv_tokens_count(c->tokens),
                 c->web ? c->web->count : 0,
-                reopen ? "stores reopen" : "stores kept (see the warning)");
+                reopen         ? "stores reopen"
+                : srv->pmtiles ? "no store (--pmtiles): the archive kept"
+                               : "stores kept (see the warning)");
     pdb_srv_conf_unref(old);
 }
 
