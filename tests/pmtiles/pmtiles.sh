@@ -238,6 +238,26 @@ bad_input)
     check "a failed export over an archive: the archive unchanged" "$(md5sum <old.pmtiles)" "$SUM"
     check "a failed export over an archive: no temporary file" "$(ls old.pmtiles.tmp* 2>/dev/null | wc -l)" 0
 
+    # An export killed half-way: the archive under the name is still the
+    # old one (the new one was only ever FILE.tmp), and the next export
+    # replaces the stale temporary files.
+    "$PARCELDB" export --db "$DB" --format pmtiles --zoom 10-19 -o old.pmtiles --threads 1 \
+        2>killed.log &
+    EXPORT_PID=$!
+    for _ in $(seq 1 300); do
+        [ -s old.pmtiles.tmp.tiles ] && break
+        kill -0 "$EXPORT_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -TERM "$EXPORT_PID" 2>/dev/null
+    wait "$EXPORT_PID"
+    check "an export killed while writing tiles: killed, not finished" "$?" 143
+    check "an export killed while writing tiles: the archive unchanged" "$(md5sum <old.pmtiles)" "$SUM"
+    "$PARCELDB" export --db "$DB" --format pmtiles --zoom 10-11 -o old.pmtiles 2>/dev/null
+    check "the next export: done" "$?" 0
+    check "the next export: no temporary file left" "$(ls old.pmtiles.tmp* 2>/dev/null | wc -l)" 0
+    one_line "a store that is not there" 1 "no-such\.sqlite" --db "$WORK/no-such.sqlite" --format pmtiles --zoom 10-11 -o out/a.pmtiles
+
     # serve --pmtiles with what is not an archive.
     serve_bad() {
         local name=$1 pattern=$2 file=$3

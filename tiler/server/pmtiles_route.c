@@ -3,7 +3,8 @@
  * --pmtiles FILE). The archive is mapped read-only once and never
  * changes under the server, so a tile's answer is a pointer into the
  * mapping: no copy, no cache, no render. Its ETag is a hash of the tile's
- * bytes (the same bytes give the same ETag across restarts and servers).
+ * bytes (the same bytes give the same ETag across restarts and servers,
+ * and behind one load balancer).
  *
  * A tile of a zoom outside the archive's is a 404; a tile of the
  * archive's zooms that it does not hold (outside its box) is a 204 with
@@ -114,12 +115,28 @@ const char *pdb_srv_pmtiles_describe(const pdb_srv_pmtiles *p)
     return text;
 }
 
-static uint64_t fnv1a(const unsigned char *b, size_t n)
+/* A 64-bit hash of a tile's bytes for its ETag, computed per request (an
+ * ETag is a hash of the bytes, so two servers of one archive agree). Four
+ * lanes of 8-byte words, so that the multiplications overlap: a byte-wise
+ * FNV-1a over a 33 KiB tile cost a third of the route's time. */
+static uint64_t tile_hash(const unsigned char *b, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 1099511628211ull;
-    return h;
+    const uint64_t k = 0x9E3779B97F4A7C15ull;
+    uint64_t h[4] = {k ^ n, k * 3, k * 5, k * 7};
+    size_t i = 0;
+    for (; i + 32 <= n; i += 32)
+        for (int l = 0; l < 4; l++) {
+            uint64_t w;
+            memcpy(&w, b + i + 8 * l, 8);
+            h[l] = (h[l] ^ w) * k;
+            h[l] ^= h[l] >> 29;
+        }
+    uint64_t r = h[0] ^ (h[1] * 3) ^ (h[2] * 5) ^ (h[3] * 7);
+    for (; i < n; i++)
+        r = (r ^ b[i]) * 0x100000001b3ull;
+    r ^= r >> 31;
+    r *= k;
+    return r ^ (r >> 29);
 }
 
 static void tile(pdb_srv *srv, const pdb_srv_pmtiles *p, const pdb_srv_in *in,
@@ -149,7 +166,8 @@ static void tile(pdb_srv *srv, const pdb_srv_pmtiles *p, const pdb_srv_in *in,
                       req->x, req->y);
         return;
     }
-    snprintf(out->etag, sizeof out->etag, "\"pm-%016llx\"", (unsigned long long)fnv1a(data, len));
+    snprintf(out->etag, sizeof out->etag, "\"pm-%016llx\"",
+             (unsigned long long)tile_hash(data, len));
     snprintf(cc, sizeof cc, "public, max-age=%u", srv->opt.max_age_s);
     out->cache_control = cc;
     if (pdb_srv_etag_matches(in->if_none_match, out->etag)) {
