@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define GZIP_LEVEL 9              /* directories are small; compress them well */
@@ -377,6 +378,11 @@ pdb_status pdbt_pmtiles_writer_new(pdbt_ctx *ctx, const char *path,
     if (w->path == NULL || w->tmp == NULL || w->tiles_tmp == NULL || w->set == NULL) {
         pdbt_pmtiles_writer_free(w);
         return pdbt__fail(ctx, PDB_ENOMEM, "out of memory");
+    }
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        pdbt_pmtiles_writer_free(w);
+        return pdbt__fail(ctx, PDB_EIO, "%s: cannot write: Is a directory", path);
     }
     /* The archive's own name is tried first, so that an unwritable place
      * is said with the name the user gave. */

@@ -220,6 +220,11 @@ bad_input)
     one_line "--tiles jpeg" 2 "--tiles wants png or mvt, not 'jpeg'" --format pmtiles --zoom 10-12 --tiles jpeg -o out/a.pmtiles
     one_line "over --max-tiles" 1 "[0-9]+ tiles is more than the limit of 10; narrow --zoom or --bbox" --format pmtiles --zoom 10-16 --max-tiles 10 -o out/a.pmtiles
     one_line "an unwritable output" 1 "out/no/such/dir/a\.pmtiles: cannot write: No such file or directory" --format pmtiles --zoom 10-12 -o out/no/such/dir/a.pmtiles
+    mkdir -p out/dir.pmtiles
+    OUT=$("$PARCELDB" export --db "$DB" --format pmtiles --zoom 10-12 -o out/dir.pmtiles 2>&1)
+    check "a directory as output: exit 1" "$?" 1
+    check "a directory as output: says so in one line" "$OUT" "parceldb export: out/dir.pmtiles: cannot write: Is a directory"
+    check "a directory as output: nothing written" "$(find out -type f | wc -l)" 0
     mkdir -p ro && chmod 0555 ro
     if [ "$(id -u)" -ne 0 ]; then
         one_line "a read-only directory" 1 "ro/a\.pmtiles: cannot write: Permission denied" --format pmtiles --zoom 10-12 -o ro/a.pmtiles
