@@ -209,10 +209,10 @@ static int gunzip_bytes(const void *in, size_t n, unsigned char **out, size_t *o
     if (d == NULL)
         return -1;
     for (;;) {
-        unsigned char *q = realloc(p, cap + 1);
-        if (q == NULL)
+        /* A larger buffer each time; what the last attempt wrote is not kept. */
+        free(p);
+        if ((p = malloc(cap + 1)) == NULL)
             break;
-        p = q;
         size_t got = 0;
         enum libdeflate_result r = libdeflate_gzip_decompress(d, in, n, p, cap, &got);
         if (r == LIBDEFLATE_SUCCESS) {

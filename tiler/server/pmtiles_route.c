@@ -197,9 +197,9 @@ static void tilejson(pdb_srv *srv, const pdb_srv_pmtiles *p, const pdb_srv_in *i
     snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.png", base);
     json_t *layers = json_object_get(p->meta, "vector_layers");
     json_t *doc = json_pack(
-        "{s:s, s:O, s:s, s:s, s:s, s:s, s:s, s:[s], s:i, s:i, s:[ffff], s:[ffi]}", "tilejson",
-        "3.0.0", "vector_layers", json_is_array(layers) ? layers : json_array(), "name",
-        meta_str(p, "name", "parceldb"), "description", meta_str(p, "description", ""),
+        "{s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:[s], s:i, s:i, s:[ffff], s:[ffi]}", "tilejson",
+        "3.0.0", "vector_layers", json_is_array(layers) ? json_incref(layers) : json_array(),
+        "name", meta_str(p, "name", "parceldb"), "description", meta_str(p, "description", ""),
         "attribution", meta_str(p, "attribution", ""), "version", meta_str(p, "version", "1.0.0"),
         "scheme", "xyz", "tiles", url, "minzoom", h->min_zoom, "maxzoom", h->max_zoom, "bounds",
         h->bounds[0], h->bounds[1], h->bounds[2], h->bounds[3], "center", h->center[0],
