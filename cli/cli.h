@@ -26,6 +26,8 @@ int cmd_seed(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+/* parceldb-qa (qa_main.c): exits 0 clean, 1 bad input, 2 errors found. */
+int cmd_qa(int argc, char **argv);
 
 /* Records an answer that shows owner names in the store's audit table
  * (cmd_audit.c), through a read-write handle of its own, as the running

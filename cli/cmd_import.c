@@ -38,8 +38,20 @@ static const char usage_text[] =
     "  --area-tolerance F    flag parcels whose surveyed and computed areas differ by\n"
     "                        more than F of the computed area (default 0.05) ...\n"
     "  --area-tolerance-m2 A ... and by more than A m2 (default 1)\n"
+    "  --sheets              read DGN/DXF layers as line-and-label sheets (boundary\n"
+    "                        lines, number/land-use/area texts); default: detected\n"
+    "  --levels FILE         lines role = LEVEL, LAYER, ... (roles: boundary, number,\n"
+    "                        landuse, area, frame, road, water) over the default\n"
+    "                        (10 RANH_THUA, 13 SO_THUA, 14 LOAI_DAT, 15 DIEN_TICH, ...)\n"
+    "  --snap METRES         close gaps in sheet line work up to METRES (each reported)\n"
+    "  --sheet N             the sheet number of every sheet file (over frame texts)\n"
     "  --quiet               no progress, no summary (errors only)\n"
     "  --progress            a progress bar even when stderr is not a terminal\n"
+    "  --qa warn|strict      run the quality checks (docs/qa.md) on each commune before\n"
+    "                        its commit and say their counts; strict also refuses a\n"
+    "                        commune with any finding of severity error (nothing of it\n"
+    "                        stored, the file fails)\n"
+    "  --qa-rules FILE       the checks' rules for --qa (default: docs/qa.md's)\n"
     "\n"
     "Exit status: 0 when every file was imported (or skipped), 1 when a file could\n"
     "not be imported (the others still are), 2 for a usage error.\n";
@@ -62,6 +74,12 @@ int cmd_import(int argc, char **argv)
         OPT_AREA_TOL_M2,
         OPT_QUIET,
         OPT_PROGRESS,
+        OPT_QA,
+        OPT_QA_RULES,
+        OPT_SHEETS,
+        OPT_LEVELS,
+        OPT_SNAP,
+        OPT_SHEET,
     };
     static const struct option opts[] = {
         {"db", required_argument, NULL, OPT_DB},
@@ -79,10 +97,17 @@ int cmd_import(int argc, char **argv)
         {"area-tolerance-m2", required_argument, NULL, OPT_AREA_TOL_M2},
         {"quiet", no_argument, NULL, OPT_QUIET},
         {"progress", no_argument, NULL, OPT_PROGRESS},
+        {"qa", required_argument, NULL, OPT_QA},
+        {"qa-rules", required_argument, NULL, OPT_QA_RULES},
+        {"sheets", no_argument, NULL, OPT_SHEETS},
+        {"levels", required_argument, NULL, OPT_LEVELS},
+        {"snap", required_argument, NULL, OPT_SNAP},
+        {"sheet", required_argument, NULL, OPT_SHEET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     pdbi_options o;
+    const char *qa_rules_path = NULL;
     int quiet = 0, bar = 0, c;
     size_t threads = 2;
 
@@ -141,6 +166,34 @@ int cmd_import(int argc, char **argv)
         case OPT_PROGRESS:
             bar = 1;
             break;
+        case OPT_QA:
+            if (strcmp(optarg, "warn") == 0)
+                o.qa = PDBI_QA_WARN;
+            else if (strcmp(optarg, "strict") == 0)
+                o.qa = PDBI_QA_STRICT;
+            else
+                return cli_usage_error("import", "--qa %s: warn or strict", optarg);
+            break;
+        case OPT_QA_RULES:
+            qa_rules_path = optarg;
+            break;
+        case OPT_SHEETS:
+            o.sheets = 1;
+            break;
+        case OPT_LEVELS:
+            o.levels_path = optarg;
+            break;
+        case OPT_SNAP:
+            if (cli_parse_double(optarg, &o.snap_m) != 0 || !(o.snap_m > 0) || o.snap_m > 10)
+                return cli_usage_error("import", "--snap takes metres between 0 and 10 (e.g. 0.1)");
+            break;
+        case OPT_SHEET: {
+            size_t n;
+            if (cli_parse_size(optarg, &n) != 0 || n == 0)
+                return cli_usage_error("import", "--sheet takes a sheet number (1, 2, ...)");
+            o.sheet = optarg;
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             return CLI_OK;
@@ -150,6 +203,8 @@ int cmd_import(int argc, char **argv)
     }
     if (optind >= argc)
         return cli_usage_error("import", "no file to import");
+    if (qa_rules_path != NULL && o.qa == 0)
+        return cli_usage_error("import", "--qa-rules needs --qa warn or --qa strict");
     o.threads = (int)threads;
     o.log = stderr;
     o.summary = quiet ? NULL : stdout;
@@ -166,8 +221,15 @@ int cmd_import(int argc, char **argv)
     char **paths = NULL;
     size_t npaths = 0;
     pdbi_run_result *res = NULL;
+    pdb_qa_rules *qa_rules = NULL;
     int rc = CLI_OK;
-    if (pdbi_expand_inputs(ic, argv + optind, (size_t)(argc - optind), &paths, &npaths) != PDB_OK)
+    if (qa_rules_path != NULL && pdb_qa_rules_read(ctx, qa_rules_path, &qa_rules) != PDB_OK)
+        rc = cli_lib_error(ctx, "import: --qa-rules");
+    o.qa_rules = qa_rules;
+    if (rc != CLI_OK)
+        ; /* said above */
+    else if (pdbi_expand_inputs(ic, argv + optind, (size_t)(argc - optind), &paths, &npaths) !=
+             PDB_OK)
         rc = cli_error("import: %s", pdbi_errmsg(ic));
     else if (npaths == 0)
         rc = cli_error("import: no survey file in %s", argv[optind]);
@@ -191,6 +253,7 @@ int cmd_import(int argc, char **argv)
                     res->overviews_failed, res->overviews_failed == 1 ? "" : "s");
     }
     pdbi_run_result_free(res);
+    pdb_qa_rules_free(qa_rules);
     pdbi_paths_free(paths, npaths);
     pdbi_ctx_free(ic);
     pdb_ctx_free(ctx);

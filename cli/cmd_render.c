@@ -14,18 +14,22 @@
 #include <time.h>
 
 static const char usage_text[] =
-    "usage: parceldb render [--db STORE] [options] Z/X/Y -o FILE.png\n"
+    "usage: parceldb render [--db STORE] [options] Z/X/Y -o FILE.png|FILE.mvt\n"
     "       parceldb render [--db STORE] [options] --tiles FILE --out DIR\n"
     "       parceldb render [--db STORE] --rebuild-overviews [--commune CODE]\n"
     "\n"
-    "Renders PNG map tiles (EPSG:3857, XYZ scheme) of the store's current parcels.\n"
-    "The batch form reads lines 'z x y' and writes DIR/z/x/y.png, then prints one\n"
-    "line: tiles, seconds, tiles per second and mean PNG bytes.\n"
+    "Renders PNG map tiles (EPSG:3857, XYZ scheme) of the store's current parcels,\n"
+    "or Mapbox vector tiles (MVT 2.1, uncompressed). The batch form reads lines\n"
+    "'z x y' and writes DIR/z/x/y.png (or .mvt), then prints one line: tiles,\n"
+    "seconds, tiles per second and mean tile bytes.\n"
     "\n"
     "options:\n"
     "  --db STORE            the store (default " CLI_DEFAULT_DB ")\n"
     "  --style FILE          a style (default: styles/landuse.json, else the copy built\n"
     "                        into parceldb; see styles/README.md)\n"
+    "  --format png|mvt      what to write (default: mvt when -o ends in .mvt, else png)\n"
+    "  --max-bytes N         size cap of a vector tile (default 512000): below z16 the\n"
+    "                        smallest parcels are left out until it fits; never from z16\n"
     "  --scale 1|2           256 px tiles, or 512 px (@2x) (default 1)\n"
     "  -o, --output FILE     where the single tile goes ('-' for stdout)\n"
     "  --tiles FILE          the tile list ('-' for stdin)\n"
@@ -45,15 +49,17 @@ static const char usage_text[] =
     "                        names it and why); the others are built all the same\n";
 
 typedef struct render_opts {
-    const char *db;       /* store path */
-    const char *style;    /* style path */
-    const char *output;   /* single tile's file */
-    const char *tiles;    /* batch list */
-    const char *out_dir;  /* batch directory */
-    const char *font_dir; /* label fonts */
-    int scale;            /* 1 or 2 */
-    int antialias_best;   /* --antialias best */
-    pdbt_png_options png; /* encoder options */
+    const char *db;            /* store path */
+    const char *style;         /* style path */
+    const char *output;        /* single tile's file */
+    const char *tiles;         /* batch list */
+    const char *out_dir;       /* batch directory */
+    const char *font_dir;      /* label fonts */
+    int scale;                 /* 1 or 2 */
+    int antialias_best;        /* --antialias best */
+    pdbt_png_options png;      /* encoder options */
+    int mvt;                   /* 1: vector tiles (--format mvt, or -o *.mvt) */
+    pdbt_mvt_options mvt_opts; /* --max-bytes */
 } render_opts;
 
 static int write_file(const char *path, const unsigned char *data, size_t len)
@@ -87,10 +93,16 @@ static int make_dirs(char *path)
 }
 
 /* Renders and encodes one tile; *png is caller-owned. */
-static int render_one(pdbt_ctx *tctx, pdbt_renderer *r, const pdbt_tile *t,
-                      const pdbt_png_options *po, unsigned char **png, size_t *len)
+static int render_one(pdbt_ctx *tctx, pdbt_renderer *r, const pdbt_tile *t, const render_opts *o,
+                      unsigned char **png, size_t *len)
 {
     pdbt_image img;
+    const pdbt_png_options *po = &o->png;
+    if (o->mvt) {
+        if (pdbt_mvt_tile(tctx, r, t, &o->mvt_opts, png, len, NULL) != PDB_OK)
+            return cli_error("tile %d/%u/%u: %s", t->z, t->x, t->y, pdbt_errmsg(tctx));
+        return CLI_OK;
+    }
     if (pdbt_render_tile(tctx, r, t, &img, NULL) != PDB_OK ||
         pdbt_png_encode(tctx, &img, po, png, len) != PDB_OK)
         return cli_error("tile %d/%u/%u: %s", t->z, t->x, t->y, pdbt_errmsg(tctx));
@@ -122,14 +134,14 @@ static int run_batch(pdbt_ctx *tctx, pdbt_renderer *r, const render_opts *o)
         t.scale = o->scale;
         unsigned char *png = NULL;
         size_t len = 0;
-        if ((rc = render_one(tctx, r, &t, &o->png, &png, &len)) != CLI_OK)
+        if ((rc = render_one(tctx, r, &t, o, &png, &len)) != CLI_OK)
             break;
         snprintf(path, sizeof path, "%s/%d/%u", o->out_dir, t.z, t.x);
         if (make_dirs(path) != 0) {
             rc = cli_error("%s: cannot create: %s", path, strerror(errno));
         } else {
-            snprintf(path, sizeof path, "%s/%d/%u/%u%s.png", o->out_dir, t.z, t.x, t.y,
-                     t.scale == 2 ? "@2x" : "");
+            snprintf(path, sizeof path, "%s/%d/%u/%u%s.%s", o->out_dir, t.z, t.x, t.y,
+                     t.scale == 2 && !o->mvt ? "@2x" : "", o->mvt ? "mvt" : "png");
             if (write_file(path, png, len) != 0)
                 rc = cli_error("%s: cannot write: %s", path, strerror(errno));
         }
@@ -144,8 +156,9 @@ static int run_batch(pdbt_ctx *tctx, pdbt_renderer *r, const render_opts *o)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (rc == CLI_OK) {
         double secs = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-        printf("%zu tiles in %.3f s: %.1f tiles/s, mean PNG %.0f bytes\n", count, secs,
-               secs > 0 ? count / secs : 0.0, count ? (double)bytes / count : 0.0);
+        printf("%zu tiles in %.3f s: %.1f tiles/s, mean %s %.0f bytes\n", count, secs,
+               secs > 0 ? count / secs : 0.0, o->mvt ? "MVT" : "PNG",
+               count ? (double)bytes / count : 0.0);
     }
     return rc;
 }
@@ -210,7 +223,9 @@ int cmd_render(int argc, char **argv)
         OPT_FONT_DIR,
         OPT_REBUILD,
         OPT_COMMUNE,
-        OPT_ANTIALIAS
+        OPT_ANTIALIAS,
+        OPT_FORMAT,
+        OPT_MAX_BYTES
     };
     static const struct option opts[] = {
         {"db", required_argument, NULL, OPT_DB},
@@ -223,13 +238,16 @@ int cmd_render(int argc, char **argv)
         {"level", required_argument, NULL, OPT_LEVEL},
         {"font-dir", required_argument, NULL, OPT_FONT_DIR},
         {"antialias", required_argument, NULL, OPT_ANTIALIAS},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
         {"rebuild-overviews", no_argument, NULL, OPT_REBUILD},
         {"commune", required_argument, NULL, OPT_COMMUNE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     render_opts o = {
-        CLI_DEFAULT_DB, NULL, NULL, NULL, NULL, NULL, 1, 0, {0, PDBT_PNG_PALETTE_AUTO}};
+        CLI_DEFAULT_DB, NULL, NULL, NULL, NULL, NULL, 1, 0, {0, PDBT_PNG_PALETTE_AUTO}, 0, {0}};
+    const char *format = NULL;
     const char *commune = NULL;
     int c, rebuild_only = 0;
     size_t n;
@@ -281,6 +299,17 @@ int cmd_render(int argc, char **argv)
                 return cli_usage_error("render", "--antialias must be fast or best");
             o.antialias_best = strcmp(optarg, "best") == 0;
             break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "png") != 0 && strcmp(optarg, "mvt") != 0)
+                return cli_usage_error("render", "--format must be png or mvt, not '%s'", optarg);
+            format = optarg;
+            break;
+        case OPT_MAX_BYTES:
+            if (cli_parse_size(optarg, &n) != 0 || n < 1)
+                return cli_usage_error("render", "--max-bytes wants a positive number, not '%s'",
+                                       optarg);
+            o.mvt_opts.max_bytes = n;
+            break;
         case OPT_REBUILD:
             rebuild_only = 1;
             break;
@@ -301,6 +330,12 @@ int cmd_render(int argc, char **argv)
     }
     if (commune != NULL)
         return cli_usage_error("render", "--commune goes with --rebuild-overviews");
+    if (format != NULL) {
+        o.mvt = strcmp(format, "mvt") == 0;
+    } else if (o.output != NULL) {
+        size_t ol = strlen(o.output);
+        o.mvt = ol > 4 && strcmp(o.output + ol - 4, ".mvt") == 0;
+    }
     pdbt_tile tile = {0, 0, 0, 1};
     if (o.tiles != NULL) {
         if (o.out_dir == NULL)
@@ -360,7 +395,7 @@ int cmd_render(int argc, char **argv)
     } else {
         unsigned char *png = NULL;
         size_t len = 0;
-        if ((rc = render_one(tctx, r, &tile, &o.png, &png, &len)) == CLI_OK &&
+        if ((rc = render_one(tctx, r, &tile, &o, &png, &len)) == CLI_OK &&
             write_file(o.output, png, len) != 0)
             rc = cli_error("%s: cannot write: %s", o.output, strerror(errno));
         free(png);

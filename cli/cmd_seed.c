@@ -22,6 +22,7 @@ static const char seed_usage[] =
     "  --style FILE     map style (as for serve)\n"
     "  --cache-max-mb N size limit of the cache in MiB, as for serve (default 0: none)\n"
     "  --scale S        1 (256 px, default), 2 (512 px @2x) or both\n"
+    "  --format F       png (default) or mvt (vector tiles, as /tiles/{z}/{x}/{y}.mvt)\n"
     "  --threads N      render threads (default: one per core)\n"
     "  --max-zoom Z     deepest zoom allowed (default 20)\n"
     "  --max-tiles N    refuse jobs of more tiles (default 10000000)\n"
@@ -40,11 +41,13 @@ int cmd_seed(int argc, char **argv)
         O_CACHE_MAX_MB,
         O_PROGRESS,
         O_NO_PROGRESS,
+        O_FORMAT,
     };
     static const struct option opts[] = {
         {"zoom", required_argument, 0, O_ZOOM},
         {"bbox", required_argument, 0, O_BBOX},
         {"scale", required_argument, 0, O_SCALE},
+        {"format", required_argument, 0, O_FORMAT},
         {"threads", required_argument, 0, O_THREADS},
         {"max-zoom", required_argument, 0, O_MAXZOOM},
         {"max-tiles", required_argument, 0, O_MAXTILES},
@@ -90,6 +93,11 @@ int cmd_seed(int argc, char **argv)
             else
                 return cli_usage_error("seed", "--scale wants 1, 2 or both");
             break;
+        case O_FORMAT:
+            if (strcmp(optarg, "png") != 0 && strcmp(optarg, "mvt") != 0)
+                return cli_usage_error("seed", "--format wants png or mvt, not '%s'", optarg);
+            o.mvt = strcmp(optarg, "mvt") == 0;
+            break;
         case O_THREADS:
             if (cli_parse_size(optarg, &sz) != 0 || sz == 0 || sz > 64)
                 return cli_usage_error("seed", "--threads wants 1 to 64");
@@ -116,6 +124,8 @@ int cmd_seed(int argc, char **argv)
         return it.rc;
     if (!have_zoom)
         return cli_usage_error("seed", "--zoom A-B is required");
+    if (o.mvt && o.scales != 1)
+        return cli_usage_error("seed", "--scale is for PNG tiles: a vector tile has one size");
     if (o.cache_dir == NULL)
         return cli_usage_error("seed", "--cache DIR is required");
     if (o.zoom_max > o.max_zoom)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 static int exec_import(int argc, char **argv);
+static int exec_qa(int argc, char **argv);
 
 static const struct subcommand {
     const char *name;                  /* as typed */
@@ -24,9 +25,10 @@ static const struct subcommand {
 } subcommands[] = {
     {"init", cmd_init, "create an empty store"},
     {"import", exec_import, "import commune cadastral surveys"},
+    {"qa", exec_qa, "check communes before they are accepted (overlaps, gaps, numbers)"},
     {"lookup", cmd_lookup, "find parcels at a point, by number, or for a CSV of points"},
     {"info", cmd_info, "counts, communes, data version and store health"},
-    {"render", cmd_render, "render map tiles to PNG files"},
+    {"render", cmd_render, "render map tiles to PNG or vector tile (MVT) files"},
     {"serve", cmd_serve, "serve tiles, lookups and a demo map over HTTP"},
     {"seed", cmd_seed, "pre-render tiles into the server's disk cache"},
     {"backup", cmd_backup, "a consistent copy of the store, safe while it is in use"},
@@ -67,26 +69,29 @@ static int exe_dir(char *out, size_t cap)
     return 0;
 }
 
-/* Replaces this process with parceldb-import, found next to this
- * executable (a build tree) or in the libexec directory relative to it
- * (an installed tree, wherever it was installed). Returns only on failure. */
-static int exec_import(int argc, char **argv)
+/* Replaces this process with the helper executable (parceldb-import,
+ * parceldb-qa), found next to this executable (a build tree) or in the
+ * libexec directory relative to it (an installed tree, wherever it was
+ * installed). Returns only on failure, with fail_rc. */
+static int exec_helper(const char *helper, const char *what, int fail_rc, int argc, char **argv)
 {
     char dir[PATH_MAX], tried[2][PATH_MAX + 64];
     int errs[2];
 
     int err = exe_dir(dir, sizeof dir);
-    if (err != 0)
-        return cli_error("cannot run the importer: cannot locate this executable: "
-                         "/proc/self/exe: %s",
-                         strerror(err));
-    snprintf(tried[0], sizeof tried[0], "%sparceldb-import", dir);
-    snprintf(tried[1], sizeof tried[1], "%s%s/parceldb-import", dir, PDB_BIN_TO_LIBEXEC);
+    if (err != 0) {
+        cli_error("cannot run the %s: cannot locate this executable: /proc/self/exe: %s", what,
+                  strerror(err));
+        return fail_rc;
+    }
+    snprintf(tried[0], sizeof tried[0], "%s%s", dir, helper);
+    snprintf(tried[1], sizeof tried[1], "%s%s/%s", dir, PDB_BIN_TO_LIBEXEC, helper);
     char **args = calloc((size_t)argc + 1, sizeof *args);
-    if (args == NULL)
-        return cli_error("out of memory");
-    static char name[] = "parceldb-import";
-    args[0] = name;
+    if (args == NULL) {
+        cli_error("out of memory");
+        return fail_rc;
+    }
+    args[0] = (char *)helper;
     for (int i = 1; i < argc; i++)
         args[i] = argv[i];
     for (int i = 0; i < 2; i++) {
@@ -94,8 +99,20 @@ static int exec_import(int argc, char **argv)
         errs[i] = errno;
     }
     free(args);
-    return cli_error("cannot run the importer: %s: %s; %s: %s", tried[0], strerror(errs[0]),
-                     tried[1], strerror(errs[1]));
+    cli_error("cannot run the %s: %s: %s; %s: %s", what, tried[0], strerror(errs[0]), tried[1],
+              strerror(errs[1]));
+    return fail_rc;
+}
+
+static int exec_import(int argc, char **argv)
+{
+    return exec_helper("parceldb-import", "importer", CLI_FAIL, argc, argv);
+}
+
+/* parceldb qa exits 1 for bad input (docs/qa.md): failing to start is. */
+static int exec_qa(int argc, char **argv)
+{
+    return exec_helper("parceldb-qa", "quality checks", 1, argc, argv);
 }
 
 int main(int argc, char **argv)

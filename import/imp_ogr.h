@@ -52,9 +52,11 @@ typedef struct pdbi_label {
  * (a parcel drawn in several parts is several entities), a boundary with
  * no label, or a label with no boundary. */
 typedef struct pdbi_cad_rec {
-    int64_t index;    /* feature index of its first entity */
-    OGRFeatureH feat; /* owned: the first entity's fields, every part's geometry */
-    long label;       /* index in pdbi_layer.labels, -1 when none */
+    int64_t index;      /* feature index of its first entity */
+    OGRFeatureH feat;   /* owned: the first entity's fields, every part's geometry */
+    long label;         /* index in pdbi_layer.labels, -1 when none */
+    const char *reason; /* line-and-label sheets: quarantined for this reason, or NULL */
+    char *detail;       /* and why, owned */
 } pdbi_cad_rec;
 
 typedef struct pdbi_layer {
@@ -90,6 +92,7 @@ typedef struct pdbi_file {
     char driver[32];              /* GDAL short name */
     int is_shp;                   /* ESRI Shapefile */
     int cad;                      /* DXF or DGN */
+    int sheets;                   /* a layer is a line-and-label sheet (sheets.c) */
     pdbi_layer *layers;           /* layers with geometries */
     size_t nlayers;               /* entries in layers */
     int epsg;                     /* source CRS */
@@ -123,6 +126,25 @@ pdb_status pdbi__source_open(pdbi_ctx *ic, pdbi_file *f);
 pdb_status pdbi__source_prescan(pdbi_ctx *ic, pdbi_file *f, const pdbi_fieldmap *fm);
 
 void pdbi__source_close(pdbi_file *f);
+
+/* ------------------------------------------------------------------------ */
+/* Line-and-label sheets (sheets.c)                                          */
+/* ------------------------------------------------------------------------ */
+
+/* 1 when a CAD layer is a sheet drawn as lines and texts: --sheets, or
+ * at least as many open lines as closed shapes on its boundary level and a
+ * number-only text on the number level (10 and 13, or RANH_THUA and
+ * SO_THUA by default, --levels). bounds: its entities that are not texts. */
+int pdbi__sheets_detect(const pdbi_file *f, const pdbi_layer *L, const pdbi_cad_rec *bounds,
+                        size_t nb);
+/* Nodes and polygonizes the boundary lines, assigns the texts by level and
+ * makes the layer's records and labels (replacing the labels read), each
+ * record a parcel with a "SoTo=..;SoThua=..;..." label or a quarantined
+ * polygon or number with its reason; reports gaps, dangles, joined and
+ * doubled numbers on opts->log. PDB_EINVAL (one line) when there is no
+ * boundary line or no polygon; bounds stay the caller's. */
+pdb_status pdbi__sheets_build(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const pdbi_cad_rec *bounds,
+                              size_t nb);
 
 /* Whether the container declares its text UTF-8 (*utf8), and what it
  * declares ("" when nothing: a DBF without .cpg, a CSV). */

@@ -190,6 +190,7 @@ typedef struct run {
     int64_t batch_id;         /* 0 in a dry run */
     pdbi_srs_memo *srs_memo;  /* GDAL's CRS matches looked up, by WKT */
     pdb_overview_builder *ov; /* builds each committed commune's overviews meanwhile, or NULL */
+    const pdbi_run_result *results; /* the files so far (import_file's is the last) */
 } run;
 
 /* A note or error about a file, on the log. */
@@ -669,6 +670,52 @@ static pdb_status file_crs(run *R, pdbi_file *f, pdbi_file_result *res, char *sr
     return PDB_OK;
 }
 
+/* --qa: the quality checks of the commune just written, read through the
+ * same store handle inside its open transaction (so they see its new
+ * parcels and nothing else sees them yet). Says the counts; under strict,
+ * fails when a finding is of severity error, and the caller rolls back. */
+static pdb_status commune_qa(run *R, pdbi_file_result *res, const char *commune)
+{
+    pdb_qa_rules *defaults = NULL;
+    pdb_qa_report *rep = NULL;
+    const pdb_qa_rules *rules = R->o.qa_rules;
+    pdb_status st = PDB_OK;
+    char counts[512] = "";
+    size_t used = 0;
+
+    if (rules == NULL) {
+        if (pdb_qa_rules_default(R->ctx, &defaults) != PDB_OK)
+            return pdbi__fail(R->ic, pdb_errcode(R->ctx), "%s", pdb_errmsg(R->ctx));
+        rules = defaults;
+    }
+    if (pdb_qa_run(R->ctx, R->store, rules, &commune, 1, &rep) != PDB_OK) {
+        st = pdbi__fail(R->ic, pdb_errcode(R->ctx), "commune %s: qa: %s", commune,
+                        pdb_errmsg(R->ctx));
+        goto done;
+    }
+    for (int c = 0; c < PDB_QA_CHECK_COUNT; c++) {
+        size_t n = 0;
+        for (size_t i = 0; i < rep->count; i++)
+            n += rep->items[i].check == (pdb_qa_check)c;
+        if (n > 0 && used + 64 < sizeof counts)
+            used += (size_t)snprintf(counts + used, sizeof counts - used, "%s%s %zu",
+                                     used ? ", " : "", pdb_qa_check_name((pdb_qa_check)c), n);
+    }
+    size_t errors = rep->by_severity[PDB_QA_ERROR];
+    say(R, res->path, "commune %s: qa: %zu errors, %zu warnings, %zu info%s%s%s", commune, errors,
+        rep->by_severity[PDB_QA_WARNING], rep->by_severity[PDB_QA_INFO], used ? " (" : "", counts,
+        used ? ")" : "");
+    if (errors > 0 && R->o.qa == PDBI_QA_STRICT)
+        st = pdbi__fail(R->ic, PDB_EINVAL,
+                        "commune %s: refused by --qa strict: %zu errors (%s; parceldb qa lists "
+                        "them once imported with --qa warn)",
+                        commune, errors, counts);
+done:
+    pdb_qa_report_free(rep);
+    pdb_qa_rules_free(defaults);
+    return st;
+}
+
 /* One pass over the file and one transaction for commune i. On failure
  * the commune is rolled back and the message is on the run's context. */
 static pdb_status load_commune(run *R, pdbi_file *f, pdbi_file_result *res, size_t i,
@@ -699,6 +746,8 @@ static pdb_status load_commune(run *R, pdbi_file *f, pdbi_file_result *res, size
                               pdb_errmsg(R->ctx));
     }
     st = pdbi__pass_run(pass);
+    if (st == PDB_OK && pass->writer != NULL && R->o.qa)
+        st = commune_qa(R, res, pass->commune);
     if (st == PDB_OK && pass->writer != NULL &&
         pdb_writer_commit(R->ctx, pass->writer, &pass->counts) != PDB_OK)
         st = pdbi__fail(R->ic, pdb_errcode(R->ctx), "commune %s: commit: %s", pass->commune,
@@ -739,6 +788,24 @@ static pdb_status file_load(run *R, pdbi_file *f, pdbi_file_result *res)
     return PDB_OK;
 }
 
+/* A commune is written from one file, and a second file of it supersedes
+ * the first: fine for a survey sent again, a silent loss for the sheets of
+ * one commune sent as a file each. Refused for a sheet file whose commune
+ * an earlier sheet file of the run loaded. */
+static pdb_status sheets_once(const run *R, const pdbi_file *f, pdbi_file_result *res)
+{
+    res->sheets = f->sheets; /* for the files after it */
+    for (const pdbi_file_result *o = R->results->files; f->sheets && o < res; o++)
+        if (o->sheets && strcmp(o->communes, res->communes) == 0 &&
+            (o->status == PDBI_FILE_OK || o->status == PDBI_FILE_DRY_RUN))
+            return file_fail(R, res, PDB_EINVAL,
+                             "commune %s's sheets came in %s already: a commune is written "
+                             "from one file, which this one would supersede; merge the sheets "
+                             "into one drawing (e.g. ogr2ogr -append) and import that",
+                             res->communes, o->path);
+    return PDB_OK;
+}
+
 /* Imports one file: decides its commune(s), text encoding and CRS, refuses
  * what cannot be right, then loads each commune. */
 static void import_file(run *R, pdbi_file_result *res)
@@ -752,8 +819,8 @@ static void import_file(run *R, pdbi_file_result *res)
     f.path = res->path;
     if (file_check_input(R, res) != PDB_OK || file_checksum(R, &f, res) != PDB_OK ||
         already_imported(R, &f, res) || file_open(R, &f, res) != PDB_OK ||
-        file_communes(R, &f, res) != PDB_OK || file_check_numbers(R, &f, res) != PDB_OK ||
-        file_encoding(R, &f, res) != PDB_OK ||
+        file_communes(R, &f, res) != PDB_OK || sheets_once(R, &f, res) != PDB_OK ||
+        file_check_numbers(R, &f, res) != PDB_OK || file_encoding(R, &f, res) != PDB_OK ||
         file_crs(R, &f, res, srs_from, sizeof srs_from) != PDB_OK)
         goto done;
     if (R->o.progress == PDBI_PROGRESS_LOG)
@@ -948,6 +1015,7 @@ pdb_status pdbi_run(pdbi_ctx *ic, const pdbi_options *opts, char *const *paths, 
         if (!R.o.no_overviews && pdb_overview_builder_start(ctx, R.store, &R.ov) != PDB_OK)
             R.ov = NULL;
     }
+    R.results = res;
     for (size_t i = 0; i < npaths; i++) {
         import_file(&R, &res->files[i]);
         add_counts(&res->totals, &res->files[i].counts);

@@ -59,10 +59,23 @@ typedef struct pdbi_options {
     size_t max_vertices;        /* per parcel; 0 keeps the engine's default */
     double area_tol_rel;        /* flag when |surveyed - computed| > max(abs, rel * computed) */
     double area_tol_m2;         /* the absolute floor of that tolerance, m2 */
+    int sheets;                 /* --sheets: DGN/DXF layers are line-and-label sheets */
+    double snap_m;              /* --snap: close gaps in sheet line work up to this, 0 none */
+    const char *levels_path;    /* --levels FILE: sheet levels/layers by role, or NULL */
+    const char *sheet;          /* --sheet N: the sheet number of sheet files, or NULL */
     pdbi_progress progress;     /* how to show progress on log */
     FILE *log;                  /* progress, notes and per-file errors; NULL for none */
     FILE *summary;              /* the summary table at the end; NULL for none */
+
+    int qa;                       /* --qa: 0 off, PDBI_QA_WARN, PDBI_QA_STRICT (docs/qa.md) */
+    const pdb_qa_rules *qa_rules; /* the checks' rules for --qa (borrowed); NULL: defaults */
 } pdbi_options;
+
+/* --qa: after a commune's records are written and before its commit, the
+ * quality checks run on it inside its transaction; warn reports their
+ * counts, strict also rolls the commune back when any finding is of
+ * severity error (the file then fails: nothing of that commune stored). */
+enum { PDBI_QA_WARN = 1, PDBI_QA_STRICT = 2 };
 
 /* Default tolerances: 5% of the computed area, at least 1 m2. */
 #define PDBI_AREA_TOL_REL 0.05
@@ -82,6 +95,7 @@ typedef struct pdbi_file_result {
     int srid;                 /* EPSG of the source geometries, 0 when unknown */
     char encoding[16];        /* text encoding used: "UTF-8", "TCVN3", ... */
     pdbi_file_status status;  /* outcome */
+    int sheets;               /* read as line-and-label sheets */
     char *message;            /* why it failed or was skipped, else NULL */
     pdb_import_counts counts; /* read = stored + rejected */
     double seconds;           /* wall time spent on the file */

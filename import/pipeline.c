@@ -321,6 +321,7 @@ typedef struct record {
     pdbi_layer *L;              /* the record's layer */
     OGRFeatureH feat;           /* the feature */
     long label;                 /* CAD: index of the label inside it, or -1 */
+    const pdbi_cad_rec *cad;    /* CAD: the record, or NULL */
     feat_view v;                /* its attribute values */
     const char *stack_vals[64]; /* v.vals when the layer has few label keys */
     size_t stack_lens[64];      /* v.vlens likewise */
@@ -411,6 +412,8 @@ static rec_step rec_geometry(record *rc)
     pdbi_layer *L = rc->L;
     OGRGeometryH g = rc->g;
 
+    if (rc->cad != NULL && rc->cad->reason != NULL)
+        return rec_reject(rc, rc->cad->reason, "%s", rc->cad->detail);
     if (L->cad && rc->label >= 0 && rc->feat == L->labels[rc->label].feat)
         return rec_reject(rc, "not-polygon", "a label with no boundary around it");
     if (g == NULL)
@@ -606,12 +609,13 @@ static rec_step rec_validity(record *rc)
 /* Turns a feature into an item, one step after the other until one ends
  * it. Returns 0 when the record belongs to another commune's pass (the
  * item is left empty), 1 otherwise. */
-static int process(reader *r, pdbi_layer *L, OGRFeatureH feat, long label, int64_t index,
-                   pdbi_item *it)
+static int process(reader *r, pdbi_layer *L, OGRFeatureH feat, const pdbi_cad_rec *cad,
+                   int64_t index, pdbi_item *it)
 {
     static rec_step (*const steps[])(record *) = {rec_label_values, rec_commune,    rec_geometry,
                                                   rec_numbers,      rec_attributes, rec_validity};
-    record rc = {.r = r, .L = L, .feat = feat, .label = label, .it = it};
+    record rc = {
+        .r = r, .L = L, .feat = feat, .label = cad ? cad->label : -1, .cad = cad, .it = it};
     rec_step s = REC_NEXT;
 
     rc.v = (feat_view){L, feat, NULL, NULL};
@@ -847,13 +851,13 @@ static int flush(reader *r)
 }
 
 /* Processes one record into the current chunk; -1 to stop. */
-static int take(reader *r, pdbi_layer *L, OGRFeatureH feat, long label, int64_t index)
+static int take(reader *r, pdbi_layer *L, OGRFeatureH feat, const pdbi_cad_rec *cad, int64_t index)
 {
     if (r->cur == NULL && (r->cur = calloc(1, sizeof *r->cur)) == NULL) {
         pdbi__fail(&r->ic, PDB_ENOMEM, "out of memory");
         return -1;
     }
-    if (process(r, L, feat, label, index, &r->cur->items[r->cur->n]))
+    if (process(r, L, feat, cad, index, &r->cur->items[r->cur->n]))
         r->cur->n++;
     if (reader_failed(r))
         return -1;
@@ -874,7 +878,7 @@ static void read_all(reader *r)
             /* A CAD layer's records were made by the pre-scan. */
             for (size_t k = 0; k < L->nrecs; k++) {
                 pdbi_cad_rec *rec = &L->recs[k];
-                if (take(r, L, rec->feat, rec->label, base + rec->index) != 0)
+                if (take(r, L, rec->feat, rec, base + rec->index) != 0)
                     return;
                 if (base + rec->index >= index)
                     index = base + rec->index + 1;
@@ -884,7 +888,7 @@ static void read_all(reader *r)
         OGR_L_ResetReading(L->layer);
         CPLErrorReset();
         while ((feat = OGR_L_GetNextFeature(L->layer)) != NULL) {
-            int rc = take(r, L, feat, -1, index++);
+            int rc = take(r, L, feat, NULL, index++);
             OGR_F_Destroy(feat);
             if (rc != 0)
                 return;

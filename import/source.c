@@ -102,12 +102,51 @@ static void read_cpg(const char *path, char *out, size_t len)
         out[--l] = '\0';
 }
 
+/* A .dgn file GDAL would misread: a DGN v8 (an OLE compound file, which
+ * GDAL's DGN driver does not read) or a v7 file cut short (it reads the
+ * elements before the cut without a word): a v7 design file ends with the
+ * end-of-design marker 0xFFFF (then, in some, zeros to the block's end). */
+static pdb_status dgn_check(pdbi_ctx *ic, const char *path)
+{
+    static const unsigned char ole[8] = {0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1};
+    unsigned char head[8] = {0}, tail[512];
+    if (!has_ext(path, "dgn"))
+        return PDB_OK;
+    FILE *fp = fopen(path, "rb");
+    if (fp == NULL)
+        return PDB_OK; /* GDAL says why */
+    size_t nh = fread(head, 1, sizeof head, fp);
+    long size = fseek(fp, 0, SEEK_END) == 0 ? ftell(fp) : -1;
+    /* The marker, then at most zero padding to the end of a block. */
+    size_t nt = size >= 2 && fseek(fp, size > 512 ? -512 : -size, SEEK_END) == 0
+                    ? fread(tail, 1, size > 512 ? 512 : (size_t)size, fp)
+                    : 0;
+    while (nt > 0 && tail[nt - 1] == 0)
+        nt--;
+    int tail_ok = nt >= 2 && tail[nt - 2] == 0xFF && tail[nt - 1] == 0xFF;
+    fclose(fp);
+    if (nh == sizeof head && memcmp(head, ole, sizeof ole) == 0)
+        return pdbi__fail(ic, PDB_EINVAL,
+                          "a DGN v8 file (MicroStation V8, an OLE compound document); GDAL reads "
+                          "DGN v7 only: save it as V7 in MicroStation (File > Save As, type "
+                          "MicroStation V7 DGN) or convert it with ODA File Converter (output "
+                          "DGN V7), then import that");
+    if (nh >= 4 && !tail_ok)
+        return pdbi__fail(ic, PDB_EINVAL,
+                          "a truncated DGN v7 file: its %ld bytes do not end with the "
+                          "end-of-design marker; nothing imported (copy it again whole)",
+                          size);
+    return PDB_OK;
+}
+
 pdb_status pdbi__source_open(pdbi_ctx *ic, pdbi_file *f)
 {
     char **oo = NULL;
     GDALDriverH drv;
 
     CPLErrorReset();
+    if (dgn_check(ic, f->path) != PDB_OK)
+        return PDB_EINVAL;
     drv = GDALIdentifyDriverEx(f->path, GDAL_OF_VECTOR, NULL, NULL);
     if (drv == NULL) {
         return pdbi__fail(ic, PDB_EINVAL, "not a vector format GDAL reads%s%s",
@@ -182,8 +221,10 @@ void pdbi__source_close(pdbi_file *f)
             free(L->labels[k].text);
             OGR_F_Destroy(L->labels[k].feat);
         }
-        for (size_t k = 0; k < L->nrecs; k++)
+        for (size_t k = 0; k < L->nrecs; k++) {
             OGR_F_Destroy(L->recs[k].feat);
+            free(L->recs[k].detail);
+        }
         free(L->recs);
         free(L->labels);
         free(L->grid_start);
@@ -572,6 +613,8 @@ static pdb_status cad_read(pdbi_ctx *ic, pdbi_layer *L, cad_bounds *B)
             B->items[B->n].index = index;
             B->items[B->n].feat = feat;
             B->items[B->n].label = link; /* the link for now; the label in cad_join */
+            B->items[B->n].reason = NULL;
+            B->items[B->n].detail = NULL;
             B->n++;
         }
     }
@@ -703,7 +746,10 @@ static pdb_status prescan_cad(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const p
     cad_bounds B = {0};
     pdb_status st = cad_read(ic, L, &B);
 
-    if (st == PDB_OK && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0))
+    if (st == PDB_OK && pdbi__sheets_detect(f, L, B.items, B.n)) {
+        f->sheets = 1;
+        st = pdbi__sheets_build(ic, f, L, B.items, B.n);
+    } else if (st == PDB_OK && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0))
         st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
     if (st == PDB_OK)
         st = pdbi__fieldmap_resolve(ic, fm, (const char *const *)L->fields, L->nfields, L->map);

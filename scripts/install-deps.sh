@@ -28,6 +28,7 @@ packages=(
     poppler-utils python3-gdal      # extract tests: pdftotext/pdffonts/pdfinfo/pdftocairo; OGR's own numbers
     python3-owslib libxml2-utils libjpeg-dev  # WMS (tests/server/wms.sh: OWSLib, xmllint); GetMap's JPEG
     python3-qgis qgis-providers     # tests/server/qgis.sh: headless QGIS (offscreen) adds /wms and /ogcapi layers
+    python3-shapely                 # tests/qa/qa.sh: the independent GEOS count of overlaps and gaps (Shapely)
     mapserver-bin cgi-mapserver spawn-fcgi  # bench/ogc: the MapServer anchor (mapserv under spawn-fcgi, FastCGI behind nginx)
 )
 # npm comes apart from Debian's nodejs, inside NodeSource's (which conflicts with it).

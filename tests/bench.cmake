@@ -24,3 +24,8 @@ set_tests_properties(bench_national_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 6
 # (scripts/install-deps.sh); fails, does not skip, without them.
 pdb_script_test(bench_ogc_smoke ${PROJECT_SOURCE_DIR}/bench/ogc/run.sh --smoke)
 set_tests_properties(bench_ogc_smoke PROPERTIES LABELS bench TIMEOUT 600)
+# Vector tiles against PostGIS ST_AsMVT and ogr2ogr -f MVT (issue 18): its
+# own PostgreSQL, as the lookup smoke; every tile decoded by GDAL's MVT
+# driver and the z16 parcels compared with PostGIS's before timing.
+pdb_script_test(bench_mvt_smoke ${PROJECT_SOURCE_DIR}/bench/mvt/run.sh --smoke)
+set_tests_properties(bench_mvt_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)

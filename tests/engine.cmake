@@ -49,3 +49,5 @@ pdb_unit_test(test_registry SOURCES unit/test_registry.c LIBS Threads::Threads)
 # import_search_pg).
 pdb_unit_test(test_search SOURCES unit/test_search.c)
 set_tests_properties(test_search PROPERTIES LABELS "unit;engine")
+# The quality checks (docs/qa.md): rules file, names, a run on known squares.
+pdb_unit_test(test_qa SOURCES unit/test_qa.c lib/fixture.c LIBS GDAL::GDAL)

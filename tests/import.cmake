@@ -3,7 +3,8 @@
 # `parceldb import` as a user would.
 pdb_unit_test(test_import SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_import.c LIBS pdb_import)
 
-foreach(script lib_contains formats crs fields encoding defects reimport kill synth empty search sweep)
+foreach(script lib_contains formats crs fields encoding defects reimport kill synth empty search sweep
+        sheets)
     pdb_script_test(import_${script} ${CMAKE_CURRENT_SOURCE_DIR}/import/${script}.sh)
 endforeach()
 set_tests_properties(import_kill import_synth PROPERTIES TIMEOUT 900)

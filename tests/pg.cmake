@@ -68,6 +68,15 @@ if(TARGET pdb_server)
         server_test(server_ogcapi_${case}_pg ogcapi.sh ${case})
         pdb_on_pg(server_ogcapi_${case}_pg)
     endforeach()
+    # Vector tiles (tests/mvt.cmake): the cases that read the store (through
+    # HTTP and the parceldb command).
+    foreach(case tiles http cli)
+        server_test(server_mvt_${case}_pg mvt.sh ${case})
+        set_property(TEST server_mvt_${case}_pg APPEND PROPERTY ENVIRONMENT
+                     "PDB_JS_DIR=${PROJECT_BINARY_DIR}/tests-js")
+        set_property(TEST server_mvt_${case}_pg APPEND PROPERTY FIXTURES_REQUIRED pdb_mvt_js)
+        pdb_on_pg(server_mvt_${case}_pg)
+    endforeach()
     server_test(server_ogcapi_paging_1000_pg ogcapi.sh paging "1000 10000")
     set_property(TEST server_ogcapi_paging_1000_pg APPEND PROPERTY ENVIRONMENT
                  "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")

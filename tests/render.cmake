@@ -15,7 +15,13 @@ pdb_unit_test(test_render_png SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_render
 # Rendering fixtures made with ogr2ogr and loaded through the engine.
 pdb_unit_test(test_render SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_render.c
               ${CMAKE_CURRENT_LIST_DIR}/lib/fixture.c LIBS pdb_tiler PNG::PNG GDAL::GDAL)
-set_tests_properties(test_render_style test_render_png test_render PROPERTIES LABELS "unit;render")
+# A WMS map's grid transformation against PROJ (tiler/approx.c).
+pdb_unit_test(test_render_approx SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_render_approx.c
+              LIBS pdb_tiler)
+# The vector tile encoder's pure parts (tiler/mvt.c).
+pdb_unit_test(test_mvt SOURCES ${CMAKE_CURRENT_LIST_DIR}/unit/test_mvt.c LIBS pdb_tiler)
+set_tests_properties(test_render_style test_render_png test_render test_render_approx test_mvt
+                     PROPERTIES LABELS "unit;render")
 
 # `parceldb render` as a user runs it.
 add_test(NAME render_cli COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/render/cli.sh)

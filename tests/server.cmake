@@ -24,6 +24,9 @@ server_test(server_gdal_tms gdal_tms.sh)
 server_test(server_chromium chromium.sh)
 # The demo page on a phone, with geolocation through the DevTools protocol, and printed (issue 14).
 server_test(server_phone phone.sh)
+# The demo page's vector map: MapLibre GL JS on the vector tiles, against the PNG tiles (issue 18).
+server_test(server_vector_page vector_page.sh)
+set_property(TEST server_vector_page APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
 server_test(server_reimport reimport.sh)
 server_test(server_versions versions.sh)
 server_test(server_store_upgrade upgrade.sh)

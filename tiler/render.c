@@ -22,8 +22,9 @@
 #define DEFAULT_FONT_DIR "/usr/share/fonts/truetype/dejavu"
 #define DEFAULT_FONT "DejaVu Sans"
 #define DEFAULT_LABEL_BUFFER_PX 128
-#define GEOMETRY_MARGIN_PX 16 /* around the tile, for strokes reaching in */
-#define THIN_LINE_PX 3.0      /* solid lines up to this width are drawn as quads */
+#define GEOMETRY_MARGIN_PX 16   /* around the tile, for strokes reaching in */
+#define THIN_LINE_PX 3.0        /* solid lines up to this width are drawn as quads */
+#define PDBT_APPROX_TOL_PX 0.01 /* a map's grid transformation strays at most this */
 
 /* Grows an array to hold at least need elements. */
 int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem)
@@ -103,11 +104,13 @@ void pdbt_renderer_free(pdbt_renderer *r)
     free(r->feats);
     free(r->rings);
     free(r->pts);
+    free(r->keep);
     free(r->strs);
     free(r->keys);
     free(r->labels);
     free(r->placed);
     free(r->edges);
+    pdbt__mvt_work_free(r->mvt);
     free(r);
 }
 
@@ -225,8 +228,12 @@ static int transform_feature(pdbt_renderer *r, const pdb_feature *f)
         r->proj_y[i] = f->xy[2 * i + 1];
     }
     int from = f->survey_srid ? f->survey_srid : PDB_EPSG_WGS84;
-    if (r->view_epsg != from &&
-        pdb_crs_transform(r->db, from, r->view_epsg, r->proj_x, r->proj_y, f->npoints) != PDB_OK) {
+    if (r->view_epsg == from)
+        return 0;
+    if (from == r->approx.from && r->approx.to == r->view_epsg &&
+        pdbt__approx_apply(&r->approx, r->proj_x, r->proj_y, f->npoints))
+        return 0;
+    if (pdb_crs_transform(r->db, from, r->view_epsg, r->proj_x, r->proj_y, f->npoints) != PDB_OK) {
         r->proj_failed = 1;
         return 1;
     }
@@ -531,57 +538,120 @@ static int edge_set_add(pdbt_renderer *r, double x1, double y1, double x2, doubl
 /* One quad of half-width hw around the segment a-b, reaching hw past both
  * ends so that neighbouring segments join; every quad turns the same way,
  * so the non-zero rule fills overlaps once. */
-static void add_quad(cairo_t *cr, const double *a, const double *b, double hw)
+/* A joint of a ribbon at which it is cut in two (each part with a square
+ * end) rather than mitred: a turn of more than 45 degrees, or a mitre
+ * that would reach past half of either segment beside it (where the
+ * inner side would fold back on itself: a fold winds the other way, and
+ * in a path of one colour filled with the non-zero rule it could cancel
+ * another line's coverage). */
+#define RIBBON_MIN_COS 0.70710678
+
+/* Fills the polyline q[0..m-1] (consecutive points distinct) as ribbons of
+ * half width hw with square ends, mitred at gentle joints (pixel
+ * coordinates: sqrt rather than hypot, which guards against overflow at a
+ * library call's cost): two edges a
+ * segment where a quad a segment had four, for the same pixels (the
+ * quads overlapped at each joint). Every ribbon winds the same way (left
+ * side forward, right side back), so overlaps only add. */
+static void add_ribbon(cairo_t *cr, const double *q, uint32_t m, double hw)
 {
-    double dx = b[0] - a[0], dy = b[1] - a[1], len = hypot(dx, dy);
-    if (len < 1e-9)
-        return;
-    double ux = dx / len * hw, uy = dy / len * hw; /* along */
-    double nx = -uy, ny = ux;                      /* across */
-    cairo_move_to(cr, a[0] - ux + nx, a[1] - uy + ny);
-    cairo_line_to(cr, b[0] + ux + nx, b[1] + uy + ny);
-    cairo_line_to(cr, b[0] + ux - nx, b[1] + uy - ny);
-    cairo_line_to(cr, a[0] - ux - nx, a[1] - uy - ny);
-    cairo_close_path(cr);
+    uint32_t a = 0; /* first vertex of the current ribbon */
+    while (a + 1 < m) {
+        /* The ribbon runs from a to b: through every gentle joint. */
+        uint32_t b = a + 1;
+        double dx = q[2 * b] - q[2 * a], dy = q[2 * b + 1] - q[2 * a + 1];
+        double len = sqrt(dx * dx + dy * dy);
+        double ux0 = dx / len, uy0 = dy / len, ux = ux0, uy = uy0;
+        while (b + 1 < m) {
+            double ex = q[2 * b + 2] - q[2 * b], ey = q[2 * b + 3] - q[2 * b + 1];
+            double elen = sqrt(ex * ex + ey * ey), vx = ex / elen, vy = ey / elen;
+            double c = ux * vx + uy * vy;
+            /* The mitre's reach along each segment: hw tan(theta / 2). */
+            double reach = c > -1 ? hw * sqrt((1 - c) / (1 + c)) : INFINITY;
+            if (c < RIBBON_MIN_COS || 2 * reach > len || 2 * reach > elen)
+                break;
+            ux = vx, uy = vy, len = elen;
+            b++;
+        }
+        /* Left side forward (square start, mitres, square end), right side
+         * back. */
+        double sx = q[2 * a] - ux0 * hw, sy = q[2 * a + 1] - uy0 * hw;
+        cairo_move_to(cr, sx - uy0 * hw, sy + ux0 * hw);
+        for (int side = 1; side >= -1; side -= 2) {
+            uint32_t i0 = side > 0 ? a + 1 : b - 1, i1 = side > 0 ? b : a;
+            for (uint32_t i = i0; i != i1; i = side > 0 ? i + 1 : i - 1) {
+                double px = q[2 * i] - q[2 * i - 2], py = q[2 * i + 1] - q[2 * i - 1];
+                double nx = q[2 * i + 2] - q[2 * i], ny = q[2 * i + 3] - q[2 * i + 1];
+                double pl = sqrt(px * px + py * py), nl = sqrt(nx * nx + ny * ny);
+                double n1x = -py / pl, n1y = px / pl, n2x = -ny / nl, n2y = nx / nl;
+                double k = side * hw / (1 + n1x * n2x + n1y * n2y);
+                cairo_line_to(cr, q[2 * i] + (n1x + n2x) * k, q[2 * i + 1] + (n1y + n2y) * k);
+            }
+            if (side > 0) {
+                double ex = q[2 * b] + ux * hw, ey = q[2 * b + 1] + uy * hw;
+                cairo_line_to(cr, ex - uy * hw, ey + ux * hw);
+                cairo_line_to(cr, ex + uy * hw, ey - ux * hw);
+            }
+        }
+        cairo_line_to(cr, sx + uy0 * hw, sy - ux0 * hw);
+        cairo_close_path(cr);
+        a = b;
+    }
 }
 
-/* Squared distance of p from the segment a-b. */
-static double seg_dist2(const double *p, const double *a, const double *b)
-{
-    double dx = b[0] - a[0], dy = b[1] - a[1], l2 = dx * dx + dy * dy;
-    double t = l2 > 0 ? ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2 : 0;
-    t = t < 0 ? 0 : t > 1 ? 1 : t;
-    double ex = a[0] + t * dx - p[0], ey = a[1] + t * dy - p[1];
-    return ex * ex + ey * ey;
-}
-
-/* Draws the chain p[0..n-1] as quads over its Douglas-Peucker
- * simplification (iterative, with an explicit stack of pending spans). */
-static void add_chain(cairo_t *cr, const double *p, uint32_t n, double hw)
+/* Draws the chain p[0..n-1] as ribbons over its Douglas-Peucker
+ * simplification (iterative, with an explicit stack of pending spans);
+ * keep is scratch for up to n points. */
+static void add_chain(cairo_t *cr, const double *p, uint32_t n, double hw, double *keep)
 {
     enum { STACK = 64 };
-    uint32_t stack[STACK][2], top = 0;
+    uint32_t stack[STACK][2], top = 0, m = 0;
     const double tol2 = OUTLINE_TOLERANCE_PX * OUTLINE_TOLERANCE_PX;
     stack[top][0] = 0;
     stack[top][1] = n - 1;
     top++;
+    /* Keeps point i unless it repeats the last kept one. */
+#define KEEP(i)                                                                                    \
+    do {                                                                                           \
+        const double *pt_ = p + 2 * (i);                                                           \
+        if (m == 0 || pt_[0] != keep[2 * m - 2] || pt_[1] != keep[2 * m - 1]) {                    \
+            keep[2 * m] = pt_[0];                                                                  \
+            keep[2 * m + 1] = pt_[1];                                                              \
+            m++;                                                                                   \
+        }                                                                                          \
+    } while (0)
+    KEEP(0);
     while (top > 0) {
         top--;
         uint32_t a = stack[top][0], b = stack[top][1], far = a;
-        double worst = tol2;
+        /* The farthest point from the segment a-b, beyond the tolerance.
+         * Distances are compared times l2 (the segment's squared length),
+         * so that no point costs a division: inside the segment's span
+         * d^2 l2 = |ap|^2 l2 - (ap.ab)^2; outside it, the nearer end's. */
+        double ax = p[2 * a], ay = p[2 * a + 1];
+        double dx = p[2 * b] - ax, dy = p[2 * b + 1] - ay, l2 = dx * dx + dy * dy;
+        double worst = l2 > 0 ? tol2 * l2 : tol2;
+        double scale = l2 > 0 ? l2 : 1;
         for (uint32_t i = a + 1; i < b; i++) {
-            double d = seg_dist2(p + 2 * i, p + 2 * a, p + 2 * b);
+            double px = p[2 * i] - ax, py = p[2 * i + 1] - ay;
+            double dot = px * dx + py * dy, d;
+            if (dot <= 0 || !(l2 > 0))
+                d = (px * px + py * py) * scale;
+            else if (dot >= l2)
+                d = ((px - dx) * (px - dx) + (py - dy) * (py - dy)) * scale;
+            else
+                d = (px * px + py * py) * l2 - dot * dot;
             if (d > worst) {
                 worst = d;
                 far = i;
             }
         }
         if (far == a) {
-            add_quad(cr, p + 2 * a, p + 2 * b, hw);
+            KEEP(b);
         } else if (top + 2 > STACK) {
-            /* Too deep to split further: every segment, unsimplified. */
-            for (uint32_t i = a; i < b; i++)
-                add_quad(cr, p + 2 * i, p + 2 * (i + 1), hw);
+            /* Too deep to split further: every point, unsimplified. */
+            for (uint32_t i = a + 1; i <= b; i++)
+                KEEP(i);
         } else {
             /* The far side first, so the near half is drawn first. */
             stack[top][0] = far;
@@ -592,6 +662,9 @@ static void add_chain(cairo_t *cr, const double *p, uint32_t n, double hw)
             top++;
         }
     }
+#undef KEEP
+    if (m >= 2)
+        add_ribbon(cr, keep, m, hw);
 }
 
 /* Draws the edges of a feature not drawn yet in this line group: each run
@@ -602,6 +675,8 @@ static int add_edge_quads(pdbt_renderer *r, cairo_t *cr, const pdbt_rfeat *f, do
     for (uint32_t k = 0; k < f->nrings; k++) {
         const pdbt_rring *rg = &r->rings[f->ring0 + k];
         const double *p = r->pts + 2 * rg->start;
+        if (pdbt__grow((void **)&r->keep, &r->capkeep, rg->n, 2 * sizeof(double)) != 0)
+            return -1;
         uint32_t run = 0; /* first vertex of the current run of new edges */
         for (uint32_t i = 0; i + 1 < rg->n; i++) {
             int fresh = edge_set_add(r, p[2 * i], p[2 * i + 1], p[2 * i + 2], p[2 * i + 3]);
@@ -609,12 +684,12 @@ static int add_edge_quads(pdbt_renderer *r, cairo_t *cr, const pdbt_rfeat *f, do
                 return -1;
             if (!fresh) {
                 if (i > run)
-                    add_chain(cr, p + 2 * run, i - run + 1, hw);
+                    add_chain(cr, p + 2 * run, i - run + 1, hw, r->keep);
                 run = i + 1;
             }
         }
         if (rg->n > 0 && rg->n - 1 > run)
-            add_chain(cr, p + 2 * run, rg->n - run, hw);
+            add_chain(cr, p + 2 * run, rg->n - run, hw, r->keep);
     }
     return 0;
 }
@@ -905,6 +980,28 @@ static pdb_status draw_image(pdbt_ctx *ctx, pdbt_renderer *r, cairo_surface_t *s
     return PDB_OK;
 }
 
+/* Sets r's projection to a tile's space, units on a side ((0, 0) its
+ * north-west corner), and the box features must meet (buf units around
+ * it), in pixels (r->query_px) and in WGS 84 (q). */
+static void tile_space(pdbt_renderer *r, const pdbt_tile *t, double units, double buf, double q[4])
+{
+    double b[4];
+    pdbt_tile_bounds_merc(t->z, t->x, t->y, b);
+    double res = (b[2] - b[0]) / units;
+    r->view_epsg = 0;
+    r->survey_epsg = 0;
+    r->inv_res_x = r->inv_res_y = 1.0 / res;
+    r->origin_x = b[0];
+    r->origin_y = b[3];
+    taylor_setup(r, pdbt_merc_lat((b[1] + b[3]) / 2));
+    r->query_px[0] = r->query_px[1] = -buf;
+    r->query_px[2] = r->query_px[3] = units + buf;
+    q[0] = pdbt_merc_lon(fmax(b[0] - buf * res, -PDBT_MERC_MAX));
+    q[1] = pdbt_merc_lat(fmax(b[1] - buf * res, -PDBT_MERC_MAX));
+    q[2] = pdbt_merc_lon(fmin(b[2] + buf * res, PDBT_MERC_MAX));
+    q[3] = pdbt_merc_lat(fmin(b[3] + buf * res, PDBT_MERC_MAX));
+}
+
 pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t, pdbt_image *img,
                             pdbt_render_stats *stats)
 {
@@ -932,24 +1029,42 @@ pdb_status pdbt_render_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t,
     if ((st = clear_surface(ctx, &r->surface[t->scale], r->width_px, r->height_px)) != PDB_OK)
         return st;
 
-    /* Pixel space: (0, 0) is the tile's north-west corner. */
-    double b[4];
-    pdbt_tile_bounds_merc(t->z, t->x, t->y, b);
-    double res = pdbt_tile_resolution(t->z, t->scale);
-    r->view_epsg = 0;
-    r->survey_epsg = 0;
-    r->inv_res_x = r->inv_res_y = 1.0 / res;
-    r->origin_x = b[0];
-    r->origin_y = b[3];
-    taylor_setup(r, pdbt_merc_lat((b[1] + b[3]) / 2));
-    double buf = (labels ? r->label_buffer_px : GEOMETRY_MARGIN_PX) * t->scale;
-    r->query_px[0] = r->query_px[1] = -buf;
-    r->query_px[2] = r->query_px[3] = r->width_px + buf;
-    double q[4] = {pdbt_merc_lon(fmax(b[0] - buf * res, -PDBT_MERC_MAX)),
-                   pdbt_merc_lat(fmax(b[1] - buf * res, -PDBT_MERC_MAX)),
-                   pdbt_merc_lon(fmin(b[2] + buf * res, PDBT_MERC_MAX)),
-                   pdbt_merc_lat(fmin(b[3] + buf * res, PDBT_MERC_MAX))};
+    double q[4];
+    tile_space(r, t, r->width_px, (labels ? r->label_buffer_px : GEOMETRY_MARGIN_PX) * t->scale, q);
     return draw_image(ctx, r, r->surface[t->scale], t->z, need, q, img, stats);
+}
+
+int pdbt_mvt_parcel_zoom(const pdbt_style *style)
+{
+    return landuse_only(style, PDB_OVERVIEW_MAX_ZOOM) ? PDB_OVERVIEW_MAX_ZOOM + 1
+                                                      : PDB_OVERVIEW_MAX_ZOOM;
+}
+
+pdb_status pdbt__gather_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t, double units,
+                             double buffer_units)
+{
+    if (ctx->db == NULL || r->store == NULL)
+        return pdbt__fail(ctx, PDB_EINVAL, "a tile is made with an engine context and a store");
+    r->db = ctx->db;
+    if (!pdbt_tile_valid(t->z, t->x, t->y, r->max_zoom))
+        return pdbt__fail(ctx, PDB_EINVAL, "tile %d/%u/%u is outside the scheme (zooms 0 to %d)",
+                          t->z, t->x, t->y, r->max_zoom);
+    r->layers = PDBT_LAYERS_PARCELS | PDBT_LAYERS_COMMUNES;
+    r->scale = 1;
+    r->width_px = r->height_px = (int)units;
+    double q[4];
+    tile_space(r, t, units, buffer_units, q);
+    r->nfeats = r->npts = r->nrings = r->nstrs = 0;
+    r->oom = 0;
+    r->proj_failed = 0;
+    /* The PNG tile's choice of source, word for word (draw_image). */
+    r->use_overview = t->z < PDB_OVERVIEW_MAX_ZOOM ||
+                      (t->z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(r->style, t->z));
+    pdb_status st;
+    for (int s = 0; s < 2; s++)
+        if ((st = gather(ctx, r, s, t->z, q)) != PDB_OK)
+            return st;
+    return PDB_OK;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1094,6 +1209,16 @@ pdb_status pdbt_render_view(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_view *v,
     double q[4];
     if ((st = pdbt_box_transform(ctx, v->epsg, PDB_EPSG_WGS84, wide, q)) != PDB_OK)
         return st;
+    /* Points read in WGS 84 go to the view's CRS through a grid over the
+     * query's box and a quarter more each side (shapes reach out of it),
+     * where it agrees with PROJ to PDBT_APPROX_TOL_PX. */
+    r->approx.ok = 0;
+    if (r->view_epsg != 0) {
+        double mw = (q[2] - q[0]) / 4, mh = (q[3] - q[1]) / 4;
+        double gb[4] = {q[0] - mw, q[1] - mh, q[2] + mw, q[3] + mh};
+        pdbt__approx_build(ctx->db, &r->approx, PDB_EPSG_WGS84, r->view_epsg, gb,
+                           PDBT_APPROX_TOL_PX / r->inv_res_x, PDBT_APPROX_TOL_PX / r->inv_res_y);
+    }
     return draw_image(ctx, r, r->view_surface, z, need, q, img, stats);
 }
 

@@ -5,6 +5,7 @@
 #ifndef PDB_TILER_RENDER_H
 #define PDB_TILER_RENDER_H
 
+#include "approx.h"
 #include "style.h"
 
 #include <cairo.h>
@@ -81,6 +82,8 @@ struct pdbt_renderer {
                                        CRS features are transformed to through PROJ */
     int survey_epsg;                /* view_epsg when it is a VN-2000 projected CRS: its
                                        parcels are read in survey geometry; else 0 */
+    pdbt_approx approx;             /* WGS 84 to view_epsg over the view, when it holds
+                                       to PDBT_APPROX_TOL_PX (pdbt_render_view) */
     double *proj_x, *proj_y;        /* a ring's points being transformed (view_epsg) */
     size_t capproj;                 /* allocated points of each */
     unsigned layers;                /* PDBT_LAYERS_* drawn (all for tiles) */
@@ -96,6 +99,8 @@ struct pdbt_renderer {
     size_t nfeats, capfeats;        /* used and allocated */
     pdbt_rring *rings;              /* their rings */
     size_t nrings, caprings;        /* used and allocated */
+    double *keep;                   /* a line's points kept by its simplification */
+    size_t capkeep;                 /* allocated (points) */
     double *pts;                    /* their points, x y pairs, pixels */
     size_t npts, cappts;            /* used and allocated (points) */
     char *strs;                     /* their strings, NUL-terminated */
@@ -111,6 +116,7 @@ struct pdbt_renderer {
     pdbt_edge_key *edges;           /* the edges of the line group being drawn */
     size_t nedges, capedges;        /* used and allocated (a power of two) */
     uint32_t edge_gen;              /* generation of the edge set (never 0 once cleared) */
+    struct pdbt_mvt_work *mvt;      /* the vector tiles' buffers (mvt_tile.c), or NULL */
 };
 
 /* Copies a string into the tile's string buffer; NO_STR for NULL (or
@@ -129,6 +135,18 @@ int pdbt__passes_filter(const pdbt_style_layer *l, pdbt_eval_env *env);
 pdb_status pdbt__draw_labels(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
                              const pdbt_style_layer *l, cairo_font_face_t *font, pdbt_eval_env *env,
                              size_t *placed, size_t *culled);
+
+/* Reads a tile's parcels (or their overviews, chosen as the PNG tile
+ * chooses) and commune outlines into r's buffers, projected to a square of
+ * units on a side ((0, 0) the tile's north-west corner), whole (not
+ * clipped), every feature whose box meets the square grown by
+ * buffer_units; for the vector tiles (mvt_tile.c). PDB_EINVAL for a tile
+ * out of range; store failures pass through. */
+pdb_status pdbt__gather_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t, double units,
+                             double buffer_units);
+
+/* Frees the vector tiles' buffers (mvt_tile.c); accepts NULL. */
+void pdbt__mvt_work_free(struct pdbt_mvt_work *w);
 
 /* A point inside a feature for its label (label.c). */
 void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[2]);

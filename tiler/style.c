@@ -88,6 +88,7 @@ void pdbt_style_free(pdbt_style *s)
             pdbt__expr_free(l->props[p]);
     }
     free(s->layers);
+    json_decref(s->doc);
     free(s->name);
     free(s);
 }
@@ -394,7 +395,7 @@ pdb_status pdbt_style_parse(pdbt_ctx *ctx, const char *text, size_t len, const c
                 goto bad;
             }
     }
-    json_decref(root);
+    s->doc = root; /* kept for pdbt_style_maplibre */
     *out = s;
     return PDB_OK;
 bad:

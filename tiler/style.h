@@ -144,6 +144,8 @@ struct pdbt_style {
     uint64_t hash;            /* FNV-1a of the source text */
     pdbt_style_layer *layers; /* in drawing order */
     size_t nlayers;           /* entries of layers */
+    void *doc;                /* the parsed text (json_t *), for the MapLibre form
+                                 of the style (mvt_style.c) */
 };
 
 #endif

@@ -236,6 +236,73 @@ pdb_status pdbt_box_transform(pdbt_ctx *ctx, int from_epsg, int to_epsg, const d
 double pdbt_view_zoom(pdbt_ctx *ctx, const pdbt_view *view);
 
 /* ------------------------------------------------------------------------ */
+/* Vector tiles (Mapbox Vector Tile 2.1)                                     */
+/* ------------------------------------------------------------------------ */
+
+#define PDBT_MVT_EXTENT 4096              /* tile units on a side */
+#define PDBT_MVT_BUFFER 64                /* tile units kept around the tile */
+#define PDBT_MVT_MAX_BYTES (500u * 1024u) /* the default size cap of one tile */
+
+typedef struct pdbt_mvt_options {
+    size_t max_bytes; /* cap on the uncompressed tile; 0 for PDBT_MVT_MAX_BYTES.
+                         Below PDBT_MVT_KEEP_ZOOM the smallest parcels are dropped
+                         until the tile fits; from it on none ever is */
+} pdbt_mvt_options;
+
+#define PDBT_MVT_KEEP_ZOOM 16 /* from this zoom on, a tile keeps every parcel */
+
+/* Statistics of the last vector tile, for logs and benchmarks. */
+typedef struct pdbt_mvt_stats {
+    size_t features; /* features written, all layers */
+    size_t overview; /* 1 when the parcels layer came from the overviews */
+    size_t thinned;  /* parcels dropped to keep the tile under the cap */
+} pdbt_mvt_stats;
+
+/* Produces one vector tile of layers "parcels" (id, commune, sheet, parcel,
+ * landuse, landuse_main, area in m2; never an owner; overview shapes
+ * below the parcel zooms carry commune, landuse, landuse_main and area),
+ * "communes" (code, name) and "labels" (the PNG renderer's label point of
+ * each parcel whose point is in the tile, with id and parcel), from
+ * the renderer's store as pdbt_render_tile reads it (the same overviews at
+ * the same zooms). tile->scale is ignored (a vector tile has no pixel
+ * size). *out is the uncompressed MVT, caller-owned (free()); an empty
+ * tile is a valid MVT of length 0 (*out is then a non-NULL 1-byte
+ * allocation). PDB_EINVAL for a tile out of range, PDB_ENOMEM; store
+ * failures pass through with the engine's status and message. stats may
+ * be NULL. */
+pdb_status pdbt_mvt_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *tile,
+                         const pdbt_mvt_options *opts, unsigned char **out, size_t *len,
+                         pdbt_mvt_stats *stats);
+
+/* The first zoom whose vector tiles carry parcels (and labels) rather than
+ * land-use overview shapes: what pdbt_render_tile and pdbt_mvt_tile
+ * choose for the style (PDB_OVERVIEW_MAX_ZOOM, or one more when the style
+ * draws nothing but land use there). */
+int pdbt_mvt_parcel_zoom(const pdbt_style *style);
+
+/* The style as a MapLibre GL style for the vector tiles: the same layers,
+ * colours, zooms and filters, its sources made {"type": "vector", "url":
+ * tilejson_url}, its parcel label layers reading the "labels" layer and
+ * its commune layers reading "code" and "name", its zooms one less (a
+ * MapLibre zoom is of 512 px tiles); glyphs_url is the style's "glyphs"
+ * when a layer draws text, and with NULL (no glyphs) the layers that draw
+ * text are left out. *out is
+ * caller-owned JSON text (free()). PDB_ENOMEM; PDB_EINVAL for a style not
+ * loaded from JSON. */
+pdb_status pdbt_style_maplibre(pdbt_ctx *ctx, const pdbt_style *style, const char *tilejson_url,
+                               const char *glyphs_url, char **out, size_t *len);
+
+/* The glyphs MapLibre GL draws labels with, for code points start ..
+ * start + 255 (start a multiple of 256): the first font of fontstack
+ * (names separated by commas, as MapLibre asks) installed in font_dir
+ * (NULL for /usr/share/fonts/truetype/dejavu), as signed distance fields
+ * in MapLibre's glyph protocol buffer. *out is caller-owned (free()).
+ * PDB_EINVAL for a bad range, PDB_ENOTFOUND when no font of the stack is
+ * installed, PDB_EIO when the font cannot be read, PDB_ENOMEM. */
+pdb_status pdbt_glyphs(pdbt_ctx *ctx, const char *font_dir, const char *fontstack, unsigned start,
+                       unsigned char **out, size_t *len);
+
+/* ------------------------------------------------------------------------ */
 /* PNG                                                                       */
 /* ------------------------------------------------------------------------ */
 

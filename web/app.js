@@ -20,6 +20,12 @@
  * Printing keeps the map at its size on screen, at most a page wide (its
  * tiles are loaded already), and prints the parcels' tables under it.
  *
+ * The vector map (issue 18): the "PNG | Vector" switch over the map
+ * replaces the PNG tiles by MapLibre GL JS drawing the vector tiles
+ * (vector.js), at the same place and scale, and back; a click there shows
+ * the parcel's attributes read from the tile (a "Chi tiết" link asks the
+ * server for the full record). "#map=vector" opens the page on it.
+ *
  * For tests: "#view=LON,LAT,Z" opens the map there, and "#click=LON,LAT"
  * clicks the map at that point (a real DOM click on the map's pixel) once
  * the tiles have loaded; "#search=TEXT" types TEXT in the search box and
@@ -156,9 +162,18 @@
         });
         div.appendChild(a);
         div.addEventListener('click', function () {
+            if (!f.geometry) return; /* read from a vector tile: no shape here */
             var layer = L.geoJSON(f);
             fitTo(layer.getBounds());
         });
+        if (f.fromTile) {
+            var more = document.createElement('a');
+            more.className = 'share';
+            more.href = parcelHash(p);
+            more.textContent = ' · Chi tiết (full record)';
+            more.title = 'Thuộc tính trên là của tile vector; bấm để hỏi máy chủ (attributes above come from the vector tile)';
+            div.appendChild(more);
+        }
         return div;
     }
 
@@ -378,6 +393,44 @@
         });
     }
 
+    /* The vector map's click: the parcel's attributes as the tile has
+     * them, shown as a card (no request). */
+    function onVectorPick(props) {
+        if (!props) {
+            show([], false);
+            return;
+        }
+        show([{
+            type: 'Feature', geometry: null, fromTile: true,
+            properties: {
+                commune: props.commune, sheet: props.sheet, parcel: props.parcel,
+                landuse: props.landuse, area_computed_m2: props.area
+            }
+        }], false);
+        setStatus('1 thửa (thuộc tính từ tile vector · attributes from the vector tile)');
+    }
+
+    /* PNG or vector: the other map takes the same centre and scale. */
+    function setMapKind(kind) {
+        var vec = kind === 'vector';
+        var radio = document.querySelector('input[name=mapkind][value=' + (vec ? 'vector' : 'png') + ']');
+        if (radio) radio.checked = true;
+        if (vec) {
+            var c = map.getCenter();
+            document.getElementById('map').hidden = true;
+            return window.pdbVector.open(c.lng, c.lat, map.getZoom(), onVectorPick).catch(function (e) {
+                setStatus(e.message, true);
+                setMapKind('png');
+            });
+        }
+        var v = window.pdbVector.view();
+        window.pdbVector.close();
+        document.getElementById('map').hidden = false;
+        map.invalidateSize({ pan: false });
+        if (v) map.setView([v[1], v[0]], Math.round(v[2]), { animate: false });
+        return Promise.resolve();
+    }
+
     function start(tj) {
         var maxZoom = tj.maxzoom || 20;
         map = L.map('map', { maxZoom: maxZoom, zoomControl: true });
@@ -419,13 +472,26 @@
         openHashParcel();
         window.addEventListener('hashchange', openHashParcel);
 
-        if (click && click.length === 2) {
+        Array.prototype.forEach.call(document.querySelectorAll('input[name=mapkind]'), function (r) {
+            r.addEventListener('change', function () { if (r.checked) setMapKind(r.value); });
+        });
+        var vector = /[#&]map=vector(&|$)/.test(location.hash);
+        if (click && click.length === 2 && !vector) {
             var done = false;
             var fire = function () { if (!done) { done = true; clickAt(click[0], click[1]); } };
             tiles.once('load', fire);
             setTimeout(fire, 5000); /* tiles that never load must not stop the test */
         }
-        document.body.dataset.ready = '1';
+        if (vector) {
+            setMapKind('vector').then(function (vmap) {
+                if (vmap && click && click.length === 2) {
+                    vmap.once('idle', function () { window.pdbVector.clickAt(click[0], click[1]); });
+                }
+                document.body.dataset.ready = '1';
+            });
+        } else {
+            document.body.dataset.ready = '1';
+        }
     }
 
     /* Printing: the map keeps its size on screen, at most a page wide

@@ -883,6 +883,109 @@ PDB_API pdb_status pdb_audit_list(pdb_ctx *ctx, pdb_store *store, const char *si
                                   const char *who, int (*fn)(void *arg, const pdb_audit_row *row),
                                   void *arg);
 
+/* ------------------------------------------------------------------------ */
+/* Quality checks (docs/qa.md)                                               */
+/* ------------------------------------------------------------------------ */
+
+/* What a finding means for the commune's acceptance. */
+typedef enum pdb_qa_severity {
+    PDB_QA_OFF = 0, /* the check does not run (a rules file's "off") */
+    PDB_QA_INFO,    /* reported, nothing to fix */
+    PDB_QA_WARNING, /* to look at; does not refuse a commune */
+    PDB_QA_ERROR    /* refuses a commune (`parceldb qa` exits 2) */
+} pdb_qa_severity;
+
+/* The checks, each with a stable name (pdb_qa_check_name). */
+typedef enum pdb_qa_check {
+    PDB_QA_OVERLAP,          /* two parcels of a commune overlap */
+    PDB_QA_OVERLAP_COMMUNE,  /* parcels of two communes overlap at their boundary */
+    PDB_QA_GAP,              /* a sliver or small hole in a commune's coverage */
+    PDB_QA_OUTSIDE_COMMUNE,  /* a parcel outside its commune's boundary (see docs/qa.md) */
+    PDB_QA_DUPLICATE_NUMBER, /* the same (sheet, parcel) number twice */
+    PDB_QA_MISSING_NUMBER,   /* numbers missing from a sheet's sequence */
+    PDB_QA_AREA_MISMATCH,    /* registered area beyond the tolerance for the scale */
+    PDB_QA_INVALID,          /* a stored geometry that is not valid */
+    PDB_QA_REPAIRED,         /* a geometry stored repaired (MakeValid at import) */
+    PDB_QA_TINY,             /* a parcel smaller than an area */
+    PDB_QA_NEEDLE,           /* a parcel thinner than 4 pi A / P^2 allows */
+    PDB_QA_CLOSE_VERTICES,   /* consecutive vertices closer than a distance */
+    PDB_QA_UNKNOWN_LANDUSE,  /* a land-use code not in the national list */
+    PDB_QA_CHECK_COUNT
+} pdb_qa_check;
+
+/* The check's stable name ("overlap", "gap", ...), or NULL out of range. */
+PDB_API const char *pdb_qa_check_name(pdb_qa_check check);
+/* "error", "warning", "info" or "off". */
+PDB_API const char *pdb_qa_severity_name(pdb_qa_severity sev);
+
+/* The rules: each check's severity and thresholds. */
+typedef struct pdb_qa_rules pdb_qa_rules;
+
+/* The default rules (docs/qa.md lists them). The caller owns *out. */
+PDB_API pdb_status pdb_qa_rules_default(pdb_ctx *ctx, pdb_qa_rules **out);
+/* The default rules changed by a rules file: one "check.key = value" a
+ * line ("overlap.min_area_m2 = 0.05", "needle.severity = off"), '#'
+ * comments. PDB_EINVAL with "FILE:LINE: what is wrong" for an unknown
+ * check or key, a value that is not a finite number, a negative threshold
+ * or an unknown severity; PDB_ENOTFOUND or PDB_EIO when the file cannot
+ * be read. The caller owns *out. */
+PDB_API pdb_status pdb_qa_rules_read(pdb_ctx *ctx, const char *path, pdb_qa_rules **out);
+PDB_API void pdb_qa_rules_free(pdb_qa_rules *rules);
+/* A check's severity under the rules. */
+PDB_API pdb_qa_severity pdb_qa_rules_severity(const pdb_qa_rules *rules, pdb_qa_check check);
+
+/* One finding, owned by its report. */
+typedef struct pdb_qa_finding {
+    pdb_qa_check check;       /* which check */
+    pdb_qa_severity severity; /* under the rules of the run */
+    char commune[8];          /* the commune */
+    char former[8];           /* the parcel's former commune (before the 2025 merger), or "" */
+    char *sheet;              /* the parcel's sheet, NULL when none */
+    char *parcel;             /* its number; for missing_number the missing ones ("7-9,12");
+                                 for a gap, a parcel beside it (the detail names them all) */
+    int64_t id;               /* the parcel's store id, 0 when none */
+    char other_commune[8];    /* overlap, overlap_commune, duplicate_number: the other parcel's
+                                 commune, else "" */
+    char other_former[8];     /* its former commune, or "" */
+    char *other_sheet;        /* and its sheet and number, else NULL */
+    char *other_parcel;
+    int64_t other_id;         /* its store id, else 0 */
+    double measure;           /* what the check measured, in measure_unit */
+    const char *measure_unit; /* "m2", "m", "ratio" or "count" (static storage) */
+    char *detail;             /* one line for a person, e.g. GEOS's reason; may be NULL */
+    int srid;                 /* EPSG of wkb: the commune's survey (TM-3) CRS */
+    unsigned char *wkb;       /* the finding's geometry in srid (the overlap's area, the gap,
+                                 the parcel), ISO WKB; NULL for missing_number */
+    size_t wkb_len;           /* bytes */
+} pdb_qa_finding;
+
+/* A check that could not run, and why. */
+typedef struct pdb_qa_skip {
+    pdb_qa_check check; /* the check */
+    char *reason;       /* one line */
+} pdb_qa_skip;
+
+typedef struct pdb_qa_report {
+    size_t count;              /* findings in items */
+    pdb_qa_finding *items;     /* ordered by commune, check, sheet, parcel number */
+    size_t ncommunes;          /* communes checked */
+    char (*communes)[8];       /* their codes, sorted */
+    size_t nskips;             /* checks that did not run */
+    pdb_qa_skip *skips;        /* and why */
+    size_t parcels;            /* parcels read */
+    size_t by_severity[4];     /* findings per pdb_qa_severity */
+} pdb_qa_report;
+
+/* Checks the current parcels of n communes (all the store's when n is 0),
+ * through the store's reading calls (SQLite or PostgreSQL alike), in each
+ * commune's survey (TM-3) CRS: see docs/qa.md for each check. PDB_ENOTFOUND
+ * naming a commune the store does not hold, PDB_EINVAL for a malformed
+ * code; PDB_EGEOM when a stored geometry cannot be read. The caller owns
+ * *out (pdb_qa_report_free). */
+PDB_API pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
+                              const char *const *communes, size_t n, pdb_qa_report **out);
+PDB_API void pdb_qa_report_free(pdb_qa_report *report);
+
 #ifdef __cplusplus
 }
 #endif

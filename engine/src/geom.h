@@ -31,6 +31,11 @@ void pdb__geos_list_clear(pdb_ctx *ctx, pdb__geos_list *list);
  * afterwards, whether or not GEOS managed (it frees them if it fails). */
 pdb_status pdb__geos_list_collect(pdb_ctx *ctx, pdb__geos_list *list, int type, GEOSGeometry **out);
 
+/* The polygonal part of g (any depth of collections; lines, points and
+ * empty polygons dropped) as a new MULTIPOLYGON, or *out NULL when g has
+ * no area at all (a MakeValid or intersection result, say). */
+pdb_status pdb__geos_polygonal_part(pdb_ctx *ctx, const GEOSGeometry *g, GEOSGeometry **out);
+
 /* Appends the polygons of mp to list. Rings of fewer than 4 points are
  * skipped (an overview must never fail over one odd parcel). */
 pdb_status pdb__mpoly_to_geos_polys(pdb_ctx *ctx, const pdb__mpoly *mp, pdb__geos_list *list);

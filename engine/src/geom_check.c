@@ -141,9 +141,7 @@ static pdb_status collect_polygons(pdb_ctx *ctx, const GEOSGeometry *g, pdb__geo
     return pdb__geos_list_push(ctx, out, copy);
 }
 
-/* The polygonal part of g as a new MULTIPOLYGON, or *out NULL when g has
- * no area at all. */
-static pdb_status polygonal_part(pdb_ctx *ctx, const GEOSGeometry *g, GEOSGeometry **out)
+pdb_status pdb__geos_polygonal_part(pdb_ctx *ctx, const GEOSGeometry *g, GEOSGeometry **out)
 {
     pdb__geos_list list = {0};
     pdb_status st;
@@ -220,7 +218,7 @@ static pdb_status make_valid(pdb_ctx *ctx, const GEOSGeometry *g, GEOSGeometry *
     GEOSMakeValidParams_setKeepCollapsed_r(h, params, 0);
     made = GEOSMakeValidWithParams_r(h, g, params);
     if (made != NULL)
-        st = polygonal_part(ctx, made, out);
+        st = pdb__geos_polygonal_part(ctx, made, out);
     GEOSGeom_destroy_r(h, made);
     GEOSMakeValidParams_destroy_r(h, params);
     return st;

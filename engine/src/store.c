@@ -58,6 +58,24 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "AND p.valid_to IS NULL ORDER BY p.id",
     [STMT_FIND_CHECKSUM] =
         "SELECT batch_id FROM import_files WHERE checksum = ?1 ORDER BY id DESC LIMIT 1",
+    /* One statement, so that overviews and the parcels of stale communes
+     * come from the same snapshot of the store. A commune without shapes
+     * in the band (overviews made before the band existed, or a commune
+     * too small for it) is answered with its parcels too: a bounded cost,
+     * never a hole. */
+    [STMT_OVERVIEW_FEATURES] =
+        "SELECT 0, o.commune, NULL, NULL, o.landuse_main, o.landuse_main, o.area_m2, o.geom, 0 "
+        "FROM overviews o "
+        "WHERE o.id IN (SELECT id FROM overviews_rtree WHERE min_lon <= ?3 AND max_lon >= ?1 "
+        "AND min_lat <= ?4 AND max_lat >= ?2) AND o.band = ?5 AND (o.kind & ?6) != 0 "
+        "AND o.commune NOT IN (SELECT commune FROM overviews_stale) "
+        "UNION ALL "
+        "SELECT 0, p.commune, NULL, NULL, p.landuse_main, p.landuse_main, p.area_computed_m2, "
+        "p.geom, 1 FROM parcels p "
+        "WHERE (?6 & 1) != 0 AND p.valid_to IS NULL AND p.commune IN (SELECT c.code FROM "
+        "communes c WHERE c.max_lon >= ?1 AND c.min_lon <= ?3 AND c.max_lat >= ?2 AND "
+        "c.min_lat <= ?4 AND c.parcels > 0 AND (c.code IN (SELECT commune FROM overviews_stale) "
+        "OR NOT EXISTS (SELECT 1 FROM overviews o2 WHERE o2.commune = c.code AND o2.band = ?5)))",
     [STMT_BEGIN] = "BEGIN",
     [STMT_COMMIT] = "COMMIT",
 };

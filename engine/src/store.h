@@ -24,6 +24,7 @@ typedef enum store_stmt {
     STMT_FEATURES_IN_BOX,
     STMT_FEATURES_IN_BOX_SURVEY, /* the same, with the source geometry of ?5's zone
                                     (not of parcels repaired at import, flag 8) */
+    STMT_OVERVIEW_FEATURES, /* overview shapes and stale communes' parcels (overview.c) */
     STMT_BEGIN,  /* a query's read snapshot: parsed once, not per lookup */
     STMT_COMMIT, /* its end */
     STMT_COUNT

@@ -5,7 +5,7 @@
  *             [--seed S] [--format F] [--encoding utf8|tcvn3|vni|mixed]
  *             [--field-names standard|variants|truncated] [--no-prj] [--mixed-prj]
  *             [--no-cpg] [--defects none|default|N-per-kind] [--jobs N] [--no-verify]
- *             [--notches N] [--curved-edges M]
+ *             [--notches N] [--curved-edges M] [--qa-defects N]
  *             [--provinces N [--communes-per-province M]]
  *
  * One file per commune, <code>.<ext>, with <file>.manifest.json beside it.
@@ -55,12 +55,20 @@ static const char usage[] =
     "  --notches N                  N sound parcels per file get a notch 1 micrometre\n"
     "                               from another edge (valid; some not once in WGS 84);\n"
     "                               Shapefile and GPKG only (the others round coordinates)\n"
+    "  --qa-defects N               N overlaps and N sliver gaps per commune for parceldb qa,\n"
+    "                               listed in the manifest's qa_ground_truth (docs/qa.md)\n"
     "  --curved-edges M             boundaries curve gently, a vertex every M metres at most\n"
     "                               (0.5 to 100; hills and forest as surveys draw them)\n"
     "  --provinces N                N made-up provinces beyond Phu Tho (1 to 29) instead of\n"
     "                               Phu Tho: codes from 10000, each province in a TM-3 zone\n"
     "                               of its own; writes their list as DIR/communes.csv\n"
     "  --communes-per-province M    communes of each (default 148, at most 156)\n"
+    "  --sheets lines               with --format DGN or DXF: each commune drawn as survey\n"
+    "                               sheets are: boundary lines (each shared edge once) and\n"
+    "                               number, land-use and area texts on their own levels, a\n"
+    "                               frame per sheet, and planted defects (gap, overshoot,\n"
+    "                               missing, doubled and split labels) listed in\n"
+    "                               <file>.sheets.json; --defects none implied\n"
     "  --quiet                      no summary line\n";
 
 static int die(const char *fmt, ...)
@@ -135,6 +143,7 @@ static int run_commune(job *j, pdb_ctx *ctx, GEOSContextHandle_t geos, size_t ri
     if (synth_parcels_generate(ctx, j->o, &c, err, errlen) != 0)
         goto done;
     if (synth_defects_apply(geos, j->o, j->o->format, &c, err, errlen) != 0 ||
+        synth_qa_apply(geos, j->o, &c, err, errlen) != 0 ||
         synth_notches_apply(geos, j->o, &c) != 0)
         goto done;
     if (synth_output_write(ctx, geos, j->o, &c, res, err, errlen) != 0)
@@ -264,9 +273,11 @@ int main(int argc, char **argv)
         O_NO_VERIFY,
         O_QUIET,
         O_NOTCHES,
+        O_QA_DEFECTS,
         O_CURVES,
         O_PROVINCES,
         O_PER_PROVINCE,
+        O_SHEETS,
         O_HELP
     };
     static const struct option longopts[] = {
@@ -285,9 +296,11 @@ int main(int argc, char **argv)
         {"no-verify", no_argument, NULL, O_NO_VERIFY},
         {"quiet", no_argument, NULL, O_QUIET},
         {"notches", required_argument, NULL, O_NOTCHES},
+        {"qa-defects", required_argument, NULL, O_QA_DEFECTS},
         {"curved-edges", required_argument, NULL, O_CURVES},
         {"provinces", required_argument, NULL, O_PROVINCES},
         {"communes-per-province", required_argument, NULL, O_PER_PROVINCE},
+        {"sheets", required_argument, NULL, O_SHEETS},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
     };
@@ -351,6 +364,12 @@ int main(int argc, char **argv)
         case O_NO_CPG:
             o.no_cpg = 1;
             break;
+        case O_SHEETS:
+            if (strcmp(optarg, "lines") != 0)
+                return die("--sheets %s: the one kind is 'lines' (boundary lines and texts)",
+                           optarg);
+            o.sheets = 1;
+            break;
         case O_DEFECTS:
             if (strcmp(optarg, "none") == 0) {
                 o.defects_mode = 0;
@@ -367,6 +386,12 @@ int main(int argc, char **argv)
                                optarg);
                 o.defects_mode = 2;
             }
+            break;
+        case O_QA_DEFECTS:
+            if (parse_size(optarg, &o.qa_defects) != 0 || o.qa_defects > 1000)
+                return die("--qa-defects %s: give a number of overlaps (and gaps) per commune, "
+                           "0 to 1000",
+                           optarg);
             break;
         case O_NOTCHES:
             if (parse_size(optarg, &o.notches) != 0)
@@ -420,6 +445,12 @@ int main(int argc, char **argv)
     if (o.notches > 0 && o.format != FMT_SHP && o.format != FMT_GPKG)
         return die("--notches needs --format \"ESRI Shapefile\" or GPKG (the others round "
                    "coordinates)");
+    if (o.sheets && o.format != FMT_DGN && o.format != FMT_DXF)
+        return die("--sheets lines needs --format DGN or DXF");
+    if (o.sheets && o.defects_mode == 2)
+        return die("--sheets lines plants its own defects: leave out --defects");
+    if (o.sheets)
+        o.defects_mode = 0;
     o.jobs = jobs < 1 ? 1 : (int)jobs;
 
     size_t nrefs = 0, *selected = NULL, nselected = 0;

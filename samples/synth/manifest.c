@@ -84,6 +84,43 @@ static size_t cross_former_collisions(const synth_commune *c)
     return n;
 }
 
+/* What `parceldb qa` must find (--qa-defects; docs/qa.md): one entry per
+ * planted error with the check that must report it and the parcel's
+ * number. A duplicate number is listed once, with the number both parcels
+ * carry. */
+static json_t *qa_ground_truth(const synth_commune *c)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < c->nparcels; i++) {
+        const synth_parcel *p = &c->parcels[i];
+        const char *check = p->qa == SYNTH_QA_OVERLAP ? "overlap"
+                            : p->qa == SYNTH_QA_GAP   ? "gap"
+                                                      : NULL;
+        if (check == NULL) {
+            switch (p->defect) {
+            case DEF_DUPLICATE_NUMBER:
+                check = "duplicate_number";
+                break;
+            case DEF_AREA_MISMATCH:
+                check = "area_mismatch";
+                break;
+            case DEF_INVALID_REPAIRABLE:
+                check = "repaired";
+                break;
+            case DEF_UNKNOWN_LANDUSE:
+                check = "unknown_landuse";
+                break;
+            default:
+                continue;
+            }
+        }
+        json_array_append_new(list, json_pack("{s:s,s:s,s:i,s:i,s:I}", "check", check, "former",
+                                              c->formers[p->former], "sheet", (int)p->sheet,
+                                              "parcel", (int)p->number, "index", (json_int_t)i));
+    }
+    return list;
+}
+
 int synth_manifest_write(const output_ctx *oc, char *err, size_t errlen)
 {
     const synth_commune *c = oc->c;
@@ -272,6 +309,8 @@ int synth_manifest_write(const output_ctx *oc, char *err, size_t errlen)
                                           "see samples/README.md"
                                         : "per feature; see samples/README.md"));
     json_object_set_new(m, "expected", exp);
+    if (o->qa_defects > 0)
+        json_object_set_new(m, "qa_ground_truth", qa_ground_truth(c));
 
     snprintf(path, sizeof path, "%s.manifest.json", oc->path);
     if (json_dump_file(m, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) !=

@@ -216,7 +216,7 @@ static void wkb_header(synth_wkb *w, uint32_t type)
     wkb_u32(w, type);
 }
 
-static void vertex(const output_ctx *oc, uint32_t k, double *x, double *y)
+void output_vertex(const output_ctx *oc, uint32_t k, double *x, double *y)
 {
     const synth_commune *c = oc->c;
     if (oc->wx != NULL) {
@@ -234,11 +234,11 @@ static void ring_centroid(const output_ctx *oc, const synth_ring *r, double *cx,
     const synth_commune *c = oc->c;
     const uint32_t *v = c->ring_vertices + r->off;
     double x0, y0, a = 0, sx = 0, sy = 0, mx = 0, my = 0;
-    vertex(oc, v[0], &x0, &y0);
+    output_vertex(oc, v[0], &x0, &y0);
     for (uint32_t i = 0; i < r->n; i++) {
         double ax, ay, bx, by;
-        vertex(oc, v[i], &ax, &ay);
-        vertex(oc, v[(i + 1) % r->n], &bx, &by);
+        output_vertex(oc, v[i], &ax, &ay);
+        output_vertex(oc, v[(i + 1) % r->n], &bx, &by);
         ax -= x0, ay -= y0, bx -= x0, by -= y0;
         double cr = ax * by - bx * ay;
         a += cr;
@@ -287,7 +287,7 @@ int output_parcel_wkb(const output_ctx *oc, const synth_parcel *p, int force_mul
         wkb_u32(w, r->n); /* the boundary, not closed */
         for (uint32_t i = 0; i < r->n; i++) {
             double x, y;
-            vertex(oc, c->ring_vertices[r->off + i], &x, &y);
+            output_vertex(oc, c->ring_vertices[r->off + i], &x, &y);
             wkb_xy(w, x, y);
         }
         return 0;
@@ -318,7 +318,7 @@ int output_parcel_wkb(const output_ctx *oc, const synth_parcel *p, int force_mul
             wkb_u32(w, r->n + 1);
             for (uint32_t j = 0; j <= r->n; j++) {
                 double x, y;
-                vertex(oc, c->ring_vertices[r->off + j % r->n], &x, &y);
+                output_vertex(oc, c->ring_vertices[r->off + j % r->n], &x, &y);
                 wkb_xy(w, x, y);
             }
         }
@@ -677,7 +677,9 @@ static int write_file(output_ctx *oc, char *err, size_t errlen)
     if (GDALDatasetTestCapability(ds, ODsCTransactions))
         GDALDatasetStartTransaction(ds, FALSE);
     OGRFeatureDefnH defn = OGR_L_GetLayerDefn(layer);
-    for (size_t i = 0; i < c->nparcels; i++) {
+    if (o->sheets && synth_sheets_draw(oc, layer, err, errlen) != 0)
+        goto done;
+    for (size_t i = 0; !o->sheets && i < c->nparcels; i++) {
         const synth_parcel *p = &c->parcels[i];
         if (is_cad(o->format)) {
             if (write_cad(oc, layer, p, i) != 0) {
@@ -755,6 +757,7 @@ int synth_output_write(pdb_ctx *ctx, GEOSContextHandle_t geos, const synth_optio
     oc.o = o;
     oc.c = c;
     oc.v = &v;
+    oc.geos = geos;
     for (int i = 0; i < FIELD_COUNT; i++)
         oc.field_index[i] = -1;
     synth_variant_choose(o, c, &v);
@@ -787,9 +790,9 @@ int synth_output_write(pdb_ctx *ctx, GEOSContextHandle_t geos, const synth_optio
         snprintf(prj, sizeof prj, "%.*s.prj", (int)(strlen(oc.path) - 4), oc.path);
         unlink(prj);
     }
-    if (synth_verify_file(geos, &oc, err, errlen) != 0)
+    if (!o->sheets && synth_verify_file(geos, &oc, err, errlen) != 0)
         goto done;
-    if (synth_manifest_write(&oc, err, errlen) != 0)
+    if (!o->sheets && synth_manifest_write(&oc, err, errlen) != 0)
         goto done;
     res->features = oc.read.features;
     res->parcels = c->nparcels;

@@ -41,6 +41,7 @@ typedef struct output_ctx {
     size_t lossy_values;                 /* features whose owner or address TCVN3 changes */
     int lossy_this;                      /* the current feature has such a value */
     synth_readback read;                 /* what verify.c found */
+    GEOSContextHandle_t geos;            /* the worker's GEOS (sheets.c) */
 } output_ctx;
 
 /* The WKB of a parcel as written (ISO, little-endian): kind DEF_NONE for its
@@ -48,6 +49,13 @@ typedef struct output_ctx {
  * geometry defect kinds (null: w->n = 0). */
 int output_parcel_wkb(const output_ctx *oc, const synth_parcel *p, int force_multi, int geom_kind,
                       synth_wkb *w);
+
+/* A vertex as written: TM-3 (+ the DGN nudge) or WGS 84. */
+void output_vertex(const output_ctx *oc, uint32_t k, double *x, double *y);
+
+/* sheets.c: --sheets lines: draws the commune into the open CAD layer as
+ * boundary lines and texts, and writes <file>.sheets.json (ground truth). */
+int synth_sheets_draw(output_ctx *oc, OGRLayerH layer, char *err, size_t errlen);
 
 void synth_variant_choose(const synth_options *o, const synth_commune *c, synth_variant *v);
 

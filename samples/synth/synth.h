@@ -84,7 +84,16 @@ typedef struct synth_options {
     int quiet;                   /* no summary line */
     size_t notches;              /* --notches: parcels per file given a micrometre notch */
     double curve_spacing;        /* --curved-edges: metres between boundary vertices; 0 straight */
+    size_t qa_defects;           /* --qa-defects: planted overlaps and gaps per commune, each */
+    int sheets;                  /* --sheets lines: CAD line-and-label sheets (sheets.c) */
 } synth_options;
+
+/* The errors planted for `parceldb qa` (qa_defects.c), at most one a parcel. */
+typedef enum synth_qa_kind {
+    SYNTH_QA_NONE,    /* none */
+    SYNTH_QA_OVERLAP, /* a corner moved out: overlaps its neighbours */
+    SYNTH_QA_GAP      /* a corner moved in: a sliver gap beside it */
+} synth_qa_kind;
 
 /* ------------------------------------------------------------------------ */
 /* A generated commune                                                       */
@@ -114,6 +123,7 @@ typedef struct synth_parcel {
     uint8_t zone;        /* synth_zone the parcel was made in */
     uint8_t defect;      /* synth_defect */
     uint8_t hamlet;      /* village (thôn / xóm / tổ dân phố) number, 1-based */
+    uint8_t qa;          /* synth_qa_kind planted in it */
     int32_t sheet;       /* map sheet number, 1-based within the former commune */
     int32_t number;      /* parcel number within the sheet, 1-based */
     char landuse[16];    /* "ONT", "ONT+CLN", ... as written */
@@ -229,6 +239,10 @@ int synth_defects_apply(GEOSContextHandle_t geos, const synth_options *o, synth_
  * that some of them self-intersect once in WGS 84 (issue 12), which the
  * engine must repair there. Not in the manifest's defect counts. */
 int synth_notches_apply(GEOSContextHandle_t geos, const synth_options *o, synth_commune *c);
+/* qa_defects.c: plants o->qa_defects overlaps and as many sliver gaps in
+ * sound parcels (docs/qa.md); nothing without the option. */
+int synth_qa_apply(GEOSContextHandle_t geos, const synth_options *o, synth_commune *c, char *err,
+                   size_t errlen);
 /* Which defect kinds a format can hold as such (e.g. a Shapefile has no
  * empty polygon and no point in a polygon layer). */
 int synth_format_supports(synth_format fmt, synth_defect d);

@@ -95,6 +95,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)pdbt_style_name(s);
         eval_all(s, 1);
         eval_all(s, 0);
+        /* Its MapLibre form (the vector tiles' style): JSON text again. */
+        char *ml = NULL;
+        size_t ml_len = 0;
+        if (pdbt_style_maplibre(ctx, s, "http://x/tiles.mvt.json", "http://x/{fontstack}/{range}",
+                                &ml, &ml_len) == PDB_OK) {
+            CHECK(ml != NULL && strlen(ml) == ml_len && ml[0] == '{');
+            free(ml);
+        }
         pdbt_style_free(s);
     } else {
         CHECK(s == NULL);

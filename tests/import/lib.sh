@@ -58,6 +58,16 @@ sql() {
     store_sql "$DB" "$1"
 }
 
+# need_synth: SYNTH is pdb-synth, part of every build (samples/): without
+# it the test fails, it does not skip.
+need_synth() {
+    SYNTH=${PDB_SYNTH:-${PDB_BINARY_DIR:-}/samples/pdb-synth}
+    if [ ! -x "$SYNTH" ]; then
+        echo "FAIL: pdb-synth is not built ($SYNTH)" >&2
+        exit 1
+    fi
+}
+
 # new_store [NAME]: DB is a new, initialised store (store_location).
 new_store() {
     DB=$(store_location "$WORK" "${1:-parcels}")

@@ -6,11 +6,7 @@
 # not skip.
 source "$(dirname "$0")/lib.sh"
 
-SYNTH=${PDB_SYNTH:-${PDB_BINARY_DIR:-}/samples/pdb-synth}
-if [ ! -x "$SYNTH" ]; then
-    echo "FAIL: pdb-synth is not built ($SYNTH)" >&2
-    exit 1
-fi
+need_synth
 
 # synth NAME ARGS...: generates one commune (07900, Phu Tho) into $WORK/NAME;
 # sets FILE (the survey) and M (its manifest).

@@ -20,24 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tu_assert.h"
+
 #define MM 1e-3      /* metres: tolerance of projected coordinates */
 #define NANODEG 1e-9 /* degrees: tolerance of geographic coordinates */
-
-/* Fails with both values and their difference (cmocka has no double check). */
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol)))                                                             \
-            fail_msg("%s = %.10f and %s = %.10f differ by %.3g (tolerance %.3g)", #a, a_, #b, b_,  \
-                     fabs(a_ - b_), (double)(tol));                                                \
-    } while (0)
-
-#define assert_contains(hay, needle)                                                               \
-    do {                                                                                           \
-        const char *h_ = (hay);                                                                    \
-        if (h_ == NULL || strstr(h_, (needle)) == NULL)                                            \
-            fail_msg("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", (needle));              \
-    } while (0)
 
 /* A place in WGS 84 degrees. */
 typedef struct place {

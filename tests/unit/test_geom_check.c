@@ -18,20 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define assert_near(a, b, tol)                                                                     \
-    do {                                                                                           \
-        double a_ = (a), b_ = (b);                                                                 \
-        if (!(fabs(a_ - b_) <= (tol)))                                                             \
-            fail_msg("%s = %.10f and %s = %.10f differ by %.3g (tolerance %.3g)", #a, a_, #b, b_,  \
-                     fabs(a_ - b_), (double)(tol));                                                \
-    } while (0)
-
-#define assert_contains(hay, needle)                                                               \
-    do {                                                                                           \
-        const char *h_ = (hay);                                                                    \
-        if (h_ == NULL || strstr(h_, (needle)) == NULL)                                            \
-            fail_msg("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", (needle));              \
-    } while (0)
+#include "tu_assert.h"
 
 /* The test's own GEOS, to make inputs and read outputs (not the engine's). */
 static GEOSContextHandle_t geos;

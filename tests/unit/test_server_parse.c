@@ -72,6 +72,33 @@ static void test_tiles(void **state)
     assert_int_equal(req.y, 57587);
     assert_int_equal(req.scale, 2);
     assert_int_equal(parse("/tiles/20/1048575/1048575.png"), 0);
+    assert_int_equal(req.mvt, 0);
+    assert_int_equal(parse("/tiles/16/51954/28802.mvt"), 0);
+    assert_int_equal(req.route, PDB_SRV_ROUTE_TILE);
+    assert_int_equal(req.mvt, 1);
+    assert_int_equal(req.z, 16);
+    assert_int_equal(req.x, 51954);
+    assert_int_equal(req.y, 28802);
+    assert_int_equal(req.scale, 1);
+    assert_int_equal(parse("/tiles.mvt.json"), 0);
+    assert_int_equal(req.route, PDB_SRV_ROUTE_MVT_TILEJSON);
+    assert_int_equal(parse("/styles/landuse.json"), 0);
+    assert_int_equal(req.route, PDB_SRV_ROUTE_STYLE);
+    assert_string_equal(pdb_srv_route_name(PDB_SRV_ROUTE_STYLE), "style");
+    /* Glyphs, as MapLibre asks for them: a font stack (decoded), 256 code
+     * points from a multiple of 256. */
+    assert_int_equal(parse("/fonts/DejaVu%20Sans%20Bold,Open%20Sans/7680-7935.pbf"), 0);
+    assert_int_equal(req.route, PDB_SRV_ROUTE_GLYPHS);
+    assert_string_equal(req.fontstack, "DejaVu Sans Bold,Open Sans");
+    assert_int_equal(req.glyph_start, 7680);
+    assert_string_equal(pdb_srv_route_name(PDB_SRV_ROUTE_GLYPHS), "glyphs");
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/1-256.pbf"), 404);
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/0-256.pbf"), 404);
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/0-255.png"), 404);
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/65280-65535.pbfx"), 404);
+    assert_int_equal(parse("/fonts/DejaVu%20Sans/-256-0.pbf"), 404);
+    assert_int_equal(parse("/fonts/a%2Fb/0-255.pbf"), 400);
+    assert_int_equal(parse("/fonts/a%0Ab/0-255.pbf"), 400);
     /* Out of range, negative, non-numeric, huge, malformed: all 400. */
     const char *bad[] = {
         "/tiles/21/0/0.png",
@@ -94,6 +121,14 @@ static void test_tiles(void **state)
         "/tiles/20/0/18446744073709551616.png",
         "/tiles/1/1e0/0.png",
         "/tiles/1/0/0.png.png",
+        "/tiles/1/0/0@2x.mvt",
+        "/tiles/1/0/0.png.mvt",
+        "/tiles/1/0/.mvt",
+        "/tiles/1/0/0.mvt.png",
+        "/tiles/1/0/0x.mvt",
+        "/tiles/1/2/0.mvt",
+        "/tiles/21/0/0.mvt",
+        "/tiles/1/0/0.MVT",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int st = parse(bad[i]);

@@ -50,7 +50,14 @@ typedef struct pdb_srv_tile_key {
     uint32_t y;     /* row */
     uint8_t z;      /* zoom */
     uint8_t scale;  /* 1 or 2 */
+    uint8_t kind;   /* PDB_SRV_TILE_PNG or PDB_SRV_TILE_MVT */
 } pdb_srv_tile_key;
+
+/* What a cached tile holds. */
+enum {
+    PDB_SRV_TILE_PNG = 0, /* PNG bytes */
+    PDB_SRV_TILE_MVT = 1  /* a vector tile, gzip-compressed (tiles.c) */
+};
 
 typedef struct pdb_srv_cache pdb_srv_cache;
 

@@ -275,7 +275,10 @@ const char *pdb_srv_disk_path(const pdb_srv_disk *d)
 static void tile_path(const pdb_srv_disk *d, const pdb_srv_tile_key *k, char *buf, size_t cap)
 {
     snprintf(buf, cap, "%s/%u/%u/%u%s.tile", d->root, (unsigned)k->z, (unsigned)k->x,
-             (unsigned)k->y, k->scale == 2 ? "@2x" : "");
+             (unsigned)k->y,
+             k->kind == PDB_SRV_TILE_MVT ? ".mvt"
+             : k->scale == 2             ? "@2x"
+                                         : "");
 }
 
 static void put_u64(unsigned char *p, uint64_t v)

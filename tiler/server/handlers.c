@@ -477,13 +477,11 @@ static void base_url(const pdb_srv *srv, const pdb_srv_in *in, char *out, size_t
     snprintf(out, cap, "http://%s", h);
 }
 
-static void tilejson(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w, pdb_srv_response *out)
+/* The data's bounds for a TileJSON; the world's when there is no data. */
+static void tilejson_bounds(pdb_srv *srv, double b[4])
 {
-    char base[400], url[500];
-    double b[4];
-
     pthread_rwlock_rdlock(&srv->changes_lock);
-    memcpy(b, srv->data_bounds, sizeof b);
+    memcpy(b, srv->data_bounds, 4 * sizeof *b);
     pthread_rwlock_unlock(&srv->changes_lock);
     if (isnan(b[0])) {
         b[0] = -180;
@@ -491,6 +489,14 @@ static void tilejson(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w, pdb_
         b[2] = 180;
         b[3] = PDBT_MERC_MAX_LAT;
     }
+}
+
+static void tilejson(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w, pdb_srv_response *out)
+{
+    char base[400], url[500];
+    double b[4];
+
+    tilejson_bounds(srv, b);
     base_url(srv, in, base, sizeof base);
     snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.png", base);
     int zc = srv->opt.max_zoom < 12 ? srv->opt.max_zoom : 12;
@@ -506,6 +512,84 @@ static void tilejson(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w, pdb_
         "tiles", url, "minzoom", 0, "maxzoom", srv->opt.max_zoom, "bounds", b[0], b[1], b[2], b[3],
         "center", (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, zc, "version", "1.0.0", "data_version", v);
     pdb_srv_body_json(out, JSON, doc);
+}
+
+/* The vector tiles' TileJSON: the layers and their fields as
+ * pdbt_mvt_tile writes them (tiler.h). */
+static void tilejson_mvt(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w,
+                         pdb_srv_response *out)
+{
+    char base[400], url[500];
+    double b[4];
+
+    tilejson_bounds(srv, b);
+    base_url(srv, in, base, sizeof base);
+    snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.mvt", base);
+    int zmax = srv->opt.max_zoom, zc = zmax < 12 ? zmax : 12;
+    int zp = pdbt_mvt_parcel_zoom(w->conf->style);
+    char v[32];
+    snprintf(v, sizeof v, "%lld", (long long)atomic_load(&srv->seen_version));
+    json_t *layers = json_pack(
+        "[{s:s, s:s, s:i, s:i, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}},"
+        " {s:s, s:s, s:i, s:i, s:{s:s, s:s}},"
+        " {s:s, s:s, s:i, s:i, s:{s:s, s:s}}]",
+        "id", "parcels", "description",
+        "Parcels (land-use overview shapes, without id, sheet and parcel, below the parcel zooms), "
+        "no personal data",
+        "minzoom", 0, "maxzoom", zmax, "fields", "id", "Number", "commune", "String", "sheet",
+        "String", "parcel", "String", "landuse", "String", "landuse_main", "String", "area",
+        "Number", "id", "communes", "description", "Commune outlines", "minzoom", 0, "maxzoom",
+        zmax, "fields", "code", "String", "name", "String", "id", "labels", "description",
+        "One label point a parcel (where the PNG tiles put its number)", "minzoom",
+        zp < zmax ? zp : zmax, "maxzoom", zmax, "fields", "id", "Number", "parcel", "String");
+    json_t *doc =
+        layers == NULL
+            ? NULL
+            : json_pack("{s:s, s:o, s:s, s:s, s:s, s:s, s:[s], s:i, s:i, "
+                        "s:[ffff], s:[ffi], s:s, s:s, s:s}",
+                        "tilejson", "3.0.0", "vector_layers", layers, "name", w->conf->style_name,
+                        "description", "Cadastral parcels of Phu Tho province (vector tiles)",
+                        "attribution", "parceldb", "scheme", "xyz", "tiles", url, "minzoom", 0,
+                        "maxzoom", zmax, "bounds", b[0], b[1], b[2], b[3], "center",
+                        (b[0] + b[2]) / 2, (b[1] + b[3]) / 2, zc, "version", "1.0.0", "format",
+                        "pbf", "data_version", v);
+    pdb_srv_body_json(out, JSON, doc);
+}
+
+/* The style the PNG tiles are drawn with, as MapLibre GL reads it over
+ * the vector tiles (pdbt_style_maplibre). */
+static void maplibre_style(const pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w,
+                           pdb_srv_response *out)
+{
+    char base[400], url[500], glyphs[500];
+    char *text = NULL;
+    size_t len = 0;
+    base_url(srv, in, base, sizeof base);
+    snprintf(url, sizeof url, "%s/tiles.mvt.json", base);
+    snprintf(glyphs, sizeof glyphs, "%s/fonts/{fontstack}/{range}.pbf", base);
+    if (pdbt_style_maplibre(w->tctx, w->conf->style, url, glyphs, &text, &len) != PDB_OK) {
+        pdb_srv_error(out, 503, "%s", pdbt_errmsg(w->tctx));
+        return;
+    }
+    out->status = 200;
+    out->cache_control = "no-cache";
+    pdb_srv_body_malloced(out, JSON, text, len);
+}
+
+/* The glyphs MapLibre draws the style's labels with, made from the same
+ * font files as the PNG tiles' labels (pdbt_glyphs); the same for a day. */
+static void glyphs(pdb_srv_worker *w, const pdb_srv_request *req, pdb_srv_response *out)
+{
+    unsigned char *pbf = NULL;
+    size_t len = 0;
+    pdb_status st = pdbt_glyphs(w->tctx, NULL, req->fontstack, req->glyph_start, &pbf, &len);
+    if (st != PDB_OK) {
+        pdb_srv_error(out, st == PDB_ENOTFOUND ? 404 : 503, "%s", pdbt_errmsg(w->tctx));
+        return;
+    }
+    out->status = 200;
+    out->cache_control = "public, max-age=86400";
+    pdb_srv_body_malloced(out, "application/x-protobuf", pbf, len);
 }
 
 static void static_file(const pdb_srv_in *in, pdb_srv_worker *w, const pdb_srv_request *req,
@@ -564,7 +648,8 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         out->status = 204; /* CORS preflight: headers come from http.c */
         goto done;
     }
-    int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS;
+    int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS &&
+                     req->route != PDB_SRV_ROUTE_GLYPHS;
     if (srv->pmtiles != NULL && need_store) {
         pdb_srv_pmtiles_handle(srv, in, req, out); /* serve --pmtiles: no store */
         goto done;
@@ -598,6 +683,15 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         break;
     case PDB_SRV_ROUTE_TILEJSON:
         tilejson(srv, in, w, out);
+        break;
+    case PDB_SRV_ROUTE_MVT_TILEJSON:
+        tilejson_mvt(srv, in, w, out);
+        break;
+    case PDB_SRV_ROUTE_STYLE:
+        maplibre_style(srv, in, w, out);
+        break;
+    case PDB_SRV_ROUTE_GLYPHS:
+        glyphs(w, req, out);
         break;
     case PDB_SRV_ROUTE_PARCELS_AT:
         parcels_at(w, req, personal, out);

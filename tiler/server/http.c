@@ -76,6 +76,7 @@ typedef struct shared_resp {
     char etag[80];             /* ETag, likewise (as pdb_srv_response's) */
     char cache_control[48];    /* Cache-Control, likewise */
     char vary[16];             /* Vary, likewise */
+    char encoding[8];          /* Content-Encoding, likewise */
 } shared_resp;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *c)
@@ -151,6 +152,7 @@ static int add_headers(pdb_srv *srv, struct MHD_Response *resp, const pdb_srv_re
              add(resp, MHD_HTTP_HEADER_ETAG, out->etag) &&
              add(resp, MHD_HTTP_HEADER_CACHE_CONTROL, out->cache_control) &&
              add(resp, MHD_HTTP_HEADER_VARY, out->vary) &&
+             add(resp, MHD_HTTP_HEADER_CONTENT_ENCODING, out->content_encoding) &&
              add(resp, MHD_HTTP_HEADER_ALLOW, out->allow) &&
              add(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, out->www_authenticate) &&
              add(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry) &&
@@ -209,6 +211,7 @@ static struct MHD_Response *shared_response(pdb_srv *srv, const pdb_srv_response
             !keep(s->etag, sizeof s->etag, out->etag) ||
             !keep(s->cache_control, sizeof s->cache_control, out->cache_control) ||
             !keep(s->vary, sizeof s->vary, out->vary) ||
+            !keep(s->encoding, sizeof s->encoding, out->content_encoding) ||
             (s->resp = MHD_create_response_from_buffer(out->len, (void *)out->body,
                                                        MHD_RESPMEM_PERSISTENT)) == NULL ||
             !add_headers(srv, s->resp, out)) {
@@ -224,7 +227,8 @@ static struct MHD_Response *shared_response(pdb_srv *srv, const pdb_srv_response
     /* Another ETag (the change log's epoch moved, or the one empty tile
      * shown for many places): built for itself. */
     if (!same(s->etag, out->etag) || !same(s->type, out->content_type) ||
-        !same(s->cache_control, out->cache_control) || !same(s->vary, out->vary))
+        !same(s->cache_control, out->cache_control) || !same(s->vary, out->vary) ||
+        !same(s->encoding, out->content_encoding))
         return NULL;
     return s->resp;
 }
@@ -342,6 +346,8 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
             .host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
             .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+            .accept_encoding =
+                MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING),
         };
         pdb_srv_handle(srv, &in, &out);
     }

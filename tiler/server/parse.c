@@ -35,6 +35,9 @@ static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
     [PDB_SRV_ROUTE_METRICS] = "metrics",
     [PDB_SRV_ROUTE_OGCAPI] = "ogcapi",
     [PDB_SRV_ROUTE_WMS] = "wms",
+    [PDB_SRV_ROUTE_MVT_TILEJSON] = "tilejson_mvt",
+    [PDB_SRV_ROUTE_STYLE] = "style",
+    [PDB_SRV_ROUTE_GLYPHS] = "glyphs",
 };
 
 /* The parameter names the API reads; the access log writes only these. */
@@ -106,8 +109,8 @@ static int digits_u64(const char *s, uint64_t max, uint64_t *out)
 static int status(int code, char *err, size_t errcap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* The tile route: /tiles/{z}/{x}/{y}.png or {y}@2x.png, read by the
- * renderer's z/x/y parser. Returns 0 or an HTTP status. */
+/* The tile route: /tiles/{z}/{x}/{y}.png, {y}@2x.png or {y}.mvt, read by
+ * the renderer's z/x/y parser. Returns 0 or an HTTP status. */
 static int parse_tile(pdb_srv_request *req, int max_zoom, char *err, size_t errcap)
 {
     const char *ys = req->segment[3];
@@ -117,10 +120,17 @@ static int parse_tile(pdb_srv_request *req, int max_zoom, char *err, size_t errc
     pdbt_ctx *tctx = NULL;
     pdb_status st;
 
-    if (n < 5 || strcmp(ys + n - 4, ".png") != 0)
-        return status(400, err, errcap, "a tile is /tiles/{z}/{x}/{y}.png or {y}@2x.png");
-    if ((size_t)snprintf(text, sizeof text, "%s/%s/%s", req->segment[1], req->segment[2], ys) >=
-        sizeof text)
+    int mvt = n >= 5 && strcmp(ys + n - 4, ".mvt") == 0;
+    if (n < 5 || (strcmp(ys + n - 4, ".png") != 0 && !mvt))
+        return status(400, err, errcap, "a tile is /tiles/{z}/{x}/{y}.png, {y}@2x.png or {y}.mvt");
+    /* A vector tile has no pixel size: no @2x; parsed without its ".mvt",
+     * which must follow the row's digits (not "0.png.mvt"). */
+    if (mvt && n >= 7 && strncmp(ys + n - 7, "@2x", 3) == 0)
+        return status(400, err, errcap, "a vector tile has no @2x form: /tiles/{z}/{x}/{y}.mvt");
+    if (mvt && strspn(ys, "0123456789") != n - 4)
+        return status(400, err, errcap, "a vector tile is /tiles/{z}/{x}/{y}.mvt");
+    if ((size_t)snprintf(text, sizeof text, "%s/%s/%.*s", req->segment[1], req->segment[2],
+                         (int)(mvt ? n - 4 : n), ys) >= sizeof text)
         return status(400, err, errcap, "'%.40s' is not a tile", req->segment[1]);
     /* Without a context first: a well-formed tile costs no allocation; a
      * refusal is parsed again on one, for its words. */
@@ -136,6 +146,7 @@ static int parse_tile(pdb_srv_request *req, int max_zoom, char *err, size_t errc
     req->x = t.x;
     req->y = t.y;
     req->scale = t.scale;
+    req->mvt = mvt;
     return 0;
 }
 
@@ -181,15 +192,44 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
             const char *name;
             pdb_srv_route route;
         } fixed[] = {
-            {"tiles.json", PDB_SRV_ROUTE_TILEJSON}, {"parcels", PDB_SRV_ROUTE_PARCELS_BBOX},
-            {"communes", PDB_SRV_ROUTE_COMMUNES},   {"health", PDB_SRV_ROUTE_HEALTH},
-            {"metrics", PDB_SRV_ROUTE_METRICS},     {"wms", PDB_SRV_ROUTE_WMS},
+            {"tiles.json", PDB_SRV_ROUTE_TILEJSON},
+            {"parcels", PDB_SRV_ROUTE_PARCELS_BBOX},
+            {"communes", PDB_SRV_ROUTE_COMMUNES},
+            {"health", PDB_SRV_ROUTE_HEALTH},
+            {"metrics", PDB_SRV_ROUTE_METRICS},
+            {"wms", PDB_SRV_ROUTE_WMS},
+            {"tiles.mvt.json", PDB_SRV_ROUTE_MVT_TILEJSON},
         };
         for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
             if (strcmp(seg[0], fixed[i].name) == 0) {
                 req->route = fixed[i].route;
                 return 0;
             }
+    }
+    if (n == 2 && strcmp(seg[0], "styles") == 0 && strcmp(seg[1], "landuse.json") == 0) {
+        req->route = PDB_SRV_ROUTE_STYLE;
+        return 0;
+    }
+    if (strcmp(seg[0], "fonts") == 0) {
+        /* /fonts/{fontstack}/{start}-{end}.pbf, as MapLibre asks: 256 code
+         * points from a multiple of 256. */
+        unsigned a, b;
+        int end = 0;
+        if (n != 3 || sscanf(seg[2], "%5u-%5u.pbf%n", &a, &b, &end) != 2 || seg[2][end] != '\0' ||
+            a % 256 != 0 || b != a + 255 || b > 65535 || !isdigit((unsigned char)seg[2][0]))
+            return status(404, err, errcap,
+                          "no such path (glyphs are /fonts/{fontstack}/{start}-{end}.pbf, "
+                          "256 code points from a multiple of 256)");
+        size_t fl = strlen(seg[1]);
+        if (fl == 0 || fl > 200)
+            return status(400, err, errcap, "a font stack of 1 to 200 bytes");
+        for (const char *c = seg[1]; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == '/' || *c == '\\' || *c == 0x7f)
+                return status(400, err, errcap, "a font stack with a control character or a slash");
+        req->fontstack = seg[1];
+        req->glyph_start = a;
+        req->route = PDB_SRV_ROUTE_GLYPHS;
+        return 0;
     }
     if (strcmp(seg[0], "ogcapi") == 0) {
         req->route = PDB_SRV_ROUTE_OGCAPI;

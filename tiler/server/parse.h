@@ -31,7 +31,7 @@
 typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_OTHER = 0,     /* nothing matched, or the request failed to parse */
     PDB_SRV_ROUTE_STATIC,        /* the demo page and its files ("/", "/app.js", ...) */
-    PDB_SRV_ROUTE_TILE,          /* /tiles/{z}/{x}/{y}.png and {y}@2x.png */
+    PDB_SRV_ROUTE_TILE,          /* /tiles/{z}/{x}/{y}.png, {y}@2x.png and {y}.mvt */
     PDB_SRV_ROUTE_TILEJSON,      /* /tiles.json */
     PDB_SRV_ROUTE_PARCELS_AT,    /* /parcels/at */
     PDB_SRV_ROUTE_PARCEL_NUMBER, /* /parcels/{commune}/{sheet}/{parcel} */
@@ -42,6 +42,9 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_METRICS,       /* /metrics */
     PDB_SRV_ROUTE_OGCAPI,        /* /ogcapi and below (ogcapi_parse.c reads the rest) */
     PDB_SRV_ROUTE_WMS,           /* /wms (wms.h) */
+    PDB_SRV_ROUTE_MVT_TILEJSON,  /* /tiles.mvt.json */
+    PDB_SRV_ROUTE_STYLE,         /* /styles/landuse.json (the MapLibre style) */
+    PDB_SRV_ROUTE_GLYPHS,        /* /fonts/{fontstack}/{start}-{end}.pbf */
     PDB_SRV_ROUTE_COUNT
 } pdb_srv_route;
 
@@ -70,10 +73,14 @@ typedef struct pdb_srv_request {
     uint32_t x; /* column, 0 .. 2^z - 1 */
     uint32_t y; /* row, 0 .. 2^z - 1 */
     int scale;  /* 1, or 2 for "@2x" */
+    int mvt;    /* 1 for {y}.mvt (a vector tile), 0 for {y}.png */
     /* PDB_SRV_ROUTE_PARCEL_NUMBER */
     const char *commune; /* five digits */
     const char *sheet;   /* 1 .. PDB_SRV_MAX_ID_TEXT bytes */
     const char *parcel;  /* 1 .. PDB_SRV_MAX_ID_TEXT bytes */
+    /* PDB_SRV_ROUTE_GLYPHS */
+    const char *fontstack; /* font names separated by commas, decoded */
+    unsigned glyph_start;  /* first code point: a multiple of 256 */
     /* PDB_SRV_ROUTE_STATIC */
     const char *file; /* "index.html", "leaflet/leaflet.js" */
 } pdb_srv_request;

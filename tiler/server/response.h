@@ -14,12 +14,13 @@
 
 /* The socket-free view of a request that handlers see. */
 typedef struct pdb_srv_in {
-    const char *method;        /* "GET", "HEAD" or "OPTIONS" */
-    const char *uri;           /* raw request target, with its query */
-    const char *if_none_match; /* header or NULL */
-    const char *authorization; /* header or NULL */
-    const char *host;          /* header or NULL */
-    const char *accept;        /* header or NULL (OGC API: HTML or JSON) */
+    const char *method;          /* "GET", "HEAD" or "OPTIONS" */
+    const char *uri;             /* raw request target, with its query */
+    const char *if_none_match;   /* header or NULL */
+    const char *authorization;   /* header or NULL */
+    const char *host;            /* header or NULL */
+    const char *accept;          /* header or NULL (OGC API: HTML or JSON) */
+    const char *accept_encoding; /* header or NULL (vector tiles: gzip) */
 } pdb_srv_in;
 
 /* What a handler answers; http.c turns it into a response. */
@@ -34,6 +35,7 @@ typedef struct pdb_srv_response {
     char etag[80];                /* quoted entity tag, or "" */
     const char *cache_control;    /* or NULL */
     const char *vary;             /* or NULL */
+    const char *content_encoding; /* "gzip" for a compressed body, or NULL */
     const char *allow;            /* for 405 */
     const char *www_authenticate; /* for 401 */
     int retry_after_s;            /* > 0: a Retry-After header */

@@ -136,8 +136,12 @@ static void *seed_thread(void *arg)
         if (i >= j->total)
             break;
         job_tile(j, i, &z, &x, &y, &scale);
-        pdb_srv_tile_key key = {
-            .style = j->style_hash, .x = x, .y = y, .z = (uint8_t)z, .scale = (uint8_t)scale};
+        pdb_srv_tile_key key = {.style = j->style_hash,
+                                .x = x,
+                                .y = y,
+                                .z = (uint8_t)z,
+                                .scale = (uint8_t)scale,
+                                .kind = j->o->mvt ? PDB_SRV_TILE_MVT : PDB_SRV_TILE_PNG};
         double merc[4];
         int64_t version, before = 0, after = -1;
         pdb_srv_tile_buffered_merc(z, x, y, pdb_srv_render_buffer_px(), merc);
@@ -155,7 +159,8 @@ static void *seed_thread(void *arg)
             png = NULL;
             if (pdb_store_data_version(ctx, store, &before) != PDB_OK)
                 break;
-            png = pdb_srv_render_png(&w, z, x, y, scale, msg, sizeof msg);
+            png = j->o->mvt ? pdb_srv_render_mvt(&w, z, x, y, msg, sizeof msg)
+                            : pdb_srv_render_png(&w, z, x, y, scale, msg, sizeof msg);
             if (png == NULL || pdb_store_data_version(ctx, store, &after) != PDB_OK)
                 break;
         }
@@ -287,8 +292,9 @@ int pdb_srv_seed(const pdb_srv_seed_options *o)
     j->style_hash = pdbt_style_hash(style);
     j->disk = disk;
     j->changes = &changes;
-    j->nscales = o->scales == 3 ? 2 : 1;
-    j->scale[0] = o->scales == 2 ? 2 : 1;
+    /* A vector tile has one size. */
+    j->nscales = o->scales == 3 && !o->mvt ? 2 : 1;
+    j->scale[0] = o->scales == 2 && !o->mvt ? 2 : 1;
     j->scale[1] = 2;
     for (int z = o->zoom_min; z <= o->zoom_max; z++) {
         zoom_range *r = &j->zr[j->nz++];

@@ -68,7 +68,8 @@ typedef struct pdb_srv_seed_options {
     int zoom_min;           /* first zoom */
     int zoom_max;           /* last zoom, inclusive */
     double bbox[4];         /* WGS 84 box; all NAN for the store's extent */
-    int scales;             /* 1: 256 px, 2: @2x, 3: both (default 1) */
+    int scales;             /* 1: 256 px, 2: @2x, 3: both (default 1); PNG only */
+    int mvt;                /* 1: vector tiles (.mvt) instead of PNG */
     unsigned threads;       /* render threads (default: cores) */
     int progress;           /* 1: bar on stderr, 0: none, -1: when stderr is a terminal */
     int max_zoom;           /* deepest zoom allowed (as the server's) */

@@ -13,6 +13,8 @@
 #include "sync.h"
 #include "util.h"
 
+#include <ctype.h>
+#include <libdeflate.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +53,101 @@ pdb_srv_blob *pdb_srv_render_png(pdb_srv_worker *w, int z, uint32_t x, uint32_t 
     return b;
 }
 
+/* The libdeflate level of cached vector tiles: compressed once, sent often. */
+#define MVT_GZIP_LEVEL 6
+
+pdb_srv_blob *pdb_srv_render_mvt(pdb_srv_worker *w, int z, uint32_t x, uint32_t y, char *msg,
+                                 size_t cap)
+{
+    pdbt_tile t = {.z = z, .x = x, .y = y, .scale = 1};
+    unsigned char *mvt = NULL;
+    size_t len = 0;
+    pdb_srv_blob *b = NULL;
+    struct libdeflate_compressor *c = NULL;
+
+    if (pdbt_mvt_tile(w->tctx, w->renderer, &t, NULL, &mvt, &len, NULL) != PDB_OK) {
+        snprintf(msg, cap, "making %d/%u/%u.mvt: %s", z, x, y, pdbt_errmsg(w->tctx));
+        return NULL;
+    }
+    if ((c = libdeflate_alloc_compressor(MVT_GZIP_LEVEL)) == NULL ||
+        (b = pdb_srv_blob_new(NULL, libdeflate_gzip_compress_bound(c, len))) == NULL) {
+        snprintf(msg, cap, "out of memory");
+        goto done;
+    }
+    b->len = libdeflate_gzip_compress(c, mvt, len, b->data, b->len);
+    if (b->len == 0) {
+        pdb_srv_blob_unref(b);
+        b = NULL;
+        snprintf(msg, cap, "compressing %d/%u/%u.mvt failed", z, x, y);
+    }
+done:
+    libdeflate_free_compressor(c);
+    free(mvt);
+    return b;
+}
+
+int pdb_srv_accepts_gzip(const char *ae)
+{
+    for (const char *p = ae; p != NULL && *p != '\0';) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *tok = p;
+        while (*p != '\0' && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+            p++;
+        size_t n = (size_t)(p - tok);
+        int match = (n == 4 && strncasecmp(tok, "gzip", 4) == 0) || (n == 1 && *tok == '*');
+        double q = 1;
+        while (*p != '\0' && *p != ',') {
+            if (*p == ';') {
+                p++;
+                while (*p == ' ' || *p == '\t')
+                    p++;
+                if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+                    q = strtod(p + 2, NULL);
+                continue;
+            }
+            p++;
+        }
+        if (match && q > 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* A vector tile's answer: the cached gzip bytes as they are when the
+ * client takes gzip, else inflated for it (rare: browsers, MapLibre's
+ * native SDKs, GDAL and QGIS all send gzip). 0, or -1 when out of memory. */
+static int mvt_answer(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out, pdb_srv_blob *gz)
+{
+    static _Thread_local char cc[64];
+    snprintf(cc, sizeof cc, "public, max-age=%u", srv->opt.max_age_s);
+    out->status = 200;
+    out->cache_control = cc;
+    out->vary = "Accept-Encoding";
+    if (pdb_srv_accepts_gzip(in->accept_encoding)) {
+        pdb_srv_body_blob(out, PDB_SRV_MVT_TYPE, gz);
+        out->content_encoding = "gzip";
+        return 0;
+    }
+    /* gzip's trailer holds the length (mod 2^32; tiles are far smaller). */
+    size_t n = gz->len >= 18
+                   ? (size_t)gz->data[gz->len - 4] | (size_t)gz->data[gz->len - 3] << 8 |
+                         (size_t)gz->data[gz->len - 2] << 16 | (size_t)gz->data[gz->len - 1] << 24
+                   : 0;
+    unsigned char *body = malloc(n ? n : 1);
+    struct libdeflate_decompressor *d = libdeflate_alloc_decompressor();
+    size_t got = 0;
+    if (body == NULL || d == NULL ||
+        libdeflate_gzip_decompress(d, gz->data, gz->len, body, n, &got) != LIBDEFLATE_SUCCESS) {
+        libdeflate_free_decompressor(d);
+        free(body);
+        return -1;
+    }
+    libdeflate_free_decompressor(d);
+    pdb_srv_body_malloced(out, PDB_SRV_MVT_TYPE, body, got);
+    return 0;
+}
+
 /* The tile of a place without parcels, rendered once per style and scale
  * (the style may paint a background) from a tile far from Vietnam. */
 static pdb_srv_blob *empty_tile(pdb_srv *srv, pdb_srv_worker *w, int scale, char *msg, size_t cap)
@@ -77,6 +174,23 @@ static pdb_srv_blob *empty_tile(pdb_srv *srv, pdb_srv_worker *w, int scale, char
     return b;
 }
 
+/* A vector tile with nothing in it, gzip-compressed: a place without
+ * parcels needs no render and no cache entry. */
+static pdb_srv_blob *empty_mvt(char *msg, size_t cap)
+{
+    struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
+    pdb_srv_blob *b = c ? pdb_srv_blob_new(NULL, libdeflate_gzip_compress_bound(c, 0)) : NULL;
+    if (b != NULL)
+        b->len = libdeflate_gzip_compress(c, "", 0, b->data, b->len);
+    libdeflate_free_compressor(c);
+    if (b == NULL || b->len == 0) {
+        pdb_srv_blob_unref(b);
+        snprintf(msg, cap, "out of memory");
+        return NULL;
+    }
+    return b;
+}
+
 /* The tile's content version and whether it can show any parcel. */
 static int64_t content_version(pdb_srv *srv, const double merc[4], int *empty, uint64_t *epoch)
 {
@@ -95,8 +209,16 @@ static int64_t content_version(pdb_srv *srv, const double merc[4], int *empty, u
     return cv;
 }
 
-static void tile_answer(pdb_srv *srv, pdb_srv_response *out, pdb_srv_blob *png)
+static void tile_answer(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out, int kind,
+                        pdb_srv_blob *png)
 {
+    if (kind == PDB_SRV_TILE_MVT) {
+        if (mvt_answer(srv, in, out, png) != 0) {
+            pdb_srv_error(out, 503, "out of memory");
+            out->etag[0] = '\0';
+        }
+        return;
+    }
     static _Thread_local char cc[64];
     snprintf(cc, sizeof cc, "public, max-age=%u", srv->opt.max_age_s);
     out->status = 200;
@@ -112,7 +234,8 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
                             .x = req->x,
                             .y = req->y,
                             .z = (uint8_t)req->z,
-                            .scale = (uint8_t)req->scale};
+                            .scale = (uint8_t)req->scale,
+                            .kind = req->mvt ? PDB_SRV_TILE_MVT : PDB_SRV_TILE_PNG};
     pdb_srv_blob *png = NULL;
     double merc[4];
     int64_t dv, version;
@@ -134,32 +257,41 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
 
     for (int attempt = 0; attempt < RENDER_ATTEMPTS; attempt++) {
         int64_t cv = content_version(srv, merc, &empty, &epoch);
+        /* A vector tile's two encodings are two representations: two tags. */
         snprintf(out->etag, sizeof out->etag, "\"%08x-%llx-%016llx%s\"",
                  (unsigned)(epoch & 0xffffffffu), (unsigned long long)cv,
-                 (unsigned long long)key.style, key.scale == 2 ? "-2x" : "");
+                 (unsigned long long)key.style,
+                 key.kind == PDB_SRV_TILE_MVT
+                     ? (pdb_srv_accepts_gzip(in->accept_encoding) ? "-mvt-gz" : "-mvt")
+                 : key.scale == 2 ? "-2x"
+                                  : "");
         if (pdb_srv_etag_matches(in->if_none_match, out->etag)) {
             static _Thread_local char cc[64];
             snprintf(cc, sizeof cc, "public, max-age=%u", srv->opt.max_age_s);
             out->status = 304;
             out->cache_control = cc;
+            if (key.kind == PDB_SRV_TILE_MVT)
+                out->vary = "Accept-Encoding";
             atomic_fetch_add_explicit(&srv->metrics.not_modified, 1, memory_order_relaxed);
             return;
         }
         if (empty) {
             /* No parcel can show here: one shared tile, not a cache entry
              * per place (a crawler of empty tiles cannot flush the cache). */
-            if ((png = empty_tile(srv, w, key.scale, msg, sizeof msg)) == NULL) {
+            png = key.kind == PDB_SRV_TILE_MVT ? empty_mvt(msg, sizeof msg)
+                                               : empty_tile(srv, w, key.scale, msg, sizeof msg);
+            if (png == NULL) {
                 pdb_srv_error(out, 503, "%s", msg);
                 return;
             }
-            tile_answer(srv, out, png);
+            tile_answer(srv, in, out, key.kind, png);
             pdb_srv_blob_unref(png);
             return;
         }
         pdb_srv_cache_result r =
             pdb_srv_cache_get(srv->cache, &key, cv, (int)srv->opt.render_wait_ms, &png, &version);
         if (r == PDB_SRV_CACHE_HIT) {
-            tile_answer(srv, out, png);
+            tile_answer(srv, in, out, key.kind, png);
             pdb_srv_blob_unref(png);
             return;
         }
@@ -183,7 +315,7 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
             (png = pdb_srv_disk_get(w->conf->disk, &key, epoch, cv, &version)) != NULL) {
             atomic_fetch_add_explicit(&srv->metrics.disk_hits, 1, memory_order_relaxed);
             pdb_srv_cache_fill(srv->cache, &key, png, version);
-            tile_answer(srv, out, png);
+            tile_answer(srv, in, out, key.kind, png);
             pdb_srv_blob_unref(png);
             return;
         }
@@ -200,7 +332,9 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
             pdb_srv_worker_store_failed(w);
             return;
         }
-        png = pdb_srv_render_png(w, req->z, req->x, req->y, req->scale, msg, sizeof msg);
+        png = key.kind == PDB_SRV_TILE_MVT
+                  ? pdb_srv_render_mvt(w, req->z, req->x, req->y, msg, sizeof msg)
+                  : pdb_srv_render_png(w, req->z, req->x, req->y, req->scale, msg, sizeof msg);
         atomic_fetch_add_explicit(&srv->metrics.render_us, pdb_srv_now_us() - t0,
                                   memory_order_relaxed);
         if (png == NULL || pdb_store_data_version(w->ctx, w->store, &after) != PDB_OK) {
@@ -220,7 +354,7 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
                 if (pdb_srv_disk_put(w->conf->disk, &key, epoch, after, png) == 0)
                     atomic_fetch_add_explicit(&srv->metrics.disk_writes, 1, memory_order_relaxed);
             }
-            tile_answer(srv, out, png);
+            tile_answer(srv, in, out, key.kind, png);
             pdb_srv_blob_unref(png);
             return;
         }
@@ -233,7 +367,7 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
         }
         if (attempt + 1 == RENDER_ATTEMPTS) {
             /* Still racing: answer this render, but let nobody keep it. */
-            tile_answer(srv, out, png);
+            tile_answer(srv, in, out, key.kind, png);
             out->etag[0] = '\0';
             out->cache_control = "no-store";
             pdb_srv_blob_unref(png);

@@ -19,6 +19,17 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
  * reason in msg on failure. */
 pdb_srv_blob *pdb_srv_render_png(pdb_srv_worker *w, int z, uint32_t x, uint32_t y, int scale,
                                  char *msg, size_t cap);
+/* Makes one vector tile with the worker's renderer, gzip-compressed (the
+ * form the caches keep); NULL with a reason in msg on failure. */
+pdb_srv_blob *pdb_srv_render_mvt(pdb_srv_worker *w, int z, uint32_t x, uint32_t y, char *msg,
+                                 size_t cap);
+
+/* 1 when an Accept-Encoding header (or NULL) accepts gzip: a "gzip" (or
+ * "*") token whose q is not 0. */
+int pdb_srv_accepts_gzip(const char *accept_encoding);
+
+#define PDB_SRV_MVT_TYPE "application/vnd.mapbox-vector-tile"
+
 /* The label buffer the renderer uses, in pixels at scale 1. */
 double pdb_srv_render_buffer_px(void);
 

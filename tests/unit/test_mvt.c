@@ -1,0 +1,166 @@
+/*
+ * test_mvt.c: the vector tile encoder's pure parts (tiler/mvt.c): ring
+ * cleaning after quantization (repeated and closing points, zero area,
+ * winding, holes of a dropped exterior) and the encoding's framing (empty
+ * layers left out, values shared within a layer, varint boundaries). Real
+ * decoders (GDAL, @mapbox/vector-tile) read the server's tiles in
+ * tests/server/mvt.sh.
+ */
+#include "mvt.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+/* Twice the signed area (surveyor's formula, y down: positive = clockwise
+ * on screen = an MVT exterior). */
+static long long area2(const int32_t *p, uint32_t n)
+{
+    long long s = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = (i + 1) % n;
+        s += (long long)p[2 * i] * p[2 * j + 1] - (long long)p[2 * j] * p[2 * i + 1];
+    }
+    return s;
+}
+
+static void test_clean(void **state)
+{
+    (void)state;
+    /* An exterior given counter-clockwise, closed, with a repeated point;
+     * a hole given clockwise; a hole that rounding flattened. */
+    int32_t xy[] = {0, 0, 0, 10, 0, 10, 10, 10, 10, 0, 0, 0, /* exterior, 6 points */
+                    2, 2, 4, 2,  4, 4,  2,  4,  2,  2,       /* hole, 5 points */
+                    5, 5, 6, 6,  7, 7,  5,  5};              /* flat hole, 4 points */
+    uint32_t n[] = {6, 5, 4};
+    uint8_t ext[] = {1, 0, 0};
+    size_t nr = 3;
+    size_t kept = pdbt__mvt_clean_polygon(xy, n, ext, &nr);
+    assert_int_equal(nr, 2);
+    assert_int_equal(n[0], 4); /* the repeated and the closing point gone */
+    assert_int_equal(n[1], 4);
+    assert_int_equal(kept, 8);
+    assert_true(area2(xy, n[0]) > 0);     /* exterior reversed to clockwise */
+    assert_true(area2(xy + 8, n[1]) < 0); /* hole reversed to counter-clockwise */
+    assert_int_equal(ext[0], 1);
+    assert_int_equal(ext[1], 0);
+    for (size_t i = 0; i + 1 < kept; i++) /* no repeated point is left */
+        assert_false(xy[2 * i] == xy[2 * i + 2] && xy[2 * i + 1] == xy[2 * i + 3]);
+
+    /* An exterior of zero area takes its hole with it; the next polygon
+     * stays. */
+    int32_t xy2[] = {0,  0,  5,  5,  10, 10, 0,  0,   /* flat exterior */
+                     1,  1,  2,  1,  2,  2,           /* its hole */
+                     20, 20, 30, 20, 30, 30, 20, 20}; /* a second polygon, clockwise */
+    uint32_t n2[] = {4, 3, 4};
+    uint8_t ext2[] = {1, 0, 1};
+    nr = 3;
+    kept = pdbt__mvt_clean_polygon(xy2, n2, ext2, &nr);
+    assert_int_equal(nr, 1);
+    assert_int_equal(n2[0], 3);
+    assert_int_equal(kept, 3);
+    assert_int_equal(xy2[0], 20);
+    assert_true(area2(xy2, 3) > 0);
+
+    /* All collapsed: nothing left. */
+    int32_t xy3[] = {3, 3, 3, 3, 3, 3, 3, 3};
+    uint32_t n3[] = {4};
+    uint8_t ext3[] = {1};
+    nr = 1;
+    assert_int_equal(pdbt__mvt_clean_polygon(xy3, n3, ext3, &nr), 0);
+    assert_int_equal(nr, 0);
+}
+
+/* How many times needle occurs in the bytes. */
+static int count(const unsigned char *p, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    int c = 0;
+    for (size_t i = 0; i + k <= n; i++)
+        c += memcmp(p + i, needle, k) == 0;
+    return c;
+}
+
+static void test_encode(void **state)
+{
+    (void)state;
+    pdbt_ctx *ctx = NULL;
+    assert_int_equal(pdbt_ctx_new(NULL, &ctx), PDB_OK);
+    unsigned char *out = NULL;
+    size_t len = 99;
+
+    /* No features: no layer, 0 bytes, a non-NULL buffer. */
+    pdbt_mvt_layer empty = {.name = "parcels", .extent = 4096};
+    assert_int_equal(pdbt__mvt_encode(ctx, &empty, 1, &out, &len), PDB_OK);
+    assert_non_null(out);
+    assert_int_equal(len, 0);
+    free(out);
+
+    /* Two squares sharing the value "LUC" and differing in "parcel". */
+    int32_t sq[] = {0, 0, 100, 0, 100, 100, 0, 100};
+    int32_t sq2[] = {200, 0, 300, 0, 300, 100, 200, 100};
+    uint32_t n4[] = {4};
+    pdbt_mvt_prop p1[] = {{.key = "landuse", .type = PDBT_MVT_STRING, .s = "LUC"},
+                          {.key = "parcel", .type = PDBT_MVT_STRING, .s = "seventeen"},
+                          {.key = "id", .type = PDBT_MVT_UINT, .u = 300}, /* a 2-byte varint */
+                          {.key = "area", .type = PDBT_MVT_DOUBLE, .d = 1234.5}};
+    pdbt_mvt_prop p2[] = {{.key = "landuse", .type = PDBT_MVT_STRING, .s = "LUC"},
+                          {.key = "parcel", .type = PDBT_MVT_STRING, .s = "eighteen"},
+                          {.key = "id", .type = PDBT_MVT_UINT, .u = 301},
+                          {.key = "area", .type = PDBT_MVT_DOUBLE, .d = 1234.5}};
+    pdbt_mvt_feature f[] = {
+        {.id = 300,
+         .has_id = 1,
+         .type = PDBT_MVT_POLYGON,
+         .xy = sq,
+         .ring_n = n4,
+         .nrings = 1,
+         .props = p1,
+         .nprops = 4},
+        {.id = 301,
+         .has_id = 1,
+         .type = PDBT_MVT_POLYGON,
+         .xy = sq2,
+         .ring_n = n4,
+         .nrings = 1,
+         .props = p2,
+         .nprops = 4},
+    };
+    pdbt_mvt_layer layers[] = {{.name = "parcels", .extent = 4096, .feats = f, .nfeats = 2},
+                               {.name = "labels", .extent = 4096}};
+    assert_int_equal(pdbt__mvt_encode(ctx, layers, 2, &out, &len), PDB_OK);
+    assert_true(len > 0);
+    assert_int_equal(out[0], (3 << 3) | 2); /* Tile.layers, length-delimited */
+    assert_int_equal(count(out, len, "parcels"), 1);
+    assert_int_equal(count(out, len, "labels"), 0);  /* the empty layer left out */
+    assert_int_equal(count(out, len, "LUC"), 1);     /* one value for both */
+    assert_int_equal(count(out, len, "landuse"), 1); /* one key */
+    assert_int_equal(count(out, len, "seventeen"), 1);
+    assert_int_equal(count(out, len, "eighteen"), 1);
+    /* The bound thinning sums is an upper bound. */
+    size_t bound = pdbt__mvt_feature_bound(&f[0]) + pdbt__mvt_feature_bound(&f[1]);
+    assert_true(bound >= len);
+    free(out);
+
+    /* A polygon ring of two points is refused with a message. */
+    uint32_t n2[] = {2};
+    pdbt_mvt_feature bad = {.type = PDBT_MVT_POLYGON, .xy = sq, .ring_n = n2, .nrings = 1};
+    pdbt_mvt_layer bl = {.name = "parcels", .extent = 4096, .feats = &bad, .nfeats = 1};
+    assert_int_equal(pdbt__mvt_encode(ctx, &bl, 1, &out, &len), PDB_EINVAL);
+    assert_null(out);
+    assert_non_null(strstr(pdbt_errmsg(ctx), "2 points"));
+    pdbt_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_clean),
+        cmocka_unit_test(test_encode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,389 @@
+/*
+ * mvt.c: Mapbox Vector Tile 2.1 encoding (vector_tile.proto, spec 2.1).
+ *
+ * The protobuf framing is written by hand: a tile is three nested message
+ * types (Tile > Layer > Feature, plus Value) using four wire features
+ * (varints, zigzag, length-delimited fields, packed uint32 arrays, and one
+ * fixed64 for doubles), fixed since 2016. protobuf-c would add a
+ * generated file, a build step and a dependency for those thirty lines,
+ * and its message structs would be one more copy of every feature.
+ *
+ * Each nested message is written after its body, into its own buffer,
+ * so that its length prefix is known: features into the layer's feature
+ * buffer, layers into the tile.
+ */
+#include "mvt.h"
+#include "pbuf.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The framing's helpers (pbuf.h), by this file's short names. */
+typedef pdbt_pbuf buf;
+#define buf_reserve pdbt_pbuf_reserve
+#define put_bytes pdbt_pbuf_bytes
+#define varint_size pdbt_varint_size
+#define put_varint pdbt_pbuf_varint
+#define put_len_field pdbt_pbuf_len_field
+#define WT_VARINT PDBT_WT_VARINT
+#define WT_FIXED64 PDBT_WT_FIXED64
+#define WT_LEN PDBT_WT_LEN
+#define TAG PDBT_TAG
+
+static uint32_t zigzag(int32_t v)
+{
+    return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+}
+
+/* Geometry commands (spec 4.3.1): id in the low 3 bits, count above. */
+#define CMD_MOVE_TO 1
+#define CMD_LINE_TO 2
+#define CMD_CLOSE_PATH 7
+#define CMD(id, count) (((uint32_t)(count) << 3) | (id))
+
+/* Calls emit for every uint32 of a feature's geometry, in order: once to
+ * size the packed field, once to write it. */
+typedef struct geom_sink {
+    buf *b;      /* NULL when only sizing */
+    size_t size; /* bytes so far */
+} geom_sink;
+
+static void emit(geom_sink *s, uint32_t v)
+{
+    s->size += varint_size(v);
+    if (s->b != NULL)
+        put_varint(s->b, v);
+}
+
+static void walk_geometry(const pdbt_mvt_feature *f, geom_sink *s)
+{
+    int32_t cx = 0, cy = 0; /* the cursor: deltas are from the last point */
+    const int32_t *p = f->xy;
+    for (size_t r = 0; r < f->nrings; r++) {
+        uint32_t n = f->ring_n[r];
+        if (f->type == PDBT_MVT_POINT) {
+            emit(s, CMD(CMD_MOVE_TO, n));
+            for (uint32_t i = 0; i < n; i++, p += 2) {
+                emit(s, zigzag(p[0] - cx));
+                emit(s, zigzag(p[1] - cy));
+                cx = p[0];
+                cy = p[1];
+            }
+            continue;
+        }
+        for (uint32_t i = 0; i < n; i++, p += 2) {
+            if (i == 0)
+                emit(s, CMD(CMD_MOVE_TO, 1));
+            else if (i == 1)
+                emit(s, CMD(CMD_LINE_TO, n - 1));
+            emit(s, zigzag(p[0] - cx));
+            emit(s, zigzag(p[1] - cy));
+            cx = p[0];
+            cy = p[1];
+        }
+        emit(s, CMD(CMD_CLOSE_PATH, 1));
+    }
+}
+
+/* A Value message's body size and bytes. */
+static size_t value_body_size(const pdbt_mvt_prop *v)
+{
+    switch (v->type) {
+    case PDBT_MVT_STRING: {
+        size_t n = strlen(v->s);
+        return 1 + varint_size(n) + n;
+    }
+    case PDBT_MVT_UINT:
+        return 1 + varint_size(v->u);
+    case PDBT_MVT_DOUBLE:
+        return 1 + 8;
+    }
+    return 0;
+}
+
+static void put_value(buf *b, const pdbt_mvt_prop *v)
+{
+    put_varint(b, TAG(4, WT_LEN)); /* Layer.values */
+    put_varint(b, value_body_size(v));
+    switch (v->type) {
+    case PDBT_MVT_STRING: {
+        size_t n = strlen(v->s);
+        put_varint(b, TAG(1, WT_LEN));
+        put_varint(b, n);
+        put_bytes(b, v->s, n);
+        break;
+    }
+    case PDBT_MVT_UINT:
+        put_varint(b, TAG(5, WT_VARINT));
+        put_varint(b, v->u);
+        break;
+    case PDBT_MVT_DOUBLE: {
+        uint64_t bits;
+        memcpy(&bits, &v->d, 8);
+        unsigned char le[8];
+        for (int i = 0; i < 8; i++)
+            le[i] = (unsigned char)(bits >> (8 * i));
+        put_varint(b, TAG(3, WT_FIXED64));
+        put_bytes(b, le, 8);
+        break;
+    }
+    }
+}
+
+size_t pdbt__mvt_feature_bound(const pdbt_mvt_feature *f)
+{
+    geom_sink s = {NULL, 0};
+    walk_geometry(f, &s);
+    size_t n = 2 + varint_size(s.size) + s.size + 2 + varint_size(f->id) + 2;
+    size_t tags = 0;
+    for (size_t i = 0; i < f->nprops; i++) {
+        tags += 2 * 5;
+        n += 2 + value_body_size(&f->props[i]) + 1;
+    }
+    return n + 2 + varint_size(tags) + tags + 8; /* the feature's own length prefix */
+}
+
+/* The per-layer tables: keys by linear search (a handful), values through
+ * an open-addressing hash of indices into vals. */
+typedef struct table {
+    const char **keys;          /* distinct keys in order of first use */
+    size_t nkeys, capkeys;      /* used and allocated */
+    const pdbt_mvt_prop **vals; /* distinct values in order of first use */
+    size_t nvals, capvals;      /* used and allocated */
+    uint32_t *slots;            /* index + 1 into vals, 0 for empty */
+    size_t nslots;              /* a power of two, over twice nvals */
+} table;
+
+static uint64_t value_hash(const pdbt_mvt_prop *v)
+{
+    uint64_t h = 1469598103934665603ull ^ (uint64_t)v->type;
+    const unsigned char *p;
+    size_t n;
+    if (v->type == PDBT_MVT_STRING) {
+        p = (const unsigned char *)v->s;
+        n = strlen(v->s);
+    } else if (v->type == PDBT_MVT_UINT) {
+        p = (const unsigned char *)&v->u;
+        n = sizeof v->u;
+    } else {
+        p = (const unsigned char *)&v->d;
+        n = sizeof v->d;
+    }
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+static int value_eq(const pdbt_mvt_prop *a, const pdbt_mvt_prop *b)
+{
+    if (a->type != b->type)
+        return 0;
+    if (a->type == PDBT_MVT_STRING)
+        return strcmp(a->s, b->s) == 0;
+    if (a->type == PDBT_MVT_UINT)
+        return a->u == b->u;
+    return memcmp(&a->d, &b->d, sizeof a->d) == 0;
+}
+
+/* The index of a key, added when new; -1 when out of memory. */
+static long key_index(table *t, const char *key)
+{
+    for (size_t i = 0; i < t->nkeys; i++)
+        if (strcmp(t->keys[i], key) == 0)
+            return (long)i;
+    if (pdbt__grow((void **)&t->keys, &t->capkeys, t->nkeys + 1, sizeof *t->keys) != 0)
+        return -1;
+    t->keys[t->nkeys] = key;
+    return (long)t->nkeys++;
+}
+
+static int rehash(table *t, size_t nslots)
+{
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (slots == NULL)
+        return -1;
+    for (size_t i = 0; i < t->nvals; i++) {
+        size_t j = value_hash(t->vals[i]) & (nslots - 1);
+        while (slots[j] != 0)
+            j = (j + 1) & (nslots - 1);
+        slots[j] = (uint32_t)(i + 1);
+    }
+    free(t->slots);
+    t->slots = slots;
+    t->nslots = nslots;
+    return 0;
+}
+
+/* The index of a value, added when new; -1 when out of memory. */
+static long value_index(table *t, const pdbt_mvt_prop *v)
+{
+    if (2 * (t->nvals + 1) > t->nslots && rehash(t, t->nslots ? t->nslots * 2 : 256) != 0)
+        return -1;
+    size_t j = value_hash(v) & (t->nslots - 1);
+    while (t->slots[j] != 0) {
+        if (value_eq(t->vals[t->slots[j] - 1], v))
+            return (long)t->slots[j] - 1;
+        j = (j + 1) & (t->nslots - 1);
+    }
+    if (pdbt__grow((void **)&t->vals, &t->capvals, t->nvals + 1, sizeof *t->vals) != 0)
+        return -1;
+    t->vals[t->nvals] = v;
+    t->slots[j] = (uint32_t)(t->nvals + 1);
+    return (long)t->nvals++;
+}
+
+/* Writes one layer's message body into out. */
+static pdb_status encode_layer(pdbt_ctx *ctx, const pdbt_mvt_layer *l, table *t, buf *out)
+{
+    buf feat = {0}, tags = {0};
+    pdb_status st = PDB_OK;
+
+    t->nkeys = t->nvals = 0;
+    if (t->slots != NULL)
+        memset(t->slots, 0, t->nslots * sizeof *t->slots);
+
+    put_len_field(out, 1, l->name, strlen(l->name)); /* Layer.name */
+    for (size_t i = 0; i < l->nfeats; i++) {
+        const pdbt_mvt_feature *f = &l->feats[i];
+        for (size_t r = 0; r < f->nrings; r++)
+            if (f->type == PDBT_MVT_POLYGON ? f->ring_n[r] < 3 : f->ring_n[r] < 1) {
+                st = pdbt__fail(ctx, PDB_EINVAL, "layer %s: feature %zu has a ring of %u points",
+                                l->name, i, f->ring_n[r]);
+                goto done;
+            }
+        if (f->nrings == 0)
+            continue; /* nothing of it is left in the tile */
+        feat.n = tags.n = 0;
+        for (size_t k = 0; k < f->nprops; k++) {
+            long ki = key_index(t, f->props[k].key), vi = value_index(t, &f->props[k]);
+            if (ki < 0 || vi < 0) {
+                st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a vector tile");
+                goto done;
+            }
+            put_varint(&tags, (uint64_t)ki);
+            put_varint(&tags, (uint64_t)vi);
+        }
+        if (f->has_id) {
+            put_varint(&feat, TAG(1, WT_VARINT));
+            put_varint(&feat, f->id);
+        }
+        if (tags.n > 0)
+            put_len_field(&feat, 2, tags.p, tags.n);
+        put_varint(&feat, TAG(3, WT_VARINT));
+        put_varint(&feat, (uint64_t)f->type);
+        geom_sink s = {NULL, 0};
+        walk_geometry(f, &s);
+        put_varint(&feat, TAG(4, WT_LEN));
+        put_varint(&feat, s.size);
+        s.b = &feat;
+        walk_geometry(f, &s);
+        put_len_field(out, 2, feat.p, feat.n); /* Layer.features */
+    }
+    for (size_t k = 0; k < t->nkeys; k++)
+        put_len_field(out, 3, t->keys[k], strlen(t->keys[k])); /* Layer.keys */
+    for (size_t v = 0; v < t->nvals; v++)
+        put_value(out, t->vals[v]);
+    put_varint(out, TAG(5, WT_VARINT)); /* Layer.extent */
+    put_varint(out, l->extent);
+    put_varint(out, TAG(15, WT_VARINT)); /* Layer.version */
+    put_varint(out, 2);
+    if (feat.oom || tags.oom || out->oom)
+        st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a vector tile");
+done:
+    free(feat.p);
+    free(tags.p);
+    return st;
+}
+
+pdb_status pdbt__mvt_encode(pdbt_ctx *ctx, const pdbt_mvt_layer *layers, size_t nlayers,
+                            unsigned char **out, size_t *len)
+{
+    buf tile = {0}, layer = {0};
+    table t = {0};
+    pdb_status st = PDB_OK;
+
+    *out = NULL;
+    *len = 0;
+    for (size_t i = 0; i < nlayers; i++) {
+        size_t kept = 0;
+        for (size_t j = 0; j < layers[i].nfeats; j++)
+            kept += layers[i].feats[j].nrings > 0;
+        if (kept == 0)
+            continue;
+        layer.n = 0;
+        if ((st = encode_layer(ctx, &layers[i], &t, &layer)) != PDB_OK)
+            goto done;
+        put_len_field(&tile, 3, layer.p, layer.n); /* Tile.layers */
+    }
+    buf_reserve(&tile, 1); /* a non-NULL result for an empty tile */
+    if (tile.oom) {
+        st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a vector tile");
+        goto done;
+    }
+    *out = tile.p;
+    *len = tile.n;
+    tile.p = NULL;
+done:
+    free(tile.p);
+    free(layer.p);
+    free(t.keys);
+    free(t.vals);
+    free(t.slots);
+    return st;
+}
+
+/* Twice the signed area of a ring (the surveyor's formula), exactly. */
+static int64_t ring_area2(const int32_t *p, uint32_t n)
+{
+    int64_t s = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t j = i + 1 == n ? 0 : i + 1;
+        s += (int64_t)p[2 * i] * p[2 * j + 1] - (int64_t)p[2 * j] * p[2 * i + 1];
+    }
+    return s;
+}
+
+size_t pdbt__mvt_clean_polygon(int32_t *xy, uint32_t *ring_n, uint8_t *exterior, size_t *nrings)
+{
+    size_t in = 0, out = 0, kept_rings = 0;
+    int exterior_kept = 0;
+    for (size_t r = 0; r < *nrings; r++) {
+        uint32_t n = ring_n[r];
+        size_t start = out;
+        for (uint32_t i = 0; i < n; i++) {
+            int32_t x = xy[2 * (in + i)], y = xy[2 * (in + i) + 1];
+            if (out > start && xy[2 * (out - 1)] == x && xy[2 * (out - 1) + 1] == y)
+                continue;
+            xy[2 * out] = x;
+            xy[2 * out + 1] = y;
+            out++;
+        }
+        in += n;
+        /* The closing point (or any run back to the first). */
+        while (out - start > 1 && xy[2 * (out - 1)] == xy[2 * start] &&
+               xy[2 * (out - 1) + 1] == xy[2 * start + 1])
+            out--;
+        uint32_t m = (uint32_t)(out - start);
+        int64_t a2 = m >= 3 ? ring_area2(xy + 2 * start, m) : 0;
+        int is_ext = exterior[r];
+        if (is_ext)
+            exterior_kept = a2 != 0;
+        if (a2 == 0 || (!is_ext && !exterior_kept)) {
+            out = start;
+            continue;
+        }
+        if ((is_ext && a2 < 0) || (!is_ext && a2 > 0))
+            for (size_t i = start, j = out - 1; i < j; i++, j--) {
+                int32_t tx = xy[2 * i], ty = xy[2 * i + 1];
+                xy[2 * i] = xy[2 * j];
+                xy[2 * i + 1] = xy[2 * j + 1];
+                xy[2 * j] = tx;
+                xy[2 * j + 1] = ty;
+            }
+        ring_n[kept_rings] = m;
+        exterior[kept_rings] = (uint8_t)is_ext;
+        kept_rings++;
+    }
+    *nrings = kept_rings;
+    return out;
+}
