@@ -13,7 +13,7 @@
 
 static const char export_usage[] =
     "usage: parceldb export --format pmtiles --zoom A-B [--bbox MINLON,MINLAT,MAXLON,MAXLAT]\n"
-    "                       [--tiles png] -o FILE.pmtiles [options]\n"
+    "                       [--tiles png|mvt] -o FILE.pmtiles [options]\n"
     "\n"
     "Writes every tile of zooms A to B over the box (default: every parcel's) into\n"
     "one PMTiles v3 archive, byte for byte as 'parceldb serve' answers them. Serve it\n"
@@ -24,7 +24,8 @@ static const char export_usage[] =
     "options:\n"
     "  --db STORE       the store (default " CLI_DEFAULT_DB ")\n"
     "  --style FILE     map style (as for serve)\n"
-    "  --tiles png      the tiles' kind (png; mvt is not built yet)\n"
+    "  --tiles KIND     png (the default: 256 px PNG) or mvt (vector tiles, gzip),\n"
+    "                   as /tiles/{z}/{x}/{y}.png or .mvt answers them\n"
     "  --threads N      render threads (default: one per core)\n"
     "  --max-zoom Z     the server's --max-zoom, deepest zoom allowed (default 20)\n"
     "  --max-tiles N    refuse jobs of more tiles (default 10000000)\n"
@@ -105,11 +106,9 @@ int cmd_export(int argc, char **argv)
                                        optarg);
             break;
         case O_TILES:
-            if (strcmp(optarg, "mvt") == 0)
-                return cli_error("export: --tiles mvt: vector tiles are not built into this "
-                                 "parceldb yet; use --tiles png");
-            if (strcmp(optarg, "png") != 0)
+            if (strcmp(optarg, "mvt") != 0 && strcmp(optarg, "png") != 0)
                 return cli_usage_error("export", "--tiles wants png or mvt, not '%s'", optarg);
+            o.mvt = strcmp(optarg, "mvt") == 0;
             break;
         case O_THREADS:
             if (cli_parse_size(optarg, &sz) != 0 || sz == 0 || sz > 64)

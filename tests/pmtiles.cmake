@@ -30,7 +30,7 @@ if(PDB_NPM)
                       DEPENDS ${PDB_PMTILES_NPM}/node_modules/pmtiles/package.json)
 endif()
 
-foreach(case roundtrip runlength bad_input nginx)
+foreach(case roundtrip mvt runlength bad_input nginx)
     add_test(NAME pmtiles_${case}
              COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pmtiles/pmtiles.sh ${case})
     set_tests_properties(pmtiles_${case} PROPERTIES TIMEOUT 300 LABELS pmtiles ENVIRONMENT

@@ -5,6 +5,8 @@
 # renders from the store. One case per run:
 #   roundtrip  every tile read by the library == the store server's ==
 #              serve --pmtiles's; the header read with python's struct
+#   mvt        the same for vector tiles (--tiles mvt): gzip bytes and
+#              inflated ones, and the vector_layers
 #   runlength  a box of mostly empty tiles: fewer entries than tiles, and
 #              leaf directories (--leaf-entries) read back the same
 #   bad_input  one-line errors and nothing left behind
@@ -12,7 +14,7 @@
 #              library's FetchSource (what a page does with no parceldb)
 source "$(dirname "$0")/../server/lib.sh"
 
-CASE=${1:?usage: pmtiles.sh roundtrip|runlength|bad_input|nginx}
+CASE=${1:?usage: pmtiles.sh roundtrip|mvt|runlength|bad_input|nginx}
 NPM=${PDB_PMTILES_NPM:-}
 if [ "$CASE" != bad_input ]; then
     if [ -z "$NPM" ] || [ ! -f "$NPM/node_modules/pmtiles/package.json" ]; then
@@ -38,13 +40,15 @@ export_ok() {
     check "$name: exit 0" "$?" 0
 }
 
-# fetch_all BASE LIST DIR: GETs every z/x/y.png of LIST from BASE into DIR
-# with one curl (a config file of url/output pairs); sets CODES to the
-# distinct status codes with their counts.
+# fetch_all BASE LIST DIR [HEADER]: GETs every z/x/y.png (or .mvt) of LIST
+# from BASE into DIR with one curl (a config file of url/output pairs),
+# with HEADER on each request when given; sets CODES to the distinct status
+# codes with their counts.
 fetch_all() {
-    local base=$1 list=$2 dir=$3
-    awk -v b="$base" -v d="$dir" '{print "url = \"" b "/tiles/" $0 "\"\noutput = \"" d "/" $0 "\""}' \
-        "$list" >"$dir.cfg"
+    local base=$1 list=$2 dir=$3 hdr=${4:-}
+    # A header in a curl config holds for every URL: once, at the top.
+    awk -v b="$base" -v d="$dir" -v h="$hdr" 'NR == 1 && h != "" {print "header = \"" h "\""}
+        {print "url = \"" b "/tiles/" $0 "\"\noutput = \"" d "/" $0 "\""}' "$list" >"$dir.cfg"
     CODES=$(curl -sS --max-time 120 --create-dirs -K "$dir.cfg" -w '%{http_code}\n' 2>"$dir.err" |
         sort | uniq -c | awk '{print $2 "x" $1}' | tr '\n' ' ')
 }
@@ -54,7 +58,7 @@ read_js() {
     node "$WORK/read.mjs" "$1" "$2" >"$2.json" 2>"$2.err"
     check "pmtiles library reads $1: exit 0" "$?" 0
     JS=$(cat "$2.json")
-    (cd "$2" && find . -name '*.png' | sed 's|^\./||' | sort) >"$2.list"
+    (cd "$2" && find . -name '*.png' -o -name '*.mvt' | sed 's|^\./||' | sort) >"$2.list"
 }
 
 # js_field NAME: a number of the library's header.
@@ -154,6 +158,63 @@ EOF
     check "header: every field as the spec lays it out ($(grep -c '^ok' header.out) checks)" "$RC" 0
     ;;
 
+mvt)
+    export_ok "export --tiles mvt z10-16" --zoom 10-16 --tiles mvt -o sample.pmtiles
+    TILES=$(grep -oE 'pmtiles: [0-9]+ tiles' <<<"$OUT" | grep -oE '[0-9]+')
+    read_js sample.pmtiles js
+    check "library: every tile the export wrote" "$(python3 -c "import json; print(json.load(open('js.json'))['tiles'])")" "$TILES"
+    check "library: vector tiles (.mvt)" "$(grep -c '\.mvt$' js.list)" "$TILES"
+    python3 "$PDB_SOURCE_DIR/tests/pmtiles/header.py" sample.pmtiles js.json tileType=1 \
+        tileCompression=2 minZoom=10 maxZoom=16 numAddressedTiles="$TILES" >header.out 2>&1
+    RC=$?
+    grep FAIL header.out >&2
+    check "header: MVT, gzip, as the spec lays it out ($(grep -c '^ok' header.out) checks)" "$RC" 0
+
+    start_server || exit 1
+    STORE_PID=$SERVER_PID
+    STORE_BASE=$BASE
+    get /tiles.mvt.json
+    STORE_TILEJSON=$BODY
+    # Inflated (no Accept-Encoding): what the library gives.
+    fetch_all "$STORE_BASE" js.list store
+    check "store server: every vector tile 200" "$CODES" "200x$TILES "
+    check "library's tiles == the store server's, inflated, byte for byte" "$(diff -rq js store | head -3)" ""
+    fetch_all "$STORE_BASE" js.list store-gz "Accept-Encoding: gzip"
+    check "store server: every gzip vector tile 200" "$CODES" "200x$TILES "
+
+    DB=$WORK/no-such-store.sqlite start_server --pmtiles sample.pmtiles || exit 1
+    contains "serve --pmtiles: an mvt archive" "$(cat "$WORK/server.log")" "serving sample\.pmtiles: $TILES tiles, z10-16, mvt on"
+    fetch_all "$BASE" js.list served
+    check "serve --pmtiles: every vector tile 200" "$CODES" "200x$TILES "
+    check "serve --pmtiles, inflated == the library's, byte for byte" "$(diff -rq js served | head -3)" ""
+    fetch_all "$BASE" js.list served-gz "Accept-Encoding: gzip"
+    check "serve --pmtiles, gzip: every tile 200" "$CODES" "200x$TILES "
+    check "serve --pmtiles, gzip == the store server's gzip bytes" "$(diff -rq store-gz served-gz | head -3)" ""
+    ONE=$(cd js && find . -name '*.mvt' -printf '%s %P\n' | sort -rn | awk 'NR == 1 {print $2}')
+    get "/tiles/$ONE" -H "Accept-Encoding: gzip"
+    contains "a vector tile: its type" "$(cat headers)" '^Content-Type: application/vnd.mapbox-vector-tile'
+    contains "a vector tile: gzip" "$(cat headers)" '^Content-Encoding: gzip'
+    contains "a vector tile: Vary" "$(cat headers)" '^Vary: Accept-Encoding'
+    get "/tiles/${ONE%.mvt}.png"
+    check "a PNG tile of an mvt archive: 404" "$STATUS" 404
+    contains "a PNG tile of an mvt archive: says which" "$BODY" 'the archive holds vector tiles: /tiles/\{z\}/\{x\}/\{y\}\.mvt'
+    get /tiles.json
+    python3 - "$BODY" "$STORE_TILEJSON" <<'EOF' >tilejson.out 2>&1
+import json, sys
+tj, store = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert tj["tiles"][0].endswith("/tiles/{z}/{x}/{y}.mvt"), tj["tiles"]
+assert [l["id"] for l in tj["vector_layers"]] == ["parcels", "communes", "labels"], tj
+for a, b in zip(tj["vector_layers"], store["vector_layers"]):
+    assert a["fields"] == b["fields"], (a, b)
+    assert a["minzoom"] >= 10 and a["maxzoom"] == 16, a
+print("tilejson ok")
+EOF
+    check "tiles.json of an mvt archive: .mvt URLs, the server's vector_layers" "$(cat tilejson.out)" "tilejson ok"
+    stop_server
+    SERVER_PID=$STORE_PID
+    stop_server
+    ;;
+
 runlength)
     # (d) A box four times the sample's, mostly empty: the server's one
     # empty tile repeated, in runs.
@@ -216,7 +277,6 @@ bad_input)
     one_line "another format" 2 "--format GPKG: this parceldb exports pmtiles only" --format GPKG --zoom 10-12 -o out/a.pmtiles
     one_line "a bad --bbox" 2 "--bbox wants MINLON,MINLAT,MAXLON,MAXLAT" --format pmtiles --zoom 10-12 --bbox 106,21,105,22 -o out/a.pmtiles
     one_line "a --bbox outside the store" 1 "--bbox 100\.000000,10\.000000,101\.000000,11\.000000 is outside the store's parcels \(105\.[0-9]+,21\." --format pmtiles --zoom 10-12 --bbox 100,10,101,11 -o out/a.pmtiles
-    one_line "--tiles mvt" 1 "--tiles mvt: vector tiles are not built into this parceldb yet; use --tiles png" --format pmtiles --zoom 10-12 --tiles mvt -o out/a.pmtiles
     one_line "--tiles jpeg" 2 "--tiles wants png or mvt, not 'jpeg'" --format pmtiles --zoom 10-12 --tiles jpeg -o out/a.pmtiles
     one_line "over --max-tiles" 1 "[0-9]+ tiles is more than the limit of 10; narrow --zoom or --bbox" --format pmtiles --zoom 10-16 --max-tiles 10 -o out/a.pmtiles
     one_line "an unwritable output" 1 "out/no/such/dir/a\.pmtiles: cannot write: No such file or directory" --format pmtiles --zoom 10-12 -o out/no/such/dir/a.pmtiles

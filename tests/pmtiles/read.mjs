@@ -3,7 +3,8 @@
 // through HTTP range requests (the library's FetchSource), as a web page
 // would. Lists every tile the archive holds over its header's bounds (one
 // tile more on each side, to see that nothing lies outside), writes each
-// to OUTDIR/Z/X/Y.png, and prints one JSON line: the header, the metadata,
+// to OUTDIR/Z/X/Y.png (.mvt for vector tiles, inflated as the library
+// gives them), and prints one JSON line: the header, the metadata,
 // the tiles found and the tile ids the library computes for the spec's
 // example tiles.
 import fs from "node:fs";
@@ -44,6 +45,7 @@ const tileY = (lat, z) => {
   return Math.floor(((1 - Math.log(Math.tan(r) + 1 / Math.cos(r)) / Math.PI) / 2) * 2 ** z);
 };
 
+const ext = header.tileType === 1 ? "mvt" : "png";
 let tiles = 0;
 const perZoom = {};
 for (let z = header.minZoom; z <= header.maxZoom; z++) {
@@ -59,7 +61,7 @@ for (let z = header.minZoom; z <= header.maxZoom; z++) {
       if (t === undefined) continue;
       const dir = path.join(outdir, String(z), String(x));
       fs.mkdirSync(dir, { recursive: true });
-      fs.writeFileSync(path.join(dir, `${y}.png`), Buffer.from(t.data));
+      fs.writeFileSync(path.join(dir, `${y}.${ext}`), Buffer.from(t.data));
       tiles++;
       perZoom[z]++;
     }

@@ -5,12 +5,14 @@
  * PNG encoder (pdb_srv_render_png), and the same rule for a tile no parcel
  * can reach (the server's one shared empty tile, rendered at its max zoom
  * over the Arctic), so that an archive served statically and the server
- * show the same map.
+ * show the same map. Vector tiles likewise: pdb_srv_render_mvt's gzip
+ * bytes, and the server's empty vector tile where no parcel can be.
  *
  * Tiles are rendered by worker threads in batches of BATCH consecutive
  * tile ids and written in tile-id order, as a clustered archive wants; the
  * empty tiles of the sea around the data collapse into run-length entries.
  */
+#include "handlers.h"
 #include "pmtiles.h"
 #include "sync.h"
 #include "tiles.h"
@@ -127,7 +129,8 @@ static void *export_thread(void *arg)
         } else {
             const job_tile *t = &j->tiles[i];
             pthread_mutex_unlock(&j->lock);
-            b = pdb_srv_render_png(&w, t->z, t->x, t->y, 1, msg, sizeof msg);
+            b = j->o->mvt ? pdb_srv_render_mvt(&w, t->z, t->x, t->y, msg, sizeof msg)
+                          : pdb_srv_render_png(&w, t->z, t->x, t->y, 1, msg, sizeof msg);
             pthread_mutex_lock(&j->lock);
             if (b == NULL)
                 job_error(j, msg);
@@ -166,17 +169,28 @@ static void progress_bar(size_t done, size_t total, double elapsed_s, int final)
 }
 
 /* The archive's metadata: TileJSON's descriptive fields, which the
- * server's /tiles.json answers again from the archive. */
-static char *metadata_json(const pdbt_style *style, int64_t version)
+ * server's /tiles.json answers again from the archive; for vector tiles
+ * the vector_layers of the server's /tiles.mvt.json. */
+static char *metadata_json(const pdb_srv_export_options *o, const pdbt_style *style,
+                           int64_t version)
 {
     char v[32];
     const char *name = pdbt_style_name(style);
     snprintf(v, sizeof v, "%lld", (long long)version);
-    json_t *doc =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name", name[0] ? name : "parceldb",
-                  "description", "Cadastral parcels of Phu Tho province", "attribution", "parceldb",
-                  "type", "overlay", "version", "1.0.0", "format", "png", "generator",
-                  "parceldb " PDB_VERSION_STRING, "data_version", v);
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "name",
+                            name[0] ? name : "parceldb", "description",
+                            o->mvt ? "Cadastral parcels of Phu Tho province (vector tiles)"
+                                   : "Cadastral parcels of Phu Tho province",
+                            "attribution", "parceldb", "type", "overlay", "version", "1.0.0",
+                            "format", o->mvt ? "pbf" : "png", "generator",
+                            "parceldb " PDB_VERSION_STRING, "data_version", v);
+    if (doc != NULL && o->mvt &&
+        json_object_set_new(
+            doc, "vector_layers",
+            pdb_srv_mvt_layers(o->zoom_min, o->zoom_max, pdbt_mvt_parcel_zoom(style))) != 0) {
+        json_decref(doc);
+        doc = NULL;
+    }
     char *text = doc ? json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(doc);
     return text;
@@ -309,15 +323,21 @@ int pdb_srv_export(const pdb_srv_export_options *o)
     }
     qsort(j->tiles, j->ntiles, sizeof *j->tiles, by_id);
 
-    pdbt_pmtiles_writer_options wo = {.tile_type = PDBT_PMTILES_TYPE_PNG,
-                                      .tile_compression = PDBT_PMTILES_COMPRESSION_NONE,
-                                      .leaf_entries = o->leaf_entries};
+    pdbt_pmtiles_writer_options wo = {
+        .tile_type = o->mvt ? PDBT_PMTILES_TYPE_MVT : PDBT_PMTILES_TYPE_PNG,
+        .tile_compression = o->mvt ? PDBT_PMTILES_COMPRESSION_GZIP : PDBT_PMTILES_COMPRESSION_NONE,
+        .leaf_entries = o->leaf_entries};
     if (pdbt_pmtiles_writer_new(tctx, o->out_path, &wo, &pw) != PDB_OK) {
         rc = export_fail("%s", pdbt_errmsg(tctx));
         goto done;
     }
-    /* The server's empty tile: max zoom, 0/0, with a renderer of its own. */
-    {
+    /* The server's empty tile: max zoom, 0/0, with a renderer of its own;
+     * for vector tiles, its empty gzipped tile. */
+    if (o->mvt && (j->empty = pdb_srv_empty_mvt(err, sizeof err)) == NULL) {
+        rc = export_fail("%s", err);
+        goto done;
+    }
+    if (!o->mvt) {
         pdb_srv_worker w = {.ctx = ctx};
         pdbt_ctx *wt = NULL;
         pdbt_renderer *r = NULL;
@@ -405,7 +425,7 @@ int pdb_srv_export(const pdb_srv_export_options *o)
                          (long long)version, (long long)after);
         goto done;
     }
-    if ((meta = metadata_json(style, version)) == NULL) {
+    if ((meta = metadata_json(o, style, version)) == NULL) {
         rc = export_fail("out of memory");
         goto done;
     }

@@ -16,6 +16,7 @@
 #include "handlers.h"
 #include "pmtiles.h"
 #include "srv.h"
+#include "tiles.h"
 #include "util.h"
 
 #include <errno.h>
@@ -71,11 +72,13 @@ int pdb_srv_pmtiles_open(const char *path, pdb_srv_pmtiles **out, char *msg, siz
         goto done;
     }
     const pdbt_pmtiles_header *h = pdbt_pmtiles_get_header(p->arch);
-    if (h->tile_type != PDBT_PMTILES_TYPE_PNG) {
+    if (h->tile_type != PDBT_PMTILES_TYPE_PNG &&
+        !(h->tile_type == PDBT_PMTILES_TYPE_MVT &&
+          h->tile_compression == PDBT_PMTILES_COMPRESSION_GZIP)) {
         pdb_srv_fail(msg, cap,
-                     "--pmtiles %s: its tiles are of type %d; this server serves PNG "
-                     "(type 2) archives",
-                     path, h->tile_type);
+                     "--pmtiles %s: tiles of type %d, compression %d; this server serves PNG "
+                     "(type 2) and gzipped vector tile (type 1, compression 2) archives",
+                     path, h->tile_type, h->tile_compression);
         goto done;
     }
     json_error_t je;
@@ -110,8 +113,9 @@ const char *pdb_srv_pmtiles_describe(const pdb_srv_pmtiles *p)
 {
     static _Thread_local char text[160];
     const pdbt_pmtiles_header *h = pdbt_pmtiles_get_header(p->arch);
-    snprintf(text, sizeof text, "%s: %llu tiles, z%d-%d, png", p->path,
-             (unsigned long long)h->addressed_tiles, h->min_zoom, h->max_zoom);
+    snprintf(text, sizeof text, "%s: %llu tiles, z%d-%d, %s", p->path,
+             (unsigned long long)h->addressed_tiles, h->min_zoom, h->max_zoom,
+             h->tile_type == PDBT_PMTILES_TYPE_MVT ? "mvt" : "png");
     return text;
 }
 
@@ -147,6 +151,12 @@ static void tile(pdb_srv *srv, const pdb_srv_pmtiles *p, const pdb_srv_in *in,
     const unsigned char *data;
     size_t len;
 
+    int mvt = h->tile_type == PDBT_PMTILES_TYPE_MVT;
+    if (req->mvt != mvt) {
+        pdb_srv_error(out, 404, "the archive holds %s tiles: /tiles/{z}/{x}/{y}.%s",
+                      mvt ? "vector" : "PNG", mvt ? "mvt" : "png");
+        return;
+    }
     if (req->scale != 1) {
         pdb_srv_error(out, 404, "the archive holds 256 px tiles only (no @2x)");
         return;
@@ -166,13 +176,27 @@ static void tile(pdb_srv *srv, const pdb_srv_pmtiles *p, const pdb_srv_in *in,
                       req->x, req->y);
         return;
     }
-    snprintf(out->etag, sizeof out->etag, "\"pm-%016llx\"",
-             (unsigned long long)tile_hash(data, len));
+    /* A vector tile's bytes differ with the encoding: so does its ETag. */
+    int gz = mvt && pdb_srv_accepts_gzip(in->accept_encoding);
+    snprintf(out->etag, sizeof out->etag, "\"pm-%016llx%s\"",
+             (unsigned long long)tile_hash(data, len), mvt ? (gz ? "-mvt-gz" : "-mvt") : "");
     snprintf(cc, sizeof cc, "public, max-age=%u", srv->opt.max_age_s);
     out->cache_control = cc;
+    if (mvt)
+        out->vary = "Accept-Encoding";
     if (pdb_srv_etag_matches(in->if_none_match, out->etag)) {
         out->status = 304;
         atomic_fetch_add_explicit(&srv->metrics.not_modified, 1, memory_order_relaxed);
+        return;
+    }
+    if (mvt) {
+        /* The server's own answer from gzip bytes (a copy: tiles are small). */
+        pdb_srv_blob *b = pdb_srv_blob_new(data, len);
+        if (b == NULL || pdb_srv_mvt_answer(srv, in, out, b) != 0) {
+            pdb_srv_error(out, 503, "out of memory");
+            out->etag[0] = '\0';
+        }
+        pdb_srv_blob_unref(b);
         return;
     }
     out->status = 200;
@@ -194,7 +218,8 @@ static void tilejson(pdb_srv *srv, const pdb_srv_pmtiles *p, const pdb_srv_in *i
     const pdbt_pmtiles_header *h = pdbt_pmtiles_get_header(p->arch);
     char base[400], url[500];
     pdb_srv_base_url(srv, in, base, sizeof base);
-    snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.png", base);
+    snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.%s", base,
+             h->tile_type == PDBT_PMTILES_TYPE_MVT ? "mvt" : "png");
     json_t *layers = json_object_get(p->meta, "vector_layers");
     json_t *doc = json_pack(
         "{s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:[s], s:i, s:i, s:[ffff], s:[ffi]}", "tilejson",

@@ -96,6 +96,7 @@ typedef struct pdb_srv_export_options {
     int max_zoom;           /* the server's --max-zoom, whose empty tile is the archive's */
     size_t max_tiles;       /* refuse larger jobs (default 10 million) */
     size_t leaf_entries;    /* entries per leaf directory; 0: leaves only when needed */
+    int mvt;                /* 1: vector tiles (gzip), as /tiles/{z}/{x}/{y}.mvt; 0: PNG */
 } pdb_srv_export_options;
 
 void pdb_srv_export_options_default(pdb_srv_export_options *o);
