@@ -39,6 +39,7 @@ int cli_audit_personal_ids(pdb_ctx *ctx, const char *db, const char *what, const
                            size_t n);
 int cmd_extract(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_change(int argc, char **argv);
 
 /* Prints "parceldb: <message>" as one line on stderr; returns CLI_FAIL. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

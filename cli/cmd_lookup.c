@@ -25,6 +25,8 @@ static const char usage_text[] =
     "                               code of the province, sheet and parcel positive integers\n"
     "      [--former CODE]          only within this former commune (five digits)\n"
     "      [--history]              superseded versions too, oldest first\n"
+    "      [--lineage]              its lineage instead (JSON): the changes it came from and\n"
+    "                               went into, with dates (of its latest version)\n"
     "  --points FILE.csv            batch: reads the columns id,lon,lat of a CSV with a\n"
     "                               header and prints id,commune,sheet,parcel per point in\n"
     "                               input order (empty when none; the first match)\n"
@@ -45,7 +47,33 @@ typedef struct lookup_args {
     const char *points;    /* --points file */
     int personal;          /* --personal */
     int history;           /* --history */
+    int lineage;           /* --lineage */
 } lookup_args;
+
+/* --lineage: the lineage of the number's latest version, current or not. */
+static int print_lineage(pdb_ctx *ctx, pdb_store *store, const char *id, char parts[3][65])
+{
+    pdb_parcel_list *list = NULL;
+    pdb_lineage *l = NULL;
+    char *json = NULL;
+    int rc = CLI_FAIL;
+
+    if (pdb_parcel_history(ctx, store, parts[0], parts[1], parts[2], 0, &list) != PDB_OK)
+        rc = cli_lib_error(ctx, "--id");
+    else if (list->count == 0)
+        rc = cli_error("no parcel %s", id);
+    else if (pdb_parcel_lineage(ctx, store, list->items[list->count - 1].id, &l) != PDB_OK ||
+             pdb_lineage_to_json(ctx, l, &json) != PDB_OK)
+        rc = cli_lib_error(ctx, "lineage");
+    else {
+        puts(json);
+        rc = CLI_OK;
+    }
+    pdb_free(json);
+    pdb_lineage_free(l);
+    pdb_parcel_list_free(list);
+    return rc;
+}
 
 /* 1 when s holds a control character, which an error quoting s would
  * print (a newline would break the one-line error). */
@@ -286,6 +314,10 @@ static int run(pdb_ctx *ctx, const lookup_args *a)
             rc = cli_error("malformed --id '%.80s': expected COMMUNE/SHEET/PARCEL", a->id);
             goto done;
         }
+        if (a->lineage) {
+            rc = print_lineage(ctx, store, a->id, parts);
+            goto done;
+        }
         st = a->history ? pdb_parcel_history(ctx, store, parts[0], parts[1], parts[2], flags, &list)
                         : pdb_parcels_by_number(ctx, store, parts[0], a->former, parts[1], parts[2],
                                                 flags, &list);
@@ -348,6 +380,7 @@ int cmd_lookup(int argc, char **argv)
         OPT_POINTS,
         OPT_PERSONAL,
         OPT_HISTORY,
+        OPT_LINEAGE,
         OPT_DB
     };
     static const struct option opts[] = {
@@ -362,6 +395,7 @@ int cmd_lookup(int argc, char **argv)
         {"points", required_argument, NULL, OPT_POINTS},
         {"personal", no_argument, NULL, OPT_PERSONAL},
         {"history", no_argument, NULL, OPT_HISTORY},
+        {"lineage", no_argument, NULL, OPT_LINEAGE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -405,6 +439,9 @@ int cmd_lookup(int argc, char **argv)
         case OPT_HISTORY:
             a.history = 1;
             break;
+        case OPT_LINEAGE:
+            a.lineage = 1;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_OK;
@@ -427,8 +464,10 @@ int cmd_lookup(int argc, char **argv)
         return cli_usage_error("lookup", "--en and --vn-xy need --srs (e.g. EPSG:9208 or 104-45)");
     if (a.srs && !(a.en || a.vn_xy))
         return cli_usage_error("lookup", "--srs goes with --en or --vn-xy");
-    if ((a.former || a.history) && a.id == NULL)
-        return cli_usage_error("lookup", "--former and --history go with --id");
+    if ((a.former || a.history || a.lineage) && a.id == NULL)
+        return cli_usage_error("lookup", "--former, --history and --lineage go with --id");
+    if (a.lineage && (a.history || a.former || a.personal))
+        return cli_usage_error("lookup", "--lineage goes alone with --id");
 
     pdb_ctx *ctx = NULL;
     if (pdb_ctx_new(&ctx) != PDB_OK)

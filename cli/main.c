@@ -36,6 +36,7 @@ static const struct subcommand {
     {"audit", cmd_audit, "list the answers that showed owner names"},
     {"extract", cmd_extract, "the extract of the cadastral map for one parcel, PDF or PNG"},
     {"export", cmd_export, "write the map's tiles into a PMTiles archive"},
+    {"change", cmd_change, "split, merge, update or reshape single parcels between surveys"},
 };
 
 static void usage(FILE *out)

@@ -29,3 +29,7 @@ set_tests_properties(bench_ogc_smoke PROPERTIES LABELS bench TIMEOUT 600)
 # driver and the z16 parcels compared with PostGIS's before timing.
 pdb_script_test(bench_mvt_smoke ${PROJECT_SOURCE_DIR}/bench/mvt/run.sh --smoke)
 set_tests_properties(bench_mvt_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)
+# parceldb qa against the same overlap check in PostGIS (issue 16): its own
+# PostgreSQL; the overlapping pairs of both must agree before timing.
+pdb_script_test(bench_qa_smoke ${PROJECT_SOURCE_DIR}/bench/qa/run.sh --smoke)
+set_tests_properties(bench_qa_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)

@@ -87,3 +87,8 @@ pdb_fuzz_target(fuzz_import
 pdb_fuzz_target(fuzz_search_query
     SOURCES ${PDB_FUZZ_DIR}/fuzz_search_query.c
     LIBS parceldb_internal_for_tests)
+
+# The GeoJSON parts of a change (POST bodies, --parts files; issue 16).
+pdb_fuzz_target(fuzz_change_parts
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_change_parts.c
+    LIBS parceldb_internal_for_tests)

@@ -81,6 +81,13 @@ if(TARGET pdb_server)
     set_property(TEST server_ogcapi_paging_1000_pg APPEND PROPERTY ENVIRONMENT
                  "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
     pdb_on_pg(server_ogcapi_paging_1000_pg)
+    # Changes to single parcels and their lineage (issue 16), on PostgreSQL.
+    foreach(case cli http refused conflict)
+        server_test(server_changes_${case}_pg changes.sh ${case})
+        set_property(TEST server_changes_${case}_pg APPEND PROPERTY ENVIRONMENT
+                     "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+        pdb_on_pg(server_changes_${case}_pg)
+    endforeach()
     fault_test(faults_kill_server_pg kill_server.sh)
     fault_test(faults_kill_import_pg kill_import.sh)
     pdb_on_pg(faults_kill_server_pg faults_kill_import_pg)

@@ -36,6 +36,13 @@ server_test(server_search_page search_page.sh)
 server_test(server_seed seed.sh)
 server_test(server_lifecycle lifecycle.sh)
 server_test(server_lookup_id lookup_id.sh)
+# Changes to single parcels and their lineage (issue 16): CLI and HTTP,
+# refusals, two writers at once.
+foreach(case cli http refused conflict)
+    server_test(server_changes_${case} changes.sh ${case})
+    set_property(TEST server_changes_${case} APPEND PROPERTY ENVIRONMENT
+        "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+endforeach()
 server_test(server_extract extract.sh)
 server_test(server_tilejson tilejson.sh)
 server_test(server_metrics_stale metrics_stale.sh)

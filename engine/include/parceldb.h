@@ -54,7 +54,8 @@ typedef enum pdb_status {
     PDB_ELIMIT,    /* an input over a configured limit */
     PDB_ENOMEM,    /* out of memory */
     PDB_EBUSY,     /* the store stayed locked past the busy timeout */
-    PDB_EREADONLY  /* a write through a store opened read-only */
+    PDB_EREADONLY, /* a write through a store opened read-only */
+    PDB_ECONFLICT  /* a change to a parcel that another change superseded meanwhile */
 } pdb_status;
 
 typedef struct pdb_ctx pdb_ctx;
@@ -985,6 +986,145 @@ typedef struct pdb_qa_report {
 PDB_API pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
                               const char *const *communes, size_t n, pdb_qa_report **out);
 PDB_API void pdb_qa_report_free(pdb_qa_report *report);
+
+/* ------------------------------------------------------------------------ */
+/* Changes to single parcels between surveys, and their lineage (issue 16)  */
+/* ------------------------------------------------------------------------ */
+
+/* What a change does. One entry point (pdb_change_apply) takes every kind:
+ * each is the same transaction (the parcels read and checked current,
+ * superseded, the new ones written, lineage, the change's row, the
+ * commune's bookkeeping) around a different geometry check. */
+typedef enum pdb_change_kind {
+    PDB_CHANGE_SPLIT = 1, /* one parcel into parts that cover it exactly */
+    PDB_CHANGE_MERGE,     /* parcels of one commune that touch, into one */
+    PDB_CHANGE_UPDATE,    /* attributes (land use, owner, address, legal area), same geometry */
+    PDB_CHANGE_RESHAPE    /* a corrected boundary, the same number */
+} pdb_change_kind;
+
+/* A parcel named by its number. */
+typedef struct pdb_parcel_ref {
+    const char *commune; /* five digits */
+    const char *sheet;   /* map sheet number */
+    const char *parcel;  /* parcel number */
+} pdb_parcel_ref;
+
+/* A new parcel's geometry and attributes (a split's part, a reshape's
+ * geometry). */
+typedef struct pdb_change_part {
+    const unsigned char *wkb; /* POLYGON or MULTIPOLYGON, ISO WKB, in the change's srid */
+    size_t wkb_len;           /* bytes */
+    const char *landuse;      /* land-use codes joined by '+', or NULL: the parent's */
+    const char *number;       /* the new parcel number, or NULL: the next free one of the sheet */
+    double area_legal_m2;     /* the legal (registered) area, or NAN: none given */
+} pdb_change_part;
+
+typedef struct pdb_change {
+    pdb_change_kind kind;           /* what to do */
+    const pdb_parcel_ref *parcels;  /* the parcels changed: one, or two or more for a merge */
+    size_t nparcels;                /* entries of parcels */
+    int64_t expect_id;              /* > 0: the store id the caller saw of parcels[0]; another
+                                       current version is a conflict; 0: no such check */
+    int srid;                       /* EPSG of the parts' geometries; 0: the parcel's survey CRS */
+    const pdb_change_part *parts;   /* split: two or more; reshape: one; else none */
+    size_t nparts;                  /* entries of parts */
+    const char *number;             /* merge: the new number, or NULL: the next free one */
+    const char *set_landuse;        /* update (or merge): the new land use, or NULL */
+    const char *set_owner;          /* update: the new owner (personal data), or NULL */
+    const char *set_address;        /* update: the new address, or NULL */
+    double set_area_legal_m2;       /* update: the new legal area, or NAN: unchanged */
+    const char *actor;              /* who: a token's name or the OS user (never a token) */
+    const char *via;                /* the route or command, for the audit ("parceldb change") */
+    const char *reason;             /* why (required) */
+    const char *document;           /* the decision or document reference (required) */
+} pdb_change;
+
+/* A parcel a change superseded or made. */
+typedef struct pdb_change_parcel {
+    int64_t id;      /* store id */
+    char number[80]; /* "COMMUNE/SHEET/PARCEL" */
+    double area_m2;  /* computed area in the survey's metres */
+} pdb_change_parcel;
+
+typedef struct pdb_change_result {
+    int64_t change_id;          /* the row of the changes table */
+    int64_t data_version;       /* the store's data version the change committed */
+    char at[32];                /* when (ISO 8601 UTC): valid_to of before, valid_from of after */
+    size_t nbefore;             /* parcels superseded */
+    pdb_change_parcel *before;  /* owned by the result */
+    size_t nafter;              /* parcels made */
+    pdb_change_parcel *after;   /* owned by the result */
+} pdb_change_result;
+
+/* Applies one change in one write transaction: every named parcel is read
+ * inside it and must be current (PDB_ECONFLICT when another change
+ * superseded it, or when expect_id is not the current version;
+ * PDB_ENOTFOUND for a number never stored); the geometry is checked
+ * (split: each part valid, the parts cover the parcel within 1 cm^2 and
+ * overlap each other by at most 1 cm^2; merge: one commune, one survey CRS,
+ * each parcel sharing a boundary of positive length with another, all
+ * connected; reshape: valid and overlapping no current neighbour of the
+ * same survey CRS by more than 0.01 m^2); the parcels are superseded
+ * (valid_to), the new ones written (prepared as pdb_writer_add does),
+ * lineage edges and the changes row written, an audit row when an owner
+ * is written, the commune's lookup index, search words, overviews (marked
+ * stale) and data version updated as an import does. PDB_EINVAL for a
+ * malformed change (one-line reason), PDB_EGEOM for a failed check,
+ * PDB_EREADONLY on a read-only handle, PDB_EBUSY while the store stays
+ * locked. Nothing is written on failure. *out (may be NULL) is the
+ * caller's (pdb_change_result_free). */
+PDB_API pdb_status pdb_change_apply(pdb_ctx *ctx, pdb_store *store, const pdb_change *c,
+                                    pdb_change_result **out);
+PDB_API void pdb_change_result_free(pdb_change_result *r);
+
+/* Parts read from a GeoJSON FeatureCollection (or one Feature) of
+ * polygons in a survey CRS: the CRS is the "crs" member ("EPSG:9208",
+ * "urn:ogc:def:crs:EPSG::9208") or default_epsg when it has none (0: the
+ * member is required); each feature's properties may give "landuse" (or
+ * "LoaiDat"), "number" (or "SoThua") and "area_legal" (or "DienTich").
+ * PDB_EINVAL with a one-line reason for anything else (not JSON, not
+ * GeoJSON, a non-polygon, a CRS given twice differently), PDB_ELIMIT over
+ * the context's vertex limits or 1000 parts. */
+typedef struct pdb_change_parts pdb_change_parts;
+PDB_API pdb_status pdb_change_parts_read(pdb_ctx *ctx, const char *text, size_t len,
+                                         int default_epsg, pdb_change_parts **out);
+/* The parts (borrowed from p), their count and their EPSG. */
+PDB_API const pdb_change_part *pdb_change_parts_items(const pdb_change_parts *p, size_t *count,
+                                                     int *epsg);
+PDB_API void pdb_change_parts_free(pdb_change_parts *p);
+
+/* One edge of a parcel's lineage. */
+typedef struct pdb_lineage_step {
+    int64_t parent_id;     /* the parcel before */
+    int64_t child_id;      /* the parcel after */
+    char parent[80];       /* its number "COMMUNE/SHEET/PARCEL" */
+    char child[80];        /* likewise */
+    char kind[12];         /* "split", "merge", "reshape", "update" or "renumber" */
+    double overlap_m2;     /* area the two share, in the survey's metres */
+    int64_t change_id;     /* the change that made it (0: an import) */
+    char at[32];           /* when (ISO 8601 UTC) */
+    char *reason;          /* the change's reason, or NULL; owned by the lineage */
+    char *document;        /* the change's document, or NULL; owned by the lineage */
+    int descendant;        /* 0: a step towards the parcel (ancestry), 1: away from it */
+} pdb_lineage_step;
+
+typedef struct pdb_lineage {
+    int64_t id;              /* the parcel asked about */
+    char number[80];         /* its number */
+    size_t count;            /* steps */
+    pdb_lineage_step *steps; /* ancestors first (oldest first), then descendants (oldest first) */
+} pdb_lineage;
+
+/* Every ancestor and descendant of a parcel (by store id) through the
+ * lineage edges, each step with its date and the change that made it.
+ * PDB_ENOTFOUND for an unknown id; a parcel with no lineage has no steps.
+ * The caller owns *out (pdb_lineage_free). */
+PDB_API pdb_status pdb_parcel_lineage(pdb_ctx *ctx, pdb_store *store, int64_t id,
+                                      pdb_lineage **out);
+/* The lineage as JSON: {"id":..,"parcel":"C/S/P","ancestors":[..],"descendants":[..]};
+ * *json_out is the caller's (pdb_free). */
+PDB_API pdb_status pdb_lineage_to_json(pdb_ctx *ctx, const pdb_lineage *l, char **json_out);
+PDB_API void pdb_lineage_free(pdb_lineage *l);
 
 #ifdef __cplusplus
 }

@@ -283,3 +283,72 @@ pdb_status pdb_store_backup(pdb_ctx *ctx, pdb_store *s, const char *dest_path,
     NEED(s != NULL, "no store");
     return s->ops->backup(ctx, s, dest_path, opt, result);
 }
+
+static int blank_text(const char *s)
+{
+    return s == NULL || s[strspn(s, " \t\r\n")] == '\0';
+}
+
+pdb_status pdb_change_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
+                            pdb_change_result **out)
+{
+    if (out != NULL)
+        *out = NULL;
+    NEED(s != NULL && c != NULL, "no store or no change");
+    if (s->readonly)
+        return pdb__fail(ctx, PDB_EREADONLY, "the store was opened read-only");
+    if (s->writing)
+        return pdb__fail(ctx, PDB_EINVAL, "a commune's load is open on this store handle");
+    NEED(c->kind >= PDB_CHANGE_SPLIT && c->kind <= PDB_CHANGE_RESHAPE, "unknown kind of change");
+    NEED(!blank_text(c->reason), "a change needs a reason");
+    NEED(!blank_text(c->document), "a change needs a document reference");
+    NEED(!blank_text(c->actor), "a change needs an actor (a token's name or a user)");
+    NEED(c->parcels != NULL && c->nparcels >= 1, "a change names no parcel");
+    /* Texts a change stores, bounded as an import's attributes are. */
+    const char *texts[] = {c->reason,    c->document,    c->actor,  c->set_landuse,
+                           c->set_owner, c->set_address, c->number, c->via};
+    static const char *const names[] = {"reason", "document", "actor",  "landuse",
+                                        "owner",  "address",  "number", "via"};
+    for (size_t i = 0; i < PDB_COUNTOF(texts); i++)
+        if (texts[i] != NULL && strlen(texts[i]) > ctx->limits.max_text_bytes)
+            return pdb__fail(ctx, PDB_ELIMIT, "the %s is %zu bytes, over the limit of %zu",
+                             names[i], strlen(texts[i]), ctx->limits.max_text_bytes);
+    if (c->kind == PDB_CHANGE_MERGE)
+        NEED(c->nparcels >= 2 && c->nparcels <= 100, "a merge takes 2 to 100 parcels");
+    else
+        NEED(c->nparcels == 1, "this change takes exactly one parcel");
+    for (size_t i = 0; i < c->nparcels; i++)
+        NEED(c->parcels[i].commune != NULL && c->parcels[i].sheet != NULL &&
+                 c->parcels[i].parcel != NULL,
+             "a parcel is named by commune, sheet and parcel number");
+    switch (c->kind) {
+    case PDB_CHANGE_SPLIT:
+        NEED(c->nparts >= 2 && c->nparts <= 1000 && c->parts != NULL,
+             "a split takes 2 to 1000 parts");
+        break;
+    case PDB_CHANGE_RESHAPE:
+        NEED(c->nparts == 1 && c->parts != NULL, "a reshape takes exactly one geometry");
+        break;
+    case PDB_CHANGE_UPDATE:
+        NEED(c->nparts == 0, "an update takes no geometry");
+        NEED(c->set_landuse != NULL || c->set_owner != NULL || c->set_address != NULL ||
+                 !isnan(c->set_area_legal_m2),
+             "an update sets nothing (landuse, owner, address or area_legal)");
+        break;
+    case PDB_CHANGE_MERGE:
+        NEED(c->nparts == 0, "a merge takes no geometry (the union of its parcels)");
+        break;
+    }
+    for (size_t i = 0; i < c->nparts; i++)
+        NEED(c->parts[i].wkb != NULL && c->parts[i].wkb_len > 0, "a part has no geometry");
+    return s->ops->change_apply(ctx, s, c, out);
+}
+
+pdb_status pdb_parcel_lineage(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out)
+{
+    NEED(out != NULL, "no place for the lineage");
+    *out = NULL;
+    NEED(s != NULL, "no store");
+    NEED(id > 0, "a store id is a positive integer");
+    return s->ops->parcel_lineage(ctx, s, id, out);
+}

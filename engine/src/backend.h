@@ -70,6 +70,11 @@ typedef struct pdb__store_ops {
     pdb_status (*overview_rebuild_report)(pdb_ctx *ctx, pdb_store *s, const char *commune,
                                           pdb_overview_report *rep);
 
+    /* Changes between surveys (change.c); c already checked as api.c says. */
+    pdb_status (*change_apply)(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
+                               pdb_change_result **out);
+    pdb_status (*parcel_lineage)(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out);
+
     /* Backup */
     pdb_status (*backup)(pdb_ctx *ctx, pdb_store *s, const char *dest_path,
                          const pdb_backup_options *opt, pdb_backup_result *result);

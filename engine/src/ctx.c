@@ -80,13 +80,21 @@ pdb_status pdb_errcode(const pdb_ctx *ctx)
 const char *pdb_status_name(pdb_status st)
 {
     static const char *const names[] = {
-        [PDB_OK] = "OK",         [PDB_EINVAL] = "EINVAL",
-        [PDB_ENOTFOUND] = "ENOTFOUND", [PDB_EIO] = "EIO",
-        [PDB_ESTORE] = "ESTORE",   [PDB_ENOTSTORE] = "ENOTSTORE",
-        [PDB_ECORRUPT] = "ECORRUPT", [PDB_ECRS] = "ECRS",
-        [PDB_EPLAUSIBLE] = "EPLAUSIBLE", [PDB_EGEOM] = "EGEOM",
-        [PDB_ELIMIT] = "ELIMIT",   [PDB_ENOMEM] = "ENOMEM",
-        [PDB_EBUSY] = "EBUSY",     [PDB_EREADONLY] = "EREADONLY",
+        [PDB_OK] = "OK",
+        [PDB_EINVAL] = "EINVAL",
+        [PDB_ENOTFOUND] = "ENOTFOUND",
+        [PDB_EIO] = "EIO",
+        [PDB_ESTORE] = "ESTORE",
+        [PDB_ENOTSTORE] = "ENOTSTORE",
+        [PDB_ECORRUPT] = "ECORRUPT",
+        [PDB_ECRS] = "ECRS",
+        [PDB_EPLAUSIBLE] = "EPLAUSIBLE",
+        [PDB_EGEOM] = "EGEOM",
+        [PDB_ELIMIT] = "ELIMIT",
+        [PDB_ENOMEM] = "ENOMEM",
+        [PDB_EBUSY] = "EBUSY",
+        [PDB_EREADONLY] = "EREADONLY",
+        [PDB_ECONFLICT] = "ECONFLICT",
     };
     if ((unsigned)st >= PDB_COUNTOF(names) || names[st] == NULL)
         return "EUNKNOWN";

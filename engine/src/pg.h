@@ -116,6 +116,14 @@ pdb_status pdb__pg_query(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int nparams
  * back. */
 pdb_status pdb__pg_write_begin(pdb_ctx *ctx, pdb__pg *pg, const char *what);
 
+/* pg_change.c: the store's change_apply and parcel_lineage operations
+ * (backend.h), and the making of their tables at a read-write open of a
+ * store without them. */
+pdb_status pdb__pg_change_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
+                                pdb_change_result **out);
+pdb_status pdb__pg_parcel_lineage(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out);
+pdb_status pdb__pg_changes_schema(pdb_ctx *ctx, pdb_store *s);
+
 /* The EWKB of a WKB geometry with its SRID set (for binary COPY into a
  * geometry column): the first header gets the SRID flag and the SRID;
  * the parts are copied as they are. Owned by the caller (free()). */

@@ -242,17 +242,7 @@ pdb_status pdb__pg_features_emit(pdb_ctx *ctx, const PGresult *res, const double
 /* Parcels                                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* The columns every parcel read selects, in the order of
- * PDB_PARCEL_COLUMNS; $1 is the read flags, so that the owner and the
- * geometries nobody asked for do not cross the network (the owner only
- * with PDB_READ_PERSONAL; the WGS 84 geometry also when a filter needs
- * it: bit 16). */
-#define PG_PARCEL_COLUMNS                                                                          \
-    "p.id, p.commune, p.former_commune, p.sheet, p.parcel, p.landuse, p.area_surveyed_m2, "        \
-    "p.area_computed_m2, p.address, CASE WHEN ($1 & 1) <> 0 THEN p.owner END, p.source_srid, "     \
-    "p.batch_id, p.valid_from, p.valid_to, p.flags, "                                              \
-    "CASE WHEN ($1 & 4) <> 0 THEN ST_AsBinary(p.source_geom) END, "                                \
-    "CASE WHEN ($1 & 65538) <> 0 THEN ST_AsBinary(p.geom) END"
+/* Where PG_PARCEL_COLUMNS (pg_read.h) has the two geometries. */
 #define PG_COL_SOURCE 15
 #define PG_COL_GEOM 16
 /* Asks for the WGS 84 geometry for a filter, not for the caller. */

@@ -12,6 +12,18 @@
 #include "pg_schema.h"
 #include "wkb.h"
 
+/* The columns a parcel read selects, as SQLite's PDB_PARCEL_COLUMNS
+ * (pdb__pg_parcel_from_row reads them); $1 is the read flags, so that the
+ * owner and the geometries nobody asked for do not cross the network (the
+ * owner only with PDB_READ_PERSONAL; the WGS 84 geometry also when a
+ * filter needs it: bit 16). */
+#define PG_PARCEL_COLUMNS                                                                          \
+    "p.id, p.commune, p.former_commune, p.sheet, p.parcel, p.landuse, p.area_surveyed_m2, "        \
+    "p.area_computed_m2, p.address, CASE WHEN ($1 & 1) <> 0 THEN p.owner END, p.source_srid, "     \
+    "p.batch_id, p.valid_from, p.valid_to, p.flags, "                                              \
+    "CASE WHEN ($1 & 4) <> 0 THEN ST_AsBinary(p.source_geom) END, "                                \
+    "CASE WHEN ($1 & 65538) <> 0 THEN ST_AsBinary(p.geom) END"
+
 /* Up to this many parameters per statement (nothing checks it: the most,
  * 13, is pdb_parcels_page's with a datetime interval and the key). */
 #define PDB__PG_MAX_PARAMS 16
@@ -78,7 +90,7 @@ int pdb__pg_rtree_hit(const double mbr[4], const double q[4]);
  * survey 1: columns 9 and 10 are a survey geometry (WKB, NULL for none)
  * and its SRID, handed over instead of the WGS 84 one when not NULL
  * (pdb_features_in_bbox_survey); 0: columns after the ninth are not read. */
-pdb_status pdb__pg_features_emit(pdb_ctx *ctx, const PGresult *res, const double box[4],
-                                 int survey, pdb_feature_fn fn, void *arg);
+pdb_status pdb__pg_features_emit(pdb_ctx *ctx, const PGresult *res, const double box[4], int survey,
+                                 pdb_feature_fn fn, void *arg);
 
 #endif

@@ -189,7 +189,8 @@ pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store
     /* Stores made before the search index get it (and the audit table)
      * at their first read-write open. */
     if ((st = check_identity(ctx, s->pg)) != PDB_OK ||
-        (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_search_backfill(ctx, s)) != PDB_OK)) {
+        (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_search_backfill(ctx, s)) != PDB_OK) ||
+        (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_changes_schema(ctx, s)) != PDB_OK)) {
         pdb__pg_close(s);
         return st;
     }
@@ -780,5 +781,7 @@ const pdb__store_ops pdb__pg_ops = {
     .features_in_bbox = pdb__pg_features_in_bbox,
     .overview_features = pdb__pg_overview_features,
     .overview_rebuild_report = pdb__pg_overview_rebuild_report,
+    .change_apply = pdb__pg_change_apply,
+    .parcel_lineage = pdb__pg_parcel_lineage,
     .backup = pdb__pg_backup,
 };

@@ -116,6 +116,37 @@
     "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log BEGIN "           \
     "SELECT RAISE(ABORT, 'the audit log is append-only'); END;\n"
 
+/* The changes to single parcels between surveys (change.c): one row per
+ * change (kind, when, who, why, the document, the parcels before and
+ * after as "C/S/P#id" lists), and the lineage edges, parent to child, with
+ * the area they share and the change (or, for edges an import records,
+ * the batch) that made them. IF NOT EXISTS at every read-write open, no
+ * schema version bump: an older engine's import leaves both tables alone
+ * and writes nothing they contradict (lineage ends at its parcels). */
+#define PDB_CHANGES_SCHEMA_SQL                                                                     \
+    "CREATE TABLE IF NOT EXISTS changes (\n"                                                       \
+    "  id INTEGER PRIMARY KEY,\n"                                                                  \
+    "  kind TEXT NOT NULL CHECK (kind IN ('split', 'merge', 'update', 'reshape')),\n"              \
+    "  at TEXT NOT NULL,\n"                                                                        \
+    "  actor TEXT NOT NULL,\n"                                                                     \
+    "  reason TEXT NOT NULL,\n"                                                                    \
+    "  document TEXT NOT NULL,\n"                                                                  \
+    "  commune TEXT NOT NULL,\n"                                                                   \
+    "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"                                 \
+    "  before TEXT NOT NULL,\n"                                                                    \
+    "  after TEXT NOT NULL);\n"                                                                    \
+    "CREATE TABLE IF NOT EXISTS lineage (\n"                                                       \
+    "  id INTEGER PRIMARY KEY,\n"                                                                  \
+    "  parent_id INTEGER NOT NULL REFERENCES parcels(id),\n"                                       \
+    "  child_id INTEGER NOT NULL REFERENCES parcels(id),\n"                                        \
+    "  kind TEXT NOT NULL CHECK (kind IN ('split', 'merge', 'reshape', 'update', 'renumber')),\n"  \
+    "  overlap_m2 REAL NOT NULL,\n"                                                                \
+    "  change_id INTEGER REFERENCES changes(id),\n"                                                \
+    "  batch_id INTEGER REFERENCES import_batches(id),\n"                                          \
+    "  at TEXT NOT NULL);\n"                                                                       \
+    "CREATE INDEX IF NOT EXISTS lineage_parent ON lineage(parent_id);\n"                           \
+    "CREATE INDEX IF NOT EXISTS lineage_child ON lineage(child_id);\n"
+
 /* The whole schema of a new store, in the order it is created. */
 #define PDB_SCHEMA_SQL                                                                             \
     "CREATE TABLE meta (\n"                                                                        \
@@ -195,7 +226,7 @@
  * and the writer's triggers dropped again. */
 #define PDB_UPGRADE_SQL                                                                            \
     PDB_OVERVIEW_SCHEMA_SQL PDB_LOOKUP_SCHEMA_SQL PDB_REGISTRY_SCHEMA_SQL PDB_WRITER_TRIGGERS_SQL  \
-        PDB_AUDIT_SCHEMA_SQL
+        PDB_AUDIT_SCHEMA_SQL PDB_CHANGES_SCHEMA_SQL
 
 /* Schema 1 -> 2, run by the first read-write open of a schema 1 store, in
  * one write transaction with a check of user_version inside it (another

@@ -657,6 +657,8 @@ const pdb__store_ops pdb__sqlite_ops = {
     .features_in_bbox = pdb__sq_features_in_bbox,
     .overview_features = pdb__sq_overview_features,
     .overview_rebuild_report = pdb__sq_overview_rebuild_report,
+    .change_apply = pdb__sq_change_apply,
+    .parcel_lineage = pdb__sq_parcel_lineage,
     .backup = pdb__sq_store_backup,
 };
 

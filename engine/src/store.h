@@ -137,6 +137,9 @@ pdb_status pdb__sq_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const cha
 pdb_status pdb__sq_store_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
                                 const pdb_backup_options *opt, pdb_backup_result *result);
 
+pdb_status pdb__sq_change_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
+                                pdb_change_result **out);
+pdb_status pdb__sq_parcel_lineage(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out);
 /* The current UTC time as "YYYY-MM-DDTHH:MM:SS.mmmZ". */
 void pdb__now_iso(char buf[32]);
 

@@ -140,6 +140,20 @@ open(d + '/with_attrs.bin', 'wb').write(poly(1, 3, [cw]) + attrs)
 open(d + '/far.wkb', 'wb').write(poly(1, 3, [[(1e10, -3e12), (2e15, 1), (5, 7e20), (1e10, -3e12)]]))
 EOF
 
+# ---- fuzz_change_parts: a change's GeoJSON parts, written by ogr2ogr (with
+# GDAL's "crs" member) from a CSV of WKT, and a few near misses.
+D=$(seeds fuzz_change_parts)
+printf 'WKT,landuse,number\n"POLYGON ((567440 2358740,567460 2358740,567460 2358760,567440 2358760,567440 2358740))",ONT,41\n"MULTIPOLYGON (((567460 2358740,567480 2358740,567480 2358760,567460 2358760,567460 2358740),(567465 2358745,567470 2358745,567470 2358750,567465 2358745)))",CLN+ONT,\n' \
+    > "$WORK/parts.csv"
+ogr2ogr -q -f GeoJSON "$D/parts_9208.geojson" "$WORK/parts.csv" -oo GEOM_POSSIBLE_NAMES=WKT \
+    -oo KEEP_GEOM_COLUMNS=NO -a_srs EPSG:9208
+sed -e '/"crs"/d' "$D/parts_9208.geojson" > "$D/parts_nocrs.geojson"
+sed -e 's/EPSG::9208/EPSG::3857/' "$D/parts_9208.geojson" > "$D/parts_3857.geojson"
+printf '{"type":"Feature","properties":{"landuse":"ONT","area_legal":400.5},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]},"crs":{"type":"name","properties":{"name":"EPSG:5897"}}}' > "$D/feature_5897.json"
+printf '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Point","coordinates":[1,2]}}]}' > "$D/point.json"
+printf '{"type":"FeatureCollection","type":"FeatureCollection","features":[]}' > "$D/duplicate_key.json"
+printf '{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1]]]}}]}' > "$D/unclosed.json"
+
 # ---- fuzz_import: survey files by ogr2ogr from CSVs with WKT.
 D=$(seeds fuzz_import)
 base() { echo "$3 $2" | cs2cs -f "%.3f" EPSG:4326 "EPSG:$1" | awk '{print $1, $2}'; }

@@ -67,6 +67,36 @@ static void test_plain_and_hashed(void **state)
     pdb_srv_tokens_free(t);
 }
 
+/* Roles from the label (issue 16): read, personal, write; none is personal
+ * (files made before roles keep their meaning); the name is the first word
+ * that is not a role; another role is refused with its line. */
+static void test_roles(void **state)
+{
+    (void)state;
+    pdb_srv_role role = 0;
+    pdb_srv_tokens *t = parse_ok("writer-token-00001 officer role=write\n"
+                                 "reader-token-00001 role=read map-app\n"
+                                 "clerk-token-000001 clerk\n"
+                                 "nameless-token-001 role=personal\n");
+    assert_string_equal(pdb_srv_tokens_find_role(t, "writer-token-00001", 18, &role), "officer");
+    assert_int_equal(role, PDB_SRV_ROLE_WRITE);
+    assert_string_equal(pdb_srv_tokens_find_role(t, "reader-token-00001", 18, &role), "map-app");
+    assert_int_equal(role, PDB_SRV_ROLE_READ);
+    assert_string_equal(pdb_srv_tokens_find_role(t, "clerk-token-000001", 18, &role), "clerk");
+    assert_int_equal(role, PDB_SRV_ROLE_PERSONAL);
+    assert_string_equal(pdb_srv_tokens_find_role(t, "nameless-token-001", 18, &role), "line 4");
+    assert_int_equal(role, PDB_SRV_ROLE_PERSONAL);
+    role = PDB_SRV_ROLE_READ;
+    assert_null(pdb_srv_tokens_find_role(t, "unknown-token-0001", 18, &role));
+    assert_int_equal(role, PDB_SRV_ROLE_READ); /* left alone */
+    pdb_srv_tokens_free(t);
+    pdb_srv_tokens *bad = NULL;
+    const char *text = "ok-token-number-0001 a\nok-token-number-0002 b role=admin\n";
+    assert_int_equal(pdb_srv_tokens_parse(text, strlen(text), "f", &bad, err, sizeof err), -1);
+    assert_null(bad);
+    assert_non_null(strstr(err, "f:2: the role must be"));
+}
+
 static void test_bad_files(void **state)
 {
     (void)state;
@@ -104,6 +134,7 @@ int main(void)
         cmocka_unit_test(test_sha256_vector),
         cmocka_unit_test(test_plain_and_hashed),
         cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_roles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,6 +59,38 @@ static void test_routes(void **state)
     assert_string_equal(pdb_srv_route_name((pdb_srv_route)99), "other");
 }
 
+/* The lineage and change routes (issue 16), and the path test http.c uses
+ * to decide whether to read a body. */
+static void test_change_routes(void **state)
+{
+    (void)state;
+    assert_int_equal(parse("/parcels/07894/12/5/lineage"), 0);
+    assert_int_equal(req.route, PDB_SRV_ROUTE_LINEAGE);
+    assert_string_equal(req.parcel, "5");
+    assert_int_equal(parse("/parcels/07894/12/5/split"), 0);
+    assert_int_equal(req.route, PDB_SRV_ROUTE_CHANGE);
+    assert_string_equal(req.action, "split");
+    assert_string_equal(req.commune, "07894");
+    assert_int_equal(parse("/parcels/07894/12/5/reshape"), 0);
+    assert_string_equal(req.action, "reshape");
+    assert_int_equal(parse("/parcels/07894/12/5/update"), 0);
+    assert_string_equal(req.action, "update");
+    assert_int_equal(parse("/parcels/merge"), 0);
+    assert_int_equal(req.route, PDB_SRV_ROUTE_CHANGE);
+    assert_string_equal(req.action, "merge");
+    assert_int_equal(parse("/parcels/07894/12/5/delete"), 404);
+    assert_int_equal(parse("/parcels/7894/12/5/split"), 400);
+    assert_string_equal(pdb_srv_route_name(PDB_SRV_ROUTE_CHANGE), "parcel_change");
+    assert_true(pdb_srv_uri_is_change("/parcels/07894/12/5/split"));
+    assert_true(pdb_srv_uri_is_change("/parcels/07894/12/5/update?x=1"));
+    assert_true(pdb_srv_uri_is_change("/parcels/merge"));
+    assert_false(pdb_srv_uri_is_change("/parcels/merge/x"));
+    assert_false(pdb_srv_uri_is_change("/parcels/07894/12/5/lineage"));
+    assert_false(pdb_srv_uri_is_change("/parcels/split"));
+    assert_false(pdb_srv_uri_is_change("/health"));
+    assert_false(pdb_srv_uri_is_change("/tiles/split"));
+}
+
 static void test_tiles(void **state)
 {
     (void)state;
@@ -343,10 +375,15 @@ static void test_log_path(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes),   cmocka_unit_test(test_tiles),
-        cmocka_unit_test(test_decoding), cmocka_unit_test(test_repeats_and_limits),
-        cmocka_unit_test(test_numbers),  cmocka_unit_test(test_bbox),
-        cmocka_unit_test(test_etag),     cmocka_unit_test(test_bearer),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_tiles),
+        cmocka_unit_test(test_change_routes),
+        cmocka_unit_test(test_decoding),
+        cmocka_unit_test(test_repeats_and_limits),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_bbox),
+        cmocka_unit_test(test_etag),
+        cmocka_unit_test(test_bearer),
         cmocka_unit_test(test_log_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -26,6 +26,7 @@ struct pdb_srv_tokens {
     size_t count;                               /* hashes in hash */
     unsigned char (*hash)[PDB_SRV_SHA256_SIZE]; /* SHA-256 of each token */
     char (*name)[PDB_SRV_TOKEN_NAME];           /* each token's name for the audit table */
+    pdb_srv_role *role;                         /* each token's role */
 };
 
 void pdb_srv_sha256(const void *data, size_t len, unsigned char out[PDB_SRV_SHA256_SIZE])
@@ -40,26 +41,57 @@ static int token_char(unsigned char c)
     return isalnum(c) || (c != '\0' && strchr("-._~+/=", c) != NULL);
 }
 
-/* A token's name: the first word of its label (after the token and a
- * blank), printable ASCII, cut to fit; "line N" when there is none. The
- * audit table records it, never the token. */
-static void token_name(const char *label, size_t n, size_t line, char out[PDB_SRV_TOKEN_NAME])
+/* A token's name and role from its label (after the token and a blank):
+ * the name is the first word that is not "role=...", printable ASCII, cut
+ * to fit, "line N" when there is none; the audit table records it, never
+ * the token. Returns -1 for a role that is not read, personal or write. */
+static int token_label(const char *label, size_t n, size_t line, char out[PDB_SRV_TOKEN_NAME],
+                       pdb_srv_role *role)
 {
+    static const struct {
+        const char *word;
+        pdb_srv_role role;
+    } roles[] = {{"role=read", PDB_SRV_ROLE_READ},
+                 {"role=personal", PDB_SRV_ROLE_PERSONAL},
+                 {"role=write", PDB_SRV_ROLE_WRITE}};
     size_t i = 0, o = 0;
-    while (i < n && (label[i] == ' ' || label[i] == '\t'))
-        i++;
-    for (; i < n && o + 1 < PDB_SRV_TOKEN_NAME && label[i] > ' ' && label[i] < 0x7f; i++)
-        out[o++] = label[i];
-    out[o] = '\0';
+    *role = PDB_SRV_ROLE_PERSONAL;
+    out[0] = '\0';
+    while (i < n) {
+        while (i < n && (label[i] == ' ' || label[i] == '\t'))
+            i++;
+        size_t w = i;
+        while (w < n && label[w] != ' ' && label[w] != '\t')
+            w++;
+        if (w == i)
+            break;
+        if (w - i > 5 && strncmp(label + i, "role=", 5) == 0) {
+            size_t k = 0;
+            while (
+                k < sizeof roles / sizeof roles[0] &&
+                !(strlen(roles[k].word) == w - i && strncmp(label + i, roles[k].word, w - i) == 0))
+                k++;
+            if (k == sizeof roles / sizeof roles[0])
+                return -1;
+            *role = roles[k].role;
+        } else if (o == 0) {
+            for (size_t j = i;
+                 j < w && o + 1 < PDB_SRV_TOKEN_NAME && label[j] > ' ' && label[j] < 0x7f; j++)
+                out[o++] = label[j];
+            out[o] = '\0';
+        }
+        i = w;
+    }
     if (o == 0)
         snprintf(out, PDB_SRV_TOKEN_NAME, "line %zu", line);
+    return 0;
 }
 
 int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv_tokens **out,
                          char *err, size_t errcap)
 {
     pdb_srv_tokens *t = NULL;
-    size_t cap = 0, name_cap = 0, line = 0;
+    size_t cap = 0, name_cap = 0, role_cap = 0, line = 0;
     int rc = -1;
 
     *out = NULL;
@@ -99,7 +131,17 @@ int pdb_srv_tokens_parse(const char *text, size_t len, const char *name, pdb_srv
             pdb_srv_fail(err, errcap, "%s: out of memory", name);
             goto done;
         }
-        token_name(s + w, n - w, line + 1, t->name[t->count]);
+        if (pdb_srv_grow(&t->role, &role_cap, t->count + 1, sizeof *t->role) != 0) {
+            pdb_srv_fail(err, errcap, "%s: out of memory", name);
+            goto done;
+        }
+        if (token_label(s + w, n - w, line + 1, t->name[t->count], &t->role[t->count]) != 0) {
+            pdb_srv_fail(err, errcap,
+                         "%s:%zu: the role must be role=read, role=personal or "
+                         "role=write",
+                         name, line + 1);
+            goto done;
+        }
         unsigned char *h = t->hash[t->count];
         if (w > 7 && strncmp(s, "sha256:", 7) == 0) {
             if (w - 7 != 2 * PDB_SRV_SHA256_SIZE) {
@@ -181,6 +223,7 @@ void pdb_srv_tokens_free(pdb_srv_tokens *t)
         return;
     free(t->hash);
     free(t->name);
+    free(t->role);
     free(t);
 }
 
@@ -190,6 +233,13 @@ size_t pdb_srv_tokens_count(const pdb_srv_tokens *t)
 }
 
 const char *pdb_srv_tokens_find(const pdb_srv_tokens *t, const char *token, size_t len)
+{
+    pdb_srv_role role;
+    return pdb_srv_tokens_find_role(t, token, len, &role);
+}
+
+const char *pdb_srv_tokens_find_role(const pdb_srv_tokens *t, const char *token, size_t len,
+                                     pdb_srv_role *role)
 {
     unsigned char h[PDB_SRV_SHA256_SIZE];
     size_t found = 0;
@@ -205,7 +255,10 @@ const char *pdb_srv_tokens_find(const pdb_srv_tokens *t, const char *token, size
         found |= (i + 1) & ((size_t)0 - eq); /* all ones on a match */
     }
     explicit_bzero(h, sizeof h);
-    return found != 0 ? t->name[found - 1] : NULL;
+    if (found == 0)
+        return NULL;
+    *role = t->role[found - 1];
+    return t->name[found - 1];
 }
 
 int pdb_srv_tokens_check(const pdb_srv_tokens *t, const char *token, size_t len)

@@ -8,7 +8,18 @@
  * token, so that the file holds no secret: `printf %s "$TOKEN" | sha256sum`)
  * or the token itself (16 to 512 characters of [A-Za-z0-9-._~+/=]), hashed
  * at load. Anything after the first blank is a label: its first word is
- * the token's name in the audit table ("line N" without one).
+ * the token's name in the audit table ("line N" without one), and a word
+ * "role=read", "role=personal" or "role=write" gives the token's role
+ * (anywhere in the label; another role is an error):
+ *   read      public answers only: a valid token, but no owner names;
+ *   personal  owner names (audited), as every token did before roles;
+ *   write     owner names, and the change routes (POST /parcels/.../split,
+ *             /parcels/merge, .../update, .../reshape).
+ * Roles are cumulative (write can do what personal can, personal what read
+ * can). A token without a role is "personal", so older files keep working.
+ *
+ *   sha256:9f86d0...  officer-hoa role=write
+ *   Zq3w...long...    map-app role=read
  */
 #ifndef PDB_SRV_AUTH_H
 #define PDB_SRV_AUTH_H
@@ -20,6 +31,13 @@
 #define PDB_SRV_TOKEN_NAME 64 /* bytes of a token's name, with its NUL */
 
 typedef struct pdb_srv_tokens pdb_srv_tokens;
+
+/* What a token may do (ordered: each includes those before it). */
+typedef enum pdb_srv_role {
+    PDB_SRV_ROLE_READ = 1, /* public answers */
+    PDB_SRV_ROLE_PERSONAL, /* and owner names */
+    PDB_SRV_ROLE_WRITE     /* and changes to parcels */
+} pdb_srv_role;
 
 /* Reads a token file. Returns 0 and a set in *out (caller frees with
  * pdb_srv_tokens_free), or -1 with "FILE:LINE: reason" in err. */
@@ -42,6 +60,11 @@ int pdb_srv_tokens_check(const pdb_srv_tokens *t, const char *token, size_t len)
 /* The same check; the matching token's name (borrowed from the set), or
  * NULL when token is not in it. */
 const char *pdb_srv_tokens_find(const pdb_srv_tokens *t, const char *token, size_t len);
+
+/* pdb_srv_tokens_find, with the matching token's role in *role (left
+ * alone when none matches). */
+const char *pdb_srv_tokens_find_role(const pdb_srv_tokens *t, const char *token, size_t len,
+                                     pdb_srv_role *role);
 
 /* SHA-256 of data, for tests and hashing helpers. */
 void pdb_srv_sha256(const void *data, size_t len, unsigned char out[PDB_SRV_SHA256_SIZE]);

@@ -6,6 +6,7 @@
 #include "handlers.h"
 #include "search_audit.h"
 
+#include "change_route.h"
 #include "extract_route.h"
 #include "ogcapi.h"
 #include "pmtiles_route.h"
@@ -58,9 +59,10 @@ static void engine_error(pdb_srv_response *out, pdb_srv_worker *w)
     }
 }
 
-/* 1 when the request carries a valid bearer token, with its name in *who
- * (for the audit table); -1 when it carries an Authorization header that
- * is not one (answered 401); 0 without one. */
+/* 1 when the request carries a valid bearer token whose role shows owner
+ * names (personal or write), with its name in *who (for the audit table);
+ * -1 when it carries an Authorization header that is not one (answered
+ * 401); 0 without one, or with a valid read-only token. */
 static int authorised(const pdb_srv_in *in, const pdb_srv_worker *w, const char **who)
 {
     const char *tok;
@@ -68,9 +70,14 @@ static int authorised(const pdb_srv_in *in, const pdb_srv_worker *w, const char 
     *who = NULL;
     if (in->authorization == NULL)
         return 0;
+    pdb_srv_role role = PDB_SRV_ROLE_READ;
     n = pdb_srv_bearer_token(in->authorization, &tok);
-    if (n == 0 || (*who = pdb_srv_tokens_find(w->conf->tokens, tok, n)) == NULL)
+    if (n == 0 || (*who = pdb_srv_tokens_find_role(w->conf->tokens, tok, n, &role)) == NULL)
         return -1;
+    if (role < PDB_SRV_ROLE_PERSONAL) {
+        *who = NULL; /* a read token: valid, public answers only */
+        return 0;
+    }
     return 1;
 }
 
@@ -726,6 +733,12 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         break;
     case PDB_SRV_ROUTE_METRICS:
         metrics(srv, w, out);
+        break;
+    case PDB_SRV_ROUTE_LINEAGE:
+        pdb_srv_lineage(w, req, out);
+        break;
+    case PDB_SRV_ROUTE_CHANGE:
+        pdb_srv_parcel_change(srv, w, in, req, out);
         break;
     case PDB_SRV_ROUTE_WMS: {
         char base[400];

@@ -43,6 +43,9 @@
  * that memset is about half of a cached tile's instructions (issue 19). */
 #define CONNECTION_MEMORY 16384
 #define LISTEN_BACKLOG 1024 /* connections the kernel queues before accept */
+/* Bytes of a change's POST body (a split's parts as GeoJSON): a parcel at
+ * the engine's default limit of 100,000 vertices is about 4 MB of JSON. */
+#define MAX_BODY (8u << 20)
 
 #define CSP                                                                                        \
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "           \
@@ -60,6 +63,10 @@ typedef struct http_req {
     int too_long;        /* 1 when the target is over PDB_SRV_MAX_URI */
     int headers_seen;    /* 1 after the first access-handler call */
     int answered;        /* 1 once a response is queued */
+    int change;          /* 1: a POST to a change route, whose body is read into body */
+    char *body;          /* the body read so far (malloc'd, NUL-terminated), or NULL */
+    size_t body_len;     /* its bytes */
+    size_t body_cap;     /* allocated */
     int status;          /* the status queued */
     size_t bytes;        /* body bytes queued */
     pdb_srv_route route; /* for logs and metrics */
@@ -106,6 +113,7 @@ typedef struct header_tally {
     size_t count; /* lines */
     size_t bytes; /* names and values */
     int body;     /* 1 when the request announces a body */
+    int too_long; /* 1 when its Content-Length is over MAX_BODY */
 } header_tally;
 
 static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -118,6 +126,9 @@ static enum MHD_Result tally_header(void *cls, enum MHD_ValueKind kind, const ch
     if (strcasecmp(key, "Transfer-Encoding") == 0 ||
         (strcasecmp(key, "Content-Length") == 0 && value && strcmp(value, "0") != 0))
         t->body = 1;
+    if (strcasecmp(key, "Content-Length") == 0 && value &&
+        (strlen(value) > 12 || strtoull(value, NULL, 10) > MAX_BODY))
+        t->too_long = 1;
     return MHD_YES;
 }
 
@@ -280,7 +291,7 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
     pdb_srv *srv = cls;
     http_req *r = *con_cls;
     pdb_srv_response out;
-    (void)url, (void)version, (void)upload_data;
+    (void)url, (void)version;
 
     if (r == NULL)
         return MHD_NO; /* no memory for the record: drop the connection */
@@ -306,9 +317,42 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
         r->headers_seen = 1;
         if (!t.body)
             return MHD_YES;
-        pdb_srv_error(&out, 413, "this API takes no request body");
+        /* Only a change takes a body, and only up to MAX_BODY. */
+        if (strcmp(method, "POST") == 0 && r->uri != NULL && pdb_srv_uri_is_change(r->uri) &&
+            !t.too_long) {
+            r->change = 1;
+            return MHD_YES;
+        }
+        if (t.too_long && r->uri != NULL && pdb_srv_uri_is_change(r->uri))
+            pdb_srv_error(&out, 413, "the request body is over %u bytes", MAX_BODY);
+        else
+            pdb_srv_error(&out, 413, "this API takes no request body");
         out.close = 1;
         return queue(srv, c, r, &out);
+    }
+    if (r->change && *upload_data_size > 0) {
+        /* A change's body, in the pieces libmicrohttpd hands over. */
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->body_len + n > MAX_BODY) {
+            pdb_srv_error(&out, 413, "the request body is over %u bytes", MAX_BODY);
+            out.close = 1;
+            return queue(srv, c, r, &out);
+        }
+        if (r->body_len + n + 1 > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap : 4096;
+            while (cap < r->body_len + n + 1)
+                cap *= 2;
+            char *nb = realloc(r->body, cap);
+            if (nb == NULL)
+                return MHD_NO; /* out of memory: libmicrohttpd closes the connection */
+            r->body = nb;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload_data, n);
+        r->body_len += n;
+        r->body[r->body_len] = '\0';
+        return MHD_YES;
     }
     int is_get = strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
     const union MHD_ConnectionInfo *ci =
@@ -317,7 +361,8 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
 
     if (r->too_long) {
         pdb_srv_error(&out, 414, "the request URI is longer than %d bytes", PDB_SRV_MAX_URI);
-    } else if (!is_get && strcmp(method, "OPTIONS") != 0) {
+    } else if (!is_get && strcmp(method, "OPTIONS") != 0 &&
+               !(strcmp(method, "POST") == 0 && r->uri != NULL && pdb_srv_uri_is_change(r->uri))) {
         pdb_srv_error(&out, 405, "method %s is not allowed; use GET", r->method);
         out.allow = "GET, HEAD, OPTIONS";
     } else if (t.count > PDB_SRV_MAX_HEADERS || t.bytes > PDB_SRV_MAX_HEADER_BYTES) {
@@ -348,6 +393,8 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *c, const char *url,
             .accept = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
             .accept_encoding =
                 MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING),
+            .body = r->body,
+            .body_len = r->body_len,
         };
         pdb_srv_handle(srv, &in, &out);
     }
@@ -435,6 +482,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     atomic_fetch_sub(&srv->metrics.inflight, 1);
     pdb_srv_blob_unref(r->blob);
+    free(r->body);
     free(r);
     *con_cls = NULL;
 }

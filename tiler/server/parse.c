@@ -38,11 +38,29 @@ static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
     [PDB_SRV_ROUTE_MVT_TILEJSON] = "tilejson_mvt",
     [PDB_SRV_ROUTE_STYLE] = "style",
     [PDB_SRV_ROUTE_GLYPHS] = "glyphs",
+    [PDB_SRV_ROUTE_LINEAGE] = "parcel_lineage",
+    [PDB_SRV_ROUTE_CHANGE] = "parcel_change",
 };
 
 /* The parameter names the API reads; the access log writes only these. */
 static const char *const known_params[] = {"lon", "lat",  "e",    "n",     "srs",   "x",
                                            "y",   "zone", "bbox", "limit", "offset"};
+
+int pdb_srv_uri_is_change(const char *uri)
+{
+    static const char *const ends[] = {"/split", "/update", "/reshape"};
+    size_t n = strcspn(uri, "?#");
+    if (n == strlen("/parcels/merge") && strncmp(uri, "/parcels/merge", n) == 0)
+        return 1;
+    if (strncmp(uri, "/parcels/", 9) != 0)
+        return 0;
+    for (size_t i = 0; i < sizeof ends / sizeof ends[0]; i++) {
+        size_t e = strlen(ends[i]);
+        if (n > 9 + e && strncmp(uri + n - e, ends[i], e) == 0)
+            return 1;
+    }
+    return 0;
+}
 
 const char *pdb_srv_route_name(pdb_srv_route route)
 {
@@ -253,6 +271,22 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
             req->route = PDB_SRV_ROUTE_SEARCH;
             return 0;
         }
+        if (n == 2 && strcmp(seg[1], "merge") == 0) {
+            req->route = PDB_SRV_ROUTE_CHANGE;
+            req->action = "merge";
+            return 0;
+        }
+        const char *action = NULL;
+        if (n == 5) {
+            static const char *const actions[] = {"lineage", "split", "update", "reshape"};
+            for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
+                if (strcmp(seg[4], actions[i]) == 0)
+                    action = actions[i];
+            if (action == NULL)
+                return status(404, err, errcap,
+                              "no such path (below a parcel: lineage, split, update, reshape)");
+            n = 4;
+        }
         if (n != 4)
             return status(404, err, errcap,
                           "no such path (parcels are /parcels/at, /parcels/search, "
@@ -267,6 +301,11 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
         req->sheet = seg[2];
         req->parcel = seg[3];
         req->route = PDB_SRV_ROUTE_PARCEL_NUMBER;
+        if (action != NULL) {
+            req->route =
+                strcmp(action, "lineage") == 0 ? PDB_SRV_ROUTE_LINEAGE : PDB_SRV_ROUTE_CHANGE;
+            req->action = action;
+        }
         return 0;
     }
     /* Anything else may be a file of the demo page: its name is the

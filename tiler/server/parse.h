@@ -45,8 +45,15 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_MVT_TILEJSON,  /* /tiles.mvt.json */
     PDB_SRV_ROUTE_STYLE,         /* /styles/landuse.json (the MapLibre style) */
     PDB_SRV_ROUTE_GLYPHS,        /* /fonts/{fontstack}/{start}-{end}.pbf */
+    PDB_SRV_ROUTE_LINEAGE,       /* /parcels/{commune}/{sheet}/{parcel}/lineage */
+    PDB_SRV_ROUTE_CHANGE,        /* POST /parcels/{c}/{s}/{p}/split|update|reshape, /parcels/merge */
     PDB_SRV_ROUTE_COUNT
 } pdb_srv_route;
+
+/* Whether a raw request URI names a change route (POST with a body),
+ * judged on its path alone before the request is read: http.c reads a
+ * body only for these. */
+int pdb_srv_uri_is_change(const char *uri);
 
 /* The route's short name for logs and metrics labels ("tile"). */
 const char *pdb_srv_route_name(pdb_srv_route route);
@@ -81,6 +88,8 @@ typedef struct pdb_srv_request {
     /* PDB_SRV_ROUTE_GLYPHS */
     const char *fontstack; /* font names separated by commas, decoded */
     unsigned glyph_start;  /* first code point: a multiple of 256 */
+    /* PDB_SRV_ROUTE_CHANGE (with commune, sheet, parcel but for "merge") */
+    const char *action; /* "split", "update", "reshape" or "merge" */
     /* PDB_SRV_ROUTE_STATIC */
     const char *file; /* "index.html", "leaflet/leaflet.js" */
 } pdb_srv_request;

@@ -14,13 +14,15 @@
 
 /* The socket-free view of a request that handlers see. */
 typedef struct pdb_srv_in {
-    const char *method;          /* "GET", "HEAD" or "OPTIONS" */
+    const char *method;          /* "GET", "HEAD", "OPTIONS", or "POST" to a change route */
     const char *uri;             /* raw request target, with its query */
     const char *if_none_match;   /* header or NULL */
     const char *authorization;   /* header or NULL */
     const char *host;            /* header or NULL */
     const char *accept;          /* header or NULL (OGC API: HTML or JSON) */
     const char *accept_encoding; /* header or NULL (vector tiles: gzip) */
+    const char *body;            /* a change's POST body (NUL-terminated), or NULL */
+    size_t body_len;             /* its bytes */
 } pdb_srv_in;
 
 /* What a handler answers; http.c turns it into a response. */

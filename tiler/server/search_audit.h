@@ -22,4 +22,14 @@ int pdb_srv_audit_personal(const char *db_path, const char *who, const char *wha
 int pdb_srv_audit_personal_ids(const char *db_path, const char *who, const char *what,
                                const int64_t *ids, size_t n, char *err, size_t errcap);
 
+/* Runs fn with the process's read-write handle for changes on db_path
+ * (--db; opened and reopened as the audit's is), under its lock, so that
+ * the server's changes (change_route.c) are written one at a time.
+ * Returns fn's status; when the handle cannot be
+ * opened, PDB_EIO with the reason in err. After a store failure (not a
+ * refused change) the handle is reopened at the next call. */
+pdb_status pdb_srv_with_write_store(const char *db_path,
+                                    pdb_status (*fn)(pdb_ctx *ctx, pdb_store *s, void *arg),
+                                    void *arg, char *err, size_t errcap);
+
 #endif
