@@ -38,6 +38,7 @@ int cli_audit_personal(pdb_ctx *ctx, const char *db, const char *what, const pdb
 int cli_audit_personal_ids(pdb_ctx *ctx, const char *db, const char *what, const int64_t *ids,
                            size_t n);
 int cmd_extract(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 int cmd_change(int argc, char **argv);
 
 /* Prints "parceldb: <message>" as one line on stderr; returns CLI_FAIL. */
@@ -70,6 +71,8 @@ typedef struct cli_opts {
     const char **db_path;      /* --db FILE goes here (default CLI_DEFAULT_DB); NULL: none */
     const char **style_path;   /* --style FILE goes here; NULL: no such option */
     const char **cache_dir;    /* --cache DIR goes here; NULL: no such option */
+    const char *short_opts;    /* getopt's short options ("o:"), returned as their letter;
+                                  NULL: none */
     int started;               /* 0 until getopt's state is reset */
     int rc;                    /* the exit code when cli_opt_next returns -1 */
 } cli_opts;
@@ -101,5 +104,10 @@ int cli_parse_size(const char *s, size_t *out);
 int cli_split_id(const char *id, char parts[3][65]);
 /* Parses "A,B" into two finite doubles; returns 0 on success. */
 int cli_parse_pair(const char *s, double *a, double *b);
+/* Parses "A-B" or "A" (zooms 0 to 30) into *a and *b; returns 0 on success. */
+int cli_parse_zooms(const char *s, int *a, int *b);
+/* Parses "MINLON,MINLAT,MAXLON,MAXLAT" in WGS 84 degrees, min < max, inside
+ * the Web Mercator world; returns 0 on success. */
+int cli_parse_bbox(const char *s, double out[4]);
 
 #endif

@@ -29,45 +29,6 @@ static const char seed_usage[] =
     "  --progress       a progress bar even when stderr is not a terminal\n"
     "  --no-progress    no progress bar\n";
 
-/* "A-B" or "A" into two zooms. */
-static int parse_zooms(const char *s, int *a, int *b)
-{
-    char first[16];
-    const char *dash = strchr(s, '-');
-    size_t ua, ub;
-    if (dash == NULL)
-        dash = s + strlen(s);
-    if ((size_t)(dash - s) >= sizeof first)
-        return -1;
-    memcpy(first, s, (size_t)(dash - s));
-    first[dash - s] = '\0';
-    if (cli_parse_size(first, &ua) != 0 || ua > 30)
-        return -1;
-    if (*dash == '\0')
-        ub = ua;
-    else if (cli_parse_size(dash + 1, &ub) != 0 || ub > 30)
-        return -1;
-    *a = (int)ua;
-    *b = (int)ub;
-    return 0;
-}
-
-static int parse_bbox(const char *s, double out[4])
-{
-    char buf[256], *save = NULL, *tok;
-    int n = 0;
-    if (strlen(s) >= sizeof buf)
-        return -1;
-    strcpy(buf, s);
-    for (tok = strtok_r(buf, ",", &save); tok && n < 4; tok = strtok_r(NULL, ",", &save))
-        if (cli_parse_double(tok, &out[n++]) != 0)
-            return -1;
-    if (n != 4 || tok != NULL || !(out[0] < out[2]) || !(out[1] < out[3]) || out[0] < -180 ||
-        out[2] > 180 || out[1] < -85.06 || out[3] > 85.06)
-        return -1;
-    return 0;
-}
-
 int cmd_seed(int argc, char **argv)
 {
     enum {
@@ -111,12 +72,12 @@ int cmd_seed(int argc, char **argv)
             o.progress = 0;
             break;
         case O_ZOOM:
-            if (parse_zooms(optarg, &o.zoom_min, &o.zoom_max) != 0 || o.zoom_min > o.zoom_max)
+            if (cli_parse_zooms(optarg, &o.zoom_min, &o.zoom_max) != 0 || o.zoom_min > o.zoom_max)
                 return cli_usage_error("seed", "--zoom wants A-B with A <= B, not '%s'", optarg);
             have_zoom = 1;
             break;
         case O_BBOX:
-            if (parse_bbox(optarg, o.bbox) != 0)
+            if (cli_parse_bbox(optarg, o.bbox) != 0)
                 return cli_usage_error("seed",
                                        "--bbox wants MINLON,MINLAT,MAXLON,MAXLAT in WGS 84 "
                                        "degrees, min < max, not '%s'",

@@ -54,7 +54,10 @@ static const char serve_usage[] =
     "  --user NAME            started as root: run as NAME (its uid, gid and groups);\n"
     "                         style, tokens and demo page are read first, then the\n"
     "                         store and cache are opened as NAME; root binds the port\n"
-    "  --allow-root           run as root without --user (refused otherwise)\n";
+    "  --allow-root           run as root without --user (refused otherwise)\n"
+    "  --pmtiles FILE         serve the tiles and /tiles.json of a PMTiles archive\n"
+    "                         ('parceldb export --format pmtiles'), with no store: the\n"
+    "                         routes that need one answer 404 (docs/pmtiles.md)\n";
 
 /* Parses a whole string as an unsigned int no larger than max. */
 static int parse_uint(const char *s, unsigned max, unsigned *out)
@@ -92,6 +95,7 @@ int cmd_serve(int argc, char **argv)
         O_USER,
         O_ALLOW_ROOT,
         O_AUDIT_DB,
+        O_PMTILES,
     };
     static const struct option opts[] = {
         {"listen", required_argument, 0, O_LISTEN},
@@ -117,6 +121,7 @@ int cmd_serve(int argc, char **argv)
         {"quiet", no_argument, 0, O_QUIET},
         {"user", required_argument, 0, O_USER},
         {"allow-root", no_argument, 0, O_ALLOW_ROOT},
+        {"pmtiles", required_argument, 0, O_PMTILES},
         CLI_TILE_OPTIONS,
         {0, 0, 0, 0},
     };
@@ -141,6 +146,9 @@ int cmd_serve(int argc, char **argv)
             break;
         case O_AUDIT_DB:
             o.audit_path = optarg;
+            break;
+        case O_PMTILES:
+            o.pmtiles_path = optarg;
             break;
         case O_WEB:
             o.web_dir = optarg;

@@ -35,6 +35,7 @@ static const struct subcommand {
     {"search", cmd_search, "find parcels by owner name or address words"},
     {"audit", cmd_audit, "list the answers that showed owner names"},
     {"extract", cmd_extract, "the extract of the cadastral map for one parcel, PDF or PNG"},
+    {"export", cmd_export, "write the map's tiles into a PMTiles archive"},
     {"change", cmd_change, "split, merge, update or reshape single parcels between surveys"},
 };
 

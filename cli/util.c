@@ -48,7 +48,7 @@ int cli_opt_next(cli_opts *it)
         if (it->db_path != NULL)
             *it->db_path = CLI_DEFAULT_DB;
     }
-    c = getopt_long(it->argc, it->argv, "", it->opts, &i);
+    c = getopt_long(it->argc, it->argv, it->short_opts ? it->short_opts : "", it->opts, &i);
     if (c == CLI_O_DB || c == CLI_O_STYLE || c == CLI_O_CACHE) {
         const char **dst = c == CLI_O_DB      ? it->db_path
                            : c == CLI_O_STYLE ? it->style_path
@@ -64,6 +64,8 @@ int cli_opt_next(cli_opts *it)
         it->rc = cli_usage_error(it->cmd, "unexpected argument '%s'", it->argv[optind]);
         return -1;
     }
+    if (i < 0 && c != '?' && c != ':' && it->short_opts != NULL && strchr(it->short_opts, c))
+        return c; /* a short option of the command's own ("-o FILE") */
     if (c == '?' || c == ':' || i < 0) {
         it->rc = cli_usage_error(it->cmd, "unknown option '%s'", it->argv[optind - 1]);
         return -1;
@@ -122,5 +124,44 @@ int cli_split_id(const char *id, char parts[3][65])
         parts[i][n] = '\0';
         p += n + 1;
     }
+    return 0;
+}
+
+/* "A-B" or "A" into two zooms. */
+int cli_parse_zooms(const char *s, int *a, int *b)
+{
+    char first[16];
+    const char *dash = strchr(s, '-');
+    size_t ua, ub;
+    if (dash == NULL)
+        dash = s + strlen(s);
+    if ((size_t)(dash - s) >= sizeof first)
+        return -1;
+    memcpy(first, s, (size_t)(dash - s));
+    first[dash - s] = '\0';
+    if (cli_parse_size(first, &ua) != 0 || ua > 30)
+        return -1;
+    if (*dash == '\0')
+        ub = ua;
+    else if (cli_parse_size(dash + 1, &ub) != 0 || ub > 30)
+        return -1;
+    *a = (int)ua;
+    *b = (int)ub;
+    return 0;
+}
+
+int cli_parse_bbox(const char *s, double out[4])
+{
+    char buf[256], *save = NULL, *tok;
+    int n = 0;
+    if (strlen(s) >= sizeof buf)
+        return -1;
+    strcpy(buf, s);
+    for (tok = strtok_r(buf, ",", &save); tok && n < 4; tok = strtok_r(NULL, ",", &save))
+        if (cli_parse_double(tok, &out[n++]) != 0)
+            return -1;
+    if (n != 4 || tok != NULL || !(out[0] < out[2]) || !(out[1] < out[3]) || out[0] < -180 ||
+        out[2] > 180 || out[1] < -85.06 || out[3] > 85.06)
+        return -1;
     return 0;
 }

@@ -185,22 +185,10 @@ reimport pt2.csv ODT LUA
 
 # --- nginx in front of the three ----------------------------------------------
 
-mkdir -p ng/tmp
 {
-    [ "$(id -u)" -eq 0 ] && echo "user root;"
+    nginx_conf_head
     cat <<EOF
-worker_processes 1;
-daemon off;
-pid $WORK/ng/nginx.pid;
-error_log $WORK/ng/error.log;
-events { worker_connections 512; }
-http {
     access_log off;
-    client_body_temp_path $WORK/ng/tmp/body;
-    proxy_temp_path $WORK/ng/tmp/proxy;
-    fastcgi_temp_path $WORK/ng/tmp/fastcgi;
-    uwsgi_temp_path $WORK/ng/tmp/uwsgi;
-    scgi_temp_path $WORK/ng/tmp/scgi;
     upstream parceldb {
         server 127.0.0.1:${PORTS[1]};
         server 127.0.0.1:${PORTS[2]};
@@ -221,22 +209,8 @@ http {
     }
 }
 EOF
-} >ng/nginx.conf.in
-# A free port: nginx says at once when the one tried is taken.
-for _ in $(seq 1 20); do
-    NPORT=$((20000 + RANDOM % 30000))
-    sed "s/NGINX_PORT/$NPORT/" ng/nginx.conf.in >ng/nginx.conf
-    "$NGINX" -p "$WORK/ng" -e "$WORK/ng/error.log" -c "$WORK/ng/nginx.conf" 2>>ng/start.log &
-    NGINX_PID=$!
-    for _ in $(seq 1 50); do
-        curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$NPORT/health" && break
-        kill -0 "$NGINX_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$NGINX_PID" 2>/dev/null && break
-    NGINX_PID=
-done
-[ -n "$NGINX_PID" ] || { fail "nginx did not start: $(tail -3 ng/error.log ng/start.log)"; exit 1; }
+} >nginx.conf.in
+nginx_start nginx.conf.in /health || exit 1
 get_from "$NPORT" /health
 check "/health through nginx" "$STATUS" 200
 

@@ -382,3 +382,52 @@ chrome() {
     rm -rf "$WORK/profile"
     timeout 90 "$CHROMIUM" "${CHROME_FLAGS[@]}" --virtual-time-budget=20000 "$@" 2>>"$WORK/chromium.log"
 }
+
+# ---------------------------------------------------------------------------
+# nginx in front of a test (tests/pg/replicas.sh, tests/pmtiles/pmtiles.sh)
+
+# nginx_conf_head: what every test's nginx.conf starts with: one worker,
+# in the foreground, its pid, logs and temporary files under $WORK/ng,
+# then "http {" (the caller writes the rest, and its closing brace).
+nginx_conf_head() {
+    [ "$(id -u)" -eq 0 ] && echo "user root;"
+    cat <<EOF
+worker_processes 1;
+daemon off;
+pid $WORK/ng/nginx.pid;
+error_log $WORK/ng/error.log;
+events { worker_connections 512; }
+http {
+    client_body_temp_path $WORK/ng/tmp/body;
+    proxy_temp_path $WORK/ng/tmp/proxy;
+    fastcgi_temp_path $WORK/ng/tmp/fastcgi;
+    uwsgi_temp_path $WORK/ng/tmp/uwsgi;
+    scgi_temp_path $WORK/ng/tmp/scgi;
+EOF
+}
+
+# nginx_start CONF_IN PROBE_PATH [CURL_ARGS...]: starts nginx ($NGINX) with
+# CONF_IN, its NGINX_PORT replaced by a free port, and waits until
+# PROBE_PATH answers. Sets NPORT and NGINX_PID; returns 1 after a fail
+# line when nginx does not start.
+nginx_start() {
+    local conf_in=$1 probe=$2
+    shift 2
+    mkdir -p "$WORK/ng/tmp"
+    # A free port: nginx says at once when the one tried is taken.
+    for _ in $(seq 1 20); do
+        NPORT=$((20000 + RANDOM % 30000))
+        sed "s/NGINX_PORT/$NPORT/" "$conf_in" >"$WORK/ng/nginx.conf"
+        "$NGINX" -p "$WORK/ng" -e "$WORK/ng/error.log" -c "$WORK/ng/nginx.conf" 2>>"$WORK/ng/start.log" &
+        NGINX_PID=$!
+        for _ in $(seq 1 50); do
+            curl -s -o /dev/null --max-time 2 "$@" "http://127.0.0.1:$NPORT$probe" && break
+            kill -0 "$NGINX_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$NGINX_PID" 2>/dev/null && return 0
+        NGINX_PID=
+    done
+    fail "nginx did not start: $(tail -3 "$WORK/ng/error.log" "$WORK/ng/start.log")"
+    return 1
+}

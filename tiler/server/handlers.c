@@ -9,6 +9,7 @@
 #include "change_route.h"
 #include "extract_route.h"
 #include "ogcapi.h"
+#include "pmtiles_route.h"
 #include "srv.h"
 #include "storefile.h"
 #include "sync.h"
@@ -522,6 +523,26 @@ static void tilejson(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w, pdb_
 
 /* The vector tiles' TileJSON: the layers and their fields as
  * pdbt_mvt_tile writes them (tiler.h). */
+json_t *pdb_srv_mvt_layers(int zmin, int zmax, int zp)
+{
+    return json_pack(
+        "[{s:s, s:s, s:i, s:i, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}},"
+        " {s:s, s:s, s:i, s:i, s:{s:s, s:s}},"
+        " {s:s, s:s, s:i, s:i, s:{s:s, s:s}}]",
+        "id", "parcels", "description",
+        "Parcels (land-use overview shapes, without id, sheet and parcel, below the parcel zooms), "
+        "no personal data",
+        "minzoom", zmin, "maxzoom", zmax, "fields", "id", "Number", "commune", "String", "sheet",
+        "String", "parcel", "String", "landuse", "String", "landuse_main", "String", "area",
+        "Number", "id", "communes", "description", "Commune outlines", "minzoom", zmin, "maxzoom",
+        zmax, "fields", "code", "String", "name", "String", "id", "labels", "description",
+        "One label point a parcel (where the PNG tiles put its number)", "minzoom",
+        zp < zmin   ? zmin
+        : zp < zmax ? zp
+                    : zmax,
+        "maxzoom", zmax, "fields", "id", "Number", "parcel", "String");
+}
+
 static void tilejson_mvt(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w,
                          pdb_srv_response *out)
 {
@@ -532,22 +553,9 @@ static void tilejson_mvt(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_worker *w,
     base_url(srv, in, base, sizeof base);
     snprintf(url, sizeof url, "%s/tiles/{z}/{x}/{y}.mvt", base);
     int zmax = srv->opt.max_zoom, zc = zmax < 12 ? zmax : 12;
-    int zp = pdbt_mvt_parcel_zoom(w->conf->style);
     char v[32];
     snprintf(v, sizeof v, "%lld", (long long)atomic_load(&srv->seen_version));
-    json_t *layers = json_pack(
-        "[{s:s, s:s, s:i, s:i, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}},"
-        " {s:s, s:s, s:i, s:i, s:{s:s, s:s}},"
-        " {s:s, s:s, s:i, s:i, s:{s:s, s:s}}]",
-        "id", "parcels", "description",
-        "Parcels (land-use overview shapes, without id, sheet and parcel, below the parcel zooms), "
-        "no personal data",
-        "minzoom", 0, "maxzoom", zmax, "fields", "id", "Number", "commune", "String", "sheet",
-        "String", "parcel", "String", "landuse", "String", "landuse_main", "String", "area",
-        "Number", "id", "communes", "description", "Commune outlines", "minzoom", 0, "maxzoom",
-        zmax, "fields", "code", "String", "name", "String", "id", "labels", "description",
-        "One label point a parcel (where the PNG tiles put its number)", "minzoom",
-        zp < zmax ? zp : zmax, "maxzoom", zmax, "fields", "id", "Number", "parcel", "String");
+    json_t *layers = pdb_srv_mvt_layers(0, zmax, pdbt_mvt_parcel_zoom(w->conf->style));
     json_t *doc =
         layers == NULL
             ? NULL
@@ -654,13 +662,17 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         out->status = 204; /* CORS preflight: headers come from http.c */
         goto done;
     }
+    int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS &&
+                     req->route != PDB_SRV_ROUTE_GLYPHS;
+    if (srv->pmtiles != NULL && need_store) {
+        pdb_srv_pmtiles_handle(srv, in, req, out); /* serve --pmtiles: no store */
+        goto done;
+    }
     if ((w = pdb_srv_worker_get(srv)) == NULL) {
         pdb_srv_error(out, 503, "out of memory");
         goto done;
     }
-    int need_store = req->route != PDB_SRV_ROUTE_STATIC && req->route != PDB_SRV_ROUTE_METRICS &&
-                     req->route != PDB_SRV_ROUTE_GLYPHS;
-    int ready = pdb_srv_worker_ready(w, 0, msg, sizeof msg) == 0;
+    int ready = srv->pmtiles == NULL && pdb_srv_worker_ready(w, 0, msg, sizeof msg) == 0;
     if (!ready && need_store && req->route != PDB_SRV_ROUTE_HEALTH) {
         pdb_srv_error(out, 503, "%s", msg);
         out->retry_after_s = 5;

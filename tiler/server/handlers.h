@@ -7,6 +7,8 @@
 
 #include "response.h"
 
+#include <jansson.h>
+
 typedef struct pdb_srv pdb_srv;
 
 /* Answers one request into out (never fails: errors are answers). */
@@ -19,5 +21,11 @@ void pdb_srv_engine_error(pdb_srv_response *out, pdb_srv_worker *w);
 
 /* The server's base URL (--public-url, or http:// and a checked Host). */
 void pdb_srv_base_url(const pdb_srv *srv, const pdb_srv_in *in, char *out, size_t cap);
+
+/* The vector_layers of TileJSON for the vector tiles of zooms zmin to zmax
+ * whose parcel zoom (pdbt_mvt_parcel_zoom) is zp: a new reference, or NULL
+ * when out of memory. The server's /tiles.mvt.json and the PMTiles
+ * archive's metadata say the same. */
+json_t *pdb_srv_mvt_layers(int zmin, int zmax, int zp);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "pmtiles_route.h"
 #include "privileges.h"
 #include "storefile.h"
 #include "sync.h"
@@ -51,7 +52,9 @@ static void reload(pdb_srv *srv, int reopen)
     pdb_srv_say("reloaded: style %016llx, %zu token(s), %zu demo file(s); %s",
                 (unsigned long long)c->style_hash, pdb_srv_tokens_count(c->tokens),
                 c->web ? c->web->count : 0,
-                reopen ? "stores reopen" : "stores kept (see the warning)");
+                reopen         ? "stores reopen"
+                : srv->pmtiles ? "no store (--pmtiles): the archive kept"
+                               : "stores kept (see the warning)");
     pdb_srv_conf_unref(old);
 }
 
@@ -71,6 +74,7 @@ static void srv_free(pdb_srv *srv)
     pthread_mutex_destroy(&srv->pool_lock);
     pdb_srv_blob_unref(srv->empty_png[0]);
     pdb_srv_blob_unref(srv->empty_png[1]);
+    pdb_srv_pmtiles_close(srv->pmtiles);
     pthread_rwlock_destroy(&srv->changes_lock);
     pthread_key_delete(srv->worker_key);
     free(srv);
@@ -190,7 +194,13 @@ int pdb_srv_run(const pdb_srv_options *o)
         pdb_srv_say("out of memory");
         goto done;
     }
-    if (pdb_srv_worker_ready(main_worker, 0, msg, sizeof msg) != 0) {
+    if (srv->opt.pmtiles_path != NULL) {
+        /* An archive and no store: nothing to open or follow but it. */
+        if (pdb_srv_pmtiles_open(srv->opt.pmtiles_path, &srv->pmtiles, msg, sizeof msg) != 0) {
+            pdb_srv_say("%s", msg);
+            goto done;
+        }
+    } else if (pdb_srv_worker_ready(main_worker, 0, msg, sizeof msg) != 0) {
         if (ra.active)
             pdb_srv_say("as user %s, %s (that user must be able to read it, and to enter every "
                         "directory above it)",
@@ -199,11 +209,11 @@ int pdb_srv_run(const pdb_srv_options *o)
             pdb_srv_say("%s", msg);
         goto done;
     }
-    if (pdb_srv_sync_start(srv, main_worker, msg, sizeof msg) != 0) {
+    if (srv->pmtiles == NULL && pdb_srv_sync_start(srv, main_worker, msg, sizeof msg) != 0) {
         pdb_srv_say("%s", msg);
         goto done;
     }
-    if (open_pool(srv, main_worker->ctx) != 0)
+    if (srv->pmtiles == NULL && open_pool(srv, main_worker->ctx) != 0)
         goto done;
     /* Root again only to bind the port (one below 1024 needs it), then
      * never again. */
@@ -228,11 +238,16 @@ int pdb_srv_run(const pdb_srv_options *o)
         const char *colon = strrchr(l, ':');
         int hostlen = colon ? (int)(colon - l) : (int)strlen(l);
         char shown[4096];
-        pdb_srv_say(
-            "serving %s on http://%.*s:%u/ (%u threads, data version %lld, %zu token(s), uid %u)",
-            pdb_srv_store_shown(srv->opt.db_path, shown, sizeof shown), hostlen, l, port,
-            srv->opt.threads, (long long)atomic_load(&srv->seen_version),
-            pdb_srv_tokens_count(srv->conf->tokens), (unsigned)geteuid());
+        if (srv->pmtiles != NULL)
+            pdb_srv_say("serving %s on http://%.*s:%u/ (%u threads, no store, uid %u)",
+                        pdb_srv_pmtiles_describe(srv->pmtiles), hostlen, l, port, srv->opt.threads,
+                        (unsigned)geteuid());
+        else
+            pdb_srv_say("serving %s on http://%.*s:%u/ (%u threads, data version %lld, %zu "
+                        "token(s), uid %u)",
+                        pdb_srv_store_shown(srv->opt.db_path, shown, sizeof shown), hostlen, l,
+                        port, srv->opt.threads, (long long)atomic_load(&srv->seen_version),
+                        pdb_srv_tokens_count(srv->conf->tokens), (unsigned)geteuid());
     }
 
     for (;;) {
@@ -241,14 +256,16 @@ int pdb_srv_run(const pdb_srv_options *o)
         int sig = sigtimedwait(&sigs, &si, &tick);
         if (sig == SIGHUP) {
             /* A replaced store first: the reload reopens every connection. */
-            int reopen = 1;
-            if (pdb_srv_store_identity(srv->opt.db_path) != srv->changes.identity)
+            int reopen = srv->pmtiles == NULL;
+            if (reopen && pdb_srv_store_identity(srv->opt.db_path) != srv->changes.identity)
                 reopen = pdb_srv_store_replaced(srv, main_worker) == 0;
             reload(srv, reopen);
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT)
             break;
+        if (srv->pmtiles != NULL)
+            continue; /* no store to follow */
         /* Once a second: a store file replaced under the same name (a
          * restored backup, a rebuilt store moved into place) is another
          * store: every worker reopens it and no cached tile survives. */

@@ -40,6 +40,8 @@ typedef struct pdb_srv_options {
     int allow_root;           /* 1: may keep running as root (without user) */
     const char *audit_path;   /* the store whose audit table records answers with owner
                                  names, or NULL for db_path (search_audit.h) */
+    const char *pmtiles_path; /* serve the tiles of this PMTiles archive (pmtiles_route.c),
+                                 with no store; NULL: serve the store */
 } pdb_srv_options;
 
 /* Fills the defaults above (db_path "parcels.sqlite", listen
@@ -81,5 +83,29 @@ void pdb_srv_seed_options_default(pdb_srv_seed_options *o);
  * (when asked) and a summary line on stderr. Returns 0, or 1 after one
  * line on stderr. */
 int pdb_srv_seed(const pdb_srv_seed_options *o);
+
+typedef struct pdb_srv_export_options {
+    const char *db_path;    /* the store */
+    const char *style_path; /* map style, as for the server */
+    const char *out_path;   /* the archive to write (required) */
+    int zoom_min;           /* first zoom */
+    int zoom_max;           /* last zoom, inclusive */
+    double bbox[4];         /* WGS 84 box; all NAN for the store's extent */
+    unsigned threads;       /* render threads (default: cores) */
+    int progress;           /* 1: bar on stderr, 0: none, -1: when stderr is a terminal */
+    int max_zoom;           /* the server's --max-zoom, whose empty tile is the archive's */
+    size_t max_tiles;       /* refuse larger jobs (default 10 million) */
+    size_t leaf_entries;    /* entries per leaf directory; 0: leaves only when needed */
+    int mvt;                /* 1: vector tiles (gzip), as /tiles/{z}/{x}/{y}.mvt; 0: PNG */
+} pdb_srv_export_options;
+
+void pdb_srv_export_options_default(pdb_srv_export_options *o);
+
+/* Renders every tile of the zoom range meeting the box, as the server
+ * answers it, into a PMTiles archive at out_path (through out_path.tmp and
+ * a rename: nothing is left under either name on failure). Prints a
+ * progress bar (when asked) and a summary line on stderr. Returns 0, or 1
+ * after one line on stderr. */
+int pdb_srv_export(const pdb_srv_export_options *o);
 
 #endif

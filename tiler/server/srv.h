@@ -62,6 +62,8 @@ struct pdb_srv {
     pthread_mutex_t empty_lock; /* guards empty_png */
     pdb_srv_blob *empty_png[2]; /* the tile of a place without parcels, per scale */
     uint64_t empty_style[2];    /* the style each was rendered with */
+
+    struct pdb_srv_pmtiles *pmtiles; /* serve --pmtiles: the archive, and no store; or NULL */
 };
 
 #endif

@@ -117,7 +117,7 @@ int pdb_srv_accepts_gzip(const char *ae)
 /* A vector tile's answer: the cached gzip bytes as they are when the
  * client takes gzip, else inflated for it (rare: browsers, MapLibre's
  * native SDKs, GDAL and QGIS all send gzip). 0, or -1 when out of memory. */
-static int mvt_answer(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out, pdb_srv_blob *gz)
+int pdb_srv_mvt_answer(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out, pdb_srv_blob *gz)
 {
     static _Thread_local char cc[64];
     snprintf(cc, sizeof cc, "public, max-age=%u", srv->opt.max_age_s);
@@ -176,7 +176,7 @@ static pdb_srv_blob *empty_tile(pdb_srv *srv, pdb_srv_worker *w, int scale, char
 
 /* A vector tile with nothing in it, gzip-compressed: a place without
  * parcels needs no render and no cache entry. */
-static pdb_srv_blob *empty_mvt(char *msg, size_t cap)
+pdb_srv_blob *pdb_srv_empty_mvt(char *msg, size_t cap)
 {
     struct libdeflate_compressor *c = libdeflate_alloc_compressor(1);
     pdb_srv_blob *b = c ? pdb_srv_blob_new(NULL, libdeflate_gzip_compress_bound(c, 0)) : NULL;
@@ -213,7 +213,7 @@ static void tile_answer(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *ou
                         pdb_srv_blob *png)
 {
     if (kind == PDB_SRV_TILE_MVT) {
-        if (mvt_answer(srv, in, out, png) != 0) {
+        if (pdb_srv_mvt_answer(srv, in, out, png) != 0) {
             pdb_srv_error(out, 503, "out of memory");
             out->etag[0] = '\0';
         }
@@ -278,7 +278,7 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
         if (empty) {
             /* No parcel can show here: one shared tile, not a cache entry
              * per place (a crawler of empty tiles cannot flush the cache). */
-            png = key.kind == PDB_SRV_TILE_MVT ? empty_mvt(msg, sizeof msg)
+            png = key.kind == PDB_SRV_TILE_MVT ? pdb_srv_empty_mvt(msg, sizeof msg)
                                                : empty_tile(srv, w, key.scale, msg, sizeof msg);
             if (png == NULL) {
                 pdb_srv_error(out, 503, "%s", msg);

@@ -24,6 +24,13 @@ pdb_srv_blob *pdb_srv_render_png(pdb_srv_worker *w, int z, uint32_t x, uint32_t 
 pdb_srv_blob *pdb_srv_render_mvt(pdb_srv_worker *w, int z, uint32_t x, uint32_t y, char *msg,
                                  size_t cap);
 
+/* A vector tile with nothing in it, gzip-compressed, as the server answers
+ * a place without parcels; NULL with a reason in msg when out of memory. */
+pdb_srv_blob *pdb_srv_empty_mvt(char *msg, size_t cap);
+/* A vector tile's 200 answer from its gzip bytes gz: as they are for a
+ * client that takes gzip, else inflated. 0, or -1 when out of memory. */
+int pdb_srv_mvt_answer(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out, pdb_srv_blob *gz);
+
 /* 1 when an Accept-Encoding header (or NULL) accepts gzip: a "gzip" (or
  * "*") token whose q is not 0. */
 int pdb_srv_accepts_gzip(const char *accept_encoding);
