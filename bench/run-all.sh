@@ -7,7 +7,7 @@
 # table with every ratio, peak memory and the machine, draws the plots into
 # docs/ with gnuplot, and keeps the raw results in bench/work/results/DATE/.
 #
-#   bench/run-all.sh [--smoke] [--only "import lookup render server ogc"]
+#   bench/run-all.sh [--smoke] [--only "import lookup render server ogc mvt qa"]
 #   --smoke  every benchmark's smoke form (a few communes, one run, seconds
 #            each; nothing installed or plotted into docs/): what CTest's
 #            bench_* tests run one by one
@@ -27,7 +27,7 @@ cd "$ROOT"
 . bench/lib.sh
 
 smoke=0
-only="import lookup render server ogc"
+only="import lookup render server ogc mvt qa"
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) smoke=1 ;;
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     *)
-        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server ogc\"]" >&2
+        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server ogc mvt qa\"]" >&2
         exit 2
         ;;
     esac
@@ -160,7 +160,15 @@ want import && stage import run_import
 want lookup && stage lookup run_lookup
 want render && stage render run_render
 want server && stage server run_server
+run_mvt() {
+    bash bench/mvt/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/mvt.md"
+}
+run_qa() {
+    bash bench/qa/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/qa.md"
+}
 want ogc && stage ogc run_ogc
+want mvt && stage mvt run_mvt
+want qa && stage qa run_qa
 load_end=$(loadavg)
 
 # ---------------------------------------------------------------------------
