@@ -432,7 +432,8 @@ static pdb_status dangles(sheet_build *sb, const GEOSGeometry *noded, GEOSGeomet
             p->edge = i;
             p->at_end = k;
         }
-    qsort(ends, (size_t)(2 * ne), sizeof *ends, cmp_end);
+    if (ne > 0)
+        qsort(ends, (size_t)(2 * ne), sizeof *ends, cmp_end);
     GEOSSTRtree *tree = GEOSSTRtree_create_r(sb->g, 10);
     found cands = {0};
     for (int i = 0; tree != NULL && i < ne; i++)
@@ -856,7 +857,8 @@ static int cmp_pending(const void *a, const void *b)
 static pdb_status merge_parts(sheet_build *sb, pending *pend, size_t n)
 {
     pdb_status st = PDB_OK;
-    qsort(pend, n, sizeof *pend, cmp_pending);
+    if (n > 1)
+        qsort(pend, n, sizeof *pend, cmp_pending);
     for (size_t a = 0, b; a < n; a = b) {
         for (b = a + 1; b < n && strcmp(pend[a].key, pend[b].key) == 0;)
             b++;

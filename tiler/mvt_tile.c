@@ -571,7 +571,8 @@ static long thin(struct pdbt_mvt_work *w, const pdbt_renderer *r, size_t cap)
     }
     sort_r = r;
     sort_w = w;
-    qsort(order, n, sizeof *order, thin_cmp);
+    if (n > 1)
+        qsort(order, n, sizeof *order, thin_cmp);
     long dropped = 0;
     for (size_t k = 0; k < n && total > cap; k++) {
         wfeat *wf = &w->feats[order[k]];

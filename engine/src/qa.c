@@ -474,7 +474,8 @@ static pdb_status number_checks(qa_run *r, qa_commune *c)
         return pdb__fail(r->ctx, PDB_ENOMEM, "out of memory");
     for (size_t i = 0; i < c->n; i++)
         ix[i] = &c->p[i];
-    qsort(ix, c->n, sizeof *ix, by_number);
+    if (c->n > 1)
+        qsort(ix, c->n, sizeof *ix, by_number);
     for (size_t i = 0; i < c->n && st == PDB_OK;) {
         size_t j = i;
         while (j < c->n && same_sheet(ix[i], ix[j]))
@@ -949,7 +950,8 @@ pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
         if (!dup)
             snprintf(r.rep->communes[r.rep->ncommunes++], 8, "%s", code);
     }
-    qsort(r.rep->communes, r.rep->ncommunes, sizeof *r.rep->communes, by_code);
+    if (r.rep->ncommunes > 1)
+        qsort(r.rep->communes, r.rep->ncommunes, sizeof *r.rep->communes, by_code);
     if (rules->severity[PDB_QA_OUTSIDE_COMMUNE] != PDB_QA_OFF) {
         /* The store keeps each commune as its parcels: its outline is their
          * union, which no parcel can leave. docs/qa.md says so. */
@@ -996,7 +998,8 @@ pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
             goto done;
         commune_clear(r.h, &c);
     }
-    qsort(r.rep->items, r.rep->count, sizeof *r.rep->items, by_finding);
+    if (r.rep->count > 1) /* items is NULL without findings: qsort takes no NULL */
+        qsort(r.rep->items, r.rep->count, sizeof *r.rep->items, by_finding);
     *out = r.rep;
     r.rep = NULL;
     st = pdb__ok(ctx);

@@ -321,7 +321,8 @@ int pdb_srv_export(const pdb_srv_export_options *o)
                              m[3] >= data_merc[1]);
             }
     }
-    qsort(j->tiles, j->ntiles, sizeof *j->tiles, by_id);
+    if (j->ntiles > 1)
+        qsort(j->tiles, j->ntiles, sizeof *j->tiles, by_id);
 
     pdbt_pmtiles_writer_options wo = {
         .tile_type = o->mvt ? PDBT_PMTILES_TYPE_MVT : PDBT_PMTILES_TYPE_PNG,
