@@ -95,6 +95,15 @@ static void test_roles(void **state)
     assert_int_equal(pdb_srv_tokens_parse(text, strlen(text), "f", &bad, err, sizeof err), -1);
     assert_null(bad);
     assert_non_null(strstr(err, "f:2: the role must be"));
+
+    /* A token listed several times: the last line's name and role, never
+     * an index past the end (two matches' indices ORed together were). */
+    /* Lines 3 and 5 match: 3 | 5 is 7, past the 5 tokens. */
+    t = parse_ok("other-token-000001 a\nother-token-000002 b\nsame-token-0000001 c role=write\n"
+                 "other-token-000003 d\nsame-token-0000001 e role=read\n");
+    assert_string_equal(pdb_srv_tokens_find_role(t, "same-token-0000001", 18, &role), "e");
+    assert_int_equal(role, PDB_SRV_ROLE_READ);
+    pdb_srv_tokens_free(t);
 }
 
 static void test_bad_files(void **state)

@@ -252,7 +252,11 @@ const char *pdb_srv_tokens_find_role(const pdb_srv_tokens *t, const char *token,
     pdb_srv_sha256(token, len, h);
     for (size_t i = 0; i < t->count; i++) {
         size_t eq = (size_t)(CRYPTO_memcmp(h, t->hash[i], PDB_SRV_SHA256_SIZE) == 0);
-        found |= (i + 1) & ((size_t)0 - eq); /* all ones on a match */
+        size_t mask = (size_t)0 - eq; /* all ones on a match */
+        /* The last match replaces any earlier one: a token listed twice
+         * (the file may repeat one) must not OR two indices into one past
+         * the end (the fuzzer's find, fuzz_tokens). */
+        found = (found & ~mask) | ((i + 1) & mask);
     }
     explicit_bzero(h, sizeof h);
     if (found == 0)
