@@ -48,8 +48,11 @@ load_loop() {
     } >"load$n.cfg"
     for _ in $(seq 1 500); do
         [ -e stop ] && break
-        curl -s --no-progress-meter -Z --parallel-max 6 --max-time 20 -w '%{http_code}\n' \
-            --config "load$n.cfg" 2>/dev/null
+        # timeout: curl 7.88's parallel mode was once seen to outlive
+        # --max-time after a kill (CI of 29a37a1: the test hung here for
+        # 15 minutes); a load client is bounded by the clock, not by it.
+        timeout -k 1 30 curl -s --no-progress-meter -Z --parallel-max 6 --max-time 20 \
+            -w '%{http_code}\n' --config "load$n.cfg" 2>/dev/null
     done >"load$n.txt"
 }
 
@@ -68,7 +71,21 @@ for cycle in $(seq 1 "$CYCLES"); do
     check "cycle $cycle: the server died of SIGKILL" "$?" 137
     SERVER_PID=
     touch stop
-    wait "$L1" "$L2"
+    # The loops end at their next round (the server is gone: connections
+    # are refused at once); one still running after 40 s is killed, and
+    # said, so that a hung client cannot pass for a hung server.
+    for _ in $(seq 1 400); do
+        kill -0 "$L1" 2>/dev/null || kill -0 "$L2" 2>/dev/null || break
+        sleep 0.1
+    done
+    for p in "$L1" "$L2"; do
+        if kill -0 "$p" 2>/dev/null; then
+            echo "note: cycle $cycle: a load loop was still running 40 s after the kill; stopped"
+            pkill -TERM -P "$p" 2>/dev/null # timeout passes it to its curl
+            kill -KILL "$p" 2>/dev/null
+        fi
+    done
+    wait "$L1" "$L2" 2>/dev/null
     echo "cycle $cycle: $(cat load"$cycle".*.txt | wc -l) answers before the kill," \
         "$(find "$CACHE" -name '*.tile' | wc -l) tiles on disk"
     check "cycle $cycle: integrity" "$(integrity)" ok

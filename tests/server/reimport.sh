@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A commune re-imported while the server is under load: the changed tile
-# and the new lookup answers appear at once, without a restart; tiles of
-# the other commune stay cached (same ETag, not rendered again); no request
-# fails during the import.
+# and the new lookup answers appear without a restart, within the data
+# version's freshness window; tiles of the other commune stay cached (same
+# ETag, not rendered again); no request fails during the import.
 source "$(dirname "$0")/lib.sh"
 
 make_store || exit 1
@@ -61,12 +61,24 @@ RENDERED0=$(metric parceldb_tiles_rendered_total)
 "$PARCELDB" import --quiet --db "$DB" pt2.gpkg >import2.log 2>&1
 check "re-import under load" "$?" 0
 
-# At once (no sleep, no restart): the new data.
-get "/parcels/at?lon=$A_LON&lat=$A_LAT"
-contains "lookup after: parcel 1 is ODT" "$BODY" '"parcel":"1","landuse":"ODT"'
+# Without a restart: the new data, within the window operations.md
+# promises (each thread reads the data version at most every 20 ms; on
+# PostgreSQL, once the commit's NOTIFY has reached the worker's connection,
+# at worst its 1 s poll). Asked every 50 ms for at most 1.5 s; the first
+# answer is usually the new one already.
+for try in $(seq 1 30); do
+    get "/parcels/at?lon=$A_LON&lat=$A_LAT"
+    grep -q '"parcel":"1","landuse":"ODT"' <<<"$BODY" && break
+    sleep 0.05
+done
+contains "lookup after: parcel 1 is ODT (answer $try)" "$BODY" '"parcel":"1","landuse":"ODT"'
 get /parcels/07894/12/41
 check "the new parcel 41 is found" "$STATUS" 200
-get "$TILE_A" -H "If-None-Match: $ETAG_A"
+for _ in $(seq 1 30); do
+    get "$TILE_A" -H "If-None-Match: $ETAG_A"
+    [ "$STATUS" != 304 ] && break
+    sleep 0.05
+done
 check "tile A: the old ETag no longer matches" "$STATUS" 200
 check "tile A: a new ETag" "$([ "$(header ETag)" != "$ETAG_A" ] && echo changed)" changed
 check "tile A: new pixels" "$(cmp -s "$WORK/body" a_before.png && echo same || echo different)" different
