@@ -388,6 +388,81 @@ static int simple_ring(const int32_t *p, uint32_t n)
  * (GEOSGeom_setPrecision, grid 1: valid output with integer coordinates)
  * and cleaned again; a valid one is left as it is, so neighbours' shared
  * vertices stay the same integers. 0, or -1 when out of memory. */
+/* A shape snap-rounded to the grid: setPrecision, or when GEOS refuses
+ * the invalid input, setPrecision of its MakeValid. NULL when neither. */
+static GEOSGeometry *snap_round(GEOSContextHandle_t g, const GEOSGeometry *geom)
+{
+    GEOSGeometry *snapped = GEOSGeom_setPrecision_r(g, geom, 1.0, 0);
+    if (snapped == NULL) {
+        GEOSGeometry *valid = GEOSMakeValid_r(g, geom);
+        if (valid != NULL) {
+            snapped = GEOSGeom_setPrecision_r(g, valid, 1.0, 0);
+            GEOSGeom_destroy_r(g, valid);
+        }
+    }
+    return snapped;
+}
+
+/* Appends the polygons of geom (a polygon, or a collection of them) to
+ * parts as copies; -1 when out of room or memory. */
+static int take_polygons(GEOSContextHandle_t g, const GEOSGeometry *geom, GEOSGeometry **parts,
+                         size_t *n, size_t cap)
+{
+    int type = GEOSGeomTypeId_r(g, geom);
+    if (type == GEOS_POLYGON) {
+        if (GEOSisEmpty_r(g, geom) == 1)
+            return 0;
+        if (*n == cap || (parts[*n] = GEOSGeom_clone_r(g, geom)) == NULL)
+            return -1;
+        (*n)++;
+        return 0;
+    }
+    if (type == GEOS_MULTIPOLYGON || type == GEOS_GEOMETRYCOLLECTION) {
+        int k = GEOSGetNumGeometries_r(g, geom);
+        for (int i = 0; i < k; i++)
+            if (take_polygons(g, GEOSGetGeometryN_r(g, geom, i), parts, n, cap) != 0)
+                return -1;
+    }
+    return 0; /* lines and points that snapping left: not area */
+}
+
+/* The multipolygon with only its invalid parts snap-rounded, when that is
+ * valid as a whole; NULL otherwise (the caller snaps the whole). A z12
+ * tile's clipped land-use overview has thousands of vertices, and
+ * snap-rounding all of it because one neck crossed itself was two thirds
+ * of the tile (callgrind); the valid parts also keep their vertices. */
+static GEOSGeometry *snap_invalid_parts(GEOSContextHandle_t g, const GEOSGeometry *geom)
+{
+    int n = GEOSGetNumGeometries_r(g, geom);
+    if (GEOSGeomTypeId_r(g, geom) != GEOS_MULTIPOLYGON || n < 2)
+        return NULL;
+    size_t cap = 4 * (size_t)n + 16, m = 0;
+    GEOSGeometry **parts = calloc(cap, sizeof *parts), *out = NULL;
+    int fail = parts == NULL;
+    for (int i = 0; i < n && !fail; i++) {
+        const GEOSGeometry *part = GEOSGetGeometryN_r(g, geom, i);
+        if (GEOSisValid_r(g, part) == 1) {
+            fail = take_polygons(g, part, parts, &m, cap) != 0;
+            continue;
+        }
+        GEOSGeometry *snapped = snap_round(g, part);
+        fail = snapped == NULL || take_polygons(g, snapped, parts, &m, cap) != 0;
+        if (snapped != NULL)
+            GEOSGeom_destroy_r(g, snapped);
+    }
+    if (!fail && m > 0 &&
+        (out = GEOSGeom_createCollection_r(g, GEOS_MULTIPOLYGON, parts, (unsigned)m)) != NULL)
+        m = 0; /* the collection owns them */
+    for (size_t i = 0; parts != NULL && i < m; i++)
+        GEOSGeom_destroy_r(g, parts[i]);
+    free(parts);
+    if (out != NULL && GEOSisValid_r(g, out) != 1) {
+        GEOSGeom_destroy_r(g, out); /* snapped parts now meet others: the whole, then */
+        out = NULL;
+    }
+    return out;
+}
+
 static int snap_if_invalid(struct pdbt_mvt_work *w, wfeat *wf)
 {
     if (wf->nr == 1 && simple_ring(w->xy + 2 * wf->xy0, w->ring_n[wf->ring0]))
@@ -399,15 +474,8 @@ static int snap_if_invalid(struct pdbt_mvt_work *w, wfeat *wf)
             GEOSGeom_destroy_r(g, geom);
         return 0; /* valid, or GEOS could not say: kept */
     }
-    snapped = GEOSGeom_setPrecision_r(g, geom, 1.0, 0);
-    if (snapped == NULL) {
-        /* An invalid shape setPrecision refuses: made valid first. */
-        GEOSGeometry *valid = GEOSMakeValid_r(g, geom);
-        if (valid != NULL) {
-            snapped = GEOSGeom_setPrecision_r(g, valid, 1.0, 0);
-            GEOSGeom_destroy_r(g, valid);
-        }
-    }
+    if ((snapped = snap_invalid_parts(g, geom)) == NULL)
+        snapped = snap_round(g, geom);
     GEOSGeom_destroy_r(g, geom);
     if (snapped == NULL)
         return 0;
