@@ -382,12 +382,6 @@ static int simple_ring(const int32_t *p, uint32_t n)
     return 1;
 }
 
-/* Rounding to the grid can make a ring cross itself or its neighbour ring
- * (a land-use overview's narrow necks at low zooms, mostly): GDAL then
- * refuses the feature. Such a feature is snap-rounded to the grid by GEOS
- * (GEOSGeom_setPrecision, grid 1: valid output with integer coordinates)
- * and cleaned again; a valid one is left as it is, so neighbours' shared
- * vertices stay the same integers. 0, or -1 when out of memory. */
 /* A shape snap-rounded to the grid: setPrecision, or when GEOS refuses
  * the invalid input, setPrecision of its MakeValid. NULL when neither. */
 static GEOSGeometry *snap_round(GEOSContextHandle_t g, const GEOSGeometry *geom)
@@ -463,6 +457,12 @@ static GEOSGeometry *snap_invalid_parts(GEOSContextHandle_t g, const GEOSGeometr
     return out;
 }
 
+/* Rounding to the grid can make a ring cross itself or its neighbour ring
+ * (a land-use overview's narrow necks at low zooms, mostly): GDAL then
+ * refuses the feature. Such a feature is snap-rounded to the grid by GEOS
+ * (GEOSGeom_setPrecision, grid 1: valid output with integer coordinates)
+ * and cleaned again; a valid one is left as it is, so neighbours' shared
+ * vertices stay the same integers. 0, or -1 when out of memory. */
 static int snap_if_invalid(struct pdbt_mvt_work *w, wfeat *wf)
 {
     if (wf->nr == 1 && simple_ring(w->xy + 2 * wf->xy0, w->ring_n[wf->ring0]))
