@@ -7,7 +7,7 @@
 # table with every ratio, peak memory and the machine, draws the plots into
 # docs/ with gnuplot, and keeps the raw results in bench/work/results/DATE/.
 #
-#   bench/run-all.sh [--smoke] [--only "import lookup render server ogc mvt qa"]
+#   bench/run-all.sh [--smoke] [--only "import lookup render server ogc mvt qa sheets"]
 #   --smoke  every benchmark's smoke form (a few communes, one run, seconds
 #            each; nothing installed or plotted into docs/): what CTest's
 #            bench_* tests run one by one
@@ -27,7 +27,7 @@ cd "$ROOT"
 . bench/lib.sh
 
 smoke=0
-only="import lookup render server ogc mvt qa"
+only="import lookup render server ogc mvt qa sheets"
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) smoke=1 ;;
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     *)
-        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server ogc mvt qa\"]" >&2
+        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server ogc mvt qa sheets\"]" >&2
         exit 2
         ;;
     esac
@@ -168,7 +168,11 @@ run_qa() {
 }
 want ogc && stage ogc run_ogc
 want mvt && stage mvt run_mvt
+run_sheets() {
+    bash bench/sheets/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/sheets.md"
+}
 want qa && stage qa run_qa
+want sheets && stage sheets run_sheets
 load_end=$(loadavg)
 
 # ---------------------------------------------------------------------------
@@ -222,6 +226,20 @@ kv() { [ -f "$RESULTS/$1" ] && sed -n "s/^$2=//p" "$RESULTS/$1" || true; }
             done
         done
         echo "| OGC API items, limit 1000, 1 client | $(rate "$(kv $s items_c1_parceldb_rps)") req/s (p95 $(kv $s items_c1_parceldb_p95_ms) ms) | MapServer 8 FastCGI $(rate "$(kv $s items_c1_mapserver_rps)") req/s (p95 $(kv $s items_c1_mapserver_p95_ms) ms) | $(awk -v a="$(kv $s items_c1_parceldb_rps)" -v b="$(kv $s items_c1_mapserver_rps)" 'BEGIN {printf "%.2f", a / b}')x | |"
+    fi
+    if [ -f "$RESULTS/mvt-summary.txt" ]; then
+        for z in 12 14 16; do
+            echo "| vector tiles z$z, province-wide, single thread | | PostGIS ST_AsMVT | $(kv mvt-summary.txt mvt_z${z}_ratio_postgis)x | |"
+        done
+    fi
+    if [ -f "$RESULTS/qa-summary.txt" ]; then
+        echo "| qa, overlap check only | | PostGIS GiST self-join | $(kv qa-summary.txt qa_overlap_ratio_postgis)x | |"
+        echo "| qa, every check | | same | $(kv qa-summary.txt qa_all_ratio_postgis)x | |"
+    fi
+    if [ -f "$RESULTS/sheets-summary.txt" ]; then
+        # A time ratio the other way round: the sheet's import over the
+        # Shapefile's, at most 2 wanted.
+        echo "| DGN sheet import / Shapefile import of the same commune | | | $(kv sheets-summary.txt sheets_dgn_over_shp)x (target <= 2) | |"
     fi
 } | tee "$RESULTS/summary.md"
 

@@ -33,3 +33,9 @@ set_tests_properties(bench_mvt_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)
 # PostgreSQL; the overlapping pairs of both must agree before timing.
 pdb_script_test(bench_qa_smoke ${PROJECT_SOURCE_DIR}/bench/qa/run.sh --smoke)
 set_tests_properties(bench_qa_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)
+
+# Survey sheets (issue 15): a commune as DGN and DXF line-and-label sheets
+# against the same commune as a Shapefile; the parcels stored must differ
+# by exactly the planted label defects before timing.
+pdb_script_test(bench_sheets_smoke ${PROJECT_SOURCE_DIR}/bench/sheets/run.sh --smoke)
+set_tests_properties(bench_sheets_smoke PROPERTIES LABELS "bench;import" TIMEOUT 300)
