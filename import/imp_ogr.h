@@ -46,6 +46,8 @@ typedef struct pdbi_label {
     int mslink;       /* DGN database link (0 when none): joins shapes to it */
     OGRFeatureH feat; /* the label feature (a record when no boundary has it) */
     int used;         /* a boundary took it */
+    const char *origin; /* the sheet file it came from when not the file's own (the
+                           importer's path, borrowed), else NULL */
 } pdbi_label;
 
 /* One record of a CAD layer: the boundary entities joined to one label
@@ -93,6 +95,12 @@ typedef struct pdbi_file {
     int is_shp;                   /* ESRI Shapefile */
     int cad;                      /* DXF or DGN */
     int sheets;                   /* a layer is a line-and-label sheet (sheets.c) */
+    /* The other sheet files of the same commune in this run (the importer's
+     * grouping, borrowed): read with this one as one drawing when it is a
+     * sheet; sheet_files then counts the files read (1 + ncompanions). */
+    const char *const *companions;
+    size_t ncompanions;
+    size_t sheet_files;
     pdbi_layer *layers;           /* layers with geometries */
     size_t nlayers;               /* entries in layers */
     int epsg;                     /* source CRS */

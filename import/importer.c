@@ -191,6 +191,13 @@ typedef struct run {
     pdbi_srs_memo *srs_memo;  /* GDAL's CRS matches looked up, by WKT */
     pdb_overview_builder *ov; /* builds each committed commune's overviews meanwhile, or NULL */
     const pdbi_run_result *results; /* the files so far (import_file's is the last) */
+    /* The sheet files of one commune (sheet_groups): per input file, the
+     * index of the first file of its commune and format, or -1; and for
+     * such a first file, the paths of the others (borrowed from results). */
+    long *group_first;
+    const char ***group_others;
+    size_t *group_nothers;
+    char (*group_code)[6]; /* per input file, the commune that grouped it, or "" */
 } run;
 
 /* A note or error about a file, on the log. */
@@ -506,11 +513,22 @@ static pdb_status file_check_input(run *R, pdbi_file_result *res)
     return PDB_OK;
 }
 
-/* The file's checksum (with its sidecars'). */
+/* The file's checksum (with its sidecars', and the other sheet files of
+ * its commune read with it: a changed sheet is a new import). */
 static pdb_status file_checksum(run *R, pdbi_file *f, pdbi_file_result *res)
 {
     size_t nparts = 0;
     char **parts = pdbi__source_parts(res->path, &nparts);
+    for (size_t c = 0; parts != NULL && c < f->ncompanions; c++) {
+        char **more = realloc(parts, (nparts + 2) * sizeof *parts);
+        if (more == NULL || (more[nparts] = strdup(f->companions[c])) == NULL) {
+            pdbi_paths_free(more ? more : parts, nparts);
+            parts = NULL;
+            break;
+        }
+        parts = more;
+        nparts++;
+    }
     pdb_status st =
         parts ? pdbi__checksum_files(R->ic, (const char *const *)parts, nparts, f->checksum)
               : pdbi__fail(R->ic, PDB_ENOMEM, "out of memory");
@@ -788,10 +806,12 @@ static pdb_status file_load(run *R, pdbi_file *f, pdbi_file_result *res)
     return PDB_OK;
 }
 
-/* A commune is written from one file, and a second file of it supersedes
- * the first: fine for a survey sent again, a silent loss for the sheets of
- * one commune sent as a file each. Refused for a sheet file whose commune
- * an earlier sheet file of the run loaded. */
+/* A commune is written from one import, and a second file of it
+ * supersedes the first: fine for a survey sent again, a silent loss for
+ * the sheets of one commune sent as a file each. Sheet files of one
+ * format are read together (sheet_groups); a sheet file whose commune an
+ * earlier sheet file of the run loaded is refused (one of another format,
+ * or whose commune only the file's contents gave). */
 static pdb_status sheets_once(const run *R, const pdbi_file *f, pdbi_file_result *res)
 {
     res->sheets = f->sheets; /* for the files after it */
@@ -799,11 +819,87 @@ static pdb_status sheets_once(const run *R, const pdbi_file *f, pdbi_file_result
         if (o->sheets && strcmp(o->communes, res->communes) == 0 &&
             (o->status == PDBI_FILE_OK || o->status == PDBI_FILE_DRY_RUN))
             return file_fail(R, res, PDB_EINVAL,
-                             "commune %s's sheets came in %s already: a commune is written "
-                             "from one file, which this one would supersede; merge the sheets "
-                             "into one drawing (e.g. ogr2ogr -append) and import that",
+                             "commune %s's sheets came in %s already: the sheet files of a "
+                             "commune are read as one drawing when they are of one format, and "
+                             "this one would supersede them; convert it to the others' format "
+                             "(ogr2ogr) and import them together",
                              res->communes, o->path);
     return PDB_OK;
+}
+
+/* The commune's sheets come as a file each (one DGN or DXF per map
+ * sheet, as the cadastral software writes them): the files of one format
+ * whose commune --commune or the file's name gives are grouped, and the
+ * first of each group reads the others with it as one drawing when it is
+ * a line-and-label sheet (source.c, read_companions). 0, or -1 when out
+ * of memory. */
+static int sheet_groups(run *R, pdbi_run_result *res)
+{
+    size_t n = res->nfiles;
+    R->group_first = malloc((n ? n : 1) * sizeof *R->group_first);
+    R->group_others = calloc(n ? n : 1, sizeof *R->group_others);
+    R->group_nothers = calloc(n ? n : 1, sizeof *R->group_nothers);
+    char(*code)[6] = R->group_code = calloc(n ? n : 1, sizeof *code);
+    if (R->group_first == NULL || R->group_others == NULL || R->group_nothers == NULL ||
+        code == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        res->files[i].read_with = -1;
+        R->group_first[i] = -1;
+        const char *dot = strrchr(res->files[i].path, '.');
+        if (dot == NULL || (strcasecmp(dot, ".dgn") != 0 && strcasecmp(dot, ".dxf") != 0))
+            continue;
+        if (R->commune[0] != '\0')
+            memcpy(code[i], R->commune, 6);
+        else if (commune_from_name(res->files[i].path, code[i]) != 0)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const char *dj = strrchr(res->files[j].path, '.');
+            if (code[j][0] == '\0' || strcmp(code[j], code[i]) != 0 || strcasecmp(dj, dot) != 0)
+                continue;
+            size_t first = R->group_first[j] >= 0 ? (size_t)R->group_first[j] : j;
+            const char **more =
+                realloc(R->group_others[first], (R->group_nothers[first] + 1) * sizeof *more);
+            if (more == NULL)
+                return -1;
+            more[R->group_nothers[first]++] = res->files[i].path;
+            R->group_others[first] = more;
+            R->group_first[i] = (long)first;
+            break;
+        }
+    }
+    return 0;
+}
+
+/* A sheet file its commune's first sheet file read with it: its outcome
+ * is that file's. 1 when so (res is set), 0 when it is imported itself
+ * (the first file was no line-and-label sheet). */
+static int read_with_first(run *R, pdbi_file_result *res, size_t i)
+{
+    if (R->group_first == NULL || R->group_first[i] < 0)
+        return 0;
+    const pdbi_file_result *first = &R->results->files[R->group_first[i]];
+    /* Read with it; or skipped with it (its checksum covers every file of
+     * the group); or failed with it, a sheet that failed (reading this
+     * one, maybe): the commune's sheets are stored together or not at
+     * all. A first file that was no sheet, or failed before it could
+     * tell, leaves this one to be imported on its own. */
+    if (first->sheet_files == 0 && first->status != PDBI_FILE_SKIPPED &&
+        !(first->status == PDBI_FILE_FAILED && first->sheets))
+        return 0;
+    snprintf(res->communes, sizeof res->communes, "%s",
+             first->communes[0] ? first->communes : R->group_code[i]);
+    res->sheets = 1;
+    res->read_with = R->group_first[i];
+    res->status = first->status;
+    if (asprintf(&res->message, "read with %s as one drawing of commune %s%s", first->path,
+                 res->communes,
+                 first->status == PDBI_FILE_FAILED    ? ", which failed"
+                 : first->status == PDBI_FILE_SKIPPED ? ", which was skipped"
+                                                      : "") < 0)
+        res->message = NULL;
+    say(R, res->path, "%s", res->message ? res->message : "read with its commune's first sheet");
+    return 1;
 }
 
 /* Imports one file: decides its commune(s), text encoding and CRS, refuses
@@ -813,10 +909,17 @@ static void import_file(run *R, pdbi_file_result *res)
     pdbi_file f;
     char srs_from[96] = "";
     double t0 = pdbi__now();
+    size_t index = (size_t)(res - R->results->files);
 
     memset(&f, 0, sizeof f);
     f.opts = &R->o;
     f.path = res->path;
+    if (read_with_first(R, res, index))
+        return;
+    if (R->group_others != NULL && R->group_nothers[index] > 0) {
+        f.companions = R->group_others[index];
+        f.ncompanions = R->group_nothers[index];
+    }
     if (file_check_input(R, res) != PDB_OK || file_checksum(R, &f, res) != PDB_OK ||
         already_imported(R, &f, res) || file_open(R, &f, res) != PDB_OK ||
         file_communes(R, &f, res) != PDB_OK || sheets_once(R, &f, res) != PDB_OK ||
@@ -834,6 +937,8 @@ static void import_file(run *R, pdbi_file_result *res)
             (long long)res->counts.repaired, (long long)res->counts.rejected,
             (long long)res->counts.flagged);
 done:
+    res->sheet_files = f.sheet_files;
+    res->sheets = f.sheets;
     pdbi__source_close(&f);
     res->seconds = pdbi__now() - t0;
 }
@@ -1016,6 +1121,11 @@ pdb_status pdbi_run(pdbi_ctx *ic, const pdbi_options *opts, char *const *paths, 
             R.ov = NULL;
     }
     R.results = res;
+    if (sheet_groups(&R, res) != 0) {
+        CPLPopErrorHandler();
+        st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
+        goto fail;
+    }
     for (size_t i = 0; i < npaths; i++) {
         import_file(&R, &res->files[i]);
         add_counts(&res->totals, &res->files[i].counts);
@@ -1050,6 +1160,12 @@ fail:
                         npaths == 1 ? paths[0] : what);
     }
     pdbi_run_result_free(res);
+    for (size_t i = 0; R.group_others != NULL && i < npaths; i++)
+        free(R.group_others[i]);
+    free(R.group_others);
+    free(R.group_nothers);
+    free(R.group_first);
+    free(R.group_code);
     pdb_overview_builder_free(R.ov);
     pdb_store_close(R.store);
     pdb_ctx_free(R.rctx);

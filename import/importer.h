@@ -96,6 +96,10 @@ typedef struct pdbi_file_result {
     char encoding[16];        /* text encoding used: "UTF-8", "TCVN3", ... */
     pdbi_file_status status;  /* outcome */
     int sheets;               /* read as line-and-label sheets */
+    size_t sheet_files;       /* sheet files read as one drawing with this one (it and the
+                                 others of its commune in the run: docs/import.md), else 0 */
+    long read_with;           /* the index of the file this one was read with as one
+                                 drawing, else -1 */
     char *message;            /* why it failed or was skipped, else NULL */
     pdb_import_counts counts; /* read = stored + rejected */
     double seconds;           /* wall time spent on the file */

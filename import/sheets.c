@@ -210,8 +210,9 @@ typedef struct text_el {
     const char *text; /* borrowed from the layer's old labels */
     int64_t index;    /* feature index */
     int role;
-    long poly; /* polygon it lies in, -1 */
-    int done;  /* taken into a number */
+    long poly;          /* polygon it lies in, -1 */
+    int done;           /* taken into a number */
+    const char *origin; /* its sheet file when another than the file's own, else NULL */
 } text_el;
 
 typedef struct sheet_build {
@@ -304,6 +305,47 @@ static int push_geom(GEOSGeometry ***arr, size_t *n, size_t *cap, GEOSGeometry *
     return 0;
 }
 
+static int cmp_text_pos(const void *a, const void *b)
+{
+    const text_el *p = a, *q = b;
+    if (p->x != q->x)
+        return p->x < q->x ? -1 : 1;
+    if (p->y != q->y)
+        return p->y < q->y ? -1 : 1;
+    if (p->role != q->role)
+        return p->role - q->role;
+    int c = strcmp(p->text, q->text);
+    return c != 0 ? c : (p->index > q->index) - (p->index < q->index);
+}
+
+/* Texts that two sheet files both hold (a text on the edge between two
+ * sheets, drawn in each): one of them, the first file's, is kept. The
+ * same text on the same level within a millimetre counts as the same;
+ * texts of one file are left alone (a doubled label is a defect the
+ * number check reports). */
+static void drop_shared_texts(sheet_build *sb)
+{
+    if (sb->f->ncompanions == 0 || sb->ntexts < 2)
+        return;
+    qsort(sb->texts, sb->ntexts, sizeof *sb->texts, cmp_text_pos);
+    size_t kept = 0, dropped = 0;
+    for (size_t i = 0; i < sb->ntexts; i++) {
+        const text_el *t = &sb->texts[i];
+        int dup = 0;
+        for (size_t k = kept; k-- > 0 && t->x - sb->texts[k].x <= 0.001 && !dup;)
+            dup = sb->texts[k].origin != t->origin && sb->texts[k].role == t->role &&
+                  fabs(sb->texts[k].y - t->y) <= 0.001 && strcmp(sb->texts[k].text, t->text) == 0;
+        if (dup)
+            dropped++;
+        else
+            sb->texts[kept++] = *t;
+    }
+    sb->ntexts = kept;
+    if (dropped > 0)
+        note(sb, "%zu texts held by two sheet files at the same place (on a sheet edge) read once",
+             dropped);
+}
+
 /* Sorts the layer's entities by role. Polygons (a closed DXF polyline read
  * as one) count as their rings. */
 static pdb_status collect(sheet_build *sb, const pdbi_cad_rec *bounds, size_t nb, size_t *other)
@@ -348,8 +390,10 @@ static pdb_status collect(sheet_build *sb, const pdbi_cad_rec *bounds, size_t nb
             (*other)++;
             continue;
         }
-        sb->texts[sb->ntexts++] = (text_el){lab->x, lab->y, lab->text, lab->index, role, -1, 0};
+        sb->texts[sb->ntexts++] =
+            (text_el){lab->x, lab->y, lab->text, lab->index, role, -1, 0, lab->origin};
     }
+    drop_shared_texts(sb);
     return PDB_OK;
 }
 
@@ -641,15 +685,31 @@ static void sheet_from_name(const char *path, char *out, size_t len)
     }
 }
 
+/* A frame text outside every frame polygon: the sheet of its whole file. */
+typedef struct file_frame {
+    const char *origin; /* the text's file (text_el.origin) */
+    char sheet[16];
+    char former[8];
+} file_frame;
+
 typedef struct frame_info {
     GEOSGeometry *polys; /* frame polygons, owned, or NULL */
     int n;
     const GEOSPreparedGeometry **prep; /* per frame polygon */
     char (*sheet)[16];                 /* per frame polygon */
     char (*former)[8];                 /* likewise */
-    char one_sheet[16];                /* a frame text with no frame lines: the whole file */
-    char one_former[8];
+    file_frame *files;                 /* one per sheet file with such a text, the first */
+    size_t nfiles;
 } frame_info;
+
+/* The frame text of a file that has one outside its frames, or NULL. */
+static const file_frame *file_frame_of(const frame_info *fi, const char *origin)
+{
+    for (size_t i = 0; i < fi->nfiles; i++)
+        if (fi->files[i].origin == origin)
+            return &fi->files[i];
+    return NULL;
+}
 
 static pdb_status frames(sheet_build *sb, frame_info *fi)
 {
@@ -666,8 +726,10 @@ static pdb_status frames(sheet_build *sb, frame_info *fi)
         fi->prep[i] = GEOSPrepare_r(sb->g, GEOSGetGeometryN_r(sb->g, fi->polys, i));
     fi->sheet = calloc((size_t)(fi->n ? fi->n : 1), sizeof *fi->sheet);
     fi->former = calloc((size_t)(fi->n ? fi->n : 1), sizeof *fi->former);
+    fi->files = calloc(sb->ntexts ? sb->ntexts : 1, sizeof *fi->files);
     long *in = malloc((sb->ntexts ? sb->ntexts : 1) * sizeof *in);
-    if (fi->prep == NULL || fi->sheet == NULL || fi->former == NULL || in == NULL) {
+    if (fi->prep == NULL || fi->sheet == NULL || fi->former == NULL || fi->files == NULL ||
+        in == NULL) {
         free(in);
         return pdbi__fail(sb->ic, PDB_ENOMEM, "out of memory");
     }
@@ -684,9 +746,11 @@ static pdb_status frames(sheet_build *sb, frame_info *fi)
         if (fi->n > 0 && in[t] >= 0) {
             memcpy(fi->sheet[in[t]], sheet, sizeof sheet);
             memcpy(fi->former[in[t]], former, sizeof former);
-        } else if (fi->one_sheet[0] == '\0') {
-            memcpy(fi->one_sheet, sheet, sizeof sheet);
-            memcpy(fi->one_former, former, sizeof former);
+        } else if (file_frame_of(fi, sb->texts[t].origin) == NULL) {
+            file_frame *ff = &fi->files[fi->nfiles++];
+            ff->origin = sb->texts[t].origin;
+            memcpy(ff->sheet, sheet, sizeof sheet);
+            memcpy(ff->former, former, sizeof former);
         }
     }
     free(in);
@@ -694,9 +758,10 @@ static pdb_status frames(sheet_build *sb, frame_info *fi)
 }
 
 /* The sheet of a parcel: --sheet, else the frame around it, else the one
- * frame text, else the file's name. */
-static void sheet_of(sheet_build *sb, const frame_info *fi, double x, double y, char *sheet,
-                     char *former)
+ * frame text of its file, else its file's name; its file is its number
+ * text's (origin, NULL for the file's own). */
+static void sheet_of(sheet_build *sb, const frame_info *fi, double x, double y, const char *origin,
+                     char *sheet, char *former)
 {
     sheet[0] = former[0] = '\0';
     if (sb->f->opts->sheet != NULL) {
@@ -728,12 +793,13 @@ static void sheet_of(sheet_build *sb, const frame_info *fi, double x, double y, 
         }
         GEOSGeom_destroy_r(sb->g, pos);
     }
-    if (sheet[0] == '\0' && fi->one_sheet[0] != '\0') {
-        snprintf(sheet, 16, "%s", fi->one_sheet);
-        snprintf(former, 8, "%s", fi->one_former);
+    const file_frame *ff = sheet[0] == '\0' ? file_frame_of(fi, origin) : NULL;
+    if (ff != NULL) {
+        snprintf(sheet, 16, "%s", ff->sheet);
+        snprintf(former, 8, "%s", ff->former);
     }
     if (sheet[0] == '\0')
-        sheet_from_name(sb->f->path, sheet, 16);
+        sheet_from_name(origin != NULL ? origin : sb->f->path, sheet, 16);
 }
 
 /* Adds a record: a polygon (or the point of a number with no polygon) and
@@ -751,7 +817,7 @@ static pdb_status add_rec(sheet_build *sb, OGRGeometryH geom, double x, double y
     }
     OGR_F_SetGeometryDirectly(feat, geom);
     size_t i = sb->nrecs++;
-    sb->labels[i] = (pdbi_label){x, y, label, sb->next_index, 0, NULL, 1};
+    sb->labels[i] = (pdbi_label){x, y, label, sb->next_index, 0, NULL, 1, NULL};
     sb->recs[i] = (pdbi_cad_rec){sb->next_index, feat, (long)i, reason, detail};
     sb->next_index++;
     return PDB_OK;
@@ -960,7 +1026,7 @@ static pdb_status make_records(sheet_build *sb)
             sb->nonparcel_m2 += m2;
             continue;
         }
-        sheet_of(sb, &fi, x, y, sheet, former);
+        sheet_of(sb, &fi, x, y, nn > 0 ? mine[0]->origin : NULL, sheet, former);
         char *label = dupf("SoTo=%s;SoThua=%s;LoaiDat=%s;DienTich=%s;MaXaCu=%s", sheet,
                            nn > 0 ? nums[0] : "", lu ? lu : "", area ? area : "", former);
         OGRGeometryH og = to_ogr(sb, poly);
@@ -1017,6 +1083,7 @@ static pdb_status make_records(sheet_build *sb)
     GEOSGeom_destroy_r(sb->g, fi.polys);
     free(fi.sheet);
     free(fi.former);
+    free(fi.files);
     free(in);
     free(mine);
     free(start);
@@ -1059,6 +1126,9 @@ pdb_status pdbi__sheets_build(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const p
              "texts, %zu entities on other levels ignored",
              f->opts->sheets ? " (--sheets)" : " (lines and number texts, no closed shapes)",
              sb.nlines, sb.nframes, sb.ntexts, other);
+        if (f->ncompanions > 0)
+            note(&sb, "with %zu other sheet file%s of the same commune, as one drawing",
+                 f->ncompanions, f->ncompanions == 1 ? "" : "s");
         st = polygonize(&sb);
     }
     if (st == PDB_OK)

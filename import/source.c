@@ -737,6 +737,85 @@ static int cad_records(pdbi_layer *L, cad_bounds *B)
     return 0;
 }
 
+/* The other sheet files of the commune (f->companions): their entities
+ * and texts join this layer's, with feature indices after its own, so
+ * that the line work of every sheet is noded and polygonized as one
+ * drawing: a parcel whose boundary lines a sheet edge cuts in two files
+ * closes again, once. Each text keeps its file (pdbi_label.origin) for
+ * the sheet number its file's name gives. The files must be of this
+ * file's format (their text bytes are decoded as one). */
+static pdb_status read_companions(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, cad_bounds *B)
+{
+    int64_t base = 0;
+    for (size_t b = 0; b < B->n; b++)
+        if (B->items[b].index >= base)
+            base = B->items[b].index + 1;
+    for (size_t i = 0; i < L->nlabels; i++)
+        if (L->labels[i].index >= base)
+            base = L->labels[i].index + 1;
+    for (size_t c = 0; c < f->ncompanions; c++) {
+        pdbi_file cf;
+        cad_bounds CB = {0};
+        memset(&cf, 0, sizeof cf);
+        cf.opts = f->opts;
+        cf.path = f->companions[c];
+        pdb_status st = pdbi__source_open(ic, &cf);
+        if (st == PDB_OK && (strcmp(cf.driver, f->driver) != 0 || cf.nlayers != 1))
+            st = pdbi__fail(ic, PDB_EINVAL,
+                            "is a %s file with %zu layers, not one %s layer as the first sheet",
+                            cf.driver, cf.nlayers, f->driver);
+        if (st == PDB_OK)
+            st = cad_read(ic, &cf.layers[0], &CB);
+        pdbi_layer *C = st == PDB_OK ? &cf.layers[0] : NULL;
+        if (st == PDB_OK) {
+            pdbi_label *labels = realloc(L->labels, (L->nlabels + C->nlabels + 1) * sizeof *labels);
+            pdbi_cad_rec *items = realloc(B->items, (B->n + CB.n + 1) * sizeof *items);
+            if (labels != NULL)
+                L->labels = labels;
+            if (items != NULL) {
+                B->items = items;
+                B->cap = B->n + CB.n + 1;
+            }
+            if (labels == NULL || items == NULL)
+                st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
+        }
+        if (st == PDB_OK) {
+            int64_t top = base;
+            for (size_t i = 0; i < C->nlabels; i++) {
+                pdbi_label *lab = &L->labels[L->nlabels++];
+                *lab = C->labels[i]; /* its text and feature move */
+                lab->index += base;
+                lab->origin = f->companions[c];
+                if (lab->index >= top)
+                    top = lab->index + 1;
+            }
+            C->nlabels = 0;
+            for (size_t b = 0; b < CB.n; b++) {
+                pdbi_cad_rec *r = &B->items[B->n++];
+                *r = CB.items[b];
+                r->index += base;
+                if (r->index >= top)
+                    top = r->index + 1;
+            }
+            CB.n = 0;
+            base = top;
+        }
+        for (size_t b = 0; b < CB.n; b++)
+            OGR_F_Destroy(CB.items[b].feat);
+        free(CB.items);
+        /* The features moved out live on: each holds its definition. */
+        pdbi__source_close(&cf);
+        if (st != PDB_OK) {
+            char why[512];
+            snprintf(why, sizeof why, "%s", pdbi_errmsg(ic));
+            return pdbi__fail(ic, st, "%s, a sheet file of the same commune read with it: %s",
+                              f->companions[c], why);
+        }
+    }
+    f->sheet_files = 1 + f->ncompanions;
+    return PDB_OK;
+}
+
 /* Reads a CAD layer whole and makes its records: text points are labels;
  * each boundary takes the label inside it (or, in DGN, the label with its
  * MSLink); the boundaries of one label are one parcel; a boundary without
@@ -748,7 +827,10 @@ static pdb_status prescan_cad(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const p
 
     if (st == PDB_OK && pdbi__sheets_detect(f, L, B.items, B.n)) {
         f->sheets = 1;
-        st = pdbi__sheets_build(ic, f, L, B.items, B.n);
+        if (f->ncompanions > 0)
+            st = read_companions(ic, f, L, &B);
+        if (st == PDB_OK)
+            st = pdbi__sheets_build(ic, f, L, B.items, B.n);
     } else if (st == PDB_OK && (cad_join(L, &B) != 0 || cad_records(L, &B) != 0))
         st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
     if (st == PDB_OK)

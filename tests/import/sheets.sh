@@ -143,14 +143,63 @@ area_ok "DXF --snap" "$(max_area_diff)"
 check "DXF --snap: quarantined: the polygon with no number" "$(sql "SELECT reason FROM rejects" | paste -sd,)" \
     no-number
 
-# --- Two sheet files of one commune in one run: the second would supersede
-# the first; refused, the first kept. ---
+# --- A commune's sheets as a file each, as the cadastral software delivers
+# them: the DXF cut in two at the middle of its extent by ogr2ogr
+# -clipsrc, so that the boundary lines of the parcels across the cut end
+# there in both files and each text is in one. Imported together, the two
+# files are the one drawing: the same parcels, none twice, none lost. ---
+mkdir -p cut
+read -r X0 Y0 Y1 <<<"$(ogrinfo -ro -so -al dxf/07900.dxf |
+    awk -F'[(), ]+' '/^Extent/ {printf "%.3f %.3f %.3f", ($2 + $5) / 2, $3 - 1, $6 + 1}')"
+ogr2ogr -q -f DXF cut/07900_t1.dxf dxf/07900.dxf -clipsrc 0 "$Y0" "$X0" "$Y1"
+ogr2ogr -q -f DXF cut/07900_t2.dxf dxf/07900.dxf -clipsrc "$X0" "$Y0" 9999999 "$Y1"
+CUT_LINES=$(ogrinfo -ro -q cut/07900_t1.dxf entities -where "Layer = 'RANH_THUA'" |
+    grep -c "[ (]$X0 " || true)
+if [ "$CUT_LINES" -ge 3 ]; then ok "the cut at x = $X0 crosses parcels ($CUT_LINES boundary lines end there)"; else
+    fail "the cut at x = $X0 crosses too few boundary lines ($CUT_LINES)"; fi
+new_store cut
+import --srs EPSG:9208 cut/07900_t1.dxf cut/07900_t2.dxf
+check "two sheet files of a commune: imports" "$RC" 0
+contains "two sheet files of a commune: read as one drawing" "$OUT" \
+    "with 1 other sheet file of the same commune, as one drawing"
+contains "two sheet files of a commune: the second is read with the first" "$OUT" \
+    "07900_t2.dxf: read with .*07900_t1.dxf as one drawing of commune 07900"
+expect_parcels "two sheet files of a commune" "$MISSING" "$GAP_A" "$GAP_B"
+area_ok "two sheet files of a commune" "$(max_area_diff)"
+check "two sheet files of a commune: one import file row, both files' checksum" \
+    "$(sql "SELECT count(*) FROM import_files")" 1
+import --srs EPSG:9208 cut/07900_t1.dxf cut/07900_t2.dxf
+check "the same two files again: both skipped" \
+    "$(grep -cE '^cut/07900_t[12]\.dxf .* skipped +[0-9]+$' <<<"$OUT")" 2
+# A second sheet file changed (one land use re-surveyed): the pair is new,
+# and imported again.
+sed -i '0,/^LUC$/s//LUK/' cut/07900_t2.dxf
+import --srs EPSG:9208 cut/07900_t1.dxf cut/07900_t2.dxf
+check "one file of the pair changed: imported again" "$RC" 0
+contains "one file of the pair changed: not skipped" "$OUT" "read 1[0-9]{3}, stored"
+# A sheet file that cannot be read: the commune's sheets are stored
+# together or not at all.
+head -c 3000 cut/07900_t2.dxf >cut/broken.dxf
+cp cut/07900_t1.dxf cut/07900_t3.dxf
+mv cut/broken.dxf cut/07900_t4.dxf
+new_store cutbad
+import --srs EPSG:9208 cut/07900_t3.dxf cut/07900_t4.dxf
+check "a broken sheet file of the pair: exit status" "$RC" 1
+contains "a broken sheet file of the pair: says which" "$(grep 'FAILED: ' <<<"$OUT" | head -1)" \
+    "07900_t3.dxf: FAILED: .*07900_t4.dxf, a sheet file of the same commune read with it"
+contains "a broken sheet file of the pair: the other fails with it" "$OUT" \
+    "07900_t4.dxf: FAILED: read with .*07900_t3.dxf as one drawing of commune 07900, which failed"
+check "a broken sheet file of the pair: nothing stored" "$(sql "SELECT count(*) FROM parcels")" 0
+
+# --- Sheet files of one commune in two formats: read together they would
+# be decoded as one; the second is refused (it would supersede the first),
+# the first kept. ---
 new_store twice
 import --srs EPSG:9208 dgn/07900.dgn dxf/07900.dxf
-check "two sheet files of a commune: exit status" "$RC" 1
-contains "two sheet files of a commune: says why" "$(grep 'FAILED: ' <<<"$OUT" | tail -1)" \
-    "dxf: FAILED: commune 07900's sheets came in .*dgn/07900.dgn already.*merge the sheets"
-expect_parcels "two sheet files of a commune: the first's parcels" "$MISSING" "$GAP_A" "$GAP_B"
+check "sheet files of a commune in two formats: exit status" "$RC" 1
+contains "sheet files of a commune in two formats: says why" "$(grep 'FAILED: ' <<<"$OUT" | tail -1)" \
+    "dxf: FAILED: commune 07900's sheets came in .*dgn/07900.dgn already.*one format"
+expect_parcels "sheet files of a commune in two formats: the first's parcels" "$MISSING" "$GAP_A" "$GAP_B"
 
 # --- A sheet on other layers, mapped with --levels. ---
 sed -e 's/^RANH_THUA$/RANHGIOI/' -e 's/^SO_THUA$/SOTHUTU/' dxf/07900.dxf >other_07900.dxf
