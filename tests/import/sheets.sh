@@ -268,4 +268,24 @@ printf 'number = 13\nparcels = 10\n' >levels.txt
 bad "levels file with an unknown role" dgn/07900.dgn "levels.txt:2: expected 'ROLE = LEVEL" --force \
     --levels levels.txt
 
+# Texts in an encoding nobody can tell (bytes of no Vietnamese font
+# encoding, read by GDAL's DXF driver as CP1252): a number that is no
+# number is quarantined with its reason; a land use that is no code is
+# stored and flagged, as any unknown code is; the rest of the sheet loads.
+printf '%s\n' 'WKT,Layer,Label' \
+    '"LINESTRING (566000 2353000,566000 2353020,566020 2353020,566040 2353020,566040 2353000,566020 2353000)",RANH_THUA,' \
+    '"LINESTRING (566000 2353000,566020 2353000,566020 2353020)",RANH_THUA,' \
+    '"POINT (566010 2353010)",SO_THUA,1' "\"POINT (566010 2353009)\",LOAI_DAT,$(printf '\xa9\xfe')" \
+    "\"POINT (566030 2353010)\",SO_THUA,2$(printf '\x80\x81')" '"POINT (566030 2353009)",LOAI_DAT,ONT' >enc.csv
+ogr2ogr -q -f DXF enc_07900.dxf enc.csv -dialect sqlite -sql "SELECT GeomFromText(WKT) AS geom, Layer,
+    CASE WHEN Label != '' THEN 'LABEL(f:\"Arial\",t:\"' || Label || '\")' END AS OGR_STYLE FROM enc"
+new_store enc
+import --srs EPSG:9208 --sheet 4 enc_07900.dxf
+check "labels in an unknown encoding: the sheet imports" "$RC" 0
+check "labels in an unknown encoding: the number that is none quarantined" \
+    "$(sql "SELECT reason FROM rejects")" bad-number
+check "labels in an unknown encoding: the other parcel stored, flagged" \
+    "$(sql "SELECT parcel, flags != 0 FROM parcels")" "1|1"
+contains "labels in an unknown encoding: the summary counts both" "$(grep '^enc_07900' <<<"$OUT")" \
+    " 2 +1 +0 +1 +1 ok"
 finish
