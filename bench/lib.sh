@@ -61,3 +61,44 @@ callgrind_stop() {
     wait "$CG_PID" || true
     sed -n 's/^summary: //p' "$1"
 }
+
+# bench_args NAME "$@": what every benchmark with a smoke mode starts with.
+# Takes its one optional argument, --smoke (sets smoke to 1, else 0; any
+# other argument: the usage, exit 2), finds the build it measures (BUILD,
+# from PDB_BINARY_DIR, build-rel by default; P the parceldb binary and
+# SYNTH pdb-synth in it, or says how to build and exits 1) and goes to the
+# checkout's root.
+bench_args() {
+    local name=$1
+    shift
+    smoke=0
+    case ${1:-} in
+    --smoke) smoke=1 ;;
+    "") ;;
+    *)
+        echo "usage: bench/$name/run.sh [--smoke]" >&2
+        exit 2
+        ;;
+    esac
+    BUILD=${PDB_BINARY_DIR:-$BENCH_ROOT/build-rel}
+    P=$BUILD/cli/parceldb
+    SYNTH=$BUILD/samples/pdb-synth
+    [ -x "$P" ] && [ -x "$SYNTH" ] || {
+        echo "build first: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel" >&2
+        exit 1
+    }
+    cd "$BENCH_ROOT" || exit 1
+}
+
+# bench_need HINT TOOL...: each TOOL is on PATH (or in /usr/sbin), else
+# says which is missing, then HINT (what installs it), and exits 1.
+bench_need() {
+    local hint=$1 tool
+    shift
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
+            echo "$tool is not installed: $hint" >&2
+            exit 1
+        }
+    done
+}

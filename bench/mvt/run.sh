@@ -26,32 +26,10 @@
 . "$(dirname "$0")/../lib.sh"
 . "$BENCH_ROOT/bench/lookup/pg.sh"
 HERE=$BENCH_ROOT/bench/mvt
-cd "$BENCH_ROOT" || exit 1
-
-smoke=0
-case ${1:-} in
---smoke) smoke=1 ;;
-"") ;;
-*)
-    echo "usage: bench/mvt/run.sh [--smoke]" >&2
-    exit 2
-    ;;
-esac
+bench_args mvt "$@"
 rounds=${ROUNDS:-3}
 per_zoom=${TILES_PER_ZOOM:-250}
-BUILD=${PDB_BINARY_DIR:-$BENCH_ROOT/build-rel}
-P=$BUILD/cli/parceldb
-SYNTH=$BUILD/samples/pdb-synth
-[ -x "$P" ] && [ -x "$SYNTH" ] || {
-    echo "build first: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel" >&2
-    exit 1
-}
-for tool in ogr2ogr sqlite3 python3 cc pkg-config; do
-    command -v $tool >/dev/null || {
-        echo "$tool is not installed: run scripts/install-deps.sh" >&2
-        exit 1
-    }
-done
+bench_need "run scripts/install-deps.sh" ogr2ogr sqlite3 python3 cc pkg-config
 ogrinfo --formats | grep -q '^ *MVT' || {
     echo "this GDAL has no MVT driver: $(gdalinfo --version)" >&2
     exit 1

@@ -25,36 +25,15 @@
 { # the whole script is read before it runs, so editing it mid-run is safe
 . "$(dirname "$0")/../lib.sh"
 HERE=$BENCH_ROOT/bench/ogc
-cd "$BENCH_ROOT" || exit 1
-
-smoke=0
-case ${1:-} in
---smoke) smoke=1 ;;
-"") ;;
-*)
-    echo "usage: bench/ogc/run.sh [--smoke]" >&2
-    exit 2
-    ;;
-esac
+bench_args ogc "$@"
 runs=${RUNS:-1}
 secs=${SECONDS_PER_RUN:-10}
 boxes=${BOXES:-10}
 pboxes=${PROVINCE_BOXES:-3}
 psecs=${PROVINCE_SECONDS:-60}
 nitems=${ITEMS:-50}
-BUILD=${PDB_BINARY_DIR:-$BENCH_ROOT/build-rel}
-P=$BUILD/cli/parceldb
-SYNTH=$BUILD/samples/pdb-synth
-[ -x "$P" ] && [ -x "$SYNTH" ] || {
-    echo "build first: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel" >&2
-    exit 1
-}
-for tool in wrk nginx curl spawn-fcgi mapserv cs2cs sqlite3 python3; do
-    command -v $tool >/dev/null || [ -x /usr/sbin/$tool ] || {
-        echo "$tool is not installed: run scripts/install-deps.sh (wrk, nginx-light, spawn-fcgi, mapserver-bin, proj-bin)" >&2
-        exit 1
-    }
-done
+bench_need "run scripts/install-deps.sh (wrk, nginx-light, spawn-fcgi, mapserver-bin, proj-bin)" \
+    wrk nginx curl spawn-fcgi mapserv cs2cs sqlite3 python3
 mapserv -v | grep -q 'SUPPORTS=FASTCGI' && mapserv -v | grep -q 'SUPPORTS=OGCAPI_SERVER' || {
     echo "this mapserv lacks FastCGI or OGC API support: $(mapserv -v)" >&2
     exit 1

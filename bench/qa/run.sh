@@ -21,28 +21,9 @@
 { # the whole script is read before it runs, so editing it mid-run is safe
 . "$(dirname "$0")/../lib.sh"
 . "$BENCH_ROOT/bench/lookup/pg.sh"
-cd "$BENCH_ROOT" || exit 1
-
-smoke=0
-case ${1:-} in
---smoke) smoke=1 ;;
-"") ;;
-*)
-    echo "usage: bench/qa/run.sh [--smoke]" >&2
-    exit 2
-    ;;
-esac
+bench_args qa "$@"
 rounds=${ROUNDS:-3}
-BUILD=${PDB_BINARY_DIR:-$BENCH_ROOT/build-rel}
-P=$BUILD/cli/parceldb
-SYNTH=$BUILD/samples/pdb-synth
-[ -x "$P" ] && [ -x "$SYNTH" ] || {
-    echo "build first: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel" >&2
-    exit 1
-}
-for tool in ogr2ogr sqlite3 psql; do
-    command -v $tool >/dev/null || { echo "$tool is not installed: run scripts/install-deps.sh" >&2; exit 1; }
-done
+bench_need "run scripts/install-deps.sh" ogr2ogr sqlite3 psql
 
 if [ $smoke -eq 1 ]; then
     rounds=1

@@ -22,32 +22,10 @@
 { # the whole script is read before it runs, so editing it mid-run is safe
 . "$(dirname "$0")/../lib.sh"
 HERE=$BENCH_ROOT/bench/server
-cd "$BENCH_ROOT"
-
-smoke=0
-case ${1:-} in
---smoke) smoke=1 ;;
-"") ;;
-*)
-    echo "usage: bench/server/run.sh [--smoke]" >&2
-    exit 2
-    ;;
-esac
+bench_args server "$@"
 runs=${RUNS:-3}
 secs=${SECONDS_PER_RUN:-10}
-BUILD=${PDB_BINARY_DIR:-$BENCH_ROOT/build-rel}
-P=$BUILD/cli/parceldb
-SYNTH=$BUILD/samples/pdb-synth
-[ -x "$P" ] && [ -x "$SYNTH" ] || {
-    echo "build first: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel" >&2
-    exit 1
-}
-for tool in wrk nginx curl; do
-    command -v $tool >/dev/null || [ -x /usr/sbin/$tool ] || {
-        echo "$tool is not installed: run bench/setup.sh or scripts/install-deps.sh (wrk, nginx-light, curl)" >&2
-        exit 1
-    }
-done
+bench_need "run bench/setup.sh or scripts/install-deps.sh (wrk, nginx-light, curl)" wrk nginx curl
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY
 export no_proxy='*' NO_PROXY='*'

@@ -16,27 +16,10 @@
 # Writes RESULTS/sheets.md and RESULTS/sheets-summary.txt.
 { # the whole script is read before it runs, so editing it mid-run is safe
 . "$(dirname "$0")/../lib.sh"
-cd "$BENCH_ROOT" || exit 1
-
-smoke=0
-case ${1:-} in
---smoke) smoke=1 ;;
-"") ;;
-*)
-    echo "usage: bench/sheets/run.sh [--smoke]" >&2
-    exit 2
-    ;;
-esac
+bench_args sheets "$@"
 rounds=${ROUNDS:-3}
 parcels=${PARCELS:-5278}
-BUILD=${PDB_BINARY_DIR:-$BENCH_ROOT/build-rel}
-P=$BUILD/cli/parceldb
-SYNTH=$BUILD/samples/pdb-synth
-[ -x "$P" ] && [ -x "$SYNTH" ] || {
-    echo "build first: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel" >&2
-    exit 1
-}
-command -v sqlite3 >/dev/null || { echo "sqlite3 is not installed: run scripts/install-deps.sh" >&2; exit 1; }
+bench_need "run scripts/install-deps.sh" sqlite3
 
 if [ $smoke -eq 1 ]; then
     rounds=1
