@@ -1170,6 +1170,11 @@ typedef struct pdb_import_changes {
 PDB_API pdb_status pdb_import_changes_get(pdb_ctx *ctx, pdb_store *store, int64_t batch_id,
                                           int with_steps, pdb_import_changes **out);
 PDB_API void pdb_import_changes_free(pdb_import_changes *c);
+/* One commune's counts as one line without its newline, e.g. "07894:
+ * unchanged 585, renumbered 3, reshaped 3, split 3 -> 6, merged 6 -> 3,
+ * new 0, retired 0" (split and merged: old parcels -> new ones), into buf
+ * (truncated to cap bytes). */
+PDB_API void pdb_import_change_format(const pdb_import_change *c, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

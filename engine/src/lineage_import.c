@@ -130,6 +130,19 @@ done:
     return st;
 }
 
+void pdb_import_change_format(const pdb_import_change *c, char *buf, size_t cap)
+{
+    const int64_t *b = c->before, *a = c->after;
+    snprintf(buf, cap,
+             "%s: unchanged %lld, renumbered %lld, reshaped %lld, split %lld -> %lld, merged "
+             "%lld -> %lld, new %lld, retired %lld",
+             c->commune, (long long)a[PDB_LINEAGE_UNCHANGED], (long long)a[PDB_LINEAGE_RENUMBERED],
+             (long long)a[PDB_LINEAGE_RESHAPED], (long long)b[PDB_LINEAGE_SPLIT],
+             (long long)a[PDB_LINEAGE_SPLIT], (long long)b[PDB_LINEAGE_MERGED],
+             (long long)a[PDB_LINEAGE_MERGED], (long long)a[PDB_LINEAGE_NEW],
+             (long long)b[PDB_LINEAGE_RETIRED]);
+}
+
 void pdb_import_changes_free(pdb_import_changes *c)
 {
     if (c == NULL)
