@@ -97,6 +97,7 @@ typedef struct lm {
     int *done;             /* node settled by the fast path */
     GEOSGeometry **g;      /* geometry of each node not settled, owned */
     double *perim;         /* its perimeter, m */
+    double (*box)[4];      /* its envelope: min x, min y, max x, max y */
     pdb__lm_edge *raw;     /* overlaps found: parent/child hold node numbers here */
     size_t nraw, capraw;   /* used and allocated */
     size_t *hits;          /* STRtree query results */
@@ -211,6 +212,13 @@ static pdb_status overlaps(lm *m)
             goto done;
         if (GEOSLength_r(m->h, m->g[i], &m->perim[i]) != 1)
             m->perim[i] = 0.0;
+        if (GEOSGeom_getXMin_r(m->h, m->g[i], &m->box[i][0]) != 1 ||
+            GEOSGeom_getYMin_r(m->h, m->g[i], &m->box[i][1]) != 1 ||
+            GEOSGeom_getXMax_r(m->h, m->g[i], &m->box[i][2]) != 1 ||
+            GEOSGeom_getYMax_r(m->h, m->g[i], &m->box[i][3]) != 1) {
+            st = pdb__fail(m->ctx, PDB_EGEOM, "parcel %lld: an empty geometry", (long long)p->id);
+            goto done;
+        }
         if (i < nold) {
             GEOSSTRtree_insert_r(m->h, tree, m->g[i], (void *)p);
             any = 1;
@@ -227,6 +235,15 @@ static pdb_status overlaps(lm *m)
         }
         for (size_t k = 0; k < m->nhits; k++) {
             size_t i = m->hits[k];
+            /* What a boundary moved by the tolerance all round leaves is
+             * noise, not an edge; the envelopes' overlap bounds the
+             * parcels' own, so most neighbours (sharing a boundary, their
+             * envelopes overlapping in a strip) need no overlay at all. */
+            double noise = PDB_LINEAGE_TOLERANCE_M * fmin(m->perim[i], m->perim[j]);
+            double bw = fmin(m->box[i][2], m->box[j][2]) - fmax(m->box[i][0], m->box[j][0]);
+            double bh = fmin(m->box[i][3], m->box[j][3]) - fmax(m->box[i][1], m->box[j][1]);
+            if (bw <= 0 || bh <= 0 || bw * bh <= noise)
+                continue;
             double a = overlap_m2(m, m->g[i], m->g[j]);
             if (isnan(a)) {
                 st = pdb__fail(m->ctx, PDB_EGEOM, "matching parcel %lld with %lld: %s",
@@ -234,9 +251,7 @@ static pdb_status overlaps(lm *m)
                                (long long)m->old->items[i].id, pdb__geos_said(m->ctx));
                 goto done;
             }
-            /* What a boundary moved by the tolerance all round leaves is
-             * noise, not an edge. */
-            if (a <= PDB_LINEAGE_TOLERANCE_M * fmin(m->perim[i], m->perim[j]))
+            if (a <= noise)
                 continue;
             pdb__lm_edge e = {.parent = (int64_t)i, .child = (int64_t)j, .overlap_m2 = a};
             if ((st = push_edge(m, &m->raw, &m->nraw, &m->capraw, e)) != PDB_OK)
@@ -296,10 +311,11 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
     m.done = calloc(nodes, sizeof *m.done);
     m.g = calloc(nodes, sizeof *m.g);
     m.perim = calloc(nodes, sizeof *m.perim);
+    m.box = calloc(nodes, sizeof *m.box);
     nold_in = calloc(nodes, sizeof *nold_in);
     nnew_in = calloc(nodes, sizeof *nnew_in);
-    if (m.parent == NULL || m.done == NULL || m.g == NULL || m.perim == NULL || nold_in == NULL ||
-        nnew_in == NULL) {
+    if (m.parent == NULL || m.done == NULL || m.g == NULL || m.perim == NULL || m.box == NULL ||
+        nold_in == NULL || nnew_in == NULL) {
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
         goto done;
     }
@@ -358,6 +374,7 @@ done:
     free(m.parent);
     free(m.done);
     free(m.perim);
+    free(m.box);
     free(m.raw);
     free(m.hits);
     free(nold_in);
