@@ -7,7 +7,7 @@
 # table with every ratio, peak memory and the machine, draws the plots into
 # docs/ with gnuplot, and keeps the raw results in bench/work/results/DATE/.
 #
-#   bench/run-all.sh [--smoke] [--only "import lookup render server ogc mvt qa"]
+#   bench/run-all.sh [--smoke] [--only "import lookup render server ogc mvt qa lineage"]
 #   --smoke  every benchmark's smoke form (a few communes, one run, seconds
 #            each; nothing installed or plotted into docs/): what CTest's
 #            bench_* tests run one by one
@@ -27,7 +27,7 @@ cd "$ROOT"
 . bench/lib.sh
 
 smoke=0
-only="import lookup render server ogc mvt qa"
+only="import lookup render server ogc mvt qa lineage"
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) smoke=1 ;;
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     *)
-        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server ogc mvt qa\"]" >&2
+        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server ogc mvt qa lineage\"]" >&2
         exit 2
         ;;
     esac
@@ -169,6 +169,10 @@ run_qa() {
 want ogc && stage ogc run_ogc
 want mvt && stage mvt run_mvt
 want qa && stage qa run_qa
+run_lineage() {
+    bash bench/lineage/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/lineage.md"
+}
+want lineage && stage lineage run_lineage
 load_end=$(loadavg)
 
 # ---------------------------------------------------------------------------
