@@ -113,6 +113,34 @@ assert steps[0]["batch"] == batch and steps[0]["change"] is None and steps[0]["a
 assert steps[0]["overlap_m2"] > 0
 PYEOF
 
+# GET /parcels/{c}/{s}/{p}/lineage from a running server (curl), for a
+# merge's new parcel (its number is new: unique in the commune, whose
+# former communes repeat each other's old numbers): both parents, each a
+# step of import $B2.
+MERGED=$(awk '$1 == "merge" {print $3; exit}' expected.steps)
+PARENTS=$(awk -v n="$MERGED" '$1 == "merge" && $3 == n {print $2}' expected.steps | tr '\n' ' ')
+AS_ROOT=()
+[ "$(id -u)" -eq 0 ] && AS_ROOT=(--allow-root)
+"$PARCELDB" serve --db "$DB" --listen 127.0.0.1:0 --port-file port --no-web --quiet "${AS_ROOT[@]}" \
+    >server.log 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 300); do [ -s port ] && break; kill -0 $SERVER 2>/dev/null || break; sleep 0.1; done
+[ -s port ] || fail "the server did not start: $(tail -3 server.log)"
+HTTP=$(curl -sS --max-time 30 "http://127.0.0.1:$(cat port)/parcels/$C/$MERGED/lineage") ||
+    fail "GET lineage: $HTTP"
+kill -TERM $SERVER && wait $SERVER || true
+trap 'rm -rf "$WORK"' EXIT
+$PY - "$HTTP" "$C" "$MERGED" "$PARENTS" "$B2" <<'PYEOF' && ok "GET lineage: $C/$MERGED merged from $PARENTS by import $B2" || fail "GET lineage: $HTTP"
+import json, sys
+l, c, new, want, batch = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4].split(), int(sys.argv[5])
+assert l["parcel"] == "%s/%s" % (c, new), l["parcel"]
+steps = [s for s in l["ancestors"] if s["kind"] == "merge"]
+assert sorted(s["parent"] for s in steps) == sorted("%s/%s" % (c, n) for n in want), steps
+assert all(s["child"] == l["parcel"] and s["batch"] == batch and s["change"] is None and s["at"]
+           for s in steps), steps
+PYEOF
+
 # The same file again (--force): every parcel unchanged, to itself.
 OUT=$("$PARCELDB" import --db "$DB" --force v2/$C.gpkg 2>&1) || fail "same file again: $OUT"
 B3=$(sql "SELECT max(id) FROM import_batches")
