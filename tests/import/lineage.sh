@@ -151,6 +151,47 @@ check "same file again: each edge to the same number" \
         ON pc.id = l.child_id WHERE l.batch_id = $B3 AND l.kind = 'unchanged'
         AND pp.sheet = pc.sheet AND pp.parcel = pc.parcel")" "$N"
 
+# New and retired: the re-survey less one parcel, and another moved 3 km
+# east (where no parcel was): the first retired, the second new and its
+# old self retired; both chosen among the new numbers (unique in the
+# commune). Written with GDAL's Python API.
+read -r GONE MOVED _ < <(awk '$1 == "renumber" {printf "%s ", $3} END {print ""}' expected.steps)
+$PY - v2/$C.gpkg v3.gpkg "$GONE" "$MOVED" <<'PYEOF'
+import sys
+from osgeo import ogr
+src = ogr.Open(sys.argv[1])
+lyr = src.GetLayer(0)
+dst = ogr.GetDriverByName("GPKG").CreateDataSource(sys.argv[2])
+out = dst.CreateLayer(lyr.GetName(), lyr.GetSpatialRef(), lyr.GetGeomType())
+for i in range(lyr.GetLayerDefn().GetFieldCount()):
+    out.CreateField(lyr.GetLayerDefn().GetFieldDefn(i))
+for f in lyr:
+    key = "%s/%s" % (f.GetField("SoHieuToBanDo"), f.GetField("SoThuTuThua"))
+    if key == sys.argv[3]:
+        continue
+    g = f.GetGeometryRef().Clone()
+    if key == sys.argv[4]:
+        for k in range(g.GetGeometryCount()):
+            poly = g.GetGeometryRef(k)
+            for j in range(poly.GetGeometryCount()):
+                ring = poly.GetGeometryRef(j)
+                for p in range(ring.GetPointCount()):
+                    ring.SetPoint_2D(p, ring.GetX(p) + 3000, ring.GetY(p))
+    o = ogr.Feature(out.GetLayerDefn())
+    o.SetFrom(f)
+    o.SetGeometry(g)
+    out.CreateFeature(o)
+PYEOF
+OUT=$("$PARCELDB" import --db "$DB" v3.gpkg 2>&1) || fail "import of v3: $OUT"
+B4=$(sql "SELECT max(id) FROM import_batches")
+contains "one gone, one moved away: the summary" "$OUT" \
+    "changes $C: unchanged $((N - 2)), renumbered 0, reshaped 0, split 0 -> 0, merged 0 -> 0, new 1, retired 2"
+INFO=$("$PARCELDB" info --db "$DB" --changes "$B4") || fail "info --changes $B4: $INFO"
+check "one gone, one moved away: info --changes lists them" \
+    "$(grep -E '^(new|retired) ' <<<"$INFO" | sed -E 's/ [0-9.]+ m2$//; s/ +/ /g' | LC_ALL=C sort | tr '\n' ';')" \
+    "$(printf '%s\n' "new - -> $C/$MOVED" "retired $C/$GONE -> -" "retired $C/$MOVED -> -" |
+        LC_ALL=C sort | tr '\n' ';')"
+
 # Bad input: a batch that does not exist, a batch that is not a number.
 ERR=$("$PARCELDB" info --db "$DB" --changes 99 2>&1) && fail "info --changes 99 succeeded"
 check "unknown batch: one line" "$ERR" "parceldb: --changes: no import batch 99"
