@@ -204,7 +204,9 @@ pdb_status pdb__sq_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commun
     pdb_status st = PDB_OK;
     int rc = SQLITE_OK;
 
-    for (int k = 0; k < 2 && st == PDB_OK && rc == SQLITE_OK; k++) {
+    /* The old set first: a first import (none) reads nothing more. */
+    for (int k = 0; k < 2 && st == PDB_OK && rc == SQLITE_OK && (k == 0 || sets[0].count > 0);
+         k++) {
         if ((rc = sqlite3_prepare_v2(s->db, set_sql[k], -1, &stmt, NULL)) != SQLITE_OK)
             break;
         sqlite3_bind_text(stmt, 1, commune, -1, SQLITE_STATIC);
@@ -271,6 +273,20 @@ pdb_status pdb__sq_import_steps(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, pd
     stmt = NULL;
     if (rc == SQLITE_DONE)
         return pdb__fail(ctx, PDB_ENOTFOUND, "no import batch %lld", (long long)batch_id);
+    if (rc != SQLITE_ROW)
+        return pdb__sql_fail(ctx, s->db, rc, "reading the batch");
+    /* A store no read-write open has upgraded has no lineage table. */
+    rc = sqlite3_prepare_v2(s->db,
+                            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lineage'",
+                            -1, &stmt, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    if (rc == SQLITE_DONE)
+        return pdb__fail(ctx, PDB_EINVAL,
+                         "the store has no lineage table yet: it was made before lineage was "
+                         "recorded and not opened for writing since (an import adds it)");
     if (rc != SQLITE_ROW)
         return pdb__sql_fail(ctx, s->db, rc, "reading the batch");
     if ((l = calloc(1, sizeof *l)) == NULL)

@@ -111,7 +111,8 @@ pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commun
     PGresult *res = NULL;
     pdb_status st = PDB_OK;
 
-    for (int k = 0; k < 2 && st == PDB_OK; k++) {
+    /* The old set first: a first import (none) reads nothing more. */
+    for (int k = 0; k < 2 && st == PDB_OK && (k == 0 || sets[0].count > 0); k++) {
         pdb__pg_params p = {0};
         pdb__pg_param_text(&p, commune);
         pdb__pg_param_text(&p, now);
