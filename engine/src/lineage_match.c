@@ -338,9 +338,11 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
                 if ((st = push_edge(&m, &out->edges, &out->nedges, &out->capedges, e)) != PDB_OK)
                     goto done;
                 m.done[i] = m.done[nold + j] = 1;
+                i++; /* each old parcel pairs once */
             }
             /* An old parcel that differs may still match the next new
-             * parcel of its number (a duplicate): only the new one moves. */
+             * parcel of its number (a duplicate): the new one moves on;
+             * what stays unpaired is matched by overlap below. */
             j++;
         }
     }

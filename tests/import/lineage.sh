@@ -5,10 +5,12 @@
 # imported over it. Every lineage edge the import records is compared
 # with the manifest's ground truth (the unchanged parcels included, each
 # to itself); the import's summary line and `info --changes` say the same
-# counts and steps; `lookup --lineage` shows the import step with its date;
-# the same file imported again says all unchanged. The store starts with
-# the lineage table of the stores made before re-imports recorded lineage
-# (its CHECK without 'unchanged'), which the first import upgrades.
+# counts and steps; `lookup --lineage` and GET .../lineage (curl) show the
+# import steps with their dates; the same file imported again says all
+# unchanged (also with duplicate numbers and repaired parcels); a parcel
+# removed is retired, one moved where none was is new. The store starts
+# with the lineage table of the stores made before re-imports recorded
+# lineage (its CHECK without 'unchanged'), which the first import upgrades.
 # Runs on both stores (import_lineage_pg: tests/pg.cmake).
 source "$(dirname "$0")/lib.sh"
 need_synth
@@ -191,6 +193,19 @@ check "one gone, one moved away: info --changes lists them" \
     "$(grep -E '^(new|retired) ' <<<"$INFO" | sed -E 's/ [0-9.]+ m2$//; s/ +/ /g' | LC_ALL=C sort | tr '\n' ';')" \
     "$(printf '%s\n' "new - -> $C/$MOVED" "retired $C/$GONE -> -" "retired $C/$MOVED -> -" |
         LC_ALL=C sort | tr '\n' ';')"
+
+# The same file again, with the defects real registers have (duplicate
+# numbers, repaired and rejected records), in another commune and zone:
+# every parcel stored is unchanged, to itself.
+D=08707
+"$SYNTH" --out vd --communes $D --parcels-per-commune 300 --format GPKG --defects 3 --quiet
+"$PARCELDB" import --quiet --db "$DB" vd/$D.gpkg 2>/dev/null || fail "import of $D"
+STORED=$(sql "SELECT count(*) FROM parcels WHERE commune = '$D' AND valid_to IS NULL")
+DUPS=$(sql "SELECT count(*) FROM parcels WHERE commune = '$D' AND valid_to IS NULL AND (flags & 1) <> 0")
+OUT=$("$PARCELDB" import --db "$DB" --force vd/$D.gpkg 2>&1) || fail "same file with defects again: $OUT"
+contains "same file with defects ($DUPS parcels of duplicate numbers) again: all unchanged" "$OUT" \
+    "changes $D: unchanged $STORED, renumbered 0, reshaped 0, split 0 -> 0, merged 0 -> 0, new 0, retired 0"
+[ "$DUPS" -gt 0 ] || fail "pdb-synth --defects 3 made no duplicate numbers"
 
 # Bad input: a batch that does not exist, a batch that is not a number.
 ERR=$("$PARCELDB" info --db "$DB" --changes 99 2>&1) && fail "info --changes 99 succeeded"
