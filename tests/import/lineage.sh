@@ -8,7 +8,8 @@
 # counts and steps; `lookup --lineage` and GET .../lineage (curl) show the
 # import steps with their dates; the same file imported again says all
 # unchanged (also with duplicate numbers and repaired parcels); a parcel
-# removed is retired, one moved where none was is new. The store starts
+# removed is retired, one moved where none was is new; the re-survey in
+# WGS 84 over the commune in TM-3 gives the same classes. The store starts
 # with the lineage table of the stores made before re-imports recorded
 # lineage (its CHECK without 'unchanged'), which the first import upgrades.
 # Runs on both stores (import_lineage_pg: tests/pg.cmake).
@@ -206,6 +207,17 @@ OUT=$("$PARCELDB" import --db "$DB" --force vd/$D.gpkg 2>&1) || fail "same file 
 contains "same file with defects ($DUPS parcels of duplicate numbers) again: all unchanged" "$OUT" \
     "changes $D: unchanged $STORED, renumbered 0, reshaped 0, split 0 -> 0, merged 0 -> 0, new 0, retired 0"
 [ "$DUPS" -gt 0 ] || fail "pdb-synth --defects 3 made no duplicate numbers"
+
+# The re-survey delivered in another CRS (WGS 84, reprojected by ogr2ogr)
+# over the commune surveyed in TM-3: matched in the commune's TM-3 metres,
+# the same classes (reprojection moves no vertex by a centimetre).
+ogr2ogr -f GPKG -t_srs EPSG:4326 v2-wgs84.gpkg v2/$C.gpkg
+MAIN_DB=$DB
+new_store other
+"$PARCELDB" import --quiet --db "$DB" v1/$C.gpkg || fail "import of v1 into a second store"
+OUT=$("$PARCELDB" import --db "$DB" v2-wgs84.gpkg 2>&1) || fail "re-survey in WGS 84: $OUT"
+contains "re-survey in WGS 84 over TM-3: the same summary" "$OUT" "changes $SUMMARY"
+DB=$MAIN_DB
 
 # Bad input: a batch that does not exist, a batch that is not a number.
 ERR=$("$PARCELDB" info --db "$DB" --changes 99 2>&1) && fail "info --changes 99 succeeded"
