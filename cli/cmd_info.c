@@ -173,6 +173,8 @@ int cmd_info(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
+    if (changes > 0 && (communes || check))
+        return cli_usage_error("info", "--changes lists a batch: leave out --communes and --check");
 
     pdb_ctx *ctx = NULL;
     pdb_store *store = NULL;

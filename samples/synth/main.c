@@ -469,6 +469,11 @@ int main(int argc, char **argv)
     if (o.notches > 0 && o.format != FMT_SHP && o.format != FMT_GPKG)
         return die("--notches needs --format \"ESRI Shapefile\" or GPKG (the others round "
                    "coordinates)");
+    if (o.resurvey_noise_m > 0 && o.resurvey == 0)
+        return die("--resurvey-noise needs --resurvey N");
+    if (o.resurvey > 0 && o.sheets)
+        return die("--resurvey and --sheets lines do not go together (sheets are drawn from "
+                   "their own lines)");
     if (o.sheets && o.format != FMT_DGN && o.format != FMT_DXF)
         return die("--sheets lines needs --format DGN or DXF");
     if (o.sheets && o.defects_mode == 2)

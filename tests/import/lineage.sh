@@ -224,4 +224,12 @@ ERR=$("$PARCELDB" info --db "$DB" --changes 99 2>&1) && fail "info --changes 99 
 check "unknown batch: one line" "$ERR" "parceldb: --changes: no import batch 99"
 ERR=$("$PARCELDB" info --db "$DB" --changes x 2>&1) && fail "info --changes x succeeded"
 check "a batch that is not a number: one line" "$(wc -l <<<"$ERR")" 1
+ERR=$("$PARCELDB" info --db "$DB" --changes 2 --check 2>&1) && fail "info --changes --check succeeded"
+check "--changes with --check: one line" "$(wc -l <<<"$ERR")" 1
+# ... and the generator's: noise without a re-survey, noise out of range.
+for args in "--resurvey-noise 0.01" "--resurvey 2 --resurvey-noise 0.5" "--resurvey x"; do
+    # shellcheck disable=SC2086 # the options are split on purpose
+    ERR=$("$SYNTH" --out bad --communes $C $args 2>&1) && fail "pdb-synth $args succeeded"
+    check "pdb-synth $args: one line" "$(wc -l <<<"$ERR")" 1
+done
 finish
