@@ -4,9 +4,11 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <stdint.h>
+#include <string.h>
 
 static const char usage_text[] =
-    "usage: parceldb info [--db STORE] [--communes] [--check]\n"
+    "usage: parceldb info [--db STORE] [--communes] [--check] [--changes BATCH]\n"
     "\n"
     "Prints the store's counts, data version and schema.\n"
     "\n"
@@ -17,7 +19,36 @@ static const char usage_text[] =
     "               v? in a store of schema 1 not yet opened for writing), name\n"
     "  --check      also run SQLite's full integrity check (slow on a large store), and\n"
     "               name the communes whose overviews are stale, failed or made with a\n"
-    "               fallback, and why\n";
+    "               fallback, and why\n"
+    "  --changes BATCH  instead: what import batch BATCH did to each commune's parcels\n"
+    "               (one line of counts per class a commune), then one line per parcel\n"
+    "               that did not stay unchanged: KIND OLD -> NEW OVERLAP (docs/changes.md)\n";
+
+/* --changes BATCH: the counts per commune, then every step but the
+ * unchanged ones (a re-survey leaves most parcels unchanged: their lines
+ * would drown the rest; the count says how many). */
+static int print_changes(pdb_ctx *ctx, pdb_store *store, int64_t batch)
+{
+    pdb_import_changes *ch = NULL;
+    char line[320];
+
+    if (pdb_import_changes_get(ctx, store, batch, 1, &ch) != PDB_OK)
+        return cli_lib_error(ctx, "--changes");
+    printf("import batch %lld: %zu commune%s\n", (long long)batch, ch->count,
+           ch->count == 1 ? "" : "s");
+    for (size_t i = 0; i < ch->count; i++) {
+        pdb_import_change_format(&ch->communes[i], line, sizeof line);
+        printf("%s\n", line);
+    }
+    for (size_t i = 0; i < ch->nsteps; i++) {
+        const pdb_lineage_step *e = &ch->steps[i];
+        if (strcmp(e->kind, "unchanged") != 0)
+            printf("%-9s %s -> %s %.2f m2\n", e->kind, e->parent_id > 0 ? e->parent : "-",
+                   e->child_id > 0 ? e->child : "-", e->overlap_m2);
+    }
+    pdb_import_changes_free(ch);
+    return CLI_OK;
+}
 
 /* What each overview state means to the person reading --check. */
 static const char *state_words(pdb_overview_state st)
@@ -104,14 +135,13 @@ static int print_info(pdb_ctx *ctx, pdb_store *store, int communes, int check)
 int cmd_info(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"db", required_argument, NULL, 'd'},
-        {"communes", no_argument, NULL, 'c'},
-        {"check", no_argument, NULL, 'k'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"db", required_argument, NULL, 'd'}, {"communes", no_argument, NULL, 'c'},
+        {"check", no_argument, NULL, 'k'},    {"changes", required_argument, NULL, 'g'},
+        {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
     };
     const char *db = CLI_DEFAULT_DB;
     int c, communes = 0, check = 0;
+    int64_t changes = 0;
 
     opterr = 0;
     optind = 1;
@@ -126,6 +156,14 @@ int cmd_info(int argc, char **argv)
         case 'k':
             check = 1;
             break;
+        case 'g': {
+            size_t n;
+            if (cli_parse_size(optarg, &n) != 0 || n == 0 || n > (size_t)INT64_MAX)
+                return cli_usage_error("info",
+                                       "--changes takes an import batch number (1, 2, ...)");
+            changes = (int64_t)n;
+            break;
+        }
         case 'h':
             fputs(usage_text, stdout);
             return CLI_OK;
@@ -135,6 +173,8 @@ int cmd_info(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("info", "unexpected argument '%s'", argv[optind]);
+    if (changes > 0 && (communes || check))
+        return cli_usage_error("info", "--changes lists a batch: leave out --communes and --check");
 
     pdb_ctx *ctx = NULL;
     pdb_store *store = NULL;
@@ -143,6 +183,8 @@ int cmd_info(int argc, char **argv)
     int rc;
     if (pdb_store_open(ctx, db, PDB_OPEN_READONLY, &store) != PDB_OK)
         rc = cli_lib_error(ctx, "opening the store");
+    else if (changes > 0)
+        rc = print_changes(ctx, store, changes);
     else
         rc = print_info(ctx, store, communes, check);
     pdb_store_close(store);

@@ -1010,6 +1010,28 @@ static void rebuild_overviews(run *R, pdbi_run_result *res)
     pdb_commune_list_free(list);
 }
 
+/* The lineage each commune's load recorded (docs/changes.md), one line a
+ * commune for the summary. A failure to read it back is a note there: the
+ * data and its lineage are committed. */
+static void change_summary(run *R, pdbi_run_result *res)
+{
+    pdb_import_changes *ch = NULL;
+    char line[320];
+    size_t len = 0;
+
+    if (pdb_import_changes_get(R->ctx, R->store, R->batch_id, 0, &ch) != PDB_OK) {
+        snprintf(line, sizeof line, "changes: not read back: %s\n", pdb_errmsg(R->ctx));
+        res->changes = strdup(line);
+        return;
+    }
+    res->changes = calloc(ch->count + 1, sizeof line + 16);
+    for (size_t i = 0; res->changes != NULL && i < ch->count; i++) {
+        pdb_import_change_format(&ch->communes[i], line, sizeof line);
+        len += (size_t)sprintf(res->changes + len, "changes %s\n", line);
+    }
+    pdb_import_changes_free(ch);
+}
+
 /* Checks and reads the options that need it: the field map, --encoding,
  * --srs and --commune. */
 static pdb_status run_options(run *R)
@@ -1149,6 +1171,8 @@ pdb_status pdbi_run(pdbi_ctx *ic, const pdbi_options *opts, char *const *paths, 
             res->files[i].status == PDBI_FILE_OK || res->files[i].status == PDBI_FILE_PARTIAL;
     if (!R.o.dry_run && !R.o.no_overviews && committed)
         rebuild_overviews(&R, res);
+    if (!R.o.dry_run && committed)
+        change_summary(&R, res);
     *result_out = res;
     res = NULL;
 fail:
@@ -1185,6 +1209,7 @@ void pdbi_run_result_free(pdbi_run_result *r)
     free(r->files);
     free(r->overview_error);
     free(r->overview_notes);
+    free(r->changes);
     free(r);
 }
 
@@ -1257,6 +1282,8 @@ void pdbi_print_summary(FILE *out, const pdbi_run_result *r, int dry_run)
                 r->overviews_failed, r->overviews_failed == 1 ? "" : "s");
     if (r->overview_notes != NULL)
         fputs(r->overview_notes, out);
+    if (r->changes != NULL)
+        fputs(r->changes, out);
     for (size_t i = 0; i < r->nfiles; i++)
         if (r->files[i].message != NULL && r->files[i].status != PDBI_FILE_OK)
             fprintf(out, "%s: %s: %s\n", r->files[i].path,

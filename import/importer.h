@@ -119,6 +119,8 @@ typedef struct pdbi_run_result {
                                  low zooms are drawn from their parcels) */
     char *overview_notes;     /* one line per commune of this run whose overviews failed or
                                  needed a fallback, with the reason; NULL when none */
+    char *changes;            /* one line per commune committed: what the re-import did to its
+                                 parcels (pdb_import_change_format); NULL when none */
 } pdbi_run_result;
 
 /* Expands the command's FILE arguments: a directory gives its survey files

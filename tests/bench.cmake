@@ -39,3 +39,9 @@ set_tests_properties(bench_qa_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)
 # by exactly the planted label defects before timing.
 pdb_script_test(bench_sheets_smoke ${PROJECT_SOURCE_DIR}/bench/sheets/run.sh --smoke)
 set_tests_properties(bench_sheets_smoke PROPERTIES LABELS "bench;import" TIMEOUT 300)
+
+# Lineage of a re-surveyed commune (issue 16): a commune of 600 parcels and
+# its pdb-synth re-survey; the re-import's change summary must be the
+# ground truth's before the times are written (no timed assertion).
+pdb_script_test(bench_lineage_smoke ${PROJECT_SOURCE_DIR}/bench/lineage/run.sh --smoke)
+set_tests_properties(bench_lineage_smoke PROPERTIES LABELS bench TIMEOUT 600)

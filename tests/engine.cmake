@@ -51,3 +51,7 @@ pdb_unit_test(test_search SOURCES unit/test_search.c)
 set_tests_properties(test_search PROPERTIES LABELS "unit;engine")
 # The quality checks (docs/qa.md): rules file, names, a run on known squares.
 pdb_unit_test(test_qa SOURCES unit/test_qa.c lib/fixture.c LIBS GDAL::GDAL)
+# The matching of a re-surveyed commune with the parcels it supersedes
+# (issue 16, lineage_match.c), on cases read off their coordinates.
+pdb_unit_test(test_lineage_match SOURCES unit/test_lineage_match.c)
+set_tests_properties(test_lineage_match PROPERTIES LABELS "unit;engine")

@@ -1099,13 +1099,15 @@ typedef struct pdb_lineage_step {
     int64_t child_id;      /* the parcel after */
     char parent[80];       /* its number "COMMUNE/SHEET/PARCEL" */
     char child[80];        /* likewise */
-    char kind[12];         /* "split", "merge", "reshape", "update" or "renumber" */
+    char kind[12];         /* "split", "merge", "reshape", "update", "renumber" or "unchanged";
+                              in pdb_import_changes_get also "new" and "retired" */
     double overlap_m2;     /* area the two share, in the survey's metres */
     int64_t change_id;     /* the change that made it (0: an import) */
     char at[32];           /* when (ISO 8601 UTC) */
     char *reason;          /* the change's reason, or NULL; owned by the lineage */
     char *document;        /* the change's document, or NULL; owned by the lineage */
     int descendant;        /* 0: a step towards the parcel (ancestry), 1: away from it */
+    int64_t batch_id;      /* the import (or the change's batch) that made it */
 } pdb_lineage_step;
 
 typedef struct pdb_lineage {
@@ -1125,6 +1127,54 @@ PDB_API pdb_status pdb_parcel_lineage(pdb_ctx *ctx, pdb_store *store, int64_t id
  * *json_out is the caller's (pdb_free). */
 PDB_API pdb_status pdb_lineage_to_json(pdb_ctx *ctx, const pdb_lineage *l, char **json_out);
 PDB_API void pdb_lineage_free(pdb_lineage *l);
+
+/* What a re-import did to a commune's parcels (docs/changes.md): the new
+ * parcels are matched with those they supersede by overlap in the survey
+ * CRS, inside the commune's transaction, and each group of parcels is one
+ * class. */
+typedef enum pdb_lineage_class {
+    PDB_LINEAGE_UNCHANGED,  /* same number, geometry equal within 0.1 m */
+    PDB_LINEAGE_RENUMBERED, /* equal geometry, another number */
+    PDB_LINEAGE_RESHAPED,   /* one old, one new, the geometry changed */
+    PDB_LINEAGE_SPLIT,      /* one old, several new */
+    PDB_LINEAGE_MERGED,     /* several old, one new (or several) */
+    PDB_LINEAGE_NEW,        /* a new parcel overlapping no old one */
+    PDB_LINEAGE_RETIRED,    /* an old parcel no new one overlaps */
+    PDB_LINEAGE_CLASSES     /* how many classes there are */
+} pdb_lineage_class;
+
+/* "unchanged", "renumbered", "reshaped", "split", "merged", "new", "retired". */
+PDB_API const char *pdb_lineage_class_name(pdb_lineage_class c);
+
+/* One commune of an import batch. */
+typedef struct pdb_import_change {
+    char commune[8];                     /* five digits */
+    int64_t before[PDB_LINEAGE_CLASSES]; /* old (superseded) parcels in each class */
+    int64_t after[PDB_LINEAGE_CLASSES];  /* new parcels in each class */
+} pdb_import_change;
+
+typedef struct pdb_import_changes {
+    int64_t batch_id;              /* the batch asked about */
+    size_t count;                  /* communes */
+    pdb_import_change *communes;   /* ordered by code, owned */
+    size_t nsteps;                 /* steps (0 unless asked for) */
+    pdb_lineage_step *steps;       /* each edge of the batch, then each new parcel (kind "new",
+                                      parent_id 0) and each retired one (kind "retired",
+                                      child_id 0), by commune; owned */
+} pdb_import_changes;
+
+/* The lineage a batch's re-import recorded, per commune (only the
+ * communes the batch imported; a change's batch has none), and with
+ * with_steps its every step. PDB_ENOTFOUND for a batch that does not
+ * exist. The caller owns *out (pdb_import_changes_free). */
+PDB_API pdb_status pdb_import_changes_get(pdb_ctx *ctx, pdb_store *store, int64_t batch_id,
+                                          int with_steps, pdb_import_changes **out);
+PDB_API void pdb_import_changes_free(pdb_import_changes *c);
+/* One commune's counts as one line without its newline, e.g. "07894:
+ * unchanged 585, renumbered 3, reshaped 3, split 3 -> 6, merged 6 -> 3,
+ * new 0, retired 0" (split and merged: old parcels -> new ones), into buf
+ * (truncated to cap bytes). */
+PDB_API void pdb_import_change_format(const pdb_import_change *c, char *buf, size_t cap);
 
 #ifdef __cplusplus
 }

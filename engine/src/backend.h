@@ -74,6 +74,9 @@ typedef struct pdb__store_ops {
     pdb_status (*change_apply)(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
                                pdb_change_result **out);
     pdb_status (*parcel_lineage)(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out);
+    /* The steps of a batch (pdb_import_changes_get's, in its order) into
+     * *out, whose id is the batch; PDB_ENOTFOUND for an unknown batch. */
+    pdb_status (*import_steps)(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, pdb_lineage **out);
 
     /* Backup */
     pdb_status (*backup)(pdb_ctx *ctx, pdb_store *s, const char *dest_path,

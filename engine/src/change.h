@@ -116,6 +116,8 @@ pdb_status pdb__chg_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c, pdb_c
 /* The audit row of an owner written by the change: the new parcel's id,
  * and what ("VIA: update owner (change N)"). */
 void pdb__chg_audit_what(const pdb__chg *cs, char ids[32], char what[160]);
+/* Frees count steps and what each owns (reason, document). */
+void pdb__lineage_steps_free(pdb_lineage_step *steps, size_t count);
 /* A new lineage of parcel id with its number and no steps (PDB_ENOTFOUND
  * for an unknown id); the caller owns *out. */
 pdb_status pdb__lineage_start(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out);

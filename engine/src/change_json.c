@@ -257,15 +257,20 @@ done:
 /* Lineage                                                                   */
 /* ------------------------------------------------------------------------ */
 
+void pdb__lineage_steps_free(pdb_lineage_step *steps, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        free(steps[i].reason);
+        free(steps[i].document);
+    }
+    free(steps);
+}
+
 void pdb_lineage_free(pdb_lineage *l)
 {
     if (l == NULL)
         return;
-    for (size_t i = 0; i < l->count; i++) {
-        free(l->steps[i].reason);
-        free(l->steps[i].document);
-    }
-    free(l->steps);
+    pdb__lineage_steps_free(l->steps, l->count);
     free(l);
 }
 
@@ -274,7 +279,7 @@ void pdb_lineage_free(pdb_lineage *l)
 #define LINEAGE_COLUMNS                                                                            \
     "SELECT l.parent_id, l.child_id, l.kind, l.overlap_m2, coalesce(l.change_id, 0), l.at, "       \
     "c.reason, c.document, pp.commune || '/' || pp.sheet || '/' || pp.parcel, "                    \
-    "pc.commune || '/' || pc.sheet || '/' || pc.parcel FROM lineage l "                            \
+    "pc.commune || '/' || pc.sheet || '/' || pc.parcel, coalesce(l.batch_id, 0) FROM lineage l "   \
     "LEFT JOIN changes c ON c.id = l.change_id JOIN parcels pp ON pp.id = l.parent_id "            \
     "JOIN parcels pc ON pc.id = l.child_id "
 
@@ -323,7 +328,8 @@ pdb_status pdb__sq_parcel_lineage(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_li
                                   .child_id = sqlite3_column_int64(stmt, 1),
                                   .overlap_m2 = sqlite3_column_double(stmt, 3),
                                   .change_id = sqlite3_column_int64(stmt, 4),
-                                  .descendant = dir};
+                                  .descendant = dir,
+                                  .batch_id = sqlite3_column_int64(stmt, 10)};
             snprintf(e.kind, sizeof e.kind, "%s", (const char *)sqlite3_column_text(stmt, 2));
             snprintf(e.at, sizeof e.at, "%s", (const char *)sqlite3_column_text(stmt, 5));
             snprintf(e.parent, sizeof e.parent, "%s", (const char *)sqlite3_column_text(stmt, 8));
@@ -363,11 +369,13 @@ pdb_status pdb_lineage_to_json(pdb_ctx *ctx, const pdb_lineage *l, char **json_o
     for (size_t i = 0; i < l->count; i++) {
         const pdb_lineage_step *e = &l->steps[i];
         json_t *step = json_pack(
-            "{s:s, s:I, s:s, s:I, s:s, s:f, s:s, s:o, s:s?, s:s?}", "kind", e->kind, "parent_id",
-            (json_int_t)e->parent_id, "parent", e->parent, "child_id", (json_int_t)e->child_id,
-            "child", e->child, "overlap_m2", round(e->overlap_m2 * 1e4) / 1e4, "at", e->at,
-            "change", e->change_id > 0 ? json_integer((json_int_t)e->change_id) : json_null(),
-            "reason", e->reason, "document", e->document);
+            "{s:s, s:I, s:s, s:I, s:s, s:f, s:s, s:o, s:o, s:s?, s:s?}", "kind", e->kind,
+            "parent_id", (json_int_t)e->parent_id, "parent", e->parent, "child_id",
+            (json_int_t)e->child_id, "child", e->child, "overlap_m2",
+            round(e->overlap_m2 * 1e4) / 1e4, "at", e->at, "change",
+            e->change_id > 0 ? json_integer((json_int_t)e->change_id) : json_null(), "batch",
+            e->batch_id > 0 ? json_integer((json_int_t)e->batch_id) : json_null(), "reason",
+            e->reason, "document", e->document);
         if (step == NULL ||
             json_array_append_new(json_object_get(doc, e->descendant ? "descendants" : "ancestors"),
                                   step) != 0) {

@@ -123,6 +123,13 @@ pdb_status pdb__pg_change_apply(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
                                 pdb_change_result **out);
 pdb_status pdb__pg_parcel_lineage(pdb_ctx *ctx, pdb_store *s, int64_t id, pdb_lineage **out);
 pdb_status pdb__pg_changes_schema(pdb_ctx *ctx, pdb_store *s);
+/* pg_lineage.c: the lineage of re-imports (lineage_import.h's SQLite
+ * functions, for this store), and the lineage table's upgrade to the
+ * 'unchanged' kind at a read-write open. */
+pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
+                                  const char *now);
+pdb_status pdb__pg_import_steps(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, pdb_lineage **out);
+pdb_status pdb__pg_lineage_upgrade(pdb_ctx *ctx, pdb_store *s);
 
 /* The EWKB of a WKB geometry with its SRID set (for binary COPY into a
  * geometry column): the first header gets the SRID flag and the SRID;

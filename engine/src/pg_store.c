@@ -783,5 +783,6 @@ const pdb__store_ops pdb__pg_ops = {
     .overview_rebuild_report = pdb__pg_overview_rebuild_report,
     .change_apply = pdb__pg_change_apply,
     .parcel_lineage = pdb__pg_parcel_lineage,
+    .import_steps = pdb__pg_import_steps,
     .backup = pdb__pg_backup,
 };

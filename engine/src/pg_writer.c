@@ -479,6 +479,10 @@ pdb_status pdb__pg_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
         return st;
     c.flagged = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
+    /* What the re-survey did to each parcel, in the load's transaction. */
+    if ((st = pdb__pg_lineage_record(ctx, w->base.store, w->base.commune, w->batch_id, w->now)) !=
+        PDB_OK)
+        return st;
 
     /* The box as "%.17g": read back, it is the same double. */
     for (int i = 0; i < 4; i++)

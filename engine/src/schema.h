@@ -135,17 +135,43 @@
     "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"                                 \
     "  before TEXT NOT NULL,\n"                                                                    \
     "  after TEXT NOT NULL);\n"                                                                    \
-    "CREATE TABLE IF NOT EXISTS lineage (\n"                                                       \
-    "  id INTEGER PRIMARY KEY,\n"                                                                  \
-    "  parent_id INTEGER NOT NULL REFERENCES parcels(id),\n"                                       \
-    "  child_id INTEGER NOT NULL REFERENCES parcels(id),\n"                                        \
-    "  kind TEXT NOT NULL CHECK (kind IN ('split', 'merge', 'reshape', 'update', 'renumber')),\n"  \
-    "  overlap_m2 REAL NOT NULL,\n"                                                                \
-    "  change_id INTEGER REFERENCES changes(id),\n"                                                \
-    "  batch_id INTEGER REFERENCES import_batches(id),\n"                                          \
-    "  at TEXT NOT NULL);\n"                                                                       \
+    "CREATE TABLE IF NOT EXISTS " PDB_LINEAGE_TABLE_SQL("lineage") PDB_LINEAGE_INDEX_SQL
+
+/* The lineage table (named, for the upgrade below). 'unchanged' is the
+ * kind of a re-import's edge between two versions of an unchanged parcel
+ * (lineage_match.c); stores made before it get it at a read-write open. */
+#define PDB_LINEAGE_TABLE_SQL(name)                                                                \
+    name                                                                                           \
+        " (\n"                                                                                     \
+        "  id INTEGER PRIMARY KEY,\n"                                                              \
+        "  parent_id INTEGER NOT NULL REFERENCES parcels(id),\n"                                   \
+        "  child_id INTEGER NOT NULL REFERENCES parcels(id),\n"                                    \
+        "  kind TEXT NOT NULL CHECK (kind IN ('split', 'merge', 'reshape', 'update', 'renumber', " \
+        "'unchanged')),\n"                                                                         \
+        "  overlap_m2 REAL NOT NULL,\n"                                                            \
+        "  change_id INTEGER REFERENCES changes(id),\n"                                            \
+        "  batch_id INTEGER REFERENCES import_batches(id),\n"                                      \
+        "  at TEXT NOT NULL);\n"
+#define PDB_LINEAGE_INDEX_SQL                                                                      \
     "CREATE INDEX IF NOT EXISTS lineage_parent ON lineage(parent_id);\n"                           \
-    "CREATE INDEX IF NOT EXISTS lineage_child ON lineage(child_id);\n"
+    "CREATE INDEX IF NOT EXISTS lineage_child ON lineage(child_id);\n"                             \
+    "CREATE INDEX IF NOT EXISTS lineage_batch ON lineage(batch_id);\n"
+
+/* A lineage table whose CHECK lacks 'unchanged' (made before re-imports
+ * recorded lineage), rebuilt as SQLite documents for a changed constraint:
+ * a new table, the rows copied with their ids, the old one dropped (no
+ * table references lineage), the new one renamed, its indexes made. Run
+ * by pdb__sq_lineage_upgrade in one write transaction. */
+#define PDB_LINEAGE_UPGRADE_SQL                                                                    \
+    "CREATE TABLE " PDB_LINEAGE_TABLE_SQL(                                                         \
+        "lineage_upgrade") "INSERT INTO lineage_upgrade (id, parent_id, child_id, kind, "          \
+                           "overlap_m2, change_id, "                                               \
+                           "batch_id, at) SELECT id, parent_id, child_id, kind, overlap_m2, "      \
+                           "change_id, batch_id, at "                                              \
+                           "FROM lineage;\n"                                                       \
+                           "DROP TABLE lineage;\n"                                                 \
+                           "ALTER TABLE lineage_upgrade RENAME TO "                                \
+                           "lineage;\n" PDB_LINEAGE_INDEX_SQL
 
 /* The whole schema of a new store, in the order it is created. */
 #define PDB_SCHEMA_SQL                                                                             \

@@ -4,6 +4,7 @@
  */
 #include "store.h"
 
+#include "lineage_import.h"
 #include "lookup.h"
 #include "overview.h"
 #include "schema.h"
@@ -311,6 +312,9 @@ pdb_status pdb__sq_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_sto
      * open reads them as they are (pdb_commune.data_version -1). */
     if (st == PDB_OK && !s->readonly)
         st = upgrade_schema(ctx, s, path);
+    /* And the lineage table made before the 'unchanged' kind. */
+    if (st == PDB_OK && !s->readonly)
+        st = pdb__sq_lineage_upgrade(ctx, s);
     /* Stores made before the lookup index get it now, once. */
     if (st == PDB_OK && !s->readonly)
         st = pdb__lookup_backfill(ctx, s);
@@ -659,6 +663,7 @@ const pdb__store_ops pdb__sqlite_ops = {
     .overview_rebuild_report = pdb__sq_overview_rebuild_report,
     .change_apply = pdb__sq_change_apply,
     .parcel_lineage = pdb__sq_parcel_lineage,
+    .import_steps = pdb__sq_import_steps,
     .backup = pdb__sq_store_backup,
 };
 

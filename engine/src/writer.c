@@ -9,6 +9,7 @@
 #include "writer.h"
 #include "crs.h"
 #include "geom.h"
+#include "lineage_import.h"
 #include "lookup.h"
 #include "overview.h"
 #include "search.h"
@@ -507,6 +508,10 @@ pdb_status pdb__sq_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
     if (!w->in_transaction)
         return pdb__fail(ctx, PDB_EINVAL, "the writer's transaction has ended");
     if ((st = flag_duplicates(ctx, w, &flagged)) != PDB_OK)
+        goto fail;
+    /* What the re-survey did to each parcel, in the load's transaction. */
+    if ((st = pdb__sq_lineage_record(ctx, w->base.store, w->commune, w->batch_id, w->now)) !=
+        PDB_OK)
         goto fail;
     c.flagged = flagged;
 

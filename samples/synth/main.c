@@ -57,6 +57,11 @@ static const char usage[] =
     "                               Shapefile and GPKG only (the others round coordinates)\n"
     "  --qa-defects N               N overlaps and N sliver gaps per commune for parceldb qa,\n"
     "                               listed in the manifest's qa_ground_truth (docs/qa.md)\n"
+    "  --resurvey N                 a re-survey: N renumberings, N reshapes, N merges and\n"
+    "                               N splits per commune, listed in the manifest's\n"
+    "                               resurvey_ground_truth (docs/changes.md)\n"
+    "  --resurvey-noise M           with --resurvey: every vertex moved by up to M metres\n"
+    "                               (0 to 0.05), as a new survey measures it again\n"
     "  --curved-edges M             boundaries curve gently, a vertex every M metres at most\n"
     "                               (0.5 to 100; hills and forest as surveys draw them)\n"
     "  --provinces N                N made-up provinces beyond Phu Tho (1 to 29) instead of\n"
@@ -144,7 +149,8 @@ static int run_commune(job *j, pdb_ctx *ctx, GEOSContextHandle_t geos, size_t ri
         goto done;
     if (synth_defects_apply(geos, j->o, j->o->format, &c, err, errlen) != 0 ||
         synth_qa_apply(geos, j->o, &c, err, errlen) != 0 ||
-        synth_notches_apply(geos, j->o, &c) != 0)
+        synth_notches_apply(geos, j->o, &c) != 0 ||
+        synth_resurvey_apply(geos, j->o, &c, err, errlen) != 0)
         goto done;
     if (synth_output_write(ctx, geos, j->o, &c, res, err, errlen) != 0)
         goto done;
@@ -274,6 +280,8 @@ int main(int argc, char **argv)
         O_QUIET,
         O_NOTCHES,
         O_QA_DEFECTS,
+        O_RESURVEY,
+        O_RESURVEY_NOISE,
         O_CURVES,
         O_PROVINCES,
         O_PER_PROVINCE,
@@ -297,6 +305,8 @@ int main(int argc, char **argv)
         {"quiet", no_argument, NULL, O_QUIET},
         {"notches", required_argument, NULL, O_NOTCHES},
         {"qa-defects", required_argument, NULL, O_QA_DEFECTS},
+        {"resurvey", required_argument, NULL, O_RESURVEY},
+        {"resurvey-noise", required_argument, NULL, O_RESURVEY_NOISE},
         {"curved-edges", required_argument, NULL, O_CURVES},
         {"provinces", required_argument, NULL, O_PROVINCES},
         {"communes-per-province", required_argument, NULL, O_PER_PROVINCE},
@@ -393,6 +403,20 @@ int main(int argc, char **argv)
                            "0 to 1000",
                            optarg);
             break;
+        case O_RESURVEY:
+            if (parse_size(optarg, &o.resurvey) != 0 || o.resurvey > 1000)
+                return die("--resurvey %s: give a number of renumberings (and reshapes, merges, "
+                           "splits) per commune, 0 to 1000",
+                           optarg);
+            break;
+        case O_RESURVEY_NOISE: {
+            char *end = NULL;
+            o.resurvey_noise_m = strtod(optarg, &end);
+            if (end == optarg || *end != '\0' || !(o.resurvey_noise_m >= 0) ||
+                o.resurvey_noise_m > 0.05)
+                return die("--resurvey-noise %s: give metres from 0 to 0.05", optarg);
+            break;
+        }
         case O_NOTCHES:
             if (parse_size(optarg, &o.notches) != 0)
                 return die("--notches %s: give a number of parcels per file", optarg);
@@ -445,6 +469,11 @@ int main(int argc, char **argv)
     if (o.notches > 0 && o.format != FMT_SHP && o.format != FMT_GPKG)
         return die("--notches needs --format \"ESRI Shapefile\" or GPKG (the others round "
                    "coordinates)");
+    if (o.resurvey_noise_m > 0 && o.resurvey == 0)
+        return die("--resurvey-noise needs --resurvey N");
+    if (o.resurvey > 0 && o.sheets)
+        return die("--resurvey and --sheets lines do not go together (sheets are drawn from "
+                   "their own lines)");
     if (o.sheets && o.format != FMT_DGN && o.format != FMT_DXF)
         return die("--sheets lines needs --format DGN or DXF");
     if (o.sheets && o.defects_mode == 2)

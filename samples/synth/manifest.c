@@ -121,6 +121,30 @@ static json_t *qa_ground_truth(const synth_commune *c)
     return list;
 }
 
+/* What `parceldb import` of the re-survey over the commune must record
+ * (--resurvey; docs/changes.md): one entry per change, the numbers
+ * before and after as "SHEET/PARCEL" in the commune's own former commune. */
+static json_t *resurvey_ground_truth(const synth_commune *c)
+{
+    json_t *list = json_array();
+    for (size_t i = 0; i < c->ntruth; i++) {
+        const synth_truth *t = &c->truth[i];
+        json_t *old = json_array(), *neu = json_array();
+        char num[32];
+        for (int k = 0; k < t->nold; k++) {
+            snprintf(num, sizeof num, "%d/%d", (int)t->old_sheet[k], (int)t->old_number[k]);
+            json_array_append_new(old, json_string(num));
+        }
+        for (int k = 0; k < t->nnew; k++) {
+            snprintf(num, sizeof num, "%d/%d", (int)t->new_sheet[k], (int)t->new_number[k]);
+            json_array_append_new(neu, json_string(num));
+        }
+        json_array_append_new(list, json_pack("{s:s,s:s,s:o,s:o}", "kind", t->kind, "former",
+                                              c->formers[0], "old", old, "new", neu));
+    }
+    return list;
+}
+
 int synth_manifest_write(const output_ctx *oc, char *err, size_t errlen)
 {
     const synth_commune *c = oc->c;
@@ -311,6 +335,10 @@ int synth_manifest_write(const output_ctx *oc, char *err, size_t errlen)
     json_object_set_new(m, "expected", exp);
     if (o->qa_defects > 0)
         json_object_set_new(m, "qa_ground_truth", qa_ground_truth(c));
+    if (o->resurvey > 0) {
+        json_object_set_new(m, "resurvey_noise_m", json_real(o->resurvey_noise_m));
+        json_object_set_new(m, "resurvey_ground_truth", resurvey_ground_truth(c));
+    }
 
     snprintf(path, sizeof path, "%s.manifest.json", oc->path);
     if (json_dump_file(m, path, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12)) !=

@@ -94,7 +94,7 @@ double synth_ring_area(const synth_commune *c, const synth_ring *r)
     return sum / 2.0;
 }
 
-static double parcel_area(const synth_commune *c, const synth_parcel *p)
+double synth_parcel_area(const synth_commune *c, const synth_parcel *p)
 {
     double a = 0.0;
     for (uint16_t i = 0; i < p->nrings; i++)
@@ -119,6 +119,8 @@ void synth_commune_free(synth_commune *c)
     free(c->ring_vertices);
     free(c->rings);
     free(c->parcels);
+    free(c->truth);
+    c->truth = NULL;
     c->vx = c->vy = NULL;
     c->ring_vertices = NULL;
     c->rings = NULL;
@@ -675,7 +677,7 @@ static int build_block(synth_commune *c, synth_rng *r, block *b, size_t limit)
                     return -1;
                 left_of_canal->nrings++;
                 left_of_canal->nparts = 2;
-                left_of_canal->area_m2 = parcel_area(c, left_of_canal);
+                left_of_canal->area_m2 = synth_parcel_area(c, left_of_canal);
                 c->multipolygons++;
                 left_of_canal = NULL;
                 continue;
@@ -693,7 +695,7 @@ static int build_block(synth_commune *c, synth_rng *r, block *b, size_t limit)
             p->hamlet = (uint8_t)b->hamlet;
             snprintf(p->landuse, sizeof p->landuse, "%s",
                      landuse_for(r, (cell_class)cls, c->urban));
-            p->area_m2 = parcel_area(c, p);
+            p->area_m2 = synth_parcel_area(c, p);
             if (b->has_canal && i + 1 < row->n && row->cuts[i + 1].xb == b->cl && cls == C_FIELD) {
                 left_of_canal = p;
                 continue;
@@ -726,7 +728,7 @@ static int build_block(synth_commune *c, synth_rng *r, block *b, size_t limit)
                     if (synth_add_ring(c, hv, 4, 0, 1) != 0)
                         return -1;
                     p->nrings = 2;
-                    p->area_m2 = parcel_area(c, p);
+                    p->area_m2 = synth_parcel_area(c, p);
                     c->with_holes++;
                     if (synth_chance(r, 0.67) && c->nparcels + reserve < limit) {
                         synth_parcel *isl = new_parcel(c);
@@ -742,7 +744,7 @@ static int build_block(synth_commune *c, synth_rng *r, block *b, size_t limit)
                         isl->zone = (uint8_t)b->zone;
                         isl->hamlet = (uint8_t)b->hamlet;
                         snprintf(isl->landuse, sizeof isl->landuse, "NTS");
-                        isl->area_m2 = parcel_area(c, isl);
+                        isl->area_m2 = synth_parcel_area(c, isl);
                         c->islands++;
                     }
                 }
@@ -768,7 +770,7 @@ static int build_block(synth_commune *c, synth_rng *r, block *b, size_t limit)
         p->zone = (uint8_t)b->zone;
         p->hamlet = (uint8_t)b->hamlet;
         snprintf(p->landuse, sizeof p->landuse, "DTL");
-        p->area_m2 = parcel_area(c, p);
+        p->area_m2 = synth_parcel_area(c, p);
     }
     return 0;
 }
@@ -1046,7 +1048,7 @@ int synth_parcels_generate(pdb_ctx *ctx, const synth_options *o, synth_commune *
             return -1;
         }
         for (size_t i = 0; i < c->nparcels; i++)
-            c->parcels[i].area_m2 = parcel_area(c, &c->parcels[i]);
+            c->parcels[i].area_m2 = synth_parcel_area(c, &c->parcels[i]);
     }
     /* Surveyed areas: the computed area within survey noise (0.2%), to 0.1 m2. */
     for (size_t i = 0; i < c->nparcels; i++) {

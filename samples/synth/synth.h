@@ -86,7 +86,20 @@ typedef struct synth_options {
     double curve_spacing;        /* --curved-edges: metres between boundary vertices; 0 straight */
     size_t qa_defects;           /* --qa-defects: planted overlaps and gaps per commune, each */
     int sheets;                  /* --sheets lines: CAD line-and-label sheets (sheets.c) */
+    size_t resurvey;             /* --resurvey: renumberings, reshapes, merges, splits, each */
+    double resurvey_noise_m;     /* --resurvey-noise: every vertex moved by up to this */
 } synth_options;
+
+/* One change a re-survey made (resurvey.c), for the manifest. */
+typedef struct synth_truth {
+    char kind[12];         /* "renumber", "reshape", "merge" or "split" */
+    int32_t old_sheet[2];  /* the parcels before: sheets */
+    int32_t old_number[2]; /* and numbers */
+    int nold;              /* entries used */
+    int32_t new_sheet[2];  /* the parcels after */
+    int32_t new_number[2];
+    int nnew;
+} synth_truth;
 
 /* The errors planted for `parceldb qa` (qa_defects.c), at most one a parcel. */
 typedef enum synth_qa_kind {
@@ -156,6 +169,8 @@ typedef struct synth_commune {
     size_t multipolygons;        /* parcels in two parts */
     size_t with_holes;           /* parcels with an interior ring */
     size_t islands;              /* pond parcels filling a hole of another parcel */
+    synth_truth *truth;          /* --resurvey: what changed, owned */
+    size_t ntruth;               /* entries of truth */
 } synth_commune;
 
 enum {
@@ -217,7 +232,8 @@ int synth_parcels_generate(pdb_ctx *ctx, const synth_options *o, synth_commune *
 void synth_commune_free(synth_commune *c);
 
 /* Ring helpers for the other modules. */
-double synth_ring_area(const synth_commune *c, const synth_ring *r); /* signed, CCW > 0 */
+double synth_ring_area(const synth_commune *c, const synth_ring *r);     /* signed, CCW > 0 */
+double synth_parcel_area(const synth_commune *c, const synth_parcel *p); /* holes subtracted */
 int synth_add_vertex(synth_commune *c, double e, double n, uint32_t *idx);
 /* As synth_add_vertex, without the millimetre rounding (for micrometre shapes). */
 int synth_add_vertex_exact(synth_commune *c, double e, double n, uint32_t *idx);
@@ -243,6 +259,11 @@ int synth_notches_apply(GEOSContextHandle_t geos, const synth_options *o, synth_
  * sound parcels (docs/qa.md); nothing without the option. */
 int synth_qa_apply(GEOSContextHandle_t geos, const synth_options *o, synth_commune *c, char *err,
                    size_t errlen);
+/* resurvey.c: --resurvey N: N renumberings, reshapes, merges and splits
+ * of sound parcels, listed in c->truth, then --resurvey-noise on every
+ * vertex; nothing without the option. */
+int synth_resurvey_apply(GEOSContextHandle_t geos, const synth_options *o, synth_commune *c,
+                         char *err, size_t errlen);
 /* Which defect kinds a format can hold as such (e.g. a Shapefile has no
  * empty polygon and no point in a polygon layer). */
 int synth_format_supports(synth_format fmt, synth_defect d);

@@ -1,0 +1,401 @@
+/*
+ * lineage_match.c: what happened to each parcel when a commune was
+ * surveyed again. The new parcels are matched to the ones they supersede
+ * by overlap in the survey's metres (a GEOS STRtree on the old ones), the
+ * overlaps form groups (connected components of old and new parcels), and
+ * each group is one class: one old and one new parcel are unchanged (same
+ * number, geometry equal within the tolerance), renumbered (equal
+ * geometry, another number) or reshaped; one old and several new a split;
+ * several old and one new a merge; a new parcel that overlaps nothing is
+ * new, an old one that nothing overlaps retired (neither has an edge).
+ *
+ * The common case of a re-survey is a parcel surveyed again to the same
+ * coordinates under the same number: its old and new WKB are the same
+ * bytes, and it is taken as unchanged without a geometry at all (the old
+ * parcels of a commune do not overlap each other beyond the QA threshold,
+ * so nothing else can share its area). Only the rest go through GEOS.
+ */
+#include "lineage_match.h"
+#include "crs.h"
+#include "geom.h"
+#include "wkb.h"
+#include "writer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+pdb_status pdb__lm_set_add(pdb_ctx *ctx, pdb__lm_set *set, int64_t id, const char *former,
+                           const char *sheet, const char *parcel, int srid,
+                           const unsigned char *wkb, size_t wkb_len, double area_m2)
+{
+    if (set->count == set->cap) {
+        size_t cap = set->cap ? 2 * set->cap : 1024;
+        pdb__lm_parcel *items = realloc(set->items, cap * sizeof *items);
+        if (items == NULL)
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        set->items = items;
+        set->cap = cap;
+    }
+    pdb__lm_parcel *p = &set->items[set->count];
+    former = former ? former : "";
+    size_t len = strlen(former) + strlen(sheet) + strlen(parcel) + 3;
+    p->key = malloc(len);
+    p->wkb = malloc(wkb_len ? wkb_len : 1);
+    if (p->key == NULL || p->wkb == NULL) {
+        free(p->key);
+        free(p->wkb);
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+    }
+    snprintf(p->key, len, "%s\x1f%s\x1f%s", former, sheet, parcel);
+    memcpy(p->wkb, wkb, wkb_len);
+    p->wkb_len = wkb_len;
+    p->id = id;
+    p->srid = srid;
+    p->area_m2 = area_m2;
+    set->count++;
+    return PDB_OK;
+}
+
+void pdb__lm_set_free(pdb__lm_set *set)
+{
+    for (size_t i = 0; set != NULL && i < set->count; i++) {
+        free(set->items[i].key);
+        free(set->items[i].wkb);
+    }
+    if (set != NULL) {
+        free(set->items);
+        memset(set, 0, sizeof *set);
+    }
+}
+
+void pdb__lm_result_free(pdb__lm_result *r)
+{
+    if (r != NULL) {
+        free(r->edges);
+        memset(r, 0, sizeof *r);
+    }
+}
+
+/* Parcels by number, then by id: the fast path finds an old parcel's
+ * number with bsearch, and the order of duplicates is the store's. */
+static int by_key(const void *a, const void *b)
+{
+    const pdb__lm_parcel *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
+/* The state of one match. Nodes: old parcels 0..nold-1, then new ones. */
+typedef struct lm {
+    pdb_ctx *ctx;
+    GEOSContextHandle_t h;
+    pdb__lm_set *old, *neu;
+    int area_epsg;         /* the CRS areas are measured in */
+    size_t *parent;        /* union-find over nodes */
+    int *done;             /* node settled by the fast path */
+    GEOSGeometry **g;      /* geometry of each node not settled, owned */
+    double *perim;         /* its perimeter, m */
+    double (*box)[4];      /* its envelope: min x, min y, max x, max y */
+    pdb__lm_edge *raw;     /* overlaps found: parent/child hold node numbers here */
+    size_t nraw, capraw;   /* used and allocated */
+    size_t *hits;          /* STRtree query results */
+    size_t nhits, caphits; /* used and allocated */
+    int oom;               /* the query callback ran out of memory */
+    pdb__lm_result *out;
+} lm;
+
+static size_t find(lm *m, size_t x)
+{
+    while (m->parent[x] != x)
+        x = m->parent[x] = m->parent[m->parent[x]];
+    return x;
+}
+
+static void unite(lm *m, size_t a, size_t b)
+{
+    a = find(m, a);
+    b = find(m, b);
+    if (a != b)
+        m->parent[a > b ? a : b] = a < b ? a : b;
+}
+
+static pdb_status push_edge(lm *m, pdb__lm_edge **v, size_t *n, size_t *cap, pdb__lm_edge e)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 1024;
+        pdb__lm_edge *nv = realloc(*v, c * sizeof *nv);
+        if (nv == NULL)
+            return pdb__fail(m->ctx, PDB_ENOMEM, "out of memory");
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = e;
+    return PDB_OK;
+}
+
+/* The GEOS geometry of a parcel in the area CRS. */
+static pdb_status geometry(lm *m, const pdb__lm_parcel *p, GEOSGeometry **out)
+{
+    unsigned char *wkb = p->wkb, *made = NULL;
+    size_t len = p->wkb_len;
+    pdb__mpoly mp = {0};
+    pdb_status st = PDB_OK;
+
+    *out = NULL;
+    if (p->srid != m->area_epsg) {
+        if ((st = pdb__wkb_parse(m->ctx, p->wkb, p->wkb_len, &mp)) != PDB_OK ||
+            (st = pdb__crs_transform_xy(m->ctx, p->srid, m->area_epsg, mp.xy, mp.npoints)) !=
+                PDB_OK ||
+            (st = pdb__mpoly_to_wkb(m->ctx, &mp, &made, &len)) != PDB_OK)
+            goto done;
+        wkb = made;
+    }
+    GEOSWKBReader *r = GEOSWKBReader_create_r(m->h);
+    *out = r ? GEOSWKBReader_read_r(m->h, r, wkb, len) : NULL;
+    if (r != NULL)
+        GEOSWKBReader_destroy_r(m->h, r);
+    if (*out == NULL)
+        st = pdb__fail(m->ctx, PDB_EGEOM, "parcel %lld: the geometry does not parse (%s)",
+                       (long long)p->id, pdb__geos_said(m->ctx));
+done:
+    pdb__mpoly_free(&mp);
+    free(made);
+    return st;
+}
+
+static void collect(void *item, void *userdata)
+{
+    lm *m = userdata;
+    if (m->nhits == m->caphits) {
+        size_t c = m->caphits ? 2 * m->caphits : 64;
+        size_t *h = realloc(m->hits, c * sizeof *h);
+        if (h == NULL) {
+            m->oom = 1;
+            return;
+        }
+        m->hits = h;
+        m->caphits = c;
+    }
+    m->hits[m->nhits++] = (size_t)((const pdb__lm_parcel *)item - m->old->items);
+}
+
+/* The area a and b share; NAN when GEOS fails. */
+static double overlap_m2(lm *m, const GEOSGeometry *a, const GEOSGeometry *b)
+{
+    GEOSGeometry *i = GEOSIntersection_r(m->h, a, b);
+    double area = NAN;
+    if (i == NULL || GEOSArea_r(m->h, i, &area) != 1)
+        area = NAN;
+    if (i != NULL)
+        GEOSGeom_destroy_r(m->h, i);
+    return area;
+}
+
+/* Finds the overlaps of the new parcels not settled with the old ones not
+ * settled, through an STRtree on the old ones. */
+static pdb_status overlaps(lm *m)
+{
+    size_t nold = m->old->count, nnew = m->neu->count;
+    GEOSSTRtree *tree = GEOSSTRtree_create_r(m->h, 10);
+    pdb_status st = PDB_OK;
+    int any = 0;
+
+    if (tree == NULL)
+        return pdb__fail(m->ctx, PDB_EGEOM, "GEOS: %s", pdb__geos_said(m->ctx));
+    for (size_t i = 0; i < nold + nnew; i++) {
+        if (m->done[i])
+            continue;
+        const pdb__lm_parcel *p = i < nold ? &m->old->items[i] : &m->neu->items[i - nold];
+        if ((st = geometry(m, p, &m->g[i])) != PDB_OK)
+            goto done;
+        if (GEOSLength_r(m->h, m->g[i], &m->perim[i]) != 1)
+            m->perim[i] = 0.0;
+        if (GEOSGeom_getXMin_r(m->h, m->g[i], &m->box[i][0]) != 1 ||
+            GEOSGeom_getYMin_r(m->h, m->g[i], &m->box[i][1]) != 1 ||
+            GEOSGeom_getXMax_r(m->h, m->g[i], &m->box[i][2]) != 1 ||
+            GEOSGeom_getYMax_r(m->h, m->g[i], &m->box[i][3]) != 1) {
+            st = pdb__fail(m->ctx, PDB_EGEOM, "parcel %lld: an empty geometry", (long long)p->id);
+            goto done;
+        }
+        if (i < nold) {
+            GEOSSTRtree_insert_r(m->h, tree, m->g[i], (void *)p);
+            any = 1;
+        }
+    }
+    for (size_t j = nold; any && j < nold + nnew; j++) {
+        if (m->done[j])
+            continue;
+        m->nhits = 0;
+        GEOSSTRtree_query_r(m->h, tree, m->g[j], collect, m);
+        if (m->oom) {
+            st = pdb__fail(m->ctx, PDB_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t k = 0; k < m->nhits; k++) {
+            size_t i = m->hits[k];
+            /* What a boundary moved by the tolerance all round leaves is
+             * noise, not an edge; the envelopes' overlap bounds the
+             * parcels' own, so most neighbours (sharing a boundary, their
+             * envelopes overlapping in a strip) need no overlay at all. */
+            double noise = PDB_LINEAGE_TOLERANCE_M * fmin(m->perim[i], m->perim[j]);
+            double bw = fmin(m->box[i][2], m->box[j][2]) - fmax(m->box[i][0], m->box[j][0]);
+            double bh = fmin(m->box[i][3], m->box[j][3]) - fmax(m->box[i][1], m->box[j][1]);
+            if (bw <= 0 || bh <= 0 || bw * bh <= noise)
+                continue;
+            double a = overlap_m2(m, m->g[i], m->g[j]);
+            if (isnan(a)) {
+                st = pdb__fail(m->ctx, PDB_EGEOM, "matching parcel %lld with %lld: %s",
+                               (long long)m->neu->items[j - nold].id,
+                               (long long)m->old->items[i].id, pdb__geos_said(m->ctx));
+                goto done;
+            }
+            if (a <= noise)
+                continue;
+            pdb__lm_edge e = {.parent = (int64_t)i, .child = (int64_t)j, .overlap_m2 = a};
+            if ((st = push_edge(m, &m->raw, &m->nraw, &m->capraw, e)) != PDB_OK)
+                goto done;
+            unite(m, i, j);
+        }
+    }
+done:
+    GEOSSTRtree_destroy_r(m->h, tree);
+    return st;
+}
+
+/* The kind of the edges of one group, and for a pair whether it is
+ * unchanged. */
+static const char *group_kind(lm *m, size_t nold_in, size_t nnew_in, const pdb__lm_edge *e)
+{
+    if (nold_in == 1 && nnew_in == 1) {
+        size_t i = (size_t)e->parent, j = (size_t)e->child;
+        const pdb__lm_parcel *o = &m->old->items[i], *n = &m->neu->items[j - m->old->count];
+        double d = 0.0;
+        int equal = GEOSHausdorffDistance_r(m->h, m->g[i], m->g[j], &d) == 1 &&
+                    d <= PDB_LINEAGE_TOLERANCE_M;
+        int same = strcmp(o->key, n->key) == 0;
+        return !equal ? "reshape" : same ? "unchanged" : "renumber";
+    }
+    if (nold_in == 1)
+        return "split";
+    /* Several old parcels, one new or several: boundaries redrawn across
+     * parcels are recorded as a merge of every old one into each new. */
+    return "merge";
+}
+
+static int edge_order(const void *a, const void *b)
+{
+    const pdb__lm_edge *x = a, *y = b;
+    if (x->child != y->child)
+        return (x->child > y->child) - (x->child < y->child);
+    return (x->parent > y->parent) - (x->parent < y->parent);
+}
+
+pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *old, pdb__lm_set *neu,
+                              pdb__lm_result *out)
+{
+    size_t nold = old->count, nnew = neu->count, nodes = nold + nnew;
+    size_t *nold_in = NULL, *nnew_in = NULL;
+    lm m = {.ctx = ctx, .h = ctx->geos, .old = old, .neu = neu, .out = out};
+    pdb_status st = PDB_OK;
+
+    memset(out, 0, sizeof *out);
+    if (nold == 0 || nnew == 0)
+        return PDB_OK; /* a first import (all new) or an empty one (all retired) */
+    if ((st = pdb__area_crs(ctx, neu->items[0].srid, commune, &m.area_epsg)) != PDB_OK)
+        return st;
+    qsort(old->items, nold, sizeof *old->items, by_key);
+    qsort(neu->items, nnew, sizeof *neu->items, by_key);
+    m.parent = malloc(nodes * sizeof *m.parent);
+    m.done = calloc(nodes, sizeof *m.done);
+    m.g = calloc(nodes, sizeof *m.g);
+    m.perim = calloc(nodes, sizeof *m.perim);
+    m.box = calloc(nodes, sizeof *m.box);
+    nold_in = calloc(nodes, sizeof *nold_in);
+    nnew_in = calloc(nodes, sizeof *nnew_in);
+    if (m.parent == NULL || m.done == NULL || m.g == NULL || m.perim == NULL || m.box == NULL ||
+        nold_in == NULL || nnew_in == NULL) {
+        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nodes; i++)
+        m.parent[i] = i;
+    /* The fast path: the same number surveyed to the same bytes. Both
+     * sets are sorted by number, so one merge walk pairs them (duplicate
+     * numbers pair in id order, each old parcel at most once). */
+    for (size_t i = 0, j = 0; i < nold && j < nnew;) {
+        int c = strcmp(old->items[i].key, neu->items[j].key);
+        if (c < 0) {
+            i++;
+        } else if (c > 0) {
+            j++;
+        } else {
+            const pdb__lm_parcel *o = &old->items[i], *n = &neu->items[j];
+            if (o->srid == n->srid && o->wkb_len == n->wkb_len &&
+                memcmp(o->wkb, n->wkb, o->wkb_len) == 0) {
+                pdb__lm_edge e = {o->id, n->id, "unchanged", n->area_m2};
+                if ((st = push_edge(&m, &out->edges, &out->nedges, &out->capedges, e)) != PDB_OK)
+                    goto done;
+                m.done[i] = m.done[nold + j] = 1;
+                i++; /* each old parcel pairs once */
+            }
+            /* An old parcel that differs may still match the next new
+             * parcel of its number (a duplicate): the new one moves on;
+             * what stays unpaired is matched by overlap below. */
+            j++;
+        }
+    }
+    if ((st = overlaps(&m)) != PDB_OK)
+        goto done;
+    /* Group sizes, at each group's root. */
+    for (size_t i = 0; i < nodes; i++) {
+        if (m.done[i])
+            continue;
+        size_t r = find(&m, i);
+        if (i < nold)
+            nold_in[r]++;
+        else
+            nnew_in[r]++;
+    }
+    for (size_t k = 0; k < m.nraw; k++) {
+        pdb__lm_edge *e = &m.raw[k];
+        size_t r = find(&m, (size_t)e->parent);
+        pdb__lm_edge o = {old->items[e->parent].id, neu->items[e->child - (int64_t)nold].id,
+                          group_kind(&m, nold_in[r], nnew_in[r], e), e->overlap_m2};
+        if ((st = push_edge(&m, &out->edges, &out->nedges, &out->capedges, o)) != PDB_OK)
+            goto done;
+    }
+    if (out->nedges > 1)
+        qsort(out->edges, out->nedges, sizeof *out->edges, edge_order);
+done:
+    for (size_t i = 0; m.g != NULL && i < nodes; i++)
+        if (m.g[i] != NULL)
+            GEOSGeom_destroy_r(m.h, m.g[i]);
+    free(m.g);
+    free(m.parent);
+    free(m.done);
+    free(m.perim);
+    free(m.box);
+    free(m.raw);
+    free(m.hits);
+    free(nold_in);
+    free(nnew_in);
+    if (st != PDB_OK)
+        pdb__lm_result_free(out);
+    return st;
+}
+
+pdb_status pdb__lineage_match_write(pdb_ctx *ctx, pdb_status st, const char *commune,
+                                    pdb__lm_set sets[2], pdb__lm_write_fn write, void *arg)
+{
+    pdb__lm_result r = {0};
+    if (st == PDB_OK)
+        st = pdb__lineage_match(ctx, commune, &sets[0], &sets[1], &r);
+    if (st == PDB_OK && r.nedges > 0)
+        st = write(ctx, &r, arg);
+    pdb__lm_result_free(&r);
+    pdb__lm_set_free(&sets[0]);
+    pdb__lm_set_free(&sets[1]);
+    return st;
+}
