@@ -21,27 +21,10 @@
 # RESULTS/lineage-summary.txt.
 { # the whole script is read before it runs, so editing it mid-run is safe
 . "$(dirname "$0")/../lib.sh"
-cd "$BENCH_ROOT" || exit 1
-
-smoke=0
-case ${1:-} in
---smoke) smoke=1 ;;
-"") ;;
-*)
-    echo "usage: bench/lineage/run.sh [--smoke]" >&2
-    exit 2
-    ;;
-esac
+bench_args lineage "$@"
 rounds=${ROUNDS:-3}
 parcels=${PARCELS:-20000}
 changes=50
-BUILD=${PDB_BINARY_DIR:-$BENCH_ROOT/build-rel}
-P=$BUILD/cli/parceldb
-SYNTH=$BUILD/samples/pdb-synth
-[ -x "$P" ] && [ -x "$SYNTH" ] || {
-    echo "build first: cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release && cmake --build build-rel" >&2
-    exit 1
-}
 C=07894
 if [ $smoke -eq 1 ]; then
     rounds=1 parcels=600 changes=4
