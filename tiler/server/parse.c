@@ -43,8 +43,8 @@ static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
 };
 
 /* The parameter names the API reads; the access log writes only these. */
-static const char *const known_params[] = {"lon", "lat",  "e",    "n",     "srs",   "x",
-                                           "y",   "zone", "bbox", "limit", "offset"};
+static const char *const known_params[] = {"lon", "lat",  "e",    "n",     "srs",    "x",
+                                           "y",   "zone", "bbox", "limit", "offset", "at"};
 
 int pdb_srv_uri_is_change(const char *uri)
 {
