@@ -1035,6 +1035,12 @@ PDB_API pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules
                               const char *const *communes, size_t n, pdb_qa_report **out);
 PDB_API void pdb_qa_report_free(pdb_qa_report *report);
 
+/* A report as JSON, what `parceldb qa --format json` prints (docs/qa.md):
+ * the communes, parcels read, counts per severity, the skipped checks,
+ * counts per check, commune and sheet, and every finding (no geometry).
+ * PDB_ENOMEM when out of memory. *out is the caller's (pdb_free). */
+PDB_API pdb_status pdb_qa_report_to_json(pdb_ctx *ctx, const pdb_qa_report *rep, char **out);
+
 /* ------------------------------------------------------------------------ */
 /* Changes to single parcels between surveys, and their lineage (issue 16)  */
 /* ------------------------------------------------------------------------ */

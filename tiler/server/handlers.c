@@ -10,6 +10,7 @@
 #include "extract_route.h"
 #include "ogcapi.h"
 #include "pmtiles_route.h"
+#include "qa_route.h"
 #include "srv.h"
 #include "storefile.h"
 #include "sync.h"
@@ -775,6 +776,9 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         break;
     case PDB_SRV_ROUTE_CHANGE:
         pdb_srv_parcel_change(srv, w, in, req, out);
+        break;
+    case PDB_SRV_ROUTE_QA:
+        pdb_srv_qa(w, in, req, out);
         break;
     case PDB_SRV_ROUTE_WMS: {
         char base[400];
