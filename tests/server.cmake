@@ -30,6 +30,7 @@ set_property(TEST server_vector_page APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TA
 server_test(server_reimport reimport.sh)
 # Time travel (issue 16): lookups and tiles at a date, before and after a re-survey.
 server_test(server_timetravel timetravel.sh)
+server_test(server_timetravel_page timetravel.sh page)
 # GET /qa/{commune} (issue 16): the quality report over HTTP, with a token.
 server_test(server_qa_route qa_route.sh)
 server_test(server_versions versions.sh)

@@ -7,7 +7,13 @@
 # pixels through a later import; bad dates and dates before any data are
 # one-line errors. The first import is dated 2025-06-01 in the store (the
 # store as if it had been loaded then), so that a whole past day exists.
+# With the argument "page": the demo page's date control instead, in
+# headless Chromium (#at=DATE): the click's answer and the tiles under it
+# are the old land use, and without a date the new.
 source "$(dirname "$0")/lib.sh"
+
+CASE=${1:-api}
+[ "$CASE" = page ] && need_chromium
 
 PAST=2025-12-31 # between the first import (2025-06-01) and the re-survey (today)
 TODAY=$(date -u +%F)
@@ -77,6 +83,28 @@ resurvey() {
 
 # The re-survey: parcel 1 becomes ODT, and a parcel 41 appears.
 resurvey pt2 ODT LUA
+
+if [ "$CASE" = page ]; then
+    parcel_center 9208 1 4 4 # 4 m inside parcel 1's south-west corner: not on its label
+    for when in "$PAST" ""; do
+        URL="$BASE/#${when:+at=$when&}click=$PLON,$PLAT"
+        want=$([ -n "$when" ] && echo ONT || echo ODT)
+        chrome --dump-dom "$URL" >dom.html
+        DOM=$(cat dom.html)
+        contains "page ${when:-now}: the date shown" "$DOM" "data-at=\"$when\""
+        contains "  the click identified parcel 1" "$DOM" 'data-state="identified".*data-parcel="1"|data-parcel="1".*data-state="identified"'
+        contains "  its land use then: $want" "$DOM" "<td>$want"
+        chrome --screenshot="$WORK/shot.png" "$URL" >/dev/null
+        GOT=$(png_rgb "$WORK/shot.png" 330 350)
+        check "  the tile under the click shows $want (got $GOT)" "$(rgb_near "$GOT" "$(landuse_rgb $want)")" yes
+    done
+    # (the access log names the parameters, not their values)
+    contains "the page asked for tiles at a date" "$(cat "$WORK/server.log")" 'GET /tiles/18/[0-9]+/[0-9]+\.png\?at 200'
+    contains "and for the lookup at it" "$(cat "$WORK/server.log")" 'GET /parcels/at\?lon&lat&at 200'
+    stop_server
+    finish
+    exit
+fi
 
 # --- lookups: CLI -----------------------------------------------------------
 OUT=$("$PARCELDB" lookup --db "$DB" --lon "$LON" --lat "$LAT" --at "$PAST")
