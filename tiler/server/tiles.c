@@ -259,8 +259,13 @@ static int tile_instant(pdb_srv_worker *w, const pdb_srv_request *req, char at[P
         return 0;
     }
     if (pdb_store_check_instant(w->ctx, w->store, at, NULL) != PDB_OK) {
-        pdb_srv_error(out, pdb_errcode(w->ctx) == PDB_ENOTFOUND ? 404 : 503, "%s",
-                      pdb_errmsg(w->ctx));
+        if (pdb_errcode(w->ctx) == PDB_ENOTFOUND) {
+            pdb_srv_error(out, 404, "%s", pdb_errmsg(w->ctx));
+            return -1;
+        }
+        pdb_srv_error(out, 503, "the store is unavailable: %s", pdb_errmsg(w->ctx));
+        out->retry_after_s = 1;
+        pdb_srv_worker_store_failed(w);
         return -1;
     }
     if (req->z < AT_MIN_ZOOM) {
