@@ -129,6 +129,17 @@ static void send_parcels(pdb_srv_response *out, pdb_srv_worker *w, pdb_parcel_li
     out->vary = "Authorization";
 }
 
+/* The first instant the worker's store has data for, as last read by
+ * this thread: a lookup at a date after it needs no store read to know
+ * that the store reaches back that far (the first parcel never changes
+ * while the store does not; another store is another generation). */
+static _Thread_local struct {
+    const pdb_store *store;      /* the handle it was read from */
+    unsigned store_gen;          /* its srv->store_gen */
+    int64_t dv;                  /* the data version then */
+    char first[PDB_INSTANT_LEN]; /* the instant */
+} first_seen;
+
 /* ?at=DATE of a lookup: 0 with no parameter (at[0] is then '\0') or with
  * an instant the store has data for, in at; else the answer is made: 400
  * for a malformed date, 404 for one before any data. */
@@ -136,14 +147,27 @@ static int lookup_instant(pdb_srv_worker *w, const pdb_srv_request *req, char at
                           pdb_srv_response *out)
 {
     const char *text = pdb_srv_param_get(req, "at");
+    int64_t dv = -1;
     at[0] = '\0';
     if (text == NULL)
         return 0;
-    if (pdb_instant_parse(w->ctx, text, at) != PDB_OK ||
-        pdb_store_check_instant(w->ctx, w->store, at, NULL) != PDB_OK) {
+    if (pdb_instant_parse(w->ctx, text, at) != PDB_OK) {
         engine_error(out, w);
         return -1;
     }
+    if (pdb_srv_worker_data_version(w, &dv) == PDB_OK && first_seen.store == w->store &&
+        first_seen.store_gen == w->store_gen && first_seen.dv == dv &&
+        strcmp(at, first_seen.first) >= 0)
+        return 0;
+    char first[PDB_INSTANT_LEN];
+    if (pdb_store_check_instant(w->ctx, w->store, at, first) != PDB_OK) {
+        engine_error(out, w);
+        return -1;
+    }
+    first_seen.store = w->store;
+    first_seen.store_gen = w->store_gen;
+    first_seen.dv = dv;
+    memcpy(first_seen.first, first, sizeof first);
     return 0;
 }
 
