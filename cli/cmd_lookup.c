@@ -34,6 +34,10 @@ static const char usage_text[] =
     "options:\n"
     "  --db STORE      the store (default " CLI_DEFAULT_DB ")\n"
     "  --personal      include owner names (personal data)\n"
+    "  --at DATE       the parcels in force then, superseded ones included (with a\n"
+    "                  point or --id): YYYY-MM-DD is the end of that day in UTC\n"
+    "                  (23:59:59.999Z), or an instant YYYY-MM-DDTHH:MM:SS[.mmm]Z; a\n"
+    "                  date before the store's first import is an error\n"
     "  CRS is EPSG:N or a VN-2000 TM-3 zone name such as 104-45.\n";
 
 typedef struct lookup_args {
@@ -48,6 +52,7 @@ typedef struct lookup_args {
     int personal;          /* --personal */
     int history;           /* --history */
     int lineage;           /* --lineage */
+    const char *at;        /* --at DATE, or NULL for the current parcels */
 } lookup_args;
 
 /* --lineage: the lineage of the number's latest version, current or not. */
@@ -298,8 +303,15 @@ static int run(pdb_ctx *ctx, const lookup_args *a)
     int rc = CLI_FAIL;
     pdb_status st;
 
+    char at[PDB_INSTANT_LEN];
+    if (a->at != NULL && pdb_instant_parse(ctx, a->at, at) != PDB_OK)
+        return cli_lib_error(ctx, "--at");
     if (pdb_store_open(ctx, a->db, PDB_OPEN_READONLY, &store) != PDB_OK)
         return cli_lib_error(ctx, "opening the store");
+    if (a->at != NULL && pdb_store_check_instant(ctx, store, at, NULL) != PDB_OK) {
+        rc = cli_lib_error(ctx, "--at");
+        goto done;
+    }
     if (a->points != NULL) {
         rc = lookup_points(ctx, store, a->points);
         goto done;
@@ -319,8 +331,10 @@ static int run(pdb_ctx *ctx, const lookup_args *a)
             goto done;
         }
         st = a->history ? pdb_parcel_history(ctx, store, parts[0], parts[1], parts[2], flags, &list)
-                        : pdb_parcels_by_number(ctx, store, parts[0], a->former, parts[1], parts[2],
-                                                flags, &list);
+             : a->at ? pdb_parcels_by_number_at(ctx, store, parts[0], a->former, parts[1], parts[2],
+                                                at, flags, &list)
+                     : pdb_parcels_by_number(ctx, store, parts[0], a->former, parts[1], parts[2],
+                                             flags, &list);
         if (st == PDB_EINVAL) {
             rc = cli_lib_error(ctx, a->former != NULL ? "--id/--former" : "--id");
             goto done;
@@ -331,7 +345,8 @@ static int run(pdb_ctx *ctx, const lookup_args *a)
             rc = cli_error("--lon/--lat must be numbers in degrees");
             goto done;
         }
-        st = pdb_parcels_at(ctx, store, lon, lat, flags, &list);
+        st = a->at ? pdb_parcels_at_time(ctx, store, lon, lat, at, flags, &list)
+                   : pdb_parcels_at(ctx, store, lon, lat, flags, &list);
     } else {
         double first, second, e, n;
         int epsg;
@@ -351,7 +366,12 @@ static int run(pdb_ctx *ctx, const lookup_args *a)
             rc = cli_lib_error(ctx, "--srs");
             goto done;
         }
-        st = pdb_parcels_at_crs(ctx, store, epsg, e, n, flags, &list);
+        if (a->at == NULL) {
+            st = pdb_parcels_at_crs(ctx, store, epsg, e, n, flags, &list);
+        } else if ((st = pdb_crs_check_point(ctx, epsg, e, n)) == PDB_OK &&
+                   (st = pdb_crs_transform(ctx, epsg, PDB_EPSG_WGS84, &e, &n, 1)) == PDB_OK) {
+            st = pdb_parcels_at_time(ctx, store, e, n, at, flags, &list);
+        }
     }
     if (st != PDB_OK) {
         rc = cli_lib_error(ctx, "lookup");
@@ -381,6 +401,7 @@ int cmd_lookup(int argc, char **argv)
         OPT_PERSONAL,
         OPT_HISTORY,
         OPT_LINEAGE,
+        OPT_AT,
         OPT_DB
     };
     static const struct option opts[] = {
@@ -396,6 +417,7 @@ int cmd_lookup(int argc, char **argv)
         {"personal", no_argument, NULL, OPT_PERSONAL},
         {"history", no_argument, NULL, OPT_HISTORY},
         {"lineage", no_argument, NULL, OPT_LINEAGE},
+        {"at", required_argument, NULL, OPT_AT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -442,6 +464,9 @@ int cmd_lookup(int argc, char **argv)
         case OPT_LINEAGE:
             a.lineage = 1;
             break;
+        case OPT_AT:
+            a.at = optarg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             return CLI_OK;
@@ -466,6 +491,9 @@ int cmd_lookup(int argc, char **argv)
         return cli_usage_error("lookup", "--srs goes with --en or --vn-xy");
     if ((a.former || a.history || a.lineage) && a.id == NULL)
         return cli_usage_error("lookup", "--former, --history and --lineage go with --id");
+    if (a.at && (a.points || a.history || a.lineage))
+        return cli_usage_error("lookup", "--at goes with a point or --id, not with --points, "
+                                         "--history or --lineage");
     if (a.lineage && (a.history || a.former || a.personal))
         return cli_usage_error("lookup", "--lineage goes alone with --id");
 

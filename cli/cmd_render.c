@@ -39,6 +39,10 @@ static const char usage_text[] =
     "  --level N             deflate level 1-12 (libdeflate; default: the measured default, 1)\n"
     "  --antialias fast|best edges with 17 coverage levels (default: smaller, faster)\n"
     "                        or Cairo's exact coverage\n"
+    "  --at DATE             the parcels in force then, superseded ones included:\n"
+    "                        YYYY-MM-DD is the end of that day in UTC, or an instant\n"
+    "                        YYYY-MM-DDTHH:MM:SS[.mmm]Z; every zoom draws parcels (the\n"
+    "                        overviews are current only); before any data: an error\n"
     "  --font-dir DIR        where label fonts are looked up\n"
     "                        (default /usr/share/fonts/truetype/dejavu)\n"
     "  --rebuild-overviews   rebuild the low-zoom overviews of the communes imported\n"
@@ -60,6 +64,7 @@ typedef struct render_opts {
     pdbt_png_options png;      /* encoder options */
     int mvt;                   /* 1: vector tiles (--format mvt, or -o *.mvt) */
     pdbt_mvt_options mvt_opts; /* --max-bytes */
+    const char *at;            /* --at DATE, or NULL for the current parcels */
 } render_opts;
 
 static int write_file(const char *path, const unsigned char *data, size_t len)
@@ -225,7 +230,8 @@ int cmd_render(int argc, char **argv)
         OPT_COMMUNE,
         OPT_ANTIALIAS,
         OPT_FORMAT,
-        OPT_MAX_BYTES
+        OPT_MAX_BYTES,
+        OPT_AT
     };
     static const struct option opts[] = {
         {"db", required_argument, NULL, OPT_DB},
@@ -240,13 +246,24 @@ int cmd_render(int argc, char **argv)
         {"antialias", required_argument, NULL, OPT_ANTIALIAS},
         {"format", required_argument, NULL, OPT_FORMAT},
         {"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+        {"at", required_argument, NULL, OPT_AT},
         {"rebuild-overviews", no_argument, NULL, OPT_REBUILD},
         {"commune", required_argument, NULL, OPT_COMMUNE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    render_opts o = {
-        CLI_DEFAULT_DB, NULL, NULL, NULL, NULL, NULL, 1, 0, {0, PDBT_PNG_PALETTE_AUTO}, 0, {0}};
+    render_opts o = {CLI_DEFAULT_DB,
+                     NULL,
+                     NULL,
+                     NULL,
+                     NULL,
+                     NULL,
+                     1,
+                     0,
+                     {0, PDBT_PNG_PALETTE_AUTO},
+                     0,
+                     {0},
+                     NULL};
     const char *format = NULL;
     const char *commune = NULL;
     int c, rebuild_only = 0;
@@ -310,6 +327,9 @@ int cmd_render(int argc, char **argv)
                                        optarg);
             o.mvt_opts.max_bytes = n;
             break;
+        case OPT_AT:
+            o.at = optarg;
+            break;
         case OPT_REBUILD:
             rebuild_only = 1;
             break;
@@ -326,6 +346,8 @@ int cmd_render(int argc, char **argv)
     if (rebuild_only) {
         if (optind < argc)
             return cli_usage_error("render", "unexpected argument '%s'", argv[optind]);
+        if (o.at != NULL)
+            return cli_usage_error("render", "--at does not go with --rebuild-overviews");
         return rebuild(o.db, commune);
     }
     if (commune != NULL)
@@ -389,6 +411,18 @@ int cmd_render(int argc, char **argv)
     if (pdbt_renderer_new(tctx, store, style, &ro, &r) != PDB_OK) {
         rc = cli_error("%s: %s", o.style != NULL ? o.style : "built-in style", pdbt_errmsg(tctx));
         goto done;
+    }
+    if (o.at != NULL) {
+        char at[PDB_INSTANT_LEN];
+        if (pdb_instant_parse(ctx, o.at, at) != PDB_OK ||
+            pdb_store_check_instant(ctx, store, at, NULL) != PDB_OK) {
+            rc = cli_lib_error(ctx, "--at");
+            goto done;
+        }
+        if (pdbt_renderer_set_at(tctx, r, at) != PDB_OK) {
+            rc = cli_error("--at: %s", pdbt_errmsg(tctx));
+            goto done;
+        }
     }
     if (o.tiles != NULL) {
         rc = run_batch(tctx, r, &o);

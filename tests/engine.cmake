@@ -3,6 +3,8 @@ pdb_unit_test(test_wkb SOURCES unit/test_wkb.c LIBS GDAL::GDAL)
 pdb_unit_test(test_store SOURCES unit/test_store.c lib/fixture.c LIBS GDAL::GDAL)
 find_package(Threads REQUIRED)
 pdb_unit_test(test_ptree SOURCES unit/test_ptree.c)
+# What a date means for lookups and tiles at a date (issue 16).
+pdb_unit_test(test_timetravel SOURCES unit/test_timetravel.c)
 # The GeoJSON writer against jansson, which it replaced (issue 19).
 pdb_unit_test(test_geojson SOURCES unit/test_geojson.c LIBS GDAL::GDAL)
 pdb_unit_test(test_lookup SOURCES unit/test_lookup.c LIBS Threads::Threads)

@@ -92,3 +92,8 @@ pdb_fuzz_target(fuzz_search_query
 pdb_fuzz_target(fuzz_change_parts
     SOURCES ${PDB_FUZZ_DIR}/fuzz_change_parts.c
     LIBS parceldb_internal_for_tests)
+
+# What a date given to --at or ?at= means (issue 16, time travel).
+pdb_fuzz_target(fuzz_instant
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_instant.c
+    LIBS parceldb_internal_for_tests)

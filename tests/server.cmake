@@ -28,6 +28,11 @@ server_test(server_phone phone.sh)
 server_test(server_vector_page vector_page.sh)
 set_property(TEST server_vector_page APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
 server_test(server_reimport reimport.sh)
+# Time travel (issue 16): lookups and tiles at a date, before and after a re-survey.
+server_test(server_timetravel timetravel.sh)
+server_test(server_timetravel_page timetravel.sh page)
+# GET /qa/{commune} (issue 16): the quality report over HTTP, with a token.
+server_test(server_qa_route qa_route.sh)
 server_test(server_versions versions.sh)
 server_test(server_store_upgrade upgrade.sh)
 # Search and the audit of personal answers (issue 14).

@@ -89,6 +89,21 @@ pdb_status pdbt_renderer_new(pdbt_ctx *ctx, pdb_store *store, const pdbt_style *
     return PDB_OK;
 }
 
+pdb_status pdbt_renderer_set_at(pdbt_ctx *ctx, pdbt_renderer *r, const char *at)
+{
+    if (at == NULL) {
+        r->at[0] = '\0';
+        pdbt__ok(ctx);
+        return PDB_OK;
+    }
+    if (pdb_instant_parse(ctx->db, at, r->at) != PDB_OK) {
+        r->at[0] = '\0';
+        return pdbt__fail_db(ctx);
+    }
+    pdbt__ok(ctx);
+    return PDB_OK;
+}
+
 void pdbt_renderer_free(pdbt_renderer *r)
 {
     if (r == NULL)
@@ -868,7 +883,13 @@ static pdb_status gather(pdbt_ctx *ctx, pdbt_renderer *r, int source, int z,
 {
     pdb_status st;
     r->collecting = source;
-    if (source == PDBT_SRC_PARCELS && !r->use_overview && r->survey_epsg != 0)
+    /* At a date: the parcels in force then, at every zoom; overviews and
+     * commune outlines hold the current state only, so none is drawn. */
+    if (r->at[0] != '\0' && source != PDBT_SRC_PARCELS)
+        return PDB_OK;
+    if (r->at[0] != '\0')
+        st = pdb_features_in_bbox_at(ctx->db, r->store, q_lonlat, r->at, collect, r);
+    else if (source == PDBT_SRC_PARCELS && !r->use_overview && r->survey_epsg != 0)
         st = pdb_features_in_bbox_survey(ctx->db, r->store, q_lonlat, r->survey_epsg, collect, r);
     else if (source == PDBT_SRC_PARCELS && !r->use_overview)
         st = pdb_features_in_bbox(ctx->db, r->store, q_lonlat, collect, r);
@@ -939,8 +960,8 @@ static pdb_status draw_image(pdbt_ctx *ctx, pdbt_renderer *r, cairo_surface_t *s
     r->nfeats = r->npts = r->nrings = r->nstrs = 0;
     r->oom = 0;
     r->proj_failed = 0;
-    r->use_overview =
-        z < PDB_OVERVIEW_MAX_ZOOM || (z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(style, z));
+    r->use_overview = r->at[0] == '\0' && (z < PDB_OVERVIEW_MAX_ZOOM ||
+                                           (z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(style, z)));
 
     for (int s = 0; s < 2; s++)
         if (need[s] && (st = gather(ctx, r, s, z, q)) != PDB_OK)
@@ -1058,8 +1079,9 @@ pdb_status pdbt__gather_tile(pdbt_ctx *ctx, pdbt_renderer *r, const pdbt_tile *t
     r->oom = 0;
     r->proj_failed = 0;
     /* The PNG tile's choice of source, word for word (draw_image). */
-    r->use_overview = t->z < PDB_OVERVIEW_MAX_ZOOM ||
-                      (t->z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(r->style, t->z));
+    r->use_overview =
+        r->at[0] == '\0' && (t->z < PDB_OVERVIEW_MAX_ZOOM ||
+                             (t->z == PDB_OVERVIEW_MAX_ZOOM && landuse_only(r->style, t->z)));
     pdb_status st;
     for (int s = 0; s < 2; s++)
         if ((st = gather(ctx, r, s, t->z, q)) != PDB_OK)

@@ -94,6 +94,8 @@ struct pdbt_renderer {
     double query_px[4];             /* the box features must meet, pixels */
     int collecting;                 /* layer_source being read */
     int use_overview;               /* parcels come from the land-use overviews */
+    char at[PDB_INSTANT_LEN];       /* "": current parcels; else the instant drawn
+                                       (pdbt_renderer_set_at) */
     int oom;                        /* an allocation failed while collecting */
     pdbt_rfeat *feats;              /* the tile's features */
     size_t nfeats, capfeats;        /* used and allocated */

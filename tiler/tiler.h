@@ -158,6 +158,15 @@ pdb_status pdbt_renderer_new(pdbt_ctx *ctx, pdb_store *store, const pdbt_style *
                              const pdbt_renderer_options *opts, pdbt_renderer **out);
 void pdbt_renderer_free(pdbt_renderer *r);
 
+/* Makes the renderer's next tiles (PNG and vector) show the parcels in
+ * force at a date, at (pdb_instant_parse's forms: "YYYY-MM-DD" is the end
+ * of that day in UTC), or the current parcels again with at NULL. At a
+ * date every zoom draws parcels (overviews and commune outlines hold the
+ * current state only, so outlines are not drawn): a caller bounds the
+ * zoom. PDB_EINVAL for a malformed date, and then the renderer draws the
+ * current parcels. ctx's engine context must not be NULL. */
+pdb_status pdbt_renderer_set_at(pdbt_ctx *ctx, pdbt_renderer *r, const char *at);
+
 typedef struct pdbt_image {
     int width;            /* pixels */
     int height;           /* pixels */

@@ -26,6 +26,16 @@
  * the parcel's attributes read from the tile (a "Chi tiết" link asks the
  * server for the full record). "#map=vector" opens the page on it.
  *
+ * Time travel (issue 16): the date field ("Thời điểm") shows the PNG map
+ * and answers every lookup (click, number, search by number, coordinate)
+ * as they were at the end of that day in UTC (?at=YYYY-MM-DD on the tiles
+ * and lookups; docs/lookup.md); empty, or "Hiện tại", is now. The server
+ * draws a past date's tiles from zoom AT_MIN_ZOOM (overviews are current
+ * only): below it the map shows no tiles and the status line says why.
+ * "#at=YYYY-MM-DD" opens the page at that date. document.body's data-at
+ * holds the date shown ("" for now). The vector map and the address
+ * search are always of now.
+ *
  * For tests: "#view=LON,LAT,Z" opens the map there, and "#click=LON,LAT"
  * clicks the map at that point (a real DOM click on the map's pixel) once
  * the tiles have loaded; "#search=TEXT" types TEXT in the search box and
@@ -45,6 +55,8 @@
     var panelEl = document.getElementById('panel');
     var toggleEl = document.getElementById('toggle');
     var shownKey = null; /* "COMMUNE/SHEET/PARCEL" of the first parcel shown */
+    var atDate = ''; /* "YYYY-MM-DD": the map and lookups at the end of that day (UTC); "": now */
+    var AT_MIN_ZOOM = 12; /* the first zoom the server draws a past date's tiles at */
     var phone = window.matchMedia('(max-width: 699.98px)');
 
     /* The bottom sheet of a phone; on a wider screen the panel is always
@@ -208,9 +220,52 @@
         if (y > h - 20) map.panBy([0, y - h / 2]);
     }
 
+    /* The query of a lookup at the date shown: "" for now, else "at=DATE"
+     * after sep ("?" or "&"). */
+    function atQuery(sep) {
+        return atDate ? sep + 'at=' + atDate : '';
+    }
+
+    /* The PNG tiles of the date shown: a new layer, so that Leaflet
+     * neither mixes cached tiles of two dates nor asks for past tiles
+     * below the zoom the server draws them at. */
+    function makeTiles(tj) {
+        var maxZoom = tj.maxzoom || 20, layer = L.tileLayer('tiles/{z}/{x}/{y}{r}.png' + atQuery('?'), {
+            maxZoom: maxZoom, minZoom: atDate ? AT_MIN_ZOOM : (tj.minzoom || 0),
+            attribution: (tj.attribution || 'parceldb') + (atDate ? ' · ' + atDate : '')
+        });
+        if (tiles) map.removeLayer(tiles);
+        tiles = layer.addTo(map);
+        outline.bringToFront();
+        return tiles;
+    }
+
+    function atZoomNote() {
+        if (atDate && map.getZoom() < AT_MIN_ZOOM)
+            setStatus('Bản đồ ngày ' + atDate + ' chỉ hiện từ mức zoom ' + AT_MIN_ZOOM +
+                ' (a past date is drawn from zoom ' + AT_MIN_ZOOM + ')');
+    }
+
+    /* Shows the map and lookups at a date ("" for now). */
+    function setAt(date, tj) {
+        if (date && !/^\d{4}-\d{2}-\d{2}$/.test(date)) {
+            setStatus('Ngày không hợp lệ: cần YYYY-MM-DD (bad date)', true);
+            return;
+        }
+        atDate = date;
+        document.getElementById('at').value = date;
+        document.body.dataset.at = date;
+        makeTiles(tj);
+        outline.clearLayers();
+        resultEl.textContent = '';
+        shownKey = null;
+        setStatus(date ? 'Bản đồ và tra cứu theo ngày ' + date + ' (as at the end of that day, UTC)' : '');
+        atZoomNote();
+    }
+
     function identify(latlng) {
         setStatus('Đang tìm…');
-        var url = 'parcels/at?lon=' + latlng.lng.toFixed(9) + '&lat=' + latlng.lat.toFixed(9);
+        var url = 'parcels/at?lon=' + latlng.lng.toFixed(9) + '&lat=' + latlng.lat.toFixed(9) + atQuery('&');
         return getJSON(url).then(function (fc) {
             show(fc.features || [], false);
             keepVisible(latlng);
@@ -228,7 +283,7 @@
         var s = document.getElementById('sheet').value.trim();
         var p = document.getElementById('parcel').value.trim();
         setStatus('Đang tìm…');
-        getJSON('parcels/' + encodeURIComponent(c) + '/' + encodeURIComponent(s) + '/' + encodeURIComponent(p))
+        getJSON('parcels/' + encodeURIComponent(c) + '/' + encodeURIComponent(s) + '/' + encodeURIComponent(p) + atQuery('?'))
             .then(function (fc) { show(fc.features || [], true); })
             .catch(function (e) {
                 show([], false);
@@ -251,7 +306,7 @@
         var num = /^(\d{5})\/([^\/\s]+)\/([^\/\s]+)$/.exec(q);
         var url;
         if (num && !owner) {
-            url = 'parcels/' + num[1] + '/' + encodeURIComponent(num[2]) + '/' + encodeURIComponent(num[3]);
+            url = 'parcels/' + num[1] + '/' + encodeURIComponent(num[2]) + '/' + encodeURIComponent(num[3]) + atQuery('?');
         } else if (q || owner) {
             url = 'parcels/search?limit=50' + (q ? '&address=' + encodeURIComponent(q) : '') +
                 (owner ? '&owner=' + encodeURIComponent(owner) : '');
@@ -291,7 +346,7 @@
             return;
         }
         setStatus('Đang tìm…');
-        getJSON('parcels/at?x=' + x + '&y=' + y + '&zone=' + encodeURIComponent(zone))
+        getJSON('parcels/at?x=' + x + '&y=' + y + '&zone=' + encodeURIComponent(zone) + atQuery('&'))
             .then(function (fc) {
                 if (fc.query) map.flyTo([fc.query.lat, fc.query.lon], Math.max(map.getZoom(), 17));
                 show(fc.features || [], false);
@@ -315,7 +370,7 @@
         var key = parts.join('/');
         if (key === shownKey) return; /* the parcel's own link, followed: it is shown */
         setStatus('Đang tìm…');
-        getJSON('parcels/' + parts.map(encodeURIComponent).join('/'))
+        getJSON('parcels/' + parts.map(encodeURIComponent).join('/') + atQuery('?'))
             .then(function (fc) { show(fc.features || [], true); })
             .catch(function (e) {
                 show([], false);
@@ -434,10 +489,15 @@
     function start(tj) {
         var maxZoom = tj.maxzoom || 20;
         map = L.map('map', { maxZoom: maxZoom, zoomControl: true });
-        tiles = L.tileLayer('tiles/{z}/{x}/{y}{r}.png', {
-            maxZoom: maxZoom, minZoom: tj.minzoom || 0, attribution: tj.attribution || 'parceldb'
-        }).addTo(map);
         outline = L.geoJSON(null, { style: { color: '#d00000', weight: 3, fill: false } }).addTo(map);
+        var hashAt = /[#&]at=(\d{4}-\d{2}-\d{2})(&|$)/.exec(location.hash);
+        atDate = hashAt ? hashAt[1] : '';
+        document.getElementById('at').value = atDate;
+        document.body.dataset.at = atDate;
+        makeTiles(tj);
+        document.getElementById('at').addEventListener('change', function (ev) { setAt(ev.target.value, tj); });
+        document.getElementById('at-now').addEventListener('click', function () { setAt('', tj); });
+        map.on('zoomend', atZoomNote);
         map.on('click', function (e) { identify(e.latlng); });
         map.on('movestart zoomstart', function () { document.body.dataset.map = 'moving'; });
         map.on('moveend zoomend', function () { document.body.dataset.map = 'still'; });
@@ -462,6 +522,7 @@
         else if (click && click.length === 2) map.setView([click[1], click[0]], 18);
         else if (tj.bounds) map.fitBounds([[tj.bounds[1], tj.bounds[0]], [tj.bounds[3], tj.bounds[2]]]);
         else map.setView([21.3, 105.3], 9);
+        atZoomNote();
 
         var search = /[#&]search=([^&]*)/.exec(location.hash);
         if (search) {

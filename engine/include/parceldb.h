@@ -436,6 +436,47 @@ typedef struct pdb_page_query {
 PDB_API pdb_status pdb_parcels_page(pdb_ctx *ctx, pdb_store *store, const pdb_page_query *q,
                                     unsigned read_flags, pdb_parcel_list **out);
 
+/* ------------------------------------------------------------------------ */
+/* Time travel: the parcels in force at an instant                           */
+/* ------------------------------------------------------------------------ */
+
+/* Bytes of an instant "YYYY-MM-DDTHH:MM:SS.mmmZ" (UTC) with its NUL: the
+ * form valid_from and valid_to are kept in, so that text order is time
+ * order. */
+#define PDB_INSTANT_LEN 25
+
+/* Turns a date a user gives into the instant it means, in out:
+ * "YYYY-MM-DD" is the state at the end of that day in UTC
+ * ("YYYY-MM-DDT23:59:59.999Z": every change of that day included);
+ * "YYYY-MM-DDTHH:MM:SS[.mmm]Z" is that instant (milliseconds padded).
+ * PDB_EINVAL with a one-line reason for anything else, an impossible day
+ * (2026-02-30) or time included. */
+PDB_API pdb_status pdb_instant_parse(pdb_ctx *ctx, const char *text, char out[PDB_INSTANT_LEN]);
+
+/* Checks that the store holds data at instant at (pdb_instant_parse's
+ * form): PDB_ENOTFOUND, with a one-line message naming the first instant
+ * the store has parcels for, when at is before it or the store holds no
+ * parcel; PDB_EINVAL for a malformed instant. first (may be NULL) gets
+ * that first instant (the valid_from of the oldest parcel) on PDB_OK. */
+PDB_API pdb_status pdb_store_check_instant(pdb_ctx *ctx, pdb_store *store, const char *at,
+                                           char first[PDB_INSTANT_LEN]);
+
+/* pdb_parcels_at at instant at (valid_from <= at < valid_to, superseded
+ * parcels included): read from the store, never from the in-memory
+ * lookup index (which holds current parcels only); the same edge rule.
+ * PDB_EINVAL for a malformed instant or point. The caller owns *out. */
+PDB_API pdb_status pdb_parcels_at_time(pdb_ctx *ctx, pdb_store *store, double lon, double lat,
+                                       const char *at, unsigned read_flags,
+                                       pdb_parcel_list **out);
+
+/* pdb_parcels_by_number at instant at: every parcel numbered (commune,
+ * sheet, parcel) that was in force then, by id. PDB_EINVAL as
+ * pdb_parcels_by_number, or for a malformed instant. The caller owns *out. */
+PDB_API pdb_status pdb_parcels_by_number_at(pdb_ctx *ctx, pdb_store *store, const char *commune,
+                                            const char *former_commune, const char *sheet,
+                                            const char *parcel, const char *at,
+                                            unsigned read_flags, pdb_parcel_list **out);
+
 /* A parcel's history: every version of (commune, sheet, parcel), current
  * and superseded, oldest first. PDB_EINVAL for a malformed number, as
  * pdb_parcels_by_number. */
@@ -508,6 +549,13 @@ typedef int (*pdb_feature_fn)(void *arg, const pdb_feature *f);
  * the R-tree (a superset: boxes, not exact geometry; a renderer clips). */
 PDB_API pdb_status pdb_features_in_bbox(pdb_ctx *ctx, pdb_store *store, const double bbox[4],
                                         pdb_feature_fn fn, void *arg);
+
+/* pdb_features_in_bbox at instant at (pdb_instant_parse's form): the
+ * parcels in force then (valid_from <= at < valid_to), superseded ones
+ * included, in id order; at NULL is pdb_features_in_bbox. PDB_EINVAL for
+ * a malformed instant or box. */
+PDB_API pdb_status pdb_features_in_bbox_at(pdb_ctx *ctx, pdb_store *store, const double bbox[4],
+                                           const char *at, pdb_feature_fn fn, void *arg);
 
 /* pdb_features_in_bbox (the same parcels, the same order, the same WGS 84
  * box), but a parcel whose source_srid is survey_epsg comes with its
@@ -986,6 +1034,12 @@ typedef struct pdb_qa_report {
 PDB_API pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
                               const char *const *communes, size_t n, pdb_qa_report **out);
 PDB_API void pdb_qa_report_free(pdb_qa_report *report);
+
+/* A report as JSON, what `parceldb qa --format json` prints (docs/qa.md):
+ * the communes, parcels read, counts per severity, the skipped checks,
+ * counts per check, commune and sheet, and every finding (no geometry).
+ * PDB_ENOMEM when out of memory. *out is the caller's (pdb_free). */
+PDB_API pdb_status pdb_qa_report_to_json(pdb_ctx *ctx, const pdb_qa_report *rep, char **out);
 
 /* ------------------------------------------------------------------------ */
 /* Changes to single parcels between surveys, and their lineage (issue 16)  */

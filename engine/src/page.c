@@ -20,7 +20,7 @@ static int made_of(const char *text, size_t max, const char *allowed)
 
 /* "YYYY-MM-DDTHH:MM:SS.mmmZ", the form valid_from and valid_to are kept in
  * (pdb__now_iso), so that text order is time order in both stores. */
-static int iso_instant(const char *t)
+int pdb__iso_instant(const char *t)
 {
     static const char pattern[] = "dddd-dd-ddTdd:dd:dd.dddZ";
     if (strlen(t) != sizeof pattern - 1)
@@ -60,11 +60,11 @@ pdb_status pdb_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query *q,
         return pdb__fail(ctx, PDB_EINVAL,
                          "land use '%.20s' is not one code of upper-case letters and digits",
                          q->landuse);
-    if (q->at != NULL && !iso_instant(q->at))
+    if (q->at != NULL && !pdb__iso_instant(q->at))
         return pdb__fail(ctx, PDB_EINVAL, "instant '%.40s' is not YYYY-MM-DDTHH:MM:SS.mmmZ", q->at);
     if (q->until != NULL && q->at == NULL)
         return pdb__fail(ctx, PDB_EINVAL, "an interval's end without its start (at)");
-    if (q->until != NULL && !iso_instant(q->until))
+    if (q->until != NULL && !pdb__iso_instant(q->until))
         return pdb__fail(ctx, PDB_EINVAL, "instant '%.40s' is not YYYY-MM-DDTHH:MM:SS.mmmZ",
                          q->until);
     if (q->until != NULL && strcmp(q->at, q->until) > 0)

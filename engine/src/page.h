@@ -14,4 +14,20 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
 pdb_status pdb__pg_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query *q,
                                 unsigned read_flags, pdb_parcel_list **out);
 
+/* 1 when t is "YYYY-MM-DDTHH:MM:SS.mmmZ" to the character, the form
+ * valid_from and valid_to are kept in (pdb__now_iso). */
+int pdb__iso_instant(const char *t);
+
+/* The parcels in force at instant at (checked) holding a WGS 84 point
+ * (checked), and those whose box meets a box: each store's own reader for
+ * timetravel.c, next to its other reads. */
+pdb_status pdb__sq_parcels_at_time(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                                   const char *at, unsigned read_flags, pdb_parcel_list **out);
+pdb_status pdb__pg_parcels_at_time(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                                   const char *at, unsigned read_flags, pdb_parcel_list **out);
+pdb_status pdb__sq_features_at(pdb_ctx *ctx, pdb_store *s, const double bbox[4], const char *at,
+                               pdb_feature_fn fn, void *arg);
+pdb_status pdb__pg_features_at(pdb_ctx *ctx, pdb_store *s, const double bbox[4], const char *at,
+                               pdb_feature_fn fn, void *arg);
+
 #endif

@@ -711,3 +711,57 @@ pdb_status pdb__pg_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbo
     PQclear(res);
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }
+
+/* ------------------------------------------------------------------------ */
+/* At an instant (timetravel.c)                                              */
+/* ------------------------------------------------------------------------ */
+
+/* at_sql with the instant's clause instead of valid_to IS NULL; times are
+ * compared as "C" text, as the history's order is. */
+static const char at_time_sql[] = "SELECT " PG_PARCEL_COLUMNS " FROM " PDB_PG_SCHEMA ".parcels p "
+                                  "WHERE p.geom && ST_SetSRID(ST_MakePoint($2, $3), 4326) "
+                                  "AND p.valid_from COLLATE \"C\" <= $4 AND (p.valid_to IS NULL OR "
+                                  "p.valid_to COLLATE \"C\" > $4) "
+                                  "ORDER BY p.id";
+
+pdb_status pdb__pg_parcels_at_time(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                                   const char *at, unsigned read_flags, pdb_parcel_list **out)
+{
+    pdb__pg_params p = {0};
+    filter f = {FILTER_POINT, {lon, lat, lon, lat}};
+
+    *out = NULL;
+    pdb__pg_param_i4(&p, (int32_t)(read_flags | READ_GEOM_FOR_FILTER));
+    pdb__pg_param_f8(&p, lon);
+    pdb__pg_param_f8(&p, lat);
+    pdb__pg_param_text(&p, at);
+    return read_parcels(ctx, s, at_time_sql, &p, &f, ctx->limits.max_results, read_flags, out);
+}
+
+static const char features_at_sql[] =
+    "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, p.area_computed_m2, "
+    "ST_AsBinary(p.geom), 2 FROM " PDB_PG_SCHEMA ".parcels p "
+    "WHERE p.geom && ST_MakeEnvelope($1, $2, $3, $4, 4326) "
+    "AND p.valid_from COLLATE \"C\" <= $5 AND (p.valid_to IS NULL OR p.valid_to COLLATE \"C\" > "
+    "$5) "
+    "ORDER BY p.id";
+
+pdb_status pdb__pg_features_at(pdb_ctx *ctx, pdb_store *s, const double bbox[4], const char *at,
+                               pdb_feature_fn fn, void *arg)
+{
+    pdb__pg_params p = {0};
+    PGresult *res = NULL;
+    pdb_status st;
+
+    pdb__pg_param_f8(&p, bbox[0] - PDB__PG_RTREE_SLACK_DEG);
+    pdb__pg_param_f8(&p, bbox[1] - PDB__PG_RTREE_SLACK_DEG);
+    pdb__pg_param_f8(&p, bbox[2] + PDB__PG_RTREE_SLACK_DEG);
+    pdb__pg_param_f8(&p, bbox[3] + PDB__PG_RTREE_SLACK_DEG);
+    pdb__pg_param_text(&p, at);
+    if ((st = pdb__pg_run(ctx, s->pg, features_at_sql, &p, "reading parcels at a date", &res)) !=
+        PDB_OK)
+        return st;
+    st = pdb__pg_features_emit(ctx, res, bbox, 0, fn, arg);
+    PQclear(res);
+    return st == PDB_OK ? pdb__ok(ctx) : st;
+}

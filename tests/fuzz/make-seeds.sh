@@ -90,6 +90,16 @@ printf 'id,lon,lat\np1,105.4020,21.3220\np2,105.5970,21.3090\n' > "$D/plain.csv"
 printf '\xEF\xBB\xBFid,name,lon,lat\r\n"a,1","Nguyễn ""Văn""",105.40,21.32\r\n"multi\nline",x,105.41,21.33\r\n' > "$D/quoted.csv"
 printf 'id,lon,lat\n,,\n"unterminated,105,21\n' > "$D/bad.csv"
 
+# ---- fuzz_instant: dates and instants as --at and ?at= take them.
+D=$(seeds fuzz_instant)
+printf '2025-12-31' > "$D/day"
+printf '2024-02-29' > "$D/leap_day"
+printf '2025-02-29' > "$D/not_leap"
+printf '2025-12-31T16:59:59.5Z' > "$D/instant_fraction"
+printf '2025-12-31T16:59:59Z' > "$D/instant"
+printf '2025-12-31T16:59:59+07:00' > "$D/zone"
+printf 'yesterday' > "$D/word"
+
 # ---- fuzz_field_map
 D=$(seeds fuzz_field_map)
 printf '# field map of a Hoa Binh survey\ncommune = MaXa\nsheet=SoTo\nparcel=SoThua\r\narea = DienTich\nlanduse=LoaiDat\nowner=TenChu\naddress=DiaChi\nformer_commune=MaXaCu\n' > "$D/full.map"

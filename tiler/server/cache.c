@@ -104,6 +104,7 @@ static uint64_t key_hash(const pdb_srv_tile_key *k)
 {
     /* splitmix64 over the fields: cheap and well spread. */
     uint64_t h = k->style ^ ((uint64_t)k->x << 32 | k->y) ^
+                 (uint64_t)k->at_ms * 0xd6e8feb86659fd93ull ^
                  ((uint64_t)k->z << 16 | (uint64_t)k->kind << 8 | k->scale) * 0x9e3779b97f4a7c15ull;
     h ^= h >> 30;
     h *= 0xbf58476d1ce4e5b9ull;
@@ -116,7 +117,7 @@ static uint64_t key_hash(const pdb_srv_tile_key *k)
 static int key_eq(const pdb_srv_tile_key *a, const pdb_srv_tile_key *b)
 {
     return a->style == b->style && a->x == b->x && a->y == b->y && a->z == b->z &&
-           a->scale == b->scale && a->kind == b->kind;
+           a->scale == b->scale && a->kind == b->kind && a->at_ms == b->at_ms;
 }
 
 pdb_srv_cache *pdb_srv_cache_new(size_t max_bytes, double buffer_px)

@@ -51,6 +51,8 @@ typedef struct pdb_srv_tile_key {
     uint8_t z;      /* zoom */
     uint8_t scale;  /* 1 or 2 */
     uint8_t kind;   /* PDB_SRV_TILE_PNG or PDB_SRV_TILE_MVT */
+    int64_t at_ms;  /* 0: the current parcels; else the past instant drawn (?at=), in
+                       milliseconds since 1970 UTC */
 } pdb_srv_tile_key;
 
 /* What a cached tile holds. */

@@ -10,6 +10,7 @@
 #include "extract_route.h"
 #include "ogcapi.h"
 #include "pmtiles_route.h"
+#include "qa_route.h"
 #include "srv.h"
 #include "storefile.h"
 #include "sync.h"
@@ -128,6 +129,48 @@ static void send_parcels(pdb_srv_response *out, pdb_srv_worker *w, pdb_parcel_li
     out->vary = "Authorization";
 }
 
+/* The first instant the worker's store has data for, as last read by
+ * this thread: a lookup at a date after it needs no store read to know
+ * that the store reaches back that far (the first parcel never changes
+ * while the store does not; another store is another generation). */
+static _Thread_local struct {
+    const pdb_store *store;      /* the handle it was read from */
+    unsigned store_gen;          /* its srv->store_gen */
+    int64_t dv;                  /* the data version then */
+    char first[PDB_INSTANT_LEN]; /* the instant */
+} first_seen;
+
+/* ?at=DATE of a lookup: 0 with no parameter (at[0] is then '\0') or with
+ * an instant the store has data for, in at; else the answer is made: 400
+ * for a malformed date, 404 for one before any data. */
+static int lookup_instant(pdb_srv_worker *w, const pdb_srv_request *req, char at[PDB_INSTANT_LEN],
+                          pdb_srv_response *out)
+{
+    const char *text = pdb_srv_param_get(req, "at");
+    int64_t dv = -1;
+    at[0] = '\0';
+    if (text == NULL)
+        return 0;
+    if (pdb_instant_parse(w->ctx, text, at) != PDB_OK) {
+        engine_error(out, w);
+        return -1;
+    }
+    if (pdb_srv_worker_data_version(w, &dv) == PDB_OK && first_seen.store == w->store &&
+        first_seen.store_gen == w->store_gen && first_seen.dv == dv &&
+        strcmp(at, first_seen.first) >= 0)
+        return 0;
+    char first[PDB_INSTANT_LEN];
+    if (pdb_store_check_instant(w->ctx, w->store, at, first) != PDB_OK) {
+        engine_error(out, w);
+        return -1;
+    }
+    first_seen.store = w->store;
+    first_seen.store_gen = w->store_gen;
+    first_seen.dv = dv;
+    memcpy(first_seen.first, first, sizeof first);
+    return 0;
+}
+
 /* /parcels/at: lon/lat, e/n/srs, or the Vietnamese x/y/zone (X = northing). */
 static void parcels_at_answer(pdb_srv_worker *w, const pdb_srv_request *req, const char *personal,
                               pdb_srv_response *out)
@@ -142,7 +185,7 @@ static void parcels_at_answer(pdb_srv_worker *w, const pdb_srv_request *req, con
     pdb_status st;
     int forms = (lon || lat) + (e || n) + (x || y);
     double qlon = NAN, qlat = NAN; /* the point in WGS 84, echoed as "query" */
-    char prefix[128] = "";
+    char prefix[128] = "", at[PDB_INSTANT_LEN];
 
     if (forms != 1) {
         pdb_srv_error(out, 400,
@@ -161,7 +204,10 @@ static void parcels_at_answer(pdb_srv_worker *w, const pdb_srv_request *req, con
             pdb_srv_error(out, 400, "%s", err);
             return;
         }
-        st = pdb_parcels_at(w->ctx, w->store, lo, la, flags, &list);
+        if (lookup_instant(w, req, at, out) != 0)
+            return;
+        st = at[0] ? pdb_parcels_at_time(w->ctx, w->store, lo, la, at, flags, &list)
+                   : pdb_parcels_at(w->ctx, w->store, lo, la, flags, &list);
         qlon = lo;
         qlat = la;
     } else {
@@ -214,12 +260,19 @@ static void parcels_at_answer(pdb_srv_worker *w, const pdb_srv_request *req, con
             engine_error(out, w);
             return;
         }
-        st = pdb_parcels_at_crs(w->ctx, w->store, epsg, east, north, flags, &list);
+        if (lookup_instant(w, req, at, out) != 0)
+            return;
         qlon = east;
         qlat = north;
-        if (st == PDB_OK &&
-            pdb_crs_transform(w->ctx, epsg, PDB_EPSG_WGS84, &qlon, &qlat, 1) != PDB_OK)
-            qlon = qlat = NAN; /* the lookup worked; only the echo is missing */
+        if (at[0]) {
+            if ((st = pdb_crs_transform(w->ctx, epsg, PDB_EPSG_WGS84, &qlon, &qlat, 1)) == PDB_OK)
+                st = pdb_parcels_at_time(w->ctx, w->store, qlon, qlat, at, flags, &list);
+        } else {
+            st = pdb_parcels_at_crs(w->ctx, w->store, epsg, east, north, flags, &list);
+            if (st == PDB_OK &&
+                pdb_crs_transform(w->ctx, epsg, PDB_EPSG_WGS84, &qlon, &qlat, 1) != PDB_OK)
+                qlon = qlat = NAN; /* the lookup worked; only the echo is missing */
+        }
     }
     if (st != PDB_OK) {
         engine_error(out, w);
@@ -256,17 +309,25 @@ static void parcel_number(pdb_srv_worker *w, const pdb_srv_request *req, const c
     const char *former = pdb_srv_param_get(req, "former");
     unsigned flags = PDB_READ_WGS84 | (personal ? PDB_READ_PERSONAL : 0);
     pdb_parcel_list *list = NULL;
+    char at[PDB_INSTANT_LEN];
 
     if (former != NULL && (strlen(former) != 5 || strspn(former, "0123456789") != 5)) {
         pdb_srv_error(out, 400, "former must be a five-digit commune code");
         return;
     }
-    if (pdb_parcels_by_number(w->ctx, w->store, req->commune, former, req->sheet, req->parcel,
-                              flags, &list) != PDB_OK) {
+    if (lookup_instant(w, req, at, out) != 0)
+        return;
+    if ((at[0] ? pdb_parcels_by_number_at(w->ctx, w->store, req->commune, former, req->sheet,
+                                          req->parcel, at, flags, &list)
+               : pdb_parcels_by_number(w->ctx, w->store, req->commune, former, req->sheet,
+                                       req->parcel, flags, &list)) != PDB_OK) {
         engine_error(out, w);
         return;
     }
-    if (list->count == 0)
+    if (list->count == 0 && at[0])
+        pdb_srv_error(out, 404, "no parcel %s/%s/%s at %s", req->commune, req->sheet, req->parcel,
+                      at);
+    else if (list->count == 0)
         pdb_srv_error(out, 404, "no parcel %s/%s/%s", req->commune, req->sheet, req->parcel);
     else
         send_parcels(out, w, list, personal, NULL);
@@ -739,6 +800,9 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         break;
     case PDB_SRV_ROUTE_CHANGE:
         pdb_srv_parcel_change(srv, w, in, req, out);
+        break;
+    case PDB_SRV_ROUTE_QA:
+        pdb_srv_qa(w, in, req, out);
         break;
     case PDB_SRV_ROUTE_WMS: {
         char base[400];

@@ -40,11 +40,12 @@ static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
     [PDB_SRV_ROUTE_GLYPHS] = "glyphs",
     [PDB_SRV_ROUTE_LINEAGE] = "parcel_lineage",
     [PDB_SRV_ROUTE_CHANGE] = "parcel_change",
+    [PDB_SRV_ROUTE_QA] = "qa",
 };
 
 /* The parameter names the API reads; the access log writes only these. */
-static const char *const known_params[] = {"lon", "lat",  "e",    "n",     "srs",   "x",
-                                           "y",   "zone", "bbox", "limit", "offset"};
+static const char *const known_params[] = {"lon", "lat",  "e",    "n",     "srs",    "x",
+                                           "y",   "zone", "bbox", "limit", "offset", "at"};
 
 int pdb_srv_uri_is_change(const char *uri)
 {
@@ -260,6 +261,15 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
         if (st != 0)
             return st;
         req->route = PDB_SRV_ROUTE_TILE;
+        return 0;
+    }
+    if (strcmp(seg[0], "qa") == 0) {
+        if (n != 2)
+            return status(404, err, errcap, "no such path (quality reports are /qa/{commune})");
+        if (strlen(seg[1]) != 5 || strspn(seg[1], "0123456789") != 5)
+            return status(400, err, errcap, "commune code '%.16s' is not five digits", seg[1]);
+        req->commune = seg[1];
+        req->route = PDB_SRV_ROUTE_QA;
         return 0;
     }
     if (strcmp(seg[0], "parcels") == 0) {

@@ -46,7 +46,8 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_STYLE,         /* /styles/landuse.json (the MapLibre style) */
     PDB_SRV_ROUTE_GLYPHS,        /* /fonts/{fontstack}/{start}-{end}.pbf */
     PDB_SRV_ROUTE_LINEAGE,       /* /parcels/{commune}/{sheet}/{parcel}/lineage */
-    PDB_SRV_ROUTE_CHANGE,        /* POST /parcels/{c}/{s}/{p}/split|update|reshape, /parcels/merge */
+    PDB_SRV_ROUTE_CHANGE, /* POST /parcels/{c}/{s}/{p}/split|update|reshape, /parcels/merge */
+    PDB_SRV_ROUTE_QA,     /* /qa/{commune}: the commune's quality report */
     PDB_SRV_ROUTE_COUNT
 } pdb_srv_route;
 
@@ -81,7 +82,7 @@ typedef struct pdb_srv_request {
     uint32_t y; /* row, 0 .. 2^z - 1 */
     int scale;  /* 1, or 2 for "@2x" */
     int mvt;    /* 1 for {y}.mvt (a vector tile), 0 for {y}.png */
-    /* PDB_SRV_ROUTE_PARCEL_NUMBER */
+    /* PDB_SRV_ROUTE_PARCEL_NUMBER (and PDB_SRV_ROUTE_QA: commune only) */
     const char *commune; /* five digits */
     const char *sheet;   /* 1 .. PDB_SRV_MAX_ID_TEXT bytes */
     const char *parcel;  /* 1 .. PDB_SRV_MAX_ID_TEXT bytes */

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define RENDER_ATTEMPTS 3   /* renders of one request that raced imports */
 #define LABEL_BUFFER_PX 128 /* the renderer's default label buffer (tiler.h) */
@@ -209,6 +210,85 @@ static int64_t content_version(pdb_srv *srv, const double merc[4], int *empty, u
     return cv;
 }
 
+/* A tile at a past date (?at=) is drawn from parcels, at no zoom below
+ * this one: below it a tile holds too many parcels to draw one by one,
+ * and the overviews that draw it today hold the current state only. */
+#define AT_MIN_ZOOM 12
+
+/* An instant this long past is settled: the data it shows can no longer
+ * change, because every import and change stamps its parcels with the
+ * time its transaction began, and none lasts this long. Its tile is
+ * then tagged without the data version and survives imports; a more
+ * recent instant is tagged with it, as a current tile is. */
+#define AT_SETTLED_MS (3600 * 1000LL)
+
+/* ?at= of a tile: 0 when absent or not in the past (the current tile
+ * shows that state: *at_ms 0), or for a past instant (in at and *at_ms);
+ * else -1 with the answer made (400 for a malformed date or a zoom too
+ * small). Whether the store reaches back that far is asked only before a
+ * render (before_data): a tile in the cache was drawn at a date that has
+ * data, and asking the store on every hit cost a cached past tile two
+ * thirds of its rate. */
+/* Milliseconds since 1970 UTC, by the wall clock (instants in the store
+ * are wall-clock times; pdb_srv_now_us is monotonic). */
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int tile_instant(pdb_srv_worker *w, const pdb_srv_request *req, char at[PDB_INSTANT_LEN],
+                        int64_t *at_ms, pdb_srv_response *out)
+{
+    const char *text = pdb_srv_param_get(req, "at");
+    *at_ms = 0;
+    at[0] = '\0';
+    if (text == NULL)
+        return 0;
+    if (pdb_instant_parse(w->ctx, text, at) != PDB_OK) {
+        pdb_srv_error(out, 400, "%s", pdb_errmsg(w->ctx));
+        return -1;
+    }
+    struct tm tm = {0};
+    int ms = 0;
+    sscanf(at, "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+           &tm.tm_min, &tm.tm_sec, &ms);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    int64_t t = (int64_t)timegm(&tm) * 1000 + ms;
+    if (t >= wall_ms()) {
+        at[0] = '\0'; /* now or later: what the current tile shows */
+        return 0;
+    }
+    if (req->z < AT_MIN_ZOOM) {
+        pdb_srv_error(out, 400,
+                      "tiles at a past date start at zoom %d (the overviews of lower zooms "
+                      "hold the current state only); asked %d",
+                      AT_MIN_ZOOM, req->z);
+        return -1;
+    }
+    *at_ms = t > 0 ? t : 1;
+    return 0;
+}
+
+/* Before a past tile is drawn: 0 when the store has data at its instant;
+ * else -1 with the answer made (404 before any data, 503 when the store
+ * fails). */
+static int before_data(pdb_srv_worker *w, const char *at, pdb_srv_response *out)
+{
+    if (pdb_store_check_instant(w->ctx, w->store, at, NULL) == PDB_OK)
+        return 0;
+    if (pdb_errcode(w->ctx) == PDB_ENOTFOUND) {
+        pdb_srv_error(out, 404, "%s", pdb_errmsg(w->ctx));
+        return -1;
+    }
+    pdb_srv_error(out, 503, "the store is unavailable: %s", pdb_errmsg(w->ctx));
+    out->retry_after_s = 1;
+    pdb_srv_worker_store_failed(w);
+    return -1;
+}
+
 static void tile_answer(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out, int kind,
                         pdb_srv_blob *png)
 {
@@ -241,6 +321,7 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
     int64_t dv, version;
     uint64_t epoch;
     int empty;
+    char at[PDB_INSTANT_LEN];
 
     if (pdb_srv_worker_data_version(w, &dv) != PDB_OK) {
         pdb_srv_error(out, 503, "the store is unavailable: %s", pdb_errmsg(w->ctx));
@@ -253,13 +334,27 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
         out->retry_after_s = 1;
         return;
     }
+    if (tile_instant(w, req, at, &key.at_ms, out) != 0)
+        return;
+    int settled = key.at_ms != 0 && key.at_ms < wall_ms() - AT_SETTLED_MS;
     pdb_srv_tile_buffered_merc(req->z, req->x, req->y, pdb_srv_render_buffer_px(), merc);
 
     for (int attempt = 0; attempt < RENDER_ATTEMPTS; attempt++) {
         int64_t cv = content_version(srv, merc, &empty, &epoch);
+        /* A past date's tile is tagged with its instant, and, until the
+         * instant is settled, with the data version too; then cached
+         * apart (key.at_ms) and, when settled, kept across imports. A
+         * past state may cover places the current data does not. */
+        char when[40] = "";
+        if (key.at_ms != 0) {
+            snprintf(when, sizeof when, "-at%llx", (unsigned long long)key.at_ms);
+            empty = 0;
+            if (settled)
+                cv = 0;
+        }
         /* A vector tile's two encodings are two representations: two tags. */
-        snprintf(out->etag, sizeof out->etag, "\"%08x-%llx-%016llx%s\"",
-                 (unsigned)(epoch & 0xffffffffu), (unsigned long long)cv,
+        snprintf(out->etag, sizeof out->etag, "\"%08x-%llx%s-%016llx%s\"",
+                 (unsigned)(epoch & 0xffffffffu), (unsigned long long)cv, when,
                  (unsigned long long)key.style,
                  key.kind == PDB_SRV_TILE_MVT
                      ? (pdb_srv_accepts_gzip(in->accept_encoding) ? "-mvt-gz" : "-mvt")
@@ -310,8 +405,14 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
             out->retry_after_s = 1;
             return;
         }
-        /* This thread renders it (or reads it from the disk). */
-        if (w->conf->disk != NULL &&
+        if (key.at_ms != 0 && before_data(w, at, out) != 0) {
+            pdb_srv_cache_abandon(srv->cache, &key);
+            out->etag[0] = '\0';
+            return;
+        }
+        /* This thread renders it (or reads it from the disk, which holds
+         * current tiles only). */
+        if (w->conf->disk != NULL && key.at_ms == 0 &&
             (png = pdb_srv_disk_get(w->conf->disk, &key, epoch, cv, &version)) != NULL) {
             atomic_fetch_add_explicit(&srv->metrics.disk_hits, 1, memory_order_relaxed);
             pdb_srv_cache_fill(srv->cache, &key, png, version);
@@ -332,9 +433,13 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
             pdb_srv_worker_store_failed(w);
             return;
         }
+        if (key.at_ms != 0)
+            pdbt_renderer_set_at(w->tctx, w->renderer, at);
         png = key.kind == PDB_SRV_TILE_MVT
                   ? pdb_srv_render_mvt(w, req->z, req->x, req->y, msg, sizeof msg)
                   : pdb_srv_render_png(w, req->z, req->x, req->y, req->scale, msg, sizeof msg);
+        if (key.at_ms != 0)
+            pdbt_renderer_set_at(w->tctx, w->renderer, NULL);
         atomic_fetch_add_explicit(&srv->metrics.render_us, pdb_srv_now_us() - t0,
                                   memory_order_relaxed);
         if (png == NULL || pdb_store_data_version(w->ctx, w->store, &after) != PDB_OK) {
@@ -350,7 +455,7 @@ void pdb_srv_handle_tile(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_in *in,
         atomic_fetch_add_explicit(&srv->metrics.tiles_rendered, 1, memory_order_relaxed);
         if (before == after && after == atomic_load(&srv->seen_version)) {
             pdb_srv_cache_fill(srv->cache, &key, png, after);
-            if (w->conf->disk != NULL) {
+            if (w->conf->disk != NULL && key.at_ms == 0) {
                 if (pdb_srv_disk_put(w->conf->disk, &key, epoch, after, png) == 0)
                     atomic_fetch_add_explicit(&srv->metrics.disk_writes, 1, memory_order_relaxed);
             }
