@@ -39,6 +39,8 @@ int cli_audit_personal_ids(pdb_ctx *ctx, const char *db, const char *what, const
                            size_t n);
 int cmd_extract(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+/* parceldb-export (export_main.c): the GIS formats of `parceldb export`. */
+int cmd_export_files(int argc, char **argv);
 int cmd_change(int argc, char **argv);
 
 /* Prints "parceldb: <message>" as one line on stderr; returns CLI_FAIL. */

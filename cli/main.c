@@ -17,6 +17,7 @@
 
 static int exec_import(int argc, char **argv);
 static int exec_qa(int argc, char **argv);
+static int run_export(int argc, char **argv);
 
 static const struct subcommand {
     const char *name;                  /* as typed */
@@ -35,7 +36,8 @@ static const struct subcommand {
     {"search", cmd_search, "find parcels by owner name or address words"},
     {"audit", cmd_audit, "list the answers that showed owner names"},
     {"extract", cmd_extract, "the extract of the cadastral map for one parcel, PDF or PNG"},
-    {"export", cmd_export, "write the map's tiles into a PMTiles archive"},
+    {"export", run_export,
+     "parcels to GeoPackage, Shapefile or GeoJSON, or the map's tiles to PMTiles"},
     {"change", cmd_change, "split, merge, update or reshape single parcels between surveys"},
 };
 
@@ -114,6 +116,25 @@ static int exec_import(int argc, char **argv)
 static int exec_qa(int argc, char **argv)
 {
     return exec_helper("parceldb-qa", "quality checks", 1, argc, argv);
+}
+
+/* `export --format pmtiles` renders tiles here; every other format (and
+ * a missing or unknown one, which it explains) is parceldb-export's, which
+ * links GDAL. The last --format given counts, as getopt reads it. */
+static int run_export(int argc, char **argv)
+{
+    const char *format = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+            format = argv[++i];
+        else if (strncmp(argv[i], "--format=", 9) == 0)
+            format = argv[i] + 9;
+    }
+    if (format != NULL && strcmp(format, "pmtiles") == 0)
+        return cmd_export(argc, argv);
+    return exec_helper("parceldb-export", "exporter", CLI_FAIL, argc, argv);
 }
 
 int main(int argc, char **argv)
