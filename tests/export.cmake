@@ -1,0 +1,5 @@
+# parceldb export to GIS files (issue 15, docs/export.md): import(export(store))
+# equals the store for GeoPackage, Shapefile and GeoJSON, survey coordinates
+# bit-exact; ogrinfo and QGIS open the files; bad input refused in one line.
+pdb_script_test(export_roundtrip ${CMAKE_CURRENT_SOURCE_DIR}/export/roundtrip.sh)
+set_tests_properties(export_roundtrip PROPERTIES LABELS export TIMEOUT 900)
