@@ -37,6 +37,10 @@ int cli_audit_personal(pdb_ctx *ctx, const char *db, const char *what, const pdb
 /* The same for n parcels given by store id (an extract's). */
 int cli_audit_personal_ids(pdb_ctx *ctx, const char *db, const char *what, const int64_t *ids,
                            size_t n);
+/* The same recorded for who (a token's name: `parceldb serve` runs
+ * parceldb-export for GET /export and says whom it answers). */
+int cli_audit_personal_as(pdb_ctx *ctx, const char *db, const char *who, const char *what,
+                          const int64_t *ids, size_t n);
 int cmd_extract(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 /* parceldb-export (export_main.c): the GIS formats of `parceldb export`. */

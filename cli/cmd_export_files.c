@@ -36,11 +36,25 @@ static const char export_files_usage[] =
     "  --srs CRS       write every parcel in this CRS (EPSG:9208, 104-45, WGS84, ...)\n"
     "                  instead of its survey CRS; VN-2000 to WGS 84 through EPSG:6960\n"
     "  --personal      the owner's name too (recorded in the audit table)\n"
-    "  -o FILE|DIR     the GeoPackage or GeoJSON file, or the Shapefiles' directory\n";
+    "  -o FILE|DIR     the GeoPackage or GeoJSON file, or the Shapefiles' directory\n"
+    "                  (or FILE.zip: the Shapefiles in one zip)\n"
+    "  --audit-as NAME record the --personal answer for NAME (a token's name; what\n"
+    "                  'parceldb serve' passes for GET /export), in --audit-db's\n"
+    "                  audit table (default: the store's)\n";
 
 int cmd_export_files(int argc, char **argv)
 {
-    enum { O_FORMAT = CLI_O_OWN, O_COMMUNE, O_SHEET, O_BBOX, O_AT, O_SRS, O_PERSONAL };
+    enum {
+        O_FORMAT = CLI_O_OWN,
+        O_COMMUNE,
+        O_SHEET,
+        O_BBOX,
+        O_AT,
+        O_SRS,
+        O_PERSONAL,
+        O_AUDIT_AS,
+        O_AUDIT_DB
+    };
     static const struct option opts[] = {
         {"format", required_argument, 0, O_FORMAT},
         {"commune", required_argument, 0, O_COMMUNE},
@@ -49,13 +63,15 @@ int cmd_export_files(int argc, char **argv)
         {"at", required_argument, 0, O_AT},
         {"srs", required_argument, 0, O_SRS},
         {"personal", no_argument, 0, O_PERSONAL},
+        {"audit-as", required_argument, 0, O_AUDIT_AS},
+        {"audit-db", required_argument, 0, O_AUDIT_DB},
         {"output", required_argument, 0, 'o'},
         {"db", required_argument, 0, CLI_O_DB},
         {"help", no_argument, 0, CLI_O_HELP},
         {0, 0, 0, 0},
     };
     pdbi_export_options o = {0};
-    const char *db = NULL, *format = NULL, *srs = NULL;
+    const char *db = NULL, *format = NULL, *srs = NULL, *audit_as = NULL, *audit_db = NULL;
     const char **communes = calloc((size_t)argc + 1, sizeof *communes);
     cli_opts it = {.cmd = "export",
                    .usage = export_files_usage,
@@ -101,6 +117,12 @@ int cmd_export_files(int argc, char **argv)
             break;
         case O_PERSONAL:
             o.personal = 1;
+            break;
+        case O_AUDIT_AS:
+            audit_as = optarg;
+            break;
+        case O_AUDIT_DB:
+            audit_db = optarg;
             break;
         case 'o':
             o.out_path = optarg;
@@ -149,7 +171,13 @@ int cmd_export_files(int argc, char **argv)
     }
     /* The file appears under its name only once the audit table holds the
      * row for the owner names in it. */
-    if (o.personal && cli_audit_personal_ids(ctx, db, "export", res.ids, res.nids) != CLI_OK)
+    if (o.personal && audit_as == NULL &&
+        cli_audit_personal_ids(ctx, audit_db ? audit_db : db, "export", res.ids, res.nids) !=
+            CLI_OK)
+        goto out;
+    if (o.personal && audit_as != NULL &&
+        cli_audit_personal_as(ctx, audit_db ? audit_db : db, audit_as, "GET /export", res.ids,
+                              res.nids) != CLI_OK)
         goto out;
     if (pdbi_export_finish(ic, &res) != PDB_OK) {
         cli_error("export: %s", pdbi_errmsg(ic));

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static int exec_import(int argc, char **argv);
@@ -134,6 +135,24 @@ static int run_export(int argc, char **argv)
     }
     if (format != NULL && strcmp(format, "pmtiles") == 0)
         return cmd_export(argc, argv);
+    /* Said here, before the other options: each executable knows only its
+     * own, and "unknown option '--zoom'" would not say what is wrong. The
+     * names are those pdbi_export_format_parse takes. */
+    static const char *const gis[] = {"GPKG",      "GeoPackage", "ESRI Shapefile",
+                                      "Shapefile", "shp",        "GeoJSON"};
+    int known = 0, help = 0;
+    for (size_t i = 0; format != NULL && i < sizeof gis / sizeof gis[0]; i++)
+        known |= strcasecmp(format, gis[i]) == 0;
+    for (int i = 1; i < argc; i++)
+        help |= strcmp(argv[i], "--help") == 0;
+    if (format == NULL && !help)
+        return cli_usage_error(
+            "export", "--format is required: GPKG, \"ESRI Shapefile\", GeoJSON or pmtiles");
+    if (format != NULL && !known)
+        return cli_usage_error("export",
+                               "--format %s: one of GPKG, \"ESRI Shapefile\", GeoJSON or "
+                               "pmtiles",
+                               format);
     return exec_helper("parceldb-export", "exporter", CLI_FAIL, argc, argv);
 }
 

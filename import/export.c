@@ -513,8 +513,14 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
     if ((st = communes_of(ic, store, o, &clist, &codes, &ncodes)) != PDB_OK)
         return st;
 
+    /* -o X.zip: the Shapefiles in one zip, which GDAL's driver writes
+     * itself when the name ends in .shp.zip. */
+    size_t olen = strlen(o->out_path);
+    int zip =
+        o->format == PDBI_EXPORT_SHP && olen > 4 && strcasecmp(o->out_path + olen - 4, ".zip") == 0;
     const char *ext = o->format == PDBI_EXPORT_GPKG      ? ".gpkg"
                       : o->format == PDBI_EXPORT_GEOJSON ? ".geojson"
+                      : zip                              ? ".shp.zip"
                                                          : "";
     snprintf(res->out_path, sizeof res->out_path, "%s", o->out_path);
     if (snprintf(res->tmp_path, sizeof res->tmp_path, "%s.tmp%ld%s", o->out_path, (long)getpid(),
@@ -522,7 +528,7 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
         st = pdbi__fail(ic, PDB_EINVAL, "-o: the path is too long");
         goto done;
     }
-    res->is_dir = o->format == PDBI_EXPORT_SHP;
+    res->is_dir = o->format == PDBI_EXPORT_SHP && !zip;
     remove_path(res->tmp_path); /* a run of the same pid that was killed */
 
     GDALAllRegister();

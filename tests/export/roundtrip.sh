@@ -206,8 +206,8 @@ bad() { # NAME STATUS PATTERN ARGS...
     contains "$name: says why" "$out" "$pattern"
     check "$name: nothing written" "$(ls -A "$WORK/bad" | tr '\n' ' ')" ""
 }
-bad "unknown format" 2 "--format wants GPKG" --format KML -o out.kml
-bad "no format" 2 "--format wants GPKG" -o out.gpkg
+bad "unknown format" 2 "--format KML: one of GPKG" --format KML -o out.kml
+bad "no format" 2 "--format is required" -o out.gpkg
 bad "commune not in the store" 1 "commune 07894 is not in the store" --format GPKG --commune 07894 \
     -o out.gpkg
 bad "malformed commune" 2 "five-digit" --format GPKG --commune 8275 -o out.gpkg
