@@ -99,6 +99,14 @@ typedef struct cli_opts {
  * says and not returned. */
 int cli_opt_next(cli_opts *it);
 
+/* The directory of the running executable, with a trailing slash; returns
+ * 0, or an errno value when it is not known. */
+int cli_exe_dir(char *out, size_t cap);
+/* The path of a helper executable (parceldb-export) next to this one (a
+ * build tree) or in the libexec directory relative to it (installed);
+ * returns 0, or -1 when neither is executable. */
+int cli_helper_find(const char *helper, char *out, size_t cap);
+
 /* Parses a whole string as a finite double / a non-negative integer;
  * returns 0 on success. */
 int cli_parse_double(const char *s, double *out);

@@ -54,25 +54,6 @@ static void usage(FILE *out)
     fprintf(out, "\n'parceldb COMMAND --help' describes each command.\n");
 }
 
-/* The directory of the running executable, with a trailing slash; returns
- * an errno value when it is not known. Without it there is no safe place to
- * look: "" would make the helper's path relative to the working directory,
- * and run whatever parceldb-import is there. */
-static int exe_dir(char *out, size_t cap)
-{
-    ssize_t n = readlink("/proc/self/exe", out, cap);
-    if (n < 0)
-        return errno;
-    if ((size_t)n >= cap)
-        return ENAMETOOLONG; /* readlink truncates without saying so */
-    out[n] = '\0';
-    char *slash = strrchr(out, '/');
-    if (slash == NULL)
-        return ENOENT; /* the kernel gives absolute paths: not expected */
-    slash[1] = '\0';
-    return 0;
-}
-
 /* Replaces this process with the helper executable (parceldb-import,
  * parceldb-qa), found next to this executable (a build tree) or in the
  * libexec directory relative to it (an installed tree, wherever it was
@@ -82,7 +63,7 @@ static int exec_helper(const char *helper, const char *what, int fail_rc, int ar
     char dir[PATH_MAX], tried[2][PATH_MAX + 64];
     int errs[2];
 
-    int err = exe_dir(dir, sizeof dir);
+    int err = cli_exe_dir(dir, sizeof dir);
     if (err != 0) {
         cli_error("cannot run the %s: cannot locate this executable: /proc/self/exe: %s", what,
                   strerror(err));

@@ -3,3 +3,6 @@
 # bit-exact; ogrinfo and QGIS open the files; bad input refused in one line.
 pdb_script_test(export_roundtrip ${CMAKE_CURRENT_SOURCE_DIR}/export/roundtrip.sh)
 set_tests_properties(export_roundtrip PROPERTIES LABELS export TIMEOUT 900)
+# GET /export with curl and ogrinfo: tokens, audit, formats, bad parameters.
+pdb_script_test(export_http ${CMAKE_CURRENT_SOURCE_DIR}/export/http.sh)
+set_tests_properties(export_http PROPERTIES LABELS export TIMEOUT 300)

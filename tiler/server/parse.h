@@ -47,6 +47,7 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_GLYPHS,        /* /fonts/{fontstack}/{start}-{end}.pbf */
     PDB_SRV_ROUTE_LINEAGE,       /* /parcels/{commune}/{sheet}/{parcel}/lineage */
     PDB_SRV_ROUTE_CHANGE,        /* POST /parcels/{c}/{s}/{p}/split|update|reshape, /parcels/merge */
+    PDB_SRV_ROUTE_EXPORT,        /* /export?commune=&format= (export_route.h) */
     PDB_SRV_ROUTE_COUNT
 } pdb_srv_route;
 
