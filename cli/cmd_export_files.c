@@ -13,14 +13,16 @@
 #include <string.h>
 
 static const char export_files_usage[] =
-    "usage: parceldb export --format GPKG|\"ESRI Shapefile\"|GeoJSON [--commune C ...]\n"
+    "usage: parceldb export --format GPKG|\"ESRI Shapefile\"|GeoJSON|DXF|DGN [--commune C ...]\n"
     "                       [--sheet S] [--bbox MINLON,MINLAT,MAXLON,MAXLAT] [--at DATE]\n"
     "                       [--srs CRS] [--personal] -o FILE|DIR [--db STORE]\n"
     "       parceldb export --format pmtiles ... (parceldb export --format pmtiles --help)\n"
     "\n"
     "Writes the parcels to a GeoPackage (one layer ThuaDat_<commune> per commune), a\n"
     "directory of Shapefiles (<commune>.shp/.shx/.dbf/.prj/.cpg, UTF-8) or one GeoJSON\n"
-    "file. Fields: MaXa, MaXaCu, SoTo, SoThua, LoaiDat, DienTich, DiaChi, and ChuSuDung\n"
+    "file; DXF and DGN: one commune as a line-and-label survey sheet (boundary lines,\n"
+    "number, land-use and area texts, sheet frames) that 'parceldb import' reads back.\n"
+    "Fields: MaXa, MaXaCu, SoTo, SoThua, LoaiDat, DienTich, DiaChi, and ChuSuDung\n"
     "(the owner) with --personal. GPKG and Shapefile are in each commune's survey CRS\n"
     "with the coordinates exactly as imported; GeoJSON is RFC 7946 WGS 84 unless --srs\n"
     "names another CRS. Written under a temporary name and renamed at the end: nothing\n"
@@ -135,9 +137,9 @@ int cmd_export_files(int argc, char **argv)
     }
     int f = format ? pdbi_export_format_parse(format) : -1;
     if (f < 0) {
-        cli_usage_error("export",
-                        "--format wants GPKG, \"ESRI Shapefile\", GeoJSON or pmtiles%s%s%s",
-                        format ? ", not '" : "", format ? format : "", format ? "'" : "");
+        cli_usage_error(
+            "export", "--format wants GPKG, \"ESRI Shapefile\", GeoJSON, DXF, DGN or pmtiles%s%s%s",
+            format ? ", not '" : "", format ? format : "", format ? "'" : "");
         goto done;
     }
     if (o.out_path == NULL || o.out_path[0] == '\0') {

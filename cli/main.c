@@ -119,8 +119,8 @@ static int run_export(int argc, char **argv)
     /* Said here, before the other options: each executable knows only its
      * own, and "unknown option '--zoom'" would not say what is wrong. The
      * names are those pdbi_export_format_parse takes. */
-    static const char *const gis[] = {"GPKG",      "GeoPackage", "ESRI Shapefile",
-                                      "Shapefile", "shp",        "GeoJSON"};
+    static const char *const gis[] = {
+        "GPKG", "GeoPackage", "ESRI Shapefile", "Shapefile", "shp", "GeoJSON", "DXF", "DGN"};
     int known = 0, help = 0;
     for (size_t i = 0; format != NULL && i < sizeof gis / sizeof gis[0]; i++)
         known |= strcasecmp(format, gis[i]) == 0;
@@ -128,7 +128,8 @@ static int run_export(int argc, char **argv)
         help |= strcmp(argv[i], "--help") == 0;
     if (format == NULL && !help)
         return cli_usage_error(
-            "export", "--format is required: GPKG, \"ESRI Shapefile\", GeoJSON or pmtiles");
+            "export",
+            "--format is required: GPKG, \"ESRI Shapefile\", GeoJSON, DXF, DGN or pmtiles");
     if (format != NULL && !known)
         return cli_usage_error("export",
                                "--format %s: one of GPKG, \"ESRI Shapefile\", GeoJSON or "

@@ -68,6 +68,10 @@ int pdbi_export_format_parse(const char *name)
         return PDBI_EXPORT_SHP;
     if (strcasecmp(name, "GeoJSON") == 0)
         return PDBI_EXPORT_GEOJSON;
+    if (strcasecmp(name, "DXF") == 0)
+        return PDBI_EXPORT_DXF;
+    if (strcasecmp(name, "DGN") == 0)
+        return PDBI_EXPORT_DGN;
     return -1;
 }
 
@@ -80,6 +84,10 @@ const char *pdbi_export_format_name(pdbi_export_format f)
         return "ESRI Shapefile";
     case PDBI_EXPORT_GEOJSON:
         return "GeoJSON";
+    case PDBI_EXPORT_DXF:
+        return "DXF";
+    case PDBI_EXPORT_DGN:
+        return "DGN";
     }
     return "?";
 }
@@ -321,16 +329,15 @@ static pdb_status geometry_of(export_run *r, const pdb_parcel *p, OGRGeometryH *
     return PDB_OK;
 }
 
-static pdb_status add_id(export_run *r, int64_t id)
+pdb_status pdbi__export_add_id(pdbi_ctx *ic, pdbi_export_result *res, int64_t id)
 {
-    pdbi_export_result *res = r->res;
-    if (res->nids == r->capids) {
-        size_t cap = r->capids ? 2 * r->capids : 4096;
+    if (res->nids == res->capids) {
+        size_t cap = res->capids ? 2 * res->capids : 4096;
         int64_t *ids = realloc(res->ids, cap * sizeof *ids);
         if (ids == NULL)
-            return pdbi__fail(r->ic, PDB_ENOMEM, "out of memory");
+            return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
         res->ids = ids;
-        r->capids = cap;
+        res->capids = cap;
     }
     res->ids[res->nids++] = id;
     return PDB_OK;
@@ -367,31 +374,29 @@ static pdb_status write_parcel(export_run *r, const pdb_parcel *p)
                         p->parcel, CPLGetLastErrorMsg());
         goto done;
     }
-    st = add_id(r, p->id);
+    st = pdbi__export_add_id(r->ic, r->res, p->id);
 done:
     OGR_F_Destroy(ft);
     return st;
 }
 
-/* Every parcel of one commune that o selects, page by page. */
-static pdb_status export_commune(export_run *r, pdb_store *store, const char *commune,
-                                 const char *at)
+pdb_status pdbi__export_each(pdbi_ctx *ic, pdb_store *store, const pdbi_export_options *o,
+                             const char *commune, const char *at, unsigned read_flags,
+                             pdb_status (*fn)(void *arg, const pdb_parcel *p), void *arg)
 {
-    const pdbi_export_options *o = r->o;
     pdb_page_query q = {.limit = PAGE_PARCELS,
                         .commune = commune,
                         .sheet = o->sheet,
                         .at = at,
                         .has_bbox = o->has_bbox};
     memcpy(q.bbox, o->bbox, sizeof q.bbox);
-    unsigned flags = PDB_READ_SOURCE | PDB_READ_WGS84 | (o->personal ? PDB_READ_PERSONAL : 0);
     for (;;) {
         pdb_parcel_list *list = NULL;
-        if (pdb_parcels_page(r->ic->db, store, &q, flags, &list) != PDB_OK)
-            return pdbi__fail_db(r->ic, "reading the parcels");
+        if (pdb_parcels_page(ic->db, store, &q, read_flags, &list) != PDB_OK)
+            return pdbi__fail_db(ic, "reading the parcels");
         pdb_status st = PDB_OK;
         for (size_t i = 0; i < list->count && st == PDB_OK; i++)
-            st = write_parcel(r, &list->items[i]);
+            st = fn(arg, &list->items[i]);
         int more = list->truncated && list->count > 0;
         if (list->count > 0)
             q.after_id = list->items[list->count - 1].id;
@@ -401,6 +406,11 @@ static pdb_status export_commune(export_run *r, pdb_store *store, const char *co
         if (!more)
             return PDB_OK;
     }
+}
+
+static pdb_status write_one(void *arg, const pdb_parcel *p)
+{
+    return write_parcel(arg, p);
 }
 
 /* Removes a directory of plain files (a Shapefile set), or a file. */
@@ -520,6 +530,8 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
         o->format == PDBI_EXPORT_SHP && olen > 4 && strcasecmp(o->out_path + olen - 4, ".zip") == 0;
     const char *ext = o->format == PDBI_EXPORT_GPKG      ? ".gpkg"
                       : o->format == PDBI_EXPORT_GEOJSON ? ".geojson"
+                      : o->format == PDBI_EXPORT_DXF     ? ".dxf"
+                      : o->format == PDBI_EXPORT_DGN     ? ".dgn"
                       : zip                              ? ".shp.zip"
                                                          : "";
     snprintf(res->out_path, sizeof res->out_path, "%s", o->out_path);
@@ -541,6 +553,19 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
         st = pdbi__fail(ic, PDB_EIO, "GDAL has no %s driver", pdbi_export_format_name(o->format));
         goto done;
     }
+    if (o->format == PDBI_EXPORT_DXF || o->format == PDBI_EXPORT_DGN) {
+        /* A sheet is one commune's drawing, in its survey coordinates. */
+        if (ncodes != 1)
+            st = pdbi__fail(ic, PDB_EINVAL, "a %s sheet holds one commune: give --commune",
+                            pdbi_export_format_name(o->format));
+        else if (o->epsg != 0)
+            st =
+                pdbi__fail(ic, PDB_EINVAL, "a %s sheet is drawn in the survey CRS: leave out --srs",
+                           pdbi_export_format_name(o->format));
+        else
+            st = pdbi__export_sheets(ic, store, o, codes[0], o->at ? at : NULL, res);
+        goto done;
+    }
     if (res->is_dir && mkdir(res->tmp_path, 0777) != 0) {
         st = pdbi__fail(ic, PDB_EIO, "cannot create %s: %s", res->tmp_path, strerror(errno));
         goto done;
@@ -554,7 +579,10 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
      * would sync at every parcel. */
     int in_tx = GDALDatasetStartTransaction(r.ds, 0) == OGRERR_NONE;
     for (size_t i = 0; i < ncodes && st == PDB_OK; i++)
-        st = export_commune(&r, store, codes[i], o->at ? at : NULL);
+        st = pdbi__export_each(ic, store, o, codes[i], o->at ? at : NULL,
+                               PDB_READ_SOURCE | PDB_READ_WGS84 |
+                                   (o->personal ? PDB_READ_PERSONAL : 0),
+                               write_one, &r);
     if (st == PDB_OK && res->nids == 0)
         st = pdbi__fail(ic, PDB_EINVAL, "no parcels to export%s%s%s%s%s: nothing written",
                         o->communes && o->ncommunes == 1 ? " in commune " : "",

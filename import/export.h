@@ -24,10 +24,12 @@ typedef enum pdbi_export_format {
     PDBI_EXPORT_GPKG,    /* one file, a layer per commune (and survey CRS) */
     PDBI_EXPORT_SHP,     /* a directory, a .shp/.shx/.dbf/.prj/.cpg set per commune */
     PDBI_EXPORT_GEOJSON, /* one file, one FeatureCollection, one CRS */
+    PDBI_EXPORT_DXF,     /* one commune as a line-and-label sheet (export_sheets.c) */
+    PDBI_EXPORT_DGN,     /* the same in MicroStation DGN v7 */
 } pdbi_export_format;
 
-/* Parses "GPKG", "ESRI Shapefile", "GeoJSON" (any case; also "shp",
- * "gpkg", "geojson"); returns -1 for anything else. */
+/* Parses "GPKG", "ESRI Shapefile", "GeoJSON", "DXF", "DGN" (any case;
+ * also "shp", "GeoPackage", "Shapefile"); returns -1 for anything else. */
 int pdbi_export_format_parse(const char *name);
 
 /* A GDAL driver name for the format ("GPKG", "ESRI Shapefile", "GeoJSON"). */
@@ -54,6 +56,7 @@ typedef struct pdbi_export_result {
     int is_dir;              /* 1: a directory of shapefiles */
     int64_t *ids;            /* store ids of the parcels written, in the order written */
     size_t nids;             /* parcels written */
+    size_t capids;           /* allocated entries of ids */
     size_t nlayers;          /* layers (Shapefile: file sets) written */
     int finished;            /* 1 once renamed into place */
 } pdbi_export_result;
@@ -75,5 +78,21 @@ pdb_status pdbi_export_finish(pdbi_ctx *ic, pdbi_export_result *res);
 /* Removes what pdbi_export_write left unless it was finished, and frees
  * res's memory; accepts a zeroed res. */
 void pdbi_export_discard(pdbi_export_result *res);
+
+/* Internal, for export.c and export_sheets.c: calls fn(arg, parcel) on
+ * every parcel of commune that o selects (sheet, box), valid at at (the
+ * engine's instant) or current when NULL, in store-id order, read with
+ * read_flags; stops at fn's first failure and returns it. */
+pdb_status pdbi__export_each(pdbi_ctx *ic, pdb_store *store, const pdbi_export_options *o,
+                             const char *commune, const char *at, unsigned read_flags,
+                             pdb_status (*fn)(void *arg, const pdb_parcel *p), void *arg);
+/* Appends a parcel's id to res->ids. */
+pdb_status pdbi__export_add_id(pdbi_ctx *ic, pdbi_export_result *res, int64_t id);
+
+/* Internal (export_sheets.c): writes commune's parcels as a DXF or DGN
+ * line-and-label sheet to res->tmp_path, filling res's ids. at: the
+ * engine's instant, or NULL. */
+pdb_status pdbi__export_sheets(pdbi_ctx *ic, pdb_store *store, const pdbi_export_options *o,
+                               const char *commune, const char *at, pdbi_export_result *res);
 
 #endif

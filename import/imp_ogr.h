@@ -154,6 +154,13 @@ int pdbi__sheets_detect(const pdbi_file *f, const pdbi_layer *L, const pdbi_cad_
 pdb_status pdbi__sheets_build(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const pdbi_cad_rec *bounds,
                               size_t nb);
 
+/* The default level (DGN) and layer (DXF) of a sheet role ("boundary",
+ * "number", "landuse", "area", "frame", "road", "water"), the first of
+ * each in the importer's default table: what `parceldb export --format
+ * DGN|DXF` draws on (export_sheets.c), so that the importer reads it back
+ * without --levels. Returns 0, or -1 for an unknown role. */
+int pdbi__sheet_default_level(const char *role, int *level, char *layer, size_t cap);
+
 /* Whether the container declares its text UTF-8 (*utf8), and what it
  * declares ("" when nothing: a DBF without .cpg, a CSV). */
 void pdbi__source_declared_encoding(pdbi_file *f, int *utf8, char *name, size_t len);
