@@ -33,3 +33,7 @@ set_tests_properties(bench_mvt_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)
 # PostgreSQL; the overlapping pairs of both must agree before timing.
 pdb_script_test(bench_qa_smoke ${PROJECT_SOURCE_DIR}/bench/qa/run.sh --smoke)
 set_tests_properties(bench_qa_smoke PROPERTIES LABELS "bench;pg" TIMEOUT 600)
+# parceldb export --format GPKG against ogr2ogr -f GPKG from its own
+# SpatiaLite store (issue 15): both must write every parcel before timing.
+pdb_script_test(bench_export_smoke ${PROJECT_SOURCE_DIR}/bench/export/run.sh --smoke)
+set_tests_properties(bench_export_smoke PROPERTIES LABELS "bench;export" TIMEOUT 600)
