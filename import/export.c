@@ -380,6 +380,15 @@ done:
     return st;
 }
 
+/* What the engine reads for each parcel: only the geometry written (each
+ * WKB read is a copy of a blob out of the store), and the owner only when
+ * it is written. */
+static unsigned read_flags(const pdbi_export_options *o)
+{
+    int wgs84 = o->epsg == EPSG_WGS84 || (o->epsg == 0 && o->format == PDBI_EXPORT_GEOJSON);
+    return (wgs84 ? PDB_READ_WGS84 : PDB_READ_SOURCE) | (o->personal ? PDB_READ_PERSONAL : 0);
+}
+
 pdb_status pdbi__export_each(pdbi_ctx *ic, pdb_store *store, const pdbi_export_options *o,
                              const char *commune, const char *at, unsigned read_flags,
                              pdb_status (*fn)(void *arg, const pdb_parcel *p), void *arg)
@@ -508,20 +517,25 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
     char at[32];
 
     memset(res, 0, sizeof *res);
+    GDALAllRegister();
+    /* GDAL's warnings would go to stderr as they come; failures are told
+     * through the return codes, with CPLGetLastErrorMsg in the message. */
+    CPLPushErrorHandler(CPLQuietErrorHandler);
+    CPLErrorReset();
+    pdb_crs_info info;
     if (o->at != NULL && (st = at_instant(ic, o->at, at)) != PDB_OK)
-        return st;
-    if (o->epsg != 0 && o->epsg != EPSG_WGS84) {
-        pdb_crs_info info;
-        if (pdb_crs_info_get(ic->db, o->epsg, &info) != PDB_OK)
-            return pdbi__fail(ic, PDB_ECRS,
-                              "--srs EPSG:%d: not a CRS the engine transforms to "
-                              "(VN-2000 TM-3, UTM or geographic, or WGS 84)",
-                              o->epsg);
+        goto done;
+    if (o->epsg != 0 && o->epsg != EPSG_WGS84 &&
+        pdb_crs_info_get(ic->db, o->epsg, &info) != PDB_OK) {
+        st = pdbi__fail(ic, PDB_ECRS,
+                        "--srs EPSG:%d: not a CRS the engine transforms to (VN-2000 TM-3, UTM or "
+                        "geographic, or WGS 84)",
+                        o->epsg);
+        goto done;
     }
-    if ((st = check_parent(ic, o->out_path)) != PDB_OK)
-        return st;
-    if ((st = communes_of(ic, store, o, &clist, &codes, &ncodes)) != PDB_OK)
-        return st;
+    if ((st = check_parent(ic, o->out_path)) != PDB_OK ||
+        (st = communes_of(ic, store, o, &clist, &codes, &ncodes)) != PDB_OK)
+        goto done;
 
     /* -o X.zip: the Shapefiles in one zip, which GDAL's driver writes
      * itself when the name ends in .shp.zip. */
@@ -543,11 +557,6 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
     res->is_dir = o->format == PDBI_EXPORT_SHP && !zip;
     remove_path(res->tmp_path); /* a run of the same pid that was killed */
 
-    GDALAllRegister();
-    /* GDAL's warnings would go to stderr as they come; failures are told
-     * through the return codes, with CPLGetLastErrorMsg in the message. */
-    CPLPushErrorHandler(CPLQuietErrorHandler);
-    CPLErrorReset();
     GDALDriverH drv = GDALGetDriverByName(pdbi_export_format_name(o->format));
     if (drv == NULL) {
         st = pdbi__fail(ic, PDB_EIO, "GDAL has no %s driver", pdbi_export_format_name(o->format));
@@ -570,6 +579,11 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
         st = pdbi__fail(ic, PDB_EIO, "cannot create %s: %s", res->tmp_path, strerror(errno));
         goto done;
     }
+    /* A GeoPackage's R-trees are built at the end from its tables: with
+     * SQLite's default 2 MB page cache that rereads the file from the
+     * kernel over and over (a quarter of the time on the province), so
+     * this file gets a cache of its own (MB, this thread only). */
+    CPLSetThreadLocalConfigOption("OGR_SQLITE_CACHE", "256");
     r.ds = GDALCreate(drv, res->tmp_path, 0, 0, 0, GDT_Unknown, NULL);
     if (r.ds == NULL) {
         st = pdbi__fail(ic, PDB_EIO, "cannot create %s: %s", o->out_path, CPLGetLastErrorMsg());
@@ -579,10 +593,8 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
      * would sync at every parcel. */
     int in_tx = GDALDatasetStartTransaction(r.ds, 0) == OGRERR_NONE;
     for (size_t i = 0; i < ncodes && st == PDB_OK; i++)
-        st = pdbi__export_each(ic, store, o, codes[i], o->at ? at : NULL,
-                               PDB_READ_SOURCE | PDB_READ_WGS84 |
-                                   (o->personal ? PDB_READ_PERSONAL : 0),
-                               write_one, &r);
+        st = pdbi__export_each(ic, store, o, codes[i], o->at ? at : NULL, read_flags(o), write_one,
+                               &r);
     if (st == PDB_OK && res->nids == 0)
         st = pdbi__fail(ic, PDB_EINVAL, "no parcels to export%s%s%s%s%s: nothing written",
                         o->communes && o->ncommunes == 1 ? " in commune " : "",
