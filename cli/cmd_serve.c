@@ -248,6 +248,6 @@ int cmd_serve(int argc, char **argv)
      * without it, /export answers 503. */
     static char exporter[PATH_MAX + 64];
     if (cli_helper_find("parceldb-export", exporter, sizeof exporter) == 0)
-        o.export_helper = exporter;
+        o.exporter = exporter;
     return pdb_srv_run(&o) == 0 ? CLI_OK : CLI_FAIL;
 }

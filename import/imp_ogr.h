@@ -83,8 +83,8 @@ typedef struct pdbi_layer {
 } pdbi_layer;
 
 typedef struct pdbi_commune_count {
-    char code[6]; /* five digits */
-    int64_t n;    /* records (0 when counted from CAD labels) */
+    char code[6];                   /* five digits */
+    int64_t n;                      /* records (0 when counted from CAD labels) */
     size_t layer_first, layer_last; /* the first and last layer holding it (a file whose
                                        layers are in different CRSs: importer.c) */
 } pdbi_commune_count;

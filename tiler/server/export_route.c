@@ -168,7 +168,7 @@ void pdb_srv_export_route(pdb_srv_worker *w, const pdb_srv_request *req, const c
         pdb_srv_error(out, 400, "at, sheet and srs take short plain text");
         return;
     }
-    if (o->export_helper == NULL) {
+    if (o->exporter == NULL) {
         pdb_srv_error(out, 503, "the exporter (parceldb-export) is not installed");
         return;
     }
@@ -191,7 +191,7 @@ void pdb_srv_export_route(pdb_srv_worker *w, const pdb_srv_request *req, const c
     const char *audit_db = o->audit_path ? o->audit_path : o->db_path;
     char *argv[24];
     int n = 0;
-    argv[n++] = (char *)o->export_helper;
+    argv[n++] = (char *)o->exporter;
     argv[n++] = "--db";
     argv[n++] = (char *)o->db_path;
     argv[n++] = "--format";
