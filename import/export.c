@@ -603,8 +603,13 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
                         o->at ? o->at : "");
     if (st == PDB_OK && in_tx && GDALDatasetCommitTransaction(r.ds) != OGRERR_NONE)
         st = pdbi__fail(ic, PDB_EIO, "%s: %s", o->out_path, CPLGetLastErrorMsg());
+    /* The GeoPackage's R-trees and a Shapefile's headers are written at
+     * the close, which says nothing (GDAL 3.6): its error is the sign. */
+    CPLErrorReset();
     GDALClose(r.ds);
     r.ds = NULL;
+    if (st == PDB_OK && CPLGetLastErrorType() >= CE_Failure)
+        st = pdbi__fail(ic, PDB_EIO, "%s: %s", o->out_path, CPLGetLastErrorMsg());
 done:
     CPLPopErrorHandler();
     free(r.slots);

@@ -401,8 +401,12 @@ pdb_status pdbi__export_sheets(pdbi_ctx *ic, pdb_store *store, const pdbi_export
         st = draw_frames(&r);
     res->nlayers = 1;
 done:
-    if (ds != NULL)
-        GDALClose(ds);
+    if (ds != NULL) {
+        CPLErrorReset();
+        GDALClose(ds); /* says nothing in GDAL 3.6: its error is the sign */
+        if (st == PDB_OK && CPLGetLastErrorType() >= CE_Failure)
+            st = pdbi__fail(ic, PDB_EIO, "%s: %s", res->tmp_path, CPLGetLastErrorMsg());
+    }
     for (size_t i = 0; i < r.n; i++)
         GEOSGeom_destroy_r(r.g, r.p[i].geom);
     free(r.p);
