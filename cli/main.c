@@ -132,7 +132,7 @@ static int run_export(int argc, char **argv)
             "--format is required: GPKG, \"ESRI Shapefile\", GeoJSON, DXF, DGN or pmtiles");
     if (format != NULL && !known)
         return cli_usage_error("export",
-                               "--format %s: one of GPKG, \"ESRI Shapefile\", GeoJSON or "
+                               "--format %s: one of GPKG, \"ESRI Shapefile\", GeoJSON, DXF, DGN or "
                                "pmtiles",
                                format);
     return exec_helper("parceldb-export", "exporter", CLI_FAIL, argc, argv);
