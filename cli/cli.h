@@ -37,8 +37,14 @@ int cli_audit_personal(pdb_ctx *ctx, const char *db, const char *what, const pdb
 /* The same for n parcels given by store id (an extract's). */
 int cli_audit_personal_ids(pdb_ctx *ctx, const char *db, const char *what, const int64_t *ids,
                            size_t n);
+/* The same recorded for who (a token's name: `parceldb serve` runs
+ * parceldb-export for GET /export and says whom it answers). */
+int cli_audit_personal_as(pdb_ctx *ctx, const char *db, const char *who, const char *what,
+                          const int64_t *ids, size_t n);
 int cmd_extract(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+/* parceldb-export (export_main.c): the GIS formats of `parceldb export`. */
+int cmd_export_files(int argc, char **argv);
 int cmd_change(int argc, char **argv);
 
 /* Prints "parceldb: <message>" as one line on stderr; returns CLI_FAIL. */
@@ -92,6 +98,14 @@ typedef struct cli_opts {
  * must be positive; the options of CLI_TILE_OPTIONS are stored where it
  * says and not returned. */
 int cli_opt_next(cli_opts *it);
+
+/* The directory of the running executable, with a trailing slash; returns
+ * 0, or an errno value when it is not known. */
+int cli_exe_dir(char *out, size_t cap);
+/* The path of a helper executable (parceldb-export) next to this one (a
+ * build tree) or in the libexec directory relative to it (installed);
+ * returns 0, or -1 when neither is executable. */
+int cli_helper_find(const char *helper, char *out, size_t cap);
 
 /* Parses a whole string as a finite double / a non-negative integer;
  * returns 0 on success. */

@@ -41,6 +41,12 @@ int cli_audit_personal_ids(pdb_ctx *ctx, const char *db, const char *what, const
     struct passwd *pw = getpwuid(geteuid());
     char who[128];
     snprintf(who, sizeof who, "user:%s", pw != NULL ? pw->pw_name : "?");
+    return cli_audit_personal_as(ctx, db, who, what, ids, n);
+}
+
+int cli_audit_personal_as(pdb_ctx *ctx, const char *db, const char *who, const char *what,
+                          const int64_t *ids, size_t n)
+{
     /* The reads go through a read-only handle; the audit row through a
      * read-write one of its own. No row, no owner names. */
     pdb_store *rw = NULL;

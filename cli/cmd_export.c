@@ -1,6 +1,7 @@
 /*
  * cmd_export.c: `parceldb export --format pmtiles` (the map's tiles in one
- * static PMTiles archive). Argument parsing only; the work is in
+ * static PMTiles archive); the GIS formats are cmd_export_files.c's, in
+ * parceldb-export (main.c dispatches). Argument parsing only; the work is in
  * libpdb_server (tiler/server/export.c), the archive format in
  * tiler/pmtiles.c.
  */
@@ -134,10 +135,9 @@ int cmd_export(int argc, char **argv)
     }
     if (c < 0)
         return it.rc;
-    if (format == NULL)
-        return cli_usage_error("export", "--format is required (pmtiles)");
-    if (strcmp(format, "pmtiles") != 0)
-        return cli_usage_error("export", "--format %s: this parceldb exports pmtiles only", format);
+    /* main.c sends every other format to parceldb-export. */
+    if (format == NULL || strcmp(format, "pmtiles") != 0)
+        return cli_usage_error("export", "--format pmtiles is the format of this command");
     if (!have_zoom)
         return cli_usage_error("export", "--zoom A-B is required");
     if (o.out_path == NULL)

@@ -4,9 +4,11 @@
  * (tiler/server/).
  */
 #include "cli.h"
+
 #include "server.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,5 +244,10 @@ int cmd_serve(int argc, char **argv)
         o.web_dir = NULL;
     else if (o.web_dir == NULL)
         o.web_dir = pdb_srv_default_web_dir(); /* NULL: no demo page, said at / */
+    /* GET /export runs parceldb-export (GDAL stays out of the server);
+     * without it, /export answers 503. */
+    static char exporter[PATH_MAX + 64];
+    if (cli_helper_find("parceldb-export", exporter, sizeof exporter) == 0)
+        o.exporter = exporter;
     return pdb_srv_run(&o) == 0 ? CLI_OK : CLI_FAIL;
 }

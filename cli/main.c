@@ -13,10 +13,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 static int exec_import(int argc, char **argv);
 static int exec_qa(int argc, char **argv);
+static int run_export(int argc, char **argv);
 
 static const struct subcommand {
     const char *name;                  /* as typed */
@@ -35,7 +37,8 @@ static const struct subcommand {
     {"search", cmd_search, "find parcels by owner name or address words"},
     {"audit", cmd_audit, "list the answers that showed owner names"},
     {"extract", cmd_extract, "the extract of the cadastral map for one parcel, PDF or PNG"},
-    {"export", cmd_export, "write the map's tiles into a PMTiles archive"},
+    {"export", run_export,
+     "parcels to GeoPackage, Shapefile or GeoJSON, or the map's tiles to PMTiles"},
     {"change", cmd_change, "split, merge, update or reshape single parcels between surveys"},
 };
 
@@ -51,25 +54,6 @@ static void usage(FILE *out)
     fprintf(out, "\n'parceldb COMMAND --help' describes each command.\n");
 }
 
-/* The directory of the running executable, with a trailing slash; returns
- * an errno value when it is not known. Without it there is no safe place to
- * look: "" would make the helper's path relative to the working directory,
- * and run whatever parceldb-import is there. */
-static int exe_dir(char *out, size_t cap)
-{
-    ssize_t n = readlink("/proc/self/exe", out, cap);
-    if (n < 0)
-        return errno;
-    if ((size_t)n >= cap)
-        return ENAMETOOLONG; /* readlink truncates without saying so */
-    out[n] = '\0';
-    char *slash = strrchr(out, '/');
-    if (slash == NULL)
-        return ENOENT; /* the kernel gives absolute paths: not expected */
-    slash[1] = '\0';
-    return 0;
-}
-
 /* Replaces this process with the helper executable (parceldb-import,
  * parceldb-qa), found next to this executable (a build tree) or in the
  * libexec directory relative to it (an installed tree, wherever it was
@@ -79,7 +63,7 @@ static int exec_helper(const char *helper, const char *what, int fail_rc, int ar
     char dir[PATH_MAX], tried[2][PATH_MAX + 64];
     int errs[2];
 
-    int err = exe_dir(dir, sizeof dir);
+    int err = cli_exe_dir(dir, sizeof dir);
     if (err != 0) {
         cli_error("cannot run the %s: cannot locate this executable: /proc/self/exe: %s", what,
                   strerror(err));
@@ -114,6 +98,44 @@ static int exec_import(int argc, char **argv)
 static int exec_qa(int argc, char **argv)
 {
     return exec_helper("parceldb-qa", "quality checks", 1, argc, argv);
+}
+
+/* `export --format pmtiles` renders tiles here; every other format (and
+ * a missing or unknown one, which it explains) is parceldb-export's, which
+ * links GDAL. The last --format given counts, as getopt reads it. */
+static int run_export(int argc, char **argv)
+{
+    const char *format = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--format") == 0 && i + 1 < argc)
+            format = argv[++i];
+        else if (strncmp(argv[i], "--format=", 9) == 0)
+            format = argv[i] + 9;
+    }
+    if (format != NULL && strcmp(format, "pmtiles") == 0)
+        return cmd_export(argc, argv);
+    /* Said here, before the other options: each executable knows only its
+     * own, and "unknown option '--zoom'" would not say what is wrong. The
+     * names are those pdbi_export_format_parse takes. */
+    static const char *const gis[] = {
+        "GPKG", "GeoPackage", "ESRI Shapefile", "Shapefile", "shp", "GeoJSON", "DXF", "DGN"};
+    int known = 0, help = 0;
+    for (size_t i = 0; format != NULL && i < sizeof gis / sizeof gis[0]; i++)
+        known |= strcasecmp(format, gis[i]) == 0;
+    for (int i = 1; i < argc; i++)
+        help |= strcmp(argv[i], "--help") == 0;
+    if (format == NULL && !help)
+        return cli_usage_error(
+            "export",
+            "--format is required: GPKG, \"ESRI Shapefile\", GeoJSON, DXF, DGN or pmtiles");
+    if (format != NULL && !known)
+        return cli_usage_error("export",
+                               "--format %s: one of GPKG, \"ESRI Shapefile\", GeoJSON, DXF, DGN or "
+                               "pmtiles",
+                               format);
+    return exec_helper("parceldb-export", "exporter", CLI_FAIL, argc, argv);
 }
 
 int main(int argc, char **argv)

@@ -5,10 +5,12 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int cli_error(const char *fmt, ...)
 {
@@ -164,4 +166,35 @@ int cli_parse_bbox(const char *s, double out[4])
         out[2] > 180 || out[1] < -85.06 || out[3] > 85.06)
         return -1;
     return 0;
+}
+
+/* The directory of the running executable, with a trailing slash; returns
+ * an errno value when it is not known. Without it there is no safe place to
+ * look: "" would make the helper's path relative to the working directory,
+ * and run whatever parceldb-import is there. */
+int cli_exe_dir(char *out, size_t cap)
+{
+    ssize_t n = readlink("/proc/self/exe", out, cap);
+    if (n < 0)
+        return errno;
+    if ((size_t)n >= cap)
+        return ENAMETOOLONG; /* readlink truncates without saying so */
+    out[n] = '\0';
+    char *slash = strrchr(out, '/');
+    if (slash == NULL)
+        return ENOENT; /* the kernel gives absolute paths: not expected */
+    slash[1] = '\0';
+    return 0;
+}
+
+int cli_helper_find(const char *helper, char *out, size_t cap)
+{
+    char dir[PATH_MAX];
+    if (cli_exe_dir(dir, sizeof dir) != 0)
+        return -1;
+    snprintf(out, cap, "%s%s", dir, helper);
+    if (access(out, X_OK) == 0)
+        return 0;
+    snprintf(out, cap, "%s%s/%s", dir, PDB_BIN_TO_LIBEXEC, helper);
+    return access(out, X_OK) == 0 ? 0 : -1;
 }

@@ -80,11 +80,15 @@ typedef struct pdbi_layer {
     pdbi_cad_rec *recs;      /* CAD: the records, by index */
     size_t nrecs;            /* entries in recs */
     int64_t records;         /* records (CAD: boundaries joined, labels not counted) */
+    int epsg;                /* the layer's own CRS (resolve_crs), 0 until known */
+    int swap_xy;             /* its axis order: OGR gives northing first */
 } pdbi_layer;
 
 typedef struct pdbi_commune_count {
-    char code[6]; /* five digits */
-    int64_t n;    /* records (0 when counted from CAD labels) */
+    char code[6];                   /* five digits */
+    int64_t n;                      /* records (0 when counted from CAD labels) */
+    size_t layer_first, layer_last; /* the first and last layer holding it (a file whose
+                                       layers are in different CRSs: importer.c) */
 } pdbi_commune_count;
 
 typedef struct pdbi_file {
@@ -106,6 +110,10 @@ typedef struct pdbi_file {
     int epsg;                     /* source CRS */
     int geographic;               /* source CRS in degrees: no area check */
     int swap_xy;                  /* OGR gives northing first: swap to easting first */
+    int multi_crs;                /* its layers are in different CRSs (a GeoPackage export
+                                     of communes in several zones): epsg, swap_xy and
+                                     geographic are each commune's, set for its pass */
+    size_t cur_layer;             /* the layer being prescanned */
     pdbi_textenc enc;             /* attribute text encoding */
     char checksum[65];            /* hex SHA-256 of the file (and sidecars) */
     pdbi_commune_count *communes; /* communes found, by code */
@@ -153,6 +161,13 @@ int pdbi__sheets_detect(const pdbi_file *f, const pdbi_layer *L, const pdbi_cad_
  * boundary line or no polygon; bounds stay the caller's. */
 pdb_status pdbi__sheets_build(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const pdbi_cad_rec *bounds,
                               size_t nb);
+
+/* The default level (DGN) and layer (DXF) of a sheet role ("boundary",
+ * "number", "landuse", "area", "frame", "road", "water"), the first of
+ * each in the importer's default table: what `parceldb export --format
+ * DGN|DXF` draws on (export_sheets.c), so that the importer reads it back
+ * without --levels. Returns 0, or -1 for an unknown role. */
+int pdbi__sheet_default_level(const char *role, int *level, char *layer, size_t cap);
 
 /* Whether the container declares its text UTF-8 (*utf8), and what it
  * declares ("" when nothing: a DBF without .cpg, a CSV). */

@@ -376,13 +376,13 @@ static pdb_status check_plausible(run *R, pdbi_file *f, const char *srs_from)
                 OGREnvelope env;
                 OGR_G_GetEnvelope(g, &env);
                 double x = (env.MinX + env.MaxX) / 2, y = (env.MinY + env.MaxY) / 2;
-                if (f->swap_xy) {
+                if (L->swap_xy) {
                     double t = x;
                     x = y;
                     y = t;
                 }
                 checked++;
-                if (pdb_crs_check_point(R->ctx, f->epsg, x, y) != PDB_OK) {
+                if (pdb_crs_check_point(R->ctx, L->epsg, x, y) != PDB_OK) {
                     if (bad++ == 0)
                         snprintf(first, sizeof first, "%s", pdb_errmsg(R->ctx));
                 }
@@ -402,6 +402,8 @@ static pdb_status check_plausible(run *R, pdbi_file *f, const char *srs_from)
     return pdbi__fail(R->ic, PDB_EPLAUSIBLE, "the coordinates do not fit the CRS %s: %s", srs_from,
                       first);
 }
+
+static pdb_status layers_crs(run *R, pdbi_file *f);
 
 /* Decides f->epsg (and axis swap) from --srs or the file. */
 static pdb_status resolve_crs(run *R, pdbi_file *f, char *srs_from, size_t fromlen)
@@ -444,6 +446,68 @@ static pdb_status resolve_crs(run *R, pdbi_file *f, char *srs_from, size_t froml
             say(R, f->path, "note: CRS %s", note);
     }
     pdb_crs_info info;
+    if (pdb_crs_info_get(R->ctx, f->epsg, &info) != PDB_OK)
+        return pdbi__fail_db(R->ic, NULL);
+    f->geographic = info.kind == PDB_CRS_GEOGRAPHIC;
+    for (size_t li = 0; li < f->nlayers; li++) {
+        f->layers[li].epsg = f->epsg;
+        f->layers[li].swap_xy = f->swap_xy;
+    }
+    return R->srs_epsg == 0 ? layers_crs(R, f) : PDB_OK;
+}
+
+/* A file whose layers declare different CRSs, as `parceldb export
+ * --format GPKG` writes communes of several zones (a layer per commune,
+ * each in its own zone): each layer's CRS is matched as the first one's
+ * was, and each commune is loaded in the CRS of the layers that hold it,
+ * which must then agree. */
+static pdb_status layers_crs(run *R, pdbi_file *f)
+{
+    for (size_t li = 1; li < f->nlayers; li++) {
+        pdbi_layer *L = &f->layers[li];
+        OGRSpatialReferenceH srs = OGR_L_GetSpatialRef(L->layer);
+        char note[400] = "";
+        int epsg = 0;
+        if (srs == NULL)
+            continue; /* a layer without geometry CRS reads as the file's */
+        if (pdbi__srs_match(R->ic, &R->srs_memo, srs, &epsg, note, sizeof note) != PDB_OK)
+            return pdbi__fail(R->ic, PDB_ECRS, "layer %s: %s", L->name, pdbi_errmsg(R->ic));
+        L->epsg = epsg;
+        L->swap_xy = pdbi__srs_x_is_northing(srs);
+        if (epsg != f->epsg)
+            f->multi_crs = 1;
+    }
+    if (!f->multi_crs)
+        return PDB_OK;
+    if (f->fixed_commune[0] != '\0')
+        return pdbi__fail(R->ic, PDB_ECRS,
+                          "its layers are in different CRSs (EPSG:%d in %s, ...) but hold one "
+                          "commune: give the CRS with --srs",
+                          f->epsg, f->layers[0].name);
+    for (size_t i = 0; i < f->ncommunes; i++) {
+        const pdbi_commune_count *c = &f->communes[i];
+        for (size_t li = c->layer_first; li <= c->layer_last && li < f->nlayers; li++)
+            if (f->layers[li].epsg != f->layers[c->layer_first].epsg)
+                return pdbi__fail(R->ic, PDB_ECRS,
+                                  "commune %s lies in layers of different CRSs (%s in EPSG:%d, %s "
+                                  "in EPSG:%d): import them apart",
+                                  c->code, f->layers[c->layer_first].name,
+                                  f->layers[c->layer_first].epsg, f->layers[li].name,
+                                  f->layers[li].epsg);
+    }
+    return PDB_OK;
+}
+
+/* For a file of several CRSs: makes commune i's the file's CRS, for the
+ * checks and the pass that loads it. */
+static pdb_status commune_crs(run *R, pdbi_file *f, size_t i)
+{
+    if (!f->multi_crs)
+        return PDB_OK;
+    const pdbi_layer *L = &f->layers[f->communes[i].layer_first];
+    pdb_crs_info info;
+    f->epsg = L->epsg;
+    f->swap_xy = L->swap_xy;
     if (pdb_crs_info_get(R->ctx, f->epsg, &info) != PDB_OK)
         return pdbi__fail_db(R->ic, NULL);
     f->geographic = info.kind == PDB_CRS_GEOGRAPHIC;
@@ -682,6 +746,11 @@ static pdb_status file_crs(run *R, pdbi_file *f, pdbi_file_result *res, char *sr
     size_t n = f->fixed_commune[0] != '\0' ? 1 : f->ncommunes;
     for (size_t i = 0; i < n; i++) {
         const char *code = f->fixed_commune[0] != '\0' ? f->fixed_commune : f->communes[i].code;
+        if (f->multi_crs) {
+            if (commune_crs(R, f, i) != PDB_OK)
+                return file_failed(R, res);
+            snprintf(srs_from, fromlen, "EPSG:%d declared by its layers", f->epsg);
+        }
         if (check_zone(R, f, code, srs_from) != PDB_OK)
             return file_failed(R, res);
     }
@@ -747,6 +816,8 @@ static pdb_status load_commune(run *R, pdbi_file *f, pdbi_file_result *res, size
     pass->host = i == 0;
     pass->ic = R->ic;
     pass->rdb = R->rctx;
+    if ((st = commune_crs(R, f, i)) != PDB_OK)
+        return st;
     pass->expected = f->fixed_commune[0] || f->cad
                          ? f->records
                          : f->communes[i].n + (i == 0 ? f->no_commune : 0);

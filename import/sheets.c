@@ -51,6 +51,20 @@ static const char *const default_levels[ROLE_COUNT] = {
  * irrigation and drainage, rivers, water surfaces. */
 static const char *const non_parcel_codes[] = {"DGT", "DTL", "SON", "MNC", NULL};
 
+int pdbi__sheet_default_level(const char *role, int *level, char *layer, size_t cap)
+{
+    for (int r = 0; r < ROLE_COUNT; r++) {
+        if (strcmp(role, role_names[r]) != 0)
+            continue;
+        /* "10,RANH_THUA": the number, then the name. */
+        const char *comma = strchr(default_levels[r], ',');
+        *level = atoi(default_levels[r]);
+        snprintf(layer, cap, "%s", comma ? comma + 1 : "");
+        return 0;
+    }
+    return -1;
+}
+
 typedef struct levels {
     char *values[ROLE_COUNT][16]; /* level numbers or layer names, owned */
     int level[ROLE_COUNT][16];    /* the value as a DGN level number, -1 for a name */

@@ -257,6 +257,7 @@ static int tally_commune(pdbi_file *f, const char *s, size_t len, int64_t add)
     for (size_t i = 0; i < f->ncommunes; i++) {
         if (strcmp(f->communes[i].code, code) == 0) {
             f->communes[i].n += add;
+            f->communes[i].layer_last = f->cur_layer;
             return 1;
         }
     }
@@ -266,6 +267,8 @@ static int tally_commune(pdbi_file *f, const char *s, size_t len, int64_t add)
     f->communes = bigger;
     memcpy(f->communes[f->ncommunes].code, code, 6);
     f->communes[f->ncommunes].n = add;
+    f->communes[f->ncommunes].layer_first = f->cur_layer;
+    f->communes[f->ncommunes].layer_last = f->cur_layer;
     f->ncommunes++;
     return 1;
 }
@@ -905,6 +908,7 @@ pdb_status pdbi__source_prescan(pdbi_ctx *ic, pdbi_file *f, const pdbi_fieldmap 
 {
     for (size_t i = 0; i < f->nlayers; i++) {
         pdbi_layer *L = &f->layers[i];
+        f->cur_layer = i;
         pdb_status st = L->cad ? prescan_cad(ic, f, L, fm) : prescan_ogr(ic, f, L, fm);
         if (st != PDB_OK)
             return st;

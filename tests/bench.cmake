@@ -45,3 +45,8 @@ set_tests_properties(bench_sheets_smoke PROPERTIES LABELS "bench;import" TIMEOUT
 # ground truth's before the times are written (no timed assertion).
 pdb_script_test(bench_lineage_smoke ${PROJECT_SOURCE_DIR}/bench/lineage/run.sh --smoke)
 set_tests_properties(bench_lineage_smoke PROPERTIES LABELS bench TIMEOUT 600)
+
+# parceldb export --format GPKG against ogr2ogr -f GPKG from its own
+# SpatiaLite store (issue 15): both must write every parcel before timing.
+pdb_script_test(bench_export_smoke ${PROJECT_SOURCE_DIR}/bench/export/run.sh --smoke)
+set_tests_properties(bench_export_smoke PROPERTIES LABELS "bench;export" TIMEOUT 600)

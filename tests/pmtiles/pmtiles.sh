@@ -274,7 +274,7 @@ bad_input)
     one_line "no --zoom" 2 "--zoom A-B is required" --format pmtiles -o out/a.pmtiles
     one_line "no -o" 2 "-o FILE.pmtiles is required" --format pmtiles --zoom 10-12
     one_line "no --format" 2 "--format is required" --zoom 10-12 -o out/a.pmtiles
-    one_line "another format" 2 "--format GPKG: this parceldb exports pmtiles only" --format GPKG --zoom 10-12 -o out/a.pmtiles
+    one_line "another format" 2 "--format KML: one of GPKG, \"ESRI Shapefile\", GeoJSON, DXF, DGN or pmtiles" --format KML --zoom 10-12 -o out/a.pmtiles
     one_line "a bad --bbox" 2 "--bbox wants MINLON,MINLAT,MAXLON,MAXLAT" --format pmtiles --zoom 10-12 --bbox 106,21,105,22 -o out/a.pmtiles
     one_line "a --bbox outside the store" 1 "--bbox 100\.000000,10\.000000,101\.000000,11\.000000 is outside the store's parcels \(105\.[0-9]+,21\." --format pmtiles --zoom 10-12 --bbox 100,10,101,11 -o out/a.pmtiles
     one_line "--tiles jpeg" 2 "--tiles wants png or mvt, not 'jpeg'" --format pmtiles --zoom 10-12 --tiles jpeg -o out/a.pmtiles

@@ -7,6 +7,7 @@
 #include "search_audit.h"
 
 #include "change_route.h"
+#include "export_route.h"
 #include "extract_route.h"
 #include "ogcapi.h"
 #include "pmtiles_route.h"
@@ -749,6 +750,17 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
             goto done;
         }
     }
+    if (req->route == PDB_SRV_ROUTE_EXPORT) {
+        /* A whole commune's file: never public, whatever the token's role;
+         * the owners only for a personal one. */
+        int a = authorised(in, w, &personal);
+        if (in->authorization == NULL || a < 0) {
+            pdb_srv_error(out, 401, "GET /export needs a valid bearer token");
+            out->www_authenticate =
+                a < 0 ? "Bearer error=\"invalid_token\"" : "Bearer realm=\"parceldb\"";
+            goto done;
+        }
+    }
     switch (req->route) {
     case PDB_SRV_ROUTE_STATIC:
         static_file(in, w, req, out);
@@ -803,6 +815,9 @@ void pdb_srv_handle(pdb_srv *srv, const pdb_srv_in *in, pdb_srv_response *out)
         break;
     case PDB_SRV_ROUTE_QA:
         pdb_srv_qa(w, in, req, out);
+        break;
+    case PDB_SRV_ROUTE_EXPORT:
+        pdb_srv_export_route(w, req, personal, out);
         break;
     case PDB_SRV_ROUTE_WMS: {
         char base[400];

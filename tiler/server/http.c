@@ -167,7 +167,8 @@ static int add_headers(pdb_srv *srv, struct MHD_Response *resp, const pdb_srv_re
              add(resp, MHD_HTTP_HEADER_ALLOW, out->allow) &&
              add(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, out->www_authenticate) &&
              add(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry) &&
-             add(resp, "Content-Crs", out->content_crs);
+             add(resp, "Content-Crs", out->content_crs) &&
+             add(resp, "Content-Disposition", out->content_disposition);
     if (ok && out->status == 204)
         ok = add(resp, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS") &&
              add(resp, "Access-Control-Allow-Headers", "Authorization, If-None-Match") &&
@@ -265,7 +266,13 @@ static enum MHD_Result queue(pdb_srv *srv, struct MHD_Connection *c, http_req *r
         answered(r, out);
         return MHD_queue_response(c, (unsigned)out->status, resp);
     }
-    if (out->body != NULL && out->len > 0) {
+    if (out->has_file) {
+        /* A file's bytes (an export): libmicrohttpd sends them as they are
+         * read, and closes the descriptor with the response. */
+        resp = MHD_create_response_from_fd64(out->len, out->file_fd);
+        if (resp == NULL)
+            close(out->file_fd);
+    } else if (out->body != NULL && out->len > 0) {
         resp = MHD_create_response_from_buffer_with_free_callback_cls(
             out->len, (void *)out->body, out->release, out->release_cls);
     } else {

@@ -41,6 +41,7 @@ static const char *const route_names[PDB_SRV_ROUTE_COUNT] = {
     [PDB_SRV_ROUTE_LINEAGE] = "parcel_lineage",
     [PDB_SRV_ROUTE_CHANGE] = "parcel_change",
     [PDB_SRV_ROUTE_QA] = "qa",
+    [PDB_SRV_ROUTE_EXPORT] = "export",
 };
 
 /* The parameter names the API reads; the access log writes only these. */
@@ -218,6 +219,7 @@ static int route(pdb_srv_request *req, size_t *used, int max_zoom, char *err, si
             {"metrics", PDB_SRV_ROUTE_METRICS},
             {"wms", PDB_SRV_ROUTE_WMS},
             {"tiles.mvt.json", PDB_SRV_ROUTE_MVT_TILEJSON},
+            {"export", PDB_SRV_ROUTE_EXPORT},
         };
         for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
             if (strcmp(seg[0], fixed[i].name) == 0) {

@@ -48,6 +48,7 @@ typedef enum pdb_srv_route {
     PDB_SRV_ROUTE_LINEAGE,       /* /parcels/{commune}/{sheet}/{parcel}/lineage */
     PDB_SRV_ROUTE_CHANGE, /* POST /parcels/{c}/{s}/{p}/split|update|reshape, /parcels/merge */
     PDB_SRV_ROUTE_QA,     /* /qa/{commune}: the commune's quality report */
+    PDB_SRV_ROUTE_EXPORT, /* /export?commune=&format= (export_route.h) */
     PDB_SRV_ROUTE_COUNT
 } pdb_srv_route;
 

@@ -43,6 +43,10 @@ typedef struct pdb_srv_response {
     int retry_after_s;            /* > 0: a Retry-After header */
     int close;                    /* 1: close the connection afterwards */
     char content_crs[112];        /* OGC API Part 2 Content-Crs value ("<uri>"), or "" */
+    char content_disposition[96]; /* Content-Disposition value (a download's name), or "" */
+    int file_fd;                  /* with has_file: the body is this open file, len bytes,
+                                     sent from the kernel (sendfile) and closed once sent */
+    int has_file;                 /* 1: file_fd is the body (body is NULL) */
     pdb_srv_route route;          /* for logs and metrics */
 } pdb_srv_response;
 

@@ -42,6 +42,8 @@ typedef struct pdb_srv_options {
                                  names, or NULL for db_path (search_audit.h) */
     const char *pmtiles_path; /* serve the tiles of this PMTiles archive (pmtiles_route.c),
                                  with no store; NULL: serve the store */
+    const char *exporter;     /* parceldb-export, which GET /export runs (export_route.c);
+                                 NULL: /export answers 503 */
 } pdb_srv_options;
 
 /* Fills the defaults above (db_path "parcels.sqlite", listen

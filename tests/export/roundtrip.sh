@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# parceldb export (issue 15, docs/export.md): for GeoPackage, Shapefile and
+# GeoJSON, import(export(store)) into a new store equals the store: the same
+# parcels, numbers, land uses, surveyed areas (the same doubles), addresses,
+# owners (with --personal), survey CRS and source geometry, compared byte for
+# byte as hex(source_geom). GeoJSON round-trips so in the survey CRS (--srs);
+# in its default RFC 7946 WGS 84 in meaning: the same attributes, and every
+# vertex within 1e-8 degree (1 mm) of the store's WGS 84 geometry. Stores of
+# pdb-synth with two seeds, each of two communes in two TM-3 zones; the
+# superseded parcels of a re-import come back with --at. ogrinfo opens every
+# export, headless QGIS opens the Shapefile and reads its Vietnamese text as
+# the store holds it. Bad input: one line on stderr, no file left.
+source "$PDB_SOURCE_DIR/tests/import/lib.sh"
+
+need_synth
+PYTHON=/usr/bin/python3 # Debian's GDAL and QGIS bindings are in the system Python
+HERE=$PDB_SOURCE_DIR/tests/export
+
+# One line per current parcel, everything the round trip keeps.
+ROWS="SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
+             printf('%!.17g', area_surveyed_m2), coalesce(address, ''), coalesce(owner, ''),
+             source_srid, hex(source_geom)
+      FROM parcels WHERE valid_to IS NULL ORDER BY 1, 2, 3, 4, 10"
+# The same without the geometry and its CRS (the WGS 84 GeoJSON).
+ATTRS="SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
+              printf('%!.17g', area_surveyed_m2), coalesce(address, ''), coalesce(owner, '')
+       FROM parcels WHERE valid_to IS NULL ORDER BY 1, 2, 3, 4, 6"
+rows() { sqlite3 "$1" "${2:-$ROWS}" | md5sum | cut -c1-32; }
+
+# fresh NAME: a new empty store, its path in FRESH.
+fresh() {
+    FRESH=$WORK/$1.sqlite
+    rm -f "$FRESH"
+    "$PARCELDB" init --db "$FRESH" >/dev/null
+}
+
+# export_ok NAME ARGS...: runs parceldb export on SRC; must succeed.
+export_ok() {
+    local name=$1 out
+    shift
+    set +e
+    out=$("$PARCELDB" export --db "$SRC" "$@" 2>&1)
+    local rc=$?
+    set -e
+    check "$name: exit status" "$rc" 0
+    [ "$rc" -eq 0 ] || echo "$out" >&2
+}
+
+# reimport NAME FILE...: a new store FRESH with FILE... imported.
+reimport() {
+    local name=$1
+    shift
+    fresh "$name"
+    set +e
+    local out
+    out=$("$PARCELDB" import --db "$FRESH" --quiet "$@" 2>&1)
+    local rc=$?
+    set -e
+    check "$name: imports" "$rc" 0
+    [ "$rc" -eq 0 ] || echo "$out" >&2
+}
+
+roundtrip_seed() { # SEED COMMUNE_A COMMUNE_B
+    local seed=$1 ca=$2 cb=$3
+    local tag="seed $seed"
+    "$SYNTH" --out "$WORK/src$seed" --communes "$ca,$cb" --parcels-per-commune 300 --seed "$seed" \
+        --defects none --quiet
+    new_store "store$seed"
+    SRC=$DB
+    import --quiet "$WORK/src$seed/"
+    check "$tag: the store imports" "$RC" 0
+    local want n srids
+    want=$(rows "$SRC")
+    n=$(sqlite3 "$SRC" "SELECT count(*) FROM parcels WHERE valid_to IS NULL")
+    srids=$(sqlite3 "$SRC" "SELECT group_concat(DISTINCT source_srid) FROM
+        (SELECT source_srid FROM parcels ORDER BY source_srid)")
+    check "$tag: 600 parcels in two zones" "$n $(tr ',' '\n' <<<"$srids" | wc -l)" "600 2"
+    contains "$tag: owners and addresses with diacritics" \
+        "$(sqlite3 "$SRC" "SELECT owner || ' ' || address FROM parcels LIMIT 50")" '[ờốưạăđ]'
+
+    # GeoPackage: a layer per commune, each in its survey CRS.
+    local audits0 audits1
+    audits0=$("$PARCELDB" audit --db "$SRC" | grep -c $'\texport\t' || true)
+    export_ok "$tag: GPKG" --format GPKG --personal -o "$WORK/s$seed.gpkg"
+    audits1=$("$PARCELDB" audit --db "$SRC" | grep -c $'\texport\t' || true)
+    check "$tag: GPKG --personal is audited once" "$((audits1 - audits0))" 1
+    contains "$tag: GPKG: the audit row lists the parcels' ids" \
+        "$("$PARCELDB" audit --db "$SRC" | grep $'\texport\t' | tail -1 | cut -f4 | tr ',' '\n' | grep -c .)" '^600$'
+    local info
+    info=$(ogrinfo -ro -so -al "$WORK/s$seed.gpkg")
+    check "$tag: ogrinfo opens the GPKG: its layers" \
+        "$(grep -oE '^Layer name: .*' <<<"$info" | sort | tr '\n' ' ')" \
+        "Layer name: ThuaDat_$(printf '%s\n' "$ca" "$cb" | sort | head -1) Layer name: ThuaDat_$(printf '%s\n' "$ca" "$cb" | sort | tail -1) "
+    check "$tag: GPKG fields" \
+        "$(grep -oE '^[A-Za-z]+: (String|Real)' <<<"$info" | sort -u | tr '\n' ' ')" \
+        "ChuSuDung: String DiaChi: String DienTich: Real LoaiDat: String MaXa: String MaXaCu: String SoThua: String SoTo: String "
+    reimport "$tag: GPKG" "$WORK/s$seed.gpkg"
+    check "$tag: GPKG: import(export(store)) = store, source WKB bit-exact" "$(rows "$FRESH")" "$want"
+
+    # Shapefile: a file set per commune, UTF-8 declared in .cpg.
+    export_ok "$tag: Shapefile" --format "ESRI Shapefile" --personal -o "$WORK/shp$seed"
+    check "$tag: Shapefile: the file sets" "$(cd "$WORK/shp$seed" && ls | tr '\n' ' ')" \
+        "$(for c in $(printf '%s\n' "$ca" "$cb" | sort); do printf '%s ' $c.cpg $c.dbf $c.prj $c.shp $c.shx; done)"
+    check "$tag: Shapefile: .cpg says UTF-8" "$(cat "$WORK/shp$seed/$ca.cpg")" "UTF-8"
+    check "$tag: ogrinfo opens the Shapefile" \
+        "$(ogrinfo -ro -so -al "$WORK/shp$seed/$ca.shp" | grep -oE '^Feature Count: [0-9]+')" \
+        "Feature Count: 300"
+    reimport "$tag: Shapefile" "$WORK/shp$seed/"
+    check "$tag: Shapefile: import(export(store)) = store, source WKB bit-exact" "$(rows "$FRESH")" \
+        "$want"
+
+    # GeoJSON in each commune's survey CRS (the legacy "crs" member).
+    local c s files=()
+    for c in "$ca" "$cb"; do
+        s=$(sqlite3 "$SRC" "SELECT DISTINCT source_srid FROM parcels WHERE commune = '$c'")
+        export_ok "$tag: GeoJSON --srs EPSG:$s" --format GeoJSON --commune "$c" --srs "EPSG:$s" \
+            --personal -o "$WORK/g$seed-$c.geojson"
+        contains "$tag: ogrinfo opens the GeoJSON of $c in EPSG:$s" \
+            "$(ogrinfo -ro -so -al "$WORK/g$seed-$c.geojson")" "ID\[\"EPSG\",$s\]"
+        files+=("$WORK/g$seed-$c.geojson")
+    done
+    reimport "$tag: GeoJSON (survey CRS)" "${files[@]}"
+    check "$tag: GeoJSON --srs survey CRS: import(export(store)) = store, bit-exact" \
+        "$(rows "$FRESH")" "$want"
+
+    # GeoJSON by default: RFC 7946, WGS 84; the round trip is in meaning.
+    export_ok "$tag: GeoJSON WGS 84" --format GeoJSON --personal -o "$WORK/w$seed.geojson"
+    contains "$tag: ogrinfo opens the WGS 84 GeoJSON" "$(ogrinfo -ro -so -al "$WORK/w$seed.geojson")" \
+        'Feature Count: 600'
+    check "$tag: RFC 7946: no crs member" "$(grep -c '"crs"' "$WORK/w$seed.geojson" || true)" 0
+    reimport "$tag: GeoJSON WGS 84" "$WORK/w$seed.geojson"
+    check "$tag: GeoJSON WGS 84: the same attributes" "$(rows "$FRESH" "$ATTRS")" \
+        "$(rows "$SRC" "$ATTRS")"
+    check "$tag: GeoJSON WGS 84: stored as EPSG:4326" \
+        "$(sqlite3 "$FRESH" "SELECT group_concat(DISTINCT source_srid) FROM parcels")" 4326
+    local cmp
+    cmp=$("$PYTHON" "$HERE/compare_wgs84.py" "$SRC" "$FRESH")
+    check "$tag: GeoJSON WGS 84: every parcel matched" "$(grep -E '^(parcels|unmatched)' <<<"$cmp" | tr '\n' ' ')" \
+        "parcels 600 unmatched 0 "
+    local deg
+    deg=$(awk '/^max_deg/ { print ($2 <= 1e-8) ? "yes" : "no: " $2 }' <<<"$cmp")
+    check "$tag: GeoJSON WGS 84: every vertex within 1e-8 degree" "$deg" yes
+
+    # Without --personal there is no owner field at all, and no audit row.
+    audits1=$("$PARCELDB" audit --db "$SRC" | grep -c $'\texport\t' || true)
+    export_ok "$tag: GPKG without --personal" --format GPKG -o "$WORK/np$seed.gpkg"
+    check "$tag: no ChuSuDung without --personal" \
+        "$(ogrinfo -ro -so -al "$WORK/np$seed.gpkg" | grep -c ChuSuDung || true)" 0
+    check "$tag: and no audit row" \
+        "$("$PARCELDB" audit --db "$SRC" | grep -c $'\texport\t' || true)" "$audits1"
+}
+
+roundtrip_seed 3 08275 04792
+roundtrip_seed 7 08707 07894
+SRC=$WORK/store3.sqlite
+
+# QGIS opens the Shapefile and reads the Vietnamese text as the store holds it.
+mkdir -m 0700 "$WORK/xdg" "$WORK/profile"
+QG=$(XDG_RUNTIME_DIR="$WORK/xdg" QT_QPA_PLATFORM=offscreen timeout 240 "$PYTHON" \
+    "$HERE/qgis_shp.py" "$WORK/shp3/08275.shp" "$WORK/profile" 2>"$WORK/qgis.err") ||
+    fail "QGIS: $(tail -3 "$WORK/qgis.err")"
+check "QGIS: the Shapefile is valid, in its survey CRS, all parcels" \
+    "$(grep -E '^(valid|crs|count) ' <<<"$QG" | tr '\n' ' ')" "valid 1 crs EPSG:9208 count 300 "
+check "QGIS: every parcel's number, land use, address and owner as in the store" \
+    "$(sed -n 's/^row //p' <<<"$QG" | LC_ALL=C sort | md5sum)" \
+    "$(sqlite3 "$SRC" "SELECT sheet || '|' || parcel || '|' || landuse || '|' || coalesce(address, '')
+        || '|' || coalesce(owner, '') FROM parcels WHERE valid_to IS NULL AND commune = '08275'" |
+        LC_ALL=C sort | md5sum)"
+contains "QGIS: the text it read has Vietnamese letters" "$(sed -n 's/^row //p' <<<"$QG")" '[ờốưạăđ]'
+
+# --at: a re-import supersedes 08275; the parcels valid before it come back.
+"$SYNTH" --out "$WORK/again" --communes 08275 --parcels-per-commune 250 --seed 11 --defects none --quiet
+DB=$SRC
+import --quiet "$WORK/again/"
+check "re-import of 08275" "$RC" 0
+T1=$(sqlite3 "$SRC" "SELECT min(valid_from) FROM parcels WHERE commune = '08275'")
+AT_ROWS="SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
+                printf('%!.17g', area_surveyed_m2), coalesce(address, ''), source_srid,
+                hex(source_geom)
+         FROM parcels WHERE commune = '08275' AND valid_from <= '$T1'
+              AND (valid_to IS NULL OR valid_to > '$T1') ORDER BY 1, 2, 3, 4, 9"
+check "the store holds 300 parcels of 08275 valid at $T1" \
+    "$(sqlite3 "$SRC" "SELECT count(*) FROM ($AT_ROWS)")" 300
+export_ok "--at" --format GPKG --commune 08275 --at "$T1" -o "$WORK/at.gpkg"
+reimport "--at" "$WORK/at.gpkg"
+check "--at: the parcels valid then, bit-exact" \
+    "$(sqlite3 "$FRESH" "SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
+        printf('%!.17g', area_surveyed_m2), coalesce(address, ''), source_srid, hex(source_geom)
+        FROM parcels WHERE valid_to IS NULL ORDER BY 1, 2, 3, 4, 9" | md5sum)" \
+    "$(sqlite3 "$SRC" "$AT_ROWS" | md5sum)"
+export_ok "current after a re-import" --format GPKG --commune 08275 -o "$WORK/now.gpkg"
+check "without --at: the 250 current parcels" \
+    "$(ogrinfo -ro -so -al "$WORK/now.gpkg" | grep -oE '^Feature Count: [0-9]+')" "Feature Count: 250"
+
+# Bad input: exit status, one line on stderr, nothing left behind.
+mkdir "$WORK/bad"
+bad() { # NAME STATUS PATTERN ARGS...
+    local name=$1 want=$2 pattern=$3 out rc
+    shift 3
+    set +e
+    out=$(cd "$WORK/bad" && "$PARCELDB" export --db "$SRC" "$@" 2>&1 >/dev/null)
+    rc=$?
+    set -e
+    check "$name: exit status" "$rc" "$want"
+    check "$name: one line" "$(grep -c . <<<"$out")" 1
+    contains "$name: says why" "$out" "$pattern"
+    check "$name: nothing written" "$(ls -A "$WORK/bad" | tr '\n' ' ')" ""
+}
+bad "unknown format" 2 "--format KML: one of GPKG" --format KML -o out.kml
+bad "no format" 2 "--format is required" -o out.gpkg
+bad "commune not in the store" 1 "commune 07894 is not in the store" --format GPKG --commune 07894 \
+    -o out.gpkg
+bad "malformed commune" 2 "five-digit" --format GPKG --commune 8275 -o out.gpkg
+bad "-o in a directory that does not exist" 1 "does not exist" --format GPKG -o nowhere/out.gpkg
+bad "--at before any data" 1 "no parcels to export.*valid at 2001-01-01" --format GPKG \
+    --at 2001-01-01 -o out.gpkg
+bad "--at malformed" 1 "--at yesterday" --format "ESRI Shapefile" --at yesterday -o shp
+bad "--srs unknown" 2 "--srs EPSG:2154" --format GeoJSON --srs EPSG:2154 -o out.geojson
+bad "no -o" 2 "-o FILE is required" --format GPKG
+bad "sheet without parcels" 1 "no parcels to export" --format GeoJSON --sheet 999 -o out.geojson
+
+finish
