@@ -296,18 +296,26 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
         " AND p.valid_from <= ?12 AND (p.valid_to IS NULL OR p.valid_to > ?10)";
 
     *out = NULL;
-    n += (size_t)snprintf(sql + n, sizeof sql - n,
-                          "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > ?1%s",
-                          q->before_id > 0 ? " AND p.id < ?11" : "");
+    /* The commune's range and the key are one lower bound: given as two
+     * terms, SQLite seeks by one of them, and it took the key (id > 0 on
+     * a first page), reading every row before the commune's on each page
+     * (79 against 1 ms for a page of a commune at id 591,137; the export
+     * of the province spent half its time there). */
+    if (by_range)
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > "
+                              "max(?1, (SELECT min(id) FROM parcels WHERE commune = ?6) - 1)%s"
+                              " AND +p.commune = ?6 AND p.id <= (SELECT max(id) FROM parcels "
+                              "WHERE commune = ?6)",
+                              q->before_id > 0 ? " AND p.id < ?11" : "");
+    else
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > ?1%s",
+                              q->before_id > 0 ? " AND p.id < ?11" : "");
     if (q->has_bbox)
         n += (size_t)snprintf(sql + n, sizeof sql - n,
                               " AND p.id IN (SELECT pkid FROM idx_parcels_geom WHERE xmin <= ?4 "
                               "AND xmax >= ?2 AND ymin <= ?5 AND ymax >= ?3)");
-    if (by_range)
-        n += (size_t)snprintf(sql + n, sizeof sql - n,
-                              " AND +p.commune = ?6 AND p.id >= (SELECT min(id) FROM parcels "
-                              "WHERE commune = ?6) AND p.id <= (SELECT max(id) FROM parcels "
-                              "WHERE commune = ?6)");
     for (size_t i = by_range ? 1 : 0; i < sizeof text / sizeof text[0]; i++)
         if (text[i] != NULL)
             n += (size_t)snprintf(sql + n, sizeof sql - n, "%s",
