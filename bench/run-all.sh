@@ -7,7 +7,7 @@
 # table with every ratio, peak memory and the machine, draws the plots into
 # docs/ with gnuplot, and keeps the raw results in bench/work/results/DATE/.
 #
-#   bench/run-all.sh [--smoke] [--only "import lookup render server ogc mvt qa sheets lineage"]
+#   bench/run-all.sh [--smoke] [--only "import lookup render server ogc mvt qa sheets lineage export"]
 #   --smoke  every benchmark's smoke form (a few communes, one run, seconds
 #            each; nothing installed or plotted into docs/): what CTest's
 #            bench_* tests run one by one
@@ -27,7 +27,7 @@ cd "$ROOT"
 . bench/lib.sh
 
 smoke=0
-only="import lookup render server ogc mvt qa sheets lineage"
+only="import lookup render server ogc mvt qa sheets lineage export"
 while [ $# -gt 0 ]; do
     case $1 in
     --smoke) smoke=1 ;;
@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
         shift
         ;;
     *)
-        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server ogc mvt qa sheets lineage\"]" >&2
+        echo "usage: bench/run-all.sh [--smoke] [--only \"import lookup render server ogc mvt qa sheets lineage export\"]" >&2
         exit 2
         ;;
     esac
@@ -177,6 +177,10 @@ run_lineage() {
     bash bench/lineage/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/lineage.md"
 }
 want lineage && stage lineage run_lineage
+run_export() {
+    bash bench/export/run.sh "${smoke_arg[@]}" >/dev/null && cat "$RESULTS/export.md"
+}
+want export && stage export run_export
 load_end=$(loadavg)
 
 # ---------------------------------------------------------------------------

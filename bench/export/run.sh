@@ -10,7 +10,7 @@
 #
 #   bench/export/run.sh [--smoke]
 #   --smoke   2 communes of 300 parcels, 1 round (CI: bench_export_smoke).
-# Environment: ROUNDS (3), PDB_BINARY_DIR (build), RESULTS
+# Environment: ROUNDS (3), PDB_BINARY_DIR (build-rel), RESULTS
 # (bench/work/results), STORE (bench/work/prov.sqlite, made as
 # bench/run-all.sh makes it when missing), SRC (the surveys it was imported
 # from: bench/work/province-all-5278), OSTORE (bench/work/o.sqlite, the
@@ -18,25 +18,9 @@
 # Writes RESULTS/export.md and RESULTS/export-summary.txt.
 { # the whole script is read before it runs, so editing it mid-run is safe
 . "$(dirname "$0")/../lib.sh"
-cd "$BENCH_ROOT" || exit 1
-
-smoke=0
-case ${1:-} in
---smoke) smoke=1 ;;
-"") ;;
-*)
-    echo "usage: bench/export/run.sh [--smoke]" >&2
-    exit 2
-    ;;
-esac
+bench_args export "$@"
 rounds=${ROUNDS:-3}
-BUILD=${PDB_BINARY_DIR:-$BENCH_ROOT/build}
-P=$BUILD/cli/parceldb
-SYNTH=$BUILD/samples/pdb-synth
-[ -x "$P" ] && [ -x "$SYNTH" ] || { echo "build first: scripts/build.sh" >&2; exit 1; }
-for tool in ogr2ogr ogrinfo sqlite3; do
-    command -v $tool >/dev/null || { echo "$tool is not installed: run scripts/install-deps.sh" >&2; exit 1; }
-done
+bench_need "run scripts/install-deps.sh" ogr2ogr ogrinfo sqlite3
 
 if [ $smoke -eq 1 ]; then
     rounds=1
