@@ -80,4 +80,14 @@ size_t pdbt__mvt_feature_bound(const pdbt_mvt_feature *f);
  * of points kept is returned. */
 size_t pdbt__mvt_clean_polygon(int32_t *xy, uint32_t *ring_n, uint8_t *exterior, size_t *nrings);
 
+/* Whether a cleaned polygon (as pdbt__mvt_clean_polygon leaves it: each
+ * exterior followed by its holes) is valid as OGC has it, proven on the
+ * integers without GEOS (mvt_valid.c): 1 valid; 2 valid if the parts
+ * marked in suspect (a byte per ring, every ring of such a part 1) are
+ * valid taken together, which GEOS then decides (their rings meet, as
+ * touching land-use parts do); 0 when it cannot tell (GEOS decides on
+ * the whole). It never says valid of an invalid shape. */
+int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const uint8_t *exterior,
+                              size_t nrings, uint8_t *suspect);
+
 #endif

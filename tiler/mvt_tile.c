@@ -283,8 +283,9 @@ static void clean_last(struct pdbt_mvt_work *w, wfeat *wf)
     wf->nr = nr;
 }
 
-/* The last feature's cleaned integer rings as a GEOS multipolygon. */
-static GEOSGeometry *geos_of_int(struct pdbt_mvt_work *w, const wfeat *wf)
+/* The last feature's cleaned integer rings as a GEOS multipolygon; with
+ * only, the parts whose rings it marks. */
+static GEOSGeometry *geos_of_int(struct pdbt_mvt_work *w, const wfeat *wf, const uint8_t *only)
 {
     GEOSContextHandle_t g = w->geos;
     size_t nr = wf->nr, npoly = 0;
@@ -294,6 +295,10 @@ static GEOSGeometry *geos_of_int(struct pdbt_mvt_work *w, const wfeat *wf)
     int fail = rings == NULL || polys == NULL;
     for (size_t r = 0; r < nr && !fail; r++) {
         uint32_t n = w->ring_n[wf->ring0 + r];
+        if (only != NULL && !only[r]) {
+            p += 2 * n;
+            continue;
+        }
         GEOSCoordSequence *cs = GEOSCoordSeq_create_r(g, n + 1, 2);
         for (uint32_t i = 0; cs != NULL && i <= n; i++)
             GEOSCoordSeq_setXY_r(g, cs, i, p[2 * (i % n)], p[2 * (i % n) + 1]);
@@ -306,6 +311,10 @@ static GEOSGeometry *geos_of_int(struct pdbt_mvt_work *w, const wfeat *wf)
         size_t h = r + 1;
         while (h < nr && !w->ring_ext[wf->ring0 + h])
             h++;
+        if (only != NULL && !only[r]) {
+            r = h;
+            continue;
+        }
         GEOSGeometry *poly =
             GEOSGeom_createPolygon_r(g, rings[r], rings + r + 1, (unsigned)(h - r - 1));
         if (poly == NULL) {
@@ -468,8 +477,26 @@ static int snap_if_invalid(struct pdbt_mvt_work *w, wfeat *wf)
     if (wf->nr == 1 && simple_ring(w->xy + 2 * wf->xy0, w->ring_n[wf->ring0]))
         return 0; /* most parcels: one small ring, checked exactly here */
     GEOSContextHandle_t g = w->geos;
-    GEOSGeometry *geom = geos_of_int(w, wf), *snapped = NULL;
-    if (geom == NULL || GEOSisValid_r(g, geom) != 0) {
+    uint8_t stack[256], *suspect = wf->nr <= sizeof stack ? stack : malloc(wf->nr);
+    if (suspect == NULL)
+        return -1;
+    /* Most overviews are proven valid on the integers (mvt_valid.c), or
+     * all but their touching parts, which GEOS checks alone. */
+    int proven = pdbt__mvt_certainly_valid(w->xy + 2 * wf->xy0, w->ring_n + wf->ring0,
+                                           w->ring_ext + wf->ring0, wf->nr, suspect);
+    int sub_valid = 0;
+    if (proven == 2) {
+        GEOSGeometry *sub = geos_of_int(w, wf, suspect);
+        sub_valid = sub == NULL || GEOSisValid_r(g, sub) != 0;
+        if (sub != NULL)
+            GEOSGeom_destroy_r(g, sub);
+    }
+    if (suspect != stack)
+        free(suspect);
+    if (proven == 1 || sub_valid)
+        return 0; /* valid, or GEOS could not say: kept */
+    GEOSGeometry *geom = geos_of_int(w, wf, NULL), *snapped = NULL;
+    if (geom == NULL || (proven == 0 && GEOSisValid_r(g, geom) != 0)) {
         if (geom != NULL)
             GEOSGeom_destroy_r(g, geom);
         return 0; /* valid, or GEOS could not say: kept */

@@ -2,11 +2,14 @@
  * test_mvt.c: the vector tile encoder's pure parts (tiler/mvt.c): ring
  * cleaning after quantization (repeated and closing points, zero area,
  * winding, holes of a dropped exterior) and the encoding's framing (empty
- * layers left out, values shared within a layer, varint boundaries). Real
- * decoders (GDAL, @mapbox/vector-tile) read the server's tiles in
- * tests/server/mvt.sh.
+ * layers left out, values shared within a layer, varint boundaries), and
+ * the validity proof on integers (tiler/mvt_valid.c) against GEOS's own
+ * isValid on hand-made and random shapes. Real decoders (GDAL,
+ * @mapbox/vector-tile) read the server's tiles in tests/server/mvt.sh.
  */
 #include "mvt.h"
+
+#include <geos_c.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -156,11 +159,162 @@ static void test_encode(void **state)
     pdbt_ctx_free(ctx);
 }
 
+/* A shape as the tile builder holds it: rings one after another, their
+ * counts, exterior flags. */
+typedef struct shape {
+    int32_t xy[2 * 64];
+    uint32_t ring_n[8];
+    uint8_t ext[8];
+    size_t nr;
+} shape;
+
+static void ring_add(shape *s, int exterior, const int32_t *pts, uint32_t n)
+{
+    size_t at = 0;
+    for (size_t r = 0; r < s->nr; r++)
+        at += s->ring_n[r];
+    memcpy(s->xy + 2 * at, pts, 2 * n * sizeof *pts);
+    s->ring_n[s->nr] = n;
+    s->ext[s->nr++] = (uint8_t)exterior;
+}
+
+/* GEOS's isValid of the shape, or of the parts marked in only. */
+static int geos_valid(GEOSContextHandle_t g, const shape *s, const uint8_t *only)
+{
+    GEOSGeometry *polys[8], *rings[8];
+    size_t np = 0, at = 0;
+    for (size_t r = 0; r < s->nr; r++) {
+        GEOSCoordSequence *cs = GEOSCoordSeq_create_r(g, s->ring_n[r] + 1, 2);
+        for (uint32_t i = 0; i <= s->ring_n[r]; i++) {
+            uint32_t k = (uint32_t)at + i % s->ring_n[r];
+            GEOSCoordSeq_setXY_r(g, cs, i, s->xy[2 * k], s->xy[2 * k + 1]);
+        }
+        rings[r] = GEOSGeom_createLinearRing_r(g, cs);
+        at += s->ring_n[r];
+    }
+    for (size_t r = 0; r < s->nr;) {
+        size_t h = r + 1;
+        while (h < s->nr && !s->ext[h])
+            h++;
+        if (only == NULL || only[r])
+            polys[np++] =
+                GEOSGeom_createPolygon_r(g, rings[r], rings + r + 1, (unsigned)(h - r - 1));
+        else
+            for (size_t k = r; k < h; k++)
+                GEOSGeom_destroy_r(g, rings[k]);
+        r = h;
+    }
+    GEOSGeometry *mp = GEOSGeom_createCollection_r(g, GEOS_MULTIPOLYGON, polys, (unsigned)np);
+    int v = GEOSisValid_r(g, mp);
+    GEOSGeom_destroy_r(g, mp);
+    return v == 1;
+}
+
+/* What the proof says, checked against GEOS: never "valid" of an invalid
+ * shape; "valid but for these parts" only when those parts decide. */
+static int proof(GEOSContextHandle_t g, const shape *s)
+{
+    uint8_t suspect[8];
+    int v = pdbt__mvt_certainly_valid(s->xy, s->ring_n, s->ext, s->nr, suspect);
+    int whole = geos_valid(g, s, NULL);
+    if (v == 1)
+        assert_true(whole);
+    if (v == 2)
+        assert_int_equal(geos_valid(g, s, suspect), whole);
+    return v;
+}
+
+static void test_valid_proof(void **state)
+{
+    (void)state;
+    GEOSContextHandle_t g = GEOS_init_r();
+    shape s;
+    static const int32_t sq[] = {0, 0, 10, 0, 10, 10, 0, 10};
+    static const int32_t hole[] = {2, 2, 2, 4, 4, 4, 4, 2};
+    static const int32_t far_sq[] = {40, 0, 50, 0, 50, 10, 40, 10};
+    static const int32_t corner_sq[] = {10, 10, 20, 10, 20, 20, 10, 20}; /* meets sq at (10, 10) */
+    static const int32_t bowtie[] = {0, 0, 10, 10, 10, 0, 0, 10};
+    static const int32_t spike[] = {0, 0, 10, 0, 10, 10, 10, 20, 10, 5, 0, 10};
+    static const int32_t out_hole[] = {12, 2, 12, 4, 14, 4, 14, 2};
+    static const int32_t big_hole[] = {1, 1, 1, 9, 9, 9, 9, 1};
+    static const int32_t edge_hole[] = {0, 2, 0, 4, 4, 4, 4, 2}; /* on the shell's edge */
+    static const int32_t inner_sq[] = {3, 3, 7, 3, 7, 7, 3, 7};
+
+    memset(&s, 0, sizeof s);
+    ring_add(&s, 1, sq, 4);
+    assert_int_equal(proof(g, &s), 1);
+    ring_add(&s, 0, hole, 4);
+    assert_int_equal(proof(g, &s), 1); /* a square with a hole */
+    ring_add(&s, 1, far_sq, 4);
+    assert_int_equal(proof(g, &s), 1); /* and a part apart */
+
+    memset(&s, 0, sizeof s);
+    ring_add(&s, 1, sq, 4);
+    ring_add(&s, 1, corner_sq, 4);
+    ring_add(&s, 1, far_sq, 4);
+    assert_int_equal(proof(g, &s), 2); /* two parts touching at a point: GEOS's */
+
+    memset(&s, 0, sizeof s);
+    ring_add(&s, 1, bowtie, 4);
+    assert_int_not_equal(proof(g, &s), 1);
+    memset(&s, 0, sizeof s);
+    ring_add(&s, 1, spike, 6);
+    assert_int_not_equal(proof(g, &s), 1);
+    memset(&s, 0, sizeof s);
+    ring_add(&s, 1, sq, 4);
+    ring_add(&s, 0, out_hole, 4);
+    assert_int_equal(proof(g, &s), 0); /* a hole outside its exterior */
+    memset(&s, 0, sizeof s);
+    ring_add(&s, 1, sq, 4);
+    ring_add(&s, 0, big_hole, 4);
+    ring_add(&s, 0, hole, 4);
+    assert_int_equal(proof(g, &s), 0); /* a hole in a hole */
+    memset(&s, 0, sizeof s);
+    ring_add(&s, 1, sq, 4);
+    ring_add(&s, 0, edge_hole, 4);
+    assert_int_not_equal(proof(g, &s), 1); /* a hole along the shell */
+    memset(&s, 0, sizeof s);
+    ring_add(&s, 1, sq, 4);
+    ring_add(&s, 1, inner_sq, 4);
+    assert_int_equal(proof(g, &s), 0); /* a part inside another */
+
+    /* Random shapes on a small grid, so that rings meet, cross, touch and
+     * nest often: the proof must agree with GEOS every time it speaks. */
+    srand(7);
+    int said = 0;
+    for (int t = 0; t < 20000; t++) {
+        memset(&s, 0, sizeof s);
+        size_t nr = 1 + (size_t)(rand() % 4);
+        for (size_t r = 0; r < nr; r++) {
+            int32_t pts[2 * 8];
+            uint32_t n = 3 + (uint32_t)(rand() % 5);
+            for (uint32_t i = 0; i < n; i++) {
+                pts[2 * i] = rand() % 12;
+                pts[2 * i + 1] = rand() % 12;
+            }
+            /* pdbt__mvt_clean_polygon's guarantees: no repeated point, no
+             * zero area; the first ring an exterior. */
+            uint32_t rn = n;
+            uint8_t ext = (uint8_t)(r == 0 || rand() % 2);
+            size_t nrings = 1;
+            size_t kept = pdbt__mvt_clean_polygon(pts, &rn, &ext, &nrings);
+            if (nrings == 1 && kept >= 3 && (r > 0 || ext))
+                ring_add(&s, ext, pts, rn);
+        }
+        if (s.nr == 0 || !s.ext[0])
+            continue;
+        said += proof(g, &s) != 0;
+    }
+    assert_true(said > 1000); /* it proved a good share, and never wrongly */
+    GEOS_finish_r(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_encode),
+        cmocka_unit_test(test_valid_proof),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
