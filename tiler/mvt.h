@@ -86,8 +86,20 @@ size_t pdbt__mvt_clean_polygon(int32_t *xy, uint32_t *ring_n, uint8_t *exterior,
  * marked in suspect (a byte per ring, every ring of such a part 1) are
  * valid taken together, which GEOS then decides (their rings meet, as
  * touching land-use parts do); 0 when it cannot tell (GEOS decides on
- * the whole). It never says valid of an invalid shape. */
+ * the whole) or is out of memory. It never says valid of an invalid
+ * shape. scratch holds its buffers between calls (one per thread). */
+typedef struct pdbt_mvt_valid_scratch {
+    void *edges, *sorted; /* the edges, and sorted by x */
+    size_t capedges, capsorted;
+    const int32_t **start; /* each ring's first point */
+    size_t capstart;
+    uint32_t *count; /* the counting sort's counts */
+    size_t capcount;
+    int32_t (*box)[4]; /* each ring's box */
+    size_t capbox;
+} pdbt_mvt_valid_scratch; /* buffers kept between calls; zero to start */
 int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const uint8_t *exterior,
-                              size_t nrings, uint8_t *suspect);
+                              size_t nrings, uint8_t *suspect, pdbt_mvt_valid_scratch *scratch);
+void pdbt__mvt_valid_scratch_free(pdbt_mvt_valid_scratch *scratch);
 
 #endif

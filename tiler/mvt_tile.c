@@ -54,6 +54,7 @@ struct pdbt_mvt_work {
     size_t capout;                 /* allocated */
     double *ring_tmp;              /* a clipped ring's coordinates */
     size_t captmp;                 /* allocated (doubles) */
+    pdbt_mvt_valid_scratch valid;  /* the validity proof's buffers */
     int oom;                       /* an allocation failed */
 };
 
@@ -70,6 +71,7 @@ void pdbt__mvt_work_free(struct pdbt_mvt_work *w)
     free(w->feats);
     free(w->out);
     free(w->ring_tmp);
+    pdbt__mvt_valid_scratch_free(&w->valid);
     free(w);
 }
 
@@ -483,7 +485,7 @@ static int snap_if_invalid(struct pdbt_mvt_work *w, wfeat *wf)
     /* Most overviews are proven valid on the integers (mvt_valid.c), or
      * all but their touching parts, which GEOS checks alone. */
     int proven = pdbt__mvt_certainly_valid(w->xy + 2 * wf->xy0, w->ring_n + wf->ring0,
-                                           w->ring_ext + wf->ring0, wf->nr, suspect);
+                                           w->ring_ext + wf->ring0, wf->nr, suspect, &w->valid);
     int sub_valid = 0;
     if (proven == 2) {
         GEOSGeometry *sub = geos_of_int(w, wf, suspect);

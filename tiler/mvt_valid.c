@@ -86,8 +86,64 @@ static int inside(const int32_t *p, uint32_t n, const int32_t *q)
 /* Exteriors of one feature checked pairwise at most: likewise. */
 #define PARTS_CHECKED 256
 
+/* Grows a scratch array to n elements of size bytes; 0, or -1. */
+static int grow(void **p, size_t *cap, size_t n, size_t size)
+{
+    if (n <= *cap)
+        return 0;
+    size_t want = n < 256 ? 256 : n + n / 2;
+    void *bigger = realloc(*p, want * size);
+    if (bigger == NULL)
+        return -1;
+    *p = bigger;
+    *cap = want;
+    return 0;
+}
+
+void pdbt__mvt_valid_scratch_free(pdbt_mvt_valid_scratch *sc)
+{
+    free(sc->edges);
+    free(sc->sorted);
+    free(sc->start);
+    free(sc->count);
+    free(sc->box);
+    memset(sc, 0, sizeof *sc);
+}
+
+/* The edges sorted by minx into out: a counting sort over the tile's few
+ * thousand x values (qsort was a third of the proof), or qsort when the
+ * range is wide (a shape GEOS could not clip, sent whole). */
+static int sort_edges(pdbt_mvt_valid_scratch *sc, const edge *e, size_t n, edge **out)
+{
+    if (grow(&sc->sorted, &sc->capsorted, n, sizeof(edge)) != 0)
+        return -1;
+    edge *o = sc->sorted;
+    int32_t lo = e[0].minx, hi = e[0].minx;
+    for (size_t i = 1; i < n; i++) {
+        lo = e[i].minx < lo ? e[i].minx : lo;
+        hi = e[i].minx > hi ? e[i].minx : hi;
+    }
+    size_t range = (size_t)((int64_t)hi - lo) + 1;
+    if (range > (1u << 16)) {
+        memcpy(o, e, n * sizeof *e);
+        qsort(o, n, sizeof *o, by_minx);
+    } else {
+        if (grow((void **)&sc->count, &sc->capcount, range + 1, sizeof *sc->count) != 0)
+            return -1;
+        memset(sc->count, 0, (range + 1) * sizeof *sc->count);
+        for (size_t i = 0; i < n; i++)
+            sc->count[e[i].minx - lo + 1]++;
+        for (size_t v = 1; v <= range; v++)
+            sc->count[v] += sc->count[v - 1];
+        for (size_t i = 0; i < n; i++)
+            o[sc->count[e[i].minx - lo]++] = e[i];
+    }
+    *out = o;
+    return 0;
+}
+
 int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const uint8_t *exterior,
-                              size_t nrings, uint8_t *suspect)
+                              size_t nrings, uint8_t *suspect, pdbt_mvt_valid_scratch *sc)
 {
     memset(suspect, 0, nrings);
     if (nrings == 0 || !exterior[0])
@@ -98,9 +154,12 @@ int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const u
             return 0;
         nedges += ring_n[r];
     }
-    const int32_t **start = malloc(nrings * sizeof *start);
-    edge *e = malloc(nedges * sizeof *e);
-    int valid = start != NULL && e != NULL;
+    if (grow((void **)&sc->start, &sc->capstart, nrings, sizeof *sc->start) != 0 ||
+        grow(&sc->edges, &sc->capedges, nedges, sizeof(edge)) != 0)
+        return 0;
+    const int32_t **start = sc->start;
+    edge *e = sc->edges;
+    int valid = 1;
     size_t k = 0;
     const int32_t *p = xy;
     for (size_t r = 0; valid && r < nrings; r++) {
@@ -119,8 +178,8 @@ int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const u
     }
     /* No two edges meet but a ring's neighbours, at their shared point:
      * a sweep over the edges by x. */
-    if (valid)
-        qsort(e, nedges, sizeof *e, by_minx);
+    if (valid && sort_edges(sc, e, nedges, &e) != 0)
+        valid = 0;
     for (size_t a = 0; valid && a < nedges; a++) {
         uint32_t na = ring_n[e[a].ring];
         const int32_t *a1 = start[e[a].ring] + 2 * e[a].i;
@@ -176,9 +235,13 @@ int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const u
      * part is valid, but GEOS decides that). */
     if (valid && parts > PARTS_CHECKED)
         valid = 0;
-    int32_t(*box)[4] = valid && parts > 1 ? malloc(nrings * sizeof *box) : NULL;
-    if (valid && parts > 1 && box == NULL)
-        valid = 0;
+    int32_t(*box)[4] = NULL;
+    if (valid && parts > 1) {
+        if (grow((void **)&sc->box, &sc->capbox, nrings, sizeof *sc->box) == 0)
+            box = sc->box;
+        else
+            valid = 0;
+    }
     for (size_t r = 0; box != NULL && r < nrings; r++) {
         box[r][0] = box[r][2] = start[r][0];
         box[r][1] = box[r][3] = start[r][1];
@@ -196,9 +259,6 @@ int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const u
                 box[r][0] <= box[s][2] && box[s][1] <= box[r][3] && box[r][1] <= box[s][3] &&
                 (inside(start[r], ring_n[r], start[s]) || inside(start[s], ring_n[s], start[r])))
                 valid = 0;
-    free(box);
-    free(e);
-    free(start);
     if (!valid)
         return 0;
     return nsuspect == 0 ? 1 : nsuspect == nrings ? 0 : 2;

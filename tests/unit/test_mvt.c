@@ -215,7 +215,9 @@ static int geos_valid(GEOSContextHandle_t g, const shape *s, const uint8_t *only
 static int proof(GEOSContextHandle_t g, const shape *s)
 {
     uint8_t suspect[8];
-    int v = pdbt__mvt_certainly_valid(s->xy, s->ring_n, s->ext, s->nr, suspect);
+    pdbt_mvt_valid_scratch sc = {0};
+    int v = pdbt__mvt_certainly_valid(s->xy, s->ring_n, s->ext, s->nr, suspect, &sc);
+    pdbt__mvt_valid_scratch_free(&sc);
     int whole = geos_valid(g, s, NULL);
     if (v == 1)
         assert_true(whole);
