@@ -51,3 +51,6 @@ pdb_unit_test(test_search SOURCES unit/test_search.c)
 set_tests_properties(test_search PROPERTIES LABELS "unit;engine")
 # The quality checks (docs/qa.md): rules file, names, a run on known squares.
 pdb_unit_test(test_qa SOURCES unit/test_qa.c lib/fixture.c LIBS GDAL::GDAL)
+# The overlap check's pair filter (qa_pair.c) against GEOS on tricky pairs
+# and a jittered grid coverage.
+pdb_unit_test(test_qa_pair SOURCES unit/test_qa_pair.c)

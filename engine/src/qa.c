@@ -26,15 +26,18 @@
 
 /* One parcel of the commune being checked. */
 typedef struct qa_parcel {
-    int64_t id;      /* store id */
-    char *former;    /* former commune code, or NULL */
-    char *sheet;     /* sheet number */
-    char *parcel;    /* parcel number */
-    char *landuse;   /* codes joined by '+', or NULL */
-    unsigned flags;  /* PDB_PARCEL_* */
-    double surveyed; /* registered area, m2, NAN when absent */
-    double area;     /* computed area of g, m2 */
-    GEOSGeometry *g; /* valid geometry in the survey CRS (repaired when the survey's is not) */
+    int64_t id;          /* store id */
+    char *former;        /* former commune code, or NULL */
+    char *sheet;         /* sheet number */
+    char *parcel;        /* parcel number */
+    char *landuse;       /* codes joined by '+', or NULL */
+    unsigned flags;      /* PDB_PARCEL_* */
+    double surveyed;     /* registered area, m2, NAN when absent */
+    double area;         /* computed area of g, m2 */
+    GEOSGeometry *g;     /* valid geometry in the survey CRS (repaired when the survey's is not) */
+    pdb_polygons *pg;    /* g's rings when g was made of them (not repaired), else NULL */
+    pdb__qa_shape shape; /* pg as the pair filter reads it (qa_pair.c) */
+    int suspect;         /* in a pair the filter left to GEOS (overlapping, or unsure) */
 } qa_parcel;
 
 /* The state of one run. */
@@ -187,6 +190,8 @@ static void commune_clear(GEOSContextHandle_t h, qa_commune *c)
         free(c->p[i].landuse);
         if (c->p[i].g)
             GEOSGeom_destroy_r(h, c->p[i].g);
+        pdb__qa_shape_clear(&c->p[i].shape);
+        pdb_polygons_free(c->p[i].pg);
     }
     free(c->p);
     memset(c, 0, sizeof *c);
@@ -220,7 +225,9 @@ static pdb_status parcel_geometry(qa_run *r, const pdb_parcel *pp, int epsg, GEO
         return pdb__fail(ctx, st, "parcel %s/%s/%s (id %lld): %s", pp->commune, pp->sheet,
                          pp->parcel, (long long)pp->id, pdb_errmsg(ctx));
     }
-    if (GEOSisValid_r(r->h, raw) != 1) {
+    /* Most parcels are one simple ring that is valid beyond doubt
+     * (geom_simple.c); GEOS validates the rest. */
+    if (!pdb__mpoly_certainly_valid(pg) && GEOSisValid_r(r->h, raw) != 1) {
         char *why = GEOSisValidReason_r(r->h, raw);
         snprintf(reason, cap, "%s", why ? why : "invalid");
         if (why)
@@ -396,6 +403,12 @@ static pdb_status commune_load(qa_run *r, qa_commune *c, const double *bbox, int
             }
             if (checks && (st = parcel_checks(r, c, p, pg, valid, reason)) != PDB_OK)
                 goto done;
+            if (valid) { /* g is these rings: the pair filter may read them */
+                p->pg = pg;
+                pg = NULL;
+                if ((st = pdb__qa_shape_init(ctx, p->pg, &p->shape)) != PDB_OK)
+                    goto done;
+            }
             pdb_polygons_free(pg);
             pg = NULL;
             GEOSSTRtree_insert_r(r->h, c->tree, p->g, (void *)(uintptr_t)(c->n - 1));
@@ -587,7 +600,9 @@ static GEOSGeometry *overlap_of(pdb_ctx *ctx, const GEOSPreparedGeometry *pa, co
 }
 
 /* overlap: every pair of the commune's parcels whose interiors overlap by
- * at least the threshold; *found is how many. */
+ * at least the threshold; *found is how many. A pair the exact filter of
+ * qa_pair.c proves apart (nearly every pair of neighbours) costs GEOS
+ * nothing; the parcel is prepared for GEOS only when a pair needs it. */
 static pdb_status overlap_check(qa_run *r, qa_commune *c, size_t *found)
 {
     pdb_status st = PDB_OK;
@@ -595,10 +610,7 @@ static pdb_status overlap_check(qa_run *r, qa_commune *c, size_t *found)
     double min_m2 = param(r, PDB_QA_OVERLAP, QA_OVERLAP_MIN_AREA);
     *found = 0;
     for (size_t i = 0; i < c->n && st == PDB_OK; i++) {
-        const GEOSPreparedGeometry *pa = GEOSPrepare_r(r->h, c->p[i].g);
-        if (pa == NULL)
-            return pdb__fail(r->ctx, PDB_EGEOM, "GEOS cannot prepare parcel id %lld",
-                             (long long)c->p[i].id);
+        const GEOSPreparedGeometry *pa = NULL;
         hits.n = 0;
         GEOSSTRtree_query_r(r->h, c->tree, c->p[i].g, hit, &hits);
         if (hits.oom)
@@ -608,6 +620,14 @@ static pdb_status overlap_check(qa_run *r, qa_commune *c, size_t *found)
             double area;
             if (j <= i)
                 continue; /* each pair once */
+            if (pdb__qa_interiors_disjoint(&c->p[i].shape, &c->p[j].shape))
+                continue;
+            c->p[i].suspect = c->p[j].suspect = 1;
+            if (pa == NULL && (pa = GEOSPrepare_r(r->h, c->p[i].g)) == NULL) {
+                st = pdb__fail(r->ctx, PDB_EGEOM, "GEOS cannot prepare parcel id %lld",
+                               (long long)c->p[i].id);
+                break;
+            }
             GEOSGeometry *x = overlap_of(r->ctx, pa, c->p[i].g, c->p[j].g, min_m2, &area);
             if (x == NULL)
                 continue;
@@ -620,7 +640,8 @@ static pdb_status overlap_check(qa_run *r, qa_commune *c, size_t *found)
                 st = set_other(r, f, c->code, &c->p[j]);
             GEOSGeom_destroy_r(r->h, x);
         }
-        GEOSPreparedGeom_destroy_r(r->h, pa);
+        if (pa != NULL)
+            GEOSPreparedGeom_destroy_r(r->h, pa);
     }
     free(hits.items);
     return st;
@@ -652,17 +673,21 @@ static pdb_status overlap_commune_check(qa_run *r, qa_commune *c, const pdb_comm
             break;
         }
         for (size_t j = 0; j < other.n && st == PDB_OK; j++) {
-            const GEOSPreparedGeometry *pb = GEOSPrepare_r(r->h, other.p[j].g);
-            if (pb == NULL) {
-                st = pdb__fail(r->ctx, PDB_EGEOM, "GEOS cannot prepare parcel id %lld",
-                               (long long)other.p[j].id);
-                break;
-            }
+            const GEOSPreparedGeometry *pb = NULL;
             hits.n = 0;
             GEOSSTRtree_query_r(r->h, c->tree, other.p[j].g, hit, &hits);
+            if (hits.oom)
+                st = pdb__fail(r->ctx, PDB_ENOMEM, "out of memory");
             for (size_t h = 0; h < hits.n && st == PDB_OK; h++) {
                 const qa_parcel *p = &c->p[hits.items[h]];
                 double area;
+                if (pdb__qa_interiors_disjoint(&other.p[j].shape, &p->shape))
+                    continue;
+                if (pb == NULL && (pb = GEOSPrepare_r(r->h, other.p[j].g)) == NULL) {
+                    st = pdb__fail(r->ctx, PDB_EGEOM, "GEOS cannot prepare parcel id %lld",
+                                   (long long)other.p[j].id);
+                    break;
+                }
                 GEOSGeometry *x = overlap_of(r->ctx, pb, other.p[j].g, p->g, min_m2, &area);
                 if (x == NULL)
                     continue;
@@ -674,7 +699,8 @@ static pdb_status overlap_commune_check(qa_run *r, qa_commune *c, const pdb_comm
                     st = set_other(r, f, o->code, &other.p[j]);
                 GEOSGeom_destroy_r(r->h, x);
             }
-            GEOSPreparedGeom_destroy_r(r->h, pb);
+            if (pb != NULL)
+                GEOSPreparedGeom_destroy_r(r->h, pb);
         }
         commune_clear(r->h, &other);
     }
@@ -686,33 +712,87 @@ static pdb_status overlap_commune_check(qa_run *r, qa_commune *c, const pdb_comm
 /* Gaps                                                                      */
 /* ------------------------------------------------------------------------ */
 
-/* The union of the commune's parcels: a coverage union when they form a
- * clean coverage (no overlap, nothing repaired: edges match exactly), a
- * robust union otherwise or when the fast one is not valid. */
-static GEOSGeometry *commune_union(qa_run *r, qa_commune *c, int clean)
+/* Appends the parts of mp to b; -1 when out of memory. */
+static int append_parts(pdb__mpoly_builder *b, const pdb_polygons *mp)
+{
+    for (size_t k = 0; k < mp->nparts; k++) {
+        if (pdb__mpb_open_part(b) != 0)
+            return -1;
+        for (size_t ring = mp->part_ring[k]; ring < mp->part_ring[k + 1]; ring++) {
+            size_t i0 = mp->ring_point[ring], n = mp->ring_point[ring + 1] - i0;
+            double *dst = pdb__mpb_add_ring(b, n);
+            if (dst == NULL)
+                return -1;
+            memcpy(dst, &mp->xy[2 * i0], 2 * n * sizeof *dst);
+        }
+        pdb__mpb_close_part(b);
+    }
+    return 0;
+}
+
+/* The robust union (GEOSUnaryUnion) of every parcel of c, or only of
+ * those not proven apart from their neighbours (suspects_only), or NULL
+ * when there are none or GEOS fails (*none says which). */
+static GEOSGeometry *robust_union(qa_run *r, qa_commune *c, int suspects_only, int *none)
 {
     pdb__geos_list list = {0};
     GEOSGeometry *all = NULL, *u = NULL;
+    *none = 1;
     for (size_t i = 0; i < c->n; i++) {
+        if (suspects_only && !c->p[i].suspect && c->p[i].pg != NULL)
+            continue;
+        *none = 0;
         GEOSGeometry *copy = GEOSGeom_clone_r(r->h, c->p[i].g); /* GEOS 3.11 cannot lend them */
         if (copy == NULL || pdb__geos_list_push(r->ctx, &list, copy) != PDB_OK)
             goto done;
     }
-    if (pdb__geos_list_collect(r->ctx, &list, GEOS_GEOMETRYCOLLECTION, &all) != PDB_OK)
-        goto done;
-    if (clean) {
-        u = GEOSCoverageUnion_r(r->h, all);
-        if (u != NULL && GEOSisValid_r(r->h, u) != 1) {
-            GEOSGeom_destroy_r(r->h, u);
-            u = NULL;
-        }
-    }
-    if (u == NULL)
+    if (!*none && pdb__geos_list_collect(r->ctx, &list, GEOS_GEOMETRYCOLLECTION, &all) == PDB_OK)
         u = GEOSUnaryUnion_r(r->h, all);
 done:
     if (all != NULL)
         GEOSGeom_destroy_r(r->h, all);
     pdb__geos_list_clear(r->ctx, &list);
+    return u;
+}
+
+/* The union of the commune's parcels. Those the overlap check proved
+ * apart from every neighbour (nearly all of them) form a coverage, whose
+ * union is geom_union.c's cancellation of shared edges, without GEOS, and
+ * validated by GEOS; the rest (overlapping, repaired, or left to GEOS by
+ * the pair filter) are added with a robust union. When the coverage union
+ * cannot be made or is not valid (edges that meet without sharing their
+ * ends), the robust union of every parcel, as when no check is cheap. */
+static GEOSGeometry *commune_union(qa_run *r, qa_commune *c)
+{
+    pdb__mpoly_builder b = {0}, cov = {0};
+    pdb__geos_list list = {0};
+    GEOSGeometry *fast = NULL, *u = NULL;
+    int none = 1;
+    for (size_t i = 0; i < c->n; i++)
+        if (!c->p[i].suspect && c->p[i].pg != NULL && append_parts(&b, c->p[i].pg) != 0)
+            goto robust;
+    if (b.mp.nparts == 0 || pdb__coverage_union(r->ctx, &b.mp, &cov) != PDB_OK ||
+        pdb__mpoly_to_geos_polys(r->ctx, &cov.mp, &list) != PDB_OK ||
+        pdb__geos_list_collect(r->ctx, &list, GEOS_MULTIPOLYGON, &fast) != PDB_OK ||
+        GEOSisValid_r(r->h, fast) != 1)
+        goto robust;
+    GEOSGeometry *rest = robust_union(r, c, 1, &none);
+    if (none)
+        u = fast;
+    else if (rest != NULL)
+        u = GEOSUnion_r(r->h, fast, rest);
+    if (rest != NULL)
+        GEOSGeom_destroy_r(r->h, rest);
+    if (u == fast)
+        fast = NULL;
+robust:
+    if (fast != NULL)
+        GEOSGeom_destroy_r(r->h, fast);
+    pdb__geos_list_clear(r->ctx, &list);
+    pdb__mpoly_free(&b.mp);
+    pdb__mpoly_free(&cov.mp);
+    if (u == NULL)
+        u = robust_union(r, c, 0, &none);
     return u;
 }
 
@@ -775,10 +855,10 @@ static GEOSGeometry *ring_polygon(GEOSContextHandle_t h, const GEOSGeometry *rin
  * them as islands (a parcel inside a ring of others, with a sliver all
  * round: the union holds it as a polygon of its own inside the hole),
  * each part reported by report_gap. */
-static pdb_status gap_check(qa_run *r, qa_commune *c, int clean)
+static pdb_status gap_check(qa_run *r, qa_commune *c)
 {
     pdb_status st = PDB_OK;
-    GEOSGeometry *u = commune_union(r, c, clean);
+    GEOSGeometry *u = commune_union(r, c);
     qa_hits hits = {0};
     if (u == NULL)
         return pdb__fail(r->ctx, PDB_EGEOM, "commune %s: GEOS cannot union its parcels", c->code);
@@ -982,14 +1062,10 @@ pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
         if ((st = number_checks(&r, &c)) != PDB_OK)
             goto done;
         size_t overlaps = 0;
-        int repaired = 0;
-        for (size_t k = 0; k < c.n; k++)
-            repaired |= (c.p[k].flags & PDB_PARCEL_REPAIRED) != 0;
         if ((on(&r, PDB_QA_OVERLAP) || on(&r, PDB_QA_GAP)) &&
             (st = overlap_check(&r, &c, &overlaps)) != PDB_OK)
             goto done;
-        if (on(&r, PDB_QA_GAP) && c.n > 0 &&
-            (st = gap_check(&r, &c, !overlaps && !repaired)) != PDB_OK)
+        if (on(&r, PDB_QA_GAP) && c.n > 0 && (st = gap_check(&r, &c)) != PDB_OK)
             goto done;
         double box[4];
         if (on(&r, PDB_QA_OVERLAP_COMMUNE) && c.n > 0 &&
