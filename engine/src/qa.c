@@ -387,11 +387,21 @@ static pdb_status commune_load(qa_run *r, qa_commune *c, const double *bbox, int
             p->surveyed = pp->area_surveyed_m2;
             if (GEOSArea_r(r->h, p->g, &p->area) != 1)
                 p->area = 0;
+            if (valid) { /* g is these rings: the pair filter may read them */
+                p->pg = pg;
+                pg = NULL;
+                if ((st = pdb__qa_shape_init(ctx, p->pg, &p->shape)) != PDB_OK)
+                    goto done;
+            }
             double x0, y0, x1, y1;
-            if (GEOSGeom_getXMin_r(r->h, p->g, &x0) == 1 &&
-                GEOSGeom_getYMin_r(r->h, p->g, &y0) == 1 &&
-                GEOSGeom_getXMax_r(r->h, p->g, &x1) == 1 &&
-                GEOSGeom_getYMax_r(r->h, p->g, &y1) == 1) {
+            if (p->shape.usable) { /* the same box, without asking GEOS to compute it */
+                x0 = p->shape.env[0], y0 = p->shape.env[1];
+                x1 = p->shape.env[2], y1 = p->shape.env[3];
+            }
+            if (p->shape.usable || (GEOSGeom_getXMin_r(r->h, p->g, &x0) == 1 &&
+                                    GEOSGeom_getYMin_r(r->h, p->g, &y0) == 1 &&
+                                    GEOSGeom_getXMax_r(r->h, p->g, &x1) == 1 &&
+                                    GEOSGeom_getYMax_r(r->h, p->g, &y1) == 1)) {
                 if (c->n == 1 || x0 < c->env[0])
                     c->env[0] = x0;
                 if (c->n == 1 || y0 < c->env[1])
@@ -401,14 +411,9 @@ static pdb_status commune_load(qa_run *r, qa_commune *c, const double *bbox, int
                 if (c->n == 1 || y1 > c->env[3])
                     c->env[3] = y1;
             }
-            if (checks && (st = parcel_checks(r, c, p, pg, valid, reason)) != PDB_OK)
+            if (checks &&
+                (st = parcel_checks(r, c, p, p->pg ? p->pg : pg, valid, reason)) != PDB_OK)
                 goto done;
-            if (valid) { /* g is these rings: the pair filter may read them */
-                p->pg = pg;
-                pg = NULL;
-                if ((st = pdb__qa_shape_init(ctx, p->pg, &p->shape)) != PDB_OK)
-                    goto done;
-            }
             pdb_polygons_free(pg);
             pg = NULL;
             GEOSSTRtree_insert_r(r->h, c->tree, p->g, (void *)(uintptr_t)(c->n - 1));
@@ -1059,7 +1064,8 @@ pdb_status pdb_qa_run(pdb_ctx *ctx, pdb_store *store, const pdb_qa_rules *rules,
         c.epsg = ref->epsg;
         if ((st = commune_load(&r, &c, NULL, 1)) != PDB_OK)
             goto done;
-        if ((st = number_checks(&r, &c)) != PDB_OK)
+        if ((on(&r, PDB_QA_DUPLICATE_NUMBER) || on(&r, PDB_QA_MISSING_NUMBER)) &&
+            (st = number_checks(&r, &c)) != PDB_OK)
             goto done;
         size_t overlaps = 0;
         if ((on(&r, PDB_QA_OVERLAP) || on(&r, PDB_QA_GAP)) &&

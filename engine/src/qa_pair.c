@@ -42,7 +42,8 @@
  * products could have changed the sign (Shewchuk's orient2d, its first
  * stage: "Adaptive Precision Floating-Point Arithmetic and Fast Robust
  * Geometric Predicates", 1997). */
-static int orient(const double *a, const double *b, const double *c)
+static inline __attribute__((always_inline)) int orient(const double *a, const double *b,
+                                                        const double *c)
 {
     static const double bound = (3.0 + 16.0 * 0x1p-53) * 0x1p-53;
     double detleft = (a[0] - c[0]) * (b[1] - c[1]);

@@ -296,18 +296,25 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
         " AND p.valid_from <= ?12 AND (p.valid_to IS NULL OR p.valid_to > ?10)";
 
     *out = NULL;
-    n += (size_t)snprintf(sql + n, sizeof sql - n,
-                          "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > ?1%s",
-                          q->before_id > 0 ? " AND p.id < ?11" : "");
+    /* One lower and one upper bound on the rowid: given two (the page's
+     * key and the commune's range), SQLite seeks on one and filters on the
+     * other, and a page after key 0 then read every row of the communes
+     * stored before this one (parceldb qa over a province went quadratic). */
+    if (by_range)
+        n += (size_t)snprintf(
+            sql + n, sizeof sql - n,
+            "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > max(?1, (SELECT min(id) "
+            "FROM parcels WHERE commune = ?6) - 1) AND p.id < %s(SELECT max(id) FROM parcels "
+            "WHERE commune = ?6) + 1%s AND +p.commune = ?6",
+            q->before_id > 0 ? "min(?11, " : "", q->before_id > 0 ? ")" : "");
+    else
+        n += (size_t)snprintf(sql + n, sizeof sql - n,
+                              "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > ?1%s",
+                              q->before_id > 0 ? " AND p.id < ?11" : "");
     if (q->has_bbox)
         n += (size_t)snprintf(sql + n, sizeof sql - n,
                               " AND p.id IN (SELECT pkid FROM idx_parcels_geom WHERE xmin <= ?4 "
                               "AND xmax >= ?2 AND ymin <= ?5 AND ymax >= ?3)");
-    if (by_range)
-        n += (size_t)snprintf(sql + n, sizeof sql - n,
-                              " AND +p.commune = ?6 AND p.id >= (SELECT min(id) FROM parcels "
-                              "WHERE commune = ?6) AND p.id <= (SELECT max(id) FROM parcels "
-                              "WHERE commune = ?6)");
     for (size_t i = by_range ? 1 : 0; i < sizeof text / sizeof text[0]; i++)
         if (text[i] != NULL)
             n += (size_t)snprintf(sql + n, sizeof sql - n, "%s",
