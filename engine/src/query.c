@@ -102,8 +102,16 @@ pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_
     p->flags = (unsigned)sqlite3_column_int(stmt, 14);
     if (read_flags & PDB_READ_SOURCE)
         p->source_wkb = col_blob(stmt, 15, &p->source_wkb_len, &oom);
-    return pdb__parcel_read_end(ctx, p, read_flags, sqlite3_column_blob(stmt, PDB_COL_GEOM),
-                                (size_t)sqlite3_column_bytes(stmt, PDB_COL_GEOM), oom);
+    /* The WGS 84 blob only when asked for: it is the row's last column,
+     * often on overflow pages that SQLite reads only when it is fetched
+     * (parceldb qa reads the survey geometry alone). */
+    const void *blob = NULL;
+    size_t len = 0;
+    if (read_flags & PDB_READ_WGS84) {
+        blob = sqlite3_column_blob(stmt, PDB_COL_GEOM);
+        len = (size_t)sqlite3_column_bytes(stmt, PDB_COL_GEOM);
+    }
+    return pdb__parcel_read_end(ctx, p, read_flags, blob, len, oom);
 }
 
 pdb_status pdb__parcel_read_end(pdb_ctx *ctx, pdb_parcel *p, unsigned read_flags, const void *blob,
