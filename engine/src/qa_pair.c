@@ -314,6 +314,24 @@ static int boundary_outside(const pdb__qa_shape *a, const pdb__qa_shape *b)
             const double *p = &ma->xy[2 * i], *q = &ma->xy[2 * i + 2];
             if (same_point(p, q) || !meets_env(p, q, b->env))
                 continue;
+            if (mb->nrings == 1) {
+                /* The commonest edge: one of b's own, whole. b's one ring is
+                 * simple (b is valid), so nothing else of its boundary
+                 * touches the edge but at its ends: one shared piece. */
+                int whole = 0;
+                for (size_t m = 0; m < nnear && !whole; m++) {
+                    const double *u = &mb->xy[2 * near[m].j], *v = &mb->xy[2 * near[m].j + 2];
+                    if (same_point(u, q) && same_point(v, p))
+                        whole = -1; /* run the other way */
+                    else if (same_point(u, p) && same_point(v, q))
+                        whole = 1;
+                }
+                if (whole != 0) {
+                    if (whole * b->side[0] == a->side[ra])
+                        return 0; /* both interiors on one side: an overlap */
+                    continue;
+                }
+            }
             int axis = fabs(q[0] - p[0]) >= fabs(q[1] - p[1]) ? 0 : 1;
             double tlo = lo2(p[axis], q[axis]), thi = hi2(p[axis], q[axis]);
             size_t ncuts = 0, nshared = 0;
