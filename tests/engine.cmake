@@ -57,3 +57,6 @@ pdb_unit_test(test_qa SOURCES unit/test_qa.c lib/fixture.c LIBS GDAL::GDAL)
 # (issue 16, lineage_match.c), on cases read off their coordinates.
 pdb_unit_test(test_lineage_match SOURCES unit/test_lineage_match.c)
 set_tests_properties(test_lineage_match PROPERTIES LABELS "unit;engine")
+# The overlap check's pair filter (qa_pair.c) against GEOS on tricky pairs
+# and a jittered grid coverage.
+pdb_unit_test(test_qa_pair SOURCES unit/test_qa_pair.c)

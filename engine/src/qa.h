@@ -29,4 +29,23 @@ struct pdb_qa_rules {
     double param[PDB_QA_CHECK_COUNT][PDB_QA_MAX_PARAMS]; /* thresholds, see the enum above */
 };
 
+/* qa_pair.c: a parcel's rings as the pair filter reads them. */
+typedef struct pdb__qa_shape {
+    const pdb_polygons *mp; /* borrowed: the rings GEOS's geometry was made of */
+    signed char *side;      /* per ring: 1 when the interior is left of its edges, -1 right */
+    double env[4];          /* min x, min y, max x, max y */
+    int usable;             /* 0: rings the filter does not read (GEOS decides) */
+} pdb__qa_shape;
+
+/* Fills s from mp (borrowed, must outlive s), which must be the rings of a
+ * valid polygonal geometry; s is left unusable when a ring is open, has
+ * fewer than 4 points or an orientation floating point cannot tell. */
+pdb_status pdb__qa_shape_init(pdb_ctx *ctx, const pdb_polygons *mp, pdb__qa_shape *s);
+void pdb__qa_shape_clear(pdb__qa_shape *s);
+
+/* 1 when the interiors of a and b certainly share no area (so their
+ * intersection has none), 0 when this cannot be proven without GEOS
+ * (an overlap, or a configuration the filter leaves to GEOS). Exact. */
+int pdb__qa_interiors_disjoint(const pdb__qa_shape *a, const pdb__qa_shape *b);
+
 #endif

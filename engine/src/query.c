@@ -102,8 +102,16 @@ pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_
     p->flags = (unsigned)sqlite3_column_int(stmt, 14);
     if (read_flags & PDB_READ_SOURCE)
         p->source_wkb = col_blob(stmt, 15, &p->source_wkb_len, &oom);
-    return pdb__parcel_read_end(ctx, p, read_flags, sqlite3_column_blob(stmt, PDB_COL_GEOM),
-                                (size_t)sqlite3_column_bytes(stmt, PDB_COL_GEOM), oom);
+    /* The WGS 84 blob only when asked for: it is the row's last column,
+     * often on overflow pages that SQLite reads only when it is fetched
+     * (parceldb qa reads the survey geometry alone). */
+    const void *blob = NULL;
+    size_t len = 0;
+    if (read_flags & PDB_READ_WGS84) {
+        blob = sqlite3_column_blob(stmt, PDB_COL_GEOM);
+        len = (size_t)sqlite3_column_bytes(stmt, PDB_COL_GEOM);
+    }
+    return pdb__parcel_read_end(ctx, p, read_flags, blob, len, oom);
 }
 
 pdb_status pdb__parcel_read_end(pdb_ctx *ctx, pdb_parcel *p, unsigned read_flags, const void *blob,
@@ -296,18 +304,17 @@ pdb_status pdb__sq_parcels_page(pdb_ctx *ctx, pdb_store *s, const pdb_page_query
         " AND p.valid_from <= ?12 AND (p.valid_to IS NULL OR p.valid_to > ?10)";
 
     *out = NULL;
-    /* The commune's range and the key are one lower bound: given as two
-     * terms, SQLite seeks by one of them, and it took the key (id > 0 on
-     * a first page), reading every row before the commune's on each page
-     * (79 against 1 ms for a page of a commune at id 591,137; the export
-     * of the province spent half its time there). */
+    /* One lower and one upper bound on the rowid: given two (the page's
+     * key and the commune's range), SQLite seeks on one and filters on the
+     * other, and a page after key 0 then read every row of the communes
+     * stored before this one (parceldb qa over a province went quadratic). */
     if (by_range)
-        n += (size_t)snprintf(sql + n, sizeof sql - n,
-                              "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > "
-                              "max(?1, (SELECT min(id) FROM parcels WHERE commune = ?6) - 1)%s"
-                              " AND +p.commune = ?6 AND p.id <= (SELECT max(id) FROM parcels "
-                              "WHERE commune = ?6)",
-                              q->before_id > 0 ? " AND p.id < ?11" : "");
+        n += (size_t)snprintf(
+            sql + n, sizeof sql - n,
+            "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > max(?1, (SELECT min(id) "
+            "FROM parcels WHERE commune = ?6) - 1) AND p.id < %s(SELECT max(id) FROM parcels "
+            "WHERE commune = ?6) + 1%s AND +p.commune = ?6",
+            q->before_id > 0 ? "min(?11, " : "", q->before_id > 0 ? ")" : "");
     else
         n += (size_t)snprintf(sql + n, sizeof sql - n,
                               "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id > ?1%s",
@@ -443,53 +450,5 @@ pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbo
         sqlite3_bind_int(stmt, 5, survey_epsg);
     st = pdb__features_emit(ctx, s, stmt, bbox, fn, arg, "reading parcels");
     sqlite3_reset(stmt);
-    return st == PDB_OK ? pdb__ok(ctx) : st;
-}
-
-/* The parcels in force at an instant holding a point: STMT_PARCELS_AT's
- * R-tree candidates with the instant's clause instead of valid_to IS
- * NULL, then the same exact test (and edge rule) in collect(). Prepared
- * per call: a question about the past is rare next to current lookups. */
-pdb_status pdb__sq_parcels_at_time(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
-                                   const char *at, unsigned read_flags, pdb_parcel_list **out)
-{
-    static const char sql[] =
-        "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id IN (SELECT pkid FROM "
-        "idx_parcels_geom WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2) "
-        "AND p.valid_from <= ?3 AND (p.valid_to IS NULL OR p.valid_to > ?3) ORDER BY p.id";
-    sqlite3_stmt *stmt = NULL;
-    filter f = {FILTER_POINT, {lon, lat, lon, lat}};
-
-    *out = NULL;
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        return pdb__sql_fail(ctx, s->db, rc, "preparing a lookup at a date");
-    sqlite3_bind_double(stmt, 1, lon);
-    sqlite3_bind_double(stmt, 2, lat);
-    sqlite3_bind_text(stmt, 3, at, -1, SQLITE_STATIC);
-    pdb_status st = collect(ctx, s, stmt, &f, ctx->limits.max_results, 0, read_flags, out);
-    sqlite3_finalize(stmt);
-    return st;
-}
-
-/* STMT_FEATURES_IN_BOX at an instant (pdb_features_in_bbox_at). */
-pdb_status pdb__sq_features_at(pdb_ctx *ctx, pdb_store *s, const double bbox[4], const char *at,
-                               pdb_feature_fn fn, void *arg)
-{
-    static const char sql[] =
-        "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, "
-        "p.area_computed_m2, p.geom FROM parcels p WHERE p.id IN (SELECT pkid FROM "
-        "idx_parcels_geom WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
-        "AND p.valid_from <= ?5 AND (p.valid_to IS NULL OR p.valid_to > ?5) ORDER BY p.id";
-    sqlite3_stmt *stmt = NULL;
-
-    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
-    if (rc != SQLITE_OK)
-        return pdb__sql_fail(ctx, s->db, rc, "preparing the features at a date");
-    for (int i = 0; i < 4; i++)
-        sqlite3_bind_double(stmt, i + 1, bbox[i]);
-    sqlite3_bind_text(stmt, 5, at, -1, SQLITE_STATIC);
-    pdb_status st = pdb__features_emit(ctx, s, stmt, bbox, fn, arg, "reading parcels at a date");
-    sqlite3_finalize(stmt);
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }
