@@ -452,3 +452,51 @@ pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbo
     sqlite3_reset(stmt);
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }
+
+/* The parcels in force at an instant holding a point: STMT_PARCELS_AT's
+ * R-tree candidates with the instant's clause instead of valid_to IS
+ * NULL, then the same exact test (and edge rule) in collect(). Prepared
+ * per call: a question about the past is rare next to current lookups. */
+pdb_status pdb__sq_parcels_at_time(pdb_ctx *ctx, pdb_store *s, double lon, double lat,
+                                   const char *at, unsigned read_flags, pdb_parcel_list **out)
+{
+    static const char sql[] =
+        "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id IN (SELECT pkid FROM "
+        "idx_parcels_geom WHERE xmin <= ?1 AND xmax >= ?1 AND ymin <= ?2 AND ymax >= ?2) "
+        "AND p.valid_from <= ?3 AND (p.valid_to IS NULL OR p.valid_to > ?3) ORDER BY p.id";
+    sqlite3_stmt *stmt = NULL;
+    filter f = {FILTER_POINT, {lon, lat, lon, lat}};
+
+    *out = NULL;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return pdb__sql_fail(ctx, s->db, rc, "preparing a lookup at a date");
+    sqlite3_bind_double(stmt, 1, lon);
+    sqlite3_bind_double(stmt, 2, lat);
+    sqlite3_bind_text(stmt, 3, at, -1, SQLITE_STATIC);
+    pdb_status st = collect(ctx, s, stmt, &f, ctx->limits.max_results, 0, read_flags, out);
+    sqlite3_finalize(stmt);
+    return st;
+}
+
+/* STMT_FEATURES_IN_BOX at an instant (pdb_features_in_bbox_at). */
+pdb_status pdb__sq_features_at(pdb_ctx *ctx, pdb_store *s, const double bbox[4], const char *at,
+                               pdb_feature_fn fn, void *arg)
+{
+    static const char sql[] =
+        "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, "
+        "p.area_computed_m2, p.geom FROM parcels p WHERE p.id IN (SELECT pkid FROM "
+        "idx_parcels_geom WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
+        "AND p.valid_from <= ?5 AND (p.valid_to IS NULL OR p.valid_to > ?5) ORDER BY p.id";
+    sqlite3_stmt *stmt = NULL;
+
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &stmt, NULL);
+    if (rc != SQLITE_OK)
+        return pdb__sql_fail(ctx, s->db, rc, "preparing the features at a date");
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_double(stmt, i + 1, bbox[i]);
+    sqlite3_bind_text(stmt, 5, at, -1, SQLITE_STATIC);
+    pdb_status st = pdb__features_emit(ctx, s, stmt, bbox, fn, arg, "reading parcels at a date");
+    sqlite3_finalize(stmt);
+    return st == PDB_OK ? pdb__ok(ctx) : st;
+}
