@@ -602,20 +602,27 @@ static pdb_status step_done(pdbi_gpkg *g, sqlite3_stmt *s, const char *what)
 static pdb_status rtree_bulk(pdbi_gpkg *g, gpkg_layer *l)
 {
     pdb_status st = PDB_OK;
-    sqlite3_stmt *sz = NULL, *ins_node = NULL, *root = NULL, *ins_rowid = NULL, *ins_parent = NULL;
+    sqlite3_stmt *sz = NULL, *ins_node = NULL, *root = NULL, *ins_rowid = NULL, *ins_parent = NULL,
+                 *ins_rowids = NULL;
     rt_entry *e = NULL, *up = NULL;
     int64_t *leaf_of = NULL; /* leaf node of fid f at f - first_fid (boxes are in fid order) */
     uint8_t *node = NULL;
     const char *t = l->name;
     size_t n = l->nboxes;
-    char *sql[5] = {
+    sqlite3_str *many = sqlite3_str_new(g->db);
+    sqlite3_str_appendf(many, "INSERT INTO \"rtree_%w_geom_rowid\" (rowid, nodeno) VALUES (?, ?)",
+                        t);
+    for (int i = 1; i < ROWS_PER_INSERT; i++)
+        sqlite3_str_appendall(many, ", (?, ?)");
+    char *sql[6] = {
         sqlite3_mprintf("SELECT length(data) FROM \"rtree_%w_geom_node\" WHERE nodeno = 1", t),
         sqlite3_mprintf("INSERT INTO \"rtree_%w_geom_node\" VALUES (?, ?)", t),
         sqlite3_mprintf("UPDATE \"rtree_%w_geom_node\" SET data = ? WHERE nodeno = 1", t),
         sqlite3_mprintf("INSERT INTO \"rtree_%w_geom_rowid\" (rowid, nodeno) VALUES (?, ?)", t),
-        sqlite3_mprintf("INSERT INTO \"rtree_%w_geom_parent\" VALUES (?, ?)", t)};
-    sqlite3_stmt **stmts[5] = {&sz, &ins_node, &root, &ins_rowid, &ins_parent};
-    for (int i = 0; i < 5; i++) {
+        sqlite3_mprintf("INSERT INTO \"rtree_%w_geom_parent\" VALUES (?, ?)", t),
+        sqlite3_str_finish(many)};
+    sqlite3_stmt **stmts[6] = {&sz, &ins_node, &root, &ins_rowid, &ins_parent, &ins_rowids};
+    for (int i = 0; i < 6; i++) {
         if (sql[i] == NULL) {
             st = pdbi__fail(g->ic, PDB_ENOMEM, "out of memory");
             goto done;
@@ -699,14 +706,19 @@ static pdb_status rtree_bulk(pdbi_gpkg *g, gpkg_layer *l)
         memcpy(e, up, nup * sizeof *e); /* the level above: one entry per node */
         n = nup;
     }
-    /* Each feature's leaf, in fid order (appends to the table's B-tree). */
-    for (size_t i = 0; i < l->nboxes && st == PDB_OK; i++) {
-        sqlite3_bind_int64(ins_rowid, 1, l->boxes[i].fid);
-        sqlite3_bind_int64(ins_rowid, 2, leaf_of[l->boxes[i].fid - first_fid]);
-        st = step_done(g, ins_rowid, "the R-tree's rowids");
+    /* Each feature's leaf, in fid order (appends to the table's B-tree),
+     * ROWS_PER_INSERT a statement as the rows. */
+    for (size_t i = 0; i < l->nboxes && st == PDB_OK;) {
+        int k = l->nboxes - i >= ROWS_PER_INSERT ? ROWS_PER_INSERT : 1;
+        sqlite3_stmt *s = k > 1 ? ins_rowids : ins_rowid;
+        for (int j = 0; j < k; j++, i++) {
+            sqlite3_bind_int64(s, 2 * j + 1, l->boxes[i].fid);
+            sqlite3_bind_int64(s, 2 * j + 2, leaf_of[l->boxes[i].fid - first_fid]);
+        }
+        st = step_done(g, s, "the R-tree's rowids");
     }
 done:
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         sqlite3_finalize(*stmts[i]);
         sqlite3_free(sql[i]);
     }
@@ -775,11 +787,10 @@ static pdb_status finish_layer(pdbi_gpkg *g, gpkg_layer *l)
                  "CREATE TRIGGER \"trigger_delete_feature_count_%w\" AFTER DELETE ON \"%w\" BEGIN "
                  "UPDATE gpkg_ogr_contents SET feature_count = feature_count - 1 WHERE "
                  "lower(table_name) = lower(%Q); END;"
-                 "UPDATE gpkg_ogr_contents SET feature_count = (SELECT count(*) FROM \"%w\") "
-                 "WHERE table_name = %Q;"
+                 "UPDATE gpkg_ogr_contents SET feature_count = %lld WHERE table_name = %Q;"
                  "UPDATE gpkg_contents SET min_x = %!.17g, min_y = %!.17g, max_x = %!.17g, "
                  "max_y = %!.17g WHERE table_name = %Q;",
-                 t, t, t, t, t, t, t, t, minx, miny, maxx, maxy, t);
+                 t, t, t, t, t, t, (long long)(l->next_fid - 1), t, minx, miny, maxx, maxy, t);
 }
 
 pdb_status pdbi_gpkg_finish(pdbi_gpkg *g)
