@@ -110,10 +110,11 @@ typedef struct export_run {
     pdbi_gpkg *gpkg;              /* the GeoPackage under its temporary name (GPKG) */
     layer_slot *slots;            /* layers created so far */
     size_t nslots, capslots;      /* used and allocated entries of slots */
-    pdbi_export_result *res;      /* ids written go here */
-    size_t capids;                /* allocated entries of res->ids */
-    double *xs, *ys, *zs;         /* a ring's points being transformed */
-    size_t cappts;                /* allocated entries of each */
+    size_t last_slot;        /* the slot of the last parcel (parcels come commune by commune) */
+    pdbi_export_result *res; /* ids written go here */
+    size_t capids;           /* allocated entries of res->ids */
+    double *xs, *ys, *zs;    /* a ring's points being transformed */
+    size_t cappts;           /* allocated entries of each */
 } export_run;
 
 /* Normalises a date for pdb_page_query.at: a bare day means its end (the
@@ -188,10 +189,15 @@ static layer_slot *layer_for(export_run *r, const char *commune, int srid, pdb_s
     const pdbi_export_options *o = r->o;
     int one_layer = o->format == PDBI_EXPORT_GEOJSON;
     int commune_seen = 0;
+    layer_slot *last = r->nslots ? &r->slots[r->last_slot] : NULL;
+    if (last != NULL && last->srid == srid && (one_layer || strcmp(last->commune, commune) == 0))
+        return last;
     for (size_t i = 0; i < r->nslots; i++) {
         if (one_layer || strcmp(r->slots[i].commune, commune) == 0) {
-            if (one_layer || r->slots[i].srid == srid)
+            if (one_layer || r->slots[i].srid == srid) {
+                r->last_slot = i;
                 return &r->slots[i];
+            }
             commune_seen = 1;
         }
     }
@@ -274,6 +280,7 @@ add_slot:
     s->srid = srid;
     s->layer = l;
     s->gpkg_layer = gl;
+    r->last_slot = r->nslots - 1;
     r->res->nlayers++;
     return s;
 }
