@@ -164,11 +164,13 @@ pdb_status pdbi_gpkg_create(pdbi_ctx *ic, const char *path, pdbi_gpkg **out)
     /* The file is written under a temporary name that nobody opens and is
      * removed on failure (export.c), so a rollback journal would guard
      * nothing: no journal, no sync per commit, and one sync of the whole
-     * file at the end (pdbi_gpkg_finish). 4096-byte pages, SQLite's and
-     * GDAL's default: a parcel's row (a few hundred bytes) fills a page
-     * well, and larger pages measured no faster. The cache holds the
-     * R-tree being built (64 MB, far above one commune's). */
-    if ((st = exec(g, "PRAGMA page_size = 4096; PRAGMA journal_mode = OFF; "
+     * file at the end (pdbi_gpkg_finish). 16 KiB pages: on the province
+     * 0.3 s less CPU than SQLite's and GDAL's 4 KiB (fewer B-tree pages to
+     * balance) for a file 2% larger; 64 KiB pages were no faster and made
+     * it 17% larger (each commune's small tables round up to whole pages).
+     * The R-tree nodes stay 1228 bytes (51 cells, rtree.c's cap). The cache
+     * (64 MB) holds the pages being appended to and each R-tree's. */
+    if ((st = exec(g, "PRAGMA page_size = 16384; PRAGMA journal_mode = OFF; "
                       "PRAGMA synchronous = OFF; PRAGMA locking_mode = EXCLUSIVE; "
                       "PRAGMA cache_size = -65536;")) != PDB_OK ||
         (st = execf(g, "PRAGMA application_id = %d; PRAGMA user_version = %d;", GPKG_APPLICATION_ID,
