@@ -1,11 +1,13 @@
 /*
  * export.c: parcels from the store to GeoPackage, ESRI Shapefile and
- * GeoJSON through GDAL/OGR (docs/export.md).
+ * GeoJSON (docs/export.md): the GeoPackage through gpkg_write.c (SQLite,
+ * which says why), the others through GDAL/OGR.
  *
  * The survey coordinates are legal evidence (DESIGN.md): in the survey CRS
- * each parcel's stored source WKB goes to OGR as it is, and OGR writes its
- * doubles untouched (GPKG and Shapefile store them as binary doubles,
- * GeoJSON with 17 significant digits, which read back to the same double).
+ * each parcel's stored source WKB goes into a GeoPackage byte for byte,
+ * and to OGR as it is for the other formats, which writes its doubles
+ * untouched (a Shapefile as binary doubles, GeoJSON with 17 significant
+ * digits, which read back to the same double).
  * Nothing is reprojected unless --srs asks for another CRS; then the
  * engine's transformation (EPSG:6960 pinned) moves the points, never
  * GDAL's, and WGS 84 is the store's own WGS 84 geometry.

@@ -6,8 +6,8 @@
  * measured on the province (781,144 parcels, 148 communes), GDAL 3.6 spent
  * most of the export building an OGR feature per row and, at the close,
  * filling each R-tree with one INSERT per feature read back from the table.
- * Here a row is one prepared INSERT with the caller's WKB behind a header,
- * and each R-tree is packed from boxes kept in memory straight into the
+ * Here rows go 64 to a prepared INSERT, each the caller's WKB behind a
+ * header, and each R-tree is packed from boxes kept in memory straight into the
  * rtree module's tables (rtree_bulk; docs/export.md has the numbers).
  *
  * The layout is the one GDAL 3.6 writes (the same DDL, so that GDAL, QGIS
