@@ -12,7 +12,8 @@
 # their Vietnamese text as the store holds it. The GeoPackage (written with
 # SQLite by import/gpkg_write.c) passes GDAL's validate_gpkg.py and SQLite's
 # rtreecheck(), and ogrinfo -spat through its R-tree returns exactly what
-# reading every feature finds. Bad input: one line on stderr, no file left.
+# reading every feature finds. Bad input and a disk that fills while the
+# GeoPackage is written: one line on stderr, no file left.
 source "$PDB_SOURCE_DIR/tests/import/lib.sh"
 
 need_synth
@@ -282,5 +283,20 @@ bad "--at malformed" 1 "--at yesterday" --format "ESRI Shapefile" --at yesterday
 bad "--srs unknown" 2 "--srs EPSG:2154" --format GeoJSON --srs EPSG:2154 -o out.geojson
 bad "no -o" 2 "-o FILE is required" --format GPKG
 bad "sheet without parcels" 1 "no parcels to export" --format GeoJSON --sheet 999 -o out.geojson
+
+# The disk fills while the GeoPackage is written (failwrite.so, the shim of
+# tests/faults): one line, no file left, under its name or the temporary one.
+FAILWRITE=$PDB_BINARY_DIR/tests/failwrite.so
+[ -f "$FAILWRITE" ] || fail "$FAILWRITE is missing: build the pdb_failwrite target"
+mkdir "$WORK/full"
+rc=0
+out=$(LD_PRELOAD=$FAILWRITE FAILWRITE_PATH="$WORK/full/" FAILWRITE_BYTES=100000 \
+    ASAN_OPTIONS=verify_asan_link_order=0 \
+    "$PARCELDB" export --db "$SRC" --format GPKG --personal -o "$WORK/full/out.gpkg" 2>&1 >/dev/null) ||
+    rc=$?
+check "GPKG on a full disk: exit status" "$rc" 1
+check "GPKG on a full disk: one line" "$(grep -c . <<<"$out")" 1
+contains "GPKG on a full disk: says why" "$out" "writing the GeoPackage: .*disk is full"
+check "GPKG on a full disk: nothing left" "$(ls -A "$WORK/full" | tr '\n' ' ')" ""
 
 finish
