@@ -1,11 +1,13 @@
 /*
  * export.c: parcels from the store to GeoPackage, ESRI Shapefile and
- * GeoJSON through GDAL/OGR (docs/export.md).
+ * GeoJSON (docs/export.md): the GeoPackage through gpkg_write.c (SQLite,
+ * which says why), the others through GDAL/OGR.
  *
  * The survey coordinates are legal evidence (DESIGN.md): in the survey CRS
- * each parcel's stored source WKB goes to OGR as it is, and OGR writes its
- * doubles untouched (GPKG and Shapefile store them as binary doubles,
- * GeoJSON with 17 significant digits, which read back to the same double).
+ * each parcel's stored source WKB goes into a GeoPackage byte for byte,
+ * and to OGR as it is for the other formats, which writes its doubles
+ * untouched (a Shapefile as binary doubles, GeoJSON with 17 significant
+ * digits, which read back to the same double).
  * Nothing is reprojected unless --srs asks for another CRS; then the
  * engine's transformation (EPSG:6960 pinned) moves the points, never
  * GDAL's, and WGS 84 is the store's own WGS 84 geometry.
@@ -15,6 +17,7 @@
  * characters so that a DBF keeps them whole.
  */
 #include "export.h"
+#include "gpkg_write.h"
 #include "imp.h"
 
 #include <cpl_string.h>
@@ -97,20 +100,23 @@ const char *pdbi_export_format_name(pdbi_export_format f)
 typedef struct layer_slot {
     char commune[8]; /* its commune ("" for GeoJSON's one layer) */
     int srid;        /* the CRS of its geometries */
-    OGRLayerH layer; /* owned by the dataset */
+    OGRLayerH layer; /* owned by the dataset (NULL for a GeoPackage) */
+    int gpkg_layer;  /* its number in the GeoPackage writer (GPKG only) */
 } layer_slot;
 
 /* A run's state. */
 typedef struct export_run {
     pdbi_ctx *ic;                 /* errors go here */
     const pdbi_export_options *o; /* what was asked */
-    GDALDatasetH ds;              /* the dataset under its temporary name */
+    GDALDatasetH ds;              /* the dataset under its temporary name (not GPKG) */
+    pdbi_gpkg *gpkg;              /* the GeoPackage under its temporary name (GPKG) */
     layer_slot *slots;            /* layers created so far */
     size_t nslots, capslots;      /* used and allocated entries of slots */
-    pdbi_export_result *res;      /* ids written go here */
-    size_t capids;                /* allocated entries of res->ids */
-    double *xs, *ys, *zs;         /* a ring's points being transformed */
-    size_t cappts;                /* allocated entries of each */
+    size_t last_slot;        /* the slot of the last parcel (parcels come commune by commune) */
+    pdbi_export_result *res; /* ids written go here */
+    size_t capids;           /* allocated entries of res->ids */
+    double *xs, *ys, *zs;    /* a ring's points being transformed */
+    size_t cappts;           /* allocated entries of each */
 } export_run;
 
 /* Normalises a date for pdb_page_query.at: a bare day means its end (the
@@ -152,16 +158,48 @@ static OGRSpatialReferenceH srs_for(pdbi_ctx *ic, int epsg, pdb_status *st)
     return srs;
 }
 
+/* A GeoPackage layer through gpkg_write.c, with GDAL's own definition of
+ * the CRS (what its driver wrote before) and the fields in their order. */
+static int gpkg_layer_add(export_run *r, const char *name, int srid, pdb_status *st)
+{
+    OGRSpatialReferenceH srs = srs_for(r->ic, srid, st);
+    if (srs == NULL)
+        return -1;
+    char *wkt = NULL;
+    const char *columns[F_COUNT];
+    pdbi_gpkg_type types[F_COUNT];
+    int n = 0, layer = -1;
+    for (int f = 0; f < F_COUNT; f++) {
+        if (f == F_CHUSUDUNG && !r->o->personal)
+            continue;
+        columns[n] = fields[f].name;
+        types[n++] = fields[f].type == OFTReal ? PDBI_GPKG_REAL : PDBI_GPKG_TEXT;
+    }
+    if (OSRExportToWkt(srs, &wkt) != OGRERR_NONE)
+        *st = pdbi__fail(r->ic, PDB_ECRS, "GDAL cannot write EPSG:%d as WKT", srid);
+    else
+        *st = pdbi_gpkg_layer_add(r->gpkg, name, srid, OSRGetName(srs), wkt, columns, types, n,
+                                  &layer);
+    CPLFree(wkt);
+    OSRDestroySpatialReference(srs);
+    return *st == PDB_OK ? layer : -1;
+}
+
 /* The layer of (commune, srid), created on first use. */
-static OGRLayerH layer_for(export_run *r, const char *commune, int srid, pdb_status *st)
+static layer_slot *layer_for(export_run *r, const char *commune, int srid, pdb_status *st)
 {
     const pdbi_export_options *o = r->o;
     int one_layer = o->format == PDBI_EXPORT_GEOJSON;
     int commune_seen = 0;
+    layer_slot *last = r->nslots ? &r->slots[r->last_slot] : NULL;
+    if (last != NULL && last->srid == srid && (one_layer || strcmp(last->commune, commune) == 0))
+        return last;
     for (size_t i = 0; i < r->nslots; i++) {
         if (one_layer || strcmp(r->slots[i].commune, commune) == 0) {
-            if (one_layer || r->slots[i].srid == srid)
-                return r->slots[i].layer;
+            if (one_layer || r->slots[i].srid == srid) {
+                r->last_slot = i;
+                return &r->slots[i];
+            }
             commune_seen = 1;
         }
     }
@@ -174,6 +212,13 @@ static OGRLayerH layer_for(export_run *r, const char *commune, int srid, pdb_sta
     else
         snprintf(name, sizeof name, "%s%s", prefix, commune);
 
+    OGRLayerH l = NULL;
+    int gl = -1;
+    if (o->format == PDBI_EXPORT_GPKG) {
+        if ((gl = gpkg_layer_add(r, name, srid, st)) < 0)
+            return NULL;
+        goto add_slot;
+    }
     OGRSpatialReferenceH srs = srs_for(r->ic, srid, st);
     if (srs == NULL)
         return NULL;
@@ -198,7 +243,7 @@ static OGRLayerH layer_for(export_run *r, const char *commune, int srid, pdb_sta
     OGRwkbGeometryType gt = o->format == PDBI_EXPORT_GPKG ? wkbUnknown : wkbPolygon;
     if (o->format == PDBI_EXPORT_GEOJSON)
         gt = wkbUnknown;
-    OGRLayerH l = GDALDatasetCreateLayer(r->ds, name, srs, gt, lco);
+    l = GDALDatasetCreateLayer(r->ds, name, srs, gt, lco);
     CSLDestroy(lco);
     OSRDestroySpatialReference(srs);
     if (l == NULL) {
@@ -221,6 +266,7 @@ static OGRLayerH layer_for(export_run *r, const char *commune, int srid, pdb_sta
             return NULL;
         }
     }
+add_slot:
     if (r->nslots == r->capslots) {
         size_t cap = r->capslots ? 2 * r->capslots : 16;
         layer_slot *s = realloc(r->slots, cap * sizeof *s);
@@ -235,8 +281,10 @@ static OGRLayerH layer_for(export_run *r, const char *commune, int srid, pdb_sta
     snprintf(s->commune, sizeof s->commune, "%s", one_layer ? "" : commune);
     s->srid = srid;
     s->layer = l;
+    s->gpkg_layer = gl;
+    r->last_slot = r->nslots - 1;
     r->res->nlayers++;
-    return l;
+    return s;
 }
 
 /* Sets a text field; a Shapefile's DBF cannot hold more than the field's
@@ -343,18 +391,77 @@ pdb_status pdbi__export_add_id(pdbi_ctx *ic, pdbi_export_result *res, int64_t id
     return PDB_OK;
 }
 
+/* A parcel into the GeoPackage: in its survey CRS (or the store's WGS 84)
+ * its stored WKB as it is, so the round trip stays bit-exact; in another
+ * CRS the points moved by the engine (geometry_of), as ISO WKB. */
+static pdb_status write_parcel_gpkg(export_run *r, const pdb_parcel *p)
+{
+    int target = r->o->epsg;
+    const unsigned char *wkb = target == EPSG_WGS84 ? p->wgs84_wkb : p->source_wkb;
+    size_t len = target == EPSG_WGS84 ? p->wgs84_wkb_len : p->source_wkb_len;
+    int srid = target == EPSG_WGS84 ? EPSG_WGS84 : p->source_srid;
+    unsigned char *moved = NULL;
+    pdb_status st = PDB_OK;
+    if (wkb == NULL || len == 0)
+        return pdbi__fail(r->ic, PDB_EGEOM, "parcel %s/%s/%s (id %lld) has no geometry", p->commune,
+                          p->sheet, p->parcel, (long long)p->id);
+    if (target != 0 && target != srid) {
+        OGRGeometryH g = NULL;
+        if ((st = geometry_of(r, p, &g, &srid)) != PDB_OK)
+            return st;
+        len = (size_t)OGR_G_WkbSize(g);
+        moved = malloc(len ? len : 1);
+        if (moved == NULL || OGR_G_ExportToIsoWkb(g, wkbNDR, moved) != OGRERR_NONE)
+            st = pdbi__fail(r->ic, PDB_ENOMEM, "parcel %s/%s/%s: cannot write its geometry",
+                            p->commune, p->sheet, p->parcel);
+        OGR_G_DestroyGeometry(g);
+        wkb = moved;
+    }
+    layer_slot *l = st == PDB_OK ? layer_for(r, p->commune, srid, &st) : NULL;
+    if (l != NULL) {
+        const char *texts[F_COUNT] = {
+            [F_MAXA] = p->commune,    [F_MAXACU] = p->former_commune, [F_SOTO] = p->sheet,
+            [F_SOTHUA] = p->parcel,   [F_LOAIDAT] = p->landuse,       [F_DIACHI] = p->address,
+            [F_CHUSUDUNG] = p->owner,
+        };
+        pdbi_gpkg_value v[F_COUNT];
+        int n = 0;
+        for (int f = 0; f < F_COUNT; f++) {
+            if (f == F_CHUSUDUNG && !r->o->personal)
+                continue;
+            /* An empty text is no value (null), as GDAL's driver wrote it. */
+            v[n].text = texts[f] != NULL && texts[f][0] != '\0' ? texts[f] : NULL;
+            /* No surveyed area stays no area (null, NaN here). */
+            v[n++].real = f == F_DIENTICH ? p->area_surveyed_m2 : 0;
+        }
+        st = pdbi_gpkg_feature_add(r->gpkg, l->gpkg_layer, wkb, len, v);
+        if (st == PDB_EGEOM)
+            st = pdbi__fail(r->ic, PDB_EGEOM,
+                            "parcel %s/%s/%s (id %lld): its geometry is not "
+                            "well-formed WKB",
+                            p->commune, p->sheet, p->parcel, (long long)p->id);
+    }
+    free(moved);
+    if (st != PDB_OK)
+        return st;
+    return pdbi__export_add_id(r->ic, r->res, p->id);
+}
+
 static pdb_status write_parcel(export_run *r, const pdb_parcel *p)
 {
+    if (r->gpkg != NULL)
+        return write_parcel_gpkg(r, p);
     OGRGeometryH g = NULL;
     int srid = 0;
     pdb_status st = geometry_of(r, p, &g, &srid);
     if (st != PDB_OK)
         return st;
-    OGRLayerH l = layer_for(r, p->commune, srid, &st);
-    if (l == NULL) {
+    layer_slot *slot = layer_for(r, p->commune, srid, &st);
+    if (slot == NULL) {
         OGR_G_DestroyGeometry(g);
         return st;
     }
+    OGRLayerH l = slot->layer;
     OGRFeatureH ft = OGR_F_Create(OGR_L_GetLayerDefn(l));
     OGR_F_SetGeometryDirectly(ft, g);
     if ((st = set_text(r, ft, F_MAXA, p->commune, p)) != PDB_OK ||
@@ -579,19 +686,15 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
         st = pdbi__fail(ic, PDB_EIO, "cannot create %s: %s", res->tmp_path, strerror(errno));
         goto done;
     }
-    /* A GeoPackage's R-trees are built at the end from its tables: with
-     * SQLite's default 2 MB page cache that rereads the file from the
-     * kernel over and over (a quarter of the time on the province), so
-     * this file gets a cache of its own (MB, this thread only). */
-    CPLSetThreadLocalConfigOption("OGR_SQLITE_CACHE", "256");
-    r.ds = GDALCreate(drv, res->tmp_path, 0, 0, 0, GDT_Unknown, NULL);
-    if (r.ds == NULL) {
+    if (o->format == PDBI_EXPORT_GPKG) {
+        /* Written straight with SQLite (gpkg_write.c says why). */
+        if ((st = pdbi_gpkg_create(ic, res->tmp_path, &r.gpkg)) != PDB_OK)
+            goto done;
+    } else if ((r.ds = GDALCreate(drv, res->tmp_path, 0, 0, 0, GDT_Unknown, NULL)) == NULL) {
         st = pdbi__fail(ic, PDB_EIO, "cannot create %s: %s", o->out_path, CPLGetLastErrorMsg());
         goto done;
     }
-    /* One transaction: a GeoPackage written row by row in autocommit
-     * would sync at every parcel. */
-    int in_tx = GDALDatasetStartTransaction(r.ds, 0) == OGRERR_NONE;
+    int in_tx = r.ds != NULL && GDALDatasetStartTransaction(r.ds, 0) == OGRERR_NONE;
     for (size_t i = 0; i < ncodes && st == PDB_OK; i++)
         st = pdbi__export_each(ic, store, o, codes[i], o->at ? at : NULL, read_flags(o), write_one,
                                &r);
@@ -601,10 +704,15 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
                         o->communes && o->ncommunes == 1 ? o->communes[0] : "",
                         o->sheet ? " on that sheet" : "", o->at ? " valid at " : "",
                         o->at ? o->at : "");
+    if (r.gpkg != NULL) {
+        if (st == PDB_OK)
+            st = pdbi_gpkg_finish(r.gpkg);
+        goto done;
+    }
     if (st == PDB_OK && in_tx && GDALDatasetCommitTransaction(r.ds) != OGRERR_NONE)
         st = pdbi__fail(ic, PDB_EIO, "%s: %s", o->out_path, CPLGetLastErrorMsg());
-    /* The GeoPackage's R-trees and a Shapefile's headers are written at
-     * the close, which says nothing (GDAL 3.6): its error is the sign. */
+    /* A Shapefile's headers are written at the close, which says nothing
+     * (GDAL 3.6): its error is the sign. */
     CPLErrorReset();
     GDALClose(r.ds);
     r.ds = NULL;
@@ -612,6 +720,7 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
         st = pdbi__fail(ic, PDB_EIO, "%s: %s", o->out_path, CPLGetLastErrorMsg());
 done:
     CPLPopErrorHandler();
+    pdbi_gpkg_free(r.gpkg);
     free(r.slots);
     free(r.xs);
     free(r.ys);

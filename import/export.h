@@ -1,6 +1,7 @@
 /*
- * export.h: parcels from the store to GIS files through GDAL/OGR
- * (docs/export.md): GeoPackage, ESRI Shapefile, GeoJSON. It lives under
+ * export.h: parcels from the store to GIS files (docs/export.md):
+ * GeoPackage (written with SQLite, gpkg_write.c), ESRI Shapefile and GeoJSON
+ * through GDAL/OGR. It lives under
  * import/ because GDAL does (STYLE.md: GDAL never enters the engine, the
  * tiler or the server), and reads the store only through the engine's
  * public API, as the importer writes it.

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """qgis_shp.py SHP PROFILE: headless QGIS (Debian's python3-qgis,
-QT_QPA_PLATFORM=offscreen) opens a Shapefile that `parceldb export` wrote,
+QT_QPA_PLATFORM=offscreen) opens a Shapefile that `parceldb export` wrote
+(or a GeoPackage's layer, given as "FILE.gpkg|layername=LAYER"),
 as a land officer does with "Add vector layer", and prints what it reads:
 
     valid 1

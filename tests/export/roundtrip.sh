@@ -8,13 +8,20 @@
 # vertex within 1e-8 degree (1 mm) of the store's WGS 84 geometry. Stores of
 # pdb-synth with two seeds, each of two communes in two TM-3 zones; the
 # superseded parcels of a re-import come back with --at. ogrinfo opens every
-# export, headless QGIS opens the Shapefile and reads its Vietnamese text as
-# the store holds it. Bad input: one line on stderr, no file left.
+# export, headless QGIS opens the Shapefile and a GeoPackage layer and reads
+# their Vietnamese text as the store holds it. The GeoPackage (written with
+# SQLite by import/gpkg_write.c) passes GDAL's validate_gpkg.py and SQLite's
+# rtreecheck(), and ogrinfo -spat through its R-tree returns exactly what
+# reading every feature finds. Bad input and a disk that fills while the
+# GeoPackage is written: one line on stderr, no file left.
 source "$PDB_SOURCE_DIR/tests/import/lib.sh"
 
 need_synth
 PYTHON=/usr/bin/python3 # Debian's GDAL and QGIS bindings are in the system Python
 HERE=$PDB_SOURCE_DIR/tests/export
+# GDAL's GeoPackage validator (python3-gdal, scripts/install-deps.sh).
+VALIDATE_GPKG=/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py
+[ -f "$VALIDATE_GPKG" ] || fail "$VALIDATE_GPKG is missing: run scripts/install-deps.sh"
 
 # One line per current parcel, everything the round trip keeps.
 ROWS="SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
@@ -60,6 +67,55 @@ reimport() {
     [ "$rc" -eq 0 ] || echo "$out" >&2
 }
 
+# gpkg_checks TAG FILE COMMUNE_A COMMUNE_B: the GeoPackage (written by
+# import/gpkg_write.c, not GDAL) as GDAL's validator, SQLite's rtreecheck()
+# and a spatial query see it: ogrinfo -spat (through the R-tree) returns
+# exactly the parcels that reading every feature finds in the box.
+gpkg_checks() {
+    local tag=$1 f=$2 ca=$3 cb=$4 out rc
+    set +e
+    out=$("$PYTHON" "$VALIDATE_GPKG" "$f" 2>&1)
+    rc=$?
+    set -e
+    check "$tag: GDAL's validate_gpkg.py accepts the GPKG" "$rc $out" "0 "
+    check "$tag: GPKG: application_id GPKG, user_version 1.3" \
+        "$(sqlite3 "$f" "PRAGMA application_id; PRAGMA user_version" | tr '\n' ' ')" "1196444487 10300 "
+    check "$tag: GPKG: the R-trees are well-formed (rtreecheck)" \
+        "$(sqlite3 "$f" "SELECT rtreecheck('rtree_ThuaDat_${ca}_geom') || ' ' ||
+            rtreecheck('rtree_ThuaDat_${cb}_geom')")" "ok ok"
+    local lay=ThuaDat_$ca x0 y0 x1 y1
+    check "$tag: GPKG: GDAL finds the R-tree of $lay" \
+        "$(ogrinfo -ro -q -sql "SELECT HasSpatialIndex('$lay', 'geom')" "$f" | grep -oE '= [01]$')" "= 1"
+    # A box over the middle of the commune, cutting through parcels.
+    read -r x0 y0 x1 y1 < <(sqlite3 -separator ' ' "$f" "SELECT min_x + (max_x - min_x) * 0.3,
+        min_y + (max_y - min_y) * 0.3, min_x + (max_x - min_x) * 0.6, min_y + (max_y - min_y) * 0.55
+        FROM gpkg_contents WHERE table_name = '$lay'")
+    local spat brute
+    spat=$(ogrinfo -ro -q -spat "$x0" "$y0" "$x1" "$y1" "$f" "$lay" |
+        sed -n "s/^OGRFeature($lay):\([0-9]*\)\$/\1/p" | sort -n | tr '\n' ' ')
+    brute=$("$PYTHON" "$HERE/gpkg_spat.py" "$f" "$lay" "$x0" "$y0" "$x1" "$y1")
+    check "$tag: GPKG: ogrinfo -spat returns what reading every parcel finds" \
+        "brute ${spat% }" "$(grep '^brute' <<<"$brute")"
+    local n
+    n=$(wc -w <<<"$spat")
+    check "$tag: GPKG: the box holds some parcels, not all" "$([ "$n" -gt 10 ] && [ "$n" -lt 290 ] &&
+        echo yes || echo "no: $n")" yes
+    check "$tag: GPKG: the R-tree misses no parcel and returns none far from the box" \
+        "$(grep -E '^rtree_' <<<"$brute" | tr '\n' ' ')" "rtree_missing 0 rtree_extra 0 "
+    # Later edits (GDAL, as QGIS makes them) keep the R-tree and the count
+    # current through the triggers: parcel 2 moved onto parcel 1, 3 deleted.
+    local e=$WORK/edit.gpkg rt="\"rtree_${lay}_geom\""
+    cp "$f" "$e"
+    ogrinfo -q "$e" -sql "UPDATE \"$lay\" SET geom = (SELECT geom FROM \"$lay\" WHERE fid = 1)
+        WHERE fid = 2" >/dev/null
+    ogrinfo -q "$e" -sql "DELETE FROM \"$lay\" WHERE fid = 3" >/dev/null
+    check "$tag: GPKG: edits through GDAL keep the R-tree and the count current" \
+        "$(sqlite3 "$e" "SELECT (SELECT minx || maxx || miny || maxy FROM $rt WHERE id = 2) =
+            (SELECT minx || maxx || miny || maxy FROM $rt WHERE id = 1),
+            (SELECT count(*) FROM $rt WHERE id = 3), (SELECT count(*) FROM $rt),
+            (SELECT feature_count FROM gpkg_ogr_contents WHERE table_name = '$lay')")" "1|0|299|299"
+}
+
 roundtrip_seed() { # SEED COMMUNE_A COMMUNE_B
     local seed=$1 ca=$2 cb=$3
     local tag="seed $seed"
@@ -94,6 +150,7 @@ roundtrip_seed() { # SEED COMMUNE_A COMMUNE_B
     check "$tag: GPKG fields" \
         "$(grep -oE '^[A-Za-z]+: (String|Real)' <<<"$info" | sort -u | tr '\n' ' ')" \
         "ChuSuDung: String DiaChi: String DienTich: Real LoaiDat: String MaXa: String MaXaCu: String SoThua: String SoTo: String "
+    gpkg_checks "$tag" "$WORK/s$seed.gpkg" "$ca" "$cb"
     reimport "$tag: GPKG" "$WORK/s$seed.gpkg"
     check "$tag: GPKG: import(export(store)) = store, source WKB bit-exact" "$(rows "$FRESH")" "$want"
 
@@ -154,19 +211,27 @@ roundtrip_seed 3 08275 04792
 roundtrip_seed 7 08707 07894
 SRC=$WORK/store3.sqlite
 
-# QGIS opens the Shapefile and reads the Vietnamese text as the store holds it.
+# qgis_reads WHAT PATH: headless QGIS opens PATH (a Shapefile, or a
+# GeoPackage's "FILE|layername=LAYER") and reads the parcels of 08275, their
+# Vietnamese text as the store holds it.
 mkdir -m 0700 "$WORK/xdg" "$WORK/profile"
-QG=$(XDG_RUNTIME_DIR="$WORK/xdg" QT_QPA_PLATFORM=offscreen timeout 240 "$PYTHON" \
-    "$HERE/qgis_shp.py" "$WORK/shp3/08275.shp" "$WORK/profile" 2>"$WORK/qgis.err") ||
-    fail "QGIS: $(tail -3 "$WORK/qgis.err")"
-check "QGIS: the Shapefile is valid, in its survey CRS, all parcels" \
-    "$(grep -E '^(valid|crs|count) ' <<<"$QG" | tr '\n' ' ')" "valid 1 crs EPSG:9208 count 300 "
-check "QGIS: every parcel's number, land use, address and owner as in the store" \
-    "$(sed -n 's/^row //p' <<<"$QG" | LC_ALL=C sort | md5sum)" \
-    "$(sqlite3 "$SRC" "SELECT sheet || '|' || parcel || '|' || landuse || '|' || coalesce(address, '')
-        || '|' || coalesce(owner, '') FROM parcels WHERE valid_to IS NULL AND commune = '08275'" |
-        LC_ALL=C sort | md5sum)"
-contains "QGIS: the text it read has Vietnamese letters" "$(sed -n 's/^row //p' <<<"$QG")" '[ờốưạăđ]'
+qgis_reads() {
+    local what=$1 path=$2 qg
+    qg=$(XDG_RUNTIME_DIR="$WORK/xdg" QT_QPA_PLATFORM=offscreen timeout 240 "$PYTHON" \
+        "$HERE/qgis_shp.py" "$path" "$WORK/profile" 2>"$WORK/qgis.err") ||
+        fail "QGIS ($what): $(tail -3 "$WORK/qgis.err")"
+    check "QGIS: the $what is valid, in its survey CRS, all parcels" \
+        "$(grep -E '^(valid|crs|count) ' <<<"$qg" | tr '\n' ' ')" "valid 1 crs EPSG:9208 count 300 "
+    check "QGIS: the $what: every parcel's number, land use, address and owner as in the store" \
+        "$(sed -n 's/^row //p' <<<"$qg" | LC_ALL=C sort | md5sum)" \
+        "$(sqlite3 "$SRC" "SELECT sheet || '|' || parcel || '|' || landuse || '|' ||
+            coalesce(address, '') || '|' || coalesce(owner, '') FROM parcels
+            WHERE valid_to IS NULL AND commune = '08275'" | LC_ALL=C sort | md5sum)"
+    contains "QGIS: the $what: the text it read has Vietnamese letters" \
+        "$(sed -n 's/^row //p' <<<"$qg")" '[ờốưạăđ]'
+}
+qgis_reads Shapefile "$WORK/shp3/08275.shp"
+qgis_reads "GeoPackage layer" "$WORK/s3.gpkg|layername=ThuaDat_08275"
 
 # --at: a re-import supersedes 08275; the parcels valid before it come back.
 "$SYNTH" --out "$WORK/again" --communes 08275 --parcels-per-commune 250 --seed 11 --defects none --quiet
@@ -218,5 +283,20 @@ bad "--at malformed" 1 "--at yesterday" --format "ESRI Shapefile" --at yesterday
 bad "--srs unknown" 2 "--srs EPSG:2154" --format GeoJSON --srs EPSG:2154 -o out.geojson
 bad "no -o" 2 "-o FILE is required" --format GPKG
 bad "sheet without parcels" 1 "no parcels to export" --format GeoJSON --sheet 999 -o out.geojson
+
+# The disk fills while the GeoPackage is written (failwrite.so, the shim of
+# tests/faults): one line, no file left, under its name or the temporary one.
+FAILWRITE=$PDB_BINARY_DIR/tests/failwrite.so
+[ -f "$FAILWRITE" ] || fail "$FAILWRITE is missing: build the pdb_failwrite target"
+mkdir "$WORK/full"
+rc=0
+out=$(LD_PRELOAD=$FAILWRITE FAILWRITE_PATH="$WORK/full/" FAILWRITE_BYTES=100000 \
+    ASAN_OPTIONS=verify_asan_link_order=0 \
+    "$PARCELDB" export --db "$SRC" --format GPKG --personal -o "$WORK/full/out.gpkg" 2>&1 >/dev/null) ||
+    rc=$?
+check "GPKG on a full disk: exit status" "$rc" 1
+check "GPKG on a full disk: one line" "$(grep -c . <<<"$out")" 1
+contains "GPKG on a full disk: says why" "$out" "writing the GeoPackage: .*disk is full"
+check "GPKG on a full disk: nothing left" "$(ls -A "$WORK/full" | tr '\n' ' ')" ""
 
 finish
