@@ -198,6 +198,11 @@ typedef struct run {
     const char ***group_others;
     size_t *group_nothers;
     char (*group_code)[6]; /* per input file, the commune that grouped it, or "" */
+    /* The communes the store held when the run began (codes, sorted): the
+     * others' change summary is "every parcel new", with no lineage to
+     * read back (change_summary). */
+    char (*had)[8];
+    size_t nhad;
 } run;
 
 /* A note or error about a file, on the log. */
@@ -1081,26 +1086,93 @@ static void rebuild_overviews(run *R, pdbi_run_result *res)
     pdb_commune_list_free(list);
 }
 
+static int by_code(const void *a, const void *b)
+{
+    return strcmp(a, b);
+}
+
+/* The communes in the store as the run begins (R->had); none when it
+ * cannot say (every commune's summary is then read back). */
+static void communes_before(run *R)
+{
+    pdb_commune_list *list = NULL;
+    if (R->store == NULL || pdb_communes_list(R->ctx, R->store, &list) != PDB_OK)
+        return;
+    if ((R->had = calloc(list->count ? list->count : 1, sizeof *R->had)) != NULL) {
+        for (size_t i = 0; i < list->count; i++)
+            snprintf(R->had[R->nhad++], sizeof *R->had, "%s", list->items[i].code);
+        qsort(R->had, R->nhad, sizeof *R->had, by_code);
+    }
+    pdb_commune_list_free(list);
+}
+
+/* Whether a commune's summary is "every parcel new": the store did not
+ * hold it when the run began and one file of the run loaded it. */
+static int fresh_commune(const run *R, const pdbi_run_result *res, const char *code)
+{
+    if (R->had == NULL || bsearch(code, R->had, R->nhad, sizeof *R->had, by_code) != NULL)
+        return 0;
+    int loads = 0;
+    for (size_t i = 0; i < res->nfiles; i++) {
+        const pdbi_file_result *f = &res->files[i];
+        loads += (f->status == PDBI_FILE_OK || f->status == PDBI_FILE_PARTIAL) &&
+                 strstr(f->communes, code) != NULL;
+    }
+    return loads == 1;
+}
+
 /* The lineage each commune's load recorded (docs/changes.md), one line a
- * commune for the summary. A failure to read it back is a note there: the
- * data and its lineage are committed. */
+ * commune for the summary. A commune new to the store is every parcel new,
+ * said from its row: reading back the steps of a first import of the
+ * province (each new parcel, numbered and sorted) was 4 s of a 20 s run
+ * and 250 MB. A failure to read it back is a note there: the data and its
+ * lineage are committed. */
 static void change_summary(run *R, pdbi_run_result *res)
 {
     pdb_import_changes *ch = NULL;
+    pdb_commune_list *list = NULL;
     char line[320];
-    size_t len = 0;
+    size_t len = 0, fresh = 0;
 
-    if (pdb_import_changes_get(R->ctx, R->store, R->batch_id, 0, &ch) != PDB_OK) {
+    if (pdb_communes_list(R->ctx, R->store, &list) != PDB_OK) {
         snprintf(line, sizeof line, "changes: not read back: %s\n", pdb_errmsg(R->ctx));
         res->changes = strdup(line);
         return;
     }
-    res->changes = calloc(ch->count + 1, sizeof line + 16);
-    for (size_t i = 0; res->changes != NULL && i < ch->count; i++) {
-        pdb_import_change_format(&ch->communes[i], line, sizeof line);
+    size_t here = 0;
+    for (size_t i = 0; i < list->count; i++)
+        if (imported_here(res, list->items[i].code)) {
+            here++;
+            fresh += fresh_commune(R, res, list->items[i].code);
+        }
+    if (fresh < here && pdb_import_changes_get(R->ctx, R->store, R->batch_id, 0, &ch) != PDB_OK) {
+        snprintf(line, sizeof line, "changes: not read back: %s\n", pdb_errmsg(R->ctx));
+        res->changes = strdup(line);
+        pdb_commune_list_free(list);
+        return;
+    }
+    res->changes = calloc(list->count + (ch ? ch->count : 0) + 1, sizeof line + 16);
+    /* Both lists are ordered by code: merged. */
+    size_t k = 0;
+    for (size_t i = 0; res->changes != NULL && i < list->count; i++) {
+        const pdb_commune *c = &list->items[i];
+        if (!imported_here(res, c->code))
+            continue;
+        if (fresh_commune(R, res, c->code)) {
+            pdb_import_change ic = {.after[PDB_LINEAGE_NEW] = c->parcels};
+            snprintf(ic.commune, sizeof ic.commune, "%s", c->code);
+            pdb_import_change_format(&ic, line, sizeof line);
+        } else {
+            while (ch != NULL && k < ch->count && strcmp(ch->communes[k].commune, c->code) < 0)
+                k++;
+            if (ch == NULL || k == ch->count || strcmp(ch->communes[k].commune, c->code) != 0)
+                continue;
+            pdb_import_change_format(&ch->communes[k], line, sizeof line);
+        }
         len += (size_t)sprintf(res->changes + len, "changes %s\n", line);
     }
     pdb_import_changes_free(ch);
+    pdb_commune_list_free(list);
 }
 
 /* Checks and reads the options that need it: the field map, --encoding,
@@ -1214,6 +1286,8 @@ pdb_status pdbi_run(pdbi_ctx *ic, const pdbi_options *opts, char *const *paths, 
             R.ov = NULL;
     }
     R.results = res;
+    if (!R.o.dry_run)
+        communes_before(&R);
     if (sheet_groups(&R, res) != 0) {
         CPLPopErrorHandler();
         st = pdbi__fail(ic, PDB_ENOMEM, "out of memory");
@@ -1261,6 +1335,7 @@ fail:
     free(R.group_nothers);
     free(R.group_first);
     free(R.group_code);
+    free(R.had);
     pdb_overview_builder_free(R.ov);
     pdb_store_close(R.store);
     pdb_ctx_free(R.rctx);
