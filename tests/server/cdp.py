@@ -9,7 +9,7 @@ message per NUL-terminated chunk, so no WebSocket client is needed.
            [--geo LAT,LON,ACCURACY_M | --geo-unavailable]
            [--permission granted|denied]
            [--click SELECTOR | --eval JS | --wait JS_EXPRESSION]...
-           [--screenshot FILE.png] URL -- CHROMIUM [ARGS...]
+           [--screenshot FILE.png] [--pdf FILE.pdf] URL -- CHROMIUM [ARGS...]
 
 It starts CHROMIUM ARGS with the pipe, emulates a mobile device (or a
 desktop) of WIDTH x HEIGHT CSS pixels at SCALE device pixels per CSS
@@ -23,8 +23,11 @@ geolocation permission
 body[data-ready="1"], then takes the steps in their order: --click
 clicks the element SELECTOR with real mouse events at its centre
 (Input.dispatchMouseEvent), --eval runs JS in the page, --wait waits
-until JS_EXPRESSION is true. Then it takes the screenshot and prints the
-page's DOM (document.documentElement.outerHTML). Every wait is bounded
+until JS_EXPRESSION is true. Then it takes the screenshot, prints the page
+to FILE.pdf as a printer would (Page.printToPDF: print media, no header
+or footer; after the waits, unlike Chromium's --print-to-pdf, which
+prints when its virtual time runs out, before slow tiles have come), and
+prints the page's DOM (document.documentElement.outerHTML). Every wait is bounded
 (30 s); on a timeout it stops taking steps, still takes the screenshot
 and prints the DOM, and exits 2; other failures exit 1 with a one-line
 error.
@@ -143,15 +146,15 @@ def click(b, session, selector):
 
 def main(args):
     opts = {"device": None, "geo": None, "geo_unavailable": False, "permission": None,
-            "screenshot": None}
+            "screenshot": None, "pdf": None}
     steps = []
     url = None
     while args and args[0] != "--":
         a = args.pop(0)
         if a == "--geo-unavailable":
             opts["geo_unavailable"] = True
-        elif a in ("--device", "--geo", "--permission", "--screenshot", "--click", "--eval",
-                   "--wait"):
+        elif a in ("--device", "--geo", "--permission", "--screenshot", "--pdf", "--click",
+                   "--eval", "--wait"):
             if not args:
                 raise SystemExit("cdp.py: %s needs a value" % a)
             if a in ("--click", "--eval", "--wait"):
@@ -229,6 +232,10 @@ def main(args):
             shot = b.send("Page.captureScreenshot", {"format": "png"}, session)
             with open(opts["screenshot"], "wb") as f:
                 f.write(base64.b64decode(shot["data"]))
+        if opts["pdf"]:
+            pdf = b.send("Page.printToPDF", {"displayHeaderFooter": False}, session)
+            with open(opts["pdf"], "wb") as f:
+                f.write(base64.b64decode(pdf["data"]))
         print(b.evaluate(session, "document.documentElement.outerHTML"))
         return code
     finally:

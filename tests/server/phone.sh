@@ -180,7 +180,11 @@ RED=$(seq 0 2 799 | awk '{ print 470, $1 }' | pixels "$WORK/desktop.png" | awk '
 if [ "$RED" -ge 2 ]; then ok "desktop: parcel 7 outlined in the middle of the map"; else fail "desktop: no red outline on the map's centre column"; fi
 
 # --- Print ----------------------------------------------------------------------------
-chrome --print-to-pdf="$WORK/print.pdf" --no-pdf-header-footer "$BASE/#parcel=07894/12/7" >/dev/null
+# Printed once the parcel is shown and every tile has come (cdp.py --pdf):
+# Chromium's own --print-to-pdf prints when its virtual time runs out,
+# which a slow server (the ThreadSanitizer build) can outlast.
+cdp --wait "$IDENTIFIED" --wait "$SETTLED" --pdf "$WORK/print.pdf" "$BASE/#parcel=07894/12/7" >/dev/null
+check "print (cdp.py)" "$?" 0
 TEXT=$(pdftotext -layout "$WORK/print.pdf" - 2>/dev/null)
 contains "printed: the parcel's number" "$TEXT" 'Thửa 7 · Tờ 12'
 contains "printed: its table" "$TEXT" 'Loại đất +CLN'
