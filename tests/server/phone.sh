@@ -130,8 +130,12 @@ DOM=$(phone --wait "$IDENTIFIED" --eval "location.hash = '#parcel=07894/12/8'" \
 check "a new #parcel= hash is followed (cdp.py)" "$?" 0
 contains "parcel 8 shown after the hash changed" "$DOM" 'Thửa 8 · Tờ 12'
 parcel_center 9208 9 4 4
+# The status is written once the clipboard answers (a promise), after the
+# hash: both are waited for (CI once read the page between the two).
 DOM=$(phone --wait "document.body.dataset.parcel === '9'" --click '.share' \
-    --wait "location.hash === '#parcel=07894/12/9'" "$BASE/#click=$PLON,$PLAT")
+    --wait "location.hash === '#parcel=07894/12/9'" \
+    --wait "/Liên kết \\(link\\)|Đã chép liên kết/.test(document.getElementById('status').textContent)" \
+    "$BASE/#click=$PLON,$PLAT")
 check "a click on parcel 9, then on its link, sets the hash (cdp.py)" "$?" 0
 contains "the status shows the link" "$DOM" "Liên kết \(link\): $BASE/#parcel=07894/12/9|Đã chép liên kết"
 
