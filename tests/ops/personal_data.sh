@@ -298,8 +298,7 @@ pub tile-after-auth "/tiles/$TZ/$TX/$TY.png"
 # SIGHUP with a broken token file: the reason names the line, not the token.
 printf '%s\n%s!bad\n' "$TOKEN" "pdbops-broken-$TOKEN2" >tokens
 echo "pdbops-broken-$TOKEN2!bad" >>"$WORK/secrets.txt"
-kill -HUP "$SERVER_PID"
-for _ in $(seq 1 50); do grep -q 'reload failed' "$WORK/server.log" && break; sleep 0.1; done
+hup_and_wait
 contains "a broken token file: reload refused" "$(cat "$WORK/server.log")" 'reload failed.*tokens: .*:2: '
 stop_server
 cp "$WORK/server.log" "$CAP/server.log"

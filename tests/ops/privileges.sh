@@ -138,8 +138,7 @@ get "/parcels/at?lon=$PLON&lat=$PLAT"
 contains "lookup after the re-import: the new land use" "$BODY" '"parcel":"7","landuse":"ODT"'
 
 # SIGHUP: the reload reads the files again, as nobody; it succeeds.
-kill -HUP "$SERVER_PID"
-for _ in $(seq 1 50); do grep -q 'reload' "$WORK/server.log" && break; sleep 0.1; done
+hup_and_wait
 contains "SIGHUP as nobody: reloaded" "$(cat "$WORK/server.log")" 'reloaded: style .* 1 token\(s\)'
 stop_server
 

@@ -195,8 +195,7 @@ contains "metrics: 304s counted" "$BODY" 'parceldb_http_not_modified_total [1-9]
 # --- SIGHUP: a new token file replaces the old one
 NEW=officer-token-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 printf 'sha256:%s\n' "$(printf %s "$NEW" | sha256sum | cut -d' ' -f1)" >tokens
-kill -HUP "$SERVER_PID"
-for _ in $(seq 1 50); do grep -q 'reloaded' "$WORK/server.log" && break; sleep 0.1; done
+hup_and_wait
 contains "SIGHUP: reloaded" "$(cat "$WORK/server.log")" 'reloaded: style [0-9a-f]+, 1 token'
 get "/parcels/07894/12/7" -H "Authorization: Bearer $TOKEN"
 check "SIGHUP: the old token is refused" "$STATUS" 401

@@ -312,6 +312,20 @@ wait_seen() {
     check "the server follows to data version $1" "$(metric parceldb_data_version)" "$1"
 }
 
+# hup_and_wait: SIGHUP the server, then wait (at most 30 s: a sanitizer
+# build on a busy machine is slow) until the log has one more reload
+# outcome, "reloaded: " or "reload failed", than before the signal.
+hup_and_wait() {
+    local before
+    before=$(grep -cE 'reloaded: |reload failed' "$WORK/server.log")
+    kill -HUP "$SERVER_PID"
+    for _ in $(seq 1 300); do
+        [ "$(grep -cE 'reloaded: |reload failed' "$WORK/server.log")" -gt "$before" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # ---------------------------------------------------------------------------
 # A server started as root that drops to another user (--user)
 

@@ -24,15 +24,13 @@ get "$T"
 E1=$(header ETag)
 cp "$WORK/body" t1.png
 sed -i 's/"ONT", "#[0-9a-fA-F]*"/"ONT", "#00ff00"/' style.json
-kill -HUP "$SERVER_PID"
-for _ in $(seq 1 50); do grep -q 'reloaded' "$WORK/server.log" && break; sleep 0.1; done
+hup_and_wait
 get "$T"
 E2=$(header ETag)
 check "new style: a new ETag" "$([ "$E1" != "$E2" ] && echo new)" new
 check "new style: new pixels" "$(cmp -s "$WORK/body" t1.png && echo same || echo different)" different
 echo '{ "version": 8, "layers": [ { "type": "nonsense" } ] }' >style.json
-kill -HUP "$SERVER_PID"
-for _ in $(seq 1 50); do grep -q 'reload failed' "$WORK/server.log" && break; sleep 0.1; done
+hup_and_wait
 contains "broken style: reload refused" "$(cat "$WORK/server.log")" 'reload failed, keeping the running configuration: style: '
 get "$T"
 check "broken style: still the last good one" "$(header ETag)" "$E2"

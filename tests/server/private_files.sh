@@ -68,8 +68,7 @@ serves_private "started"
 # SIGHUP, the files now unreadable even by their directory's owner's group:
 # the old ones are kept, one line each says so, and serving goes on.
 chmod 0000 "$PRIV/style.json" "$PRIV/tokens" "$PRIV/web"
-kill -HUP "$SERVER_PID"
-for _ in $(seq 1 50); do grep -q 'reloaded' "$WORK/server.log" && break; sleep 0.1; done
+hup_and_wait
 log=$(cat "$WORK/server.log")
 contains "SIGHUP: the style kept, said once" "$log" \
     "cannot read the style $PRIV/style.json \(Permission denied\): keeping the one loaded before"
