@@ -88,6 +88,12 @@ size_t pdbt__mvt_clean_polygon(int32_t *xy, uint32_t *ring_n, uint8_t *exterior,
  * touching land-use parts do); 0 when it cannot tell (GEOS decides on
  * the whole) or is out of memory. It never says valid of an invalid
  * shape. scratch holds its buffers between calls (one per thread). */
+/* 1 when one cleaned open ring of at most 64 points is simple (no two
+ * edges meet but neighbours, no spike): GEOSisValid's answer for a
+ * one-ring polygon, without building anything; 0 for a longer ring or
+ * when it is not (mvt_valid.c). */
+int pdbt__mvt_simple_ring(const int32_t *p, uint32_t n);
+
 typedef struct pdbt_mvt_valid_scratch {
     void *edges, *sorted; /* the edges, and sorted by x */
     size_t capedges, capsorted;

@@ -341,58 +341,6 @@ static GEOSGeometry *geos_of_int(struct pdbt_mvt_work *w, const wfeat *wf, const
     return out;
 }
 
-#define SIMPLE_RING_MAX 64 /* points of a ring checked by simple_ring, not GEOS */
-
-/* The sign of the turn a -> b -> c (integers: exact). */
-static int turn(const int32_t *a, const int32_t *b, const int32_t *c)
-{
-    int64_t v = ((int64_t)b[0] - a[0]) * ((int64_t)c[1] - a[1]) -
-                ((int64_t)b[1] - a[1]) * ((int64_t)c[0] - a[0]);
-    return (v > 0) - (v < 0);
-}
-
-/* 1 when c, collinear with a b, lies within their box. */
-static int on_segment(const int32_t *a, const int32_t *b, const int32_t *c)
-{
-    return c[0] >= (a[0] < b[0] ? a[0] : b[0]) && c[0] <= (a[0] > b[0] ? a[0] : b[0]) &&
-           c[1] >= (a[1] < b[1] ? a[1] : b[1]) && c[1] <= (a[1] > b[1] ? a[1] : b[1]);
-}
-
-/* 1 when segments p1 p2 and q1 q2 share any point. */
-static int segments_meet(const int32_t *p1, const int32_t *p2, const int32_t *q1, const int32_t *q2)
-{
-    int d1 = turn(q1, q2, p1), d2 = turn(q1, q2, p2), d3 = turn(p1, p2, q1), d4 = turn(p1, p2, q2);
-    if (d1 * d2 < 0 && d3 * d4 < 0)
-        return 1;
-    return (d1 == 0 && on_segment(q1, q2, p1)) || (d2 == 0 && on_segment(q1, q2, p2)) ||
-           (d3 == 0 && on_segment(p1, p2, q1)) || (d4 == 0 && on_segment(p1, p2, q2));
-}
-
-/* 1 when a cleaned open ring of at most SIMPLE_RING_MAX points is simple:
- * no two edges meet but neighbours at their shared point, and no edge
- * turns straight back on the one before (a spike). What GEOS's isValid
- * says of a one-ring polygon of non-zero area, at a fraction of its cost
- * (it builds a graph per call); 0 for a longer ring (GEOS decides). */
-static int simple_ring(const int32_t *p, uint32_t n)
-{
-    if (n > SIMPLE_RING_MAX)
-        return 0;
-    for (uint32_t i = 0; i < n; i++) {
-        const int32_t *a = p + 2 * i, *b = p + 2 * ((i + 1) % n), *c = p + 2 * ((i + 2) % n);
-        if (turn(a, b, c) == 0 && ((int64_t)b[0] - a[0]) * ((int64_t)c[0] - b[0]) +
-                                          ((int64_t)b[1] - a[1]) * ((int64_t)c[1] - b[1]) <
-                                      0)
-            return 0;
-        for (uint32_t j = i + 2; j < n; j++) {
-            if (i == 0 && j == n - 1)
-                continue; /* the closing edge meets the first at p[0] */
-            if (segments_meet(a, b, p + 2 * j, p + 2 * ((j + 1) % n)))
-                return 0;
-        }
-    }
-    return 1;
-}
-
 /* A shape snap-rounded to the grid: setPrecision, or when GEOS refuses
  * the invalid input, setPrecision of its MakeValid. NULL when neither. */
 static GEOSGeometry *snap_round(GEOSContextHandle_t g, const GEOSGeometry *geom)
@@ -476,7 +424,7 @@ static GEOSGeometry *snap_invalid_parts(GEOSContextHandle_t g, const GEOSGeometr
  * vertices stay the same integers. 0, or -1 when out of memory. */
 static int snap_if_invalid(struct pdbt_mvt_work *w, wfeat *wf)
 {
-    if (wf->nr == 1 && simple_ring(w->xy + 2 * wf->xy0, w->ring_n[wf->ring0]))
+    if (wf->nr == 1 && pdbt__mvt_simple_ring(w->xy + 2 * wf->xy0, w->ring_n[wf->ring0]))
         return 0; /* most parcels: one small ring, checked exactly here */
     GEOSContextHandle_t g = w->geos;
     uint8_t stack[256], *suspect = wf->nr <= sizeof stack ? stack : malloc(wf->nr);

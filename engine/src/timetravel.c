@@ -35,8 +35,21 @@ static int digits(const char *t, int n)
     return v;
 }
 
+/* The first 40 bytes of a date as given, for a message: control bytes
+ * (a newline in a query string, say) as '?', so that the error stays one
+ * line (fuzz_instant). */
+static const char *shown(const char *text, char buf[41])
+{
+    size_t i = 0;
+    for (; text[i] != '\0' && i < 40; i++)
+        buf[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
+    buf[i] = '\0';
+    return buf;
+}
+
 pdb_status pdb_instant_parse(pdb_ctx *ctx, const char *text, char out[PDB_INSTANT_LEN])
 {
+    char b[41];
     static const char want[] = "is not a date YYYY-MM-DD (the end of that day, UTC) or an instant "
                                "YYYY-MM-DDTHH:MM:SS[.mmm]Z";
     if (out == NULL)
@@ -49,9 +62,9 @@ pdb_status pdb_instant_parse(pdb_ctx *ctx, const char *text, char out[PDB_INSTAN
         d = n >= 10 ? digits(text + 8, 2) : -1;
     if (n < 10 || n > 24 || y < 0 || text[4] != '-' || text[7] != '-' || m < 1 || m > 12 || d < 1 ||
         y < 1)
-        return pdb__fail(ctx, PDB_EINVAL, "date '%.40s' %s", text, want);
+        return pdb__fail(ctx, PDB_EINVAL, "date '%s' %s", shown(text, b), want);
     if (d > month_days(y, m))
-        return pdb__fail(ctx, PDB_EINVAL, "date '%.40s': %04d-%02d has %d days", text, y, m,
+        return pdb__fail(ctx, PDB_EINVAL, "date '%s': %04d-%02d has %d days", shown(text, b), y, m,
                          month_days(y, m));
     if (n == 10) {
         snprintf(out, PDB_INSTANT_LEN, "%.10sT23:59:59.999Z", text);
@@ -64,7 +77,7 @@ pdb_status pdb_instant_parse(pdb_ctx *ctx, const char *text, char out[PDB_INSTAN
     if (text[10] != 'T' || n < 20 || text[13] != ':' || text[16] != ':' || hh < 0 || hh > 23 ||
         mi < 0 || mi > 59 || ss < 0 || ss > 59 || text[n - 1] != 'Z' ||
         (n > 20 && (text[19] != '.' || frac < 1 || frac > 3 || digits(text + 20, (int)frac) < 0)))
-        return pdb__fail(ctx, PDB_EINVAL, "date '%.40s' %s", text, want);
+        return pdb__fail(ctx, PDB_EINVAL, "date '%s' %s", shown(text, b), want);
     char ms[4] = "000";
     memcpy(ms, text + 20, frac);
     snprintf(out, PDB_INSTANT_LEN, "%.19s.%sZ", text, ms);
