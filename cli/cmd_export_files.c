@@ -12,6 +12,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The exit status of a job that stopped on st (docs/export.md, "Exit
+ * status"): GET /export (tiler/server/export_route.c) answers by it, never
+ * by the message's words. A value the request gave that cannot be used
+ * (a malformed sheet or date, a CRS the engine cannot reach, DXF/DGN
+ * without one commune) is the caller's, as a usage error is; a commune or
+ * selection with nothing in it is EXPORT_NOTHING; everything else (the
+ * store, the disk, memory) is the job's failure. */
+enum { EXPORT_NOTHING = 3 /* the selection holds no parcels: nothing written */ };
+static int export_exit(pdb_status st)
+{
+    switch (st) {
+    case PDB_EINVAL:
+    case PDB_ECRS:
+        return CLI_USAGE;
+    case PDB_ENOTFOUND:
+        return EXPORT_NOTHING;
+    default:
+        return CLI_FAIL;
+    }
+}
+
 static const char export_files_usage[] =
     "usage: parceldb export --format GPKG|\"ESRI Shapefile\"|GeoJSON|DXF|DGN [--commune C ...]\n"
     "                       [--sheet S] [--bbox MINLON,MINLAT,MAXLON,MAXLAT] [--at DATE]\n"
@@ -167,8 +188,10 @@ int cmd_export_files(int argc, char **argv)
         cli_lib_error(ctx, "opening the store");
         goto out;
     }
-    if (pdbi_export_write(ic, store, &o, &res) != PDB_OK) {
+    pdb_status st = pdbi_export_write(ic, store, &o, &res);
+    if (st != PDB_OK) {
         cli_error("export: %s", pdbi_errmsg(ic));
+        rc = export_exit(st);
         goto out;
     }
     /* The file appears under its name only once the audit table holds the

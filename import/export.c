@@ -570,7 +570,7 @@ static pdb_status check_parent(pdbi_ctx *ic, const char *out)
         *slash = '\0';
     struct stat sb;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return pdbi__fail(ic, PDB_ENOTFOUND, "-o %s: the directory %s does not exist", out, dir);
+        return pdbi__fail(ic, PDB_EIO, "-o %s: the directory %s does not exist", out, dir);
     return PDB_OK;
 }
 
@@ -600,7 +600,7 @@ static pdb_status communes_of(pdbi_ctx *ic, pdb_store *store, const pdbi_export_
         if (k == list->count) {
             free(c);
             pdb_commune_list_free(list);
-            return pdbi__fail(ic, PDB_EINVAL,
+            return pdbi__fail(ic, PDB_ENOTFOUND,
                               "commune %s is not in the store ('parceldb info' "
                               "lists its communes)",
                               o->communes[i]);
@@ -699,7 +699,7 @@ pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_o
         st = pdbi__export_each(ic, store, o, codes[i], o->at ? at : NULL, read_flags(o), write_one,
                                &r);
     if (st == PDB_OK && res->nids == 0)
-        st = pdbi__fail(ic, PDB_EINVAL, "no parcels to export%s%s%s%s%s: nothing written",
+        st = pdbi__fail(ic, PDB_ENOTFOUND, "no parcels to export%s%s%s%s%s: nothing written",
                         o->communes && o->ncommunes == 1 ? " in commune " : "",
                         o->communes && o->ncommunes == 1 ? o->communes[0] : "",
                         o->sheet ? " on that sheet" : "", o->at ? " valid at " : "",

@@ -63,10 +63,13 @@ typedef struct pdbi_export_result {
 } pdbi_export_result;
 
 /* Writes the parcels o selects from store to res->tmp_path. PDB_EINVAL for
- * a commune the store does not hold, a sheet that is not a number, a
- * malformed date, or a selection without parcels (nothing is written
- * then); PDB_ECRS for a target CRS the engine cannot reach; PDB_EIO when
- * GDAL or the file system refuses. On failure nothing is left on disk and
+ * a value of o that cannot be used (a sheet that is not a number, a
+ * malformed date, DXF/DGN without one commune); PDB_ENOTFOUND for a
+ * commune the store does not hold or a selection without parcels (nothing
+ * is written then); PDB_ECRS for a target CRS the engine cannot reach;
+ * PDB_EIO when GDAL or the file system refuses (a missing output
+ * directory included). parceldb-export's exit status is chosen by these
+ * codes (docs/export.md). On failure nothing is left on disk and
  * res holds nothing to free. */
 pdb_status pdbi_export_write(pdbi_ctx *ic, pdb_store *store, const pdbi_export_options *o,
                              pdbi_export_result *res);

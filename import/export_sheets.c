@@ -167,7 +167,7 @@ static pdb_status text_for(sheet_run *r, const char *utf8, char *out, size_t cap
     }
     char *b = vnenc_from_utf8(utf8, VNENC_TCVN3, NULL);
     if (b == NULL)
-        return pdbi__fail(r->ic, PDB_EINVAL, "'%s' has no TCVN3 form", utf8);
+        return pdbi__fail(r->ic, PDB_ELIMIT, "'%s' has no TCVN3 form", utf8);
     snprintf(out, cap, "%s", b);
     free(b);
     return PDB_OK;
@@ -371,9 +371,9 @@ pdb_status pdbi__export_sheets(pdbi_ctx *ic, pdb_store *store, const pdbi_export
         PDB_OK)
         goto done;
     if (r.n == 0) {
-        st = pdbi__fail(ic, PDB_EINVAL, "no parcels to export in commune %s%s%s%s: nothing written",
-                        commune, o->sheet ? " on that sheet" : "", o->at ? " valid at " : "",
-                        o->at ? o->at : "");
+        st = pdbi__fail(
+            ic, PDB_ENOTFOUND, "no parcels to export in commune %s%s%s%s: nothing written", commune,
+            o->sheet ? " on that sheet" : "", o->at ? " valid at " : "", o->at ? o->at : "");
         goto done;
     }
     if ((ds = create_file(&r, res->tmp_path)) == NULL) {

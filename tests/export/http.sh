@@ -3,8 +3,10 @@
 # GeoPackage, zipped Shapefiles or GeoJSON, which ogrinfo opens and whose
 # parcels are the store's; 401 without a token or with a wrong one; a read
 # token gets no owner field, a personal one gets it and its answer is one
-# audit row with the token's name; 400 for bad parameters, 404 for a
-# commune the store does not hold; nothing left in the server's TMPDIR.
+# audit row with the token's name; 400 for bad parameters (a malformed
+# sheet or srs too, which only the exporter finds), 404 for a commune the
+# store does not hold or a selection without parcels, 503 when the disk
+# fills under the exporter; nothing left in the server's TMPDIR.
 source "$PDB_SOURCE_DIR/tests/server/lib.sh"
 
 make_store || exit 1
@@ -87,7 +89,43 @@ check "a commune the store does not hold: 404" "$STATUS" 404
 contains "a commune the store does not hold: says why" "$BODY" 'commune 08710 is not in the store'
 get "/export?commune=07894&format=gpkg&at=2001-01-01" "${R[@]}"
 check "before any data: 404" "$STATUS" 404
+contains "before any data: says why" "$BODY" 'no parcels to export in commune 07894 valid at 2001-01-01'
+# The exporter's own refusals, by its exit status (docs/export.md): a sheet
+# that is not a number is the client's (it was a 503), a sheet without
+# parcels is not found.
+get "/export?commune=07894&format=gpkg&sheet=12a" "${R[@]}"
+check "a malformed sheet: 400" "$STATUS" 400
+check "a malformed sheet: the exporter's reason, one line" "$(jq -r .error <<<"$BODY")" \
+    "reading the parcels: sheet '12a' is not a number"
+get "/export?commune=07894&format=geojson&sheet=999" "${R[@]}"
+check "a sheet without parcels: 404" "$STATUS" 404
+check "a sheet without parcels: says why" "$(jq -r .error <<<"$BODY")" \
+    "no parcels to export in commune 07894 on that sheet: nothing written"
+get "/export?commune=07894&format=gpkg&sheet=$(printf '1%.0s' $(seq 17))" "${R[@]}"
+check "a sheet over 16 characters: 400" "$STATUS" 400
+get "/export?commune=07894&format=geojson&srs=EPSG:2154" "${R[@]}"
+check "an srs the engine cannot reach: 400" "$STATUS" 400
+contains "an srs the engine cannot reach: the exporter's reason" "$(jq -r .error <<<"$BODY")" \
+    '^--srs EPSG:2154: '
+lacks "an srs: no advice meant for the command line" "$BODY" "parceldb export --help"
+get "/export?commune=07894&format=gpkg&sheet=12" "${R[@]}"
+check "a sheet with parcels: 200" "$STATUS" 200
 check "nothing left in the server's TMPDIR" "$(ls -A "$WORK/srvtmp" | tr '\n' ' ')" ""
+stop_server
 
+# A real failure stays a 503: the disk fills under the exporter (the
+# failwrite shim of tests/faults, inherited from the server by its child;
+# the server itself writes nothing there).
+FAILWRITE=$PDB_BINARY_DIR/tests/failwrite.so
+[ -f "$FAILWRITE" ] || fail "$FAILWRITE is missing: build the pdb_failwrite target"
+mkdir -m 0700 "$WORK/fulltmp"
+SERVE_WRAP=(env TMPDIR="$WORK/fulltmp" LD_PRELOAD="$FAILWRITE" FAILWRITE_PATH="$WORK/fulltmp/"
+    FAILWRITE_BYTES=20000 ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0")
+start_server --tokens tokens || exit 1
+SERVE_WRAP=()
+get "/export?commune=07894&format=gpkg" "${R[@]}"
+check "the disk full under the exporter: 503" "$STATUS" 503
+contains "the disk full under the exporter: says why" "$(jq -r .error <<<"$BODY")" 'disk is full'
+check "the disk full: nothing left in the server's TMPDIR" "$(ls -A "$WORK/fulltmp" | tr '\n' ' ')" ""
 stop_server
 finish

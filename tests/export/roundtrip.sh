@@ -257,7 +257,8 @@ export_ok "current after a re-import" --format GPKG --commune 08275 -o "$WORK/no
 check "without --at: the 250 current parcels" \
     "$(ogrinfo -ro -so -al "$WORK/now.gpkg" | grep -oE '^Feature Count: [0-9]+')" "Feature Count: 250"
 
-# Bad input: exit status, one line on stderr, nothing left behind.
+# Bad input: exit status (2 a value it cannot use, 3 nothing to export, 1
+# a failed job: docs/export.md), one line on stderr, nothing left behind.
 mkdir "$WORK/bad"
 bad() { # NAME STATUS PATTERN ARGS...
     local name=$1 want=$2 pattern=$3 out rc
@@ -273,16 +274,17 @@ bad() { # NAME STATUS PATTERN ARGS...
 }
 bad "unknown format" 2 "--format KML: one of GPKG" --format KML -o out.kml
 bad "no format" 2 "--format is required" -o out.gpkg
-bad "commune not in the store" 1 "commune 07894 is not in the store" --format GPKG --commune 07894 \
+bad "commune not in the store" 3 "commune 07894 is not in the store" --format GPKG --commune 07894 \
     -o out.gpkg
 bad "malformed commune" 2 "five-digit" --format GPKG --commune 8275 -o out.gpkg
 bad "-o in a directory that does not exist" 1 "does not exist" --format GPKG -o nowhere/out.gpkg
-bad "--at before any data" 1 "no parcels to export.*valid at 2001-01-01" --format GPKG \
+bad "--at before any data" 3 "no parcels to export.*valid at 2001-01-01" --format GPKG \
     --at 2001-01-01 -o out.gpkg
-bad "--at malformed" 1 "--at yesterday" --format "ESRI Shapefile" --at yesterday -o shp
+bad "--at malformed" 2 "--at yesterday" --format "ESRI Shapefile" --at yesterday -o shp
 bad "--srs unknown" 2 "--srs EPSG:2154" --format GeoJSON --srs EPSG:2154 -o out.geojson
 bad "no -o" 2 "-o FILE is required" --format GPKG
-bad "sheet without parcels" 1 "no parcels to export" --format GeoJSON --sheet 999 -o out.geojson
+bad "sheet without parcels" 3 "no parcels to export" --format GeoJSON --sheet 999 -o out.geojson
+bad "--sheet malformed" 2 "sheet '12a' is not a number" --format GeoJSON --sheet 12a -o out.geojson
 
 # The disk fills while the GeoPackage is written (failwrite.so, the shim of
 # tests/faults): one line, no file left, under its name or the temporary one.

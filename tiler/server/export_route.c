@@ -31,6 +31,13 @@
 
 extern char **environ;
 
+/* parceldb-export's exit statuses that are the request's fault
+ * (docs/export.md, "Exit status"; cli/cmd_export_files.c). */
+enum {
+    EXPORTER_BAD_INPUT = 2, /* a parameter it cannot use: 400 */
+    EXPORTER_NOTHING = 3,   /* a commune or selection without parcels: 404 */
+};
+
 /* Exports in progress, over all threads. */
 static atomic_int in_progress;
 
@@ -126,12 +133,19 @@ static int run_child(char *const argv[], char *msg, size_t cap)
         buf[--used] = '\0';
     const char *last = strrchr(buf, '\n');
     last = last ? last + 1 : buf;
-    /* "parceldb: export: why" -> "why" */
+    /* "parceldb: export: why" and "parceldb export: why (try 'parceldb
+     * export --help')" -> "why" */
     if (strncmp(last, "parceldb: ", 10) == 0)
         last += 10;
+    else if (strncmp(last, "parceldb ", 9) == 0)
+        last += 9;
     if (strncmp(last, "export: ", 8) == 0)
         last += 8;
-    size_t keep = strlen(last) < cap ? strlen(last) : cap - 1;
+    size_t len = strlen(last);
+    static const char try_help[] = " (try 'parceldb export --help')";
+    if (len >= sizeof try_help - 1 && strcmp(last + len - (sizeof try_help - 1), try_help) == 0)
+        len -= sizeof try_help - 1;
+    size_t keep = len < cap ? len : cap - 1;
     memcpy(msg, last, keep); /* a long message is cut */
     msg[keep] = '\0';
     if (timed_out) {
@@ -227,14 +241,11 @@ void pdb_srv_export_route(pdb_srv_worker *w, const pdb_srv_request *req, const c
     unlink(path); /* the descriptor keeps the bytes until they are sent */
     rmdir(dir);
     if (rc != 0) {
-        /* parceldb-export: 2 a usage error (a bad parameter), 1 a failed
-         * job: a commune or selection without parcels is the client's. */
-        int status = rc == 2 ? 400
-                     : rc == 1 && (strstr(msg, "is not in the store") != NULL ||
-                                   strstr(msg, "no parcels to export") != NULL)
-                         ? 404
-                     : rc == 1 && strstr(msg, "--at ") != NULL ? 400
-                                                               : 503;
+        /* parceldb-export's exit status says whose the failure is
+         * (docs/export.md, "Exit status"): 2 a parameter it cannot use,
+         * 3 a commune or selection without parcels; 1 (the store, the
+         * disk, memory), a kill or the deadline is the server's. */
+        int status = rc == EXPORTER_BAD_INPUT ? 400 : rc == EXPORTER_NOTHING ? 404 : 503;
         pdb_srv_error(out, status, "%s", msg[0] ? msg : "the export failed");
         return;
     }
