@@ -99,6 +99,19 @@ foreach(script crs empty reimport encoding fields formats search lineage)
 endforeach()
 pdb_on_pg(cli_lookup_id_pg cli_extract_pg import_crs_pg import_empty_pg import_reimport_pg import_encoding_pg
           import_fields_pg import_formats_pg import_search_pg import_lineage_pg)
+# Exports to GIS files (issue 15) read the store through the public
+# interface alone: the round trips (bit-exact), the line-and-label sheets
+# and GET /export on PostgreSQL.
+foreach(script roundtrip sheets)
+    pdb_script_test(export_${script}_pg ${CMAKE_CURRENT_LIST_DIR}/export/${script}.sh)
+    set_tests_properties(export_${script}_pg PROPERTIES LABELS export TIMEOUT 900)
+endforeach()
+if(TARGET pdb_server)
+    pdb_script_test(export_http_pg ${CMAKE_CURRENT_LIST_DIR}/export/http.sh)
+    set_tests_properties(export_http_pg PROPERTIES LABELS export TIMEOUT 300)
+    pdb_on_pg(export_http_pg)
+endif()
+pdb_on_pg(export_roundtrip_pg export_sheets_pg)
 # The store's commune list (issue 17, national scale) on PostgreSQL.
 pdb_script_test(cli_communes_pg ${CMAKE_CURRENT_LIST_DIR}/cli/communes.sh)
 set_property(TEST cli_communes_pg APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")

@@ -53,7 +53,7 @@ check "personal token: the owners, as the store has them" \
         ORDER BY parcel" | md5sum)"
 check "personal token: one audit row" "$(audits)" "$((A0 + 1))"
 check "the audit row: the token's name, the route, the parcels" \
-    "$(store_sql "$DB" "SELECT who || ' ' || what FROM audit_log ORDER BY rowid DESC LIMIT 1")" \
+    "$(store_sql "$DB" "SELECT who || ' ' || what FROM audit_log ORDER BY id DESC LIMIT 1")" \
     "front-desk GET /export"
 lacks "the audit table never holds the token" "$(store_sql "$DB" "SELECT * FROM audit_log")" "$PERSONAL"
 

@@ -13,7 +13,10 @@
 # SQLite by import/gpkg_write.c) passes GDAL's validate_gpkg.py and SQLite's
 # rtreecheck(), and ogrinfo -spat through its R-tree returns exactly what
 # reading every feature finds. Bad input and a disk that fills while the
-# GeoPackage is written: one line on stderr, no file left.
+# GeoPackage is written: one line on stderr, no file left. Runs on both
+# stores (export_roundtrip_pg: tests/pg.cmake): the store's SQL goes through
+# store_sql, with the dialect's exact forms of a double and of the source
+# WKB.
 source "$PDB_SOURCE_DIR/tests/import/lib.sh"
 
 need_synth
@@ -23,21 +26,37 @@ HERE=$PDB_SOURCE_DIR/tests/export
 VALIDATE_GPKG=/usr/lib/python3/dist-packages/osgeo_utils/samples/validate_gpkg.py
 [ -f "$VALIDATE_GPKG" ] || fail "$VALIDATE_GPKG is missing: run scripts/install-deps.sh"
 
+# A double as text that reads back to the same bits, and the source
+# geometry's WKB in hex, byte for byte as stored: SQLite's printf('%!.17g')
+# and hex() of the blob; PostgreSQL's shortest exact float8 text
+# (extra_float_digits 1, its default since 12) and PostGIS's WKB of the stored geometry.
+if [ "$PDB_TEST_STORE" = pg ]; then
+    AREA="(area_surveyed_m2::text)"
+    GEOM_HEX="upper(encode(ST_AsBinary(source_geom, 'NDR'), 'hex'))"
+else
+    AREA="printf('%!.17g', area_surveyed_m2)"
+    GEOM_HEX="hex(source_geom)"
+fi
 # One line per current parcel, everything the round trip keeps.
 ROWS="SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
-             printf('%!.17g', area_surveyed_m2), coalesce(address, ''), coalesce(owner, ''),
-             source_srid, hex(source_geom)
+             $AREA, coalesce(address, ''), coalesce(owner, ''), source_srid, $GEOM_HEX
       FROM parcels WHERE valid_to IS NULL ORDER BY 1, 2, 3, 4, 10"
 # The same without the geometry and its CRS (the WGS 84 GeoJSON).
 ATTRS="SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
-              printf('%!.17g', area_surveyed_m2), coalesce(address, ''), coalesce(owner, '')
+              $AREA, coalesce(address, ''), coalesce(owner, '')
        FROM parcels WHERE valid_to IS NULL ORDER BY 1, 2, 3, 4, 6"
-rows() { sqlite3 "$1" "${2:-$ROWS}" | md5sum | cut -c1-32; }
+# rows STORE [SQL]: the md5 of SQL's rows (ROWS by default); a query that
+# fails or finds nothing fails the test (two empty answers are not equal
+# stores).
+rows() {
+    local out
+    out=$(store_sql "$1" "${2:-$ROWS}") && [ -n "$out" ] || fail "no rows from $1 for: ${2:-ROWS}"
+    md5sum <<<"$out" | cut -c1-32
+}
 
-# fresh NAME: a new empty store, its path in FRESH.
+# fresh NAME: a new empty store (store_location), its location in FRESH.
 fresh() {
-    FRESH=$WORK/$1.sqlite
-    rm -f "$FRESH"
+    FRESH=$(store_location "$WORK" "$(tr -c 'A-Za-z0-9\n' _ <<<"$1")")
     "$PARCELDB" init --db "$FRESH" >/dev/null
 }
 
@@ -127,12 +146,11 @@ roundtrip_seed() { # SEED COMMUNE_A COMMUNE_B
     check "$tag: the store imports" "$RC" 0
     local want n srids
     want=$(rows "$SRC")
-    n=$(sqlite3 "$SRC" "SELECT count(*) FROM parcels WHERE valid_to IS NULL")
-    srids=$(sqlite3 "$SRC" "SELECT group_concat(DISTINCT source_srid) FROM
-        (SELECT source_srid FROM parcels ORDER BY source_srid)")
-    check "$tag: 600 parcels in two zones" "$n $(tr ',' '\n' <<<"$srids" | wc -l)" "600 2"
+    n=$(store_sql "$SRC" "SELECT count(*) FROM parcels WHERE valid_to IS NULL")
+    srids=$(store_sql "$SRC" "SELECT DISTINCT source_srid FROM parcels")
+    check "$tag: 600 parcels in two zones" "$n $(wc -l <<<"$srids")" "600 2"
     contains "$tag: owners and addresses with diacritics" \
-        "$(sqlite3 "$SRC" "SELECT owner || ' ' || address FROM parcels LIMIT 50")" '[ờốưạăđ]'
+        "$(store_sql "$SRC" "SELECT owner || ' ' || address FROM parcels LIMIT 50")" '[ờốưạăđ]'
 
     # GeoPackage: a layer per commune, each in its survey CRS.
     local audits0 audits1
@@ -169,7 +187,7 @@ roundtrip_seed() { # SEED COMMUNE_A COMMUNE_B
     # GeoJSON in each commune's survey CRS (the legacy "crs" member).
     local c s files=()
     for c in "$ca" "$cb"; do
-        s=$(sqlite3 "$SRC" "SELECT DISTINCT source_srid FROM parcels WHERE commune = '$c'")
+        s=$(store_sql "$SRC" "SELECT DISTINCT source_srid FROM parcels WHERE commune = '$c'")
         export_ok "$tag: GeoJSON --srs EPSG:$s" --format GeoJSON --commune "$c" --srs "EPSG:$s" \
             --personal -o "$WORK/g$seed-$c.geojson"
         contains "$tag: ogrinfo opens the GeoJSON of $c in EPSG:$s" \
@@ -189,9 +207,9 @@ roundtrip_seed() { # SEED COMMUNE_A COMMUNE_B
     check "$tag: GeoJSON WGS 84: the same attributes" "$(rows "$FRESH" "$ATTRS")" \
         "$(rows "$SRC" "$ATTRS")"
     check "$tag: GeoJSON WGS 84: stored as EPSG:4326" \
-        "$(sqlite3 "$FRESH" "SELECT group_concat(DISTINCT source_srid) FROM parcels")" 4326
+        "$(store_sql "$FRESH" "SELECT DISTINCT source_srid FROM parcels" | tr '\n' ' ')" "4326 "
     local cmp
-    cmp=$("$PYTHON" "$HERE/compare_wgs84.py" "$SRC" "$FRESH")
+    cmp=$("$PYTHON" "$HERE/compare_wgs84.py" "$(ogr_source "$SRC")" "$(ogr_source "$FRESH")")
     check "$tag: GeoJSON WGS 84: every parcel matched" "$(grep -E '^(parcels|unmatched)' <<<"$cmp" | tr '\n' ' ')" \
         "parcels 600 unmatched 0 "
     local deg
@@ -205,11 +223,23 @@ roundtrip_seed() { # SEED COMMUNE_A COMMUNE_B
         "$(ogrinfo -ro -so -al "$WORK/np$seed.gpkg" | grep -c ChuSuDung || true)" 0
     check "$tag: and no audit row" \
         "$("$PARCELDB" audit --db "$SRC" | grep -c $'\texport\t' || true)" "$audits1"
+    STORE[$seed]=$SRC
 }
+
+# ogr_source LOCATION: what GDAL opens for a store: the SQLite file, or
+# the PostgreSQL database with the store's schema first (GDAL's PG driver).
+ogr_source() {
+    if [ "$PDB_TEST_STORE" = pg ]; then
+        echo "PG:$(pg_location "$(pg_db_name "$1")" conninfo) active_schema=parceldb"
+    else
+        echo "$1"
+    fi
+}
+declare -A STORE
 
 roundtrip_seed 3 08275 04792
 roundtrip_seed 7 08707 07894
-SRC=$WORK/store3.sqlite
+SRC=${STORE[3]}
 
 # qgis_reads WHAT PATH: headless QGIS opens PATH (a Shapefile, or a
 # GeoPackage's "FILE|layername=LAYER") and reads the parcels of 08275, their
@@ -224,7 +254,7 @@ qgis_reads() {
         "$(grep -E '^(valid|crs|count) ' <<<"$qg" | tr '\n' ' ')" "valid 1 crs EPSG:9208 count 300 "
     check "QGIS: the $what: every parcel's number, land use, address and owner as in the store" \
         "$(sed -n 's/^row //p' <<<"$qg" | LC_ALL=C sort | md5sum)" \
-        "$(sqlite3 "$SRC" "SELECT sheet || '|' || parcel || '|' || landuse || '|' ||
+        "$(store_sql "$SRC" "SELECT sheet || '|' || parcel || '|' || landuse || '|' ||
             coalesce(address, '') || '|' || coalesce(owner, '') FROM parcels
             WHERE valid_to IS NULL AND commune = '08275'" | LC_ALL=C sort | md5sum)"
     contains "QGIS: the $what: the text it read has Vietnamese letters" \
@@ -238,21 +268,20 @@ qgis_reads "GeoPackage layer" "$WORK/s3.gpkg|layername=ThuaDat_08275"
 DB=$SRC
 import --quiet "$WORK/again/"
 check "re-import of 08275" "$RC" 0
-T1=$(sqlite3 "$SRC" "SELECT min(valid_from) FROM parcels WHERE commune = '08275'")
+T1=$(store_sql "$SRC" "SELECT min(valid_from) FROM parcels WHERE commune = '08275'")
 AT_ROWS="SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
-                printf('%!.17g', area_surveyed_m2), coalesce(address, ''), source_srid,
-                hex(source_geom)
+                $AREA, coalesce(address, ''), source_srid, $GEOM_HEX
          FROM parcels WHERE commune = '08275' AND valid_from <= '$T1'
               AND (valid_to IS NULL OR valid_to > '$T1') ORDER BY 1, 2, 3, 4, 9"
 check "the store holds 300 parcels of 08275 valid at $T1" \
-    "$(sqlite3 "$SRC" "SELECT count(*) FROM ($AT_ROWS)")" 300
+    "$(store_sql "$SRC" "SELECT count(*) FROM ($AT_ROWS) AS t")" 300
 export_ok "--at" --format GPKG --commune 08275 --at "$T1" -o "$WORK/at.gpkg"
 reimport "--at" "$WORK/at.gpkg"
 check "--at: the parcels valid then, bit-exact" \
-    "$(sqlite3 "$FRESH" "SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
-        printf('%!.17g', area_surveyed_m2), coalesce(address, ''), source_srid, hex(source_geom)
+    "$(store_sql "$FRESH" "SELECT commune, coalesce(former_commune, ''), sheet, parcel, landuse,
+        $AREA, coalesce(address, ''), source_srid, $GEOM_HEX
         FROM parcels WHERE valid_to IS NULL ORDER BY 1, 2, 3, 4, 9" | md5sum)" \
-    "$(sqlite3 "$SRC" "$AT_ROWS" | md5sum)"
+    "$(store_sql "$SRC" "$AT_ROWS" | md5sum)"
 export_ok "current after a re-import" --format GPKG --commune 08275 -o "$WORK/now.gpkg"
 check "without --at: the 250 current parcels" \
     "$(ogrinfo -ro -so -al "$WORK/now.gpkg" | grep -oE '^Feature Count: [0-9]+')" "Feature Count: 250"
