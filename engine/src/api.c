@@ -265,7 +265,7 @@ pdb_status pdb_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *c
         return pdb__fail(ctx, PDB_EREADONLY, "the store was opened read-only");
     if (s->writing)
         return pdb__fail(ctx, PDB_EINVAL, "a commune's load is open on this store handle");
-    return s->ops->overview_rebuild_report(ctx, s, commune, rep);
+    return pdb__overview_rebuild_report(ctx, s, commune, rep);
 }
 
 pdb_status pdb_overview_rebuild(pdb_ctx *ctx, pdb_store *s, const char *commune, size_t *rebuilt)

@@ -65,10 +65,9 @@ typedef struct pdb__store_ops {
     /* Overviews */
     pdb_status (*overview_features)(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
                                     const double bbox[4], pdb_feature_fn fn, void *arg);
-    /* rep already cleared; a read-only handle and one with a load open
-     * already refused (api.c). */
-    pdb_status (*overview_rebuild_report)(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                          pdb_overview_report *rep);
+    /* What pdb_overview_rebuild_report (overview_driver.c, one driver
+     * for both stores) needs of the store. */
+    const struct pdb__ov_io *overview_io;
 
     /* Changes between surveys (change.c); c already checked as api.c says. */
     pdb_status (*change_apply)(pdb_ctx *ctx, pdb_store *s, const pdb_change *c,
@@ -82,6 +81,63 @@ typedef struct pdb__store_ops {
     pdb_status (*backup)(pdb_ctx *ctx, pdb_store *s, const char *dest_path,
                          const pdb_backup_options *opt, pdb_backup_result *result);
 } pdb__store_ops;
+
+struct pdb__ov_shape;
+
+/* One current parcel of a commune, as an overview rebuild reads it: its
+ * main land-use code, computed area and WGS 84 geometry (borrowed for the
+ * call). A failure it returns ends the read and is returned by it. */
+typedef pdb_status (*pdb__ov_parcel_fn)(void *arg, const char *landuse_main, double area_m2,
+                                        const pdb_polygons *geom);
+
+/* A store's side of an overview rebuild (overview_driver.c reads, builds
+ * and writes communes through it; overview.c and pg_overview.c implement
+ * it). Every call reports through ctx; a store failure (PDB_ESTORE,
+ * PDB_EIO, PDB_EBUSY, PDB_ECORRUPT, PDB_EREADONLY) ends the rebuild, any
+ * other status is the commune's own. */
+typedef struct pdb__ov_io {
+    /* Starts the rebuild's write transaction with the writers' lock (as a
+     * load takes it) and lists the communes it covers, in code order
+     * (bytewise): commune alone (none when the store has no trace of it),
+     * or, when NULL, those that need it (stale, or with parcels and no
+     * shapes in the finest band) but not those whose last rebuild failed.
+     * *codes is the caller's to free. On failure nothing is left open. */
+    pdb_status (*begin)(pdb_ctx *ctx, pdb_store *s, const char *commune, char (**codes)[8],
+                        size_t *n);
+    /* With bump, a new data version (the one the communes were stamped
+     * with); then commits. */
+    pdb_status (*commit)(pdb_ctx *ctx, pdb_store *s, int bump);
+    void (*rollback)(pdb_store *s); /* after a failure inside the transaction */
+    /* Up to want readers for builder threads, each reading what the
+     * rebuild's transaction reads; returns how many it made, each in
+     * readers[i]. NULL, or 0 made: the writer's thread reads (on s), and
+     * builder threads only build. A reader that could not be made is not
+     * the rebuild's failure (ctx keeps its earlier error). */
+    int (*readers_open)(pdb_ctx *ctx, pdb_store *s, void **readers, int want);
+    void (*readers_close)(void **readers, int n);
+    /* Calls fn with each current parcel of commune, ordered by main
+     * land-use code (bytewise), then id; through reader (one that
+     * readers_open made, used by one thread) or, when NULL, on s. */
+    pdb_status (*read_parcels)(pdb_ctx *ctx, pdb_store *s, void *reader, const char *commune,
+                               pdb__ov_parcel_fn fn, void *arg);
+    /* Runs a statement that takes no parameter (SAVEPOINT, RELEASE,
+     * ROLLBACK TO). */
+    pdb_status (*exec)(pdb_ctx *ctx, pdb_store *s, const char *sql);
+    /* Replaces the commune's shapes with these (none: it keeps none) and
+     * clears its stale mark. */
+    pdb_status (*replace)(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                          const struct pdb__ov_shape *shapes, size_t n);
+    /* Records the commune's state in overview_problems: state "failed" or
+     * "fallback" with its reason, or NULL to clear it. */
+    pdb_status (*problem)(pdb_ctx *ctx, pdb_store *s, const char *commune, const char *state,
+                          const char *reason);
+    /* Stamps the commune with the data version the transaction commits. */
+    pdb_status (*stamp)(pdb_ctx *ctx, pdb_store *s, const char *commune);
+} pdb__ov_io;
+
+/* pdb_overview_rebuild_report through s's overview_io (overview_driver.c). */
+pdb_status pdb__overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                                        pdb_overview_report *rep);
 
 /* What every implementation's writer starts with. */
 struct pdb_writer {

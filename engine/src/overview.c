@@ -4,10 +4,10 @@
  *
  * Per commune and zoom band, the overviews are its current parcels
  * dissolved by main land-use code and simplified to the band's pixel size,
- * and its outline. overview_build.c builds them, without the store; this
- * file reads the parcels, writes the shapes, keeps the states, and runs
- * the builds on every core (one commune's build needs nothing of
- * another's).
+ * and its outline. overview_build.c builds them, without the store;
+ * overview_driver.c runs a rebuild (for both stores) through the store's
+ * pdb__ov_io; this file is the SQLite store's: it reads the parcels,
+ * writes the shapes, keeps the states, and draws the overviews.
  *
  * Building them cost about as much CPU as the rest of a commune's import
  * (docs/rendering.md, "Overviews"), so a commit only marks the commune
@@ -24,11 +24,9 @@ while the next one loads: overview_bg.c). Rows are stored as the
 #include "geom.h"
 #include "overview_build.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* Runs one statement with a commune bound to ?1 and the time to ?2, and a
  * text to ?3 when the statement has it. */
@@ -85,44 +83,15 @@ static pdb_status clear_commune(pdb_ctx *ctx, pdb_store *s, const char *commune)
 /* Reading one commune's parcels, writing its shapes                         */
 /* ------------------------------------------------------------------------ */
 
-/* Store failures end the whole rebuild (and roll it back); anything else
- * is the commune's own data, and stays confined to it. */
-static int store_failure(pdb_status st)
-{
-    return st == PDB_ESTORE || st == PDB_EIO || st == PDB_EBUSY || st == PDB_ECORRUPT ||
-           st == PDB_EREADONLY;
-}
-
-/* Appends the parts of mp to b. */
-static pdb_status append_parts(pdb_ctx *ctx, pdb__mpoly_builder *b, const pdb__mpoly *mp)
-{
-    for (size_t p = 0; p < mp->nparts; p++) {
-        if (pdb__mpb_open_part(b) != 0)
-            return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading parcels");
-        for (size_t r = mp->part_ring[p]; r < mp->part_ring[p + 1]; r++) {
-            size_t i0 = mp->ring_point[r], n = mp->ring_point[r + 1] - i0;
-            double *xy = pdb__mpb_add_ring(b, n);
-            if (xy == NULL)
-                return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading parcels");
-            memcpy(xy, &mp->xy[2 * i0], 2 * n * sizeof *xy);
-        }
-        pdb__mpb_close_part(b);
-    }
-    return PDB_OK;
-}
-
-/* Reads the commune's current parcels into a new job, in groups by main
- * land use (they come ordered by code). A parcel that cannot be read is
- * the commune's failure (in job->st, the rebuild goes on); a store
- * failure is returned. */
-pdb_status pdb__ov_read_job(pdb_ctx *ctx, pdb_store *s, const char *commune, pdb__ov_job *job)
+/* The commune's current parcels, ordered by main land use (BINARY: byte
+ * order), then id (pdb__ov_io's read_parcels; SQLite reads on s alone). */
+static pdb_status sq_read_parcels(pdb_ctx *ctx, pdb_store *s, void *reader, const char *commune,
+                                  pdb__ov_parcel_fn fn, void *arg)
 {
     sqlite3_stmt *sel = NULL;
-    pdb__ov_group *g = NULL;
     pdb_status st = PDB_OK;
 
-    memset(job, 0, sizeof *job);
-    snprintf(job->commune, sizeof job->commune, "%s", commune);
+    (void)reader; /* none made: the writer's thread reads */
     int rc = sqlite3_prepare_v2(s->db,
                                 "SELECT landuse_main, area_computed_m2, geom FROM parcels WHERE "
                                 "commune = ?1 AND valid_to IS NULL ORDER BY landuse_main, id",
@@ -130,37 +99,17 @@ pdb_status pdb__ov_read_job(pdb_ctx *ctx, pdb_store *s, const char *commune, pdb
     if (rc != SQLITE_OK)
         return pdb__sql_fail(ctx, s->db, rc, "reading the commune's parcels");
     sqlite3_bind_text(sel, 1, commune, -1, SQLITE_STATIC);
-    while ((rc = sqlite3_step(sel)) == SQLITE_ROW) {
-        const char *code = (const char *)sqlite3_column_text(sel, 0);
-        code = code ? code : "";
-        if ((g == NULL || strncmp(g->code, code, sizeof g->code - 1) != 0) &&
-            (g = pdb__ov_job_add_group(ctx, job, code)) == NULL) {
-            st = PDB_ENOMEM;
-            goto done;
-        }
-        g->area_m2 += sqlite3_column_double(sel, 1);
+    while (st == PDB_OK && (rc = sqlite3_step(sel)) == SQLITE_ROW) {
         pdb__mpoly mp;
         if ((st = pdb__blob_parse(ctx, sqlite3_column_blob(sel, 2),
                                   (size_t)sqlite3_column_bytes(sel, 2), &mp)) != PDB_OK)
-            goto done;
-        if (mp.npoints > 0) {
-            job->lat_sum_deg += mp.xy[1];
-            job->lat_n++;
-        }
-        st = append_parts(ctx, &g->parcels, &mp);
+            break;
+        st = fn(arg, (const char *)sqlite3_column_text(sel, 0), sqlite3_column_double(sel, 1), &mp);
         pdb__mpoly_free(&mp);
-        if (st != PDB_OK)
-            goto done;
     }
-    if (rc != SQLITE_DONE)
+    if (st == PDB_OK && rc != SQLITE_DONE)
         st = pdb__sql_fail(ctx, s->db, rc, "reading the commune's parcels");
-done:
     sqlite3_finalize(sel);
-    if (st != PDB_OK && !store_failure(st)) {
-        job->st = st;
-        snprintf(job->msg, sizeof job->msg, "%s", pdb_errmsg(ctx));
-        st = PDB_OK;
-    }
     return st;
 }
 
@@ -197,14 +146,13 @@ static pdb_status insert_shape(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *ins, sq
     return PDB_OK;
 }
 
-pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, char **fallback)
+/* The commune's shapes replaced, its stale mark cleared (replace). */
+static pdb_status sq_replace(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                             const pdb__ov_shape *shapes, size_t n)
 {
     sqlite3_stmt *ins = NULL, *rt = NULL;
     pdb_status st;
 
-    *fallback = NULL;
-    if (job->st != PDB_OK)
-        return pdb__fail(ctx, job->st, "%s", job->msg);
     int rc = sqlite3_prepare_v2(s->db,
                                 "INSERT INTO overviews (commune, band, kind, landuse_main, "
                                 "area_m2, min_lon, min_lat, max_lon, max_lat, geom) VALUES "
@@ -217,219 +165,40 @@ pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, c
         st = pdb__sql_fail(ctx, s->db, rc, "preparing the overviews");
         goto done;
     }
-    if ((st = clear_commune(ctx, s, job->commune)) != PDB_OK)
+    if ((st = clear_commune(ctx, s, commune)) != PDB_OK)
         goto done;
-    for (size_t i = 0; i < job->nshapes; i++)
-        if ((st = insert_shape(ctx, s, ins, rt, job->commune, &job->shapes[i])) != PDB_OK)
+    for (size_t i = 0; i < n; i++)
+        if ((st = insert_shape(ctx, s, ins, rt, commune, &shapes[i])) != PDB_OK)
             goto done;
-    st = commune_exec(ctx, s, "DELETE FROM overviews_stale WHERE commune = ?1", job->commune, NULL,
+    st = commune_exec(ctx, s, "DELETE FROM overviews_stale WHERE commune = ?1", commune, NULL,
                       "clearing the stale mark");
-    if (st == PDB_OK) {
-        *fallback = job->fallback;
-        job->fallback = NULL;
-    }
 done:
     sqlite3_finalize(ins);
     sqlite3_finalize(rt);
-    return st == PDB_OK ? pdb__ok(ctx) : st;
-}
-
-/* Rebuilds one commune inside its own savepoint, so that a commune that
- * fails leaves its old state (stale, drawn from its parcels) and the rest
- * of the run goes on. Records the outcome in overview_problems. */
-pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, pdb_overview_report *rep,
-                             int stamp)
-{
-    const char *commune = job->commune;
-    char *fallback = NULL;
-    pdb_status st;
-
-    if ((st = pdb__store_exec(ctx, s, "SAVEPOINT overview_commune")) != PDB_OK)
-        return st;
-    st = pdb__overview_rebuild(ctx, s, job, &fallback);
-    if (st == PDB_OK) {
-        if (fallback != NULL) {
-            rep->fallback++;
-            st = commune_exec(ctx, s,
-                              "INSERT OR REPLACE INTO overview_problems (commune, state, since, "
-                              "reason) VALUES (?1, 'fallback', ?2, ?3)",
-                              commune, fallback, "recording the overviews' fallback");
-        } else {
-            st = commune_exec(ctx, s, "DELETE FROM overview_problems WHERE commune = ?1", commune,
-                              NULL, "clearing the commune's overview problem");
-        }
-        free(fallback);
-        if (st == PDB_OK && stamp)
-            st = pdb__commune_stamp(ctx, s, commune);
-        if (st == PDB_OK) {
-            rep->rebuilt++;
-            return pdb__store_exec(ctx, s, "RELEASE overview_commune");
-        }
-        return st;
-    }
-    if (store_failure(st))
-        return st;
-    char reason[512];
-    snprintf(reason, sizeof reason, "%s", pdb_errmsg(ctx));
-    if ((st = pdb__store_exec(ctx, s, "ROLLBACK TO overview_commune")) != PDB_OK ||
-        (st = pdb__store_exec(ctx, s, "RELEASE overview_commune")) != PDB_OK)
-        return st;
-    if (rep->failed++ == 0)
-        snprintf(rep->first_failure, sizeof rep->first_failure, "commune %s: %s", commune, reason);
-    st = commune_exec(ctx, s,
-                      "INSERT OR REPLACE INTO overview_problems (commune, state, since, reason) "
-                      "VALUES (?1, 'failed', ?2, ?3)",
-                      commune, reason, "recording the overviews' failure");
-    /* A state change too: readers of the states (metrics) must see it. */
-    return st == PDB_OK && stamp ? pdb__commune_stamp(ctx, s, commune) : st;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Rebuilding communes on every core                                         */
-/* ------------------------------------------------------------------------ */
-
-/* The GEOS work of a commune needs nothing of the others, and is most of
- * a rebuild's time: workers build communes, each with its own context
- * (its own GEOS handle), while this thread, the only one to use the store
- * connection, reads the parcels of the communes ahead and writes the
- * built ones in order, each in its savepoint as before. */
-typedef struct pool {
-    pthread_mutex_t mu;   /* guards the fields below, and the jobs' hand-over */
-    pthread_cond_t work;  /* signalled when a job is read, or on quit */
-    pthread_cond_t built; /* signalled when a job is built */
-    pdb__ov_job *jobs;    /* one per commune, in the order they are written */
-    unsigned char *done;  /* per job: 1 once built (or left for the writer to fail) */
-    size_t nread;         /* jobs read, so ready to build */
-    size_t ntaken;        /* jobs taken by a worker */
-    int quit;             /* the run is over: workers return */
-    pdb_limits limits;    /* the caller's limits, for the workers' contexts */
-} pool;
-
-/* Builders beyond this gain nothing on the machines we run on, and each
- * holds a commune's shapes. */
-#define MAX_WORKERS 8
-
-static void *worker(void *arg)
-{
-    pool *p = arg;
-    pdb_ctx *ctx = NULL;
-    if (pdb_ctx_new(&ctx) == PDB_OK)
-        ctx->limits = p->limits;
-    pthread_mutex_lock(&p->mu);
-    for (;;) {
-        while (!p->quit && p->ntaken == p->nread)
-            pthread_cond_wait(&p->work, &p->mu);
-        if (p->quit)
-            break;
-        size_t i = p->ntaken++;
-        pdb__ov_job *job = &p->jobs[i];
-        pthread_mutex_unlock(&p->mu);
-        if (ctx == NULL) {
-            job->st = PDB_ENOMEM;
-            snprintf(job->msg, sizeof job->msg, "out of memory for a builder's context");
-        } else if (job->st == PDB_OK) {
-            pdb__ov_build(ctx, job);
-        }
-        pthread_mutex_lock(&p->mu);
-        p->done[i] = 1;
-        pthread_cond_broadcast(&p->built);
-    }
-    pthread_mutex_unlock(&p->mu);
-    pdb_ctx_free(ctx);
-    return NULL;
-}
-
-/* Builders for n communes: one per core, none when there is one commune
- * or one core (this thread builds then). */
-static int workers_for(size_t n)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    if (cores <= 1 || n <= 1)
-        return 0;
-    if (cores > MAX_WORKERS)
-        cores = MAX_WORKERS;
-    return (size_t)cores < n ? (int)cores : (int)n;
-}
-
-/* One commune after the other, in this thread. */
-static pdb_status rebuild_in_turn(pdb_ctx *ctx, pdb_store *s, char (*codes)[8], size_t found,
-                                  pdb_overview_report *rep)
-{
-    pdb_status st = PDB_OK;
-    for (size_t i = 0; i < found && st == PDB_OK; i++) {
-        pdb__ov_job job;
-        if ((st = pdb__ov_read_job(ctx, s, codes[i], &job)) == PDB_OK) {
-            if (job.st == PDB_OK)
-                pdb__ov_build(ctx, &job);
-            st = pdb__ov_write_one(ctx, s, &job, rep, 1);
-        }
-        pdb__ov_job_clear(&job);
-    }
     return st;
 }
 
-/* Rebuilds the communes in order, building them on every core. */
-static pdb_status rebuild_communes(pdb_ctx *ctx, pdb_store *s, char (*codes)[8], size_t found,
-                                   pdb_overview_report *rep)
+/* The commune's row in overview_problems (problem). */
+static pdb_status sq_problem(pdb_ctx *ctx, pdb_store *s, const char *commune, const char *state,
+                             const char *reason)
 {
-    pool p = {.limits = ctx->limits};
-    pthread_t threads[MAX_WORKERS];
-    int nthreads = 0, want = workers_for(found);
-    pdb_status st = PDB_OK;
+    if (state == NULL)
+        return commune_exec(ctx, s, "DELETE FROM overview_problems WHERE commune = ?1", commune,
+                            NULL, "clearing the commune's overview problem");
+    if (strcmp(state, "fallback") == 0)
+        return commune_exec(ctx, s,
+                            "INSERT OR REPLACE INTO overview_problems (commune, state, since, "
+                            "reason) VALUES (?1, 'fallback', ?2, ?3)",
+                            commune, reason, "recording the overviews' fallback");
+    return commune_exec(ctx, s,
+                        "INSERT OR REPLACE INTO overview_problems (commune, state, since, reason) "
+                        "VALUES (?1, 'failed', ?2, ?3)",
+                        commune, reason, "recording the overviews' failure");
+}
 
-    if (want == 0)
-        return rebuild_in_turn(ctx, s, codes, found, rep);
-    p.jobs = calloc(found, sizeof *p.jobs);
-    p.done = calloc(found, 1);
-    if (p.jobs == NULL || p.done == NULL) {
-        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory rebuilding overviews");
-        goto done;
-    }
-    pthread_mutex_init(&p.mu, NULL);
-    pthread_cond_init(&p.work, NULL);
-    pthread_cond_init(&p.built, NULL);
-    while (nthreads < want && pthread_create(&threads[nthreads], NULL, worker, &p) == 0)
-        nthreads++;
-    if (nthreads == 0) {
-        st = rebuild_in_turn(ctx, s, codes, found, rep);
-        goto destroy;
-    }
-    /* Read ahead of the writer by a few communes: enough to keep every
-     * builder busy, few enough that memory stays a few communes'. */
-    size_t ahead = 2 * (size_t)nthreads + 1, nread = 0;
-    for (size_t w = 0; w < found && st == PDB_OK; w++) {
-        for (; nread < found && nread < w + ahead; nread++) {
-            if ((st = pdb__ov_read_job(ctx, s, codes[nread], &p.jobs[nread])) != PDB_OK)
-                goto stop;
-            pthread_mutex_lock(&p.mu);
-            p.nread = nread + 1;
-            pthread_cond_signal(&p.work);
-            pthread_mutex_unlock(&p.mu);
-        }
-        pthread_mutex_lock(&p.mu);
-        while (!p.done[w])
-            pthread_cond_wait(&p.built, &p.mu);
-        pthread_mutex_unlock(&p.mu);
-        st = pdb__ov_write_one(ctx, s, &p.jobs[w], rep, 1);
-        pdb__ov_job_clear(&p.jobs[w]);
-    }
-stop:
-    pthread_mutex_lock(&p.mu);
-    p.quit = 1;
-    pthread_cond_broadcast(&p.work);
-    pthread_mutex_unlock(&p.mu);
-    for (int i = 0; i < nthreads; i++)
-        pthread_join(threads[i], NULL);
-destroy:
-    pthread_cond_destroy(&p.built);
-    pthread_cond_destroy(&p.work);
-    pthread_mutex_destroy(&p.mu);
-done:
-    for (size_t i = 0; p.jobs != NULL && i < found; i++)
-        pdb__ov_job_clear(&p.jobs[i]);
-    free(p.jobs);
-    free(p.done);
-    return st;
+static pdb_status sq_exec(pdb_ctx *ctx, pdb_store *s, const char *sql)
+{
+    return pdb__store_exec(ctx, s, sql);
 }
 
 /* The communes a rebuild covers. NULL: those that need it: stale ones, and
@@ -488,43 +257,43 @@ done:
     return st;
 }
 
-pdb_status pdb__sq_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                           pdb_overview_report *rep)
+static void sq_rollback(pdb_store *s)
 {
-    char(*codes)[8] = NULL;
-    size_t found = 0;
-    pdb_status st;
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
 
+/* BEGIN IMMEDIATE: the writers' lock, as a load takes it (begin). */
+static pdb_status sq_begin(pdb_ctx *ctx, pdb_store *s, const char *commune, char (**codes)[8],
+                           size_t *n)
+{
+    pdb_status st;
     if ((st = pdb__store_exec(ctx, s, "BEGIN IMMEDIATE")) != PDB_OK)
         return st;
-    if ((st = list_communes(ctx, s, commune, &codes, &found)) != PDB_OK)
-        goto fail;
-    if (commune != NULL && found == 0) {
-        st = pdb__fail(ctx, PDB_ENOTFOUND, "no commune %s in the store", commune);
-        goto fail;
-    }
-    if ((st = rebuild_communes(ctx, s, codes, found, rep)) != PDB_OK)
-        goto fail;
-    /* A new data version when a commune's overviews changed (rebuilt, or
-     * failed: a state change), the one they were stamped with, so that
-     * caches drop the tiles drawn from parcels meanwhile. */
-    if ((rep->rebuilt + rep->failed > 0 &&
-         (st = pdb__store_exec(ctx, s,
-                               "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
-                               "WHERE key = 'data_version'")) != PDB_OK) ||
-        (st = pdb__store_exec(ctx, s, "COMMIT")) != PDB_OK)
-        goto fail;
-    free(codes);
-    /* A commune asked for by name that failed is the caller's answer. */
-    if (commune != NULL && rep->failed > 0)
-        return pdb__fail(ctx, PDB_EGEOM, "%s", rep->first_failure);
-    return pdb__ok(ctx);
-fail:
-    free(codes);
-    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    memset(rep, 0, sizeof *rep);
+    if ((st = list_communes(ctx, s, commune, codes, n)) != PDB_OK)
+        sq_rollback(s);
     return st;
 }
+
+static pdb_status sq_commit(pdb_ctx *ctx, pdb_store *s, int bump)
+{
+    pdb_status st;
+    if (bump && (st = pdb__store_exec(ctx, s,
+                                      "UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                                      "WHERE key = 'data_version'")) != PDB_OK)
+        return st;
+    return pdb__store_exec(ctx, s, "COMMIT");
+}
+
+const pdb__ov_io pdb__sq_overview_io = {
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .read_parcels = sq_read_parcels,
+    .exec = sq_exec,
+    .replace = sq_replace,
+    .problem = sq_problem,
+    .stamp = pdb__commune_stamp,
+};
 
 /* Whether the store has a table (a store opened read-only may predate the
  * overview tables: they are made at the first read-write open). */

@@ -16,14 +16,10 @@
  * version it is rendered at. Cheap: one row. */
 pdb_status pdb__overview_mark_stale(pdb_ctx *ctx, pdb_store *s, const char *commune);
 
-/* Replaces the overviews of one commune with the shapes a job built
- * (overview_build.h) and clears its stale mark; inside the caller's
- * transaction (which the caller rolls back to before it on failure). A job
- * that could not be read or built fails with its own status and message.
- * *fallback (caller frees; taken from the job) is why a fallback was
- * needed (undissolved parcels, an unsimplified shape), or NULL when none
- * was. */
-pdb_status pdb__overview_rebuild(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, char **fallback);
+/* The SQLite store's side of a rebuild (overview.c; backend.h). */
+extern const pdb__ov_io pdb__sq_overview_io;
+
+/* overview_driver.c, for both stores (through s's overview_io): */
 
 /* Reads a commune's current parcels into a job for pdb__ov_build. A
  * commune that cannot be read for its own reasons (a damaged BLOB) gets

@@ -193,7 +193,7 @@ pdb_status pdb__pg_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbo
                                     int survey_epsg, pdb_feature_fn fn, void *arg);
 pdb_status pdb__pg_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
                                      const double bbox[4], pdb_feature_fn fn, void *arg);
-pdb_status pdb__pg_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                           pdb_overview_report *rep);
+/* The PostgreSQL store's side of a rebuild (pg_overview.c; backend.h). */
+extern const pdb__ov_io pdb__pg_overview_io;
 
 #endif

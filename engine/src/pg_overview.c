@@ -1,31 +1,21 @@
 /*
  * pg_overview.c: the PostgreSQL store's overviews, as overview.c keeps
- * them for SQLite: a rebuild reads each commune's current parcels, builds
- * its shapes with overview_build.c (the same code, so the same shapes),
- * stores them in parceldb.overviews and keeps overviews_stale and
- * overview_problems; readers draw a stale commune's low zooms from its
- * parcels. Communes are read and built on every core, each builder with
- * a connection of its own in the rebuild's snapshot, and written in order
- * on the handle's connection.
+ * them for SQLite: its side of a rebuild (pdb__ov_io, which
+ * overview_driver.c runs for both stores: the same driver and the same
+ * builds, so the same shapes) reads each commune's current parcels,
+ * stores the shapes in parceldb.overviews and keeps overviews_stale and
+ * overview_problems; each builder reads through a connection of its own
+ * in the rebuild's snapshot. Readers draw a stale commune's low zooms
+ * from its parcels.
  */
 #include "overview_build.h"
 #include "pg_ovcache.h"
 #include "pg_read.h"
 #include "store.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-
-/* Store failures end the whole rebuild (and roll it back); anything else
- * is the commune's own, and stays confined to it (as overview.c). */
-static int store_failure(pdb_status st)
-{
-    return st == PDB_ESTORE || st == PDB_EIO || st == PDB_EBUSY || st == PDB_ECORRUPT ||
-           st == PDB_EREADONLY;
-}
 
 /* Runs a statement that returns no rows the caller wants. */
 static pdb_status run_void(pdb_ctx *ctx, pdb__pg *pg, const char *sql, const pdb__pg_params *p,
@@ -54,77 +44,37 @@ static pdb_status commune_exec(pdb_ctx *ctx, pdb__pg *pg, const char *sql, int n
 }
 
 /* ------------------------------------------------------------------------ */
-/* Reading one commune's parcels, writing its shapes                         */
+/* The store's side of a rebuild (pdb__ov_io; overview_driver.c)             */
 /* ------------------------------------------------------------------------ */
-
-/* Adds the parts of a parsed parcel to a group's polygons. */
-static pdb_status add_parcel(pdb_ctx *ctx, pdb__ov_group *g, const pdb__mpoly *mp)
-{
-    for (size_t part = 0; part < mp->nparts; part++) {
-        if (pdb__mpb_open_part(&g->parcels) != 0)
-            return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading parcels");
-        size_t r = mp->part_ring[part];
-        for (; r < mp->part_ring[part + 1]; r++) {
-            size_t first = mp->ring_point[r], count = mp->ring_point[r + 1] - first;
-            double *dst = pdb__mpb_add_ring(&g->parcels, count);
-            if (dst == NULL)
-                return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading parcels");
-            memcpy(dst, mp->xy + 2 * first, count * 2 * sizeof(double));
-        }
-        pdb__mpb_close_part(&g->parcels);
-    }
-    return PDB_OK;
-}
 
 /* "C" orders the codes as SQLite's BINARY does, as overview.c reads them. */
 static const char parcels_sql[] =
     "SELECT landuse_main, area_computed_m2, ST_AsBinary(geom) FROM " PDB_PG_SCHEMA ".parcels "
     "WHERE commune = $1 AND valid_to IS NULL ORDER BY landuse_main COLLATE \"C\", id";
 
-/* Reads the commune's current parcels into a new job, in groups by main
- * land use. A parcel that cannot be read is the commune's failure (in
- * job->st); a store failure is returned. */
-static pdb_status read_job(pdb_ctx *ctx, pdb__pg *pg, const char *commune, pdb__ov_job *job)
+/* The commune's current parcels (read_parcels), through a builder's
+ * connection or the handle's. */
+static pdb_status pg_read_parcels(pdb_ctx *ctx, pdb_store *s, void *reader, const char *commune,
+                                  pdb__ov_parcel_fn fn, void *arg)
 {
+    pdb__pg *pg = reader != NULL ? reader : s->pg;
     pdb__pg_params p = {0};
     PGresult *res = NULL;
-    pdb__ov_group *g = NULL;
     pdb_status st;
 
-    memset(job, 0, sizeof *job);
-    snprintf(job->commune, sizeof job->commune, "%s", commune);
     pdb__pg_param_text(&p, commune);
     if ((st = pdb__pg_run(ctx, pg, parcels_sql, &p, "reading the commune's parcels", &res)) !=
         PDB_OK)
         return st;
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *code = pdb__pg_text(res, i, 0);
-        code = code ? code : "";
-        if ((g == NULL || strncmp(g->code, code, sizeof g->code - 1) != 0) &&
-            (g = pdb__ov_job_add_group(ctx, job, code)) == NULL) {
-            st = PDB_ENOMEM;
-            break;
-        }
-        g->area_m2 += pdb__pg_f8(res, i, 1);
+    for (int i = 0; i < PQntuples(res) && st == PDB_OK; i++) {
         pdb__mpoly mp;
         if ((st = pdb__wkb_parse(ctx, (const unsigned char *)PQgetvalue(res, i, 2),
                                  (size_t)PQgetlength(res, i, 2), &mp)) != PDB_OK)
             break;
-        if (mp.npoints > 0) {
-            job->lat_sum_deg += mp.xy[1];
-            job->lat_n++;
-        }
-        st = add_parcel(ctx, g, &mp);
+        st = fn(arg, pdb__pg_text(res, i, 0), pdb__pg_f8(res, i, 1), &mp);
         pdb__mpoly_free(&mp);
-        if (st != PDB_OK)
-            break;
     }
     PQclear(res);
-    if (st != PDB_OK) {
-        job->st = st;
-        snprintf(job->msg, sizeof job->msg, "%s", pdb_errmsg(ctx));
-        st = PDB_OK;
-    }
     return st;
 }
 
@@ -163,28 +113,21 @@ static pdb_status insert_shape(pdb_ctx *ctx, pdb__pg *pg, const char *commune,
     return st;
 }
 
-/* Replaces the commune's overviews with the job's shapes and clears its
- * stale mark (overview.c's pdb__overview_rebuild). */
-static pdb_status replace_shapes(pdb_ctx *ctx, pdb__pg *pg, pdb__ov_job *job, char **fallback)
+/* The commune's shapes replaced, its stale mark cleared (replace). */
+static pdb_status pg_replace(pdb_ctx *ctx, pdb_store *s, const char *commune,
+                             const pdb__ov_shape *shapes, size_t n)
 {
+    pdb__pg *pg = s->pg;
     pdb_status st;
 
-    *fallback = NULL;
-    if (job->st != PDB_OK)
-        return pdb__fail(ctx, job->st, "%s", job->msg);
     if ((st = commune_exec(ctx, pg, "DELETE FROM " PDB_PG_SCHEMA ".overviews WHERE commune = $1", 1,
-                           job->commune, NULL, "clearing the commune's overviews")) != PDB_OK)
+                           commune, NULL, "clearing the commune's overviews")) != PDB_OK)
         return st;
-    for (size_t i = 0; i < job->nshapes; i++)
-        if ((st = insert_shape(ctx, pg, job->commune, &job->shapes[i])) != PDB_OK)
+    for (size_t i = 0; i < n; i++)
+        if ((st = insert_shape(ctx, pg, commune, &shapes[i])) != PDB_OK)
             return st;
-    if ((st = commune_exec(ctx, pg,
-                           "DELETE FROM " PDB_PG_SCHEMA ".overviews_stale WHERE commune = $1", 1,
-                           job->commune, NULL, "clearing the stale mark")) != PDB_OK)
-        return st;
-    *fallback = job->fallback;
-    job->fallback = NULL;
-    return PDB_OK;
+    return commune_exec(ctx, pg, "DELETE FROM " PDB_PG_SCHEMA ".overviews_stale WHERE commune = $1",
+                        1, commune, NULL, "clearing the stale mark");
 }
 
 /* The commune's row gets the version this transaction commits, and
@@ -195,278 +138,105 @@ static const char stamp_sql[] =
     "(SELECT next FROM v) WHERE code = $1) "
     "SELECT pg_notify('parceldb', $1 || ' ' || (SELECT next FROM v))";
 
+static pdb_status pg_stamp(pdb_ctx *ctx, pdb_store *s, const char *commune)
+{
+    return commune_exec(ctx, s->pg, stamp_sql, 1, commune, NULL,
+                        "stamping the commune's data version");
+}
+
 static const char problem_sql[] =
     "INSERT INTO " PDB_PG_SCHEMA ".overview_problems (commune, state, since, reason) "
-    "VALUES ($1, '%s', $2, $3) ON CONFLICT (commune) DO UPDATE SET state = excluded.state, "
+    "VALUES ($1, $4, $2, $3) ON CONFLICT (commune) DO UPDATE SET state = excluded.state, "
     "since = excluded.since, reason = excluded.reason";
 
-static pdb_status record_problem(pdb_ctx *ctx, pdb__pg *pg, const char *commune, const char *state,
-                                 const char *reason, const char *what)
+/* The commune's row in overview_problems (problem). */
+static pdb_status pg_problem(pdb_ctx *ctx, pdb_store *s, const char *commune, const char *state,
+                             const char *reason)
 {
-    char sql[sizeof problem_sql + 16];
-    snprintf(sql, sizeof sql, problem_sql, state);
-    return commune_exec(ctx, pg, sql, 3, commune, reason, what);
+    if (state == NULL)
+        return commune_exec(ctx, s->pg,
+                            "DELETE FROM " PDB_PG_SCHEMA ".overview_problems WHERE commune = $1", 1,
+                            commune, NULL, "clearing the commune's overview problem");
+    pdb__pg_params p = {0};
+    char now[32];
+    pdb__now_iso(now);
+    pdb__pg_param_text(&p, commune);
+    pdb__pg_param_text(&p, now);
+    pdb__pg_param_text(&p, reason);
+    pdb__pg_param_text(&p, state);
+    return run_void(ctx, s->pg, problem_sql, &p,
+                    strcmp(state, "failed") == 0 ? "recording the overviews' failure"
+                                                 : "recording the overviews' fallback");
 }
 
-/* Rebuilds one commune inside its own savepoint, so that a commune that
- * fails leaves its old state and the rest of the run goes on; records
- * the outcome in overview_problems (overview.c's rebuild_one). */
-static pdb_status rebuild_one(pdb_ctx *ctx, pdb__pg *pg, pdb__ov_job *job, pdb_overview_report *rep)
+static pdb_status pg_exec(pdb_ctx *ctx, pdb_store *s, const char *sql)
 {
-    const char *commune = job->commune;
-    char *fallback = NULL;
-    pdb_status st;
-
-    if ((st = pdb__pg_exec(ctx, pg, "SAVEPOINT overview_commune", "starting a commune")) != PDB_OK)
-        return st;
-    st = replace_shapes(ctx, pg, job, &fallback);
-    if (st == PDB_OK) {
-        if (fallback != NULL) {
-            rep->fallback++;
-            st = record_problem(ctx, pg, commune, "fallback", fallback,
-                                "recording the overviews' fallback");
-        } else {
-            st = commune_exec(ctx, pg,
-                              "DELETE FROM " PDB_PG_SCHEMA ".overview_problems WHERE commune = $1",
-                              1, commune, NULL, "clearing the commune's overview problem");
-        }
-        free(fallback);
-        if (st == PDB_OK)
-            st = commune_exec(ctx, pg, stamp_sql, 1, commune, NULL,
-                              "stamping the commune's data version");
-        if (st == PDB_OK) {
-            rep->rebuilt++;
-            return pdb__pg_exec(ctx, pg, "RELEASE overview_commune", "ending a commune");
-        }
-        if (store_failure(st))
-            return st;
-    }
-    if (store_failure(st))
-        return st;
-    char reason[512];
-    snprintf(reason, sizeof reason, "%s", pdb_errmsg(ctx));
-    if ((st = pdb__pg_exec(ctx, pg, "ROLLBACK TO overview_commune", "undoing a commune")) !=
-            PDB_OK ||
-        (st = pdb__pg_exec(ctx, pg, "RELEASE overview_commune", "ending a commune")) != PDB_OK)
-        return st;
-    if (rep->failed++ == 0)
-        snprintf(rep->first_failure, sizeof rep->first_failure, "commune %s: %s", commune, reason);
-    st = record_problem(ctx, pg, commune, "failed", reason, "recording the overviews' failure");
-    /* A state change too: readers of the states (metrics) must see it. */
-    return st == PDB_OK ? commune_exec(ctx, pg, stamp_sql, 1, commune, NULL,
-                                       "stamping the commune's data version")
-                        : st;
+    return pdb__pg_exec(ctx, s->pg, sql, "a commune's savepoint");
 }
-
-/* Builders beyond this gain nothing on the machines we run on, and each
- * holds a connection and a commune's shapes. */
-#define MAX_BUILDERS 8
-
-/* ------------------------------------------------------------------------ */
-/* Building communes on every core                                           */
-/* ------------------------------------------------------------------------ */
-
-/* The GEOS work of a commune needs nothing of the others and is most of a
- * rebuild's time. Builders each read communes through a connection of
- * their own, inside the snapshot the rebuild's transaction exported after
- * taking the writers' lock (so they read exactly what it would), and build
- * them; this thread writes the built ones in order on the handle's
- * connection, each in its savepoint as before. */
-typedef struct builders {
-    pthread_mutex_t mu;              /* guards the fields below and the jobs' hand-over */
-    pthread_cond_t work;             /* signalled when the writer takes a job, or on quit */
-    pthread_cond_t built;            /* signalled when a job is built */
-    const char *location;            /* the store's location, for the builders' connections */
-    char snapshot[64];               /* the exported snapshot they read in */
-    const PGresult *codes;           /* the communes, in the order they are written */
-    pdb__ov_job *jobs;               /* one per commune */
-    unsigned char *done;             /* per job: 1 once read and built (or failed) */
-    size_t n;                        /* communes */
-    size_t next;                     /* the next job a builder takes */
-    size_t written;                  /* jobs the writer has taken */
-    size_t ahead;                    /* how far builders may run ahead of the writer */
-    int quit;                        /* the run is over: builders return */
-    pdb_status st;                   /* a builder's store failure (connection, read), or PDB_OK */
-    char msg[512];                   /* its message */
-    pdb_limits limits;               /* the caller's limits, for the builders' contexts */
-    pdb__pg conns[MAX_BUILDERS + 1]; /* the builders' connections, made before they start */
-    int nconns;                      /* connections made */
-    int taken;                       /* connections taken by a started builder */
-} builders;
 
 /* A builder's connection, in the rebuild's snapshot. The snapshot id is
  * pasted into SQL because SET TRANSACTION SNAPSHOT takes no parameter;
  * it is PostgreSQL's own, checked to be hexadecimal digits and dashes. */
-static pdb_status builder_connect(pdb_ctx *ctx, builders *b, pdb__pg *pg)
+static pdb_status builder_connect(pdb_ctx *ctx, const char *location, const char *snapshot,
+                                  pdb__pg *pg)
 {
     char sql[128];
-    pg->conn = PQconnectdb(b->location);
+    pg->conn = PQconnectdb(location);
     if (pg->conn == NULL || PQstatus(pg->conn) != CONNECTION_OK)
         return pdb__pg_fail(ctx, pg, NULL, "connecting an overview builder");
     if (PQsetClientEncoding(pg->conn, "UTF8") != 0)
         return pdb__pg_fail(ctx, pg, NULL, "setting the client encoding to UTF-8");
-    if (strspn(b->snapshot, "0123456789ABCDEFabcdef-") != strlen(b->snapshot))
-        return pdb__fail(ctx, PDB_ESTORE, "unexpected snapshot id '%s'", b->snapshot);
-    snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", b->snapshot);
+    if (strspn(snapshot, "0123456789ABCDEFabcdef-") != strlen(snapshot))
+        return pdb__fail(ctx, PDB_ESTORE, "unexpected snapshot id '%s'", snapshot);
+    snprintf(sql, sizeof sql, "SET TRANSACTION SNAPSHOT '%s'", snapshot);
     pdb_status st = pdb__pg_exec(ctx, pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
                                  "starting an overview builder");
     return st == PDB_OK ? pdb__pg_exec(ctx, pg, sql, "joining the rebuild's snapshot") : st;
 }
 
-static void *builder(void *arg)
+static void pg_readers_close(void **readers, int n)
 {
-    builders *b = arg;
-    pdb_ctx *ctx = NULL;
-    pdb_status st = pdb_ctx_new(&ctx);
-    if (st == PDB_OK)
-        ctx->limits = b->limits;
-    pthread_mutex_lock(&b->mu);
-    pdb__pg *pg = &b->conns[b->taken++];
-    for (;;) {
-        while (!b->quit && b->next < b->n && b->next >= b->written + b->ahead)
-            pthread_cond_wait(&b->work, &b->mu);
-        if (b->quit || b->next == b->n)
-            break;
-        size_t i = b->next++;
-        pthread_mutex_unlock(&b->mu);
-        if (st == PDB_OK &&
-            (st = read_job(ctx, pg, pdb__pg_text(b->codes, (int)i, 0), &b->jobs[i])) == PDB_OK &&
-            b->jobs[i].st == PDB_OK)
-            pdb__ov_build(ctx, &b->jobs[i]);
-        pthread_mutex_lock(&b->mu);
-        if (st != PDB_OK && b->st == PDB_OK) {
-            b->st = st;
-            snprintf(b->msg, sizeof b->msg, "%s", ctx ? pdb_errmsg(ctx) : "out of memory");
-        }
-        b->done[i] = 1;
-        pthread_cond_broadcast(&b->built);
+    for (int i = 0; i < n; i++) {
+        pdb__pg *pg = readers[i];
+        PQfinish(pg->conn);
+        free(pg);
+        readers[i] = NULL;
     }
-    pthread_mutex_unlock(&b->mu);
-    pdb_ctx_free(ctx);
-    return NULL;
 }
 
-/* Builders for n communes: one per core, none when there is one commune
- * or one core (this thread reads and builds then). */
-static int builders_for(size_t n)
+/* Builders read through connections of their own, inside the snapshot
+ * the rebuild's transaction exports after taking the writers' lock (so
+ * they read exactly what it would) (readers_open). A builder without a
+ * connection is no builder: a server near its max_connections gets fewer
+ * of them (or none: then the writer's thread reads), not a failed
+ * rebuild. */
+static int pg_readers_open(pdb_ctx *ctx, pdb_store *s, void **readers, int want)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t k = cores < 1 ? 1 : cores > MAX_BUILDERS ? MAX_BUILDERS : (size_t)cores;
-    k = k < n ? k : n;
-    return k > 1 ? (int)k : 0;
-}
-
-/* Starts up to want builders; returns how many started. Builders run at
- * most a few communes ahead of the writer: enough to keep each busy, few
- * enough that memory stays a few communes'. */
-static int builders_start(pdb_ctx *ctx, builders *b, pthread_t *threads, int want)
-{
-    int n = 0;
-    /* A builder without a connection is no builder: a server near its
-     * max_connections gets fewer of them (or none: then this thread reads
-     * and builds), not a failed rebuild. Its failure is not the caller's. */
     pdb_status saved = ctx->last_status;
-    char msg[sizeof ctx->msg];
+    char msg[sizeof ctx->msg], snapshot[64];
+    PGresult *res = NULL;
+    int n = 0;
+
     memcpy(msg, ctx->msg, sizeof msg);
-    while (b->nconns < want && builder_connect(ctx, b, &b->conns[b->nconns]) == PDB_OK)
-        b->nconns++;
-    PQfinish(b->conns[b->nconns].conn); /* the one that failed, if any */
-    b->conns[b->nconns].conn = NULL;
+    if (pdb__pg_run(ctx, s->pg, "SELECT pg_export_snapshot()", NULL,
+                    "sharing the rebuild's snapshot", &res) == PDB_OK) {
+        snprintf(snapshot, sizeof snapshot, "%s", pdb__pg_text(res, 0, 0));
+        for (; n < want; n++) {
+            pdb__pg *pg = calloc(1, sizeof *pg);
+            if (pg == NULL)
+                break;
+            if (builder_connect(ctx, s->pg->location, snapshot, pg) != PDB_OK) {
+                PQfinish(pg->conn);
+                free(pg);
+                break;
+            }
+            readers[n] = pg;
+        }
+    }
+    PQclear(res);
     ctx->last_status = saved;
     memcpy(ctx->msg, msg, sizeof msg);
-    b->ahead = 2 * (size_t)b->nconns + 1;
-    pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->work, NULL);
-    pthread_cond_init(&b->built, NULL);
-    for (; n < b->nconns; n++)
-        if (pthread_create(&threads[n], NULL, builder, b) != 0)
-            break;
     return n;
-}
-
-/* Tells the builders to return, waits for them and frees what they shared. */
-static void builders_end(builders *b, const pthread_t *threads, int nthreads)
-{
-    pthread_mutex_lock(&b->mu);
-    b->quit = 1;
-    pthread_cond_broadcast(&b->work);
-    pthread_mutex_unlock(&b->mu);
-    while (nthreads-- > 0)
-        pthread_join(threads[nthreads], NULL);
-    pthread_cond_destroy(&b->built);
-    pthread_cond_destroy(&b->work);
-    pthread_mutex_destroy(&b->mu);
-    for (int i = 0; i < b->nconns; i++)
-        PQfinish(b->conns[i].conn);
-}
-
-/* One commune after the other, in this thread. */
-static pdb_status rebuild_in_turn(pdb_ctx *ctx, pdb__pg *pg, const PGresult *codes,
-                                  pdb_overview_report *rep)
-{
-    pdb_status st = PDB_OK;
-    for (int i = 0; i < PQntuples(codes) && st == PDB_OK; i++) {
-        pdb__ov_job job;
-        if ((st = read_job(ctx, pg, pdb__pg_text(codes, i, 0), &job)) == PDB_OK) {
-            if (job.st == PDB_OK)
-                pdb__ov_build(ctx, &job);
-            st = rebuild_one(ctx, pg, &job, rep);
-        }
-        pdb__ov_job_clear(&job);
-    }
-    return st;
-}
-
-/* Rebuilds the communes in order, reading and building them on every
- * core; inside the caller's transaction, which holds the writers' lock. */
-static pdb_status rebuild_communes(pdb_ctx *ctx, pdb_store *s, const PGresult *codes,
-                                   pdb_overview_report *rep)
-{
-    builders b = {.location = s->pg->location, .codes = codes, .limits = ctx->limits};
-    pthread_t threads[MAX_BUILDERS];
-    PGresult *res = NULL;
-    int nthreads = 0, want = builders_for((size_t)PQntuples(codes));
-    pdb_status st;
-
-    if (want == 0)
-        return rebuild_in_turn(ctx, s->pg, codes, rep);
-    if ((st = pdb__pg_run(ctx, s->pg, "SELECT pg_export_snapshot()", NULL,
-                          "sharing the rebuild's snapshot", &res)) != PDB_OK)
-        return st;
-    snprintf(b.snapshot, sizeof b.snapshot, "%s", pdb__pg_text(res, 0, 0));
-    PQclear(res);
-    b.n = (size_t)PQntuples(codes);
-    b.jobs = calloc(b.n, sizeof *b.jobs);
-    b.done = calloc(b.n, 1);
-    if (b.jobs == NULL || b.done == NULL) {
-        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory rebuilding overviews");
-        goto done;
-    }
-    if ((nthreads = builders_start(ctx, &b, threads, want)) == 0) {
-        st = rebuild_in_turn(ctx, s->pg, codes, rep);
-        goto destroy;
-    }
-    for (size_t w = 0; w < b.n && st == PDB_OK; w++) {
-        pthread_mutex_lock(&b.mu);
-        while (!b.done[w])
-            pthread_cond_wait(&b.built, &b.mu);
-        b.written = w + 1;
-        pthread_cond_broadcast(&b.work);
-        if (b.st != PDB_OK)
-            st = pdb__fail(ctx, b.st, "%s", b.msg);
-        pthread_mutex_unlock(&b.mu);
-        if (st == PDB_OK)
-            st = rebuild_one(ctx, s->pg, &b.jobs[w], rep);
-        pdb__ov_job_clear(&b.jobs[w]);
-    }
-destroy:
-    builders_end(&b, threads, nthreads);
-done:
-    for (size_t i = 0; b.jobs != NULL && i < b.n; i++)
-        pdb__ov_job_clear(&b.jobs[i]);
-    free(b.jobs);
-    free(b.done);
-    return st;
 }
 
 /* The communes a rebuild covers, as overview.c's communes_sql: the one
@@ -483,19 +253,27 @@ static const char communes_sql[] =
     "AND code NOT IN (SELECT commune FROM " PDB_PG_SCHEMA ".overview_problems "
     "WHERE state = 'failed')) u ORDER BY code COLLATE \"C\"";
 
-pdb_status pdb__pg_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                           pdb_overview_report *rep)
+static void pg_rollback(pdb_store *s)
+{
+    PQclear(PQexec(s->pg->conn, "ROLLBACK"));
+}
+
+/* BEGIN, then the lock that queues writers (pg_writer.c takes it too), as
+ * SQLite's BEGIN IMMEDIATE: the communes listed are the communes rebuilt
+ * (begin). Waited for as long as SQLite's busy timeout, then PDB_EBUSY,
+ * as a load. */
+static pdb_status pg_begin(pdb_ctx *ctx, pdb_store *s, const char *commune, char (**codes)[8],
+                           size_t *n)
 {
     pdb__pg *pg = s->pg;
     pdb__pg_params p = {0};
-    PGresult *codes = NULL;
+    PGresult *res = NULL;
     pdb_status st;
 
+    *codes = NULL;
+    *n = 0;
     if ((st = pdb__pg_exec(ctx, pg, "BEGIN", "starting the overviews' rebuild")) != PDB_OK)
         return st;
-    /* The lock that queues writers (pg_writer.c takes it too), as SQLite's
-     * BEGIN IMMEDIATE: the communes listed are the communes rebuilt. Waited
-     * for as long as SQLite's busy timeout, then PDB_EBUSY, as a load. */
     if ((st = pdb__pg_exec(ctx, pg, "SET LOCAL lock_timeout = '10s'",
                            "starting the overviews' rebuild")) != PDB_OK ||
         (st = run_void(ctx, pg,
@@ -505,34 +283,48 @@ pdb_status pdb__pg_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const cha
         goto fail;
     pdb__pg_param_text(&p, commune);
     pdb__pg_param_i4(&p, PDB__OV_NBANDS - 1);
-    if ((st = pdb__pg_run(ctx, pg, communes_sql, &p, "listing communes", &codes)) != PDB_OK)
+    if ((st = pdb__pg_run(ctx, pg, communes_sql, &p, "listing communes", &res)) != PDB_OK)
         goto fail;
-    if (commune != NULL && PQntuples(codes) == 0) {
-        st = pdb__fail(ctx, PDB_ENOTFOUND, "no commune %s in the store", commune);
+    int rows = PQntuples(res);
+    if (rows > 0 && (*codes = calloc((size_t)rows, sizeof **codes)) == NULL) {
+        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory listing communes");
         goto fail;
     }
-    if ((st = rebuild_communes(ctx, s, codes, rep)) != PDB_OK)
-        goto fail;
-    /* A new data version when a commune's overviews changed, the one they
-     * were stamped with, so that caches drop the tiles drawn from parcels
-     * meanwhile. */
-    if ((rep->rebuilt + rep->failed > 0 &&
-         (st = run_void(ctx, pg,
-                        "UPDATE " PDB_PG_SCHEMA ".meta SET value = (value::bigint + 1)::text "
-                        "WHERE key = 'data_version'",
-                        NULL, "bumping the data version")) != PDB_OK) ||
-        (st = pdb__pg_exec(ctx, pg, "COMMIT", "committing the overviews")) != PDB_OK)
-        goto fail;
-    PQclear(codes);
-    if (commune != NULL && rep->failed > 0)
-        return pdb__fail(ctx, PDB_EGEOM, "%s", rep->first_failure);
-    return pdb__ok(ctx);
+    for (int i = 0; i < rows; i++)
+        snprintf((*codes)[i], sizeof **codes, "%s", pdb__pg_text(res, i, 0));
+    *n = (size_t)rows;
+    PQclear(res);
+    return PDB_OK;
 fail:
-    PQclear(codes);
-    PQclear(PQexec(pg->conn, "ROLLBACK"));
-    memset(rep, 0, sizeof *rep);
+    PQclear(res);
+    pg_rollback(s);
     return st;
 }
+
+static pdb_status pg_commit(pdb_ctx *ctx, pdb_store *s, int bump)
+{
+    pdb_status st;
+    if (bump &&
+        (st = run_void(ctx, s->pg,
+                       "UPDATE " PDB_PG_SCHEMA ".meta SET value = (value::bigint + 1)::text "
+                       "WHERE key = 'data_version'",
+                       NULL, "bumping the data version")) != PDB_OK)
+        return st;
+    return pdb__pg_exec(ctx, s->pg, "COMMIT", "committing the overviews");
+}
+
+const pdb__ov_io pdb__pg_overview_io = {
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .readers_open = pg_readers_open,
+    .readers_close = pg_readers_close,
+    .read_parcels = pg_read_parcels,
+    .exec = pg_exec,
+    .replace = pg_replace,
+    .problem = pg_problem,
+    .stamp = pg_stamp,
+};
 
 /* ------------------------------------------------------------------------ */
 /* Reading                                                                   */

@@ -132,8 +132,6 @@ pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbo
                                     int survey_epsg, pdb_feature_fn fn, void *arg);
 pdb_status pdb__sq_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsigned kinds,
                                      const double bbox[4], pdb_feature_fn fn, void *arg);
-pdb_status pdb__sq_overview_rebuild_report(pdb_ctx *ctx, pdb_store *s, const char *commune,
-                                           pdb_overview_report *rep);
 pdb_status pdb__sq_store_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
                                 const pdb_backup_options *opt, pdb_backup_result *result);
 
