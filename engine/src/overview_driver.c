@@ -206,8 +206,12 @@ static void *builder(void *arg)
         pdb__ov_job *job = &p->jobs[i];
         pthread_mutex_unlock(&p->mu);
         if (ctx == NULL) {
-            job->st = PDB_ENOMEM;
-            snprintf(job->msg, sizeof job->msg, "out of memory for a builder's context");
+            /* A job the writer read fails alone; one this builder was to
+             * read was never read, and fails the rebuild (below). */
+            if (!p->has_readers) {
+                job->st = PDB_ENOMEM;
+                snprintf(job->msg, sizeof job->msg, "out of memory for a builder's context");
+            }
         } else {
             if (p->has_readers && st == PDB_OK)
                 st = read_job(ctx, p->s, reader, p->codes[i], job);
@@ -215,9 +219,10 @@ static void *builder(void *arg)
                 pdb__ov_build(ctx, job);
         }
         pthread_mutex_lock(&p->mu);
-        if (st != PDB_OK && p->st == PDB_OK) {
+        if (p->has_readers && st != PDB_OK && p->st == PDB_OK) {
             p->st = st;
-            snprintf(p->msg, sizeof p->msg, "%s", pdb_errmsg(ctx));
+            snprintf(p->msg, sizeof p->msg, "%s",
+                     ctx ? pdb_errmsg(ctx) : "out of memory for a builder's context");
         }
         p->done[i] = 1;
         pthread_cond_broadcast(&p->built);
