@@ -182,6 +182,10 @@ static int next_raw(reader *r, size_t off, raw *e)
 {
     if (off + 2 <= r->len && r->buf[off] == 0xFF && r->buf[off + 1] == 0xFF)
         return 0;
+    if (off == r->len)
+        return pdbi__fail(r->ic, PDB_EINVAL,
+                          "DGN file ends at offset %zu without the end-of-design marker", off),
+               -1;
     if (off + 4 > r->len)
         return pdbi__fail(r->ic, PDB_EINVAL,
                           "DGN element at offset %zu: the file ends inside its header (%zu "

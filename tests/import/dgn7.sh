@@ -29,6 +29,11 @@ LEVELS="levels 10:line=2621 13:text=1205 14:text=1204 15:text=1204 23:line=821 2
 same_as_gdal "generator's sheet" "$F" "$LEVELS"
 contains "the TCB: 1 UOR a subunit, 1000 subunits a metre, 2D" "$(head -1 "$F.dump")" "^units 1 1000 2 "
 contains "texts in TCVN3 bytes, as they are" "$(grep -c '^text 63 ' "$F.dump")" "^15$"
+# The same drawing as a 3D file (GDAL's writer: another TCB, 12-byte vertices).
+ogr2ogr -f DGN -dsco 3D=YES sheet3d_07900.dgn "$F"
+same_as_gdal "the sheet as a 3D file" sheet3d_07900.dgn \
+    "levels 10:line=2621 13:text=1205 14:text=1204 15:text=1204 23:line=821 28:line=96 63:line=24 63:text=15"
+contains "3D: the TCB's flag read" "$(head -1 sheet3d_07900.dgn.dump)" "^units 1 100 3 "
 
 # The file's elements, offsets and sizes (python3's struct, no GDAL).
 cat >elements.py <<'PY'
