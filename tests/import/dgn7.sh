@@ -100,9 +100,21 @@ print(i32(o + 38), i32(o + 42))' "$F" "$E_OFF")"
 HDR=$(element 40 12 128 "$(python3 -c 'print((bytes(32) + bytes([0, 0, 2, 0])).hex())')")
 C1=$(element 40 3 128 "$(line_body "$X0" "$Y0" $((X0 + 1000)) "$Y0")")
 C2=$(element 40 3 128 "$(line_body $((X0 + 1000)) "$Y0" $((X0 + 1000)) $((Y0 + 1000)))")
-python3 write.py "$F" chain_07900.dgn --insert "$TCB_SIZE" "$HDR$C1$C2"
-same_as_gdal "a complex chain of two lines" chain_07900.dgn "${LEVELS/ 63:line/ 40:multi=1 63:line}"
+# And a text in the 16-bit form (0xFF 0xFD, then little-endian words: 'A',
+# U+1EA0, '1'), at the sheet's first vertex: GDAL makes bytes of it, a byte
+# per character below 256, two (high first) above.
+TXT=$(element 40 17 0 "$(python3 -c '
+import struct, sys
+def vax(v):
+    u = struct.pack("<i", v)
+    return u[2:4] + u[0:2]
+text = b"\xff\xfd" + struct.pack("<3H", 0x41, 0x1EA0, 0x31)
+print((bytes(46) + vax(int(sys.argv[1])) + vax(int(sys.argv[2])) + bytes([len(text), 0]) + text).hex())' "$X0" "$Y0")")
+python3 write.py "$F" chain_07900.dgn --insert "$TCB_SIZE" "$HDR$C1$C2$TXT"
+same_as_gdal "a complex chain of two lines, a 16-bit text" chain_07900.dgn \
+    "${LEVELS/ 63:line/ 40:multi=1 40:text=1 63:line}"
 contains "the chain's two parts" "$(grep '^multi 40 ' chain_07900.dgn.dump)" "^multi 40 2 2 "
+contains "the 16-bit text's bytes" "$(grep '^text 40 ' chain_07900.dgn.dump)" " 411ea031$"
 
 # Through the importer: the same parcels as through GDAL before (the
 # sheets test checks them against the polygons) and a sheet holding an arc
