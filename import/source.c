@@ -734,10 +734,16 @@ static pdb_status dgn_read_own(pdbi_ctx *ic, const pdbi_file *f, pdbi_layer *L, 
     defn = OGR_FD_Create("elements");
     OGRFieldDefnH fl = OGR_Fld_Create("Level", OFTInteger);
     OGRFieldDefnH ft = OGR_Fld_Create("Text", OFTString);
+    if (defn != NULL && fl != NULL && ft != NULL) {
+        OGR_FD_AddFieldDefn(defn, fl); /* copies */
+        OGR_FD_AddFieldDefn(defn, ft);
+    }
+    if (fl != NULL)
+        OGR_Fld_Destroy(fl);
+    if (ft != NULL)
+        OGR_Fld_Destroy(ft);
     if (defn == NULL || fl == NULL || ft == NULL)
         goto oom;
-    OGR_FD_AddFieldDefn(defn, fl);
-    OGR_FD_AddFieldDefn(defn, ft);
     OGR_FD_Reference(defn); /* ours until the end; then the features' */
     for (size_t i = 0; i < d.nelems; i++) {
         const pdbi_dgn7_elem *el = &d.elems[i];
