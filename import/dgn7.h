@@ -17,14 +17,14 @@
 
 /* Element types of ISFF the reader knows by name. */
 enum {
-    PDBI_DGN7_CELL = 2,        /* cell header: no geometry; its components are read */
-    PDBI_DGN7_LINE = 3,        /* two vertices */
-    PDBI_DGN7_LINE_STRING = 4, /* up to 101 vertices */
-    PDBI_DGN7_SHAPE = 6,       /* a closed line string */
-    PDBI_DGN7_TCB = 9,         /* the type control block: units, origin, 2D/3D */
-    PDBI_DGN7_CHAIN = 12,      /* complex chain header: its components follow */
-    PDBI_DGN7_COMPLEX_SHAPE = 14 /* complex shape header: its components follow */,
-    PDBI_DGN7_TEXT = 17 /* a text: origin and bytes */
+    PDBI_DGN7_CELL = 2,           /* cell header: no geometry; its components are read */
+    PDBI_DGN7_LINE = 3,           /* two vertices */
+    PDBI_DGN7_LINE_STRING = 4,    /* up to 101 vertices */
+    PDBI_DGN7_SHAPE = 6,          /* a closed line string */
+    PDBI_DGN7_TCB = 9,            /* the type control block: units, origin, 2D/3D */
+    PDBI_DGN7_CHAIN = 12,         /* complex chain header: its components follow */
+    PDBI_DGN7_COMPLEX_SHAPE = 14, /* complex shape header: its components follow */
+    PDBI_DGN7_TEXT = 17           /* a text: origin and bytes */
 };
 
 /* One element read: a line work element (its vertices in parts) or a
