@@ -5,6 +5,7 @@
  * quick pass without geometries that counts records, tallies communes and
  * samples text for encoding detection.
  */
+#include "dgn7.h"
 #include "imp_ogr.h"
 
 #include <cpl_conv.h>
@@ -631,6 +632,183 @@ oom:
     return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
 }
 
+/* ------------------------------------------------------------------------ */
+/* DGN sheets through our own reader (dgn7.c)                                */
+/* ------------------------------------------------------------------------ */
+
+/* GDAL's DGN driver builds style strings and a link JSON for every element
+ * of a sheet, whether asked for or not: half the import of a sheet. The
+ * reader of dgn7.c gives the same geometries, levels and texts without
+ * them; its features hold only what the sheet build reads (Level, Text). */
+
+static int is_dgn(const pdbi_file *f)
+{
+    return strcmp(f->driver, "DGN") == 0;
+}
+
+/* Adds a boundary feature made from the reader's element. */
+static OGRGeometryH dgn_geometry(const pdbi_dgn7 *d, const pdbi_dgn7_elem *el)
+{
+    OGRGeometryH g = NULL;
+    for (size_t k = 0; k < el->nparts; k++) {
+        const pdbi_dgn7_part *p = &d->parts[el->first_part + k];
+        const double *xy = d->xy + 2 * p->first;
+        OGRGeometryH ls =
+            OGR_G_CreateGeometry(el->type == PDBI_DGN7_SHAPE ? wkbLinearRing : wkbLineString);
+        if (ls == NULL)
+            break;
+        OGR_G_SetPoints(ls, (int)p->n, xy, 2 * sizeof *xy, xy + 1, 2 * sizeof *xy, NULL, 0);
+        if (el->type == PDBI_DGN7_SHAPE) {
+            g = OGR_G_CreateGeometry(wkbPolygon);
+            OGR_G_AddGeometryDirectly(g, ls);
+        } else if (el->type == PDBI_DGN7_LINE || el->type == PDBI_DGN7_LINE_STRING) {
+            g = ls;
+        } else {
+            if (g == NULL)
+                g = OGR_G_CreateGeometry(wkbMultiLineString);
+            OGR_G_AddGeometryDirectly(g, ls);
+        }
+    }
+    if (g == NULL && el->nparts == 0) /* a complex element without line work */
+        g = OGR_G_CreateGeometry(wkbMultiLineString);
+    return g;
+}
+
+/* Empties what a read put in L and B (labels and boundaries). */
+static void cad_clear(pdbi_layer *L, cad_bounds *B)
+{
+    for (size_t i = 0; i < L->nlabels; i++) {
+        free(L->labels[i].text);
+        OGR_F_Destroy(L->labels[i].feat);
+    }
+    L->nlabels = 0;
+    for (size_t b = 0; b < B->n; b++)
+        OGR_F_Destroy(B->items[b].feat);
+    B->n = 0;
+    for (size_t k = 0; k < L->nfields; k++)
+        free(L->fields[k]);
+    L->nfields = 0;
+    free(L->grid_start);
+    free(L->grid_items);
+    L->grid_start = NULL;
+    L->grid_items = NULL;
+}
+
+/* Reads a DGN file's layer with the reader of dgn7.c into the labels and
+ * boundaries cad_read makes from GDAL's features, in the same order with
+ * the same feature indices. *own is 0 (nothing read) when the file holds
+ * elements GDAL draws and the reader does not (arcs, curves, ...): they
+ * are counted and said, and the caller reads the file through GDAL. A
+ * file the reader cannot read fails with the offset of the element. */
+static pdb_status dgn_read_own(pdbi_ctx *ic, const pdbi_file *f, pdbi_layer *L, cad_bounds *B,
+                               int *own)
+{
+    pdbi_dgn7 d;
+    OGRFeatureDefnH defn = NULL;
+    struct key_collect kc = {L, 0};
+    size_t labcap = 0;
+    pdb_status st = pdbi__dgn7_read_file(ic, f->path, &d);
+
+    *own = 0;
+    if (st != PDB_OK)
+        return st;
+    if (d.unread_graphic > 0) {
+        if (f->opts->log != NULL) {
+            char list[400] = "", name[32];
+            size_t used = 0;
+            for (int t = 0; t < 128; t++) {
+                const char *nm = pdbi__dgn7_type_name(t, name, sizeof name);
+                if (d.by_type[t] == 0 || t == PDBI_DGN7_TCB || used >= sizeof list)
+                    continue;
+                used += (size_t)snprintf(list + used, sizeof list - used, "%s%s: %zu",
+                                         used ? ", " : "", nm, d.by_type[t]);
+            }
+            fprintf(f->opts->log,
+                    "parceldb: %s: DGN: %zu elements of types the sheet reader does not read "
+                    "(%s): the file is read through GDAL's DGN driver\n",
+                    f->path, d.unread_graphic, list);
+        }
+        pdbi__dgn7_free(&d);
+        return PDB_OK;
+    }
+    defn = OGR_FD_Create("elements");
+    OGRFieldDefnH fl = OGR_Fld_Create("Level", OFTInteger);
+    OGRFieldDefnH ft = OGR_Fld_Create("Text", OFTString);
+    if (defn != NULL && fl != NULL && ft != NULL) {
+        OGR_FD_AddFieldDefn(defn, fl); /* copies */
+        OGR_FD_AddFieldDefn(defn, ft);
+    }
+    if (fl != NULL)
+        OGR_Fld_Destroy(fl);
+    if (ft != NULL)
+        OGR_Fld_Destroy(ft);
+    if (defn == NULL || fl == NULL || ft == NULL)
+        goto oom;
+    OGR_FD_Reference(defn); /* ours until the end; then the features' */
+    for (size_t i = 0; i < d.nelems; i++) {
+        const pdbi_dgn7_elem *el = &d.elems[i];
+        OGRFeatureH feat = OGR_F_Create(defn);
+        if (feat == NULL)
+            goto oom;
+        OGR_F_SetFieldInteger(feat, 0, el->level);
+        if (el->type == PDBI_DGN7_TEXT) {
+            const char *text = d.chars + el->text;
+            OGRGeometryH pt = OGR_G_CreateGeometry(wkbPoint);
+            OGR_G_SetPoint_2D(pt, 0, el->x, el->y);
+            OGR_F_SetGeometryDirectly(feat, pt);
+            OGR_F_SetFieldString(feat, 1, text);
+            if (text[0] != '\0') {
+                if (L->nlabels == labcap) {
+                    labcap = labcap ? 2 * labcap : 256;
+                    pdbi_label *bigger = realloc(L->labels, labcap * sizeof *bigger);
+                    if (bigger == NULL) {
+                        OGR_F_Destroy(feat);
+                        goto oom;
+                    }
+                    L->labels = bigger;
+                }
+                pdbi_label *lab = &L->labels[L->nlabels];
+                memset(lab, 0, sizeof *lab);
+                lab->x = el->x;
+                lab->y = el->y;
+                lab->index = (int64_t)i;
+                lab->feat = feat;
+                if ((lab->text = strdup(text)) == NULL) {
+                    OGR_F_Destroy(feat);
+                    goto oom;
+                }
+                L->nlabels++;
+                pdbi__label_pairs(lab->text, collect_key, &kc);
+                continue;
+            }
+        } else {
+            OGR_F_SetGeometryDirectly(feat, dgn_geometry(&d, el));
+        }
+        if (B->n == B->cap) {
+            B->cap = B->cap ? 2 * B->cap : 256;
+            pdbi_cad_rec *bigger = realloc(B->items, B->cap * sizeof *bigger);
+            if (bigger == NULL) {
+                OGR_F_Destroy(feat);
+                goto oom;
+            }
+            B->items = bigger;
+        }
+        B->items[B->n++] = (pdbi_cad_rec){(int64_t)i, feat, 0, NULL, NULL};
+    }
+    if (kc.oom || build_grid(L) != 0)
+        goto oom;
+    OGR_FD_Release(defn);
+    pdbi__dgn7_free(&d);
+    *own = 1;
+    return PDB_OK;
+oom:
+    cad_clear(L, B);
+    if (defn != NULL)
+        OGR_FD_Release(defn);
+    pdbi__dgn7_free(&d);
+    return pdbi__fail(ic, PDB_ENOMEM, "out of memory");
+}
+
 /* Joins each boundary to its label: the label inside it (the nearest its
  * middle when there are several: an island parcel may hold its own label
  * and the one of the parcel around it); then, for a boundary left without,
@@ -767,7 +945,10 @@ static pdb_status read_companions(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, cad
             st = pdbi__fail(ic, PDB_EINVAL,
                             "is a %s file with %zu layers, not one %s layer as the first sheet",
                             cf.driver, cf.nlayers, f->driver);
-        if (st == PDB_OK)
+        int own = 0;
+        if (st == PDB_OK && is_dgn(&cf))
+            st = dgn_read_own(ic, &cf, &cf.layers[0], &CB, &own);
+        if (st == PDB_OK && !own)
             st = cad_read(ic, &cf.layers[0], &CB);
         pdbi_layer *C = st == PDB_OK ? &cf.layers[0] : NULL;
         if (st == PDB_OK) {
@@ -826,9 +1007,21 @@ static pdb_status read_companions(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, cad
 static pdb_status prescan_cad(pdbi_ctx *ic, pdbi_file *f, pdbi_layer *L, const pdbi_fieldmap *fm)
 {
     cad_bounds B = {0};
-    pdb_status st = cad_read(ic, L, &B);
+    int own = 0;
+    pdb_status st = is_dgn(f) ? dgn_read_own(ic, f, L, &B, &own) : PDB_OK;
 
-    if (st == PDB_OK && pdbi__sheets_detect(f, L, B.items, B.n)) {
+    /* A DGN file our reader read that is not a sheet (closed shapes with
+     * key=value labels, joined by MSLink): GDAL's features, links and all. */
+    int sheet = st == PDB_OK && own && pdbi__sheets_detect(f, L, B.items, B.n);
+    if (st == PDB_OK && own && !sheet) {
+        cad_clear(L, &B);
+        own = 0;
+    }
+    if (st == PDB_OK && !own) {
+        st = cad_read(ic, L, &B);
+        sheet = st == PDB_OK && pdbi__sheets_detect(f, L, B.items, B.n);
+    }
+    if (sheet) {
         f->sheets = 1;
         if (f->ncompanions > 0)
             st = read_companions(ic, f, L, &B);

@@ -17,19 +17,25 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
 jobs=${FUZZ_JOBS:-2}
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
-all=(fuzz_http_request fuzz_wms fuzz_ogcapi fuzz_search_query fuzz_style fuzz_points_csv fuzz_field_map fuzz_tokens fuzz_wkb fuzz_import fuzz_change_parts fuzz_instant)
+all=(fuzz_http_request fuzz_wms fuzz_ogcapi fuzz_search_query fuzz_style fuzz_points_csv fuzz_field_map fuzz_tokens fuzz_wkb fuzz_import fuzz_change_parts fuzz_instant fuzz_dgn7)
 read -r -a targets <<<"${FUZZ_TARGETS:-${all[*]}}"
 
 # Warnings are not errors here: the fuzz build must not stop on a warning
 # clang gives and gcc does not; scripts/build.sh keeps -Werror.
 CC=clang cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DPDB_FUZZ=ON -DPDB_WERROR=OFF -DPDB_WEB=OFF >/dev/null
-cmake --build "$dir" -j "$jobs" --target "${targets[@]}" >"$dir/fuzz-build.log" 2>&1 || {
+# fuzz_dgn7's seeds are the generator's DGN files, made here (not in git).
+made_seeds=()
+[[ " ${targets[*]} " == *" fuzz_dgn7 "* ]] && made_seeds=(pdb-synth)
+cmake --build "$dir" -j "$jobs" --target "${targets[@]}" "${made_seeds[@]}" >"$dir/fuzz-build.log" 2>&1 || {
     tail -n 40 "$dir/fuzz-build.log" >&2
     echo "fuzz: the build failed (full log: $dir/fuzz-build.log)" >&2
     exit 1
 }
 
 export CPL_LOG=/dev/null # GDAL's own messages
+if [ ${#made_seeds[@]} -gt 0 ]; then
+    bash tests/fuzz/dgn7-seeds.sh "$dir/samples/pdb-synth" "$dir/fuzz-seeds/fuzz_dgn7" >/dev/null
+fi
 run_one() {
     local t=$1 corpus=$dir/fuzz-corpus/$1 art=$dir/fuzz-artifacts/$1
     mkdir -p "$corpus" "$art"
@@ -37,8 +43,10 @@ run_one() {
     [ -f "tests/fuzz/$t/$t.dict" ] && dict=(-dict="tests/fuzz/$t/$t.dict")
     local extra= # the minimised corpus of earlier long runs, in git
     [ -d "tests/fuzz/$t/corpus" ] && extra=tests/fuzz/$t/corpus
+    local seeds=tests/fuzz/$t/seeds # or made above
+    [ -d "$seeds" ] || seeds=$dir/fuzz-seeds/$t
     "$dir/tests/$t" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-        "${dict[@]}" -print_final_stats=1 -artifact_prefix="$art/" "$corpus" "tests/fuzz/$t/seeds" $extra \
+        "${dict[@]}" -print_final_stats=1 -artifact_prefix="$art/" "$corpus" "$seeds" $extra \
         >"$art/run.log" 2>&1 || rc=$?
     local execs rate
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$art/run.log")

@@ -6,9 +6,11 @@
 set(PDB_FUZZ_DIR ${PROJECT_SOURCE_DIR}/tests/fuzz)
 find_package(OpenSSL REQUIRED COMPONENTS Crypto) # the token file hashes (auth.c)
 
-# pdb_fuzz_target(NAME SOURCES... [INCLUDES dirs] [LIBS libs] [TIMEOUT s])
+# pdb_fuzz_target(NAME SOURCES... [INCLUDES dirs] [LIBS libs] [TIMEOUT s]
+#                 [SEEDS_MADE dir]): SEEDS_MADE, a seeds directory made at
+# test time (not in git), replayed too.
 function(pdb_fuzz_target name)
-    cmake_parse_arguments(F "" "TIMEOUT" "SOURCES;INCLUDES;LIBS" ${ARGN})
+    cmake_parse_arguments(F "" "TIMEOUT;SEEDS_MADE" "SOURCES;INCLUDES;LIBS" ${ARGN})
     set(variants fuzz_replay_${name})
     if(PDB_FUZZ)
         list(APPEND variants ${name})
@@ -28,7 +30,7 @@ function(pdb_fuzz_target name)
     add_test(NAME fuzz_replay_${name}
              COMMAND fuzz_replay_${name} ${PDB_FUZZ_DIR}/${name}/seeds
                      ${PDB_FUZZ_DIR}/${name}/corpus ${PDB_FUZZ_DIR}/${name}/crashers
-                     ${PDB_FUZZ_DIR}/${name}/regressions)
+                     ${PDB_FUZZ_DIR}/${name}/regressions ${F_SEEDS_MADE})
     if(NOT F_TIMEOUT)
         set(F_TIMEOUT 300)
     endif()
@@ -97,3 +99,15 @@ pdb_fuzz_target(fuzz_change_parts
 pdb_fuzz_target(fuzz_instant
     SOURCES ${PDB_FUZZ_DIR}/fuzz_instant.c
     LIBS parceldb_internal_for_tests)
+
+# The DGN v7 element reader of the sheet import (import/dgn7.c). Its seeds
+# are the generator's DGN files, made at test time by dgn7-seeds.sh.
+pdb_fuzz_target(fuzz_dgn7
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_dgn7.c
+    LIBS pdb_import m
+    SEEDS_MADE ${CMAKE_BINARY_DIR}/fuzz-seeds/fuzz_dgn7)
+add_test(NAME fuzz_dgn7_seeds
+         COMMAND bash ${PDB_FUZZ_DIR}/dgn7-seeds.sh $<TARGET_FILE:pdb-synth>
+                 ${CMAKE_BINARY_DIR}/fuzz-seeds/fuzz_dgn7)
+set_tests_properties(fuzz_dgn7_seeds PROPERTIES FIXTURES_SETUP fuzz_dgn7_seeds LABELS fuzz)
+set_tests_properties(fuzz_replay_fuzz_dgn7 PROPERTIES FIXTURES_REQUIRED fuzz_dgn7_seeds)

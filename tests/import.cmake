@@ -8,5 +8,10 @@ foreach(script lib_contains formats crs fields encoding defects reimport kill sy
     pdb_script_test(import_${script} ${CMAKE_CURRENT_SOURCE_DIR}/import/${script}.sh)
 endforeach()
 set_tests_properties(import_kill import_synth PROPERTIES TIMEOUT 900)
+# The DGN v7 reader of the sheet import (import/dgn7.c) against GDAL's
+# driver on the generator's sheets, and its errors on hand-cut files.
+add_executable(dgn7_dump ${CMAKE_CURRENT_SOURCE_DIR}/unit/dgn7_dump.c)
+target_link_libraries(dgn7_dump PRIVATE pdb_import pdb_build_flags)
+pdb_script_test(import_dgn7 ${CMAKE_CURRENT_SOURCE_DIR}/import/dgn7.sh $<TARGET_FILE:dgn7_dump>)
 # The sweep: about a minute in the plain build, several under ASan.
 set_tests_properties(import_sweep PROPERTIES TIMEOUT 900 LABELS import)
