@@ -328,6 +328,14 @@ typedef struct pdb_parcel {
     size_t source_wkb_len;     /* bytes */
     unsigned char *wgs84_wkb;  /* MULTIPOLYGON in WGS 84 lon/lat, ISO WKB (read) */
     size_t wgs84_wkb_len;      /* bytes */
+    /* The national attribute set, where the survey carries it (NULL when
+     * not): docs/import.md. */
+    char *prev_sheet;   /* SoHieuToBanDoCu: the sheet the parcel had before */
+    char *prev_parcel;  /* SoThuTuThuaCu: its number there */
+    char *certificate;  /* SoHieuGCN, the land-use right certificate's serial:
+                           personal data, NULL unless PDB_READ_PERSONAL */
+    char *record_start; /* ThoiDiemBatDau: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" */
+    char *record_end;   /* ThoiDiemKetThuc, the same forms; not valid_to */
 } pdb_parcel;
 
 typedef struct pdb_parcel_list {
@@ -343,7 +351,7 @@ PDB_API void pdb_parcel_list_free(pdb_parcel_list *list);
 
 /* What a read fills in besides the identity and attributes. */
 enum {
-    PDB_READ_PERSONAL = 1 << 0, /* the owner; only for authorised callers */
+    PDB_READ_PERSONAL = 1 << 0, /* the owner and certificate; only for authorised callers */
     PDB_READ_WGS84 = 1 << 1,    /* wgs84_wkb */
     PDB_READ_SOURCE = 1 << 2,   /* source_wkb */
     PDB_READ_HISTORY = 1 << 3,  /* include superseded parcels (by-number queries) */

@@ -28,7 +28,8 @@
 
 pdb_status pdb__lm_set_add(pdb_ctx *ctx, pdb__lm_set *set, int64_t id, const char *former,
                            const char *sheet, const char *parcel, int srid,
-                           const unsigned char *wkb, size_t wkb_len, double area_m2)
+                           const unsigned char *wkb, size_t wkb_len, double area_m2,
+                           const char *prev_sheet, const char *prev_parcel)
 {
     if (set->count == set->cap) {
         size_t cap = set->cap ? 2 * set->cap : 1024;
@@ -43,9 +44,19 @@ pdb_status pdb__lm_set_add(pdb_ctx *ctx, pdb__lm_set *set, int64_t id, const cha
     size_t len = strlen(former) + strlen(sheet) + strlen(parcel) + 3;
     p->key = malloc(len);
     p->wkb = malloc(wkb_len ? wkb_len : 1);
-    if (p->key == NULL || p->wkb == NULL) {
+    p->prev_key = NULL;
+    if (prev_parcel != NULL && *prev_parcel != '\0') {
+        /* No previous sheet: a number of the same sheet. */
+        const char *ps = prev_sheet != NULL && *prev_sheet != '\0' ? prev_sheet : sheet;
+        size_t plen = strlen(former) + strlen(ps) + strlen(prev_parcel) + 3;
+        if ((p->prev_key = malloc(plen)) != NULL)
+            snprintf(p->prev_key, plen, "%s\x1f%s\x1f%s", former, ps, prev_parcel);
+    }
+    if (p->key == NULL || p->wkb == NULL ||
+        (prev_parcel != NULL && *prev_parcel != '\0' && p->prev_key == NULL)) {
         free(p->key);
         free(p->wkb);
+        free(p->prev_key);
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
     }
     snprintf(p->key, len, "%s\x1f%s\x1f%s", former, sheet, parcel);
@@ -63,6 +74,7 @@ void pdb__lm_set_free(pdb__lm_set *set)
     for (size_t i = 0; set != NULL && i < set->count; i++) {
         free(set->items[i].key);
         free(set->items[i].wkb);
+        free(set->items[i].prev_key);
     }
     if (set != NULL) {
         free(set->items);
@@ -74,6 +86,7 @@ void pdb__lm_result_free(pdb__lm_result *r)
 {
     if (r != NULL) {
         free(r->edges);
+        free(r->problems);
         memset(r, 0, sizeof *r);
     }
 }
@@ -121,18 +134,29 @@ static void unite(lm *m, size_t a, size_t b)
         m->parent[a > b ? a : b] = a < b ? a : b;
 }
 
+/* Room for one more of n items of size bytes in *v (cap allocated,
+ * doubling from first). */
+static pdb_status grow(lm *m, void **v, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return PDB_OK;
+    size_t c = *cap ? 2 * *cap : first;
+    void *nv = realloc(*v, c * size);
+    if (nv == NULL)
+        return pdb__fail(m->ctx, PDB_ENOMEM, "out of memory");
+    *v = nv;
+    *cap = c;
+    return PDB_OK;
+}
+
 static pdb_status push_edge(lm *m, pdb__lm_edge **v, size_t *n, size_t *cap, pdb__lm_edge e)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? 2 * *cap : 1024;
-        pdb__lm_edge *nv = realloc(*v, c * sizeof *nv);
-        if (nv == NULL)
-            return pdb__fail(m->ctx, PDB_ENOMEM, "out of memory");
-        *v = nv;
-        *cap = c;
-    }
-    (*v)[(*n)++] = e;
-    return PDB_OK;
+    void *p = *v;
+    pdb_status st = grow(m, &p, *n, cap, sizeof e, 1024);
+    *v = p;
+    if (st == PDB_OK)
+        (*v)[(*n)++] = e;
+    return st;
 }
 
 /* The GEOS geometry of a parcel in the area CRS. */
@@ -264,6 +288,117 @@ done:
     return st;
 }
 
+/* "S/P" of a key ("former\x1fS\x1fP"), for messages. */
+static void key_number(const char *key, char *out, size_t cap)
+{
+    const char *sp = strchr(key, '\x1f');
+    snprintf(out, cap, "%s", sp ? sp + 1 : key);
+    for (char *c = out; *c != '\0'; c++)
+        if (*c == '\x1f')
+            *c = '/';
+}
+
+static pdb_status push_problem(lm *m, const pdb__lm_parcel *n, const char *reason, const char *why)
+{
+    pdb__lm_result *r = m->out;
+    void *v = r->problems;
+    pdb_status st = grow(m, &v, r->nproblems, &r->capproblems, sizeof *r->problems, 16);
+    r->problems = v;
+    if (st != PDB_OK)
+        return st;
+    char mine[64], prev[64];
+    key_number(n->key, mine, sizeof mine);
+    key_number(n->prev_key, prev, sizeof prev);
+    pdb__lm_problem *p = &r->problems[r->nproblems++];
+    p->child = n->id;
+    p->reason = reason;
+    snprintf(p->detail, sizeof p->detail, "parcel %s names the previous number %s, %s", mine, prev,
+             why);
+    return PDB_OK;
+}
+
+/* The first raw edge of node j (raw is in child order: overlaps() pushes
+ * them new parcel by new parcel), or nraw. */
+static size_t first_raw(const lm *m, size_t j)
+{
+    size_t lo = 0, hi = m->nraw;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((size_t)m->raw[mid].child < j)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Previous numbers as evidence (docs/changes.md): a new parcel that names
+ * a superseded parcel of the commune gets the edge to it when the two
+ * overlap at all, even by less than the noise the geometry alone
+ * discards; its group, and so its class, follow. A name that matches no
+ * superseded parcel, or one it does not overlap, is a problem reported,
+ * and no edge. The names add edges, never remove one the geometry made. */
+static pdb_status evidence(lm *m)
+{
+    size_t nold = m->old->count, nnew = m->neu->count, nraw = m->nraw;
+    pdb_status st = PDB_OK;
+
+    for (size_t jn = 0; jn < nnew && st == PDB_OK; jn++) {
+        const pdb__lm_parcel *n = &m->neu->items[jn];
+        size_t j = nold + jn;
+        if (n->prev_key == NULL)
+            continue;
+        /* The old parcels of that number: the set is sorted by key. */
+        size_t lo = 0, hi = nold;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcmp(m->old->items[mid].key, n->prev_key) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == nold || strcmp(m->old->items[lo].key, n->prev_key) != 0) {
+            st = push_problem(m, n, "prev-number-unknown",
+                              "which no parcel this survey supersedes has");
+            continue;
+        }
+        int tied = 0;
+        for (size_t i = lo; i < nold && strcmp(m->old->items[i].key, n->prev_key) == 0; i++) {
+            if (m->done[j]) { /* surveyed again to the same bytes under its number */
+                tied |= strcmp(n->key, n->prev_key) == 0;
+                continue;
+            }
+            if (m->done[i])
+                continue; /* paired, unchanged, with the new parcel of its own number */
+            int known = 0;
+            for (size_t k = first_raw(m, j); k < nraw && (size_t)m->raw[k].child == j; k++)
+                known |= (size_t)m->raw[k].parent == i;
+            if (known) {
+                tied = 1;
+                m->out->named++;
+                continue;
+            }
+            double a = overlap_m2(m, m->g[i], m->g[j]);
+            if (isnan(a))
+                return pdb__fail(m->ctx, PDB_EGEOM, "matching parcel %lld with %lld: %s",
+                                 (long long)n->id, (long long)m->old->items[i].id,
+                                 pdb__geos_said(m->ctx));
+            if (a <= 0)
+                continue;
+            pdb__lm_edge e = {.parent = (int64_t)i, .child = (int64_t)j, .overlap_m2 = a};
+            if ((st = push_edge(m, &m->raw, &m->nraw, &m->capraw, e)) != PDB_OK)
+                return st;
+            unite(m, i, j);
+            tied = 1;
+            m->out->named++;
+        }
+        if (!tied)
+            st = push_problem(m, n, "prev-number-contradicted",
+                              "which this survey supersedes but the parcel does not overlap");
+    }
+    return st;
+}
+
 /* The kind of the edges of one group, and for a pair whether it is
  * unchanged. */
 static const char *group_kind(lm *m, size_t nold_in, size_t nnew_in, const pdb__lm_edge *e)
@@ -346,7 +481,7 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
             j++;
         }
     }
-    if ((st = overlaps(&m)) != PDB_OK)
+    if ((st = overlaps(&m)) != PDB_OK || (st = evidence(&m)) != PDB_OK)
         goto done;
     /* Group sizes, at each group's root. */
     for (size_t i = 0; i < nodes; i++) {
@@ -387,13 +522,21 @@ done:
 }
 
 pdb_status pdb__lineage_match_write(pdb_ctx *ctx, pdb_status st, const char *commune,
-                                    pdb__lm_set sets[2], pdb__lm_write_fn write, void *arg)
+                                    pdb__lm_set sets[2], pdb__lm_write_fn write, void *arg,
+                                    pdb_writer *w)
 {
     pdb__lm_result r = {0};
     if (st == PDB_OK)
         st = pdb__lineage_match(ctx, commune, &sets[0], &sets[1], &r);
     if (st == PDB_OK && r.nedges > 0)
         st = write(ctx, &r, arg);
+    for (size_t i = 0; st == PDB_OK && i < r.nproblems; i++) {
+        pdb_reject rej = {.feature_index = -1,
+                          .reason = r.problems[i].reason,
+                          .detail = r.problems[i].detail,
+                          .stored = 1};
+        st = pdb_writer_reject(ctx, w, &rej);
+    }
     pdb__lm_result_free(&r);
     pdb__lm_set_free(&sets[0]);
     pdb__lm_set_free(&sets[1]);

@@ -126,8 +126,7 @@ pdb_status pdb__pg_changes_schema(pdb_ctx *ctx, pdb_store *s);
 /* pg_lineage.c: the lineage of re-imports (lineage_import.h's SQLite
  * functions, for this store), and the lineage table's upgrade to the
  * 'unchanged' kind at a read-write open. */
-pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
-                                  const char *now);
+pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_writer *pw, int64_t batch_id, const char *now);
 pdb_status pdb__pg_import_steps(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, pdb_lineage **out);
 pdb_status pdb__pg_lineage_upgrade(pdb_ctx *ctx, pdb_store *s);
 

@@ -293,6 +293,12 @@ pdb_status pdb__pg_parcel_from_row(pdb_ctx *ctx, const PGresult *res, int row, u
     p->valid_from = copy_text(res, row, 12, &oom);
     p->valid_to = copy_text(res, row, 13, &oom);
     p->flags = (unsigned)pdb__pg_i4(res, row, 14);
+    p->prev_sheet = copy_text(res, row, PG_COL_GEOM + 1, &oom);
+    p->prev_parcel = copy_text(res, row, PG_COL_GEOM + 2, &oom);
+    if (read_flags & PDB_READ_PERSONAL) /* personal data, as the owner */
+        p->certificate = copy_text(res, row, PG_COL_GEOM + 3, &oom);
+    p->record_start = copy_text(res, row, PG_COL_GEOM + 4, &oom);
+    p->record_end = copy_text(res, row, PG_COL_GEOM + 5, &oom);
     if ((read_flags & PDB_READ_SOURCE) && !PQgetisnull(res, row, PG_COL_SOURCE)) {
         size_t n = (size_t)PQgetlength(res, row, PG_COL_SOURCE);
         if (n > 0 && (p->source_wkb = malloc(n)) == NULL)
