@@ -88,4 +88,25 @@ contains "the summary: the strip reshaped, 6 retired, 8 new" "$OUT" \
     "changes $C: unchanged 2, renumbered 0, reshaped 1, split 0 -> 0, merged 0 -> 0, new 1, retired 1"
 L=$("$PARCELDB" lookup --db "$DB" --id $C/5/7)
 contains "lookup: the previous number" "$L" '"prev_sheet":"5","prev_parcel":"2"'
+
+# Export: the national fields under DBF-safe names (the importer's
+# aliases), the certificate only with --personal (audited).
+"$PARCELDB" export --db "$DB" --format "ESRI Shapefile" -o outshp >/dev/null 2>&1 ||
+    fail "export to a Shapefile"
+ROW=$(ogrinfo -ro -q outshp/$C.shp -sql "SELECT SoToCu, SoThuaCu, TDBatDau, TDKetThuc FROM \"$C\" WHERE SoThua = '7'" |
+    sed -n 's/^ *\(SoToCu\|SoThuaCu\|TDBatDau\|TDKetThuc\) (String) = //p' | tr '\n' ' ')
+check "Shapefile: previous number and dates (no end: null)" "$ROW" "5 2 2016-02-01 (null) "
+if ogrinfo -ro -so -al outshp/$C.shp | grep -q SoHieuGCN; then fail "the certificate exported without --personal"; else
+    ok "no SoHieuGCN without --personal"; fi
+A0=$(sql "SELECT count(*) FROM audit_log")
+"$PARCELDB" export --db "$DB" --format GPKG --personal -o out.gpkg >/dev/null 2>&1 || fail "export --personal"
+check "GPKG --personal: the certificate" \
+    "$(ogrinfo -ro -q out.gpkg -sql "SELECT SoHieuGCN FROM ThuaDat_$C WHERE SoThua = '7'" | sed -n 's/^ *SoHieuGCN (String) = //p')" \
+    "CS 05678"
+check "the personal export is audited" "$(sql "SELECT count(*) FROM audit_log")" $((A0 + 1))
+new_store again
+import out.gpkg
+check "import(export): the national attributes come back" \
+    "$(sql "SELECT prev_sheet || '/' || prev_parcel || ' ' || record_start || ' ' || certificate FROM parcels WHERE parcel = '7'")" \
+    "5/2 2016-02-01 CS 05678"
 finish
