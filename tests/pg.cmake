@@ -53,7 +53,7 @@ endforeach()
 # server_stale_tmp, server_chromium's page).
 if(TARGET pdb_server)
     foreach(t http ogr gdal_tms reimport versions seed lifecycle lookup_id tilejson
-              metrics_stale render_wait disk_limit search extract timetravel qa_route)
+              metrics_stale render_wait disk_limit search extract timetravel qa_route national)
         server_test(server_${t}_pg ${t}.sh)
         pdb_on_pg(server_${t}_pg)
     endforeach()
