@@ -31,6 +31,8 @@ typedef struct pdb__pg {
     int64_t dv;         /* the data version as last read from meta */
     int64_t dv_read_ms; /* when (pdb__pg_now_ms), 0 for never: the cache is empty */
     int64_t reset_ms;   /* when the last reconnect was tried (pdb__pg_now_ms), 0 never */
+    int no_national;    /* a read-only handle on a store made before the national
+                           attribute set: parcel reads select NULLs for its columns */
 } pdb__pg;
 
 /* How long a read-only handle answers its data version from the last read

@@ -22,8 +22,14 @@
     "p.area_computed_m2, p.address, CASE WHEN ($1 & 1) <> 0 THEN p.owner END, p.source_srid, "     \
     "p.batch_id, p.valid_from, p.valid_to, p.flags, "                                              \
     "CASE WHEN ($1 & 4) <> 0 THEN ST_AsBinary(p.source_geom) END, "                                \
-    "CASE WHEN ($1 & 65538) <> 0 THEN ST_AsBinary(p.geom) END, p.prev_sheet, p.prev_parcel, "     \
-    "CASE WHEN ($1 & 1) <> 0 THEN p.certificate END, p.record_start, p.record_end"
+    "CASE WHEN ($1 & 65538) <> 0 THEN ST_AsBinary(p.geom) END, " PG_NATIONAL_COLUMNS
+/* The national attribute set's five, last (the certificate only with
+ * PDB_READ_PERSONAL), and what a read-only handle on a store made before
+ * them selects instead (pdb__pg_run swaps them: pdb__pg.no_national). */
+#define PG_NATIONAL_COLUMNS                                                                        \
+    "p.prev_sheet, p.prev_parcel, CASE WHEN ($1 & 1) <> 0 THEN p.certificate END, "                \
+    "p.record_start, p.record_end"
+#define PG_NATIONAL_NULLS "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text"
 
 /* Up to this many parameters per statement (nothing checks it: the most,
  * 13, is pdb_parcels_page's with a datetime interval and the key). */

@@ -180,8 +180,8 @@ static pdb_status check_identity(pdb_ctx *ctx, pdb__pg *pg)
 
 /* Stores made before the national attribute set get its columns
  * (PDB_PG_NATIONAL_UPGRADE_SQL) at their first read-write open; a
- * read-only open of one is refused with the way out, as every parcel read
- * names the columns. */
+ * read-only open reads such a store as it is: its parcel reads select
+ * NULLs instead (pdb__pg.no_national), until it is opened again. */
 static pdb_status national_upgrade(pdb_ctx *ctx, pdb_store *s, int readonly)
 {
     static const char has_sql[] =
@@ -199,10 +199,10 @@ static pdb_status national_upgrade(pdb_ctx *ctx, pdb_store *s, int readonly)
         if (has)
             return locked ? pdb__pg_exec(ctx, s->pg, "COMMIT", "adding the national attributes")
                           : PDB_OK;
-        if (readonly)
-            return pdb__fail(ctx, PDB_ENOTSTORE,
-                             "the store predates the national attribute set; open it read-write "
-                             "once (e.g. parceldb import or change) to add its columns");
+        if (readonly) {
+            s->pg->no_national = 1;
+            return PDB_OK;
+        }
         if (!locked &&
             (st = pdb__pg_write_begin(ctx, s->pg, "adding the national attributes")) != PDB_OK)
             return st;
