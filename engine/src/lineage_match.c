@@ -22,6 +22,7 @@
 #include "writer.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,8 @@ typedef struct lm {
     pdb__lm_edge *raw;     /* overlaps found: parent/child hold node numbers here */
     size_t nraw, capraw;   /* used and allocated */
     size_t *hits;          /* STRtree query results */
+    size_t *named;         /* per node: the old node its previous number tied it to, or
+                              SIZE_MAX (new nodes only; evidence()) */
     size_t nhits, caphits; /* used and allocated */
     int oom;               /* the query callback ran out of memory */
     pdb__lm_result *out;
@@ -337,7 +340,8 @@ static size_t first_raw(const lm *m, size_t j)
  * overlap at all, even by less than the noise the geometry alone
  * discards; its group, and so its class, follow. A name that matches no
  * superseded parcel, or one it does not overlap, is a problem reported,
- * and no edge. The names add edges, never remove one the geometry made. */
+ * and no edge. The names add edges here; pdb__lineage_match then lets
+ * them decide the class of a group they pair one to one. */
 static pdb_status evidence(lm *m)
 {
     size_t nold = m->old->count, nnew = m->neu->count, nraw = m->nraw;
@@ -374,6 +378,8 @@ static pdb_status evidence(lm *m)
             for (size_t k = first_raw(m, j); k < nraw && (size_t)m->raw[k].child == j; k++)
                 known |= (size_t)m->raw[k].parent == i;
             if (known) {
+                if (!tied)
+                    m->named[j] = i;
                 tied = 1;
                 m->out->named++;
                 continue;
@@ -389,6 +395,8 @@ static pdb_status evidence(lm *m)
             if ((st = push_edge(m, &m->raw, &m->nraw, &m->capraw, e)) != PDB_OK)
                 return st;
             unite(m, i, j);
+            if (!tied)
+                m->named[j] = i;
             tied = 1;
             m->out->named++;
         }
@@ -431,7 +439,7 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
                               pdb__lm_result *out)
 {
     size_t nold = old->count, nnew = neu->count, nodes = nold + nnew;
-    size_t *nold_in = NULL, *nnew_in = NULL;
+    size_t *nold_in = NULL, *nnew_in = NULL, *claimed = NULL, *paired = NULL;
     lm m = {.ctx = ctx, .h = ctx->geos, .old = old, .neu = neu, .out = out};
     pdb_status st = PDB_OK;
 
@@ -449,13 +457,19 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
     m.box = calloc(nodes, sizeof *m.box);
     nold_in = calloc(nodes, sizeof *nold_in);
     nnew_in = calloc(nodes, sizeof *nnew_in);
+    claimed = calloc(nodes, sizeof *claimed);
+    paired = calloc(nodes, sizeof *paired);
+    m.named = malloc(nodes * sizeof *m.named);
     if (m.parent == NULL || m.done == NULL || m.g == NULL || m.perim == NULL || m.box == NULL ||
-        nold_in == NULL || nnew_in == NULL) {
+        nold_in == NULL || nnew_in == NULL || claimed == NULL || paired == NULL ||
+        m.named == NULL) {
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < nodes; i++)
+    for (size_t i = 0; i < nodes; i++) {
         m.parent[i] = i;
+        m.named[i] = SIZE_MAX;
+    }
     /* The fast path: the same number surveyed to the same bytes. Both
      * sets are sorted by number, so one merge walk pairs them (duplicate
      * numbers pair in id order, each old parcel at most once). */
@@ -493,11 +507,29 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
         else
             nnew_in[r]++;
     }
+    /* Groups the previous numbers pair one to one (as many old as new
+     * parcels, each new one naming a different old one of its group): a
+     * boundary moved between neighbours, not a merge of all into all;
+     * each named pair is classed as a pair, the other overlaps (the land
+     * the boundary moved) are no edge. claimed counts, per old node, the
+     * new ones naming it; paired, per root, the new nodes so paired. */
+    for (size_t j = nold; j < nodes; j++)
+        if (!m.done[j] && m.named[j] != SIZE_MAX && find(&m, m.named[j]) == find(&m, j))
+            claimed[m.named[j]]++;
+    for (size_t j = nold; j < nodes; j++)
+        if (!m.done[j] && m.named[j] != SIZE_MAX && claimed[m.named[j]] == 1 &&
+            find(&m, m.named[j]) == find(&m, j))
+            paired[find(&m, j)]++;
     for (size_t k = 0; k < m.nraw; k++) {
         pdb__lm_edge *e = &m.raw[k];
         size_t r = find(&m, (size_t)e->parent);
-        pdb__lm_edge o = {old->items[e->parent].id, neu->items[e->child - (int64_t)nold].id,
-                          group_kind(&m, nold_in[r], nnew_in[r], e), e->overlap_m2};
+        int by_names = nold_in[r] > 1 && nold_in[r] == nnew_in[r] && paired[r] == nnew_in[r];
+        if (by_names && m.named[e->child] != (size_t)e->parent)
+            continue; /* the land a moved boundary took from a neighbour */
+        const char *kind =
+            by_names ? group_kind(&m, 1, 1, e) : group_kind(&m, nold_in[r], nnew_in[r], e);
+        pdb__lm_edge o = {old->items[e->parent].id, neu->items[e->child - (int64_t)nold].id, kind,
+                          e->overlap_m2};
         if ((st = push_edge(&m, &out->edges, &out->nedges, &out->capedges, o)) != PDB_OK)
             goto done;
     }
@@ -516,6 +548,9 @@ done:
     free(m.hits);
     free(nold_in);
     free(nnew_in);
+    free(claimed);
+    free(paired);
+    free(m.named);
     if (st != PDB_OK)
         pdb__lm_result_free(out);
     return st;
