@@ -254,34 +254,34 @@ static void test_strip_without_numbers(void **state)
     assert_int_equal(f->r.nproblems, 0);
 }
 
-/* A boundary moved 5 m between two neighbours, both renumbered: by
- * geometry a merge of both into both; naming their previous numbers,
- * two reshapes, and the 100 m2 the boundary moved is no edge. */
-static void test_regroup_by_numbers(void **state)
+/* A boundary moved 5 m between two neighbours, both renumbered, naming
+ * their previous numbers or not. */
+static void regroup(fixture *f, int with_numbers)
+{
+    add_rect(f, &f->old, 1, "1", 0, 0, 20, 20, 9208);
+    add_rect(f, &f->old, 2, "2", 20, 0, 40, 20, 9208);
+    add_rect_prev(f, &f->neu, 11, "21", with_numbers ? "1" : NULL, 0, 0, 25, 20, 9208);
+    add_rect_prev(f, &f->neu, 12, "22", with_numbers ? "2" : NULL, 25, 0, 40, 20, 9208);
+    match(f);
+}
+
+/* Naming them: two reshapes, and the 100 m2 the boundary moved is no
+ * edge. Without: a merge of both into both, as the geometry says. */
+static void test_regroup(void **state)
 {
     fixture *f = *state;
     double ov = 0;
-    add_rect(f, &f->old, 1, "1", 0, 0, 20, 20, 9208);
-    add_rect(f, &f->old, 2, "2", 20, 0, 40, 20, 9208);
-    add_rect_prev(f, &f->neu, 11, "21", "1", 0, 0, 25, 20, 9208);
-    add_rect_prev(f, &f->neu, 12, "22", "2", 25, 0, 40, 20, 9208);
-    match(f);
+    regroup(f, 1);
     assert_int_equal(f->r.nedges, 2);
     assert_string_equal(edge(f, 1, 11, &ov), "reshape");
     assert_true(ov > 399.99 && ov < 400.01);
     assert_string_equal(edge(f, 2, 12, &ov), "reshape");
     assert_true(ov > 299.99 && ov < 300.01);
     assert_int_equal(f->r.nproblems, 0);
-}
-
-static void test_regroup_without_numbers(void **state)
-{
-    fixture *f = *state;
-    add_rect(f, &f->old, 1, "1", 0, 0, 20, 20, 9208);
-    add_rect(f, &f->old, 2, "2", 20, 0, 40, 20, 9208);
-    add_rect(f, &f->neu, 11, "21", 0, 0, 25, 20, 9208);
-    add_rect(f, &f->neu, 12, "22", 25, 0, 40, 20, 9208);
-    match(f);
+    pdb__lm_set_free(&f->old);
+    pdb__lm_set_free(&f->neu);
+    pdb__lm_result_free(&f->r);
+    regroup(f, 0);
     assert_int_equal(f->r.nedges, 3);
     assert_string_equal(edge(f, 1, 11, NULL), "merge");
     assert_string_equal(edge(f, 2, 11, NULL), "merge");
@@ -298,8 +298,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_other_crs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_previous_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_strip_without_numbers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_regroup_by_numbers, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_regroup_without_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regroup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
