@@ -94,12 +94,12 @@ if(TARGET pdb_server)
 endif()
 pdb_script_test(cli_lookup_id_pg ${CMAKE_CURRENT_LIST_DIR}/cli/lookup_id.sh)
 pdb_script_test(cli_extract_pg ${CMAKE_CURRENT_LIST_DIR}/cli/extract.sh)
-foreach(script crs empty reimport encoding fields formats search lineage national)
+foreach(script crs empty reimport encoding fields formats search lineage national lineage_national)
     pdb_script_test(import_${script}_pg ${CMAKE_CURRENT_LIST_DIR}/import/${script}.sh)
 endforeach()
 pdb_on_pg(cli_lookup_id_pg cli_extract_pg import_crs_pg import_empty_pg import_reimport_pg import_encoding_pg
           import_fields_pg import_formats_pg import_search_pg import_lineage_pg
-          import_national_pg)
+          import_national_pg import_lineage_national_pg)
 # The store's commune list (issue 17, national scale) on PostgreSQL.
 pdb_script_test(cli_communes_pg ${CMAKE_CURRENT_LIST_DIR}/cli/communes.sh)
 set_property(TEST cli_communes_pg APPEND PROPERTY ENVIRONMENT "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
