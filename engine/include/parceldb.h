@@ -1213,6 +1213,9 @@ typedef struct pdb_import_change {
     char commune[8];                     /* five digits */
     int64_t before[PDB_LINEAGE_CLASSES]; /* old (superseded) parcels in each class */
     int64_t after[PDB_LINEAGE_CLASSES];  /* new parcels in each class */
+    int64_t prev_unknown;      /* new parcels whose previous number names no parcel the
+                                  load superseded (docs/changes.md) */
+    int64_t prev_contradicted; /* and those naming one they do not overlap */
 } pdb_import_change;
 
 typedef struct pdb_import_changes {
@@ -1234,8 +1237,9 @@ PDB_API pdb_status pdb_import_changes_get(pdb_ctx *ctx, pdb_store *store, int64_
 PDB_API void pdb_import_changes_free(pdb_import_changes *c);
 /* One commune's counts as one line without its newline, e.g. "07894:
  * unchanged 585, renumbered 3, reshaped 3, split 3 -> 6, merged 6 -> 3,
- * new 0, retired 0" (split and merged: old parcels -> new ones), into buf
- * (truncated to cap bytes). */
+ * new 0, retired 0" (split and merged: old parcels -> new ones), followed
+ * by "; previous numbers: 2 name nothing, 1 contradicted" when the survey's
+ * previous numbers were not all used, into buf (truncated to cap bytes). */
 PDB_API void pdb_import_change_format(const pdb_import_change *c, char *buf, size_t cap);
 
 #ifdef __cplusplus

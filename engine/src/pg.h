@@ -130,6 +130,8 @@ pdb_status pdb__pg_changes_schema(pdb_ctx *ctx, pdb_store *s);
  * 'unchanged' kind at a read-write open. */
 pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_writer *pw, int64_t batch_id, const char *now);
 pdb_status pdb__pg_import_steps(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, pdb_lineage **out);
+pdb_status pdb__pg_batch_rejects(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *commune,
+                                 const char *reason, int64_t *n);
 pdb_status pdb__pg_lineage_upgrade(pdb_ctx *ctx, pdb_store *s);
 
 /* The EWKB of a WKB geometry with its SRID set (for binary COPY into a

@@ -215,6 +215,23 @@ done:
     return st;
 }
 
+pdb_status pdb__pg_batch_rejects(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *commune,
+                                 const char *reason, int64_t *n)
+{
+    char batch[24];
+    PGresult *res = NULL;
+    snprintf(batch, sizeof batch, "%lld", (long long)batch_id);
+    const char *p[] = {batch, commune, reason};
+    pdb_status st = pdb__pg_query(ctx, s->pg,
+                                  "SELECT count(*) FROM " S ".rejects WHERE batch_id = $1 AND "
+                                  "commune = $2 AND reason = $3",
+                                  3, p, "counting a batch's rejects", &res);
+    if (st == PDB_OK)
+        *n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return st;
+}
+
 pdb_status pdb__pg_lineage_upgrade(pdb_ctx *ctx, pdb_store *s)
 {
     static const char current_sql[] =

@@ -825,5 +825,6 @@ const pdb__store_ops pdb__pg_ops = {
     .change_apply = pdb__pg_change_apply,
     .parcel_lineage = pdb__pg_parcel_lineage,
     .import_steps = pdb__pg_import_steps,
+    .batch_rejects = pdb__pg_batch_rejects,
     .backup = pdb__pg_backup,
 };

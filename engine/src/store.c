@@ -707,6 +707,7 @@ const pdb__store_ops pdb__sqlite_ops = {
     .change_apply = pdb__sq_change_apply,
     .parcel_lineage = pdb__sq_parcel_lineage,
     .import_steps = pdb__sq_import_steps,
+    .batch_rejects = pdb__sq_batch_rejects,
     .backup = pdb__sq_store_backup,
 };
 

@@ -116,7 +116,9 @@ contains "the report names both numbers" \
     "$(sql "SELECT detail FROM rejects WHERE batch_id = $B2 AND reason = 'prev-number-unknown'")" \
     "parcel 5/3 names the previous number 5/99"
 contains "the summary: the strip reshaped, 6 retired, 8 new" "$OUT" \
-    "changes $C: unchanged 2, renumbered 0, reshaped 1, split 0 -> 0, merged 0 -> 0, new 1, retired 1"
+    "changes $C: unchanged 2, renumbered 0, reshaped 1, split 0 -> 0, merged 0 -> 0, new 1, retired 1; previous numbers: 1 name nothing, 1 contradicted$"
+contains "info --changes says the same" "$("$PARCELDB" info --db "$DB" --changes "$B2")" \
+    "^$C: unchanged 2, .*, retired 1; previous numbers: 1 name nothing, 1 contradicted$"
 L=$("$PARCELDB" lookup --db "$DB" --id $C/5/7)
 contains "lookup: the previous number" "$L" '"prev_sheet":"5","prev_parcel":"2"'
 
