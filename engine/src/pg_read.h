@@ -32,8 +32,8 @@
 #define PG_NATIONAL_NULLS "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text"
 
 /* Up to this many parameters per statement (nothing checks it: the most,
- * 13, is pdb_parcels_page's with a datetime interval and the key). */
-#define PDB__PG_MAX_PARAMS 16
+ * 21, is a change's new parcel, pg_change.c). */
+#define PDB__PG_MAX_PARAMS 24
 
 /* A statement's parameters, sent in binary (numbers in network order), so
  * that a double reaches PostgreSQL as the very double, not as text. */

@@ -122,6 +122,15 @@ contains "info --changes says the same" "$("$PARCELDB" info --db "$DB" --changes
 L=$("$PARCELDB" lookup --db "$DB" --id $C/5/7)
 contains "lookup: the previous number" "$L" '"prev_sheet":"5","prev_parcel":"2"'
 
+# A change keeps what it does not edit: an owner's update writes a new
+# version of 5/7 with its previous number, dates and certificate.
+"$PARCELDB" change update --db "$DB" --id $C/5/7 --set owner="Tran Van B" --reason "sale" \
+    --document "HD 1/2026" >/dev/null 2>&1 || fail "change update"
+check "the updated parcel keeps the national attributes" \
+    "$(sql "SELECT owner || ' ' || prev_sheet || '/' || prev_parcel || ' ' || record_start || ' ' || certificate
+        FROM parcels WHERE commune = '$C' AND parcel = '7' AND valid_to IS NULL")" \
+    "Tran Van B 5/2 2016-02-01 CS 05678"
+
 # Export: the national fields under DBF-safe names (the importer's
 # aliases), the certificate only with --personal (audited).
 "$PARCELDB" export --db "$DB" --format "ESRI Shapefile" -o outshp >/dev/null 2>&1 ||
@@ -140,6 +149,6 @@ check "the personal export is audited" "$(sql "SELECT count(*) FROM audit_log")"
 new_store again
 import out.gpkg
 check "import(export): the national attributes come back" \
-    "$(sql "SELECT prev_sheet || '/' || prev_parcel || ' ' || record_start || ' ' || certificate FROM parcels WHERE parcel = '7'")" \
+    "$(sql "SELECT prev_sheet || '/' || prev_parcel || ' ' || record_start || ' ' || certificate FROM parcels WHERE parcel = '7' AND valid_to IS NULL")" \
     "5/2 2016-02-01 CS 05678"
 finish
