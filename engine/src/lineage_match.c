@@ -350,7 +350,10 @@ static pdb_status evidence(lm *m)
     for (size_t jn = 0; jn < nnew && st == PDB_OK; jn++) {
         const pdb__lm_parcel *n = &m->neu->items[jn];
         size_t j = nold + jn;
-        if (n->prev_key == NULL)
+        /* Surveyed again to the same bytes under its own number (the fast
+         * path): the same parcel, whatever older number it names; the
+         * same file imported twice reports nothing. */
+        if (n->prev_key == NULL || m->done[j])
             continue;
         /* The old parcels of that number: the set is sorted by key. */
         size_t lo = 0, hi = nold;
@@ -368,10 +371,6 @@ static pdb_status evidence(lm *m)
         }
         int tied = 0;
         for (size_t i = lo; i < nold && strcmp(m->old->items[i].key, n->prev_key) == 0; i++) {
-            if (m->done[j]) { /* surveyed again to the same bytes under its number */
-                tied |= strcmp(n->key, n->prev_key) == 0;
-                continue;
-            }
             if (m->done[i])
                 continue; /* paired, unchanged, with the new parcel of its own number */
             int known = 0;

@@ -58,6 +58,13 @@ contains "the summary" "$OUT" \
 check "every previous number named a superseded parcel it overlaps" \
     "$(sql "SELECT count(*) FROM rejects WHERE reason LIKE 'prev-number-%'")" 0
 
+# The same file again: every parcel unchanged (the same bytes under the
+# same number), and its previous numbers, which name parcels of the
+# survey before, are not checked again.
+import --force v2/$C.gpkg
+contains "the same re-survey again: all unchanged, nothing to report" "$OUT" \
+    "changes $C: unchanged $N, renumbered 0, reshaped 0, split 0 -> 0, merged 0 -> 0, new 0, retired 0$"
+
 # The same re-survey without the national fields: geometry alone.
 LAYER=$(ogrinfo -ro -q v2/$C.gpkg | head -1 | awk '{print $2}')
 KEEP=$(ogrinfo -ro -so v2/$C.gpkg "$LAYER" | sed -nE 's/^([A-Za-z_0-9]+): (String|Integer|Real).*/\1/p' |
