@@ -151,4 +151,21 @@ import out.gpkg
 check "import(export): the national attributes come back" \
     "$(sql "SELECT prev_sheet || '/' || prev_parcel || ' ' || record_start || ' ' || certificate FROM parcels WHERE parcel = '7' AND valid_to IS NULL")" \
     "5/2 2016-02-01 CS 05678"
+# Typed dates: a GeoPackage whose record dates are DATE and DATETIME
+# columns (ogr2ogr's type detection), read through OGR's own forms.
+{
+    echo "WKT,MaXa,SoHieuToBanDo,SoThuTuThua,LoaiDat,ThoiDiemBatDau,ThoiDiemKetThuc"
+    echo "$(rect 0 0 20 20),$C,9,1,ONT,2014-05-06,2099-01-02 10:30:00"
+    echo "$(rect 30 0 50 20),$C,9,2,ONT,2015-07-08,2099-03-04 00:00:00"
+} >typed.csv
+to_format typed.csv typed/parcels.gpkg GPKG -a_srs EPSG:9208 -oo AUTODETECT_TYPE=YES
+check "the GeoPackage has typed dates" \
+    "$(ogrinfo -ro -so typed/parcels.gpkg parcels | grep -E '^ThoiDiem' | tr '\n' ' ')" \
+    "ThoiDiemBatDau: Date (0.0) ThoiDiemKetThuc: DateTime (0.0) "
+new_store typed
+import typed/parcels.gpkg
+check "typed dates import" "$RC" 0
+check "typed dates stored" \
+    "$(sql "SELECT record_start || ' ' || record_end FROM parcels ORDER BY parcel" | tr '\n' ';')" \
+    "2014-05-06 2099-01-02T10:30:00;2015-07-08 2099-03-04;"
 finish
