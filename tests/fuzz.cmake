@@ -97,3 +97,9 @@ pdb_fuzz_target(fuzz_change_parts
 pdb_fuzz_target(fuzz_instant
     SOURCES ${PDB_FUZZ_DIR}/fuzz_instant.c
     LIBS parceldb_internal_for_tests)
+
+# The record dates of the national attribute set as surveys write them
+# (issue 16, import/values.c).
+pdb_fuzz_target(fuzz_survey_date
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_survey_date.c
+    LIBS pdb_import)
