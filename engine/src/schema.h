@@ -254,8 +254,7 @@
     "  source_geom BLOB NOT NULL,\n"                                                               \
     "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"                                 \
     "  valid_from TEXT NOT NULL,\n"                                                                \
-    "  valid_to TEXT,\n"                                                                           \
-    PDB_NATIONAL_COLUMNS_SQL ");\n"                                                                \
+    "  valid_to TEXT,\n" PDB_NATIONAL_COLUMNS_SQL ");\n"                                           \
     "SELECT AddGeometryColumn('parcels', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"                \
     "SELECT CreateSpatialIndex('parcels', 'geom');\n" PDB_WRITER_TRIGGERS_SQL                      \
     "CREATE INDEX parcels_number ON parcels(commune, sheet, parcel);\n"                            \
