@@ -127,18 +127,22 @@ int pdbi__field_alias_rank(pdbi_target t, const char *field)
     fold(field, f, sizeof f);
     if (f[0] == '\0')
         return -1;
-    for (int i = 0; aliases[t][i] != NULL; i++) {
-        fold(aliases[t][i], a, sizeof a);
+    int n = 0;
+    for (; aliases[t][n] != NULL; n++) {
+        fold(aliases[t][n], a, sizeof a);
         if (strcmp(f, a) == 0)
-            return i;
+            return n;
     }
     /* A name the DBF cut to 10 characters: "SoHieuToBa" for SoHieuToBanDo.
-     * Only full-length names count, so that "So" never matches "SoTo". */
+     * Only full-length names count, so that "So" never matches "SoTo". A
+     * cut ranks after every whole name: it is a guess (SoHieuToBa is also
+     * SoHieuToBanDoCu cut), a whole name is not, so a DBF with SoTo and a
+     * cut SoHieuToBanDoCu keeps SoTo as its sheet. */
     if (flen == DBF_NAME_MAX) {
         for (int i = 0; aliases[t][i] != NULL; i++) {
             fold(aliases[t][i], a, sizeof a);
             if (strlen(a) > strlen(f) && strncmp(f, a, strlen(f)) == 0)
-                return i;
+                return n + i;
         }
     }
     return -1;

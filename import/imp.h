@@ -73,7 +73,8 @@ const char *const *pdbi__target_aliases(pdbi_target t);
 /* Whether a source field name is one of t's aliases: compared without case,
  * '_', '-', '.' and spaces; a 10-character name (the DBF limit) also
  * matches when it is the start of an alias (SoHieuToBa). Returns the rank
- * of the alias (0 = preferred) or -1. */
+ * of the alias (0 = preferred; a cut ranks after every whole alias of t)
+ * or -1. */
 int pdbi__field_alias_rank(pdbi_target t, const char *field);
 
 /* The user's --field-map: source field names by target (NULL = default). */

@@ -114,14 +114,15 @@ static void test_field_names(void **state)
 {
     (void)state;
     assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "SoHieuToBanDo"), 0);
-    assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "SOHIEUTOBA"), 0); /* DBF cut */
+    /* A DBF cut: after every whole name (sheet has 10). */
+    assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "SOHIEUTOBA"), 10);
     assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "shbando"), 1);
     assert_true(pdbi__field_alias_rank(PDBI_T_SHEET, "So_To") >= 0);
     assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "So"), -1); /* short, not a cut */
-    assert_int_equal(pdbi__field_alias_rank(PDBI_T_PARCEL, "SoThuTuThu"), 0);
+    assert_int_equal(pdbi__field_alias_rank(PDBI_T_PARCEL, "SoThuTuThu"), 7);
     assert_true(pdbi__field_alias_rank(PDBI_T_PARCEL, "So_Thua") >= 0);
     assert_true(pdbi__field_alias_rank(PDBI_T_PARCEL, "THUA") >= 0);
-    assert_int_equal(pdbi__field_alias_rank(PDBI_T_LANDUSE, "KyHieuMucD"), 0);
+    assert_int_equal(pdbi__field_alias_rank(PDBI_T_LANDUSE, "KyHieuMucD"), 8);
     assert_true(pdbi__field_alias_rank(PDBI_T_LANDUSE, "mdsd") >= 0);
     assert_true(pdbi__field_alias_rank(PDBI_T_AREA, "Shape_Area") >
                 pdbi__field_alias_rank(PDBI_T_AREA, "DienTich"));
@@ -335,6 +336,14 @@ static void test_national_names(void **state)
     assert_int_equal(idx[PDBI_T_CERTIFICATE], 5);
     assert_int_equal(idx[PDBI_T_RECORD_START], 6);
     assert_int_equal(idx[PDBI_T_RECORD_END], 7);
+    /* Short current names and the previous ones cut (no collision, so no
+     * _1): the whole names are the current numbers. */
+    const char *cut[] = {"SoHieuToBa", "SoThuTuThu", "SoTo", "SoThua"};
+    assert_int_equal(pdbi__fieldmap_resolve(&ic, NULL, cut, 4, idx), PDB_OK);
+    assert_int_equal(idx[PDBI_T_SHEET], 2);
+    assert_int_equal(idx[PDBI_T_PARCEL], 3);
+    assert_int_equal(idx[PDBI_T_PREV_SHEET], 0);
+    assert_int_equal(idx[PDBI_T_PREV_PARCEL], 1);
     const char *whole[] = {"SoHieuToBanDoCu", "SoThuTuThuaCu", "SoHieuToBanDo", "SoThuTuThua"};
     assert_int_equal(pdbi__fieldmap_resolve(&ic, NULL, whole, 4, idx), PDB_OK);
     assert_int_equal(idx[PDBI_T_SHEET], 2);
