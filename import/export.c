@@ -42,12 +42,28 @@
 #define PAGE_PARCELS 2000
 
 /* The fields written, in order. width: a DBF's field width (0: none). */
-enum { F_MAXA, F_MAXACU, F_SOTO, F_SOTHUA, F_LOAIDAT, F_DIENTICH, F_DIACHI, F_CHUSUDUNG, F_COUNT };
+enum {
+    F_MAXA,
+    F_MAXACU,
+    F_SOTO,
+    F_SOTHUA,
+    F_LOAIDAT,
+    F_DIENTICH,
+    F_DIACHI,
+    F_CHUSUDUNG,
+    F_SOTOCU,
+    F_SOTHUACU,
+    F_SOHIEUGCN,
+    F_TDBATDAU,
+    F_TDKETTHUC,
+    F_COUNT
+};
 static const struct {
     const char *name;  /* as in the file; <= 10 characters */
     OGRFieldType type; /* OGR's type */
     int width;         /* DBF width (Shapefile only) */
     int precision;     /* DBF decimals (Shapefile only) */
+    int personal;      /* written only with --personal */
 } fields[F_COUNT] = {
     [F_MAXA] = {"MaXa", OFTString, 5, 0},
     [F_MAXACU] = {"MaXaCu", OFTString, 5, 0},
@@ -59,7 +75,17 @@ static const struct {
      * 10^8 m^2 with two or more digits before the point. */
     [F_DIENTICH] = {"DienTich", OFTReal, 24, 15},
     [F_DIACHI] = {"DiaChi", OFTString, DBF_TEXT_MAX, 0},
-    [F_CHUSUDUNG] = {"ChuSuDung", OFTString, DBF_TEXT_MAX, 0},
+    [F_CHUSUDUNG] = {"ChuSuDung", OFTString, DBF_TEXT_MAX, 0, 1},
+    /* The national attribute set (docs/import.md): SoHieuGCN fits 10
+     * characters and keeps its national name; the others are the short
+     * forms the importer reads back (SoHieuToBanDoCu, SoThuTuThuaCu,
+     * ThoiDiemBatDau and ThoiDiemKetThuc do not fit a DBF). Dates as text:
+     * a DBF date holds no time of day. */
+    [F_SOTOCU] = {"SoToCu", OFTString, 16, 0, 0},
+    [F_SOTHUACU] = {"SoThuaCu", OFTString, 16, 0, 0},
+    [F_SOHIEUGCN] = {"SoHieuGCN", OFTString, 64, 0, 1},
+    [F_TDBATDAU] = {"TDBatDau", OFTString, 19, 0, 0},
+    [F_TDKETTHUC] = {"TDKetThuc", OFTString, 19, 0, 0},
 };
 
 int pdbi_export_format_parse(const char *name)
@@ -170,7 +196,7 @@ static int gpkg_layer_add(export_run *r, const char *name, int srid, pdb_status 
     pdbi_gpkg_type types[F_COUNT];
     int n = 0, layer = -1;
     for (int f = 0; f < F_COUNT; f++) {
-        if (f == F_CHUSUDUNG && !r->o->personal)
+        if (fields[f].personal && !r->o->personal)
             continue;
         columns[n] = fields[f].name;
         types[n++] = fields[f].type == OFTReal ? PDBI_GPKG_REAL : PDBI_GPKG_TEXT;
@@ -251,7 +277,7 @@ static layer_slot *layer_for(export_run *r, const char *commune, int srid, pdb_s
         return NULL;
     }
     for (int f = 0; f < F_COUNT; f++) {
-        if (f == F_CHUSUDUNG && !o->personal)
+        if (fields[f].personal && !o->personal)
             continue;
         OGRFieldDefnH fd = OGR_Fld_Create(fields[f].name, fields[f].type);
         if (o->format == PDBI_EXPORT_SHP) {
@@ -420,14 +446,23 @@ static pdb_status write_parcel_gpkg(export_run *r, const pdb_parcel *p)
     layer_slot *l = st == PDB_OK ? layer_for(r, p->commune, srid, &st) : NULL;
     if (l != NULL) {
         const char *texts[F_COUNT] = {
-            [F_MAXA] = p->commune,    [F_MAXACU] = p->former_commune, [F_SOTO] = p->sheet,
-            [F_SOTHUA] = p->parcel,   [F_LOAIDAT] = p->landuse,       [F_DIACHI] = p->address,
+            [F_MAXA] = p->commune,
+            [F_MAXACU] = p->former_commune,
+            [F_SOTO] = p->sheet,
+            [F_SOTHUA] = p->parcel,
+            [F_LOAIDAT] = p->landuse,
+            [F_DIACHI] = p->address,
             [F_CHUSUDUNG] = p->owner,
+            [F_SOTOCU] = p->prev_sheet,
+            [F_SOTHUACU] = p->prev_parcel,
+            [F_SOHIEUGCN] = p->certificate,
+            [F_TDBATDAU] = p->record_start,
+            [F_TDKETTHUC] = p->record_end,
         };
         pdbi_gpkg_value v[F_COUNT];
         int n = 0;
         for (int f = 0; f < F_COUNT; f++) {
-            if (f == F_CHUSUDUNG && !r->o->personal)
+            if (fields[f].personal && !r->o->personal)
                 continue;
             /* An empty text is no value (null), as GDAL's driver wrote it. */
             v[n].text = texts[f] != NULL && texts[f][0] != '\0' ? texts[f] : NULL;
@@ -470,7 +505,12 @@ static pdb_status write_parcel(export_run *r, const pdb_parcel *p)
         (st = set_text(r, ft, F_SOTHUA, p->parcel, p)) != PDB_OK ||
         (st = set_text(r, ft, F_LOAIDAT, p->landuse, p)) != PDB_OK ||
         (st = set_text(r, ft, F_DIACHI, p->address, p)) != PDB_OK ||
-        (r->o->personal && (st = set_text(r, ft, F_CHUSUDUNG, p->owner, p)) != PDB_OK))
+        (st = set_text(r, ft, F_SOTOCU, p->prev_sheet, p)) != PDB_OK ||
+        (st = set_text(r, ft, F_SOTHUACU, p->prev_parcel, p)) != PDB_OK ||
+        (st = set_text(r, ft, F_TDBATDAU, p->record_start, p)) != PDB_OK ||
+        (st = set_text(r, ft, F_TDKETTHUC, p->record_end, p)) != PDB_OK ||
+        (r->o->personal && (st = set_text(r, ft, F_CHUSUDUNG, p->owner, p)) != PDB_OK) ||
+        (r->o->personal && (st = set_text(r, ft, F_SOHIEUGCN, p->certificate, p)) != PDB_OK))
         goto done;
     /* No surveyed area stays no area (null), as the survey gave it. */
     if (p->area_surveyed_m2 == p->area_surveyed_m2)

@@ -14,10 +14,19 @@
 
 /* The --field-map names, by target. */
 static const char *const target_names[PDBI_T_COUNT] = {
-    [PDBI_T_COMMUNE] = "commune", [PDBI_T_FORMER] = "former_commune",
-    [PDBI_T_SHEET] = "sheet",     [PDBI_T_PARCEL] = "parcel",
-    [PDBI_T_AREA] = "area",       [PDBI_T_LANDUSE] = "landuse",
-    [PDBI_T_OWNER] = "owner",     [PDBI_T_ADDRESS] = "address",
+    [PDBI_T_COMMUNE] = "commune",
+    [PDBI_T_FORMER] = "former_commune",
+    [PDBI_T_SHEET] = "sheet",
+    [PDBI_T_PARCEL] = "parcel",
+    [PDBI_T_AREA] = "area",
+    [PDBI_T_LANDUSE] = "landuse",
+    [PDBI_T_OWNER] = "owner",
+    [PDBI_T_ADDRESS] = "address",
+    [PDBI_T_PREV_SHEET] = "prev_sheet",
+    [PDBI_T_PREV_PARCEL] = "prev_parcel",
+    [PDBI_T_CERTIFICATE] = "certificate",
+    [PDBI_T_RECORD_START] = "record_start",
+    [PDBI_T_RECORD_END] = "record_end",
 };
 
 /* Aliases in order of preference. Compared after dropping case, '_', '-',
@@ -42,12 +51,38 @@ static const char *const aliases_landuse[] = {
 static const char *const aliases_owner[] = {"TenChu",    "HoTen", "Chu", "TenChuSuDung",
                                             "ChuSuDung", "owner", NULL};
 static const char *const aliases_address[] = {"DiaChi", "DiaChiThua", "address", NULL};
+/* The national attribute set. A DBF cuts SoHieuToBanDoCu to the very
+ * "SoHieuToBa" of SoHieuToBanDo, and GDAL names the second field of one
+ * cut name "SoHieuTo_1" (SoThuTuThuaCu: "SoThuTuT_1"): listed, as the
+ * national order puts the previous number after the current one. The
+ * sheet and parcel targets come first, so the plain cut name is theirs. */
+static const char *const aliases_prev_sheet[] = {"SoHieuToBanDoCu", "SoHieuTo_1", "SoToCu",
+                                                 "SHToCu",          "SoToBDCu",   "ToBDCu",
+                                                 "SHBanDoCu",       "prev_sheet", NULL};
+static const char *const aliases_prev_parcel[] = {"SoThuTuThuaCu", "SoThuTuT_1", "SoThuaCu",
+                                                  "SHThuaCu",      "ThuaCu",     "SoTTThuaCu",
+                                                  "prev_parcel",   NULL};
+static const char *const aliases_certificate[] = {
+    "SoHieuGCN", "SoGCN", "SoSerialGCN", "SoSeriGCN", "MaGCN", "certificate", NULL};
+static const char *const aliases_record_start[] = {"ThoiDiemBatDau", "TDBatDau",     "NgayBatDau",
+                                                   "ThoiDiemBD",     "record_start", NULL};
+static const char *const aliases_record_end[] = {"ThoiDiemKetThuc", "TDKetThuc",  "NgayKetThuc",
+                                                 "ThoiDiemKT",      "record_end", NULL};
 
 static const char *const *const aliases[PDBI_T_COUNT] = {
-    [PDBI_T_COMMUNE] = aliases_commune, [PDBI_T_FORMER] = aliases_former,
-    [PDBI_T_SHEET] = aliases_sheet,     [PDBI_T_PARCEL] = aliases_parcel,
-    [PDBI_T_AREA] = aliases_area,       [PDBI_T_LANDUSE] = aliases_landuse,
-    [PDBI_T_OWNER] = aliases_owner,     [PDBI_T_ADDRESS] = aliases_address,
+    [PDBI_T_COMMUNE] = aliases_commune,
+    [PDBI_T_FORMER] = aliases_former,
+    [PDBI_T_SHEET] = aliases_sheet,
+    [PDBI_T_PARCEL] = aliases_parcel,
+    [PDBI_T_AREA] = aliases_area,
+    [PDBI_T_LANDUSE] = aliases_landuse,
+    [PDBI_T_OWNER] = aliases_owner,
+    [PDBI_T_ADDRESS] = aliases_address,
+    [PDBI_T_PREV_SHEET] = aliases_prev_sheet,
+    [PDBI_T_PREV_PARCEL] = aliases_prev_parcel,
+    [PDBI_T_CERTIFICATE] = aliases_certificate,
+    [PDBI_T_RECORD_START] = aliases_record_start,
+    [PDBI_T_RECORD_END] = aliases_record_end,
 };
 
 /* The DBF format's limit on field names. */
@@ -92,18 +127,22 @@ int pdbi__field_alias_rank(pdbi_target t, const char *field)
     fold(field, f, sizeof f);
     if (f[0] == '\0')
         return -1;
-    for (int i = 0; aliases[t][i] != NULL; i++) {
-        fold(aliases[t][i], a, sizeof a);
+    int n = 0;
+    for (; aliases[t][n] != NULL; n++) {
+        fold(aliases[t][n], a, sizeof a);
         if (strcmp(f, a) == 0)
-            return i;
+            return n;
     }
     /* A name the DBF cut to 10 characters: "SoHieuToBa" for SoHieuToBanDo.
-     * Only full-length names count, so that "So" never matches "SoTo". */
+     * Only full-length names count, so that "So" never matches "SoTo". A
+     * cut ranks after every whole name: it is a guess (SoHieuToBa is also
+     * SoHieuToBanDoCu cut), a whole name is not, so a DBF with SoTo and a
+     * cut SoHieuToBanDoCu keeps SoTo as its sheet. */
     if (flen == DBF_NAME_MAX) {
         for (int i = 0; aliases[t][i] != NULL; i++) {
             fold(aliases[t][i], a, sizeof a);
             if (strlen(a) > strlen(f) && strncmp(f, a, strlen(f)) == 0)
-                return i;
+                return n + i;
         }
     }
     return -1;

@@ -53,6 +53,13 @@ typedef enum pdbi_target {
     PDBI_T_LANDUSE,
     PDBI_T_OWNER,
     PDBI_T_ADDRESS,
+    /* The national attribute set (docs/import.md), after the sheet and
+     * parcel numbers so that those take a truncated DBF name first. */
+    PDBI_T_PREV_SHEET,
+    PDBI_T_PREV_PARCEL,
+    PDBI_T_CERTIFICATE,
+    PDBI_T_RECORD_START,
+    PDBI_T_RECORD_END,
     PDBI_T_COUNT
 } pdbi_target;
 
@@ -66,7 +73,8 @@ const char *const *pdbi__target_aliases(pdbi_target t);
 /* Whether a source field name is one of t's aliases: compared without case,
  * '_', '-', '.' and spaces; a 10-character name (the DBF limit) also
  * matches when it is the start of an alias (SoHieuToBa). Returns the rank
- * of the alias (0 = preferred) or -1. */
+ * of the alias (0 = preferred; a cut ranks after every whole alias of t)
+ * or -1. */
 int pdbi__field_alias_rank(pdbi_target t, const char *field);
 
 /* The user's --field-map: source field names by target (NULL = default). */
@@ -122,6 +130,13 @@ char *pdbi__number_text(const char *s, size_t len);
 /* 1 when a normalised sheet or parcel number is a positive integer in
  * digits ("12", "012"), as registers and lookups by number have them. */
 int pdbi__number_ok(const char *s);
+/* A date as surveys write it (docs/import.md): YYYY-MM-DD, YYYY/MM/DD,
+ * DD/MM/YYYY or DD-MM-YYYY (day first, as Vietnamese documents write it),
+ * optionally followed by ' ' or 'T' and HH:MM[:SS[.fff]] and a zone (Z,
+ * +HH, +HH:MM, +HHMM: read, not kept). Writes "YYYY-MM-DD", or
+ * "YYYY-MM-DDTHH:MM:SS" when the time is not midnight, into out. 0 on
+ * success, -1 for anything else (a day that does not exist included). */
+int pdbi__date_parse(const char *s, size_t len, char out[20]);
 
 /* Copies s without leading and trailing white space; NULL when empty. */
 char *pdbi__trim_dup(const char *s, size_t len);

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 /* The repaired area must stay within 0.1% of the original (issue 3). */
 #define MAX_REPAIR_AREA_CHANGE 0.001
@@ -339,6 +340,14 @@ static rec_step rec_reject(record *rc, const char *reason, const char *fmt, ...)
 static rec_step rec_reject(record *rc, const char *reason, const char *fmt, ...)
 {
     pdbi_item *it = rc->it;
+    /* One reason per record: a later one (a repaired or invalid geometry
+     * after a bad date) replaces an earlier one that kept the record. */
+    free(it->detail);
+    free(it->attrs);
+    free(it->raw);
+    it->detail = NULL;
+    it->attrs = NULL;
+    it->raw = NULL;
     it->reason = reason;
     if (fmt != NULL) {
         va_list ap;
@@ -514,6 +523,79 @@ static double surveyed_area(const record *rc)
     return a > 0 ? a : NAN;
 }
 
+/* Today's date, UTC, "YYYY-MM-DD": what a record's end date is compared
+ * with (the import's day). */
+static void today_utc(char out[11])
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(out, 11, "%Y-%m-%d", &tm);
+}
+
+/* The national attribute set (docs/import.md): previous sheet and number,
+ * the certificate's serial, the record's dates. A date that does not parse
+ * is left NULL and the record stored with a "bad-date" row in rejects
+ * (stored 1), as a repaired geometry is: the parcel exists, and one wrong
+ * attribute must not take it off the map. A record whose end date is
+ * before the import's day describes a parcel that no longer exists: it is
+ * not stored as current, and its whole record goes to rejects
+ * ("record-ended"). */
+static rec_step rec_national(record *rc)
+{
+    pdbi_item *it = rc->it;
+    reader *r = rc->r;
+    const int *map = rc->L->map;
+    char *dates[2] = {NULL, NULL}, *bad = NULL;
+    const char *bad_field = NULL;
+
+    it->parcel.prev_sheet = number_value(r, &rc->v, map[PDBI_T_PREV_SHEET]);
+    it->parcel.prev_parcel = number_value(r, &rc->v, map[PDBI_T_PREV_PARCEL]);
+    it->parcel.certificate = text_value(r, &rc->v, map[PDBI_T_CERTIFICATE]);
+    /* A previous number without a previous sheet is one of the same sheet. */
+    if (it->parcel.prev_parcel != NULL && it->parcel.prev_sheet == NULL &&
+        (it->parcel.prev_sheet = strdup(it->parcel.sheet)) == NULL)
+        return REC_NOMEM;
+    if ((it->parcel.certificate && strlen(it->parcel.certificate) > r->max_text) ||
+        (it->parcel.prev_sheet && strlen(it->parcel.prev_sheet) > r->max_text) ||
+        (it->parcel.prev_parcel && strlen(it->parcel.prev_parcel) > r->max_text))
+        return rec_reject(rc, "text-too-long", "a national attribute over %zu bytes", r->max_text);
+    for (int k = 0; k < 2; k++) {
+        int f = map[k == 0 ? PDBI_T_RECORD_START : PDBI_T_RECORD_END];
+        char *t = text_value(r, &rc->v, f), iso[20];
+        if (t == NULL)
+            continue;
+        if (pdbi__date_parse(t, strlen(t), iso) == 0) {
+            free(t);
+            if ((dates[k] = strdup(iso)) == NULL)
+                return REC_NOMEM;
+        } else if (bad == NULL) {
+            bad = t;
+            bad_field = rc->L->fields[f];
+        } else {
+            free(t);
+        }
+    }
+    it->parcel.record_start = dates[0];
+    it->parcel.record_end = dates[1];
+    if (dates[1] != NULL) {
+        char today[11];
+        today_utc(today);
+        if (strncmp(dates[1], today, 10) < 0)
+            return rec_reject(rc, "record-ended",
+                              "%s is %s, before the import (%s): the record of a parcel that "
+                              "no longer exists",
+                              rc->L->fields[map[PDBI_T_RECORD_END]], dates[1], today);
+    }
+    if (bad != NULL) {
+        rec_reject(rc, "bad-date",
+                   "%s '%.40s' is not a date (YYYY-MM-DD or DD/MM/YYYY); stored without it",
+                   bad_field, bad);
+        free(bad);
+    }
+    return REC_NEXT;
+}
+
 /* The other attributes: former commune, land use, areas, owner, address. */
 static rec_step rec_attributes(record *rc)
 {
@@ -545,7 +627,7 @@ static rec_step rec_attributes(record *rc)
     if ((it->parcel.owner && strlen(it->parcel.owner) > r->max_text) ||
         (it->parcel.address && strlen(it->parcel.address) > r->max_text))
         return rec_reject(rc, "text-too-long", "an owner or address over %zu bytes", r->max_text);
-    return REC_NEXT;
+    return rec_national(rc);
 }
 
 /* Validity, and repair when it changes the area by at most 0.1%; then the

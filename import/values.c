@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -362,4 +363,93 @@ int pdbi__utf8_valid(const char *str, size_t len)
         i += need + 1;
     }
     return 1;
+}
+
+/* n digits at *p as a number (advancing *p), or -1. */
+static int take_digits(const char **p, const char *end, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++, (*p)++) {
+        if (*p >= end || !isdigit((unsigned char)**p))
+            return -1;
+        v = v * 10 + (**p - '0');
+    }
+    return v;
+}
+
+int pdbi__date_parse(const char *s, size_t len, char out[20])
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const char *p = s, *end = s + len;
+    int y, m, d, hh = 0, mm = 0, ss = 0;
+
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    while (end > p && isspace((unsigned char)end[-1]))
+        end--;
+    /* Year first (4 digits, then a separator) or day first (2 digits):
+     * the first and last parts' widths, the same separator twice. */
+    int year_first = end - p >= 10 && isdigit((unsigned char)p[3]) && (p[4] == '-' || p[4] == '/');
+    int wide = year_first ? 4 : 2, part[3];
+    if (end - p < 10 || (p[wide] != '-' && p[wide] != '/'))
+        return -1;
+    char sep = p[wide];
+    for (int k = 0; k < 3; k++) {
+        if (k > 0 && (p >= end || *p++ != sep))
+            return -1;
+        part[k] = take_digits(&p, end, k == 1 ? 2 : k == 0 ? wide : 6 - wide);
+    }
+    y = year_first ? part[0] : part[2];
+    m = part[1];
+    d = year_first ? part[2] : part[0];
+    if (y < 1900 || y > 2200 || m < 1 || m > 12 || d < 1)
+        return -1;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] + (m == 2 && leap))
+        return -1;
+    if (p < end) {
+        if (*p != ' ' && *p != 'T')
+            return -1;
+        p++;
+        if ((hh = take_digits(&p, end, 2)) < 0 || hh > 23 || p >= end || *p++ != ':' ||
+            (mm = take_digits(&p, end, 2)) < 0 || mm > 59)
+            return -1;
+        if (p < end && *p == ':') {
+            p++;
+            if ((ss = take_digits(&p, end, 2)) < 0 || ss > 59)
+                return -1;
+            if (p < end && *p == '.') {
+                for (p++; p < end && isdigit((unsigned char)*p); p++)
+                    ;
+            }
+        }
+        /* The zone: read so that nothing else passes, not kept (the
+         * register's dates are local dates). */
+        if (p < end && *p == 'Z') {
+            p++;
+        } else if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+            if (take_digits(&p, end, 2) < 0)
+                return -1;
+            if (p < end && *p == ':')
+                p++;
+            if (p < end && take_digits(&p, end, 2) < 0)
+                return -1;
+        }
+        if (p != end)
+            return -1;
+    }
+    /* Written digit by digit: every number is in range by now. */
+    const int parts[6] = {y, m, d, hh, mm, ss};
+    static const char seps[5] = {'-', '-', 'T', ':', ':'};
+    char *o = out;
+    for (int i = 0; i < 6; i++) {
+        for (int w = i == 0 ? 1000 : 10; w > 0; w /= 10)
+            *o++ = (char)('0' + parts[i] / w % 10);
+        if (i == 5 || (i == 2 && hh == 0 && mm == 0 && ss == 0))
+            break;
+        *o++ = seps[i];
+    }
+    *o = '\0';
+    return 0;
 }

@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
 jobs=${FUZZ_JOBS:-2}
 dir=${FUZZ_BUILD_DIR:-build-fuzz}
-all=(fuzz_http_request fuzz_wms fuzz_ogcapi fuzz_search_query fuzz_style fuzz_points_csv fuzz_field_map fuzz_tokens fuzz_wkb fuzz_import fuzz_change_parts fuzz_instant fuzz_dgn7)
+all=(fuzz_http_request fuzz_wms fuzz_ogcapi fuzz_search_query fuzz_style fuzz_points_csv fuzz_field_map fuzz_tokens fuzz_wkb fuzz_import fuzz_change_parts fuzz_instant fuzz_dgn7 fuzz_survey_date)
 read -r -a targets <<<"${FUZZ_TARGETS:-${all[*]}}"
 
 # Warnings are not errors here: the fuzz build must not stop on a warning

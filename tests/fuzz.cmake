@@ -111,3 +111,9 @@ add_test(NAME fuzz_dgn7_seeds
                  ${CMAKE_BINARY_DIR}/fuzz-seeds/fuzz_dgn7)
 set_tests_properties(fuzz_dgn7_seeds PROPERTIES FIXTURES_SETUP fuzz_dgn7_seeds LABELS fuzz)
 set_tests_properties(fuzz_replay_fuzz_dgn7 PROPERTIES FIXTURES_REQUIRED fuzz_dgn7_seeds)
+
+# The record dates of the national attribute set as surveys write them
+# (issue 16, import/values.c).
+pdb_fuzz_target(fuzz_survey_date
+    SOURCES ${PDB_FUZZ_DIR}/fuzz_survey_date.c
+    LIBS pdb_import)

@@ -4,7 +4,7 @@
 pdb_unit_test(test_import SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_import.c LIBS pdb_import)
 
 foreach(script lib_contains formats crs fields encoding defects reimport kill synth empty search sweep
-        sheets lineage)
+        sheets lineage national lineage_national)
     pdb_script_test(import_${script} ${CMAKE_CURRENT_SOURCE_DIR}/import/${script}.sh)
 endforeach()
 set_tests_properties(import_kill import_synth PROPERTIES TIMEOUT 900)

@@ -53,7 +53,7 @@ endforeach()
 # server_stale_tmp, server_chromium's page).
 if(TARGET pdb_server)
     foreach(t http ogr gdal_tms reimport versions seed lifecycle lookup_id tilejson
-              metrics_stale render_wait disk_limit search extract timetravel qa_route)
+              metrics_stale render_wait disk_limit search extract timetravel qa_route national)
         server_test(server_${t}_pg ${t}.sh)
         pdb_on_pg(server_${t}_pg)
     endforeach()
@@ -94,11 +94,12 @@ if(TARGET pdb_server)
 endif()
 pdb_script_test(cli_lookup_id_pg ${CMAKE_CURRENT_LIST_DIR}/cli/lookup_id.sh)
 pdb_script_test(cli_extract_pg ${CMAKE_CURRENT_LIST_DIR}/cli/extract.sh)
-foreach(script crs empty reimport encoding fields formats search lineage)
+foreach(script crs empty reimport encoding fields formats search lineage national lineage_national)
     pdb_script_test(import_${script}_pg ${CMAKE_CURRENT_LIST_DIR}/import/${script}.sh)
 endforeach()
 pdb_on_pg(cli_lookup_id_pg cli_extract_pg import_crs_pg import_empty_pg import_reimport_pg import_encoding_pg
-          import_fields_pg import_formats_pg import_search_pg import_lineage_pg)
+          import_fields_pg import_formats_pg import_search_pg import_lineage_pg
+          import_national_pg import_lineage_national_pg)
 # Exports to GIS files (issue 15) read the store through the public
 # interface alone: the round trips (bit-exact), the line-and-label sheets
 # and GET /export on PostgreSQL.

@@ -37,6 +37,7 @@ server_test(server_versions versions.sh)
 server_test(server_store_upgrade upgrade.sh)
 # Search and the audit of personal answers (issue 14).
 server_test(server_search search.sh)
+server_test(server_national national.sh)
 server_test(server_search_page search_page.sh)
 server_test(server_seed seed.sh)
 server_test(server_lifecycle lifecycle.sh)

@@ -328,6 +328,14 @@ typedef struct pdb_parcel {
     size_t source_wkb_len;     /* bytes */
     unsigned char *wgs84_wkb;  /* MULTIPOLYGON in WGS 84 lon/lat, ISO WKB (read) */
     size_t wgs84_wkb_len;      /* bytes */
+    /* The national attribute set, where the survey carries it (NULL when
+     * not): docs/import.md. */
+    char *prev_sheet;   /* SoHieuToBanDoCu: the sheet the parcel had before */
+    char *prev_parcel;  /* SoThuTuThuaCu: its number there */
+    char *certificate;  /* SoHieuGCN, the land-use right certificate's serial:
+                           personal data, NULL unless PDB_READ_PERSONAL */
+    char *record_start; /* ThoiDiemBatDau: "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SS" */
+    char *record_end;   /* ThoiDiemKetThuc, the same forms; not valid_to */
 } pdb_parcel;
 
 typedef struct pdb_parcel_list {
@@ -343,7 +351,7 @@ PDB_API void pdb_parcel_list_free(pdb_parcel_list *list);
 
 /* What a read fills in besides the identity and attributes. */
 enum {
-    PDB_READ_PERSONAL = 1 << 0, /* the owner; only for authorised callers */
+    PDB_READ_PERSONAL = 1 << 0, /* the owner and certificate; only for authorised callers */
     PDB_READ_WGS84 = 1 << 1,    /* wgs84_wkb */
     PDB_READ_SOURCE = 1 << 2,   /* source_wkb */
     PDB_READ_HISTORY = 1 << 3,  /* include superseded parcels (by-number queries) */
@@ -1205,6 +1213,9 @@ typedef struct pdb_import_change {
     char commune[8];                     /* five digits */
     int64_t before[PDB_LINEAGE_CLASSES]; /* old (superseded) parcels in each class */
     int64_t after[PDB_LINEAGE_CLASSES];  /* new parcels in each class */
+    int64_t prev_unknown;      /* new parcels whose previous number names no parcel the
+                                  load superseded (docs/changes.md) */
+    int64_t prev_contradicted; /* and those naming one they do not overlap */
 } pdb_import_change;
 
 typedef struct pdb_import_changes {
@@ -1226,8 +1237,9 @@ PDB_API pdb_status pdb_import_changes_get(pdb_ctx *ctx, pdb_store *store, int64_
 PDB_API void pdb_import_changes_free(pdb_import_changes *c);
 /* One commune's counts as one line without its newline, e.g. "07894:
  * unchanged 585, renumbered 3, reshaped 3, split 3 -> 6, merged 6 -> 3,
- * new 0, retired 0" (split and merged: old parcels -> new ones), into buf
- * (truncated to cap bytes). */
+ * new 0, retired 0" (split and merged: old parcels -> new ones), followed
+ * by "; previous numbers: 2 name nothing, 1 contradicted" when the survey's
+ * previous numbers were not all used, into buf (truncated to cap bytes). */
 PDB_API void pdb_import_change_format(const pdb_import_change *c, char *buf, size_t cap);
 
 #ifdef __cplusplus

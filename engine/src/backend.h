@@ -76,6 +76,9 @@ typedef struct pdb__store_ops {
     /* The steps of a batch (pdb_import_changes_get's, in its order) into
      * *out, whose id is the batch; PDB_ENOTFOUND for an unknown batch. */
     pdb_status (*import_steps)(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, pdb_lineage **out);
+    /* The rows of rejects of a batch's commune with that reason, into *n. */
+    pdb_status (*batch_rejects)(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *commune,
+                                const char *reason, int64_t *n);
 
     /* Backup */
     pdb_status (*backup)(pdb_ctx *ctx, pdb_store *s, const char *dest_path,

@@ -208,8 +208,9 @@ done:
 static const char insert_sql[] =
     "INSERT INTO parcels (commune, former_commune, sheet, parcel, landuse, landuse_main, "
     "area_surveyed_m2, area_computed_m2, address, owner, flags, source_srid, source_geom, "
-    "batch_id, valid_from, geom) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    "batch_id, valid_from, geom, prev_sheet, prev_parcel, certificate, record_start, record_end) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+    "?19, ?20, ?21)";
 
 /* Writes the new parcels (and their R-tree boxes). */
 static pdb_status insert_new(pdb__chg *cs)
@@ -254,6 +255,11 @@ static pdb_status insert_new(pdb__chg *cs)
         sqlite3_bind_int64(ins, 14, cs->batch_id);
         sqlite3_bind_text(ins, 15, cs->now, -1, SQLITE_STATIC);
         sqlite3_bind_blob(ins, 16, n->prep->blob, (int)n->prep->blob_len, SQLITE_STATIC);
+        const char *national[5] = {n->p.prev_sheet, n->p.prev_parcel, n->p.certificate,
+                                   n->p.record_start, n->p.record_end};
+        for (int k = 0; k < 5; k++)
+            if (national[k] != NULL)
+                sqlite3_bind_text(ins, 17 + k, national[k], -1, SQLITE_STATIC);
         if ((st = step_done(cs, ins, "storing a new parcel")) != PDB_OK)
             goto done;
         n->id = sqlite3_last_insert_rowid(cs->s->db);

@@ -319,9 +319,23 @@ static pdb_status build_new(pdb__chg *cs)
         n->p.owner = first->owner;
         n->p.area_surveyed_m2 = NAN;
         if (c->kind == PDB_CHANGE_UPDATE || c->kind == PDB_CHANGE_RESHAPE) {
-            /* Same parcel, same number, the legal area kept unless set. */
+            /* Same parcel, same number, the legal area kept unless set;
+             * and the survey's national attributes, which a change does
+             * not edit (the certificate too: personal data, read as the
+             * owner is, and kept as the owner is). */
             n->p.area_surveyed_m2 = first->area_surveyed_m2;
             snprintf(n->number, sizeof n->number, "%s", first->parcel);
+            n->p.prev_sheet = first->prev_sheet;
+            n->p.prev_parcel = first->prev_parcel;
+            n->p.certificate = first->certificate;
+            n->p.record_start = first->record_start;
+            n->p.record_end = first->record_end;
+        } else {
+            /* A split's parts and a merge's parcel are new parcels: their
+             * previous number is the (first) parent's, as the national
+             * attribute set records it; a certificate is issued anew. */
+            n->p.prev_sheet = first->sheet;
+            n->p.prev_parcel = first->parcel;
         }
         if (part != NULL) {
             n->wkb = (unsigned char *)part->wkb;

@@ -449,6 +449,17 @@ static pdb_status put_feature(pdb_ctx *ctx, out_buf *b, const pdb_parcel *p, int
     }
     PUTS(b, ",\"batch\":");
     put_int(b, (long long)p->batch_id);
+    /* The national attribute set, only where the survey carried it, so
+     * that the answers for surveys without it stay as they were. */
+    const text_member national[] = {
+        {",\"prev_sheet\":", p->prev_sheet, "a previous sheet"},
+        {",\"prev_parcel\":", p->prev_parcel, "a previous parcel number"},
+        {",\"record_start\":", p->record_start, "a record start date"},
+        {",\"record_end\":", p->record_end, "a record end date"},
+    };
+    for (size_t i = 0; i < PDB_COUNTOF(national); i++)
+        if (national[i].value != NULL && (st = put_texts(ctx, b, &national[i], 1)) != PDB_OK)
+            return st;
     /* An owner that is not UTF-8 is an error, not a silent omission: an
      * authorised caller asked for it. */
     if (include_personal && p->owner != NULL) {
@@ -456,6 +467,12 @@ static pdb_status put_feature(pdb_ctx *ctx, out_buf *b, const pdb_parcel *p, int
         if (put_string(b, p->owner, strlen(p->owner)) != 0)
             return pdb__fail(ctx, PDB_EINVAL,
                              "could not build GeoJSON (an owner that is not UTF-8)");
+    }
+    /* The certificate is personal data as the owner is (docs/lookup.md). */
+    if (include_personal && p->certificate != NULL) {
+        const text_member cert = {",\"certificate\":", p->certificate, "a certificate"};
+        if ((st = put_texts(ctx, b, &cert, 1)) != PDB_OK)
+            return st;
     }
     PUTS(b, "}}");
     return PDB_OK;

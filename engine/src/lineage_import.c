@@ -112,7 +112,11 @@ pdb_status pdb_import_changes_get(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, 
             ;
         pdb_import_change *ic = &r->communes[r->count++];
         snprintf(ic->commune, sizeof ic->commune, "%.5s", c);
-        if ((st = count_commune(ctx, l->steps, a, b, ic)) != PDB_OK)
+        if ((st = count_commune(ctx, l->steps, a, b, ic)) != PDB_OK ||
+            (st = s->ops->batch_rejects(ctx, s, batch_id, ic->commune, "prev-number-unknown",
+                                        &ic->prev_unknown)) != PDB_OK ||
+            (st = s->ops->batch_rejects(ctx, s, batch_id, ic->commune, "prev-number-contradicted",
+                                        &ic->prev_contradicted)) != PDB_OK)
             goto done;
     }
     if (with_steps) {
@@ -133,14 +137,38 @@ done:
 void pdb_import_change_format(const pdb_import_change *c, char *buf, size_t cap)
 {
     const int64_t *b = c->before, *a = c->after;
-    snprintf(buf, cap,
-             "%s: unchanged %lld, renumbered %lld, reshaped %lld, split %lld -> %lld, merged "
-             "%lld -> %lld, new %lld, retired %lld",
-             c->commune, (long long)a[PDB_LINEAGE_UNCHANGED], (long long)a[PDB_LINEAGE_RENUMBERED],
-             (long long)a[PDB_LINEAGE_RESHAPED], (long long)b[PDB_LINEAGE_SPLIT],
-             (long long)a[PDB_LINEAGE_SPLIT], (long long)b[PDB_LINEAGE_MERGED],
-             (long long)a[PDB_LINEAGE_MERGED], (long long)a[PDB_LINEAGE_NEW],
-             (long long)b[PDB_LINEAGE_RETIRED]);
+    int n =
+        snprintf(buf, cap,
+                 "%s: unchanged %lld, renumbered %lld, reshaped %lld, split %lld -> %lld, merged "
+                 "%lld -> %lld, new %lld, retired %lld",
+                 c->commune, (long long)a[PDB_LINEAGE_UNCHANGED],
+                 (long long)a[PDB_LINEAGE_RENUMBERED], (long long)a[PDB_LINEAGE_RESHAPED],
+                 (long long)b[PDB_LINEAGE_SPLIT], (long long)a[PDB_LINEAGE_SPLIT],
+                 (long long)b[PDB_LINEAGE_MERGED], (long long)a[PDB_LINEAGE_MERGED],
+                 (long long)a[PDB_LINEAGE_NEW], (long long)b[PDB_LINEAGE_RETIRED]);
+    if (n >= 0 && (size_t)n < cap && (c->prev_unknown > 0 || c->prev_contradicted > 0))
+        snprintf(buf + n, cap - (size_t)n,
+                 "; previous numbers: %lld name nothing, %lld contradicted",
+                 (long long)c->prev_unknown, (long long)c->prev_contradicted);
+}
+
+pdb_status pdb__sq_batch_rejects(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *commune,
+                                 const char *reason, int64_t *n)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT count(*) FROM rejects WHERE batch_id = ?1 AND commune = ?2 "
+                                "AND reason = ?3",
+                                -1, &stmt, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(stmt, 1, batch_id);
+        sqlite3_bind_text(stmt, 2, commune, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, reason, -1, SQLITE_STATIC);
+        if ((rc = sqlite3_step(stmt)) == SQLITE_ROW)
+            *n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? PDB_OK : pdb__sql_fail(ctx, s->db, rc, "counting a batch's rejects");
 }
 
 void pdb_import_changes_free(pdb_import_changes *c)
@@ -159,10 +187,11 @@ void pdb_import_changes_free(pdb_import_changes *c)
 /* The parcels a load superseded (valid_to = its time) or added (its batch,
  * current) in the commune. */
 static const char *const set_sql[2] = {
-    "SELECT id, former_commune, sheet, parcel, source_srid, source_geom, area_computed_m2 "
-    "FROM parcels WHERE commune = ?1 AND valid_to = ?2",
-    "SELECT id, former_commune, sheet, parcel, source_srid, source_geom, area_computed_m2 "
-    "FROM parcels WHERE commune = ?1 AND batch_id = ?3 AND valid_to IS NULL",
+    "SELECT id, former_commune, sheet, parcel, source_srid, source_geom, area_computed_m2, "
+    "NULL, NULL FROM parcels WHERE commune = ?1 AND valid_to = ?2",
+    "SELECT id, former_commune, sheet, parcel, source_srid, source_geom, area_computed_m2, "
+    "prev_sheet, prev_parcel FROM parcels WHERE commune = ?1 AND batch_id = ?3 AND valid_to IS "
+    "NULL",
 };
 
 /* What the SQLite store writes the edges with (its batch and time). */
@@ -195,9 +224,10 @@ static pdb_status sq_write_edges(pdb_ctx *ctx, const pdb__lm_result *res, void *
     return rc == SQLITE_OK ? PDB_OK : pdb__sql_fail(ctx, db, rc, "writing the lineage");
 }
 
-pdb_status pdb__sq_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
-                                  const char *now)
+pdb_status pdb__sq_lineage_record(pdb_ctx *ctx, pdb_writer *pw, int64_t batch_id, const char *now)
 {
+    pdb_store *s = pw->store;
+    const char *commune = pw->commune;
     pdb__lm_set sets[2] = {{0}};
     sq_edges w = {s, batch_id, now};
     sqlite3_stmt *stmt = NULL;
@@ -213,13 +243,14 @@ pdb_status pdb__sq_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commun
         sqlite3_bind_text(stmt, 2, now, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 3, batch_id);
         while (st == PDB_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
-            st = pdb__lm_set_add(ctx, &sets[k], sqlite3_column_int64(stmt, 0),
-                                 (const char *)sqlite3_column_text(stmt, 1),
-                                 (const char *)sqlite3_column_text(stmt, 2),
-                                 (const char *)sqlite3_column_text(stmt, 3),
-                                 sqlite3_column_int(stmt, 4), sqlite3_column_blob(stmt, 5),
-                                 (size_t)sqlite3_column_bytes(stmt, 5),
-                                 sqlite3_column_double(stmt, 6));
+            st = pdb__lm_set_add(
+                ctx, &sets[k], sqlite3_column_int64(stmt, 0),
+                (const char *)sqlite3_column_text(stmt, 1),
+                (const char *)sqlite3_column_text(stmt, 2),
+                (const char *)sqlite3_column_text(stmt, 3), sqlite3_column_int(stmt, 4),
+                sqlite3_column_blob(stmt, 5), (size_t)sqlite3_column_bytes(stmt, 5),
+                sqlite3_column_double(stmt, 6), (const char *)sqlite3_column_text(stmt, 7),
+                (const char *)sqlite3_column_text(stmt, 8));
         sqlite3_finalize(stmt);
         stmt = NULL;
         if (rc == SQLITE_DONE)
@@ -227,7 +258,7 @@ pdb_status pdb__sq_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commun
     }
     if (st == PDB_OK && rc != SQLITE_OK)
         st = pdb__sql_fail(ctx, s->db, rc, "reading the parcels to match");
-    return pdb__lineage_match_write(ctx, st, commune, sets, sq_write_edges, &w);
+    return pdb__lineage_match_write(ctx, st, commune, sets, sq_write_edges, &w, pw);
 }
 
 /* A batch's steps: its edges, its new parcels (no edge of the batch to

@@ -22,13 +22,15 @@
 #include "writer.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 pdb_status pdb__lm_set_add(pdb_ctx *ctx, pdb__lm_set *set, int64_t id, const char *former,
                            const char *sheet, const char *parcel, int srid,
-                           const unsigned char *wkb, size_t wkb_len, double area_m2)
+                           const unsigned char *wkb, size_t wkb_len, double area_m2,
+                           const char *prev_sheet, const char *prev_parcel)
 {
     if (set->count == set->cap) {
         size_t cap = set->cap ? 2 * set->cap : 1024;
@@ -43,9 +45,19 @@ pdb_status pdb__lm_set_add(pdb_ctx *ctx, pdb__lm_set *set, int64_t id, const cha
     size_t len = strlen(former) + strlen(sheet) + strlen(parcel) + 3;
     p->key = malloc(len);
     p->wkb = malloc(wkb_len ? wkb_len : 1);
-    if (p->key == NULL || p->wkb == NULL) {
+    p->prev_key = NULL;
+    if (prev_parcel != NULL && *prev_parcel != '\0') {
+        /* No previous sheet: a number of the same sheet. */
+        const char *ps = prev_sheet != NULL && *prev_sheet != '\0' ? prev_sheet : sheet;
+        size_t plen = strlen(former) + strlen(ps) + strlen(prev_parcel) + 3;
+        if ((p->prev_key = malloc(plen)) != NULL)
+            snprintf(p->prev_key, plen, "%s\x1f%s\x1f%s", former, ps, prev_parcel);
+    }
+    if (p->key == NULL || p->wkb == NULL ||
+        (prev_parcel != NULL && *prev_parcel != '\0' && p->prev_key == NULL)) {
         free(p->key);
         free(p->wkb);
+        free(p->prev_key);
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
     }
     snprintf(p->key, len, "%s\x1f%s\x1f%s", former, sheet, parcel);
@@ -63,6 +75,7 @@ void pdb__lm_set_free(pdb__lm_set *set)
     for (size_t i = 0; set != NULL && i < set->count; i++) {
         free(set->items[i].key);
         free(set->items[i].wkb);
+        free(set->items[i].prev_key);
     }
     if (set != NULL) {
         free(set->items);
@@ -74,6 +87,7 @@ void pdb__lm_result_free(pdb__lm_result *r)
 {
     if (r != NULL) {
         free(r->edges);
+        free(r->problems);
         memset(r, 0, sizeof *r);
     }
 }
@@ -101,6 +115,8 @@ typedef struct lm {
     pdb__lm_edge *raw;     /* overlaps found: parent/child hold node numbers here */
     size_t nraw, capraw;   /* used and allocated */
     size_t *hits;          /* STRtree query results */
+    size_t *named;         /* per node: the old node its previous number tied it to, or
+                              SIZE_MAX (new nodes only; evidence()) */
     size_t nhits, caphits; /* used and allocated */
     int oom;               /* the query callback ran out of memory */
     pdb__lm_result *out;
@@ -121,18 +137,29 @@ static void unite(lm *m, size_t a, size_t b)
         m->parent[a > b ? a : b] = a < b ? a : b;
 }
 
+/* Room for one more of n items of size bytes in *v (cap allocated,
+ * doubling from first). */
+static pdb_status grow(lm *m, void **v, size_t n, size_t *cap, size_t size, size_t first)
+{
+    if (n < *cap)
+        return PDB_OK;
+    size_t c = *cap ? 2 * *cap : first;
+    void *nv = realloc(*v, c * size);
+    if (nv == NULL)
+        return pdb__fail(m->ctx, PDB_ENOMEM, "out of memory");
+    *v = nv;
+    *cap = c;
+    return PDB_OK;
+}
+
 static pdb_status push_edge(lm *m, pdb__lm_edge **v, size_t *n, size_t *cap, pdb__lm_edge e)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? 2 * *cap : 1024;
-        pdb__lm_edge *nv = realloc(*v, c * sizeof *nv);
-        if (nv == NULL)
-            return pdb__fail(m->ctx, PDB_ENOMEM, "out of memory");
-        *v = nv;
-        *cap = c;
-    }
-    (*v)[(*n)++] = e;
-    return PDB_OK;
+    void *p = *v;
+    pdb_status st = grow(m, &p, *n, cap, sizeof e, 1024);
+    *v = p;
+    if (st == PDB_OK)
+        (*v)[(*n)++] = e;
+    return st;
 }
 
 /* The GEOS geometry of a parcel in the area CRS. */
@@ -264,6 +291,121 @@ done:
     return st;
 }
 
+/* "S/P" of a key ("former\x1fS\x1fP"), for messages. */
+static void key_number(const char *key, char *out, size_t cap)
+{
+    const char *sp = strchr(key, '\x1f');
+    snprintf(out, cap, "%s", sp ? sp + 1 : key);
+    for (char *c = out; *c != '\0'; c++)
+        if (*c == '\x1f')
+            *c = '/';
+}
+
+static pdb_status push_problem(lm *m, const pdb__lm_parcel *n, const char *reason, const char *why)
+{
+    pdb__lm_result *r = m->out;
+    void *v = r->problems;
+    pdb_status st = grow(m, &v, r->nproblems, &r->capproblems, sizeof *r->problems, 16);
+    r->problems = v;
+    if (st != PDB_OK)
+        return st;
+    char mine[64], prev[64];
+    key_number(n->key, mine, sizeof mine);
+    key_number(n->prev_key, prev, sizeof prev);
+    pdb__lm_problem *p = &r->problems[r->nproblems++];
+    p->child = n->id;
+    p->reason = reason;
+    snprintf(p->detail, sizeof p->detail, "parcel %s names the previous number %s, %s", mine, prev,
+             why);
+    return PDB_OK;
+}
+
+/* The first raw edge of node j (raw is in child order: overlaps() pushes
+ * them new parcel by new parcel), or nraw. */
+static size_t first_raw(const lm *m, size_t j)
+{
+    size_t lo = 0, hi = m->nraw;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((size_t)m->raw[mid].child < j)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Previous numbers as evidence (docs/changes.md): a new parcel that names
+ * a superseded parcel of the commune gets the edge to it when the two
+ * overlap at all, even by less than the noise the geometry alone
+ * discards; its group, and so its class, follow. A name that matches no
+ * superseded parcel, or one it does not overlap, is a problem reported,
+ * and no edge. The names add edges here; pdb__lineage_match then lets
+ * them decide the class of a group they pair one to one. */
+static pdb_status evidence(lm *m)
+{
+    size_t nold = m->old->count, nnew = m->neu->count, nraw = m->nraw;
+    pdb_status st = PDB_OK;
+
+    for (size_t jn = 0; jn < nnew && st == PDB_OK; jn++) {
+        const pdb__lm_parcel *n = &m->neu->items[jn];
+        size_t j = nold + jn;
+        /* Surveyed again to the same bytes under its own number (the fast
+         * path): the same parcel, whatever older number it names; the
+         * same file imported twice reports nothing. */
+        if (n->prev_key == NULL || m->done[j])
+            continue;
+        /* The old parcels of that number: the set is sorted by key. */
+        size_t lo = 0, hi = nold;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (strcmp(m->old->items[mid].key, n->prev_key) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == nold || strcmp(m->old->items[lo].key, n->prev_key) != 0) {
+            st = push_problem(m, n, "prev-number-unknown",
+                              "which no parcel this survey supersedes has");
+            continue;
+        }
+        int tied = 0;
+        for (size_t i = lo; i < nold && strcmp(m->old->items[i].key, n->prev_key) == 0; i++) {
+            if (m->done[i])
+                continue; /* paired, unchanged, with the new parcel of its own number */
+            int known = 0;
+            for (size_t k = first_raw(m, j); k < nraw && (size_t)m->raw[k].child == j; k++)
+                known |= (size_t)m->raw[k].parent == i;
+            if (known) {
+                if (!tied)
+                    m->named[j] = i;
+                tied = 1;
+                m->out->named++;
+                continue;
+            }
+            double a = overlap_m2(m, m->g[i], m->g[j]);
+            if (isnan(a))
+                return pdb__fail(m->ctx, PDB_EGEOM, "matching parcel %lld with %lld: %s",
+                                 (long long)n->id, (long long)m->old->items[i].id,
+                                 pdb__geos_said(m->ctx));
+            if (a <= 0)
+                continue;
+            pdb__lm_edge e = {.parent = (int64_t)i, .child = (int64_t)j, .overlap_m2 = a};
+            if ((st = push_edge(m, &m->raw, &m->nraw, &m->capraw, e)) != PDB_OK)
+                return st;
+            unite(m, i, j);
+            if (!tied)
+                m->named[j] = i;
+            tied = 1;
+            m->out->named++;
+        }
+        if (!tied)
+            st = push_problem(m, n, "prev-number-contradicted",
+                              "which this survey supersedes but the parcel does not overlap");
+    }
+    return st;
+}
+
 /* The kind of the edges of one group, and for a pair whether it is
  * unchanged. */
 static const char *group_kind(lm *m, size_t nold_in, size_t nnew_in, const pdb__lm_edge *e)
@@ -296,7 +438,7 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
                               pdb__lm_result *out)
 {
     size_t nold = old->count, nnew = neu->count, nodes = nold + nnew;
-    size_t *nold_in = NULL, *nnew_in = NULL;
+    size_t *nold_in = NULL, *nnew_in = NULL, *claimed = NULL, *paired = NULL;
     lm m = {.ctx = ctx, .h = ctx->geos, .old = old, .neu = neu, .out = out};
     pdb_status st = PDB_OK;
 
@@ -314,13 +456,19 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
     m.box = calloc(nodes, sizeof *m.box);
     nold_in = calloc(nodes, sizeof *nold_in);
     nnew_in = calloc(nodes, sizeof *nnew_in);
+    claimed = calloc(nodes, sizeof *claimed);
+    paired = calloc(nodes, sizeof *paired);
+    m.named = malloc(nodes * sizeof *m.named);
     if (m.parent == NULL || m.done == NULL || m.g == NULL || m.perim == NULL || m.box == NULL ||
-        nold_in == NULL || nnew_in == NULL) {
+        nold_in == NULL || nnew_in == NULL || claimed == NULL || paired == NULL ||
+        m.named == NULL) {
         st = pdb__fail(ctx, PDB_ENOMEM, "out of memory");
         goto done;
     }
-    for (size_t i = 0; i < nodes; i++)
+    for (size_t i = 0; i < nodes; i++) {
         m.parent[i] = i;
+        m.named[i] = SIZE_MAX;
+    }
     /* The fast path: the same number surveyed to the same bytes. Both
      * sets are sorted by number, so one merge walk pairs them (duplicate
      * numbers pair in id order, each old parcel at most once). */
@@ -346,7 +494,7 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
             j++;
         }
     }
-    if ((st = overlaps(&m)) != PDB_OK)
+    if ((st = overlaps(&m)) != PDB_OK || (st = evidence(&m)) != PDB_OK)
         goto done;
     /* Group sizes, at each group's root. */
     for (size_t i = 0; i < nodes; i++) {
@@ -358,11 +506,29 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
         else
             nnew_in[r]++;
     }
+    /* Groups the previous numbers pair one to one (as many old as new
+     * parcels, each new one naming a different old one of its group): a
+     * boundary moved between neighbours, not a merge of all into all;
+     * each named pair is classed as a pair, the other overlaps (the land
+     * the boundary moved) are no edge. claimed counts, per old node, the
+     * new ones naming it; paired, per root, the new nodes so paired. */
+    for (size_t j = nold; j < nodes; j++)
+        if (!m.done[j] && m.named[j] != SIZE_MAX && find(&m, m.named[j]) == find(&m, j))
+            claimed[m.named[j]]++;
+    for (size_t j = nold; j < nodes; j++)
+        if (!m.done[j] && m.named[j] != SIZE_MAX && claimed[m.named[j]] == 1 &&
+            find(&m, m.named[j]) == find(&m, j))
+            paired[find(&m, j)]++;
     for (size_t k = 0; k < m.nraw; k++) {
         pdb__lm_edge *e = &m.raw[k];
         size_t r = find(&m, (size_t)e->parent);
-        pdb__lm_edge o = {old->items[e->parent].id, neu->items[e->child - (int64_t)nold].id,
-                          group_kind(&m, nold_in[r], nnew_in[r], e), e->overlap_m2};
+        int by_names = nold_in[r] > 1 && nold_in[r] == nnew_in[r] && paired[r] == nnew_in[r];
+        if (by_names && m.named[e->child] != (size_t)e->parent)
+            continue; /* the land a moved boundary took from a neighbour */
+        const char *kind =
+            by_names ? group_kind(&m, 1, 1, e) : group_kind(&m, nold_in[r], nnew_in[r], e);
+        pdb__lm_edge o = {old->items[e->parent].id, neu->items[e->child - (int64_t)nold].id, kind,
+                          e->overlap_m2};
         if ((st = push_edge(&m, &out->edges, &out->nedges, &out->capedges, o)) != PDB_OK)
             goto done;
     }
@@ -381,19 +547,30 @@ done:
     free(m.hits);
     free(nold_in);
     free(nnew_in);
+    free(claimed);
+    free(paired);
+    free(m.named);
     if (st != PDB_OK)
         pdb__lm_result_free(out);
     return st;
 }
 
 pdb_status pdb__lineage_match_write(pdb_ctx *ctx, pdb_status st, const char *commune,
-                                    pdb__lm_set sets[2], pdb__lm_write_fn write, void *arg)
+                                    pdb__lm_set sets[2], pdb__lm_write_fn write, void *arg,
+                                    pdb_writer *w)
 {
     pdb__lm_result r = {0};
     if (st == PDB_OK)
         st = pdb__lineage_match(ctx, commune, &sets[0], &sets[1], &r);
     if (st == PDB_OK && r.nedges > 0)
         st = write(ctx, &r, arg);
+    for (size_t i = 0; st == PDB_OK && i < r.nproblems; i++) {
+        pdb_reject rej = {.feature_index = -1,
+                          .reason = r.problems[i].reason,
+                          .detail = r.problems[i].detail,
+                          .stored = 1};
+        st = pdb_writer_reject(ctx, w, &rej);
+    }
     pdb__lm_result_free(&r);
     pdb__lm_set_free(&sets[0]);
     pdb__lm_set_free(&sets[1]);

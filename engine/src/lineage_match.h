@@ -25,6 +25,9 @@ typedef struct pdb__lm_parcel {
     unsigned char *wkb; /* its source (survey) geometry, owned */
     size_t wkb_len;     /* bytes */
     double area_m2;     /* its computed area (area_computed_m2) */
+    char *prev_key;     /* new parcels: the previous number the survey gives (former
+                           commune, previous sheet and number joined by \x1f), owned;
+                           NULL when none */
 } pdb__lm_parcel;
 
 typedef struct pdb__lm_set {
@@ -39,15 +42,28 @@ typedef struct pdb__lm_edge {
     double overlap_m2;     /* area they share, in the survey's metres */
 } pdb__lm_edge;
 
+/* A previous number that the match did not use (docs/changes.md). */
+typedef struct pdb__lm_problem {
+    int64_t child;      /* the new parcel's store id */
+    const char *reason; /* "prev-number-unknown" or "prev-number-contradicted" (static) */
+    char detail[200];   /* one line for the rejects row */
+} pdb__lm_problem;
+
 typedef struct pdb__lm_result {
-    pdb__lm_edge *edges;     /* owned; ordered by child id, then parent id */
-    size_t nedges, capedges; /* used and allocated entries */
+    pdb__lm_edge *edges;           /* owned; ordered by child id, then parent id */
+    size_t nedges, capedges;       /* used and allocated entries */
+    pdb__lm_problem *problems;     /* owned, by new parcel */
+    size_t nproblems, capproblems; /* used and allocated entries */
+    size_t named;                  /* edges made or confirmed by a previous number */
 } pdb__lm_result;
 
-/* Appends a copy of a parcel to the set (former may be NULL). */
+/* Appends a copy of a parcel to the set (former may be NULL; prev_parcel
+ * NULL when the survey gave no previous number, prev_sheet NULL then or
+ * for the same sheet). */
 pdb_status pdb__lm_set_add(pdb_ctx *ctx, pdb__lm_set *set, int64_t id, const char *former,
                            const char *sheet, const char *parcel, int srid,
-                           const unsigned char *wkb, size_t wkb_len, double area_m2);
+                           const unsigned char *wkb, size_t wkb_len, double area_m2,
+                           const char *prev_sheet, const char *prev_parcel);
 void pdb__lm_set_free(pdb__lm_set *set);
 
 /* Matches the commune's new parcels to its old ones (both sets are
@@ -59,10 +75,14 @@ pdb_status pdb__lineage_match(pdb_ctx *ctx, const char *commune, pdb__lm_set *ol
 void pdb__lm_result_free(pdb__lm_result *r);
 
 /* What each store's writer does with the two sets it read (old = sets[0],
- * new = sets[1]) when st is PDB_OK: matches them, and hands a non-empty
- * result to write (the store's INSERT); frees the sets either way. */
+ * new = sets[1]) when st is PDB_OK: matches them, hands a non-empty
+ * result to write (the store's INSERT), and records each previous number
+ * not used as a row of rejects through w (stored 1, feature index -1:
+ * the parcel is stored, the row says what its number did not do); frees
+ * the sets either way. */
 typedef pdb_status (*pdb__lm_write_fn)(pdb_ctx *ctx, const pdb__lm_result *r, void *arg);
 pdb_status pdb__lineage_match_write(pdb_ctx *ctx, pdb_status st, const char *commune,
-                                    pdb__lm_set sets[2], pdb__lm_write_fn write, void *arg);
+                                    pdb__lm_set sets[2], pdb__lm_write_fn write, void *arg,
+                                    pdb_writer *w);
 
 #endif

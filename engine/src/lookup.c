@@ -2,7 +2,7 @@
  * lookup.c: the point-lookup index (see lookup.h for the why).
  *
  * A commune's BLOB, little-endian, as pack_commune writes it:
- *   header   magic "PDBLKP3\0", u32 count, u32 records_bytes, u64 geom_bytes,
+ *   header   magic "PDBLKP4\0", u32 count, u32 records_bytes, u64 geom_bytes,
  *            u64 text_bytes
  *   entries  count x lookup_entry, in Hilbert order of their box centres
  *   geoms    the parcels' WGS 84 SpatiaLite BLOBs, as the SQLite store keeps
@@ -11,20 +11,21 @@
  *   texts    per parcel, at its entry's text_off: "sheet\0parcel\0"
  *   records  per parcel, at its entry's rec_off: its public fields, a
  *            lookup_record (unaligned), then former_commune, landuse,
- *            address and valid_from, each a byte 0 for NULL or 1 followed by
- *            the text and its NUL
+ *            address, valid_from, prev_sheet, prev_parcel, record_start and
+ *            record_end, each a byte 0 for NULL or 1 followed by the text
+ *            and its NUL
  * The public fields let a lookup that asks for neither the owner nor the
  * source geometry answer from memory, without a read of the store per
  * parcel (a network round trip on PostgreSQL, and an answer while it is
  * down: issue 17). They come last because a batch never uses them: it
  * reads only the BLOB's prefix before them (pdb__lookup_blob_prefix), and
  * SQLite reads a prefix's overflow pages only, where an offset inside the
- * BLOB costs every page before it. Version 1 ("PDBLKP1", without them) and
- * version 2 ("PDBLKP2", never released: the records inside the texts) are
- * stale: like a damaged BLOB, they are rebuilt from the parcels when
- * loaded, and rewritten at a read-write open.
- * Loading checks every offset and length against the BLOB before any use,
- * so that a damaged BLOB is rebuilt from the parcels, never trusted.
+ * BLOB costs every page before it. Version 1 ("PDBLKP1", without them),
+ * version 2 ("PDBLKP2", never released: the records inside the texts) and
+ * version 3 ("PDBLKP3", without the national attributes' four) are stale: like a damaged BLOB, they
+ * are rebuilt from the parcels when loaded, and rewritten at a read-write open. Loading checks
+ * every offset and length against the BLOB before any use, so that a damaged BLOB is rebuilt from
+ * the parcels, never trusted.
  */
 #include "lookup.h"
 
@@ -42,7 +43,7 @@
 #error "the lookup BLOB is written in host order, which must be little-endian"
 #endif
 
-#define LOOKUP_MAGIC "PDBLKP3"
+#define LOOKUP_MAGIC "PDBLKP4"
 
 typedef struct lookup_header {
     char magic[8];          /* LOOKUP_MAGIC and its NUL */
@@ -71,7 +72,9 @@ typedef struct lookup_record {
 } lookup_record;
 
 /* The texts of a record, in this order after it. */
-#define RECORD_TEXTS 4 /* former_commune, landuse, address, valid_from */
+#define RECORD_TEXTS                                                                               \
+    8 /* former_commune, landuse, address, valid_from, prev_sheet,                                 \
+         prev_parcel, record_start, record_end */
 
 _Static_assert(sizeof(lookup_header) == PDB__LOOKUP_HEAD_BYTES,
                "the header layout is part of the format");
@@ -250,7 +253,9 @@ static int buf_add(buf *b, const void *data, size_t n)
 /* The bytes of a parcel's record and its texts. */
 static size_t record_size(const pdb_parcel *a)
 {
-    const char *texts[RECORD_TEXTS] = {a->former_commune, a->landuse, a->address, a->valid_from};
+    const char *texts[RECORD_TEXTS] = {a->former_commune, a->landuse,    a->address,
+                                       a->valid_from,     a->prev_sheet, a->prev_parcel,
+                                       a->record_start,   a->record_end};
     size_t n = sizeof(lookup_record) + RECORD_TEXTS;
     for (int k = 0; k < RECORD_TEXTS; k++)
         n += texts[k] != NULL ? strlen(texts[k]) + 1 : 0;
@@ -260,7 +265,9 @@ static size_t record_size(const pdb_parcel *a)
 /* Appends a parcel's record and its texts (the format at the top). */
 static int record_add(buf *b, const pdb_parcel *a)
 {
-    const char *texts[RECORD_TEXTS] = {a->former_commune, a->landuse, a->address, a->valid_from};
+    const char *texts[RECORD_TEXTS] = {a->former_commune, a->landuse,    a->address,
+                                       a->valid_from,     a->prev_sheet, a->prev_parcel,
+                                       a->record_start,   a->record_end};
     lookup_record rec = {a->area_surveyed_m2, a->area_computed_m2, a->batch_id,
                          (int32_t)a->source_srid, a->flags};
     if (buf_add(b, &rec, sizeof rec) != 0)
@@ -1282,7 +1289,9 @@ static pdb_status parcel_from_hit(pdb_ctx *ctx, const pdb__lookup_hit *h, unsign
                                   pdb_parcel *p)
 {
     const char *r = h->record; /* checked at load: record_end */
-    char **texts[RECORD_TEXTS] = {&p->former_commune, &p->landuse, &p->address, &p->valid_from};
+    char **texts[RECORD_TEXTS] = {&p->former_commune, &p->landuse,    &p->address,
+                                  &p->valid_from,     &p->prev_sheet, &p->prev_parcel,
+                                  &p->record_start,   &p->record_end};
     lookup_record rec;
     int oom = 0;
 

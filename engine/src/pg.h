@@ -31,6 +31,8 @@ typedef struct pdb__pg {
     int64_t dv;         /* the data version as last read from meta */
     int64_t dv_read_ms; /* when (pdb__pg_now_ms), 0 for never: the cache is empty */
     int64_t reset_ms;   /* when the last reconnect was tried (pdb__pg_now_ms), 0 never */
+    int no_national;    /* a read-only handle on a store made before the national
+                           attribute set: parcel reads select NULLs for its columns */
 } pdb__pg;
 
 /* How long a read-only handle answers its data version from the last read
@@ -126,9 +128,10 @@ pdb_status pdb__pg_changes_schema(pdb_ctx *ctx, pdb_store *s);
 /* pg_lineage.c: the lineage of re-imports (lineage_import.h's SQLite
  * functions, for this store), and the lineage table's upgrade to the
  * 'unchanged' kind at a read-write open. */
-pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
-                                  const char *now);
+pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_writer *pw, int64_t batch_id, const char *now);
 pdb_status pdb__pg_import_steps(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, pdb_lineage **out);
+pdb_status pdb__pg_batch_rejects(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *commune,
+                                 const char *reason, int64_t *n);
 pdb_status pdb__pg_lineage_upgrade(pdb_ctx *ctx, pdb_store *s);
 
 /* The EWKB of a WKB geometry with its SRID set (for binary COPY into a

@@ -304,14 +304,20 @@ static pdb_status insert_new(pdb__chg *cs)
         pdb__pg_param_i8(&p, cs->batch_id);
         pdb__pg_param_text(&p, cs->now);
         pdb__pg_param_bytes(&p, wgs, wgs_len);
+        pdb__pg_param_text(&p, n->p.prev_sheet);
+        pdb__pg_param_text(&p, n->p.prev_parcel);
+        pdb__pg_param_text(&p, n->p.certificate);
+        pdb__pg_param_text(&p, n->p.record_start);
+        pdb__pg_param_text(&p, n->p.record_end);
         st = pdb__pg_run(
             cs->ctx, cs->s->pg,
             "INSERT INTO " S ".parcels (commune, former_commune, sheet, parcel, "
             "landuse, landuse_main, area_surveyed_m2, area_computed_m2, address, owner, "
-            "flags, source_srid, source_geom, batch_id, valid_from, geom) VALUES ($1, "
+            "flags, source_srid, source_geom, batch_id, valid_from, geom, prev_sheet, "
+            "prev_parcel, certificate, record_start, record_end) VALUES ($1, "
             "$2, $3, $4, $5, $6, $7::float8, $8, $9, $10, $11, $12, "
-            "ST_GeomFromWKB($13, $12), $14, $15, ST_Multi(ST_GeomFromWKB($16, 4326))) "
-            "RETURNING id",
+            "ST_GeomFromWKB($13, $12), $14, $15, ST_Multi(ST_GeomFromWKB($16, 4326)), $17, $18, "
+            "$19, $20, $21) RETURNING id",
             &p, "storing a new parcel", &res);
         if (st == PDB_OK)
             n->id = pdb__pg_i8(res, 0, 0);

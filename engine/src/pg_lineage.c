@@ -19,9 +19,11 @@
 
 static const char *const pg_set_sql[2] = {
     "SELECT id, former_commune, sheet, parcel, source_srid, ST_AsBinary(source_geom), "
-    "area_computed_m2 FROM " S ".parcels WHERE commune = $1 AND valid_to = $2",
+    "area_computed_m2, NULL::text, NULL::text FROM " S ".parcels WHERE commune = $1 AND "
+    "valid_to = $2",
     "SELECT id, former_commune, sheet, parcel, source_srid, ST_AsBinary(source_geom), "
-    "area_computed_m2 FROM " S ".parcels WHERE commune = $1 AND batch_id = $3 AND valid_to IS NULL",
+    "area_computed_m2, prev_sheet, prev_parcel FROM " S ".parcels WHERE commune = $1 AND "
+    "batch_id = $3 AND valid_to IS NULL",
 };
 
 /* Appends "v," to a growing array literal (its "{" first); 0 when out of
@@ -103,9 +105,10 @@ done:
     return st;
 }
 
-pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commune, int64_t batch_id,
-                                  const char *now)
+pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_writer *pw, int64_t batch_id, const char *now)
 {
+    pdb_store *s = pw->store;
+    const char *commune = pw->commune;
     pdb__lm_set sets[2] = {{0}};
     pg_edges w = {s, batch_id, now};
     PGresult *res = NULL;
@@ -121,16 +124,16 @@ pdb_status pdb__pg_lineage_record(pdb_ctx *ctx, pdb_store *s, const char *commun
                               &res)) != PDB_OK)
             break;
         for (int i = 0; st == PDB_OK && i < PQntuples(res); i++)
-            st =
-                pdb__lm_set_add(ctx, &sets[k], pdb__pg_i8(res, i, 0),
-                                PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1),
-                                PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), pdb__pg_i4(res, i, 4),
-                                (const unsigned char *)PQgetvalue(res, i, 5),
-                                (size_t)PQgetlength(res, i, 5), pdb__pg_f8(res, i, 6));
+            st = pdb__lm_set_add(
+                ctx, &sets[k], pdb__pg_i8(res, i, 0),
+                PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
+                PQgetvalue(res, i, 3), pdb__pg_i4(res, i, 4),
+                (const unsigned char *)PQgetvalue(res, i, 5), (size_t)PQgetlength(res, i, 5),
+                pdb__pg_f8(res, i, 6), pdb__pg_text(res, i, 7), pdb__pg_text(res, i, 8));
         PQclear(res);
         res = NULL;
     }
-    return pdb__lineage_match_write(ctx, st, commune, sets, write_edges, &w);
+    return pdb__lineage_match_write(ctx, st, commune, sets, write_edges, &w, pw);
 }
 
 #define PG_NUMBER(p) p ".commune || '/' || " p ".sheet || '/' || " p ".parcel"
@@ -209,6 +212,23 @@ pdb_status pdb__pg_import_steps(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, pd
 done:
     PQclear(res);
     pdb_lineage_free(l);
+    return st;
+}
+
+pdb_status pdb__pg_batch_rejects(pdb_ctx *ctx, pdb_store *s, int64_t batch_id, const char *commune,
+                                 const char *reason, int64_t *n)
+{
+    char batch[24];
+    PGresult *res = NULL;
+    snprintf(batch, sizeof batch, "%lld", (long long)batch_id);
+    const char *p[] = {batch, commune, reason};
+    pdb_status st = pdb__pg_query(ctx, s->pg,
+                                  "SELECT count(*) FROM " S ".rejects WHERE batch_id = $1 AND "
+                                  "commune = $2 AND reason = $3",
+                                  3, p, "counting a batch's rejects", &res);
+    if (st == PDB_OK)
+        *n = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
     return st;
 }
 

@@ -95,6 +95,25 @@ void pdb__pg_param_bytes(pdb__pg_params *p, const unsigned char *v, size_t len)
     p->formats[i] = 1;
 }
 
+/* sql with every PG_NATIONAL_COLUMNS made PG_NATIONAL_NULLS (malloc'd), or
+ * NULL when out of memory. */
+static char *without_national(const char *sql)
+{
+    static const char cols[] = PG_NATIONAL_COLUMNS, nulls[] = PG_NATIONAL_NULLS;
+    _Static_assert(sizeof nulls <= sizeof cols, "the swap never grows the text");
+    char *out = malloc(strlen(sql) + 1), *o = out;
+    for (const char *at; out != NULL && (at = strstr(sql, cols)) != NULL;
+         sql = at + sizeof cols - 1) {
+        memcpy(o, sql, (size_t)(at - sql));
+        o += at - sql;
+        memcpy(o, nulls, sizeof nulls - 1);
+        o += sizeof nulls - 1;
+    }
+    if (out != NULL)
+        strcpy(o, sql);
+    return out;
+}
+
 pdb_status pdb__pg_run(pdb_ctx *ctx, pdb__pg *pg, const char *sql, const pdb__pg_params *p,
                        const char *what, PGresult **out)
 {
@@ -105,8 +124,15 @@ pdb_status pdb__pg_run(pdb_ctx *ctx, pdb__pg *pg, const char *sql, const pdb__pg
     /* A load's COPY holds the connection until its commit. */
     if (PQtransactionStatus(pg->conn) == PQTRANS_ACTIVE)
         return pdb__fail(ctx, PDB_EBUSY, "a commune's load is open on this store handle");
+    char *swapped = NULL;
+    if (pg->no_national && strstr(sql, PG_NATIONAL_COLUMNS) != NULL) {
+        if ((swapped = without_national(sql)) == NULL)
+            return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
+        sql = swapped;
+    }
     PGresult *res =
         PQexecParams(pg->conn, sql, p->n, p->types, p->values, p->lengths, p->formats, 1);
+    free(swapped);
     ExecStatusType rs = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
     if (rs != PGRES_TUPLES_OK && rs != PGRES_COMMAND_OK)
         return pdb__pg_fail(ctx, pg, res, what);
@@ -293,6 +319,12 @@ pdb_status pdb__pg_parcel_from_row(pdb_ctx *ctx, const PGresult *res, int row, u
     p->valid_from = copy_text(res, row, 12, &oom);
     p->valid_to = copy_text(res, row, 13, &oom);
     p->flags = (unsigned)pdb__pg_i4(res, row, 14);
+    p->prev_sheet = copy_text(res, row, PG_COL_GEOM + 1, &oom);
+    p->prev_parcel = copy_text(res, row, PG_COL_GEOM + 2, &oom);
+    if (read_flags & PDB_READ_PERSONAL) /* personal data, as the owner */
+        p->certificate = copy_text(res, row, PG_COL_GEOM + 3, &oom);
+    p->record_start = copy_text(res, row, PG_COL_GEOM + 4, &oom);
+    p->record_end = copy_text(res, row, PG_COL_GEOM + 5, &oom);
     if ((read_flags & PDB_READ_SOURCE) && !PQgetisnull(res, row, PG_COL_SOURCE)) {
         size_t n = (size_t)PQgetlength(res, row, PG_COL_SOURCE);
         if (n > 0 && (p->source_wkb = malloc(n)) == NULL)

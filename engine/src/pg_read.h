@@ -15,18 +15,25 @@
 /* The columns a parcel read selects, as SQLite's PDB_PARCEL_COLUMNS
  * (pdb__pg_parcel_from_row reads them); $1 is the read flags, so that the
  * owner and the geometries nobody asked for do not cross the network (the
- * owner only with PDB_READ_PERSONAL; the WGS 84 geometry also when a
+ * owner and certificate only with PDB_READ_PERSONAL; the WGS 84 geometry also when a
  * filter needs it: bit 16). */
 #define PG_PARCEL_COLUMNS                                                                          \
     "p.id, p.commune, p.former_commune, p.sheet, p.parcel, p.landuse, p.area_surveyed_m2, "        \
     "p.area_computed_m2, p.address, CASE WHEN ($1 & 1) <> 0 THEN p.owner END, p.source_srid, "     \
     "p.batch_id, p.valid_from, p.valid_to, p.flags, "                                              \
     "CASE WHEN ($1 & 4) <> 0 THEN ST_AsBinary(p.source_geom) END, "                                \
-    "CASE WHEN ($1 & 65538) <> 0 THEN ST_AsBinary(p.geom) END"
+    "CASE WHEN ($1 & 65538) <> 0 THEN ST_AsBinary(p.geom) END, " PG_NATIONAL_COLUMNS
+/* The national attribute set's five, last (the certificate only with
+ * PDB_READ_PERSONAL), and what a read-only handle on a store made before
+ * them selects instead (pdb__pg_run swaps them: pdb__pg.no_national). */
+#define PG_NATIONAL_COLUMNS                                                                        \
+    "p.prev_sheet, p.prev_parcel, CASE WHEN ($1 & 1) <> 0 THEN p.certificate END, "                \
+    "p.record_start, p.record_end"
+#define PG_NATIONAL_NULLS "NULL::text, NULL::text, NULL::text, NULL::text, NULL::text"
 
 /* Up to this many parameters per statement (nothing checks it: the most,
- * 13, is pdb_parcels_page's with a datetime interval and the key). */
-#define PDB__PG_MAX_PARAMS 16
+ * 21, is a change's new parcel, pg_change.c). */
+#define PDB__PG_MAX_PARAMS 24
 
 /* A statement's parameters, sent in binary (numbers in network order), so
  * that a double reaches PostgreSQL as the very double, not as text. */

@@ -72,6 +72,15 @@
     "CREATE OR REPLACE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE OR TRUNCATE ON "       \
     "parceldb.audit_log FOR EACH STATEMENT EXECUTE FUNCTION parceldb.audit_log_append_only();\n"
 
+/* The national attribute set (schema.h's PDB_NATIONAL_COLUMNS_SQL), added
+ * to stores made before it at their first read-write open, under the
+ * writers' lock; no schema version bump, as in SQLite: every read and
+ * write names its columns. */
+#define PDB_PG_NATIONAL_UPGRADE_SQL                                                                \
+    "ALTER TABLE parceldb.parcels ADD COLUMN IF NOT EXISTS prev_sheet text, ADD COLUMN IF NOT "    \
+    "EXISTS prev_parcel text, ADD COLUMN IF NOT EXISTS certificate text, ADD COLUMN IF NOT "       \
+    "EXISTS record_start text, ADD COLUMN IF NOT EXISTS record_end text"
+
 #define PDB_PG_SCHEMA_SQL                                                                          \
     "CREATE SCHEMA parceldb;\n"                                                                    \
     "CREATE TABLE parceldb.meta (\n"                                                               \
@@ -133,6 +142,7 @@
     "  valid_from text NOT NULL,\n"                                                                \
     "  valid_to text,\n"                                                                           \
     "  geom geometry(MultiPolygon, 4326) NOT NULL,\n"                                              \
+    "  prev_sheet text, prev_parcel text, certificate text, record_start text, record_end text,\n" \
     "  CHECK (ST_SRID(source_geom) = source_srid));\n"                                             \
     "CREATE INDEX parcels_geom ON parceldb.parcels USING gist (geom);\n"                           \
     "CREATE INDEX parcels_number ON parceldb.parcels(commune, sheet, parcel);\n"                   \

@@ -178,6 +178,45 @@ static pdb_status check_identity(pdb_ctx *ctx, pdb__pg *pg)
     return st;
 }
 
+/* Stores made before the national attribute set get its columns
+ * (PDB_PG_NATIONAL_UPGRADE_SQL) at their first read-write open; a
+ * read-only open reads such a store as it is: its parcel reads select
+ * NULLs instead (pdb__pg.no_national), until it is opened again. */
+static pdb_status national_upgrade(pdb_ctx *ctx, pdb_store *s, int readonly)
+{
+    static const char has_sql[] =
+        "SELECT count(*) FROM information_schema.columns WHERE table_schema = '" PDB_PG_SCHEMA
+        "' AND table_name = 'parcels' AND column_name = 'record_end'";
+    PGresult *res = NULL;
+    pdb_status st;
+
+    for (int locked = 0; locked < 2; locked++) {
+        if ((st = pdb__pg_query(ctx, s->pg, has_sql, 0, NULL, "reading the parcels table", &res)) !=
+            PDB_OK)
+            goto fail;
+        int has = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+        PQclear(res);
+        if (has)
+            return locked ? pdb__pg_exec(ctx, s->pg, "COMMIT", "adding the national attributes")
+                          : PDB_OK;
+        if (readonly) {
+            s->pg->no_national = 1;
+            return PDB_OK;
+        }
+        if (!locked &&
+            (st = pdb__pg_write_begin(ctx, s->pg, "adding the national attributes")) != PDB_OK)
+            return st;
+    }
+    if ((st = pdb__pg_exec(ctx, s->pg, PDB_PG_NATIONAL_UPGRADE_SQL,
+                           "adding the national attributes")) != PDB_OK ||
+        (st = pdb__pg_exec(ctx, s->pg, "COMMIT", "adding the national attributes")) != PDB_OK)
+        goto fail;
+    return PDB_OK;
+fail:
+    PQclear(PQexec(s->pg->conn, "ROLLBACK"));
+    return st;
+}
+
 pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store **out)
 {
     pdb_store *s = NULL;
@@ -190,7 +229,8 @@ pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store
      * at their first read-write open. */
     if ((st = check_identity(ctx, s->pg)) != PDB_OK ||
         (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_search_backfill(ctx, s)) != PDB_OK) ||
-        (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_changes_schema(ctx, s)) != PDB_OK)) {
+        (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_changes_schema(ctx, s)) != PDB_OK) ||
+        (st = national_upgrade(ctx, s, (flags & PDB_OPEN_READONLY) != 0)) != PDB_OK) {
         pdb__pg_close(s);
         return st;
     }
@@ -348,7 +388,8 @@ pdb_status pdb__pg_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *out)
              "(SELECT count(*) FROM parceldb.communes WHERE parcels > 0), "
              "(SELECT count(*) FROM parceldb.import_batches), "
              "(SELECT count(*) FROM parceldb.rejects WHERE stored = 0), "
-             "(SELECT count(*) FROM parceldb.rejects WHERE stored != 0), "
+             "(SELECT count(*) FROM parceldb.rejects WHERE stored != 0 AND reason = "
+             "'repaired-geometry'), "
              "(SELECT value::bigint FROM parceldb.meta WHERE key = 'data_version'), "
              "(SELECT value::integer FROM parceldb.meta WHERE key = 'schema_version')",
              0, NULL, "reading store statistics", &res)) != PDB_OK)
@@ -784,5 +825,6 @@ const pdb__store_ops pdb__pg_ops = {
     .change_apply = pdb__pg_change_apply,
     .parcel_lineage = pdb__pg_parcel_lineage,
     .import_steps = pdb__pg_import_steps,
+    .batch_rejects = pdb__pg_batch_rejects,
     .backup = pdb__pg_backup,
 };

@@ -38,8 +38,9 @@
 #define COPY_SQL                                                                                   \
     "COPY parceldb.parcels (id, commune, former_commune, sheet, parcel, landuse, landuse_main, "   \
     "area_surveyed_m2, area_computed_m2, address, owner, flags, source_srid, source_geom, "        \
-    "batch_id, valid_from, geom) FROM STDIN (FORMAT binary)"
-#define COPY_NCOLUMNS 17
+    "batch_id, valid_from, geom, prev_sheet, prev_parcel, certificate, record_start, "             \
+    "record_end) FROM STDIN (FORMAT binary)"
+#define COPY_NCOLUMNS 22
 
 typedef struct pg_writer {
     struct pdb_writer base; /* the store, borrowed; holds the transaction */
@@ -346,7 +347,12 @@ pdb_status pdb__pg_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_p
         (st = check_text(ctx, p->parcel, "parcel number")) != PDB_OK ||
         (st = check_text(ctx, landuse, "land use")) != PDB_OK ||
         (st = check_text(ctx, p->address, "address")) != PDB_OK ||
-        (st = check_text(ctx, p->owner, "owner")) != PDB_OK)
+        (st = check_text(ctx, p->owner, "owner")) != PDB_OK ||
+        (st = check_text(ctx, p->prev_sheet, "previous sheet")) != PDB_OK ||
+        (st = check_text(ctx, p->prev_parcel, "previous parcel number")) != PDB_OK ||
+        (st = check_text(ctx, p->certificate, "certificate")) != PDB_OK ||
+        (st = check_text(ctx, p->record_start, "record start")) != PDB_OK ||
+        (st = check_text(ctx, p->record_end, "record end")) != PDB_OK)
         return st;
     if (p->source_wkb == NULL || p->source_wkb_len < 5)
         return pdb__fail(ctx, PDB_EGEOM, "parcel has no source geometry");
@@ -374,6 +380,10 @@ pdb_status pdb__pg_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_p
         return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
     if ((st = put_blob_geom(ctx, w, g->blob, g->blob_len)) != PDB_OK)
         return st;
+    if (!put_text(w, p->prev_sheet) || !put_text(w, p->prev_parcel) ||
+        !put_text(w, p->certificate) || !put_text(w, p->record_start) ||
+        !put_text(w, p->record_end))
+        return pdb__fail(ctx, PDB_ENOMEM, "out of memory");
     if (PQputCopyData(pg->conn, (const char *)w->row, (int)w->row_len) != 1)
         return pdb__pg_fail(ctx, pg, NULL, "storing a parcel");
     w->next_id++;
@@ -480,8 +490,7 @@ pdb_status pdb__pg_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
     c.flagged = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     /* What the re-survey did to each parcel, in the load's transaction. */
-    if ((st = pdb__pg_lineage_record(ctx, w->base.store, w->base.commune, w->batch_id, w->now)) !=
-        PDB_OK)
+    if ((st = pdb__pg_lineage_record(ctx, pw, w->batch_id, w->now)) != PDB_OK)
         return st;
 
     /* The box as "%.17g": read back, it is the same double. */

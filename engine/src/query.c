@@ -30,6 +30,11 @@ void pdb_parcel_clear(pdb_parcel *p)
     free(p->valid_to);
     free(p->source_wkb);
     free(p->wgs84_wkb);
+    free(p->prev_sheet);
+    free(p->prev_parcel);
+    free(p->certificate);
+    free(p->record_start);
+    free(p->record_end);
     memset(p, 0, sizeof *p);
 }
 
@@ -102,6 +107,12 @@ pdb_status pdb__parcel_from_row(pdb_ctx *ctx, sqlite3_stmt *stmt, unsigned read_
     p->flags = (unsigned)sqlite3_column_int(stmt, 14);
     if (read_flags & PDB_READ_SOURCE)
         p->source_wkb = col_blob(stmt, 15, &p->source_wkb_len, &oom);
+    p->prev_sheet = col_text(stmt, PDB_COL_NATIONAL, &oom);
+    p->prev_parcel = col_text(stmt, PDB_COL_NATIONAL + 1, &oom);
+    if (read_flags & PDB_READ_PERSONAL) /* personal data, as the owner */
+        p->certificate = col_text(stmt, PDB_COL_NATIONAL + 2, &oom);
+    p->record_start = col_text(stmt, PDB_COL_NATIONAL + 3, &oom);
+    p->record_end = col_text(stmt, PDB_COL_NATIONAL + 4, &oom);
     /* The WGS 84 blob only when asked for: it is the row's last column,
      * often on overflow pages that SQLite reads only when it is fetched
      * (parceldb qa reads the survey geometry alone). */

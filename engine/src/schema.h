@@ -173,6 +173,30 @@
                            "ALTER TABLE lineage_upgrade RENAME TO "                                \
                            "lineage;\n" PDB_LINEAGE_INDEX_SQL
 
+/* The national attribute set of a parcel (docs/import.md): previous
+ * sheet and number, the certificate's serial (personal data, read only as
+ * the owner is), the record's start and end dates as the survey gives
+ * them. Added after geom in stores made before them, by
+ * pdb__sq_national_upgrade at their first read-write open (ALTER TABLE
+ * ADD COLUMN); no schema version bump: every read and write names its
+ * columns, so an older engine reads and writes such a store as before and
+ * leaves the five NULL in what it writes. A read-only open of an older
+ * store reads them as NULL through PDB_NATIONAL_VIEW_SQL. */
+#define PDB_NATIONAL_COLUMNS_SQL                                                                   \
+    "  prev_sheet TEXT, prev_parcel TEXT, certificate TEXT, record_start TEXT, record_end TEXT"
+#define PDB_NATIONAL_UPGRADE_SQL                                                                   \
+    "ALTER TABLE parcels ADD COLUMN prev_sheet TEXT;\n"                                            \
+    "ALTER TABLE parcels ADD COLUMN prev_parcel TEXT;\n"                                           \
+    "ALTER TABLE parcels ADD COLUMN certificate TEXT;\n"                                           \
+    "ALTER TABLE parcels ADD COLUMN record_start TEXT;\n"                                          \
+    "ALTER TABLE parcels ADD COLUMN record_end TEXT;\n"
+/* The temporary view that shadows main.parcels (SQLite resolves an
+ * unqualified name in temp first) on a read-only connection to a store
+ * without the five columns; a simple view, flattened into every query. */
+#define PDB_NATIONAL_VIEW_SQL                                                                      \
+    "CREATE TEMP VIEW parcels AS SELECT *, NULL AS prev_sheet, NULL AS prev_parcel, NULL AS "      \
+    "certificate, NULL AS record_start, NULL AS record_end FROM main.parcels"
+
 /* The whole schema of a new store, in the order it is created. */
 #define PDB_SCHEMA_SQL                                                                             \
     "CREATE TABLE meta (\n"                                                                        \
@@ -230,7 +254,7 @@
     "  source_geom BLOB NOT NULL,\n"                                                               \
     "  batch_id INTEGER NOT NULL REFERENCES import_batches(id),\n"                                 \
     "  valid_from TEXT NOT NULL,\n"                                                                \
-    "  valid_to TEXT);\n"                                                                          \
+    "  valid_to TEXT,\n" PDB_NATIONAL_COLUMNS_SQL ");\n"                                           \
     "SELECT AddGeometryColumn('parcels', 'geom', 4326, 'MULTIPOLYGON', 'XY', 1);\n"                \
     "SELECT CreateSpatialIndex('parcels', 'geom');\n" PDB_WRITER_TRIGGERS_SQL                      \
     "CREATE INDEX parcels_number ON parcels(commune, sheet, parcel);\n"                            \

@@ -279,6 +279,44 @@ static pdb_status upgrade_schema(pdb_ctx *ctx, pdb_store *s, const char *path)
     return st;
 }
 
+/* Whether the parcels table has the national attribute set's columns. */
+static pdb_status has_national(pdb_ctx *ctx, pdb_store *s, int *has)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(s->db,
+                                "SELECT count(*) FROM pragma_table_info('parcels', 'main') WHERE "
+                                "name = 'prev_sheet'",
+                                -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW)
+        *has = sqlite3_column_int(stmt, 0) > 0;
+    sqlite3_finalize(stmt);
+    return rc == SQLITE_ROW ? PDB_OK : pdb__sql_fail(ctx, s->db, rc, "reading the parcels table");
+}
+
+/* Stores made before the national attribute set (PDB_NATIONAL_UPGRADE_SQL):
+ * the columns added once, checked again under the write lock as the
+ * schema upgrades are. A read-only connection reads them as NULL through
+ * a temporary view instead (PDB_NATIONAL_VIEW_SQL). */
+static pdb_status national_upgrade(pdb_ctx *ctx, pdb_store *s)
+{
+    int has = 0;
+    pdb_status st;
+
+    if ((st = has_national(ctx, s, &has)) != PDB_OK || has)
+        return st;
+    if (s->readonly)
+        return pdb__store_exec(ctx, s, PDB_NATIONAL_VIEW_SQL);
+    if ((st = pdb__store_exec(ctx, s, "BEGIN IMMEDIATE")) != PDB_OK)
+        return st;
+    if ((st = has_national(ctx, s, &has)) == PDB_OK && !has)
+        st = pdb__store_exec(ctx, s, PDB_NATIONAL_UPGRADE_SQL);
+    if (st == PDB_OK)
+        st = pdb__store_exec(ctx, s, "COMMIT");
+    if (st != PDB_OK)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return st;
+}
+
 pdb_status pdb__sq_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_store **out)
 {
     struct stat sb;
@@ -296,6 +334,9 @@ pdb_status pdb__sq_store_open(pdb_ctx *ctx, const char *path, int flags, pdb_sto
     if ((st = store_connect(ctx, path, flags, 0, &s)) != PDB_OK)
         return st;
     if ((st = check_identity(ctx, s, path)) != PDB_OK)
+        goto done;
+    /* Before query_only, which would refuse the read-only open's view. */
+    if ((st = national_upgrade(ctx, s)) != PDB_OK)
         goto done;
     if (s->readonly)
         st = pdb__store_exec(ctx, s, "PRAGMA query_only = 1");
@@ -434,8 +475,10 @@ pdb_status pdb__sq_store_stats_get(pdb_ctx *ctx, pdb_store *s, pdb_store_stats *
         (st = query_int(ctx, s, "SELECT count(*) FROM import_batches", &out->batches)) != PDB_OK ||
         (st = query_int(ctx, s, "SELECT count(*) FROM rejects WHERE stored = 0", &out->rejected)) !=
             PDB_OK ||
-        (st = query_int(ctx, s, "SELECT count(*) FROM rejects WHERE stored != 0",
-                        &out->repaired)) != PDB_OK ||
+        (st = query_int(
+             ctx, s,
+             "SELECT count(*) FROM rejects WHERE stored != 0 AND reason = 'repaired-geometry'",
+             &out->repaired)) != PDB_OK ||
         (st = pdb_store_data_version(ctx, s, &out->data_version)) != PDB_OK ||
         (st = pragma_int(ctx, s, "user_version", &v)) != PDB_OK)
         goto done;
@@ -664,6 +707,7 @@ const pdb__store_ops pdb__sqlite_ops = {
     .change_apply = pdb__sq_change_apply,
     .parcel_lineage = pdb__sq_parcel_lineage,
     .import_steps = pdb__sq_import_steps,
+    .batch_rejects = pdb__sq_batch_rejects,
     .backup = pdb__sq_store_backup,
 };
 

@@ -48,9 +48,11 @@ struct pdb_store {
 #define PDB_PARCEL_COLUMNS                                                                         \
     "p.id, p.commune, p.former_commune, p.sheet, p.parcel, p.landuse, p.area_surveyed_m2, "        \
     "p.area_computed_m2, p.address, p.owner, p.source_srid, p.batch_id, p.valid_from, "            \
-    "p.valid_to, p.flags, p.source_geom, p.geom"
-#define PDB_PARCEL_NCOLUMNS 17
-#define PDB_COL_GEOM 16 /* index of p.geom in PDB_PARCEL_COLUMNS */
+    "p.valid_to, p.flags, p.source_geom, p.geom, p.prev_sheet, p.prev_parcel, p.certificate, "     \
+    "p.record_start, p.record_end"
+#define PDB_PARCEL_NCOLUMNS 22
+#define PDB_COL_GEOM 16     /* index of p.geom in PDB_PARCEL_COLUMNS */
+#define PDB_COL_NATIONAL 17 /* index of p.prev_sheet, the first of the national five */
 
 /* Turns an SQLite failure into a status and message:
  * "<what>: <sqlite message>". */

@@ -52,8 +52,9 @@ typedef struct sq_writer {
 static const char insert_sql[] =
     "INSERT INTO parcels (commune, former_commune, sheet, parcel, landuse, landuse_main, "
     "area_surveyed_m2, area_computed_m2, address, owner, flags, source_srid, source_geom, "
-    "batch_id, valid_from, geom) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
+    "batch_id, valid_from, geom, prev_sheet, prev_parcel, certificate, record_start, record_end) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+    "?19, ?20, ?21)";
 
 static const char rtree_sql[] =
     "INSERT INTO idx_parcels_geom (pkid, xmin, xmax, ymin, ymax) VALUES (?1, ?2, ?3, ?4, ?5)";
@@ -392,7 +393,12 @@ pdb_status pdb__sq_writer_add_prepared(pdb_ctx *ctx, pdb_writer *pw, const pdb_p
         (st = bind_text(ctx, ins, 6, main_use, "land use")) != PDB_OK ||
         (st = bind_text(ctx, ins, 9, p->address, "address")) != PDB_OK ||
         (st = bind_text(ctx, ins, 10, p->owner, "owner")) != PDB_OK ||
-        (st = bind_text(ctx, ins, 15, w->now, "time")) != PDB_OK)
+        (st = bind_text(ctx, ins, 15, w->now, "time")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 17, p->prev_sheet, "previous sheet")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 18, p->prev_parcel, "previous parcel number")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 19, p->certificate, "certificate")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 20, p->record_start, "record start")) != PDB_OK ||
+        (st = bind_text(ctx, ins, 21, p->record_end, "record end")) != PDB_OK)
         goto done;
     if (isfinite(p->area_surveyed_m2))
         sqlite3_bind_double(ins, 7, p->area_surveyed_m2);
@@ -510,8 +516,7 @@ pdb_status pdb__sq_writer_commit(pdb_ctx *ctx, pdb_writer *pw, pdb_import_counts
     if ((st = flag_duplicates(ctx, w, &flagged)) != PDB_OK)
         goto fail;
     /* What the re-survey did to each parcel, in the load's transaction. */
-    if ((st = pdb__sq_lineage_record(ctx, w->base.store, w->commune, w->batch_id, w->now)) !=
-        PDB_OK)
+    if ((st = pdb__sq_lineage_record(ctx, pw, w->batch_id, w->now)) != PDB_OK)
         goto fail;
     c.flagged = flagged;
 

@@ -62,6 +62,11 @@ static const char usage[] =
     "                               resurvey_ground_truth (docs/changes.md)\n"
     "  --resurvey-noise M           with --resurvey: every vertex moved by up to M metres\n"
     "                               (0 to 0.05), as a new survey measures it again\n"
+    "  --national                   write the national attribute set (SoHieuToBanDoCu,\n"
+    "                               SoThuTuThuaCu, SoHieuGCN, ThoiDiemBatDau/KetThuc; short\n"
+    "                               forms in a DBF); with --resurvey the changed parcels name\n"
+    "                               their previous numbers, and N neighbour pairs get a moved\n"
+    "                               boundary that only those numbers tell from a merge\n"
     "  --curved-edges M             boundaries curve gently, a vertex every M metres at most\n"
     "                               (0.5 to 100; hills and forest as surveys draw them)\n"
     "  --provinces N                N made-up provinces beyond Phu Tho (1 to 29) instead of\n"
@@ -282,6 +287,7 @@ int main(int argc, char **argv)
         O_QA_DEFECTS,
         O_RESURVEY,
         O_RESURVEY_NOISE,
+        O_NATIONAL,
         O_CURVES,
         O_PROVINCES,
         O_PER_PROVINCE,
@@ -307,6 +313,7 @@ int main(int argc, char **argv)
         {"qa-defects", required_argument, NULL, O_QA_DEFECTS},
         {"resurvey", required_argument, NULL, O_RESURVEY},
         {"resurvey-noise", required_argument, NULL, O_RESURVEY_NOISE},
+        {"national", no_argument, NULL, O_NATIONAL},
         {"curved-edges", required_argument, NULL, O_CURVES},
         {"provinces", required_argument, NULL, O_PROVINCES},
         {"communes-per-province", required_argument, NULL, O_PER_PROVINCE},
@@ -417,6 +424,9 @@ int main(int argc, char **argv)
                 return die("--resurvey-noise %s: give metres from 0 to 0.05", optarg);
             break;
         }
+        case O_NATIONAL:
+            o.national = 1;
+            break;
         case O_NOTCHES:
             if (parse_size(optarg, &o.notches) != 0)
                 return die("--notches %s: give a number of parcels per file", optarg);

@@ -215,6 +215,14 @@ int synth_manifest_write(const output_ctx *oc, char *err, size_t errlen)
         for (int i = 0; i < FIELD_COUNT; i++)
             json_object_set_new(fields, roles[i], json_string(oc->field_written[i]));
         json_object_set_new(m, "fields", fields);
+        if (o->national) {
+            static const char *const nat[5] = {"prev_sheet", "prev_parcel", "certificate",
+                                               "record_start", "record_end"};
+            json_t *nf = json_object();
+            for (int i = 0; i < 5; i++)
+                json_object_set_new(nf, nat[i], json_string(oc->national_written[i]));
+            json_object_set_new(m, "national_fields", nf);
+        }
         json_t *ft = json_object();
         json_object_set_new(ft, "numbers", json_string(v->numbers_as_text ? "text" : "integer"));
         json_object_set_new(ft, "area",

@@ -34,6 +34,9 @@ typedef struct output_ctx {
     char layer_name[64];                 /* as created */
     char field_written[FIELD_COUNT][32]; /* names the driver kept, by FIELD_* role */
     int field_index[FIELD_COUNT];        /* their indices in the layer */
+    int national_index[5];               /* --national: SoHieuToBanDoCu, SoThuTuThuaCu,
+                                            SoHieuGCN, ThoiDiemBatDau, ThoiDiemKetThuc */
+    char national_written[5][32];        /* the names the driver kept */
     OGRSpatialReferenceH srs;            /* layer CRS, NULL for none */
     double *wx, *wy;                     /* vertices in WGS 84 lon/lat, or NULL */
     double nudge;                        /* metres added to TM-3 coordinates (DGN) */

@@ -4,7 +4,12 @@
  * N merges of two neighbours and N splits in two, each listed in the
  * manifest's resurvey_ground_truth (docs/changes.md: what `parceldb
  * import` must then record), and with --resurvey-noise M every vertex
- * moved by up to M metres as a new survey measures it again. Only sound
+ * moved by up to M metres as a new survey measures it again. With
+ * --national the renumbered, split and merged parcels name their previous
+ * numbers (a merge: its first parent), and N pairs of neighbours get a
+ * boundary moved (regroup): both renumbered, each naming its old number;
+ * by geometry alone a merge of both into both, by the numbers two
+ * reshapes, which is what the ground truth lists. Only sound
  * parcels of the commune's own former commune are picked (one ring, no
  * defect, no planted QA error), each at most once. Without the option
  * nothing here runs and no random stream is drawn from: the default
@@ -18,6 +23,8 @@
 #include <string.h>
 
 #define RESHAPE_SHIFT_M 1.5 /* a corner moved inwards: well beyond survey noise */
+#define REGROUP_SHIFT_M 3.0 /* a shared boundary's middle moved into the neighbour */
+#define REGROUP_EDGE_M 8.0  /* the shortest shared edge moved (the land moved >= 12 m2) */
 
 typedef struct rs {
     GEOSContextHandle_t h;
@@ -26,6 +33,7 @@ typedef struct rs {
     unsigned char *touched; /* per parcel: picked already */
     int32_t *max_number;    /* per sheet (1-based): the largest number of former 0 */
     size_t nsheets;         /* entries of max_number */
+    int national;           /* --national: changed parcels name their previous numbers */
 } rs;
 
 static int pickable(const rs *s, size_t i)
@@ -84,10 +92,20 @@ static int set_ring(rs *s, synth_parcel *p, const uint32_t *v, size_t n)
     return 0;
 }
 
+/* --national: p names old's number as its previous one. */
+static void name_previous(const rs *s, synth_parcel *p, const synth_parcel *old)
+{
+    if (s->national) {
+        p->prev_sheet = old->sheet;
+        p->prev_number = old->number;
+    }
+}
+
 static int renumber(rs *s, size_t i)
 {
     synth_parcel *p = &s->c->parcels[i], old = *p;
     p->number = ++s->max_number[p->sheet];
+    name_previous(s, p, &old);
     return truth_add(s->c, "renumber", &old, NULL, p, NULL);
 }
 
@@ -200,6 +218,8 @@ static int split(rs *s, size_t i)
         }
         c->parcels[i].number = ++s->max_number[old.sheet];
         c->parcels[c->nparcels - 1].number = ++s->max_number[old.sheet];
+        name_previous(s, &c->parcels[i], &old);
+        name_previous(s, &c->parcels[c->nparcels - 1], &old);
         /* the new parcel is picked already */
         s->touched[c->nparcels - 1] = 1;
         rc = truth_add(c, "split", &old, NULL, &c->parcels[i], &c->parcels[c->nparcels - 1]) == 0
@@ -302,6 +322,7 @@ static int merge(rs *s, size_t i)
                 return -1;
             }
             m->number = ++s->max_number[m->sheet];
+            name_previous(s, m, &op);
             synth_parcel merged = *m;
             memmove(&c->parcels[j], &c->parcels[j + 1], (c->nparcels - j - 1) * sizeof *c->parcels);
             memmove(&s->touched[j], &s->touched[j + 1], c->nparcels - j - 1);
@@ -315,11 +336,91 @@ static int merge(rs *s, size_t i)
     return 0;
 }
 
+/* The ring of parcel p with vertex nv inserted after position k, into v
+ * (room for n + 1); its vertex count. */
+static size_t ring_with(const synth_commune *c, const synth_parcel *p, uint32_t k, uint32_t nv,
+                        uint32_t *v)
+{
+    const synth_ring *r = &c->rings[p->first_ring];
+    size_t n = 0;
+    for (uint32_t t = 0; t < r->n; t++) {
+        v[n++] = c->ring_vertices[r->off + t];
+        if (t == k)
+            v[n++] = nv;
+    }
+    return n;
+}
+
+/* --national: p and a neighbour of its sheet sharing an edge of at least
+ * REGROUP_EDGE_M: the edge's middle moved REGROUP_SHIFT_M into the
+ * neighbour (a new vertex in both rings: no gap, no overlap), both
+ * renumbered and naming their old numbers. 1 done, 0 none fits. */
+static int regroup(rs *s, size_t i)
+{
+    synth_commune *c = s->c;
+    for (size_t j = 0; j < c->nparcels; j++) {
+        if (j == i || !pickable(s, j) || c->parcels[j].sheet != c->parcels[i].sheet)
+            continue;
+        const synth_ring *ra = &c->rings[c->parcels[i].first_ring];
+        const synth_ring *rb = &c->rings[c->parcels[j].first_ring];
+        const uint32_t *a = c->ring_vertices + ra->off, *b = c->ring_vertices + rb->off;
+        for (uint32_t k = 0; k < ra->n; k++) {
+            uint32_t ka = a[k], kb = a[(k + 1) % ra->n], l = 0;
+            for (; l < rb->n && !(b[l] == kb && b[(l + 1) % rb->n] == ka); l++)
+                ;
+            double dx = c->vx[kb] - c->vx[ka], dy = c->vy[kb] - c->vy[ka], len = hypot(dx, dy);
+            if (l == rb->n || len < REGROUP_EDGE_M)
+                continue;
+            /* Rings are counter-clockwise: the neighbour is on the right. */
+            uint32_t nv;
+            if (synth_add_vertex(c, (c->vx[ka] + c->vx[kb]) / 2 + REGROUP_SHIFT_M * dy / len,
+                                 (c->vy[ka] + c->vy[kb]) / 2 - REGROUP_SHIFT_M * dx / len,
+                                 &nv) != 0)
+                return -1;
+            uint32_t *va = malloc((ra->n + rb->n + 2) * sizeof *va),
+                     *vb = va ? va + ra->n + 1 : NULL;
+            if (va == NULL)
+                return -1;
+            size_t na = ring_with(c, &c->parcels[i], k, nv, va);
+            size_t nb = ring_with(c, &c->parcels[j], l, nv, vb);
+            GEOSGeometry *ga = polygon(s, va, na), *gb = polygon(s, vb, nb);
+            int ok = ga && gb && GEOSisValid_r(s->h, ga) == 1 && GEOSisValid_r(s->h, gb) == 1;
+            double before = c->parcels[i].area_m2 + c->parcels[j].area_m2, aa = 0, ab = 0;
+            ok = ok && GEOSArea_r(s->h, ga, &aa) == 1 && GEOSArea_r(s->h, gb, &ab) == 1 &&
+                 fabs(aa + ab - before) < 0.01 && ab < c->parcels[j].area_m2 - 10;
+            if (ga)
+                GEOSGeom_destroy_r(s->h, ga);
+            if (gb)
+                GEOSGeom_destroy_r(s->h, gb);
+            if (ok) {
+                synth_parcel oa = c->parcels[i], ob = c->parcels[j];
+                ok = set_ring(s, &c->parcels[i], va, na) == 0 &&
+                     set_ring(s, &c->parcels[j], vb, nb) == 0;
+                free(va);
+                if (!ok)
+                    return -1;
+                c->parcels[i].number = ++s->max_number[oa.sheet];
+                c->parcels[j].number = ++s->max_number[ob.sheet];
+                name_previous(s, &c->parcels[i], &oa);
+                name_previous(s, &c->parcels[j], &ob);
+                s->touched[i] = s->touched[j] = 1;
+                return truth_add(c, "reshape", &oa, NULL, &c->parcels[i], NULL) == 0 &&
+                               truth_add(c, "reshape", &ob, NULL, &c->parcels[j], NULL) == 0
+                           ? 1
+                           : -1;
+            }
+            free(va);
+        }
+    }
+    return 0;
+}
+
 int synth_resurvey_apply(GEOSContextHandle_t geos, const synth_options *o, synth_commune *c,
                          char *err, size_t errlen)
 {
-    static const char *const kinds[4] = {"renumberings", "reshapes", "merges", "splits"};
-    rs s = {.h = geos, .c = c};
+    static const char *const kinds[5] = {"renumberings", "reshapes", "merges", "splits",
+                                         "regroups"};
+    rs s = {.h = geos, .c = c, .national = o->national};
     int rc = -1;
 
     if (o->resurvey == 0)
@@ -341,7 +442,7 @@ int synth_resurvey_apply(GEOSContextHandle_t geos, const synth_options *o, synth
         if (p->sheet > 0 && p->number > s.max_number[p->sheet])
             s.max_number[p->sheet] = p->number;
     }
-    for (int kind = 0; kind < 4; kind++) {
+    for (int kind = 0; kind < (o->national ? 5 : 4); kind++) {
         size_t made = 0;
         for (size_t tries = 0; made < o->resurvey && tries < 200 * o->resurvey + 1000; tries++) {
             size_t i = synth_below(&s.r, c->nparcels);
@@ -350,14 +451,15 @@ int synth_resurvey_apply(GEOSContextHandle_t geos, const synth_options *o, synth
             int r = kind == 0   ? (renumber(&s, i) == 0 ? 1 : -1)
                     : kind == 1 ? reshape(&s, i)
                     : kind == 2 ? merge(&s, i)
-                                : split(&s, i);
+                    : kind == 3 ? split(&s, i)
+                                : regroup(&s, i);
             if (r < 0) {
                 snprintf(err, errlen, "out of memory");
                 goto done;
             }
             if (r == 1) {
-                /* merge marks its own (indices moved); the others here */
-                if (kind != 2)
+                /* merge and regroup mark their own; the others here */
+                if (kind != 2 && kind != 4)
                     s.touched[i] = 1;
                 made++;
             }

@@ -88,6 +88,8 @@ typedef struct synth_options {
     int sheets;                  /* --sheets lines: CAD line-and-label sheets (sheets.c) */
     size_t resurvey;             /* --resurvey: renumberings, reshapes, merges, splits, each */
     double resurvey_noise_m;     /* --resurvey-noise: every vertex moved by up to this */
+    int national;                /* --national: the national attribute set written, and
+                                    with --resurvey previous numbers and regroups */
 } synth_options;
 
 /* One change a re-survey made (resurvey.c), for the manifest. */
@@ -142,6 +144,8 @@ typedef struct synth_parcel {
     char landuse[16];    /* "ONT", "ONT+CLN", ... as written */
     double area_m2;      /* computed from the geometry as written (0 for non-polygons) */
     double surveyed_m2;  /* DienTich as written */
+    int32_t prev_sheet;  /* --national --resurvey: the previous sheet it names, 0 none */
+    int32_t prev_number; /* and the previous number */
 } synth_parcel;
 
 typedef struct synth_commune {

@@ -167,7 +167,7 @@ roundtrip_seed() { # SEED COMMUNE_A COMMUNE_B
         "Layer name: ThuaDat_$(printf '%s\n' "$ca" "$cb" | sort | head -1) Layer name: ThuaDat_$(printf '%s\n' "$ca" "$cb" | sort | tail -1) "
     check "$tag: GPKG fields" \
         "$(grep -oE '^[A-Za-z]+: (String|Real)' <<<"$info" | sort -u | tr '\n' ' ')" \
-        "ChuSuDung: String DiaChi: String DienTich: Real LoaiDat: String MaXa: String MaXaCu: String SoThua: String SoTo: String "
+        "ChuSuDung: String DiaChi: String DienTich: Real LoaiDat: String MaXa: String MaXaCu: String SoHieuGCN: String SoThua: String SoThuaCu: String SoTo: String SoToCu: String TDBatDau: String TDKetThuc: String "
     gpkg_checks "$tag" "$WORK/s$seed.gpkg" "$ca" "$cb"
     reimport "$tag: GPKG" "$WORK/s$seed.gpkg"
     check "$tag: GPKG: import(export(store)) = store, source WKB bit-exact" "$(rows "$FRESH")" "$want"

@@ -100,6 +100,15 @@ printf '2025-12-31T16:59:59Z' > "$D/instant"
 printf '2025-12-31T16:59:59+07:00' > "$D/zone"
 printf 'yesterday' > "$D/word"
 
+# ---- fuzz_survey_date: record dates as surveys and OGR write them.
+D=$(seeds fuzz_survey_date)
+printf '2015-03-01' > "$D/iso"
+printf '01/02/2016 08:30' > "$D/day_first_time"
+printf '2016/02/01 10:00:00+07' > "$D/ogr_datetime"
+printf '2016-02-01T08:30:15.250Z' > "$D/fraction_zone"
+printf '29/02/2015' > "$D/not_leap"
+printf ' 2016-31-31 ' > "$D/bad_month"
+
 # ---- fuzz_field_map
 D=$(seeds fuzz_field_map)
 printf '# field map of a Hoa Binh survey\ncommune = MaXa\nsheet=SoTo\nparcel=SoThua\r\narea = DienTich\nlanduse=LoaiDat\nowner=TenChu\naddress=DiaChi\nformer_commune=MaXaCu\n' > "$D/full.map"

@@ -58,21 +58,7 @@ B2=$(sql "SELECT max(id) FROM import_batches")
 # (2025) whose sheets repeat each other's numbers.
 NUM="coalesce(former_commune, commune) || ':' || sheet || '/' || parcel"
 sql "SELECT $NUM FROM parcels WHERE batch_id = 1" >v1.numbers
-$PY - v2/$C.gpkg.manifest.json v1.numbers >expected.edges <<'PYEOF'
-import json, sys
-m = json.load(open(sys.argv[1]))
-kinds = {"renumber": "renumber", "reshape": "reshape", "merge": "merge", "split": "split"}
-touched, lines = set(), []
-for t in m["resurvey_ground_truth"]:
-    for o in t["old"]:
-        touched.add(t["former"] + ":" + o)
-        for n in t["new"]:
-            lines.append("%s %s:%s %s:%s" % (t["kind"], t["former"], o, t["former"], n))
-for num in open(sys.argv[2]).read().split():
-    if num not in touched:
-        lines.append("unchanged %s %s" % (num, num))
-print("\n".join(sorted(lines)))
-PYEOF
+$PY "$PDB_SOURCE_DIR/tests/import/resurvey_edges.py" v2/$C.gpkg.manifest.json v1.numbers >expected.edges
 sql "SELECT l.kind || ' ' || coalesce(pp.former_commune, pp.commune) || ':' || pp.sheet || '/' ||
     pp.parcel || ' ' || coalesce(pc.former_commune, pc.commune) || ':' || pc.sheet || '/' || pc.parcel
     FROM lineage l JOIN parcels pp ON pp.id = l.parent_id JOIN parcels pc ON pc.id = l.child_id

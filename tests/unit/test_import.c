@@ -114,14 +114,15 @@ static void test_field_names(void **state)
 {
     (void)state;
     assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "SoHieuToBanDo"), 0);
-    assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "SOHIEUTOBA"), 0); /* DBF cut */
+    /* A DBF cut: after every whole name (sheet has 10). */
+    assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "SOHIEUTOBA"), 10);
     assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "shbando"), 1);
     assert_true(pdbi__field_alias_rank(PDBI_T_SHEET, "So_To") >= 0);
     assert_int_equal(pdbi__field_alias_rank(PDBI_T_SHEET, "So"), -1); /* short, not a cut */
-    assert_int_equal(pdbi__field_alias_rank(PDBI_T_PARCEL, "SoThuTuThu"), 0);
+    assert_int_equal(pdbi__field_alias_rank(PDBI_T_PARCEL, "SoThuTuThu"), 7);
     assert_true(pdbi__field_alias_rank(PDBI_T_PARCEL, "So_Thua") >= 0);
     assert_true(pdbi__field_alias_rank(PDBI_T_PARCEL, "THUA") >= 0);
-    assert_int_equal(pdbi__field_alias_rank(PDBI_T_LANDUSE, "KyHieuMucD"), 0);
+    assert_int_equal(pdbi__field_alias_rank(PDBI_T_LANDUSE, "KyHieuMucD"), 8);
     assert_true(pdbi__field_alias_rank(PDBI_T_LANDUSE, "mdsd") >= 0);
     assert_true(pdbi__field_alias_rank(PDBI_T_AREA, "Shape_Area") >
                 pdbi__field_alias_rank(PDBI_T_AREA, "DienTich"));
@@ -286,6 +287,71 @@ static void test_encodings(void **state)
     free(u);
 }
 
+/* pdbi__date_parse: the forms surveys write, what each becomes, and what
+ * is not a date. */
+static void test_dates(void **state)
+{
+    (void)state;
+    static const char *const good[][2] = {
+        {"2015-03-01", "2015-03-01"},
+        {"2015/03/01", "2015-03-01"},
+        {" 01/02/2016 ", "2016-02-01"},
+        {"01-02-2016", "2016-02-01"},
+        {"01/02/2016 08:30", "2016-02-01T08:30:00"},
+        {"2016-02-01T08:30:15.250+07:00", "2016-02-01T08:30:15"},
+        {"2016/02/01 00:00:00", "2016-02-01"},
+        {"2016-02-01 10:00:00Z", "2016-02-01T10:00:00"},
+        {"29/02/2016", "2016-02-29"},
+    };
+    static const char *const bad[] = {
+        "2016-31-31", "29/02/2015", "2016-02-30", "02/2016",  "2016-2-1",         "2016-02-01x",
+        "mua xuan",   "",           "2016-02/01", "01/02/16", "2016-02-01 25:00", "1850-01-01",
+    };
+    char out[20];
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        assert_int_equal(pdbi__date_parse(good[i][0], strlen(good[i][0]), out), 0);
+        assert_string_equal(out, good[i][1]);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (pdbi__date_parse(bad[i], strlen(bad[i]), out) == 0)
+            fail_msg("'%s' read as the date %s", bad[i], out);
+}
+
+/* The national names, whole and as a DBF and GDAL cut them, take their
+ * targets beside the current numbers. */
+static void test_national_names(void **state)
+{
+    (void)state;
+    const char *names[] = {"SoHieuToBa", "SoThuTuThu", "SoHieuTo_1", "SoThuTuT_1",
+                           "DienTichPh", "SoHieuGCN",  "ThoiDiemBa", "ThoiDiemKe"};
+    int idx[PDBI_T_COUNT];
+    pdbi_ctx ic;
+    pdbi__ctx_init(&ic, NULL);
+    assert_int_equal(pdbi__fieldmap_resolve(&ic, NULL, names, 8, idx), PDB_OK);
+    assert_int_equal(idx[PDBI_T_SHEET], 0);
+    assert_int_equal(idx[PDBI_T_PARCEL], 1);
+    assert_int_equal(idx[PDBI_T_PREV_SHEET], 2);
+    assert_int_equal(idx[PDBI_T_PREV_PARCEL], 3);
+    assert_int_equal(idx[PDBI_T_AREA], 4);
+    assert_int_equal(idx[PDBI_T_CERTIFICATE], 5);
+    assert_int_equal(idx[PDBI_T_RECORD_START], 6);
+    assert_int_equal(idx[PDBI_T_RECORD_END], 7);
+    /* Short current names and the previous ones cut (no collision, so no
+     * _1): the whole names are the current numbers. */
+    const char *cut[] = {"SoHieuToBa", "SoThuTuThu", "SoTo", "SoThua"};
+    assert_int_equal(pdbi__fieldmap_resolve(&ic, NULL, cut, 4, idx), PDB_OK);
+    assert_int_equal(idx[PDBI_T_SHEET], 2);
+    assert_int_equal(idx[PDBI_T_PARCEL], 3);
+    assert_int_equal(idx[PDBI_T_PREV_SHEET], 0);
+    assert_int_equal(idx[PDBI_T_PREV_PARCEL], 1);
+    const char *whole[] = {"SoHieuToBanDoCu", "SoThuTuThuaCu", "SoHieuToBanDo", "SoThuTuThua"};
+    assert_int_equal(pdbi__fieldmap_resolve(&ic, NULL, whole, 4, idx), PDB_OK);
+    assert_int_equal(idx[PDBI_T_SHEET], 2);
+    assert_int_equal(idx[PDBI_T_PARCEL], 3);
+    assert_int_equal(idx[PDBI_T_PREV_SHEET], 0);
+    assert_int_equal(idx[PDBI_T_PREV_PARCEL], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,7 +360,8 @@ int main(void)
         cmocka_unit_test(test_field_names),     cmocka_unit_test(test_resolve),
         cmocka_unit_test(test_fieldmap_format), cmocka_unit_test(test_labels),
         cmocka_unit_test(test_utf8_and_area),   cmocka_unit_test(test_sha256),
-        cmocka_unit_test(test_encodings),
+        cmocka_unit_test(test_encodings),       cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_national_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,8 +6,11 @@
  * tolerance (unchanged, and no edge to a neighbour), a move beyond it
  * (reshaped), a renumbering, a renumbering with a new shape, a split, a
  * merge, boundaries redrawn across two parcels into three, a new and a
- * retired parcel, duplicate numbers surveyed to the same bytes, and the
- * old parcels surveyed in another CRS than the new ones.
+ * retired parcel, duplicate numbers surveyed to the same bytes, the
+ * old parcels surveyed in another CRS than the new ones, and previous
+ * numbers as evidence (one that makes an edge the geometry alone would
+ * not, one that confirms, one that names nothing, one the geometry
+ * contradicts).
  */
 #include "crs.h"
 #include "lineage_match.h"
@@ -55,8 +58,8 @@ static int teardown(void **state)
 /* Adds to set the rectangle [x0, x1] x [y0, y1] (metres from the origin),
  * as parcel id numbered sheet 1 / number, in epsg (4326: the TM-3
  * coordinates transformed to WGS 84 by PROJ). */
-static void add_rect(fixture *f, pdb__lm_set *set, int64_t id, const char *number, double x0,
-                     double y0, double x1, double y1, int epsg)
+static void add_rect_prev(fixture *f, pdb__lm_set *set, int64_t id, const char *number,
+                          const char *prev, double x0, double y0, double x1, double y1, int epsg)
 {
     double xy[10] = {x0, y0, x1, y0, x1, y1, x0, y1, x0, y0};
     for (int i = 0; i < 5; i++) {
@@ -73,8 +76,14 @@ static void add_rect(fixture *f, pdb__lm_set *set, int64_t id, const char *numbe
     memcpy(wkb + 9, &points, 4);
     memcpy(wkb + 13, xy, sizeof xy);
     assert_int_equal(pdb__lm_set_add(f->ctx, set, id, NULL, "1", number, epsg, wkb, sizeof wkb,
-                                     (x1 - x0) * (y1 - y0)),
+                                     (x1 - x0) * (y1 - y0), NULL, prev),
                      PDB_OK);
+}
+
+static void add_rect(fixture *f, pdb__lm_set *set, int64_t id, const char *number, double x0,
+                     double y0, double x1, double y1, int epsg)
+{
+    add_rect_prev(f, set, id, number, NULL, x0, y0, x1, y1, epsg);
 }
 
 static void match(fixture *f)
@@ -196,6 +205,89 @@ static void test_other_crs(void **state)
     assert_true(ov > 199.9 && ov < 200.1);
 }
 
+/* Previous numbers: a 2 m strip moved 1.9 m across (it shares 3 m2 with
+ * its old self, under the 6.4 m2 of noise: no edge by geometry) and
+ * renumbered, naming its old number: reshaped. A renumbering that names
+ * its old number: renumbered, confirmed. A name nothing has, a name the
+ * geometry contradicts (no overlap): reported, no edge. */
+static void test_previous_numbers(void **state)
+{
+    fixture *f = *state;
+    double ov = 0;
+    add_rect(f, &f->old, 1, "1", 0, 0, 2, 30, 9208);
+    add_rect_prev(f, &f->neu, 11, "7", "1", 1.9, 0, 3.9, 30, 9208);
+    add_rect(f, &f->old, 2, "2", 100, 0, 120, 20, 9208);
+    add_rect_prev(f, &f->neu, 12, "12", "99", 100, 0, 120, 20, 9208);
+    add_rect(f, &f->old, 3, "3", 200, 0, 220, 20, 9208);
+    add_rect_prev(f, &f->neu, 13, "13", "3", 500, 0, 520, 20, 9208);
+    add_rect(f, &f->old, 4, "4", 300, 0, 320, 20, 9208);
+    add_rect_prev(f, &f->neu, 14, "14", "4", 300, 0, 320, 20, 9208);
+    match(f);
+    assert_string_equal(edge(f, 1, 11, &ov), "reshape");
+    assert_true(ov > 2.99 && ov < 3.01);
+    assert_string_equal(edge(f, 2, 12, NULL), "renumber");
+    assert_null(edge(f, 3, 13, NULL));
+    assert_string_equal(edge(f, 4, 14, NULL), "renumber");
+    assert_int_equal(f->r.nedges, 3);
+    assert_int_equal(f->r.named, 2);
+    assert_int_equal(f->r.nproblems, 2);
+    for (size_t i = 0; i < f->r.nproblems; i++) {
+        const pdb__lm_problem *p = &f->r.problems[i];
+        if (p->child == 12) {
+            assert_string_equal(p->reason, "prev-number-unknown");
+            assert_non_null(strstr(p->detail, "parcel 1/12 names the previous number 1/99"));
+        } else {
+            assert_int_equal(p->child, 13);
+            assert_string_equal(p->reason, "prev-number-contradicted");
+        }
+    }
+}
+
+/* Without the names, the same strip is a retired parcel and a new one. */
+static void test_strip_without_numbers(void **state)
+{
+    fixture *f = *state;
+    add_rect(f, &f->old, 1, "1", 0, 0, 2, 30, 9208);
+    add_rect(f, &f->neu, 11, "7", 1.9, 0, 3.9, 30, 9208);
+    match(f);
+    assert_int_equal(f->r.nedges, 0);
+    assert_int_equal(f->r.nproblems, 0);
+}
+
+/* A boundary moved 5 m between two neighbours, both renumbered, naming
+ * their previous numbers or not. */
+static void regroup(fixture *f, int with_numbers)
+{
+    add_rect(f, &f->old, 1, "1", 0, 0, 20, 20, 9208);
+    add_rect(f, &f->old, 2, "2", 20, 0, 40, 20, 9208);
+    add_rect_prev(f, &f->neu, 11, "21", with_numbers ? "1" : NULL, 0, 0, 25, 20, 9208);
+    add_rect_prev(f, &f->neu, 12, "22", with_numbers ? "2" : NULL, 25, 0, 40, 20, 9208);
+    match(f);
+}
+
+/* Naming them: two reshapes, and the 100 m2 the boundary moved is no
+ * edge. Without: a merge of both into both, as the geometry says. */
+static void test_regroup(void **state)
+{
+    fixture *f = *state;
+    double ov = 0;
+    regroup(f, 1);
+    assert_int_equal(f->r.nedges, 2);
+    assert_string_equal(edge(f, 1, 11, &ov), "reshape");
+    assert_true(ov > 399.99 && ov < 400.01);
+    assert_string_equal(edge(f, 2, 12, &ov), "reshape");
+    assert_true(ov > 299.99 && ov < 300.01);
+    assert_int_equal(f->r.nproblems, 0);
+    pdb__lm_set_free(&f->old);
+    pdb__lm_set_free(&f->neu);
+    pdb__lm_result_free(&f->r);
+    regroup(f, 0);
+    assert_int_equal(f->r.nedges, 3);
+    assert_string_equal(edge(f, 1, 11, NULL), "merge");
+    assert_string_equal(edge(f, 2, 11, NULL), "merge");
+    assert_string_equal(edge(f, 2, 12, NULL), "merge");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -204,6 +296,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_split_merge_regroup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_new_retired_duplicates, setup, teardown),
         cmocka_unit_test_setup_teardown(test_other_crs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_previous_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_strip_without_numbers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_regroup, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -539,7 +539,7 @@ static void test_public_lookups_from_memory(void **state)
                                          "AS TEXT) FROM lookup_index\"",
                                          sq);
                 assert_non_null(magic);
-                assert_string_equal(magic, "PDBLKP3\n");
+                assert_string_equal(magic, "PDBLKP4\n");
                 free(magic);
             }
         }
