@@ -155,23 +155,30 @@ typedef struct table {
     size_t nslots;              /* a power of two, over twice nvals */
 } table;
 
+/* A number's 64 bits mixed (the finaliser of MurmurHash3): ids and
+ * areas, nearly all distinct, hashed in a few operations instead of FNV's
+ * eight rounds (2% of a z16 tile). */
+static uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+}
+
 static uint64_t value_hash(const pdbt_mvt_prop *v)
 {
-    uint64_t h = 1469598103934665603ull ^ (uint64_t)v->type;
-    const unsigned char *p;
-    size_t n;
-    if (v->type == PDBT_MVT_STRING) {
-        p = (const unsigned char *)v->s;
-        n = strlen(v->s);
-    } else if (v->type == PDBT_MVT_UINT) {
-        p = (const unsigned char *)&v->u;
-        n = sizeof v->u;
-    } else {
-        p = (const unsigned char *)&v->d;
-        n = sizeof v->d;
+    if (v->type == PDBT_MVT_UINT)
+        return mix64(v->u ^ 0x9e3779b97f4a7c15ull);
+    if (v->type == PDBT_MVT_DOUBLE) {
+        uint64_t bits;
+        memcpy(&bits, &v->d, sizeof bits);
+        return mix64(bits);
     }
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
+    uint64_t h = 1469598103934665603ull; /* strings: FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)v->s; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
     return h;
 }
 

@@ -46,8 +46,10 @@ static int on_segment(const int32_t *a, const int32_t *b, const int32_t *c)
            c[1] >= (a[1] < b[1] ? a[1] : b[1]) && c[1] <= (a[1] > b[1] ? a[1] : b[1]);
 }
 
-/* 1 when segments p1 p2 and q1 q2 share any point. */
-static int segments_meet(const int32_t *p1, const int32_t *p2, const int32_t *q1, const int32_t *q2)
+/* 1 when segments p1 p2 and q1 q2 share any point. Inlined into both
+ * loops that call it (as a call it was 4% of a z16 tile). */
+static inline __attribute__((always_inline)) int segments_meet(const int32_t *p1, const int32_t *p2,
+                                                               const int32_t *q1, const int32_t *q2)
 {
     int d1 = turn(q1, q2, p1), d2 = turn(q1, q2, p2), d3 = turn(p1, p2, q1), d4 = turn(p1, p2, q2);
     if (d1 * d2 < 0 && d3 * d4 < 0)
@@ -58,6 +60,57 @@ static int segments_meet(const int32_t *p1, const int32_t *p2, const int32_t *q1
 
 #define SIMPLE_RING_MAX 64 /* points of a ring pdbt__mvt_simple_ring checks */
 
+/* The sign of v: -1, 0 or 1. */
+static int sign_of(int64_t v)
+{
+    return (v > 0) - (v < 0);
+}
+
+/* 1 when an open ring (no repeated consecutive points) is convex and
+ * simple, in one pass: every turn goes the same way or straight on (never
+ * straight back), and the edges' x and y directions each change sign at
+ * most twice around the ring. A ring turning one way throughout turns
+ * through a whole multiple of 360 degrees, and each full turn reverses
+ * each direction twice: at most two changes is one turn, which is a
+ * convex ring, and a convex ring is simple. 0 says nothing: the pairwise
+ * test decides (a concave parcel, an L-shaped lot). */
+static int convex_ring(const int32_t *p, uint32_t n)
+{
+    int way = 0, xflips = 0, yflips = 0, lastx = 0, lasty = 0;
+    int64_t dx0 = (int64_t)p[0] - p[2 * (n - 1)], dy0 = (int64_t)p[1] - p[2 * (n - 1) + 1];
+    /* The directions the ring last went in x and in y before its first
+     * edge, so that the changes are counted all round. */
+    for (uint32_t i = n; i-- > 0 && (lastx == 0 || lasty == 0);) {
+        const int32_t *a = p + 2 * i, *b = p + 2 * (i + 1 == n ? 0 : i + 1);
+        lastx = lastx != 0 ? lastx : sign_of((int64_t)b[0] - a[0]);
+        lasty = lasty != 0 ? lasty : sign_of((int64_t)b[1] - a[1]);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        const int32_t *b = p + 2 * i, *c = p + 2 * (i + 1 == n ? 0 : i + 1);
+        int64_t dx1 = (int64_t)c[0] - b[0], dy1 = (int64_t)c[1] - b[1];
+        int t = sign_of(dx0 * dy1 - dy0 * dx1);
+        if (t == 0 && dx0 * dx1 + dy0 * dy1 <= 0)
+            return 0; /* straight back: a spike (or a point repeated) */
+        if (t != 0) {
+            if (way != 0 && t != way)
+                return 0;
+            way = t;
+        }
+        int sx = sign_of(dx1), sy = sign_of(dy1);
+        if (sx != 0) {
+            xflips += lastx != 0 && sx != lastx;
+            lastx = sx;
+        }
+        if (sy != 0) {
+            yflips += lasty != 0 && sy != lasty;
+            lasty = sy;
+        }
+        dx0 = dx1;
+        dy0 = dy1;
+    }
+    return way != 0 && xflips <= 2 && yflips <= 2;
+}
+
 /* 1 when a cleaned open ring of at most SIMPLE_RING_MAX points is simple:
  * no two edges meet but neighbours at their shared point, and no edge
  * turns straight back on the one before (a spike). What GEOS's isValid
@@ -67,6 +120,18 @@ int pdbt__mvt_simple_ring(const int32_t *p, uint32_t n)
 {
     if (n > SIMPLE_RING_MAX)
         return 0;
+    if (convex_ring(p, n))
+        return 1; /* most parcels: no pair of edges to test */
+    /* Each edge's box first: most pairs of a concave ring's edges are far
+     * apart, and comparing boxes is a fraction of the exact test. */
+    int32_t box[SIMPLE_RING_MAX][4];
+    for (uint32_t i = 0; i < n; i++) {
+        const int32_t *a = p + 2 * i, *b = p + 2 * (i + 1 == n ? 0 : i + 1);
+        box[i][0] = a[0] < b[0] ? a[0] : b[0];
+        box[i][1] = a[1] < b[1] ? a[1] : b[1];
+        box[i][2] = a[0] > b[0] ? a[0] : b[0];
+        box[i][3] = a[1] > b[1] ? a[1] : b[1];
+    }
     for (uint32_t i = 0; i < n; i++) {
         const int32_t *a = p + 2 * i, *b = p + 2 * ((i + 1) % n), *c = p + 2 * ((i + 2) % n);
         if (turn(a, b, c) == 0 && ((int64_t)b[0] - a[0]) * ((int64_t)c[0] - b[0]) +
@@ -76,6 +141,9 @@ int pdbt__mvt_simple_ring(const int32_t *p, uint32_t n)
         for (uint32_t j = i + 2; j < n; j++) {
             if (i == 0 && j == n - 1)
                 continue; /* the closing edge meets the first at p[0] */
+            if (box[j][0] > box[i][2] || box[j][2] < box[i][0] || box[j][1] > box[i][3] ||
+                box[j][3] < box[i][1])
+                continue;
             if (segments_meet(a, b, p + 2 * j, p + 2 * ((j + 1) % n)))
                 return 0;
         }
