@@ -24,11 +24,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One edge: its ring, its place in the ring, and its x extent. */
+/* One edge: its ring, its place in the ring, and its box. */
 typedef struct edge {
-    int32_t minx, maxx;
-    uint32_t ring; /* index of its ring */
-    uint32_t i;    /* its first point, in the ring */
+    int32_t minx, maxx; /* its x extent */
+    int32_t miny, maxy; /* its y extent */
+    uint32_t ring;      /* index of its ring */
+    uint32_t i;         /* its first point, in the ring */
 } edge;
 
 /* The sign of the turn a -> b -> c (integers: exact). */
@@ -202,6 +203,7 @@ void pdbt__mvt_valid_scratch_free(pdbt_mvt_valid_scratch *sc)
     free(sc->start);
     free(sc->count);
     free(sc->box);
+    free(sc->members);
     memset(sc, 0, sizeof *sc);
 }
 
@@ -237,6 +239,92 @@ static int sort_edges(pdbt_mvt_valid_scratch *sc, const edge *e, size_t n, edge 
     return 0;
 }
 
+/* Marks the rings of edges a and b (their boxes overlap) when they meet
+ * other than as a ring's neighbours at their shared point. */
+static void edges_meet(const edge *a, const edge *b, const int32_t *const *start,
+                       const uint32_t *ring_n, uint8_t *suspect)
+{
+    uint32_t na = ring_n[a->ring], nb = ring_n[b->ring];
+    if (a->ring == b->ring) {
+        /* Neighbours share a point; with no spike, only it (a three-point
+         * ring's edges are all neighbours). */
+        if ((a->i + 1) % na == b->i || (b->i + 1) % na == a->i)
+            return;
+    }
+    const int32_t *a1 = start[a->ring] + 2 * a->i, *a2 = start[a->ring] + 2 * ((a->i + 1) % na);
+    const int32_t *b1 = start[b->ring] + 2 * b->i, *b2 = start[b->ring] + 2 * ((b->i + 1) % nb);
+    if (segments_meet(a1, a2, b1, b2))
+        suspect[a->ring] = suspect[b->ring] = 1;
+}
+
+#define GRID_ENTRIES_PER_EDGE 8 /* cells an edge covers on average, at most */
+
+/* The pairs of edges whose boxes overlap, found through a uniform grid of
+ * about one edge per cell, each pair tested once (in the cell holding the
+ * low corner of their boxes' overlap) with edges_meet. A sweep by x was a
+ * quarter of a z14 tile: a clipped overview's edges along the tile's
+ * border share one x, and every pair of them was visited. 0, or -1 when
+ * the grid would hold too many entries (long diagonal edges) or memory
+ * ran out: the caller sweeps. */
+static int meets_by_grid(pdbt_mvt_valid_scratch *sc, const edge *e, size_t n,
+                         const int32_t *const *start, const uint32_t *ring_n, uint8_t *suspect)
+{
+    int32_t x0 = e[0].minx, y0 = e[0].miny, x1 = e[0].maxx, y1 = e[0].maxy;
+    for (size_t i = 1; i < n; i++) {
+        x0 = e[i].minx < x0 ? e[i].minx : x0;
+        y0 = e[i].miny < y0 ? e[i].miny : y0;
+        x1 = e[i].maxx > x1 ? e[i].maxx : x1;
+        y1 = e[i].maxy > y1 ? e[i].maxy : y1;
+    }
+    int64_t w = (int64_t)x1 - x0 + 1, h = (int64_t)y1 - y0 + 1, side = 1;
+    while (side * side < (int64_t)n)
+        side++;
+    int64_t cs = ((w > h ? w : h) + side - 1) / side; /* a cell's side, tile units */
+    int64_t nx = (w + cs - 1) / cs, ny = (h + cs - 1) / cs;
+    size_t ncells = (size_t)(nx * ny), total = 0, limit = GRID_ENTRIES_PER_EDGE * n + 64;
+    if (grow((void **)&sc->count, &sc->capcount, ncells + 1, sizeof *sc->count) != 0)
+        return -1;
+    uint32_t *at = sc->count;
+    memset(at, 0, (ncells + 1) * sizeof *at);
+    for (size_t i = 0; i < n; i++) {
+        int64_t cx0 = (e[i].minx - x0) / cs, cx1 = (e[i].maxx - x0) / cs;
+        int64_t cy0 = (e[i].miny - y0) / cs, cy1 = (e[i].maxy - y0) / cs;
+        if ((total += (size_t)((cx1 - cx0 + 1) * (cy1 - cy0 + 1))) > limit)
+            return -1;
+        for (int64_t cy = cy0; cy <= cy1; cy++)
+            for (int64_t cx = cx0; cx <= cx1; cx++)
+                at[cy * nx + cx + 1]++;
+    }
+    if (grow((void **)&sc->members, &sc->capmembers, total, sizeof *sc->members) != 0)
+        return -1;
+    for (size_t c = 1; c <= ncells; c++)
+        at[c] += at[c - 1]; /* at[c]: where cell c's edges start */
+    for (size_t i = 0; i < n; i++) {
+        int64_t cx0 = (e[i].minx - x0) / cs, cx1 = (e[i].maxx - x0) / cs;
+        int64_t cy0 = (e[i].miny - y0) / cs, cy1 = (e[i].maxy - y0) / cs;
+        for (int64_t cy = cy0; cy <= cy1; cy++)
+            for (int64_t cx = cx0; cx <= cx1; cx++)
+                sc->members[at[cy * nx + cx]++] = (uint32_t)i;
+    }
+    /* Now at[c] is where cell c ends, and at[c - 1] where it starts. */
+    for (size_t c = 0; c < ncells; c++) {
+        const uint32_t *m = sc->members + (c ? at[c - 1] : 0), *end = sc->members + at[c];
+        for (; m < end; m++)
+            for (const uint32_t *k = m + 1; k < end; k++) {
+                const edge *a = &e[*m], *b = &e[*k];
+                if (b->minx > a->maxx || a->minx > b->maxx || b->miny > a->maxy ||
+                    a->miny > b->maxy)
+                    continue;
+                int32_t ox = a->minx > b->minx ? a->minx : b->minx;
+                int32_t oy = a->miny > b->miny ? a->miny : b->miny;
+                if ((size_t)(((int64_t)oy - y0) / cs * nx + ((int64_t)ox - x0) / cs) != c)
+                    continue; /* tested in another cell */
+                edges_meet(a, b, start, ring_n, suspect);
+            }
+    }
+    return 0;
+}
+
 int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const uint8_t *exterior,
                               size_t nrings, uint8_t *suspect, pdbt_mvt_valid_scratch *sc)
 {
@@ -267,36 +355,25 @@ int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const u
                                               ((int64_t)b[1] - a[1]) * ((int64_t)c[1] - b[1]) <
                                           0)
                 valid = 0;
-            e[k++] = (edge){a[0] < b[0] ? a[0] : b[0], a[0] > b[0] ? a[0] : b[0], (uint32_t)r, i};
+            e[k++] = (edge){a[0] < b[0] ? a[0] : b[0],
+                            a[0] > b[0] ? a[0] : b[0],
+                            a[1] < b[1] ? a[1] : b[1],
+                            a[1] > b[1] ? a[1] : b[1],
+                            (uint32_t)r,
+                            i};
         }
         p += 2 * n;
     }
     /* No two edges meet but a ring's neighbours, at their shared point:
-     * a sweep over the edges by x. */
-    if (valid && sort_edges(sc, e, nedges, &e) != 0)
+     * through a grid, or when that would be too large a sweep over the
+     * edges by x. */
+    int gridded = valid && meets_by_grid(sc, e, nedges, start, ring_n, suspect) == 0;
+    if (valid && !gridded && sort_edges(sc, e, nedges, &e) != 0)
         valid = 0;
-    for (size_t a = 0; valid && a < nedges; a++) {
-        uint32_t na = ring_n[e[a].ring];
-        const int32_t *a1 = start[e[a].ring] + 2 * e[a].i;
-        const int32_t *a2 = start[e[a].ring] + 2 * ((e[a].i + 1) % na);
-        int32_t aminy = a1[1] < a2[1] ? a1[1] : a2[1], amaxy = a1[1] > a2[1] ? a1[1] : a2[1];
-        for (size_t b = a + 1; valid && b < nedges && e[b].minx <= e[a].maxx; b++) {
-            uint32_t nb = ring_n[e[b].ring];
-            const int32_t *b1 = start[e[b].ring] + 2 * e[b].i;
-            const int32_t *b2 = start[e[b].ring] + 2 * ((e[b].i + 1) % nb);
-            if ((b1[1] < aminy && b2[1] < aminy) || (b1[1] > amaxy && b2[1] > amaxy))
-                continue;
-            if (e[a].ring == e[b].ring) {
-                uint32_t i = e[a].i, j = e[b].i;
-                /* Neighbours share a point; with no spike, only it (a
-                 * three-point ring's edges are all neighbours). */
-                if ((i + 1) % na == j || (j + 1) % na == i)
-                    continue;
-            }
-            if (segments_meet(a1, a2, b1, b2))
-                suspect[e[a].ring] = suspect[e[b].ring] = 1;
-        }
-    }
+    for (size_t a = 0; valid && !gridded && a < nedges; a++)
+        for (size_t b = a + 1; b < nedges && e[b].minx <= e[a].maxx; b++)
+            if (e[b].miny <= e[a].maxy && e[a].miny <= e[b].maxy)
+                edges_meet(&e[a], &e[b], start, ring_n, suspect);
     /* A ring that meets: its whole part is GEOS's. */
     size_t nsuspect = 0;
     for (size_t r = 0; valid && r < nrings;) {
