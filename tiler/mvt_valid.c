@@ -325,6 +325,20 @@ static int meets_by_grid(pdbt_mvt_valid_scratch *sc, const edge *e, size_t n,
     return 0;
 }
 
+/* An exterior ring by the left of its box (the parts' sweep). */
+typedef struct ext_left {
+    int32_t left;  /* its box's minimum x */
+    uint32_t ring; /* its index */
+} ext_left;
+
+static int by_left(const void *a, const void *b)
+{
+    const ext_left *p = a, *q = b;
+    if (p->left != q->left)
+        return p->left < q->left ? -1 : 1;
+    return p->ring < q->ring ? -1 : p->ring > q->ring;
+}
+
 int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const uint8_t *exterior,
                               size_t nrings, uint8_t *suspect, pdbt_mvt_valid_scratch *sc)
 {
@@ -425,12 +439,23 @@ int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const u
             box[r][3] = q[1] > box[r][3] ? q[1] : box[r][3];
         }
     }
-    for (size_t r = 0; box != NULL && valid && r < nrings; r++)
-        for (size_t s = r + 1; valid && exterior[r] && s < nrings; s++)
-            if (exterior[s] && !(suspect[r] && suspect[s]) && box[s][0] <= box[r][2] &&
-                box[r][0] <= box[s][2] && box[s][1] <= box[r][3] && box[r][1] <= box[s][3] &&
-                (inside(start[r], ring_n[r], start[s]) || inside(start[s], ring_n[s], start[r])))
+    /* The exteriors by the left of their boxes, then a sweep: every pair
+     * of rings was visited before, 3% of a z12 tile for its 256 parts. */
+    ext_left order[PARTS_CHECKED];
+    size_t nx = 0;
+    for (size_t r = 0; box != NULL && r < nrings; r++)
+        if (exterior[r])
+            order[nx++] = (ext_left){box[r][0], (uint32_t)r};
+    if (nx > 1)
+        qsort(order, nx, sizeof *order, by_left);
+    for (size_t a = 0; box != NULL && valid && a < nx; a++)
+        for (size_t b = a + 1; valid && b < nx && order[b].left <= box[order[a].ring][2]; b++) {
+            size_t r = order[a].ring, t = order[b].ring;
+            if (!(suspect[r] && suspect[t]) && box[t][1] <= box[r][3] && box[r][1] <= box[t][3] &&
+                box[r][0] <= box[t][2] &&
+                (inside(start[r], ring_n[r], start[t]) || inside(start[t], ring_n[t], start[r])))
                 valid = 0;
+        }
     if (!valid)
         return 0;
     return nsuspect == 0 ? 1 : nsuspect == nrings ? 0 : 2;
