@@ -179,8 +179,9 @@ static int inside(const int32_t *p, uint32_t n, const int32_t *q)
 
 /* Holes of one exterior checked pairwise at most: beyond, GEOS decides. */
 #define HOLES_CHECKED 32
-/* Exteriors of one feature checked pairwise at most: likewise. */
-#define PARTS_CHECKED 256
+/* Exteriors of one feature checked at most (a sweep, so many: a z12
+ * tile's land-use overview has hundreds of parts): likewise. */
+#define PARTS_CHECKED 65536
 
 /* Grows a scratch array to n elements of size bytes; 0, or -1. */
 static int grow(void **p, size_t *cap, size_t n, size_t size)
@@ -204,6 +205,7 @@ void pdbt__mvt_valid_scratch_free(pdbt_mvt_valid_scratch *sc)
     free(sc->count);
     free(sc->box);
     free(sc->members);
+    free(sc->order);
     memset(sc, 0, sizeof *sc);
 }
 
@@ -441,14 +443,20 @@ int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const u
     }
     /* The exteriors by the left of their boxes, then a sweep: every pair
      * of rings was visited before, 3% of a z12 tile for its 256 parts. */
-    ext_left order[PARTS_CHECKED];
+    ext_left *order = NULL;
     size_t nx = 0;
-    for (size_t r = 0; box != NULL && r < nrings; r++)
+    if (box != NULL) {
+        if (grow(&sc->order, &sc->caporder, parts, sizeof *order) == 0)
+            order = sc->order;
+        else
+            valid = 0;
+    }
+    for (size_t r = 0; order != NULL && r < nrings; r++)
         if (exterior[r])
             order[nx++] = (ext_left){box[r][0], (uint32_t)r};
     if (nx > 1)
         qsort(order, nx, sizeof *order, by_left);
-    for (size_t a = 0; box != NULL && valid && a < nx; a++)
+    for (size_t a = 0; order != NULL && valid && a < nx; a++)
         for (size_t b = a + 1; valid && b < nx && order[b].left <= box[order[a].ring][2]; b++) {
             size_t r = order[a].ring, t = order[b].ring;
             if (!(suspect[r] && suspect[t]) && box[t][1] <= box[r][3] && box[r][1] <= box[t][3] &&
