@@ -63,8 +63,10 @@ void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[
         for (uint32_t i = 0; i + 1 < rg->n; i++) {
             a += (p[2 * i] - p[0]) * (p[2 * i + 3] - p[1]) -
                  (p[2 * i + 2] - p[0]) * (p[2 * i + 1] - p[1]);
-            lo = fmin(lo, p[2 * i + 1]);
-            hi = fmax(hi, p[2 * i + 1]);
+            /* Comparisons, not fmin/fmax (library calls): the points are
+             * finite. */
+            lo = p[2 * i + 1] < lo ? p[2 * i + 1] : lo;
+            hi = p[2 * i + 1] > hi ? p[2 * i + 1] : hi;
         }
         if (fabs(a) > best_area) {
             best_area = fabs(a);
