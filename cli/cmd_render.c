@@ -80,9 +80,13 @@ static int write_file(const char *path, const unsigned char *data, size_t len)
     return ok ? 0 : -1;
 }
 
-/* mkdir -p for DIR/z/x. */
+/* mkdir -p for DIR/z/x. The last directory alone first: after the first
+ * tiles its parents exist (a mkdir per component of the path for every
+ * tile was 2250 calls for the bench's 250 z16 tiles, now 259). */
 static int make_dirs(char *path)
 {
+    if (mkdir(path, 0777) == 0 || errno == EEXIST)
+        return 0;
     for (char *p = path + 1; *p; p++) {
         if (*p != '/')
             continue;

@@ -16,38 +16,47 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The widest interior run of the feature along the horizontal line y:
- * its length in *width and its middle in *mid (even-odd over all rings). */
-static void widest_run(const pdbt_renderer *r, const pdbt_rfeat *f, double y, double *width,
-                       double *mid)
+#define SCAN_LINES 3 /* horizontal lines a label anchor is looked for on */
+
+/* The widest interior run of the feature along each horizontal line
+ * y[k]: its length in width[k] and its middle in mid[k] (even-odd over
+ * all rings). The lines share one pass over the edges (a pass per line
+ * was 3% of a z16 vector tile). */
+static void widest_runs(const pdbt_renderer *r, const pdbt_rfeat *f, const double *y, double *width,
+                        double *mid)
 {
-    double xs[64];
-    size_t n = 0;
-    *width = 0;
+    double xs[SCAN_LINES][64];
+    size_t n[SCAN_LINES] = {0};
     for (uint32_t k = 0; k < f->nrings; k++) {
         const pdbt_rring *rg = &r->rings[f->ring0 + k];
         const double *p = r->pts + 2 * rg->start;
         for (uint32_t i = 0; i + 1 < rg->n; i++) {
             double y1 = p[2 * i + 1], y2 = p[2 * i + 3];
-            if ((y1 > y) == (y2 > y))
-                continue;
-            double x = p[2 * i] + (y - y1) / (y2 - y1) * (p[2 * i + 2] - p[2 * i]);
-            if (n < PDB_COUNTOF(xs))
-                xs[n++] = x;
+            for (int l = 0; l < SCAN_LINES; l++) {
+                if ((y1 > y[l]) == (y2 > y[l]))
+                    continue;
+                double x = p[2 * i] + (y[l] - y1) / (y2 - y1) * (p[2 * i + 2] - p[2 * i]);
+                if (n[l] < PDB_COUNTOF(xs[l]))
+                    xs[l][n[l]++] = x;
+            }
         }
     }
-    /* Insertion sort: a handful of crossings. */
-    for (size_t i = 1; i < n; i++)
-        for (size_t j = i; j > 0 && xs[j - 1] > xs[j]; j--) {
-            double t = xs[j];
-            xs[j] = xs[j - 1];
-            xs[j - 1] = t;
-        }
-    for (size_t i = 0; i + 1 < n; i += 2)
-        if (xs[i + 1] - xs[i] > *width) {
-            *width = xs[i + 1] - xs[i];
-            *mid = (xs[i] + xs[i + 1]) / 2;
-        }
+    for (int l = 0; l < SCAN_LINES; l++) {
+        double *v = xs[l];
+        width[l] = 0;
+        /* Insertion sort: a handful of crossings. */
+        for (size_t i = 1; i < n[l]; i++)
+            for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+                double t = v[j];
+                v[j] = v[j - 1];
+                v[j - 1] = t;
+            }
+        for (size_t i = 0; i + 1 < n[l]; i += 2)
+            if (v[i + 1] - v[i] > width[l]) {
+                width[l] = v[i + 1] - v[i];
+                mid[l] = (v[i] + v[i + 1]) / 2;
+            }
+    }
 }
 
 void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[2])
@@ -63,8 +72,10 @@ void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[
         for (uint32_t i = 0; i + 1 < rg->n; i++) {
             a += (p[2 * i] - p[0]) * (p[2 * i + 3] - p[1]) -
                  (p[2 * i + 2] - p[0]) * (p[2 * i + 1] - p[1]);
-            lo = fmin(lo, p[2 * i + 1]);
-            hi = fmax(hi, p[2 * i + 1]);
+            /* Comparisons, not fmin/fmax (library calls): the points are
+             * finite. */
+            lo = p[2 * i + 1] < lo ? p[2 * i + 1] : lo;
+            hi = p[2 * i + 1] > hi ? p[2 * i + 1] : hi;
         }
         if (fabs(a) > best_area) {
             best_area = fabs(a);
@@ -77,17 +88,17 @@ void pdbt__label_anchor(const pdbt_renderer *r, const pdbt_rfeat *f, double out[
         return;
     /* Three scan lines through the middle half; the widest run wins, the
      * central line on ties. A tiny offset keeps lines off vertices. */
-    static const double fractions[] = {0.5, 0.375, 0.625};
-    double best = 0;
-    for (size_t i = 0; i < PDB_COUNTOF(fractions); i++) {
-        double y = y0 + (y1 - y0) * fractions[i] + 1e-7, w, mid = 0;
-        widest_run(r, f, y, &w, &mid);
-        if (w > best * 1.2 || (best == 0 && w > 0)) {
-            best = w;
-            out[0] = mid;
-            out[1] = y;
+    static const double fractions[SCAN_LINES] = {0.5, 0.375, 0.625};
+    double best = 0, y[SCAN_LINES], w[SCAN_LINES], mid[SCAN_LINES] = {0};
+    for (size_t i = 0; i < SCAN_LINES; i++)
+        y[i] = y0 + (y1 - y0) * fractions[i] + 1e-7;
+    widest_runs(r, f, y, w, mid);
+    for (size_t i = 0; i < SCAN_LINES; i++)
+        if (w[i] > best * 1.2 || (best == 0 && w[i] > 0)) {
+            best = w[i];
+            out[0] = mid[i];
+            out[1] = y[i];
         }
-    }
 }
 
 static int label_cmp(const void *a, const void *b, void *strs)

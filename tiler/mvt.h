@@ -103,6 +103,10 @@ typedef struct pdbt_mvt_valid_scratch {
     size_t capcount;
     int32_t (*box)[4]; /* each ring's box */
     size_t capbox;
+    uint32_t *members; /* the grid's cells: edge indices, cell by cell */
+    size_t capmembers;
+    void *order; /* the exteriors by the left of their boxes */
+    size_t caporder;
 } pdbt_mvt_valid_scratch; /* buffers kept between calls; zero to start */
 int pdbt__mvt_certainly_valid(const int32_t *xy, const uint32_t *ring_n, const uint8_t *exterior,
                               size_t nrings, uint8_t *suspect, pdbt_mvt_valid_scratch *scratch);

@@ -297,6 +297,20 @@ project_ring(pdbt_renderer *r, const pdb_feature *f, size_t i0, size_t i1, int m
     }
 }
 
+/* pdbt__put_str for a string most features repeat (their commune, its
+ * name, their kind): the offset put last for slot k when strs still holds
+ * the same text there (strs may have been cleared and refilled since, so
+ * the text is compared), else a new copy. Features share the copy. */
+static uint32_t put_again(pdbt_renderer *r, int k, const char *s)
+{
+    uint32_t at = r->again[k];
+    if (s == NULL)
+        return PDBT_NO_STR;
+    if (at != PDBT_NO_STR && at < r->nstrs && strcmp(r->strs + at, s) == 0)
+        return at;
+    return r->again[k] = pdbt__put_str(r, s);
+}
+
 /* The pdb_feature_fn: projects one feature into the renderer's buffers. */
 static int collect(void *arg, const pdb_feature *f)
 {
@@ -365,15 +379,16 @@ static int collect(void *arg, const pdb_feature *f)
     memcpy(rf->bbox, bb, sizeof bb);
     for (int k = 0; k < PDBT_FP_COUNT; k++)
         rf->str[k] = PDBT_NO_STR;
-    rf->str[PDBT_FP_COMMUNE] = pdbt__put_str(r, f->commune);
+    rf->str[PDBT_FP_COMMUNE] = put_again(r, 0, f->commune);
     rf->str[PDBT_FP_SHEET] = pdbt__put_str(r, f->sheet);
     rf->str[PDBT_FP_PARCEL] = pdbt__put_str(r, f->parcel);
     rf->str[PDBT_FP_LANDUSE] = pdbt__put_str(r, f->landuse);
     rf->str[PDBT_FP_LANDUSE_MAIN] = pdbt__put_str(r, f->landuse_main);
-    rf->str[PDBT_FP_COMMUNE_NAME] = pdbt__put_str(r, commune_name(r, f->commune));
-    rf->str[PDBT_FP_KIND] = pdbt__put_str(r, f->id != 0           ? "parcel"
-                                             : f->landuse != NULL ? "landuse"
-                                                                  : "commune");
+    rf->str[PDBT_FP_COMMUNE_NAME] = put_again(r, 1, commune_name(r, f->commune));
+    rf->str[PDBT_FP_KIND] = put_again(r, 2,
+                                      f->id != 0           ? "parcel"
+                                      : f->landuse != NULL ? "landuse"
+                                                           : "commune");
     return r->oom;
 }
 

@@ -396,6 +396,9 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
 {
     pdb_status st = PDB_OK;
     int rc, boxed = sqlite3_column_count(stmt) > 8, survey = sqlite3_column_count(stmt) > 10;
+    /* One set of arrays for every row's geometry (a tile's few hundred
+     * parcels made three allocations and frees each). */
+    pdb__mpoly_builder b = {0};
 
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         pdb__mpoly mp;
@@ -407,13 +410,15 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
             continue; /* its box misses the query's */
         /* A parcel of the asked zone: its survey WKB, as the importer gave
          * it, replaces the WGS 84 geometry (the R-tree chose the row). */
-        int srid = 0;
+        int srid = 0, own = 0;
         if (survey && sqlite3_column_type(stmt, 9) == SQLITE_BLOB) {
             srid = sqlite3_column_int(stmt, 10);
+            own = 1; /* parsed on its own, freed after the row */
             st = pdb__wkb_parse_stored(ctx, sqlite3_column_blob(stmt, 9),
                                        (size_t)sqlite3_column_bytes(stmt, 9), &mp);
         } else {
-            st = pdb__blob_parse(ctx, blob, n, &mp);
+            st = pdb__blob_parse_into(ctx, blob, n, &b);
+            mp = b.mp;
         }
         if (st != PDB_OK)
             break;
@@ -434,10 +439,12 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
             .survey_srid = srid,
         };
         int stop = fn(arg, &f);
-        pdb__mpoly_free(&mp);
+        if (own)
+            pdb__mpoly_free(&mp);
         if (stop)
             break;
     }
+    pdb__mpoly_free(&b.mp);
     if (st == PDB_OK && rc != SQLITE_ROW && rc != SQLITE_DONE)
         st = pdb__sql_fail(ctx, s->db, rc, what);
     return st;

@@ -621,15 +621,26 @@ pdb_status pdb__blob_intersects_box(pdb_ctx *ctx, const unsigned char *blob, siz
 
 pdb_status pdb__blob_parse(pdb_ctx *ctx, const unsigned char *blob, size_t len, pdb__mpoly *out)
 {
+    pdb__mpoly_builder b = {0};
+    pdb_status st = pdb__blob_parse_into(ctx, blob, len, &b);
+    if (st != PDB_OK)
+        pdb__mpoly_free(&b.mp);
+    *out = b.mp;
+    return st;
+}
+
+pdb_status pdb__blob_parse_into(pdb_ctx *ctx, const unsigned char *blob, size_t len,
+                                pdb__mpoly_builder *bp)
+{
     reader r = {0};
     unsigned cls = 0;
     double mbr[4];
-    pdb__mpoly_builder b = {0};
+    pdb__mpoly_builder b = *bp;
     pdb_status st;
 
-    memset(out, 0, sizeof *out);
+    b.mp.nparts = b.mp.nrings = b.mp.npoints = 0;
     if ((st = blob_open(ctx, blob, len, &r, &cls, mbr)) != PDB_OK)
-        return st;
+        goto done;
     if (cls == GEOM_POLYGON) {
         st = read_polygon_body(ctx, &r, &b, 2);
     } else {
@@ -648,10 +659,10 @@ pdb_status pdb__blob_parse(pdb_ctx *ctx, const unsigned char *blob, size_t len, 
     }
     if (st == PDB_OK && r.p != r.end)
         st = pdb__fail(ctx, PDB_EGEOM, "malformed geometry BLOB (trailing bytes)");
+done:
+    *bp = b; /* the arrays, grown or not, stay the builder's */
     if (st != PDB_OK)
-        pdb__mpoly_free(&b.mp);
-    else
-        *out = b.mp;
+        bp->mp.nparts = bp->mp.nrings = bp->mp.npoints = 0;
     return st;
 }
 

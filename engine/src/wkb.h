@@ -69,6 +69,13 @@ pdb_status pdb__mpoly_to_blob(pdb_ctx *ctx, const pdb__mpoly *mp, int srid, unsi
 /* Parses a SpatiaLite MULTIPOLYGON/POLYGON XY BLOB as the store writes it. */
 pdb_status pdb__blob_parse(pdb_ctx *ctx, const unsigned char *blob, size_t len, pdb__mpoly *out);
 
+/* pdb__blob_parse into b->mp, reusing b's arrays (grown as needed) from
+ * one call to the next: a reader of many rows allocates once, not per
+ * row. On failure b->mp is empty but keeps its arrays; the caller frees
+ * them once with pdb__mpoly_free(&b->mp). */
+pdb_status pdb__blob_parse_into(pdb_ctx *ctx, const unsigned char *blob, size_t len,
+                                pdb__mpoly_builder *b);
+
 /* Planar area: exterior rings minus holes, in squared source units. */
 double pdb__mpoly_area(const pdb__mpoly *mp);
 

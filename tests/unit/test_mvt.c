@@ -210,6 +210,18 @@ static int geos_valid(GEOSContextHandle_t g, const shape *s, const uint8_t *only
     return v == 1;
 }
 
+/* 3 to 2 + spread random points on a grid x grid square into pts (room
+ * for 8); returns how many. */
+static uint32_t random_ring(int32_t *pts, int spread, int grid)
+{
+    uint32_t n = 3 + (uint32_t)(rand() % spread);
+    for (uint32_t i = 0; i < n; i++) {
+        pts[2 * i] = rand() % grid;
+        pts[2 * i + 1] = rand() % grid;
+    }
+    return n;
+}
+
 /* What the proof says, checked against GEOS: never "valid" of an invalid
  * shape; "valid but for these parts" only when those parts decide. */
 static int proof(GEOSContextHandle_t g, const shape *s)
@@ -289,11 +301,7 @@ static void test_valid_proof(void **state)
         size_t nr = 1 + (size_t)(rand() % 4);
         for (size_t r = 0; r < nr; r++) {
             int32_t pts[2 * 8];
-            uint32_t n = 3 + (uint32_t)(rand() % 5);
-            for (uint32_t i = 0; i < n; i++) {
-                pts[2 * i] = rand() % 12;
-                pts[2 * i + 1] = rand() % 12;
-            }
+            uint32_t n = random_ring(pts, 5, 12);
             /* pdbt__mvt_clean_polygon's guarantees: no repeated point, no
              * zero area; the first ring an exterior. */
             uint32_t rn = n;
@@ -311,12 +319,60 @@ static void test_valid_proof(void **state)
     GEOS_finish_r(g);
 }
 
+/* pdbt__mvt_simple_ring says what GEOSisValid says of a one-ring polygon
+ * (its convex shortcut included): named shapes, then random rings on a
+ * small grid, where convex, concave, crossing and spiked rings all occur. */
+static void test_simple_ring(void **state)
+{
+    (void)state;
+    GEOSContextHandle_t g = GEOS_init_r();
+    shape s;
+    static const int32_t sq[] = {0, 0, 10, 0, 10, 10, 0, 10};
+    static const int32_t straight[] = {0, 0, 5, 0, 10, 0, 10, 10, 0, 10}; /* a point on an edge */
+    static const int32_t star[] = {0, 3, 10, 3, 2, 9, 5, 0, 8, 9}; /* turns one way, twice round */
+    static const int32_t ell[] = {0, 0, 10, 0, 10, 4, 4, 4, 4, 10, 0, 10};
+    static const int32_t spike[] = {0, 0, 10, 0, 10, 10, 10, 20, 10, 5, 0, 10};
+    static const int32_t bowtie[] = {0, 0, 10, 10, 10, 0, 0, 10};
+    static const struct {
+        const int32_t *p;
+        uint32_t n;
+        int simple;
+    } named[] = {{sq, 4, 1},  {straight, 5, 1}, {star, 5, 0},
+                 {ell, 6, 1}, {spike, 6, 0},    {bowtie, 4, 0}};
+    for (size_t k = 0; k < sizeof named / sizeof named[0]; k++) {
+        memset(&s, 0, sizeof s);
+        ring_add(&s, 1, named[k].p, named[k].n);
+        assert_int_equal(geos_valid(g, &s, NULL), named[k].simple);
+        assert_int_equal(pdbt__mvt_simple_ring(s.xy, s.ring_n[0]), named[k].simple);
+    }
+    srand(11);
+    int convex = 0;
+    for (int t = 0; t < 20000; t++) {
+        int32_t pts[2 * 8];
+        uint32_t n = random_ring(pts, 6, 9);
+        uint32_t rn = n;
+        uint8_t ext = 1;
+        size_t nrings = 1;
+        size_t kept = pdbt__mvt_clean_polygon(pts, &rn, &ext, &nrings);
+        if (nrings != 1 || kept < 3)
+            continue;
+        memset(&s, 0, sizeof s);
+        ring_add(&s, 1, pts, rn);
+        int want = geos_valid(g, &s, NULL);
+        assert_int_equal(pdbt__mvt_simple_ring(s.xy, rn), want);
+        convex += want && rn >= 4;
+    }
+    assert_true(convex > 1000); /* simple rings of four points and more were many */
+    GEOS_finish_r(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clean),
         cmocka_unit_test(test_encode),
         cmocka_unit_test(test_valid_proof),
+        cmocka_unit_test(test_simple_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
