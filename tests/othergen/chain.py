@@ -193,6 +193,44 @@ def lookups(parceldb, db, truth, work):
             pond["commune"], pond["lon"], pond["lat"]), feats, [])
 
 
+def texts(parceldb, db, truth):
+    """Owner and address as a clerk reads them (`lookup --id --personal`):
+    NFC UTF-8 whatever the file held (NFD, TCVN3 bytes with no .cpg or a
+    .cpg that says Latin-1)."""
+    bad = 0
+    chosen = [p for p in sample(truth, 50) if "duplicate-number" not in p["defects"]][::4]
+    for p in chosen:
+        out = run([parceldb, "lookup", "--db", db, "--id",
+                   "%s/%s/%s" % (p["commune"], p["sheet"], p["parcel"]), "--personal"])
+        got = None
+        if out.returncode == 0:
+            got = [(f["properties"].get("owner"), f["properties"].get("address"))
+                   for f in json.loads(out.stdout)["features"]]
+        if got != [(p["owner"], p["address"])]:
+            bad += 1
+            fail("lookup --id --personal %s (text %s): got %r, expected %r" % (
+                pid(p), p["text_form"], got if got is not None else out.stderr.strip(),
+                [(p["owner"], p["address"])]))
+    check("owner and address of %d parcels as written, in NFC" % len(chosen), bad, 0)
+
+
+def overviews(db, truth):
+    """After the import, each commune's overviews are built: none stale,
+    none failed (a parcel made invalid by reprojection once took away
+    every overview)."""
+    con = sqlite3.connect(db)
+    codes = [c["code"] for c in truth["communes"]]
+    marks = ",".join("?" * len(codes))
+    check("overviews: no commune stale",
+          con.execute("SELECT count(*) FROM overviews_stale").fetchone()[0], 0)
+    check("overviews: no problem recorded",
+          con.execute("SELECT commune, state, reason FROM overview_problems").fetchall(), [])
+    check("overviews: every commune has its shapes",
+          con.execute("SELECT count(DISTINCT commune) FROM overviews WHERE commune IN (%s)" % marks,
+                      codes).fetchone()[0], len(codes))
+    con.close()
+
+
 def qa(parceldb, db, truth, work):
     out = run([parceldb, "qa", "--db", db, "--format", "json"])
     # 2: findings of severity error (the planted duplicates are some).
@@ -397,7 +435,7 @@ def export(parceldb, db, truth, work):
         check("export %s: parcels" % code, sum(len(v) for v in got.values()), len(want))
         bad = 0
         for p in want:
-            src = ogr.CreateGeometryFromWkt(p["wkt"])
+            src = ogr.CreateGeometryFromWkb(bytes.fromhex(p["wkb"]))
             cands = got.get((p["sheet"], p["parcel"]), [])
             dists = [(far(src, g), a) for a, g in cands]
             if not any(d <= 1e-9 and a is not None and abs(a - p["area"]) < 1e-6
@@ -438,6 +476,8 @@ def main():
     SEED = truth["seed"]
     accounting(db, truth)
     lookups(parceldb, db, truth, work)
+    texts(parceldb, db, truth)
+    overviews(db, truth)
     qa(parceldb, db, truth, work)
     render(parceldb, db, truth, work, style)
     export(parceldb, db, truth, work)

@@ -36,7 +36,7 @@ Made with other habits than pdb-synth, on purpose:
 truth.json: per parcel its file, feature index, commune, sheet, number,
 expected land use (normalised), area, a point well inside it (WGS 84 through
 EPSG:6960, and the survey CRS), its clearance to its boundary, its 2D
-geometry as WKT in the survey CRS, the planted defects, the expected
+geometry in the survey CRS (WKB in hex, exact; WKT, 15 digits, to read), the planted defects, the expected
 outcome ("stored" or "rejected:REASON") and flags; and the ponds' centres.
 """
 import argparse
@@ -461,14 +461,14 @@ def main():
                 if dups == 2:
                     break
         spare = [p for p in plain if not p["defects"]]
-        planted = [("bad-number", None), ("area-off", None), ("landuse", "ONT+CLN"),
+        planted = [("bad-number", None), ("area-off", None), ("needle", None), ("landuse", "ONT+CLN"),
                    ("landuse", "ont"), ("landuse", "lua, cln"), ("landuse", "XYZ")]
         for (kind, val), p in zip(planted, spare):
             if kind == "bad-number":
                 p["number"] = p["number"] + "a"
                 p["defects"].append("bad-number")
-            elif kind == "area-off":
-                p["defects"].append("area-off")
+            elif kind in ("area-off", "needle"):
+                p["defects"].append(kind)
             else:
                 p["landuse_raw"] = val
                 p["defects"].append("landuse:" + val)
@@ -491,9 +491,28 @@ def rings_in_zone(p, to_zone, z):
     return [[dedupe([to_zone(z, v) for v in r]) for r in part] for part in parts]
 
 
+def needle(r):
+    """R with a spike 5 m long and 20 micrometres wide pushed inwards from
+    the middle of its longest edge: valid in the survey CRS, and the kind of
+    near-degenerate shape a reprojection can make invalid."""
+    j = max(range(len(r)), key=lambda i: math.dist(r[i], r[(i + 1) % len(r)]))
+    a, b = r[j], r[(j + 1) % len(r)]
+    L = math.dist(a, b)
+    ux, uy = (b[0] - a[0]) / L, (b[1] - a[1]) / L
+    inward = 1 if ring_area(r) > 0 else -1  # left of a CCW ring's edge
+    nx, ny = -uy * inward, ux * inward
+    mx, my = (a[0] + b[0]) / 2, (a[1] + b[1]) / 2
+    w = 1e-5
+    spike = [(mx - ux * w, my - uy * w), (mx + nx * 5, my + ny * 5), (mx + ux * w, my + uy * w)]
+    return r[:j + 1] + spike + r[j + 1:]
+
+
 def polygon(p, to_zone, z):
     g = ogr.Geometry(ogr.wkbMultiPolygon)
-    for part in rings_in_zone(p, to_zone, z):
+    parts = rings_in_zone(p, to_zone, z)
+    if "needle" in p["defects"]:
+        parts[0][0] = needle(parts[0][0])
+    for part in parts:
         poly = ogr.Geometry(ogr.wkbPolygon)
         for r in part:
             ring = ogr.Geometry(ogr.wkbLinearRing)
@@ -595,7 +614,7 @@ def write_commune(args, k, code, z, fmt, mine, to_zone, trans, to_wgs, geog, tru
             "owner": unicodedata.normalize("NFC", owner), "address": address,
             "text_form": enc if enc != "utf8" else form,
             "lon": lon, "lat": lat, "e": pt[0], "n": pt[1], "clearance": clear,
-            "wkt": g.ExportToWkt(), "defects": p["defects"], "expect": expect, "flags": flags})
+            "wkt": g.ExportToWkt(), "wkb": bytes(g.ExportToWkb()).hex(), "defects": p["defects"], "expect": expect, "flags": flags})
         del ponds
         records.append((p, g, area_val, owner, address, form))
 
@@ -605,29 +624,39 @@ def write_commune(args, k, code, z, fmt, mine, to_zone, trans, to_wgs, geog, tru
     drv = ogr.GetDriverByName("ESRI Shapefile" if fmt == "shp" else "GPKG")
     path = base + (".shp" if fmt == "shp" else ".gpkg")
     ds = drv.CreateDataSource(path)
-    gtype = ogr.wkbMultiPolygon25D if with_z else ogr.wkbMultiPolygon
+    # A GeoPackage layer of no declared type holds polygons and
+    # multipolygons both (a MultiPolygon layer would take polygons only
+    # with GDAL's warning).
+    gtype = ogr.wkbUnknown if fmt == "gpkg" else ogr.wkbMultiPolygon
     lopts = ["ENCODING="] if fmt == "shp" else []  # shp: raw bytes, recoded below
     lay = ds.CreateLayer("thua_%s" % code, srs(z) if fmt == "gpkg" else None, gtype, lopts)
+    # Half the shapefiles carry the national long names cut to the DBF's
+    # 10 characters, as ArcGIS and MapInfo write them.
+    long_names = fmt == "shp" and (args.seed + k) % 2 == 1
+    names = {n: n for n, _, _ in NAMES_SHP_FIELDS}
+    if long_names:
+        names.update(SoTo="SoHieuToBa", SoThua="SoThuTuThu", LoaiDat="KyHieuMucD",
+                     TenChu="TenChuSuDu")
     for name, typ, width in NAMES_SHP_FIELDS:
         if name == "DienTich" and area_text:
             typ, width = ogr.OFTString, 16
-        fd = ogr.FieldDefn(name, typ)
+        fd = ogr.FieldDefn(names[name], typ)
         if width:
             fd.SetWidth(width)
         lay.CreateField(fd)
     for p, g, area_val, owner, address, form in records:
         f = ogr.Feature(lay.GetLayerDefn())
-        f.SetField("MaXa", code)
-        f.SetField("SoTo", str(p["sheet"]))
-        f.SetField("SoThua", p["number"])
-        f.SetField("LoaiDat", p["landuse_raw"])
-        f.SetField("DienTich", area_val)
+        f.SetField(names["MaXa"], code)
+        f.SetField(names["SoTo"], str(p["sheet"]))
+        f.SetField(names["SoThua"], p["number"])
+        f.SetField(names["LoaiDat"], p["landuse_raw"])
+        f.SetField(names["DienTich"], area_val)
         if enc.startswith("tcvn3"):
-            f.SetField("TenChu", tcvn3(owner).decode("latin-1"))
-            f.SetField("DiaChi", tcvn3(address).decode("latin-1"))
+            f.SetField(names["TenChu"], tcvn3(owner).decode("latin-1"))
+            f.SetField(names["DiaChi"], tcvn3(address).decode("latin-1"))
         else:
-            f.SetField("TenChu", unicodedata.normalize(form, owner))
-            f.SetField("DiaChi", unicodedata.normalize(form, address))
+            f.SetField(names["TenChu"], unicodedata.normalize(form, owner))
+            f.SetField(names["DiaChi"], unicodedata.normalize(form, address))
         f.SetGeometry(shape(p, g, with_z, rng))
         lay.CreateFeature(f)
     ds = None
@@ -671,7 +700,7 @@ def recode_dbf(path):
     for r in range(nrec):
         rec = hlen + r * rlen
         for name, ftype, fpos, width in fields:
-            if ftype != "C" or name not in ("TenChu", "DiaChi"):
+            if ftype != "C" or name not in ("TenChu", "TenChuSuDu", "DiaChi"):
                 continue
             raw = bytes(data[rec + fpos:rec + fpos + width])
             text = raw.decode("utf-8", errors="strict").rstrip(" ")
