@@ -339,7 +339,10 @@ def main():
                 a, b, c = -a, -b, -c
             tiny = clip(r, a, b, c)
             rest = clip(r, -a, -b, -c)
-            if len(tiny) >= 3 and len(rest) >= 3:
+            # At least 1 m2 (a sharp corner gives less): a tiny parcel,
+            # not one dropped below, which would leave a hole (qa's gap
+            # check found one, seed 7, before this test).
+            if len(tiny) >= 3 and len(rest) >= 3 and abs(ring_area(tiny)) >= 1.0:
                 q["rings"] = [rest]
                 parcels.append({"k": k, "rings": [tiny], "parts": None, "defects": ["tiny"]})
 
@@ -348,7 +351,7 @@ def main():
     snap = Snapper()
     for i, p in enumerate(parcels):
         p["rings"] = [dedupe([snap(v) for v in r]) for r in node_map[i]]
-    parcels = [p for p in parcels if len(p["rings"][0]) >= 3 and abs(ring_area(p["rings"][0])) > 0.5]
+    parcels = [p for p in parcels if len(p["rings"][0]) >= 3 and abs(ring_area(p["rings"][0])) > 0]
 
     # To each commune's zone (the shared vertices are the same points: the
     # same input gives the same output), rounded to the millimetre.
@@ -467,8 +470,25 @@ def main():
             if kind == "bad-number":
                 p["number"] = p["number"] + "a"
                 p["defects"].append("bad-number")
-            elif kind in ("area-off", "needle"):
+            elif kind == "area-off":
                 p["defects"].append(kind)
+            elif kind == "needle":
+                # On its longest edge shared with a stored parcel of the
+                # commune: the notch is then a gap inside the commune, which
+                # qa sees (beside a rejected parcel it would be part of the
+                # wide hole that parcel leaves).
+                shared = set()
+                for o in mine:
+                    if o is not p and "bad-number" not in o["defects"]:
+                        for r in (o["parts"] or [o["rings"]])[0][:1]:
+                            shared.update(frozenset((r[i], r[(i + 1) % len(r)]))
+                                          for i in range(len(r)))
+                r = p["rings"][0]
+                edges = [(r[i], r[(i + 1) % len(r)]) for i in range(len(r))
+                         if frozenset((r[i], r[(i + 1) % len(r)])) in shared]
+                if edges:
+                    p["needle_edge"] = max(edges, key=lambda e: math.dist(*e))
+                    p["defects"].append(kind)
             else:
                 p["landuse_raw"] = val
                 p["defects"].append("landuse:" + val)
@@ -491,11 +511,11 @@ def rings_in_zone(p, to_zone, z):
     return [[dedupe([to_zone(z, v) for v in r]) for r in part] for part in parts]
 
 
-def needle(r):
+def needle(r, edge):
     """R with a spike 5 m long and 20 micrometres wide pushed inwards from
-    the middle of its longest edge: valid in the survey CRS, and the kind of
+    the middle of EDGE: valid in the survey CRS, and the kind of
     near-degenerate shape a reprojection can make invalid."""
-    j = max(range(len(r)), key=lambda i: math.dist(r[i], r[(i + 1) % len(r)]))
+    j = next(i for i in range(len(r)) if {r[i], r[(i + 1) % len(r)]} == set(edge))
     a, b = r[j], r[(j + 1) % len(r)]
     L = math.dist(a, b)
     ux, uy = (b[0] - a[0]) / L, (b[1] - a[1]) / L
@@ -511,7 +531,7 @@ def polygon(p, to_zone, z):
     g = ogr.Geometry(ogr.wkbMultiPolygon)
     parts = rings_in_zone(p, to_zone, z)
     if "needle" in p["defects"]:
-        parts[0][0] = needle(parts[0][0])
+        parts[0][0] = needle(parts[0][0], [to_zone(z, v) for v in p["needle_edge"]])
     for part in parts:
         poly = ogr.Geometry(ogr.wkbPolygon)
         for r in part:
