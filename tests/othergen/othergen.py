@@ -20,7 +20,9 @@ Made with other habits than pdb-synth, on purpose:
     the cut points added to the neighbours' rings (no T-junction);
   - a multipolygon (two cells of one sheet under one number), a pond (a
     hole; no parcel there), rings wound either way, a vertex repeated,
-    Z values (GeoPackage), unclosed rings (GeoJSON, written by hand);
+    Z values (GeoPackage), unclosed rings (GeoJSON, written by hand), a
+    spike 5 m long and 20 um wide into a parcel (near-degenerate: valid in
+    TM-3, the kind reprojection breaks; its notch is a gap qa may see);
   - numbers per sheet from 1 (the same numbers on every sheet: legal), two
     parcels given one number within a sheet (a defect), a number "12a"
     (rejected bad-number), an area 30% off (flagged), land use "ONT+CLN",
@@ -29,6 +31,9 @@ Made with other habits than pdb-synth, on purpose:
     Shapefile with .cpg UTF-8) and TCVN3 bytes in a DBF with no .cpg or a
     .cpg that says ISO 88591; areas as reals and as text with a decimal
     comma ("1.234,5");
+  - half the Shapefiles name their fields as the national long names cut
+    to the DBF's 10 characters (SoHieuToBa, SoThuTuThu, KyHieuMucD,
+    TenChuSuDu), the others MaXa, SoTo, SoThua, LoaiDat, DienTich;
   - Shapefiles declare their CRS by an ESRI-style .prj only, with a custom
     name and the TOWGS84 Vietnamese software writes; GeoPackages by EPSG
     code; GeoJSON by the legacy crs member.
@@ -437,7 +442,7 @@ def main():
                 else:
                     continue
                 # In local metres: back from the zone (same offset in 9208).
-                lx, ly = from_zone(z, trans, x, y, ox, oy)
+                lx, ly = from_zone(z, x, y, ox, oy)
                 hole = [(lx + 5 * math.cos(t), ly + 5 * math.sin(t))
                         for t in np.linspace(0, 2 * math.pi, 9)[:-1]]
                 p["rings"].append(hole)
@@ -499,7 +504,7 @@ def main():
         json.dump(truth, f, ensure_ascii=False, indent=1)
 
 
-def from_zone(z, trans, x, y, ox, oy):
+def from_zone(z, x, y, ox, oy):
     if z != 9208:
         back = osr.CoordinateTransformation(srs(z), srs(9208))
         x, y, _ = back.TransformPoint(x, y)
@@ -543,11 +548,10 @@ def polygon(p, to_zone, z):
     return g if g.GetGeometryCount() > 1 else g.GetGeometryRef(0).Clone()
 
 
-def inside_point(g, rng):
+def inside_point(g):
     """A point well inside G: the best of a grid of candidates by distance
     to the boundary (a rough pole of inaccessibility)."""
     bnd = g.GetBoundary()
-    env = g.GetEnvelope()
     best, bd = None, -1.0
     first = g.GetGeometryRef(0) if g.GetGeometryType() == ogr.wkbMultiPolygon else g
     fenv = first.GetEnvelope()
@@ -564,7 +568,6 @@ def inside_point(g, rng):
     if best is None:
         c = g.PointOnSurface()
         best, bd = (c.GetX(), c.GetY()), bnd.Distance(c)
-    del env
     return best, bd
 
 
@@ -597,7 +600,7 @@ def write_commune(args, k, code, z, fmt, mine, to_zone, trans, to_wgs, geog, tru
     for idx, p in enumerate(mine):
         g = polygon(p, to_zone, z)
         area = round(g.Area(), 1)
-        pt, clear = inside_point(g, rng)
+        pt, clear = inside_point(g)
         lon, lat, _ = to_wgs.TransformPoint(*to_geog.TransformPoint(pt[0], pt[1])[:2])
         given = round(area * 1.3, 1) if "area-off" in p["defects"] else area
         if area_text:
@@ -621,7 +624,6 @@ def write_commune(args, k, code, z, fmt, mine, to_zone, trans, to_wgs, geog, tru
         if "area-off" in p["defects"]:
             flags.append("area-mismatch")
         expect = "rejected:bad-number" if "bad-number" in p["defects"] else "stored"
-        ponds = []
         if "pond" in p:
             plon, plat, _ = to_wgs.TransformPoint(*to_geog.TransformPoint(*p["pond"])[:2])
             truth["ponds"].append({"commune": code, "lon": plon, "lat": plat,
@@ -635,7 +637,6 @@ def write_commune(args, k, code, z, fmt, mine, to_zone, trans, to_wgs, geog, tru
             "text_form": enc if enc != "utf8" else form,
             "lon": lon, "lat": lat, "e": pt[0], "n": pt[1], "clearance": clear,
             "wkt": g.ExportToWkt(), "wkb": bytes(g.ExportToWkb()).hex(), "defects": p["defects"], "expect": expect, "flags": flags})
-        del ponds
         records.append((p, g, area_val, owner, address, form))
 
     if fmt == "geojson":
