@@ -15,3 +15,8 @@ target_link_libraries(dgn7_dump PRIVATE pdb_import pdb_build_flags)
 pdb_script_test(import_dgn7 ${CMAKE_CURRENT_SOURCE_DIR}/import/dgn7.sh $<TARGET_FILE:dgn7_dump>)
 # The sweep: about a minute in the plain build, several under ASan.
 set_tests_properties(import_sweep PROPERTIES TIMEOUT 900 LABELS import)
+# The whole chain (import, lookup, qa, render, export) on a province made by
+# a second, independent generator (tests/othergen/othergen.py, not
+# pdb-synth), four seeds: well under two minutes in the plain build.
+pdb_script_test(import_othergen ${CMAKE_CURRENT_SOURCE_DIR}/othergen/chain.sh)
+set_tests_properties(import_othergen PROPERTIES TIMEOUT 900 LABELS import)
