@@ -559,6 +559,8 @@ print("valid")' "$WORK/body" props.schema.json 2>&1 | tail -1
     contains "HTML: their values" "$BODY" \
         "<td>$NAT_PREV_SHEET</td><td>$NAT_PREV_PARCEL</td><td>$NAT_START</td><td>$NAT_END</td>"
     lacks "HTML, no token: no certificate" "$BODY" "$CERT"
+    get "$ITEMS?prev_parcel=$NAT_PREV_PARCEL"
+    check "not a filter: prev_parcel= is a 400 (docs/ogcapi.md)" "$STATUS" 400
     get "$ITEMS?limit=100" -H "Authorization: Bearer $READ"
     lacks "a read token: no certificate" "$BODY" "$CERT"
     check "public answers: no audit row" "$(audits)" 0
