@@ -64,10 +64,12 @@ if(TARGET pdb_server)
     endforeach()
     # OGC API - Features (issue 13): the cases that read the store only
     # through HTTP (server_ogcapi_ogr asks SpatiaLite on the file).
-    foreach(case core schema crs errors personal datetime)
+    foreach(case core schema crs errors personal datetime national)
         server_test(server_ogcapi_${case}_pg ogcapi.sh ${case})
         pdb_on_pg(server_ogcapi_${case}_pg)
     endforeach()
+    set_property(TEST server_ogcapi_national_pg APPEND PROPERTY ENVIRONMENT
+                 "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
     # Vector tiles (tests/mvt.cmake): the cases that read the store (through
     # HTTP and the parceldb command).
     foreach(case tiles http cli)

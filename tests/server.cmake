@@ -61,13 +61,13 @@ foreach(case paths tile_numbers long_uri long_headers bbox limits body slow_clie
     server_test(server_bad_${case} bad_input.sh ${case})
 endforeach()
 # OGC API - Features (issue 13): one case a test, each under 30 s under ASan.
-foreach(case core ogr schema openapi crs errors personal datetime)
+foreach(case core ogr schema openapi crs errors personal datetime national)
     server_test(server_ogcapi_${case} ogcapi.sh ${case})
 endforeach()
 # Paging a 10,050-parcel commune: a thousand pages of 10 in a test of their own.
 server_test(server_ogcapi_paging_10 ogcapi.sh paging 10)
 server_test(server_ogcapi_paging_1000 ogcapi.sh paging "1000 10000")
-set_property(TEST server_ogcapi_paging_10 server_ogcapi_paging_1000 APPEND PROPERTY ENVIRONMENT
+set_property(TEST server_ogcapi_paging_10 server_ogcapi_paging_1000 server_ogcapi_national APPEND PROPERTY ENVIRONMENT
     "PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
 # The OpenAPI validator (tests/openapi, pinned by its package-lock.json):
 # npm ci at build time into the build tree, so that the test itself needs

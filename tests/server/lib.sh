@@ -192,6 +192,43 @@ make_store() {
         { fail "parceldb import: $(cat import.log)"; return 1; }
 }
 
+# national_store: a store (new_db nat) imported from a file of pdb-synth
+# --national (a re-survey of 60 parcels of 07894, so that a few name their
+# previous numbers; every one has a certificate serial and a record start),
+# where ogrinfo gives the first parcel naming a previous number a record
+# end, day first as documents write it. NAT_SHEET, NAT_PARCEL,
+# NAT_PREV_SHEET, NAT_PREV_PARCEL, NAT_START, NAT_END (as the store keeps
+# them: YYYY-MM-DD) and NAT_CERT are that parcel's values read back from
+# the file by OGR; NAT_X NAT_Y a point inside it (EPSG:9208), NAT_X0 NAT_Y0
+# one inside a parcel with neither.
+national_store() {
+    local synth=${PDB_SYNTH:-$PDB_BINARY_DIR/samples/pdb-synth} f=nat/07894.gpkg row
+    [ -x "$synth" ] || { fail "pdb-synth is not built ($synth)"; return 1; }
+    "$synth" --out nat --communes 07894 --parcels-per-commune 60 --format GPKG --defects none \
+        --quiet --national --resurvey 2 || { fail "pdb-synth --national"; return 1; }
+    ogrinfo -q "$f" -sql "UPDATE ThuaDat SET ThoiDiemKetThuc = '31/12/2030' WHERE fid =
+        (SELECT min(fid) FROM ThuaDat WHERE SoThuTuThuaCu IS NOT NULL)" >/dev/null ||
+        { fail "ogrinfo UPDATE"; return 1; }
+    row=$(ogr2ogr -f CSV /vsistdout/ "$f" -dialect sqlite -sql "SELECT SoHieuToBanDo, SoThuTuThua,
+        SoHieuToBanDoCu, SoThuTuThuaCu, ThoiDiemBatDau, ThoiDiemKetThuc, SoHieuGCN,
+        ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM ThuaDat
+        WHERE ThoiDiemKetThuc IS NOT NULL" | tail -n +2 | tr -d '"')
+    # Day-first dates (DD/MM/YYYY) as the importer stores them.
+    IFS=, read -r NAT_SHEET NAT_PARCEL NAT_PREV_SHEET NAT_PREV_PARCEL NAT_START NAT_END NAT_CERT \
+        NAT_X NAT_Y < <(awk -F, -v OFS=, '{ for (i = 5; i <= 6; i++)
+            if (split($i, d, "/") == 3) $i = d[3] "-" d[2] "-" d[1]; print }' <<<"$row")
+    [ -n "$NAT_PREV_PARCEL" ] && [ "$NAT_END" = 2030-12-31 ] ||
+        { fail "no parcel with a previous number and an end date in $f: $row"; return 1; }
+    # A parcel without previous numbers or end date: NAT_X0 NAT_Y0 inside it.
+    IFS=, read -r NAT_X0 NAT_Y0 < <(ogr2ogr -f CSV /vsistdout/ "$f" -dialect sqlite -sql "SELECT
+        ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM ThuaDat
+        WHERE SoThuTuThuaCu IS NULL AND ThoiDiemKetThuc IS NULL LIMIT 1" | tail -n +2 | tr -d '"')
+    new_db nat || return 1
+    "$PARCELDB" init --db "$DB" >/dev/null || { fail "parceldb init"; return 1; }
+    "$PARCELDB" import --quiet --db "$DB" "$f" >import.log 2>&1 ||
+        { fail "parceldb import: $(cat import.log)"; return 1; }
+}
+
 # ---------------------------------------------------------------------------
 # Screenshots
 

@@ -26,6 +26,11 @@
 #   errors   limit=-1 and 0, unparsable bbox, datetime and crs, unknown
 #            collection, feature, parameter: JSON errors with their status
 #   personal owner names only with a valid token
+#   national the national attribute set on a pdb-synth --national store:
+#            previous numbers and record dates (null where absent) in items,
+#            features and HTML, valid against the schemas and the OpenAPI
+#            document's parcelProperties; the certificate only with a
+#            personal token, audited
 source "$(dirname "$0")/lib.sh"
 
 CASE=${1:?which case}
@@ -498,6 +503,84 @@ personal)
     check "a feature with its owner: one more audit row" "$(audit)" "2 1,2;1"
     get "$ITEMS?limit=2" -H "Authorization: Bearer wrong-token-000000000"
     check "a wrong token: 401" "$STATUS" 401
+    stop_server
+    ;;
+national)
+    national_store || exit 1
+    TOKEN=officer-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    READ=map-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    printf '%s land-office\n%s map-app role=read\n' "$TOKEN" "$READ" >tokens
+    start_server --tokens tokens || exit 1
+    audits() { store_sql "$DB" "SELECT count(*) FROM audit_log"; }
+    CERT='CS [0-9]{6}|certificate|Số GCN'
+    # props_valid: every feature's properties of the last body against the
+    # OpenAPI document's parcelProperties (nullable as JSON Schema's null).
+    get /ogcapi/api
+    python3 -c 'import json, sys
+def null(s):
+    if isinstance(s, dict):
+        if s.pop("nullable", False):
+            s["type"] = [s["type"], "null"]
+        for v in s.values():
+            null(v)
+    return s
+json.dump(null(json.load(open(sys.argv[1]))["components"]["schemas"]["parcelProperties"]),
+          open("props.schema.json", "w"))' "$WORK/body"
+    props_valid() {
+        python3 -c 'import json, sys, jsonschema
+s = json.load(open(sys.argv[2]))
+for f in json.load(open(sys.argv[1]))["features"]:
+    jsonschema.validate(f["properties"], s)
+print("valid")' "$WORK/body" props.schema.json 2>&1 | tail -1
+    }
+    # The file's own counts, by OGR, for the page of all 60.
+    WANT=$(ogr2ogr -f CSV /vsistdout/ nat/07894.gpkg -dialect sqlite -sql "SELECT count(SoHieuToBanDoCu),
+        count(SoThuTuThuaCu), count(ThoiDiemBatDau), count(ThoiDiemKetThuc) FROM ThuaDat" | tail -1 | tr -d '"')
+
+    get "$ITEMS?sheet=$NAT_SHEET&parcel=$NAT_PARCEL"
+    check "by number: the national attributes" \
+        "$(json_get "' '.join(str(d['features'][0]['properties'][k]) for k in ('parcel', 'prev_sheet', 'prev_parcel', 'record_start', 'record_end'))")" \
+        "$NAT_PARCEL $NAT_PREV_SHEET $NAT_PREV_PARCEL $NAT_START $NAT_END"
+    lacks "no token: no certificate" "$BODY" "$CERT"
+    ID=$(json_get "d['features'][0]['id']")
+    get "$ITEMS?limit=100"
+    check "all 60: non-null previous sheets, numbers, starts and ends as in the file" \
+        "$(json_get "','.join(str(sum(f['properties'][k] is not None for f in d['features'])) for k in ('prev_sheet', 'prev_parcel', 'record_start', 'record_end'))")" \
+        "$WANT"
+    check "every feature has the four members (null where absent)" \
+        "$(json_get "sum(all(k in f['properties'] for k in ('prev_sheet', 'prev_parcel', 'record_start', 'record_end')) for f in d['features'])")" 60
+    check "items: a valid GeoJSON FeatureCollection" "$(valid FeatureCollection)" valid
+    check "items: a valid OGC API featureCollectionGeoJSON" "$(ogc_valid featureCollectionGeoJSON)" valid
+    check "items: properties as the OpenAPI document's parcelProperties" "$(props_valid)" valid
+    lacks "items, no token: no certificate" "$BODY" "$CERT"
+    get "$ITEMS/$ID?f=html"
+    contains "HTML: the national columns" "$BODY" \
+        "<th>Số tờ cũ \(prev_sheet\)</th><th>Số thửa cũ \(prev_parcel\)</th><th>Thời điểm bắt đầu \(record_start\)</th><th>Thời điểm kết thúc \(record_end\)</th>"
+    contains "HTML: their values" "$BODY" \
+        "<td>$NAT_PREV_SHEET</td><td>$NAT_PREV_PARCEL</td><td>$NAT_START</td><td>$NAT_END</td>"
+    lacks "HTML, no token: no certificate" "$BODY" "$CERT"
+    get "$ITEMS?prev_parcel=$NAT_PREV_PARCEL"
+    check "not a filter: prev_parcel= is a 400 (docs/ogcapi.md)" "$STATUS" 400
+    get "$ITEMS?limit=100" -H "Authorization: Bearer $READ"
+    lacks "a read token: no certificate" "$BODY" "$CERT"
+    check "public answers: no audit row" "$(audits)" 0
+
+    get "$ITEMS?limit=100" -H "Authorization: Bearer $TOKEN"
+    check "personal token: every parcel's certificate" \
+        "$(json_get "sum(f['properties']['certificate'] is not None for f in d['features'])")" 60
+    check "personal token: a page with certificates is one audit row" "$(audits)" 1
+    check "personal token: properties as parcelProperties" "$(props_valid)" valid
+    check "personal token: private" "$(header Cache-Control)" "private, no-store"
+    get "$ITEMS/$ID" -H "Authorization: Bearer $TOKEN"
+    check "personal token: the feature's certificate as in the file" \
+        "$(json_get "d['properties']['certificate']")" "$NAT_CERT"
+    check "personal token: audited" "$(audits)" 2
+    get "$ITEMS/$ID?f=html" -H "Authorization: Bearer $TOKEN"
+    contains "personal token, HTML: the certificate column" "$BODY" \
+        "<th>Số GCN \(certificate\)</th>"
+    contains "personal token, HTML: its value" "$BODY" "<td>$NAT_CERT</td>"
+    check "personal token, HTML: audited" "$(audits)" 3
+    lacks "the certificate is not in the server log" "$(cat "$WORK/server.log")" 'CS [0-9]{6}'
     stop_server
     ;;
 *)

@@ -10,6 +10,9 @@
 #             owner names only with a token
 #   errors    ServiceExceptionReport codes, EXCEPTIONS=INIMAGE/BLANK
 #   limits    the server's rate limit on /wms, one GetMap render slot
+#   national  GetFeatureInfo in every format (OWSLib for GML) on a store of
+#             pdb-synth --national: previous numbers and record dates; the
+#             certificate only with a personal token, audited
 source "$(dirname "$0")/lib.sh"
 
 CASE=${1:?usage: wms.sh CASE}
@@ -373,6 +376,86 @@ case_info() {
     contains "1.1.1 takes X/Y, not I/J: MissingParameterValue" "$BODY" 'code="MissingParameterValue"'
     get "/wms?$q11&X=50&Y=50"
     contains "1.1.1 X/Y: the parcel" "$BODY" '^parcel 07894/12/7$'
+}
+
+# The national attribute set (docs/import.md) in every INFO_FORMAT, on a
+# store imported from pdb-synth --national: the previous numbers and record
+# dates for everyone, the certificate serial only with a personal token
+# (audited, as owner names), never without one or with a read token.
+case_national() {
+    stop_server
+    national_store || return 1
+    local TOKEN READ
+    TOKEN=officer-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    READ=map-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    printf '%s land-office\n%s map-app role=read\n' "$TOKEN" "$READ" >tokens
+    start_server --tokens tokens || return 1
+    W="$BASE/wms"
+    audits() { store_sql "$DB" "SELECT count(*) FROM audit_log"; }
+    local q q0 ij="I=50&J=50" cert='CS [0-9]{6}|certificate|Số GCN'
+    box() { awk -v x="$1" -v y="$2" 'BEGIN { printf "%.3f,%.3f,%.3f,%.3f", x - 50, y - 50, x + 50, y + 50 }'; }
+    q="SERVICE=WMS&VERSION=1.3.0&REQUEST=GetFeatureInfo&LAYERS=parcels&QUERY_LAYERS=parcels&STYLES="
+    q="$q&CRS=EPSG:9208&WIDTH=101&HEIGHT=101&$ij"
+    q0="$q&BBOX=$(box "$NAT_X0" "$NAT_Y0")"
+    q="$q&BBOX=$(box "$NAT_X" "$NAT_Y")"
+
+    get "/wms?$q"
+    contains "text/plain: the parcel" "$BODY" "^parcel 07894/$NAT_SHEET/$NAT_PARCEL\$"
+    contains "text/plain: previous sheet" "$BODY" "^  prev_sheet = $NAT_PREV_SHEET\$"
+    contains "text/plain: previous number" "$BODY" "^  prev_parcel = $NAT_PREV_PARCEL\$"
+    contains "text/plain: record start" "$BODY" "^  record_start = $NAT_START\$"
+    contains "text/plain: record end" "$BODY" "^  record_end = $NAT_END\$"
+    lacks "text/plain, no token: no certificate" "$BODY" "$cert"
+    get "/wms?$q0"
+    check "text/plain: a parcel without them has them empty" \
+        "$(grep -Ec '^  (prev_sheet|prev_parcel|record_end) = $' <<<"$BODY")" 3
+    get "/wms?$q&INFO_FORMAT=text/html"
+    contains "HTML: Số tờ cũ" "$BODY" "<th>Số tờ cũ</th><td>$NAT_PREV_SHEET</td>"
+    contains "HTML: Số thửa cũ" "$BODY" "<th>Số thửa cũ</th><td>$NAT_PREV_PARCEL</td>"
+    contains "HTML: Thời điểm bắt đầu" "$BODY" "<th>Thời điểm bắt đầu</th><td>$NAT_START</td>"
+    contains "HTML: Thời điểm kết thúc" "$BODY" "<th>Thời điểm kết thúc</th><td>$NAT_END</td>"
+    lacks "HTML, no token: no certificate" "$BODY" "$cert"
+    get "/wms?$q&INFO_FORMAT=application/json"
+    check "JSON: the national attributes" "$("$PYTHON" -c 'import json,sys
+p = json.load(open(sys.argv[1]))["features"][0]["properties"]
+print(p["prev_sheet"], p["prev_parcel"], p["record_start"], p["record_end"], "certificate" in p)' "$WORK/body" 2>&1)" \
+        "$NAT_PREV_SHEET $NAT_PREV_PARCEL $NAT_START $NAT_END False"
+    # GML through OWSLib (1.1.1, X/Y), as a desktop client asks.
+    local gml
+    gml=$("$PYTHON" - "$W" "$(box "$NAT_X" "$NAT_Y")" <<'PY' 2>&1
+import sys
+import xml.etree.ElementTree as ET
+from owslib.wms import WebMapService
+wms = WebMapService(sys.argv[1], version="1.1.1")
+r = wms.getfeatureinfo(layers=["parcels"], query_layers=["parcels"], srs="EPSG:9208",
+                       bbox=tuple(float(v) for v in sys.argv[2].split(",")), size=(101, 101),
+                       xy=(50, 50), format="image/png", info_format="application/vnd.ogc.gml")
+body = r.read()
+f = ET.fromstring(body).find(".//parcels_feature")
+print(" ".join(f.findtext(k, "-") for k in
+               ("parcel", "prev_sheet", "prev_parcel", "record_start", "record_end", "certificate")))
+PY
+    )
+    check "GML (OWSLib): the national attributes, no certificate" "$gml" \
+        "$NAT_PARCEL $NAT_PREV_SHEET $NAT_PREV_PARCEL $NAT_START $NAT_END -"
+    get "/wms?$q0&INFO_FORMAT=application/vnd.ogc.gml"
+    contains "GML: empty elements where the parcel has none" "$BODY" "<prev_parcel></prev_parcel>"
+    lacks "GML, no token: no certificate" "$BODY" "$cert"
+    get "/wms?$q&INFO_FORMAT=text/html" -H "Authorization: Bearer $READ"
+    lacks "a read token: no certificate" "$BODY" "$cert"
+    check "public answers: no audit row" "$(audits)" 0
+
+    local f n=0
+    for f in text/plain text/html application/vnd.ogc.gml application/json; do
+        get "/wms?$q&INFO_FORMAT=$f" -H "Authorization: Bearer $TOKEN"
+        n=$((n + 1))
+        contains "$f, personal token: the certificate" "$BODY" "$NAT_CERT"
+        check "$f, personal token: private" "$(header Cache-Control)" "private, no-store"
+        check "$f, personal token: audited" "$(audits)" "$n"
+    done
+    get "/wms?$q&INFO_FORMAT=text/html" -H "Authorization: Bearer $TOKEN"
+    contains "HTML: the certificate under Số GCN" "$BODY" "<th>Số GCN</th><td>$NAT_CERT</td>"
+    lacks "the certificate is not in the server log" "$(cat "$WORK/server.log")" 'CS [0-9]{6}'
 }
 
 # exception NAME QUERY CODE [VERSION]: the answer is a ServiceExceptionReport

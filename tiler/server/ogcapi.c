@@ -483,6 +483,21 @@ static int write_parcel(FILE *f, const pdb_parcel *p, int personal, coord_out *c
     fprintf(f, ",\"source_srid\":\"EPSG:%d\"", p->source_srid);
     prop_text(f, "valid_from", p->valid_from);
     prop_text(f, "valid_to", p->valid_to);
+    /* The national attribute set (docs/import.md): every member on every
+     * parcel, null where the survey had none, so that a GIS client sees
+     * the same columns on every page; the certificate serial is personal
+     * data, shown where the owner is. */
+    const struct {
+        const char *name, *value;
+        int personal; /* 1: only in a personal answer */
+    } national[] = {{"prev_sheet", p->prev_sheet, 0},
+                    {"prev_parcel", p->prev_parcel, 0},
+                    {"record_start", p->record_start, 0},
+                    {"record_end", p->record_end, 0},
+                    {"certificate", p->certificate, 1}};
+    for (size_t i = 0; i < sizeof national / sizeof national[0]; i++)
+        if (personal || !national[i].personal)
+            prop_text(f, national[i].name, national[i].value);
     fprintf(f, ",\"flags\":%u}}", p->flags);
     return 0;
 }
@@ -535,9 +550,12 @@ static void html_parcel_row(FILE *f, const page *pg, const pdb_parcel *p, int pe
             pg->base, id, id);
     char area[32];
     snprintf(area, sizeof area, "%.1f", p->area_surveyed_m2);
-    const char *cells[] = {p->commune, p->sheet,      p->parcel,   p->landuse, area,
-                           p->address, p->valid_from, p->valid_to, p->owner};
-    size_t n = sizeof cells / sizeof cells[0] - (personal ? 0 : 1);
+    /* The personal cells last, so that a public row stops before them. */
+    const char *cells[] = {p->commune,    p->sheet,       p->parcel,       p->landuse,
+                           area,          p->address,     p->valid_from,   p->valid_to,
+                           p->prev_sheet, p->prev_parcel, p->record_start, p->record_end,
+                           p->owner,      p->certificate};
+    size_t n = sizeof cells / sizeof cells[0] - (personal ? 0 : 2);
     for (size_t i = 0; i < n; i++) {
         html_str(f, cells[i]);
         fputs(i + 1 < n ? "</td><td>" : "</td></tr>\n", f);
@@ -548,10 +566,12 @@ static void html_parcel_table(page *pg, const pdb_parcel *items, size_t n, int p
 {
     fputs("<table border=\"1\"><tr><th>id</th><th>Mã xã (commune)</th><th>Số tờ (sheet)</th>"
           "<th>Số thửa (parcel)</th><th>Loại đất (land use)</th><th>Diện tích (m²)</th>"
-          "<th>Địa chỉ (address)</th><th>valid_from</th><th>valid_to</th>",
+          "<th>Địa chỉ (address)</th><th>valid_from</th><th>valid_to</th>"
+          "<th>Số tờ cũ (prev_sheet)</th><th>Số thửa cũ (prev_parcel)</th>"
+          "<th>Thời điểm bắt đầu (record_start)</th><th>Thời điểm kết thúc (record_end)</th>",
           pg->f);
     if (personal)
-        fputs("<th>Chủ sử dụng (owner)</th>", pg->f);
+        fputs("<th>Chủ sử dụng (owner)</th><th>Số GCN (certificate)</th>", pg->f);
     fputs("</tr>\n", pg->f);
     for (size_t i = 0; i < n; i++)
         html_parcel_row(pg->f, pg, &items[i], personal);

@@ -371,56 +371,65 @@ static void get_map(pdb_srv *srv, pdb_srv_worker *w, const pdb_srv_wms_req *q,
 /* GetFeatureInfo                                                            */
 /* ------------------------------------------------------------------------ */
 
-/* Appends one parcel's fields in the asked format. */
+/* Appends one parcel's fields in the asked format: every public field,
+ * empty where the parcel has none; the owner and the certificate serial
+ * (personal data, docs/security.md) only for a personal caller and only
+ * where the parcel has them. */
 static void info_parcel(FILE *f, const pdb_srv_wms_req *q, const pdb_parcel *p, int personal)
 {
     char area[32] = "";
     if (!isnan(p->area_surveyed_m2))
         snprintf(area, sizeof area, "%.1f", p->area_surveyed_m2);
-    const char *addr = p->address ? p->address : "";
-    const char *owner = personal && p->owner ? p->owner : NULL;
+#define OR_EMPTY(s) ((s) ? (s) : "")
+    const struct {
+        const char *name;  /* text/plain and GML */
+        const char *label; /* HTML */
+        const char *value; /* NULL: left out */
+    } fields[] = {
+        {"commune", "Mã xã", p->commune},
+        {"sheet", "Số tờ", p->sheet},
+        {"parcel", "Số thửa", p->parcel},
+        {"landuse", "Loại đất", OR_EMPTY(p->landuse)},
+        {"area_m2", "Diện tích (m²)", area},
+        {"address", "Địa chỉ", OR_EMPTY(p->address)},
+        {"prev_sheet", "Số tờ cũ", OR_EMPTY(p->prev_sheet)},
+        {"prev_parcel", "Số thửa cũ", OR_EMPTY(p->prev_parcel)},
+        {"record_start", "Thời điểm bắt đầu", OR_EMPTY(p->record_start)},
+        {"record_end", "Thời điểm kết thúc", OR_EMPTY(p->record_end)},
+        {"owner", "Chủ sử dụng", personal ? p->owner : NULL},
+        {"certificate", "Số GCN", personal ? p->certificate : NULL},
+    };
+#undef OR_EMPTY
+    size_t n = sizeof fields / sizeof fields[0];
     switch (q->info_format) {
     case PDB_SRV_WMS_INFO_PLAIN:
-        fprintf(f,
-                "parcel %s/%s/%s\n  commune = %s\n  sheet = %s\n  parcel = %s\n  landuse = %s\n"
-                "  area_m2 = %s\n  address = %s\n",
-                p->commune, p->sheet, p->parcel, p->commune, p->sheet, p->parcel,
-                p->landuse ? p->landuse : "", area, addr);
-        if (owner)
-            fprintf(f, "  owner = %s\n", owner);
+        fprintf(f, "parcel %s/%s/%s\n", p->commune, p->sheet, p->parcel);
+        for (size_t i = 0; i < n; i++)
+            if (fields[i].value != NULL)
+                fprintf(f, "  %s = %s\n", fields[i].name, fields[i].value);
         break;
-    case PDB_SRV_WMS_INFO_HTML: {
-        static const char *const labels[] = {"Mã xã",          "Số tờ",   "Số thửa",    "Loại đất",
-                                             "Diện tích (m²)", "Địa chỉ", "Chủ sử dụng"};
-        const char *vals[] = {p->commune, p->sheet, p->parcel, p->landuse ? p->landuse : "",
-                              area,       addr,     owner};
+    case PDB_SRV_WMS_INFO_HTML:
         fprintf(f, "<table class=\"parcel\">\n");
-        for (size_t i = 0; i < 7; i++) {
-            if (vals[i] == NULL)
+        for (size_t i = 0; i < n; i++) {
+            if (fields[i].value == NULL)
                 continue;
-            fprintf(f, "<tr><th>%s</th><td>", labels[i]);
-            xml_escaped(f, vals[i]);
+            fprintf(f, "<tr><th>%s</th><td>", fields[i].label);
+            xml_escaped(f, fields[i].value);
             fprintf(f, "</td></tr>\n");
         }
         fprintf(f, "</table>\n");
         break;
-    }
-    case PDB_SRV_WMS_INFO_GML: {
-        const char *names[] = {"commune", "sheet",   "parcel", "landuse",
-                               "area_m2", "address", "owner"};
-        const char *vals[] = {p->commune, p->sheet, p->parcel, p->landuse ? p->landuse : "",
-                              area,       addr,     owner};
+    case PDB_SRV_WMS_INFO_GML:
         fprintf(f, "    <parcels_feature>\n");
-        for (size_t i = 0; i < 7; i++) {
-            if (vals[i] == NULL)
+        for (size_t i = 0; i < n; i++) {
+            if (fields[i].value == NULL)
                 continue;
-            fprintf(f, "      <%s>", names[i]);
-            xml_escaped(f, vals[i]);
-            fprintf(f, "</%s>\n", names[i]);
+            fprintf(f, "      <%s>", fields[i].name);
+            xml_escaped(f, fields[i].value);
+            fprintf(f, "</%s>\n", fields[i].name);
         }
         fprintf(f, "    </parcels_feature>\n");
         break;
-    }
     default:
         break;
     }
