@@ -81,6 +81,84 @@
     "EXISTS prev_parcel text, ADD COLUMN IF NOT EXISTS certificate text, ADD COLUMN IF NOT "       \
     "EXISTS record_start text, ADD COLUMN IF NOT EXISTS record_end text"
 
+/* The columns of the GIS views: a current parcel without its personal
+ * data (owner, certificate; docs/security.md) nor its history. */
+#define PDB_PG_GIS_COLUMNS                                                                         \
+    "id, commune, former_commune, sheet, parcel, landuse, landuse_main, area_surveyed_m2, "        \
+    "area_computed_m2, address, flags, source_srid, valid_from, prev_sheet, prev_parcel, "         \
+    "record_start, record_end"
+
+/* What QGIS and GDAL read (docs/postgresql.md, "Opening the PostgreSQL
+ * store in QGIS"): views with typed geometry columns, so that PostGIS's
+ * geometry_columns lists each with its SRID and type. gis_parcels: the
+ * current parcels in WGS 84; gis_communes: the communes' outlines (the
+ * overviews' finest band, kind PDB_OVERVIEW_COMMUNES); gis_parcels_EPSG:
+ * the current parcels of one VN-2000 zone in their surveyed geometry,
+ * one view per zone of the communes imported, made by gis_zone_views()
+ * when an import first brings that zone (the trigger on communes, in the
+ * import's transaction) and granted to every role granted gis_parcels.
+ * The function runs as the store's owner (SECURITY DEFINER), because an
+ * importer may lack the right to create views. The views run with their
+ * owner's rights: a role granted only them reads no other column.
+ *
+ * The parcels' CHECK reads `source_srid = ST_SRID(source_geom)`, in that
+ * order: geometry_columns takes every constraint anywhere in the
+ * database matching '%srid(% = %' for a column's SRID and casts what
+ * follows ' = ' to an integer, so the first stores' `ST_SRID(source_geom)
+ * = source_srid` broke the view for the whole database. Part of new
+ * stores; older ones get it at their first read-write open
+ * (PDB_PG_GIS_UPGRADE_SQL). No schema version bump: an older engine
+ * reads and writes the same tables. */
+#define PDB_PG_GIS_SCHEMA_SQL                                                                      \
+    "CREATE OR REPLACE VIEW parceldb.gis_parcels AS SELECT " PDB_PG_GIS_COLUMNS ", geom FROM "     \
+    "parceldb.parcels WHERE valid_to IS NULL;\n"                                                   \
+    "CREATE OR REPLACE VIEW parceldb.gis_communes AS SELECT o.commune AS code, c.name, "          \
+    "c.source_srid, o.geom FROM parceldb.overviews o LEFT JOIN parceldb.communes c ON c.code = "  \
+    "o.commune WHERE o.kind = 2 AND o.band = 3;\n"                                                 \
+    "CREATE OR REPLACE FUNCTION parceldb.gis_zone_views() RETURNS void LANGUAGE plpgsql "         \
+    "SECURITY DEFINER SET search_path = pg_catalog, public AS $$\n"                                \
+    "DECLARE z integer; r name; v text;\n"                                                         \
+    "BEGIN\n"                                                                                      \
+    "  FOR z IN SELECT DISTINCT source_srid FROM parceldb.communes ORDER BY 1 LOOP\n"              \
+    "    v := 'gis_parcels_' || z;\n"                                                              \
+    "    CONTINUE WHEN to_regclass('parceldb.' || v) IS NOT NULL;\n"                               \
+    "    EXECUTE format('CREATE VIEW parceldb.%I AS SELECT " PDB_PG_GIS_COLUMNS ", "              \
+    "ST_Multi(source_geom)::geometry(MultiPolygon, %s) AS geom FROM parceldb.parcels WHERE "       \
+    "valid_to IS NULL AND source_srid = %s', v, z, z);\n"                                          \
+    "    FOR r IN SELECT DISTINCT grantee FROM information_schema.role_table_grants WHERE "        \
+    "table_schema = 'parceldb' AND table_name = 'gis_parcels' AND privilege_type = 'SELECT' "      \
+    "AND grantee <> current_user LOOP\n"                                                           \
+    "      EXECUTE format('GRANT SELECT ON parceldb.%I TO %I', v, r);\n"                           \
+    "    END LOOP;\n"                                                                              \
+    "  END LOOP;\n"                                                                                \
+    "END $$;\n"                                                                                    \
+    "CREATE OR REPLACE FUNCTION parceldb.gis_zone_views_trigger() RETURNS trigger LANGUAGE "      \
+    "plpgsql AS $$ BEGIN PERFORM parceldb.gis_zone_views(); RETURN NULL; END $$;\n"                \
+    "CREATE OR REPLACE TRIGGER communes_gis_zone_views AFTER INSERT OR UPDATE ON "                 \
+    "parceldb.communes FOR EACH STATEMENT EXECUTE FUNCTION parceldb.gis_zone_views_trigger();\n"
+
+/* Whether a store has the GIS views and the parcels' CHECK in the form
+ * geometry_columns reads (PDB_PG_GIS_SCHEMA_SQL): 't' or 'f'. */
+#define PDB_PG_GIS_CURRENT_SQL                                                                     \
+    "SELECT to_regclass('parceldb.gis_communes') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "      \
+    "pg_constraint WHERE conrelid = 'parceldb.parcels'::regclass AND contype = 'c' AND "          \
+    "pg_get_constraintdef(oid) ILIKE '%srid(% = %')"
+
+/* The upgrade of an older store: its CHECK replaced (PostgreSQL named it
+ * parcels_check), the views and the zone views made. */
+#define PDB_PG_GIS_UPGRADE_SQL                                                                     \
+    "DO $$ DECLARE c name; BEGIN\n"                                                                \
+    "  FOR c IN SELECT conname FROM pg_constraint WHERE conrelid = 'parceldb.parcels'::regclass "  \
+    "AND contype = 'c' AND pg_get_constraintdef(oid) ILIKE '%srid(% = %' LOOP\n"                   \
+    "    EXECUTE format('ALTER TABLE parceldb.parcels DROP CONSTRAINT %I', c);\n"                  \
+    "  END LOOP;\n"                                                                                \
+    "  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conrelid = "                              \
+    "'parceldb.parcels'::regclass AND conname = 'parcels_source_srid') THEN\n"                     \
+    "    ALTER TABLE parceldb.parcels ADD CONSTRAINT parcels_source_srid CHECK (source_srid = "    \
+    "ST_SRID(source_geom));\n"                                                                     \
+    "  END IF;\n"                                                                                  \
+    "END $$;\n" PDB_PG_GIS_SCHEMA_SQL "SELECT parceldb.gis_zone_views();\n"
+
 #define PDB_PG_SCHEMA_SQL                                                                          \
     "CREATE SCHEMA parceldb;\n"                                                                    \
     "CREATE TABLE parceldb.meta (\n"                                                               \
@@ -143,7 +221,7 @@
     "  valid_to text,\n"                                                                           \
     "  geom geometry(MultiPolygon, 4326) NOT NULL,\n"                                              \
     "  prev_sheet text, prev_parcel text, certificate text, record_start text, record_end text,\n" \
-    "  CHECK (ST_SRID(source_geom) = source_srid));\n"                                             \
+    "  CONSTRAINT parcels_source_srid CHECK (source_srid = ST_SRID(source_geom)));\n"             \
     "CREATE INDEX parcels_geom ON parceldb.parcels USING gist (geom);\n"                           \
     "CREATE INDEX parcels_number ON parceldb.parcels(commune, sheet, parcel);\n"                   \
     "CREATE INDEX parcels_current ON parceldb.parcels(commune) WHERE valid_to IS NULL;\n"          \
@@ -184,6 +262,6 @@
     "  min_lon double precision, min_lat double precision,\n"                                      \
     "  max_lon double precision, max_lat double precision,\n"                                      \
     "  data bytea NOT NULL);\n" PDB_PG_REGISTRY_SCHEMA_SQL PDB_PG_SEARCH_SCHEMA_SQL              \
-        PDB_PG_AUDIT_SCHEMA_SQL
+        PDB_PG_AUDIT_SCHEMA_SQL PDB_PG_GIS_SCHEMA_SQL
 
 #endif
