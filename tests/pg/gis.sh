@@ -61,7 +61,7 @@ ogr2ogr -q -f CSV /vsistdout/ "$TMP/zone.gpkg" -dialect SQLite -sql \
 expect_eq "points read from the GeoPackage" "$(wc -l <"$TMP/points")" 10
 while IFS=, read -r sheet parcel e n; do
     got=$("$P" lookup --db "$L" --srs EPSG:9208 --en "$e,$n" |
-        jq -r '.features[0].properties | "\(.sheet) \(.parcel)"')
+        "$PYTHON" -c 'import json, sys; p = json.load(sys.stdin)["features"][0]["properties"]; print(p["sheet"], p["parcel"])')
     expect_eq "lookup at $e,$n" "$got" "$sheet $parcel"
 done <"$TMP/points"
 
