@@ -27,7 +27,7 @@ packages=(
     python3-yaml                    # tests/server/ogc_schema.py: the OGC API - Features schemas are YAML
     poppler-utils python3-gdal      # extract tests: pdftotext/pdffonts/pdfinfo/pdftocairo; OGR's own numbers; tests/server/change_parts.py cuts split parts with OGR/GEOS; tests/export: validate_gpkg.py, gpkg_spat.py
     python3-owslib libxml2-utils libjpeg-dev  # WMS (tests/server/wms.sh: OWSLib, xmllint); GetMap's JPEG
-    python3-qgis qgis-providers     # tests/server/qgis.sh: headless QGIS (offscreen) adds /wms and /ogcapi layers
+    python3-qgis qgis-providers     # tests/server/qgis.sh: headless QGIS (offscreen) adds /wms and /ogcapi layers; tests/pg/gis.sh: PostGIS layers (the postgres provider is in qgis-providers)
     python3-shapely                 # tests/qa/qa.sh: the independent GEOS count of overlaps and gaps (Shapely)
     mapserver-bin cgi-mapserver spawn-fcgi  # bench/ogc: the MapServer anchor (mapserv under spawn-fcgi, FastCGI behind nginx)
 )

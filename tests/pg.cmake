@@ -26,9 +26,10 @@ function(pdb_on_pg)
 endfunction()
 
 # The new tests of the PostgreSQL store itself (tests/pg/): bad locations
-# and rights, every command's output against the file store's, and no
-# password of a location ever printed.
-foreach(script bad_input same_output password_hidden)
+# and rights, every command's output against the file store's, no
+# password of a location ever printed, and GDAL, QGIS and a GIS role on
+# the GIS views (gis).
+foreach(script bad_input same_output password_hidden gis)
     pdb_script_test(pg_${script} ${CMAKE_CURRENT_LIST_DIR}/pg/${script}.sh)
     set_tests_properties(pg_${script} PROPERTIES TIMEOUT 600)
     pdb_on_pg(pg_${script})

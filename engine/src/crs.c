@@ -338,6 +338,27 @@ static pdb_status crs_from_database(pdb_ctx *ctx, int epsg, PJ **out)
                      err ? proj_context_errno_string(ctx->proj, err) : "not in proj.db");
 }
 
+pdb_status pdb__crs_definition(pdb_ctx *ctx, int epsg, char **wkt, char **proj4)
+{
+    PJ *crs = NULL;
+    pdb_status st;
+
+    *wkt = *proj4 = NULL;
+    if ((st = crs_from_database(ctx, epsg, &crs)) != PDB_OK)
+        return st;
+    const char *w = proj_as_wkt(ctx->proj, crs, PJ_WKT1_GDAL, NULL);
+    const char *p = proj_as_proj_string(ctx->proj, crs, PJ_PROJ_4, NULL);
+    if (w == NULL || p == NULL)
+        st = pdb__fail(ctx, PDB_ECRS, "PROJ cannot write EPSG:%d as WKT and a PROJ string", epsg);
+    else if ((*wkt = pdb__strdup(w)) == NULL || (*proj4 = pdb__strdup(p)) == NULL) {
+        free(*wkt);
+        *wkt = NULL;
+        st = pdb__fail(ctx, PDB_ENOMEM, "out of memory describing EPSG:%d", epsg);
+    }
+    proj_destroy(crs);
+    return st;
+}
+
 /* Chooses the operation from one CRS to another, in lon/lat order, and
  * describes it. A pair across the datums must go through EPSG:6960 and
  * nothing else; a pair within one datum must be pure conversions. Never

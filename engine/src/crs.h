@@ -23,6 +23,11 @@ pdb_status pdb__crs_transform_xy(pdb_ctx *ctx, int from_epsg, int to_epsg, doubl
  * failure) for; the tests use it to prove that operations are reused. */
 size_t pdb__crs_cache_count(const pdb_ctx *ctx);
 
+/* EPSG:epsg as PROJ's database defines it, in WKT 1 (GDAL's flavour) and
+ * as a PROJ string, for a PostGIS spatial_ref_sys row. The caller frees
+ * both with free(); on failure both are NULL (PDB_ECRS, PDB_ENOMEM). */
+pdb_status pdb__crs_definition(pdb_ctx *ctx, int epsg, char **wkt, char **proj4);
+
 /* pdb__crs_cache_free(ctx) is declared in internal.h: pdb_ctx_free calls it. */
 
 #endif

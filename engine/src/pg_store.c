@@ -7,6 +7,7 @@
  * (store.c, backup.c) and answers the same for the same imports.
  */
 #define _GNU_SOURCE /* execvpe, environ */
+#include "crs.h"
 #include "lookup.h"
 #include "overview_build.h"
 #include "pg.h"
@@ -217,6 +218,80 @@ fail:
     return st;
 }
 
+/* Stores made before the GIS views (PDB_PG_GIS_SCHEMA_SQL) get them, and
+ * the parcels' CHECK in the form geometry_columns reads, at their first
+ * read-write open: checked before and again under the writers' lock, so
+ * that two processes opening an old store upgrade it once. */
+static pdb_status gis_upgrade(pdb_ctx *ctx, pdb_store *s)
+{
+    static const char what[] = "adding the GIS views";
+    PGresult *res = NULL;
+    pdb_status st;
+
+    for (int locked = 0; locked < 2; locked++) {
+        if ((st = pdb__pg_query(ctx, s->pg, PDB_PG_GIS_CURRENT_SQL, 0, NULL, what, &res)) != PDB_OK)
+            goto fail;
+        int current = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+        PQclear(res);
+        if (current)
+            return locked ? pdb__pg_exec(ctx, s->pg, "COMMIT", what) : PDB_OK;
+        if (!locked && (st = pdb__pg_write_begin(ctx, s->pg, what)) != PDB_OK)
+            return st;
+    }
+    if ((st = pdb__pg_exec(ctx, s->pg, PDB_PG_GIS_UPGRADE_SQL, what)) != PDB_OK ||
+        (st = pdb__pg_exec(ctx, s->pg, "COMMIT", what)) != PDB_OK)
+        goto fail;
+    return PDB_OK;
+fail:
+    PQclear(PQexec(s->pg->conn, "ROLLBACK"));
+    return st;
+}
+
+/* PostGIS 3.3's spatial_ref_sys lacks the VN-2000 TM-3 zones (EPSG:9205-
+ * 9218): without their rows GDAL and QGIS read the zone views
+ * (gis_parcels_EPSG) in no CRS. A read-write open adds every CRS parceldb
+ * accepts that is missing, as PROJ defines it, when the role may insert
+ * there (a superuser, or a role granted INSERT on spatial_ref_sys);
+ * otherwise it leaves the table alone (docs/postgresql.md). */
+static pdb_status srs_register(pdb_ctx *ctx, pdb_store *s)
+{
+    static const char what[] = "registering the VN-2000 CRSs in spatial_ref_sys";
+    char codes[512] = "{";
+    size_t n, len = 1;
+    const pdb_crs_info *list = pdb_crs_list(&n);
+    PGresult *res = NULL;
+    pdb_status st;
+
+    for (size_t i = 0; i < n && len < sizeof codes - 16; i++)
+        len +=
+            (size_t)snprintf(codes + len, sizeof codes - len, "%s%d", i ? "," : "", list[i].epsg);
+    snprintf(codes + len, sizeof codes - len, "}");
+    const char *p[] = {codes};
+    if ((st = pdb__pg_query(ctx, s->pg,
+                            "SELECT c FROM unnest($1::int[]) c WHERE NOT EXISTS (SELECT 1 FROM "
+                            "spatial_ref_sys WHERE srid = c) AND has_table_privilege("
+                            "'spatial_ref_sys', 'INSERT')",
+                            1, p, what, &res)) != PDB_OK)
+        return st;
+    for (int r = 0; r < PQntuples(res) && st == PDB_OK; r++) {
+        char *wkt = NULL, *proj4 = NULL;
+        PGresult *ins = NULL;
+        const char *code = PQgetvalue(res, r, 0);
+        if ((st = pdb__crs_definition(ctx, atoi(code), &wkt, &proj4)) != PDB_OK)
+            break;
+        const char *ip[] = {code, wkt, proj4};
+        st = pdb__pg_query(ctx, s->pg,
+                           "INSERT INTO spatial_ref_sys (srid, auth_name, auth_srid, srtext, "
+                           "proj4text) VALUES ($1, 'EPSG', $1, $2, $3) ON CONFLICT DO NOTHING",
+                           3, ip, what, &ins);
+        PQclear(ins);
+        free(wkt);
+        free(proj4);
+    }
+    PQclear(res);
+    return st;
+}
+
 pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store **out)
 {
     pdb_store *s = NULL;
@@ -230,6 +305,8 @@ pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store
     if ((st = check_identity(ctx, s->pg)) != PDB_OK ||
         (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_search_backfill(ctx, s)) != PDB_OK) ||
         (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_changes_schema(ctx, s)) != PDB_OK) ||
+        (!(flags & PDB_OPEN_READONLY) && (st = gis_upgrade(ctx, s)) != PDB_OK) ||
+        (!(flags & PDB_OPEN_READONLY) && (st = srs_register(ctx, s)) != PDB_OK) ||
         (st = national_upgrade(ctx, s, (flags & PDB_OPEN_READONLY) != 0)) != PDB_OK) {
         pdb__pg_close(s);
         return st;
