@@ -143,7 +143,8 @@
 /* Whether a store has the GIS views and the parcels' CHECK in the form
  * geometry_columns reads (PDB_PG_GIS_SCHEMA_SQL): 't' or 'f'. */
 #define PDB_PG_GIS_CURRENT_SQL                                                                     \
-    "SELECT to_regclass('parceldb.gis_communes') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "       \
+    "SELECT to_regclass('parceldb.gis_communes') IS NOT NULL AND "                                 \
+    "to_regclass('parceldb.gis_parcels') IS NOT NULL AND NOT EXISTS (SELECT 1 FROM "               \
     "pg_constraint WHERE conrelid = 'parceldb.parcels'::regclass AND contype = 'c' AND "           \
     "pg_get_constraintdef(oid) ILIKE '%srid(% = %')"
 

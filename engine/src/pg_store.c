@@ -301,13 +301,15 @@ pdb_status pdb__pg_open(pdb_ctx *ctx, const char *location, int flags, pdb_store
     if ((st = pg_connect(ctx, location, (flags & PDB_OPEN_READONLY) != 0, &s)) != PDB_OK)
         return st;
     /* Stores made before the search index get it (and the audit table)
-     * at their first read-write open. */
+     * at their first read-write open. The national attributes come
+     * before the GIS views, which select them: a store older than both
+     * gets the columns first. */
     if ((st = check_identity(ctx, s->pg)) != PDB_OK ||
         (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_search_backfill(ctx, s)) != PDB_OK) ||
         (!(flags & PDB_OPEN_READONLY) && (st = pdb__pg_changes_schema(ctx, s)) != PDB_OK) ||
+        (st = national_upgrade(ctx, s, (flags & PDB_OPEN_READONLY) != 0)) != PDB_OK ||
         (!(flags & PDB_OPEN_READONLY) && (st = gis_upgrade(ctx, s)) != PDB_OK) ||
-        (!(flags & PDB_OPEN_READONLY) && (st = srs_register(ctx, s)) != PDB_OK) ||
-        (st = national_upgrade(ctx, s, (flags & PDB_OPEN_READONLY) != 0)) != PDB_OK) {
+        (!(flags & PDB_OPEN_READONLY) && (st = srs_register(ctx, s)) != PDB_OK)) {
         pdb__pg_close(s);
         return st;
     }
