@@ -15,7 +15,7 @@ index), so that `othergen.py --seed N` reproduces it; exits 1 on a failure.
      EPSG:N --en` for 10 of them; nothing at a pond;
   3. `qa`: the planted within-sheet duplicates, area mismatches and unknown
      land uses exactly; no overlap inside a commune, no overlap_commune at
-     all, and between zones only slivers narrower than 5 mm, reported as
+     all, and between zones only slivers narrower than 3 mm, reported as
      overlap_sliver of severity info (see SLIVER_WIDTH);
   4. `render` at z10 (overviews), z14 and z17: the pixel at a parcel's
      inside point has its land use's fill colour (z14, z17; a land-use
@@ -42,10 +42,10 @@ ogr.UseExceptions()
 # rounded to the millimetre in its own zone: up to 0.7 mm apart, so their
 # parcels overlap by slivers of 0.01-0.04 m2 along long edges. This chain
 # found that qa reported them as overlap_commune errors; qa now reports an
-# overlap narrower than overlap_commune.min_width_m (5 mm) everywhere as
+# overlap narrower than overlap_commune.min_width_m (3 mm) everywhere as
 # overlap_sliver, of severity info. The chain checks each such finding
 # against that width itself (OGR's buffer, from the GeoPackage report).
-SLIVER_WIDTH = 0.005
+SLIVER_WIDTH = 0.003
 
 # Found by this chain, not fixed here (a design matter of the overviews):
 # the z8-10 band dissolves each land use apart, simplifies it with

@@ -148,7 +148,7 @@ check "twins across zones: 07900 against 07909 in EPSG:9208" \
     "07900>07909"
 
 # Overlaps judged by width too (overlap.min_width_m, overlap_commune.min_width_m,
-# 5 mm by default): 40 x 10 m strips in Phu Tho (cs2cs's point), overlapping
+# 3 mm by default): 40 x 10 m strips in Phu Tho (cs2cs's point), overlapping
 # along their 40 m edge by 1 mm (0.04 m2: four times the area threshold,
 # what two surveys' millimetre rounding leaves) or by 0.3 m (12 m2), within
 # 07900 and between 07900 and 07909: the 1 mm ones are overlap_sliver (info),

@@ -238,7 +238,7 @@ static void test_run(void **state)
     assert_string_equal(f->other_parcel, "16");
     assert_int_equal(f->severity, PDB_QA_INFO);
     assert_non_null(f->wkb);
-    assert_contains(f->detail, "narrower than overlap.min_width_m 0.005 m everywhere");
+    assert_contains(f->detail, "narrower than overlap.min_width_m 0.003 m everywhere");
     assert_contains(f->detail, "mean width 0.0010 m");
 
     assert_int_equal(count(rep, PDB_QA_GAP, &f), 1);
