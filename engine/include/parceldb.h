@@ -967,6 +967,8 @@ typedef enum pdb_qa_check {
     PDB_QA_NEEDLE,           /* a parcel thinner than 4 pi A / P^2 allows */
     PDB_QA_CLOSE_VERTICES,   /* consecutive vertices closer than a distance */
     PDB_QA_UNKNOWN_LANDUSE,  /* a land-use code not in the national list */
+    PDB_QA_OVERLAP_SLIVER,   /* an overlap (either kind) narrower than its min_width_m
+                                everywhere: two surveys' rounding, not an error by default */
     PDB_QA_CHECK_COUNT
 } pdb_qa_check;
 
@@ -1001,8 +1003,8 @@ typedef struct pdb_qa_finding {
     char *parcel;             /* its number; for missing_number the missing ones ("7-9,12");
                                  for a gap, a parcel beside it (the detail names them all) */
     int64_t id;               /* the parcel's store id, 0 when none */
-    char other_commune[8];    /* overlap, overlap_commune, duplicate_number: the other parcel's
-                                 commune, else "" */
+    char other_commune[8];    /* overlap, overlap_commune, overlap_sliver, duplicate_number:
+                                 the other parcel's commune, else "" */
     char other_former[8];     /* its former commune, or "" */
     char *other_sheet;        /* and its sheet and number, else NULL */
     char *other_parcel;

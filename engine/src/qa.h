@@ -11,17 +11,18 @@
 
 /* The thresholds, by check and index (qa_rules.c names them). */
 enum {
-    QA_OVERLAP_MIN_AREA = 0, /* overlap, overlap_commune: m2 */
-    QA_GAP_MAX_WIDTH = 0,    /* gap: m */
-    QA_GAP_MAX_AREA = 1,     /* gap: m2 */
-    QA_AREA_A = 0,           /* area_mismatch: tolerance a + b * (scale / 1000) * sqrt(A), m2 */
-    QA_AREA_B = 1,           /*   b, m per unit scale/1000 */
-    QA_AREA_SCALE = 2,       /*   the survey's scale denominator */
-    QA_AREA_MIN_REL = 3,     /*   the tolerance is at least this share of A */
-    QA_TINY_MIN_AREA = 0,    /* tiny: m2 */
-    QA_NEEDLE_MIN_RATIO = 0, /* needle: 4 pi A / P^2 */
-    QA_NEEDLE_LINEAR = 1,    /*   0: roads, canals, rivers (long by nature) are not needles; 1: are */
-    QA_CLOSE_MIN_DIST = 0,   /* close_vertices: m */
+    QA_OVERLAP_MIN_AREA = 0,  /* overlap, overlap_commune: m2 */
+    QA_OVERLAP_MIN_WIDTH = 1, /*   narrower everywhere: overlap_sliver instead, m */
+    QA_GAP_MAX_WIDTH = 0,     /* gap: m */
+    QA_GAP_MAX_AREA = 1,      /* gap: m2 */
+    QA_AREA_A = 0,            /* area_mismatch: tolerance a + b * (scale / 1000) * sqrt(A), m2 */
+    QA_AREA_B = 1,            /*   b, m per unit scale/1000 */
+    QA_AREA_SCALE = 2,        /*   the survey's scale denominator */
+    QA_AREA_MIN_REL = 3,      /*   the tolerance is at least this share of A */
+    QA_TINY_MIN_AREA = 0,     /* tiny: m2 */
+    QA_NEEDLE_MIN_RATIO = 0,  /* needle: 4 pi A / P^2 */
+    QA_NEEDLE_LINEAR = 1,  /*   0: roads, canals, rivers (long by nature) are not needles; 1: are */
+    QA_CLOSE_MIN_DIST = 0, /* close_vertices: m */
 };
 
 struct pdb_qa_rules {

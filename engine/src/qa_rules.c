@@ -23,8 +23,14 @@ static const struct {
     pdb_qa_severity severity;           /* default severity */
     qa_param params[PDB_QA_MAX_PARAMS]; /* thresholds, NULL key ends */
 } checks[PDB_QA_CHECK_COUNT] = {
-    [PDB_QA_OVERLAP] = {"overlap", PDB_QA_ERROR, {{"min_area_m2", 0.01}}},
-    [PDB_QA_OVERLAP_COMMUNE] = {"overlap_commune", PDB_QA_ERROR, {{"min_area_m2", 0.01}}},
+    /* min_width_m: twice the most two surveys rounded to the millimetre can
+     * leave between their copies of a vertex (1.4 mm; 1.0 mm measured between
+     * zones), below the narrowest planted overlap (a corner moved 0.3 m at a
+     * nearly straight angle: 4.5 mm). docs/qa.md gives the measurements. */
+    [PDB_QA_OVERLAP] = {"overlap", PDB_QA_ERROR, {{"min_area_m2", 0.01}, {"min_width_m", 0.003}}},
+    [PDB_QA_OVERLAP_COMMUNE] = {"overlap_commune",
+                                PDB_QA_ERROR,
+                                {{"min_area_m2", 0.01}, {"min_width_m", 0.003}}},
     [PDB_QA_GAP] = {"gap", PDB_QA_ERROR, {{"max_width_m", 0.2}, {"max_area_m2", 1.0}}},
     [PDB_QA_OUTSIDE_COMMUNE] = {"outside_commune", PDB_QA_ERROR, {{NULL, 0}}},
     [PDB_QA_DUPLICATE_NUMBER] = {"duplicate_number", PDB_QA_ERROR, {{NULL, 0}}},
@@ -38,6 +44,7 @@ static const struct {
     [PDB_QA_NEEDLE] = {"needle", PDB_QA_WARNING, {{"min_ratio", 0.05}, {"check_linear", 0}}},
     [PDB_QA_CLOSE_VERTICES] = {"close_vertices", PDB_QA_WARNING, {{"min_distance_m", 0.001}}},
     [PDB_QA_UNKNOWN_LANDUSE] = {"unknown_landuse", PDB_QA_WARNING, {{NULL, 0}}},
+    [PDB_QA_OVERLAP_SLIVER] = {"overlap_sliver", PDB_QA_INFO, {{NULL, 0}}},
 };
 
 static const char *const severity_names[] = {"off", "info", "warning", "error"};

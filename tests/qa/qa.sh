@@ -7,6 +7,9 @@
 #   - clean communes: no finding of severity error, exit status 0;
 #   - a commune imported twice under two codes: every parcel overlaps its
 #     twin across the commune boundary (overlap_commune), none within;
+#   - strips overlapping by 1 mm (within a commune and across two): an
+#     overlap_sliver of severity info, not an error; by 0.3 m: an error;
+#     min_width_m in the rules file moves the line;
 #   - the GeoPackage report opened by QGIS (offscreen): its overlap and gap
 #     layers hold as many features as Shapely counts from the survey file
 #     itself (independent.py), in the survey's CRS;
@@ -143,6 +146,82 @@ check "twins across zones: reported from 04792 against 07900 and 07909 (not chec
 check "twins across zones: 07900 against 07909 in EPSG:9208" \
     "$(ogrinfo -q twins.gpkg -sql "SELECT DISTINCT commune || '>' || other_commune AS pair FROM overlap_commune_9208" | sed -n 's/.*pair (String) = //p')" \
     "07900>07909"
+
+# Overlaps judged by width too (overlap.min_width_m, overlap_commune.min_width_m,
+# 3 mm by default): 40 x 10 m strips in Phu Tho (cs2cs's point), overlapping
+# along their 40 m edge by 1 mm (0.04 m2: four times the area threshold,
+# what two surveys' millimetre rounding leaves) or by 0.3 m (12 m2), within
+# 07900 and between 07900 and 07909: the 1 mm ones are overlap_sliver (info),
+# the 0.3 m ones errors; the rules file moves the line.
+new_store widths
+base_phutho
+# strip SHEET NUMBER DX DY: the 40 x 10 m strip at (BX + DX, BY + DY), a CSV row.
+strip() {
+    awk -v x="$BX" -v y="$BY" -v dx="$3" -v dy="$4" -v s="$1" -v n="$2" 'BEGIN {
+        x0 = x + dx; y0 = y + dy; x1 = x0 + 40; y1 = y0 + 10
+        printf "%s,%s,LUC,\"\",\"POLYGON ((%.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f))\"\n",
+            s, n, x0, y0, x1, y0, x1, y1, x0, y1, x0, y0 }'
+}
+for code in 07900 07909; do
+    echo "MaXa,SoHieuToBanDo,SoThuTuThua,KyHieuMucDichSuDung,TenChu,WKT" >"$WORK/widths_$code.csv"
+    {
+        if [ "$code" = 07900 ]; then
+            strip 1 1 0 0                      # 1 mm under 07909's 1/1
+            strip 1 2 100 0                    # 0.3 m under 07909's 1/2
+            strip 1 3 200 0
+            strip 1 4 200 9.999                # 1 mm over 1/3: 0.04 m2
+            strip 1 5 300 0
+            strip 1 6 300 9.7                  # 0.3 m over 1/5: 12 m2
+        else
+            strip 1 1 0 9.999
+            strip 1 2 100 9.7
+        fi
+    } | sed "s/^/$code,/" >>"$WORK/widths_$code.csv"
+    to_format "$WORK/widths_$code.csv" "$WORK/widths_$code.gpkg" GPKG -a_srs EPSG:9208 \
+        -oo AUTODETECT_TYPE=NO -nlt PROMOTE_TO_MULTI
+    import "$WORK/widths_$code.gpkg"
+    check "widths: import $code" "$RC" 0
+done
+# widths_report RULES: qa's JSON report (under RULES, "" for the
+# defaults); W its overlap findings as "CHECK:SEVERITY:COMMUNE/PARCEL>
+# OTHER/PARCEL:AREA" words, sorted; QRC its exit status.
+widths_report() {
+    qa ${1:+--rules "$1"} --format json -o widths.json
+    W=$(python3 - widths.json <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+print(" ".join(sorted("%s:%s:%s/%s>%s/%s:%.3f" % (
+    f["check"], f["severity"], f["commune"], f["parcel"], f["other"]["commune"],
+    f["other"]["parcel"], f["measure"]) for f in r["findings"]
+    if f["check"].startswith("overlap"))))
+PY
+)
+}
+widths_report
+check "widths: 1 mm overlaps are slivers (info), 0.3 m ones errors" "$W" \
+    "overlap:error:07900/5>07900/6:12.000 overlap_commune:error:07900/2>07909/2:12.000 overlap_sliver:info:07900/1>07909/1:0.040 overlap_sliver:info:07900/3>07900/4:0.040"
+check "widths: exit status (the 0.3 m overlaps)" "$QRC" 2
+printf 'overlap.min_width_m = 0\noverlap_commune.min_width_m = 0\n' >nowidth.rules
+widths_report nowidth.rules
+check "widths: min_width_m 0, every overlap an error" "$W" \
+    "overlap:error:07900/3>07900/4:0.040 overlap:error:07900/5>07900/6:12.000 overlap_commune:error:07900/1>07909/1:0.040 overlap_commune:error:07900/2>07909/2:12.000"
+printf 'overlap.min_width_m = 0.5\noverlap_commune.min_width_m = 0.5\noverlap_sliver.severity = warning\n' >wide.rules
+widths_report wide.rules
+check "widths: min_width_m 0.5 m, every overlap a sliver (here a warning)" "$W" \
+    "overlap_sliver:warning:07900/1>07909/1:0.040 overlap_sliver:warning:07900/2>07909/2:12.000 overlap_sliver:warning:07900/3>07900/4:0.040 overlap_sliver:warning:07900/5>07900/6:12.000"
+check "widths: exit status without errors" "$QRC" 0
+printf 'overlap_sliver.severity = off\n' >nosliver.rules
+widths_report nosliver.rules
+check "widths: slivers dropped with their check off" "$W" \
+    "overlap:error:07900/5>07900/6:12.000 overlap_commune:error:07900/2>07909/2:12.000"
+qa
+contains "widths: text row of the slivers" "$QOUT" "^overlap_sliver +info +2\$"
+contains "widths: text lists the errors, not the slivers" "$QOUT" "^  error overlap 1/5: "
+check "widths: text lists no sliver" "$(printf '%s\n' "$QOUT" | grep -c 'overlap_sliver 1/' || true)" 0
+qa --format gpkg -o widths.gpkg
+check "widths: GeoPackage layer of the slivers, with their severity" \
+    "$(ogrinfo -q widths.gpkg -sql "SELECT count(*) AS n, min(severity) AS s FROM overlap_sliver" | sed -n 's/.* = //p' | tr '\n' ' ')" \
+    "2 info "
 
 # QGIS opens the GeoPackage report; Shapely counts on its own.
 new_store gpkg_report

@@ -59,7 +59,8 @@ static void test_names(void **state)
                                         "tiny",
                                         "needle",
                                         "close_vertices",
-                                        "unknown_landuse"};
+                                        "unknown_landuse",
+                                        "overlap_sliver"};
     assert_int_equal(PDB_QA_CHECK_COUNT, sizeof names / sizeof names[0]);
     for (int c = 0; c < PDB_QA_CHECK_COUNT; c++)
         assert_string_equal(pdb_qa_check_name((pdb_qa_check)c), names[c]);
@@ -80,6 +81,7 @@ static void test_rules(void **state)
     assert_int_equal(pdb_qa_rules_severity(r, PDB_QA_OVERLAP), PDB_QA_ERROR);
     assert_int_equal(pdb_qa_rules_severity(r, PDB_QA_MISSING_NUMBER), PDB_QA_INFO);
     assert_int_equal(pdb_qa_rules_severity(r, PDB_QA_NEEDLE), PDB_QA_WARNING);
+    assert_int_equal(pdb_qa_rules_severity(r, PDB_QA_OVERLAP_SLIVER), PDB_QA_INFO);
     pdb_qa_rules_free(r);
 
     assert_int_equal(rules_from(ctx,
@@ -99,6 +101,9 @@ static void test_rules(void **state)
         {"slivers.max_width_m = 1\n", ":1: unknown check 'slivers'"},
         {"# x\ngap.max_width_m = -0.2\n", ":2: gap.max_width_m: -0.2 is negative"},
         {"gap.width = 1\n", ":1: check gap has no setting 'width'"},
+        {"overlap_sliver.min_width_m = 1\n",
+         ":1: check overlap_sliver has no setting 'min_width_m'"},
+        {"overlap.min_width_m = -0.005\n", ":1: overlap.min_width_m: -0.005 is negative"},
         {"tiny.min_area_m2 = big\n", ":1: tiny.min_area_m2: 'big' is not a number"},
         {"tiny.min_area_m2 = nan\n", ":1: tiny.min_area_m2: 'nan' is not a number"},
         {"tiny.min_area_m2 =\n", ":1: tiny.min_area_m2: '' is not a number"},
@@ -142,7 +147,7 @@ static void test_run(void **state)
     pdb_store *store = NULL;
     pdb_qa_rules *rules = NULL;
     pdb_qa_report *rep = NULL;
-    fx_parcel p[16];
+    fx_parcel p[24];
     size_t n = 0;
     char gpkg[512], db[512];
     int64_t batch;
@@ -188,6 +193,22 @@ static void test_run(void **state)
     snprintf(p[n++].wkt, sizeof p[0].wkt,
              "POLYGON ((%.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f))", E0 + 200, N0 + 10,
              E0 + 250, N0 + 10, E0 + 250, N0 + 10.5, E0 + 200, N0 + 10.5, E0 + 200, N0 + 10);
+    /* 15 and 16: 40 x 10 m strips overlapping by 1 mm along their 40 m
+     * edge (0.04 m2, four times the area threshold): two surveys' rounding,
+     * an overlap_sliver, not an error. 17 and 18: the same by 0.3 m (12 m2):
+     * an overlap. */
+    for (int k = 0; k < 2; k++) {
+        static const char *const nums[] = {"15", "16", "17", "18"};
+        double e = E0 + 400 + 100 * k, by = k == 0 ? 0.001 : 0.3;
+        for (int m = 0; m < 2; m++) {
+            double n0 = N0 + m * (10 - by);
+            p[n] =
+                (fx_parcel){.sheet = "1", .parcel = nums[2 * k + m], .landuse = "LUC", .owner = ""};
+            snprintf(p[n++].wkt, sizeof p[0].wkt,
+                     "POLYGON ((%.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f, %.3f %.3f))", e, n0,
+                     e + 40, n0, e + 40, n0 + 10, e, n0 + 10, e, n0);
+        }
+    }
     assert_int_equal(fx_write_gpkg(dir, "07894", "07894", 9208, p, n, gpkg, sizeof gpkg), 0);
     snprintf(db, sizeof db, "%s/qa.sqlite", dir);
     assert_int_equal(pdb_store_create(ctx, db, &store), PDB_OK);
@@ -200,13 +221,25 @@ static void test_run(void **state)
     assert_int_equal(rep->parcels, n);
     const pdb_qa_finding *f = NULL;
 
-    assert_int_equal(count(rep, PDB_QA_OVERLAP, &f), 1);
+    assert_int_equal(count(rep, PDB_QA_OVERLAP, &f), 2);
     assert_near(f->measure, 5.0, 1e-6);
     assert_string_equal(f->parcel, "3");
     assert_string_equal(f->other_parcel, "11");
     assert_int_equal(f->srid, 9208);
     assert_non_null(f->wkb);
     assert_int_equal(f->severity, PDB_QA_ERROR);
+    assert_near(f[1].measure, 12.0, 1e-6);
+    assert_string_equal(f[1].parcel, "17");
+    assert_string_equal(f[1].other_parcel, "18");
+
+    assert_int_equal(count(rep, PDB_QA_OVERLAP_SLIVER, &f), 1);
+    assert_near(f->measure, 0.04, 1e-6);
+    assert_string_equal(f->parcel, "15");
+    assert_string_equal(f->other_parcel, "16");
+    assert_int_equal(f->severity, PDB_QA_INFO);
+    assert_non_null(f->wkb);
+    assert_contains(f->detail, "narrower than overlap.min_width_m 0.003 m everywhere");
+    assert_contains(f->detail, "mean width 0.0010 m");
 
     assert_int_equal(count(rep, PDB_QA_GAP, &f), 1);
     assert_near(f->measure, 100.0 - 9.9 * 9.9, 1e-6);
@@ -238,7 +271,8 @@ static void test_run(void **state)
             assert_int_equal(count(rep, c, NULL), 0);
     assert_int_equal(rep->nskips, 1);
     assert_int_equal(rep->skips[0].check, PDB_QA_OUTSIDE_COMMUNE);
-    assert_int_equal(rep->by_severity[PDB_QA_ERROR], 4); /* overlap, gap, 2 duplicates */
+    assert_int_equal(rep->by_severity[PDB_QA_ERROR], 5); /* 2 overlaps, gap, 2 duplicates */
+    assert_int_equal(rep->by_severity[PDB_QA_INFO], 2);  /* missing number, the sliver */
     pdb_qa_report_free(rep);
     pdb_qa_rules_free(rules);
 
@@ -263,6 +297,28 @@ static void test_run(void **state)
     assert_int_equal(pdb_qa_run(ctx, store, rules, communes, 1, &rep), PDB_OK);
     assert_int_equal(count(rep, PDB_QA_NEEDLE, NULL), 2); /* the canal too */
     pdb_qa_report_free(rep);
+
+    /* The width rule set by the rules: off (0), every overlap above the
+     * area is an error; at 0.4 m the 0.3 m one is a sliver too (the 0.5 m
+     * one of 3 and 11 is not); slivers dropped with their check off. */
+    static const struct {
+        const char *text; /* the rules file */
+        size_t overlaps;  /* overlap findings then */
+        size_t slivers;   /* overlap_sliver findings then */
+    } widths[] = {
+        {"overlap.min_width_m = 0\n", 3, 0},
+        {"overlap.min_width_m = 0.4\n", 1, 2},
+        {"overlap_sliver.severity = off\n", 2, 0},
+        {"overlap_sliver.severity = warning\noverlap.severity = off\n", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof widths / sizeof widths[0]; i++) {
+        pdb_qa_rules_free(rules);
+        assert_int_equal(rules_from(ctx, widths[i].text, &rules, path, sizeof path), PDB_OK);
+        assert_int_equal(pdb_qa_run(ctx, store, rules, communes, 1, &rep), PDB_OK);
+        assert_int_equal(count(rep, PDB_QA_OVERLAP, NULL), widths[i].overlaps);
+        assert_int_equal(count(rep, PDB_QA_OVERLAP_SLIVER, NULL), widths[i].slivers);
+        pdb_qa_report_free(rep);
+    }
 
     /* A commune the store does not hold, one that does not exist. */
     rep = NULL;
