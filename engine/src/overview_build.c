@@ -368,8 +368,8 @@ static pdb_status add_base(build *bd, int b, double grid)
         note_fallback(bd, "growing the base"); /* no base: the band as before, holes and all */
         return PDB_OK;
     }
-    pdb_status st = add_shape(bd, b, PDB_OVERVIEW_BASE, dominant_group(job)->code, bd->area_m2,
-                              base, grid / 4);
+    pdb_status st =
+        add_shape(bd, b, PDB_OVERVIEW_BASE, dominant_group(job)->code, bd->area_m2, base, grid / 4);
     GEOSGeom_destroy_r(h, base);
     return st;
 }
