@@ -356,7 +356,8 @@ static pdb_status add_base(build *bd, int b, double grid)
     /* Simplified by a quarter step (the parcels' union has every vertex
      * of the commune's edge: buffering it whole was most of the base's
      * cost), 1.5 steps out, simplified by a quarter step again: at least
-     * one step beyond the parcels everywhere, at most two. */
+     * one step beyond the parcels everywhere (7/8 in z8-10, whose source
+     * is already simplified by an eighth of a step), at most two. */
     GEOSGeometry *thin = GEOSSimplify_r(h, src, 0.25 * grid);
     GEOSGeometry *grown = thin != NULL ? GEOSBuffer_r(h, thin, 1.5 * grid, 2) : NULL;
     GEOSGeometry *base = grown != NULL ? GEOSSimplify_r(h, grown, 0.25 * grid) : NULL;
