@@ -42,4 +42,4 @@ set_tests_properties(overview_failure PROPERTIES LABELS "cli;render" ENVIRONMENT
 # (issue 19).
 add_test(NAME overview_threads COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/render/overview_threads.sh)
 set_tests_properties(overview_threads PROPERTIES LABELS "cli;render" ENVIRONMENT
-    "PARCELDB=$<TARGET_FILE:parceldb-cli>;PDB_SYNTH=$<TARGET_FILE:pdb-synth>")
+    "PARCELDB=$<TARGET_FILE:parceldb-cli>;PDB_SYNTH=$<TARGET_FILE:pdb-synth>;PDB_SOURCE_DIR=${PROJECT_SOURCE_DIR}")

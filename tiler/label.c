@@ -157,8 +157,8 @@ pdb_status pdbt__draw_labels(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
     for (size_t i = 0; i < r->nfeats; i++) {
         pdbt_rfeat *f = &r->feats[i];
         char num[64];
-        if (f->source != l->source)
-            continue;
+        if (f->source != l->source || f->base)
+            continue; /* a base is under the patches, not a shape to name */
         pdbt__env_for(r, f, env);
         if (!pdbt__passes_filter(l, env))
             continue;

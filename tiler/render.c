@@ -374,6 +374,7 @@ static int collect(void *arg, const pdb_feature *f)
     rf->id = f->id;
     rf->area_m2 = f->area_m2;
     rf->source = (uint8_t)r->collecting;
+    rf->base = (uint8_t)r->collecting_base;
     rf->ring0 = (uint32_t)rings0;
     rf->nrings = (uint32_t)(r->nrings - rings0);
     memcpy(rf->bbox, bb, sizeof bb);
@@ -466,6 +467,8 @@ static void set_key_source(cairo_t *cr, uint32_t key)
 static int key_cmp(const void *a, const void *b)
 {
     const pdbt_draw_key *x = a, *y = b;
+    if (x->base != y->base)
+        return x->base ? -1 : 1;
     if (x->color != y->color)
         return x->color < y->color ? -1 : 1;
     if (x->width != y->width)
@@ -756,7 +759,7 @@ static pdb_status draw_shapes(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
     size_t nkeys = 0;
     for (size_t i = 0; i < r->nfeats; i++) {
         const pdbt_rfeat *f = &r->feats[i];
-        if (f->source != l->source || !meets(f, -m, -m, wpx + m, hpx + m))
+        if (f->source != l->source || (f->base && !is_fill) || !meets(f, -m, -m, wpx + m, hpx + m))
             continue;
         uint32_t color = const_color;
         double width = const_width;
@@ -773,6 +776,7 @@ static pdb_status draw_shapes(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
             continue;
         r->keys[nkeys].color = color;
         r->keys[nkeys].width = (float)width;
+        r->keys[nkeys].base = f->base;
         r->keys[nkeys].feat = (uint32_t)i;
         nkeys++;
     }
@@ -810,8 +814,8 @@ static pdb_status draw_shapes(pdbt_ctx *ctx, pdbt_renderer *r, cairo_t *cr,
         cairo_new_path(cr);
         if (quads)
             edge_set_clear(r);
-        while (j < nkeys && r->keys[j].color == r->keys[i].color &&
-               r->keys[j].width == r->keys[i].width) {
+        while (j < nkeys && r->keys[j].base == r->keys[i].base &&
+               r->keys[j].color == r->keys[i].color && r->keys[j].width == r->keys[i].width) {
             const pdbt_rfeat *f = &r->feats[r->keys[j++].feat];
             if (quads) {
                 if (add_edge_quads(r, cr, f, w / 2) != 0)
@@ -908,11 +912,19 @@ static pdb_status gather(pdbt_ctx *ctx, pdbt_renderer *r, int source, int z,
         st = pdb_features_in_bbox_survey(ctx->db, r->store, q_lonlat, r->survey_epsg, collect, r);
     else if (source == PDBT_SRC_PARCELS && !r->use_overview)
         st = pdb_features_in_bbox(ctx->db, r->store, q_lonlat, collect, r);
-    else
-        st = pdb_overview_features(ctx->db, r->store, z,
-                                   source == PDBT_SRC_PARCELS ? PDB_OVERVIEW_LANDUSE
-                                                              : PDB_OVERVIEW_COMMUNES,
-                                   q_lonlat, collect, r);
+    else if (source == PDBT_SRC_PARCELS) {
+        /* The bases first, in a call of their own, marked: fills sort by
+         * colour, and a base must go under its commune's patches. */
+        r->collecting_base = 1;
+        st = pdb_overview_features(ctx->db, r->store, z, PDB_OVERVIEW_BASE, q_lonlat, collect, r);
+        r->collecting_base = 0;
+        if (st == PDB_OK && !r->oom && !r->proj_failed)
+            st = pdb_overview_features(ctx->db, r->store, z, PDB_OVERVIEW_LANDUSE, q_lonlat,
+                                       collect, r);
+    } else {
+        st = pdb_overview_features(ctx->db, r->store, z, PDB_OVERVIEW_COMMUNES, q_lonlat, collect,
+                                   r);
+    }
     if (st != PDB_OK || r->proj_failed)
         return pdbt__fail_db(ctx);
     if (r->oom)

@@ -29,6 +29,8 @@ typedef struct pdbt_rfeat {
     uint32_t nrings;             /* rings */
     double bbox[4];              /* pixel box: min x, min y, max x, max y */
     uint8_t source;              /* layer_source it was read for */
+    uint8_t base;                /* 1 for an overview base (PDB_OVERVIEW_BASE): filled
+                                    under the other fills, in no line or label */
     uint8_t anchored;            /* 1 when anchor holds its label point */
     double anchor[2];            /* label point inside the shape, pixels */
 } pdbt_rfeat;
@@ -37,6 +39,7 @@ typedef struct pdbt_rfeat {
 typedef struct pdbt_draw_key {
     uint32_t color; /* 8-bit straight RGBA, R in the high byte */
     float width;    /* line width in style pixels (0 for fills) */
+    uint32_t base;  /* 1 for a base: bases sort (and are drawn) first */
     uint32_t feat;  /* index in feats */
 } pdbt_draw_key;
 
@@ -93,6 +96,7 @@ struct pdbt_renderer {
     double taylor[4];               /* coefficients of its cubic in the latitude */
     double query_px[4];             /* the box features must meet, pixels */
     int collecting;                 /* layer_source being read */
+    int collecting_base;            /* the overview bases are being read */
     int use_overview;               /* parcels come from the land-use overviews */
     char at[PDB_INSTANT_LEN];       /* "": current parcels; else the instant drawn
                                        (pdbt_renderer_set_at) */

@@ -599,6 +599,14 @@ enum {
                                        pixel size: landuse = landuse_main = the code */
     PDB_OVERVIEW_COMMUNES = 1 << 1, /* per commune, its outline (the union of its
                                        parcels): landuse and landuse_main are NULL */
+    PDB_OVERVIEW_BASE = 1 << 2,     /* per commune, in z8-10 and z11-13, one shape
+                                       in its dominant land use (by area) covering
+                                       it, to be drawn under its PDB_OVERVIEW_LANDUSE
+                                       shapes: where a mosaic of small patches
+                                       vanished in the simplification, the base
+                                       shows; landuse = landuse_main = the code.
+                                       Ask for it in a call of its own (the order
+                                       within one call is not by kind) */
 };
 
 /* Calls fn for every overview shape of the given kinds whose box meets a

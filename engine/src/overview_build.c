@@ -10,7 +10,11 @@
  * surveys whose parcels overlap or leave gaps; coarser bands simplify the
  * finer band's shapes, not the parcels again. In the coarsest band (z0-7,
  * where a commune is a few pixels) a commune is one shape, its outline,
- * in its dominant land use.
+ * in its dominant land use. In z8-10 and z11-13 that shape is also kept as
+ * a base drawn under the land-use shapes: simplification and the dropping
+ * of small parts make a mosaic of small patches (parcels of 70 m whose
+ * land use changes parcel by parcel) vanish into a faint smudge with
+ * transparent holes, and the base fills them.
  */
 #include "overview_build.h"
 
@@ -63,6 +67,8 @@ typedef struct build {
     pdb__ov_job *job;      /* what is read and what is built */
     GEOSGeometry **shapes; /* per group: its dissolved, then simplified, shape, or NULL */
     GEOSGeometry *outline; /* the commune's outline, or NULL */
+    GEOSGeometry *cover;   /* the union of its parcels before the outline's gaps
+                              were closed (the z11-13 base), or NULL */
     double lat_deg;        /* mean latitude of the parcels */
     double area_m2;        /* sum over the groups */
 } build;
@@ -318,6 +324,57 @@ static const pdb__ov_group *dominant_group(const pdb__ov_job *job)
     return &job->groups[top];
 }
 
+/* The band's base (PDB_OVERVIEW_BASE), written before its land-use
+ * shapes: the commune in its dominant land use, drawn under them.
+ *
+ * The dominant land use, not a neutral "mixed" colour: the base shows
+ * where patches smaller than a pixel vanished, so it is what most of the
+ * commune is, as the z0-7 band draws it; a style knows its land-use codes
+ * and has no neutral one to give.
+ *
+ * Grown by a grid step (half a pixel at the band's deepest zoom) beyond
+ * the parcels: two neighbouring communes' antialiased edges on one line
+ * leave the pixels along it a quarter transparent (each covers about half
+ * of them), and each commune is simplified on its own, so their edges do
+ * not even meet. Overlapping by half a pixel on each side, one of the two
+ * covers every such pixel whole. The price is a rim of half a pixel to a
+ * pixel around the surveyed land, in the base's colour.
+ *
+ * z8-10 takes the outline with its gaps closed, as simplified for z11-13
+ * (roads of up to 30 m are a fifth of a z10 pixel: a filled road reads
+ * better than a faint line); z11-13 takes the parcels' union, so that
+ * roads wider than a z13 pixel stay open. z14 has none: parcels of a few
+ * metres survive its simplification, and a base there would make its
+ * overviews differ from the parcels the renderer may draw instead. */
+static pdb_status add_base(build *bd, int b, double grid)
+{
+    GEOSContextHandle_t h = bd->ctx->geos;
+    pdb__ov_job *job = bd->job;
+    const GEOSGeometry *src = b == 1 ? bd->outline : bd->cover;
+    if (src == NULL || job->ngroups == 0)
+        return PDB_OK;
+    /* Simplified by a quarter step (the parcels' union has every vertex
+     * of the commune's edge: buffering it whole was most of the base's
+     * cost), 1.5 steps out, simplified by a quarter step again: at least
+     * one step beyond the parcels everywhere (7/8 in z8-10, whose source
+     * is already simplified by an eighth of a step), at most two. */
+    GEOSGeometry *thin = GEOSSimplify_r(h, src, 0.25 * grid);
+    GEOSGeometry *grown = thin != NULL ? GEOSBuffer_r(h, thin, 1.5 * grid, 2) : NULL;
+    GEOSGeometry *base = grown != NULL ? GEOSSimplify_r(h, grown, 0.25 * grid) : NULL;
+    if (thin != NULL)
+        GEOSGeom_destroy_r(h, thin);
+    if (grown != NULL)
+        GEOSGeom_destroy_r(h, grown);
+    if (base == NULL) {
+        note_fallback(bd, "growing the base"); /* no base: the band as before, holes and all */
+        return PDB_OK;
+    }
+    pdb_status st =
+        add_shape(bd, b, PDB_OVERVIEW_BASE, dominant_group(job)->code, bd->area_m2, base, grid / 4);
+    GEOSGeom_destroy_r(h, base);
+    return st;
+}
+
 /* Makes every band, finest first: each coarser band simplifies the band
  * below it. */
 static pdb_status make_bands(build *bd)
@@ -326,6 +383,10 @@ static pdb_status make_bands(build *bd)
     pdb_status st = PDB_OK;
     for (int b = NBANDS - 1; b >= 0 && st == PDB_OK; b--) {
         double grid = band_grid_deg(b, bd->lat_deg);
+        /* Before the outline is simplified for the band: the z8-10 base
+         * grows the z11-13 outline. */
+        if (b == 1 || b == 2)
+            st = add_base(bd, b, grid);
         for (size_t i = 0; i < job->ngroups && st == PDB_OK; i++) {
             pdb__ov_group *g = &job->groups[i];
             /* The coarsest band is a mosaic: a commune is a few pixels,
@@ -362,6 +423,8 @@ pdb_status pdb__ov_build(pdb_ctx *ctx, pdb__ov_job *job)
     }
     if ((st = dissolve_groups(&bd)) != PDB_OK)
         goto done;
+    if (bd.outline != NULL && (bd.cover = GEOSGeom_clone_r(ctx->geos, bd.outline)) == NULL)
+        note_fallback(&bd, "keeping the parcels' union"); /* no z11-13 base: holes, no failure */
     if (bd.outline != NULL)
         close_gaps(&bd);
     st = make_bands(&bd);
@@ -372,6 +435,8 @@ done:
     free(bd.shapes);
     if (bd.outline != NULL)
         GEOSGeom_destroy_r(ctx->geos, bd.outline);
+    if (bd.cover != NULL)
+        GEOSGeom_destroy_r(ctx->geos, bd.cover);
     job->st = st;
     if (st != PDB_OK)
         snprintf(job->msg, sizeof job->msg, "%s", pdb_errmsg(ctx));

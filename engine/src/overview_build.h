@@ -25,7 +25,7 @@ typedef struct pdb__ov_group {
 /* One shape built, for a row of the overviews table. */
 typedef struct pdb__ov_shape {
     int band;            /* zoom band, 0 (coarsest) .. PDB__OV_NBANDS - 1 */
-    int kind;            /* PDB_OVERVIEW_LANDUSE, or PDB_OVERVIEW_COMMUNES (the outline) */
+    int kind;            /* PDB_OVERVIEW_LANDUSE, _COMMUNES (the outline) or _BASE */
     const char *code;    /* land-use code (borrowed from the job's group) */
     double area_m2;      /* the parcels' computed area it stands for */
     double bbox[4];      /* min lon, min lat, max lon, max lat, degrees */

@@ -28,7 +28,7 @@
 #define OVC_MAX_BYTES ((size_t)512 << 20)
 
 typedef struct ovc_shape {
-    int kind;       /* PDB_OVERVIEW_LANDUSE or PDB_OVERVIEW_COMMUNES */
+    int kind;       /* PDB_OVERVIEW_LANDUSE, _COMMUNES or _BASE */
     char *landuse;  /* main land-use code, NULL for a commune outline */
     double area_m2; /* the parcels' area it stands for */
     double mbr[4];  /* exact box of the shape */

@@ -241,17 +241,22 @@ static int pg_readers_open(pdb_ctx *ctx, pdb_store *s, void **readers, int want)
 
 /* The communes a rebuild covers, as overview.c's communes_sql: the one
  * named, or those that need it (stale ones, and those with parcels and no
- * overviews of the finest band) but not those whose last rebuild failed
- * on the same data. */
+ * overviews of the finest band, or no z8-10 base and no problem recorded)
+ * but not those whose last rebuild failed on the same data. */
 static const char communes_sql[] =
     "SELECT code FROM (SELECT code FROM " PDB_PG_SCHEMA ".communes WHERE code = $1 "
     "UNION SELECT commune FROM " PDB_PG_SCHEMA ".overviews_stale WHERE commune = $1 "
     "UNION SELECT DISTINCT commune FROM " PDB_PG_SCHEMA ".overviews WHERE commune = $1 "
     "UNION SELECT * FROM (SELECT code FROM " PDB_PG_SCHEMA ".communes c WHERE parcels > 0 AND "
-    "NOT EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews WHERE commune = c.code AND band = $2) "
+    "(NOT EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews WHERE commune = c.code AND band = $2) "
+    "OR (NOT EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews WHERE commune = c.code AND "
+    "band = 1 AND kind = 4) AND c.code NOT IN (SELECT commune FROM " PDB_PG_SCHEMA
+    ".overview_problems))) "
     "UNION SELECT commune FROM " PDB_PG_SCHEMA ".overviews_stale) n(code) WHERE $1::text IS NULL "
     "AND code NOT IN (SELECT commune FROM " PDB_PG_SCHEMA ".overview_problems "
     "WHERE state = 'failed')) u ORDER BY code COLLATE \"C\"";
+
+_Static_assert(PDB_OVERVIEW_BASE == 4, "communes_sql spells the base's kind");
 
 static void pg_rollback(pdb_store *s)
 {

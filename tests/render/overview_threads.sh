@@ -5,8 +5,10 @@
 #  - an import of six pdb-synth communes (with defects and notches, so that
 #    some land uses take the snap-rounding fallback) rebuilds all six;
 #  - each rebuilt again by name gives the same rows, byte for byte;
-#  - all six marked stale and rebuilt together give them again.
-# Needs PARCELDB and PDB_SYNTH.
+#  - all six marked stale and rebuilt together give them again;
+#  - two full-size communes (5,278 parcels) at z10: no pixel inside the
+#    surveyed land is transparent (the overviews' base; z10_cover.py).
+# Needs PARCELDB, PDB_SYNTH and PDB_SOURCE_DIR.
 # shellcheck source=../lib/check.sh
 . "$(dirname "$0")/../lib/check.sh"
 : "${PDB_SYNTH:?PDB_SYNTH must name pdb-synth}"
@@ -38,4 +40,18 @@ sqlite3 t.sqlite "INSERT INTO overviews_stale (commune, since) SELECT code, '' F
 "$PARCELDB" render --db t.sqlite --rebuild-overviews >out2.txt || check "the rebuild exits 0" 1 0
 dump >again.txt
 check "all again together, the same rows" "$(cmp -s together.txt again.txt && echo same)" same
+
+# z10 over full-size communes, whose land-use patches are each smaller
+# than a pixel there: before the base, 23 of the 51 pixels wholly inside
+# the land were part transparent, some fully.
+"$PDB_SYNTH" --out big --communes 2 --parcels-per-commune 5278 --seed 7 --defects default \
+    --format GPKG --quiet --jobs 1 || exit 1
+"$PARCELDB" init --db big.sqlite >/dev/null || exit 1
+"$PARCELDB" import --quiet --db big.sqlite big >/dev/null || check "the big import exits 0" 1 0
+/usr/bin/python3 "$PDB_SOURCE_DIR/tests/render/z10_cover.py" "$PARCELDB" big.sqlite \
+    "$PDB_SOURCE_DIR/styles/landuse.json" big >cover.txt 2>cover.err ||
+    check "z10_cover.py exits 0 ($(tail -1 cover.err))" 1 0
+read -r inside transparent <cover.txt
+check "z10: pixels wholly inside the communes' land (some)" "$((${inside:-0} > 20))" 1
+check "z10: transparent pixels among them $(sed -n 2p cover.txt)" "${transparent:-?}" 0
 check_done

@@ -313,6 +313,18 @@ static void assert_overviews(env *e, const char *commune)
                          PDB_OK);
         assert_true(any.features > 0);
     }
+    /* z8-10 and z11-13 have one base each: the commune grown, so at least
+     * as large as its land-use shapes (docs/rendering.md, "Overviews"). */
+    for (int z = 8; z <= 11; z += 3) {
+        area_sum base = {.commune = commune};
+        assert_int_equal(
+            pdb_overview_features(e->ctx, e->store, z, PDB_OVERVIEW_BASE, box, add_area, &base),
+            PDB_OK);
+        assert_int_equal(base.features, 1);
+        if (!(base.area >= shapes.area * (1 - AREA_TOL)))
+            fail_msg("commune %s: z%d base area %.9g, land use %.9g deg2", commune, z, base.area,
+                     shapes.area);
+    }
 }
 
 static void rebuild_all(env *e, size_t want_rebuilt)
@@ -531,6 +543,28 @@ static void test_store_from_before(void **state)
     assert_int_equal(pdb_store_open(e->ctx, e->path, PDB_OPEN_READWRITE, &e->store), PDB_OK);
     rebuild_all(e, 1);
     assert_overviews(e, "05089");
+}
+
+/* A store whose overviews were built before bases existed: the next
+ * rebuild of what needs it builds the commune again, once. */
+static void test_store_before_bases(void **state)
+{
+    env *e = *state;
+    static tparcel ps[100];
+    size_t n = pinched_coverage(e, 3, HB_E, HB_N, 1500, 60, 1.0, ps, 100);
+    load(e, "05089", HOA_BINH, ps, n);
+    rebuild_all(e, 1);
+    pdb_store_close(e->store);
+    e->store = NULL;
+    assert_int_equal(tu_run("sqlite3 -bail '%s' \"DELETE FROM overviews_rtree WHERE id IN (SELECT "
+                            "id FROM overviews WHERE kind = 4); DELETE FROM overviews WHERE "
+                            "kind = 4\"",
+                            e->path),
+                     0);
+    assert_int_equal(pdb_store_open(e->ctx, e->path, PDB_OPEN_READWRITE, &e->store), PDB_OK);
+    rebuild_all(e, 1);
+    assert_overviews(e, "05089");
+    rebuild_all(e, 0);
 }
 
 /* Hand-made cases, one commune each; none may fail. */
@@ -827,6 +861,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reprojection_invalid_parcel_repaired, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pinched_coverage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_from_before, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_before_bases, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hand_made, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_confined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_builder_beside_loads, setup, teardown),

@@ -441,7 +441,7 @@ static void test_overviews_follow_imports(void **state)
     assert_true(v2 > v1);
     assert_int_equal(pdbt_render_tile(e->tctx, e->r, &t, &img, &st), PDB_OK);
     assert_true(st.overview);
-    assert_true(st.features <= 2); /* dissolved: one land use */
+    assert_true(st.features <= 3); /* dissolved: one land use, its base, the outline */
     pixel_at(e, 40, 60, 12, 1, p);
     expect_rgb(p, ref_rgb("RSX"), "z12 after the rebuild");
     /* Nothing stale: nothing rebuilt, no new version. */
