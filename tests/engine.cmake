@@ -60,3 +60,6 @@ set_tests_properties(test_lineage_match PROPERTIES LABELS "unit;engine")
 # The overlap check's pair filter (qa_pair.c) against GEOS on tricky pairs
 # and a jittered grid coverage.
 pdb_unit_test(test_qa_pair SOURCES unit/test_qa_pair.c)
+# The box read's candidates sorted in C and joined through pdb_idlist
+# against the IN-subquery statement it replaced (issue 18).
+pdb_unit_test(test_idlist SOURCES unit/test_idlist.c)

@@ -176,38 +176,15 @@ static pdb_status sq_read_blob(pdb_ctx *ctx, pdb_store *s, const char *commune, 
     return PDB_OK;
 }
 
-/* BEGIN and COMMIT are cached statements: sqlite3_exec parsed them again
- * for every lookup, a tenth of an HTTP lookup's instructions (issue 19). */
 static pdb_status sq_snapshot_begin(pdb_ctx *ctx, pdb_store *s, int *began, int64_t *version)
 {
-    sqlite3_stmt *stmt;
-    pdb_status st;
-
-    *began = 0;
     *version = -1; /* the sync reads it: a local read costs no round trip */
-    if (!sqlite3_get_autocommit(s->db))
-        return PDB_OK;
-    if ((st = pdb__store_stmt(ctx, s, STMT_BEGIN, &stmt)) != PDB_OK)
-        return st;
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    if (rc != SQLITE_DONE)
-        return pdb__sql_fail(ctx, s->db, rc, "store");
-    *began = 1;
-    return PDB_OK;
+    return pdb__sq_read_begin(ctx, s, began);
 }
 
 static void sq_snapshot_end(pdb_ctx *ctx, pdb_store *s, int began)
 {
-    sqlite3_stmt *stmt;
-    if (!began)
-        return;
-    if (pdb__store_stmt(ctx, s, STMT_COMMIT, &stmt) == PDB_OK) {
-        sqlite3_step(stmt);
-        sqlite3_reset(stmt);
-    } else {
-        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* the snapshot must end */
-    }
+    pdb__sq_read_end(ctx, s, began);
 }
 
 static pdb_status sq_read_parcel(pdb_ctx *ctx, pdb_store *s, int64_t id, unsigned read_flags,

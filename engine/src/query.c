@@ -4,6 +4,7 @@
  * candidate's BLOB in place; only matches are turned into pdb_parcel.
  */
 #include "crs.h"
+#include "idlist.h"
 #include "lookup.h"
 #include "page.h"
 #include "read_args.h"
@@ -450,24 +451,73 @@ pdb_status pdb__features_emit(pdb_ctx *ctx, pdb_store *s, sqlite3_stmt *stmt, co
     return st;
 }
 
+/* The R-tree's candidates for a box, sorted ascending without repeats,
+ * into *ids (caller-owned, free), *n of them. */
+static pdb_status box_ids(pdb_ctx *ctx, pdb_store *s, const double bbox[4], int64_t **ids,
+                          size_t *n)
+{
+    sqlite3_stmt *stmt;
+    pdb_status st;
+    size_t cap = 0;
+    int rc;
+
+    *ids = NULL;
+    *n = 0;
+    if ((st = pdb__store_stmt(ctx, s, STMT_BOX_IDS, &stmt)) != PDB_OK)
+        return st;
+    for (int i = 0; i < 4; i++)
+        sqlite3_bind_double(stmt, i + 1, bbox[i]);
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (*n == cap) {
+            size_t ncap = cap ? 2 * cap : 512;
+            int64_t *grown = realloc(*ids, ncap * sizeof **ids);
+            if (grown == NULL) {
+                sqlite3_reset(stmt);
+                return pdb__fail(ctx, PDB_ENOMEM, "out of memory reading parcels");
+            }
+            *ids = grown;
+            cap = ncap;
+        }
+        (*ids)[(*n)++] = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE)
+        return pdb__sql_fail(ctx, s->db, rc, "reading parcels");
+    *n = pdb__idlist_sort(*ids, *n);
+    return PDB_OK;
+}
+
+/* Two statements, one snapshot: the candidates and the rows they name are
+ * read in one transaction unless the caller already holds one. */
 pdb_status pdb__sq_features_in_bbox(pdb_ctx *ctx, pdb_store *s, const double bbox[4],
                                     int survey_epsg, pdb_feature_fn fn, void *arg)
 {
     sqlite3_stmt *stmt;
     pdb_status st;
+    int64_t *ids = NULL;
+    size_t n = 0;
+    int began = 0;
 
     if (!(bbox[0] <= bbox[2] && bbox[1] <= bbox[3]))
         return pdb__fail(ctx, PDB_EINVAL, "bbox minimum is above its maximum");
+    if ((st = pdb__sq_read_begin(ctx, s, &began)) != PDB_OK)
+        return st;
+    if ((st = box_ids(ctx, s, bbox, &ids, &n)) != PDB_OK)
+        goto done;
     if ((st = pdb__store_stmt(ctx, s,
                               survey_epsg ? STMT_FEATURES_IN_BOX_SURVEY : STMT_FEATURES_IN_BOX,
                               &stmt)) != PDB_OK)
-        return st;
-    for (int i = 0; i < 4; i++)
-        sqlite3_bind_double(stmt, i + 1, bbox[i]);
+        goto done;
+    pdb__idlist list = {ids, n};
+    sqlite3_bind_pointer(stmt, 1, &list, PDB_IDLIST_POINTER, NULL);
     if (survey_epsg)
-        sqlite3_bind_int(stmt, 5, survey_epsg);
+        sqlite3_bind_int(stmt, 2, survey_epsg);
     st = pdb__features_emit(ctx, s, stmt, bbox, fn, arg, "reading parcels");
     sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt); /* list lives on this stack frame */
+done:
+    free(ids);
+    pdb__sq_read_end(ctx, s, began);
     return st == PDB_OK ? pdb__ok(ctx) : st;
 }
 

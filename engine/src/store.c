@@ -4,6 +4,7 @@
  */
 #include "store.h"
 
+#include "idlist.h"
 #include "lineage_import.h"
 #include "lookup.h"
 #include "overview.h"
@@ -44,19 +45,21 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.commune = ?1 AND p.sheet = ?2 "
         "AND p.parcel = ?3 ORDER BY p.valid_from, p.id",
     [STMT_PARCEL_BY_ID] = "SELECT " PDB_PARCEL_COLUMNS " FROM parcels p WHERE p.id = ?1",
+    /* A tile's read in two steps (query.c, pdb__sq_features_in_bbox):
+     * the R-tree's candidates into C, sorted there, then the parcels
+     * joined to them in that order through pdb_idlist (idlist.h). */
+    [STMT_BOX_IDS] = "SELECT pkid FROM idx_parcels_geom "
+                     "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2",
     [STMT_FEATURES_IN_BOX] =
         "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, "
-        "p.area_computed_m2, p.geom FROM parcels p WHERE p.id IN (SELECT pkid FROM "
-        "idx_parcels_geom "
-        "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
-        "AND p.valid_to IS NULL ORDER BY p.id",
+        "p.area_computed_m2, p.geom FROM pdb_idlist(?1) i CROSS JOIN parcels p "
+        "ON p.id = i.value WHERE p.valid_to IS NULL ORDER BY i.value",
     [STMT_FEATURES_IN_BOX_SURVEY] =
         "SELECT p.id, p.commune, p.sheet, p.parcel, p.landuse, p.landuse_main, "
-        "p.area_computed_m2, p.geom, 0, CASE WHEN p.source_srid = ?5 AND (p.flags & 8) = 0 "
+        "p.area_computed_m2, p.geom, 0, CASE WHEN p.source_srid = ?2 AND (p.flags & 8) = 0 "
         "THEN p.source_geom END, "
-        "p.source_srid FROM parcels p WHERE p.id IN (SELECT pkid FROM idx_parcels_geom "
-        "WHERE xmin <= ?3 AND xmax >= ?1 AND ymin <= ?4 AND ymax >= ?2) "
-        "AND p.valid_to IS NULL ORDER BY p.id",
+        "p.source_srid FROM pdb_idlist(?1) i CROSS JOIN parcels p "
+        "ON p.id = i.value WHERE p.valid_to IS NULL ORDER BY i.value",
     [STMT_FIND_CHECKSUM] =
         "SELECT batch_id FROM import_files WHERE checksum = ?1 ORDER BY id DESC LIMIT 1",
     /* One statement, so that overviews and the parcels of stale communes
@@ -127,6 +130,39 @@ pdb_status pdb__store_stmt(pdb_ctx *ctx, pdb_store *s, store_stmt id, sqlite3_st
     }
     *out = s->stmts[id];
     return PDB_OK;
+}
+
+/* BEGIN and COMMIT are cached statements: sqlite3_exec parsed them again
+ * for every lookup, a tenth of an HTTP lookup's instructions (issue 19). */
+pdb_status pdb__sq_read_begin(pdb_ctx *ctx, pdb_store *s, int *began)
+{
+    sqlite3_stmt *stmt;
+    pdb_status st;
+
+    *began = 0;
+    if (!sqlite3_get_autocommit(s->db))
+        return PDB_OK;
+    if ((st = pdb__store_stmt(ctx, s, STMT_BEGIN, &stmt)) != PDB_OK)
+        return st;
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    if (rc != SQLITE_DONE)
+        return pdb__sql_fail(ctx, s->db, rc, "store");
+    *began = 1;
+    return PDB_OK;
+}
+
+void pdb__sq_read_end(pdb_ctx *ctx, pdb_store *s, int began)
+{
+    sqlite3_stmt *stmt;
+    if (!began)
+        return;
+    if (pdb__store_stmt(ctx, s, STMT_COMMIT, &stmt) == PDB_OK) {
+        sqlite3_step(stmt);
+        sqlite3_reset(stmt);
+    } else {
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL); /* the snapshot must end */
+    }
 }
 
 pdb_status pdb__store_exec(pdb_ctx *ctx, pdb_store *s, const char *sql)
@@ -207,6 +243,10 @@ static pdb_status store_connect(pdb_ctx *ctx, const char *path, int flags, int f
         goto done;
     }
     sqlite3_extended_result_codes(s->db, 1);
+    if ((rc = pdb__idlist_register(s->db)) != SQLITE_OK) {
+        st = pdb__sql_fail(ctx, s->db, rc, path);
+        goto done;
+    }
     sqlite3_busy_timeout(s->db, PDB_BUSY_TIMEOUT_MS);
     /* SpatiaLite's functions are needed by the geometry triggers that keep
      * the R-tree in step on writes; readers query the R-tree directly. */

@@ -21,8 +21,9 @@ typedef enum store_stmt {
     STMT_PARCEL_HISTORY,
     STMT_PARCEL_BY_ID,
     STMT_FIND_CHECKSUM,
-    STMT_FEATURES_IN_BOX,
-    STMT_FEATURES_IN_BOX_SURVEY, /* the same, with the source geometry of ?5's zone
+    STMT_BOX_IDS,         /* the R-tree's candidates for a box, unordered */
+    STMT_FEATURES_IN_BOX, /* the current parcels among ?1's ids (pdb_idlist), in id order */
+    STMT_FEATURES_IN_BOX_SURVEY, /* the same, with the source geometry of ?2's zone
                                     (not of parcels repaired at import, flag 8) */
     STMT_OVERVIEW_FEATURES, /* overview shapes and stale communes' parcels (overview.c) */
     STMT_BEGIN,  /* a query's read snapshot: parsed once, not per lookup */
@@ -60,6 +61,12 @@ pdb_status pdb__sql_fail(pdb_ctx *ctx, sqlite3 *db, int rc, const char *what);
 
 /* Returns the cached statement, reset and with bindings cleared. */
 pdb_status pdb__store_stmt(pdb_ctx *ctx, pdb_store *s, store_stmt id, sqlite3_stmt **out);
+
+/* One read snapshot over several statements: BEGIN unless the connection
+ * is already in a transaction (*began says which); pdb__sq_read_end ends
+ * what pdb__sq_read_begin began. */
+pdb_status pdb__sq_read_begin(pdb_ctx *ctx, pdb_store *s, int *began);
+void pdb__sq_read_end(pdb_ctx *ctx, pdb_store *s, int began);
 
 /* Runs SQL with no result rows. */
 pdb_status pdb__store_exec(pdb_ctx *ctx, pdb_store *s, const char *sql);
