@@ -204,8 +204,8 @@ static pdb_status sq_exec(pdb_ctx *ctx, pdb_store *s, const char *sql)
 /* The communes a rebuild covers. NULL: those that need it: stale ones, and
  * those with parcels and no overviews of the finest band (imported before
  * overviews existed, or before that band did) or land-use shapes in the
- * z11-13 band and no base beside them (built before bases existed: a
- * base, grown from the parcels, is never dropped where a land-use patch
+ * z8-10 band and no base beside them (built before bases existed: a
+ * base, grown from the outline, is never dropped where a land-use patch
  * is kept, while a commune too small for any z8-10 shape has none there
  * for good; not those with a problem recorded, whose base may be what
  * GEOS could not make: no endless retry), but not those whose last
@@ -217,8 +217,8 @@ static const char communes_sql[] =
     "UNION SELECT DISTINCT commune FROM overviews WHERE commune = ?1 "
     "UNION SELECT * FROM (SELECT code FROM communes WHERE parcels > 0 AND (NOT EXISTS "
     "(SELECT 1 FROM overviews WHERE commune = code AND band = ?2) OR (EXISTS (SELECT 1 FROM "
-    "overviews WHERE commune = code AND band = 2 AND kind = 1) AND NOT EXISTS (SELECT 1 FROM "
-    "overviews WHERE commune = code AND band = 2 AND kind = 4) AND code NOT IN (SELECT commune "
+    "overviews WHERE commune = code AND band = 1 AND kind = 1) AND NOT EXISTS (SELECT 1 FROM "
+    "overviews WHERE commune = code AND band = 1 AND kind = 4) AND code NOT IN (SELECT commune "
     "FROM overview_problems))) UNION SELECT commune FROM overviews_stale) WHERE ?1 IS NULL AND "
     "code NOT IN (SELECT commune FROM overview_problems WHERE state = 'failed') ORDER BY 1";
 _Static_assert(PDB_OVERVIEW_BASE == 4, "communes_sql spells the base's kind");

@@ -10,8 +10,8 @@
  * surveys whose parcels overlap or leave gaps; coarser bands simplify the
  * finer band's shapes, not the parcels again. In the coarsest band (z0-7,
  * where a commune is a few pixels) a commune is one shape, its outline,
- * in its dominant land use. In z8-10 and z11-13 that shape is also kept as
- * a base drawn under the land-use shapes: simplification and the dropping
+ * in its dominant land use. In z8-10 that shape is also kept as a base
+ * drawn under the land-use shapes: simplification and the dropping
  * of small parts make a mosaic of small patches (parcels of 70 m whose
  * land use changes parcel by parcel) vanish into a faint smudge with
  * transparent holes, and the base fills them.
@@ -67,8 +67,6 @@ typedef struct build {
     pdb__ov_job *job;      /* what is read and what is built */
     GEOSGeometry **shapes; /* per group: its dissolved, then simplified, shape, or NULL */
     GEOSGeometry *outline; /* the commune's outline, or NULL */
-    GEOSGeometry *cover;   /* the union of its parcels before the outline's gaps
-                              were closed (the z11-13 base), or NULL */
     double lat_deg;        /* mean latitude of the parcels */
     double area_m2;        /* sum over the groups */
 } build;
@@ -340,34 +338,24 @@ static const pdb__ov_group *dominant_group(const pdb__ov_job *job)
  * covers every such pixel whole. The price is a rim of half a pixel to a
  * pixel around the surveyed land, in the base's colour.
  *
- * z8-10 takes the outline with its gaps closed, as simplified for z11-13
- * (roads of up to 30 m are a fifth of a z10 pixel: a filled road reads
- * better than a faint line). z11-13 takes the parcels' union, simplified
- * by a quarter step and not grown: grown, it filled roads of up to two
- * steps (20 m, a z13 pixel) and drew at z12 up to 3.7 points more of a
- * tile than MapServer does from the parcels (bench/render, session 29);
- * there it only fills where land-use patches vanished, and the seams
- * between communes stay as they were before bases. z14 has none: parcels of a few
- * metres survive its simplification, and a base there would make its
- * overviews differ from the parcels the renderer may draw instead. */
+ * Only z8-10 has one. It takes the outline with its gaps closed, as
+ * simplified for z11-13 (roads of up to 30 m are a fifth of a z10 pixel:
+ * a filled road reads better than a faint line). A z11-13 base, the
+ * parcels' union, grown or not, drew at z12 up to 3.3-3.7 points more of a
+ * tile than MapServer draws from the parcels (bench/render, session 29:
+ * roads and gaps of a z13 pixel filled), beyond the benchmark's
+ * tolerance; at z11-13 the patches, simplified to half a z13 pixel
+ * (9 m), keep parcels of 70 m, and what is left are the antialiased
+ * seams between them, as before bases. z14 has none either: parcels of a
+ * few metres survive its simplification, and it must draw what the
+ * parcels draw. */
 static pdb_status add_base(build *bd, int b, double grid)
 {
     GEOSContextHandle_t h = bd->ctx->geos;
     pdb__ov_job *job = bd->job;
-    const GEOSGeometry *src = b == 1 ? bd->outline : bd->cover;
+    const GEOSGeometry *src = bd->outline;
     if (src == NULL || job->ngroups == 0)
         return PDB_OK;
-    if (b == 2) {
-        GEOSGeometry *base = GEOSTopologyPreserveSimplify_r(h, src, 0.25 * grid);
-        if (base == NULL) {
-            note_fallback(bd, "simplifying the base");
-            return PDB_OK;
-        }
-        pdb_status st = add_shape(bd, b, PDB_OVERVIEW_BASE, dominant_group(job)->code, bd->area_m2,
-                                  base, grid / 4);
-        GEOSGeom_destroy_r(h, base);
-        return st;
-    }
     /* z8-10: simplified by a quarter step (the parcels' union has every vertex
      * of the commune's edge: buffering it whole was most of the base's
      * cost), 1.5 steps out, simplified by a quarter step again: at least
@@ -400,7 +388,7 @@ static pdb_status make_bands(build *bd)
         double grid = band_grid_deg(b, bd->lat_deg);
         /* Before the outline is simplified for the band: the z8-10 base
          * grows the z11-13 outline. */
-        if (b == 1 || b == 2)
+        if (b == 1)
             st = add_base(bd, b, grid);
         for (size_t i = 0; i < job->ngroups && st == PDB_OK; i++) {
             pdb__ov_group *g = &job->groups[i];
@@ -438,8 +426,6 @@ pdb_status pdb__ov_build(pdb_ctx *ctx, pdb__ov_job *job)
     }
     if ((st = dissolve_groups(&bd)) != PDB_OK)
         goto done;
-    if (bd.outline != NULL && (bd.cover = GEOSGeom_clone_r(ctx->geos, bd.outline)) == NULL)
-        note_fallback(&bd, "keeping the parcels' union"); /* no z11-13 base: holes, no failure */
     if (bd.outline != NULL)
         close_gaps(&bd);
     st = make_bands(&bd);
@@ -450,8 +436,6 @@ done:
     free(bd.shapes);
     if (bd.outline != NULL)
         GEOSGeom_destroy_r(ctx->geos, bd.outline);
-    if (bd.cover != NULL)
-        GEOSGeom_destroy_r(ctx->geos, bd.cover);
     job->st = st;
     if (st != PDB_OK)
         snprintf(job->msg, sizeof job->msg, "%s", pdb_errmsg(ctx));

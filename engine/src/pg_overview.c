@@ -241,7 +241,7 @@ static int pg_readers_open(pdb_ctx *ctx, pdb_store *s, void **readers, int want)
 
 /* The communes a rebuild covers, as overview.c's communes_sql: the one
  * named, or those that need it (stale ones, and those with parcels and no
- * overviews of the finest band, or z11-13 land-use shapes with no base
+ * overviews of the finest band, or z8-10 land-use shapes with no base
  * beside them and no problem recorded)
  * but not those whose last rebuild failed on the same data. */
 static const char communes_sql[] =
@@ -251,8 +251,8 @@ static const char communes_sql[] =
     "UNION SELECT * FROM (SELECT code FROM " PDB_PG_SCHEMA ".communes c WHERE parcels > 0 AND "
     "(NOT EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews WHERE commune = c.code AND band = $2) "
     "OR (EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews WHERE commune = c.code AND "
-    "band = 2 AND kind = 1) AND NOT EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews WHERE "
-    "commune = c.code AND band = 2 AND kind = 4) AND c.code NOT IN (SELECT commune "
+    "band = 1 AND kind = 1) AND NOT EXISTS (SELECT 1 FROM " PDB_PG_SCHEMA ".overviews WHERE "
+    "commune = c.code AND band = 1 AND kind = 4) AND c.code NOT IN (SELECT commune "
     "FROM " PDB_PG_SCHEMA ".overview_problems))) "
     "UNION SELECT commune FROM " PDB_PG_SCHEMA ".overviews_stale) n(code) WHERE $1::text IS NULL "
     "AND code NOT IN (SELECT commune FROM " PDB_PG_SCHEMA ".overview_problems "
