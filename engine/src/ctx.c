@@ -114,6 +114,15 @@ pdb_status pdb__fail(pdb_ctx *ctx, pdb_status st, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    /* One line, never empty: a message quotes input (a CRS name from a
+     * GeoJSON string may hold "\n"), and every caller prints it as one
+     * line of a log, an HTTP error or a rejects row. Control bytes become
+     * '?' (fuzz_change_parts found a crs name with a newline). */
+    for (char *c = msg; *c != '\0'; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            *c = '?';
+    if (msg[0] == '\0')
+        snprintf(msg, sizeof msg, "%s (no message)", pdb_status_name(st));
     memcpy(ctx->msg, msg, sizeof msg);
     return st;
 }
