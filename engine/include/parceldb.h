@@ -599,7 +599,7 @@ enum {
                                        pixel size: landuse = landuse_main = the code */
     PDB_OVERVIEW_COMMUNES = 1 << 1, /* per commune, its outline (the union of its
                                        parcels): landuse and landuse_main are NULL */
-    PDB_OVERVIEW_BASE = 1 << 2,     /* per commune, in z8-10 and z11-13, one shape
+    PDB_OVERVIEW_BASE = 1 << 2,     /* per commune, in z8-10 only, one shape
                                        in its dominant land use (by area) covering
                                        it, to be drawn under its PDB_OVERVIEW_LANDUSE
                                        shapes: where a mosaic of small patches
