@@ -7,8 +7,12 @@
  * a GiST index on it (stronger than those servers' default, which
  * transforms the tile's box to the table's CRS at each request).
  *
- *   anchor_postgis_mvt CONNINFO TILES.txt
+ *   anchor_postgis_mvt CONNINFO TILES.txt [OUTDIR]
  *   TILES.txt: "z x y" a line (XYZ numbering, as `parceldb render --tiles`).
+ *   OUTDIR: each tile is written to a file OUTDIR/z-x-y.mvt, as `parceldb
+ *   render --out` writes its own (OUTDIR/z/x/y.mvt), so that both sides of
+ *   the benchmark end a tile the same way (bench/mvt/run.sh puts both
+ *   directories on a tmpfs).
  * Prints one line: "N tiles in S s: R tiles/s, mean MVT B bytes, max M,
  * p99 P" (the first four fields as parceldb render prints them).
  *
@@ -26,6 +30,21 @@ static const char sql[] =
     "ST_AsMVTGeom(geom, ST_TileEnvelope($1, $2, $3), 4096, 64, true) AS geom "
     "FROM parcels_mvt WHERE geom && ST_TileEnvelope($1, $2, $3, margin => 64.0 / 4096)) q";
 
+/* The tile's bytes to OUTDIR/z-x-y.mvt (one directory: no mkdir, which
+ * parceldb pays for its z/x directories). */
+static int write_tile(const char *dir, const char *z, const char *x, const char *y,
+                      const char *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-%s-%s.mvt", dir, z, x, y);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        perror(path);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmp_size(const void *a, const void *b)
 {
     size_t x = *(const size_t *)a, y = *(const size_t *)b;
@@ -34,8 +53,8 @@ static int cmp_size(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: anchor_postgis_mvt CONNINFO TILES.txt\n");
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: anchor_postgis_mvt CONNINFO TILES.txt [OUTDIR]\n");
         return 2;
     }
     PGconn *conn = PQconnectdb(argv[1]);
@@ -75,6 +94,8 @@ int main(int argc, char **argv)
                 return 1;
         }
         sizes[n] = (size_t)PQgetlength(res, 0, 0);
+        if (argc == 4 && write_tile(argv[3], z, x, y, PQgetvalue(res, 0, 0), sizes[n]) != 0)
+            return 1;
         total += sizes[n++];
         PQclear(res);
     }

@@ -210,15 +210,16 @@ static pdb_status sq_exec(pdb_ctx *ctx, pdb_store *s, const char *sql)
  * for good; not those with a problem recorded, whose base may be what
  * GEOS could not make: no endless retry), but not those whose last
  * rebuild failed on the same data (they wait for a new import of theirs,
- * or a rebuild by name). */
+ * or a rebuild by name). "+band": each commune's test goes through
+ * overviews_commune, not a scan of a band's rows in overviews_band. */
 static const char communes_sql[] =
     "SELECT code FROM communes WHERE code = ?1 "
     "UNION SELECT commune FROM overviews_stale WHERE commune = ?1 "
     "UNION SELECT DISTINCT commune FROM overviews WHERE commune = ?1 "
     "UNION SELECT * FROM (SELECT code FROM communes WHERE parcels > 0 AND (NOT EXISTS "
-    "(SELECT 1 FROM overviews WHERE commune = code AND band = ?2) OR (EXISTS (SELECT 1 FROM "
-    "overviews WHERE commune = code AND band = 1 AND kind = 1) AND NOT EXISTS (SELECT 1 FROM "
-    "overviews WHERE commune = code AND band = 1 AND kind = 4) AND code NOT IN (SELECT commune "
+    "(SELECT 1 FROM overviews WHERE commune = code AND +band = ?2) OR (EXISTS (SELECT 1 FROM "
+    "overviews WHERE commune = code AND +band = 1 AND kind = 1) AND NOT EXISTS (SELECT 1 FROM "
+    "overviews WHERE commune = code AND +band = 1 AND kind = 4) AND code NOT IN (SELECT commune "
     "FROM overview_problems))) UNION SELECT commune FROM overviews_stale) WHERE ?1 IS NULL AND "
     "code NOT IN (SELECT commune FROM overview_problems WHERE state = 'failed') ORDER BY 1";
 _Static_assert(PDB_OVERVIEW_BASE == 4, "communes_sql spells the base's kind");
@@ -318,11 +319,12 @@ static int has_table(pdb_store *s, const char *name)
     return found;
 }
 
-/* Failed first: a failed commune is also stale, and failure is the news. */
+/* Failed first: a failed commune is also stale, and failure is the news
+ * ("+o.band": through overviews_commune, as communes_sql). */
 static const char states_sql[] =
     "SELECT c.code, CASE WHEN f.state = 'failed' THEN 2 WHEN st.commune IS NOT NULL OR "
     "(c.parcels > 0 AND NOT EXISTS (SELECT 1 FROM overviews o WHERE o.commune = c.code AND "
-    "o.band = ?1)) THEN 1 WHEN f.state = 'fallback' THEN 3 ELSE 0 END, f.reason, "
+    "+o.band = ?1)) THEN 1 WHEN f.state = 'fallback' THEN 3 ELSE 0 END, f.reason, "
     "coalesce(f.since, st.since, '') FROM communes c LEFT JOIN %s f ON f.commune = c.code "
     "LEFT JOIN overviews_stale st ON st.commune = c.code ORDER BY c.code";
 

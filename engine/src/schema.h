@@ -36,7 +36,11 @@
 /* The overviews (overview.c), their R-tree, the communes whose overviews
  * are stale, and those whose last rebuild failed or needed a fallback; IF
  * NOT EXISTS so that stores made before overviews get them on their first
- * read-write open. */
+ * read-write open. overviews_band: a tile's R-tree candidates are every
+ * band's and kind's shapes over it; this covering index drops the others
+ * before their rows, a page each (most hold a large land-use shape), are
+ * read (store.c, STMT_OVERVIEW_FEATURES). A store opened read-only before
+ * it exists is read by the same statement through the rows, as before. */
 #define PDB_OVERVIEW_SCHEMA_SQL                                                                    \
     "CREATE TABLE IF NOT EXISTS overviews (\n"                                                     \
     "  id INTEGER PRIMARY KEY,\n"                                                                  \
@@ -49,6 +53,7 @@
     "  max_lat REAL NOT NULL,\n"                                                                   \
     "  geom BLOB NOT NULL);\n"                                                                     \
     "CREATE INDEX IF NOT EXISTS overviews_commune ON overviews(commune);\n"                        \
+    "CREATE INDEX IF NOT EXISTS overviews_band ON overviews(band, id, kind);\n"                    \
     "CREATE VIRTUAL TABLE IF NOT EXISTS overviews_rtree USING rtree(id, min_lon, max_lon, "        \
     "min_lat, max_lat);\n"                                                                         \
     "CREATE TABLE IF NOT EXISTS overviews_stale (\n"                                               \

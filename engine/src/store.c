@@ -66,7 +66,9 @@ static const char *const stmt_sql[STMT_COUNT] = {
      * come from the same snapshot of the store. A commune without shapes
      * in the band (overviews made before the band existed, or a commune
      * too small for it) is answered with its parcels too: a bounded cost,
-     * never a hole. */
+     * never a hole. "+o2.band": that test goes through overviews_commune,
+     * not a scan of the band's rows in overviews_band (which made z14
+     * tiles 2.4 times slower). */
     [STMT_OVERVIEW_FEATURES] =
         "SELECT 0, o.commune, NULL, NULL, o.landuse_main, o.landuse_main, o.area_m2, o.geom, 0 "
         "FROM overviews o "
@@ -79,7 +81,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "WHERE (?6 & 1) != 0 AND p.valid_to IS NULL AND p.commune IN (SELECT c.code FROM "
         "communes c WHERE c.max_lon >= ?1 AND c.min_lon <= ?3 AND c.max_lat >= ?2 AND "
         "c.min_lat <= ?4 AND c.parcels > 0 AND (c.code IN (SELECT commune FROM overviews_stale) "
-        "OR NOT EXISTS (SELECT 1 FROM overviews o2 WHERE o2.commune = c.code AND o2.band = ?5)))",
+        "OR NOT EXISTS (SELECT 1 FROM overviews o2 WHERE o2.commune = c.code AND +o2.band = ?5)))",
     [STMT_BEGIN] = "BEGIN",
     [STMT_COMMIT] = "COMMIT",
 };

@@ -568,6 +568,69 @@ static void test_store_before_bases(void **state)
     rebuild_all(e, 0);
 }
 
+/* Every band's features of one kind over the commune, counted and summed. */
+static void band_sums(env *e, const char *commune, area_sum sums[4])
+{
+    pdb_commune_list *list = NULL;
+    assert_int_equal(pdb_communes_list(e->ctx, e->store, &list), PDB_OK);
+    const pdb_commune *c = find_commune(list, commune);
+    double box[4] = {c->bbox[0] - 0.01, c->bbox[1] - 0.01, c->bbox[2] + 0.01, c->bbox[3] + 0.01};
+    pdb_commune_list_free(list);
+    const int zooms[4] = {5, 9, 12, 14};
+    const unsigned kinds[4] = {PDB_OVERVIEW_LANDUSE, PDB_OVERVIEW_BASE, PDB_OVERVIEW_COMMUNES,
+                               PDB_OVERVIEW_LANDUSE | PDB_OVERVIEW_COMMUNES};
+    for (int i = 0; i < 4; i++) {
+        sums[i] = (area_sum){.commune = commune};
+        assert_int_equal(
+            pdb_overview_features(e->ctx, e->store, zooms[i], kinds[i], box, add_area, &sums[i]),
+            PDB_OK);
+    }
+}
+
+/* A store made before overviews_band (the index that keeps a tile's read
+ * off the other bands' rows): read-only, it answers as before, without
+ * it; its first read-write open adds it, and the answers stay the same. */
+static void test_store_before_band_index(void **state)
+{
+    env *e = *state;
+    static tparcel ps[100];
+    size_t n = pinched_coverage(e, 5, HB_E, HB_N, 1500, 60, 1.0, ps, 100);
+    load(e, "05089", HOA_BINH, ps, n);
+    rebuild_all(e, 1);
+    area_sum with[4], without[4];
+    band_sums(e, "05089", with);
+    pdb_store_close(e->store);
+    e->store = NULL;
+    const char *has = "sqlite3 '%s' \"SELECT count(*) FROM sqlite_schema WHERE type = 'index' "
+                      "AND name = 'overviews_band'\"";
+    char *out = tu_capture(has, e->path);
+    assert_non_null(out);
+    assert_int_equal(strtol(out, NULL, 10), 1);
+    free(out);
+    assert_int_equal(tu_run("sqlite3 -bail '%s' \"DROP INDEX overviews_band\"", e->path), 0);
+    assert_int_equal(pdb_store_open(e->ctx, e->path, PDB_OPEN_READONLY, &e->store), PDB_OK);
+    band_sums(e, "05089", without);
+    pdb_store_close(e->store);
+    e->store = NULL;
+    out = tu_capture(has, e->path);
+    assert_non_null(out);
+    assert_int_equal(strtol(out, NULL, 10), 0);
+    free(out);
+    assert_int_equal(pdb_store_open(e->ctx, e->path, PDB_OPEN_READWRITE, &e->store), PDB_OK);
+    out = tu_capture(has, e->path);
+    assert_non_null(out);
+    assert_int_equal(strtol(out, NULL, 10), 1);
+    free(out);
+    area_sum again[4];
+    band_sums(e, "05089", again);
+    for (int i = 0; i < 4; i++) {
+        assert_true(with[i].features > 0);
+        assert_int_equal(without[i].features, with[i].features);
+        assert_int_equal(again[i].features, with[i].features);
+        assert_true(without[i].area == with[i].area && again[i].area == with[i].area);
+    }
+}
+
 /* Hand-made cases, one commune each; none may fail. */
 static void test_hand_made(void **state)
 {
@@ -863,6 +926,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_pinched_coverage, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_from_before, setup, teardown),
         cmocka_unit_test_setup_teardown(test_store_before_bases, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_store_before_band_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hand_made, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_confined, setup, teardown),
         cmocka_unit_test_setup_teardown(test_builder_beside_loads, setup, teardown),
