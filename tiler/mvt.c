@@ -227,15 +227,19 @@ static int value_eq(const pdbt_mvt_prop *a, const pdbt_mvt_prop *b)
     if (a->type != b->type)
         return 0;
     if (a->type == PDBT_MVT_STRING)
-        return strcmp(a->s, b->s) == 0;
+        return a->s == b->s || strcmp(a->s, b->s) == 0;
     if (a->type == PDBT_MVT_UINT)
         return a->u == b->u;
     return memcmp(&a->d, &b->d, sizeof a->d) == 0;
 }
 
-/* The index of a key, added when new; -1 when out of memory. */
-static long key_index(table *t, const char *key)
+/* The index of a key, added when new; -1 when out of memory. guess: where
+ * it likely is (a layer's features give their keys in one order, so the
+ * k-th property's key is nearly always the k-th key). */
+static long key_index(table *t, const char *key, size_t guess)
 {
+    if (guess < t->nkeys && t->keys[guess] == key)
+        return (long)guess;
     /* Keys are nearly always the same literals: the pointer first (the
      * strcmp of every key of every feature was 4% of a z16 tile). */
     for (size_t i = 0; i < t->nkeys; i++)
@@ -292,6 +296,28 @@ static pdb_status encode_layer(pdbt_ctx *ctx, const pdbt_mvt_layer *l, table *t,
     pdb_status st = PDB_OK;
 
     t->nkeys = t->nvals = 0;
+    /* Room for every property as a distinct value, made once: growing the
+     * table value by value (and rehashing every string at each doubling)
+     * was 3% of a z16 tile. */
+    size_t most = 0;
+    for (size_t i = 0; i < l->nfeats; i++)
+        most += l->feats[i].nprops;
+    size_t nslots = 256;
+    while (nslots < 2 * (most + 1))
+        nslots *= 2;
+    if (pdbt__grow((void **)&t->vals, &t->capvals, most + 1, sizeof *t->vals) != 0) {
+        st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a vector tile");
+        goto done;
+    }
+    if (nslots > t->nslots) {
+        free(t->slots);
+        t->nslots = 0;
+        if ((t->slots = malloc(nslots * sizeof *t->slots)) == NULL) {
+            st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a vector tile");
+            goto done;
+        }
+        t->nslots = nslots;
+    }
     if (t->slots != NULL)
         memset(t->slots, 0, t->nslots * sizeof *t->slots);
 
@@ -308,7 +334,7 @@ static pdb_status encode_layer(pdbt_ctx *ctx, const pdbt_mvt_layer *l, table *t,
             continue; /* nothing of it is left in the tile */
         feat.n = tags.n = 0;
         for (size_t k = 0; k < f->nprops; k++) {
-            long ki = key_index(t, f->props[k].key), vi = value_index(t, &f->props[k]);
+            long ki = key_index(t, f->props[k].key, k), vi = value_index(t, &f->props[k]);
             if (ki < 0 || vi < 0) {
                 st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a vector tile");
                 goto done;

@@ -723,6 +723,10 @@ static int build_label(struct pdbt_mvt_work *w, const pdbt_renderer *r, uint32_t
 {
     const pdbt_rfeat *f = &r->feats[i];
     double a[2];
+    /* The anchor lies inside the parcel: a parcel whose box misses the
+     * tile proper (one of its buffer's) has none here. */
+    if (f->bbox[2] < 0 || f->bbox[0] >= units || f->bbox[3] < 0 || f->bbox[1] >= units)
+        return 0;
     pdbt__label_anchor(r, f, a);
     if (!(a[0] >= 0 && a[0] < units && a[1] >= 0 && a[1] < units))
         return 0;
