@@ -289,6 +289,8 @@ static long value_index(table *t, const pdbt_mvt_prop *v)
     return (long)t->nvals++;
 }
 
+#define MEMO_PROPS 8 /* property positions encode_layer remembers a value of */
+
 /* Writes one layer's message body into out. */
 static pdb_status encode_layer(pdbt_ctx *ctx, const pdbt_mvt_layer *l, table *t, buf *out)
 {
@@ -321,6 +323,13 @@ static pdb_status encode_layer(pdbt_ctx *ctx, const pdbt_mvt_layer *l, table *t,
     if (t->slots != NULL)
         memset(t->slots, 0, t->nslots * sizeof *t->slots);
 
+    /* Per property position, the last string value's pointer and index:
+     * the renderer gives repeated strings (a commune, a sheet, a land use
+     * of neighbouring parcels) as one pointer, found here without a hash. */
+    struct {
+        const char *s;
+        long vi;
+    } last[MEMO_PROPS] = {{0}};
     put_len_field(out, 1, l->name, strlen(l->name)); /* Layer.name */
     for (size_t i = 0; i < l->nfeats; i++) {
         const pdbt_mvt_feature *f = &l->feats[i];
@@ -334,7 +343,16 @@ static pdb_status encode_layer(pdbt_ctx *ctx, const pdbt_mvt_layer *l, table *t,
             continue; /* nothing of it is left in the tile */
         feat.n = tags.n = 0;
         for (size_t k = 0; k < f->nprops; k++) {
-            long ki = key_index(t, f->props[k].key, k), vi = value_index(t, &f->props[k]);
+            const pdbt_mvt_prop *v = &f->props[k];
+            long ki = key_index(t, v->key, k), vi;
+            if (k < MEMO_PROPS && v->type == PDBT_MVT_STRING && v->s == last[k].s)
+                vi = last[k].vi;
+            else
+                vi = value_index(t, v);
+            if (k < MEMO_PROPS && v->type == PDBT_MVT_STRING && vi >= 0) {
+                last[k].s = v->s;
+                last[k].vi = vi;
+            }
             if (ki < 0 || vi < 0) {
                 st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a vector tile");
                 goto done;

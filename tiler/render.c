@@ -381,10 +381,12 @@ static int collect(void *arg, const pdb_feature *f)
     for (int k = 0; k < PDBT_FP_COUNT; k++)
         rf->str[k] = PDBT_NO_STR;
     rf->str[PDBT_FP_COMMUNE] = put_again(r, 0, f->commune);
-    rf->str[PDBT_FP_SHEET] = pdbt__put_str(r, f->sheet);
+    /* Neighbours in id order share sheets and land uses: one copy, and
+     * the vector tile's encoder finds the value by its pointer. */
+    rf->str[PDBT_FP_SHEET] = put_again(r, 3, f->sheet);
     rf->str[PDBT_FP_PARCEL] = pdbt__put_str(r, f->parcel);
-    rf->str[PDBT_FP_LANDUSE] = pdbt__put_str(r, f->landuse);
-    rf->str[PDBT_FP_LANDUSE_MAIN] = pdbt__put_str(r, f->landuse_main);
+    rf->str[PDBT_FP_LANDUSE] = put_again(r, 4, f->landuse);
+    rf->str[PDBT_FP_LANDUSE_MAIN] = put_again(r, 5, f->landuse_main);
     rf->str[PDBT_FP_COMMUNE_NAME] = put_again(r, 1, commune_name(r, f->commune));
     rf->str[PDBT_FP_KIND] = put_again(r, 2,
                                       f->id != 0           ? "parcel"

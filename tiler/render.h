@@ -119,8 +119,9 @@ struct pdbt_renderer {
     size_t nplaced, capplaced;      /* used and allocated */
     char last_code[8];              /* commune of the last name looked up */
     const char *last_name;          /* its name (static storage), or NULL */
-    uint32_t again[3];              /* offsets in strs of the last commune, its name and
-                                       feature kind put (put_again), or PDBT_NO_STR */
+    uint32_t again[6];              /* offsets in strs of the last commune, its name,
+                                       feature kind, sheet, land use and main land use
+                                       put (put_again), or PDBT_NO_STR */
     pdbt_edge_key *edges;           /* the edges of the line group being drawn */
     size_t nedges, capedges;        /* used and allocated (a power of two) */
     uint32_t edge_gen;              /* generation of the edge set (never 0 once cleared) */
