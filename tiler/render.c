@@ -26,8 +26,8 @@
 #define THIN_LINE_PX 3.0        /* solid lines up to this width are drawn as quads */
 #define PDBT_APPROX_TOL_PX 0.01 /* a map's grid transformation strays at most this */
 
-/* Grows an array to hold at least need elements. */
-int pdbt__grow(void **arr, size_t *cap, size_t need, size_t elem)
+/* Grows an array to hold at least need elements (ctx.h's pdbt__grow). */
+int pdbt__grow_to(void **arr, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
         return 0;

@@ -52,16 +52,6 @@ static int rd_u32(reader *r, uint32_t *v)
     return 0;
 }
 
-static double rd_f64_at(const unsigned char *b, int little)
-{
-    uint64_t u = 0;
-    for (int i = 0; i < 8; i++)
-        u |= (uint64_t)b[little ? i : 7 - i] << (8 * i);
-    double d;
-    memcpy(&d, &u, sizeof d);
-    return d;
-}
-
 /* 1 on a little-endian host, where a little-endian double is its bytes. */
 static int host_little(void)
 {
@@ -70,6 +60,20 @@ static int host_little(void)
 #else
     return 0;
 #endif
+}
+
+static double rd_f64_at(const unsigned char *b, int little)
+{
+    double d;
+    if (little == host_little()) { /* the host's order: its bytes as they are */
+        memcpy(&d, b, sizeof d);
+        return d;
+    }
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u |= (uint64_t)b[little ? i : 7 - i] << (8 * i);
+    memcpy(&d, &u, sizeof d);
+    return d;
 }
 
 static int rd_f64(reader *r, double *v)
