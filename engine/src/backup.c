@@ -171,7 +171,7 @@ static pdb_status dest_pragma(pdb_ctx *ctx, sqlite3 *dst, const char *sql, const
 }
 
 pdb_status pdb__sq_store_backup(pdb_ctx *ctx, pdb_store *s, const char *dest,
-                            const pdb_backup_options *opt, pdb_backup_result *result)
+                                const pdb_backup_options *opt, pdb_backup_result *result)
 {
     static const pdb_backup_options defaults;
     const pdb_backup_options *o = opt ? opt : &defaults;

@@ -13,13 +13,13 @@
 struct pdb__crs_cache; /* crs.c: transformation objects per CRS pair */
 
 struct pdb_ctx {
-    pdb_status last_status;      /* code of the last failure, PDB_OK after success */
-    char msg[512];               /* message of the last failure */
-    PJ_CONTEXT *proj;            /* this thread's PROJ context */
-    GEOSContextHandle_t geos;    /* this thread's GEOS context */
-    char geos_msg[256];          /* GEOS's last error notice, for messages */
-    struct pdb__crs_cache *crs;  /* owned by crs.c, freed by pdb__crs_cache_free */
-    pdb_limits limits;           /* limits on untrusted input, defaults filled in */
+    pdb_status last_status;     /* code of the last failure, PDB_OK after success */
+    char msg[512];              /* message of the last failure */
+    PJ_CONTEXT *proj;           /* this thread's PROJ context */
+    GEOSContextHandle_t geos;   /* this thread's GEOS context */
+    char geos_msg[256];         /* GEOS's last error notice, for messages */
+    struct pdb__crs_cache *crs; /* owned by crs.c, freed by pdb__crs_cache_free */
+    pdb_limits limits;          /* limits on untrusted input, defaults filled in */
 };
 
 /* Records a failure in ctx and returns st, so that a failure is one line:

@@ -387,7 +387,9 @@ pdb_status pdb__sq_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsig
         return pdb__fail(ctx, PDB_EINVAL, "zoom %d is negative", zoom);
     /* Prepared once per handle (store.c): parsing it was 7% of a z16
      * vector tile, which reads the communes' outlines here. */
-    if ((st = pdb__store_stmt(ctx, s, STMT_OVERVIEW_FEATURES, &stmt)) != PDB_OK) {
+    int outlines = kinds == PDB_OVERVIEW_COMMUNES;
+    if ((st = pdb__store_stmt(ctx, s, outlines ? STMT_OVERVIEW_OUTLINES : STMT_OVERVIEW_FEATURES,
+                              &stmt)) != PDB_OK) {
         if (strstr(sqlite3_errmsg(s->db), "no such table") != NULL)
             return pdb__fail(ctx, PDB_ENOTFOUND,
                              "this store has no overviews (made before them): open it "

@@ -32,8 +32,8 @@ pdb_status pdb__ov_read_job(pdb_ctx *ctx, pdb_store *s, const char *commune, pdb
  * stamp, stamps the commune with the data version the transaction is to
  * commit (the caller bumps it); without, the caller stamps it later.
  * Store failures are returned; a commune's own failure is not. */
-pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job,
-                             pdb_overview_report *rep, int stamp);
+pdb_status pdb__ov_write_one(pdb_ctx *ctx, pdb_store *s, pdb__ov_job *job, pdb_overview_report *rep,
+                             int stamp);
 
 /* Fills the overview fields of a commune list (pdb_communes_list). */
 pdb_status pdb__overview_states(pdb_ctx *ctx, pdb_store *s, pdb_commune_list *list);

@@ -41,7 +41,7 @@
 #define PDB_PG_SEARCH_SCHEMA_SQL                                                                   \
     "CREATE OR REPLACE FUNCTION parceldb.fold(t text) RETURNS text LANGUAGE sql IMMUTABLE "        \
     "PARALLEL SAFE AS $$ SELECT btrim(regexp_replace(lower(translate(regexp_replace("              \
-    "normalize(coalesce(t, ''), NFD), '[\\u0300-\\u036f]', '', 'g'), 'Đđ', 'dd')), "               \
+    "normalize(coalesce(t, ''), NFD), '[\\u0300-\\u036f]', '', 'g'), 'Đđ', 'dd')), "             \
     "'[^a-z0-9]+', ' ', 'g')) $$;\n"                                                               \
     "CREATE TABLE IF NOT EXISTS parceldb.parcel_search (\n"                                        \
     "  id bigint PRIMARY KEY,\n"                                                                   \
@@ -127,9 +127,9 @@
     "ST_Multi(source_geom)::geometry(MultiPolygon, %s) AS geom FROM parceldb.parcels WHERE "       \
     "valid_to IS NULL AND source_srid = %s', v, z, z);\n"                                          \
     "    END IF;\n"                                                                                \
-    "    FOR r IN SELECT a.grantee::regrole::text FROM pg_class c, aclexplode(c.relacl) a WHERE "   \
-    "c.oid = 'parceldb.gis_parcels'::regclass AND a.privilege_type = 'SELECT' AND a.grantee "     \
-    "NOT IN (0, c.relowner) AND NOT has_table_privilege(a.grantee, 'parceldb.' || v, 'SELECT') "  \
+    "    FOR r IN SELECT a.grantee::regrole::text FROM pg_class c, aclexplode(c.relacl) a WHERE "  \
+    "c.oid = 'parceldb.gis_parcels'::regclass AND a.privilege_type = 'SELECT' AND a.grantee "      \
+    "NOT IN (0, c.relowner) AND NOT has_table_privilege(a.grantee, 'parceldb.' || v, 'SELECT') "   \
     "LOOP\n"                                                                                       \
     "      EXECUTE format('GRANT SELECT ON parceldb.%I TO %s', v, r);\n"                           \
     "    END LOOP;\n"                                                                              \

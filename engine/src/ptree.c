@@ -170,8 +170,8 @@ static unsigned node_mask(const pdb__ptree_node *nd, float xl, float xh, float y
 #endif
 }
 
-int pdb__ptree_search(const pdb__ptree *t, double x, double y,
-                      int (*visit)(void *arg, size_t i), void *arg)
+int pdb__ptree_search(const pdb__ptree *t, double x, double y, int (*visit)(void *arg, size_t i),
+                      void *arg)
 {
     /* Pending nodes; each level pushes at most one node's children. */
     struct {

@@ -22,10 +22,10 @@ typedef struct pdb__ptree_node {
 } pdb__ptree_node;
 
 typedef struct pdb__ptree {
-    size_t count;  /* boxes */
-    int nlevels;   /* node levels: 1 holds the boxes, nlevels the root; 0 when empty */
+    size_t count; /* boxes */
+    int nlevels;  /* node levels: 1 holds the boxes, nlevels the root; 0 when empty */
     size_t level_start[PDB_PTREE_MAX_LEVELS + 1]; /* first node of each level */
-    pdb__ptree_node *nodes;                      /* every level, bottom up */
+    pdb__ptree_node *nodes;                       /* every level, bottom up */
 } pdb__ptree;
 
 /* Builds the tree over n boxes (min x, min y, max x, max y as doubles),
@@ -40,8 +40,8 @@ void pdb__ptree_free(pdb__ptree *t);
 /* Calls visit(arg, i) for each box i that may hold (x, y), the boxes
  * holding it among them; stops early when visit returns nonzero and
  * returns that value, else 0. */
-int pdb__ptree_search(const pdb__ptree *t, double x, double y,
-                      int (*visit)(void *arg, size_t i), void *arg);
+int pdb__ptree_search(const pdb__ptree *t, double x, double y, int (*visit)(void *arg, size_t i),
+                      void *arg);
 
 /* The bytes the nodes take. */
 size_t pdb__ptree_bytes(const pdb__ptree *t);

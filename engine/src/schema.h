@@ -39,8 +39,9 @@
  * read-write open. overviews_band: a tile's R-tree candidates are every
  * band's and kind's shapes over it; this covering index drops the others
  * before their rows, a page each (most hold a large land-use shape), are
- * read (store.c, STMT_OVERVIEW_FEATURES). A store opened read-only before
- * it exists is read by the same statement through the rows, as before. */
+ * read (store.c, STMT_OVERVIEW_FEATURES); overviews_outline: a band's
+ * outlines by box (STMT_OVERVIEW_OUTLINES). A store opened read-only
+ * before they exist is read by the same statements through the rows. */
 #define PDB_OVERVIEW_SCHEMA_SQL                                                                    \
     "CREATE TABLE IF NOT EXISTS overviews (\n"                                                     \
     "  id INTEGER PRIMARY KEY,\n"                                                                  \
@@ -54,6 +55,8 @@
     "  geom BLOB NOT NULL);\n"                                                                     \
     "CREATE INDEX IF NOT EXISTS overviews_commune ON overviews(commune);\n"                        \
     "CREATE INDEX IF NOT EXISTS overviews_band ON overviews(band, id, kind);\n"                    \
+    "CREATE INDEX IF NOT EXISTS overviews_outline ON overviews(band, kind, max_lon, min_lon, "     \
+    "max_lat, min_lat);\n"                                                                         \
     "CREATE VIRTUAL TABLE IF NOT EXISTS overviews_rtree USING rtree(id, min_lon, max_lon, "        \
     "min_lat, max_lat);\n"                                                                         \
     "CREATE TABLE IF NOT EXISTS overviews_stale (\n"                                               \

@@ -21,13 +21,14 @@ typedef enum store_stmt {
     STMT_PARCEL_HISTORY,
     STMT_PARCEL_BY_ID,
     STMT_FIND_CHECKSUM,
-    STMT_BOX_IDS,         /* the R-tree's candidates for a box, unordered */
-    STMT_FEATURES_IN_BOX, /* the current parcels among ?1's ids (pdb_idlist), in id order */
+    STMT_BOX_IDS,                /* the R-tree's candidates for a box, unordered */
+    STMT_FEATURES_IN_BOX,        /* the current parcels among ?1's ids (pdb_idlist), in id order */
     STMT_FEATURES_IN_BOX_SURVEY, /* the same, with the source geometry of ?2's zone
                                     (not of parcels repaired at import, flag 8) */
-    STMT_OVERVIEW_FEATURES, /* overview shapes and stale communes' parcels (overview.c) */
-    STMT_BEGIN,  /* a query's read snapshot: parsed once, not per lookup */
-    STMT_COMMIT, /* its end */
+    STMT_OVERVIEW_FEATURES,      /* overview shapes and stale communes' parcels (overview.c) */
+    STMT_OVERVIEW_OUTLINES,      /* the communes' outlines alone (overview.c) */
+    STMT_BEGIN,                  /* a query's read snapshot: parsed once, not per lookup */
+    STMT_COMMIT,                 /* its end */
     STMT_COUNT
 } store_stmt;
 
