@@ -387,7 +387,10 @@ pdb_status pdb__sq_overview_features(pdb_ctx *ctx, pdb_store *s, int zoom, unsig
         return pdb__fail(ctx, PDB_EINVAL, "zoom %d is negative", zoom);
     /* Prepared once per handle (store.c): parsing it was 7% of a z16
      * vector tile, which reads the communes' outlines here. */
-    int outlines = kinds == PDB_OVERVIEW_COMMUNES;
+    /* A kind a commune has one shape of per band (its outline, its base):
+     * by box in the band's index, not through the R-tree of every band's
+     * shapes (store.c, STMT_OVERVIEW_OUTLINES). */
+    int outlines = kinds == PDB_OVERVIEW_COMMUNES || kinds == PDB_OVERVIEW_BASE;
     if ((st = pdb__store_stmt(ctx, s, outlines ? STMT_OVERVIEW_OUTLINES : STMT_OVERVIEW_FEATURES,
                               &stmt)) != PDB_OK) {
         if (strstr(sqlite3_errmsg(s->db), "no such table") != NULL)

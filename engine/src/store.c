@@ -82,11 +82,11 @@ static const char *const stmt_sql[STMT_COUNT] = {
         "communes c WHERE c.max_lon >= ?1 AND c.min_lon <= ?3 AND c.max_lat >= ?2 AND "
         "c.min_lat <= ?4 AND c.parcels > 0 AND (c.code IN (SELECT commune FROM overviews_stale) "
         "OR NOT EXISTS (SELECT 1 FROM overviews o2 WHERE o2.commune = c.code AND +o2.band = ?5)))",
-    /* The outlines alone (a parcel zoom's communes layer): the band's
-     * outlines, one a commune, tested in overviews_outline, not the
-     * R-tree, which answers every band's land-use shapes over the tile
-     * (a quarter of a million instructions a z16 tile for its one or two
-     * outlines). The same rows as STMT_OVERVIEW_FEATURES with kind 2. */
+    /* The outlines (or the bases) alone: the band's shapes of that kind,
+     * one a commune, tested by box in overviews_outline, not the R-tree,
+     * which answers every band's land-use shapes over the tile (a quarter
+     * of a million instructions a z16 tile for its one or two outlines).
+     * The same rows as STMT_OVERVIEW_FEATURES with that one kind. */
     [STMT_OVERVIEW_OUTLINES] =
         "SELECT 0, o.commune, NULL, NULL, o.landuse_main, o.landuse_main, o.area_m2, o.geom, 0 "
         "FROM overviews o WHERE o.band = ?5 AND o.kind = ?6 AND o.max_lon >= ?1 AND "
