@@ -179,38 +179,36 @@ static pdb_status check_identity(pdb_ctx *ctx, pdb__pg *pg)
     return st;
 }
 
-/* Stores made before the national attribute set get its columns
- * (PDB_PG_NATIONAL_UPGRADE_SQL) at their first read-write open; a
- * read-only open reads such a store as it is: its parcel reads select
- * NULLs instead (pdb__pg.no_national), until it is opened again. */
-static pdb_status national_upgrade(pdb_ctx *ctx, pdb_store *s, int readonly)
+/* One upgrade of an older store, done once: current_sql answers 't' when
+ * the store has it already. Checked before and again under the writers'
+ * lock (pdb__pg_write_begin), so that two processes opening an old store
+ * upgrade it once; upgrade_sql and the COMMIT then run in that
+ * transaction. With readonly nothing is written: *missing says whether
+ * the store lacks it. */
+static pdb_status upgrade_once(pdb_ctx *ctx, pdb_store *s, const char *current_sql,
+                               const char *upgrade_sql, const char *what, int readonly,
+                               int *missing)
 {
-    static const char has_sql[] =
-        "SELECT count(*) FROM information_schema.columns WHERE table_schema = '" PDB_PG_SCHEMA
-        "' AND table_name = 'parcels' AND column_name = 'record_end'";
     PGresult *res = NULL;
     pdb_status st;
 
+    *missing = 0;
     for (int locked = 0; locked < 2; locked++) {
-        if ((st = pdb__pg_query(ctx, s->pg, has_sql, 0, NULL, "reading the parcels table", &res)) !=
-            PDB_OK)
+        if ((st = pdb__pg_query(ctx, s->pg, current_sql, 0, NULL, what, &res)) != PDB_OK)
             goto fail;
-        int has = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+        int current = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
         PQclear(res);
-        if (has)
-            return locked ? pdb__pg_exec(ctx, s->pg, "COMMIT", "adding the national attributes")
-                          : PDB_OK;
+        if (current)
+            return locked ? pdb__pg_exec(ctx, s->pg, "COMMIT", what) : PDB_OK;
         if (readonly) {
-            s->pg->no_national = 1;
+            *missing = 1;
             return PDB_OK;
         }
-        if (!locked &&
-            (st = pdb__pg_write_begin(ctx, s->pg, "adding the national attributes")) != PDB_OK)
+        if (!locked && (st = pdb__pg_write_begin(ctx, s->pg, what)) != PDB_OK)
             return st;
     }
-    if ((st = pdb__pg_exec(ctx, s->pg, PDB_PG_NATIONAL_UPGRADE_SQL,
-                           "adding the national attributes")) != PDB_OK ||
-        (st = pdb__pg_exec(ctx, s->pg, "COMMIT", "adding the national attributes")) != PDB_OK)
+    if ((st = pdb__pg_exec(ctx, s->pg, upgrade_sql, what)) != PDB_OK ||
+        (st = pdb__pg_exec(ctx, s->pg, "COMMIT", what)) != PDB_OK)
         goto fail;
     return PDB_OK;
 fail:
@@ -218,33 +216,30 @@ fail:
     return st;
 }
 
+/* Stores made before the national attribute set get its columns
+ * (PDB_PG_NATIONAL_UPGRADE_SQL) at their first read-write open; a
+ * read-only open reads such a store as it is: its parcel reads select
+ * NULLs instead (pdb__pg.no_national), until it is opened again. */
+static pdb_status national_upgrade(pdb_ctx *ctx, pdb_store *s, int readonly)
+{
+    static const char current_sql[] =
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = "
+        "'" PDB_PG_SCHEMA "' AND table_name = 'parcels' AND column_name = 'record_end')";
+    int missing = 0;
+    pdb_status st = upgrade_once(ctx, s, current_sql, PDB_PG_NATIONAL_UPGRADE_SQL,
+                                 "adding the national attributes", readonly, &missing);
+    s->pg->no_national = missing;
+    return st;
+}
+
 /* Stores made before the GIS views (PDB_PG_GIS_SCHEMA_SQL) get them, and
  * the parcels' CHECK in the form geometry_columns reads, at their first
- * read-write open: checked before and again under the writers' lock, so
- * that two processes opening an old store upgrade it once. */
+ * read-write open (only: a read-only open reads the parcels as before). */
 static pdb_status gis_upgrade(pdb_ctx *ctx, pdb_store *s)
 {
-    static const char what[] = "adding the GIS views";
-    PGresult *res = NULL;
-    pdb_status st;
-
-    for (int locked = 0; locked < 2; locked++) {
-        if ((st = pdb__pg_query(ctx, s->pg, PDB_PG_GIS_CURRENT_SQL, 0, NULL, what, &res)) != PDB_OK)
-            goto fail;
-        int current = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
-        PQclear(res);
-        if (current)
-            return locked ? pdb__pg_exec(ctx, s->pg, "COMMIT", what) : PDB_OK;
-        if (!locked && (st = pdb__pg_write_begin(ctx, s->pg, what)) != PDB_OK)
-            return st;
-    }
-    if ((st = pdb__pg_exec(ctx, s->pg, PDB_PG_GIS_UPGRADE_SQL, what)) != PDB_OK ||
-        (st = pdb__pg_exec(ctx, s->pg, "COMMIT", what)) != PDB_OK)
-        goto fail;
-    return PDB_OK;
-fail:
-    PQclear(PQexec(s->pg->conn, "ROLLBACK"));
-    return st;
+    int missing;
+    return upgrade_once(ctx, s, PDB_PG_GIS_CURRENT_SQL, PDB_PG_GIS_UPGRADE_SQL,
+                        "adding the GIS views", 0, &missing);
 }
 
 /* PostGIS 3.3's spatial_ref_sys lacks the VN-2000 TM-3 zones (EPSG:9205-
