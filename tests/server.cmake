@@ -41,6 +41,7 @@ server_test(server_national national.sh)
 server_test(server_search_page search_page.sh)
 server_test(server_seed seed.sh)
 server_test(server_lifecycle lifecycle.sh)
+server_test(server_threads threads.sh)
 server_test(server_lookup_id lookup_id.sh)
 # Changes to single parcels and their lineage (issue 16): CLI and HTTP,
 # refusals, two writers at once.

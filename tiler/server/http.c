@@ -1,8 +1,10 @@
 /*
- * http.c: the only file with sockets: libmicrohttpd's daemon (epoll, a
- * thread pool sized to the cores, keep-alive), its limits (connections in
- * all and per address, idle timeout, per-connection memory), and the
- * translation between its callbacks and the socket-free handlers.
+ * http.c: the only file with sockets: the listening socket and an
+ * acceptor thread that hands each connection to the least busy of the
+ * libmicrohttpd daemons (one thread each, epoll, keep-alive), the limits
+ * (connections in all and per address, counted by the acceptor; idle
+ * timeout and per-connection memory, by the daemons), and the translation
+ * between their callbacks and the socket-free handlers.
  *
  * A request's life: the URI-log callback (first thing libmicrohttpd knows
  * of it) allocates our record, starts the clock and counts it in flight;
@@ -17,6 +19,7 @@
  * and freeing a response, its body callback and nine headers each time
  * (issue 19). The request keeps the blob alive until it completes.
  */
+#define _GNU_SOURCE /* accept4, pipe2: descriptors made close-on-exec at once */
 #include "http.h"
 
 #include "handlers.h"
@@ -26,8 +29,13 @@
 #include <microhttpd.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,9 +59,36 @@
     "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "           \
     "script-src 'self'; connect-src 'self'; frame-ancestors 'none'"
 
+#define MAX_DAEMONS                                                                                \
+    PDB_SRV_HTTP_THREADS_MAX /* HTTP threads at most (--threads beyond: this many) */
+
+/* One client address and its open connections (a slot of the table). */
+typedef struct ip_slot {
+    unsigned char addr[16]; /* IPv6, or IPv4 in its first 4 bytes */
+    unsigned char len;      /* 4 or 16; 0 for an empty slot */
+    unsigned open;          /* connections open */
+} ip_slot;
+
+/* One daemon per thread, fed by our own acceptor (see "Connections to
+ * threads" below). */
 struct pdb_srv_http {
-    struct MHD_Daemon *daemon; /* the daemon */
-    pdb_srv *srv;              /* the server */
+    pdb_srv *srv;                            /* the server */
+    unsigned n;                              /* daemons */
+    struct MHD_Daemon *daemons[MAX_DAEMONS]; /* one thread each; their connections open are
+                                                srv->metrics.thread_connections */
+    struct daemon_ref {                      /* what each daemon's callbacks get */
+        struct pdb_srv_http *h;              /* this */
+        unsigned i;                          /* its index */
+    } refs[MAX_DAEMONS];
+    int listen_fd;           /* the listening socket, or -1 */
+    int wake[2];             /* a pipe that stops the acceptor */
+    pthread_t acceptor;      /* takes connections, hands them out */
+    int accepting;           /* 1 while the acceptor runs */
+    pthread_mutex_t ip_lock; /* guards ips and total */
+    ip_slot *ips;            /* open connections per address */
+    unsigned nips;           /* slots: a power of two, over twice
+                                --max-connections */
+    unsigned total;          /* open connections in all */
 };
 
 typedef struct http_req {
@@ -552,6 +587,204 @@ static int resolve(const char *listen, struct sockaddr_storage *ss, socklen_t *l
     return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Connections to threads                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* libmicrohttpd's own thread pool lets every pool thread accept from the
+ * one listening socket, and a connection stays on the thread that took
+ * it: two connections opened at once (wrk's, a browser's several for a
+ * map's tiles) could share one thread for their keep-alive life while
+ * another idled, halving a map's speed (docs/benchmarks.md, WMS and OGC
+ * API, session 30). So the server accepts itself: one acceptor thread
+ * gives each connection to the daemon (one thread each, the workers of
+ * worker.c) with the fewest open, and counts the per-address and total
+ * limits that a daemon could only count for its own share. */
+
+/* A client address as the table keys it. */
+static int ip_key(const struct sockaddr *sa, unsigned char key[16])
+{
+    if (sa->sa_family == AF_INET) {
+        memcpy(key, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+        return 4;
+    }
+    if (sa->sa_family == AF_INET6) {
+        memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+        return 16;
+    }
+    return 0;
+}
+
+/* The address's slot: its own, or the empty one where it would go; NULL
+ * when the table is full of others. Under ip_lock. */
+static ip_slot *ip_find(pdb_srv_http *h, const unsigned char *key, int len)
+{
+    uint32_t hash = 2166136261u;
+    for (int i = 0; i < len; i++)
+        hash = (hash ^ key[i]) * 16777619u;
+    ip_slot *empty = NULL;
+    for (unsigned k = 0; k < h->nips; k++) {
+        ip_slot *s = &h->ips[(hash + k) & (h->nips - 1)];
+        if (s->len == len && memcmp(s->addr, key, (size_t)len) == 0)
+            return s;
+        if (s->len == 0) {
+            if (empty == NULL)
+                empty = s;
+            if (s->open == 0)
+                break; /* never used: the address is not further on */
+        }
+    }
+    return empty;
+}
+
+/* Counts a new connection from sa in, or says no (1 admitted, 0 not):
+ * --max-connections in all, --max-per-ip from one address. */
+static int admit(pdb_srv_http *h, const struct sockaddr *sa)
+{
+    unsigned char key[16];
+    int len = ip_key(sa, key), ok = 0;
+    pthread_mutex_lock(&h->ip_lock);
+    ip_slot *s = len ? ip_find(h, key, len) : NULL;
+    if (h->total < h->srv->opt.max_connections &&
+        (len == 0 || (s != NULL && (s->len == 0 || s->open < h->srv->opt.max_per_ip)))) {
+        if (s != NULL) {
+            if (s->len == 0) {
+                memcpy(s->addr, key, (size_t)len);
+                s->len = (unsigned char)len;
+                s->open = 0;
+            }
+            s->open++;
+        }
+        h->total++;
+        ok = 1;
+    }
+    pthread_mutex_unlock(&h->ip_lock);
+    return ok;
+}
+
+/* A connection from sa closed: its counts out. An emptied slot keeps
+ * open 0 and len 0 but stays "used" for ip_find's probing (tombstone). */
+static void release(pdb_srv_http *h, const struct sockaddr *sa)
+{
+    unsigned char key[16];
+    int len = sa != NULL ? ip_key(sa, key) : 0;
+    pthread_mutex_lock(&h->ip_lock);
+    ip_slot *s = len ? ip_find(h, key, len) : NULL;
+    if (s != NULL && s->len != 0 && s->open > 0 && --s->open == 0) {
+        s->len = 0;
+        s->open = 1; /* a tombstone: probing goes on past it */
+    }
+    if (h->total > 0)
+        h->total--;
+    pthread_mutex_unlock(&h->ip_lock);
+}
+
+/* libmicrohttpd's word on a connection of daemon ref->i: opened (counted
+ * already by the acceptor) or closed. */
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode toe)
+{
+    struct daemon_ref *ref = cls;
+    (void)socket_context;
+    if (toe != MHD_CONNECTION_NOTIFY_CLOSED)
+        return;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    release(ref->h, ci != NULL ? ci->client_addr : NULL);
+    atomic_fetch_sub(&ref->h->srv->metrics.thread_connections[ref->i], 1);
+}
+
+/* The daemon with the fewest open connections (the first on ties). */
+static unsigned least_busy(pdb_srv_http *h)
+{
+    atomic_uint *open = h->srv->metrics.thread_connections;
+    unsigned best = 0, fewest = atomic_load(&open[0]);
+    for (unsigned i = 1; i < h->n; i++) {
+        unsigned o = atomic_load(&open[i]);
+        if (o < fewest) {
+            fewest = o;
+            best = i;
+        }
+    }
+    return best;
+}
+
+static void *acceptor(void *arg)
+{
+    pdb_srv_http *h = arg;
+    struct pollfd p[2] = {{.fd = h->listen_fd, .events = POLLIN},
+                          {.fd = h->wake[0], .events = POLLIN}};
+    for (;;) {
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (p[1].revents != 0)
+            break; /* quiesce or stop */
+        if (p[0].revents == 0)
+            continue;
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(h->listen_fd, (struct sockaddr *)&ss, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                poll(NULL, 0, 10); /* out of descriptors: let some close */
+            continue;
+        }
+        if (!admit(h, (struct sockaddr *)&ss)) {
+            close(fd); /* over a limit: refused, as libmicrohttpd refuses */
+            continue;
+        }
+        unsigned d = least_busy(h);
+        atomic_fetch_add(&h->srv->metrics.thread_connections[d], 1);
+        /* libmicrohttpd closes fd when it cannot take it; it has not told
+         * notify_connection of it then. */
+        if (MHD_add_connection(h->daemons[d], fd, (struct sockaddr *)&ss, len) != MHD_YES) {
+            release(h, (struct sockaddr *)&ss);
+            atomic_fetch_sub(&h->srv->metrics.thread_connections[d], 1);
+        }
+    }
+    return NULL;
+}
+
+/* The listening socket for ss, as libmicrohttpd made it: address reuse
+ * (SO_REUSEADDR and SO_REUSEPORT), IPv6 only on an IPv6 address. */
+static int listen_on(const struct sockaddr_storage *ss, socklen_t sslen, unsigned *port)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), on = 1;
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
+    if (ss->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    if (bind(fd, (const struct sockaddr *)ss, sslen) != 0 || listen(fd, LISTEN_BACKLOG) != 0 ||
+        getsockname(fd, (struct sockaddr *)&bound, &blen) != 0) {
+        close(fd);
+        return -1;
+    }
+    *port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                              : ((struct sockaddr_in *)&bound)->sin_port);
+    return fd;
+}
+
+static void stop_accepting(pdb_srv_http *h)
+{
+    if (h->accepting) {
+        ssize_t w = write(h->wake[1], "x", 1);
+        (void)w;
+        pthread_join(h->acceptor, NULL);
+        h->accepting = 0;
+    }
+    if (h->listen_fd >= 0) {
+        close(h->listen_fd);
+        h->listen_fd = -1;
+    }
+}
+
 int pdb_srv_http_start(pdb_srv *srv, pdb_srv_http **out, unsigned *port, char *msg, size_t cap)
 {
     struct sockaddr_storage ss;
@@ -566,42 +799,71 @@ int pdb_srv_http_start(pdb_srv *srv, pdb_srv_http **out, unsigned *port, char *m
         return -1;
     }
     h->srv = srv;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0);
-    h->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, ahc, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)srv->opt.threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->opt.max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)srv->opt.max_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opt.timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)LISTEN_BACKLOG,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-        MHD_OPTION_URI_LOG_CALLBACK, uri_log, srv, MHD_OPTION_NOTIFY_COMPLETED, completed, srv,
-        MHD_OPTION_END);
-    if (h->daemon == NULL) {
-        snprintf(msg, cap, "cannot listen on %s (address in use, or not permitted)",
-                 srv->opt.listen);
-        free(h);
+    h->n = srv->opt.threads < MAX_DAEMONS ? srv->opt.threads : MAX_DAEMONS;
+    atomic_store(&srv->metrics.http_threads, h->n);
+    h->wake[0] = h->wake[1] = -1;
+    h->listen_fd = -1;
+    pthread_mutex_init(&h->ip_lock, NULL);
+    /* Every open connection's address fits, with room to probe. */
+    for (h->nips = 64; h->nips < 2 * (size_t)srv->opt.max_connections + 2 && h->nips < (1u << 30);)
+        h->nips *= 2;
+    if ((h->ips = calloc(h->nips, sizeof *h->ips)) == NULL) {
+        snprintf(msg, cap, "out of memory");
+        pdb_srv_http_stop(h);
         return -1;
     }
-    const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    *port = di ? di->port : 0;
+    if ((h->listen_fd = listen_on(&ss, sslen, port)) < 0) {
+        snprintf(msg, cap, "cannot listen on %s (address in use, or not permitted)",
+                 srv->opt.listen);
+        pdb_srv_http_stop(h);
+        return -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+    for (unsigned i = 0; i < h->n; i++) {
+        h->refs[i] = (struct daemon_ref){h, i};
+        /* Limits are the acceptor's; a daemon's own are only a backstop. */
+        h->daemons[i] = MHD_start_daemon(
+            flags, 0, NULL, NULL, ahc, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, srv,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)srv->opt.max_connections,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)srv->opt.timeout_s,
+            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+            MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_URI_LOG_CALLBACK, uri_log, srv,
+            MHD_OPTION_NOTIFY_COMPLETED, completed, srv, MHD_OPTION_NOTIFY_CONNECTION,
+            notify_connection, &h->refs[i], MHD_OPTION_END);
+        if (h->daemons[i] == NULL) {
+            snprintf(msg, cap, "cannot start the HTTP thread %u of %u", i + 1, h->n);
+            pdb_srv_http_stop(h);
+            return -1;
+        }
+    }
+    if (pipe2(h->wake, O_CLOEXEC) != 0 || pthread_create(&h->acceptor, NULL, acceptor, h) != 0) {
+        snprintf(msg, cap, "cannot start the connection acceptor: %s", strerror(errno));
+        pdb_srv_http_stop(h);
+        return -1;
+    }
+    h->accepting = 1;
     *out = h;
     return 0;
 }
 
 void pdb_srv_http_quiesce(pdb_srv_http *h)
 {
-    MHD_socket s = MHD_quiesce_daemon(h->daemon);
-    if (s != MHD_INVALID_SOCKET)
-        close(s);
+    stop_accepting(h);
 }
 
 void pdb_srv_http_stop(pdb_srv_http *h)
 {
     if (h == NULL)
         return;
-    MHD_stop_daemon(h->daemon);
+    stop_accepting(h);
+    for (unsigned i = 0; i < h->n; i++)
+        if (h->daemons[i] != NULL)
+            MHD_stop_daemon(h->daemons[i]);
+    for (int i = 0; i < 2; i++)
+        if (h->wake[i] >= 0)
+            close(h->wake[i]);
+    pthread_mutex_destroy(&h->ip_lock);
+    free(h->ips);
     free(h);
 }

@@ -156,6 +156,15 @@ char *pdb_srv_metrics_text(const pdb_srv_metrics *cm, const pdb_srv_gauges *g, s
                 total);
     }
 
+    fputs("# HELP parceldb_http_thread_connections Connections open on each HTTP thread "
+          "(the acceptor gives each new one to the thread with the fewest).\n"
+          "# TYPE parceldb_http_thread_connections gauge\n",
+          f);
+    unsigned nthreads = atomic_load(&m->http_threads);
+    for (unsigned i = 0; i < nthreads && i < PDB_SRV_HTTP_THREADS_MAX; i++)
+        fprintf(f, "parceldb_http_thread_connections{thread=\"%u\"} %u\n", i,
+                atomic_load(&m->thread_connections[i]));
+
     struct {
         const char *name, *type, *help;
         double value;

@@ -32,6 +32,9 @@ typedef struct pdb_srv_metrics {
     atomic_uint_fast64_t invalidations;   /* data changes processed */
     atomic_uint_fast64_t reloads;         /* SIGHUP reloads */
     atomic_int_fast64_t inflight;         /* requests being answered */
+    atomic_uint http_threads;             /* HTTP threads (http.c), at most the next */
+#define PDB_SRV_HTTP_THREADS_MAX 256
+    atomic_uint thread_connections[PDB_SRV_HTTP_THREADS_MAX]; /* open, per HTTP thread */
 } pdb_srv_metrics;
 
 /* Values sampled when the text is written. */
