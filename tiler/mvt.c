@@ -192,7 +192,7 @@ typedef struct table {
     const pdbt_mvt_prop **vals; /* distinct values in order of first use */
     size_t nvals, capvals;      /* used and allocated */
     uint32_t *slots;            /* index + 1 into vals, 0 for empty */
-    size_t nslots;              /* a power of two, over twice nvals */
+    size_t nslots;              /* a power of two, over twice the layer's properties */
 } table;
 
 /* A number's 64 bits mixed (the finaliser of MurmurHash3): ids and
@@ -254,36 +254,16 @@ static long key_index(table *t, const char *key, size_t guess)
     return (long)t->nkeys++;
 }
 
-static int rehash(table *t, size_t nslots)
-{
-    uint32_t *slots = calloc(nslots, sizeof *slots);
-    if (slots == NULL)
-        return -1;
-    for (size_t i = 0; i < t->nvals; i++) {
-        size_t j = value_hash(t->vals[i]) & (nslots - 1);
-        while (slots[j] != 0)
-            j = (j + 1) & (nslots - 1);
-        slots[j] = (uint32_t)(i + 1);
-    }
-    free(t->slots);
-    t->slots = slots;
-    t->nslots = nslots;
-    return 0;
-}
-
-/* The index of a value, added when new; -1 when out of memory. */
+/* The index of a value, added when new. encode_layer sized vals and
+ * slots for every property of the layer, so neither fills up here. */
 static long value_index(table *t, const pdbt_mvt_prop *v)
 {
-    if (2 * (t->nvals + 1) > t->nslots && rehash(t, t->nslots ? t->nslots * 2 : 256) != 0)
-        return -1;
     size_t j = value_hash(v) & (t->nslots - 1);
     while (t->slots[j] != 0) {
         if (value_eq(t->vals[t->slots[j] - 1], v))
             return (long)t->slots[j] - 1;
         j = (j + 1) & (t->nslots - 1);
     }
-    if (pdbt__grow((void **)&t->vals, &t->capvals, t->nvals + 1, sizeof *t->vals) != 0)
-        return -1;
     t->vals[t->nvals] = v;
     t->slots[j] = (uint32_t)(t->nvals + 1);
     return (long)t->nvals++;
@@ -320,8 +300,7 @@ static pdb_status encode_layer(pdbt_ctx *ctx, const pdbt_mvt_layer *l, table *t,
         }
         t->nslots = nslots;
     }
-    if (t->slots != NULL)
-        memset(t->slots, 0, t->nslots * sizeof *t->slots);
+    memset(t->slots, 0, t->nslots * sizeof *t->slots);
 
     /* Per property position, the last string value's pointer and index:
      * the renderer gives repeated strings (a commune, a sheet, a land use
@@ -358,11 +337,11 @@ static pdb_status encode_layer(pdbt_ctx *ctx, const pdbt_mvt_layer *l, table *t,
                 vi = last[k].vi;
             else
                 vi = value_index(t, v);
-            if (k < MEMO_PROPS && v->type == PDBT_MVT_STRING && vi >= 0) {
+            if (k < MEMO_PROPS && v->type == PDBT_MVT_STRING) {
                 last[k].s = v->s;
                 last[k].vi = vi;
             }
-            if (ki < 0 || vi < 0) {
+            if (ki < 0) {
                 st = pdbt__fail(ctx, PDB_ENOMEM, "out of memory encoding a vector tile");
                 goto done;
             }
